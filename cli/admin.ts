@@ -1,0 +1,231 @@
+/**
+ * `assent admin …`: console administration on the data directory, for scripted roll-outs
+ * and for the way back in when the only super admin has lost their authenticator.
+ * Every change is audited with the console as the actor.
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { systemClock } from "../lib/clock.ts";
+import { silentLogger } from "../lib/log.ts";
+import { passwordProblem } from "../lib/password.ts";
+import { loadInstanceSecret, SecretBox } from "../lib/secret_box.ts";
+import { randomToken } from "../lib/tokens.ts";
+import { AccountError } from "../services/accounts.ts";
+import { buildServices, type Services } from "../services/mod.ts";
+import { migrate, openDatabase } from "../store/db.ts";
+import { findDepartmentByName, listDepartments } from "../store/departments.ts";
+import type { Role } from "../store/schema.ts";
+import { findUserByEmail, listUsers, setUserDepartments } from "../store/users.ts";
+
+const HELP = `Console administration. Works on the data directory (--data-dir or ASSENT_DATA_DIR,
+default ./data); safe to run while the server is running.
+
+  assent admin user list
+  assent admin user create --email EMAIL --name NAME --role ROLE [--department NAME]…
+                           [--password-stdin]
+  assent admin user reset-password --email EMAIL [--password-stdin]
+  assent admin user reset-mfa --email EMAIL
+
+Roles: super_admin, admin, technician. Without --password-stdin a strong password is
+generated and printed once.`;
+
+const CONSOLE = { kind: "console" as const, label: "console" };
+
+/** A mistake in an admin command, printed without a stack trace. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Runs an admin command; returns the exit code. */
+export async function runAdmin(
+  args: string[],
+  io: { out: (s: string) => void; err: (s: string) => void; stdin?: () => Promise<string> } = {
+    out: (s) => console.log(s),
+    err: (s) => console.error(s),
+  },
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: false,
+    options: { "data-dir": { type: "string" } },
+  });
+  const [group, command] = positionals;
+  if (!group || group === "help" || values.help) {
+    io.out(HELP);
+    return group ? 0 : 2;
+  }
+  const dataDir = (values["data-dir"] as string | undefined) ?? Deno.env.get("ASSENT_DATA_DIR") ??
+    "./data";
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
+  const database = openDatabase(join(dataDir, "assent.db"));
+  try {
+    await migrate(database.db);
+    const services = await buildServices({
+      db: database.db,
+      clock: systemClock,
+      log: silentLogger,
+      box,
+      publicUrl: "http://127.0.0.1",
+    });
+    const rest = args.filter((a) => a !== group && a !== command);
+    const readStdin = io.stdin ?? readAllStdin;
+    switch (`${group} ${command}`) {
+      case "user list":
+        return await userList(services, io.out);
+      case "user create":
+        return await userCreate(services, rest, io.out, readStdin);
+      case "user reset-password":
+        return await userResetPassword(services, rest, io.out, readStdin);
+      case "user reset-mfa":
+        return await userResetMfa(services, rest, io.out);
+      default:
+        throw new UsageError(`Unknown admin command "${[group, command].join(" ")}"\n\n${HELP}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof AccountError) {
+      io.err(`assent admin: ${err.message}`);
+      return err instanceof UsageError ? 2 : 1;
+    }
+    throw err;
+  } finally {
+    await database.close();
+  }
+}
+
+function options(args: string[], spec: Record<string, "string" | "boolean" | "multiple">) {
+  try {
+    return parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        Object.entries({ ...spec, "data-dir": "string" } as Record<string, string>).map((
+          [k, t],
+        ) => [
+          k,
+          t === "multiple"
+            ? { type: "string" as const, multiple: true }
+            : { type: t as "string" | "boolean" },
+        ]),
+      ),
+    }).values as Record<string, string | boolean | string[] | undefined>;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function required(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  if (typeof v !== "string" || v.trim() === "") throw new UsageError(`--${name} is required`);
+  return v.trim();
+}
+
+async function userList(services: Services, out: (s: string) => void): Promise<number> {
+  const names = new Map((await listDepartments(services.db)).map((d) => [d.id, d.name]));
+  const users = await listUsers(services.db);
+  if (users.length === 0) {
+    out("No users yet. Create one with: assent admin user create …");
+    return 0;
+  }
+  out(["EMAIL", "NAME", "ROLE", "MFA", "STATUS", "DEPARTMENTS"].join("\t"));
+  for (const u of users) {
+    out([
+      u.email,
+      u.name,
+      u.role,
+      u.totp_enabled_at ? "on" : "off",
+      u.disabled_at ? "disabled" : "active",
+      u.departmentIds.map((id) => names.get(id)).join(", ") || "-",
+    ].join("\t"));
+  }
+  return 0;
+}
+
+async function newPassword(
+  values: Record<string, unknown>,
+  readStdin: () => Promise<string>,
+  context: { email: string; name?: string },
+): Promise<{ password: string; generated: boolean }> {
+  if (values["password-stdin"]) {
+    const password = (await readStdin()).replace(/\r?\n$/, "");
+    const problem = passwordProblem(password, context);
+    if (problem) throw new UsageError(problem);
+    return { password, generated: false };
+  }
+  return { password: randomToken(15), generated: true };
+}
+
+async function userCreate(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+  readStdin: () => Promise<string>,
+): Promise<number> {
+  const values = options(args, {
+    email: "string",
+    name: "string",
+    role: "string",
+    department: "multiple",
+    "password-stdin": "boolean",
+  });
+  const email = required(values, "email").toLowerCase();
+  const name = required(values, "name");
+  const role = required(values, "role");
+  if (!["super_admin", "admin", "technician"].includes(role)) {
+    throw new UsageError(`--role must be super_admin, admin or technician, got "${role}"`);
+  }
+  const departmentIds: string[] = [];
+  for (const dept of (values.department as string[] | undefined) ?? []) {
+    const found = await findDepartmentByName(services.db, dept);
+    if (!found) throw new UsageError(`No department named "${dept}"`);
+    departmentIds.push(found.id);
+  }
+  const { password, generated } = await newPassword(values, readStdin, { email, name });
+  const created = await services.accounts.createUser(
+    { email, name, role: role as Role, password },
+    CONSOLE,
+    (trx, id) => setUserDepartments(trx, id, departmentIds),
+  );
+  out(`Created ${role} ${email} (id ${created}).`);
+  if (generated) out(`Password: ${password}\nShare it securely; it is not shown again.`);
+  return 0;
+}
+
+async function userResetPassword(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+  readStdin: () => Promise<string>,
+): Promise<number> {
+  const values = options(args, { email: "string", "password-stdin": "boolean" });
+  const email = required(values, "email");
+  const user = await findUserByEmail(services.db, email);
+  if (!user) throw new UsageError(`No user with email "${email}"`);
+  const { password, generated } = await newPassword(values, readStdin, user);
+  await services.accounts.setPassword(user.id, password, CONSOLE);
+  out(`Password of ${user.email} reset; their sessions were signed out.`);
+  if (generated) out(`Password: ${password}\nShare it securely; it is not shown again.`);
+  return 0;
+}
+
+async function userResetMfa(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const values = options(args, { email: "string" });
+  const email = required(values, "email");
+  const user = await findUserByEmail(services.db, email);
+  if (!user) throw new UsageError(`No user with email "${email}"`);
+  await services.accounts.clearMfa(user.id, CONSOLE);
+  out(
+    `Two-factor authentication of ${user.email} removed; they can sign in with their password and set it up again.`,
+  );
+  return 0;
+}
+
+async function readAllStdin(): Promise<string> {
+  return await new Response(Deno.stdin.readable).text();
+}

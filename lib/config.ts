@@ -1,0 +1,104 @@
+/**
+ * Server configuration from flags, then environment variables, then defaults.
+ * Flags win so a one-off `--port 9000` overrides a deployment's environment.
+ */
+import { parseArgs } from "node:util";
+import { isLogLevel, type LogLevel } from "./log.ts";
+
+/** Everything `assent serve` needs to know before it opens the database. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl: string;
+  logLevel: LogLevel;
+  trustProxy: boolean;
+}
+
+/** A configuration mistake, reported to the operator in plain words. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Flag, environment variable and meaning of every server setting (the README lists these). */
+export const SERVER_OPTIONS = {
+  host: { env: "ASSENT_HOST", default: "127.0.0.1", help: "Address to listen on" },
+  port: { env: "ASSENT_PORT", default: "8080", help: "TCP port to listen on" },
+  "data-dir": {
+    env: "ASSENT_DATA_DIR",
+    default: "./data",
+    help: "Directory for the database and the instance secret",
+  },
+  "public-url": {
+    env: "ASSENT_PUBLIC_URL",
+    default: "",
+    help: "URL technicians, agents and email links use (default http://HOST:PORT)",
+  },
+  "log-level": { env: "ASSENT_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
+  "trust-proxy": {
+    env: "ASSENT_TRUST_PROXY",
+    default: "false",
+    help: "Take the client address from X-Forwarded-For (only behind a reverse proxy)",
+  },
+} as const;
+
+type OptionName = keyof typeof SERVER_OPTIONS;
+
+/** Parses `serve` arguments and the environment into a checked {@link ServerConfig}. */
+export function parseServerConfig(
+  args: string[],
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): ServerConfig {
+  const { values } = parseArgs({
+    args,
+    options: Object.fromEntries(
+      Object.keys(SERVER_OPTIONS).map((k) => [k, { type: "string" as const }]),
+    ),
+    strict: true,
+    allowPositionals: false,
+  });
+  const get = (name: OptionName): string =>
+    (values[name] as string | undefined) ?? env(SERVER_OPTIONS[name].env) ??
+      SERVER_OPTIONS[name].default;
+
+  const host = get("host");
+  const port = Number(get("port"));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`Port must be a number from 0 to 65535, got "${get("port")}"`);
+  }
+  const logLevel = get("log-level");
+  if (!isLogLevel(logLevel)) {
+    throw new ConfigError(`Log level must be debug, info, warn or error, got "${logLevel}"`);
+  }
+  const trust = get("trust-proxy").toLowerCase();
+  if (!["true", "false", "1", "0", "yes", "no"].includes(trust)) {
+    throw new ConfigError(`Trust proxy must be true or false, got "${trust}"`);
+  }
+  const publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
+  return {
+    host,
+    port,
+    dataDir: get("data-dir"),
+    publicUrl,
+    logLevel,
+    trustProxy: ["true", "1", "yes"].includes(trust),
+  };
+}
+
+function hostForUrl(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function normalizeUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`Public URL must be an absolute http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`Public URL must start with http:// or https://, got "${value}"`);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { ConfigError, parseServerConfig } from "./config.ts";
+
+const noEnv = () => undefined;
+
+Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
+  assert.deepEqual(parseServerConfig([], noEnv), {
+    host: "127.0.0.1",
+    port: 8080,
+    dataDir: "./data",
+    publicUrl: "http://127.0.0.1:8080",
+    logLevel: "info",
+    trustProxy: false,
+  });
+});
+
+Deno.test("server config flags win over environment variables", () => {
+  const env = (n: string) =>
+    ({ ASSENT_PORT: "9000", ASSENT_LOG_LEVEL: "debug", ASSENT_DATA_DIR: "/srv" })[n];
+  const config = parseServerConfig(["--port", "9100"], env);
+  assert.equal(config.port, 9100);
+  assert.equal(config.logLevel, "debug");
+  assert.equal(config.dataDir, "/srv");
+});
+
+Deno.test("server config keeps an explicit public URL without a trailing slash", () => {
+  const config = parseServerConfig(["--public-url", "https://help.example.com/"], noEnv);
+  assert.equal(config.publicUrl, "https://help.example.com");
+});
+
+Deno.test("server config refuses bad values with a plain message", () => {
+  assert.throws(() => parseServerConfig(["--port", "http"], noEnv), ConfigError);
+  assert.throws(() => parseServerConfig(["--log-level", "loud"], noEnv), /Log level must be/);
+  assert.throws(() => parseServerConfig(["--public-url", "ftp://x"], noEnv), /http/);
+  assert.throws(() => parseServerConfig(["--trust-proxy", "maybe"], noEnv), /Trust proxy/);
+  assert.throws(() => parseServerConfig(["--nope", "1"], noEnv));
+});

@@ -1,0 +1,58 @@
+/**
+ * Encryption at rest for secrets the server must read back (TOTP seeds). The key lives in
+ * the data directory, apart from the database, so a copied database alone reveals nothing.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+
+/** AES-256-GCM sealing plus an HMAC key derived from the same instance secret. */
+export class SecretBox {
+  #key: Uint8Array;
+  #mac: Uint8Array;
+
+  constructor(secret: Uint8Array) {
+    if (secret.length !== 32) throw new Error("Instance secret must be 32 bytes");
+    this.#key = createHmac("sha256", secret).update("assent:seal").digest();
+    this.#mac = createHmac("sha256", secret).update("assent:mac").digest();
+  }
+
+  /** Encrypts `plaintext` as `v1.<iv>.<ciphertext>.<tag>` (base64url). */
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.#key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    const tag = cipher.getAuthTag();
+    return ["v1", iv, body, tag].map((p) => typeof p === "string" ? p : p.toString("base64url"))
+      .join(".");
+  }
+
+  /** Decrypts what {@link seal} produced; throws when it was tampered with. */
+  open(sealed: string): string {
+    const [version, iv, body, tag] = sealed.split(".");
+    if (version !== "v1" || !iv || body === undefined || !tag) {
+      throw new Error("Sealed value is malformed");
+    }
+    const decipher = createDecipheriv("aes-256-gcm", this.#key, Buffer.from(iv, "base64url"));
+    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()])
+      .toString("utf8");
+  }
+
+  /** A keyed MAC of `value` (base64url), for values that must not be forgeable. */
+  mac(value: string): string {
+    return createHmac("sha256", this.#mac).update(value).digest("base64url");
+  }
+}
+
+/** Reads the instance secret from `path`, creating it (mode 0600) on first start. */
+export async function loadInstanceSecret(path: string): Promise<Uint8Array> {
+  try {
+    const bytes = await Deno.readFile(path);
+    if (bytes.length !== 32) throw new Error(`Instance secret "${path}" is not 32 bytes`);
+    return bytes;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    const bytes = randomBytes(32);
+    await Deno.writeFile(path, bytes, { mode: 0o600, createNew: true });
+    return new Uint8Array(bytes);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Assent: one executable for the server, its console administration and the device agent.
+ *
+ *   assent serve [options]          the web UI, the agent endpoint and the database
+ *   assent admin <command> …        console administration on the data directory
+ *
+ * This is the only composition root: it reads configuration, opens the database, migrates,
+ * builds the services and the app, and serves. Nothing runs at import time.
+ */
+import { join } from "node:path";
+import { runAdmin } from "./cli/admin.ts";
+import { type Clock, systemClock } from "./lib/clock.ts";
+import { ConfigError, parseServerConfig, SERVER_OPTIONS, type ServerConfig } from "./lib/config.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import type { ScryptParams } from "./lib/password.ts";
+import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
+import { createApp } from "./routes/app.tsx";
+import { buildServices, type Services } from "./services/mod.ts";
+import { migrate, openDatabase } from "./store/db.ts";
+
+/** A running server, as tests and `serve` hold it. */
+export interface RunningServer {
+  url: string;
+  services: Services;
+  /** Stops accepting, finishes in-flight requests, closes the database. */
+  stop(): Promise<void>;
+  finished: Promise<void>;
+}
+
+/** Extra wiring for tests: a fake clock, cheaper password hashing, a log sink. */
+export interface StartOptions {
+  clock?: Clock;
+  scrypt?: ScryptParams;
+  log?: Logger;
+}
+
+/** Opens the data directory and serves until stopped. */
+export async function startServer(
+  config: ServerConfig,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const log = options.log ?? createLogger(config.logLevel);
+  await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
+  const database = openDatabase(join(config.dataDir, "assent.db"));
+  const migrated = await migrate(database.db);
+  for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
+
+  const services = await buildServices({
+    db: database.db,
+    clock: options.clock ?? systemClock,
+    log,
+    box,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    scrypt: options.scrypt,
+  });
+  const app = await createApp(services);
+
+  let resolveListening: (port: number) => void;
+  const listening = new Promise<number>((r) => resolveListening = r);
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ port }) => resolveListening(port),
+  }, app.fetch);
+  const port = await listening;
+  const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
+  services.config.publicUrl = url;
+  log.info("listening", { address: `${config.host}:${port}`, url, dataDir: config.dataDir });
+  if (services.instance.organization === null) {
+    log.info(`first run: open ${url}/setup to create the first super admin`);
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      log.info("shutting down");
+      await server.shutdown();
+      await database.close();
+      log.info("stopped");
+    })();
+  return { url, services, stop, finished: server.finished.then(() => stopping) };
+}
+
+async function serve(args: string[]): Promise<number> {
+  const config = parseServerConfig(args);
+  const running = await startServer(config);
+  const onSignal = () => void running.stop();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  await running.finished;
+  return 0;
+}
+
+const USAGE = `Assent — self-hosted remote support
+
+Usage:
+  assent serve [options]        Run the server (default command)
+  assent admin <command> …      Console administration (run "assent admin help")
+
+Server options (flag, environment variable, default):
+${
+  Object.entries(SERVER_OPTIONS).map(([flag, o]) =>
+    `  --${flag.padEnd(12)} ${o.env.padEnd(20)} ${(o.default || "-").padEnd(10)} ${o.help}`
+  ).join("\n")
+}
+`;
+
+/** Runs the command line and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [command = "serve", ...rest] = args;
+  try {
+    switch (command) {
+      case "serve":
+        return await serve(rest);
+      case "admin":
+        return await runAdmin(rest);
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return 0;
+      default:
+        if (command.startsWith("--")) return await serve(args);
+        console.error(`Unknown command "${command}".\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err instanceof TypeError && "code" in err)) {
+      console.error(`assent: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

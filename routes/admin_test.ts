@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { listDepartments } from "../store/departments.ts";
+import { findUserByEmail, userDepartmentIds } from "../store/users.ts";
+import { createUser, enrolTotp, PASSWORD, setUp, signIn } from "../tests/support/accounts.ts";
+import { testApp } from "../tests/support/app.ts";
+import { textOf } from "../tests/support/client.ts";
+
+Deno.test("a technician gets 403 on every admin page and action", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  await createUser(t, { email: "tech@example.com", role: "technician" });
+  const tech = await signIn(t, "tech@example.com");
+  await tech.get("/");
+  for (const path of ["/admin/users", "/admin/users/new", "/admin/departments"]) {
+    const res = await tech.get(path);
+    assert.equal(res.status, 403, path);
+    assert.match(await textOf(res), /Your role does not allow this page/);
+  }
+  const post = await tech.post("/admin/departments", { name: "Sneaky" });
+  assert.equal(post.status, 403);
+  assert.equal((await listDepartments(t.services.db)).length, 0);
+  const home = await tech.get("/");
+  assert.doesNotMatch(await home.text(), /href="\/admin\/users"/, "no admin links for technicians");
+});
+
+Deno.test("a super admin creates departments and technicians in them", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/departments");
+  assert.equal((await owner.post("/admin/departments", { name: "Helpdesk" })).status, 303);
+  const dup = await owner.post("/admin/departments", { name: "helpdesk" });
+  assert.equal(dup.status, 400);
+  assert.match(await textOf(dup), /A department named "helpdesk" already exists/);
+  const [dept] = await listDepartments(t.services.db);
+  await owner.get("/admin/users/new");
+  const res = await owner.post("/admin/users", {
+    name: "Tina Tech",
+    email: "tina@example.com",
+    role: "technician",
+    departmentIds: [dept!.id],
+    password: PASSWORD,
+  });
+  assert.equal(res.status, 303);
+  const tina = await findUserByEmail(t.services.db, "tina@example.com");
+  assert.equal(tina!.role, "technician");
+  assert.deepEqual(await userDepartmentIds(t.services.db, tina!.id), [dept!.id]);
+  const list = await owner.get("/admin/users");
+  assert.match(await textOf(list), /Tina Tech tina@example.com Technician Helpdesk/);
+});
+
+Deno.test("user form errors are 400 with the message and nothing is saved", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/users/new");
+  const cases: [Record<string, string | string[]>, RegExp][] = [
+    [
+      { name: "X", email: "bad", role: "technician", password: PASSWORD },
+      /Enter a valid email address/,
+    ],
+    [{ name: "X", email: "x@example.com", role: "wizard", password: PASSWORD }, /Choose a role/],
+    [
+      { name: "", email: "x@example.com", role: "technician", password: PASSWORD },
+      /Name is required/,
+    ],
+    [
+      { name: "X", email: "x@example.com", role: "technician", password: "short" },
+      /at least 12 characters/,
+    ],
+    [{
+      name: "X",
+      email: "x@example.com",
+      role: "technician",
+      password: PASSWORD,
+      departmentIds: ["nope"],
+    }, /does not exist/],
+    [
+      { name: "X", email: "owner@example.com", role: "technician", password: PASSWORD },
+      /already exists/,
+    ],
+  ];
+  for (const [fields, message] of cases) {
+    const res = await owner.post("/admin/users", fields);
+    assert.equal(res.status, 400, JSON.stringify(fields));
+    assert.match(await textOf(res), message);
+  }
+  assert.equal(await findUserByEmail(t.services.db, "x@example.com"), undefined);
+});
+
+Deno.test("an admin manages technicians but not admins", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  await createUser(t, { email: "admin@example.com", role: "admin" });
+  const otherAdmin = await createUser(t, { email: "admin2@example.com", role: "admin" });
+  const admin = await signIn(t, "admin@example.com");
+  await admin.get("/admin/users/new");
+  const page = await admin.get("/admin/users/new");
+  assert.doesNotMatch(await page.text(), /value="super_admin"/);
+  const promote = await admin.post("/admin/users", {
+    name: "Boss",
+    email: "boss@example.com",
+    role: "super_admin",
+    password: PASSWORD,
+  });
+  assert.equal(promote.status, 403);
+  assert.equal((await admin.get(`/admin/users/${otherAdmin}`)).status, 403);
+  const tech = await admin.post("/admin/users", {
+    name: "Ted",
+    email: "ted@example.com",
+    role: "technician",
+    password: PASSWORD,
+  });
+  assert.equal(tech.status, 303);
+});
+
+Deno.test("disabling a user signs them out at once", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const id = await createUser(t, { email: "tech@example.com", role: "technician" });
+  const tech = await signIn(t, "tech@example.com");
+  assert.equal((await tech.get("/")).status, 200);
+  await owner.get(`/admin/users/${id}`);
+  assert.equal((await owner.post(`/admin/users/${id}/disable`)).status, 303);
+  assert.equal((await tech.get("/")).status, 303);
+  assert.equal((await owner.post(`/admin/users/${id}/enable`)).status, 303);
+  assert.equal((await (await signIn(t, "tech@example.com")).get("/")).status, 200);
+});
+
+Deno.test("the last super admin cannot be disabled or demoted", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await createUser(t, { email: "second@example.com", role: "super_admin" });
+  const second = await signIn(t, "second@example.com");
+  const ownerId = (await findUserByEmail(t.services.db, "owner@example.com"))!.id;
+  const secondId = (await findUserByEmail(t.services.db, "second@example.com"))!.id;
+  await second.get("/admin/users");
+  assert.equal((await second.post(`/admin/users/${ownerId}/disable`)).status, 303);
+  await owner.get("/");
+  const self = await second.post(`/admin/users/${secondId}/disable`);
+  assert.equal(self.status, 400);
+  assert.match(await textOf(self), /You cannot disable yourself/);
+  const demote = await second.post(`/admin/users/${secondId}`, {
+    name: "Second",
+    email: "second@example.com",
+    role: "admin",
+  });
+  assert.equal(demote.status, 400);
+  assert.match(await textOf(demote), /last super admin/);
+});
+
+Deno.test("an admin resets another user's MFA", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const id = await createUser(t, { email: "tech@example.com", role: "technician" });
+  const tech = await signIn(t, "tech@example.com");
+  await enrolTotp(t, tech);
+  await owner.get(`/admin/users/${id}`);
+  assert.equal((await owner.post(`/admin/users/${id}/reset-mfa`)).status, 303);
+  const user = await findUserByEmail(t.services.db, "tech@example.com");
+  assert.equal(user!.totp_enabled_at, null);
+});
+
+Deno.test("departments can be renamed, disabled and enabled", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/departments");
+  await owner.post("/admin/departments", { name: "Sales" });
+  const [dept] = await listDepartments(t.services.db);
+  await owner.get(`/admin/departments/${dept!.id}`);
+  assert.equal(
+    (await owner.post(`/admin/departments/${dept!.id}`, { name: "Sales EU" })).status,
+    303,
+  );
+  assert.equal((await owner.post(`/admin/departments/${dept!.id}/disable`)).status, 303);
+  const [renamed] = await listDepartments(t.services.db);
+  assert.equal(renamed!.name, "Sales EU");
+  assert.ok(renamed!.disabled_at);
+  assert.equal((await owner.get("/admin/departments/nope")).status, 404);
+});

@@ -1,0 +1,85 @@
+/**
+ * `createApp(services)`: the whole HTTP surface as a plain `(Request) => Response`, so tests
+ * call `app.request()` without a socket.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Services } from "../services/mod.ts";
+import { ErrorPage } from "../views/ErrorPage.tsx";
+import { accountRoutes } from "./account.tsx";
+import { adminRoutes } from "./admin.tsx";
+import { authRoutes } from "./auth.tsx";
+import { dashboardRoutes } from "./dashboard.tsx";
+import { type AppEnv, HttpError } from "./env.ts";
+import { healthRoutes } from "./health.ts";
+import { clientAddress, csrf, loadUser, securityHeaders, setupGate } from "./middleware.ts";
+import { render } from "./render.tsx";
+import { setupRoutes } from "./setup.tsx";
+import { type Assets, loadAssets, staticRoutes } from "./static.ts";
+
+/** Largest form body accepted (file uploads travel over WebSockets, not forms). */
+const MAX_FORM_BYTES = 64 * 1024;
+
+/** Builds the HTTP application. */
+export async function createApp(services: Services, assets?: Assets): Promise<Hono<AppEnv>> {
+  const loaded = assets ?? await loadAssets();
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    c.set("services", services);
+    c.set("assetVersion", loaded.version);
+    c.set("user", null);
+    c.set("sessionToken", null);
+    c.set("csrf", "");
+    const started = performance.now();
+    await next();
+    services.log.debug("request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    });
+  });
+  app.use("*", securityHeaders());
+  app.route("/", staticRoutes(loaded));
+  app.route("/", healthRoutes());
+  app.use("*", clientAddress());
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_FORM_BYTES,
+      onError: () => {
+        throw new HttpError(413, "That request is too large");
+      },
+    }),
+  );
+  app.use("*", csrf({ exempt: (path) => path.startsWith("/api/") }));
+  app.use("*", setupGate());
+  app.use("*", loadUser());
+
+  app.route("/", setupRoutes());
+  app.route("/", authRoutes());
+  app.route("/", dashboardRoutes());
+  app.route("/", accountRoutes());
+  app.route("/", adminRoutes());
+
+  app.notFound((c) =>
+    render(c, <ErrorPage status={404} message="There is no page at this address." />, 404)
+  );
+  app.onError((err, c) => {
+    if (err instanceof HttpError) {
+      if (wantsJson(c.req.raw)) return c.json({ error: err.message }, err.status);
+      return render(c, <ErrorPage status={err.status} message={err.message} />, err.status);
+    }
+    services.log.error("unhandled error", { err, method: c.req.method, path: c.req.path });
+    const message = "The server could not complete this request. It has been logged.";
+    if (wantsJson(c.req.raw)) return c.json({ error: message }, 500);
+    return render(c, <ErrorPage status={500} message={message} />, 500);
+  });
+  return app;
+}
+
+function wantsJson(req: Request): boolean {
+  return new URL(req.url).pathname.startsWith("/api/") ||
+    (req.headers.get("Accept") ?? "").startsWith("application/json");
+}

@@ -1,0 +1,24 @@
+/** The dashboard at /. */
+import { Hono } from "hono";
+import { listDepartments } from "../store/departments.ts";
+import { listUsers, userDepartmentIds } from "../store/users.ts";
+import { DashboardPage } from "../views/DashboardPage.tsx";
+import { type AppEnv, currentUser } from "./env.ts";
+import { requireUser } from "./middleware.ts";
+import { render } from "./render.tsx";
+
+/** GET /. */
+export function dashboardRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get("/", requireUser(), async (c) => {
+    const user = currentUser(c);
+    const db = c.get("services").db;
+    const mine = new Set(await userDepartmentIds(db, user.id));
+    const departments = (await listDepartments(db)).filter((d) => mine.has(d.id)).map((d) =>
+      d.name
+    );
+    const userCount = user.role === "technician" ? null : (await listUsers(db)).length;
+    return render(c, <DashboardPage model={{ departments, userCount }} />);
+  });
+  return app;
+}

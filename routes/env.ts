@@ -1,0 +1,34 @@
+/** The hono environment shared by every route: request-scoped variables and services. */
+import type { Context } from "hono";
+import type { CurrentUser } from "../services/accounts.ts";
+import type { Services } from "../services/mod.ts";
+
+/** Variables set by the middleware before any handler runs. */
+export interface AppEnv {
+  Variables: {
+    services: Services;
+    user: CurrentUser | null;
+    sessionToken: string | null;
+    csrf: string;
+    ip: string;
+    assetVersion: string;
+  };
+}
+
+/** A handler's context. */
+export type Ctx = Context<AppEnv>;
+
+/** An error with an HTTP status and a message the user can read. */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429, message: string) {
+    super(message);
+  }
+}
+
+/** The signed-in user; the auth guard has already run for routes that call this. */
+export function currentUser(c: Ctx): CurrentUser {
+  const user = c.get("user");
+  if (!user) throw new HttpError(401, "Sign in to continue");
+  return user;
+}

@@ -1,0 +1,181 @@
+/** Cross-cutting request handling: headers, client address, CSRF, sessions, access. */
+import type { MiddlewareHandler } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import { randomToken, safeEqual } from "../lib/tokens.ts";
+import type { Role } from "../store/schema.ts";
+import { type AppEnv, HttpError } from "./env.ts";
+
+/** Name of the session cookie (HttpOnly, SameSite=Lax). */
+export const SESSION_COOKIE = "assent_session";
+/** Name of the CSRF cookie; forms carry a MAC of its value. */
+export const CSRF_COOKIE = "assent_csrf";
+
+/** A strict policy: only our own scripts, styles and connections; no framing. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Security headers on every response. */
+export function securityHeaders(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    const h = c.res.headers;
+    h.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+    h.set("X-Content-Type-Options", "nosniff");
+    h.set("X-Frame-Options", "DENY");
+    h.set("Referrer-Policy", "no-referrer");
+    h.set("Cross-Origin-Opener-Policy", "same-origin");
+    h.set("Cross-Origin-Resource-Policy", "same-origin");
+    h.set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()");
+    if (c.get("services").config.secureCookies) {
+      h.set("Strict-Transport-Security", "max-age=31536000");
+    }
+    if (!h.has("Cache-Control") && h.get("Content-Type")?.startsWith("text/html")) {
+      h.set("Cache-Control", "no-store");
+    }
+  };
+}
+
+/** The client's address: the socket's, or X-Forwarded-For's first hop behind a proxy. */
+export function clientAddress(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    let ip = "unknown";
+    const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+    if (env?.remoteAddr?.hostname) ip = env.remoteAddr.hostname;
+    if (c.get("services").config.trustProxy) {
+      const forwarded = c.req.header("X-Forwarded-For")?.split(",")[0]?.trim();
+      if (forwarded) ip = forwarded;
+    }
+    c.set("ip", ip);
+    await next();
+  };
+}
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * CSRF protection for every state-changing browser request: a signed double-submit token
+ * (the cookie is random, forms carry its MAC under the instance secret) plus a same-origin
+ * check. The JSON API authenticates with bearer tokens, not cookies, so it is exempt.
+ */
+export function csrf(options: { exempt: (path: string) => boolean }): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const services = c.get("services");
+    let cookie = getCookie(c, CSRF_COOKIE);
+    const valid = cookie !== undefined && /^[A-Za-z0-9_-]{43}$/.test(cookie);
+    if (UNSAFE.has(c.req.method) && !options.exempt(c.req.path)) {
+      if (!valid) throw new HttpError(403, FORM_EXPIRED);
+      if (c.req.header("Sec-Fetch-Site") === "cross-site") throw new HttpError(403, FORM_EXPIRED);
+      const origin = c.req.header("Origin");
+      if (
+        origin && origin !== "null" && !sameOrigin(origin, c.req.url, services.config.publicUrl)
+      ) {
+        throw new HttpError(403, FORM_EXPIRED);
+      }
+      const expected = services.box.mac(`csrf:${cookie}`);
+      const sent = c.req.header("X-CSRF-Token") ?? await formToken(c.req.raw.clone());
+      if (!sent || !safeEqual(sent, expected)) throw new HttpError(403, FORM_EXPIRED);
+    }
+    if (!valid) {
+      cookie = randomToken();
+      setCookie(c, CSRF_COOKIE, cookie, {
+        httpOnly: true,
+        sameSite: "Lax",
+        path: "/",
+        secure: services.config.secureCookies,
+      });
+    }
+    c.set("csrf", services.box.mac(`csrf:${cookie}`));
+    await next();
+  };
+}
+
+const FORM_EXPIRED =
+  "This form has expired or came from another site. Reload the page and try again.";
+
+async function formToken(req: Request): Promise<string | null> {
+  const type = req.headers.get("Content-Type") ?? "";
+  if (
+    !type.includes("application/x-www-form-urlencoded") && !type.includes("multipart/form-data")
+  ) {
+    return null;
+  }
+  try {
+    const value = (await req.formData()).get("_csrf");
+    return typeof value === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function sameOrigin(origin: string, requestUrl: string, publicUrl: string): boolean {
+  return origin === new URL(requestUrl).origin || origin === new URL(publicUrl).origin;
+}
+
+/** Resolves the session cookie to the signed-in user (or null). */
+export function loadUser(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = getCookie(c, SESSION_COOKIE) ?? null;
+    const auth = token ? await c.get("services").accounts.authenticate(token) : null;
+    c.set("user", auth?.user ?? null);
+    c.set("sessionToken", auth ? token : null);
+    await next();
+  };
+}
+
+/** Sends visitors to first-run setup until it is done; afterwards /setup is gone. */
+export function setupGate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const pending = c.get("services").instance.organization === null;
+    const path = c.req.path;
+    if (pending && path !== "/setup") {
+      if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect("/setup", 303);
+      throw new HttpError(409, "Assent is not set up yet. Open /setup first.");
+    }
+    return await next();
+  };
+}
+
+/** Requires a signed-in user; browsers go to the sign-in page and come back after. */
+export function requireUser(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!c.get("user")) {
+      if (c.req.method === "GET") {
+        const next = c.req.path === "/" ? "" : `?next=${encodeURIComponent(c.req.path)}`;
+        return c.redirect(`/login${next}`, 303);
+      }
+      throw new HttpError(401, "Sign in to continue");
+    }
+    return await next();
+  };
+}
+
+/** Requires one of `roles`; everyone else gets 403. */
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const user = c.get("user");
+    if (!user || !roles.includes(user.role)) {
+      throw new HttpError(403, "Your role does not allow this page");
+    }
+    await next();
+  };
+}
+
+/** Sets the session cookie for `token`. */
+export function setSessionCookie(c: Parameters<MiddlewareHandler<AppEnv>>[0], token: string) {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: "/",
+    secure: c.get("services").config.secureCookies,
+  });
+}

@@ -1,0 +1,41 @@
+/** Renders preact pages to HTML responses, full pages or htmx partials. */
+import type { VNode } from "preact";
+import { renderToString } from "preact-render-to-string";
+import { PageContext, type PageInfo } from "../views/context.ts";
+import type { Ctx } from "./env.ts";
+
+/** Statuses a rendered page may carry. */
+export type PageStatus = 200 | 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500;
+
+function pageInfo(c: Ctx): PageInfo {
+  const user = c.get("user");
+  return {
+    viewer: user,
+    csrf: c.get("csrf"),
+    path: c.req.path,
+    organization: c.get("services").instance.organization ?? "Assent",
+    assetVersion: c.get("assetVersion"),
+  };
+}
+
+/** Renders `node` as an HTML document. */
+export function render(c: Ctx, node: VNode, status: PageStatus = 200): Response {
+  const html = renderToString(
+    <PageContext.Provider value={pageInfo(c)}>{node}</PageContext.Provider>,
+  );
+  return c.html("<!doctype html>" + html, status);
+}
+
+/** Renders the `partial` for htmx requests and the full `page` otherwise. */
+export function renderEither(
+  c: Ctx,
+  parts: { page: () => VNode; partial: () => VNode },
+  status: PageStatus = 200,
+): Response {
+  const fromHtmx = c.req.header("HX-Request") === "true" && c.req.header("HX-Boosted") !== "true";
+  if (!fromHtmx) return render(c, parts.page(), status);
+  const html = renderToString(
+    <PageContext.Provider value={pageInfo(c)}>{parts.partial()}</PageContext.Provider>,
+  );
+  return c.html(html, status);
+}

@@ -1,0 +1,64 @@
+/** First-run setup: the page that creates the first super admin, once. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { AccountError } from "../services/accounts.ts";
+import { SetupPage } from "../views/SetupPage.tsx";
+import { type AppEnv, HttpError } from "./env.ts";
+import { email, password, readForm, text } from "./forms.ts";
+import { setSessionCookie } from "./middleware.ts";
+import { render } from "./render.tsx";
+
+const SetupForm = z.object({
+  organizationName: text("Organization name", 100),
+  name: text("Your name", 100),
+  email: email(),
+  password: password(),
+  passwordRepeat: password("Repeated password"),
+}).refine((f) => f.password === f.passwordRepeat, "The two passwords do not match");
+
+/** GET/POST /setup. */
+export function setupRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("/setup", async (c, next) => {
+    // Once set up, the page is gone for good: nobody can create another super admin here.
+    if (c.get("services").instance.organization !== null) {
+      throw new HttpError(404, "Setup has already been completed");
+    }
+    await next();
+  });
+
+  app.get("/setup", (c) => render(c, <SetupPage />));
+
+  app.post("/setup", async (c) => {
+    const form = await readForm(c, SetupForm);
+    const values = await c.req.parseBody();
+    const keep = {
+      organizationName: String(values.organizationName ?? ""),
+      name: String(values.name ?? ""),
+      email: String(values.email ?? ""),
+    };
+    if (!form.ok) return render(c, <SetupPage values={keep} error={form.message} />, 400);
+    const services = c.get("services");
+    let token: string;
+    try {
+      token = await services.accounts.setup(form.data, {
+        ip: c.get("ip"),
+        userAgent: c.req.header("User-Agent") ?? "",
+      });
+    } catch (err) {
+      if (err instanceof AccountError && err.code === "weak_password") {
+        return render(c, <SetupPage values={keep} error={err.message} />, 400);
+      }
+      if (err instanceof AccountError && err.code === "setup_done") {
+        throw new HttpError(409, err.message);
+      }
+      throw err;
+    }
+    services.instance.organization = form.data.organizationName;
+    setSessionCookie(c, token);
+    return c.redirect("/account/mfa?welcome=1", 303);
+  });
+
+  return app;
+}

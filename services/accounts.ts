@@ -1,0 +1,508 @@
+/**
+ * Accounts: first-run setup, sign-in with password and TOTP, recovery codes, password and
+ * MFA changes. Routes call these; every decision here is audited in the same transaction.
+ */
+import type { Clock } from "../lib/clock.ts";
+import {
+  decoyHash,
+  hashPassword,
+  passwordProblem,
+  type ScryptParams,
+  verifyPassword,
+} from "../lib/password.ts";
+import { RateLimiter, retryMessage } from "../lib/rate_limit.ts";
+import type { SecretBox } from "../lib/secret_box.ts";
+import {
+  hashToken,
+  newId,
+  normalizeRecoveryCode,
+  randomToken,
+  recoveryCode,
+} from "../lib/tokens.ts";
+import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
+import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import { completeSetup, getInstance } from "../store/instance.ts";
+import type { Role } from "../store/schema.ts";
+import {
+  claimTotpStep,
+  findUser,
+  findUserByEmail,
+  insertUser,
+  replaceRecoveryCodes,
+  updateUser,
+  useRecoveryCode,
+  type UserRow,
+} from "../store/users.ts";
+import {
+  deleteUserSessions,
+  deleteWebSession,
+  findWebSession,
+  insertWebSession,
+  touchWebSession,
+  type WebSessionRow,
+} from "../store/web_sessions.ts";
+
+/** How long sessions live. */
+export const SESSION_LIMITS = {
+  absoluteMs: 12 * 60 * 60 * 1000,
+  idleMs: 60 * 60 * 1000,
+  /** Time to enter the TOTP code after the password. */
+  mfaStageMs: 5 * 60 * 1000,
+  /** Activity is written at most this often, not on every request. */
+  touchEveryMs: 60 * 1000,
+};
+
+/** Recovery codes issued at a time. */
+export const RECOVERY_CODE_COUNT = 10;
+
+/** What the account service needs from the outside. */
+export interface AccountDeps {
+  db: Db;
+  clock: Clock;
+  box: SecretBox;
+  scrypt: ScryptParams;
+}
+
+/** The signed-in user as routes see it. */
+export interface CurrentUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  mfaEnabled: boolean;
+}
+
+/** A failure the user can act on, with the message to show. */
+export class AccountError extends Error {
+  override name = "AccountError";
+  constructor(
+    readonly code:
+      | "invalid"
+      | "rate_limited"
+      | "weak_password"
+      | "email_taken"
+      | "setup_done"
+      | "disabled"
+      | "no_pending_enrolment"
+      | "mfa_not_enabled",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Second-factor method names, as audited. */
+export type SecondFactor = "totp" | "recovery_code";
+
+/** Account operations bound to one database and clock. */
+export class Accounts {
+  readonly #d: AccountDeps;
+  readonly loginByAccount: RateLimiter;
+  readonly loginByAddress: RateLimiter;
+  readonly codeByAccount: RateLimiter;
+  #decoy: Promise<string> | undefined;
+
+  constructor(deps: AccountDeps) {
+    this.#d = deps;
+    const window = 15 * 60 * 1000;
+    this.loginByAccount = new RateLimiter({ limit: 5, windowMs: window, clock: deps.clock });
+    this.loginByAddress = new RateLimiter({ limit: 20, windowMs: window, clock: deps.clock });
+    this.codeByAccount = new RateLimiter({ limit: 5, windowMs: window, clock: deps.clock });
+  }
+
+  /** True until the first super admin exists. */
+  async needsSetup(): Promise<boolean> {
+    return (await getInstance(this.#d.db)) === undefined;
+  }
+
+  /** Creates the first super admin and signs them in; refuses for good once setup is done. */
+  async setup(
+    input: { organizationName: string; name: string; email: string; password: string },
+    meta: { ip: string; userAgent: string },
+  ): Promise<string> {
+    const problem = passwordProblem(input.password, input);
+    if (problem) throw new AccountError("weak_password", problem);
+    const passwordHash = await hashPassword(input.password, this.#d.scrypt);
+    const now = this.#d.clock.now();
+    const id = newId();
+    await this.#d.db.transaction().execute(async (trx) => {
+      if (!(await completeSetup(trx, input.organizationName, now))) {
+        throw new AccountError("setup_done", "Setup has already been completed");
+      }
+      await insertUser(trx, {
+        id,
+        email: input.email,
+        name: input.name,
+        role: "super_admin",
+        passwordHash,
+        now,
+      });
+      await appendAudit(trx, {
+        at: now,
+        action: "setup.completed",
+        actor: { kind: "user", id, label: input.email.toLowerCase() },
+        detail: { organization: input.organizationName },
+      });
+    });
+    const user = await this.#user(id);
+    return await this.#startSession(user, "active", meta);
+  }
+
+  /**
+   * Checks email and password. Returns a session token: an active one, or one that only
+   * allows entering the TOTP code when the user has MFA.
+   */
+  async login(input: { email: string; password: string; ip: string; userAgent: string }): Promise<
+    { token: string; needsMfa: boolean }
+  > {
+    const email = input.email.toLowerCase();
+    this.#throttle(this.loginByAccount, email);
+    this.#throttle(this.loginByAddress, input.ip);
+    const user = await findUserByEmail(this.#d.db, email);
+    // Hash even for unknown accounts so timing does not reveal which emails exist.
+    const ok = await verifyPassword(input.password, user?.password_hash ?? await this.#decoyHash());
+    const now = this.#d.clock.now();
+    if (!user || !ok) {
+      this.loginByAccount.hit(email);
+      this.loginByAddress.hit(input.ip);
+      await appendAudit(this.#d.db, {
+        at: now,
+        action: "user.login_failed",
+        outcome: "invalid_credentials",
+        actor: { kind: "user", id: user?.id ?? null, label: email },
+        detail: { ip: input.ip },
+      });
+      throw new AccountError("invalid", "Email or password is incorrect");
+    }
+    if (user.disabled_at !== null) {
+      await this.#audit(user, "user.login_failed", "disabled", { ip: input.ip });
+      throw new AccountError("disabled", "This account is disabled. Ask an administrator.");
+    }
+    this.loginByAccount.reset(email);
+    const needsMfa = user.totp_enabled_at !== null;
+    const token = await this.#startSession(user, needsMfa ? "mfa" : "active", input);
+    if (!needsMfa) await this.#audit(user, "user.login", "password", { ip: input.ip });
+    return { token, needsMfa };
+  }
+
+  /** Completes a login waiting for its second factor; returns a fresh active token. */
+  async completeMfaLogin(token: string, code: string, meta: { ip: string; userAgent: string }) {
+    const session = await this.#session(token, "mfa");
+    if (!session) throw new AccountError("invalid", "Your sign-in has expired. Start again.");
+    const user = await findUser(this.#d.db, session.user_id);
+    if (!user || user.disabled_at !== null) {
+      throw new AccountError("invalid", "Your sign-in has expired. Start again.");
+    }
+    const method = await this.verifySecondFactor(user, code, "login");
+    await deleteWebSession(this.#d.db, session.id_hash);
+    // A new token after the second factor: nothing learned before it carries over.
+    const fresh = await this.#startSession(user, "active", meta);
+    await this.#audit(user, "user.login", method, { ip: meta.ip });
+    return fresh;
+  }
+
+  /**
+   * Verifies a TOTP code (each time step usable once, also across restarts) or an unused
+   * recovery code. Failures count against the account's code limit and are audited.
+   */
+  async verifySecondFactor(user: UserRow, input: string, purpose: string): Promise<SecondFactor> {
+    this.#throttle(this.codeByAccount, user.id);
+    const now = this.#d.clock.now();
+    const code = input.trim();
+    if (user.totp_secret && /^\d{3}\s?\d{3}$/.test(code)) {
+      const step = totpStep(this.#d.box.open(user.totp_secret), code, now);
+      if (step !== null && await claimTotpStep(this.#d.db, user.id, step)) {
+        this.codeByAccount.reset(user.id);
+        return "totp";
+      }
+      return await this.#failCode(user, purpose, step === null ? "wrong_code" : "replayed_code");
+    }
+    const hash = hashToken(normalizeRecoveryCode(code));
+    if (await useRecoveryCode(this.#d.db, user.id, hash, now)) {
+      this.codeByAccount.reset(user.id);
+      await this.#audit(user, "user.recovery_code_used", purpose);
+      return "recovery_code";
+    }
+    return await this.#failCode(user, purpose, "wrong_code");
+  }
+
+  /** Resolves a session token to its user, enforcing expiry, idle timeout and stage. */
+  async authenticate(token: string): Promise<{ user: CurrentUser; idHash: string } | null> {
+    const session = await this.#session(token, "active");
+    if (!session) return null;
+    const user = await findUser(this.#d.db, session.user_id);
+    if (!user || user.disabled_at !== null) return null;
+    const now = this.#d.clock.now();
+    if (now - session.last_seen_at >= SESSION_LIMITS.touchEveryMs) {
+      await touchWebSession(this.#d.db, session.id_hash, now);
+    }
+    return { user: toCurrentUser(user), idHash: session.id_hash };
+  }
+
+  /** The stored id of the session behind `token`. */
+  sessionIdHash(token: string): string {
+    return hashToken(token);
+  }
+
+  /** Ends the session behind `token`. */
+  async logout(token: string): Promise<void> {
+    const idHash = hashToken(token);
+    const session = await findWebSession(this.#d.db, idHash);
+    if (!session) return;
+    await deleteWebSession(this.#d.db, idHash);
+    const user = await findUser(this.#d.db, session.user_id);
+    if (user) await this.#audit(user, "user.logout");
+  }
+
+  /** Starts (or restarts) TOTP enrolment: a new pending secret until confirmed by a code. */
+  async beginTotp(userId: string, issuer: string) {
+    const user = await this.#user(userId);
+    const secret = newTotpSecret();
+    await updateUser(
+      this.#d.db,
+      user.id,
+      { totp_pending_secret: this.#d.box.seal(secret) },
+      this.#d.clock.now(),
+    );
+    return { secret, uri: totpUri(secret, user.email, issuer) };
+  }
+
+  /** The pending secret being enrolled, if any. */
+  async pendingTotp(userId: string, issuer: string) {
+    const user = await this.#user(userId);
+    if (!user.totp_pending_secret) return null;
+    const secret = this.#d.box.open(user.totp_pending_secret);
+    return { secret, uri: totpUri(secret, user.email, issuer) };
+  }
+
+  /** Confirms enrolment with a first valid code; returns recovery codes, shown once. */
+  async confirmTotp(userId: string, code: string): Promise<string[]> {
+    const user = await this.#user(userId);
+    this.#throttle(this.codeByAccount, user.id);
+    if (!user.totp_pending_secret) {
+      throw new AccountError("no_pending_enrolment", "Start the authenticator setup again");
+    }
+    const now = this.#d.clock.now();
+    const step = totpStep(this.#d.box.open(user.totp_pending_secret), code, now);
+    if (step === null) {
+      this.codeByAccount.hit(user.id);
+      throw new AccountError(
+        "invalid",
+        "That code is not right. Check the time on your phone and try the current code.",
+      );
+    }
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, recoveryCode);
+    await this.#d.db.transaction().execute(async (trx) => {
+      await updateUser(trx, user.id, {
+        totp_secret: user.totp_pending_secret,
+        totp_pending_secret: null,
+        totp_enabled_at: now,
+        totp_last_step: step,
+      }, now);
+      await replaceRecoveryCodes(trx, user.id, codes.map((c) => hashToken(c)), now);
+      await appendAudit(trx, this.#record(user, "user.mfa_enrolled"));
+    });
+    this.codeByAccount.reset(user.id);
+    return codes;
+  }
+
+  /** Issues a fresh set of recovery codes (old ones stop working); needs the password. */
+  async regenerateRecoveryCodes(userId: string, password: string): Promise<string[]> {
+    const user = await this.#checkPassword(userId, password);
+    if (user.totp_enabled_at === null) {
+      throw new AccountError("mfa_not_enabled", "Set up an authenticator app first");
+    }
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, recoveryCode);
+    const now = this.#d.clock.now();
+    await this.#d.db.transaction().execute(async (trx) => {
+      await replaceRecoveryCodes(trx, user.id, codes.map((c) => hashToken(c)), now);
+      await appendAudit(trx, this.#record(user, "user.recovery_codes_regenerated"));
+    });
+    return codes;
+  }
+
+  /** Removes the user's own MFA after checking their password. */
+  async resetOwnMfa(userId: string, password: string): Promise<void> {
+    const user = await this.#checkPassword(userId, password);
+    await this.clearMfa(user.id, { kind: "user", id: user.id, label: user.email });
+  }
+
+  /** Removes a user's MFA (self-service, an admin, or the console). */
+  async clearMfa(userId: string, actor: AuditRecord["actor"]): Promise<void> {
+    const user = await this.#user(userId);
+    const now = this.#d.clock.now();
+    await this.#d.db.transaction().execute(async (trx) => {
+      // totp_last_step stays: a re-enrolment can never accept a step already used.
+      await updateUser(trx, user.id, {
+        totp_secret: null,
+        totp_pending_secret: null,
+        totp_enabled_at: null,
+      }, now);
+      await replaceRecoveryCodes(trx, user.id, [], now);
+      await appendAudit(trx, {
+        at: now,
+        action: "user.mfa_reset",
+        actor,
+        detail: { user: user.email },
+      });
+    });
+  }
+
+  /** Changes the user's own password; other sessions of the user end. */
+  async changePassword(userId: string, current: string, next: string, keepSession: string) {
+    const user = await this.#checkPassword(userId, current);
+    await this.setPassword(user.id, next, { kind: "user", id: user.id, label: user.email }, {
+      keepSession,
+    });
+  }
+
+  /** Sets a password (self-service, an admin, or the console) and ends the user's sessions. */
+  async setPassword(
+    userId: string,
+    password: string,
+    actor: AuditRecord["actor"],
+    options: { keepSession?: string } = {},
+  ): Promise<void> {
+    const user = await this.#user(userId);
+    const problem = passwordProblem(password, { email: user.email, name: user.name });
+    if (problem) throw new AccountError("weak_password", problem);
+    const hash = await hashPassword(password, this.#d.scrypt);
+    const now = this.#d.clock.now();
+    await this.#d.db.transaction().execute(async (trx) => {
+      await updateUser(trx, user.id, { password_hash: hash, password_changed_at: now }, now);
+      await deleteUserSessions(trx, user.id, options.keepSession);
+      await appendAudit(trx, {
+        at: now,
+        action: "user.password_changed",
+        actor,
+        detail: { user: user.email },
+      });
+    });
+  }
+
+  /** Creates a user with a checked password (admin pages and the console). */
+  async createUser(
+    input: { email: string; name: string; role: Role; password: string },
+    actor: AuditRecord["actor"],
+    afterInsert?: (trx: Db, id: string) => Promise<void>,
+  ): Promise<string> {
+    const problem = passwordProblem(input.password, input);
+    if (problem) throw new AccountError("weak_password", problem);
+    if (await findUserByEmail(this.#d.db, input.email)) {
+      throw new AccountError("email_taken", `A user with email "${input.email}" already exists`);
+    }
+    const hash = await hashPassword(input.password, this.#d.scrypt);
+    const now = this.#d.clock.now();
+    const id = newId();
+    await this.#d.db.transaction().execute(async (trx) => {
+      await insertUser(trx, { ...input, id, passwordHash: hash, now });
+      await afterInsert?.(trx, id);
+      await appendAudit(trx, {
+        at: now,
+        action: "user.created",
+        actor,
+        detail: { user: input.email.toLowerCase(), role: input.role },
+      });
+    });
+    return id;
+  }
+
+  async #checkPassword(userId: string, password: string): Promise<UserRow> {
+    const user = await this.#user(userId);
+    this.#throttle(this.loginByAccount, user.email);
+    if (!(await verifyPassword(password, user.password_hash))) {
+      this.loginByAccount.hit(user.email);
+      await this.#audit(user, "user.password_check_failed");
+      throw new AccountError("invalid", "Your current password is not right");
+    }
+    return user;
+  }
+
+  async #failCode(user: UserRow, purpose: string, reason: string): Promise<never> {
+    this.codeByAccount.hit(user.id);
+    await this.#audit(user, "user.mfa_failed", reason, { purpose });
+    throw new AccountError("invalid", "That code is not valid");
+  }
+
+  #throttle(limiter: RateLimiter, key: string): void {
+    const verdict = limiter.check(key);
+    if (!verdict.allowed) {
+      throw new AccountError("rate_limited", retryMessage(verdict.retryAfterMs));
+    }
+  }
+
+  async #startSession(
+    user: UserRow,
+    stage: WebSessionRow["stage"],
+    meta: { ip: string; userAgent: string },
+  ): Promise<string> {
+    const token = randomToken();
+    const now = this.#d.clock.now();
+    const life = stage === "mfa" ? SESSION_LIMITS.mfaStageMs : SESSION_LIMITS.absoluteMs;
+    await insertWebSession(this.#d.db, {
+      id_hash: hashToken(token),
+      user_id: user.id,
+      stage,
+      ip: meta.ip,
+      user_agent: meta.userAgent.slice(0, 300),
+      created_at: now,
+      last_seen_at: now,
+      expires_at: now + life,
+    });
+    return token;
+  }
+
+  async #session(token: string, stage: WebSessionRow["stage"]) {
+    if (!token || token.length > 100) return undefined;
+    const session = await findWebSession(this.#d.db, hashToken(token));
+    if (!session || session.stage !== stage) return undefined;
+    const now = this.#d.clock.now();
+    const idle = stage === "active" && now - session.last_seen_at >= SESSION_LIMITS.idleMs;
+    if (now >= session.expires_at || idle) {
+      await deleteWebSession(this.#d.db, session.id_hash);
+      return undefined;
+    }
+    return session;
+  }
+
+  async #user(id: string): Promise<UserRow> {
+    const user = await findUser(this.#d.db, id);
+    if (!user) throw new AccountError("invalid", "No such user");
+    return user;
+  }
+
+  #decoyHash(): Promise<string> {
+    return this.#decoy ??= decoyHash(this.#d.scrypt);
+  }
+
+  #record(
+    user: UserRow,
+    action: string,
+    outcome?: string,
+    detail?: Record<string, unknown>,
+  ): AuditRecord {
+    return {
+      at: this.#d.clock.now(),
+      action,
+      outcome: outcome ?? null,
+      actor: { kind: "user", id: user.id, label: user.email },
+      detail: detail ?? null,
+    };
+  }
+
+  async #audit(user: UserRow, action: string, outcome?: string, detail?: Record<string, unknown>) {
+    await appendAudit(this.#d.db, this.#record(user, action, outcome, detail));
+  }
+}
+
+/** The view of a user row that the rest of the app passes around. */
+export function toCurrentUser(user: UserRow): CurrentUser {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    mfaEnabled: user.totp_enabled_at !== null,
+  };
+}

@@ -1,0 +1,54 @@
+// Assent's own browser code: progressive enhancement only; every page works without it.
+"use strict";
+
+// Countdowns: any element with data-deadline (epoch ms) shows the seconds left, live.
+function tickCountdowns() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll("[data-deadline]")) {
+    const left = Math.max(0, Math.ceil((Number(el.dataset.deadline) - now) / 1000));
+    const text = el.dataset.format === "clock" ? formatClock(left) : String(left);
+    if (el.textContent !== text) el.textContent = text;
+    const bar = el.dataset.bar && document.getElementById(el.dataset.bar);
+    if (bar) bar.value = left;
+  }
+}
+
+function formatClock(seconds) {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const mm = String(m).padStart(h > 0 ? 2 : 1, "0");
+  return (h > 0 ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+}
+
+// Local times: <time data-local datetime="..."> shows the viewer's local time.
+function localizeTimes(root) {
+  for (const el of root.querySelectorAll("time[data-local]")) {
+    const d = new Date(el.getAttribute("datetime"));
+    if (!isNaN(d)) el.textContent = d.toLocaleString();
+  }
+}
+
+// Copy buttons: <button data-copy="#id"> copies that element's text.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  if (!source) return;
+  const text = "value" in source ? source.value : source.textContent;
+  navigator.clipboard?.writeText(text.trim()).then(() => {
+    const label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(() => (button.textContent = label), 1500);
+  });
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  localizeTimes(document);
+  tickCountdowns();
+  setInterval(tickCountdowns, 250);
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  localizeTimes(event.target);
+  tickCountdowns();
+});

@@ -1,0 +1,28 @@
+/** The singleton row that says first-run setup is done, and the organization's name. */
+import type { Db } from "./db.ts";
+import type { InstanceTable } from "./schema.ts";
+
+/** The instance row, or undefined before first-run setup. */
+export async function getInstance(db: Db): Promise<InstanceTable | undefined> {
+  return await db.selectFrom("instance").selectAll().where("id", "=", 1).executeTakeFirst();
+}
+
+/**
+ * Marks setup complete. Returns false when it already was: the insert is the lock, so two
+ * racing setup requests cannot both create a super admin.
+ */
+export async function completeSetup(
+  db: Db,
+  organizationName: string,
+  now: number,
+): Promise<boolean> {
+  const result = await db.insertInto("instance")
+    .values({ id: 1, organization_name: organizationName, setup_completed_at: now })
+    .onConflict((oc) => oc.column("id").doNothing()).executeTakeFirst();
+  return (result.numInsertedOrUpdatedRows ?? 0n) === 1n;
+}
+
+/** Renames the organization. */
+export async function renameOrganization(db: Db, name: string): Promise<void> {
+  await db.updateTable("instance").set({ organization_name: name }).where("id", "=", 1).execute();
+}

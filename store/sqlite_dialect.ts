@@ -1,0 +1,90 @@
+/**
+ * Kysely's SqliteDialect over Deno's built-in `node:sqlite`.
+ *
+ * Kysely's SQLite driver expects a better-sqlite3-shaped database; `node:sqlite`'s
+ * `DatabaseSync` differs in two ways that this adapter bridges: statements have no
+ * `reader` flag (a statement returns rows when it has result columns), and parameters
+ * are spread rather than passed as an array (booleans are not bindable, so they become 0/1).
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { SqliteDialect, type SqliteStatement } from "kysely";
+
+/** Statement cache size: the app issues a bounded set of distinct SQL strings. */
+const CACHE_LIMIT = 500;
+
+/** Options for opening a database file with the pragmas every Assent database uses. */
+export interface OpenOptions {
+  /** Milliseconds a writer waits for a lock before failing with SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+/** A `node:sqlite` database adapted to kysely's `SqliteDatabase` interface. */
+export class NodeSqliteDatabase {
+  readonly raw: DatabaseSync;
+  #cache = new Map<string, AdaptedStatement>();
+
+  constructor(path: string, options: OpenOptions = {}) {
+    this.raw = new DatabaseSync(path);
+    const busy = options.busyTimeoutMs ?? 5000;
+    if (path !== ":memory:") this.raw.exec("PRAGMA journal_mode = WAL");
+    this.raw.exec(`PRAGMA busy_timeout = ${Math.trunc(busy)}`);
+    this.raw.exec("PRAGMA foreign_keys = ON");
+    this.raw.exec("PRAGMA synchronous = NORMAL");
+  }
+
+  /** Prepares (or reuses) a statement; kysely calls this for every query. */
+  prepare(sql: string): SqliteStatement {
+    let stmt = this.#cache.get(sql);
+    if (stmt) return stmt;
+    stmt = new AdaptedStatement(this.raw.prepare(sql));
+    if (this.#cache.size >= CACHE_LIMIT) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(sql, stmt);
+    return stmt;
+  }
+
+  close(): void {
+    this.#cache.clear();
+    if (this.raw.isOpen) this.raw.close();
+  }
+}
+
+class AdaptedStatement implements SqliteStatement {
+  readonly reader: boolean;
+  #stmt: StatementSync;
+
+  constructor(stmt: StatementSync) {
+    this.#stmt = stmt;
+    this.reader = stmt.columns().length > 0;
+  }
+
+  all(parameters: ReadonlyArray<unknown>): unknown[] {
+    return this.#stmt.all(...bind(parameters));
+  }
+
+  run(
+    parameters: ReadonlyArray<unknown>,
+  ): { changes: number | bigint; lastInsertRowid: number | bigint } {
+    return this.#stmt.run(...bind(parameters));
+  }
+
+  iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
+    return this.#stmt.iterate(...bind(parameters));
+  }
+}
+
+function bind(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
+  return parameters.map((value) => {
+    if (typeof value === "boolean") return value ? 1 : 0;
+    if (value === undefined) return null;
+    if (value instanceof Date) return value.getTime();
+    return value as SQLInputValue;
+  });
+}
+
+/** Builds the kysely dialect for a database opened with {@link NodeSqliteDatabase}. */
+export function nodeSqliteDialect(database: NodeSqliteDatabase): SqliteDialect {
+  return new SqliteDialect({ database });
+}

@@ -1,0 +1,47 @@
+/** A real app over a real (temporary) SQLite file, with a fake clock and cheap hashing. */
+import { FakeClock } from "../../lib/clock.ts";
+import { silentLogger } from "../../lib/log.ts";
+import type { ScryptParams } from "../../lib/password.ts";
+import { SecretBox } from "../../lib/secret_box.ts";
+import { createApp } from "../../routes/app.tsx";
+import { buildServices, type Services } from "../../services/mod.ts";
+import { migrate, openDatabase } from "../../store/db.ts";
+
+/** scrypt cost for tests: the algorithm is the production one, only cheaper. */
+export const TEST_SCRYPT: ScryptParams = { N: 2 ** 10, r: 8, p: 1 };
+
+/** A test instance and how to dispose of it. */
+export interface TestApp {
+  app: Awaited<ReturnType<typeof createApp>>;
+  services: Services;
+  clock: FakeClock;
+  dir: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Builds an app on a fresh database in a temporary directory. */
+export async function testApp(options: { publicUrl?: string } = {}): Promise<TestApp> {
+  const dir = await Deno.makeTempDir({ prefix: "assent-test-" });
+  const database = openDatabase(`${dir}/assent.db`);
+  await migrate(database.db);
+  const clock = new FakeClock();
+  const services = await buildServices({
+    db: database.db,
+    clock,
+    log: silentLogger,
+    box: new SecretBox(crypto.getRandomValues(new Uint8Array(32))),
+    publicUrl: options.publicUrl ?? "http://localhost",
+    scrypt: TEST_SCRYPT,
+  });
+  const app = await createApp(services);
+  return {
+    app,
+    services,
+    clock,
+    dir,
+    async [Symbol.asyncDispose]() {
+      await database.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * A small browser stand-in for `app.request()`: keeps cookies, finds the CSRF token in the
+ * last page, follows nothing automatically (tests assert redirects themselves).
+ */
+import type { TestApp } from "./app.ts";
+
+/** Form fields; arrays become repeated fields. */
+export type Fields = Record<string, string | string[]>;
+
+/** A cookie-keeping client bound to one test app and one client address. */
+export class Client {
+  cookies = new Map<string, string>();
+  csrf = "";
+  lastBody = "";
+
+  constructor(private t: TestApp, private ip = "203.0.113.7") {}
+
+  /** Sends a request with the client's cookies and records what comes back. */
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size > 0) {
+      headers.set("Cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    }
+    const res = await this.t.app.request(path, { ...init, headers }, {
+      remoteAddr: { hostname: this.ip },
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const [name, ...rest] = pair!.split("=");
+      const value = rest.join("=");
+      if (/Max-Age=0|expires=Thu, 01 Jan 1970/i.test(line) || value === "") {
+        this.cookies.delete(name!.trim());
+      } else this.cookies.set(name!.trim(), value);
+    }
+    const type = res.headers.get("Content-Type") ?? "";
+    if (type.startsWith("text/html")) {
+      this.lastBody = await res.clone().text();
+      const m = this.lastBody.match(/name="_csrf" value="([^"]+)"/);
+      if (m) this.csrf = m[1]!;
+    }
+    return res;
+  }
+
+  /** GET `path`. */
+  get(path: string): Promise<Response> {
+    return this.request(path);
+  }
+
+  /** POSTs a form with the CSRF token from the last page (unless `csrf: false`). */
+  async post(path: string, fields: Fields = {}, options: { csrf?: string | false } = {}) {
+    if (!this.csrf && options.csrf === undefined) await this.get("/login");
+    const body = new URLSearchParams();
+    const token = options.csrf === undefined ? this.csrf : options.csrf;
+    if (token !== false) body.append("_csrf", token);
+    for (const [k, v] of Object.entries(fields)) {
+      for (const item of Array.isArray(v) ? v : [v]) body.append(k, item);
+    }
+    return await this.request(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body,
+    });
+  }
+}
+
+/** Text of a response body with tags stripped and whitespace collapsed, for assertions. */
+export async function textOf(res: Response): Promise<string> {
+  const html = await res.text();
+  return html.replace(/<script[\s\S]*?<\/script>/g, "").replace(/<[^>]+>/g, " ")
+    .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ").trim();
+}

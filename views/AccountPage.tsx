@@ -1,0 +1,130 @@
+/** The user's own account: password, authenticator app, recovery codes. */
+import { usePage } from "./context.ts";
+import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { Layout } from "./Layout.tsx";
+
+/** What the account page shows besides the viewer. */
+export interface AccountModel {
+  recoveryCodesLeft: number;
+  roleLabel: string;
+  departments: string[];
+}
+
+/** The account page; `error`/`notice` belong to the form named in `section`. */
+export function AccountPage(props: {
+  model: AccountModel;
+  section?: "password" | "mfa" | "codes";
+  error?: string | null;
+  notice?: string | null;
+}) {
+  const viewer = usePage().viewer!;
+  const at = (s: string) => props.section === s;
+  return (
+    <Layout title="Account">
+      <h1>Account</h1>
+      <section class="card">
+        <h2>Profile</h2>
+        <dl class="facts">
+          <dt>Name</dt>
+          <dd>{viewer.name}</dd>
+          <dt>Email</dt>
+          <dd>{viewer.email}</dd>
+          <dt>Role</dt>
+          <dd>{props.model.roleLabel}</dd>
+          <dt>Departments</dt>
+          <dd>{props.model.departments.join(", ") || "None"}</dd>
+        </dl>
+      </section>
+
+      <section class="card" id="mfa">
+        <h2>Two-factor authentication</h2>
+        {at("mfa") && <ErrorBox message={props.error} />}
+        {at("mfa") && <Notice message={props.notice} />}
+        {viewer.mfaEnabled
+          ? (
+            <>
+              <p>
+                <span class="badge badge-ok">On</span>{" "}
+                Sign-in and Secure Connect ask for a code from your authenticator app. Recovery
+                codes left: <strong>{props.model.recoveryCodesLeft}</strong>.
+              </p>
+              <details>
+                <summary>Reset two-factor authentication</summary>
+                <PostForm action="/account/mfa/reset" class="stack">
+                  <p>
+                    Removes your authenticator app and recovery codes. You can set up a new one
+                    right after.
+                  </p>
+                  <Field
+                    label="Current password"
+                    name="password"
+                    type="password"
+                    required
+                    autocomplete="current-password"
+                  />
+                  <button type="submit" class="danger">Reset two-factor authentication</button>
+                </PostForm>
+              </details>
+              <details open={at("codes")}>
+                <summary>New recovery codes</summary>
+                {at("codes") && <ErrorBox message={props.error} />}
+                <PostForm action="/account/mfa/recovery-codes" class="stack">
+                  <p>Issues ten new codes; the old ones stop working.</p>
+                  <Field
+                    label="Current password"
+                    name="password"
+                    type="password"
+                    required
+                    autocomplete="current-password"
+                  />
+                  <button type="submit">Issue new recovery codes</button>
+                </PostForm>
+              </details>
+            </>
+          )
+          : (
+            <>
+              <p>
+                <span class="badge badge-warn">Off</span>{" "}
+                Protect your account with an authenticator app (any TOTP app works).
+              </p>
+              <p>
+                <a class="button primary" href="/account/mfa">Set up authenticator app</a>
+              </p>
+            </>
+          )}
+      </section>
+
+      <section class="card" id="password">
+        <h2>Change password</h2>
+        {at("password") && <ErrorBox message={props.error} />}
+        {at("password") && <Notice message={props.notice} />}
+        <PostForm action="/account/password" class="stack">
+          <Field
+            label="Current password"
+            name="current"
+            type="password"
+            required
+            autocomplete="current-password"
+          />
+          <Field
+            label="New password"
+            name="password"
+            type="password"
+            required
+            autocomplete="new-password"
+            hint="At least 12 characters. Your other sessions are signed out."
+          />
+          <Field
+            label="Repeat new password"
+            name="passwordRepeat"
+            type="password"
+            required
+            autocomplete="new-password"
+          />
+          <button type="submit" class="primary">Change password</button>
+        </PostForm>
+      </section>
+    </Layout>
+  );
+}

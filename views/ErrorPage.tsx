@@ -1,0 +1,26 @@
+/** A plain page for errors: what happened and where to go next. */
+import { Layout } from "./Layout.tsx";
+
+const TITLES: Record<number, string> = {
+  400: "That did not work",
+  403: "Not allowed",
+  404: "Not found",
+  409: "Already done",
+  413: "Too large",
+  429: "Too many attempts",
+  500: "Something went wrong",
+};
+
+/** The error page for `status`, with the message in plain words. */
+export function ErrorPage(props: { status: number; message: string }) {
+  const title = TITLES[props.status] ?? "Error";
+  return (
+    <Layout title={title} narrow>
+      <h1>{title}</h1>
+      <p class="lead">{props.message}</p>
+      <p>
+        <a href="/">Go to the dashboard</a>
+      </p>
+    </Layout>
+  );
+}

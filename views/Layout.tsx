@@ -1,0 +1,86 @@
+/** The page frame: header with navigation, main content, footer. */
+import type { ComponentChildren } from "preact";
+import { usePage, type Viewer } from "./context.ts";
+import { CsrfField } from "./Form.tsx";
+
+interface NavItem {
+  href: string;
+  label: string;
+  show: (v: Viewer) => boolean;
+}
+
+const NAV: NavItem[] = [
+  { href: "/", label: "Dashboard", show: () => true },
+  { href: "/admin/users", label: "Users", show: (v) => v.role !== "technician" },
+  { href: "/admin/departments", label: "Departments", show: (v) => v.role !== "technician" },
+];
+
+/** Wraps a page; `title` goes in the tab and the heading is the page's own. */
+export function Layout(props: { title: string; children: ComponentChildren; narrow?: boolean }) {
+  const page = usePage();
+  const v = page.viewer;
+  const asset = (path: string) => `/static/${path}?v=${page.assetVersion}`;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta
+          name="htmx-config"
+          content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"selfRequestsOnly":true}'
+        />
+        <title>{`${props.title} · ${page.organization}`}</title>
+        <link rel="stylesheet" href={asset("app.css")} />
+        <link rel="icon" href={asset("favicon.svg")} type="image/svg+xml" />
+        <script src={asset("vendor/htmx.min.js")} defer></script>
+        <script src={asset("vendor/htmx-ext-sse.js")} defer></script>
+        <script src={asset("app.js")} defer></script>
+      </head>
+      <body hx-headers={JSON.stringify({ "X-CSRF-Token": page.csrf })}>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="top">
+          <a class="brand" href="/">
+            <span class="brand-mark" aria-hidden="true">◆</span> Assent
+            <span class="org">{page.organization}</span>
+          </a>
+          {v && (
+            <nav aria-label="Main">
+              <ul>
+                {NAV.filter((n) => n.show(v)).map((n) => (
+                  <li key={n.href}>
+                    <a
+                      href={n.href}
+                      aria-current={isCurrent(page.path, n.href) ? "page" : undefined}
+                    >
+                      {n.label}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          )}
+          {v && (
+            <div class="me">
+              <a
+                href="/account"
+                aria-current={page.path.startsWith("/account") ? "page" : undefined}
+              >
+                {v.name}
+              </a>
+              <form method="post" action="/logout">
+                <CsrfField />
+                <button type="submit" class="link">Sign out</button>
+              </form>
+            </div>
+          )}
+        </header>
+        <main id="main" class={props.narrow ? "narrow" : undefined}>{props.children}</main>
+        <footer class="foot">Assent · self-hosted remote support</footer>
+      </body>
+    </html>
+  );
+}
+
+function isCurrent(path: string, href: string): boolean {
+  return href === "/" ? path === "/" : path === href || path.startsWith(href + "/");
+}

@@ -1,0 +1,104 @@
+/** Admin: departments, the unit of access for technicians and of policy for devices. */
+import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
+import { Layout } from "../Layout.tsx";
+
+/** One row of the departments table. */
+export interface DepartmentListItem {
+  id: string;
+  name: string;
+  members: number;
+  disabled: boolean;
+}
+
+/** The departments table with the create form. */
+export function DepartmentsPage(props: {
+  departments: DepartmentListItem[];
+  error?: string | null;
+  notice?: string | null;
+  name?: string;
+}) {
+  return (
+    <Layout title="Departments">
+      <h1>Departments</h1>
+      <Notice message={props.notice} />
+      <ErrorBox message={props.error} />
+      {props.departments.length === 0
+        ? (
+          <p class="empty">
+            No departments yet. Technicians work on the devices of their departments, so start by
+            creating one.
+          </p>
+        )
+        : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Members</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.departments.map((d) => (
+                  <tr key={d.id} class={d.disabled ? "muted" : undefined}>
+                    <td>
+                      <a href={`/admin/departments/${d.id}`}>{d.name}</a>
+                    </td>
+                    <td>{d.members}</td>
+                    <td>
+                      {d.disabled
+                        ? <span class="badge">Disabled</span>
+                        : <span class="badge badge-ok">Active</span>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      <PostForm action="/admin/departments" class="card stack inline-form">
+        <h2>New department</h2>
+        <Field label="Name" name="name" value={props.name ?? ""} required maxlength={100} />
+        <button type="submit" class="primary">Create department</button>
+      </PostForm>
+    </Layout>
+  );
+}
+
+/** Rename, disable or enable one department. */
+export function DepartmentPage(props: {
+  department: DepartmentListItem;
+  error?: string | null;
+  notice?: string | null;
+  name?: string;
+}) {
+  const d = props.department;
+  return (
+    <Layout title={d.name}>
+      <p class="crumbs">
+        <a href="/admin/departments">Departments</a>
+      </p>
+      <h1>{d.name}</h1>
+      <Notice message={props.notice} />
+      <ErrorBox message={props.error} />
+      <PostForm action={`/admin/departments/${d.id}`} class="card stack">
+        <Field label="Name" name="name" value={props.name ?? d.name} required maxlength={100} />
+        <button type="submit" class="primary">Rename</button>
+      </PostForm>
+      <section class="card">
+        <h2>Status</h2>
+        <p>
+          {d.disabled
+            ? "Disabled: its technicians cannot reach its devices."
+            : `Active, with ${d.members} member${d.members === 1 ? "" : "s"}.`}
+        </p>
+        <PostForm action={`/admin/departments/${d.id}/${d.disabled ? "enable" : "disable"}`}>
+          <button type="submit" class={d.disabled ? "" : "danger"}>
+            {d.disabled ? "Enable department" : "Disable department"}
+          </button>
+        </PostForm>
+      </section>
+    </Layout>
+  );
+}

@@ -1,0 +1,35 @@
+/** What every page needs to know about the request, without seeing the request itself. */
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+
+/** The signed-in user as the views show them. */
+export interface Viewer {
+  id: string;
+  name: string;
+  email: string;
+  role: "super_admin" | "admin" | "technician";
+  mfaEnabled: boolean;
+}
+
+/** Request-wide view data: the viewer, the CSRF token, the current path. */
+export interface PageInfo {
+  viewer: Viewer | null;
+  csrf: string;
+  path: string;
+  organization: string;
+  assetVersion: string;
+}
+
+/** Provided by the render helper for every page. */
+export const PageContext = createContext<PageInfo>({
+  viewer: null,
+  csrf: "",
+  path: "/",
+  organization: "Assent",
+  assetVersion: "0",
+});
+
+/** The current page info. */
+export function usePage(): PageInfo {
+  return useContext(PageContext);
+}
