@@ -71,6 +71,12 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
       if (wantsJson(c.req.raw)) return c.json({ error: err.message }, err.status);
       return render(c, <ErrorPage status={err.status} message={err.message} />, err.status);
     }
+    if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Http) {
+      // The client went away (or the server is stopping) while sending its body.
+      const message = "The request body could not be read";
+      services.log.warn("request body unreadable", { path: c.req.path, err: err.message });
+      return wantsJson(c.req.raw) ? c.json({ error: message }, 400) : c.text(message, 400);
+    }
     services.log.error("unhandled error", { err, method: c.req.method, path: c.req.path });
     const message = "The server could not complete this request. It has been logged.";
     if (wantsJson(c.req.raw)) return c.json({ error: message }, 500);

@@ -1,5 +1,5 @@
 /** Cross-cutting request handling: headers, client address, CSRF, sessions, access. */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { randomToken, safeEqual } from "../lib/tokens.ts";
 import type { Role } from "../store/schema.ts";
@@ -82,7 +82,7 @@ export function csrf(options: { exempt: (path: string) => boolean }): Middleware
         throw new HttpError(403, FORM_EXPIRED);
       }
       const expected = services.box.mac(`csrf:${cookie}`);
-      const sent = c.req.header("X-CSRF-Token") ?? await formToken(c.req.raw.clone());
+      const sent = c.req.header("X-CSRF-Token") ?? await formToken(c);
       if (!sent || !safeEqual(sent, expected)) throw new HttpError(403, FORM_EXPIRED);
     }
     if (!valid) {
@@ -102,15 +102,10 @@ export function csrf(options: { exempt: (path: string) => boolean }): Middleware
 const FORM_EXPIRED =
   "This form has expired or came from another site. Reload the page and try again.";
 
-async function formToken(req: Request): Promise<string | null> {
-  const type = req.headers.get("Content-Type") ?? "";
-  if (
-    !type.includes("application/x-www-form-urlencoded") && !type.includes("multipart/form-data")
-  ) {
-    return null;
-  }
+async function formToken(c: Context<AppEnv>): Promise<string | null> {
   try {
-    const value = (await req.formData()).get("_csrf");
+    // hono caches the parsed form, so the handler reads it again for free.
+    const value = (await c.req.parseBody())._csrf;
     return typeof value === "string" ? value : null;
   } catch {
     return null;

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { migrate, openDatabase } from "../store/db.ts";
+import { runAdmin } from "./admin.ts";
+
+async function run(dataDir: string, args: string[], stdin = "") {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runAdmin([...args, "--data-dir", dataDir], {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+    stdin: () => Promise.resolve(stdin),
+  });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+async function withDataDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "assent-cli-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function audit(dir: string) {
+  const { db, close } = openDatabase(`${dir}/assent.db`);
+  await migrate(db);
+  const rows = await db.selectFrom("audit_log").selectAll().orderBy("id").execute();
+  await close();
+  return rows;
+}
+
+Deno.test("admin user create prints a generated password and is audited", async () => {
+  await withDataDir(async (dir) => {
+    const res = await run(dir, [
+      "user",
+      "create",
+      "--email",
+      "Ann@Example.com",
+      "--name",
+      "Ann",
+      "--role",
+      "super_admin",
+    ]);
+    assert.equal(res.code, 0, res.err);
+    assert.match(res.out, /Created super_admin ann@example.com/);
+    assert.match(res.out, /Password: [A-Za-z0-9_-]{20}/);
+    const list = await run(dir, ["user", "list"]);
+    assert.match(list.out, /ann@example.com\tAnn\tsuper_admin\toff\tactive/);
+    const events = await audit(dir);
+    assert.deepEqual(events.map((e) => [e.action, e.actor_kind]), [["user.created", "console"]]);
+  });
+});
+
+Deno.test("admin user create takes a password on stdin and checks its strength", async () => {
+  await withDataDir(async (dir) => {
+    const weak = await run(dir, [
+      "user",
+      "create",
+      "--email",
+      "a@example.com",
+      "--name",
+      "A",
+      "--role",
+      "admin",
+      "--password-stdin",
+    ], "short\n");
+    assert.equal(weak.code, 2);
+    assert.match(weak.err, /at least 12 characters/);
+    const ok = await run(dir, [
+      "user",
+      "create",
+      "--email",
+      "a@example.com",
+      "--name",
+      "A",
+      "--role",
+      "admin",
+      "--password-stdin",
+    ], "a long enough passphrase\n");
+    assert.equal(ok.code, 0);
+    assert.doesNotMatch(ok.out, /Password:/);
+  });
+});
+
+Deno.test("admin commands refuse bad input with a plain message", async () => {
+  await withDataDir(async (dir) => {
+    const noEmail = await run(dir, ["user", "create", "--name", "A", "--role", "admin"]);
+    assert.equal(noEmail.code, 2);
+    assert.match(noEmail.err, /--email is required/);
+    const badRole = await run(dir, [
+      "user",
+      "create",
+      "--email",
+      "a@example.com",
+      "--name",
+      "A",
+      "--role",
+      "king",
+    ]);
+    assert.match(badRole.err, /--role must be super_admin, admin or technician, got "king"/);
+    const unknown = await run(dir, ["user", "fly"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /Unknown admin command "user fly"/);
+    const noUser = await run(dir, ["user", "reset-mfa", "--email", "ghost@example.com"]);
+    assert.match(noUser.err, /No user with email "ghost@example.com"/);
+    const noDept = await run(dir, [
+      "user",
+      "create",
+      "--email",
+      "a@example.com",
+      "--name",
+      "A",
+      "--role",
+      "technician",
+      "--department",
+      "Nope",
+    ]);
+    assert.match(noDept.err, /No department named "Nope"/);
+  });
+});
+
+Deno.test("admin user reset-password and reset-mfa are the way back in", async () => {
+  await withDataDir(async (dir) => {
+    await run(dir, [
+      "user",
+      "create",
+      "--email",
+      "boss@example.com",
+      "--name",
+      "Boss",
+      "--role",
+      "super_admin",
+    ]);
+    {
+      const { db, close } = openDatabase(`${dir}/assent.db`);
+      await db.updateTable("users").set({ totp_secret: "sealed", totp_enabled_at: 1 }).execute();
+      await close();
+    }
+    const pw = await run(dir, ["user", "reset-password", "--email", "boss@example.com"]);
+    assert.equal(pw.code, 0);
+    assert.match(pw.out, /Password of boss@example.com reset/);
+    const mfa = await run(dir, ["user", "reset-mfa", "--email", "boss@example.com"]);
+    assert.equal(mfa.code, 0);
+    assert.match(
+      (await run(dir, ["user", "list"])).out,
+      /boss@example.com\tBoss\tsuper_admin\toff/,
+    );
+    const actions = (await audit(dir)).map((e) => e.action);
+    assert.deepEqual(actions, ["user.created", "user.password_changed", "user.mfa_reset"]);
+  });
+});
