@@ -1,0 +1,129 @@
+// R4: Session Confirmation, the end user's consent at the device. This module decides whether the
+// gate applies and how one prompt resolves; the support session composes it with the other gates.
+
+import type { ReasonCode } from "./outcomes.ts";
+import type { ConfirmationPolicy } from "./policy.ts";
+import { type Millis, SECOND } from "./time.ts";
+
+/** What the confirmation rules need to know about the device at request time. */
+export type ConfirmationDevice = {
+  id: string;
+  groupId: string | null;
+  locked: boolean;
+  loggedOff: boolean;
+  canPromptOnLockScreen: boolean;
+};
+
+// `skipped` means the gate applies but nobody can answer: it passes, and the audit log must say
+// so; `promptUnsupported` marks the case where the option is on and only the agent stopped it.
+/** Whether to ask the end user; `skipped` passes the gate but is audited as skipped. */
+export type ConfirmationRequirement =
+  | { kind: "not_required"; reason: "disabled" | "excluded_device" | "excluded_group" }
+  | { kind: "skipped"; reason: "device_locked" | "device_logged_off"; promptUnsupported: boolean }
+  | { kind: "required"; onLockScreen: boolean };
+
+/** One prompt's life: pending until the first answer, the deadline, or a withdrawal. */
+export type Confirmation =
+  | { kind: "pending"; promptId: string; deadline: Millis }
+  | { kind: "accepted"; at: Millis }
+  | { kind: "declined"; at: Millis }
+  | { kind: "timed_out"; at: Millis }
+  | { kind: "withdrawn"; at: Millis; reason: ReasonCode };
+
+/** The confirmation gate of one attempt: a prompt, or the reason there was none. */
+export type ConfirmationGate =
+  | Confirmation
+  | Extract<ConfirmationRequirement, { kind: "not_required" | "skipped" }>;
+
+/** Applies R4 to one device: exclusions first, then the locked and logged-off rule. */
+export function confirmationRequirement(
+  policy: ConfirmationPolicy,
+  device: ConfirmationDevice,
+): ConfirmationRequirement {
+  if (!policy.enabled) return { kind: "not_required", reason: "disabled" };
+  if (policy.excludedDeviceIds.includes(device.id)) {
+    return { kind: "not_required", reason: "excluded_device" };
+  }
+  if (device.groupId !== null && policy.excludedGroupIds.includes(device.groupId)) {
+    return { kind: "not_required", reason: "excluded_group" };
+  }
+  if (device.locked || device.loggedOff) {
+    // Logged off says more than locked: there is no session at all to show a prompt in.
+    const reason = device.loggedOff ? "device_logged_off" : "device_locked";
+    if (!policy.showOnLockedAndLoggedOff) {
+      return { kind: "skipped", reason, promptUnsupported: false };
+    }
+    if (!device.canPromptOnLockScreen) return { kind: "skipped", reason, promptUnsupported: true };
+    return { kind: "required", onLockScreen: true };
+  }
+  return { kind: "required", onLockScreen: false };
+}
+
+/** The gate a new attempt starts with; a required prompt is pending until now + the timeout. */
+export function startConfirmation(
+  requirement: ConfirmationRequirement,
+  options: { promptId: string; now: Millis; timeoutSeconds: number },
+): ConfirmationGate {
+  if (requirement.kind !== "required") return requirement;
+  return {
+    kind: "pending",
+    promptId: options.promptId,
+    deadline: options.now + options.timeoutSeconds * SECOND,
+  };
+}
+
+/** True when the gate no longer blocks authorization. */
+export function confirmationPassed(gate: ConfirmationGate): boolean {
+  return gate.kind === "accepted" || gate.kind === "not_required" || gate.kind === "skipped";
+}
+
+/** Applies an answer: only the first to the live prompt before its deadline counts. */
+export function answerConfirmation(
+  gate: ConfirmationGate,
+  answer: { promptId: string; answer: "accept" | "decline"; at: Millis },
+): { gate: ConfirmationGate; ignored: null } | { gate: ConfirmationGate; ignored: ReasonCode } {
+  if (gate.kind !== "pending") return { gate, ignored: ignoredConfirmationReason(gate) };
+  if (gate.promptId !== answer.promptId) return { gate, ignored: "superseded" };
+  if (answer.at >= gate.deadline) return { gate, ignored: "timed_out" };
+  return {
+    gate: answer.answer === "accept"
+      ? { kind: "accepted", at: answer.at }
+      : { kind: "declined", at: answer.at },
+    ignored: null,
+  };
+}
+
+/** The prompt once `now` has reached its deadline: timed out at the deadline itself. */
+export function timeOutConfirmation(gate: ConfirmationGate, now: Millis): ConfirmationGate {
+  return gate.kind === "pending" && now >= gate.deadline
+    ? { kind: "timed_out", at: gate.deadline }
+    : gate;
+}
+
+/** The prompt after its attempt ended some other way; settled gates keep their outcome. */
+export function withdrawConfirmation(
+  gate: ConfirmationGate,
+  at: Millis,
+  reason: ReasonCode,
+): ConfirmationGate {
+  return gate.kind === "pending" ? { kind: "withdrawn", at, reason } : gate;
+}
+
+/** Why an answer to a settled gate is ignored. */
+export function ignoredConfirmationReason(
+  gate: Exclude<ConfirmationGate, { kind: "pending" }>,
+): ReasonCode {
+  switch (gate.kind) {
+    case "accepted":
+    case "declined":
+      return "already_answered";
+    case "timed_out":
+      return "timed_out";
+    case "withdrawn":
+      return "withdrawn";
+    case "not_required":
+      return "not_required";
+    case "skipped":
+      return "skipped";
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Assent core: every lifecycle rule of DESIGN.md as pure, framework-free functions. The shell
+ * passes in time, ids and randomness, persists the returned state and carries out the effects.
+ *
+ * @module
+ */
+
+export * from "./actions.ts";
+export * from "./confirmation.ts";
+export * from "./effects.ts";
+export * from "./email_approval.ts";
+export * from "./errors.ts";
+export * from "./outcomes.ts";
+export * from "./policy.ts";
+export * from "./presence.ts";
+export * from "./rate_limit.ts";
+export * from "./secure_connect.ts";
+export * from "./support_code.ts";
+export * from "./support_session.ts";
+export * from "./texts.ts";
+export * from "./time.ts";

@@ -1,0 +1,268 @@
+// Policies arrive from forms and from JSON columns, so every constructor checks types at run time
+// as well as ranges; a bad value is refused rather than clamped, so an admin sees the mistake.
+
+import { CoreError } from "./errors.ts";
+import { DEFAULT_CONFIRMATION_MESSAGE } from "./texts.ts";
+
+/** R4 Session Confirmation settings of a department. */
+export type ConfirmationPolicy = {
+  enabled: boolean;
+  message: string;
+  timeoutSeconds: number;
+  showOnLockedAndLoggedOff: boolean;
+  excludedDeviceIds: string[];
+  excludedGroupIds: string[];
+};
+
+/** R3 Secure Connect settings of a department; `reauthenticationMinutes` 0 means always ask. */
+export type SecureConnectPolicy = {
+  enabled: boolean;
+  reauthenticationMinutes: number;
+  excludedDeviceIds: string[];
+  requireMfaForAll: boolean;
+};
+
+/** R5 email authorization settings of a device, a group, or as reported by the agent. */
+export type EmailAuthorizationPolicy = {
+  required: boolean;
+  recipients: string[];
+  timeoutSeconds: number;
+};
+
+/** R2 authorization lifetime of a department. */
+export type AuthorizationPolicy = { lifetimeMinutes: number };
+
+/** R6 expiry of a new Service Desk support session. */
+export type SupportCodePolicy = { expiryMinutes: number };
+
+/** Bounds of every numeric policy setting, in the unit its name says. */
+export const POLICY_LIMITS = Object.freeze({
+  confirmationTimeoutSeconds: { min: 5, max: 3600 },
+  confirmationMessageLength: { min: 1, max: 1000 },
+  reauthenticationMinutes: { min: 0, max: 1440 },
+  emailTimeoutSeconds: { min: 10, max: 3600 },
+  emailRecipients: { max: 20 },
+  authorizationLifetimeMinutes: { min: 1, max: 10080 },
+  supportCodeExpiryMinutes: { min: 60, max: 10080 },
+});
+
+/** R4 defaults: off, 60 second timeout, no prompt on locked devices, no exclusions. */
+export const DEFAULT_CONFIRMATION_POLICY: Readonly<ConfirmationPolicy> = freezeDeep({
+  enabled: false,
+  message: DEFAULT_CONFIRMATION_MESSAGE,
+  timeoutSeconds: 60,
+  showOnLockedAndLoggedOff: false,
+  excludedDeviceIds: [],
+  excludedGroupIds: [],
+});
+
+/** R3 defaults: off, 30 minute reauthentication time, no exclusions, password for non-MFA users. */
+export const DEFAULT_SECURE_CONNECT_POLICY: Readonly<SecureConnectPolicy> = freezeDeep({
+  enabled: false,
+  reauthenticationMinutes: 30,
+  excludedDeviceIds: [],
+  requireMfaForAll: false,
+});
+
+/** R5 defaults: not required, no recipients, 180 second timeout. */
+export const DEFAULT_EMAIL_AUTHORIZATION_POLICY: Readonly<EmailAuthorizationPolicy> = freezeDeep({
+  required: false,
+  recipients: [],
+  timeoutSeconds: 180,
+});
+
+/** R2 default: an authorization lasts 4 hours. */
+export const DEFAULT_AUTHORIZATION_POLICY: Readonly<AuthorizationPolicy> = Object.freeze({
+  lifetimeMinutes: 240,
+});
+
+/** R6 default: a support session expires after 1 day. */
+export const DEFAULT_SUPPORT_CODE_POLICY: Readonly<SupportCodePolicy> = Object.freeze({
+  expiryMinutes: 1440,
+});
+
+/** A valid R4 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
+export function confirmationPolicy(input: Partial<ConfirmationPolicy> = {}): ConfirmationPolicy {
+  const d = DEFAULT_CONFIRMATION_POLICY;
+  const limits = POLICY_LIMITS;
+  const message = stringValue("message", input.message ?? d.message);
+  const length = message.trim().length;
+  if (
+    length < limits.confirmationMessageLength.min ||
+    message.length > limits.confirmationMessageLength.max
+  ) {
+    throw invalid(
+      "message",
+      `must be 1 to ${limits.confirmationMessageLength.max} characters and not blank`,
+      message.length > 40 ? `${message.slice(0, 40)}…` : message,
+    );
+  }
+  return {
+    enabled: booleanValue("enabled", input.enabled ?? d.enabled),
+    message,
+    timeoutSeconds: integerIn(
+      "timeoutSeconds",
+      input.timeoutSeconds ?? d.timeoutSeconds,
+      limits.confirmationTimeoutSeconds,
+    ),
+    showOnLockedAndLoggedOff: booleanValue(
+      "showOnLockedAndLoggedOff",
+      input.showOnLockedAndLoggedOff ?? d.showOnLockedAndLoggedOff,
+    ),
+    excludedDeviceIds: idList("excludedDeviceIds", input.excludedDeviceIds ?? d.excludedDeviceIds),
+    excludedGroupIds: idList("excludedGroupIds", input.excludedGroupIds ?? d.excludedGroupIds),
+  };
+}
+
+/** A valid R3 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
+export function secureConnectPolicy(input: Partial<SecureConnectPolicy> = {}): SecureConnectPolicy {
+  const d = DEFAULT_SECURE_CONNECT_POLICY;
+  return {
+    enabled: booleanValue("enabled", input.enabled ?? d.enabled),
+    reauthenticationMinutes: integerIn(
+      "reauthenticationMinutes",
+      input.reauthenticationMinutes ?? d.reauthenticationMinutes,
+      POLICY_LIMITS.reauthenticationMinutes,
+    ),
+    excludedDeviceIds: idList("excludedDeviceIds", input.excludedDeviceIds ?? d.excludedDeviceIds),
+    requireMfaForAll: booleanValue(
+      "requireMfaForAll",
+      input.requireMfaForAll ?? d.requireMfaForAll,
+    ),
+  };
+}
+
+/** A valid R5 policy; recipients normalized, one or more when required; throws `invalid_policy`. */
+export function emailAuthorizationPolicy(
+  input: Partial<EmailAuthorizationPolicy> = {},
+): EmailAuthorizationPolicy {
+  const d = DEFAULT_EMAIL_AUTHORIZATION_POLICY;
+  const required = booleanValue("required", input.required ?? d.required);
+  const recipients = recipientList(input.recipients ?? d.recipients);
+  if (recipients.length > POLICY_LIMITS.emailRecipients.max) {
+    throw invalid(
+      "recipients",
+      `must list at most ${POLICY_LIMITS.emailRecipients.max} addresses`,
+      String(recipients.length),
+    );
+  }
+  if (required && recipients.length === 0) {
+    throw invalid("recipients", "must list at least one address when required", "");
+  }
+  return {
+    required,
+    recipients,
+    timeoutSeconds: integerIn(
+      "timeoutSeconds",
+      input.timeoutSeconds ?? d.timeoutSeconds,
+      POLICY_LIMITS.emailTimeoutSeconds,
+    ),
+  };
+}
+
+/** A valid R2 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
+export function authorizationPolicy(input: Partial<AuthorizationPolicy> = {}): AuthorizationPolicy {
+  return {
+    lifetimeMinutes: integerIn(
+      "lifetimeMinutes",
+      input.lifetimeMinutes ?? DEFAULT_AUTHORIZATION_POLICY.lifetimeMinutes,
+      POLICY_LIMITS.authorizationLifetimeMinutes,
+    ),
+  };
+}
+
+/** A valid R6 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
+export function supportCodePolicy(input: Partial<SupportCodePolicy> = {}): SupportCodePolicy {
+  return {
+    expiryMinutes: integerIn(
+      "expiryMinutes",
+      input.expiryMinutes ?? DEFAULT_SUPPORT_CODE_POLICY.expiryMinutes,
+      POLICY_LIMITS.supportCodeExpiryMinutes,
+    ),
+  };
+}
+
+// Stricter means: required if either requires, the recipients of every requiring side, and the
+// shortest timeout among them.
+/** A device's email policy: its own beats its group's; with the agent's, the stricter applies. */
+export function effectiveEmailPolicy(
+  sources: {
+    device?: EmailAuthorizationPolicy | null;
+    group?: EmailAuthorizationPolicy | null;
+    agentReported?: EmailAuthorizationPolicy | null;
+  },
+): EmailAuthorizationPolicy {
+  const server = sources.device ?? sources.group ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
+  const agent = sources.agentReported;
+  // A side that does not require approval has no approvers; its timeout would only cut the
+  // others short.
+  const requiring = [server, ...(agent ? [agent] : [])].filter((policy) => policy.required);
+  if (requiring.length === 0) return { ...server, recipients: [...server.recipients] };
+  return {
+    required: true,
+    recipients: [...new Set(requiring.flatMap((policy) => policy.recipients))],
+    timeoutSeconds: Math.min(...requiring.map((policy) => policy.timeoutSeconds)),
+  };
+}
+
+/** True when `address` looks like an email address: one @, no spaces, a dot in the domain. */
+export function isPlausibleEmail(address: string): boolean {
+  return address.length <= 254 && /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(address);
+}
+
+// Defaults are shared module values; freezing their lists too stops one caller changing them
+// for everyone.
+function freezeDeep<T extends object>(value: T): T {
+  for (const field of Object.values(value)) {
+    if (Array.isArray(field)) Object.freeze(field);
+  }
+  return Object.freeze(value);
+}
+
+function invalid(name: string, rule: string, value: string): CoreError {
+  return new CoreError("invalid_policy", `Invalid ${name} "${value}": ${rule}`);
+}
+
+function booleanValue(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw invalid(name, "must be true or false", String(value));
+  return value;
+}
+
+function stringValue(name: string, value: unknown): string {
+  if (typeof value !== "string") throw invalid(name, "must be text", String(value));
+  return value;
+}
+
+function integerIn(name: string, value: unknown, range: { min: number; max: number }): number {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max
+  ) {
+    throw invalid(name, `must be a whole number from ${range.min} to ${range.max}`, String(value));
+  }
+  return value;
+}
+
+function idList(name: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw invalid(name, "must be a list of ids", String(value));
+  const ids = value.map((id) => {
+    if (typeof id !== "string" || id.trim() === "") {
+      throw invalid(name, "must contain only non-empty ids", String(id));
+    }
+    return id.trim();
+  });
+  return [...new Set(ids)];
+}
+
+function recipientList(value: unknown): string[] {
+  if (!Array.isArray(value)) {
+    throw invalid("recipients", "must be a list of email addresses", String(value));
+  }
+  const addresses = value.map((address) => {
+    const normalized = typeof address === "string" ? address.trim().toLowerCase() : "";
+    if (!isPlausibleEmail(normalized)) {
+      throw invalid("recipients", "must contain only email addresses", String(address));
+    }
+    return normalized;
+  });
+  return [...new Set(addresses)];
+}

@@ -1,0 +1,229 @@
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { CoreError } from "./errors.ts";
+import {
+  authorizationPolicy,
+  confirmationPolicy,
+  DEFAULT_AUTHORIZATION_POLICY,
+  DEFAULT_CONFIRMATION_POLICY,
+  DEFAULT_EMAIL_AUTHORIZATION_POLICY,
+  DEFAULT_SECURE_CONNECT_POLICY,
+  DEFAULT_SUPPORT_CODE_POLICY,
+  effectiveEmailPolicy,
+  emailAuthorizationPolicy,
+  isPlausibleEmail,
+  secureConnectPolicy,
+  supportCodePolicy,
+} from "./policy.ts";
+import { DEFAULT_CONFIRMATION_MESSAGE } from "./texts.ts";
+
+function invalidPolicy(fn: () => unknown, mentions: string) {
+  throws(fn, (error: unknown) => {
+    equal(error instanceof CoreError && error.code, "invalid_policy");
+    equal((error as Error).message.includes(mentions), true, (error as Error).message);
+    equal((error as Error).message.endsWith("."), false);
+    return true;
+  });
+}
+
+Deno.test("policy defaults follow DESIGN.md: confirmation off with 60 s, email 180 s, 4 hours, 1 day", () => {
+  deepEqual(confirmationPolicy(), {
+    enabled: false,
+    message: DEFAULT_CONFIRMATION_MESSAGE,
+    timeoutSeconds: 60,
+    showOnLockedAndLoggedOff: false,
+    excludedDeviceIds: [],
+    excludedGroupIds: [],
+  });
+  deepEqual(confirmationPolicy(), DEFAULT_CONFIRMATION_POLICY);
+  deepEqual(secureConnectPolicy(), {
+    enabled: false,
+    reauthenticationMinutes: 30,
+    excludedDeviceIds: [],
+    requireMfaForAll: false,
+  });
+  deepEqual(secureConnectPolicy(), DEFAULT_SECURE_CONNECT_POLICY);
+  deepEqual(emailAuthorizationPolicy(), { required: false, recipients: [], timeoutSeconds: 180 });
+  deepEqual(emailAuthorizationPolicy(), DEFAULT_EMAIL_AUTHORIZATION_POLICY);
+  deepEqual(authorizationPolicy(), { lifetimeMinutes: 240 });
+  deepEqual(authorizationPolicy(), DEFAULT_AUTHORIZATION_POLICY);
+  deepEqual(supportCodePolicy(), { expiryMinutes: 1440 });
+  deepEqual(supportCodePolicy(), DEFAULT_SUPPORT_CODE_POLICY);
+});
+
+Deno.test("policy defaults cannot be changed by one caller for everyone", () => {
+  throws(() => (DEFAULT_CONFIRMATION_POLICY.excludedDeviceIds as string[]).push("dev-1"));
+  throws(() => {
+    (DEFAULT_AUTHORIZATION_POLICY as { lifetimeMinutes: number }).lifetimeMinutes = 1;
+  });
+  equal(DEFAULT_AUTHORIZATION_POLICY.lifetimeMinutes, 240);
+});
+
+const rejected: [string, () => unknown, string][] = [
+  [
+    "confirmation timeout of 0 s",
+    () => confirmationPolicy({ timeoutSeconds: 0 }),
+    "timeoutSeconds",
+  ],
+  ["confirmation timeout of 4 s", () => confirmationPolicy({ timeoutSeconds: 4 }), "5 to 3600"],
+  ["confirmation timeout of 3601 s", () => confirmationPolicy({ timeoutSeconds: 3601 }), "3601"],
+  ["confirmation timeout of 7.5 s", () => confirmationPolicy({ timeoutSeconds: 7.5 }), "7.5"],
+  ["confirmation timeout of NaN", () => confirmationPolicy({ timeoutSeconds: NaN }), "NaN"],
+  ["a blank confirmation message", () => confirmationPolicy({ message: "   " }), "message"],
+  [
+    "a confirmation message over 1000 characters",
+    () => confirmationPolicy({ message: "x".repeat(1001) }),
+    "1 to 1000",
+  ],
+  [
+    "a confirmation message that is not text",
+    () => confirmationPolicy({ message: 42 as unknown as string }),
+    "must be text",
+  ],
+  [
+    "enabled as a string",
+    () => confirmationPolicy({ enabled: "yes" as unknown as boolean }),
+    "true or false",
+  ],
+  [
+    "an empty excluded device id",
+    () => confirmationPolicy({ excludedDeviceIds: [""] }),
+    "excludedDeviceIds",
+  ],
+  [
+    "excluded groups that are not a list",
+    () => confirmationPolicy({ excludedGroupIds: "grp" as unknown as string[] }),
+    "list of ids",
+  ],
+  [
+    "a negative reauthentication time",
+    () => secureConnectPolicy({ reauthenticationMinutes: -1 }),
+    "0 to 1440",
+  ],
+  [
+    "a reauthentication time over a day",
+    () => secureConnectPolicy({ reauthenticationMinutes: 1441 }),
+    "1441",
+  ],
+  [
+    "required email authorization without recipients",
+    () => emailAuthorizationPolicy({ required: true, recipients: [] }),
+    "at least one",
+  ],
+  [
+    "an implausible recipient",
+    () => emailAuthorizationPolicy({ recipients: ["not-an-address"] }),
+    "not-an-address",
+  ],
+  [
+    "a recipient that is not text",
+    () => emailAuthorizationPolicy({ recipients: [7 as unknown as string] }),
+    "7",
+  ],
+  [
+    "recipients that are not a list",
+    () => emailAuthorizationPolicy({ recipients: "a@b.c" as unknown as string[] }),
+    "list of email",
+  ],
+  [
+    "21 recipients",
+    () =>
+      emailAuthorizationPolicy({
+        recipients: Array.from({ length: 21 }, (_, i) => `r${i}@example.com`),
+      }),
+    "at most 20",
+  ],
+  ["an email timeout of 9 s", () => emailAuthorizationPolicy({ timeoutSeconds: 9 }), "10 to 3600"],
+  [
+    "an authorization lifetime of 0",
+    () => authorizationPolicy({ lifetimeMinutes: 0 }),
+    "1 to 10080",
+  ],
+  [
+    "an authorization lifetime over 7 days",
+    () => authorizationPolicy({ lifetimeMinutes: 10081 }),
+    "10081",
+  ],
+  ["a support code expiry under 1 hour", () => supportCodePolicy({ expiryMinutes: 59 }), "60 to"],
+  ["a support code expiry over 7 days", () => supportCodePolicy({ expiryMinutes: 10081 }), "10080"],
+];
+
+for (const [what, fn, mentions] of rejected) {
+  Deno.test(`policy refuses ${what}`, () => invalidPolicy(fn, mentions));
+}
+
+Deno.test("policy accepts the limits themselves", () => {
+  equal(confirmationPolicy({ timeoutSeconds: 5 }).timeoutSeconds, 5);
+  equal(confirmationPolicy({ timeoutSeconds: 3600 }).timeoutSeconds, 3600);
+  equal(confirmationPolicy({ message: "x".repeat(1000) }).message.length, 1000);
+  equal(secureConnectPolicy({ reauthenticationMinutes: 0 }).reauthenticationMinutes, 0);
+  equal(authorizationPolicy({ lifetimeMinutes: 10080 }).lifetimeMinutes, 10080);
+  equal(supportCodePolicy({ expiryMinutes: 60 }).expiryMinutes, 60);
+  equal(emailAuthorizationPolicy({ timeoutSeconds: 10 }).timeoutSeconds, 10);
+});
+
+Deno.test("email recipients are trimmed, lower-cased and deduplicated", () => {
+  deepEqual(
+    emailAuthorizationPolicy({
+      required: true,
+      recipients: [" Boss@Example.com ", "boss@example.com", "it@example.com"],
+    }).recipients,
+    ["boss@example.com", "it@example.com"],
+  );
+});
+
+Deno.test("excluded ids are trimmed and deduplicated", () => {
+  deepEqual(
+    confirmationPolicy({ excludedDeviceIds: ["dev-1", " dev-1 ", "dev-2"] }).excludedDeviceIds,
+    ["dev-1", "dev-2"],
+  );
+});
+
+Deno.test("isPlausibleEmail wants one @, no spaces and a dotted domain", () => {
+  equal(isPlausibleEmail("it@example.com"), true);
+  equal(isPlausibleEmail("it@localhost"), false);
+  equal(isPlausibleEmail("i t@example.com"), false);
+  equal(isPlausibleEmail("it@@example.com"), false);
+  equal(isPlausibleEmail("it@example..com"), false);
+});
+
+const required = (recipients: string[], timeoutSeconds = 180) =>
+  emailAuthorizationPolicy({ required: true, recipients, timeoutSeconds });
+const notRequired = emailAuthorizationPolicy({ recipients: ["x@example.com"], timeoutSeconds: 20 });
+
+Deno.test("effective email policy: the device's own setting wins over its group's", () => {
+  deepEqual(
+    effectiveEmailPolicy({ device: notRequired, group: required(["g@example.com"]) }),
+    notRequired,
+  );
+  deepEqual(
+    effectiveEmailPolicy({ group: required(["g@example.com"]) }),
+    required([
+      "g@example.com",
+    ]),
+  );
+  deepEqual(effectiveEmailPolicy({}), DEFAULT_EMAIL_AUTHORIZATION_POLICY);
+});
+
+Deno.test("effective email policy: the stricter of server and agent applies", () => {
+  deepEqual(
+    effectiveEmailPolicy({
+      device: required(["a@example.com", "b@example.com"], 180),
+      agentReported: required(["b@example.com", "c@example.com"], 60),
+    }),
+    {
+      required: true,
+      recipients: ["a@example.com", "b@example.com", "c@example.com"],
+      timeoutSeconds: 60,
+    },
+  );
+  // The agent alone can require it.
+  deepEqual(
+    effectiveEmailPolicy({ device: notRequired, agentReported: required(["c@example.com"], 90) }),
+    required(["c@example.com"], 90),
+  );
+  // A side that does not require approval neither adds approvers nor shortens the timeout.
+  deepEqual(
+    effectiveEmailPolicy({ group: required(["g@example.com"], 300), agentReported: notRequired }),
+    required(["g@example.com"], 300),
+  );
+});
