@@ -56,6 +56,7 @@ export async function startServer(
     scrypt: options.scrypt,
   });
   const app = await createApp(services);
+  services.hub.start();
 
   let resolveListening: (port: number) => void;
   const listening = new Promise<number>((r) => resolveListening = r);
@@ -76,6 +77,7 @@ export async function startServer(
   const stop = () =>
     stopping ??= (async () => {
       log.info("shutting down");
+      await services.stop();
       await server.shutdown();
       await database.close();
       log.info("stopped");
@@ -93,11 +95,28 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `assent healthcheck`: exit 0 when the local server's /healthz answers ok (for containers). */
+async function healthcheck(args: string[]): Promise<number> {
+  const config = parseServerConfig(args);
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  try {
+    const res = await fetch(`http://${host}:${config.port}/healthz`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    const body = await res.json();
+    return res.ok && body.status === "ok" ? 0 : 1;
+  } catch {
+    return 1;
+  }
+}
+
 const USAGE = `Assent — self-hosted remote support
 
 Usage:
   assent serve [options]        Run the server (default command)
   assent admin <command> …      Console administration (run "assent admin help")
+  assent agent --server URL …   Run the device agent (run "assent agent --help")
+  assent healthcheck            Exit 0 when the local server answers /healthz
 
 Server options (flag, environment variable, default):
 ${
@@ -116,6 +135,13 @@ export async function main(args: string[]): Promise<number> {
         return await serve(rest);
       case "admin":
         return await runAdmin(rest);
+      case "healthcheck":
+        return await healthcheck(rest);
+      case "agent": {
+        // Loaded on demand so the agent starts without the server's modules.
+        const { agentMain } = await import("./agent/run.ts");
+        return await agentMain(rest);
+      }
       case "help":
       case "--help":
       case "-h":

@@ -16,6 +16,14 @@ import { migrate, openDatabase } from "../store/db.ts";
 import { findDepartmentByName, listDepartments } from "../store/departments.ts";
 import type { Role } from "../store/schema.ts";
 import { findUserByEmail, listUsers, setUserDepartments } from "../store/users.ts";
+import { createEnrollmentToken, tokenState } from "../services/devices.ts";
+import { appendAudit } from "../store/audit.ts";
+import {
+  findEnrollmentToken,
+  listEnrollmentTokens,
+  listGroups,
+  revokeEnrollmentToken,
+} from "../store/devices.ts";
 
 const HELP = `Console administration. Works on the data directory (--data-dir or ASSENT_DATA_DIR,
 default ./data); safe to run while the server is running.
@@ -25,6 +33,10 @@ default ./data); safe to run while the server is running.
                            [--password-stdin]
   assent admin user reset-password --email EMAIL [--password-stdin]
   assent admin user reset-mfa --email EMAIL
+  assent admin enroll-token create --department NAME [--group NAME] [--label TEXT]
+                           [--expires 1h|24h|7d|30d] [--uses N] [--server URL]
+  assent admin enroll-token list
+  assent admin enroll-token revoke --id ID
 
 Roles: super_admin, admin, technician. Without --password-stdin a strong password is
 generated and printed once.`;
@@ -80,6 +92,12 @@ export async function runAdmin(
         return await userResetPassword(services, rest, io.out, readStdin);
       case "user reset-mfa":
         return await userResetMfa(services, rest, io.out);
+      case "enroll-token create":
+        return await tokenCreate(services, rest, io.out);
+      case "enroll-token list":
+        return await tokenList(services, io.out);
+      case "enroll-token revoke":
+        return await tokenRevoke(services, rest, io.out);
       default:
         throw new UsageError(`Unknown admin command "${[group, command].join(" ")}"\n\n${HELP}`);
     }
@@ -223,6 +241,109 @@ async function userResetMfa(
   out(
     `Two-factor authentication of ${user.email} removed; they can sign in with their password and set it up again.`,
   );
+  return 0;
+}
+
+/** Parses "90m", "24h", "7d" into milliseconds. */
+export function parseDuration(text: string): number | null {
+  const m = text.trim().match(/^(\d+)\s*([mhd])$/);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "m" | "h" | "d"];
+  return n > 0 ? n * unit : null;
+}
+
+async function tokenCreate(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const values = options(args, {
+    department: "string",
+    group: "string",
+    label: "string",
+    expires: "string",
+    uses: "string",
+    server: "string",
+  });
+  const departmentName = required(values, "department");
+  const department = await findDepartmentByName(services.db, departmentName);
+  if (!department) throw new UsageError(`No department named "${departmentName}"`);
+  let groupId: string | null = null;
+  if (typeof values.group === "string") {
+    const groups = await listGroups(services.db, [department.id]);
+    const group = groups.find((g) => g.name.toLowerCase() === String(values.group).toLowerCase());
+    if (!group) throw new UsageError(`No group named "${values.group}" in ${department.name}`);
+    groupId = group.id;
+  }
+  const ttl = parseDuration(String(values.expires ?? "7d"));
+  if (ttl === null || ttl > 366 * 86_400_000) {
+    throw new UsageError(
+      `--expires must look like 12h or 7d (at most a year), got "${values.expires}"`,
+    );
+  }
+  const uses = Number(values.uses ?? 1);
+  if (!Number.isInteger(uses) || uses < 1 || uses > 10_000) {
+    throw new UsageError(`--uses must be a whole number from 1 to 10000, got "${values.uses}"`);
+  }
+  const now = services.clock.now();
+  const { token } = await createEnrollmentToken(services.db, {
+    label: String(values.label ?? `Console token for ${department.name}`),
+    departmentId: department.id,
+    groupId,
+    expiresAt: now + ttl,
+    maxUses: uses,
+    now,
+  }, CONSOLE);
+  out(token);
+  const server = String(values.server ?? "https://assent.example");
+  out(`# on the device: assent agent --server ${server} --enroll ${token}`);
+  return 0;
+}
+
+async function tokenList(services: Services, out: (s: string) => void): Promise<number> {
+  const names = new Map((await listDepartments(services.db)).map((d) => [d.id, d.name]));
+  const now = services.clock.now();
+  const tokens = await listEnrollmentTokens(services.db, "all");
+  if (tokens.length === 0) {
+    out("No enrollment tokens.");
+    return 0;
+  }
+  out(["ID", "LABEL", "DEPARTMENT", "USES", "EXPIRES", "STATE"].join("\t"));
+  for (const t of tokens) {
+    out([
+      t.id,
+      t.label,
+      names.get(t.department_id) ?? "-",
+      `${t.uses}/${t.max_uses}`,
+      new Date(t.expires_at).toISOString(),
+      tokenState(t, now),
+    ].join("\t"));
+  }
+  return 0;
+}
+
+async function tokenRevoke(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const values = options(args, { id: "string" });
+  const id = required(values, "id");
+  const token = await findEnrollmentToken(services.db, id);
+  if (!token) throw new UsageError(`No enrollment token with id "${id}"`);
+  const now = services.clock.now();
+  await services.db.transaction().execute(async (trx) => {
+    await revokeEnrollmentToken(trx, id, now);
+    await appendAudit(trx, {
+      at: now,
+      action: "enrollment_token.revoked",
+      actor: CONSOLE,
+      departmentId: token.department_id,
+      detail: { token: id, label: token.label },
+    });
+  });
+  out(`Revoked enrollment token ${id} (${token.label}).`);
   return 0;
 }
 

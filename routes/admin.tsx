@@ -15,6 +15,7 @@ import {
   memberCounts,
   updateDepartment,
 } from "../store/departments.ts";
+import { listGroups } from "../store/devices.ts";
 import type { Role } from "../store/schema.ts";
 import {
   countActiveSuperAdmins,
@@ -302,6 +303,12 @@ export function adminRoutes(): Hono<AppEnv> {
     const id = newId();
     await db.transaction().execute(async (trx) => {
       await insertDepartment(trx, { id, name: form.data.name, now });
+      // An admin works on the devices of their departments, so they join the one they create.
+      const creator = currentUser(c);
+      if (creator.role === "admin") {
+        await trx.insertInto("user_departments").values({ user_id: creator.id, department_id: id })
+          .execute();
+      }
       await appendAudit(trx, {
         at: now,
         action: "department.created",
@@ -321,11 +328,27 @@ export function adminRoutes(): Hono<AppEnv> {
     return { id: d.id, name: d.name, members, disabled: d.disabled_at !== null };
   };
 
+  const groupsOf = async (c: Ctx, departmentId: string) => {
+    const db = c.get("services").db;
+    const groups = await listGroups(db, [departmentId]);
+    const counts = await db.selectFrom("devices").select([
+      "group_id",
+      (eb) => eb.fn.countAll<number>().as("n"),
+    ])
+      .where("department_id", "=", departmentId).groupBy("group_id").execute();
+    const byGroup = new Map(counts.map((r) => [r.group_id, r.n]));
+    return groups.map((g) => ({ id: g.id, name: g.name, devices: byGroup.get(g.id) ?? 0 }));
+  };
+
   app.get("/admin/departments/:id", async (c) => {
     const department = await loadDepartment(c);
     return render(
       c,
-      <DepartmentPage department={department} notice={c.req.query("saved") ? "Saved." : null} />,
+      <DepartmentPage
+        department={department}
+        groups={await groupsOf(c, department.id)}
+        notice={c.req.query("saved") ? "Saved." : null}
+      />,
     );
   });
 
@@ -333,7 +356,12 @@ export function adminRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, DepartmentForm);
     if (!form.ok) {
-      return render(c, <DepartmentPage department={department} error={form.message} />, 400);
+      const groups = await groupsOf(c, department.id);
+      return render(
+        c,
+        <DepartmentPage department={department} groups={groups} error={form.message} />,
+        400,
+      );
     }
     const { db, clock } = c.get("services");
     const clash = await findDepartmentByName(db, form.data.name);
@@ -342,6 +370,7 @@ export function adminRoutes(): Hono<AppEnv> {
         c,
         <DepartmentPage
           department={department}
+          groups={await groupsOf(c, department.id)}
           name={form.data.name}
           error={`A department named "${form.data.name}" already exists`}
         />,

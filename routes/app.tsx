@@ -7,9 +7,12 @@ import { bodyLimit } from "hono/body-limit";
 import type { Services } from "../services/mod.ts";
 import { ErrorPage } from "../views/ErrorPage.tsx";
 import { accountRoutes } from "./account.tsx";
+import { agentSocketRoutes } from "./agent_ws.ts";
 import { adminRoutes } from "./admin.tsx";
 import { authRoutes } from "./auth.tsx";
 import { dashboardRoutes } from "./dashboard.tsx";
+import { deviceRoutes } from "./devices.tsx";
+import { enrollmentRoutes } from "./enrollment.tsx";
 import { type AppEnv, HttpError } from "./env.ts";
 import { healthRoutes } from "./health.ts";
 import { clientAddress, csrf, loadUser, securityHeaders, setupGate } from "./middleware.ts";
@@ -40,10 +43,12 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
       ms: Math.round(performance.now() - started),
     });
   });
+  app.use("*", clientAddress());
+  // Agents speak WebSocket, not HTML: no page headers, no CSRF, no setup redirect.
+  app.route("/", agentSocketRoutes());
   app.use("*", securityHeaders());
   app.route("/", staticRoutes(loaded));
   app.route("/", healthRoutes());
-  app.use("*", clientAddress());
   app.use(
     "*",
     bodyLimit({
@@ -62,6 +67,8 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", dashboardRoutes());
   app.route("/", accountRoutes());
   app.route("/", adminRoutes());
+  app.route("/", deviceRoutes());
+  app.route("/", enrollmentRoutes());
 
   app.notFound((c) =>
     render(c, <ErrorPage status={404} message="There is no page at this address." />, 404)

@@ -26,6 +26,14 @@ export function render(c: Ctx, node: VNode, status: PageStatus = 200): Response 
   return c.html("<!doctype html>" + html, status);
 }
 
+/** Renders a fragment (no document around it), for htmx to swap in. */
+export function renderPartial(c: Ctx, node: VNode, status: PageStatus = 200): Response {
+  const html = renderToString(
+    <PageContext.Provider value={pageInfo(c)}>{node}</PageContext.Provider>,
+  );
+  return c.html(html, status);
+}
+
 /** Renders the `partial` for htmx requests and the full `page` otherwise. */
 export function renderEither(
   c: Ctx,
@@ -33,9 +41,5 @@ export function renderEither(
   status: PageStatus = 200,
 ): Response {
   const fromHtmx = c.req.header("HX-Request") === "true" && c.req.header("HX-Boosted") !== "true";
-  if (!fromHtmx) return render(c, parts.page(), status);
-  const html = renderToString(
-    <PageContext.Provider value={pageInfo(c)}>{parts.partial()}</PageContext.Provider>,
-  );
-  return c.html(html, status);
+  return fromHtmx ? renderPartial(c, parts.partial(), status) : render(c, parts.page(), status);
 }

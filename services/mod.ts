@@ -5,6 +5,8 @@ import { DEFAULT_SCRYPT, type ScryptParams } from "../lib/password.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import { getInstance } from "../store/instance.ts";
+import { AgentHub } from "../hub/agent_hub.ts";
+import { EventBus } from "../hub/events.ts";
 import { Accounts } from "./accounts.ts";
 
 /** What building the services needs. */
@@ -16,6 +18,8 @@ export interface ServiceDeps {
   publicUrl: string;
   trustProxy?: boolean;
   scrypt?: ScryptParams;
+  /** Agent heartbeat window override (tests). */
+  heartbeatWindowMs?: number;
 }
 
 /** Everything the routes use. */
@@ -25,6 +29,12 @@ export interface Services {
   log: Logger;
   box: SecretBox;
   accounts: Accounts;
+  events: EventBus;
+  hub: AgentHub;
+  /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
+  shutdown: AbortSignal;
+  /** Stops the hub and ends live streams. */
+  stop(): Promise<void>;
   config: { publicUrl: string; secureCookies: boolean; trustProxy: boolean };
   /** Cached organization name; `null` until first-run setup is done. */
   instance: { organization: string | null };
@@ -33,6 +43,17 @@ export interface Services {
 /** Builds the services and loads the instance row. */
 export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const instance = await getInstance(deps.db);
+  const events = new EventBus();
+  const state = { organization: instance?.organization_name ?? null };
+  const hub = new AgentHub({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "hub" }),
+    events,
+    organization: () => state.organization ?? "Assent",
+    heartbeatWindowMs: deps.heartbeatWindowMs,
+  });
+  const shutdown = new AbortController();
   return {
     db: deps.db,
     clock: deps.clock,
@@ -49,6 +70,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
       secureCookies: deps.publicUrl.startsWith("https:"),
       trustProxy: deps.trustProxy ?? false,
     },
-    instance: { organization: instance?.organization_name ?? null },
+    events,
+    hub,
+    shutdown: shutdown.signal,
+    async stop() {
+      shutdown.abort();
+      await hub.stop();
+    },
+    instance: state,
   };
 }

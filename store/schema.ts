@@ -72,6 +72,107 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+export interface DeviceGroupsTable {
+  id: string;
+  department_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface EnrollmentTokensTable {
+  id: string;
+  token_hash: string;
+  label: string;
+  department_id: string;
+  group_id: string | null;
+  expires_at: number;
+  max_uses: number;
+  uses: Generated<number>;
+  revoked_at: number | null;
+  created_by: string | null;
+  created_at: number;
+}
+
+export interface DevicesTable {
+  id: string;
+  secret_hash: string;
+  department_id: string;
+  group_id: string | null;
+  name: string;
+  serial_number: string | null;
+  os: string | null;
+  os_family: string | null;
+  model: string | null;
+  device_type: string | null;
+  /** JSON array of strings. */
+  ip_addresses: Generated<string>;
+  /** JSON array of LoggedInUser. */
+  users: Generated<string>;
+  locked: number | null;
+  logged_off: number | null;
+  /** JSON array of capabilities. */
+  capabilities: Generated<string>;
+  /** JSON of the device owner's local email-authorization setting, if reported. */
+  local_email_authorization: string | null;
+  agent_version: string | null;
+  platform: string | null;
+  remote_address: string | null;
+  last_activity_at: number | null;
+  disabled_at: number | null;
+  enrollment_token_id: string | null;
+  enrolled_at: number;
+  updated_at: number;
+}
+
+export interface DepartmentPoliciesTable {
+  department_id: string;
+  confirmation: string;
+  secure_connect: string;
+  authorization: string;
+  updated_at: number;
+  updated_by: string | null;
+}
+
+export interface PolicyExclusionsTable {
+  id: Generated<number>;
+  department_id: string;
+  policy: "confirmation" | "secure_connect";
+  target_kind: "device" | "group";
+  target_id: string;
+  excluded_by: string;
+  created_at: number;
+}
+
+export interface SupportSessionsTable {
+  id: string;
+  device_id: string;
+  technician_id: string;
+  status: "unauthorized" | "authorizing" | "authorized" | "closed";
+  state: string;
+  wake_at: number | null;
+  dismissed_attempt_id: string | null;
+  opened_at: number;
+  updated_at: number;
+}
+
+export interface SecureConnectWindowsTable {
+  technician_id: string;
+  device_id: string;
+  verified_at: number;
+  method: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
 /** The whole schema, for `Kysely<Database>`. */
 export interface Database {
   instance: InstanceTable;
@@ -81,4 +182,12 @@ export interface Database {
   user_departments: UserDepartmentsTable;
   web_sessions: WebSessionsTable;
   audit_log: AuditLogTable;
+  device_groups: DeviceGroupsTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  devices: DevicesTable;
+  department_policies: DepartmentPoliciesTable;
+  policy_exclusions: PolicyExclusionsTable;
+  support_sessions: SupportSessionsTable;
+  secure_connect_windows: SecureConnectWindowsTable;
+  api_tokens: ApiTokensTable;
 }

@@ -11,6 +11,8 @@ interface NavItem {
 
 const NAV: NavItem[] = [
   { href: "/", label: "Dashboard", show: () => true },
+  { href: "/devices", label: "Devices", show: () => true },
+  { href: "/admin/enrollment", label: "Enrollment", show: (v) => v.role !== "technician" },
   { href: "/admin/users", label: "Users", show: (v) => v.role !== "technician" },
   { href: "/admin/departments", label: "Departments", show: (v) => v.role !== "technician" },
 ];

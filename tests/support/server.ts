@@ -1,23 +1,27 @@
 /** A real server on a loopback port, in-process, over a temporary data directory. */
 import { type RunningServer, type StartOptions, startServer } from "../../main.ts";
 import { silentLogger } from "../../lib/log.ts";
+import { TEST_SCRYPT } from "./app.ts";
 
 /** A started server plus its data directory, stopped and removed on dispose. */
 export interface TestServer extends RunningServer, AsyncDisposable {
   dataDir: string;
 }
 
-/** Starts the server on 127.0.0.1 with an OS-chosen port. */
-export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
-  const dataDir = await Deno.makeTempDir({ prefix: "assent-server-" });
+/** Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place). */
+export async function startTestServer(
+  options: StartOptions & { dataDir?: string; port?: number } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "assent-server-" });
+  const port = options.port ?? 0;
   const running = await startServer({
     host: "127.0.0.1",
-    port: 0,
+    port,
     dataDir,
-    publicUrl: "http://127.0.0.1:0",
+    publicUrl: `http://127.0.0.1:${port}`,
     logLevel: "error",
     trustProxy: false,
-  }, { log: silentLogger, ...options });
+  }, { log: silentLogger, scrypt: TEST_SCRYPT, ...options });
   return {
     ...running,
     dataDir,

@@ -66,9 +66,10 @@ export function DepartmentsPage(props: {
   );
 }
 
-/** Rename, disable or enable one department. */
+/** Rename, disable or enable one department, and manage its device groups. */
 export function DepartmentPage(props: {
   department: DepartmentListItem;
+  groups: { id: string; name: string; devices: number }[];
   error?: string | null;
   notice?: string | null;
   name?: string;
@@ -97,6 +98,26 @@ export function DepartmentPage(props: {
           <button type="submit" class={d.disabled ? "" : "danger"}>
             {d.disabled ? "Enable department" : "Disable department"}
           </button>
+        </PostForm>
+      </section>
+      <section class="card" id="groups">
+        <h2>Device groups</h2>
+        <p class="hint">
+          Groups gather devices for policies, such as excluding a whole group from Session
+          Confirmation or requiring email authorization for it.
+        </p>
+        {props.groups.length === 0 ? <p class="empty">No groups yet.</p> : (
+          <ul class="plain">
+            {props.groups.map((g) => (
+              <li key={g.id}>
+                {g.name} <span class="muted">({g.devices} device{g.devices === 1 ? "" : "s"})</span>
+              </li>
+            ))}
+          </ul>
+        )}
+        <PostForm action={`/admin/departments/${d.id}/groups`} class="stack">
+          <Field label="New group name" name="name" required maxlength={100} />
+          <button type="submit">Add group</button>
         </PostForm>
       </section>
     </Layout>

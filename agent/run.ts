@@ -1,0 +1,355 @@
+/**
+ * The reference agent: connects out to the server, enrolls once, says who it is and what
+ * state its machine is in, answers what the server asks, and reconnects with backoff.
+ *
+ *   assent agent --server URL [--enroll TOKEN] [--state-dir DIR] [--prompt auto|terminal|dialog]
+ */
+import { parseArgs } from "node:util";
+import {
+  type AgentMessage,
+  type Capability,
+  CLOSE,
+  type DeviceInfo,
+  FATAL_CLOSE_CODES,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from "../protocol/messages.ts";
+import { type Credential, defaultStateDir, loadCredential, saveCredential } from "./credentials.ts";
+import { choosePrompter, type Prompter } from "./prompt.ts";
+import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
+
+/** Version the agent reports in its hello. */
+export const AGENT_VERSION = "0.1.0";
+
+/** Everything that shapes one agent run. */
+export interface AgentOptions {
+  server: string;
+  enrollToken?: string;
+  stateDir: string;
+  prompt: "auto" | "terminal" | "dialog";
+  /** Overrides the host name (several agents on one machine in tests). */
+  name?: string;
+  maxBackoffMs: number;
+  /** How often device information is read again. */
+  infoEveryMs: number;
+  log: (line: string) => void;
+  stdin: ReadableStream<Uint8Array>;
+  stdout: (text: string) => void;
+}
+
+/** A fatal refusal: the agent stops instead of retrying. */
+export class AgentStopped extends Error {
+  override name = "AgentStopped";
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+/** Agent-side state of one open prompt. */
+interface OpenPrompt {
+  abort: AbortController;
+}
+
+/** The WebSocket URL of the agent endpoint for a server URL. */
+export function agentSocketUrl(server: string): string {
+  const url = new URL(server);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.pathname = url.pathname.replace(/\/+$/, "") + "/agent/ws";
+  url.search = "";
+  return url.toString();
+}
+
+/** Full-jitter exponential backoff: a random delay up to min(max, base · 2^attempt). */
+export function backoffDelay(attempt: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, 1000 * 2 ** Math.min(attempt, 16));
+  return Math.floor(random() * ceiling) + 250;
+}
+
+/** Runs the agent until a fatal refusal or `signal` aborts; returns the exit code. */
+export async function runAgent(options: AgentOptions, signal?: AbortSignal): Promise<number> {
+  const log = options.log;
+  let credential = await loadCredential(options.stateDir);
+  if (credential && options.enrollToken) {
+    log(`already enrolled as device ${credential.deviceId}; ignoring --enroll`);
+  }
+  if (!credential && !options.enrollToken) {
+    log(
+      "this agent is not enrolled yet: run it once with --enroll TOKEN (ask an admin for a token)",
+    );
+    return 2;
+  }
+  const prompter = await choosePrompter(options.prompt, {
+    input: options.stdin,
+    output: options.stdout,
+  });
+  log(`prompts will be shown with ${prompter.kind}`);
+
+  let attempt = 0;
+  while (!signal?.aborted) {
+    const started = Date.now();
+    try {
+      const enrolled = await connectOnce(options, credential, prompter, signal);
+      if (enrolled) credential = enrolled;
+    } catch (err) {
+      if (err instanceof AgentStopped) {
+        log(`stopped: ${err.message}`);
+        return 1;
+      }
+      log(`connection failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (signal?.aborted) break;
+    // A connection that lasted a while resets the backoff.
+    attempt = Date.now() - started > 30_000 ? 0 : attempt + 1;
+    const delay = backoffDelay(attempt, options.maxBackoffMs);
+    log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    await sleep(delay, signal);
+  }
+  return 0;
+}
+
+/**
+ * One connection: hello, then messages until the socket closes. Resolves with a new
+ * credential when this connection enrolled the agent.
+ */
+function connectOnce(
+  options: AgentOptions,
+  credential: Credential | null,
+  prompter: Prompter,
+  signal?: AbortSignal,
+): Promise<Credential | null> {
+  const log = options.log;
+  const url = agentSocketUrl(options.server);
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.binaryType = "arraybuffer";
+    let enrolled: Credential | null = null;
+    let serverError: string | null = null;
+    let heartbeat: ReturnType<typeof setInterval> | undefined;
+    let infoTimer: ReturnType<typeof setInterval> | undefined;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    let lastInfo: DeviceInfo | null = null;
+    let windowMs = 45_000;
+    const prompts = new Map<string, OpenPrompt>();
+    const onAbort = () => socket.close(1000, "Agent stopping");
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    const send = (message: AgentMessage) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    };
+    const feedWatchdog = () => {
+      clearTimeout(watchdog);
+      // A server that says nothing for a whole window is gone; reconnect.
+      watchdog = setTimeout(() => socket.close(4010, "Server silent"), windowMs);
+    };
+    const sendInfo = async () => {
+      const info = await collectDeviceInfo({ capabilities: capabilities(prompter) });
+      if (options.name) info.name = options.name;
+      if (!lastInfo || deviceInfoChanged(lastInfo, info)) {
+        lastInfo = info;
+        send({ type: "device_info", info });
+      }
+    };
+
+    socket.onopen = () => {
+      feedWatchdog();
+      send({
+        type: "hello",
+        protocol: PROTOCOL_VERSION,
+        agent: { version: AGENT_VERSION, platform: Deno.build.os },
+        auth: credential
+          ? { kind: "device", deviceId: credential.deviceId, secret: credential.secret }
+          : { kind: "enroll", token: options.enrollToken! },
+      });
+    };
+
+    const ask = async (message: Extract<ServerMessage, { type: "prompt" }>) => {
+      const abort = new AbortController();
+      prompts.set(message.promptId, { abort });
+      log(`confirmation requested by ${message.technician}`);
+      const answer = await prompter.ask({
+        promptId: message.promptId,
+        message: message.message,
+        technician: message.technician,
+        asUser: message.asUser,
+        deadline: Date.now() + message.remainingMs,
+        onLockScreen: message.onLockScreen,
+      }, abort.signal).catch((err: unknown) => {
+        log(`showing the prompt failed: ${err}`);
+        return null;
+      });
+      prompts.delete(message.promptId);
+      if (answer && !abort.signal.aborted) {
+        send({ type: "prompt_answer", promptId: message.promptId, answer });
+        log(`answered ${answer}`);
+      } else if (!answer) {
+        log(
+          abort.signal.aborted ? "the request was withdrawn" : "the request timed out unanswered",
+        );
+      }
+    };
+
+    // Messages are handled one at a time, in order (a prompt waits for its answer apart).
+    let queue = Promise.resolve();
+    socket.onmessage = (event) => {
+      feedWatchdog();
+      if (typeof event.data !== "string") return; // channel data arrives with remote control
+      let message: ServerMessage;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      queue = queue.then(() => handle(message)).catch((err) =>
+        log(`handling ${message.type} failed: ${err}`)
+      );
+    };
+
+    const handle = async (message: ServerMessage) => {
+      switch (message.type) {
+        case "enrolled":
+          enrolled = {
+            server: options.server,
+            deviceId: message.deviceId,
+            secret: message.secret,
+            enrolledAt: new Date().toISOString(),
+          };
+          await saveCredential(options.stateDir, enrolled);
+          credential = enrolled;
+          log(`enrolled as device ${message.deviceId}; credential saved in ${options.stateDir}`);
+          return;
+        case "welcome":
+          windowMs = message.heartbeatSeconds * 3000;
+          log(
+            `connected to ${options.server} (${message.organization}) as device ${message.deviceId}`,
+          );
+          heartbeat = setInterval(
+            () => send({ type: "heartbeat" }),
+            message.heartbeatSeconds * 1000,
+          );
+          infoTimer = setInterval(() => void sendInfo().catch(() => {}), options.infoEveryMs);
+          await sendInfo().catch((err) => log(`reading device information failed: ${err}`));
+          return;
+        case "error":
+          serverError = message.message;
+          return;
+        case "prompt":
+          void ask(message);
+          return;
+        case "prompt_withdraw":
+          prompts.get(message.promptId)?.abort.abort();
+          return;
+        case "notify":
+          await prompter.notify(message.text).catch(() => {});
+          return;
+        case "revoke":
+          log(`authorization of session ${message.sessionId} ended (${message.reason})`);
+          send({ type: "revoke_ack", sessionId: message.sessionId });
+          return;
+        default:
+          return;
+      }
+    };
+
+    socket.onerror = () => {};
+    socket.onclose = (event) => {
+      clearInterval(heartbeat);
+      clearInterval(infoTimer);
+      clearTimeout(watchdog);
+      signal?.removeEventListener("abort", onAbort);
+      for (const p of prompts.values()) p.abort.abort();
+      const reason = serverError ?? event.reason ?? "";
+      if (FATAL_CLOSE_CODES.has(event.code)) {
+        const what = event.code === CLOSE.enrollmentRefused ? "enrollment refused" : "refused";
+        reject(new AgentStopped(event.code, `${what}: ${reason} (code ${event.code})`));
+        return;
+      }
+      if (event.code === 1006 && !enrolled && socket.readyState === WebSocket.CLOSED && !reason) {
+        log(`could not reach ${url}`);
+      } else {
+        log(`disconnected (code ${event.code}${reason ? `: ${reason}` : ""})`);
+      }
+      resolve(enrolled);
+    };
+  });
+}
+
+function capabilities(prompter: Prompter): Capability[] {
+  return prompter.kind === "terminal" ? ["prompt"] : ["prompt"];
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+const USAGE = `Usage: assent agent --server URL [--enroll TOKEN] [options]
+       assent agent service --server URL [--state-dir DIR]   print how to run it as a service
+
+Options:
+  --server URL        The Assent server (http:// or https://)
+  --enroll TOKEN      Enrollment token from an admin (first run only)
+  --state-dir DIR     Where the credential is kept (default: ${defaultStateDir()})
+  --prompt MODE       auto (a desktop dialog when possible), terminal or dialog
+  --name NAME         Report this device name instead of the host name`;
+
+/** `assent agent …` from the command line. */
+export async function agentMain(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        server: { type: "string" },
+        enroll: { type: "string" },
+        "state-dir": { type: "string" },
+        prompt: { type: "string" },
+        name: { type: "string" },
+        "max-backoff": { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  } catch (err) {
+    console.error(`assent agent: ${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const server = values.server ?? Deno.env.get("ASSENT_SERVER");
+  if (!server || !/^https?:\/\//.test(server)) {
+    console.error(`assent agent: --server must be an http:// or https:// URL\n\n${USAGE}`);
+    return 2;
+  }
+  const prompt = values.prompt ?? "auto";
+  if (prompt !== "auto" && prompt !== "terminal" && prompt !== "dialog") {
+    console.error(`assent agent: --prompt must be auto, terminal or dialog, got "${prompt}"`);
+    return 2;
+  }
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  const encoder = new TextEncoder();
+  return await runAgent({
+    server,
+    enrollToken: values.enroll ?? Deno.env.get("ASSENT_ENROLL_TOKEN"),
+    stateDir: values["state-dir"] ?? defaultStateDir(),
+    prompt,
+    name: values.name,
+    maxBackoffMs: Number(values["max-backoff"] ?? 60) * 1000,
+    infoEveryMs: 60_000,
+    log: (line) =>
+      Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} agent: ${line}\n`)),
+    stdin: Deno.stdin.readable,
+    stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+  }, controller.signal);
+}

@@ -1,0 +1,555 @@
+/**
+ * The agent hub: keeps every device's live WebSocket, runs the handshake (enrollment or
+ * device credential), tracks presence with core's rules, routes server commands to devices
+ * and hands agent messages to listeners. A bad frame closes only its own connection.
+ */
+import {
+  type Effect,
+  initialPresence,
+  isOnline,
+  type Presence,
+  presenceTransition,
+} from "../core/mod.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
+import type { Logger } from "../lib/log.ts";
+import {
+  AgentMessage,
+  CLOSE,
+  decodeChannelFrame,
+  type DeviceInfo,
+  LIMITS,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  TIMING,
+} from "../protocol/messages.ts";
+import { authenticateDevice, enrollDevice, ENROLLMENT_REFUSALS } from "../services/devices.ts";
+import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import {
+  type DeviceRow,
+  saveConnectionInfo,
+  saveDeviceInfo,
+  saveLastActivity,
+} from "../store/devices.ts";
+import type { EventBus } from "./events.ts";
+
+/** What the rest of the server hears from the hub. */
+export interface HubListener {
+  /** A device finished its handshake and is online. */
+  online?(deviceId: string): void;
+  /** A device's connection is gone (closed, replaced or silent too long). */
+  offline?(deviceId: string): void;
+  /** A control message from an online device (hello, heartbeat and device_info excluded). */
+  message?(deviceId: string, message: AgentMessage): void;
+  /** Channel data from an online device. */
+  data?(deviceId: string, channelId: number, payload: Uint8Array): void;
+}
+
+/** Dependencies of the hub. */
+export interface HubDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  events: EventBus;
+  organization: () => string;
+  heartbeatWindowMs?: number;
+  /** How often batched last-activity times are written. */
+  flushEveryMs?: number;
+}
+
+interface Connection {
+  id: string;
+  socket: WebSocket;
+  ip: string;
+  phase: "hello" | "authenticating" | "ready" | "closed";
+  device?: { id: string; departmentId: string; info: string | null };
+  helloTimer?: TimerHandle;
+  /** Token bucket for control messages. */
+  tokens: number;
+  refilledAt: number;
+}
+
+/** Control messages a connection may send per second, sustained, and in a burst. */
+const RATE = { perSecond: 50, burst: 200 };
+
+/** Holds the live connections of every device. */
+export class AgentHub {
+  readonly #d: Required<Omit<HubDeps, "heartbeatWindowMs" | "flushEveryMs">>;
+  readonly heartbeatWindowMs: number;
+  readonly #flushEveryMs: number;
+  #connections = new Map<string, Connection>(); // by device id, current connection only
+  #presence = new Map<string, Presence>();
+  #dirtyActivity = new Map<string, number>();
+  #auditQueue: AuditRecord[] = [];
+  #listeners: HubListener[] = [];
+  #seq = 0;
+  #sweepTimer?: TimerHandle;
+  #flushTimer?: ReturnType<typeof setInterval>;
+  #flushing: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(deps: HubDeps) {
+    this.#d = deps;
+    this.heartbeatWindowMs = deps.heartbeatWindowMs ?? TIMING.heartbeatWindow * 1000;
+    this.#flushEveryMs = deps.flushEveryMs ?? 5000;
+  }
+
+  /** Starts the periodic presence sweep and activity flush. */
+  start(): void {
+    this.#scheduleSweep();
+    this.#flushTimer = setInterval(() => void this.flush(), this.#flushEveryMs);
+  }
+
+  /** Registers a listener. */
+  listen(listener: HubListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Takes over an upgraded WebSocket from the HTTP layer. */
+  accept(socket: WebSocket, meta: { ip: string }): void {
+    const conn: Connection = {
+      id: `c${++this.#seq}`,
+      socket,
+      ip: meta.ip,
+      phase: "hello",
+      tokens: RATE.burst,
+      refilledAt: this.#d.clock.now(),
+    };
+    socket.binaryType = "arraybuffer";
+    conn.helloTimer = this.#d.clock.at(
+      this.#d.clock.now() + TIMING.hello * 1000,
+      () => this.#refuse(conn, CLOSE.helloTimeout, "No hello received in time"),
+    );
+    socket.onmessage = (event) => {
+      this.#onFrame(conn, event.data).catch((err) => {
+        this.#d.log.error("agent frame handling failed", { err, connection: conn.id });
+        this.#refuse(conn, CLOSE.malformed, "The server could not process that message");
+      });
+    };
+    socket.onclose = () => this.#onClose(conn);
+    socket.onerror = () => {};
+  }
+
+  /** Sends a control message to a device; false when it is not connected. */
+  send(deviceId: string, message: ServerMessage): boolean {
+    const conn = this.#connections.get(deviceId);
+    if (!conn || conn.phase !== "ready" || conn.socket.readyState !== WebSocket.OPEN) return false;
+    conn.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Sends channel data to a device; false when it is not connected. */
+  sendBinary(deviceId: string, frame: Uint8Array): boolean {
+    const conn = this.#connections.get(deviceId);
+    if (!conn || conn.phase !== "ready" || conn.socket.readyState !== WebSocket.OPEN) return false;
+    conn.socket.send(frame);
+    return true;
+  }
+
+  /** Bytes queued on a device's socket, for backpressure. */
+  bufferedAmount(deviceId: string): number {
+    return this.#connections.get(deviceId)?.socket.bufferedAmount ?? 0;
+  }
+
+  /** True while the device holds a connection that checked in within the window. */
+  isOnline(deviceId: string): boolean {
+    const p = this.#presence.get(deviceId);
+    return p !== undefined && isOnline(p, this.#d.clock.now(), this.heartbeatWindowMs);
+  }
+
+  /** The newest known check-in of a device (in memory, newer than the database). */
+  lastActivity(deviceId: string): number | null {
+    const p = this.#presence.get(deviceId);
+    return p?.lastActivityAt ?? null;
+  }
+
+  /** Ids of every online device. */
+  onlineDeviceIds(): string[] {
+    return [...this.#connections.keys()].filter((id) => this.isOnline(id));
+  }
+
+  /** Number of online devices. */
+  get onlineCount(): number {
+    let n = 0;
+    for (const id of this.#connections.keys()) if (this.isOnline(id)) n++;
+    return n;
+  }
+
+  /** An admin disabled the device: close its connection; the hello check refuses new ones. */
+  disconnect(deviceId: string, code: number, reason: string): void {
+    const conn = this.#connections.get(deviceId);
+    if (conn) this.#refuse(conn, code, reason);
+  }
+
+  /** Writes batched last-activity times and presence audit events. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      const times = this.#dirtyActivity;
+      this.#dirtyActivity = new Map();
+      const audits = this.#auditQueue;
+      this.#auditQueue = [];
+      try {
+        await saveLastActivity(this.#d.db, times);
+        if (audits.length > 0) {
+          await this.#d.db.transaction().execute(async (trx) => {
+            for (const record of audits) await appendAudit(trx, record);
+          });
+        }
+      } catch (err) {
+        this.#d.log.error("saving agent activity failed", { err });
+        for (const [id, at] of times) this.#dirtyActivity.set(id, at);
+        this.#auditQueue.unshift(...audits);
+      }
+    });
+    return this.#flushing;
+  }
+
+  /** Closes every connection (agents reconnect to the next server) and flushes. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#sweepTimer?.cancel();
+    if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
+    for (const conn of [...this.#connections.values()]) {
+      this.#close(conn, CLOSE.goingAway, "Server is restarting");
+      this.#onClose(conn);
+    }
+    await this.flush();
+  }
+
+  // --- frames
+
+  async #onFrame(conn: Connection, data: unknown): Promise<void> {
+    if (conn.phase === "closed") return;
+    if (data instanceof ArrayBuffer) {
+      if (data.byteLength > LIMITS.binaryFrame) {
+        return this.#refuse(conn, CLOSE.tooBig, "Binary frame too large");
+      }
+      if (conn.phase !== "ready") {
+        return this.#refuse(conn, CLOSE.outOfOrder, "Channel data before the handshake");
+      }
+      const frame = decodeChannelFrame(new Uint8Array(data));
+      if (!frame) return this.#refuse(conn, CLOSE.malformed, "Binary frame shorter than 4 bytes");
+      this.#checkIn(conn);
+      for (const l of this.#listeners) l.data?.(conn.device!.id, frame.channelId, frame.payload);
+      return;
+    }
+    if (typeof data !== "string") return this.#refuse(conn, CLOSE.malformed, "Unknown frame type");
+    if (data.length > LIMITS.textFrame) {
+      return this.#refuse(conn, CLOSE.tooBig, "Text frame too large");
+    }
+    if (!this.#takeToken(conn)) {
+      return this.#refuse(conn, CLOSE.rateLimited, "Too many messages");
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return this.#refuse(conn, CLOSE.malformed, "Frame is not JSON");
+    }
+    const parsed = AgentMessage.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join(".") || "message";
+      return this.#refuse(conn, CLOSE.malformed, `Invalid ${where}: ${issue?.message ?? "?"}`);
+    }
+    const message = parsed.data;
+    if (conn.phase === "hello") {
+      if (message.type !== "hello") {
+        return this.#refuse(conn, CLOSE.outOfOrder, "The first message must be hello");
+      }
+      conn.phase = "authenticating";
+      return await this.#hello(conn, message);
+    }
+    if (conn.phase === "authenticating") {
+      return this.#refuse(conn, CLOSE.outOfOrder, "Wait for welcome before sending messages");
+    }
+    switch (message.type) {
+      case "hello":
+        return this.#refuse(conn, CLOSE.outOfOrder, "Hello was already received");
+      case "heartbeat":
+        this.#checkIn(conn);
+        conn.socket.send(
+          JSON.stringify({ type: "heartbeat_ack", serverTime: this.#d.clock.now() }),
+        );
+        return;
+      case "device_info":
+        this.#checkIn(conn);
+        return await this.#deviceInfo(conn, message.info);
+      default:
+        this.#checkIn(conn);
+        for (const l of this.#listeners) l.message?.(conn.device!.id, message);
+    }
+  }
+
+  async #hello(conn: Connection, hello: Extract<AgentMessage, { type: "hello" }>) {
+    conn.helloTimer?.cancel();
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      return this.#refuse(
+        conn,
+        CLOSE.unsupportedVersion,
+        `Protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+    }
+    let device: DeviceRow;
+    if (hello.auth.kind === "enroll") {
+      const result = await enrollDevice(this.#d.db, this.#d.clock, {
+        token: hello.auth.token,
+        name: `${hello.agent.platform} device`,
+        ip: conn.ip,
+      });
+      if (!result.ok) {
+        return this.#refuse(conn, CLOSE.enrollmentRefused, ENROLLMENT_REFUSALS[result.reason], {
+          code: result.reason,
+        });
+      }
+      device = result.device;
+      this.#sendRaw(conn, { type: "enrolled", deviceId: device.id, secret: result.secret });
+    } else {
+      const result = await authenticateDevice(this.#d.db, hello.auth.deviceId, hello.auth.secret);
+      if (!result.ok) {
+        const disabled = result.reason === "disabled";
+        this.#queueAudit({
+          at: this.#d.clock.now(),
+          action: "device.refused",
+          outcome: disabled ? "device_disabled" : "bad_credential",
+          actor: { kind: "agent", label: conn.ip },
+          deviceId: disabled ? hello.auth.deviceId : null,
+          detail: { ip: conn.ip },
+        });
+        return disabled
+          ? this.#refuse(conn, CLOSE.deviceDisabled, "This device has been disabled by an admin")
+          : this.#refuse(conn, CLOSE.badCredential, "Unknown device or wrong secret");
+      }
+      device = result.device;
+    }
+    if (conn.phase === "closed" || this.#stopped) return;
+    conn.phase = "ready";
+    const now = this.#d.clock.now();
+    conn.device = { id: device.id, departmentId: device.department_id, info: storedInfo(device) };
+    const previous = this.#connections.get(device.id);
+    this.#connections.set(device.id, conn);
+    this.#applyPresence(device.id, device.department_id, {
+      type: "connected",
+      connectionId: conn.id,
+      at: now,
+    }, previous);
+    this.#sendRaw(conn, {
+      type: "welcome",
+      deviceId: device.id,
+      heartbeatSeconds: TIMING.heartbeat,
+      serverTime: now,
+      organization: this.#d.organization(),
+    });
+    await saveConnectionInfo(this.#d.db, device.id, {
+      agentVersion: hello.agent.version,
+      platform: hello.agent.platform,
+      remoteAddress: conn.ip,
+      now,
+    });
+    for (const l of this.#listeners) l.online?.(device.id);
+  }
+
+  async #deviceInfo(conn: Connection, info: DeviceInfo) {
+    const device = conn.device!;
+    const json = JSON.stringify(info);
+    if (json === device.info) return;
+    device.info = json;
+    await saveDeviceInfo(this.#d.db, device.id, info, this.#d.clock.now());
+    this.#d.events.publish({
+      kind: "device",
+      deviceId: device.id,
+      departmentId: device.departmentId,
+    });
+  }
+
+  #onClose(conn: Connection) {
+    if (conn.phase === "closed" && !conn.device) return;
+    const wasReady = conn.phase === "ready";
+    conn.phase = "closed";
+    conn.helloTimer?.cancel();
+    const device = conn.device;
+    conn.device = undefined;
+    if (!wasReady || !device) return;
+    if (this.#connections.get(device.id) === conn) this.#connections.delete(device.id);
+    const before = this.#presence.get(device.id);
+    this.#applyPresence(device.id, device.departmentId, {
+      type: "disconnected",
+      connectionId: conn.id,
+      at: this.#d.clock.now(),
+    });
+    if (before?.kind === "online" && before.connectionId === conn.id) {
+      for (const l of this.#listeners) l.offline?.(device.id);
+    }
+  }
+
+  // --- presence
+
+  #applyPresence(
+    deviceId: string,
+    departmentId: string,
+    event: Parameters<typeof presenceTransition>[1],
+    previous?: Connection,
+  ) {
+    const before = this.#presence.get(deviceId) ?? initialPresence();
+    const { state, effects } = presenceTransition(before, event, {
+      deviceId,
+      heartbeatWindowMs: this.heartbeatWindowMs,
+    });
+    this.#presence.set(deviceId, state);
+    if (state.kind === "online") this.#dirtyActivity.set(deviceId, state.lastActivityAt);
+    else if (before.kind === "online") this.#dirtyActivity.set(deviceId, before.lastActivityAt);
+    this.#carryOut(effects, departmentId, previous);
+    if (before.kind !== state.kind) {
+      this.#d.events.publish({ kind: "device", deviceId, departmentId });
+    }
+  }
+
+  #carryOut(effects: Effect[], departmentId: string, previous?: Connection) {
+    for (const effect of effects) {
+      if (effect.type === "audit") {
+        const e = effect.event;
+        this.#queueAudit({
+          at: e.at,
+          action: e.action,
+          outcome: e.outcome ?? null,
+          actor: { kind: e.actor.kind, id: e.actor.id ?? null, label: e.actor.label ?? null },
+          deviceId: e.deviceId ?? null,
+          departmentId,
+          detail: e.detail ?? null,
+        });
+      } else if (effect.type === "close_connection") {
+        const target = previous?.id === effect.connectionId
+          ? previous
+          : this.#connections.get(effect.deviceId);
+        if (!target || target.id !== effect.connectionId) continue;
+        if (effect.reason === "replaced") {
+          this.#close(target, CLOSE.replaced, "Replaced by a newer connection of this device");
+          target.phase = "closed";
+          target.device = undefined;
+        } else if (effect.reason === "device_disabled") {
+          this.#close(target, CLOSE.deviceDisabled, "This device has been disabled by an admin");
+        } else {
+          this.#close(target, CLOSE.heartbeatTimeout, "No heartbeat within the window");
+        }
+      }
+    }
+  }
+
+  #checkIn(conn: Connection) {
+    const device = conn.device;
+    if (!device) return;
+    const p = this.#presence.get(device.id);
+    if (p?.kind !== "online" || p.connectionId !== conn.id) return;
+    const at = this.#d.clock.now();
+    // The hot path: no audit, no database write; the flush batches it.
+    this.#presence.set(device.id, { ...p, lastActivityAt: Math.max(p.lastActivityAt, at) });
+    this.#dirtyActivity.set(device.id, at);
+  }
+
+  #scheduleSweep() {
+    if (this.#stopped) return;
+    const every = Math.max(1000, Math.floor(this.heartbeatWindowMs / 3));
+    this.#sweepTimer = this.#d.clock.at(this.#d.clock.now() + every, () => {
+      this.sweep();
+      this.#scheduleSweep();
+    });
+  }
+
+  /** Takes devices that stopped checking in offline (closing their half-dead sockets). */
+  sweep(): void {
+    const now = this.#d.clock.now();
+    for (const [deviceId, conn] of [...this.#connections]) {
+      const p = this.#presence.get(deviceId);
+      if (p?.kind === "online" && !isOnline(p, now, this.heartbeatWindowMs)) {
+        this.#connections.delete(deviceId);
+        this.#applyPresence(
+          deviceId,
+          conn.device?.departmentId ?? "",
+          { type: "tick", at: now },
+          conn,
+        );
+        conn.phase = "closed";
+        conn.device = undefined;
+        for (const l of this.#listeners) l.offline?.(deviceId);
+      }
+    }
+  }
+
+  // --- sockets
+
+  #takeToken(conn: Connection): boolean {
+    const now = this.#d.clock.now();
+    conn.tokens = Math.min(
+      RATE.burst,
+      conn.tokens + ((now - conn.refilledAt) / 1000) * RATE.perSecond,
+    );
+    conn.refilledAt = now;
+    if (conn.tokens < 1) return false;
+    conn.tokens -= 1;
+    return true;
+  }
+
+  #sendRaw(conn: Connection, message: ServerMessage) {
+    if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(JSON.stringify(message));
+  }
+
+  #refuse(conn: Connection, code: number, reason: string, extra: { code?: string } = {}) {
+    if (conn.socket.readyState === WebSocket.OPEN) {
+      this.#sendRaw(conn, { type: "error", code: extra.code ?? String(code), message: reason });
+    }
+    if (
+      code !== CLOSE.enrollmentRefused && code !== CLOSE.badCredential &&
+      code !== CLOSE.deviceDisabled
+    ) {
+      this.#queueAudit({
+        at: this.#d.clock.now(),
+        action: "agent.protocol_error",
+        outcome: String(code),
+        actor: { kind: "agent", id: conn.device?.id ?? null, label: conn.ip },
+        deviceId: conn.device?.id ?? null,
+        departmentId: conn.device?.departmentId ?? null,
+        detail: { closeCode: code, reason, ip: conn.ip },
+      });
+    }
+    this.#close(conn, code, reason);
+  }
+
+  #close(conn: Connection, code: number, reason: string) {
+    conn.helloTimer?.cancel();
+    try {
+      if (
+        conn.socket.readyState === WebSocket.OPEN || conn.socket.readyState === WebSocket.CONNECTING
+      ) {
+        conn.socket.close(code, reason.slice(0, 120));
+      }
+    } catch {
+      // Already closing.
+    }
+  }
+
+  #queueAudit(record: AuditRecord) {
+    this.#auditQueue.push(record);
+    if (this.#auditQueue.length >= 500) void this.flush();
+  }
+}
+
+function storedInfo(device: DeviceRow): string | null {
+  // Compared with what the agent sends so an unchanged report costs no write.
+  if (!device.os) return null;
+  return JSON.stringify({
+    name: device.name,
+    serialNumber: device.serial_number,
+    os: device.os,
+    osFamily: device.os_family,
+    model: device.model,
+    deviceType: device.device_type,
+    ipAddresses: JSON.parse(device.ip_addresses),
+    users: JSON.parse(device.users),
+    locked: device.locked === null ? null : device.locked === 1,
+    loggedOff: device.logged_off === null ? null : device.logged_off === 1,
+    capabilities: JSON.parse(device.capabilities),
+    ...(device.local_email_authorization
+      ? { emailAuthorization: JSON.parse(device.local_email_authorization) }
+      : {}),
+  });
+}

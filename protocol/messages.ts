@@ -1,0 +1,210 @@
+/**
+ * The agent protocol, version 1: every control message as a zod schema, shared by the
+ * server's agent hub and the reference agent. docs/agent-protocol.md describes the same
+ * thing in prose for third-party agents; keep the two in step.
+ */
+import { z } from "zod";
+
+/** The protocol version this server and agent speak. */
+export const PROTOCOL_VERSION = 1;
+
+/** Close codes; every refusal has one, with a human-readable reason. */
+export const CLOSE = {
+  /** Server shutting down; reconnect later. */
+  goingAway: 1001,
+  /** A frame larger than the limit. */
+  tooBig: 1009,
+  /** Unknown device or wrong secret. */
+  badCredential: 4001,
+  /** The hello asked for a protocol version this server does not speak. */
+  unsupportedVersion: 4002,
+  /** Not JSON, not a known message, or a field out of range. */
+  malformed: 4003,
+  /** Another connection of the same device took over. */
+  replaced: 4004,
+  /** An admin disabled the device. */
+  deviceDisabled: 4005,
+  /** The enrollment token is unknown, expired, used up or revoked. */
+  enrollmentRefused: 4006,
+  /** No hello within the handshake time. */
+  helloTimeout: 4007,
+  /** A message that is valid but not allowed now (e.g. a second hello). */
+  outOfOrder: 4009,
+  /** Nothing received within the heartbeat window. */
+  heartbeatTimeout: 4010,
+  /** Too many messages in a short time. */
+  rateLimited: 4011,
+} as const;
+
+/** Close codes after which an agent must not reconnect without a human fixing something. */
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CLOSE.badCredential,
+  // Another live process holds this credential (a cloned machine): taking turns would flap.
+  CLOSE.replaced,
+  CLOSE.unsupportedVersion,
+  CLOSE.deviceDisabled,
+  CLOSE.enrollmentRefused,
+]);
+
+/** Size limits, in bytes. */
+export const LIMITS = {
+  textFrame: 64 * 1024,
+  binaryFrame: 256 * 1024 + 4,
+};
+
+/** Timing, in seconds. */
+export const TIMING = {
+  heartbeat: 15,
+  /** Offline after this long without any message. */
+  heartbeatWindow: 45,
+  hello: 10,
+};
+
+const id = z.string().min(1).max(100).regex(/^[A-Za-z0-9_-]+$/);
+const shortText = (max: number) => z.string().max(max);
+
+/** What an agent can do on its device. */
+export const Capability = z.enum([
+  "terminal",
+  "desktop",
+  "files",
+  "prompt",
+  "lock_screen_prompt",
+]);
+export type Capability = z.infer<typeof Capability>;
+
+/** A user logged in on the device. */
+export const LoggedInUser = z.object({
+  name: shortText(256).min(1),
+  /** Console, rdp-tcp#3, tty2, :0 … */
+  session: shortText(128).nullable().default(null),
+  locked: z.boolean().nullable().default(null),
+});
+export type LoggedInUser = z.infer<typeof LoggedInUser>;
+
+/** The device owner's own email-authorization setting, reported from local configuration. */
+export const LocalEmailAuthorization = z.object({
+  required: z.boolean(),
+  recipients: z.array(z.string().max(254)).max(20),
+  timeoutSeconds: z.number().int().min(10).max(3600).optional(),
+});
+
+/** Device information as the agent reads it from the machine. */
+export const DeviceInfo = z.object({
+  name: shortText(255).min(1),
+  serialNumber: shortText(128).nullable(),
+  os: shortText(255).min(1),
+  osFamily: z.enum(["windows", "linux", "macos", "other"]),
+  model: shortText(255).nullable(),
+  deviceType: z.enum(["Desktop", "Laptop", "Server"]).nullable(),
+  ipAddresses: z.array(shortText(64)).max(32),
+  users: z.array(LoggedInUser).max(64),
+  /** The interactive session is locked; null when the OS does not tell. */
+  locked: z.boolean().nullable(),
+  /** Nobody is logged in interactively; null when the OS does not tell. */
+  loggedOff: z.boolean().nullable(),
+  capabilities: z.array(Capability).max(16),
+  emailAuthorization: LocalEmailAuthorization.nullable().optional(),
+});
+export type DeviceInfo = z.infer<typeof DeviceInfo>;
+
+/** How an agent proves who it is in its hello. */
+export const HelloAuth = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("device"), deviceId: id, secret: z.string().min(16).max(200) }),
+  z.object({ kind: z.literal("enroll"), token: z.string().min(16).max(200) }),
+]);
+
+/** Messages an agent sends. */
+export const AgentMessage = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("hello"),
+    protocol: z.number().int(),
+    agent: z.object({ version: shortText(40), platform: shortText(40) }),
+    auth: HelloAuth,
+  }),
+  z.object({ type: z.literal("device_info"), info: DeviceInfo }),
+  z.object({ type: z.literal("heartbeat") }),
+  z.object({
+    type: z.literal("prompt_answer"),
+    promptId: id,
+    answer: z.enum(["accept", "decline"]),
+  }),
+  z.object({ type: z.literal("revoke_ack"), sessionId: id }),
+  z.object({ type: z.literal("channel_opened"), channelId: z.number().int().min(1) }),
+  z.object({
+    type: z.literal("channel_error"),
+    channelId: z.number().int().min(1),
+    message: shortText(500),
+  }),
+  z.object({
+    type: z.literal("channel_close"),
+    channelId: z.number().int().min(1),
+    reason: shortText(200).optional(),
+  }),
+  z.object({
+    type: z.literal("channel_credit"),
+    channelId: z.number().int().min(1),
+    bytes: z.number().int().min(1).max(64 * 1024 * 1024),
+  }),
+  z.object({
+    type: z.literal("channel_event"),
+    channelId: z.number().int().min(1),
+    event: z.record(z.string(), z.unknown()),
+  }),
+]);
+export type AgentMessage = z.infer<typeof AgentMessage>;
+
+/** Messages the server sends. */
+export type ServerMessage =
+  | { type: "enrolled"; deviceId: string; secret: string }
+  | {
+    type: "welcome";
+    deviceId: string;
+    heartbeatSeconds: number;
+    serverTime: number;
+    organization: string;
+  }
+  | { type: "heartbeat_ack"; serverTime: number }
+  | { type: "error"; code: string; message: string }
+  | {
+    type: "prompt";
+    promptId: string;
+    sessionId: string;
+    message: string;
+    technician: string;
+    asUser: string | null;
+    /** Milliseconds left when the server sent it; the agent counts down from receipt. */
+    remainingMs: number;
+    onLockScreen: boolean;
+  }
+  | { type: "prompt_withdraw"; promptId: string; reason: string }
+  | { type: "notify"; text: string }
+  | { type: "grant"; sessionId: string; expiresAt: number; remainingMs: number }
+  | { type: "revoke"; sessionId: string; reason: string }
+  | {
+    type: "channel_open";
+    channelId: number;
+    sessionId: string;
+    kind: string;
+    params: Record<string, unknown>;
+  }
+  | { type: "channel_close"; channelId: number; reason: string }
+  | { type: "channel_credit"; channelId: number; bytes: number }
+  | { type: "channel_event"; channelId: number; event: Record<string, unknown> };
+
+/** Encodes a binary channel frame: 4-byte big-endian channel id, then the payload. */
+export function encodeChannelFrame(channelId: number, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(4 + payload.byteLength);
+  new DataView(frame.buffer).setUint32(0, channelId);
+  frame.set(payload, 4);
+  return frame;
+}
+
+/** Decodes a binary channel frame; null when it is too short to hold a channel id. */
+export function decodeChannelFrame(
+  frame: Uint8Array,
+): { channelId: number; payload: Uint8Array } | null {
+  if (frame.byteLength < 4) return null;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  return { channelId: view.getUint32(0), payload: frame.subarray(4) };
+}

@@ -1,0 +1,193 @@
+/** Device list and device pages; technicians see the devices of their departments only. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { CLOSE } from "../protocol/messages.ts";
+import { canSee, visibleDepartments } from "../services/devices.ts";
+import { deviceListItem, deviceModel, loadNames } from "../services/device_views.ts";
+import { appendAudit } from "../store/audit.ts";
+import { searchDevices } from "../store/device_search.ts";
+import {
+  type DeviceRow,
+  findDevice,
+  findGroup,
+  listGroups,
+  updateDevice,
+} from "../store/devices.ts";
+import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
+import { DeviceList, type DeviceListModel, DevicesPage } from "../views/DevicesPage.tsx";
+import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
+import { parseWith, readForm } from "./forms.ts";
+import { liveStream } from "./live.ts";
+import { requireRole, requireUser } from "./middleware.ts";
+import { render, renderEither, renderPartial } from "./render.tsx";
+
+/** Devices per page of the list. */
+export const PAGE_SIZE = 50;
+
+const ListQuery = z.object({
+  q: z.string().trim().max(100, "Search is at most 100 characters").default(""),
+  status: z.enum(["all", "online", "offline"], { error: "Status must be all, online or offline" })
+    .default("all"),
+  department: z.string().max(100).default(""),
+  page: z.coerce.number({ error: "Page must be a number" }).int("Page must be a whole number")
+    .min(1, "Page must be at least 1").max(100_000).default(1),
+});
+
+async function listModel(c: Ctx): Promise<DeviceListModel> {
+  const parsed = parseWith(ListQuery, c.req.query());
+  if (!parsed.ok) throw new HttpError(400, parsed.message);
+  const filters = parsed.data;
+  const { db, hub } = c.get("services");
+  const user = currentUser(c);
+  const departments = await visibleDepartments(db, user);
+  const names = await loadNames(db);
+  const { rows, total } = await searchDevices(db, {
+    departmentIds: departments,
+    department: filters.department || undefined,
+    q: filters.q || undefined,
+    online: filters.status === "all"
+      ? undefined
+      : { ids: hub.onlineDeviceIds(), want: filters.status === "online" },
+    limit: PAGE_SIZE,
+    offset: (filters.page - 1) * PAGE_SIZE,
+  });
+  return {
+    devices: rows.map((r) => deviceListItem(r, hub, names)),
+    total,
+    pageSize: PAGE_SIZE,
+    filters,
+    departments: [...names.departments].filter(([id]) => canSee(departments, id))
+      .map(([id, name]) => ({ id, name })),
+    canEnroll: user.role !== "technician",
+  };
+}
+
+/** Loads a device the viewer may see; 404 otherwise (existence is not revealed). */
+export async function visibleDevice(c: Ctx): Promise<DeviceRow> {
+  const { db } = c.get("services");
+  const device = await findDevice(db, c.req.param("id") ?? "");
+  if (!device || !canSee(await visibleDepartments(db, currentUser(c)), device.department_id)) {
+    throw new HttpError(404, "There is no such device, or it is not in your departments");
+  }
+  return device;
+}
+
+/** /devices and /devices/:id. */
+export function deviceRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("/devices", requireUser());
+  app.use("/devices/*", requireUser());
+
+  app.get("/devices", async (c) => {
+    const model = await listModel(c);
+    return renderEither(c, {
+      page: () => <DevicesPage model={model} />,
+      partial: () => <DeviceList model={model} />,
+    });
+  });
+
+  app.get(
+    "/devices/list",
+    async (c) => renderPartial(c, <DeviceList model={await listModel(c)} />),
+  );
+
+  app.get("/devices/events", async (c) => {
+    const departments = await visibleDepartments(c.get("services").db, currentUser(c));
+    return liveStream(c, {
+      event: "devices",
+      accepts: (e) => e.kind === "device" && canSee(departments, e.departmentId),
+    });
+  });
+
+  app.get("/devices/:id", async (c) => {
+    const device = await visibleDevice(c);
+    const { db, hub } = c.get("services");
+    const names = await loadNames(db);
+    const isAdmin = currentUser(c).role !== "technician";
+    const groups = isAdmin ? await listGroups(db, [device.department_id]) : [];
+    return render(
+      c,
+      <DevicePage
+        device={deviceModel(device, hub, names)}
+        admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
+      />,
+    );
+  });
+
+  app.get("/devices/:id/info", async (c) => {
+    const device = await visibleDevice(c);
+    const { db, hub } = c.get("services");
+    return renderPartial(c, <DeviceInfo device={deviceModel(device, hub, await loadNames(db))} />);
+  });
+
+  app.get("/devices/:id/events", async (c) => {
+    const device = await visibleDevice(c);
+    return liveStream(c, {
+      event: "device",
+      accepts: (e) => (e.kind === "device" || e.kind === "session") && e.deviceId === device.id,
+      minIntervalMs: 250,
+    });
+  });
+
+  const adminOnly = requireRole("super_admin", "admin");
+
+  for (const [verb, disabled] of [["disable", true], ["enable", false]] as const) {
+    app.post(`/devices/:id/${verb}`, adminOnly, async (c) => {
+      const device = await visibleDevice(c);
+      const { db, clock, hub, events } = c.get("services");
+      const user = currentUser(c);
+      const now = clock.now();
+      await db.transaction().execute(async (trx) => {
+        await updateDevice(trx, device.id, { disabled_at: disabled ? now : null }, now);
+        await appendAudit(trx, {
+          at: now,
+          action: disabled ? "device.disabled" : "device.enabled",
+          outcome: disabled ? "device_disabled" : null,
+          actor: { kind: "user", id: user.id, label: user.email },
+          deviceId: device.id,
+          departmentId: device.department_id,
+        });
+      });
+      if (disabled) {
+        hub.disconnect(
+          device.id,
+          CLOSE.deviceDisabled,
+          "This device has been disabled by an admin",
+        );
+      }
+      events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+      return c.redirect(`/devices/${device.id}`, 303);
+    });
+  }
+
+  app.post("/devices/:id/group", adminOnly, async (c) => {
+    const device = await visibleDevice(c);
+    const form = await readForm(c, z.object({ groupId: z.string().max(100).default("") }));
+    if (!form.ok) throw new HttpError(400, form.message);
+    const { db, clock, events } = c.get("services");
+    const groupId = form.data.groupId || null;
+    if (groupId) {
+      const group = await findGroup(db, groupId);
+      if (!group || group.department_id !== device.department_id) {
+        throw new HttpError(400, "That group is not in the device's department");
+      }
+    }
+    const user = currentUser(c);
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDevice(trx, device.id, { group_id: groupId }, now);
+      await appendAudit(trx, {
+        at: now,
+        action: "device.group_changed",
+        actor: { kind: "user", id: user.id, label: user.email },
+        deviceId: device.id,
+        departmentId: device.department_id,
+        detail: { from: device.group_id, to: groupId },
+      });
+    });
+    events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+    return c.redirect(`/devices/${device.id}`, 303);
+  });
+
+  return app;
+}

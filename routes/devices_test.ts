@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { hashToken } from "../lib/tokens.ts";
+import { insertDevice, saveDeviceInfo } from "../store/devices.ts";
+import { findUserByEmail } from "../store/users.ts";
+import { createUser, setUp, signIn } from "../tests/support/accounts.ts";
+import { type TestApp, testApp } from "../tests/support/app.ts";
+import { textOf } from "../tests/support/client.ts";
+import { department } from "../tests/support/devices.ts";
+
+async function device(t: TestApp, departmentId: string, name: string) {
+  const id = `dev-${name}`;
+  await insertDevice(t.services.db, {
+    id,
+    secretHash: hashToken("s"),
+    departmentId,
+    groupId: null,
+    name,
+    tokenId: "t",
+    now: t.clock.now(),
+  });
+  await saveDeviceInfo(t.services.db, id, {
+    name,
+    serialNumber: "SN-" + name,
+    os: "Windows 11 Pro",
+    osFamily: "windows",
+    model: "OptiPlex",
+    deviceType: "Desktop",
+    ipAddresses: ["192.0.2.1"],
+    users: [{ name: "alice", session: "console", locked: false }],
+    locked: false,
+    loggedOff: false,
+    capabilities: ["prompt"],
+  }, t.clock.now());
+  return id;
+}
+
+Deno.test("technicians see only the devices of their departments; others are 404", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Lab");
+  const mine = await device(t, sales, "SALES-PC");
+  const other = await device(t, lab, "LAB-PC");
+  await createUser(t, { email: "tech@example.com", role: "technician", departmentIds: [sales] });
+  const tech = await signIn(t, "tech@example.com");
+  const list = await textOf(await tech.get("/devices"));
+  assert.match(list, /SALES-PC/);
+  assert.doesNotMatch(list, /LAB-PC/);
+  assert.equal((await tech.get(`/devices/${mine}`)).status, 200);
+  for (const path of [`/devices/${other}`, `/devices/${other}/info`, `/devices/${other}/events`]) {
+    assert.equal((await tech.get(path)).status, 404, path);
+  }
+  assert.equal((await tech.post(`/devices/${other}/disable`)).status, 403);
+  assert.equal(
+    (await tech.post(`/devices/${mine}/disable`)).status,
+    403,
+    "technicians cannot disable",
+  );
+});
+
+Deno.test("the device page shows the R1 device information", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const dept = await department(t.services);
+  const id = await device(t, dept, "WIN-0859G9I39J0");
+  const page = await textOf(await owner.get(`/devices/${id}`));
+  for (
+    const text of [
+      "Name WIN-0859G9I39J0",
+      "Serial Number SN-WIN-0859G9I39J0",
+      "Date of last activity",
+      "Operating system Windows 11 Pro",
+      "Model OptiPlex",
+      "Device Type Desktop",
+      "IP address 192.0.2.1",
+      "Logged-in users alice (console)",
+      "Offline",
+    ]
+  ) {
+    assert.ok(page.includes(text), `missing "${text}"`);
+  }
+});
+
+Deno.test("the device list filters, searches and pages, and rejects bad parameters with 400", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const dept = await department(t.services);
+  for (let i = 0; i < 55; i++) await device(t, dept, `PC-${String(i).padStart(2, "0")}`);
+  const first = await textOf(await owner.get("/devices"));
+  assert.match(first, /PC-00/);
+  assert.doesNotMatch(first, /PC-50/);
+  assert.match(first, /Page 1 of 2 · 55 devices/);
+  assert.match(await textOf(await owner.get("/devices?page=2")), /PC-54/);
+  const search = await textOf(await owner.get("/devices?q=PC-4"));
+  assert.match(search, /PC-40/);
+  assert.doesNotMatch(search, /PC-39/);
+  assert.match(
+    await textOf(await owner.get("/devices?status=online")),
+    /No devices match these filters/,
+  );
+  const bad = await owner.get("/devices?page=zero");
+  assert.equal(bad.status, 400);
+  assert.match(await textOf(bad), /Page must be a number/);
+  assert.equal((await owner.get("/devices?status=sideways")).status, 400);
+  const partial = await owner.request("/devices/list", { headers: { "HX-Request": "true" } });
+  const html = await partial.text();
+  assert.ok(html.startsWith('<div id="device-list"'), "the list partial has no page around it");
+});
+
+Deno.test("an admin disables and enables a device, and both are audited", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const dept = await department(t.services);
+  const id = await device(t, dept, "PC");
+  await owner.get(`/devices/${id}`);
+  assert.equal((await owner.post(`/devices/${id}/disable`)).status, 303);
+  assert.match(await textOf(await owner.get(`/devices/${id}`)), /Disabled/);
+  assert.equal((await owner.post(`/devices/${id}/enable`)).status, 303);
+  const actions = (await t.services.db.selectFrom("audit_log").select("action").execute()).map((
+    r,
+  ) => r.action);
+  assert.ok(actions.includes("device.disabled") && actions.includes("device.enabled"));
+});
+
+Deno.test("enrollment tokens: created once-visible, listed, revoked; admins only in their departments", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Lab");
+  await owner.get("/admin/enrollment");
+  const created = await owner.post("/admin/enrollment", {
+    label: "Front office",
+    departmentId: sales,
+    groupId: "",
+    expiresHours: "24",
+    maxUses: "5",
+  });
+  assert.equal(created.status, 200);
+  const body = await textOf(created);
+  assert.match(body, /assent agent --server http:\/\/localhost --enroll enr_[A-Za-z0-9_-]{43}/);
+  const rows = await t.services.db.selectFrom("enrollment_tokens").selectAll().execute();
+  assert.equal(rows.length, 1);
+  assert.doesNotMatch(
+    body.replace(/enr_\S+/g, ""),
+    new RegExp(rows[0]!.token_hash),
+    "hash never shown",
+  );
+  assert.match(await textOf(await owner.get("/admin/enrollment")), /Front office Sales 0 of 5/);
+  const bad = await owner.post("/admin/enrollment", {
+    label: "",
+    departmentId: sales,
+    expiresHours: "24",
+    maxUses: "5",
+  });
+  assert.equal(bad.status, 400);
+  assert.match(await textOf(bad), /Label is required/);
+  const tooMany = await owner.post("/admin/enrollment", {
+    label: "x",
+    departmentId: sales,
+    expiresHours: "24",
+    maxUses: "0",
+  });
+  assert.match(await textOf(tooMany), /Number of uses must be at least 1/);
+  assert.equal((await owner.post(`/admin/enrollment/${rows[0]!.id}/revoke`)).status, 303);
+  assert.match(await textOf(await owner.get("/admin/enrollment")), /revoked/);
+
+  await createUser(t, { email: "admin@example.com", role: "admin", departmentIds: [lab] });
+  const admin = await signIn(t, "admin@example.com");
+  await admin.get("/admin/enrollment");
+  const foreign = await admin.post("/admin/enrollment", {
+    label: "x",
+    departmentId: sales,
+    expiresHours: "24",
+    maxUses: "1",
+  });
+  assert.equal(foreign.status, 400);
+  assert.match(await textOf(foreign), /You cannot enroll devices in that department/);
+  assert.doesNotMatch(await textOf(await admin.get("/admin/enrollment")), /Front office Sales/);
+  const tech = await createUser(t, { email: "tech@example.com", role: "technician" });
+  assert.ok(tech && await findUserByEmail(t.services.db, "tech@example.com"));
+  assert.equal((await (await signIn(t, "tech@example.com")).get("/admin/enrollment")).status, 403);
+});

@@ -1,0 +1,190 @@
+/** Admin: enrollment tokens (create, list, revoke) and device groups of a department. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { newId } from "../lib/tokens.ts";
+import {
+  canSee,
+  createEnrollmentToken,
+  tokenState,
+  visibleDepartments,
+} from "../services/devices.ts";
+import { appendAudit } from "../store/audit.ts";
+import { listDepartments } from "../store/departments.ts";
+import {
+  findEnrollmentToken,
+  findGroup,
+  insertGroup,
+  listEnrollmentTokens,
+  listGroups,
+  revokeEnrollmentToken,
+} from "../store/devices.ts";
+import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
+import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
+import { readForm, text } from "./forms.ts";
+import { requireRole, requireUser } from "./middleware.ts";
+import { render } from "./render.tsx";
+
+const TokenForm = z.object({
+  label: text("Label", 100),
+  departmentId: z.string({ error: "Choose a department" }).min(1, "Choose a department").max(100),
+  groupId: z.string().max(100).default(""),
+  expiresHours: z.coerce.number({ error: "Choose when the token expires" }).int()
+    .min(1, "A token must live at least an hour").max(24 * 365, "A token may live at most a year"),
+  maxUses: z.coerce.number({ error: "Number of uses must be a number" })
+    .int("Number of uses must be a whole number")
+    .min(1, "Number of uses must be at least 1").max(
+      10_000,
+      "Number of uses must be at most 10000",
+    ),
+});
+
+const GroupForm = z.object({ name: text("Group name", 100) });
+
+/** The command an admin pastes on the device. */
+export function enrollCommand(publicUrl: string, token: string): string {
+  return `assent agent --server ${publicUrl} --enroll ${token}`;
+}
+
+async function page(
+  c: Ctx,
+  extra: { created?: CreatedToken; error?: string; notice?: string } = {},
+  status: 200 | 400 = 200,
+) {
+  const { db, clock } = c.get("services");
+  const visible = await visibleDepartments(db, currentUser(c));
+  const departments = (await listDepartments(db))
+    .filter((d) => d.disabled_at === null && canSee(visible, d.id));
+  const names = new Map(departments.map((d) => [d.id, d.name]));
+  const groups = await listGroups(db, visible);
+  const groupNames = new Map(groups.map((g) => [g.id, g.name]));
+  const now = clock.now();
+  const tokens = (await listEnrollmentTokens(db, visible)).map((t) => ({
+    id: t.id,
+    label: t.label,
+    department: names.get(t.department_id) ?? "—",
+    group: t.group_id ? groupNames.get(t.group_id) ?? null : null,
+    uses: t.uses,
+    maxUses: t.max_uses,
+    expiresAt: t.expires_at,
+    state: tokenState(t, now),
+    createdBy: t.created_by,
+  }));
+  return render(
+    c,
+    <EnrollmentPage
+      tokens={tokens}
+      form={{
+        departments: departments.map((d) => ({ id: d.id, name: d.name })),
+        groups: groups.filter((g) => names.has(g.department_id))
+          .map((g) => ({ id: g.id, name: g.name, departmentId: g.department_id })),
+      }}
+      {...extra}
+    />,
+    status,
+  );
+}
+
+/** /admin/enrollment and /admin/departments/:id/groups. */
+export function enrollmentRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("/admin/enrollment", requireUser(), requireRole("super_admin", "admin"));
+  app.use("/admin/enrollment/*", requireUser(), requireRole("super_admin", "admin"));
+
+  app.get(
+    "/admin/enrollment",
+    async (c) => await page(c, { notice: c.req.query("revoked") ? "Token revoked." : undefined }),
+  );
+
+  app.post("/admin/enrollment", async (c) => {
+    const form = await readForm(c, TokenForm);
+    if (!form.ok) return await page(c, { error: form.message }, 400);
+    const { db, clock, config } = c.get("services");
+    const data = form.data;
+    const visible = await visibleDepartments(db, currentUser(c));
+    if (!canSee(visible, data.departmentId)) {
+      return await page(c, { error: "You cannot enroll devices in that department" }, 400);
+    }
+    const groupId = data.groupId || null;
+    if (groupId) {
+      const group = await findGroup(db, groupId);
+      if (!group || group.department_id !== data.departmentId) {
+        return await page(c, { error: "That group is not in the chosen department" }, 400);
+      }
+    }
+    const user = currentUser(c);
+    const now = clock.now();
+    const { token } = await createEnrollmentToken(db, {
+      label: data.label,
+      departmentId: data.departmentId,
+      groupId,
+      expiresAt: now + data.expiresHours * 3_600_000,
+      maxUses: data.maxUses,
+      now,
+    }, { kind: "user", id: user.id, label: user.email });
+    return await page(c, { created: { token, command: enrollCommand(config.publicUrl, token) } });
+  });
+
+  app.post("/admin/enrollment/:id/revoke", async (c) => {
+    const { db, clock } = c.get("services");
+    const token = await findEnrollmentToken(db, c.req.param("id"));
+    const user = currentUser(c);
+    if (!token || !canSee(await visibleDepartments(db, user), token.department_id)) {
+      throw new HttpError(404, "No such enrollment token");
+    }
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await revokeEnrollmentToken(trx, token.id, now);
+      await appendAudit(trx, {
+        at: now,
+        action: "enrollment_token.revoked",
+        actor: { kind: "user", id: user.id, label: user.email },
+        departmentId: token.department_id,
+        detail: { token: token.id, label: token.label },
+      });
+    });
+    return c.redirect("/admin/enrollment?revoked=1", 303);
+  });
+
+  app.post(
+    "/admin/departments/:id/groups",
+    requireUser(),
+    requireRole("super_admin", "admin"),
+    async (c) => {
+      const { db, clock } = c.get("services");
+      const departmentId = c.req.param("id");
+      const user = currentUser(c);
+      if (!canSee(await visibleDepartments(db, user), departmentId)) {
+        throw new HttpError(404, "No such department");
+      }
+      const form = await readForm(c, GroupForm);
+      if (!form.ok) throw new HttpError(400, form.message);
+      const existing = await listGroups(db, [departmentId]);
+      if (existing.some((g) => g.name.toLowerCase() === form.data.name.toLowerCase())) {
+        throw new HttpError(
+          400,
+          `A group named "${form.data.name}" already exists in this department`,
+        );
+      }
+      const now = clock.now();
+      const id = newId();
+      await db.transaction().execute(async (trx) => {
+        await insertGroup(trx, {
+          id,
+          department_id: departmentId,
+          name: form.data.name,
+          created_at: now,
+        });
+        await appendAudit(trx, {
+          at: now,
+          action: "device_group.created",
+          actor: { kind: "user", id: user.id, label: user.email },
+          departmentId,
+          detail: { group: id, name: form.data.name },
+        });
+      });
+      return c.redirect(`/admin/departments/${departmentId}?saved=1`, 303);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,88 @@
+/** Device rows turned into the view models the device pages show, with live presence. */
+import type { AgentHub } from "../hub/agent_hub.ts";
+import type { LoggedInUser } from "../protocol/messages.ts";
+import type { Db } from "../store/db.ts";
+import { type DeviceRow, listGroups } from "../store/devices.ts";
+import { listDepartments } from "../store/departments.ts";
+import type { DeviceModel } from "../views/DevicePage.tsx";
+import type { DeviceListItem } from "../views/DevicesPage.tsx";
+
+/** Names of departments and groups, for labelling devices. */
+export interface Names {
+  departments: Map<string, string>;
+  groups: Map<string, string>;
+}
+
+/** Loads department and group names. */
+export async function loadNames(db: Db): Promise<Names> {
+  const [departments, groups] = await Promise.all([listDepartments(db), listGroups(db, "all")]);
+  return {
+    departments: new Map(departments.map((d) => [d.id, d.name])),
+    groups: new Map(groups.map((g) => [g.id, g.name])),
+  };
+}
+
+function parseUsers(json: string): LoggedInUser[] {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return [];
+  }
+}
+
+function parseStrings(json: string): string[] {
+  try {
+    const value = JSON.parse(json);
+    return Array.isArray(value) ? value.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The newest last activity: the hub's (in memory) or the stored one. */
+function lastActivity(hub: AgentHub, row: DeviceRow): number | null {
+  const live = hub.lastActivity(row.id);
+  if (live === null) return row.last_activity_at;
+  return Math.max(live, row.last_activity_at ?? 0);
+}
+
+/** A row of the device list. */
+export function deviceListItem(row: DeviceRow, hub: AgentHub, names: Names): DeviceListItem {
+  return {
+    id: row.id,
+    name: row.name,
+    online: hub.isOnline(row.id),
+    disabled: row.disabled_at !== null,
+    os: row.os,
+    deviceType: row.device_type,
+    ip: parseStrings(row.ip_addresses)[0] ?? null,
+    users: parseUsers(row.users).map((u) => u.name),
+    lastActivityAt: lastActivity(hub, row),
+    department: names.departments.get(row.department_id) ?? "—",
+    group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
+  };
+}
+
+/** The device page's model. */
+export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): DeviceModel {
+  return {
+    id: row.id,
+    name: row.name,
+    online: hub.isOnline(row.id),
+    disabled: row.disabled_at !== null,
+    serialNumber: row.serial_number,
+    lastActivityAt: lastActivity(hub, row),
+    os: row.os,
+    model: row.model,
+    deviceType: row.device_type,
+    ipAddresses: parseStrings(row.ip_addresses),
+    department: names.departments.get(row.department_id) ?? "—",
+    group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
+    users: parseUsers(row.users),
+    locked: row.locked === null ? null : row.locked === 1,
+    loggedOff: row.logged_off === null ? null : row.logged_off === 1,
+    capabilities: parseStrings(row.capabilities),
+    agentVersion: row.agent_version,
+    enrolledAt: row.enrolled_at,
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Devices as the rest of the server sees them: enrollment with admin-issued tokens, device
+ * credentials (only hashes stored), and who may see which device.
+ */
+import type { Clock } from "../lib/clock.ts";
+import { hashToken, newId, randomToken, safeEqual } from "../lib/tokens.ts";
+import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import {
+  claimEnrollmentUse,
+  type DeviceRow,
+  findDevice,
+  findEnrollmentTokenByHash,
+  insertDevice,
+  insertEnrollmentToken,
+} from "../store/devices.ts";
+import { userDepartmentIds } from "../store/users.ts";
+import type { CurrentUser } from "./accounts.ts";
+
+/** Why an enrollment token was refused, and what the agent prints. */
+export const ENROLLMENT_REFUSALS = {
+  unknown: "The enrollment token is not valid",
+  expired: "The enrollment token has expired",
+  used_up: "The enrollment token has been used up",
+  revoked: "The enrollment token has been revoked",
+} as const;
+
+/** A refused enrollment. */
+export type EnrollmentRefusal = keyof typeof ENROLLMENT_REFUSALS;
+
+/** Prefix that makes enrollment tokens recognisable in logs and scripts. */
+export const ENROLLMENT_PREFIX = "enr_";
+
+/** Creates an enrollment token; returns the token, shown once (only its hash is kept). */
+export async function createEnrollmentToken(
+  db: Db,
+  input: {
+    label: string;
+    departmentId: string;
+    groupId: string | null;
+    expiresAt: number;
+    maxUses: number;
+    now: number;
+  },
+  actor: AuditRecord["actor"],
+): Promise<{ id: string; token: string }> {
+  const token = ENROLLMENT_PREFIX + randomToken();
+  const id = newId();
+  await db.transaction().execute(async (trx) => {
+    await insertEnrollmentToken(trx, {
+      id,
+      token_hash: hashToken(token),
+      label: input.label,
+      department_id: input.departmentId,
+      group_id: input.groupId,
+      expires_at: input.expiresAt,
+      max_uses: input.maxUses,
+      created_by: actor.label ?? actor.id ?? null,
+      created_at: input.now,
+    });
+    await appendAudit(trx, {
+      at: input.now,
+      action: "enrollment_token.created",
+      actor,
+      departmentId: input.departmentId,
+      detail: { token: id, label: input.label, maxUses: input.maxUses, expiresAt: input.expiresAt },
+    });
+  });
+  return { id, token };
+}
+
+/**
+ * Enrolls a device with a token: checks it, counts one use atomically, creates the device
+ * and its secret. The secret is returned once for the agent to keep.
+ */
+export async function enrollDevice(
+  db: Db,
+  clock: Clock,
+  input: { token: string; name: string; ip: string },
+): Promise<
+  | { ok: true; device: DeviceRow; secret: string }
+  | { ok: false; reason: EnrollmentRefusal }
+> {
+  const now = clock.now();
+  const row = input.token.startsWith(ENROLLMENT_PREFIX)
+    ? await findEnrollmentTokenByHash(db, hashToken(input.token))
+    : undefined;
+  const refuse = async (reason: EnrollmentRefusal) => {
+    await appendAudit(db, {
+      at: now,
+      action: "device.enrollment_refused",
+      outcome: reason,
+      actor: { kind: "agent", label: input.ip },
+      departmentId: row?.department_id ?? null,
+      detail: { token: row?.id ?? null, ip: input.ip },
+    });
+    return { ok: false as const, reason };
+  };
+  if (!row) return await refuse("unknown");
+  if (row.revoked_at !== null) return await refuse("revoked");
+  if (row.expires_at <= now) return await refuse("expired");
+  const secret = randomToken();
+  const id = newId();
+  const created = await db.transaction().execute(async (trx) => {
+    if (!(await claimEnrollmentUse(trx, row.id, now))) return false;
+    await insertDevice(trx, {
+      id,
+      secretHash: hashToken(secret),
+      departmentId: row.department_id,
+      groupId: row.group_id,
+      name: input.name,
+      tokenId: row.id,
+      now,
+    });
+    await appendAudit(trx, {
+      at: now,
+      action: "device.enrolled",
+      actor: { kind: "agent", id, label: input.name },
+      deviceId: id,
+      departmentId: row.department_id,
+      detail: { token: row.id, ip: input.ip },
+    });
+    return true;
+  });
+  if (!created) return await refuse("used_up");
+  return { ok: true, device: (await findDevice(db, id))!, secret };
+}
+
+/** Checks a device's credential; the secret is compared by hash in constant time. */
+export async function authenticateDevice(
+  db: Db,
+  deviceId: string,
+  secret: string,
+): Promise<{ ok: true; device: DeviceRow } | { ok: false; reason: "bad_credential" | "disabled" }> {
+  const device = await findDevice(db, deviceId);
+  if (!device || !safeEqual(device.secret_hash, hashToken(secret))) {
+    return { ok: false, reason: "bad_credential" };
+  }
+  if (device.disabled_at !== null) return { ok: false, reason: "disabled" };
+  return { ok: true, device };
+}
+
+/** Departments whose devices `user` may see and act on: super admins see every one. */
+export async function visibleDepartments(db: Db, user: CurrentUser): Promise<string[] | "all"> {
+  if (user.role === "super_admin") return "all";
+  const ids = await userDepartmentIds(db, user.id);
+  if (ids.length === 0) return [];
+  const enabled = await db.selectFrom("departments").select("id").where("id", "in", ids)
+    .where("disabled_at", "is", null).execute();
+  return enabled.map((d) => d.id);
+}
+
+/** Whether `departments` (from {@link visibleDepartments}) includes `departmentId`. */
+export function canSee(departments: string[] | "all", departmentId: string): boolean {
+  return departments === "all" || departments.includes(departmentId);
+}
+
+/** The state of a token as the list shows it. */
+export function tokenState(
+  t: { revoked_at: number | null; expires_at: number; uses: number; max_uses: number },
+  now: number,
+): "active" | "expired" | "used up" | "revoked" {
+  if (t.revoked_at !== null) return "revoked";
+  if (t.expires_at <= now) return "expired";
+  if (t.uses >= t.max_uses) return "used up";
+  return "active";
+}

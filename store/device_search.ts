@@ -1,0 +1,49 @@
+/** The device list query: visible departments, search, online filter, paging. */
+import { sql } from "kysely";
+import type { Db } from "./db.ts";
+import type { DeviceRow } from "./devices.ts";
+
+/** What to list. `onlineIds` restricts to (or excludes) devices the hub has online. */
+export interface DeviceQuery {
+  departmentIds: string[] | "all";
+  department?: string;
+  q?: string;
+  online?: { ids: string[]; want: boolean };
+  limit: number;
+  offset: number;
+}
+
+/** One page of devices plus the total that match. */
+export async function searchDevices(
+  db: Db,
+  query: DeviceQuery,
+): Promise<{ rows: DeviceRow[]; total: number }> {
+  if (query.departmentIds !== "all" && query.departmentIds.length === 0) {
+    return { rows: [], total: 0 };
+  }
+  let q = db.selectFrom("devices");
+  if (query.departmentIds !== "all") q = q.where("department_id", "in", query.departmentIds);
+  if (query.department) q = q.where("department_id", "=", query.department);
+  if (query.q) {
+    const like = `%${query.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    q = q.where((eb) =>
+      eb.or([
+        eb("name", "like", sql<string>`${like} escape '\\'`),
+        eb("ip_addresses", "like", sql<string>`${like} escape '\\'`),
+        eb("users", "like", sql<string>`${like} escape '\\'`),
+        eb("serial_number", "like", sql<string>`${like} escape '\\'`),
+      ])
+    );
+  }
+  if (query.online) {
+    const ids = JSON.stringify(query.online.ids);
+    q = query.online.want
+      ? q.where("id", "in", sql<string>`(select value from json_each(${ids}))`)
+      : q.where("id", "not in", sql<string>`(select value from json_each(${ids}))`);
+  }
+  const [rows, count] = await Promise.all([
+    q.selectAll().orderBy("name").orderBy("id").limit(query.limit).offset(query.offset).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: count.n };
+}

@@ -1,0 +1,223 @@
+/** Devices, device groups and enrollment tokens. */
+import type { DeviceInfo } from "../protocol/messages.ts";
+import type { Selectable } from "kysely";
+import type { Db } from "./db.ts";
+import type { DeviceGroupsTable, DevicesTable, EnrollmentTokensTable } from "./schema.ts";
+
+/** A device row as stored (JSON columns still as text). */
+export type DeviceRow = Selectable<DevicesTable>;
+/** An enrollment token row. */
+export type EnrollmentTokenRow = Selectable<EnrollmentTokensTable>;
+/** A device group row. */
+export type DeviceGroupRow = DeviceGroupsTable;
+
+/** Finds a device by id. */
+export async function findDevice(db: Db, id: string): Promise<DeviceRow | undefined> {
+  return await db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** Devices of the given departments (or all), by name. */
+export async function listDevices(
+  db: Db,
+  departmentIds: string[] | "all",
+): Promise<DeviceRow[]> {
+  let q = db.selectFrom("devices").selectAll().orderBy("name").orderBy("id");
+  if (departmentIds !== "all") {
+    if (departmentIds.length === 0) return [];
+    q = q.where("department_id", "in", departmentIds);
+  }
+  return await q.execute();
+}
+
+/** Inserts a newly enrolled device. */
+export async function insertDevice(
+  db: Db,
+  device: {
+    id: string;
+    secretHash: string;
+    departmentId: string;
+    groupId: string | null;
+    name: string;
+    tokenId: string;
+    now: number;
+  },
+): Promise<void> {
+  await db.insertInto("devices").values({
+    id: device.id,
+    secret_hash: device.secretHash,
+    department_id: device.departmentId,
+    group_id: device.groupId,
+    name: device.name,
+    serial_number: null,
+    os: null,
+    os_family: null,
+    model: null,
+    device_type: null,
+    locked: null,
+    logged_off: null,
+    local_email_authorization: null,
+    agent_version: null,
+    platform: null,
+    remote_address: null,
+    last_activity_at: device.now,
+    disabled_at: null,
+    enrollment_token_id: device.tokenId,
+    enrolled_at: device.now,
+    updated_at: device.now,
+  }).execute();
+}
+
+/** Stores what the agent reported about its machine. */
+export async function saveDeviceInfo(
+  db: Db,
+  id: string,
+  info: DeviceInfo,
+  now: number,
+): Promise<void> {
+  await db.updateTable("devices").set({
+    name: info.name,
+    serial_number: info.serialNumber,
+    os: info.os,
+    os_family: info.osFamily,
+    model: info.model,
+    device_type: info.deviceType,
+    ip_addresses: JSON.stringify(info.ipAddresses),
+    users: JSON.stringify(info.users),
+    locked: info.locked === null ? null : info.locked ? 1 : 0,
+    logged_off: info.loggedOff === null ? null : info.loggedOff ? 1 : 0,
+    capabilities: JSON.stringify(info.capabilities),
+    local_email_authorization: info.emailAuthorization
+      ? JSON.stringify(info.emailAuthorization)
+      : null,
+    updated_at: now,
+  }).where("id", "=", id).execute();
+}
+
+/** Records the agent build and address of the current connection. */
+export async function saveConnectionInfo(
+  db: Db,
+  id: string,
+  conn: { agentVersion: string; platform: string; remoteAddress: string; now: number },
+): Promise<void> {
+  await db.updateTable("devices").set({
+    agent_version: conn.agentVersion,
+    platform: conn.platform,
+    remote_address: conn.remoteAddress,
+    last_activity_at: conn.now,
+    updated_at: conn.now,
+  }).where("id", "=", id).execute();
+}
+
+/** Writes many last-activity times in one transaction (heartbeats are batched). */
+export async function saveLastActivity(db: Db, times: Map<string, number>): Promise<void> {
+  if (times.size === 0) return;
+  await db.transaction().execute(async (trx) => {
+    for (const [id, at] of times) {
+      await trx.updateTable("devices").set({ last_activity_at: at }).where("id", "=", id)
+        .where((eb) => eb.or([eb("last_activity_at", "is", null), eb("last_activity_at", "<", at)]))
+        .execute();
+    }
+  });
+}
+
+/** Changes a device's admin fields. */
+export async function updateDevice(
+  db: Db,
+  id: string,
+  changes: Partial<Pick<DeviceRow, "disabled_at" | "group_id" | "department_id" | "name">>,
+  now: number,
+): Promise<void> {
+  await db.updateTable("devices").set({ ...changes, updated_at: now }).where("id", "=", id)
+    .execute();
+}
+
+/** Deletes a device (its agent is refused from then on). */
+export async function deleteDevice(db: Db, id: string): Promise<void> {
+  await db.deleteFrom("devices").where("id", "=", id).execute();
+}
+
+// Enrollment tokens
+
+/** Inserts a token (only its hash). */
+export async function insertEnrollmentToken(
+  db: Db,
+  token: Omit<EnrollmentTokenRow, "uses" | "revoked_at">,
+): Promise<void> {
+  await db.insertInto("enrollment_tokens").values({ ...token, uses: 0, revoked_at: null })
+    .execute();
+}
+
+/** Finds a token by the hash of its secret. */
+export async function findEnrollmentTokenByHash(
+  db: Db,
+  hash: string,
+): Promise<EnrollmentTokenRow | undefined> {
+  return await db.selectFrom("enrollment_tokens").selectAll().where("token_hash", "=", hash)
+    .executeTakeFirst();
+}
+
+/** Finds a token by id. */
+export async function findEnrollmentToken(
+  db: Db,
+  id: string,
+): Promise<EnrollmentTokenRow | undefined> {
+  return await db.selectFrom("enrollment_tokens").selectAll().where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/**
+ * Counts one use of a token if it is still valid at `now`; true only for a use that fits,
+ * so concurrent enrollments cannot exceed the token's uses.
+ */
+export async function claimEnrollmentUse(db: Db, id: string, now: number): Promise<boolean> {
+  const r = await db.updateTable("enrollment_tokens")
+    .set((eb) => ({ uses: eb("uses", "+", 1) }))
+    .where("id", "=", id).where("revoked_at", "is", null).where("expires_at", ">", now)
+    .whereRef("uses", "<", "max_uses")
+    .executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
+
+/** Tokens of the given departments (or all), newest first. */
+export async function listEnrollmentTokens(
+  db: Db,
+  departmentIds: string[] | "all",
+): Promise<EnrollmentTokenRow[]> {
+  let q = db.selectFrom("enrollment_tokens").selectAll().orderBy("created_at", "desc");
+  if (departmentIds !== "all") {
+    if (departmentIds.length === 0) return [];
+    q = q.where("department_id", "in", departmentIds);
+  }
+  return await q.execute();
+}
+
+/** Revokes a token. */
+export async function revokeEnrollmentToken(db: Db, id: string, now: number): Promise<void> {
+  await db.updateTable("enrollment_tokens").set({ revoked_at: now }).where("id", "=", id)
+    .where("revoked_at", "is", null).execute();
+}
+
+// Groups
+
+/** Groups of the given departments (or all), by name. */
+export async function listGroups(
+  db: Db,
+  departmentIds: string[] | "all",
+): Promise<DeviceGroupRow[]> {
+  let q = db.selectFrom("device_groups").selectAll().orderBy("name");
+  if (departmentIds !== "all") {
+    if (departmentIds.length === 0) return [];
+    q = q.where("department_id", "in", departmentIds);
+  }
+  return await q.execute();
+}
+
+/** Finds a group by id. */
+export async function findGroup(db: Db, id: string): Promise<DeviceGroupRow | undefined> {
+  return await db.selectFrom("device_groups").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** Inserts a group. */
+export async function insertGroup(db: Db, group: DeviceGroupRow): Promise<void> {
+  await db.insertInto("device_groups").values(group).execute();
+}

@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "../lib/clock.ts";
+import { hashToken } from "../lib/tokens.ts";
+import { CLOSE, type DeviceInfo, TIMING } from "../protocol/messages.ts";
+import { findDevice } from "../store/devices.ts";
+import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
+import { startTestServer } from "./support/server.ts";
+
+const INFO: DeviceInfo = {
+  name: "WIN-0859G9I39J0",
+  serialNumber: "SN-1",
+  os: "Windows 11 Pro",
+  osFamily: "windows",
+  model: "Dell OptiPlex 7090",
+  deviceType: "Desktop",
+  ipAddresses: ["192.0.2.10"],
+  users: [{ name: "alice", session: "console", locked: false }],
+  locked: false,
+  loggedOff: false,
+  capabilities: ["prompt"],
+};
+
+async function auditActions(
+  server: { services: { db: import("../store/db.ts").Db; hub: { flush(): Promise<void> } } },
+) {
+  await server.services.hub.flush();
+  const rows = await server.services.db.selectFrom("audit_log").select(["action", "outcome"])
+    .orderBy("id").execute();
+  return rows.map((r) => `${r.action}${r.outcome ? `:${r.outcome}` : ""}`);
+}
+
+Deno.test("an agent enrolls with a token, gets its own secret, and logs in with it later", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const token = await enrollmentToken(server.services, dept, { uses: 1 });
+  const first = new RawAgent(server.url);
+  const { deviceId, secret } = await first.enroll(token);
+  first.send({ type: "device_info", info: INFO });
+  const welcome = await first.next("welcome");
+  assert.equal(welcome.deviceId, deviceId);
+  assert.equal(welcome.heartbeatSeconds, TIMING.heartbeat);
+  await waitUntil(async () => (await findDevice(server.services.db, deviceId))?.os === INFO.os);
+  const row = await findDevice(server.services.db, deviceId);
+  assert.equal(row!.secret_hash, hashToken(secret), "only the hash of the secret is stored");
+  assert.equal(row!.name, INFO.name);
+  assert.equal(row!.department_id, dept);
+  assert.ok(server.services.hub.isOnline(deviceId));
+  first.close();
+  await first.closed;
+  await waitUntil(() => !server.services.hub.isOnline(deviceId));
+
+  const again = new RawAgent(server.url);
+  await again.login(deviceId, secret);
+  assert.ok(server.services.hub.isOnline(deviceId));
+  again.close();
+  const actions = await auditActions(server);
+  assert.ok(actions.includes("device.enrolled"));
+  assert.ok(actions.includes("device.online"));
+  assert.ok(actions.includes("device.offline:device_offline"));
+});
+
+Deno.test("enrollment is refused with a clear message when the token is expired, used up, revoked or unknown", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  const dept = await department(server.services);
+  const expired = await enrollmentToken(server.services, dept, { ttlMs: 1000 });
+  clock.advance(2000);
+  const usedUp = await enrollmentToken(server.services, dept, { uses: 1 });
+  await new RawAgent(server.url).enroll(usedUp);
+  const revoked = await enrollmentToken(server.services, dept);
+  await server.services.db.updateTable("enrollment_tokens").set({ revoked_at: clock.now() })
+    .where("token_hash", "=", hashToken(revoked)).execute();
+  const cases: [string, string][] = [
+    [expired, "The enrollment token has expired"],
+    [usedUp, "The enrollment token has been used up"],
+    [revoked, "The enrollment token has been revoked"],
+    ["enr_" + "x".repeat(43), "The enrollment token is not valid"],
+  ];
+  for (const [token, message] of cases) {
+    const agent = new RawAgent(server.url);
+    await agent.open();
+    agent.send(hello({ kind: "enroll", token }));
+    const closed = await agent.closed;
+    assert.equal(closed.code, CLOSE.enrollmentRefused, message);
+    const error = await agent.next("error");
+    assert.equal(error.message, message);
+  }
+  const devices = await server.services.db.selectFrom("devices").selectAll().execute();
+  assert.equal(devices.length, 1, "only the one good enrollment created a device");
+});
+
+Deno.test("concurrent enrollments never exceed a token's uses", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const token = await enrollmentToken(server.services, dept, { uses: 3 });
+  const agents = Array.from({ length: 8 }, () => new RawAgent(server.url));
+  await Promise.all(agents.map((a) => a.open()));
+  for (const a of agents) a.send(hello({ kind: "enroll", token }));
+  await waitUntil(() =>
+    agents.every((a) => a.received.some((m) => m.type === "welcome" || m.type === "error"))
+  );
+  assert.equal(agents.filter((a) => a.received.some((m) => m.type === "enrolled")).length, 3);
+  agents.forEach((a) => a.close());
+});
+
+Deno.test("bad credentials, versions and frames close the connection with their documented codes", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const enrolled = await new RawAgent(server.url).enroll(
+    await enrollmentToken(server.services, dept),
+  );
+  const cases: [string, (a: RawAgent) => void, number][] = [
+    [
+      "wrong secret",
+      (a) => a.send(hello({ kind: "device", deviceId: enrolled.deviceId, secret: "x".repeat(43) })),
+      CLOSE.badCredential,
+    ],
+    [
+      "unknown device",
+      (a) => a.send(hello({ kind: "device", deviceId: "nope", secret: "x".repeat(43) })),
+      CLOSE.badCredential,
+    ],
+    [
+      "old protocol",
+      (a) =>
+        a.send(hello({ kind: "device", deviceId: enrolled.deviceId, secret: enrolled.secret }, 99)),
+      CLOSE.unsupportedVersion,
+    ],
+    ["not JSON", (a) => a.send("{nope"), CLOSE.malformed],
+    ["unknown type", (a) => a.send(JSON.stringify({ type: "launch_missiles" })), CLOSE.malformed],
+    ["heartbeat before hello", (a) => a.send({ type: "heartbeat" }), CLOSE.outOfOrder],
+    ["binary before hello", (a) => a.send(new Uint8Array([0, 0, 0, 1, 42])), CLOSE.outOfOrder],
+    ["oversized text", (a) => a.send("x".repeat(70 * 1024)), CLOSE.tooBig],
+  ];
+  for (const [name, act, code] of cases) {
+    const agent = new RawAgent(server.url);
+    await agent.open();
+    act(agent);
+    const closed = await agent.closed;
+    assert.equal(closed.code, code, name);
+  }
+  const after = new RawAgent(server.url);
+  await after.login(enrolled.deviceId, enrolled.secret);
+  after.send({
+    type: "hello",
+    protocol: 1,
+    agent: { version: "t", platform: "linux" },
+    auth: { kind: "device", deviceId: enrolled.deviceId, secret: enrolled.secret },
+  });
+  assert.equal((await after.closed).code, CLOSE.outOfOrder, "a second hello");
+  const actions = await auditActions(server);
+  assert.ok(actions.filter((a) => a.startsWith("agent.protocol_error")).length >= 5);
+  assert.ok(actions.includes("device.refused:bad_credential"));
+});
+
+Deno.test("an agent that never says hello is closed after the handshake time", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  const agent = new RawAgent(server.url);
+  await agent.open();
+  await new Promise((r) => setTimeout(r, 50));
+  clock.advance(TIMING.hello * 1000 + 1);
+  assert.equal((await agent.closed).code, CLOSE.helloTimeout);
+});
+
+Deno.test("a second connection of the same device replaces the first", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const first = new RawAgent(server.url);
+  const { deviceId, secret } = await first.enroll(await enrollmentToken(server.services, dept));
+  const second = new RawAgent(server.url);
+  await second.login(deviceId, secret);
+  const closed = await first.closed;
+  assert.equal(closed.code, CLOSE.replaced);
+  assert.ok(server.services.hub.isOnline(deviceId), "still online through the new connection");
+  second.send({ type: "heartbeat" });
+  await second.next("heartbeat_ack");
+  assert.ok((await auditActions(server)).includes("device.replaced:replaced"));
+  second.close();
+});
+
+Deno.test("a device that stops checking in goes offline after the heartbeat window", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  const dept = await department(server.services);
+  const agent = new RawAgent(server.url);
+  const { deviceId } = await agent.enroll(await enrollmentToken(server.services, dept));
+  clock.advance(30_000);
+  agent.send({ type: "heartbeat" });
+  await agent.next("heartbeat_ack");
+  clock.advance(30_000);
+  assert.ok(server.services.hub.isOnline(deviceId), "a check-in 30 s ago keeps it online");
+  clock.advance(TIMING.heartbeatWindow * 1000);
+  assert.equal(server.services.hub.isOnline(deviceId), false);
+  assert.equal((await agent.closed).code, CLOSE.heartbeatTimeout);
+});
+
+Deno.test("heartbeats are written in batches and the last activity survives a restart", async () => {
+  const clock = new FakeClock(Date.now());
+  const server = await startTestServer({ clock });
+  const dept = await department(server.services);
+  const agent = new RawAgent(server.url);
+  const { deviceId } = await agent.enroll(await enrollmentToken(server.services, dept));
+  await server.services.hub.flush();
+  const enrolledAt = (await findDevice(server.services.db, deviceId))!.last_activity_at!;
+  for (let i = 0; i < 5; i++) {
+    clock.advance(10_000);
+    agent.send({ type: "heartbeat" });
+    await waitUntil(() =>
+      agent.received.filter((m) => m.type === "heartbeat_ack").length === i + 1
+    );
+  }
+  const stored = (await findDevice(server.services.db, deviceId))!.last_activity_at;
+  assert.equal(stored, enrolledAt, "no write per heartbeat");
+  assert.equal(server.services.hub.lastActivity(deviceId), clock.now());
+  const lastBeat = clock.now();
+  await server.stop();
+  const { openDatabase } = await import("../store/db.ts");
+  const reopened = openDatabase(`${server.dataDir}/assent.db`);
+  const row = await reopened.db.selectFrom("devices").selectAll().where("id", "=", deviceId)
+    .executeTakeFirst();
+  assert.equal(row!.last_activity_at, lastBeat, "flushed at shutdown");
+  await reopened.close();
+  await Deno.remove(server.dataDir, { recursive: true });
+});
+
+Deno.test("a disabled device is disconnected at once and refused afterwards", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const agent = new RawAgent(server.url);
+  const { deviceId, secret } = await agent.enroll(await enrollmentToken(server.services, dept));
+  await server.services.db.updateTable("devices").set({ disabled_at: Date.now() }).where(
+    "id",
+    "=",
+    deviceId,
+  ).execute();
+  server.services.hub.disconnect(deviceId, CLOSE.deviceDisabled, "disabled");
+  assert.equal((await agent.closed).code, CLOSE.deviceDisabled);
+  const retry = new RawAgent(server.url);
+  await retry.open();
+  retry.send(hello({ kind: "device", deviceId, secret }));
+  assert.equal((await retry.closed).code, CLOSE.deviceDisabled);
+  assert.equal(server.services.hub.isOnline(deviceId), false);
+});
+
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

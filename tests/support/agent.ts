@@ -1,0 +1,148 @@
+/** Real agent processes (`assent agent`) for integration tests, with their logs captured. */
+import { TextLineStream } from "../../lib/text_lines.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A running agent process. */
+export interface AgentProcess extends AsyncDisposable {
+  child: Deno.ChildProcess;
+  stateDir: string;
+  /** Every stderr line so far. */
+  log: string[];
+  /** Every stdout chunk so far (the terminal prompt writes there). */
+  screen: string[];
+  /** Resolves with the first log line from index `since` on matching `pattern`. */
+  waitForLog(pattern: RegExp, options?: { timeoutMs?: number; since?: number }): Promise<string>;
+  /** Resolves once the terminal output from chunk `since` on matches `pattern`. */
+  waitForScreen(pattern: RegExp, options?: { timeoutMs?: number; since?: number }): Promise<string>;
+  /** Types a line on the agent's stdin. */
+  type(line: string): Promise<void>;
+  kill(signal?: Deno.Signal): void;
+  status: Promise<Deno.CommandStatus>;
+}
+
+/** Starts `assent agent` against `server`. */
+export async function spawnAgent(options: {
+  server: string;
+  stateDir?: string;
+  enroll?: string;
+  name?: string;
+  extraArgs?: string[];
+}): Promise<AgentProcess> {
+  const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "assent-agent-" });
+  const args = [
+    "run",
+    "-A",
+    "--cached-only",
+    "main.ts",
+    "agent",
+    "--server",
+    options.server,
+    "--state-dir",
+    stateDir,
+    "--prompt",
+    "terminal",
+    "--max-backoff",
+    "2",
+    ...(options.enroll ? ["--enroll", options.enroll] : []),
+    ...(options.name ? ["--name", options.name] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const log: string[] = [];
+  const screen: string[] = [];
+  const waiters: (() => void)[] = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  (async () => {
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(
+      new TextLineStream(),
+    );
+    for await (const line of lines) {
+      log.push(line);
+      wake();
+    }
+  })().catch(() => {});
+  (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      screen.push(chunk);
+      wake();
+    }
+  })().catch(() => {});
+  const writer = child.stdin.getWriter();
+  const status = child.status;
+  let exited = false;
+  status.then(() => {
+    exited = true;
+    wake();
+  });
+
+  const waitFor = async (
+    source: () => string[],
+    join: boolean,
+    pattern: RegExp,
+    timeoutMs = 20_000,
+  ) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const items = source();
+      const found = join
+        ? (pattern.test(items.join("")) ? items.join("") : undefined)
+        : items.find((l) => pattern.test(l));
+      if (found !== undefined) return found;
+      if (exited && Date.now() > deadline - timeoutMs + 200) {
+        throw new Error(`agent exited before ${pattern}; log:\n${log.join("\n")}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out waiting for ${pattern}; log:\n${log.join("\n")}\nscreen:\n${screen.join("")}`,
+        );
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 200);
+        waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  };
+
+  return {
+    child,
+    stateDir,
+    log,
+    screen,
+    waitForLog: (p, o) => waitFor(() => log.slice(o?.since ?? 0), false, p, o?.timeoutMs),
+    waitForScreen: (p, o) => waitFor(() => screen.slice(o?.since ?? 0), true, p, o?.timeoutMs),
+    type: (line) => writer.write(new TextEncoder().encode(line + "\n")),
+    kill(signal = "SIGTERM") {
+      if (!exited) {
+        try {
+          child.kill(signal);
+        } catch {
+          // already gone
+        }
+      }
+    },
+    status,
+    async [Symbol.asyncDispose]() {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await status;
+      await writer.close().catch(() => {});
+      if (!options.stateDir) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    },
+  };
+}

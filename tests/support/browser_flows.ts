@@ -1,0 +1,31 @@
+/** Browser steps several browser tests share. */
+import type { Page } from "playwright-core";
+
+/** The password browser tests give their users. */
+export const BROWSER_PASSWORD = "correct horse battery";
+
+/** Completes first-run setup in the browser; the page ends on the MFA enrolment page. */
+export async function setUpInBrowser(page: Page, url: string, email = "owner@example.com") {
+  await page.goto(`${url}/setup`);
+  await page.getByLabel("Organization name").fill("Example IT");
+  await page.getByLabel("Your name").fill("Olive Owner");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(BROWSER_PASSWORD);
+  await page.getByLabel("Repeat password").fill(BROWSER_PASSWORD);
+  await page.getByRole("button", { name: "Create super admin" }).click();
+  await page.waitForURL(/\/account\/mfa/);
+}
+
+/** Marks the current document so a test can prove later that no reload happened. */
+export async function markDocument(page: Page): Promise<void> {
+  await page.evaluate(
+    () => ((globalThis as unknown as { __assentMark: boolean }).__assentMark = true),
+  );
+}
+
+/** True when the document marked by {@link markDocument} is still the one shown. */
+export async function sameDocument(page: Page): Promise<boolean> {
+  return await page.evaluate(() =>
+    (globalThis as unknown as { __assentMark?: boolean }).__assentMark === true
+  );
+}

@@ -1,0 +1,116 @@
+/** Test shortcuts for departments, enrollment tokens and raw protocol connections. */
+import type { Services } from "../../services/mod.ts";
+import { createEnrollmentToken } from "../../services/devices.ts";
+import { insertDepartment } from "../../store/departments.ts";
+import { newId } from "../../lib/tokens.ts";
+import {
+  type AgentMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from "../../protocol/messages.ts";
+
+/** Creates a department and returns its id. */
+export async function department(services: Services, name = "Helpdesk"): Promise<string> {
+  const id = newId();
+  await insertDepartment(services.db, { id, name, now: services.clock.now() });
+  return id;
+}
+
+/** Creates an enrollment token in `departmentId`. */
+export async function enrollmentToken(
+  services: Services,
+  departmentId: string,
+  options: { uses?: number; ttlMs?: number; groupId?: string | null } = {},
+): Promise<string> {
+  const now = services.clock.now();
+  const { token } = await createEnrollmentToken(services.db, {
+    label: "test",
+    departmentId,
+    groupId: options.groupId ?? null,
+    expiresAt: now + (options.ttlMs ?? 3_600_000),
+    maxUses: options.uses ?? 10,
+    now,
+  }, { kind: "system" });
+  return token;
+}
+
+/** A hand-driven protocol client: sends what a test wants, records what it gets back. */
+export class RawAgent {
+  received: ServerMessage[] = [];
+  closed: Promise<{ code: number; reason: string }>;
+  #ws: WebSocket;
+  #opened: Promise<void>;
+
+  constructor(serverUrl: string) {
+    this.#ws = new WebSocket(serverUrl.replace(/^http/, "ws") + "/agent/ws");
+    this.#ws.binaryType = "arraybuffer";
+    this.#opened = new Promise((resolve, reject) => {
+      this.#ws.onopen = () => resolve();
+      this.#ws.onerror = () => reject(new Error("WebSocket failed"));
+    });
+    this.#ws.onmessage = (e) => {
+      if (typeof e.data === "string") this.received.push(JSON.parse(e.data));
+    };
+    this.closed = new Promise((resolve) => {
+      this.#ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+    });
+  }
+
+  /** Waits for the socket to open. */
+  open(): Promise<void> {
+    return this.#opened;
+  }
+
+  /** Sends a protocol message (or any raw text/bytes). */
+  send(message: AgentMessage | string | Uint8Array): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#ws.send(
+      typeof message === "string" || message instanceof Uint8Array
+        ? message
+        : JSON.stringify(message),
+    );
+  }
+
+  /** Waits until a message of `type` has arrived. */
+  async next<T extends ServerMessage["type"]>(type: T, timeoutMs = 5000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const found = this.received.find((m) => m.type === type);
+      if (found) return found as Extract<ServerMessage, { type: T }>;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`);
+  }
+
+  /** Opens, says hello with an enrollment token, and waits for the welcome. */
+  async enroll(token: string) {
+    await this.open();
+    this.send(hello({ kind: "enroll", token }));
+    const enrolled = await this.next("enrolled");
+    await this.next("welcome");
+    return enrolled;
+  }
+
+  /** Opens, says hello with a device credential, and waits for the welcome. */
+  async login(deviceId: string, secret: string) {
+    await this.open();
+    this.send(hello({ kind: "device", deviceId, secret }));
+    return await this.next("welcome");
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+
+  get readyState(): number {
+    return this.#ws.readyState;
+  }
+}
+
+/** A hello message. */
+export function hello(
+  auth: Extract<AgentMessage, { type: "hello" }>["auth"],
+  protocol = PROTOCOL_VERSION,
+): AgentMessage {
+  return { type: "hello", protocol, agent: { version: "test", platform: "linux" }, auth };
+}

@@ -1,0 +1,146 @@
+/** One device: its information (R1) and state, updating live. */
+import type { ComponentChildren } from "preact";
+import { PostForm } from "./Form.tsx";
+import { StatusBadge, Time } from "./format.tsx";
+import { Layout } from "./Layout.tsx";
+
+/** Everything the device page shows about a device. */
+export interface DeviceModel {
+  id: string;
+  name: string;
+  online: boolean;
+  disabled: boolean;
+  serialNumber: string | null;
+  lastActivityAt: number | null;
+  os: string | null;
+  model: string | null;
+  deviceType: string | null;
+  ipAddresses: string[];
+  department: string;
+  group: string | null;
+  users: { name: string; session: string | null; locked: boolean | null }[];
+  locked: boolean | null;
+  loggedOff: boolean | null;
+  capabilities: string[];
+  agentVersion: string | null;
+  enrolledAt: number;
+}
+
+const CAPABILITY_LABELS: Record<string, string> = {
+  terminal: "Remote terminal",
+  desktop: "Remote desktop",
+  files: "File transfer",
+  prompt: "Confirmation prompts",
+  lock_screen_prompt: "Prompts on the lock screen",
+};
+
+function sessionState(d: DeviceModel): string {
+  if (d.loggedOff === true) return "Logged off (nobody signed in)";
+  if (d.locked === true) return "Locked";
+  if (d.locked === false) return "In use (unlocked)";
+  return "Unknown";
+}
+
+/** The device information panel; replaced in place when the device changes. */
+export function DeviceInfo(props: { device: DeviceModel }) {
+  const d = props.device;
+  return (
+    <section
+      class="card"
+      id="device-info"
+      hx-get={`/devices/${d.id}/info`}
+      hx-trigger="sse:device"
+      hx-swap="outerHTML"
+    >
+      <div class="card-head">
+        <h2>Device information</h2>
+        <StatusBadge online={d.online} disabled={d.disabled} />
+      </div>
+      <dl class="facts">
+        <Fact label="Name">{d.name}</Fact>
+        <Fact label="Serial Number">{d.serialNumber ?? "Not readable"}</Fact>
+        <Fact label="Date of last activity">
+          <Time at={d.lastActivityAt} />
+        </Fact>
+        <Fact label="Operating system">{d.os ?? "Not reported yet"}</Fact>
+        <Fact label="Model">{d.model ?? "Unknown"}</Fact>
+        <Fact label="Device Type">{d.deviceType ?? "Unknown"}</Fact>
+        <Fact label="IP address">
+          <span class="mono">{d.ipAddresses.join(", ") || "—"}</span>
+        </Fact>
+        <Fact label="Department">{d.department}</Fact>
+        <Fact label="Group">{d.group ?? "None"}</Fact>
+        <Fact label="Logged-in users">
+          {d.users.length === 0
+            ? "Nobody"
+            : d.users.map((u) =>
+              `${u.name}${u.session ? ` (${u.session})` : ""}${u.locked ? ", locked" : ""}`
+            ).join("; ")}
+        </Fact>
+        <Fact label="Session state">{sessionState(d)}</Fact>
+        <Fact label="Capabilities">
+          {d.capabilities.map((c) => CAPABILITY_LABELS[c] ?? c).join(", ") || "None reported"}
+        </Fact>
+        <Fact label="Agent">{d.agentVersion ? `Assent agent ${d.agentVersion}` : "—"}</Fact>
+        <Fact label="Enrolled">
+          <Time at={d.enrolledAt} />
+        </Fact>
+      </dl>
+    </section>
+  );
+}
+
+function Fact(props: { label: string; children: ComponentChildren }) {
+  return (
+    <>
+      <dt>{props.label}</dt>
+      <dd>{props.children}</dd>
+    </>
+  );
+}
+
+/** The device page; `panel` is the support session panel when there is one. */
+export function DevicePage(props: {
+  device: DeviceModel;
+  admin: { groups: { id: string; name: string }[] } | null;
+  panel?: ComponentChildren;
+}) {
+  const d = props.device;
+  return (
+    <Layout title={d.name}>
+      <p class="crumbs">
+        <a href="/devices">Devices</a>
+      </p>
+      <h1>{d.name}</h1>
+      <div hx-ext="sse" sse-connect={`/devices/${d.id}/events`} class="device-layout">
+        {props.panel}
+        <DeviceInfo device={d} />
+      </div>
+      {props.admin && (
+        <section class="card">
+          <h2>Administration</h2>
+          <div class="actions-row">
+            <PostForm action={`/devices/${d.id}/group`} class="inline">
+              <label for="device-group">Group</label>{" "}
+              <select id="device-group" name="groupId">
+                <option value="">No group</option>
+                {props.admin.groups.map((g) => (
+                  <option key={g.id} value={g.id} selected={g.name === d.group}>{g.name}</option>
+                ))}
+              </select>{" "}
+              <button type="submit">Move</button>
+            </PostForm>
+            <PostForm action={`/devices/${d.id}/${d.disabled ? "enable" : "disable"}`}>
+              <button type="submit" class={d.disabled ? "" : "danger"}>
+                {d.disabled ? "Enable device" : "Disable device"}
+              </button>
+            </PostForm>
+          </div>
+          <p class="hint">
+            Disabling closes the agent's connection at once and refuses it until enabled again.
+          </p>
+        </section>
+      )}
+    </Layout>
+  );
+}

@@ -1,0 +1,184 @@
+/** The device list: every device the viewer may work on, live online/offline state. */
+import { StatusBadge, Time } from "./format.tsx";
+import { Layout } from "./Layout.tsx";
+
+/** One row of the device list. */
+export interface DeviceListItem {
+  id: string;
+  name: string;
+  online: boolean;
+  disabled: boolean;
+  os: string | null;
+  deviceType: string | null;
+  ip: string | null;
+  users: string[];
+  lastActivityAt: number | null;
+  department: string;
+  group: string | null;
+}
+
+/** Filters of the device list, as they appear in the query string. */
+export interface DeviceFilters {
+  q: string;
+  status: "all" | "online" | "offline";
+  department: string;
+  page: number;
+}
+
+/** What the list shows. */
+export interface DeviceListModel {
+  devices: DeviceListItem[];
+  total: number;
+  pageSize: number;
+  filters: DeviceFilters;
+  departments: { id: string; name: string }[];
+  canEnroll: boolean;
+}
+
+function query(f: DeviceFilters, page = f.page): string {
+  const p = new URLSearchParams();
+  if (f.q) p.set("q", f.q);
+  if (f.status !== "all") p.set("status", f.status);
+  if (f.department) p.set("department", f.department);
+  if (page > 1) p.set("page", String(page));
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
+/** The list itself; replaced in place when devices change. */
+export function DeviceList(props: { model: DeviceListModel }) {
+  const m = props.model;
+  const pages = Math.max(1, Math.ceil(m.total / m.pageSize));
+  const filtered = m.filters.q !== "" || m.filters.status !== "all" || m.filters.department !== "";
+  return (
+    <div
+      id="device-list"
+      hx-get={`/devices/list${query(m.filters)}`}
+      hx-trigger="sse:devices"
+      hx-swap="outerHTML"
+    >
+      {m.devices.length === 0
+        ? (
+          <div class="card empty-state">
+            {filtered ? <p>No devices match these filters.</p> : (
+              <>
+                <p>
+                  <strong>No devices yet.</strong>{" "}
+                  Devices appear here once their agent has enrolled.
+                </p>
+                {m.canEnroll
+                  ? (
+                    <p>
+                      Create an{" "}
+                      <a href="/admin/enrollment">enrollment token</a>, then run on the device:{" "}
+                      <code>assent agent --server URL --enroll TOKEN</code>
+                    </p>
+                  )
+                  : <p>Ask an admin to enroll devices in your departments.</p>}
+              </>
+            )}
+          </div>
+        )
+        : (
+          <div class="table-wrap">
+            <table class="devices">
+              <thead>
+                <tr>
+                  <th scope="col">Status</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Operating system</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">IP address</th>
+                  <th scope="col">Users</th>
+                  <th scope="col">Last activity</th>
+                  <th scope="col">Department</th>
+                </tr>
+              </thead>
+              <tbody>
+                {m.devices.map((d) => (
+                  <tr key={d.id} data-device={d.id} class={d.online ? "online" : "offline"}>
+                    <td>
+                      <StatusBadge online={d.online} disabled={d.disabled} />
+                    </td>
+                    <td>
+                      <a href={`/devices/${d.id}`}>{d.name}</a>
+                    </td>
+                    <td>{d.os ?? "—"}</td>
+                    <td>{d.deviceType ?? "—"}</td>
+                    <td class="mono">{d.ip ?? "—"}</td>
+                    <td>{d.users.join(", ") || "—"}</td>
+                    <td>
+                      <Time at={d.lastActivityAt} />
+                    </td>
+                    <td>
+                      {d.department}
+                      {d.group && <span class="muted">/ {d.group}</span>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      {pages > 1 && (
+        <nav class="pager" aria-label="Pages">
+          {m.filters.page > 1 && (
+            <a href={`/devices${query(m.filters, m.filters.page - 1)}`}>← Previous</a>
+          )}
+          <span>
+            Page {m.filters.page} of {pages} · {m.total} devices
+          </span>
+          {m.filters.page < pages && (
+            <a href={`/devices${query(m.filters, m.filters.page + 1)}`}>Next →</a>
+          )}
+        </nav>
+      )}
+    </div>
+  );
+}
+
+/** The devices page. */
+export function DevicesPage(props: { model: DeviceListModel }) {
+  const m = props.model;
+  return (
+    <Layout title="Devices">
+      <div class="page-head">
+        <h1>Devices</h1>
+        {m.canEnroll && <a class="button" href="/admin/enrollment">Enroll devices</a>}
+      </div>
+      <form class="filters" method="get" action="/devices" role="search">
+        <label>
+          <span class="sr">Search</span>
+          <input type="search" name="q" value={m.filters.q} placeholder="Name, IP or user" />
+        </label>
+        <label>
+          <span class="sr">Status</span>
+          <select name="status">
+            {(["all", "online", "offline"] as const).map((s) => (
+              <option key={s} value={s} selected={m.filters.status === s}>
+                {s === "all" ? "Any status" : s === "online" ? "Online" : "Offline"}
+              </option>
+            ))}
+          </select>
+        </label>
+        {m.departments.length > 1 && (
+          <label>
+            <span class="sr">Department</span>
+            <select name="department">
+              <option value="">All departments</option>
+              {m.departments.map((d) => (
+                <option key={d.id} value={d.id} selected={m.filters.department === d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <button type="submit">Filter</button>
+      </form>
+      <div hx-ext="sse" sse-connect="/devices/events">
+        <DeviceList model={m} />
+      </div>
+    </Layout>
+  );
+}
