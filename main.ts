@@ -32,6 +32,7 @@ export interface StartOptions {
   clock?: Clock;
   scrypt?: ScryptParams;
   log?: Logger;
+  heartbeatWindowMs?: number;
 }
 
 /** Opens the data directory and serves until stopped. */
@@ -54,9 +55,10 @@ export async function startServer(
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
+    heartbeatWindowMs: options.heartbeatWindowMs,
   });
   const app = await createApp(services);
-  services.hub.start();
+  await services.start();
 
   let resolveListening: (port: number) => void;
   const listening = new Promise<number>((r) => resolveListening = r);

@@ -4,6 +4,8 @@
  *
  *   assent agent --server URL [--enroll TOKEN] [--state-dir DIR] [--prompt auto|terminal|dialog]
  */
+import { basename } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { parseArgs } from "node:util";
 import {
   type AgentMessage,
@@ -16,6 +18,7 @@ import {
 } from "../protocol/messages.ts";
 import { type Credential, defaultStateDir, loadCredential, saveCredential } from "./credentials.ts";
 import { choosePrompter, type Prompter } from "./prompt.ts";
+import { serviceInstructions } from "./service.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
 
 /** Version the agent reports in its hello. */
@@ -29,12 +32,29 @@ export interface AgentOptions {
   prompt: "auto" | "terminal" | "dialog";
   /** Overrides the host name (several agents on one machine in tests). */
   name?: string;
+  /** Reports this session state instead of what the OS tells (for OSes that do not tell). */
+  sessionState?: SessionState;
   maxBackoffMs: number;
   /** How often device information is read again. */
   infoEveryMs: number;
   log: (line: string) => void;
   stdin: ReadableStream<Uint8Array>;
   stdout: (text: string) => void;
+}
+
+/** A session state the operator may state for machines whose OS does not report it. */
+export type SessionState = "unlocked" | "locked" | "logged-off";
+
+/** Applies an operator-stated session state to what the machine reported. */
+export function withSessionState(info: DeviceInfo, state: SessionState | undefined): DeviceInfo {
+  if (!state) return info;
+  if (state === "logged-off") return { ...info, locked: null, loggedOff: true, users: [] };
+  const users = info.users.length > 0 ? info.users : [{
+    name: Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? "user",
+    session: "console",
+    locked: state === "locked",
+  }];
+  return { ...info, users, locked: state === "locked", loggedOff: false };
 }
 
 /** A fatal refusal: the agent stops instead of retrying. */
@@ -142,7 +162,10 @@ function connectOnce(
       watchdog = setTimeout(() => socket.close(4010, "Server silent"), windowMs);
     };
     const sendInfo = async () => {
-      const info = await collectDeviceInfo({ capabilities: capabilities(prompter) });
+      const info = withSessionState(
+        await collectDeviceInfo({ capabilities: capabilities(prompter) }),
+        options.sessionState,
+      );
       if (options.name) info.name = options.name;
       if (!lastInfo || deviceInfoChanged(lastInfo, info)) {
         lastInfo = info;
@@ -297,10 +320,47 @@ Options:
   --enroll TOKEN      Enrollment token from an admin (first run only)
   --state-dir DIR     Where the credential is kept (default: ${defaultStateDir()})
   --prompt MODE       auto (a desktop dialog when possible), terminal or dialog
-  --name NAME         Report this device name instead of the host name`;
+  --name NAME         Report this device name instead of the host name
+  --session-state S   unlocked, locked or logged-off: report this instead of asking the OS
+                      (for machines whose OS does not tell)`;
+
+/** `assent agent service …`: prints how to run this agent unattended on this OS. */
+function printService(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      server: { type: "string" },
+      "state-dir": { type: "string" },
+      user: { type: "string" },
+    },
+  });
+  if (!values.server || !/^https?:\/\//.test(values.server)) {
+    console.error("assent agent service: --server must be an http:// or https:// URL");
+    return 2;
+  }
+  const stateDir = values["state-dir"] ??
+    (Deno.build.os === "windows"
+      ? defaultStateDir()
+      : Deno.build.os === "darwin"
+      ? "/Library/Application Support/Assent/agent"
+      : "/var/lib/assent-agent");
+  const exec = Deno.execPath();
+  // Run from source, the service needs `deno run`; a compiled agent runs itself.
+  const viaDeno = /^deno(\.exe)?$/i.test(basename(exec));
+  const base = viaDeno ? ["run", "-A", fromFileUrl(Deno.mainModule)] : [];
+  console.log(serviceInstructions(Deno.build.os, {
+    exec,
+    args: [...base, "agent", "--server", values.server, "--state-dir", stateDir],
+    user: values.user,
+    stateDir,
+  }));
+  return 0;
+}
 
 /** `assent agent …` from the command line. */
 export async function agentMain(args: string[]): Promise<number> {
+  if (args[0] === "service") return printService(args.slice(1));
   let values;
   try {
     ({ values } = parseArgs({
@@ -313,6 +373,7 @@ export async function agentMain(args: string[]): Promise<number> {
         prompt: { type: "string" },
         name: { type: "string" },
         "max-backoff": { type: "string" },
+        "session-state": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -334,6 +395,15 @@ export async function agentMain(args: string[]): Promise<number> {
     console.error(`assent agent: --prompt must be auto, terminal or dialog, got "${prompt}"`);
     return 2;
   }
+  const sessionState = values["session-state"];
+  if (
+    sessionState !== undefined && !["unlocked", "locked", "logged-off"].includes(sessionState)
+  ) {
+    console.error(
+      `assent agent: --session-state must be unlocked, locked or logged-off, got "${sessionState}"`,
+    );
+    return 2;
+  }
   const controller = new AbortController();
   const stop = () => controller.abort();
   Deno.addSignalListener("SIGINT", stop);
@@ -345,6 +415,7 @@ export async function agentMain(args: string[]): Promise<number> {
     stateDir: values["state-dir"] ?? defaultStateDir(),
     prompt,
     name: values.name,
+    sessionState: sessionState as SessionState | undefined,
     maxBackoffMs: Number(values["max-backoff"] ?? 60) * 1000,
     infoEveryMs: 60_000,
     log: (line) =>

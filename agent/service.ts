@@ -49,13 +49,13 @@ export function systemdUnit(
     "Restart=always",
     "RestartSec=5",
     ...(opts.user === undefined ? [] : [`User=${opts.user}`]),
-    // systemd creates a StateDirectory owned by User= before it sets up the read-only view.
+    // systemd creates a StateDirectory owned by User= before the agent starts.
     ...(underVarLib === null
       ? []
       : [`StateDirectory=${systemdWord(underVarLib, false)}`, "StateDirectoryMode=0700"]),
-    "NoNewPrivileges=yes",
-    "ProtectSystem=strict",
-    `ReadWritePaths=${systemdWord(stateDir, false)}`,
+    // No ProtectSystem=/NoNewPrivileges=: the agent hands technicians a shell and file
+    // transfer on this machine, and sandboxing the agent would sandbox the support work.
+    `WorkingDirectory=${systemdWord(stateDir, false)}`,
     "",
     "[Install]",
     "WantedBy=multi-user.target",

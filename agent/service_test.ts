@@ -26,9 +26,7 @@ Deno.test("systemdUnit() writes a hardened unit that always restarts", () => {
       "Restart=always",
       "RestartSec=5",
       "User=assent",
-      "NoNewPrivileges=yes",
-      "ProtectSystem=strict",
-      "ReadWritePaths=/var/lib/assent-agent",
+      "WorkingDirectory=/var/lib/assent-agent",
       "StateDirectory=assent-agent",
       "StateDirectoryMode=0700",
       "[Install]",
@@ -42,7 +40,7 @@ Deno.test("systemdUnit() writes a hardened unit that always restarts", () => {
 
 Deno.test("systemdUnit() leaves out User= and StateDirectory= when they do not apply", () => {
   const unit = systemdUnit({ ...linux, stateDir: "/opt/assent/state/" });
-  assert.ok(lines(unit).includes("ReadWritePaths=/opt/assent/state"));
+  assert.ok(lines(unit).includes("WorkingDirectory=/opt/assent/state"));
   assert.doesNotMatch(unit, /^User=/m);
   assert.doesNotMatch(unit, /^StateDirectory/m);
   // /var/lib itself, or an escape from it, is not a state directory name.
@@ -60,7 +58,7 @@ Deno.test("systemdUnit() quotes words by systemd's rules", () => {
     exec,
     'ExecStart="/opt/Assent Agent/assent" agent --name "Front \\"desk\\" 100%%" --server "$$HOME" "" -x "a\\\\b"',
   );
-  assert.ok(lines(unit).includes('ReadWritePaths="/srv/assent state"'));
+  assert.ok(lines(unit).includes('WorkingDirectory="/srv/assent state"'));
 });
 
 Deno.test("systemdUnit() refuses what would break or inject into the unit file", () => {

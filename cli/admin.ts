@@ -9,11 +9,12 @@ import { systemClock } from "../lib/clock.ts";
 import { silentLogger } from "../lib/log.ts";
 import { passwordProblem } from "../lib/password.ts";
 import { loadInstanceSecret, SecretBox } from "../lib/secret_box.ts";
-import { randomToken } from "../lib/tokens.ts";
 import { AccountError } from "../services/accounts.ts";
 import { buildServices, type Services } from "../services/mod.ts";
 import { migrate, openDatabase } from "../store/db.ts";
-import { findDepartmentByName, listDepartments } from "../store/departments.ts";
+import { findDepartmentByName, insertDepartment, listDepartments } from "../store/departments.ts";
+import { completeSetup } from "../store/instance.ts";
+import { newId, randomToken } from "../lib/tokens.ts";
 import type { Role } from "../store/schema.ts";
 import { findUserByEmail, listUsers, setUserDepartments } from "../store/users.ts";
 import { createEnrollmentToken, tokenState } from "../services/devices.ts";
@@ -33,13 +34,16 @@ default ./data); safe to run while the server is running.
                            [--password-stdin]
   assent admin user reset-password --email EMAIL [--password-stdin]
   assent admin user reset-mfa --email EMAIL
+  assent admin department create --name NAME
+  assent admin department list
   assent admin enroll-token create --department NAME [--group NAME] [--label TEXT]
                            [--expires 1h|24h|7d|30d] [--uses N] [--server URL]
   assent admin enroll-token list
   assent admin enroll-token revoke --id ID
 
 Roles: super_admin, admin, technician. Without --password-stdin a strong password is
-generated and printed once.`;
+generated and printed once. Creating a super admin on a fresh install completes first-run
+setup (--organization NAME names the organization).`;
 
 const CONSOLE = { kind: "console" as const, label: "console" };
 
@@ -92,6 +96,10 @@ export async function runAdmin(
         return await userResetPassword(services, rest, io.out, readStdin);
       case "user reset-mfa":
         return await userResetMfa(services, rest, io.out);
+      case "department create":
+        return await departmentCreate(services, rest, io.out);
+      case "department list":
+        return await departmentList(services, io.out);
       case "enroll-token create":
         return await tokenCreate(services, rest, io.out);
       case "enroll-token list":
@@ -186,6 +194,7 @@ async function userCreate(
     name: "string",
     role: "string",
     department: "multiple",
+    organization: "string",
     "password-stdin": "boolean",
   });
   const email = required(values, "email").toLowerCase();
@@ -207,6 +216,20 @@ async function userCreate(
     (trx, id) => setUserDepartments(trx, id, departmentIds),
   );
   out(`Created ${role} ${email} (id ${created}).`);
+  if (role === "super_admin") {
+    // A console-made super admin is the first-run setup of scripted installs.
+    const organization = String(values.organization ?? "Assent");
+    const now = services.clock.now();
+    if (await completeSetup(services.db, organization, now)) {
+      await appendAudit(services.db, {
+        at: now,
+        action: "setup.completed",
+        actor: CONSOLE,
+        detail: { organization },
+      });
+      out(`First-run setup completed for "${organization}".`);
+    }
+  }
   if (generated) out(`Password: ${password}\nShare it securely; it is not shown again.`);
   return 0;
 }
@@ -241,6 +264,46 @@ async function userResetMfa(
   out(
     `Two-factor authentication of ${user.email} removed; they can sign in with their password and set it up again.`,
   );
+  return 0;
+}
+
+async function departmentCreate(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const values = options(args, { name: "string" });
+  const name = required(values, "name");
+  if (name.length > 100) throw new UsageError("--name must be at most 100 characters");
+  if (await findDepartmentByName(services.db, name)) {
+    throw new UsageError(`A department named "${name}" already exists`);
+  }
+  const id = newId();
+  const now = services.clock.now();
+  await services.db.transaction().execute(async (trx) => {
+    await insertDepartment(trx, { id, name, now });
+    await appendAudit(trx, {
+      at: now,
+      action: "department.created",
+      actor: CONSOLE,
+      departmentId: id,
+      detail: { name },
+    });
+  });
+  out(`Created department ${name} (id ${id}).`);
+  return 0;
+}
+
+async function departmentList(services: Services, out: (s: string) => void): Promise<number> {
+  const departments = await listDepartments(services.db);
+  if (departments.length === 0) {
+    out("No departments yet. Create one with: assent admin department create --name NAME");
+    return 0;
+  }
+  out(["ID", "NAME", "STATUS"].join("\t"));
+  for (const d of departments) {
+    out([d.id, d.name, d.disabled_at ? "disabled" : "active"].join("\t"));
+  }
   return 0;
 }
 
@@ -283,8 +346,8 @@ async function tokenCreate(
     );
   }
   const uses = Number(values.uses ?? 1);
-  if (!Number.isInteger(uses) || uses < 1 || uses > 10_000) {
-    throw new UsageError(`--uses must be a whole number from 1 to 10000, got "${values.uses}"`);
+  if (!Number.isInteger(uses) || uses < 1 || uses > 100_000) {
+    throw new UsageError(`--uses must be a whole number from 1 to 100000, got "${values.uses}"`);
   }
   const now = services.clock.now();
   const { token } = await createEnrollmentToken(services.db, {

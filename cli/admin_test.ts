@@ -47,8 +47,12 @@ Deno.test("admin user create prints a generated password and is audited", async 
     assert.match(res.out, /Password: [A-Za-z0-9_-]{20}/);
     const list = await run(dir, ["user", "list"]);
     assert.match(list.out, /ann@example.com\tAnn\tsuper_admin\toff\tactive/);
+    assert.match(res.out, /First-run setup completed for "Assent"/);
     const events = await audit(dir);
-    assert.deepEqual(events.map((e) => [e.action, e.actor_kind]), [["user.created", "console"]]);
+    assert.deepEqual(events.map((e) => [e.action, e.actor_kind]), [
+      ["user.created", "console"],
+      ["setup.completed", "console"],
+    ]);
   });
 });
 
@@ -147,6 +151,51 @@ Deno.test("admin user reset-password and reset-mfa are the way back in", async (
       /boss@example.com\tBoss\tsuper_admin\toff/,
     );
     const actions = (await audit(dir)).map((e) => e.action);
-    assert.deepEqual(actions, ["user.created", "user.password_changed", "user.mfa_reset"]);
+    assert.deepEqual(actions, [
+      "user.created",
+      "setup.completed",
+      "user.password_changed",
+      "user.mfa_reset",
+    ]);
+  });
+});
+
+Deno.test("admin department create and enroll-token create script a roll-out", async () => {
+  await withDataDir(async (dir) => {
+    assert.equal((await run(dir, ["department", "create", "--name", "Front office"])).code, 0);
+    const dup = await run(dir, ["department", "create", "--name", "front office"]);
+    assert.match(dup.err, /already exists/);
+    assert.match((await run(dir, ["department", "list"])).out, /Front office\tactive/);
+    const token = await run(dir, [
+      "enroll-token",
+      "create",
+      "--department",
+      "Front office",
+      "--uses",
+      "25",
+      "--expires",
+      "2d",
+      "--server",
+      "https://help.example.com",
+    ]);
+    assert.equal(token.code, 0, token.err);
+    assert.match(
+      token.out,
+      /^enr_[A-Za-z0-9_-]{43}\n# on the device: assent agent --server https:\/\/help.example.com --enroll enr_/,
+    );
+    const list = await run(dir, ["enroll-token", "list"]);
+    assert.match(list.out, /Front office\t0\/25\t.*\tactive/);
+    const id = list.out.split("\n")[1]!.split("\t")[0]!;
+    assert.equal((await run(dir, ["enroll-token", "revoke", "--id", id])).code, 0);
+    assert.match((await run(dir, ["enroll-token", "list"])).out, /revoked/);
+    const bad = await run(dir, [
+      "enroll-token",
+      "create",
+      "--department",
+      "Front office",
+      "--expires",
+      "soon",
+    ]);
+    assert.match(bad.err, /--expires must look like 12h or 7d/);
   });
 });

@@ -27,6 +27,8 @@ import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   type DeviceRow,
+  markDisconnected,
+  resetConnected,
   saveConnectionInfo,
   saveDeviceInfo,
   saveLastActivity,
@@ -95,7 +97,8 @@ export class AgentHub {
   }
 
   /** Starts the periodic presence sweep and activity flush. */
-  start(): void {
+  async start(): Promise<void> {
+    await resetConnected(this.#d.db);
     this.#scheduleSweep();
     this.#flushTimer = setInterval(() => void this.flush(), this.#flushEveryMs);
   }
@@ -161,11 +164,6 @@ export class AgentHub {
   lastActivity(deviceId: string): number | null {
     const p = this.#presence.get(deviceId);
     return p?.lastActivityAt ?? null;
-  }
-
-  /** Ids of every online device. */
-  onlineDeviceIds(): string[] {
-    return [...this.#connections.keys()].filter((id) => this.isOnline(id));
   }
 
   /** Number of online devices. */
@@ -377,7 +375,9 @@ export class AgentHub {
       connectionId: conn.id,
       at: this.#d.clock.now(),
     });
-    if (before?.kind === "online" && before.connectionId === conn.id) {
+    // A server going down says nothing to the sessions: their deadlines are stored, and
+    // the agents come back to the next server.
+    if (before?.kind === "online" && before.connectionId === conn.id && !this.#stopped) {
       for (const l of this.#listeners) l.offline?.(device.id);
     }
   }
@@ -399,6 +399,11 @@ export class AgentHub {
     if (state.kind === "online") this.#dirtyActivity.set(deviceId, state.lastActivityAt);
     else if (before.kind === "online") this.#dirtyActivity.set(deviceId, before.lastActivityAt);
     this.#carryOut(effects, departmentId, previous);
+    if (before.kind === "online" && state.kind !== "online" && !this.#stopped) {
+      markDisconnected(this.#d.db, deviceId, before.lastActivityAt).catch((err) =>
+        this.#d.log.error("saving a disconnect failed", { err, deviceId })
+      );
+    }
     if (before.kind !== state.kind) {
       this.#d.events.publish({ kind: "device", deviceId, departmentId });
     }

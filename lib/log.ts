@@ -21,7 +21,11 @@ export type LogSink = (line: string, level: LogLevel) => void;
 const encoder = new TextEncoder();
 const stdSink: LogSink = (line, level) => {
   const out = level === "error" ? Deno.stderr : Deno.stdout;
-  out.writeSync(encoder.encode(line + "\n"));
+  try {
+    out.writeSync(encoder.encode(line + "\n"));
+  } catch {
+    // A closed stdout (the reader went away) must not take the server down with it.
+  }
 };
 
 /** Creates a logger that drops lines below `level`. */

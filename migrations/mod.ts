@@ -5,11 +5,13 @@
 import type { Migration } from "kysely/migration";
 import * as foundation from "./20261121T100000_foundation.ts";
 import * as devices from "./20261121T110000_devices.ts";
+import * as deviceConnected from "./20261121T113000_device_connected.ts";
 import * as supportSessions from "./20261121T120000_support_sessions.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
   "20261121T100000_foundation": foundation,
   "20261121T110000_devices": devices,
+  "20261121T113000_device_connected": deviceConnected,
   "20261121T120000_support_sessions": supportSessions,
 };

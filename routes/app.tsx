@@ -17,6 +17,7 @@ import { type AppEnv, HttpError } from "./env.ts";
 import { healthRoutes } from "./health.ts";
 import { clientAddress, csrf, loadUser, securityHeaders, setupGate } from "./middleware.ts";
 import { render } from "./render.tsx";
+import { sessionRoutes } from "./sessions.tsx";
 import { setupRoutes } from "./setup.tsx";
 import { type Assets, loadAssets, staticRoutes } from "./static.ts";
 
@@ -69,6 +70,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", adminRoutes());
   app.route("/", deviceRoutes());
   app.route("/", enrollmentRoutes());
+  app.route("/", sessionRoutes());
 
   app.notFound((c) =>
     render(c, <ErrorPage status={404} message="There is no page at this address." />, 404)

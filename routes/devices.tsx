@@ -3,7 +3,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { CLOSE } from "../protocol/messages.ts";
 import { canSee, visibleDepartments } from "../services/devices.ts";
-import { deviceListItem, deviceModel, loadNames } from "../services/device_views.ts";
+import {
+  deviceListItem,
+  deviceModel,
+  loadNames,
+  sessionPanelModel,
+} from "../services/device_views.ts";
+import { SessionPanel } from "../views/SessionPanel.tsx";
 import { appendAudit } from "../store/audit.ts";
 import { searchDevices } from "../store/device_search.ts";
 import {
@@ -45,9 +51,7 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
     departmentIds: departments,
     department: filters.department || undefined,
     q: filters.q || undefined,
-    online: filters.status === "all"
-      ? undefined
-      : { ids: hub.onlineDeviceIds(), want: filters.status === "online" },
+    connected: filters.status === "all" ? undefined : filters.status === "online",
     limit: PAGE_SIZE,
     offset: (filters.page - 1) * PAGE_SIZE,
   });
@@ -105,11 +109,13 @@ export function deviceRoutes(): Hono<AppEnv> {
     const names = await loadNames(db);
     const isAdmin = currentUser(c).role !== "technician";
     const groups = isAdmin ? await listGroups(db, [device.department_id]) : [];
+    const panel = await sessionPanelModel(c.get("services"), currentUser(c), device);
     return render(
       c,
       <DevicePage
         device={deviceModel(device, hub, names)}
         admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
+        panel={<SessionPanel model={panel} />}
       />,
     );
   });

@@ -33,8 +33,8 @@ const TokenForm = z.object({
   maxUses: z.coerce.number({ error: "Number of uses must be a number" })
     .int("Number of uses must be a whole number")
     .min(1, "Number of uses must be at least 1").max(
-      10_000,
-      "Number of uses must be at most 10000",
+      100_000,
+      "Number of uses must be at most 100000",
     ),
 });
 

@@ -2,6 +2,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { randomToken, safeEqual } from "../lib/tokens.ts";
+import { getInstance } from "../store/instance.ts";
 import type { Role } from "../store/schema.ts";
 import { type AppEnv, HttpError } from "./env.ts";
 
@@ -130,7 +131,12 @@ export function loadUser(): MiddlewareHandler<AppEnv> {
 /** Sends visitors to first-run setup until it is done; afterwards /setup is gone. */
 export function setupGate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const pending = c.get("services").instance.organization === null;
+    const services = c.get("services");
+    if (services.instance.organization === null) {
+      // The console may have completed setup while the server ran (`assent admin user create`).
+      services.instance.organization = (await getInstance(services.db))?.organization_name ?? null;
+    }
+    const pending = services.instance.organization === null;
     const path = c.req.path;
     if (pending && path !== "/setup") {
       if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect("/setup", 303);

@@ -309,7 +309,7 @@ export class Accounts {
 
   /** Issues a fresh set of recovery codes (old ones stop working); needs the password. */
   async regenerateRecoveryCodes(userId: string, password: string): Promise<string[]> {
-    const user = await this.#checkPassword(userId, password);
+    const user = await this.checkPassword(userId, password);
     if (user.totp_enabled_at === null) {
       throw new AccountError("mfa_not_enabled", "Set up an authenticator app first");
     }
@@ -324,7 +324,7 @@ export class Accounts {
 
   /** Removes the user's own MFA after checking their password. */
   async resetOwnMfa(userId: string, password: string): Promise<void> {
-    const user = await this.#checkPassword(userId, password);
+    const user = await this.checkPassword(userId, password);
     await this.clearMfa(user.id, { kind: "user", id: user.id, label: user.email });
   }
 
@@ -351,7 +351,7 @@ export class Accounts {
 
   /** Changes the user's own password; other sessions of the user end. */
   async changePassword(userId: string, current: string, next: string, keepSession: string) {
-    const user = await this.#checkPassword(userId, current);
+    const user = await this.checkPassword(userId, current);
     await this.setPassword(user.id, next, { kind: "user", id: user.id, label: user.email }, {
       keepSession,
     });
@@ -408,7 +408,8 @@ export class Accounts {
     return id;
   }
 
-  async #checkPassword(userId: string, password: string): Promise<UserRow> {
+  /** Checks the user's password (rate-limited and audited like sign-in). */
+  async checkPassword(userId: string, password: string): Promise<UserRow> {
     const user = await this.#user(userId);
     this.#throttle(this.loginByAccount, user.email);
     if (!(await verifyPassword(password, user.password_hash))) {

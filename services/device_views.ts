@@ -1,11 +1,16 @@
 /** Device rows turned into the view models the device pages show, with live presence. */
+import { allowedActions, sessionView } from "../core/mod.ts";
 import type { AgentHub } from "../hub/agent_hub.ts";
+import type { Clock } from "../lib/clock.ts";
 import type { LoggedInUser } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
 import { type DeviceRow, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import type { DeviceModel } from "../views/DevicePage.tsx";
 import type { DeviceListItem } from "../views/DevicesPage.tsx";
+import type { SessionPanelModel } from "../views/SessionPanel.tsx";
+import type { CurrentUser } from "./accounts.ts";
+import type { SupportSessions } from "./sessions.ts";
 
 /** Names of departments and groups, for labelling devices. */
 export interface Names {
@@ -84,5 +89,44 @@ export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): Device
     capabilities: parseStrings(row.capabilities),
     agentVersion: row.agent_version,
     enrolledAt: row.enrolled_at,
+  };
+}
+
+/** The support session panel of a device page, for this viewer, at `now`. */
+export async function sessionPanelModel(
+  services: { sessions: SupportSessions; clock: Clock },
+  user: CurrentUser,
+  device: DeviceRow,
+): Promise<SessionPanelModel> {
+  const now = services.clock.now();
+  const stored = await services.sessions.current(user, device.id);
+  const session = stored?.session ?? null;
+  const view = session ? sessionView(session, now, { deviceName: device.name }) : null;
+  const status = session?.status;
+  const last = status?.kind === "unauthorized" ? status.last ?? null : null;
+  let waitSeconds: number | null = null;
+  if (status?.kind === "authorizing" && view?.kind === "authorizing") {
+    waitSeconds = Math.max(1, Math.round((view.deadline - status.attempt.startedAt) / 1000));
+  }
+  return {
+    deviceId: device.id,
+    deviceName: device.name,
+    session: session && view
+      ? {
+        id: session.id,
+        asUser: session.asUser,
+        view,
+        waitSeconds,
+        outcomeDismissed: last !== null && stored?.dismissedAttemptId === last.attemptId,
+        lastAttemptId: last?.attemptId ?? null,
+      }
+      : null,
+    actions: allowedActions({
+      device: services.sessions.deviceView(device),
+      session,
+      now,
+      technicianId: user.id,
+    }),
+    users: parseUsers(device.users).map((u) => u.name),
   };
 }

@@ -8,6 +8,8 @@ import { getInstance } from "../store/instance.ts";
 import { AgentHub } from "../hub/agent_hub.ts";
 import { EventBus } from "../hub/events.ts";
 import { Accounts } from "./accounts.ts";
+import { Scheduler } from "./scheduler.ts";
+import { SupportSessions } from "./sessions.ts";
 
 /** What building the services needs. */
 export interface ServiceDeps {
@@ -31,6 +33,10 @@ export interface Services {
   accounts: Accounts;
   events: EventBus;
   hub: AgentHub;
+  scheduler: Scheduler;
+  sessions: SupportSessions;
+  /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
+  start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
   shutdown: AbortSignal;
   /** Stops the hub and ends live streams. */
@@ -54,17 +60,28 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     heartbeatWindowMs: deps.heartbeatWindowMs,
   });
   const shutdown = new AbortController();
+  const scheduler = new Scheduler(deps.clock, deps.log.child({ component: "scheduler" }));
+  const accounts = new Accounts({
+    db: deps.db,
+    clock: deps.clock,
+    box: deps.box,
+    scrypt: deps.scrypt ?? DEFAULT_SCRYPT,
+  });
+  const sessions = new SupportSessions({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "sessions" }),
+    hub,
+    events,
+    accounts,
+    scheduler,
+  });
   return {
     db: deps.db,
     clock: deps.clock,
     log: deps.log,
     box: deps.box,
-    accounts: new Accounts({
-      db: deps.db,
-      clock: deps.clock,
-      box: deps.box,
-      scrypt: deps.scrypt ?? DEFAULT_SCRYPT,
-    }),
+    accounts,
     config: {
       publicUrl: deps.publicUrl,
       secureCookies: deps.publicUrl.startsWith("https:"),
@@ -72,9 +89,16 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     },
     events,
     hub,
+    scheduler,
+    sessions,
+    async start() {
+      await hub.start();
+      await scheduler.start();
+    },
     shutdown: shutdown.signal,
     async stop() {
       shutdown.abort();
+      scheduler.stop();
       await hub.stop();
     },
     instance: state,

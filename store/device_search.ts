@@ -3,12 +3,12 @@ import { sql } from "kysely";
 import type { Db } from "./db.ts";
 import type { DeviceRow } from "./devices.ts";
 
-/** What to list. `onlineIds` restricts to (or excludes) devices the hub has online. */
+/** What to list; `connected` filters on whether the agent holds a live connection. */
 export interface DeviceQuery {
   departmentIds: string[] | "all";
   department?: string;
   q?: string;
-  online?: { ids: string[]; want: boolean };
+  connected?: boolean;
   limit: number;
   offset: number;
 }
@@ -35,12 +35,7 @@ export async function searchDevices(
       ])
     );
   }
-  if (query.online) {
-    const ids = JSON.stringify(query.online.ids);
-    q = query.online.want
-      ? q.where("id", "in", sql<string>`(select value from json_each(${ids}))`)
-      : q.where("id", "not in", sql<string>`(select value from json_each(${ids}))`);
-  }
+  if (query.connected !== undefined) q = q.where("connected", "=", query.connected ? 1 : 0);
   const [rows, count] = await Promise.all([
     q.selectAll().orderBy("name").orderBy("id").limit(query.limit).offset(query.offset).execute(),
     q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),

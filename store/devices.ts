@@ -103,9 +103,21 @@ export async function saveConnectionInfo(
     agent_version: conn.agentVersion,
     platform: conn.platform,
     remote_address: conn.remoteAddress,
+    connected: 1,
     last_activity_at: conn.now,
     updated_at: conn.now,
   }).where("id", "=", id).execute();
+}
+
+/** Marks a device as no longer connected. */
+export async function markDisconnected(db: Db, id: string, lastActivityAt: number): Promise<void> {
+  await db.updateTable("devices").set({ connected: 0, last_activity_at: lastActivityAt })
+    .where("id", "=", id).execute();
+}
+
+/** At start-up no agent is connected yet, whatever the last run left behind. */
+export async function resetConnected(db: Db): Promise<void> {
+  await db.updateTable("devices").set({ connected: 0 }).where("connected", "=", 1).execute();
 }
 
 /** Writes many last-activity times in one transaction (heartbeats are batched). */

@@ -118,6 +118,8 @@ export interface DevicesTable {
   platform: string | null;
   remote_address: string | null;
   last_activity_at: number | null;
+  /** 1 while the agent holds a live connection (kept by the hub; reset at start-up). */
+  connected: Generated<number>;
   disabled_at: number | null;
   enrollment_token_id: string | null;
   enrolled_at: number;

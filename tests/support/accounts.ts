@@ -1,4 +1,5 @@
 /** Shortcuts for tests that need signed-in users. */
+import type { FakeClock } from "../../lib/clock.ts";
 import { totpCode } from "../../lib/totp.ts";
 import type { Role } from "../../store/schema.ts";
 import { setUserDepartments } from "../../store/users.ts";
@@ -56,7 +57,7 @@ export async function signIn(t: TestApp, email: string, totpSecret?: string): Pr
 }
 
 /** Enrols TOTP for the signed-in client through the real pages; returns secret and codes. */
-export async function enrolTotp(t: TestApp, client: Client) {
+export async function enrolTotp(t: { clock: FakeClock }, client: Client) {
   const page = await client.get("/account/mfa");
   const html = await page.text();
   const secret = html.match(/id="totp-secret">([^<]+)</)?.[1]?.replace(/\s/g, "");

@@ -7,13 +7,27 @@ import type { TestApp } from "./app.ts";
 /** Form fields; arrays become repeated fields. */
 export type Fields = Record<string, string | string[]>;
 
-/** A cookie-keeping client bound to one test app and one client address. */
+/** Sends one request: through `app.request()` or over a real socket. */
+export type Transport = (path: string, init: RequestInit) => Promise<Response>;
+
+/** A transport over real HTTP to a running server (redirects are not followed). */
+export function httpTransport(baseUrl: string): Transport {
+  return (path, init) => fetch(baseUrl + path, { ...init, redirect: "manual" });
+}
+
+/** A cookie-keeping client bound to one test app (or server) and one client address. */
 export class Client {
   cookies = new Map<string, string>();
   csrf = "";
   lastBody = "";
+  #send: Transport;
 
-  constructor(private t: TestApp, private ip = "203.0.113.7") {}
+  constructor(t: TestApp | Transport, ip = "203.0.113.7") {
+    this.#send = typeof t === "function"
+      ? t
+      : (path, init) =>
+        Promise.resolve(t.app.request(path, init, { remoteAddr: { hostname: ip } }));
+  }
 
   /** Sends a request with the client's cookies and records what comes back. */
   async request(path: string, init: RequestInit = {}): Promise<Response> {
@@ -21,9 +35,7 @@ export class Client {
     if (this.cookies.size > 0) {
       headers.set("Cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
     }
-    const res = await this.t.app.request(path, { ...init, headers }, {
-      remoteAddr: { hostname: this.ip },
-    });
+    const res = await this.#send(path, { ...init, headers });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(";");
       const [name, ...rest] = pair!.split("=");

@@ -107,7 +107,7 @@ export function EnrollmentPage(props: {
               type="number"
               value={10}
               min={1}
-              max={10000}
+              max={100000}
               required
               hint="How many devices may enroll with it."
             />

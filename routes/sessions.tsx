@@ -1,0 +1,162 @@
+/**
+ * Support session routes: open a session on a device, Request Authorization (with the
+ * Secure Connect step-up), cancel, deauthorize, close, and the live panel.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { canSee, visibleDepartments } from "../services/devices.ts";
+import { sessionPanelModel } from "../services/device_views.ts";
+import { type RequestResult, SessionError } from "../services/sessions.ts";
+import { type DeviceRow, findDevice } from "../store/devices.ts";
+import { SecureConnectPage } from "../views/SecureConnectPage.tsx";
+import { SessionPanel } from "../views/SessionPanel.tsx";
+import { visibleDevice } from "./devices.tsx";
+import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
+import { readForm } from "./forms.ts";
+import { requireUser } from "./middleware.ts";
+import { render, renderPartial } from "./render.tsx";
+
+const OpenForm = z.object({
+  asUser: z.string().max(256).optional(),
+  asUserPick: z.string().max(256).optional(),
+  mode: z.enum(["direct", "as-user"]).optional(),
+});
+
+const StepUpForm = z.object({
+  code: z.string().trim().max(20, "That code is too long").optional(),
+  password: z.string().max(256).optional(),
+});
+
+/** The session's device, when the viewer may see it (404 otherwise). */
+async function sessionDevice(c: Ctx): Promise<{ sessionId: string; device: DeviceRow }> {
+  const { db, sessions } = c.get("services");
+  const sessionId = c.req.param("id") ?? "";
+  const stored = await sessions.get(sessionId);
+  const device = stored && await findDevice(db, stored.session.deviceId);
+  if (
+    !stored || !device ||
+    !canSee(await visibleDepartments(db, currentUser(c)), device.department_id)
+  ) {
+    throw new HttpError(404, "There is no such support session");
+  }
+  return { sessionId, device };
+}
+
+/** Turns a session refusal into the HTTP error the UI shows. */
+export function sessionFailure(err: unknown): never {
+  if (err instanceof SessionError) {
+    throw new HttpError(err.status === 409 ? 409 : err.status, err.message);
+  }
+  throw err;
+}
+
+function afterRequest(c: Ctx, sessionId: string, device: DeviceRow, result: RequestResult) {
+  if (result.kind === "requested") return c.redirect(`/devices/${device.id}`, 303);
+  return c.redirect(`/sessions/${sessionId}/secure-connect`, 303);
+}
+
+/** /devices/:id/sessions, /devices/:id/panel and /sessions/:id/…. */
+export function sessionRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("/sessions/*", requireUser());
+
+  app.get("/devices/:id/panel", requireUser(), async (c) => {
+    const device = await visibleDevice(c);
+    const model = await sessionPanelModel(c.get("services"), currentUser(c), device);
+    return renderPartial(c, <SessionPanel model={model} />);
+  });
+
+  app.post("/devices/:id/sessions", requireUser(), async (c) => {
+    const device = await visibleDevice(c);
+    const form = await readForm(c, OpenForm);
+    if (!form.ok) throw new HttpError(400, form.message);
+    const asUser = form.data.mode === "as-user"
+      ? form.data.asUserPick || null
+      : form.data.asUser || null;
+    await c.get("services").sessions.open(currentUser(c), device, asUser).catch(sessionFailure);
+    return c.redirect(`/devices/${device.id}`, 303);
+  });
+
+  app.post("/sessions/:id/authorize", async (c) => {
+    const { sessionId, device } = await sessionDevice(c);
+    const result = await c.get("services").sessions.requestAuthorization(currentUser(c), sessionId)
+      .catch(sessionFailure);
+    return afterRequest(c, sessionId, device, result);
+  });
+
+  app.get("/sessions/:id/secure-connect", async (c) => {
+    const { sessionId, device } = await sessionDevice(c);
+    const user = currentUser(c);
+    const method = user.mfaEnabled
+      ? "totp"
+      : await requiresEnrolment(c, sessionId)
+      ? "enrol_mfa"
+      : "password";
+    return render(
+      c,
+      <SecureConnectPage
+        sessionId={sessionId}
+        deviceId={device.id}
+        deviceName={device.name}
+        method={method}
+      />,
+    );
+  });
+
+  app.post("/sessions/:id/secure-connect", async (c) => {
+    const { sessionId, device } = await sessionDevice(c);
+    const user = currentUser(c);
+    const form = await readForm(c, StepUpForm);
+    const page = (error: string, status: 400 | 429) =>
+      render(
+        c,
+        <SecureConnectPage
+          sessionId={sessionId}
+          deviceId={device.id}
+          deviceName={device.name}
+          method={user.mfaEnabled ? "totp" : "password"}
+          error={error}
+        />,
+        status,
+      );
+    if (!form.ok) return page(form.message, 400);
+    try {
+      const result = await c.get("services").sessions.verifySecureConnect(
+        user,
+        sessionId,
+        form.data,
+      );
+      return afterRequest(c, sessionId, device, result);
+    } catch (err) {
+      if (err instanceof SessionError && (err.status === 400 || err.status === 429)) {
+        return page(err.message, err.status);
+      }
+      return sessionFailure(err);
+    }
+  });
+
+  for (const verb of ["cancel", "deauthorize", "close"] as const) {
+    app.post(`/sessions/:id/${verb}`, async (c) => {
+      const { sessionId, device } = await sessionDevice(c);
+      const sessions = c.get("services").sessions;
+      await sessions[verb](currentUser(c), sessionId).catch(sessionFailure);
+      return c.redirect(`/devices/${device.id}`, 303);
+    });
+  }
+
+  app.post("/sessions/:id/dismiss", async (c) => {
+    const { sessionId, device } = await sessionDevice(c);
+    const form = await readForm(c, z.object({ attemptId: z.string().min(1).max(100) }));
+    if (!form.ok) throw new HttpError(400, "Nothing to close");
+    await c.get("services").sessions.dismiss(currentUser(c), sessionId, form.data.attemptId)
+      .catch(sessionFailure);
+    return c.redirect(`/devices/${device.id}`, 303);
+  });
+
+  return app;
+}
+
+async function requiresEnrolment(c: Ctx, sessionId: string): Promise<boolean> {
+  const result = await c.get("services").sessions.secureConnectNeed(currentUser(c), sessionId);
+  return result === "enrol_mfa";
+}

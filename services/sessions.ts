@@ -1,0 +1,614 @@
+/**
+ * Unattended support sessions: the shell around core's support-session rules. Every change
+ * is load → core decides → save (state, deadline, audit) in one transaction → carry out the
+ * effects (prompt the agent, revoke, close channels, wake the scheduler) → publish.
+ */
+import {
+  type AuditEvent,
+  type AuthorizationContext,
+  CoreError,
+  type Effect,
+  effectiveEmailPolicy,
+  emailAuthorizationPolicy,
+  openSupportSession,
+  type SecureConnectCheck,
+  type SecureConnectPolicy,
+  secureConnectRequirement,
+  secureConnectTransition,
+  type SessionDevice,
+  type SessionTransition,
+  type SupportSession,
+  supportSessionTransition,
+} from "../core/mod.ts";
+import type { AgentHub } from "../hub/agent_hub.ts";
+import type { EventBus } from "../hub/events.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { Logger } from "../lib/log.ts";
+import { newId } from "../lib/tokens.ts";
+import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import { type DeviceRow, findDevice } from "../store/devices.ts";
+import { loadPolicies } from "../store/policies.ts";
+import {
+  deviceSessionIds,
+  dismissOutcome,
+  dueSessionIds,
+  earliestSessionDeadline,
+  findOpenSession,
+  insertSession,
+  loadSession,
+  saveSecureConnectWindow,
+  saveSession,
+  secureConnectVerifiedAt,
+  type StoredSession,
+} from "../store/sessions.ts";
+import { findUser } from "../store/users.ts";
+import { AccountError, type Accounts, type CurrentUser } from "./accounts.ts";
+import type { DeadlineSource, Scheduler } from "./scheduler.ts";
+
+/** Closes the relayed channels of a session (remote control, file transfer). */
+export interface ChannelCloser {
+  closeSession(sessionId: string, channelIds: string[], reason: string): void;
+}
+
+/** Sends mail for email authorization (wired by the mailer). */
+export interface EmailGateway {
+  request(effect: Extract<Effect, { type: "send_email" }>): Promise<void>;
+  withdraw(attemptId: string, reason: string): Promise<void>;
+}
+
+/** What the session service needs. */
+export interface SessionDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  hub: AgentHub;
+  events: EventBus;
+  accounts: Accounts;
+  scheduler: Scheduler;
+}
+
+/** The outcome of Request Authorization. */
+export type RequestResult =
+  | { kind: "requested"; session: SupportSession }
+  | { kind: "secure_connect"; method: "totp" | "password" }
+  | { kind: "enrol_mfa" };
+
+/** A refusal with the text the UI shows and a code for API clients. */
+export class SessionError extends Error {
+  override name = "SessionError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: 400 | 403 | 404 | 409 | 429 = 409,
+  ) {
+    super(message);
+  }
+}
+
+/** The support-session service. */
+export class SupportSessions implements DeadlineSource {
+  readonly name = "support sessions";
+  readonly #d: SessionDeps;
+  channels: ChannelCloser | null = null;
+  email: EmailGateway | null = null;
+
+  constructor(deps: SessionDeps) {
+    this.#d = deps;
+    deps.scheduler.add(this);
+    deps.hub.listen({
+      online: (deviceId) => void this.#onDeviceOnline(deviceId).catch((err) => this.#fail(err)),
+      offline: (deviceId) => void this.#onDeviceOffline(deviceId).catch((err) => this.#fail(err)),
+      message: (deviceId, message) => {
+        if (message.type === "prompt_answer") {
+          void this.#onPromptAnswer(deviceId, message.promptId, message.answer)
+            .catch((err) => this.#fail(err));
+        } else if (message.type === "revoke_ack") {
+          void this.#onRevokeAck(deviceId, message.sessionId).catch((err) => this.#fail(err));
+        }
+      },
+    });
+  }
+
+  // --- reads
+
+  /** The technician's open session on a device, if any. */
+  async current(user: CurrentUser, deviceId: string): Promise<StoredSession | undefined> {
+    return await findOpenSession(this.#d.db, user.id, deviceId);
+  }
+
+  /** A session by id, if it exists. */
+  async get(sessionId: string): Promise<StoredSession | undefined> {
+    return await loadSession(this.#d.db, sessionId);
+  }
+
+  /** The device as the rules see it right now. */
+  deviceView(device: DeviceRow): SessionDevice {
+    const online = this.#d.hub.isOnline(device.id);
+    return {
+      online,
+      connectionValid: online && device.disabled_at === null,
+      capabilities: JSON.parse(device.capabilities),
+      locked: device.locked === 1,
+      loggedOff: device.logged_off === 1,
+      groupId: device.group_id,
+    };
+  }
+
+  // --- technician commands
+
+  /** Opens a support session (directly, or as one of the device's logged-in users). */
+  async open(user: CurrentUser, device: DeviceRow, asUser: string | null): Promise<SupportSession> {
+    const users: { name: string }[] = JSON.parse(device.users);
+    if (asUser !== null && !users.some((u) => u.name === asUser)) {
+      throw new SessionError("unknown_user", `"${asUser}" is not logged in on this device`, 400);
+    }
+    const existing = await findOpenSession(this.#d.db, user.id, device.id);
+    if (existing && existing.session.asUser === asUser) return existing.session;
+    if (existing) await this.close(user, existing.session.id);
+    const now = this.#d.clock.now();
+    const { state, effects } = openSupportSession({
+      id: newId(),
+      deviceId: device.id,
+      technicianId: user.id,
+      asUser,
+      at: now,
+    });
+    await this.#d.db.transaction().execute(async (trx) => {
+      await insertSession(trx, state, now);
+      await this.#writeAudits(trx, effects, device.department_id);
+    });
+    this.#publish(state);
+    return state;
+  }
+
+  /**
+   * Request Authorization: Secure Connect first (answered with what the technician must
+   * provide), then the gates on the device.
+   */
+  async requestAuthorization(
+    user: CurrentUser,
+    sessionId: string,
+    verified?: SecureConnectCheck & { kind: "verified" },
+  ): Promise<RequestResult> {
+    const stored = await this.#owned(user, sessionId);
+    const device = await this.#device(stored.session.deviceId);
+    const policies = await loadPolicies(this.#d.db, device.department_id);
+    const now = this.#d.clock.now();
+    const secure: SecureConnectCheck = verified ??
+      await this.#secureRequirement(user, device, policies.secureConnect);
+    if (secure.kind === "required") return { kind: "secure_connect", method: secure.method };
+    if (secure.kind === "enrol_mfa") return { kind: "enrol_mfa" };
+    const context: AuthorizationContext = {
+      attemptId: newId(),
+      promptId: newId(),
+      now,
+      technician: { id: user.id, name: user.name },
+      device: this.deviceView(device),
+      confirmation: policies.confirmation,
+      email: this.emailPolicy(device),
+      authorization: policies.authorization,
+      secureConnect: secure,
+    };
+    const session = await this.#apply(
+      sessionId,
+      (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
+    );
+    return { kind: "requested", session };
+  }
+
+  /** What Secure Connect asks of this technician for this session's device right now. */
+  async secureConnectNeed(
+    user: CurrentUser,
+    sessionId: string,
+  ): Promise<"none" | "totp" | "password" | "enrol_mfa"> {
+    const stored = await this.#owned(user, sessionId);
+    const device = await this.#device(stored.session.deviceId);
+    const policies = await loadPolicies(this.#d.db, device.department_id);
+    const r = await this.#secureRequirement(user, device, policies.secureConnect);
+    return r.kind === "required" ? r.method : r.kind === "enrol_mfa" ? "enrol_mfa" : "none";
+  }
+
+  async #secureRequirement(user: CurrentUser, device: DeviceRow, policy: SecureConnectPolicy) {
+    return secureConnectRequirement({
+      policy,
+      deviceId: device.id,
+      technician: { id: user.id, mfaEnrolled: user.mfaEnabled },
+      lastVerifiedAt: await secureConnectVerifiedAt(this.#d.db, user.id, device.id),
+      now: this.#d.clock.now(),
+    });
+  }
+
+  /**
+   * Secure Connect step-up: checks a TOTP code, a recovery code or (for technicians without
+   * MFA) the password, records the window for this device, and runs Request Authorization.
+   */
+  async verifySecureConnect(
+    user: CurrentUser,
+    sessionId: string,
+    input: { code?: string; password?: string },
+  ): Promise<RequestResult> {
+    const stored = await this.#owned(user, sessionId);
+    const device = await this.#device(stored.session.deviceId);
+    const row = await findUser(this.#d.db, user.id);
+    if (!row) throw new SessionError("forbidden", "Your account no longer exists", 403);
+    const now = this.#d.clock.now();
+    const pair = { technicianId: user.id, deviceId: device.id };
+    const previous = await secureConnectVerifiedAt(this.#d.db, user.id, device.id);
+    const window = previous === null
+      ? { kind: "none" as const }
+      : { kind: "verified" as const, at: previous, method: "totp" as const };
+    const wantsCode = user.mfaEnabled;
+    let method: "totp" | "recovery_code" | "password";
+    try {
+      if (wantsCode) {
+        if (!input.code) {
+          throw new AccountError("invalid", "Enter the code from your authenticator app");
+        }
+        method = await this.#d.accounts.verifySecondFactor(row, input.code, "secure_connect");
+      } else {
+        if (!input.password) throw new AccountError("invalid", "Enter your password");
+        await this.#d.accounts.checkPassword(user.id, input.password);
+        method = "password";
+      }
+    } catch (err) {
+      if (!(err instanceof AccountError)) throw err;
+      const reason = err.code === "rate_limited" ? "rate_limited" : "mfa_failed";
+      const failed = secureConnectTransition(window, {
+        type: "failed",
+        method: wantsCode ? "totp" : "password",
+        at: now,
+        reason,
+      }, pair);
+      await this.#writeAudits(this.#d.db, failed.effects, device.department_id, sessionId);
+      throw new SessionError(reason, err.message, err.code === "rate_limited" ? 429 : 400);
+    }
+    const ok = secureConnectTransition(window, { type: "verified", method, at: now }, pair);
+    await this.#d.db.transaction().execute(async (trx) => {
+      await saveSecureConnectWindow(trx, { ...pair, at: now, method });
+      await this.#writeAudits(trx, ok.effects, device.department_id, sessionId);
+    });
+    return await this.requestAuthorization(user, sessionId, { kind: "verified", method, at: now });
+  }
+
+  /** Withdraws a pending request. */
+  async cancel(user: CurrentUser, sessionId: string): Promise<SupportSession> {
+    await this.#owned(user, sessionId);
+    return await this.#apply(
+      sessionId,
+      (s) => supportSessionTransition(s, { type: "cancel", by: user.id, at: this.#d.clock.now() }),
+    );
+  }
+
+  /** Deauthorize Session: ends the authorization and every channel at once. */
+  async deauthorize(user: CurrentUser, sessionId: string): Promise<SupportSession> {
+    await this.#visible(sessionId);
+    return await this.#apply(sessionId, (s) =>
+      supportSessionTransition(s, {
+        type: "deauthorize",
+        by: user.id,
+        at: this.#d.clock.now(),
+      }));
+  }
+
+  /** Closes the session (deauthorizing it first when needed). */
+  async close(user: CurrentUser, sessionId: string): Promise<SupportSession> {
+    await this.#owned(user, sessionId);
+    return await this.#apply(
+      sessionId,
+      (s) => supportSessionTransition(s, { type: "close", by: user.id, at: this.#d.clock.now() }),
+    );
+  }
+
+  /** The technician closed the outcome screen of an attempt. */
+  async dismiss(user: CurrentUser, sessionId: string, attemptId: string): Promise<void> {
+    await this.#owned(user, sessionId);
+    await dismissOutcome(this.#d.db, sessionId, attemptId);
+    const stored = await loadSession(this.#d.db, sessionId);
+    if (stored) this.#publish(stored.session);
+  }
+
+  /** Runs a core transition for an open channel and reports a refusal. */
+  async transition(
+    sessionId: string,
+    decide: (session: SupportSession) => SessionTransition,
+  ): Promise<{ session: SupportSession; refused?: SessionTransition["refused"] }> {
+    let refused: SessionTransition["refused"];
+    const session = await this.#apply(sessionId, (s) => {
+      const t = decide(s);
+      refused = t.refused;
+      return t;
+    });
+    return { session, refused };
+  }
+
+  /** The email policy of a device (the agent's own setting counts too). */
+  emailPolicy(device: DeviceRow) {
+    const local = device.local_email_authorization
+      ? JSON.parse(device.local_email_authorization)
+      : null;
+    let agentReported = null;
+    try {
+      agentReported = local ? emailAuthorizationPolicy(local) : null;
+    } catch {
+      agentReported = null; // a malformed local setting is ignored, not trusted
+    }
+    return effectiveEmailPolicy({ agentReported });
+  }
+
+  // --- deadlines
+
+  /** Earliest stored deadline. */
+  async next(): Promise<number | null> {
+    return await earliestSessionDeadline(this.#d.db);
+  }
+
+  /** Settles every session whose deadline has passed (also what expired during downtime). */
+  async runDue(now: number): Promise<void> {
+    for (const id of await dueSessionIds(this.#d.db, now)) {
+      await this.#apply(id, (s) => supportSessionTransition(s, { type: "timer", at: now }));
+    }
+  }
+
+  // --- agent events
+
+  async #onPromptAnswer(deviceId: string, promptId: string, answer: "accept" | "decline") {
+    const now = this.#d.clock.now();
+    for (
+      const id of await deviceSessionIds(this.#d.db, deviceId, [
+        "authorizing",
+        "authorized",
+        "unauthorized",
+      ])
+    ) {
+      const stored = await loadSession(this.#d.db, id);
+      const attempt = stored && promptAttempt(stored.session, promptId);
+      if (!attempt) continue;
+      await this.#apply(id, (s) =>
+        supportSessionTransition(s, {
+          type: "confirmation_answered",
+          attemptId: attempt,
+          promptId,
+          answer,
+          at: now,
+        }));
+      return;
+    }
+    await appendAudit(this.#d.db, {
+      at: now,
+      action: "answer.ignored",
+      outcome: "withdrawn",
+      actor: { kind: "end_user", label: deviceId },
+      deviceId,
+      detail: { promptId, answer, reason: "no session is waiting for this prompt" },
+    });
+  }
+
+  async #onDeviceOffline(deviceId: string) {
+    const now = this.#d.clock.now();
+    for (const id of await deviceSessionIds(this.#d.db, deviceId, ["authorizing", "authorized"])) {
+      await this.#apply(
+        id,
+        (s) => supportSessionTransition(s, { type: "device_offline", at: now }),
+      );
+    }
+  }
+
+  /** A device (re)connected: show prompts still pending and repeat live authorizations. */
+  async #onDeviceOnline(deviceId: string) {
+    const now = this.#d.clock.now();
+    for (const id of await deviceSessionIds(this.#d.db, deviceId, ["authorizing", "authorized"])) {
+      const stored = await loadSession(this.#d.db, id);
+      if (!stored) continue;
+      const status = stored.session.status;
+      if (status.kind === "authorizing" && status.attempt.confirmation.kind === "pending") {
+        const device = await findDevice(this.#d.db, deviceId);
+        const policies = device ? await loadPolicies(this.#d.db, device.department_id) : null;
+        if (!policies) continue;
+        const c = status.attempt.confirmation;
+        this.#d.hub.send(deviceId, {
+          type: "prompt",
+          promptId: c.promptId,
+          sessionId: id,
+          message: policies.confirmation.message,
+          technician: status.attempt.technicianName,
+          asUser: stored.session.asUser,
+          remainingMs: Math.max(0, c.deadline - now),
+          onLockScreen: false,
+        });
+      } else if (status.kind === "authorized" && status.expiresAt > now) {
+        this.#d.hub.send(deviceId, {
+          type: "grant",
+          sessionId: id,
+          expiresAt: status.expiresAt,
+          remainingMs: status.expiresAt - now,
+        });
+      }
+    }
+  }
+
+  async #onRevokeAck(deviceId: string, sessionId: string) {
+    const stored = await loadSession(this.#d.db, sessionId);
+    if (!stored || stored.session.deviceId !== deviceId) return;
+    const device = await findDevice(this.#d.db, deviceId);
+    await appendAudit(this.#d.db, {
+      at: this.#d.clock.now(),
+      action: "authorization.revoke_acknowledged",
+      actor: { kind: "agent", id: deviceId },
+      deviceId,
+      sessionId,
+      departmentId: device?.department_id ?? null,
+    });
+    this.#publish(stored.session);
+  }
+
+  // --- the shell
+
+  async #apply(
+    sessionId: string,
+    decide: (session: SupportSession) => SessionTransition,
+  ): Promise<SupportSession> {
+    const now = this.#d.clock.now();
+    const result = await this.#d.db.transaction().execute(async (trx) => {
+      const stored = await loadSession(trx, sessionId);
+      if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
+      const device = await findDevice(trx, stored.session.deviceId);
+      let t: SessionTransition;
+      try {
+        t = decide(stored.session);
+      } catch (err) {
+        if (err instanceof CoreError) throw new SessionError(err.code, err.message);
+        throw err;
+      }
+      await saveSession(trx, t.state, now);
+      await this.#writeAudits(trx, t.effects, device?.department_id ?? null);
+      return t;
+    });
+    await this.#carryOut(result.effects);
+    this.#publish(result.state);
+    return result.state;
+  }
+
+  async #writeAudits(db: Db, effects: Effect[], departmentId: string | null, sessionId?: string) {
+    for (const effect of effects) {
+      if (effect.type !== "audit") continue;
+      await appendAudit(db, toRecord(effect.event, departmentId, sessionId));
+    }
+  }
+
+  async #carryOut(effects: Effect[]) {
+    const hub = this.#d.hub;
+    const now = this.#d.clock.now();
+    for (const effect of effects) {
+      switch (effect.type) {
+        case "show_prompt":
+          hub.send(effect.deviceId, {
+            type: "prompt",
+            promptId: effect.promptId,
+            sessionId: effect.sessionId,
+            message: effect.message,
+            technician: effect.technicianName,
+            asUser: effect.asUser,
+            remainingMs: Math.max(0, effect.deadline - now),
+            onLockScreen: effect.onLockScreen,
+          });
+          break;
+        case "withdraw_prompt":
+          hub.send(effect.deviceId, {
+            type: "prompt_withdraw",
+            promptId: effect.promptId,
+            reason: effect.reason,
+          });
+          break;
+        case "notify_device":
+          hub.send(effect.deviceId, { type: "notify", text: effect.text });
+          break;
+        case "grant_on_device":
+          hub.send(effect.deviceId, {
+            type: "grant",
+            sessionId: effect.sessionId,
+            expiresAt: effect.expiresAt,
+            remainingMs: Math.max(0, effect.expiresAt - now),
+          });
+          break;
+        case "revoke_on_device":
+          hub.send(effect.deviceId, {
+            type: "revoke",
+            sessionId: effect.sessionId,
+            reason: effect.reason,
+          });
+          break;
+        case "close_channels":
+          this.channels?.closeSession(effect.sessionId, effect.channelIds, effect.reason);
+          break;
+        case "send_email":
+          if (!this.email) {
+            this.#d.log.error("email authorization requested but no mailer is wired", {
+              attemptId: effect.attemptId,
+            });
+          }
+          await this.email?.request(effect).catch((err) => this.#fail(err));
+          break;
+        case "withdraw_email":
+          await this.email?.withdraw(effect.attemptId, effect.reason).catch((err) =>
+            this.#fail(err)
+          );
+          break;
+        case "wake_at":
+          this.#d.scheduler.wake(effect.at);
+          break;
+        case "close_connection":
+        case "audit":
+          break;
+      }
+    }
+  }
+
+  #publish(session: SupportSession) {
+    this.#d.events.publish({
+      kind: "session",
+      sessionId: session.id,
+      deviceId: session.deviceId,
+      technicianId: session.technicianId,
+    });
+  }
+
+  async #owned(user: CurrentUser, sessionId: string): Promise<StoredSession> {
+    const stored = await loadSession(this.#d.db, sessionId);
+    if (!stored || stored.session.technicianId !== user.id) {
+      throw new SessionError("not_found", "There is no such support session", 404);
+    }
+    return stored;
+  }
+
+  async #visible(sessionId: string): Promise<StoredSession> {
+    const stored = await loadSession(this.#d.db, sessionId);
+    if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
+    return stored;
+  }
+
+  async #device(deviceId: string): Promise<DeviceRow> {
+    const device = await findDevice(this.#d.db, deviceId);
+    if (!device) throw new SessionError("not_found", "There is no such device", 404);
+    return device;
+  }
+
+  #fail(err: unknown) {
+    this.#d.log.error("support session event failed", { err });
+  }
+}
+
+/** The attempt that owns `promptId` in a session, if it still knows it. */
+function promptAttempt(session: SupportSession, promptId: string): string | null {
+  const s = session.status;
+  const attempt = s.kind === "authorizing"
+    ? s.attempt
+    : s.kind === "authorized"
+    ? s.attempt
+    : s.kind === "unauthorized"
+    ? s.last?.attempt
+    : undefined;
+  if (!attempt) return null;
+  const c = attempt.confirmation;
+  if (c.kind === "pending" && c.promptId === promptId) return attempt.id;
+  // A settled prompt keeps no id; an answer to it still goes to its attempt to be ignored.
+  return s.kind === "authorizing" ? null : attempt.id === promptId ? attempt.id : null;
+}
+
+function toRecord(event: AuditEvent, departmentId: string | null, sessionId?: string): AuditRecord {
+  return {
+    at: event.at,
+    action: event.action,
+    outcome: event.outcome ?? null,
+    actor: {
+      kind: event.actor.kind,
+      id: event.actor.id ?? null,
+      label: event.actor.label ?? null,
+    },
+    deviceId: event.deviceId ?? null,
+    sessionId: event.sessionId ?? sessionId ?? null,
+    attemptId: event.attemptId ?? null,
+    departmentId,
+    detail: event.detail ?? null,
+  };
+}

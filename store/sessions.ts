@@ -1,0 +1,118 @@
+/**
+ * Unattended support sessions as stored: core's session JSON plus indexed copies of its
+ * status and next deadline, so deadlines survive restarts. Also Secure Connect windows.
+ */
+import { nextDeadline, type SecureConnectMethod, type SupportSession } from "../core/mod.ts";
+import type { Db } from "./db.ts";
+
+/** A stored session with its row-only fields. */
+export interface StoredSession {
+  session: SupportSession;
+  dismissedAttemptId: string | null;
+}
+
+/** Inserts a new session. */
+export async function insertSession(db: Db, session: SupportSession, now: number): Promise<void> {
+  await db.insertInto("support_sessions").values({
+    id: session.id,
+    device_id: session.deviceId,
+    technician_id: session.technicianId,
+    status: session.status.kind,
+    state: JSON.stringify(session),
+    wake_at: nextDeadline(session),
+    dismissed_attempt_id: null,
+    opened_at: session.openedAt,
+    updated_at: now,
+  }).execute();
+}
+
+/** Saves a session's new state (and its indexed status and deadline). */
+export async function saveSession(db: Db, session: SupportSession, now: number): Promise<void> {
+  await db.updateTable("support_sessions").set({
+    status: session.status.kind,
+    state: JSON.stringify(session),
+    wake_at: nextDeadline(session),
+    updated_at: now,
+  }).where("id", "=", session.id).execute();
+}
+
+function parse(row: { state: string; dismissed_attempt_id: string | null }): StoredSession {
+  return { session: JSON.parse(row.state), dismissedAttemptId: row.dismissed_attempt_id };
+}
+
+/** Loads a session by id. */
+export async function loadSession(db: Db, id: string): Promise<StoredSession | undefined> {
+  const row = await db.selectFrom("support_sessions").select(["state", "dismissed_attempt_id"])
+    .where("id", "=", id).executeTakeFirst();
+  return row ? parse(row) : undefined;
+}
+
+/** The technician's open (not closed) session on a device, if any. */
+export async function findOpenSession(
+  db: Db,
+  technicianId: string,
+  deviceId: string,
+): Promise<StoredSession | undefined> {
+  const row = await db.selectFrom("support_sessions").select(["state", "dismissed_attempt_id"])
+    .where("technician_id", "=", technicianId).where("device_id", "=", deviceId)
+    .where("status", "!=", "closed").orderBy("opened_at", "desc").executeTakeFirst();
+  return row ? parse(row) : undefined;
+}
+
+/** Ids of a device's open sessions in the given statuses. */
+export async function deviceSessionIds(
+  db: Db,
+  deviceId: string,
+  statuses: SupportSession["status"]["kind"][],
+): Promise<string[]> {
+  const rows = await db.selectFrom("support_sessions").select("id")
+    .where("device_id", "=", deviceId).where("status", "in", statuses).execute();
+  return rows.map((r) => r.id);
+}
+
+/** Ids of sessions whose next deadline is at or before `now`. */
+export async function dueSessionIds(db: Db, now: number): Promise<string[]> {
+  const rows = await db.selectFrom("support_sessions").select("id")
+    .where("wake_at", "is not", null).where("wake_at", "<=", now).execute();
+  return rows.map((r) => r.id);
+}
+
+/** The earliest stored deadline of any session. */
+export async function earliestSessionDeadline(db: Db): Promise<number | null> {
+  const row = await db.selectFrom("support_sessions")
+    .select((eb) => eb.fn.min<number | null>("wake_at").as("at")).executeTakeFirst();
+  return row?.at ?? null;
+}
+
+/** Marks an attempt's outcome as seen (the technician pressed Close). */
+export async function dismissOutcome(db: Db, id: string, attemptId: string): Promise<void> {
+  await db.updateTable("support_sessions").set({ dismissed_attempt_id: attemptId })
+    .where("id", "=", id).execute();
+}
+
+/** When this technician last passed Secure Connect for this device, if ever. */
+export async function secureConnectVerifiedAt(
+  db: Db,
+  technicianId: string,
+  deviceId: string,
+): Promise<number | null> {
+  const row = await db.selectFrom("secure_connect_windows").select("verified_at")
+    .where("technician_id", "=", technicianId).where("device_id", "=", deviceId)
+    .executeTakeFirst();
+  return row?.verified_at ?? null;
+}
+
+/** Records a Secure Connect success for a (technician, device) pair. */
+export async function saveSecureConnectWindow(
+  db: Db,
+  w: { technicianId: string; deviceId: string; at: number; method: SecureConnectMethod },
+): Promise<void> {
+  await db.insertInto("secure_connect_windows").values({
+    technician_id: w.technicianId,
+    device_id: w.deviceId,
+    verified_at: w.at,
+    method: w.method,
+  }).onConflict((oc) =>
+    oc.columns(["technician_id", "device_id"]).doUpdateSet({ verified_at: w.at, method: w.method })
+  ).execute();
+}

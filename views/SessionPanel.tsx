@@ -1,0 +1,207 @@
+/**
+ * The support session panel of a device page: the session's state (live), the four actions
+ * exactly as `allowedActions` decides them, and the R4 outcome screens.
+ */
+import {
+  ACTION_LABELS,
+  type ActionName,
+  type ActionState,
+  CANCEL_REQUEST,
+  type SessionView,
+} from "../core/mod.ts";
+import { PostForm } from "./Form.tsx";
+import { Time } from "./format.tsx";
+
+/** What the panel shows. */
+export interface SessionPanelModel {
+  deviceId: string;
+  deviceName: string;
+  session: {
+    id: string;
+    asUser: string | null;
+    view: SessionView;
+    /** Seconds the current wait lasts in total, for the progress bar. */
+    waitSeconds: number | null;
+    outcomeDismissed: boolean;
+    /** The attempt whose outcome the Close button dismisses. */
+    lastAttemptId: string | null;
+  } | null;
+  actions: Record<ActionName, ActionState>;
+  users: string[];
+}
+
+const ORDER: ActionName[] = [
+  "take_remote_control",
+  "request_authorization",
+  "deauthorize_session",
+  "file_transfer",
+];
+
+function ActionButton(
+  props: { name: ActionName; state: ActionState; sessionId: string | null; deviceId: string },
+) {
+  const label = ACTION_LABELS[props.name];
+  const id = `why-${props.name}`;
+  if (!props.state.enabled || !props.sessionId) {
+    return (
+      <div class="action">
+        <button type="button" disabled aria-describedby={id} data-action={props.name}>
+          {label}
+        </button>
+        <span class="why" id={id}>{props.state.enabled ? "" : props.state.reason}</span>
+      </div>
+    );
+  }
+  const s = props.sessionId;
+  switch (props.name) {
+    case "take_remote_control":
+      return (
+        <div class="action">
+          <a class="button primary" href={`/sessions/${s}/remote`} data-action={props.name}>
+            {label}
+          </a>
+        </div>
+      );
+    case "file_transfer":
+      return (
+        <div class="action">
+          <a class="button" href={`/sessions/${s}/files`} data-action={props.name}>{label}</a>
+        </div>
+      );
+    case "request_authorization":
+      return (
+        <div class="action">
+          <PostForm action={`/sessions/${s}/authorize`}>
+            <button type="submit" class="primary" data-action={props.name}>{label}</button>
+          </PostForm>
+        </div>
+      );
+    case "deauthorize_session":
+      return (
+        <div class="action">
+          <PostForm action={`/sessions/${s}/deauthorize`}>
+            <button type="submit" class="danger" data-action={props.name}>{label}</button>
+          </PostForm>
+        </div>
+      );
+  }
+}
+
+function State(props: { model: SessionPanelModel }) {
+  const session = props.model.session!;
+  const view = session.view;
+  switch (view.kind) {
+    case "authorizing":
+      return (
+        <div class="session-state waiting" role="status">
+          {view.texts.map((t) => <p key={t}>{t}…</p>)}
+          <p class="countdown">
+            <strong data-deadline={view.deadline} data-bar="wait-bar">{view.secondsLeft}</strong>
+            {" "}
+            seconds left
+          </p>
+          {session.waitSeconds !== null && (
+            <progress id="wait-bar" max={session.waitSeconds} value={view.secondsLeft}>
+              {view.secondsLeft} seconds left
+            </progress>
+          )}
+          <PostForm action={`/sessions/${session.id}/cancel`}>
+            <button type="submit">{CANCEL_REQUEST}</button>
+          </PostForm>
+        </div>
+      );
+    case "authorized":
+      return (
+        <div class="session-state authorized" role="status">
+          <p>
+            <span class="badge badge-ok">Authorized</span> {view.text}
+          </p>
+          {view.notice && <p class="notice">{view.notice}</p>}
+          <p>
+            Until <Time at={view.expiresAt} /> ·{" "}
+            <strong data-deadline={view.expiresAt} data-format="clock">{view.secondsLeft}</strong>
+            {" "}
+            left
+          </p>
+        </div>
+      );
+    case "closed":
+      return <p class="session-state">{view.text}</p>;
+    case "unauthorized":
+      if (view.outcome && !session.outcomeDismissed) {
+        const o = view.outcome;
+        return (
+          <div class="outcome" role="alert" data-outcome={o.outcome}>
+            <h3>{o.heading}</h3>
+            <p class="outcome-device">{o.deviceName ?? props.model.deviceName}</p>
+            <p class="outcome-label">{o.reasonLabel}</p>
+            <p class="outcome-reason">{o.reason}</p>
+            <PostForm action={`/sessions/${session.id}/dismiss`}>
+              <input type="hidden" name="attemptId" value={session.lastAttemptId ?? ""} />
+              <button type="submit">{o.closeLabel}</button>
+            </PostForm>
+          </div>
+        );
+      }
+      return (
+        <p class="session-state">
+          <span class="badge">Not authorized</span> {view.text}
+        </p>
+      );
+  }
+}
+
+/** The panel; replaced in place when the session or the device changes. */
+export function SessionPanel(props: { model: SessionPanelModel }) {
+  const m = props.model;
+  return (
+    <section
+      class="card session-panel"
+      id="session-panel"
+      hx-get={`/devices/${m.deviceId}/panel`}
+      hx-trigger="sse:device"
+      hx-swap="outerHTML"
+      aria-labelledby="session-heading"
+    >
+      <div class="card-head">
+        <h2 id="session-heading">Support session</h2>
+        {m.session?.asUser && <span class="muted">as {m.session.asUser}</span>}
+      </div>
+      {m.session && m.session.view.kind !== "closed"
+        ? <State model={m} />
+        : (
+          <PostForm action={`/devices/${m.deviceId}/sessions`} class="connect">
+            <p>Open a support session to request authorization on this device.</p>
+            <div class="actions-row">
+              <button type="submit" class="primary" name="asUser" value="">Connect directly</button>
+              {m.users.length > 0 && (
+                <>
+                  <label for="as-user" class="sr">Connect as</label>
+                  <select id="as-user" name="asUserPick">
+                    {m.users.map((u) => <option key={u} value={u}>{u}</option>)}
+                  </select>
+                  <button type="submit" name="mode" value="as-user">Connect as user</button>
+                </>
+              )}
+            </div>
+          </PostForm>
+        )}
+      <div class="actions" role="group" aria-label="Actions">
+        {ORDER.map((name) => (
+          <ActionButton
+            key={name}
+            name={name}
+            state={m.actions[name]}
+            sessionId={m.session && m.session.view.kind !== "closed" ? m.session.id : null}
+            deviceId={m.deviceId}
+          />
+        ))}
+      </div>
+      {m.session && m.session.view.kind !== "closed" && (
+        <PostForm action={`/sessions/${m.session.id}/close`} class="close-session">
+          <button type="submit" class="link">End support session</button>
+        </PostForm>
+      )}
+    </section>
+  );
+}
