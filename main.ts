@@ -56,6 +56,7 @@ export async function startServer(
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
+    smtp: config.smtp,
   });
   const app = await createApp(services);
   await services.start();
@@ -69,6 +70,12 @@ export async function startServer(
   }, app.fetch);
   const port = await listening;
   const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
+  log.info(
+    config.smtp
+      ? "mail goes through SMTP"
+      : "no SMTP server configured: mail is recorded in the outbox and the log",
+    config.smtp ? { host: config.smtp.host, port: config.smtp.port } : {},
+  );
   services.config.publicUrl = url;
   log.info("listening", { address: `${config.host}:${port}`, url, dataDir: config.dataDir });
   if (services.instance.organization === null) {

@@ -410,7 +410,7 @@ Deno.test("collectDeviceInfo() ignores firmware placeholders and does not guess 
     assert.deepEqual(
       [info.serialNumber, info.model, info.deviceType],
       [serial, model, deviceType],
-      dmi.sys_vendor,
+      dmi.sys_vendor ?? "",
     );
   }
 });

@@ -17,6 +17,7 @@ import { completeSetup } from "../store/instance.ts";
 import { newId, randomToken } from "../lib/tokens.ts";
 import type { Role } from "../store/schema.ts";
 import { findUserByEmail, listUsers, setUserDepartments } from "../store/users.ts";
+import { createApiToken } from "../services/api_tokens.ts";
 import { createEnrollmentToken, tokenState } from "../services/devices.ts";
 import { appendAudit } from "../store/audit.ts";
 import {
@@ -38,6 +39,7 @@ default ./data); safe to run while the server is running.
   assent admin department list
   assent admin enroll-token create --department NAME [--group NAME] [--label TEXT]
                            [--expires 1h|24h|7d|30d] [--uses N] [--server URL]
+  assent admin api-token create --email EMAIL --name TEXT [--expires 90d|never]
   assent admin enroll-token list
   assent admin enroll-token revoke --id ID
 
@@ -102,6 +104,8 @@ export async function runAdmin(
         return await departmentList(services, io.out);
       case "enroll-token create":
         return await tokenCreate(services, rest, io.out);
+      case "api-token create":
+        return await apiTokenCreate(services, rest, io.out);
       case "enroll-token list":
         return await tokenList(services, io.out);
       case "enroll-token revoke":
@@ -361,6 +365,37 @@ async function tokenCreate(
   out(token);
   const server = String(values.server ?? "https://assent.example");
   out(`# on the device: assent agent --server ${server} --enroll ${token}`);
+  return 0;
+}
+
+async function apiTokenCreate(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const values = options(args, { email: "string", name: "string", expires: "string" });
+  const email = required(values, "email");
+  const name = required(values, "name");
+  if (name.length > 100) throw new UsageError("--name must be at most 100 characters");
+  const user = await findUserByEmail(services.db, email);
+  if (!user) throw new UsageError(`No user with email "${email}"`);
+  if (user.disabled_at !== null) throw new UsageError(`${user.email} is disabled`);
+  const expires = String(values.expires ?? "90d");
+  let expiresAt: number | null = null;
+  if (expires !== "never") {
+    const ttl = parseDuration(expires);
+    if (ttl === null) {
+      throw new UsageError(`--expires must look like 30d or 12h, or be never; got "${expires}"`);
+    }
+    expiresAt = services.clock.now() + ttl;
+  }
+  const { token } = await createApiToken(services.db, services.clock, {
+    userId: user.id,
+    name,
+    expiresAt,
+  }, CONSOLE);
+  out(token);
+  out(`# for ${user.email}; use it as: Authorization: Bearer ${token.slice(0, 8)}…`);
   return 0;
 }
 

@@ -13,6 +13,19 @@ export interface ServerConfig {
   publicUrl: string;
   logLevel: LogLevel;
   trustProxy: boolean;
+  /** SMTP delivery; null records mail in the outbox and the log only. */
+  smtp: SmtpSettings | null;
+}
+
+/** How to reach the SMTP server. */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  security: "tls" | "starttls" | "none";
+  user?: string;
+  password?: string;
+  from: string;
+  allowInvalidCertificate: boolean;
 }
 
 /** A configuration mistake, reported to the operator in plain words. */
@@ -39,6 +52,33 @@ export const SERVER_OPTIONS = {
     env: "ASSENT_TRUST_PROXY",
     default: "false",
     help: "Take the client address from X-Forwarded-For (only behind a reverse proxy)",
+  },
+  "smtp-host": {
+    env: "ASSENT_SMTP_HOST",
+    default: "",
+    help: "SMTP server for outgoing mail; without it mail is only recorded (admins read it)",
+  },
+  "smtp-port": { env: "ASSENT_SMTP_PORT", default: "587", help: "SMTP port" },
+  "smtp-security": {
+    env: "ASSENT_SMTP_SECURITY",
+    default: "starttls",
+    help: "starttls (587), tls (465) or none (a relay on localhost)",
+  },
+  "smtp-user": { env: "ASSENT_SMTP_USER", default: "", help: "SMTP user name, if it needs one" },
+  "smtp-password": {
+    env: "ASSENT_SMTP_PASSWORD",
+    default: "",
+    help: "SMTP password (prefer the environment variable)",
+  },
+  "smtp-from": {
+    env: "ASSENT_SMTP_FROM",
+    default: "Assent <assent@localhost>",
+    help: "From address of the mail Assent sends",
+  },
+  "smtp-allow-invalid-certificate": {
+    env: "ASSENT_SMTP_ALLOW_INVALID_CERTIFICATE",
+    default: "false",
+    help: "Accept a self-signed certificate from the SMTP server",
   },
 } as const;
 
@@ -74,6 +114,30 @@ export function parseServerConfig(
   if (!["true", "false", "1", "0", "yes", "no"].includes(trust)) {
     throw new ConfigError(`Trust proxy must be true or false, got "${trust}"`);
   }
+  let smtp: SmtpSettings | null = null;
+  if (get("smtp-host")) {
+    const smtpPort = Number(get("smtp-port"));
+    if (!Number.isInteger(smtpPort) || smtpPort < 1 || smtpPort > 65535) {
+      throw new ConfigError(
+        `SMTP port must be a number from 1 to 65535, got "${get("smtp-port")}"`,
+      );
+    }
+    const security = get("smtp-security");
+    if (security !== "tls" && security !== "starttls" && security !== "none") {
+      throw new ConfigError(`SMTP security must be starttls, tls or none, got "${security}"`);
+    }
+    smtp = {
+      host: get("smtp-host"),
+      port: smtpPort,
+      security,
+      user: get("smtp-user") || undefined,
+      password: get("smtp-password") || undefined,
+      from: get("smtp-from"),
+      allowInvalidCertificate: ["true", "1", "yes"].includes(
+        get("smtp-allow-invalid-certificate").toLowerCase(),
+      ),
+    };
+  }
   const publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
   return {
     host,
@@ -82,6 +146,7 @@ export function parseServerConfig(
     publicUrl,
     logLevel,
     trustProxy: ["true", "1", "yes"].includes(trust),
+    smtp,
   };
 }
 

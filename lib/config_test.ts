@@ -11,7 +11,35 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     publicUrl: "http://127.0.0.1:8080",
     logLevel: "info",
     trustProxy: false,
+    smtp: null,
   });
+});
+
+Deno.test("server config reads SMTP settings and checks them", () => {
+  const env = (n: string) => ({ ASSENT_SMTP_PASSWORD: "s3cret" })[n];
+  const config = parseServerConfig([
+    "--smtp-host",
+    "mail.example.com",
+    "--smtp-port",
+    "465",
+    "--smtp-security",
+    "tls",
+    "--smtp-user",
+    "assent",
+  ], env);
+  assert.deepEqual(config.smtp, {
+    host: "mail.example.com",
+    port: 465,
+    security: "tls",
+    user: "assent",
+    password: "s3cret",
+    from: "Assent <assent@localhost>",
+    allowInvalidCertificate: false,
+  });
+  assert.throws(
+    () => parseServerConfig(["--smtp-host", "x", "--smtp-security", "ssl"], noEnv),
+    /SMTP security must be/,
+  );
 });
 
 Deno.test("server config flags win over environment variables", () => {

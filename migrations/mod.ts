@@ -7,6 +7,7 @@ import * as foundation from "./20261121T100000_foundation.ts";
 import * as devices from "./20261121T110000_devices.ts";
 import * as deviceConnected from "./20261121T113000_device_connected.ts";
 import * as supportSessions from "./20261121T120000_support_sessions.ts";
+import * as emailAuthorization from "./20261121T130000_email_authorization.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   "20261121T110000_devices": devices,
   "20261121T113000_device_connected": deviceConnected,
   "20261121T120000_support_sessions": supportSessions,
+  "20261121T130000_email_authorization": emailAuthorization,
 };

@@ -4,13 +4,16 @@ import QRCode from "qrcode";
 import { z } from "zod";
 import { groupSecret } from "../lib/totp.ts";
 import { AccountError } from "../services/accounts.ts";
+import { createApiToken, revokeToken } from "../services/api_tokens.ts";
+import { listApiTokens } from "../store/api_tokens.ts";
+import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
 import { findDepartment } from "../store/departments.ts";
 import { unusedRecoveryCodes, userDepartmentIds } from "../store/users.ts";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
 import { MfaEnrolPage, RecoveryCodesPage } from "../views/MfaEnrolPage.tsx";
-import { type AppEnv, type Ctx, currentUser } from "./env.ts";
-import { password, readForm } from "./forms.ts";
+import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
+import { password, readForm, text } from "./forms.ts";
 import { requireUser } from "./middleware.ts";
 import { render } from "./render.tsx";
 
@@ -28,6 +31,12 @@ const ConfirmForm = z.object({
 });
 
 const PasswordOnly = z.object({ password: password("Current password") });
+
+const TokenForm = z.object({
+  name: text("Name", 100),
+  expiresDays: z.coerce.number({ error: "Choose when the token expires" })
+    .refine((n) => [0, 30, 90, 365].includes(n), "Choose when the token expires"),
+});
 
 async function model(c: Ctx): Promise<AccountModel> {
   const user = currentUser(c);
@@ -160,6 +169,61 @@ export function accountRoutes(): Hono<AppEnv> {
       const f = failure(err);
       return await accountPage(c, "codes", { error: f.message }, f.status);
     }
+  });
+
+  const tokensPage = async (
+    c: Ctx,
+    extra: { created?: string; error?: string; notice?: string } = {},
+    status: 200 | 400 = 200,
+  ) => {
+    const { db, clock, config } = c.get("services");
+    const now = clock.now();
+    const tokens = (await listApiTokens(db, currentUser(c).id)).map((t) => ({
+      id: t.id,
+      name: t.name,
+      createdAt: t.created_at,
+      lastUsedAt: t.last_used_at,
+      expiresAt: t.expires_at,
+      state: t.revoked_at !== null
+        ? "revoked" as const
+        : t.expires_at !== null && t.expires_at <= now
+        ? "expired" as const
+        : "active" as const,
+    }));
+    return render(
+      c,
+      <ApiTokensPage tokens={tokens} apiBase={config.publicUrl} {...extra} />,
+      status,
+    );
+  };
+
+  app.get(
+    "/account/api-tokens",
+    async (c) =>
+      await tokensPage(c, { notice: c.req.query("revoked") ? "Token revoked." : undefined }),
+  );
+
+  app.post("/account/api-tokens", async (c) => {
+    const form = await readForm(c, TokenForm);
+    if (!form.ok) return await tokensPage(c, { error: form.message }, 400);
+    const { db, clock } = c.get("services");
+    const user = currentUser(c);
+    const { token } = await createApiToken(db, clock, {
+      userId: user.id,
+      name: form.data.name,
+      expiresAt: form.data.expiresDays === 0
+        ? null
+        : clock.now() + form.data.expiresDays * 86_400_000,
+    }, { kind: "user", id: user.id, label: user.email });
+    return await tokensPage(c, { created: token });
+  });
+
+  app.post("/account/api-tokens/:id/revoke", async (c) => {
+    const { db, clock } = c.get("services");
+    if (!(await revokeToken(db, clock, currentUser(c), c.req.param("id")))) {
+      throw new HttpError(404, "No such API token");
+    }
+    return c.redirect("/account/api-tokens?revoked=1", 303);
   });
 
   return app;

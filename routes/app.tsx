@@ -17,7 +17,12 @@ import { type AppEnv, HttpError } from "./env.ts";
 import { healthRoutes } from "./health.ts";
 import { clientAddress, csrf, loadUser, securityHeaders, setupGate } from "./middleware.ts";
 import { render } from "./render.tsx";
+import { apiRoutes } from "./api.ts";
+import { approveRoutes } from "./approve.tsx";
+import { auditRoutes } from "./audit.tsx";
+import { mailRoutes } from "./mail.tsx";
 import { sessionRoutes } from "./sessions.tsx";
+import { settingsRoutes } from "./settings.tsx";
 import { setupRoutes } from "./setup.tsx";
 import { type Assets, loadAssets, staticRoutes } from "./static.ts";
 
@@ -64,6 +69,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.use("*", loadUser());
 
   app.route("/", setupRoutes());
+  app.route("/", approveRoutes());
   app.route("/", authRoutes());
   app.route("/", dashboardRoutes());
   app.route("/", accountRoutes());
@@ -71,6 +77,10 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", deviceRoutes());
   app.route("/", enrollmentRoutes());
   app.route("/", sessionRoutes());
+  app.route("/", auditRoutes());
+  app.route("/", apiRoutes());
+  app.route("/", settingsRoutes());
+  app.route("/", mailRoutes());
 
   app.notFound((c) =>
     render(c, <ErrorPage status={404} message="There is no page at this address." />, 404)

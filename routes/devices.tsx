@@ -20,12 +20,48 @@ import {
   updateDevice,
 } from "../store/devices.ts";
 import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
+import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
+import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
+import { loadEmailPolicy } from "../store/email.ts";
+import { DEFAULT_EMAIL_AUTHORIZATION_POLICY } from "../core/mod.ts";
+import type { Names } from "../services/device_views.ts";
 import { DeviceList, type DeviceListModel, DevicesPage } from "../views/DevicesPage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith, readForm } from "./forms.ts";
 import { liveStream } from "./live.ts";
 import { requireRole, requireUser } from "./middleware.ts";
 import { render, renderEither, renderPartial } from "./render.tsx";
+
+/** The email-authorization form of a device or group. */
+export const EmailPolicyFormSchema = z.object({
+  required: z.preprocess((v) => v === "on", z.boolean()),
+  recipients: z.string().max(5000, "Recipients are too long").default(""),
+  timeoutSeconds: z.coerce.number({ error: "Timeout must be a number of seconds" })
+    .int("Timeout must be a whole number of seconds"),
+  mode: z.enum(["save", "inherit"]).default("save"),
+});
+
+/** What the device's email form shows: its own setting, or the group's it inherits. */
+async function emailFormValues(
+  db: import("../store/db.ts").Db,
+  device: DeviceRow,
+  names: Names,
+): Promise<EmailPolicyValues> {
+  const own = await loadEmailPolicy(db, "device", device.id);
+  const group = !own && device.group_id
+    ? await loadEmailPolicy(db, "group", device.group_id)
+    : null;
+  const p = own ?? group ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
+  return {
+    required: p.required,
+    recipients: p.recipients.join("\n"),
+    timeoutSeconds: p.timeoutSeconds,
+    inheritedFrom: !own && group && device.group_id
+      ? `the group ${names.groups.get(device.group_id) ?? ""}`
+      : null,
+    updatedBy: own?.updatedBy ?? null,
+  };
+}
 
 /** Devices per page of the list. */
 export const PAGE_SIZE = 50;
@@ -103,8 +139,12 @@ export function deviceRoutes(): Hono<AppEnv> {
     });
   });
 
-  app.get("/devices/:id", async (c) => {
-    const device = await visibleDevice(c);
+  const devicePage = async (
+    c: Ctx,
+    device: DeviceRow,
+    email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
+    status: 200 | 400 = 200,
+  ) => {
     const { db, hub } = c.get("services");
     const names = await loadNames(db);
     const isAdmin = currentUser(c).role !== "technician";
@@ -116,8 +156,58 @@ export function deviceRoutes(): Hono<AppEnv> {
         device={deviceModel(device, hub, names)}
         admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
         panel={<SessionPanel model={panel} />}
+        settings={isAdmin && (
+          <EmailPolicyForm
+            action={`/devices/${device.id}/email-authorization`}
+            values={email.values ?? await emailFormValues(db, device, names)}
+            error={email.error}
+            notice={email.notice}
+            agentReported={device.local_email_authorization
+              ? "The device's owner also requires email authorization locally; the stricter of the two applies."
+              : null}
+          />
+        )}
       />,
+      status,
     );
+  };
+
+  app.get("/devices/:id", async (c) => {
+    const device = await visibleDevice(c);
+    return await devicePage(c, device, { notice: c.req.query("saved") ? "Saved." : undefined });
+  });
+
+  app.post("/devices/:id/email-authorization", requireRole("super_admin", "admin"), async (c) => {
+    const device = await visibleDevice(c);
+    const form = await readForm(c, EmailPolicyFormSchema);
+    const raw = await c.req.parseBody();
+    const values: EmailPolicyValues = {
+      required: raw.required === "on",
+      recipients: String(raw.recipients ?? ""),
+      timeoutSeconds: Number(raw.timeoutSeconds) || 180,
+      inheritedFrom: null,
+      updatedBy: null,
+    };
+    if (!form.ok) return await devicePage(c, device, { error: form.message, values }, 400);
+    const { db, clock, events } = c.get("services");
+    try {
+      await changeEmailPolicy(
+        { db, clock },
+        { kind: "device", id: device.id, name: device.name, departmentId: device.department_id },
+        form.data.mode === "inherit" ? null : {
+          required: form.data.required,
+          recipients: splitRecipients(form.data.recipients),
+          timeoutSeconds: form.data.timeoutSeconds,
+        },
+        currentUser(c),
+      );
+    } catch (err) {
+      const message = policyMessage(err);
+      if (!message) throw err;
+      return await devicePage(c, device, { error: message, values }, 400);
+    }
+    events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+    return c.redirect(`/devices/${device.id}?saved=1#email-authorization`, 303);
   });
 
   app.get("/devices/:id/info", async (c) => {

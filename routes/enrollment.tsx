@@ -9,7 +9,7 @@ import {
   visibleDepartments,
 } from "../services/devices.ts";
 import { appendAudit } from "../store/audit.ts";
-import { listDepartments } from "../store/departments.ts";
+import { findDepartment, listDepartments } from "../store/departments.ts";
 import {
   findEnrollmentToken,
   findGroup,
@@ -19,6 +19,12 @@ import {
   revokeEnrollmentToken,
 } from "../store/devices.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
+import { GroupPage } from "../views/admin/GroupPage.tsx";
+import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
+import { DEFAULT_EMAIL_AUTHORIZATION_POLICY } from "../core/mod.ts";
+import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
+import { loadEmailPolicy } from "../store/email.ts";
+import { EmailPolicyFormSchema } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { readForm, text } from "./forms.ts";
 import { requireRole, requireUser } from "./middleware.ts";
@@ -185,6 +191,94 @@ export function enrollmentRoutes(): Hono<AppEnv> {
       return c.redirect(`/admin/departments/${departmentId}?saved=1`, 303);
     },
   );
+
+  const groupPage = async (
+    c: Ctx,
+    email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
+    status: 200 | 400 = 200,
+  ) => {
+    const { db } = c.get("services");
+    const group = await findGroup(db, c.req.param("id") ?? "");
+    if (!group || !canSee(await visibleDepartments(db, currentUser(c)), group.department_id)) {
+      throw new HttpError(404, "No such group");
+    }
+    const department = await findDepartment(db, group.department_id);
+    const devices = await db.selectFrom("devices").select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("group_id", "=", group.id).executeTakeFirstOrThrow();
+    const own = await loadEmailPolicy(db, "group", group.id);
+    const p = own ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
+    return {
+      group,
+      response: () =>
+        render(
+          c,
+          <GroupPage
+            group={{
+              id: group.id,
+              name: group.name,
+              department: { id: group.department_id, name: department?.name ?? "" },
+              devices: devices.n,
+            }}
+            emailForm={
+              <EmailPolicyForm
+                action={`/admin/groups/${group.id}/email-authorization`}
+                values={email.values ?? {
+                  required: p.required,
+                  recipients: p.recipients.join("\n"),
+                  timeoutSeconds: p.timeoutSeconds,
+                  inheritedFrom: null,
+                  updatedBy: own?.updatedBy ?? null,
+                }}
+                error={email.error}
+                notice={email.notice}
+              />
+            }
+          />,
+          status,
+        ),
+    };
+  };
+
+  const adminOnly = [requireUser(), requireRole("super_admin", "admin")] as const;
+
+  app.get(
+    "/admin/groups/:id",
+    ...adminOnly,
+    async (c) =>
+      (await groupPage(c, { notice: c.req.query("saved") ? "Saved." : undefined })).response(),
+  );
+
+  app.post("/admin/groups/:id/email-authorization", ...adminOnly, async (c) => {
+    const { group } = await groupPage(c);
+    const form = await readForm(c, EmailPolicyFormSchema);
+    const raw = await c.req.parseBody();
+    const values: EmailPolicyValues = {
+      required: raw.required === "on",
+      recipients: String(raw.recipients ?? ""),
+      timeoutSeconds: Number(raw.timeoutSeconds) || 180,
+      inheritedFrom: null,
+      updatedBy: null,
+    };
+    if (!form.ok) return (await groupPage(c, { error: form.message, values }, 400)).response();
+    const { db, clock } = c.get("services");
+    try {
+      await changeEmailPolicy(
+        { db, clock },
+        { kind: "group", id: group.id, name: group.name, departmentId: group.department_id },
+        form.data.mode === "inherit" ? null : {
+          required: form.data.required,
+          recipients: splitRecipients(form.data.recipients),
+          timeoutSeconds: form.data.timeoutSeconds,
+        },
+        currentUser(c),
+      );
+    } catch (err) {
+      const message = policyMessage(err);
+      if (!message) throw err;
+      return (await groupPage(c, { error: message, values }, 400)).response();
+    }
+    return c.redirect(`/admin/groups/${group.id}?saved=1`, 303);
+  });
 
   return app;
 }

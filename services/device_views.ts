@@ -4,6 +4,7 @@ import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { LoggedInUser } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
+import { findUser } from "../store/users.ts";
 import { type DeviceRow, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import type { DeviceModel } from "../views/DevicePage.tsx";
@@ -94,14 +95,19 @@ export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): Device
 
 /** The support session panel of a device page, for this viewer, at `now`. */
 export async function sessionPanelModel(
-  services: { sessions: SupportSessions; clock: Clock },
+  services: { sessions: SupportSessions; clock: Clock; db: Db },
   user: CurrentUser,
   device: DeviceRow,
 ): Promise<SessionPanelModel> {
   const now = services.clock.now();
   const stored = await services.sessions.current(user, device.id);
   const session = stored?.session ?? null;
-  const view = session ? sessionView(session, now, { deviceName: device.name }) : null;
+  let view = session ? sessionView(session, now, { deviceName: device.name }) : null;
+  // Technicians are recorded by id; show their name (approvers are already email addresses).
+  if (view?.kind === "unauthorized" && view.outcome?.by && !view.outcome.by.includes("@")) {
+    const by = await findUser(services.db, view.outcome.by);
+    view = { ...view, outcome: { ...view.outcome, by: by?.name ?? view.outcome.by } };
+  }
   const status = session?.status;
   const last = status?.kind === "unauthorized" ? status.last ?? null : null;
   let waitSeconds: number | null = null;
@@ -119,6 +125,9 @@ export async function sessionPanelModel(
         waitSeconds,
         outcomeDismissed: last !== null && stored?.dismissedAttemptId === last.attemptId,
         lastAttemptId: last?.attemptId ?? null,
+        waitingRecipients: status?.kind === "authorizing" && status.attempt.email.kind === "pending"
+          ? status.attempt.email.recipients
+          : [],
       }
       : null,
     actions: allowedActions({

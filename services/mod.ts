@@ -7,7 +7,11 @@ import type { Db } from "../store/db.ts";
 import { getInstance } from "../store/instance.ts";
 import { AgentHub } from "../hub/agent_hub.ts";
 import { EventBus } from "../hub/events.ts";
+import type { SmtpSettings } from "../lib/config.ts";
+import { Outbox } from "../mailer/outbox.ts";
+import { logTransport, smtpTransport } from "../mailer/transport.ts";
 import { Accounts } from "./accounts.ts";
+import { EmailAuthorization } from "./email_auth.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SupportSessions } from "./sessions.ts";
 
@@ -22,6 +26,8 @@ export interface ServiceDeps {
   scrypt?: ScryptParams;
   /** Agent heartbeat window override (tests). */
   heartbeatWindowMs?: number;
+  /** Where mail goes; null records it in the outbox and the log only. */
+  smtp?: SmtpSettings | null;
 }
 
 /** Everything the routes use. */
@@ -35,6 +41,8 @@ export interface Services {
   hub: AgentHub;
   scheduler: Scheduler;
   sessions: SupportSessions;
+  outbox: Outbox;
+  emailAuth: EmailAuthorization;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
@@ -76,21 +84,37 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     accounts,
     scheduler,
   });
+  const outbox = new Outbox(
+    { db: deps.db, clock: deps.clock, log: deps.log.child({ component: "outbox" }), scheduler },
+    deps.smtp ? smtpTransport(deps.smtp) : logTransport(deps.log.child({ component: "mail" })),
+  );
+  const config = {
+    publicUrl: deps.publicUrl,
+    secureCookies: deps.publicUrl.startsWith("https:"),
+    trustProxy: deps.trustProxy ?? false,
+  };
+  const emailAuth = new EmailAuthorization({
+    db: deps.db,
+    clock: deps.clock,
+    outbox,
+    sessions,
+    publicUrl: () => config.publicUrl,
+    organization: () => state.organization ?? "Assent",
+  });
+  sessions.email = emailAuth;
   return {
     db: deps.db,
     clock: deps.clock,
     log: deps.log,
     box: deps.box,
     accounts,
-    config: {
-      publicUrl: deps.publicUrl,
-      secureCookies: deps.publicUrl.startsWith("https:"),
-      trustProxy: deps.trustProxy ?? false,
-    },
+    config,
     events,
     hub,
     scheduler,
     sessions,
+    outbox,
+    emailAuth,
     async start() {
       await hub.start();
       await scheduler.start();
@@ -100,6 +124,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
       shutdown.abort();
       scheduler.stop();
       await hub.stop();
+      await outbox.idle();
     },
     instance: state,
   };

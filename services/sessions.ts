@@ -9,6 +9,7 @@ import {
   CoreError,
   type Effect,
   effectiveEmailPolicy,
+  type EmailAuthorizationPolicy,
   emailAuthorizationPolicy,
   openSupportSession,
   type SecureConnectCheck,
@@ -28,6 +29,7 @@ import { newId } from "../lib/tokens.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { type DeviceRow, findDevice } from "../store/devices.ts";
+import { loadEmailPolicy } from "../store/email.ts";
 import { loadPolicies } from "../store/policies.ts";
 import {
   deviceSessionIds,
@@ -51,10 +53,14 @@ export interface ChannelCloser {
   closeSession(sessionId: string, channelIds: string[], reason: string): void;
 }
 
-/** Sends mail for email authorization (wired by the mailer). */
+/** Email authorization's side of a transition, written in the same transaction. */
 export interface EmailGateway {
-  request(effect: Extract<Effect, { type: "send_email" }>): Promise<void>;
-  withdraw(attemptId: string, reason: string): Promise<void>;
+  /** Mints the recipient's link and queues the mail. */
+  queue(db: Db, effect: Extract<Effect, { type: "send_email" }>, now: number): Promise<void>;
+  /** Stops the attempt's links from working and cancels mail not yet sent. */
+  withdraw(db: Db, attemptId: string, now: number): Promise<void>;
+  /** Something was queued: deliver it. */
+  kick(): void;
 }
 
 /** What the session service needs. */
@@ -186,7 +192,7 @@ export class SupportSessions implements DeadlineSource {
       technician: { id: user.id, name: user.name },
       device: this.deviceView(device),
       confirmation: policies.confirmation,
-      email: this.emailPolicy(device),
+      email: await this.emailPolicy(device),
       authorization: policies.authorization,
       secureConnect: secure,
     };
@@ -322,8 +328,11 @@ export class SupportSessions implements DeadlineSource {
     return { session, refused };
   }
 
-  /** The email policy of a device (the agent's own setting counts too). */
-  emailPolicy(device: DeviceRow) {
+  /**
+   * The email policy that applies to a device: its own setting beats its group's; where the
+   * agent reports the device owner's own setting too, the stricter applies.
+   */
+  async emailPolicy(device: DeviceRow): Promise<EmailAuthorizationPolicy> {
     const local = device.local_email_authorization
       ? JSON.parse(device.local_email_authorization)
       : null;
@@ -331,9 +340,14 @@ export class SupportSessions implements DeadlineSource {
     try {
       agentReported = local ? emailAuthorizationPolicy(local) : null;
     } catch {
-      agentReported = null; // a malformed local setting is ignored, not trusted
+      // A malformed local setting cannot name approvers; the server's setting still applies.
+      agentReported = null;
     }
-    return effectiveEmailPolicy({ agentReported });
+    return effectiveEmailPolicy({
+      device: await loadEmailPolicy(this.#d.db, "device", device.id),
+      group: device.group_id ? await loadEmailPolicy(this.#d.db, "group", device.group_id) : null,
+      agentReported,
+    });
   }
 
   // --- deadlines
@@ -462,9 +476,20 @@ export class SupportSessions implements DeadlineSource {
       }
       await saveSession(trx, t.state, now);
       await this.#writeAudits(trx, t.effects, device?.department_id ?? null);
+      // Mail goes into the outbox with the decision that caused it, or not at all.
+      for (const effect of t.effects) {
+        if (effect.type === "send_email") {
+          if (!this.email) {
+            throw new Error("Email authorization is required but no mailer is wired");
+          }
+          await this.email.queue(trx, effect, now);
+        } else if (effect.type === "withdraw_email") {
+          await this.email?.withdraw(trx, effect.attemptId, now);
+        }
+      }
       return t;
     });
-    await this.#carryOut(result.effects);
+    this.#carryOut(result.effects);
     this.#publish(result.state);
     return result.state;
   }
@@ -476,7 +501,7 @@ export class SupportSessions implements DeadlineSource {
     }
   }
 
-  async #carryOut(effects: Effect[]) {
+  #carryOut(effects: Effect[]) {
     const hub = this.#d.hub;
     const now = this.#d.clock.now();
     for (const effect of effects) {
@@ -522,17 +547,9 @@ export class SupportSessions implements DeadlineSource {
           this.channels?.closeSession(effect.sessionId, effect.channelIds, effect.reason);
           break;
         case "send_email":
-          if (!this.email) {
-            this.#d.log.error("email authorization requested but no mailer is wired", {
-              attemptId: effect.attemptId,
-            });
-          }
-          await this.email?.request(effect).catch((err) => this.#fail(err));
+          this.email?.kick();
           break;
         case "withdraw_email":
-          await this.email?.withdraw(effect.attemptId, effect.reason).catch((err) =>
-            this.#fail(err)
-          );
           break;
         case "wake_at":
           this.#d.scheduler.wake(effect.at);

@@ -175,6 +175,46 @@ export interface ApiTokensTable {
   revoked_at: number | null;
 }
 
+export interface EmailPoliciesTable {
+  target_kind: "device" | "group";
+  target_id: string;
+  required: number;
+  recipients: string;
+  timeout_seconds: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+export interface EmailRequestsTable {
+  id: string;
+  token_hash: string;
+  session_id: string;
+  attempt_id: string;
+  device_id: string;
+  recipient: string;
+  created_at: number;
+  deadline: number;
+  first_viewed_at: number | null;
+  used_at: number | null;
+  withdrawn_at: number | null;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  kind: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  related_id: string | null;
+  status: "pending" | "sent" | "logged" | "failed" | "cancelled";
+  attempts: Generated<number>;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
 /** The whole schema, for `Kysely<Database>`. */
 export interface Database {
   instance: InstanceTable;
@@ -192,4 +232,7 @@ export interface Database {
   support_sessions: SupportSessionsTable;
   secure_connect_windows: SecureConnectWindowsTable;
   api_tokens: ApiTokensTable;
+  email_policies: EmailPoliciesTable;
+  email_requests: EmailRequestsTable;
+  outbox: OutboxTable;
 }

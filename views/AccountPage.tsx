@@ -95,6 +95,14 @@ export function AccountPage(props: {
           )}
       </section>
 
+      <section class="card" id="api">
+        <h2>API tokens</h2>
+        <p>
+          Scripts and ticketing tools use the JSON API with a personal token.{" "}
+          <a href="/account/api-tokens">Manage API tokens</a>
+        </p>
+      </section>
+
       <section class="card" id="password">
         <h2>Change password</h2>
         {at("password") && <ErrorBox message={props.error} />}

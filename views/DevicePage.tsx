@@ -49,7 +49,7 @@ export function DeviceInfo(props: { device: DeviceModel }) {
       class="card"
       id="device-info"
       hx-get={`/devices/${d.id}/info`}
-      hx-trigger="sse:device"
+      hx-trigger="sse:device, sse:ready"
       hx-swap="outerHTML"
     >
       <div class="card-head">
@@ -104,6 +104,8 @@ export function DevicePage(props: {
   device: DeviceModel;
   admin: { groups: { id: string; name: string }[] } | null;
   panel?: ComponentChildren;
+  /** Admin-only settings shown below (email authorization). */
+  settings?: ComponentChildren;
 }) {
   const d = props.device;
   return (
@@ -141,6 +143,7 @@ export function DevicePage(props: {
           </p>
         </section>
       )}
+      {props.settings}
     </Layout>
   );
 }

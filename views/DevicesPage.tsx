@@ -54,7 +54,7 @@ export function DeviceList(props: { model: DeviceListModel }) {
     <div
       id="device-list"
       hx-get={`/devices/list${query(m.filters)}`}
-      hx-trigger="sse:devices"
+      hx-trigger="sse:devices, sse:ready"
       hx-swap="outerHTML"
     >
       {m.devices.length === 0

@@ -12,9 +12,15 @@ interface NavItem {
 const NAV: NavItem[] = [
   { href: "/", label: "Dashboard", show: () => true },
   { href: "/devices", label: "Devices", show: () => true },
-  { href: "/admin/enrollment", label: "Enrollment", show: (v) => v.role !== "technician" },
-  { href: "/admin/users", label: "Users", show: (v) => v.role !== "technician" },
-  { href: "/admin/departments", label: "Departments", show: (v) => v.role !== "technician" },
+  { href: "/audit", label: "Audit log", show: () => true },
+];
+
+const ADMIN: NavItem[] = [
+  { href: "/settings", label: "Policies", show: () => true },
+  { href: "/admin/enrollment", label: "Enrollment", show: () => true },
+  { href: "/admin/users", label: "Users", show: () => true },
+  { href: "/admin/departments", label: "Departments", show: () => true },
+  { href: "/admin/mail", label: "Mail", show: () => true },
 ];
 
 /** Wraps a page; `title` goes in the tab and the heading is the page's own. */
@@ -58,6 +64,31 @@ export function Layout(props: { title: string; children: ComponentChildren; narr
                     </a>
                   </li>
                 ))}
+                {v.role !== "technician" && (
+                  <li>
+                    <details class="menu">
+                      <summary
+                        class={ADMIN.some((n) => isCurrent(page.path, n.href))
+                          ? "current"
+                          : undefined}
+                      >
+                        Admin
+                      </summary>
+                      <ul>
+                        {ADMIN.map((n) => (
+                          <li key={n.href}>
+                            <a
+                              href={n.href}
+                              aria-current={isCurrent(page.path, n.href) ? "page" : undefined}
+                            >
+                              {n.label}
+                            </a>
+                          </li>
+                        ))}
+                      </ul>
+                    </details>
+                  </li>
+                )}
               </ul>
             </nav>
           )}

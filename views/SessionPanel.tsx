@@ -25,6 +25,8 @@ export interface SessionPanelModel {
     outcomeDismissed: boolean;
     /** The attempt whose outcome the Close button dismisses. */
     lastAttemptId: string | null;
+    /** Email recipients still being asked. */
+    waitingRecipients: string[];
   } | null;
   actions: Record<ActionName, ActionState>;
   users: string[];
@@ -95,6 +97,9 @@ function State(props: { model: SessionPanelModel }) {
       return (
         <div class="session-state waiting" role="status">
           {view.texts.map((t) => <p key={t}>{t}…</p>)}
+          {session.waitingRecipients.length > 0 && (
+            <p class="hint">Asked by email: {session.waitingRecipients.join(", ")}</p>
+          )}
           <p class="countdown">
             <strong data-deadline={view.deadline} data-bar="wait-bar">{view.secondsLeft}</strong>
             {" "}
@@ -136,6 +141,7 @@ function State(props: { model: SessionPanelModel }) {
             <p class="outcome-device">{o.deviceName ?? props.model.deviceName}</p>
             <p class="outcome-label">{o.reasonLabel}</p>
             <p class="outcome-reason">{o.reason}</p>
+            {o.by && <p class="outcome-by">By {o.by}</p>}
             <PostForm action={`/sessions/${session.id}/dismiss`}>
               <input type="hidden" name="attemptId" value={session.lastAttemptId ?? ""} />
               <button type="submit">{o.closeLabel}</button>
@@ -159,7 +165,7 @@ export function SessionPanel(props: { model: SessionPanelModel }) {
       class="card session-panel"
       id="session-panel"
       hx-get={`/devices/${m.deviceId}/panel`}
-      hx-trigger="sse:device"
+      hx-trigger="sse:device, sse:ready"
       hx-swap="outerHTML"
       aria-labelledby="session-heading"
     >

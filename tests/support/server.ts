@@ -1,5 +1,6 @@
 /** A real server on a loopback port, in-process, over a temporary data directory. */
 import { type RunningServer, type StartOptions, startServer } from "../../main.ts";
+import type { SmtpSettings } from "../../lib/config.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { TEST_SCRYPT } from "./app.ts";
 
@@ -10,7 +11,7 @@ export interface TestServer extends RunningServer, AsyncDisposable {
 
 /** Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place). */
 export async function startTestServer(
-  options: StartOptions & { dataDir?: string; port?: number } = {},
+  options: StartOptions & { dataDir?: string; port?: number; smtp?: SmtpSettings | null } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "assent-server-" });
   const port = options.port ?? 0;
@@ -21,6 +22,7 @@ export async function startTestServer(
     publicUrl: `http://127.0.0.1:${port}`,
     logLevel: "error",
     trustProxy: false,
+    smtp: options.smtp ?? null,
   }, { log: silentLogger, scrypt: TEST_SCRYPT, ...options });
   return {
     ...running,

@@ -4,7 +4,6 @@
  */
 import type { DepartmentPolicies } from "../../store/policies.ts";
 import { loadPolicies, savePolicies } from "../../store/policies.ts";
-import type { StartOptions } from "../../main.ts";
 import { type AgentProcess, spawnAgent } from "./agent.ts";
 import { PASSWORD } from "./accounts.ts";
 import { Client, httpTransport } from "./client.ts";
@@ -26,7 +25,7 @@ export interface World extends AsyncDisposable {
 
 /** Starts a world; `options` go to the server. */
 export async function world(
-  options: StartOptions & { dataDir?: string; port?: number } = {},
+  options: Parameters<typeof startTestServer>[0] = {},
 ): Promise<World> {
   const server = await startTestServer(options);
   const client = () => new Client(httpTransport(server.url));

@@ -1,0 +1,92 @@
+/**
+ * The mails Assent sends. Plain text plus simple HTML with no remote images or scripts; the
+ * only secret in a mail is its one link.
+ */
+import { CHECK_REQUEST, EMAIL_SUBJECT } from "../core/mod.ts";
+
+/** A rendered mail. */
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Escapes text for HTML. */
+export function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
+}
+
+function utc(at: number): string {
+  return new Date(at).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+}
+
+/** The email-authorization request sent to each recipient (R5). */
+export function authorizationRequestMail(input: {
+  organization: string;
+  technician: string;
+  device: string;
+  asUser: string | null;
+  requestedAt: number;
+  deadline: number;
+  link: string;
+}): RenderedMail {
+  const minutes = Math.max(1, Math.round((input.deadline - input.requestedAt) / 60_000));
+  const who = `${input.technician} asks to connect to ${input.device}` +
+    (input.asUser ? ` as ${input.asUser}` : "");
+  const text = [
+    `${who}.`,
+    "",
+    `Organization: ${input.organization}`,
+    `Technician:   ${input.technician}`,
+    `Device:       ${input.device}`,
+    ...(input.asUser ? [`As user:      ${input.asUser}`] : []),
+    `Requested:    ${utc(input.requestedAt)}`,
+    `Answer by:    ${utc(input.deadline)} (about ${minutes} minute${minutes === 1 ? "" : "s"})`,
+    "",
+    `${CHECK_REQUEST}: ${input.link}`,
+    "",
+    "Open the link to allow or deny the connection. Opening it decides nothing; only the",
+    "buttons on the page do. If you did not expect this, deny it or ignore this mail: without",
+    "an answer the request times out and nobody connects.",
+  ].join("\n");
+  const e = escapeHtml;
+  const row = (label: string, value: string) =>
+    `<tr><td style="padding:2px 12px 2px 0;color:#5d6675">${e(label)}</td><td>${
+      e(value)
+    }</td></tr>`;
+  const html =
+    `<!doctype html><html><body style="font-family:system-ui,Segoe UI,Arial,sans-serif;color:#1b1f27">
+<p style="font-size:16px"><strong>${e(who)}.</strong></p>
+<table style="border-collapse:collapse;font-size:14px">
+${row("Organization", input.organization)}
+${row("Technician", input.technician)}
+${row("Device", input.device)}
+${input.asUser ? row("As user", input.asUser) : ""}
+${row("Requested", utc(input.requestedAt))}
+${row("Answer by", `${utc(input.deadline)} (about ${minutes} minute${minutes === 1 ? "" : "s"})`)}
+</table>
+<p><a href="${
+      e(input.link)
+    }" style="display:inline-block;background:#1f4fd1;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600">${
+      e(CHECK_REQUEST)
+    }</a></p>
+<p style="font-size:13px;color:#5d6675">Opening the link decides nothing; only the buttons on the page do. Without an answer the request times out and nobody connects.</p>
+</body></html>`;
+  return { subject: EMAIL_SUBJECT, text, html };
+}
+
+/** The test mail sent from the admin mail page. */
+export function testMail(organization: string, by: string): RenderedMail {
+  const text = `This is a test mail from Assent (${organization}), sent by ${by}.\n\n` +
+    "If you can read it, email authorization requests will reach their recipients.";
+  return {
+    subject: "Assent test mail",
+    text,
+    html: `<!doctype html><html><body><p>${
+      escapeHtml(text).replace(/\n/g, "<br>")
+    }</p></body></html>`,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The durable outbox: mail is written to the database first (in the same transaction as the
+ * decision that caused it) and delivered from there, retried with exponential backoff, and
+ * never lost across a restart.
+ */
+import type { Clock } from "../lib/clock.ts";
+import type { Logger } from "../lib/log.ts";
+import type { DeadlineSource, Scheduler } from "../services/scheduler.ts";
+import { appendAudit } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import { dueMail, nextMailAt, type OutboxRow, updateMail } from "../store/email.ts";
+import { DeliveryError, type MailTransport } from "./transport.ts";
+
+/** Attempts before a mail is given up as failed. */
+export const MAX_ATTEMPTS = 8;
+
+/** Delay before retry `attempt` (1-based): 30 s, 1 min, 2 min … capped at 1 hour. */
+export function retryDelay(attempt: number): number {
+  return Math.min(3_600_000, 30_000 * 2 ** (attempt - 1));
+}
+
+/** While a mail is being handed to the SMTP server it is leased this long. */
+const LEASE_MS = 120_000;
+
+/** Delivers queued mail. */
+export class Outbox implements DeadlineSource {
+  readonly name = "outbox";
+  #draining: Promise<void> | null = null;
+
+  constructor(
+    private deps: { db: Db; clock: Clock; log: Logger; scheduler: Scheduler },
+    public transport: MailTransport,
+  ) {
+    deps.scheduler.add(this);
+  }
+
+  /** The earliest pending delivery time. */
+  async next(): Promise<number | null> {
+    return await nextMailAt(this.deps.db);
+  }
+
+  /** Starts delivering what is due, without holding up the other deadlines. */
+  runDue(): Promise<void> {
+    this.#draining ??= this.#drain().finally(() => this.#draining = null);
+    return Promise.resolve();
+  }
+
+  /** Resolves once the delivery run in progress (if any) is over; for tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
+  /** Something was queued: deliver it now. */
+  kick(): void {
+    void this.runDue();
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      const now = this.deps.clock.now();
+      const due = await dueMail(this.deps.db, now);
+      if (due.length === 0) return;
+      for (const mail of due) {
+        // The lease: a crash mid-send retries after it instead of sending twice at once.
+        await updateMail(this.deps.db, mail.id, { next_attempt_at: now + LEASE_MS });
+        await this.#deliver(mail);
+      }
+    }
+  }
+
+  async #deliver(mail: OutboxRow): Promise<void> {
+    const { db, clock, log } = this.deps;
+    const attempt = mail.attempts + 1;
+    try {
+      await this.transport.send({
+        to: mail.recipient,
+        subject: mail.subject,
+        text: mail.text_body,
+        html: mail.html_body,
+      });
+      const now = clock.now();
+      const status = this.transport.kind === "smtp" ? "sent" : "logged";
+      await db.transaction().execute(async (trx) => {
+        await updateMail(trx, mail.id, {
+          status,
+          attempts: attempt,
+          next_attempt_at: null,
+          last_error: null,
+          finished_at: now,
+        });
+        await appendAudit(trx, {
+          at: now,
+          action: status === "sent" ? "email.sent" : "email.recorded",
+          actor: { kind: "system" },
+          attemptId: mail.kind === "email_authorization" ? mail.related_id : null,
+          detail: { recipient: mail.recipient, mail: mail.id, kind: mail.kind, attempt },
+        });
+      });
+    } catch (err) {
+      const now = clock.now();
+      const permanent = err instanceof DeliveryError && err.permanent;
+      const giveUp = permanent || attempt >= MAX_ATTEMPTS;
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn("mail delivery failed", { mail: mail.id, to: mail.recipient, attempt, message });
+      await db.transaction().execute(async (trx) => {
+        await updateMail(trx, mail.id, {
+          status: giveUp ? "failed" : "pending",
+          attempts: attempt,
+          next_attempt_at: giveUp ? null : now + retryDelay(attempt),
+          last_error: message.slice(0, 500),
+          finished_at: giveUp ? now : null,
+        });
+        await appendAudit(trx, {
+          at: now,
+          action: "email.delivery_failed",
+          outcome: giveUp ? "failed" : "retrying",
+          actor: { kind: "system" },
+          attemptId: mail.kind === "email_authorization" ? mail.related_id : null,
+          detail: {
+            recipient: mail.recipient,
+            mail: mail.id,
+            attempt,
+            error: message.slice(0, 200),
+            permanent,
+          },
+        });
+      });
+      if (!giveUp) this.deps.scheduler.wake(now + retryDelay(attempt));
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Where mail goes: an SMTP server through nodemailer, or — with no SMTP configured — nowhere
+ * but the outbox and the log, so a one-box install works out of the box and admins can read
+ * what would have been sent.
+ */
+// @ts-types="@types/nodemailer"
+import nodemailer from "nodemailer";
+import type { Logger } from "../lib/log.ts";
+
+/** One message to deliver. */
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** A delivery failure; `permanent` ones are not retried. */
+export class DeliveryError extends Error {
+  override name = "DeliveryError";
+  constructor(message: string, readonly permanent: boolean) {
+    super(message);
+  }
+}
+
+/** Delivers mail. */
+export interface MailTransport {
+  /** "smtp" delivers; "log" only records. */
+  readonly kind: "smtp" | "log";
+  readonly from: string;
+  send(message: MailMessage): Promise<void>;
+}
+
+/** SMTP settings (flags and environment variables, see lib/config.ts). */
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  /** tls: TLS from the start (465); starttls: upgrade required (587); none: plain (tests, relays on localhost). */
+  security: "tls" | "starttls" | "none";
+  user?: string;
+  password?: string;
+  from: string;
+  /** Accept self-signed certificates (internal relays); off by default. */
+  allowInvalidCertificate?: boolean;
+  /** Connection and greeting timeout in ms. */
+  timeoutMs?: number;
+}
+
+/** A transport that delivers through an SMTP server. */
+export function smtpTransport(config: SmtpConfig): MailTransport {
+  const transporter = nodemailer.createTransport({
+    host: config.host,
+    port: config.port,
+    secure: config.security === "tls",
+    requireTLS: config.security === "starttls",
+    ignoreTLS: config.security === "none",
+    auth: config.user ? { user: config.user, pass: config.password ?? "" } : undefined,
+    tls: { rejectUnauthorized: !config.allowInvalidCertificate },
+    connectionTimeout: config.timeoutMs ?? 10_000,
+    greetingTimeout: config.timeoutMs ?? 10_000,
+    socketTimeout: (config.timeoutMs ?? 10_000) * 3,
+  });
+  return {
+    kind: "smtp",
+    from: config.from,
+    async send(message) {
+      try {
+        await transporter.sendMail({ from: config.from, ...message });
+      } catch (err) {
+        const e = err as { responseCode?: number; message?: string; code?: string };
+        // 5xx replies (bad address, relay refused, auth failed) will not get better by waiting.
+        const permanent = typeof e.responseCode === "number" && e.responseCode >= 500 ||
+          e.code === "EAUTH" || e.code === "EENVELOPE";
+        throw new DeliveryError(e.message ?? String(err), permanent);
+      }
+    },
+  };
+}
+
+/** A transport that only records mail (the default without SMTP settings). */
+export function logTransport(log: Logger, from = "Assent <assent@localhost>"): MailTransport {
+  return {
+    kind: "log",
+    from,
+    send(message) {
+      log.info("mail recorded (no SMTP server configured)", {
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+      });
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * The JSON API, /api/v1: the same operations as the UI (devices, support sessions, audit),
+ * authenticated by per-user bearer tokens and bound by the same role, department and Secure
+ * Connect rules. Errors are `{ "error": "…", "code": "…" }` with a fitting status.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { allowedActions, sessionView, type SupportSession } from "../core/mod.ts";
+import { authenticateApiToken } from "../services/api_tokens.ts";
+import { canSee, visibleDepartments } from "../services/devices.ts";
+import { deviceModel, loadNames } from "../services/device_views.ts";
+import { SessionError } from "../services/sessions.ts";
+import { searchDevices } from "../store/device_search.ts";
+import { type DeviceRow, findDevice } from "../store/devices.ts";
+import type { AppEnv, Ctx } from "./env.ts";
+import { currentUser } from "./env.ts";
+import { parseWith } from "./forms.ts";
+
+const ListQuery = z.object({
+  q: z.string().trim().max(100, "q is at most 100 characters").default(""),
+  status: z.enum(["all", "online", "offline"], { error: "status must be all, online or offline" })
+    .default("all"),
+  department: z.string().max(100).default(""),
+  page: z.coerce.number({ error: "page must be a number" }).int("page must be a whole number")
+    .min(1, "page must be at least 1").max(100_000).default(1),
+});
+
+const OpenBody = z.object({ asUser: z.string().max(256).nullable().default(null) }).strict();
+const AuthorizeBody = z.object({
+  code: z.string().trim().max(20, "code is too long").optional(),
+  password: z.string().max(256).optional(),
+}).strict();
+
+/** A JSON error response. */
+function fail(
+  c: Ctx,
+  status: 400 | 401 | 403 | 404 | 409 | 429,
+  code: string,
+  error: string,
+  extra = {},
+) {
+  return c.json({ error, code, ...extra }, status);
+}
+
+async function body<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S> | Response> {
+  let json: unknown = {};
+  const text = await c.req.text();
+  if (text.trim() !== "") {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return fail(c, 400, "invalid_json", "The request body is not valid JSON");
+    }
+  }
+  const parsed = parseWith(schema, json);
+  return parsed.ok ? parsed.data : fail(c, 400, "invalid_request", parsed.message);
+}
+
+/** The session as API clients see it. */
+export function sessionJson(
+  session: SupportSession,
+  device: DeviceRow,
+  online: { now: number; actions: ReturnType<typeof allowedActions> },
+) {
+  const view = sessionView(session, online.now, { deviceName: device.name });
+  const base = {
+    id: session.id,
+    deviceId: session.deviceId,
+    asUser: session.asUser,
+    openedAt: session.openedAt,
+    status: view.kind,
+    actions: online.actions,
+  };
+  switch (view.kind) {
+    case "authorizing":
+      return {
+        ...base,
+        waitingFor: Object.entries(view.waitingFor).filter(([, v]) => v).map(([k]) => k),
+        deadline: view.deadline,
+        secondsLeft: view.secondsLeft,
+      };
+    case "authorized":
+      return { ...base, authorizedUntil: view.expiresAt, secondsLeft: view.secondsLeft };
+    case "unauthorized":
+      return {
+        ...base,
+        lastOutcome: view.outcome && {
+          outcome: view.outcome.outcome,
+          heading: view.outcome.heading,
+          reason: view.outcome.reason,
+          by: view.outcome.by,
+          at: view.outcome.at,
+        },
+      };
+    case "closed":
+      return { ...base, closedAt: view.at };
+  }
+}
+
+/** Routes under /api/v1. */
+export function apiRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("/api/*", async (c, next) => {
+    // Cookies never authenticate the API (so it needs no CSRF token); bearer tokens do.
+    c.set("user", null);
+    const header = c.req.header("Authorization") ?? "";
+    const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const { db, clock } = c.get("services");
+    const auth = token ? await authenticateApiToken(db, clock, token) : null;
+    if (!auth) {
+      c.header("WWW-Authenticate", 'Bearer realm="assent"');
+      return fail(
+        c,
+        401,
+        "unauthorized",
+        "A valid API token is required (Authorization: Bearer ast_…)",
+      );
+    }
+    c.set("user", auth.user);
+    return await next();
+  });
+
+  const device = async (c: Ctx): Promise<DeviceRow | null> => {
+    const { db } = c.get("services");
+    const row = await findDevice(db, c.req.param("id") ?? "");
+    if (!row || !canSee(await visibleDepartments(db, currentUser(c)), row.department_id)) {
+      return null;
+    }
+    return row;
+  };
+
+  const sessionAndDevice = async (c: Ctx) => {
+    const { db, sessions } = c.get("services");
+    const stored = await sessions.get(c.req.param("id") ?? "");
+    const row = stored && await findDevice(db, stored.session.deviceId);
+    if (
+      !stored || !row || !canSee(await visibleDepartments(db, currentUser(c)), row.department_id)
+    ) {
+      return null;
+    }
+    return { session: stored.session, device: row };
+  };
+
+  const render = (
+    c: Ctx,
+    session: SupportSession,
+    row: DeviceRow,
+    status: 200 | 201 | 202 = 200,
+  ) => {
+    const { sessions, clock } = c.get("services");
+    const now = clock.now();
+    const actions = allowedActions({
+      device: sessions.deviceView(row),
+      session,
+      now,
+      technicianId: currentUser(c).id,
+    });
+    return c.json({ session: sessionJson(session, row, { now, actions }) }, status);
+  };
+
+  const sessionFailure = (c: Ctx, err: unknown) => {
+    if (!(err instanceof SessionError)) throw err;
+    return fail(c, err.status, err.code, err.message);
+  };
+
+  app.get("/api/v1/devices", async (c) => {
+    const parsed = parseWith(ListQuery, c.req.query());
+    if (!parsed.ok) return fail(c, 400, "invalid_request", parsed.message);
+    const q = parsed.data;
+    const { db, hub } = c.get("services");
+    const pageSize = 100;
+    const { rows, total } = await searchDevices(db, {
+      departmentIds: await visibleDepartments(db, currentUser(c)),
+      department: q.department || undefined,
+      q: q.q || undefined,
+      connected: q.status === "all" ? undefined : q.status === "online",
+      limit: pageSize,
+      offset: (q.page - 1) * pageSize,
+    });
+    const names = await loadNames(db);
+    return c.json({
+      devices: rows.map((r) => deviceModel(r, hub, names)),
+      total,
+      page: q.page,
+      pageSize,
+    });
+  });
+
+  app.get("/api/v1/devices/:id", async (c) => {
+    const row = await device(c);
+    if (!row) return fail(c, 404, "not_found", "There is no such device");
+    const { db, hub } = c.get("services");
+    return c.json({ device: deviceModel(row, hub, await loadNames(db)) });
+  });
+
+  app.post("/api/v1/devices/:id/sessions", async (c) => {
+    const row = await device(c);
+    if (!row) return fail(c, 404, "not_found", "There is no such device");
+    const input = await body(c, OpenBody);
+    if (input instanceof Response) return input;
+    try {
+      const session = await c.get("services").sessions.open(currentUser(c), row, input.asUser);
+      return render(c, session, row, 201);
+    } catch (err) {
+      return sessionFailure(c, err);
+    }
+  });
+
+  app.get("/api/v1/sessions/:id", async (c) => {
+    const found = await sessionAndDevice(c);
+    if (!found) return fail(c, 404, "not_found", "There is no such support session");
+    return render(c, found.session, found.device);
+  });
+
+  app.post("/api/v1/sessions/:id/authorize", async (c) => {
+    const found = await sessionAndDevice(c);
+    if (!found) return fail(c, 404, "not_found", "There is no such support session");
+    const input = await body(c, AuthorizeBody);
+    if (input instanceof Response) return input;
+    const { sessions } = c.get("services");
+    const user = currentUser(c);
+    try {
+      const result = input.code || input.password
+        ? await sessions.verifySecureConnect(user, found.session.id, input)
+        : await sessions.requestAuthorization(user, found.session.id);
+      if (result.kind === "secure_connect") {
+        return fail(
+          c,
+          403,
+          "secure_connect_required",
+          "Secure Connect: authenticate before connecting to this device",
+          {
+            method: result.method,
+            hint: result.method === "totp"
+              ? 'Repeat the request with {"code": "<TOTP or recovery code>"}'
+              : 'Repeat the request with {"password": "<your password>"}',
+          },
+        );
+      }
+      if (result.kind === "enrol_mfa") {
+        return fail(
+          c,
+          403,
+          "mfa_enrolment_required",
+          "Set up multi-factor authentication before connecting to devices",
+        );
+      }
+      return render(c, result.session, found.device, 202);
+    } catch (err) {
+      return sessionFailure(c, err);
+    }
+  });
+
+  for (const verb of ["cancel", "deauthorize", "close"] as const) {
+    app.post(`/api/v1/sessions/:id/${verb}`, async (c) => {
+      const found = await sessionAndDevice(c);
+      if (!found) return fail(c, 404, "not_found", "There is no such support session");
+      try {
+        const session = await c.get("services").sessions[verb](currentUser(c), found.session.id);
+        return render(c, session, found.device);
+      } catch (err) {
+        return sessionFailure(c, err);
+      }
+    });
+  }
+
+  app.all(
+    "/api/*",
+    (c) => fail(c, 404, "not_found", `No API endpoint ${c.req.method} ${c.req.path}`),
+  );
+  return app;
+}

@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { createApiToken } from "../services/api_tokens.ts";
+import { hashToken } from "../lib/tokens.ts";
+import { insertDevice } from "../store/devices.ts";
+import { createUser, setUp, signIn } from "../tests/support/accounts.ts";
+import { type TestApp, testApp } from "../tests/support/app.ts";
+import { textOf } from "../tests/support/client.ts";
+import { department } from "../tests/support/devices.ts";
+
+async function device(t: TestApp, departmentId: string, name: string) {
+  const id = `dev-${name}`;
+  await insertDevice(t.services.db, {
+    id,
+    secretHash: hashToken("s"),
+    departmentId,
+    groupId: null,
+    name,
+    tokenId: "t",
+    now: t.clock.now(),
+  });
+  return id;
+}
+
+async function tokenFor(t: TestApp, userId: string, expiresAt: number | null = null) {
+  return (await createApiToken(t.services.db, t.clock, { userId, name: "test", expiresAt }, {
+    kind: "system",
+  }))
+    .token;
+}
+
+function api(t: TestApp, token: string | null, path: string, init: RequestInit = {}) {
+  const headers = new Headers(init.headers);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  if (init.body) headers.set("Content-Type", "application/json");
+  return t.app.request(path, { ...init, headers }, { remoteAddr: { hostname: "198.51.100.1" } });
+}
+
+Deno.test("the API needs a valid bearer token; cookies do not count", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const ownerId =
+    (await t.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id;
+  for (const token of [null, "nope", "ast_" + "x".repeat(43)]) {
+    const res = await api(t, token, "/api/v1/devices");
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get("Content-Type"), "application/json");
+    assert.equal((await res.json()).code, "unauthorized");
+    assert.match(res.headers.get("WWW-Authenticate") ?? "", /Bearer/);
+  }
+  const viaCookie = await owner.request("/api/v1/devices");
+  assert.equal(viaCookie.status, 401, "a browser session is not an API credential");
+  const expired = await tokenFor(t, ownerId, t.clock.now() + 1000);
+  t.clock.advance(2000);
+  assert.equal((await api(t, expired, "/api/v1/devices")).status, 401);
+  const good = await tokenFor(t, ownerId);
+  assert.equal((await api(t, good, "/api/v1/devices")).status, 200);
+  await t.services.db.updateTable("users").set({ disabled_at: t.clock.now() }).where(
+    "id",
+    "=",
+    ownerId,
+  ).execute();
+  assert.equal(
+    (await api(t, good, "/api/v1/devices")).status,
+    401,
+    "a disabled user's tokens stop working",
+  );
+});
+
+Deno.test("the API shows a technician only their departments' devices; others are 404 everywhere", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Lab");
+  const mine = await device(t, sales, "SALES-PC");
+  const other = await device(t, lab, "LAB-PC");
+  const techId = await createUser(t, {
+    email: "tech@example.com",
+    role: "technician",
+    departmentIds: [sales],
+  });
+  const token = await tokenFor(t, techId);
+  const list = await (await api(t, token, "/api/v1/devices")).json();
+  assert.deepEqual(list.devices.map((d: { name: string }) => d.name), ["SALES-PC"]);
+  assert.equal(list.total, 1);
+  assert.equal((await api(t, token, `/api/v1/devices/${mine}`)).status, 200);
+  assert.equal((await api(t, token, `/api/v1/devices/${other}`)).status, 404);
+  assert.equal(
+    (await api(t, token, `/api/v1/devices/${other}/sessions`, { method: "POST", body: "{}" }))
+      .status,
+    404,
+  );
+
+  const ownerToken = await tokenFor(
+    t,
+    (await t.services.db.selectFrom("users").select("id").where("role", "=", "super_admin")
+      .executeTakeFirstOrThrow()).id,
+  );
+  const opened = await (await api(t, ownerToken, `/api/v1/devices/${other}/sessions`, {
+    method: "POST",
+    body: "{}",
+  })).json();
+  for (const verb of ["", "/authorize", "/deauthorize", "/close", "/cancel"]) {
+    const res = await api(t, token, `/api/v1/sessions/${opened.session.id}${verb}`, {
+      method: verb ? "POST" : "GET",
+    });
+    assert.equal(res.status, 404, `technician on another department's session ${verb}`);
+  }
+});
+
+Deno.test("API sessions: open, read, and authorize an offline device is refused with a clear status", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const dept = await department(t.services);
+  const id = await device(t, dept, "PC");
+  const ownerId =
+    (await t.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id;
+  const token = await tokenFor(t, ownerId);
+  const opened = await api(t, token, `/api/v1/devices/${id}/sessions`, {
+    method: "POST",
+    body: "{}",
+  });
+  assert.equal(opened.status, 201);
+  const { session } = await opened.json();
+  assert.equal(session.status, "unauthorized");
+  assert.deepEqual(session.actions.request_authorization, {
+    enabled: false,
+    reason: "Unable to connect to the device",
+    code: "device_offline",
+  });
+  const read = await (await api(t, token, `/api/v1/sessions/${session.id}`)).json();
+  assert.equal(read.session.id, session.id);
+  const auth = await api(t, token, `/api/v1/sessions/${session.id}/authorize`, { method: "POST" });
+  assert.equal(auth.status, 409);
+  assert.deepEqual(await auth.json(), {
+    error: "Unable to connect to the device",
+    code: "device_offline",
+  });
+});
+
+Deno.test("API bodies are validated: bad JSON, unknown fields and wrong types are 400", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const dept = await department(t.services);
+  const id = await device(t, dept, "PC");
+  const token = await tokenFor(
+    t,
+    (await t.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id,
+  );
+  const cases: [string, RegExp][] = [
+    ["{nope", /not valid JSON/],
+    ['{"asUser": 5}', /expected string/i],
+    ['{"surprise": true}', /Unrecognized key/i],
+  ];
+  for (const [body, message] of cases) {
+    const res = await api(t, token, `/api/v1/devices/${id}/sessions`, { method: "POST", body });
+    assert.equal(res.status, 400, body);
+    assert.match((await res.json()).error, message);
+  }
+  const q = await api(t, token, "/api/v1/devices?page=-1");
+  assert.equal(q.status, 400);
+  assert.equal((await q.json()).error, "page must be at least 1");
+  assert.equal((await api(t, token, "/api/v1/nothing")).status, 404);
+});
+
+Deno.test("API tokens are created once-visible, listed and revoked in the UI", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/account/api-tokens");
+  const created = await owner.post("/account/api-tokens", { name: "Helpdesk", expiresDays: "90" });
+  assert.equal(created.status, 200);
+  const token = (await created.text()).match(/id="new-token"[^>]*>(ast_[A-Za-z0-9_-]+)</)![1]!;
+  assert.equal((await api(t, token, "/api/v1/devices")).status, 200);
+  const rows = await t.services.db.selectFrom("api_tokens").selectAll().execute();
+  assert.equal(rows[0]!.token_hash, hashToken(token), "stored hashed");
+  assert.match(await textOf(await owner.get("/account/api-tokens")), /Helpdesk .* active/);
+  const bad = await owner.post("/account/api-tokens", { name: "", expiresDays: "90" });
+  assert.equal(bad.status, 400);
+  assert.match(await textOf(bad), /Name is required/);
+  assert.equal((await owner.post(`/account/api-tokens/${rows[0]!.id}/revoke`)).status, 303);
+  assert.equal((await api(t, token, "/api/v1/devices")).status, 401);
+  const other = await createUser(t, { email: "x@example.com", role: "technician" });
+  const theirs = await createApiToken(t.services.db, t.clock, {
+    userId: other,
+    name: "x",
+    expiresAt: null,
+  }, { kind: "system" });
+  assert.equal(
+    (await owner.post(`/account/api-tokens/${theirs.id}/revoke`)).status,
+    404,
+    "only your own",
+  );
+  assert.ok(await signIn(t, "x@example.com"));
+});

@@ -1,0 +1,52 @@
+/**
+ * /approve/:token — the page behind "Check Request". Viewing (GET) decides nothing, since
+ * mail scanners open links; only the Allow Session / Deny buttons (POST, CSRF-checked) do.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { ApprovalMiss, ApprovalModel } from "../services/email_auth.ts";
+import { ApprovalPage, UnknownApprovalPage } from "../views/ApprovalPage.tsx";
+import type { AppEnv, Ctx } from "./env.ts";
+import { readForm } from "./forms.ts";
+import { render } from "./render.tsx";
+
+const DecisionForm = z.object({
+  decision: z.enum(["allow", "deny"], { error: "Choose Allow Session or Deny" }),
+});
+
+function page(c: Ctx, result: ApprovalModel | ApprovalMiss) {
+  if ("kind" in result) {
+    return result.kind === "rate_limited"
+      ? render(c, <UnknownApprovalPage message={result.message} />, 429)
+      : render(
+        c,
+        <UnknownApprovalPage message="This link is not valid. It may have been mistyped, or the request it belonged to no longer exists." />,
+        404,
+      );
+  }
+  return render(c, <ApprovalPage model={result} />);
+}
+
+/** GET and POST /approve/:token. */
+export function approveRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get(
+    "/approve/:token",
+    async (c) => page(c, await c.get("services").emailAuth.view(c.req.param("token"), c.get("ip"))),
+  );
+  app.post("/approve/:token", async (c) => {
+    const form = await readForm(c, DecisionForm);
+    if (!form.ok) {
+      return render(c, <UnknownApprovalPage message={form.message} />, 400);
+    }
+    return page(
+      c,
+      await c.get("services").emailAuth.decide(
+        c.req.param("token"),
+        form.data.decision,
+        c.get("ip"),
+      ),
+    );
+  });
+  return app;
+}

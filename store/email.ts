@@ -1,0 +1,176 @@
+/** Email authorization settings (per device and group), approval links, and the outbox. */
+import type { Selectable } from "kysely";
+import { type EmailAuthorizationPolicy, emailAuthorizationPolicy } from "../core/mod.ts";
+import type { Db } from "./db.ts";
+import type { EmailRequestsTable, OutboxTable } from "./schema.ts";
+
+/** An approval link as stored (only the token's hash). */
+export type EmailRequestRow = Selectable<EmailRequestsTable>;
+/** A mail in the outbox. */
+export type OutboxRow = Selectable<OutboxTable>;
+
+/** The saved email policy of a device or group, or null when it has none of its own. */
+export async function loadEmailPolicy(
+  db: Db,
+  kind: "device" | "group",
+  id: string,
+): Promise<(EmailAuthorizationPolicy & { updatedBy: string; updatedAt: number }) | null> {
+  const row = await db.selectFrom("email_policies").selectAll().where("target_kind", "=", kind)
+    .where("target_id", "=", id).executeTakeFirst();
+  if (!row) return null;
+  return {
+    ...emailAuthorizationPolicy({
+      required: row.required === 1,
+      recipients: JSON.parse(row.recipients),
+      timeoutSeconds: row.timeout_seconds,
+    }),
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Saves (or, with null, removes) the email policy of a device or group. */
+export async function saveEmailPolicy(
+  db: Db,
+  target: { kind: "device" | "group"; id: string },
+  policy: EmailAuthorizationPolicy | null,
+  by: string,
+  now: number,
+): Promise<void> {
+  if (policy === null) {
+    await db.deleteFrom("email_policies").where("target_kind", "=", target.kind)
+      .where("target_id", "=", target.id).execute();
+    return;
+  }
+  const values = {
+    required: policy.required ? 1 : 0,
+    recipients: JSON.stringify(policy.recipients),
+    timeout_seconds: policy.timeoutSeconds,
+    updated_at: now,
+    updated_by: by,
+  };
+  await db.insertInto("email_policies").values({
+    target_kind: target.kind,
+    target_id: target.id,
+    ...values,
+  }).onConflict((oc) => oc.columns(["target_kind", "target_id"]).doUpdateSet(values)).execute();
+}
+
+/** Stores an approval link. */
+export async function insertEmailRequest(db: Db, row: EmailRequestRow): Promise<void> {
+  await db.insertInto("email_requests").values(row).execute();
+}
+
+/** Finds an approval link by the hash of its token. */
+export async function findEmailRequest(
+  db: Db,
+  tokenHash: string,
+): Promise<EmailRequestRow | undefined> {
+  return await db.selectFrom("email_requests").selectAll().where("token_hash", "=", tokenHash)
+    .executeTakeFirst();
+}
+
+/** The links of an attempt. */
+export async function attemptRequests(db: Db, attemptId: string): Promise<EmailRequestRow[]> {
+  return await db.selectFrom("email_requests").selectAll().where("attempt_id", "=", attemptId)
+    .orderBy("recipient").execute();
+}
+
+/** Marks a link used; true only for the request that wins (single use). */
+export async function useEmailRequest(db: Db, id: string, now: number): Promise<boolean> {
+  const r = await db.updateTable("email_requests").set({ used_at: now }).where("id", "=", id)
+    .where("used_at", "is", null).executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
+
+/** Records the first view of a link. */
+export async function markViewed(db: Db, id: string, now: number): Promise<boolean> {
+  const r = await db.updateTable("email_requests").set({ first_viewed_at: now })
+    .where("id", "=", id).where("first_viewed_at", "is", null).executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
+
+/** Withdraws every link of an attempt. */
+export async function withdrawRequests(db: Db, attemptId: string, now: number): Promise<void> {
+  await db.updateTable("email_requests").set({ withdrawn_at: now })
+    .where("attempt_id", "=", attemptId).where("withdrawn_at", "is", null).execute();
+}
+
+// Outbox
+
+/** Queues a mail for sending now. */
+export async function enqueueMail(
+  db: Db,
+  mail: {
+    kind: string;
+    recipient: string;
+    subject: string;
+    text: string;
+    html: string;
+    relatedId: string | null;
+    now: number;
+  },
+): Promise<number> {
+  const r = await db.insertInto("outbox").values({
+    kind: mail.kind,
+    recipient: mail.recipient,
+    subject: mail.subject,
+    text_body: mail.text,
+    html_body: mail.html,
+    related_id: mail.relatedId,
+    status: "pending",
+    attempts: 0,
+    next_attempt_at: mail.now,
+    last_error: null,
+    created_at: mail.now,
+    finished_at: null,
+  }).executeTakeFirstOrThrow();
+  return Number(r.insertId);
+}
+
+/** Pending mails due at `now`, oldest first. */
+export async function dueMail(db: Db, now: number, limit = 20): Promise<OutboxRow[]> {
+  return await db.selectFrom("outbox").selectAll().where("status", "=", "pending")
+    .where("next_attempt_at", "<=", now).orderBy("next_attempt_at").orderBy("id").limit(limit)
+    .execute();
+}
+
+/** The earliest time a pending mail is due. */
+export async function nextMailAt(db: Db): Promise<number | null> {
+  const row = await db.selectFrom("outbox").select((eb) =>
+    eb.fn.min<number | null>("next_attempt_at").as("at")
+  )
+    .where("status", "=", "pending").executeTakeFirst();
+  return row?.at ?? null;
+}
+
+/** Updates a mail's delivery state. */
+export async function updateMail(
+  db: Db,
+  id: number,
+  changes: Partial<
+    Pick<OutboxRow, "status" | "attempts" | "next_attempt_at" | "last_error" | "finished_at">
+  >,
+): Promise<void> {
+  await db.updateTable("outbox").set(changes).where("id", "=", id).execute();
+}
+
+/** Cancels pending mails about `relatedId` (a withdrawn request needs no mail). */
+export async function cancelMail(db: Db, relatedId: string, now: number): Promise<void> {
+  await db.updateTable("outbox").set({
+    status: "cancelled",
+    finished_at: now,
+    next_attempt_at: null,
+  })
+    .where("related_id", "=", relatedId).where("status", "=", "pending").execute();
+}
+
+/** The newest mails, for the admin page. */
+export async function recentMail(db: Db, limit = 100): Promise<OutboxRow[]> {
+  return await db.selectFrom("outbox").selectAll().orderBy("id", "desc").limit(limit).execute();
+}
+
+/** One mail by id. */
+export async function findMail(db: Db, id: number): Promise<OutboxRow | undefined> {
+  return await db.selectFrom("outbox").selectAll().where("id", "=", id).executeTakeFirst();
+}

@@ -1,0 +1,97 @@
+/** A real SMTP server on loopback (the smtp-server package) that keeps what it receives. */
+// @ts-types="@types/smtp-server"
+import { SMTPServer } from "smtp-server";
+
+/** One received message, with its body decoded enough to read links. */
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: string;
+  /** The raw message with quoted-printable soft breaks and escapes undone. */
+  decoded: string;
+}
+
+/** A running SMTP server. */
+export interface TestSmtp extends AsyncDisposable {
+  port: number;
+  received: ReceivedMail[];
+  /** Waits until `count` messages have arrived. */
+  waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
+  close(): Promise<void>;
+}
+
+/** Undoes quoted-printable soft line breaks and =XX escapes. */
+export function decodeQuotedPrintable(text: string): string {
+  return text.replace(/=\r?\n/g, "").replace(
+    /=([0-9A-F]{2})/g,
+    (_, h) => String.fromCharCode(parseInt(h, 16)),
+  );
+}
+
+/** Starts an SMTP server on 127.0.0.1 (on `port`, or a free one). */
+export async function startSmtp(port = 0): Promise<TestSmtp> {
+  const received: ReceivedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Uint8Array[] = [];
+      stream.on("data", (c: Uint8Array) => chunks.push(c));
+      stream.on("end", () => {
+        const raw = new TextDecoder().decode(concat(chunks));
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          decoded: decodeQuotedPrintable(raw),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const address = server.server.address() as { port: number };
+  let closed = false;
+  const close = () => {
+    if (closed) return Promise.resolve();
+    closed = true;
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return {
+    port: address.port,
+    received,
+    async waitFor(count, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        if (Date.now() > deadline) {
+          throw new Error(`only ${received.length} of ${count} mails arrived`);
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return received;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** The Check Request link in a received mail. */
+export function approvalLink(mail: ReceivedMail): string {
+  const m = mail.decoded.match(/https?:\/\/[^\s"<>]+\/approve\/[A-Za-z0-9_-]{43}/);
+  if (!m) throw new Error(`no approval link in mail:\n${mail.decoded}`);
+  return m[0];
+}

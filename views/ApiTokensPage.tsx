@@ -1,0 +1,113 @@
+/** The user's API tokens for the JSON API: create (shown once), list, revoke. */
+import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { Time } from "./format.tsx";
+import { Layout } from "./Layout.tsx";
+
+/** One token in the list. */
+export interface ApiTokenItem {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+  state: "active" | "expired" | "revoked";
+}
+
+/** The API tokens page. */
+export function ApiTokensPage(props: {
+  tokens: ApiTokenItem[];
+  created?: string | null;
+  error?: string | null;
+  notice?: string | null;
+  apiBase: string;
+}) {
+  return (
+    <Layout title="API tokens">
+      <p class="crumbs">
+        <a href="/account">Account</a>
+      </p>
+      <h1>API tokens</h1>
+      <p class="lead">
+        Tokens let scripts and ticketing tools use the JSON API as you, with your role and
+        departments. Secure Connect still applies.
+      </p>
+      <Notice message={props.notice} />
+      <ErrorBox message={props.error} />
+      {props.created && (
+        <section class="card created-token" aria-live="polite">
+          <h2>New token</h2>
+          <p>Copy it now; it is not shown again.</p>
+          <p>
+            <code id="new-token" class="secret">{props.created}</code>{" "}
+            <button type="button" data-copy="#new-token">Copy</button>
+          </p>
+          <pre><code>curl -H "Authorization: Bearer {props.created}" {props.apiBase}/api/v1/devices</code></pre>
+        </section>
+      )}
+      <PostForm action="/account/api-tokens" class="card stack">
+        <h2>New token</h2>
+        <Field
+          label="Name"
+          name="name"
+          required
+          maxlength={100}
+          hint="What will use it, e.g. Helpdesk integration"
+        />
+        <div class="field">
+          <label for="f-expires">Expires</label>
+          <select id="f-expires" name="expiresDays">
+            <option value="30">In 30 days</option>
+            <option value="90" selected>In 90 days</option>
+            <option value="365">In a year</option>
+            <option value="0">Never</option>
+          </select>
+        </div>
+        <button type="submit" class="primary">Create token</button>
+      </PostForm>
+      {props.tokens.length === 0 ? <p class="empty">No tokens yet.</p> : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Expires</th>
+                <th scope="col">State</th>
+                <th scope="col">
+                  <span class="sr">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.tokens.map((t) => (
+                <tr key={t.id} class={t.state === "active" ? undefined : "muted"}>
+                  <td>{t.name}</td>
+                  <td>
+                    <Time at={t.createdAt} />
+                  </td>
+                  <td>
+                    <Time at={t.lastUsedAt} />
+                  </td>
+                  <td>
+                    <Time at={t.expiresAt} empty="Never" />
+                  </td>
+                  <td>
+                    <span class={`badge${t.state === "active" ? " badge-ok" : ""}`}>{t.state}</span>
+                  </td>
+                  <td>
+                    {t.state === "active" && (
+                      <PostForm action={`/account/api-tokens/${t.id}/revoke`}>
+                        <button type="submit" class="danger">Revoke</button>
+                      </PostForm>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Layout>
+  );
+}

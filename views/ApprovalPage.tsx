@@ -1,0 +1,71 @@
+/** The approval page an email recipient opens from "Check Request" (no sign-in; the link is the credential). */
+import { ALLOW_SESSION, DENY } from "../core/mod.ts";
+import type { ApprovalModel } from "../services/email_auth.ts";
+import { PostForm } from "./Form.tsx";
+import { Time } from "./format.tsx";
+import { Layout } from "./Layout.tsx";
+
+/** The page for one link. */
+export function ApprovalPage(props: { model: ApprovalModel }) {
+  const m = props.model;
+  const v = m.view;
+  return (
+    <Layout title="Connection request" narrow>
+      <h1>Connection request</h1>
+      <section class="card approval" data-state={v.kind}>
+        <p class="lead">
+          <strong>{m.technician}</strong> asks to connect to <strong>{m.device}</strong>
+          {m.asUser && (
+            <>
+              {" "}as <strong>{m.asUser}</strong>
+            </>
+          )}.
+        </p>
+        <dl class="facts">
+          <dt>Requested</dt>
+          <dd>
+            <Time at={m.requestedAt} />
+          </dd>
+          <dt>Sent to</dt>
+          <dd>{m.recipient}</dd>
+        </dl>
+        {v.kind === "pending"
+          ? (
+            <>
+              <p role="status">
+                {v.text}: <strong data-deadline={v.deadline}>{v.secondsLeft}</strong> seconds left.
+              </p>
+              <div class="actions-row">
+                <PostForm action={`/approve/${m.token}`}>
+                  <input type="hidden" name="decision" value="allow" />
+                  <button type="submit" class="primary">{ALLOW_SESSION}</button>
+                </PostForm>
+                <PostForm action={`/approve/${m.token}`}>
+                  <input type="hidden" name="decision" value="deny" />
+                  <button type="submit" class="danger">{DENY}</button>
+                </PostForm>
+              </div>
+              <p class="hint">Nobody connects unless someone allows it before the time runs out.</p>
+            </>
+          )
+          : v.kind === "allowed" || v.kind === "denied"
+          ? (
+            <p class={`alert ${v.kind === "allowed" ? "alert-ok" : "alert-error"}`} role="status">
+              {v.text} by {v.by} at <Time at={v.at} />.
+            </p>
+          )
+          : <p class="alert alert-warn" role="status">{v.text}.</p>}
+      </section>
+    </Layout>
+  );
+}
+
+/** A link that matches no request. */
+export function UnknownApprovalPage(props: { message: string }) {
+  return (
+    <Layout title="Connection request" narrow>
+      <h1>Connection request</h1>
+      <p class="alert alert-warn" role="status">{props.message}</p>
+    </Layout>
+  );
+}

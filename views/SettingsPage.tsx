@@ -1,0 +1,429 @@
+/**
+ * Department settings: Session Confirmation (R4), Secure Connect (R3) and the authorization
+ * lifetime (R2) of one department, each section a form of its own so one mistake keeps the
+ * others' values.
+ */
+import {
+  ADD_EXCLUSION,
+  CONFIRMATION_MESSAGE_LABEL,
+  CONFIRMATION_TIMEOUT_LABEL,
+  DEVICE_OR_GROUP_NAME_LABEL,
+  EXCLUDE_DEVICES_LABEL,
+  EXCLUDED_BY_LABEL,
+  EXCLUDED_DEVICES_LABEL,
+  IP_ADDRESS_LABEL,
+  OS_LABEL,
+  POLICY_LIMITS,
+  REAUTHENTICATION_TIME_LABEL,
+  SECURE_CONNECT_LABEL,
+  SECURE_CONNECT_NEEDS_OWN_MFA,
+  SECURE_CONNECT_SUPER_ADMIN_ONLY,
+  SETUP_MFA,
+  SHOW_CONFIRMATION_LABEL,
+  SHOW_ON_LOCKED_LABEL,
+} from "../core/mod.ts";
+import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { Layout } from "./Layout.tsx";
+
+/** Label of the Secure Connect option that makes technicians without MFA enrol first. */
+export const REQUIRE_MFA_FOR_ALL_LABEL = "Require MFA for all technicians";
+/** Label of the authorization lifetime field. */
+export const AUTHORIZATION_LIFETIME_LABEL = "Authorization lifetime (in minutes)";
+/** Hint under the authorization lifetime field. */
+export const AUTHORIZATION_LIFETIME_HINT =
+  "4 hours by default; when it ends, the session is deauthorized";
+/** Column heading of the Secure Connect exclusions table. */
+export const DEVICE_NAME_COLUMN = "Device Name";
+
+/** The parts of the page that carry their own error and "Saved." notice. */
+export type SettingsPart =
+  | "confirmation"
+  | "confirmation-exclusions"
+  | "secure-connect"
+  | "secure-connect-exclusions"
+  | "authorization";
+
+/** One excluded device or group as its table row shows it; "-" where nothing is known. */
+export interface ExclusionRow {
+  id: number;
+  kind: "device" | "group";
+  name: string;
+  os: string;
+  ip: string;
+  excludedBy: string;
+}
+
+/** A device or group that can still be excluded; `value` is `device:<id>` or `group:<id>`. */
+export interface TargetOption {
+  value: string;
+  label: string;
+}
+
+/** Everything the settings page of one department shows. */
+export interface SettingsPageModel {
+  department: { id: string; name: string; disabled: boolean };
+  // Numbers travel as text so a refused value is shown back exactly as it was typed.
+  confirmation: {
+    enabled: boolean;
+    message: string;
+    timeoutSeconds: string;
+    showOnLockedAndLoggedOff: boolean;
+    exclusions: ExclusionRow[];
+    devices: TargetOption[];
+    groups: TargetOption[];
+  };
+  secureConnect: {
+    editable: boolean;
+    needsOwnMfa: boolean;
+    enabled: boolean;
+    reauthenticationMinutes: string;
+    requireMfaForAll: boolean;
+    exclusions: ExclusionRow[];
+    devices: TargetOption[];
+  };
+  authorization: { lifetimeMinutes: string };
+  errors: Partial<Record<SettingsPart, string>>;
+  saved: SettingsPart | null;
+}
+
+/** The settings page of one department. */
+export function SettingsPage(props: { model: SettingsPageModel }) {
+  const m = props.model;
+  const base = `/settings/${m.department.id}`;
+  return (
+    <Layout title={`Settings · ${m.department.name}`}>
+      <p class="crumbs">
+        <a href="/settings">Settings</a>
+      </p>
+      <h1>
+        {m.department.name}
+        {m.department.disabled && (
+          <>
+            {" "}
+            <span class="badge">Disabled</span>
+          </>
+        )}
+      </h1>
+      <nav aria-label="Sections" class="settings-toc">
+        <a href="#confirmation">Session Confirmation</a>
+        <a href="#secure-connect">Secure Connect</a>
+        <a href="#authorization">Authorization</a>
+      </nav>
+      <ConfirmationSection base={base} model={m} />
+      <SecureConnectSection base={base} model={m} />
+      <AuthorizationSection base={base} model={m} />
+    </Layout>
+  );
+}
+
+function Messages(props: { model: SettingsPageModel; part: SettingsPart }) {
+  return (
+    <>
+      <Notice message={props.model.saved === props.part ? "Saved." : null} />
+      <ErrorBox message={props.model.errors[props.part]} />
+    </>
+  );
+}
+
+function Check(
+  props: { id: string; name: string; label: string; checked: boolean; describedBy?: string },
+) {
+  return (
+    <label class="check" for={props.id}>
+      <input
+        type="checkbox"
+        id={props.id}
+        name={props.name}
+        checked={props.checked}
+        aria-describedby={props.describedBy}
+      />
+      {props.label}
+    </label>
+  );
+}
+
+function ConfirmationSection(props: { base: string; model: SettingsPageModel }) {
+  const c = props.model.confirmation;
+  const limits = POLICY_LIMITS.confirmationTimeoutSeconds;
+  return (
+    <section class="card settings-section" id="confirmation" aria-labelledby="confirmation-h">
+      <h2 id="confirmation-h">Session Confirmation</h2>
+      <p class="hint">
+        The end user at the device accepts or declines each unattended connection.
+      </p>
+      <Messages model={props.model} part="confirmation" />
+      <PostForm action={`${props.base}/confirmation`} class="stack">
+        <Check
+          id="confirmation-enabled"
+          name="enabled"
+          label={SHOW_CONFIRMATION_LABEL}
+          checked={c.enabled}
+        />
+        <div class="field">
+          <label for="confirmation-message">{CONFIRMATION_MESSAGE_LABEL}</label>
+          <textarea
+            id="confirmation-message"
+            name="message"
+            required
+            maxLength={POLICY_LIMITS.confirmationMessageLength.max}
+            rows={3}
+            value={c.message}
+          />
+        </div>
+        <Field
+          label={CONFIRMATION_TIMEOUT_LABEL}
+          name="timeoutSeconds"
+          type="number"
+          value={c.timeoutSeconds}
+          min={limits.min}
+          max={limits.max}
+          required
+          hint={`From ${limits.min} to ${limits.max} seconds; 60 by default`}
+        />
+        <Check
+          id="confirmation-locked"
+          name="showOnLockedAndLoggedOff"
+          label={SHOW_ON_LOCKED_LABEL}
+          checked={c.showOnLockedAndLoggedOff}
+          describedBy="confirmation-locked-hint"
+        />
+        <p class="hint" id="confirmation-locked-hint">
+          Only where the agent can prompt there. When off, a locked or logged off device is not
+          asked and the audit log says so.
+        </p>
+        <div>
+          <button type="submit" class="primary">Save Session Confirmation</button>
+        </div>
+      </PostForm>
+
+      <h3 id="confirmation-exclusions">{EXCLUDE_DEVICES_LABEL}</h3>
+      <p class="hint">Excluded devices and groups connect without asking the end user.</p>
+      <Messages model={props.model} part="confirmation-exclusions" />
+      <ExclusionTable
+        caption={EXCLUDE_DEVICES_LABEL}
+        nameColumn={DEVICE_OR_GROUP_NAME_LABEL}
+        rows={c.exclusions}
+        removeBase={props.base}
+        removable
+      />
+      <AddExclusion
+        action={`${props.base}/exclusions`}
+        policy="confirmation"
+        id="confirmation-target"
+        label={DEVICE_OR_GROUP_NAME_LABEL}
+        devices={c.devices}
+        groups={c.groups}
+      />
+    </section>
+  );
+}
+
+function SecureConnectSection(props: { base: string; model: SettingsPageModel }) {
+  const s = props.model.secureConnect;
+  const limits = POLICY_LIMITS.reauthenticationMinutes;
+  return (
+    <section class="card settings-section" id="secure-connect" aria-labelledby="secure-connect-h">
+      <h2 id="secure-connect-h">Secure Connect</h2>
+      <p class="hint">
+        Technicians complete multi-factor authentication before connecting to an unattended device.
+      </p>
+      <Messages model={props.model} part="secure-connect" />
+      {s.editable
+        ? (
+          <PostForm action={`${props.base}/secure-connect`} class="stack">
+            <div class="check-row">
+              <Check
+                id="secure-connect-enabled"
+                name="enabled"
+                label={SECURE_CONNECT_LABEL}
+                checked={s.enabled}
+                describedBy={s.needsOwnMfa ? "secure-connect-mfa" : undefined}
+              />
+              {s.needsOwnMfa && (
+                <a class="button" href="/account/mfa" aria-describedby="secure-connect-mfa">
+                  {SETUP_MFA}
+                </a>
+              )}
+            </div>
+            {s.needsOwnMfa && (
+              <p class="hint" id="secure-connect-mfa">{SECURE_CONNECT_NEEDS_OWN_MFA}</p>
+            )}
+            <Field
+              label={`${REAUTHENTICATION_TIME_LABEL} (in minutes)`}
+              name="reauthenticationMinutes"
+              type="number"
+              value={s.reauthenticationMinutes}
+              min={limits.min}
+              max={limits.max}
+              required
+              hint={`From ${limits.min} to ${limits.max}; 0 asks every time. ` +
+                "Another device always asks again."}
+            />
+            <Check
+              id="secure-connect-require-mfa"
+              name="requireMfaForAll"
+              label={REQUIRE_MFA_FOR_ALL_LABEL}
+              checked={s.requireMfaForAll}
+              describedBy="secure-connect-require-mfa-hint"
+            />
+            <p class="hint" id="secure-connect-require-mfa-hint">
+              When off, a technician without MFA is asked for their password instead.
+            </p>
+            <div>
+              <button type="submit" class="primary">Save Secure Connect</button>
+            </div>
+          </PostForm>
+        )
+        : (
+          <>
+            <p class="alert alert-warn">{SECURE_CONNECT_SUPER_ADMIN_ONLY}</p>
+            <dl class="facts">
+              <dt>{SECURE_CONNECT_LABEL}</dt>
+              <dd>{s.enabled ? "On" : "Off"}</dd>
+              <dt>{REAUTHENTICATION_TIME_LABEL}</dt>
+              <dd>
+                {s.reauthenticationMinutes === "0"
+                  ? "Always ask"
+                  : `${s.reauthenticationMinutes} minutes`}
+              </dd>
+              <dt>{REQUIRE_MFA_FOR_ALL_LABEL}</dt>
+              <dd>{s.requireMfaForAll ? "On" : "Off"}</dd>
+            </dl>
+          </>
+        )}
+
+      <h3 id="secure-connect-exclusions">{EXCLUDED_DEVICES_LABEL}</h3>
+      <p class="hint">Excluded devices skip Secure Connect.</p>
+      <Messages model={props.model} part="secure-connect-exclusions" />
+      <ExclusionTable
+        caption={EXCLUDED_DEVICES_LABEL}
+        nameColumn={DEVICE_NAME_COLUMN}
+        rows={s.exclusions}
+        removeBase={props.base}
+        removable={s.editable}
+      />
+      {s.editable && (
+        <AddExclusion
+          action={`${props.base}/exclusions`}
+          policy="secure_connect"
+          id="secure-connect-target"
+          label={DEVICE_NAME_COLUMN}
+          devices={s.devices}
+          groups={[]}
+        />
+      )}
+    </section>
+  );
+}
+
+function AuthorizationSection(props: { base: string; model: SettingsPageModel }) {
+  const limits = POLICY_LIMITS.authorizationLifetimeMinutes;
+  return (
+    <section class="card settings-section" id="authorization" aria-labelledby="authorization-h">
+      <h2 id="authorization-h">Authorization</h2>
+      <Messages model={props.model} part="authorization" />
+      <PostForm action={`${props.base}/authorization`} class="stack">
+        <Field
+          label={AUTHORIZATION_LIFETIME_LABEL}
+          name="lifetimeMinutes"
+          type="number"
+          value={props.model.authorization.lifetimeMinutes}
+          min={limits.min}
+          max={limits.max}
+          required
+          hint={AUTHORIZATION_LIFETIME_HINT}
+        />
+        <div>
+          <button type="submit" class="primary">Save Authorization</button>
+        </div>
+      </PostForm>
+    </section>
+  );
+}
+
+function ExclusionTable(props: {
+  caption: string;
+  nameColumn: string;
+  rows: ExclusionRow[];
+  removeBase: string;
+  removable: boolean;
+}) {
+  if (props.rows.length === 0) return <p class="empty">Nothing is excluded.</p>;
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="sr">{props.caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{props.nameColumn}</th>
+            <th scope="col">{OS_LABEL}</th>
+            <th scope="col">{IP_ADDRESS_LABEL}</th>
+            <th scope="col">{EXCLUDED_BY_LABEL}</th>
+            {props.removable && (
+              <th scope="col">
+                <span class="sr">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => (
+            <tr key={r.id}>
+              <td>{r.kind === "group" ? `${r.name} (group)` : r.name}</td>
+              <td>{r.os}</td>
+              <td>{r.ip}</td>
+              <td>{r.excludedBy}</td>
+              {props.removable && (
+                <td>
+                  <PostForm action={`${props.removeBase}/exclusions/${r.id}/remove`}>
+                    <button type="submit" class="danger" aria-label={`Remove ${r.name}`}>
+                      Remove
+                    </button>
+                  </PostForm>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function AddExclusion(props: {
+  action: string;
+  policy: "confirmation" | "secure_connect";
+  id: string;
+  label: string;
+  devices: TargetOption[];
+  groups: TargetOption[];
+}) {
+  if (props.devices.length === 0 && props.groups.length === 0) {
+    return (
+      <p class="hint">
+        {props.policy === "secure_connect"
+          ? "No devices of this department are left to exclude."
+          : "No devices or groups of this department are left to exclude."}
+      </p>
+    );
+  }
+  return (
+    <PostForm action={props.action} class="inline add-exclusion">
+      <input type="hidden" name="policy" value={props.policy} />
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name="target" required>
+        {props.devices.length > 0 && (
+          <optgroup label="Devices">
+            {props.devices.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+          </optgroup>
+        )}
+        {props.groups.length > 0 && (
+          <optgroup label="Groups">
+            {props.groups.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+          </optgroup>
+        )}
+      </select>
+      <button type="submit">{ADD_EXCLUSION}</button>
+    </PostForm>
+  );
+}
