@@ -5,16 +5,26 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { allowedActions, sessionView, type SupportSession } from "../core/mod.ts";
+import {
+  allowedActions,
+  DEFAULT_EMAIL_AUTHORIZATION_POLICY,
+  type EmailAuthorizationPolicy,
+  sessionView,
+  type SupportSession,
+} from "../core/mod.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
 import { canSee, visibleDepartments } from "../services/devices.ts";
 import { deviceModel, loadNames } from "../services/device_views.ts";
 import { SessionError } from "../services/sessions.ts";
 import { searchDevices } from "../store/device_search.ts";
-import { type DeviceRow, findDevice } from "../store/devices.ts";
+import { type DeviceRow, findDevice, findGroup } from "../store/devices.ts";
+import { loadEmailPolicy } from "../store/email.ts";
+import { changeEmailPolicy, policyMessage } from "../services/email_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
 import { currentUser } from "./env.ts";
 import { parseWith } from "./forms.ts";
+import { readAuditRequest } from "./audit.tsx";
+import { searchAudit } from "../store/audit.ts";
 
 const ListQuery = z.object({
   q: z.string().trim().max(100, "q is at most 100 characters").default(""),
@@ -264,6 +274,95 @@ export function apiRoutes(): Hono<AppEnv> {
       }
     });
   }
+
+  // Email authorization settings (R5), per device and per group; admins only.
+  const EmailBody = z.object({
+    required: z.boolean({ error: "required must be true or false" }),
+    recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients"),
+    timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).int()
+      .default(DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
+  }).strict();
+
+  const emailTarget = async (c: Ctx, kind: "device" | "group") => {
+    const { db } = c.get("services");
+    const departments = await visibleDepartments(db, currentUser(c));
+    const id = c.req.param("id") ?? "";
+    if (kind === "device") {
+      const row = await findDevice(db, id);
+      return row && canSee(departments, row.department_id)
+        ? { kind, id, name: row.name, departmentId: row.department_id, row }
+        : null;
+    }
+    const group = await findGroup(db, id);
+    return group && canSee(departments, group.department_id)
+      ? { kind, id, name: group.name, departmentId: group.department_id, row: null }
+      : null;
+  };
+
+  for (const kind of ["device", "group"] as const) {
+    const path = `/api/v1/${kind}s/:id/email-authorization`;
+    app.get(path, async (c) => {
+      const target = await emailTarget(c, kind);
+      if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
+      const { db, sessions } = c.get("services");
+      const own = await loadEmailPolicy(db, kind, target.id);
+      const strip = (p: EmailAuthorizationPolicy | null) =>
+        p && { required: p.required, recipients: p.recipients, timeoutSeconds: p.timeoutSeconds };
+      return c.json({
+        own: strip(own),
+        ...(target.row ? { effective: strip(await sessions.emailPolicy(target.row)) } : {}),
+      });
+    });
+    app.put(path, async (c) => {
+      if (currentUser(c).role === "technician") {
+        return fail(c, 403, "forbidden", "Only admins change email authorization");
+      }
+      const target = await emailTarget(c, kind);
+      if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
+      const input = await body(c, EmailBody);
+      if (input instanceof Response) return input;
+      const { db, clock } = c.get("services");
+      try {
+        const saved = await changeEmailPolicy({ db, clock }, target, input, currentUser(c));
+        return c.json({ own: saved });
+      } catch (err) {
+        const message = policyMessage(err);
+        if (!message) throw err;
+        return fail(c, 400, "invalid_request", message);
+      }
+    });
+    app.delete(path, async (c) => {
+      if (currentUser(c).role === "technician") {
+        return fail(c, 403, "forbidden", "Only admins change email authorization");
+      }
+      const target = await emailTarget(c, kind);
+      if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
+      const { db, clock } = c.get("services");
+      await changeEmailPolicy({ db, clock }, target, null, currentUser(c));
+      return c.json({ own: null });
+    });
+  }
+
+  app.get("/api/v1/audit", async (c) => {
+    const request = await readAuditRequest(c);
+    const page = await searchAudit(c.get("services").db, request.filter);
+    return c.json({
+      events: page.entries.map((e) => ({
+        id: e.id,
+        at: e.at,
+        action: e.action,
+        outcome: e.outcome,
+        actor: { kind: e.actor_kind, id: e.actor_id, label: e.actor_label, name: e.actor_name },
+        deviceId: e.device_id,
+        deviceName: e.device_name,
+        sessionId: e.session_id,
+        attemptId: e.attempt_id,
+        department: e.department_name,
+        detail: e.detail ? JSON.parse(e.detail) : {},
+      })),
+      next: page.nextBefore,
+    });
+  });
 
   app.all(
     "/api/*",

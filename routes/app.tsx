@@ -87,7 +87,9 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   );
   app.onError((err, c) => {
     if (err instanceof HttpError) {
-      if (wantsJson(c.req.raw)) return c.json({ error: err.message }, err.status);
+      if (wantsJson(c.req.raw)) {
+        return c.json({ error: err.message, code: HTTP_CODES[err.status] }, err.status);
+      }
       return render(c, <ErrorPage status={err.status} message={err.message} />, err.status);
     }
     if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Http) {
@@ -103,6 +105,16 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   });
   return app;
 }
+
+const HTTP_CODES: Record<number, string> = {
+  400: "invalid_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "too_large",
+  429: "rate_limited",
+};
 
 function wantsJson(req: Request): boolean {
   return new URL(req.url).pathname.startsWith("/api/") ||

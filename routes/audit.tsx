@@ -89,14 +89,16 @@ function scopeOf(user: CurrentUser, departments: string[] | "all"): AuditScope {
   return { kind: "own", userId: user.id };
 }
 
-interface AuditRequest {
+/** A parsed audit query with the viewer's scope. */
+export interface AuditRequest {
   user: CurrentUser;
   departments: string[] | "all";
   filters: AuditFilters;
   filter: AuditFilter;
 }
 
-async function readRequest(c: Ctx): Promise<AuditRequest> {
+/** Parses the audit filters of a request (400 on bad input) and applies the viewer's scope. */
+export async function readAuditRequest(c: Ctx): Promise<AuditRequest> {
   const parsed = parseWith(AuditQuery, c.req.query());
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const q = parsed.data;
@@ -286,14 +288,14 @@ export function auditRoutes(): Hono<AppEnv> {
   app.use("/audit.csv", requireUser());
 
   app.get("/audit", async (c) => {
-    const r = await readRequest(c);
+    const r = await readAuditRequest(c);
     const { db } = c.get("services");
     if (wantsPartial(c)) return renderPartial(c, <AuditList model={await listModel(db, r)} />);
     return render(c, <AuditPage model={await pageModel(db, r)} />);
   });
 
   app.get("/audit.csv", async (c) => {
-    const r = await readRequest(c);
+    const r = await readAuditRequest(c);
     const { db, clock, log } = c.get("services");
     // The export is the whole result, not the page being looked at.
     const { before: _, ...filter } = r.filter;

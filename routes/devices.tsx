@@ -10,6 +10,7 @@ import {
   sessionPanelModel,
 } from "../services/device_views.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
+import { Live } from "../views/Live.tsx";
 import { appendAudit } from "../store/audit.ts";
 import { searchDevices } from "../store/device_search.ts";
 import {
@@ -155,7 +156,11 @@ export function deviceRoutes(): Hono<AppEnv> {
       <DevicePage
         device={deviceModel(device, hub, names)}
         admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
-        panel={<SessionPanel model={panel} />}
+        panel={
+          <Live id="session-panel" url={`/devices/${device.id}/panel`} event="device">
+            <SessionPanel model={panel} />
+          </Live>
+        }
         settings={isAdmin && (
           <EmailPolicyForm
             action={`/devices/${device.id}/email-authorization`}

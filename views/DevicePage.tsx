@@ -3,6 +3,7 @@ import type { ComponentChildren } from "preact";
 import { PostForm } from "./Form.tsx";
 import { StatusBadge, Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
+import { Live } from "./Live.tsx";
 
 /** Everything the device page shows about a device. */
 export interface DeviceModel {
@@ -45,13 +46,7 @@ function sessionState(d: DeviceModel): string {
 export function DeviceInfo(props: { device: DeviceModel }) {
   const d = props.device;
   return (
-    <section
-      class="card"
-      id="device-info"
-      hx-get={`/devices/${d.id}/info`}
-      hx-trigger="sse:device, sse:ready"
-      hx-swap="outerHTML"
-    >
+    <section class="card">
       <div class="card-head">
         <h2>Device information</h2>
         <StatusBadge online={d.online} disabled={d.disabled} />
@@ -116,7 +111,9 @@ export function DevicePage(props: {
       <h1>{d.name}</h1>
       <div hx-ext="sse" sse-connect={`/devices/${d.id}/events`} class="device-layout">
         {props.panel}
-        <DeviceInfo device={d} />
+        <Live id="device-info" url={`/devices/${d.id}/info`} event="device">
+          <DeviceInfo device={d} />
+        </Live>
       </div>
       {props.admin && (
         <section class="card">

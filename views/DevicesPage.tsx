@@ -1,6 +1,7 @@
 /** The device list: every device the viewer may work on, live online/offline state. */
 import { StatusBadge, Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
+import { Live } from "./Live.tsx";
 
 /** One row of the device list. */
 export interface DeviceListItem {
@@ -51,12 +52,7 @@ export function DeviceList(props: { model: DeviceListModel }) {
   const pages = Math.max(1, Math.ceil(m.total / m.pageSize));
   const filtered = m.filters.q !== "" || m.filters.status !== "all" || m.filters.department !== "";
   return (
-    <div
-      id="device-list"
-      hx-get={`/devices/list${query(m.filters)}`}
-      hx-trigger="sse:devices, sse:ready"
-      hx-swap="outerHTML"
-    >
+    <>
       {m.devices.length === 0
         ? (
           <div class="card empty-state">
@@ -133,7 +129,7 @@ export function DeviceList(props: { model: DeviceListModel }) {
           )}
         </nav>
       )}
-    </div>
+    </>
   );
 }
 
@@ -177,7 +173,9 @@ export function DevicesPage(props: { model: DeviceListModel }) {
         <button type="submit">Filter</button>
       </form>
       <div hx-ext="sse" sse-connect="/devices/events">
-        <DeviceList model={m} />
+        <Live id="device-list" url={`/devices/list${query(m.filters)}`} event="devices">
+          <DeviceList model={m} />
+        </Live>
       </div>
     </Layout>
   );

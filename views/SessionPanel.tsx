@@ -161,14 +161,7 @@ function State(props: { model: SessionPanelModel }) {
 export function SessionPanel(props: { model: SessionPanelModel }) {
   const m = props.model;
   return (
-    <section
-      class="card session-panel"
-      id="session-panel"
-      hx-get={`/devices/${m.deviceId}/panel`}
-      hx-trigger="sse:device, sse:ready"
-      hx-swap="outerHTML"
-      aria-labelledby="session-heading"
-    >
+    <section class="card session-panel" aria-labelledby="session-heading">
       <div class="card-head">
         <h2 id="session-heading">Support session</h2>
         {m.session?.asUser && <span class="muted">as {m.session.asUser}</span>}
