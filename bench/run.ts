@@ -1,0 +1,87 @@
+/**
+ * `deno task bench`: runs every benchmark against real processes on loopback and rewrites
+ * BENCHMARKS.md with the results, the targets and the command that produced them.
+ *
+ *   deno task bench                 all benchmarks, full size
+ *   deno task bench fleet 2000      only the fleet benchmark, with 2000 agents
+ */
+import { fleetBenchmark, type FleetResult } from "./fleet.ts";
+import { relayBenchmark, type RelayResult } from "./relay.ts";
+
+const [only, size] = Deno.args;
+const results: { fleet?: FleetResult; relay?: RelayResult } = {};
+
+if (!only || only === "fleet") {
+  console.error("bench: agent fleet");
+  results.fleet = await fleetBenchmark(Number(size ?? 10_000));
+  console.error(JSON.stringify(results.fleet));
+}
+if (!only || only === "relay") {
+  console.error("bench: relay");
+  results.relay = await relayBenchmark(Number(size ?? 1024));
+  console.error(JSON.stringify(results.relay));
+}
+
+const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.+)/)?.[1];
+const machine = `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores${cpu ? ` (${cpu})` : ""}, Deno ${Deno.version.deno}`;
+const date = new Date().toISOString().slice(0, 10);
+const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
+
+const sections: string[] = [];
+if (results.fleet) {
+  const f = results.fleet;
+  sections.push(`## Agent fleet
+
+${f.agents} simulated agents in ${f.workers} processes, enrolled for real over the protocol,
+connect to one server process and heartbeat every 15 s. Command: \`deno task bench fleet ${f.agents}\`.
+
+| measure | result | target |
+| --- | --- | --- |
+| time to enroll all agents | ${f.enrollSeconds} s | — |
+| time for all to connect (with credentials) | ${f.connectSeconds} s | — |
+| server memory before agents (RSS) | ${f.baselineRssMiB} MiB | — |
+| server memory with all agents connected (RSS) | ${f.connectedRssMiB} MiB | < 512 MiB — ${ok(f.connectedRssMiB < 512)} |
+| server memory per connected agent | ${f.perAgentKiB} KiB | — |
+| server CPU at steady state (one core = 100 %) | ${f.steadyCpuPercent} % | — |
+| device list page, p50 / p99 (first page of ${f.agents}) | ${f.listP50} / ${f.listP99} ms | p99 < 100 ms — ${ok(f.listP99 < 100)} |
+| device list filtered to online, p50 / p99 (page 100) | ${f.onlineListP50} / ${f.onlineListP99} ms | p99 < 100 ms — ${ok(f.onlineListP99 < 100)} |
+`);
+}
+if (results.relay) {
+  const r = results.relay;
+  sections.push(`## Channel relay
+
+${r.mib} MiB pushed from a browser-side WebSocket through the server to a real agent
+process, next to the same bytes over one direct WebSocket between two processes, in the
+same run. Command: \`deno task bench relay ${r.mib}\`.
+
+| measure | result | target |
+| --- | --- | --- |
+| direct WebSocket, process to process | ${r.directMiBs} MiB/s | — |
+| relayed browser → server → agent | ${r.relayMiBs} MiB/s | ≥ half of direct — ${ok(r.relayMiBs >= r.directMiBs / 2)} |
+| relay / direct | ${Math.round(r.relayMiBs / r.directMiBs * 100)} % | ≥ 50 % |
+| server memory before (RSS) | ${r.baselineRssMiB} MiB | — |
+| server peak memory during the relay (RSS) | ${r.peakRssMiB} MiB | growth < 64 MiB — ${ok(r.peakRssMiB - r.baselineRssMiB < 64)} |
+`);
+}
+
+const text = `# Benchmarks
+
+Speed and memory goals are measured here, not in timed tests. Every figure comes from real
+processes talking over loopback. Regenerate with \`deno task bench\` (or one benchmark:
+\`deno task bench fleet 10000\`, \`deno task bench relay 1024\`).
+
+Last run: ${date} on ${machine}.
+
+${sections.join("\n")}`;
+
+const path = new URL("../BENCHMARKS.md", import.meta.url);
+if (only) {
+  // A partial run keeps the other benchmark's section as it was.
+  const previous = await Deno.readTextFile(path).catch(() => "");
+  const keep = previous.split(/\n(?=## )/).filter((s) => s.startsWith("## ") && !sections.some((n) => n.split("\n")[0] === s.split("\n")[0]));
+  await Deno.writeTextFile(path, text.trimEnd() + "\n" + (keep.length ? "\n" + keep.join("\n").trimEnd() + "\n" : ""));
+} else {
+  await Deno.writeTextFile(path, text);
+}
+console.error(`bench: wrote ${path.pathname}`);
