@@ -35,6 +35,9 @@ export interface StartOptions {
   heartbeatWindowMs?: number;
 }
 
+/** How long a stop waits for open requests to finish. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 /** Opens the data directory and serves until stopped. */
 export async function startServer(
   config: ServerConfig,
@@ -87,7 +90,14 @@ export async function startServer(
     stopping ??= (async () => {
       log.info("shutting down");
       await services.stop();
-      await server.shutdown();
+      // Open requests get a grace period to finish; one that hangs must not hold the stop.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = await Promise.race([
+        server.shutdown().then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), SHUTDOWN_GRACE_MS)),
+      ]);
+      clearTimeout(timer);
+      if (!drained) log.warn("requests still open at shutdown were cut off");
       await database.close();
       log.info("stopped");
     })();

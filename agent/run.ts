@@ -11,6 +11,7 @@ import {
   type AgentMessage,
   type Capability,
   CLOSE,
+  decodeChannelFrame,
   type DeviceInfo,
   FATAL_CLOSE_CODES,
   PROTOCOL_VERSION,
@@ -18,6 +19,7 @@ import {
 } from "../protocol/messages.ts";
 import { type Credential, defaultStateDir, loadCredential, saveCredential } from "./credentials.ts";
 import { choosePrompter, type Prompter } from "./prompt.ts";
+import { ChannelHost, defaultUploadDir } from "./channels.ts";
 import { serviceInstructions } from "./service.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
 
@@ -37,6 +39,14 @@ export interface AgentOptions {
   maxBackoffMs: number;
   /** How often device information is read again. */
   infoEveryMs: number;
+  /** Where uploads land. */
+  uploadDir: string;
+  /** When set, browsing and downloads stay inside this folder. */
+  browseRoot: string | null;
+  /** The local VNC server the desktop channel tunnels to. */
+  vnc: { hostname: string; port: number };
+  /** Largest file a transfer may move. */
+  maxTransferBytes: number;
   log: (line: string) => void;
   stdin: ReadableStream<Uint8Array>;
   stdout: (text: string) => void;
@@ -145,6 +155,19 @@ function connectOnce(
     let enrolled: Credential | null = null;
     let serverError: string | null = null;
     let heartbeat: ReturnType<typeof setInterval> | undefined;
+    let heartbeatSeconds = 15;
+    let lastBeat = 0;
+    const host = new ChannelHost({
+      send: (message) => send(message),
+      sendBinary: (frame) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+      },
+      log,
+      uploadDir: options.uploadDir,
+      browseRoot: options.browseRoot,
+      vnc: options.vnc,
+      maxTransferBytes: options.maxTransferBytes,
+    });
     let infoTimer: ReturnType<typeof setInterval> | undefined;
     let watchdog: ReturnType<typeof setTimeout> | undefined;
     let lastInfo: DeviceInfo | null = null;
@@ -163,7 +186,9 @@ function connectOnce(
     };
     const sendInfo = async () => {
       const info = withSessionState(
-        await collectDeviceInfo({ capabilities: capabilities(prompter) }),
+        await collectDeviceInfo({
+          capabilities: ["prompt", ...await host.capabilities()] as Capability[],
+        }),
         options.sessionState,
       );
       if (options.name) info.name = options.name;
@@ -215,7 +240,12 @@ function connectOnce(
     let queue = Promise.resolve();
     socket.onmessage = (event) => {
       feedWatchdog();
-      if (typeof event.data !== "string") return; // channel data arrives with remote control
+      host.serverActivity();
+      if (typeof event.data !== "string") {
+        const frame = decodeChannelFrame(new Uint8Array(event.data as ArrayBuffer));
+        if (frame) host.data(frame.channelId, frame.payload);
+        return;
+      }
       let message: ServerMessage;
       try {
         message = JSON.parse(event.data);
@@ -245,10 +275,16 @@ function connectOnce(
           log(
             `connected to ${options.server} (${message.organization}) as device ${message.deviceId}`,
           );
-          heartbeat = setInterval(
-            () => send({ type: "heartbeat" }),
-            message.heartbeatSeconds * 1000,
-          );
+          heartbeatSeconds = message.heartbeatSeconds;
+          // While channels are open the server must be heard often, so a lost server ends
+          // them within the grace period; otherwise the normal interval will do.
+          heartbeat = setInterval(() => {
+            const every = host.openCount > 0 ? 3_000 : heartbeatSeconds * 1000;
+            if (Date.now() - lastBeat >= every - 500) {
+              lastBeat = Date.now();
+              send({ type: "heartbeat" });
+            }
+          }, 1_000);
           infoTimer = setInterval(() => void sendInfo().catch(() => {}), options.infoEveryMs);
           await sendInfo().catch((err) => log(`reading device information failed: ${err}`));
           return;
@@ -264,9 +300,32 @@ function connectOnce(
         case "notify":
           await prompter.notify(message.text).catch(() => {});
           return;
+        case "grant":
+          host.grant(message.sessionId, message.remainingMs);
+          log(
+            `session ${message.sessionId} authorized for ${
+              Math.round(message.remainingMs / 60_000)
+            } min`,
+          );
+          return;
         case "revoke":
+          host.revoke(message.sessionId, message.reason);
+          await host.settled();
           log(`authorization of session ${message.sessionId} ended (${message.reason})`);
           send({ type: "revoke_ack", sessionId: message.sessionId });
+          return;
+        case "channel_open":
+          // Not awaited: opening a desktop may take seconds, and a revoke must not wait.
+          void host.open(message);
+          return;
+        case "channel_close":
+          host.close(message.channelId, message.reason);
+          return;
+        case "channel_credit":
+          host.credit(message.channelId, message.bytes);
+          return;
+        case "channel_event":
+          host.event(message.channelId, message.event);
           return;
         default:
           return;
@@ -275,6 +334,7 @@ function connectOnce(
 
     socket.onerror = () => {};
     socket.onclose = (event) => {
+      host.closeAll("Disconnected from the server");
       clearInterval(heartbeat);
       clearInterval(infoTimer);
       clearTimeout(watchdog);
@@ -294,10 +354,6 @@ function connectOnce(
       resolve(enrolled);
     };
   });
-}
-
-function capabilities(prompter: Prompter): Capability[] {
-  return prompter.kind === "terminal" ? ["prompt"] : ["prompt"];
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -322,7 +378,12 @@ Options:
   --prompt MODE       auto (a desktop dialog when possible), terminal or dialog
   --name NAME         Report this device name instead of the host name
   --session-state S   unlocked, locked or logged-off: report this instead of asking the OS
-                      (for machines whose OS does not tell)`;
+                      (for machines whose OS does not tell)
+  --vnc HOST:PORT     Local VNC server for remote desktop (default 127.0.0.1:5900)
+  --upload-dir DIR    Where uploaded files are saved (default: ${defaultUploadDir()})
+  --browse-root DIR   Only let technicians browse and download inside DIR (default: anywhere
+                      the agent's user may read)
+  --max-transfer-mb N Largest file a transfer may move (default 4096)`;
 
 /** `assent agent service …`: prints how to run this agent unattended on this OS. */
 function printService(args: string[]): number {
@@ -374,6 +435,10 @@ export async function agentMain(args: string[]): Promise<number> {
         name: { type: "string" },
         "max-backoff": { type: "string" },
         "session-state": { type: "string" },
+        vnc: { type: "string" },
+        "upload-dir": { type: "string" },
+        "browse-root": { type: "string" },
+        "max-transfer-mb": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -404,6 +469,16 @@ export async function agentMain(args: string[]): Promise<number> {
     );
     return 2;
   }
+  const vnc = (values.vnc ?? "127.0.0.1:5900").match(/^(\[[^\]]+\]|[^:]+):(\d{1,5})$/);
+  if (!vnc || Number(vnc[2]) > 65535) {
+    console.error(`assent agent: --vnc must be HOST:PORT, got "${values.vnc}"`);
+    return 2;
+  }
+  const maxMb = Number(values["max-transfer-mb"] ?? 4096);
+  if (!Number.isInteger(maxMb) || maxMb < 1) {
+    console.error(`assent agent: --max-transfer-mb must be a whole number of MiB`);
+    return 2;
+  }
   const controller = new AbortController();
   const stop = () => controller.abort();
   Deno.addSignalListener("SIGINT", stop);
@@ -418,6 +493,10 @@ export async function agentMain(args: string[]): Promise<number> {
     sessionState: sessionState as SessionState | undefined,
     maxBackoffMs: Number(values["max-backoff"] ?? 60) * 1000,
     infoEveryMs: 60_000,
+    uploadDir: values["upload-dir"] ?? defaultUploadDir(),
+    browseRoot: values["browse-root"] ?? null,
+    vnc: { hostname: vnc[1]!.replace(/^\[|\]$/g, ""), port: Number(vnc[2]) },
+    maxTransferBytes: maxMb * 1024 * 1024,
     log: (line) =>
       Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} agent: ${line}\n`)),
     stdin: Deno.stdin.readable,

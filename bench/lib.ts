@@ -64,6 +64,8 @@ export async function startServerProcess(
       "run",
       "-A",
       "--cached-only",
+      // As `deno task start` runs it (see deno.json).
+      "--v8-flags=--expose-gc",
       "main.ts",
       "serve",
       "--port",

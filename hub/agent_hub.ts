@@ -235,7 +235,9 @@ export class AgentHub {
     if (data.length > LIMITS.textFrame) {
       return this.#refuse(conn, CLOSE.tooBig, "Text frame too large");
     }
-    if (!this.#takeToken(conn)) {
+    // Credits are flow control, as frequent as the data they answer; they are not limited.
+    const isCredit = data.startsWith('{"type":"channel_credit"');
+    if (!isCredit && !this.#takeToken(conn)) {
       return this.#refuse(conn, CLOSE.rateLimited, "Too many messages");
     }
     let json: unknown;

@@ -6,7 +6,8 @@
 /** Something changed: `device` (presence or information), later sessions and more. */
 export type LiveEvent =
   | { kind: "device"; deviceId: string; departmentId: string }
-  | { kind: "session"; sessionId: string; deviceId: string; technicianId: string };
+  | { kind: "session"; sessionId: string; deviceId: string; technicianId: string }
+  | { kind: "transfer"; sessionId: string };
 
 /** A synchronous fan-out of live events to subscribers. */
 export class EventBus {

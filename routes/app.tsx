@@ -21,6 +21,7 @@ import { apiRoutes } from "./api.ts";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
 import { mailRoutes } from "./mail.tsx";
+import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { setupRoutes } from "./setup.tsx";
@@ -40,6 +41,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     c.set("user", null);
     c.set("sessionToken", null);
     c.set("csrf", "");
+    c.set("styleNonce", null);
     const started = performance.now();
     await next();
     services.log.debug("request", {
@@ -55,15 +57,15 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.use("*", securityHeaders());
   app.route("/", staticRoutes(loaded));
   app.route("/", healthRoutes());
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_FORM_BYTES,
-      onError: () => {
-        throw new HttpError(413, "That request is too large");
-      },
-    }),
-  );
+  const formLimit = bodyLimit({
+    maxSize: MAX_FORM_BYTES,
+    onError: () => {
+      throw new HttpError(413, "That request is too large");
+    },
+  });
+  // Uploads stream straight through to the device with backpressure; their size is checked
+  // against the announced size and the transfer limit instead.
+  app.use("*", (c, next) => c.req.path.endsWith("/files/upload") ? next() : formLimit(c, next));
   app.use("*", csrf({ exempt: (path) => path.startsWith("/api/") }));
   app.use("*", setupGate());
   app.use("*", loadUser());
@@ -81,6 +83,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());
+  app.route("/", remoteRoutes());
 
   app.notFound((c) =>
     render(c, <ErrorPage status={404} message="There is no page at this address." />, 404)

@@ -12,6 +12,8 @@ export interface AppEnv {
     csrf: string;
     ip: string;
     assetVersion: string;
+    /** Set by pages whose vendored widgets inject <style> elements (the terminal). */
+    styleNonce: string | null;
   };
 }
 

@@ -15,6 +15,7 @@ function pageInfo(c: Ctx): PageInfo {
     path: c.req.path,
     organization: c.get("services").instance.organization ?? "Assent",
     assetVersion: c.get("assetVersion"),
+    styleNonce: c.get("styleNonce"),
   };
 }
 

@@ -5,18 +5,23 @@
 import { Hono } from "hono";
 import { createHash } from "node:crypto";
 
-/** Every file served under /static/; an explicit list, so nothing else leaks out. */
-export const ASSET_FILES = [
+/**
+ * Our own files served under /static/. With the vendored files listed in
+ * static/vendor/files.json (written by `deno task vendor`) they are all that is served.
+ */
+export const OWN_ASSETS = [
   "app.css",
   "app.js",
   "favicon.svg",
-  "vendor/htmx.min.js",
-  "vendor/htmx-ext-sse.js",
+  "remote.js",
+  "files.js",
+  "sha256.js",
 ] as const;
 
 const TYPES: Record<string, string> = {
   css: "text/css; charset=utf-8",
   js: "text/javascript; charset=utf-8",
+  mjs: "text/javascript; charset=utf-8",
   svg: "image/svg+xml",
   json: "application/json",
   woff2: "font/woff2",
@@ -38,7 +43,10 @@ export interface Assets {
 export async function loadAssets(): Promise<Assets> {
   const files = new Map<string, Asset>();
   const all = createHash("sha256");
-  for (const name of ASSET_FILES) {
+  const vendored: string[] = JSON.parse(
+    await Deno.readTextFile(new URL("../static/vendor/files.json", import.meta.url)),
+  );
+  for (const name of [...OWN_ASSETS, ...vendored]) {
     const body = await Deno.readFile(new URL(`../static/${name}`, import.meta.url));
     const hash = createHash("sha256").update(body).digest("base64url").slice(0, 16);
     all.update(name).update(hash);

@@ -10,7 +10,9 @@ import { EventBus } from "../hub/events.ts";
 import type { SmtpSettings } from "../lib/config.ts";
 import { Outbox } from "../mailer/outbox.ts";
 import { logTransport, smtpTransport } from "../mailer/transport.ts";
+import { ChannelRelay } from "../hub/channels.ts";
 import { Accounts } from "./accounts.ts";
+import { Transfers } from "./transfers.ts";
 import { EmailAuthorization } from "./email_auth.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SupportSessions } from "./sessions.ts";
@@ -28,6 +30,8 @@ export interface ServiceDeps {
   heartbeatWindowMs?: number;
   /** Where mail goes; null records it in the outbox and the log only. */
   smtp?: SmtpSettings | null;
+  /** Largest file a transfer may move (default 4 GiB). */
+  maxTransferBytes?: number;
 }
 
 /** Everything the routes use. */
@@ -43,6 +47,10 @@ export interface Services {
   sessions: SupportSessions;
   outbox: Outbox;
   emailAuth: EmailAuthorization;
+  relay: ChannelRelay;
+  transfers: Transfers;
+  /** Largest file a transfer may move, in bytes. */
+  maxTransferBytes: number;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
@@ -102,6 +110,15 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     organization: () => state.organization ?? "Assent",
   });
   sessions.email = emailAuth;
+  const relay = new ChannelRelay({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "relay" }),
+    hub,
+    sessions,
+    events,
+  });
+  const transfers = new Transfers(events);
   return {
     db: deps.db,
     clock: deps.clock,
@@ -115,6 +132,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     sessions,
     outbox,
     emailAuth,
+    relay,
+    transfers,
+    maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
     async start() {
       await hub.start();
       await scheduler.start();
@@ -123,6 +143,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     async stop() {
       shutdown.abort();
       scheduler.stop();
+      relay.closeAll();
+      transfers.stop();
       await hub.stop();
       await outbox.idle();
     },

@@ -24,7 +24,15 @@ const ADMIN: NavItem[] = [
 ];
 
 /** Wraps a page; `title` goes in the tab and the heading is the page's own. */
-export function Layout(props: { title: string; children: ComponentChildren; narrow?: boolean }) {
+export function Layout(props: {
+  title: string;
+  children: ComponentChildren;
+  narrow?: boolean;
+  /** Extra stylesheets and module scripts under /static/ (the remote-control page). */
+  styles?: string[];
+  modules?: string[];
+  wide?: boolean;
+}) {
   const page = usePage();
   const v = page.viewer;
   const asset = (path: string) => `/static/${path}?v=${page.assetVersion}`;
@@ -37,12 +45,15 @@ export function Layout(props: { title: string; children: ComponentChildren; narr
           name="htmx-config"
           content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"selfRequestsOnly":true}'
         />
+        {page.styleNonce && <meta name="style-nonce" content={page.styleNonce} />}
         <title>{`${props.title} · ${page.organization}`}</title>
         <link rel="stylesheet" href={asset("app.css")} />
         <link rel="icon" href={asset("favicon.svg")} type="image/svg+xml" />
         <script src={asset("vendor/htmx.min.js")} defer></script>
         <script src={asset("vendor/htmx-ext-sse.js")} defer></script>
         <script src={asset("app.js")} defer></script>
+        {props.styles?.map((s) => <link key={s} rel="stylesheet" href={asset(s)} />)}
+        {props.modules?.map((m) => <script key={m} type="module" src={asset(m)}></script>)}
       </head>
       <body hx-headers={JSON.stringify({ "X-CSRF-Token": page.csrf })}>
         <a class="skip" href="#main">Skip to content</a>
@@ -107,7 +118,9 @@ export function Layout(props: { title: string; children: ComponentChildren; narr
             </div>
           )}
         </header>
-        <main id="main" class={props.narrow ? "narrow" : undefined}>{props.children}</main>
+        <main id="main" class={props.narrow ? "narrow" : props.wide ? "wide" : undefined}>
+          {props.children}
+        </main>
         <footer class="foot">Assent · self-hosted remote support</footer>
       </body>
     </html>

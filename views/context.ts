@@ -18,6 +18,8 @@ export interface PageInfo {
   path: string;
   organization: string;
   assetVersion: string;
+  /** A CSP nonce for <style> elements that page scripts create, when the page needs one. */
+  styleNonce: string | null;
 }
 
 /** Provided by the render helper for every page. */
@@ -27,6 +29,7 @@ export const PageContext = createContext<PageInfo>({
   path: "/",
   organization: "Assent",
   assetVersion: "0",
+  styleNonce: null,
 });
 
 /** The current page info. */

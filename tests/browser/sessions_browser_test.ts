@@ -95,11 +95,7 @@ Deno.test({
     await markDocument(page);
     await agent.type("d");
     const outcome = page.locator(".outcome");
-    await outcome.waitFor({ timeout: 15_000 }).catch(async (e) => {
-      await page.screenshot({ path: await artifact("debug.png"), fullPage: true });
-      console.log(agent.log.join("\n"));
-      throw e;
-    });
+    await outcome.waitFor({ timeout: 15_000 });
     assert.ok(await sameDocument(page));
     const text = (await outcome.innerText()).replace(/\s+/g, " ").trim();
     assert.equal(

@@ -64,7 +64,9 @@ export async function spawnAgent(options: {
     const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(
       new TextLineStream(),
     );
+    const echo = Deno.env.has("ASSENT_TEST_LOG");
     for await (const line of lines) {
+      if (echo) console.error(`[agent ${options.name ?? ""}] ${line}`);
       log.push(line);
       wake();
     }

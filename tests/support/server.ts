@@ -1,12 +1,18 @@
 /** A real server on a loopback port, in-process, over a temporary data directory. */
 import { type RunningServer, type StartOptions, startServer } from "../../main.ts";
 import type { SmtpSettings } from "../../lib/config.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { createLogger, isLogLevel, silentLogger } from "../../lib/log.ts";
 import { TEST_SCRYPT } from "./app.ts";
 
 /** A started server plus its data directory, stopped and removed on dispose. */
 export interface TestServer extends RunningServer, AsyncDisposable {
   dataDir: string;
+}
+
+/** Silent, unless ASSENT_TEST_LOG names a level (debug, info…) to print at while debugging. */
+function testLogger() {
+  const level = Deno.env.get("ASSENT_TEST_LOG");
+  return level && isLogLevel(level) ? createLogger(level) : silentLogger;
 }
 
 /** Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place). */
@@ -23,7 +29,7 @@ export async function startTestServer(
     logLevel: "error",
     trustProxy: false,
     smtp: options.smtp ?? null,
-  }, { log: silentLogger, scrypt: TEST_SCRYPT, ...options });
+  }, { log: testLogger(), scrypt: TEST_SCRYPT, ...options });
   return {
     ...running,
     dataDir,

@@ -1,0 +1,115 @@
+// Take Remote Control in the browser: xterm.js for the terminal, noVNC for the desktop. Both
+// speak to /sessions/:id/channels/* over a WebSocket the server relays to the agent.
+
+// xterm.js injects <style> elements; the page's CSP admits them only with this page's nonce.
+const nonce = document.querySelector('meta[name="style-nonce"]')?.content;
+if (nonce) {
+  const create = Document.prototype.createElement;
+  Document.prototype.createElement = function (tag, options) {
+    const el = create.call(this, tag, options);
+    if (String(tag).toLowerCase() === "style") el.nonce = nonce;
+    return el;
+  };
+}
+
+const status = document.getElementById("remote-status");
+const say = (text, kind) => {
+  if (!status) return;
+  status.textContent = text;
+  status.className = kind ?? "";
+};
+const wsUrl = (path) =>
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+
+const terminalEl = document.getElementById("terminal");
+if (terminalEl) startTerminal(terminalEl);
+const desktopEl = document.getElementById("desktop");
+if (desktopEl) startDesktop(desktopEl);
+
+async function startTerminal(el) {
+  const { Terminal } = await import("./vendor/xterm/xterm.mjs");
+  const { FitAddon } = await import("./vendor/xterm/addon-fit.mjs");
+  const term = new Terminal({
+    cursorBlink: true,
+    fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace',
+    fontSize: 14,
+    scrollback: 5000,
+  });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(el);
+  fit.fit();
+  const encoder = new TextEncoder();
+  const ws = new WebSocket(wsUrl(`${el.dataset.ws}?cols=${term.cols}&rows=${term.rows}`));
+  ws.binaryType = "arraybuffer";
+  ws.onmessage = (e) => {
+    if (typeof e.data !== "string") return term.write(new Uint8Array(e.data));
+    const m = JSON.parse(e.data);
+    if (m.type === "opened") say("Connected", "ok");
+    else if (m.type === "error") say(m.message, "bad");
+    else if (m.type === "event" && m.event.type === "info") {
+      say(m.event.note ?? `Connected · shell runs as ${m.event.user}`, "ok");
+      el.dataset.user = m.event.user;
+    }
+  };
+  ws.onclose = (e) => {
+    say(e.reason || "The terminal is closed", e.code === 1000 ? "" : "bad");
+    term.options.disableStdin = true;
+    el.classList.add("ended");
+  };
+  term.onData((data) => ws.readyState === 1 && ws.send(encoder.encode(data)));
+  term.onResize(({ cols, rows }) => {
+    if (ws.readyState === 1) ws.send(JSON.stringify({ type: "resize", cols, rows }));
+  });
+  new ResizeObserver(() => fit.fit()).observe(el);
+  // Copy and paste: Ctrl+Shift+C / Ctrl+Shift+V and the toolbar buttons.
+  const copy = () => term.hasSelection() && navigator.clipboard?.writeText(term.getSelection());
+  const paste = async () => term.paste(await navigator.clipboard.readText());
+  term.attachCustomKeyEventHandler((event) => {
+    if (event.type !== "keydown" || !event.ctrlKey || !event.shiftKey) return true;
+    if (event.code === "KeyC") return copy(), false;
+    if (event.code === "KeyV") return paste(), false;
+    return true;
+  });
+  document.getElementById("terminal-copy")?.addEventListener("click", copy);
+  document.getElementById("terminal-paste")?.addEventListener(
+    "click",
+    () => paste().catch(() => {}),
+  );
+  term.focus();
+  globalThis.assentTerminal = term;
+}
+
+async function startDesktop(el) {
+  const { default: RFB } = await import("./vendor/novnc/core/rfb.js");
+  const rfb = new RFB(el, wsUrl(el.dataset.ws));
+  const viewOnly = document.getElementById("desktop-view-only");
+  rfb.scaleViewport = true;
+  rfb.resizeSession = false;
+  rfb.viewOnly = viewOnly?.checked ?? false;
+  viewOnly?.addEventListener("change", () => (rfb.viewOnly = viewOnly.checked));
+  document.getElementById("desktop-cad")?.addEventListener("click", () => rfb.sendCtrlAltDel());
+  rfb.addEventListener("connect", () => {
+    say("Connected to the desktop", "ok");
+    el.dataset.state = "connected";
+  });
+  rfb.addEventListener("disconnect", (e) => {
+    say(e.detail.clean ? "The desktop session ended" : "The desktop connection was lost", "bad");
+    el.dataset.state = "disconnected";
+  });
+  const form = document.getElementById("desktop-password");
+  rfb.addEventListener("credentialsrequired", () => {
+    form.hidden = false;
+    document.getElementById("vnc-password").focus();
+  });
+  form?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    rfb.sendCredentials({ password: document.getElementById("vnc-password").value });
+    form.hidden = true;
+  });
+  rfb.addEventListener(
+    "securityfailure",
+    (e) => say(`The desktop refused the login: ${e.detail.reason ?? ""}`, "bad"),
+  );
+  globalThis.assentDesktop = rfb;
+}

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { artifact, launchBrowser } from "../support/browser.ts";
+import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { authorizedSession } from "../support/channels.ts";
+import { world } from "../support/world.ts";
+import { startVncDesktop } from "../support/x11.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function signIn(page: import("playwright-core").Page, url: string) {
+  await page.goto(`${url}/login`);
+  await page.getByLabel("Email").fill("owner@example.com");
+  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/$|\/account/);
+}
+
+Deno.test({
+  ...opts,
+  name: "browser: typing in the xterm terminal shows the device's output",
+  async fn() {
+    await using w = await world();
+    const { deviceId } = await w.agent("PC-XTERM");
+    const sessionId = await authorizedSession(w.owner, deviceId);
+    await using browser = await launchBrowser();
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    await signIn(page, w.server.url);
+    // The technician's browser is a different client; it needs its own session on this device.
+    await page.goto(`${w.server.url}/devices/${deviceId}`);
+    await page.getByRole("link", { name: "Take Remote Control" }).click();
+    await page.getByText(/shell runs as/).waitFor();
+    await page.locator(".xterm-helper-textarea").focus();
+    await page.keyboard.type("echo assent-$((40+2))\n");
+    await page.waitForFunction(() => {
+      // deno-lint-ignore no-explicit-any
+      const term = (globalThis as any).assentTerminal;
+      const buffer = term?.buffer.active;
+      if (!buffer) return false;
+      for (let i = 0; i < buffer.length; i++) {
+        if (buffer.getLine(i)?.translateToString().includes("assent-42")) return true;
+      }
+      return false;
+    });
+    await page.screenshot({ path: await artifact("remote-terminal.png"), fullPage: true });
+    assert.deepEqual(errors, [], "no CSP violations or script errors");
+    assert.ok(sessionId);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "browser: an upload shows a progress bar and lands on the device",
+  async fn() {
+    await using w = await world();
+    const uploads = await Deno.makeTempDir({ prefix: "assent-uploads-" });
+    try {
+      const { deviceId } = await w.agent("PC-UPLOAD", [
+        "--session-state",
+        "unlocked",
+        "--upload-dir",
+        uploads,
+      ]);
+      await using browser = await launchBrowser();
+      const page = await browser.newPage();
+      page.setDefaultTimeout(20_000);
+      await signIn(page, w.server.url);
+      await page.goto(`${w.server.url}/devices/${deviceId}`);
+      await page.getByRole("button", { name: "Connect directly" }).click();
+      await page.getByRole("button", { name: "Request Authorization" }).click();
+      await page.getByRole("link", { name: "File Transfer" }).click();
+      await page.getByRole("heading", { name: "Files on the device" }).waitFor();
+      const source = await Deno.makeTempDir({ prefix: "assent-source-" });
+      const size = 40 * 1024 * 1024;
+      await Deno.writeFile(
+        `${source}/report.bin`,
+        new Uint8Array(size).map((_, i) => (i * 31) & 255),
+      );
+      await page.locator("#upload-files").setInputFiles(`${source}/report.bin`);
+      await page.getByRole("button", { name: "Upload" }).click();
+      const progress = page.locator('#uploads [data-upload="report.bin"] progress');
+      await progress.waitFor();
+      await page.screenshot({ path: await artifact("files-uploading.png"), fullPage: true });
+      await page.locator('#uploads [data-upload="report.bin"].completed').waitFor({
+        timeout: 60_000,
+      });
+      assert.equal(
+        await progress.evaluate((p: HTMLProgressElement) => p.value === p.max && p.max > 0),
+        true,
+      );
+      assert.match(
+        await page.locator('#uploads [data-upload="report.bin"]').innerText(),
+        /Saved as .*report\.bin · SHA-256/,
+      );
+      const stat = await Deno.stat(`${uploads}/report.bin`);
+      assert.equal(stat.size, size);
+      await Deno.remove(source, { recursive: true });
+      await page.goto(page.url());
+      await page.getByRole("cell", { name: "report.bin" }).waitFor();
+      await page.screenshot({ path: await artifact("files-done.png"), fullPage: true });
+    } finally {
+      await Deno.remove(uploads, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "browser: noVNC shows the device's real desktop (Xvfb + x11vnc)",
+  async fn() {
+    await using desktop = await startVncDesktop();
+    await using w = await world();
+    const { deviceId } = await w.agent("PC-DESKTOP", [
+      "--session-state",
+      "unlocked",
+      "--vnc",
+      `127.0.0.1:${desktop.port}`,
+    ]);
+    const device = await w.server.services.db.selectFrom("devices").select("capabilities").where(
+      "id",
+      "=",
+      deviceId,
+    )
+      .executeTakeFirstOrThrow();
+    assert.match(device.capabilities, /desktop/, "the agent reports the reachable VNC server");
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await signIn(page, w.server.url);
+    await page.goto(`${w.server.url}/devices/${deviceId}`);
+    await page.getByRole("button", { name: "Connect directly" }).click();
+    await page.getByRole("button", { name: "Request Authorization" }).click();
+    await page.getByRole("link", { name: "Take Remote Control" }).click();
+    await page.getByRole("link", { name: "Desktop", exact: true }).click();
+    await page.locator('#desktop[data-state="connected"]').waitFor({ timeout: 20_000 });
+    await page.waitForFunction(
+      () => {
+        const canvas = document.querySelector("#desktop canvas") as HTMLCanvasElement | null;
+        if (!canvas || canvas.width < 100) return false;
+        const data = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+        const colors = new Set<number>();
+        let lit = 0;
+        for (let i = 0; i < data.length; i += 4 * 97) {
+          colors.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+          if (data[i]! + data[i + 1]! + data[i + 2]! > 60) lit++;
+        }
+        return colors.size >= 2 && lit > 100;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.screenshot({ path: await artifact("remote-desktop.png"), fullPage: true });
+    await page.locator("#desktop-view-only").check();
+    assert.equal(
+      await page.evaluate(() =>
+        (globalThis as unknown as { assentDesktop: { viewOnly: boolean } }).assentDesktop.viewOnly
+      ),
+      true,
+    );
+    assert.deepEqual(errors, []);
+  },
+});
