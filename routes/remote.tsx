@@ -18,6 +18,7 @@ import {
   TransferList,
 } from "../views/FilesPage.tsx";
 import { RemotePage, RemoteUnavailablePage } from "../views/RemotePage.tsx";
+import { NO_VNC_TEXT } from "../views/DevicePage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { liveStream } from "./live.ts";
@@ -134,9 +135,7 @@ export function remoteRoutes(): Hono<AppEnv> {
           },
           desktop: {
             available: caps.includes("desktop"),
-            reason: caps.includes("desktop")
-              ? null
-              : "No VNC server is reachable on the device, so its desktop cannot be shown. Start one (for example x11vnc) on the address the agent is set to, 127.0.0.1:5900 by default.",
+            reason: caps.includes("desktop") ? null : NO_VNC_TEXT,
           },
           files: actions(c, o).file_transfer.enabled,
         }}

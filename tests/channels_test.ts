@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { FakeClock } from "../lib/clock.ts";
 import { authorizedSession, channelSocket } from "./support/channels.ts";
+import { textOf } from "./support/client.ts";
 import { world } from "./support/world.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -20,7 +21,12 @@ Deno.test({
   name: "terminal round trip: type a command on the device and read its output",
   async fn() {
     await using w = await world();
-    const { deviceId } = await w.agent("PC-TERM");
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const noVnc = `127.0.0.1:${closed.addr.port}`;
+    closed.close();
+    const { deviceId } = await w.agent("PC-TERM", ["--session-state", "unlocked", "--vnc", noVnc]);
+    const devicePage = await textOf(await w.owner.get(`/devices/${deviceId}`));
+    assert.match(devicePage, /No VNC server is reachable on the device/);
     const sessionId = await authorizedSession(w.owner, deviceId);
     const term = await channelSocket(
       w.server.url,

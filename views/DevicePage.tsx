@@ -35,6 +35,10 @@ const CAPABILITY_LABELS: Record<string, string> = {
   lock_screen_prompt: "Prompts on the lock screen",
 };
 
+/** Shown when the agent found no VNC server to tunnel the desktop to. */
+export const NO_VNC_TEXT =
+  "No VNC server is reachable on the device, so its desktop cannot be shown. Start one (for example x11vnc) on the address the agent is set to, 127.0.0.1:5900 by default.";
+
 function sessionState(d: DeviceModel): string {
   if (d.loggedOff === true) return "Logged off (nobody signed in)";
   if (d.locked === true) return "Locked";
@@ -76,6 +80,11 @@ export function DeviceInfo(props: { device: DeviceModel }) {
         <Fact label="Capabilities">
           {d.capabilities.map((c) => CAPABILITY_LABELS[c] ?? c).join(", ") || "None reported"}
         </Fact>
+        {d.agentVersion && !d.capabilities.includes("desktop") && (
+          <Fact label="Remote desktop">
+            <span class="muted">{NO_VNC_TEXT}</span>
+          </Fact>
+        )}
         <Fact label="Agent">{d.agentVersion ? `Assent agent ${d.agentVersion}` : "—"}</Fact>
         <Fact label="Enrolled">
           <Time at={d.enrolledAt} />

@@ -131,6 +131,7 @@ Deno.test({
     page.on("pageerror", (e) => errors.push(e.message));
     await signIn(page, w.server.url);
     await page.goto(`${w.server.url}/devices/${deviceId}`);
+    assert.equal(await page.getByText(/No VNC server is reachable/).count(), 0);
     await page.getByRole("button", { name: "Connect directly" }).click();
     await page.getByRole("button", { name: "Request Authorization" }).click();
     await page.getByRole("link", { name: "Take Remote Control" }).click();
