@@ -490,6 +490,9 @@ function bridge(
   options: { control: boolean; credit: boolean },
   early: MessageEvent[],
 ) {
+  // "opened" goes first: setting the sink replays what the device already sent (its info).
+  if (options.control) sendJson(socket, { type: "opened" });
+  if (options.credit) sendJson(socket, { type: "credit", bytes: INITIAL_WINDOW });
   channel.sink = {
     data(payload) {
       if (socket.readyState === WebSocket.OPEN) socket.send(payload.slice());
@@ -503,8 +506,6 @@ function bridge(
     },
     backlog: () => socket.bufferedAmount,
   };
-  if (options.control) sendJson(socket, { type: "opened" });
-  if (options.credit) sendJson(socket, { type: "credit", bytes: INITIAL_WINDOW });
   let pending = 0;
   let unacknowledged = 0;
   let queue = Promise.resolve();

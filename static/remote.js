@@ -45,7 +45,7 @@ async function startTerminal(el) {
   ws.onmessage = (e) => {
     if (typeof e.data !== "string") return term.write(new Uint8Array(e.data));
     const m = JSON.parse(e.data);
-    if (m.type === "opened") say("Connected", "ok");
+    if (m.type === "opened") !el.dataset.user && say("Connected", "ok");
     else if (m.type === "error") say(m.message, "bad");
     else if (m.type === "event" && m.event.type === "info") {
       say(m.event.note ?? `Connected · shell runs as ${m.event.user}`, "ok");
