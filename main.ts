@@ -60,6 +60,7 @@ export async function startServer(
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
     smtp: config.smtp,
+    downloadsDir: config.downloadsDir,
   });
   const app = await createApp(services);
   await services.start();
@@ -135,6 +136,8 @@ Usage:
   assent serve [options]        Run the server (default command)
   assent admin <command> …      Console administration (run "assent admin help")
   assent agent --server URL …   Run the device agent (run "assent agent --help")
+  assent support CODE --server URL
+                                Join a support session as the end user (the support app)
   assent healthcheck            Exit 0 when the local server answers /healthz
 
 Server options (flag, environment variable, default):
@@ -160,6 +163,10 @@ export async function main(args: string[]): Promise<number> {
         // Loaded on demand so the agent starts without the server's modules.
         const { agentMain } = await import("./agent/run.ts");
         return await agentMain(rest);
+      }
+      case "support": {
+        const { supportMain } = await import("./agent/support.ts");
+        return await supportMain(rest);
       }
       case "help":
       case "--help":

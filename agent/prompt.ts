@@ -109,15 +109,30 @@ export function parseAnswer(line: string): "accept" | "decline" | null {
   return null;
 }
 
+/** A prompter on a terminal, which can also ask other questions on the same input. */
+export interface TerminalPrompter extends Prompter {
+  /**
+   * Writes `text` and resolves with the next line typed, or null when `signal` aborts or the
+   * input ends. Waits for open prompts first, like {@link Prompter.ask}.
+   */
+  question(text: string, signal: AbortSignal): Promise<string | null>;
+  close(): Promise<void>;
+}
+
 /**
  * Prompts on a terminal. One line reader lives as long as the prompter, because stdin
  * cannot be re-acquired per prompt; lines typed while no prompt is open are dropped so that
- * a stray "a" cannot accept a later request. Prompts are asked one at a time.
+ * a stray "a" cannot accept a later request. Prompts and questions are asked one at a time.
  */
-export function terminalPrompter(io: TerminalIo): Prompter & { close(): Promise<void> } {
+export function terminalPrompter(io: TerminalIo): TerminalPrompter {
   const now = io.now ?? Date.now;
   const lines = lineReader(io.input);
   let previous: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(run: () => Promise<T>): Promise<T> => {
+    const turn = previous.then(run);
+    previous = turn.catch(() => {});
+    return turn;
+  };
 
   function askOnce(req: PromptRequest, signal: AbortSignal): Promise<PromptResult> {
     return new Promise((resolve) => {
@@ -167,13 +182,30 @@ export function terminalPrompter(io: TerminalIo): Prompter & { close(): Promise<
     });
   }
 
+  function questionOnce(text: string, signal: AbortSignal): Promise<string | null> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve(null);
+      io.output(text);
+      let settled = false;
+      const finish = (line: string | null) => {
+        if (settled) return;
+        settled = true;
+        unlisten();
+        signal.removeEventListener("abort", onAbort);
+        resolve(line);
+      };
+      const onAbort = () => finish(null);
+      const unlisten = lines.listen(finish);
+      signal.addEventListener("abort", onAbort, { once: true });
+      // Without input no answer can come; waiting would only hold the caller until its deadline.
+      void lines.ended.then(() => finish(null));
+    });
+  }
+
   return {
     kind: "terminal",
-    ask(req, signal) {
-      const asked = previous.then(() => askOnce(req, signal));
-      previous = asked.catch(() => {});
-      return asked;
-    },
+    ask: (req, signal) => inTurn(() => askOnce(req, signal)),
+    question: (text, signal) => inTurn(() => questionOnce(text, signal)),
     notify(text) {
       io.output(`[${APP}] ${plainText(text, 2000)}\n`);
       return Promise.resolve();
@@ -335,21 +367,23 @@ export function withFallback(primary: Prompter, fallback: () => Prompter): Promp
 /**
  * Picks the prompter for `mode`. "auto" uses a desktop dialog where one can be shown
  * (zenity or kdialog with a display on Linux, PowerShell on Windows, osascript on macOS)
- * and the terminal otherwise; "dialog" fails when no dialog is usable.
+ * and the terminal otherwise; "dialog" fails when no dialog is usable. `terminal` gives the
+ * terminal prompter and is called only once the terminal is needed, so stdin stays unread
+ * while dialogs ask.
  */
 export async function choosePrompter(
   mode: "auto" | "terminal" | "dialog",
-  io: TerminalIo,
+  terminal: () => Prompter,
   probe: PromptProbe = systemProbe(),
   options: DialogOptions = {},
 ): Promise<Prompter> {
-  if (mode === "terminal") return terminalPrompter(io);
-  const dialog = await findDialog(probe, { now: io.now, ...options });
+  if (mode === "terminal") return terminal();
+  const dialog = await findDialog(probe, options);
   if (typeof dialog === "string") {
     if (mode === "dialog") throw new Error(`No dialog tool is usable: ${dialog}`);
-    return terminalPrompter(io);
+    return terminal();
   }
-  return withFallback(dialog, () => terminalPrompter(io));
+  return withFallback(dialog, terminal);
 }
 
 // Dialog plumbing.
@@ -515,7 +549,7 @@ async function onPath(
  * the screen) and no bidirectional overrides (they can make "as root" read as something
  * else); newlines survive only in multi-line text. Cut to `max` characters.
  */
-function plainText(text: string, max: number, multiline = false): string {
+export function plainText(text: string, max: number, multiline = false): string {
   const lines = text
     .replace(/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/g, "")
     .split(/\r\n|\r|\n/)
@@ -537,6 +571,8 @@ function escapeHtml(text: string): string {
 /** Splits the input into lines and hands each to whoever is listening at that moment. */
 function lineReader(input: ReadableStream<Uint8Array>): {
   listen(fn: (line: string) => void): () => void;
+  /** Resolves once the input has ended (or failed); no line comes after that. */
+  ended: Promise<void>;
   close(): Promise<void>;
 } {
   // An object, not a variable: TypeScript would narrow a `let` to null inside the pump.
@@ -569,6 +605,7 @@ function lineReader(input: ReadableStream<Uint8Array>): {
         if (current.listener === fn) current.listener = null;
       };
     },
+    ended: pump,
     async close() {
       await reader.cancel().catch(() => {});
       await pump;

@@ -496,23 +496,24 @@ Deno.test("choosePrompter() picks a dialog only where one can be shown", async (
   ];
   for (const [name, mode, machine, kind] of table) {
     const io = { input: ReadableStream.from<Uint8Array>([]), output: () => {} };
-    const prompter = await choosePrompter(mode, io, machine);
+    const prompter = await choosePrompter(mode, () => terminalPrompter(io), machine);
     assert.equal(prompter.kind, kind, name);
   }
 });
 
 Deno.test("choosePrompter('dialog') fails with the reason when no dialog is usable", async () => {
   const io = { input: ReadableStream.from<Uint8Array>([]), output: () => {} };
+  const terminal = () => terminalPrompter(io);
   await assert.rejects(
-    choosePrompter("dialog", io, probe("linux", {}, ["zenity"])),
+    choosePrompter("dialog", terminal, probe("linux", {}, ["zenity"])),
     { message: /^No dialog tool is usable: neither DISPLAY nor WAYLAND_DISPLAY is set/ },
   );
   await assert.rejects(
-    choosePrompter("dialog", io, probe("linux", { DISPLAY: ":0" }, [])),
+    choosePrompter("dialog", terminal, probe("linux", { DISPLAY: ":0" }, [])),
     { message: "No dialog tool is usable: neither zenity nor kdialog is installed" },
   );
   await assert.rejects(
-    choosePrompter("dialog", io, probe("windows", {}, [])),
+    choosePrompter("dialog", terminal, probe("windows", {}, [])),
     { message: "No dialog tool is usable: powershell is not on the PATH" },
   );
 });

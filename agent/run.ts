@@ -17,8 +17,8 @@ import {
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "../protocol/messages.ts";
-import { type Credential, defaultStateDir, loadCredential, saveCredential } from "./credentials.ts";
-import { choosePrompter, type Prompter } from "./prompt.ts";
+import { defaultStateDir, loadCredential, saveCredential } from "./credentials.ts";
+import { choosePrompter, type Prompter, terminalPrompter } from "./prompt.ts";
 import { ChannelHost, defaultUploadDir } from "./channels.ts";
 import { serviceInstructions } from "./service.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
@@ -70,9 +70,49 @@ export function withSessionState(info: DeviceInfo, state: SessionState | undefin
 /** A fatal refusal: the agent stops instead of retrying. */
 export class AgentStopped extends Error {
   override name = "AgentStopped";
-  constructor(readonly code: number, message: string) {
-    super(message);
+  /** `reason`: the server's words, as it sent them. */
+  constructor(readonly code: number, readonly reason: string) {
+    const what = code === CLOSE.enrollmentRefused ? "enrollment refused" : "refused";
+    super(`${what}: ${reason} (code ${code})`);
   }
+}
+
+/** How a hello proves who is connecting. */
+export type HelloAuth = Extract<AgentMessage, { type: "hello" }>["auth"];
+
+/** A support session the server offers to the support app before it joins. */
+export type SupportOffer = Extract<ServerMessage, { type: "support_offer" }>;
+
+/**
+ * What one connection needs: this device's settings, how to say hello, and what to do with
+ * the handshake's answers. The agent and the support app differ only in the last two.
+ */
+export interface ConnectOptions extends
+  Pick<
+    AgentOptions,
+    | "server"
+    | "name"
+    | "sessionState"
+    | "infoEveryMs"
+    | "uploadDir"
+    | "browseRoot"
+    | "vnc"
+    | "maxTransferBytes"
+    | "log"
+  > {
+  auth: HelloAuth;
+  /** The close reason the server hears when the run's signal aborts. */
+  stopReason: string;
+  /** Keeps the credential an `enroll` hello earned. */
+  onEnrolled?: (enrolled: { deviceId: string; secret: string }) => Promise<void>;
+  /**
+   * Decides on an offered support session: true sends `support_join`, false closes the
+   * connection. `signal` aborts when the connection ends first. Without it, offers go
+   * unanswered.
+   */
+  onOffer?: (offer: SupportOffer, signal: AbortSignal) => Promise<boolean>;
+  /** Called on every `welcome`, once the connection is a device's. */
+  onWelcome?: () => void;
 }
 
 /** Agent-side state of one open prompt. */
@@ -108,51 +148,92 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
     );
     return 2;
   }
-  const prompter = await choosePrompter(options.prompt, {
-    input: options.stdin,
-    output: options.stdout,
-  });
+  const prompter = await choosePrompter(
+    options.prompt,
+    () => terminalPrompter({ input: options.stdin, output: options.stdout }),
+  );
   log(`prompts will be shown with ${prompter.kind}`);
 
-  let attempt = 0;
-  while (!signal?.aborted) {
-    const started = Date.now();
-    try {
-      const enrolled = await connectOnce(options, credential, prompter, signal);
-      if (enrolled) credential = enrolled;
-    } catch (err) {
-      if (err instanceof AgentStopped) {
-        log(`stopped: ${err.message}`);
-        return 1;
-      }
-      log(`connection failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (signal?.aborted) break;
-    // A connection that lasted a while resets the backoff.
-    attempt = Date.now() - started > 30_000 ? 0 : attempt + 1;
-    const delay = backoffDelay(attempt, options.maxBackoffMs);
-    log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
-    await sleep(delay, signal);
+  const onEnrolled = async ({ deviceId, secret }: { deviceId: string; secret: string }) => {
+    credential = {
+      server: options.server,
+      deviceId,
+      secret,
+      enrolledAt: new Date().toISOString(),
+    };
+    await saveCredential(options.stateDir, credential);
+    log(`enrolled as device ${deviceId}; credential saved in ${options.stateDir}`);
+  };
+  try {
+    await reconnecting(
+      async () => {
+        await connectOnce(
+          {
+            ...options,
+            auth: credential
+              ? { kind: "device", deviceId: credential.deviceId, secret: credential.secret }
+              : { kind: "enroll", token: options.enrollToken! },
+            stopReason: "Agent stopping",
+            onEnrolled,
+          },
+          prompter,
+          signal,
+        );
+        return true;
+      },
+      options,
+      signal,
+    );
+  } catch (err) {
+    if (!(err instanceof AgentStopped)) throw err;
+    log(`stopped: ${err.message}`);
+    return 1;
   }
   return 0;
 }
 
 /**
- * One connection: hello, then messages until the socket closes. Resolves with a new
- * credential when this connection enrolled the agent.
+ * Calls `connect` again and again, with backoff in between, until it resolves false or
+ * `signal` aborts. A fatal refusal ({@link AgentStopped}) ends it by propagating.
  */
-function connectOnce(
-  options: AgentOptions,
-  credential: Credential | null,
+export async function reconnecting(
+  connect: () => Promise<boolean>,
+  options: Pick<AgentOptions, "log" | "maxBackoffMs">,
+  signal?: AbortSignal,
+): Promise<void> {
+  let attempt = 0;
+  while (!signal?.aborted) {
+    const started = Date.now();
+    try {
+      if (!await connect()) return;
+    } catch (err) {
+      if (err instanceof AgentStopped) throw err;
+      options.log(`connection failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (signal?.aborted) return;
+    // A connection that lasted a while resets the backoff.
+    attempt = Date.now() - started > 30_000 ? 0 : attempt + 1;
+    const delay = backoffDelay(attempt, options.maxBackoffMs);
+    options.log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    await sleep(delay, signal);
+  }
+}
+
+/**
+ * One connection: hello, then messages until the socket closes. Resolves when it closed,
+ * rejects with {@link AgentStopped} when the server refused for good.
+ */
+export function connectOnce(
+  options: ConnectOptions,
   prompter: Prompter,
   signal?: AbortSignal,
-): Promise<Credential | null> {
+): Promise<void> {
   const log = options.log;
   const url = agentSocketUrl(options.server);
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
-    let enrolled: Credential | null = null;
+    let enrolled = false;
     let serverError: string | null = null;
     let heartbeat: ReturnType<typeof setInterval> | undefined;
     let heartbeatSeconds = 15;
@@ -173,7 +254,9 @@ function connectOnce(
     let lastInfo: DeviceInfo | null = null;
     let windowMs = 45_000;
     const prompts = new Map<string, OpenPrompt>();
-    const onAbort = () => socket.close(1000, "Agent stopping");
+    const closed = new AbortController();
+    let offerOpen = false;
+    const onAbort = () => socket.close(1000, options.stopReason);
     signal?.addEventListener("abort", onAbort, { once: true });
 
     const send = (message: AgentMessage) => {
@@ -181,6 +264,8 @@ function connectOnce(
     };
     const feedWatchdog = () => {
       clearTimeout(watchdog);
+      // While the end user decides on a support offer the server waits in silence, as it should.
+      if (offerOpen) return;
       // A server that says nothing for a whole window is gone; reconnect.
       watchdog = setTimeout(() => socket.close(4010, "Server silent"), windowMs);
     };
@@ -204,9 +289,7 @@ function connectOnce(
         type: "hello",
         protocol: PROTOCOL_VERSION,
         agent: { version: AGENT_VERSION, platform: Deno.build.os },
-        auth: credential
-          ? { kind: "device", deviceId: credential.deviceId, secret: credential.secret }
-          : { kind: "enroll", token: options.enrollToken! },
+        auth: options.auth,
       });
     };
 
@@ -260,16 +343,28 @@ function connectOnce(
     const handle = async (message: ServerMessage) => {
       switch (message.type) {
         case "enrolled":
-          enrolled = {
-            server: options.server,
-            deviceId: message.deviceId,
-            secret: message.secret,
-            enrolledAt: new Date().toISOString(),
-          };
-          await saveCredential(options.stateDir, enrolled);
-          credential = enrolled;
-          log(`enrolled as device ${message.deviceId}; credential saved in ${options.stateDir}`);
+          enrolled = true;
+          await options.onEnrolled?.({ deviceId: message.deviceId, secret: message.secret });
           return;
+        case "support_offer": {
+          if (!options.onOffer) return;
+          offerOpen = true;
+          clearTimeout(watchdog);
+          let join: boolean;
+          try {
+            join = await options.onOffer(message, closed.signal);
+          } finally {
+            offerOpen = false;
+          }
+          if (closed.signal.aborted) return;
+          if (!join) {
+            socket.close(1000, "The end user did not join");
+            return;
+          }
+          feedWatchdog();
+          send({ type: "support_join" });
+          return;
+        }
         case "welcome":
           windowMs = message.heartbeatSeconds * 3000;
           log(
@@ -286,6 +381,7 @@ function connectOnce(
             }
           }, 1_000);
           infoTimer = setInterval(() => void sendInfo().catch(() => {}), options.infoEveryMs);
+          options.onWelcome?.();
           await sendInfo().catch((err) => log(`reading device information failed: ${err}`));
           return;
         case "error":
@@ -339,11 +435,11 @@ function connectOnce(
       clearInterval(infoTimer);
       clearTimeout(watchdog);
       signal?.removeEventListener("abort", onAbort);
+      closed.abort();
       for (const p of prompts.values()) p.abort.abort();
       const reason = serverError ?? event.reason ?? "";
       if (FATAL_CLOSE_CODES.has(event.code)) {
-        const what = event.code === CLOSE.enrollmentRefused ? "enrollment refused" : "refused";
-        reject(new AgentStopped(event.code, `${what}: ${reason} (code ${event.code})`));
+        reject(new AgentStopped(event.code, reason));
         return;
       }
       if (event.code === 1006 && !enrolled && socket.readyState === WebSocket.CLOSED && !reason) {
@@ -351,9 +447,19 @@ function connectOnce(
       } else {
         log(`disconnected (code ${event.code}${reason ? `: ${reason}` : ""})`);
       }
-      resolve(enrolled);
+      resolve();
     };
   });
+}
+
+/** Where the desktop channel finds a VNC server unless told otherwise. */
+export const DEFAULT_VNC = "127.0.0.1:5900";
+
+/** "host:port" or "[v6]:port" as a hostname and port; null when it is not one. */
+export function parseHostPort(value: string): { hostname: string; port: number } | null {
+  const match = value.match(/^(\[[^\]]+\]|[^:]+):(\d{1,5})$/);
+  if (!match || Number(match[2]) > 65535) return null;
+  return { hostname: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -469,8 +575,8 @@ export async function agentMain(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const vnc = (values.vnc ?? "127.0.0.1:5900").match(/^(\[[^\]]+\]|[^:]+):(\d{1,5})$/);
-  if (!vnc || Number(vnc[2]) > 65535) {
+  const vnc = parseHostPort(values.vnc ?? DEFAULT_VNC);
+  if (!vnc) {
     console.error(`assent agent: --vnc must be HOST:PORT, got "${values.vnc}"`);
     return 2;
   }
@@ -495,7 +601,7 @@ export async function agentMain(args: string[]): Promise<number> {
     infoEveryMs: 60_000,
     uploadDir: values["upload-dir"] ?? defaultUploadDir(),
     browseRoot: values["browse-root"] ?? null,
-    vnc: { hostname: vnc[1]!.replace(/^\[|\]$/g, ""), port: Number(vnc[2]) },
+    vnc,
     maxTransferBytes: maxMb * 1024 * 1024,
     log: (line) =>
       Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} agent: ${line}\n`)),

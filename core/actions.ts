@@ -13,9 +13,12 @@ import {
   NO_REMOTE_CONTROL_CAPABILITY,
   NO_SUPPORT_SESSION,
   NOT_SESSION_OWNER,
+  PERMISSION_FIRST,
   REQUEST_AUTHORIZATION,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
+  SUPPORT_APP_NOT_RUNNING,
+  SUPPORT_SESSION_ENDED,
   TAKE_REMOTE_CONTROL,
   UNABLE_TO_CONNECT,
 } from "./texts.ts";
@@ -135,4 +138,42 @@ export function allowedActions(
     deauthorize_session: common({ owner: false, online: false }) ?? authorized() ?? ok,
     file_transfer: channelAction(has("files"), NO_FILE_TRANSFER_CAPABILITY),
   };
+}
+
+/**
+ * The same actions in a Service Desk session (R6), where the technician never opens a session
+ * by hand: Request permission opens one when needed, and the reasons speak of the customer's
+ * support app rather than a device. `live`: the support code is neither closed nor expired.
+ */
+export function attendedActions(
+  actions: Record<ActionName, ActionState>,
+  input: { live: boolean; appRunning: boolean },
+): Record<ActionName, ActionState> {
+  const reword = (state: ActionState): ActionState => {
+    if (state.enabled) return state;
+    if (!input.live) {
+      return { enabled: false, code: "session_closed", reason: SUPPORT_SESSION_ENDED };
+    }
+    if (state.code === "device_offline") return { ...state, reason: SUPPORT_APP_NOT_RUNNING };
+    if (state.code === "no_session" || state.code === "session_closed") {
+      return { enabled: false, code: state.code, reason: PERMISSION_FIRST };
+    }
+    return state;
+  };
+  const result = {
+    take_remote_control: reword(actions.take_remote_control),
+    request_authorization: reword(actions.request_authorization),
+    deauthorize_session: reword(actions.deauthorize_session),
+    file_transfer: reword(actions.file_transfer),
+  };
+  const request = actions.request_authorization;
+  if (
+    input.live && !request.enabled &&
+    (request.code === "no_session" || request.code === "session_closed")
+  ) {
+    result.request_authorization = input.appRunning
+      ? { enabled: true }
+      : { enabled: false, code: "device_offline", reason: SUPPORT_APP_NOT_RUNNING };
+  }
+  return result;
 }

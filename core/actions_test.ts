@@ -6,6 +6,7 @@ import {
   type ActionName,
   type ActionState,
   allowedActions,
+  attendedActions,
 } from "./actions.ts";
 import type { SessionStatus, SupportSession } from "./support_session.ts";
 import {
@@ -16,8 +17,11 @@ import {
   NO_REMOTE_CONTROL_CAPABILITY,
   NO_SUPPORT_SESSION,
   NOT_SESSION_OWNER,
+  PERMISSION_FIRST,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
+  SUPPORT_APP_NOT_RUNNING,
+  SUPPORT_SESSION_ENDED,
   UNABLE_TO_CONNECT,
 } from "./texts.ts";
 
@@ -200,4 +204,23 @@ Deno.test("without a session, or on a closed one, every action is disabled", () 
     deauthorize_session: gone,
     file_transfer: gone,
   });
+});
+
+Deno.test("attended sessions: permission opens the session, reasons speak of the support app", () => {
+  const none = allowedActions({ device: online, session: null, now: 0, technicianId: "t1" });
+  const running = attendedActions(none, { live: true, appRunning: true });
+  deepEqual(running.request_authorization, { enabled: true });
+  deepEqual(running.take_remote_control, off("no_session", PERMISSION_FIRST));
+  deepEqual(running.file_transfer, off("no_session", PERMISSION_FIRST));
+
+  const gone = attendedActions(
+    allowedActions({ device: offline, session: null, now: 0, technicianId: "t1" }),
+    { live: true, appRunning: false },
+  );
+  deepEqual(gone.request_authorization, off("device_offline", SUPPORT_APP_NOT_RUNNING));
+
+  const ended = attendedActions(none, { live: false, appRunning: true });
+  for (const name of ACTION_NAMES) {
+    deepEqual(ended[name], off("session_closed", SUPPORT_SESSION_ENDED), name);
+  }
 });

@@ -42,6 +42,8 @@ export const AUDIT_ACTIONS = [
   "device.disabled",
   "device.enabled",
   "support_code.created",
+  "support_code.link_sent",
+  "support_code.app_started",
   "support_code.bound",
   "support_code.rejoined",
   "support_code.rejected",

@@ -24,6 +24,7 @@ export const REASON_CODES = [
   "session_closed",
   "session_deleted",
   "device_offline",
+  "app_closed",
   "device_disabled",
   "replaced",
   "mfa_failed",

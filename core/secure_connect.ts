@@ -9,7 +9,9 @@ import { type Millis, MINUTE } from "./time.ts";
 
 /** Whether a technician must authenticate before a gate reaches the device, and how. */
 export type SecureConnectRequirement =
-  | { kind: "not_required"; reason: "disabled" | "excluded_device" | "within_window" }
+  // "attended": a Service Desk session (R6), where the customer at the computer says yes
+  // or no to every request, so the step-up for unattended devices does not apply.
+  | { kind: "not_required"; reason: "disabled" | "excluded_device" | "within_window" | "attended" }
   | { kind: "required"; method: "totp" | "password" }
   | { kind: "enrol_mfa" };
 

@@ -73,6 +73,7 @@ import {
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
   SESSION_UNAUTHORIZED,
+  SUPPORT_APP_CLOSED_HEADING,
   UNABLE_TO_CONNECT,
   WAITING_FOR_CONFIRMATION,
   WAITING_FOR_EMAIL,
@@ -182,6 +183,7 @@ export type SupportSessionEvent =
   | { type: "cancel"; by: string; at: Millis }
   | { type: "deauthorize"; by: string; at: Millis }
   | { type: "device_offline"; at: Millis }
+  | { type: "end_user_left"; at: Millis }
   | {
     type: "open_channel";
     channelId: string;
@@ -400,6 +402,7 @@ function outcomeTexts(outcome: ReasonCode, gate: DecidingGate | null): [string, 
     return [AUTHORIZATION_DEAUTHORIZED_HEADING, reasonText(outcome), false];
   }
   if (outcome === "cancelled") return [AUTHORIZATION_CANCELLED_HEADING, reasonText(outcome), false];
+  if (outcome === "app_closed") return [SUPPORT_APP_CLOSED_HEADING, reasonText(outcome), false];
   return [AUTHORIZATION_FAILED_HEADING, reasonText(outcome), false];
 }
 
@@ -619,6 +622,23 @@ function applyEvent(
             attemptId: status.attemptId,
           }),
         };
+      }
+      return unchanged;
+    }
+    case "end_user_left": {
+      // R6: an attended customer who quits the support app takes their consent with them; a new
+      // run of the app starts without it, and the technician asks again.
+      const actor: Actor = { kind: "end_user" };
+      if (status.kind === "authorizing") {
+        const ended = endAttempt(session, status.attempt, {
+          outcome: "app_closed",
+          at: event.at,
+          actor,
+        });
+        return { state: { ...session, status: ended.status }, effects: ended.effects };
+      }
+      if (status.kind === "authorized") {
+        return endAuthorization(session, status, { outcome: "app_closed", at: event.at, actor });
       }
       return unchanged;
     }
@@ -990,7 +1010,7 @@ function endAuthorization(
   session: SupportSession,
   status: Extract<SessionStatus, { kind: "authorized" }>,
   end: {
-    outcome: "expired" | "deauthorized" | "session_closed";
+    outcome: "expired" | "deauthorized" | "session_closed" | "app_closed";
     at: Millis;
     actor: Actor;
     by?: string;

@@ -43,6 +43,7 @@ import {
   SESSION_BEGINS_SHORTLY,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
+  SUPPORT_APP_CLOSED_HEADING,
   UNABLE_TO_CONNECT,
   WAITING_FOR_CONFIRMATION,
   WAITING_FOR_EMAIL,
@@ -355,6 +356,36 @@ Deno.test("a device going offline ends a pending attempt and withdraws the promp
   equal(view.kind === "unauthorized" && view.outcome?.heading, AUTHORIZATION_FAILED_HEADING);
   equal(view.kind === "unauthorized" && view.outcome?.reason, UNABLE_TO_CONNECT);
   deepEqual(step(fresh(), { type: "device_offline", at: s(1) }).effects, []);
+});
+
+Deno.test("the customer quitting the support app ends the authorization and its channels", () => {
+  const session = withChannels(authorized(), s(10), "ch-rc");
+  const { state, effects } = step(session, { type: "end_user_left", at: s(20) });
+  equal(state.status.kind, "unauthorized");
+  if (state.status.kind === "unauthorized") equal(state.status.last?.outcome, "app_closed");
+  deepEqual(only(effects, "close_channels")[0]?.channelIds, ["ch-rc"]);
+  equal(only(effects, "revoke_on_device").length, 1);
+  const ended = auditEvents(effects).find((e) => e.action === "authorization.deauthorized");
+  deepEqual(ended?.actor, { kind: "end_user" });
+  equal(ended?.outcome, "app_closed");
+  const view = sessionView(state, s(21));
+  equal(view.kind === "unauthorized" && view.outcome?.heading, SUPPORT_APP_CLOSED_HEADING);
+  equal(
+    view.kind === "unauthorized" && view.outcome?.reason,
+    "The customer closed the support app",
+  );
+  // Nothing is left to end a second time, and a new request may follow.
+  deepEqual(step(state, { type: "end_user_left", at: s(22) }).effects, []);
+  equal(request(state, context(s(30), withConfirmation)).state.status.kind, "authorizing");
+});
+
+Deno.test("the customer quitting the support app withdraws a pending permission request", () => {
+  const session = request(fresh(), context(s(0), withConfirmation)).state;
+  const { state, effects } = step(session, { type: "end_user_left", at: s(5) });
+  equal(state.status.kind, "unauthorized");
+  if (state.status.kind === "unauthorized") equal(state.status.last?.outcome, "app_closed");
+  deepEqual(only(effects, "withdraw_prompt").map((e) => e.reason), ["app_closed"]);
+  ok(actions(effects).includes("authorization.withdrawn"));
 });
 
 Deno.test("an open channel is recorded once, and closing it removes it", () => {

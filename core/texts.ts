@@ -198,6 +198,20 @@ export const SUPPORT_SESSION_CLOSED = "The support session has been closed";
 /** R6 support app run after the technician deleted the session. */
 export const SUPPORT_SESSION_DELETED =
   "The support session is invalid. Please contact your technician.";
+/** R6 technician panel heading when the customer quit the support app. */
+export const SUPPORT_APP_CLOSED_HEADING = "Support app closed";
+/** R6 the prompt the customer sees in the support app when the technician asks. */
+export const SUPPORT_PERMISSION_MESSAGE =
+  "Your technician is asking for permission to control this computer and to transfer files. Do you want to allow this?";
+/** R6 technician action in an attended session (runs the confirmation gate in the app). */
+export const REQUEST_PERMISSION = "Request permission";
+/** R6 technician panel: the customer's support app is not connected right now. */
+export const SUPPORT_APP_NOT_RUNNING =
+  "The customer's support app is not running. Ask them to start it again.";
+/** R6 technician panel: remote control and file transfer wait for the customer's permission. */
+export const PERMISSION_FIRST = "Request permission from the customer first";
+/** R6 technician panel: the Service Desk session was closed or expired. */
+export const SUPPORT_SESSION_ENDED = "This support session has ended";
 /** R6 support app after it joined the session. */
 export const SUPPORT_SESSION_JOINED = "Connected to your technician";
 /** R6 setting label for a new support session's expiry. */
@@ -248,6 +262,7 @@ const TECHNICIAN_TEXTS: Record<ReasonCode, string> = {
   session_closed: SUPPORT_SESSION_CLOSED,
   session_deleted: "The support session has been deleted",
   device_offline: UNABLE_TO_CONNECT,
+  app_closed: "The customer closed the support app",
   device_disabled: "The device is disabled",
   replaced: "The device connected again and replaced its previous connection",
   mfa_failed: "Authentication failed",
@@ -269,6 +284,7 @@ const END_USER_TEXTS: Partial<Record<ReasonCode, string>> = {
   session_closed: SUPPORT_SESSION_CLOSED,
   session_deleted: SUPPORT_SESSION_DELETED,
   deauthorized: "The technician's access to this device has ended",
+  app_closed: "You closed the support app",
 };
 
 const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
@@ -283,6 +299,7 @@ const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
   withdrawn: APPROVAL_WITHDRAWN,
   device_offline: APPROVAL_WITHDRAWN,
   session_closed: APPROVAL_WITHDRAWN,
+  app_closed: APPROVAL_WITHDRAWN,
 };
 
 /** The text `audience` sees for `reason`, falling back to the technician text every code has. */

@@ -47,6 +47,32 @@ export interface HubListener {
   data?(deviceId: string, channelId: number, payload: Uint8Array): void;
 }
 
+/** Why a support app may not join: a close code and the end-user text as its reason. */
+export interface SupportRefusal {
+  code: number;
+  reason: string;
+}
+
+/** The answer to a support app's hello. */
+export type SupportOfferResult =
+  | { ok: true; offer: Omit<Extract<ServerMessage, { type: "support_offer" }>, "type"> }
+  | ({ ok: false } & SupportRefusal);
+
+/** The answer to a support app's support_join. */
+export type SupportJoinResult = { ok: true; device: DeviceRow } | ({ ok: false } & SupportRefusal);
+
+/** Service Desk sessions (R6), as the hub needs them for support apps' handshakes. */
+export interface SupportGate {
+  offer(input: {
+    code: string;
+    key: string;
+    address: string;
+    platform: string;
+    version: string;
+  }): Promise<SupportOfferResult>;
+  join(input: { code: string; key: string; address: string }): Promise<SupportJoinResult>;
+}
+
 /** Dependencies of the hub. */
 export interface HubDeps {
   db: Db;
@@ -63,8 +89,11 @@ interface Connection {
   id: string;
   socket: WebSocket;
   ip: string;
-  phase: "hello" | "authenticating" | "ready" | "closed";
+  // "offered": a support app was told whom it is joining and waits for its end user's yes.
+  phase: "hello" | "authenticating" | "offered" | "ready" | "closed";
   device?: { id: string; departmentId: string; info: string | null };
+  /** The support app's code and key between its hello and its support_join. */
+  support?: { code: string; key: string; agent: { version: string; platform: string } };
   helloTimer?: TimerHandle;
   /** Token bucket for control messages. */
   tokens: number;
@@ -89,6 +118,8 @@ export class AgentHub {
   #flushTimer?: ReturnType<typeof setInterval>;
   #flushing: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Service Desk sessions; without them support apps are refused. */
+  support: SupportGate | null = null;
 
   constructor(deps: HubDeps) {
     this.#d = deps;
@@ -260,12 +291,21 @@ export class AgentHub {
       conn.phase = "authenticating";
       return await this.#hello(conn, message);
     }
+    if (conn.phase === "offered") {
+      if (message.type !== "support_join") {
+        return this.#refuse(conn, CLOSE.outOfOrder, "Answer the offer with support_join first");
+      }
+      conn.phase = "authenticating";
+      return await this.#supportJoin(conn);
+    }
     if (conn.phase === "authenticating") {
       return this.#refuse(conn, CLOSE.outOfOrder, "Wait for welcome before sending messages");
     }
     switch (message.type) {
       case "hello":
         return this.#refuse(conn, CLOSE.outOfOrder, "Hello was already received");
+      case "support_join":
+        return this.#refuse(conn, CLOSE.outOfOrder, "Nothing was offered to join");
       case "heartbeat":
         this.#checkIn(conn);
         conn.socket.send(
@@ -291,7 +331,9 @@ export class AgentHub {
       );
     }
     let device: DeviceRow;
-    if (hello.auth.kind === "enroll") {
+    if (hello.auth.kind === "support") {
+      return await this.#supportHello(conn, { ...hello.auth, agent: hello.agent });
+    } else if (hello.auth.kind === "enroll") {
       const result = await enrollDevice(this.#d.db, this.#d.clock, {
         token: hello.auth.token,
         name: `${hello.agent.platform} device`,
@@ -322,6 +364,54 @@ export class AgentHub {
       }
       device = result.device;
     }
+    await this.#ready(conn, device, hello.agent);
+  }
+
+  /** A support app's hello: the service checks the code, the end user gets the offer. */
+  async #supportHello(
+    conn: Connection,
+    hello: { code: string; key: string; agent: { version: string; platform: string } },
+  ) {
+    if (!this.support) {
+      return this.#refuse(conn, CLOSE.supportRefused, "This server has no support sessions");
+    }
+    const result = await this.support.offer({
+      code: hello.code,
+      key: hello.key,
+      address: conn.ip,
+      platform: hello.agent.platform,
+      version: hello.agent.version,
+    });
+    if (conn.phase === "closed" || this.#stopped) return;
+    if (!result.ok) return this.#refuse(conn, result.code, result.reason);
+    conn.phase = "offered";
+    conn.support = hello;
+    this.#sendRaw(conn, { type: "support_offer", ...result.offer });
+    conn.helloTimer = this.#d.clock.at(
+      this.#d.clock.now() + TIMING.supportOffer * 1000,
+      () => this.#refuse(conn, CLOSE.helloTimeout, "The support session was not joined in time"),
+    );
+  }
+
+  async #supportJoin(conn: Connection) {
+    conn.helloTimer?.cancel();
+    const support = conn.support!;
+    conn.support = undefined;
+    const result = await this.support!.join({
+      code: support.code,
+      key: support.key,
+      address: conn.ip,
+    });
+    if (!result.ok) return this.#refuse(conn, result.code, result.reason);
+    await this.#ready(conn, result.device, support.agent);
+  }
+
+  /** The handshake succeeded: the connection becomes the device's live one. */
+  async #ready(
+    conn: Connection,
+    device: DeviceRow,
+    agent: { version: string; platform: string },
+  ) {
     if (conn.phase === "closed" || this.#stopped) return;
     conn.phase = "ready";
     const now = this.#d.clock.now();
@@ -341,8 +431,8 @@ export class AgentHub {
       organization: this.#d.organization(),
     });
     await saveConnectionInfo(this.#d.db, device.id, {
-      agentVersion: hello.agent.version,
-      platform: hello.agent.platform,
+      agentVersion: agent.version,
+      platform: agent.platform,
       remoteAddress: conn.ip,
       now,
     });
@@ -504,10 +594,15 @@ export class AgentHub {
     if (conn.socket.readyState === WebSocket.OPEN) {
       this.#sendRaw(conn, { type: "error", code: extra.code ?? String(code), message: reason });
     }
-    if (
-      code !== CLOSE.enrollmentRefused && code !== CLOSE.badCredential &&
-      code !== CLOSE.deviceDisabled
-    ) {
+    // These refusals are audited where they are decided, with more to say.
+    const auditedElsewhere: number[] = [
+      CLOSE.enrollmentRefused,
+      CLOSE.badCredential,
+      CLOSE.deviceDisabled,
+      CLOSE.supportRefused,
+      CLOSE.tooManyAttempts,
+    ];
+    if (!auditedElsewhere.includes(code)) {
       this.#queueAudit({
         at: this.#d.clock.now(),
         action: "agent.protocol_error",

@@ -7,7 +7,8 @@
 export type LiveEvent =
   | { kind: "device"; deviceId: string; departmentId: string }
   | { kind: "session"; sessionId: string; deviceId: string; technicianId: string }
-  | { kind: "transfer"; sessionId: string };
+  | { kind: "transfer"; sessionId: string }
+  | { kind: "support"; supportId: string; technicianId: string };
 
 /** A synchronous fan-out of live events to subscribers. */
 export class EventBus {

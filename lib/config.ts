@@ -2,6 +2,7 @@
  * Server configuration from flags, then environment variables, then defaults.
  * Flags win so a one-off `--port 9000` overrides a deployment's environment.
  */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { isLogLevel, type LogLevel } from "./log.ts";
 
@@ -15,6 +16,8 @@ export interface ServerConfig {
   trustProxy: boolean;
   /** SMTP delivery; null records mail in the outbox and the log only. */
   smtp: SmtpSettings | null;
+  /** Where the support app's executables for customers are kept. */
+  downloadsDir: string;
 }
 
 /** How to reach the SMTP server. */
@@ -46,6 +49,11 @@ export const SERVER_OPTIONS = {
     env: "ASSENT_PUBLIC_URL",
     default: "",
     help: "URL technicians, agents and email links use (default http://HOST:PORT)",
+  },
+  "downloads-dir": {
+    env: "ASSENT_DOWNLOADS_DIR",
+    default: "",
+    help: "Support app executables offered to customers (default DATA_DIR/downloads)",
   },
   "log-level": { env: "ASSENT_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
   "trust-proxy": {
@@ -143,6 +151,7 @@ export function parseServerConfig(
     host,
     port,
     dataDir: get("data-dir"),
+    downloadsDir: get("downloads-dir") || join(get("data-dir"), "downloads"),
     publicUrl,
     logLevel,
     trustProxy: ["true", "1", "yes"].includes(trust),

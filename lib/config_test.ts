@@ -12,7 +12,21 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     logLevel: "info",
     trustProxy: false,
     smtp: null,
+    downloadsDir: "data/downloads",
   });
+});
+
+Deno.test("the support app downloads folder follows the data dir unless set", () => {
+  assert.equal(
+    parseServerConfig(["--data-dir", "/srv/assent"], noEnv).downloadsDir,
+    "/srv/assent/downloads",
+  );
+  const env = (n: string) => ({ ASSENT_DOWNLOADS_DIR: "/opt/assent/apps" })[n];
+  assert.equal(parseServerConfig([], env).downloadsDir, "/opt/assent/apps");
+  assert.equal(
+    parseServerConfig(["--downloads-dir", "/mnt/apps"], env).downloadsDir,
+    "/mnt/apps",
+  );
 });
 
 Deno.test("server config reads SMTP settings and checks them", () => {

@@ -90,3 +90,53 @@ export function testMail(organization: string, by: string): RenderedMail {
     }</p></body></html>`,
   };
 }
+
+/** The link to a Service Desk support session, sent to the customer (R6). */
+export function supportLinkMail(input: {
+  organization: string;
+  technician: string;
+  customer: string | null;
+  formattedCode: string;
+  expiresAt: number;
+  link: string;
+}): RenderedMail {
+  const greeting = input.customer ? `Hello ${input.customer},` : "Hello,";
+  const lead = `${input.technician} from ${input.organization} has set up a support session ` +
+    "to help you with your computer.";
+  const steps = [
+    "1. Open the link on the computer you need help with.",
+    "2. Download and run the support app the page offers (the session code is built in).",
+    `3. The app shows who you are about to join. Agree, and ${input.technician} can ask you ` +
+    "for permission to help; nothing happens on your computer until you allow it.",
+  ];
+  const text = [
+    greeting,
+    "",
+    lead,
+    "",
+    `Open: ${input.link}`,
+    `Session code: ${input.formattedCode}`,
+    `Valid until: ${utc(input.expiresAt)}`,
+    "",
+    ...steps,
+    "",
+    "If you did not expect this mail, ignore it: the session ends on its own.",
+  ].join("\n");
+  const e = escapeHtml;
+  const html =
+    `<!doctype html><html><body style="font-family:system-ui,Segoe UI,Arial,sans-serif;color:#1b1f27">
+<p>${e(greeting)}</p>
+<p style="font-size:16px">${e(lead)}</p>
+<p><a href="${
+      e(input.link)
+    }" style="display:inline-block;background:#1f4fd1;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600">Join the support session</a></p>
+<p style="font-size:14px">Session code: <strong style="font-family:ui-monospace,Consolas,monospace;font-size:18px;letter-spacing:1px">${
+      e(input.formattedCode)
+    }</strong><br>Valid until ${e(utc(input.expiresAt))}</p>
+<ol style="font-size:14px;padding-left:20px">${
+      steps.map((s) => `<li>${e(s.replace(/^\d\. /, ""))}</li>`).join("")
+    }</ol>
+<p style="font-size:13px;color:#5d6675">If you did not expect this mail, ignore it: the session ends on its own.</p>
+</body></html>`;
+  return { subject: `Support session from ${input.organization}`, text, html };
+}

@@ -34,6 +34,10 @@ export const CLOSE = {
   heartbeatTimeout: 4010,
   /** Too many messages in a short time. */
   rateLimited: 4011,
+  /** The support session will not take this app; the reason is the text to show the end user. */
+  supportRefused: 4012,
+  /** Too many unknown support codes from this address; the reason says when to try again. */
+  tooManyAttempts: 4013,
 } as const;
 
 /** Close codes after which an agent must not reconnect without a human fixing something. */
@@ -44,6 +48,8 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CLOSE.unsupportedVersion,
   CLOSE.deviceDisabled,
   CLOSE.enrollmentRefused,
+  CLOSE.supportRefused,
+  CLOSE.tooManyAttempts,
 ]);
 
 /** Size limits, in bytes. */
@@ -58,6 +64,8 @@ export const TIMING = {
   /** Offline after this long without any message. */
   heartbeatWindow: 45,
   hello: 10,
+  /** How long the end user has to agree to join a support session once it is offered. */
+  supportOffer: 600,
 };
 
 const id = z.string().min(1).max(100).regex(/^[A-Za-z0-9_-]+$/);
@@ -112,6 +120,13 @@ export type DeviceInfo = z.infer<typeof DeviceInfo>;
 export const HelloAuth = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("device"), deviceId: id, secret: z.string().min(16).max(200) }),
   z.object({ kind: z.literal("enroll"), token: z.string().min(16).max(200) }),
+  // The support app (attended mode): the session code, and a secret the app keeps on this
+  // computer, from which the server derives the fingerprint the code binds to.
+  z.object({
+    kind: z.literal("support"),
+    code: z.string().regex(/^[0-9]{9}$/),
+    key: z.string().min(32).max(200).regex(/^[A-Za-z0-9_-]+$/),
+  }),
 ]);
 
 /** Messages an agent sends. */
@@ -124,6 +139,8 @@ export const AgentMessage = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("device_info"), info: DeviceInfo }),
   z.object({ type: z.literal("heartbeat") }),
+  /** The end user agreed to join the support session the server offered. */
+  z.object({ type: z.literal("support_join") }),
   z.object({
     type: z.literal("prompt_answer"),
     promptId: id,
@@ -165,6 +182,19 @@ export type ServerMessage =
     organization: string;
   }
   | { type: "heartbeat_ack"; serverTime: number }
+  | {
+    /** Who the support app is about to join; it asks the end user, then sends support_join. */
+    type: "support_offer";
+    organization: string;
+    technician: string;
+    customer: string | null;
+    ticket: string | null;
+    expiresAt: number;
+    /** True when this computer already joined this session before. */
+    rejoin: boolean;
+    /** Milliseconds the end user has to agree. */
+    answerWithinMs: number;
+  }
   | { type: "error"; code: string; message: string }
   | {
     type: "prompt";

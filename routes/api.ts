@@ -8,8 +8,10 @@ import { z } from "zod";
 import {
   allowedActions,
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
+  DEFAULT_SUPPORT_CODE_POLICY,
   type EmailAuthorizationPolicy,
   sessionView,
+  supportCodeExpiryChoices,
   type SupportSession,
 } from "../core/mod.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
@@ -342,6 +344,85 @@ export function apiRoutes(): Hono<AppEnv> {
       return c.json({ own: null });
     });
   }
+
+  // Service Desk support sessions (R6): the technician's own.
+  const SupportBody = z.object({
+    departmentId: z.string().min(1).max(64),
+    customerName: z.string().trim().max(120, "customerName is at most 120 characters")
+      .nullable().default(null),
+    customerEmail: z.email("customerEmail must be an email address").max(254).nullable()
+      .default(null),
+    ticket: z.string().trim().max(80, "ticket is at most 80 characters").nullable().default(null),
+    expiryMinutes: z.number({ error: "expiryMinutes must be a number" }).int()
+      .refine(
+        (m) => supportCodeExpiryChoices().some((c) => c.minutes === m),
+        `expiryMinutes must be one of ${
+          supportCodeExpiryChoices().map((c) => c.minutes).join(", ")
+        }`,
+      )
+      .default(DEFAULT_SUPPORT_CODE_POLICY.expiryMinutes),
+    sendEmail: z.boolean({ error: "sendEmail must be true or false" }).default(false),
+  }).strict();
+
+  const supportCall = async (c: Ctx, run: () => Promise<Response>) => {
+    try {
+      return await run();
+    } catch (err) {
+      return sessionFailure(c, err);
+    }
+  };
+
+  app.get("/api/v1/support-sessions", async (c) => {
+    const list = await c.get("services").support.list(currentUser(c));
+    return c.json({ supportSessions: list });
+  });
+
+  app.post("/api/v1/support-sessions", async (c) => {
+    const input = await body(c, SupportBody);
+    if (input instanceof Response) return input;
+    return await supportCall(c, async () => {
+      const created = await c.get("services").support.create(currentUser(c), {
+        ...input,
+        customerName: input.customerName || null,
+        ticket: input.ticket || null,
+        customerEmail: input.customerEmail?.toLowerCase() ?? null,
+      });
+      return c.json({ supportSession: created }, 201);
+    });
+  });
+
+  app.get("/api/v1/support-sessions/:id", async (c) =>
+    await supportCall(c, async () => {
+      const found = await c.get("services").support.get(currentUser(c), c.req.param("id"));
+      return c.json({ supportSession: found });
+    }));
+
+  app.post(
+    "/api/v1/support-sessions/:id/permission",
+    async (c) =>
+      await supportCall(c, async () => {
+        const support = c.get("services").support;
+        const id = c.req.param("id");
+        const { sessionId } = await support.requestPermission(currentUser(c), id);
+        return c.json({ supportSession: await support.get(currentUser(c), id), sessionId }, 202);
+      }),
+  );
+
+  for (const verb of ["resend", "close"] as const) {
+    app.post(`/api/v1/support-sessions/:id/${verb}`, async (c) =>
+      await supportCall(c, async () => {
+        const support = c.get("services").support;
+        const id = c.req.param("id") ?? "";
+        await support[verb](currentUser(c), id);
+        return c.json({ supportSession: await support.get(currentUser(c), id) });
+      }));
+  }
+
+  app.delete("/api/v1/support-sessions/:id", async (c) =>
+    await supportCall(c, async () => {
+      await c.get("services").support.delete(currentUser(c), c.req.param("id"));
+      return c.body(null, 204);
+    }));
 
   app.get("/api/v1/audit", async (c) => {
     const request = await readAuditRequest(c);

@@ -191,3 +191,67 @@ Deno.test("API tokens are created once-visible, listed and revoked in the UI", a
   );
   assert.ok(await signIn(t, "x@example.com"));
 });
+
+Deno.test("API: Service Desk support sessions are created, listed, refused and ended", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Lab");
+  const techId = await createUser(t, {
+    email: "tech@example.com",
+    role: "technician",
+    departmentIds: [sales],
+  });
+  const otherId = await createUser(t, {
+    email: "other@example.com",
+    role: "technician",
+    departmentIds: [sales],
+  });
+  const token = await tokenFor(t, techId);
+  const post = (path: string, body: unknown) =>
+    api(t, token, path, { method: "POST", body: JSON.stringify(body) });
+
+  const bad = [
+    [{ departmentId: sales, expiryMinutes: 7 }, /expiryMinutes must be one of 60, 240/],
+    [{ departmentId: sales, customerEmail: "nope" }, /customerEmail must be an email address/],
+    [{ departmentId: sales, sendEmail: true }, /Enter the customer's email/],
+    [{ departmentId: sales, extra: 1 }, /extra|Unrecognized/i],
+  ] as const;
+  for (const [body, message] of bad) {
+    const res = await post("/api/v1/support-sessions", body);
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error, message);
+  }
+  assert.equal((await post("/api/v1/support-sessions", { departmentId: lab })).status, 403);
+  const none = await t.services.db.selectFrom("support_codes").selectAll().execute();
+  assert.deepEqual(none, [], "refusals write nothing");
+
+  const created = await post("/api/v1/support-sessions", {
+    departmentId: sales,
+    customerName: "Ada",
+    expiryMinutes: 60,
+  });
+  assert.equal(created.status, 201);
+  const { supportSession } = await created.json();
+  assert.match(supportSession.code, /^\d{9}$/);
+  assert.equal(supportSession.state, "waiting");
+  assert.equal(supportSession.expiresAt, t.clock.now() + 3_600_000);
+  const list = await (await api(t, token, "/api/v1/support-sessions")).json();
+  assert.deepEqual(list.supportSessions.map((s: { id: string }) => s.id), [supportSession.id]);
+
+  const asked = await post(`/api/v1/support-sessions/${supportSession.id}/permission`, {});
+  assert.equal(asked.status, 409);
+  assert.equal((await asked.json()).code, "device_offline");
+  const otherToken = await tokenFor(t, otherId);
+  const foreign = await api(t, otherToken, `/api/v1/support-sessions/${supportSession.id}`);
+  assert.equal(foreign.status, 404, "another technician's session is not there for them");
+
+  const closed = await post(`/api/v1/support-sessions/${supportSession.id}/close`, {});
+  assert.equal(closed.status, 200);
+  assert.equal((await closed.json()).supportSession.state, "closed");
+  const deleted = await api(t, token, `/api/v1/support-sessions/${supportSession.id}`, {
+    method: "DELETE",
+  });
+  assert.equal(deleted.status, 204);
+  assert.equal((await api(t, token, `/api/v1/support-sessions/${supportSession.id}`)).status, 404);
+});

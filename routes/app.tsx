@@ -23,6 +23,7 @@ import { auditRoutes } from "./audit.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
+import { supportRoutes } from "./support.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { setupRoutes } from "./setup.tsx";
 import { type Assets, loadAssets, staticRoutes } from "./static.ts";
@@ -72,6 +73,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
 
   app.route("/", setupRoutes());
   app.route("/", approveRoutes());
+  app.route("/", supportRoutes());
   app.route("/", authRoutes());
   app.route("/", dashboardRoutes());
   app.route("/", accountRoutes());

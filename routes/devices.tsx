@@ -24,6 +24,7 @@ import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
 import { loadEmailPolicy } from "../store/email.ts";
+import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import { DEFAULT_EMAIL_AUTHORIZATION_POLICY } from "../core/mod.ts";
 import type { Names } from "../services/device_views.ts";
 import { DeviceList, type DeviceListModel, DevicesPage } from "../views/DevicesPage.tsx";
@@ -179,6 +180,14 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   app.get("/devices/:id", async (c) => {
     const device = await visibleDevice(c);
+    // A Service Desk session's computer lives on its support session's page, for its owner.
+    if (device.kind === "support") {
+      const code = await findSupportCodeByDevice(c.get("services").db, device.id);
+      if (code?.row.technician_id !== currentUser(c).id) {
+        throw new HttpError(404, "There is no such device, or it is not in your departments");
+      }
+      return c.redirect(`/support/${code.row.id}`, 303);
+    }
     return await devicePage(c, device, { notice: c.req.query("saved") ? "Saved." : undefined });
   });
 

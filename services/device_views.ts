@@ -1,5 +1,5 @@
 /** Device rows turned into the view models the device pages show, with live presence. */
-import { allowedActions, sessionView } from "../core/mod.ts";
+import { allowedActions, attendedActions, sessionView } from "../core/mod.ts";
 import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { LoggedInUser } from "../protocol/messages.ts";
@@ -98,6 +98,8 @@ export async function sessionPanelModel(
   services: { sessions: SupportSessions; clock: Clock; db: Db },
   user: CurrentUser,
   device: DeviceRow,
+  /** A Service Desk session's device: `live` while its code is neither closed nor expired. */
+  attended?: { supportId: string; live: boolean; appRunning: boolean },
 ): Promise<SessionPanelModel> {
   const now = services.clock.now();
   const stored = await services.sessions.current(user, device.id);
@@ -114,6 +116,12 @@ export async function sessionPanelModel(
   if (status?.kind === "authorizing" && view?.kind === "authorizing") {
     waitSeconds = Math.max(1, Math.round((view.deadline - status.attempt.startedAt) / 1000));
   }
+  const actions = allowedActions({
+    device: services.sessions.deviceView(device),
+    session,
+    now,
+    technicianId: user.id,
+  });
   return {
     deviceId: device.id,
     deviceName: device.name,
@@ -130,12 +138,8 @@ export async function sessionPanelModel(
           : [],
       }
       : null,
-    actions: allowedActions({
-      device: services.sessions.deviceView(device),
-      session,
-      now,
-      technicianId: user.id,
-    }),
+    actions: attended ? attendedActions(actions, attended) : actions,
     users: parseUsers(device.users).map((u) => u.name),
+    attended: attended ? { supportId: attended.supportId } : null,
   };
 }

@@ -133,7 +133,7 @@ export async function authenticateDevice(
   secret: string,
 ): Promise<{ ok: true; device: DeviceRow } | { ok: false; reason: "bad_credential" | "disabled" }> {
   const device = await findDevice(db, deviceId);
-  if (!device || !safeEqual(device.secret_hash, hashToken(secret))) {
+  if (!device || device.kind !== "agent" || !safeEqual(device.secret_hash, hashToken(secret))) {
     return { ok: false, reason: "bad_credential" };
   }
   if (device.disabled_at !== null) return { ok: false, reason: "disabled" };

@@ -16,6 +16,7 @@ import { Transfers } from "./transfers.ts";
 import { EmailAuthorization } from "./email_auth.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SupportSessions } from "./sessions.ts";
+import { SupportCodes } from "./support_codes.ts";
 
 /** What building the services needs. */
 export interface ServiceDeps {
@@ -32,6 +33,8 @@ export interface ServiceDeps {
   smtp?: SmtpSettings | null;
   /** Largest file a transfer may move (default 4 GiB). */
   maxTransferBytes?: number;
+  /** Where the support app's executables are offered from (none when null). */
+  downloadsDir?: string | null;
 }
 
 /** Everything the routes use. */
@@ -49,6 +52,9 @@ export interface Services {
   emailAuth: EmailAuthorization;
   relay: ChannelRelay;
   transfers: Transfers;
+  support: SupportCodes;
+  /** Where the support app's executables are offered from, if anywhere. */
+  downloadsDir: string | null;
   /** Largest file a transfer may move, in bytes. */
   maxTransferBytes: number;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
@@ -119,6 +125,19 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     events,
   });
   const transfers = new Transfers(events);
+  const support = new SupportCodes({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "support" }),
+    box: deps.box,
+    hub,
+    events,
+    sessions,
+    scheduler,
+    outbox,
+    publicUrl: () => config.publicUrl,
+    organization: () => state.organization ?? "Assent",
+  });
   return {
     db: deps.db,
     clock: deps.clock,
@@ -134,6 +153,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     emailAuth,
     relay,
     transfers,
+    support,
+    downloadsDir: deps.downloadsDir ?? null,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
     async start() {
       await hub.start();

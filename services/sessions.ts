@@ -18,6 +18,7 @@ import {
   secureConnectTransition,
   type SessionDevice,
   type SessionTransition,
+  SUPPORT_PERMISSION_MESSAGE,
   type SupportSession,
   supportSessionTransition,
 } from "../core/mod.ts";
@@ -44,6 +45,7 @@ import {
   secureConnectVerifiedAt,
   type StoredSession,
 } from "../store/sessions.ts";
+import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import { findUser } from "../store/users.ts";
 import { AccountError, type Accounts, type CurrentUser } from "./accounts.ts";
 import type { DeadlineSource, Scheduler } from "./scheduler.ts";
@@ -149,6 +151,17 @@ export class SupportSessions implements DeadlineSource {
     if (asUser !== null && !users.some((u) => u.name === asUser)) {
       throw new SessionError("unknown_user", `"${asUser}" is not logged in on this device`, 400);
     }
+    // A customer's support app answers only the technician who invited them (R6).
+    if (device.kind === "support") {
+      const code = await findSupportCodeByDevice(this.#d.db, device.id);
+      if (code?.row.technician_id !== user.id) {
+        throw new SessionError(
+          "forbidden",
+          "Only the technician who created this support session can use it",
+          403,
+        );
+      }
+    }
     const existing = await findOpenSession(this.#d.db, user.id, device.id);
     if (existing && existing.session.asUser === asUser) return existing.session;
     if (existing) await this.close(user, existing.session.id);
@@ -182,25 +195,73 @@ export class SupportSessions implements DeadlineSource {
     const policies = await loadPolicies(this.#d.db, device.department_id);
     const now = this.#d.clock.now();
     const secure: SecureConnectCheck = verified ??
-      await this.#secureRequirement(user, device, policies.secureConnect);
+      (device.kind === "support"
+        ? { kind: "not_required", reason: "attended" }
+        : await this.#secureRequirement(user, device, policies.secureConnect));
     if (secure.kind === "required") return { kind: "secure_connect", method: secure.method };
     if (secure.kind === "enrol_mfa") return { kind: "enrol_mfa" };
-    const context: AuthorizationContext = {
-      attemptId: newId(),
-      promptId: newId(),
-      now,
-      technician: { id: user.id, name: user.name },
-      device: this.deviceView(device),
-      confirmation: policies.confirmation,
-      email: await this.emailPolicy(device),
-      authorization: policies.authorization,
-      secureConnect: secure,
-    };
+    const context: AuthorizationContext = device.kind === "support"
+      ? await this.#attendedContext(user, device, policies)
+      : {
+        attemptId: newId(),
+        promptId: newId(),
+        now,
+        technician: { id: user.id, name: user.name },
+        device: this.deviceView(device),
+        confirmation: policies.confirmation,
+        email: await this.emailPolicy(device),
+        authorization: policies.authorization,
+        secureConnect: secure,
+      };
     const session = await this.#apply(
       sessionId,
       (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
     );
     return { kind: "requested", session };
+  }
+
+  /**
+   * R6: in a Service Desk session the customer is at the computer and says yes or no to
+   * every request in the support app, whatever the department's confirmation settings; no
+   * email approval or MFA step-up applies, and access never outlives the session's code.
+   */
+  async #attendedContext(
+    user: CurrentUser,
+    device: DeviceRow,
+    policies: Awaited<ReturnType<typeof loadPolicies>>,
+  ): Promise<AuthorizationContext> {
+    const now = this.#d.clock.now();
+    const support = await findSupportCodeByDevice(this.#d.db, device.id);
+    const codeLeftMs = support ? support.row.expires_at - now : 0;
+    const lifetimeMinutes = Math.max(
+      1,
+      Math.min(policies.authorization.lifetimeMinutes, Math.floor(codeLeftMs / 60_000)),
+    );
+    return {
+      attemptId: newId(),
+      promptId: newId(),
+      now,
+      technician: { id: user.id, name: user.name },
+      device: { ...this.deviceView(device), locked: false, loggedOff: false },
+      confirmation: {
+        ...policies.confirmation,
+        enabled: true,
+        message: SUPPORT_PERMISSION_MESSAGE,
+        excludedDeviceIds: [],
+        excludedGroupIds: [],
+      },
+      email: { required: false, recipients: [], timeoutSeconds: 60 },
+      authorization: { lifetimeMinutes },
+      secureConnect: { kind: "not_required", reason: "attended" },
+    };
+  }
+
+  /** R6: the customer quit the support app, and their consent went with it. */
+  async endUserLeft(deviceId: string): Promise<void> {
+    const now = this.#d.clock.now();
+    for (const id of await deviceSessionIds(this.#d.db, deviceId, ["authorizing", "authorized"])) {
+      await this.#apply(id, (s) => supportSessionTransition(s, { type: "end_user_left", at: now }));
+    }
   }
 
   /** What Secure Connect asks of this technician for this session's device right now. */
@@ -211,6 +272,7 @@ export class SupportSessions implements DeadlineSource {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
     const policies = await loadPolicies(this.#d.db, device.department_id);
+    if (device.kind === "support") return "none";
     const r = await this.#secureRequirement(user, device, policies.secureConnect);
     return r.kind === "required" ? r.method : r.kind === "enrol_mfa" ? "enrol_mfa" : "none";
   }

@@ -43,6 +43,12 @@ document.addEventListener("click", (event) => {
   });
 });
 
+// Forms with data-confirm ask before they submit something that cannot be undone.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset?.confirm;
+  if (question && !confirm(question)) event.preventDefault();
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
   tickCountdowns();

@@ -21,7 +21,8 @@ export async function searchDevices(
   if (query.departmentIds !== "all" && query.departmentIds.length === 0) {
     return { rows: [], total: 0 };
   }
-  let q = db.selectFrom("devices");
+  // Support apps' computers belong to their support sessions, not to the fleet.
+  let q = db.selectFrom("devices").where("kind", "=", "agent");
   if (query.departmentIds !== "all") q = q.where("department_id", "in", query.departmentIds);
   if (query.department) q = q.where("department_id", "=", query.department);
   if (query.q) {

@@ -21,7 +21,8 @@ export async function listDevices(
   db: Db,
   departmentIds: string[] | "all",
 ): Promise<DeviceRow[]> {
-  let q = db.selectFrom("devices").selectAll().orderBy("name").orderBy("id");
+  let q = db.selectFrom("devices").selectAll().where("kind", "=", "agent").orderBy("name")
+    .orderBy("id");
   if (departmentIds !== "all") {
     if (departmentIds.length === 0) return [];
     q = q.where("department_id", "in", departmentIds);
@@ -62,6 +63,40 @@ export async function insertDevice(
     last_activity_at: device.now,
     disabled_at: null,
     enrollment_token_id: device.tokenId,
+    enrolled_at: device.now,
+    updated_at: device.now,
+  }).execute();
+}
+
+/**
+ * Inserts the device a support app joins as (R6). It has no credential: the secret hash is
+ * not a hash of anything, so the device hello can never authenticate as it.
+ */
+export async function insertAttendedDevice(
+  db: Db,
+  device: { id: string; departmentId: string; name: string; now: number },
+): Promise<void> {
+  await db.insertInto("devices").values({
+    id: device.id,
+    secret_hash: "-",
+    department_id: device.departmentId,
+    group_id: null,
+    name: device.name,
+    serial_number: null,
+    os: null,
+    os_family: null,
+    model: null,
+    device_type: null,
+    locked: null,
+    logged_off: null,
+    local_email_authorization: null,
+    agent_version: null,
+    platform: null,
+    remote_address: null,
+    last_activity_at: null,
+    kind: "support",
+    disabled_at: null,
+    enrollment_token_id: null,
     enrolled_at: device.now,
     updated_at: device.now,
   }).execute();

@@ -120,6 +120,8 @@ export interface DevicesTable {
   last_activity_at: number | null;
   /** 1 while the agent holds a live connection (kept by the hub; reset at start-up). */
   connected: Generated<number>;
+  /** "agent" for enrolled devices; "support" for a support app's computer (R6). */
+  kind: Generated<"agent" | "support">;
   disabled_at: number | null;
   enrollment_token_id: string | null;
   enrolled_at: number;
@@ -215,6 +217,27 @@ export interface OutboxTable {
   finished_at: number | null;
 }
 
+export interface SupportCodesTable {
+  id: string;
+  code: string;
+  device_id: string;
+  department_id: string;
+  technician_id: string;
+  customer_name: string | null;
+  customer_email: string | null;
+  ticket: string | null;
+  status: "waiting" | "bound" | "closed" | "deleted" | "expired";
+  state: string;
+  wake_at: number | null;
+  expires_at: number;
+  link_sent_at: number | null;
+  app_platform: string | null;
+  app_address: string | null;
+  app_seen_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 /** The whole schema, for `Kysely<Database>`. */
 export interface Database {
   instance: InstanceTable;
@@ -235,4 +258,5 @@ export interface Database {
   email_policies: EmailPoliciesTable;
   email_requests: EmailRequestsTable;
   outbox: OutboxTable;
+  support_codes: SupportCodesTable;
 }

@@ -9,10 +9,23 @@ export function CsrfField() {
 
 /** A POST form with the CSRF field included. */
 export function PostForm(
-  props: { action: string; children: ComponentChildren; class?: string; id?: string },
+  props: {
+    action: string;
+    children: ComponentChildren;
+    class?: string;
+    id?: string;
+    /** Asks this question before submitting (app.js); without scripts it submits at once. */
+    confirm?: string;
+  },
 ) {
   return (
-    <form method="post" action={props.action} class={props.class} id={props.id}>
+    <form
+      method="post"
+      action={props.action}
+      class={props.class}
+      id={props.id}
+      data-confirm={props.confirm}
+    >
       <CsrfField />
       {props.children}
     </form>

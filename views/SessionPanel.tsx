@@ -7,6 +7,7 @@ import {
   type ActionName,
   type ActionState,
   CANCEL_REQUEST,
+  REQUEST_PERMISSION,
   type SessionView,
 } from "../core/mod.ts";
 import { PostForm } from "./Form.tsx";
@@ -30,6 +31,8 @@ export interface SessionPanelModel {
   } | null;
   actions: Record<ActionName, ActionState>;
   users: string[];
+  /** Set for a Service Desk session (R6): the customer grants permission in the support app. */
+  attended?: { supportId: string } | null;
 }
 
 const ORDER: ActionName[] = [
@@ -40,10 +43,29 @@ const ORDER: ActionName[] = [
 ];
 
 function ActionButton(
-  props: { name: ActionName; state: ActionState; sessionId: string | null; deviceId: string },
+  props: {
+    name: ActionName;
+    state: ActionState;
+    sessionId: string | null;
+    deviceId: string;
+    attended?: { supportId: string } | null;
+  },
 ) {
-  const label = ACTION_LABELS[props.name];
+  const attended = props.attended;
+  const label = attended && props.name === "request_authorization"
+    ? REQUEST_PERMISSION
+    : ACTION_LABELS[props.name];
   const id = `why-${props.name}`;
+  // In a Service Desk session, asking for permission also opens the session when needed.
+  if (attended && props.name === "request_authorization" && props.state.enabled) {
+    return (
+      <div class="action">
+        <PostForm action={`/support/${attended.supportId}/permission`}>
+          <button type="submit" class="primary" data-action={props.name}>{label}</button>
+        </PostForm>
+      </div>
+    );
+  }
   if (!props.state.enabled || !props.sessionId) {
     return (
       <div class="action">
@@ -163,11 +185,17 @@ export function SessionPanel(props: { model: SessionPanelModel }) {
   return (
     <section class="card session-panel" aria-labelledby="session-heading">
       <div class="card-head">
-        <h2 id="session-heading">Support session</h2>
+        <h2 id="session-heading">{m.attended ? "Customer permission" : "Support session"}</h2>
         {m.session?.asUser && <span class="muted">as {m.session.asUser}</span>}
       </div>
       {m.session && m.session.view.kind !== "closed"
         ? <State model={m} />
+        : m.attended
+        ? (
+          <p class="session-state">
+            The customer allows or declines each request in the support app.
+          </p>
+        )
         : (
           <PostForm action={`/devices/${m.deviceId}/sessions`} class="connect">
             <p>Open a support session to request authorization on this device.</p>
@@ -193,10 +221,11 @@ export function SessionPanel(props: { model: SessionPanelModel }) {
             state={m.actions[name]}
             sessionId={m.session && m.session.view.kind !== "closed" ? m.session.id : null}
             deviceId={m.deviceId}
+            attended={m.attended}
           />
         ))}
       </div>
-      {m.session && m.session.view.kind !== "closed" && (
+      {!m.attended && m.session && m.session.view.kind !== "closed" && (
         <PostForm action={`/sessions/${m.session.id}/close`} class="close-session">
           <button type="submit" class="link">End support session</button>
         </PostForm>

@@ -50,6 +50,8 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "device.group_changed": "Device group changed",
   "device_group.created": "Device group created",
   "support_code.created": "Support code created",
+  "support_code.link_sent": "Support link emailed",
+  "support_code.app_started": "Support app started",
   "support_code.bound": "Support code used",
   "support_code.rejoined": "Support code rejoined",
   "support_code.rejected": "Support code rejected",

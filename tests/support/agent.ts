@@ -30,11 +30,7 @@ export async function spawnAgent(options: {
   extraArgs?: string[];
 }): Promise<AgentProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "assent-agent-" });
-  const args = [
-    "run",
-    "-A",
-    "--cached-only",
-    "main.ts",
+  return spawnAssent([
     "agent",
     "--server",
     options.server,
@@ -47,14 +43,46 @@ export async function spawnAgent(options: {
     ...(options.enroll ? ["--enroll", options.enroll] : []),
     ...(options.name ? ["--name", options.name] : []),
     ...(options.extraArgs ?? []),
-  ];
+  ], { label: `agent ${options.name ?? ""}`, stateDir, removeStateDir: !options.stateDir });
+}
+
+/**
+ * Starts the support app, `assent support CODE`, against `server`. A `stateDir` of its own is
+ * a computer of its own: the key the code binds to lives there.
+ */
+export async function spawnSupportApp(options: {
+  server: string;
+  code: string;
+  stateDir?: string;
+  extraArgs?: string[];
+}): Promise<AgentProcess> {
+  const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "assent-support-" });
+  return spawnAssent([
+    "support",
+    options.code,
+    "--server",
+    options.server,
+    "--state-dir",
+    stateDir,
+    "--max-backoff",
+    "1",
+    ...(options.extraArgs ?? []),
+  ], { label: "support", stateDir, removeStateDir: !options.stateDir });
+}
+
+/** Runs `main.ts` with `command` as a child process, its stdout and stderr captured. */
+function spawnAssent(
+  command: string[],
+  options: { label: string; stateDir: string; removeStateDir: boolean },
+): AgentProcess {
+  const { stateDir } = options;
   const child = new Deno.Command(Deno.execPath(), {
-    args,
+    args: ["run", "-A", "--cached-only", "main.ts", ...command],
     cwd: ROOT,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ASSENT_SUPPORT_LOG: "1" },
   }).spawn();
   const log: string[] = [];
   const screen: string[] = [];
@@ -66,19 +94,20 @@ export async function spawnAgent(options: {
     );
     const echo = Deno.env.has("ASSENT_TEST_LOG");
     for await (const line of lines) {
-      if (echo) console.error(`[agent ${options.name ?? ""}] ${line}`);
+      if (echo) console.error(`[${options.label}] ${line}`);
       log.push(line);
       wake();
     }
   })().catch(() => {});
-  (async () => {
+  const screenEnded = (async () => {
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
       screen.push(chunk);
       wake();
     }
   })().catch(() => {});
   const writer = child.stdin.getWriter();
-  const status = child.status;
+  // Exited, and everything it printed has been read.
+  const status = Promise.all([child.status, screenEnded]).then(([s]) => s);
   let exited = false;
   status.then(() => {
     exited = true;
@@ -144,7 +173,7 @@ export async function spawnAgent(options: {
       }
       await status;
       await writer.close().catch(() => {});
-      if (!options.stateDir) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+      if (options.removeStateDir) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     },
   };
 }

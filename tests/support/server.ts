@@ -1,4 +1,5 @@
 /** A real server on a loopback port, in-process, over a temporary data directory. */
+import { join } from "node:path";
 import { type RunningServer, type StartOptions, startServer } from "../../main.ts";
 import type { SmtpSettings } from "../../lib/config.ts";
 import { createLogger, isLogLevel, silentLogger } from "../../lib/log.ts";
@@ -29,6 +30,7 @@ export async function startTestServer(
     logLevel: "error",
     trustProxy: false,
     smtp: options.smtp ?? null,
+    downloadsDir: join(dataDir, "downloads"),
   }, { log: testLogger(), scrypt: TEST_SCRYPT, ...options });
   return {
     ...running,

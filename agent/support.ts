@@ -1,0 +1,256 @@
+/**
+ * The support app: the agent in attended mode, for an end user who has no agent installed.
+ * `assent support CODE --server URL` shows whom it is about to join, asks the end user, and
+ * joins the technician's support session with that code. The code binds to this computer
+ * through a key the app keeps here (see support_key.ts); every answer the server refuses
+ * with is printed as the server words it, and the app ends.
+ */
+import { parseArgs } from "node:util";
+import { formatSupportCode, parseSupportCode } from "../core/support_code.ts";
+import { SUPPORT_SESSION_JOINED } from "../core/texts.ts";
+import { CLOSE } from "../protocol/messages.ts";
+import { defaultUploadDir } from "./channels.ts";
+import { choosePrompter, plainText, type TerminalPrompter, terminalPrompter } from "./prompt.ts";
+import {
+  type AgentOptions,
+  AgentStopped,
+  connectOnce,
+  DEFAULT_VNC,
+  parseHostPort,
+  reconnecting,
+  type SessionState,
+  type SupportOffer,
+} from "./run.ts";
+import { defaultSupportStateDir, loadOrCreateSupportKey } from "./support_key.ts";
+
+/** What the server hears when the end user quits the app. */
+export const SUPPORT_QUIT_REASON = "The end user quit the support app";
+/** What the end user reads after quitting. */
+export const SUPPORT_LEFT = "You left the support session.";
+/** What the end user reads after saying no to the offer. */
+export const SUPPORT_NOT_JOINED = "You did not join the support session.";
+/** The line after {@link SUPPORT_SESSION_JOINED}. */
+export const SUPPORT_HELP =
+  "Keep this window open while your technician helps you. You will be asked before they can " +
+  "control this computer or transfer files. Press Ctrl+C to leave.";
+
+/** Everything that shapes one support app run. */
+export interface SupportOptions extends Omit<AgentOptions, "enrollToken"> {
+  /** The nine-digit session code, digits only. */
+  code: string;
+  /** Join without asking (the end user already agreed, e.g. by running a launcher). */
+  yes: boolean;
+}
+
+/** The offer as the end user reads it before agreeing. */
+export function describeOffer(offer: SupportOffer, code: string, now = Date.now()): string {
+  const line = (label: string, value: string) => `  ${label.padEnd(13)}${plainText(value, 200)}\n`;
+  const minutes = Math.max(0, Math.round((offer.expiresAt - now) / 60_000));
+  const expiry = new Date(offer.expiresAt).toLocaleString();
+  return "\nYou are about to join a support session.\n\n" +
+    line("Organization", offer.organization) +
+    line("Technician", offer.technician) +
+    (offer.customer ? line("For", offer.customer) : "") +
+    (offer.ticket ? line("Ticket", offer.ticket) : "") +
+    line("Session code", formatSupportCode(code)) +
+    line("Valid until", `${expiry} (${formatMinutes(minutes)} left)`) +
+    "\nYour technician will see this computer's name and system, and will ask you before " +
+    "controlling it or transferring files.\n";
+}
+
+function formatMinutes(minutes: number): string {
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+}
+
+/** "y", "yes" (any case, surrounding spaces) agree; anything else does not. */
+export function isYes(line: string | null): boolean {
+  return line !== null && /^\s*(y|yes)\s*$/i.test(line);
+}
+
+/**
+ * Runs the support app until the end user quits, declines, or the server refuses for good;
+ * returns the exit code (0 quit or declined, 1 refused).
+ */
+export async function runSupport(options: SupportOptions, signal?: AbortSignal): Promise<number> {
+  const say = (text: string) => options.stdout(`${text}\n`);
+  let key: string;
+  try {
+    key = await loadOrCreateSupportKey(options.stateDir);
+  } catch (err) {
+    say(`The support app cannot keep its key: ${err instanceof Error ? err.message : err}`);
+    return 1;
+  }
+  // An object, not a variable: TypeScript would narrow a `let` to null in the finally block.
+  const held: { terminal: TerminalPrompter | null } = { terminal: null };
+  const onTerminal = () =>
+    held.terminal ??= terminalPrompter({ input: options.stdin, output: options.stdout });
+  const prompter = await choosePrompter(options.prompt, onTerminal);
+  options.log(`prompts will be shown with ${prompter.kind}`);
+
+  let joined = false;
+  let declined = false;
+  const onOffer = async (offer: SupportOffer, closed: AbortSignal): Promise<boolean> => {
+    // Within one run the end user agreed already; a reconnect joins again by itself.
+    if (joined || options.yes) return true;
+    options.stdout(describeOffer(offer, options.code));
+    const answer = await onTerminal().question(
+      "\nJoin this support session? Type y and press Enter to join, or n to cancel: ",
+      AbortSignal.any([closed, AbortSignal.timeout(offer.answerWithinMs)]),
+    );
+    if (closed.aborted) return false;
+    if (!isYes(answer)) declined = true;
+    return !declined;
+  };
+  const onWelcome = () => {
+    if (joined) {
+      options.log("rejoined the support session");
+      return;
+    }
+    joined = true;
+    say(`\n${SUPPORT_SESSION_JOINED}\n${SUPPORT_HELP}`);
+  };
+
+  try {
+    await reconnecting(
+      async () => {
+        await connectOnce(
+          {
+            ...options,
+            auth: { kind: "support", code: options.code, key },
+            stopReason: SUPPORT_QUIT_REASON,
+            onOffer,
+            onWelcome,
+          },
+          prompter,
+          signal,
+        );
+        return !declined;
+      },
+      options,
+      signal,
+    );
+  } catch (err) {
+    if (!(err instanceof AgentStopped)) throw err;
+    options.log(`stopped: ${err.message}`);
+    const refusedByServer = err.code === CLOSE.supportRefused || err.code === CLOSE.tooManyAttempts;
+    say(`\n${refusedByServer ? err.reason : `The support app was refused: ${err.reason}`}`);
+    return 1;
+  } finally {
+    await held.terminal?.close();
+  }
+  say(declined ? `\n${SUPPORT_NOT_JOINED}` : `\n${SUPPORT_LEFT}`);
+  return 0;
+}
+
+const USAGE = `Usage: assent support CODE --server URL [options]
+
+Joins the support session your technician gave you the code for.
+
+Options:
+  --server URL        Your technician's Assent server (http:// or https://)
+  --yes               Join without asking first
+  --state-dir DIR     Where this computer's support key is kept
+                      (default: ${defaultSupportStateDir()})
+  --prompt MODE       How permission requests are asked: auto (a desktop dialog when
+                      possible), terminal or dialog (default: terminal)
+  --name NAME         Report this computer name instead of the host name
+  --vnc HOST:PORT     Local VNC server for remote desktop (default ${DEFAULT_VNC})
+  --upload-dir DIR    Where files from your technician are saved (default: ${defaultUploadDir()})
+  --max-transfer-mb N Largest file a transfer may move (default 4096)`;
+
+/** `assent support …` from the command line. */
+export async function supportMain(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        server: { type: "string" },
+        yes: { type: "boolean" },
+        "state-dir": { type: "string" },
+        prompt: { type: "string" },
+        name: { type: "string" },
+        vnc: { type: "string" },
+        "upload-dir": { type: "string" },
+        "max-transfer-mb": { type: "string" },
+        "max-backoff": { type: "string" },
+        "session-state": { type: "string" },
+        help: { type: "boolean" },
+      },
+    });
+  } catch (err) {
+    console.error(`assent support: ${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const code = parseSupportCode(positionals.join(""));
+  if (!code) {
+    console.error(`assent support: the session code is nine digits, like 123 456 789\n\n${USAGE}`);
+    return 2;
+  }
+  const server = values.server ?? Deno.env.get("ASSENT_SERVER");
+  if (!server || !/^https?:\/\//.test(server)) {
+    console.error(`assent support: --server must be an http:// or https:// URL\n\n${USAGE}`);
+    return 2;
+  }
+  const prompt = values.prompt ?? "terminal";
+  if (prompt !== "auto" && prompt !== "terminal" && prompt !== "dialog") {
+    console.error(`assent support: --prompt must be auto, terminal or dialog, got "${prompt}"`);
+    return 2;
+  }
+  const sessionState = values["session-state"] ?? "unlocked";
+  if (!["unlocked", "locked", "logged-off"].includes(sessionState)) {
+    console.error(
+      `assent support: --session-state must be unlocked, locked or logged-off, got "${sessionState}"`,
+    );
+    return 2;
+  }
+  const vnc = parseHostPort(values.vnc ?? DEFAULT_VNC);
+  if (!vnc) {
+    console.error(`assent support: --vnc must be HOST:PORT, got "${values.vnc}"`);
+    return 2;
+  }
+  const maxMb = Number(values["max-transfer-mb"] ?? 4096);
+  const maxBackoff = Number(values["max-backoff"] ?? 30);
+  if (!Number.isInteger(maxMb) || maxMb < 1 || !(maxBackoff > 0)) {
+    console.error("assent support: --max-transfer-mb and --max-backoff must be positive numbers");
+    return 2;
+  }
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  const encoder = new TextEncoder();
+  const logDebug = Deno.env.get("ASSENT_SUPPORT_LOG") === "1";
+  return await runSupport({
+    code,
+    yes: values.yes ?? false,
+    server,
+    stateDir: values["state-dir"] ?? defaultSupportStateDir(),
+    prompt,
+    name: values.name,
+    sessionState: sessionState as SessionState,
+    maxBackoffMs: maxBackoff * 1000,
+    infoEveryMs: 60_000,
+    uploadDir: values["upload-dir"] ?? defaultUploadDir(),
+    browseRoot: null,
+    vnc,
+    maxTransferBytes: maxMb * 1024 * 1024,
+    // The end user reads stdout; the connection's details go to stderr only when asked for.
+    log: (line) => {
+      if (logDebug) {
+        Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} support: ${line}\n`));
+      }
+    },
+    stdin: Deno.stdin.readable,
+    stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+  }, controller.signal);
+}

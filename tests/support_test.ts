@@ -1,0 +1,424 @@
+// Service Desk support sessions end to end (R6): a real server, real support-app processes
+// (`assent support CODE`), HTTP like a browser, real SMTP for the emailed link.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  APP_NOT_AVAILABLE,
+  SUPPORT_PERMISSION_MESSAGE,
+  SUPPORT_SESSION_CLOSED,
+  SUPPORT_SESSION_DELETED,
+  SUPPORT_SESSION_EXPIRED,
+  SUPPORT_SESSION_INVALID,
+  SUPPORT_SESSION_JOINED,
+} from "../core/mod.ts";
+import { FakeClock } from "../lib/clock.ts";
+import { SUPPORT_LEFT, SUPPORT_NOT_JOINED } from "../agent/support.ts";
+import { type AgentProcess, spawnSupportApp } from "./support/agent.ts";
+import { type Client, textOf } from "./support/client.ts";
+import { startSmtp } from "./support/smtp.ts";
+import { type World, world } from "./support/world.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Creates a support session through the form; returns its id and 9-digit code. */
+async function createSupport(
+  w: World,
+  fields: Record<string, string> = {},
+): Promise<{ id: string; code: string }> {
+  await w.owner.get("/support");
+  const res = await w.owner.post("/support", {
+    customerName: "Ada Customer",
+    ticket: "T-1001",
+    departmentId: w.departmentId,
+    expiryMinutes: "1440",
+    ...fields,
+  });
+  assert.equal(res.status, 303, await res.text());
+  const id = res.headers.get("Location")!.match(/^\/support\/([A-Za-z0-9_-]+)$/)?.[1];
+  assert.ok(id, "redirects to the new session's page");
+  const page = await (await w.owner.get(`/support/${id}`)).text();
+  const shown = page.match(/id="support-code">(\d{3} \d{3} \d{3})</)?.[1];
+  assert.ok(shown, "the code is shown grouped 3-3-3");
+  return { id, code: shown.replaceAll(" ", "") };
+}
+
+async function stateOf(client: Client, id: string): Promise<string | undefined> {
+  const rows = await (await client.get("/support/list")).text();
+  const row = rows.split("<tr").find((r) => r.includes(`data-support="${id}"`));
+  return row?.match(/data-state="([a-z_]+)"/)?.[1];
+}
+
+async function panelOf(client: Client, id: string): Promise<string> {
+  return await (await client.get(`/support/${id}/panel`)).text();
+}
+
+async function auditActions(w: World, deviceId?: string): Promise<string[]> {
+  let q = w.server.services.db.selectFrom("audit_log").select("action").orderBy("id");
+  if (deviceId) q = q.where("device_id", "=", deviceId);
+  return (await q.execute()).map((r) => r.action);
+}
+
+async function deviceOf(w: World, id: string): Promise<string> {
+  const row = await w.server.services.db.selectFrom("support_codes").select("device_id")
+    .where("id", "=", id).executeTakeFirstOrThrow();
+  return row.device_id;
+}
+
+/** Starts the app, agrees to join, and waits until it says it is connected. */
+async function joinWithApp(
+  w: World,
+  code: string,
+  stateDir?: string,
+): Promise<AgentProcess> {
+  const app = await spawnSupportApp({ server: w.server.url, code, stateDir });
+  await app.waitForScreen(/Join this support session\?/);
+  await app.type("y");
+  await app.waitForScreen(new RegExp(SUPPORT_SESSION_JOINED));
+  return app;
+}
+
+/** Runs the app to its end (it is refused) and returns what it printed and its exit code. */
+async function refusedRun(w: World, code: string, stateDir?: string) {
+  await using app = await spawnSupportApp({
+    server: w.server.url,
+    code,
+    stateDir,
+    extraArgs: ["--yes"],
+  });
+  const status = await app.status;
+  return { code: status.code, screen: app.screen.join("").trim() };
+}
+
+async function tempDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "assent-computer-" });
+}
+
+Deno.test({
+  ...opts,
+  name:
+    "the app shows whom it joins, binds to the first computer, rejoins there, refuses another computer",
+  async fn() {
+    await using w = await world();
+    const { id, code } = await createSupport(w);
+    assert.equal(await stateOf(w.owner, id), "waiting");
+
+    // The public download page, with no login: who invited them, and the code.
+    const visitor = w.client();
+    const joinRes = await visitor.get(`/join/${code}`);
+    assert.equal(joinRes.status, 200);
+    const joinPage = await joinRes.text();
+    assert.match(joinPage, /Olive Owner/);
+    assert.match(joinPage, /Example IT/);
+    assert.match(joinPage, new RegExp(`assent support ${code} --server ${w.server.url}`));
+
+    const first = await tempDir();
+    try {
+      const app = await spawnSupportApp({ server: w.server.url, code, stateDir: first });
+      const offer = await app.waitForScreen(/Join this support session\?/);
+      assert.match(offer, /Organization\s+Example IT/);
+      assert.match(offer, /Technician\s+Olive Owner/);
+      assert.match(offer, /Ticket\s+T-1001/);
+      // Nothing is bound before the end user agrees.
+      assert.equal(await stateOf(w.owner, id), "waiting");
+      await app.type("y");
+      await app.waitForScreen(new RegExp(SUPPORT_SESSION_JOINED));
+      await until(async () => await stateOf(w.owner, id) === "connected");
+      const key = await Deno.stat(join(first, "support-key"));
+      assert.equal(key.mode! & 0o777, 0o600, "the key is readable only by its user");
+
+      // Permission: asked in the app, accepted there; the panel turns authorized.
+      assert.match(await panelOf(w.owner, id), /Request permission/);
+      const asked = await w.owner.post(`/support/${id}/permission`);
+      assert.equal(asked.status, 303, await asked.text());
+      await app.waitForScreen(new RegExp(SUPPORT_PERMISSION_MESSAGE.slice(0, 60)));
+      await app.type("a");
+      await until(async () => /Authorized/.test(await panelOf(w.owner, id)));
+      const authorized = await panelOf(w.owner, id);
+      assert.match(authorized, /href="\/sessions\/[^"]+\/remote"[^>]*>Take Remote Control/);
+
+      // Quitting ends the app only: the session stays, the consent goes with the app.
+      app.kill("SIGINT");
+      assert.equal((await app.status).code, 0);
+      assert.match(app.screen.join(""), new RegExp(SUPPORT_LEFT));
+      await until(async () => await stateOf(w.owner, id) === "app_closed");
+      const afterQuit = await panelOf(w.owner, id);
+      assert.match(afterQuit, /The customer closed the support app/);
+      assert.match(
+        afterQuit,
+        /The customer&#39;s support app is not running|The customer's support app is not running/,
+      );
+      await app[Symbol.asyncDispose]();
+
+      // A new run on the same computer rejoins, and the technician can ask again.
+      await using again = await joinWithApp(w, code, first);
+      assert.match(again.screen.join(""), /Join this support session\?/);
+      await until(async () => await stateOf(w.owner, id) === "connected");
+      await w.owner.post(`/support/${id}/permission`);
+      await again.waitForScreen(new RegExp(SUPPORT_PERMISSION_MESSAGE.slice(0, 60)));
+      await again.type("d");
+      await until(async () => /declined|rejected/i.test(await panelOf(w.owner, id)));
+
+      // Another computer (another key) is refused with R6's text, and nothing changes.
+      const other = await refusedRun(w, code, await tempDir());
+      assert.equal(other.code, 1);
+      assert.equal(other.screen.split("\n").at(-1), SUPPORT_SESSION_INVALID);
+      assert.equal(await stateOf(w.owner, id), "connected");
+
+      const actions = await auditActions(w, await deviceOf(w, id));
+      for (
+        const action of [
+          "support_code.created",
+          "support_code.bound",
+          "support_code.app_started",
+          "support_code.rejoined",
+          "support_code.app_quit",
+          "support_code.rejected",
+          "authorization.granted",
+          "authorization.rejected",
+        ]
+      ) {
+        assert.ok(actions.includes(action), `audit has ${action}: ${actions.join(", ")}`);
+      }
+    } finally {
+      await Deno.remove(first, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "saying no to the offer binds nothing and a later run can still join",
+  async fn() {
+    await using w = await world();
+    const { id, code } = await createSupport(w);
+    const computer = await tempDir();
+    try {
+      const app = await spawnSupportApp({ server: w.server.url, code, stateDir: computer });
+      await app.waitForScreen(/Join this support session\?/);
+      await app.type("n");
+      assert.equal((await app.status).code, 0);
+      assert.match(app.screen.join(""), new RegExp(SUPPORT_NOT_JOINED));
+      await app[Symbol.asyncDispose]();
+      assert.equal(await stateOf(w.owner, id), "waiting");
+      // Since nothing was bound, even another computer may still join.
+      await using other = await joinWithApp(w, code);
+      await until(async () => await stateOf(w.owner, id) === "connected");
+      assert.ok(other);
+    } finally {
+      await Deno.remove(computer, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "expiry (injected clock) drops the running app and every later run says it expired",
+  async fn() {
+    const clock = new FakeClock(Date.now());
+    await using w = await world({ clock, heartbeatWindowMs: 24 * 3600_000 });
+    const { id, code } = await createSupport(w, { expiryMinutes: "60" });
+    const computer = await tempDir();
+    try {
+      const app = await joinWithApp(w, code, computer);
+      clock.advance(60 * 60_000 - 1000);
+      await w.server.services.scheduler.settled();
+      assert.equal(await stateOf(w.owner, id), "connected");
+      clock.advance(1000);
+      await w.server.services.scheduler.settled();
+      assert.equal((await app.status).code, 1);
+      await until(() => app.screen.join("").trim().endsWith(SUPPORT_SESSION_EXPIRED));
+      await app[Symbol.asyncDispose]();
+
+      const row = await w.server.services.db.selectFrom("support_codes").select("status")
+        .where("id", "=", id).executeTakeFirstOrThrow();
+      assert.equal(row.status, "expired");
+      const again = await refusedRun(w, code, computer);
+      assert.equal(again.code, 1);
+      assert.equal(again.screen.split("\n").at(-1), SUPPORT_SESSION_EXPIRED);
+      const page = await w.client().get(`/join/${code}`);
+      assert.equal(page.status, 410);
+      assert.match(await page.text(), new RegExp(SUPPORT_SESSION_EXPIRED));
+      assert.ok((await auditActions(w)).includes("support_code.expired"));
+    } finally {
+      await Deno.remove(computer, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "close and delete stop a running app with their own message, and the pages say so",
+  async fn() {
+    await using w = await world();
+
+    const closing = await createSupport(w);
+    const closedApp = await joinWithApp(w, closing.code);
+    const closed = await w.owner.post(`/support/${closing.id}/close`);
+    assert.equal(closed.status, 303);
+    assert.equal((await closedApp.status).code, 1);
+    await until(() => closedApp.screen.join("").trim().endsWith(SUPPORT_SESSION_CLOSED));
+    await closedApp[Symbol.asyncDispose]();
+    assert.equal(await stateOf(w.owner, closing.id), "closed");
+    const notAvailable = await w.client().get(`/join/${closing.code}`);
+    assert.equal(notAvailable.status, 410);
+    assert.match(await notAvailable.text(), new RegExp(`<h1>${APP_NOT_AVAILABLE}</h1>`));
+    assert.equal((await w.client().get(`/join/${closing.code}/launch.sh`)).status, 410);
+    const rerun = await refusedRun(w, closing.code);
+    assert.equal(rerun.screen.split("\n").at(-1), SUPPORT_SESSION_CLOSED);
+
+    const deleting = await createSupport(w, { customerName: "Bea Customer" });
+    const deletedApp = await joinWithApp(w, deleting.code);
+    const deleted = await w.owner.post(`/support/${deleting.id}/delete`);
+    assert.equal(deleted.status, 303);
+    assert.equal(deleted.headers.get("Location"), "/support");
+    assert.equal((await deletedApp.status).code, 1);
+    await until(() => deletedApp.screen.join("").trim().endsWith(SUPPORT_SESSION_DELETED));
+    await deletedApp[Symbol.asyncDispose]();
+    assert.equal(await stateOf(w.owner, deleting.id), undefined, "gone from the list");
+    assert.equal((await w.owner.get(`/support/${deleting.id}`)).status, 404);
+    const gone = await w.client().get(`/join/${deleting.code}`);
+    assert.equal(gone.status, 404);
+    assert.match(await gone.text(), new RegExp(SUPPORT_SESSION_DELETED.replace(".", "\\.")));
+    const actions = await auditActions(w);
+    assert.ok(actions.includes("support_code.closed"));
+    assert.ok(actions.includes("support_code.deleted"));
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "guessing codes is rate-limited per address, on the download page and in the app",
+  async fn() {
+    await using w = await world();
+    const { code } = await createSupport(w);
+    const unknown = code === "123456789" ? "987654321" : "123456789";
+    const unknownRun = await refusedRun(w, unknown);
+    assert.equal(unknownRun.code, 1);
+    assert.equal(unknownRun.screen.split("\n").at(-1), SUPPORT_SESSION_INVALID);
+    const visitor = w.client();
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const guess = String(100_000_000 + i * 7919);
+      if (guess === code) continue;
+      statuses.push((await visitor.get(`/join/${guess}`)).status);
+    }
+    assert.ok(statuses.includes(404));
+    // Past the limit every code is refused from this address, the right one too.
+    const limited = await visitor.get(`/join/${code}`);
+    assert.equal(limited.status, 429);
+    assert.match(await limited.text(), /Too many/i);
+    const app = await refusedRun(w, code);
+    assert.equal(app.code, 1);
+    assert.match(app.screen.split("\n").at(-1)!, /Too many/i);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "the link is emailed through the outbox over real SMTP, and sent again on request",
+  async fn() {
+    await using smtp = await startSmtp();
+    await using w = await world({
+      smtp: {
+        host: "127.0.0.1",
+        port: smtp.port,
+        security: "none",
+        from: "Assent <assent@example.com>",
+        allowInvalidCertificate: false,
+      },
+    });
+    const { id, code } = await createSupport(w, {
+      customerEmail: "ada@example.org",
+      sendEmail: "on",
+    });
+    const [mail] = await smtp.waitFor(1);
+    assert.deepEqual(mail!.to, ["ada@example.org"]);
+    assert.match(mail!.decoded, new RegExp(`${w.server.url}/join/${code}`));
+    assert.match(mail!.decoded, /Olive Owner/);
+    assert.doesNotMatch(mail!.decoded, /<img/i, "no remote images");
+    const resend = await w.owner.post(`/support/${id}/resend`);
+    assert.equal(resend.status, 303);
+    await smtp.waitFor(2);
+    const sent = (await auditActions(w)).filter((a) => a === "support_code.link_sent");
+    assert.equal(sent.length, 2);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "bad input is refused with a plain message and saves nothing; others see nothing",
+  async fn() {
+    await using w = await world();
+    await w.owner.get("/support");
+    const bad = async (fields: Record<string, string>, message: RegExp) => {
+      const res = await w.owner.post("/support", {
+        departmentId: w.departmentId,
+        expiryMinutes: "1440",
+        ...fields,
+      });
+      assert.equal(res.status, 400);
+      assert.match(await res.text(), message);
+    };
+    await bad({ expiryMinutes: "7" }, /Choose one of the offered expiry times/);
+    await bad({ customerEmail: "not-an-address" }, /Enter a valid email address/);
+    await bad({ sendEmail: "on" }, /Enter the customer&#39;s email|Enter the customer's email/);
+    await bad({ customerName: "x".repeat(121) }, /too long/);
+    const count = await w.server.services.db.selectFrom("support_codes")
+      .select((e) => e.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    assert.equal(Number(count.n), 0, "no half-written rows");
+
+    const { id, code } = await createSupport(w);
+    assert.equal((await w.client().get(`/support/${id}`)).status, 303, "signed-out: to login");
+    assert.equal((await w.client().get(`/join/12345`)).status, 404);
+    assert.equal((await w.client().get(`/join?code=12-34`)).status, 400);
+    assert.equal(
+      (await w.client().get(`/join?code=${code.slice(0, 3)}-${code.slice(3)}`)).status,
+      303,
+    );
+    assert.equal((await w.client().get(`/downloads/..%2Fassent.db`)).status, 404);
+    assert.equal((await w.client().get(`/downloads/assent-linux-x86_64`)).status, 404);
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "the download page offers the executables in the downloads folder and launchers with the code",
+  async fn() {
+    await using w = await world();
+    const { code } = await createSupport(w);
+    const dir = join(w.server.dataDir, "downloads");
+    await Deno.mkdir(dir, { recursive: true });
+    const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) & 255);
+    await Deno.writeFile(join(dir, "assent-linux-x86_64"), bytes);
+    await Deno.writeFile(join(dir, "notes.txt"), new TextEncoder().encode("not offered"));
+    const page = await (await w.client().get(`/join/${code}`)).text();
+    assert.match(page, /href="\/downloads\/assent-linux-x86_64"/);
+    assert.doesNotMatch(page, /notes\.txt/);
+    const download = await w.client().get("/downloads/assent-linux-x86_64");
+    assert.equal(download.status, 200);
+    assert.deepEqual(new Uint8Array(await download.arrayBuffer()), bytes);
+    assert.equal((await w.client().get("/downloads/notes.txt")).status, 404);
+
+    const sh = await w.client().get(`/join/${code}/launch.sh`);
+    assert.equal(sh.status, 200);
+    const script = await sh.text();
+    assert.match(script, new RegExp(`code='${code}'`));
+    assert.match(script, new RegExp(`server='${w.server.url}'`));
+    const sh2 = new Deno.Command("sh", { args: ["-n"], stdin: "piped" }).spawn();
+    const writer = sh2.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(script));
+    await writer.close();
+    assert.equal((await sh2.status).code, 0, "the launcher is valid sh");
+    const ps = await textOf(await w.client().get(`/join/${code}/launch.ps1`));
+    assert.match(ps, new RegExp(`\\$code = '${code}'`));
+  },
+});

@@ -1,0 +1,461 @@
+/**
+ * Service Desk support sessions (R6): the technician's list and detail pages, and the public
+ * pages a customer opens from the link (the download page) or to type a code.
+ */
+import {
+  APP_NOT_AVAILABLE,
+  DOWNLOAD_SUPPORT_APP,
+  SUPPORT_CODE_EXPIRY_LABEL,
+  SUPPORT_CODE_LABEL,
+} from "../core/mod.ts";
+import type {
+  JoinPage as JoinPageData,
+  SupportCodeModel,
+  SupportState,
+} from "../services/support_codes.ts";
+import { OS_LABELS, type SupportAppFile } from "../services/downloads.ts";
+import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { Time } from "./format.tsx";
+import { Layout } from "./Layout.tsx";
+import { Live } from "./Live.tsx";
+import { SessionPanel, type SessionPanelModel } from "./SessionPanel.tsx";
+
+/** How each state reads in the list, and its badge. */
+export const SUPPORT_STATE_LABELS: Record<SupportState, { label: string; badge: string }> = {
+  waiting: { label: "Waiting for customer", badge: "badge-warn" },
+  connected: { label: "Connected", badge: "badge-ok" },
+  app_closed: { label: "App closed", badge: "" },
+  expired: { label: "Expired", badge: "badge-bad" },
+  closed: { label: "Closed", badge: "badge-bad" },
+};
+
+function StateBadge(props: { state: SupportState }) {
+  const s = SUPPORT_STATE_LABELS[props.state];
+  return <span class={`badge ${s.badge}`} data-state={props.state}>{s.label}</span>;
+}
+
+const live = (state: SupportState) => state !== "expired" && state !== "closed";
+
+/** What the create form shows again after an error. */
+export interface NewSupportValues {
+  customerName: string;
+  customerEmail: string;
+  ticket: string;
+  departmentId: string;
+  expiryMinutes: number;
+  sendEmail: boolean;
+}
+
+/** The technician's list of support sessions with the form to create one. */
+export function SupportListPage(props: {
+  sessions: SupportCodeModel[];
+  departments: { id: string; name: string }[];
+  expiryChoices: { minutes: number; label: string; isDefault: boolean }[];
+  values?: NewSupportValues;
+  error?: string;
+}) {
+  const v = props.values;
+  return (
+    <Layout title="Support sessions" wide>
+      <div class="page-head">
+        <h1>Support sessions</h1>
+      </div>
+      <p class="lead">
+        Help someone whose computer has no agent: create a session, send them the link, and the
+        support app they run joins it — on that one computer, until the session expires.
+      </p>
+      <div class="support-layout" hx-ext="sse" sse-connect="/support/events">
+        <section class="card" aria-labelledby="new-heading">
+          <h2 id="new-heading">New support session</h2>
+          <ErrorBox message={props.error} />
+          {props.departments.length === 0
+            ? <p class="empty">You are not in any department yet; ask an admin to add you.</p>
+            : (
+              <PostForm action="/support" id="new-support">
+                <Field
+                  label="Customer name"
+                  name="customerName"
+                  value={v?.customerName}
+                  maxlength={120}
+                  hint="Optional; the customer sees it in the app"
+                  autocomplete="off"
+                />
+                <Field
+                  label="Customer email"
+                  name="customerEmail"
+                  type="email"
+                  value={v?.customerEmail}
+                  maxlength={254}
+                  hint="Optional; needed to email the link"
+                  autocomplete="off"
+                />
+                <Field
+                  label="Ticket reference"
+                  name="ticket"
+                  value={v?.ticket}
+                  maxlength={80}
+                  hint="Optional"
+                  autocomplete="off"
+                />
+                {props.departments.length > 1 && (
+                  <div class="field">
+                    <label for="departmentId">Department</label>
+                    <select id="departmentId" name="departmentId">
+                      {props.departments.map((d) => (
+                        <option key={d.id} value={d.id} selected={v?.departmentId === d.id}>
+                          {d.name}
+                        </option>
+                      ))}
+                    </select>
+                  </div>
+                )}
+                {props.departments.length === 1 && (
+                  <input type="hidden" name="departmentId" value={props.departments[0]!.id} />
+                )}
+                <div class="field">
+                  <label for="expiryMinutes">{SUPPORT_CODE_EXPIRY_LABEL}</label>
+                  <select id="expiryMinutes" name="expiryMinutes">
+                    {props.expiryChoices.map((c) => (
+                      <option
+                        key={c.minutes}
+                        value={c.minutes}
+                        selected={v ? v.expiryMinutes === c.minutes : c.isDefault}
+                      >
+                        {c.label}
+                      </option>
+                    ))}
+                  </select>
+                </div>
+                <div class="check-row">
+                  <input type="checkbox" id="sendEmail" name="sendEmail" checked={v?.sendEmail} />
+                  <label for="sendEmail">Email the link to the customer</label>
+                </div>
+                <button type="submit" class="primary">Create support session</button>
+              </PostForm>
+            )}
+        </section>
+        <section class="card" aria-labelledby="list-heading">
+          <h2 id="list-heading">Your support sessions</h2>
+          <Live id="support-list" url="/support/list" event="support">
+            <SupportRows sessions={props.sessions} />
+          </Live>
+        </section>
+      </div>
+    </Layout>
+  );
+}
+
+/** The list's rows (re-fetched live). */
+export function SupportRows(props: { sessions: SupportCodeModel[] }) {
+  if (props.sessions.length === 0) {
+    return (
+      <p class="empty">
+        No support sessions yet. Create one for a customer who has no agent installed: they get a
+        link and a 9-digit code.
+      </p>
+    );
+  }
+  return (
+    <div class="table-wrap">
+      <table class="support-table">
+        <thead>
+          <tr>
+            <th scope="col">Customer</th>
+            <th scope="col">{SUPPORT_CODE_LABEL}</th>
+            <th scope="col">State</th>
+            <th scope="col">Expires</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.sessions.map((s) => (
+            <tr key={s.id} data-support={s.id}>
+              <td>
+                <a href={`/support/${s.id}`}>{s.customerName ?? "Unnamed customer"}</a>
+                {s.ticket && <div class="muted">Ticket {s.ticket}</div>}
+              </td>
+              <td class="mono nowrap">{s.formattedCode}</td>
+              <td>
+                <StateBadge state={s.state} />
+              </td>
+              <td class="nowrap">
+                <Time at={s.expiresAt} />
+              </td>
+              <td>
+                <SupportActions model={s} compact />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Copy link, resend email, request permission, close and delete, as the state allows. */
+function SupportActions(props: { model: SupportCodeModel; compact?: boolean }) {
+  const s = props.model;
+  const linkId = `link-${s.id}`;
+  return (
+    <div class="actions-row support-actions">
+      {live(s.state) && (
+        <>
+          <input type="hidden" id={linkId} value={s.link} />
+          <button type="button" data-copy={`#${linkId}`}>Copy link</button>
+        </>
+      )}
+      {live(s.state) && s.customerEmail && (
+        <PostForm action={`/support/${s.id}/resend`} class="inline">
+          <button type="submit">{s.linkSentAt ? "Resend email" : "Email link"}</button>
+        </PostForm>
+      )}
+      {props.compact && s.state === "connected" && (
+        <a class="button primary" href={`/support/${s.id}`}>Request permission</a>
+      )}
+      {live(s.state) && (
+        <PostForm
+          action={`/support/${s.id}/close`}
+          class="inline"
+          confirm="Close this support session? The customer's app stops working."
+        >
+          <button type="submit">Close</button>
+        </PostForm>
+      )}
+      <PostForm
+        action={`/support/${s.id}/delete`}
+        class="inline"
+        confirm="Delete this support session? Its code stops working for good."
+      >
+        <button type="submit" class="danger">Delete</button>
+      </PostForm>
+    </div>
+  );
+}
+
+/** One support session: its code and link, the customer's app, and the permission panel. */
+export function SupportDetailPage(props: {
+  model: SupportCodeModel;
+  panel: SessionPanelModel;
+  notice?: string;
+}) {
+  const m = props.model;
+  return (
+    <Layout title={m.customerName ?? `Support ${m.formattedCode}`}>
+      <p class="crumbs">
+        <a href="/support">Support sessions</a>
+      </p>
+      <h1>{m.customerName ?? "Support session"}</h1>
+      <Notice message={props.notice} />
+      <div class="device-layout" hx-ext="sse" sse-connect={`/support/${m.id}/events`}>
+        <Live id="session-panel" url={`/support/${m.id}/panel`} event="support">
+          <SessionPanel model={props.panel} />
+        </Live>
+        <Live id="support-summary" url={`/support/${m.id}/summary`} event="support">
+          <SupportSummary model={m} />
+        </Live>
+      </div>
+    </Layout>
+  );
+}
+
+/** The code, the link and the customer's app (re-fetched live). */
+export function SupportSummary(props: { model: SupportCodeModel }) {
+  const m = props.model;
+  return (
+    <section class="card" aria-labelledby="summary-heading">
+      <div class="card-head">
+        <h2 id="summary-heading">Session</h2>
+        <StateBadge state={m.state} />
+      </div>
+      <p class="support-code" aria-label={SUPPORT_CODE_LABEL}>
+        <span class="muted">{SUPPORT_CODE_LABEL}</span>
+        <strong class="mono" id="support-code">{m.formattedCode}</strong>
+      </p>
+      <dl class="facts">
+        <dt>Link</dt>
+        <dd>
+          <a class="mono" id="support-link" href={m.link}>{m.link}</a>
+        </dd>
+        <dt>Expires</dt>
+        <dd>
+          <Time at={m.expiresAt} />
+          {live(m.state) && (
+            <>
+              {" "}· <strong data-deadline={m.expiresAt} data-format="clock">…</strong> left
+            </>
+          )}
+        </dd>
+        {m.customerEmail && (
+          <>
+            <dt>Customer email</dt>
+            <dd>
+              {m.customerEmail}
+              {m.linkSentAt && (
+                <span class="muted">
+                  &nbsp;· link sent <Time at={m.linkSentAt} />
+                </span>
+              )}
+            </dd>
+          </>
+        )}
+        {m.ticket && (
+          <>
+            <dt>Ticket</dt>
+            <dd>{m.ticket}</dd>
+          </>
+        )}
+        <dt>Support app</dt>
+        <dd>
+          {m.app.seenAt === null ? <span class="muted">Not started yet</span> : (
+            <>
+              {m.app.platform ?? "?"} from <span class="mono">{m.app.address}</span>, last started
+              {" "}
+              <Time at={m.app.seenAt} />
+            </>
+          )}
+        </dd>
+      </dl>
+      <SupportActions model={m} />
+      <p class="hint">
+        <a href={`/audit?device=${m.deviceId}`}>This session in the audit log</a>
+      </p>
+    </section>
+  );
+}
+
+/** The public download page behind the link. */
+export function JoinPage(props: {
+  page: JoinPageData;
+  code: string;
+  server: string;
+  files: SupportAppFile[];
+}) {
+  const p = props.page;
+  if (p.kind === "rate_limited") {
+    return (
+      <Layout title="Support session" narrow>
+        <h1>Support session</h1>
+        <p class="alert alert-error" role="alert">{p.message}</p>
+      </Layout>
+    );
+  }
+  if (p.kind === "ended") {
+    const title = p.view.kind === "closed" ? APP_NOT_AVAILABLE : "Support session";
+    return (
+      <Layout title={title} narrow>
+        <h1>{title}</h1>
+        <section class="card" data-state={p.view.kind}>
+          <p class="alert alert-warn" role="status">{p.view.text}</p>
+          <p>If you still need help, contact your technician for a new session.</p>
+        </section>
+      </Layout>
+    );
+  }
+  const v = p.view;
+  const base = `${props.server}/join/${v.code}`;
+  const oneLiners = [
+    { os: "Windows (PowerShell)", line: `irm ${base}/launch.ps1 | iex` },
+    { os: "macOS and Linux (Terminal)", line: `curl -fsSL ${base}/launch.sh | sh` },
+  ];
+  return (
+    <Layout title="Join a support session" narrow>
+      <h1>Join a support session</h1>
+      <section class="card join" data-state="available">
+        <p class="lead">
+          <strong>{p.technician}</strong> from <strong>{p.organization}</strong>{" "}
+          invited you{p.customer ? `, ${p.customer},` : ""} to a support session.
+        </p>
+        <p class="support-code">
+          <span class="muted">{SUPPORT_CODE_LABEL}</span>
+          <strong class="mono" id="join-code">{v.formattedCode}</strong>
+        </p>
+        <p>
+          Valid until <Time at={v.expiresAt} /> ·{" "}
+          <strong data-deadline={v.expiresAt} data-format="clock">…</strong> left
+        </p>
+        <h2>{DOWNLOAD_SUPPORT_APP}</h2>
+        {props.files.length > 0
+          ? (
+            <ul class="downloads">
+              {props.files.map((f) => (
+                <li key={f.file}>
+                  <a class="button primary" href={`/downloads/${f.file}`} download>
+                    {OS_LABELS[f.os]} ({f.arch})
+                  </a>{" "}
+                  <span class="muted">{Math.round(f.size / 1024 / 1024)} MiB</span>
+                </li>
+              ))}
+            </ul>
+          )
+          : (
+            <p class="alert alert-warn">
+              The support app is not on this server yet. Ask your technician for the Assent support
+              app.
+            </p>
+          )}
+        <p>Then run it with this session's code:</p>
+        <div class="one-liner">
+          <pre
+            class="command"
+            id="join-command"
+          >assent support {v.code} --server {props.server}</pre>
+          <button type="button" data-copy="#join-command">Copy</button>
+        </div>
+        <h2>Or in one line</h2>
+        <p class="hint">
+          These download the app from this server and start it with the code built in.
+        </p>
+        {oneLiners.map((o, i) => (
+          <div class="one-liner" key={o.os}>
+            <p>{o.os}</p>
+            <pre class="command" id={`one-liner-${i}`}>{o.line}</pre>
+            <button type="button" data-copy={`#one-liner-${i}`}>Copy</button>
+          </div>
+        ))}
+        <p class="hint">
+          Script files:{" "}
+          <a href={`${base}/launch.ps1`} download={`assent-support-${v.code}.ps1`}>Windows</a> ·
+          {" "}
+          <a href={`${base}/launch.sh`} download={`assent-support-${v.code}.sh`}>
+            macOS and Linux
+          </a>
+        </p>
+        <h2>What happens next</h2>
+        <ol>
+          <li>The app shows who you are about to join and asks you to agree.</li>
+          <li>
+            Your technician can then ask for permission to see and control your computer or to move
+            files. Nothing happens until you allow it in the app.
+          </li>
+          <li>Close the app whenever you want; that ends their access.</li>
+        </ol>
+      </section>
+    </Layout>
+  );
+}
+
+/** Where a customer types a code read out on the phone. */
+export function JoinCodePage(props: { error?: string; code?: string }) {
+  return (
+    <Layout title="Join a support session" narrow>
+      <h1>Join a support session</h1>
+      <section class="card">
+        <ErrorBox message={props.error} />
+        <form method="get" action="/join">
+          <Field
+            label={SUPPORT_CODE_LABEL}
+            name="code"
+            value={props.code}
+            inputmode="numeric"
+            autocomplete="off"
+            hint="The 9 digits your technician gave you"
+            required
+            autofocus
+            maxlength={15}
+          />
+          <button type="submit" class="primary">Continue</button>
+        </form>
+      </section>
+    </Layout>
+  );
+}
