@@ -219,6 +219,21 @@ Deno.test("attended sessions: permission opens the session, reasons speak of the
   );
   deepEqual(gone.request_authorization, off("device_offline", SUPPORT_APP_NOT_RUNNING));
 
+  // With permission granted the actions are as unattended; the app leaving reads as such.
+  const granted = allowedActions({
+    device: online,
+    session: authorized,
+    now: T0,
+    technicianId: "tech-1",
+  });
+  deepEqual(attendedActions(granted, { live: true, appRunning: true }), granted);
+  const left = attendedActions(
+    allowedActions({ device: offline, session: authorized, now: T0, technicianId: "tech-1" }),
+    { live: true, appRunning: false },
+  );
+  deepEqual(left.take_remote_control, off("device_offline", SUPPORT_APP_NOT_RUNNING));
+  deepEqual(left.deauthorize_session, { enabled: true });
+
   const ended = attendedActions(none, { live: false, appRunning: true });
   for (const name of ACTION_NAMES) {
     deepEqual(ended[name], off("session_closed", SUPPORT_SESSION_ENDED), name);

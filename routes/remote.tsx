@@ -374,12 +374,19 @@ function streamDownload(
     const hash = createHash("sha256");
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let started = false;
+    let expected = -1;
+    let received = 0;
     const stream = new ReadableStream<Uint8Array>({
       start: (ctl) => {
         controller = ctl;
       },
       pull: () => channel.drained(),
-      cancel: () => channel.close("cancelled", "The download was cancelled"),
+      cancel: () => {
+        // The browser may hang up as soon as it has every byte, before the device's "done":
+        // that download is complete, and the device's word settles it.
+        if (received === expected) return;
+        channel.close("cancelled", "The download was cancelled");
+      },
     }, { highWaterMark: INITIAL_WINDOW, size: (chunk) => chunk.byteLength });
     const fail = (message: string) => {
       try {
@@ -391,12 +398,18 @@ function streamDownload(
     channel.sink = {
       data(payload) {
         hash.update(payload);
-        controller.enqueue(payload.slice());
+        received += payload.byteLength;
+        try {
+          controller.enqueue(payload.slice());
+        } catch {
+          // The browser hung up with every byte; the rest is only the device's "done".
+        }
       },
       event(event) {
         if (event.type === "meta" && !started) {
           started = true;
           const meta = { name: String(event.name), size: Number(event.size) };
+          expected = meta.size;
           services.transfers.start(channel, { direction: "download", ...meta });
           resolve({ ...meta, stream });
         } else if (event.type === "done") {
@@ -410,7 +423,11 @@ function streamDownload(
             fail("SHA-256 mismatch");
           } else {
             services.transfers.finish(channel, "completed", null, ours);
-            controller.close();
+            try {
+              controller.close();
+            } catch {
+              // Already cancelled by a browser that had every byte.
+            }
           }
         }
       },

@@ -164,14 +164,15 @@ Deno.test({
 
       const audit = await w.server.services.db.selectFrom("audit_log").select(["action", "detail"])
         .where("session_id", "=", sessionId).where("action", "like", "file_transfer.%").execute();
+      const transfers = () =>
+        w.server.services.db.selectFrom("audit_log").select(["action", "outcome", "detail"])
+          .where("session_id", "=", sessionId).where("action", "like", "file_transfer.%")
+          .execute();
       await until(async () =>
-        (await w.server.services.db.selectFrom("audit_log").select("action").where(
-          "session_id",
-          "=",
-          sessionId,
-        )
-          .where("action", "=", "file_transfer.completed").execute()).length === 2
-      );
+        (await transfers()).filter((a) => a.action === "file_transfer.completed").length === 2
+      ).catch(async (err) => {
+        throw new Error(`${err.message}: ${JSON.stringify(await transfers())}`);
+      });
       assert.ok(
         audit.some((a) => a.action === "file_transfer.started" && /big\.bin/.test(a.detail!)),
       );

@@ -19,6 +19,12 @@ Deno.test({
     page.setDefaultTimeout(20_000);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
+    await page.addInitScript(() =>
+      document.addEventListener("securitypolicyviolation", (e) => {
+        const target = e.target instanceof Element ? e.target.outerHTML.slice(0, 300) : "";
+        console.error(`csp ${e.violatedDirective} ${e.sourceFile}:${e.lineNumber} ${target}`);
+      })
+    );
     page.on("console", (m) => {
       const where = m.location();
       if (m.type() === "error") {

@@ -82,7 +82,8 @@ function spawnAssent(
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ASSENT_SUPPORT_LOG: "1" },
+    // HOME is the process's own folder: shells it starts read no dotfiles of this machine.
+    env: { NO_COLOR: "1", ASSENT_SUPPORT_LOG: "1", HOME: stateDir },
   }).spawn();
   const log: string[] = [];
   const screen: string[] = [];
