@@ -198,23 +198,29 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
  */
 export async function reconnecting(
   connect: () => Promise<boolean>,
-  options: Pick<AgentOptions, "log" | "maxBackoffMs">,
+  options: Pick<AgentOptions, "log" | "maxBackoffMs"> & {
+    /** Told before each wait: why the last connection ended (null: it closed), and for how long. */
+    onRetry?: (failure: string | null, delayMs: number) => void;
+  },
   signal?: AbortSignal,
 ): Promise<void> {
   let attempt = 0;
   while (!signal?.aborted) {
     const started = Date.now();
+    let failure: string | null = null;
     try {
       if (!await connect()) return;
     } catch (err) {
       if (err instanceof AgentStopped) throw err;
-      options.log(`connection failed: ${err instanceof Error ? err.message : String(err)}`);
+      failure = err instanceof Error ? err.message : String(err);
+      options.log(`connection failed: ${failure}`);
     }
     if (signal?.aborted) return;
     // A connection that lasted a while resets the backoff.
     attempt = Date.now() - started > 30_000 ? 0 : attempt + 1;
     const delay = backoffDelay(attempt, options.maxBackoffMs);
     options.log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    options.onRetry?.(failure, delay);
     await sleep(delay, signal);
   }
 }

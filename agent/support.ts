@@ -103,13 +103,29 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
     if (!isYes(answer)) declined = true;
     return !declined;
   };
+  // Whether the end user was told the connection is down (so they hear when it is back).
+  let toldDown = false;
   const onWelcome = () => {
     if (joined) {
       options.log("rejoined the support session");
+      if (toldDown) say(`\n${SUPPORT_SESSION_JOINED} again.`);
+      toldDown = false;
       return;
     }
     joined = true;
+    toldDown = false;
     say(`\n${SUPPORT_SESSION_JOINED}\n${SUPPORT_HELP}`);
+  };
+  const onRetry = (failure: string | null) => {
+    if (toldDown) return;
+    toldDown = true;
+    say(
+      joined
+        ? "\nThe connection to your technician was lost. Reconnecting…"
+        : `\nCannot reach the support server at ${options.server}${
+          failure ? ` (${plainText(failure, 200)})` : ""
+        }. Trying again… Press Ctrl+C to stop.`,
+    );
   };
 
   try {
@@ -128,20 +144,33 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
         );
         return !declined;
       },
-      options,
+      { ...options, onRetry },
       signal,
     );
   } catch (err) {
     if (!(err instanceof AgentStopped)) throw err;
     options.log(`stopped: ${err.message}`);
-    const refusedByServer = err.code === CLOSE.supportRefused || err.code === CLOSE.tooManyAttempts;
-    say(`\n${refusedByServer ? err.reason : `The support app was refused: ${err.reason}`}`);
+    say(`\n${refusalText(err)}`);
     return 1;
   } finally {
     await held.terminal?.close();
   }
-  say(declined ? `\n${SUPPORT_NOT_JOINED}` : `\n${SUPPORT_LEFT}`);
+  say(joined && !declined ? `\n${SUPPORT_LEFT}` : `\n${SUPPORT_NOT_JOINED}`);
   return 0;
+}
+
+/** What the end user reads when the server ends the app for good. */
+function refusalText(err: AgentStopped): string {
+  switch (err.code) {
+    case CLOSE.supportRefused:
+    case CLOSE.tooManyAttempts:
+      // The server's words are the end user's message (R6).
+      return err.reason;
+    case CLOSE.replaced:
+      return "The support app was started again on this computer; this window has stopped.";
+    default:
+      return `The support app was refused: ${err.reason}`;
+  }
 }
 
 const USAGE = `Usage: assent support CODE --server URL [options]
@@ -197,7 +226,7 @@ export async function supportMain(args: string[]): Promise<number> {
     return 2;
   }
   const server = values.server ?? Deno.env.get("ASSENT_SERVER");
-  if (!server || !/^https?:\/\//.test(server)) {
+  if (!server || !/^https?:\/\//.test(server) || !URL.canParse(server)) {
     console.error(`assent support: --server must be an http:// or https:// URL\n\n${USAGE}`);
     return 2;
   }

@@ -40,14 +40,19 @@ export async function loadOrCreateSupportKey(stateDir: string): Promise<string> 
   if (existing !== null) return existing;
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
   const key = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  // Written whole under a private name, then linked into place: of two first runs at once,
+  // one key wins and the other run reads it complete, never half-written.
+  const draft = `${path}.${base64url(crypto.getRandomValues(new Uint8Array(6)))}.tmp`;
+  await Deno.writeTextFile(draft, `${key}\n`, { createNew: true, mode: 0o600 });
   try {
-    // createNew: of two first runs at once, one writes its key and the other takes that one.
-    await Deno.writeTextFile(path, `${key}\n`, { createNew: true, mode: 0o600 });
+    if (Deno.build.os !== "windows") await Deno.chmod(draft, 0o600);
+    await Deno.link(draft, path);
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) return await loadOrCreateSupportKey(stateDir);
     throw err;
+  } finally {
+    await Deno.remove(draft).catch(() => {});
   }
-  if (Deno.build.os !== "windows") await Deno.chmod(path, 0o600);
   return key;
 }
 

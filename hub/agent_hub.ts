@@ -70,7 +70,13 @@ export interface SupportGate {
     platform: string;
     version: string;
   }): Promise<SupportOfferResult>;
-  join(input: { code: string; key: string; address: string }): Promise<SupportJoinResult>;
+  join(input: {
+    code: string;
+    key: string;
+    address: string;
+    platform: string;
+    version: string;
+  }): Promise<SupportJoinResult>;
 }
 
 /** Dependencies of the hub. */
@@ -401,6 +407,8 @@ export class AgentHub {
       code: support.code,
       key: support.key,
       address: conn.ip,
+      platform: support.agent.platform,
+      version: support.agent.version,
     });
     if (!result.ok) return this.#refuse(conn, result.code, result.reason);
     await this.#ready(conn, result.device, support.agent);

@@ -15,7 +15,7 @@ import {
   type SupportSession,
 } from "../core/mod.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
+import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts";
 import { deviceModel, loadNames } from "../services/device_views.ts";
 import { SessionError } from "../services/sessions.ts";
 import { searchDevices } from "../store/device_search.ts";
@@ -136,10 +136,7 @@ export function apiRoutes(): Hono<AppEnv> {
   const device = async (c: Ctx): Promise<DeviceRow | null> => {
     const { db } = c.get("services");
     const row = await findDevice(db, c.req.param("id") ?? "");
-    if (!row || !canSee(await visibleDepartments(db, currentUser(c)), row.department_id)) {
-      return null;
-    }
-    return row;
+    return row && await canSeeDevice(db, currentUser(c), row) ? row : null;
   };
 
   const sessionAndDevice = async (c: Ctx) => {
@@ -291,7 +288,7 @@ export function apiRoutes(): Hono<AppEnv> {
     const id = c.req.param("id") ?? "";
     if (kind === "device") {
       const row = await findDevice(db, id);
-      return row && canSee(departments, row.department_id)
+      return row && row.kind === "agent" && canSee(departments, row.department_id)
         ? { kind, id, name: row.name, departmentId: row.department_id, row }
         : null;
     }

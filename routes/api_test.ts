@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createApiToken } from "../services/api_tokens.ts";
 import { hashToken } from "../lib/tokens.ts";
 import { insertDevice } from "../store/devices.ts";
+import { setUserDepartments } from "../store/users.ts";
 import { createUser, setUp, signIn } from "../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
 import { textOf } from "../tests/support/client.ts";
@@ -245,6 +246,32 @@ Deno.test("API: Service Desk support sessions are created, listed, refused and e
   const otherToken = await tokenFor(t, otherId);
   const foreign = await api(t, otherToken, `/api/v1/support-sessions/${supportSession.id}`);
   assert.equal(foreign.status, 404, "another technician's session is not there for them");
+  const customerPc = await api(t, otherToken, `/api/v1/devices/${supportSession.deviceId}`);
+  assert.equal(customerPc.status, 404, "nor is the customer's computer");
+  const opened = await api(t, otherToken, `/api/v1/devices/${supportSession.deviceId}/sessions`, {
+    method: "POST",
+    body: "{}",
+  });
+  assert.equal(opened.status, 404);
+
+  // Leaving the department ends the technician's reach to the sessions made there.
+  await setUserDepartments(t.services.db, techId, []);
+  const left = await api(t, token, `/api/v1/support-sessions/${supportSession.id}`);
+  assert.equal(left.status, 404);
+  assert.deepEqual(await (await api(t, token, "/api/v1/support-sessions")).json(), {
+    supportSessions: [],
+  });
+  await setUserDepartments(t.services.db, techId, [sales]);
+
+  // Even a super admin (who sees every department) cannot name one that does not exist.
+  const ownerId = (await t.services.db.selectFrom("users").select("id")
+    .where("role", "=", "super_admin").executeTakeFirstOrThrow()).id;
+  const unknown = await api(t, await tokenFor(t, ownerId), "/api/v1/support-sessions", {
+    method: "POST",
+    body: JSON.stringify({ departmentId: "no-such-department" }),
+  });
+  assert.equal(unknown.status, 400);
+  assert.match((await unknown.json()).error, /Choose one of your departments/);
 
   const closed = await post(`/api/v1/support-sessions/${supportSession.id}/close`, {});
   assert.equal(closed.status, 200);

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { CLOSE } from "../protocol/messages.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
+import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts";
 import {
   deviceListItem,
   deviceModel,
@@ -108,7 +108,7 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
 export async function visibleDevice(c: Ctx): Promise<DeviceRow> {
   const { db } = c.get("services");
   const device = await findDevice(db, c.req.param("id") ?? "");
-  if (!device || !canSee(await visibleDepartments(db, currentUser(c)), device.department_id)) {
+  if (!device || !await canSeeDevice(db, currentUser(c), device)) {
     throw new HttpError(404, "There is no such device, or it is not in your departments");
   }
   return device;
@@ -180,13 +180,10 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   app.get("/devices/:id", async (c) => {
     const device = await visibleDevice(c);
-    // A Service Desk session's computer lives on its support session's page, for its owner.
+    // A Service Desk customer's computer lives on its support session's page.
     if (device.kind === "support") {
       const code = await findSupportCodeByDevice(c.get("services").db, device.id);
-      if (code?.row.technician_id !== currentUser(c).id) {
-        throw new HttpError(404, "There is no such device, or it is not in your departments");
-      }
-      return c.redirect(`/support/${code.row.id}`, 303);
+      if (code) return c.redirect(`/support/${code.row.id}`, 303);
     }
     return await devicePage(c, device, { notice: c.req.query("saved") ? "Saved." : undefined });
   });

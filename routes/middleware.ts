@@ -59,7 +59,8 @@ export function clientAddress(): MiddlewareHandler<AppEnv> {
     const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
     if (env?.remoteAddr?.hostname) ip = env.remoteAddr.hostname;
     if (c.get("services").config.trustProxy) {
-      const forwarded = c.req.header("X-Forwarded-For")?.split(",")[0]?.trim();
+      // The proxy appends the address it saw; entries before it are whatever the client sent.
+      const forwarded = c.req.header("X-Forwarded-For")?.split(",").at(-1)?.trim();
       if (forwarded) ip = forwarded;
     }
     c.set("ip", ip);

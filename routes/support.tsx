@@ -273,12 +273,18 @@ export function supportRoutes(): Hono<AppEnv> {
     }
     if (!file) throw new HttpError(404, "There is no such download");
     const { size } = await file.stat();
-    return c.body(file.readable, 200, {
+    const headers = {
       "Content-Type": "application/octet-stream",
       "Content-Length": String(size),
       "Content-Disposition": `attachment; filename="${name}"`,
       "Cache-Control": "no-store",
-    });
+    };
+    // HEAD is answered by this handler too, and its body would never be read (nor the file closed).
+    if (c.req.method === "HEAD") {
+      file.close();
+      return c.body(null, 200, headers);
+    }
+    return c.body(file.readable, 200, headers);
   });
 
   return app;

@@ -150,6 +150,22 @@ export async function visibleDepartments(db: Db, user: CurrentUser): Promise<str
   return enabled.map((d) => d.id);
 }
 
+/**
+ * Whether `user` may see `device`: it is in one of their departments, and when it is a
+ * Service Desk customer's computer, they are the technician who invited the customer.
+ */
+export async function canSeeDevice(
+  db: Db,
+  user: CurrentUser,
+  device: { id: string; department_id: string; kind: string },
+): Promise<boolean> {
+  if (!canSee(await visibleDepartments(db, user), device.department_id)) return false;
+  if (device.kind === "agent") return true;
+  const code = await db.selectFrom("support_codes").select("technician_id")
+    .where("device_id", "=", device.id).executeTakeFirst();
+  return code?.technician_id === user.id;
+}
+
 /** Whether `departments` (from {@link visibleDepartments}) includes `departmentId`. */
 export function canSee(departments: string[] | "all", departmentId: string): boolean {
   return departments === "all" || departments.includes(departmentId);

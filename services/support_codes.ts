@@ -46,6 +46,7 @@ import { CLOSE, TIMING } from "../protocol/messages.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { type DeviceRow, findDevice, insertAttendedDevice } from "../store/devices.ts";
+import { findDepartment } from "../store/departments.ts";
 import { enqueueMail } from "../store/email.ts";
 import { findOpenSession } from "../store/sessions.ts";
 import {
@@ -54,6 +55,7 @@ import {
   earliestSupportCodeDeadline,
   findSupportCode,
   findSupportCodeByCode,
+  findSupportCodeByDevice,
   insertSupportCode,
   listSupportCodes,
   saveAppSeen,
@@ -148,10 +150,9 @@ export class SupportCodes implements DeadlineSource, SupportGate {
       // The list shows "Connected" once the app's connection is a device's.
       online: (deviceId) => {
         if (!this.#online.has(deviceId)) return;
-        void this.#d.db.selectFrom("support_codes").select(["id", "technician_id"])
-          .where("device_id", "=", deviceId).executeTakeFirst()
-          .then((row) => row && this.#publish(row.technician_id, row.id))
-          .catch((err) => deps.log.error("publishing a support app's arrival failed", { err }));
+        void this.#arrived(deviceId).catch((err) =>
+          deps.log.error("checking a support app's arrival failed", { err })
+        );
       },
       offline: (deviceId) => {
         if (!this.#online.delete(deviceId)) return;
@@ -167,6 +168,10 @@ export class SupportCodes implements DeadlineSource, SupportGate {
   /** Creates a support session with a fresh code; optionally emails the link. */
   async create(user: CurrentUser, input: NewSupportCode): Promise<SupportCodeModel> {
     const { db, clock } = this.#d;
+    const department = await findDepartment(db, input.departmentId);
+    if (!department || department.disabled_at !== null) {
+      throw new SessionError("invalid", "Choose one of your departments", 400);
+    }
     if (!canSee(await visibleDepartments(db, user), input.departmentId)) {
       throw new SessionError("forbidden", "You cannot create sessions in that department", 403);
     }
@@ -214,7 +219,10 @@ export class SupportCodes implements DeadlineSource, SupportGate {
 
   /** The technician's support sessions, newest first. */
   async list(user: CurrentUser): Promise<SupportCodeModel[]> {
-    return (await listSupportCodes(this.#d.db, user.id)).map((s) => this.#model(s));
+    const departments = await visibleDepartments(this.#d.db, user);
+    return (await listSupportCodes(this.#d.db, user.id))
+      .filter((s) => canSee(departments, s.row.department_id))
+      .map((s) => this.#model(s));
   }
 
   /** One of the technician's support sessions. */
@@ -310,7 +318,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     const stored = await findSupportCodeByCode(db, input.code);
     const app = { address: input.address, platform: input.platform, version: input.version };
     if (!stored) {
-      this.guesses.hit(input.address);
+      this.guesses.hit(guessKey(input.address));
       const result = unknownSupportCodeResult();
       await appendAudit(db, {
         at: now,
@@ -321,7 +329,6 @@ export class SupportCodes implements DeadlineSource, SupportGate {
       });
       return { ok: false as const, ...refusal(result) };
     }
-    await saveAppSeen(db, stored.row.id, { ...app, at: now });
     await appendAudit(db, {
       ...this.#where(stored.row),
       at: now,
@@ -336,9 +343,15 @@ export class SupportCodes implements DeadlineSource, SupportGate {
       at: now,
     }, { sessionId: stored.row.id });
     if (preview.run?.kind === "rejected") {
-      // The refusal is a decision too (and may settle an expiry): it goes on the record.
-      await this.#apply(stored.row.id, () => preview);
-      return { ok: false as const, ...refusal(preview.run) };
+      // The refusal is a decision too (and may settle an expiry): it goes on the record,
+      // decided again on the state as it is now (a close may have landed meanwhile).
+      let run: AppRunResult | undefined;
+      await this.#apply(stored.row.id, (s, ctx) => {
+        const t = supportCodeTransition(s, { type: "app_run", fingerprint, at: now }, ctx);
+        run = t.run;
+        return t;
+      });
+      return { ok: false as const, ...refusal(run ?? preview.run) };
     }
     this.#publish(stored.row.technician_id, stored.row.id);
     const technician = await findUser(db, stored.row.technician_id);
@@ -357,7 +370,13 @@ export class SupportCodes implements DeadlineSource, SupportGate {
   }
 
   /** The end user agreed: binds the code to this computer (or rejoins) and names the device. */
-  async join(input: { code: string; key: string; address: string }): Promise<SupportJoinResult> {
+  async join(input: {
+    code: string;
+    key: string;
+    address: string;
+    platform: string;
+    version: string;
+  }): Promise<SupportJoinResult> {
     const stored = await findSupportCodeByCode(this.#d.db, input.code);
     if (!stored) return { ok: false as const, ...refusal(unknownSupportCodeResult()) };
     const fingerprint = this.#fingerprint(input.code, input.key);
@@ -376,6 +395,12 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     }
     const device = await findDevice(this.#d.db, stored.row.device_id);
     if (!device) return { ok: false as const, ...refusal(unknownSupportCodeResult()) };
+    // Only the computer the code works on is "the customer's app" on the technician's page.
+    await saveAppSeen(this.#d.db, stored.row.id, {
+      address: input.address,
+      platform: input.platform,
+      at: this.#d.clock.now(),
+    });
     this.#online.add(device.id);
     return { ok: true as const, device };
   }
@@ -387,7 +412,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     const refused = this.#throttled(address);
     if (refused) return { kind: "rate_limited", message: refused.reason };
     const stored = await findSupportCodeByCode(this.#d.db, code);
-    if (!stored) this.guesses.hit(address);
+    if (!stored) this.guesses.hit(guessKey(address));
     const view = downloadPageView(stored?.state ?? null, this.#d.clock.now());
     if (view.kind !== "available" || !stored) {
       return { kind: "ended", view: view as Exclude<DownloadPageView, { kind: "available" }> };
@@ -442,6 +467,27 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     this.#carryOut(t.effects);
     this.#publish(row.technician_id, id);
     return t.state;
+  }
+
+  /**
+   * The app's connection is now the device's. A close, delete or expiry that landed while it
+   * joined could not reach it yet; it does now.
+   */
+  async #arrived(deviceId: string) {
+    const stored = await findSupportCodeByDevice(this.#d.db, deviceId);
+    if (!stored) return;
+    const now = this.#d.clock.now();
+    if (stored.state.kind === "bound" && now < stored.row.expires_at) {
+      this.#publish(stored.row.technician_id, stored.row.id);
+      return;
+    }
+    const state = stored.state.kind === "bound"
+      ? await this.#apply(
+        stored.row.id,
+        (s, ctx) => supportCodeTransition(s, { type: "timer", at: now }, ctx),
+      )
+      : stored.state;
+    this.#dropApp(deviceId, state);
   }
 
   async #appQuit(deviceId: string) {
@@ -510,7 +556,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
   }
 
   #throttled(address: string): SupportRefusal | null {
-    const verdict = this.guesses.check(address);
+    const verdict = this.guesses.check(guessKey(address));
     if (verdict.allowed) return null;
     return { code: CLOSE.tooManyAttempts, reason: retryMessage(verdict.retryAfterMs) };
   }
@@ -554,7 +600,11 @@ export class SupportCodes implements DeadlineSource, SupportGate {
 
   async #owned(user: CurrentUser, id: string): Promise<StoredSupportCode> {
     const stored = await findSupportCode(this.#d.db, id);
-    if (!stored || stored.row.technician_id !== user.id || stored.state.kind === "deleted") {
+    // Leaving the department (or its being disabled) ends the technician's reach too.
+    if (
+      !stored || stored.row.technician_id !== user.id || stored.state.kind === "deleted" ||
+      !canSee(await visibleDepartments(this.#d.db, user), stored.row.department_id)
+    ) {
       throw new SessionError("not_found", "There is no such support session", 404);
     }
     return stored;
@@ -613,4 +663,19 @@ function toRecord(
     departmentId: where.departmentId,
     detail: event.detail ?? null,
   };
+}
+
+/**
+ * What code guesses are counted by: the address, or for IPv6 its /64 network, since one
+ * connection commonly owns a whole /64 and could otherwise take a fresh address per guess.
+ */
+export function guessKey(address: string): string {
+  if (!address.includes(":") || address.startsWith("::ffff:")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("%")[0]!.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = address.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

@@ -171,6 +171,18 @@ Deno.test({
       assert.equal(other.code, 1);
       assert.equal(other.screen.split("\n").at(-1), SUPPORT_SESSION_INVALID);
       assert.equal(await stateOf(w.owner, id), "connected");
+      // Nor can it pass itself off as the customer's app on the technician's page.
+      const offered = await w.server.services.support.offer({
+        code,
+        key: "k".repeat(43),
+        address: "198.51.100.9",
+        platform: "elsewhere",
+        version: "0.1.0",
+      });
+      assert.equal(offered.ok, false);
+      const summary = await (await w.owner.get(`/support/${id}/summary`)).text();
+      assert.doesNotMatch(summary, /elsewhere|198\.51\.100\.9/);
+      assert.match(summary, /linux from/);
 
       const actions = await auditActions(w, await deviceOf(w, id));
       for (
@@ -403,6 +415,9 @@ Deno.test({
     const page = await (await w.client().get(`/join/${code}`)).text();
     assert.match(page, /href="\/downloads\/assent-linux-x86_64"/);
     assert.doesNotMatch(page, /notes\.txt/);
+    const head = await w.client().request("/downloads/assent-linux-x86_64", { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("Content-Length"), String(bytes.length));
     const download = await w.client().get("/downloads/assent-linux-x86_64");
     assert.equal(download.status, 200);
     assert.deepEqual(new Uint8Array(await download.arrayBuffer()), bytes);
@@ -420,5 +435,21 @@ Deno.test({
     assert.equal((await sh2.status).code, 0, "the launcher is valid sh");
     const ps = await textOf(await w.client().get(`/join/${code}/launch.ps1`));
     assert.match(ps, new RegExp(`\\$code = '${code}'`));
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "the app says plainly when the server cannot be reached, and that it never joined",
+  async fn() {
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${closed.addr.port}`;
+    closed.close();
+    await using app = await spawnSupportApp({ server: url, code: "123456789" });
+    await app.waitForScreen(new RegExp(`Cannot reach the support server at ${url}`));
+    app.kill("SIGINT");
+    assert.equal((await app.status).code, 0);
+    assert.match(app.screen.join(""), new RegExp(SUPPORT_NOT_JOINED));
+    assert.doesNotMatch(app.screen.join(""), new RegExp(SUPPORT_LEFT));
   },
 });
