@@ -531,6 +531,49 @@ function printService(args: string[]): number {
   return 0;
 }
 
+/** The command-line options `assent agent` and `assent support` share, as given. */
+export interface DeviceOptionValues {
+  server?: string;
+  prompt?: string;
+  "session-state"?: string;
+  vnc?: string;
+  "max-transfer-mb"?: string;
+}
+
+/** Checks the shared options; the answer is what is wrong with them, or their values. */
+export function parseDeviceOptions(
+  values: DeviceOptionValues,
+  defaults: { prompt: AgentOptions["prompt"]; sessionState?: SessionState },
+): Pick<AgentOptions, "server" | "prompt" | "sessionState" | "vnc" | "maxTransferBytes"> | string {
+  const server = values.server ?? Deno.env.get("ASSENT_SERVER");
+  if (!server || !/^https?:\/\//.test(server) || !URL.canParse(server)) {
+    return "--server must be an http:// or https:// URL";
+  }
+  const prompt = values.prompt ?? defaults.prompt;
+  if (prompt !== "auto" && prompt !== "terminal" && prompt !== "dialog") {
+    return `--prompt must be auto, terminal or dialog, got "${prompt}"`;
+  }
+  const sessionState = values["session-state"] ?? defaults.sessionState;
+  if (
+    sessionState !== undefined && !["unlocked", "locked", "logged-off"].includes(sessionState)
+  ) {
+    return `--session-state must be unlocked, locked or logged-off, got "${sessionState}"`;
+  }
+  const vnc = parseHostPort(values.vnc ?? DEFAULT_VNC);
+  if (!vnc) return `--vnc must be HOST:PORT, got "${values.vnc}"`;
+  const maxMb = Number(values["max-transfer-mb"] ?? 4096);
+  if (!Number.isInteger(maxMb) || maxMb < 1) {
+    return "--max-transfer-mb must be a whole number of MiB";
+  }
+  return {
+    server,
+    prompt,
+    sessionState: sessionState as SessionState | undefined,
+    vnc,
+    maxTransferBytes: maxMb * 1024 * 1024,
+  };
+}
+
 /** `assent agent …` from the command line. */
 export async function agentMain(args: string[]): Promise<number> {
   if (args[0] === "service") return printService(args.slice(1));
@@ -562,35 +605,12 @@ export async function agentMain(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const server = values.server ?? Deno.env.get("ASSENT_SERVER");
-  if (!server || !/^https?:\/\//.test(server)) {
-    console.error(`assent agent: --server must be an http:// or https:// URL\n\n${USAGE}`);
+  const checked = parseDeviceOptions(values, { prompt: "auto" });
+  if (typeof checked === "string") {
+    console.error(`assent agent: ${checked}\n\n${USAGE}`);
     return 2;
   }
-  const prompt = values.prompt ?? "auto";
-  if (prompt !== "auto" && prompt !== "terminal" && prompt !== "dialog") {
-    console.error(`assent agent: --prompt must be auto, terminal or dialog, got "${prompt}"`);
-    return 2;
-  }
-  const sessionState = values["session-state"];
-  if (
-    sessionState !== undefined && !["unlocked", "locked", "logged-off"].includes(sessionState)
-  ) {
-    console.error(
-      `assent agent: --session-state must be unlocked, locked or logged-off, got "${sessionState}"`,
-    );
-    return 2;
-  }
-  const vnc = parseHostPort(values.vnc ?? DEFAULT_VNC);
-  if (!vnc) {
-    console.error(`assent agent: --vnc must be HOST:PORT, got "${values.vnc}"`);
-    return 2;
-  }
-  const maxMb = Number(values["max-transfer-mb"] ?? 4096);
-  if (!Number.isInteger(maxMb) || maxMb < 1) {
-    console.error(`assent agent: --max-transfer-mb must be a whole number of MiB`);
-    return 2;
-  }
+  const { server, prompt, sessionState, vnc, maxTransferBytes } = checked;
   const controller = new AbortController();
   const stop = () => controller.abort();
   Deno.addSignalListener("SIGINT", stop);
@@ -602,13 +622,13 @@ export async function agentMain(args: string[]): Promise<number> {
     stateDir: values["state-dir"] ?? defaultStateDir(),
     prompt,
     name: values.name,
-    sessionState: sessionState as SessionState | undefined,
+    sessionState,
     maxBackoffMs: Number(values["max-backoff"] ?? 60) * 1000,
     infoEveryMs: 60_000,
     uploadDir: values["upload-dir"] ?? defaultUploadDir(),
     browseRoot: values["browse-root"] ?? null,
     vnc,
-    maxTransferBytes: maxMb * 1024 * 1024,
+    maxTransferBytes,
     log: (line) =>
       Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} agent: ${line}\n`)),
     stdin: Deno.stdin.readable,

@@ -16,9 +16,8 @@ import {
   AgentStopped,
   connectOnce,
   DEFAULT_VNC,
-  parseHostPort,
+  parseDeviceOptions,
   reconnecting,
-  type SessionState,
   type SupportOffer,
 } from "./run.ts";
 import { defaultSupportStateDir, loadOrCreateSupportKey } from "./support_key.ts";
@@ -225,32 +224,14 @@ export async function supportMain(args: string[]): Promise<number> {
     console.error(`assent support: the session code is nine digits, like 123 456 789\n\n${USAGE}`);
     return 2;
   }
-  const server = values.server ?? Deno.env.get("ASSENT_SERVER");
-  if (!server || !/^https?:\/\//.test(server) || !URL.canParse(server)) {
-    console.error(`assent support: --server must be an http:// or https:// URL\n\n${USAGE}`);
+  const checked = parseDeviceOptions(values, { prompt: "terminal", sessionState: "unlocked" });
+  if (typeof checked === "string") {
+    console.error(`assent support: ${checked}\n\n${USAGE}`);
     return 2;
   }
-  const prompt = values.prompt ?? "terminal";
-  if (prompt !== "auto" && prompt !== "terminal" && prompt !== "dialog") {
-    console.error(`assent support: --prompt must be auto, terminal or dialog, got "${prompt}"`);
-    return 2;
-  }
-  const sessionState = values["session-state"] ?? "unlocked";
-  if (!["unlocked", "locked", "logged-off"].includes(sessionState)) {
-    console.error(
-      `assent support: --session-state must be unlocked, locked or logged-off, got "${sessionState}"`,
-    );
-    return 2;
-  }
-  const vnc = parseHostPort(values.vnc ?? DEFAULT_VNC);
-  if (!vnc) {
-    console.error(`assent support: --vnc must be HOST:PORT, got "${values.vnc}"`);
-    return 2;
-  }
-  const maxMb = Number(values["max-transfer-mb"] ?? 4096);
   const maxBackoff = Number(values["max-backoff"] ?? 30);
-  if (!Number.isInteger(maxMb) || maxMb < 1 || !(maxBackoff > 0)) {
-    console.error("assent support: --max-transfer-mb and --max-backoff must be positive numbers");
+  if (!(maxBackoff > 0)) {
+    console.error("assent support: --max-backoff must be a positive number of seconds");
     return 2;
   }
   const controller = new AbortController();
@@ -262,17 +243,13 @@ export async function supportMain(args: string[]): Promise<number> {
   return await runSupport({
     code,
     yes: values.yes ?? false,
-    server,
+    ...checked,
     stateDir: values["state-dir"] ?? defaultSupportStateDir(),
-    prompt,
     name: values.name,
-    sessionState: sessionState as SessionState,
     maxBackoffMs: maxBackoff * 1000,
     infoEveryMs: 60_000,
     uploadDir: values["upload-dir"] ?? defaultUploadDir(),
     browseRoot: null,
-    vnc,
-    maxTransferBytes: maxMb * 1024 * 1024,
     // The end user reads stdout; the connection's details go to stderr only when asked for.
     log: (line) => {
       if (logDebug) {

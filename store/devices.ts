@@ -30,6 +30,21 @@ export async function listDevices(
   return await q.execute();
 }
 
+/** What a device row holds before its agent or support app reports anything. */
+const NOTHING_REPORTED = {
+  serial_number: null,
+  os: null,
+  os_family: null,
+  model: null,
+  device_type: null,
+  locked: null,
+  logged_off: null,
+  local_email_authorization: null,
+  agent_version: null,
+  platform: null,
+  remote_address: null,
+} as const;
+
 /** Inserts a newly enrolled device. */
 export async function insertDevice(
   db: Db,
@@ -49,17 +64,7 @@ export async function insertDevice(
     department_id: device.departmentId,
     group_id: device.groupId,
     name: device.name,
-    serial_number: null,
-    os: null,
-    os_family: null,
-    model: null,
-    device_type: null,
-    locked: null,
-    logged_off: null,
-    local_email_authorization: null,
-    agent_version: null,
-    platform: null,
-    remote_address: null,
+    ...NOTHING_REPORTED,
     last_activity_at: device.now,
     disabled_at: null,
     enrollment_token_id: device.tokenId,
@@ -82,17 +87,7 @@ export async function insertAttendedDevice(
     department_id: device.departmentId,
     group_id: null,
     name: device.name,
-    serial_number: null,
-    os: null,
-    os_family: null,
-    model: null,
-    device_type: null,
-    locked: null,
-    logged_off: null,
-    local_email_authorization: null,
-    agent_version: null,
-    platform: null,
-    remote_address: null,
+    ...NOTHING_REPORTED,
     last_activity_at: null,
     kind: "support",
     disabled_at: null,
