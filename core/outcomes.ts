@@ -14,6 +14,7 @@ export const REASON_CODES = [
   "timed_out",
   "expired",
   "deauthorized",
+  "access_revoked",
   "superseded",
   "withdrawn",
   "cancelled",

@@ -182,6 +182,7 @@ export type SupportSessionEvent =
   | { type: "timer"; at: Millis }
   | { type: "cancel"; by: string; at: Millis }
   | { type: "deauthorize"; by: string; at: Millis }
+  | { type: "revoke_access"; cause: AccessRevocationCause; by: string | null; at: Millis }
   | { type: "device_offline"; at: Millis }
   | { type: "end_user_left"; at: Millis }
   | {
@@ -194,6 +195,19 @@ export type SupportSessionEvent =
   }
   | { type: "close_channel"; channelId: string; at: Millis; reason: ReasonCode }
   | { type: "close"; by: string; at: Millis };
+
+/**
+ * Why a technician's access was taken away; each ends their live authorizations and pending
+ * requests at once (`access_revoked`).
+ */
+export type AccessRevocationCause =
+  | "user_disabled"
+  | "removed_from_department"
+  | "role_changed"
+  | "password_reset"
+  | "mfa_reset"
+  | "department_disabled"
+  | "device_disabled";
 
 /** A refused channel: `code` for programs, `reason` to show; the refusal is audited. */
 export type ChannelRefusal = { code: ActionBlockCode; reason: string };
@@ -398,7 +412,7 @@ function outcomeTexts(outcome: ReasonCode, gate: DecidingGate | null): [string, 
       : [CONFIRMATION_REJECTED_HEADING, CONFIRMATION_TIMED_OUT, true];
   }
   if (outcome === "expired") return [AUTHORIZATION_EXPIRED_HEADING, reasonText(outcome), false];
-  if (outcome === "deauthorized") {
+  if (outcome === "deauthorized" || outcome === "access_revoked") {
     return [AUTHORIZATION_DEAUTHORIZED_HEADING, reasonText(outcome), false];
   }
   if (outcome === "cancelled") return [AUTHORIZATION_CANCELLED_HEADING, reasonText(outcome), false];
@@ -600,6 +614,30 @@ function applyEvent(
         by: event.by,
         actor: technician(event.by),
       });
+    }
+    case "revoke_access": {
+      // Taking access away ends whatever the session holds: a pending request is withdrawn at
+      // every gate, a live authorization ends with its channels; the audit says why.
+      const actor: Actor = { kind: "system", ...(event.by !== null ? { label: event.by } : {}) };
+      const why = { cause: event.cause };
+      if (status.kind === "authorizing") {
+        const ended = endAttempt(session, status.attempt, {
+          outcome: "access_revoked",
+          at: event.at,
+          actor,
+          detail: why,
+        });
+        return { state: { ...session, status: ended.status }, effects: ended.effects };
+      }
+      if (status.kind === "authorized") {
+        return endAuthorization(session, status, {
+          outcome: "access_revoked",
+          at: event.at,
+          actor,
+          detail: why,
+        });
+      }
+      return unchanged;
     }
     case "device_offline": {
       if (status.kind === "authorizing") {
@@ -913,7 +951,14 @@ function resolveDue(session: SupportSession, now: Millis): Transition<SupportSes
 function endAttempt(
   session: SupportSession,
   attempt: Attempt,
-  end: { outcome: ReasonCode; at: Millis; actor: Actor; by?: string; gate?: DecidingGate },
+  end: {
+    outcome: ReasonCode;
+    at: Millis;
+    actor: Actor;
+    by?: string;
+    gate?: DecidingGate;
+    detail?: Record<string, string>;
+  },
 ): { status: SessionStatus; effects: Effect[] } {
   const effects: Effect[] = [];
   const ids = { attemptId: attempt.id };
@@ -952,10 +997,11 @@ function endAttempt(
     : end.outcome === "timed_out"
     ? "authorization.timed_out"
     : "authorization.withdrawn";
+  const detail = { ...(end.gate ? { gate: end.gate } : {}), ...end.detail };
   effects.push(note(session, action, end.at, end.actor, {
     ...ids,
     outcome: end.outcome,
-    ...(end.gate ? { detail: { gate: end.gate } } : {}),
+    ...(Object.keys(detail).length > 0 ? { detail } : {}),
   }));
   return {
     status: {
@@ -1010,10 +1056,11 @@ function endAuthorization(
   session: SupportSession,
   status: Extract<SessionStatus, { kind: "authorized" }>,
   end: {
-    outcome: "expired" | "deauthorized" | "session_closed" | "app_closed";
+    outcome: "expired" | "deauthorized" | "session_closed" | "app_closed" | "access_revoked";
     at: Millis;
     actor: Actor;
     by?: string;
+    detail?: Record<string, string>;
   },
 ): Transition<SupportSession> {
   const effects: Effect[] = [
@@ -1037,7 +1084,7 @@ function endAuthorization(
       {
         attemptId: status.attemptId,
         outcome: end.outcome,
-        detail: { expiresAt: status.expiresAt },
+        detail: { expiresAt: status.expiresAt, ...end.detail },
       },
     ),
   ];

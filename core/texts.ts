@@ -252,6 +252,7 @@ const TECHNICIAN_TEXTS: Record<ReasonCode, string> = {
   timed_out: "The request has timed out.",
   expired: "The authorization of the support session has expired",
   deauthorized: "The support session was deauthorized",
+  access_revoked: "Your access to this device was withdrawn by an administrator",
   superseded: "A newer authorization request replaced this one",
   withdrawn: "The request was withdrawn",
   cancelled: "The technician cancelled the authorization request",
@@ -284,6 +285,7 @@ const END_USER_TEXTS: Partial<Record<ReasonCode, string>> = {
   session_closed: SUPPORT_SESSION_CLOSED,
   session_deleted: SUPPORT_SESSION_DELETED,
   deauthorized: "The technician's access to this device has ended",
+  access_revoked: "The technician's access to this device has ended",
   app_closed: "You closed the support app",
 };
 

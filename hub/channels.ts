@@ -374,6 +374,8 @@ export class ChannelRelay {
       ? "The authorization expired"
       : reason === "device_offline"
       ? "Unable to connect to the device"
+      : reason === "access_revoked"
+      ? "Your access to this device was withdrawn"
       : "The support session was deauthorized";
     for (const channel of this.ofSession(sessionId)) {
       this.finish(channel, reason as ReasonCode, text, true, false);

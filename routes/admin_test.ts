@@ -4,6 +4,7 @@ import { findUserByEmail, userDepartmentIds } from "../store/users.ts";
 import { createUser, enrolTotp, PASSWORD, setUp, signIn } from "../tests/support/accounts.ts";
 import { testApp } from "../tests/support/app.ts";
 import { textOf } from "../tests/support/client.ts";
+import { department } from "../tests/support/devices.ts";
 
 Deno.test("a technician gets 403 on every admin page and action", async () => {
   await using t = await testApp();
@@ -89,8 +90,13 @@ Deno.test("user form errors are 400 with the message and nothing is saved", asyn
 Deno.test("an admin manages technicians but not admins", async () => {
   await using t = await testApp();
   await setUp(t);
-  await createUser(t, { email: "admin@example.com", role: "admin" });
-  const otherAdmin = await createUser(t, { email: "admin2@example.com", role: "admin" });
+  const sales = await department(t.services, "Sales");
+  await createUser(t, { email: "admin@example.com", role: "admin", departmentIds: [sales] });
+  const otherAdmin = await createUser(t, {
+    email: "admin2@example.com",
+    role: "admin",
+    departmentIds: [sales],
+  });
   const admin = await signIn(t, "admin@example.com");
   await admin.get("/admin/users/new");
   const page = await admin.get("/admin/users/new");
@@ -108,6 +114,7 @@ Deno.test("an admin manages technicians but not admins", async () => {
     email: "ted@example.com",
     role: "technician",
     password: PASSWORD,
+    departmentIds: sales,
   });
   assert.equal(tech.status, 303);
 });

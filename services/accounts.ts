@@ -20,6 +20,7 @@ import {
   recoveryCode,
 } from "../lib/tokens.ts";
 import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
+import { queueRevocation } from "./revocations.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { completeSetup, getInstance } from "../store/instance.ts";
@@ -328,11 +329,19 @@ export class Accounts {
     await this.clearMfa(user.id, { kind: "user", id: user.id, label: user.email });
   }
 
-  /** Removes a user's MFA (self-service, an admin, or the console). */
+  /**
+   * Removes a user's MFA (self-service, an admin, or the console). Done by someone else, it
+   * also signs the user out everywhere and ends their live access to devices: whoever held the
+   * old factor must not keep what it opened.
+   */
   async clearMfa(userId: string, actor: AuditRecord["actor"]): Promise<void> {
     const user = await this.#user(userId);
     const now = this.#d.clock.now();
     await this.#d.db.transaction().execute(async (trx) => {
+      if (!bySelf(actor, user)) {
+        await deleteUserSessions(trx, user.id);
+        await queueRevocation(trx, { kind: "user", id: user.id }, "mfa_reset", actor, now);
+      }
       // totp_last_step stays: a re-enrolment can never accept a step already used.
       await updateUser(trx, user.id, {
         totp_secret: null,
@@ -357,7 +366,10 @@ export class Accounts {
     });
   }
 
-  /** Sets a password (self-service, an admin, or the console) and ends the user's sessions. */
+  /**
+   * Sets a password (self-service, an admin, or the console) and ends the user's sessions. Set
+   * by someone else (a reset), it also ends the user's live access to devices.
+   */
   async setPassword(
     userId: string,
     password: string,
@@ -372,6 +384,9 @@ export class Accounts {
     await this.#d.db.transaction().execute(async (trx) => {
       await updateUser(trx, user.id, { password_hash: hash, password_changed_at: now }, now);
       await deleteUserSessions(trx, user.id, options.keepSession);
+      if (!bySelf(actor, user)) {
+        await queueRevocation(trx, { kind: "user", id: user.id }, "password_reset", actor, now);
+      }
       await appendAudit(trx, {
         at: now,
         action: "user.password_changed",
@@ -495,6 +510,11 @@ export class Accounts {
   async #audit(user: UserRow, action: string, outcome?: string, detail?: Record<string, unknown>) {
     await appendAudit(this.#d.db, this.#record(user, action, outcome, detail));
   }
+}
+
+/** Whether `actor` is the user changing their own account. */
+function bySelf(actor: AuditRecord["actor"], user: UserRow): boolean {
+  return actor.kind === "user" && actor.id === user.id;
 }
 
 /** The view of a user row that the rest of the app passes around. */

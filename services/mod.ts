@@ -12,6 +12,8 @@ import { Outbox } from "../mailer/outbox.ts";
 import { logTransport, smtpTransport } from "../mailer/transport.ts";
 import { ChannelRelay } from "../hub/channels.ts";
 import { Accounts } from "./accounts.ts";
+import { Directory } from "./directory.ts";
+import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
 import { EmailAuthorization } from "./email_auth.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -53,6 +55,10 @@ export interface Services {
   relay: ChannelRelay;
   transfers: Transfers;
   support: SupportCodes;
+  /** Users and departments as admins manage them, within their scope. */
+  directory: Directory;
+  /** Ends live access when access is taken away (also for changes made from the console). */
+  revocations: AccessRevocations;
   /** Where the support app's executables are offered from, if anywhere. */
   downloadsDir: string | null;
   /** Largest file a transfer may move, in bytes. */
@@ -124,6 +130,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     sessions,
     events,
   });
+  const revocations = new AccessRevocations({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "revocations" }),
+    sessions,
+  });
+  const directory = new Directory({ db: deps.db, clock: deps.clock, accounts, revocations });
   const transfers = new Transfers(events);
   const support = new SupportCodes({
     db: deps.db,
@@ -154,16 +167,20 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     relay,
     transfers,
     support,
+    directory,
+    revocations,
     downloadsDir: deps.downloadsDir ?? null,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
     async start() {
       await hub.start();
       await scheduler.start();
+      await revocations.start();
     },
     shutdown: shutdown.signal,
     async stop() {
       shutdown.abort();
       scheduler.stop();
+      revocations.stop();
       relay.closeAll();
       transfers.stop();
       await hub.stop();

@@ -4,6 +4,7 @@
  * effects (prompt the agent, revoke, close channels, wake the scheduler) → publish.
  */
 import {
+  type AccessRevocationCause,
   type AuditEvent,
   type AuthorizationContext,
   CoreError,
@@ -48,7 +49,9 @@ import {
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import { findUser } from "../store/users.ts";
 import { AccountError, type Accounts, type CurrentUser } from "./accounts.ts";
+import { canSeeDevice } from "./devices.ts";
 import type { DeadlineSource, Scheduler } from "./scheduler.ts";
+import { administers } from "./scope.ts";
 
 /** Closes the relayed channels of a session (remote control, file transfer). */
 export interface ChannelCloser {
@@ -128,6 +131,27 @@ export class SupportSessions implements DeadlineSource {
   /** A session by id, if it exists. */
   async get(sessionId: string): Promise<StoredSession | undefined> {
     return await loadSession(this.#d.db, sessionId);
+  }
+
+  /**
+   * A session `user` may look at, with its device: their own while they can still see the
+   * device; anyone's to an admin of the device's department and to super admins. Everyone else
+   * gets 404, as if it did not exist.
+   */
+  async visible(
+    user: CurrentUser,
+    sessionId: string,
+  ): Promise<{ stored: StoredSession; device: DeviceRow }> {
+    const stored = await loadSession(this.#d.db, sessionId);
+    const device = stored && await findDevice(this.#d.db, stored.session.deviceId);
+    if (stored && device) {
+      const own = stored.session.technicianId === user.id &&
+        await canSeeDevice(this.#d.db, user, device);
+      if (own || await administers(this.#d.db, user, device.department_id)) {
+        return { stored, device };
+      }
+    }
+    throw new SessionError("not_found", "There is no such support session", 404);
   }
 
   /** The device as the rules see it right now. */
@@ -350,11 +374,27 @@ export class SupportSessions implements DeadlineSource {
 
   /** Deauthorize Session: ends the authorization and every channel at once. */
   async deauthorize(user: CurrentUser, sessionId: string): Promise<SupportSession> {
-    await this.#visible(sessionId);
+    // The technician, or an admin of the device's department stepping in.
+    await this.visible(user, sessionId);
     return await this.#apply(sessionId, (s) =>
       supportSessionTransition(s, {
         type: "deauthorize",
         by: user.id,
+        at: this.#d.clock.now(),
+      }));
+  }
+
+  /** Ends the session's access because someone's reach was taken away (see revocations.ts). */
+  async revokeAccess(
+    sessionId: string,
+    cause: AccessRevocationCause,
+    by: string | null,
+  ): Promise<void> {
+    await this.#apply(sessionId, (s) =>
+      supportSessionTransition(s, {
+        type: "revoke_access",
+        cause,
+        by,
         at: this.#d.clock.now(),
       }));
   }
@@ -632,17 +672,16 @@ export class SupportSessions implements DeadlineSource {
     });
   }
 
+  /** The technician's own session, while they can still see its device (404 otherwise). */
   async #owned(user: CurrentUser, sessionId: string): Promise<StoredSession> {
     const stored = await loadSession(this.#d.db, sessionId);
-    if (!stored || stored.session.technicianId !== user.id) {
+    const device = stored && await findDevice(this.#d.db, stored.session.deviceId);
+    if (
+      !stored || !device || stored.session.technicianId !== user.id ||
+      !await canSeeDevice(this.#d.db, user, device)
+    ) {
       throw new SessionError("not_found", "There is no such support session", 404);
     }
-    return stored;
-  }
-
-  async #visible(sessionId: string): Promise<StoredSession> {
-    const stored = await loadSession(this.#d.db, sessionId);
-    if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
     return stored;
   }
 

@@ -239,6 +239,19 @@ export interface SupportCodesTable {
 }
 
 /** The whole schema, for `Kysely<Database>`. */
+/** Access taken away, waiting for the server to end the support sessions it covers. */
+export interface AccessRevocationsTable {
+  id: Generated<number>;
+  subject_kind: "user" | "department" | "device";
+  subject_id: string;
+  cause: string;
+  actor_kind: string;
+  actor_id: string | null;
+  actor_label: string | null;
+  created_at: number;
+  processed_at: number | null;
+}
+
 export interface Database {
   instance: InstanceTable;
   users: UsersTable;
@@ -259,4 +272,5 @@ export interface Database {
   email_requests: EmailRequestsTable;
   outbox: OutboxTable;
   support_codes: SupportCodesTable;
+  access_revocations: AccessRevocationsTable;
 }

@@ -1,0 +1,426 @@
+/**
+ * Users and departments as admins manage them, within their department scope (see scope.ts).
+ * Out of scope answers 404 when the viewer cannot see the thing at all and 403 when they can
+ * see it but not change it; either way nothing is changed. A change that takes access away
+ * queues a revocation in the same transaction and is acted on before the call returns.
+ */
+import type { AccessRevocationCause } from "../core/mod.ts";
+import type { Clock } from "../lib/clock.ts";
+import { newId } from "../lib/tokens.ts";
+import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import {
+  type DepartmentRow,
+  findDepartment,
+  findDepartmentByName,
+  insertDepartment,
+  listDepartments,
+  memberCounts,
+  updateDepartment,
+} from "../store/departments.ts";
+import { listGroups } from "../store/devices.ts";
+import type { Role } from "../store/schema.ts";
+import {
+  countActiveSuperAdmins,
+  findUser,
+  findUserByEmail,
+  listUsers,
+  setUserDepartments,
+  updateUser,
+  userDepartmentIds,
+  type UserRow,
+} from "../store/users.ts";
+import { deleteUserSessions } from "../store/web_sessions.ts";
+import type { Accounts, CurrentUser } from "./accounts.ts";
+import type { AccessRevocations } from "./revocations.ts";
+import { queueRevocation } from "./revocations.ts";
+import {
+  type DepartmentScope,
+  grantableRoles,
+  inScope,
+  managedDepartments,
+  type UserAccess,
+  userAccess,
+} from "./scope.ts";
+
+/** A refusal with the status to answer and a sentence to show. */
+export class DirectoryError extends Error {
+  override name = "DirectoryError";
+  constructor(readonly status: 400 | 403 | 404, message: string) {
+    super(message);
+  }
+}
+
+/** What the directory needs. */
+export interface DirectoryDeps {
+  db: Db;
+  clock: Clock;
+  accounts: Accounts;
+  revocations: AccessRevocations;
+}
+
+/** A user as the admin list shows them. */
+export interface DirectoryUser {
+  id: string;
+  name: string;
+  email: string;
+  role: Role;
+  /** Names of the departments the viewer can see; others are left out. */
+  departments: string[];
+  mfaEnabled: boolean;
+  disabled: boolean;
+  editable: boolean;
+}
+
+/** A department as the admin pages show it. */
+export interface DirectoryDepartment {
+  id: string;
+  name: string;
+  members: number;
+  disabled: boolean;
+}
+
+/** The fields of the user form. */
+export interface UserInput {
+  name: string;
+  email: string;
+  role: Role;
+  departmentIds: string[];
+}
+
+const NO_USER = "No such user";
+const NO_DEPARTMENT = "No such department";
+const OUT_OF_SCOPE = "You can only place users in departments you manage";
+
+/** User and department administration bound to the viewer's scope. */
+export class Directory {
+  readonly #d: DirectoryDeps;
+
+  constructor(deps: DirectoryDeps) {
+    this.#d = deps;
+  }
+
+  // --- users
+
+  /** The users the viewer may see, by name. */
+  async users(viewer: CurrentUser): Promise<DirectoryUser[]> {
+    const managed = await managedDepartments(this.#d.db, viewer);
+    const names = new Map((await listDepartments(this.#d.db)).map((d) => [d.id, d.name]));
+    const out: DirectoryUser[] = [];
+    for (const u of await listUsers(this.#d.db)) {
+      const access = userAccess(viewer, managed, u);
+      if (access === "none") continue;
+      out.push({
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        role: u.role,
+        departments: u.departmentIds.filter((d) => inScope(managed, d))
+          .map((d) => names.get(d) ?? "").filter(Boolean).sort(),
+        mfaEnabled: u.totp_enabled_at !== null,
+        disabled: u.disabled_at !== null,
+        editable: access === "manage",
+      });
+    }
+    return out;
+  }
+
+  /** How many users the viewer may see. */
+  async userCount(viewer: CurrentUser): Promise<number> {
+    return (await this.users(viewer)).length;
+  }
+
+  /** A user the viewer manages, with their departments (404 unseen, 403 seen but not theirs). */
+  async user(viewer: CurrentUser, id: string): Promise<{ user: UserRow; departmentIds: string[] }> {
+    const { user, departmentIds } = await this.#target(viewer, id);
+    return { user, departmentIds };
+  }
+
+  /** The roles and departments the viewer may put in the user form. */
+  async formOptions(viewer: CurrentUser): Promise<{
+    roles: Role[];
+    departments: { id: string; name: string }[];
+  }> {
+    const managed = await managedDepartments(this.#d.db, viewer);
+    const departments = (await listDepartments(this.#d.db))
+      .filter((d) => d.disabled_at === null && inScope(managed, d.id))
+      .map((d) => ({ id: d.id, name: d.name }));
+    return { roles: grantableRoles(viewer), departments };
+  }
+
+  /** Creates a user in departments the viewer manages, with a role they may grant. */
+  async createUser(viewer: CurrentUser, input: UserInput & { password: string }): Promise<string> {
+    await this.#checkPlacement(viewer, input);
+    const departmentIds = [...new Set(input.departmentIds)];
+    return await this.#d.accounts.createUser(
+      input,
+      actorOf(viewer),
+      (trx, id) => setUserDepartments(trx, id, departmentIds),
+    );
+  }
+
+  /**
+   * Changes a user's name, email, role and departments. Removing a department or demoting a
+   * super admin ends the access the user no longer has; the last enabled super admin cannot be
+   * demoted, checked inside the transaction so two demotions at once cannot both pass.
+   */
+  async updateUser(viewer: CurrentUser, id: string, input: UserInput): Promise<void> {
+    const target = await this.#target(viewer, id);
+    await this.#checkPlacement(viewer, input);
+    const { db, clock } = this.#d;
+    const other = await findUserByEmail(db, input.email);
+    if (other && other.id !== id) {
+      throw new DirectoryError(400, `A user with email "${input.email}" already exists`);
+    }
+    const departmentIds = [...new Set(input.departmentIds)];
+    const removed = target.departmentIds.some((d) => !departmentIds.includes(d));
+    const demoted = target.user.role === "super_admin" && input.role !== "super_admin";
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateUser(trx, id, { name: input.name, email: input.email, role: input.role }, now);
+      await setUserDepartments(trx, id, departmentIds);
+      if (demoted) await this.#keepASuperAdmin(trx, "demoted");
+      const cause: AccessRevocationCause | null = removed
+        ? "removed_from_department"
+        : demoted
+        ? "role_changed"
+        : null;
+      if (cause) await queueRevocation(trx, { kind: "user", id }, cause, actorOf(viewer), now);
+      await appendAudit(trx, {
+        at: now,
+        action: "user.updated",
+        actor: actorOf(viewer),
+        detail: {
+          user: input.email.toLowerCase(),
+          role: input.role,
+          departments: departmentIds.join(","),
+        },
+      });
+    });
+    await this.#d.revocations.runNow();
+  }
+
+  /** Disables (ending their sessions and live access) or enables a user. */
+  async setUserDisabled(viewer: CurrentUser, id: string, disabled: boolean): Promise<void> {
+    const { user } = await this.#target(viewer, id);
+    if (disabled && user.id === viewer.id) {
+      throw new DirectoryError(400, "You cannot disable yourself");
+    }
+    const { db, clock } = this.#d;
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateUser(trx, user.id, { disabled_at: disabled ? now : null }, now);
+      if (disabled) {
+        if (user.role === "super_admin") await this.#keepASuperAdmin(trx, "disabled");
+        await deleteUserSessions(trx, user.id);
+        await queueRevocation(
+          trx,
+          { kind: "user", id: user.id },
+          "user_disabled",
+          actorOf(viewer),
+          now,
+        );
+      }
+      await appendAudit(trx, {
+        at: now,
+        action: disabled ? "user.disabled" : "user.enabled",
+        actor: actorOf(viewer),
+        detail: { user: user.email },
+      });
+    });
+    await this.#d.revocations.runNow();
+  }
+
+  /** Removes a user's MFA; their sign-ins and live access end (see Accounts.clearMfa). */
+  async resetUserMfa(viewer: CurrentUser, id: string): Promise<void> {
+    const { user } = await this.#target(viewer, id);
+    await this.#d.accounts.clearMfa(user.id, actorOf(viewer));
+    await this.#d.revocations.runNow();
+  }
+
+  // --- departments
+
+  /** The departments the viewer manages, by name. */
+  async departments(viewer: CurrentUser): Promise<DirectoryDepartment[]> {
+    const managed = await managedDepartments(this.#d.db, viewer);
+    const counts = await memberCounts(this.#d.db);
+    return (await listDepartments(this.#d.db)).filter((d) => inScope(managed, d.id))
+      .map((d) => departmentItem(d, counts));
+  }
+
+  /** A department the viewer manages, with its groups (404 otherwise). */
+  async department(viewer: CurrentUser, id: string): Promise<{
+    department: DirectoryDepartment;
+    groups: { id: string; name: string; devices: number }[];
+  }> {
+    const row = await this.#department(viewer, id);
+    const db = this.#d.db;
+    const groups = await listGroups(db, [row.id]);
+    const counts = await db.selectFrom("devices").select([
+      "group_id",
+      (eb) => eb.fn.countAll<number>().as("n"),
+    ]).where("department_id", "=", row.id).groupBy("group_id").execute();
+    const byGroup = new Map(counts.map((r) => [r.group_id, r.n]));
+    return {
+      department: departmentItem(row, await memberCounts(db)),
+      groups: groups.map((g) => ({ id: g.id, name: g.name, devices: byGroup.get(g.id) ?? 0 })),
+    };
+  }
+
+  /** Creates a department; an admin who creates one joins it, since they are to manage it. */
+  async createDepartment(viewer: CurrentUser, name: string): Promise<string> {
+    if (viewer.role === "technician") {
+      throw new DirectoryError(403, "Your role does not allow this page");
+    }
+    const { db, clock } = this.#d;
+    if (await findDepartmentByName(db, name)) {
+      throw new DirectoryError(400, `A department named "${name}" already exists`);
+    }
+    const now = clock.now();
+    const id = newId();
+    await db.transaction().execute(async (trx) => {
+      await insertDepartment(trx, { id, name, now });
+      if (viewer.role === "admin") {
+        await trx.insertInto("user_departments").values({ user_id: viewer.id, department_id: id })
+          .execute();
+      }
+      await appendAudit(trx, {
+        at: now,
+        action: "department.created",
+        actor: actorOf(viewer),
+        departmentId: id,
+        detail: { name },
+      });
+    });
+    return id;
+  }
+
+  /** Renames a department the viewer manages. */
+  async renameDepartment(viewer: CurrentUser, id: string, name: string): Promise<void> {
+    const department = await this.#department(viewer, id);
+    const { db, clock } = this.#d;
+    const clash = await findDepartmentByName(db, name);
+    if (clash && clash.id !== department.id) {
+      throw new DirectoryError(400, `A department named "${name}" already exists`);
+    }
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDepartment(trx, department.id, { name }, now);
+      await appendAudit(trx, {
+        at: now,
+        action: "department.renamed",
+        actor: actorOf(viewer),
+        departmentId: department.id,
+        detail: { from: department.name, to: name },
+      });
+    });
+  }
+
+  /** Disables (ending every live access to its devices) or enables a department. */
+  async setDepartmentDisabled(viewer: CurrentUser, id: string, disabled: boolean): Promise<void> {
+    const department = await this.#department(viewer, id);
+    const { db, clock } = this.#d;
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDepartment(trx, department.id, { disabled_at: disabled ? now : null }, now);
+      if (disabled) {
+        await queueRevocation(
+          trx,
+          { kind: "department", id: department.id },
+          "department_disabled",
+          actorOf(viewer),
+          now,
+        );
+      }
+      await appendAudit(trx, {
+        at: now,
+        action: disabled ? "department.disabled" : "department.enabled",
+        actor: actorOf(viewer),
+        departmentId: department.id,
+        detail: { name: department.name },
+      });
+    });
+    await this.#d.revocations.runNow();
+  }
+
+  // --- scope checks
+
+  async #target(
+    viewer: CurrentUser,
+    id: string,
+  ): Promise<{ user: UserRow; departmentIds: string[]; access: UserAccess }> {
+    const db = this.#d.db;
+    const user = await findUser(db, id);
+    if (!user) throw new DirectoryError(404, NO_USER);
+    const departmentIds = await userDepartmentIds(db, user.id);
+    const access = userAccess(viewer, await managedDepartments(db, viewer), {
+      ...user,
+      departmentIds,
+    });
+    if (access === "none") throw new DirectoryError(404, NO_USER);
+    if (access === "view") {
+      throw new DirectoryError(
+        403,
+        user.role === "technician"
+          ? "This user also belongs to a department you do not manage; ask a super admin"
+          : "Only a super admin can manage admins and super admins",
+      );
+    }
+    return { user, departmentIds, access };
+  }
+
+  async #department(viewer: CurrentUser, id: string): Promise<DepartmentRow> {
+    const db = this.#d.db;
+    const row = await findDepartment(db, id);
+    if (!row || !inScope(await managedDepartments(db, viewer), row.id)) {
+      throw new DirectoryError(404, NO_DEPARTMENT);
+    }
+    return row;
+  }
+
+  /** The role must be one the viewer may grant, and every department one they manage. */
+  async #checkPlacement(viewer: CurrentUser, input: UserInput): Promise<void> {
+    if (!grantableRoles(viewer).includes(input.role)) {
+      throw new DirectoryError(403, "Only a super admin can grant that role");
+    }
+    const managed: DepartmentScope = await managedDepartments(this.#d.db, viewer);
+    const enabled = new Set(
+      (await listDepartments(this.#d.db)).filter((d) => d.disabled_at === null).map((d) => d.id),
+    );
+    if (!input.departmentIds.every((d) => inScope(managed, d))) {
+      throw new DirectoryError(403, OUT_OF_SCOPE);
+    }
+    if (!input.departmentIds.every((d) => enabled.has(d))) {
+      throw new DirectoryError(400, "One of the chosen departments does not exist");
+    }
+    // An admin's technician must stay in one of the admin's departments, or nobody but a super
+    // admin could find them again.
+    if (viewer.role !== "super_admin" && input.departmentIds.length === 0) {
+      throw new DirectoryError(400, "Choose at least one department");
+    }
+  }
+
+  /** Throws (rolling the transaction back) when no enabled super admin would be left. */
+  async #keepASuperAdmin(trx: Db, how: "demoted" | "disabled"): Promise<void> {
+    if (await countActiveSuperAdmins(trx) >= 1) return;
+    throw new DirectoryError(
+      400,
+      how === "demoted"
+        ? "This is the last super admin; make someone else super admin first"
+        : "This is the last super admin and cannot be disabled",
+    );
+  }
+}
+
+function actorOf(viewer: CurrentUser): AuditRecord["actor"] {
+  return { kind: "user", id: viewer.id, label: viewer.email };
+}
+
+function departmentItem(d: DepartmentRow, counts: Map<string, number>): DirectoryDepartment {
+  return {
+    id: d.id,
+    name: d.name,
+    members: counts.get(d.id) ?? 0,
+    disabled: d.disabled_at !== null,
+  };
+}
