@@ -250,7 +250,9 @@ async function userResetPassword(
   if (!user) throw new UsageError(`No user with email "${email}"`);
   const { password, generated } = await newPassword(values, readStdin, user);
   await services.accounts.setPassword(user.id, password, CONSOLE);
-  out(`Password of ${user.email} reset; their sessions were signed out.`);
+  out(
+    `Password of ${user.email} reset; they were signed out, and a running server ends their support sessions within a second.`,
+  );
   if (generated) out(`Password: ${password}\nShare it securely; it is not shown again.`);
   return 0;
 }
@@ -266,7 +268,7 @@ async function userResetMfa(
   if (!user) throw new UsageError(`No user with email "${email}"`);
   await services.accounts.clearMfa(user.id, CONSOLE);
   out(
-    `Two-factor authentication of ${user.email} removed; they can sign in with their password and set it up again.`,
+    `Two-factor authentication of ${user.email} removed; they were signed out (a running server ends their support sessions within a second) and can sign in with their password and set it up again.`,
   );
   return 0;
 }

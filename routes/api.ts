@@ -139,16 +139,16 @@ export function apiRoutes(): Hono<AppEnv> {
     return row && await canSeeDevice(db, currentUser(c), row) ? row : null;
   };
 
+  // The technician's own session, or any in a department the viewer administers.
   const sessionAndDevice = async (c: Ctx) => {
-    const { db, sessions } = c.get("services");
-    const stored = await sessions.get(c.req.param("id") ?? "");
-    const row = stored && await findDevice(db, stored.session.deviceId);
-    if (
-      !stored || !row || !canSee(await visibleDepartments(db, currentUser(c)), row.department_id)
-    ) {
-      return null;
+    const { sessions } = c.get("services");
+    try {
+      const { stored, device } = await sessions.visible(currentUser(c), c.req.param("id") ?? "");
+      return { session: stored.session, device };
+    } catch (err) {
+      if (err instanceof SessionError && err.status === 404) return null;
+      throw err;
     }
-    return { session: stored.session, device: row };
   };
 
   const render = (

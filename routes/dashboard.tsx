@@ -1,7 +1,7 @@
 /** The dashboard at /. */
 import { Hono } from "hono";
 import { listDepartments } from "../store/departments.ts";
-import { listUsers, userDepartmentIds } from "../store/users.ts";
+import { userDepartmentIds } from "../store/users.ts";
 import { DashboardPage } from "../views/DashboardPage.tsx";
 import { type AppEnv, currentUser } from "./env.ts";
 import { requireUser } from "./middleware.ts";
@@ -17,7 +17,9 @@ export function dashboardRoutes(): Hono<AppEnv> {
     const departments = (await listDepartments(db)).filter((d) => mine.has(d.id)).map((d) =>
       d.name
     );
-    const userCount = user.role === "technician" ? null : (await listUsers(db)).length;
+    const userCount = user.role === "technician"
+      ? null
+      : await c.get("services").directory.userCount(user);
     return render(c, <DashboardPage model={{ departments, userCount }} />);
   });
   return app;

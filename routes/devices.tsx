@@ -12,6 +12,7 @@ import {
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { Live } from "../views/Live.tsx";
 import { appendAudit } from "../store/audit.ts";
+import { queueRevocation } from "../services/revocations.ts";
 import { searchDevices } from "../store/device_search.ts";
 import {
   type DeviceRow,
@@ -241,11 +242,21 @@ export function deviceRoutes(): Hono<AppEnv> {
   for (const [verb, disabled] of [["disable", true], ["enable", false]] as const) {
     app.post(`/devices/:id/${verb}`, adminOnly, async (c) => {
       const device = await visibleDevice(c);
-      const { db, clock, hub, events } = c.get("services");
+      const { db, clock, hub, events, revocations } = c.get("services");
       const user = currentUser(c);
+      const actor = { kind: "user" as const, id: user.id, label: user.email };
       const now = clock.now();
       await db.transaction().execute(async (trx) => {
         await updateDevice(trx, device.id, { disabled_at: disabled ? now : null }, now);
+        if (disabled) {
+          await queueRevocation(
+            trx,
+            { kind: "device", id: device.id },
+            "device_disabled",
+            actor,
+            now,
+          );
+        }
         await appendAudit(trx, {
           at: now,
           action: disabled ? "device.disabled" : "device.enabled",
@@ -255,6 +266,8 @@ export function deviceRoutes(): Hono<AppEnv> {
           departmentId: device.department_id,
         });
       });
+      // Authorizations end (and `revoke` reaches the agent) before the connection is cut.
+      await revocations.runNow();
       if (disabled) {
         hub.disconnect(
           device.id,

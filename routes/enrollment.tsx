@@ -108,7 +108,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     const data = form.data;
     const visible = await visibleDepartments(db, currentUser(c));
     if (!canSee(visible, data.departmentId)) {
-      return await page(c, { error: "You cannot enroll devices in that department" }, 400);
+      throw new HttpError(403, "You cannot enroll devices in that department");
     }
     const groupId = data.groupId || null;
     if (groupId) {

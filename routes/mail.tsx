@@ -13,8 +13,25 @@ import { requireRole, requireUser } from "./middleware.ts";
 import { render } from "./render.tsx";
 
 /** Whether the viewer may read this mail: admins only those about their departments' devices. */
-async function mayRead(db: Db, departments: string[] | "all", mail: OutboxRow): Promise<boolean> {
-  if (departments === "all" || mail.kind !== "email_authorization") return true;
+/**
+ * Mail of a department stays in it: an approval mail belongs to its device's department, a
+ * support link (which carries the customer's code) to its support session's department, a
+ * test mail to the admin who sent it. Super admins read everything.
+ */
+async function mayRead(
+  db: Db,
+  viewer: { id: string },
+  departments: string[] | "all",
+  mail: OutboxRow,
+): Promise<boolean> {
+  if (departments === "all") return true;
+  if (mail.kind === "test") return mail.related_id === viewer.id;
+  if (mail.kind === "support_link") {
+    const row = await db.selectFrom("support_codes").select("department_id")
+      .where("id", "=", mail.related_id ?? "").executeTakeFirst();
+    return row !== undefined && departments.includes(row.department_id);
+  }
+  if (mail.kind !== "email_authorization") return false;
   const row = await db.selectFrom("email_requests").innerJoin(
     "devices",
     "devices.id",
@@ -52,7 +69,7 @@ export function mailRoutes(): Hono<AppEnv> {
     const departments = await visibleDepartments(db, currentUser(c));
     const mails = [];
     for (const m of await recentMail(db)) {
-      if (await mayRead(db, departments, m)) mails.push(item(m));
+      if (await mayRead(db, currentUser(c), departments, m)) mails.push(item(m));
     }
     const t = outbox.transport;
     const transport = t.kind === "smtp"
@@ -70,7 +87,8 @@ export function mailRoutes(): Hono<AppEnv> {
     const { db } = c.get("services");
     const id = Number(c.req.param("id"));
     const mail = Number.isInteger(id) ? await findMail(db, id) : undefined;
-    if (!mail || !(await mayRead(db, await visibleDepartments(db, currentUser(c)), mail))) {
+    const viewer = currentUser(c);
+    if (!mail || !(await mayRead(db, viewer, await visibleDepartments(db, viewer), mail))) {
       throw new HttpError(404, "No such mail");
     }
     return render(c, <MailMessagePage mail={{ ...item(mail), text: mail.text_body }} />);
@@ -90,7 +108,8 @@ export function mailRoutes(): Hono<AppEnv> {
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
-        relatedId: null,
+        // Who sent it, so only they (and super admins) read it back.
+        relatedId: user.id,
         now,
       });
       await appendAudit(trx, {

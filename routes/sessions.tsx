@@ -4,10 +4,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { canSee, visibleDepartments } from "../services/devices.ts";
 import { sessionPanelModel } from "../services/device_views.ts";
 import { type RequestResult, SessionError } from "../services/sessions.ts";
-import { type DeviceRow, findDevice } from "../store/devices.ts";
+import type { DeviceRow } from "../store/devices.ts";
 import { SecureConnectPage } from "../views/SecureConnectPage.tsx";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { visibleDevice } from "./devices.tsx";
@@ -27,19 +26,20 @@ const StepUpForm = z.object({
   password: z.string().max(256).optional(),
 });
 
-/** The session's device, when the viewer may see it (404 otherwise). */
-async function sessionDevice(c: Ctx): Promise<{ sessionId: string; device: DeviceRow }> {
-  const { db, sessions } = c.get("services");
-  const sessionId = c.req.param("id") ?? "";
-  const stored = await sessions.get(sessionId);
-  const device = stored && await findDevice(db, stored.session.deviceId);
-  if (
-    !stored || !device ||
-    !canSee(await visibleDepartments(db, currentUser(c)), device.department_id)
-  ) {
-    throw new HttpError(404, "There is no such support session");
-  }
-  return { sessionId, device };
+/**
+ * The session's device: for the technician's own session, or with `oversee` also for an admin
+ * of the device's department (404 for everyone else).
+ */
+async function sessionDevice(
+  c: Ctx,
+  oversee = false,
+): Promise<{ sessionId: string; device: DeviceRow }> {
+  const sessions = c.get("services").sessions;
+  const id = c.req.param("id") ?? "";
+  const { device, stored } =
+    await (oversee ? sessions.visible(currentUser(c), id) : sessions.owned(currentUser(c), id))
+      .catch(sessionFailure);
+  return { sessionId: stored.session.id, device };
 }
 
 /** Turns a session refusal into the HTTP error the UI shows. */
@@ -137,7 +137,7 @@ export function sessionRoutes(): Hono<AppEnv> {
 
   for (const verb of ["cancel", "deauthorize", "close"] as const) {
     app.post(`/sessions/:id/${verb}`, async (c) => {
-      const { sessionId, device } = await sessionDevice(c);
+      const { sessionId, device } = await sessionDevice(c, verb === "deauthorize");
       const sessions = c.get("services").sessions;
       await sessions[verb](currentUser(c), sessionId).catch(sessionFailure);
       return c.redirect(`/devices/${device.id}`, 303);

@@ -672,7 +672,15 @@ export class SupportSessions implements DeadlineSource {
     });
   }
 
-  /** The technician's own session, while they can still see its device (404 otherwise). */
+  /** The technician's own session and its device, while they can still see it (404 otherwise). */
+  async owned(
+    user: CurrentUser,
+    sessionId: string,
+  ): Promise<{ stored: StoredSession; device: DeviceRow }> {
+    const stored = await this.#owned(user, sessionId);
+    return { stored, device: await this.#device(stored.session.deviceId) };
+  }
+
   async #owned(user: CurrentUser, sessionId: string): Promise<StoredSession> {
     const stored = await loadSession(this.#d.db, sessionId);
     const device = stored && await findDevice(this.#d.db, stored.session.deviceId);
