@@ -19,7 +19,6 @@ import { buildServices, type Services } from "../services/mod.ts";
 import { appendAudit } from "../store/audit.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { findDevice, insertDevice, insertGroup } from "../store/devices.ts";
-import { enqueueMail } from "../store/email.ts";
 import { addExclusion } from "../store/policies.ts";
 import { findUser, findUserByEmail } from "../store/users.ts";
 import { createUser, PASSWORD, setUp, signIn } from "./support/accounts.ts";
