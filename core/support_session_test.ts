@@ -358,6 +358,52 @@ Deno.test("a device going offline ends a pending attempt and withdraws the promp
   deepEqual(step(fresh(), { type: "device_offline", at: s(1) }).effects, []);
 });
 
+Deno.test("revoked access ends the authorization and every channel, and the audit says why", () => {
+  const session = withChannels(authorized(), s(10), "ch-rc", "ch-ft");
+  const { state, effects } = step(session, {
+    type: "revoke_access",
+    cause: "user_disabled",
+    by: "admin@example.com",
+    at: s(60),
+  });
+  equal(state.status.kind, "unauthorized");
+  if (state.status.kind === "unauthorized") equal(state.status.last?.outcome, "access_revoked");
+  deepEqual(only(effects, "close_channels")[0]?.channelIds, ["ch-rc", "ch-ft"]);
+  equal(only(effects, "close_channels")[0]?.reason, "access_revoked");
+  equal(only(effects, "revoke_on_device")[0]?.reason, "access_revoked");
+  const ended = auditEvents(effects).at(-1)!;
+  equal(ended.action, "authorization.deauthorized");
+  equal(ended.outcome, "access_revoked");
+  equal(ended.detail?.cause, "user_disabled");
+  equal(ended.actor.label, "admin@example.com");
+  const view = sessionView(state, s(61));
+  equal(view.kind === "unauthorized" && view.outcome?.heading, AUTHORIZATION_DEAUTHORIZED_HEADING);
+});
+
+Deno.test("revoked access withdraws a pending request at every gate", () => {
+  const session = request(fresh(), context(s(0), { ...withConfirmation, ...withEmail })).state;
+  const { state, effects } = step(session, {
+    type: "revoke_access",
+    cause: "removed_from_department",
+    by: null,
+    at: s(5),
+  });
+  equal(state.status.kind, "unauthorized");
+  if (state.status.kind === "unauthorized") equal(state.status.last?.outcome, "access_revoked");
+  equal(only(effects, "withdraw_prompt")[0]?.reason, "access_revoked");
+  equal(only(effects, "withdraw_email")[0]?.reason, "access_revoked");
+  const withdrawn = auditEvents(effects).at(-1)!;
+  equal(withdrawn.action, "authorization.withdrawn");
+  equal(withdrawn.detail?.cause, "removed_from_department");
+});
+
+Deno.test("revoked access leaves an unauthorized or closed session as it is", () => {
+  const cause = { type: "revoke_access" as const, cause: "mfa_reset" as const, by: null };
+  deepEqual(step(fresh(), { ...cause, at: s(1) }).effects, []);
+  const closed = step(fresh(), { type: "close", by: "tech-1", at: s(1) }).state;
+  deepEqual(step(closed, { ...cause, at: s(2) }).effects, []);
+});
+
 Deno.test("the customer quitting the support app ends the authorization and its channels", () => {
   const session = withChannels(authorized(), s(10), "ch-rc");
   const { state, effects } = step(session, { type: "end_user_left", at: s(20) });

@@ -183,3 +183,85 @@ Deno.test("departments can be renamed, disabled and enabled", async () => {
   assert.ok(renamed!.disabled_at);
   assert.equal((await owner.get("/admin/departments/nope")).status, 404);
 });
+
+Deno.test("two super admins demoting each other at once leave one super admin", async () => {
+  for (const how of ["demote", "disable"] as const) {
+    await using t = await testApp();
+    const owner = await setUp(t);
+    await createUser(t, { email: "second@example.com", role: "super_admin" });
+    const second = await signIn(t, "second@example.com");
+    const ownerId = (await findUserByEmail(t.services.db, "owner@example.com"))!.id;
+    const secondId = (await findUserByEmail(t.services.db, "second@example.com"))!.id;
+    await owner.get("/admin/users");
+    await second.get("/admin/users");
+    const act = (client: typeof owner, id: string, email: string) =>
+      how === "demote"
+        ? client.post(`/admin/users/${id}`, { name: "X", email, role: "admin" })
+        : client.post(`/admin/users/${id}/disable`);
+    const results = await Promise.all([
+      act(owner, secondId, "second@example.com"),
+      act(second, ownerId, "owner@example.com"),
+    ]);
+    const left = await t.services.db.selectFrom("users").select("id")
+      .where("role", "=", "super_admin").where("disabled_at", "is", null).execute();
+    assert.equal(left.length, 1, `${how}: exactly one super admin is left`);
+    assert.deepEqual(results.map((r) => r.status).sort(), [303, 400], how);
+  }
+});
+
+Deno.test("an admin sees a technician shared with another department but leaves them to a super admin", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Secret Lab");
+  await createUser(t, { email: "ada@example.com", role: "admin", departmentIds: [sales] });
+  const shared = await createUser(t, {
+    email: "sam@example.com",
+    role: "technician",
+    departmentIds: [sales, lab],
+  });
+  const ada = await signIn(t, "ada@example.com");
+  const list = await ada.get("/admin/users");
+  const html = await list.text();
+  assert.match(html, /sam@example\.com/, "a technician of their department is listed");
+  assert.doesNotMatch(html, /Secret Lab/, "their other department is not named");
+  const open = await ada.get(`/admin/users/${shared}`);
+  assert.equal(open.status, 403);
+  assert.match(await textOf(open), /also belongs to a department you do not manage/);
+  for (const path of ["", "/disable", "/reset-mfa"]) {
+    const res = await ada.post(`/admin/users/${shared}${path}`, {
+      name: "Sam",
+      email: "sam2@example.com",
+      role: "technician",
+      departmentIds: sales,
+    });
+    assert.equal(res.status, 403, path);
+  }
+  const row = await findUserByEmail(t.services.db, "sam@example.com");
+  assert.equal(row?.disabled_at, null);
+  assert.deepEqual((await userDepartmentIds(t.services.db, shared)).sort(), [sales, lab].sort());
+  await owner.get(`/admin/users/${shared}`);
+  assert.equal((await owner.get(`/admin/users/${shared}`)).status, 200, "a super admin may");
+});
+
+Deno.test("an admin's MFA reset of a technician signs them out and queues the end of their access", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const sales = await department(t.services, "Sales");
+  await createUser(t, { email: "ada@example.com", role: "admin", departmentIds: [sales] });
+  const id = await createUser(t, {
+    email: "tech@example.com",
+    role: "technician",
+    departmentIds: [sales],
+  });
+  const tech = await signIn(t, "tech@example.com");
+  await enrolTotp(t, tech);
+  const ada = await signIn(t, "ada@example.com");
+  await ada.get(`/admin/users/${id}`);
+  assert.equal((await ada.post(`/admin/users/${id}/reset-mfa`)).status, 303);
+  assert.equal((await tech.get("/")).status, 303, "their web sign-in ended");
+  const queued = await t.services.db.selectFrom("access_revocations").selectAll().execute();
+  assert.deepEqual(queued.map((r) => [r.subject_kind, r.subject_id, r.cause, r.actor_label]), [
+    ["user", id, "mfa_reset", "ada@example.com"],
+  ]);
+});

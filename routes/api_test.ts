@@ -282,3 +282,42 @@ Deno.test("API: Service Desk support sessions are created, listed, refused and e
   assert.equal(deleted.status, 204);
   assert.equal((await api(t, token, `/api/v1/support-sessions/${supportSession.id}`)).status, 404);
 });
+
+Deno.test("a technician reads and deauthorizes only their own sessions; an admin of the department any of it", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const tom = await createUser(t, { email: "tom@example.com", role: "technician" });
+  const tess = await createUser(t, { email: "tess@example.com", role: "technician" });
+  const ada = await createUser(t, { email: "ada@example.com", role: "admin" });
+  for (const id of [tom, tess, ada]) await setUserDepartments(t.services.db, id, [sales]);
+  const pc = await device(t, sales, "SALES-PC");
+  const tomToken = await tokenFor(t, tom);
+  const tessToken = await tokenFor(t, tess);
+  const adaToken = await tokenFor(t, ada);
+  const opened = await api(t, tomToken, `/api/v1/devices/${pc}/sessions`, {
+    method: "POST",
+    body: "{}",
+  });
+  assert.equal(opened.status, 201);
+  const sessionId = (await opened.json()).session.id;
+  assert.equal((await api(t, tomToken, `/api/v1/sessions/${sessionId}`)).status, 200);
+  const peek = await api(t, tessToken, `/api/v1/sessions/${sessionId}`);
+  assert.equal(peek.status, 404, "another technician of the department learns nothing");
+  assert.equal((await peek.json()).code, "not_found");
+  for (const verb of ["deauthorize", "cancel", "close", "authorize"]) {
+    const res = await api(t, tessToken, `/api/v1/sessions/${sessionId}/${verb}`, {
+      method: "POST",
+      body: "{}",
+    });
+    assert.equal(res.status, 404, verb);
+  }
+  assert.equal((await api(t, adaToken, `/api/v1/sessions/${sessionId}`)).status, 200);
+  const stepIn = await api(t, adaToken, `/api/v1/sessions/${sessionId}/deauthorize`, {
+    method: "POST",
+    body: "{}",
+  });
+  assert.equal(stepIn.status, 409, "the admin may deauthorize; this session is not authorized");
+  const stored = await t.services.sessions.get(sessionId);
+  assert.equal(stored?.session.status.kind, "unauthorized");
+});

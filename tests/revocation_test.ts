@@ -94,14 +94,18 @@ async function consoleResetPassword(dataDir: string, email: string) {
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
 }
 
-Deno.test("disabling, moving, console password reset and disabling the department each end a live terminal at once", async () => {
+Deno.test("disabling, moving, resetting password or MFA, disabling the device or the department each end a live terminal at once", async () => {
   await using w = await world();
   const { agent, deviceId } = await w.agent("PC-REVOKE");
   const disabled = await technicianWithTerminal(w, deviceId, "dora");
   const moved = await technicianWithTerminal(w, deviceId, "milo");
   const reset = await technicianWithTerminal(w, deviceId, "rita");
+  const mfa = await technicianWithTerminal(w, deviceId, "mona");
   const last = await technicianWithTerminal(w, deviceId, "dean");
-  const others = () => [disabled, moved, reset, last].filter((t) => t.term.ws.readyState === 1);
+  const second = await w.agent("PC-REVOKE-2");
+  const onSecond = await technicianWithTerminal(w, second.deviceId, "vera");
+  const others = () =>
+    [disabled, moved, reset, mfa, last].filter((t) => t.term.ws.readyState === 1);
 
   // Disabled by an admin on the web.
   await w.owner.get(`/admin/users/${disabled.userId}`);
@@ -109,7 +113,7 @@ Deno.test("disabling, moving, console password reset and disabling the departmen
   await closesWithin(disabled.term, 1000);
   await assertRevoked(w, disabled.sessionId, "user_disabled");
   await agent.waitForLog(new RegExp(`${disabled.sessionId} ended \\(access_revoked\\)`));
-  assert.equal(others().length, 3, "the other technicians' terminals stay open");
+  assert.equal(others().length, 4, "the other technicians' terminals stay open");
 
   // Moved out of the device's department.
   const elsewhere = await department(w.server.services, "Elsewhere");
@@ -123,14 +127,33 @@ Deno.test("disabling, moving, console password reset and disabling the departmen
   assert.equal(move.status, 303);
   await closesWithin(moved.term, 1000);
   await assertRevoked(w, moved.sessionId, "removed_from_department");
-  assert.equal(others().length, 2);
+  assert.equal(others().length, 3);
 
   // Password reset from the console, another process on the same database file.
   await consoleResetPassword(w.server.dataDir, reset.email);
   await closesWithin(reset.term, REVOCATION_POLL_MS + 1000);
   await assertRevoked(w, reset.sessionId, "password_reset");
   assert.equal((await reset.client.get("/")).status, 303, "their web sign-in ended too");
+  assert.equal(others().length, 2);
+
+  // MFA reset by an admin on the web.
+  await w.owner.get(`/admin/users/${mfa.userId}`);
+  assert.equal((await w.owner.post(`/admin/users/${mfa.userId}/reset-mfa`)).status, 303);
+  await closesWithin(mfa.term, 1000);
+  await assertRevoked(w, mfa.sessionId, "mfa_reset");
+  assert.equal((await mfa.client.get("/")).status, 303, "their web sign-in ended too");
   assert.equal(others().length, 1);
+
+  // A device disabled: its sessions end before its connection is cut.
+  await w.owner.get(`/devices/${second.deviceId}`);
+  assert.equal((await w.owner.post(`/devices/${second.deviceId}/disable`)).status, 303);
+  await closesWithin(onSecond.term, 1000);
+  await assertRevoked(w, onSecond.sessionId, "device_disabled");
+  // The agent is cut off right after; its side of the channel was closed first.
+  await second.agent.waitForLog(
+    /closed by the server \(Your access to this device was withdrawn\)/,
+  );
+  assert.equal(others().length, 1, "a device's sessions end, not those of other devices");
 
   // The whole department disabled.
   await w.owner.get(`/admin/departments/${w.departmentId}`);
