@@ -157,6 +157,14 @@ Deno.test("admin user reset-password and reset-mfa are the way back in", async (
       "user.password_changed",
       "user.mfa_reset",
     ]);
+    // The console leaves acting on them to the running server, which owns the live channels.
+    const { db, close } = openDatabase(`${dir}/assent.db`);
+    const queued = await db.selectFrom("access_revocations").selectAll().orderBy("id").execute();
+    await close();
+    assert.deepEqual(queued.map((r) => [r.cause, r.actor_kind, r.processed_at]), [
+      ["password_reset", "console", null],
+      ["mfa_reset", "console", null],
+    ]);
   });
 });
 

@@ -174,7 +174,7 @@ Deno.test("enrollment tokens: created once-visible, listed, revoked; admins only
     expiresHours: "24",
     maxUses: "1",
   });
-  assert.equal(foreign.status, 400);
+  assert.equal(foreign.status, 403);
   assert.match(await textOf(foreign), /You cannot enroll devices in that department/);
   assert.doesNotMatch(await textOf(await admin.get("/admin/enrollment")), /Front office Sales/);
   const tech = await createUser(t, { email: "tech@example.com", role: "technician" });

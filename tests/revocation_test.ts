@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { REVOCATION_POLL_MS } from "../services/revocations.ts";
 import { PASSWORD } from "./support/accounts.ts";
 import { authorizedSession, type ChannelSocket, channelSocket } from "./support/channels.ts";
-import type { Client } from "./support/client.ts";
 import { department } from "./support/devices.ts";
 import { type World, world } from "./support/world.ts";
 
