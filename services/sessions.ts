@@ -48,7 +48,7 @@ import {
 } from "../store/sessions.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import { findUser } from "../store/users.ts";
-import { AccountError, type Accounts, type CurrentUser } from "./accounts.ts";
+import { AccountError, type Accounts, type CurrentUser, toCurrentUser } from "./accounts.ts";
 import { canSeeDevice } from "./devices.ts";
 import type { DeadlineSource, Scheduler } from "./scheduler.ts";
 import { administers } from "./scope.ts";
@@ -241,6 +241,20 @@ export class SupportSessions implements DeadlineSource {
       sessionId,
       (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
     );
+    // The account may have been disabled or moved while this request ran: that change's
+    // revocation may already have been carried out, so check again now the request is recorded.
+    const fresh = await findUser(this.#d.db, user.id);
+    if (
+      !fresh || fresh.disabled_at !== null ||
+      !await canSeeDevice(this.#d.db, toCurrentUser(fresh), device)
+    ) {
+      await this.revokeAccess(
+        sessionId,
+        !fresh || fresh.disabled_at !== null ? "user_disabled" : "removed_from_department",
+        null,
+      );
+      return { kind: "requested", session: (await loadSession(this.#d.db, sessionId))!.session };
+    }
     return { kind: "requested", session };
   }
 
