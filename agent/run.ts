@@ -398,6 +398,8 @@ export function connectOnce(
           return;
         case "prompt_withdraw":
           prompts.get(message.promptId)?.abort.abort();
+          // Acknowledged whether or not it was open here: either way it is closed now.
+          if (message.messageId) send({ type: "ack", messageId: message.messageId });
           return;
         case "notify":
           await prompter.notify(message.text).catch(() => {});
@@ -411,10 +413,16 @@ export function connectOnce(
           );
           return;
         case "revoke":
+          // Also for a session this connection never held: the server repeats a revoke
+          // until it is acknowledged, and nothing of that session runs here.
           host.revoke(message.sessionId, message.reason);
           await host.settled();
           log(`authorization of session ${message.sessionId} ended (${message.reason})`);
-          send({ type: "revoke_ack", sessionId: message.sessionId });
+          send(
+            message.messageId
+              ? { type: "ack", messageId: message.messageId }
+              : { type: "revoke_ack", sessionId: message.sessionId },
+          );
           return;
         case "channel_open":
           // Not awaited: opening a desktop may take seconds, and a revoke must not wait.

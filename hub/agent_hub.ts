@@ -9,6 +9,7 @@ import {
   isOnline,
   type Presence,
   presenceTransition,
+  wentOffline,
 } from "../core/mod.ts";
 import type { Clock, TimerHandle } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
@@ -25,7 +26,9 @@ import {
 import { authenticateDevice, enrollDevice, ENROLLMENT_REFUSALS } from "../services/devices.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
+import { pendingDeviceMessages } from "../store/device_messages.ts";
 import {
+  connectedDevices,
   type DeviceRow,
   markDisconnected,
   resetConnected,
@@ -96,14 +99,25 @@ interface Connection {
   socket: WebSocket;
   ip: string;
   // "offered": a support app was told whom it is joining and waits for its end user's yes.
-  phase: "hello" | "authenticating" | "offered" | "ready" | "closed";
+  // "welcoming": the device is online and its presence is being written; messages to it wait
+  // in `held` until the welcome and the kept messages have gone out.
+  phase: "hello" | "authenticating" | "offered" | "welcoming" | "ready" | "closed";
   device?: { id: string; departmentId: string; info: string | null };
   /** The support app's code and key between its hello and its support_join. */
   support?: { code: string; key: string; agent: { version: string; platform: string } };
   helloTimer?: TimerHandle;
+  /** Messages sent to the device while it is being welcomed. */
+  held?: ServerMessage[];
   /** Token bucket for control messages. */
   tokens: number;
   refilledAt: number;
+}
+
+/** What a presence change leaves to write: its audit rows, and when a device went offline. */
+interface PresenceChange {
+  audits: AuditRecord[];
+  /** The last activity of a device that has just gone offline; null when it did not. */
+  offlineSince: number | null;
 }
 
 /** Control messages a connection may send per second, sustained, and in a burst. */
@@ -123,6 +137,10 @@ export class AgentHub {
   #sweepTimer?: TimerHandle;
   #flushTimer?: ReturnType<typeof setInterval>;
   #flushing: Promise<void> = Promise.resolve();
+  /** Presence writes, one after the other so the stored connection state ends as the last one. */
+  #presenceWrites: Promise<void> = Promise.resolve();
+  /** While stopping: the devices that went offline, written together at the end. */
+  #stopping: { audits: AuditRecord[]; disconnected: Map<string, number> } | null = null;
   #stopped = false;
   /** Service Desk sessions; without them support apps are refused. */
   support: SupportGate | null = null;
@@ -133,9 +151,27 @@ export class AgentHub {
     this.#flushEveryMs = deps.flushEveryMs ?? 5000;
   }
 
-  /** Starts the periodic presence sweep and activity flush. */
+  /**
+   * Records that devices still marked connected lost their connection when the server last
+   * stopped without saying so (a crash), then starts the presence sweep and activity flush.
+   */
   async start(): Promise<void> {
-    await resetConnected(this.#d.db);
+    const now = this.#d.clock.now();
+    await this.#d.db.transaction().execute(async (trx) => {
+      for (const device of await connectedDevices(trx)) {
+        await appendAudit(trx, {
+          // The last activity the database knows of: at most one flush interval old.
+          at: device.last_activity_at ?? now,
+          action: "device.offline",
+          outcome: "device_offline",
+          actor: { kind: "system" },
+          deviceId: device.id,
+          departmentId: device.department_id,
+          detail: { cause: "server_stopped_unexpectedly" },
+        });
+      }
+      await resetConnected(trx);
+    });
     this.#scheduleSweep();
     this.#flushTimer = setInterval(() => void this.flush(), this.#flushEveryMs);
   }
@@ -173,6 +209,10 @@ export class AgentHub {
   /** Sends a control message to a device; false when it is not connected. */
   send(deviceId: string, message: ServerMessage): boolean {
     const conn = this.#connections.get(deviceId);
+    if (conn?.phase === "welcoming" && conn.held) {
+      conn.held.push(message);
+      return true;
+    }
     if (!conn || conn.phase !== "ready" || conn.socket.readyState !== WebSocket.OPEN) return false;
     conn.socket.send(JSON.stringify(message));
     return true;
@@ -216,7 +256,10 @@ export class AgentHub {
     if (conn) this.#refuse(conn, code, reason);
   }
 
-  /** Writes batched last-activity times and presence audit events. */
+  /**
+   * Writes batched last-activity times and the audit events of refused connections and
+   * protocol errors (presence changes are written when they happen).
+   */
   flush(): Promise<void> {
     this.#flushing = this.#flushing.then(async () => {
       const times = this.#dirtyActivity;
@@ -239,15 +282,22 @@ export class AgentHub {
     return this.#flushing;
   }
 
-  /** Closes every connection (agents reconnect to the next server) and flushes. */
+  /**
+   * Closes every connection (agents reconnect to the next server), records them offline in
+   * one transaction, and flushes.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#sweepTimer?.cancel();
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
+    const stopping = this.#stopping = { audits: [], disconnected: new Map() };
     for (const conn of [...this.#connections.values()]) {
       this.#close(conn, CLOSE.goingAway, "Server is restarting");
       this.#onClose(conn);
     }
+    await this.#writePresence(stopping.audits, stopping.disconnected).catch((err) =>
+      this.#d.log.error("saving the devices' disconnection failed", { err })
+    );
     await this.flush();
   }
 
@@ -304,7 +354,7 @@ export class AgentHub {
       conn.phase = "authenticating";
       return await this.#supportJoin(conn);
     }
-    if (conn.phase === "authenticating") {
+    if (conn.phase === "authenticating" || conn.phase === "welcoming") {
       return this.#refuse(conn, CLOSE.outOfOrder, "Wait for welcome before sending messages");
     }
     switch (message.type) {
@@ -414,23 +464,45 @@ export class AgentHub {
     await this.#ready(conn, result.device, support.agent);
   }
 
-  /** The handshake succeeded: the connection becomes the device's live one. */
+  /**
+   * The handshake succeeded: the connection becomes the device's live one. Its presence is
+   * written before the welcome, and right after the welcome the device hears every kept
+   * revoke and withdrawal, before anything else (re-sent grants and prompts come after).
+   */
   async #ready(
     conn: Connection,
     device: DeviceRow,
     agent: { version: string; platform: string },
   ) {
     if (conn.phase === "closed" || this.#stopped) return;
-    conn.phase = "ready";
+    conn.phase = "welcoming";
+    conn.held = [];
     const now = this.#d.clock.now();
     conn.device = { id: device.id, departmentId: device.department_id, info: storedInfo(device) };
     const previous = this.#connections.get(device.id);
     this.#connections.set(device.id, conn);
-    this.#applyPresence(device.id, device.department_id, {
+    const { audits } = this.#applyPresence(device.id, device.department_id, {
       type: "connected",
       connectionId: conn.id,
       at: now,
     }, previous);
+    let kept: ServerMessage[] = [];
+    await this.#serialized(() =>
+      this.#d.db.transaction().execute(async (trx) => {
+        await saveConnectionInfo(trx, device.id, {
+          agentVersion: agent.version,
+          platform: agent.platform,
+          remoteAddress: conn.ip,
+          now,
+        });
+        for (const record of audits) await appendAudit(trx, record);
+        kept = await pendingDeviceMessages(trx, device.id);
+      })
+    );
+    const held = conn.held;
+    conn.held = undefined;
+    if (conn.phase !== "welcoming" || this.#stopped) return;
+    conn.phase = "ready";
     this.#sendRaw(conn, {
       type: "welcome",
       deviceId: device.id,
@@ -438,12 +510,16 @@ export class AgentHub {
       serverTime: now,
       organization: this.#d.organization(),
     });
-    await saveConnectionInfo(this.#d.db, device.id, {
-      agentVersion: agent.version,
-      platform: agent.platform,
-      remoteAddress: conn.ip,
-      now,
-    });
+    const sent = new Set<string>();
+    for (const message of kept) {
+      this.#sendRaw(conn, message);
+      if ("messageId" in message && message.messageId) sent.add(message.messageId);
+    }
+    for (const message of held) {
+      // Kept and also sent live while the device was being welcomed: once is enough.
+      if ("messageId" in message && message.messageId && sent.has(message.messageId)) continue;
+      this.#sendRaw(conn, message);
+    }
     for (const l of this.#listeners) l.online?.(device.id);
   }
 
@@ -462,7 +538,7 @@ export class AgentHub {
 
   #onClose(conn: Connection) {
     if (conn.phase === "closed" && !conn.device) return;
-    const wasReady = conn.phase === "ready";
+    const wasReady = conn.phase === "ready" || conn.phase === "welcoming";
     conn.phase = "closed";
     conn.helloTimer?.cancel();
     const device = conn.device;
@@ -470,11 +546,14 @@ export class AgentHub {
     if (!wasReady || !device) return;
     if (this.#connections.get(device.id) === conn) this.#connections.delete(device.id);
     const before = this.#presence.get(device.id);
-    this.#applyPresence(device.id, device.departmentId, {
-      type: "disconnected",
-      connectionId: conn.id,
-      at: this.#d.clock.now(),
-    });
+    this.#recordPresence(
+      device.id,
+      this.#applyPresence(device.id, device.departmentId, {
+        type: "disconnected",
+        connectionId: conn.id,
+        at: this.#d.clock.now(),
+      }),
+    );
     // A server going down says nothing to the sessions: their deadlines are stored, and
     // the agents come back to the next server.
     if (before?.kind === "online" && before.connectionId === conn.id && !this.#stopped) {
@@ -484,12 +563,16 @@ export class AgentHub {
 
   // --- presence
 
+  /**
+   * Applies core's presence rules in memory and closes what they close; returns the audit
+   * records, which the caller writes at once (with the connection state they describe).
+   */
   #applyPresence(
     deviceId: string,
     departmentId: string,
     event: Parameters<typeof presenceTransition>[1],
     previous?: Connection,
-  ) {
+  ): PresenceChange {
     const before = this.#presence.get(deviceId) ?? initialPresence();
     const { state, effects } = presenceTransition(before, event, {
       deviceId,
@@ -498,22 +581,62 @@ export class AgentHub {
     this.#presence.set(deviceId, state);
     if (state.kind === "online") this.#dirtyActivity.set(deviceId, state.lastActivityAt);
     else if (before.kind === "online") this.#dirtyActivity.set(deviceId, before.lastActivityAt);
-    this.#carryOut(effects, departmentId, previous);
-    if (before.kind === "online" && state.kind !== "online" && !this.#stopped) {
-      markDisconnected(this.#d.db, deviceId, before.lastActivityAt).catch((err) =>
-        this.#d.log.error("saving a disconnect failed", { err, deviceId })
-      );
-    }
+    const audits = this.#carryOut(effects, departmentId, previous);
     if (before.kind !== state.kind) {
       this.#d.events.publish({ kind: "device", deviceId, departmentId });
     }
+    return {
+      audits,
+      offlineSince: wentOffline(before, state) && before.kind === "online"
+        ? before.lastActivityAt
+        : null,
+    };
   }
 
-  #carryOut(effects: Effect[], departmentId: string, previous?: Connection) {
+  /** Writes a device's presence audit rows, and marks it disconnected if it went offline. */
+  #recordPresence(deviceId: string, { audits, offlineSince }: PresenceChange) {
+    const disconnected = new Map<string, number>();
+    if (offlineSince !== null) disconnected.set(deviceId, offlineSince);
+    if (this.#stopping) {
+      // The server's own stop, not the device's doing: the record says so.
+      for (const record of audits) {
+        this.#stopping.audits.push(
+          record.action === "device.offline"
+            ? { ...record, detail: { ...record.detail, cause: "server_stopped" } }
+            : record,
+        );
+      }
+      for (const [id, at] of disconnected) this.#stopping.disconnected.set(id, at);
+      return;
+    }
+    this.#writePresence(audits, disconnected).catch((err) =>
+      this.#d.log.error("saving a presence change failed", { err, deviceId })
+    );
+  }
+
+  #writePresence(audits: AuditRecord[], disconnected: Map<string, number>): Promise<void> {
+    if (audits.length === 0 && disconnected.size === 0) return Promise.resolve();
+    return this.#serialized(() =>
+      this.#d.db.transaction().execute(async (trx) => {
+        for (const [id, at] of disconnected) await markDisconnected(trx, id, at);
+        for (const record of audits) await appendAudit(trx, record);
+      })
+    );
+  }
+
+  /** Runs presence writes one at a time, in the order the changes happened. */
+  #serialized<T>(write: () => Promise<T>): Promise<T> {
+    const result = this.#presenceWrites.then(write);
+    this.#presenceWrites = result.then(() => {}, () => {});
+    return result;
+  }
+
+  #carryOut(effects: Effect[], departmentId: string, previous?: Connection): AuditRecord[] {
+    const audits: AuditRecord[] = [];
     for (const effect of effects) {
       if (effect.type === "audit") {
         const e = effect.event;
-        this.#queueAudit({
+        audits.push({
           at: e.at,
           action: e.action,
           outcome: e.outcome ?? null,
@@ -538,6 +661,7 @@ export class AgentHub {
         }
       }
     }
+    return audits;
   }
 
   #checkIn(conn: Connection) {
@@ -567,11 +691,14 @@ export class AgentHub {
       const p = this.#presence.get(deviceId);
       if (p?.kind === "online" && !isOnline(p, now, this.heartbeatWindowMs)) {
         this.#connections.delete(deviceId);
-        this.#applyPresence(
+        this.#recordPresence(
           deviceId,
-          conn.device?.departmentId ?? "",
-          { type: "tick", at: now },
-          conn,
+          this.#applyPresence(
+            deviceId,
+            conn.device?.departmentId ?? "",
+            { type: "tick", at: now },
+            conn,
+          ),
         );
         conn.phase = "closed";
         conn.device = undefined;

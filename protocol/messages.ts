@@ -146,7 +146,10 @@ export const AgentMessage = z.discriminatedUnion("type", [
     promptId: id,
     answer: z.enum(["accept", "decline"]),
   }),
+  /** The version-1 acknowledgement of a revoke; `ack` replaces it where a messageId is given. */
   z.object({ type: z.literal("revoke_ack"), sessionId: id }),
+  /** The agent carried out the server message with this messageId (see ServerMessage). */
+  z.object({ type: z.literal("ack"), messageId: id }),
   z.object({ type: z.literal("channel_opened"), channelId: z.number().int().min(1) }),
   z.object({
     type: z.literal("channel_error"),
@@ -207,10 +210,24 @@ export type ServerMessage =
     remainingMs: number;
     onLockScreen: boolean;
   }
-  | { type: "prompt_withdraw"; promptId: string; reason: string }
+  | {
+    /** Close that prompt. Kept and re-sent on every reconnect until acknowledged. */
+    type: "prompt_withdraw";
+    promptId: string;
+    reason: string;
+    /** Present when the server waits for `ack` with it. */
+    messageId?: string;
+  }
   | { type: "notify"; text: string }
   | { type: "grant"; sessionId: string; expiresAt: number; remainingMs: number }
-  | { type: "revoke"; sessionId: string; reason: string }
+  | {
+    /** The authorization ended. Kept and re-sent on every reconnect until acknowledged. */
+    type: "revoke";
+    sessionId: string;
+    reason: string;
+    /** Present when the server waits for `ack` with it. */
+    messageId?: string;
+  }
   | {
     type: "channel_open";
     channelId: number;

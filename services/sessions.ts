@@ -30,6 +30,15 @@ import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
+import {
+  acknowledgeDeviceMessage,
+  acknowledgeRevokes,
+  type DurableMessage,
+  findPrompt,
+  keepDeviceMessage,
+  recordPrompt,
+  type StoredDeviceMessage,
+} from "../store/device_messages.ts";
 import { type DeviceRow, findDevice } from "../store/devices.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { loadPolicies } from "../store/policies.ts";
@@ -116,6 +125,8 @@ export class SupportSessions implements DeadlineSource {
             .catch((err) => this.#fail(err));
         } else if (message.type === "revoke_ack") {
           void this.#onRevokeAck(deviceId, message.sessionId).catch((err) => this.#fail(err));
+        } else if (message.type === "ack") {
+          void this.#onAck(deviceId, message.messageId).catch((err) => this.#fail(err));
         }
       },
     });
@@ -484,20 +495,15 @@ export class SupportSessions implements DeadlineSource {
 
   async #onPromptAnswer(deviceId: string, promptId: string, answer: "accept" | "decline") {
     const now = this.#d.clock.now();
-    for (
-      const id of await deviceSessionIds(this.#d.db, deviceId, [
-        "authorizing",
-        "authorized",
-        "unauthorized",
-      ])
-    ) {
-      const stored = await loadSession(this.#d.db, id);
-      const attempt = stored && promptAttempt(stored.session, promptId);
-      if (!attempt) continue;
-      await this.#apply(id, (s) =>
+    // Every prompt shown is recorded with its attempt, so core judges even an answer to a
+    // superseded attempt or a closed session, and the record names both.
+    const shown = await findPrompt(this.#d.db, deviceId, promptId) ??
+      await this.#pendingPrompt(deviceId, promptId);
+    if (shown) {
+      await this.#apply(shown.sessionId, (s) =>
         supportSessionTransition(s, {
           type: "confirmation_answered",
-          attemptId: attempt,
+          attemptId: shown.attemptId,
           promptId,
           answer,
           at: now,
@@ -512,6 +518,20 @@ export class SupportSessions implements DeadlineSource {
       deviceId,
       detail: { promptId, answer, reason: "no session is waiting for this prompt" },
     });
+  }
+
+  /** A pending prompt shown before prompts were recorded (an upgrade while one was open). */
+  async #pendingPrompt(deviceId: string, promptId: string) {
+    for (const id of await deviceSessionIds(this.#d.db, deviceId, ["authorizing"])) {
+      const stored = await loadSession(this.#d.db, id);
+      const status = stored?.session.status;
+      if (status?.kind !== "authorizing") continue;
+      const c = status.attempt.confirmation;
+      if (c.kind === "pending" && c.promptId === promptId) {
+        return { sessionId: id, attemptId: status.attempt.id };
+      }
+    }
+    return undefined;
   }
 
   async #onDeviceOffline(deviceId: string) {
@@ -557,19 +577,51 @@ export class SupportSessions implements DeadlineSource {
     }
   }
 
+  /** A version-1 agent's acknowledgement of every revoke of a session. */
   async #onRevokeAck(deviceId: string, sessionId: string) {
     const stored = await loadSession(this.#d.db, sessionId);
     if (!stored || stored.session.deviceId !== deviceId) return;
     const device = await findDevice(this.#d.db, deviceId);
-    await appendAudit(this.#d.db, {
-      at: this.#d.clock.now(),
-      action: "authorization.revoke_acknowledged",
-      actor: { kind: "agent", id: deviceId },
-      deviceId,
-      sessionId,
-      departmentId: device?.department_id ?? null,
+    await this.#d.db.transaction().execute(async (trx) => {
+      await acknowledgeRevokes(trx, deviceId, sessionId);
+      await appendAudit(trx, {
+        at: this.#d.clock.now(),
+        action: "authorization.revoke_acknowledged",
+        actor: { kind: "agent", id: deviceId },
+        deviceId,
+        sessionId,
+        departmentId: device?.department_id ?? null,
+      });
     });
     this.#publish(stored.session);
+  }
+
+  /** The agent carried out a kept message: it is not sent again, and the record says so. */
+  async #onAck(deviceId: string, messageId: string) {
+    const device = await findDevice(this.#d.db, deviceId);
+    const acked = await this.#d.db.transaction().execute(async (trx) => {
+      // Scoped to the device: an agent can only acknowledge what was sent to it.
+      const kept = await acknowledgeDeviceMessage(trx, deviceId, messageId);
+      if (!kept) return undefined;
+      await appendAudit(trx, {
+        at: this.#d.clock.now(),
+        action: kept.kind === "revoke"
+          ? "authorization.revoke_acknowledged"
+          : "confirmation.withdraw_acknowledged",
+        actor: { kind: "agent", id: deviceId },
+        deviceId,
+        sessionId: kept.sessionId,
+        attemptId: kept.attemptId,
+        departmentId: device?.department_id ?? null,
+        detail: kept.message.type === "prompt_withdraw"
+          ? { messageId, promptId: kept.message.promptId }
+          : { messageId },
+      });
+      return kept;
+    });
+    if (!acked?.sessionId) return;
+    const stored = await loadSession(this.#d.db, acked.sessionId);
+    if (stored) this.#publish(stored.session);
   }
 
   // --- the shell
@@ -592,6 +644,10 @@ export class SupportSessions implements DeadlineSource {
       }
       await saveSession(trx, t.state, now);
       await this.#writeAudits(trx, t.effects, device?.department_id ?? null);
+      const kept = await this.#keepForDevice(trx, stored.session, t.effects, {
+        now,
+        departmentId: device?.department_id ?? null,
+      });
       // Mail goes into the outbox with the decision that caused it, or not at all.
       for (const effect of t.effects) {
         if (effect.type === "send_email") {
@@ -603,11 +659,74 @@ export class SupportSessions implements DeadlineSource {
           await this.email?.withdraw(trx, effect.attemptId, now);
         }
       }
-      return t;
+      return { ...t, kept };
     });
-    this.#carryOut(result.effects);
+    this.#carryOut(result.effects, result.kept);
     this.#publish(result.state);
     return result.state;
+  }
+
+  /**
+   * What the device must hear whether or not it is connected now is kept in the same
+   * transaction as the change that caused it, and every prompt is recorded with its attempt.
+   */
+  async #keepForDevice(
+    trx: Db,
+    before: SupportSession,
+    effects: Effect[],
+    { now, departmentId }: { now: number; departmentId: string | null },
+  ): Promise<Map<Effect, DurableMessage>> {
+    const messages = new Map<Effect, DurableMessage>();
+    const dropped: StoredDeviceMessage[] = [];
+    for (const effect of effects) {
+      let message: DurableMessage;
+      let attemptId: string | null = null;
+      if (effect.type === "show_prompt") {
+        await recordPrompt(trx, {
+          id: effect.promptId,
+          deviceId: effect.deviceId,
+          sessionId: effect.sessionId,
+          attemptId: effect.attemptId,
+          now,
+        });
+        continue;
+      } else if (effect.type === "revoke_on_device") {
+        message = { type: "revoke", sessionId: effect.sessionId, reason: effect.reason };
+        attemptId = before.status.kind === "authorized" ? before.status.attemptId : null;
+      } else if (effect.type === "withdraw_prompt") {
+        message = { type: "prompt_withdraw", promptId: effect.promptId, reason: effect.reason };
+        attemptId = (await findPrompt(trx, effect.deviceId, effect.promptId))?.attemptId ?? null;
+      } else continue;
+      const result = await keepDeviceMessage(trx, {
+        id: newId(),
+        deviceId: effect.deviceId,
+        message,
+        sessionId: before.id,
+        attemptId,
+        now,
+      });
+      messages.set(effect, result.message);
+      dropped.push(...result.dropped);
+    }
+    if (dropped.length > 0) {
+      this.#d.log.warn("a device acknowledges nothing: its oldest kept messages were dropped", {
+        deviceId: before.deviceId,
+        dropped: dropped.length,
+      });
+    }
+    for (const d of dropped) {
+      await appendAudit(trx, {
+        at: now,
+        action: "device.messages_dropped",
+        actor: { kind: "system" },
+        deviceId: d.deviceId,
+        sessionId: d.sessionId,
+        attemptId: d.attemptId,
+        departmentId,
+        detail: { messageId: d.id, type: d.kind },
+      });
+    }
+    return messages;
   }
 
   async #writeAudits(db: Db, effects: Effect[], departmentId: string | null, sessionId?: string) {
@@ -617,7 +736,7 @@ export class SupportSessions implements DeadlineSource {
     }
   }
 
-  #carryOut(effects: Effect[]) {
+  #carryOut(effects: Effect[], kept = new Map<Effect, DurableMessage>()) {
     const hub = this.#d.hub;
     const now = this.#d.clock.now();
     for (const effect of effects) {
@@ -635,11 +754,15 @@ export class SupportSessions implements DeadlineSource {
           });
           break;
         case "withdraw_prompt":
-          hub.send(effect.deviceId, {
-            type: "prompt_withdraw",
-            promptId: effect.promptId,
-            reason: effect.reason,
-          });
+          // Offline now: it is kept, and sent after the device's next welcome.
+          hub.send(
+            effect.deviceId,
+            kept.get(effect) ?? {
+              type: "prompt_withdraw",
+              promptId: effect.promptId,
+              reason: effect.reason,
+            },
+          );
           break;
         case "notify_device":
           hub.send(effect.deviceId, { type: "notify", text: effect.text });
@@ -653,11 +776,14 @@ export class SupportSessions implements DeadlineSource {
           });
           break;
         case "revoke_on_device":
-          hub.send(effect.deviceId, {
-            type: "revoke",
-            sessionId: effect.sessionId,
-            reason: effect.reason,
-          });
+          hub.send(
+            effect.deviceId,
+            kept.get(effect) ?? {
+              type: "revoke",
+              sessionId: effect.sessionId,
+              reason: effect.reason,
+            },
+          );
           break;
         case "close_channels":
           this.channels?.closeSession(effect.sessionId, effect.channelIds, effect.reason);
@@ -716,23 +842,6 @@ export class SupportSessions implements DeadlineSource {
   #fail(err: unknown) {
     this.#d.log.error("support session event failed", { err });
   }
-}
-
-/** The attempt that owns `promptId` in a session, if it still knows it. */
-function promptAttempt(session: SupportSession, promptId: string): string | null {
-  const s = session.status;
-  const attempt = s.kind === "authorizing"
-    ? s.attempt
-    : s.kind === "authorized"
-    ? s.attempt
-    : s.kind === "unauthorized"
-    ? s.last?.attempt
-    : undefined;
-  if (!attempt) return null;
-  const c = attempt.confirmation;
-  if (c.kind === "pending" && c.promptId === promptId) return attempt.id;
-  // A settled prompt keeps no id; an answer to it still goes to its attempt to be ignored.
-  return s.kind === "authorizing" ? null : attempt.id === promptId ? attempt.id : null;
 }
 
 function toRecord(event: AuditEvent, departmentId: string | null, sessionId?: string): AuditRecord {

@@ -145,6 +145,14 @@ export async function markDisconnected(db: Db, id: string, lastActivityAt: numbe
     .where("id", "=", id).execute();
 }
 
+/** Devices the database holds as connected: at start-up, those the last run did not let go. */
+export async function connectedDevices(
+  db: Db,
+): Promise<Pick<DeviceRow, "id" | "department_id" | "last_activity_at">[]> {
+  return await db.selectFrom("devices").select(["id", "department_id", "last_activity_at"])
+    .where("connected", "=", 1).execute();
+}
+
 /** At start-up no agent is connected yet, whatever the last run left behind. */
 export async function resetConnected(db: Db): Promise<void> {
   await db.updateTable("devices").set({ connected: 0 }).where("connected", "=", 1).execute();

@@ -238,7 +238,6 @@ export interface SupportCodesTable {
   updated_at: number;
 }
 
-/** The whole schema, for `Kysely<Database>`. */
 /** Access taken away, waiting for the server to end the support sessions it covers. */
 export interface AccessRevocationsTable {
   id: Generated<number>;
@@ -252,6 +251,29 @@ export interface AccessRevocationsTable {
   processed_at: number | null;
 }
 
+/** What a device must hear and acknowledge: a revoke or a prompt withdrawal. */
+export interface DeviceMessagesTable {
+  seq: Generated<number>;
+  id: string;
+  device_id: string;
+  kind: "revoke" | "prompt_withdraw";
+  subject: string;
+  session_id: string | null;
+  attempt_id: string | null;
+  message: string;
+  created_at: number;
+}
+
+/** A prompt shown on a device, and the session and attempt it asked for. */
+export interface DevicePromptsTable {
+  id: string;
+  device_id: string;
+  session_id: string;
+  attempt_id: string;
+  created_at: number;
+}
+
+/** The whole schema, for `Kysely<Database>`. */
 export interface Database {
   instance: InstanceTable;
   users: UsersTable;
@@ -273,4 +295,6 @@ export interface Database {
   outbox: OutboxTable;
   support_codes: SupportCodesTable;
   access_revocations: AccessRevocationsTable;
+  device_messages: DeviceMessagesTable;
+  device_prompts: DevicePromptsTable;
 }

@@ -1,0 +1,141 @@
+/**
+ * What a device must hear even when it is away: revokes and prompt withdrawals, written in the
+ * transaction of the change that caused them and kept until the agent acknowledges them. Also
+ * which session and attempt every prompt shown on a device belongs to.
+ */
+import type { ServerMessage } from "../protocol/messages.ts";
+import type { Db } from "./db.ts";
+
+/** Messages kept per device at most; beyond it the oldest go, withdrawals before revokes. */
+export const DEVICE_MESSAGE_LIMIT = 100;
+
+/** A message a device must acknowledge. */
+export type DurableMessage = Extract<ServerMessage, { type: "revoke" | "prompt_withdraw" }>;
+
+/** A kept message as stored. */
+export interface StoredDeviceMessage {
+  id: string;
+  deviceId: string;
+  kind: DurableMessage["type"];
+  sessionId: string | null;
+  attemptId: string | null;
+  message: DurableMessage;
+}
+
+/**
+ * Keeps `message` for the device under the id `id` (sent as its messageId) and returns it
+ * with the id. An older message about the same session (revoke) or prompt (withdrawal)
+ * is replaced; past the limit, the oldest are dropped and returned.
+ */
+export async function keepDeviceMessage(
+  db: Db,
+  entry: {
+    id: string;
+    deviceId: string;
+    message: DurableMessage;
+    sessionId: string | null;
+    attemptId: string | null;
+    now: number;
+  },
+  limit = DEVICE_MESSAGE_LIMIT,
+): Promise<{ message: DurableMessage; dropped: StoredDeviceMessage[] }> {
+  const message = { ...entry.message, messageId: entry.id } as DurableMessage;
+  const subject = message.type === "revoke" ? message.sessionId : message.promptId;
+  await db.deleteFrom("device_messages").where("device_id", "=", entry.deviceId)
+    .where("kind", "=", message.type).where("subject", "=", subject).execute();
+  await db.insertInto("device_messages").values({
+    id: entry.id,
+    device_id: entry.deviceId,
+    kind: message.type,
+    subject,
+    session_id: entry.sessionId,
+    attempt_id: entry.attemptId,
+    message: JSON.stringify(message),
+    created_at: entry.now,
+  }).execute();
+  const { count } = await db.selectFrom("device_messages")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("device_id", "=", entry.deviceId).executeTakeFirstOrThrow();
+  if (count <= limit) return { message, dropped: [] };
+  // A lost withdrawal leaves a prompt whose answer is ignored; a lost revoke, a lease that
+  // runs to its end. So withdrawals go first.
+  const excess = await db.selectFrom("device_messages").selectAll()
+    .where("device_id", "=", entry.deviceId)
+    .orderBy((eb) => eb.case().when("kind", "=", "prompt_withdraw").then(0).else(1).end())
+    .orderBy("seq").limit(count - limit).execute();
+  await db.deleteFrom("device_messages").where("seq", "in", excess.map((row) => row.seq))
+    .execute();
+  return { message, dropped: excess.map(toStored) };
+}
+
+/** The device's kept messages, oldest first: what it hears after every welcome. */
+export async function pendingDeviceMessages(db: Db, deviceId: string): Promise<DurableMessage[]> {
+  const rows = await db.selectFrom("device_messages").select("message")
+    .where("device_id", "=", deviceId).orderBy("seq").execute();
+  return rows.map((row) => JSON.parse(row.message));
+}
+
+/** Forgets the message the device acknowledged; undefined when it had none with that id. */
+export async function acknowledgeDeviceMessage(
+  db: Db,
+  deviceId: string,
+  messageId: string,
+): Promise<StoredDeviceMessage | undefined> {
+  const row = await db.deleteFrom("device_messages").where("device_id", "=", deviceId)
+    .where("id", "=", messageId).returningAll().executeTakeFirst();
+  return row ? toStored(row) : undefined;
+}
+
+/** Forgets the device's revokes of a session (a version-1 `revoke_ack`); how many there were. */
+export async function acknowledgeRevokes(
+  db: Db,
+  deviceId: string,
+  sessionId: string,
+): Promise<number> {
+  const result = await db.deleteFrom("device_messages").where("device_id", "=", deviceId)
+    .where("kind", "=", "revoke").where("subject", "=", sessionId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Records which session and attempt a prompt shown on the device asks for. */
+export async function recordPrompt(
+  db: Db,
+  prompt: { id: string; deviceId: string; sessionId: string; attemptId: string; now: number },
+): Promise<void> {
+  await db.insertInto("device_prompts").values({
+    id: prompt.id,
+    device_id: prompt.deviceId,
+    session_id: prompt.sessionId,
+    attempt_id: prompt.attemptId,
+    created_at: prompt.now,
+  }).onConflict((oc) => oc.column("id").doNothing()).execute();
+}
+
+/** The session and attempt of a prompt shown on this device, if it was. */
+export async function findPrompt(
+  db: Db,
+  deviceId: string,
+  promptId: string,
+): Promise<{ sessionId: string; attemptId: string } | undefined> {
+  const row = await db.selectFrom("device_prompts").select(["session_id", "attempt_id"])
+    .where("id", "=", promptId).where("device_id", "=", deviceId).executeTakeFirst();
+  return row ? { sessionId: row.session_id, attemptId: row.attempt_id } : undefined;
+}
+
+function toStored(row: {
+  id: string;
+  device_id: string;
+  kind: DurableMessage["type"];
+  session_id: string | null;
+  attempt_id: string | null;
+  message: string;
+}): StoredDeviceMessage {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    kind: row.kind,
+    sessionId: row.session_id,
+    attemptId: row.attempt_id,
+    message: JSON.parse(row.message),
+  };
+}
