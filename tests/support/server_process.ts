@@ -1,0 +1,100 @@
+/**
+ * The real server in a process of its own, so a test can kill it with SIGKILL as a crash
+ * would, and start it again over the same data directory, optionally with its clock moved
+ * forward (time that passed while it was down). Run as a program, this file is that server.
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type Clock, systemClock } from "../../lib/clock.ts";
+import { createLogger } from "../../lib/log.ts";
+import { TextLineStream } from "../../lib/text_lines.ts";
+import { startServer } from "../../main.ts";
+import { TEST_SCRYPT } from "./app.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A server process. */
+export interface ServerProcess extends AsyncDisposable {
+  url: string;
+  dataDir: string;
+  /** Every line the server logged so far. */
+  log: string[];
+  kill(signal: Deno.Signal): void;
+  status: Promise<Deno.CommandStatus>;
+}
+
+/** Starts the server over `dataDir` on a free loopback port and waits until it listens. */
+export async function spawnServer(
+  options: { dataDir: string; clockOffsetMs?: number },
+): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--cached-only",
+      "tests/support/server_process.ts",
+      "--data-dir",
+      options.dataDir,
+      "--clock-offset-ms",
+      String(options.clockOffsetMs ?? 0),
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const log: string[] = [];
+  let listening: (url: string) => void;
+  const url = new Promise<string>((resolve) => listening = resolve);
+  const read = async (stream: typeof child.stdout) => {
+    const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+    for await (const line of lines) {
+      log.push(line);
+      if (line.includes('"msg":"listening"')) listening(JSON.parse(line).url);
+    }
+  };
+  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
+  const status = Promise.all([child.status, drained]).then(([s]) => s);
+  const started = await Promise.race([url, status.then(() => null)]);
+  if (started === null) throw new Error(`the server exited before listening:\n${log.join("\n")}`);
+  let exited = false;
+  status.then(() => exited = true);
+  return {
+    url: started,
+    dataDir: options.dataDir,
+    log,
+    kill(signal) {
+      if (!exited) child.kill(signal);
+    },
+    status,
+    async [Symbol.asyncDispose]() {
+      if (!exited) child.kill("SIGKILL");
+      await status;
+    },
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { "data-dir": { type: "string" }, "clock-offset-ms": { type: "string" } },
+  });
+  const offset = Number(values["clock-offset-ms"] ?? 0);
+  const clock: Clock = {
+    now: () => systemClock.now() + offset,
+    at: (at, fn) => systemClock.at(at - offset, fn),
+  };
+  const dataDir = values["data-dir"]!;
+  const running = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    publicUrl: "http://127.0.0.1:0",
+    logLevel: "info",
+    trustProxy: false,
+    smtp: null,
+    downloadsDir: join(dataDir, "downloads"),
+  }, { clock, scrypt: TEST_SCRYPT, log: createLogger("info") });
+  Deno.addSignalListener("SIGTERM", () => void running.stop());
+  await running.finished;
+}
