@@ -22,6 +22,8 @@ export interface FleetResult {
   workers: number;
   enrollSeconds: number;
   connectSeconds: number;
+  /** Server CPU time per connecting agent: handshake, presence write, kept-message replay. */
+  connectCpuMsPerAgent: number;
   baselineRssMiB: number;
   connectedRssMiB: number;
   perAgentKiB: number;
@@ -128,12 +130,14 @@ export async function fleetBenchmark(agents = 10_000, workers = 4): Promise<Flee
     const enrollSeconds = (performance.now() - t) / 1000;
 
     console.error("fleet: connecting them all…");
+    const connectCpu0 = await cpuSeconds(server.pid);
     t = performance.now();
     const fleet = credFiles.map((file) =>
       worker(["--server", server.url, "--mode", "connect", "--creds", file, "--concurrency", "250"])
     );
     const ready = await Promise.all(fleet.map((w) => w.result));
     const connectSeconds = (performance.now() - t) / 1000;
+    const connectCpuSeconds = (await cpuSeconds(server.pid)) - connectCpu0;
     const connected = ready.reduce((n, r) => n + (r.ready ?? 0), 0);
     if (connected !== agents) throw new Error(`only ${connected} of ${agents} agents connected`);
 
@@ -159,6 +163,7 @@ export async function fleetBenchmark(agents = 10_000, workers = 4): Promise<Flee
       workers,
       enrollSeconds: round(enrollSeconds),
       connectSeconds: round(connectSeconds),
+      connectCpuMsPerAgent: Math.round(connectCpuSeconds / agents * 1000 * 100) / 100,
       baselineRssMiB: Number(mib(baseline)),
       connectedRssMiB: Number(mib(connectedRss)),
       perAgentKiB: round((connectedRss - baseline) / agents / 1024),

@@ -43,6 +43,7 @@ connect to one server process and heartbeat every 15 s. Command: \`deno task ben
 | --- | --- | --- |
 | time to enroll all agents | ${f.enrollSeconds} s | — |
 | time for all to connect (with credentials) | ${f.connectSeconds} s | — |
+| server CPU per connecting agent | ${f.connectCpuMsPerAgent} ms | — |
 | server memory before agents (RSS) | ${f.baselineRssMiB} MiB | — |
 | server memory with all agents connected (RSS) | ${f.connectedRssMiB} MiB | < 512 MiB — ${
     ok(f.connectedRssMiB < 512)
