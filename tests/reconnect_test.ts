@@ -252,13 +252,25 @@ Deno.test("a deauthorization while the device was away reaches it first thing on
   assert.equal(revoke.sessionId, sessionId);
   assert.equal(revoke.reason, "deauthorized");
   assert.deepEqual(leasesHeld([...agent.received, ...back.first]), new Set());
-  back.agent.send({ type: "ack", messageId: revoke.messageId! });
+
+  // Another device's agent that learned the id cannot acknowledge it in this device's place.
+  const intruder = await installation.agent();
+  intruder.agent.send({ type: "ack", messageId: revoke.messageId! });
+  intruder.agent.send({ type: "revoke_ack", sessionId });
+  intruder.agent.send({ type: "heartbeat" });
+  await intruder.agent.next("heartbeat_ack");
+  await hangUp(back.agent);
+  const still = await reconnect(installation, credential);
+  assert.deepEqual(still.first.slice(1), [revoke], "still kept for the device it was meant for");
+  assert.equal((await installation.audit("authorization.revoke_acknowledged")).length, 0);
+
+  still.agent.send({ type: "ack", messageId: revoke.messageId! });
   await until(
     async () =>
       (await installation.audit("authorization.revoke_acknowledged", sessionId)).length > 0,
     "the acknowledgement on the record",
   );
-  await hangUp(back.agent);
+  await hangUp(still.agent);
   const again = await reconnect(installation, credential);
   assert.deepEqual(again.first.map((m) => m.type), ["welcome"]);
 });
