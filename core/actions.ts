@@ -24,8 +24,17 @@ import {
 } from "./texts.ts";
 import type { Millis } from "./time.ts";
 
-/** What an agent can report it does (R1); agents may report others, which core ignores. */
-export const CAPABILITIES = ["terminal", "desktop", "files", "lock_screen_prompt"] as const;
+/**
+ * What an agent can report it does (R1); agents may report others, which core ignores.
+ * `prompt`: someone can be asked at the device right now; without it nobody is asked (R4).
+ */
+export const CAPABILITIES = [
+  "terminal",
+  "desktop",
+  "files",
+  "prompt",
+  "lock_screen_prompt",
+] as const;
 
 /** One capability from `CAPABILITIES`. */
 export type Capability = typeof CAPABILITIES[number];

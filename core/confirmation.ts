@@ -3,6 +3,11 @@
 
 import type { ReasonCode } from "./outcomes.ts";
 import type { ConfirmationPolicy } from "./policy.ts";
+import {
+  AUTHORIZED_WITHOUT_CONFIRMATION,
+  CONFIRMATION_SKIP_REASONS,
+  END_USER_NOT_ASKED,
+} from "./texts.ts";
 import { type Millis, SECOND } from "./time.ts";
 
 /** What the confirmation rules need to know about the device at request time. */
@@ -11,15 +16,20 @@ export type ConfirmationDevice = {
   groupId: string | null;
   locked: boolean;
   loggedOff: boolean;
+  /** The agent reports `prompt`: it can show a prompt in the signed-in session right now. */
+  canPrompt: boolean;
   canPromptOnLockScreen: boolean;
 };
 
-// `skipped` means the gate applies but nobody can answer: it passes, and the audit log must say
-// so; `promptUnsupported` marks the case where the option is on and only the agent stopped it.
-/** Whether to ask the end user; `skipped` passes the gate but is audited as skipped. */
+// `skipped` means R4 lets the gate pass because nobody is there to ask (locked or logged off); the
+// panel and the audit log must say so; `promptUnsupported` marks the case where the option is on
+// and only the agent stopped it. `cannot_prompt` is the opposite case: someone is signed in and
+// the department wants them asked, but the agent has no way to ask, so the attempt must end.
+/** Whether to ask the end user; `skipped` passes the gate, `cannot_prompt` fails it at once. */
 export type ConfirmationRequirement =
   | { kind: "not_required"; reason: "disabled" | "excluded_device" | "excluded_group" }
   | { kind: "skipped"; reason: "device_locked" | "device_logged_off"; promptUnsupported: boolean }
+  | { kind: "cannot_prompt" }
   | { kind: "required"; onLockScreen: boolean };
 
 /** One prompt's life: pending until the first answer, the deadline, or a withdrawal. */
@@ -33,9 +43,9 @@ export type Confirmation =
 /** The confirmation gate of one attempt: a prompt, or the reason there was none. */
 export type ConfirmationGate =
   | Confirmation
-  | Extract<ConfirmationRequirement, { kind: "not_required" | "skipped" }>;
+  | Extract<ConfirmationRequirement, { kind: "not_required" | "skipped" | "cannot_prompt" }>;
 
-/** Applies R4 to one device: exclusions first, then the locked and logged-off rule. */
+/** Applies R4 to one device: exclusions, then the locked and logged-off rule, then the agent. */
 export function confirmationRequirement(
   policy: ConfirmationPolicy,
   device: ConfirmationDevice,
@@ -56,7 +66,26 @@ export function confirmationRequirement(
     if (!device.canPromptOnLockScreen) return { kind: "skipped", reason, promptUnsupported: true };
     return { kind: "required", onLockScreen: true };
   }
+  // Someone is signed in and the department wants them asked: a prompt nobody can see would only
+  // make the technician wait out the timeout, and skipping it would drop the consent asked for.
+  if (!device.canPrompt) return { kind: "cannot_prompt" };
   return { kind: "required", onLockScreen: false };
+}
+
+/** Why R4 skipped the prompt, in plain words: the device state and whether policy or agent stopped it. */
+export function confirmationSkipReason(
+  skip: Extract<ConfirmationRequirement, { kind: "skipped" }>,
+): string {
+  return CONFIRMATION_SKIP_REASONS[skip.reason][skip.promptUnsupported ? "agent" : "policy"];
+}
+
+/** The technician's line for a skipped prompt, once authorized or while other gates still run. */
+export function confirmationSkipText(
+  skip: Extract<ConfirmationRequirement, { kind: "skipped" }>,
+  authorized: boolean,
+): string {
+  const start = authorized ? AUTHORIZED_WITHOUT_CONFIRMATION : END_USER_NOT_ASKED;
+  return `${start}: ${confirmationSkipReason(skip)}`;
 }
 
 /** The gate a new attempt starts with; a required prompt is pending until now + the timeout. */
@@ -125,5 +154,7 @@ export function ignoredConfirmationReason(
       return "not_required";
     case "skipped":
       return "skipped";
+    case "cannot_prompt":
+      return "cannot_prompt";
   }
 }

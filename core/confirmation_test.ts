@@ -6,6 +6,7 @@ import {
   confirmationPassed,
   type ConfirmationRequirement,
   confirmationRequirement,
+  confirmationSkipText,
   startConfirmation,
   timeOutConfirmation,
   withdrawConfirmation,
@@ -18,6 +19,7 @@ const device: ConfirmationDevice = {
   groupId: "grp-qa",
   locked: false,
   loggedOff: false,
+  canPrompt: true,
   canPromptOnLockScreen: true,
 };
 const enabled = confirmationPolicy({ enabled: true });
@@ -95,6 +97,181 @@ for (const [name, policy, input, expected] of scenarios) {
   Deno.test(name, () => deepEqual(confirmationRequirement(policy, input), expected));
 }
 
+// Every combination R4 can meet once confirmation is on: the device state, the option "Show
+// confirmation in locked and logged off devices", and the two prompt capabilities of the agent.
+// Each row says what happens and, for a skip, the exact words the technician reads.
+type Outcome = "ask" | "ask_on_lock_screen" | "cannot_prompt" | "skip_policy" | "skip_agent";
+const MATRIX: [
+  state: "unlocked" | "locked" | "logged_off",
+  option: boolean,
+  lockScreenPrompt: boolean,
+  prompt: boolean,
+  outcome: Outcome,
+  text: string | null,
+][] = [
+  ["unlocked", false, false, false, "cannot_prompt", null],
+  ["unlocked", false, false, true, "ask", null],
+  ["unlocked", false, true, false, "cannot_prompt", null],
+  ["unlocked", false, true, true, "ask", null],
+  ["unlocked", true, false, false, "cannot_prompt", null],
+  ["unlocked", true, false, true, "ask", null],
+  ["unlocked", true, true, false, "cannot_prompt", null],
+  ["unlocked", true, true, true, "ask", null],
+  [
+    "locked",
+    false,
+    false,
+    false,
+    "skip_policy",
+    "Authorized without confirmation: the device is locked and the policy does not prompt on locked devices",
+  ],
+  [
+    "locked",
+    false,
+    false,
+    true,
+    "skip_policy",
+    "Authorized without confirmation: the device is locked and the policy does not prompt on locked devices",
+  ],
+  [
+    "locked",
+    false,
+    true,
+    false,
+    "skip_policy",
+    "Authorized without confirmation: the device is locked and the policy does not prompt on locked devices",
+  ],
+  [
+    "locked",
+    false,
+    true,
+    true,
+    "skip_policy",
+    "Authorized without confirmation: the device is locked and the policy does not prompt on locked devices",
+  ],
+  [
+    "locked",
+    true,
+    false,
+    false,
+    "skip_agent",
+    "Authorized without confirmation: the device is locked and its agent cannot show a prompt on the lock screen",
+  ],
+  [
+    "locked",
+    true,
+    false,
+    true,
+    "skip_agent",
+    "Authorized without confirmation: the device is locked and its agent cannot show a prompt on the lock screen",
+  ],
+  ["locked", true, true, false, "ask_on_lock_screen", null],
+  ["locked", true, true, true, "ask_on_lock_screen", null],
+  [
+    "logged_off",
+    false,
+    false,
+    false,
+    "skip_policy",
+    "Authorized without confirmation: no one is signed in at the device and the policy does not prompt on logged-off devices",
+  ],
+  [
+    "logged_off",
+    false,
+    false,
+    true,
+    "skip_policy",
+    "Authorized without confirmation: no one is signed in at the device and the policy does not prompt on logged-off devices",
+  ],
+  [
+    "logged_off",
+    false,
+    true,
+    false,
+    "skip_policy",
+    "Authorized without confirmation: no one is signed in at the device and the policy does not prompt on logged-off devices",
+  ],
+  [
+    "logged_off",
+    false,
+    true,
+    true,
+    "skip_policy",
+    "Authorized without confirmation: no one is signed in at the device and the policy does not prompt on logged-off devices",
+  ],
+  [
+    "logged_off",
+    true,
+    false,
+    false,
+    "skip_agent",
+    "Authorized without confirmation: no one is signed in at the device and its agent cannot show a prompt on the sign-in screen",
+  ],
+  [
+    "logged_off",
+    true,
+    false,
+    true,
+    "skip_agent",
+    "Authorized without confirmation: no one is signed in at the device and its agent cannot show a prompt on the sign-in screen",
+  ],
+  ["logged_off", true, true, false, "ask_on_lock_screen", null],
+  ["logged_off", true, true, true, "ask_on_lock_screen", null],
+];
+
+for (const [state, option, lockScreenPrompt, prompt, outcome, text] of MATRIX) {
+  const name = `R4 on a ${state} device, option ${option ? "on" : "off"}, ` +
+    `${lockScreenPrompt ? "" : "no "}lock_screen_prompt, ${prompt ? "" : "no "}prompt: ${outcome}`;
+  Deno.test(name, () => {
+    const policy = confirmationPolicy({ enabled: true, showOnLockedAndLoggedOff: option });
+    const requirement = confirmationRequirement(policy, {
+      ...device,
+      locked: state !== "unlocked",
+      loggedOff: state === "logged_off",
+      canPrompt: prompt,
+      canPromptOnLockScreen: lockScreenPrompt,
+    });
+    const reason = state === "logged_off" ? "device_logged_off" : "device_locked";
+    const expected: Record<Outcome, ConfirmationRequirement> = {
+      ask: { kind: "required", onLockScreen: false },
+      ask_on_lock_screen: { kind: "required", onLockScreen: true },
+      cannot_prompt: { kind: "cannot_prompt" },
+      skip_policy: { kind: "skipped", reason, promptUnsupported: false },
+      skip_agent: { kind: "skipped", reason, promptUnsupported: true },
+    };
+    deepEqual(requirement, expected[outcome]);
+    equal(
+      requirement.kind === "skipped" ? confirmationSkipText(requirement, true) : null,
+      text,
+    );
+  });
+}
+
+Deno.test("while other gates still run, a skipped prompt says the end user is not asked", () => {
+  equal(
+    confirmationSkipText(
+      { kind: "skipped", reason: "device_locked", promptUnsupported: false },
+      false,
+    ),
+    "The end user is not asked: the device is locked and the policy does not prompt on locked devices",
+  );
+});
+
+Deno.test("exclusions and a disabled policy need no prompt capability", () => {
+  const silent = { ...device, canPrompt: false, canPromptOnLockScreen: false };
+  deepEqual(confirmationRequirement(confirmationPolicy(), silent), {
+    kind: "not_required",
+    reason: "disabled",
+  });
+  deepEqual(
+    confirmationRequirement(
+      confirmationPolicy({ enabled: true, excludedDeviceIds: ["dev-1"] }),
+      silent,
+    ),
+    { kind: "not_required", reason: "excluded_device" },
+  );
+});
+
 const pending = (deadline = T0 + 60_000): ConfirmationGate => ({
   kind: "pending",
   promptId: "prm-1",
@@ -127,6 +304,7 @@ Deno.test("only an accepted, skipped or not required confirmation lets authoriza
     [{ kind: "declined", at: T0 }, false],
     [{ kind: "timed_out", at: T0 }, false],
     [{ kind: "withdrawn", at: T0, reason: "cancelled" }, false],
+    [{ kind: "cannot_prompt" }, false],
   ];
   for (const [gate, expected] of passes) equal(confirmationPassed(gate), expected, gate.kind);
 });
@@ -156,6 +334,7 @@ Deno.test("confirmation answers that are late, stale or to a settled gate are ig
   equal(answer({ kind: "withdrawn", at: T0, reason: "denied" }), "withdrawn");
   equal(answer({ kind: "not_required", reason: "excluded_group" }), "not_required");
   equal(answer({ kind: "skipped", reason: "device_locked", promptUnsupported: true }), "skipped");
+  equal(answer({ kind: "cannot_prompt" }), "cannot_prompt");
 });
 
 Deno.test("a prompt times out at its deadline and is withdrawn only while pending", () => {

@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = [
   "confirmation.declined",
   "confirmation.timed_out",
   "confirmation.skipped",
+  "confirmation.cannot_prompt",
   "confirmation.withdrawn",
   "email.requested",
   "email.allowed",

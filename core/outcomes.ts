@@ -12,6 +12,7 @@ export const REASON_CODES = [
   "declined",
   "denied",
   "timed_out",
+  "cannot_prompt",
   "expired",
   "deauthorized",
   "access_revoked",

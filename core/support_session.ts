@@ -17,6 +17,8 @@ import {
   type ConfirmationGate,
   confirmationPassed,
   confirmationRequirement,
+  confirmationSkipReason,
+  confirmationSkipText,
   ignoredConfirmationReason,
   startConfirmation,
   timeOutConfirmation,
@@ -54,6 +56,8 @@ import {
   AUTHORIZATION_DEAUTHORIZED_HEADING,
   AUTHORIZATION_EXPIRED_HEADING,
   AUTHORIZATION_FAILED_HEADING,
+  CANNOT_PROMPT_HEADING,
+  CANNOT_PROMPT_REASON,
   CLOSE,
   CONFIRMATION_REJECTED_HEADING,
   CONFIRMATION_TIMED_OUT,
@@ -315,6 +319,16 @@ export type OutcomeView = {
   closeLabel: string;
 };
 
+/**
+ * A confirmation R4 skipped, for the panel and the API: the device state, whether the policy or
+ * the agent stopped the prompt, and the sentence that says so.
+ */
+export type SkippedConfirmation = {
+  reason: "device_locked" | "device_logged_off";
+  because: "policy" | "agent";
+  text: string;
+};
+
 /** What the technician's panel shows at `now`; deadlines that passed count as resolved. */
 export type SessionView =
   | { kind: "unauthorized"; text: string; outcome: OutcomeView | null }
@@ -325,6 +339,7 @@ export type SessionView =
     secondsLeft: number;
     waitingFor: { confirmation: boolean; email: boolean };
     texts: string[];
+    skippedConfirmation: SkippedConfirmation | null;
   }
   | {
     kind: "authorized";
@@ -333,6 +348,7 @@ export type SessionView =
     channels: OpenChannel[];
     text: string;
     notice: string | null;
+    skippedConfirmation: SkippedConfirmation | null;
   }
   | { kind: "closed"; at: Millis; text: string };
 
@@ -356,6 +372,7 @@ export function sessionView(
         text: SESSION_AUTHORIZED,
         // R4: after an accept the technician is told the remote session will begin shortly.
         notice: accepted && status.channels.length === 0 ? SESSION_BEGINS_SHORTLY : null,
+        skippedConfirmation: skippedConfirmation(status.attempt.confirmation, true),
       };
     }
     case "authorizing": {
@@ -375,6 +392,7 @@ export function sessionView(
           ...(waitingFor.confirmation ? [WAITING_FOR_CONFIRMATION] : []),
           ...(waitingFor.email ? [WAITING_FOR_EMAIL] : []),
         ],
+        skippedConfirmation: skippedConfirmation(attempt.confirmation, false),
       };
     }
     case "unauthorized":
@@ -384,6 +402,19 @@ export function sessionView(
         outcome: status.last ? outcomeView(status.last, options.deviceName ?? null) : null,
       };
   }
+}
+
+// The trust rule "the technician always knows why": a skipped prompt is said on the panel too.
+function skippedConfirmation(
+  gate: ConfirmationGate,
+  authorized: boolean,
+): SkippedConfirmation | null {
+  if (gate.kind !== "skipped") return null;
+  return {
+    reason: gate.reason,
+    because: gate.promptUnsupported ? "agent" : "policy",
+    text: confirmationSkipText(gate, authorized),
+  };
 }
 
 function outcomeView(end: AttemptEnd, deviceName: string | null): OutcomeView {
@@ -406,6 +437,7 @@ function outcomeView(end: AttemptEnd, deviceName: string | null): OutcomeView {
 function outcomeTexts(outcome: ReasonCode, gate: DecidingGate | null): [string, string, boolean] {
   if (outcome === "declined") return [CONFIRMATION_REJECTED_HEADING, END_USER_REJECTED, true];
   if (outcome === "denied") return [EMAIL_REJECTED_HEADING, EMAIL_DENIED, true];
+  if (outcome === "cannot_prompt") return [CANNOT_PROMPT_HEADING, CANNOT_PROMPT_REASON, false];
   if (outcome === "timed_out") {
     return gate === "email"
       ? [EMAIL_REJECTED_HEADING, EMAIL_TIMED_OUT, true]
@@ -472,6 +504,7 @@ function requestAuthorization(
     groupId: context.device.groupId,
     locked: context.device.locked,
     loggedOff: context.device.loggedOff,
+    canPrompt: context.device.capabilities.includes("prompt"),
     canPromptOnLockScreen: context.device.capabilities.includes("lock_screen_prompt"),
   });
   const attempt: Attempt = {
@@ -507,6 +540,26 @@ function requestAuthorization(
   }
 
   const confirmation = attempt.confirmation;
+  if (confirmation.kind === "cannot_prompt") {
+    // The department asked for the end user's consent and nobody can give it: refuse at once,
+    // before any mail goes out, rather than let the technician wait out a prompt nobody sees.
+    const unasked: Attempt = {
+      ...attempt,
+      email: withdrawEmail(attempt.email, now, "cannot_prompt"),
+    };
+    effects.push(note(current, "confirmation.cannot_prompt", now, SYSTEM, {
+      ...ids,
+      outcome: "cannot_prompt",
+      detail: { explanation: CANNOT_PROMPT_REASON },
+    }));
+    const ended = endAttempt(current, unasked, {
+      outcome: "cannot_prompt",
+      at: now,
+      gate: "confirmation",
+      actor: SYSTEM,
+    });
+    return { state: { ...current, status: ended.status }, effects: [...effects, ...ended.effects] };
+  }
   if (confirmation.kind === "pending") {
     const onLockScreen = requirement.kind === "required" && requirement.onLockScreen;
     effects.push(
@@ -539,9 +592,7 @@ function requestAuthorization(
       detail: {
         reason: confirmation.reason,
         promptUnsupported: confirmation.promptUnsupported,
-        explanation: confirmation.promptUnsupported
-          ? "The agent cannot prompt on the lock screen"
-          : "No one is signed in at the device to answer",
+        explanation: confirmationSkipReason(confirmation),
       },
     }));
   }
@@ -992,11 +1043,12 @@ function endAttempt(
     confirmation: withdrawConfirmation(attempt.confirmation, end.at, end.outcome),
     email: withdrawEmail(attempt.email, end.at, end.outcome),
   };
-  const action: AuditAction = end.outcome === "declined" || end.outcome === "denied"
-    ? "authorization.rejected"
-    : end.outcome === "timed_out"
-    ? "authorization.timed_out"
-    : "authorization.withdrawn";
+  const action: AuditAction =
+    end.outcome === "declined" || end.outcome === "denied" || end.outcome === "cannot_prompt"
+      ? "authorization.rejected"
+      : end.outcome === "timed_out"
+      ? "authorization.timed_out"
+      : "authorization.withdrawn";
   const detail = { ...(end.gate ? { gate: end.gate } : {}), ...end.detail };
   effects.push(note(session, action, end.at, end.actor, {
     ...ids,

@@ -32,6 +32,8 @@ type Command =
     emailSeconds: number;
     lifetimeMinutes: number;
     locked: boolean;
+    /** The agent reports `prompt`; mostly true, so prompts get answered often enough. */
+    canPrompt: boolean;
     online: boolean;
     secure: "not_required" | "required" | "verified";
   }
@@ -95,6 +97,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       emailSeconds: fc.integer({ min: 10, max: 120 }),
       lifetimeMinutes: fc.integer({ min: 1, max: 3 }),
       locked: fc.boolean(),
+      canPrompt: mostly,
       online: mostly,
       secure: fc.constantFrom(
         "not_required",
@@ -199,7 +202,7 @@ function simulate(commands: Command[]) {
           device: {
             online: cmd.online,
             connectionValid: true,
-            capabilities: ["desktop", "files"],
+            capabilities: cmd.canPrompt ? ["desktop", "files", "prompt"] : ["desktop", "files"],
             locked: cmd.locked,
             loggedOff: false,
             groupId: null,
@@ -296,6 +299,17 @@ function simulate(commands: Command[]) {
     }
     const events = auditEvents(result.effects);
     audits.push(...events);
+    // Nobody can be asked: the attempt ends at once, nothing reaches the device or a mailbox.
+    if (
+      ctx && cmd.kind === "request" && ctx.confirmation.enabled && !ctx.device.locked &&
+      !cmd.canPrompt
+    ) {
+      const status = result.state.status;
+      equal(status.kind, "unauthorized");
+      equal(status.kind === "unauthorized" ? status.last?.outcome : null, "cannot_prompt");
+      ok(!result.effects.some((e) => e.type === "show_prompt" || e.type === "send_email"));
+      ok(!result.effects.some((e) => e.type === "wake_at" || e.type === "grant_on_device"));
+    }
     session = result.state;
     checkStep({ before, event, result, now, requested, audits });
   }

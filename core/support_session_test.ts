@@ -57,7 +57,7 @@ const HOURS = 3_600_000;
 const onlineDevice: SessionDevice = {
   online: true,
   connectionValid: true,
-  capabilities: ["desktop", "terminal", "files", "lock_screen_prompt"],
+  capabilities: ["desktop", "terminal", "files", "prompt", "lock_screen_prompt"],
   locked: false,
   loggedOff: false,
   groupId: "grp-sales",
@@ -710,6 +710,7 @@ Deno.test("confirmation prompt shows the message, who connects, as which user, a
     secondsLeft: 45,
     waitingFor: { confirmation: true, email: false },
     texts: [WAITING_FOR_CONFIRMATION],
+    skippedConfirmation: null,
   });
 });
 
@@ -904,7 +905,7 @@ Deno.test("locked device with the option off skips confirmation and audits it", 
   deepEqual(skipped?.detail, {
     reason: "device_locked",
     promptUnsupported: false,
-    explanation: "No one is signed in at the device to answer",
+    explanation: "the device is locked and the policy does not prompt on locked devices",
   });
 });
 
@@ -943,8 +944,168 @@ Deno.test("locked device whose agent cannot prompt there skips confirmation and 
   deepEqual(skipped?.detail, {
     reason: "device_locked",
     promptUnsupported: true,
-    explanation: "The agent cannot prompt on the lock screen",
+    explanation: "the device is locked and its agent cannot show a prompt on the lock screen",
   });
+});
+
+// The trust rule "the technician always knows why": every way R4 can meet a device, through
+// the whole session, down to what the panel shows. Rows: device state, the locked-devices option,
+// lock_screen_prompt, prompt; then the session status right after Request Authorization, and the
+// words the technician reads (the skip line while authorized, or the outcome screen).
+const SESSION_MATRIX: [
+  "unlocked" | "locked" | "logged_off",
+  boolean,
+  boolean,
+  boolean,
+  "authorizing" | "authorized" | "unauthorized",
+  string | null,
+][] = (() => {
+  const LOCKED_POLICY =
+    "Authorized without confirmation: the device is locked and the policy does not prompt on locked devices";
+  const LOCKED_AGENT =
+    "Authorized without confirmation: the device is locked and its agent cannot show a prompt on the lock screen";
+  const OFF_POLICY =
+    "Authorized without confirmation: no one is signed in at the device and the policy does not prompt on logged-off devices";
+  const OFF_AGENT =
+    "Authorized without confirmation: no one is signed in at the device and its agent cannot show a prompt on the sign-in screen";
+  const CANNOT =
+    "No one can be asked at this device right now (the agent has no way to show a prompt)";
+  return [
+    ["unlocked", false, false, false, "unauthorized", CANNOT],
+    ["unlocked", false, false, true, "authorizing", null],
+    ["unlocked", false, true, false, "unauthorized", CANNOT],
+    ["unlocked", false, true, true, "authorizing", null],
+    ["unlocked", true, false, false, "unauthorized", CANNOT],
+    ["unlocked", true, false, true, "authorizing", null],
+    ["unlocked", true, true, false, "unauthorized", CANNOT],
+    ["unlocked", true, true, true, "authorizing", null],
+    ["locked", false, false, false, "authorized", LOCKED_POLICY],
+    ["locked", false, false, true, "authorized", LOCKED_POLICY],
+    ["locked", false, true, false, "authorized", LOCKED_POLICY],
+    ["locked", false, true, true, "authorized", LOCKED_POLICY],
+    ["locked", true, false, false, "authorized", LOCKED_AGENT],
+    ["locked", true, false, true, "authorized", LOCKED_AGENT],
+    ["locked", true, true, false, "authorizing", null],
+    ["locked", true, true, true, "authorizing", null],
+    ["logged_off", false, false, false, "authorized", OFF_POLICY],
+    ["logged_off", false, false, true, "authorized", OFF_POLICY],
+    ["logged_off", false, true, false, "authorized", OFF_POLICY],
+    ["logged_off", false, true, true, "authorized", OFF_POLICY],
+    ["logged_off", true, false, false, "authorized", OFF_AGENT],
+    ["logged_off", true, false, true, "authorized", OFF_AGENT],
+    ["logged_off", true, true, false, "authorizing", null],
+    ["logged_off", true, true, true, "authorizing", null],
+  ];
+})();
+
+for (const [state, option, lockScreen, prompt, status, words] of SESSION_MATRIX) {
+  const name = `the panel on a ${state} device, option ${option ? "on" : "off"}, ` +
+    `${lockScreen ? "" : "no "}lock_screen_prompt, ${prompt ? "" : "no "}prompt: ${status}` +
+    (words ? `, "${words}"` : "");
+  Deno.test(name, () => {
+    const capabilities = [
+      "desktop",
+      ...(prompt ? ["prompt"] : []),
+      ...(lockScreen ? ["lock_screen_prompt"] : []),
+    ];
+    const { state: session, effects } = request(
+      fresh(),
+      context(s(0), {
+        confirmation: confirmationPolicy({ enabled: true, showOnLockedAndLoggedOff: option }),
+        device: {
+          ...onlineDevice,
+          capabilities,
+          locked: state !== "unlocked",
+          loggedOff: state === "logged_off",
+        },
+      }),
+    );
+    equal(session.status.kind, status);
+    const view = sessionView(session, s(1), { deviceName: "WIN-0859G9I39J0" });
+    equal(view.kind, status);
+    if (view.kind === "authorized") {
+      equal(view.skippedConfirmation?.text, words);
+      equal(view.skippedConfirmation?.because, option ? "agent" : "policy");
+      ok(actions(effects).includes("confirmation.skipped"));
+    } else if (view.kind === "unauthorized") {
+      equal(view.outcome?.outcome, "cannot_prompt");
+      equal(view.outcome?.heading, "The device cannot show the confirmation prompt");
+      equal(view.outcome?.reason, words);
+      equal(view.outcome?.deviceName, "WIN-0859G9I39J0");
+      equal(view.outcome?.closeLabel, CLOSE);
+    } else if (view.kind === "authorizing") {
+      equal(view.skippedConfirmation, null);
+      equal(only(effects, "show_prompt")[0]?.onLockScreen, state !== "unlocked");
+    }
+  });
+}
+
+Deno.test("a device that cannot prompt ends the attempt at once: audited, no prompt, no mail, no wait", () => {
+  const { state, effects } = request(
+    fresh(),
+    context(s(0), {
+      ...withConfirmation,
+      ...withEmail,
+      device: { ...onlineDevice, capabilities: ["desktop", "terminal", "files"] },
+    }),
+  );
+  equal(state.status.kind, "unauthorized");
+  equal(nextDeadline(state), null);
+  deepEqual(effectTypes(effects).filter((t) => t !== "audit"), []);
+  deepEqual(actions(effects), [
+    "authorization.requested",
+    "confirmation.cannot_prompt",
+    "authorization.rejected",
+  ]);
+  const refused = auditEvents(effects)[1];
+  equal(refused?.outcome, "cannot_prompt");
+  equal(refused?.attemptId, "att-" + s(0));
+  equal(auditEvents(effects)[2]?.outcome, "cannot_prompt");
+  deepEqual(auditEvents(effects)[2]?.detail, { gate: "confirmation" });
+  const view = sessionView(state, s(0));
+  equal(view.kind === "unauthorized" && view.outcome?.reasonLabel, REASON_LABEL);
+  // Nothing is pending, so Request Authorization may run again at once (after an agent update).
+  const again = request(state, context(s(1), withConfirmation));
+  equal(again.state.status.kind, "authorizing");
+});
+
+Deno.test("a late answer to an attempt that could not prompt is ignored as cannot_prompt", () => {
+  const ended = request(
+    fresh(),
+    context(s(0), { ...withConfirmation, device: { ...onlineDevice, capabilities: [] } }),
+  ).state;
+  const { state, effects } = step(ended, {
+    type: "confirmation_answered",
+    attemptId: "att-" + s(0),
+    promptId: "prm-" + s(0),
+    answer: "accept",
+    at: s(1),
+  });
+  equal(state.status.kind, "unauthorized");
+  equal(auditEvents(effects)[0]?.action, "answer.ignored");
+  equal(auditEvents(effects)[0]?.outcome, "cannot_prompt");
+});
+
+Deno.test("while email approval runs, a skipped prompt is said on the waiting panel", () => {
+  const { state } = request(
+    fresh(),
+    context(s(0), {
+      ...withConfirmation,
+      ...withEmail,
+      device: { ...onlineDevice, loggedOff: true },
+    }),
+  );
+  const view = sessionView(state, s(1));
+  equal(view.kind, "authorizing");
+  equal(
+    view.kind === "authorizing" && view.skippedConfirmation?.text,
+    "The end user is not asked: no one is signed in at the device and the policy does not prompt on logged-off devices",
+  );
+});
+
+Deno.test("an accepted or not required confirmation carries no skip line", () => {
+  const plain = sessionView(authorized(), s(1));
+  equal(plain.kind === "authorized" && plain.skippedConfirmation, null);
 });
 
 Deno.test("a device excluded by group is not asked for confirmation", () => {

@@ -141,6 +141,30 @@ export const REASON_FOR_REJECTION_LABEL = "Reason for Rejection";
 export const END_USER_REJECTED = "The end user has rejected the Session Confirmation Request";
 /** R4 reason after nobody answered in time; the final period is part of the product text. */
 export const CONFIRMATION_TIMED_OUT = "The Session Confirmation request has timed out.";
+/** Technician panel heading when nobody at the device could be asked to confirm. */
+export const CANNOT_PROMPT_HEADING = "The device cannot show the confirmation prompt";
+/** Reason under that heading: the department asks for confirmation, and nobody can give it. */
+export const CANNOT_PROMPT_REASON =
+  "No one can be asked at this device right now (the agent has no way to show a prompt)";
+/** Start of the panel line when the session was authorized with the confirmation skipped. */
+export const AUTHORIZED_WITHOUT_CONFIRMATION = "Authorized without confirmation";
+/** Start of the panel line while other gates run and the confirmation is skipped. */
+export const END_USER_NOT_ASKED = "The end user is not asked";
+/** Why R4 skipped the confirmation: the device state, and whether the policy or the agent stops it. */
+export const CONFIRMATION_SKIP_REASONS: Readonly<
+  Record<"device_locked" | "device_logged_off", Record<"policy" | "agent", string>>
+> = Object.freeze({
+  device_locked: {
+    policy: "the device is locked and the policy does not prompt on locked devices",
+    agent: "the device is locked and its agent cannot show a prompt on the lock screen",
+  },
+  device_logged_off: {
+    policy:
+      "no one is signed in at the device and the policy does not prompt on logged-off devices",
+    agent:
+      "no one is signed in at the device and its agent cannot show a prompt on the sign-in screen",
+  },
+});
 /** Label above the reason on outcome screens that are not rejections (expiry, cancel, offline). */
 export const REASON_LABEL = "Reason";
 /** R4 button that dismisses an outcome screen. */
@@ -250,6 +274,7 @@ const TECHNICIAN_TEXTS: Record<ReasonCode, string> = {
   declined: END_USER_REJECTED,
   denied: EMAIL_DENIED,
   timed_out: "The request has timed out.",
+  cannot_prompt: CANNOT_PROMPT_REASON,
   expired: "The authorization of the support session has expired",
   deauthorized: "The support session was deauthorized",
   access_revoked: "Your access to this device was withdrawn by an administrator",
@@ -300,6 +325,7 @@ const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
   superseded: APPROVAL_WITHDRAWN,
   withdrawn: APPROVAL_WITHDRAWN,
   device_offline: APPROVAL_WITHDRAWN,
+  cannot_prompt: APPROVAL_WITHDRAWN,
   session_closed: APPROVAL_WITHDRAWN,
   app_closed: APPROVAL_WITHDRAWN,
 };

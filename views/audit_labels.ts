@@ -22,6 +22,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "confirmation.declined": "Confirmation declined",
   "confirmation.timed_out": "Confirmation timed out",
   "confirmation.skipped": "Confirmation skipped",
+  "confirmation.cannot_prompt": "Confirmation could not be asked",
   "confirmation.withdrawn": "Confirmation withdrawn",
   "confirmation.withdraw_acknowledged": "Confirmation withdrawal acknowledged",
   "email.requested": "Email approval requested",
