@@ -21,8 +21,11 @@ export interface PromptRequest {
 /** The end user's answer; null when there was none (deadline passed or request withdrawn). */
 export type PromptResult = "accept" | "decline" | null;
 
-/** Which tool shows the prompt. */
-export type PrompterKind = "terminal" | "zenity" | "kdialog" | "powershell" | "osascript";
+/** A desktop dialog tool that can show the prompt. */
+export type DialogTool = "zenity" | "kdialog" | "powershell" | "osascript";
+
+/** Which tool shows the prompt; "none" when nobody can be asked right now. */
+export type PrompterKind = "terminal" | DialogTool | "none";
 
 /** Shows confirmation prompts and notifications to whoever sits at the device. */
 export interface Prompter {
@@ -42,12 +45,27 @@ export interface TerminalIo {
   isTerminal?: boolean;
 }
 
-/** What {@link choosePrompter} needs to know about the machine. */
+/** What the dialog probe needs to know about the machine. */
 export interface PromptProbe {
   os: string;
   env: (name: string) => string | undefined;
   which: (cmd: string) => Promise<boolean>;
 }
+
+/**
+ * Everything {@link probePrompt} reads to tell whether someone can be asked; each read is live,
+ * so probing again sees a display, a tool or the input that came or went.
+ */
+export interface PromptEnvironment extends PromptProbe {
+  /** Standard input is a terminal, so someone sitting at it can type the answer. */
+  stdinIsTerminal: () => boolean;
+}
+
+/** How the agent can ask the end user right now, or why it cannot. */
+export type PromptAbility =
+  | { kind: "dialog"; tool: DialogTool }
+  | { kind: "terminal" }
+  | { kind: "none"; reason: string };
 
 /** A dialog tool to run: the program, its argv and extra environment variables. */
 export interface DialogCommand {
@@ -116,6 +134,8 @@ export interface TerminalPrompter extends Prompter {
    * input ends. Waits for open prompts first, like {@link Prompter.ask}.
    */
   question(text: string, signal: AbortSignal): Promise<string | null>;
+  /** Resolves once the input has ended: no answer can be typed any more. */
+  readonly inputEnded: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -210,6 +230,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       io.output(`[${APP}] ${plainText(text, 2000)}\n`);
       return Promise.resolve();
     },
+    inputEnded: lines.ended,
     close: () => lines.close(),
   };
 }
@@ -365,25 +386,156 @@ export function withFallback(primary: Prompter, fallback: () => Prompter): Promp
 }
 
 /**
- * Picks the prompter for `mode`. "auto" uses a desktop dialog where one can be shown
- * (zenity or kdialog with a display on Linux, PowerShell on Windows, osascript on macOS)
- * and the terminal otherwise; "dialog" fails when no dialog is usable. `terminal` gives the
- * terminal prompter and is called only once the terminal is needed, so stdin stays unread
- * while dialogs ask.
+ * Which way of asking works now. "auto" uses a desktop dialog where one can be shown (zenity or
+ * kdialog with a display on Linux, PowerShell in an interactive Windows session, osascript on
+ * macOS), else the terminal if standard input is one. "terminal" uses standard input even when it
+ * is not a terminal (the operator says someone answers there, e.g. through a wrapper), until it
+ * ends. "dialog" uses dialogs only. `state` carries what only the agent learnt by trying: the
+ * input ended, or a dialog tool could not reach a display (skipped until the given time).
  */
-export async function choosePrompter(
+export async function probePrompt(
   mode: "auto" | "terminal" | "dialog",
-  terminal: () => Prompter,
-  probe: PromptProbe = systemProbe(),
-  options: DialogOptions = {},
-): Promise<Prompter> {
-  if (mode === "terminal") return terminal();
-  const dialog = await findDialog(probe, options);
-  if (typeof dialog === "string") {
-    if (mode === "dialog") throw new Error(`No dialog tool is usable: ${dialog}`);
-    return terminal();
+  environment: PromptEnvironment,
+  state: { inputEnded: boolean; unusableUntil?: ReadonlyMap<DialogTool, number>; now?: number } = {
+    inputEnded: false,
+  },
+): Promise<PromptAbility> {
+  const ended = "standard input has ended, so nobody can type an answer";
+  if (mode === "terminal") {
+    return state.inputEnded ? { kind: "none", reason: ended } : { kind: "terminal" };
   }
-  return withFallback(dialog, terminal);
+  const dialog = await findDialogTool(environment, mode === "dialog");
+  const now = state.now ?? 0;
+  if ("tool" in dialog) {
+    const until = state.unusableUntil?.get(dialog.tool) ?? -Infinity;
+    if (now >= until) return { kind: "dialog", tool: dialog.tool };
+  }
+  const why = "tool" in dialog ? `${dialog.tool} could not reach a display` : dialog.reason;
+  if (mode === "dialog") return { kind: "none", reason: why };
+  if (!environment.stdinIsTerminal()) {
+    return { kind: "none", reason: `${why}, and standard input is not a terminal` };
+  }
+  if (state.inputEnded) return { kind: "none", reason: `${why}, and ${ended}` };
+  return { kind: "terminal" };
+}
+
+/** A prompter that follows what the machine can do: see {@link adaptivePrompter}. */
+export interface AdaptivePrompter extends Prompter {
+  /** How it asks, as of the last probe. */
+  readonly ability: PromptAbility;
+  /** Probes again; resolves true when the ability changed. */
+  refresh(): Promise<boolean>;
+  /** Set by the agent: called when the ability may have changed by itself (input ended, a dialog failed). */
+  onChange: (() => void) | null;
+}
+
+/** How long a dialog tool that could not reach a display is left out before it is tried again. */
+const UNUSABLE_DIALOG_MS = 5 * 60_000;
+
+/**
+ * Asks with whatever {@link probePrompt} found last, and probes again on `refresh()`. The
+ * agent reports the `prompt` capability only while the ability is not "none", so the server
+ * never sends a prompt nobody could see. `terminal` builds the terminal prompter (memoize it):
+ * it is built only once the terminal is usable, so standard input stays unread while dialogs ask.
+ */
+export async function adaptivePrompter(options: {
+  mode: "auto" | "terminal" | "dialog";
+  environment?: PromptEnvironment;
+  terminal: () => TerminalPrompter;
+  dialogs?: DialogOptions;
+  now?: () => number;
+}): Promise<AdaptivePrompter> {
+  const environment = options.environment ?? systemPromptEnvironment();
+  const now = options.now ?? Date.now;
+  const unusableUntil = new Map<DialogTool, number>();
+  const dialogs = new Map<DialogTool, Prompter>();
+  let inputEnded = false;
+  let watching = false;
+  let ability: PromptAbility = { kind: "none", reason: "not probed yet" };
+
+  const changed = () => prompter.onChange?.();
+  const terminal = () => {
+    const built = options.terminal();
+    if (!watching) {
+      watching = true;
+      void built.inputEnded.then(() => {
+        inputEnded = true;
+        changed();
+      });
+    }
+    return built;
+  };
+  const dialog = (tool: DialogTool) => {
+    let found = dialogs.get(tool);
+    if (!found) {
+      const make = {
+        zenity: zenityPrompter,
+        kdialog: kdialogPrompter,
+        powershell: powershellPrompter,
+        osascript: osascriptPrompter,
+      }[tool];
+      found = make(options.dialogs);
+      dialogs.set(tool, found);
+    }
+    return found;
+  };
+  const probe = async () => {
+    const next = await probePrompt(options.mode, environment, {
+      inputEnded,
+      unusableUntil,
+      now: now(),
+    });
+    // The terminal's reader starts once the terminal is the way to ask, so its end is noticed.
+    if (next.kind === "terminal") terminal();
+    const same = JSON.stringify(next) === JSON.stringify(ability);
+    ability = next;
+    return !same;
+  };
+  // A dialog that cannot reach a display is left out for a while; the terminal may still ask.
+  const dialogFailed = async (tool: DialogTool) => {
+    unusableUntil.set(tool, now() + UNUSABLE_DIALOG_MS);
+    if (await probe()) changed();
+  };
+
+  const prompter: AdaptivePrompter = {
+    get kind(): PrompterKind {
+      return ability.kind === "dialog" ? ability.tool : ability.kind;
+    },
+    get ability() {
+      return ability;
+    },
+    refresh: probe,
+    onChange: null,
+    async ask(req, signal) {
+      const current = ability;
+      if (current.kind === "terminal") return await terminal().ask(req, signal);
+      if (current.kind === "dialog") {
+        try {
+          return await dialog(current.tool).ask(req, signal);
+        } catch (err) {
+          if (!(err instanceof DialogUnavailableError)) throw err;
+          await dialogFailed(current.tool);
+          return ability.kind === "terminal" ? await terminal().ask(req, signal) : null;
+        }
+      }
+      return null;
+    },
+    async notify(text) {
+      const current = ability;
+      if (current.kind === "dialog") {
+        try {
+          return await dialog(current.tool).notify(text);
+        } catch (err) {
+          if (!(err instanceof DialogUnavailableError)) throw err;
+          await dialogFailed(current.tool);
+        }
+      }
+      if (ability.kind === "terminal") await terminal().notify(text);
+    },
+  };
+  if (options.mode === "terminal") terminal();
+  await probe();
+  return prompter;
 }
 
 // Dialog plumbing.
@@ -484,28 +636,46 @@ export async function spawnDialog(
   };
 }
 
-async function findDialog(probe: PromptProbe, options: DialogOptions): Promise<Prompter | string> {
+/** The dialog tool to use, or why there is none. `forced`: the operator chose dialogs. */
+async function findDialogTool(
+  probe: PromptProbe,
+  forced: boolean,
+): Promise<{ tool: DialogTool } | { reason: string }> {
+  const found = async (tool: DialogTool) =>
+    await probe.which(tool) ? { tool } : { reason: `${tool} is not on the PATH` };
   if (probe.os === "windows") {
-    return await probe.which("powershell")
-      ? powershellPrompter(options)
-      : "powershell is not on the PATH";
+    // A service runs in session 0, where no one sees a window; an interactive session has a name.
+    if (!forced && !probe.env("SESSIONNAME")) {
+      return { reason: "the agent does not run in an interactive Windows session" };
+    }
+    return await found("powershell");
   }
-  if (probe.os === "darwin") {
-    return await probe.which("osascript")
-      ? osascriptPrompter(options)
-      : "osascript is not on the PATH";
-  }
+  if (probe.os === "darwin") return await found("osascript");
   if (!probe.env("DISPLAY") && !probe.env("WAYLAND_DISPLAY")) {
-    return "neither DISPLAY nor WAYLAND_DISPLAY is set, so there is no desktop to show it on";
+    return {
+      reason: "neither DISPLAY nor WAYLAND_DISPLAY is set, so there is no desktop to show it on",
+    };
   }
   const kde = /kde/i.test(probe.env("XDG_CURRENT_DESKTOP") ?? "");
   const tools = kde ? ["kdialog", "zenity"] as const : ["zenity", "kdialog"] as const;
   for (const tool of tools) {
-    if (await probe.which(tool)) {
-      return tool === "zenity" ? zenityPrompter(options) : kdialogPrompter(options);
-    }
+    if (await probe.which(tool)) return { tool };
   }
-  return "neither zenity nor kdialog is installed";
+  return { reason: "neither zenity nor kdialog is installed" };
+}
+
+/** The real machine as {@link probePrompt} sees it. */
+export function systemPromptEnvironment(): PromptEnvironment {
+  return {
+    ...systemProbe(),
+    stdinIsTerminal: () => {
+      try {
+        return Deno.stdin.isTerminal();
+      } catch {
+        return false;
+      }
+    },
+  };
 }
 
 function systemProbe(): PromptProbe {

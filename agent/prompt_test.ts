@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import {
-  choosePrompter,
+  adaptivePrompter,
   countdownText,
   type DialogCommand,
   type DialogOutcome,
@@ -10,8 +10,10 @@ import {
   osascriptPrompter,
   parseAnswer,
   powershellPrompter,
+  probePrompt,
+  type PromptAbility,
+  type PromptEnvironment,
   type Prompter,
-  type PromptProbe,
   type PromptRequest,
   spawnDialog,
   terminalPrompter,
@@ -465,57 +467,290 @@ Deno.test("withFallback() asks and notifies on the terminal when the dialog cann
   assert.equal(missing.commands.length, 2);
 });
 
-function probe(os: string, env: Record<string, string>, tools: string[]): PromptProbe {
+/** A fake machine: its OS, environment variables, tools on the PATH and whether stdin is a TTY. */
+function machine(
+  os: string,
+  env: Record<string, string>,
+  tools: string[],
+  tty = false,
+): PromptEnvironment {
   return {
     os,
     env: (name) => env[name],
     which: (cmd) => Promise.resolve(tools.includes(cmd)),
+    stdinIsTerminal: () => tty,
   };
 }
 
-Deno.test("choosePrompter() picks a dialog only where one can be shown", async () => {
+Deno.test("probePrompt() finds a way to ask only where someone could see or type it", async () => {
   const x11 = { DISPLAY: ":0" };
-  const table: [string, "auto" | "terminal" | "dialog", PromptProbe, string][] = [
-    ["Linux desktop with zenity", "auto", probe("linux", x11, ["zenity", "kdialog"]), "zenity"],
+  const none = (reason: string): PromptAbility => ({ kind: "none", reason });
+  const table: [
+    string,
+    "auto" | "terminal" | "dialog",
+    PromptEnvironment,
+    boolean,
+    PromptAbility,
+  ][] = [
+    [
+      "Linux desktop with zenity",
+      "auto",
+      machine("linux", x11, ["zenity", "kdialog"]),
+      false,
+      { kind: "dialog", tool: "zenity" },
+    ],
     [
       "KDE prefers kdialog",
       "auto",
-      probe("linux", { WAYLAND_DISPLAY: "wayland-0", XDG_CURRENT_DESKTOP: "KDE" }, [
+      machine("linux", { WAYLAND_DISPLAY: "wayland-0", XDG_CURRENT_DESKTOP: "KDE" }, [
         "zenity",
         "kdialog",
       ]),
-      "kdialog",
+      false,
+      { kind: "dialog", tool: "kdialog" },
     ],
-    ["Linux with only kdialog", "dialog", probe("linux", x11, ["kdialog"]), "kdialog"],
-    ["headless Linux", "auto", probe("linux", {}, ["zenity"]), "terminal"],
-    ["desktop without tools", "auto", probe("linux", x11, []), "terminal"],
-    ["Windows", "auto", probe("windows", {}, ["powershell"]), "powershell"],
-    ["macOS", "auto", probe("darwin", {}, ["osascript"]), "osascript"],
-    ["FreeBSD desktop", "auto", probe("freebsd", x11, ["zenity"]), "zenity"],
-    ["forced terminal", "terminal", probe("linux", x11, ["zenity"]), "terminal"],
+    [
+      "no display, no TTY: nobody can be asked",
+      "auto",
+      machine("linux", {}, ["zenity"]),
+      false,
+      none(
+        "neither DISPLAY nor WAYLAND_DISPLAY is set, so there is no desktop to show it on, and standard input is not a terminal",
+      ),
+    ],
+    [
+      "an empty DISPLAY is no display",
+      "auto",
+      machine("linux", { DISPLAY: "", WAYLAND_DISPLAY: "" }, ["zenity"]),
+      false,
+      none(
+        "neither DISPLAY nor WAYLAND_DISPLAY is set, so there is no desktop to show it on, and standard input is not a terminal",
+      ),
+    ],
+    [
+      "a display without dialog tools, no TTY",
+      "auto",
+      machine("linux", x11, []),
+      false,
+      none("neither zenity nor kdialog is installed, and standard input is not a terminal"),
+    ],
+    [
+      "no display but a TTY: the terminal",
+      "auto",
+      machine("linux", {}, ["zenity"], true),
+      false,
+      { kind: "terminal" },
+    ],
+    [
+      "a display without tools but a TTY: the terminal",
+      "auto",
+      machine("linux", x11, [], true),
+      false,
+      { kind: "terminal" },
+    ],
+    [
+      "a TTY whose input has ended",
+      "auto",
+      machine("linux", {}, [], true),
+      true,
+      none(
+        "neither DISPLAY nor WAYLAND_DISPLAY is set, so there is no desktop to show it on, and standard input has ended, so nobody can type an answer",
+      ),
+    ],
+    [
+      "Windows in an interactive session",
+      "auto",
+      machine("windows", { SESSIONNAME: "Console" }, ["powershell"]),
+      false,
+      { kind: "dialog", tool: "powershell" },
+    ],
+    [
+      "Windows as a service (session 0, no session name)",
+      "auto",
+      machine("windows", {}, ["powershell"]),
+      false,
+      none(
+        "the agent does not run in an interactive Windows session, and standard input is not a terminal",
+      ),
+    ],
+    [
+      "Windows service forced to dialogs by the operator",
+      "dialog",
+      machine("windows", {}, ["powershell"]),
+      false,
+      { kind: "dialog", tool: "powershell" },
+    ],
+    [
+      "macOS",
+      "auto",
+      machine("darwin", {}, ["osascript"]),
+      false,
+      { kind: "dialog", tool: "osascript" },
+    ],
+    [
+      "FreeBSD desktop",
+      "auto",
+      machine("freebsd", x11, ["zenity"]),
+      false,
+      { kind: "dialog", tool: "zenity" },
+    ],
+    [
+      "forced terminal on a pipe that is still open",
+      "terminal",
+      machine("linux", x11, ["zenity"]),
+      false,
+      { kind: "terminal" },
+    ],
+    [
+      "forced terminal whose input ended (a service with stdin on /dev/null)",
+      "terminal",
+      machine("linux", x11, ["zenity"], true),
+      true,
+      none("standard input has ended, so nobody can type an answer"),
+    ],
+    [
+      "dialogs only, none usable, a TTY does not count",
+      "dialog",
+      machine("linux", x11, [], true),
+      false,
+      none("neither zenity nor kdialog is installed"),
+    ],
   ];
-  for (const [name, mode, machine, kind] of table) {
-    const io = { input: ReadableStream.from<Uint8Array>([]), output: () => {} };
-    const prompter = await choosePrompter(mode, () => terminalPrompter(io), machine);
-    assert.equal(prompter.kind, kind, name);
+  for (const [name, mode, environment, inputEnded, expected] of table) {
+    assert.deepEqual(await probePrompt(mode, environment, { inputEnded }), expected, name);
   }
 });
 
-Deno.test("choosePrompter('dialog') fails with the reason when no dialog is usable", async () => {
-  const io = { input: ReadableStream.from<Uint8Array>([]), output: () => {} };
-  const terminal = () => terminalPrompter(io);
-  await assert.rejects(
-    choosePrompter("dialog", terminal, probe("linux", {}, ["zenity"])),
-    { message: /^No dialog tool is usable: neither DISPLAY nor WAYLAND_DISPLAY is set/ },
+Deno.test("probePrompt() leaves out a dialog that could not reach a display until its time is up", async () => {
+  const desktop = machine("linux", { DISPLAY: ":0" }, ["zenity"]);
+  const unusableUntil = new Map([["zenity" as const, 1000]]);
+  assert.deepEqual(
+    await probePrompt("auto", desktop, { inputEnded: false, unusableUntil, now: 999 }),
+    {
+      kind: "none",
+      reason: "zenity could not reach a display, and standard input is not a terminal",
+    },
   );
-  await assert.rejects(
-    choosePrompter("dialog", terminal, probe("linux", { DISPLAY: ":0" }, [])),
-    { message: "No dialog tool is usable: neither zenity nor kdialog is installed" },
+  assert.deepEqual(
+    await probePrompt("auto", desktop, { inputEnded: false, unusableUntil, now: 1000 }),
+    { kind: "dialog", tool: "zenity" },
   );
-  await assert.rejects(
-    choosePrompter("dialog", terminal, probe("windows", {}, [])),
-    { message: "No dialog tool is usable: powershell is not on the PATH" },
-  );
+});
+
+/** A terminal prompter whose input the test can end, and how often the agent was told of a change. */
+function endable() {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const input = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const screen = { text: "" };
+  let built: ReturnType<typeof terminalPrompter> | null = null;
+  return {
+    terminal: () => built ??= terminalPrompter({ input, output: (t) => screen.text += t }),
+    screen,
+    type: (text: string) => controller.enqueue(new TextEncoder().encode(text)),
+    end: () => controller.close(),
+    async [Symbol.asyncDispose]() {
+      await built?.close();
+    },
+  };
+}
+
+Deno.test("adaptivePrompter() stops offering prompts when its terminal input ends, and says so", async () => {
+  await using term = endable();
+  const prompter = await adaptivePrompter({
+    mode: "terminal",
+    environment: machine("linux", {}, [], false),
+    terminal: term.terminal,
+  });
+  assert.deepEqual(prompter.ability, { kind: "terminal" });
+  let changes = 0;
+  prompter.onChange = () => changes++;
+  const answer = prompter.ask(request(), new AbortController().signal);
+  await promptShown(term.screen);
+  term.type("a\n");
+  assert.equal(await answer, "accept");
+
+  term.end();
+  await waitFor(() => changes === 1, "the change");
+  assert.equal(await prompter.refresh(), true);
+  assert.deepEqual(prompter.ability, {
+    kind: "none",
+    reason: "standard input has ended, so nobody can type an answer",
+  });
+  assert.equal(prompter.kind, "none");
+  assert.equal(await prompter.refresh(), false);
+  // Asked anyway (an old server): nobody is there, so no answer, at once.
+  assert.equal(await prompter.ask(request(), new AbortController().signal), null);
+});
+
+Deno.test("adaptivePrompter() without a display or a TTY cannot ask and never reads stdin", async () => {
+  await using term = endable();
+  let built = 0;
+  const prompter = await adaptivePrompter({
+    mode: "auto",
+    environment: machine("linux", {}, ["zenity"], false),
+    terminal: () => (built++, term.terminal()),
+  });
+  assert.equal(prompter.ability.kind, "none");
+  assert.equal(await prompter.ask(request(), new AbortController().signal), null);
+  await prompter.notify("Authorization was requested by email");
+  assert.equal(built, 0);
+});
+
+Deno.test("adaptivePrompter() re-probes: a display that comes later is used", async () => {
+  await using term = endable();
+  const env: Record<string, string> = {};
+  const prompter = await adaptivePrompter({
+    mode: "auto",
+    environment: machine("linux", env, ["zenity"], false),
+    terminal: term.terminal,
+    dialogs: fakeSpawn({ code: 0 }),
+  });
+  assert.equal(prompter.ability.kind, "none");
+  env.DISPLAY = ":0";
+  assert.equal(await prompter.refresh(), true);
+  assert.deepEqual(prompter.ability, { kind: "dialog", tool: "zenity" });
+  assert.equal(await prompter.ask(request(), new AbortController().signal), "accept");
+});
+
+Deno.test("adaptivePrompter() falls back to the TTY when the dialog cannot reach a display", async () => {
+  await using term = endable();
+  const dialogs = fakeSpawn({ code: 1, stderr: "cannot open display: :0" });
+  let clock = 0;
+  const prompter = await adaptivePrompter({
+    mode: "auto",
+    environment: machine("linux", { DISPLAY: ":0" }, ["zenity"], true),
+    terminal: term.terminal,
+    dialogs,
+    now: () => clock,
+  });
+  let changes = 0;
+  prompter.onChange = () => changes++;
+  assert.deepEqual(prompter.ability, { kind: "dialog", tool: "zenity" });
+  const answer = prompter.ask(request(), new AbortController().signal);
+  await promptShown(term.screen);
+  term.type("d\n");
+  assert.equal(await answer, "decline");
+  assert.deepEqual(prompter.ability, { kind: "terminal" });
+  assert.equal(changes, 1);
+  // The dialog gets another chance later.
+  clock += 5 * 60_000;
+  await prompter.refresh();
+  assert.deepEqual(prompter.ability, { kind: "dialog", tool: "zenity" });
+});
+
+Deno.test("adaptivePrompter() with a failing dialog and no TTY gives up at once and says so", async () => {
+  await using term = endable();
+  const prompter = await adaptivePrompter({
+    mode: "auto",
+    environment: machine("linux", { DISPLAY: ":0" }, ["zenity"], false),
+    terminal: term.terminal,
+    dialogs: fakeSpawn("missing"),
+  });
+  let changes = 0;
+  prompter.onChange = () => changes++;
+  assert.equal(await prompter.ask(request(), new AbortController().signal), null);
+  assert.equal(prompter.ability.kind, "none");
+  assert.equal(changes, 1);
 });
 
 Deno.test("spawnDialog() runs a real process, reports how it ended and kills it on abort", async () => {

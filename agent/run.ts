@@ -18,7 +18,14 @@ import {
   type ServerMessage,
 } from "../protocol/messages.ts";
 import { defaultStateDir, loadCredential, saveCredential } from "./credentials.ts";
-import { choosePrompter, type Prompter, terminalPrompter } from "./prompt.ts";
+import {
+  type AdaptivePrompter,
+  adaptivePrompter,
+  type PromptAbility,
+  type PromptEnvironment,
+  type TerminalPrompter,
+  terminalPrompter,
+} from "./prompt.ts";
 import { ChannelHost, defaultUploadDir } from "./channels.ts";
 import { serviceInstructions } from "./service.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
@@ -50,6 +57,8 @@ export interface AgentOptions {
   log: (line: string) => void;
   stdin: ReadableStream<Uint8Array>;
   stdout: (text: string) => void;
+  /** What tells whether someone can be asked; the real machine unless a test says otherwise. */
+  promptEnvironment?: PromptEnvironment;
 }
 
 /** A session state the operator may state for machines whose OS does not report it. */
@@ -120,6 +129,18 @@ interface OpenPrompt {
   abort: AbortController;
 }
 
+/** The log line that says how prompts are shown now, or why none can be. */
+export function promptAbilityText(ability: PromptAbility): string {
+  switch (ability.kind) {
+    case "dialog":
+      return `prompts will be shown with ${ability.tool}`;
+    case "terminal":
+      return "prompts will be shown on the terminal";
+    case "none":
+      return `no prompt can be shown (${ability.reason}); the server will not ask for confirmation here`;
+  }
+}
+
 /** The WebSocket URL of the agent endpoint for a server URL. */
 export function agentSocketUrl(server: string): string {
   const url = new URL(server);
@@ -148,11 +169,14 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
     );
     return 2;
   }
-  const prompter = await choosePrompter(
-    options.prompt,
-    () => terminalPrompter({ input: options.stdin, output: options.stdout }),
-  );
-  log(`prompts will be shown with ${prompter.kind}`);
+  const held: { terminal: TerminalPrompter | null } = { terminal: null };
+  const prompter = await adaptivePrompter({
+    mode: options.prompt,
+    environment: options.promptEnvironment,
+    terminal: () =>
+      held.terminal ??= terminalPrompter({ input: options.stdin, output: options.stdout }),
+  });
+  log(promptAbilityText(prompter.ability));
 
   const onEnrolled = async ({ deviceId, secret }: { deviceId: string; secret: string }) => {
     credential = {
@@ -231,7 +255,7 @@ export async function reconnecting(
  */
 export function connectOnce(
   options: ConnectOptions,
-  prompter: Prompter,
+  prompter: AdaptivePrompter,
   signal?: AbortSignal,
 ): Promise<void> {
   const log = options.log;
@@ -275,11 +299,15 @@ export function connectOnce(
       // A server that says nothing for a whole window is gone; reconnect.
       watchdog = setTimeout(() => socket.close(4010, "Server silent"), windowMs);
     };
+    // `prompt` is reported only while someone can be asked now; it is probed again with every
+    // report, and a change (the input ended, a dialog failed) is reported at once.
     const sendInfo = async () => {
+      const before = prompter.ability.kind;
+      await prompter.refresh();
+      if (prompter.ability.kind !== before) log(promptAbilityText(prompter.ability));
+      const prompt: Capability[] = prompter.ability.kind === "none" ? [] : ["prompt"];
       const info = withSessionState(
-        await collectDeviceInfo({
-          capabilities: ["prompt", ...await host.capabilities()] as Capability[],
-        }),
+        await collectDeviceInfo({ capabilities: [...prompt, ...await host.capabilities()] }),
         options.sessionState,
       );
       if (options.name) info.name = options.name;
@@ -387,6 +415,7 @@ export function connectOnce(
             }
           }, 1_000);
           infoTimer = setInterval(() => void sendInfo().catch(() => {}), options.infoEveryMs);
+          prompter.onChange = () => void sendInfo().catch(() => {});
           options.onWelcome?.();
           await sendInfo().catch((err) => log(`reading device information failed: ${err}`));
           return;
@@ -444,6 +473,7 @@ export function connectOnce(
 
     socket.onerror = () => {};
     socket.onclose = (event) => {
+      prompter.onChange = null;
       host.closeAll("Disconnected from the server");
       clearInterval(heartbeat);
       clearInterval(infoTimer);

@@ -10,13 +10,14 @@ import { formatSupportCode, parseSupportCode } from "../core/support_code.ts";
 import { SUPPORT_SESSION_JOINED } from "../core/texts.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { defaultUploadDir } from "./channels.ts";
-import { choosePrompter, plainText, type TerminalPrompter, terminalPrompter } from "./prompt.ts";
+import { adaptivePrompter, plainText, type TerminalPrompter, terminalPrompter } from "./prompt.ts";
 import {
   type AgentOptions,
   AgentStopped,
   connectOnce,
   DEFAULT_VNC,
   parseDeviceOptions,
+  promptAbilityText,
   reconnecting,
   type SupportOffer,
 } from "./run.ts";
@@ -85,8 +86,8 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
   const held: { terminal: TerminalPrompter | null } = { terminal: null };
   const onTerminal = () =>
     held.terminal ??= terminalPrompter({ input: options.stdin, output: options.stdout });
-  const prompter = await choosePrompter(options.prompt, onTerminal);
-  options.log(`prompts will be shown with ${prompter.kind}`);
+  const prompter = await adaptivePrompter({ mode: options.prompt, terminal: onTerminal });
+  options.log(promptAbilityText(prompter.ability));
 
   let joined = false;
   let declined = false;

@@ -20,7 +20,7 @@ export interface SysinfoOptions {
   os?: typeof Deno.build.os;
   hostname?: () => string;
   networkInterfaces?: () => Deno.NetworkInterfaceInfo[];
-  /** What the agent can do; defaults to `["prompt"]`. */
+  /** What the agent found it can do right now; nothing unless told (a prompt is probed, not assumed). */
   capabilities?: Capability[];
   env?: (name: string) => string | undefined;
   /** Kernel release, the last resort for the OS name on Windows. */
@@ -80,7 +80,7 @@ export async function collectDeviceInfo(options: SysinfoOptions = {}): Promise<D
     users,
     locked: found.locked,
     loggedOff: found.loggedOff,
-    capabilities: [...new Set<Capability>(options.capabilities ?? ["prompt"])].slice(
+    capabilities: [...new Set<Capability>(options.capabilities ?? [])].slice(
       0,
       MAX.capabilities,
     ),

@@ -521,7 +521,7 @@ Deno.test("collectDeviceInfo() describes Windows from one PowerShell call and qu
     users: [user("alice", "console", true), user("bob", "disconnected")],
     locked: true,
     loggedOff: false,
-    capabilities: ["prompt"],
+    capabilities: [],
   });
   assert.deepEqual(machine.calls.find((c) => c[0] === "powershell"), [
     "powershell",
@@ -595,7 +595,7 @@ Deno.test("collectDeviceInfo() describes a Mac from ioreg, sw_vers and who", asy
     users: [user("alice", "console", true), user("alice", "ttys000")],
     locked: true,
     loggedOff: false,
-    capabilities: ["prompt"],
+    capabilities: [],
   });
 });
 

@@ -90,9 +90,15 @@ export function sessionJson(
         waitingFor: Object.entries(view.waitingFor).filter(([, v]) => v).map(([k]) => k),
         deadline: view.deadline,
         secondsLeft: view.secondsLeft,
+        skippedConfirmation: view.skippedConfirmation,
       };
     case "authorized":
-      return { ...base, authorizedUntil: view.expiresAt, secondsLeft: view.secondsLeft };
+      return {
+        ...base,
+        authorizedUntil: view.expiresAt,
+        secondsLeft: view.secondsLeft,
+        skippedConfirmation: view.skippedConfirmation,
+      };
     case "unauthorized":
       return {
         ...base,

@@ -119,6 +119,11 @@ function State(props: { model: SessionPanelModel }) {
       return (
         <div class="session-state waiting" role="status">
           {view.texts.map((t) => <p key={t}>{t}…</p>)}
+          {view.skippedConfirmation && (
+            <p class="notice skipped-confirmation" data-skipped={view.skippedConfirmation.reason}>
+              {view.skippedConfirmation.text}
+            </p>
+          )}
           {session.waitingRecipients.length > 0 && (
             <p class="hint">Asked by email: {session.waitingRecipients.join(", ")}</p>
           )}
@@ -144,6 +149,11 @@ function State(props: { model: SessionPanelModel }) {
             <span class="badge badge-ok">Authorized</span> {view.text}
           </p>
           {view.notice && <p class="notice">{view.notice}</p>}
+          {view.skippedConfirmation && (
+            <p class="notice skipped-confirmation" data-skipped={view.skippedConfirmation.reason}>
+              {view.skippedConfirmation.text}
+            </p>
+          )}
           <p>
             Until <Time at={view.expiresAt} /> ·{" "}
             <strong data-deadline={view.expiresAt} data-format="clock">{view.secondsLeft}</strong>
