@@ -17,6 +17,8 @@ export interface AgentProcess extends AsyncDisposable {
   waitForScreen(pattern: RegExp, options?: { timeoutMs?: number; since?: number }): Promise<string>;
   /** Types a line on the agent's stdin. */
   type(line: string): Promise<void>;
+  /** Closes the agent's stdin, as a terminal that went away. */
+  endInput(): Promise<void>;
   kill(signal?: Deno.Signal): void;
   status: Promise<Deno.CommandStatus>;
 }
@@ -28,6 +30,8 @@ export async function spawnAgent(options: {
   enroll?: string;
   name?: string;
   extraArgs?: string[];
+  /** Extra environment variables; an empty value hides the test machine's own (e.g. DISPLAY). */
+  env?: Record<string, string>;
 }): Promise<AgentProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "assent-agent-" });
   return spawnAssent([
@@ -43,7 +47,12 @@ export async function spawnAgent(options: {
     ...(options.enroll ? ["--enroll", options.enroll] : []),
     ...(options.name ? ["--name", options.name] : []),
     ...(options.extraArgs ?? []),
-  ], { label: `agent ${options.name ?? ""}`, stateDir, removeStateDir: !options.stateDir });
+  ], {
+    label: `agent ${options.name ?? ""}`,
+    stateDir,
+    removeStateDir: !options.stateDir,
+    env: options.env,
+  });
 }
 
 /**
@@ -73,7 +82,12 @@ export async function spawnSupportApp(options: {
 /** Runs `main.ts` with `command` as a child process, its stdout and stderr captured. */
 function spawnAssent(
   command: string[],
-  options: { label: string; stateDir: string; removeStateDir: boolean },
+  options: {
+    label: string;
+    stateDir: string;
+    removeStateDir: boolean;
+    env?: Record<string, string>;
+  },
 ): AgentProcess {
   const { stateDir } = options;
   const child = new Deno.Command(Deno.execPath(), {
@@ -83,7 +97,7 @@ function spawnAssent(
     stdout: "piped",
     stderr: "piped",
     // HOME is the process's own folder: shells it starts read no dotfiles of this machine.
-    env: { NO_COLOR: "1", ASSENT_SUPPORT_LOG: "1", HOME: stateDir },
+    env: { NO_COLOR: "1", ASSENT_SUPPORT_LOG: "1", HOME: stateDir, ...options.env },
   }).spawn();
   const log: string[] = [];
   const screen: string[] = [];
@@ -154,6 +168,7 @@ function spawnAssent(
     waitForLog: (p, o) => waitFor(() => log.slice(o?.since ?? 0), false, p, o?.timeoutMs),
     waitForScreen: (p, o) => waitFor(() => screen.slice(o?.since ?? 0), true, p, o?.timeoutMs),
     type: (line) => writer.write(new TextEncoder().encode(line + "\n")),
+    endInput: () => writer.close().catch(() => {}),
     kill(signal = "SIGTERM") {
       if (!exited) {
         try {

@@ -16,7 +16,11 @@ export interface World extends AsyncDisposable {
   owner: Client;
   departmentId: string;
   /** Starts an enrolled agent named `name` and waits until its device is online. */
-  agent(name: string, extraArgs?: string[]): Promise<{ agent: AgentProcess; deviceId: string }>;
+  agent(
+    name: string,
+    extraArgs?: string[],
+    env?: Record<string, string>,
+  ): Promise<{ agent: AgentProcess; deviceId: string }>;
   /** Changes the department's policies. */
   policies(change: (p: DepartmentPolicies) => DepartmentPolicies): Promise<void>;
   /** A new HTTP client for the same server. */
@@ -46,9 +50,9 @@ export async function world(
     owner,
     departmentId,
     client,
-    async agent(name, extraArgs = ["--session-state", "unlocked"]) {
+    async agent(name, extraArgs = ["--session-state", "unlocked"], env) {
       const token = await enrollmentToken(server.services, departmentId);
-      const agent = await spawnAgent({ server: server.url, enroll: token, name, extraArgs });
+      const agent = await spawnAgent({ server: server.url, enroll: token, name, extraArgs, env });
       agents.push(agent);
       await agent.waitForLog(/connected to/);
       const deadline = Date.now() + 10_000;
