@@ -34,7 +34,7 @@ export type ConfirmationRequirement =
 
 /** One prompt's life: pending until the first answer, the deadline, or a withdrawal. */
 export type Confirmation =
-  | { kind: "pending"; promptId: string; deadline: Millis }
+  | { kind: "pending"; promptId: string; deadline: Millis; onLockScreen?: true }
   | { kind: "accepted"; at: Millis }
   | { kind: "declined"; at: Millis }
   | { kind: "timed_out"; at: Millis }
@@ -98,7 +98,14 @@ export function startConfirmation(
     kind: "pending",
     promptId: options.promptId,
     deadline: options.now + options.timeoutSeconds * SECOND,
+    ...(requirement.onLockScreen ? { onLockScreen: true as const } : {}),
   };
+}
+
+/** The capability the device must keep reporting for a pending prompt to be seen. */
+export function promptCapability(gate: ConfirmationGate): "prompt" | "lock_screen_prompt" | null {
+  if (gate.kind !== "pending") return null;
+  return gate.onLockScreen ? "lock_screen_prompt" : "prompt";
 }
 
 /** True when the gate no longer blocks authorization. */

@@ -20,6 +20,7 @@ import {
   confirmationSkipReason,
   confirmationSkipText,
   ignoredConfirmationReason,
+  promptCapability,
   startConfirmation,
   timeOutConfirmation,
   withdrawConfirmation,
@@ -140,11 +141,17 @@ export type SupportSession = {
   status: SessionStatus;
 };
 
-/** The device as the gates see it at request time; capabilities as reported by the agent. */
+/**
+ * The device as the gates see it at request time; capabilities as reported by the agent.
+ * `capabilitiesReported: false` while its current connection has not yet said what it can do:
+ * the stored capabilities may be a previous connection's, so the prompt is sent, and the
+ * attempt ends the moment the report says nobody can see it (`capabilities_reported`).
+ */
 export type SessionDevice = ActionDevice & {
   locked: boolean;
   loggedOff: boolean;
   groupId: string | null;
+  capabilitiesReported?: boolean;
 };
 
 /** The technician's Secure Connect standing: a requirement, or `verified` for this request. */
@@ -188,6 +195,7 @@ export type SupportSessionEvent =
   | { type: "deauthorize"; by: string; at: Millis }
   | { type: "revoke_access"; cause: AccessRevocationCause; by: string | null; at: Millis }
   | { type: "device_offline"; at: Millis }
+  | { type: "capabilities_reported"; capabilities: readonly string[]; at: Millis }
   | { type: "end_user_left"; at: Millis }
   | {
     type: "open_channel";
@@ -504,7 +512,8 @@ function requestAuthorization(
     groupId: context.device.groupId,
     locked: context.device.locked,
     loggedOff: context.device.loggedOff,
-    canPrompt: context.device.capabilities.includes("prompt"),
+    canPrompt: context.device.capabilities.includes("prompt") ||
+      context.device.capabilitiesReported === false,
     canPromptOnLockScreen: context.device.capabilities.includes("lock_screen_prompt"),
   });
   const attempt: Attempt = {
@@ -713,6 +722,23 @@ function applyEvent(
         };
       }
       return unchanged;
+    }
+    case "capabilities_reported": {
+      // The device said it can no longer show the prompt it was sent (or never could, and only
+      // now said so): nobody will answer, so the attempt ends now rather than at the timeout.
+      if (status.kind !== "authorizing") return unchanged;
+      const needed = promptCapability(status.attempt.confirmation);
+      if (needed === null || event.capabilities.includes(needed)) return unchanged;
+      const ended = endAttempt(session, status.attempt, {
+        outcome: "cannot_prompt",
+        at: event.at,
+        gate: "confirmation",
+        actor: SYSTEM,
+      });
+      return {
+        state: { ...session, status: ended.status },
+        effects: [cannotPromptNote(session, status.attempt.id, event.at), ...ended.effects],
+      };
     }
     case "end_user_left": {
       // R6: an attended customer who quits the support app takes their consent with them; a new
@@ -1195,6 +1221,14 @@ function gateSummary(gate: ConfirmationGate | EmailGate): string {
   return gate.kind === "not_required" || gate.kind === "skipped"
     ? `${gate.kind}:${gate.reason}`
     : gate.kind;
+}
+
+function cannotPromptNote(session: SupportSession, attemptId: string, at: Millis): Effect {
+  return note(session, "confirmation.cannot_prompt", at, SYSTEM, {
+    attemptId,
+    outcome: "cannot_prompt",
+    detail: { explanation: CANNOT_PROMPT_REASON },
+  });
 }
 
 function technician(id: string, label?: string): Actor {

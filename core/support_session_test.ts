@@ -1384,3 +1384,76 @@ Deno.test("audit events of a session always name the device and the session", ()
     equal(event.sessionId, "ses-1");
   }
 });
+
+Deno.test("before the device said what it can do on this connection, the prompt is sent anyway", () => {
+  const { state, effects } = request(
+    fresh(),
+    context(s(0), {
+      ...withConfirmation,
+      device: { ...onlineDevice, capabilities: [], capabilitiesReported: false },
+    }),
+  );
+  equal(state.status.kind, "authorizing");
+  equal(only(effects, "show_prompt").length, 1);
+});
+
+Deno.test("a device that reports it can no longer show the pending prompt ends the attempt at once", () => {
+  const waiting = request(fresh(), context(s(0), { ...withConfirmation, ...withEmail })).state;
+  const still = step(waiting, {
+    type: "capabilities_reported",
+    capabilities: ["terminal", "prompt"],
+    at: s(1),
+  });
+  equal(still.state, waiting);
+  deepEqual(still.effects, []);
+
+  const { state, effects } = step(waiting, {
+    type: "capabilities_reported",
+    capabilities: ["terminal", "files"],
+    at: s(2),
+  });
+  equal(state.status.kind, "unauthorized");
+  equal(nextDeadline(state), null);
+  deepEqual(only(effects, "withdraw_prompt").map((e) => e.reason), ["cannot_prompt"]);
+  deepEqual(only(effects, "withdraw_email").map((e) => e.reason), ["cannot_prompt"]);
+  ok(actions(effects).includes("confirmation.cannot_prompt"));
+  equal(auditEvents(effects).at(-1)?.action, "authorization.rejected");
+  const view = sessionView(state, s(2));
+  equal(
+    view.kind === "unauthorized" && view.outcome?.heading,
+    "The device cannot show the confirmation prompt",
+  );
+});
+
+Deno.test("a prompt on the lock screen needs lock_screen_prompt to stay, not prompt", () => {
+  const waiting = request(
+    fresh(),
+    context(s(0), {
+      confirmation: confirmationPolicy({ enabled: true, showOnLockedAndLoggedOff: true }),
+      device: { ...onlineDevice, locked: true },
+    }),
+  ).state;
+  equal(
+    step(waiting, { type: "capabilities_reported", capabilities: ["lock_screen_prompt"], at: s(1) })
+      .state,
+    waiting,
+  );
+  equal(
+    step(waiting, { type: "capabilities_reported", capabilities: ["prompt"], at: s(1) }).state
+      .status.kind,
+    "unauthorized",
+  );
+});
+
+Deno.test("a capability report changes nothing once authorized, or when no prompt is pending", () => {
+  const granted = authorized();
+  equal(
+    step(granted, { type: "capabilities_reported", capabilities: [], at: s(1) }).state,
+    granted,
+  );
+  const emailOnly = request(fresh(), context(s(0), withEmail)).state;
+  equal(
+    step(emailOnly, { type: "capabilities_reported", capabilities: [], at: s(1) }).state,
+    emailOnly,
+  );
+});

@@ -46,6 +46,8 @@ export interface HubListener {
   offline?(deviceId: string): void;
   /** A control message from an online device (hello, heartbeat and device_info excluded). */
   message?(deviceId: string, message: AgentMessage): void;
+  /** A device reported its information on its current connection (saved already). */
+  info?(deviceId: string, info: DeviceInfo): void;
   /** Channel data from an online device. */
   data?(deviceId: string, channelId: number, payload: Uint8Array): void;
 }
@@ -102,7 +104,8 @@ interface Connection {
   // "welcoming": the device is online and its presence is being written; messages to it wait
   // in `held` until the welcome and the kept messages have gone out.
   phase: "hello" | "authenticating" | "offered" | "welcoming" | "ready" | "closed";
-  device?: { id: string; departmentId: string; info: string | null };
+  /** `reported`: this connection has sent device_info, so its capabilities are current. */
+  device?: { id: string; departmentId: string; info: string | null; reported?: boolean };
   /** The support app's code and key between its hello and its support_join. */
   support?: { code: string; key: string; agent: { version: string; platform: string } };
   helloTimer?: TimerHandle;
@@ -229,6 +232,14 @@ export class AgentHub {
   /** Bytes queued on a device's socket, for backpressure. */
   bufferedAmount(deviceId: string): number {
     return this.#connections.get(deviceId)?.socket.bufferedAmount ?? 0;
+  }
+
+  /**
+   * True once the device's current connection has reported its information, so the stored
+   * capabilities say what it can do now rather than what it could do last time.
+   */
+  infoReported(deviceId: string): boolean {
+    return this.#connections.get(deviceId)?.device?.reported === true;
   }
 
   /** True while the device holds a connection that checked in within the window. */
@@ -526,14 +537,20 @@ export class AgentHub {
   async #deviceInfo(conn: Connection, info: DeviceInfo) {
     const device = conn.device!;
     const json = JSON.stringify(info);
-    if (json === device.info) return;
-    device.info = json;
-    await saveDeviceInfo(this.#d.db, device.id, info, this.#d.clock.now());
-    this.#d.events.publish({
-      kind: "device",
-      deviceId: device.id,
-      departmentId: device.departmentId,
-    });
+    const first = !device.reported;
+    device.reported = true;
+    if (json !== device.info) {
+      device.info = json;
+      await saveDeviceInfo(this.#d.db, device.id, info, this.#d.clock.now());
+      this.#d.events.publish({
+        kind: "device",
+        deviceId: device.id,
+        departmentId: device.departmentId,
+      });
+    } else if (!first) {
+      return;
+    }
+    for (const l of this.#listeners) l.info?.(device.id, info);
   }
 
   #onClose(conn: Connection) {

@@ -8,7 +8,12 @@
  * Flow control is credit-based end to end, so a slow reader slows the writer and the
  * server's memory stays bounded.
  */
-import { type ChannelKind, type ReasonCode, supportSessionTransition } from "../core/mod.ts";
+import {
+  type ChannelKind,
+  type ReasonCode,
+  reasonText,
+  supportSessionTransition,
+} from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
@@ -370,12 +375,15 @@ export class ChannelRelay {
 
   /** core's `close_channels`: deauthorize or expiry ends every channel of the session. */
   closeSession(sessionId: string, _channelIds: string[], reason: string): void {
+    // The browser shows this as the reason its terminal or desktop ended, so it says which end.
     const text = reason === "expired"
       ? "The authorization expired"
       : reason === "device_offline"
       ? "Unable to connect to the device"
       : reason === "access_revoked"
       ? "Your access to this device was withdrawn"
+      : reason === "app_closed" || reason === "session_closed"
+      ? reasonText(reason)
       : "The support session was deauthorized";
     for (const channel of this.ofSession(sessionId)) {
       this.finish(channel, reason as ReasonCode, text, true, false);

@@ -10,6 +10,7 @@ import { ACTION_LABELS, allowedActions, type SupportSession } from "../core/mod.
 import { type Channel, ChannelError, INITIAL_WINDOW } from "../hub/channels.ts";
 import { randomToken } from "../lib/tokens.ts";
 import { canSee, visibleDepartments } from "../services/devices.ts";
+import { sessionBarModel } from "../services/device_views.ts";
 import { type DeviceRow, findDevice } from "../store/devices.ts";
 import {
   type FilesModel,
@@ -17,7 +18,7 @@ import {
   type ListingEntry,
   TransferList,
 } from "../views/FilesPage.tsx";
-import { RemotePage, RemoteUnavailablePage } from "../views/RemotePage.tsx";
+import { RemotePage, RemoteUnavailablePage, SessionBarContent } from "../views/RemotePage.tsx";
 import { NO_VNC_TEXT } from "../views/DevicePage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
@@ -74,8 +75,8 @@ function capabilities(device: DeviceRow): string[] {
   }
 }
 
-function expiresAt(session: SupportSession): number {
-  return session.status.kind === "authorized" ? session.status.expiresAt : 0;
+function bar(c: Ctx, o: Owned) {
+  return sessionBarModel(c.get("services"), o.session, o.device);
 }
 
 /** WebSockets from other sites must not ride on the technician's cookie. */
@@ -126,9 +127,8 @@ export function remoteRoutes(): Hono<AppEnv> {
           sessionId: o.session.id,
           deviceId: o.device.id,
           deviceName: o.device.name,
-          asUser: o.session.asUser,
           view,
-          expiresAt: expiresAt(o.session),
+          bar: bar(c, o),
           terminal: {
             available: caps.includes("terminal"),
             reason: caps.includes("terminal") ? null : "The device's agent cannot open a terminal",
@@ -201,8 +201,7 @@ export function remoteRoutes(): Hono<AppEnv> {
       sessionId: o.session.id,
       deviceId: o.device.id,
       deviceName: o.device.name,
-      asUser: o.session.asUser,
-      expiresAt: expiresAt(o.session),
+      bar: bar(c, o),
       listing: null,
       listingError: null,
       transfers: services.transfers.list(o.session.id),
@@ -222,6 +221,24 @@ export function remoteRoutes(): Hono<AppEnv> {
     const o = await owned(c);
     const list = c.get("services").transfers.list(o.session.id);
     return renderPartial(c, <TransferList sessionId={o.session.id} transfers={list} />);
+  });
+
+  // The session bar follows the authorization live: deauthorized, expired, the app quit, the
+  // device went offline or came back.
+  app.get("/sessions/:id/bar", requireUser(), async (c) => {
+    const o = await owned(c);
+    return renderPartial(c, <SessionBarContent model={bar(c, o)} />);
+  });
+
+  app.get("/sessions/:id/live", requireUser(), async (c) => {
+    const o = await owned(c);
+    return liveStream(c, {
+      event: "session",
+      accepts: (e) =>
+        (e.kind === "session" && e.sessionId === o.session.id) ||
+        (e.kind === "device" && e.deviceId === o.device.id),
+      minIntervalMs: 250,
+    });
   });
 
   app.get("/sessions/:id/events", requireUser(), async (c) => {

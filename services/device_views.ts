@@ -1,5 +1,13 @@
 /** Device rows turned into the view models the device pages show, with live presence. */
-import { allowedActions, attendedActions, sessionView } from "../core/mod.ts";
+import {
+  allowedActions,
+  attendedActions,
+  AUTHORIZATION_IN_PROGRESS,
+  SESSION_IS_CLOSED,
+  SESSION_NOT_AUTHORIZED,
+  sessionView,
+  type SupportSession,
+} from "../core/mod.ts";
 import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { LoggedInUser } from "../protocol/messages.ts";
@@ -10,6 +18,7 @@ import { listDepartments } from "../store/departments.ts";
 import type { DeviceModel } from "../views/DevicePage.tsx";
 import type { DeviceListItem } from "../views/DevicesPage.tsx";
 import type { SessionPanelModel } from "../views/SessionPanel.tsx";
+import type { SessionBarModel, SessionBarState } from "../views/RemotePage.tsx";
 import type { CurrentUser } from "./accounts.ts";
 import type { SupportSessions } from "./sessions.ts";
 
@@ -141,5 +150,52 @@ export async function sessionPanelModel(
     actions: attended ? attendedActions(actions, attended) : actions,
     users: parseUsers(device.users).map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
+  };
+}
+
+/**
+ * The bar of the remote-control and file pages at `now`: the time left as the server counts it,
+ * or, once the authorization ended (deauthorized, expired, the app quit, a new request), how.
+ */
+export function sessionBarModel(
+  services: { sessions: SupportSessions; clock: Clock },
+  session: SupportSession,
+  device: DeviceRow,
+): SessionBarModel {
+  const now = services.clock.now();
+  const view = sessionView(session, now, { deviceName: device.name });
+  const ended = (heading: string, reason: string): SessionBarState => ({
+    kind: "ended",
+    heading,
+    reason,
+  });
+  let state: SessionBarState;
+  switch (view.kind) {
+    case "authorized":
+      state = {
+        kind: "authorized",
+        expiresAt: view.expiresAt,
+        leftMs: Math.max(0, view.expiresAt - now),
+        deviceOnline: services.sessions.deviceView(device).online,
+      };
+      break;
+    case "unauthorized":
+      state = view.outcome
+        ? ended(view.outcome.heading, view.outcome.reason)
+        : ended("Not authorized", SESSION_NOT_AUTHORIZED);
+      break;
+    case "authorizing":
+      state = ended(SESSION_NOT_AUTHORIZED, AUTHORIZATION_IN_PROGRESS);
+      break;
+    case "closed":
+      state = ended(SESSION_NOT_AUTHORIZED, SESSION_IS_CLOSED);
+      break;
+  }
+  return {
+    sessionId: session.id,
+    deviceId: device.id,
+    deviceName: device.name,
+    asUser: session.asUser,
+    state,
   };
 }

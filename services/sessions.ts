@@ -119,6 +119,8 @@ export class SupportSessions implements DeadlineSource {
     deps.hub.listen({
       online: (deviceId) => void this.#onDeviceOnline(deviceId).catch((err) => this.#fail(err)),
       offline: (deviceId) => void this.#onDeviceOffline(deviceId).catch((err) => this.#fail(err)),
+      info: (deviceId, info) =>
+        void this.#onCapabilities(deviceId, info.capabilities).catch((err) => this.#fail(err)),
       message: (deviceId, message) => {
         if (message.type === "prompt_answer") {
           void this.#onPromptAnswer(deviceId, message.promptId, message.answer)
@@ -175,6 +177,7 @@ export class SupportSessions implements DeadlineSource {
       locked: device.locked === 1,
       loggedOff: device.logged_off === 1,
       groupId: device.group_id,
+      capabilitiesReported: !online || this.#d.hub.infoReported(device.id),
     };
   }
 
@@ -532,6 +535,18 @@ export class SupportSessions implements DeadlineSource {
       }
     }
     return undefined;
+  }
+
+  /** The device said what it can do now; a prompt it can no longer show ends its attempt. */
+  async #onCapabilities(deviceId: string, capabilities: readonly string[]) {
+    const now = this.#d.clock.now();
+    for (const id of await deviceSessionIds(this.#d.db, deviceId, ["authorizing"])) {
+      await this.#apply(
+        id,
+        (s) =>
+          supportSessionTransition(s, { type: "capabilities_reported", capabilities, at: now }),
+      );
+    }
   }
 
   async #onDeviceOffline(deviceId: string) {

@@ -1,9 +1,15 @@
 // Assent's own browser code: progressive enhancement only; every page works without it.
 "use strict";
 
-// Countdowns: any element with data-deadline (epoch ms) shows the seconds left, live.
+// Countdowns: any element with data-deadline (epoch ms) shows the seconds left, live. One with
+// data-left-ms counts down from the time left as the server measured it when it rendered, so a
+// wrong clock in this browser cannot show more (or less) time than the server will allow.
 function tickCountdowns() {
   const now = Date.now();
+  for (const el of document.querySelectorAll("[data-left-ms]")) {
+    el.dataset.deadline = String(now + Number(el.dataset.leftMs));
+    delete el.dataset.leftMs;
+  }
   for (const el of document.querySelectorAll("[data-deadline]")) {
     const left = Math.max(0, Math.ceil((Number(el.dataset.deadline) - now) / 1000));
     const text = el.dataset.format === "clock" ? formatClock(left) : String(left);

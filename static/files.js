@@ -118,3 +118,17 @@ form?.addEventListener("submit", async (e) => {
   input.value = "";
   for (const file of files) await upload(file);
 });
+
+// Once the authorization ends the server refuses every transfer; say so instead of failing later.
+function followSession() {
+  const ended = document.querySelector('#session-bar [data-state="ended"]');
+  const button = form?.querySelector('button[type="submit"]');
+  const input = document.getElementById("upload-files");
+  if (button) button.disabled = !!ended;
+  if (input) input.disabled = !!ended;
+  document.querySelector(".files-layout")?.classList.toggle("ended", !!ended);
+}
+document.body.addEventListener("htmx:afterSwap", (e) => {
+  if (e.target?.id === "session-bar") followSession();
+});
+followSession();

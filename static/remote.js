@@ -20,6 +20,13 @@ const say = (text, kind) => {
 };
 const wsUrl = (path) =>
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+// The server ended the channel (deauthorized, expired, the app quit, the device went offline):
+// the session bar refreshes now rather than waiting for its event stream.
+const ENDED = 4000;
+const sessionEnded = () =>
+  document.getElementById("session-bar")?.dispatchEvent(
+    new CustomEvent("session-ended"),
+  );
 
 const terminalEl = document.getElementById("terminal");
 if (terminalEl) startTerminal(terminalEl);
@@ -53,9 +60,16 @@ async function startTerminal(el) {
     }
   };
   ws.onclose = (e) => {
-    say(e.reason || "The terminal is closed", e.code === 1000 ? "" : "bad");
+    const reason = e.reason || "The terminal is closed";
+    say(reason, e.code === 1000 ? "" : "bad");
     term.options.disableStdin = true;
+    // The reason is the server's text; control characters in it must not drive the terminal.
+    // deno-lint-ignore no-control-regex
+    const plain = reason.replace(/[\x00-\x1f\x7f]/g, " ");
+    term.write(`\r\n\x1b[1m[${plain}]\x1b[0m\r\n`);
     el.classList.add("ended");
+    el.dataset.ended = reason;
+    if (e.code === ENDED) sessionEnded();
   };
   term.onData((data) => ws.readyState === 1 && ws.send(encoder.encode(data)));
   term.onResize(({ cols, rows }) => {
@@ -96,6 +110,7 @@ async function startDesktop(el) {
   rfb.addEventListener("disconnect", (e) => {
     say(e.detail.clean ? "The desktop session ended" : "The desktop connection was lost", "bad");
     el.dataset.state = "disconnected";
+    sessionEnded();
   });
   const form = document.getElementById("desktop-password");
   rfb.addEventListener("credentialsrequired", () => {

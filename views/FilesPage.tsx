@@ -3,7 +3,7 @@ import { FILE_TRANSFER, TAKE_REMOTE_CONTROL } from "../core/mod.ts";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
-import { SessionBar } from "./RemotePage.tsx";
+import { SessionBar, type SessionBarModel } from "./RemotePage.tsx";
 
 /** One entry of a folder listing. */
 export interface ListingEntry {
@@ -32,8 +32,7 @@ export interface FilesModel {
   sessionId: string;
   deviceId: string;
   deviceName: string;
-  asUser: string | null;
-  expiresAt: number;
+  bar: SessionBarModel;
   listing:
     | { path: string; parent: string | null; entries: ListingEntry[]; truncated: boolean }
     | null;
@@ -112,7 +111,7 @@ export function FilesPage(props: { model: FilesModel }) {
   const l = m.listing;
   return (
     <Layout title={`${FILE_TRANSFER} · ${m.deviceName}`} wide modules={["files.js"]}>
-      <SessionBar {...m} />
+      <SessionBar model={m.bar} />
       <nav class="tabs" aria-label="Remote control">
         {m.remoteControl && (
           <a class="tab" href={`/sessions/${m.sessionId}/remote`}>{TAKE_REMOTE_CONTROL}</a>

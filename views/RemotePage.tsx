@@ -1,44 +1,118 @@
 /** Take Remote Control: a terminal (xterm.js) and the desktop (noVNC), relayed by the server. */
-import { DEAUTHORIZE_SESSION, FILE_TRANSFER } from "../core/mod.ts";
+import {
+  DEAUTHORIZE_SESSION,
+  FILE_TRANSFER,
+  REQUEST_AUTHORIZATION,
+  UNABLE_TO_CONNECT,
+} from "../core/mod.ts";
 import { PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
+import { Live } from "./Live.tsx";
+
+/** Where the authorization stands, for the bar: time left as the server counts it, or how it ended. */
+export type SessionBarState =
+  | { kind: "authorized"; expiresAt: number; leftMs: number; deviceOnline: boolean }
+  | { kind: "ended"; heading: string; reason: string };
+
+/** The session bar of the remote-control and file pages; it follows the authorization live. */
+export interface SessionBarModel {
+  sessionId: string;
+  deviceId: string;
+  deviceName: string;
+  asUser: string | null;
+  state: SessionBarState;
+}
 
 /** What the remote-control page shows. */
 export interface RemoteModel {
   sessionId: string;
   deviceId: string;
   deviceName: string;
-  asUser: string | null;
   view: "terminal" | "desktop";
-  expiresAt: number;
+  bar: SessionBarModel;
   terminal: { available: boolean; reason: string | null };
   desktop: { available: boolean; reason: string | null };
   files: boolean;
 }
 
-/** The session bar shared by the remote-control and file pages. */
-export function SessionBar(props: {
-  sessionId: string;
-  deviceId: string;
-  deviceName: string;
-  asUser: string | null;
-  expiresAt: number;
-}) {
+/** "3:54:40", "4:05", "0:00": how the countdown reads before the script takes over. */
+export function clockText(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const mm = String(m).padStart(h > 0 ? 2 : 1, "0");
+  return `${h > 0 ? `${h}:` : ""}${mm}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** The bar's content, replaced in place when the session changes. */
+export function SessionBarContent(props: { model: SessionBarModel }) {
+  const m = props.model;
+  const s = m.state;
   return (
-    <div class="session-bar">
+    <div class="session-bar" data-state={s.kind}>
       <div>
-        <a href={`/devices/${props.deviceId}`}>{props.deviceName}</a>
-        {props.asUser && <span class="muted">as {props.asUser}</span>}
-        <span class="badge badge-ok">Authorized</span>
-        <span class="muted">
-          until <Time at={props.expiresAt} /> ·{" "}
-          <strong data-deadline={props.expiresAt} data-format="clock">…</strong> left
-        </span>
+        <a href={`/devices/${m.deviceId}`}>{m.deviceName}</a>
+        {m.asUser && <span class="muted">as {m.asUser}</span>}
+        {s.kind === "authorized"
+          ? (
+            <>
+              <span class="badge badge-ok">Authorized</span>
+              <span class="muted">
+                until <Time at={s.expiresAt} /> ·{" "}
+                {/* Counted from the server's time left, so a wrong clock here cannot stretch it. */}
+                <strong role="timer" data-left-ms={s.leftMs} data-format="clock">
+                  {clockText(s.leftMs)}
+                </strong>{" "}
+                left
+              </span>
+              {!s.deviceOnline && <span class="badge badge-bad">{UNABLE_TO_CONNECT}</span>}
+            </>
+          )
+          : (
+            <>
+              <span class="badge badge-bad">Not authorized</span>
+              <strong class="bar-heading">{s.heading}</strong>
+              <span class="bar-reason">{s.reason}</span>
+            </>
+          )}
       </div>
-      <PostForm action={`/sessions/${props.sessionId}/deauthorize`}>
-        <button type="submit" class="danger">{DEAUTHORIZE_SESSION}</button>
-      </PostForm>
+      {s.kind === "authorized"
+        ? (
+          <PostForm action={`/sessions/${m.sessionId}/deauthorize`}>
+            <button type="submit" class="danger">{DEAUTHORIZE_SESSION}</button>
+          </PostForm>
+        )
+        : (
+          <a
+            class="button primary"
+            href={`/devices/${m.deviceId}`}
+            data-action="request_authorization"
+          >
+            {REQUEST_AUTHORIZATION} on the device page
+          </a>
+        )}
+    </div>
+  );
+}
+
+/**
+ * The bar as a live region: the session's server-sent events re-fetch it, and so does a page
+ * script that hears first that its channel ended (`session-ended`).
+ */
+export function SessionBar(props: { model: SessionBarModel }) {
+  const id = props.model.sessionId;
+  return (
+    <div hx-ext="sse" sse-connect={`/sessions/${id}/live`}>
+      <Live
+        id="session-bar"
+        url={`/sessions/${id}/bar`}
+        event="session"
+        also="session-ended"
+        announce
+      >
+        <SessionBarContent model={props.model} />
+      </Live>
     </div>
   );
 }
@@ -63,7 +137,7 @@ export function RemotePage(props: { model: RemoteModel }) {
       styles={m.view === "terminal" ? ["vendor/xterm/xterm.css"] : []}
       modules={["remote.js"]}
     >
-      <SessionBar {...m} />
+      <SessionBar model={m.bar} />
       <nav class="tabs" aria-label="Remote control">
         {tab("terminal", "Terminal", m.terminal.available)}
         {tab("desktop", "Desktop", m.desktop.available)}
