@@ -164,3 +164,62 @@ Deno.test({
     assert.deepEqual(errors, []);
   },
 });
+
+/** The text of every line in the page's xterm buffer. */
+function terminalText(page: import("playwright-core").Page): Promise<string> {
+  return page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const buffer = (globalThis as any).assentTerminal?.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; buffer && i < buffer.length; i++) {
+      lines.push(buffer.getLine(i)?.translateToString(true) ?? "");
+    }
+    return lines.join("\n");
+  });
+}
+
+Deno.test("browser: on a phone, Deauthorize from elsewhere ends the remote page within a second", async () => {
+  await using w = await world();
+  const { deviceId } = await w.agent("PC-LIVE");
+  const sessionId = await authorizedSession(w.owner, deviceId);
+  await using browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page, w.server.url);
+  // The bar re-fetches itself once its event stream is open; then it follows every change.
+  const listening = page.waitForResponse((r) => r.url().endsWith(`/sessions/${sessionId}/bar`));
+  await page.goto(`${w.server.url}/sessions/${sessionId}/remote`);
+  await page.getByText(/shell runs as/).waitFor();
+  await listening;
+  const bar = page.locator("#session-bar");
+  assert.match(await bar.innerText(), /\bAuthorized\b/);
+  assert.match(await page.getByRole("timer").innerText(), /^[34]:\d\d:\d\d$/);
+  await page.getByRole("button", { name: "Deauthorize Session" }).waitFor();
+
+  // Another tab of the same technician (here: a plain HTTP client) deauthorizes.
+  const res = await w.owner.post(`/sessions/${sessionId}/deauthorize`);
+  assert.equal(res.status, 303);
+  const ended = Date.now();
+  await page.locator('#session-bar [data-state="ended"]').waitFor({ timeout: 1000 });
+  assert.ok(Date.now() - ended <= 1000);
+
+  const header = await bar.innerText();
+  assert.doesNotMatch(header, /\bAuthorized\b/, "the header no longer says Authorized");
+  assert.match(header, /Support session deauthorized/);
+  assert.match(header, /The support session was deauthorized/);
+  assert.equal(await page.getByRole("timer").count(), 0, "the countdown is gone");
+  assert.equal(await page.getByRole("button", { name: "Deauthorize Session" }).count(), 0);
+  await page.locator("#terminal[data-ended]").waitFor({ timeout: 1000 });
+  assert.match(await terminalText(page), /\[The support session was deauthorized\]/);
+  assert.match(await page.locator("#remote-status").innerText(), /deauthorized/);
+  await page.screenshot({ path: await artifact("remote-deauthorized-phone.png"), fullPage: true });
+
+  // The way back, by keyboard: Request Authorization on the device page.
+  const back = page.getByRole("link", { name: "Request Authorization on the device page" });
+  await back.focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${w.server.url}/devices/${deviceId}`);
+  await page.getByRole("button", { name: "Request Authorization" }).waitFor();
+  assert.deepEqual(errors, [], "no CSP violations or script errors");
+});
