@@ -223,3 +223,27 @@ Deno.test("browser: on a phone, Deauthorize from elsewhere ends the remote page 
   await page.getByRole("button", { name: "Request Authorization" }).waitFor();
   assert.deepEqual(errors, [], "no CSP violations or script errors");
 });
+
+Deno.test("browser: the file page stops offering uploads the moment the authorization ends", async () => {
+  await using w = await world();
+  const { deviceId } = await w.agent("PC-FILES-LIVE");
+  const sessionId = await authorizedSession(w.owner, deviceId);
+  await using browser = await launchBrowser();
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page, w.server.url);
+  const listening = page.waitForResponse((r) => r.url().endsWith(`/sessions/${sessionId}/bar`));
+  await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
+  await listening;
+  const upload = page.getByRole("button", { name: "Upload" });
+  assert.equal(await upload.isEnabled(), true);
+
+  await w.owner.post(`/sessions/${sessionId}/deauthorize`);
+  await page.locator('#session-bar [data-state="ended"]').waitFor({ timeout: 1000 });
+  assert.equal(await upload.isDisabled(), true);
+  assert.equal(await page.locator("#upload-files").isDisabled(), true);
+  assert.equal(await page.getByRole("button", { name: "Deauthorize Session" }).count(), 0);
+  await page.screenshot({ path: await artifact("files-deauthorized.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+});
