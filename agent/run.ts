@@ -525,7 +525,10 @@ Options:
   --server URL        The Assent server (http:// or https://)
   --enroll TOKEN      Enrollment token from an admin (first run only)
   --state-dir DIR     Where the credential is kept (default: ${defaultStateDir()})
-  --prompt MODE       auto (a desktop dialog when possible), terminal or dialog
+  --prompt MODE       auto (a desktop dialog when possible, else an interactive terminal),
+                      terminal (answers typed on stdin, even a pipe, until it ends) or dialog.
+                      Where nobody can be asked the agent says so, and the server refuses
+                      requests that need the end user's confirmation at once
   --name NAME         Report this device name instead of the host name
   --session-state S   unlocked, locked or logged-off: report this instead of asking the OS
                       (for machines whose OS does not tell)
