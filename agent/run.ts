@@ -14,10 +14,17 @@ import {
   decodeChannelFrame,
   type DeviceInfo,
   FATAL_CLOSE_CODES,
+  helloProofMessage,
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "../protocol/messages.ts";
-import { defaultStateDir, loadCredential, saveCredential } from "./credentials.ts";
+import { type DeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
+import {
+  defaultStateDir,
+  loadCredential,
+  loadOrCreateDeviceKey,
+  saveCredential,
+} from "./credentials.ts";
 import {
   type AdaptivePrompter,
   adaptivePrompter,
@@ -109,7 +116,8 @@ export interface ConnectOptions extends
     | "maxTransferBytes"
     | "log"
   > {
-  auth: HelloAuth;
+  /** The hello's auth for this connection, given the server's challenge nonce. */
+  hello: (nonce: string) => HelloAuth | Promise<HelloAuth>;
   /** The close reason the server hears when the run's signal aborts. */
   stopReason: string;
   /** Keeps the credential an `enroll` hello earned. */
@@ -160,6 +168,13 @@ export function backoffDelay(attempt: number, maxMs: number, random = Math.rando
 export async function runAgent(options: AgentOptions, signal?: AbortSignal): Promise<number> {
   const log = options.log;
   let credential = await loadCredential(options.stateDir);
+  let deviceKey: DeviceKey;
+  try {
+    deviceKey = await loadOrCreateDeviceKey(options.stateDir);
+  } catch (err) {
+    log(`cannot use the device key: ${err instanceof Error ? err.message : err}`);
+    return 1;
+  }
   if (credential && options.enrollToken) {
     log(`already enrolled as device ${credential.deviceId}; ignoring --enroll`);
   }
@@ -194,9 +209,7 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
         await connectOnce(
           {
             ...options,
-            auth: credential
-              ? { kind: "device", deviceId: credential.deviceId, secret: credential.secret }
-              : { kind: "enroll", token: options.enrollToken! },
+            hello: (nonce) => signedHello(credential, options.enrollToken!, deviceKey, nonce),
             stopReason: "Agent stopping",
             onEnrolled,
           },
@@ -214,6 +227,23 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
     return 1;
   }
   return 0;
+}
+
+/**
+ * The hello's auth: the credential (or the enrollment token before there is one), with the
+ * device key's signature of this connection's challenge.
+ */
+async function signedHello(
+  credential: { deviceId: string; secret: string } | null,
+  enrollToken: string,
+  key: DeviceKey,
+  nonce: string,
+): Promise<HelloAuth> {
+  const message = helloProofMessage(nonce, credential?.deviceId ?? null);
+  const proof = { publicKey: key.publicKey, signature: await signWithDeviceKey(key, message) };
+  return credential
+    ? { kind: "device", deviceId: credential.deviceId, secret: credential.secret, proof }
+    : { kind: "enroll", token: enrollToken, proof };
 }
 
 /**
@@ -317,15 +347,9 @@ export function connectOnce(
       }
     };
 
-    socket.onopen = () => {
-      feedWatchdog();
-      send({
-        type: "hello",
-        protocol: PROTOCOL_VERSION,
-        agent: { version: AGENT_VERSION, platform: Deno.build.os },
-        auth: options.auth,
-      });
-    };
+    // The hello waits for the server's challenge, which it signs.
+    socket.onopen = () => feedWatchdog();
+    let helloSent = false;
 
     const ask = async (message: Extract<ServerMessage, { type: "prompt" }>) => {
       const abort = new AbortController();
@@ -376,6 +400,17 @@ export function connectOnce(
 
     const handle = async (message: ServerMessage) => {
       switch (message.type) {
+        case "challenge": {
+          if (helloSent || typeof message.nonce !== "string") return;
+          helloSent = true;
+          send({
+            type: "hello",
+            protocol: PROTOCOL_VERSION,
+            agent: { version: AGENT_VERSION, platform: Deno.build.os },
+            auth: await options.hello(message.nonce),
+          });
+          return;
+        }
         case "enrolled":
           enrolled = true;
           await options.onEnrolled?.({ deviceId: message.deviceId, secret: message.secret });

@@ -134,7 +134,8 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
         await connectOnce(
           {
             ...options,
-            auth: { kind: "support", code: options.code, key },
+            // The support app has no device key: its computer is bound by the key above.
+            hello: () => ({ kind: "support", code: options.code, key }),
             stopReason: SUPPORT_QUIT_REASON,
             onOffer,
             onWelcome,

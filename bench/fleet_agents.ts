@@ -4,7 +4,13 @@
  * them with those credentials, reports when all are welcomed, then heartbeats until stopped.
  */
 import { parseArgs } from "node:util";
-import { type AgentMessage, PROTOCOL_VERSION, type ServerMessage } from "../protocol/messages.ts";
+import { type DeviceKey, generateDeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
+import {
+  type AgentMessage,
+  helloProofMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from "../protocol/messages.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -21,7 +27,13 @@ const { values } = parseArgs({
 const server = values.server!.replace(/^http/, "ws") + "/agent/ws";
 const concurrency = Number(values.concurrency ?? 200);
 
-type Credential = { deviceId: string; secret: string; name: string };
+type Credential = { deviceId: string; secret: string; name: string; key: DeviceKey };
+
+/** The key proof of a hello: the connection's challenge signed with the device key. */
+async function proof(key: DeviceKey, nonce: string, deviceId: string | null) {
+  const signature = await signWithDeviceKey(key, helloProofMessage(nonce, deviceId));
+  return { publicKey: key.publicKey, signature };
+}
 
 function hello(auth: Extract<AgentMessage, { type: "hello" }>["auth"]): string {
   return JSON.stringify(
@@ -80,10 +92,18 @@ if (values.mode === "enroll") {
   await pool(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
     const ws = await open();
     const name = `${values.prefix}-${String(i).padStart(5, "0")}`;
+    const key = await generateDeviceKey();
     await new Promise<void>((resolve, reject) => {
-      ws.onmessage = (e) => {
+      ws.onmessage = async (e) => {
         const m = JSON.parse(e.data) as ServerMessage;
-        if (m.type === "enrolled") creds.push({ deviceId: m.deviceId, secret: m.secret, name });
+        if (m.type === "challenge") {
+          ws.send(
+            hello({ kind: "enroll", token: values.token!, proof: await proof(key, m.nonce, null) }),
+          );
+        }
+        if (m.type === "enrolled") {
+          creds.push({ deviceId: m.deviceId, secret: m.secret, name, key });
+        }
         if (m.type === "welcome") {
           ws.send(info(name));
           ws.close();
@@ -91,7 +111,6 @@ if (values.mode === "enroll") {
         }
         if (m.type === "error") reject(new Error(m.message));
       };
-      ws.send(hello({ kind: "enroll", token: values.token! }));
     });
   });
   await Deno.writeTextFile(values.creds!, JSON.stringify(creds));
@@ -106,8 +125,16 @@ if (values.mode === "enroll") {
     const ws = await open();
     sockets.push(ws);
     await new Promise<void>((resolve) => {
-      ws.onmessage = (e) => {
+      ws.onmessage = async (e) => {
         const m = JSON.parse(e.data) as ServerMessage;
+        if (m.type === "challenge") {
+          ws.send(hello({
+            kind: "device",
+            deviceId: cred.deviceId,
+            secret: cred.secret,
+            proof: await proof(cred.key, m.nonce, cred.deviceId),
+          }));
+        }
         if (m.type === "welcome") {
           welcomed++;
           ws.send(info(cred.name));
@@ -126,7 +153,6 @@ if (values.mode === "enroll") {
         closedEarly++;
         resolve();
       };
-      ws.send(hello({ kind: "device", deviceId: cred.deviceId, secret: cred.secret }));
     });
   });
   console.log(

@@ -13,6 +13,7 @@ import {
 } from "../core/mod.ts";
 import type { Clock, TimerHandle } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
+import { randomToken } from "../lib/tokens.ts";
 import {
   AgentMessage,
   CLOSE,
@@ -104,6 +105,8 @@ interface Connection {
   // "welcoming": the device is online and its presence is being written; messages to it wait
   // in `held` until the welcome and the kept messages have gone out.
   phase: "hello" | "authenticating" | "offered" | "welcoming" | "ready" | "closed";
+  /** This connection's challenge: the hello's key proof must sign it (256 random bits). */
+  nonce: string;
   /** `reported`: this connection has sent device_info, so its capabilities are current. */
   device?: { id: string; departmentId: string; info: string | null; reported?: boolean };
   /** The support app's code and key between its hello and its support_join. */
@@ -191,10 +194,15 @@ export class AgentHub {
       socket,
       ip: meta.ip,
       phase: "hello",
+      nonce: randomToken(32),
       tokens: RATE.burst,
       refilledAt: this.#d.clock.now(),
     };
     socket.binaryType = "arraybuffer";
+    // The challenge goes first, so the hello can prove the device key for this connection only.
+    const challenge = () => this.#sendRaw(conn, { type: "challenge", nonce: conn.nonce });
+    if (socket.readyState === WebSocket.OPEN) challenge();
+    else socket.onopen = challenge;
     conn.helloTimer = this.#d.clock.at(
       this.#d.clock.now() + TIMING.hello * 1000,
       () => this.#refuse(conn, CLOSE.helloTimeout, "No hello received in time"),
@@ -344,6 +352,12 @@ export class AgentHub {
     } catch {
       return this.#refuse(conn, CLOSE.malformed, "Frame is not JSON");
     }
+    // An older agent's hello does not fit this version's schema; it is told to upgrade rather
+    // than that its frame is malformed.
+    if (conn.phase === "hello" && isOtherVersionHello(json)) {
+      conn.helloTimer?.cancel();
+      return this.#refuse(conn, CLOSE.unsupportedVersion, unsupportedVersion(json.protocol));
+    }
     const parsed = AgentMessage.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -391,11 +405,7 @@ export class AgentHub {
   async #hello(conn: Connection, hello: Extract<AgentMessage, { type: "hello" }>) {
     conn.helloTimer?.cancel();
     if (hello.protocol !== PROTOCOL_VERSION) {
-      return this.#refuse(
-        conn,
-        CLOSE.unsupportedVersion,
-        `Protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`,
-      );
+      return this.#refuse(conn, CLOSE.unsupportedVersion, unsupportedVersion(hello.protocol));
     }
     let device: DeviceRow;
     if (hello.auth.kind === "support") {
@@ -405,28 +415,43 @@ export class AgentHub {
         token: hello.auth.token,
         name: `${hello.agent.platform} device`,
         ip: conn.ip,
+        proof: hello.auth.proof,
+        nonce: conn.nonce,
       });
       if (!result.ok) {
-        return this.#refuse(conn, CLOSE.enrollmentRefused, ENROLLMENT_REFUSALS[result.reason], {
+        const code = result.reason === "bad_key" ? CLOSE.badKey : CLOSE.enrollmentRefused;
+        return this.#refuse(conn, code, ENROLLMENT_REFUSALS[result.reason], {
           code: result.reason,
         });
       }
       device = result.device;
       this.#sendRaw(conn, { type: "enrolled", deviceId: device.id, secret: result.secret });
     } else {
-      const result = await authenticateDevice(this.#d.db, hello.auth.deviceId, hello.auth.secret);
+      const result = await authenticateDevice(this.#d.db, this.#d.clock, {
+        deviceId: hello.auth.deviceId,
+        secret: hello.auth.secret,
+        proof: hello.auth.proof,
+        nonce: conn.nonce,
+        ip: conn.ip,
+      });
       if (!result.ok) {
-        const disabled = result.reason === "disabled";
+        const outcome = result.reason === "disabled" ? "device_disabled" : result.reason;
+        // Only a hello with the right secret names its device in the audit: the secret
+        // proves the id is not made up. A bad key there means the credential was copied.
         this.#queueAudit({
           at: this.#d.clock.now(),
           action: "device.refused",
-          outcome: disabled ? "device_disabled" : "bad_credential",
+          outcome,
           actor: { kind: "agent", label: conn.ip },
-          deviceId: disabled ? hello.auth.deviceId : null,
-          detail: { ip: conn.ip },
+          deviceId: result.device?.id ?? null,
+          departmentId: result.device?.department_id ?? null,
+          detail: { ip: conn.ip, ...(result.detail ? { why: result.detail } : {}) },
         });
-        return disabled
+        // The refusal comes before #ready: a live connection of the device is not touched.
+        return result.reason === "disabled"
           ? this.#refuse(conn, CLOSE.deviceDisabled, "This device has been disabled by an admin")
+          : result.reason === "bad_key"
+          ? this.#refuse(conn, CLOSE.badKey, BAD_KEY)
           : this.#refuse(conn, CLOSE.badCredential, "Unknown device or wrong secret");
       }
       device = result.device;
@@ -753,6 +778,7 @@ export class AgentHub {
       CLOSE.deviceDisabled,
       CLOSE.supportRefused,
       CLOSE.tooManyAttempts,
+      CLOSE.badKey,
     ];
     if (!auditedElsewhere.includes(code)) {
       this.#queueAudit({
@@ -787,6 +813,21 @@ export class AgentHub {
   }
 }
 
+/** What an agent whose hello lacks the device's key proof is told. */
+export const BAD_KEY =
+  "This hello was not signed with the device's own key; a copied credential alone cannot connect";
+
+function unsupportedVersion(protocol: unknown): string {
+  return `Protocol ${String(protocol).slice(0, 20)} is not supported; this server speaks ` +
+    `${PROTOCOL_VERSION}: upgrade the agent`;
+}
+
+function isOtherVersionHello(json: unknown): json is { protocol: unknown } {
+  if (typeof json !== "object" || json === null) return false;
+  const { type, protocol } = json as Record<string, unknown>;
+  return type === "hello" && typeof protocol === "number" && protocol !== PROTOCOL_VERSION;
+}
+
 function storedInfo(device: DeviceRow): string | null {
   // Compared with what the agent sends so an unchanged report costs no write.
   if (!device.os) return null;
@@ -805,5 +846,6 @@ function storedInfo(device: DeviceRow): string | null {
     ...(device.local_email_authorization
       ? { emailAuthorization: JSON.parse(device.local_email_authorization) }
       : {}),
+    ...(device.transfer_folders ? { transferFolders: JSON.parse(device.transfer_folders) } : {}),
   });
 }

@@ -1,12 +1,17 @@
 /**
- * The agent protocol, version 1: every control message as a zod schema, shared by the
+ * The agent protocol, version 2: every control message as a zod schema, shared by the
  * server's agent hub and the reference agent. docs/agent-protocol.md describes the same
  * thing in prose for third-party agents; keep the two in step.
  */
 import { z } from "zod";
 
-/** The protocol version this server and agent speak. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this server and agent speak. Version 2 added the device key: the
+ * server opens with a `challenge`, and the hello proves possession of the device's private
+ * key by signing it. A version 1 hello is closed with `unsupportedVersion`, whose reason
+ * tells the agent to upgrade.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Close codes; every refusal has one, with a human-readable reason. */
 export const CLOSE = {
@@ -38,6 +43,11 @@ export const CLOSE = {
   supportRefused: 4012,
   /** Too many unknown support codes from this address; the reason says when to try again. */
   tooManyAttempts: 4013,
+  /**
+   * The hello's key proof is missing, or is not a signature of this connection's challenge by
+   * the key the device registered: a copied credential without the device's key.
+   */
+  badKey: 4014,
 } as const;
 
 /** Close codes after which an agent must not reconnect without a human fixing something. */
@@ -50,6 +60,8 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CLOSE.enrollmentRefused,
   CLOSE.supportRefused,
   CLOSE.tooManyAttempts,
+  // Retrying with the same key would be refused again, and each try is audited.
+  CLOSE.badKey,
 ]);
 
 /** Size limits, in bytes. */
@@ -97,6 +109,19 @@ export const LocalEmailAuthorization = z.object({
   timeoutSeconds: z.number().int().min(10).max(3600).optional(),
 });
 
+const absolutePath = z.string().min(1).max(4096);
+
+/**
+ * Where file transfer may start on this device, as the agent finds it: its upload folder and
+ * the home folders of the users signed in (real paths). The server combines them with the
+ * department's policy into the roots it sends with every file channel.
+ */
+export const TransferFolders = z.object({
+  upload: absolutePath.nullable(),
+  homes: z.array(z.object({ user: shortText(256).min(1), path: absolutePath })).max(64),
+});
+export type TransferFolders = z.infer<typeof TransferFolders>;
+
 /** Device information as the agent reads it from the machine. */
 export const DeviceInfo = z.object({
   name: shortText(255).min(1),
@@ -113,13 +138,44 @@ export const DeviceInfo = z.object({
   loggedOff: z.boolean().nullable(),
   capabilities: z.array(Capability).max(16),
   emailAuthorization: LocalEmailAuthorization.nullable().optional(),
+  transferFolders: TransferFolders.optional(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 
+/** Ed25519 public keys are 32 bytes, signatures 64; both travel as base64url without padding. */
+const publicKey = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes in base64url");
+const signature = z.string().regex(/^[A-Za-z0-9_-]{86}$/, "must be 64 bytes in base64url");
+
+/**
+ * Proof that the agent holds the device's private key: its Ed25519 public key and a signature
+ * of {@link helloProofMessage} for this connection's challenge.
+ */
+export const KeyProof = z.object({ publicKey, signature });
+export type KeyProof = z.infer<typeof KeyProof>;
+
+/** Prefix of every signed hello, so a signature made for it means nothing anywhere else. */
+export const HELLO_PROOF_CONTEXT = "assent-agent-hello/2";
+
+/**
+ * The bytes a hello's key proof signs: the context, the connection's challenge nonce, and the
+ * device id (or `enroll` for an enrollment), one per line, UTF-8. A fresh nonce per
+ * connection makes a recorded hello worthless on any later connection.
+ */
+export function helloProofMessage(nonce: string, deviceId: string | null): Uint8Array {
+  return new TextEncoder().encode(`${HELLO_PROOF_CONTEXT}\n${nonce}\n${deviceId ?? "enroll"}`);
+}
+
 /** How an agent proves who it is in its hello. */
 export const HelloAuth = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("device"), deviceId: id, secret: z.string().min(16).max(200) }),
-  z.object({ kind: z.literal("enroll"), token: z.string().min(16).max(200) }),
+  // The proof is optional in the schema so that a hello without it is refused as a key
+  // failure (badKey, audited against the device), not as a malformed frame.
+  z.object({
+    kind: z.literal("device"),
+    deviceId: id,
+    secret: z.string().min(16).max(200),
+    proof: KeyProof.optional(),
+  }),
+  z.object({ kind: z.literal("enroll"), token: z.string().min(16).max(200), proof: KeyProof }),
   // The support app (attended mode): the session code, and a secret the app keeps on this
   // computer, from which the server derives the fingerprint the code binds to.
   z.object({
@@ -176,6 +232,8 @@ export type AgentMessage = z.infer<typeof AgentMessage>;
 
 /** Messages the server sends. */
 export type ServerMessage =
+  /** The first frame of every connection: 32 random bytes the hello's key proof signs. */
+  | { type: "challenge"; nonce: string }
   | { type: "enrolled"; deviceId: string; secret: string }
   | {
     type: "welcome";

@@ -3,7 +3,9 @@
  * credentials (only hashes stored), and who may see which device.
  */
 import type { Clock } from "../lib/clock.ts";
+import { verifyDeviceSignature } from "../lib/device_key.ts";
 import { hashToken, newId, randomToken, safeEqual } from "../lib/tokens.ts";
+import { helloProofMessage, type KeyProof } from "../protocol/messages.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
@@ -13,6 +15,7 @@ import {
   findEnrollmentTokenByHash,
   insertDevice,
   insertEnrollmentToken,
+  registerDeviceKey,
 } from "../store/devices.ts";
 import { userDepartmentIds } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
@@ -23,6 +26,7 @@ export const ENROLLMENT_REFUSALS = {
   expired: "The enrollment token has expired",
   used_up: "The enrollment token has been used up",
   revoked: "The enrollment token has been revoked",
+  bad_key: "The enrollment must be signed with the new device's key",
 } as const;
 
 /** A refused enrollment. */
@@ -69,14 +73,28 @@ export async function createEnrollmentToken(
   return { id, token };
 }
 
+/** Whether `proof` is the signature of this connection's challenge for `deviceId`. */
+export async function proofHolds(
+  proof: KeyProof,
+  nonce: string,
+  deviceId: string | null,
+): Promise<boolean> {
+  return await verifyDeviceSignature(
+    proof.publicKey,
+    proof.signature,
+    helloProofMessage(nonce, deviceId),
+  );
+}
+
 /**
- * Enrolls a device with a token: checks it, counts one use atomically, creates the device
- * and its secret. The secret is returned once for the agent to keep.
+ * Enrolls a device with a token: checks it and the new device's key proof, counts one use
+ * atomically, creates the device with its public key and a secret. The secret is returned
+ * once for the agent to keep.
  */
 export async function enrollDevice(
   db: Db,
   clock: Clock,
-  input: { token: string; name: string; ip: string },
+  input: { token: string; name: string; ip: string; proof: KeyProof; nonce: string },
 ): Promise<
   | { ok: true; device: DeviceRow; secret: string }
   | { ok: false; reason: EnrollmentRefusal }
@@ -99,6 +117,8 @@ export async function enrollDevice(
   if (!row) return await refuse("unknown");
   if (row.revoked_at !== null) return await refuse("revoked");
   if (row.expires_at <= now) return await refuse("expired");
+  // Checked before a use is counted: a bad signature costs the token nothing.
+  if (!(await proofHolds(input.proof, input.nonce, null))) return await refuse("bad_key");
   const secret = randomToken();
   const id = newId();
   const created = await db.transaction().execute(async (trx) => {
@@ -106,6 +126,7 @@ export async function enrollDevice(
     await insertDevice(trx, {
       id,
       secretHash: hashToken(secret),
+      publicKey: input.proof.publicKey,
       departmentId: row.department_id,
       groupId: row.group_id,
       name: input.name,
@@ -126,18 +147,59 @@ export async function enrollDevice(
   return { ok: true, device: (await findDevice(db, id))!, secret };
 }
 
-/** Checks a device's credential; the secret is compared by hash in constant time. */
+/** Why a device hello was refused. */
+export type DeviceRefusal = "bad_credential" | "disabled" | "bad_key";
+
+/**
+ * Checks a device's hello: the secret (compared by hash in constant time), then the key
+ * proof against this connection's `nonce`. The secret alone is not enough: the signature
+ * must verify with the key the device registered. A device enrolled before keys existed has
+ * none; its first hello with a valid proof registers that key, once, audited as
+ * `device.key_registered`, and from then on only that key will do.
+ */
 export async function authenticateDevice(
   db: Db,
-  deviceId: string,
-  secret: string,
-): Promise<{ ok: true; device: DeviceRow } | { ok: false; reason: "bad_credential" | "disabled" }> {
-  const device = await findDevice(db, deviceId);
-  if (!device || device.kind !== "agent" || !safeEqual(device.secret_hash, hashToken(secret))) {
-    return { ok: false, reason: "bad_credential" };
+  clock: Clock,
+  input: { deviceId: string; secret: string; proof: KeyProof | undefined; nonce: string; ip: string },
+): Promise<
+  | { ok: true; device: DeviceRow }
+  | { ok: false; reason: DeviceRefusal; device: DeviceRow | null; detail?: string }
+> {
+  const device = await findDevice(db, input.deviceId);
+  if (
+    !device || device.kind !== "agent" || !safeEqual(device.secret_hash, hashToken(input.secret))
+  ) {
+    return { ok: false, reason: "bad_credential", device: null };
   }
-  if (device.disabled_at !== null) return { ok: false, reason: "disabled" };
-  return { ok: true, device };
+  if (device.disabled_at !== null) return { ok: false, reason: "disabled", device };
+  const proof = input.proof;
+  if (!proof) return { ok: false, reason: "bad_key", device, detail: "no key proof" };
+  if (device.public_key !== null && device.public_key !== proof.publicKey) {
+    return { ok: false, reason: "bad_key", device, detail: "another key" };
+  }
+  if (!(await proofHolds(proof, input.nonce, device.id))) {
+    return { ok: false, reason: "bad_key", device, detail: "bad signature" };
+  }
+  if (device.public_key !== null) return { ok: true, device };
+  const now = clock.now();
+  const registered = await db.transaction().execute(async (trx) => {
+    if (!(await registerDeviceKey(trx, device.id, proof.publicKey, now))) return false;
+    await appendAudit(trx, {
+      at: now,
+      action: "device.key_registered",
+      actor: { kind: "agent", id: device.id, label: device.name },
+      deviceId: device.id,
+      departmentId: device.department_id,
+      detail: { ip: input.ip, publicKey: proof.publicKey },
+    });
+    return true;
+  });
+  // Two first hellos at once: the key registered first is the device's; the other is not.
+  const fresh = (await findDevice(db, device.id))!;
+  if (!registered && fresh.public_key !== proof.publicKey) {
+    return { ok: false, reason: "bad_key", device: fresh, detail: "another key" };
+  }
+  return { ok: true, device: fresh };
 }
 
 /** Departments whose devices `user` may see and act on: super admins see every one. */

@@ -43,6 +43,7 @@ const NOTHING_REPORTED = {
   agent_version: null,
   platform: null,
   remote_address: null,
+  transfer_folders: null,
 } as const;
 
 /** Inserts a newly enrolled device. */
@@ -51,6 +52,8 @@ export async function insertDevice(
   device: {
     id: string;
     secretHash: string;
+    /** The Ed25519 public key the agent proved it holds. */
+    publicKey: string;
     departmentId: string;
     groupId: string | null;
     name: string;
@@ -61,6 +64,8 @@ export async function insertDevice(
   await db.insertInto("devices").values({
     id: device.id,
     secret_hash: device.secretHash,
+    public_key: device.publicKey,
+    key_registered_at: device.now,
     department_id: device.departmentId,
     group_id: device.groupId,
     name: device.name,
@@ -84,6 +89,8 @@ export async function insertAttendedDevice(
   await db.insertInto("devices").values({
     id: device.id,
     secret_hash: "-",
+    public_key: null,
+    key_registered_at: null,
     department_id: device.departmentId,
     group_id: null,
     name: device.name,
@@ -119,8 +126,25 @@ export async function saveDeviceInfo(
     local_email_authorization: info.emailAuthorization
       ? JSON.stringify(info.emailAuthorization)
       : null,
+    transfer_folders: info.transferFolders ? JSON.stringify(info.transferFolders) : null,
     updated_at: now,
   }).where("id", "=", id).execute();
+}
+
+/**
+ * Registers the public key of a device that has none yet (enrolled before device keys);
+ * false when another connection registered one first.
+ */
+export async function registerDeviceKey(
+  db: Db,
+  id: string,
+  publicKey: string,
+  now: number,
+): Promise<boolean> {
+  const result = await db.updateTable("devices")
+    .set({ public_key: publicKey, key_registered_at: now, updated_at: now })
+    .where("id", "=", id).where("public_key", "is", null).executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 /** Records the agent build and address of the current connection. */

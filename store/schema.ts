@@ -126,6 +126,11 @@ export interface DevicesTable {
   enrollment_token_id: string | null;
   enrolled_at: number;
   updated_at: number;
+  /** The device's Ed25519 public key (base64url); null until its first hello with a key. */
+  public_key: string | null;
+  key_registered_at: number | null;
+  /** JSON of the agent's TransferFolders, if reported. */
+  transfer_folders: string | null;
 }
 
 export interface DepartmentPoliciesTable {
@@ -133,6 +138,8 @@ export interface DepartmentPoliciesTable {
   confirmation: string;
   secure_connect: string;
   authorization: string;
+  /** JSON of core's FileTransferPolicy. */
+  file_transfer: Generated<string>;
   updated_at: number;
   updated_by: string | null;
 }

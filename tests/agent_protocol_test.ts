@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
 import { hashToken } from "../lib/tokens.ts";
-import { CLOSE, type DeviceInfo, TIMING } from "../protocol/messages.ts";
+import { CLOSE, type DeviceInfo, PROTOCOL_VERSION, TIMING } from "../protocol/messages.ts";
 import { findDevice } from "../store/devices.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
 import { startTestServer } from "./support/server.ts";
@@ -34,7 +34,7 @@ Deno.test("an agent enrolls with a token, gets its own secret, and logs in with 
   const dept = await department(server.services);
   const token = await enrollmentToken(server.services, dept, { uses: 1 });
   const first = new RawAgent(server.url);
-  const { deviceId, secret } = await first.enroll(token);
+  const { deviceId, secret, key } = await first.enroll(token);
   first.send({ type: "device_info", info: INFO });
   const welcome = await first.next("welcome");
   assert.equal(welcome.deviceId, deviceId);
@@ -50,7 +50,7 @@ Deno.test("an agent enrolls with a token, gets its own secret, and logs in with 
   await waitUntil(() => !server.services.hub.isOnline(deviceId));
 
   const again = new RawAgent(server.url);
-  await again.login(deviceId, secret);
+  await again.login(deviceId, secret, key);
   assert.ok(server.services.hub.isOnline(deviceId));
   again.close();
   const actions = await auditActions(server);
@@ -78,8 +78,7 @@ Deno.test("enrollment is refused with a clear message when the token is expired,
   ];
   for (const [token, message] of cases) {
     const agent = new RawAgent(server.url);
-    await agent.open();
-    agent.send(hello({ kind: "enroll", token }));
+    await agent.sendEnroll(token);
     const closed = await agent.closed;
     assert.equal(closed.code, CLOSE.enrollmentRefused, message);
     const error = await agent.next("error");
@@ -94,8 +93,7 @@ Deno.test("concurrent enrollments never exceed a token's uses", async () => {
   const dept = await department(server.services);
   const token = await enrollmentToken(server.services, dept, { uses: 3 });
   const agents = Array.from({ length: 8 }, () => new RawAgent(server.url));
-  await Promise.all(agents.map((a) => a.open()));
-  for (const a of agents) a.send(hello({ kind: "enroll", token }));
+  await Promise.all(agents.map((a) => a.sendEnroll(token)));
   await waitUntil(() =>
     agents.every((a) => a.received.some((m) => m.type === "welcome" || m.type === "error"))
   );
@@ -140,10 +138,10 @@ Deno.test("bad credentials, versions and frames close the connection with their 
     assert.equal(closed.code, code, name);
   }
   const after = new RawAgent(server.url);
-  await after.login(enrolled.deviceId, enrolled.secret);
+  await after.login(enrolled.deviceId, enrolled.secret, enrolled.key);
   after.send({
     type: "hello",
-    protocol: 1,
+    protocol: PROTOCOL_VERSION,
     agent: { version: "t", platform: "linux" },
     auth: { kind: "device", deviceId: enrolled.deviceId, secret: enrolled.secret },
   });
@@ -167,9 +165,11 @@ Deno.test("a second connection of the same device replaces the first", async () 
   await using server = await startTestServer();
   const dept = await department(server.services);
   const first = new RawAgent(server.url);
-  const { deviceId, secret } = await first.enroll(await enrollmentToken(server.services, dept));
+  const { deviceId, secret, key } = await first.enroll(
+    await enrollmentToken(server.services, dept),
+  );
   const second = new RawAgent(server.url);
-  await second.login(deviceId, secret);
+  await second.login(deviceId, secret, key);
   const closed = await first.closed;
   assert.equal(closed.code, CLOSE.replaced);
   assert.ok(server.services.hub.isOnline(deviceId), "still online through the new connection");

@@ -131,7 +131,7 @@ Deno.test({
 
 Deno.test({
   ...opts,
-  name: "a second agent with the same credential replaces the first, which stops",
+  name: "a cloned agent (credential and device key) replaces the first, which stops",
   async fn() {
     await using server = await startTestServer();
     const dept = await department(server.services);
@@ -143,6 +143,7 @@ Deno.test({
     const deviceId = await onlyDevice(server);
     const clone = await Deno.makeTempDir();
     await Deno.copyFile(`${first.stateDir}/credential.json`, `${clone}/credential.json`);
+    await Deno.copyFile(`${first.stateDir}/device-key.json`, `${clone}/device-key.json`);
     await using second = await spawnAgent({ server: server.url, stateDir: clone });
     await second.waitForLog(/connected to/);
     await first.waitForLog(/stopped: refused: Replaced by a newer connection/);

@@ -3,8 +3,11 @@ import type { Services } from "../../services/mod.ts";
 import { createEnrollmentToken } from "../../services/devices.ts";
 import { insertDepartment } from "../../store/departments.ts";
 import { newId } from "../../lib/tokens.ts";
+import { type DeviceKey, generateDeviceKey, signWithDeviceKey } from "../../lib/device_key.ts";
 import {
   type AgentMessage,
+  helloProofMessage,
+  type KeyProof,
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "../../protocol/messages.ts";
@@ -82,19 +85,37 @@ export class RawAgent {
     throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`);
   }
 
-  /** Opens, says hello with an enrollment token, and waits for the welcome. */
-  async enroll(token: string) {
+  /** Waits for this connection's challenge and signs it with `key` for `deviceId`. */
+  async prove(key: DeviceKey, deviceId: string | null): Promise<KeyProof> {
     await this.open();
-    this.send(hello({ kind: "enroll", token }));
-    const enrolled = await this.next("enrolled");
-    await this.next("welcome");
-    return enrolled;
+    const { nonce } = await this.next("challenge");
+    const signature = await signWithDeviceKey(key, helloProofMessage(nonce, deviceId));
+    return { publicKey: key.publicKey, signature };
   }
 
-  /** Opens, says hello with a device credential, and waits for the welcome. */
-  async login(deviceId: string, secret: string) {
-    await this.open();
-    this.send(hello({ kind: "device", deviceId, secret }));
+  /** Opens and says hello with an enrollment token, signed with `key` (a new one by default). */
+  async sendEnroll(token: string, key?: DeviceKey): Promise<DeviceKey> {
+    const used = key ?? await generateDeviceKey();
+    this.send(hello({ kind: "enroll", token, proof: await this.prove(used, null) }));
+    return used;
+  }
+
+  /** Opens, says hello with an enrollment token, and waits for the welcome. */
+  async enroll(token: string, key?: DeviceKey) {
+    const used = await this.sendEnroll(token, key);
+    const enrolled = await this.next("enrolled");
+    await this.next("welcome");
+    return { ...enrolled, key: used };
+  }
+
+  /** Opens and says hello with a device credential, signed with `key`. */
+  async sendLogin(deviceId: string, secret: string, key: DeviceKey): Promise<void> {
+    this.send(hello({ kind: "device", deviceId, secret, proof: await this.prove(key, deviceId) }));
+  }
+
+  /** Opens, says hello with a device credential and key, and waits for the welcome. */
+  async login(deviceId: string, secret: string, key: DeviceKey) {
+    await this.sendLogin(deviceId, secret, key);
     return await this.next("welcome");
   }
 

@@ -1,0 +1,88 @@
+/**
+ * Device keys: the Ed25519 key pair an agent makes when it enrolls, so that a copied
+ * credential file alone cannot stand in for the device. The agent signs each connection's
+ * challenge with the private key; the server keeps only the public key and verifies.
+ */
+
+/** Ed25519 through WebCrypto. */
+const ED25519 = { name: "Ed25519" } as const;
+
+/** A device key pair as the agent keeps it: the private key as a JWK, the public key raw. */
+export interface DeviceKey {
+  /** The private key (with its public half), as WebCrypto exports it. */
+  jwk: JsonWebKey;
+  /** The 32-byte public key in base64url without padding, as the server stores it. */
+  publicKey: string;
+}
+
+/** Makes a new key pair. */
+export async function generateDeviceKey(): Promise<DeviceKey> {
+  const pair = await crypto.subtle.generateKey(ED25519, true, ["sign", "verify"]) as CryptoKeyPair;
+  const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  return { jwk, publicKey: toBase64Url(raw) };
+}
+
+/**
+ * Checks a stored key: an Ed25519 private JWK whose public half is `publicKey`. Returns the
+ * key, or null when it is not one.
+ */
+export async function readDeviceKey(data: unknown): Promise<DeviceKey | null> {
+  if (typeof data !== "object" || data === null) return null;
+  const { jwk, publicKey } = data as Record<string, unknown>;
+  if (typeof jwk !== "object" || jwk === null || typeof publicKey !== "string") return null;
+  const key = jwk as JsonWebKey;
+  if (key.kty !== "OKP" || key.crv !== "Ed25519" || typeof key.d !== "string") return null;
+  if (key.x !== publicKey) return null;
+  try {
+    await crypto.subtle.importKey("jwk", key, ED25519, false, ["sign"]);
+  } catch {
+    return null;
+  }
+  return { jwk: key, publicKey };
+}
+
+/** Signs `message` with the private key; the signature in base64url. */
+export async function signWithDeviceKey(key: DeviceKey, message: Uint8Array): Promise<string> {
+  const { key_ops: _ops, ...jwk } = key.jwk;
+  const privateKey = await crypto.subtle.importKey("jwk", jwk, ED25519, false, ["sign"]);
+  const signature = await crypto.subtle.sign(ED25519, privateKey, message as BufferSource);
+  return toBase64Url(new Uint8Array(signature));
+}
+
+/**
+ * Whether `signature` is a valid signature of `message` by `publicKey` (both base64url).
+ * Anything malformed is simply not valid.
+ */
+export async function verifyDeviceSignature(
+  publicKey: string,
+  signature: string,
+  message: Uint8Array,
+): Promise<boolean> {
+  const raw = fromBase64Url(publicKey);
+  const sig = fromBase64Url(signature);
+  if (!raw || raw.byteLength !== 32 || !sig || sig.byteLength !== 64) return false;
+  try {
+    const key = await crypto.subtle.importKey("raw", raw as BufferSource, ED25519, false, [
+      "verify",
+    ]);
+    return await crypto.subtle.verify(ED25519, key, sig as BufferSource, message as BufferSource);
+  } catch {
+    return false;
+  }
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
