@@ -19,6 +19,7 @@ import {
   writeAll,
 } from "./channel_io.ts";
 import { openDownload, openListing, openUpload, type TransferOptions } from "./files.ts";
+import { type Guard, rootsFromParams } from "./reach.ts";
 import { openTerminal, parseTerminalParams, terminalAvailable } from "./pty.ts";
 
 export { INITIAL_WINDOW, MAX_FRAME_PAYLOAD } from "./channel_io.ts";
@@ -49,8 +50,13 @@ export interface ChannelHostOptions {
   log(line: string): void;
   /** Where uploads land. */
   uploadDir: string;
-  /** Null: the whole filesystem may be browsed; otherwise listings and downloads stay inside. */
+  /**
+   * The device owner's own limit on file transfer: when set, nothing outside this folder is
+   * reached, whatever roots the server sends.
+   */
   browseRoot: string | null;
+  /** What no file channel may reach: the agent's own state, credential, keys and program. */
+  guard: Guard;
   /** The local VNC server the desktop channel tunnels to. */
   vnc: { hostname: string; port: number };
   /** Larger uploads and downloads are refused. */
@@ -369,7 +375,12 @@ export class ChannelHost {
   #openKind(channel: Channel, params: Record<string, unknown>): Promise<ChannelHandler> {
     const transfer: TransferOptions = {
       uploadDir: this.#options.uploadDir,
-      browseRoot: this.#options.browseRoot,
+      reach: {
+        roots: rootsFromParams(params.roots, this.#os),
+        browseRoot: this.#options.browseRoot,
+        guard: this.#options.guard,
+        os: this.#os,
+      },
       maxBytes: this.#options.maxTransferBytes,
       os: this.#os,
     };

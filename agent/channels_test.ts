@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type AgentMessage, decodeChannelFrame } from "../protocol/messages.ts";
 import {
   ChannelHost,
@@ -19,21 +19,35 @@ const root = linux && Deno.uid() === 0;
 
 type Sent = Extract<AgentMessage, { channelId: number }>;
 
-/** A host whose server side is a recorder; `until` polls what it sent. */
-function harness(overrides: Partial<ChannelHostOptions> = {}) {
+/**
+ * A host whose server side is a recorder; `until` polls what it sent. Like the server, it
+ * sends `roots` (by default the upload folder) with every file channel that does not name its
+ * own.
+ */
+function harness(overrides: Partial<ChannelHostOptions> & { roots?: string[] } = {}) {
   const messages: Sent[] = [];
   const frames: { channelId: number; payload: Uint8Array }[] = [];
   const logs: string[] = [];
+  const { roots, ...options } = overrides;
   const host = new ChannelHost({
     send: (message) => messages.push(message as Sent),
     sendBinary: (frame) => frames.push(decodeChannelFrame(frame)!),
     log: (line) => logs.push(line),
     uploadDir: "/nonexistent",
     browseRoot: null,
+    guard: { paths: [], files: [] },
     vnc: { hostname: "127.0.0.1", port: 1 },
     maxTransferBytes: 64 * MiB,
-    ...overrides,
+    ...options,
   });
+  const sent = roots ?? [overrides.uploadDir ?? "/nonexistent"];
+  const open = host.open.bind(host);
+  host.open = (message) =>
+    open(
+      message.kind.startsWith("file_") && !("roots" in message.params)
+        ? { ...message, params: { ...message.params, roots: sent } }
+        : message,
+    );
   const of = (channelId: number) => messages.filter((m) => m.channelId === channelId);
   const bytes = (channelId: number) => {
     const mine = frames.filter((f) => f.channelId === channelId);
@@ -441,7 +455,7 @@ Deno.test("a download stops at the credit window, continues with credit, and mat
   await withTempDir(async (dir) => {
     const content = randomBytes(3 * MiB + 123);
     await Deno.writeFile(join(dir, "big.bin"), content);
-    const h = harness();
+    const h = harness({ roots: [dir] });
     h.host.grant("s1", 60_000);
     await h.host.open({
       channelId: 9,
@@ -479,7 +493,7 @@ Deno.test("a download stops at the credit window, continues with credit, and mat
 
 Deno.test("a download of a missing file, a folder or a relative path is refused in plain words", async () => {
   await withTempDir(async (dir) => {
-    const h = harness();
+    const h = harness({ roots: [dir] });
     h.host.grant("s1", 60_000);
     const download = (channelId: number, path: unknown) =>
       h.host.open({ channelId, sessionId: "s1", kind: "file_download", params: { path } });
@@ -504,7 +518,7 @@ Deno.test("a download of a missing file, a folder or a relative path is refused 
 Deno.test("a download larger than the limit is refused", async () => {
   await withTempDir(async (dir) => {
     await Deno.writeFile(join(dir, "a.bin"), new Uint8Array(2 * MiB + 1));
-    const h = harness({ maxTransferBytes: 2 * MiB });
+    const h = harness({ maxTransferBytes: 2 * MiB, roots: [dir] });
     h.host.grant("s1", 60_000);
     await h.host.open({
       channelId: 1,
@@ -519,7 +533,7 @@ Deno.test("a download larger than the limit is refused", async () => {
   });
 });
 
-Deno.test("downloads stay inside the browse root, also through symlinks", async () => {
+Deno.test("downloads stay inside the roots, also through symlinks and ..", async () => {
   await withTempDir(async (dir) => {
     const shared = join(dir, "shared");
     await Deno.mkdir(shared);
@@ -527,25 +541,76 @@ Deno.test("downloads stay inside the browse root, also through symlinks", async 
     await Deno.writeTextFile(join(dir, "secret.txt"), "secret");
     await Deno.symlink(join(dir, "secret.txt"), join(shared, "escape.txt"));
     await Deno.symlink(join(shared, "ok.txt"), join(dir, "inward.txt"));
-    const h = harness({ browseRoot: shared });
+    const h = harness({ roots: [shared] });
     h.host.grant("s1", 60_000);
     const download = (channelId: number, path: string) =>
       h.host.open({ channelId, sessionId: "s1", kind: "file_download", params: { path } });
     await download(1, join(dir, "secret.txt"));
     await download(2, join(shared, "escape.txt"));
-    await download(3, join(shared, "..", "secret.txt"));
-    for (const [id, path] of [[1, "secret.txt"], [2, "shared/escape.txt"]] as const) {
+    await download(3, `${shared}/../secret.txt`);
+    await download(5, "/etc/passwd");
+    for (
+      const [id, path] of [
+        [1, join(dir, "secret.txt")],
+        [2, join(shared, "escape.txt")],
+        [3, join(dir, "secret.txt")],
+        [5, "/etc/passwd"],
+      ] as const
+    ) {
       assert.deepEqual(h.of(id), [{
         type: "channel_error",
         channelId: id,
-        message: `The agent may not read ${join(dir, path)}: only ${shared} is shared`,
+        message: `${path} is outside what file transfer may reach on this device`,
       }]);
     }
-    assert.equal(h.ending(3)?.type, "channel_error");
     // A link from outside to a file inside is judged by where it leads.
     await download(4, join(dir, "inward.txt"));
     await until("the download", () => h.ending(4) !== undefined);
     assert.equal(h.text(4), "fine");
+    await h.done();
+  });
+});
+
+Deno.test("the owner's browse root narrows the roots the server sends", async () => {
+  await withTempDir(async (dir) => {
+    const shared = join(dir, "shared");
+    await Deno.mkdir(shared);
+    await Deno.writeTextFile(join(shared, "ok.txt"), "fine");
+    await Deno.writeTextFile(join(dir, "other.txt"), "not shared by the owner");
+    const h = harness({ roots: [dir], browseRoot: shared });
+    h.host.grant("s1", 60_000);
+    const download = (channelId: number, path: string) =>
+      h.host.open({ channelId, sessionId: "s1", kind: "file_download", params: { path } });
+    await download(1, join(dir, "other.txt"));
+    assert.equal(h.ending(1)?.type, "channel_error");
+    assert.match((h.ending(1) as { message: string }).message, /is outside what file transfer/);
+    await download(2, join(shared, "ok.txt"));
+    await until("the download", () => h.ending(2) !== undefined);
+    assert.equal(h.text(2), "fine");
+    await h.done();
+  });
+});
+
+Deno.test("a file channel without roots from the server reaches nothing", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "a.txt"), "a");
+    const h = harness({ uploadDir: dir });
+    h.host.grant("s1", 60_000);
+    const message = "The server did not say what file transfer may reach on this device";
+    await h.host.open({
+      channelId: 1,
+      sessionId: "s1",
+      kind: "file_download",
+      params: { path: join(dir, "a.txt"), roots: null },
+    });
+    await h.host.open({
+      channelId: 2,
+      sessionId: "s1",
+      kind: "file_list",
+      params: { path: dir, roots: "everything" },
+    });
+    assert.deepEqual(h.of(1), [{ type: "channel_error", channelId: 1, message }]);
+    assert.deepEqual(h.of(2), [{ type: "channel_error", channelId: 2, message }]);
     await h.done();
   });
 });
@@ -786,7 +851,7 @@ Deno.test("a listing puts folders first, then names, with sizes, times and the p
     await Deno.writeTextFile(join(dir, "c.bin"), "0123456789");
     await Deno.writeTextFile(join(dir, "a.txt"), "abc");
     await Deno.symlink(join(dir, "a.txt"), join(dir, "link"));
-    const h = harness({ uploadDir: dir });
+    const h = harness({ uploadDir: dir, roots: [dirname(dir)] });
     h.host.grant("s1", 60_000);
     await h.host.open({ channelId: 4, sessionId: "s1", kind: "file_list", params: { path: dir } });
     assert.equal(h.of(4)[0]?.type, "channel_opened");
@@ -818,12 +883,12 @@ Deno.test("a listing puts folders first, then names, with sizes, times and the p
   });
 });
 
-Deno.test("a listing stays inside the browse root, whose top has no parent", async () => {
+Deno.test("a listing stays inside the roots, whose tops have no parent", async () => {
   await withTempDir(async (dir) => {
     const shared = join(dir, "shared");
     await Deno.mkdir(join(shared, "sub"), { recursive: true });
     await Deno.symlink(dir, join(shared, "up"));
-    const h = harness({ uploadDir: shared, browseRoot: shared });
+    const h = harness({ uploadDir: shared, roots: [shared] });
     h.host.grant("s1", 60_000);
     const list = (channelId: number, path: string | null) =>
       h.host.open({ channelId, sessionId: "s1", kind: "file_list", params: { path } });
@@ -834,19 +899,23 @@ Deno.test("a listing stays inside the browse root, whose top has no parent", asy
     await list(3, dir);
     await list(4, join(shared, "up"));
     await list(5, join(dir, "nothing-here"));
-    await list(6, join(shared, "sub", "..", ".."));
-    assert.deepEqual(h.of(3), [{
+    await list(6, `${shared}/sub/../..`);
+    await list(7, join(shared, "nothing-here"));
+    const outside = (id: number, path: string) => ({
       type: "channel_error",
-      channelId: 3,
-      message: `The agent may not read ${dir}: only ${shared} is shared`,
-    }]);
-    assert.equal(h.ending(4)?.type, "channel_error");
-    assert.deepEqual(h.ending(5), {
-      type: "channel_error",
-      channelId: 5,
-      message: `There is no folder at ${join(dir, "nothing-here")}`,
+      channelId: id,
+      message: `${path} is outside what file transfer may reach on this device`,
     });
-    assert.equal(h.ending(6)?.type, "channel_error");
+    assert.deepEqual(h.of(3), [outside(3, dir)]);
+    assert.deepEqual(h.of(4), [outside(4, join(shared, "up"))]);
+    // Outside the roots, a missing folder is not told apart from an existing one.
+    assert.deepEqual(h.of(5), [outside(5, join(dir, "nothing-here"))]);
+    assert.deepEqual(h.of(6), [outside(6, dir)]);
+    assert.deepEqual(h.ending(7), {
+      type: "channel_error",
+      channelId: 7,
+      message: `There is no folder at ${join(shared, "nothing-here")}`,
+    });
     await h.done();
   });
 });

@@ -1,12 +1,13 @@
 /**
  * File transfer channels. An upload lands under a checked name in one folder, written to a
  * partial file that becomes the real one only when its SHA-256 matches, and is deleted on any
- * other end. Downloads and listings resolve symlinks before the browse-root check, so a link
- * cannot lead out of the shared folder.
+ * other end. Every path, of uploads, downloads and listings alike, is checked by its real path
+ * against the roots the server sent and the agent's guard (reach.ts), so neither a link nor
+ * `..` leads out of what file transfer may reach, or into the agent's own files.
  */
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
-import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import {
   type ChannelContext,
   ChannelError,
@@ -16,12 +17,14 @@ import {
   pump,
   writeAll,
 } from "./channel_io.ts";
+import { isGuarded, loadGuard, parentWithin, reach, type ReachContext, sameFile } from "./reach.ts";
+import { AGENT_OWN_FILES } from "../core/texts.ts";
 
-/** Where uploads go and how large a transfer may be. */
+/** Where uploads go, what may be reached, and how large a transfer may be. */
 export interface TransferOptions {
   uploadDir: string;
-  /** Null: the whole filesystem may be read; otherwise nothing outside this folder. */
-  browseRoot: string | null;
+  /** The roots of this channel and the agent's guard. */
+  reach: ReachContext;
   maxBytes: number;
   os: typeof Deno.build.os;
 }
@@ -86,8 +89,9 @@ export function tooLargeMessage(maxBytes: number): string {
 }
 
 /**
- * Opens an upload: checks name, size and checksum, refuses to replace a file unless asked,
- * and creates the partial file the data goes to.
+ * Opens an upload into the upload folder, or the `folder` asked for: checks name, size,
+ * checksum and the folder's reach, refuses to replace a file unless asked, and creates the
+ * partial file the data goes to.
  */
 export async function openUpload(
   ctx: ChannelContext,
@@ -106,11 +110,22 @@ export async function openUpload(
     throw new ChannelError("The overwrite flag is not valid");
   }
   if (size > options.maxBytes) throw new ChannelError(tooLargeMessage(options.maxBytes));
-  const dir = resolve(options.uploadDir);
+  const asked = params.folder === undefined || params.folder === null
+    ? null
+    : checkAbsolutePath(params.folder);
+  const folder = asked ?? resolve(options.uploadDir);
+  const { real: dir, shown } = await reach(
+    folder,
+    options.reach,
+    (path) => asked ? `There is no folder at ${path}` : `The upload folder ${path} does not exist`,
+  );
   if (!(await Deno.stat(dir).catch(() => null))?.isDirectory) {
-    throw new ChannelError(`The upload folder ${displayPath(dir)} does not exist`);
+    throw new ChannelError(`${displayPath(shown)} is not a folder`);
   }
   const target = join(dir, name);
+  if (await isGuarded(target, await loadGuard(options.reach))) {
+    throw new ChannelError(`${displayPath(target)} ${AGENT_OWN_FILES}`);
+  }
   const existing = await Deno.lstat(target).catch(() => null);
   if (existing?.isDirectory) throw new ChannelError(`A folder named "${name}" already exists`);
   if (existing && overwrite !== true) throw new ChannelError(alreadyExists(name));
@@ -175,9 +190,9 @@ export async function openUpload(
 }
 
 /**
- * Opens a download: the path, symlinks resolved, must be a readable regular file inside the
- * browse root and within the size limit. Sends the name and size, then the bytes within
- * credit, then their SHA-256.
+ * Opens a download: the path, symlinks resolved, must be a readable regular file within what
+ * file transfer may reach, not the agent's own, and within the size limit. Sends the name and
+ * size, then the bytes within credit, then their SHA-256.
  */
 export async function openDownload(
   ctx: ChannelContext,
@@ -185,12 +200,9 @@ export async function openDownload(
   options: TransferOptions,
 ): Promise<ChannelHandler> {
   const requested = checkAbsolutePath(params.path);
-  const shown = displayPath(requested);
-  const root = await browseRoot(options);
-  const real = await Deno.realPath(requested).catch((err) => {
-    throw fsRefusal(err, `There is no file at ${shown}`, shown);
-  });
-  if (root && !within(root, real, options.os)) throw outsideRoot(shown, root);
+  const reached = await reach(requested, options.reach, (path) => `There is no file at ${path}`);
+  const { real } = reached;
+  const shown = displayPath(reached.shown);
   const stat = await Deno.stat(real).catch((err) => {
     throw fsRefusal(err, `There is no file at ${shown}`, shown);
   });
@@ -200,6 +212,11 @@ export async function openDownload(
   const file = await Deno.open(real, { read: true }).catch((err) => {
     throw fsRefusal(err, `There is no file at ${shown}`, shown);
   });
+  // A path swapped for a link between the check and the open reads nothing.
+  if (!(await sameFile(file, real).catch(() => false))) {
+    file.close();
+    throw new ChannelError(`${shown} changed while it was being opened; try again`);
+  }
   const size = stat.size;
   let running: Promise<void> = Promise.resolve();
 
@@ -250,15 +267,13 @@ export async function openListing(
   params: Record<string, unknown>,
   options: TransferOptions,
 ): Promise<ChannelHandler> {
+  // The upload folder is named by its real path, the way the agent reports it as a root.
   const requested = params.path === null || params.path === undefined
-    ? resolve(options.uploadDir)
+    ? await Deno.realPath(options.uploadDir).catch(() => resolve(options.uploadDir))
     : checkAbsolutePath(params.path);
-  const shown = displayPath(requested);
-  const root = await browseRoot(options);
-  const real = await Deno.realPath(requested).catch((err) => {
-    throw fsRefusal(err, `There is no folder at ${shown}`, shown);
-  });
-  if (root && !within(root, real, options.os)) throw outsideRoot(shown, root);
+  const reached = await reach(requested, options.reach, (path) => `There is no folder at ${path}`);
+  const { real } = reached;
+  const shown = displayPath(reached.shown);
   const stat = await Deno.stat(real).catch((err) => {
     throw fsRefusal(err, `There is no folder at ${shown}`, shown);
   });
@@ -266,9 +281,12 @@ export async function openListing(
   const { entries, truncated } = await readListing(real).catch((err) => {
     throw fsRefusal(err, `There is no folder at ${shown}`, shown);
   });
-  const up = dirname(real);
-  const atTop = up === real || (root !== null && samePath(root, real, options.os));
-  const pages = listingPages({ path: real, parent: atTop ? null : up, truncated }, entries);
+  const visible = await withoutGuarded(real, entries, options.reach);
+  const pages = listingPages({
+    path: reached.shown,
+    parent: parentWithin(reached.shown, options.reach),
+    truncated,
+  }, visible);
 
   return {
     start() {
@@ -387,27 +405,30 @@ function checkAbsolutePath(path: unknown): string {
   return path;
 }
 
-async function browseRoot(options: TransferOptions): Promise<string | null> {
-  if (options.browseRoot === null) return null;
-  return await Deno.realPath(options.browseRoot).catch(() => {
-    throw new ChannelError(`The shared folder ${displayPath(options.browseRoot!)} does not exist`);
-  });
-}
-
-function within(root: string, path: string, os: typeof Deno.build.os): boolean {
-  const fold = (p: string) => os === "windows" ? p.toLowerCase() : p;
-  const [r, p] = [fold(root), fold(path)];
-  return r === p || p.startsWith(r.endsWith(sep) ? r : r + sep);
-}
-
-function samePath(a: string, b: string, os: typeof Deno.build.os): boolean {
-  return os === "windows" ? a.toLowerCase() === b.toLowerCase() : a === b;
-}
-
-function outsideRoot(shown: string, root: string): ChannelError {
-  return new ChannelError(
-    `The agent may not read ${shown}: only ${displayPath(root)} is shared`,
-  );
+/**
+ * A listing without the agent's own files: an entry whose path, or for a link whose target,
+ * is guarded is left out, so a listing never shows where the credential is kept.
+ */
+async function withoutGuarded(
+  dir: string,
+  entries: ListingEntry[],
+  context: ReachContext,
+): Promise<ListingEntry[]> {
+  const guard = await loadGuard(context);
+  const hidden = async (entry: ListingEntry) => {
+    const path = join(dir, entry.name);
+    if (await isGuarded(path, guard)) return true;
+    if (entry.kind !== "link") return false;
+    const target = await Deno.realPath(path).catch(() => null);
+    return target !== null && await isGuarded(target, guard);
+  };
+  const kept: ListingEntry[] = [];
+  for (let i = 0; i < entries.length; i += 64) {
+    const batch = entries.slice(i, i + 64);
+    const verdicts = await Promise.all(batch.map(hidden));
+    kept.push(...batch.filter((_, j) => !verdicts[j]));
+  }
+  return kept;
 }
 
 /** A filesystem error in plain words. */

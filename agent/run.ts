@@ -20,7 +20,9 @@ import {
 } from "../protocol/messages.ts";
 import { type DeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
 import {
+  credentialPath,
   defaultStateDir,
+  deviceKeyPath,
   loadCredential,
   loadOrCreateDeviceKey,
   saveCredential,
@@ -34,6 +36,7 @@ import {
   terminalPrompter,
 } from "./prompt.ts";
 import { ChannelHost, defaultUploadDir } from "./channels.ts";
+import { agentGuard, type Guard, programPaths, transferFolders } from "./reach.ts";
 import { serviceInstructions } from "./service.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
 
@@ -116,6 +119,8 @@ export interface ConnectOptions extends
     | "maxTransferBytes"
     | "log"
   > {
+  /** What no file channel may reach: this program's own state and secrets. */
+  guard: Guard;
   /** The hello's auth for this connection, given the server's challenge nonce. */
   hello: (nonce: string) => HelloAuth | Promise<HelloAuth>;
   /** The close reason the server hears when the run's signal aborts. */
@@ -210,6 +215,12 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
           {
             ...options,
             hello: (nonce) => signedHello(credential, options.enrollToken!, deviceKey, nonce),
+            guard: agentGuard({
+              stateDir: options.stateDir,
+              files: [credentialPath(options.stateDir), deviceKeyPath(options.stateDir)],
+              home: Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? null,
+              programs: programPaths(),
+            }),
             stopReason: "Agent stopping",
             onEnrolled,
           },
@@ -306,6 +317,7 @@ export function connectOnce(
       log,
       uploadDir: options.uploadDir,
       browseRoot: options.browseRoot,
+      guard: options.guard,
       vnc: options.vnc,
       maxTransferBytes: options.maxTransferBytes,
     });
@@ -341,6 +353,10 @@ export function connectOnce(
         options.sessionState,
       );
       if (options.name) info.name = options.name;
+      info.transferFolders = await transferFolders({
+        uploadDir: options.uploadDir,
+        users: info.users,
+      });
       if (!lastInfo || deviceInfoChanged(lastInfo, info)) {
         lastInfo = info;
         send({ type: "device_info", info });

@@ -21,7 +21,8 @@ import {
   reconnecting,
   type SupportOffer,
 } from "./run.ts";
-import { defaultSupportStateDir, loadOrCreateSupportKey } from "./support_key.ts";
+import { defaultSupportStateDir, loadOrCreateSupportKey, supportKeyPath } from "./support_key.ts";
+import { agentGuard, programPaths } from "./reach.ts";
 
 /** What the server hears when the end user quits the app. */
 export const SUPPORT_QUIT_REASON = "The end user quit the support app";
@@ -136,6 +137,12 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
             ...options,
             // The support app has no device key: its computer is bound by the key above.
             hello: () => ({ kind: "support", code: options.code, key }),
+            guard: agentGuard({
+              stateDir: options.stateDir,
+              files: [supportKeyPath(options.stateDir)],
+              home: Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? null,
+              programs: programPaths(),
+            }),
             stopReason: SUPPORT_QUIT_REASON,
             onOffer,
             onWelcome,

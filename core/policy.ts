@@ -2,6 +2,7 @@
 // as well as ranges; a bad value is refused rather than clamped, so an admin sees the mistake.
 
 import { CoreError } from "./errors.ts";
+import { describePathProblem, parseReachPath } from "./file_reach.ts";
 import { DEFAULT_CONFIRMATION_MESSAGE } from "./texts.ts";
 
 /** R4 Session Confirmation settings of a department. */
@@ -35,6 +36,13 @@ export type AuthorizationPolicy = { lifetimeMinutes: number };
 /** R6 expiry of a new Service Desk support session. */
 export type SupportCodePolicy = { expiryMinutes: number };
 
+/**
+ * What file transfer may reach on a department's devices: always the agent's upload folder,
+ * the signed-in users' home folders when `userHomes`, and `paths` (absolute, plain, no whole
+ * drive). The agent never serves its own state folder, whatever these say.
+ */
+export type FileTransferPolicy = { userHomes: boolean; paths: string[] };
+
 /** Bounds of every numeric policy setting, in the unit its name says. */
 export const POLICY_LIMITS = Object.freeze({
   confirmationTimeoutSeconds: { min: 5, max: 3600 },
@@ -44,6 +52,7 @@ export const POLICY_LIMITS = Object.freeze({
   emailRecipients: { max: 20 },
   authorizationLifetimeMinutes: { min: 1, max: 10080 },
   supportCodeExpiryMinutes: { min: 60, max: 10080 },
+  fileTransferPaths: { max: 20 },
 });
 
 /** R4 defaults: off, 60 second timeout, no prompt on locked devices, no exclusions. */
@@ -79,6 +88,12 @@ export const DEFAULT_AUTHORIZATION_POLICY: Readonly<AuthorizationPolicy> = Objec
 /** R6 default: a support session expires after 1 day. */
 export const DEFAULT_SUPPORT_CODE_POLICY: Readonly<SupportCodePolicy> = Object.freeze({
   expiryMinutes: 1440,
+});
+
+/** File transfer defaults: the upload folder and the signed-in users' home folders, nothing more. */
+export const DEFAULT_FILE_TRANSFER_POLICY: Readonly<FileTransferPolicy> = freezeDeep({
+  userHomes: true,
+  paths: [],
 });
 
 /** A valid R4 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
@@ -180,6 +195,29 @@ export function supportCodePolicy(input: Partial<SupportCodePolicy> = {}): Suppo
       POLICY_LIMITS.supportCodeExpiryMinutes,
     ),
   };
+}
+
+/** A valid file-transfer policy: paths in plain form, deduplicated; throws `invalid_policy`. */
+export function fileTransferPolicy(input: Partial<FileTransferPolicy> = {}): FileTransferPolicy {
+  const d = DEFAULT_FILE_TRANSFER_POLICY;
+  const value = input.paths ?? d.paths;
+  if (!Array.isArray(value)) throw invalid("paths", "must be a list of folders", String(value));
+  const paths: string[] = [];
+  for (const path of value) {
+    const parsed = parseReachPath(typeof path === "string" ? path : "");
+    if (!parsed.ok) throw invalid("paths", describePathProblem(parsed.problem), String(path));
+    // Windows paths ignore case, so C:\Data and c:\data are one folder.
+    const key = (p: string) => parsed.style === "windows" ? p.toLowerCase() : p;
+    if (!paths.some((p) => key(p) === key(parsed.path))) paths.push(parsed.path);
+  }
+  if (paths.length > POLICY_LIMITS.fileTransferPaths.max) {
+    throw invalid(
+      "paths",
+      `must list at most ${POLICY_LIMITS.fileTransferPaths.max} folders`,
+      String(paths.length),
+    );
+  }
+  return { userHomes: booleanValue("userHomes", input.userHomes ?? d.userHomes), paths };
 }
 
 // Stricter means: required if either requires, the recipients of every requiring side, and the

@@ -58,6 +58,13 @@ export const ALREADY_AUTHORIZED = "The support session is already authorized";
 export const NO_REMOTE_CONTROL_CAPABILITY = "The device does not support remote control";
 /** Disabled-action reason: the agent lacks the file capability. */
 export const NO_FILE_TRANSFER_CAPABILITY = "The device does not support file transfer";
+/** File transfer refusal, after the path: the department's policy does not reach it. */
+export const OUTSIDE_FILE_REACH = "is outside what file transfer may reach on this device";
+/** File transfer refusal, after the path: the agent's own credential, key or program. */
+export const AGENT_OWN_FILES =
+  "belongs to the Assent agent itself and is never reachable through file transfer";
+/** Label of the department policy listing what file transfer may reach. */
+export const FILE_TRANSFER_REACH_LABEL = "File transfer may reach";
 /** Technician panel: the session is authorized. */
 export const SESSION_AUTHORIZED = "The support session is authorized";
 /** Technician panel: the session is not authorized and nothing is pending. */

@@ -10,6 +10,8 @@
  */
 import {
   type ChannelKind,
+  checkReach,
+  OUTSIDE_FILE_REACH,
   type ReasonCode,
   reasonText,
   supportSessionTransition,
@@ -18,6 +20,7 @@ import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
 import type { SessionError, SupportSessions } from "../services/sessions.ts";
+import { fileReach } from "../services/devices.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
@@ -313,6 +316,7 @@ export class ChannelRelay {
     if (!stored) throw new ChannelError("not_found", "There is no such support session");
     const device = await findDevice(db, stored.session.deviceId);
     if (!device) throw new ChannelError("not_found", "There is no such device");
+    const params = await this.#withReach(input, device);
     const id = this.#nextId();
     const channel = new Channel(
       id,
@@ -345,7 +349,7 @@ export class ChannelRelay {
       channelId: id,
       sessionId: input.sessionId,
       kind: input.type,
-      params: input.params,
+      params,
     });
     if (!sent) {
       this.finish(channel, "device_offline", "Unable to connect to the device", false);
@@ -371,6 +375,49 @@ export class ChannelRelay {
       ...describeParams(input.type, input.params),
     });
     return channel;
+  }
+
+  /**
+   * A file channel's parameters with the roots the device's policy allows, after checking the
+   * path (or upload folder) it asks for lies inside one of them. The agent checks again by
+   * real path and has the last word; this refusal only spares it requests the policy forbids.
+   */
+  async #withReach(
+    input: {
+      sessionId: string;
+      technicianId: string;
+      type: ChannelType;
+      params: Record<string, unknown>;
+    },
+    device: NonNullable<Awaited<ReturnType<typeof findDevice>>>,
+  ): Promise<Record<string, unknown>> {
+    if (actionOf(input.type) !== "file_transfer") return input.params;
+    const { roots, style } = await fileReach(this.deps.db, device);
+    const params: Record<string, unknown> = { ...input.params, roots: roots.map((r) => r.path) };
+    for (const key of ["path", "folder"] as const) {
+      const value = input.params[key];
+      if (value === null || value === undefined) continue;
+      const checked = checkReach(value, roots, style);
+      if (checked.ok) {
+        params[key] = checked.path;
+        continue;
+      }
+      const shown = String(value).slice(0, 300);
+      await appendAudit(this.deps.db, {
+        at: this.deps.clock.now(),
+        action: "channel.refused",
+        outcome: checked.reason === "outside" ? "outside_reach" : "invalid_path",
+        actor: { kind: "technician", id: input.technicianId },
+        deviceId: device.id,
+        sessionId: input.sessionId,
+        departmentId: device.department_id,
+        detail: { type: input.type, [key]: shown },
+      });
+      throw checked.reason === "outside"
+        ? new ChannelError("outside_reach", `${shown} ${OUTSIDE_FILE_REACH}`)
+        : new ChannelError("invalid_path", `${shown} is not a full path on this device`);
+    }
+    return params;
   }
 
   /** core's `close_channels`: deauthorize or expiry ends every channel of the session. */
@@ -537,6 +584,7 @@ function describeParams(type: ChannelType, params: Record<string, unknown>) {
         name: params.name,
         size: params.size,
         sha256: params.sha256,
+        ...(typeof params.folder === "string" ? { folder: params.folder } : {}),
       };
     case "file_download":
       return { direction: "from device", path: params.path };

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { ACTION_LABELS, allowedActions, type SupportSession } from "../core/mod.ts";
 import { type Channel, ChannelError, INITIAL_WINDOW } from "../hub/channels.ts";
 import { randomToken } from "../lib/tokens.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
+import { canSee, fileReach, visibleDepartments } from "../services/devices.ts";
 import { sessionBarModel } from "../services/device_views.ts";
 import { type DeviceRow, findDevice } from "../store/devices.ts";
 import {
@@ -89,6 +89,7 @@ function sameOrigin(c: Ctx): boolean {
 
 const UploadQuery = z.object({
   name: z.string().min(1, "The file needs a name").max(255, "That file name is too long"),
+  folder: z.string().min(1).max(4096).optional(),
   size: z.coerce.number({ error: "size must be a number" }).int().min(0),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 hexadecimal characters"),
   overwrite: z.enum(["0", "1"]).default("0"),
@@ -197,7 +198,16 @@ export function remoteRoutes(): Hono<AppEnv> {
     const q = parseWith(PathQuery, c.req.query());
     if (!q.ok) throw new HttpError(400, q.message);
     const services = c.get("services");
+    const { roots } = await fileReach(services.db, o.device);
     const model: FilesModel = {
+      roots: roots.map((r) => ({
+        path: r.path,
+        label: r.source === "upload"
+          ? "Upload folder"
+          : r.source === "home"
+          ? `Home folder of ${r.user}`
+          : "Added by an admin",
+      })),
       sessionId: o.session.id,
       deviceId: o.device.id,
       deviceName: o.device.name,
@@ -285,6 +295,7 @@ export function remoteRoutes(): Hono<AppEnv> {
         type: "file_upload",
         params: {
           name: q.data.name,
+          ...(q.data.folder ? { folder: q.data.folder } : {}),
           size: q.data.size,
           sha256: q.data.sha256,
           overwrite: q.data.overwrite === "1",
@@ -361,7 +372,7 @@ export function remoteRoutes(): Hono<AppEnv> {
       });
     } catch (err) {
       if (!(err instanceof ChannelError)) throw err;
-      throw new HttpError(409, err.message);
+      throw new HttpError(reachRefusal(err) ? 403 : 409, err.message);
     }
     const download = await streamDownload(services, channel);
     if (!download) throw new HttpError(409, "The device closed the download");
@@ -483,6 +494,11 @@ async function listFolder(c: Ctx, o: Owned, path: string | null): Promise<FilesM
     truncated: pages.some((p) => p.truncated === true),
     entries: entries.map((e) => ({ ...e, path: joinPath(base, e.name) })),
   };
+}
+
+/** Refused for where it points: outside the roots, or not a path the device would take. */
+function reachRefusal(err: ChannelError): boolean {
+  return err.code === "outside_reach" || err.code === "invalid_path";
 }
 
 function joinPath(base: string, name: string): string {

@@ -5,7 +5,9 @@
 import type { Clock } from "../lib/clock.ts";
 import { verifyDeviceSignature } from "../lib/device_key.ts";
 import { hashToken, newId, randomToken, safeEqual } from "../lib/tokens.ts";
-import { helloProofMessage, type KeyProof } from "../protocol/messages.ts";
+import { helloProofMessage, type KeyProof, TransferFolders } from "../protocol/messages.ts";
+import { type PathStyle, pathStyleOf, type ReachRoot, reachRoots } from "../core/mod.ts";
+import { loadPolicies } from "../store/policies.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
@@ -160,7 +162,13 @@ export type DeviceRefusal = "bad_credential" | "disabled" | "bad_key";
 export async function authenticateDevice(
   db: Db,
   clock: Clock,
-  input: { deviceId: string; secret: string; proof: KeyProof | undefined; nonce: string; ip: string },
+  input: {
+    deviceId: string;
+    secret: string;
+    proof: KeyProof | undefined;
+    nonce: string;
+    ip: string;
+  },
 ): Promise<
   | { ok: true; device: DeviceRow }
   | { ok: false; reason: DeviceRefusal; device: DeviceRow | null; detail?: string }
@@ -200,6 +208,26 @@ export async function authenticateDevice(
     return { ok: false, reason: "bad_key", device: fresh, detail: "another key" };
   }
   return { ok: true, device: fresh };
+}
+
+/**
+ * What file transfer may reach on a device: its department's policy applied to the folders
+ * its agent reported, in the device's path style.
+ */
+export async function fileReach(
+  db: Db,
+  device: Pick<DeviceRow, "department_id" | "os_family" | "transfer_folders">,
+): Promise<{ roots: ReachRoot[]; style: PathStyle }> {
+  const policy = (await loadPolicies(db, device.department_id)).fileTransfer;
+  const style = pathStyleOf(device.os_family);
+  let reported = null;
+  try {
+    const parsed = TransferFolders.safeParse(JSON.parse(device.transfer_folders ?? "null"));
+    if (parsed.success) reported = parsed.data;
+  } catch {
+    // Nothing reported that can be read: only the policy's folders.
+  }
+  return { roots: reachRoots(policy, reported, style), style };
 }
 
 /** Departments whose devices `user` may see and act on: super admins see every one. */

@@ -44,8 +44,10 @@ function row(file) {
 
 function send(file, sha256, overwrite, ui) {
   return new Promise((resolve) => {
+    const folder = document.getElementById("upload-folder")?.value ?? "";
     const url = `${form.dataset.upload}?${new URLSearchParams({
       name: file.name,
+      ...(folder ? { folder } : {}),
       size: String(file.size),
       sha256,
       overwrite: overwrite ? "1" : "0",

@@ -1,6 +1,6 @@
 /**
- * Department policies (Session Confirmation, Secure Connect, authorization lifetime) and
- * their exclusions. Values are checked by core's constructors on the way in and out, so a
+ * Department policies (Session Confirmation, Secure Connect, authorization lifetime, what file
+ * transfer may reach) and their exclusions. Values are checked by core's constructors on the way in and out, so a
  * policy read from the database is always a valid one.
  */
 import {
@@ -8,6 +8,8 @@ import {
   authorizationPolicy,
   type ConfirmationPolicy,
   confirmationPolicy,
+  type FileTransferPolicy,
+  fileTransferPolicy,
   type SecureConnectPolicy,
   secureConnectPolicy,
 } from "../core/mod.ts";
@@ -18,6 +20,7 @@ export interface DepartmentPolicies {
   confirmation: ConfirmationPolicy;
   secureConnect: SecureConnectPolicy;
   authorization: AuthorizationPolicy;
+  fileTransfer: FileTransferPolicy;
 }
 
 /** One exclusion as the settings table shows it. */
@@ -48,6 +51,7 @@ export async function loadPolicies(db: Db, departmentId: string): Promise<Depart
       excludedDeviceIds: ids("secure_connect", "device"),
     }),
     authorization: authorizationPolicy(row ? JSON.parse(row.authorization) : {}),
+    fileTransfer: fileTransferPolicy(row ? JSON.parse(row.file_transfer) : {}),
   };
 }
 
@@ -65,6 +69,7 @@ export async function savePolicies(
     confirmation: strip(policies.confirmation, "excludedDeviceIds", "excludedGroupIds"),
     secure_connect: strip(policies.secureConnect, "excludedDeviceIds"),
     authorization: JSON.stringify(policies.authorization),
+    file_transfer: JSON.stringify(policies.fileTransfer),
     updated_at: now,
     updated_by: by,
   };

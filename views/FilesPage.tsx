@@ -27,8 +27,17 @@ export interface TransferItem {
   sha256: string | null;
 }
 
+/** A folder file transfer may reach on the device: a starting place of the page. */
+export interface ReachRootItem {
+  path: string;
+  /** Why it may be reached: "Upload folder", "Home folder of ann", "Added by an admin". */
+  label: string;
+}
+
 /** What the files page shows. */
 export interface FilesModel {
+  /** The folders file transfer may reach on this device, as starting places. */
+  roots: ReachRootItem[];
   sessionId: string;
   deviceId: string;
   deviceName: string;
@@ -109,6 +118,9 @@ export function TransferList(props: { sessionId: string; transfers: TransferItem
 export function FilesPage(props: { model: FilesModel }) {
   const m = props.model;
   const l = m.listing;
+  const uploadRoot = m.roots.find((r) => r.label === "Upload folder")?.path ?? null;
+  // Uploads go to the upload folder, or to the folder on show when the technician says so.
+  const here = l && l.path !== uploadRoot ? l.path : null;
   return (
     <Layout title={`${FILE_TRANSFER} · ${m.deviceName}`} wide modules={["files.js"]}>
       <SessionBar model={m.bar} />
@@ -133,10 +145,20 @@ export function FilesPage(props: { model: FilesModel }) {
               <label for="upload-files">Files</label>
               <input id="upload-files" type="file" multiple required />
               <p class="hint">
-                Saved in the device's upload folder (usually Downloads), at most{" "}
-                {formatBytes(m.maxBytes)} each. Checked with SHA-256 end to end.
+                At most {formatBytes(m.maxBytes)} each. Checked with SHA-256 end to end.
               </p>
             </div>
+            {here
+              ? (
+                <div class="field">
+                  <label for="upload-folder">Save in</label>
+                  <select id="upload-folder" name="folder">
+                    <option value="">The device's upload folder (usually Downloads)</option>
+                    <option value={here}>This folder: {here}</option>
+                  </select>
+                </div>
+              )
+              : <p class="hint">Saved in the device's upload folder (usually Downloads).</p>}
             <button type="submit" class="primary">Upload</button>
           </form>
           <ul id="uploads" class="transfers" aria-live="polite"></ul>
@@ -153,6 +175,35 @@ export function FilesPage(props: { model: FilesModel }) {
         </section>
         <section class="card browse">
           <h2>Files on the device</h2>
+          <nav aria-labelledby="roots-h" class="reach-roots">
+            <h3 id="roots-h">File transfer may reach</h3>
+            {m.roots.length === 0
+              ? (
+                <p class="empty">
+                  Nothing yet: the device has not reported its folders and its department's policy
+                  adds none.
+                </p>
+              )
+              : (
+                <ul>
+                  {m.roots.map((r) => (
+                    <li key={r.path}>
+                      <a
+                        class="mono"
+                        href={`/sessions/${m.sessionId}/files?path=${encodeURIComponent(r.path)}`}
+                      >
+                        {r.path}
+                      </a>{" "}
+                      <span class="muted">{r.label}</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            <p class="hint">
+              The agent never shows its own credential, keys or program, and nothing outside these
+              folders.
+            </p>
+          </nav>
           {m.listingError && <p class="alert alert-error" role="alert">{m.listingError}</p>}
           {l && (
             <>
