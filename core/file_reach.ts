@@ -98,10 +98,8 @@ export function plainAbsolutePath(
     return { ok: false, problem: "stream_or_colon" };
   }
   if (segments.some((s) => /[. ]$/.test(s))) return { ok: false, problem: "trailing_dot_or_space" };
-  return {
-    ok: true,
-    path: segments.length === 0 ? `${prefix}\\` : `${prefix}\\${segments.join("\\")}`,
-  };
+  if (segments.length === 0) return { ok: true, path: drive ? `${prefix}\\` : prefix };
+  return { ok: true, path: `${prefix}\\${segments.join("\\")}` };
 }
 
 /**

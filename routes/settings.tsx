@@ -1,6 +1,6 @@
 /**
- * Department settings (R2–R4): Session Confirmation, Secure Connect and the authorization
- * lifetime, with their exclusions. Admins configure the departments they belong to, super
+ * Department settings (R2–R4): Session Confirmation, Secure Connect, the authorization
+ * lifetime and what file transfer may reach, with their exclusions. Admins configure the departments they belong to, super
  * admins every one; only super admins change Secure Connect. Every change is audited with
  * the fields it changed, in the transaction that saves it.
  */
@@ -12,7 +12,10 @@ import {
   CONFIRMATION_MESSAGE_LABEL,
   CONFIRMATION_TIMEOUT_LABEL,
   confirmationPolicy,
+  describePathProblem,
+  fileTransferPolicy,
   isCoreError,
+  parseReachPath,
   POLICY_LIMITS,
   REAUTHENTICATION_TIME_LABEL,
   type SecureConnectPolicy,
@@ -58,6 +61,7 @@ const PARTS: readonly SettingsPart[] = [
   "secure-connect",
   "secure-connect-exclusions",
   "authorization",
+  "file-transfer",
 ];
 
 /** A whole number within `range`; the message names the field and the range. */
@@ -99,6 +103,35 @@ const AuthorizationForm = z.object({
     POLICY_LIMITS.authorizationLifetimeMinutes,
   ),
 });
+
+const FileTransferForm = z.object({
+  userHomes: checkbox(),
+  paths: z.string().max(40_000, "The list of folders is too long").default(""),
+});
+
+/**
+ * The folders typed one per line, each checked: their plain forms, or what is wrong with the
+ * first bad line, in words tied to the field.
+ */
+function reachPaths(text: string): { ok: true; paths: string[] } | { ok: false; message: string } {
+  const paths: string[] = [];
+  const lines = text.split(/\r\n?|\n/);
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === "") continue;
+    const parsed = parseReachPath(line);
+    if (!parsed.ok) {
+      const shown = line.trim().length > 80 ? `${line.trim().slice(0, 80)}…` : line.trim();
+      return {
+        ok: false,
+        message: `Line ${i + 1}: "${shown}" ${describePathProblem(parsed.problem)}`,
+      };
+    }
+    paths.push(parsed.path);
+  }
+  const max = POLICY_LIMITS.fileTransferPaths.max;
+  if (new Set(paths).size > max) return { ok: false, message: `List at most ${max} folders` };
+  return { ok: true, paths };
+}
 
 const PolicyChoice = z.object({
   policy: z.enum(["confirmation", "secure_connect"], {
@@ -246,6 +279,7 @@ interface PageState {
   confirmation?: Partial<SettingsPageModel["confirmation"]>;
   secureConnect?: Partial<SettingsPageModel["secureConnect"]>;
   authorization?: SettingsPageModel["authorization"];
+  fileTransfer?: SettingsPageModel["fileTransfer"];
   saved?: SettingsPart | null;
 }
 
@@ -311,6 +345,10 @@ async function settingsPage(
     },
     authorization: state.authorization ??
       { lifetimeMinutes: String(policies.authorization.lifetimeMinutes) },
+    fileTransfer: state.fileTransfer ?? {
+      userHomes: policies.fileTransfer.userHomes,
+      paths: policies.fileTransfer.paths.join("\n"),
+    },
     errors: state.errors ?? {},
     saved: state.saved ??
       (PARTS.includes(saved as SettingsPart) ? saved as SettingsPart : null),
@@ -481,6 +519,38 @@ export function settingsRoutes(): Hono<AppEnv> {
       return await failWith(err, fail);
     }
     return backTo(c, department, "authorization");
+  });
+
+  app.post("/settings/:departmentId/file-transfer", async (c) => {
+    const department = await loadDepartment(c);
+    const form = await readForm(c, FileTransferForm);
+    const raw = await typed(c);
+    const fail = (message: string) =>
+      settingsPage(c, department, {
+        errors: { "file-transfer": message },
+        fileTransfer: { userHomes: isOn(raw.userHomes), paths: raw.paths ?? "" },
+      }, 400);
+    if (!form.ok) return await fail(form.message);
+    const paths = reachPaths(form.data.paths);
+    if (!paths.ok) return await fail(paths.message);
+    try {
+      await updatePolicies(c, department, "policy.changed", (current) => {
+        const before = current.fileTransfer;
+        const next = fileTransferPolicy({ userHomes: form.data.userHomes, paths: paths.paths });
+        const changes: Record<string, string> = {};
+        if (before.userHomes !== next.userHomes) {
+          changes.fileTransferUserHomes = `${before.userHomes} → ${next.userHomes}`;
+        }
+        const list = (p: string[]) => p.length === 0 ? "none" : p.join(", ");
+        if (list(before.paths) !== list(next.paths)) {
+          changes.fileTransferPaths = `${list(before.paths)} → ${list(next.paths)}`;
+        }
+        return { next: { ...current, fileTransfer: next }, changes };
+      });
+    } catch (err) {
+      return await failWith(err, fail);
+    }
+    return backTo(c, department, "file-transfer");
   });
 
   app.post("/settings/:departmentId/exclusions", async (c) => {

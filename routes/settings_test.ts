@@ -3,6 +3,7 @@ import {
   authorizationPolicy,
   confirmationPolicy,
   DEFAULT_CONFIRMATION_MESSAGE,
+  fileTransferPolicy,
   SECURE_CONNECT_NEEDS_OWN_MFA,
   SECURE_CONNECT_SUPER_ADMIN_ONLY,
   secureConnectPolicy,
@@ -69,6 +70,7 @@ const DEFAULTS = {
   confirmation: confirmationPolicy(),
   secureConnect: secureConnectPolicy(),
   authorization: authorizationPolicy(),
+  fileTransfer: fileTransferPolicy(),
 };
 
 Deno.test("the settings page shows the defaults: everything off, 60 seconds, 240 minutes", async () => {

@@ -52,8 +52,8 @@ export async function insertDevice(
   device: {
     id: string;
     secretHash: string;
-    /** The Ed25519 public key the agent proved it holds. */
-    publicKey: string;
+    /** The Ed25519 public key the agent proved it holds; null only for devices made by hand. */
+    publicKey?: string | null;
     departmentId: string;
     groupId: string | null;
     name: string;
@@ -64,8 +64,8 @@ export async function insertDevice(
   await db.insertInto("devices").values({
     id: device.id,
     secret_hash: device.secretHash,
-    public_key: device.publicKey,
-    key_registered_at: device.now,
+    public_key: device.publicKey ?? null,
+    key_registered_at: device.publicKey ? device.now : null,
     department_id: device.departmentId,
     group_id: device.groupId,
     name: device.name,

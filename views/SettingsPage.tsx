@@ -1,6 +1,6 @@
 /**
- * Department settings: Session Confirmation (R4), Secure Connect (R3) and the authorization
- * lifetime (R2) of one department, each section a form of its own so one mistake keeps the
+ * Department settings: Session Confirmation (R4), Secure Connect (R3), the authorization
+ * lifetime (R2) and what file transfer may reach on one department's devices, each section a form of its own so one mistake keeps the
  * others' values.
  */
 import {
@@ -11,6 +11,7 @@ import {
   EXCLUDE_DEVICES_LABEL,
   EXCLUDED_BY_LABEL,
   EXCLUDED_DEVICES_LABEL,
+  FILE_TRANSFER_REACH_LABEL,
   IP_ADDRESS_LABEL,
   OS_LABEL,
   POLICY_LIMITS,
@@ -32,6 +33,10 @@ export const AUTHORIZATION_LIFETIME_LABEL = "Authorization lifetime (in minutes)
 /** Hint under the authorization lifetime field. */
 export const AUTHORIZATION_LIFETIME_HINT =
   "4 hours by default; when it ends, the session is deauthorized";
+/** Label of the file-transfer option for the signed-in users' home folders. */
+export const USER_HOMES_LABEL = "The home folders of the users signed in on the device";
+/** Label of the field where admins add folders file transfer may reach. */
+export const REACH_PATHS_LABEL = "Other folders (one full path per line)";
 /** Column heading of the Secure Connect exclusions table. */
 export const DEVICE_NAME_COLUMN = "Device Name";
 
@@ -41,7 +46,8 @@ export type SettingsPart =
   | "confirmation-exclusions"
   | "secure-connect"
   | "secure-connect-exclusions"
-  | "authorization";
+  | "authorization"
+  | "file-transfer";
 
 /** One excluded device or group as its table row shows it; "-" where nothing is known. */
 export interface ExclusionRow {
@@ -82,6 +88,8 @@ export interface SettingsPageModel {
     devices: TargetOption[];
   };
   authorization: { lifetimeMinutes: string };
+  /** `paths` one per line, as typed (or as saved). */
+  fileTransfer: { userHomes: boolean; paths: string };
   errors: Partial<Record<SettingsPart, string>>;
   saved: SettingsPart | null;
 }
@@ -108,10 +116,12 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
         <a href="#confirmation">Session Confirmation</a>
         <a href="#secure-connect">Secure Connect</a>
         <a href="#authorization">Authorization</a>
+        <a href="#file-transfer">File transfer</a>
       </nav>
       <ConfirmationSection base={base} model={m} />
       <SecureConnectSection base={base} model={m} />
       <AuthorizationSection base={base} model={m} />
+      <FileTransferSection base={base} model={m} />
     </Layout>
   );
 }
@@ -335,6 +345,53 @@ function AuthorizationSection(props: { base: string; model: SettingsPageModel })
         />
         <div>
           <button type="submit" class="primary">Save Authorization</button>
+        </div>
+      </PostForm>
+    </section>
+  );
+}
+
+function FileTransferSection(props: { base: string; model: SettingsPageModel }) {
+  const f = props.model.fileTransfer;
+  const error = props.model.errors["file-transfer"];
+  return (
+    <section class="card settings-section" id="file-transfer" aria-labelledby="file-transfer-h">
+      <h2 id="file-transfer-h">{FILE_TRANSFER_REACH_LABEL}</h2>
+      <p class="hint" id="file-transfer-hint">
+        Technicians can list, download and upload only inside these folders. The agent's upload
+        folder is always included; the agent never serves its own credential, keys or program.
+        Terminal and desktop sessions are not limited by this.
+      </p>
+      <Notice message={props.model.saved === "file-transfer" ? "Saved." : null} />
+      <PostForm action={`${props.base}/file-transfer`} class="stack">
+        <Check
+          id="file-transfer-homes"
+          name="userHomes"
+          label={USER_HOMES_LABEL}
+          checked={f.userHomes}
+        />
+        <div class="field">
+          <label for="file-transfer-paths">{REACH_PATHS_LABEL}</label>
+          <textarea
+            id="file-transfer-paths"
+            name="paths"
+            rows={4}
+            spellcheck={false}
+            class="mono"
+            aria-invalid={error ? "true" : undefined}
+            aria-describedby={error
+              ? "file-transfer-paths-error file-transfer-paths-hint"
+              : "file-transfer-paths-hint"}
+            value={f.paths}
+          />
+          <p class="hint" id="file-transfer-paths-hint">
+            For example /srv/shared or D:\Shared. At most {POLICY_LIMITS.fileTransferPaths.max}{" "}
+            folders; a whole drive cannot be added.
+          </p>
+          {error && <p class="field-error" id="file-transfer-paths-error" role="alert">{error}</p>}
+        </div>
+        <div>
+          <button type="submit" class="primary">Save file transfer</button>
         </div>
       </PostForm>
     </section>
