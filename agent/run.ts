@@ -235,6 +235,12 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
   } catch (err) {
     if (!(err instanceof AgentStopped)) throw err;
     log(`stopped: ${err.message}`);
+    if (err.code === CLOSE.badKey) {
+      log(
+        `the device key in ${options.stateDir} is not the one the server registered for this ` +
+          "device; if this is the real device and its key was lost, an admin must enroll it again",
+      );
+    }
     return 1;
   }
   return 0;

@@ -50,6 +50,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "device.messages_dropped": "Messages to device dropped",
   "device.enrolled": "Device enrolled",
   "device.enrollment_refused": "Enrollment refused",
+  "device.key_registered": "Device key registered",
   "device.group_changed": "Device group changed",
   "device_group.created": "Device group created",
   "support_code.created": "Support code created",
@@ -149,6 +150,10 @@ const SHELL_REFUSALS = new Set([
   "unknown",
   "used_up",
   "revoked",
+  // A hello with the right secret and no or another key: a copied credential.
+  "bad_key",
+  "outside_reach",
+  "invalid_path",
 ]);
 
 /**
