@@ -58,7 +58,7 @@ export interface AgentOptions {
   infoEveryMs: number;
   /** Where uploads land. */
   uploadDir: string;
-  /** When set, browsing and downloads stay inside this folder. */
+  /** When set, file transfer stays inside this folder whatever the server's roots say. */
   browseRoot: string | null;
   /** The local VNC server the desktop channel tunnels to. */
   vnc: { hostname: string; port: number };
@@ -173,13 +173,6 @@ export function backoffDelay(attempt: number, maxMs: number, random = Math.rando
 export async function runAgent(options: AgentOptions, signal?: AbortSignal): Promise<number> {
   const log = options.log;
   let credential = await loadCredential(options.stateDir);
-  let deviceKey: DeviceKey;
-  try {
-    deviceKey = await loadOrCreateDeviceKey(options.stateDir);
-  } catch (err) {
-    log(`cannot use the device key: ${err instanceof Error ? err.message : err}`);
-    return 1;
-  }
   if (credential && options.enrollToken) {
     log(`already enrolled as device ${credential.deviceId}; ignoring --enroll`);
   }
@@ -188,6 +181,14 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
       "this agent is not enrolled yet: run it once with --enroll TOKEN (ask an admin for a token)",
     );
     return 2;
+  }
+  // Made before enrolling, or on the first start of an agent enrolled before device keys.
+  let deviceKey: DeviceKey;
+  try {
+    deviceKey = await loadOrCreateDeviceKey(options.stateDir);
+  } catch (err) {
+    log(`cannot use the device key: ${err instanceof Error ? err.message : err}`);
+    return 1;
   }
   const held: { terminal: TerminalPrompter | null } = { terminal: null };
   const prompter = await adaptivePrompter({
@@ -581,7 +582,8 @@ const USAGE = `Usage: assent agent --server URL [--enroll TOKEN] [options]
 Options:
   --server URL        The Assent server (http:// or https://)
   --enroll TOKEN      Enrollment token from an admin (first run only)
-  --state-dir DIR     Where the credential is kept (default: ${defaultStateDir()})
+  --state-dir DIR     Where the credential and device key are kept; file transfer never
+                      reaches it (default: ${defaultStateDir()})
   --prompt MODE       auto (a desktop dialog when possible, else an interactive terminal),
                       terminal (answers typed on stdin, even a pipe, until it ends) or dialog.
                       Where nobody can be asked the agent says so, and the server refuses
@@ -591,8 +593,8 @@ Options:
                       (for machines whose OS does not tell)
   --vnc HOST:PORT     Local VNC server for remote desktop (default 127.0.0.1:5900)
   --upload-dir DIR    Where uploaded files are saved (default: ${defaultUploadDir()})
-  --browse-root DIR   Only let technicians browse and download inside DIR (default: anywhere
-                      the agent's user may read)
+  --browse-root DIR   Keep file transfer inside DIR, whatever the department's policy lets
+                      it reach (default: the policy alone decides)
   --max-transfer-mb N Largest file a transfer may move (default 4096)`;
 
 /** `assent agent service …`: prints how to run this agent unattended on this OS. */
