@@ -17,7 +17,14 @@ import {
   pump,
   writeAll,
 } from "./channel_io.ts";
-import { isGuarded, loadGuard, parentWithin, reach, type ReachContext, sameFile } from "./reach.ts";
+import {
+  isGuarded,
+  loadGuard,
+  parentWithin,
+  reach,
+  type ReachContext,
+  stillReached,
+} from "./reach.ts";
 import { AGENT_OWN_FILES } from "../core/texts.ts";
 
 /** Where uploads go, what may be reached, and how large a transfer may be. */
@@ -213,7 +220,7 @@ export async function openDownload(
     throw fsRefusal(err, `There is no file at ${shown}`, shown);
   });
   // A path swapped for a link between the check and the open reads nothing.
-  if (!(await sameFile(file, real).catch(() => false))) {
+  if (!(await stillReached(file, real, options.reach).catch(() => false))) {
     file.close();
     throw new ChannelError(`${shown} changed while it was being opened; try again`);
   }

@@ -112,8 +112,12 @@ export async function reach(
       style,
       foldCase,
     });
+    const owner = context.browseRoot === null ||
+      isWithin(resolve(context.browseRoot), shown, style, { foldCase });
     if (lexical === "guarded") throw new ChannelError(`${display} ${AGENT_OWN_FILES}`);
-    if (lexical === "outside") throw new ChannelError(`${display} ${OUTSIDE_FILE_REACH}`);
+    if (lexical === "outside" || !owner) {
+      throw new ChannelError(`${display} ${OUTSIDE_FILE_REACH}`);
+    }
     throw new ChannelError(missing(display));
   }
   const verdict = confinement(real, {
@@ -154,14 +158,23 @@ export async function isGuarded(real: string, guard: LoadedGuard): Promise<boole
 }
 
 /**
- * After opening a file, whether what was opened is still what was checked: a path swapped for
- * a link between the check and the open is caught here.
+ * After opening a file, whether what was opened is still what was checked: the path still
+ * resolves to itself, names the opened file, and that file is none of the guarded ones. A link
+ * swapped in between the check and the open is caught here.
  */
-export async function sameFile(file: Deno.FsFile, real: string): Promise<boolean> {
+export async function stillReached(
+  file: Deno.FsFile,
+  real: string,
+  context: ReachContext,
+): Promise<boolean> {
+  const again = await Deno.realPath(real).then(fromRealPath, () => null);
+  if (again !== real) return false;
   const [opened, named] = await Promise.all([file.stat(), Deno.stat(real).catch(() => null)]);
   if (!named) return false;
   if (opened.ino === null || named.ino === null) return true;
-  return opened.ino === named.ino && opened.dev === named.dev;
+  if (opened.ino !== named.ino || opened.dev !== named.dev) return false;
+  const { ids } = await loadGuard(context);
+  return !ids.some((id) => id.dev === opened.dev && id.ino === opened.ino);
 }
 
 /** The parent to offer from a listed folder: none at the top of every root it lies in. */
@@ -170,6 +183,7 @@ export function parentWithin(shown: string, context: ReachContext): string | nul
   if (up === shown) return null;
   const style = styleOf(context.os);
   const roots = (context.roots ?? []).map((r) => resolve(r));
+  if (context.browseRoot !== null && !isWithin(resolve(context.browseRoot), up, style)) return null;
   return roots.some((r) => isWithin(r, up, style)) ? up : null;
 }
 

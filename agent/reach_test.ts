@@ -8,7 +8,7 @@ import {
   loadOrCreateDeviceKey,
   windowsStateDirAcl,
 } from "./credentials.ts";
-import { agentGuard, type Guard, homeOf, transferFolders } from "./reach.ts";
+import { agentGuard, type Guard, homeOf, stillReached, transferFolders } from "./reach.ts";
 import { supportKeyPath } from "./support_key.ts";
 
 const linux = Deno.build.os === "linux";
@@ -145,6 +145,31 @@ Deno.test("symlinks, .. and hard links do not lead to the agent's own files", as
     assert.deepEqual((await h.listing(home, roots)).names, [".config", "Downloads", "notes.txt"]);
     assert.deepEqual(h.data, []);
     await h.done();
+  });
+});
+
+Deno.test("a file swapped for a link or another file between the check and the open is not read", async () => {
+  await withDevice(async ({ home, state, guard }) => {
+    const context = { roots: [home], browseRoot: null, guard, os: Deno.build.os };
+    const path = join(home, "notes.txt");
+    {
+      using file = await Deno.open(path);
+      assert.equal(await stillReached(file, path, context), true);
+    }
+    {
+      using file = await Deno.open(path);
+      await Deno.rename(path, join(home, "notes.old"));
+      await Deno.symlink(credentialPath(state), path);
+      assert.equal(await stillReached(file, path, context), false, "now a link");
+      await Deno.remove(path);
+      await Deno.writeTextFile(path, "another file");
+      assert.equal(await stillReached(file, path, context), false, "now another file");
+    }
+    {
+      // Opened through a link that was swapped in and out again: the opened file is the key.
+      using file = await Deno.open(deviceKeyPath(state));
+      assert.equal(await stillReached(file, deviceKeyPath(state), context), false);
+    }
   });
 });
 
