@@ -11,6 +11,8 @@ class Connection {
   received: AgentMessage[] = [];
   closed: Promise<void>;
   constructor(readonly socket: WebSocket) {
+    // Every connection opens with the challenge the agent's hello signs.
+    socket.onopen = () => this.send({ type: "challenge", nonce: "n".repeat(43) });
     socket.onmessage = (e) => {
       if (typeof e.data === "string") this.received.push(JSON.parse(e.data));
     };
@@ -36,6 +38,7 @@ Deno.test("the reference agent forgets its leases on reconnect and acknowledges 
     return response;
   });
   const url = `http://127.0.0.1:${server.addr.port}`;
+  const shared = await Deno.makeTempDir({ prefix: "assent-leases-" });
   await using agent = await spawnAgent({
     server: url,
     enroll: "enr_" + "t".repeat(43),
@@ -55,7 +58,7 @@ Deno.test("the reference agent forgets its leases on reconnect and acknowledges 
     channelId,
     sessionId: "s1",
     kind: "file_list",
-    params: { path: agent.stateDir },
+    params: { path: shared, roots: [shared] },
   });
   try {
     await until(() => connections.length === 1, "the agent to connect");
@@ -108,5 +111,6 @@ Deno.test("the reference agent forgets its leases on reconnect and acknowledges 
       await c.closed;
     }
     await server.shutdown();
+    await Deno.remove(shared, { recursive: true });
   }
 });

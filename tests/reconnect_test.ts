@@ -5,6 +5,7 @@
 // the least forgiving agent a third party could write from docs/agent-protocol.md.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { DeviceKey } from "../lib/device_key.ts";
 import { newId } from "../lib/tokens.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
 import { createEnrollmentToken } from "../services/devices.ts";
@@ -102,16 +103,21 @@ class Installation implements AsyncDisposable {
   }
 
   /** A scripted agent, enrolled or logged in, that has sent its device information. */
-  async agent(credential?: { deviceId: string; secret: string }) {
+  async agent(credential?: Credential) {
     const agent = new RawAgent(this.server.url);
     this.agents.push(agent);
     if (credential) {
-      await agent.login(credential.deviceId, credential.secret);
-      return { agent, deviceId: credential.deviceId, secret: credential.secret };
+      await agent.login(credential.deviceId, credential.secret, credential.key);
+      return {
+        agent,
+        deviceId: credential.deviceId,
+        secret: credential.secret,
+        key: credential.key,
+      };
     }
     const enrolled = await agent.enroll(this.token);
     agent.send({ type: "device_info", info: INFO });
-    return { agent, deviceId: enrolled.deviceId, secret: enrolled.secret };
+    return { agent, deviceId: enrolled.deviceId, secret: enrolled.secret, key: enrolled.key };
   }
 
   async policies(change: (p: Awaited<ReturnType<typeof loadPolicies>>) => typeof p) {
@@ -160,10 +166,16 @@ class Installation implements AsyncDisposable {
   }
 }
 
-/** Logs in again and returns what the server said first, up to its answer to a heartbeat. */
+/** What a scripted agent logs in with: its credential and its device key. */
+type Credential = { deviceId: string; secret: string; key: DeviceKey };
+
+/**
+ * Logs in again and returns what the server said first from its welcome on (the challenge
+ * before it is the handshake's), up to its answer to a heartbeat.
+ */
 async function reconnect(
   installation: Installation,
-  credential: { deviceId: string; secret: string },
+  credential: Credential,
 ): Promise<{ agent: RawAgent; first: ServerMessage[] }> {
   const { agent } = await installation.agent(credential);
   // The heartbeat goes out after the welcome, so its answer comes after whatever the server
@@ -171,7 +183,7 @@ async function reconnect(
   agent.send({ type: "heartbeat" });
   await agent.next("heartbeat_ack");
   const first = agent.received.slice(
-    0,
+    agent.received.findIndex((m) => m.type === "welcome"),
     agent.received.findIndex((m) => m.type === "heartbeat_ack"),
   );
   return { agent, first };
