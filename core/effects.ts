@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   "email.timed_out",
   "email.withdrawn",
   "email.viewed",
+  "email.requester_excluded",
   "answer.ignored",
   "channel.opened",
   "channel.refused",

@@ -14,7 +14,7 @@ Deno.test("mod.ts exports the API the shell wires", () => {
     "confirmationRequirement",
     "createSupportCodeSession",
     "downloadPageView",
-    "effectiveEmailPolicy",
+    "emailGatePolicy",
     "emailAuthorizationPolicy",
     "findAttempt",
     "formatSupportCode",

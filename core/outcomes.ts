@@ -21,6 +21,8 @@ export const REASON_CODES = [
   "cancelled",
   "already_answered",
   "unknown_recipient",
+  "own_request",
+  "no_other_approver",
   "invalid_code",
   "code_bound_elsewhere",
   "session_closed",

@@ -220,27 +220,82 @@ export function fileTransferPolicy(input: Partial<FileTransferPolicy> = {}): Fil
   return { userHomes: booleanValue("userHomes", input.userHomes ?? d.userHomes), paths };
 }
 
-// Stricter means: required if either requires, the recipients of every requiring side, and the
-// shortest timeout among them.
-/** A device's email policy: its own beats its group's; with the agent's, the stricter applies. */
-export function effectiveEmailPolicy(
+/** Where an email-authorization requirement comes from: a server setting or the agent's report. */
+export type EmailRequirementSource = "device" | "group" | "agent";
+
+// Only "any one recipient decides" exists today; quorum and escalation rules will join this union.
+/** How a requirement is met: `any_one` means the first listed recipient to decide decides it. */
+export type ApprovalRule = { kind: "any_one" };
+
+/** One requirement of the email gate: who may decide it, by which rule, and who set it. */
+export type EmailRequirementPolicy = {
+  source: EmailRequirementSource;
+  recipients: string[];
+  rule: ApprovalRule;
+};
+
+/** The email gate a device's settings ask for; every requirement must be allowed in time. */
+export type EmailGatePolicy = {
+  requirements: EmailRequirementPolicy[];
+  timeoutSeconds: number;
+};
+
+/** No email gate at all (nothing required). */
+export const NO_EMAIL_GATE: Readonly<EmailGatePolicy> = freezeDeep({
+  requirements: [],
+  timeoutSeconds: DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds,
+});
+
+/** The single requirement one setting asks for, or none when it does not require approval. */
+export function emailRequirements(
+  policy: EmailAuthorizationPolicy,
+  source: EmailRequirementSource,
+): EmailRequirementPolicy[] {
+  return policy.required
+    ? [{ source, recipients: [...policy.recipients], rule: { kind: "any_one" } }]
+    : [];
+}
+
+// A device-side setting may only make a connection harder: the agent's list is a requirement of
+// its own beside the server's, so nobody on it can allow a connection alone while the server has a
+// list. Timeouts stay as they were: the shortest among the sides that require approval.
+/** A device's email gate: its own setting beats its group's; the agent's adds a requirement. */
+export function emailGatePolicy(
   sources: {
     device?: EmailAuthorizationPolicy | null;
     group?: EmailAuthorizationPolicy | null;
     agentReported?: EmailAuthorizationPolicy | null;
   },
-): EmailAuthorizationPolicy {
-  const server = sources.device ?? sources.group ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
-  const agent = sources.agentReported;
-  // A side that does not require approval has no approvers; its timeout would only cut the
-  // others short.
-  const requiring = [server, ...(agent ? [agent] : [])].filter((policy) => policy.required);
-  if (requiring.length === 0) return { ...server, recipients: [...server.recipients] };
+): EmailGatePolicy {
+  const server = sources.device
+    ? { policy: sources.device, source: "device" as const }
+    : sources.group
+    ? { policy: sources.group, source: "group" as const }
+    : { policy: DEFAULT_EMAIL_AUTHORIZATION_POLICY, source: "device" as const };
+  const sides = [
+    server,
+    ...(sources.agentReported ? [{ policy: sources.agentReported, source: "agent" as const }] : []),
+  ].filter((side) => side.policy.required);
+  if (sides.length === 0) {
+    return { requirements: [], timeoutSeconds: server.policy.timeoutSeconds };
+  }
   return {
-    required: true,
-    recipients: [...new Set(requiring.flatMap((policy) => policy.recipients))],
-    timeoutSeconds: Math.min(...requiring.map((policy) => policy.timeoutSeconds)),
+    requirements: sides.flatMap((side) => emailRequirements(side.policy, side.source)),
+    timeoutSeconds: Math.min(...sides.map((side) => side.policy.timeoutSeconds)),
   };
+}
+
+/** True when `a` and `b` reach the same mailbox: case and a `+tag` in the local part ignored. */
+export function sameMailbox(a: string, b: string): boolean {
+  return mailbox(a) === mailbox(b);
+}
+
+function mailbox(address: string): string {
+  const normalized = address.trim().toLowerCase();
+  const at = normalized.lastIndexOf("@");
+  if (at < 0) return normalized;
+  const local = normalized.slice(0, at).split("+")[0];
+  return `${local}${normalized.slice(at)}`;
 }
 
 /** True when `address` looks like an email address: one @, no spaces, a dot in the domain. */

@@ -1,4 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { CoreError } from "./errors.ts";
 import {
   authorizationPolicy,
@@ -8,9 +8,11 @@ import {
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   DEFAULT_SECURE_CONNECT_POLICY,
   DEFAULT_SUPPORT_CODE_POLICY,
-  effectiveEmailPolicy,
   emailAuthorizationPolicy,
+  emailGatePolicy,
   isPlausibleEmail,
+  NO_EMAIL_GATE,
+  sameMailbox,
   secureConnectPolicy,
   supportCodePolicy,
 } from "./policy.ts";
@@ -190,40 +192,75 @@ const required = (recipients: string[], timeoutSeconds = 180) =>
   emailAuthorizationPolicy({ required: true, recipients, timeoutSeconds });
 const notRequired = emailAuthorizationPolicy({ recipients: ["x@example.com"], timeoutSeconds: 20 });
 
-Deno.test("effective email policy: the device's own setting wins over its group's", () => {
-  deepEqual(
-    effectiveEmailPolicy({ device: notRequired, group: required(["g@example.com"]) }),
-    notRequired,
-  );
-  deepEqual(
-    effectiveEmailPolicy({ group: required(["g@example.com"]) }),
-    required([
-      "g@example.com",
-    ]),
-  );
-  deepEqual(effectiveEmailPolicy({}), DEFAULT_EMAIL_AUTHORIZATION_POLICY);
+const any = { kind: "any_one" } as const;
+
+Deno.test("email gate: the device's own setting wins over its group's", () => {
+  deepEqual(emailGatePolicy({ device: notRequired, group: required(["g@example.com"]) }), {
+    requirements: [],
+    timeoutSeconds: 20,
+  });
+  deepEqual(emailGatePolicy({ group: required(["g@example.com"], 300) }), {
+    requirements: [{ source: "group", recipients: ["g@example.com"], rule: any }],
+    timeoutSeconds: 300,
+  });
+  deepEqual(emailGatePolicy({ device: required(["d@example.com"]), group: required(["g@x.io"]) }), {
+    requirements: [{ source: "device", recipients: ["d@example.com"], rule: any }],
+    timeoutSeconds: 180,
+  });
+  deepEqual(emailGatePolicy({}), NO_EMAIL_GATE);
 });
 
-Deno.test("effective email policy: the stricter of server and agent applies", () => {
-  deepEqual(
-    effectiveEmailPolicy({
-      device: required(["a@example.com", "b@example.com"], 180),
-      agentReported: required(["b@example.com", "c@example.com"], 60),
-    }),
+Deno.test("email gate: the agent's setting adds a requirement, never an approver", () => {
+  const cases: {
+    name: string;
+    sources: Parameters<typeof emailGatePolicy>[0];
+    expected: { sources: string[]; timeoutSeconds: number };
+  }[] = [
     {
-      required: true,
-      recipients: ["a@example.com", "b@example.com", "c@example.com"],
-      timeoutSeconds: 60,
+      name: "server and agent: two requirements, the shorter timeout",
+      sources: {
+        device: required(["a@example.com", "b@example.com"], 180),
+        agentReported: required(["b@example.com", "c@example.com"], 60),
+      },
+      expected: { sources: ["device", "agent"], timeoutSeconds: 60 },
     },
-  );
-  // The agent alone can require it.
-  deepEqual(
-    effectiveEmailPolicy({ device: notRequired, agentReported: required(["c@example.com"], 90) }),
-    required(["c@example.com"], 90),
-  );
-  // A side that does not require approval neither adds approvers nor shortens the timeout.
-  deepEqual(
-    effectiveEmailPolicy({ group: required(["g@example.com"], 300), agentReported: notRequired }),
-    required(["g@example.com"], 300),
-  );
+    {
+      name: "group and agent",
+      sources: { group: required(["g@example.com"], 90), agentReported: required(["c@x.io"]) },
+      expected: { sources: ["group", "agent"], timeoutSeconds: 90 },
+    },
+    {
+      name: "only the agent requires it: its list is the only requirement",
+      sources: { device: notRequired, agentReported: required(["c@example.com"], 90) },
+      expected: { sources: ["agent"], timeoutSeconds: 90 },
+    },
+    {
+      name: "an agent that does not require approval neither adds nor shortens anything",
+      sources: { group: required(["g@example.com"], 300), agentReported: notRequired },
+      expected: { sources: ["group"], timeoutSeconds: 300 },
+    },
+  ];
+  for (const c of cases) {
+    const gate = emailGatePolicy(c.sources);
+    deepEqual(gate.requirements.map((r) => r.source), c.expected.sources, c.name);
+    equal(gate.timeoutSeconds, c.expected.timeoutSeconds, c.name);
+    ok(gate.requirements.every((r) => r.rule.kind === "any_one"), c.name);
+  }
+  // The lists stay apart: nobody from the agent's list joins the server's requirement.
+  const both = emailGatePolicy({
+    device: required(["a@example.com"]),
+    agentReported: required(["c@example.com"]),
+  });
+  deepEqual(both.requirements.map((r) => r.recipients), [["a@example.com"], ["c@example.com"]]);
+});
+
+Deno.test("sameMailbox ignores case and a +tag, nothing else", () => {
+  const cases: [string, string, boolean][] = [
+    ["it@example.com", "IT@Example.com", true],
+    ["it+approve@example.com", "it@example.com", true],
+    [" it@example.com ", "it+x@EXAMPLE.com", true],
+    ["it@example.com", "it@example.org", false],
+    ["it.ops@example.com", "it@example.com", false],
+  ];
+  for (const [a, b, same] of cases) equal(sameMailbox(a, b), same, `${a} ${b}`);
 });

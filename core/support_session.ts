@@ -29,9 +29,12 @@ import {
   decideEmail,
   type EmailGate,
   emailPassed,
+  emailRecipients,
   ignoredEmailReason,
   startEmailApproval,
   timeOutEmail,
+  waitingForText,
+  waitingRequirements,
   withdrawEmail,
 } from "./email_approval.ts";
 import {
@@ -48,7 +51,8 @@ import type { ReasonCode } from "./outcomes.ts";
 import type {
   AuthorizationPolicy,
   ConfirmationPolicy,
-  EmailAuthorizationPolicy,
+  EmailGatePolicy,
+  EmailRequirementPolicy,
 } from "./policy.ts";
 import type { SecureConnectMethod, SecureConnectRequirement } from "./secure_connect.ts";
 import {
@@ -63,8 +67,11 @@ import {
   CONFIRMATION_REJECTED_HEADING,
   CONFIRMATION_TIMED_OUT,
   EMAIL_DENIED,
+  EMAIL_NO_OTHER_APPROVER,
+  EMAIL_NOT_REQUESTED_HEADING,
   EMAIL_REJECTED_HEADING,
   EMAIL_REQUESTED_NOTIFICATION,
+  EMAIL_REQUIREMENT_SOURCE_LABELS,
   EMAIL_TIMED_OUT,
   END_USER_REJECTED,
   MFA_ENROLMENT_REQUIRED,
@@ -90,6 +97,9 @@ export type ChannelKind = "remote_control" | "file_transfer";
 
 /** A relayed channel; it exists only inside an authorized, unexpired session. */
 export type OpenChannel = { id: string; kind: ChannelKind; openedAt: Millis };
+
+/** Where an email decision was made: the mailed link or the Approvals page of a signed-in user. */
+export type EmailDecisionPath = "email_link" | "approvals_page";
 
 /** The gate that ended an attempt, for the outcome screen. */
 export type DecidingGate = "confirmation" | "email";
@@ -159,15 +169,16 @@ export type SecureConnectCheck =
   | SecureConnectRequirement
   | { kind: "verified"; method: SecureConnectMethod; at: Millis };
 
+// The technician's email address is what keeps them from being asked to approve their own request.
 /** Everything Request Authorization needs, resolved by the shell for this device and technician. */
 export type AuthorizationContext = {
   attemptId: string;
   promptId: string;
   now: Millis;
-  technician: { id: string; name: string };
+  technician: { id: string; name: string; email?: string | null };
   device: SessionDevice;
   confirmation: ConfirmationPolicy;
-  email: EmailAuthorizationPolicy;
+  email: EmailGatePolicy;
   authorization: AuthorizationPolicy;
   secureConnect: SecureConnectCheck;
 };
@@ -188,6 +199,9 @@ export type SupportSessionEvent =
     recipient: string;
     decision: "allow" | "deny";
     at: Millis;
+    /** The signed-in user who decided (Approvals, or a link opened while signed in). */
+    userId?: string | null;
+    via?: EmailDecisionPath;
   }
   | { type: "email_viewed"; attemptId: string; recipient: string; at: Millis }
   | { type: "timer"; at: Millis }
@@ -346,6 +360,8 @@ export type SessionView =
     deadline: Millis;
     secondsLeft: number;
     waitingFor: { confirmation: boolean; email: boolean };
+    /** The email requirements still waiting for a decision, each with who may decide it. */
+    waitingApprovals: EmailRequirementPolicy[];
     texts: string[];
     skippedConfirmation: SkippedConfirmation | null;
   }
@@ -396,6 +412,13 @@ export function sessionView(
         deadline,
         secondsLeft: secondsLeft(deadline, now),
         waitingFor,
+        waitingApprovals: waitingRequirements(attempt.email).map((
+          { source, recipients, rule },
+        ) => ({
+          source,
+          recipients,
+          rule,
+        })),
         texts: [
           ...(waitingFor.confirmation ? [WAITING_FOR_CONFIRMATION] : []),
           ...(waitingFor.email ? [WAITING_FOR_EMAIL] : []),
@@ -446,6 +469,9 @@ function outcomeTexts(outcome: ReasonCode, gate: DecidingGate | null): [string, 
   if (outcome === "declined") return [CONFIRMATION_REJECTED_HEADING, END_USER_REJECTED, true];
   if (outcome === "denied") return [EMAIL_REJECTED_HEADING, EMAIL_DENIED, true];
   if (outcome === "cannot_prompt") return [CANNOT_PROMPT_HEADING, CANNOT_PROMPT_REASON, false];
+  if (outcome === "no_other_approver") {
+    return [EMAIL_NOT_REQUESTED_HEADING, EMAIL_NO_OTHER_APPROVER, true];
+  }
   if (outcome === "timed_out") {
     return gate === "email"
       ? [EMAIL_REJECTED_HEADING, EMAIL_TIMED_OUT, true]
@@ -516,6 +542,8 @@ function requestAuthorization(
       context.device.capabilitiesReported === false,
     canPromptOnLockScreen: context.device.capabilities.includes("lock_screen_prompt"),
   });
+  // Nobody decides their own request: the requester's address is left out of every requirement.
+  const emailStart = startEmailApproval(context.email, now, context.technician.email ?? null);
   const attempt: Attempt = {
     id: context.attemptId,
     startedAt: now,
@@ -526,7 +554,7 @@ function requestAuthorization(
       now,
       timeoutSeconds: context.confirmation.timeoutSeconds,
     }),
-    email: startEmailApproval(context.email, now),
+    email: emailStart.gate,
     secureConnect: secure.kind === "verified" ? "passed" : "not_required",
   };
   const ids = { attemptId: attempt.id };
@@ -537,7 +565,7 @@ function requestAuthorization(
       asUser: current.asUser,
       secureConnect: secure.kind === "verified" ? `verified:${secure.method}` : secure.reason,
       confirmation: gateSummary(attempt.confirmation),
-      email: gateSummary(attempt.email),
+      email: emailStart.unanswerable.length > 0 ? "no_other_approver" : gateSummary(attempt.email),
     },
   }));
   if (secure.kind === "not_required" && secure.reason !== "disabled") {
@@ -546,6 +574,33 @@ function requestAuthorization(
       outcome: "not_required",
       detail: { reason: secure.reason },
     }));
+  }
+
+  if (emailStart.requesterExcluded) {
+    effects.push(note(current, "email.requester_excluded", now, SYSTEM, {
+      ...ids,
+      outcome: emailStart.unanswerable.length > 0 ? "no_other_approver" : "own_request",
+      detail: {
+        address: context.technician.email ?? null,
+        explanation:
+          "The requester is a recipient and gets no link: nobody decides their own request",
+        ...(emailStart.unanswerable.length > 0
+          ? {
+            nobodyElse: emailStart.unanswerable.map((source) =>
+              EMAIL_REQUIREMENT_SOURCE_LABELS[source]
+            ).join(", "),
+          }
+          : {}),
+      },
+    }));
+  }
+  if (emailStart.unanswerable.length > 0) {
+    // Nobody else can approve, so nothing reaches the device and no mail leaves.
+    const ended = endAttempt(current, {
+      ...attempt,
+      confirmation: withdrawConfirmation(attempt.confirmation, now, "no_other_approver"),
+    }, { outcome: "no_other_approver", at: now, gate: "email", actor: SYSTEM });
+    return { state: { ...current, status: ended.status }, effects: [...effects, ...ended.effects] };
   }
 
   const confirmation = attempt.confirmation;
@@ -608,7 +663,7 @@ function requestAuthorization(
 
   const email = attempt.email;
   if (email.kind === "pending") {
-    for (const recipient of email.recipients) {
+    for (const recipient of emailRecipients(email)) {
       effects.push({
         type: "send_email",
         attemptId: attempt.id,
@@ -624,7 +679,11 @@ function requestAuthorization(
       { type: "notify_device", deviceId: current.deviceId, text: EMAIL_REQUESTED_NOTIFICATION },
       note(current, "email.requested", now, actor, {
         ...ids,
-        detail: { recipients: email.recipients.join(", "), deadline: email.deadline },
+        detail: {
+          recipients: emailRecipients(email).join(", "),
+          requirements: waitingForText(email.requirements),
+          deadline: email.deadline,
+        },
       }),
     );
   }
@@ -854,9 +913,19 @@ function decide(
   session: SupportSession,
   event: Extract<SupportSessionEvent, { type: "email_decided" }>,
 ): SessionTransition {
-  const actor = approver(event.recipient);
+  const actor = approver(event.recipient, event.userId ?? null);
   const status = session.status;
-  const detail = { gate: "email", decision: event.decision, recipient: event.recipient };
+  const via = event.via === "approvals_page" ? "approvals page" : "email link";
+  const detail = {
+    gate: "email",
+    decision: event.decision,
+    recipient: event.recipient,
+    via,
+  };
+  // Nobody decides their own request, whichever address the link was sent to.
+  if (event.userId && event.userId === session.technicianId) {
+    return ignore(session, event, "own_request", actor, detail);
+  }
   if (status.kind !== "authorizing" || status.attempt.id !== event.attemptId) {
     const settled = findAttempt(session, event.attemptId)?.email;
     const reason = status.kind === "closed"
@@ -870,10 +939,18 @@ function decide(
   if (result.ignored !== null) return ignore(session, event, result.ignored, actor, detail);
 
   const attempt = { ...status.attempt, email: result.gate };
+  const decidedDetail = {
+    requirement: result.decided.map((source) => EMAIL_REQUIREMENT_SOURCE_LABELS[source]).join(
+      ", ",
+    ),
+    recipient: event.recipient.trim().toLowerCase(),
+    via,
+  };
   if (result.gate.kind === "denied") {
     const decided = note(session, "email.denied", event.at, actor, {
       attemptId: attempt.id,
       outcome: "denied",
+      detail: decidedDetail,
     });
     const ended = endAttempt(session, attempt, {
       outcome: "denied",
@@ -884,9 +961,14 @@ function decide(
     });
     return { state: { ...session, status: ended.status }, effects: [decided, ...ended.effects] };
   }
+  const waiting = waitingRequirements(result.gate);
   const allowed = note(session, "email.allowed", event.at, actor, {
     attemptId: attempt.id,
     outcome: "allowed",
+    detail: {
+      ...decidedDetail,
+      stillWaitingFor: waiting.length > 0 ? waitingForText(waiting) : null,
+    },
   });
   return proceed(session, attempt, event.at, actor, allowed);
 }
@@ -1070,7 +1152,8 @@ function endAttempt(
     email: withdrawEmail(attempt.email, end.at, end.outcome),
   };
   const action: AuditAction =
-    end.outcome === "declined" || end.outcome === "denied" || end.outcome === "cannot_prompt"
+    end.outcome === "declined" || end.outcome === "denied" || end.outcome === "cannot_prompt" ||
+      end.outcome === "no_other_approver"
       ? "authorization.rejected"
       : end.outcome === "timed_out"
       ? "authorization.timed_out"
@@ -1235,8 +1318,12 @@ function technician(id: string, label?: string): Actor {
   return { kind: "technician", id, ...(label !== undefined ? { label } : {}) };
 }
 
-function approver(recipient: string): Actor {
-  return { kind: "approver", id: recipient.trim().toLowerCase() };
+// A signed-in approver is recorded by user id (so the audit names them), with the address asked.
+function approver(recipient: string, userId: string | null = null): Actor {
+  const address = recipient.trim().toLowerCase();
+  return userId
+    ? { kind: "approver", id: userId, label: address }
+    : { kind: "approver", id: address };
 }
 
 function note(

@@ -7,7 +7,12 @@ import { confirmationPassed } from "./confirmation.ts";
 import { type AuditEvent, auditEvents, type Effect } from "./effects.ts";
 import { emailPassed } from "./email_approval.ts";
 import { CoreError } from "./errors.ts";
-import { authorizationPolicy, confirmationPolicy, emailAuthorizationPolicy } from "./policy.ts";
+import {
+  authorizationPolicy,
+  confirmationPolicy,
+  emailAuthorizationPolicy,
+  emailGatePolicy,
+} from "./policy.ts";
 import {
   type AuthorizationContext,
   nextDeadline,
@@ -211,10 +216,12 @@ function simulate(commands: Command[]) {
             enabled: cmd.confirmation,
             timeoutSeconds: cmd.confirmationSeconds,
           }),
-          email: emailAuthorizationPolicy({
-            required: cmd.email,
-            recipients: RECIPIENTS,
-            timeoutSeconds: cmd.emailSeconds,
+          email: emailGatePolicy({
+            device: emailAuthorizationPolicy({
+              required: cmd.email,
+              recipients: RECIPIENTS,
+              timeoutSeconds: cmd.emailSeconds,
+            }),
           }),
           authorization: authorizationPolicy({ lifetimeMinutes: cmd.lifetimeMinutes }),
           secureConnect: cmd.secure === "verified"
@@ -293,7 +300,7 @@ function simulate(commands: Command[]) {
       requested.set(ctx.attemptId, {
         // Locked with the option off skips the prompt (R4); otherwise an enabled gate asks.
         confirmation: ctx.confirmation.enabled && !ctx.device.locked,
-        email: ctx.email.required,
+        email: ctx.email.requirements.length > 0,
         lifetimeMs: ctx.authorization.lifetimeMinutes * 60_000,
       });
     }

@@ -6,8 +6,9 @@ import {
   confirmationPolicy,
   DEFAULT_AUTHORIZATION_POLICY,
   DEFAULT_CONFIRMATION_POLICY,
-  DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   emailAuthorizationPolicy,
+  emailGatePolicy,
+  NO_EMAIL_GATE,
 } from "./policy.ts";
 import {
   type AuthorizationContext,
@@ -71,10 +72,10 @@ function context(
     attemptId: `att-${now}`,
     promptId: `prm-${now}`,
     now,
-    technician: { id: "tech-1", name: "Ada Tech" },
+    technician: { id: "tech-1", name: "Ada Tech", email: "ada@example.com" },
     device: onlineDevice,
     confirmation: DEFAULT_CONFIRMATION_POLICY,
-    email: DEFAULT_EMAIL_AUTHORIZATION_POLICY,
+    email: NO_EMAIL_GATE,
     authorization: DEFAULT_AUTHORIZATION_POLICY,
     secureConnect: { kind: "not_required", reason: "disabled" },
     ...overrides,
@@ -83,9 +84,11 @@ function context(
 
 const withConfirmation = { confirmation: confirmationPolicy({ enabled: true }) };
 const withEmail = {
-  email: emailAuthorizationPolicy({
-    required: true,
-    recipients: ["boss@example.com", "it@example.com"],
+  email: emailGatePolicy({
+    device: emailAuthorizationPolicy({
+      required: true,
+      recipients: ["boss@example.com", "it@example.com"],
+    }),
   }),
 };
 
@@ -709,6 +712,7 @@ Deno.test("confirmation prompt shows the message, who connects, as which user, a
     deadline: s(60),
     secondsLeft: 45,
     waitingFor: { confirmation: true, email: false },
+    waitingApprovals: [],
     texts: [WAITING_FOR_CONFIRMATION],
     skippedConfirmation: null,
   });
@@ -1167,7 +1171,18 @@ Deno.test("any one recipient's Allow Session authorizes the connection", () => {
   deepEqual(actions(effects), ["email.allowed", "authorization.granted"]);
   deepEqual(auditEvents(effects)[0]?.actor, { kind: "approver", id: "it@example.com" });
   const attempt = findAttempt(state, "att-" + s(0));
-  deepEqual(attempt?.email, { kind: "allowed", by: "it@example.com", at: s(30) });
+  deepEqual(attempt?.email, {
+    kind: "allowed",
+    requirements: [{
+      source: "device",
+      recipients: ["boss@example.com", "it@example.com"],
+      rule: { kind: "any_one" },
+      decision: { decision: "allow", by: "it@example.com", at: s(30) },
+    }],
+    requester: "ada@example.com",
+    by: "it@example.com",
+    at: s(30),
+  });
 });
 
 Deno.test("first email decision wins", () => {
@@ -1311,10 +1326,12 @@ Deno.test("an email timeout shorter than the prompt's ends the attempt as timed 
     fresh(),
     context(s(0), {
       ...withConfirmation,
-      email: emailAuthorizationPolicy({
-        required: true,
-        recipients: ["boss@example.com"],
-        timeoutSeconds: 30,
+      email: emailGatePolicy({
+        device: emailAuthorizationPolicy({
+          required: true,
+          recipients: ["boss@example.com"],
+          timeoutSeconds: 30,
+        }),
       }),
     }),
   ).state;

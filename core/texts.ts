@@ -211,6 +211,28 @@ export const APPROVAL_PENDING = "This connection is waiting for your decision";
 export const APPROVAL_ALREADY_ALLOWED = "This connection has already been allowed";
 /** R5 approval page: someone already denied it. */
 export const APPROVAL_ALREADY_DENIED = "This connection has already been denied";
+/** R5 approval page: this recipient's part is done, another requirement still waits. */
+export const APPROVAL_RECORDED_WAITING =
+  "Your decision is recorded; the connection still waits for another approval";
+/** R5 approval page and Approvals: the requester can never decide their own request. */
+export const APPROVAL_OWN_REQUEST =
+  "You asked for this connection yourself, so you cannot allow or deny it. Another recipient must decide";
+/** R5 outcome heading when nobody but the requester could be asked. */
+export const EMAIL_NOT_REQUESTED_HEADING = "Email authorization could not be requested";
+/** R5 reason when every recipient of a requirement is the requester. */
+export const EMAIL_NO_OTHER_APPROVER =
+  "Nobody but you is listed to approve this connection by email, and nobody may approve their own request. Ask an admin to add another recipient.";
+/** R5 where each requirement of the email gate comes from, as the technician reads it. */
+export const EMAIL_REQUIREMENT_SOURCE_LABELS: Readonly<
+  Record<"device" | "group" | "agent", string>
+> = Object.freeze({
+  device: "device settings",
+  group: "group settings",
+  agent: "set on the device",
+});
+/** R5 settings pages when mail cannot leave the server. */
+export const NO_MAIL_SERVER_WARNING =
+  "Assent has no mail server configured: approval emails will not leave this server. Recipients who have an Assent account can decide from Approvals after signing in.";
 /** R5 approval page: the link outlived its timeout. */
 export const APPROVAL_EXPIRED = "This authorization request has expired";
 /** R5 approval page: the attempt ended some other way, so the link no longer works. */
@@ -290,6 +312,8 @@ const TECHNICIAN_TEXTS: Record<ReasonCode, string> = {
   cancelled: "The technician cancelled the authorization request",
   already_answered: "The request had already been answered",
   unknown_recipient: "The answer did not come from a recipient of this request",
+  own_request: "Nobody may decide their own request",
+  no_other_approver: EMAIL_NO_OTHER_APPROVER,
   invalid_code: "The session code is invalid",
   code_bound_elsewhere: "The support app was run on another computer",
   session_closed: SUPPORT_SESSION_CLOSED,
@@ -331,6 +355,7 @@ const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
   cancelled: APPROVAL_WITHDRAWN,
   superseded: APPROVAL_WITHDRAWN,
   withdrawn: APPROVAL_WITHDRAWN,
+  own_request: APPROVAL_OWN_REQUEST,
   device_offline: APPROVAL_WITHDRAWN,
   cannot_prompt: APPROVAL_WITHDRAWN,
   session_closed: APPROVAL_WITHDRAWN,

@@ -8,7 +8,8 @@ export type LiveEvent =
   | { kind: "device"; deviceId: string; departmentId: string }
   | { kind: "session"; sessionId: string; deviceId: string; technicianId: string }
   | { kind: "transfer"; sessionId: string }
-  | { kind: "support"; supportId: string; technicianId: string };
+  | { kind: "support"; supportId: string; technicianId: string }
+  | { kind: "approvals"; recipients: string[] };
 
 /** A synchronous fan-out of live events to subscribers. */
 export class EventBus {

@@ -23,6 +23,14 @@ function utc(at: number): string {
   return new Date(at).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 }
 
+/** What stands in for a decision link wherever someone other than its recipient reads a mail. */
+export const REDACTED_APPROVAL_LINK = "[approval link — only the recipient can use it]";
+
+/** `text` with every approval link (a URL ending in /approve/<token>) replaced by a notice. */
+export function redactDecisionLinks(text: string): string {
+  return text.replace(/\S*\/approve\/[A-Za-z0-9_-]+/g, REDACTED_APPROVAL_LINK);
+}
+
 /** The email-authorization request sent to each recipient (R5). */
 export function authorizationRequestMail(input: {
   organization: string;

@@ -1,7 +1,7 @@
 /**
  * Where mail goes: an SMTP server through nodemailer, or — with no SMTP configured — nowhere
- * but the outbox and the log, so a one-box install works out of the box and admins can read
- * what would have been sent.
+ * but the outbox and a line in the log, so a one-box install works out of the box and admins can
+ * see what would have been sent (without its decision links).
  */
 // @ts-types="@types/nodemailer"
 import nodemailer from "nodemailer";
@@ -77,6 +77,8 @@ export function smtpTransport(config: SmtpConfig): MailTransport {
   };
 }
 
+// The log says that a mail was recorded, to whom and about what, never its body: a body can carry
+// a decision link, and whoever reads the server log must not be able to use it.
 /** A transport that only records mail (the default without SMTP settings). */
 export function logTransport(log: Logger, from = "Assent <assent@localhost>"): MailTransport {
   return {
@@ -86,7 +88,6 @@ export function logTransport(log: Logger, from = "Assent <assent@localhost>"): M
       log.info("mail recorded (no SMTP server configured)", {
         to: message.to,
         subject: message.subject,
-        text: message.text,
       });
       return Promise.resolve();
     },

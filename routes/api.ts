@@ -10,6 +10,7 @@ import {
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   DEFAULT_SUPPORT_CODE_POLICY,
   type EmailAuthorizationPolicy,
+  type EmailGatePolicy,
   sessionView,
   supportCodeExpiryChoices,
   type SupportSession,
@@ -88,6 +89,10 @@ export function sessionJson(
       return {
         ...base,
         waitingFor: Object.entries(view.waitingFor).filter(([, v]) => v).map(([k]) => k),
+        waitingForApproval: view.waitingApprovals.map((r) => ({
+          source: r.source,
+          recipients: r.recipients,
+        })),
         deadline: view.deadline,
         secondsLeft: view.secondsLeft,
         skippedConfirmation: view.skippedConfirmation,
@@ -113,6 +118,21 @@ export function sessionJson(
     case "closed":
       return { ...base, closedAt: view.at };
   }
+}
+
+// Each requirement must be allowed by one of its recipients; a flat list of addresses would read
+// as "any of these may approve", which is not the rule.
+/** The email gate that applies to a device, as API clients see it. */
+function effectiveJson(gate: EmailGatePolicy) {
+  return {
+    required: gate.requirements.length > 0,
+    timeoutSeconds: gate.timeoutSeconds,
+    requirements: gate.requirements.map((r) => ({
+      source: r.source,
+      recipients: r.recipients,
+      rule: r.rule.kind,
+    })),
+  };
 }
 
 /** Routes under /api/v1. */
@@ -315,7 +335,7 @@ export function apiRoutes(): Hono<AppEnv> {
         p && { required: p.required, recipients: p.recipients, timeoutSeconds: p.timeoutSeconds };
       return c.json({
         own: strip(own),
-        ...(target.row ? { effective: strip(await sessions.emailPolicy(target.row)) } : {}),
+        ...(target.row ? { effective: effectiveJson(await sessions.emailPolicy(target.row)) } : {}),
       });
     });
     app.put(path, async (c) => {
@@ -426,6 +446,33 @@ export function apiRoutes(): Hono<AppEnv> {
       await c.get("services").support.delete(currentUser(c), c.req.param("id"));
       return c.body(null, 204);
     }));
+
+  // Approvals (R5): the requests addressed to the token owner's email address, never their own.
+  app.get("/api/v1/approvals", async (c) => {
+    const approvals = await c.get("services").emailAuth.pendingFor(currentUser(c));
+    return c.json({ approvals });
+  });
+
+  app.post("/api/v1/approvals/:id", async (c) => {
+    const input = await body(
+      c,
+      z.object({
+        decision: z.enum(["allow", "deny"], { error: 'decision must be "allow" or "deny"' }),
+      }).strict(),
+    );
+    if (input instanceof Response) return input;
+    try {
+      const { view } = await c.get("services").emailAuth.decideAsUser(
+        currentUser(c),
+        c.req.param("id"),
+        input.decision,
+      );
+      if (view.kind === "own_request") return fail(c, 403, "own_request", `${view.text}`);
+      return c.json({ result: view });
+    } catch (err) {
+      return sessionFailure(c, err);
+    }
+  });
 
   app.get("/api/v1/audit", async (c) => {
     const request = await readAuditRequest(c);

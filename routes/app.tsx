@@ -18,6 +18,7 @@ import { healthRoutes } from "./health.ts";
 import { clientAddress, csrf, loadUser, securityHeaders, setupGate } from "./middleware.ts";
 import { render } from "./render.tsx";
 import { apiRoutes } from "./api.ts";
+import { approvalsRoutes } from "./approvals.tsx";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
 import { mailRoutes } from "./mail.tsx";
@@ -73,6 +74,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
 
   app.route("/", setupRoutes());
   app.route("/", approveRoutes());
+  app.route("/", approvalsRoutes());
   app.route("/", supportRoutes());
   app.route("/", authRoutes());
   app.route("/", dashboardRoutes());

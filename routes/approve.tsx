@@ -1,6 +1,7 @@
 /**
  * /approve/:token — the page behind "Check Request". Viewing (GET) decides nothing, since
  * mail scanners open links; only the Allow Session / Deny buttons (POST, CSRF-checked) do.
+ * A browser signed in as the technician who asked gets no buttons and decides nothing.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -24,7 +25,7 @@ function page(c: Ctx, result: ApprovalModel | ApprovalMiss) {
         404,
       );
   }
-  return render(c, <ApprovalPage model={result} />);
+  return render(c, <ApprovalPage model={result} />, result.view.kind === "own_request" ? 403 : 200);
 }
 
 /** GET and POST /approve/:token. */
@@ -32,7 +33,11 @@ export function approveRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get(
     "/approve/:token",
-    async (c) => page(c, await c.get("services").emailAuth.view(c.req.param("token"), c.get("ip"))),
+    async (c) =>
+      page(
+        c,
+        await c.get("services").emailAuth.view(c.req.param("token"), c.get("ip"), c.get("user")),
+      ),
   );
   app.post("/approve/:token", async (c) => {
     const form = await readForm(c, DecisionForm);
@@ -45,6 +50,7 @@ export function approveRoutes(): Hono<AppEnv> {
         c.req.param("token"),
         form.data.decision,
         c.get("ip"),
+        c.get("user"),
       ),
     );
   });

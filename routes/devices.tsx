@@ -26,7 +26,11 @@ import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyFor
 import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
-import { DEFAULT_EMAIL_AUTHORIZATION_POLICY } from "../core/mod.ts";
+import {
+  DEFAULT_EMAIL_AUTHORIZATION_POLICY,
+  emailAuthorizationPolicy,
+  NO_MAIL_SERVER_WARNING,
+} from "../core/mod.ts";
 import type { Names } from "../services/device_views.ts";
 import { DeviceList, type DeviceListModel, DevicesPage } from "../views/DevicesPage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
@@ -169,8 +173,9 @@ export function deviceRoutes(): Hono<AppEnv> {
             values={email.values ?? await emailFormValues(db, device, names)}
             error={email.error}
             notice={email.notice}
-            agentReported={device.local_email_authorization
-              ? "The device's owner also requires email authorization locally; the stricter of the two applies."
+            agentReported={agentReportedText(device)}
+            mailWarning={c.get("services").outbox.transport.kind === "log"
+              ? NO_MAIL_SERVER_WARNING
               : null}
           />
         )}
@@ -310,4 +315,19 @@ export function deviceRoutes(): Hono<AppEnv> {
   });
 
   return app;
+}
+
+// The device owner's own list is a further requirement, never a list of extra approvers.
+/** What the device page says about an email setting the agent reports. */
+function agentReportedText(device: DeviceRow): string | null {
+  if (!device.local_email_authorization) return null;
+  try {
+    const local = emailAuthorizationPolicy(JSON.parse(device.local_email_authorization));
+    if (!local.required) return null;
+    return `The device's owner also requires email authorization on the device (${
+      local.recipients.join(", ")
+    }): one of them must allow as well as one recipient below, and a deny from either refuses the connection.`;
+  } catch {
+    return null;
+  }
 }

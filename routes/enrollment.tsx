@@ -21,7 +21,7 @@ import {
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
-import { DEFAULT_EMAIL_AUTHORIZATION_POLICY } from "../core/mod.ts";
+import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../core/mod.ts";
 import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { EmailPolicyFormSchema } from "./devices.tsx";
@@ -231,6 +231,9 @@ export function enrollmentRoutes(): Hono<AppEnv> {
                 }}
                 error={email.error}
                 notice={email.notice}
+                mailWarning={c.get("services").outbox.transport.kind === "log"
+                  ? NO_MAIL_SERVER_WARNING
+                  : null}
               />
             }
           />,

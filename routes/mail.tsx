@@ -1,7 +1,7 @@
 /** Admin: the outbox page and the test mail. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { testMail } from "../mailer/messages.ts";
+import { redactDecisionLinks, testMail } from "../mailer/messages.ts";
 import { visibleDepartments } from "../services/devices.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
@@ -74,7 +74,7 @@ export function mailRoutes(): Hono<AppEnv> {
     const t = outbox.transport;
     const transport = t.kind === "smtp"
       ? `Mail goes out through the configured SMTP server, from ${t.from}.`
-      : "No SMTP server is configured: mail is recorded here and in the server log, not sent. Configure --smtp-host to deliver it.";
+      : "No SMTP server is configured: mail is recorded here, not sent, and the server log notes each one. Configure --smtp-host to deliver it.";
     return render(c, <MailPage transport={transport} mails={mails} {...extra} />, status);
   };
 
@@ -91,7 +91,12 @@ export function mailRoutes(): Hono<AppEnv> {
     if (!mail || !(await mayRead(db, viewer, await visibleDepartments(db, viewer), mail))) {
       throw new HttpError(404, "No such mail");
     }
-    return render(c, <MailMessagePage mail={{ ...item(mail), text: mail.text_body }} />);
+    // Decision links belong to their recipients alone: an admin reading the outbox (who may be
+    // the requester) sees where the link was, never the link.
+    return render(
+      c,
+      <MailMessagePage mail={{ ...item(mail), text: redactDecisionLinks(mail.text_body) }} />,
+    );
   });
 
   app.post("/admin/mail/test", async (c) => {

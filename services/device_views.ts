@@ -7,6 +7,7 @@ import {
   SESSION_NOT_AUTHORIZED,
   sessionView,
   type SupportSession,
+  waitingForText,
 } from "../core/mod.ts";
 import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -142,9 +143,9 @@ export async function sessionPanelModel(
         waitSeconds,
         outcomeDismissed: last !== null && stored?.dismissedAttemptId === last.attemptId,
         lastAttemptId: last?.attemptId ?? null,
-        waitingRecipients: status?.kind === "authorizing" && status.attempt.email.kind === "pending"
-          ? status.attempt.email.recipients
-          : [],
+        emailWaitingFor: view.kind === "authorizing" && view.waitingApprovals.length > 0
+          ? waitingForText(view.waitingApprovals)
+          : null,
       }
       : null,
     actions: attended ? attendedActions(actions, attended) : actions,

@@ -9,9 +9,11 @@ import {
   type AuthorizationContext,
   CoreError,
   type Effect,
-  effectiveEmailPolicy,
-  type EmailAuthorizationPolicy,
   emailAuthorizationPolicy,
+  type EmailGatePolicy,
+  emailGatePolicy,
+  emailRecipients,
+  NO_EMAIL_GATE,
   openSupportSession,
   type SecureConnectCheck,
   type SecureConnectPolicy,
@@ -244,7 +246,7 @@ export class SupportSessions implements DeadlineSource {
         attemptId: newId(),
         promptId: newId(),
         now,
-        technician: { id: user.id, name: user.name },
+        technician: { id: user.id, name: user.name, email: user.email },
         device: this.deviceView(device),
         confirmation: policies.confirmation,
         email: await this.emailPolicy(device),
@@ -293,7 +295,7 @@ export class SupportSessions implements DeadlineSource {
       attemptId: newId(),
       promptId: newId(),
       now,
-      technician: { id: user.id, name: user.name },
+      technician: { id: user.id, name: user.name, email: user.email },
       device: { ...this.deviceView(device), locked: false, loggedOff: false },
       confirmation: {
         ...policies.confirmation,
@@ -302,7 +304,7 @@ export class SupportSessions implements DeadlineSource {
         excludedDeviceIds: [],
         excludedGroupIds: [],
       },
-      email: { required: false, recipients: [], timeoutSeconds: 60 },
+      email: NO_EMAIL_GATE,
       authorization: { lifetimeMinutes },
       secureConnect: { kind: "not_required", reason: "attended" },
     };
@@ -459,10 +461,10 @@ export class SupportSessions implements DeadlineSource {
   }
 
   /**
-   * The email policy that applies to a device: its own setting beats its group's; where the
-   * agent reports the device owner's own setting too, the stricter applies.
+   * The email gate that applies to a device: its own setting beats its group's; where the agent
+   * reports the device owner's own setting too, that list is a further requirement.
    */
-  async emailPolicy(device: DeviceRow): Promise<EmailAuthorizationPolicy> {
+  async emailPolicy(device: DeviceRow): Promise<EmailGatePolicy> {
     const local = device.local_email_authorization
       ? JSON.parse(device.local_email_authorization)
       : null;
@@ -473,7 +475,7 @@ export class SupportSessions implements DeadlineSource {
       // A malformed local setting cannot name approvers; the server's setting still applies.
       agentReported = null;
     }
-    return effectiveEmailPolicy({
+    return emailGatePolicy({
       device: await loadEmailPolicy(this.#d.db, "device", device.id),
       group: device.group_id ? await loadEmailPolicy(this.#d.db, "group", device.group_id) : null,
       agentReported,
@@ -825,6 +827,15 @@ export class SupportSessions implements DeadlineSource {
       deviceId: session.deviceId,
       technicianId: session.technicianId,
     });
+    // Recipients' Approvals pages follow the attempts that ask them.
+    const s = session.status;
+    const attempt = s.kind === "authorizing" || s.kind === "authorized"
+      ? s.attempt
+      : s.kind === "unauthorized"
+      ? s.last?.attempt
+      : undefined;
+    const recipients = attempt ? emailRecipients(attempt.email) : [];
+    if (recipients.length > 0) this.#d.events.publish({ kind: "approvals", recipients });
   }
 
   /** The technician's own session and its device, while they can still see it (404 otherwise). */

@@ -70,6 +70,27 @@ export async function findEmailRequest(
     .executeTakeFirst();
 }
 
+/** An approval link by its id (the Approvals page refers to requests by id, never by token). */
+export async function findEmailRequestById(
+  db: Db,
+  id: string,
+): Promise<EmailRequestRow | undefined> {
+  return await db.selectFrom("email_requests").selectAll().where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/** Links to `recipient` that are neither used nor withdrawn and whose deadline is still ahead. */
+export async function openRequestsFor(
+  db: Db,
+  recipient: string,
+  now: number,
+): Promise<EmailRequestRow[]> {
+  return await db.selectFrom("email_requests").selectAll()
+    .where("recipient", "=", recipient.trim().toLowerCase()).where("used_at", "is", null)
+    .where("withdrawn_at", "is", null).where("deadline", ">", now).orderBy("created_at")
+    .limit(200).execute();
+}
+
 /** The links of an attempt. */
 export async function attemptRequests(db: Db, attemptId: string): Promise<EmailRequestRow[]> {
   return await db.selectFrom("email_requests").selectAll().where("attempt_id", "=", attemptId)

@@ -23,6 +23,8 @@ export function EmailPolicyForm(props: {
   error?: string | null;
   notice?: string | null;
   agentReported?: string | null;
+  /** Shown when no SMTP server is configured, so approval mail never leaves the server. */
+  mailWarning?: string | null;
 }) {
   const v = props.values;
   return (
@@ -32,6 +34,9 @@ export function EmailPolicyForm(props: {
       <Notice message={props.notice} />
       {v.inheritedFrom && (
         <p class="hint">No setting of its own: the setting of {v.inheritedFrom} applies.</p>
+      )}
+      {props.mailWarning && (
+        <p class="alert alert-warn" role="note" data-mail-warning>{props.mailWarning}</p>
       )}
       {props.agentReported && <p class="hint">{props.agentReported}</p>}
       <PostForm action={props.action} class="stack">

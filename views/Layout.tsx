@@ -13,6 +13,7 @@ const NAV: NavItem[] = [
   { href: "/", label: "Dashboard", show: () => true },
   { href: "/devices", label: "Devices", show: () => true },
   { href: "/support", label: "Support", show: () => true },
+  { href: "/approvals", label: "Approvals", show: () => true },
   { href: "/audit", label: "Audit log", show: () => true },
 ];
 

@@ -26,8 +26,8 @@ export interface SessionPanelModel {
     outcomeDismissed: boolean;
     /** The attempt whose outcome the Close button dismisses. */
     lastAttemptId: string | null;
-    /** Email recipients still being asked. */
-    waitingRecipients: string[];
+    /** Who must still decide by email, per requirement, e.g. "one of a@x.example (device settings)". */
+    emailWaitingFor: string | null;
   } | null;
   actions: Record<ActionName, ActionState>;
   users: string[];
@@ -124,8 +124,8 @@ function State(props: { model: SessionPanelModel }) {
               {view.skippedConfirmation.text}
             </p>
           )}
-          {session.waitingRecipients.length > 0 && (
-            <p class="hint">Asked by email: {session.waitingRecipients.join(", ")}</p>
+          {session.emailWaitingFor && (
+            <p class="hint" data-waiting-for>Waiting for: {session.emailWaitingFor}</p>
           )}
           <p class="countdown">
             <strong data-deadline={view.deadline} data-bar="wait-bar">{view.secondsLeft}</strong>

@@ -31,6 +31,8 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "email.timed_out": "Email approval timed out",
   "email.withdrawn": "Email approval withdrawn",
   "email.viewed": "Approval email opened",
+  "email.requester_excluded": "Requester left out of email approval",
+  "email.decision_refused": "Email approval decision refused",
   "email.delivery_failed": "Email delivery failed",
   "email.policy_changed": "Email approval policy changed",
   "email.test_queued": "Test email sent",

@@ -99,6 +99,10 @@ export function MailMessagePage(props: {
         <dd>{m.status} after {m.attempts} attempt{m.attempts === 1 ? "" : "s"}</dd>
       </dl>
       <pre class="mail-body" id="mail-body">{m.text}</pre>
+      <p class="hint">
+        Approval links are hidden here: only their recipients may allow or deny a connection.
+        Recipients who have an Assent account can also decide from Approvals after signing in.
+      </p>
     </Layout>
   );
 }
