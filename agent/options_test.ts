@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseDeviceOptions } from "./run.ts";
+import { parseDeviceOptions, parseEmailApprovers } from "./run.ts";
 
 Deno.test("the agent and the support app check their shared options the same way", () => {
   const ok = parseDeviceOptions({ server: "https://help.example.com" }, {
@@ -25,5 +25,32 @@ Deno.test("the agent and the support app check their shared options the same way
   ];
   for (const [values, message] of bad) {
     assert.match(String(parseDeviceOptions(values, { prompt: "auto" })), message);
+  }
+});
+
+Deno.test("--email-approvers sets the owner's own email requirement, checked like the server's", () => {
+  const cases: [string | undefined, string | undefined, unknown][] = [
+    [undefined, undefined, null],
+    ["Owner@Home.example", undefined, {
+      required: true,
+      recipients: ["owner@home.example"],
+      timeoutSeconds: 180,
+    }],
+    [" a@example.com, b@example.com ,a@example.com", "60", {
+      required: true,
+      recipients: ["a@example.com", "b@example.com"],
+      timeoutSeconds: 60,
+    }],
+    [
+      "not-an-address",
+      undefined,
+      '--email-approvers must list email addresses, got "not-an-address"',
+    ],
+    [",", undefined, '--email-approvers must list email addresses, got ","'],
+    ["a@example.com", "5", "--email-timeout must be a whole number of seconds from 10 to 3600"],
+    [undefined, "60", "--email-timeout needs --email-approvers"],
+  ];
+  for (const [list, timeout, expected] of cases) {
+    assert.deepEqual(parseEmailApprovers(list, timeout), expected, `${list} ${timeout}`);
   }
 });

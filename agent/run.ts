@@ -15,9 +15,11 @@ import {
   type DeviceInfo,
   FATAL_CLOSE_CODES,
   helloProofMessage,
+  type LocalEmailAuthorization,
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "../protocol/messages.ts";
+import { isPlausibleEmail } from "../core/policy.ts";
 import { type DeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
 import {
   credentialPath,
@@ -53,6 +55,11 @@ export interface AgentOptions {
   name?: string;
   /** Reports this session state instead of what the OS tells (for OSes that do not tell). */
   sessionState?: SessionState;
+  /**
+   * The device owner's own email authorization, reported to the server: it adds a requirement
+   * (one of these recipients must allow too), it never lets anyone approve alone.
+   */
+  emailAuthorization?: LocalEmailAuthorization | null;
   maxBackoffMs: number;
   /** How often device information is read again. */
   infoEveryMs: number;
@@ -112,6 +119,7 @@ export interface ConnectOptions extends
     | "server"
     | "name"
     | "sessionState"
+    | "emailAuthorization"
     | "infoEveryMs"
     | "uploadDir"
     | "browseRoot"
@@ -364,6 +372,7 @@ export function connectOnce(
         uploadDir: options.uploadDir,
         users: info.users,
       });
+      if (options.emailAuthorization) info.emailAuthorization = options.emailAuthorization;
       if (!lastInfo || deviceInfoChanged(lastInfo, info)) {
         lastInfo = info;
         send({ type: "device_info", info });
@@ -577,7 +586,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 const USAGE = `Usage: assent agent --server URL [--enroll TOKEN] [options]
-       assent agent service --server URL [--state-dir DIR]   print how to run it as a service
+       assent agent service --server URL [--state-dir DIR] [--email-approvers LIST]
+                                                         print how to run it as a service
 
 Options:
   --server URL        The Assent server (http:// or https://)
@@ -595,7 +605,11 @@ Options:
   --upload-dir DIR    Where uploaded files are saved (default: ${defaultUploadDir()})
   --browse-root DIR   Keep file transfer inside DIR, whatever the department's policy lets
                       it reach (default: the policy alone decides)
-  --max-transfer-mb N Largest file a transfer may move (default 4096)`;
+  --max-transfer-mb N Largest file a transfer may move (default 4096)
+  --email-approvers LIST
+                      Require email authorization from one of these addresses (comma-separated)
+                      for every connection, on top of what the server requires
+  --email-timeout S   Seconds those recipients have to decide (default 180)`;
 
 /** `assent agent service …`: prints how to run this agent unattended on this OS. */
 function printService(args: string[]): number {
@@ -606,6 +620,8 @@ function printService(args: string[]): number {
       server: { type: "string" },
       "state-dir": { type: "string" },
       user: { type: "string" },
+      "email-approvers": { type: "string" },
+      "email-timeout": { type: "string" },
     },
   });
   if (!values.server || !/^https?:\/\//.test(values.server)) {
@@ -624,7 +640,17 @@ function printService(args: string[]): number {
   const base = viaDeno ? ["run", "-A", fromFileUrl(Deno.mainModule)] : [];
   console.log(serviceInstructions(Deno.build.os, {
     exec,
-    args: [...base, "agent", "--server", values.server, "--state-dir", stateDir],
+    args: [
+      ...base,
+      "agent",
+      "--server",
+      values.server,
+      "--state-dir",
+      stateDir,
+      // The owner's own email requirement belongs with the service, so it holds after a reboot.
+      ...(values["email-approvers"] ? ["--email-approvers", values["email-approvers"]] : []),
+      ...(values["email-timeout"] ? ["--email-timeout", values["email-timeout"]] : []),
+    ],
     user: values.user,
     stateDir,
   }));
@@ -674,6 +700,29 @@ export function parseDeviceOptions(
   };
 }
 
+/** The owner's `--email-approvers` and `--email-timeout`; the answer is what is wrong, or the setting. */
+export function parseEmailApprovers(
+  list: string | undefined,
+  timeout: string | undefined,
+): LocalEmailAuthorization | null | string {
+  if (list === undefined) {
+    return timeout === undefined ? null : "--email-timeout needs --email-approvers";
+  }
+  const recipients = [
+    ...new Set(list.split(",").map((a) => a.trim().toLowerCase()).filter(Boolean)),
+  ];
+  const bad = recipients.find((address) => !isPlausibleEmail(address));
+  if (recipients.length === 0 || bad !== undefined) {
+    return `--email-approvers must list email addresses, got "${bad ?? list}"`;
+  }
+  if (recipients.length > 20) return "--email-approvers takes at most 20 addresses";
+  const seconds = Number(timeout ?? 180);
+  if (!Number.isInteger(seconds) || seconds < 10 || seconds > 3600) {
+    return "--email-timeout must be a whole number of seconds from 10 to 3600";
+  }
+  return { required: true, recipients, timeoutSeconds: seconds };
+}
+
 /** `assent agent …` from the command line. */
 export async function agentMain(args: string[]): Promise<number> {
   if (args[0] === "service") return printService(args.slice(1));
@@ -694,6 +743,8 @@ export async function agentMain(args: string[]): Promise<number> {
         "upload-dir": { type: "string" },
         "browse-root": { type: "string" },
         "max-transfer-mb": { type: "string" },
+        "email-approvers": { type: "string" },
+        "email-timeout": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -711,6 +762,14 @@ export async function agentMain(args: string[]): Promise<number> {
     return 2;
   }
   const { server, prompt, sessionState, vnc, maxTransferBytes } = checked;
+  const emailAuthorization = parseEmailApprovers(
+    values["email-approvers"],
+    values["email-timeout"],
+  );
+  if (typeof emailAuthorization === "string") {
+    console.error(`assent agent: ${emailAuthorization}\n\n${USAGE}`);
+    return 2;
+  }
   const controller = new AbortController();
   const stop = () => controller.abort();
   Deno.addSignalListener("SIGINT", stop);
@@ -723,6 +782,7 @@ export async function agentMain(args: string[]): Promise<number> {
     prompt,
     name: values.name,
     sessionState,
+    emailAuthorization,
     maxBackoffMs: Number(values["max-backoff"] ?? 60) * 1000,
     infoEveryMs: 60_000,
     uploadDir: values["upload-dir"] ?? defaultUploadDir(),

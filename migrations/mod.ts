@@ -12,6 +12,7 @@ import * as serviceDesk from "./20261121T140000_service_desk.ts";
 import * as accessRevocations from "./20261201T100000_access_revocations.ts";
 import * as deviceKeysAndFileReach from "./20261201T120000_device_keys_and_file_reach.ts";
 import * as deviceMessages from "./20261201T130000_device_messages.ts";
+import * as emailRequirements from "./20261201T140000_email_requirements.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   "20261201T100000_access_revocations": accessRevocations,
   "20261201T120000_device_keys_and_file_reach": deviceKeysAndFileReach,
   "20261201T130000_device_messages": deviceMessages,
+  "20261201T140000_email_requirements": emailRequirements,
 };

@@ -108,6 +108,7 @@ export const LocalEmailAuthorization = z.object({
   recipients: z.array(z.string().max(254)).max(20),
   timeoutSeconds: z.number().int().min(10).max(3600).optional(),
 });
+export type LocalEmailAuthorization = z.infer<typeof LocalEmailAuthorization>;
 
 const absolutePath = z.string().min(1).max(4096);
 
