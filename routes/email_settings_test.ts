@@ -267,3 +267,25 @@ Deno.test("the API lists audit events within the caller's scope", async () => {
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).code, "invalid_request");
 });
+
+Deno.test("the email settings of devices and groups warn plainly when no mail server is configured", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const dept = await department(t.services);
+  await insertGroup(t.services.db, { id: "g1", department_id: dept, name: "Tills", created_at: 0 });
+  const id = await device(t, dept, "PC", "g1");
+  const warning =
+    "Assent has no mail server configured: approval emails will not leave this server. Recipients who have an Assent account can decide from Approvals after signing in.";
+  for (const path of [`/devices/${id}`, "/admin/groups/g1"]) {
+    assert.ok((await textOf(await owner.get(path))).includes(warning), path);
+  }
+  // With an SMTP server configured the warning is gone.
+  t.services.outbox.transport = {
+    kind: "smtp",
+    from: "Assent <assent@example.com>",
+    send: () => Promise.resolve(),
+  };
+  for (const path of [`/devices/${id}`, "/admin/groups/g1"]) {
+    assert.ok(!(await textOf(await owner.get(path))).includes(warning), path);
+  }
+});

@@ -48,7 +48,7 @@ Deno.test({
     await technician.getByText("Waiting for email authorization").waitFor();
     assert.match(
       await technician.locator("#session-panel").innerText(),
-      /Asked by email: approver@example.com/,
+      /Waiting for: one of approver@example.com \(device settings\)/,
     );
     await markDocument(technician);
     const first = Number(await technician.locator("#session-panel [data-deadline]").textContent());
