@@ -48,7 +48,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     await next();
     services.log.debug("request", {
       method: c.req.method,
-      path: c.req.path,
+      path: loggablePath(c.req.path),
       status: c.res.status,
       ms: Math.round(performance.now() - started),
     });
@@ -102,10 +102,10 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Http) {
       // The client went away (or the server is stopping) while sending its body.
       const message = "The request body could not be read";
-      services.log.warn("request body unreadable", { path: c.req.path, err: err.message });
+      services.log.warn("request body unreadable", { path: loggablePath(c.req.path), err: err.message });
       return wantsJson(c.req.raw) ? c.json({ error: message }, 400) : c.text(message, 400);
     }
-    services.log.error("unhandled error", { err, method: c.req.method, path: c.req.path });
+    services.log.error("unhandled error", { err, method: c.req.method, path: loggablePath(c.req.path) });
     const message = "The server could not complete this request. It has been logged.";
     if (wantsJson(c.req.raw)) return c.json({ error: message }, 500);
     return render(c, <ErrorPage status={500} message={message} />, 500);
@@ -122,6 +122,12 @@ const HTTP_CODES: Record<number, string> = {
   413: "too_large",
   429: "rate_limited",
 };
+
+// An approval link's path is its credential: whoever reads the log must not be able to use it.
+/** The request path as the log may record it: approval link tokens replaced. */
+export function loggablePath(path: string): string {
+  return path.replace(/^\/approve\/[^/]+/, "/approve/[token]");
+}
 
 function wantsJson(req: Request): boolean {
   return new URL(req.url).pathname.startsWith("/api/") ||

@@ -74,10 +74,12 @@ Deno.test("without SMTP the approval link is in no page, log line or API answer 
     assert.ok(!(await res.text()).includes(token), `${path} answers with the token`);
   }
 
-  // The recipient's link itself still works.
+  // The recipient's link itself still works, and opening it leaves no trace of it in the log.
   const approver = w.client();
   assert.match(await textOf(await approver.get(`/approve/${token}`)), /Allow Session Deny/);
   assert.equal(await statusOf(w, sessionId), "authorizing");
+  assert.ok(lines.some((l) => l.includes('"path":"/approve/[token]"')), "the visit is logged");
+  assert.ok(lines.every((l) => !l.includes(token)), "no log line carries the token");
 });
 
 Deno.test("a link used while signed in as the requester is refused, audited, and stays usable by its recipient", async () => {
