@@ -102,10 +102,17 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Http) {
       // The client went away (or the server is stopping) while sending its body.
       const message = "The request body could not be read";
-      services.log.warn("request body unreadable", { path: loggablePath(c.req.path), err: err.message });
+      services.log.warn("request body unreadable", {
+        path: loggablePath(c.req.path),
+        err: err.message,
+      });
       return wantsJson(c.req.raw) ? c.json({ error: message }, 400) : c.text(message, 400);
     }
-    services.log.error("unhandled error", { err, method: c.req.method, path: loggablePath(c.req.path) });
+    services.log.error("unhandled error", {
+      err,
+      method: c.req.method,
+      path: loggablePath(c.req.path),
+    });
     const message = "The server could not complete this request. It has been logged.";
     if (wantsJson(c.req.raw)) return c.json({ error: message }, 500);
     return render(c, <ErrorPage status={500} message={message} />, 500);
