@@ -153,7 +153,10 @@ export class EmailAuthorization implements EmailGateway {
     const found = await this.#find(token, ip);
     if ("kind" in found) return found;
     const now = this.deps.clock.now();
-    if (await markViewed(this.deps.db, found.row.id, now)) {
+    const requester = viewer !== null &&
+      (await loadSession(this.deps.db, found.row.session_id))?.session.technicianId === viewer.id;
+    // The requester opening a link is not the recipient reading it: it must not count as viewed.
+    if (!requester && await markViewed(this.deps.db, found.row.id, now)) {
       await this.deps.sessions.transition(found.row.session_id, (s) =>
         supportSessionTransition(s, {
           type: "email_viewed",

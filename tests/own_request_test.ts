@@ -106,9 +106,14 @@ Deno.test("a link used while signed in as the requester is refused, audited, and
   const row = await w.server.services.db.selectFrom("email_requests").selectAll()
     .executeTakeFirstOrThrow();
   assert.equal(row.used_at, null, "the link is not used up");
-  const refused = (await auditOf(w, sessionId)).filter((e) => e.outcome === "own_request");
+  const events = await auditOf(w, sessionId);
+  const refused = events.filter((e) => e.outcome === "own_request");
   assert.equal(refused.length, 2);
   assert.ok(refused.every((e) => e.action === "answer.ignored"));
+  assert.ok(
+    refused.every((e) => e.actor_id !== null && JSON.parse(e.detail!).via === "email link"),
+  );
+  assert.ok(!events.some((e) => e.action === "email.viewed"), "the requester's visit is no view");
 
   // The recipient decides as usual.
   const ann = w.client();
