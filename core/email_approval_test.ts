@@ -54,6 +54,7 @@ Deno.test('"Require email authorization for incoming connections" asks every rec
     deadline: T0 + 180_000,
   });
   deepEqual(emailRecipients(pending), ["boss@example.com", "it@example.com"]);
+  deepEqual(emailRecipients({ kind: "not_required", reason: "disabled" }), []);
   deepEqual(startEmailApproval(emailGatePolicy({}), T0).gate, {
     kind: "not_required",
     reason: "disabled",

@@ -261,6 +261,7 @@ Deno.test("sameMailbox ignores case and a +tag, nothing else", () => {
     [" it@example.com ", "it+x@EXAMPLE.com", true],
     ["it@example.com", "it@example.org", false],
     ["it.ops@example.com", "it@example.com", false],
+    ["not an address", "NOT AN ADDRESS", true],
   ];
   for (const [a, b, same] of cases) equal(sameMailbox(a, b), same, `${a} ${b}`);
 });
