@@ -110,8 +110,14 @@ export function startEmailApproval(
       unanswerable: [],
     };
   }
-  if (policy.requirements.some((requirement) => requirement.recipients.length === 0)) {
-    throw new CoreError("invalid_policy", "Email authorization is required but has no recipients");
+  const empty = policy.requirements.find((requirement) => requirement.recipients.length === 0);
+  if (empty) {
+    throw new CoreError(
+      "invalid_policy",
+      empty.source === "agent"
+        ? "The device requires email authorization but names no usable recipient; ask its owner to correct the setting on the device"
+        : "Email authorization is required but has no recipients",
+    );
   }
   const own = requester === null ? null : normalize(requester);
   const listed = policy.requirements.map((requirement) => [

@@ -1,9 +1,11 @@
 // The email gate inside a support session: requirements from the server and from the device, and
 // the rule that nobody decides their own request.
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { type AuditEvent, auditEvents, type Effect } from "./effects.ts";
+import { CoreError } from "./errors.ts";
 import {
+  agentEmailPolicy,
   DEFAULT_AUTHORIZATION_POLICY,
   DEFAULT_CONFIRMATION_POLICY,
   emailAuthorizationPolicy,
@@ -226,6 +228,19 @@ Deno.test("a decision on Approvals is recorded as the signed-in user, via the ap
   const allowed = auditEvents(effects)[0]!;
   deepEqual(allowed.actor, { kind: "approver", id: "user-9", label: MANAGER });
   equal(allowed.detail?.via, "approvals page");
+});
+
+Deno.test("a device that requires approval but names nobody usable fails closed", () => {
+  const policy = emailGatePolicy({
+    device: required([MANAGER]),
+    agentReported: agentEmailPolicy({ required: true, recipients: ["not an address"] }),
+  });
+  throws(
+    () => request(policy),
+    (error: unknown) =>
+      error instanceof CoreError && error.code === "invalid_policy" &&
+      /names no usable recipient/.test(error.message),
+  );
 });
 
 // --- Properties --------------------------------------------------------------------------------

@@ -285,6 +285,29 @@ export function emailGatePolicy(
   };
 }
 
+// A device that asks for approval keeps its requirement even when what it reports is malformed:
+// dropping it would make the connection easier than its owner asked. Unusable addresses are left
+// out, and a requirement left with nobody fails closed when a connection is requested.
+/** The email setting an agent reported, read leniently but never weaker than it asks; null if none. */
+export function agentEmailPolicy(reported: unknown): EmailAuthorizationPolicy | null {
+  if (typeof reported !== "object" || reported === null) return null;
+  const { required, recipients, timeoutSeconds } = reported as Record<string, unknown>;
+  if (required !== true) return null;
+  const addresses = Array.isArray(recipients)
+    ? recipients.flatMap((a) => typeof a === "string" ? [a.trim().toLowerCase()] : [])
+      .filter(isPlausibleEmail)
+    : [];
+  const limits = POLICY_LIMITS.emailTimeoutSeconds;
+  return {
+    required: true,
+    recipients: [...new Set(addresses)].slice(0, POLICY_LIMITS.emailRecipients.max),
+    timeoutSeconds: typeof timeoutSeconds === "number" && Number.isInteger(timeoutSeconds) &&
+        timeoutSeconds >= limits.min && timeoutSeconds <= limits.max
+      ? timeoutSeconds
+      : DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds,
+  };
+}
+
 /** True when `a` and `b` reach the same mailbox: case and a `+tag` in the local part ignored. */
 export function sameMailbox(a: string, b: string): boolean {
   return mailbox(a) === mailbox(b);

@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { CoreError } from "./errors.ts";
 import {
+  agentEmailPolicy,
   authorizationPolicy,
   confirmationPolicy,
   DEFAULT_AUTHORIZATION_POLICY,
@@ -264,4 +265,30 @@ Deno.test("sameMailbox ignores case and a +tag, nothing else", () => {
     ["not an address", "NOT AN ADDRESS", true],
   ];
   for (const [a, b, same] of cases) equal(sameMailbox(a, b), same, `${a} ${b}`);
+});
+
+Deno.test("an agent's setting is read leniently but never weaker than it asks", () => {
+  const cases: [string, unknown, unknown][] = [
+    ["nothing reported", null, null],
+    ["not an object", "required", null],
+    ["not required", { required: false, recipients: ["a@example.com"] }, null],
+    ["valid", { required: true, recipients: ["A@Example.com"], timeoutSeconds: 60 }, {
+      required: true,
+      recipients: ["a@example.com"],
+      timeoutSeconds: 60,
+    }],
+    ["bad addresses are left out, the requirement stays", {
+      required: true,
+      recipients: ["a@example.com", "nobody", 7],
+      timeoutSeconds: 99999,
+    }, { required: true, recipients: ["a@example.com"], timeoutSeconds: 180 }],
+    ["nobody usable: a requirement nobody can meet", { required: true, recipients: "x" }, {
+      required: true,
+      recipients: [],
+      timeoutSeconds: 180,
+    }],
+  ];
+  for (const [name, reported, expected] of cases) {
+    deepEqual(agentEmailPolicy(reported), expected, name);
+  }
 });

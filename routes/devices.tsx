@@ -27,8 +27,8 @@ import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/e
 import { loadEmailPolicy } from "../store/email.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import {
+  agentEmailPolicy,
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
-  emailAuthorizationPolicy,
   NO_MAIL_SERVER_WARNING,
 } from "../core/mod.ts";
 import type { Names } from "../services/device_views.ts";
@@ -321,13 +321,13 @@ export function deviceRoutes(): Hono<AppEnv> {
 /** What the device page says about an email setting the agent reports. */
 function agentReportedText(device: DeviceRow): string | null {
   if (!device.local_email_authorization) return null;
+  let local: ReturnType<typeof agentEmailPolicy> = null;
   try {
-    const local = emailAuthorizationPolicy(JSON.parse(device.local_email_authorization));
-    if (!local.required) return null;
-    return `The device's owner also requires email authorization on the device (${
-      local.recipients.join(", ")
-    }): one of them must allow as well as one recipient below, and a deny from either refuses the connection.`;
+    local = agentEmailPolicy(JSON.parse(device.local_email_authorization));
   } catch {
     return null;
   }
+  if (!local) return null;
+  const who = local.recipients.length > 0 ? local.recipients.join(", ") : "no usable address";
+  return `The device's owner also requires email authorization on the device (${who}): one of them must allow as well as one recipient below, and a deny from either refuses the connection.`;
 }

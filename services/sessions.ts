@@ -5,11 +5,11 @@
  */
 import {
   type AccessRevocationCause,
+  agentEmailPolicy,
   type AuditEvent,
   type AuthorizationContext,
   CoreError,
   type Effect,
-  emailAuthorizationPolicy,
   type EmailGatePolicy,
   emailGatePolicy,
   emailRecipients,
@@ -465,16 +465,16 @@ export class SupportSessions implements DeadlineSource {
    * reports the device owner's own setting too, that list is a further requirement.
    */
   async emailPolicy(device: DeviceRow): Promise<EmailGatePolicy> {
-    const local = device.local_email_authorization
-      ? JSON.parse(device.local_email_authorization)
-      : null;
-    let agentReported = null;
+    let local: unknown = null;
     try {
-      agentReported = local ? emailAuthorizationPolicy(local) : null;
+      local = device.local_email_authorization
+        ? JSON.parse(device.local_email_authorization)
+        : null;
     } catch {
-      // A malformed local setting cannot name approvers; the server's setting still applies.
-      agentReported = null;
+      // The column holds what the hub validated; unreadable JSON cannot name anyone.
+      local = null;
     }
+    const agentReported = agentEmailPolicy(local);
     return emailGatePolicy({
       device: await loadEmailPolicy(this.#d.db, "device", device.id),
       group: device.group_id ? await loadEmailPolicy(this.#d.db, "group", device.group_id) : null,
