@@ -85,7 +85,8 @@ type ObjectKind =
   | "api_token"
   | "exclusion"
   | "body_department"
-  | "audit_filter";
+  | "audit_filter"
+  | "approval";
 
 interface Rule {
   match: RegExp;
@@ -134,6 +135,14 @@ const RULES: Rule[] = [
   { match: /^\/api\/v1\/support-sessions\/:id/, access: "owner", object: "support" },
   // Filters name another department's device and people: the answer must stay in scope.
   { match: /^\/api\/v1\/audit$/, access: "signed_in", object: "audit_filter" },
+  // Requests addressed to the caller's own email address; anyone else's is "not found".
+  { match: /^\/api\/v1\/approvals$/, access: "signed_in", object: "none" },
+  {
+    match: /^\/api\/v1\/approvals\/:id$/,
+    access: "signed_in",
+    object: "approval",
+    inScopeNotFound: /There is no such request for you to decide/,
+  },
   // Pages
   { match: /^\/$/, access: "signed_in", object: "none" },
   { match: /^\/account\/api-tokens\/:id\/revoke$/, access: "owner", object: "api_token" },
@@ -192,6 +201,13 @@ const RULES: Rule[] = [
   { match: /^\/support(\/list|\/events)?$/, access: "signed_in", object: "none" },
   { match: /^\/support\/:id/, access: "owner", object: "support" },
   { match: /^\/audit(\.csv)?$/, access: "signed_in", object: "audit_filter" },
+  { match: /^\/approvals(\/list|\/events)?$/, access: "signed_in", object: "none" },
+  {
+    match: /^\/approvals\/:id$/,
+    access: "signed_in",
+    object: "approval",
+    inScopeNotFound: /There is no such request for you to decide/,
+  },
 ];
 
 /** Rows of the tables a request could change, to compare before and after a refused write. */
@@ -497,6 +513,8 @@ function fillPath(path: string, rule: Rule, o: Objects | null): string {
     exclusion: String(o.exclusion),
     body_department: "",
     audit_filter: "",
+    // Approval requests belong to a recipient, not a department: nobody's request by this id.
+    approval: "no-such-request",
   }[rule.object];
   if (rule.object === "audit_filter" && o) {
     return `${path}?device=${o.device}&technician=${o.admin}`;
