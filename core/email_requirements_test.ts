@@ -54,7 +54,7 @@ function request(email: EmailGatePolicy, technician = TECH, confirmation = true)
     device: {
       online: true,
       connectionValid: true,
-      capabilities: [],
+      capabilities: ["prompt"],
       locked: false,
       loggedOff: false,
       groupId: null,
