@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { FakeClock } from "./clock.ts";
-import { DEFAULT_SCRYPT, hashPassword, passwordProblem, verifyPassword } from "./password.ts";
-import { RateLimiter, retryMessage } from "./rate_limit.ts";
+import {
+  DEFAULT_SCRYPT,
+  hashPassword,
+  PasswordBusyError,
+  PasswordHasher,
+  passwordProblem,
+  scryptMemory,
+  verifyPassword,
+} from "./password.ts";
 import { SecretBox } from "./secret_box.ts";
 import {
   hashToken,
@@ -27,6 +34,38 @@ Deno.test("malformed password hashes never verify", async () => {
   }
 });
 
+Deno.test("the hasher runs what fits in its memory budget, queues a few and refuses the rest", async () => {
+  const cheap = { N: 2 ** 10, r: 8, p: 1 };
+  const hasher = new PasswordHasher(cheap, {
+    memoryBudget: 2 * scryptMemory(cheap),
+    maxWaiting: 3,
+  });
+  const stored = await hasher.hash("correct horse battery");
+  const results = await Promise.allSettled(
+    Array.from({ length: 8 }, (_, i) => {
+      const check = hasher.verify(i === 0 ? "correct horse battery" : "wrong", stored);
+      if (i === 1) assert.deepEqual(hasher.load, { running: 2, waiting: 0 });
+      return check;
+    }),
+  );
+  assert.deepEqual(hasher.load, { running: 0, waiting: 0 });
+  const values = results.map((r) => r.status === "fulfilled" ? r.value : r.reason);
+  assert.deepEqual(values.slice(0, 5), [true, false, false, false, false], "2 ran, 3 waited");
+  for (const refused of values.slice(5)) {
+    assert.ok(refused instanceof PasswordBusyError);
+    assert.equal(refused.retryAfterSeconds, 5);
+  }
+});
+
+Deno.test("at the default cost one hash runs at a time", async () => {
+  const hasher = new PasswordHasher(DEFAULT_SCRYPT, { maxWaiting: 1 });
+  const first = hasher.verify("x", `scrypt$${2 ** 17}$8$1$AAAA$AAAA`);
+  const second = hasher.verify("x", `scrypt$${2 ** 17}$8$1$AAAA$AAAA`);
+  assert.deepEqual(hasher.load, { running: 1, waiting: 1 });
+  await assert.rejects(hasher.verify("x", "scrypt$1024$8$1$AAAA$AAAA"), PasswordBusyError);
+  assert.deepEqual(await Promise.all([first, second]), [false, false]);
+});
+
 Deno.test("password rule: length, variety, common passwords, own name or email", () => {
   assert.match(passwordProblem("short")!, /at least 12/);
   assert.match(passwordProblem("abababababab")!, /5 different/);
@@ -34,27 +73,6 @@ Deno.test("password rule: length, variety, common passwords, own name or email",
   assert.match(passwordProblem("olive@example.com!", { email: "olive@example.com" })!, /email/);
   assert.match(passwordProblem("xx Olivia Owner xx", { name: "Olivia" })!, /name/);
   assert.equal(passwordProblem("correct horse battery"), null);
-});
-
-Deno.test("rate limiter refuses past the limit and forgives after the window", () => {
-  const clock = new FakeClock();
-  const limiter = new RateLimiter({ limit: 3, windowMs: 60_000, clock });
-  for (let i = 0; i < 3; i++) {
-    assert.deepEqual(limiter.check("k"), { allowed: true });
-    limiter.hit("k");
-    clock.advance(10_000);
-  }
-  const refused = limiter.check("k");
-  assert.equal(refused.allowed, false);
-  assert.equal(!refused.allowed && refused.retryAfterMs, 30_000);
-  assert.deepEqual(limiter.check("other"), { allowed: true });
-  clock.advance(30_001);
-  assert.deepEqual(limiter.check("k"), { allowed: true });
-  limiter.hit("k");
-  limiter.reset("k");
-  assert.deepEqual(limiter.check("k"), { allowed: true });
-  assert.equal(retryMessage(30_000), "Too many attempts. Try again in a minute.");
-  assert.equal(retryMessage(14 * 60_000 + 1), "Too many attempts. Try again in 15 minutes.");
 });
 
 Deno.test("secret box round-trips and detects tampering", () => {

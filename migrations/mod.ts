@@ -10,6 +10,7 @@ import * as supportSessions from "./20261121T120000_support_sessions.ts";
 import * as emailAuthorization from "./20261121T130000_email_authorization.ts";
 import * as serviceDesk from "./20261121T140000_service_desk.ts";
 import * as accessRevocations from "./20261201T100000_access_revocations.ts";
+import * as rateLimits from "./20261201T110000_rate_limits.ts";
 import * as deviceKeysAndFileReach from "./20261201T120000_device_keys_and_file_reach.ts";
 import * as deviceMessages from "./20261201T130000_device_messages.ts";
 import * as emailRequirements from "./20261201T140000_email_requirements.ts";
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   "20261121T130000_email_authorization": emailAuthorization,
   "20261121T140000_service_desk": serviceDesk,
   "20261201T100000_access_revocations": accessRevocations,
+  "20261201T110000_rate_limits": rateLimits,
   "20261201T120000_device_keys_and_file_reach": deviceKeysAndFileReach,
   "20261201T130000_device_messages": deviceMessages,
   "20261201T140000_email_requirements": emailRequirements,

@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { PasswordBusyError } from "../lib/password.ts";
 import type { Services } from "../services/mod.ts";
 import { ErrorPage } from "../views/ErrorPage.tsx";
 import { accountRoutes } from "./account.tsx";
@@ -98,6 +99,12 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
         return c.json({ error: err.message, code: HTTP_CODES[err.status] }, err.status);
       }
       return render(c, <ErrorPage status={err.status} message={err.message} />, err.status);
+    }
+    if (err instanceof PasswordBusyError) {
+      // Password checks are bounded in memory; the overflow is told to come back shortly.
+      c.header("Retry-After", String(err.retryAfterSeconds));
+      if (wantsJson(c.req.raw)) return c.json({ error: err.message, code: "busy" }, 503);
+      return render(c, <ErrorPage status={503} message={err.message} />, 503);
     }
     if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Http) {
       // The client went away (or the server is stopping) while sending its body.

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
+import { PasswordBusyError } from "../lib/password.ts";
 import { AccountError } from "../services/accounts.ts";
 import { LoginPage, MfaLoginPage } from "../views/LoginPage.tsx";
 import type { AppEnv, Ctx } from "./env.ts";
@@ -56,8 +57,13 @@ export function authRoutes(): Hono<AppEnv> {
       setSessionCookie(c, token);
       return c.redirect(next, 303);
     } catch (err) {
-      if (!(err instanceof AccountError)) throw err;
-      const status = err.code === "rate_limited" ? 429 : 400;
+      if (err instanceof PasswordBusyError) c.header("Retry-After", String(err.retryAfterSeconds));
+      else if (!(err instanceof AccountError)) throw err;
+      const status = err instanceof PasswordBusyError
+        ? 503
+        : err.code === "rate_limited"
+        ? 429
+        : 400;
       return render(
         c,
         <LoginPage email={form.data.email} error={err.message} next={next} />,

@@ -5,7 +5,7 @@ import { PageContext, type PageInfo } from "../views/context.ts";
 import type { Ctx } from "./env.ts";
 
 /** Statuses a rendered page may carry. */
-export type PageStatus = 200 | 400 | 401 | 403 | 404 | 409 | 410 | 413 | 429 | 500;
+export type PageStatus = 200 | 400 | 401 | 403 | 404 | 409 | 410 | 413 | 429 | 500 | 503;
 
 function pageInfo(c: Ctx): PageInfo {
   const user = c.get("user");

@@ -2,15 +2,18 @@
  * Accounts: first-run setup, sign-in with password and TOTP, recovery codes, password and
  * MFA changes. Routes call these; every decision here is audited in the same transaction.
  */
+import {
+  SECURE_CONNECT_RATE_LIMIT,
+  SIGN_IN_ADDRESS_RATE_LIMIT,
+  SIGN_IN_RATE_LIMIT,
+} from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import {
-  decoyHash,
-  hashPassword,
+  PasswordBusyError,
+  PasswordHasher,
   passwordProblem,
   type ScryptParams,
-  verifyPassword,
 } from "../lib/password.ts";
-import { RateLimiter, retryMessage } from "../lib/rate_limit.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
 import {
   hashToken,
@@ -43,6 +46,7 @@ import {
   touchWebSession,
   type WebSessionRow,
 } from "../store/web_sessions.ts";
+import { guessKey, Limiter, type Slot } from "./limiter.ts";
 
 /** How long sessions live. */
 export const SESSION_LIMITS = {
@@ -99,17 +103,22 @@ export type SecondFactor = "totp" | "recovery_code";
 /** Account operations bound to one database and clock. */
 export class Accounts {
   readonly #d: AccountDeps;
-  readonly loginByAccount: RateLimiter;
-  readonly loginByAddress: RateLimiter;
-  readonly codeByAccount: RateLimiter;
+  /** Password tries per account: sign-in, Secure Connect's password, password changes. */
+  readonly passwordsByAccount: Limiter;
+  /** Password tries per client address, across accounts. */
+  readonly passwordsByAddress: Limiter;
+  /** Second-factor codes (TOTP or recovery) per account. */
+  readonly codesByAccount: Limiter;
+  /** Every scrypt run of the server, bounded in memory. */
+  readonly hasher: PasswordHasher;
   #decoy: Promise<string> | undefined;
 
   constructor(deps: AccountDeps) {
     this.#d = deps;
-    const window = 15 * 60 * 1000;
-    this.loginByAccount = new RateLimiter({ limit: 5, windowMs: window, clock: deps.clock });
-    this.loginByAddress = new RateLimiter({ limit: 20, windowMs: window, clock: deps.clock });
-    this.codeByAccount = new RateLimiter({ limit: 5, windowMs: window, clock: deps.clock });
+    this.passwordsByAccount = new Limiter(deps, "sign_in_account", SIGN_IN_RATE_LIMIT);
+    this.passwordsByAddress = new Limiter(deps, "sign_in_address", SIGN_IN_ADDRESS_RATE_LIMIT);
+    this.codesByAccount = new Limiter(deps, "second_factor", SECURE_CONNECT_RATE_LIMIT);
+    this.hasher = new PasswordHasher(deps.scrypt);
   }
 
   /** True until the first super admin exists. */
@@ -124,7 +133,7 @@ export class Accounts {
   ): Promise<string> {
     const problem = passwordProblem(input.password, input);
     if (problem) throw new AccountError("weak_password", problem);
-    const passwordHash = await hashPassword(input.password, this.#d.scrypt);
+    const passwordHash = await this.hasher.hash(input.password);
     const now = this.#d.clock.now();
     const id = newId();
     await this.#d.db.transaction().execute(async (trx) => {
@@ -158,15 +167,25 @@ export class Accounts {
     { token: string; needsMfa: boolean }
   > {
     const email = input.email.toLowerCase();
-    this.#throttle(this.loginByAccount, email);
-    this.#throttle(this.loginByAddress, input.ip);
+    // Both places are taken before the password is looked at: a burst of guesses gets no
+    // more checks than the limits allow, however many arrive at once.
+    const byAccount = await this.#reserve(this.passwordsByAccount, email);
+    const byAddress = await this.#reserve(this.passwordsByAddress, guessKey(input.ip))
+      .catch(async (err) => {
+        await byAccount.release();
+        throw err;
+      });
+    const slots = [byAccount, byAddress];
     const user = await findUserByEmail(this.#d.db, email);
     // Hash even for unknown accounts so timing does not reveal which emails exist.
-    const ok = await verifyPassword(input.password, user?.password_hash ?? await this.#decoyHash());
+    const ok = await this.#checked(
+      slots,
+      async () =>
+        await this.hasher.verify(input.password, user?.password_hash ?? await this.#decoyHash()),
+    );
     const now = this.#d.clock.now();
     if (!user || !ok) {
-      this.loginByAccount.hit(email);
-      this.loginByAddress.hit(input.ip);
+      for (const slot of slots) slot.fail();
       await appendAudit(this.#d.db, {
         at: now,
         action: "user.login_failed",
@@ -177,10 +196,11 @@ export class Accounts {
       throw new AccountError("invalid", "Email or password is incorrect");
     }
     if (user.disabled_at !== null) {
+      for (const slot of slots) await slot.release();
       await this.#audit(user, "user.login_failed", "disabled", { ip: input.ip });
       throw new AccountError("disabled", "This account is disabled. Ask an administrator.");
     }
-    this.loginByAccount.reset(email);
+    for (const slot of slots) await slot.succeed();
     const needsMfa = user.totp_enabled_at !== null;
     const token = await this.#startSession(user, needsMfa ? "mfa" : "active", input);
     if (!needsMfa) await this.#audit(user, "user.login", "password", { ip: input.ip });
@@ -208,24 +228,29 @@ export class Accounts {
    * recovery code. Failures count against the account's code limit and are audited.
    */
   async verifySecondFactor(user: UserRow, input: string, purpose: string): Promise<SecondFactor> {
-    this.#throttle(this.codeByAccount, user.id);
+    const slot = await this.#reserve(this.codesByAccount, user.id);
     const now = this.#d.clock.now();
     const code = input.trim();
     if (user.totp_secret && /^\d{3}\s?\d{3}$/.test(code)) {
       const step = totpStep(this.#d.box.open(user.totp_secret), code, now);
       if (step !== null && await claimTotpStep(this.#d.db, user.id, step)) {
-        this.codeByAccount.reset(user.id);
+        await slot.succeed();
         return "totp";
       }
-      return await this.#failCode(user, purpose, step === null ? "wrong_code" : "replayed_code");
+      return await this.#failCode(
+        slot,
+        user,
+        purpose,
+        step === null ? "wrong_code" : "replayed_code",
+      );
     }
     const hash = hashToken(normalizeRecoveryCode(code));
     if (await useRecoveryCode(this.#d.db, user.id, hash, now)) {
-      this.codeByAccount.reset(user.id);
+      await slot.succeed();
       await this.#audit(user, "user.recovery_code_used", purpose);
       return "recovery_code";
     }
-    return await this.#failCode(user, purpose, "wrong_code");
+    return await this.#failCode(slot, user, purpose, "wrong_code");
   }
 
   /** Resolves a session token to its user, enforcing expiry, idle timeout and stage. */
@@ -280,14 +305,15 @@ export class Accounts {
   /** Confirms enrolment with a first valid code; returns recovery codes, shown once. */
   async confirmTotp(userId: string, code: string): Promise<string[]> {
     const user = await this.#user(userId);
-    this.#throttle(this.codeByAccount, user.id);
+    const slot = await this.#reserve(this.codesByAccount, user.id);
     if (!user.totp_pending_secret) {
+      await slot.release();
       throw new AccountError("no_pending_enrolment", "Start the authenticator setup again");
     }
     const now = this.#d.clock.now();
     const step = totpStep(this.#d.box.open(user.totp_pending_secret), code, now);
     if (step === null) {
-      this.codeByAccount.hit(user.id);
+      slot.fail();
       throw new AccountError(
         "invalid",
         "That code is not right. Check the time on your phone and try the current code.",
@@ -304,7 +330,7 @@ export class Accounts {
       await replaceRecoveryCodes(trx, user.id, codes.map((c) => hashToken(c)), now);
       await appendAudit(trx, this.#record(user, "user.mfa_enrolled"));
     });
-    this.codeByAccount.reset(user.id);
+    await slot.succeed();
     return codes;
   }
 
@@ -379,7 +405,7 @@ export class Accounts {
     const user = await this.#user(userId);
     const problem = passwordProblem(password, { email: user.email, name: user.name });
     if (problem) throw new AccountError("weak_password", problem);
-    const hash = await hashPassword(password, this.#d.scrypt);
+    const hash = await this.hasher.hash(password);
     const now = this.#d.clock.now();
     await this.#d.db.transaction().execute(async (trx) => {
       await updateUser(trx, user.id, { password_hash: hash, password_changed_at: now }, now);
@@ -407,7 +433,7 @@ export class Accounts {
     if (await findUserByEmail(this.#d.db, input.email)) {
       throw new AccountError("email_taken", `A user with email "${input.email}" already exists`);
     }
-    const hash = await hashPassword(input.password, this.#d.scrypt);
+    const hash = await this.hasher.hash(input.password);
     const now = this.#d.clock.now();
     const id = newId();
     await this.#d.db.transaction().execute(async (trx) => {
@@ -426,25 +452,35 @@ export class Accounts {
   /** Checks the user's password (rate-limited and audited like sign-in). */
   async checkPassword(userId: string, password: string): Promise<UserRow> {
     const user = await this.#user(userId);
-    this.#throttle(this.loginByAccount, user.email);
-    if (!(await verifyPassword(password, user.password_hash))) {
-      this.loginByAccount.hit(user.email);
+    const slot = await this.#reserve(this.passwordsByAccount, user.email);
+    if (!(await this.#checked([slot], () => this.hasher.verify(password, user.password_hash)))) {
+      slot.fail();
       await this.#audit(user, "user.password_check_failed");
       throw new AccountError("invalid", "Your current password is not right");
     }
+    await slot.succeed();
     return user;
   }
 
-  async #failCode(user: UserRow, purpose: string, reason: string): Promise<never> {
-    this.codeByAccount.hit(user.id);
+  async #failCode(slot: Slot, user: UserRow, purpose: string, reason: string): Promise<never> {
+    slot.fail();
     await this.#audit(user, "user.mfa_failed", reason, { purpose });
     throw new AccountError("invalid", "That code is not valid");
   }
 
-  #throttle(limiter: RateLimiter, key: string): void {
-    const verdict = limiter.check(key);
-    if (!verdict.allowed) {
-      throw new AccountError("rate_limited", retryMessage(verdict.retryAfterMs));
+  async #reserve(limiter: Limiter, key: string): Promise<Slot> {
+    const slot = await limiter.reserve(key);
+    if (!slot.ok) throw new AccountError("rate_limited", slot.message);
+    return slot;
+  }
+
+  /** Runs a password check; one the server was too busy to run gives its places back. */
+  async #checked(slots: Slot[], check: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await check();
+    } catch (err) {
+      if (err instanceof PasswordBusyError) { for (const slot of slots) await slot.release(); }
+      throw err;
     }
   }
 
@@ -489,7 +525,11 @@ export class Accounts {
   }
 
   #decoyHash(): Promise<string> {
-    return this.#decoy ??= decoyHash(this.#d.scrypt);
+    // A busy server must not leave a failed decoy behind for every later sign-in.
+    return this.#decoy ??= this.hasher.hash(randomToken(16)).catch((err) => {
+      this.#decoy = undefined;
+      throw err;
+    });
   }
 
   #record(

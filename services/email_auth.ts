@@ -5,6 +5,7 @@
  * decision wins, and nobody decides their own request.
  */
 import {
+  APPROVAL_LINK_RATE_LIMIT,
   type ApprovalPageView,
   approvalPageView,
   type Attempt,
@@ -19,7 +20,6 @@ import {
   supportSessionTransition,
 } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
-import { RateLimiter, retryMessage } from "../lib/rate_limit.ts";
 import { hashToken, newId, randomToken } from "../lib/tokens.ts";
 import { authorizationRequestMail } from "../mailer/messages.ts";
 import type { Outbox } from "../mailer/outbox.ts";
@@ -40,6 +40,7 @@ import {
 } from "../store/email.ts";
 import { loadSession } from "../store/sessions.ts";
 import type { CurrentUser } from "./accounts.ts";
+import { guessKey, Limiter } from "./limiter.ts";
 import { type EmailGateway, SessionError, type SupportSessions } from "./sessions.ts";
 
 /** What the approval page shows. */
@@ -76,7 +77,7 @@ export type Viewer = Pick<CurrentUser, "id" | "email"> | null;
 /** The email-authorization service. */
 export class EmailAuthorization implements EmailGateway {
   /** Guessing links is throttled per address (links carry 256 bits, but scanners are noisy). */
-  readonly unknownByAddress: RateLimiter;
+  readonly unknownByAddress: Limiter;
 
   constructor(
     private deps: {
@@ -88,11 +89,7 @@ export class EmailAuthorization implements EmailGateway {
       organization: () => string;
     },
   ) {
-    this.unknownByAddress = new RateLimiter({
-      limit: 20,
-      windowMs: 10 * 60_000,
-      clock: deps.clock,
-    });
+    this.unknownByAddress = new Limiter(deps, "approval_link", APPROVAL_LINK_RATE_LIMIT);
   }
 
   /** Mints the recipient's link and queues the mail (inside the session's transaction). */
@@ -288,17 +285,16 @@ export class EmailAuthorization implements EmailGateway {
   }
 
   async #find(token: string, ip: string): Promise<{ row: EmailRequestRow } | ApprovalMiss> {
-    const verdict = this.unknownByAddress.check(ip);
-    if (!verdict.allowed) {
-      return { kind: "rate_limited", message: retryMessage(verdict.retryAfterMs) };
-    }
+    const slot = await this.unknownByAddress.reserve(guessKey(ip));
+    if (!slot.ok) return { kind: "rate_limited", message: slot.message };
     const row = /^[A-Za-z0-9_-]{43}$/.test(token)
       ? await findEmailRequest(this.deps.db, hashToken(token))
       : undefined;
     if (!row) {
-      this.unknownByAddress.hit(ip);
+      slot.fail();
       return { kind: "unknown" };
     }
+    await slot.succeed();
     return { row };
   }
 

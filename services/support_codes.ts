@@ -37,7 +37,6 @@ import type {
 import type { EventBus } from "../hub/events.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
-import { RateLimiter, retryMessage } from "../lib/rate_limit.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
 import { newId, randomUint32 } from "../lib/tokens.ts";
 import { supportLinkMail } from "../mailer/messages.ts";
@@ -67,6 +66,7 @@ import {
 import { findUser } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import { canSee, visibleDepartments } from "./devices.ts";
+import { guessKey, Limiter, type Refusal } from "./limiter.ts";
 import type { DeadlineSource, Scheduler } from "./scheduler.ts";
 import { type RequestResult, SessionError, type SupportSessions } from "./sessions.ts";
 
@@ -132,18 +132,14 @@ export interface SupportCodeDeps {
 export class SupportCodes implements DeadlineSource, SupportGate {
   readonly name = "support codes";
   /** Unknown codes per address: guessing codes or links is throttled (R6). */
-  readonly guesses: RateLimiter;
+  readonly guesses: Limiter;
   readonly #d: SupportCodeDeps;
   /** Attended devices with a live support app, so an offline event needs no query. */
   readonly #online = new Set<string>();
 
   constructor(deps: SupportCodeDeps) {
     this.#d = deps;
-    this.guesses = new RateLimiter({
-      limit: SUPPORT_CODE_RATE_LIMIT.maxFailures,
-      windowMs: SUPPORT_CODE_RATE_LIMIT.windowMs,
-      clock: deps.clock,
-    });
+    this.guesses = new Limiter(deps, "support_code", SUPPORT_CODE_RATE_LIMIT);
     deps.scheduler.add(this);
     deps.hub.support = this;
     deps.hub.listen({
@@ -311,14 +307,15 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     platform: string;
     version: string;
   }): Promise<SupportOfferResult> {
-    const refused = this.#throttled(input.address);
-    if (refused) return { ok: false, ...refused };
+    // The place is taken before the code is looked up: a burst of guesses gets at most the limit.
+    const slot = await this.guesses.reserve(guessKey(input.address));
+    if (!slot.ok) return { ok: false, ...tooManyGuesses(slot) };
     const { db, clock } = this.#d;
     const now = clock.now();
     const stored = await findSupportCodeByCode(db, input.code);
     const app = { address: input.address, platform: input.platform, version: input.version };
     if (!stored) {
-      this.guesses.hit(guessKey(input.address));
+      slot.fail();
       const result = unknownSupportCodeResult();
       await appendAudit(db, {
         at: now,
@@ -329,6 +326,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
       });
       return { ok: false as const, ...refusal(result) };
     }
+    await slot.succeed();
     await appendAudit(db, {
       ...this.#where(stored.row),
       at: now,
@@ -409,10 +407,11 @@ export class SupportCodes implements DeadlineSource, SupportGate {
 
   /** What the download page for `code` shows to this address. */
   async joinPage(code: string, address: string): Promise<JoinPage> {
-    const refused = this.#throttled(address);
-    if (refused) return { kind: "rate_limited", message: refused.reason };
+    const slot = await this.guesses.reserve(guessKey(address));
+    if (!slot.ok) return { kind: "rate_limited", message: slot.message };
     const stored = await findSupportCodeByCode(this.#d.db, code);
-    if (!stored) this.guesses.hit(guessKey(address));
+    if (stored) await slot.succeed();
+    else slot.fail();
     const view = downloadPageView(stored?.state ?? null, this.#d.clock.now());
     if (view.kind !== "available" || !stored) {
       return { kind: "ended", view: view as Exclude<DownloadPageView, { kind: "available" }> };
@@ -555,12 +554,6 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     throw new Error("No free support code found in 10 draws");
   }
 
-  #throttled(address: string): SupportRefusal | null {
-    const verdict = this.guesses.check(guessKey(address));
-    if (verdict.allowed) return null;
-    return { code: CLOSE.tooManyAttempts, reason: retryMessage(verdict.retryAfterMs) };
-  }
-
   /** What the code binds to: derived from the app's own secret, which is never stored. */
   #fingerprint(code: string, key: string): string {
     return this.#d.box.mac(`support-fingerprint:${code}:${key}`);
@@ -644,6 +637,10 @@ function refusal(result: AppRunResult): SupportRefusal {
   return { code: CLOSE.supportRefused, reason: result.text };
 }
 
+function tooManyGuesses(refused: Refusal): SupportRefusal {
+  return { code: CLOSE.tooManyAttempts, reason: refused.message };
+}
+
 function toRecord(
   event: AuditEvent,
   where: { deviceId: string; departmentId: string },
@@ -663,19 +660,4 @@ function toRecord(
     departmentId: where.departmentId,
     detail: event.detail ?? null,
   };
-}
-
-/**
- * What code guesses are counted by: the address, or for IPv6 its /64 network, since one
- * connection commonly owns a whole /64 and could otherwise take a fresh address per guess.
- */
-export function guessKey(address: string): string {
-  if (!address.includes(":") || address.startsWith("::ffff:")) return address;
-  const [head = "", tail = ""] = address.toLowerCase().split("%")[0]!.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = address.includes("::")
-    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
-    : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

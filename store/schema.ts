@@ -280,6 +280,15 @@ export interface DevicePromptsTable {
   created_at: number;
 }
 
+/** A rate-limit counter: core's `RateLimit` for one rule and key. */
+export interface RateLimitsTable {
+  rule: string;
+  key: string;
+  /** JSON list of epoch ms: failures and tries not yet settled. */
+  failures: string;
+  expires_at: number;
+}
+
 /** The whole schema, for `Kysely<Database>`. */
 export interface Database {
   instance: InstanceTable;
@@ -304,4 +313,5 @@ export interface Database {
   access_revocations: AccessRevocationsTable;
   device_messages: DeviceMessagesTable;
   device_prompts: DevicePromptsTable;
+  rate_limits: RateLimitsTable;
 }

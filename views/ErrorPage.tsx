@@ -8,6 +8,7 @@ const TITLES: Record<number, string> = {
   409: "Already done",
   413: "Too large",
   429: "Too many attempts",
+  503: "Busy, try again shortly",
   500: "Something went wrong",
 };
 

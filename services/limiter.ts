@@ -1,0 +1,147 @@
+/**
+ * Rate limits that hold under concurrency and survive a restart: core's rule decides, the
+ * counters live in SQLite. A try reserves its place before the costly check runs:
+ *
+ *   const slot = await limiter.reserve(key);
+ *   if (!slot.ok) return refuse(slot.message);
+ *   if (await check()) await slot.succeed(); else slot.fail();
+ *
+ * The reservation is one transaction, and the store serializes transactions, so fifty tries
+ * arriving at once are decided one after another and at most the limit of them is checked.
+ * A try that is never settled stays counted: forgetting `succeed()` errs on the safe side.
+ *
+ * A locked key is also remembered in memory until its lock ends, so a flood of refused tries
+ * costs no database work at all (this process is the only writer of the counters).
+ */
+import {
+  emptyRateLimit,
+  type RateLimit,
+  type RateLimitRule,
+  rateLimitStatus,
+  reserveTry,
+  returnTry,
+  settleSuccess,
+  tryAgainText,
+} from "../core/mod.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { Db } from "../store/db.ts";
+import { deleteExpiredRateLimits, loadRateLimit, saveRateLimit } from "../store/rate_limits.ts";
+
+/** A reserved try, counted as a failure until it is settled otherwise. */
+export interface Slot {
+  ok: true;
+  /** The try was wrong: it keeps its place (what happens anyway if nothing is called). */
+  fail(): void;
+  /** The try was right: the key is forgiven or the place returned, as the rule says. */
+  succeed(): Promise<void>;
+  /** The try was never checked (e.g. the server was too busy): its place is returned. */
+  release(): Promise<void>;
+}
+
+/** A try refused without being checked. */
+export interface Refusal {
+  ok: false;
+  retryAfterMs: number;
+  /** "Too many attempts. Try again in 3 minutes." */
+  message: string;
+  /** True for the first refusal of a lock, so a burst is recorded once, not per try. */
+  burstStarted: boolean;
+}
+
+/** Expired counters of a rule are swept after this many writes. */
+const SWEEP_EVERY = 256;
+/** Memory locks kept before the expired ones are swept. */
+const MAX_LOCKS = 10_000;
+
+/** One rule's limiter, keyed by account, address or whatever the caller counts by. */
+export class Limiter {
+  readonly name: string;
+  readonly rule: Readonly<RateLimitRule>;
+  readonly #db: Db;
+  readonly #clock: Clock;
+  /** Keys known to be locked, until when, and whether a refusal was already reported. */
+  readonly #locks = new Map<string, { until: number; reported: boolean }>();
+  #writes = 0;
+
+  constructor(deps: { db: Db; clock: Clock }, name: string, rule: Readonly<RateLimitRule>) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.name = name;
+    this.rule = rule;
+  }
+
+  /** Takes a place for a try under `key`, or refuses it; decided before the try is checked. */
+  async reserve(key: string): Promise<Slot | Refusal> {
+    const now = this.#clock.now();
+    const known = this.#locks.get(key);
+    if (known && now < known.until) return this.#refusal(known, now);
+    if (known) this.#locks.delete(key);
+    const decided = await this.#db.transaction().execute(async (trx) => {
+      const state = (await loadRateLimit(trx, this.name, key)) ?? emptyRateLimit();
+      const result = reserveTry(state, now, this.rule);
+      if (result.ok) await this.#save(trx, key, result.state, now);
+      else this.#lock(key, result.retryAt);
+      return result;
+    });
+    if (!decided.ok) return this.#refusal(this.#locks.get(key)!, now);
+    let settled = false;
+    const settle = async (change: (state: RateLimit) => RateLimit) => {
+      if (settled) return;
+      settled = true;
+      await this.#db.transaction().execute(async (trx) => {
+        const state = (await loadRateLimit(trx, this.name, key)) ?? emptyRateLimit();
+        await this.#save(trx, key, change(state), this.#clock.now());
+      });
+    };
+    return {
+      ok: true,
+      fail: () => {
+        settled = true;
+      },
+      succeed: () => settle((state) => settleSuccess(state, now, this.rule)),
+      release: () => settle((state) => returnTry(state, now)),
+    };
+  }
+
+  async #save(trx: Db, key: string, state: RateLimit, now: number) {
+    const newest = state.failures.at(-1) ?? now;
+    await saveRateLimit(trx, this.name, key, state, newest + this.rule.windowMs);
+    // Decided inside the transaction, so the memory locks follow the order the store decided.
+    const status = rateLimitStatus(state, now, this.rule);
+    if (status.limited) this.#lock(key, status.retryAt);
+    else this.#locks.delete(key);
+    if (++this.#writes % SWEEP_EVERY === 0) await deleteExpiredRateLimits(trx, this.name, now);
+  }
+
+  #lock(key: string, until: number) {
+    const known = this.#locks.get(key);
+    if (known) known.until = until;
+    else this.#locks.set(key, { until, reported: false });
+    if (this.#locks.size > MAX_LOCKS) {
+      const now = this.#clock.now();
+      for (const [k, lock] of this.#locks) if (lock.until <= now) this.#locks.delete(k);
+    }
+  }
+
+  #refusal(lock: { until: number; reported: boolean }, now: number): Refusal {
+    const burstStarted = !lock.reported;
+    lock.reported = true;
+    const retryAfterMs = Math.max(0, lock.until - now);
+    return { ok: false, retryAfterMs, message: tryAgainText(retryAfterMs), burstStarted };
+  }
+}
+
+/**
+ * What tries from an address are counted by: the address, or for IPv6 its /64 network, since
+ * one connection commonly owns a whole /64 and could otherwise take a fresh address per try.
+ */
+export function guessKey(address: string): string {
+  if (!address.includes(":") || address.startsWith("::ffff:")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("%")[0]!.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = address.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}

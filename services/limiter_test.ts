@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { type RateLimitRule, SIGN_IN_RATE_LIMIT } from "../core/mod.ts";
+import { FakeClock } from "../lib/clock.ts";
+import { migrate, openDatabase } from "../store/db.ts";
+import { guessKey, Limiter } from "./limiter.ts";
+
+async function database() {
+  const dir = await Deno.makeTempDir({ prefix: "assent-limiter-" });
+  const opened = openDatabase(`${dir}/assent.db`);
+  await migrate(opened.db);
+  return {
+    ...opened,
+    path: `${dir}/assent.db`,
+    async [Symbol.asyncDispose]() {
+      await opened.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+const RETURNING: RateLimitRule = { maxFailures: 3, windowMs: 60_000, onSuccess: "return" };
+
+Deno.test("fifty tries at once get exactly the limit's places, the rest are refused unchecked", async () => {
+  await using d = await database();
+  const clock = new FakeClock();
+  const limiter = new Limiter({ db: d.db, clock }, "test", SIGN_IN_RATE_LIMIT);
+  const results = await Promise.all(Array.from({ length: 50 }, () => limiter.reserve("olive")));
+  assert.equal(results.filter((r) => r.ok).length, 5);
+  const refused = results.filter((r) => !r.ok);
+  assert.equal(refused.length, 45);
+  assert.equal(refused.filter((r) => !r.ok && r.burstStarted).length, 1, "one burst");
+  assert.ok(
+    refused.every((r) => !r.ok && r.message === "Too many attempts. Try again in 15 minutes."),
+  );
+  assert.equal((await limiter.reserve("someone else")).ok, true);
+});
+
+Deno.test("a right try gives its place back as the rule says; a forgotten one stays counted", async () => {
+  await using d = await database();
+  const clock = new FakeClock();
+  const returning = new Limiter({ db: d.db, clock }, "returning", RETURNING);
+  const a = await returning.reserve("k");
+  const b = await returning.reserve("k");
+  const c = await returning.reserve("k");
+  assert.ok(a.ok && b.ok && c.ok);
+  assert.equal((await returning.reserve("k")).ok, false);
+  await b.succeed();
+  await b.succeed();
+  const d1 = await returning.reserve("k");
+  assert.equal(d1.ok, true, "the place b returned is free again, once");
+  assert.equal((await returning.reserve("k")).ok, false);
+
+  const forgiving = new Limiter({ db: d.db, clock }, "forgiving", SIGN_IN_RATE_LIMIT);
+  const slots = await Promise.all(Array.from({ length: 5 }, () => forgiving.reserve("k")));
+  assert.equal((await forgiving.reserve("k")).ok, false);
+  const right = slots[4]!;
+  assert.ok(right.ok);
+  await right.succeed();
+  assert.equal((await forgiving.reserve("k")).ok, true, "a success forgives the key");
+});
+
+Deno.test("a lock survives a restart and ends when the window has passed", async () => {
+  await using d = await database();
+  const clock = new FakeClock();
+  const before = new Limiter({ db: d.db, clock }, "returning", RETURNING);
+  for (let i = 0; i < 3; i++) assert.equal((await before.reserve("203.0.113.7")).ok, true);
+  await d.close();
+  const reopened = openDatabase(d.path);
+  try {
+    const after = new Limiter({ db: reopened.db, clock }, "returning", RETURNING);
+    const refused = await after.reserve("203.0.113.7");
+    assert.equal(refused.ok, false);
+    assert.equal(!refused.ok && refused.retryAfterMs, 60_000);
+    clock.advance(60_000);
+    assert.equal((await after.reserve("203.0.113.7")).ok, true);
+  } finally {
+    await reopened.close();
+  }
+});
+
+Deno.test("refusals of a locked key do not touch the database", async () => {
+  await using d = await database();
+  const clock = new FakeClock();
+  const limiter = new Limiter({ db: d.db, clock }, "returning", RETURNING);
+  for (let i = 0; i < 3; i++) await limiter.reserve("k");
+  // With the database gone, only memory can answer.
+  await d.close();
+  const refused = await Promise.all(Array.from({ length: 100 }, () => limiter.reserve("k")));
+  assert.ok(refused.every((r) => !r.ok));
+});
+
+Deno.test("code guesses are counted per IPv4 address and per IPv6 /64 network", () => {
+  assert.equal(guessKey("203.0.113.7"), "203.0.113.7");
+  assert.equal(guessKey("::ffff:203.0.113.7"), "::ffff:203.0.113.7");
+  assert.equal(guessKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  assert.equal(guessKey("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  assert.equal(guessKey("2001:0DB8:0001:0002::ffff"), "2001:db8:1:2::/64");
+  assert.equal(guessKey("2001:db8::1"), "2001:db8:0:0::/64");
+  assert.equal(guessKey("fe80::1%eth0"), "fe80:0:0:0::/64");
+  assert.equal(guessKey("::1"), "0:0:0:0::/64");
+});
