@@ -3,7 +3,6 @@
  * call `app.request()` without a socket.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { PasswordBusyError } from "../lib/password.ts";
 import type { Services } from "../services/mod.ts";
 import { ErrorPage } from "../views/ErrorPage.tsx";
@@ -16,7 +15,16 @@ import { deviceRoutes } from "./devices.tsx";
 import { enrollmentRoutes } from "./enrollment.tsx";
 import { type AppEnv, HttpError } from "./env.ts";
 import { healthRoutes } from "./health.ts";
-import { clientAddress, csrf, loadUser, securityHeaders, setupGate } from "./middleware.ts";
+import {
+  bodyLimit,
+  bodyTooLarge,
+  clientAddress,
+  csrf,
+  formBody,
+  loadUser,
+  securityHeaders,
+  setupGate,
+} from "./middleware.ts";
 import { render } from "./render.tsx";
 import { apiRoutes } from "./api.ts";
 import { approvalsRoutes } from "./approvals.tsx";
@@ -29,9 +37,6 @@ import { supportRoutes } from "./support.tsx";
 import { settingsRoutes } from "./settings.tsx";
 import { setupRoutes } from "./setup.tsx";
 import { type Assets, loadAssets, staticRoutes } from "./static.ts";
-
-/** Largest form body accepted (file uploads travel over WebSockets, not forms). */
-const MAX_FORM_BYTES = 64 * 1024;
 
 /** Builds the HTTP application. */
 export async function createApp(services: Services, assets?: Assets): Promise<Hono<AppEnv>> {
@@ -55,20 +60,14 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     });
   });
   app.use("*", clientAddress());
+  // Before anything reads a body: every route, signed in or not (see allowBody for uploads).
+  app.use("*", bodyLimit());
   // Agents speak WebSocket, not HTML: no page headers, no CSRF, no setup redirect.
   app.route("/", agentSocketRoutes());
   app.use("*", securityHeaders());
   app.route("/", staticRoutes(loaded));
   app.route("/", healthRoutes());
-  const formLimit = bodyLimit({
-    maxSize: MAX_FORM_BYTES,
-    onError: () => {
-      throw new HttpError(413, "That request is too large");
-    },
-  });
-  // Uploads stream straight through to the device with backpressure; their size is checked
-  // against the announced size and the transfer limit instead.
-  app.use("*", (c, next) => c.req.path.endsWith("/files/upload") ? next() : formLimit(c, next));
+  app.use("*", formBody());
   app.use("*", csrf({ exempt: (path) => path.startsWith("/api/") }));
   app.use("*", setupGate());
   app.use("*", loadUser());
@@ -94,6 +93,10 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     render(c, <ErrorPage status={404} message="There is no page at this address." />, 404)
   );
   app.onError((err, c) => {
+    if (!(err instanceof HttpError) && bodyTooLarge(c)) {
+      // A handler that read past the body limit (a JSON body, say) gets the limit's answer.
+      err = new HttpError(413, "That request is too large");
+    }
     if (err instanceof HttpError) {
       if (wantsJson(c.req.raw)) {
         return c.json({ error: err.message, code: HTTP_CODES[err.status] }, err.status);

@@ -1,5 +1,6 @@
 /** The hono environment shared by every route: request-scoped variables and services. */
 import type { Context } from "hono";
+import type { BodyBudget } from "./middleware.ts";
 import type { CurrentUser } from "../services/accounts.ts";
 import type { Services } from "../services/mod.ts";
 
@@ -14,6 +15,8 @@ export interface AppEnv {
     assetVersion: string;
     /** Set by pages whose vendored widgets inject <style> elements (the terminal). */
     styleNonce: string | null;
+    /** How much of the request body may be read; absent without a body. */
+    bodyBudget?: BodyBudget;
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { listDepartments } from "../store/departments.ts";
-import { setUp } from "../tests/support/accounts.ts";
+import { PASSWORD, setUp, signIn } from "../tests/support/accounts.ts";
 import { testApp } from "../tests/support/app.ts";
 import { Client, textOf } from "../tests/support/client.ts";
 import { CONTENT_SECURITY_POLICY } from "./middleware.ts";
@@ -79,7 +79,7 @@ Deno.test("pages carry strict security headers", async () => {
   assert.doesNotMatch(CONTENT_SECURITY_POLICY, /unsafe|https?:/);
   assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff");
   assert.equal(res.headers.get("X-Frame-Options"), "DENY");
-  assert.equal(res.headers.get("Referrer-Policy"), "no-referrer");
+  assert.equal(res.headers.get("Referrer-Policy"), "same-origin");
   assert.equal(res.headers.get("Cache-Control"), "no-store");
   const html = await res.text();
   assert.doesNotMatch(
@@ -162,4 +162,124 @@ Deno.test("behind a proxy the client is the proxy's last X-Forwarded-For entry",
   }
   assert.deepEqual(statuses.slice(0, 10), Array(10).fill(404));
   assert.deepEqual(statuses.slice(10), [429, 429], "made-up first entries do not reset the limit");
+});
+
+Deno.test("a planted CSRF cookie with its own token does not pass for a signed-in user", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/departments");
+  // The attacker's own visit gives them a cookie and its matching token ...
+  const attacker = new Client(t, "198.51.100.1");
+  await attacker.get("/login");
+  const planted = attacker.cookies.get("assent_csrf")!;
+  // ... which they plant in the victim's browser and post with, without an Origin.
+  owner.cookies.set("assent_csrf", planted);
+  const res = await owner.post("/admin/departments", { name: "Planted" }, {
+    csrf: attacker.csrf,
+  });
+  assert.equal(res.status, 403);
+  assert.equal((await listDepartments(t.services.db)).length, 0);
+  const own = await owner.get("/admin/departments");
+  assert.equal(own.status, 200);
+  const ok = await owner.post("/admin/departments", { name: "Own" });
+  assert.equal(ok.status, 303, "the page's own token still works with the planted cookie");
+});
+
+Deno.test("a CSRF token stops working when the session it was issued for ends", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/departments");
+  const old = owner.csrf;
+  await owner.post("/logout");
+  const again = await signIn(t, "owner@example.com");
+  again.cookies.set("assent_csrf", owner.cookies.get("assent_csrf")!);
+  const res = await again.post("/admin/departments", { name: "A" }, { csrf: old });
+  assert.equal(res.status, 403);
+});
+
+Deno.test("a POST with Origin null is refused even with a valid token", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/departments");
+  for (const path of ["/admin/departments", "/logout"]) {
+    const res = await owner.request(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: "null" },
+      body: new URLSearchParams({ _csrf: owner.csrf, name: "From a sandbox" }),
+    });
+    assert.equal(res.status, 403, path);
+  }
+  assert.equal((await listDepartments(t.services.db)).length, 0);
+  const anonymous = new Client(t);
+  await anonymous.get("/login");
+  const login = await anonymous.request("/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: "null" },
+    body: new URLSearchParams({
+      _csrf: anonymous.csrf,
+      email: "owner@example.com",
+      password: PASSWORD,
+    }),
+  });
+  assert.equal(login.status, 403, "sign-in too");
+});
+
+Deno.test("a multipart body without a boundary or with broken parts is a 400 everywhere, also before setup", async () => {
+  await using t = await testApp();
+  const visitor = new Client(t);
+  await visitor.get("/setup");
+  const unreadable: [string, string][] = [
+    ["multipart/form-data", `_csrf=${visitor.csrf}`],
+    ["multipart/form-data; boundary=xyz", "garbage without a single part"],
+  ];
+  for (const [type, body] of unreadable) {
+    const res = await visitor.request("/setup", {
+      method: "POST",
+      headers: { "Content-Type": type, "X-CSRF-Token": visitor.csrf },
+      body,
+    });
+    assert.equal(res.status, 400, `${type}: ${body}`);
+    assert.match(await textOf(res), /The form could not be read/);
+  }
+  // Parts that end early read as a form without those fields: the form's own message.
+  const broken = await visitor.request("/setup", {
+    method: "POST",
+    headers: { "Content-Type": "multipart/form-data; boundary=xyz", "X-CSRF-Token": visitor.csrf },
+    body: '--xyz\r\nContent-Disposition: form-data; name="name"\r\n\r\nOlive',
+  });
+  assert.equal(broken.status, 400);
+  assert.equal(await t.services.accounts.needsSetup(), true);
+  const owner = await setUp(t);
+  await owner.get("/admin/departments");
+  for (const path of ["/admin/departments", "/admin/users", "/admin/enrollment", "/logout"]) {
+    const res = await owner.request(path, {
+      method: "POST",
+      headers: { "Content-Type": "multipart/form-data", "X-CSRF-Token": owner.csrf },
+      body: "name=x",
+    });
+    assert.equal(res.status, 400, path);
+  }
+});
+
+Deno.test("a form body is limited before sign-in, also without a Content-Length", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const anonymous = new Client(t);
+  await anonymous.get("/login");
+  const chunk = new TextEncoder().encode("a".repeat(16 * 1024));
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      if (pulled > 1000) controller.close();
+      else controller.enqueue(chunk);
+    },
+  });
+  const res = await anonymous.request("/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body,
+  });
+  assert.equal(res.status, 413);
+  assert.ok(pulled < 10, `read ${pulled} chunks of 16 KiB`);
 });

@@ -23,7 +23,7 @@ import { NO_VNC_TEXT } from "../views/DevicePage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { liveStream } from "./live.ts";
-import { requireUser } from "./middleware.ts";
+import { allowBody, bodyTooLarge, requireUser } from "./middleware.ts";
 import { render, renderPartial } from "./render.tsx";
 
 /** Close codes the browser sees on a channel WebSocket. */
@@ -307,6 +307,9 @@ export function remoteRoutes(): Hono<AppEnv> {
       const exists = /already exists/.test(err.message);
       return c.json({ error: err.message, code: exists ? "exists" : err.code }, exists ? 409 : 403);
     }
+    // Signed in, the session's owner, and the rules allowed the channel: only now may the
+    // body be longer than a form, and never longer than announced.
+    allowBody(c, q.data.size);
     const transfer = services.transfers.start(channel, {
       direction: "upload",
       name: q.data.name,
@@ -332,7 +335,11 @@ export function remoteRoutes(): Hono<AppEnv> {
         throw new ChannelError("damaged", "The file arrived damaged (SHA-256 mismatch)");
       }
     } catch (err) {
-      const message = err instanceof ChannelError ? err.message : "The upload was interrupted";
+      const message = err instanceof ChannelError
+        ? err.message
+        : bodyTooLarge(c)
+        ? "More bytes arrived than announced"
+        : "The upload was interrupted";
       if (channel.state !== "closed") channel.close("cancelled", message);
       const result = await outcome;
       services.transfers.finish(channel, "failed", result.message ?? message);

@@ -87,11 +87,10 @@ export function sessionRoutes(): Hono<AppEnv> {
   app.get("/sessions/:id/secure-connect", async (c) => {
     const { sessionId, device } = await sessionDevice(c);
     const user = currentUser(c);
-    const method = user.mfaEnabled
-      ? "totp"
-      : await requiresEnrolment(c, sessionId)
-      ? "enrol_mfa"
-      : "password";
+    // Only the session's own technician has a step-up to take (404 for everyone else).
+    const need = await c.get("services").sessions.secureConnectNeed(user, sessionId)
+      .catch(sessionFailure);
+    const method = user.mfaEnabled ? "totp" : need === "enrol_mfa" ? "enrol_mfa" : "password";
     return render(
       c,
       <SecureConnectPage
@@ -154,9 +153,4 @@ export function sessionRoutes(): Hono<AppEnv> {
   });
 
   return app;
-}
-
-async function requiresEnrolment(c: Ctx, sessionId: string): Promise<boolean> {
-  const result = await c.get("services").sessions.secureConnectNeed(currentUser(c), sessionId);
-  return result === "enrol_mfa";
 }

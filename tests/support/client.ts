@@ -1,6 +1,7 @@
 /**
  * A small browser stand-in for `app.request()`: keeps cookies, finds the CSRF token in the
- * last page, follows nothing automatically (tests assert redirects themselves).
+ * last page, follows nothing automatically (tests assert redirects themselves). Like a browser
+ * that lands on a page after signing in, it loads one before posting with a token from before.
  */
 import type { TestApp } from "./app.ts";
 
@@ -21,6 +22,8 @@ export class Client {
   csrf = "";
   lastBody = "";
   #send: Transport;
+  /** The session cookie the token was read under (tokens are bound to the session). */
+  #csrfSession: string | undefined;
 
   constructor(t: TestApp | Transport, ip = "203.0.113.7") {
     this.#send = typeof t === "function"
@@ -47,8 +50,12 @@ export class Client {
     const type = res.headers.get("Content-Type") ?? "";
     if (type.startsWith("text/html")) {
       this.lastBody = await res.clone().text();
-      const m = this.lastBody.match(/name="_csrf" value="([^"]+)"/);
-      if (m) this.csrf = m[1]!;
+      const m = this.lastBody.match(/name="_csrf" value="([^"]+)"/) ??
+        this.lastBody.match(/X-CSRF-Token&quot;:&quot;([^&]+)&quot;/);
+      if (m) {
+        this.csrf = m[1]!;
+        this.#csrfSession = this.cookies.get("assent_session");
+      }
     }
     return res;
   }
@@ -60,7 +67,10 @@ export class Client {
 
   /** POSTs a form with the CSRF token from the last page (unless `csrf: false`). */
   async post(path: string, fields: Fields = {}, options: { csrf?: string | false } = {}) {
-    if (!this.csrf && options.csrf === undefined) await this.get("/login");
+    if (options.csrf === undefined) {
+      if (!this.csrf) await this.get("/login");
+      else if (this.#csrfSession !== this.cookies.get("assent_session")) await this.get("/");
+    }
     const body = new URLSearchParams();
     const token = options.csrf === undefined ? this.csrf : options.csrf;
     if (token !== false) body.append("_csrf", token);
