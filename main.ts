@@ -12,6 +12,7 @@ import { runAdmin } from "./cli/admin.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import { ConfigError, parseServerConfig, SERVER_OPTIONS, type ServerConfig } from "./lib/config.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
+import type { HandshakeLimits } from "./hub/agent_hub.ts";
 import type { ScryptParams } from "./lib/password.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
 import { createApp } from "./routes/app.tsx";
@@ -33,6 +34,8 @@ export interface StartOptions {
   scrypt?: ScryptParams;
   log?: Logger;
   heartbeatWindowMs?: number;
+  /** Agent connections still in their handshake, in all and per address. */
+  handshakes?: HandshakeLimits;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -59,6 +62,7 @@ export async function startServer(
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
+    handshakes: options.handshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,
   });

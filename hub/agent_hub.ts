@@ -4,6 +4,7 @@
  * and hands agent messages to listeners. A bad frame closes only its own connection.
  */
 import {
+  AGENT_HELLO_RATE_LIMIT,
   type Effect,
   initialPresence,
   isOnline,
@@ -25,6 +26,7 @@ import {
   TIMING,
 } from "../protocol/messages.ts";
 import { authenticateDevice, enrollDevice, ENROLLMENT_REFUSALS } from "../services/devices.ts";
+import { guessKey, Limiter } from "../services/limiter.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { pendingDeviceMessages } from "../store/device_messages.ts";
@@ -47,7 +49,10 @@ export interface HubListener {
   offline?(deviceId: string): void;
   /** A control message from an online device (hello, heartbeat and device_info excluded). */
   message?(deviceId: string, message: AgentMessage): void;
-  /** A device reported its information on its current connection (saved already). */
+  /**
+   * A device reported its information on its current connection: its first report, and every
+   * report that changes its capabilities (written to the database within DEVICE_INFO_EVERY_MS).
+   */
   info?(deviceId: string, info: DeviceInfo): void;
   /** Channel data from an online device. */
   data?(deviceId: string, channelId: number, payload: Uint8Array): void;
@@ -95,7 +100,25 @@ export interface HubDeps {
   heartbeatWindowMs?: number;
   /** How often batched last-activity times are written. */
   flushEveryMs?: number;
+  /** Connections that have not finished their handshake, in all and per address. */
+  handshakes?: HandshakeLimits;
 }
+
+/** How many connections may be between upgrade and authentication at once. */
+export interface HandshakeLimits {
+  total: number;
+  perAddress: number;
+}
+
+/**
+ * Deno's WebSocket reads a whole frame (up to 64 MiB) before the hub sees it, so a
+ * connection that has not authenticated yet can make the server hold that much: only this
+ * many such connections are upgraded at once, in all and per address (IPv6: per /64).
+ */
+export const HANDSHAKE_LIMITS: Readonly<HandshakeLimits> = Object.freeze({
+  total: 16,
+  perAddress: 2,
+});
 
 interface Connection {
   id: string;
@@ -108,14 +131,28 @@ interface Connection {
   /** This connection's challenge: the hello's key proof must sign it (256 random bits). */
   nonce: string;
   /** `reported`: this connection has sent device_info, so its capabilities are current. */
-  device?: { id: string; departmentId: string; info: string | null; reported?: boolean };
+  device?: {
+    id: string;
+    departmentId: string;
+    /** The information as written to the database (JSON), to skip unchanged reports. */
+    info: string | null;
+    reported?: boolean;
+    /** The newest report on this connection, written or still waiting for its turn. */
+    latest?: DeviceInfo;
+    /** Its capabilities (JSON), to tell listeners when they change. */
+    capabilities?: string;
+  };
   /** The support app's code and key between its hello and its support_join. */
   support?: { code: string; key: string; agent: { version: string; platform: string } };
   helloTimer?: TimerHandle;
   /** Messages sent to the device while it is being welcomed. */
   held?: ServerMessage[];
+  /** Counted among the handshakes in progress until it authenticates or closes. */
+  handshaking: boolean;
   /** Token bucket for control messages. */
   tokens: number;
+  /** Token bucket for channel_credit, which also earns one per data frame sent to the agent. */
+  credits: number;
   refilledAt: number;
 }
 
@@ -126,14 +163,28 @@ interface PresenceChange {
   offlineSince: number | null;
 }
 
+/** Device information an agent sends is written at most this often; changes in between wait. */
+export const DEVICE_INFO_EVERY_MS = 5_000;
+
 /** Control messages a connection may send per second, sustained, and in a burst. */
 const RATE = { perSecond: 50, burst: 200 };
+/**
+ * channel_credit answers data the server sent, so it has a budget of its own: the same rate,
+ * plus one for every binary frame and two for every channel opened towards the agent.
+ */
+const CREDIT_RATE = { perSecond: 50, burst: 200, max: 4_000 };
 
 /** Holds the live connections of every device. */
 export class AgentHub {
-  readonly #d: Required<Omit<HubDeps, "heartbeatWindowMs" | "flushEveryMs">>;
+  readonly #d: Required<Omit<HubDeps, "heartbeatWindowMs" | "flushEveryMs" | "handshakes">>;
   readonly heartbeatWindowMs: number;
   readonly #flushEveryMs: number;
+  readonly #handshakeLimits: HandshakeLimits;
+  #handshakes = { total: 0, byAddress: new Map<string, number>() };
+  /** Failed hellos (bad credential, bad enrollment token) per address. */
+  readonly hellos: Limiter;
+  /** Device information waiting for its turn to be written, by device. */
+  #infoWrites = new Map<string, { savedAt: number; pending?: DeviceInfo; timer?: TimerHandle }>();
   #connections = new Map<string, Connection>(); // by device id, current connection only
   #presence = new Map<string, Presence>();
   #dirtyActivity = new Map<string, number>();
@@ -155,6 +206,8 @@ export class AgentHub {
     this.#d = deps;
     this.heartbeatWindowMs = deps.heartbeatWindowMs ?? TIMING.heartbeatWindow * 1000;
     this.#flushEveryMs = deps.flushEveryMs ?? 5000;
+    this.#handshakeLimits = deps.handshakes ?? HANDSHAKE_LIMITS;
+    this.hellos = new Limiter(deps, "agent_hello", AGENT_HELLO_RATE_LIMIT);
   }
 
   /**
@@ -187,7 +240,36 @@ export class AgentHub {
     this.#listeners.push(listener);
   }
 
-  /** Takes over an upgraded WebSocket from the HTTP layer. */
+  /**
+   * Takes a place for one more connection from `ip` that has yet to authenticate; false when
+   * there are too many already (the caller refuses the upgrade). The place is handed over to
+   * {@link accept}, or given back with {@link release} if the upgrade does not happen.
+   */
+  admit(ip: string): boolean {
+    const key = guessKey(ip);
+    const fromAddress = this.#handshakes.byAddress.get(key) ?? 0;
+    const limits = this.#handshakeLimits;
+    if (this.#handshakes.total >= limits.total || fromAddress >= limits.perAddress) return false;
+    this.#handshakes.total++;
+    this.#handshakes.byAddress.set(key, fromAddress + 1);
+    return true;
+  }
+
+  /** Gives back a place {@link admit} gave for `ip`. */
+  release(ip: string): void {
+    const key = guessKey(ip);
+    const fromAddress = this.#handshakes.byAddress.get(key) ?? 0;
+    if (fromAddress <= 1) this.#handshakes.byAddress.delete(key);
+    else this.#handshakes.byAddress.set(key, fromAddress - 1);
+    this.#handshakes.total = Math.max(0, this.#handshakes.total - 1);
+  }
+
+  /** Connections admitted that have not authenticated (or closed) yet. */
+  get handshakesInProgress(): number {
+    return this.#handshakes.total;
+  }
+
+  /** Takes over an upgraded WebSocket from the HTTP layer, with the place {@link admit} gave. */
   accept(socket: WebSocket, meta: { ip: string }): void {
     const conn: Connection = {
       id: `c${++this.#seq}`,
@@ -195,7 +277,9 @@ export class AgentHub {
       ip: meta.ip,
       phase: "hello",
       nonce: randomToken(32),
+      handshaking: true,
       tokens: RATE.burst,
+      credits: CREDIT_RATE.burst,
       refilledAt: this.#d.clock.now(),
     };
     socket.binaryType = "arraybuffer";
@@ -214,7 +298,10 @@ export class AgentHub {
       });
     };
     socket.onclose = () => this.#onClose(conn);
-    socket.onerror = () => {};
+    // An upgrade that fails never opens and never closes: its place must come back here.
+    socket.onerror = () => {
+      if (socket.readyState !== WebSocket.OPEN) this.#onClose(conn);
+    };
   }
 
   /** Sends a control message to a device; false when it is not connected. */
@@ -226,6 +313,8 @@ export class AgentHub {
     }
     if (!conn || conn.phase !== "ready" || conn.socket.readyState !== WebSocket.OPEN) return false;
     conn.socket.send(JSON.stringify(message));
+    // A channel the agent takes data on is answered with extra credit at once.
+    if (message.type === "channel_open") this.#earnCredits(conn, 2);
     return true;
   }
 
@@ -234,6 +323,7 @@ export class AgentHub {
     const conn = this.#connections.get(deviceId);
     if (!conn || conn.phase !== "ready" || conn.socket.readyState !== WebSocket.OPEN) return false;
     conn.socket.send(frame);
+    this.#earnCredits(conn, 1);
     return true;
   }
 
@@ -248,6 +338,14 @@ export class AgentHub {
    */
   infoReported(deviceId: string): boolean {
     return this.#connections.get(deviceId)?.device?.reported === true;
+  }
+
+  /**
+   * The newest information the device's current connection reported, also while its write
+   * waits for its turn: the rules decide on what the device says now, not on the stored row.
+   */
+  reportedInfo(deviceId: string): DeviceInfo | null {
+    return this.#connections.get(deviceId)?.device?.latest ?? null;
   }
 
   /** True while the device holds a connection that checked in within the window. */
@@ -341,16 +439,16 @@ export class AgentHub {
     if (data.length > LIMITS.textFrame) {
       return this.#refuse(conn, CLOSE.tooBig, "Text frame too large");
     }
-    // Credits are flow control, as frequent as the data they answer; they are not limited.
-    const isCredit = data.startsWith('{"type":"channel_credit"');
-    if (!isCredit && !this.#takeToken(conn)) {
-      return this.#refuse(conn, CLOSE.rateLimited, "Too many messages");
-    }
     let json: unknown;
     try {
       json = JSON.parse(data);
     } catch {
       return this.#refuse(conn, CLOSE.malformed, "Frame is not JSON");
+    }
+    // Every frame is charged by the type it parses to, whatever its text looks like.
+    const type = (json as { type?: unknown } | null)?.type;
+    if (!this.#takeToken(conn, type === "channel_credit" ? "credits" : "tokens")) {
+      return this.#refuse(conn, CLOSE.rateLimited, "Too many messages");
     }
     // An older agent's hello does not fit this version's schema; it is told to upgrade rather
     // than that its frame is malformed.
@@ -410,7 +508,23 @@ export class AgentHub {
     let device: DeviceRow;
     if (hello.auth.kind === "support") {
       return await this.#supportHello(conn, { ...hello.auth, agent: hello.agent });
-    } else if (hello.auth.kind === "enroll") {
+    }
+    // Decided before the credential is looked at: past the limit, an address's hellos are
+    // refused from memory, without a database read, and recorded once per burst.
+    const slot = await this.hellos.reserve(guessKey(conn.ip));
+    if (!slot.ok) {
+      if (slot.burstStarted) {
+        this.#queueAudit({
+          at: this.#d.clock.now(),
+          action: "agent.hellos_limited",
+          outcome: "rate_limited",
+          actor: { kind: "agent", label: conn.ip },
+          detail: { ip: conn.ip, retryAfterMs: slot.retryAfterMs },
+        });
+      }
+      return this.#refuse(conn, CLOSE.tooManyHellos, slot.message);
+    }
+    if (hello.auth.kind === "enroll") {
       const result = await enrollDevice(this.#d.db, this.#d.clock, {
         token: hello.auth.token,
         name: `${hello.agent.platform} device`,
@@ -419,11 +533,13 @@ export class AgentHub {
         nonce: conn.nonce,
       });
       if (!result.ok) {
+        slot.fail();
         const code = result.reason === "bad_key" ? CLOSE.badKey : CLOSE.enrollmentRefused;
         return this.#refuse(conn, code, ENROLLMENT_REFUSALS[result.reason], {
           code: result.reason,
         });
       }
+      await slot.succeed();
       device = result.device;
       this.#sendRaw(conn, { type: "enrolled", deviceId: device.id, secret: result.secret });
     } else {
@@ -434,6 +550,9 @@ export class AgentHub {
         nonce: conn.nonce,
         ip: conn.ip,
       });
+      // A disabled device knew its secret and its key: that is no guess.
+      if (result.ok || result.reason === "disabled") await slot.succeed();
+      else slot.fail();
       if (!result.ok) {
         const outcome = result.reason === "disabled" ? "device_disabled" : result.reason;
         // Only a hello with the right secret names its device in the audit: the secret
@@ -477,6 +596,8 @@ export class AgentHub {
     if (conn.phase === "closed" || this.#stopped) return;
     if (!result.ok) return this.#refuse(conn, result.code, result.reason);
     conn.phase = "offered";
+    // A valid code was shown: waiting for the end user is not an unfinished handshake.
+    this.#handshakeDone(conn);
     conn.support = hello;
     this.#sendRaw(conn, { type: "support_offer", ...result.offer });
     conn.helloTimer = this.#d.clock.at(
@@ -513,6 +634,7 @@ export class AgentHub {
     if (conn.phase === "closed" || this.#stopped) return;
     conn.phase = "welcoming";
     conn.held = [];
+    this.#handshakeDone(conn);
     const now = this.#d.clock.now();
     conn.device = { id: device.id, departmentId: device.department_id, info: storedInfo(device) };
     const previous = this.#connections.get(device.id);
@@ -559,26 +681,69 @@ export class AgentHub {
     for (const l of this.#listeners) l.online?.(device.id);
   }
 
+  /**
+   * Takes in what the agent reports. The rules hear it at once (see {@link reportedInfo}, and
+   * listeners on the first report and whenever the capabilities change), but it is written and
+   * announced to live pages at most once per {@link DEVICE_INFO_EVERY_MS}: a report in between
+   * waits for its turn and is replaced by any newer one, so a chatty (or malicious) agent costs
+   * one write and one live update per interval, and the newest report wins.
+   */
   async #deviceInfo(conn: Connection, info: DeviceInfo) {
     const device = conn.device!;
-    const json = JSON.stringify(info);
     const first = !device.reported;
     device.reported = true;
-    if (json !== device.info) {
-      device.info = json;
-      await saveDeviceInfo(this.#d.db, device.id, info, this.#d.clock.now());
-      this.#d.events.publish({
-        kind: "device",
-        deviceId: device.id,
-        departmentId: device.departmentId,
+    const capabilities = JSON.stringify(info.capabilities);
+    const capabilitiesChanged = capabilities !== device.capabilities;
+    device.capabilities = capabilities;
+    device.latest = info;
+    const writes = this.#infoWrites.get(device.id) ?? { savedAt: -Infinity };
+    this.#infoWrites.set(device.id, writes);
+    const now = this.#d.clock.now();
+    const due = writes.savedAt + DEVICE_INFO_EVERY_MS;
+    if (now >= due && !writes.timer) {
+      await this.#saveInfo(conn, info);
+    } else {
+      writes.pending = info;
+      writes.timer ??= this.#d.clock.at(due, () => {
+        writes.timer = undefined;
+        const pending = writes.pending;
+        writes.pending = undefined;
+        if (pending && conn.device === device) {
+          this.#saveInfo(conn, pending).catch((err) =>
+            this.#d.log.error("saving device information failed", { err, deviceId: device.id })
+          );
+        }
       });
-    } else if (!first) {
-      return;
     }
-    for (const l of this.#listeners) l.info?.(device.id, info);
+    if (first || capabilitiesChanged) {
+      for (const l of this.#listeners) l.info?.(device.id, info);
+    }
+  }
+
+  async #saveInfo(conn: Connection, info: DeviceInfo) {
+    const device = conn.device!;
+    const json = JSON.stringify(info);
+    if (json === device.info) return;
+    device.info = json;
+    const now = this.#d.clock.now();
+    this.#infoWrites.get(device.id)!.savedAt = now;
+    await saveDeviceInfo(this.#d.db, device.id, info, now);
+    this.#d.events.publish({
+      kind: "device",
+      deviceId: device.id,
+      departmentId: device.departmentId,
+    });
+  }
+
+  #handshakeDone(conn: Connection) {
+    if (!conn.handshaking) return;
+    conn.handshaking = false;
+    this.release(conn.ip);
   }
 
   #onClose(conn: Connection) {
+    // The place is given back only now: the runtime may hold what it read until the socket is gone.
+    this.#handshakeDone(conn);
     if (conn.phase === "closed" && !conn.device) return;
     const wasReady = conn.phase === "ready" || conn.phase === "welcoming";
     conn.phase = "closed";
@@ -586,7 +751,12 @@ export class AgentHub {
     const device = conn.device;
     conn.device = undefined;
     if (!wasReady || !device) return;
-    if (this.#connections.get(device.id) === conn) this.#connections.delete(device.id);
+    if (this.#connections.get(device.id) === conn) {
+      this.#connections.delete(device.id);
+      const writes = this.#infoWrites.get(device.id);
+      writes?.timer?.cancel();
+      this.#infoWrites.delete(device.id);
+    }
     const before = this.#presence.get(device.id);
     this.#recordPresence(
       device.id,
@@ -751,16 +921,22 @@ export class AgentHub {
 
   // --- sockets
 
-  #takeToken(conn: Connection): boolean {
+  #takeToken(conn: Connection, bucket: "tokens" | "credits"): boolean {
     const now = this.#d.clock.now();
-    conn.tokens = Math.min(
-      RATE.burst,
-      conn.tokens + ((now - conn.refilledAt) / 1000) * RATE.perSecond,
+    const seconds = (now - conn.refilledAt) / 1000;
+    conn.tokens = Math.min(RATE.burst, conn.tokens + seconds * RATE.perSecond);
+    conn.credits = Math.max(
+      conn.credits,
+      Math.min(CREDIT_RATE.burst, conn.credits + seconds * CREDIT_RATE.perSecond),
     );
     conn.refilledAt = now;
-    if (conn.tokens < 1) return false;
-    conn.tokens -= 1;
+    if (conn[bucket] < 1) return false;
+    conn[bucket] -= 1;
     return true;
+  }
+
+  #earnCredits(conn: Connection, credits: number) {
+    conn.credits = Math.min(CREDIT_RATE.max, conn.credits + credits);
   }
 
   #sendRaw(conn: Connection, message: ServerMessage) {
@@ -779,6 +955,7 @@ export class AgentHub {
       CLOSE.supportRefused,
       CLOSE.tooManyAttempts,
       CLOSE.badKey,
+      CLOSE.tooManyHellos,
     ];
     if (!auditedElsewhere.includes(code)) {
       this.#queueAudit({

@@ -48,6 +48,8 @@ export const CLOSE = {
    * the key the device registered: a copied credential without the device's key.
    */
   badKey: 4014,
+  /** Too many failed hellos from this address; the reason says when to try again. */
+  tooManyHellos: 4015,
 } as const;
 
 /** Close codes after which an agent must not reconnect without a human fixing something. */

@@ -11,10 +11,25 @@ export function agentSocketRoutes(): Hono<AppEnv> {
         Upgrade: "websocket",
       });
     }
-    const services = c.get("services");
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-    services.hub.accept(socket, { ip: c.get("ip") });
-    return response;
+    const { hub } = c.get("services");
+    const ip = c.get("ip");
+    // Refused before the upgrade: without a WebSocket there is nothing to read frames into.
+    if (!hub.admit(ip)) {
+      return c.text(
+        "Too many connections are still starting from this address. Try again in a few seconds.",
+        503,
+        { "Retry-After": "5" },
+      );
+    }
+    let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
+    try {
+      upgraded = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+    } catch (err) {
+      hub.release(ip);
+      throw err;
+    }
+    hub.accept(upgraded.socket, { ip });
+    return upgraded.response;
   });
   return app;
 }

@@ -5,7 +5,7 @@ import { DEFAULT_SCRYPT, type ScryptParams } from "../lib/password.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import { getInstance } from "../store/instance.ts";
-import { AgentHub } from "../hub/agent_hub.ts";
+import { AgentHub, type HandshakeLimits } from "../hub/agent_hub.ts";
 import { EventBus } from "../hub/events.ts";
 import type { SmtpSettings } from "../lib/config.ts";
 import { Outbox } from "../mailer/outbox.ts";
@@ -31,6 +31,8 @@ export interface ServiceDeps {
   scrypt?: ScryptParams;
   /** Agent heartbeat window override (tests). */
   heartbeatWindowMs?: number;
+  /** Agent connections still in their handshake, in all and per address (tests). */
+  handshakes?: HandshakeLimits;
   /** Where mail goes; null records it in the outbox and the log only. */
   smtp?: SmtpSettings | null;
   /** Largest file a transfer may move (default 4 GiB). */
@@ -86,6 +88,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     events,
     organization: () => state.organization ?? "Assent",
     heartbeatWindowMs: deps.heartbeatWindowMs,
+    handshakes: deps.handshakes,
   });
   const shutdown = new AbortController();
   const scheduler = new Scheduler(deps.clock, deps.log.child({ component: "scheduler" }));

@@ -172,12 +172,14 @@ export class SupportSessions implements DeadlineSource {
   /** The device as the rules see it right now. */
   deviceView(device: DeviceRow): SessionDevice {
     const online = this.#d.hub.isOnline(device.id);
+    // The stored row may lag the newest report by a few seconds (writes are coalesced).
+    const reported = online ? this.#d.hub.reportedInfo(device.id) : null;
     return {
       online,
       connectionValid: online && device.disabled_at === null,
-      capabilities: JSON.parse(device.capabilities),
-      locked: device.locked === 1,
-      loggedOff: device.logged_off === 1,
+      capabilities: reported?.capabilities ?? JSON.parse(device.capabilities),
+      locked: reported ? reported.locked === true : device.locked === 1,
+      loggedOff: reported ? reported.loggedOff === true : device.logged_off === 1,
       groupId: device.group_id,
       capabilitiesReported: !online || this.#d.hub.infoReported(device.id),
     };

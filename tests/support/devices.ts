@@ -37,6 +37,12 @@ export async function enrollmentToken(
   return token;
 }
 
+// Deno's WebSocket takes upgrade headers; the DOM typings other modules pull in do not say so.
+const DenoWebSocket = WebSocket as unknown as new (
+  url: string,
+  options: { headers?: HeadersInit },
+) => WebSocket;
+
 /** A hand-driven protocol client: sends what a test wants, records what it gets back. */
 export class RawAgent {
   received: ServerMessage[] = [];
@@ -44,8 +50,9 @@ export class RawAgent {
   #ws: WebSocket;
   #opened: Promise<void>;
 
-  constructor(serverUrl: string) {
-    this.#ws = new WebSocket(serverUrl.replace(/^http/, "ws") + "/agent/ws");
+  /** `headers` go with the upgrade request (X-Forwarded-For, to speak from another address). */
+  constructor(serverUrl: string, options: { headers?: HeadersInit } = {}) {
+    this.#ws = new DenoWebSocket(serverUrl.replace(/^http/, "ws") + "/agent/ws", options);
     this.#ws.binaryType = "arraybuffer";
     this.#opened = new Promise((resolve, reject) => {
       this.#ws.onopen = () => resolve();

@@ -1,0 +1,218 @@
+/**
+ * The agent endpoint under abuse: frames charged by the type they parse to, device
+ * information written at a bounded rate, failed hellos limited per address without the
+ * database, support codes looked up no more often than their limit, and handshakes capped.
+ */
+import assert from "node:assert/strict";
+import { FakeClock } from "../lib/clock.ts";
+import { DEVICE_INFO_EVERY_MS, HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
+import { CLOSE, type DeviceInfo } from "../protocol/messages.ts";
+import { findDevice } from "../store/devices.ts";
+import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+
+const INFO: DeviceInfo = {
+  name: "PC-0",
+  serialNumber: "SN-1",
+  os: "Ubuntu 24.04",
+  osFamily: "linux",
+  model: null,
+  deviceType: "Desktop",
+  ipAddresses: ["192.0.2.10"],
+  users: [],
+  locked: false,
+  loggedOff: false,
+  capabilities: ["prompt"],
+};
+
+async function auditCount(server: TestServer, actions: string[]): Promise<number> {
+  await server.services.hub.flush();
+  const rows = await server.services.db.selectFrom("audit_log").select("action")
+    .where("action", "in", actions).execute();
+  return rows.length;
+}
+
+/** An enrolled, welcomed raw agent. */
+async function enrolled(server: TestServer) {
+  const dept = await department(server.services, `Department ${crypto.randomUUID()}`);
+  const agent = new RawAgent(server.url);
+  const { deviceId, secret } = await agent.enroll(await enrollmentToken(server.services, dept));
+  return { agent, deviceId, secret, dept };
+}
+
+/** A frame whose text starts like channel_credit but parses (last key wins) to `message`. */
+function disguised(message: Record<string, unknown>): string {
+  return `{"type":"channel_credit",${JSON.stringify(message).slice(1)}`;
+}
+
+/**
+ * The close code the server cut the connection with (from its `error` message: a sender still
+ * writing may see the socket fail before the close frame), or false while it answers heartbeats.
+ */
+async function wasCut(agent: RawAgent): Promise<{ code: number } | false> {
+  const acks = () => agent.received.filter((m) => m.type === "heartbeat_ack").length;
+  const before = acks();
+  let closed: { code: number } | undefined;
+  void agent.closed.then((c) => closed = c);
+  agent.send({ type: "heartbeat" });
+  await waitUntil(() => closed !== undefined || acks() > before, 10_000);
+  if (!closed) return false;
+  const error = agent.received.find((m) => m.type === "error");
+  return { code: error ? Number(error.code) : closed.code };
+}
+
+Deno.test("20,000 frames disguised as channel_credit are charged by their real type and cut like plain ones", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  for (const wrap of [(m: Record<string, unknown>) => JSON.stringify(m), disguised]) {
+    const { agent } = await enrolled(server);
+    const before = await auditCount(server, ["answer.ignored"]);
+    for (let i = 0; i < 20_000; i++) {
+      agent.send(wrap({ type: "prompt_answer", promptId: `p${i}`, answer: "accept" }));
+    }
+    const cut = await wasCut(agent);
+    assert.ok(cut, "the connection was cut");
+    assert.equal(cut.code, CLOSE.rateLimited);
+    await new Promise((r) => setTimeout(r, 100));
+    const answers = (await auditCount(server, ["answer.ignored"])) - before;
+    assert.ok(answers <= 200, `${answers} answers were handled`);
+  }
+});
+
+Deno.test("3,000 device_info frames write at most once per interval, and the newest report wins", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  const { agent, deviceId } = await enrolled(server);
+  let events = 0;
+  const unsubscribe = server.services.events.subscribe((e) => {
+    if (e.kind === "device" && e.deviceId === deviceId) events++;
+  });
+  try {
+    // Within the message budget: 150 renames in one moment are one write now ...
+    for (let i = 0; i < 150; i++) {
+      agent.send({ type: "device_info", info: { ...INFO, name: `PC-${i}` } });
+    }
+    agent.send({ type: "heartbeat" });
+    await agent.next("heartbeat_ack");
+    assert.equal(events, 1);
+    assert.equal((await findDevice(server.services.db, deviceId))!.name, "PC-0");
+    // ... and one more when the interval has passed, with the newest report.
+    clock.advance(DEVICE_INFO_EVERY_MS);
+    await waitUntil(async () =>
+      (await findDevice(server.services.db, deviceId))!.name === "PC-149"
+    );
+    assert.equal(events, 2);
+
+    // Disguised as credits, 3,000 more are cut by the budget like any other message.
+    clock.advance(DEVICE_INFO_EVERY_MS);
+    for (let i = 0; i < 3_000; i++) {
+      agent.send(disguised({ type: "device_info", info: { ...INFO, name: `EVIL-${i}` } }));
+    }
+    const cut = await wasCut(agent);
+    assert.ok(cut, "the connection was cut");
+    assert.equal(cut.code, CLOSE.rateLimited);
+    assert.ok(events <= 4, `${events} live events`);
+    assert.match((await findDevice(server.services.db, deviceId))!.name, /^(PC-149|EVIL-0)$/);
+  } finally {
+    unsubscribe();
+  }
+});
+
+Deno.test("2,000 bad-credential hellos from one address write a handful of audit rows and the endpoint stays responsive", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  server.services.config.trustProxy = true;
+  const { agent: good, deviceId, secret } = await enrolled(server);
+  good.close();
+  await good.closed;
+  const codes = new Map<number, number>();
+  let reason = "";
+  const started = performance.now();
+  let next = 0;
+  // As many at once as the server lets one address start.
+  await Promise.all(Array.from({ length: HANDSHAKE_LIMITS.perAddress }, async () => {
+    while (next < 2_000) {
+      next++;
+      const agent = new RawAgent(server.url);
+      await agent.open();
+      agent.send(hello({ kind: "device", deviceId, secret: "x".repeat(43) }));
+      const closed = await agent.closed;
+      codes.set(closed.code, (codes.get(closed.code) ?? 0) + 1);
+      if (closed.code === CLOSE.tooManyHellos) reason = closed.reason;
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(codes.get(CLOSE.badCredential), 10, JSON.stringify([...codes]));
+  assert.equal(codes.get(CLOSE.tooManyHellos), 1_990);
+  assert.equal(reason, "Too many attempts. Try again in 10 minutes.");
+  const rows = await auditCount(server, ["device.refused", "agent.hellos_limited"]);
+  assert.ok(rows <= 12, `${rows} audit rows`);
+  assert.ok(seconds < 60, `took ${seconds.toFixed(1)} s`);
+  // Another address is not affected, and the limited one is told, not ignored.
+  const elsewhere = new RawAgent(server.url, { headers: { "X-Forwarded-For": "198.51.100.9" } });
+  await elsewhere.login(deviceId, secret);
+  assert.ok(server.services.hub.isOnline(deviceId));
+  elsewhere.close();
+  const health = await fetch(`${server.url}/healthz`);
+  assert.equal(health.status, 200);
+  await health.body?.cancel();
+  // After the window, the address may try again.
+  clock.advance(10 * 60_000);
+  const again = new RawAgent(server.url);
+  await again.login(deviceId, secret);
+  again.close();
+});
+
+Deno.test("200 support-app hellos at once with random codes look up at most 10 codes", async () => {
+  await using server = await startTestServer({ handshakes: { total: 256, perAddress: 256 } });
+  const agents = Array.from({ length: 200 }, () => new RawAgent(server.url));
+  await Promise.all(agents.map((a) => a.open()));
+  for (const agent of agents) {
+    const code = String(Math.floor(Math.random() * 1e9)).padStart(9, "0");
+    agent.send(hello({ kind: "support", code, key: "k".repeat(43) }));
+  }
+  const closed = await Promise.all(agents.map((a) => a.closed));
+  const lookedUp = await auditCount(server, ["support_code.rejected"]);
+  assert.ok(lookedUp <= 10, `${lookedUp} codes looked up`);
+  assert.ok(closed.filter((c) => c.code === CLOSE.tooManyAttempts).length >= 190);
+});
+
+Deno.test("only a few connections per address are upgraded before their hello; the place returns after it", async () => {
+  await using server = await startTestServer();
+  const waiting = Array.from(
+    { length: HANDSHAKE_LIMITS.perAddress },
+    () => new RawAgent(server.url),
+  );
+  await Promise.all(waiting.map((a) => a.open()));
+  const refused = await fetch(`${server.url}/agent/ws`, {
+    headers: {
+      Upgrade: "websocket",
+      Connection: "Upgrade",
+      "Sec-WebSocket-Key": btoa("0123456789abcdef"),
+      "Sec-WebSocket-Version": "13",
+    },
+  });
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers.get("Retry-After"), "5");
+  assert.match(await refused.text(), /Try again in a few seconds/);
+  const dept = await department(server.services);
+  const token = await enrollmentToken(server.services, dept);
+  waiting[0]!.send(hello({ kind: "enroll", token }));
+  await waiting[0]!.next("welcome");
+  assert.equal(server.services.hub.handshakesInProgress, HANDSHAKE_LIMITS.perAddress - 1);
+  waiting[1]!.close();
+  await waiting[1]!.closed;
+  await waitUntil(() => server.services.hub.handshakesInProgress === 0);
+  const next = new RawAgent(server.url);
+  await next.open();
+  next.close();
+  waiting[0]!.close();
+});
+
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
