@@ -147,8 +147,10 @@ interface Connection {
   helloTimer?: TimerHandle;
   /** Messages sent to the device while it is being welcomed. */
   held?: ServerMessage[];
-  /** Counted among the handshakes in progress until it authenticates or closes. */
+  /** Counted among the handshakes in progress until it authenticates or is gone. */
   handshaking: boolean;
+  /** Frees a cut connection's handshake place if its peer never lets the socket close. */
+  releaseTimer?: TimerHandle;
   /** Token bucket for control messages. */
   tokens: number;
   /** Token bucket for channel_credit, which also earns one per data frame sent to the agent. */
@@ -162,6 +164,13 @@ interface PresenceChange {
   /** The last activity of a device that has just gone offline; null when it did not. */
   offlineSince: number | null;
 }
+
+/**
+ * A connection the hub cut during its handshake keeps its place until the socket is gone, or
+ * this long: the runtime cannot force a socket shut, and a peer that vanished without a word
+ * would otherwise hold the place for good.
+ */
+const CUT_HANDSHAKE_GRACE_MS = 10_000;
 
 /** Device information an agent sends is written at most this often; changes in between wait. */
 export const DEVICE_INFO_EVERY_MS = 5_000;
@@ -181,6 +190,8 @@ export class AgentHub {
   readonly #flushEveryMs: number;
   readonly #handshakeLimits: HandshakeLimits;
   #handshakes = { total: 0, byAddress: new Map<string, number>() };
+  /** Connections in their handshake, so a stop can close them too. */
+  #handshaking = new Set<Connection>();
   /** Failed hellos (bad credential, bad enrollment token) per address. */
   readonly hellos: Limiter;
   /** Device information waiting for its turn to be written, by device. */
@@ -283,6 +294,7 @@ export class AgentHub {
       refilledAt: this.#d.clock.now(),
     };
     socket.binaryType = "arraybuffer";
+    this.#handshaking.add(conn);
     // The challenge goes first, so the hello can prove the device key for this connection only.
     const challenge = () => this.#sendRaw(conn, { type: "challenge", nonce: conn.nonce });
     if (socket.readyState === WebSocket.OPEN) challenge();
@@ -408,7 +420,7 @@ export class AgentHub {
     this.#sweepTimer?.cancel();
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
     const stopping = this.#stopping = { audits: [], disconnected: new Map() };
-    for (const conn of [...this.#connections.values()]) {
+    for (const conn of [...this.#connections.values(), ...this.#handshaking]) {
       this.#close(conn, CLOSE.goingAway, "Server is restarting");
       this.#onClose(conn);
     }
@@ -736,13 +748,16 @@ export class AgentHub {
   }
 
   #handshakeDone(conn: Connection) {
+    conn.releaseTimer?.cancel();
     if (!conn.handshaking) return;
     conn.handshaking = false;
+    this.#handshaking.delete(conn);
     this.release(conn.ip);
   }
 
   #onClose(conn: Connection) {
-    // The place is given back only now: the runtime may hold what it read until the socket is gone.
+    // The place is given back when the socket is gone: until then the runtime may hold
+    // whatever it was reading for this connection.
     this.#handshakeDone(conn);
     if (conn.phase === "closed" && !conn.device) return;
     const wasReady = conn.phase === "ready" || conn.phase === "welcoming";
@@ -973,6 +988,12 @@ export class AgentHub {
 
   #close(conn: Connection, code: number, reason: string) {
     conn.helloTimer?.cancel();
+    if (conn.handshaking && !conn.releaseTimer && !this.#stopped) {
+      conn.releaseTimer = this.#d.clock.at(
+        this.#d.clock.now() + CUT_HANDSHAKE_GRACE_MS,
+        () => this.#handshakeDone(conn),
+      );
+    }
     try {
       if (
         conn.socket.readyState === WebSocket.OPEN || conn.socket.readyState === WebSocket.CONNECTING
