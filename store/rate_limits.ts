@@ -32,7 +32,9 @@ export async function saveRateLimit(
   const failures = JSON.stringify(state.failures);
   await db.insertInto("rate_limits")
     .values({ rule, key, failures, expires_at: expiresAt })
-    .onConflict((oc) => oc.columns(["rule", "key"]).doUpdateSet({ failures, expires_at: expiresAt }))
+    .onConflict((oc) =>
+      oc.columns(["rule", "key"]).doUpdateSet({ failures, expires_at: expiresAt })
+    )
     .execute();
 }
 
