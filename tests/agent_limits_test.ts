@@ -10,6 +10,7 @@ import { CLOSE, type DeviceInfo } from "../protocol/messages.ts";
 import { findDevice } from "../store/devices.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
+import { until } from "./support/wait.ts";
 
 const INFO: DeviceInfo = {
   name: "PC-0",
@@ -55,7 +56,7 @@ async function wasCut(agent: RawAgent): Promise<{ code: number } | false> {
   let closed: { code: number } | undefined;
   void agent.closed.then((c) => closed = c);
   agent.send({ type: "heartbeat" });
-  await waitUntil(() => closed !== undefined || acks() > before, 10_000);
+  await until(() => closed !== undefined || acks() > before, "a close or a heartbeat_ack");
   if (!closed) return false;
   const error = agent.received.find((m) => m.type === "error");
   return { code: error ? Number(error.code) : closed.code };
@@ -98,8 +99,9 @@ Deno.test("3,000 device_info frames write at most once per interval, and the new
     assert.equal((await findDevice(server.services.db, deviceId))!.name, "PC-0");
     // ... and one more when the interval has passed, with the newest report.
     clock.advance(DEVICE_INFO_EVERY_MS);
-    await waitUntil(async () =>
-      (await findDevice(server.services.db, deviceId))!.name === "PC-149"
+    await until(
+      async () => (await findDevice(server.services.db, deviceId))!.name === "PC-149",
+      "the newest report written",
     );
     assert.equal(events, 2);
 
@@ -116,6 +118,26 @@ Deno.test("3,000 device_info frames write at most once per interval, and the new
   } finally {
     unsubscribe();
   }
+});
+
+Deno.test("the rules decide on the newest report while its write waits for its turn", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  const { agent, deviceId } = await enrolled(server);
+  agent.send({ type: "device_info", info: INFO });
+  await until(async () => (await findDevice(server.services.db, deviceId))!.os === INFO.os, "info");
+  // The screen locks and the prompt goes away a moment later: not written yet, but decided on.
+  agent.send({ type: "device_info", info: { ...INFO, locked: true, capabilities: [] } });
+  agent.send({ type: "heartbeat" });
+  await agent.next("heartbeat_ack");
+  const row = (await findDevice(server.services.db, deviceId))!;
+  assert.equal(row.locked, 0, "the row waits for its turn");
+  const view = server.services.sessions.deviceView(row);
+  assert.equal(view.locked, true);
+  assert.deepEqual(view.capabilities, []);
+  clock.advance(DEVICE_INFO_EVERY_MS);
+  await until(async () => (await findDevice(server.services.db, deviceId))!.locked === 1, "write");
+  agent.close();
 });
 
 Deno.test("2,000 bad-credential hellos from one address write a handful of audit rows and the endpoint stays responsive", async () => {
@@ -202,7 +224,7 @@ Deno.test("only a few connections per address are upgraded before their hello; t
   assert.equal(server.services.hub.handshakesInProgress, HANDSHAKE_LIMITS.perAddress - 1);
   waiting[1]!.close();
   await waiting[1]!.closed;
-  await waitUntil(() => server.services.hub.handshakesInProgress === 0);
+  await until(() => server.services.hub.handshakesInProgress === 0, "the places returned");
   const next = new RawAgent(server.url);
   await next.open();
   next.close();
@@ -251,11 +273,3 @@ Deno.test("a peer that never answers the server's close gives its handshake plac
     for (const peer of peers) peer.conn.close();
   }
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

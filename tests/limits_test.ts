@@ -14,10 +14,33 @@ import { loadPolicies } from "../store/policies.ts";
 import { PASSWORD } from "./support/accounts.ts";
 import { Client, httpTransport } from "./support/client.ts";
 import { department, enrollmentToken, RawAgent } from "./support/devices.ts";
-import { mib, type ServerProcess, startServerProcess } from "./support/process.ts";
+import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { startTestServer } from "./support/server.ts";
 
 const MAX_RSS = 300 * 1024 * 1024;
+
+/** Mebibytes, for messages. */
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+/** A server process at the production password cost, over `dataDir` or a directory of its own. */
+async function serverProcess(dataDir?: string) {
+  const dir = dataDir ?? await Deno.makeTempDir({ prefix: "assent-limits-" });
+  const server = await spawnServer({ dataDir: dir, productionCost: true });
+  const dispose = server[Symbol.asyncDispose].bind(server);
+  return Object.assign(server, {
+    /** Stops it as an operator would (SIGTERM: batched writes are flushed). */
+    async stop() {
+      server.kill("SIGTERM");
+      await server.status;
+    },
+    async [Symbol.asyncDispose]() {
+      await dispose();
+      if (!dataDir) await Deno.remove(dir, { recursive: true });
+    },
+  });
+}
 
 /** Audit actions of the stopped server, counted. */
 async function auditCounts(dataDir: string): Promise<Map<string, number>> {
@@ -71,7 +94,7 @@ Deno.test({
   name:
     "30 sign-in guesses at once at the production cost: at most 5 are checked, the right password stays out, memory stays bounded",
   async fn() {
-    await using server = await startServerProcess();
+    await using server = await serverProcess();
     await setUpOwner(server);
     const guesser = new Client(httpTransport(server.url));
     await guesser.get("/login");
@@ -99,7 +122,7 @@ Deno.test({
   name:
     "30 sign-ins at once for different accounts: one hash at a time, the overflow is told to retry, memory stays bounded",
   async fn() {
-    await using server = await startServerProcess();
+    await using server = await serverProcess();
     await setUpOwner(server);
     const visitor = new Client(httpTransport(server.url));
     await visitor.get("/login");
@@ -171,7 +194,7 @@ Deno.test({
       const session = await prep.services.sessions.open(user, device, null);
       await prep.stop();
 
-      await using server = await startServerProcess({ dataDir });
+      await using server = await serverProcess(dataDir);
       const technician = new Client(httpTransport(server.url));
       await technician.get("/login");
       const signedIn = await technician.post("/login", {
@@ -250,7 +273,7 @@ Deno.test({
   name:
     "an unauthenticated 256 MiB upload is refused before its body is read, and the server's memory stays flat",
   async fn() {
-    await using server = await startServerProcess();
+    await using server = await serverProcess();
     await setUpOwner(server);
     const visitor = new Client(httpTransport(server.url));
     await visitor.get("/login");
@@ -332,7 +355,7 @@ Deno.test({
   name:
     "10 parallel 60 MiB frames before hello: only the per-address handshakes are upgraded, and memory rises within their bound",
   async fn() {
-    await using server = await startServerProcess();
+    await using server = await serverProcess();
     const { rss: before } = await server.memory();
     await server.resetPeak();
     const statuses = await Promise.all(

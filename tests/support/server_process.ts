@@ -1,12 +1,15 @@
 /**
  * The real server in a process of its own, so a test can kill it with SIGKILL as a crash
  * would, and start it again over the same data directory, optionally with its clock moved
- * forward (time that passed while it was down). Run as a program, this file is that server.
+ * forward (time that passed while it was down), or measure what an attack costs it (memory is
+ * read from the server's own /proc entry, never the test runner's). Run as a program, this
+ * file is that server.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import { createLogger } from "../../lib/log.ts";
+import { DEFAULT_SCRYPT } from "../../lib/password.ts";
 import { TextLineStream } from "../../lib/text_lines.ts";
 import { startServer } from "../../main.ts";
 import { TEST_SCRYPT } from "./app.ts";
@@ -17,26 +20,37 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export interface ServerProcess extends AsyncDisposable {
   url: string;
   dataDir: string;
+  pid: number;
   /** Every line the server logged so far. */
   log: string[];
   kill(signal: Deno.Signal): void;
   status: Promise<Deno.CommandStatus>;
+  /** Resident memory now and its peak since start (or since {@link resetPeak}), in bytes. */
+  memory(): Promise<{ rss: number; peak: number }>;
+  /** Starts measuring the peak afresh from the current resident memory. */
+  resetPeak(): Promise<void>;
 }
 
-/** Starts the server over `dataDir` on a free loopback port and waits until it listens. */
+/**
+ * Starts the server over `dataDir` on a free loopback port and waits until it listens. It hashes
+ * passwords at the test cost unless `productionCost` is set.
+ */
 export async function spawnServer(
-  options: { dataDir: string; clockOffsetMs?: number },
+  options: { dataDir: string; clockOffsetMs?: number; productionCost?: boolean },
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       "--cached-only",
+      // As deployed (deno.json's start task).
+      "--v8-flags=--expose-gc",
       "tests/support/server_process.ts",
       "--data-dir",
       options.dataDir,
       "--clock-offset-ms",
       String(options.clockOffsetMs ?? 0),
+      ...(options.productionCost ? ["--production-cost"] : []),
     ],
     cwd: ROOT,
     stdin: "null",
@@ -59,10 +73,21 @@ export async function spawnServer(
   if (started === null) throw new Error(`the server exited before listening:\n${log.join("\n")}`);
   let exited = false;
   status.then(() => exited = true);
+  const kib = (text: string, field: string) =>
+    Number(text.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? NaN) * 1024;
   return {
     url: started,
     dataDir: options.dataDir,
+    pid: child.pid,
     log,
+    async memory() {
+      const text = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      return { rss: kib(text, "VmRSS"), peak: kib(text, "VmHWM") };
+    },
+    async resetPeak() {
+      // Linux: writing 5 to clear_refs resets the high-water mark to the current RSS.
+      await Deno.writeTextFile(`/proc/${child.pid}/clear_refs`, "5");
+    },
     kill(signal) {
       if (!exited) child.kill(signal);
     },
@@ -77,7 +102,11 @@ export async function spawnServer(
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { "data-dir": { type: "string" }, "clock-offset-ms": { type: "string" } },
+    options: {
+      "data-dir": { type: "string" },
+      "clock-offset-ms": { type: "string" },
+      "production-cost": { type: "boolean" },
+    },
   });
   const offset = Number(values["clock-offset-ms"] ?? 0);
   const clock: Clock = {
@@ -94,7 +123,11 @@ if (import.meta.main) {
     trustProxy: false,
     smtp: null,
     downloadsDir: join(dataDir, "downloads"),
-  }, { clock, scrypt: TEST_SCRYPT, log: createLogger("info") });
+  }, {
+    clock,
+    scrypt: values["production-cost"] ? DEFAULT_SCRYPT : TEST_SCRYPT,
+    log: createLogger("info"),
+  });
   Deno.addSignalListener("SIGTERM", () => void running.stop());
   await running.finished;
 }
