@@ -73,7 +73,7 @@ Deno.test("the bar says the device cannot be reached while the authorization sti
     /Unable to connect/,
   );
   agent.kill("SIGKILL");
-  await until(() => !w.server.services.hub.isOnline(deviceId));
+  await until(() => Promise.resolve(!w.server.services.hub.isOnline(deviceId)));
   const bar = await textOf(await w.owner.get(`/sessions/${sessionId}/bar`));
   assert.match(bar, /Authorized .* left Unable to connect to the device Deauthorize Session/);
 });
