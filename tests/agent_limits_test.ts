@@ -37,8 +37,10 @@ async function auditCount(server: TestServer, actions: string[]): Promise<number
 async function enrolled(server: TestServer) {
   const dept = await department(server.services, `Department ${crypto.randomUUID()}`);
   const agent = new RawAgent(server.url);
-  const { deviceId, secret } = await agent.enroll(await enrollmentToken(server.services, dept));
-  return { agent, deviceId, secret, dept };
+  const { deviceId, secret, key } = await agent.enroll(
+    await enrollmentToken(server.services, dept),
+  );
+  return { agent, deviceId, secret, key, dept };
 }
 
 /** A frame whose text starts like channel_credit but parses (last key wins) to `message`. */
@@ -144,7 +146,7 @@ Deno.test("2,000 bad-credential hellos from one address write a handful of audit
   const clock = new FakeClock(Date.now());
   await using server = await startTestServer({ clock });
   server.services.config.trustProxy = true;
-  const { agent: good, deviceId, secret } = await enrolled(server);
+  const { agent: good, deviceId, secret, key } = await enrolled(server);
   good.close();
   await good.closed;
   const codes = new Map<number, number>();
@@ -172,7 +174,7 @@ Deno.test("2,000 bad-credential hellos from one address write a handful of audit
   assert.ok(seconds < 60, `took ${seconds.toFixed(1)} s`);
   // Another address is not affected, and the limited one is told, not ignored.
   const elsewhere = new RawAgent(server.url, { headers: { "X-Forwarded-For": "198.51.100.9" } });
-  await elsewhere.login(deviceId, secret);
+  await elsewhere.login(deviceId, secret, key);
   assert.ok(server.services.hub.isOnline(deviceId));
   elsewhere.close();
   const health = await fetch(`${server.url}/healthz`);
@@ -181,7 +183,7 @@ Deno.test("2,000 bad-credential hellos from one address write a handful of audit
   // After the window, the address may try again.
   clock.advance(10 * 60_000);
   const again = new RawAgent(server.url);
-  await again.login(deviceId, secret);
+  await again.login(deviceId, secret, key);
   again.close();
 });
 
@@ -219,7 +221,7 @@ Deno.test("only a few connections per address are upgraded before their hello; t
   assert.match(await refused.text(), /Try again in a few seconds/);
   const dept = await department(server.services);
   const token = await enrollmentToken(server.services, dept);
-  waiting[0]!.send(hello({ kind: "enroll", token }));
+  await waiting[0]!.sendEnroll(token);
   await waiting[0]!.next("welcome");
   assert.equal(server.services.hub.handshakesInProgress, HANDSHAKE_LIMITS.perAddress - 1);
   waiting[1]!.close();

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
+import { generateDeviceKey } from "../lib/device_key.ts";
 import { totpCode } from "../lib/totp.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { enrolTotp, PASSWORD } from "./support/accounts.ts";
@@ -103,8 +104,12 @@ Deno.test("30 made-up support codes at once on the download page: at most 10 are
 Deno.test("30 made-up enrollment tokens at once: at most 10 are looked up", async () => {
   await using server = await startTestServer({ handshakes: { total: 64, perAddress: 64 } });
   const agents = Array.from({ length: 30 }, () => new RawAgent(server.url));
-  await Promise.all(agents.map((a) => a.open()));
-  for (const agent of agents) agent.send(hello({ kind: "enroll", token: `enr_${"x".repeat(43)}` }));
+  const key = await generateDeviceKey();
+  // Every hello signed first, then all sent at once.
+  const proofs = await Promise.all(agents.map((a) => a.prove(key, null)));
+  agents.forEach((agent, i) =>
+    agent.send(hello({ kind: "enroll", token: `enr_${"x".repeat(43)}`, proof: proofs[i]! }))
+  );
   const closed = await Promise.all(agents.map((a) => a.closed));
   const refused = closed.filter((c) => c.code === CLOSE.enrollmentRefused).length;
   assert.ok(refused <= 10, `${refused} tokens were looked up`);
