@@ -562,7 +562,7 @@ export class AgentHub {
         nonce: conn.nonce,
         ip: conn.ip,
       });
-      // A disabled device knew its secret and its key: that is no guess.
+      // A disabled device knew its secret: that is no guess.
       if (result.ok || result.reason === "disabled") await slot.succeed();
       else slot.fail();
       if (!result.ok) {
