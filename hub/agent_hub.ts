@@ -172,8 +172,26 @@ interface PresenceChange {
  */
 const CUT_HANDSHAKE_GRACE_MS = 10_000;
 
-/** Device information an agent sends is written at most this often; changes in between wait. */
+/**
+ * Device information an agent sends is written at most this often; changes in between wait.
+ * A change of what the gates decide on (capabilities, locked, logged off) may skip the wait
+ * once per interval, so two writes per interval is the most a device can cause.
+ */
 export const DEVICE_INFO_EVERY_MS = 5_000;
+
+/** When a device's information was last written, and the report waiting for its turn. */
+interface InfoWrites {
+  savedAt: number;
+  /** The last time a change of the decisive fields skipped the wait. */
+  urgentAt: number;
+  pending?: DeviceInfo;
+  timer?: TimerHandle;
+}
+
+/** The fields the gates decide on: a change of these is not left waiting (once per interval). */
+function decisive(info: DeviceInfo): string {
+  return JSON.stringify([info.capabilities, info.locked, info.loggedOff]);
+}
 
 /** Control messages a connection may send per second, sustained, and in a burst. */
 const RATE = { perSecond: 50, burst: 200 };
@@ -195,7 +213,7 @@ export class AgentHub {
   /** Failed hellos (bad credential, bad enrollment token) per address. */
   readonly hellos: Limiter;
   /** Device information waiting for its turn to be written, by device. */
-  #infoWrites = new Map<string, { savedAt: number; pending?: DeviceInfo; timer?: TimerHandle }>();
+  #infoWrites = new Map<string, InfoWrites>();
   #connections = new Map<string, Connection>(); // by device id, current connection only
   #presence = new Map<string, Presence>();
   #dirtyActivity = new Map<string, number>();
@@ -708,11 +726,16 @@ export class AgentHub {
     const capabilitiesChanged = capabilities !== device.capabilities;
     device.capabilities = capabilities;
     device.latest = info;
-    const writes = this.#infoWrites.get(device.id) ?? { savedAt: -Infinity };
+    const writes = this.#infoWrites.get(device.id) ?? { savedAt: -Infinity, urgentAt: -Infinity };
     this.#infoWrites.set(device.id, writes);
     const now = this.#d.clock.now();
     const due = writes.savedAt + DEVICE_INFO_EVERY_MS;
-    if (now >= due && !writes.timer) {
+    const stored = device.info === null ? null : decisive(JSON.parse(device.info));
+    const urgent = decisive(info) !== stored && now >= writes.urgentAt + DEVICE_INFO_EVERY_MS;
+    if ((now >= due && !writes.timer) || urgent) {
+      if (urgent && now < due) writes.urgentAt = now;
+      // Whatever was waiting is older than this report.
+      writes.pending = undefined;
       await this.#saveInfo(conn, info);
     } else {
       writes.pending = info;

@@ -122,23 +122,27 @@ Deno.test("3,000 device_info frames write at most once per interval, and the new
   }
 });
 
-Deno.test("the rules decide on the newest report while its write waits for its turn", async () => {
+Deno.test("a change the gates decide on is written at once, once per interval, and the rules always see the newest", async () => {
   const clock = new FakeClock(Date.now());
   await using server = await startTestServer({ clock });
   const { agent, deviceId } = await enrolled(server);
+  const stored = async () => (await findDevice(server.services.db, deviceId))!;
   agent.send({ type: "device_info", info: INFO });
-  await until(async () => (await findDevice(server.services.db, deviceId))!.os === INFO.os, "info");
-  // The screen locks and the prompt goes away a moment later: not written yet, but decided on.
+  await until(async () => (await stored()).os === INFO.os, "the first report written");
+  // The screen locks and the prompt goes away: written at once, the interval notwithstanding.
   agent.send({ type: "device_info", info: { ...INFO, locked: true, capabilities: [] } });
+  await until(async () => (await stored()).locked === 1, "the lock written at once");
+  // Unlocked again a moment later: that one waits its turn, but the rules decide on it now.
+  agent.send({ type: "device_info", info: INFO });
   agent.send({ type: "heartbeat" });
   await agent.next("heartbeat_ack");
-  const row = (await findDevice(server.services.db, deviceId))!;
-  assert.equal(row.locked, 0, "the row waits for its turn");
+  const row = await stored();
+  assert.equal(row.locked, 1, "the row waits for its turn");
   const view = server.services.sessions.deviceView(row);
-  assert.equal(view.locked, true);
-  assert.deepEqual(view.capabilities, []);
+  assert.equal(view.locked, false);
+  assert.deepEqual(view.capabilities, ["prompt"]);
   clock.advance(DEVICE_INFO_EVERY_MS);
-  await until(async () => (await findDevice(server.services.db, deviceId))!.locked === 1, "write");
+  await until(async () => (await stored()).locked === 0, "the newest report written");
   agent.close();
 });
 
