@@ -8,7 +8,7 @@
 // of them are ever checked. A try that turns out to be right is given back as its rule says
 // (`settleSuccess`); a wrong one simply keeps its place.
 
-import { type Millis, MINUTE } from "./time.ts";
+import { type Millis, MINUTE, SECOND } from "./time.ts";
 
 /** Recent failures (and tries not yet settled) for one key, oldest first; at most `maxFailures`. */
 export type RateLimit = { failures: Millis[] };
@@ -120,6 +120,12 @@ export function returnTry(state: RateLimit, at: Millis): RateLimit {
   if (index === -1) return state;
   return { failures: state.failures.filter((_, i) => i !== index) };
 }
+
+/** For a try refused while the tries that fill the limit are still being checked. */
+export const TOO_MANY_AT_ONCE = "Too many attempts at once. Try again in a few seconds.";
+
+/** How long a try refused with {@link TOO_MANY_AT_ONCE} should wait. */
+export const AT_ONCE_RETRY_MS = 5 * SECOND;
 
 /** "Too many attempts. Try again in 3 minutes." for a try refused until `now + retryAfterMs`. */
 export function tryAgainText(retryAfterMs: Millis): string {

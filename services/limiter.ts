@@ -14,6 +14,7 @@
  * costs no database work at all (this process is the only writer of the counters).
  */
 import {
+  AT_ONCE_RETRY_MS,
   emptyRateLimit,
   type RateLimit,
   type RateLimitRule,
@@ -21,6 +22,7 @@ import {
   reserveTry,
   returnTry,
   settleSuccess,
+  TOO_MANY_AT_ONCE,
   tryAgainText,
 } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -61,6 +63,8 @@ export class Limiter {
   readonly #clock: Clock;
   /** Keys known to be locked, until when, and whether a refusal was already reported. */
   readonly #locks = new Map<string, { until: number; reported: boolean }>();
+  /** Places taken and not yet settled, per key: a lock made of them may lift in seconds. */
+  readonly #unsettled = new Map<string, number>();
   #writes = 0;
 
   constructor(deps: { db: Db; clock: Clock }, name: string, rule: Readonly<RateLimitRule>) {
@@ -74,7 +78,7 @@ export class Limiter {
   async reserve(key: string): Promise<Slot | Refusal> {
     const now = this.#clock.now();
     const known = this.#locks.get(key);
-    if (known && now < known.until) return this.#refusal(known, now);
+    if (known && now < known.until) return this.#refusal(key, known, now);
     if (known) this.#locks.delete(key);
     const decided = await this.#db.transaction().execute(async (trx) => {
       const state = (await loadRateLimit(trx, this.name, key)) ?? emptyRateLimit();
@@ -83,11 +87,21 @@ export class Limiter {
       else this.#lock(key, result.retryAt);
       return result;
     });
-    if (!decided.ok) return this.#refusal(this.#locks.get(key)!, now);
+    if (!decided.ok) return this.#refusal(key, this.#locks.get(key)!, now);
+    // Only wording depends on it; a place a caller never settled must not make it grow forever.
+    if (this.#unsettled.size > MAX_LOCKS) this.#unsettled.clear();
+    this.#unsettled.set(key, (this.#unsettled.get(key) ?? 0) + 1);
     let settled = false;
-    const settle = async (change: (state: RateLimit) => RateLimit) => {
-      if (settled) return;
+    const done = () => {
+      if (settled) return false;
       settled = true;
+      const left = (this.#unsettled.get(key) ?? 1) - 1;
+      if (left > 0) this.#unsettled.set(key, left);
+      else this.#unsettled.delete(key);
+      return true;
+    };
+    const settle = async (change: (state: RateLimit) => RateLimit) => {
+      if (!done()) return;
       await this.#db.transaction().execute(async (trx) => {
         const state = (await loadRateLimit(trx, this.name, key)) ?? emptyRateLimit();
         await this.#save(trx, key, change(state), this.#clock.now());
@@ -96,7 +110,7 @@ export class Limiter {
     return {
       ok: true,
       fail: () => {
-        settled = true;
+        done();
       },
       succeed: () => settle((state) => settleSuccess(state, now, this.rule)),
       release: () => settle((state) => returnTry(state, now)),
@@ -123,10 +137,20 @@ export class Limiter {
     }
   }
 
-  #refusal(lock: { until: number; reported: boolean }, now: number): Refusal {
+  #refusal(key: string, lock: { until: number; reported: boolean }, now: number): Refusal {
     const burstStarted = !lock.reported;
     lock.reported = true;
     const retryAfterMs = Math.max(0, lock.until - now);
+    // While some of the tries that fill the limit are still being checked, the right ones
+    // among them will give their places back: the refusal says so rather than name the window.
+    if (this.#unsettled.has(key)) {
+      return {
+        ok: false,
+        retryAfterMs: Math.min(retryAfterMs, AT_ONCE_RETRY_MS),
+        message: TOO_MANY_AT_ONCE,
+        burstStarted,
+      };
+    }
     return { ok: false, retryAfterMs, message: tryAgainText(retryAfterMs), burstStarted };
   }
 }
