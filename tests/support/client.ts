@@ -47,6 +47,8 @@ export class Client {
         this.cookies.delete(name!.trim());
       } else this.cookies.set(name!.trim(), value);
     }
+    // Tokens are bound to the session: one read under another session is no use any more.
+    if (this.csrf && this.#csrfSession !== this.cookies.get("assent_session")) this.csrf = "";
     const type = res.headers.get("Content-Type") ?? "";
     if (type.startsWith("text/html")) {
       this.lastBody = await res.clone().text();
@@ -67,9 +69,9 @@ export class Client {
 
   /** POSTs a form with the CSRF token from the last page (unless `csrf: false`). */
   async post(path: string, fields: Fields = {}, options: { csrf?: string | false } = {}) {
-    if (options.csrf === undefined) {
+    if (options.csrf === undefined && !this.csrf) {
+      if (this.cookies.has("assent_session")) await this.get("/");
       if (!this.csrf) await this.get("/login");
-      else if (this.#csrfSession !== this.cookies.get("assent_session")) await this.get("/");
     }
     const body = new URLSearchParams();
     const token = options.csrf === undefined ? this.csrf : options.csrf;
