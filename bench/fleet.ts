@@ -99,7 +99,13 @@ export async function fleetBenchmark(agents = 10_000, workers = 4): Promise<Flee
     "1d",
   ])).split("\n")[0]!;
 
-  const server = await startServerProcess(dataDir);
+  // Every simulated agent connects from loopback: one address, far more than two at once.
+  const server = await startServerProcess(dataDir, [
+    "--agent-handshakes-per-address",
+    "1000",
+    "--agent-handshakes",
+    "1000",
+  ]);
   try {
     const cookie = await login(server.url, "bench@example.com", PASSWORD);
     await timeGets(server.url, "/devices", cookie, 20); // warm up

@@ -82,37 +82,69 @@ function open(): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(server);
     ws.onopen = () => resolve(ws);
-    ws.onerror = () => reject(new Error("connect failed"));
+    ws.onerror = () => reject(new Retry("connect failed"));
   });
+}
+
+/**
+ * What a real agent backs off from and tries again: an upgrade refused while too many
+ * handshakes from this address are under way, or a hello refused with 4015 while too many
+ * are being checked at once. All simulated agents share one address.
+ */
+class Retry extends Error {}
+
+/** Runs `job` until it does not ask for a retry, waiting a little (with jitter) in between. */
+async function withRetries(job: () => Promise<void>): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await job();
+    } catch (err) {
+      if (!(err instanceof Retry) || attempt >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * Math.min(2000, 20 * attempt)));
+    }
+  }
 }
 
 if (values.mode === "enroll") {
   const count = Number(values.count);
   const creds: Credential[] = [];
-  await pool(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
-    const ws = await open();
-    const name = `${values.prefix}-${String(i).padStart(5, "0")}`;
-    const key = await generateDeviceKey();
-    await new Promise<void>((resolve, reject) => {
-      ws.onmessage = async (e) => {
-        const m = JSON.parse(e.data) as ServerMessage;
-        if (m.type === "challenge") {
-          ws.send(
-            hello({ kind: "enroll", token: values.token!, proof: await proof(key, m.nonce, null) }),
-          );
-        }
-        if (m.type === "enrolled") {
-          creds.push({ deviceId: m.deviceId, secret: m.secret, name, key });
-        }
-        if (m.type === "welcome") {
-          ws.send(info(name));
-          ws.close();
-          resolve();
-        }
-        if (m.type === "error") reject(new Error(m.message));
-      };
-    });
-  });
+  await pool(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    (i) =>
+      withRetries(async () => {
+        const ws = await open();
+        const name = `${values.prefix}-${String(i).padStart(5, "0")}`;
+        const key = await generateDeviceKey();
+        await new Promise<void>((resolve, reject) => {
+          ws.onmessage = async (e) => {
+            const m = JSON.parse(e.data) as ServerMessage;
+            if (m.type === "challenge") {
+              ws.send(
+                hello({
+                  kind: "enroll",
+                  token: values.token!,
+                  proof: await proof(key, m.nonce, null),
+                }),
+              );
+            }
+            if (m.type === "enrolled") {
+              creds.push({ deviceId: m.deviceId, secret: m.secret, name, key });
+            }
+            if (m.type === "welcome") {
+              ws.send(info(name));
+              ws.close();
+              resolve();
+            }
+            if (m.type === "error") {
+              reject(m.code === "4015" ? new Retry(m.message) : new Error(m.message));
+            }
+          };
+          ws.onclose = (e) =>
+            reject(e.code === 4015 ? new Retry(e.reason) : new Error(`closed with ${e.code}`));
+        });
+      }),
+  );
   await Deno.writeTextFile(values.creds!, JSON.stringify(creds));
   console.log(JSON.stringify({ enrolled: creds.length }));
 } else {
@@ -121,40 +153,42 @@ if (values.mode === "enroll") {
   const started = performance.now();
   let welcomed = 0;
   let closedEarly = 0;
-  await pool(creds, concurrency, async (cred) => {
-    const ws = await open();
-    sockets.push(ws);
-    await new Promise<void>((resolve) => {
-      ws.onmessage = async (e) => {
-        const m = JSON.parse(e.data) as ServerMessage;
-        if (m.type === "challenge") {
-          ws.send(hello({
-            kind: "device",
-            deviceId: cred.deviceId,
-            secret: cred.secret,
-            proof: await proof(cred.key, m.nonce, cred.deviceId),
-          }));
-        }
-        if (m.type === "welcome") {
-          welcomed++;
-          ws.send(info(cred.name));
-          // Heartbeats every 15 s, spread out so they do not arrive all at once.
-          setTimeout(() => {
-            ws.send('{"type":"heartbeat"}');
-            setInterval(
-              () => ws.readyState === WebSocket.OPEN && ws.send('{"type":"heartbeat"}'),
-              15_000,
-            );
-          }, Math.random() * 15_000);
+  await pool(creds, concurrency, (cred) =>
+    withRetries(async () => {
+      const ws = await open();
+      await new Promise<void>((resolve, reject) => {
+        ws.onmessage = async (e) => {
+          const m = JSON.parse(e.data) as ServerMessage;
+          if (m.type === "challenge") {
+            ws.send(hello({
+              kind: "device",
+              deviceId: cred.deviceId,
+              secret: cred.secret,
+              proof: await proof(cred.key, m.nonce, cred.deviceId),
+            }));
+          }
+          if (m.type === "welcome") {
+            welcomed++;
+            sockets.push(ws);
+            ws.send(info(cred.name));
+            // Heartbeats every 15 s, spread out so they do not arrive all at once.
+            setTimeout(() => {
+              ws.send('{"type":"heartbeat"}');
+              setInterval(
+                () => ws.readyState === WebSocket.OPEN && ws.send('{"type":"heartbeat"}'),
+                15_000,
+              );
+            }, Math.random() * 15_000);
+            resolve();
+          }
+        };
+        ws.onclose = (e) => {
+          if (e.code === 4015 && !sockets.includes(ws)) return reject(new Retry(e.reason));
+          closedEarly++;
           resolve();
-        }
-      };
-      ws.onclose = () => {
-        closedEarly++;
-        resolve();
-      };
-    });
-  });
+        };
+      });
+    }));
   console.log(
     JSON.stringify({
       ready: welcomed,

@@ -18,6 +18,8 @@ export interface ServerConfig {
   smtp: SmtpSettings | null;
   /** Where the support app's executables for customers are kept. */
   downloadsDir: string;
+  /** Agent connections that may be in their handshake at once, per address and in all. */
+  agentHandshakes?: { perAddress: number; total: number };
 }
 
 /** How to reach the SMTP server. */
@@ -56,6 +58,16 @@ export const SERVER_OPTIONS = {
     help: "Support app executables offered to customers (default DATA_DIR/downloads)",
   },
   "log-level": { env: "ASSENT_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
+  "agent-handshakes-per-address": {
+    env: "ASSENT_AGENT_HANDSHAKES_PER_ADDRESS",
+    default: "2",
+    help: "Agent connections one address may have starting at once (more agents behind one NAT)",
+  },
+  "agent-handshakes": {
+    env: "ASSENT_AGENT_HANDSHAKES",
+    default: "16",
+    help: "Agent connections that may be starting at once in all",
+  },
   "trust-proxy": {
     env: "ASSENT_TRUST_PROXY",
     default: "false",
@@ -146,6 +158,17 @@ export function parseServerConfig(
       ),
     };
   }
+  const handshakes = (name: "agent-handshakes-per-address" | "agent-handshakes") => {
+    const value = Number(get(name));
+    if (!Number.isInteger(value) || value < 1) {
+      throw new ConfigError(`${name} must be a whole number of at least 1, got "${get(name)}"`);
+    }
+    return value;
+  };
+  const agentHandshakes = {
+    perAddress: handshakes("agent-handshakes-per-address"),
+    total: handshakes("agent-handshakes"),
+  };
   const publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
   return {
     host,
@@ -156,6 +179,7 @@ export function parseServerConfig(
     logLevel,
     trustProxy: ["true", "1", "yes"].includes(trust),
     smtp,
+    agentHandshakes,
   };
 }
 

@@ -13,7 +13,18 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     trustProxy: false,
     smtp: null,
     downloadsDir: "data/downloads",
+    agentHandshakes: { perAddress: 2, total: 16 },
   });
+});
+
+Deno.test("agent handshake caps can be raised for many agents behind one address", () => {
+  const env = (n: string) => n === "ASSENT_AGENT_HANDSHAKES" ? "200" : undefined;
+  const config = parseServerConfig(["--agent-handshakes-per-address", "50"], env);
+  assert.deepEqual(config.agentHandshakes, { perAddress: 50, total: 200 });
+  assert.throws(
+    () => parseServerConfig(["--agent-handshakes", "0"], noEnv),
+    (e) => e instanceof ConfigError && /agent-handshakes must be a whole number/.test(e.message),
+  );
 });
 
 Deno.test("the support app downloads folder follows the data dir unless set", () => {
