@@ -165,11 +165,6 @@ export function isOnline(presence: Presence, now: Millis, heartbeatWindowMs: num
   return presence.kind === "online" && now - presence.lastActivityAt <= heartbeatWindowMs;
 }
 
-/** When a `tick` takes the device offline unless it checks in first; null when not online. */
-export function presenceDeadline(presence: Presence, heartbeatWindowMs: number): Millis | null {
-  return presence.kind === "online" ? presence.lastActivityAt + heartbeatWindowMs + 1 : null;
-}
-
 /** True when a transition took the device offline, so its open sessions must hear of it. */
 export function wentOffline(before: Presence, after: Presence): boolean {
   return before.kind === "online" && after.kind !== "online";

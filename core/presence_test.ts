@@ -4,7 +4,6 @@ import {
   initialPresence,
   isOnline,
   type Presence,
-  presenceDeadline,
   presenceTransition,
   wentOffline,
 } from "./presence.ts";
@@ -22,7 +21,6 @@ const online: Presence = {
 Deno.test("a device that never connected is offline with no date of last activity", () => {
   deepEqual(initialPresence(), { kind: "offline", lastActivityAt: null });
   equal(isOnline(initialPresence(), T0, WINDOW), false);
-  equal(presenceDeadline(initialPresence(), WINDOW), null);
 });
 
 Deno.test("a connecting agent brings the device online and is audited", () => {
@@ -65,7 +63,6 @@ Deno.test("heartbeats move the date of last activity and are not audited", () =>
 Deno.test("a device is offline once it misses the heartbeat window", () => {
   equal(isOnline(online, T0 + WINDOW, WINDOW), true);
   equal(isOnline(online, T0 + WINDOW + 1, WINDOW), false);
-  equal(presenceDeadline(online, WINDOW), T0 + WINDOW + 1);
   deepEqual(presenceTransition(online, { type: "tick", at: T0 + WINDOW }, ctx).effects, []);
   const { state, effects } = presenceTransition(online, { type: "tick", at: T0 + WINDOW + 1 }, ctx);
   deepEqual(state, { kind: "offline", lastActivityAt: T0 });

@@ -61,16 +61,6 @@ export function secureConnectRequirement(
   return { kind: "required", method: technician.mfaEnrolled ? "totp" : "password" };
 }
 
-/** A pair that has never verified. */
-export function initialSecureConnectWindow(): SecureConnectWindow {
-  return { kind: "none" };
-}
-
-/** When the pair last verified, for `secureConnectRequirement`. */
-export function lastVerifiedAt(window: SecureConnectWindow): Millis | null {
-  return window.kind === "verified" ? window.at : null;
-}
-
 /** Records a success (opening the window) or a failure (window unchanged); both are audited. */
 export function secureConnectTransition(
   window: SecureConnectWindow,
@@ -106,12 +96,6 @@ export function secureConnectTransition(
       }),
     ],
   };
-}
-
-// The shell stores the last accepted step per technician, so this holds across restarts.
-/** True unless the TOTP time step was used already (or is older): a code is accepted once. */
-export function isTotpStepFresh(lastAcceptedStep: number | null, step: number): boolean {
-  return lastAcceptedStep === null || step > lastAcceptedStep;
 }
 
 /** Applies a Secure Connect change: super admins only, and enabling needs their own MFA. */

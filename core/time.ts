@@ -5,8 +5,6 @@ export type Millis = number;
 export const SECOND = 1_000;
 /** One minute in milliseconds. */
 export const MINUTE = 60 * SECOND;
-/** One hour in milliseconds. */
-export const HOUR = 60 * MINUTE;
 
 /** Whole seconds left until `deadline`, rounded up so a countdown shows 0 only when time is up. */
 export function secondsLeft(deadline: Millis, now: Millis): number {
