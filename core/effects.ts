@@ -1,62 +1,9 @@
 // Effects are plain data: core decides, the shell carries them out after saving the new state in
 // the same transaction as the audit events.
 
+import type { AuditAction } from "./audit_vocabulary.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { Millis } from "./time.ts";
-
-/** Every action the audit log records; the dotted prefix names the aggregate or gate. */
-export const AUDIT_ACTIONS = [
-  "session.opened",
-  "session.closed",
-  "authorization.requested",
-  "authorization.granted",
-  "authorization.rejected",
-  "authorization.timed_out",
-  "authorization.withdrawn",
-  "authorization.expired",
-  "authorization.deauthorized",
-  "secure_connect.verified",
-  "secure_connect.failed",
-  "secure_connect.skipped",
-  "secure_connect.policy_changed",
-  "confirmation.prompted",
-  "confirmation.accepted",
-  "confirmation.declined",
-  "confirmation.timed_out",
-  "confirmation.skipped",
-  "confirmation.cannot_prompt",
-  "confirmation.withdrawn",
-  "email.requested",
-  "email.allowed",
-  "email.denied",
-  "email.timed_out",
-  "email.withdrawn",
-  "email.viewed",
-  "email.requester_excluded",
-  "answer.ignored",
-  "channel.opened",
-  "channel.refused",
-  "channel.closed",
-  "device.online",
-  "device.offline",
-  "device.replaced",
-  "device.refused",
-  "device.disabled",
-  "device.enabled",
-  "support_code.created",
-  "support_code.link_sent",
-  "support_code.app_started",
-  "support_code.bound",
-  "support_code.rejoined",
-  "support_code.rejected",
-  "support_code.app_quit",
-  "support_code.closed",
-  "support_code.deleted",
-  "support_code.expired",
-] as const;
-
-/** One audit action from `AUDIT_ACTIONS`. */
-export type AuditAction = typeof AUDIT_ACTIONS[number];
 
 /** Who caused an audited change; `system` covers timers and boot-time recovery. */
 export type Actor = {

@@ -6,6 +6,7 @@
  */
 
 export * from "./actions.ts";
+export * from "./audit_vocabulary.ts";
 export * from "./confirmation.ts";
 export * from "./effects.ts";
 export * from "./email_approval.ts";

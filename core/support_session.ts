@@ -37,10 +37,10 @@ import {
   waitingRequirements,
   withdrawEmail,
 } from "./email_approval.ts";
+import type { AuditAction } from "./audit_vocabulary.ts";
 import {
   type Actor,
   audit,
-  type AuditAction,
   type AuditEvent,
   type Effect,
   SYSTEM,

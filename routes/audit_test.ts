@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AUDIT_ACTIONS } from "../core/effects.ts";
+import { AUDIT_ACTIONS } from "../core/audit_vocabulary.ts";
 import { hashToken } from "../lib/tokens.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import { insertDevice } from "../store/devices.ts";

@@ -34,6 +34,8 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "email.requester_excluded": "Requester left out of email approval",
   "email.decision_refused": "Email approval decision refused",
   "email.delivery_failed": "Email delivery failed",
+  "email.sent": "Email sent",
+  "email.recorded": "Email recorded without a mail server",
   "email.policy_changed": "Email approval policy changed",
   "email.test_queued": "Test email sent",
   "policy.changed": "Policy changed",
@@ -43,6 +45,11 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "channel.opened": "Channel opened",
   "channel.refused": "Channel refused",
   "channel.closed": "Channel closed",
+  "remote_control.started": "Remote control started",
+  "remote_control.ended": "Remote control ended",
+  "file_transfer.started": "File transfer started",
+  "file_transfer.completed": "File transfer completed",
+  "file_transfer.aborted": "File transfer aborted",
   "device.online": "Device online",
   "device.offline": "Device offline",
   "device.replaced": "Device connection replaced",
@@ -89,6 +96,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "api_token.revoked": "API token revoked",
   "setup.completed": "Setup completed",
   "agent.protocol_error": "Agent protocol error",
+  "agent.hellos_limited": "Agent hellos rate-limited",
 });
 
 /** What each action family is called in the filter, keyed by its prefix. */
@@ -101,6 +109,8 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "policy.": "Policies",
   "answer.": "Answers",
   "channel.": "Channels",
+  "remote_control.": "Remote control",
+  "file_transfer.": "File transfers",
   "device.": "Devices",
   "device_group.": "Device groups",
   "support_code.": "Support codes",

@@ -1,0 +1,139 @@
+// The audit log's one vocabulary: every action the product writes, whether core's rules decide it
+// or the shell records it on its own (sign-in, settings, enrollment, mail delivery). The store's
+// action column is typed by `AuditAction`, so a new action is added here, with its meaning, first.
+
+/** Every audit action with what it means; the dotted prefix names the aggregate or gate. */
+export const AUDIT_VOCABULARY = Object.freeze(
+  {
+    // R2 support sessions.
+    "session.opened": "A technician opened a support session on a device",
+    "session.closed": "A technician closed a support session; whatever it held ended with it",
+    "authorization.requested": "A technician pressed Request Authorization; the gates start",
+    "authorization.granted": "Every applicable gate passed; the session is authorized until expiry",
+    "authorization.rejected":
+      "An attempt ended refused: declined, denied, or nobody could be asked",
+    "authorization.timed_out": "An attempt ended because a gate's deadline passed unanswered",
+    "authorization.withdrawn":
+      "An attempt ended otherwise: cancelled, superseded, offline, revoked",
+    "authorization.expired": "An authorization reached its lifetime; its channels closed",
+    "authorization.deauthorized": "An authorization was ended early; its channels closed",
+    "authorization.revoke_acknowledged": "The agent confirmed it dropped an ended authorization",
+
+    // R3 Secure Connect.
+    "secure_connect.verified": "A technician passed Secure Connect for one device",
+    "secure_connect.failed": "A technician's Secure Connect code or password was refused",
+    "secure_connect.skipped":
+      "Secure Connect did not ask: device excluded, within the window, attended",
+    "secure_connect.policy_changed": "A super admin changed a department's Secure Connect settings",
+
+    // R4 Session Confirmation.
+    "confirmation.prompted": "The end user was asked at the device to accept the session",
+    "confirmation.accepted": "The end user accepted the session at the device",
+    "confirmation.declined": "The end user declined the session at the device",
+    "confirmation.timed_out": "Nobody answered the prompt before its deadline",
+    "confirmation.skipped": "Nobody was asked because nobody is signed in at the device to answer",
+    "confirmation.cannot_prompt": "Consent was required but the agent has no way to ask anyone",
+    "confirmation.withdrawn": "The prompt was taken back because its attempt ended otherwise",
+    "confirmation.withdraw_acknowledged": "The agent confirmed it closed a withdrawn prompt",
+
+    // R5 email authorization.
+    "email.requested": "Approval links were mailed to every recipient of the email gate",
+    "email.allowed": "A recipient allowed the session for their requirement",
+    "email.denied": "A recipient denied the session; the attempt ends",
+    "email.timed_out": "No decision on every requirement before the email gate's deadline",
+    "email.withdrawn": "The links stopped working because their attempt ended otherwise",
+    "email.viewed": "A recipient opened a Check Request link; viewing decides nothing",
+    "email.requester_excluded": "The requester was a recipient and got no link of their own",
+    "email.decision_refused":
+      "A signed-in user tried to decide a request that is not theirs to decide",
+    "email.delivery_failed": "A mail could not be delivered; it is retried or given up",
+    "email.sent": "A mail left through the configured mail server",
+    "email.recorded": "A mail was kept in the outbox and the log because no mail server is set",
+    "email.policy_changed": "An admin changed who must approve connections to a device or group",
+    "email.test_queued": "An admin queued a test mail to check the mail server",
+
+    // Department policies.
+    "policy.changed": "An admin changed a department's confirmation or authorization settings",
+    "policy.exclusion_added": "An admin excluded a device or group from a department's gates",
+    "policy.exclusion_removed": "An admin removed a device's or group's exclusion",
+
+    // Answers that decided nothing.
+    "answer.ignored":
+      "A prompt answer or email decision came late, twice, or from the wrong person",
+
+    // Relayed channels.
+    "channel.opened": "A remote-control or file-transfer channel opened in an authorized session",
+    "channel.refused": "A channel was refused: not authorized, offline, or outside the file reach",
+    "channel.closed": "A channel closed, on its own or because its authorization ended",
+    "remote_control.started": "A remote-control channel (terminal or desktop) started relaying",
+    "remote_control.ended": "A remote-control channel ended, with its duration and traffic",
+    "file_transfer.started": "A file transfer started, with the path and direction",
+    "file_transfer.completed": "A file transfer finished and its content was checked",
+    "file_transfer.aborted": "A file transfer stopped before it finished",
+
+    // R1 devices and presence.
+    "device.online": "A device's agent connected and is checking in",
+    "device.offline": "A device's agent disconnected, stopped checking in, or the server stopped",
+    "device.replaced": "A newer connection of the same device replaced the old one",
+    "device.refused": "An agent's connection was refused: disabled, unknown, or a bad credential",
+    "device.disabled": "An admin disabled a device; it cannot connect",
+    "device.enabled": "An admin enabled a disabled device again",
+    "device.enrolled": "A new device enrolled with an enrollment token",
+    "device.enrollment_refused": "An agent's enrollment was refused",
+    "device.key_registered": "A device registered the key it signs its reports with",
+    "device.group_changed": "An admin moved a device to another group",
+    "device.messages_dropped":
+      "A device acknowledged nothing, so its oldest kept messages were dropped",
+    "device_group.created": "An admin created a device group",
+    "enrollment_token.created": "An admin created an enrollment token",
+    "enrollment_token.revoked": "An admin revoked an enrollment token",
+
+    // R6 Service Desk support codes.
+    "support_code.created": "A technician created a support code for an attended session",
+    "support_code.link_sent": "The support code's download link was mailed to the customer",
+    "support_code.app_started": "The support app asked for its session with a support code",
+    "support_code.bound": "The first run of the support app bound the code to that computer",
+    "support_code.rejoined": "The support app on the bound computer joined its session again",
+    "support_code.rejected":
+      "A support code was refused: unknown, bound elsewhere, closed, expired",
+    "support_code.app_quit": "The customer quit the support app; their consent went with it",
+    "support_code.closed": "A technician closed a support code's session",
+    "support_code.deleted": "A technician deleted a support code's session",
+    "support_code.expired": "A support code reached its expiry",
+
+    // Accounts and the organization.
+    "department.created": "A department was created",
+    "department.renamed": "A department was renamed",
+    "department.disabled": "A department was disabled; its access ended at once",
+    "department.enabled": "A disabled department was enabled again",
+    "user.created": "A user account was created",
+    "user.updated": "A user's name, email, role or departments were changed",
+    "user.disabled": "A user was disabled; their access ended at once",
+    "user.enabled": "A disabled user was enabled again",
+    "user.login": "A user signed in",
+    "user.login_failed": "A sign-in was refused",
+    "user.logout": "A user signed out",
+    "user.password_changed": "A user's password was changed or reset",
+    "user.password_check_failed": "A user's password was wrong when asked again",
+    "user.mfa_enrolled": "A user set up two-factor authentication",
+    "user.mfa_failed": "A user's two-factor code was refused",
+    "user.mfa_reset": "A user's two-factor authentication was reset",
+    "user.recovery_code_used": "A user signed in or stepped up with a recovery code",
+    "user.recovery_codes_regenerated": "A user replaced their recovery codes",
+    "api_token.created": "A user created an API token",
+    "api_token.revoked": "A user revoked an API token",
+    "setup.completed": "The first super admin and the organization were set up",
+
+    // Agent connections.
+    "agent.hellos_limited": "Too many bad agent hellos from one address; further ones are refused",
+    "agent.protocol_error": "An agent broke the protocol and its connection was closed",
+  } as const,
+);
+
+/** One audit action from `AUDIT_VOCABULARY`; the type of the store's action column. */
+export type AuditAction = keyof typeof AUDIT_VOCABULARY;
+
+/** Every audit action, in the vocabulary's order. */
+export const AUDIT_ACTIONS: readonly AuditAction[] = Object.freeze(
+  Object.keys(AUDIT_VOCABULARY) as AuditAction[],
+);
