@@ -1,14 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
-import {
-  ACTION_LABELS,
-  ACTION_NAMES,
-  type ActionDevice,
-  type ActionName,
-  type ActionState,
-  allowedActions,
-  attendedActions,
-} from "./actions.ts";
-import type { SessionStatus, SupportSession } from "./support_session.ts";
+import { ACTION_LABELS, type ActionState, allowedActions, attendedActions } from "./actions.ts";
+import { ACTION_NAMES, type ActionName } from "./session_rules.ts";
+import type { ActionDevice, SessionStatus, SupportSession } from "./session_state.ts";
 import {
   ALREADY_AUTHORIZED,
   AUTHORIZATION_HAS_EXPIRED,

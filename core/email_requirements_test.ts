@@ -12,14 +12,9 @@ import {
   type EmailGatePolicy,
   emailGatePolicy,
 } from "./policy.ts";
-import {
-  type AuthorizationContext,
-  openSupportSession,
-  sessionView,
-  type SupportSession,
-  type SupportSessionEvent,
-  supportSessionTransition,
-} from "./support_session.ts";
+import type { AuthorizationContext, SupportSession, SupportSessionEvent } from "./session_state.ts";
+import { sessionView } from "./session_view.ts";
+import { openSupportSession, supportSessionTransition } from "./support_session.ts";
 import { EMAIL_NO_OTHER_APPROVER, EMAIL_NOT_REQUESTED_HEADING } from "./texts.ts";
 
 const T0 = 1_700_000_000_000;

@@ -16,12 +16,11 @@ import {
 import {
   type AuthorizationContext,
   nextDeadline,
-  openSupportSession,
   type SessionTransition,
   type SupportSession,
   type SupportSessionEvent,
-  supportSessionTransition,
-} from "./support_session.ts";
+} from "./session_state.ts";
+import { openSupportSession, supportSessionTransition } from "./support_session.ts";
 
 const T0 = 1_700_000_000_000;
 const RECIPIENTS = ["a@example.com", "b@example.com"];

@@ -14,13 +14,12 @@ import {
   type AuthorizationContext,
   findAttempt,
   nextDeadline,
-  openSupportSession,
   type SessionDevice,
-  sessionView,
   type SupportSession,
   type SupportSessionEvent,
-  supportSessionTransition,
-} from "./support_session.ts";
+} from "./session_state.ts";
+import { sessionView } from "./session_view.ts";
+import { openSupportSession, supportSessionTransition } from "./support_session.ts";
 import {
   ALREADY_AUTHORIZED,
   AUTHORIZATION_CANCELLED_HEADING,

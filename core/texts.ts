@@ -54,6 +54,8 @@ export const AUTHORIZATION_HAS_EXPIRED =
 export const AUTHORIZATION_IN_PROGRESS = "Authorization is already in progress";
 /** Disabled-action reason: the session is authorized and unexpired. */
 export const ALREADY_AUTHORIZED = "The support session is already authorized";
+/** Refusal of Cancel Request: no authorization request is waiting to be withdrawn. */
+export const NO_PENDING_REQUEST = "No authorization request is pending";
 /** Disabled-action reason: the agent lacks the desktop and terminal capabilities. */
 export const NO_REMOTE_CONTROL_CAPABILITY = "The device does not support remote control";
 /** Disabled-action reason: the agent lacks the file capability. */
