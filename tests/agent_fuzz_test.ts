@@ -47,8 +47,6 @@ function mutate(value: unknown, path: number[], replacement: unknown): unknown {
 
 Deno.test({
   name: "random and mutated frames never disturb the server or other agents",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startTestServer();
     const dept = await department(server.services);

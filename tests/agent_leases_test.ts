@@ -25,7 +25,7 @@ class Connection {
 
   /** The first message from index `since` on that matches. */
   async next(match: (m: AgentMessage) => boolean, what: string, since = 0) {
-    await until(() => this.received.slice(since).some(match), what);
+    await until(what, () => this.received.slice(since).some(match));
     return this.received.slice(since).find(match)!;
   }
 }
@@ -61,7 +61,7 @@ Deno.test("the reference agent forgets its leases on reconnect and acknowledges 
     params: { path: shared, roots: [shared] },
   });
   try {
-    await until(() => connections.length === 1, "the agent to connect");
+    await until("the agent to connect", () => connections.length === 1);
     const first = connections[0]!;
     await first.next((m) => m.type === "hello", "hello");
     first.send({ type: "enrolled", deviceId: "dev-1", secret: "s".repeat(43) });
@@ -78,7 +78,7 @@ Deno.test("the reference agent forgets its leases on reconnect and acknowledges 
     // The server goes away; the agent comes back and is granted nothing.
     first.socket.close(1001, "Server is restarting");
     await first.closed;
-    await until(() => connections.length === 2, "the agent to reconnect", 15_000);
+    await until("the agent to reconnect", () => connections.length === 2);
     const second = connections[1]!;
     const hello = await second.next((m) => m.type === "hello", "hello");
     assert.deepEqual(hello.type === "hello" && hello.auth.kind, "device");
@@ -96,7 +96,7 @@ Deno.test("the reference agent forgets its leases on reconnect and acknowledges 
     second.send({ type: "prompt_withdraw", promptId: "p1", reason: "timed_out", messageId: "m-w" });
     second.send({ type: "revoke", sessionId: "s2", reason: "deauthorized" });
     const isAck = (m: AgentMessage) => m.type === "ack" || m.type === "revoke_ack";
-    await until(() => second.received.filter(isAck).length === 3, "three acknowledgements");
+    await until("three acknowledgements", () => second.received.filter(isAck).length === 3);
     assert.deepEqual(second.received.filter(isAck), [
       { type: "ack", messageId: "m-revoke" },
       { type: "ack", messageId: "m-w" },

@@ -58,7 +58,7 @@ async function wasCut(agent: RawAgent): Promise<{ code: number } | false> {
   let closed: { code: number } | undefined;
   void agent.closed.then((c) => closed = c);
   agent.send({ type: "heartbeat" });
-  await until(() => closed !== undefined || acks() > before, "a close or a heartbeat_ack");
+  await until("a close or a heartbeat_ack", () => closed !== undefined || acks() > before);
   if (!closed) return false;
   const error = agent.received.find((m) => m.type === "error");
   return { code: error ? Number(error.code) : closed.code };
@@ -102,8 +102,8 @@ Deno.test("3,000 device_info frames write at most once per interval, and the new
     // ... and one more when the interval has passed, with the newest report.
     clock.advance(DEVICE_INFO_EVERY_MS);
     await until(
-      async () => (await findDevice(server.services.db, deviceId))!.name === "PC-149",
       "the newest report written",
+      async () => (await findDevice(server.services.db, deviceId))!.name === "PC-149",
     );
     assert.equal(events, 2);
 
@@ -128,10 +128,10 @@ Deno.test("a change the gates decide on is written at once, once per interval, a
   const { agent, deviceId } = await enrolled(server);
   const stored = async () => (await findDevice(server.services.db, deviceId))!;
   agent.send({ type: "device_info", info: INFO });
-  await until(async () => (await stored()).os === INFO.os, "the first report written");
+  await until("the first report written", async () => (await stored()).os === INFO.os);
   // The screen locks and the prompt goes away: written at once, the interval notwithstanding.
   agent.send({ type: "device_info", info: { ...INFO, locked: true, capabilities: [] } });
-  await until(async () => (await stored()).locked === 1, "the lock written at once");
+  await until("the lock written at once", async () => (await stored()).locked === 1);
   // Unlocked again a moment later: that one waits its turn, but the rules decide on it now.
   agent.send({ type: "device_info", info: INFO });
   agent.send({ type: "heartbeat" });
@@ -142,7 +142,7 @@ Deno.test("a change the gates decide on is written at once, once per interval, a
   assert.equal(view.locked, false);
   assert.deepEqual(view.capabilities, ["prompt"]);
   clock.advance(DEVICE_INFO_EVERY_MS);
-  await until(async () => (await stored()).locked === 0, "the newest report written");
+  await until("the newest report written", async () => (await stored()).locked === 0);
   agent.close();
 });
 
@@ -230,7 +230,7 @@ Deno.test("only a few connections per address are upgraded before their hello; t
   assert.equal(server.services.hub.handshakesInProgress, HANDSHAKE_LIMITS.perAddress - 1);
   waiting[1]!.close();
   await waiting[1]!.closed;
-  await until(() => server.services.hub.handshakesInProgress === 0, "the places returned");
+  await until("the places returned", () => server.services.hub.handshakesInProgress === 0);
   const next = new RawAgent(server.url);
   await next.open();
   next.close();

@@ -5,6 +5,7 @@ import { CLOSE, type DeviceInfo, PROTOCOL_VERSION, TIMING } from "../protocol/me
 import { findDevice } from "../store/devices.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
 import { startTestServer } from "./support/server.ts";
+import { until } from "./support/wait.ts";
 
 const INFO: DeviceInfo = {
   name: "WIN-0859G9I39J0",
@@ -39,7 +40,10 @@ Deno.test("an agent enrolls with a token, gets its own secret, and logs in with 
   const welcome = await first.next("welcome");
   assert.equal(welcome.deviceId, deviceId);
   assert.equal(welcome.heartbeatSeconds, TIMING.heartbeat);
-  await waitUntil(async () => (await findDevice(server.services.db, deviceId))?.os === INFO.os);
+  await until(
+    "the device information stored",
+    async () => (await findDevice(server.services.db, deviceId))?.os === INFO.os,
+  );
   const row = await findDevice(server.services.db, deviceId);
   assert.equal(row!.secret_hash, hashToken(secret), "only the hash of the secret is stored");
   assert.equal(row!.name, INFO.name);
@@ -47,7 +51,7 @@ Deno.test("an agent enrolls with a token, gets its own secret, and logs in with 
   assert.ok(server.services.hub.isOnline(deviceId));
   first.close();
   await first.closed;
-  await waitUntil(() => !server.services.hub.isOnline(deviceId));
+  await until("the device to go offline", () => !server.services.hub.isOnline(deviceId));
 
   const again = new RawAgent(server.url);
   await again.login(deviceId, secret, key);
@@ -95,8 +99,9 @@ Deno.test("concurrent enrollments never exceed a token's uses", async () => {
   const token = await enrollmentToken(server.services, dept, { uses: 3 });
   const agents = Array.from({ length: 8 }, () => new RawAgent(server.url));
   await Promise.all(agents.map((a) => a.sendEnroll(token)));
-  await waitUntil(() =>
-    agents.every((a) => a.received.some((m) => m.type === "welcome" || m.type === "error"))
+  await until(
+    "every enrollment answered",
+    () => agents.every((a) => a.received.some((m) => m.type === "welcome" || m.type === "error")),
   );
   assert.equal(agents.filter((a) => a.received.some((m) => m.type === "enrolled")).length, 3);
   agents.forEach((a) => a.close());
@@ -207,8 +212,9 @@ Deno.test("heartbeats are written in batches and the last activity survives a re
   for (let i = 0; i < 5; i++) {
     clock.advance(10_000);
     agent.send({ type: "heartbeat" });
-    await waitUntil(() =>
-      agent.received.filter((m) => m.type === "heartbeat_ack").length === i + 1
+    await until(
+      "the heartbeat_ack",
+      () => agent.received.filter((m) => m.type === "heartbeat_ack").length === i + 1,
     );
   }
   const stored = (await findDevice(server.services.db, deviceId))!.last_activity_at;
@@ -243,11 +249,3 @@ Deno.test("a disabled device is disconnected at once and refused afterwards", as
   assert.equal((await retry.closed).code, CLOSE.deviceDisabled);
   assert.equal(server.services.hub.isOnline(deviceId), false);
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -5,16 +5,7 @@ import { findDevice } from "../store/devices.ts";
 import { spawnAgent } from "./support/agent.ts";
 import { department, enrollmentToken } from "./support/devices.ts";
 import { startTestServer } from "./support/server.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "./support/wait.ts";
 
 async function onlyDevice(server: Awaited<ReturnType<typeof startTestServer>>) {
   const rows = await server.services.db.selectFrom("devices").select("id").execute();
@@ -23,7 +14,6 @@ async function onlyDevice(server: Awaited<ReturnType<typeof startTestServer>>) {
 }
 
 Deno.test({
-  ...opts,
   name: "an agent enrolls with a token, saves its credential 0600 and reports its real machine",
   async fn() {
     await using server = await startTestServer();
@@ -37,7 +27,10 @@ Deno.test({
     await agent.waitForLog(/enrolled as device/);
     await agent.waitForLog(/connected to/);
     const deviceId = await onlyDevice(server);
-    await waitUntil(async () => (await findDevice(server.services.db, deviceId))?.os !== null);
+    await until(
+      "the device information stored",
+      async () => (await findDevice(server.services.db, deviceId))?.os !== null,
+    );
     const device = (await findDevice(server.services.db, deviceId))!;
     assert.equal(device.name, "FRONT-DESK-1");
     assert.equal(device.os_family, "linux");
@@ -53,7 +46,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "an agent is refused with a clear message for an expired, used-up or revoked token",
   async fn() {
     await using server = await startTestServer();
@@ -81,7 +73,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "a killed agent goes offline, keeps its last activity, and reconnects with its credential",
   async fn() {
     await using server = await startTestServer();
@@ -94,7 +85,9 @@ Deno.test({
       const deviceId = await onlyDevice(server);
       agent.kill("SIGKILL");
       await agent.status;
-      await waitUntil(() => !server.services.hub.isOnline(deviceId), 5000);
+      await until("the device to go offline", () => !server.services.hub.isOnline(deviceId), {
+        timeoutMs: 5000,
+      });
       await server.services.hub.flush();
       const lastActivity = (await findDevice(server.services.db, deviceId))!.last_activity_at;
       assert.ok(lastActivity && Date.now() - lastActivity < 30_000);
@@ -110,7 +103,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "an agent comes back by itself after the server restarts",
   async fn() {
     const first = await startTestServer();
@@ -124,13 +116,16 @@ Deno.test({
     await agent.waitForLog(/disconnected \(code 1001/);
     const since = agent.log.length;
     await using second = await startTestServer({ dataDir: first.dataDir, port });
-    await waitUntil(() => second.services.hub.isOnline(deviceId), 15_000);
+    await until(
+      "the device back online on the restarted server",
+      () => second.services.hub.isOnline(deviceId),
+      { timeoutMs: 15_000 },
+    );
     await agent.waitForLog(/connected to/, { since });
   },
 });
 
 Deno.test({
-  ...opts,
   name: "a cloned agent (credential and device key) replaces the first, which stops",
   async fn() {
     await using server = await startTestServer();
@@ -154,7 +149,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "a disabled device's agent is disconnected and refused from then on",
   async fn() {
     await using server = await startTestServer();
@@ -175,7 +169,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "prompt path: the agent shows the prompt on its terminal and the server gets exactly one answer",
   async fn() {
@@ -207,14 +200,14 @@ Deno.test({
     await agent.waitForScreen(/Tina Tech wants to connect to this device as alice/);
     await agent.waitForScreen(/seconds left/);
     await agent.type("a");
-    await waitUntil(() => answers.length === 1);
+    await until("the first answer", () => answers.length === 1);
     assert.deepEqual(answers[0], { type: "prompt_answer", promptId: "p1", answer: "accept" });
 
     let since = agent.log.length;
     assert.ok(ask("p2", 20_000));
     await agent.waitForLog(/confirmation requested by Tina Tech/, { since });
     await agent.type("decline");
-    await waitUntil(() => answers.length === 2);
+    await until("the second answer", () => answers.length === 2);
     assert.deepEqual(answers[1], { type: "prompt_answer", promptId: "p2", answer: "decline" });
 
     since = agent.log.length;

@@ -8,8 +8,6 @@ import { world } from "./support/world.ts";
 
 Deno.test({
   name: "API: step-up, end-user accept, authorized, deauthorize — with a real agent",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     const clock = new FakeClock(Date.now());
     await using w = await world({ clock, heartbeatWindowMs: 24 * 3600_000 });

@@ -5,19 +5,9 @@ import { FakeClock } from "../lib/clock.ts";
 import { authorizedSession, channelSocket } from "./support/channels.ts";
 import { textOf } from "./support/client.ts";
 import { world } from "./support/world.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "./support/wait.ts";
 
 Deno.test({
-  ...opts,
   name: "terminal round trip: type a command on the device and read its output",
   async fn() {
     await using w = await world();
@@ -33,8 +23,8 @@ Deno.test({
       w.owner,
       `/sessions/${sessionId}/channels/terminal?cols=100&rows=30`,
     );
-    await until(() => term.text.some((m) => m.type === "opened"));
-    await until(() => term.text.some((m) => m.type === "event"));
+    await until("the channel to open", () => term.text.some((m) => m.type === "opened"));
+    await until("the terminal's info event", () => term.text.some((m) => m.type === "event"));
     const info = term.text.find((m) => m.type === "event")!.event as Record<string, unknown>;
     assert.equal(info.type, "info");
     assert.equal(info.pty, true);
@@ -49,13 +39,15 @@ Deno.test({
     const audit = await w.server.services.db.selectFrom("audit_log").select(["action", "detail"])
       .where("session_id", "=", sessionId).execute();
     assert.ok(audit.some((a) => a.action === "remote_control.started"));
-    await until(async () =>
-      (await w.server.services.db.selectFrom("audit_log").select("action").where(
-        "session_id",
-        "=",
-        sessionId,
-      )
-        .where("action", "=", "remote_control.ended").execute()).length === 1
+    await until(
+      "remote_control.ended on the record",
+      async () =>
+        (await w.server.services.db.selectFrom("audit_log").select("action").where(
+          "session_id",
+          "=",
+          sessionId,
+        )
+          .where("action", "=", "remote_control.ended").execute()).length === 1,
     );
   },
 });
@@ -105,7 +97,6 @@ async function fileHash(path: string): Promise<string> {
 }
 
 Deno.test({
-  ...opts,
   name: "a 100 MiB upload and download arrive with matching SHA-256, and leave no partial file",
   async fn() {
     await using w = await world();
@@ -168,8 +159,10 @@ Deno.test({
         w.server.services.db.selectFrom("audit_log").select(["action", "outcome", "detail"])
           .where("session_id", "=", sessionId).where("action", "like", "file_transfer.%")
           .execute();
-      await until(async () =>
-        (await transfers()).filter((a) => a.action === "file_transfer.completed").length === 2
+      await until(
+        "two completed transfers on the record",
+        async () =>
+          (await transfers()).filter((a) => a.action === "file_transfer.completed").length === 2,
       ).catch(async (err) => {
         throw new Error(`${err.message}: ${JSON.stringify(await transfers())}`);
       });
@@ -183,7 +176,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "deauthorize in the middle of an upload aborts both sides within a second and removes the partial file",
   async fn() {
@@ -214,8 +206,9 @@ Deno.test({
           body: body.stream,
         },
       ).then(async (r) => ({ status: r.status, body: await r.json(), at: Date.now() }));
-      await until(() =>
-        [...Deno.readDirSync(uploads)].some((e) => e.name.includes(".assent-partial"))
+      await until(
+        "the partial upload on the device",
+        () => [...Deno.readDirSync(uploads)].some((e) => e.name.includes(".assent-partial")),
       );
       const since = agent.log.length;
       const t0 = Date.now();
@@ -223,7 +216,11 @@ Deno.test({
       const result = await upload;
       assert.equal(result.status, 409);
       assert.ok(result.at - t0 < 1000, `server side ended in ${result.at - t0} ms`);
-      await until(() => [...Deno.readDirSync(uploads)].length === 0, 1000);
+      await until(
+        "the partial upload removed on the device",
+        () => [...Deno.readDirSync(uploads)].length === 0,
+        { timeoutMs: 1000 },
+      );
       assert.ok(Date.now() - t0 < 1500, "device side removed the partial file within a second");
       await agent.waitForLog(/ended \(deauthorized\)/, { since });
       assert.equal(w.server.services.relay.ofSession(sessionId).length, 0);
@@ -242,7 +239,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "expiry (injected clock) closes an open terminal on both sides",
   async fn() {
     const clock = new FakeClock(Date.now());
@@ -265,7 +261,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "channels are refused for an unauthorized session, another technician, an offline device and other origins",
   async fn() {
@@ -314,7 +309,7 @@ Deno.test({
 
     // Offline device.
     agent.kill("SIGKILL");
-    await until(() => !w.server.services.hub.isOnline(deviceId));
+    await until("the device to go offline", () => !w.server.services.hub.isOnline(deviceId));
     const offline = await channelSocket(
       w.server.url,
       w.owner,
@@ -330,7 +325,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "the agent ends its channels by itself when cut off from the server past the grace period",
   async fn() {
     await using w = await world();
@@ -346,7 +340,7 @@ Deno.test({
     });
     await agent.waitForLog(/connected to/);
     let row: { id: string } | undefined;
-    await until(async () => {
+    await until("the device online through the proxy", async () => {
       row = await w.server.services.db.selectFrom("devices").select("id").where(
         "name",
         "=",
@@ -371,14 +365,14 @@ Deno.test({
       timeoutMs: 20_000,
     });
     assert.ok(Date.now() - t0 < 12_000);
-    await until(() => {
+    await until("the shell to be killed", () => {
       try {
         Deno.kill(pid, "SIGCONT");
         return false;
       } catch {
         return true;
       }
-    }, 3000);
+    }, { timeoutMs: 3000 });
     proxy.thaw();
   },
 });

@@ -6,6 +6,7 @@ import { findDevice } from "../store/devices.ts";
 import { spawnAgent } from "./support/agent.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
+import { until } from "./support/wait.ts";
 
 async function audit(server: TestServer, action: string) {
   await server.services.hub.flush();
@@ -13,19 +14,14 @@ async function audit(server: TestServer, action: string) {
     .where("action", "=", action).orderBy("id").execute();
 }
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The live connection still answers, and was never told it was replaced. */
 async function stillLive(server: TestServer, agent: RawAgent, deviceId: string) {
   const acks = agent.received.filter((m) => m.type === "heartbeat_ack").length;
   agent.send({ type: "heartbeat" });
-  await waitUntil(() => agent.received.filter((m) => m.type === "heartbeat_ack").length > acks);
+  await until(
+    "a heartbeat_ack",
+    () => agent.received.filter((m) => m.type === "heartbeat_ack").length > acks,
+  );
   assert.equal(agent.readyState, WebSocket.OPEN);
   assert.ok(server.services.hub.isOnline(deviceId));
   assert.equal(agent.received.some((m) => m.type === "error"), false);
@@ -171,8 +167,9 @@ Deno.test("a device enrolled without a key registers one on its next hello, once
   const keys = await Promise.all(Array.from({ length: 10 }, () => generateDeviceKey()));
   const racers = keys.map(() => new RawAgent(server.url));
   await Promise.all(racers.map((a, i) => a.sendLogin(deviceId, secret, keys[i]!)));
-  await waitUntil(() =>
-    racers.every((a) => a.received.some((m) => m.type === "welcome" || m.type === "error"))
+  await until(
+    "every hello answered",
+    () => racers.every((a) => a.received.some((m) => m.type === "welcome" || m.type === "error")),
   );
   const winners = racers.flatMap((a, i) => a.received.some((m) => m.type === "welcome") ? [i] : []);
   assert.equal(winners.length, 1, "one key wins");
@@ -280,7 +277,7 @@ Deno.test({
       }
       const { id: deviceId } = await server.services.db.selectFrom("devices").select("id")
         .executeTakeFirstOrThrow();
-      await waitUntil(() => !server.services.hub.isOnline(deviceId));
+      await until("the device to go offline", () => !server.services.hub.isOnline(deviceId));
       // What an older agent left behind, and what the server knows of it after the upgrade.
       await Deno.remove(`${stateDir}/device-key.json`);
       await server.services.db.updateTable("devices").set({ public_key: null }).execute();

@@ -6,8 +6,8 @@ import { saveEmailPolicy } from "../store/email.ts";
 import { type Client, textOf } from "./support/client.ts";
 import { approvalLink, type ReceivedMail, startSmtp } from "./support/smtp.ts";
 import { type World, world } from "./support/world.ts";
+import { until } from "./support/wait.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
 const smtpSettings = (port: number) => ({
   host: "127.0.0.1",
   port,
@@ -45,14 +45,6 @@ async function status(w: World, sessionId: string) {
   return (await w.server.services.sessions.get(sessionId))!.session.status;
 }
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function linkPath(mail: ReceivedMail): string {
   return new URL(approvalLink(mail)).pathname;
 }
@@ -67,7 +59,6 @@ async function audit(w: World, sessionId: string) {
 }
 
 Deno.test({
-  ...opts,
   name:
     "each recipient gets a mail; viewing decides nothing; Allow Session authorizes; the other link sees who allowed",
   async fn() {
@@ -107,7 +98,10 @@ Deno.test({
       await textOf(allowed),
       /This connection has already been allowed by ann@example.com/,
     );
-    await until(async () => (await status(w, sessionId)).kind === "authorized");
+    await until(
+      "the session authorized",
+      async () => (await status(w, sessionId)).kind === "authorized",
+    );
 
     const bob = w.client();
     const other = await textOf(
@@ -135,7 +129,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "Deny ends the attempt as denied and the technician sees who denied",
   async fn() {
     await using smtp = await startSmtp();
@@ -147,7 +140,10 @@ Deno.test({
     const approver = w.client();
     await approver.get(linkPath(mail!));
     await approver.post(linkPath(mail!), { decision: "deny" });
-    await until(async () => (await status(w, sessionId)).kind === "unauthorized");
+    await until(
+      "the session unauthorized",
+      async () => (await status(w, sessionId)).kind === "unauthorized",
+    );
     const panel = await textOf(await w.owner.get(`/devices/${deviceId}/panel`));
     assert.match(panel, /Email authorization request rejected/);
     assert.match(panel, /The connection was denied by email authorization/);
@@ -156,7 +152,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "with no decision in time the attempt times out (injected clock) and the link says it expired",
   async fn() {
@@ -173,7 +168,10 @@ Deno.test({
     const [mail] = await smtp.waitFor(1);
     clock.advance(180_000);
     await w.server.services.scheduler.settled();
-    await until(async () => (await status(w, sessionId)).kind === "unauthorized");
+    await until(
+      "the session unauthorized",
+      async () => (await status(w, sessionId)).kind === "unauthorized",
+    );
     assert.match(
       await textOf(await w.owner.get(`/devices/${deviceId}/panel`)),
       /The email authorization request has timed out\./,
@@ -188,7 +186,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "many simultaneous POSTs from two recipients' links produce exactly one decision",
   async fn() {
     await using smtp = await startSmtp();
@@ -226,7 +223,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "with confirmation too: accepted while email is pending stays pending; a denial withdraws the prompt",
   async fn() {
@@ -238,7 +234,10 @@ Deno.test({
     const s1 = await openAndRequest(w.owner, first.deviceId);
     await first.agent.waitForScreen(/wants to connect/);
     await first.agent.type("a");
-    await until(async () => (await audit(w, s1)).some((e) => e.action === "confirmation.accepted"));
+    await until(
+      "the acceptance on the record",
+      async () => (await audit(w, s1)).some((e) => e.action === "confirmation.accepted"),
+    );
     const st = await status(w, s1);
     assert.equal(st.kind, "authorizing", "still waiting for the email");
     assert.match(
@@ -256,12 +255,14 @@ Deno.test({
     await approver.get(linkPath(mail));
     await approver.post(linkPath(mail), { decision: "deny" });
     await second.agent.waitForLog(/the request was withdrawn/);
-    await until(async () => (await status(w, s2)).kind === "unauthorized");
+    await until(
+      "the second session unauthorized",
+      async () => (await status(w, s2)).kind === "unauthorized",
+    );
   },
 });
 
 Deno.test({
-  ...opts,
   name: "outbox: mail is retried until the SMTP server comes up, and survives a restart",
   async fn() {
     const clock = new FakeClock(Date.now());

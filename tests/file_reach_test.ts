@@ -7,17 +7,10 @@ import { authorizedSession } from "./support/channels.ts";
 import { textOf } from "./support/client.ts";
 import { enrollmentToken } from "./support/devices.ts";
 import { type World, world } from "./support/world.ts";
+import { until } from "./support/wait.ts";
 
 const OWN = /belongs to the Assent agent itself and is never reachable through file transfer/;
 const OUTSIDE = /is outside what file transfer may reach on this device/;
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /**
  * A device whose agent keeps its state in `base/state` and takes uploads in `base/uploads`,
@@ -34,7 +27,7 @@ async function device(w: World, base: string) {
   });
   await agent.waitForLog(/connected to/);
   let deviceId = "";
-  await until(async () => {
+  await until("the device online with its transfer folders", async () => {
     const row = await w.server.services.db.selectFrom("devices")
       .select(["id", "transfer_folders"]).where("name", "=", "PC-REACH").executeTakeFirst();
     deviceId = row?.id ?? "";

@@ -39,11 +39,11 @@ Deno.test("every ignored answer is audited with the session and attempt it answe
     );
     device.send({ type: "device_info", info: INFO });
     await other.enroll(await enrollmentToken(w.server.services, w.departmentId));
-    await until(async () => {
+    await until("device information", async () => {
       const row = await db.selectFrom("devices").select("os").where("id", "=", deviceId)
         .executeTakeFirst();
       return row?.os === INFO.os;
-    }, "device information");
+    });
 
     await (await w.owner.get(`/devices/${deviceId}`)).body?.cancel();
     await (await w.owner.post(`/devices/${deviceId}/sessions`, { asUser: "" })).body?.cancel();
@@ -59,7 +59,7 @@ Deno.test("every ignored answer is audited with the session and attempt it answe
     const nextPrompt = async () => {
       const seen = prompts().length;
       await post("authorize");
-      await until(() => prompts().length > seen, "a prompt");
+      await until("a prompt", () => prompts().length > seen);
       return prompts()[seen]!;
     };
     const attemptOf = async (promptId: string) => {
@@ -70,11 +70,11 @@ Deno.test("every ignored answer is audited with the session and attempt it answe
     };
     const status = async () => (await sessions.get(sessionId))!.session.status.kind;
     const ignored = async (count: number) => {
-      await until(async () => {
+      await until(`${count} ignored answers`, async () => {
         const rows = await db.selectFrom("audit_log").select("id")
           .where("action", "=", "answer.ignored").execute();
         return rows.length >= count;
-      }, `${count} ignored answers`);
+      });
       return (await db.selectFrom("audit_log").selectAll().where("action", "=", "answer.ignored")
         .orderBy("id").execute())[count - 1]!;
     };
@@ -82,7 +82,7 @@ Deno.test("every ignored answer is audited with the session and attempt it answe
     // A second answer to a prompt already accepted.
     const accepted = await nextPrompt();
     device.send({ type: "prompt_answer", promptId: accepted.promptId, answer: "accept" });
-    await until(async () => await status() === "authorized", "the authorization");
+    await until("the authorization", async () => await status() === "authorized");
     device.send({ type: "prompt_answer", promptId: accepted.promptId, answer: "decline" });
     const duplicate = await ignored(1);
     assert.equal(duplicate.session_id, sessionId);
@@ -120,7 +120,7 @@ Deno.test("every ignored answer is audited with the session and attempt it answe
     // An answer after the deadline.
     clock.advance(61_000);
     await scheduler.settled();
-    await until(async () => await status() === "unauthorized", "the timeout");
+    await until("the timeout", async () => await status() === "unauthorized");
     device.send({ type: "prompt_answer", promptId: current.promptId, answer: "accept" });
     const late = await ignored(5);
     assert.equal(late.session_id, sessionId);

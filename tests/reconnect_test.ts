@@ -127,11 +127,11 @@ class Installation implements AsyncDisposable {
   }
 
   async openSession(deviceId: string): Promise<string> {
-    await until(async () => {
+    await until("device information", async () => {
       const row = await this.db.selectFrom("devices").select("os").where("id", "=", deviceId)
         .executeTakeFirst();
       return row?.os === INFO.os;
-    }, "device information");
+    });
     await (await this.owner.get(`/devices/${deviceId}`)).body?.cancel();
     const res = await this.owner.post(`/devices/${deviceId}/sessions`, { asUser: "" });
     await res.body?.cancel();
@@ -227,9 +227,9 @@ Deno.test("an authorization that expired while the server was down is revoked fi
   assert.deepEqual(third.first.slice(1), [revoke]);
   third.agent.send({ type: "ack", messageId: revoke.messageId! });
   await until(
+    "the acknowledgement on the record",
     async () =>
       (await installation.audit("authorization.revoke_acknowledged", sessionId)).length > 0,
-    "the acknowledgement on the record",
   );
   const acked = await installation.audit("authorization.revoke_acknowledged", sessionId);
   assert.equal(acked[0]!.device_id, credential.deviceId);
@@ -250,11 +250,11 @@ Deno.test("a deauthorization while the device was away reaches it first thing on
   await agent.next("grant");
 
   await hangUp(agent);
-  await until(async () => {
+  await until("the server to see the device leave", async () => {
     const row = await installation.db.selectFrom("devices").select("connected")
       .where("id", "=", credential.deviceId).executeTakeFirst();
     return row?.connected === 0;
-  }, "the server to see the device leave");
+  });
   await installation.command(sessionId, "deauthorize");
   assert.equal((await installation.audit("authorization.deauthorized", sessionId)).length, 1);
   await installation.crashAndRestart();
@@ -279,9 +279,9 @@ Deno.test("a deauthorization while the device was away reaches it first thing on
 
   still.agent.send({ type: "ack", messageId: revoke.messageId! });
   await until(
+    "the acknowledgement on the record",
     async () =>
       (await installation.audit("authorization.revoke_acknowledged", sessionId)).length > 0,
-    "the acknowledgement on the record",
   );
   await hangUp(still.agent);
   const again = await reconnect(installation, credential);
@@ -302,8 +302,8 @@ Deno.test("a prompt withdrawn while its device was away is withdrawn on its next
   // The device goes away: the attempt ends, and the prompt on its screen must be closed.
   await hangUp(agent);
   await until(
-    async () => (await installation.audit("confirmation.withdrawn", sessionId)).length > 0,
     "the attempt to end",
+    async () => (await installation.audit("confirmation.withdrawn", sessionId)).length > 0,
   );
   const back = await reconnect(installation, credential);
   assert.deepEqual(back.first.map((m) => m.type), ["welcome", "prompt_withdraw"]);
@@ -317,9 +317,9 @@ Deno.test("a prompt withdrawn while its device was away is withdrawn on its next
   assert.notEqual(next.promptId, prompt.promptId);
   back.agent.send({ type: "ack", messageId: withdraw.messageId! });
   await until(
+    "the acknowledgement on the record",
     async () =>
       (await installation.audit("confirmation.withdraw_acknowledged", sessionId)).length > 0,
-    "the acknowledgement on the record",
   );
   const acked = await installation.audit("confirmation.withdraw_acknowledged", sessionId);
   assert.match(acked[0]!.detail!, new RegExp(prompt.promptId));

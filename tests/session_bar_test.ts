@@ -7,6 +7,7 @@ import { createUser, PASSWORD } from "./support/accounts.ts";
 import { authorizedSession } from "./support/channels.ts";
 import { type Client, textOf } from "./support/client.ts";
 import { type World, world } from "./support/world.ts";
+import { until } from "./support/wait.ts";
 
 async function signedIn(w: World, email = "owner@example.com"): Promise<Client> {
   const client = w.client();
@@ -14,14 +15,6 @@ async function signedIn(w: World, email = "owner@example.com"): Promise<Client> 
   const res = await client.post("/login", { email, password: PASSWORD });
   assert.equal(res.status, 303);
   return client;
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, "condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 Deno.test("the bar counts down from the server's time left and says when the authorization expired", async () => {
@@ -46,8 +39,10 @@ Deno.test("the bar counts down from the server's time left and says when the aut
 
   clock.advance(3 * 3600_000);
   await w.server.services.scheduler.settled();
-  await until(async () =>
-    (await w.server.services.sessions.get(sessionId))!.session.status.kind === "unauthorized"
+  await until(
+    "the session unauthorized",
+    async () =>
+      (await w.server.services.sessions.get(sessionId))!.session.status.kind === "unauthorized",
   );
   // Four hours on, the browser session has ended too; sign in again to look.
   const owner = await signedIn(w);
@@ -73,7 +68,10 @@ Deno.test("the bar says the device cannot be reached while the authorization sti
     /Unable to connect/,
   );
   agent.kill("SIGKILL");
-  await until(() => Promise.resolve(!w.server.services.hub.isOnline(deviceId)));
+  await until(
+    "the device to go offline",
+    () => Promise.resolve(!w.server.services.hub.isOnline(deviceId)),
+  );
   const bar = await textOf(await w.owner.get(`/sessions/${sessionId}/bar`));
   assert.match(bar, /Authorized .* left Unable to connect to the device Deauthorize Session/);
 });

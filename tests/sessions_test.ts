@@ -6,8 +6,7 @@ import { addExclusion } from "../store/policies.ts";
 import { enrolTotp, PASSWORD } from "./support/accounts.ts";
 import { type Client, textOf } from "./support/client.ts";
 import { world } from "./support/world.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
+import { until } from "./support/wait.ts";
 
 async function openSession(client: Client, deviceId: string, asUser = ""): Promise<string> {
   await client.get(`/devices/${deviceId}`);
@@ -23,14 +22,6 @@ async function panel(client: Client, deviceId: string): Promise<string> {
   return await textOf(await client.get(`/devices/${deviceId}/panel`));
 }
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function audit(
   w: { server: { services: { db: import("../store/db.ts").Db } } },
   sessionId?: string,
@@ -41,7 +32,6 @@ async function audit(
 }
 
 Deno.test({
-  ...opts,
   name: "the end user accepts on the agent and the session is authorized for 4 hours",
   async fn() {
     await using w = await world();
@@ -58,7 +48,10 @@ Deno.test({
     const waiting = await panel(w.owner, deviceId);
     assert.match(waiting, /Waiting for the end user to confirm the session… \d+ seconds left/);
     await agent.type("a");
-    await until(async () => /Authorized/.test(await panel(w.owner, deviceId)));
+    await until(
+      "the panel to show Authorized",
+      async () => /Authorized/.test(await panel(w.owner, deviceId)),
+    );
     const authorized = await panel(w.owner, deviceId);
     assert.match(authorized, /The support session is authorized/);
     assert.match(authorized, /The remote session will begin shortly/);
@@ -84,7 +77,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "the end user declines and the technician sees the R4 rejection screen",
   async fn() {
     await using w = await world();
@@ -94,7 +86,10 @@ Deno.test({
     await w.owner.post(`/sessions/${sessionId}/authorize`);
     await agent.waitForScreen(/wants to connect/);
     await agent.type("d");
-    await until(async () => /Reason for Rejection/.test(await panel(w.owner, deviceId)));
+    await until(
+      "the rejection on the panel",
+      async () => /Reason for Rejection/.test(await panel(w.owner, deviceId)),
+    );
     const screen = await panel(w.owner, deviceId);
     assert.match(
       screen,
@@ -111,7 +106,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "no answer within the policy's timeout shows the timed-out screen",
   async fn() {
     await using w = await world();
@@ -123,7 +117,13 @@ Deno.test({
     const sessionId = await openSession(w.owner, deviceId);
     await w.owner.post(`/sessions/${sessionId}/authorize`);
     await agent.waitForScreen(/wants to connect/);
-    await until(async () => /Reason for Rejection/.test(await panel(w.owner, deviceId)), 10_000);
+    await until(
+      "the rejection on the panel",
+      async () => /Reason for Rejection/.test(await panel(w.owner, deviceId)),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     assert.match(
       await panel(w.owner, deviceId),
       /Session Confirmation request rejected at the remote device PC-TIMEOUT Reason for Rejection The Session Confirmation request has timed out\. Close/,
@@ -135,7 +135,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "confirmation is skipped on an excluded device and on a locked device with the option off",
   async fn() {
     await using w = await world();
@@ -153,7 +152,10 @@ Deno.test({
     for (const { deviceId } of [excluded, locked]) {
       const sessionId = await openSession(w.owner, deviceId);
       await w.owner.post(`/sessions/${sessionId}/authorize`);
-      await until(async () => /Authorized/.test(await panel(w.owner, deviceId)));
+      await until(
+        "the panel to show Authorized",
+        async () => /Authorized/.test(await panel(w.owner, deviceId)),
+      );
     }
     const all = await audit(w);
     const requested = all.filter((e) =>
@@ -174,20 +176,24 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "deauthorize reaches the agent, which acknowledges it",
   async fn() {
     await using w = await world();
     const { agent, deviceId } = await w.agent("PC-DEAUTH");
     const sessionId = await openSession(w.owner, deviceId);
     await w.owner.post(`/sessions/${sessionId}/authorize`);
-    await until(async () => /Authorized/.test(await panel(w.owner, deviceId)));
+    await until(
+      "the panel to show Authorized",
+      async () => /Authorized/.test(await panel(w.owner, deviceId)),
+    );
     assert.equal((await w.owner.post(`/sessions/${sessionId}/deauthorize`)).status, 303);
     await agent.waitForLog(
       new RegExp(`authorization of session ${sessionId} ended \\(deauthorized\\)`),
     );
-    await until(async () =>
-      (await audit(w, sessionId)).some((e) => e.action === "authorization.revoke_acknowledged")
+    await until(
+      "the revoke acknowledged on the record",
+      async () =>
+        (await audit(w, sessionId)).some((e) => e.action === "authorization.revoke_acknowledged"),
     );
     const text = await panel(w.owner, deviceId);
     assert.match(text, /Support session deauthorized/);
@@ -196,7 +202,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "Secure Connect: asked, remembered for the same device, asked for another device and after the window",
   async fn() {
@@ -220,7 +225,10 @@ Deno.test({
       code: totpCode(secret, clock.now()),
     });
     assert.equal(ok.headers.get("Location"), `/devices/${a.deviceId}`);
-    await until(async () => /Authorized/.test(await panel(w.owner, a.deviceId)));
+    await until(
+      "the panel to show Authorized",
+      async () => /Authorized/.test(await panel(w.owner, a.deviceId)),
+    );
 
     await w.owner.post(`/sessions/${sessionA}/deauthorize`);
     clock.advance(10 * 60_000);
@@ -254,7 +262,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "an authorization expires by itself at 4 hours (injected clock) and the agent is told",
   async fn() {
     const clock = new FakeClock(Date.now());
@@ -262,7 +269,10 @@ Deno.test({
     const { agent, deviceId } = await w.agent("PC-EXPIRY");
     const sessionId = await openSession(w.owner, deviceId);
     await w.owner.post(`/sessions/${sessionId}/authorize`);
-    await until(async () => /Authorized/.test(await panel(w.owner, deviceId)));
+    await until(
+      "the panel to show Authorized",
+      async () => /Authorized/.test(await panel(w.owner, deviceId)),
+    );
     const status = async () =>
       (await w.server.services.sessions.get(sessionId))!.session.status.kind;
     clock.advance(4 * 3600_000 - 1000);
@@ -270,7 +280,7 @@ Deno.test({
     assert.equal(await status(), "authorized");
     clock.advance(1000);
     await w.server.services.scheduler.settled();
-    await until(async () => await status() === "unauthorized");
+    await until("the session unauthorized", async () => await status() === "unauthorized");
     // Four hours later the browser session has ended too; sign in again to look.
     const owner = w.client();
     await owner.get("/login");
@@ -284,7 +294,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "a pending confirmation survives a server restart and is answered afterwards",
   async fn() {
     const first = await world();
@@ -305,11 +314,16 @@ Deno.test({
     const { startTestServer } = await import("./support/server.ts");
     await using second = await startTestServer({ dataDir: first.server.dataDir, port });
     try {
-      await until(() => second.services.hub.isOnline(deviceId));
+      await until(
+        "the device online on the restarted server",
+        () => second.services.hub.isOnline(deviceId),
+      );
       await agent.waitForScreen(/wants to connect/, { since: screenBefore });
       await agent.type("a");
-      await until(async () =>
-        (await second.services.sessions.get(sessionId))!.session.status.kind === "authorized"
+      await until(
+        "the session authorized on the restarted server",
+        async () =>
+          (await second.services.sessions.get(sessionId))!.session.status.kind === "authorized",
       );
       const owner = first.client();
       owner.cookies = cookies;
@@ -321,7 +335,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "an authorization that expired while the server was down is settled at boot",
   async fn() {
     const clock = new FakeClock(Date.now());
@@ -329,7 +342,10 @@ Deno.test({
     const { agent, deviceId } = await first.agent("PC-DOWNTIME");
     const sessionId = await openSession(first.owner, deviceId);
     await first.owner.post(`/sessions/${sessionId}/authorize`);
-    await until(async () => /Authorized/.test(await panel(first.owner, deviceId)));
+    await until(
+      "the panel to show Authorized",
+      async () => /Authorized/.test(await panel(first.owner, deviceId)),
+    );
     const stored = (await first.server.services.sessions.get(sessionId))!.session;
     assert.equal(stored.status.kind, "authorized");
     await agent[Symbol.asyncDispose]();
@@ -349,7 +365,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "Request Authorization is locked with 'Unable to connect to the device' when the agent is gone",
   async fn() {
@@ -357,7 +372,7 @@ Deno.test({
     const { agent, deviceId } = await w.agent("PC-GONE");
     const sessionId = await openSession(w.owner, deviceId);
     agent.kill("SIGKILL");
-    await until(() => !w.server.services.hub.isOnline(deviceId));
+    await until("the device to go offline", () => !w.server.services.hub.isOnline(deviceId));
     const text = await panel(w.owner, deviceId);
     assert.match(text, /Request Authorization Unable to connect to the device/);
     const res = await w.owner.post(`/sessions/${sessionId}/authorize`);

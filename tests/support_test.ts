@@ -17,16 +17,7 @@ import { type AgentProcess, spawnSupportApp } from "./support/agent.ts";
 import { type Client, textOf } from "./support/client.ts";
 import { startSmtp } from "./support/smtp.ts";
 import { type World, world } from "./support/world.ts";
-
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "./support/wait.ts";
 
 /** Creates a support session through the form; returns its id and 9-digit code. */
 async function createSupport(
@@ -102,7 +93,6 @@ async function tempDir(): Promise<string> {
 }
 
 Deno.test({
-  ...opts,
   name:
     "the app shows whom it joins, binds to the first computer, rejoins there, refuses another computer",
   async fn() {
@@ -130,7 +120,10 @@ Deno.test({
       assert.equal(await stateOf(w.owner, id), "waiting");
       await app.type("y");
       await app.waitForScreen(new RegExp(SUPPORT_SESSION_JOINED));
-      await until(async () => await stateOf(w.owner, id) === "connected");
+      await until(
+        "the support session connected",
+        async () => await stateOf(w.owner, id) === "connected",
+      );
       const key = await Deno.stat(join(first, "support-key"));
       assert.equal(key.mode! & 0o777, 0o600, "the key is readable only by its user");
 
@@ -140,7 +133,10 @@ Deno.test({
       assert.equal(asked.status, 303, await asked.text());
       await app.waitForScreen(new RegExp(SUPPORT_PERMISSION_MESSAGE.slice(0, 60)));
       await app.type("a");
-      await until(async () => /Authorized/.test(await panelOf(w.owner, id)));
+      await until(
+        "the panel to show Authorized",
+        async () => /Authorized/.test(await panelOf(w.owner, id)),
+      );
       const authorized = await panelOf(w.owner, id);
       assert.match(authorized, /href="\/sessions\/[^"]+\/remote"[^>]*>Take Remote Control/);
 
@@ -148,7 +144,10 @@ Deno.test({
       app.kill("SIGINT");
       assert.equal((await app.status).code, 0);
       assert.match(app.screen.join(""), new RegExp(SUPPORT_LEFT));
-      await until(async () => await stateOf(w.owner, id) === "app_closed");
+      await until(
+        "the support session app_closed",
+        async () => await stateOf(w.owner, id) === "app_closed",
+      );
       const afterQuit = await panelOf(w.owner, id);
       assert.match(afterQuit, /The customer closed the support app/);
       assert.match(
@@ -160,11 +159,17 @@ Deno.test({
       // A new run on the same computer rejoins, and the technician can ask again.
       await using again = await joinWithApp(w, code, first);
       assert.match(again.screen.join(""), /Join this support session\?/);
-      await until(async () => await stateOf(w.owner, id) === "connected");
+      await until(
+        "the support session connected again",
+        async () => await stateOf(w.owner, id) === "connected",
+      );
       await w.owner.post(`/support/${id}/permission`);
       await again.waitForScreen(new RegExp(SUPPORT_PERMISSION_MESSAGE.slice(0, 60)));
       await again.type("d");
-      await until(async () => /declined|rejected/i.test(await panelOf(w.owner, id)));
+      await until(
+        "the decline on the panel",
+        async () => /declined|rejected/i.test(await panelOf(w.owner, id)),
+      );
 
       // Another computer (another key) is refused with R6's text, and nothing changes.
       const other = await refusedRun(w, code, await tempDir());
@@ -206,7 +211,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "saying no to the offer binds nothing and a later run can still join",
   async fn() {
     await using w = await world();
@@ -222,7 +226,10 @@ Deno.test({
       assert.equal(await stateOf(w.owner, id), "waiting");
       // Since nothing was bound, even another computer may still join.
       await using other = await joinWithApp(w, code);
-      await until(async () => await stateOf(w.owner, id) === "connected");
+      await until(
+        "the support session connected",
+        async () => await stateOf(w.owner, id) === "connected",
+      );
       assert.ok(other);
     } finally {
       await Deno.remove(computer, { recursive: true });
@@ -231,7 +238,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "expiry (injected clock) drops the running app and every later run says it expired",
   async fn() {
     const clock = new FakeClock(Date.now());
@@ -246,7 +252,10 @@ Deno.test({
       clock.advance(1000);
       await w.server.services.scheduler.settled();
       assert.equal((await app.status).code, 1);
-      await until(() => app.screen.join("").trim().endsWith(SUPPORT_SESSION_EXPIRED));
+      await until(
+        "the app to say the session expired",
+        () => app.screen.join("").trim().endsWith(SUPPORT_SESSION_EXPIRED),
+      );
       await app[Symbol.asyncDispose]();
 
       const row = await w.server.services.db.selectFrom("support_codes").select("status")
@@ -266,7 +275,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "close and delete stop a running app with their own message, and the pages say so",
   async fn() {
     await using w = await world();
@@ -276,7 +284,10 @@ Deno.test({
     const closed = await w.owner.post(`/support/${closing.id}/close`);
     assert.equal(closed.status, 303);
     assert.equal((await closedApp.status).code, 1);
-    await until(() => closedApp.screen.join("").trim().endsWith(SUPPORT_SESSION_CLOSED));
+    await until(
+      "the app to say the session closed",
+      () => closedApp.screen.join("").trim().endsWith(SUPPORT_SESSION_CLOSED),
+    );
     await closedApp[Symbol.asyncDispose]();
     assert.equal(await stateOf(w.owner, closing.id), "closed");
     const notAvailable = await w.client().get(`/join/${closing.code}`);
@@ -292,7 +303,10 @@ Deno.test({
     assert.equal(deleted.status, 303);
     assert.equal(deleted.headers.get("Location"), "/support");
     assert.equal((await deletedApp.status).code, 1);
-    await until(() => deletedApp.screen.join("").trim().endsWith(SUPPORT_SESSION_DELETED));
+    await until(
+      "the app to say the session was deleted",
+      () => deletedApp.screen.join("").trim().endsWith(SUPPORT_SESSION_DELETED),
+    );
     await deletedApp[Symbol.asyncDispose]();
     assert.equal(await stateOf(w.owner, deleting.id), undefined, "gone from the list");
     assert.equal((await w.owner.get(`/support/${deleting.id}`)).status, 404);
@@ -306,7 +320,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "guessing codes is rate-limited per address, on the download page and in the app",
   async fn() {
     await using w = await world();
@@ -334,7 +347,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "the link is emailed through the outbox over real SMTP, and sent again on request",
   async fn() {
     await using smtp = await startSmtp();
@@ -365,7 +377,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "bad input is refused with a plain message and saves nothing; others see nothing",
   async fn() {
     await using w = await world();
@@ -401,7 +412,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "the download page offers the executables in the downloads folder and launchers with the code",
   async fn() {
@@ -439,7 +449,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "the app says plainly when the server cannot be reached, and that it never joined",
   async fn() {
     const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });

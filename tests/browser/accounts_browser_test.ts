@@ -7,8 +7,6 @@ const PASSWORD = "correct horse battery";
 
 Deno.test({
   name: "browser: setup, TOTP enrolment, sign out, sign in with password and TOTP",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startTestServer();
     await using browser = await launchBrowser();

@@ -7,8 +7,6 @@ import { startTestServer } from "../support/server.ts";
 
 Deno.test({
   name: "browser: the device list shows a real agent going online and offline without a reload",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using server = await startTestServer();
     await using browser = await launchBrowser();

@@ -9,8 +9,6 @@ import { world } from "../support/world.ts";
 Deno.test({
   name:
     "browser: the technician waits with a countdown, a recipient allows from the mailed link, the page turns authorized",
-  sanitizeOps: false,
-  sanitizeResources: false,
   async fn() {
     await using smtp = await startSmtp();
     await using w = await world({

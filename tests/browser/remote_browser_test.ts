@@ -5,8 +5,6 @@ import { authorizedSession } from "../support/channels.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 async function signIn(page: import("playwright-core").Page, url: string) {
   await page.goto(`${url}/login`);
   await page.getByLabel("Email").fill("owner@example.com");
@@ -16,7 +14,6 @@ async function signIn(page: import("playwright-core").Page, url: string) {
 }
 
 Deno.test({
-  ...opts,
   name: "browser: typing in the xterm terminal shows the device's output",
   async fn() {
     await using w = await world();
@@ -51,7 +48,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "browser: an upload shows a progress bar and lands on the device",
   async fn() {
     await using w = await world();
@@ -107,7 +103,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name: "browser: noVNC shows the device's real desktop (Xvfb + x11vnc)",
   async fn() {
     await using desktop = await startVncDesktop();

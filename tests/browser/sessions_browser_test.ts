@@ -5,10 +5,7 @@ import { artifact, launchBrowser } from "../support/browser.ts";
 import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test({
-  ...opts,
   name:
     "browser: a technician signs in with TOTP, requests authorization, the end user accepts, the panel turns authorized live",
   async fn() {
@@ -75,7 +72,6 @@ Deno.test({
 });
 
 Deno.test({
-  ...opts,
   name:
     "browser: the end user declines and the technician sees the rejection screen with the exact reason",
   async fn() {

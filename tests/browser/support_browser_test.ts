@@ -7,10 +7,7 @@ import { artifact, launchBrowser } from "../support/browser.ts";
 import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test({
-  ...opts,
   name: "browser: a support session from creation to a remote terminal the customer allowed",
   async fn() {
     await using w = await world();

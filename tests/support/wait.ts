@@ -1,14 +1,76 @@
-/** Waiting for something another process or the server's event loop does. */
+/**
+ * Waiting for what another process, a socket or the server's event loop does: the one polling
+ * helper of the tests. Every wait names what it waits for, so a timeout says what did not
+ * happen. Rules about time are not waited for: they run on a `FakeClock` (lib/clock.ts).
+ */
 
-/** Resolves once `check` holds, polling every 25 ms; throws `what` after `timeoutMs`. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what = "condition",
-  timeoutMs = 10_000,
-): Promise<void> {
+/** How long a wait may take by default: generous, for a loaded two-core machine. */
+export const WAIT_MS = 15_000;
+
+/** How often a condition is checked by default. */
+const POLL_MS = 25;
+
+/** How a wait polls and when it gives up. */
+export interface UntilOptions {
+  /** Fails after this long; default {@link WAIT_MS}. */
+  timeoutMs?: number;
+  /** Pause between checks; default 25 ms. */
+  intervalMs?: number;
+  /** Added to the timeout error, e.g. what arrived instead. */
+  detail?: () => string;
+}
+
+/** A value that is not falsy. */
+export type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
+
+/**
+ * Resolves with the first truthy value `check` returns, checking at once and then every
+ * `intervalMs`; fails after `timeoutMs` with "timed out … waiting for `what`". A check that
+ * throws ends the wait with its error, so a check can give up early (a process that exited).
+ */
+export async function until<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  options: UntilOptions = {},
+): Promise<Truthy<T>> {
+  const timeoutMs = options.timeoutMs ?? WAIT_MS;
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+  for (;;) {
+    const value = await check();
+    if (value) return value as Truthy<T>;
+    if (Date.now() > deadline) {
+      const detail = options.detail ? `: ${options.detail()}` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await pause(options.intervalMs ?? POLL_MS);
   }
+}
+
+/**
+ * Resolves with `measure()` once it has stayed the same for `quietMs`: for output that stops
+ * at a flow-control window, where only a stretch of real time without growth shows that it
+ * stopped. Fails after `timeoutMs` if it never settles.
+ */
+export async function untilQuiet<T>(
+  what: string,
+  measure: () => T,
+  options: { quietMs?: number; timeoutMs?: number } = {},
+): Promise<T> {
+  const quietMs = options.quietMs ?? 300;
+  const timeoutMs = options.timeoutMs ?? WAIT_MS;
+  const deadline = Date.now() + timeoutMs;
+  let last = measure();
+  for (;;) {
+    await pause(quietMs);
+    const now = measure();
+    if (Object.is(now, last)) return now;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to settle`);
+    }
+    last = now;
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
