@@ -162,7 +162,10 @@ Deno.test("an agent that never says hello is closed after the handshake time", a
   await using server = await startTestServer({ clock });
   const agent = new RawAgent(server.url);
   await agent.open();
-  await new Promise((r) => setTimeout(r, 50));
+  await until(
+    "the server to start the handshake",
+    () => server.services.hub.handshakesInProgress === 1,
+  );
   clock.advance(TIMING.hello * 1000 + 1);
   assert.equal((await agent.closed).code, CLOSE.helloTimeout);
 });

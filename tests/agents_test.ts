@@ -214,6 +214,8 @@ Deno.test({
     assert.ok(ask("p3", 1_500));
     await agent.waitForLog(/the request timed out unanswered/, { since });
     await agent.type("a");
+    // Proving an answer is not sent: the agent is another process, so only a stretch of real
+    // time can show it. Short, as a late answer would follow the keystroke at once.
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(
       answers.length,
@@ -231,7 +233,7 @@ Deno.test({
     });
     await agent.waitForLog(/the request was withdrawn/, { since });
     await agent.type("a");
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 500)); // as above: proving nothing is sent
     assert.equal(answers.length, 2, "a withdrawn prompt is not answered");
   },
 });

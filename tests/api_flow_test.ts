@@ -4,6 +4,7 @@ import { FakeClock } from "../lib/clock.ts";
 import { totpCode } from "../lib/totp.ts";
 import { createApiToken } from "../services/api_tokens.ts";
 import { enrolTotp } from "./support/accounts.ts";
+import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
 
 Deno.test({
@@ -55,13 +56,10 @@ Deno.test({
 
     await agent.waitForScreen(/Olive Owner wants to connect/);
     await agent.type("accept");
-    let state = started.json.session;
-    const deadline = Date.now() + 10_000;
-    while (state.status !== "authorized" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      state = (await call("GET", `/api/v1/sessions/${id}`)).json.session;
-    }
-    assert.equal(state.status, "authorized");
+    const state = await until("the API to say authorized", async () => {
+      const { session } = (await call("GET", `/api/v1/sessions/${id}`)).json;
+      return session.status === "authorized" && session;
+    });
     assert.equal(state.authorizedUntil - clock.now(), 4 * 3600_000);
     assert.equal(state.actions.deauthorize_session.enabled, true);
 

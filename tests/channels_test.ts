@@ -31,9 +31,11 @@ Deno.test({
     term.ws.send(new TextEncoder().encode("echo hello-$((6*7))\n"));
     await term.waitFor(/hello-42/);
     term.ws.send(JSON.stringify({ type: "resize", cols: 120, rows: 40 }));
-    await new Promise((r) => setTimeout(r, 300));
-    term.ws.send(new TextEncoder().encode("stty size\n"));
-    await term.waitFor(/40 120/);
+    // The resize is applied on the device a moment later: ask again until it shows.
+    await until("the new size", () => {
+      term.ws.send(new TextEncoder().encode("stty size\n"));
+      return /40 120/.test(term.output());
+    }, { intervalMs: 200 });
     term.ws.close();
     await term.closed;
     const audit = await w.server.services.db.selectFrom("audit_log").select(["action", "detail"])
@@ -63,6 +65,7 @@ function payload(size: number, delayMs = 0) {
         controller.close();
         return;
       }
+      // Paced, so that a test can act while the transfer is under way.
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       const chunk = new Uint8Array(Math.min(256 * 1024, size - sent));
       for (let i = 0; i < chunk.length; i += 4) {

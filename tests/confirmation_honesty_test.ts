@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
 import { createApiToken } from "../services/api_tokens.ts";
 import { type Client, textOf } from "./support/client.ts";
+import { until } from "./support/wait.ts";
 import { type World, world } from "./support/world.ts";
 
 /** No desktop for a dialog, whatever the machine running the tests has. */
@@ -104,11 +105,10 @@ Deno.test("an agent whose terminal input ends stops reporting prompt, and the ne
   const since = agent.log.length;
   await agent.endInput();
   await agent.waitForLog(/no prompt can be shown \(standard input has ended/, { since });
-  const deadline = Date.now() + 10_000;
-  while ((await capabilities(w, deviceId)).includes("prompt")) {
-    assert.ok(Date.now() < deadline, "the agent reported the change");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(
+    "the agent to report it cannot prompt",
+    async () => !(await capabilities(w, deviceId)).includes("prompt"),
+  );
   const sessionId = await openSession(w.owner, deviceId);
   await w.owner.post(`/sessions/${sessionId}/authorize`);
   assert.match(await panel(w.owner, deviceId), /The device cannot show the confirmation prompt/);

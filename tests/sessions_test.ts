@@ -106,23 +106,26 @@ Deno.test({
 });
 
 Deno.test({
-  name: "no answer within the policy's timeout shows the timed-out screen",
+  name: "no answer within the policy's timeout (injected clock) shows the timed-out screen",
   async fn() {
-    await using w = await world();
+    const clock = new FakeClock(Date.now());
+    await using w = await world({ clock, heartbeatWindowMs: 24 * 3600_000 });
     await w.policies((p) => ({
       ...p,
-      confirmation: { ...p.confirmation, enabled: true, timeoutSeconds: 5 },
+      confirmation: { ...p.confirmation, enabled: true, timeoutSeconds: 60 },
     }));
     const { agent, deviceId } = await w.agent("PC-TIMEOUT");
     const sessionId = await openSession(w.owner, deviceId);
     await w.owner.post(`/sessions/${sessionId}/authorize`);
     await agent.waitForScreen(/wants to connect/);
+    clock.advance(60_000 - 1);
+    await w.server.services.scheduler.settled();
+    assert.match(await panel(w.owner, deviceId), /Waiting for the end user to confirm/);
+    clock.advance(1);
+    await w.server.services.scheduler.settled();
     await until(
       "the rejection on the panel",
       async () => /Reason for Rejection/.test(await panel(w.owner, deviceId)),
-      {
-        timeoutMs: 10_000,
-      },
     );
     assert.match(
       await panel(w.owner, deviceId),

@@ -1,5 +1,6 @@
 /** Real agent processes (`assent agent`) for integration tests, with their logs captured. */
 import { TextLineStream } from "../../lib/text_lines.ts";
+import { until } from "./wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -101,9 +102,7 @@ function spawnAssent(
   }).spawn();
   const log: string[] = [];
   const screen: string[] = [];
-  const waiters: (() => void)[] = [];
-  const wake = () => waiters.splice(0).forEach((w) => w());
-  (async () => {
+  const logEnded = (async () => {
     const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(
       new TextLineStream(),
     );
@@ -111,54 +110,38 @@ function spawnAssent(
     for await (const line of lines) {
       if (echo) console.error(`[${options.label}] ${line}`);
       log.push(line);
-      wake();
     }
   })().catch(() => {});
   const screenEnded = (async () => {
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
       screen.push(chunk);
-      wake();
     }
   })().catch(() => {});
   const writer = child.stdin.getWriter();
-  // Exited, and everything it printed has been read.
-  const status = Promise.all([child.status, screenEnded]).then(([s]) => s);
+  // Exited, and everything it printed has been read: no pipe of it is left open.
+  const status = Promise.all([child.status, screenEnded, logEnded]).then(([s]) => s);
   let exited = false;
-  status.then(() => {
-    exited = true;
-    wake();
-  });
+  status.then(() => exited = true);
 
-  const waitFor = async (
+  const waitFor = (
     source: () => string[],
     join: boolean,
     pattern: RegExp,
     timeoutMs = 20_000,
-  ) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  ) =>
+    until(`${pattern} from the ${options.label.trim()}`, () => {
       const items = source();
       const found = join
         ? (pattern.test(items.join("")) ? items.join("") : undefined)
         : items.find((l) => pattern.test(l));
       if (found !== undefined) return found;
-      if (exited && Date.now() > deadline - timeoutMs + 200) {
-        throw new Error(`agent exited before ${pattern}; log:\n${log.join("\n")}`);
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `timed out waiting for ${pattern}; log:\n${log.join("\n")}\nscreen:\n${screen.join("")}`,
-        );
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 200);
-        waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  };
+      // Once it exited, everything it printed has been read: it will print no more.
+      if (exited) throw new Error(`agent exited before ${pattern}; log:\n${log.join("\n")}`);
+      return undefined;
+    }, {
+      timeoutMs,
+      detail: () => `log:\n${log.join("\n")}\nscreen:\n${screen.join("")}`,
+    });
 
   return {
     child,

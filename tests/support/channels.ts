@@ -1,5 +1,6 @@
 /** Helpers for channel tests: authorized sessions and hand-made channel WebSockets. */
 import type { Client } from "./client.ts";
+import { until, WAIT_MS } from "./wait.ts";
 
 /** Opens a session on `deviceId` and requests authorization (no gates: it is granted). */
 export async function authorizedSession(client: Client, deviceId: string): Promise<string> {
@@ -56,14 +57,11 @@ export function channelSocket(
     output: () => output,
     bytes: () => bytes,
     closed,
-    async waitFor(pattern, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(output)) {
-        if (Date.now() > deadline) {
-          throw new Error(`no ${pattern} in output: ${JSON.stringify(output.slice(-500))}`);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    async waitFor(pattern, timeoutMs = WAIT_MS) {
+      await until(`${pattern} in the output`, () => pattern.test(output), {
+        timeoutMs,
+        detail: () => `the output ends ${JSON.stringify(output.slice(-500))}`,
+      });
       return output;
     },
   };

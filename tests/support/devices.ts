@@ -11,6 +11,7 @@ import {
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "../../protocol/messages.ts";
+import { until, WAIT_MS } from "./wait.ts";
 
 /** Creates a department and returns its id. */
 export async function department(services: Services, name = "Helpdesk"): Promise<string> {
@@ -82,14 +83,16 @@ export class RawAgent {
   }
 
   /** Waits until a message of `type` has arrived. */
-  async next<T extends ServerMessage["type"]>(type: T, timeoutMs = 5000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const found = this.received.find((m) => m.type === type);
-      if (found) return found as Extract<ServerMessage, { type: T }>;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no ${type} within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`);
+  async next<T extends ServerMessage["type"]>(type: T, timeoutMs = WAIT_MS) {
+    const found = await until(
+      `a ${type} message`,
+      () => this.received.find((m) => m.type === type),
+      {
+        timeoutMs,
+        detail: () => `got ${JSON.stringify(this.received)}`,
+      },
+    );
+    return found as Extract<ServerMessage, { type: T }>;
   }
 
   /** Waits for this connection's challenge and signs it with `key` for `deviceId`. */

@@ -1,6 +1,7 @@
 /** A real SMTP server on loopback (the smtp-server package) that keeps what it receives. */
 // @ts-types="@types/smtp-server"
 import { SMTPServer } from "smtp-server";
+import { until, WAIT_MS } from "./wait.ts";
 
 /** One received message, with its body decoded enough to read links. */
 export interface ReceivedMail {
@@ -64,14 +65,11 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
   return {
     port: address.port,
     received,
-    async waitFor(count, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        if (Date.now() > deadline) {
-          throw new Error(`only ${received.length} of ${count} mails arrived`);
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
+    async waitFor(count, timeoutMs = WAIT_MS) {
+      await until(`${count} mails`, () => received.length >= count, {
+        timeoutMs,
+        detail: () => `only ${received.length} arrived`,
+      });
       return received;
     },
     close,

@@ -48,21 +48,21 @@ export async function until<T>(
 
 /**
  * Resolves with `measure()` once it has stayed the same for `quietMs`: for output that stops
- * at a flow-control window, where only a stretch of real time without growth shows that it
- * stopped. Fails after `timeoutMs` if it never settles.
+ * at a flow-control window, or work that may still be under way, where only a stretch of real
+ * time without growth shows that it stopped. Fails after `timeoutMs` if it never settles.
  */
 export async function untilQuiet<T>(
   what: string,
-  measure: () => T,
+  measure: () => T | Promise<T>,
   options: { quietMs?: number; timeoutMs?: number } = {},
 ): Promise<T> {
   const quietMs = options.quietMs ?? 300;
   const timeoutMs = options.timeoutMs ?? WAIT_MS;
   const deadline = Date.now() + timeoutMs;
-  let last = measure();
+  let last = await measure();
   for (;;) {
     await pause(quietMs);
-    const now = measure();
+    const now = await measure();
     if (Object.is(now, last)) return now;
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to settle`);

@@ -9,6 +9,7 @@ import { PASSWORD } from "./accounts.ts";
 import { Client, httpTransport } from "./client.ts";
 import { department, enrollmentToken } from "./devices.ts";
 import { startTestServer, type TestServer } from "./server.ts";
+import { until } from "./wait.ts";
 
 /** A running installation. */
 export interface World extends AsyncDisposable {
@@ -55,14 +56,12 @@ export async function world(
       const agent = await spawnAgent({ server: server.url, enroll: token, name, extraArgs, env });
       agents.push(agent);
       await agent.waitForLog(/connected to/);
-      const deadline = Date.now() + 10_000;
-      for (;;) {
+      const deviceId = await until(`device ${name} online with its information`, async () => {
         const row = await server.services.db.selectFrom("devices").select(["id", "os"])
           .where("name", "=", name).executeTakeFirst();
-        if (row?.os && server.services.hub.isOnline(row.id)) return { agent, deviceId: row.id };
-        if (Date.now() > deadline) throw new Error(`device ${name} did not come online`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+        return row?.os && server.services.hub.isOnline(row.id) ? row.id : null;
+      });
+      return { agent, deviceId };
     },
     async policies(change) {
       const current = await loadPolicies(server.services.db, departmentId);

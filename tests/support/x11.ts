@@ -1,17 +1,11 @@
 /** A real X display (Xvfb) with something drawn on it, served by a real VNC server (x11vnc). */
 
+import { until } from "./wait.ts";
+
 /** A running display and VNC server. */
 export interface VncDesktop extends AsyncDisposable {
   display: string;
   port: number;
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function freePort(): number {
@@ -31,7 +25,10 @@ export async function startVncDesktop(): Promise<VncDesktop> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await waitFor(() => Deno.stat(`/tmp/.X11-unix/X${n}`).then(() => true, () => false), "Xvfb");
+  await until(
+    "Xvfb to start",
+    () => Deno.stat(`/tmp/.X11-unix/X${n}`).then(() => true, () => false),
+  );
   // Something to see: a Tk window (Tk comes with x11vnc) with shapes and text.
   const painter = new Deno.Command("wish", {
     stdin: "piped",
@@ -66,9 +63,10 @@ export async function startVncDesktop(): Promise<VncDesktop> {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await waitFor(
+  await until(
+    "x11vnc to start",
     () => Deno.connect({ hostname: "127.0.0.1", port }).then((c) => (c.close(), true), () => false),
-    "x11vnc",
+    { intervalMs: 50 },
   );
   return {
     display,
