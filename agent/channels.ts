@@ -5,6 +5,7 @@
  * a lease, and everything stops when the server falls silent. Both directions of every
  * channel are credit-gated, so a slow end pauses the other instead of filling memory.
  */
+import { type Clock, systemClock, type TimerHandle } from "../lib/clock.ts";
 import { type AgentMessage, type Capability, encodeChannelFrame } from "../protocol/messages.ts";
 import {
   type ChannelContext,
@@ -63,7 +64,14 @@ export interface ChannelHostOptions {
   maxTransferBytes: number;
   /** Channels end after this long without a message from the server; default 10 s. */
   graceMs?: number;
-  now?: () => number;
+  /** What leases and the grace period are timed by; default the system clock. */
+  clock?: Clock;
+  /**
+   * Variables a terminal's shell starts with, over the agent's own environment (which it gets
+   * without the agent's ASSENT_ secrets). HOME here is also where the shell starts and whose
+   * dotfiles a login shell reads.
+   */
+  shellEnvironment?: Record<string, string>;
   /** Whether shells may run as another user; default: the agent runs as root on Linux or macOS. */
   switchUsers?: boolean;
   /** The OS to act for; default the real one. */
@@ -75,15 +83,13 @@ export const CREDIT_BATCH = 256 * 1024;
 /** After this long without data, smaller amounts of at least {@link CREDIT_IDLE_MIN} are credited. */
 const CREDIT_IDLE_MS = 100;
 const CREDIT_IDLE_MIN = 64 * 1024;
-/** setTimeout's ceiling; longer leases are re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const VNC_PROBE_MS = 500;
 const VNC_CONNECT_MS = 5_000;
 const NOT_AUTHORIZED = "This session is not authorized on this device";
 
 interface Lease {
   deadline: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle;
 }
 
 /** The host's half of a channel: state, credit both ways, and its handler once open. */
@@ -171,23 +177,23 @@ class Channel implements ChannelContext {
  */
 export class ChannelHost {
   readonly #options: ChannelHostOptions;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #graceMs: number;
   readonly #os: typeof Deno.build.os;
   readonly #channels = new Map<number, Channel>();
   readonly #leases = new Map<string, Lease>();
   readonly #stopping = new Set<Promise<void>>();
   #lastActivity: number;
-  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #graceTimer: TimerHandle | undefined;
   #terminal: Promise<boolean> | null = null;
 
   /** A host with no leases and no channels. */
   constructor(options: ChannelHostOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#graceMs = options.graceMs ?? 10_000;
     this.#os = options.os ?? Deno.build.os;
-    this.#lastActivity = this.#now();
+    this.#lastActivity = this.#clock.now();
   }
 
   /** How many channels are open or opening. */
@@ -200,16 +206,22 @@ export class ChannelHost {
     if (typeof sessionId !== "string" || typeof remainingMs !== "number" || isNaN(remainingMs)) {
       return;
     }
-    const old = this.#leases.get(sessionId);
-    clearTimeout(old?.timer);
-    const lease: Lease = { deadline: this.#now() + Math.max(0, remainingMs), timer: undefined };
+    this.#leases.get(sessionId)?.timer.cancel();
+    const deadline = this.#clock.now() + Math.max(0, remainingMs);
+    const lease: Lease = {
+      deadline,
+      timer: this.#clock.at(deadline, () => {
+        if (this.#leases.get(sessionId) !== lease) return;
+        this.#leases.delete(sessionId);
+        this.#endSession(sessionId, "expired");
+      }),
+    };
     this.#leases.set(sessionId, lease);
-    this.#armLease(sessionId, lease);
   }
 
   /** Ends the session's lease and closes every channel of it now. */
   revoke(sessionId: string, reason: string): void {
-    clearTimeout(this.#leases.get(sessionId)?.timer);
+    this.#leases.get(sessionId)?.timer.cancel();
     this.#leases.delete(sessionId);
     this.#endSession(sessionId, reason);
   }
@@ -338,12 +350,12 @@ export class ChannelHost {
 
   /** Proof that the server is alive; call on every message received from it. */
   serverActivity(): void {
-    this.#lastActivity = this.#now();
+    this.#lastActivity = this.#clock.now();
   }
 
   /** Connection lost or agent stopping: every channel ends and every lease is forgotten. */
   closeAll(reason: string): void {
-    for (const lease of this.#leases.values()) clearTimeout(lease.timer);
+    for (const lease of this.#leases.values()) lease.timer.cancel();
     this.#leases.clear();
     for (const channel of [...this.#channels.values()]) {
       this.#end(channel, {
@@ -409,6 +421,7 @@ export class ChannelHost {
     return await openTerminal(channel, parsed, {
       os: this.#os,
       switchUsers: this.#options.switchUsers ?? (unix && Deno.uid() === 0),
+      environment: this.#options.shellEnvironment,
       log: this.#options.log,
     });
   }
@@ -420,17 +433,7 @@ export class ChannelHost {
 
   #leaseLive(sessionId: string): boolean {
     const lease = this.#leases.get(sessionId);
-    return lease !== undefined && this.#now() < lease.deadline;
-  }
-
-  #armLease(sessionId: string, lease: Lease): void {
-    const left = lease.deadline - this.#now();
-    lease.timer = setTimeout(() => {
-      if (this.#leases.get(sessionId) !== lease) return;
-      if (this.#now() < lease.deadline) return this.#armLease(sessionId, lease);
-      this.#leases.delete(sessionId);
-      this.#endSession(sessionId, "expired");
-    }, Math.min(Math.max(0, left), MAX_TIMER_MS));
+    return lease !== undefined && this.#clock.now() < lease.deadline;
   }
 
   #endSession(sessionId: string, reason: string): void {
@@ -490,15 +493,14 @@ export class ChannelHost {
   /** Keeps the silence watchdog armed exactly while channels exist. */
   #watchServer(): void {
     if (this.#channels.size === 0) {
-      clearTimeout(this.#graceTimer);
+      this.#graceTimer?.cancel();
       this.#graceTimer = undefined;
       return;
     }
     if (this.#graceTimer !== undefined) return;
-    const wait = Math.max(0, this.#lastActivity + this.#graceMs - this.#now());
-    this.#graceTimer = setTimeout(() => {
+    this.#graceTimer = this.#clock.at(this.#lastActivity + this.#graceMs, () => {
       this.#graceTimer = undefined;
-      const silent = this.#now() - this.#lastActivity;
+      const silent = this.#clock.now() - this.#lastActivity;
       if (silent < this.#graceMs) return this.#watchServer();
       const count = this.#channels.size;
       this.#options.log(
@@ -508,7 +510,7 @@ export class ChannelHost {
       for (const channel of [...this.#channels.values()]) {
         channel.finish("Cut off from the server");
       }
-    }, Math.min(wait, MAX_TIMER_MS));
+    });
   }
 }
 

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
+import { FakeClock } from "../lib/clock.ts";
 import { type AgentMessage, decodeChannelFrame } from "../protocol/messages.ts";
+import { until, untilQuiet } from "../tests/support/wait.ts";
 import {
   ChannelHost,
   type ChannelHostOptions,
@@ -20,14 +22,17 @@ const root = linux && Deno.uid() === 0;
 type Sent = Extract<AgentMessage, { channelId: number }>;
 
 /**
- * A host whose server side is a recorder; `until` polls what it sent. Like the server, it
- * sends `roots` (by default the upload folder) with every file channel that does not name its
- * own.
+ * A host whose server side is a recorder; `until` polls what it sent. Leases and the grace
+ * period run on `clock`, which moves only when a test says so. Shells get a HOME of their own,
+ * so a login shell reads none of this machine's dotfiles. Like the server, it sends `roots`
+ * (by default the upload folder) with every file channel that does not name its own.
  */
 function harness(overrides: Partial<ChannelHostOptions> & { roots?: string[] } = {}) {
   const messages: Sent[] = [];
   const frames: { channelId: number; payload: Uint8Array }[] = [];
   const logs: string[] = [];
+  const clock = new FakeClock();
+  const home = Deno.makeTempDirSync({ prefix: "assent-channels-home-" });
   const { roots, ...options } = overrides;
   const host = new ChannelHost({
     send: (message) => messages.push(message as Sent),
@@ -38,6 +43,8 @@ function harness(overrides: Partial<ChannelHostOptions> & { roots?: string[] } =
     guard: { paths: [], files: [] },
     vnc: { hostname: "127.0.0.1", port: 1 },
     maxTransferBytes: 64 * MiB,
+    clock,
+    shellEnvironment: { HOME: home },
     ...options,
   });
   const sent = roots ?? [overrides.uploadDir ?? "/nonexistent"];
@@ -61,6 +68,8 @@ function harness(overrides: Partial<ChannelHostOptions> & { roots?: string[] } =
   };
   return {
     host,
+    clock,
+    home,
     messages,
     frames,
     logs,
@@ -74,33 +83,19 @@ function harness(overrides: Partial<ChannelHostOptions> & { roots?: string[] } =
     ending: (channelId: number) =>
       of(channelId).find((m) => m.type === "channel_close" || m.type === "channel_error"),
     type: (channelId: number, text: string) => host.data(channelId, encoder.encode(text)),
+    /** Moves the clock on by `ms` while the server keeps talking, once a second. */
+    talk(ms: number) {
+      for (let left = ms; left > 0; left -= 1_000) {
+        clock.advance(Math.min(1_000, left));
+        host.serverActivity();
+      }
+    },
     async done() {
       host.closeAll("test over");
       await host.settled();
+      await Deno.remove(home, { recursive: true });
     },
   };
-}
-
-/** Polls until `check` holds; fails with `what` after `ms`. */
-async function until(what: string, check: () => boolean, ms = 8_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits until a channel's output has not grown for `quietMs`. */
-async function untilQuiet(size: () => number, quietMs = 300): Promise<void> {
-  let last = -1;
-  while (size() !== last) {
-    last = size();
-    await sleep(quietMs);
-  }
 }
 
 function sha256(data: Uint8Array): string {
@@ -180,6 +175,10 @@ Deno.test({
     await until("hello-42", () => h.text(7).includes("hello-42"));
     h.type(7, "tty\n");
     await until("the tty name", () => /\/dev\/pts\/\d+/.test(h.text(7)));
+    // The host's owner chose the shell's HOME: it starts there and reads its dotfiles there.
+    h.type(7, 'echo "home=$HOME pwd=$(pwd)"\n');
+    const home = await Deno.realPath(h.home);
+    await until("the home folder", () => h.text(7).includes(`home=${h.home} pwd=${home}`));
     assert.equal(h.host.openCount, 1);
     await h.done();
     assert.equal(h.host.openCount, 0);
@@ -304,8 +303,10 @@ Deno.test({
     await h.host.open(terminal(1));
     h.type(1, "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo END-$((2*21))\n");
     await until("the window to fill", () => h.bytes(1).byteLength >= INITIAL_WINDOW);
-    await untilQuiet(() => h.bytes(1).byteLength);
-    assert.equal(h.bytes(1).byteLength, INITIAL_WINDOW);
+    assert.equal(
+      await untilQuiet("the terminal output", () => h.bytes(1).byteLength),
+      INITIAL_WINDOW,
+    );
     h.host.credit(1, 4 * MiB);
     await until("the rest", () => h.text(1).includes("END-42"));
     assert.ok(h.frames.every((f) => f.payload.byteLength <= MAX_FRAME_PAYLOAD));
@@ -357,10 +358,9 @@ Deno.test("a channel for a session without a lease is refused and nothing opens"
     await list(3, "s1");
     assert.deepEqual(h.of(3), [refused(3)]);
 
-    let clock = 1_000_000;
-    const timed = harness({ uploadDir: dir, now: () => clock });
+    const timed = harness({ uploadDir: dir });
     timed.host.grant("s2", 5_000);
-    clock += 5_000;
+    timed.clock.advance(5_000);
     await timed.host.open({ channelId: 4, sessionId: "s2", kind: "file_list", params: {} });
     assert.deepEqual(timed.of(4), [refused(4)]);
     assert.equal(h.host.openCount + timed.host.openCount, 0);
@@ -377,13 +377,20 @@ Deno.test({
     h.host.grant("s1", 60_000);
     const pid = await openShell(h, 1);
     assert.equal(processGone(pid), false);
-    h.host.grant("s1", 300); // a new grant replaces the deadline
-    await sleep(100);
+    // A new grant replaces the deadline, later or sooner.
+    h.talk(50_000);
+    h.host.grant("s1", 60_000);
+    h.talk(59_000);
+    assert.equal(h.ending(1), undefined, "the first deadline no longer counts");
+    h.host.grant("s1", 5_000);
+    h.talk(4_999);
     assert.equal(h.ending(1), undefined);
-    await until("the expiry", () => h.ending(1) !== undefined, 2_000);
+    h.talk(1);
     assert.deepEqual(h.ending(1), { type: "channel_close", channelId: 1, reason: "expired" });
+    assert.equal(h.host.openCount, 0);
     await h.host.settled();
     assert.ok(processGone(pid), `shell ${pid} still runs`);
+    assert.deepEqual(h.logs.at(-1), "session s1: ended 1 channel(s) (expired)");
     await h.done();
   },
 });
@@ -422,25 +429,21 @@ Deno.test({
   name: "channels close when the server is silent for the grace period, not while it talks",
   ignore: !linux,
   async fn() {
-    const h = harness({ graceMs: 1_000 });
-    h.host.grant("s1", 60_000);
+    const h = harness({ graceMs: 10_000 });
+    h.host.grant("s1", 3_600_000);
     const pid = await openShell(h, 1);
-    const talking = Date.now();
-    while (Date.now() - talking < 1_500) {
-      await sleep(50);
-      h.host.serverActivity();
-    }
+    h.talk(60_000);
     assert.equal(h.ending(1), undefined);
-    await until("the grace to run out", () => h.ending(1) !== undefined, 3_000);
+    h.clock.advance(9_999);
+    assert.equal(h.ending(1), undefined);
+    h.clock.advance(1);
     assert.deepEqual(h.ending(1), {
       type: "channel_close",
       channelId: 1,
       reason: "Cut off from the server",
     });
     assert.ok(
-      h.logs.some((line) =>
-        /^cut off from the server for [\d.]+ s: ended 1 channel\(s\)$/.test(line)
-      ),
+      h.logs.includes("cut off from the server for 10 s: ended 1 channel(s)"),
       h.logs.join("\n"),
     );
     await h.host.settled();
@@ -470,14 +473,13 @@ Deno.test("a download stops at the credit window, continues with credit, and mat
       size: content.length,
     }]);
     await until("the window to fill", () => h.bytes(9).byteLength >= INITIAL_WINDOW);
-    await untilQuiet(() => h.bytes(9).byteLength, 200);
-    assert.equal(h.bytes(9).byteLength, INITIAL_WINDOW);
+    const download = () => h.bytes(9).byteLength;
+    assert.equal(await untilQuiet("the download", download, { quietMs: 200 }), INITIAL_WINDOW);
     assert.equal(h.ending(9), undefined);
 
     h.host.credit(9, 1 * MiB);
     await until("the second window", () => h.bytes(9).byteLength >= 2 * MiB);
-    await untilQuiet(() => h.bytes(9).byteLength, 200);
-    assert.equal(h.bytes(9).byteLength, 2 * MiB);
+    assert.equal(await untilQuiet("the download", download, { quietMs: 200 }), 2 * MiB);
     h.host.credit(9, 2 * MiB);
     await until("the end", () => h.ending(9) !== undefined);
 

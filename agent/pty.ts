@@ -36,6 +36,8 @@ export interface TerminalOptions {
   os: typeof Deno.build.os;
   /** Whether shells may run as another user, which needs root. */
   switchUsers: boolean;
+  /** Variables set over the agent's own environment, such as HOME. */
+  environment?: Record<string, string>;
   log(line: string): void;
 }
 
@@ -99,14 +101,14 @@ export async function planShell(
   params: TerminalParams,
   options: TerminalOptions,
 ): Promise<ShellPlan> {
-  const env = shellEnvironment();
+  const env = { ...shellEnvironment(), ...options.environment };
   if (options.os === "windows") {
     const user = Deno.env.get("USERNAME") ?? "unknown";
     return {
       cmd: "powershell.exe",
       args: ["-NoLogo"],
       env,
-      cwd: await existingDir(Deno.env.get("USERPROFILE")),
+      cwd: await existingDir(options.environment?.USERPROFILE ?? Deno.env.get("USERPROFILE")),
       pty: false,
       user,
       shell: "powershell.exe",
@@ -146,7 +148,7 @@ export async function planShell(
     cmd: "script",
     args,
     env,
-    cwd: await existingDir(Deno.env.get("HOME") ?? homedir()),
+    cwd: await existingDir(env.HOME ?? homedir()),
     pty: true,
     user,
     shell,
