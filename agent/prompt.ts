@@ -5,6 +5,7 @@
  * variable, never inside a command line or a script, so a technician name like
  * `$(reboot)` is shown, not run.
  */
+import { type Clock, systemClock, type TimerHandle } from "../lib/clock.ts";
 
 /** What the server asks the end user, with the deadline translated to the local clock. */
 export interface PromptRequest {
@@ -40,7 +41,8 @@ export interface TerminalIo {
   input: ReadableStream<Uint8Array>;
   /** Writes text as is; the prompter supplies its own line breaks. */
   output: (text: string) => void;
-  now?: () => number;
+  /** What the countdown and the deadline are timed by; default the system clock. */
+  clock?: Clock;
   /** Whether output is a terminal, so the countdown can rewrite one line in place. */
   isTerminal?: boolean;
 }
@@ -87,7 +89,8 @@ export type DialogSpawn = (command: DialogCommand, signal: AbortSignal) => Promi
 /** Injectable process launcher and clock for the dialog prompters. */
 export interface DialogOptions {
   spawn?: DialogSpawn;
-  now?: () => number;
+  /** What the deadline is timed by; default the system clock. */
+  clock?: Clock;
 }
 
 /** A dialog tool could not be started or could not reach a display; use another prompter. */
@@ -145,7 +148,7 @@ export interface TerminalPrompter extends Prompter {
  * a stray "a" cannot accept a later request. Prompts and questions are asked one at a time.
  */
 export function terminalPrompter(io: TerminalIo): TerminalPrompter {
-  const now = io.now ?? Date.now;
+  const clock = io.clock ?? systemClock;
   const lines = lineReader(io.input);
   let previous: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(run: () => Promise<T>): Promise<T> => {
@@ -163,7 +166,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       const { title, body } = formatPromptText(req);
       io.output(`\n${title}\n${"=".repeat(title.length)}\n${body}\n\n`);
       let settled = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: TimerHandle | undefined;
       let lastSeconds = -1;
       const render = (seconds: number) => {
         const question = `Accept (a) or decline (d)? ${countdownText(seconds)}`;
@@ -172,14 +175,14 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       const finish = (result: PromptResult, note: string) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        timer?.cancel();
         unlisten();
         signal.removeEventListener("abort", onAbort);
         io.output(`${io.isTerminal ? "\n" : ""}${note}\n`);
         resolve(result);
       };
       const tick = () => {
-        const left = req.deadline - now();
+        const left = req.deadline - clock.now();
         if (left <= 0) return finish(null, TIMED_OUT);
         const seconds = Math.ceil(left / 1000);
         // Off a terminal every line stays in the log: one every 5 s, then each of the last 5.
@@ -187,7 +190,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
         if (seconds !== lastSeconds && due) render(seconds);
         lastSeconds = seconds;
         // Wake when the displayed second changes; the clock is re-read every time.
-        timer = setTimeout(tick, left - (seconds - 1) * 1000);
+        timer = clock.at(req.deadline - (seconds - 1) * 1000, tick);
       };
       const onAbort = () => finish(null, WITHDRAWN);
       const unlisten = lines.listen((line) => {
@@ -443,10 +446,11 @@ export async function adaptivePrompter(options: {
   environment?: PromptEnvironment;
   terminal: () => TerminalPrompter;
   dialogs?: DialogOptions;
-  now?: () => number;
+  /** When a dialog that failed may be tried again is read from it; default the system clock. */
+  clock?: Clock;
 }): Promise<AdaptivePrompter> {
   const environment = options.environment ?? systemPromptEnvironment();
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const unusableUntil = new Map<DialogTool, number>();
   const dialogs = new Map<DialogTool, Prompter>();
   let inputEnded = false;
@@ -483,7 +487,7 @@ export async function adaptivePrompter(options: {
     const next = await probePrompt(options.mode, environment, {
       inputEnded,
       unusableUntil,
-      now: now(),
+      now: clock.now(),
     });
     // The terminal's reader starts once the terminal is the way to ask, so its end is noticed.
     if (next.kind === "terminal") terminal();
@@ -493,7 +497,7 @@ export async function adaptivePrompter(options: {
   };
   // A dialog that cannot reach a display is left out for a while; the terminal may still ask.
   const dialogFailed = async (tool: DialogTool) => {
-    unusableUntil.set(tool, now() + UNUSABLE_DIALOG_MS);
+    unusableUntil.set(tool, clock.now() + UNUSABLE_DIALOG_MS);
     if (await probe()) changed();
   };
 
@@ -562,18 +566,18 @@ const NO_DISPLAY = new RegExp(
 
 function dialogPrompter(kind: PrompterKind, options: DialogOptions, spec: DialogSpec): Prompter {
   const spawn = options.spawn ?? spawnDialog;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   return {
     kind,
     async ask(req, signal) {
-      const remainingMs = req.deadline - now();
+      const remainingMs = req.deadline - clock.now();
       if (signal.aborted || remainingMs <= 0) return null;
       const seconds = Math.ceil(remainingMs / 1000);
       const command = spec.command(req, seconds, remainingMs);
       const kill = new AbortController();
       const stop = () => kill.abort();
       signal.addEventListener("abort", stop, { once: true });
-      const timer = setTimeout(stop, remainingMs + spec.graceMs);
+      const timer = clock.at(req.deadline + spec.graceMs, stop);
       try {
         const outcome = await spawn(command, kill.signal);
         if (kill.signal.aborted) return null;
@@ -586,7 +590,7 @@ function dialogPrompter(kind: PrompterKind, options: DialogOptions, spec: Dialog
         }
         return result;
       } finally {
-        clearTimeout(timer);
+        timer.cancel();
         signal.removeEventListener("abort", stop);
       }
     },

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../lib/clock.ts";
+import { until } from "../tests/support/wait.ts";
 import {
   adaptivePrompter,
   countdownText,
@@ -35,39 +37,50 @@ function request(overrides: Partial<PromptRequest> = {}): PromptRequest {
   };
 }
 
-/** A stdin the test types into, and everything the prompter printed. */
-function console_(options: { now?: () => number; isTerminal?: boolean } = {}) {
+/**
+ * A stdin the test types into. `type` resolves once the prompter has taken in what was typed
+ * (its reader asked for more), so a test knows a line was handled, or dropped, without waiting.
+ */
+function keyboard() {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const input = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  let handled: PromiseWithResolvers<void> | null = null;
+  const input = new ReadableStream<Uint8Array>(
+    { start: (c) => void (controller = c), pull: () => handled?.resolve() },
+    { highWaterMark: 0 },
+  );
+  return {
+    input,
+    type(text: string): Promise<void> {
+      handled = Promise.withResolvers();
+      controller.enqueue(new TextEncoder().encode(text));
+      return handled.promise;
+    },
+    end: () => controller.close(),
+  };
+}
+
+/** A terminal prompter on a {@link keyboard}, and everything it printed. */
+function console_(options: { clock?: FakeClock; isTerminal?: boolean } = {}) {
+  const keys = keyboard();
   const screen = { text: "" };
   const prompter = terminalPrompter({
-    input,
+    input: keys.input,
     output: (text) => screen.text += text,
     ...options,
   });
   return {
     prompter,
     screen,
-    type: (text: string) => controller.enqueue(new TextEncoder().encode(text)),
+    type: keys.type,
     async [Symbol.asyncDispose]() {
       await prompter.close();
     },
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
-    await sleep(5);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
 /** Waits until the prompt shows `count` countdown lines in total. */
 const promptShown = (screen: { text: string }, count = 1) =>
-  waitFor(() => screen.text.split("seconds left").length > count, "the prompt");
+  until("the prompt", () => screen.text.split("seconds left").length > count);
 
 Deno.test("terminalPrompter() shows message, technician, user and countdown, and accepts", async () => {
   await using term = console_();
@@ -97,7 +110,7 @@ Deno.test("terminalPrompter() maps every accepted spelling of an answer", async 
   for (const [typed, expected] of table) {
     const before = term.screen.text.length;
     const answer = term.prompter.ask(request(), new AbortController().signal);
-    await waitFor(() => term.screen.text.slice(before).includes("seconds left"), "the prompt");
+    await until("the prompt", () => term.screen.text.slice(before).includes("seconds left"));
     term.type(`${typed}\n`);
     assert.equal(await answer, expected, typed);
   }
@@ -120,23 +133,25 @@ Deno.test("terminalPrompter() explains and keeps waiting after an invalid answer
   const answer = term.prompter.ask(request(), new AbortController().signal);
   await promptShown(term.screen);
   term.type("maybe\n");
-  await waitFor(() => term.screen.text.includes("Type a to accept or d to decline"), "the hint");
+  await until("the hint", () => term.screen.text.includes("Type a to accept or d to decline"));
   term.type("\nyes\n");
   assert.equal(await answer, "accept");
   assert.equal(term.screen.text.split("Type a to accept or d to decline\n").length, 3);
 });
 
 Deno.test("terminalPrompter() gives up at the deadline", async () => {
-  await using term = console_();
-  const started = Date.now();
-  const answer = await term.prompter.ask(
-    request({ deadline: Date.now() + 300 }),
+  const clock = new FakeClock();
+  await using term = console_({ clock });
+  const answer = term.prompter.ask(
+    request({ deadline: clock.now() + 2_000 }),
     new AbortController().signal,
   );
-  assert.equal(answer, null);
-  assert.ok(Date.now() - started >= 290);
-  assert.match(term.screen.text, /1 second left\n/);
+  await promptShown(term.screen);
+  clock.advance(1_999);
+  assert.match(term.screen.text, /1 second left\n$/);
+  clock.advance(1);
   assert.match(term.screen.text, /The request has timed out\.\n$/);
+  assert.equal(await answer, null);
 });
 
 Deno.test("terminalPrompter() answers null at once when the deadline already passed", async () => {
@@ -158,8 +173,7 @@ Deno.test("terminalPrompter() stops asking when the request is withdrawn", async
   assert.equal(await answer, null);
   assert.match(term.screen.text, /The request was withdrawn\.\n$/);
   // An answer typed after the withdrawal answers nothing.
-  term.type("a\n");
-  await sleep(20);
+  await term.type("a\n");
   assert.match(term.screen.text, /The request was withdrawn\.\n$/);
 
   const before = term.screen.text.length;
@@ -171,11 +185,9 @@ Deno.test("terminalPrompter() stops asking when the request is withdrawn", async
 
 Deno.test("terminalPrompter() drops lines typed while no prompt is open", async () => {
   await using term = console_();
-  term.type("a\nyes\n");
-  await sleep(20);
+  await term.type("a\nyes\n");
   const answer = term.prompter.ask(request(), new AbortController().signal);
   await promptShown(term.screen);
-  await sleep(20);
   assert.doesNotMatch(term.screen.text, /Accepted/);
   term.type("d\n");
   assert.equal(await answer, "decline");
@@ -187,8 +199,7 @@ Deno.test("terminalPrompter() asks two prompts in a row on the same stdin", asyn
   await promptShown(term.screen, 1);
   term.type("a\n");
   assert.equal(await first, "accept");
-  term.type("y\n"); // between prompts: dropped
-  await sleep(20);
+  await term.type("y\n"); // between prompts: dropped
   const second = term.prompter.ask(
     request({ promptId: "p2", technician: "Other Tech" }),
     new AbortController().signal,
@@ -200,17 +211,14 @@ Deno.test("terminalPrompter() asks two prompts in a row on the same stdin", asyn
 });
 
 Deno.test("terminalPrompter() off a terminal prints the countdown every 5 s and each of the last 5", async () => {
-  let clock = 1_000_000;
-  await using term = console_({ now: () => clock });
-  // 50 ms past a whole second, so the prompter re-reads the fake clock every 50 ms.
+  const clock = new FakeClock();
+  await using term = console_({ clock });
   const answer = term.prompter.ask(
-    request({ deadline: clock + 11_050 }),
+    request({ deadline: clock.now() + 11_050 }),
     new AbortController().signal,
   );
-  for (let i = 0; i < 12; i++) {
-    await sleep(100);
-    clock += 1000;
-  }
+  await promptShown(term.screen);
+  for (let i = 0; i < 12; i++) clock.advance(1000);
   assert.equal(await answer, null);
   const shown = [...term.screen.text.matchAll(/\? (\d+) seconds? left\n/g)].map((m) =>
     Number(m[1])
@@ -220,15 +228,15 @@ Deno.test("terminalPrompter() off a terminal prints the countdown every 5 s and 
 });
 
 Deno.test("terminalPrompter() on a terminal rewrites one countdown line in place", async () => {
-  let clock = 1_000_000;
-  await using term = console_({ now: () => clock, isTerminal: true });
+  const clock = new FakeClock();
+  await using term = console_({ clock, isTerminal: true });
   const answer = term.prompter.ask(
-    request({ deadline: clock + 3_050 }),
+    request({ deadline: clock.now() + 3_050 }),
     new AbortController().signal,
   );
-  await waitFor(() => term.screen.text.includes("4 seconds left"), "the first countdown");
-  clock += 1000;
-  await waitFor(() => term.screen.text.includes("3 seconds left"), "the second countdown");
+  await until("the first countdown", () => term.screen.text.includes("4 seconds left"));
+  clock.advance(1000);
+  assert.ok(term.screen.text.includes("3 seconds left"));
   term.type("a\n");
   assert.equal(await answer, "accept");
   const line = (n: number) => `\rAccept (a) or decline (d)? ${n} seconds left\x1b[K`;
@@ -403,21 +411,24 @@ Deno.test("dialog prompters kill the tool when the request is withdrawn or runs 
   const withdrawn = fakeSpawn("hang");
   const controller = new AbortController();
   const answer = zenityPrompter(withdrawn).ask(request(), controller.signal);
-  await sleep(10);
+  await until("the dialog to start", () => withdrawn.signals.length === 1);
   controller.abort();
   assert.equal(await answer, null);
   assert.equal(withdrawn.signals[0]!.aborted, true);
 
   // kdialog has no timeout of its own: it is killed right at the deadline.
+  const clock = new FakeClock();
   const expired = fakeSpawn("hang");
-  const started = Date.now();
-  const late = await kdialogPrompter(expired).ask(
-    request({ deadline: Date.now() + 150 }),
+  const late = kdialogPrompter({ ...expired, clock }).ask(
+    request({ deadline: clock.now() + 60_000 }),
     new AbortController().signal,
   );
-  assert.equal(late, null);
+  await until("the dialog to start", () => expired.signals.length === 1);
+  clock.advance(59_999);
+  assert.equal(expired.signals[0]!.aborted, false);
+  clock.advance(1);
   assert.ok(expired.signals[0]!.aborted);
-  assert.ok(Date.now() - started < 1000);
+  assert.equal(await late, null);
 
   const none = fakeSpawn({ code: 0 });
   const past = await zenityPrompter(none).ask(
@@ -639,15 +650,15 @@ Deno.test("probePrompt() leaves out a dialog that could not reach a display unti
 
 /** A terminal prompter whose input the test can end, and how often the agent was told of a change. */
 function endable() {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  const input = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const keys = keyboard();
   const screen = { text: "" };
   let built: ReturnType<typeof terminalPrompter> | null = null;
   return {
-    terminal: () => built ??= terminalPrompter({ input, output: (t) => screen.text += t }),
+    terminal: () =>
+      built ??= terminalPrompter({ input: keys.input, output: (t) => screen.text += t }),
     screen,
-    type: (text: string) => controller.enqueue(new TextEncoder().encode(text)),
-    end: () => controller.close(),
+    type: keys.type,
+    end: keys.end,
     async [Symbol.asyncDispose]() {
       await built?.close();
     },
@@ -670,7 +681,7 @@ Deno.test("adaptivePrompter() stops offering prompts when its terminal input end
   assert.equal(await answer, "accept");
 
   term.end();
-  await waitFor(() => changes === 1, "the change");
+  await until("the change", () => changes === 1);
   assert.equal(await prompter.refresh(), true);
   assert.deepEqual(prompter.ability, {
     kind: "none",
@@ -715,13 +726,13 @@ Deno.test("adaptivePrompter() re-probes: a display that comes later is used", as
 Deno.test("adaptivePrompter() falls back to the TTY when the dialog cannot reach a display", async () => {
   await using term = endable();
   const dialogs = fakeSpawn({ code: 1, stderr: "cannot open display: :0" });
-  let clock = 0;
+  const clock = new FakeClock();
   const prompter = await adaptivePrompter({
     mode: "auto",
     environment: machine("linux", { DISPLAY: ":0" }, ["zenity"], true),
     terminal: term.terminal,
     dialogs,
-    now: () => clock,
+    clock,
   });
   let changes = 0;
   prompter.onChange = () => changes++;
@@ -733,7 +744,7 @@ Deno.test("adaptivePrompter() falls back to the TTY when the dialog cannot reach
   assert.deepEqual(prompter.ability, { kind: "terminal" });
   assert.equal(changes, 1);
   // The dialog gets another chance later.
-  clock += 5 * 60_000;
+  clock.advance(5 * 60_000);
   await prompter.refresh();
   assert.deepEqual(prompter.ability, { kind: "dialog", tool: "zenity" });
 });
@@ -772,6 +783,7 @@ Deno.test("spawnDialog() runs a real process, reports how it ended and kills it 
   const kill = new AbortController();
   const started = Date.now();
   const running = spawnDialog({ cmd: "sleep", args: ["30"] }, kill.signal);
+  // A moment for the process to start, so that the abort kills a running one.
   setTimeout(() => kill.abort(), 50);
   assert.notEqual((await running).code, 0);
   assert.ok(Date.now() - started < 2000);
