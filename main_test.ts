@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TextLineStream } from "./lib/text_lines.ts";
 import { startTestServer } from "./tests/support/server.ts";
+import { until } from "./tests/support/wait.ts";
 
 Deno.test("the server answers healthz and finishes an in-flight request when stopped", async () => {
   // Real password hashing (about half a second) keeps the setup request in flight.
@@ -25,9 +26,14 @@ Deno.test("the server answers healthz and finishes an in-flight request when sto
         passwordRepeat: "correct horse battery",
       }),
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(
+      "the setup request to hash its password",
+      () => server.services.accounts.hasher.load.running > 0,
+      { intervalMs: 5 },
+    );
     await server.stop();
     const res = await inFlight;
+    await res.body?.cancel();
     assert.equal(res.status, 303, "the request finished although the server was stopping");
     assert.equal(res.headers.get("Location"), "/account/mfa?welcome=1");
     await assert.rejects(fetch(`${server.url}/healthz`));

@@ -492,8 +492,10 @@ Deno.test("the CSV export streams every row in batches without holding the datab
   assert.ok(!first.done && first.value.length > 0);
   // The rest is unread: a stream holding SQLite's only connection would block this request.
   const other = owner.get("/audit?action=channel.closed");
-  const timeout = new Promise<"blocked">((r) => setTimeout(() => r("blocked"), 2000));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"blocked">((r) => timer = setTimeout(() => r("blocked"), 2000));
   const page = await Promise.race([other, timeout]);
+  clearTimeout(timer);
   assert.notEqual(page, "blocked", "the export must not block other requests");
   assert.equal((page as Response).status, 200);
   await (page as Response).body?.cancel();
