@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type AgentMessage, decodeChannelFrame } from "../protocol/messages.ts";
+import { until } from "../tests/support/wait.ts";
 import { ChannelHost } from "./channels.ts";
 import {
   credentialPath,
@@ -57,15 +58,14 @@ function host(options: { guard: Guard; uploadDir: string }) {
   const open = async (kind: string, params: Record<string, unknown>) => {
     const channelId = ++id;
     await h.open({ channelId, sessionId: "s1", kind, params });
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const end = messages.find((m) =>
-        m.channelId === channelId && (m.type === "channel_close" || m.type === "channel_error")
-      );
-      if (end) return { end, events: messages.filter((m) => m.channelId === channelId) };
-      if (Date.now() > deadline) throw new Error(`channel ${channelId} did not end`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const end = await until(
+      `channel ${channelId} to end`,
+      () =>
+        messages.find((m) =>
+          m.channelId === channelId && (m.type === "channel_close" || m.type === "channel_error")
+        ),
+    );
+    return { end, events: messages.filter((m) => m.channelId === channelId) };
   };
   return {
     host: h,

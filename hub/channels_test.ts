@@ -48,6 +48,7 @@ Deno.test("a busy sink holds the agent's credit back until it drains", async () 
   let backlog = INITIAL_WINDOW;
   channel.sink = { ...recordingSink(), backlog: () => backlog };
   channel.fromAgent(new Uint8Array(512 * 1024));
+  // Long enough for the 10 ms drain check to run and find the browser still behind.
   await new Promise((r) => setTimeout(r, 30));
   assert.deepEqual(sent, [], "no credit while the browser is behind");
   backlog = 0;
