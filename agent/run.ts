@@ -76,6 +76,10 @@ export interface AgentOptions {
   stdout: (text: string) => void;
   /** What tells whether someone can be asked; the real machine unless a test says otherwise. */
   promptEnvironment?: PromptEnvironment;
+  /** Called on every `welcome` (the packaged agent confirms an update there, see main.ts). */
+  onWelcome?: (send: (message: AgentMessage) => void) => void;
+  /** Server messages this module leaves to others (e.g. `update_available`). */
+  onServerMessage?: (message: ServerMessage, send: (message: AgentMessage) => void) => void;
 }
 
 /** A session state the operator may state for machines whose OS does not report it. */
@@ -126,6 +130,7 @@ export interface ConnectOptions extends
     | "vnc"
     | "maxTransferBytes"
     | "log"
+    | "onServerMessage"
   > {
   /** What no file channel may reach: this program's own state and secrets. */
   guard: Guard;
@@ -142,7 +147,7 @@ export interface ConnectOptions extends
    */
   onOffer?: (offer: SupportOffer, signal: AbortSignal) => Promise<boolean>;
   /** Called on every `welcome`, once the connection is a device's. */
-  onWelcome?: () => void;
+  onWelcome?: (send: (message: AgentMessage) => void) => void;
 }
 
 /** Agent-side state of one open prompt. */
@@ -483,7 +488,7 @@ export function connectOnce(
           }, 1_000);
           infoTimer = setInterval(() => void sendInfo().catch(() => {}), options.infoEveryMs);
           prompter.onChange = () => void sendInfo().catch(() => {});
-          options.onWelcome?.();
+          options.onWelcome?.(send);
           await sendInfo().catch((err) => log(`reading device information failed: ${err}`));
           return;
         case "error":
@@ -534,6 +539,7 @@ export function connectOnce(
           host.event(message.channelId, message.event);
           return;
         default:
+          options.onServerMessage?.(message, send);
           return;
       }
     };
@@ -723,8 +729,14 @@ export function parseEmailApprovers(
   return { required: true, recipients, timeoutSeconds: seconds };
 }
 
+/** What the packaged agent (agent/main.ts) adds to a run: update handling, enroll-and-stop. */
+export type AgentHooks = Pick<AgentOptions, "onWelcome" | "onServerMessage"> & {
+  /** Ends the run like Ctrl+C does. */
+  signal?: AbortSignal;
+};
+
 /** `assent agent …` from the command line. */
-export async function agentMain(args: string[]): Promise<number> {
+export async function agentMain(args: string[], hooks: AgentHooks = {}): Promise<number> {
   if (args[0] === "service") return printService(args.slice(1));
   let values;
   try {
@@ -793,5 +805,7 @@ export async function agentMain(args: string[]): Promise<number> {
       Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} agent: ${line}\n`)),
     stdin: Deno.stdin.readable,
     stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-  }, controller.signal);
+    onWelcome: hooks.onWelcome,
+    onServerMessage: hooks.onServerMessage,
+  }, hooks.signal ? AbortSignal.any([controller.signal, hooks.signal]) : controller.signal);
 }

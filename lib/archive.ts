@@ -211,7 +211,6 @@ export function crc32(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-
 function dosDateTime(ms: number): { time: number; date: number } {
   const d = new Date(ms);
   const year = Math.max(1980, d.getUTCFullYear());

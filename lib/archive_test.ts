@@ -17,7 +17,11 @@ const text = (s: string) => new TextEncoder().encode(s);
 const ENTRIES = [
   { name: "README.txt", data: text("hello\n"), mode: 0o644 },
   { name: "bin/run", data: text("#!/bin/sh\necho ran\n"), mode: 0o755 },
-  { name: "data/blob.bin", data: new Uint8Array(70_000).map((_, i) => (i * 31) & 255), mode: 0o644 },
+  {
+    name: "data/blob.bin",
+    data: new Uint8Array(70_000).map((_, i) => (i * 31) & 255),
+    mode: 0o644,
+  },
 ];
 
 async function run(cmd: string, args: string[], cwd: string): Promise<string> {
