@@ -138,7 +138,10 @@ Deno.test("enrollment tokens: created once-visible, listed, revoked; admins only
   });
   assert.equal(created.status, 200);
   const body = await textOf(created);
-  assert.match(body, /assent agent --server http:\/\/localhost --enroll enr_[A-Za-z0-9_-]{43}/);
+  assert.match(
+    body,
+    /\.\/assent-agent agent --server http:\/\/localhost --enroll enr_[A-Za-z0-9_-]{43}/,
+  );
   const rows = await t.services.db.selectFrom("enrollment_tokens").selectAll().execute();
   assert.equal(rows.length, 1);
   assert.doesNotMatch(

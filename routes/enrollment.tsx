@@ -18,6 +18,7 @@ import {
   listGroups,
   revokeEnrollmentToken,
 } from "../store/devices.ts";
+import { agentDownloads, installCommands } from "../services/downloads.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
@@ -46,9 +47,9 @@ const TokenForm = z.object({
 
 const GroupForm = z.object({ name: text("Group name", 100) });
 
-/** The command an admin pastes on the device. */
+/** The command an admin runs in an unpacked agent package on the device. */
 export function enrollCommand(publicUrl: string, token: string): string {
-  return `assent agent --server ${publicUrl} --enroll ${token}`;
+  return `./assent-agent agent --server ${publicUrl} --enroll ${token}`;
 }
 
 async function page(
@@ -75,9 +76,12 @@ async function page(
     state: tokenState(t, now),
     createdBy: t.created_by,
   }));
+  const services = c.get("services");
+  const downloads = await agentDownloads(services.downloadsDir);
   return render(
     c,
     <EnrollmentPage
+      downloads={downloads}
       tokens={tokens}
       form={{
         departments: departments.map((d) => ({ id: d.id, name: d.name })),
@@ -127,7 +131,14 @@ export function enrollmentRoutes(): Hono<AppEnv> {
       maxUses: data.maxUses,
       now,
     }, { kind: "user", id: user.id, label: user.email });
-    return await page(c, { created: { token, command: enrollCommand(config.publicUrl, token) } });
+    const downloads = await agentDownloads(c.get("services").downloadsDir);
+    return await page(c, {
+      created: {
+        token,
+        command: enrollCommand(config.publicUrl, token),
+        installs: installCommands(config.publicUrl, token, downloads),
+      },
+    });
   });
 
   app.post("/admin/enrollment/:id/revoke", async (c) => {

@@ -48,7 +48,9 @@ const PUBLIC: Record<string, string> = {
   "GET /join/:code": "Service Desk customers have no account",
   "GET /join/:code/launch.sh": "Service Desk customers have no account",
   "GET /join/:code/launch.ps1": "Service Desk customers have no account",
-  "GET /downloads/:file": "the support app's executables for customers",
+  "GET /downloads/:file": "agent packages (the support app) for customers and devices",
+  "GET /install/agent.sh": "installers carry no secret; the token is their argument",
+  "GET /install/agent.ps1": "installers carry no secret; the token is their argument",
   "ALL /api/*": "the API's own 404 for unknown endpoints",
 };
 

@@ -13,7 +13,8 @@ import type {
   SupportCodeModel,
   SupportState,
 } from "../services/support_codes.ts";
-import { OS_LABELS, type SupportAppFile } from "../services/downloads.ts";
+import type { PlatformId } from "../lib/platforms.ts";
+import type { AgentDownload } from "../services/downloads.ts";
 import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
@@ -323,12 +324,16 @@ export function SupportSummary(props: { model: SupportCodeModel }) {
   );
 }
 
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
 /** The public download page behind the link. */
 export function JoinPage(props: {
   page: JoinPageData;
   code: string;
   server: string;
-  files: SupportAppFile[];
+  downloads: AgentDownload[];
+  /** The visitor's platform, as far as the browser tells. */
+  visitor: PlatformId | null;
 }) {
   const p = props.page;
   if (p.kind === "rate_limited") {
@@ -353,10 +358,23 @@ export function JoinPage(props: {
   }
   const v = p.view;
   const base = `${props.server}/join/${v.code}`;
+  const archives = props.downloads.filter((d) => d.format !== "executable");
   const oneLiners = [
-    { os: "Windows (PowerShell)", line: `irm ${base}/launch.ps1 | iex` },
-    { os: "macOS and Linux (Terminal)", line: `curl -fsSL ${base}/launch.sh | sh` },
+    ...(archives.some((d) => d.os === "windows")
+      ? [{ os: "Windows (PowerShell)", line: `irm ${base}/launch.ps1 | iex` }]
+      : []),
+    ...(archives.some((d) => d.os !== "windows")
+      ? [{ os: "macOS and Linux (Terminal)", line: `curl -fsSL ${base}/launch.sh | sh` }]
+      : []),
   ];
+  const mine = props.downloads.find((d) =>
+    d.platform === props.visitor && d.format !== "executable"
+  );
+  const others = props.downloads.filter((d) => d !== mine);
+  const run = (d: AgentDownload | undefined) =>
+    d?.os === "windows"
+      ? `assent-agent.cmd support ${v.code} --server ${props.server}`
+      : `./assent-agent support ${v.code} --server ${props.server}`;
   return (
     <Layout title="Join a support session" narrow>
       <h1>Join a support session</h1>
@@ -374,52 +392,73 @@ export function JoinPage(props: {
           <strong data-deadline={v.expiresAt} data-format="clock">…</strong> left
         </p>
         <h2>{DOWNLOAD_SUPPORT_APP}</h2>
-        {props.files.length > 0
+        {props.downloads.length === 0
           ? (
-            <ul class="downloads">
-              {props.files.map((f) => (
-                <li key={f.file}>
-                  <a class="button primary" href={`/downloads/${f.file}`} download>
-                    {OS_LABELS[f.os]} ({f.arch})
-                  </a>{" "}
-                  <span class="muted">{Math.round(f.size / 1024 / 1024)} MiB</span>
-                </li>
-              ))}
-            </ul>
+            <p class="alert alert-warn" id="no-support-app">
+              The support app is not on this server yet. Ask your technician to send it to you.
+            </p>
           )
           : (
-            <p class="alert alert-warn">
-              The support app is not on this server yet. Ask your technician for the Assent support
-              app.
-            </p>
+            <>
+              {oneLiners.length > 0 && (
+                <>
+                  <p>
+                    The quickest way: paste this line into a terminal. It downloads the app from
+                    this server, checks that it is unchanged (SHA-256), and starts it with your
+                    code.
+                  </p>
+                  {oneLiners.map((o, i) => (
+                    <div class="one-liner" key={o.os}>
+                      <p>{o.os}</p>
+                      <pre class="command" id={`one-liner-${i}`}>{o.line}</pre>
+                      <button type="button" data-copy={`#one-liner-${i}`}>Copy</button>
+                    </div>
+                  ))}
+                </>
+              )}
+              <h3>Or download it</h3>
+              {mine && (
+                <p>
+                  <a
+                    class="button primary"
+                    href={`/downloads/${mine.file}`}
+                    download
+                    data-platform={mine.platform}
+                  >
+                    Download for {mine.label}
+                  </a>{" "}
+                  <span class="muted">{mib(mine.size)}</span>
+                </p>
+              )}
+              {others.length > 0 && (
+                <ul class="downloads">
+                  {others.map((d) => (
+                    <li key={d.file}>
+                      <a href={`/downloads/${d.file}`} download data-platform={d.platform}>
+                        {d.label}
+                      </a>{" "}
+                      <span class="muted">{mib(d.size)}</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+              <p>Unpack it, then run this in its folder:</p>
+              <div class="one-liner">
+                <pre class="command" id="join-command">{run(mine)}</pre>
+                <button type="button" data-copy="#join-command">Copy</button>
+              </div>
+              <details>
+                <summary>SHA-256 checksums</summary>
+                <ul class="checksums">
+                  {props.downloads.map((d) => (
+                    <li key={d.file}>
+                      {d.file}: <code class="mono">{d.sha256}</code>
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            </>
           )}
-        <p>Then run it with this session's code:</p>
-        <div class="one-liner">
-          <pre
-            class="command"
-            id="join-command"
-          >assent support {v.code} --server {props.server}</pre>
-          <button type="button" data-copy="#join-command">Copy</button>
-        </div>
-        <h2>Or in one line</h2>
-        <p class="hint">
-          These download the app from this server and start it with the code built in.
-        </p>
-        {oneLiners.map((o, i) => (
-          <div class="one-liner" key={o.os}>
-            <p>{o.os}</p>
-            <pre class="command" id={`one-liner-${i}`}>{o.line}</pre>
-            <button type="button" data-copy={`#one-liner-${i}`}>Copy</button>
-          </div>
-        ))}
-        <p class="hint">
-          Script files:{" "}
-          <a href={`${base}/launch.ps1`} download={`assent-support-${v.code}.ps1`}>Windows</a> ·
-          {" "}
-          <a href={`${base}/launch.sh`} download={`assent-support-${v.code}.sh`}>
-            macOS and Linux
-          </a>
-        </p>
         <h2>What happens next</h2>
         <ol>
           <li>The app shows who you are about to join and asks you to agree.</li>
