@@ -441,7 +441,7 @@ app="$dir/app/assent-agent"
 # Piped into sh, stdin is this script: the app reads the terminal instead, when there is one.
 if [ -t 0 ]; then
   "$app" support "$code" --server "$server"
-elif { : </dev/tty; } 2>/dev/null; then
+elif ( exec </dev/tty ) 2>/dev/null; then
   "$app" support "$code" --server "$server" </dev/tty
 else
   "$app" support "$code" --server "$server"
