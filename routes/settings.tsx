@@ -320,7 +320,13 @@ async function settingsPage(
   const sc = policies.secureConnect;
   const editable = mayChangeSecureConnect(sc, viewer);
   const saved = c.req.query("saved");
+  const updates = c.get("services").updates;
   const model: SettingsPageModel = {
+    agentUpdates: {
+      held: await updates.isHeld(department.id),
+      shipped: await updates.shippedVersion(),
+      saved: saved === "agent-updates",
+    },
     department,
     confirmation: {
       enabled: c1.enabled,
@@ -433,6 +439,18 @@ export function settingsRoutes(): Hono<AppEnv> {
   });
 
   app.get("/settings/:departmentId", async (c) => await settingsPage(c, await loadDepartment(c)));
+
+  app.post("/settings/:departmentId/agent-updates", async (c) => {
+    const department = await loadDepartment(c);
+    const form = await c.req.parseBody().catch(() => null);
+    if (!form) throw new HttpError(400, "The form could not be read");
+    await c.get("services").updates.setHeld(
+      department.id,
+      isOn(typeof form.hold === "string" ? form.hold : undefined),
+      currentUser(c),
+    );
+    return c.redirect(`/settings/${department.id}?saved=agent-updates#agent-updates`, 303);
+  });
 
   app.post("/settings/:departmentId/confirmation", async (c) => {
     const department = await loadDepartment(c);

@@ -6,6 +6,7 @@ import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import { getInstance } from "../store/instance.ts";
 import { AgentHub, type HandshakeLimits } from "../hub/agent_hub.ts";
+import { AgentUpdates } from "./agent_updates.ts";
 import { EventBus } from "../hub/events.ts";
 import type { SmtpSettings } from "../lib/config.ts";
 import { Outbox } from "../mailer/outbox.ts";
@@ -63,6 +64,8 @@ export interface Services {
   revocations: AccessRevocations;
   /** Where the support app's executables are offered from, if anywhere. */
   downloadsDir: string | null;
+  /** Agent updates: offers to devices, holds per department. */
+  updates: AgentUpdates;
   /** Largest file a transfer may move, in bytes. */
   maxTransferBytes: number;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
@@ -90,6 +93,14 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     heartbeatWindowMs: deps.heartbeatWindowMs,
     handshakes: deps.handshakes,
   });
+  const updates = new AgentUpdates({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "updates" }),
+    hub,
+    downloadsDir: deps.downloadsDir ?? null,
+  });
+  updates.start();
   const shutdown = new AbortController();
   const scheduler = new Scheduler(deps.clock, deps.log.child({ component: "scheduler" }));
   const accounts = new Accounts({
@@ -173,6 +184,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     directory,
     revocations,
     downloadsDir: deps.downloadsDir ?? null,
+    updates,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
     async start() {
       await hub.start();

@@ -3,6 +3,7 @@
  * lifetime (R2) and what file transfer may reach on one department's devices, each section a form of its own so one mistake keeps the
  * others' values.
  */
+import { type AgentUpdatesModel, AgentUpdatesSection } from "./AgentUpdatesSection.tsx";
 import {
   ADD_EXCLUSION,
   CONFIRMATION_MESSAGE_LABEL,
@@ -92,6 +93,7 @@ export interface SettingsPageModel {
   fileTransfer: { userHomes: boolean; paths: string };
   errors: Partial<Record<SettingsPart, string>>;
   saved: SettingsPart | null;
+  agentUpdates?: AgentUpdatesModel;
 }
 
 /** The settings page of one department. */
@@ -122,6 +124,7 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
       <SecureConnectSection base={base} model={m} />
       <AuthorizationSection base={base} model={m} />
       <FileTransferSection base={base} model={m} />
+      {m.agentUpdates && <AgentUpdatesSection base={base} model={m.agentUpdates} />}
     </Layout>
   );
 }
