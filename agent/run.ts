@@ -488,8 +488,9 @@ export function connectOnce(
           }, 1_000);
           infoTimer = setInterval(() => void sendInfo().catch(() => {}), options.infoEveryMs);
           prompter.onChange = () => void sendInfo().catch(() => {});
-          options.onWelcome?.(send);
           await sendInfo().catch((err) => log(`reading device information failed: ${err}`));
+          // After the device information, so a run that stops at welcome (enroll) leaves it.
+          options.onWelcome?.(send);
           return;
         case "error":
           serverError = message.message;

@@ -105,6 +105,8 @@ export class Updater {
   #d: UpdaterDeps;
   #busy = false;
   #probation: { previous: string; timer: TimerHandle } | null = null;
+  /** The version the service launcher just rolled back from: never installed again this run. */
+  #rolledBack: string | null = null;
 
   constructor(deps: UpdaterDeps) {
     this.#d = deps;
@@ -125,6 +127,7 @@ export class Updater {
    */
   async start(): Promise<void> {
     const { version } = this.#d.installation;
+    this.#rolledBack = await readSmall(this.#path(INSTALL_FILES.rolledBack));
     const previous = await readSmall(this.#path(INSTALL_FILES.pending));
     const current = await readSmall(this.#path(INSTALL_FILES.current));
     if (!previous || previous === version || current !== version) return;
@@ -193,7 +196,8 @@ export class Updater {
 
   /** Handles `update_available`: download, verify, unpack, switch, restart; or refuse. */
   async offer(offer: Offer, send: Send): Promise<void> {
-    if (this.#busy || this.#probation) return;
+    // The server may offer again before it has heard of the rollback: that report answers it.
+    if (this.#busy || this.#probation || offer.version === this.#rolledBack) return;
     const { installation, log } = this.#d;
     if (!parseVersion(offer.version)) return;
     if (compareVersions(offer.version, installation.version) <= 0) return;

@@ -106,14 +106,14 @@ export class AgentUpdates {
         .values({
           device_id: deviceId,
           version: decision.version,
-          sha256: null,
+          sha256: row?.version === decision.version ? row.sha256 : null,
           state: "offered",
           updated_at: now,
         })
         .onConflict((oc) =>
           oc.column("device_id").doUpdateSet({
             version: decision.version,
-            sha256: null,
+            sha256: row?.version === decision.version ? row.sha256 : null,
             state: "offered",
             updated_at: now,
           })
@@ -141,9 +141,12 @@ export class AgentUpdates {
     const now = clock.now();
     const state: UpdateState = message.state;
     await db.transaction().execute(async (trx) => {
+      // A rollback is reported by the previous version, which does not know the package's hash.
+      const before = await trx.selectFrom("agent_updates").select(["version", "sha256"])
+        .where("device_id", "=", deviceId).executeTakeFirst();
       const values = {
         version: message.version,
-        sha256: message.sha256 ?? null,
+        sha256: message.sha256 ?? (before?.version === message.version ? before.sha256 : null),
         state,
         updated_at: now,
       };
