@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { compareVersions, decideUpdate, probationExpired } from "./agent_updates.ts";
+
+type Input = Parameters<typeof decideUpdate>[0];
+
+Deno.test("versions order by number, a pre-release before its release, garbage before all", () => {
+  const ordered = ["nonsense", "0.1.0", "0.2.0-rc.1", "0.2.0-rc.2", "0.2.0", "0.10.0", "1.0.0"];
+  for (let i = 0; i < ordered.length - 1; i++) {
+    assert.ok(
+      compareVersions(ordered[i]!, ordered[i + 1]!) < 0,
+      `${ordered[i]} < ${ordered[i + 1]}`,
+    );
+    assert.ok(compareVersions(ordered[i + 1]!, ordered[i]!) > 0);
+  }
+  assert.equal(compareVersions("1.2.3", "1.2.3"), 0);
+});
+
+const shipped = [
+  { platform: "linux-x64", version: "0.2.0", sha256: "a" },
+  { platform: "linux-arm64", version: "0.2.0", sha256: "b" },
+  { platform: "windows-x64", version: "0.3.0", sha256: "c" },
+];
+const base: Input = {
+  deviceKind: "agent",
+  agentVersion: "0.1.0",
+  os: "linux",
+  shipped,
+  held: false,
+  last: null,
+};
+
+Deno.test("an older agent is offered the newest package of its OS, and only that OS's packages", () => {
+  assert.deepEqual(decideUpdate(base), {
+    kind: "offer",
+    version: "0.2.0",
+    packages: shipped.slice(0, 2),
+  });
+  assert.deepEqual(decideUpdate({ ...base, os: "windows" }).kind, "offer");
+});
+
+Deno.test("no offer when current, held, a support app, no package, or the same package failed there", () => {
+  const none = (input: Partial<Input>) =>
+    (decideUpdate({ ...base, ...input }) as { reason?: string }).reason;
+  assert.equal(none({ agentVersion: "0.2.0" }), "current");
+  assert.equal(none({ agentVersion: "0.3.0" }), "current");
+  assert.equal(none({ held: true }), "held");
+  assert.equal(none({ deviceKind: "support" }), "support_app");
+  assert.equal(none({ os: "darwin" }), "no_package");
+  assert.equal(
+    none({ last: { version: "0.2.0", sha256: "a", state: "rolled_back" } }),
+    "failed_before",
+  );
+  assert.equal(
+    none({ last: { version: "0.2.0", sha256: "b", state: "refused" } }),
+    "failed_before",
+  );
+  // A rebuilt package (new hash) is offered again; so is one that was only offered.
+  assert.equal(
+    decideUpdate({ ...base, last: { version: "0.2.0", sha256: "z", state: "refused" } }).kind,
+    "offer",
+  );
+  assert.equal(
+    decideUpdate({ ...base, last: { version: "0.2.0", sha256: "a", state: "offered" } }).kind,
+    "offer",
+  );
+});
+
+Deno.test("probation runs out exactly at the grace period", () => {
+  assert.equal(probationExpired(1000, 1000 + 59_999, 60_000), false);
+  assert.equal(probationExpired(1000, 1000 + 60_000, 60_000), true);
+});
