@@ -143,6 +143,8 @@ Usage:
   assent support CODE --server URL
                                 Join a support session as the end user (the support app)
   assent healthcheck            Exit 0 when the local server answers /healthz
+  assent service [--data-dir DIR] [--user NAME]
+                                Print a hardened systemd unit for the server
 
 Server options (flag, environment variable, default):
 ${
@@ -163,6 +165,10 @@ export async function main(args: string[]): Promise<number> {
         return await runAdmin(rest);
       case "healthcheck":
         return await healthcheck(rest);
+      case "service": {
+        const { serviceMain } = await import("./cli/service.ts");
+        return serviceMain(rest, import.meta.url);
+      }
       case "agent": {
         // Loaded on demand so the agent starts without the server's modules.
         const { agentMain } = await import("./agent/run.ts");
