@@ -10,7 +10,8 @@ import { stampVersion } from "../scripts/package.ts";
 import type { ManifestEntry } from "../services/package_manifest.ts";
 import { spawnWatched } from "./support/agent.ts";
 import { enrollmentToken } from "./support/devices.ts";
-import { buildPackages, minimalPath } from "./support/packages.ts";
+import { copySharedDownloads, minimalPath } from "./support/packages.ts";
+import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
 
 /** A copy of `base` as `version`; `agentJs` replaces the agent when given. */
@@ -50,8 +51,7 @@ async function ship(dir: string, entry: ManifestEntry) {
 Deno.test("an installed agent updates itself to the version the server ships, refuses a corrupt package, and rolls back one that does not come online", async () => {
   await using w = await world();
   const downloads = join(w.server.dataDir, "downloads");
-  const built = await buildPackages({ downloadsDir: downloads });
-  const n = built.agents[0]!;
+  const n = (await copySharedDownloads(downloads)).result.agents[0]!;
   const path = await minimalPath();
   const home = await Deno.makeTempDir({ prefix: "assent-update-" });
   const prefix = join(home, "opt");
@@ -59,13 +59,7 @@ Deno.test("an installed agent updates itself to the version the server ships, re
   const audit = async (action: string) =>
     (await db.selectFrom("audit_log").selectAll().where("action", "=", action).execute())
       .map((r) => JSON.parse(r.detail ?? "{}"));
-  const until = async (what: string, check: () => Promise<boolean>) => {
-    const deadline = Date.now() + 60_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const waitFor = (what: string, check: () => Promise<boolean>) => until(check, what, 60_000);
   try {
     const token = await enrollmentToken(w.server.services, w.departmentId);
     const install = await new Deno.Command("/bin/sh", {
@@ -106,7 +100,10 @@ Deno.test("an installed agent updates itself to the version the server ships, re
       env: { PATH: path, HOME: home, ASSENT_UPDATE_GRACE_SECONDS: "60" },
     });
     try {
-      await until("the agent at 0.1.0 online", async () => online() && await version() === "0.1.0");
+      await waitFor(
+        "the agent at 0.1.0 online",
+        async () => online() && await version() === "0.1.0",
+      );
       assert.deepEqual(await audit("agent_update.offered"), [], "nothing newer to offer");
 
       // A corrupt 0.2.0: the manifest's SHA-256 is right, the file on disk is not.
@@ -116,7 +113,7 @@ Deno.test("an installed agent updates itself to the version the server ships, re
       bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
       await Deno.writeFile(join(downloads, corrupt.file), bytes);
       w.server.services.hub.disconnect(device.id, CLOSE.goingAway, "Server restarting");
-      await until("the refusal", async () => (await audit("agent_update.refused")).length === 1);
+      await waitFor("the refusal", async () => (await audit("agent_update.refused")).length === 1);
       const [refused] = await audit("agent_update.refused");
       assert.match(refused.reason, /Checksum mismatch/);
       assert.equal(refused.version, "0.2.0");
@@ -129,8 +126,8 @@ Deno.test("an installed agent updates itself to the version the server ships, re
       const good = await craft(downloads, n, "0.2.0");
       await ship(downloads, good);
       w.server.services.hub.disconnect(device.id, CLOSE.goingAway, "Server restarting");
-      await until("the update", async () => (await audit("agent_update.installed")).length === 1);
-      await until("0.2.0 online", async () => online() && await version() === "0.2.0");
+      await waitFor("the update", async () => (await audit("agent_update.installed")).length === 1);
+      await waitFor("0.2.0 online", async () => online() && await version() === "0.2.0");
       assert.deepEqual(
         (await audit("agent_update.installed")).map((d) => [d.version, d.from]),
         [["0.2.0", "0.1.0"]],
@@ -143,11 +140,11 @@ Deno.test("an installed agent updates itself to the version the server ships, re
       const broken = await craft(downloads, n, "0.3.0", "Deno.exit(3);\n");
       await ship(downloads, broken);
       w.server.services.hub.disconnect(device.id, CLOSE.goingAway, "Server restarting");
-      await until(
+      await waitFor(
         "the rollback",
         async () => (await audit("agent_update.rolled_back")).length === 1,
       );
-      await until("0.2.0 online again", async () => online() && await version() === "0.2.0");
+      await waitFor("0.2.0 online again", async () => online() && await version() === "0.2.0");
       assert.equal((await audit("agent_update.rolled_back"))[0].version, "0.3.0");
       assert.equal((await Deno.readTextFile(join(prefix, "current"))).trim(), "0.2.0");
       await agent.waitForLog(/version 0\.3\.0 ended \(code 3\) before it came online/);
@@ -155,7 +152,7 @@ Deno.test("an installed agent updates itself to the version the server ships, re
       // The failed package is not offered again.
       const offers = (await audit("agent_update.offered")).length;
       w.server.services.hub.disconnect(device.id, CLOSE.goingAway, "Server restarting");
-      await until("reconnected", async () => {
+      await waitFor("reconnected", async () => {
         await new Promise((r) => setTimeout(r, 500));
         return online();
       });

@@ -4,30 +4,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SUPPORT_SESSION_JOINED } from "../core/mod.ts";
 import { createLogger } from "../lib/log.ts";
-import type { BuildResult } from "../scripts/package.ts";
 import { type AgentProcess, spawnWatched } from "./support/agent.ts";
-import { buildPackages, minimalPath } from "./support/packages.ts";
+import { copySharedDownloads, minimalPath, sharedBuild } from "./support/packages.ts";
+import { until } from "./support/wait.ts";
 import { type World, world } from "./support/world.ts";
 
-let built: Promise<{ dir: string; result: BuildResult }> | null = null;
-/** One linux-x64 build for every test in this file. */
-function packages() {
-  return built ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "assent-packages-" });
-    return { dir, result: await buildPackages({ downloadsDir: dir }) };
-  })();
-}
-
-/** A world whose downloads folder holds copies of the built packages; its log kept in `log`. */
+/** A world whose downloads folder holds copies of the shared linux-x64 build; its log in `log`. */
 async function installWorld(): Promise<{ w: World; log: string[] }> {
-  const { dir } = await packages();
   const log: string[] = [];
   const w = await world({ log: createLogger("debug", { sink: (line) => log.push(line) }) });
-  const downloads = join(w.server.dataDir, "downloads");
-  await Deno.mkdir(downloads);
-  for await (const entry of Deno.readDir(dir)) {
-    await Deno.copyFile(join(dir, entry.name), join(downloads, entry.name));
-  }
+  await copySharedDownloads(join(w.server.dataDir, "downloads"));
   return { w, log };
 }
 
@@ -97,7 +83,7 @@ Deno.test("the Linux agent installs from the server's own command with only syst
     const run = command.replace("| sudo sh -s --", "| sh -s --") +
       ` --prefix ${prefix} --no-service --name installed-pc`;
 
-    const file = (await packages()).result.agents[0]!.file;
+    const file = (await sharedBuild()).result.agents[0]!.file;
     await flipByte(join(w.server.dataDir, "downloads", file), 1_000_000);
     const tampered = await shell(run, path, home);
     assert.notEqual(tampered.code, 0);
@@ -141,14 +127,11 @@ Deno.test("the Linux agent installs from the server's own command with only syst
     });
     try {
       await agent.waitForLog(/connected to/, { timeoutMs: 30_000 });
-      let device;
-      for (let i = 0; i < 200; i++) {
-        device = await w.server.services.db.selectFrom("devices").selectAll()
+      const reported = () =>
+        w.server.services.db.selectFrom("devices").selectAll()
           .where("name", "=", "installed-pc").executeTakeFirst();
-        if (device?.os) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.ok(device?.os, "the device reported its information");
+      await until(async () => Boolean((await reported())?.os), "the device's information");
+      const device = (await reported())!;
       assert.ok(w.server.services.hub.isOnline(device.id), "the device is online");
       assert.equal(device.agent_version, "0.1.0");
       assert.equal(device.platform, "linux");
@@ -233,7 +216,7 @@ Deno.test("the support app launcher from the join page verifies the package, ask
       home,
     );
     assert.equal(fetched.code, 0, fetched.stderr);
-    const file = (await packages()).result.agents[0]!.file;
+    const file = (await sharedBuild()).result.agents[0]!.file;
     const downloads = join(w.server.dataDir, "downloads");
     await flipByte(join(downloads, file), 2_000_000);
     const refused = await shell(`sh ${home}/launch.sh`, path, home);

@@ -6,17 +6,13 @@ import { join } from "node:path";
 import { PASSWORD } from "./support/accounts.ts";
 import { spawnWatched } from "./support/agent.ts";
 import { Client, httpTransport } from "./support/client.ts";
-import { buildPackages, minimalPath } from "./support/packages.ts";
+import { minimalPath, sharedBuild } from "./support/packages.ts";
 
 Deno.test("the server package runs from an empty folder without Deno, npm or a cache, and enrolls an agent from its own downloads", async () => {
   const work = await Deno.makeTempDir({ prefix: "assent-server-package-" });
   const path = await minimalPath();
   try {
-    const built = await buildPackages({
-      downloadsDir: join(work, "build-downloads"),
-      outDir: join(work, "dist"),
-    });
-    const pkg = built.servers[0]!;
+    const { serverPackage } = await sharedBuild();
     const root = join(work, "site");
     const empty = join(work, "deno-dir");
     const home = join(work, "home");
@@ -34,7 +30,7 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
       const text = (b: Uint8Array) => new TextDecoder().decode(b);
       return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
     };
-    const unpacked = await sh(`tar -xzf ${pkg.file} -C ${root} --strip-components=1`);
+    const unpacked = await sh(`tar -xzf ${serverPackage} -C ${root} --strip-components=1`);
     assert.equal(unpacked.code, 0, unpacked.stderr);
     assert.equal(
       (await sh("command -v deno || command -v npm || echo none")).stdout.trim(),
