@@ -103,13 +103,16 @@ Deno.test({
     assert.equal(await stateOf(w.owner, id), "waiting");
 
     // The public download page, with no login: who invited them, and the code.
+    await fakePackages(join(w.server.dataDir, "downloads"), ["linux-x64"]);
     const visitor = w.client();
-    const joinRes = await visitor.get(`/join/${code}`);
+    const joinRes = await visitor.request(`/join/${code}`, {
+      headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Firefox/140.0" },
+    });
     assert.equal(joinRes.status, 200);
     const joinPage = await joinRes.text();
     assert.match(joinPage, /Olive Owner/);
     assert.match(joinPage, /Example IT/);
-    assert.match(joinPage, new RegExp(`assent support ${code} --server ${w.server.url}`));
+    assert.match(joinPage, new RegExp(`\\./assent-agent support ${code} --server ${w.server.url}`));
 
     const first = await tempDir();
     try {
