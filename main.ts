@@ -3,6 +3,8 @@
  *
  *   assent serve [options]          the web UI, the agent endpoint and the database
  *   assent admin <command> …        console administration on the data directory
+ *   assent agent|support …          the device agent and the support app (agent/main.ts, the
+ *                                   same entry point as the agent packages)
  *
  * This is the only composition root: it reads configuration, opens the database, migrates,
  * builds the services and the app, and serves. Nothing runs at import time.
@@ -169,14 +171,11 @@ export async function main(args: string[]): Promise<number> {
         const { serviceMain } = await import("./cli/service.ts");
         return serviceMain(rest, import.meta.url);
       }
-      case "agent": {
-        // Loaded on demand so the agent starts without the server's modules.
-        const { agentMain } = await import("./agent/run.ts");
-        return await agentMain(rest);
-      }
+      case "agent":
       case "support": {
-        const { supportMain } = await import("./agent/support.ts");
-        return await supportMain(rest);
+        // The agent's own entry point, loaded on demand so it starts without the server's modules.
+        const { agentEntry } = await import("./agent/main.ts");
+        return await agentEntry([command, ...rest]);
       }
       case "help":
       case "--help":

@@ -34,48 +34,41 @@ async function runAgentCommand(args: string[]): Promise<number> {
   if (!installation) return await agentMain(args);
   const stop = new AbortController();
   let exitCode: number | null = null;
+  let updater = null as Updater | null;
   const grace = Number(Deno.env.get("ASSENT_UPDATE_GRACE_SECONDS") ?? DEFAULT_GRACE_MS / 1000);
-  const updater = new Updater({
-    installation,
-    server: serverOf(args),
-    log,
-    clock: systemClock,
-    graceMs: Number.isFinite(grace) && grace > 0 ? grace * 1000 : DEFAULT_GRACE_MS,
-    restart: () => {
-      exitCode = RESTART_EXIT_CODE;
-      stop.abort();
-    },
-    giveUp: () => {
-      exitCode = 1;
-      stop.abort();
-    },
-  });
-  await updater.start();
   try {
-    const code = await agentMain(args, {
-      signal: stop.signal,
-      onWelcome: (send) => void updater.welcome(send).catch((err) => log(`update: ${err}`)),
-      onServerMessage: (message, send) => {
-        if (message.type === "update_available") {
-          void updater.offer(message, send).catch((err) => log(`update: ${err}`));
-        }
-      },
+    const code = await agentMain(args, async ({ server }) => {
+      const started = new Updater({
+        installation,
+        server,
+        log,
+        clock: systemClock,
+        graceMs: Number.isFinite(grace) && grace > 0 ? grace * 1000 : DEFAULT_GRACE_MS,
+        restart: () => {
+          exitCode = RESTART_EXIT_CODE;
+          stop.abort();
+        },
+        giveUp: () => {
+          exitCode = 1;
+          stop.abort();
+        },
+      });
+      updater = started;
+      await started.start();
+      return {
+        signal: stop.signal,
+        onWelcome: (send) => void started.welcome(send).catch((err) => log(`update: ${err}`)),
+        onServerMessage: (message, send) => {
+          if (message.type === "update_available") {
+            void started.offer(message, send).catch((err) => log(`update: ${err}`));
+          }
+        },
+      };
     });
     return exitCode ?? code;
   } finally {
-    updater.stop();
+    updater?.stop();
   }
-}
-
-/** The --server value (or ASSENT_SERVER), for the updater; the agent checks it properly. */
-function serverOf(args: string[]): string {
-  const at = args.findIndex((a) => a === "--server" || a.startsWith("--server="));
-  const value = at < 0
-    ? undefined
-    : args[at]!.includes("=")
-    ? args[at]!.split("=")[1]
-    : args[at + 1];
-  return value ?? Deno.env.get("ASSENT_SERVER") ?? "";
 }
 
 /** `assent-agent enroll …`: connects once with the token, keeps the credential, stops. */

@@ -736,8 +736,14 @@ export type AgentHooks = Pick<AgentOptions, "onWelcome" | "onServerMessage"> & {
   signal?: AbortSignal;
 };
 
-/** `assent agent …` from the command line. */
-export async function agentMain(args: string[], hooks: AgentHooks = {}): Promise<number> {
+/**
+ * `assent agent …` from the command line. `hooks` may be made once the options are read
+ * (the updater needs the server the agent connects to).
+ */
+export async function agentMain(
+  args: string[],
+  hooks: AgentHooks | ((run: { server: string }) => Promise<AgentHooks>) = {},
+): Promise<number> {
   if (args[0] === "service") return printService(args.slice(1));
   let values;
   try {
@@ -783,6 +789,9 @@ export async function agentMain(args: string[], hooks: AgentHooks = {}): Promise
     console.error(`assent agent: ${emailAuthorization}\n\n${USAGE}`);
     return 2;
   }
+  const { signal, onWelcome, onServerMessage } = typeof hooks === "function"
+    ? await hooks({ server })
+    : hooks;
   const controller = new AbortController();
   const stop = () => controller.abort();
   Deno.addSignalListener("SIGINT", stop);
@@ -806,7 +815,7 @@ export async function agentMain(args: string[], hooks: AgentHooks = {}): Promise
       Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} agent: ${line}\n`)),
     stdin: Deno.stdin.readable,
     stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-    onWelcome: hooks.onWelcome,
-    onServerMessage: hooks.onServerMessage,
-  }, hooks.signal ? AbortSignal.any([controller.signal, hooks.signal]) : controller.signal);
+    onWelcome,
+    onServerMessage,
+  }, signal ? AbortSignal.any([controller.signal, signal]) : controller.signal);
 }
