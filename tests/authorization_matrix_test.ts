@@ -183,6 +183,8 @@ const RULES: Rule[] = [
     // The first allowed caller removes it; the next finds it gone.
     inScopeNotFound: /No such exclusion/,
   },
+  // Holding agent updates is a department policy: its admins and super admins only.
+  { match: /^\/settings\/:departmentId\/agent-updates$/, access: "admin", object: "department" },
   { match: /^\/settings\/:departmentId/, access: "admin", object: "department" },
   { match: /^\/devices(\/list|\/events)?$/, access: "signed_in", object: "none" },
   {
@@ -231,6 +233,8 @@ const WATCHED = [
   "audit_log",
   "access_revocations",
   "secure_connect_windows",
+  "agent_update_holds",
+  "agent_updates",
 ] as const;
 
 interface Objects {
@@ -552,6 +556,7 @@ function fields(o: Objects | null): Record<string, string | string[]> {
     recipients: "",
     timeoutSeconds: "180",
     asUser: "",
+    hold: "on",
   };
 }
 
