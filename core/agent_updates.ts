@@ -64,17 +64,21 @@ export interface ShippedPackage {
   sha256: string;
 }
 
-/** What the device last did with an offered package. */
+/** What the device last did with an offered package, or that its department held it back. */
 export interface UpdateHistory {
   version: string;
   sha256: string;
-  state: "offered" | UpdateState;
+  state: "offered" | "held" | UpdateState;
 }
 
-/** The answer: offer a version (with its packages for the device's OS), or why not. */
+/**
+ * The answer: offer a version (with its packages for the device's OS), or why not. A held
+ * update names the version the department keeps back, so it can be put on the record.
+ */
 export type UpdateDecision =
   | { kind: "offer"; version: string; packages: ShippedPackage[] }
-  | { kind: "none"; reason: "current" | "no_package" | "held" | "failed_before" | "support_app" };
+  | { kind: "none"; reason: "held"; version: string }
+  | { kind: "none"; reason: "current" | "no_package" | "failed_before" | "support_app" };
 
 /** Decides whether a device that just came online is offered an update. */
 export function decideUpdate(input: {
@@ -96,15 +100,16 @@ export function decideUpdate(input: {
   if (input.agentVersion !== null && compareVersions(input.agentVersion, newest) >= 0) {
     return { kind: "none", reason: "current" };
   }
-  if (input.held) return { kind: "none", reason: "held" };
   const packages = mine.filter((p) => p.version === newest);
   const last = input.last;
+  // Checked before the hold, so holding and releasing cannot make a failed package new again.
   if (
     last && last.version === newest && (last.state === "refused" || last.state === "rolled_back") &&
     packages.some((p) => p.sha256 === last.sha256)
   ) {
     return { kind: "none", reason: "failed_before" };
   }
+  if (input.held) return { kind: "none", reason: "held", version: newest };
   return { kind: "offer", version: newest, packages };
 }
 

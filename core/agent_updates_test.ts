@@ -43,7 +43,11 @@ Deno.test("no offer when current, held, a support app, no package, or the same p
     (decideUpdate({ ...base, ...input }) as { reason?: string }).reason;
   assert.equal(none({ agentVersion: "0.2.0" }), "current");
   assert.equal(none({ agentVersion: "0.3.0" }), "current");
-  assert.equal(none({ held: true }), "held");
+  assert.deepEqual(decideUpdate({ ...base, held: true }), {
+    kind: "none",
+    reason: "held",
+    version: "0.2.0",
+  });
   assert.equal(none({ deviceKind: "support" }), "support_app");
   assert.equal(none({ os: "darwin" }), "no_package");
   assert.equal(
@@ -61,6 +65,19 @@ Deno.test("no offer when current, held, a support app, no package, or the same p
   );
   assert.equal(
     decideUpdate({ ...base, last: { version: "0.2.0", sha256: "a", state: "offered" } }).kind,
+    "offer",
+  );
+});
+
+Deno.test("a package that failed on a device stays refused there while its department holds updates", () => {
+  const failed = { version: "0.2.0", sha256: "a", state: "rolled_back" as const };
+  assert.equal(
+    (decideUpdate({ ...base, held: true, last: failed }) as { reason?: string }).reason,
+    "failed_before",
+  );
+  // Held back before, released now: offered.
+  assert.equal(
+    decideUpdate({ ...base, last: { version: "0.2.0", sha256: "", state: "held" } }).kind,
     "offer",
   );
 });

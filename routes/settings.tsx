@@ -62,6 +62,7 @@ const PARTS: readonly SettingsPart[] = [
   "secure-connect-exclusions",
   "authorization",
   "file-transfer",
+  "agent-updates",
 ];
 
 /** A whole number within `range`; the message names the field and the range. */
@@ -101,6 +102,14 @@ const AuthorizationForm = z.object({
   lifetimeMinutes: wholeNumber(
     AUTHORIZATION_LIFETIME_LABEL,
     POLICY_LIMITS.authorizationLifetimeMinutes,
+  ),
+});
+
+const AgentUpdatesForm = z.object({
+  // A checkbox sends "on" or nothing; anything else is a forged or broken form, not a release.
+  hold: z.preprocess(
+    (v) => v === undefined ? false : v === "on" || v === "true" || v === "1" ? true : v,
+    z.boolean({ error: "Hold agent updates can only be ticked or left empty" }),
   ),
 });
 
@@ -280,6 +289,7 @@ interface PageState {
   secureConnect?: Partial<SettingsPageModel["secureConnect"]>;
   authorization?: SettingsPageModel["authorization"];
   fileTransfer?: SettingsPageModel["fileTransfer"];
+  agentUpdates?: { held: boolean };
   saved?: SettingsPart | null;
 }
 
@@ -325,7 +335,7 @@ async function settingsPage(
     agentUpdates: {
       held: await updates.isHeld(department.id),
       shipped: await updates.shippedVersion(),
-      saved: saved === "agent-updates",
+      ...state.agentUpdates,
     },
     department,
     confirmation: {
@@ -442,14 +452,16 @@ export function settingsRoutes(): Hono<AppEnv> {
 
   app.post("/settings/:departmentId/agent-updates", async (c) => {
     const department = await loadDepartment(c);
-    const form = await c.req.parseBody().catch(() => null);
-    if (!form) throw new HttpError(400, "The form could not be read");
-    await c.get("services").updates.setHeld(
-      department.id,
-      isOn(typeof form.hold === "string" ? form.hold : undefined),
-      currentUser(c),
-    );
-    return c.redirect(`/settings/${department.id}?saved=agent-updates#agent-updates`, 303);
+    const form = await readForm(c, AgentUpdatesForm);
+    if (!form.ok) {
+      const raw = await typed(c);
+      return await settingsPage(c, department, {
+        errors: { "agent-updates": form.message },
+        agentUpdates: { held: isOn(raw.hold) },
+      }, 400);
+    }
+    await c.get("services").updates.setHeld(department.id, form.data.hold, currentUser(c));
+    return backTo(c, department, "agent-updates");
   });
 
   app.post("/settings/:departmentId/confirmation", async (c) => {

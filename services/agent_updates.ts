@@ -85,6 +85,29 @@ export class AgentUpdates {
         }
         : null,
     });
+    if (decision.kind === "none" && decision.reason === "held") {
+      // On the record once per version, not at every reconnect.
+      if (row?.version === decision.version && row.state === "held") return;
+      const now = clock.now();
+      await db.transaction().execute(async (trx) => {
+        const values = { version: decision.version, sha256: null, state: "held", updated_at: now };
+        await trx.insertInto("agent_updates").values({ device_id: deviceId, ...values })
+          .onConflict((oc) => oc.column("device_id").doUpdateSet(values)).execute();
+        await appendAudit(trx, {
+          at: now,
+          action: "agent_update.held_back",
+          actor: { kind: "system" },
+          deviceId,
+          departmentId: device.department_id,
+          detail: {
+            from: device.agent_version,
+            to: decision.version,
+            reason: "the department holds agent updates",
+          },
+        });
+      });
+      return;
+    }
     if (decision.kind !== "offer") return;
     const sent = hub.send(deviceId, {
       type: "update_available",
@@ -176,25 +199,40 @@ export class AgentUpdates {
       .where("department_id", "=", departmentId).executeTakeFirst()) !== undefined;
   }
 
-  /** Holds or releases a department's updates (the caller checked the admin's scope). */
+  /**
+   * Holds or releases a department's updates (the caller checked the admin's scope); audited
+   * only when it changes. Released, the department's online agents are offered the update at
+   * once rather than at their next connection.
+   */
   async setHeld(departmentId: string, held: boolean, by: UpdateActor): Promise<void> {
-    const { db, clock } = this.#d;
+    const { db, clock, hub, log } = this.#d;
     const now = clock.now();
-    if (held === await this.isHeld(departmentId)) return;
-    await db.transaction().execute(async (trx) => {
-      if (held) {
-        await trx.insertInto("agent_update_holds")
-          .values({ department_id: departmentId, held_by: by.email, held_at: now }).execute();
-      } else {
-        await trx.deleteFrom("agent_update_holds").where("department_id", "=", departmentId)
-          .execute();
-      }
+    const changed = await db.transaction().execute(async (trx) => {
+      // Decided by the write itself, so concurrent saves audit one change, not one each.
+      const rows = held
+        ? (await trx.insertInto("agent_update_holds")
+          .values({ department_id: departmentId, held_by: by.email, held_at: now })
+          .onConflict((oc) => oc.column("department_id").doNothing())
+          .executeTakeFirst()).numInsertedOrUpdatedRows
+        : (await trx.deleteFrom("agent_update_holds").where("department_id", "=", departmentId)
+          .executeTakeFirst()).numDeletedRows;
+      if (!rows) return false;
       await appendAudit(trx, {
         at: now,
         action: held ? "agent_update.held" : "agent_update.released",
         actor: { kind: "user", id: by.id, label: by.email },
         departmentId,
       });
+      return true;
     });
+    if (!changed || held) return;
+    const devices = await db.selectFrom("devices").select("id")
+      .where("department_id", "=", departmentId).where("kind", "=", "agent").execute();
+    for (const { id } of devices) {
+      if (!hub.isOnline(id)) continue;
+      await this.offer(id).catch((err) =>
+        log.error("offering an agent update failed", { deviceId: id, err })
+      );
+    }
   }
 }

@@ -8,9 +8,11 @@ import { readTarGz, tarGzBytes } from "../lib/archive.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { stampVersion } from "../scripts/package.ts";
 import type { ManifestEntry } from "../services/package_manifest.ts";
+import type { Role } from "../store/schema.ts";
 import { spawnWatched } from "./support/agent.ts";
-import { enrollmentToken } from "./support/devices.ts";
-import { copySharedDownloads, minimalPath } from "./support/packages.ts";
+import { createUser, PASSWORD } from "./support/accounts.ts";
+import { department, enrollmentToken } from "./support/devices.ts";
+import { copySharedDownloads, fakePackages, minimalPath } from "./support/packages.ts";
 import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
 
@@ -166,4 +168,110 @@ Deno.test("an installed agent updates itself to the version the server ships, re
     await Deno.remove(path, { recursive: true });
     await Deno.remove(home, { recursive: true });
   }
+});
+
+Deno.test("an admin of the department holds agent updates: an outdated agent is not offered one and the hold-back is on the record; released, it is offered at once", async () => {
+  await using w = await world();
+  const { db, hub } = w.server.services;
+  await fakePackages(join(w.server.dataDir, "downloads"), ["linux-x64"], "0.2.0");
+  const other = await department(w.server.services, "Branch office");
+  const people: [string, Role, string][] = [
+    ["ada@example.com", "admin", w.departmentId],
+    ["bob@example.com", "admin", other],
+    ["tess@example.com", "technician", w.departmentId],
+  ];
+  for (const [email, role, dept] of people) {
+    await createUser({ services: w.server.services } as never, {
+      email,
+      role,
+      departmentIds: [dept],
+    });
+  }
+  const signedIn = async (email: string) => {
+    const client = w.client();
+    await client.get("/login");
+    assert.equal((await client.post("/login", { email, password: PASSWORD })).status, 303);
+    return client;
+  };
+  const audit = async (action: string) =>
+    (await db.selectFrom("audit_log").selectAll().where("action", "=", action).execute())
+      .map((r) => ({ ...r, detail: JSON.parse(r.detail ?? "{}") }));
+  const held = async () =>
+    (await db.selectFrom("agent_update_holds").selectAll().execute()).map((r) => r.department_id);
+  const settings = `/settings/${w.departmentId}`;
+
+  // Not theirs: an admin of another department and a technician change nothing.
+  for (const email of ["bob@example.com", "tess@example.com"]) {
+    const outsider = await signedIn(email);
+    await outsider.get("/");
+    const res = await outsider.post(`${settings}/agent-updates`, { hold: "on" });
+    assert.ok([403, 404].includes(res.status), `${email}: ${res.status}`);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(await held(), []);
+
+  const ada = await signedIn("ada@example.com");
+  const page = await (await ada.get(settings)).text();
+  assert.match(page, /This server ships agent version 0\.2\.0/);
+  assert.doesNotMatch(page, /id="hold-updates"[^>]*checked/);
+
+  // A forged value is refused with a sentence tied to the section, and holds nothing.
+  const forged = await ada.post(`${settings}/agent-updates`, { hold: "maybe" });
+  assert.equal(forged.status, 400);
+  assert.match(await forged.text(), /Hold agent updates can only be ticked or left empty/);
+  assert.deepEqual(await held(), []);
+
+  const saved = await ada.post(`${settings}/agent-updates`, { hold: "on" });
+  assert.equal(saved.status, 303);
+  assert.equal(saved.headers.get("Location"), `${settings}?saved=agent-updates#agent-updates`);
+  assert.match(await (await ada.get(settings)).text(), /id="hold-updates"[^>]*checked/);
+  assert.deepEqual(await held(), [w.departmentId]);
+  const [holding] = await audit("agent_update.held");
+  assert.equal(holding?.actor_label, "ada@example.com");
+  assert.equal(holding?.department_id, w.departmentId);
+
+  // The agent from this checkout is 0.1.0: held, it is told of nothing, and that is audited once.
+  const { deviceId } = await w.agent("held-pc");
+  await until(async () => (await audit("agent_update.held_back")).length === 1, "the hold-back");
+  const [heldBack] = await audit("agent_update.held_back");
+  assert.equal(heldBack!.device_id, deviceId);
+  assert.deepEqual(heldBack!.detail, {
+    from: "0.1.0",
+    to: "0.2.0",
+    reason: "the department holds agent updates",
+  });
+  hub.disconnect(deviceId, CLOSE.goingAway, "Server restarting");
+  await until(() => !hub.isOnline(deviceId), "the disconnect");
+  await until(() => hub.isOnline(deviceId), "the reconnect", 20_000);
+  // What the hub does at every connection, awaited here so the count below is final.
+  await w.server.services.updates.offer(deviceId);
+  assert.equal((await audit("agent_update.held_back")).length, 1, "audited once per version");
+  assert.deepEqual(await audit("agent_update.offered"), []);
+
+  // Released: the online agent is offered 0.2.0 without waiting for its next connection.
+  await ada.get(settings);
+  const released = await ada.post(`${settings}/agent-updates`, {});
+  assert.equal(released.status, 303);
+  assert.deepEqual(await held(), []);
+  assert.equal((await audit("agent_update.released")).length, 1);
+  await until(async () => (await audit("agent_update.offered")).length === 1, "the offer");
+  const [offered] = await audit("agent_update.offered");
+  assert.equal(offered!.device_id, deviceId);
+  assert.deepEqual(offered!.detail, { from: "0.1.0", to: "0.2.0" });
+
+  // Saving the same choice again changes nothing and records nothing.
+  await ada.get(settings);
+  await ada.post(`${settings}/agent-updates`, {});
+  assert.equal((await audit("agent_update.released")).length, 1);
+
+  // Thirty saves at once: one hold, one record, no error.
+  const burst = await Promise.all(
+    Array.from({ length: 30 }, () => ada.post(`${settings}/agent-updates`, { hold: "on" })),
+  );
+  for (const res of burst) {
+    assert.equal(res.status, 303);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(await held(), [w.departmentId]);
+  assert.equal((await audit("agent_update.held")).length, 2);
 });

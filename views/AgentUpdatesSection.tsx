@@ -1,21 +1,23 @@
 /** Admin → Policies: whether this department's agents update themselves. */
-import { Notice, PostForm } from "./Form.tsx";
+import { ErrorBox, Notice, PostForm } from "./Form.tsx";
 
 /** What the section shows. */
 export interface AgentUpdatesModel {
   held: boolean;
   /** The agent version this server ships, or null when it has no packages. */
   shipped: string | null;
-  saved: boolean;
 }
 
 /** The agent update policy of one department. */
-export function AgentUpdatesSection(props: { base: string; model: AgentUpdatesModel }) {
+export function AgentUpdatesSection(
+  props: { base: string; model: AgentUpdatesModel; saved: boolean; error?: string },
+) {
   const m = props.model;
   return (
     <section class="card settings-section" id="agent-updates" aria-labelledby="agent-updates-h">
       <h2 id="agent-updates-h">Agent updates</h2>
-      <Notice message={m.saved ? "Saved." : null} />
+      <Notice message={props.saved ? "Saved." : null} />
+      <ErrorBox message={props.error} />
       <p class="hint">
         {m.shipped
           ? `This server ships agent version ${m.shipped}. Installed agents of older versions download it from this server, check its SHA-256, switch to it and go back to their previous version if it does not come online.`

@@ -48,7 +48,8 @@ export type SettingsPart =
   | "secure-connect"
   | "secure-connect-exclusions"
   | "authorization"
-  | "file-transfer";
+  | "file-transfer"
+  | "agent-updates";
 
 /** One excluded device or group as its table row shows it; "-" where nothing is known. */
 export interface ExclusionRow {
@@ -119,12 +120,20 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
         <a href="#secure-connect">Secure Connect</a>
         <a href="#authorization">Authorization</a>
         <a href="#file-transfer">File transfer</a>
+        {m.agentUpdates && <a href="#agent-updates">Agent updates</a>}
       </nav>
       <ConfirmationSection base={base} model={m} />
       <SecureConnectSection base={base} model={m} />
       <AuthorizationSection base={base} model={m} />
       <FileTransferSection base={base} model={m} />
-      {m.agentUpdates && <AgentUpdatesSection base={base} model={m.agentUpdates} />}
+      {m.agentUpdates && (
+        <AgentUpdatesSection
+          base={base}
+          model={m.agentUpdates}
+          saved={m.saved === "agent-updates"}
+          error={m.errors["agent-updates"]}
+        />
+      )}
     </Layout>
   );
 }

@@ -57,6 +57,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "agent_update.rolled_back": "Agent update rolled back",
   "agent_update.refused": "Agent update refused",
   "agent_update.held": "Agent updates held",
+  "agent_update.held_back": "Agent update held back",
   "agent_update.released": "Agent updates released",
   "device.online": "Device online",
   "device.offline": "Device offline",
