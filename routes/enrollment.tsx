@@ -18,7 +18,7 @@ import {
   listGroups,
   revokeEnrollmentToken,
 } from "../store/devices.ts";
-import { agentDownloads, installCommands } from "../services/downloads.ts";
+import { agentDownloads, archivePackages, installCommands } from "../services/downloads.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
@@ -47,9 +47,13 @@ const TokenForm = z.object({
 
 const GroupForm = z.object({ name: text("Group name", 100) });
 
-/** The command an admin runs in an unpacked agent package on the device. */
-export function enrollCommand(publicUrl: string, token: string): string {
-  return `./assent-agent agent --server ${publicUrl} --enroll ${token}`;
+/**
+ * The command an admin runs on the device by hand: in an unpacked agent package, or, while the
+ * server has no packages, in a copy of Assent.
+ */
+export function enrollCommand(publicUrl: string, token: string, packaged: boolean): string {
+  const args = `--server ${publicUrl} --enroll ${token}`;
+  return packaged ? `./assent-agent agent ${args}` : `deno task agent agent ${args}`;
 }
 
 async function page(
@@ -135,7 +139,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     return await page(c, {
       created: {
         token,
-        command: enrollCommand(config.publicUrl, token),
+        command: enrollCommand(config.publicUrl, token, archivePackages(downloads).length > 0),
         installs: installCommands(config.publicUrl, token, downloads),
       },
     });

@@ -25,10 +25,22 @@ export function AgentUpdatesSection(
       </p>
       <PostForm action={`${props.base}/agent-updates`} class="stack">
         <label class="check" for="hold-updates">
-          <input type="checkbox" id="hold-updates" name="hold" checked={m.held} />
+          <input
+            type="checkbox"
+            id="hold-updates"
+            name="hold"
+            checked={m.held}
+            aria-describedby="hold-updates-hint"
+          />
           Hold agent updates for this department
         </label>
-        <button type="submit">Save agent updates</button>
+        <p class="hint" id="hold-updates-hint">
+          While held, installed agents keep the version they run; new installs from the Enrollment
+          page still get the version this server ships.
+        </p>
+        <div>
+          <button type="submit" class="primary">Save agent updates</button>
+        </div>
       </PostForm>
     </section>
   );

@@ -14,7 +14,8 @@ import type {
   SupportState,
 } from "../services/support_codes.ts";
 import type { PlatformId } from "../lib/platforms.ts";
-import type { AgentDownload } from "../services/downloads.ts";
+import { type AgentDownload, OS_LABELS } from "../services/downloads.ts";
+import { Checksum, CopyCommand } from "./Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
@@ -358,22 +359,30 @@ export function JoinPage(props: {
   }
   const v = p.view;
   const base = `${props.server}/join/${v.code}`;
+  // Launchers and the run command need a package with the runtime inside; single executables
+  // (built with DENORT_BIN) are listed on the Enrollment page only.
   const archives = props.downloads.filter((d) => d.format !== "executable");
+  const visitorOs = props.visitor ? archives.find((d) => d.platform === props.visitor)?.os : null;
+  const posix = [...new Set(archives.filter((d) => d.os !== "windows").map((d) => d.os))];
   const oneLiners = [
     ...(archives.some((d) => d.os === "windows")
-      ? [{ os: "Windows (PowerShell)", line: `irm ${base}/launch.ps1 | iex` }]
+      ? [{ os: "windows", label: "Windows (PowerShell)", line: `irm ${base}/launch.ps1 | iex` }]
       : []),
-    ...(archives.some((d) => d.os !== "windows")
-      ? [{ os: "macOS and Linux (Terminal)", line: `curl -fsSL ${base}/launch.sh | sh` }]
+    ...(posix.length > 0
+      ? [{
+        os: posix.join(" "),
+        label: `${posix.sort().map((os) => OS_LABELS[os]).join(" and ")} (Terminal)`,
+        line: `curl -fsSL ${base}/launch.sh | sh`,
+      }]
       : []),
-  ];
-  const mine = props.downloads.find((d) =>
-    d.platform === props.visitor && d.format !== "executable"
+  ].sort((a, b) =>
+    Number(b.os.includes(visitorOs ?? "-")) - Number(a.os.includes(visitorOs ?? "-"))
   );
-  const others = props.downloads.filter((d) => d !== mine);
+  const mine = archives.find((d) => d.platform === props.visitor);
+  const others = archives.filter((d) => d !== mine);
   const run = (d: AgentDownload | undefined) =>
     d?.os === "windows"
-      ? `assent-agent.cmd support ${v.code} --server ${props.server}`
+      ? `.\\assent-agent.cmd support ${v.code} --server ${props.server}`
       : `./assent-agent support ${v.code} --server ${props.server}`;
   return (
     <Layout title="Join a support session" narrow>
@@ -392,7 +401,7 @@ export function JoinPage(props: {
           <strong data-deadline={v.expiresAt} data-format="clock">…</strong> left
         </p>
         <h2>{DOWNLOAD_SUPPORT_APP}</h2>
-        {props.downloads.length === 0
+        {archives.length === 0
           ? (
             <p class="alert alert-warn" id="no-support-app">
               The support app is not on this server yet. Ask your technician to send it to you.
@@ -400,62 +409,72 @@ export function JoinPage(props: {
           )
           : (
             <>
-              {oneLiners.length > 0 && (
-                <>
-                  <p>
-                    The quickest way: paste this line into a terminal. It downloads the app from
-                    this server, checks that it is unchanged (SHA-256), and starts it with your
-                    code.
-                  </p>
-                  {oneLiners.map((o, i) => (
-                    <div class="one-liner" key={o.os}>
-                      <p>{o.os}</p>
-                      <pre class="command" id={`one-liner-${i}`}>{o.line}</pre>
-                      <button type="button" data-copy={`#one-liner-${i}`}>Copy</button>
-                    </div>
-                  ))}
-                </>
-              )}
+              <p>
+                The quickest way: paste this line into a terminal. It downloads the app from this
+                server, checks that it is unchanged (SHA-256), and starts it with your code.
+              </p>
+              {oneLiners.map((o, i) => (
+                <CopyCommand
+                  key={o.os}
+                  id={`one-liner-${i}`}
+                  label={o.label}
+                  command={o.line}
+                  platform={o.os}
+                />
+              ))}
               <h3>Or download it</h3>
               {mine && (
-                <p>
-                  <a
-                    class="button primary"
-                    href={`/downloads/${mine.file}`}
-                    download
-                    data-platform={mine.platform}
-                  >
-                    Download for {mine.label}
-                  </a>{" "}
-                  <span class="muted">{mib(mine.size)}</span>
-                </p>
+                <div class="download-mine">
+                  <p>
+                    <a
+                      class="button primary"
+                      href={`/downloads/${mine.file}`}
+                      download
+                      data-platform={mine.platform}
+                    >
+                      Download for {mine.label}
+                    </a>{" "}
+                    <span class="muted">{mib(mine.size)}</span>
+                  </p>
+                  <p class="hint">
+                    SHA-256 <Checksum sha256={mine.sha256} />
+                  </p>
+                </div>
               )}
               {others.length > 0 && (
-                <ul class="downloads">
-                  {others.map((d) => (
-                    <li key={d.file}>
-                      <a href={`/downloads/${d.file}`} download data-platform={d.platform}>
-                        {d.label}
-                      </a>{" "}
-                      <span class="muted">{mib(d.size)}</span>
-                    </li>
-                  ))}
-                </ul>
+                <>
+                  {mine && <p class="hint">Other systems:</p>}
+                  <ul class="downloads">
+                    {others.map((d) => (
+                      <li key={d.file}>
+                        <a href={`/downloads/${d.file}`} download data-platform={d.platform}>
+                          {d.label}
+                        </a>{" "}
+                        <span class="muted">{mib(d.size)}</span>
+                      </li>
+                    ))}
+                  </ul>
+                </>
               )}
-              <p>Unpack it, then run this in its folder:</p>
-              <div class="one-liner">
-                <pre class="command" id="join-command">{run(mine)}</pre>
-                <button type="button" data-copy="#join-command">Copy</button>
-              </div>
-              <details>
-                <summary>SHA-256 checksums</summary>
-                <ul class="checksums">
-                  {props.downloads.map((d) => (
-                    <li key={d.file}>
-                      {d.file}: <code class="mono">{d.sha256}</code>
-                    </li>
-                  ))}
-                </ul>
+              <CopyCommand
+                id="join-command"
+                label="Unpack it, then run this in its folder:"
+                command={run(mine)}
+              />
+              <details class="checksums">
+                <summary>SHA-256 checksums of every package</summary>
+                <table class="packages">
+                  <tbody>
+                    {archives.map((d) => (
+                      <tr key={d.file}>
+                        <th scope="row">{d.label}</th>
+                        <td>
+                          <Checksum sha256={d.sha256} />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
               </details>
             </>
           )}

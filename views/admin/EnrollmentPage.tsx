@@ -1,5 +1,6 @@
 /** Admin: enrollment tokens that let agents join a department. */
 import type { AgentDownload, InstallCommand } from "../../services/downloads.ts";
+import { Checksum, CopyCommand } from "../Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
 import { Time } from "../format.tsx";
 import { Layout } from "../Layout.tsx";
@@ -64,8 +65,8 @@ function Packages(props: { downloads: AgentDownload[] }) {
               </td>
               <td>{d.version}</td>
               <td class="nowrap">{mib(d.size)}</td>
-              <td>
-                <code class="mono checksum">{d.sha256}</code>
+              <td class="sha">
+                <Checksum sha256={d.sha256} />
               </td>
             </tr>
           ))}
@@ -110,26 +111,30 @@ export function EnrollmentPage(props: {
                 this token and installs the service.
               </p>
               {props.created.installs.map((i, n) => (
-                <div
-                  class="one-liner"
+                <CopyCommand
                   key={i.download.platform}
-                  data-platform={i.download.platform}
-                >
-                  <p>
-                    {i.download.label}{" "}
-                    <span class="muted">
-                      {i.shell === "powershell" ? "(elevated PowerShell)" : "(Terminal)"}
-                    </span>
-                  </p>
-                  <pre class="command" id={`install-${n}`}>{i.command}</pre>
-                  <button type="button" data-copy={`#install-${n}`}>Copy</button>
-                </div>
+                  id={`install-${n}`}
+                  platform={i.download.platform}
+                  label={
+                    <>
+                      {i.download.label}{" "}
+                      <span class="muted">
+                        {i.shell === "powershell" ? "(elevated PowerShell)" : "(Terminal)"}
+                      </span>
+                    </>
+                  }
+                  command={i.command}
+                />
               ))}
             </>
           )}
-          <p>Or, in an unpacked agent package on the device, run:</p>
-          <pre><code id="enroll-command">{props.created.command}</code></pre>
-          <button type="button" data-copy="#enroll-command">Copy command</button>
+          <CopyCommand
+            id="enroll-command"
+            label={props.created.installs.length > 0
+              ? "Or, in an unpacked agent package on the device, run:"
+              : "On the device, in a copy of Assent (with Deno), run:"}
+            command={props.created.command}
+          />
         </section>
       )}
       <section class="card">
