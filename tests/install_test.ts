@@ -72,8 +72,8 @@ Deno.test("the Linux agent installs from the server's own command with only syst
     assert.equal(created.status, 200);
     const page = await created.text();
     const command = page.match(
-      /data-platform="linux-x64"[\s\S]*?<pre class="command" id="install-\d+">([^<]+)<\/pre>/,
-    )?.[1];
+      /data-platform="linux-x64"[\s\S]*?<pre class="command" id="install-\d+">([\s\S]*?)<\/pre>/,
+    )?.[1]?.replace(/<[^>]+>/g, "");
     assert.ok(command, "the page shows a Linux x86_64 install command");
     const token = command.match(/--token (enr_[A-Za-z0-9_-]{43})/)?.[1];
     const sha256 = command.match(/--sha256 ([0-9a-f]{64})/)?.[1];
@@ -207,7 +207,8 @@ Deno.test("the support app launcher from the join page verifies the package, ask
     const join_ = await (await w.client().request(`/join/${code}`, {
       headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Firefox/140.0" },
     })).text();
-    const line = join_.match(/<pre class="command" id="one-liner-\d+">(curl [^<]+)<\/pre>/)?.[1];
+    const line = join_.match(/<pre class="command" id="one-liner-\d+">([\s\S]*?)<\/pre>/)?.[1]
+      ?.replace(/<[^>]+>/g, "");
     assert.equal(line, `curl -fsSL ${w.server.url}/join/${code}/launch.sh | sh`);
 
     const fetched = await shell(
