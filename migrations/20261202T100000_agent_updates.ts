@@ -17,7 +17,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("version", "text", (c) => c.notNull())
     // The SHA-256 of the package the agent chose; null until it reports one.
     .addColumn("sha256", "text")
-    // offered, downloaded, verified, installed, rolled_back or refused.
+    // offered, held (the department held it back), downloaded, verified, installed, rolled_back
+    // or refused.
     .addColumn("state", "text", (c) => c.notNull())
     .addColumn("updated_at", "integer", (c) => c.notNull())
     .execute();
