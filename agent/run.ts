@@ -41,9 +41,9 @@ import { ChannelHost, defaultUploadDir } from "./channels.ts";
 import { agentGuard, type Guard, programPaths, transferFolders } from "./reach.ts";
 import { serviceInstructions } from "./service.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
+import { AGENT_VERSION } from "./version.ts";
 
-/** Version the agent reports in its hello. */
-export const AGENT_VERSION = "0.1.0";
+export { AGENT_VERSION };
 
 /** Everything that shapes one agent run. */
 export interface AgentOptions {

@@ -18,7 +18,7 @@ import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { type ArchiveEntry, readTarGz, sha256File, tarGzBytes, zipBytes } from "../lib/archive.ts";
 import { type Platform, platformById, type PlatformId, PLATFORMS } from "../lib/platforms.ts";
-import { AGENT_VERSION } from "../agent/run.ts";
+import { AGENT_VERSION } from "../agent/version.ts";
 import {
   MANIFEST_FILE,
   type ManifestEntry,
