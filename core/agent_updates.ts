@@ -31,7 +31,8 @@ export function compareVersions(a: string, b: string): number {
   if (y.pre === null) return -1;
   const xp = x.pre.split(".");
   const yp = y.pre.split(".");
-  for (let i = 0; i < Math.max(xp.length, yp.length); i++) {
+  // The pre-releases differ, so some part does: the loop always returns.
+  for (let i = 0;; i++) {
     const p = xp[i];
     const q = yp[i];
     if (p === undefined) return -1;
@@ -43,7 +44,6 @@ export function compareVersions(a: string, b: string): number {
     if (pn !== qn) return pn ? -1 : 1;
     return p < q ? -1 : 1;
   }
-  return 0;
 }
 
 /** What an agent reports about an update, in order. */

@@ -4,7 +4,18 @@ import { compareVersions, decideUpdate, probationExpired } from "./agent_updates
 type Input = Parameters<typeof decideUpdate>[0];
 
 Deno.test("versions order by number, a pre-release before its release, garbage before all", () => {
-  const ordered = ["nonsense", "0.1.0", "0.2.0-rc.1", "0.2.0-rc.2", "0.2.0", "0.10.0", "1.0.0"];
+  const ordered = [
+    "nonsense",
+    "0.1.0",
+    "0.2.0-1",
+    "0.2.0-alpha",
+    "0.2.0-rc",
+    "0.2.0-rc.1",
+    "0.2.0-rc.2",
+    "0.2.0",
+    "0.10.0",
+    "1.0.0",
+  ];
   for (let i = 0; i < ordered.length - 1; i++) {
     assert.ok(
       compareVersions(ordered[i]!, ordered[i + 1]!) < 0,
