@@ -76,6 +76,9 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
         passwordRepeat: PASSWORD,
       });
       assert.equal(done.status, 303);
+      // What the container's HEALTHCHECK runs.
+      const health = await sh(`${root}/assent healthcheck --port ${new URL(url).port}`);
+      assert.equal(health.code, 0, health.stderr);
       const style = await fetch(`${url}/static/app.css`);
       assert.equal(style.status, 200, "static assets are served from the package");
       await style.body?.cancel();
