@@ -5,6 +5,7 @@
  * verified, installed, rolled back, refused) is audited. core/agent_updates.ts decides.
  */
 import { decideUpdate, type UpdateHistory, type UpdateState } from "../core/agent_updates.ts";
+import type { AuditAction } from "../core/audit_vocabulary.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AgentHub } from "../hub/agent_hub.ts";
@@ -95,7 +96,7 @@ export class AgentUpdates {
           .onConflict((oc) => oc.column("device_id").doUpdateSet(values)).execute();
         await appendAudit(trx, {
           at: now,
-          action: "agent_update.held_back",
+          action: "agent_update.held_back" satisfies AuditAction,
           actor: { kind: "system" },
           deviceId,
           departmentId: device.department_id,
@@ -143,7 +144,7 @@ export class AgentUpdates {
         ).execute();
       await appendAudit(trx, {
         at: now,
-        action: "agent_update.offered",
+        action: "agent_update.offered" satisfies AuditAction,
         actor: { kind: "system" },
         deviceId,
         departmentId: device.department_id,
@@ -177,7 +178,7 @@ export class AgentUpdates {
         .onConflict((oc) => oc.column("device_id").doUpdateSet(values)).execute();
       await appendAudit(trx, {
         at: now,
-        action: `agent_update.${state}`,
+        action: `agent_update.${state}` satisfies AuditAction,
         outcome: state === "refused" || state === "rolled_back" ? "failed" : "ok",
         actor: { kind: "agent", id: deviceId },
         deviceId,
@@ -219,7 +220,7 @@ export class AgentUpdates {
       if (!rows) return false;
       await appendAudit(trx, {
         at: now,
-        action: held ? "agent_update.held" : "agent_update.released",
+        action: (held ? "agent_update.held" : "agent_update.released") satisfies AuditAction,
         actor: { kind: "user", id: by.id, label: by.email },
         departmentId,
       });

@@ -129,6 +129,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "api_token.": "API tokens",
   "setup.": "Setup",
   "agent.": "Agents",
+  "agent_update.": "Agent updates",
 });
 
 /** The label of `action`; an action nobody named yet shows as written. */
