@@ -80,7 +80,7 @@ export function serviceMain(args: string[], mainUrl: string): number {
     "--allow-read",
     "--allow-write",
     "--allow-env",
-    "--allow-sys=hostname",
+    "--no-prompt",
     join(here, "main.ts"),
   ];
   console.log(serverUnit({ exec, user, dataDir }));

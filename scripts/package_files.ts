@@ -21,15 +21,14 @@ export const AGENT_PERMISSIONS = [
 
 /**
  * What the server may do: listen and connect, its data and downloads folders, its
- * configuration from the environment. It starts no processes; of the OS it asks only the host
- * name, which the SMTP client greets the mail server with.
+ * configuration from the environment. It starts no processes and reads nothing of the OS (the
+ * SMTP client greets with the public URL's host name, not the machine's).
  */
 export const SERVER_PERMISSIONS = [
   "--allow-net",
   "--allow-read",
   "--allow-write",
   "--allow-env",
-  "--allow-sys=hostname",
 ];
 
 /** Flags that keep a packaged run from looking for configuration, lock files or downloads. */

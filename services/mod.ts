@@ -10,7 +10,7 @@ import { AgentUpdates } from "./agent_updates.ts";
 import { EventBus } from "../hub/events.ts";
 import type { SmtpSettings } from "../lib/config.ts";
 import { Outbox } from "../mailer/outbox.ts";
-import { logTransport, smtpTransport } from "../mailer/transport.ts";
+import { greetingName, logTransport, smtpTransport } from "../mailer/transport.ts";
 import { ChannelRelay } from "../hub/channels.ts";
 import { Accounts } from "./accounts.ts";
 import { Directory } from "./directory.ts";
@@ -120,7 +120,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   });
   const outbox = new Outbox(
     { db: deps.db, clock: deps.clock, log: deps.log.child({ component: "outbox" }), scheduler },
-    deps.smtp ? smtpTransport(deps.smtp) : logTransport(deps.log.child({ component: "mail" })),
+    deps.smtp
+      ? smtpTransport({ ...deps.smtp, greeting: greetingName(deps.publicUrl) })
+      : logTransport(deps.log.child({ component: "mail" })),
   );
   const config = {
     publicUrl: deps.publicUrl,
