@@ -8,7 +8,8 @@
 # against the integrity pinned in scripts/); the image itself never downloads anything.
 # AGENT_PLATFORMS trims the agent packages, e.g. --build-arg AGENT_PLATFORMS=linux-x64,windows-x64.
 
-ARG DEBIAN=debian:bookworm-slim
+# Debian 13, the current stable release (bookworm left regular security support in June 2026).
+ARG DEBIAN=debian:trixie-slim
 
 # Build on the builder's own architecture; the server package is for the image's (TARGETARCH).
 FROM --platform=$BUILDPLATFORM ${DEBIAN} AS build
