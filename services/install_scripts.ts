@@ -13,9 +13,12 @@ export function shQuote(value: string): string {
   return `'${value.replaceAll("'", `'"'"'`)}'`;
 }
 
-/** Single-quoted for PowerShell. */
+/**
+ * Single-quoted for PowerShell, which also ends a single-quoted string at the typographic
+ * single quotes (‘ ’ ‚ ‛); each is doubled, as PowerShell escapes them.
+ */
 export function psQuote(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+  return `'${value.replace(/['\u2018\u2019\u201A\u201B]/g, "$&$&")}'`;
 }
 
 const oneLine = (text: string) => text.replace(/[\r\n]/g, " ");
