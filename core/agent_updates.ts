@@ -113,6 +113,31 @@ export function decideUpdate(input: {
   return { kind: "offer", version: newest, packages };
 }
 
+/** How far an offered update has come; held and offered come before anything an agent says. */
+const PROGRESS: Readonly<Record<UpdateHistory["state"], number>> = {
+  held: -1,
+  offered: 0,
+  downloaded: 1,
+  verified: 2,
+  installed: 3,
+  rolled_back: 3,
+  refused: 3,
+};
+
+/**
+ * Whether an agent's report about an update goes on the record: it must name the version this
+ * device was last offered and move that update forward (downloaded, verified, then installed,
+ * rolled back or refused). A repeat, a step back, or a report about anything else is ignored,
+ * so an agent puts at most three entries on the record per offer.
+ */
+export function acceptsReport(
+  last: Pick<UpdateHistory, "version" | "state"> | null,
+  report: { version: string; state: UpdateState },
+): boolean {
+  if (!last || last.version !== report.version || last.state === "held") return false;
+  return PROGRESS[report.state] > PROGRESS[last.state];
+}
+
 /**
  * Whether an update on probation has run out of time: it must be online and confirmed within
  * `graceMs` of its start, or the previous version comes back.

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { compareVersions, decideUpdate, probationExpired } from "./agent_updates.ts";
+import {
+  acceptsReport,
+  compareVersions,
+  decideUpdate,
+  probationExpired,
+  type UpdateHistory,
+} from "./agent_updates.ts";
 
 type Input = Parameters<typeof decideUpdate>[0];
 
@@ -96,4 +102,24 @@ Deno.test("a package that failed on a device stays refused there while its depar
 Deno.test("probation runs out exactly at the grace period", () => {
   assert.equal(probationExpired(1000, 1000 + 59_999, 60_000), false);
   assert.equal(probationExpired(1000, 1000 + 60_000, 60_000), true);
+});
+
+Deno.test("an agent's report is recorded only when it moves the update it was offered forward", () => {
+  const at = (state: UpdateHistory["state"]) => ({ version: "0.2.0", state });
+  // The way an update goes.
+  assert.ok(acceptsReport(at("offered"), { version: "0.2.0", state: "downloaded" }));
+  assert.ok(acceptsReport(at("downloaded"), { version: "0.2.0", state: "verified" }));
+  assert.ok(acceptsReport(at("verified"), { version: "0.2.0", state: "installed" }));
+  assert.ok(acceptsReport(at("downloaded"), { version: "0.2.0", state: "refused" }));
+  // Offered again before the rollback was heard of.
+  assert.ok(acceptsReport(at("offered"), { version: "0.2.0", state: "rolled_back" }));
+  // Repeats, steps back, ends after an end.
+  assert.ok(!acceptsReport(at("downloaded"), { version: "0.2.0", state: "downloaded" }));
+  assert.ok(!acceptsReport(at("verified"), { version: "0.2.0", state: "downloaded" }));
+  assert.ok(!acceptsReport(at("installed"), { version: "0.2.0", state: "rolled_back" }));
+  assert.ok(!acceptsReport(at("refused"), { version: "0.2.0", state: "installed" }));
+  // Nothing offered, another version, or held back.
+  assert.ok(!acceptsReport(null, { version: "0.2.0", state: "installed" }));
+  assert.ok(!acceptsReport(at("offered"), { version: "9.9.9", state: "downloaded" }));
+  assert.ok(!acceptsReport(at("held"), { version: "0.2.0", state: "downloaded" }));
 });

@@ -4,7 +4,12 @@
  * holds updates or that package already failed on it; what the agent reports (downloaded,
  * verified, installed, rolled back, refused) is audited. core/agent_updates.ts decides.
  */
-import { decideUpdate, type UpdateHistory, type UpdateState } from "../core/agent_updates.ts";
+import {
+  acceptsReport,
+  decideUpdate,
+  type UpdateHistory,
+  type UpdateState,
+} from "../core/agent_updates.ts";
 import type { AuditAction } from "../core/audit_vocabulary.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
@@ -153,7 +158,10 @@ export class AgentUpdates {
     });
   }
 
-  /** Records and audits what the agent says about an update. */
+  /**
+   * Records and audits what the agent says about the update it was offered; anything else it
+   * says about updates is ignored (see `acceptsReport`).
+   */
   async report(
     deviceId: string,
     message: Extract<AgentMessage, { type: "update_status" }>,
@@ -166,8 +174,12 @@ export class AgentUpdates {
     const state: UpdateState = message.state;
     await db.transaction().execute(async (trx) => {
       // A rollback is reported by the previous version, which does not know the package's hash.
-      const before = await trx.selectFrom("agent_updates").select(["version", "sha256"])
+      const before = await trx.selectFrom("agent_updates").select(["version", "sha256", "state"])
         .where("device_id", "=", deviceId).executeTakeFirst();
+      const last = before
+        ? { version: before.version, state: before.state as UpdateHistory["state"] }
+        : null;
+      if (!acceptsReport(last, { version: message.version, state: message.state })) return;
       const values = {
         version: message.version,
         sha256: message.sha256 ?? (before?.version === message.version ? before.sha256 : null),

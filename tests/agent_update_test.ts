@@ -11,8 +11,9 @@ import type { ManifestEntry } from "../services/package_manifest.ts";
 import type { Role } from "../store/schema.ts";
 import { spawnWatched } from "./support/agent.ts";
 import { createUser, PASSWORD } from "./support/accounts.ts";
-import { department, enrollmentToken } from "./support/devices.ts";
+import { department, enrollmentToken, RawAgent } from "./support/devices.ts";
 import { copySharedDownloads, fakePackages, minimalPath } from "./support/packages.ts";
+import { startTestServer } from "./support/server.ts";
 import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
 
@@ -277,4 +278,53 @@ Deno.test("an admin of the department holds agent updates: an outdated agent is 
   }
   assert.deepEqual(await held(), [w.departmentId]);
   assert.equal((await audit("agent_update.held")).length, 2);
+});
+
+Deno.test("an agent's update reports go on the record only for the update it was offered, each step once, however often it sends them", async () => {
+  await using server = await startTestServer();
+  const { db } = server.services;
+  await fakePackages(join(server.dataDir, "downloads"), ["linux-x64"], "0.2.0");
+  const agent = new RawAgent(server.url);
+  try {
+    const token = await enrollmentToken(server.services, await department(server.services));
+    const { deviceId } = await agent.enroll(token);
+    const audit = async () =>
+      (await db.selectFrom("audit_log").select(["action", "detail"])
+        .where("device_id", "=", deviceId).where("action", "like", "agent_update.%")
+        .orderBy("id").execute()).map((r) =>
+          `${r.action} ${JSON.parse(r.detail ?? "{}").version ?? ""}`
+        );
+    const offer = await agent.next("update_available");
+    assert.equal(offer.version, "0.2.0");
+    await until(async () => (await audit()).length === 1, "the offer on the record");
+
+    const report = (
+      version: string,
+      state: "downloaded" | "verified" | "installed" | "rolled_back",
+    ) => agent.send({ type: "update_status", version, state, detail: "x".repeat(500) });
+    for (let i = 0; i < 10; i++) report("9.9.9", "installed");
+    for (
+      const state of ["downloaded", "verified", "downloaded", "installed", "rolled_back"] as const
+    ) {
+      for (let i = 0; i < 10; i++) report("0.2.0", state);
+    }
+    // Every report has reached the server once a heartbeat that followed them is answered; each
+    // is recorded after one read and in one transaction, and the database serves in order, so
+    // two reads after that come after every record.
+    agent.send({ type: "heartbeat" });
+    await agent.next("heartbeat_ack");
+    await audit();
+    assert.deepEqual(await audit(), [
+      "agent_update.offered ",
+      "agent_update.downloaded 0.2.0",
+      "agent_update.verified 0.2.0",
+      "agent_update.installed 0.2.0",
+    ]);
+    const row = await db.selectFrom("agent_updates").selectAll().where("device_id", "=", deviceId)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual([row.version, row.state], ["0.2.0", "installed"]);
+  } finally {
+    agent.close();
+    await agent.closed;
+  }
 });
