@@ -8,11 +8,19 @@ import { parseArgs } from "node:util";
 
 /** The unit for `exec` (the packaged `assent` launcher, or deno running main.ts). */
 export function serverUnit(opts: { exec: string[]; user: string; dataDir: string }): string {
-  const word = (w: string) =>
-    /^[A-Za-z0-9_/.,:=+@-]+$/.test(w) ? w : `"${w.replace(/["\\]/g, "\\$&")}"`;
+  // systemd expands %-specifiers in both settings that take paths here; %% is a literal %.
+  const word = (w: string) => {
+    const literal = w.replaceAll("%", "%%");
+    return /^[A-Za-z0-9_/.,:=+@%-]+$/.test(literal)
+      ? literal
+      : `"${literal.replace(/["\\]/g, "\\$&")}"`;
+  };
+  const sh = (w: string) =>
+    /^[A-Za-z0-9_/.,:=+@%-]+$/.test(w) ? w : `'${w.replaceAll("'", `'"'"'`)}'`;
   return [
     "# Written by `assent service`. Save as /etc/systemd/system/assent.service, then:",
-    `#   useradd --system --home-dir ${opts.dataDir} --shell /usr/sbin/nologin ${opts.user}`,
+    `#   useradd --system --home-dir ${sh(opts.dataDir)} --shell /usr/sbin/nologin ${opts.user}`,
+    `#   install -d -o ${opts.user} -g ${opts.user} -m 700 ${sh(opts.dataDir)}`,
     "#   systemctl daemon-reload && systemctl enable --now assent",
     "[Unit]",
     "Description=Assent remote-support server",
@@ -42,8 +50,17 @@ export function serverUnit(opts: { exec: string[]; user: string; dataDir: string
     "RestrictSUIDSGID=yes",
     "RestrictNamespaces=yes",
     "LockPersonality=yes",
+    "ProtectClock=yes",
+    "ProtectHostname=yes",
+    "ProtectKernelLogs=yes",
+    "ProtectProc=invisible",
+    "PrivateMounts=yes",
+    "RemoveIPC=yes",
+    "RestrictRealtime=yes",
+    "SystemCallArchitectures=native",
     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
     "CapabilityBoundingSet=",
+    "# Not MemoryDenyWriteExecute: the JavaScript engine compiles to executable memory.",
     "UMask=0077",
     "",
     "[Install]",
