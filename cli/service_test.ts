@@ -28,16 +28,17 @@ Deno.test("assent service runs the server as its own user with the start task's 
   assert.equal(code, 0);
   assert.deepEqual(settings(stdout, "User"), ["assent"]);
   assert.deepEqual(settings(stdout, "ReadWritePaths"), ["/var/lib/assent"]);
-  for (
-    const [key, value] of [
-      ["ProtectSystem", "strict"],
-      ["NoNewPrivileges", "yes"],
-      ["CapabilityBoundingSet", ""],
-      ["Restart", "on-failure"],
-      ["ProtectHome", "yes"],
-      ["PrivateTmp", "yes"],
-    ]
-  ) assert.deepEqual(settings(stdout, key!), [value], key);
+  const hardening: [string, string][] = [
+    ["ProtectSystem", "strict"],
+    ["NoNewPrivileges", "yes"],
+    ["CapabilityBoundingSet", ""],
+    ["Restart", "on-failure"],
+    ["ProtectHome", "yes"],
+    ["PrivateTmp", "yes"],
+  ];
+  for (const [key, value] of hardening) {
+    assert.deepEqual(settings(stdout, key), [value], key);
+  }
   assert.deepEqual(settings(stdout, "MemoryDenyWriteExecute"), [], "V8 needs executable memory");
 
   // deno.json's start task, from its first flag to the entry point, is what the unit runs.

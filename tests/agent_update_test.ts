@@ -62,7 +62,8 @@ Deno.test("an installed agent updates itself to the version the server ships, re
   const audit = async (action: string) =>
     (await db.selectFrom("audit_log").selectAll().where("action", "=", action).execute())
       .map((r) => JSON.parse(r.detail ?? "{}"));
-  const waitFor = (what: string, check: () => Promise<boolean>) => until(check, what, 60_000);
+  const waitFor = (what: string, check: () => Promise<boolean>) =>
+    until(what, check, { timeoutMs: 60_000 });
   try {
     const token = await enrollmentToken(w.server.services, w.departmentId);
     const install = await new Deno.Command("/bin/sh", {
@@ -236,7 +237,7 @@ Deno.test("an admin of the department holds agent updates: an outdated agent is 
 
   // The agent from this checkout is 0.1.0: held, it is told of nothing, and that is audited once.
   const { deviceId } = await w.agent("held-pc");
-  await until(async () => (await audit("agent_update.held_back")).length === 1, "the hold-back");
+  await until("the hold-back", async () => (await audit("agent_update.held_back")).length === 1);
   const [heldBack] = await audit("agent_update.held_back");
   assert.equal(heldBack!.device_id, deviceId);
   assert.deepEqual(heldBack!.detail, {
@@ -245,8 +246,8 @@ Deno.test("an admin of the department holds agent updates: an outdated agent is 
     reason: "the department holds agent updates",
   });
   hub.disconnect(deviceId, CLOSE.goingAway, "Server restarting");
-  await until(() => !hub.isOnline(deviceId), "the disconnect");
-  await until(() => hub.isOnline(deviceId), "the reconnect", 20_000);
+  await until("the disconnect", () => !hub.isOnline(deviceId));
+  await until("the reconnect", () => hub.isOnline(deviceId), { timeoutMs: 20_000 });
   // What the hub does at every connection, awaited here so the count below is final.
   await w.server.services.updates.offer(deviceId);
   assert.equal((await audit("agent_update.held_back")).length, 1, "audited once per version");
@@ -258,7 +259,7 @@ Deno.test("an admin of the department holds agent updates: an outdated agent is 
   assert.equal(released.status, 303);
   assert.deepEqual(await held(), []);
   assert.equal((await audit("agent_update.released")).length, 1);
-  await until(async () => (await audit("agent_update.offered")).length === 1, "the offer");
+  await until("the offer", async () => (await audit("agent_update.offered")).length === 1);
   const [offered] = await audit("agent_update.offered");
   assert.equal(offered!.device_id, deviceId);
   assert.deepEqual(offered!.detail, { from: "0.1.0", to: "0.2.0" });
@@ -296,7 +297,7 @@ Deno.test("an agent's update reports go on the record only for the update it was
         );
     const offer = await agent.next("update_available");
     assert.equal(offer.version, "0.2.0");
-    await until(async () => (await audit()).length === 1, "the offer on the record");
+    await until("the offer on the record", async () => (await audit()).length === 1);
 
     const report = (
       version: string,

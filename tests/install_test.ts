@@ -130,7 +130,7 @@ Deno.test("the Linux agent installs from the server's own command with only syst
       const reported = () =>
         w.server.services.db.selectFrom("devices").selectAll()
           .where("name", "=", "installed-pc").executeTakeFirst();
-      await until(async () => Boolean((await reported())?.os), "the device's information");
+      await until("the device's information", async () => Boolean((await reported())?.os));
       const device = (await reported())!;
       assert.ok(w.server.services.hub.isOnline(device.id), "the device is online");
       assert.equal(device.agent_version, "0.1.0");

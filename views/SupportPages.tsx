@@ -13,7 +13,6 @@ import type {
   SupportCodeModel,
   SupportState,
 } from "../services/support_codes.ts";
-import type { PlatformId } from "../lib/platforms.ts";
 import { type AgentDownload, OS_LABELS } from "../services/downloads.ts";
 import { Checksum, CopyCommand } from "./Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
@@ -334,7 +333,7 @@ export function JoinPage(props: {
   server: string;
   downloads: AgentDownload[];
   /** The visitor's platform, as far as the browser tells. */
-  visitor: PlatformId | null;
+  visitor: AgentDownload["platform"] | null;
 }) {
   const p = props.page;
   if (p.kind === "rate_limited") {

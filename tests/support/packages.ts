@@ -161,9 +161,9 @@ export function sharedBuild(): Promise<SharedBuild> {
         if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
         // Another test process builds: wait for its result, or take over if it died.
         await until(
-          async () => await ready() !== null || !await builderAlive(lock),
           "the shared package build",
-          600_000,
+          async () => await ready() !== null || !await builderAlive(lock),
+          { timeoutMs: 600_000 },
         );
         if (!await ready() && !await builderAlive(lock)) {
           await Deno.remove(lock, { recursive: true }).catch(() => {});
