@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { runAdmin } from "./cli/admin.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import { ConfigError, parseServerConfig, SERVER_OPTIONS, type ServerConfig } from "./lib/config.ts";
+import { DataDirInUseError, lockDataDir } from "./lib/data_lock.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import type { HandshakeLimits } from "./hub/agent_hub.ts";
 import type { ScryptParams } from "./lib/password.ts";
@@ -50,8 +51,28 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
-  const database = openDatabase(join(config.dataDir, "assent.db"));
+  // One server per data directory, and no restore underneath a running one.
+  const lock = await lockDataDir(config.dataDir, "assent serve");
+  let database: ReturnType<typeof openDatabase> | undefined;
+  try {
+    const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
+    database = openDatabase(join(config.dataDir, "assent.db"));
+    return await serveOn(config, options, log, box, database, lock);
+  } catch (err) {
+    await database?.close();
+    lock.release();
+    throw err;
+  }
+}
+
+async function serveOn(
+  config: ServerConfig,
+  options: StartOptions,
+  log: Logger,
+  box: SecretBox,
+  database: ReturnType<typeof openDatabase>,
+  lock: { release(): void },
+): Promise<RunningServer> {
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
 
@@ -67,6 +88,8 @@ export async function startServer(
     handshakes: options.handshakes ?? config.agentHandshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,
+    dataDir: config.dataDir,
+    backups: config.backups ?? null,
   });
   const app = await createApp(services);
   await services.start();
@@ -106,6 +129,7 @@ export async function startServer(
       clearTimeout(timer);
       if (!drained) log.warn("requests still open at shutdown were cut off");
       await database.close();
+      lock.release();
       log.info("stopped");
     })();
   return { url, services, stop, finished: server.finished.then(() => stopping) };
@@ -188,7 +212,10 @@ export async function main(args: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err instanceof TypeError && "code" in err)) {
+    if (
+      err instanceof ConfigError || err instanceof DataDirInUseError ||
+      (err instanceof TypeError && "code" in err)
+    ) {
       console.error(`assent: ${err.message}`);
       return 2;
     }

@@ -18,6 +18,7 @@ import { newId, randomToken } from "../lib/tokens.ts";
 import type { Role } from "../store/schema.ts";
 import { findUserByEmail, listUsers, setUserDepartments } from "../store/users.ts";
 import { createApiToken } from "../services/api_tokens.ts";
+import { BackupError, createBackup, restoreBackup } from "../services/backup.ts";
 import { createEnrollmentToken, tokenState } from "../services/devices.ts";
 import { appendAudit } from "../store/audit.ts";
 import {
@@ -42,6 +43,11 @@ default ./data); safe to run while the server is running.
   assent admin api-token create --email EMAIL --name TEXT [--expires 90d|never]
   assent admin enroll-token list
   assent admin enroll-token revoke --id ID
+  assent admin backup FILE      database snapshot, instance secret and manifest in one
+                                archive (keep it as safe as the server: it holds the secret)
+  assent admin restore FILE [--replace]
+                                only while the server is stopped; --replace moves an
+                                existing database aside first
 
 Roles: super_admin, admin, technician. Without --password-stdin a strong password is
 generated and printed once. Creating a super admin on a fresh install completes first-run
@@ -75,6 +81,20 @@ export async function runAdmin(
   }
   const dataDir = (values["data-dir"] as string | undefined) ?? Deno.env.get("ASSENT_DATA_DIR") ??
     "./data";
+  if (group === "backup" || group === "restore") {
+    try {
+      const rest = args.filter((a) => a !== group);
+      return group === "backup"
+        ? await backup(dataDir, rest, io.out)
+        : await restore(dataDir, rest, io.out);
+    } catch (err) {
+      if (err instanceof UsageError || err instanceof BackupError) {
+        io.err(`assent admin: ${err.message}`);
+        return err instanceof UsageError ? 2 : 1;
+      }
+      throw err;
+    }
+  }
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
   const database = openDatabase(join(dataDir, "assent.db"));
@@ -447,6 +467,67 @@ async function tokenRevoke(
     });
   });
   out(`Revoked enrollment token ${id} (${token.label}).`);
+  return 0;
+}
+
+function fileArgument(args: string[], spec: Record<string, "string" | "boolean">, verb: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: Object.fromEntries(
+        Object.entries({ ...spec, "data-dir": "string" as const }).map(([k, t]) => [k, {
+          type: t,
+        }]),
+      ),
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const [file, ...extra] = parsed.positionals;
+  if (!file || extra.length > 0) throw new UsageError(`Name one file: assent admin ${verb} FILE`);
+  return { file, values: parsed.values as Record<string, string | boolean | undefined> };
+}
+
+async function backup(dataDir: string, args: string[], out: (s: string) => void) {
+  const { file } = fileArgument(args, {}, "backup");
+  const dbPath = join(dataDir, "assent.db");
+  try {
+    await Deno.stat(dbPath);
+  } catch {
+    throw new UsageError(`There is no database at "${dbPath}" (check --data-dir)`);
+  }
+  const database = openDatabase(dbPath);
+  try {
+    const manifest = await createBackup({
+      db: database.db,
+      dataDir,
+      target: file,
+      now: systemClock.now(),
+    });
+    out(`Backup written to ${file}`);
+    out(`  schema ${manifest.schema}, Assent ${manifest.version}, ${manifest.createdAt}`);
+    for (const part of manifest.parts) out(`  ${part.name}  ${part.bytes} bytes  ${part.sha256}`);
+    out("It holds the instance secret: keep it as safe as the server itself.");
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function restore(dataDir: string, args: string[], out: (s: string) => void) {
+  const { file, values } = fileArgument(args, { replace: "boolean" }, "restore");
+  const result = await restoreBackup({
+    archive: file,
+    dataDir,
+    replace: values.replace === true,
+    now: systemClock.now(),
+  });
+  out(`Restored ${file} (made ${result.manifest.createdAt}) into ${dataDir}`);
+  if (result.setAside) out(`The files it replaced are in ${result.setAside}`);
+  out("Start the server to bring the schema up to date and let agents reconnect.");
   return 0;
 }
 

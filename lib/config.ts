@@ -20,6 +20,8 @@ export interface ServerConfig {
   downloadsDir: string;
   /** Agent connections that may be in their handshake at once, per address and in all. */
   agentHandshakes?: { perAddress: number; total: number };
+  /** Scheduled backups into a folder, keeping the newest few; none when null. */
+  backups?: { dir: string; everyMs: number; keep: number } | null;
 }
 
 /** How to reach the SMTP server. */
@@ -67,6 +69,21 @@ export const SERVER_OPTIONS = {
     env: "ASSENT_AGENT_HANDSHAKES",
     default: "16",
     help: "Agent connections that may be starting at once in all",
+  },
+  "backup-dir": {
+    env: "ASSENT_BACKUP_DIR",
+    default: "",
+    help: "Folder for scheduled backups (none without it)",
+  },
+  "backup-every": {
+    env: "ASSENT_BACKUP_EVERY",
+    default: "24h",
+    help: "Time between scheduled backups: minutes (30m), hours (24h) or days (7d)",
+  },
+  "backup-keep": {
+    env: "ASSENT_BACKUP_KEEP",
+    default: "7",
+    help: "Scheduled backups kept; older ones are deleted",
   },
   "trust-proxy": {
     env: "ASSENT_TRUST_PROXY",
@@ -169,6 +186,24 @@ export function parseServerConfig(
     perAddress: handshakes("agent-handshakes-per-address"),
     total: handshakes("agent-handshakes"),
   };
+  let backups: ServerConfig["backups"] = null;
+  if (get("backup-dir")) {
+    const everyMs = parseDuration(get("backup-every"));
+    if (everyMs === null || everyMs < 60_000) {
+      throw new ConfigError(
+        `backup-every must be a time such as 30m, 24h or 7d (at least 1m), got "${
+          get("backup-every")
+        }"`,
+      );
+    }
+    const keep = Number(get("backup-keep"));
+    if (!Number.isInteger(keep) || keep < 1 || keep > 10_000) {
+      throw new ConfigError(
+        `backup-keep must be a whole number from 1, got "${get("backup-keep")}"`,
+      );
+    }
+    backups = { dir: get("backup-dir"), everyMs, keep };
+  }
   const publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
   return {
     host,
@@ -180,7 +215,16 @@ export function parseServerConfig(
     trustProxy: ["true", "1", "yes"].includes(trust),
     smtp,
     agentHandshakes,
+    backups,
   };
+}
+
+/** Milliseconds in a duration such as `90s`, `30m`, `24h` or `7d`; null when it is not one. */
+export function parseDuration(text: string): number | null {
+  const m = text.trim().match(/^(\d{1,9})\s*(s|m|h|d)$/);
+  if (!m) return null;
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
+  return Number(m[1]) * unit;
 }
 
 function hostForUrl(host: string): string {

@@ -14,7 +14,33 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     smtp: null,
     downloadsDir: "data/downloads",
     agentHandshakes: { perAddress: 2, total: 16 },
+    backups: null,
   });
+});
+
+Deno.test("scheduled backups need a folder, and take plain intervals and counts", () => {
+  const env = (n: string) => ({ ASSENT_BACKUP_DIR: "/var/backups/assent" })[n];
+  assert.deepEqual(parseServerConfig([], env).backups, {
+    dir: "/var/backups/assent",
+    everyMs: 24 * 3600_000,
+    keep: 7,
+  });
+  assert.deepEqual(
+    parseServerConfig(["--backup-every", "6h", "--backup-keep", "28"], env).backups,
+    { dir: "/var/backups/assent", everyMs: 6 * 3600_000, keep: 28 },
+  );
+  for (
+    const [flag, value, message] of [
+      ["--backup-every", "daily", /backup-every must be a time such as 30m, 24h or 7d/],
+      ["--backup-every", "10s", /at least 1m/],
+      ["--backup-keep", "0", /backup-keep must be a whole number/],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseServerConfig([flag, value], env),
+      (e) => e instanceof ConfigError && message.test(e.message),
+    );
+  }
 });
 
 Deno.test("agent handshake caps can be raised for many agents behind one address", () => {

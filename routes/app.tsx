@@ -31,6 +31,7 @@ import { apiRoutes } from "./api.ts";
 import { approvalsRoutes } from "./approvals.tsx";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
+import { backupRoutes } from "./backups.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -89,6 +90,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());
+  app.route("/", backupRoutes());
   app.route("/", remoteRoutes());
 
   app.notFound((c) =>

@@ -13,6 +13,7 @@ import { Outbox } from "../mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "../mailer/transport.ts";
 import { ChannelRelay } from "../hub/channels.ts";
 import { Accounts } from "./accounts.ts";
+import { Backups, type BackupSchedule } from "./backup.ts";
 import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
@@ -40,6 +41,10 @@ export interface ServiceDeps {
   maxTransferBytes?: number;
   /** Where the support app's executables are offered from (none when null). */
   downloadsDir?: string | null;
+  /** The data directory (database and instance secret), for backups. */
+  dataDir?: string;
+  /** Scheduled backups; none when null. */
+  backups?: BackupSchedule | null;
 }
 
 /** Everything the routes use. */
@@ -68,6 +73,8 @@ export interface Services {
   updates: AgentUpdates;
   /** Largest file a transfer may move, in bytes. */
   maxTransferBytes: number;
+  /** Scheduled backups and the list the Backups page shows. */
+  backups: Backups;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
@@ -167,6 +174,14 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     publicUrl: () => config.publicUrl,
     organization: () => state.organization ?? "Assent",
   });
+  const backups = new Backups({
+    db: deps.db,
+    dataDir: deps.dataDir ?? ".",
+    clock: deps.clock,
+    log: deps.log.child({ component: "backups" }),
+    schedule: deps.backups ?? null,
+  });
+  if (deps.backups) scheduler.add(backups);
   return {
     db: deps.db,
     clock: deps.clock,
@@ -188,6 +203,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     downloadsDir: deps.downloadsDir ?? null,
     updates,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
+    backups,
     async start() {
       await hub.start();
       await scheduler.start();

@@ -170,6 +170,7 @@ const RULES: Rule[] = [
   { match: /^\/admin\/enrollment\/:id\/revoke$/, access: "admin", object: "token" },
   { match: /^\/admin\/mail(\/test)?$/, access: "admin_page", object: "none" },
   { match: /^\/admin\/mail\/:id$/, access: "admin", object: "mail" },
+  { match: /^\/admin\/backups$/, access: "super", object: "none" },
   { match: /^\/settings$/, access: "admin_page", object: "none" },
   {
     match: /^\/settings\/:departmentId\/secure-connect$/,

@@ -23,6 +23,7 @@ const ADMIN: NavItem[] = [
   { href: "/admin/users", label: "Users", show: () => true },
   { href: "/admin/departments", label: "Departments", show: () => true },
   { href: "/admin/mail", label: "Mail", show: () => true },
+  { href: "/admin/backups", label: "Backups", show: (v) => v.role === "super_admin" },
 ];
 
 /** Wraps a page; `title` goes in the tab and the heading is the page's own. */
@@ -88,7 +89,7 @@ export function Layout(props: {
                         Admin
                       </summary>
                       <ul>
-                        {ADMIN.map((n) => (
+                        {ADMIN.filter((n) => n.show(v)).map((n) => (
                           <li key={n.href}>
                             <a
                               href={n.href}
