@@ -37,7 +37,7 @@ async function auditActions(dir: string): Promise<string[]> {
 }
 
 async function files(dir: string): Promise<string[]> {
-  return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
 }
 
 Deno.test("a backup restores into an empty data directory with its secret and every row", async () => {
