@@ -14,6 +14,7 @@ import { greetingName, logTransport, smtpTransport } from "../mailer/transport.t
 import { ChannelRelay } from "../hub/channels.ts";
 import { Accounts } from "./accounts.ts";
 import { Backups, type BackupSchedule } from "./backup.ts";
+import { Health } from "./health.ts";
 import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
@@ -75,6 +76,8 @@ export interface Services {
   maxTransferBytes: number;
   /** Scheduled backups and the list the Backups page shows. */
   backups: Backups;
+  /** Liveness and readiness. */
+  health: Health;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
@@ -204,6 +207,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     updates,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
     backups,
+    health: new Health({
+      db: deps.db,
+      clock: deps.clock,
+      log: deps.log.child({ component: "health" }),
+      scheduler,
+    }),
     async start() {
       await hub.start();
       await scheduler.start();

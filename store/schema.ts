@@ -290,6 +290,12 @@ export interface RateLimitsTable {
 }
 
 /** The whole schema, for `Kysely<Database>`. */
+/** The readiness check's one row. */
+export interface HealthProbeTable {
+  id: number;
+  checked_at: number;
+}
+
 export interface Database {
   instance: InstanceTable;
   users: UsersTable;
@@ -316,6 +322,7 @@ export interface Database {
   rate_limits: RateLimitsTable;
   agent_update_holds: AgentUpdateHoldsTable;
   agent_updates: AgentUpdatesTable;
+  health_probe: HealthProbeTable;
 }
 
 /** A department whose devices are not offered agent updates. */

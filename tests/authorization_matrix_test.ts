@@ -35,6 +35,7 @@ const PUBLIC: Record<string, string> = {
   "GET /agent/ws": "agents authenticate inside the WebSocket with their own credential",
   "GET /static/*": "scripts, styles and fonts of the pages",
   "GET /healthz": "load balancers and monitoring",
+  "GET /readyz": "load balancers and monitoring",
   "GET /setup": "first-run setup; gone once a super admin exists",
   "POST /setup": "first-run setup; gone once a super admin exists",
   "GET /login": "signing in",

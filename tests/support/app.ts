@@ -1,6 +1,6 @@
 /** A real app over a real (temporary) SQLite file, with a fake clock and cheap hashing. */
 import { FakeClock } from "../../lib/clock.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { type Logger, silentLogger } from "../../lib/log.ts";
 import type { ScryptParams } from "../../lib/password.ts";
 import { SecretBox } from "../../lib/secret_box.ts";
 import { createApp } from "../../routes/app.tsx";
@@ -20,7 +20,9 @@ export interface TestApp {
 }
 
 /** Builds an app on a fresh database in a temporary directory. */
-export async function testApp(options: { publicUrl?: string } = {}): Promise<TestApp> {
+export async function testApp(
+  options: { publicUrl?: string; log?: Logger } = {},
+): Promise<TestApp> {
   const dir = await Deno.makeTempDir({ prefix: "assent-test-" });
   const database = openDatabase(`${dir}/assent.db`);
   await migrate(database.db);
@@ -28,7 +30,7 @@ export async function testApp(options: { publicUrl?: string } = {}): Promise<Tes
   const services = await buildServices({
     db: database.db,
     clock,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     box: new SecretBox(crypto.getRandomValues(new Uint8Array(32))),
     publicUrl: options.publicUrl ?? "http://localhost",
     scrypt: TEST_SCRYPT,
