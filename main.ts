@@ -90,6 +90,7 @@ async function serveOn(
     downloadsDir: config.downloadsDir,
     dataDir: config.dataDir,
     backups: config.backups ?? null,
+    metrics: config.metrics,
   });
   const app = await createApp(services);
   await services.start();

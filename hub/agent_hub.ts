@@ -390,6 +390,11 @@ export class AgentHub {
     return p?.lastActivityAt ?? null;
   }
 
+  /** Agents holding an authenticated connection now, checked in or not. */
+  get connectedCount(): number {
+    return this.#connections.size;
+  }
+
   /** Number of online devices. */
   get onlineCount(): number {
     let n = 0;

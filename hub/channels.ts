@@ -251,6 +251,8 @@ function collectYoungGarbage(bytes: number) {
 export class ChannelRelay {
   #channels = new Map<number, Channel>();
   #seq: number;
+  /** Bytes relayed by channels that have ended, per type (for metrics). */
+  #endedBytes = new Map<ChannelType, { toAgent: number; fromAgent: number }>();
 
   constructor(
     private deps: {
@@ -449,6 +451,10 @@ export class ChannelRelay {
     const wasOpen = channel.state === "open";
     channel.ended();
     this.#channels.delete(channel.id);
+    const ended = this.#endedBytes.get(channel.type) ?? { toAgent: 0, fromAgent: 0 };
+    ended.toAgent += channel.stats.bytesToAgent;
+    ended.fromAgent += channel.stats.bytesFromAgent;
+    this.#endedBytes.set(channel.type, ended);
     if (tellAgent) {
       this.hubSend(channel.deviceId, {
         type: "channel_close",
@@ -484,6 +490,20 @@ export class ChannelRelay {
         ...channel.auditDetail,
       }).catch((err) => log.warn("auditing a channel failed", { err }));
     }
+  }
+
+  /** Open channels per type, and bytes relayed per type since start (ended and open). */
+  usage(): Map<ChannelType, { open: number; toAgent: number; fromAgent: number }> {
+    const out = new Map<ChannelType, { open: number; toAgent: number; fromAgent: number }>();
+    for (const [type, b] of this.#endedBytes) out.set(type, { open: 0, ...b });
+    for (const c of this.#channels.values()) {
+      const u = out.get(c.type) ?? { open: 0, toAgent: 0, fromAgent: 0 };
+      if (c.state === "open") u.open++;
+      u.toAgent += c.stats.bytesToAgent;
+      u.fromAgent += c.stats.bytesFromAgent;
+      out.set(c.type, u);
+    }
+    return out;
   }
 
   /** Closes every channel (server stopping). */

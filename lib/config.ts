@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type Cidr, parseCidr } from "./cidr.ts";
 import { isLogLevel, type LogLevel } from "./log.ts";
 
 /** Everything `assent serve` needs to know before it opens the database. */
@@ -20,6 +21,8 @@ export interface ServerConfig {
   downloadsDir: string;
   /** Agent connections that may be in their handshake at once, per address and in all. */
   agentHandshakes?: { perAddress: number; total: number };
+  /** Who may read /metrics: these address ranges, or a bearer of the token. */
+  metrics?: { allow: Cidr[]; token: string | null };
   /** Scheduled backups into a folder, keeping the newest few; none when null. */
   backups?: { dir: string; everyMs: number; keep: number } | null;
 }
@@ -84,6 +87,16 @@ export const SERVER_OPTIONS = {
     env: "ASSENT_BACKUP_KEEP",
     default: "7",
     help: "Scheduled backups kept; older ones are deleted",
+  },
+  "metrics-allow": {
+    env: "ASSENT_METRICS_ALLOW",
+    default: "127.0.0.1/32,::1/128",
+    help: "Address ranges that may read /metrics without a token (comma-separated)",
+  },
+  "metrics-token": {
+    env: "ASSENT_METRICS_TOKEN",
+    default: "",
+    help: "Bearer token that may read /metrics from anywhere (prefer the environment)",
   },
   "trust-proxy": {
     env: "ASSENT_TRUST_PROXY",
@@ -204,6 +217,20 @@ export function parseServerConfig(
     }
     backups = { dir: get("backup-dir"), everyMs, keep };
   }
+  const allow = get("metrics-allow").split(",").map((t) => t.trim()).filter((t) => t !== "")
+    .map((text) => {
+      const cidr = parseCidr(text);
+      if (!cidr) {
+        throw new ConfigError(
+          `metrics-allow must list address ranges such as 10.0.0.0/8, got "${text}"`,
+        );
+      }
+      return cidr;
+    });
+  const metricsToken = get("metrics-token");
+  if (metricsToken && metricsToken.length < 32) {
+    throw new ConfigError("metrics-token must be at least 32 characters");
+  }
   const publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
   return {
     host,
@@ -216,6 +243,7 @@ export function parseServerConfig(
     smtp,
     agentHandshakes,
     backups,
+    metrics: { allow, token: metricsToken || null },
   };
 }
 

@@ -4,7 +4,9 @@ import { ConfigError, parseServerConfig } from "./config.ts";
 const noEnv = () => undefined;
 
 Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
-  assert.deepEqual(parseServerConfig([], noEnv), {
+  // Metrics' address ranges have a test of their own.
+  const { metrics: _, ...config } = parseServerConfig([], noEnv);
+  assert.deepEqual(config, {
     host: "127.0.0.1",
     port: 8080,
     dataDir: "./data",
@@ -113,4 +115,25 @@ Deno.test("server config refuses bad values with a plain message", () => {
   assert.throws(() => parseServerConfig(["--public-url", "ftp://x"], noEnv), /http/);
   assert.throws(() => parseServerConfig(["--trust-proxy", "maybe"], noEnv), /Trust proxy/);
   assert.throws(() => parseServerConfig(["--nope", "1"], noEnv));
+});
+
+Deno.test("metrics go to loopback by default; other ranges and a long token can be set", () => {
+  const config = parseServerConfig([], noEnv);
+  assert.deepEqual(config.metrics?.allow.map((c) => c.text), ["127.0.0.1/32", "::1/128"]);
+  assert.equal(config.metrics?.token, null);
+  const token = "t".repeat(32);
+  const env = (n: string) => ({ ASSENT_METRICS_TOKEN: token })[n];
+  const set = parseServerConfig(["--metrics-allow", "10.0.0.0/8, fd00::/8"], env);
+  assert.deepEqual(set.metrics?.allow.map((c) => c.text), ["10.0.0.0/8", "fd00::/8"]);
+  assert.equal(set.metrics?.token, token);
+  assert.throws(
+    () => parseServerConfig(["--metrics-allow", "10.0.0.0/40"], noEnv),
+    (e) =>
+      e instanceof ConfigError &&
+      /metrics-allow must list address ranges.*10.0.0.0\/40/.test(e.message),
+  );
+  assert.throws(
+    () => parseServerConfig(["--metrics-token", "short"], noEnv),
+    (e) => e instanceof ConfigError && /at least 32 characters/.test(e.message),
+  );
 });

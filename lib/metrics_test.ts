@@ -53,8 +53,8 @@ Deno.test("the registry refuses names, labels and counters the format does not a
 Deno.test("the test parser rejects what Prometheus would", () => {
   const bad = [
     "demo 1\n", // no TYPE
-    "# TYPE demo gauge\ndemo{a=\"1\"} one\n",
-    "# TYPE demo gauge\ndemo{a=\"1} 1\n",
+    '# TYPE demo gauge\ndemo{a="1"} one\n',
+    '# TYPE demo gauge\ndemo{a="1} 1\n',
     "# TYPE demo counter\ndemo -1\n",
     "# TYPE demo gauge\ndemo 1\ndemo 2\n",
     "# TYPE demo gauge\ndemo 1",

@@ -18,6 +18,7 @@ import { downloadRoutes } from "./downloads.tsx";
 import { enrollmentRoutes } from "./enrollment.tsx";
 import { type AppEnv, HttpError } from "./env.ts";
 import { healthRoutes } from "./health.ts";
+import { metricsRoutes } from "./metrics.ts";
 import {
   bodyLimit,
   bodyTooLarge,
@@ -84,6 +85,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.use("*", securityHeaders());
   app.route("/", staticRoutes(loaded));
   app.route("/", healthRoutes());
+  app.route("/", metricsRoutes());
   app.use("*", formBody());
   app.use("*", csrf({ exempt: (path) => path.startsWith("/api/") }));
   app.use("*", setupGate());

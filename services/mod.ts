@@ -15,6 +15,10 @@ import { ChannelRelay } from "../hub/channels.ts";
 import { Accounts } from "./accounts.ts";
 import { Backups, type BackupSchedule } from "./backup.ts";
 import { Health } from "./health.ts";
+import { Metrics } from "./metrics.ts";
+import type { Cidr } from "../lib/cidr.ts";
+import { hashToken } from "../lib/tokens.ts";
+import { parseCidr } from "../lib/cidr.ts";
 import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
@@ -46,6 +50,8 @@ export interface ServiceDeps {
   dataDir?: string;
   /** Scheduled backups; none when null. */
   backups?: BackupSchedule | null;
+  /** Who may read /metrics (default: loopback only, no token). */
+  metrics?: { allow: Cidr[]; token: string | null };
 }
 
 /** Everything the routes use. */
@@ -78,6 +84,8 @@ export interface Services {
   backups: Backups;
   /** Liveness and readiness. */
   health: Health;
+  /** What /metrics reports and who may read it. */
+  metrics: Metrics;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
@@ -185,6 +193,27 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     schedule: deps.backups ?? null,
   });
   if (deps.backups) scheduler.add(backups);
+  const metrics = new Metrics({
+    db: deps.db,
+    clock: deps.clock,
+    hub,
+    relay,
+    scheduler,
+    backups,
+    limiters: () => [
+      accounts.passwordsByAccount,
+      accounts.passwordsByAddress,
+      accounts.codesByAccount,
+      support.guesses,
+      emailAuth.unknownByAddress,
+      hub.hellos,
+    ],
+    access: {
+      allow: deps.metrics?.allow ?? ["127.0.0.1/32", "::1/128"].map((t) => parseCidr(t)!),
+      tokenSha256: deps.metrics?.token ? hashToken(deps.metrics.token) : null,
+    },
+  });
+  sessions.audited = (events) => metrics.sessionAudited(events);
   return {
     db: deps.db,
     clock: deps.clock,
@@ -207,6 +236,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     updates,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
     backups,
+    metrics,
     health: new Health({
       db: deps.db,
       clock: deps.clock,

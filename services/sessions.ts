@@ -114,6 +114,8 @@ export class SupportSessions implements DeadlineSource {
   readonly #d: SessionDeps;
   channels: ChannelCloser | null = null;
   email: EmailGateway | null = null;
+  /** Hears every committed audit event of a session's transitions (metrics). */
+  audited: ((events: AuditEvent[]) => void) | null = null;
 
   constructor(deps: SessionDeps) {
     this.#d = deps;
@@ -681,6 +683,7 @@ export class SupportSessions implements DeadlineSource {
       return { ...t, kept };
     });
     this.#carryOut(result.effects, result.kept);
+    this.audited?.(result.effects.flatMap((e) => e.type === "audit" ? [e.event] : []));
     this.#publish(result.state);
     return result.state;
   }

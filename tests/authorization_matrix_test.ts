@@ -36,6 +36,7 @@ const PUBLIC: Record<string, string> = {
   "GET /static/*": "scripts, styles and fonts of the pages",
   "GET /healthz": "load balancers and monitoring",
   "GET /readyz": "load balancers and monitoring",
+  "GET /metrics": "monitoring: allowed networks or the metrics token, checked by the route",
   "GET /setup": "first-run setup; gone once a super admin exists",
   "POST /setup": "first-run setup; gone once a super admin exists",
   "GET /login": "signing in",

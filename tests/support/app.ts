@@ -4,7 +4,7 @@ import { type Logger, silentLogger } from "../../lib/log.ts";
 import type { ScryptParams } from "../../lib/password.ts";
 import { SecretBox } from "../../lib/secret_box.ts";
 import { createApp } from "../../routes/app.tsx";
-import { buildServices, type Services } from "../../services/mod.ts";
+import { buildServices, type ServiceDeps, type Services } from "../../services/mod.ts";
 import { migrate, openDatabase } from "../../store/db.ts";
 
 /** scrypt cost for tests: the algorithm is the production one, only cheaper. */
@@ -21,7 +21,7 @@ export interface TestApp {
 
 /** Builds an app on a fresh database in a temporary directory. */
 export async function testApp(
-  options: { publicUrl?: string; log?: Logger } = {},
+  options: { publicUrl?: string; log?: Logger; metrics?: ServiceDeps["metrics"] } = {},
 ): Promise<TestApp> {
   const dir = await Deno.makeTempDir({ prefix: "assent-test-" });
   const database = openDatabase(`${dir}/assent.db`);
@@ -34,6 +34,7 @@ export async function testApp(
     box: new SecretBox(crypto.getRandomValues(new Uint8Array(32))),
     publicUrl: options.publicUrl ?? "http://localhost",
     scrypt: TEST_SCRYPT,
+    metrics: options.metrics,
   });
   const app = await createApp(services);
   return {
