@@ -12,7 +12,16 @@
 import { join } from "node:path";
 import { runAdmin } from "./cli/admin.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
-import { ConfigError, parseServerConfig, SERVER_OPTIONS, type ServerConfig } from "./lib/config.ts";
+import {
+  ConfigError,
+  configFromSettings,
+  describeSettings,
+  parseServerConfig,
+  resolveSettings,
+  SECRET_OPTIONS,
+  SERVER_OPTIONS,
+  type ServerConfig,
+} from "./lib/config.ts";
 import { DataDirInUseError, lockDataDir } from "./lib/data_lock.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import type { HandshakeLimits } from "./hub/agent_hub.ts";
@@ -146,6 +155,20 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `assent config check`: the effective configuration, secrets masked; exit 2 when invalid. */
+function configCheck(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub !== "check") {
+    console.error("Usage: assent config check [--config FILE] [server options]");
+    return 2;
+  }
+  const resolved = resolveSettings(rest);
+  configFromSettings(resolved.settings);
+  console.log(describeSettings(resolved));
+  console.log("# The configuration is valid.");
+  return 0;
+}
+
 /** `assent healthcheck`: exit 0 when the local server's /healthz answers ok (for containers). */
 async function healthcheck(args: string[]): Promise<number> {
   const config = parseServerConfig(args);
@@ -172,11 +195,17 @@ Usage:
   assent healthcheck            Exit 0 when the local server answers /healthz
   assent service [--data-dir DIR] [--user NAME]
                                 Print a hardened systemd unit for the server
+  assent config check [options] Print the effective configuration (secrets masked) and check it
+
+Settings come from flags, then environment variables, then a config file given with
+--config FILE (or ASSENT_CONFIG; TOML, or JSON when the name ends in .json, with the flags'
+names as keys), then defaults. ${SECRET_OPTIONS.map((s) => `--${s}`).join(" and ")} also take a
+-file variant (flag, FOO_FILE variable or key) naming a file that holds the secret.
 
 Server options (flag, environment variable, default):
 ${
   Object.entries(SERVER_OPTIONS).map(([flag, o]) =>
-    `  --${flag.padEnd(12)} ${o.env.padEnd(20)} ${(o.default || "-").padEnd(10)} ${o.help}`
+    `  --${flag.padEnd(32)} ${o.env.padEnd(38)} ${(o.default || "-").padEnd(20)} ${o.help}`
   ).join("\n")
 }
 `;
@@ -192,6 +221,8 @@ export async function main(args: string[]): Promise<number> {
         return await runAdmin(rest);
       case "healthcheck":
         return await healthcheck(rest);
+      case "config":
+        return configCheck(rest);
       case "service": {
         const { serviceMain } = await import("./cli/service.ts");
         return serviceMain(rest, import.meta.url);

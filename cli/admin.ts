@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { systemClock } from "../lib/clock.ts";
+import { resolveSettings } from "../lib/config.ts";
 import { silentLogger } from "../lib/log.ts";
 import { passwordProblem } from "../lib/password.ts";
 import { loadInstanceSecret, SecretBox } from "../lib/secret_box.ts";
@@ -28,8 +29,8 @@ import {
   revokeEnrollmentToken,
 } from "../store/devices.ts";
 
-const HELP = `Console administration. Works on the data directory (--data-dir or ASSENT_DATA_DIR,
-default ./data); safe to run while the server is running.
+const HELP = `Console administration. Works on the data directory (--data-dir, ASSENT_DATA_DIR,
+data-dir in the --config file, default ./data); safe to run while the server is running.
 
   assent admin user list
   assent admin user create --email EMAIL --name NAME --role ROLE [--department NAME]…
@@ -72,15 +73,17 @@ export async function runAdmin(
     args,
     allowPositionals: true,
     strict: false,
-    options: { "data-dir": { type: "string" } },
+    options: { "data-dir": { type: "string" }, config: { type: "string" } },
   });
   const [group, command] = positionals;
   if (!group || group === "help" || values.help) {
     io.out(HELP);
     return group ? 0 : 2;
   }
-  const dataDir = (values["data-dir"] as string | undefined) ?? Deno.env.get("ASSENT_DATA_DIR") ??
-    "./data";
+  // The same data directory the server uses: flag, environment, config file, default.
+  const configArgs = typeof values.config === "string" ? ["--config", values.config] : [];
+  const dataDir = (values["data-dir"] as string | undefined) ??
+    resolveSettings(configArgs).settings["data-dir"].value;
   if (group === "backup" || group === "restore") {
     try {
       const rest = args.filter((a) => a !== group);
@@ -151,7 +154,10 @@ function options(args: string[], spec: Record<string, "string" | "boolean" | "mu
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        Object.entries({ ...spec, "data-dir": "string" } as Record<string, string>).map((
+        Object.entries({ ...spec, "data-dir": "string", config: "string" } as Record<
+          string,
+          string
+        >).map((
           [k, t],
         ) => [
           k,
@@ -478,7 +484,9 @@ function fileArgument(args: string[], spec: Record<string, "string" | "boolean">
       strict: true,
       allowPositionals: true,
       options: Object.fromEntries(
-        Object.entries({ ...spec, "data-dir": "string" as const }).map(([k, t]) => [k, {
+        Object.entries({ ...spec, "data-dir": "string" as const, config: "string" as const }).map((
+          [k, t],
+        ) => [k, {
           type: t,
         }]),
       ),

@@ -207,3 +207,17 @@ Deno.test("admin department create and enroll-token create script a roll-out", a
     assert.match(bad.err, /--expires must look like 12h or 7d/);
   });
 });
+
+Deno.test("admin commands find the data directory in the server's config file", async () => {
+  await withDataDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/assent.toml`, `data-dir = "${dir}/from-file"\n`);
+    const out: string[] = [];
+    const code = await runAdmin(
+      ["department", "create", "--name", "Front office", "--config", `${dir}/assent.toml`],
+      { out: (s) => out.push(s), err: (s) => out.push(s) },
+    );
+    assert.equal(code, 0, out.join("\n"));
+    const rows = await audit(`${dir}/from-file`);
+    assert.deepEqual(rows.map((r) => r.action), ["department.created"]);
+  });
+});
