@@ -136,6 +136,13 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "api_token.revoked": "A user revoked an API token",
     "setup.completed": "The first super admin and the organization were set up",
 
+    // Webhooks for ticketing tools.
+    "webhook.created": "A super admin added a webhook: its URL and the events it receives",
+    "webhook.deleted": "A super admin removed a webhook; its waiting deliveries were dropped",
+    "webhook.enabled": "A super admin enabled a webhook again",
+    "webhook.disabled": "A webhook was disabled, by a super admin or after failing repeatedly",
+    "webhook.test_sent": "A super admin queued a test event to a webhook",
+
     // Agent connections.
     "agent.hellos_limited": "Too many bad agent hellos from one address; further ones are refused",
     "agent.protocol_error": "An agent broke the protocol and its connection was closed",

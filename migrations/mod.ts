@@ -16,6 +16,7 @@ import * as deviceMessages from "./20261201T130000_device_messages.ts";
 import * as emailRequirements from "./20261201T140000_email_requirements.ts";
 import * as agentUpdates from "./20261202T100000_agent_updates.ts";
 import * as operations from "./20261203T120000_operations.ts";
+import * as webhooks from "./20261203T130000_webhooks.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   "20261201T140000_email_requirements": emailRequirements,
   "20261202T100000_agent_updates": agentUpdates,
   "20261203T120000_operations": operations,
+  "20261203T130000_webhooks": webhooks,
 };

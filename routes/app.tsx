@@ -35,6 +35,7 @@ import { approvalsRoutes } from "./approvals.tsx";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
 import { backupRoutes } from "./backups.tsx";
+import { webhookRoutes } from "./webhooks.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -108,6 +109,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());
   app.route("/", backupRoutes());
+  app.route("/", webhookRoutes());
   app.route("/", remoteRoutes());
 
   app.notFound((c) =>

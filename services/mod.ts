@@ -16,6 +16,7 @@ import { Accounts } from "./accounts.ts";
 import { Backups, type BackupSchedule } from "./backup.ts";
 import { Health } from "./health.ts";
 import { Metrics } from "./metrics.ts";
+import { Webhooks } from "./webhooks.ts";
 import type { Cidr } from "../lib/cidr.ts";
 import { hashToken } from "../lib/tokens.ts";
 import { parseCidr } from "../lib/cidr.ts";
@@ -86,6 +87,8 @@ export interface Services {
   health: Health;
   /** What /metrics reports and who may read it. */
   metrics: Metrics;
+  /** Webhooks for ticketing tools and their delivery queue. */
+  webhooks: Webhooks;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
@@ -214,6 +217,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     },
   });
   sessions.audited = (events) => metrics.sessionAudited(events);
+  const webhooks = new Webhooks({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "webhooks" }),
+    box: deps.box,
+    scheduler,
+  });
   return {
     db: deps.db,
     clock: deps.clock,
@@ -237,6 +247,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,
     backups,
     metrics,
+    webhooks,
     health: new Health({
       db: deps.db,
       clock: deps.clock,
@@ -247,11 +258,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
       await hub.start();
       await scheduler.start();
       await revocations.start();
+      webhooks.start();
     },
     shutdown: shutdown.signal,
     async stop() {
       shutdown.abort();
       scheduler.stop();
+      webhooks.stop();
       revocations.stop();
       relay.closeAll();
       transfers.stop();

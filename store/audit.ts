@@ -1,6 +1,8 @@
 /** The append-only audit log. Written in the same transaction as the change it records. */
 import type { ExpressionBuilder } from "kysely";
+import { webhookEventOf } from "../core/webhook_events.ts";
 import type { Db } from "./db.ts";
+import { enqueueEvent } from "./webhooks.ts";
 import type { Database } from "./schema.ts";
 
 /** Who did something: a signed-in user, the server console, the system itself, … */
@@ -27,7 +29,10 @@ export interface AuditRecord {
   detail?: Record<string, unknown> | null;
 }
 
-/** Appends one event; never updates or deletes. */
+/**
+ * Appends one event; never updates or deletes. An event that webhooks report is queued for
+ * them in the same transaction (see store/webhooks.ts).
+ */
 export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
   await db.insertInto("audit_log").values({
     at: record.at,
@@ -44,6 +49,30 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
       ? JSON.stringify(record.detail)
       : null,
   }).execute();
+  const event = webhookEventOf(record.action);
+  if (event) await enqueueEvent(db, event, webhookPayload(event, record), record.at);
+}
+
+/**
+ * The body webhooks receive for an audit event: what happened, when, to what and by whom; not
+ * the audit detail, which may carry paths and addresses a ticketing tool has no need of.
+ */
+export function webhookPayload(event: string, record: AuditRecord): string {
+  return JSON.stringify({
+    id: crypto.randomUUID(),
+    event,
+    occurredAt: new Date(record.at).toISOString(),
+    outcome: record.outcome ?? null,
+    actor: {
+      kind: record.actor.kind,
+      id: record.actor.id ?? null,
+      name: record.actor.label ?? null,
+    },
+    deviceId: record.deviceId ?? null,
+    sessionId: record.sessionId ?? null,
+    attemptId: record.attemptId ?? null,
+    departmentId: record.departmentId ?? null,
+  });
 }
 
 /** The newest events first, for tests and the audit page. */

@@ -290,6 +290,34 @@ export interface RateLimitsTable {
 }
 
 /** The whole schema, for `Kysely<Database>`. */
+/** A receiver of webhook events. */
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  secret_sealed: string;
+  events: string;
+  created_at: number;
+  created_by: string | null;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  failures_in_a_row: Generated<number>;
+}
+
+/** One event on its way to one webhook, and how its attempts went. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  event: string;
+  payload: string;
+  status: "pending" | "delivered" | "failed" | "dropped";
+  attempts: Generated<number>;
+  next_attempt_at: number | null;
+  last_attempt_at: number | null;
+  response_code: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
 /** The readiness check's one row. */
 export interface HealthProbeTable {
   id: number;
@@ -323,6 +351,8 @@ export interface Database {
   agent_update_holds: AgentUpdateHoldsTable;
   agent_updates: AgentUpdatesTable;
   health_probe: HealthProbeTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 /** A department whose devices are not offered agent updates. */

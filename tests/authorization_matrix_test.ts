@@ -90,7 +90,8 @@ type ObjectKind =
   | "exclusion"
   | "body_department"
   | "audit_filter"
-  | "approval";
+  | "approval"
+  | "webhook";
 
 interface Rule {
   match: RegExp;
@@ -173,6 +174,13 @@ const RULES: Rule[] = [
   { match: /^\/admin\/mail(\/test)?$/, access: "admin_page", object: "none" },
   { match: /^\/admin\/mail\/:id$/, access: "admin", object: "mail" },
   { match: /^\/admin\/backups$/, access: "super", object: "none" },
+  { match: /^\/admin\/webhooks$/, access: "super", object: "none" },
+  {
+    match: /^\/admin\/webhooks\/:id/,
+    access: "super",
+    object: "webhook",
+    inScopeNotFound: /There is no such webhook/,
+  },
   { match: /^\/settings$/, access: "admin_page", object: "none" },
   {
     match: /^\/settings\/:departmentId\/secure-connect$/,
@@ -238,6 +246,8 @@ const WATCHED = [
   "secure_connect_windows",
   "agent_update_holds",
   "agent_updates",
+  "webhooks",
+  "webhook_deliveries",
 ] as const;
 
 interface Objects {
@@ -524,6 +534,8 @@ function fillPath(path: string, rule: Rule, o: Objects | null): string {
     audit_filter: "",
     // Approval requests belong to a recipient, not a department: nobody's request by this id.
     approval: "no-such-request",
+    // Webhooks belong to no department: only super admins reach one at all.
+    webhook: "no-such-webhook",
   }[rule.object];
   if (rule.object === "audit_filter" && o) {
     return `${path}?device=${o.device}&technician=${o.admin}`;

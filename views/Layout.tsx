@@ -23,6 +23,7 @@ const ADMIN: NavItem[] = [
   { href: "/admin/users", label: "Users", show: () => true },
   { href: "/admin/departments", label: "Departments", show: () => true },
   { href: "/admin/mail", label: "Mail", show: () => true },
+  { href: "/admin/webhooks", label: "Webhooks", show: (v) => v.role === "super_admin" },
   { href: "/admin/backups", label: "Backups", show: (v) => v.role === "super_admin" },
 ];
 

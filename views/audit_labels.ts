@@ -104,6 +104,11 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "api_token.created": "API token created",
   "api_token.revoked": "API token revoked",
   "setup.completed": "Setup completed",
+  "webhook.created": "Webhook added",
+  "webhook.deleted": "Webhook removed",
+  "webhook.enabled": "Webhook enabled",
+  "webhook.disabled": "Webhook disabled",
+  "webhook.test_sent": "Webhook test event sent",
   "agent.protocol_error": "Agent protocol error",
   "agent.hellos_limited": "Agent hellos rate-limited",
 });
@@ -128,6 +133,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "user.": "Users",
   "api_token.": "API tokens",
   "setup.": "Setup",
+  "webhook.": "Webhooks",
   "agent.": "Agents",
   "agent_update.": "Agent updates",
 });
