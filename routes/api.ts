@@ -7,12 +7,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   allowedActions,
-  DEFAULT_EMAIL_AUTHORIZATION_POLICY,
-  DEFAULT_SUPPORT_CODE_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
   sessionView,
-  supportCodeExpiryChoices,
   type SupportSession,
 } from "../core/mod.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
@@ -28,21 +25,14 @@ import { currentUser } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { readAuditRequest } from "./audit.tsx";
 import { searchAudit } from "../store/audit.ts";
-
-const ListQuery = z.object({
-  q: z.string().trim().max(100, "q is at most 100 characters").default(""),
-  status: z.enum(["all", "online", "offline"], { error: "status must be all, online or offline" })
-    .default("all"),
-  department: z.string().max(100).default(""),
-  page: z.coerce.number({ error: "page must be a number" }).int("page must be a whole number")
-    .min(1, "page must be at least 1").max(100_000).default(1),
-});
-
-const OpenBody = z.object({ asUser: z.string().max(256).nullable().default(null) }).strict();
-const AuthorizeBody = z.object({
-  code: z.string().trim().max(20, "code is too long").optional(),
-  password: z.string().max(256).optional(),
-}).strict();
+import {
+  AuthorizeBody,
+  DecisionBody,
+  EmailBody,
+  ListQuery,
+  OpenBody,
+  SupportBody,
+} from "./api_schemas.ts";
 
 /** A JSON error response. */
 function fail(
@@ -301,13 +291,6 @@ export function apiRoutes(): Hono<AppEnv> {
   }
 
   // Email authorization settings (R5), per device and per group; admins only.
-  const EmailBody = z.object({
-    required: z.boolean({ error: "required must be true or false" }),
-    recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients"),
-    timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).int()
-      .default(DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
-  }).strict();
-
   const emailTarget = async (c: Ctx, kind: "device" | "group") => {
     const { db } = c.get("services");
     const departments = await visibleDepartments(db, currentUser(c));
@@ -369,24 +352,6 @@ export function apiRoutes(): Hono<AppEnv> {
   }
 
   // Service Desk support sessions (R6): the technician's own.
-  const SupportBody = z.object({
-    departmentId: z.string().min(1).max(64),
-    customerName: z.string().trim().max(120, "customerName is at most 120 characters")
-      .nullable().default(null),
-    customerEmail: z.email("customerEmail must be an email address").max(254).nullable()
-      .default(null),
-    ticket: z.string().trim().max(80, "ticket is at most 80 characters").nullable().default(null),
-    expiryMinutes: z.number({ error: "expiryMinutes must be a number" }).int()
-      .refine(
-        (m) => supportCodeExpiryChoices().some((c) => c.minutes === m),
-        `expiryMinutes must be one of ${
-          supportCodeExpiryChoices().map((c) => c.minutes).join(", ")
-        }`,
-      )
-      .default(DEFAULT_SUPPORT_CODE_POLICY.expiryMinutes),
-    sendEmail: z.boolean({ error: "sendEmail must be true or false" }).default(false),
-  }).strict();
-
   const supportCall = async (c: Ctx, run: () => Promise<Response>) => {
     try {
       return await run();
@@ -454,12 +419,7 @@ export function apiRoutes(): Hono<AppEnv> {
   });
 
   app.post("/api/v1/approvals/:id", async (c) => {
-    const input = await body(
-      c,
-      z.object({
-        decision: z.enum(["allow", "deny"], { error: 'decision must be "allow" or "deny"' }),
-      }).strict(),
-    );
+    const input = await body(c, DecisionBody);
     if (input instanceof Response) return input;
     try {
       const { view } = await c.get("services").emailAuth.decideAsUser(

@@ -31,6 +31,7 @@ import {
 } from "./middleware.ts";
 import { render } from "./render.tsx";
 import { apiRoutes } from "./api.ts";
+import { openApiRoutes } from "./openapi.ts";
 import { approvalsRoutes } from "./approvals.tsx";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
@@ -87,6 +88,8 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", staticRoutes(loaded));
   app.route("/", healthRoutes());
   app.route("/", metricsRoutes());
+  // Public, before setup and the API's bearer check: it describes the API, it holds no data.
+  app.route("/", openApiRoutes());
   app.use("*", formBody());
   app.use("*", csrf({ exempt: (path) => path.startsWith("/api/") }));
   app.use("*", setupGate());

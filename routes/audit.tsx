@@ -56,7 +56,7 @@ function id(label: string) {
   return z.string().trim().max(100, `${label} must be at most 100 characters`).default("");
 }
 
-const AuditQuery = z.object({
+export const AuditQuery = z.object({
   device: id("Device"),
   technician: id("Technician"),
   outcome: z.enum(["", ...REASON_CODES], { error: "Outcome must be one of the listed outcomes" })

@@ -54,6 +54,7 @@ const PUBLIC: Record<string, string> = {
   "GET /install/agent.sh": "installers carry no secret; the token is their argument",
   "GET /install/agent.ps1": "installers carry no secret; the token is their argument",
   "ALL /api/*": "the API's own 404 for unknown endpoints",
+  "GET /api/v1/openapi.json": "the API's description; it holds no data",
 };
 
 /**
