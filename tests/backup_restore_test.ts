@@ -127,12 +127,12 @@ Deno.test("a backup of a live server restores into a fresh directory: sign-in wi
         rounds++;
       }
     })();
-    await until(() => rounds >= 2, "decisions being written");
+    await until("decisions being written", () => rounds >= 2);
     const backup = await admin(["backup", archive, "--data-dir", live]);
     assert.equal(backup.code, 0, backup.err);
     assert.match(backup.out, /Backup written to .*drill\.tar\.gz/);
     const roundsAtBackup = rounds;
-    await until(() => rounds >= roundsAtBackup + 2, "decisions after the backup");
+    await until("decisions after the backup", () => rounds >= roundsAtBackup + 2);
     writing = false;
     await writer;
 
@@ -161,10 +161,10 @@ Deno.test("a backup of a live server restores into a fresh directory: sign-in wi
     await using second = await spawnServer({ dataDir: fresh, port, clockOffsetMs: 60_000 });
     await agent.waitForLog(/connected to/, { since, timeoutMs: 20_000 });
     const client = await signInWithTotp(second.url, secret, 60_000);
-    await until(async () => {
+    await until("the device online on the restored server", async () => {
       const page = await (await client.get(`/devices/${deviceId}`)).text();
       return /PC-DRILL/.test(page) && /Online/i.test(page);
-    }, "the device online on the restored server");
+    });
     const after = await auditRows(fresh);
     assert.deepEqual(after.filter((r) => r.id <= last), backedUp);
     assert.ok(

@@ -51,10 +51,10 @@ Deno.test("metrics count devices, agents, sessions, decisions with their latency
   assert.equal(sampleValue(waiting, "assent_support_sessions", { status: "authorizing" }), 1);
   await agent.type("a");
   await until(
+    "the grant counted",
     async () =>
       sampleValue(await scrape(), "assent_authorization_attempts_total", { outcome: "granted" }) ===
         1,
-    "the grant counted",
   );
 
   const m = await scrape();
