@@ -116,11 +116,15 @@ export async function createBackup(
       { name: SECRET, data: secret },
     ], options.now);
     // Link, not rename: a rename would replace a file that appeared meanwhile.
-    await Deno.link(archive, options.target).catch((err) => {
+    await Deno.link(archive, options.target).catch(async (err) => {
       if (err instanceof Deno.errors.AlreadyExists) {
         throw new BackupError(`"${options.target}" already exists; choose a new file name`);
       }
-      throw err;
+      // A file system without hard links: rename, having checked just before.
+      if (await exists(options.target)) {
+        throw new BackupError(`"${options.target}" already exists; choose a new file name`);
+      }
+      await Deno.rename(archive, options.target);
     });
     return manifest;
   } finally {

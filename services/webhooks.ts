@@ -118,6 +118,25 @@ function origin(url: string): string {
   }
 }
 
+/**
+ * An error message without the receiver's path and query (a network error may quote the whole
+ * URL), cut to a length a delivery log and a log line can carry.
+ */
+export function redactUrl(message: string, url: string): string {
+  let out = message;
+  try {
+    const u = new URL(url);
+    for (const secretPart of [url, u.href, `${u.pathname}${u.search}`, u.search]) {
+      if (secretPart.length > 1) {
+        out = out.replaceAll(secretPart, secretPart === u.search ? "" : u.origin);
+      }
+    }
+  } catch {
+    // Not a URL: nothing of it to find in the message.
+  }
+  return out.slice(0, 200);
+}
+
 /** The webhook service. */
 export class Webhooks implements DeadlineSource {
   readonly name = "webhooks";
@@ -339,7 +358,7 @@ export class Webhooks implements DeadlineSource {
     } catch (err) {
       error = err instanceof DOMException && err.name === "TimeoutError"
         ? `No answer within ${WEBHOOK_TIMEOUT_MS / 1000} seconds`
-        : `Could not reach the receiver: ${(err as Error).message.slice(0, 200)}`;
+        : `Could not reach the receiver: ${redactUrl((err as Error).message, webhook.url)}`;
     }
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../lib/log.ts";
 import { verifyWebhook } from "../lib/webhook_signature.ts";
 import { appendAudit } from "../store/audit.ts";
+import { redactUrl } from "./webhooks.ts";
 import { testApp } from "../tests/support/app.ts";
 
 interface Received {
@@ -197,4 +198,16 @@ Deno.test("webhooks accept only http(s) URLs without credentials, known events a
   const row = await t.services.db.selectFrom("webhooks").selectAll().executeTakeFirstOrThrow();
   assert.ok(!row.secret_sealed.includes(secret), "sealed at rest");
   assert.equal(t.services.box.open(row.secret_sealed), secret);
+});
+
+Deno.test("a network error quoting the receiver's URL keeps its path and query out", () => {
+  const url = "https://hooks.example.com/services/T000/B000/XXXXSECRET?token=abc123";
+  const message = `error sending request for url (${url}): dns error: failed to lookup`;
+  const redacted = redactUrl(message, url);
+  assert.equal(
+    redacted,
+    "error sending request for url (https://hooks.example.com): dns error: failed to lookup",
+  );
+  assert.ok(!redacted.includes("XXXXSECRET") && !redacted.includes("abc123"));
+  assert.equal(redactUrl("x".repeat(500), url).length, 200);
 });
