@@ -1,4 +1,5 @@
 /** Reconnecting with full-jitter exponential backoff until told to stop. */
+import { delay as pause } from "./channel_io.ts";
 import type { AgentOptions } from "./options.ts";
 import { AgentStopped } from "./connection.ts";
 
@@ -37,18 +38,6 @@ export async function reconnecting(
     const delay = backoffDelay(attempt, options.maxBackoffMs);
     options.log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
     options.onRetry?.(failure, delay);
-    await sleep(delay, signal);
+    await pause(delay, signal);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -2,6 +2,7 @@
 import { type DialogOptions, dialogPrompter } from "./dialog.ts";
 import type { Prompter } from "./prompter.ts";
 import { formatPromptText } from "./text.ts";
+import { encodePowerShell } from "../encoded_command.ts";
 
 // Fixed scripts. They interpolate nothing; the words come from the environment.
 
@@ -87,16 +88,6 @@ $icon.ShowBalloonTip(10000)
 Start-Sleep -Seconds 6
 $icon.Dispose()
 `;
-
-/** PowerShell's -EncodedCommand takes base64 of UTF-16LE, which no quoting layer touches. */
-function encodePowerShell(script: string): string {
-  let binary = "";
-  for (let i = 0; i < script.length; i++) {
-    const unit = script.charCodeAt(i);
-    binary += String.fromCharCode(unit & 0xff, unit >> 8);
-  }
-  return btoa(binary);
-}
 
 const POWERSHELL_BASE = ["-NoProfile", "-NonInteractive", "-STA", "-EncodedCommand"];
 const POWERSHELL_PROMPT_ARGS = [...POWERSHELL_BASE, encodePowerShell(POWERSHELL_PROMPT)];

@@ -16,6 +16,7 @@ import {
   type Probed,
   type ProbeIo,
 } from "./probe.ts";
+import { encodePowerShell } from "../encoded_command.ts";
 
 /**
  * Users from Windows `quser` output. Columns are located by the numeric session id rather
@@ -175,19 +176,6 @@ async function windowsFactsFromWmic(io: ProbeIo): Promise<WindowsFacts> {
     consoleUser: get(system, "username"),
     logonUi: null,
   };
-}
-
-/** PowerShell's -EncodedCommand takes base64 of UTF-16LE. */
-function encodePowerShell(script: string): string {
-  const bytes = new Uint8Array(script.length * 2);
-  for (let i = 0; i < script.length; i++) {
-    const unit = script.charCodeAt(i);
-    bytes[i * 2] = unit & 0xff;
-    bytes[i * 2 + 1] = unit >> 8;
-  }
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 function firstDeviceType(codes: number[]): DeviceType | null {
