@@ -38,8 +38,11 @@ export const AUDIT_VOCABULARY = Object.freeze(
 
     // R5 email authorization.
     "email.requested": "Approval links were mailed to every recipient of the email gate",
-    "email.allowed": "A recipient allowed the session for their requirement",
-    "email.denied": "A recipient denied the session; the attempt ends",
+    "email.allowed": "A recipient allowed the session; their vote counts once per requirement",
+    "email.denied":
+      "A recipient denied the session; the attempt ends when the requirement's rule says so",
+    "email.escalated":
+      "The tier asked before had not decided in its time, so the next tier was mailed",
     "email.timed_out": "No decision on every requirement before the email gate's deadline",
     "email.withdrawn": "The links stopped working because their attempt ended otherwise",
     "email.viewed": "A recipient opened a Check Request link; viewing decides nothing",

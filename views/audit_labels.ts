@@ -28,6 +28,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "email.requested": "Email approval requested",
   "email.allowed": "Email approval allowed",
   "email.denied": "Email approval denied",
+  "email.escalated": "Email approval escalated to the next tier",
   "email.timed_out": "Email approval timed out",
   "email.withdrawn": "Email approval withdrawn",
   "email.viewed": "Approval email opened",
