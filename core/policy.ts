@@ -51,8 +51,8 @@ export type ApprovalPolicy =
 /** The kinds of approval policy, in the order the settings page offers them. */
 export const APPROVAL_POLICY_KINDS = ["first", "quorum", "escalation"] as const;
 
-/** R2 authorization lifetime of a department. */
-export type AuthorizationPolicy = { lifetimeMinutes: number };
+/** R2 authorization lifetime of a department, and whether a request must give a reason. */
+export type AuthorizationPolicy = { lifetimeMinutes: number; requireReason?: boolean };
 
 /** R6 expiry of a new Service Desk support session. */
 export type SupportCodePolicy = { expiryMinutes: number };
@@ -269,6 +269,24 @@ function escalationPolicy(
   return { required, recipients, timeoutSeconds, approval: { kind: "escalation", tiers } };
 }
 
+/** An approval policy in words, e.g. "2 allows needed, any deny rejects" or "escalation in 2 tiers". */
+export function approvalPolicyText(approval: ApprovalPolicy): string {
+  switch (approval.kind) {
+    case "first":
+      return "the first decision counts";
+    case "quorum":
+      return `${approval.allows} ${approval.allows === 1 ? "allow" : "allows"} needed, ${
+        approval.denies === 1 ? "any deny rejects" : `${approval.denies} denies reject`
+      }`;
+    case "escalation":
+      return `escalation: ${
+        approval.tiers.map((tier, i) =>
+          `tier ${i + 1} ${tier.recipients.join(", ")} for ${tier.timeoutSeconds} s`
+        ).join(", then ")
+      }`;
+  }
+}
+
 /** How long a setting's request waits: its timeout, and for escalation at most its tiers' sum. */
 export function approvalTimeoutSeconds(policy: EmailAuthorizationPolicy): number {
   const approval = policy.approval;
@@ -279,13 +297,49 @@ export function approvalTimeoutSeconds(policy: EmailAuthorizationPolicy): number
 
 /** A valid R2 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
 export function authorizationPolicy(input: Partial<AuthorizationPolicy> = {}): AuthorizationPolicy {
+  const requireReason = booleanValue("requireReason", input.requireReason ?? false);
   return {
     lifetimeMinutes: integerIn(
       "lifetimeMinutes",
       input.lifetimeMinutes ?? DEFAULT_AUTHORIZATION_POLICY.lifetimeMinutes,
       POLICY_LIMITS.authorizationLifetimeMinutes,
     ),
+    ...(requireReason ? { requireReason } : {}),
   };
+}
+
+/** The longest reason a technician may give with a request, and an approver's comment. */
+export const REASON_MAX_LENGTH = 200;
+
+// A reason reaches approvers' mail and the audit log, so it is one plain line of bounded length.
+/** The reason of a request, trimmed; null when none; throws `invalid_argument` with the field's error. */
+export function requestReason(policy: AuthorizationPolicy, input: unknown): string | null {
+  const text = typeof input === "string" ? input.replace(/\s+/g, " ").trim() : "";
+  if (text.length > REASON_MAX_LENGTH) {
+    throw new CoreError(
+      "invalid_argument",
+      `The reason must be at most ${REASON_MAX_LENGTH} characters`,
+    );
+  }
+  if (text === "" && policy.requireReason) {
+    throw new CoreError(
+      "invalid_argument",
+      "Give a reason for this request, such as a ticket number: your department requires one",
+    );
+  }
+  return text === "" ? null : text;
+}
+
+/** An approver's comment, trimmed to one line; null when empty; throws `invalid_argument`. */
+export function approverComment(input: unknown): string | null {
+  const text = typeof input === "string" ? input.replace(/\s+/g, " ").trim() : "";
+  if (text.length > REASON_MAX_LENGTH) {
+    throw new CoreError(
+      "invalid_argument",
+      `The comment must be at most ${REASON_MAX_LENGTH} characters`,
+    );
+  }
+  return text === "" ? null : text;
 }
 
 /** A valid R6 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */

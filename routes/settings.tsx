@@ -103,6 +103,7 @@ const AuthorizationForm = z.object({
     AUTHORIZATION_LIFETIME_LABEL,
     POLICY_LIMITS.authorizationLifetimeMinutes,
   ),
+  requireReason: checkbox(),
 });
 
 const AgentUpdatesForm = z.object({
@@ -360,7 +361,10 @@ async function settingsPage(
       ...state.secureConnect,
     },
     authorization: state.authorization ??
-      { lifetimeMinutes: String(policies.authorization.lifetimeMinutes) },
+      {
+        lifetimeMinutes: String(policies.authorization.lifetimeMinutes),
+        requireReason: policies.authorization.requireReason === true,
+      },
     fileTransfer: state.fileTransfer ?? {
       userHomes: policies.fileTransfer.userHomes,
       paths: policies.fileTransfer.paths.join("\n"),
@@ -534,15 +538,23 @@ export function settingsRoutes(): Hono<AppEnv> {
     const fail = (message: string) =>
       settingsPage(c, department, {
         errors: { authorization: message },
-        authorization: { lifetimeMinutes: raw.lifetimeMinutes ?? "" },
+        authorization: {
+          lifetimeMinutes: raw.lifetimeMinutes ?? "",
+          requireReason: raw.requireReason === "on",
+        },
       }, 400);
     if (!form.ok) return await fail(form.message);
     try {
       await updatePolicies(c, department, "policy.changed", (current) => {
         const next = authorizationPolicy({ ...current.authorization, ...form.data });
+        const flags = (p: typeof next) => ({ ...p, requireReason: p.requireReason === true });
         return {
           next: { ...current, authorization: next },
-          changes: changedFields(current.authorization, next, Object.keys(form.data)),
+          changes: changedFields(
+            flags(current.authorization),
+            flags(next),
+            Object.keys(form.data),
+          ),
         };
       });
     } catch (err) {

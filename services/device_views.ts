@@ -3,6 +3,7 @@ import {
   allowedActions,
   attendedActions,
   AUTHORIZATION_IN_PROGRESS,
+  type EmailGate,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
   sessionView,
@@ -22,6 +23,8 @@ import type { SessionPanelModel } from "../views/SessionPanel.tsx";
 import type { SessionBarModel, SessionBarState } from "../views/RemotePage.tsx";
 import type { CurrentUser } from "./accounts.ts";
 import type { SupportSessions } from "./sessions.ts";
+import { progressLines } from "./email_auth.ts";
+import { loadPolicies } from "../store/policies.ts";
 
 /** Names of departments and groups, for labelling devices. */
 export interface Names {
@@ -146,8 +149,15 @@ export async function sessionPanelModel(
         emailWaitingFor: view.kind === "authorizing" && view.waitingApprovals.length > 0
           ? waitingForText(view.waitingApprovals)
           : null,
+        approvalLines: status?.kind === "authorizing" ? progressLines(status.attempt.email) : [],
+        outcomeComment: last ? decidingComment(last.attempt.email, last.by) : null,
       }
       : null,
+    request: {
+      reasonRequired: !attended &&
+        (await loadPolicies(services.db, device.department_id)).authorization.requireReason ===
+          true,
+    },
     actions: attended ? attendedActions(actions, attended) : actions,
     users: parseUsers(device.users).map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
@@ -199,4 +209,14 @@ export function sessionBarModel(
     asUser: session.asUser,
     state,
   };
+}
+
+// The approver who ended an attempt may have said why; the panel shows it under the outcome.
+function decidingComment(gate: EmailGate, by: string | undefined): string | null {
+  if (gate.kind === "not_required" || !by) return null;
+  for (const requirement of gate.requirements) {
+    const vote = (requirement.votes ?? []).find((v) => v.by === by && v.comment);
+    if (vote?.comment) return vote.comment;
+  }
+  return null;
 }

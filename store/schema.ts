@@ -190,6 +190,8 @@ export interface EmailPoliciesTable {
   required: number;
   recipients: string;
   timeout_seconds: number;
+  /** JSON of core's `ApprovalPolicy`; NULL means `first`. */
+  approval: string | null;
   updated_at: number;
   updated_by: string;
 }

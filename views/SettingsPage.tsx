@@ -89,7 +89,7 @@ export interface SettingsPageModel {
     exclusions: ExclusionRow[];
     devices: TargetOption[];
   };
-  authorization: { lifetimeMinutes: string };
+  authorization: { lifetimeMinutes: string; requireReason?: boolean };
   /** `paths` one per line, as typed (or as saved). */
   fileTransfer: { userHomes: boolean; paths: string };
   errors: Partial<Record<SettingsPart, string>>;
@@ -355,6 +355,18 @@ function AuthorizationSection(props: { base: string; model: SettingsPageModel })
           required
           hint={AUTHORIZATION_LIFETIME_HINT}
         />
+        <label class="check">
+          <input
+            type="checkbox"
+            name="requireReason"
+            checked={props.model.authorization.requireReason ?? false}
+            aria-describedby="require-reason-hint"
+          />{" "}
+          Require a reason (such as a ticket number) with every Request Authorization
+        </label>
+        <p class="hint" id="require-reason-hint">
+          Approvers see the reason in their mail; it is kept in the audit log.
+        </p>
         <div>
           <button type="submit" class="primary">Save Authorization</button>
         </div>
