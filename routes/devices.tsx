@@ -67,13 +67,17 @@ export async function devicePage(
   const panel = request && model.request
     ? { ...model, request: { ...model.request, ...request } }
     : model;
+  // A refused reason stays on the live panel until the technician sends another.
+  const panelUrl = request
+    ? `/devices/${device.id}/panel?reason=${encodeURIComponent(request.reason)}`
+    : `/devices/${device.id}/panel`;
   return render(
     c,
     <DevicePage
       device={deviceModel(device, hub, names)}
       admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
       panel={
-        <Live id="session-panel" url={`/devices/${device.id}/panel`} event="device">
+        <Live id="session-panel" url={panelUrl} event="device">
           <SessionPanel model={panel} />
         </Live>
       }

@@ -74,7 +74,14 @@ export function sessionRoutes(): Hono<AppEnv> {
 
   app.get("/devices/:id/panel", requireUser(), async (c) => {
     const device = await visibleDevice(c);
-    const model = await sessionPanelModel(c.get("services"), currentUser(c), device);
+    const typed = c.req.query("reason");
+    const model = await sessionPanelModel(
+      c.get("services"),
+      currentUser(c),
+      device,
+      undefined,
+      typed === undefined ? undefined : typed.slice(0, 1000),
+    );
     return renderPartial(c, <SessionPanel model={model} />);
   });
 

@@ -3,7 +3,9 @@ import {
   allowedActions,
   attendedActions,
   AUTHORIZATION_IN_PROGRESS,
+  CoreError,
   type EmailGate,
+  requestReason,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
   sessionView,
@@ -113,6 +115,8 @@ export async function sessionPanelModel(
   device: DeviceRow,
   /** A Service Desk session's device: `live` while its code is neither closed nor expired. */
   attended?: { supportId: string; live: boolean; appRunning: boolean },
+  /** A reason the technician typed and had refused: shown again with its error. */
+  typedReason?: string,
 ): Promise<SessionPanelModel> {
   const now = services.clock.now();
   const stored = await services.sessions.current(user, device.id);
@@ -153,11 +157,7 @@ export async function sessionPanelModel(
         outcomeComment: last ? decidingComment(last.attempt.email, last.by) : null,
       }
       : null,
-    request: {
-      reasonRequired: !attended &&
-        (await loadPolicies(services.db, device.department_id)).authorization.requireReason ===
-          true,
-    },
+    request: await requestField(services.db, device, !!attended, typedReason),
     actions: attended ? attendedActions(actions, attended) : actions,
     users: parseUsers(device.users).map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
@@ -219,4 +219,24 @@ function decidingComment(gate: EmailGate, by: string | undefined): string | null
     if (vote?.comment) return vote.comment;
   }
   return null;
+}
+
+// The refused reason is checked again here rather than carried: the panel re-renders live, and
+// each render must say the same thing about the same typed text.
+async function requestField(
+  db: Db,
+  device: DeviceRow,
+  attended: boolean,
+  typed: string | undefined,
+): Promise<NonNullable<SessionPanelModel["request"]>> {
+  const policy = (await loadPolicies(db, device.department_id)).authorization;
+  const field = { reasonRequired: !attended && policy.requireReason === true };
+  if (typed === undefined || attended) return field;
+  try {
+    requestReason(policy, typed);
+    return { ...field, reason: typed };
+  } catch (err) {
+    if (!(err instanceof CoreError)) throw err;
+    return { ...field, reason: typed, reasonError: err.message };
+  }
 }
