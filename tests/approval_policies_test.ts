@@ -351,3 +351,58 @@ Deno.test("the API sets a policy, lists what waits for an approver and decides w
   const allowed = (await auditOf(w, sessionId)).find((e) => e.action === "email.allowed")!;
   assert.equal(JSON.parse(allowed.detail!).via, "API");
 });
+
+Deno.test("the device's email form saves a policy, and a bad value is refused beside its field", async () => {
+  await using w = await world();
+  const { deviceId } = await w.agent("SRV-FORM");
+  const path = `/devices/${deviceId}/email-authorization`;
+  await w.owner.get(`/devices/${deviceId}`);
+  const bad = await w.owner.post(path, {
+    required: "on",
+    approval: "quorum",
+    recipients: `${ANN}\n${BOB}`,
+    timeoutSeconds: "180",
+    allows: "5",
+    denies: "1",
+  });
+  assert.equal(bad.status, 400);
+  const html = await bad.text();
+  assert.match(html, /id="f-allows"[^>]*aria-invalid="true"/);
+  assert.match(
+    html,
+    /id="f-allows-error"[^>]*>Invalid allows &quot;5&quot;: must be a whole number from 1 to 2/,
+  );
+  assert.match(html, /value="5"/, "what was typed is kept");
+  const { db } = w.server.services;
+  assert.equal(
+    (await db.selectFrom("email_policies").selectAll().execute()).length,
+    0,
+    "nothing was saved",
+  );
+
+  await w.owner.get(`/devices/${deviceId}`);
+  const saved = await w.owner.post(path, {
+    required: "on",
+    approval: "escalation",
+    recipients: ANN,
+    timeoutSeconds: "600",
+    tier1Timeout: "120",
+    tier2Recipients: `${BOB}\n${CAT}`,
+    tier2Timeout: "300",
+  });
+  assert.equal(saved.status, 303);
+  await saved.body?.cancel();
+  const row = await db.selectFrom("email_policies").selectAll().executeTakeFirstOrThrow();
+  assert.deepEqual(JSON.parse(row.approval!), {
+    kind: "escalation",
+    tiers: [{ recipients: [ANN], timeoutSeconds: 120 }, {
+      recipients: [BOB, CAT],
+      timeoutSeconds: 300,
+    }],
+  });
+  const page = await textOf(await w.owner.get(`/devices/${deviceId}`));
+  assert.match(page, /Escalation tiers/);
+  const changed = await db.selectFrom("audit_log").select("detail")
+    .where("action", "=", "email.policy_changed").executeTakeFirstOrThrow();
+  assert.match(changed.detail!, /tier 1 ann@example.com for 120 s, then tier 2/);
+});
