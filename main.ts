@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./lib/log.ts";
 import type { HandshakeLimits } from "./hub/agent_hub.ts";
 import type { ScryptParams } from "./lib/password.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
+import { loadAuditKey } from "./lib/audit_key.ts";
 import { createApp } from "./routes/app.tsx";
 import { buildServices, type Services } from "./services/mod.ts";
 import { migrate, openDatabase } from "./store/db.ts";
@@ -51,6 +52,7 @@ export async function startServer(
   const log = options.log ?? createLogger(config.logLevel);
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
+  const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
   const database = openDatabase(join(config.dataDir, "assent.db"));
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
@@ -60,6 +62,7 @@ export async function startServer(
     clock: options.clock ?? systemClock,
     log,
     box,
+    auditKey,
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,

@@ -15,6 +15,7 @@ import * as deviceKeysAndFileReach from "./20261201T120000_device_keys_and_file_
 import * as deviceMessages from "./20261201T130000_device_messages.ts";
 import * as emailRequirements from "./20261201T140000_email_requirements.ts";
 import * as agentUpdates from "./20261202T100000_agent_updates.ts";
+import * as auditChain from "./20261202T100000_audit_chain.ts";
 import * as approvalPolicies from "./20261202T110000_approval_policies.ts";
 
 /** All migrations by name, in the order they run. */
@@ -31,5 +32,6 @@ export const migrations: Record<string, Migration> = {
   "20261201T130000_device_messages": deviceMessages,
   "20261201T140000_email_requirements": emailRequirements,
   "20261202T100000_agent_updates": agentUpdates,
+  "20261202T100000_audit_chain": auditChain,
   "20261202T110000_approval_policies": approvalPolicies,
 };

@@ -12,7 +12,9 @@ import type { SmtpSettings } from "../lib/config.ts";
 import { Outbox } from "../mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "../mailer/transport.ts";
 import { ChannelRelay } from "../hub/channels.ts";
+import { type AuditKey, ephemeralAuditKey } from "../lib/audit_key.ts";
 import { Accounts } from "./accounts.ts";
+import { AuditChain } from "./audit_chain.ts";
 import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
@@ -27,6 +29,8 @@ export interface ServiceDeps {
   clock: Clock;
   log: Logger;
   box: SecretBox;
+  /** Signs the audit chain's checkpoints; without one (tests) a key lives in memory only. */
+  auditKey?: AuditKey;
   publicUrl: string;
   trustProxy?: boolean;
   scrypt?: ScryptParams;
@@ -62,6 +66,8 @@ export interface Services {
   directory: Directory;
   /** Ends live access when access is taken away (also for changes made from the console). */
   revocations: AccessRevocations;
+  /** The audit log's hash chain: checkpoints, verification, signed export. */
+  auditChain: AuditChain;
   /** Where the support app's executables are offered from, if anywhere. */
   downloadsDir: string | null;
   /** Agent updates: offers to devices, holds per department. */
@@ -167,6 +173,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     publicUrl: () => config.publicUrl,
     organization: () => state.organization ?? "Assent",
   });
+  const auditChain = new AuditChain({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "audit" }),
+    key: deps.auditKey ?? await ephemeralAuditKey(),
+  });
+  scheduler.add(auditChain);
   return {
     db: deps.db,
     clock: deps.clock,
@@ -185,6 +198,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     support,
     directory,
     revocations,
+    auditChain,
     downloadsDir: deps.downloadsDir ?? null,
     updates,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,

@@ -1,5 +1,15 @@
-/** The append-only audit log. Written in the same transaction as the change it records. */
-import type { ExpressionBuilder } from "kysely";
+/**
+ * The append-only audit log, a hash chain (core/audit_chain.ts). Written in the same
+ * transaction as the change it records.
+ */
+import { type ExpressionBuilder, sql } from "kysely";
+import {
+  canonicalAuditRow,
+  type ChainedRow,
+  type Checkpoint,
+  GENESIS_HASH,
+} from "../core/audit_chain.ts";
+import { sha256Hex } from "../lib/audit_key.ts";
 import type { Db } from "./db.ts";
 import type { Database } from "./schema.ts";
 
@@ -27,9 +37,22 @@ export interface AuditRecord {
   detail?: Record<string, unknown> | null;
 }
 
-/** Appends one event; never updates or deletes. */
+/**
+ * Appends one event as the next link of the chain; never changes a sealed row. Inside a
+ * transaction it joins it (so the event commits with the change it records), otherwise it runs
+ * in its own.
+ *
+ * The insert comes first and takes its place as MAX(seq) + 1: as a write it holds SQLite's
+ * write lock from there to the commit, across processes (the console appends too), so the
+ * head read next is the row right before it and no other row can claim the same predecessor.
+ * The unique index on `seq` makes a second claim fail rather than fork the chain.
+ */
 export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
-  await db.insertInto("audit_log").values({
+  if (!db.isTransaction) {
+    await db.transaction().execute((trx) => appendAudit(trx, record));
+    return;
+  }
+  const content = {
     at: record.at,
     action: record.action,
     outcome: record.outcome ?? null,
@@ -43,12 +66,89 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
     detail: record.detail && Object.keys(record.detail).length > 0
       ? JSON.stringify(record.detail)
       : null,
-  }).execute();
+  };
+  const { id, seq } = await db.insertInto("audit_log").values({
+    ...content,
+    seq: sql<number>`(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)`,
+    prev_hash: "",
+    hash: "",
+  }).returning(["id", "seq"]).executeTakeFirstOrThrow();
+  const prev = seq === 1 ? undefined : await db.selectFrom("audit_log").select("hash")
+    .where("seq", "=", seq - 1).executeTakeFirst();
+  const prev_hash = prev?.hash ?? GENESIS_HASH;
+  const hash = await sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash }));
+  await db.updateTable("audit_log").set({ prev_hash, hash }).where("id", "=", id).execute();
+}
+
+/** Rows of the chain after `afterSeq`, in chain order, for verification and export. */
+export async function chainRows(db: Db, afterSeq: number, limit: number): Promise<ChainedRow[]> {
+  const rows = await db.selectFrom("audit_log").select([
+    "seq",
+    "at",
+    "action",
+    "outcome",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "device_id",
+    "session_id",
+    "attempt_id",
+    "department_id",
+    "detail",
+    "prev_hash",
+    "hash",
+  ]).where("seq", ">", afterSeq).orderBy("seq").orderBy("id").limit(limit).execute();
+  return rows;
+}
+
+/** Rows with no place in the chain (a row written around the chain, say by hand). */
+export async function unchainedRows(db: Db): Promise<{ id: number; at: number }[]> {
+  return await db.selectFrom("audit_log").select(["id", "at"]).where((eb) =>
+    eb.or([eb("seq", "is", null), eb("hash", "is", null), eb("hash", "=", "")])
+  ).orderBy("id").limit(1).execute();
+}
+
+/** The chain's last row, or null when the log is empty. */
+export async function chainHead(db: Db): Promise<{ seq: number; hash: string; at: number } | null> {
+  return await db.selectFrom("audit_log").select(["seq", "hash", "at"]).orderBy("seq", "desc")
+    .limit(1).executeTakeFirst() ?? null;
+}
+
+/** The time of the first row after `seq`, or null when there is none. */
+export async function firstRowAfter(db: Db, seq: number): Promise<number | null> {
+  const row = await db.selectFrom("audit_log").select("at").where("seq", ">", seq)
+    .orderBy("seq").limit(1).executeTakeFirst();
+  return row?.at ?? null;
+}
+
+/** One signed checkpoint as stored. */
+export interface StoredCheckpoint extends Checkpoint {
+  signature: string;
+  public_key: string;
+}
+
+/** Stores a signed checkpoint. */
+export async function insertCheckpoint(db: Db, checkpoint: StoredCheckpoint): Promise<void> {
+  await db.insertInto("audit_checkpoints").values(checkpoint).execute();
+}
+
+/** Every checkpoint, oldest first. */
+export async function listCheckpoints(db: Db): Promise<StoredCheckpoint[]> {
+  return await db.selectFrom("audit_checkpoints")
+    .select(["seq", "hash", "at", "signature", "public_key"]).orderBy("seq").orderBy("id")
+    .execute();
+}
+
+/** The newest checkpoint, or null. */
+export async function lastCheckpoint(db: Db): Promise<StoredCheckpoint | null> {
+  return await db.selectFrom("audit_checkpoints")
+    .select(["seq", "hash", "at", "signature", "public_key"]).orderBy("seq", "desc")
+    .orderBy("id", "desc").limit(1).executeTakeFirst() ?? null;
 }
 
 /** The newest events first, for tests and the audit page. */
 export async function recentAudit(db: Db, limit = 50) {
-  return await db.selectFrom("audit_log").selectAll().orderBy("id", "desc").limit(limit)
+  return await db.selectFrom("audit_log").selectAll().orderBy("seq", "desc").limit(limit)
     .execute();
 }
 
@@ -78,13 +178,15 @@ export interface AuditFilter {
   from?: number;
   /** Exclusive. */
   to?: number;
-  /** Keyset cursor: only events with a smaller id, i.e. older than the last one shown. */
+  /** Keyset cursor: only events earlier in the chain (smaller seq) than the last one shown. */
   before?: number;
 }
 
 /** One audit event with the names it refers to, as they are now. */
 export interface AuditEntry {
   id: number;
+  /** The event's place in the chain: the order it was written. */
+  seq: number;
   at: number;
   action: string;
   outcome: string | null;
@@ -116,7 +218,7 @@ export async function searchAudit(db: Db, filter: AuditFilter): Promise<AuditPag
   const rows = await matching(db, filter).limit(AUDIT_PAGE_SIZE + 1).execute();
   const more = rows.length > AUDIT_PAGE_SIZE;
   const entries = more ? rows.slice(0, AUDIT_PAGE_SIZE) : rows;
-  return { entries, nextBefore: more ? entries[entries.length - 1]!.id : null };
+  return { entries, nextBefore: more ? entries[entries.length - 1]!.seq : null };
 }
 
 /** Rows per read of {@link streamAudit}. */
@@ -127,7 +229,7 @@ const STREAM_BATCH = 500;
  * long the log is. Not kysely's `.stream()`: the SQLite dialect has one connection behind a
  * mutex, and a stream holds it until it ends, so a slow download would stall every other
  * query on the server. Between batches the connection is free. The log is append-only and
- * ids only grow, so paging down from the first batch yields exactly the rows that matched
+ * places only grow, so paging down from the first batch yields exactly the rows that matched
  * when the export began.
  */
 export async function* streamAudit(db: Db, filter: AuditFilter): AsyncGenerator<AuditEntry> {
@@ -136,7 +238,7 @@ export async function* streamAudit(db: Db, filter: AuditFilter): AsyncGenerator<
     const rows = await matching(db, { ...filter, before }).limit(STREAM_BATCH).execute();
     yield* rows;
     if (rows.length < STREAM_BATCH) return;
-    before = rows[rows.length - 1]!.id;
+    before = rows[rows.length - 1]!.seq;
   }
 }
 
@@ -147,6 +249,7 @@ function matching(db: Db, filter: AuditFilter) {
     .leftJoin("users as u", "u.id", "a.actor_id")
     .select([
       "a.id",
+      "a.seq",
       "a.at",
       "a.action",
       "a.outcome",
@@ -177,8 +280,8 @@ function matching(db: Db, filter: AuditFilter) {
   }
   if (filter.from !== undefined) q = q.where("a.at", ">=", filter.from);
   if (filter.to !== undefined) q = q.where("a.at", "<", filter.to);
-  if (filter.before !== undefined) q = q.where("a.id", "<", filter.before);
-  return q.orderBy("a.id", "desc");
+  if (filter.before !== undefined) q = q.where("a.seq", "<", filter.before);
+  return q.orderBy("a.seq", "desc");
 }
 
 type AuditEb = ExpressionBuilder<

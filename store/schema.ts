@@ -70,6 +70,20 @@ export interface AuditLogTable {
   attempt_id: string | null;
   department_id: string | null;
   detail: string | null;
+  /** Place in the hash chain: the order rows were written (unique). */
+  seq: number;
+  /** The previous row's hash (64 zeros for the first), and this row's (core/audit_chain.ts). */
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  id: Generated<number>;
+  seq: number;
+  hash: string;
+  at: number;
+  signature: string;
+  public_key: string;
 }
 
 export interface DeviceGroupsTable {
@@ -300,6 +314,7 @@ export interface Database {
   user_departments: UserDepartmentsTable;
   web_sessions: WebSessionsTable;
   audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
   device_groups: DeviceGroupsTable;
   enrollment_tokens: EnrollmentTokensTable;
   devices: DevicesTable;
