@@ -139,6 +139,9 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "api_token.revoked": "A user revoked an API token",
     "setup.completed": "The first super admin and the organization were set up",
 
+    // The audit log itself.
+    "audit.exported": "A super admin downloaded the signed audit bundle of the whole log",
+
     // Agent connections.
     "agent.hellos_limited": "Too many bad agent hellos from one address; further ones are refused",
     "agent.protocol_error": "An agent broke the protocol and its connection was closed",

@@ -31,6 +31,7 @@ import { apiRoutes } from "./api.ts";
 import { approvalsRoutes } from "./approvals.tsx";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
+import { auditIntegrityRoutes } from "./audit_integrity.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -86,6 +87,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", enrollmentRoutes());
   app.route("/", sessionRoutes());
   app.route("/", auditRoutes());
+  app.route("/", auditIntegrityRoutes());
   app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());

@@ -19,6 +19,7 @@ import { type AuditKey, sha256Hex, verifyAuditSignature } from "../lib/audit_key
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import {
+  appendAudit,
   chainHead,
   chainRows,
   firstRowAfter,
@@ -197,6 +198,19 @@ export class AuditChain implements DeadlineSource {
       lastCheckpointAt: checkpoints.at(-1)?.at ?? null,
       checkedAt: clock.now(),
     });
+  }
+
+  /**
+   * The signed bundle for `user` (a super admin: the chain is whole or it does not verify),
+   * its download recorded first so the bundle itself carries the record of its export.
+   */
+  async exportFor(user: { id: string; email: string }): Promise<AsyncGenerator<BundleLine>> {
+    await appendAudit(this.deps.db, {
+      at: this.deps.clock.now(),
+      action: "audit.exported",
+      actor: { kind: "user", id: user.id, label: user.email },
+    });
+    return this.bundle();
   }
 
   /**

@@ -169,6 +169,9 @@ const RULES: Rule[] = [
   { match: /^\/admin\/enrollment$/, access: "admin_page", object: "none" },
   { match: /^\/admin\/enrollment\/:id\/revoke$/, access: "admin", object: "token" },
   { match: /^\/admin\/mail(\/test)?$/, access: "admin_page", object: "none" },
+  { match: /^\/admin\/audit$/, access: "admin_page", object: "none" },
+  // The whole chain or nothing: a department's rows alone would not verify.
+  { match: /^\/admin\/audit\/bundle\.jsonl$/, access: "super", object: "none" },
   { match: /^\/admin\/mail\/:id$/, access: "admin", object: "mail" },
   { match: /^\/settings$/, access: "admin_page", object: "none" },
   {

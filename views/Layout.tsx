@@ -23,6 +23,7 @@ const ADMIN: NavItem[] = [
   { href: "/admin/users", label: "Users", show: () => true },
   { href: "/admin/departments", label: "Departments", show: () => true },
   { href: "/admin/mail", label: "Mail", show: () => true },
+  { href: "/admin/audit", label: "Audit integrity", show: () => true },
 ];
 
 /** Wraps a page; `title` goes in the tab and the heading is the page's own. */

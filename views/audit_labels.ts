@@ -105,6 +105,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "api_token.created": "API token created",
   "api_token.revoked": "API token revoked",
   "setup.completed": "Setup completed",
+  "audit.exported": "Signed audit bundle downloaded",
   "agent.protocol_error": "Agent protocol error",
   "agent.hellos_limited": "Agent hellos rate-limited",
 });
@@ -129,6 +130,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "user.": "Users",
   "api_token.": "API tokens",
   "setup.": "Setup",
+  "audit.": "Audit log",
   "agent.": "Agents",
   "agent_update.": "Agent updates",
 });
