@@ -1,5 +1,5 @@
-import { equal, match, ok } from "node:assert/strict";
-import { AUDIT_ACTIONS, AUDIT_VOCABULARY } from "./audit_vocabulary.ts";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { AUDIT_ACTIONS, AUDIT_VOCABULARY, auditSentences } from "./audit_vocabulary.ts";
 
 Deno.test("audit actions are unique and named aggregate.event", () => {
   equal(new Set(AUDIT_ACTIONS).size, AUDIT_ACTIONS.length);
@@ -27,4 +27,58 @@ Deno.test("the vocabulary holds the actions the shell records, not only core's",
       "device.enrolled",
     ]
   ) ok(AUDIT_ACTIONS.includes(action as never), action);
+});
+
+Deno.test("details read as sentences, with times kept as times for the reader's zone", () => {
+  const at = Date.UTC(2026, 10, 30, 14, 32);
+  deepEqual(auditSentences("authorization.granted", { expiresAt: at }), [[
+    "Authorization expires at ",
+    { time: at },
+  ]]);
+  deepEqual(auditSentences("authorization.expired", { expiresAt: at }), [[
+    "The authorization expired at ",
+    { time: at },
+  ]]);
+  deepEqual(
+    auditSentences("confirmation.skipped", {
+      reason: "locked",
+      promptUnsupported: false,
+      explanation: "The device is locked and the policy does not prompt there",
+    }),
+    [
+      ["The device is locked and the policy does not prompt there"],
+      ["Reason: locked"],
+      ["Prompt unsupported: false"],
+    ],
+  );
+});
+
+Deno.test("links between records stay out of the sentences and unknown details are still told", () => {
+  const at = Date.UTC(2026, 10, 30, 9, 0);
+  deepEqual(
+    auditSentences("channel.opened", { channelId: "c-1", kind: "terminal", startedAt: at }),
+    [["Channel: terminal"], ["Started at ", { time: at }]],
+  );
+  deepEqual(auditSentences("user.login", null), []);
+  deepEqual(
+    auditSentences("authorization.requested", {
+      asUser: null,
+      secureConnect: "verified:totp",
+      confirmation: "not_required:disabled",
+      email: "pending",
+    }),
+    [
+      ["Secure Connect verified (totp)"],
+      ["Session Confirmation not required (disabled)"],
+      ["Email authorization pending"],
+    ],
+  );
+  deepEqual(
+    auditSentences("remote_control.ended", {
+      durationMs: 125_000,
+      bytesToDevice: 2048,
+      bytesFromDevice: 10,
+    }),
+    [["Lasted 2 min 5 s"], ["2.0 KiB sent to the device"], ["10 bytes received from the device"]],
+  );
 });

@@ -27,11 +27,23 @@ function formatClock(seconds) {
   return (h > 0 ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
 }
 
-// Local times: <time data-local datetime="..."> shows the viewer's local time.
+// Local times: <time data-local datetime="..."> shows the viewer's local time (data-local="clock":
+// the hour and minute only). The stylesheet hides them until this ran, so UTC never flashes.
 function localizeTimes(root) {
-  for (const el of root.querySelectorAll("time[data-local]")) {
+  for (const el of root.querySelectorAll("time[data-local]:not(.localized)")) {
     const d = new Date(el.getAttribute("datetime"));
-    if (!isNaN(d)) el.textContent = d.toLocaleString();
+    if (!isNaN(d)) {
+      el.textContent = el.dataset.local === "clock"
+        ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+        : d.toLocaleString();
+    }
+    el.classList.add("localized");
+  }
+  // Filters that take a local time say which zone and send its offset along.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  for (const el of root.querySelectorAll("[data-zone-name]")) el.textContent = zone;
+  for (const el of root.querySelectorAll("input[data-zone-offset]")) {
+    el.value = String(new Date().getTimezoneOffset());
   }
 }
 
@@ -71,6 +83,8 @@ document.addEventListener("DOMContentLoaded", () => {
   tickCountdowns();
   setInterval(tickCountdowns, 250);
 });
+// Swapped-in content is localized before it is shown, not after.
+document.addEventListener("htmx:afterSwap", (event) => localizeTimes(event.target));
 document.addEventListener("htmx:afterSettle", (event) => {
   localizeTimes(event.target);
   tickCountdowns();

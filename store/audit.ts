@@ -178,6 +178,8 @@ export interface AuditFilter {
   from?: number;
   /** Exclusive. */
   to?: number;
+  /** Only the events of this support session. */
+  sessionId?: string;
   /** Keyset cursor: only events earlier in the chain (smaller seq) than the last one shown. */
   before?: number;
 }
@@ -195,11 +197,15 @@ export interface AuditEntry {
   actor_label: string | null;
   /** The name of the user behind `actor_id`, when the actor is a user. */
   actor_name: string | null;
+  /** That user's role now. */
+  actor_role: string | null;
   device_id: string | null;
   device_name: string | null;
   /** The device's current department, to decide whether the viewer may open it. */
   device_department_id: string | null;
   session_id: string | null;
+  /** The technician who holds the session, to decide whether the viewer may open its timeline. */
+  session_technician_id: string | null;
   attempt_id: string | null;
   department_id: string | null;
   department_name: string | null;
@@ -247,6 +253,7 @@ function matching(db: Db, filter: AuditFilter) {
     .leftJoin("devices as d", "d.id", "a.device_id")
     .leftJoin("departments as dep", "dep.id", "a.department_id")
     .leftJoin("users as u", "u.id", "a.actor_id")
+    .leftJoin("support_sessions as ss", "ss.id", "a.session_id")
     .select([
       "a.id",
       "a.seq",
@@ -257,10 +264,12 @@ function matching(db: Db, filter: AuditFilter) {
       "a.actor_id",
       "a.actor_label",
       "u.name as actor_name",
+      "u.role as actor_role",
       "a.device_id",
       "d.name as device_name",
       "d.department_id as device_department_id",
       "a.session_id",
+      "ss.technician_id as session_technician_id",
       "a.attempt_id",
       "a.department_id",
       "dep.name as department_name",
@@ -270,6 +279,7 @@ function matching(db: Db, filter: AuditFilter) {
   if (filter.deviceId !== undefined) q = q.where("a.device_id", "=", filter.deviceId);
   if (filter.technicianId !== undefined) q = q.where("a.actor_id", "=", filter.technicianId);
   if (filter.outcome !== undefined) q = q.where("a.outcome", "=", filter.outcome);
+  if (filter.sessionId !== undefined) q = q.where("a.session_id", "=", filter.sessionId);
   if (filter.action !== undefined) {
     const action = filter.action;
     if (action.endsWith(".")) {
@@ -309,4 +319,46 @@ function inScope(eb: AuditEb, scope: AuditScope) {
         ),
       ]);
   }
+}
+
+/** Most events a session timeline shows. */
+export const TIMELINE_LIMIT = 2000;
+
+/** Every event of one support session in the order written, oldest first. */
+export async function sessionEvents(db: Db, sessionId: string): Promise<AuditEntry[]> {
+  const newest = await matching(db, { scope: { kind: "all" }, sessionId }).limit(TIMELINE_LIMIT)
+    .execute();
+  return newest.reverse();
+}
+
+/** A support session as its timeline names it. */
+export interface SessionSummary {
+  id: string;
+  device_id: string;
+  device_name: string | null;
+  department_id: string | null;
+  technician_id: string;
+  technician_name: string | null;
+  status: string;
+  opened_at: number;
+}
+
+/** The session `id` with its device and technician, or undefined. */
+export async function findSessionSummary(
+  db: Db,
+  id: string,
+): Promise<SessionSummary | undefined> {
+  return await db.selectFrom("support_sessions as s")
+    .leftJoin("devices as d", "d.id", "s.device_id")
+    .leftJoin("users as u", "u.id", "s.technician_id")
+    .select([
+      "s.id",
+      "s.device_id",
+      "d.name as device_name",
+      "d.department_id",
+      "s.technician_id",
+      "u.name as technician_name",
+      "s.status",
+      "s.opened_at",
+    ]).where("s.id", "=", id).executeTakeFirst();
 }

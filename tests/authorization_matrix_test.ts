@@ -208,6 +208,7 @@ const RULES: Rule[] = [
   { match: /^\/support(\/list|\/events)?$/, access: "signed_in", object: "none" },
   { match: /^\/support\/:id/, access: "owner", object: "support" },
   { match: /^\/audit(\.csv)?$/, access: "signed_in", object: "audit_filter" },
+  { match: /^\/audit\/sessions\/:id$/, access: "overseen", object: "session" },
   { match: /^\/approvals(\/list|\/events)?$/, access: "signed_in", object: "none" },
   {
     match: /^\/approvals\/:id$/,

@@ -191,23 +191,6 @@ export function outcomeTone(outcome: string): "ok" | "neutral" | "bad" {
   return isReasonCode(outcome) || SHELL_REFUSALS.has(outcome) ? "bad" : "neutral";
 }
 
-/** How each kind of actor is named. */
-export const ACTOR_KIND_LABELS: Readonly<Record<string, string>> = Object.freeze({
-  user: "User",
-  technician: "Technician",
-  console: "Server console",
-  system: "System",
-  agent: "Device agent",
-  end_user: "End user",
-  approver: "Approver",
-  api: "API",
-});
-
-/** The label of an actor kind, falling back to the stored value. */
-export function actorKindLabel(kind: string): string {
-  return ACTOR_KIND_LABELS[kind] ?? kind;
-}
-
 /** The action filter's choices: per family, "all of them" first, then each action. */
 export function actionChoices(): { group: string; options: { value: string; label: string }[] }[] {
   return Object.entries(AUDIT_ACTION_GROUPS).map(([prefix, group]) => ({
