@@ -199,6 +199,7 @@ function gateState(name: string, value: unknown): AuditSentence | null {
   }
   if (state === "skipped") return [`${name} skipped${reason ? ` (${words(reason)})` : ""}`];
   if (state === "no_other_approver") return [`${name}: nobody but the requester could approve`];
+  if (state === "pending") return [`${name} asked`];
   return [`${name} ${words(state)}`];
 }
 
@@ -236,18 +237,22 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
         ? "The authorization expired at "
         : action === "authorization.deauthorized"
         ? "It would have expired at "
-        : "Authorization expires at ",
+        : action.startsWith("authorization.")
+        ? "Authorization expires at "
+        : "Expires at ",
       instant(v),
     ],
   ],
   ["deadline", (v) => ["Answer due by ", instant(v)]],
+  ["onLockScreen", (v) => v === true ? ["Shown on the lock screen"] : null],
+  ["promptUnsupported", (v) => v === true ? ["The device cannot show a prompt"] : null],
   ["asUser", (v) => v ? [`Connects as the device's user ${v}`] : null],
   [
     "secureConnect",
     (v) =>
       typeof v === "string" && v.startsWith("verified:")
         ? [`Secure Connect verified (${words(v.slice(9))})`]
-        : gateState("Secure Connect", v),
+        : [`Secure Connect not asked (${words(v)})`],
   ],
   ["confirmation", (v) => gateState("Session Confirmation", v)],
   ["email", (v) => gateState("Email authorization", v)],
@@ -272,6 +277,9 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
   ["user", (v) => [`User ${v}`]],
   ["role", (v) => [`Role: ${words(v)}`]],
   ["name", (v) => [`Name: ${v}`]],
+  ["label", (v) => v ? [`Label: ${v}`] : null],
+  ["token", (v) => [`Token ${String(v).slice(0, 8)}`]],
+  ["maxUses", (v) => [`Up to ${v} uses`]],
   ["organization", (v) => [`Organization: ${v}`]],
   ["to", (v) => [`To ${v}`]],
   ["ip", (v) => [`From address ${v}`]],

@@ -48,7 +48,6 @@ Deno.test("details read as sentences, with times kept as times for the reader's 
     [
       ["The device is locked and the policy does not prompt there"],
       ["Reason: locked"],
-      ["Prompt unsupported: false"],
     ],
   );
 });
@@ -70,7 +69,7 @@ Deno.test("links between records stay out of the sentences and unknown details a
     [
       ["Secure Connect verified (totp)"],
       ["Session Confirmation not required (disabled)"],
-      ["Email authorization pending"],
+      ["Email authorization asked"],
     ],
   );
   deepEqual(
@@ -81,4 +80,24 @@ Deno.test("links between records stay out of the sentences and unknown details a
     }),
     [["Lasted 2 min 5 s"], ["2.0 KiB sent to the device"], ["10 bytes received from the device"]],
   );
+});
+
+Deno.test("an expiry is the authorization's only on authorization records", () => {
+  const at = Date.UTC(2026, 10, 30, 9, 0);
+  deepEqual(auditSentences("enrollment_token.created", { token: "abcdefghijk", expiresAt: at }), [
+    ["Expires at ", { time: at }],
+    ["Token abcdefgh"],
+  ]);
+  deepEqual(auditSentences("authorization.deauthorized", { expiresAt: at }), [[
+    "It would have expired at ",
+    { time: at },
+  ]]);
+  deepEqual(
+    auditSentences("authorization.requested", { secureConnect: "disabled" }),
+    [["Secure Connect not asked (disabled)"]],
+  );
+  deepEqual(auditSentences("confirmation.prompted", { onLockScreen: true, deadline: at }), [
+    ["Answer due by ", { time: at }],
+    ["Shown on the lock screen"],
+  ]);
 });

@@ -248,7 +248,7 @@ Deno.test("the page shows labels, outcome badges, who, session and details", asy
   const text = await textOf(res);
   assert.match(
     text,
-    /Confirmation accepted Accepted Marker: EV-B End user at SALES-PC End user \(alice\) SALES-PC Session timeline/,
+    /Confirmation accepted Accepted Marker: EV-B End user at SALES-PC End user \(alice\) SALES-PC Timeline/,
   );
   assert.match(html, /href="\/audit.csv\?action=confirmation.accepted"/, "CSV keeps the filters");
   const unknown = await textOf(await owner.get("/audit?action=device.enrolled"));

@@ -28,14 +28,19 @@ function formatClock(seconds) {
 }
 
 // Local times: <time data-local datetime="..."> shows the viewer's local time (data-local="clock":
-// the hour and minute only). The stylesheet hides them until this ran, so UTC never flashes.
+// the hour and minute, with the day when it is not today). The stylesheet hides them until this
+// ran, so UTC never flashes.
 function localizeTimes(root) {
   for (const el of root.querySelectorAll("time[data-local]:not(.localized)")) {
     const d = new Date(el.getAttribute("datetime"));
     if (!isNaN(d)) {
-      el.textContent = el.dataset.local === "clock"
+      // A clock time of another day than today names its day too.
+      const today = d.toDateString() === new Date().toDateString();
+      el.textContent = el.dataset.local !== "clock"
+        ? d.toLocaleString()
+        : today
         ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-        : d.toLocaleString();
+        : d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
     }
     el.classList.add("localized");
   }

@@ -240,7 +240,7 @@ function AuditRow(props: { entry: AuditEntryModel }) {
           : e.session.href
           ? (
             <a href={e.session.href} title={`Session ${e.session.id}`}>
-              Session timeline
+              Timeline
             </a>
           )
           : <span class="mono" title={e.session.id}>{e.session.id.slice(0, 8)}</span>}
