@@ -70,6 +70,7 @@ export async function startServer(
     handshakes: options.handshakes ?? config.agentHandshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,
+    recordingsDir: join(config.dataDir, "recordings"),
   });
   const app = await createApp(services);
   await services.start();

@@ -139,6 +139,11 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "api_token.revoked": "A user revoked an API token",
     "setup.completed": "The first super admin and the organization were set up",
 
+    // Terminal recordings.
+    "recording.saved": "A recorded terminal ended; its file's SHA-256 is on the record",
+    "recording.viewed": "Someone played or downloaded a terminal recording",
+    "recording.deleted": "A terminal recording's file was deleted at the end of its retention",
+
     // The audit log itself.
     "audit.exported": "A super admin downloaded the signed audit bundle of the whole log",
 
@@ -287,10 +292,13 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
   ["retryAfterMs", (v) => [`Refused for ${duration(v)}`]],
   ["closeCode", (v) => [`Connection closed with code ${v}`]],
   ["error", (v) => [`Error: ${v}`]],
+  ["sha256", (v) => [`SHA-256 ${String(v).slice(0, 16)}…`]],
+  ["recordingSha256", (v) => [`Recorded; SHA-256 ${String(v).slice(0, 16)}…`]],
+  ["bytes", (v) => [`${bytes(v)}`]],
 ];
 
 /** Keys that only link records together; the page shows them elsewhere or not at all. */
-const UNTOLD = new Set(["via", "promptId", "channelId", "channel", "messageId"]);
+const UNTOLD = new Set(["via", "promptId", "channelId", "channel", "messageId", "recording"]);
 
 /**
  * The details of an `action` record as sentences: known details in their own words, in a fixed

@@ -17,6 +17,7 @@ import * as emailRequirements from "./20261201T140000_email_requirements.ts";
 import * as agentUpdates from "./20261202T100000_agent_updates.ts";
 import * as auditChain from "./20261202T100000_audit_chain.ts";
 import * as approvalPolicies from "./20261202T110000_approval_policies.ts";
+import * as terminalRecordings from "./20261202T110000_terminal_recordings.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   "20261202T100000_agent_updates": agentUpdates,
   "20261202T100000_audit_chain": auditChain,
   "20261202T110000_approval_policies": approvalPolicies,
+  "20261202T110000_terminal_recordings": terminalRecordings,
 };

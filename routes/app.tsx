@@ -32,6 +32,7 @@ import { approvalsRoutes } from "./approvals.tsx";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
 import { auditIntegrityRoutes } from "./audit_integrity.tsx";
+import { recordingRoutes } from "./recordings.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -88,6 +89,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", sessionRoutes());
   app.route("/", auditRoutes());
   app.route("/", auditIntegrityRoutes());
+  app.route("/", recordingRoutes());
   app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());

@@ -18,6 +18,7 @@ import {
 } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { listDevices } from "../store/devices.ts";
+import { sessionRecordings } from "../store/recordings.ts";
 import { listUsers } from "../store/users.ts";
 import {
   type AuditEntryModel,
@@ -371,6 +372,12 @@ export function auditRoutes(): Hono<AppEnv> {
           state: sessionStateText(s.status),
           events: timeline.events.map((e) => entryModel(e, user, departments, managed)),
           truncated: timeline.events.length >= TIMELINE_LIMIT,
+          recordings: (await sessionRecordings(db, s.id)).map((r) => ({
+            href: `/recordings/${encodeURIComponent(r.id)}`,
+            startedAt: r.started_at,
+            ended: r.ended_at !== null,
+            deleted: r.deleted_at !== null,
+          })),
         }}
       />,
     );

@@ -15,6 +15,7 @@ import { ChannelRelay } from "../hub/channels.ts";
 import { type AuditKey, ephemeralAuditKey } from "../lib/audit_key.ts";
 import { Accounts } from "./accounts.ts";
 import { AuditChain } from "./audit_chain.ts";
+import { Recordings } from "./recordings.ts";
 import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
@@ -44,6 +45,8 @@ export interface ServiceDeps {
   maxTransferBytes?: number;
   /** Where the support app's executables are offered from (none when null). */
   downloadsDir?: string | null;
+  /** Where terminal recordings are kept (none when null: a department that records cannot). */
+  recordingsDir?: string | null;
 }
 
 /** Everything the routes use. */
@@ -68,6 +71,8 @@ export interface Services {
   revocations: AccessRevocations;
   /** The audit log's hash chain: checkpoints, verification, signed export. */
   auditChain: AuditChain;
+  /** Terminal recordings: made by the relay, kept for their retention, shown to overseers. */
+  recordings: Recordings;
   /** Where the support app's executables are offered from, if anywhere. */
   downloadsDir: string | null;
   /** Agent updates: offers to devices, holds per department. */
@@ -144,7 +149,15 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     organization: () => state.organization ?? "Assent",
   });
   sessions.email = emailAuth;
+  const recordings = new Recordings({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "recordings" }),
+    dir: deps.recordingsDir ?? null,
+  });
+  scheduler.add(recordings);
   const relay = new ChannelRelay({
+    recorder: recordings,
     db: deps.db,
     clock: deps.clock,
     log: deps.log.child({ component: "relay" }),
@@ -199,6 +212,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     directory,
     revocations,
     auditChain,
+    recordings,
     downloadsDir: deps.downloadsDir ?? null,
     updates,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,

@@ -16,6 +16,7 @@ import {
   emailRecipients,
   NO_EMAIL_GATE,
   openSupportSession,
+  promptMessage,
   requestReason,
   type SecureConnectCheck,
   type SecureConnectPolicy,
@@ -255,7 +256,13 @@ export class SupportSessions implements DeadlineSource {
         now,
         technician: { id: user.id, name: user.name, email: user.email },
         device: this.deviceView(device),
-        confirmation: policies.confirmation,
+        confirmation: {
+          ...policies.confirmation,
+          message: promptMessage(
+            policies.confirmation.message,
+            policies.recording.terminal === "on",
+          ),
+        },
         email: await this.emailPolicy(device),
         authorization: policies.authorization,
         secureConnect: secure,
@@ -308,7 +315,7 @@ export class SupportSessions implements DeadlineSource {
       confirmation: {
         ...policies.confirmation,
         enabled: true,
-        message: SUPPORT_PERMISSION_MESSAGE,
+        message: promptMessage(SUPPORT_PERMISSION_MESSAGE, policies.recording.terminal === "on"),
         excludedDeviceIds: [],
         excludedGroupIds: [],
       },

@@ -77,6 +77,21 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface RecordingsTable {
+  id: string;
+  session_id: string;
+  device_id: string;
+  department_id: string;
+  technician_id: string;
+  channel: string;
+  started_at: number;
+  ended_at: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  delete_after: number;
+  deleted_at: number | null;
+}
+
 export interface AuditCheckpointsTable {
   id: Generated<number>;
   seq: number;
@@ -154,6 +169,8 @@ export interface DepartmentPoliciesTable {
   authorization: string;
   /** JSON of core's FileTransferPolicy. */
   file_transfer: Generated<string>;
+  /** JSON of core's RecordingPolicy; null is the default. */
+  recording: string | null;
   updated_at: number;
   updated_by: string | null;
 }
@@ -315,6 +332,7 @@ export interface Database {
   web_sessions: WebSessionsTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
+  recordings: RecordingsTable;
   device_groups: DeviceGroupsTable;
   enrollment_tokens: EnrollmentTokensTable;
   devices: DevicesTable;

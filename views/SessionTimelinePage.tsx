@@ -14,6 +14,8 @@ export interface SessionTimelineModel {
   events: AuditEntryModel[];
   /** More events than the page shows; the audit log has them all. */
   truncated: boolean;
+  /** The session's terminal recordings, to play back. */
+  recordings: { href: string; startedAt: number; ended: boolean; deleted: boolean }[];
 }
 
 const STATES: Readonly<Record<string, string>> = {
@@ -54,6 +56,21 @@ export function SessionTimelinePage(props: { model: SessionTimelineModel }) {
       <p>
         <a href={`/audit?session=${encodeURIComponent(m.id)}`}>These events in the audit log</a>
       </p>
+      {m.recordings.length > 0 && (
+        <section class="card">
+          <h2>Terminal recordings</h2>
+          <ul class="recordings">
+            {m.recordings.map((r) => (
+              <li key={r.href}>
+                <a href={r.href}>Terminal recorded at</a> <Time at={r.startedAt} />
+                {r.deleted
+                  ? <span class="muted">(deleted at the end of its retention)</span>
+                  : !r.ended && <span class="muted">(still recording)</span>}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {m.events.length === 0
         ? <p class="empty">Nothing was recorded for this session.</p>
         : (

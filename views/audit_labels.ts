@@ -106,6 +106,9 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "api_token.revoked": "API token revoked",
   "setup.completed": "Setup completed",
   "audit.exported": "Signed audit bundle downloaded",
+  "recording.saved": "Terminal recording saved",
+  "recording.viewed": "Terminal recording viewed",
+  "recording.deleted": "Terminal recording deleted",
   "agent.protocol_error": "Agent protocol error",
   "agent.hellos_limited": "Agent hellos rate-limited",
 });
@@ -130,6 +133,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "user.": "Users",
   "api_token.": "API tokens",
   "setup.": "Setup",
+  "recording.": "Recordings",
   "audit.": "Audit log",
   "agent.": "Agents",
   "agent_update.": "Agent updates",

@@ -45,10 +45,9 @@ Deno.test("browser: the audit log reads in local time, with names and sentences,
   await agent.waitForScreen(/wants to connect to this device/);
   await agent.type("a");
   await until(
-    async () =>
-      (await w.server.services.sessions.get(sessionId))?.session.status.kind ===
-        "authorized",
     "the session to be authorized",
+    async () =>
+      (await w.server.services.sessions.get(sessionId))?.session.status.kind === "authorized",
   );
   assert.equal((await w.owner.post(`/sessions/${sessionId}/deauthorize`)).status, 303);
 
