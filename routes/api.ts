@@ -542,6 +542,7 @@ export function apiRoutes(): Hono<AppEnv> {
     return c.json({
       events: page.entries.map((e) => ({
         id: e.id,
+        seq: e.seq,
         at: e.at,
         action: e.action,
         outcome: e.outcome,
