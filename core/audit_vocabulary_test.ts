@@ -103,7 +103,6 @@ Deno.test("an expiry is the authorization's only on authorization records", () =
 });
 
 Deno.test("every recorded detail has words, and odd values still read", () => {
-  const at = Date.UTC(2026, 10, 30, 9, 0);
   const told = auditSentences("channel.closed", {
     why: "Wrong key",
     reason: "The device closed the channel",
