@@ -27,6 +27,7 @@ import { createLogger, type Logger } from "./lib/log.ts";
 import type { HandshakeLimits } from "./hub/agent_hub.ts";
 import type { ScryptParams } from "./lib/password.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
+import { loadAuditKey } from "./lib/audit_key.ts";
 import { createApp } from "./routes/app.tsx";
 import { buildServices, type Services } from "./services/mod.ts";
 import { migrate, openDatabase } from "./store/db.ts";
@@ -65,8 +66,9 @@ export async function startServer(
   let database: ReturnType<typeof openDatabase> | undefined;
   try {
     const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
+    const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
     database = openDatabase(join(config.dataDir, "assent.db"));
-    return await serveOn(config, options, log, box, database, lock);
+    return await serveOn(config, options, log, box, auditKey, database, lock);
   } catch (err) {
     await database?.close();
     lock.release();
@@ -79,6 +81,7 @@ async function serveOn(
   options: StartOptions,
   log: Logger,
   box: SecretBox,
+  auditKey: Awaited<ReturnType<typeof loadAuditKey>>,
   database: ReturnType<typeof openDatabase>,
   lock: { release(): void },
 ): Promise<RunningServer> {
@@ -90,6 +93,7 @@ async function serveOn(
     clock: options.clock ?? systemClock,
     log,
     box,
+    auditKey,
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
@@ -100,6 +104,7 @@ async function serveOn(
     dataDir: config.dataDir,
     backups: config.backups ?? null,
     metrics: config.metrics,
+    recordingsDir: join(config.dataDir, "recordings"),
   });
   const app = await createApp(services);
   await services.start();

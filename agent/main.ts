@@ -8,7 +8,8 @@
  *   assent-agent version                       prints the version
  */
 import { systemClock } from "../lib/clock.ts";
-import { AGENT_VERSION, agentMain } from "./run.ts";
+import { agentMain } from "./cli.ts";
+import { AGENT_VERSION } from "./version.ts";
 import { supportMain } from "./support.ts";
 import { DEFAULT_GRACE_MS, findInstallation, RESTART_EXIT_CODE, Updater } from "./updater.ts";
 

@@ -10,6 +10,7 @@ import { resolveSettings } from "../lib/config.ts";
 import { silentLogger } from "../lib/log.ts";
 import { passwordProblem } from "../lib/password.ts";
 import { loadInstanceSecret, SecretBox } from "../lib/secret_box.ts";
+import { loadAuditKey } from "../lib/audit_key.ts";
 import { AccountError } from "../services/accounts.ts";
 import { buildServices, type Services } from "../services/mod.ts";
 import { migrate, openDatabase } from "../store/db.ts";
@@ -22,6 +23,7 @@ import { createApiToken } from "../services/api_tokens.ts";
 import { BackupError, createBackup, restoreBackup } from "../services/backup.ts";
 import { createEnrollmentToken, tokenState } from "../services/devices.ts";
 import { appendAudit } from "../store/audit.ts";
+import { describeReport } from "../services/audit_chain.ts";
 import {
   findEnrollmentToken,
   listEnrollmentTokens,
@@ -49,10 +51,18 @@ data-dir in the --config file, default ./data); safe to run while the server is 
   assent admin restore FILE [--replace]
                                 only while the server is stopped; --replace moves an
                                 existing database aside first
+  assent admin audit verify
+  assent admin audit checkpoint
+  assent admin audit export [--out FILE]
 
 Roles: super_admin, admin, technician. Without --password-stdin a strong password is
 generated and printed once. Creating a super admin on a fresh install completes first-run
-setup (--organization NAME names the organization).`;
+setup (--organization NAME names the organization).
+
+"audit verify" walks the audit log's hash chain and its signed checkpoints and prints
+"intact, N rows, last checkpoint T" (exit 0) or the first broken link (exit 1). "audit
+checkpoint" signs the chain's head now. "audit export" writes the signed JSON-lines bundle
+that docs/audit-verification.md checks offline.`;
 
 const CONSOLE = { kind: "console" as const, label: "console" };
 
@@ -100,6 +110,7 @@ export async function runAdmin(
   }
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
+  const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
   const database = openDatabase(join(dataDir, "assent.db"));
   try {
     await migrate(database.db);
@@ -108,6 +119,7 @@ export async function runAdmin(
       clock: systemClock,
       log: silentLogger,
       box,
+      auditKey,
       publicUrl: "http://127.0.0.1",
     });
     const rest = args.filter((a) => a !== group && a !== command);
@@ -133,6 +145,12 @@ export async function runAdmin(
         return await tokenList(services, io.out);
       case "enroll-token revoke":
         return await tokenRevoke(services, rest, io.out);
+      case "audit verify":
+        return await auditVerify(services, rest, io.out);
+      case "audit checkpoint":
+        return await auditCheckpoint(services, rest, io.out);
+      case "audit export":
+        return await auditExport(services, rest, io.out);
       default:
         throw new UsageError(`Unknown admin command "${[group, command].join(" ")}"\n\n${HELP}`);
     }
@@ -541,4 +559,67 @@ async function restore(dataDir: string, args: string[], out: (s: string) => void
 
 async function readAllStdin(): Promise<string> {
   return await new Response(Deno.stdin.readable).text();
+}
+
+async function auditVerify(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  options(args, {});
+  const report = await services.auditChain.verify();
+  out(describeReport(report));
+  return report.intact ? 0 : 1;
+}
+
+async function auditCheckpoint(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  options(args, {});
+  const checkpoint = await services.auditChain.checkpoint();
+  out(
+    checkpoint
+      ? `Signed a checkpoint of row ${checkpoint.seq} (${checkpoint.hash}).`
+      : "The audit log is empty; there is nothing to sign.",
+  );
+  return 0;
+}
+
+async function auditExport(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const values = options(args, { out: "string" });
+  const path = typeof values.out === "string" ? values.out : null;
+  let file: Deno.FsFile | null = null;
+  try {
+    if (path) file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new UsageError(`${path} already exists; choose a new file name`);
+    }
+    throw err;
+  }
+  const encoder = new TextEncoder();
+  let lines = 0;
+  try {
+    for await (const line of services.auditChain.bundle()) {
+      const text = JSON.stringify(line);
+      if (file) await writeAll(file, encoder.encode(text + "\n"));
+      else out(text);
+      lines += 1;
+    }
+  } finally {
+    file?.close();
+  }
+  if (path) out(`Wrote ${lines} lines to ${path}.`);
+  return 0;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }

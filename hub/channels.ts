@@ -66,6 +66,29 @@ export interface ChannelSink {
   backlog(): number;
 }
 
+/** A terminal being recorded (services/recordings.ts makes them). */
+export interface ChannelRecording {
+  input(bytes: Uint8Array): void;
+  output(bytes: Uint8Array): void;
+  resize(cols: number, rows: number): void;
+  /** Ends the recording; what the channel's end record says of it. */
+  finish(): Promise<Record<string, unknown>>;
+}
+
+/** Starts a recording of a terminal channel when its department records terminals. */
+export interface ChannelRecorder {
+  begin(channel: {
+    channel: string;
+    sessionId: string;
+    deviceId: string;
+    technicianId: string;
+  }): Promise<ChannelRecording | null>;
+}
+
+/** What the end user is told when a recorded terminal opens on their device. */
+export const RECORDED_TERMINAL_NOTICE =
+  "The technician's terminal on this device is being recorded.";
+
 /** Live statistics of a channel. */
 export interface ChannelStats {
   bytesToAgent: number;
@@ -89,6 +112,8 @@ export class Channel {
   #early: ((sink: ChannelSink) => void)[] = [];
   /** Facts for the audit record of the channel's end (file name, size, hash). */
   auditDetail: Record<string, unknown> = {};
+  /** The recording of a terminal whose department records terminals. */
+  recording: ChannelRecording | null = null;
 
   constructor(
     readonly id: number,
@@ -122,6 +147,7 @@ export class Channel {
       if (this.state === "closed") throw new ChannelError("closed", "The channel is closed");
       this.#agentCredit -= chunk.byteLength;
       this.stats.bytesToAgent += chunk.byteLength;
+      this.recording?.input(chunk);
       this.relay.toAgent(this, chunk);
       collectYoungGarbage(chunk.byteLength);
     }
@@ -152,6 +178,7 @@ export class Channel {
   /** A structured message for the agent's side (e.g. a terminal resize). */
   event(event: Record<string, unknown>): void {
     if (this.state !== "open") return;
+    if (event.type === "resize") this.recording?.resize(Number(event.cols), Number(event.rows));
     this.relay.hubSend(this.deviceId, { type: "channel_event", channelId: this.id, event });
   }
 
@@ -179,6 +206,7 @@ export class Channel {
 
   /** @internal */ fromAgent(payload: Uint8Array): void {
     this.stats.bytesFromAgent += payload.byteLength;
+    this.recording?.output(payload);
     if (this.#sink) this.#sink.data(payload);
     else this.#early.push((sink) => sink.data(payload));
     this.#owed += payload.byteLength;
@@ -262,6 +290,8 @@ export class ChannelRelay {
       hub: AgentHub;
       sessions: SupportSessions;
       events: EventBus;
+      /** Records terminals where the department's policy says so. */
+      recorder?: ChannelRecorder;
     },
   ) {
     // Ids only need to be unique among live channels; starting at random keeps them from
@@ -346,6 +376,22 @@ export class ChannelRelay {
     }
     if (refused) throw new ChannelError(refused.code, refused.reason);
     this.#channels.set(id, channel);
+    if (input.type === "terminal" && this.deps.recorder) {
+      // Recording starts before the agent opens the shell, so its first output is kept; a
+      // terminal that must be recorded and cannot be does not open.
+      try {
+        channel.recording = await this.deps.recorder.begin({
+          channel: channel.coreId,
+          sessionId: input.sessionId,
+          deviceId: device.id,
+          technicianId: input.technicianId,
+        });
+      } catch (err) {
+        const text = err instanceof Error ? err.message : String(err);
+        this.finish(channel, "declined", text, false);
+        throw new ChannelError("recording_failed", text);
+      }
+    }
     const sent = hub.send(device.id, {
       type: "channel_open",
       channelId: id,
@@ -353,6 +399,9 @@ export class ChannelRelay {
       kind: input.type,
       params,
     });
+    if (sent && channel.recording) {
+      hub.send(device.id, { type: "notify", text: RECORDED_TERMINAL_NOTICE });
+    }
     if (!sent) {
       this.finish(channel, "device_offline", "Unable to connect to the device", false);
       throw new ChannelError("device_offline", "Unable to connect to the device");
@@ -474,21 +523,29 @@ export class ChannelRelay {
           reason,
         })).catch((err) => log.warn("closing a channel in core failed", { err }));
     }
+    const recorded = channel.recording?.finish().catch((err) => {
+      log.error("a terminal recording could not be finished", { err });
+      return {};
+    }) ?? Promise.resolve({});
     if (wasOpen) {
       const ended = actionOf(channel.type) === "remote_control"
         ? "remote_control.ended"
         : reason === "completed"
         ? "file_transfer.completed"
         : "file_transfer.aborted";
-      this.#audit(channel, ended, reason, {
-        channel: channel.coreId,
-        type: channel.type,
-        durationMs: clock.now() - channel.stats.openedAt,
-        bytesToDevice: channel.stats.bytesToAgent,
-        bytesFromDevice: channel.stats.bytesFromAgent,
-        reason: text,
-        ...channel.auditDetail,
-      }).catch((err) => log.warn("auditing a channel failed", { err }));
+      const durationMs = clock.now() - channel.stats.openedAt;
+      recorded.then((recording) =>
+        this.#audit(channel, ended, reason, {
+          channel: channel.coreId,
+          type: channel.type,
+          durationMs,
+          bytesToDevice: channel.stats.bytesToAgent,
+          bytesFromDevice: channel.stats.bytesFromAgent,
+          reason: text,
+          ...channel.auditDetail,
+          ...recording,
+        })
+      ).catch((err) => log.warn("auditing a channel failed", { err }));
     }
   }
 

@@ -7,6 +7,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   allowedActions,
+  type ApprovalPolicy,
+  approverComment,
+  DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
   sessionView,
@@ -83,6 +86,25 @@ export function sessionJson(
           source: r.source,
           recipients: r.recipients,
         })),
+        reason: view.reason,
+        approvals: view.approvals.map((p) => ({
+          source: p.source,
+          rule: p.rule,
+          allows: p.allows,
+          allowsNeeded: p.allowsNeeded,
+          denies: p.denies,
+          deniesNeeded: p.deniesNeeded,
+          tier: p.tier,
+          tiers: p.tiers,
+          tierSince: p.tierSince,
+          nextTierAt: p.nextTierAt,
+          votes: p.votes.map((v) => ({
+            by: v.by,
+            decision: v.decision,
+            at: v.at,
+            comment: v.comment ?? null,
+          })),
+        })),
         deadline: view.deadline,
         secondsLeft: view.secondsLeft,
         skippedConfirmation: view.skippedConfirmation,
@@ -121,6 +143,8 @@ function effectiveJson(gate: EmailGatePolicy) {
       source: r.source,
       recipients: r.recipients,
       rule: r.rule.kind,
+      ...(r.rule.kind === "quorum" ? { allows: r.rule.allows, denies: r.rule.denies } : {}),
+      ...(r.rule.kind === "escalation" ? { tiers: r.rule.tiers } : {}),
     })),
   };
 }
@@ -248,7 +272,7 @@ export function apiRoutes(): Hono<AppEnv> {
     try {
       const result = input.code || input.password
         ? await sessions.verifySecureConnect(user, found.session.id, input)
-        : await sessions.requestAuthorization(user, found.session.id);
+        : await sessions.requestAuthorization(user, found.session.id, undefined, input.reason);
       if (result.kind === "secure_connect") {
         return fail(
           c,
@@ -315,7 +339,12 @@ export function apiRoutes(): Hono<AppEnv> {
       const { db, sessions } = c.get("services");
       const own = await loadEmailPolicy(db, kind, target.id);
       const strip = (p: EmailAuthorizationPolicy | null) =>
-        p && { required: p.required, recipients: p.recipients, timeoutSeconds: p.timeoutSeconds };
+        p && {
+          required: p.required,
+          recipients: p.recipients,
+          timeoutSeconds: p.timeoutSeconds,
+          approval: p.approval ?? { kind: "first" },
+        };
       return c.json({
         own: strip(own),
         ...(target.row ? { effective: effectiveJson(await sessions.emailPolicy(target.row)) } : {}),
@@ -331,7 +360,20 @@ export function apiRoutes(): Hono<AppEnv> {
       if (input instanceof Response) return input;
       const { db, clock } = c.get("services");
       try {
-        const saved = await changeEmailPolicy({ db, clock }, target, input, currentUser(c));
+        const saved = await changeEmailPolicy(
+          { db, clock },
+          target,
+          {
+            required: input.required,
+            recipients: input.recipients,
+            timeoutSeconds: input.timeoutSeconds ??
+              (input.approval?.kind === "escalation"
+                ? (input.approval.tiers ?? []).reduce((t, tier) => t + tier.timeoutSeconds, 0)
+                : DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
+            ...(input.approval ? { approval: input.approval as ApprovalPolicy } : {}),
+          },
+          currentUser(c),
+        );
         return c.json({ own: saved });
       } catch (err) {
         const message = policyMessage(err);
@@ -426,6 +468,7 @@ export function apiRoutes(): Hono<AppEnv> {
         currentUser(c),
         c.req.param("id"),
         input.decision,
+        { comment: approverComment(input.comment), via: "api" },
       );
       if (view.kind === "own_request") return fail(c, 403, "own_request", `${view.text}`);
       return c.json({ result: view });
@@ -440,6 +483,7 @@ export function apiRoutes(): Hono<AppEnv> {
     return c.json({
       events: page.entries.map((e) => ({
         id: e.id,
+        seq: e.seq,
         at: e.at,
         action: e.action,
         outcome: e.outcome,

@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import {
-  DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   DEFAULT_SUPPORT_CODE_POLICY,
+  REASON_MAX_LENGTH,
   supportCodeExpiryChoices,
 } from "../core/mod.ts";
 
@@ -28,14 +28,31 @@ export const OpenBody = z.object({ asUser: z.string().max(256).nullable().defaul
 export const AuthorizeBody = z.object({
   code: z.string().trim().max(20, "code is too long").optional(),
   password: z.string().max(256).optional(),
+  reason: z.string({ error: "reason must be text" }).max(1000, "reason is too long").optional(),
 }).strict();
 
-/** `PUT /devices|groups/{id}/email-authorization` body. */
+/**
+ * `PUT /devices|groups/{id}/email-authorization` body. Without `timeoutSeconds` the default
+ * applies (for an escalation, the sum of its tiers' timeouts).
+ */
 export const EmailBody = z.object({
   required: z.boolean({ error: "required must be true or false" }),
   recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients"),
-  timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).int()
-    .default(DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
+  timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).int().optional(),
+  // Checked in full by core's constructor, which names the field in its error.
+  approval: z.object({
+    kind: z.enum(["first", "quorum", "escalation"], {
+      error: 'approval.kind must be "first", "quorum" or "escalation"',
+    }),
+    allows: z.number().int().optional(),
+    denies: z.number().int().optional(),
+    tiers: z.array(
+      z.object({
+        recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients per tier"),
+        timeoutSeconds: z.number().int(),
+      }).strict(),
+    ).max(5, "at most 5 tiers").optional(),
+  }).strict().optional(),
 }).strict();
 
 /** `POST /support-sessions` body. */
@@ -58,6 +75,10 @@ export const SupportBody = z.object({
 /** `POST /approvals/{id}` body. */
 export const DecisionBody = z.object({
   decision: z.enum(["allow", "deny"], { error: 'decision must be "allow" or "deny"' }),
+  comment: z.string({ error: "comment must be text" }).max(
+    REASON_MAX_LENGTH,
+    `comment is at most ${REASON_MAX_LENGTH} characters`,
+  ).optional(),
 }).strict();
 
 // --- responses (described loosely where the web UI's models may grow fields)
@@ -102,10 +123,11 @@ const Session = z.looseObject({
 /** A support session (unattended), as `GET /sessions/{id}` and the actions return it. */
 export const SessionResponse = z.looseObject({ session: Session });
 
-const EmailPolicy = z.object({
+const EmailPolicy = z.looseObject({
   required: z.boolean(),
   recipients: z.array(z.string()),
   timeoutSeconds: z.number().int(),
+  approval: z.looseObject({ kind: z.enum(["first", "quorum", "escalation"]) }),
 }).nullable();
 
 /** `GET|PUT|DELETE …/email-authorization`. */

@@ -37,6 +37,8 @@ import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
 import { backupRoutes } from "./backups.tsx";
 import { webhookRoutes } from "./webhooks.tsx";
+import { auditIntegrityRoutes } from "./audit_integrity.tsx";
+import { recordingRoutes } from "./recordings.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -108,6 +110,8 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", enrollmentRoutes());
   app.route("/", sessionRoutes());
   app.route("/", auditRoutes());
+  app.route("/", auditIntegrityRoutes());
+  app.route("/", recordingRoutes());
   app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());

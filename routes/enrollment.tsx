@@ -23,7 +23,14 @@ import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../core/mod.ts";
-import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
+import {
+  changeEmailPolicy,
+  emailPolicyFields,
+  emailPolicyFieldsFrom,
+  emailPolicyInput,
+  policyErrorField,
+  policyMessage,
+} from "../services/email_settings.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { EmailPolicyFormSchema } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
@@ -209,7 +216,12 @@ export function enrollmentRoutes(): Hono<AppEnv> {
 
   const groupPage = async (
     c: Ctx,
-    email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
+    email: {
+      error?: string;
+      errorField?: string | null;
+      notice?: string;
+      values?: EmailPolicyValues;
+    } = {},
     status: 200 | 400 = 200,
   ) => {
     const { db } = c.get("services");
@@ -238,13 +250,12 @@ export function enrollmentRoutes(): Hono<AppEnv> {
               <EmailPolicyForm
                 action={`/admin/groups/${group.id}/email-authorization`}
                 values={email.values ?? {
-                  required: p.required,
-                  recipients: p.recipients.join("\n"),
-                  timeoutSeconds: p.timeoutSeconds,
+                  ...emailPolicyFields(p),
                   inheritedFrom: null,
                   updatedBy: own?.updatedBy ?? null,
                 }}
                 error={email.error}
+                errorField={email.errorField ?? null}
                 notice={email.notice}
                 mailWarning={c.get("services").outbox.transport.kind === "log"
                   ? NO_MAIL_SERVER_WARNING
@@ -270,30 +281,25 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     const { group } = await groupPage(c);
     const form = await readForm(c, EmailPolicyFormSchema);
     const raw = await c.req.parseBody();
-    const values: EmailPolicyValues = {
-      required: raw.required === "on",
-      recipients: String(raw.recipients ?? ""),
-      timeoutSeconds: Number(raw.timeoutSeconds) || 180,
-      inheritedFrom: null,
-      updatedBy: null,
-    };
+    const fields = emailPolicyFieldsFrom(raw);
+    const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
     if (!form.ok) return (await groupPage(c, { error: form.message, values }, 400)).response();
     const { db, clock } = c.get("services");
     try {
       await changeEmailPolicy(
         { db, clock },
         { kind: "group", id: group.id, name: group.name, departmentId: group.department_id },
-        form.data.mode === "inherit" ? null : {
-          required: form.data.required,
-          recipients: splitRecipients(form.data.recipients),
-          timeoutSeconds: form.data.timeoutSeconds,
-        },
+        form.data.mode === "inherit" ? null : emailPolicyInput(fields),
         currentUser(c),
       );
     } catch (err) {
       const message = policyMessage(err);
       if (!message) throw err;
-      return (await groupPage(c, { error: message, values }, 400)).response();
+      return (await groupPage(
+        c,
+        { error: message, errorField: policyErrorField(message), values },
+        400,
+      )).response();
     }
     return c.redirect(`/admin/groups/${group.id}?saved=1`, 303);
   });

@@ -18,6 +18,7 @@ import {
   parseReachPath,
   POLICY_LIMITS,
   REAUTHENTICATION_TIME_LABEL,
+  recordingPolicy,
   type SecureConnectPolicy,
 } from "../core/mod.ts";
 import type { CurrentUser } from "../services/accounts.ts";
@@ -63,6 +64,7 @@ const PARTS: readonly SettingsPart[] = [
   "authorization",
   "file-transfer",
   "agent-updates",
+  "recording",
 ];
 
 /** A whole number within `range`; the message names the field and the range. */
@@ -103,6 +105,7 @@ const AuthorizationForm = z.object({
     AUTHORIZATION_LIFETIME_LABEL,
     POLICY_LIMITS.authorizationLifetimeMinutes,
   ),
+  requireReason: checkbox(),
 });
 
 const AgentUpdatesForm = z.object({
@@ -111,6 +114,11 @@ const AgentUpdatesForm = z.object({
     (v) => v === undefined ? false : v === "on" || v === "true" || v === "1" ? true : v,
     z.boolean({ error: "Hold agent updates can only be ticked or left empty" }),
   ),
+});
+
+const RecordingForm = z.object({
+  terminal: checkbox(),
+  retentionDays: wholeNumber("Keep recordings for", POLICY_LIMITS.recordingRetentionDays),
 });
 
 const FileTransferForm = z.object({
@@ -290,6 +298,7 @@ interface PageState {
   authorization?: SettingsPageModel["authorization"];
   fileTransfer?: SettingsPageModel["fileTransfer"];
   agentUpdates?: { held: boolean };
+  recording?: SettingsPageModel["recording"];
   saved?: SettingsPart | null;
 }
 
@@ -360,10 +369,17 @@ async function settingsPage(
       ...state.secureConnect,
     },
     authorization: state.authorization ??
-      { lifetimeMinutes: String(policies.authorization.lifetimeMinutes) },
+      {
+        lifetimeMinutes: String(policies.authorization.lifetimeMinutes),
+        requireReason: policies.authorization.requireReason === true,
+      },
     fileTransfer: state.fileTransfer ?? {
       userHomes: policies.fileTransfer.userHomes,
       paths: policies.fileTransfer.paths.join("\n"),
+    },
+    recording: state.recording ?? {
+      terminal: policies.recording.terminal,
+      retentionDays: String(policies.recording.retentionDays),
     },
     errors: state.errors ?? {},
     saved: state.saved ??
@@ -534,21 +550,64 @@ export function settingsRoutes(): Hono<AppEnv> {
     const fail = (message: string) =>
       settingsPage(c, department, {
         errors: { authorization: message },
-        authorization: { lifetimeMinutes: raw.lifetimeMinutes ?? "" },
+        authorization: {
+          lifetimeMinutes: raw.lifetimeMinutes ?? "",
+          requireReason: raw.requireReason === "on",
+        },
       }, 400);
     if (!form.ok) return await fail(form.message);
     try {
       await updatePolicies(c, department, "policy.changed", (current) => {
         const next = authorizationPolicy({ ...current.authorization, ...form.data });
+        const flags = (p: typeof next) => ({ ...p, requireReason: p.requireReason === true });
         return {
           next: { ...current, authorization: next },
-          changes: changedFields(current.authorization, next, Object.keys(form.data)),
+          changes: changedFields(
+            flags(current.authorization),
+            flags(next),
+            Object.keys(form.data),
+          ),
         };
       });
     } catch (err) {
       return await failWith(err, fail);
     }
     return backTo(c, department, "authorization");
+  });
+
+  app.post("/settings/:departmentId/recording", async (c) => {
+    const department = await loadDepartment(c);
+    const form = await readForm(c, RecordingForm);
+    const raw = await typed(c);
+    const fail = (message: string) =>
+      settingsPage(c, department, {
+        errors: { recording: message },
+        recording: {
+          terminal: isOn(raw.terminal) ? "on" : "off",
+          retentionDays: raw.retentionDays ?? "",
+        },
+      }, 400);
+    if (!form.ok) return await fail(form.message);
+    try {
+      await updatePolicies(c, department, "policy.changed", (current) => {
+        const next = recordingPolicy({
+          terminal: form.data.terminal ? "on" : "off",
+          retentionDays: form.data.retentionDays,
+        });
+        const changes: Record<string, string> = {};
+        if (current.recording.terminal !== next.terminal) {
+          changes.terminalRecording = `${current.recording.terminal} → ${next.terminal}`;
+        }
+        if (current.recording.retentionDays !== next.retentionDays) {
+          changes.recordingRetentionDays =
+            `${current.recording.retentionDays} → ${next.retentionDays}`;
+        }
+        return { next: { ...current, recording: next }, changes };
+      });
+    } catch (err) {
+      return await failWith(err, fail);
+    }
+    return backTo(c, department, "recording");
   });
 
   app.post("/settings/:departmentId/file-transfer", async (c) => {

@@ -25,6 +25,9 @@ import type { DeadlineSource } from "./scheduler.ts";
 
 const DATABASE = "assent.db";
 const SECRET = "secret.key";
+// The audit chain's signing key (lib/audit_key.ts); kept with the secret so checkpoints made
+// after a restore are signed by the same key as those before it.
+const AUDIT_KEY = "audit.key" as const;
 const MANIFEST = "manifest.json";
 
 /** What a backup says about itself; the first file of the archive. */
@@ -35,10 +38,10 @@ export const BackupManifest = z.object({
   schema: z.string().max(200),
   createdAt: z.string().max(40),
   parts: z.array(z.object({
-    name: z.enum([DATABASE, SECRET]),
+    name: z.enum([DATABASE, SECRET, AUDIT_KEY]),
     bytes: z.number().int().nonnegative(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  })).length(2),
+  })).min(2).max(3),
 });
 export type BackupManifest = z.infer<typeof BackupManifest>;
 
@@ -92,6 +95,8 @@ export async function createBackup(
     const snapshot = join(work, DATABASE);
     await snapshotInto(options.db, snapshot);
     const secret = await Deno.readFile(secretPath);
+    const auditKeyPath = join(options.dataDir, AUDIT_KEY);
+    const auditKey = await exists(auditKeyPath) ? await Deno.readFile(auditKeyPath) : null;
     const schema = await appliedSchema(options.db);
     if (schema === null) throw new BackupError("The database has no schema yet; start it once");
     const manifest: BackupManifest = {
@@ -107,6 +112,13 @@ export async function createBackup(
           bytes: secret.byteLength,
           sha256: createHash("sha256").update(secret).digest("hex"),
         },
+        ...(auditKey
+          ? [{
+            name: AUDIT_KEY,
+            bytes: auditKey.byteLength,
+            sha256: createHash("sha256").update(auditKey).digest("hex"),
+          }]
+          : []),
       ],
     };
     const archive = join(work, "archive");
@@ -114,6 +126,7 @@ export async function createBackup(
       { name: MANIFEST, data: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n") },
       { name: DATABASE, path: snapshot },
       { name: SECRET, data: secret },
+      ...(auditKey ? [{ name: AUDIT_KEY, data: auditKey }] : []),
     ], options.now);
     // Link, not rename: a rename would replace a file that appeared meanwhile.
     await Deno.link(archive, options.target).catch(async (err) => {
@@ -170,7 +183,7 @@ export async function restoreBackup(
     }
     let names: string[];
     try {
-      names = await readTarGz(options.archive, staging, { maxEntries: 3 });
+      names = await readTarGz(options.archive, staging, { maxEntries: 4 });
     } catch (err) {
       if (err instanceof TarError) throw new BackupError(`Not a readable backup: ${err.message}`);
       if (err instanceof Deno.errors.NotFound) {
@@ -224,7 +237,7 @@ export async function restoreBackup(
         `replaced-${new Date(options.now).toISOString().replace(/[-:.]/g, "")}`,
       );
       await Deno.mkdir(setAside, { mode: 0o700 });
-      for (const name of [DATABASE, `${DATABASE}-wal`, `${DATABASE}-shm`, SECRET]) {
+      for (const name of [DATABASE, `${DATABASE}-wal`, `${DATABASE}-shm`, SECRET, AUDIT_KEY]) {
         const from = join(options.dataDir, name);
         if (await exists(from)) await Deno.rename(from, join(setAside, name));
       }
@@ -235,6 +248,10 @@ export async function restoreBackup(
     }
     await Deno.chmod(join(staging, SECRET), 0o600);
     await Deno.rename(join(staging, SECRET), join(options.dataDir, SECRET));
+    if (manifest.parts.some((part) => part.name === AUDIT_KEY)) {
+      await Deno.chmod(join(staging, AUDIT_KEY), 0o600);
+      await Deno.rename(join(staging, AUDIT_KEY), join(options.dataDir, AUDIT_KEY));
+    }
     await Deno.rename(join(staging, DATABASE), dbPath);
     return { manifest, setAside };
   } finally {

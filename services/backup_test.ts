@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { loadAuditKey } from "../lib/audit_key.ts";
 import { FakeClock } from "../lib/clock.ts";
 import { lockDataDir } from "../lib/data_lock.ts";
 import { silentLogger } from "../lib/log.ts";
 import { loadInstanceSecret } from "../lib/secret_box.ts";
 import { readTarGz, writeTarGz } from "../lib/tar.ts";
+import { appendAudit } from "../store/audit.ts";
 import { LATEST_SCHEMA } from "../store/backup.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { BackupError, Backups, createBackup, restoreBackup } from "./backup.ts";
@@ -17,11 +19,11 @@ async function dataDir(root: string, name: string, rows = 3) {
   const database = openDatabase(join(dir, "assent.db"));
   await migrate(database.db);
   for (let i = 0; i < rows; i++) {
-    await database.db.insertInto("audit_log").values({
+    await appendAudit(database.db, {
       at: i,
       action: `test.${name}.${i}`,
-      actor_kind: "system",
-    }).execute();
+      actor: { kind: "system" },
+    });
   }
   return { dir, secret, database };
 }
@@ -52,8 +54,11 @@ Deno.test("a backup restores into an empty data directory with its secret and ev
       now: Date.UTC(2026, 11, 1, 3, 0, 0),
     });
     // Written after the snapshot: not in the backup.
-    await source.database.db.insertInto("audit_log")
-      .values({ at: 9, action: "test.after", actor_kind: "system" }).execute();
+    await appendAudit(source.database.db, {
+      at: 9,
+      action: "test.after",
+      actor: { kind: "system" },
+    });
     await source.database.close();
     assert.equal(manifest.schema, LATEST_SCHEMA);
     assert.equal(manifest.createdAt, "2026-12-01T03:00:00.000Z");
@@ -76,6 +81,29 @@ Deno.test("a backup restores into an empty data directory with its secret and ev
         createBackup({ db: openDatabase(":memory:").db, dataDir: target, target: archive, now: 0 }),
       (e) => e instanceof BackupError && /already exists/.test(e.message),
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("the audit chain's signing key travels with the backup, so a restore keeps signing with it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "assent-backup-" });
+  try {
+    const source = await dataDir(root, "source", 1);
+    const key = await loadAuditKey(join(source.dir, "audit.key"));
+    const archive = join(root, "b.tar.gz");
+    const manifest = await createBackup({
+      db: source.database.db,
+      dataDir: source.dir,
+      target: archive,
+      now: 0,
+    });
+    await source.database.close();
+    assert.deepEqual(manifest.parts.map((p) => p.name), ["assent.db", "secret.key", "audit.key"]);
+    const target = join(root, "fresh");
+    await restoreBackup({ archive, dataDir: target, now: 0 });
+    assert.equal((await Deno.stat(join(target, "audit.key"))).mode! & 0o777, 0o600);
+    assert.equal((await loadAuditKey(join(target, "audit.key"))).publicKey, key.publicKey);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -12,6 +12,7 @@ import type { SmtpSettings } from "../lib/config.ts";
 import { Outbox } from "../mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "../mailer/transport.ts";
 import { ChannelRelay } from "../hub/channels.ts";
+import { type AuditKey, ephemeralAuditKey } from "../lib/audit_key.ts";
 import { Accounts } from "./accounts.ts";
 import { Backups, type BackupSchedule } from "./backup.ts";
 import { Health } from "./health.ts";
@@ -20,6 +21,8 @@ import { Webhooks } from "./webhooks.ts";
 import type { Cidr } from "../lib/cidr.ts";
 import { hashToken } from "../lib/tokens.ts";
 import { parseCidr } from "../lib/cidr.ts";
+import { AuditChain } from "./audit_chain.ts";
+import { Recordings } from "./recordings.ts";
 import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
@@ -34,6 +37,8 @@ export interface ServiceDeps {
   clock: Clock;
   log: Logger;
   box: SecretBox;
+  /** Signs the audit chain's checkpoints; without one (tests) a key lives in memory only. */
+  auditKey?: AuditKey;
   publicUrl: string;
   trustProxy?: boolean;
   scrypt?: ScryptParams;
@@ -53,6 +58,8 @@ export interface ServiceDeps {
   backups?: BackupSchedule | null;
   /** Who may read /metrics (default: loopback only, no token). */
   metrics?: { allow: Cidr[]; token: string | null };
+  /** Where terminal recordings are kept (none when null: a department that records cannot). */
+  recordingsDir?: string | null;
 }
 
 /** Everything the routes use. */
@@ -75,6 +82,10 @@ export interface Services {
   directory: Directory;
   /** Ends live access when access is taken away (also for changes made from the console). */
   revocations: AccessRevocations;
+  /** The audit log's hash chain: checkpoints, verification, signed export. */
+  auditChain: AuditChain;
+  /** Terminal recordings: made by the relay, kept for their retention, shown to overseers. */
+  recordings: Recordings;
   /** Where the support app's executables are offered from, if anywhere. */
   downloadsDir: string | null;
   /** Agent updates: offers to devices, holds per department. */
@@ -159,7 +170,15 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     organization: () => state.organization ?? "Assent",
   });
   sessions.email = emailAuth;
+  const recordings = new Recordings({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "recordings" }),
+    dir: deps.recordingsDir ?? null,
+  });
+  scheduler.add(recordings);
   const relay = new ChannelRelay({
+    recorder: recordings,
     db: deps.db,
     clock: deps.clock,
     log: deps.log.child({ component: "relay" }),
@@ -224,6 +243,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     box: deps.box,
     scheduler,
   });
+  const auditChain = new AuditChain({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "audit" }),
+    key: deps.auditKey ?? await ephemeralAuditKey(),
+  });
+  scheduler.add(auditChain);
   return {
     db: deps.db,
     clock: deps.clock,
@@ -242,6 +268,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     support,
     directory,
     revocations,
+    auditChain,
+    recordings,
     downloadsDir: deps.downloadsDir ?? null,
     updates,
     maxTransferBytes: deps.maxTransferBytes ?? 4 * 1024 ** 3,

@@ -8,6 +8,7 @@ import {
   agentEmailPolicy,
   type AuditEvent,
   type AuthorizationContext,
+  type AuthorizationPolicy,
   CoreError,
   type Effect,
   type EmailGatePolicy,
@@ -15,6 +16,8 @@ import {
   emailRecipients,
   NO_EMAIL_GATE,
   openSupportSession,
+  promptMessage,
+  requestReason,
   type SecureConnectCheck,
   type SecureConnectPolicy,
   secureConnectRequirement,
@@ -233,11 +236,14 @@ export class SupportSessions implements DeadlineSource {
     user: CurrentUser,
     sessionId: string,
     verified?: SecureConnectCheck & { kind: "verified" },
+    reasonInput?: string | null,
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
     const policies = await loadPolicies(this.#d.db, device.department_id);
     const now = this.#d.clock.now();
+    // Checked before Secure Connect, so a missing reason is told before the step-up, not after.
+    const reason = device.kind === "support" ? null : this.requestReason(policies, reasonInput);
     const secure: SecureConnectCheck = verified ??
       (device.kind === "support"
         ? { kind: "not_required", reason: "attended" }
@@ -252,10 +258,17 @@ export class SupportSessions implements DeadlineSource {
         now,
         technician: { id: user.id, name: user.name, email: user.email },
         device: this.deviceView(device),
-        confirmation: policies.confirmation,
+        confirmation: {
+          ...policies.confirmation,
+          message: promptMessage(
+            policies.confirmation.message,
+            policies.recording.terminal === "on",
+          ),
+        },
         email: await this.emailPolicy(device),
         authorization: policies.authorization,
         secureConnect: secure,
+        reason,
       };
     const session = await this.#apply(
       sessionId,
@@ -304,7 +317,7 @@ export class SupportSessions implements DeadlineSource {
       confirmation: {
         ...policies.confirmation,
         enabled: true,
-        message: SUPPORT_PERMISSION_MESSAGE,
+        message: promptMessage(SUPPORT_PERMISSION_MESSAGE, policies.recording.terminal === "on"),
         excludedDeviceIds: [],
         excludedGroupIds: [],
       },
@@ -349,10 +362,20 @@ export class SupportSessions implements DeadlineSource {
    * Secure Connect step-up: checks a TOTP code, a recovery code or (for technicians without
    * MFA) the password, records the window for this device, and runs Request Authorization.
    */
+  /** The request's reason as the department's policy accepts it; a 400 with the field's error. */
+  requestReason(policies: { authorization: AuthorizationPolicy }, input: unknown): string | null {
+    try {
+      return requestReason(policies.authorization, input);
+    } catch (err) {
+      if (err instanceof CoreError) throw new SessionError("invalid_reason", err.message, 400);
+      throw err;
+    }
+  }
+
   async verifySecureConnect(
     user: CurrentUser,
     sessionId: string,
-    input: { code?: string; password?: string },
+    input: { code?: string; password?: string; reason?: string | null },
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -394,7 +417,12 @@ export class SupportSessions implements DeadlineSource {
       await saveSecureConnectWindow(trx, { ...pair, at: now, method });
       await this.#writeAudits(trx, ok.effects, device.department_id, sessionId);
     });
-    return await this.requestAuthorization(user, sessionId, { kind: "verified", method, at: now });
+    return await this.requestAuthorization(
+      user,
+      sessionId,
+      { kind: "verified", method, at: now },
+      input.reason ?? null,
+    );
   }
 
   /** Withdraws a pending request. */

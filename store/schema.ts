@@ -70,6 +70,35 @@ export interface AuditLogTable {
   attempt_id: string | null;
   department_id: string | null;
   detail: string | null;
+  /** Place in the hash chain: the order rows were written (unique). */
+  seq: number;
+  /** The previous row's hash (64 zeros for the first), and this row's (core/audit_chain.ts). */
+  prev_hash: string;
+  hash: string;
+}
+
+export interface RecordingsTable {
+  id: string;
+  session_id: string;
+  device_id: string;
+  department_id: string;
+  technician_id: string;
+  channel: string;
+  started_at: number;
+  ended_at: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  delete_after: number;
+  deleted_at: number | null;
+}
+
+export interface AuditCheckpointsTable {
+  id: Generated<number>;
+  seq: number;
+  hash: string;
+  at: number;
+  signature: string;
+  public_key: string;
 }
 
 export interface DeviceGroupsTable {
@@ -140,6 +169,8 @@ export interface DepartmentPoliciesTable {
   authorization: string;
   /** JSON of core's FileTransferPolicy. */
   file_transfer: Generated<string>;
+  /** JSON of core's RecordingPolicy; null is the default. */
+  recording: string | null;
   updated_at: number;
   updated_by: string | null;
 }
@@ -190,6 +221,8 @@ export interface EmailPoliciesTable {
   required: number;
   recipients: string;
   timeout_seconds: number;
+  /** JSON of core's `ApprovalPolicy`; NULL means `first`. */
+  approval: string | null;
   updated_at: number;
   updated_by: string;
 }
@@ -332,6 +365,8 @@ export interface Database {
   user_departments: UserDepartmentsTable;
   web_sessions: WebSessionsTable;
   audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  recordings: RecordingsTable;
   device_groups: DeviceGroupsTable;
   enrollment_tokens: EnrollmentTokensTable;
   devices: DevicesTable;

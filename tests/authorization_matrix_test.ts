@@ -20,6 +20,7 @@ import { appendAudit } from "../store/audit.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { findDevice, insertDevice, insertGroup } from "../store/devices.ts";
 import { addExclusion } from "../store/policies.ts";
+import { finishRecording, insertRecording } from "../store/recordings.ts";
 import { findUser, findUserByEmail } from "../store/users.ts";
 import { createUser, PASSWORD, setUp, signIn } from "./support/accounts.ts";
 import { TEST_SCRYPT } from "./support/app.ts";
@@ -92,7 +93,8 @@ type ObjectKind =
   | "body_department"
   | "audit_filter"
   | "approval"
-  | "webhook";
+  | "webhook"
+  | "recording";
 
 interface Rule {
   match: RegExp;
@@ -173,6 +175,9 @@ const RULES: Rule[] = [
   { match: /^\/admin\/enrollment$/, access: "admin_page", object: "none" },
   { match: /^\/admin\/enrollment\/:id\/revoke$/, access: "admin", object: "token" },
   { match: /^\/admin\/mail(\/test)?$/, access: "admin_page", object: "none" },
+  { match: /^\/admin\/audit$/, access: "admin_page", object: "none" },
+  // The whole chain or nothing: a department's rows alone would not verify.
+  { match: /^\/admin\/audit\/bundle\.jsonl$/, access: "super", object: "none" },
   { match: /^\/admin\/mail\/:id$/, access: "admin", object: "mail" },
   { match: /^\/admin\/backups$/, access: "super", object: "none" },
   { match: /^\/admin\/webhooks$/, access: "super", object: "none" },
@@ -217,6 +222,8 @@ const RULES: Rule[] = [
   { match: /^\/support(\/list|\/events)?$/, access: "signed_in", object: "none" },
   { match: /^\/support\/:id/, access: "owner", object: "support" },
   { match: /^\/audit(\.csv)?$/, access: "signed_in", object: "audit_filter" },
+  { match: /^\/audit\/sessions\/:id$/, access: "overseen", object: "session" },
+  { match: /^\/recordings\/:id(\/cast)?$/, access: "overseen", object: "recording" },
   { match: /^\/approvals(\/list|\/events)?$/, access: "signed_in", object: "none" },
   {
     match: /^\/approvals\/:id$/,
@@ -260,6 +267,7 @@ interface Objects {
   token: string;
   session: string;
   support: string;
+  recording: string;
   mail: number;
   apiToken: string;
   exclusion: number;
@@ -351,6 +359,24 @@ async function seed(dir: string): Promise<Seed> {
       (await findDevice(services.db, device))!,
       null,
     );
+    // A finished terminal recording of the technician's session, its file in the data folder.
+    const recording = `rec-${low}`;
+    await insertRecording(services.db, {
+      id: recording,
+      session_id: session.id,
+      device_id: device,
+      department_id: dept,
+      technician_id: tech,
+      channel: "ch1",
+      started_at: now,
+      delete_after: now + 86_400_000,
+    });
+    await finishRecording(services.db, recording, { ended_at: now, bytes: 1, sha256: "0" });
+    await Deno.mkdir(join(dir, "recordings"), { recursive: true });
+    await Deno.writeTextFile(
+      join(dir, "recordings", `${recording}.cast`),
+      '{"version":2,"width":80,"height":24}\n',
+    );
     const support = await services.support.create(techUser, {
       departmentId: dept,
       customerName: `${word} Customer-mk`,
@@ -385,6 +411,7 @@ async function seed(dir: string): Promise<Seed> {
       token,
       session: session.id,
       support: support.id,
+      recording,
       mail,
       apiToken,
       exclusion: (await services.db.selectFrom("policy_exclusions").select("id")
@@ -460,6 +487,7 @@ async function fresh(
     box: new SecretBox(s.key),
     publicUrl: "http://localhost",
     scrypt: TEST_SCRYPT,
+    recordingsDir: join(dir, "recordings"),
   });
   const app = await createApp(services, assets);
   return {
@@ -528,6 +556,7 @@ function fillPath(path: string, rule: Rule, o: Objects | null): string {
     token: o.token,
     session: o.session,
     support: o.support,
+    recording: o.recording,
     mail: String(o.mail),
     api_token: o.apiToken,
     exclusion: String(o.exclusion),

@@ -25,6 +25,7 @@ const ADMIN: NavItem[] = [
   { href: "/admin/mail", label: "Mail", show: () => true },
   { href: "/admin/webhooks", label: "Webhooks", show: (v) => v.role === "super_admin" },
   { href: "/admin/backups", label: "Backups", show: (v) => v.role === "super_admin" },
+  { href: "/admin/audit", label: "Audit integrity", show: () => true },
 ];
 
 /** Wraps a page; `title` goes in the tab and the heading is the page's own. */

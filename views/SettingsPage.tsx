@@ -49,7 +49,8 @@ export type SettingsPart =
   | "secure-connect-exclusions"
   | "authorization"
   | "file-transfer"
-  | "agent-updates";
+  | "agent-updates"
+  | "recording";
 
 /** One excluded device or group as its table row shows it; "-" where nothing is known. */
 export interface ExclusionRow {
@@ -89,9 +90,11 @@ export interface SettingsPageModel {
     exclusions: ExclusionRow[];
     devices: TargetOption[];
   };
-  authorization: { lifetimeMinutes: string };
+  authorization: { lifetimeMinutes: string; requireReason?: boolean };
   /** `paths` one per line, as typed (or as saved). */
   fileTransfer: { userHomes: boolean; paths: string };
+  /** Terminal recording: "off" or "on", and the retention as typed. */
+  recording: { terminal: string; retentionDays: string };
   errors: Partial<Record<SettingsPart, string>>;
   saved: SettingsPart | null;
   agentUpdates?: AgentUpdatesModel;
@@ -121,6 +124,7 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
         <a href="#authorization">Authorization</a>
         <a href="#file-transfer">File transfer</a>
         {m.agentUpdates && <a href="#agent-updates">Agent updates</a>}
+        <a href="#recording">Recording</a>
       </nav>
       <ConfirmationSection base={base} model={m} />
       <SecureConnectSection base={base} model={m} />
@@ -134,6 +138,7 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
           error={m.errors["agent-updates"]}
         />
       )}
+      <RecordingSection base={base} model={m} />
     </Layout>
   );
 }
@@ -355,8 +360,59 @@ function AuthorizationSection(props: { base: string; model: SettingsPageModel })
           required
           hint={AUTHORIZATION_LIFETIME_HINT}
         />
+        <label class="check">
+          <input
+            type="checkbox"
+            name="requireReason"
+            checked={props.model.authorization.requireReason ?? false}
+            aria-describedby="require-reason-hint"
+          />{" "}
+          Require a reason (such as a ticket number) with every Request Authorization
+        </label>
+        <p class="hint" id="require-reason-hint">
+          Approvers see the reason in their mail; it is kept in the audit log.
+        </p>
         <div>
           <button type="submit" class="primary">Save Authorization</button>
+        </div>
+      </PostForm>
+    </section>
+  );
+}
+
+function RecordingSection(props: { base: string; model: SettingsPageModel }) {
+  const r = props.model.recording;
+  const limits = POLICY_LIMITS.recordingRetentionDays;
+  return (
+    <section class="card settings-section" id="recording" aria-labelledby="recording-h">
+      <h2 id="recording-h">Terminal recording</h2>
+      <p class="hint">
+        When on, every remote terminal on this department's devices is recorded on the server, with
+        what was typed and shown. Technicians cannot turn it off; the end user's prompt and the
+        agent say that terminals are recorded. The technician who held the session and this
+        department's admins can play a recording back from the session's timeline; every viewing is
+        in the audit log.
+      </p>
+      <Messages model={props.model} part="recording" />
+      <PostForm action={`${props.base}/recording`} class="stack">
+        <Check
+          id="recording-terminal"
+          name="terminal"
+          label="Record remote terminals"
+          checked={r.terminal === "on"}
+        />
+        <Field
+          label="Keep recordings for (days)"
+          name="retentionDays"
+          type="number"
+          value={r.retentionDays}
+          min={limits.min}
+          max={limits.max}
+          required
+          hint="Older recordings are deleted; the audit log keeps their record and hash."
+        />
+        <div>
+          <button type="submit" class="primary">Save recording</button>
         </div>
       </PostForm>
     </section>

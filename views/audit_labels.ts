@@ -28,6 +28,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "email.requested": "Email approval requested",
   "email.allowed": "Email approval allowed",
   "email.denied": "Email approval denied",
+  "email.escalated": "Email approval escalated to the next tier",
   "email.timed_out": "Email approval timed out",
   "email.withdrawn": "Email approval withdrawn",
   "email.viewed": "Approval email opened",
@@ -109,6 +110,10 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "webhook.enabled": "Webhook enabled",
   "webhook.disabled": "Webhook disabled",
   "webhook.test_sent": "Webhook test event sent",
+  "audit.exported": "Signed audit bundle downloaded",
+  "recording.saved": "Terminal recording saved",
+  "recording.viewed": "Terminal recording viewed",
+  "recording.deleted": "Terminal recording deleted",
   "agent.protocol_error": "Agent protocol error",
   "agent.hellos_limited": "Agent hellos rate-limited",
 });
@@ -134,6 +139,8 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "api_token.": "API tokens",
   "setup.": "Setup",
   "webhook.": "Webhooks",
+  "recording.": "Recordings",
+  "audit.": "Audit log",
   "agent.": "Agents",
   "agent_update.": "Agent updates",
 });
@@ -192,23 +199,6 @@ export function outcomeTone(outcome: string): "ok" | "neutral" | "bad" {
   if (GOOD.has(outcome)) return "ok";
   if (NEUTRAL.has(outcome)) return "neutral";
   return isReasonCode(outcome) || SHELL_REFUSALS.has(outcome) ? "bad" : "neutral";
-}
-
-/** How each kind of actor is named. */
-export const ACTOR_KIND_LABELS: Readonly<Record<string, string>> = Object.freeze({
-  user: "User",
-  technician: "Technician",
-  console: "Server console",
-  system: "System",
-  agent: "Device agent",
-  end_user: "End user",
-  approver: "Approver",
-  api: "API",
-});
-
-/** The label of an actor kind, falling back to the stored value. */
-export function actorKindLabel(kind: string): string {
-  return ACTOR_KIND_LABELS[kind] ?? kind;
 }
 
 /** The action filter's choices: per family, "all of them" first, then each action. */
