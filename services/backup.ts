@@ -191,7 +191,7 @@ export async function restoreBackup(
       }
       throw err;
     }
-    if (names[0] !== MANIFEST || names.length !== 3) {
+    if (names[0] !== MANIFEST || names.length < 3) {
       throw new BackupError("Not an Assent backup: the manifest must come first");
     }
     let manifest: BackupManifest;
@@ -201,6 +201,13 @@ export async function restoreBackup(
       );
     } catch {
       throw new BackupError("Not an Assent backup: the manifest cannot be read");
+    }
+    const listed = manifest.parts.map((part) => part.name);
+    if (!listed.includes(DATABASE) || !listed.includes(SECRET)) {
+      throw new BackupError("Not an Assent backup: the manifest lists no database or no secret");
+    }
+    if (names.length !== listed.length + 1) {
+      throw new BackupError("The backup holds files its manifest does not list");
     }
     for (const part of manifest.parts) {
       if (!names.includes(part.name)) throw new BackupError(`The backup lacks ${part.name}`);
