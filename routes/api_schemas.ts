@@ -127,7 +127,7 @@ const EmailPolicy = z.looseObject({
   required: z.boolean(),
   recipients: z.array(z.string()),
   timeoutSeconds: z.number().int(),
-  approval: z.looseObject({ kind: z.enum(["first", "quorum", "escalation"]) }),
+  approval: z.looseObject({ kind: z.enum(["first", "quorum", "escalation"]) }).optional(),
 }).nullable();
 
 /** `GET|PUT|DELETE …/email-authorization`. */
