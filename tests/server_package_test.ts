@@ -66,7 +66,7 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
       const setup = await fetch(`${url}/setup`);
       assert.equal(setup.status, 200);
       assert.match(await setup.text(), /organization/i);
-      const owner = new Client(httpTransport(url));
+      await using owner = new Client(httpTransport(url));
       await owner.get("/setup");
       const done = await owner.post("/setup", {
         organizationName: "Air-gapped IT",
