@@ -59,7 +59,7 @@ Deno.test("a backup of a live server restores into a fresh directory: sign-in wi
   try {
     const first = await spawnServer({ dataDir: live });
     const port = Number(new URL(first.url).port);
-    const owner = new Client(httpTransport(first.url));
+    await using owner = new Client(httpTransport(first.url));
     await owner.get("/setup");
     assert.equal(
       (await owner.post("/setup", {
@@ -160,7 +160,7 @@ Deno.test("a backup of a live server restores into a fresh directory: sign-in wi
     // A minute later, so the TOTP step used at enrolment is not a replay.
     await using second = await spawnServer({ dataDir: fresh, port, clockOffsetMs: 60_000 });
     await agent.waitForLog(/connected to/, { since, timeoutMs: 20_000 });
-    const client = await signInWithTotp(second.url, secret, 60_000);
+    await using client = await signInWithTotp(second.url, secret, 60_000);
     await until("the device online on the restored server", async () => {
       const page = await (await client.get(`/devices/${deviceId}`)).text();
       return /PC-DRILL/.test(page) && /Online/i.test(page);
