@@ -494,12 +494,12 @@ function ExclusionTable(props: {
         <tbody>
           {props.rows.map((r) => (
             <tr key={r.id}>
-              <td>{r.kind === "group" ? `${r.name} (group)` : r.name}</td>
-              <td>{r.os}</td>
-              <td>{r.ip}</td>
-              <td>{r.excludedBy}</td>
+              <td class="title">{r.kind === "group" ? `${r.name} (group)` : r.name}</td>
+              <td data-label={OS_LABEL}>{r.os}</td>
+              <td data-label={IP_ADDRESS_LABEL}>{r.ip}</td>
+              <td data-label={EXCLUDED_BY_LABEL}>{r.excludedBy}</td>
               {props.removable && (
-                <td>
+                <td class="actions-cell">
                   <PostForm action={`${props.removeBase}/exclusions/${r.id}/remove`}>
                     <button type="submit" class="danger" aria-label={`Remove ${r.name}`}>
                       Remove
