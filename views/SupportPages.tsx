@@ -72,7 +72,7 @@ export function SupportListPage(props: {
           {props.departments.length === 0
             ? <p class="empty">You are not in any department yet; ask an admin to add you.</p>
             : (
-              <PostForm action="/support" id="new-support">
+              <PostForm action="/support" id="new-support" class="stack">
                 <Field
                   label="Customer name"
                   name="customerName"
