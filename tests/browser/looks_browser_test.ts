@@ -1,6 +1,6 @@
 // Every page, light and dark, at 1280 px and at a phone's 390 px: axe-core finds no serious or
 // critical problem, no page scrolls sideways on the phone, and the main pages are photographed
-// into test-artifacts/looks/ for people to look at.
+// into test-artifacts/looks/ (or $ASSENT_TEST_ARTIFACTS/looks/) for people to look at.
 //
 // The pages come from the app's own routes: every GET route without parameters is visited as
 // the super admin, and every route with parameters must be reached by the scenes below (or be
@@ -111,6 +111,15 @@ class Inspector {
       if (wide > 0) this.problems.push(`${where}: ${wide} table(s) wider than the page`);
       if (look.width < 600) {
         if (await scrollsSideways(page)) this.problems.push(`${where}: the page scrolls sideways`);
+        // A table row as a card: a cell whose label or text runs out of it overlaps the next.
+        const spilling = await page.evaluate(() =>
+          [...document.querySelectorAll(".table-wrap td")]
+            .filter((td) => td.scrollHeight > td.clientHeight + 1)
+            .map((td) => td.getAttribute("data-label") ?? td.textContent!.trim().slice(0, 30))
+        );
+        if (spilling.length > 0) {
+          this.problems.push(`${where}: table cells overlap the next: ${spilling.join(", ")}`);
+        }
         for (const selector of options.aboveFold ?? []) {
           await this.#aboveFold(page, selector, look, where);
         }
@@ -249,10 +258,16 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
 
     const [first] = await smtp.waitFor(1);
     await anon.goto(approvalLink(first!));
-    await check(anon, "approval link, waiting");
+    await check(anon, "approval link, waiting", {
+      shot: "approval-link",
+      aboveFold: [".approval button.primary", ".approval button.danger"],
+    });
     await annPage.goto(`${url}/approvals`);
     await annPage.getByRole("button", { name: "Allow Session" }).waitFor();
-    await check(annPage, "approvals with a request", { shot: "approvals" });
+    await check(annPage, "approvals with a request", {
+      shot: "approvals",
+      aboveFold: [".approval button.primary", ".approval button.danger"],
+    });
     const declined = await annPage.locator("[data-request]").getAttribute("data-request");
     await tech.goto(`${url}/sessions/${sessionId}/secure-connect`);
     await check(tech, "secure connect step-up");
@@ -380,6 +395,9 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
       "/devices": "devices",
       "/audit": "audit",
       "/support": "support-list",
+      "/admin/users": "admin-users",
+      "/admin/departments": "admin-departments",
+      "/settings": "settings",
     };
     const folds: Record<string, string[]> = {
       "/support": ['#new-support button[type="submit"]'],
@@ -401,7 +419,7 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await anon.goto(`${url}/join`);
     await check(anon, "join by code");
     await anon.goto(`${url}/login`);
-    await check(anon, "sign-in");
+    await check(anon, "sign-in", { shot: "sign-in" });
     await anon.getByLabel("Email").fill("owner@example.com");
     await anon.getByLabel("Password").fill(BROWSER_PASSWORD);
     await anon.getByRole("button", { name: "Sign in" }).click();
@@ -419,11 +437,15 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     const main of [
       "dashboard",
       "devices",
+      "sign-in",
       "device",
       "remote",
+      "files",
       "support",
       "join",
       "approvals",
+      "approval-link",
+      "admin-users",
       "audit",
     ]
   ) {

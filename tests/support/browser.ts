@@ -1,12 +1,16 @@
 /// <reference lib="dom" />
 /** Real Chromium (Debian's package) driven by playwright-core; never downloads a browser. */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 
 /** Where Debian installs Chromium; override with ASSENT_CHROMIUM. */
 export const CHROMIUM = Deno.env.get("ASSENT_CHROMIUM") ?? "/usr/bin/chromium";
 
-/** Screenshots and other artifacts of browser tests. */
-export const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
+/** Screenshots and other artifacts of browser tests; ASSENT_TEST_ARTIFACTS puts them elsewhere. */
+export const ARTIFACTS = Deno.env.has("ASSENT_TEST_ARTIFACTS")
+  ? pathToFileURL(`${resolve(Deno.env.get("ASSENT_TEST_ARTIFACTS")!)}/`)
+  : new URL("../../test-artifacts/", import.meta.url);
 
 /** Launches headless Chromium with the flags this closed network needs. */
 export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
@@ -28,8 +32,9 @@ export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
 
 /** Path for an artifact file, creating the folder. */
 export async function artifact(name: string): Promise<string> {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  return new URL(name, ARTIFACTS).pathname;
+  const path = new URL(name, ARTIFACTS);
+  await Deno.mkdir(new URL(".", path), { recursive: true });
+  return path.pathname;
 }
 
 /** A colour scheme and a viewport every page is checked in. */
