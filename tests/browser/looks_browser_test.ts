@@ -128,9 +128,15 @@ class Inspector {
         // On a phone, what shows first and, apart, the whole page.
         const name = `looks/${options.shot}-${lookName(look)}`;
         const phone = look.width < 600;
-        await page.screenshot({ path: await artifact(`${name}.png`), fullPage: !phone });
+        // A frame can be slow to come on a busy machine; a photograph is not what is tested.
+        const timeout = 60_000;
+        await page.screenshot({ path: await artifact(`${name}.png`), fullPage: !phone, timeout });
         if (phone) {
-          await page.screenshot({ path: await artifact(`${name}-full.png`), fullPage: true });
+          await page.screenshot({
+            path: await artifact(`${name}-full.png`),
+            fullPage: true,
+            timeout,
+          });
         }
         this.shots.push(name);
       }
