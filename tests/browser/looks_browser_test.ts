@@ -26,6 +26,7 @@ import {
 } from "../support/browser.ts";
 import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
+import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
@@ -44,7 +45,9 @@ const NOT_PAGES: Record<string, string> = {
   "/support/:id/events": "an event stream",
   "/join/:code/launch.sh": "a launcher script",
   "/join/:code/launch.ps1": "a launcher script",
-  "/downloads/:file": "a support app executable",
+  "/install/agent.sh": "an install script",
+  "/install/agent.ps1": "an install script",
+  "/downloads/:file": "a package download",
   "/devices/list": "a live part of /devices",
   "/devices/events": "an event stream",
   "/devices/:id/info": "a live part of /devices/:id",
@@ -218,11 +221,12 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
   const ann = await addUser(w, { email: "ann@example.com", name: "Ann Approver" });
   const uploads = await Deno.makeTempDir({ prefix: "assent-uploads-" });
   await Deno.writeTextFile(join(uploads, "quarterly report.txt"), "numbers\n");
-  const downloads = join(w.server.dataDir, "downloads");
-  await Deno.mkdir(downloads, { recursive: true });
-  for (const f of ["assent-windows-x86_64.exe", "assent-linux-x86_64", "assent-macos-aarch64"]) {
-    await Deno.writeFile(join(downloads, f), new Uint8Array(3 * 1024 * 1024));
-  }
+  await fakePackages(join(w.server.dataDir, "downloads"), [
+    "linux-x64",
+    "darwin-arm64",
+    "windows-x64",
+  ]);
+
   const { agent, deviceId: front } = await w.agent("PC-FRONT-DESK", [
     "--session-state",
     "unlocked",
@@ -343,7 +347,8 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await anon.goto(`${url}/join/${code}`);
     await check(anon, "join page", {
       shot: "join",
-      aboveFold: ["#join-code", "ul.downloads a"],
+      // The code and the quickest way in: the visitor's one-line command and its Copy.
+      aboveFold: ["#join-code", '[data-copy="#one-liner-0"]'],
     });
     {
       await using app = await spawnSupportApp({ server: url, code });
