@@ -29,6 +29,7 @@ import { startTestServer } from "../support/server.ts";
 import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
 import { world } from "../support/world.ts";
+import { finishRecording, insertRecording } from "../../store/recordings.ts";
 import { startVncDesktop } from "../support/x11.ts";
 
 /** GET routes that are not pages people read, and why. Everything under /api/ is JSON. */
@@ -36,6 +37,10 @@ const NOT_PAGES: Record<string, string> = {
   "/agent/ws": "the agents' WebSocket",
   "/static/*": "assets",
   "/healthz": "the health check",
+  "/readyz": "the readiness check",
+  "/metrics": "Prometheus metrics",
+  "/admin/audit/bundle.jsonl": "the signed audit bundle",
+  "/recordings/:id/cast": "a recording's download",
   "/approvals/list": "a live part of /approvals",
   "/approvals/events": "an event stream",
   "/support/list": "a live part of /support",
@@ -383,6 +388,42 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
         [`/admin/users/${ann.id}`, "a user"],
         [`/admin/departments/${w.departmentId}`, "a department"],
         [`/settings/${w.departmentId}`, "a department's policies"],
+      ]
+    ) {
+      await tech.goto(`${url}${path}`);
+      await check(tech, label!);
+    }
+    // Operations and evidence pages with parameters: a webhook, a session's timeline and the
+    // playback of a terminal recording (its file as the relay writes it).
+    const owner = await db.selectFrom("users").select("id").where("email", "=", "owner@example.com")
+      .executeTakeFirstOrThrow();
+    const { webhook } = await w.server.services.webhooks.create(
+      { url: "http://127.0.0.1:9/ticketing", events: ["authorization.granted"] },
+      { id: owner.id, label: "owner@example.com" },
+    );
+    const held = await db.selectFrom("support_sessions").select(["id", "technician_id"])
+      .where("device_id", "=", front).executeTakeFirstOrThrow();
+    await insertRecording(db, {
+      id: "rec-looks",
+      session_id: held.id,
+      device_id: front,
+      department_id: w.departmentId,
+      technician_id: held.technician_id,
+      channel: "ch-looks",
+      started_at: Date.now(),
+      delete_after: Date.now() + 86_400_000,
+    });
+    await finishRecording(db, "rec-looks", { ended_at: Date.now(), bytes: 1, sha256: "0" });
+    await Deno.mkdir(join(w.server.dataDir, "recordings"), { recursive: true });
+    await Deno.writeTextFile(
+      join(w.server.dataDir, "recordings", "rec-looks.cast"),
+      '{"version":2,"width":80,"height":24}\n[0.5,"o","$ echo hello\\r\\nhello\\r\\n"]\n',
+    );
+    for (
+      const [path, label] of [
+        [`/admin/webhooks/${webhook.id}`, "a webhook"],
+        [`/audit/sessions/${held.id}`, "a session's timeline"],
+        [`/recordings/rec-looks`, "a terminal recording"],
       ]
     ) {
       await tech.goto(`${url}${path}`);
