@@ -14,6 +14,8 @@ Deno.test("every webhook event comes from audit actions the product writes", () 
   const reached = new Set(AUDIT_ACTIONS.map(webhookEventOf).filter((e) => e !== null));
   assert.deepEqual([...reached].sort(), Object.keys(WEBHOOK_EVENTS).sort());
   assert.equal(webhookEventOf("support_code.rejoined"), "support_session.joined");
+  assert.equal(webhookEventOf("email.denied"), "approval.denied");
+  assert.equal(webhookEventOf("email.allowed"), "approval.allowed");
   assert.equal(webhookEventOf("user.login"), null);
   assert.equal(webhookEventOf("toString"), null);
   assert.equal(isWebhookEvent("webhook.test"), false);

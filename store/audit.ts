@@ -106,6 +106,17 @@ export function webhookPayload(event: string, record: AuditRecord): string {
     sessionId: record.sessionId ?? null,
     attemptId: record.attemptId ?? null,
     departmentId: record.departmentId ?? null,
+    // The technician's reason (ticket number) and an approver's comment travel with the
+    // decision they belong to; the rest of the detail stays in the audit log.
+    ...(event === "authorization.requested" && typeof record.detail?.reason === "string"
+      ? { reason: record.detail.reason }
+      : {}),
+    ...(event.startsWith("approval.")
+      ? {
+        approver: typeof record.detail?.recipient === "string" ? record.detail.recipient : null,
+        comment: typeof record.detail?.comment === "string" ? record.detail.comment : null,
+      }
+      : {}),
   });
 }
 
