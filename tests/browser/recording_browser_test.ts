@@ -128,7 +128,7 @@ Deno.test("browser: a recorded terminal plays back in Chromium with the command 
     role: "technician",
     departmentIds: [w.departmentId],
   });
-  const tess = new Client(httpTransport(w.server.url));
+  await using tess = new Client(httpTransport(w.server.url));
   await tess.get("/login");
   await tess.post("/login", { email: "tess@example.com", password: BROWSER_PASSWORD });
   assert.equal((await tess.get(`/recordings/${row.id}`)).status, 404);
