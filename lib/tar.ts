@@ -6,6 +6,7 @@
  * folder.
  */
 import { join } from "node:path";
+import { tarHeader } from "./archive.ts";
 
 /** One file to put in an archive: its bytes, or a file to stream them from. */
 export type TarSource =
@@ -27,34 +28,6 @@ export function isPlainName(name: string): boolean {
   return NAME.test(name) && !name.includes("..");
 }
 
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
-}
-
-function header(
-  name: string,
-  size: number,
-  mode: number,
-  mtime: number,
-): Uint8Array<ArrayBuffer> {
-  const block = new Uint8Array(BLOCK);
-  const put = (offset: number, text: string) => block.set(encoder.encode(text), offset);
-  put(0, name);
-  put(100, octal(mode & 0o7777, 8));
-  put(108, octal(0, 8));
-  put(116, octal(0, 8));
-  put(124, octal(size, 12));
-  put(136, octal(Math.floor(mtime / 1000), 12));
-  put(148, "        ");
-  put(156, "0");
-  put(257, "ustar\0");
-  put(263, "00");
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  put(148, sum.toString(8).padStart(6, "0") + "\0 ");
-  return block;
-}
-
 /**
  * Writes `sources` as a gzip-compressed tar to `target` (created, mode 0600). A file that
  * changes size while it is read fails the write rather than produce a torn archive.
@@ -71,14 +44,14 @@ export async function writeTarGz(
     for (const source of sources) {
       const mode = source.mode ?? 0o600;
       if ("data" in source) {
-        yield header(source.name, source.data.byteLength, mode, mtime);
+        yield tarHeader(source.name, source.data.byteLength, mode, mtime);
         yield source.data.slice();
         yield new Uint8Array((BLOCK - source.data.byteLength % BLOCK) % BLOCK);
         continue;
       }
       using file = await Deno.open(source.path, { read: true });
       const size = (await file.stat()).size;
-      yield header(source.name, size, mode, mtime);
+      yield tarHeader(source.name, size, mode, mtime);
       let written = 0;
       const buffer = new Uint8Array(64 * 1024);
       for (;;) {
