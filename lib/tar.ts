@@ -20,7 +20,6 @@ export class TarError extends Error {
 
 const BLOCK = 512;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** True for a name the archive may hold: one plain file name, no folders. */
