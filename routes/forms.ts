@@ -1,9 +1,14 @@
-/** Form parsing with zod: every field checked, the first problem reported in plain words. */
+/** Form parsing with zod: every field checked, each problem reported in plain words by its field. */
 import { z } from "zod";
 import type { Ctx } from "./env.ts";
 
-/** A parsed form, or the message explaining what is wrong with it. */
-export type FormResult<T> = { ok: true; data: T } | { ok: false; message: string };
+/**
+ * A parsed form, or what is wrong with it: `errors` holds each field's first problem (by the
+ * field's name; problems of the whole form under ""), and `message` the first of them all.
+ */
+export type FormResult<T> =
+  | { ok: true; data: T }
+  | { ok: false; message: string; errors: Record<string, string> };
 
 /** Parses the request's form body against `schema`. Repeated fields arrive as arrays. */
 export async function readForm<S extends z.ZodType>(
@@ -14,7 +19,7 @@ export async function readForm<S extends z.ZodType>(
   try {
     body = await c.req.parseBody({ all: true });
   } catch {
-    return { ok: false, message: "The form could not be read" };
+    return { ok: false, message: "The form could not be read", errors: {} };
   }
   return parseWith(schema, body);
 }
@@ -23,7 +28,17 @@ export async function readForm<S extends z.ZodType>(
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): FormResult<z.infer<S>> {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, data: result.data };
-  return { ok: false, message: firstMessage(result.error) };
+  return { ok: false, message: firstMessage(result.error), errors: fieldMessages(result.error) };
+}
+
+/** Each field's first problem, by the field's name (nested paths joined with dots). */
+export function fieldMessages(error: z.ZodError): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const name = issue.path.map(String).join(".");
+    errors[name] ??= issue.message;
+  }
+  return errors;
 }
 
 /** The first issue of a zod error, as a sentence a person can act on. */

@@ -43,7 +43,8 @@ import {
   removeExclusion,
   savePolicies,
 } from "../store/policies.ts";
-import { SettingsListPage } from "../views/SettingsListPage.tsx";
+import { type SettingsListItem, SettingsListPage } from "../views/SettingsListPage.tsx";
+import { changeDefaultLocale, OrganizationError } from "../services/organization.ts";
 import {
   AUTHORIZATION_LIFETIME_LABEL,
   type ExclusionRow,
@@ -439,6 +440,48 @@ async function updatePolicies(
   });
 }
 
+const LanguageForm = z.object({
+  locale: z.string({ error: "Choose a language" }).max(10, "Choose a language"),
+});
+
+async function settingsItems(c: Ctx): Promise<SettingsListItem[]> {
+  const db = c.get("services").db;
+  const visible = await visibleDepartments(db, currentUser(c));
+  const departments = (await listDepartments(db)).filter((d) => canSee(visible, d.id));
+  return await Promise.all(departments.map(async (d) => {
+    const p = await loadPolicies(db, d.id);
+    return {
+      id: d.id,
+      name: d.name,
+      disabled: d.disabled_at !== null,
+      confirmation: p.confirmation.enabled,
+      secureConnect: p.secureConnect.enabled,
+      lifetimeMinutes: p.authorization.lifetimeMinutes,
+    };
+  }));
+}
+
+function settingsListPage(
+  c: Ctx,
+  departments: SettingsListItem[],
+  language: { saved?: boolean; error?: string },
+  status: 200 | 400 | 403 = 200,
+): Response {
+  const services = c.get("services");
+  return render(
+    c,
+    <SettingsListPage
+      departments={departments}
+      language={{
+        locale: services.instance.locale,
+        canChange: currentUser(c).role === "super_admin",
+        ...language,
+      }}
+    />,
+    status,
+  );
+}
+
 /** GET /settings, GET /settings/:departmentId and the POSTs of each section. */
 export function settingsRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -447,21 +490,26 @@ export function settingsRoutes(): Hono<AppEnv> {
   app.use("/settings/*", ...guard);
 
   app.get("/settings", async (c) => {
-    const db = c.get("services").db;
-    const visible = await visibleDepartments(db, currentUser(c));
-    const departments = (await listDepartments(db)).filter((d) => canSee(visible, d.id));
-    const items = await Promise.all(departments.map(async (d) => {
-      const p = await loadPolicies(db, d.id);
-      return {
-        id: d.id,
-        name: d.name,
-        disabled: d.disabled_at !== null,
-        confirmation: p.confirmation.enabled,
-        secureConnect: p.secureConnect.enabled,
-        lifetimeMinutes: p.authorization.lifetimeMinutes,
-      };
-    }));
-    return render(c, <SettingsListPage departments={items} />);
+    const items = await settingsItems(c);
+    return settingsListPage(c, items, { saved: c.req.query("saved") === "language" });
+  });
+
+  app.post("/settings/language", async (c) => {
+    const services = c.get("services");
+    const form = await readForm(c, LanguageForm);
+    try {
+      if (!form.ok) throw new OrganizationError(400, form.message);
+      await changeDefaultLocale(
+        { db: services.db, clock: services.clock, state: services.instance },
+        form.data.locale,
+        currentUser(c),
+      );
+    } catch (err) {
+      if (!(err instanceof OrganizationError)) throw err;
+      const items = await settingsItems(c);
+      return settingsListPage(c, items, { error: err.message }, err.status);
+    }
+    return c.redirect("/settings?saved=language", 303);
   });
 
   app.get("/settings/:departmentId", async (c) => await settingsPage(c, await loadDepartment(c)));

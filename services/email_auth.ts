@@ -25,6 +25,7 @@ import {
 import type { Clock } from "../lib/clock.ts";
 import { hashToken, newId, randomToken } from "../lib/tokens.ts";
 import { authorizationRequestMail } from "../mailer/messages.ts";
+import type { Locale } from "../i18n/mod.ts";
 import type { Outbox } from "../mailer/outbox.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
@@ -50,8 +51,9 @@ import { type EmailGateway, SessionError, type SupportSessions } from "./session
 export interface ApprovalModel {
   token: string;
   view: ApprovalPageView;
-  technician: string;
-  device: string;
+  /** Null when the request is forgotten; the page says "A technician" in the reader's words. */
+  technician: string | null;
+  device: string | null;
   asUser: string | null;
   requestedAt: number;
   recipient: string;
@@ -98,6 +100,8 @@ export class EmailAuthorization implements EmailGateway {
       sessions: SupportSessions;
       publicUrl: () => string;
       organization: () => string;
+      /** The language of approval mails: the organization's default (recipients have no account). */
+      locale: () => Locale;
     },
   ) {
     this.unknownByAddress = new Limiter(deps, "approval_link", APPROVAL_LINK_RATE_LIMIT);
@@ -122,6 +126,7 @@ export class EmailAuthorization implements EmailGateway {
       withdrawn_at: null,
     });
     const mail = authorizationRequestMail({
+      locale: this.deps.locale(),
       organization: this.deps.organization(),
       technician: effect.technicianName,
       device: device?.name ?? effect.deviceId,
@@ -350,8 +355,8 @@ export class EmailAuthorization implements EmailGateway {
     return {
       token,
       view,
-      technician: attempt?.technicianName ?? "A technician",
-      device: device?.name ?? "a device",
+      technician: attempt?.technicianName ?? null,
+      device: device?.name ?? null,
       asUser: stored?.session.asUser ?? null,
       requestedAt: row.created_at,
       recipient: row.recipient,

@@ -5,6 +5,7 @@ import { DEFAULT_SCRYPT, type ScryptParams } from "../lib/password.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import { getInstance } from "../store/instance.ts";
+import { isLocale, type Locale } from "../i18n/mod.ts";
 import { AgentHub, type HandshakeLimits } from "../hub/agent_hub.ts";
 import { AgentUpdates } from "./agent_updates.ts";
 import { EventBus } from "../hub/events.ts";
@@ -107,15 +108,18 @@ export interface Services {
   /** Stops the hub and ends live streams. */
   stop(): Promise<void>;
   config: { publicUrl: string; secureCookies: boolean; trustProxy: boolean };
-  /** Cached organization name; `null` until first-run setup is done. */
-  instance: { organization: string | null };
+  /** Cached organization name (`null` until first-run setup is done) and default language. */
+  instance: { organization: string | null; locale: Locale };
 }
 
 /** Builds the services and loads the instance row. */
 export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const instance = await getInstance(deps.db);
   const events = new EventBus();
-  const state = { organization: instance?.organization_name ?? null };
+  const state = {
+    organization: instance?.organization_name ?? null,
+    locale: isLocale(instance?.default_locale) ? instance.default_locale : "en" as Locale,
+  };
   const hub = new AgentHub({
     db: deps.db,
     clock: deps.clock,
@@ -168,6 +172,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     sessions,
     publicUrl: () => config.publicUrl,
     organization: () => state.organization ?? "Assent",
+    locale: () => state.locale,
   });
   sessions.email = emailAuth;
   const recordings = new Recordings({
