@@ -64,6 +64,7 @@ export interface ConnectOptions extends
     | "vnc"
     | "maxTransferBytes"
     | "log"
+    | "locale"
     | "onServerMessage"
   > {
   /** What no file channel may reach: this program's own state and secrets. */
@@ -236,6 +237,7 @@ class Connection {
       asUser: message.asUser,
       deadline: Date.now() + message.remainingMs,
       onLockScreen: message.onLockScreen,
+      ...(this.options.locale ? { locale: this.options.locale } : {}),
     }, abort.signal).catch((err: unknown) => {
       log(`showing the prompt failed: ${err}`);
       return null;
@@ -326,7 +328,7 @@ class Connection {
         if (message.messageId) send({ type: "ack", messageId: message.messageId });
         return;
       case "notify":
-        await prompter.notify(message.text).catch(() => {});
+        await prompter.notify(message.text, options.locale).catch(() => {});
         return;
       case "grant":
         host.grant(message.sessionId, message.remainingMs);

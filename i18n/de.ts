@@ -38,6 +38,7 @@ export const DE: Catalogue = Object.freeze({
   "support_app.join_question":
     "Dieser Support-Sitzung beitreten? Geben Sie j ein und drücken Sie die Eingabetaste, oder n zum Abbrechen: ",
   "support_app.joined": "Mit Ihrem Techniker verbunden",
+  "support_app.joined_again": "Wieder mit Ihrem Techniker verbunden.",
   "support_app.help":
     "Lassen Sie dieses Fenster geöffnet, solange Ihr Techniker Ihnen hilft. Sie werden gefragt, bevor er diesen Computer steuern oder Dateien übertragen kann. Drücken Sie Strg+C, um die Sitzung zu verlassen.",
   "support_app.left_session": "Sie haben die Support-Sitzung verlassen.",

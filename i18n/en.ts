@@ -61,6 +61,7 @@ const en = {
   "support_app.join_question":
     "Join this support session? Type y and press Enter to join, or n to cancel: ",
   "support_app.joined": SUPPORT_SESSION_JOINED,
+  "support_app.joined_again": "Connected to your technician again.",
   "support_app.help":
     "Keep this window open while your technician helps you. You will be asked before they can control this computer or transfer files. Press Ctrl+C to leave.",
   "support_app.left_session": "You left the support session.",

@@ -38,6 +38,7 @@ export const ES: Catalogue = Object.freeze({
   "support_app.join_question":
     "¿Unirse a esta sesión de soporte? Escriba s y pulse Intro para unirse, o n para cancelar: ",
   "support_app.joined": "Conectado con su técnico",
+  "support_app.joined_again": "Conectado de nuevo con su técnico.",
   "support_app.help":
     "Mantenga esta ventana abierta mientras su técnico le ayuda. Se le preguntará antes de que pueda controlar este equipo o transferir archivos. Pulse Ctrl+C para salir.",
   "support_app.left_session": "Ha salido de la sesión de soporte.",

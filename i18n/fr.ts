@@ -38,6 +38,7 @@ export const FR: Catalogue = Object.freeze({
   "support_app.join_question":
     "Rejoindre cette session d'assistance ? Tapez o puis Entrée pour rejoindre, ou n pour annuler : ",
   "support_app.joined": "Connecté à votre technicien",
+  "support_app.joined_again": "De nouveau connecté à votre technicien.",
   "support_app.help":
     "Gardez cette fenêtre ouverte pendant que votre technicien vous aide. Il vous sera demandé votre accord avant qu'il puisse contrôler cet ordinateur ou transférer des fichiers. Appuyez sur Ctrl+C pour quitter.",
   "support_app.left_session": "Vous avez quitté la session d'assistance.",

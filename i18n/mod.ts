@@ -9,6 +9,7 @@ import { ES } from "./es.ts";
 import { FR } from "./fr.ts";
 
 export type { CatalogueKey, Message };
+export { EN };
 
 /** The languages Assent speaks, English first (the fallback). */
 export const LOCALES = ["en", "de", "fr", "es"] as const;

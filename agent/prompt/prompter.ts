@@ -1,4 +1,5 @@
 /** What every prompter is: the request, the answer, and the tools that can ask. */
+import type { Locale } from "../../i18n/mod.ts";
 
 /** What the server asks the end user, with the deadline translated to the local clock. */
 export interface PromptRequest {
@@ -10,6 +11,8 @@ export interface PromptRequest {
   deadline: number;
   onLockScreen: boolean;
   organization?: string;
+  /** The device's language (its locale settings); English when absent. */
+  locale?: Locale;
 }
 
 /** The end user's answer; null when there was none (deadline passed or request withdrawn). */
@@ -26,5 +29,6 @@ export interface Prompter {
   readonly kind: PrompterKind;
   /** Resolves with the answer, or null at the deadline or when `signal` aborts. */
   ask(req: PromptRequest, signal: AbortSignal): Promise<PromptResult>;
-  notify(text: string): Promise<void>;
+  /** Shows `text` (the product's own notices in `locale`). */
+  notify(text: string, locale?: Locale): Promise<void>;
 }

@@ -4,15 +4,14 @@
  */
 import { type Clock, systemClock, type TimerHandle } from "../../lib/clock.ts";
 import type { Prompter, PromptRequest, PromptResult } from "./prompter.ts";
+import { type CatalogueKey, t } from "../../i18n/mod.ts";
 import {
   APP,
   countdownText,
   formatPromptText,
-  HINT,
+  localizeServerText,
   parseAnswer,
   plainText,
-  TIMED_OUT,
-  WITHDRAWN,
 } from "./text.ts";
 
 /** Where a terminal prompter reads answers and writes text. */
@@ -55,8 +54,10 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
 
   function askOnce(req: PromptRequest, signal: AbortSignal): Promise<PromptResult> {
     return new Promise((resolve) => {
+      const locale = req.locale ?? "en";
+      const say = (key: CatalogueKey) => t(locale, key);
       if (signal.aborted) {
-        io.output(`${WITHDRAWN}\n`);
+        io.output(`${say("prompt.withdrawn")}\n`);
         return resolve(null);
       }
       const { title, body } = formatPromptText(req);
@@ -65,7 +66,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       let timer: TimerHandle | undefined;
       let lastSeconds = -1;
       const render = (seconds: number) => {
-        const question = `Accept (a) or decline (d)? ${countdownText(seconds)}`;
+        const question = `${say("prompt.question")} ${countdownText(seconds, locale)}`;
         io.output(io.isTerminal ? `\r${question}\x1b[K` : `${question}\n`);
       };
       const finish = (result: PromptResult, note: string) => {
@@ -79,7 +80,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       };
       const tick = () => {
         const left = req.deadline - clock.now();
-        if (left <= 0) return finish(null, TIMED_OUT);
+        if (left <= 0) return finish(null, say("prompt.timed_out"));
         const seconds = Math.ceil(left / 1000);
         // Off a terminal every line stays in the log: one every 5 s, then each of the last 5.
         const due = io.isTerminal || lastSeconds === -1 || seconds % 5 === 0 || seconds <= 5;
@@ -88,12 +89,12 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
         // Wake when the displayed second changes; the clock is re-read every time.
         timer = clock.at(req.deadline - (seconds - 1) * 1000, tick);
       };
-      const onAbort = () => finish(null, WITHDRAWN);
+      const onAbort = () => finish(null, say("prompt.withdrawn"));
       const unlisten = lines.listen((line) => {
         const answer = parseAnswer(line);
-        if (answer === "accept") return finish(answer, "Accepted.");
-        if (answer === "decline") return finish(answer, "Declined.");
-        io.output(`${io.isTerminal ? "\n" : ""}${HINT}\n`);
+        if (answer === "accept") return finish(answer, say("prompt.accepted"));
+        if (answer === "decline") return finish(answer, say("prompt.declined"));
+        io.output(`${io.isTerminal ? "\n" : ""}${say("prompt.hint")}\n`);
         if (io.isTerminal && lastSeconds > 0) render(lastSeconds);
       });
       signal.addEventListener("abort", onAbort, { once: true });
@@ -125,8 +126,8 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
     kind: "terminal",
     ask: (req, signal) => inTurn(() => askOnce(req, signal)),
     question: (text, signal) => inTurn(() => questionOnce(text, signal)),
-    notify(text) {
-      io.output(`[${APP}] ${plainText(text, 2000)}\n`);
+    notify(text, locale = "en") {
+      io.output(`[${APP}] ${localizeServerText(plainText(text, 2000), locale)}\n`);
       return Promise.resolve();
     },
     inputEnded: lines.ended,
