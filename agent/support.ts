@@ -7,7 +7,6 @@
  */
 import { parseArgs } from "node:util";
 import { formatSupportCode, parseSupportCode } from "../core/support_code.ts";
-import { SUPPORT_SESSION_JOINED } from "../core/texts.ts";
 import { type CatalogueKey, type Locale, t } from "../i18n/mod.ts";
 import { deviceLocale } from "./locale.ts";
 import { CLOSE } from "../protocol/messages.ts";
@@ -21,11 +20,11 @@ import { agentGuard, programPaths } from "./reach.ts";
 
 /** What the server hears when the end user quits the app. */
 export const SUPPORT_QUIT_REASON = "The end user quit the support app";
-/** What the end user reads after quitting. */
+/** What the end user reads after quitting (in English; see the catalogue). */
 export const SUPPORT_LEFT = "You left the support session.";
 /** What the end user reads after saying no to the offer. */
 export const SUPPORT_NOT_JOINED = "You did not join the support session.";
-/** The line after {@link SUPPORT_SESSION_JOINED}. */
+/** The line after "Connected to your technician" (English; the app says it in the device's language). */
 export const SUPPORT_HELP =
   "Keep this window open while your technician helps you. You will be asked before they can " +
   "control this computer or transfer files. Press Ctrl+C to leave.";
