@@ -100,6 +100,10 @@ export const DE: Catalogue = Object.freeze({
   "join.title": "Einer Support-Sitzung beitreten",
   "join.session_title": "Support-Sitzung",
   "join.app_not_available": "App nicht verfügbar",
+  "join.expired": "Die Support-Sitzung ist abgelaufen",
+  "join.invalid": "Die Support-Sitzung ist ungültig",
+  "join.deleted": "Die Support-Sitzung ist ungültig. Bitte wenden Sie sich an Ihren Techniker.",
+  "join.too_many": "Zu viele Versuche, bitte versuchen Sie es später erneut",
   "join.contact_technician":
     "Wenn Sie weiterhin Hilfe brauchen, bitten Sie Ihren Techniker um eine neue Sitzung.",
   "join.invited": "{technician} von {organization} hat Sie zu einer Support-Sitzung eingeladen.",

@@ -17,6 +17,9 @@ import {
   EMAIL_SUBJECT,
   RECORDING_PROMPT_NOTICE,
   SUPPORT_CODE_LABEL,
+  SUPPORT_SESSION_DELETED,
+  SUPPORT_SESSION_EXPIRED,
+  SUPPORT_SESSION_INVALID,
   SUPPORT_SESSION_JOINED,
   TOO_MANY_ATTEMPTS,
 } from "../core/texts.ts";
@@ -121,6 +124,10 @@ const en = {
   "join.title": "Join a support session",
   "join.session_title": "Support session",
   "join.app_not_available": APP_NOT_AVAILABLE,
+  "join.expired": SUPPORT_SESSION_EXPIRED,
+  "join.invalid": SUPPORT_SESSION_INVALID,
+  "join.deleted": SUPPORT_SESSION_DELETED,
+  "join.too_many": TOO_MANY_ATTEMPTS,
   "join.contact_technician": "If you still need help, contact your technician for a new session.",
   "join.invited": "{technician} from {organization} invited you to a support session.",
   "join.invited_named":

@@ -101,6 +101,10 @@ export const ES: Catalogue = Object.freeze({
   "join.title": "Unirse a una sesión de soporte",
   "join.session_title": "Sesión de soporte",
   "join.app_not_available": "Aplicación no disponible",
+  "join.expired": "La sesión de soporte ha caducado",
+  "join.invalid": "La sesión de soporte no es válida",
+  "join.deleted": "La sesión de soporte no es válida. Póngase en contacto con su técnico.",
+  "join.too_many": "Demasiados intentos, inténtelo más tarde",
   "join.contact_technician": "Si aún necesita ayuda, pida una nueva sesión a su técnico.",
   "join.invited": "{technician} de {organization} le ha invitado a una sesión de soporte.",
   "join.invited_named":

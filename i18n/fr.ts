@@ -105,6 +105,10 @@ export const FR: Catalogue = Object.freeze({
   "join.title": "Rejoindre une session d'assistance",
   "join.session_title": "Session d'assistance",
   "join.app_not_available": "Application non disponible",
+  "join.expired": "La session d'assistance a expiré",
+  "join.invalid": "La session d'assistance n'est pas valable",
+  "join.deleted": "La session d'assistance n'est pas valable. Veuillez contacter votre technicien.",
+  "join.too_many": "Trop de tentatives, réessayez plus tard",
   "join.contact_technician":
     "Si vous avez encore besoin d'aide, demandez une nouvelle session à votre technicien.",
   "join.invited": "{technician} de {organization} vous a invité à une session d'assistance.",
