@@ -12,6 +12,7 @@ import {
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
+  isCoreError,
   sessionView,
   type SupportSession,
 } from "../core/mod.ts";
@@ -378,7 +379,9 @@ export function apiRoutes(): Hono<AppEnv> {
       } catch (err) {
         const message = policyMessage(err);
         if (!message) throw err;
-        return fail(c, 400, "invalid_request", message);
+        // The same sentences as the form's, with the field each is about, for programs.
+        const fields = isCoreError(err) ? err.issues : [];
+        return fail(c, 400, "invalid_request", message, { fields });
       }
     });
     app.delete(path, async (c) => {

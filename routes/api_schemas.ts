@@ -87,6 +87,10 @@ export const DecisionBody = z.object({
 export const ErrorResponse = z.object({
   error: z.string().describe("What went wrong, in plain words"),
   code: z.string().optional().describe("A machine-readable code (see docs/api.md)"),
+  fields: z.array(z.object({
+    field: z.string().describe("The field of the request body, e.g. timeoutSeconds"),
+    message: z.string().describe("What is wrong with it, in the words the web form uses"),
+  })).optional().describe("Every refused field of a refused setting, when there are any"),
 }).loose();
 
 const Device = z.looseObject({
