@@ -26,7 +26,8 @@ import {
   TIMING,
 } from "../protocol/messages.ts";
 import { authenticateDevice, enrollDevice, ENROLLMENT_REFUSALS } from "../services/devices.ts";
-import { guessKey, Limiter } from "../services/limiter.ts";
+import { Limiter } from "../services/limiter.ts";
+import { addressKey } from "../lib/net.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { pendingDeviceMessages } from "../store/device_messages.ts";
@@ -39,7 +40,6 @@ import {
   saveDeviceInfo,
   saveLastActivity,
 } from "../store/devices.ts";
-import type { EventBus } from "./events.ts";
 
 /** What the rest of the server hears from the hub. */
 export interface HubListener {
@@ -90,12 +90,20 @@ export interface SupportGate {
   }): Promise<SupportJoinResult>;
 }
 
+/** A device's presence or information changed. */
+export interface DeviceChanged {
+  kind: "device";
+  deviceId: string;
+  departmentId: string;
+}
+
 /** Dependencies of the hub. */
 export interface HubDeps {
   db: Db;
   clock: Clock;
   log: Logger;
-  events: EventBus;
+  /** Where presence and information changes are announced to live pages. */
+  events: { publish(event: DeviceChanged): void };
   organization: () => string;
   heartbeatWindowMs?: number;
   /** How often batched last-activity times are written. */
@@ -275,7 +283,7 @@ export class AgentHub {
    * {@link accept}, or given back with {@link release} if the upgrade does not happen.
    */
   admit(ip: string): boolean {
-    const key = guessKey(ip);
+    const key = addressKey(ip);
     const fromAddress = this.#handshakes.byAddress.get(key) ?? 0;
     const limits = this.#handshakeLimits;
     if (this.#handshakes.total >= limits.total || fromAddress >= limits.perAddress) return false;
@@ -286,7 +294,7 @@ export class AgentHub {
 
   /** Gives back a place {@link admit} gave for `ip`. */
   release(ip: string): void {
-    const key = guessKey(ip);
+    const key = addressKey(ip);
     const fromAddress = this.#handshakes.byAddress.get(key) ?? 0;
     if (fromAddress <= 1) this.#handshakes.byAddress.delete(key);
     else this.#handshakes.byAddress.set(key, fromAddress - 1);
@@ -541,7 +549,7 @@ export class AgentHub {
     }
     // Decided before the credential is looked at: past the limit, an address's hellos are
     // refused from memory, without a database read, and recorded once per burst.
-    const slot = await this.hellos.reserve(guessKey(conn.ip));
+    const slot = await this.hellos.reserve(addressKey(conn.ip));
     if (!slot.ok) {
       if (slot.burstStarted) {
         this.#queueAudit({

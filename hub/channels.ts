@@ -17,6 +17,7 @@ import {
   supportSessionTransition,
 } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
+import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
 import type { SessionError, SupportSessions } from "../services/sessions.ts";
@@ -25,7 +26,6 @@ import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import type { AgentHub } from "./agent_hub.ts";
-import type { EventBus } from "./events.ts";
 
 /** Bytes either side may send before the first credit arrives (per channel and direction). */
 export const INITIAL_WINDOW = 1024 * 1024;
@@ -234,18 +234,7 @@ export class Channel {
   }
 }
 
-// Every relayed message is a fresh ArrayBuffer that dies at once, but V8 only collects
-// after ~64 MiB of such external memory; when the server runs with --expose-gc, a cheap
-// young-generation collection every few MiB keeps a long transfer's memory flat.
-const gc = (globalThis as { gc?: (options?: { type: string; execution?: string }) => void }).gc;
-let sinceCollection = 0;
-function collectYoungGarbage(bytes: number) {
-  if (!gc) return;
-  sinceCollection += bytes;
-  if (sinceCollection < 8 * 1024 * 1024) return;
-  sinceCollection = 0;
-  gc({ type: "minor" });
-}
+const collectYoungGarbage = youngGarbageCollector();
 
 /** Opens, relays and closes channels. */
 export class ChannelRelay {
@@ -259,7 +248,6 @@ export class ChannelRelay {
       log: Logger;
       hub: AgentHub;
       sessions: SupportSessions;
-      events: EventBus;
     },
   ) {
     // Ids only need to be unique among live channels; starting at random keeps them from

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
-import type { DeadlineSource, Scheduler } from "../services/scheduler.ts";
+import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { dueMail, nextMailAt, type OutboxRow, updateMail } from "../store/email.ts";

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { isReasonCode, REASON_CODES } from "../core/outcomes.ts";
 import { reasonText } from "../core/texts.ts";
+import { csvStream } from "../lib/csv.ts";
 import type { CurrentUser } from "../services/accounts.ts";
 import { canSee, visibleDepartments } from "../services/devices.ts";
 import {
@@ -208,22 +209,8 @@ const CSV_HEADER = [
   "detail",
 ];
 
-/**
- * One RFC 4180 field. A leading =, +, -, @, tab or CR makes spreadsheets run the cell as a
- * formula, and agents and end users put text in this log, so such cells get a quote prefix.
- */
-function csvField(value: string | null): string {
-  if (value === null) return "";
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
-function csvLine(fields: (string | null)[]): string {
-  return fields.map(csvField).join(",") + "\r\n";
-}
-
-function csvRow(e: AuditEntry): string {
-  return csvLine([
+function csvFields(e: AuditEntry): (string | null)[] {
+  return [
     new Date(e.at).toISOString(),
     e.action,
     e.outcome,
@@ -235,44 +222,7 @@ function csvRow(e: AuditEntry): string {
     e.attempt_id,
     e.department_name ?? e.department_id,
     e.detail,
-  ]);
-}
-
-/** Bytes per chunk handed to the response: few enough writes, little memory. */
-const CSV_CHUNK = 64 * 1024;
-
-/** The export as a pull stream: rows are read only as fast as the client takes them. */
-function csvStream(
-  rows: AsyncGenerator<AuditEntry>,
-  onError: (err: unknown) => void,
-): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let header = true;
-  return new ReadableStream({
-    async pull(controller) {
-      let chunk = header ? csvLine(CSV_HEADER) : "";
-      header = false;
-      try {
-        while (chunk.length < CSV_CHUNK) {
-          const next = await rows.next();
-          if (next.done) {
-            if (chunk) controller.enqueue(encoder.encode(chunk));
-            controller.close();
-            return;
-          }
-          chunk += csvRow(next.value);
-        }
-      } catch (err) {
-        onError(err);
-        controller.error(err);
-        return;
-      }
-      controller.enqueue(encoder.encode(chunk));
-    },
-    async cancel() {
-      await rows.return(undefined);
-    },
-  });
+  ];
 }
 
 function wantsPartial(c: Ctx): boolean {
@@ -301,7 +251,9 @@ export function auditRoutes(): Hono<AppEnv> {
     const { before: _, ...filter } = r.filter;
     const date = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     const body = csvStream(
+      CSV_HEADER,
       streamAudit(db, filter),
+      csvFields,
       (err) => log.error("audit export failed", { err, user: r.user.id }),
     );
     return c.body(body, 200, {

@@ -1,6 +1,7 @@
 /** Cross-cutting request handling: headers, client address, bodies, CSRF, sessions, access. */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { forwardedAddress } from "../lib/net.ts";
 import { hashToken, randomToken, safeEqual } from "../lib/tokens.ts";
 import { getInstance } from "../store/instance.ts";
 import type { Role } from "../store/schema.ts";
@@ -62,8 +63,7 @@ export function clientAddress(): MiddlewareHandler<AppEnv> {
     if (env?.remoteAddr?.hostname) ip = env.remoteAddr.hostname;
     if (c.get("services").config.trustProxy) {
       // The proxy appends the address it saw; entries before it are whatever the client sent.
-      const forwarded = c.req.header("X-Forwarded-For")?.split(",").at(-1)?.trim();
-      if (forwarded) ip = forwarded;
+      ip = forwardedAddress(c.req.header("X-Forwarded-For")) ?? ip;
     }
     c.set("ip", ip);
     await next();

@@ -46,7 +46,8 @@ import {
   touchWebSession,
   type WebSessionRow,
 } from "../store/web_sessions.ts";
-import { guessKey, Limiter, type Slot } from "./limiter.ts";
+import { Limiter, type Slot } from "./limiter.ts";
+import { addressKey } from "../lib/net.ts";
 
 /** How long sessions live. */
 export const SESSION_LIMITS = {
@@ -170,7 +171,7 @@ export class Accounts {
     // Both places are taken before the password is looked at: a burst of guesses gets no
     // more checks than the limits allow, however many arrive at once.
     const byAccount = await this.#reserve(this.passwordsByAccount, email);
-    const byAddress = await this.#reserve(this.passwordsByAddress, guessKey(input.ip))
+    const byAddress = await this.#reserve(this.passwordsByAddress, addressKey(input.ip))
       .catch(async (err) => {
         await byAccount.release();
         throw err;

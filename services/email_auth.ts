@@ -40,7 +40,8 @@ import {
 } from "../store/email.ts";
 import { loadSession } from "../store/sessions.ts";
 import type { CurrentUser } from "./accounts.ts";
-import { guessKey, Limiter } from "./limiter.ts";
+import { Limiter } from "./limiter.ts";
+import { addressKey } from "../lib/net.ts";
 import { type EmailGateway, SessionError, type SupportSessions } from "./sessions.ts";
 
 /** What the approval page shows. */
@@ -285,7 +286,7 @@ export class EmailAuthorization implements EmailGateway {
   }
 
   async #find(token: string, ip: string): Promise<{ row: EmailRequestRow } | ApprovalMiss> {
-    const slot = await this.unknownByAddress.reserve(guessKey(ip));
+    const slot = await this.unknownByAddress.reserve(addressKey(ip));
     if (!slot.ok) return { kind: "rate_limited", message: slot.message };
     const row = /^[A-Za-z0-9_-]{43}$/.test(token)
       ? await findEmailRequest(this.deps.db, hashToken(token))

@@ -154,18 +154,3 @@ export class Limiter {
     return { ok: false, retryAfterMs, message: tryAgainText(retryAfterMs), burstStarted };
   }
 }
-
-/**
- * What tries from an address are counted by: the address, or for IPv6 its /64 network, since
- * one connection commonly owns a whole /64 and could otherwise take a fresh address per try.
- */
-export function guessKey(address: string): string {
-  if (!address.includes(":") || address.startsWith("::ffff:")) return address;
-  const [head = "", tail = ""] = address.toLowerCase().split("%")[0]!.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = address.includes("::")
-    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
-    : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
-}

@@ -6,7 +6,7 @@ import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import { getInstance } from "../store/instance.ts";
 import { AgentHub, type HandshakeLimits } from "../hub/agent_hub.ts";
-import { EventBus } from "../hub/events.ts";
+import { EventBus } from "../lib/event_bus.ts";
 import type { SmtpSettings } from "../lib/config.ts";
 import { Outbox } from "../mailer/outbox.ts";
 import { logTransport, smtpTransport } from "../mailer/transport.ts";
@@ -16,7 +16,8 @@ import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
 import { EmailAuthorization } from "./email_auth.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler } from "../lib/scheduler.ts";
+import type { LiveEvent } from "./ports.ts";
 import { SupportSessions } from "./sessions.ts";
 import { SupportCodes } from "./support_codes.ts";
 
@@ -48,7 +49,7 @@ export interface Services {
   log: Logger;
   box: SecretBox;
   accounts: Accounts;
-  events: EventBus;
+  events: EventBus<LiveEvent>;
   hub: AgentHub;
   scheduler: Scheduler;
   sessions: SupportSessions;
@@ -79,7 +80,7 @@ export interface Services {
 /** Builds the services and loads the instance row. */
 export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const instance = await getInstance(deps.db);
-  const events = new EventBus();
+  const events = new EventBus<LiveEvent>();
   const state = { organization: instance?.organization_name ?? null };
   const hub = new AgentHub({
     db: deps.db,
@@ -131,7 +132,6 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     log: deps.log.child({ component: "relay" }),
     hub,
     sessions,
-    events,
   });
   const revocations = new AccessRevocations({
     db: deps.db,

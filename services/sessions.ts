@@ -26,7 +26,6 @@ import {
   supportSessionTransition,
 } from "../core/mod.ts";
 import type { AgentHub } from "../hub/agent_hub.ts";
-import type { EventBus } from "../hub/events.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
@@ -61,7 +60,8 @@ import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import { findUser } from "../store/users.ts";
 import { AccountError, type Accounts, type CurrentUser, toCurrentUser } from "./accounts.ts";
 import { canSeeDevice } from "./devices.ts";
-import type { DeadlineSource, Scheduler } from "./scheduler.ts";
+import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
+import type { LiveEvents } from "./ports.ts";
 import { administers } from "./scope.ts";
 
 /** Closes the relayed channels of a session (remote control, file transfer). */
@@ -85,7 +85,7 @@ export interface SessionDeps {
   clock: Clock;
   log: Logger;
   hub: AgentHub;
-  events: EventBus;
+  events: LiveEvents;
   accounts: Accounts;
   scheduler: Scheduler;
 }

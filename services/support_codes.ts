@@ -34,7 +34,6 @@ import type {
   SupportOfferResult,
   SupportRefusal,
 } from "../hub/agent_hub.ts";
-import type { EventBus } from "../hub/events.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
@@ -66,8 +65,10 @@ import {
 import { findUser } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import { canSee, visibleDepartments } from "./devices.ts";
-import { guessKey, Limiter, type Refusal } from "./limiter.ts";
-import type { DeadlineSource, Scheduler } from "./scheduler.ts";
+import { Limiter, type Refusal } from "./limiter.ts";
+import { addressKey } from "../lib/net.ts";
+import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
+import type { LiveEvents } from "./ports.ts";
 import { type RequestResult, SessionError, type SupportSessions } from "./sessions.ts";
 
 /** Where a support session stands, as the technician's list shows it. */
@@ -120,7 +121,7 @@ export interface SupportCodeDeps {
   log: Logger;
   box: SecretBox;
   hub: AgentHub;
-  events: EventBus;
+  events: LiveEvents;
   sessions: SupportSessions;
   scheduler: Scheduler;
   outbox: Outbox;
@@ -308,7 +309,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     version: string;
   }): Promise<SupportOfferResult> {
     // The place is taken before the code is looked up: a burst of guesses gets at most the limit.
-    const slot = await this.guesses.reserve(guessKey(input.address));
+    const slot = await this.guesses.reserve(addressKey(input.address));
     if (!slot.ok) return { ok: false, ...tooManyGuesses(slot) };
     const { db, clock } = this.#d;
     const now = clock.now();
@@ -407,7 +408,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
 
   /** What the download page for `code` shows to this address. */
   async joinPage(code: string, address: string): Promise<JoinPage> {
-    const slot = await this.guesses.reserve(guessKey(address));
+    const slot = await this.guesses.reserve(addressKey(address));
     if (!slot.ok) return { kind: "rate_limited", message: slot.message };
     const stored = await findSupportCodeByCode(this.#d.db, code);
     if (stored) await slot.succeed();

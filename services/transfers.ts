@@ -4,7 +4,7 @@
  * server restarts. The audit log keeps the permanent record.
  */
 import type { Channel } from "../hub/channels.ts";
-import type { EventBus } from "../hub/events.ts";
+import type { LiveEvents } from "./ports.ts";
 import type { TransferItem } from "../views/FilesPage.tsx";
 
 interface Tracked {
@@ -18,7 +18,7 @@ export class Transfers {
   #bySession = new Map<string, Tracked[]>();
   #timers = new Map<string, ReturnType<typeof setInterval>>();
 
-  constructor(private events: EventBus, private now: () => number = Date.now) {}
+  constructor(private events: LiveEvents, private now: () => number = Date.now) {}
 
   /** Starts tracking a transfer on `channel`. */
   start(
