@@ -28,12 +28,12 @@ import {
 import { authenticateDevice, enrollDevice, ENROLLMENT_REFUSALS } from "../services/devices.ts";
 import { Limiter } from "../services/limiter.ts";
 import { addressKey } from "../lib/net.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import { appendAudit, type AuditRecord, auditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { pendingDeviceMessages } from "../store/device_messages.ts";
 import {
   connectedDevices,
-  type DeviceRow,
+  type Device,
   markDisconnected,
   resetConnected,
   saveConnectionInfo,
@@ -70,7 +70,7 @@ export type SupportOfferResult =
   | ({ ok: false } & SupportRefusal);
 
 /** The answer to a support app's support_join. */
-export type SupportJoinResult = { ok: true; device: DeviceRow } | ({ ok: false } & SupportRefusal);
+export type SupportJoinResult = { ok: true; device: Device } | ({ ok: false } & SupportRefusal);
 
 /** Service Desk sessions (R6), as the hub needs them for support apps' handshakes. */
 export interface SupportGate {
@@ -543,7 +543,7 @@ export class AgentHub {
     if (hello.protocol !== PROTOCOL_VERSION) {
       return this.#refuse(conn, CLOSE.unsupportedVersion, unsupportedVersion(hello.protocol));
     }
-    let device: DeviceRow;
+    let device: Device;
     if (hello.auth.kind === "support") {
       return await this.#supportHello(conn, { ...hello.auth, agent: hello.agent });
     }
@@ -666,7 +666,7 @@ export class AgentHub {
    */
   async #ready(
     conn: Connection,
-    device: DeviceRow,
+    device: Device,
     agent: { version: string; platform: string },
   ) {
     if (conn.phase === "closed" || this.#stopped) return;
@@ -893,16 +893,7 @@ export class AgentHub {
     const audits: AuditRecord[] = [];
     for (const effect of effects) {
       if (effect.type === "audit") {
-        const e = effect.event;
-        audits.push({
-          at: e.at,
-          action: e.action,
-          outcome: e.outcome ?? null,
-          actor: { kind: e.actor.kind, id: e.actor.id ?? null, label: e.actor.label ?? null },
-          deviceId: e.deviceId ?? null,
-          departmentId,
-          detail: e.detail ?? null,
-        });
+        audits.push(auditRecord(effect.event, { departmentId }));
       } else if (effect.type === "close_connection") {
         const target = previous?.id === effect.connectionId
           ? previous
@@ -1057,7 +1048,7 @@ function isOtherVersionHello(json: unknown): json is { protocol: unknown } {
   return type === "hello" && typeof protocol === "number" && protocol !== PROTOCOL_VERSION;
 }
 
-function storedInfo(device: DeviceRow): string | null {
+function storedInfo(device: Device): string | null {
   // Compared with what the agent sends so an unchanged report costs no write.
   if (!device.os) return null;
   return JSON.stringify({
@@ -1067,14 +1058,14 @@ function storedInfo(device: DeviceRow): string | null {
     osFamily: device.os_family,
     model: device.model,
     deviceType: device.device_type,
-    ipAddresses: JSON.parse(device.ip_addresses),
-    users: JSON.parse(device.users),
-    locked: device.locked === null ? null : device.locked === 1,
-    loggedOff: device.logged_off === null ? null : device.logged_off === 1,
-    capabilities: JSON.parse(device.capabilities),
+    ipAddresses: device.ip_addresses,
+    users: device.users,
+    locked: device.locked,
+    loggedOff: device.logged_off,
+    capabilities: device.capabilities,
     ...(device.local_email_authorization
-      ? { emailAuthorization: JSON.parse(device.local_email_authorization) }
+      ? { emailAuthorization: device.local_email_authorization }
       : {}),
-    ...(device.transfer_folders ? { transferFolders: JSON.parse(device.transfer_folders) } : {}),
+    ...(device.transfer_folders ? { transferFolders: device.transfer_folders } : {}),
   });
 }

@@ -22,7 +22,7 @@ import type { Logger } from "../lib/log.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
 import type { SessionError, SupportSessions } from "../services/sessions.ts";
 import { fileReach } from "../services/devices.ts";
-import { appendAudit } from "../store/audit.ts";
+import { appendAudit, type RecordedAction } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import type { AgentHub } from "./agent_hub.ts";
@@ -357,7 +357,10 @@ export class ChannelRelay {
     } finally {
       clearTimeout(timer);
     }
-    await this.#audit(channel, `${actionOf(input.type)}.started`, null, {
+    const started = actionOf(input.type) === "remote_control"
+      ? "remote_control.started"
+      : "file_transfer.started";
+    await this.#audit(channel, started, null, {
       channel: channel.coreId,
       type: input.type,
       ...describeParams(input.type, input.params),
@@ -534,7 +537,7 @@ export class ChannelRelay {
 
   async #audit(
     channel: Channel,
-    action: string,
+    action: RecordedAction,
     outcome: string | null,
     detail: Record<string, unknown>,
   ) {

@@ -20,7 +20,7 @@ import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts
 import { deviceModel, loadNames } from "../services/device_views.ts";
 import { SessionError } from "../services/sessions.ts";
 import { searchDevices } from "../store/device_search.ts";
-import { type DeviceRow, findDevice, findGroup } from "../store/devices.ts";
+import { type Device, findDevice, findGroup } from "../store/devices.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { changeEmailPolicy, policyMessage } from "../services/email_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
@@ -72,7 +72,7 @@ async function body<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S> 
 /** The session as API clients see it. */
 export function sessionJson(
   session: SupportSession,
-  device: DeviceRow,
+  device: Device,
   online: { now: number; actions: ReturnType<typeof allowedActions> },
 ) {
   const view = sessionView(session, online.now, { deviceName: device.name });
@@ -159,7 +159,7 @@ export function apiRoutes(): Hono<AppEnv> {
     return await next();
   });
 
-  const device = async (c: Ctx): Promise<DeviceRow | null> => {
+  const device = async (c: Ctx): Promise<Device | null> => {
     const { db } = c.get("services");
     const row = await findDevice(db, c.req.param("id") ?? "");
     return row && await canSeeDevice(db, currentUser(c), row) ? row : null;
@@ -180,7 +180,7 @@ export function apiRoutes(): Hono<AppEnv> {
   const render = (
     c: Ctx,
     session: SupportSession,
-    row: DeviceRow,
+    row: Device,
     status: 200 | 201 | 202 = 200,
   ) => {
     const { sessions, clock } = c.get("services");

@@ -14,13 +14,7 @@ import { Live } from "../views/Live.tsx";
 import { appendAudit } from "../store/audit.ts";
 import { queueRevocation } from "../services/revocations.ts";
 import { searchDevices } from "../store/device_search.ts";
-import {
-  type DeviceRow,
-  findDevice,
-  findGroup,
-  listGroups,
-  updateDevice,
-} from "../store/devices.ts";
+import { type Device, findDevice, findGroup, listGroups, updateDevice } from "../store/devices.ts";
 import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
@@ -51,7 +45,7 @@ export const EmailPolicyFormSchema = z.object({
 /** What the device's email form shows: its own setting, or the group's it inherits. */
 async function emailFormValues(
   db: import("../store/db.ts").Db,
-  device: DeviceRow,
+  device: Device,
   names: Names,
 ): Promise<EmailPolicyValues> {
   const own = await loadEmailPolicy(db, "device", device.id);
@@ -110,7 +104,7 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
 }
 
 /** Loads a device the viewer may see; 404 otherwise (existence is not revealed). */
-export async function visibleDevice(c: Ctx): Promise<DeviceRow> {
+export async function visibleDevice(c: Ctx): Promise<Device> {
   const { db } = c.get("services");
   const device = await findDevice(db, c.req.param("id") ?? "");
   if (!device || !await canSeeDevice(db, currentUser(c), device)) {
@@ -148,7 +142,7 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   const devicePage = async (
     c: Ctx,
-    device: DeviceRow,
+    device: Device,
     email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
     status: 200 | 400 = 200,
   ) => {
@@ -319,14 +313,8 @@ export function deviceRoutes(): Hono<AppEnv> {
 
 // The device owner's own list is a further requirement, never a list of extra approvers.
 /** What the device page says about an email setting the agent reports. */
-function agentReportedText(device: DeviceRow): string | null {
-  if (!device.local_email_authorization) return null;
-  let local: ReturnType<typeof agentEmailPolicy> = null;
-  try {
-    local = agentEmailPolicy(JSON.parse(device.local_email_authorization));
-  } catch {
-    return null;
-  }
+function agentReportedText(device: Device): string | null {
+  const local = agentEmailPolicy(device.local_email_authorization);
   if (!local) return null;
   const who = local.recipients.length > 0 ? local.recipients.join(", ") : "no usable address";
   return `The device's owner also requires email authorization on the device (${who}): one of them must allow as well as one recipient below, and a deny from either refuses the connection.`;

@@ -11,7 +11,7 @@ import { type Channel, ChannelError, INITIAL_WINDOW } from "../hub/channels.ts";
 import { randomToken } from "../lib/tokens.ts";
 import { canSee, fileReach, visibleDepartments } from "../services/devices.ts";
 import { sessionBarModel } from "../services/device_views.ts";
-import { type DeviceRow, findDevice } from "../store/devices.ts";
+import { type Device, findDevice } from "../store/devices.ts";
 import {
   type FilesModel,
   FilesPage,
@@ -39,7 +39,7 @@ const MAX_PENDING = 8 * 1024 * 1024;
 
 interface Owned {
   session: SupportSession;
-  device: DeviceRow;
+  device: Device;
 }
 
 /** The viewer's own session and its device (404 for anyone else's). */
@@ -65,14 +65,6 @@ function actions(c: Ctx, o: Owned) {
     now: clock.now(),
     technicianId: currentUser(c).id,
   });
-}
-
-function capabilities(device: DeviceRow): string[] {
-  try {
-    return JSON.parse(device.capabilities);
-  } catch {
-    return [];
-  }
 }
 
 function bar(c: Ctx, o: Owned) {
@@ -116,7 +108,7 @@ export function remoteRoutes(): Hono<AppEnv> {
         409,
       );
     }
-    const caps = capabilities(o.device);
+    const caps = o.device.capabilities;
     const view = c.req.query("view") === "desktop" || !caps.includes("terminal")
       ? "desktop"
       : "terminal";

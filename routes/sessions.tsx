@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { sessionPanelModel } from "../services/device_views.ts";
 import { type RequestResult, SessionError } from "../services/sessions.ts";
-import type { DeviceRow } from "../store/devices.ts";
+import type { Device } from "../store/devices.ts";
 import { SecureConnectPage } from "../views/SecureConnectPage.tsx";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { visibleDevice } from "./devices.tsx";
@@ -33,7 +33,7 @@ const StepUpForm = z.object({
 async function sessionDevice(
   c: Ctx,
   oversee = false,
-): Promise<{ sessionId: string; device: DeviceRow }> {
+): Promise<{ sessionId: string; device: Device }> {
   const sessions = c.get("services").sessions;
   const id = c.req.param("id") ?? "";
   const { device, stored } =
@@ -50,7 +50,7 @@ export function sessionFailure(err: unknown): never {
   throw err;
 }
 
-function afterRequest(c: Ctx, sessionId: string, device: DeviceRow, result: RequestResult) {
+function afterRequest(c: Ctx, sessionId: string, device: Device, result: RequestResult) {
   if (result.kind === "requested") return c.redirect(`/devices/${device.id}`, 303);
   return c.redirect(`/sessions/${sessionId}/secure-connect`, 303);
 }

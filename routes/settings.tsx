@@ -26,8 +26,8 @@ import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDepartment, listDepartments } from "../store/departments.ts";
 import {
+  type Device,
   type DeviceGroupRow,
-  type DeviceRow,
   findDevice,
   findGroup,
   listDevices,
@@ -232,7 +232,7 @@ function changedFields<T extends object>(
 
 /** Names, OS and addresses of a department's devices and groups, for tables and the audit. */
 interface Targets {
-  devices: Map<string, DeviceRow>;
+  devices: Map<string, Device>;
   groups: Map<string, DeviceGroupRow>;
 }
 
@@ -245,15 +245,6 @@ async function loadTargets(db: Db, departmentId: string): Promise<Targets> {
     devices: new Map(devices.map((d) => [d.id, d])),
     groups: new Map(groups.map((g) => [g.id, g])),
   };
-}
-
-function ipAddresses(json: string): string[] {
-  try {
-    const value = JSON.parse(json);
-    return Array.isArray(value) ? value.map(String) : [];
-  } catch {
-    return [];
-  }
 }
 
 // An exclusion outlives a device moved to another department or deleted, so a target missing
@@ -269,7 +260,7 @@ async function describe(
   }
   const device = targets.devices.get(e.targetId) ?? await findDevice(db, e.targetId);
   if (!device) return { name: `Deleted device ${e.targetId}`, os: "-", ip: "-" };
-  const ips = ipAddresses(device.ip_addresses);
+  const ips = device.ip_addresses;
   return { name: device.name, os: device.os ?? "-", ip: ips.length > 0 ? ips.join(", ") : "-" };
 }
 
@@ -313,7 +304,7 @@ async function settingsPage(
   };
   const deviceOptions = (policy: Exclusion["policy"]) =>
     [...targets.devices.values()].filter((d) => notExcluded(policy, "device")(d.id)).map((d) => {
-      const ip = ipAddresses(d.ip_addresses)[0];
+      const ip = d.ip_addresses[0];
       return { value: `device:${d.id}`, label: ip ? `${d.name} (${ip})` : d.name };
     });
   const c1 = policies.confirmation;

@@ -24,7 +24,7 @@ import {
 } from "../lib/tokens.ts";
 import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
 import { queueRevocation } from "./revocations.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import { appendAudit, type AuditRecord, type RecordedAction } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { completeSetup, getInstance } from "../store/instance.ts";
 import type { Role } from "../store/schema.ts";
@@ -535,7 +535,7 @@ export class Accounts {
 
   #record(
     user: UserRow,
-    action: string,
+    action: RecordedAction,
     outcome?: string,
     detail?: Record<string, unknown>,
   ): AuditRecord {
@@ -548,7 +548,12 @@ export class Accounts {
     };
   }
 
-  async #audit(user: UserRow, action: string, outcome?: string, detail?: Record<string, unknown>) {
+  async #audit(
+    user: UserRow,
+    action: RecordedAction,
+    outcome?: string,
+    detail?: Record<string, unknown>,
+  ) {
     await appendAudit(this.#d.db, this.#record(user, action, outcome, detail));
   }
 }

@@ -11,10 +11,9 @@ import {
 } from "../core/mod.ts";
 import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
-import type { LoggedInUser } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
 import { findUser } from "../store/users.ts";
-import { type DeviceRow, listGroups } from "../store/devices.ts";
+import { type Device, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import type { DeviceModel } from "../views/DevicePage.tsx";
 import type { DeviceListItem } from "../views/DevicesPage.tsx";
@@ -38,32 +37,15 @@ export async function loadNames(db: Db): Promise<Names> {
   };
 }
 
-function parseUsers(json: string): LoggedInUser[] {
-  try {
-    return JSON.parse(json);
-  } catch {
-    return [];
-  }
-}
-
-function parseStrings(json: string): string[] {
-  try {
-    const value = JSON.parse(json);
-    return Array.isArray(value) ? value.map(String) : [];
-  } catch {
-    return [];
-  }
-}
-
 /** The newest last activity: the hub's (in memory) or the stored one. */
-function lastActivity(hub: AgentHub, row: DeviceRow): number | null {
+function lastActivity(hub: AgentHub, row: Device): number | null {
   const live = hub.lastActivity(row.id);
   if (live === null) return row.last_activity_at;
   return Math.max(live, row.last_activity_at ?? 0);
 }
 
 /** A row of the device list. */
-export function deviceListItem(row: DeviceRow, hub: AgentHub, names: Names): DeviceListItem {
+export function deviceListItem(row: Device, hub: AgentHub, names: Names): DeviceListItem {
   return {
     id: row.id,
     name: row.name,
@@ -71,8 +53,8 @@ export function deviceListItem(row: DeviceRow, hub: AgentHub, names: Names): Dev
     disabled: row.disabled_at !== null,
     os: row.os,
     deviceType: row.device_type,
-    ip: parseStrings(row.ip_addresses)[0] ?? null,
-    users: parseUsers(row.users).map((u) => u.name),
+    ip: row.ip_addresses[0] ?? null,
+    users: row.users.map((u) => u.name),
     lastActivityAt: lastActivity(hub, row),
     department: names.departments.get(row.department_id) ?? "—",
     group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
@@ -80,7 +62,7 @@ export function deviceListItem(row: DeviceRow, hub: AgentHub, names: Names): Dev
 }
 
 /** The device page's model. */
-export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): DeviceModel {
+export function deviceModel(row: Device, hub: AgentHub, names: Names): DeviceModel {
   return {
     id: row.id,
     name: row.name,
@@ -91,13 +73,13 @@ export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): Device
     os: row.os,
     model: row.model,
     deviceType: row.device_type,
-    ipAddresses: parseStrings(row.ip_addresses),
+    ipAddresses: row.ip_addresses,
     department: names.departments.get(row.department_id) ?? "—",
     group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
-    users: parseUsers(row.users),
-    locked: row.locked === null ? null : row.locked === 1,
-    loggedOff: row.logged_off === null ? null : row.logged_off === 1,
-    capabilities: parseStrings(row.capabilities),
+    users: row.users,
+    locked: row.locked,
+    loggedOff: row.logged_off,
+    capabilities: row.capabilities,
     agentVersion: row.agent_version,
     enrolledAt: row.enrolled_at,
   };
@@ -107,7 +89,7 @@ export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): Device
 export async function sessionPanelModel(
   services: { sessions: SupportSessions; clock: Clock; db: Db },
   user: CurrentUser,
-  device: DeviceRow,
+  device: Device,
   /** A Service Desk session's device: `live` while its code is neither closed nor expired. */
   attended?: { supportId: string; live: boolean; appRunning: boolean },
 ): Promise<SessionPanelModel> {
@@ -149,7 +131,7 @@ export async function sessionPanelModel(
       }
       : null,
     actions: attended ? attendedActions(actions, attended) : actions,
-    users: parseUsers(device.users).map((u) => u.name),
+    users: device.users.map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
   };
 }
@@ -161,7 +143,7 @@ export async function sessionPanelModel(
 export function sessionBarModel(
   services: { sessions: SupportSessions; clock: Clock },
   session: SupportSession,
-  device: DeviceRow,
+  device: Device,
 ): SessionBarModel {
   const now = services.clock.now();
   const view = sessionView(session, now, { deviceName: device.name });

@@ -5,14 +5,14 @@
 import type { Clock } from "../lib/clock.ts";
 import { verifyDeviceSignature } from "../lib/device_key.ts";
 import { hashToken, newId, randomToken, safeEqual } from "../lib/tokens.ts";
-import { helloProofMessage, type KeyProof, TransferFolders } from "../protocol/messages.ts";
+import { helloProofMessage, type KeyProof } from "../protocol/messages.ts";
 import { type PathStyle, pathStyleOf, type ReachRoot, reachRoots } from "../core/mod.ts";
 import { loadPolicies } from "../store/policies.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   claimEnrollmentUse,
-  type DeviceRow,
+  type Device,
   findDevice,
   findEnrollmentTokenByHash,
   insertDevice,
@@ -98,7 +98,7 @@ export async function enrollDevice(
   clock: Clock,
   input: { token: string; name: string; ip: string; proof: KeyProof; nonce: string },
 ): Promise<
-  | { ok: true; device: DeviceRow; secret: string }
+  | { ok: true; device: Device; secret: string }
   | { ok: false; reason: EnrollmentRefusal }
 > {
   const now = clock.now();
@@ -170,8 +170,8 @@ export async function authenticateDevice(
     ip: string;
   },
 ): Promise<
-  | { ok: true; device: DeviceRow }
-  | { ok: false; reason: DeviceRefusal; device: DeviceRow | null; detail?: string }
+  | { ok: true; device: Device }
+  | { ok: false; reason: DeviceRefusal; device: Device | null; detail?: string }
 > {
   const device = await findDevice(db, input.deviceId);
   if (
@@ -216,18 +216,11 @@ export async function authenticateDevice(
  */
 export async function fileReach(
   db: Db,
-  device: Pick<DeviceRow, "department_id" | "os_family" | "transfer_folders">,
+  device: Pick<Device, "department_id" | "os_family" | "transfer_folders">,
 ): Promise<{ roots: ReachRoot[]; style: PathStyle }> {
   const policy = (await loadPolicies(db, device.department_id)).fileTransfer;
   const style = pathStyleOf(device.os_family);
-  let reported = null;
-  try {
-    const parsed = TransferFolders.safeParse(JSON.parse(device.transfer_folders ?? "null"));
-    if (parsed.success) reported = parsed.data;
-  } catch {
-    // Nothing reported that can be read: only the policy's folders.
-  }
-  return { roots: reachRoots(policy, reported, style), style };
+  return { roots: reachRoots(policy, device.transfer_folders, style), style };
 }
 
 /** Departments whose devices `user` may see and act on: super admins see every one. */

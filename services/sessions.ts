@@ -6,7 +6,6 @@
 import {
   type AccessRevocationCause,
   agentEmailPolicy,
-  type AuditEvent,
   type AuthorizationContext,
   CoreError,
   type Effect,
@@ -29,7 +28,7 @@ import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import { appendAudit, auditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   acknowledgeDeviceMessage,
@@ -40,7 +39,7 @@ import {
   recordPrompt,
   type StoredDeviceMessage,
 } from "../store/device_messages.ts";
-import { type DeviceRow, findDevice } from "../store/devices.ts";
+import { type Device, findDevice } from "../store/devices.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { loadPolicies } from "../store/policies.ts";
 import {
@@ -156,7 +155,7 @@ export class SupportSessions implements DeadlineSource {
   async visible(
     user: CurrentUser,
     sessionId: string,
-  ): Promise<{ stored: StoredSession; device: DeviceRow }> {
+  ): Promise<{ stored: StoredSession; device: Device }> {
     const stored = await loadSession(this.#d.db, sessionId);
     const device = stored && await findDevice(this.#d.db, stored.session.deviceId);
     if (stored && device) {
@@ -170,16 +169,16 @@ export class SupportSessions implements DeadlineSource {
   }
 
   /** The device as the rules see it right now. */
-  deviceView(device: DeviceRow): SessionDevice {
+  deviceView(device: Device): SessionDevice {
     const online = this.#d.hub.isOnline(device.id);
     // The stored row may lag the newest report by a few seconds (writes are coalesced).
     const reported = online ? this.#d.hub.reportedInfo(device.id) : null;
     return {
       online,
       connectionValid: online && device.disabled_at === null,
-      capabilities: reported?.capabilities ?? JSON.parse(device.capabilities),
-      locked: reported ? reported.locked === true : device.locked === 1,
-      loggedOff: reported ? reported.loggedOff === true : device.logged_off === 1,
+      capabilities: reported?.capabilities ?? device.capabilities,
+      locked: (reported ? reported.locked : device.locked) === true,
+      loggedOff: (reported ? reported.loggedOff : device.logged_off) === true,
       groupId: device.group_id,
       capabilitiesReported: !online || this.#d.hub.infoReported(device.id),
     };
@@ -188,9 +187,8 @@ export class SupportSessions implements DeadlineSource {
   // --- technician commands
 
   /** Opens a support session (directly, or as one of the device's logged-in users). */
-  async open(user: CurrentUser, device: DeviceRow, asUser: string | null): Promise<SupportSession> {
-    const users: { name: string }[] = JSON.parse(device.users);
-    if (asUser !== null && !users.some((u) => u.name === asUser)) {
+  async open(user: CurrentUser, device: Device, asUser: string | null): Promise<SupportSession> {
+    if (asUser !== null && !device.users.some((u) => u.name === asUser)) {
       throw new SessionError("unknown_user", `"${asUser}" is not logged in on this device`, 400);
     }
     // A customer's support app answers only the technician who invited them (R6).
@@ -283,7 +281,7 @@ export class SupportSessions implements DeadlineSource {
    */
   async #attendedContext(
     user: CurrentUser,
-    device: DeviceRow,
+    device: Device,
     policies: Awaited<ReturnType<typeof loadPolicies>>,
   ): Promise<AuthorizationContext> {
     const now = this.#d.clock.now();
@@ -333,7 +331,7 @@ export class SupportSessions implements DeadlineSource {
     return r.kind === "required" ? r.method : r.kind === "enrol_mfa" ? "enrol_mfa" : "none";
   }
 
-  async #secureRequirement(user: CurrentUser, device: DeviceRow, policy: SecureConnectPolicy) {
+  async #secureRequirement(user: CurrentUser, device: Device, policy: SecureConnectPolicy) {
     return secureConnectRequirement({
       policy,
       deviceId: device.id,
@@ -466,17 +464,8 @@ export class SupportSessions implements DeadlineSource {
    * The email gate that applies to a device: its own setting beats its group's; where the agent
    * reports the device owner's own setting too, that list is a further requirement.
    */
-  async emailPolicy(device: DeviceRow): Promise<EmailGatePolicy> {
-    let local: unknown = null;
-    try {
-      local = device.local_email_authorization
-        ? JSON.parse(device.local_email_authorization)
-        : null;
-    } catch {
-      // The column holds what the hub validated; unreadable JSON cannot name anyone.
-      local = null;
-    }
-    const agentReported = agentEmailPolicy(local);
+  async emailPolicy(device: Device): Promise<EmailGatePolicy> {
+    const agentReported = agentEmailPolicy(device.local_email_authorization);
     return emailGatePolicy({
       device: await loadEmailPolicy(this.#d.db, "device", device.id),
       group: device.group_id ? await loadEmailPolicy(this.#d.db, "group", device.group_id) : null,
@@ -751,7 +740,7 @@ export class SupportSessions implements DeadlineSource {
   async #writeAudits(db: Db, effects: Effect[], departmentId: string | null, sessionId?: string) {
     for (const effect of effects) {
       if (effect.type !== "audit") continue;
-      await appendAudit(db, toRecord(effect.event, departmentId, sessionId));
+      await appendAudit(db, auditRecord(effect.event, { departmentId, sessionId }));
     }
   }
 
@@ -844,7 +833,7 @@ export class SupportSessions implements DeadlineSource {
   async owned(
     user: CurrentUser,
     sessionId: string,
-  ): Promise<{ stored: StoredSession; device: DeviceRow }> {
+  ): Promise<{ stored: StoredSession; device: Device }> {
     const stored = await this.#owned(user, sessionId);
     return { stored, device: await this.#device(stored.session.deviceId) };
   }
@@ -861,7 +850,7 @@ export class SupportSessions implements DeadlineSource {
     return stored;
   }
 
-  async #device(deviceId: string): Promise<DeviceRow> {
+  async #device(deviceId: string): Promise<Device> {
     const device = await findDevice(this.#d.db, deviceId);
     if (!device) throw new SessionError("not_found", "There is no such device", 404);
     return device;
@@ -870,22 +859,4 @@ export class SupportSessions implements DeadlineSource {
   #fail(err: unknown) {
     this.#d.log.error("support session event failed", { err });
   }
-}
-
-function toRecord(event: AuditEvent, departmentId: string | null, sessionId?: string): AuditRecord {
-  return {
-    at: event.at,
-    action: event.action,
-    outcome: event.outcome ?? null,
-    actor: {
-      kind: event.actor.kind,
-      id: event.actor.id ?? null,
-      label: event.actor.label ?? null,
-    },
-    deviceId: event.deviceId ?? null,
-    sessionId: event.sessionId ?? sessionId ?? null,
-    attemptId: event.attemptId ?? null,
-    departmentId,
-    detail: event.detail ?? null,
-  };
 }

@@ -10,7 +10,6 @@
  */
 import {
   type AppRunResult,
-  type AuditEvent,
   createSupportCodeSession,
   type DownloadPageView,
   downloadPageView,
@@ -41,9 +40,9 @@ import { newId, randomUint32 } from "../lib/tokens.ts";
 import { supportLinkMail } from "../mailer/messages.ts";
 import type { Outbox } from "../mailer/outbox.ts";
 import { CLOSE, TIMING } from "../protocol/messages.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import { appendAudit, auditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
-import { type DeviceRow, findDevice, insertAttendedDevice } from "../store/devices.ts";
+import { type Device, findDevice, insertAttendedDevice } from "../store/devices.ts";
 import { findDepartment } from "../store/departments.ts";
 import { enqueueMail } from "../store/email.ts";
 import { findOpenSession } from "../store/sessions.ts";
@@ -228,7 +227,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
   }
 
   /** The attended device of a session (for the permission panel). */
-  async device(user: CurrentUser, id: string): Promise<DeviceRow> {
+  async device(user: CurrentUser, id: string): Promise<Device> {
     const stored = await this.#owned(user, id);
     const device = await findDevice(this.#d.db, stored.row.device_id);
     if (!device) throw new SessionError("not_found", "There is no such support session", 404);
@@ -614,7 +613,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     where: { deviceId: string; departmentId: string },
   ) {
     for (const effect of effects) {
-      if (effect.type === "audit") await appendAudit(db, toRecord(effect.event, where));
+      if (effect.type === "audit") await appendAudit(db, auditRecord(effect.event, where));
     }
   }
 
@@ -640,25 +639,4 @@ function refusal(result: AppRunResult): SupportRefusal {
 
 function tooManyGuesses(refused: Refusal): SupportRefusal {
   return { code: CLOSE.tooManyAttempts, reason: refused.message };
-}
-
-function toRecord(
-  event: AuditEvent,
-  where: { deviceId: string; departmentId: string },
-): AuditRecord {
-  return {
-    at: event.at,
-    action: event.action,
-    outcome: event.outcome ?? null,
-    actor: {
-      kind: event.actor.kind,
-      id: event.actor.id ?? null,
-      label: event.actor.label ?? null,
-    },
-    deviceId: event.deviceId ?? where.deviceId,
-    sessionId: event.sessionId ?? null,
-    attemptId: event.attemptId ?? null,
-    departmentId: where.departmentId,
-    detail: event.detail ?? null,
-  };
 }

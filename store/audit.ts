@@ -1,7 +1,63 @@
 /** The append-only audit log. Written in the same transaction as the change it records. */
 import type { ExpressionBuilder } from "kysely";
+import type { AuditAction, AuditEvent } from "../core/mod.ts";
 import type { Db } from "./db.ts";
 import type { Database } from "./schema.ts";
+
+// TODO(#12): these join core's one audit vocabulary when it lists the shell's actions.
+/** Actions the shell records besides core's: accounts, administration, mail and transport. */
+export const SHELL_AUDIT_ACTIONS = [
+  "setup.completed",
+  "user.created",
+  "user.updated",
+  "user.disabled",
+  "user.enabled",
+  "user.login",
+  "user.login_failed",
+  "user.logout",
+  "user.password_changed",
+  "user.password_check_failed",
+  "user.mfa_enrolled",
+  "user.mfa_failed",
+  "user.mfa_reset",
+  "user.recovery_code_used",
+  "user.recovery_codes_regenerated",
+  "api_token.created",
+  "api_token.revoked",
+  "department.created",
+  "department.renamed",
+  "department.disabled",
+  "department.enabled",
+  "device_group.created",
+  "device.enrolled",
+  "device.enrollment_refused",
+  "device.key_registered",
+  "device.group_changed",
+  "device.messages_dropped",
+  "enrollment_token.created",
+  "enrollment_token.revoked",
+  "policy.changed",
+  "policy.exclusion_added",
+  "policy.exclusion_removed",
+  "email.policy_changed",
+  "email.decision_refused",
+  "email.test_queued",
+  "email.sent",
+  "email.recorded",
+  "email.delivery_failed",
+  "authorization.revoke_acknowledged",
+  "confirmation.withdraw_acknowledged",
+  "remote_control.started",
+  "remote_control.ended",
+  "file_transfer.started",
+  "file_transfer.completed",
+  "file_transfer.aborted",
+  "agent.protocol_error",
+  "agent.hellos_limited",
+] as const;
+
+/** Every action the audit log records: core's and the shell's. */
+export type RecordedAction = AuditAction | typeof SHELL_AUDIT_ACTIONS[number];
 
 /** Who did something: a signed-in user, the server console, the system itself, … */
 export type ActorKind =
@@ -17,7 +73,7 @@ export type ActorKind =
 /** One audit event as the application hands it over. */
 export interface AuditRecord {
   at: number;
-  action: string;
+  action: RecordedAction;
   outcome?: string | null;
   actor: { kind: ActorKind; id?: string | null; label?: string | null };
   deviceId?: string | null;
@@ -25,6 +81,35 @@ export interface AuditRecord {
   attemptId?: string | null;
   departmentId?: string | null;
   detail?: Record<string, unknown> | null;
+}
+
+/** Where an audited change happened, for what the event itself does not say. */
+export interface AuditWhere {
+  departmentId: string | null;
+  deviceId?: string | null;
+  sessionId?: string | null;
+}
+
+/**
+ * The one mapping from core's audit events to audit records: what the event says wins, and
+ * `where` fills in the rest (the department is never core's to know).
+ */
+export function auditRecord(event: AuditEvent, where: AuditWhere): AuditRecord {
+  return {
+    at: event.at,
+    action: event.action,
+    outcome: event.outcome ?? null,
+    actor: {
+      kind: event.actor.kind,
+      id: event.actor.id ?? null,
+      label: event.actor.label ?? null,
+    },
+    deviceId: event.deviceId ?? where.deviceId ?? null,
+    sessionId: event.sessionId ?? where.sessionId ?? null,
+    attemptId: event.attemptId ?? null,
+    departmentId: where.departmentId,
+    detail: event.detail ?? null,
+  };
 }
 
 /** Appends one event; never updates or deletes. */

@@ -135,7 +135,7 @@ Deno.test("a change the gates decide on is written at once, once per interval, a
   await until("the first report written", async () => (await stored()).os === INFO.os);
   // The screen locks and the prompt goes away: written at once, the interval notwithstanding.
   agent.send({ type: "device_info", info: { ...INFO, locked: true, capabilities: [] } });
-  await until("the lock written at once", async () => (await stored()).locked === 1);
+  await until("the lock written at once", async () => (await stored()).locked === true);
   // Unlocked again a moment later: that one waits its turn, but the rules decide on it now.
   agent.send({ type: "device_info", info: INFO });
   agent.send({ type: "heartbeat" });
@@ -146,7 +146,7 @@ Deno.test("a change the gates decide on is written at once, once per interval, a
   assert.equal(view.locked, false);
   assert.deepEqual(view.capabilities, ["prompt"]);
   clock.advance(DEVICE_INFO_EVERY_MS);
-  await until("the newest report written", async () => (await stored()).locked === 0);
+  await until("the newest report written", async () => (await stored()).locked === false);
   agent.close();
 });
 
