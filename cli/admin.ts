@@ -3,15 +3,10 @@
  * and for the way back in when the only super admin has lost their authenticator.
  * Every change is audited with the console as the actor.
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { systemClock } from "../lib/clock.ts";
-import { silentLogger } from "../lib/log.ts";
 import { passwordProblem } from "../lib/password.ts";
-import { loadInstanceSecret, SecretBox } from "../lib/secret_box.ts";
 import { AccountError } from "../services/accounts.ts";
-import { buildServices, type Services } from "../services/mod.ts";
-import { migrate, openDatabase } from "../store/db.ts";
+import type { Services } from "../services/mod.ts";
 import { findDepartmentByName, insertDepartment, listDepartments } from "../store/departments.ts";
 import { completeSetup } from "../store/instance.ts";
 import { newId, randomToken } from "../lib/tokens.ts";
@@ -54,13 +49,25 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** How the console reaches the services of a data directory (`main.ts` provides it). */
+export type OpenServices = (
+  dataDir: string,
+) => Promise<{ services: Services; close(): Promise<void> }>;
+
+/** Where the console writes and reads. */
+export interface ConsoleIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  stdin?: () => Promise<string>;
+}
+
+const STANDARD_IO: ConsoleIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
 /** Runs an admin command; returns the exit code. */
 export async function runAdmin(
   args: string[],
-  io: { out: (s: string) => void; err: (s: string) => void; stdin?: () => Promise<string> } = {
-    out: (s) => console.log(s),
-    err: (s) => console.error(s),
-  },
+  open: OpenServices,
+  io: ConsoleIo = STANDARD_IO,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -75,18 +82,9 @@ export async function runAdmin(
   }
   const dataDir = (values["data-dir"] as string | undefined) ?? Deno.env.get("ASSENT_DATA_DIR") ??
     "./data";
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
-  const database = openDatabase(join(dataDir, "assent.db"));
+  const opened = await open(dataDir);
+  const services = opened.services;
   try {
-    await migrate(database.db);
-    const services = await buildServices({
-      db: database.db,
-      clock: systemClock,
-      log: silentLogger,
-      box,
-      publicUrl: "http://127.0.0.1",
-    });
     const rest = args.filter((a) => a !== group && a !== command);
     const readStdin = io.stdin ?? readAllStdin;
     switch (`${group} ${command}`) {
@@ -120,7 +118,7 @@ export async function runAdmin(
     }
     throw err;
   } finally {
-    await database.close();
+    await opened.close();
   }
 }
 

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { migrate, openDatabase } from "../store/db.ts";
+import { openDataDir } from "../main.ts";
 import { runAdmin } from "./admin.ts";
 
 async function run(dataDir: string, args: string[], stdin = "") {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runAdmin([...args, "--data-dir", dataDir], {
+  const code = await runAdmin([...args, "--data-dir", dataDir], openDataDir, {
     out: (s) => out.push(s),
     err: (s) => err.push(s),
     stdin: () => Promise.resolve(stdin),

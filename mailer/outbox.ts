@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
-import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
+import type { DeadlineSource } from "../lib/scheduler.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { dueMail, nextMailAt, type OutboxRow, updateMail } from "../store/email.ts";
@@ -28,11 +28,9 @@ export class Outbox implements DeadlineSource {
   #draining: Promise<void> | null = null;
 
   constructor(
-    private deps: { db: Db; clock: Clock; log: Logger; scheduler: Scheduler },
+    private deps: { db: Db; clock: Clock; log: Logger; wakeup: { wake(at: number): void } },
     public transport: MailTransport,
-  ) {
-    deps.scheduler.add(this);
-  }
+  ) {}
 
   /** The earliest pending delivery time. */
   async next(): Promise<number | null> {
@@ -125,7 +123,7 @@ export class Outbox implements DeadlineSource {
           },
         });
       });
-      if (!giveUp) this.deps.scheduler.wake(now + retryDelay(attempt));
+      if (!giveUp) this.deps.wakeup.wake(now + retryDelay(attempt));
     }
   }
 }

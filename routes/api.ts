@@ -203,7 +203,7 @@ export function apiRoutes(): Hono<AppEnv> {
     const parsed = parseWith(ListQuery, c.req.query());
     if (!parsed.ok) return fail(c, 400, "invalid_request", parsed.message);
     const q = parsed.data;
-    const { db, hub } = c.get("services");
+    const { db, live } = c.get("services");
     const pageSize = 100;
     const { rows, total } = await searchDevices(db, {
       departmentIds: await visibleDepartments(db, currentUser(c)),
@@ -215,7 +215,7 @@ export function apiRoutes(): Hono<AppEnv> {
     });
     const names = await loadNames(db);
     return c.json({
-      devices: rows.map((r) => deviceModel(r, hub, names)),
+      devices: rows.map((r) => deviceModel(r, live, names)),
       total,
       page: q.page,
       pageSize,
@@ -225,8 +225,8 @@ export function apiRoutes(): Hono<AppEnv> {
   app.get("/api/v1/devices/:id", async (c) => {
     const row = await device(c);
     if (!row) return fail(c, 404, "not_found", "There is no such device");
-    const { db, hub } = c.get("services");
-    return c.json({ device: deviceModel(row, hub, await loadNames(db)) });
+    const { db, live } = c.get("services");
+    return c.json({ device: deviceModel(row, live, await loadNames(db)) });
   });
 
   app.post("/api/v1/devices/:id/sessions", async (c) => {

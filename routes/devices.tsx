@@ -80,7 +80,7 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
   const parsed = parseWith(ListQuery, c.req.query());
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const filters = parsed.data;
-  const { db, hub } = c.get("services");
+  const { db, live } = c.get("services");
   const user = currentUser(c);
   const departments = await visibleDepartments(db, user);
   const names = await loadNames(db);
@@ -93,7 +93,7 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
     offset: (filters.page - 1) * PAGE_SIZE,
   });
   return {
-    devices: rows.map((r) => deviceListItem(r, hub, names)),
+    devices: rows.map((r) => deviceListItem(r, live, names)),
     total,
     pageSize: PAGE_SIZE,
     filters,
@@ -146,7 +146,7 @@ export function deviceRoutes(): Hono<AppEnv> {
     email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
     status: 200 | 400 = 200,
   ) => {
-    const { db, hub } = c.get("services");
+    const { db, live } = c.get("services");
     const names = await loadNames(db);
     const isAdmin = currentUser(c).role !== "technician";
     const groups = isAdmin ? await listGroups(db, [device.department_id]) : [];
@@ -154,7 +154,7 @@ export function deviceRoutes(): Hono<AppEnv> {
     return render(
       c,
       <DevicePage
-        device={deviceModel(device, hub, names)}
+        device={deviceModel(device, live, names)}
         admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
         panel={
           <Live id="session-panel" url={`/devices/${device.id}/panel`} event="device">
@@ -223,8 +223,8 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   app.get("/devices/:id/info", async (c) => {
     const device = await visibleDevice(c);
-    const { db, hub } = c.get("services");
-    return renderPartial(c, <DeviceInfo device={deviceModel(device, hub, await loadNames(db))} />);
+    const { db, live } = c.get("services");
+    return renderPartial(c, <DeviceInfo device={deviceModel(device, live, await loadNames(db))} />);
   });
 
   app.get("/devices/:id/events", async (c) => {
@@ -241,7 +241,7 @@ export function deviceRoutes(): Hono<AppEnv> {
   for (const [verb, disabled] of [["disable", true], ["enable", false]] as const) {
     app.post(`/devices/:id/${verb}`, adminOnly, async (c) => {
       const device = await visibleDevice(c);
-      const { db, clock, hub, events, revocations } = c.get("services");
+      const { db, clock, agents, events, revocations } = c.get("services");
       const user = currentUser(c);
       const actor = { kind: "user" as const, id: user.id, label: user.email };
       const now = clock.now();
@@ -268,7 +268,7 @@ export function deviceRoutes(): Hono<AppEnv> {
       // Authorizations end (and `revoke` reaches the agent) before the connection is cut.
       await revocations.runNow();
       if (disabled) {
-        hub.disconnect(
+        agents.disconnect(
           device.id,
           CLOSE.deviceDisabled,
           "This device has been disabled by an admin",

@@ -75,7 +75,7 @@ async function panel(c: Ctx, model: SupportCodeModel) {
   return await sessionPanelModel(services, currentUser(c), device, {
     supportId: model.id,
     live: model.state !== "closed" && model.state !== "expired",
-    appRunning: services.hub.isOnline(device.id),
+    appRunning: services.live.isOnline(device.id),
   });
 }
 
@@ -225,7 +225,7 @@ export function supportRoutes(): Hono<AppEnv> {
   app.get("/join/:code", async (c) => {
     const code = codeParam(c);
     const services = c.get("services");
-    const page = await services.support.joinPage(code, c.get("ip"));
+    const page = await services.joinPages.joinPage(code, c.get("ip"));
     const status = page.kind === "rate_limited"
       ? 429
       : page.kind === "ended"
@@ -242,7 +242,7 @@ export function supportRoutes(): Hono<AppEnv> {
   const launcher = (kind: "sh" | "ps1") => async (c: Ctx) => {
     const code = codeParam(c);
     const services = c.get("services");
-    const page = await services.support.joinPage(code, c.get("ip"));
+    const page = await services.joinPages.joinPage(code, c.get("ip"));
     if (page.kind === "rate_limited") return c.text(page.message, 429);
     if (page.kind === "ended") {
       return c.text(page.view.text, page.view.kind === "invalid" ? 404 : 410);

@@ -9,8 +9,8 @@ import {
   type SupportSession,
   waitingForText,
 } from "../core/mod.ts";
-import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
+import type { LiveDevices } from "./live_devices.ts";
 import type { Db } from "../store/db.ts";
 import { findUser } from "../store/users.ts";
 import { type Device, listGroups } from "../store/devices.ts";
@@ -37,39 +37,32 @@ export async function loadNames(db: Db): Promise<Names> {
   };
 }
 
-/** The newest last activity: the hub's (in memory) or the stored one. */
-function lastActivity(hub: AgentHub, row: Device): number | null {
-  const live = hub.lastActivity(row.id);
-  if (live === null) return row.last_activity_at;
-  return Math.max(live, row.last_activity_at ?? 0);
-}
-
 /** A row of the device list. */
-export function deviceListItem(row: Device, hub: AgentHub, names: Names): DeviceListItem {
+export function deviceListItem(row: Device, live: LiveDevices, names: Names): DeviceListItem {
   return {
     id: row.id,
     name: row.name,
-    online: hub.isOnline(row.id),
+    online: live.isOnline(row.id),
     disabled: row.disabled_at !== null,
     os: row.os,
     deviceType: row.device_type,
     ip: row.ip_addresses[0] ?? null,
     users: row.users.map((u) => u.name),
-    lastActivityAt: lastActivity(hub, row),
+    lastActivityAt: live.lastActivity(row),
     department: names.departments.get(row.department_id) ?? "—",
     group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
   };
 }
 
 /** The device page's model. */
-export function deviceModel(row: Device, hub: AgentHub, names: Names): DeviceModel {
+export function deviceModel(row: Device, live: LiveDevices, names: Names): DeviceModel {
   return {
     id: row.id,
     name: row.name,
-    online: hub.isOnline(row.id),
+    online: live.isOnline(row.id),
     disabled: row.disabled_at !== null,
     serialNumber: row.serial_number,
-    lastActivityAt: lastActivity(hub, row),
+    lastActivityAt: live.lastActivity(row),
     os: row.os,
     model: row.model,
     deviceType: row.device_type,

@@ -5,7 +5,7 @@
 import type { Clock } from "../lib/clock.ts";
 import { verifyDeviceSignature } from "../lib/device_key.ts";
 import { hashToken, newId, randomToken, safeEqual } from "../lib/tokens.ts";
-import { helloProofMessage, type KeyProof } from "../protocol/messages.ts";
+import { type DeviceInfo, helloProofMessage, type KeyProof } from "../protocol/messages.ts";
 import { type PathStyle, pathStyleOf, type ReachRoot, reachRoots } from "../core/mod.ts";
 import { loadPolicies } from "../store/policies.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
@@ -21,6 +21,7 @@ import {
 } from "../store/devices.ts";
 import { userDepartmentIds } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
+import type { Clock as ClockPort, ConnectingDevice, DeviceAuthentication } from "./ports.ts";
 
 /** Why an enrollment token was refused, and what the agent prints. */
 export const ENROLLMENT_REFUSALS = {
@@ -221,6 +222,75 @@ export async function fileReach(
   const policy = (await loadPolicies(db, device.department_id)).fileTransfer;
   const style = pathStyleOf(device.os_family);
   return { roots: reachRoots(policy, device.transfer_folders, style), style };
+}
+
+/**
+ * What is stored about a device's machine, in the shape the agent reports it, so the hub can
+ * skip a report that changes nothing; null before the first report.
+ */
+export function deviceReport(device: Device): DeviceInfo | null {
+  if (!device.os) return null;
+  return {
+    name: device.name,
+    serialNumber: device.serial_number,
+    os: device.os,
+    osFamily: device.os_family as DeviceInfo["osFamily"],
+    model: device.model,
+    deviceType: device.device_type as DeviceInfo["deviceType"],
+    ipAddresses: device.ip_addresses,
+    users: device.users,
+    locked: device.locked,
+    loggedOff: device.logged_off,
+    capabilities: device.capabilities as DeviceInfo["capabilities"],
+    ...(device.local_email_authorization
+      ? { emailAuthorization: device.local_email_authorization }
+      : {}),
+    ...(device.transfer_folders ? { transferFolders: device.transfer_folders } : {}),
+  };
+}
+
+/** A device as the hub holds it once its hello is accepted. */
+export function connectingDevice(device: Device): ConnectingDevice {
+  return { id: device.id, departmentId: device.department_id, info: deviceReport(device) };
+}
+
+/** Enrollment and device credentials for the agent protocol. */
+export class DeviceCredentials implements DeviceAuthentication {
+  readonly #d: { db: Db; clock: ClockPort };
+
+  constructor(deps: { db: Db; clock: ClockPort }) {
+    this.#d = deps;
+  }
+
+  /** Enrolls a new device with a token (see {@link enrollDevice}). */
+  async enroll(
+    input: Parameters<DeviceAuthentication["enroll"]>[0],
+  ): ReturnType<DeviceAuthentication["enroll"]> {
+    const result = await enrollDevice(this.#d.db, this.#d.clock, input);
+    if (!result.ok) {
+      return {
+        ok: false,
+        reason: result.reason,
+        keyRefused: result.reason === "bad_key",
+        message: ENROLLMENT_REFUSALS[result.reason],
+      };
+    }
+    return { ok: true, device: connectingDevice(result.device), secret: result.secret };
+  }
+
+  /** Checks a device's hello (see {@link authenticateDevice}). */
+  async authenticate(
+    input: Parameters<DeviceAuthentication["authenticate"]>[0],
+  ): ReturnType<DeviceAuthentication["authenticate"]> {
+    const result = await authenticateDevice(this.#d.db, this.#d.clock, input);
+    if (result.ok) return { ok: true, device: connectingDevice(result.device) };
+    return {
+      ok: false,
+      reason: result.reason,
+      device: result.device && { id: result.device.id, departmentId: result.device.department_id },
+      ...(result.detail ? { detail: result.detail } : {}),
+    };
+  }
 }
 
 /** Departments whose devices `user` may see and act on: super admins see every one. */
