@@ -3,6 +3,7 @@
  * MFA changes. Routes call these; every decision here is audited in the same transaction.
  */
 import {
+  type AuditAction,
   SECURE_CONNECT_RATE_LIMIT,
   SIGN_IN_ADDRESS_RATE_LIMIT,
   SIGN_IN_RATE_LIMIT,
@@ -24,7 +25,7 @@ import {
 } from "../lib/tokens.ts";
 import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
 import { queueRevocation } from "./revocations.ts";
-import { appendAudit, type AuditRecord, type RecordedAction } from "../store/audit.ts";
+import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { completeSetup, getInstance } from "../store/instance.ts";
 import type { Role } from "../store/schema.ts";
@@ -535,7 +536,7 @@ export class Accounts {
 
   #record(
     user: UserRow,
-    action: RecordedAction,
+    action: AuditAction,
     outcome?: string,
     detail?: Record<string, unknown>,
   ): AuditRecord {
@@ -550,7 +551,7 @@ export class Accounts {
 
   async #audit(
     user: UserRow,
-    action: RecordedAction,
+    action: AuditAction,
     outcome?: string,
     detail?: Record<string, unknown>,
   ) {

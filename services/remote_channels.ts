@@ -14,7 +14,7 @@ import {
   supportSessionTransition,
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
-import type { RecordedAction } from "../store/audit.ts";
+import type { AuditAction } from "../core/mod.ts";
 import { type Device, findDevice } from "../store/devices.ts";
 import { loadSession } from "../store/sessions.ts";
 import { fileReach } from "./devices.ts";
@@ -237,7 +237,7 @@ export class RemoteChannels {
   async #audit(
     channel: RelayedChannel,
     device: Device | undefined,
-    action: RecordedAction,
+    action: AuditAction,
     outcome: string | null,
     detail: Record<string, unknown>,
   ) {

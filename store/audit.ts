@@ -4,61 +4,6 @@ import type { AuditAction, AuditEvent } from "../core/mod.ts";
 import type { Db } from "./db.ts";
 import type { Database } from "./schema.ts";
 
-// TODO(#12): these join core's one audit vocabulary when it lists the shell's actions.
-/** Actions the shell records besides core's: accounts, administration, mail and transport. */
-export const SHELL_AUDIT_ACTIONS = [
-  "setup.completed",
-  "user.created",
-  "user.updated",
-  "user.disabled",
-  "user.enabled",
-  "user.login",
-  "user.login_failed",
-  "user.logout",
-  "user.password_changed",
-  "user.password_check_failed",
-  "user.mfa_enrolled",
-  "user.mfa_failed",
-  "user.mfa_reset",
-  "user.recovery_code_used",
-  "user.recovery_codes_regenerated",
-  "api_token.created",
-  "api_token.revoked",
-  "department.created",
-  "department.renamed",
-  "department.disabled",
-  "department.enabled",
-  "device_group.created",
-  "device.enrolled",
-  "device.enrollment_refused",
-  "device.key_registered",
-  "device.group_changed",
-  "device.messages_dropped",
-  "enrollment_token.created",
-  "enrollment_token.revoked",
-  "policy.changed",
-  "policy.exclusion_added",
-  "policy.exclusion_removed",
-  "email.policy_changed",
-  "email.decision_refused",
-  "email.test_queued",
-  "email.sent",
-  "email.recorded",
-  "email.delivery_failed",
-  "authorization.revoke_acknowledged",
-  "confirmation.withdraw_acknowledged",
-  "remote_control.started",
-  "remote_control.ended",
-  "file_transfer.started",
-  "file_transfer.completed",
-  "file_transfer.aborted",
-  "agent.protocol_error",
-  "agent.hellos_limited",
-] as const;
-
-/** Every action the audit log records: core's and the shell's. */
-export type RecordedAction = AuditAction | typeof SHELL_AUDIT_ACTIONS[number];
-
 /** Who did something: a signed-in user, the server console, the system itself, … */
 export type ActorKind =
   | "user"
@@ -73,7 +18,7 @@ export type ActorKind =
 /** One audit event as the application hands it over. */
 export interface AuditRecord {
   at: number;
-  action: RecordedAction;
+  action: AuditAction;
   outcome?: string | null;
   actor: { kind: ActorKind; id?: string | null; label?: string | null };
   deviceId?: string | null;

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { AUDIT_ACTIONS } from "../core/mod.ts";
-import { appendAudit, auditRecord, recentAudit, SHELL_AUDIT_ACTIONS } from "./audit.ts";
+import { appendAudit, auditRecord, recentAudit } from "./audit.ts";
 import { migrate, openDatabase } from "./db.ts";
 
 Deno.test("auditRecord() keeps what core's event says and fills in where it happened", () => {
@@ -60,10 +59,4 @@ Deno.test("appended records read back in the order they were written, newest fir
   } finally {
     await database.close();
   }
-});
-
-Deno.test("the shell's actions and core's are one vocabulary with no name twice", () => {
-  const all = [...AUDIT_ACTIONS, ...SHELL_AUDIT_ACTIONS];
-  assert.equal(new Set(all).size, all.length);
-  for (const action of all) assert.match(action, /^[a-z_]+\.[a-z_]+$/);
 });
