@@ -42,6 +42,7 @@ import { DeviceCredentials } from "./services/devices.ts";
 import { Directory } from "./services/directory.ts";
 import { EffectRecorder, EffectRunner, NOTHING_AFTER_COMMIT } from "./services/effects.ts";
 import { EmailAuthorization } from "./services/email_auth.ts";
+import { Enrollment } from "./services/enrollment.ts";
 import { FileTransfers } from "./services/file_transfers.ts";
 import { Limiter } from "./services/limiter.ts";
 import { LiveDevices } from "./services/live_devices.ts";
@@ -236,6 +237,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     accounts,
     directory,
     revocations,
+    enrollment: new Enrollment({ db, clock }),
     sessions,
     emailAuth,
     support,

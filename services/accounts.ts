@@ -162,6 +162,24 @@ export class Accounts {
   }
 
   /**
+   * Completes first-run setup for an install scripted from the console, once a super admin
+   * exists; false when it was already done.
+   */
+  async completeSetupFromConsole(organization: string, actor: AuditRecord["actor"]) {
+    const now = this.#d.clock.now();
+    return await this.#d.db.transaction().execute(async (trx) => {
+      if (!(await completeSetup(trx, organization, now))) return false;
+      await appendAudit(trx, {
+        at: now,
+        action: "setup.completed",
+        actor,
+        detail: { organization },
+      });
+      return true;
+    });
+  }
+
+  /**
    * Checks email and password. Returns a session token: an active one, or one that only
    * allows entering the TOTP code when the user has MFA.
    */

@@ -61,3 +61,8 @@ export function splitRecipients(text: string): string[] {
 export function policyMessage(err: unknown): string | null {
   return err instanceof CoreError && err.code === "invalid_policy" ? err.message : null;
 }
+
+/** The email policy set on a device or group itself, or null when it inherits. */
+export async function ownEmailPolicy(db: Db, kind: "device" | "group", id: string) {
+  return await loadEmailPolicy(db, kind, id);
+}

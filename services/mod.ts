@@ -11,6 +11,7 @@ import type { Db } from "../store/db.ts";
 import type { Accounts } from "./accounts.ts";
 import type { Directory } from "./directory.ts";
 import type { EmailAuthorization } from "./email_auth.ts";
+import type { Enrollment } from "./enrollment.ts";
 import type { FileTransfers } from "./file_transfers.ts";
 import type { LiveDevices } from "./live_devices.ts";
 import type { AgentLink, LiveEvent, MailDelivery } from "./ports.ts";
@@ -41,6 +42,8 @@ export interface Services {
   directory: Directory;
   /** Ends live access when access is taken away (also for changes made from the console). */
   revocations: AccessRevocations;
+  /** Enrollment tokens and device groups, within the operator's departments. */
+  enrollment: Enrollment;
   sessions: SupportSessions;
   emailAuth: EmailAuthorization;
   support: SupportCodes;
