@@ -37,6 +37,8 @@ import { createApp } from "./routes/app.tsx";
 import { Accounts } from "./services/accounts.ts";
 import { ConnectionRecords } from "./services/agent_records.ts";
 import { ApprovalMail } from "./services/approval_mail.ts";
+import { DepartmentSettings } from "./services/department_settings.ts";
+import { DeviceAdmin } from "./services/device_admin.ts";
 import { DeviceEvents } from "./services/device_events.ts";
 import { DeviceCredentials } from "./services/devices.ts";
 import { Directory } from "./services/directory.ts";
@@ -46,6 +48,7 @@ import { Enrollment } from "./services/enrollment.ts";
 import { FileTransfers } from "./services/file_transfers.ts";
 import { Limiter } from "./services/limiter.ts";
 import { LiveDevices } from "./services/live_devices.ts";
+import { MailAdmin } from "./services/mail_admin.ts";
 import type { Services } from "./services/mod.ts";
 import type { LiveEvent } from "./services/ports.ts";
 import { RemoteChannels } from "./services/remote_channels.ts";
@@ -238,6 +241,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     directory,
     revocations,
     enrollment: new Enrollment({ db, clock }),
+    deviceAdmin: new DeviceAdmin({ db, clock, agents: hub, events, revocations }),
+    settings: new DepartmentSettings({ db, clock }),
+    mail: new MailAdmin({ db, clock, outbox, organization }),
     sessions,
     emailAuth,
     support,

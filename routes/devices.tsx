@@ -1,8 +1,8 @@
 /** Device list and device pages; technicians see the devices of their departments only. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { CLOSE } from "../protocol/messages.ts";
-import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts";
+import { DeviceAdminError } from "../services/device_admin.ts";
+import { canSee, visibleDepartments } from "../services/devices.ts";
 import {
   deviceListItem,
   deviceModel,
@@ -11,10 +11,8 @@ import {
 } from "../services/device_views.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { Live } from "../views/Live.tsx";
-import { appendAudit } from "../store/audit.ts";
-import { queueRevocation } from "../services/revocations.ts";
 import { searchDevices } from "../store/device_search.ts";
-import { type Device, findDevice, findGroup, listGroups, updateDevice } from "../store/devices.ts";
+import { type Device, listGroups } from "../store/devices.ts";
 import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
@@ -105,12 +103,19 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
 
 /** Loads a device the viewer may see; 404 otherwise (existence is not revealed). */
 export async function visibleDevice(c: Ctx): Promise<Device> {
-  const { db } = c.get("services");
-  const device = await findDevice(db, c.req.param("id") ?? "");
-  if (!device || !await canSeeDevice(db, currentUser(c), device)) {
-    throw new HttpError(404, "There is no such device, or it is not in your departments");
+  return await refused(
+    c.get("services").deviceAdmin.visible(currentUser(c), c.req.param("id") ?? ""),
+  );
+}
+
+/** Runs a device-administration call, its refusals answered as errors. */
+async function refused<T>(run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (err) {
+    if (err instanceof DeviceAdminError) throw new HttpError(err.status, err.message);
+    throw err;
   }
-  return device;
 }
 
 /** /devices and /devices/:id. */
@@ -241,40 +246,7 @@ export function deviceRoutes(): Hono<AppEnv> {
   for (const [verb, disabled] of [["disable", true], ["enable", false]] as const) {
     app.post(`/devices/:id/${verb}`, adminOnly, async (c) => {
       const device = await visibleDevice(c);
-      const { db, clock, agents, events, revocations } = c.get("services");
-      const user = currentUser(c);
-      const actor = { kind: "user" as const, id: user.id, label: user.email };
-      const now = clock.now();
-      await db.transaction().execute(async (trx) => {
-        await updateDevice(trx, device.id, { disabled_at: disabled ? now : null }, now);
-        if (disabled) {
-          await queueRevocation(
-            trx,
-            { kind: "device", id: device.id },
-            "device_disabled",
-            actor,
-            now,
-          );
-        }
-        await appendAudit(trx, {
-          at: now,
-          action: disabled ? "device.disabled" : "device.enabled",
-          outcome: disabled ? "device_disabled" : null,
-          actor: { kind: "user", id: user.id, label: user.email },
-          deviceId: device.id,
-          departmentId: device.department_id,
-        });
-      });
-      // Authorizations end (and `revoke` reaches the agent) before the connection is cut.
-      await revocations.runNow();
-      if (disabled) {
-        agents.disconnect(
-          device.id,
-          CLOSE.deviceDisabled,
-          "This device has been disabled by an admin",
-        );
-      }
-      events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+      await c.get("services").deviceAdmin.setDisabled(currentUser(c), device, disabled);
       return c.redirect(`/devices/${device.id}`, 303);
     });
   }
@@ -283,28 +255,9 @@ export function deviceRoutes(): Hono<AppEnv> {
     const device = await visibleDevice(c);
     const form = await readForm(c, z.object({ groupId: z.string().max(100).default("") }));
     if (!form.ok) throw new HttpError(400, form.message);
-    const { db, clock, events } = c.get("services");
-    const groupId = form.data.groupId || null;
-    if (groupId) {
-      const group = await findGroup(db, groupId);
-      if (!group || group.department_id !== device.department_id) {
-        throw new HttpError(400, "That group is not in the device's department");
-      }
-    }
-    const user = currentUser(c);
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await updateDevice(trx, device.id, { group_id: groupId }, now);
-      await appendAudit(trx, {
-        at: now,
-        action: "device.group_changed",
-        actor: { kind: "user", id: user.id, label: user.email },
-        deviceId: device.id,
-        departmentId: device.department_id,
-        detail: { from: device.group_id, to: groupId },
-      });
-    });
-    events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+    await refused(
+      c.get("services").deviceAdmin.moveToGroup(currentUser(c), device, form.data.groupId || null),
+    );
     return c.redirect(`/devices/${device.id}`, 303);
   });
 

@@ -10,10 +10,13 @@ import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import type { Accounts } from "./accounts.ts";
 import type { Directory } from "./directory.ts";
+import type { DepartmentSettings } from "./department_settings.ts";
+import type { DeviceAdmin } from "./device_admin.ts";
 import type { EmailAuthorization } from "./email_auth.ts";
 import type { Enrollment } from "./enrollment.ts";
 import type { FileTransfers } from "./file_transfers.ts";
 import type { LiveDevices } from "./live_devices.ts";
+import type { MailAdmin } from "./mail_admin.ts";
 import type { AgentLink, LiveEvent, MailDelivery } from "./ports.ts";
 import type { RemoteChannels } from "./remote_channels.ts";
 import type { AccessRevocations } from "./revocations.ts";
@@ -44,6 +47,12 @@ export interface Services {
   revocations: AccessRevocations;
   /** Enrollment tokens and device groups, within the operator's departments. */
   enrollment: Enrollment;
+  /** Disabling devices and moving them between groups. */
+  deviceAdmin: DeviceAdmin;
+  /** Department settings and their exclusions. */
+  settings: DepartmentSettings;
+  /** The outbox as admins read it, and the test mail. */
+  mail: MailAdmin;
   sessions: SupportSessions;
   emailAuth: EmailAuthorization;
   support: SupportCodes;
