@@ -48,6 +48,7 @@ import { Enrollment } from "./services/enrollment.ts";
 import { FileTransfers } from "./services/file_transfers.ts";
 import { Limiter } from "./services/limiter.ts";
 import { LiveDevices } from "./services/live_devices.ts";
+import { OutboxRecords } from "./services/mail_records.ts";
 import { MailAdmin } from "./services/mail_admin.ts";
 import type { Services } from "./services/mod.ts";
 import type { LiveEvent } from "./services/ports.ts";
@@ -116,7 +117,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   const events = new EventBus<LiveEvent>();
   const scheduler = new Scheduler(clock, log.child({ component: "scheduler" }));
   const outbox = new Outbox(
-    { db, clock, log: log.child({ component: "outbox" }), wakeup: scheduler },
+    {
+      records: new OutboxRecords({ db }),
+      clock,
+      log: log.child({ component: "outbox" }),
+      wakeup: scheduler,
+    },
     deps.smtp ? smtpTransport(deps.smtp) : logTransport(log.child({ component: "mail" })),
   );
   const recorder = new EffectRecorder({

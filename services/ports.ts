@@ -153,6 +153,48 @@ export interface MailDelivery {
   readonly transport: { readonly kind: "smtp" | "log"; readonly from: string };
 }
 
+/** A queued mail as the outbox delivers it. */
+export interface QueuedMail {
+  id: number;
+  /** What the mail is (`email_authorization`, `support_link`, `test`). */
+  kind: string;
+  /** What it is about: an authorization attempt, a support code, a user. */
+  relatedId: string | null;
+  recipient: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Delivery attempts so far. */
+  attempts: number;
+}
+
+/** How one delivery attempt went. */
+export type DeliveryOutcome =
+  | { ok: true; status: "sent" | "logged"; attempt: number; now: number }
+  | {
+    ok: false;
+    attempt: number;
+    now: number;
+    /** Given up: failed for good (permanent, or the last attempt). */
+    giveUp: boolean;
+    permanent: boolean;
+    message: string;
+    /** When to try again, unless given up. */
+    retryAt: number | null;
+  };
+
+/** The durable side of the outbox: what is due, and each attempt saved with its audit record. */
+export interface MailRecords {
+  /** The earliest time a pending mail is due. */
+  nextDue(): Promise<number | null>;
+  /** Pending mail due at `now`, oldest first. */
+  due(now: number): Promise<QueuedMail[]>;
+  /** Holds a mail until `until` while it is handed over, so a crash retries instead of sending twice. */
+  lease(id: number, until: number): Promise<void>;
+  /** Saves how an attempt went and records it, in one transaction. */
+  attempted(mail: QueuedMail, outcome: DeliveryOutcome): Promise<void>;
+}
+
 /** The one timer of durable deadlines. */
 export interface Wakeup {
   /** A deadline at `at` was stored: make sure the timer fires by then. */
