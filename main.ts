@@ -37,6 +37,7 @@ import { createApp } from "./routes/app.tsx";
 import { Accounts } from "./services/accounts.ts";
 import { ConnectionRecords } from "./services/agent_records.ts";
 import { ApprovalMail } from "./services/approval_mail.ts";
+import { AuditLog } from "./services/audit_log.ts";
 import { DepartmentSettings } from "./services/department_settings.ts";
 import { DeviceAdmin } from "./services/device_admin.ts";
 import { DeviceEvents } from "./services/device_events.ts";
@@ -250,6 +251,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     deviceAdmin: new DeviceAdmin({ db, clock, agents: hub, events, revocations }),
     settings: new DepartmentSettings({ db, clock }),
     mail: new MailAdmin({ db, clock, outbox, organization }),
+    audit: new AuditLog({ db }),
     sessions,
     emailAuth,
     support,

@@ -8,17 +8,8 @@ import { isReasonCode, REASON_CODES } from "../core/outcomes.ts";
 import { reasonText } from "../core/texts.ts";
 import { csvStream } from "../lib/csv.ts";
 import type { CurrentUser } from "../services/accounts.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
-import {
-  type AuditEntry,
-  type AuditFilter,
-  type AuditScope,
-  searchAudit,
-  streamAudit,
-} from "../store/audit.ts";
-import type { Db } from "../store/db.ts";
-import { listDevices } from "../store/devices.ts";
-import { listUsers } from "../store/users.ts";
+import type { AuditEntry, AuditFilter, AuditLog } from "../services/audit_log.ts";
+import { canSee } from "../services/devices.ts";
 import {
   type AuditEntryModel,
   type AuditFilters,
@@ -79,17 +70,6 @@ const AuditQuery = z.object({
   message: "The from date must not be after the to date",
 });
 
-/** Who may read what: the whole log, their departments plus themselves, or their own work. */
-function scopeOf(user: CurrentUser, departments: string[] | "all"): AuditScope {
-  if (user.role === "super_admin") return { kind: "all" };
-  if (user.role === "admin") {
-    // Only super admins get "all"; should that ever change, an admin still fails closed.
-    const departmentIds = departments === "all" ? [] : departments;
-    return { kind: "departments", userId: user.id, departmentIds };
-  }
-  return { kind: "own", userId: user.id };
-}
-
 /** A parsed audit query with the viewer's scope. */
 export interface AuditRequest {
   user: CurrentUser;
@@ -104,8 +84,8 @@ export async function readAuditRequest(c: Ctx): Promise<AuditRequest> {
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const q = parsed.data;
   const user = currentUser(c);
-  const departments = await visibleDepartments(c.get("services").db, user);
-  const filter: AuditFilter = { scope: scopeOf(user, departments) };
+  const { scope, departments } = await c.get("services").audit.reach(user);
+  const filter: AuditFilter = { scope };
   if (q.device) filter.deviceId = q.device;
   if (q.technician) filter.technicianId = q.technician;
   if (q.outcome) filter.outcome = q.outcome;
@@ -117,8 +97,8 @@ export async function readAuditRequest(c: Ctx): Promise<AuditRequest> {
   return { user, departments, filters, filter };
 }
 
-async function listModel(db: Db, r: AuditRequest): Promise<AuditListModel> {
-  const page = await searchAudit(db, r.filter);
+async function listModel(audit: AuditLog, r: AuditRequest): Promise<AuditListModel> {
+  const page = await audit.search(r.filter);
   return {
     entries: page.entries.map((e) => entryModel(e, r.departments)),
     filters: r.filters,
@@ -170,19 +150,11 @@ function detailPairs(detail: string | null): { key: string; value: string }[] {
   }));
 }
 
-async function pageModel(db: Db, r: AuditRequest): Promise<AuditPageModel> {
-  const [list, devices, users] = await Promise.all([
-    listModel(db, r),
-    listDevices(db, r.departments),
-    listUsers(db),
+async function pageModel(audit: AuditLog, r: AuditRequest): Promise<AuditPageModel> {
+  const [list, { devices, people }] = await Promise.all([
+    listModel(audit, r),
+    audit.choices(r.user, r),
   ]);
-  const people = r.user.role === "super_admin"
-    ? users
-    : r.user.role === "admin"
-    ? users.filter((u) =>
-      u.id === r.user.id || u.departmentIds.some((d) => canSee(r.departments, d))
-    )
-    : users.filter((u) => u.id === r.user.id);
   return {
     ...list,
     choices: {
@@ -239,20 +211,20 @@ export function auditRoutes(): Hono<AppEnv> {
 
   app.get("/audit", async (c) => {
     const r = await readAuditRequest(c);
-    const { db } = c.get("services");
-    if (wantsPartial(c)) return renderPartial(c, <AuditList model={await listModel(db, r)} />);
-    return render(c, <AuditPage model={await pageModel(db, r)} />);
+    const { audit } = c.get("services");
+    if (wantsPartial(c)) return renderPartial(c, <AuditList model={await listModel(audit, r)} />);
+    return render(c, <AuditPage model={await pageModel(audit, r)} />);
   });
 
   app.get("/audit.csv", async (c) => {
     const r = await readAuditRequest(c);
-    const { db, clock, log } = c.get("services");
+    const { audit, clock, log } = c.get("services");
     // The export is the whole result, not the page being looked at.
     const { before: _, ...filter } = r.filter;
     const date = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     const body = csvStream(
       CSV_HEADER,
-      streamAudit(db, filter),
+      audit.stream(filter),
       csvFields,
       (err) => log.error("audit export failed", { err, user: r.user.id }),
     );

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { DeviceAdminError } from "../services/device_admin.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
+import { canSee, type Device, visibleDepartments } from "../services/devices.ts";
 import {
   deviceListItem,
   deviceModel,
@@ -11,13 +11,14 @@ import {
 } from "../services/device_views.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { Live } from "../views/Live.tsx";
-import { searchDevices } from "../store/device_search.ts";
-import { type Device, listGroups } from "../store/devices.ts";
 import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
-import { changeEmailPolicy, policyMessage, splitRecipients } from "../services/email_settings.ts";
-import { loadEmailPolicy } from "../store/email.ts";
-import { findSupportCodeByDevice } from "../store/support_codes.ts";
+import {
+  changeEmailPolicy,
+  ownEmailPolicy,
+  policyMessage,
+  splitRecipients,
+} from "../services/email_settings.ts";
 import {
   agentEmailPolicy,
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
@@ -25,6 +26,7 @@ import {
 } from "../core/mod.ts";
 import type { Names } from "../services/device_views.ts";
 import { DeviceList, type DeviceListModel, DevicesPage } from "../views/DevicesPage.tsx";
+import type { Services } from "../services/mod.ts";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith, readForm } from "./forms.ts";
 import { liveStream } from "./live.ts";
@@ -42,14 +44,12 @@ export const EmailPolicyFormSchema = z.object({
 
 /** What the device's email form shows: its own setting, or the group's it inherits. */
 async function emailFormValues(
-  db: import("../store/db.ts").Db,
+  db: Services["db"],
   device: Device,
   names: Names,
 ): Promise<EmailPolicyValues> {
-  const own = await loadEmailPolicy(db, "device", device.id);
-  const group = !own && device.group_id
-    ? await loadEmailPolicy(db, "group", device.group_id)
-    : null;
+  const own = await ownEmailPolicy(db, "device", device.id);
+  const group = !own && device.group_id ? await ownEmailPolicy(db, "group", device.group_id) : null;
   const p = own ?? group ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
   return {
     required: p.required,
@@ -78,12 +78,10 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
   const parsed = parseWith(ListQuery, c.req.query());
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const filters = parsed.data;
-  const { db, live } = c.get("services");
+  const { db, live, deviceAdmin } = c.get("services");
   const user = currentUser(c);
-  const departments = await visibleDepartments(db, user);
   const names = await loadNames(db);
-  const { rows, total } = await searchDevices(db, {
-    departmentIds: departments,
+  const { rows, total, departments } = await deviceAdmin.search(user, {
     department: filters.department || undefined,
     q: filters.q || undefined,
     connected: filters.status === "all" ? undefined : filters.status === "online",
@@ -151,10 +149,10 @@ export function deviceRoutes(): Hono<AppEnv> {
     email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
     status: 200 | 400 = 200,
   ) => {
-    const { db, live } = c.get("services");
+    const { db, live, enrollment } = c.get("services");
     const names = await loadNames(db);
     const isAdmin = currentUser(c).role !== "technician";
-    const groups = isAdmin ? await listGroups(db, [device.department_id]) : [];
+    const groups = isAdmin ? await enrollment.groups(currentUser(c), device.department_id) : [];
     const panel = await sessionPanelModel(c.get("services"), currentUser(c), device);
     return render(
       c,
@@ -186,10 +184,8 @@ export function deviceRoutes(): Hono<AppEnv> {
   app.get("/devices/:id", async (c) => {
     const device = await visibleDevice(c);
     // A Service Desk customer's computer lives on its support session's page.
-    if (device.kind === "support") {
-      const code = await findSupportCodeByDevice(c.get("services").db, device.id);
-      if (code) return c.redirect(`/support/${code.row.id}`, 303);
-    }
+    const code = await c.get("services").deviceAdmin.supportCodeOf(device);
+    if (code) return c.redirect(`/support/${code}`, 303);
     return await devicePage(c, device, { notice: c.req.query("saved") ? "Saved." : undefined });
   });
 

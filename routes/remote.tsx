@@ -10,7 +10,7 @@ import { randomToken } from "../lib/tokens.ts";
 import { sessionBarModel } from "../services/device_views.ts";
 import { isReachRefusal } from "../services/file_transfers.ts";
 import { ChannelError } from "../services/remote_channels.ts";
-import type { Device } from "../store/devices.ts";
+import type { Device } from "../services/devices.ts";
 import { type FilesModel, FilesPage, TransferList } from "../views/FilesPage.tsx";
 import { RemotePage, RemoteUnavailablePage, SessionBarContent } from "../views/RemotePage.tsx";
 import { NO_VNC_TEXT } from "../views/DevicePage.tsx";

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { sessionPanelModel } from "../services/device_views.ts";
 import { type RequestResult, SessionError } from "../services/sessions.ts";
-import type { Device } from "../store/devices.ts";
+import type { Device } from "../services/devices.ts";
 import { SecureConnectPage } from "../views/SecureConnectPage.tsx";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { visibleDevice } from "./devices.tsx";

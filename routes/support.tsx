@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseSupportCode, supportCodeExpiryChoices } from "../core/mod.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
+import { departmentChoices } from "../services/devices.ts";
 import { sessionPanelModel } from "../services/device_views.ts";
 import {
   powershellLauncher,
@@ -17,7 +17,6 @@ import {
   supportAppPath,
 } from "../services/downloads.ts";
 import type { SupportCodeModel } from "../services/support_codes.ts";
-import { listDepartments } from "../store/departments.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import {
   JoinCodePage,
@@ -55,11 +54,7 @@ const NewSupportForm = z.object({
 
 /** The departments the technician may create sessions in, with names. */
 async function myDepartments(c: Ctx): Promise<{ id: string; name: string }[]> {
-  const { db } = c.get("services");
-  const visible = await visibleDepartments(db, currentUser(c));
-  return (await listDepartments(db))
-    .filter((d) => d.disabled_at === null && canSee(visible, d.id))
-    .map((d) => ({ id: d.id, name: d.name }));
+  return await departmentChoices(c.get("services").db, currentUser(c));
 }
 
 /** One of the signed-in technician's sessions (404 for anyone else's). */

@@ -27,6 +27,7 @@ import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
 import { queueRevocation } from "./revocations.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
+import { listDepartments } from "../store/departments.ts";
 import { completeSetup, getInstance } from "../store/instance.ts";
 import type { Role } from "../store/schema.ts";
 import {
@@ -35,7 +36,9 @@ import {
   findUserByEmail,
   insertUser,
   replaceRecoveryCodes,
+  unusedRecoveryCodes,
   updateUser,
+  userDepartmentIds,
   useRecoveryCode,
   type UserRow,
 } from "../store/users.ts";
@@ -121,6 +124,23 @@ export class Accounts {
     this.passwordsByAddress = new Limiter(deps, "sign_in_address", SIGN_IN_ADDRESS_RATE_LIMIT);
     this.codesByAccount = new Limiter(deps, "second_factor", SECURE_CONNECT_RATE_LIMIT);
     this.hasher = new PasswordHasher(deps.scrypt);
+  }
+
+  /** The organization's name as setup stored it; null until setup is done. */
+  async organization(): Promise<string | null> {
+    return (await getInstance(this.#d.db))?.organization_name ?? null;
+  }
+
+  /** How many of the user's recovery codes are still unused. */
+  async recoveryCodesLeft(userId: string): Promise<number> {
+    return await unusedRecoveryCodes(this.#d.db, userId);
+  }
+
+  /** The names of the departments the user belongs to, as stored (disabled ones included). */
+  async departmentNames(userId: string): Promise<{ id: string; name: string }[]> {
+    const mine = new Set(await userDepartmentIds(this.#d.db, userId));
+    return (await listDepartments(this.#d.db)).filter((d) => mine.has(d.id))
+      .map((d) => ({ id: d.id, name: d.name }));
   }
 
   /** True until the first super admin exists. */

@@ -7,9 +7,11 @@ import { CLOSE } from "../protocol/messages.ts";
 import type { Clock } from "../lib/clock.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
+import { type DeviceQuery, searchDevices } from "../store/device_search.ts";
 import { type Device, findDevice, findGroup, updateDevice } from "../store/devices.ts";
+import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { CurrentUser } from "./accounts.ts";
-import { canSeeDevice } from "./devices.ts";
+import { canSeeDevice, visibleDepartments } from "./devices.ts";
 import type { AgentLink, LiveEvents } from "./ports.ts";
 import { type AccessRevocations, queueRevocation } from "./revocations.ts";
 
@@ -45,6 +47,33 @@ export class DeviceAdmin {
       throw new DeviceAdminError(404, "There is no such device, or it is not in your departments");
     }
     return device;
+  }
+
+  /** A device the viewer may see, or null. */
+  async find(viewer: CurrentUser, id: string): Promise<Device | null> {
+    const device = await findDevice(this.#d.db, id);
+    return device && await canSeeDevice(this.#d.db, viewer, device) ? device : null;
+  }
+
+  /**
+   * One page of the agents' devices in the viewer's departments, with the departments searched
+   * (support apps' computers belong to their support sessions, not to the fleet).
+   */
+  async search(
+    viewer: CurrentUser,
+    filters: Omit<DeviceQuery, "departmentIds">,
+  ): Promise<{ rows: Device[]; total: number; departments: string[] | "all" }> {
+    const departments = await visibleDepartments(this.#d.db, viewer);
+    return {
+      ...await searchDevices(this.#d.db, { ...filters, departmentIds: departments }),
+      departments,
+    };
+  }
+
+  /** The support code a Service Desk customer's computer belongs to, if any. */
+  async supportCodeOf(device: Device): Promise<string | null> {
+    if (device.kind !== "support") return null;
+    return (await findSupportCodeByDevice(this.#d.db, device.id))?.row.id ?? null;
   }
 
   /**

@@ -19,6 +19,9 @@ import {
   insertEnrollmentToken,
   registerDeviceKey,
 } from "../store/devices.ts";
+import { listDepartments } from "../store/departments.ts";
+
+export type { Device };
 import { userDepartmentIds } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import type { Clock as ClockPort, ConnectingDevice, DeviceAuthentication } from "./ports.ts";
@@ -291,6 +294,17 @@ export class DeviceCredentials implements DeviceAuthentication {
       ...(result.detail ? { detail: result.detail } : {}),
     };
   }
+}
+
+/** The enabled departments whose devices `user` may see and act on, by name. */
+export async function departmentChoices(
+  db: Db,
+  user: CurrentUser,
+): Promise<{ id: string; name: string }[]> {
+  const visible = await visibleDepartments(db, user);
+  return (await listDepartments(db))
+    .filter((d) => d.disabled_at === null && canSee(visible, d.id))
+    .map((d) => ({ id: d.id, name: d.name }));
 }
 
 /** Departments whose devices `user` may see and act on: super admins see every one. */

@@ -12,6 +12,7 @@ import type { Accounts } from "./accounts.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
 import type { DeviceAdmin } from "./device_admin.ts";
+import type { AuditLog } from "./audit_log.ts";
 import type { EmailAuthorization } from "./email_auth.ts";
 import type { Enrollment } from "./enrollment.ts";
 import type { FileTransfers } from "./file_transfers.ts";
@@ -53,6 +54,8 @@ export interface Services {
   settings: DepartmentSettings;
   /** The outbox as admins read it, and the test mail. */
   mail: MailAdmin;
+  /** The audit log within each viewer's reach. */
+  audit: AuditLog;
   sessions: SupportSessions;
   emailAuth: EmailAuthorization;
   support: SupportCodes;
