@@ -22,6 +22,7 @@ import {
   refuse,
   sendTo,
 } from "./connection.ts";
+import type { AgentRecords, Disconnection } from "../services/ports.ts";
 import { DeviceInfoWrites } from "./device_info.ts";
 import { PresenceBook, type PresenceChange } from "./presence.ts";
 import { welcomeMessages } from "./welcome.ts";
@@ -47,36 +48,14 @@ export interface HubListener {
 }
 
 /** A device's presence events to record, and when it went offline if it did. */
-type Departure = {
-  deviceId: string;
-  departmentId: string;
-  lastActivityAt: number | null;
-  events: AuditEvent[];
-};
-
-/** The durable side of connections (see services/ports.ts, AgentRecords). */
-export interface ConnectionRecords {
-  recoverConnections(now: number): Promise<void>;
-  connected(c: {
-    deviceId: string;
-    departmentId: string;
-    agent: { version: string; platform: string };
-    address: string;
-    now: number;
-    events: AuditEvent[];
-  }): Promise<ServerMessage[]>;
-  disconnected(changes: Departure[]): Promise<void>;
-  saveInfo(device: { id: string; departmentId: string }, info: DeviceInfo, now: number): Promise<
-    void
-  >;
-  flush(activity: Map<string, number>, notes: AgentNote[]): Promise<void>;
-}
+type Departure = Disconnection;
 
 /** Dependencies of the hub. */
 export interface HubDeps {
   clock: Clock;
   log: Logger;
-  records: ConnectionRecords;
+  /** The durable side of connections. */
+  records: AgentRecords;
   /** Where presence and information changes are announced to live pages. */
   events: { publish(event: { kind: "device"; deviceId: string; departmentId: string }): void };
   organization: () => string;

@@ -1,21 +1,14 @@
 /** One agent WebSocket and what the hub knows about it, shared by the endpoint and the hub. */
 import type { TimerHandle } from "../lib/clock.ts";
 import { CLOSE, type DeviceInfo, type ServerMessage } from "../protocol/messages.ts";
+import type { AgentNote } from "../services/ports.ts";
 import type { FrameBudget } from "./frame_budget.ts";
 
 /** A device once its hello is accepted; `info` is what is stored about the machine. */
 export type AcceptedDevice = { id: string; departmentId: string; info: DeviceInfo | null };
 
 /** A hub note: a refusal or protocol error no core rule decided, written in batches. */
-export type AgentNote = {
-  at: number;
-  action: "agent.protocol_error" | "agent.hellos_limited" | "device.refused";
-  outcome: string | null;
-  actor: { kind: "agent"; id?: string | null; label?: string | null };
-  deviceId: string | null;
-  departmentId: string | null;
-  detail: Record<string, unknown>;
-};
+export type { AgentNote };
 
 /** One connection, from upgrade to close. */
 export interface Connection {

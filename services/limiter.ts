@@ -28,27 +28,9 @@ import {
 import type { Clock } from "../lib/clock.ts";
 import type { Db } from "../store/db.ts";
 import { deleteExpiredRateLimits, loadRateLimit, saveRateLimit } from "../store/rate_limits.ts";
+import type { Refusal, Slot } from "./ports.ts";
 
-/** A reserved try, counted as a failure until it is settled otherwise. */
-export interface Slot {
-  ok: true;
-  /** The try was wrong: it keeps its place (what happens anyway if nothing is called). */
-  fail(): void;
-  /** The try was right: the key is forgiven or the place returned, as the rule says. */
-  succeed(): Promise<void>;
-  /** The try was never checked (e.g. the server was too busy): its place is returned. */
-  release(): Promise<void>;
-}
-
-/** A try refused without being checked. */
-export interface Refusal {
-  ok: false;
-  retryAfterMs: number;
-  /** "Too many attempts. Try again in 3 minutes." */
-  message: string;
-  /** True for the first refusal of a lock, so a burst is recorded once, not per try. */
-  burstStarted: boolean;
-}
+export type { Refusal, Slot };
 
 /** Expired counters of a rule are swept after this many writes. */
 const SWEEP_EVERY = 256;
