@@ -1,31 +1,56 @@
-# Multi-stage build: compile the single executable, then run it as a non-root user in a
-# small image with /data as the volume for the database and the instance secret.
+# Assent in a container: the air-gapped server package (runtime, server bundle, static assets and
+# the agent packages behind /downloads) on Debian, run as a non-root user, data in /data.
 #
 #   docker build -t assent .
-#   docker run -p 8080:8080 -v assent-data:/data assent
+#   docker run -p 8080:8080 -v assent-data:/data -e ASSENT_PUBLIC_URL=https://assent.example.com assent
 #
-# `deno compile` fetches the `denort` runtime on first use. On an air-gapped build host,
-# put a denort binary next to this file and build with --build-arg DENORT_BIN=/src/denort.
+# The build stage needs the npm registry (Deno and the agent runtimes come from it, each checked
+# against the integrity pinned in scripts/); the image itself never downloads anything.
+# AGENT_PLATFORMS trims the agent packages, e.g. --build-arg AGENT_PLATFORMS=linux-x64,windows-x64.
 
-FROM node:20-bookworm-slim AS build
-ARG DENO_VERSION=2.9.6
-ARG DENORT_BIN=
-RUN npm install -g "deno@${DENO_VERSION}"
+# Debian 13, the current stable release (bookworm left regular security support in June 2026).
+ARG DEBIAN=debian:trixie-slim
+
+# Build on the builder's own architecture; the server package is for the image's (TARGETARCH).
+FROM --platform=$BUILDPLATFORM ${DEBIAN} AS build
+ARG TARGETARCH
+ARG AGENT_PLATFORMS=all
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+COPY scripts/install_deno.sh scripts/install_deno.sh
+RUN sh scripts/install_deno.sh /usr/local/bin/deno
+COPY deno.json deno.lock ./
+RUN deno install --frozen
 COPY . .
-RUN deno install --frozen \
- && DENORT_BIN="${DENORT_BIN}" deno task compile \
+RUN case "${TARGETARCH:-$(uname -m)}" in \
+      amd64 | x86_64) server=linux-x64 ;; \
+      arm64 | aarch64) server=linux-arm64 ;; \
+      *) echo "no server package for ${TARGETARCH}" >&2; exit 1 ;; \
+    esac \
+ && deno task package --platform "${AGENT_PLATFORMS}" --server "$server" \
+      --out-dir /dist --downloads-dir /dist/downloads \
+ && mkdir -p /opt/assent \
+ && tar -xzf /dist/assent-*-"$server".tar.gz -C /opt/assent --strip-components=1 \
  && mkdir -p /data
 
-FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /src/assent /usr/local/bin/assent
-COPY --from=build --chown=65532:65532 /data /data
+FROM ${DEBIAN}
+# ca-certificates: SMTP over TLS to a relay with a public certificate.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --create-home --home-dir /home/assent --shell /usr/sbin/nologin assent
+COPY --from=build /opt/assent /opt/assent
+COPY --from=build --chown=assent:assent /data /data
 ENV ASSENT_HOST=0.0.0.0 \
     ASSENT_PORT=8080 \
     ASSENT_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8080
-USER nonroot
-HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/assent", "healthcheck"]
-ENTRYPOINT ["/usr/local/bin/assent"]
+USER assent
+WORKDIR /home/assent
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s \
+  CMD ["/opt/assent/assent", "healthcheck"]
+ENTRYPOINT ["/opt/assent/assent"]
 CMD ["serve"]

@@ -3,6 +3,8 @@
  *
  *   assent serve [options]          the web UI, the agent endpoint and the database
  *   assent admin <command> …        console administration on the data directory
+ *   assent agent|support …          the device agent and the support app (agent/main.ts, the
+ *                                   same entry point as the agent packages)
  *
  * This is the only composition root: it reads configuration, opens the database, migrates,
  * builds the services and the app, and serves. Nothing runs at import time.
@@ -32,9 +34,10 @@ import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
 import { Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
 import { Outbox } from "./mailer/outbox.ts";
-import { logTransport, smtpTransport } from "./mailer/transport.ts";
+import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
 import { createApp } from "./routes/app.tsx";
 import { Accounts } from "./services/accounts.ts";
+import { AgentUpdates } from "./services/agent_updates.ts";
 import { ConnectionRecords } from "./services/agent_records.ts";
 import { ApprovalMail } from "./services/approval_mail.ts";
 import { AuditLog } from "./services/audit_log.ts";
@@ -124,7 +127,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       log: log.child({ component: "outbox" }),
       wakeup: scheduler,
     },
-    deps.smtp ? smtpTransport(deps.smtp) : logTransport(log.child({ component: "mail" })),
+    deps.smtp
+      ? smtpTransport({ ...deps.smtp, greeting: greetingName(deps.publicUrl) })
+      : logTransport(log.child({ component: "mail" })),
   );
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
@@ -178,6 +183,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   });
 
   const transitions = new SessionTransitions({ work, events });
+  const updates = new AgentUpdates({
+    db,
+    clock,
+    log: log.child({ component: "updates" }),
+    hub,
+    downloadsDir: deps.downloadsDir ?? null,
+  });
   const live = new LiveDevices({ agents: hub });
   const accounts = new Accounts({ db, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
   const sessions = new SupportSessions({ work, transitions, live, clock, accounts });
@@ -260,8 +272,10 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     remote,
     files,
     downloadsDir: deps.downloadsDir ?? null,
+    updates,
     maxTransferBytes,
     async start() {
+      updates.start();
       relay.start();
       deviceEvents.start();
       support.start();
@@ -434,6 +448,8 @@ Usage:
   assent support CODE --server URL
                                 Join a support session as the end user (the support app)
   assent healthcheck            Exit 0 when the local server answers /healthz
+  assent service [--data-dir DIR] [--user NAME]
+                                Print a hardened systemd unit for the server
 
 Server options (flag, environment variable, default):
 ${
@@ -454,14 +470,15 @@ export async function main(args: string[]): Promise<number> {
         return await runAdmin(rest, openDataDir);
       case "healthcheck":
         return await healthcheck(rest);
-      case "agent": {
-        // Loaded on demand so the agent starts without the server's modules.
-        const { agentMain } = await import("./agent/run.ts");
-        return await agentMain(rest);
+      case "service": {
+        const { serviceMain } = await import("./cli/service.ts");
+        return serviceMain(rest, import.meta.url);
       }
+      case "agent":
       case "support": {
-        const { supportMain } = await import("./agent/support.ts");
-        return await supportMain(rest);
+        // The agent's own entry point, loaded on demand so it starts without the server's modules.
+        const { agentEntry } = await import("./agent/main.ts");
+        return await agentEntry([command, ...rest]);
       }
       case "help":
       case "--help":

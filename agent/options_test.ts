@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseDeviceOptions, parseEmailApprovers } from "./run.ts";
+import { parseDeviceOptions, parseEmailApprovers } from "./options.ts";
 
 Deno.test("the agent and the support app check their shared options the same way", () => {
   const ok = parseDeviceOptions({ server: "https://help.example.com" }, {

@@ -11,16 +11,9 @@ import { SUPPORT_SESSION_JOINED } from "../core/texts.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { defaultUploadDir } from "./channels.ts";
 import { adaptivePrompter, plainText, type TerminalPrompter, terminalPrompter } from "./prompt.ts";
-import {
-  type AgentOptions,
-  AgentStopped,
-  connectOnce,
-  DEFAULT_VNC,
-  parseDeviceOptions,
-  promptAbilityText,
-  reconnecting,
-  type SupportOffer,
-} from "./run.ts";
+import { AgentStopped, connectOnce, promptAbilityText, type SupportOffer } from "./connection.ts";
+import { type AgentOptions, DEFAULT_VNC, parseDeviceOptions } from "./options.ts";
+import { reconnecting } from "./reconnect.ts";
 import { defaultSupportStateDir, loadOrCreateSupportKey, supportKeyPath } from "./support_key.ts";
 import { agentGuard, programPaths } from "./reach.ts";
 

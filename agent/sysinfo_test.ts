@@ -1,24 +1,15 @@
 import assert from "node:assert/strict";
-import { DeviceInfo, type LoggedInUser } from "../protocol/messages.ts";
+import { DeviceInfo } from "../protocol/messages.ts";
 import {
-  chassisToDeviceType,
   collectDeviceInfo,
   deviceInfoChanged,
-  macDeviceType,
-  parseIoregConsoleUsers,
-  parseIoregPlatform,
-  parseLoginctlSessionIds,
-  parseLoginctlSessions,
-  parseOsRelease,
-  parseQuser,
-  parseWho,
   type RunResult,
   type SysinfoOptions,
-  WINDOWS_PROBE_ARGS,
 } from "./sysinfo.ts";
+import { WINDOWS_PROBE_ARGS } from "./sysinfo/windows.ts";
 
 const fixture = (name: string) =>
-  Deno.readTextFileSync(new URL(`./testdata/${name}`, import.meta.url));
+  Deno.readTextFileSync(new URL(`./sysinfo/testdata/${name}`, import.meta.url));
 
 const user = (name: string, session: string | null, locked: boolean | null = null) => ({
   name,
@@ -58,211 +49,6 @@ function fakeMachine(
 }
 
 const ok = (stdout: string): RunResult => ({ code: 0, stdout });
-
-Deno.test("chassisToDeviceType() maps SMBIOS chassis codes to the three device types", () => {
-  const table: [number, ReturnType<typeof chassisToDeviceType>][] = [
-    [3, "Desktop"],
-    [7, "Desktop"],
-    [13, "Desktop"],
-    [35, "Desktop"],
-    [36, "Desktop"],
-    [8, "Laptop"],
-    [9, "Laptop"],
-    [10, "Laptop"],
-    [14, "Laptop"],
-    [31, "Laptop"],
-    [32, "Laptop"],
-    [17, "Server"],
-    [23, "Server"],
-    [28, "Server"],
-    [1, null],
-    [2, null],
-    [0, null],
-    [99, null],
-  ];
-  for (const [code, expected] of table) {
-    assert.equal(chassisToDeviceType(code), expected, `code ${code}`);
-  }
-});
-
-Deno.test("parseOsRelease() reads PRETTY_NAME under every shell quoting style", () => {
-  const table: [string, string | null][] = [
-    [
-      'NAME="Ubuntu"\nVERSION="24.04 LTS (Noble Numbat)"\nPRETTY_NAME="Ubuntu 24.04 LTS"\n',
-      "Ubuntu 24.04 LTS",
-    ],
-    [
-      "PRETTY_NAME='Fedora Linux 40 (Workstation Edition)'\n",
-      "Fedora Linux 40 (Workstation Edition)",
-    ],
-    ["# comment\nPRETTY_NAME=Alpine\\ Linux\\ v3.20\n", "Alpine Linux v3.20"],
-    ['PRETTY_NAME="Say \\"hi\\" \\$HOME"', 'Say "hi" $HOME'],
-    ['NAME="Arch Linux"\nVERSION_ID=rolling\n', "Arch Linux rolling"],
-    [
-      'NAME="Debian GNU/Linux"\nVERSION="12 (bookworm)"\r\nVERSION_ID="12"\r\n',
-      "Debian GNU/Linux 12 (bookworm)",
-    ],
-    ['NAME="Gentoo"\n', "Gentoo"],
-    ['PRETTY_NAME=""\nNAME="NixOS"\n', "NixOS"],
-    ["", null],
-    ["garbage without equals\n", null],
-  ];
-  for (const [text, expected] of table) assert.equal(parseOsRelease(text), expected, text);
-});
-
-Deno.test("parseWho() takes the user and terminal line from Linux and macOS output", () => {
-  const table: [string, LoggedInUser[]][] = [
-    [
-      "alice    tty2         2024-05-01 09:12 (tty2)\n" +
-      "bob      pts/0        2024-05-01 10:01 (192.168.1.20)\n" +
-      "bob      pts/1        2024-05-01 10:05 (192.168.1.20)\n",
-      [user("alice", "tty2"), user("bob", "pts/0"), user("bob", "pts/1")],
-    ],
-    [
-      "alice    console  May  1 09:12 \nalice    ttys000  May  1 09:13 \n",
-      [user("alice", "console"), user("alice", "ttys000")],
-    ],
-    ["carol    :0           2024-05-01 08:00 (:0)\ncarol    :0  2024-05-01 08:00 (:0)\n", [
-      user("carol", ":0"),
-    ]],
-    ["", []],
-    ["\n\n   \n", []],
-  ];
-  for (const [text, expected] of table) assert.deepEqual(parseWho(text), expected);
-});
-
-Deno.test("parseQuser() reads sessions, including disconnected and localized output", () => {
-  const table: [string, LoggedInUser[]][] = [
-    [
-      " USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME\r\n" +
-      ">alice                 console             1  Active      none   5/1/2024 9:12 AM\r\n" +
-      " bob                   rdp-tcp#3           2  Active          .  5/1/2024 10:01 AM\r\n" +
-      " carol                                     3  Disc         1:02  5/1/2024 8:00 AM\r\n",
-      [user("alice", "console"), user("bob", "rdp-tcp#3"), user("carol", "disconnected")],
-    ],
-    [
-      " BENUTZERNAME          SITZUNGSNAME       ID  STATUS  LEERLAUF   ANMELDEZEIT\r\n" +
-      ">alice                 console             1  Aktiv        Kein  01.05.2024 09:12\r\n",
-      [user("alice", "console")],
-    ],
-    [" USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME\r\n", []],
-    ["", []],
-  ];
-  for (const [text, expected] of table) assert.deepEqual(parseQuser(text), expected);
-});
-
-Deno.test("parseLoginctlSessionIds() reads the first column of list-sessions", () => {
-  const table: [string, string[]][] = [
-    [
-      "      2 1000 alice seat0 tty2\n     c1  120 gdm   seat0 tty1\n      5 1001 bob         pts/0\n",
-      [
-        "2",
-        "c1",
-        "5",
-      ],
-    ],
-    [
-      // systemd 256 adds LEADER, CLASS, IDLE and SINCE columns.
-      "   2 1000 alice seat0 1534 user    tty2  no   -\n  c1  120 gdm   seat0 1210 greeter tty1  no   -\n",
-      ["2", "c1"],
-    ],
-    ["No sessions.\n", []],
-    ["", []],
-  ];
-  for (const [text, expected] of table) assert.deepEqual(parseLoginctlSessionIds(text), expected);
-});
-
-Deno.test("parseLoginctlSessions() skips greeters and closing sessions and reads LockedHint", () => {
-  assert.deepEqual(parseLoginctlSessions(fixture("loginctl_show.txt")), {
-    users: [user("alice", "tty2", true), user("bob", "pts/0", false)],
-    // The only graphical session is locked; an SSH session does not unlock the screen.
-    locked: true,
-  });
-});
-
-Deno.test("parseLoginctlSessions() decides the overall lock state from the sessions that matter", () => {
-  const session = (props: Record<string, string>) =>
-    Object.entries({ Class: "user", State: "active", ...props }).map(([k, v]) => `${k}=${v}`)
-      .join("\n");
-  const table: [string, string, boolean | null][] = [
-    [
-      "an active unlocked desktop",
-      session({ Id: "2", Name: "alice", Type: "x11", Active: "yes", LockedHint: "no" }),
-      false,
-    ],
-    [
-      "two desktops, one unlocked",
-      [
-        session({ Id: "2", Name: "alice", Type: "wayland", Active: "no", LockedHint: "yes" }),
-        session({ Id: "4", Name: "bob", Type: "wayland", Active: "yes", LockedHint: "no" }),
-      ].join("\n\n"),
-      false,
-    ],
-    [
-      "only an SSH login",
-      session({ Id: "5", Name: "bob", Type: "tty", Active: "yes", LockedHint: "no", TTY: "pts/0" }),
-      false,
-    ],
-    [
-      "a desktop that is neither active nor locked",
-      session({ Id: "2", Name: "alice", Type: "x11", Active: "no", LockedHint: "no" }),
-      null,
-    ],
-    [
-      "a desktop without LockedHint",
-      session({ Id: "2", Name: "alice", Type: "x11", Active: "yes" }),
-      null,
-    ],
-    ["nothing", "", null],
-  ];
-  for (const [name, text, expected] of table) {
-    assert.equal(parseLoginctlSessions(text).locked, expected, name);
-  }
-});
-
-Deno.test("parseIoregPlatform() reads serial number, identifier and marketing name", () => {
-  assert.deepEqual(parseIoregPlatform(fixture("ioreg_platform_arm.txt")), {
-    serialNumber: "FVFHX0ABQ6L4",
-    model: "Mac14,2",
-    productName: "MacBook Air (M2, 2022)",
-  });
-  assert.deepEqual(parseIoregPlatform(fixture("ioreg_platform_intel.txt")), {
-    serialNumber: "C07X2000JYVL",
-    model: "Macmini8,1",
-    productName: "Macmini8,1",
-  });
-  assert.deepEqual(parseIoregPlatform(""), {
-    serialNumber: null,
-    model: null,
-    productName: null,
-  });
-});
-
-Deno.test("parseIoregConsoleUsers() finds the console user and CGSSessionScreenIsLocked", () => {
-  assert.deepEqual(parseIoregConsoleUsers(fixture("ioreg_root_plist.txt")), [
-    { name: "alice", onConsole: true, locked: true },
-    { name: "bob & co", onConsole: false, locked: false },
-  ]);
-  assert.deepEqual(parseIoregConsoleUsers("<plist><dict></dict></plist>"), []);
-});
-
-Deno.test("macDeviceType() tells laptops from desktops by model name or identifier", () => {
-  const table: [string, ReturnType<typeof macDeviceType>][] = [
-    ["MacBook Air (M2, 2022)", "Laptop"],
-    ["MacBookPro18,3", "Laptop"],
-    ["MacBook10,1", "Laptop"],
-    ["iMac21,1", "Desktop"],
-    ["Mac mini (2023)", "Desktop"],
-    ["Macmini9,1", "Desktop"],
-    ["Mac Studio (2023)", "Desktop"],
-    ["MacPro7,1", "Desktop"],
-    ["Xserve3,1", "Server"],
-    // Identifiers since 2022 no longer say what kind of Mac it is.
-    ["Mac14,2", null],
-    ["VirtualMac2,1", null],
-  ];
-  for (const [model, expected] of table) assert.equal(macDeviceType(model), expected, model);
-});
 
 const linuxFiles = {
   "/sys/class/dmi/id/product_serial": "5CG1234XYZ\n",
@@ -528,15 +314,6 @@ Deno.test("collectDeviceInfo() describes Windows from one PowerShell call and qu
     ...WINDOWS_PROBE_ARGS,
   ]);
   assert.ok(!machine.calls.some((c) => c[0] === "wmic" || c[0] === "tasklist"));
-});
-
-Deno.test("the Windows probe script decodes to fixed PowerShell that prints JSON", () => {
-  const encoded = WINDOWS_PROBE_ARGS.at(-1)!;
-  const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
-  const script = new TextDecoder("utf-16le").decode(bytes);
-  assert.match(script, /Get-CimInstance Win32_BIOS/);
-  assert.match(script, /Win32_SystemEnclosure/);
-  assert.match(script, /ConvertTo-Json -Compress/);
 });
 
 Deno.test("collectDeviceInfo() on Windows falls back to wmic and tasklist", async () => {

@@ -353,7 +353,10 @@ async function tokenCreate(
   });
   out(token);
   const server = String(values.server ?? "https://assent.example");
-  out(`# on the device: assent agent --server ${server} --enroll ${token}`);
+  out(
+    `# on the device, in an unpacked agent package: ./assent-agent agent --server ${server} --enroll ${token}`,
+  );
+  out("# or the one-line install on Admin → Enrollment, which carries the package's SHA-256");
   return 0;
 }
 

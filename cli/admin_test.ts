@@ -195,7 +195,7 @@ Deno.test("admin department create and enroll-token create script a roll-out", a
     assert.equal(token.code, 0, token.err);
     assert.match(
       token.out,
-      /^enr_[A-Za-z0-9_-]{43}\n# on the device: assent agent --server https:\/\/help.example.com --enroll enr_/,
+      /^enr_[A-Za-z0-9_-]{43}\n# on the device, in an unpacked agent package: \.\/assent-agent agent --server https:\/\/help.example.com --enroll enr_/,
     );
     const list = await run(dir, ["enroll-token", "list"]);
     assert.match(list.out, /Front office\t0\/25\t.*\tactive/);

@@ -38,8 +38,11 @@ export const AUDIT_VOCABULARY = Object.freeze(
 
     // R5 email authorization.
     "email.requested": "Approval links were mailed to every recipient of the email gate",
-    "email.allowed": "A recipient allowed the session for their requirement",
-    "email.denied": "A recipient denied the session; the attempt ends",
+    "email.allowed": "A recipient allowed the session; their vote counts once per requirement",
+    "email.denied":
+      "A recipient denied the session; the attempt ends when the requirement's rule says so",
+    "email.escalated":
+      "The tier asked before had not decided in its time, so the next tier was mailed",
     "email.timed_out": "No decision on every requirement before the email gate's deadline",
     "email.withdrawn": "The links stopped working because their attempt ended otherwise",
     "email.viewed": "A recipient opened a Check Request link; viewing decides nothing",
@@ -87,6 +90,18 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "device_group.created": "An admin created a device group",
     "enrollment_token.created": "An admin created an enrollment token",
     "enrollment_token.revoked": "An admin revoked an enrollment token",
+
+    // Agent updates.
+    "agent_update.offered": "The server offered an agent the newer package it ships",
+    "agent_update.downloaded": "The agent downloaded an offered package",
+    "agent_update.verified": "The agent checked the package against the SHA-256 it was offered",
+    "agent_update.installed": "The new agent version came back online and kept the update",
+    "agent_update.rolled_back":
+      "The new version did not come back online in time; the previous one runs again",
+    "agent_update.refused": "The agent refused a package: wrong size or SHA-256, or unusable",
+    "agent_update.held": "An admin held agent updates for a department",
+    "agent_update.held_back": "A device was not offered a newer agent because updates are held",
+    "agent_update.released": "An admin released a department's held agent updates",
 
     // R6 Service Desk support codes.
     "support_code.created": "A technician created a support code for an attended session",

@@ -49,6 +49,10 @@ export type Effect =
     recipient: string;
     requestedAt: Millis;
     deadline: Millis;
+    /** The technician's reason for the request, when they gave one. */
+    reason?: string | null;
+    /** Escalation: the tier this recipient is asked in, when later than the first. */
+    tier?: number;
   }
   | { type: "withdraw_email"; attemptId: string; reason: ReasonCode }
   | { type: "grant_on_device"; deviceId: string; sessionId: string; expiresAt: Millis }

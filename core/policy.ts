@@ -26,12 +26,33 @@ export type SecureConnectPolicy = {
 /** R5 email authorization settings of a device, a group, or as reported by the agent. */
 export type EmailAuthorizationPolicy = {
   required: boolean;
+  /** Everyone the setting may ask; for `escalation`, every tier's recipients in tier order. */
   recipients: string[];
+  /** How long a request waits; for `escalation`, a cap on the sum of the tiers' timeouts. */
   timeoutSeconds: number;
+  /** How the recipients decide; absent means `first`. */
+  approval?: ApprovalPolicy;
 };
 
-/** R2 authorization lifetime of a department. */
-export type AuthorizationPolicy = { lifetimeMinutes: number };
+/** One tier of an escalation: who is asked, and how long they have before the next tier is. */
+export type EscalationTier = { recipients: string[]; timeoutSeconds: number };
+
+/**
+ * How a setting's recipients decide. `first`: the first decision wins. `quorum`: `allows` allows
+ * are needed, and `denies` denies reject (1 is a veto: any deny rejects). `escalation`: ordered
+ * tiers, each asked when the one before has not decided within its timeout; the first decision of
+ * anyone asked wins.
+ */
+export type ApprovalPolicy =
+  | { kind: "first" }
+  | { kind: "quorum"; allows: number; denies: number }
+  | { kind: "escalation"; tiers: EscalationTier[] };
+
+/** The kinds of approval policy, in the order the settings page offers them. */
+export const APPROVAL_POLICY_KINDS = ["first", "quorum", "escalation"] as const;
+
+/** R2 authorization lifetime of a department, and whether a request must give a reason. */
+export type AuthorizationPolicy = { lifetimeMinutes: number; requireReason?: boolean };
 
 /** R6 expiry of a new Service Desk support session. */
 export type SupportCodePolicy = { expiryMinutes: number };
@@ -50,6 +71,8 @@ export const POLICY_LIMITS = Object.freeze({
   reauthenticationMinutes: { min: 0, max: 1440 },
   emailTimeoutSeconds: { min: 10, max: 3600 },
   emailRecipients: { max: 20 },
+  escalationTiers: { min: 2, max: 5 },
+  escalationTimeoutSeconds: { min: 20, max: 86400 },
   authorizationLifetimeMinutes: { min: 1, max: 10080 },
   supportCodeExpiryMinutes: { min: 60, max: 10080 },
   fileTransferPaths: { max: 20 },
@@ -153,6 +176,16 @@ export function emailAuthorizationPolicy(
 ): EmailAuthorizationPolicy {
   const d = DEFAULT_EMAIL_AUTHORIZATION_POLICY;
   const required = booleanValue("required", input.required ?? d.required);
+  const approvalInput: unknown = input.approval ?? { kind: "first" };
+  const kind = typeof approvalInput === "object" && approvalInput !== null
+    ? (approvalInput as { kind?: unknown }).kind
+    : undefined;
+  if (!(APPROVAL_POLICY_KINDS as readonly unknown[]).includes(kind)) {
+    throw invalid("approval", "must be first, quorum or escalation", String(kind));
+  }
+  if (kind === "escalation") {
+    return escalationPolicy(required, approvalInput as Record<string, unknown>, input);
+  }
   const recipients = recipientList(input.recipients ?? d.recipients);
   if (recipients.length > POLICY_LIMITS.emailRecipients.max) {
     throw invalid(
@@ -164,26 +197,149 @@ export function emailAuthorizationPolicy(
   if (required && recipients.length === 0) {
     throw invalid("recipients", "must list at least one address when required", "");
   }
-  return {
-    required,
-    recipients,
-    timeoutSeconds: integerIn(
+  const timeoutSeconds = integerIn(
+    "timeoutSeconds",
+    input.timeoutSeconds ?? d.timeoutSeconds,
+    POLICY_LIMITS.emailTimeoutSeconds,
+  );
+  // `first` is what a setting without a policy always meant, so it is stored and shown as absent.
+  if (kind === "first") return { required, recipients, timeoutSeconds };
+  const quorum = approvalInput as Record<string, unknown>;
+  const most = Math.max(1, recipients.length);
+  const allows = integerIn("allows", quorum.allows, { min: 1, max: most });
+  const denies = integerIn("denies", quorum.denies ?? 1, { min: 1, max: most });
+  return { required, recipients, timeoutSeconds, approval: { kind: "quorum", allows, denies } };
+}
+
+// Every tier must be reachable: a cap that ends the request before a tier's turn would only list
+// people who are never asked, which an admin would take for a safety net that is not there.
+function escalationPolicy(
+  required: boolean,
+  approval: Record<string, unknown>,
+  input: Partial<EmailAuthorizationPolicy>,
+): EmailAuthorizationPolicy {
+  const limits = POLICY_LIMITS;
+  const raw = approval.tiers;
+  if (!Array.isArray(raw)) throw invalid("tiers", "must be a list of tiers", String(raw));
+  if (raw.length < limits.escalationTiers.min || raw.length > limits.escalationTiers.max) {
+    throw invalid(
+      "tiers",
+      `must be ${limits.escalationTiers.min} to ${limits.escalationTiers.max} tiers`,
+      String(raw.length),
+    );
+  }
+  const tiers: EscalationTier[] = raw.map((tier: unknown, i) => {
+    const t = (typeof tier === "object" && tier !== null ? tier : {}) as Record<string, unknown>;
+    const name = `tier${i + 1}`;
+    const recipients = recipientList(t.recipients ?? [], `${name}.recipients`);
+    if (recipients.length === 0) {
+      throw invalid(`${name}.recipients`, "must list at least one address", "");
+    }
+    return {
+      recipients,
+      timeoutSeconds: integerIn(
+        `${name}.timeoutSeconds`,
+        t.timeoutSeconds,
+        limits.emailTimeoutSeconds,
+      ),
+    };
+  });
+  const recipients = [...new Set(tiers.flatMap((tier) => tier.recipients))];
+  if (recipients.length > limits.emailRecipients.max) {
+    throw invalid(
+      "recipients",
+      `must list at most ${limits.emailRecipients.max} addresses in all tiers`,
+      String(recipients.length),
+    );
+  }
+  const sum = tiers.reduce((total, tier) => total + tier.timeoutSeconds, 0);
+  const timeoutSeconds = integerIn(
+    "timeoutSeconds",
+    input.timeoutSeconds ?? sum,
+    limits.escalationTimeoutSeconds,
+  );
+  const lastAsked = sum - tiers[tiers.length - 1]!.timeoutSeconds;
+  if (timeoutSeconds <= lastAsked) {
+    throw invalid(
       "timeoutSeconds",
-      input.timeoutSeconds ?? d.timeoutSeconds,
-      POLICY_LIMITS.emailTimeoutSeconds,
-    ),
-  };
+      `must be more than ${lastAsked} seconds, or tier ${tiers.length} is never asked`,
+      String(timeoutSeconds),
+    );
+  }
+  return { required, recipients, timeoutSeconds, approval: { kind: "escalation", tiers } };
+}
+
+/** An approval policy in words, e.g. "2 allows needed, any deny rejects" or "escalation in 2 tiers". */
+export function approvalPolicyText(approval: ApprovalPolicy): string {
+  switch (approval.kind) {
+    case "first":
+      return "the first decision counts";
+    case "quorum":
+      return `${approval.allows} ${approval.allows === 1 ? "allow" : "allows"} needed, ${
+        approval.denies === 1 ? "any deny rejects" : `${approval.denies} denies reject`
+      }`;
+    case "escalation":
+      return `escalation: ${
+        approval.tiers.map((tier, i) =>
+          `tier ${i + 1} ${tier.recipients.join(", ")} for ${tier.timeoutSeconds} s`
+        ).join(", then ")
+      }`;
+  }
+}
+
+/** How long a setting's request waits: its timeout, and for escalation at most its tiers' sum. */
+export function approvalTimeoutSeconds(policy: EmailAuthorizationPolicy): number {
+  const approval = policy.approval;
+  if (approval?.kind !== "escalation") return policy.timeoutSeconds;
+  const sum = approval.tiers.reduce((total, tier) => total + tier.timeoutSeconds, 0);
+  return Math.min(policy.timeoutSeconds, sum);
 }
 
 /** A valid R2 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
 export function authorizationPolicy(input: Partial<AuthorizationPolicy> = {}): AuthorizationPolicy {
+  const requireReason = booleanValue("requireReason", input.requireReason ?? false);
   return {
     lifetimeMinutes: integerIn(
       "lifetimeMinutes",
       input.lifetimeMinutes ?? DEFAULT_AUTHORIZATION_POLICY.lifetimeMinutes,
       POLICY_LIMITS.authorizationLifetimeMinutes,
     ),
+    ...(requireReason ? { requireReason } : {}),
   };
+}
+
+/** The longest reason a technician may give with a request, and an approver's comment. */
+export const REASON_MAX_LENGTH = 200;
+
+// A reason reaches approvers' mail and the audit log, so it is one plain line of bounded length.
+/** The reason of a request, trimmed; null when none; throws `invalid_argument` with the field's error. */
+export function requestReason(policy: AuthorizationPolicy, input: unknown): string | null {
+  const text = typeof input === "string" ? input.replace(/\s+/g, " ").trim() : "";
+  if (text.length > REASON_MAX_LENGTH) {
+    throw new CoreError(
+      "invalid_argument",
+      `The reason must be at most ${REASON_MAX_LENGTH} characters`,
+    );
+  }
+  if (text === "" && policy.requireReason) {
+    throw new CoreError(
+      "invalid_argument",
+      "Give a reason for this request, such as a ticket number: your department requires one",
+    );
+  }
+  return text === "" ? null : text;
+}
+
+/** An approver's comment, trimmed to one line; null when empty; throws `invalid_argument`. */
+export function approverComment(input: unknown): string | null {
+  const text = typeof input === "string" ? input.replace(/\s+/g, " ").trim() : "";
+  if (text.length > REASON_MAX_LENGTH) {
+    throw new CoreError(
+      "invalid_argument",
+      `The comment must be at most ${REASON_MAX_LENGTH} characters`,
+    );
+  }
+  return text === "" ? null : text;
 }
 
 /** A valid R6 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
@@ -223,9 +379,15 @@ export function fileTransferPolicy(input: Partial<FileTransferPolicy> = {}): Fil
 /** Where an email-authorization requirement comes from: a server setting or the agent's report. */
 export type EmailRequirementSource = "device" | "group" | "agent";
 
-// Only "any one recipient decides" exists today; quorum and escalation rules will join this union.
-/** How a requirement is met: `any_one` means the first listed recipient to decide decides it. */
-export type ApprovalRule = { kind: "any_one" };
+/**
+ * How a requirement is met: `any_one`, the first listed recipient to decide decides it;
+ * `quorum`, `allows` allows allow it and `denies` denies deny it; `escalation`, the first to decide
+ * among the tiers asked so far decides it.
+ */
+export type ApprovalRule =
+  | { kind: "any_one" }
+  | { kind: "quorum"; allows: number; denies: number }
+  | { kind: "escalation"; tiers: EscalationTier[] };
 
 /** One requirement of the email gate: who may decide it, by which rule, and who set it. */
 export type EmailRequirementPolicy = {
@@ -251,9 +413,17 @@ export function emailRequirements(
   policy: EmailAuthorizationPolicy,
   source: EmailRequirementSource,
 ): EmailRequirementPolicy[] {
-  return policy.required
-    ? [{ source, recipients: [...policy.recipients], rule: { kind: "any_one" } }]
-    : [];
+  if (!policy.required) return [];
+  const approval = policy.approval ?? { kind: "first" };
+  const rule: ApprovalRule = approval.kind === "first"
+    ? { kind: "any_one" }
+    : approval.kind === "quorum"
+    ? { kind: "quorum", allows: approval.allows, denies: approval.denies }
+    : {
+      kind: "escalation",
+      tiers: approval.tiers.map((tier) => ({ ...tier, recipients: [...tier.recipients] })),
+    };
+  return [{ source, recipients: [...policy.recipients], rule }];
 }
 
 // A device-side setting may only make a connection harder: the agent's list is a requirement of
@@ -281,7 +451,7 @@ export function emailGatePolicy(
   }
   return {
     requirements: sides.flatMap((side) => emailRequirements(side.policy, side.source)),
-    timeoutSeconds: Math.min(...sides.map((side) => side.policy.timeoutSeconds)),
+    timeoutSeconds: Math.min(...sides.map((side) => approvalTimeoutSeconds(side.policy))),
   };
 }
 
@@ -369,14 +539,14 @@ function idList(name: string, value: unknown): string[] {
   return [...new Set(ids)];
 }
 
-function recipientList(value: unknown): string[] {
+function recipientList(value: unknown, name = "recipients"): string[] {
   if (!Array.isArray(value)) {
-    throw invalid("recipients", "must be a list of email addresses", String(value));
+    throw invalid(name, "must be a list of email addresses", String(value));
   }
   const addresses = value.map((address) => {
     const normalized = typeof address === "string" ? address.trim().toLowerCase() : "";
     if (!isPlausibleEmail(normalized)) {
-      throw invalid("recipients", "must contain only email addresses", String(address));
+      throw invalid(name, "must contain only email addresses", String(address));
     }
     return normalized;
   });

@@ -87,7 +87,9 @@ export function decideByEmail(session: SessionIn<"authorizing">, event: EmailDec
     decision: event.decision,
     recipient: event.recipient,
     ...(event.via ? { via: event.via } : {}),
+    ...(event.comment ? { comment: event.comment } : {}),
     decided: result.decided,
+    counted: result.counted,
     waiting: waitingRequirements(result.gate),
   };
   if (result.gate.kind === "denied") {

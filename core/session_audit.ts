@@ -52,6 +52,7 @@ export function auditEventOf(session: SupportSession, h: Happened): AuditEvent {
           secureConnect: secure.kind === "verified" ? `verified:${secure.method}` : secure.reason,
           confirmation: gateSummary(h.attempt.confirmation),
           email: h.nobodyElse ? "no_other_approver" : gateSummary(h.attempt.email),
+          ...(h.attempt.reason ? { reason: h.attempt.reason } : {}),
         },
       });
     }
@@ -113,9 +114,20 @@ export function auditEventOf(session: SupportSession, h: Happened): AuditEvent {
         requirement: sourceLabels(h.decided),
         recipient: h.recipient.trim().toLowerCase(),
         via: viaText(h.via),
+        ...(h.comment ? { comment: h.comment } : {}),
+        ...(h.counted && h.counted.join() !== h.decided.join()
+          ? { countedFor: sourceLabels(h.counted) }
+          : {}),
       };
       return h.decision === "deny"
-        ? record("email.denied", { attemptId: h.attemptId, outcome: "denied", detail: decided })
+        ? record("email.denied", {
+          attemptId: h.attemptId,
+          outcome: "denied",
+          detail: {
+            ...decided,
+            stillWaitingFor: h.waiting.length > 0 ? waitingForText(h.waiting) : null,
+          },
+        })
         : record("email.allowed", {
           attemptId: h.attemptId,
           outcome: "allowed",
@@ -137,6 +149,15 @@ export function auditEventOf(session: SupportSession, h: Happened): AuditEvent {
             recipient: h.answer.recipient,
             via: viaText(h.answer.via),
           },
+      });
+    case "email_escalated":
+      return record("email.escalated", {
+        attemptId: h.attemptId,
+        detail: {
+          requirement: sourceLabels([h.source]),
+          tier: `${h.tier} of ${h.tiers}`,
+          asked: h.asked.join(", ") || "nobody new",
+        },
       });
     case "link_viewed":
       return record("email.viewed", { attemptId: h.attemptId });
@@ -218,5 +239,5 @@ function sourceLabels(sources: readonly EmailRequirementSource[]): string {
 }
 
 function viaText(via: EmailDecisionPath | undefined): string {
-  return via === "approvals_page" ? "approvals page" : "email link";
+  return via === "approvals_page" ? "approvals page" : via === "api" ? "API" : "email link";
 }

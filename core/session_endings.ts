@@ -10,18 +10,19 @@ import {
   withdrawConfirmation,
 } from "./confirmation.ts";
 import { type Actor, SYSTEM } from "./effects.ts";
-import { emailPassed, timeOutEmail, withdrawEmail } from "./email_approval.ts";
+import { emailPassed, escalateEmail, timeOutEmail, withdrawEmail } from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import { type Emitted, type Step, technicianActor, unchanged } from "./session_happenings.ts";
-import type {
-  AccessRevocationCause,
-  Attempt,
-  DecidingGate,
-  OpenChannel,
-  SessionIn,
-  SessionStatus,
-  SupportSession,
-  SupportSessionEvent,
+import {
+  type AccessRevocationCause,
+  type Attempt,
+  type DecidingGate,
+  type OpenChannel,
+  pendingDeadlines,
+  type SessionIn,
+  type SessionStatus,
+  type SupportSession,
+  type SupportSessionEvent,
 } from "./session_state.ts";
 import type { Millis } from "./time.ts";
 
@@ -49,7 +50,8 @@ export type AuthorizationEnding = {
 // deadline finds the attempt already timed out, and an expired authorization is over before
 // anything else is considered. Running it twice changes nothing.
 /** The session once every deadline `now` has reached is settled, recorded at the deadline itself. */
-export function resolveDue(session: SupportSession, now: Millis): Step {
+export function resolveDue(start: SupportSession, now: Millis): Step {
+  let session = start;
   const status = session.status;
   if (status.kind === "authorized" && now >= status.expiresAt) {
     return endAuthorization(session as SessionIn<"authorized">, {
@@ -59,16 +61,25 @@ export function resolveDue(session: SupportSession, now: Millis): Step {
     });
   }
   if (status.kind !== "authorizing") return { state: session, effects: [] };
-  const attempt = status.attempt;
-  const confirmationDeadline = attempt.confirmation.kind === "pending"
-    ? attempt.confirmation.deadline
+  const confirmationDeadline = status.attempt.confirmation.kind === "pending"
+    ? status.attempt.confirmation.deadline
     : Infinity;
+  // Tiers whose turn came before anything timed out are asked first, each at its own time; a
+  // prompt that ran out at the same moment ends the attempt instead.
+  const escalated = escalateStep(
+    session as SessionIn<"authorizing">,
+    Math.min(now, confirmationDeadline - 1),
+  );
+  const attempt = escalated.attempt;
+  if (escalated.effects.length > 0) {
+    session = { ...session, status: { kind: "authorizing", attempt } };
+  }
   const emailDeadline = attempt.email.kind === "pending" ? attempt.email.deadline : Infinity;
   const first = Math.min(confirmationDeadline, emailDeadline);
-  if (now < first) return { state: session, effects: [] };
+  if (now < first) return { state: session, effects: escalated.effects };
 
   // The earliest deadline ends the attempt; a tie goes to the prompt, the gate nearer the device.
-  const effects: Emitted[] = [];
+  const effects: Emitted[] = [...escalated.effects];
   let timedOut: Attempt;
   let gate: DecidingGate;
   if (confirmationDeadline <= emailDeadline && attempt.confirmation.kind === "pending") {
@@ -93,6 +104,50 @@ export function resolveDue(session: SupportSession, now: Millis): Step {
     actor: SYSTEM,
   });
   return { state: { ...session, status: ended.status }, effects: [...effects, ...ended.effects] };
+}
+
+// Each tier asked is recorded and its new recipients mailed, with the request's one deadline; the
+// scheduler is woken for the next turn or the deadline, whichever comes first.
+function escalateStep(
+  session: SessionIn<"authorizing">,
+  now: Millis,
+): { attempt: Attempt; effects: Emitted[] } {
+  const attempt = session.status.attempt;
+  const result = escalateEmail(attempt.email, now);
+  if (result.asked.length === 0 || result.gate.kind !== "pending") {
+    return { attempt, effects: [] };
+  }
+  const gate = result.gate;
+  const effects: Emitted[] = [];
+  for (const turn of result.asked) {
+    const requirement = gate.requirements.find((r) => r.source === turn.source);
+    effects.push({
+      happened: "email_escalated",
+      at: turn.at,
+      attemptId: attempt.id,
+      source: turn.source,
+      tier: turn.tier,
+      tiers: requirement?.rule.kind === "escalation" ? requirement.rule.tiers.length : turn.tier,
+      asked: turn.newlyAsked,
+    });
+    for (const recipient of turn.newlyAsked) {
+      effects.push({
+        type: "send_email",
+        attemptId: attempt.id,
+        sessionId: session.id,
+        deviceId: session.deviceId,
+        technicianName: attempt.technicianName,
+        recipient,
+        requestedAt: attempt.startedAt,
+        deadline: gate.deadline,
+        ...(attempt.reason ? { reason: attempt.reason } : {}),
+        tier: turn.tier,
+      });
+    }
+  }
+  const next = { ...attempt, email: gate };
+  for (const at of new Set(pendingDeadlines(next))) effects.push({ type: "wake_at", at });
+  return { attempt: next, effects };
 }
 
 /** True when every gate of the attempt has passed, so it ends authorized. */

@@ -95,8 +95,11 @@ export type Happened =
     decision: "allow" | "deny";
     recipient: string;
     via?: EmailDecisionPath;
+    comment?: string | null;
     /** The requirements this decision settled. */
     decided: EmailRequirementSource[];
+    /** The requirements it was counted for. */
+    counted?: EmailRequirementSource[];
     /** The requirements still waiting after it. */
     waiting: ApprovalRequirement[];
   }
@@ -109,6 +112,15 @@ export type Happened =
     answer: IgnoredAnswer;
   }
   | { happened: "link_viewed"; at: Millis; actor: Actor; attemptId: string }
+  | {
+    happened: "email_escalated";
+    at: Millis;
+    attemptId: string;
+    source: EmailRequirementSource;
+    tier: number;
+    tiers: number;
+    asked: string[];
+  }
   | { happened: "gate_timed_out"; at: Millis; attemptId: string; gate: DecidingGate }
   | {
     happened: "gate_withdrawn";

@@ -67,6 +67,7 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
     id: context.attemptId,
     startedAt: now,
     technicianName: context.technician.name,
+    ...(context.reason ? { reason: context.reason } : {}),
     lifetimeMs: context.authorization.lifetimeMinutes * MINUTE,
     confirmation: startConfirmation(requirement, {
       promptId: context.promptId,
@@ -159,6 +160,7 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
         recipient,
         requestedAt: now,
         deadline: email.deadline,
+        ...(attempt.reason ? { reason: attempt.reason } : {}),
       });
     }
     effects.push(

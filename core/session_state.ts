@@ -5,7 +5,7 @@
 
 import type { ConfirmationGate } from "./confirmation.ts";
 import type { Transition } from "./effects.ts";
-import type { EmailGate } from "./email_approval.ts";
+import { type EmailGate, nextEscalation } from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { AuthorizationPolicy, ConfirmationPolicy, EmailGatePolicy } from "./policy.ts";
 import type { SecureConnectMethod, SecureConnectRequirement } from "./secure_connect.ts";
@@ -33,7 +33,7 @@ export type ChannelKind = "remote_control" | "file_transfer";
 export type OpenChannel = { id: string; kind: ChannelKind; openedAt: Millis };
 
 /** Where an email decision was made: the mailed link or the Approvals page of a signed-in user. */
-export type EmailDecisionPath = "email_link" | "approvals_page";
+export type EmailDecisionPath = "email_link" | "approvals_page" | "api";
 
 /** The gate that ended an attempt, for the outcome screen. */
 export type DecidingGate = "confirmation" | "email";
@@ -45,6 +45,8 @@ export type Attempt = {
   id: string;
   startedAt: Millis;
   technicianName: string;
+  /** Why the technician asked (a ticket number), when they gave or had to give one. */
+  reason?: string | null;
   lifetimeMs: number;
   confirmation: ConfirmationGate;
   email: EmailGate;
@@ -130,6 +132,8 @@ export type AuthorizationContext = {
   email: EmailGatePolicy;
   authorization: AuthorizationPolicy;
   secureConnect: SecureConnectCheck;
+  /** The technician's reason for asking, already checked against the department's policy. */
+  reason?: string | null;
 };
 
 /** Events of a support session; `request_authorization` comes with an `AuthorizationContext`. */
@@ -151,6 +155,8 @@ export type SupportSessionEvent =
     /** The signed-in user who decided (Approvals, or a link opened while signed in). */
     userId?: string | null;
     via?: EmailDecisionPath;
+    /** What the approver wrote with their decision. */
+    comment?: string | null;
   }
   | { type: "email_viewed"; attemptId: string; recipient: string; at: Millis }
   | { type: "timer"; at: Millis }
@@ -224,10 +230,12 @@ export function nextDeadline(session: SupportSession): Millis | null {
   return deadlines.length > 0 ? Math.min(...deadlines) : null;
 }
 
-/** The deadlines an attempt still waits for: its prompt's and its email gate's, while pending. */
+/** The times an attempt still waits for: its prompt's and email gate's deadlines, the next tier. */
 export function pendingDeadlines(attempt: Attempt): Millis[] {
+  const escalation = nextEscalation(attempt.email);
   return [
     ...(attempt.confirmation.kind === "pending" ? [attempt.confirmation.deadline] : []),
     ...(attempt.email.kind === "pending" ? [attempt.email.deadline] : []),
+    ...(escalation !== null ? [escalation] : []),
   ];
 }

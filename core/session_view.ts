@@ -3,7 +3,12 @@
 // its heading, reason and Close button. Pure: reading the view never changes the session.
 
 import { type ConfirmationGate, confirmationSkipText } from "./confirmation.ts";
-import { waitingRequirements } from "./email_approval.ts";
+import {
+  approvalProgress,
+  type ApprovalRequirement,
+  type RequirementProgress,
+  waitingRequirements,
+} from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { EmailRequirementPolicy } from "./policy.ts";
 import { resolveDue } from "./session_endings.ts";
@@ -76,7 +81,12 @@ export type SessionView =
     secondsLeft: number;
     waitingFor: { confirmation: boolean; email: boolean };
     /** The email requirements still waiting for a decision, each with who may decide it. */
-    waitingApprovals: EmailRequirementPolicy[];
+    waitingApprovals:
+      (EmailRequirementPolicy & Pick<ApprovalRequirement, "votes" | "tiersAsked">)[];
+    /** Every email requirement's votes so far and what it still needs (ADR 0007). */
+    approvals: RequirementProgress[];
+    /** The technician's reason for the request, when given. */
+    reason: string | null;
     texts: string[];
     skippedConfirmation: SkippedConfirmation | null;
   }
@@ -120,7 +130,14 @@ export function sessionView(
         confirmation: attempt.confirmation.kind === "pending",
         email: attempt.email.kind === "pending",
       };
-      const deadline = Math.min(...pendingDeadlines(attempt));
+      // The countdown is the attempt's own; an escalation turn is shown per requirement.
+      const deadline = Math.min(
+        ...[
+          attempt.confirmation.kind === "pending" ? attempt.confirmation.deadline : Infinity,
+          attempt.email.kind === "pending" ? attempt.email.deadline : Infinity,
+        ],
+        ...(pendingDeadlines(attempt).length > 0 ? [] : [now]),
+      );
       return {
         kind: "authorizing",
         attemptId: attempt.id,
@@ -128,12 +145,16 @@ export function sessionView(
         secondsLeft: secondsLeft(deadline, now),
         waitingFor,
         waitingApprovals: waitingRequirements(attempt.email).map((
-          { source, recipients, rule },
+          { source, recipients, rule, votes, tiersAsked },
         ) => ({
           source,
           recipients,
           rule,
+          ...(votes ? { votes } : {}),
+          ...(tiersAsked ? { tiersAsked } : {}),
         })),
+        approvals: approvalProgress(attempt.email),
+        reason: attempt.reason ?? null,
         texts: [
           ...(waitingFor.confirmation ? [WAITING_FOR_CONFIRMATION] : []),
           ...(waitingFor.email ? [WAITING_FOR_EMAIL] : []),

@@ -712,6 +712,8 @@ Deno.test("confirmation prompt shows the message, who connects, as which user, a
     secondsLeft: 45,
     waitingFor: { confirmation: true, email: false },
     waitingApprovals: [],
+    approvals: [],
+    reason: null,
     texts: [WAITING_FOR_CONFIRMATION],
     skippedConfirmation: null,
   });
@@ -1177,6 +1179,7 @@ Deno.test("any one recipient's Allow Session authorizes the connection", () => {
       recipients: ["boss@example.com", "it@example.com"],
       rule: { kind: "any_one" },
       decision: { decision: "allow", by: "it@example.com", at: s(30) },
+      votes: [{ decision: "allow", by: "it@example.com", at: s(30) }],
     }],
     requester: "ada@example.com",
     by: "it@example.com",

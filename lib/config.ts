@@ -55,7 +55,7 @@ export const SERVER_OPTIONS = {
   "downloads-dir": {
     env: "ASSENT_DOWNLOADS_DIR",
     default: "",
-    help: "Support app executables offered to customers (default DATA_DIR/downloads)",
+    help: "Agent packages and their manifest, from deno task package (default DATA_DIR/downloads)",
   },
   "log-level": { env: "ASSENT_LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
   "agent-handshakes-per-address": {

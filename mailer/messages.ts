@@ -40,8 +40,21 @@ export function authorizationRequestMail(input: {
   requestedAt: number;
   deadline: number;
   link: string;
+  /** The technician's reason (a ticket number), when given. */
+  reason?: string | null;
+  /** Escalation: the tier this recipient is asked in, when later than the first, and when. */
+  tier?: number;
+  askedAt?: number;
 }): RenderedMail {
-  const minutes = Math.max(1, Math.round((input.deadline - input.requestedAt) / 60_000));
+  const minutes = Math.max(
+    1,
+    Math.round((input.deadline - (input.askedAt ?? input.requestedAt)) / 60_000),
+  );
+  const escalated = input.tier && input.tier > 1
+    ? `You are asked because the approvers before you (tier ${
+      input.tier - 1
+    }) did not answer in time.`
+    : null;
   const who = `${input.technician} asks to connect to ${input.device}` +
     (input.asUser ? ` as ${input.asUser}` : "");
   const text = [
@@ -51,8 +64,10 @@ export function authorizationRequestMail(input: {
     `Technician:   ${input.technician}`,
     `Device:       ${input.device}`,
     ...(input.asUser ? [`As user:      ${input.asUser}`] : []),
+    ...(input.reason ? [`Reason:       ${input.reason}`] : []),
     `Requested:    ${utc(input.requestedAt)}`,
     `Answer by:    ${utc(input.deadline)} (about ${minutes} minute${minutes === 1 ? "" : "s"})`,
+    ...(escalated ? ["", escalated] : []),
     "",
     `${CHECK_REQUEST}: ${input.link}`,
     "",
@@ -73,9 +88,11 @@ ${row("Organization", input.organization)}
 ${row("Technician", input.technician)}
 ${row("Device", input.device)}
 ${input.asUser ? row("As user", input.asUser) : ""}
+${input.reason ? row("Reason", input.reason) : ""}
 ${row("Requested", utc(input.requestedAt))}
 ${row("Answer by", `${utc(input.deadline)} (about ${minutes} minute${minutes === 1 ? "" : "s"})`)}
 </table>
+${escalated ? `<p>${e(escalated)}</p>` : ""}
 <p><a href="${
       e(input.link)
     }" style="display:inline-block;background:#1f4fd1;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600">${

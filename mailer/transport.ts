@@ -44,6 +44,21 @@ export interface SmtpConfig {
   allowInvalidCertificate?: boolean;
   /** Connection and greeting timeout in ms. */
   timeoutMs?: number;
+  /** The name this server greets the mail server with (see `greetingName`). */
+  greeting?: string;
+}
+
+/**
+ * The name to greet a mail server with (EHLO): the host name of the server's public URL, an
+ * address literal for an IP, or `[127.0.0.1]` for a name that is not fully qualified. Given
+ * explicitly so the SMTP client never asks the OS for its host name, which the server has no
+ * permission to read.
+ */
+export function greetingName(publicUrl: string): string {
+  const host = new URL(publicUrl).hostname;
+  if (host.startsWith("[")) return `[IPv6:${host.slice(1, -1)}]`;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return `[${host}]`;
+  return host.includes(".") ? host : "[127.0.0.1]";
 }
 
 /** A transport that delivers through an SMTP server. */
@@ -51,6 +66,7 @@ export function smtpTransport(config: SmtpConfig): MailTransport {
   const transporter = nodemailer.createTransport({
     host: config.host,
     port: config.port,
+    name: config.greeting ?? "[127.0.0.1]",
     secure: config.security === "tls",
     requireTLS: config.security === "starttls",
     ignoreTLS: config.security === "none",

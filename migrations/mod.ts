@@ -14,6 +14,8 @@ import * as rateLimits from "./20261201T110000_rate_limits.ts";
 import * as deviceKeysAndFileReach from "./20261201T120000_device_keys_and_file_reach.ts";
 import * as deviceMessages from "./20261201T130000_device_messages.ts";
 import * as emailRequirements from "./20261201T140000_email_requirements.ts";
+import * as agentUpdates from "./20261202T100000_agent_updates.ts";
+import * as approvalPolicies from "./20261202T110000_approval_policies.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +30,6 @@ export const migrations: Record<string, Migration> = {
   "20261201T120000_device_keys_and_file_reach": deviceKeysAndFileReach,
   "20261201T130000_device_messages": deviceMessages,
   "20261201T140000_email_requirements": emailRequirements,
+  "20261202T100000_agent_updates": agentUpdates,
+  "20261202T110000_approval_policies": approvalPolicies,
 };

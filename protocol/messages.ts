@@ -230,6 +230,17 @@ export const AgentMessage = z.discriminatedUnion("type", [
     channelId: z.number().int().min(1),
     event: z.record(z.string(), z.unknown()),
   }),
+  /** How an offered update went (see update_available). */
+  z.object({
+    type: z.literal("update_status"),
+    version: z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/).max(40),
+    state: z.enum(["downloaded", "verified", "installed", "rolled_back", "refused"]),
+    /** The SHA-256 of the package the agent chose. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /** For installed: the version it replaced. */
+    from: shortText(40).optional(),
+    detail: shortText(500).optional(),
+  }),
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
@@ -298,7 +309,23 @@ export type ServerMessage =
   }
   | { type: "channel_close"; channelId: number; reason: string }
   | { type: "channel_credit"; channelId: number; bytes: number }
-  | { type: "channel_event"; channelId: number; event: Record<string, unknown> };
+  | { type: "channel_event"; channelId: number; event: Record<string, unknown> }
+  | {
+    /** A newer agent: the packages for the agent's OS; it picks its own platform's. */
+    type: "update_available";
+    version: string;
+    packages: UpdatePackage[];
+  };
+
+/** One package of an offered update. */
+export interface UpdatePackage {
+  /** `linux-x64`, `darwin-arm64`, `windows-x64` … */
+  platform: string;
+  /** A path on the server the agent is connected to, e.g. `/downloads/assent-agent-….tar.gz`. */
+  url: string;
+  size: number;
+  sha256: string;
+}
 
 /** Encodes a binary channel frame: 4-byte big-endian channel id, then the payload. */
 export function encodeChannelFrame(channelId: number, payload: Uint8Array): Uint8Array {

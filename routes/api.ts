@@ -7,10 +7,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   allowedActions,
+  type ApprovalPolicy,
+  approverComment,
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   DEFAULT_SUPPORT_CODE_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
+  REASON_MAX_LENGTH,
   sessionView,
   supportCodeExpiryChoices,
   type SupportSession,
@@ -39,6 +42,7 @@ const OpenBody = z.object({ asUser: z.string().max(256).nullable().default(null)
 const AuthorizeBody = z.object({
   code: z.string().trim().max(20, "code is too long").optional(),
   password: z.string().max(256).optional(),
+  reason: z.string({ error: "reason must be text" }).max(1000, "reason is too long").optional(),
 }).strict();
 
 /** A JSON error response. */
@@ -90,6 +94,25 @@ export function sessionJson(
           source: r.source,
           recipients: r.recipients,
         })),
+        reason: view.reason,
+        approvals: view.approvals.map((p) => ({
+          source: p.source,
+          rule: p.rule,
+          allows: p.allows,
+          allowsNeeded: p.allowsNeeded,
+          denies: p.denies,
+          deniesNeeded: p.deniesNeeded,
+          tier: p.tier,
+          tiers: p.tiers,
+          tierSince: p.tierSince,
+          nextTierAt: p.nextTierAt,
+          votes: p.votes.map((v) => ({
+            by: v.by,
+            decision: v.decision,
+            at: v.at,
+            comment: v.comment ?? null,
+          })),
+        })),
         deadline: view.deadline,
         secondsLeft: view.secondsLeft,
         skippedConfirmation: view.skippedConfirmation,
@@ -128,6 +151,8 @@ function effectiveJson(gate: EmailGatePolicy) {
       source: r.source,
       recipients: r.recipients,
       rule: r.rule.kind,
+      ...(r.rule.kind === "quorum" ? { allows: r.rule.allows, denies: r.rule.denies } : {}),
+      ...(r.rule.kind === "escalation" ? { tiers: r.rule.tiers } : {}),
     })),
   };
 }
@@ -252,7 +277,7 @@ export function apiRoutes(): Hono<AppEnv> {
     try {
       const result = input.code || input.password
         ? await sessions.verifySecureConnect(user, found.session.id, input)
-        : await sessions.requestAuthorization(user, found.session.id);
+        : await sessions.requestAuthorization(user, found.session.id, undefined, input.reason);
       if (result.kind === "secure_connect") {
         return fail(
           c,
@@ -299,7 +324,21 @@ export function apiRoutes(): Hono<AppEnv> {
     required: z.boolean({ error: "required must be true or false" }),
     recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients"),
     timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).int()
-      .default(DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
+      .optional(),
+    // Checked in full by core's constructor, which names the field in its error.
+    approval: z.object({
+      kind: z.enum(["first", "quorum", "escalation"], {
+        error: 'approval.kind must be "first", "quorum" or "escalation"',
+      }),
+      allows: z.number().int().optional(),
+      denies: z.number().int().optional(),
+      tiers: z.array(
+        z.object({
+          recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients per tier"),
+          timeoutSeconds: z.number().int(),
+        }).strict(),
+      ).max(5, "at most 5 tiers").optional(),
+    }).strict().optional(),
   }).strict();
 
   const emailTarget = async (c: Ctx, kind: "device" | "group") => {
@@ -332,7 +371,12 @@ export function apiRoutes(): Hono<AppEnv> {
       const { db, sessions } = c.get("services");
       const own = await ownEmailPolicy(db, kind, target.id);
       const strip = (p: EmailAuthorizationPolicy | null) =>
-        p && { required: p.required, recipients: p.recipients, timeoutSeconds: p.timeoutSeconds };
+        p && {
+          required: p.required,
+          recipients: p.recipients,
+          timeoutSeconds: p.timeoutSeconds,
+          approval: p.approval ?? { kind: "first" },
+        };
       return c.json({
         own: strip(own),
         ...(target.row ? { effective: effectiveJson(await sessions.emailPolicy(target.row)) } : {}),
@@ -348,7 +392,20 @@ export function apiRoutes(): Hono<AppEnv> {
       if (input instanceof Response) return input;
       const { db, clock } = c.get("services");
       try {
-        const saved = await changeEmailPolicy({ db, clock }, target, input, currentUser(c));
+        const saved = await changeEmailPolicy(
+          { db, clock },
+          target,
+          {
+            required: input.required,
+            recipients: input.recipients,
+            timeoutSeconds: input.timeoutSeconds ??
+              (input.approval?.kind === "escalation"
+                ? (input.approval.tiers ?? []).reduce((t, tier) => t + tier.timeoutSeconds, 0)
+                : DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
+            ...(input.approval ? { approval: input.approval as ApprovalPolicy } : {}),
+          },
+          currentUser(c),
+        );
         return c.json({ own: saved });
       } catch (err) {
         const message = policyMessage(err);
@@ -458,6 +515,10 @@ export function apiRoutes(): Hono<AppEnv> {
       c,
       z.object({
         decision: z.enum(["allow", "deny"], { error: 'decision must be "allow" or "deny"' }),
+        comment: z.string({ error: "comment must be text" }).max(
+          REASON_MAX_LENGTH,
+          `comment is at most ${REASON_MAX_LENGTH} characters`,
+        ).optional(),
       }).strict(),
     );
     if (input instanceof Response) return input;
@@ -466,6 +527,7 @@ export function apiRoutes(): Hono<AppEnv> {
         currentUser(c),
         c.req.param("id"),
         input.decision,
+        { comment: approverComment(input.comment), via: "api" },
       );
       if (view.kind === "own_request") return fail(c, 403, "own_request", `${view.text}`);
       return c.json({ result: view });

@@ -12,6 +12,7 @@ import { adminRoutes } from "./admin.tsx";
 import { authRoutes } from "./auth.tsx";
 import { dashboardRoutes } from "./dashboard.tsx";
 import { deviceRoutes } from "./devices.tsx";
+import { downloadRoutes } from "./downloads.tsx";
 import { enrollmentRoutes } from "./enrollment.tsx";
 import { type AppEnv, HttpError } from "./env.ts";
 import { healthRoutes } from "./health.ts";
@@ -76,6 +77,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", approveRoutes());
   app.route("/", approvalsRoutes());
   app.route("/", supportRoutes());
+  app.route("/", downloadRoutes());
   app.route("/", authRoutes());
   app.route("/", dashboardRoutes());
   app.route("/", accountRoutes());

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { ApprovalPageView } from "../core/mod.ts";
+import { type ApprovalPageView, approverComment, REASON_MAX_LENGTH } from "../core/mod.ts";
 import { SessionError } from "../services/sessions.ts";
 import { ApprovalsList, ApprovalsPage } from "../views/ApprovalsPage.tsx";
 import { type AppEnv, type Ctx, currentUser } from "./env.ts";
@@ -15,6 +15,11 @@ import { render, renderPartial } from "./render.tsx";
 
 const DecisionForm = z.object({
   decision: z.enum(["allow", "deny"], { error: "Choose Allow Session or Deny" }),
+  comment: z.string().max(
+    REASON_MAX_LENGTH,
+    `The comment must be at most ${REASON_MAX_LENGTH} characters`,
+  )
+    .default(""),
 });
 
 /** What the user is told after deciding, in their words. */
@@ -75,6 +80,7 @@ export function approvalsRoutes(): Hono<AppEnv> {
         user,
         c.req.param("id"),
         form.data.decision,
+        { comment: approverComment(form.data.comment), via: "approvals_page" },
       );
       if (view.kind === "own_request") return await page(c, { error: `${view.text}.` }, 403);
       return await page(c, { notice: decisionNotice(view, user.email) });

@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { approverComment, REASON_MAX_LENGTH } from "../core/mod.ts";
 import type { ApprovalMiss, ApprovalModel } from "../services/email_auth.ts";
 import { ApprovalPage, UnknownApprovalPage } from "../views/ApprovalPage.tsx";
 import type { AppEnv, Ctx } from "./env.ts";
@@ -13,6 +14,11 @@ import { render } from "./render.tsx";
 
 const DecisionForm = z.object({
   decision: z.enum(["allow", "deny"], { error: "Choose Allow Session or Deny" }),
+  comment: z.string().max(
+    REASON_MAX_LENGTH,
+    `The comment must be at most ${REASON_MAX_LENGTH} characters`,
+  )
+    .default(""),
 });
 
 function page(c: Ctx, result: ApprovalModel | ApprovalMiss) {
@@ -51,6 +57,7 @@ export function approveRoutes(): Hono<AppEnv> {
         form.data.decision,
         c.get("ip"),
         c.get("user"),
+        approverComment(form.data.comment),
       ),
     );
   });

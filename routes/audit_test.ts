@@ -255,6 +255,7 @@ Deno.test("every audit action has a label and belongs to a filter family", () =>
     assert.ok(AUDIT_ACTION_LABELS[action], `no label for ${action}`);
   }
   for (const action of Object.keys(AUDIT_ACTION_LABELS)) {
+    assert.ok(AUDIT_ACTIONS.includes(action as never), `${action} is not in the vocabulary`);
     assert.ok(
       Object.keys(AUDIT_ACTION_GROUPS).some((prefix) => action.startsWith(prefix)),
       `${action} is in no family`,

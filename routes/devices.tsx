@@ -15,9 +15,12 @@ import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import {
   changeEmailPolicy,
+  emailPolicyFields,
+  emailPolicyFieldsFrom,
+  emailPolicyInput,
   ownEmailPolicy,
+  policyErrorField,
   policyMessage,
-  splitRecipients,
 } from "../services/email_settings.ts";
 import {
   agentEmailPolicy,
@@ -33,14 +36,69 @@ import { liveStream } from "./live.ts";
 import { requireRole, requireUser } from "./middleware.ts";
 import { render, renderEither, renderPartial } from "./render.tsx";
 
+/** The device page; `request` carries Request Authorization's reason and its error. */
+export async function devicePage(
+  c: Ctx,
+  device: Device,
+  email: {
+    error?: string;
+    errorField?: string | null;
+    notice?: string;
+    values?: EmailPolicyValues;
+  } = {},
+  status: 200 | 400 = 200,
+  request?: { reason: string; reasonError: string },
+) {
+  const { db, live, enrollment } = c.get("services");
+  const names = await loadNames(db);
+  const isAdmin = currentUser(c).role !== "technician";
+  const groups = isAdmin ? await enrollment.groups(currentUser(c), device.department_id) : [];
+  const model = await sessionPanelModel(c.get("services"), currentUser(c), device);
+  const panel = request && model.request
+    ? { ...model, request: { ...model.request, ...request } }
+    : model;
+  // A refused reason stays on the live panel until the technician sends another.
+  const panelUrl = request
+    ? `/devices/${device.id}/panel?reason=${encodeURIComponent(request.reason)}`
+    : `/devices/${device.id}/panel`;
+  return render(
+    c,
+    <DevicePage
+      device={deviceModel(device, live, names)}
+      admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
+      panel={
+        <Live id="session-panel" url={panelUrl} event="device">
+          <SessionPanel model={panel} />
+        </Live>
+      }
+      settings={isAdmin && (
+        <EmailPolicyForm
+          action={`/devices/${device.id}/email-authorization`}
+          values={email.values ?? await emailFormValues(db, device, names)}
+          error={email.error}
+          errorField={email.errorField ?? null}
+          notice={email.notice}
+          agentReported={agentReportedText(device)}
+          mailWarning={c.get("services").outbox.transport.kind === "log"
+            ? NO_MAIL_SERVER_WARNING
+            : null}
+        />
+      )}
+    />,
+    status,
+  );
+}
+
 /** The email-authorization form of a device or group. */
 export const EmailPolicyFormSchema = z.object({
   required: z.preprocess((v) => v === "on", z.boolean()),
   recipients: z.string().max(5000, "Recipients are too long").default(""),
   timeoutSeconds: z.coerce.number({ error: "Timeout must be a number of seconds" })
     .int("Timeout must be a whole number of seconds"),
+  approval: z.enum(["first", "quorum", "escalation"], { error: "Choose an approval policy" })
+    .default("first"),
   mode: z.enum(["save", "inherit"]).default("save"),
-});
+}).loose();
 
 /** What the device's email form shows: its own setting, or the group's it inherits. */
 async function emailFormValues(
@@ -52,9 +110,7 @@ async function emailFormValues(
   const group = !own && device.group_id ? await ownEmailPolicy(db, "group", device.group_id) : null;
   const p = own ?? group ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
   return {
-    required: p.required,
-    recipients: p.recipients.join("\n"),
-    timeoutSeconds: p.timeoutSeconds,
+    ...emailPolicyFields(p),
     inheritedFrom: !own && group && device.group_id
       ? `the group ${names.groups.get(device.group_id) ?? ""}`
       : null,
@@ -143,44 +199,6 @@ export function deviceRoutes(): Hono<AppEnv> {
     });
   });
 
-  const devicePage = async (
-    c: Ctx,
-    device: Device,
-    email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
-    status: 200 | 400 = 200,
-  ) => {
-    const { db, live, enrollment } = c.get("services");
-    const names = await loadNames(db);
-    const isAdmin = currentUser(c).role !== "technician";
-    const groups = isAdmin ? await enrollment.groups(currentUser(c), device.department_id) : [];
-    const panel = await sessionPanelModel(c.get("services"), currentUser(c), device);
-    return render(
-      c,
-      <DevicePage
-        device={deviceModel(device, live, names)}
-        admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
-        panel={
-          <Live id="session-panel" url={`/devices/${device.id}/panel`} event="device">
-            <SessionPanel model={panel} />
-          </Live>
-        }
-        settings={isAdmin && (
-          <EmailPolicyForm
-            action={`/devices/${device.id}/email-authorization`}
-            values={email.values ?? await emailFormValues(db, device, names)}
-            error={email.error}
-            notice={email.notice}
-            agentReported={agentReportedText(device)}
-            mailWarning={c.get("services").outbox.transport.kind === "log"
-              ? NO_MAIL_SERVER_WARNING
-              : null}
-          />
-        )}
-      />,
-      status,
-    );
-  };
-
   app.get("/devices/:id", async (c) => {
     const device = await visibleDevice(c);
     // A Service Desk customer's computer lives on its support session's page.
@@ -193,30 +211,26 @@ export function deviceRoutes(): Hono<AppEnv> {
     const device = await visibleDevice(c);
     const form = await readForm(c, EmailPolicyFormSchema);
     const raw = await c.req.parseBody();
-    const values: EmailPolicyValues = {
-      required: raw.required === "on",
-      recipients: String(raw.recipients ?? ""),
-      timeoutSeconds: Number(raw.timeoutSeconds) || 180,
-      inheritedFrom: null,
-      updatedBy: null,
-    };
+    const fields = emailPolicyFieldsFrom(raw);
+    const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
     if (!form.ok) return await devicePage(c, device, { error: form.message, values }, 400);
     const { db, clock, events } = c.get("services");
     try {
       await changeEmailPolicy(
         { db, clock },
         { kind: "device", id: device.id, name: device.name, departmentId: device.department_id },
-        form.data.mode === "inherit" ? null : {
-          required: form.data.required,
-          recipients: splitRecipients(form.data.recipients),
-          timeoutSeconds: form.data.timeoutSeconds,
-        },
+        form.data.mode === "inherit" ? null : emailPolicyInput(fields),
         currentUser(c),
       );
     } catch (err) {
       const message = policyMessage(err);
       if (!message) throw err;
-      return await devicePage(c, device, { error: message, values }, 400);
+      return await devicePage(
+        c,
+        device,
+        { error: message, errorField: policyErrorField(message), values },
+        400,
+      );
     }
     events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
     return c.redirect(`/devices/${device.id}?saved=1#email-authorization`, 303);

@@ -138,7 +138,14 @@ Deno.test("enrollment tokens: created once-visible, listed, revoked; admins only
   });
   assert.equal(created.status, 200);
   const body = await textOf(created);
-  assert.match(body, /assent agent --server http:\/\/localhost --enroll enr_[A-Za-z0-9_-]{43}/);
+  // No packages on this server: the page says so and gives the command for a copy of Assent,
+  // never an install line that would fetch nothing.
+  assert.match(body, /This server has no agent packages yet/);
+  assert.match(
+    body,
+    /in a copy of Assent \(with Deno\), run: Copy deno task agent agent --server http:\/\/localhost --enroll enr_[A-Za-z0-9_-]{43}/,
+  );
+  assert.doesNotMatch(body, /install\/agent\.(sh|ps1)/);
   const rows = await t.services.db.selectFrom("enrollment_tokens").selectAll().execute();
   assert.equal(rows.length, 1);
   assert.doesNotMatch(

@@ -2,15 +2,19 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../core/mod.ts";
+import { agentDownloads, archivePackages, installCommands } from "../services/downloads.ts";
 import { EnrollmentError, GroupFields } from "../services/enrollment.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import {
   changeEmailPolicy,
+  emailPolicyFields,
+  emailPolicyFieldsFrom,
+  emailPolicyInput,
   ownEmailPolicy,
+  policyErrorField,
   policyMessage,
-  splitRecipients,
 } from "../services/email_settings.ts";
 import { EmailPolicyFormSchema } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
@@ -44,9 +48,13 @@ async function scoped<T>(run: Promise<T>): Promise<T> {
   }
 }
 
-/** The command an admin pastes on the device. */
-export function enrollCommand(publicUrl: string, token: string): string {
-  return `assent agent --server ${publicUrl} --enroll ${token}`;
+/**
+ * The command an admin runs on the device by hand: in an unpacked agent package, or, while the
+ * server has no packages, in a copy of Assent.
+ */
+export function enrollCommand(publicUrl: string, token: string, packaged: boolean): string {
+  const args = `--server ${publicUrl} --enroll ${token}`;
+  return packaged ? `./assent-agent agent ${args}` : `deno task agent agent ${args}`;
 }
 
 async function page(
@@ -54,11 +62,12 @@ async function page(
   extra: { created?: CreatedToken; error?: string; notice?: string } = {},
   status: 200 | 400 = 200,
 ) {
-  const { enrollment } = c.get("services");
+  const { enrollment, downloadsDir } = c.get("services");
   const viewer = currentUser(c);
   return render(
     c,
     <EnrollmentPage
+      downloads={await agentDownloads(downloadsDir)}
       tokens={await enrollment.tokens(viewer)}
       form={await enrollment.formOptions(viewer)}
       {...extra}
@@ -94,7 +103,14 @@ export function enrollmentRoutes(): Hono<AppEnv> {
       if (!(err instanceof EnrollmentError)) throw err;
       return await page(c, { error: err.message }, 400);
     }
-    return await page(c, { created: { token, command: enrollCommand(config.publicUrl, token) } });
+    const downloads = await agentDownloads(c.get("services").downloadsDir);
+    return await page(c, {
+      created: {
+        token,
+        command: enrollCommand(config.publicUrl, token, archivePackages(downloads).length > 0),
+        installs: installCommands(config.publicUrl, token, downloads),
+      },
+    });
   });
 
   app.post("/admin/enrollment/:id/revoke", async (c) => {
@@ -125,7 +141,12 @@ export function enrollmentRoutes(): Hono<AppEnv> {
 
   const groupPage = async (
     c: Ctx,
-    email: { error?: string; notice?: string; values?: EmailPolicyValues } = {},
+    email: {
+      error?: string;
+      errorField?: string | null;
+      notice?: string;
+      values?: EmailPolicyValues;
+    } = {},
     status: 200 | 400 = 200,
   ) => {
     const { db, enrollment } = c.get("services");
@@ -150,13 +171,12 @@ export function enrollmentRoutes(): Hono<AppEnv> {
               <EmailPolicyForm
                 action={`/admin/groups/${group.id}/email-authorization`}
                 values={email.values ?? {
-                  required: p.required,
-                  recipients: p.recipients.join("\n"),
-                  timeoutSeconds: p.timeoutSeconds,
+                  ...emailPolicyFields(p),
                   inheritedFrom: null,
                   updatedBy: own?.updatedBy ?? null,
                 }}
                 error={email.error}
+                errorField={email.errorField ?? null}
                 notice={email.notice}
                 mailWarning={c.get("services").outbox.transport.kind === "log"
                   ? NO_MAIL_SERVER_WARNING
@@ -182,30 +202,25 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     const { group } = await groupPage(c);
     const form = await readForm(c, EmailPolicyFormSchema);
     const raw = await c.req.parseBody();
-    const values: EmailPolicyValues = {
-      required: raw.required === "on",
-      recipients: String(raw.recipients ?? ""),
-      timeoutSeconds: Number(raw.timeoutSeconds) || 180,
-      inheritedFrom: null,
-      updatedBy: null,
-    };
+    const fields = emailPolicyFieldsFrom(raw);
+    const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
     if (!form.ok) return (await groupPage(c, { error: form.message, values }, 400)).response();
     const { db, clock } = c.get("services");
     try {
       await changeEmailPolicy(
         { db, clock },
         { kind: "group", id: group.id, name: group.name, departmentId: group.department_id },
-        form.data.mode === "inherit" ? null : {
-          required: form.data.required,
-          recipients: splitRecipients(form.data.recipients),
-          timeoutSeconds: form.data.timeoutSeconds,
-        },
+        form.data.mode === "inherit" ? null : emailPolicyInput(fields),
         currentUser(c),
       );
     } catch (err) {
       const message = policyMessage(err);
       if (!message) throw err;
-      return (await groupPage(c, { error: message, values }, 400)).response();
+      return (await groupPage(
+        c,
+        { error: message, errorField: policyErrorField(message), values },
+        400,
+      )).response();
     }
     return c.redirect(`/admin/groups/${group.id}?saved=1`, 303);
   });

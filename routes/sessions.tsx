@@ -9,7 +9,7 @@ import { type RequestResult, SessionError } from "../services/sessions.ts";
 import type { Device } from "../services/devices.ts";
 import { SecureConnectPage } from "../views/SecureConnectPage.tsx";
 import { SessionPanel } from "../views/SessionPanel.tsx";
-import { visibleDevice } from "./devices.tsx";
+import { devicePage, visibleDevice } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { readForm } from "./forms.ts";
 import { requireUser } from "./middleware.ts";
@@ -24,6 +24,11 @@ const OpenForm = z.object({
 const StepUpForm = z.object({
   code: z.string().trim().max(20, "That code is too long").optional(),
   password: z.string().max(256).optional(),
+  reason: z.string().max(1000, "The reason is too long").optional(),
+});
+
+const RequestForm = z.object({
+  reason: z.string().max(1000, "The reason is too long").default(""),
 });
 
 /**
@@ -50,9 +55,16 @@ export function sessionFailure(err: unknown): never {
   throw err;
 }
 
-function afterRequest(c: Ctx, sessionId: string, device: Device, result: RequestResult) {
+function afterRequest(
+  c: Ctx,
+  sessionId: string,
+  device: Device,
+  result: RequestResult,
+  reason = "",
+) {
   if (result.kind === "requested") return c.redirect(`/devices/${device.id}`, 303);
-  return c.redirect(`/sessions/${sessionId}/secure-connect`, 303);
+  const query = reason.trim() ? `?reason=${encodeURIComponent(reason.trim())}` : "";
+  return c.redirect(`/sessions/${sessionId}/secure-connect${query}`, 303);
 }
 
 /** /devices/:id/sessions, /devices/:id/panel and /sessions/:id/…. */
@@ -62,7 +74,14 @@ export function sessionRoutes(): Hono<AppEnv> {
 
   app.get("/devices/:id/panel", requireUser(), async (c) => {
     const device = await visibleDevice(c);
-    const model = await sessionPanelModel(c.get("services"), currentUser(c), device);
+    const typed = c.req.query("reason");
+    const model = await sessionPanelModel(
+      c.get("services"),
+      currentUser(c),
+      device,
+      undefined,
+      typed === undefined ? undefined : typed.slice(0, 1000),
+    );
     return renderPartial(c, <SessionPanel model={model} />);
   });
 
@@ -79,9 +98,25 @@ export function sessionRoutes(): Hono<AppEnv> {
 
   app.post("/sessions/:id/authorize", async (c) => {
     const { sessionId, device } = await sessionDevice(c);
-    const result = await c.get("services").sessions.requestAuthorization(currentUser(c), sessionId)
-      .catch(sessionFailure);
-    return afterRequest(c, sessionId, device, result);
+    const form = await readForm(c, RequestForm);
+    const reason = form.ok ? form.data.reason : "";
+    if (!form.ok) {
+      return await devicePage(c, device, {}, 400, { reason: "", reasonError: form.message });
+    }
+    try {
+      const result = await c.get("services").sessions.requestAuthorization(
+        currentUser(c),
+        sessionId,
+        undefined,
+        reason,
+      );
+      return afterRequest(c, sessionId, device, result, reason);
+    } catch (err) {
+      if (err instanceof SessionError && err.code === "invalid_reason") {
+        return await devicePage(c, device, {}, 400, { reason, reasonError: err.message });
+      }
+      return sessionFailure(err);
+    }
   });
 
   app.get("/sessions/:id/secure-connect", async (c) => {
@@ -98,6 +133,7 @@ export function sessionRoutes(): Hono<AppEnv> {
         deviceId={device.id}
         deviceName={device.name}
         method={method}
+        reason={c.req.query("reason")?.slice(0, 1000) ?? null}
       />,
     );
   });
@@ -115,6 +151,7 @@ export function sessionRoutes(): Hono<AppEnv> {
           deviceName={device.name}
           method={user.mfaEnabled ? "totp" : "password"}
           error={error}
+          reason={form.ok ? form.data.reason ?? null : null}
         />,
         status,
       );
@@ -125,8 +162,14 @@ export function sessionRoutes(): Hono<AppEnv> {
         sessionId,
         form.data,
       );
-      return afterRequest(c, sessionId, device, result);
+      return afterRequest(c, sessionId, device, result, form.data.reason ?? "");
     } catch (err) {
+      if (err instanceof SessionError && err.code === "invalid_reason") {
+        return await devicePage(c, device, {}, 400, {
+          reason: form.data.reason ?? "",
+          reasonError: err.message,
+        });
+      }
       if (err instanceof SessionError && (err.status === 400 || err.status === 429)) {
         return page(err.message, err.status);
       }

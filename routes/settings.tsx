@@ -41,6 +41,7 @@ const PARTS: readonly SettingsPart[] = [
   "secure-connect-exclusions",
   "authorization",
   "file-transfer",
+  "agent-updates",
 ];
 
 /** A whole number within `range`; the message names the field and the range. */
@@ -80,6 +81,15 @@ const AuthorizationForm = z.object({
   lifetimeMinutes: wholeNumber(
     AUTHORIZATION_LIFETIME_LABEL,
     POLICY_LIMITS.authorizationLifetimeMinutes,
+  ),
+  requireReason: checkbox(),
+});
+
+const AgentUpdatesForm = z.object({
+  // A checkbox sends "on" or nothing; anything else is a forged or broken form, not a release.
+  hold: z.preprocess(
+    (v) => v === undefined ? false : v === "on" || v === "true" || v === "1" ? true : v,
+    z.boolean({ error: "Hold agent updates can only be ticked or left empty" }),
   ),
 });
 
@@ -178,6 +188,7 @@ interface PageState {
   secureConnect?: Partial<SettingsPageModel["secureConnect"]>;
   authorization?: SettingsPageModel["authorization"];
   fileTransfer?: SettingsPageModel["fileTransfer"];
+  agentUpdates?: { held: boolean };
   saved?: SettingsPart | null;
 }
 
@@ -214,7 +225,13 @@ async function settingsPage(
   const sc = policies.secureConnect;
   const editable = view.secureConnectEditable;
   const saved = c.req.query("saved");
+  const updates = c.get("services").updates;
   const model: SettingsPageModel = {
+    agentUpdates: {
+      held: await updates.isHeld(department.id),
+      shipped: await updates.shippedVersion(),
+      ...state.agentUpdates,
+    },
     department,
     confirmation: {
       enabled: c1.enabled,
@@ -238,7 +255,10 @@ async function settingsPage(
       ...state.secureConnect,
     },
     authorization: state.authorization ??
-      { lifetimeMinutes: String(policies.authorization.lifetimeMinutes) },
+      {
+        lifetimeMinutes: String(policies.authorization.lifetimeMinutes),
+        requireReason: policies.authorization.requireReason === true,
+      },
     fileTransfer: state.fileTransfer ?? {
       userHomes: policies.fileTransfer.userHomes,
       paths: policies.fileTransfer.paths.join("\n"),
@@ -283,6 +303,20 @@ export function settingsRoutes(): Hono<AppEnv> {
   });
 
   app.get("/settings/:departmentId", async (c) => await settingsPage(c, await loadDepartment(c)));
+
+  app.post("/settings/:departmentId/agent-updates", async (c) => {
+    const department = await loadDepartment(c);
+    const form = await readForm(c, AgentUpdatesForm);
+    if (!form.ok) {
+      const raw = await typed(c);
+      return await settingsPage(c, department, {
+        errors: { "agent-updates": form.message },
+        agentUpdates: { held: isOn(raw.hold) },
+      }, 400);
+    }
+    await c.get("services").updates.setHeld(department.id, form.data.hold, currentUser(c));
+    return backTo(c, department, "agent-updates");
+  });
 
   app.post("/settings/:departmentId/confirmation", async (c) => {
     const department = await loadDepartment(c);
@@ -341,7 +375,10 @@ export function settingsRoutes(): Hono<AppEnv> {
     const fail = (message: string) =>
       settingsPage(c, department, {
         errors: { authorization: message },
-        authorization: { lifetimeMinutes: raw.lifetimeMinutes ?? "" },
+        authorization: {
+          lifetimeMinutes: raw.lifetimeMinutes ?? "",
+          requireReason: raw.requireReason === "on",
+        },
       }, 400);
     if (!form.ok) return await fail(form.message);
     try {

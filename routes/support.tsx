@@ -1,21 +1,16 @@
 /**
  * Service Desk support sessions (R6). Technicians: /support (list and create), /support/:id
  * (code, link, the customer's app and the permission panel) and its actions. Customers, with
- * no login: /join (type a code), /join/:code (the download page), the launcher scripts that
- * carry the code, and /downloads/:file (the support app itself).
+ * no login: /join (type a code), /join/:code (the download page) and the launcher scripts that
+ * carry the code; the support app itself comes from /downloads/:file (routes/downloads.tsx).
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseSupportCode, supportCodeExpiryChoices } from "../core/mod.ts";
 import { departmentChoices } from "../services/devices.ts";
 import { sessionPanelModel } from "../services/device_views.ts";
-import {
-  powershellLauncher,
-  shellLauncher,
-  SUPPORT_APP_NAME,
-  supportAppFiles,
-  supportAppPath,
-} from "../services/downloads.ts";
+import { agentDownloads, platformFromUserAgent } from "../services/downloads.ts";
+import { supportLauncherPs1, supportLauncherSh } from "../services/install_scripts.ts";
 import type { SupportCodeModel } from "../services/support_codes.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import {
@@ -226,10 +221,16 @@ export function supportRoutes(): Hono<AppEnv> {
       : page.kind === "ended"
       ? (page.view.kind === "invalid" ? 404 : 410)
       : 200;
-    const files = page.kind === "available" ? await supportAppFiles(services.downloadsDir) : [];
+    const downloads = page.kind === "available" ? await agentDownloads(services.downloadsDir) : [];
     return render(
       c,
-      <JoinPage page={page} code={code} server={services.config.publicUrl} files={files} />,
+      <JoinPage
+        page={page}
+        code={code}
+        server={services.config.publicUrl}
+        downloads={downloads}
+        visitor={platformFromUserAgent(c.req.header("User-Agent") ?? "")}
+      />,
       status,
     );
   });
@@ -242,45 +243,24 @@ export function supportRoutes(): Hono<AppEnv> {
     if (page.kind === "ended") {
       return c.text(page.view.text, page.view.kind === "invalid" ? 404 : 410);
     }
+    const downloads = await agentDownloads(services.downloadsDir);
     const input = {
       server: services.config.publicUrl,
       code,
       title: `Assent support session ${page.view.formattedCode} with ${page.technician}`,
+      downloads,
     };
-    return c.body(kind === "sh" ? shellLauncher(input) : powershellLauncher(input), 200, {
+    const offered = downloads.some((d) =>
+      d.format !== "executable" && (kind === "ps1") === (d.os === "windows")
+    );
+    if (!offered) throw new HttpError(404, "The support app for this system is not on this server");
+    return c.body(kind === "sh" ? supportLauncherSh(input) : supportLauncherPs1(input), 200, {
       "Content-Type": "text/plain; charset=utf-8",
       "Cache-Control": "no-store",
     });
   };
   app.get("/join/:code/launch.sh", launcher("sh"));
   app.get("/join/:code/launch.ps1", launcher("ps1"));
-
-  app.get("/downloads/:file", async (c) => {
-    const name = c.req.param("file");
-    const path = SUPPORT_APP_NAME.test(name)
-      ? supportAppPath(c.get("services").downloadsDir, name)
-      : null;
-    let file: Deno.FsFile | null = null;
-    try {
-      if (path) file = await Deno.open(path, { read: true });
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-    if (!file) throw new HttpError(404, "There is no such download");
-    const { size } = await file.stat();
-    const headers = {
-      "Content-Type": "application/octet-stream",
-      "Content-Length": String(size),
-      "Content-Disposition": `attachment; filename="${name}"`,
-      "Cache-Control": "no-store",
-    };
-    // HEAD is answered by this handler too, and its body would never be read (nor the file closed).
-    if (c.req.method === "HEAD") {
-      file.close();
-      return c.body(null, 200, headers);
-    }
-    return c.body(file.readable, 200, headers);
-  });
 
   return app;
 }

@@ -46,6 +46,8 @@ export class ApprovalMail implements ApprovalMailQueue {
       requestedAt: effect.requestedAt,
       deadline: effect.deadline,
       link: `${this.#d.publicUrl()}/approve/${token}`,
+      reason: effect.reason ?? null,
+      ...(effect.tier ? { tier: effect.tier, askedAt: now } : {}),
     });
     await enqueueMail(db, {
       kind: "email_authorization",

@@ -199,9 +199,11 @@ export class DepartmentSettings {
   ): Promise<void> {
     await this.#update(viewer, departmentId, "policy.changed", (current) => {
       const next = authorizationPolicy({ ...current.authorization, ...fields });
+      // An unset flag and false read the same, so saving the form unchanged records nothing.
+      const flags = (p: typeof next) => ({ ...p, requireReason: p.requireReason === true });
       return {
         next: { ...current, authorization: next },
-        changes: changedFields(current.authorization, next, Object.keys(fields)),
+        changes: changedFields(flags(current.authorization), flags(next), Object.keys(fields)),
       };
     });
   }

@@ -3,6 +3,9 @@ import {
   allowedActions,
   attendedActions,
   AUTHORIZATION_IN_PROGRESS,
+  CoreError,
+  type EmailGate,
+  requestReason,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
   sessionView,
@@ -21,6 +24,8 @@ import type { SessionPanelModel } from "../views/SessionPanel.tsx";
 import type { SessionBarModel, SessionBarState } from "../views/RemotePage.tsx";
 import type { CurrentUser } from "./accounts.ts";
 import type { SupportSessions } from "./sessions.ts";
+import { progressLines } from "./email_auth.ts";
+import { loadPolicies } from "../store/policies.ts";
 
 /** Names of departments and groups, for labelling devices. */
 export interface Names {
@@ -85,6 +90,8 @@ export async function sessionPanelModel(
   device: Device,
   /** A Service Desk session's device: `live` while its code is neither closed nor expired. */
   attended?: { supportId: string; live: boolean; appRunning: boolean },
+  /** A reason the technician typed and had refused: shown again with its error. */
+  typedReason?: string,
 ): Promise<SessionPanelModel> {
   const now = services.clock.now();
   const stored = await services.sessions.current(user, device.id);
@@ -121,8 +128,11 @@ export async function sessionPanelModel(
         emailWaitingFor: view.kind === "authorizing" && view.waitingApprovals.length > 0
           ? waitingForText(view.waitingApprovals)
           : null,
+        approvalLines: status?.kind === "authorizing" ? progressLines(status.attempt.email) : [],
+        outcomeComment: last ? decidingComment(last.attempt.email, last.by) : null,
       }
       : null,
+    request: await requestField(services.db, device, !!attended, typedReason),
     actions: attended ? attendedActions(actions, attended) : actions,
     users: device.users.map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
@@ -174,4 +184,34 @@ export function sessionBarModel(
     asUser: session.asUser,
     state,
   };
+}
+
+// The approver who ended an attempt may have said why; the panel shows it under the outcome.
+function decidingComment(gate: EmailGate, by: string | undefined): string | null {
+  if (gate.kind === "not_required" || !by) return null;
+  for (const requirement of gate.requirements) {
+    const vote = (requirement.votes ?? []).find((v) => v.by === by && v.comment);
+    if (vote?.comment) return vote.comment;
+  }
+  return null;
+}
+
+// The refused reason is checked again here rather than carried: the panel re-renders live, and
+// each render must say the same thing about the same typed text.
+async function requestField(
+  db: Db,
+  device: Device,
+  attended: boolean,
+  typed: string | undefined,
+): Promise<NonNullable<SessionPanelModel["request"]>> {
+  const policy = (await loadPolicies(db, device.department_id)).authorization;
+  const field = { reasonRequired: !attended && policy.requireReason === true };
+  if (typed === undefined || attended) return field;
+  try {
+    requestReason(policy, typed);
+    return { ...field, reason: typed };
+  } catch (err) {
+    if (!(err instanceof CoreError)) throw err;
+    return { ...field, reason: typed, reasonError: err.message };
+  }
 }

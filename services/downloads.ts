@@ -1,140 +1,124 @@
 /**
- * The support app offered to customers (R6): the same executable as the server, run as
- * `assent support CODE --server URL`. The server offers what is in its downloads folder, named
- * `assent-<os>-<arch>[.exe]`, plus itself when it runs as a compiled binary; a launcher script
- * per OS carries the code, fetches the right executable from this server and runs it.
+ * Agent packages on offer: what `deno task package` put in the downloads folder and listed in
+ * its manifest. The same package is the agent technicians install (Admin → Enrollment) and
+ * the support app customers run (the join page): `assent-agent agent …` or
+ * `assent-agent support CODE …`. A package is offered only while its file is in the folder at
+ * the size the manifest says; the manifest's SHA-256 is what pages, install scripts, launchers
+ * and agent updates check the bytes against.
  */
-import { basename } from "node:path";
+import { join } from "node:path";
+import { type Platform, platformById, type PlatformId } from "../lib/platforms.ts";
+import { MANIFEST_FILE, type ManifestEntry, PackageManifest } from "./package_manifest.ts";
 
-/** One executable a customer can download. */
-export interface SupportAppFile {
-  file: string;
-  os: "linux" | "macos" | "windows";
-  arch: "x86_64" | "aarch64";
-  size: number;
+/** One package a visitor can download. */
+export interface AgentDownload extends ManifestEntry {
+  label: string;
+  os: Platform["os"];
 }
 
-/** The names the downloads folder may offer, and nothing else. */
-export const SUPPORT_APP_NAME = /^assent-(linux|macos|windows)-(x86_64|aarch64)(\.exe)?$/;
-
 /** The OS names people read. */
-export const OS_LABELS: Record<SupportAppFile["os"], string> = {
+export const OS_LABELS: Record<Platform["os"], string> = {
   windows: "Windows",
-  macos: "macOS",
+  darwin: "macOS",
   linux: "Linux",
 };
 
-/** The executables on offer; a missing folder offers nothing (or just this server's binary). */
-export async function supportAppFiles(dir: string | null): Promise<SupportAppFile[]> {
-  const found = new Map<string, SupportAppFile>();
-  const self = selfExecutable();
-  if (self) found.set(self.file, self);
-  if (dir) {
+let cache: { dir: string; mtime: number; size: number; packages: AgentDownload[] } | null = null;
+
+/**
+ * The packages on offer in `dir`, newest manifest first read; none when there is no folder or
+ * manifest. A manifest entry whose file is missing or has another size is not offered.
+ */
+export async function agentDownloads(dir: string | null): Promise<AgentDownload[]> {
+  if (!dir) return [];
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(join(dir, MANIFEST_FILE));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+  const mtime = stat.mtime?.getTime() ?? 0;
+  let packages: AgentDownload[];
+  if (cache && cache.dir === dir && cache.mtime === mtime && cache.size === stat.size) {
+    packages = cache.packages;
+  } else {
+    const parsed = PackageManifest.safeParse(
+      JSON.parse(await Deno.readTextFile(join(dir, MANIFEST_FILE)).catch(() => "null")),
+    );
+    packages = parsed.success
+      ? parsed.data.packages.map((p) => {
+        const platform = platformById(p.platform)!;
+        return { ...p, label: platform.label, os: platform.os };
+      })
+      : [];
+    cache = { dir, mtime, size: stat.size, packages };
+  }
+  const present: AgentDownload[] = [];
+  for (const p of packages) {
     try {
-      for await (const entry of Deno.readDir(dir)) {
-        const m = entry.name.match(SUPPORT_APP_NAME);
-        if (!m || !entry.isFile || (m[1] === "windows") !== (m[3] === ".exe")) continue;
-        const { size } = await Deno.stat(`${dir}/${entry.name}`);
-        found.set(entry.name, {
-          file: entry.name,
-          os: m[1] as SupportAppFile["os"],
-          arch: m[2] as SupportAppFile["arch"],
-          size,
-        });
-      }
+      if ((await Deno.stat(join(dir, p.file))).size === p.size) present.push(p);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
   }
-  return [...found.values()].sort((a, b) => a.file.localeCompare(b.file));
+  return present;
 }
 
-/** Where a download's bytes come from: the folder, or this very executable. */
-export function supportAppPath(dir: string | null, file: string): string | null {
-  if (!SUPPORT_APP_NAME.test(file)) return null;
-  const self = selfExecutable();
-  if (self?.file === file) return Deno.execPath();
-  return dir ? `${dir}/${file}` : null;
+/** The packages an install script or launcher can use: archives with the runtime inside. */
+export function archivePackages(downloads: AgentDownload[]): AgentDownload[] {
+  return downloads.filter((d) => d.format !== "executable");
 }
 
-/** This server's own binary as a support app, when it is a compiled Assent (not `deno`). */
-function selfExecutable(): SupportAppFile | null {
-  const exec = Deno.execPath();
-  if (/^deno(\.exe)?$/i.test(basename(exec))) return null;
-  const os = Deno.build.os === "darwin"
-    ? "macos"
-    : Deno.build.os === "windows"
-    ? "windows"
-    : Deno.build.os === "linux"
-    ? "linux"
-    : null;
-  const arch = Deno.build.arch;
-  if (!os) return null;
-  let size = 0;
-  try {
-    size = Deno.statSync(exec).size;
-  } catch {
-    return null;
-  }
-  return { file: `assent-${os}-${arch}${os === "windows" ? ".exe" : ""}`, os, arch, size };
+/** The path of a download by its file name, when the manifest offers it; else null. */
+export async function downloadPath(dir: string | null, file: string): Promise<string | null> {
+  if (!dir) return null;
+  const offered = await agentDownloads(dir);
+  return offered.some((d) => d.file === file) ? join(dir, file) : null;
 }
 
-/** Single-quoted for POSIX sh. */
-function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'"'"'`)}'`;
+/** The platform a browser's User-Agent says it runs on, as far as it tells. */
+export function platformFromUserAgent(userAgent: string): PlatformId | null {
+  const ua = userAgent.toLowerCase();
+  const arm = /arm64|aarch64/.test(ua);
+  if (ua.includes("windows")) return arm ? "windows-arm64" : "windows-x64";
+  // Browsers on Apple silicon still say "Intel Mac OS X": suggest the likelier Apple silicon
+  // package; the page lists the Intel one beside it.
+  if (ua.includes("mac os x") || ua.includes("macintosh")) return "darwin-arm64";
+  if (ua.includes("android") || ua.includes("iphone") || ua.includes("ipad")) return null;
+  if (ua.includes("linux")) return arm ? "linux-arm64" : "linux-x64";
+  return null;
 }
 
-/** Single-quoted for PowerShell. */
-function psQuote(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+/** One platform's install command, carrying the enrollment token and the expected SHA-256. */
+export interface InstallCommand {
+  download: AgentDownload;
+  shell: "sh" | "powershell";
+  command: string;
 }
 
 /**
- * The launcher for Linux and macOS: picks the executable for this machine, fetches it from
- * the server and runs it with the code. It reads answers from the terminal even when piped
- * into sh (`curl … | sh`).
+ * The one-line install commands for every package an installer can use. The token and hash
+ * are arguments of the script, never part of a URL, so no access log sees them.
  */
-export function shellLauncher(input: { server: string; code: string; title: string }): string {
-  return `#!/bin/sh
-# ${input.title.replace(/[\r\n]/g, " ")}
-# Joins the support session: downloads the Assent support app from the server and runs it.
-set -eu
-server=${shQuote(input.server)}
-code=${shQuote(input.code)}
-case "$(uname -s)-$(uname -m)" in
-  Linux-x86_64) file=assent-linux-x86_64 ;;
-  Linux-aarch64 | Linux-arm64) file=assent-linux-aarch64 ;;
-  Darwin-x86_64) file=assent-macos-x86_64 ;;
-  Darwin-arm64) file=assent-macos-aarch64 ;;
-  *) echo "The support app is not available for this computer ($(uname -sm))." >&2; exit 1 ;;
-esac
-dir="\${TMPDIR:-/tmp}/assent-support-$(id -u)"
-mkdir -p "$dir" && chmod 700 "$dir"
-echo "Downloading the support app…"
-if command -v curl >/dev/null 2>&1; then
-  curl -fsSL -o "$dir/assent" "$server/downloads/$file"
-else
-  wget -q -O "$dir/assent" "$server/downloads/$file"
-fi
-chmod +x "$dir/assent"
-if [ -t 0 ]; then exec "$dir/assent" support "$code" --server "$server"; fi
-exec "$dir/assent" support "$code" --server "$server" </dev/tty
-`;
-}
-
-/** The launcher for Windows PowerShell. */
-export function powershellLauncher(input: { server: string; code: string; title: string }): string {
-  return `# ${input.title.replace(/[\r\n]/g, " ")}
-# Joins the support session: downloads the Assent support app from the server and runs it.
-$ErrorActionPreference = 'Stop'
-$server = ${psQuote(input.server)}
-$code = ${psQuote(input.code)}
-$file = if ($env:PROCESSOR_ARCHITECTURE -eq 'ARM64') { 'assent-windows-aarch64.exe' } else { 'assent-windows-x86_64.exe' }
-$dir = Join-Path $env:TEMP 'assent-support'
-New-Item -ItemType Directory -Force -Path $dir | Out-Null
-$exe = Join-Path $dir 'assent.exe'
-Write-Host 'Downloading the support app...'
-Invoke-WebRequest -UseBasicParsing -Uri "$server/downloads/$file" -OutFile $exe
-& $exe support $code --server $server
-`;
+export function installCommands(
+  server: string,
+  token: string,
+  downloads: AgentDownload[],
+): InstallCommand[] {
+  return archivePackages(downloads).map((d) =>
+    d.os === "windows"
+      ? {
+        download: d,
+        shell: "powershell" as const,
+        command:
+          `& ([scriptblock]::Create((irm '${server}/install/agent.ps1'))) -Platform ${d.platform} -Sha256 ${d.sha256} -Token '${token}'`,
+      }
+      : {
+        download: d,
+        shell: "sh" as const,
+        command:
+          `curl -fsSL ${server}/install/agent.sh | sudo sh -s -- --platform ${d.platform} --sha256 ${d.sha256} --token ${token}`,
+      }
+  );
 }

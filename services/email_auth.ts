@@ -7,11 +7,14 @@
 import {
   type ApprovalPageView,
   approvalPageView,
+  approvalProgress,
   type Attempt,
   EMAIL_REQUIREMENT_SOURCE_LABELS,
   type EmailDecisionPath,
+  type EmailGate,
   findAttempt,
   mayDecide,
+  progressText,
   sameMailbox,
   secondsLeft,
   type SupportSession,
@@ -45,6 +48,10 @@ export interface ApprovalModel {
   asUser: string | null;
   requestedAt: number;
   recipient: string;
+  /** The technician's reason for the request, when given. */
+  reason: string | null;
+  /** Where the request stands: e.g. "device settings: 1 of 2 allows". */
+  progress: string[];
 }
 
 /** Why a link shows no request at all. */
@@ -62,6 +69,10 @@ export interface PendingApproval {
   secondsLeft: number;
   /** Where the list that names this user was set, e.g. "device settings". */
   requirement: string;
+  /** The technician's reason for the request, when given. */
+  reason: string | null;
+  /** Where the request stands: e.g. "device settings: 1 of 2 allows". */
+  progress: string[];
 }
 
 /** Who opened a link: the signed-in user behind the browser's cookie, if any. */
@@ -127,10 +138,11 @@ export class EmailAuthorization {
     decision: "allow" | "deny",
     ip: string,
     viewer: Viewer = null,
+    comment: string | null = null,
   ): Promise<ApprovalModel | ApprovalMiss> {
     const found = await this.#find(token, ip);
     if ("kind" in found) return found;
-    await this.#decide(found.row, decision, viewer, "email_link");
+    await this.#decide(found.row, decision, viewer, "email_link", comment);
     return await this.#model(
       token,
       (await findEmailRequest(this.#db, found.row.token_hash))!,
@@ -161,6 +173,8 @@ export class EmailAuthorization {
         secondsLeft: secondsLeft(gate.deadline, now),
         requirement: gate.requirements.filter((r) => r.recipients.includes(row.recipient))
           .map((r) => EMAIL_REQUIREMENT_SOURCE_LABELS[r.source]).join(", "),
+        reason: attempt.reason ?? null,
+        progress: progressLines(gate),
       });
     }
     return list;
@@ -174,8 +188,12 @@ export class EmailAuthorization {
     user: CurrentUser,
     requestId: string,
     decision: "allow" | "deny",
+    options: { comment?: string | null; via?: "approvals_page" | "api" } = {},
   ): Promise<{ view: ApprovalPageView }> {
-    const row = await findEmailRequestById(this.#db, requestId);
+    const via = options.via ?? "approvals_page";
+    const row = /^[A-Za-z0-9_-]{1,64}$/.test(requestId)
+      ? await findEmailRequestById(this.#db, requestId)
+      : undefined;
     if (!row || row.recipient !== user.email.trim().toLowerCase()) {
       const stored = row && await loadSession(this.#db, row.session_id);
       await this.#d.work.run((tx) =>
@@ -186,19 +204,23 @@ export class EmailAuthorization {
           deviceId: row?.device_id ?? null,
           sessionId: row?.session_id ?? null,
           attemptId: row?.attempt_id ?? null,
-          detail: { via: "approvals page", decision, request: requestId.slice(0, 64) },
+          detail: {
+            via: via === "api" ? "API" : "approvals page",
+            decision,
+            request: requestId.slice(0, 64),
+          },
         })
       );
       throw new SessionError("not_found", "There is no such request for you to decide", 404);
     }
-    await this.#decide(row, decision, user, "approvals_page");
-    const stored = await loadSession(this.#db, row.session_id);
-    const attempt = stored ? findAttempt(stored.session, row.attempt_id) : null;
+    await this.#decide(row, decision, user, via, options.comment ?? null);
+    const after = await loadSession(this.#db, row.session_id);
+    const attempt = after ? findAttempt(after.session, row.attempt_id) : null;
     return {
       view: approvalPageView(attempt?.email ?? null, this.#d.clock.now(), {
         recipient: row.recipient,
-        ownRequest: stored !== undefined && attempt !== null &&
-          ownRequest(stored.session, attempt, row.recipient, user),
+        ownRequest: after !== undefined && attempt !== null &&
+          ownRequest(after.session, attempt, row.recipient, user),
       }),
     };
   }
@@ -208,6 +230,7 @@ export class EmailAuthorization {
     decision: "allow" | "deny",
     viewer: Viewer,
     via: EmailDecisionPath,
+    comment: string | null,
   ): Promise<void> {
     const now = this.#d.clock.now();
     const event = {
@@ -218,6 +241,7 @@ export class EmailAuthorization {
       at: now,
       userId: viewer?.id ?? null,
       via,
+      ...(comment ? { comment } : {}),
     };
     const stored = await loadSession(this.#db, row.session_id);
     const attempt = stored && findAttempt(stored.session, row.attempt_id);
@@ -280,8 +304,22 @@ export class EmailAuthorization {
       asUser: stored?.session.asUser ?? null,
       requestedAt: row.created_at,
       recipient: row.recipient,
+      reason: attempt?.reason ?? null,
+      progress: attempt ? progressLines(attempt.email) : [],
     };
   }
+}
+
+/** Each requirement's standing in words, for approvers and the technician. */
+export function progressLines(gate: EmailGate): string[] {
+  return approvalProgress(gate).map((p) =>
+    `${EMAIL_REQUIREMENT_SOURCE_LABELS[p.source]}: ${progressText(p, clockTime)}`
+  );
+}
+
+// Pages localize times with their script; plain text says UTC so it is never ambiguous.
+function clockTime(at: number): string {
+  return `${new Date(at).toISOString().slice(11, 16)} UTC`;
 }
 
 /** The attempt `attemptId` if it is the session's current one. */

@@ -9,6 +9,7 @@ import type { Logger } from "../lib/log.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import type { Accounts } from "./accounts.ts";
+import type { AgentUpdates } from "./agent_updates.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
 import type { DeviceAdmin } from "./device_admin.ts";
@@ -72,6 +73,8 @@ export interface Services {
   outbox: MailDelivery;
   /** Where the support app's executables are offered from, if anywhere. */
   downloadsDir: string | null;
+  /** Agent updates: offers to devices, holds per department. */
+  updates: AgentUpdates;
   /** Largest file a transfer may move, in bytes. */
   maxTransferBytes: number;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */

@@ -7,10 +7,13 @@ import {
   type AccessRevocationCause,
   agentEmailPolicy,
   type AuthorizationContext,
+  type AuthorizationPolicy,
+  CoreError,
   type EmailGatePolicy,
   emailGatePolicy,
   NO_EMAIL_GATE,
   openSupportSession,
+  requestReason,
   type SecureConnectCheck,
   type SecureConnectPolicy,
   secureConnectRequirement,
@@ -163,11 +166,14 @@ export class SupportSessions implements DeadlineSource {
     user: CurrentUser,
     sessionId: string,
     verified?: SecureConnectCheck & { kind: "verified" },
+    reasonInput?: string | null,
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
     const policies = await loadPolicies(this.#db, device.department_id);
     const now = this.#d.clock.now();
+    // Checked before Secure Connect, so a missing reason is told before the step-up, not after.
+    const reason = device.kind === "support" ? null : this.requestReason(policies, reasonInput);
     const secure: SecureConnectCheck = verified ??
       (device.kind === "support"
         ? { kind: "not_required", reason: "attended" }
@@ -186,6 +192,7 @@ export class SupportSessions implements DeadlineSource {
         email: await this.emailPolicy(device),
         authorization: policies.authorization,
         secureConnect: secure,
+        reason,
       };
     const session = await this.#apply(
       sessionId,
@@ -279,10 +286,20 @@ export class SupportSessions implements DeadlineSource {
    * Secure Connect step-up: checks a TOTP code, a recovery code or (for technicians without
    * MFA) the password, records the window for this device, and runs Request Authorization.
    */
+  /** The request's reason as the department's policy accepts it; a 400 with the field's error. */
+  requestReason(policies: { authorization: AuthorizationPolicy }, input: unknown): string | null {
+    try {
+      return requestReason(policies.authorization, input);
+    } catch (err) {
+      if (err instanceof CoreError) throw new SessionError("invalid_reason", err.message, 400);
+      throw err;
+    }
+  }
+
   async verifySecureConnect(
     user: CurrentUser,
     sessionId: string,
-    input: { code?: string; password?: string },
+    input: { code?: string; password?: string; reason?: string | null },
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -326,7 +343,12 @@ export class SupportSessions implements DeadlineSource {
       await saveSecureConnectWindow(tx.db, { ...pair, at: now, method });
       await tx.effects(ok.effects, { departmentId: device.department_id, sessionId });
     });
-    return await this.requestAuthorization(user, sessionId, { kind: "verified", method, at: now });
+    return await this.requestAuthorization(
+      user,
+      sessionId,
+      { kind: "verified", method, at: now },
+      input.reason ?? null,
+    );
   }
 
   /** Withdraws a pending request. */

@@ -42,11 +42,22 @@ document.addEventListener("click", (event) => {
   const source = document.querySelector(button.dataset.copy);
   if (!source) return;
   const text = "value" in source ? source.value : source.textContent;
-  navigator.clipboard?.writeText(text.trim()).then(() => {
-    const label = button.textContent;
-    button.textContent = "Copied";
-    setTimeout(() => (button.textContent = label), 1500);
-  });
+  const label = button.dataset.label ?? (button.dataset.label = button.textContent);
+  const say = (word) => {
+    button.textContent = word;
+    setTimeout(() => (button.textContent = label), 2500);
+  };
+  // Pages served over plain http (not localhost) have no clipboard API: select the text instead,
+  // so one keystroke copies it.
+  const select = () => {
+    if ("select" in source) source.select();
+    else getSelection()?.selectAllChildren(source);
+    say(
+      /Mac|iPhone|iPad/.test(navigator.userAgent) ? "Selected: press ⌘C" : "Selected: press Ctrl+C",
+    );
+  };
+  if (!navigator.clipboard) return select();
+  navigator.clipboard.writeText(text.trim()).then(() => say("Copied"), select);
 });
 
 // Forms with data-confirm ask before they submit something that cannot be undone.

@@ -23,6 +23,7 @@ export async function loadEmailPolicy(
       required: row.required === 1,
       recipients: JSON.parse(row.recipients),
       timeoutSeconds: row.timeout_seconds,
+      ...(row.approval ? { approval: JSON.parse(row.approval) } : {}),
     }),
     updatedBy: row.updated_by,
     updatedAt: row.updated_at,
@@ -46,6 +47,9 @@ export async function saveEmailPolicy(
     required: policy.required ? 1 : 0,
     recipients: JSON.stringify(policy.recipients),
     timeout_seconds: policy.timeoutSeconds,
+    approval: policy.approval && policy.approval.kind !== "first"
+      ? JSON.stringify(policy.approval)
+      : null,
     updated_at: now,
     updated_by: by,
   };

@@ -190,6 +190,8 @@ export interface EmailPoliciesTable {
   required: number;
   recipients: string;
   timeout_seconds: number;
+  /** JSON of core's `ApprovalPolicy`; NULL means `first`. */
+  approval: string | null;
   updated_at: number;
   updated_by: string;
 }
@@ -314,4 +316,22 @@ export interface Database {
   device_messages: DeviceMessagesTable;
   device_prompts: DevicePromptsTable;
   rate_limits: RateLimitsTable;
+  agent_update_holds: AgentUpdateHoldsTable;
+  agent_updates: AgentUpdatesTable;
+}
+
+/** A department whose devices are not offered agent updates. */
+export interface AgentUpdateHoldsTable {
+  department_id: string;
+  held_by: string;
+  held_at: number;
+}
+
+/** The last update offered to a device and what its agent reported. */
+export interface AgentUpdatesTable {
+  device_id: string;
+  version: string;
+  sha256: string | null;
+  state: string;
+  updated_at: number;
 }

@@ -49,7 +49,9 @@ const PUBLIC: Record<string, string> = {
   "GET /join/:code": "Service Desk customers have no account",
   "GET /join/:code/launch.sh": "Service Desk customers have no account",
   "GET /join/:code/launch.ps1": "Service Desk customers have no account",
-  "GET /downloads/:file": "the support app's executables for customers",
+  "GET /downloads/:file": "agent packages (the support app) for customers and devices",
+  "GET /install/agent.sh": "installers carry no secret; the token is their argument",
+  "GET /install/agent.ps1": "installers carry no secret; the token is their argument",
   "ALL /api/*": "the API's own 404 for unknown endpoints",
 };
 
@@ -182,6 +184,8 @@ const RULES: Rule[] = [
     // The first allowed caller removes it; the next finds it gone.
     inScopeNotFound: /No such exclusion/,
   },
+  // Holding agent updates is a department policy: its admins and super admins only.
+  { match: /^\/settings\/:departmentId\/agent-updates$/, access: "admin", object: "department" },
   { match: /^\/settings\/:departmentId/, access: "admin", object: "department" },
   { match: /^\/devices(\/list|\/events)?$/, access: "signed_in", object: "none" },
   {
@@ -230,6 +234,8 @@ const WATCHED = [
   "audit_log",
   "access_revocations",
   "secure_connect_windows",
+  "agent_update_holds",
+  "agent_updates",
 ] as const;
 
 interface Objects {
@@ -551,6 +557,7 @@ function fields(o: Objects | null): Record<string, string | string[]> {
     recipients: "",
     timeoutSeconds: "180",
     asUser: "",
+    hold: "on",
   };
 }
 

@@ -1,6 +1,7 @@
 // Service Desk support sessions end to end (R6): a real server, real support-app processes
 // (`assent support CODE`), HTTP like a browser, real SMTP for the emailed link.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
   APP_NOT_AVAILABLE,
@@ -15,6 +16,7 @@ import { FakeClock } from "../lib/clock.ts";
 import { SUPPORT_LEFT, SUPPORT_NOT_JOINED } from "../agent/support.ts";
 import { type AgentProcess, spawnSupportApp } from "./support/agent.ts";
 import { type Client, textOf } from "./support/client.ts";
+import { fakePackages } from "./support/packages.ts";
 import { startSmtp } from "./support/smtp.ts";
 import { type World, world } from "./support/world.ts";
 import { until } from "./support/wait.ts";
@@ -88,6 +90,11 @@ async function refusedRun(w: World, code: string, stateDir?: string) {
   return { code: status.code, screen: app.screen.join("").trim() };
 }
 
+/** A page's text as a selection would copy it: tags gone, nothing added between them. */
+function plain(html: string): string {
+  return html.replace(/<[^>]+>/g, "");
+}
+
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "assent-computer-" });
 }
@@ -101,13 +108,19 @@ Deno.test({
     assert.equal(await stateOf(w.owner, id), "waiting");
 
     // The public download page, with no login: who invited them, and the code.
+    await fakePackages(join(w.server.dataDir, "downloads"), ["linux-x64"]);
     const visitor = w.client();
-    const joinRes = await visitor.get(`/join/${code}`);
+    const joinRes = await visitor.request(`/join/${code}`, {
+      headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Firefox/140.0" },
+    });
     assert.equal(joinRes.status, 200);
     const joinPage = await joinRes.text();
     assert.match(joinPage, /Olive Owner/);
     assert.match(joinPage, /Example IT/);
-    assert.match(joinPage, new RegExp(`assent support ${code} --server ${w.server.url}`));
+    assert.match(
+      plain(joinPage),
+      new RegExp(`\\./assent-agent support ${code} --server ${w.server.url}`),
+    );
 
     const first = await tempDir();
     try {
@@ -407,44 +420,69 @@ Deno.test({
       303,
     );
     assert.equal((await w.client().get(`/downloads/..%2Fassent.db`)).status, 404);
-    assert.equal((await w.client().get(`/downloads/assent-linux-x86_64`)).status, 404);
+    assert.equal(
+      (await w.client().get(`/downloads/assent-agent-0.1.0-linux-x64.tar.gz`)).status,
+      404,
+    );
   },
 });
 
 Deno.test({
   name:
-    "the download page offers the executables in the downloads folder and launchers with the code",
+    "the download page offers the packages of the manifest, the visitor's first, and launchers only for systems it has",
   async fn() {
     await using w = await world();
     const { code } = await createSupport(w);
     const dir = join(w.server.dataDir, "downloads");
-    await Deno.mkdir(dir, { recursive: true });
-    const bytes = new Uint8Array(300_000).map((_, i) => (i * 13) & 255);
-    await Deno.writeFile(join(dir, "assent-linux-x86_64"), bytes);
+    const noApp = await (await w.client().get(`/join/${code}`)).text();
+    assert.match(noApp, /The support app is not on this server yet/);
+    assert.doesNotMatch(noApp, /launch\.sh|launch\.ps1|--server/, "no command that cannot work");
+    assert.equal((await w.client().get(`/join/${code}/launch.sh`)).status, 404);
+
+    const [linux] = await fakePackages(dir, ["linux-x64"]);
     await Deno.writeFile(join(dir, "notes.txt"), new TextEncoder().encode("not offered"));
-    const page = await (await w.client().get(`/join/${code}`)).text();
-    assert.match(page, /href="\/downloads\/assent-linux-x86_64"/);
+    const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0";
+    const page = await (await w.client().request(`/join/${code}`, {
+      headers: { "User-Agent": firefox },
+    })).text();
+    assert.match(page, new RegExp(`class="button primary" href="/downloads/${linux!.file}"`));
+    assert.match(page, /Download for Linux \(x86_64\)/);
+    assert.match(plain(page), new RegExp(`SHA-256 ${linux!.sha256}`));
+    assert.match(plain(page), /launch\.sh \| sh/);
+    assert.doesNotMatch(page, /launch\.ps1/, "no Windows launcher without a Windows package");
     assert.doesNotMatch(page, /notes\.txt/);
-    const head = await w.client().request("/downloads/assent-linux-x86_64", { method: "HEAD" });
+    assert.equal((await w.client().get(`/join/${code}/launch.ps1`)).status, 404);
+    const head = await w.client().request(`/downloads/${linux!.file}`, { method: "HEAD" });
     assert.equal(head.status, 200);
-    assert.equal(head.headers.get("Content-Length"), String(bytes.length));
-    const download = await w.client().get("/downloads/assent-linux-x86_64");
-    assert.equal(download.status, 200);
-    assert.deepEqual(new Uint8Array(await download.arrayBuffer()), bytes);
+    assert.equal(head.headers.get("Content-Length"), String(linux!.size));
+    const download = await w.client().get(`/downloads/${linux!.file}`);
+    assert.equal(createHash("sha256").update(await download.bytes()).digest("hex"), linux!.sha256);
     assert.equal((await w.client().get("/downloads/notes.txt")).status, 404);
+    assert.equal((await w.client().get("/downloads/manifest.json")).status, 404);
 
     const sh = await w.client().get(`/join/${code}/launch.sh`);
     assert.equal(sh.status, 200);
     const script = await sh.text();
     assert.match(script, new RegExp(`code='${code}'`));
     assert.match(script, new RegExp(`server='${w.server.url}'`));
+    assert.match(script, new RegExp(`file='${linux!.file}' sha256='${linux!.sha256}'`));
     const sh2 = new Deno.Command("sh", { args: ["-n"], stdin: "piped" }).spawn();
     const writer = sh2.stdin.getWriter();
     await writer.write(new TextEncoder().encode(script));
     await writer.close();
     assert.equal((await sh2.status).code, 0, "the launcher is valid sh");
+
+    await fakePackages(dir, ["linux-x64", "windows-x64", "darwin-arm64"]);
+    const windows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/140.0";
+    const winPage = await (await w.client().request(`/join/${code}`, {
+      headers: { "User-Agent": windows },
+    })).text();
+    assert.match(winPage, /Download for Windows \(x64\)/);
+    assert.match(plain(winPage), new RegExp(`\\.\\\\assent-agent\\.cmd support ${code} --server`));
+    assert.match(winPage, /macOS \(Apple silicon\)/, "other systems are listed");
     const ps = await textOf(await w.client().get(`/join/${code}/launch.ps1`));
     assert.match(ps, new RegExp(`\\$code = '${code}'`));
+    assert.match(ps, /Get-FileHash -Algorithm SHA256/);
   },
 });
 

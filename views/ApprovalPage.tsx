@@ -1,7 +1,6 @@
 /** The approval page an email recipient opens from "Check Request" (no sign-in; the link is the credential). */
-import { ALLOW_SESSION, DENY } from "../core/mod.ts";
 import type { ApprovalModel } from "../services/email_auth.ts";
-import { PostForm } from "./Form.tsx";
+import { DecisionForm, RequestFacts } from "./DecisionForm.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 
@@ -28,6 +27,7 @@ export function ApprovalPage(props: { model: ApprovalModel }) {
           </dd>
           <dt>Sent to</dt>
           <dd>{m.recipient}</dd>
+          <RequestFacts reason={m.reason} progress={m.progress} />
         </dl>
         {v.kind === "pending"
           ? (
@@ -35,16 +35,7 @@ export function ApprovalPage(props: { model: ApprovalModel }) {
               <p role="status">
                 {v.text}: <strong data-deadline={v.deadline}>{v.secondsLeft}</strong> seconds left.
               </p>
-              <div class="actions-row">
-                <PostForm action={`/approve/${m.token}`}>
-                  <input type="hidden" name="decision" value="allow" />
-                  <button type="submit" class="primary">{ALLOW_SESSION}</button>
-                </PostForm>
-                <PostForm action={`/approve/${m.token}`}>
-                  <input type="hidden" name="decision" value="deny" />
-                  <button type="submit" class="danger">{DENY}</button>
-                </PostForm>
-              </div>
+              <DecisionForm action={`/approve/${m.token}`} id="link" />
               <p class="hint">Nobody connects unless someone allows it before the time runs out.</p>
             </>
           )

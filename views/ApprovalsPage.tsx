@@ -2,9 +2,9 @@
  * Approvals: the connection requests addressed to the signed-in user's email address, with the
  * same Allow Session and Deny as the mailed link. Never the user's own requests.
  */
-import { ALLOW_SESSION, DENY } from "../core/mod.ts";
 import type { PendingApproval } from "../services/email_auth.ts";
-import { ErrorBox, Notice, PostForm } from "./Form.tsx";
+import { DecisionForm, RequestFacts } from "./DecisionForm.tsx";
+import { ErrorBox, Notice } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
@@ -38,20 +38,12 @@ export function ApprovalsList(props: { items: PendingApproval[]; email: string }
             </dd>
             <dt>Asked as</dt>
             <dd>recipient in {a.requirement}</dd>
+            <RequestFacts reason={a.reason} progress={a.progress} />
           </dl>
           <p role="status">
             <strong data-deadline={a.deadline}>{a.secondsLeft}</strong> seconds left.
           </p>
-          <div class="actions-row">
-            <PostForm action={`/approvals/${a.id}`}>
-              <input type="hidden" name="decision" value="allow" />
-              <button type="submit" class="primary">{ALLOW_SESSION}</button>
-            </PostForm>
-            <PostForm action={`/approvals/${a.id}`}>
-              <input type="hidden" name="decision" value="deny" />
-              <button type="submit" class="danger">{DENY}</button>
-            </PostForm>
-          </div>
+          <DecisionForm action={`/approvals/${a.id}`} id={a.id} />
         </li>
       ))}
     </ul>

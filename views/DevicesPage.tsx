@@ -66,8 +66,9 @@ export function DeviceList(props: { model: DeviceListModel }) {
                   ? (
                     <p>
                       Create an{" "}
-                      <a href="/admin/enrollment">enrollment token</a>, then run on the device:{" "}
-                      <code>assent agent --server URL --enroll TOKEN</code>
+                      <a href="/admin/enrollment">enrollment token</a>: the page then shows the
+                      one-line install command for each system, which downloads the agent from this
+                      server, checks it and enrolls the device.
                     </p>
                   )
                   : <p>Ask an admin to enroll devices in your departments.</p>}

@@ -10,6 +10,8 @@ import { Layout } from "./Layout.tsx";
 
 /** The step-up page for `method`, or the enrolment notice. */
 export function SecureConnectPage(props: {
+  /** The request's reason, carried through the step-up. */
+  reason?: string | null;
   sessionId: string;
   deviceId: string;
   deviceName: string;
@@ -35,6 +37,7 @@ export function SecureConnectPage(props: {
         )
         : (
           <PostForm action={`/sessions/${props.sessionId}/secure-connect`} class="card stack">
+            {props.reason && <input type="hidden" name="reason" value={props.reason} />}
             {props.method === "totp"
               ? (
                 <Field

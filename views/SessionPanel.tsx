@@ -7,6 +7,7 @@ import {
   type ActionName,
   type ActionState,
   CANCEL_REQUEST,
+  REASON_MAX_LENGTH,
   REQUEST_PERMISSION,
   type SessionView,
 } from "../core/mod.ts";
@@ -28,7 +29,13 @@ export interface SessionPanelModel {
     lastAttemptId: string | null;
     /** Who must still decide by email, per requirement, e.g. "one of a@x.example (device settings)". */
     emailWaitingFor: string | null;
+    /** Each requirement's standing, e.g. "device settings: 1 of 2 allows". */
+    approvalLines?: string[];
+    /** The comment of the approver whose decision ended the last attempt, if any. */
+    outcomeComment?: string | null;
   } | null;
+  /** Request Authorization's reason field: required by the department, the value and its error. */
+  request?: { reasonRequired: boolean; reason?: string; reasonError?: string | null };
   actions: Record<ActionName, ActionState>;
   users: string[];
   /** Set for a Service Desk session (R6): the customer grants permission in the support app. */
@@ -49,6 +56,7 @@ function ActionButton(
     sessionId: string | null;
     deviceId: string;
     attended?: { supportId: string } | null;
+    request?: SessionPanelModel["request"];
   },
 ) {
   const attended = props.attended;
@@ -92,14 +100,39 @@ function ActionButton(
           <a class="button" href={`/sessions/${s}/files`} data-action={props.name}>{label}</a>
         </div>
       );
-    case "request_authorization":
+    case "request_authorization": {
+      const request = props.request;
+      const error = request?.reasonError ?? null;
       return (
         <div class="action">
-          <PostForm action={`/sessions/${s}/authorize`}>
+          <PostForm action={`/sessions/${s}/authorize`} class="stack request-form">
+            <div class="field">
+              <label for="f-reason">
+                {request?.reasonRequired ? "Reason (ticket number)" : "Reason (optional)"}
+              </label>
+              <input
+                id="f-reason"
+                name="reason"
+                type="text"
+                maxLength={REASON_MAX_LENGTH}
+                value={request?.reason ?? ""}
+                required={request?.reasonRequired ?? false}
+                aria-invalid={error ? "true" : undefined}
+                aria-describedby={error ? "f-reason-error" : "f-reason-hint"}
+              />
+              {error
+                ? <p class="field-error" id="f-reason-error" role="alert">{error}</p>
+                : (
+                  <p class="hint" id="f-reason-hint">
+                    Approvers see it in their mail; it is kept in the audit log.
+                  </p>
+                )}
+            </div>
             <button type="submit" class="primary" data-action={props.name}>{label}</button>
           </PostForm>
         </div>
       );
+    }
     case "deauthorize_session":
       return (
         <div class="action">
@@ -109,6 +142,45 @@ function ActionButton(
         </div>
       );
   }
+}
+
+// Who answered and what is still needed, with the countdown to the next escalation tier.
+function Approvals(
+  props: { view: Extract<SessionView, { kind: "authorizing" }>; lines: string[] },
+) {
+  const votes = props.view.approvals.flatMap((p) => p.votes);
+  const next = props.view.approvals.map((p) => p.nextTierAt).filter((t) => t !== null)
+    .sort((a, b) => a - b)[0];
+  if (props.lines.length === 0) return null;
+  return (
+    <div class="approval-progress" data-approvals>
+      <ul class="plain">
+        {props.lines.map((line) => <li key={line} data-progress>{line}</li>)}
+      </ul>
+      {votes.length > 0 && (
+        <ul class="plain votes" aria-label="Answers so far">
+          {votes.map((v) => (
+            <li key={`${v.by}-${v.at}`} data-vote={v.decision}>
+              {v.decision === "allow" ? "Allowed" : "Denied"} by {v.by} at <Time at={v.at} />
+              {v.comment && <>: “{v.comment}”</>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {next !== undefined && (
+        <p class="countdown" data-next-tier>
+          Next tier asked in{" "}
+          <strong data-deadline={next}>
+            {Math.max(
+              0,
+              Math.ceil((next - (props.view.deadline - props.view.secondsLeft * 1000)) / 1000),
+            )}
+          </strong>{" "}
+          seconds
+        </p>
+      )}
+    </div>
+  );
 }
 
 function State(props: { model: SessionPanelModel }) {
@@ -124,9 +196,11 @@ function State(props: { model: SessionPanelModel }) {
               {view.skippedConfirmation.text}
             </p>
           )}
+          {view.reason && <p class="hint" data-reason>Reason: {view.reason}</p>}
           {session.emailWaitingFor && (
             <p class="hint" data-waiting-for>Waiting for: {session.emailWaitingFor}</p>
           )}
+          <Approvals view={view} lines={session.approvalLines ?? []} />
           <p class="countdown">
             <strong data-deadline={view.deadline} data-bar="wait-bar">{view.secondsLeft}</strong>
             {" "}
@@ -174,6 +248,9 @@ function State(props: { model: SessionPanelModel }) {
             <p class="outcome-label">{o.reasonLabel}</p>
             <p class="outcome-reason">{o.reason}</p>
             {o.by && <p class="outcome-by">By {o.by}</p>}
+            {session.outcomeComment && (
+              <p class="outcome-comment" data-comment>Comment: {session.outcomeComment}</p>
+            )}
             <PostForm action={`/sessions/${session.id}/dismiss`}>
               <input type="hidden" name="attemptId" value={session.lastAttemptId ?? ""} />
               <button type="submit">{o.closeLabel}</button>
@@ -232,6 +309,7 @@ export function SessionPanel(props: { model: SessionPanelModel }) {
             sessionId={m.session && m.session.view.kind !== "closed" ? m.session.id : null}
             deviceId={m.deviceId}
             attended={m.attended}
+            request={m.request}
           />
         ))}
       </div>

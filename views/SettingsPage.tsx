@@ -3,6 +3,7 @@
  * lifetime (R2) and what file transfer may reach on one department's devices, each section a form of its own so one mistake keeps the
  * others' values.
  */
+import { type AgentUpdatesModel, AgentUpdatesSection } from "./AgentUpdatesSection.tsx";
 import {
   ADD_EXCLUSION,
   CONFIRMATION_MESSAGE_LABEL,
@@ -47,7 +48,8 @@ export type SettingsPart =
   | "secure-connect"
   | "secure-connect-exclusions"
   | "authorization"
-  | "file-transfer";
+  | "file-transfer"
+  | "agent-updates";
 
 /** One excluded device or group as its table row shows it; "-" where nothing is known. */
 export interface ExclusionRow {
@@ -87,11 +89,12 @@ export interface SettingsPageModel {
     exclusions: ExclusionRow[];
     devices: TargetOption[];
   };
-  authorization: { lifetimeMinutes: string };
+  authorization: { lifetimeMinutes: string; requireReason?: boolean };
   /** `paths` one per line, as typed (or as saved). */
   fileTransfer: { userHomes: boolean; paths: string };
   errors: Partial<Record<SettingsPart, string>>;
   saved: SettingsPart | null;
+  agentUpdates?: AgentUpdatesModel;
 }
 
 /** The settings page of one department. */
@@ -117,11 +120,20 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
         <a href="#secure-connect">Secure Connect</a>
         <a href="#authorization">Authorization</a>
         <a href="#file-transfer">File transfer</a>
+        {m.agentUpdates && <a href="#agent-updates">Agent updates</a>}
       </nav>
       <ConfirmationSection base={base} model={m} />
       <SecureConnectSection base={base} model={m} />
       <AuthorizationSection base={base} model={m} />
       <FileTransferSection base={base} model={m} />
+      {m.agentUpdates && (
+        <AgentUpdatesSection
+          base={base}
+          model={m.agentUpdates}
+          saved={m.saved === "agent-updates"}
+          error={m.errors["agent-updates"]}
+        />
+      )}
     </Layout>
   );
 }
@@ -343,6 +355,18 @@ function AuthorizationSection(props: { base: string; model: SettingsPageModel })
           required
           hint={AUTHORIZATION_LIFETIME_HINT}
         />
+        <label class="check">
+          <input
+            type="checkbox"
+            name="requireReason"
+            checked={props.model.authorization.requireReason ?? false}
+            aria-describedby="require-reason-hint"
+          />{" "}
+          Require a reason (such as a ticket number) with every Request Authorization
+        </label>
+        <p class="hint" id="require-reason-hint">
+          Approvers see the reason in their mail; it is kept in the audit log.
+        </p>
         <div>
           <button type="submit" class="primary">Save Authorization</button>
         </div>

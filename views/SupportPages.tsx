@@ -10,7 +10,8 @@ import {
 } from "../core/mod.ts";
 import type { SupportCodeModel, SupportState } from "../services/support_codes.ts";
 import type { JoinPage as JoinPageData } from "../services/support_join_page.ts";
-import { OS_LABELS, type SupportAppFile } from "../services/downloads.ts";
+import { type AgentDownload, OS_LABELS } from "../services/downloads.ts";
+import { Checksum, CopyCommand } from "./Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
@@ -320,12 +321,16 @@ export function SupportSummary(props: { model: SupportCodeModel }) {
   );
 }
 
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
 /** The public download page behind the link. */
 export function JoinPage(props: {
   page: JoinPageData;
   code: string;
   server: string;
-  files: SupportAppFile[];
+  downloads: AgentDownload[];
+  /** The visitor's platform, as far as the browser tells. */
+  visitor: AgentDownload["platform"] | null;
 }) {
   const p = props.page;
   if (p.kind === "rate_limited") {
@@ -350,10 +355,31 @@ export function JoinPage(props: {
   }
   const v = p.view;
   const base = `${props.server}/join/${v.code}`;
+  // Launchers and the run command need a package with the runtime inside; single executables
+  // (built with DENORT_BIN) are listed on the Enrollment page only.
+  const archives = props.downloads.filter((d) => d.format !== "executable");
+  const visitorOs = props.visitor ? archives.find((d) => d.platform === props.visitor)?.os : null;
+  const posix = [...new Set(archives.filter((d) => d.os !== "windows").map((d) => d.os))];
   const oneLiners = [
-    { os: "Windows (PowerShell)", line: `irm ${base}/launch.ps1 | iex` },
-    { os: "macOS and Linux (Terminal)", line: `curl -fsSL ${base}/launch.sh | sh` },
-  ];
+    ...(archives.some((d) => d.os === "windows")
+      ? [{ os: "windows", label: "Windows (PowerShell)", line: `irm ${base}/launch.ps1 | iex` }]
+      : []),
+    ...(posix.length > 0
+      ? [{
+        os: posix.join(" "),
+        label: `${posix.sort().map((os) => OS_LABELS[os]).join(" and ")} (Terminal)`,
+        line: `curl -fsSL ${base}/launch.sh | sh`,
+      }]
+      : []),
+  ].sort((a, b) =>
+    Number(b.os.includes(visitorOs ?? "-")) - Number(a.os.includes(visitorOs ?? "-"))
+  );
+  const mine = archives.find((d) => d.platform === props.visitor);
+  const others = archives.filter((d) => d !== mine);
+  const run = (d: AgentDownload | undefined) =>
+    d?.os === "windows"
+      ? `.\\assent-agent.cmd support ${v.code} --server ${props.server}`
+      : `./assent-agent support ${v.code} --server ${props.server}`;
   return (
     <Layout title="Join a support session" narrow>
       <h1>Join a support session</h1>
@@ -371,52 +397,83 @@ export function JoinPage(props: {
           <strong data-deadline={v.expiresAt} data-format="clock">…</strong> left
         </p>
         <h2>{DOWNLOAD_SUPPORT_APP}</h2>
-        {props.files.length > 0
+        {archives.length === 0
           ? (
-            <ul class="downloads">
-              {props.files.map((f) => (
-                <li key={f.file}>
-                  <a class="button primary" href={`/downloads/${f.file}`} download>
-                    {OS_LABELS[f.os]} ({f.arch})
-                  </a>{" "}
-                  <span class="muted">{Math.round(f.size / 1024 / 1024)} MiB</span>
-                </li>
-              ))}
-            </ul>
+            <p class="alert alert-warn" id="no-support-app">
+              The support app is not on this server yet. Ask your technician to send it to you.
+            </p>
           )
           : (
-            <p class="alert alert-warn">
-              The support app is not on this server yet. Ask your technician for the Assent support
-              app.
-            </p>
+            <>
+              <p>
+                The quickest way: paste this line into a terminal. It downloads the app from this
+                server, checks that it is unchanged (SHA-256), and starts it with your code.
+              </p>
+              {oneLiners.map((o, i) => (
+                <CopyCommand
+                  key={o.os}
+                  id={`one-liner-${i}`}
+                  label={o.label}
+                  command={o.line}
+                  platform={o.os}
+                />
+              ))}
+              <h3>Or download it</h3>
+              {mine && (
+                <div class="download-mine">
+                  <p>
+                    <a
+                      class="button primary"
+                      href={`/downloads/${mine.file}`}
+                      download
+                      data-platform={mine.platform}
+                    >
+                      Download for {mine.label}
+                    </a>{" "}
+                    <span class="muted">{mib(mine.size)}</span>
+                  </p>
+                  <p class="hint">
+                    SHA-256 <Checksum sha256={mine.sha256} />
+                  </p>
+                </div>
+              )}
+              {others.length > 0 && (
+                <>
+                  {mine && <p class="hint">Other systems:</p>}
+                  <ul class="downloads">
+                    {others.map((d) => (
+                      <li key={d.file}>
+                        <a href={`/downloads/${d.file}`} download data-platform={d.platform}>
+                          {d.label}
+                        </a>{" "}
+                        <span class="muted">{mib(d.size)}</span>
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              )}
+              <CopyCommand
+                id="join-command"
+                label="Unpack it, then run this in its folder:"
+                command={run(mine)}
+              />
+              <details class="checksums">
+                <summary>SHA-256 checksums of every package</summary>
+                <table class="packages">
+                  <tbody>
+                    {archives.map((d) => (
+                      <tr key={d.file}>
+                        <th scope="row">{d.label}</th>
+                        <td>
+                          <Checksum sha256={d.sha256} />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </details>
+            </>
           )}
-        <p>Then run it with this session's code:</p>
-        <div class="one-liner">
-          <pre
-            class="command"
-            id="join-command"
-          >assent support {v.code} --server {props.server}</pre>
-          <button type="button" data-copy="#join-command">Copy</button>
-        </div>
-        <h2>Or in one line</h2>
-        <p class="hint">
-          These download the app from this server and start it with the code built in.
-        </p>
-        {oneLiners.map((o, i) => (
-          <div class="one-liner" key={o.os}>
-            <p>{o.os}</p>
-            <pre class="command" id={`one-liner-${i}`}>{o.line}</pre>
-            <button type="button" data-copy={`#one-liner-${i}`}>Copy</button>
-          </div>
-        ))}
-        <p class="hint">
-          Script files:{" "}
-          <a href={`${base}/launch.ps1`} download={`assent-support-${v.code}.ps1`}>Windows</a> ·
-          {" "}
-          <a href={`${base}/launch.sh`} download={`assent-support-${v.code}.sh`}>
-            macOS and Linux
-          </a>
-        </p>
         <h2>What happens next</h2>
         <ol>
           <li>The app shows who you are about to join and asks you to agree.</li>

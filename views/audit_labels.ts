@@ -28,6 +28,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "email.requested": "Email approval requested",
   "email.allowed": "Email approval allowed",
   "email.denied": "Email approval denied",
+  "email.escalated": "Email approval escalated to the next tier",
   "email.timed_out": "Email approval timed out",
   "email.withdrawn": "Email approval withdrawn",
   "email.viewed": "Approval email opened",
@@ -50,6 +51,15 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "file_transfer.started": "File transfer started",
   "file_transfer.completed": "File transfer completed",
   "file_transfer.aborted": "File transfer aborted",
+  "agent_update.offered": "Agent update offered",
+  "agent_update.downloaded": "Agent update downloaded",
+  "agent_update.verified": "Agent update verified",
+  "agent_update.installed": "Agent update installed",
+  "agent_update.rolled_back": "Agent update rolled back",
+  "agent_update.refused": "Agent update refused",
+  "agent_update.held": "Agent updates held",
+  "agent_update.held_back": "Agent update held back",
+  "agent_update.released": "Agent updates released",
   "device.online": "Device online",
   "device.offline": "Device offline",
   "device.replaced": "Device connection replaced",
@@ -120,6 +130,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "api_token.": "API tokens",
   "setup.": "Setup",
   "agent.": "Agents",
+  "agent_update.": "Agent updates",
 });
 
 /** The label of `action`; an action nobody named yet shows as written. */

@@ -2,7 +2,9 @@
 // joins, the customer allows, and the technician types in a remote terminal — all live.
 import assert from "node:assert/strict";
 import { SUPPORT_SESSION_JOINED } from "../../core/mod.ts";
+import { join as joinPath } from "node:path";
 import { spawnSupportApp } from "../support/agent.ts";
+import { fakePackages } from "../support/packages.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
 import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
@@ -50,13 +52,17 @@ Deno.test({
     assert.equal(link, `${w.server.url}/join/${code}`);
     await page.getByText("Waiting for customer").first().waitFor();
 
-    // The customer's side: the link, no login.
+    // The customer's side: the link, no login; the server has the Linux package.
+    await fakePackages(joinPath(w.server.dataDir, "downloads"), ["linux-x64"]);
     const customer = await browser.newContext({ viewport: { width: 900, height: 1100 } });
     const join = await customer.newPage();
     await join.goto(link);
     await join.getByRole("heading", { name: "Join a support session" }).waitFor();
     assert.equal((await join.locator("#join-code").textContent())!.trim(), shown);
-    await join.getByText(`assent support ${code} --server ${w.server.url}`).waitFor();
+    assert.equal(
+      (await join.locator("#join-command").textContent())!.trim(),
+      `./assent-agent support ${code} --server ${w.server.url}`,
+    );
     await join.screenshot({ path: await artifact("support-join.png"), fullPage: true });
     await customer.close();
 

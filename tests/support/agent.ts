@@ -90,15 +90,39 @@ function spawnAssent(
     env?: Record<string, string>;
   },
 ): AgentProcess {
-  const { stateDir } = options;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--cached-only", "main.ts", ...command],
+  return spawnWatched(Deno.execPath(), ["run", "-A", "--cached-only", "main.ts", ...command], {
+    ...options,
     cwd: ROOT,
+    // HOME is the process's own folder: shells it starts read no dotfiles of this machine.
+    env: { NO_COLOR: "1", ASSENT_SUPPORT_LOG: "1", HOME: options.stateDir, ...options.env },
+  });
+}
+
+/**
+ * Runs any program (an installed agent's launcher, an install script) as a child process with
+ * its stdout and stderr captured, like the agents above.
+ */
+export function spawnWatched(
+  program: string,
+  args: string[],
+  options: {
+    label: string;
+    stateDir: string;
+    removeStateDir: boolean;
+    cwd?: string;
+    env: Record<string, string>;
+    clearEnv?: boolean;
+  },
+): AgentProcess {
+  const { stateDir } = options;
+  const child = new Deno.Command(program, {
+    args,
+    cwd: options.cwd ?? stateDir,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    // HOME is the process's own folder: shells it starts read no dotfiles of this machine.
-    env: { NO_COLOR: "1", ASSENT_SUPPORT_LOG: "1", HOME: stateDir, ...options.env },
+    env: options.env,
+    clearEnv: options.clearEnv ?? false,
   }).spawn();
   const log: string[] = [];
   const screen: string[] = [];
@@ -136,7 +160,11 @@ function spawnAssent(
         : items.find((l) => pattern.test(l));
       if (found !== undefined) return found;
       // Once it exited, everything it printed has been read: it will print no more.
-      if (exited) throw new Error(`agent exited before ${pattern}; log:\n${log.join("\n")}`);
+      if (exited) {
+        throw new Error(
+          `agent exited before ${pattern}; log:\n${log.join("\n")}\nscreen:\n${screen.join("")}`,
+        );
+      }
       return undefined;
     }, {
       timeoutMs,

@@ -7,6 +7,8 @@ import { until, WAIT_MS } from "./wait.ts";
 export interface ReceivedMail {
   from: string;
   to: string[];
+  /** The name the client greeted with (EHLO). */
+  greeting: string;
   raw: string;
   /** The raw message with quoted-printable soft breaks and escapes undone. */
   decoded: string;
@@ -44,6 +46,7 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
+          greeting: session.hostNameAppearsAs,
           raw,
           decoded: decodeQuotedPrintable(raw),
         });

@@ -1,4 +1,6 @@
 /** Admin: enrollment tokens that let agents join a department. */
+import type { AgentDownload, InstallCommand } from "../../services/downloads.ts";
+import { Checksum, CopyCommand } from "../Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
 import { Time } from "../format.tsx";
 import { Layout } from "../Layout.tsx";
@@ -22,14 +24,61 @@ export interface EnrollmentFormModel {
   groups: { id: string; name: string; departmentId: string }[];
 }
 
-/** A token just created: shown once, with the command to run. */
+/** A token just created: shown once, with the commands to run. */
 export interface CreatedToken {
   token: string;
+  /** For an unpacked package, run by hand. */
   command: string;
+  /** One-line installs, one per package the server has. */
+  installs: InstallCommand[];
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+/** The packages the server offers, with their checksums. */
+function Packages(props: { downloads: AgentDownload[] }) {
+  if (props.downloads.length === 0) {
+    return (
+      <p class="alert alert-warn" id="no-packages">
+        This server has no agent packages yet. Build them with <code>deno task package</code>{" "}
+        (see the README, “Connect a device”); until then, agents run from a copy of Assent.
+      </p>
+    );
+  }
+  return (
+    <div class="table-wrap">
+      <table class="packages">
+        <thead>
+          <tr>
+            <th scope="col">System</th>
+            <th scope="col">Version</th>
+            <th scope="col">Size</th>
+            <th scope="col">SHA-256</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.downloads.map((d) => (
+            <tr key={d.file} data-platform={d.platform}>
+              <td>
+                <a href={`/downloads/${d.file}`} download>{d.label}</a>
+                {d.format === "executable" && <span class="muted">single executable</span>}
+              </td>
+              <td>{d.version}</td>
+              <td class="nowrap">{mib(d.size)}</td>
+              <td class="sha">
+                <Checksum sha256={d.sha256} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }
 
 /** The enrollment page. */
 export function EnrollmentPage(props: {
+  downloads: AgentDownload[];
   tokens: TokenListItem[];
   form: EnrollmentFormModel;
   created?: CreatedToken | null;
@@ -54,11 +103,44 @@ export function EnrollmentPage(props: {
             <code id="new-token" class="secret">{props.created.token}</code>{" "}
             <button type="button" data-copy="#new-token">Copy</button>
           </p>
-          <p>On the device, run:</p>
-          <pre><code id="enroll-command">{props.created.command}</code></pre>
-          <button type="button" data-copy="#enroll-command">Copy command</button>
+          {props.created.installs.length > 0 && (
+            <>
+              <p>
+                Install the agent with one line, as an administrator of the device. It downloads the
+                package from this server, checks its SHA-256 before running anything, enrolls with
+                this token and installs the service.
+              </p>
+              {props.created.installs.map((i, n) => (
+                <CopyCommand
+                  key={i.download.platform}
+                  id={`install-${n}`}
+                  platform={i.download.platform}
+                  label={
+                    <>
+                      {i.download.label}{" "}
+                      <span class="muted">
+                        {i.shell === "powershell" ? "(elevated PowerShell)" : "(Terminal)"}
+                      </span>
+                    </>
+                  }
+                  command={i.command}
+                />
+              ))}
+            </>
+          )}
+          <CopyCommand
+            id="enroll-command"
+            label={props.created.installs.length > 0
+              ? "Or, in an unpacked agent package on the device, run:"
+              : "On the device, in a copy of Assent (with Deno), run:"}
+            command={props.created.command}
+          />
         </section>
       )}
+      <section class="card">
+        <h2>Agent packages</h2>
+        <Packages downloads={props.downloads} />
+      </section>
       {departments.length === 0
         ? (
           <p class="empty">

@@ -1,0 +1,103 @@
+// The server package for air-gapped sites: unpacked into an empty folder and run with no Deno, no
+// npm, no node_modules and an empty DENO_DIR, it serves the setup page and enrolls an agent from
+// its own downloads.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { PASSWORD } from "./support/accounts.ts";
+import { spawnWatched } from "./support/agent.ts";
+import { Client, httpTransport } from "./support/client.ts";
+import { minimalPath, sharedBuild } from "./support/packages.ts";
+
+Deno.test("the server package runs from an empty folder without Deno, npm or a cache, and enrolls an agent from its own downloads", async () => {
+  const work = await Deno.makeTempDir({ prefix: "assent-server-package-" });
+  const path = await minimalPath();
+  try {
+    const { serverPackage } = await sharedBuild();
+    const root = join(work, "site");
+    const empty = join(work, "deno-dir");
+    const home = join(work, "home");
+    for (const dir of [root, empty, home]) await Deno.mkdir(dir);
+    const env = { PATH: path, HOME: home, DENO_DIR: empty, TMPDIR: home };
+    const sh = async (script: string) => {
+      const out = await new Deno.Command("/bin/sh", {
+        args: ["-c", script],
+        cwd: home,
+        clearEnv: true,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = (b: Uint8Array) => new TextDecoder().decode(b);
+      return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+    };
+    const unpacked = await sh(`tar -xzf ${serverPackage} -C ${root} --strip-components=1`);
+    assert.equal(unpacked.code, 0, unpacked.stderr);
+    assert.equal(
+      (await sh("command -v deno || command -v npm || echo none")).stdout.trim(),
+      "none",
+    );
+
+    const data = join(work, "data");
+    const dept = await sh(
+      `${root}/assent admin department create --name Helpdesk --data-dir ${data}`,
+    );
+    assert.equal(dept.code, 0, dept.stderr);
+    const created = await sh(
+      `${root}/assent admin enroll-token create --department Helpdesk --data-dir ${data}`,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const token = created.stdout.match(/enr_[A-Za-z0-9_-]{43}/)?.[0];
+    assert.ok(token);
+
+    const server = spawnWatched(`${root}/assent`, [
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--data-dir",
+      data,
+    ], { label: "packaged server", stateDir: home, removeStateDir: false, clearEnv: true, env });
+    try {
+      const listening = await server.waitForScreen(/"msg":"listening"[^\n]*/, { timeoutMs: 60_000 })
+        .catch(() => server.waitForLog(/"msg":"listening"/, { timeoutMs: 1 }));
+      const url = listening.match(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/)?.[1];
+      assert.ok(url, listening);
+      const setup = await fetch(`${url}/setup`);
+      assert.equal(setup.status, 200);
+      assert.match(await setup.text(), /organization/i);
+      const owner = new Client(httpTransport(url));
+      await owner.get("/setup");
+      const done = await owner.post("/setup", {
+        organizationName: "Air-gapped IT",
+        name: "Olive Owner",
+        email: "owner@example.com",
+        password: PASSWORD,
+        passwordRepeat: PASSWORD,
+      });
+      assert.equal(done.status, 303);
+      // What the container's HEALTHCHECK runs.
+      const health = await sh(`${root}/assent healthcheck --port ${new URL(url).port}`);
+      assert.equal(health.code, 0, health.stderr);
+      const style = await fetch(`${url}/static/app.css`);
+      assert.equal(style.status, 200, "static assets are served from the package");
+      await style.body?.cancel();
+
+      const manifest = JSON.parse(await Deno.readTextFile(join(root, "downloads/manifest.json")));
+      const agent = manifest.packages.find((p: { platform: string }) => p.platform === "linux-x64");
+      const prefix = join(work, "agent");
+      const install = await sh(
+        `curl -fsSL ${url}/install/agent.sh | sh -s -- --sha256 ${agent.sha256} --token ${token} --prefix ${prefix} --no-service --name air-gapped-pc`,
+      );
+      assert.equal(install.code, 0, install.stderr);
+      assert.match(install.stdout, /SHA-256 verified/);
+      assert.match(install.stderr, /enrolled and online/);
+    } finally {
+      server.kill("SIGTERM");
+      await server.status;
+    }
+  } finally {
+    await Deno.remove(path, { recursive: true });
+    await Deno.remove(work, { recursive: true });
+  }
+});
