@@ -184,7 +184,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
 
   const transitions = new SessionTransitions({ work, events });
   const updates = new AgentUpdates({
-    db,
+    work,
     clock,
     log: log.child({ component: "updates" }),
     hub,
