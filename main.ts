@@ -23,16 +23,24 @@ import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import {
   ConfigError,
+  configFromSettings,
+  describeSettings,
   parseServerConfig,
+  resolveSettings,
+  SECRET_OPTIONS,
   SERVER_OPTIONS,
   type ServerConfig,
   type SmtpSettings,
 } from "./lib/config.ts";
+import { type AuditKey, ephemeralAuditKey, loadAuditKey } from "./lib/audit_key.ts";
+import { type Cidr, parseCidr } from "./lib/cidr.ts";
+import { DataDirInUseError, lockDataDir } from "./lib/data_lock.ts";
 import { EventBus } from "./lib/event_bus.ts";
 import { createLogger, type Logger, silentLogger } from "./lib/log.ts";
 import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
 import { Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
+import { hashToken } from "./lib/tokens.ts";
 import { Outbox } from "./mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
 import { createApp } from "./routes/app.tsx";
@@ -40,7 +48,13 @@ import { Accounts } from "./services/accounts.ts";
 import { AgentUpdates } from "./services/agent_updates.ts";
 import { ConnectionRecords } from "./services/agent_records.ts";
 import { ApprovalMail } from "./services/approval_mail.ts";
+import { AuditChain } from "./services/audit_chain.ts";
 import { AuditLog } from "./services/audit_log.ts";
+import { Backups, type BackupSchedule } from "./services/backup.ts";
+import { Health } from "./services/health.ts";
+import { Metrics } from "./services/metrics.ts";
+import { Recordings } from "./services/recordings.ts";
+import { Webhooks } from "./services/webhooks.ts";
 import { DepartmentSettings } from "./services/department_settings.ts";
 import { DeviceAdmin } from "./services/device_admin.ts";
 import { DeviceEvents } from "./services/device_events.ts";
@@ -88,6 +102,16 @@ export interface ServiceDeps {
   maxTransferBytes?: number;
   /** Where the support app's executables are offered from (none when null). */
   downloadsDir?: string | null;
+  /** Signs the audit chain's checkpoints; without one (tests) a key lives in memory only. */
+  auditKey?: AuditKey;
+  /** The data directory (database and instance secret), for backups. */
+  dataDir?: string;
+  /** Scheduled backups; none when null. */
+  backups?: BackupSchedule | null;
+  /** Who may read /metrics (default: loopback only, no token). */
+  metrics?: { allow: Cidr[]; token: string | null };
+  /** Where terminal recordings are kept (none when null: a department that records cannot). */
+  recordingsDir?: string | null;
 }
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
@@ -147,7 +171,19 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       work: new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT }),
     }),
   });
-  const relay = new ChannelRelay({ clock, log: log.child({ component: "relay" }), agents: hub });
+  // Terminals are recorded where their department's policy says so, through the relay's port.
+  const recordings = new Recordings({
+    db,
+    clock,
+    log: log.child({ component: "recordings" }),
+    dir: deps.recordingsDir ?? null,
+  });
+  const relay = new ChannelRelay({
+    clock,
+    log: log.child({ component: "relay" }),
+    agents: hub,
+    recorder: recordings,
+  });
   const work = new UnitOfWork({
     db,
     clock,
@@ -164,6 +200,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   const codeTransitions = new SupportCodeTransitions({ work, events });
   // Unknown codes per address, counted alike by the support app and the download page.
   const supportGuesses = new Limiter({ db, clock }, "support_code", SUPPORT_CODE_RATE_LIMIT);
+  const hellos = new Limiter({ db, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT);
+  const linkGuesses = new Limiter({ db, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT);
   const supportApps = new SupportApps({
     work,
     transitions: codeTransitions,
@@ -178,11 +216,40 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     hub,
     devices: new DeviceCredentials({ db, clock }),
     support: supportApps,
-    hellos: new Limiter({ db, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT),
+    hellos,
     handshakes: deps.handshakes,
   });
 
-  const transitions = new SessionTransitions({ work, events });
+  const accounts = new Accounts({ db, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
+  const backups = new Backups({
+    db,
+    dataDir: deps.dataDir ?? ".",
+    clock,
+    log: log.child({ component: "backups" }),
+    schedule: deps.backups ?? null,
+  });
+  const metrics = new Metrics({
+    db,
+    clock,
+    hub,
+    relay,
+    scheduler,
+    backups,
+    limiters: () => [
+      accounts.passwordsByAccount,
+      accounts.passwordsByAddress,
+      accounts.codesByAccount,
+      supportGuesses,
+      linkGuesses,
+      hellos,
+    ],
+    access: {
+      allow: deps.metrics?.allow ?? ["127.0.0.1/32", "::1/128"].map((t) => parseCidr(t)!),
+      tokenSha256: deps.metrics?.token ? hashToken(deps.metrics.token) : null,
+    },
+  });
+  // Metrics time decisions from the audit events of every committed transition.
+  const transitions = new SessionTransitions({ work, events, audit: metrics });
   const updates = new AgentUpdates({
     work,
     clock,
@@ -191,7 +258,6 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     downloadsDir: deps.downloadsDir ?? null,
   });
   const live = new LiveDevices({ agents: hub });
-  const accounts = new Accounts({ db, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
   const sessions = new SupportSessions({ work, transitions, live, clock, accounts });
   const deviceEvents = new DeviceEvents({
     work,
@@ -204,7 +270,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     work,
     transitions,
     clock,
-    linkGuesses: new Limiter({ db, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT),
+    linkGuesses,
   });
   const revocations = new AccessRevocations({
     db,
@@ -238,7 +304,21 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     organization,
   });
   const joinPages = new JoinPages({ work, clock, guesses: supportGuesses, organization });
-  for (const source of [sessions, outbox, support]) scheduler.add(source);
+  const webhooks = new Webhooks({
+    db,
+    clock,
+    log: log.child({ component: "webhooks" }),
+    box,
+    scheduler,
+  });
+  const auditChain = new AuditChain({
+    db,
+    clock,
+    log: log.child({ component: "audit" }),
+    key: deps.auditKey ?? await ephemeralAuditKey(),
+  });
+  for (const source of [sessions, outbox, support, recordings, auditChain]) scheduler.add(source);
+  if (deps.backups) scheduler.add(backups);
 
   const shutdown = new AbortController();
   return {
@@ -264,6 +344,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     settings: new DepartmentSettings({ db, clock }),
     mail: new MailAdmin({ db, clock, outbox, organization }),
     audit: new AuditLog({ db }),
+    auditChain,
+    recordings,
+    backups,
+    metrics,
+    webhooks,
+    health: new Health({ db, clock, log: log.child({ component: "health" }), scheduler }),
     sessions,
     emailAuth,
     support,
@@ -283,11 +369,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       await hub.start();
       await scheduler.start();
       await revocations.start();
+      webhooks.start();
     },
     shutdown: shutdown.signal,
     async stop() {
       shutdown.abort();
       scheduler.stop();
+      webhooks.stop();
       revocations.stop();
       relay.closeAll();
       transfers.stop();
@@ -327,8 +415,30 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
-  const database = openDatabase(join(config.dataDir, "assent.db"));
+  // One server per data directory, and no restore underneath a running one.
+  const lock = await lockDataDir(config.dataDir, "assent serve");
+  let database: ReturnType<typeof openDatabase> | undefined;
+  try {
+    const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
+    const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
+    database = openDatabase(join(config.dataDir, "assent.db"));
+    return await serveOn(config, options, log, box, auditKey, database, lock);
+  } catch (err) {
+    await database?.close();
+    lock.release();
+    throw err;
+  }
+}
+
+async function serveOn(
+  config: ServerConfig,
+  options: StartOptions,
+  log: Logger,
+  box: SecretBox,
+  auditKey: Awaited<ReturnType<typeof loadAuditKey>>,
+  database: ReturnType<typeof openDatabase>,
+  lock: { release(): void },
+): Promise<RunningServer> {
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
 
@@ -337,6 +447,7 @@ export async function startServer(
     clock: options.clock ?? systemClock,
     log,
     box,
+    auditKey,
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
@@ -344,6 +455,10 @@ export async function startServer(
     handshakes: options.handshakes ?? config.agentHandshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,
+    dataDir: config.dataDir,
+    backups: config.backups ?? null,
+    metrics: config.metrics,
+    recordingsDir: join(config.dataDir, "recordings"),
   });
   const app = await createApp(services);
   await services.start();
@@ -383,6 +498,7 @@ export async function startServer(
       clearTimeout(timer);
       if (!drained) log.warn("requests still open at shutdown were cut off");
       await database.close();
+      lock.release();
       log.info("stopped");
     })();
   return { url, services, stop, finished: server.finished.then(() => stopping) };
@@ -397,6 +513,7 @@ export async function openDataDir(
 ): Promise<{ services: Wired; close(): Promise<void> }> {
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
+  const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
   const database = openDatabase(join(dataDir, "assent.db"));
   try {
     await migrate(database.db);
@@ -405,6 +522,8 @@ export async function openDataDir(
       clock: systemClock,
       log: silentLogger,
       box,
+      auditKey,
+      dataDir,
       publicUrl: "http://127.0.0.1",
     });
     return { services, close: () => database.close() };
@@ -421,6 +540,20 @@ async function serve(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   await running.finished;
+  return 0;
+}
+
+/** `assent config check`: the effective configuration, secrets masked; exit 2 when invalid. */
+function configCheck(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub !== "check") {
+    console.error("Usage: assent config check [--config FILE] [server options]");
+    return 2;
+  }
+  const resolved = resolveSettings(rest);
+  configFromSettings(resolved.settings);
+  console.log(describeSettings(resolved));
+  console.log("# The configuration is valid.");
   return 0;
 }
 
@@ -450,11 +583,17 @@ Usage:
   assent healthcheck            Exit 0 when the local server answers /healthz
   assent service [--data-dir DIR] [--user NAME]
                                 Print a hardened systemd unit for the server
+  assent config check [options] Print the effective configuration (secrets masked) and check it
+
+Settings come from flags, then environment variables, then a config file given with
+--config FILE (or ASSENT_CONFIG; TOML, or JSON when the name ends in .json, with the flags'
+names as keys), then defaults. ${SECRET_OPTIONS.map((s) => `--${s}`).join(" and ")} also take a
+-file variant (flag, FOO_FILE variable or key) naming a file that holds the secret.
 
 Server options (flag, environment variable, default):
 ${
   Object.entries(SERVER_OPTIONS).map(([flag, o]) =>
-    `  --${flag.padEnd(12)} ${o.env.padEnd(20)} ${(o.default || "-").padEnd(10)} ${o.help}`
+    `  --${flag.padEnd(32)} ${o.env.padEnd(38)} ${(o.default || "-").padEnd(20)} ${o.help}`
   ).join("\n")
 }
 `;
@@ -470,6 +609,8 @@ export async function main(args: string[]): Promise<number> {
         return await runAdmin(rest, openDataDir);
       case "healthcheck":
         return await healthcheck(rest);
+      case "config":
+        return configCheck(rest);
       case "service": {
         const { serviceMain } = await import("./cli/service.ts");
         return serviceMain(rest, import.meta.url);
@@ -491,7 +632,10 @@ export async function main(args: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err instanceof TypeError && "code" in err)) {
+    if (
+      err instanceof ConfigError || err instanceof DataDirInUseError ||
+      (err instanceof TypeError && "code" in err)
+    ) {
       console.error(`assent: ${err.message}`);
       return 2;
     }

@@ -87,3 +87,58 @@ Deno.test({
     }
   },
 });
+
+async function assent(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--cached-only", "main.ts", ...args],
+    cwd: new URL(".", import.meta.url).pathname,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("`assent config check` prints the effective settings with their sources and no secret", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "assent-config-" });
+  try {
+    const smtpSecret = "smtp-Pa55word-kept-in-a-file";
+    const metricsToken = "metrics-token-" + "x".repeat(30);
+    await Deno.writeTextFile(`${dir}/smtp.secret`, smtpSecret + "\n");
+    await Deno.writeTextFile(
+      `${dir}/assent.toml`,
+      [
+        "port = 9191",
+        `data-dir = "${dir}/data"`,
+        'smtp-host = "mail.example.com"',
+        `smtp-password-file = "${dir}/smtp.secret"`,
+        'log-level = "warn"',
+      ].join("\n"),
+    );
+    const ok = await assent(
+      ["config", "check", "--config", `${dir}/assent.toml`, "--log-level", "debug"],
+      { ASSENT_METRICS_TOKEN: metricsToken, ASSENT_HOST: "0.0.0.0" },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^port = "9191" +# from port in .*assent\.toml$/m);
+    assert.match(ok.stdout, /^host = "0\.0\.0\.0" +# from ASSENT_HOST$/m);
+    assert.match(ok.stdout, /^log-level = "debug" +# from --log-level$/m);
+    assert.match(
+      ok.stdout,
+      /^smtp-password = "\*+" +# from smtp-password-file in .*assent\.toml$/m,
+    );
+    assert.match(ok.stdout, /^metrics-token = "\*+" +# from ASSENT_METRICS_TOKEN$/m);
+    assert.match(ok.stdout, /^smtp-port = "587" +# default$/m);
+    assert.match(ok.stdout, /The configuration is valid/);
+    assert.ok(!ok.stdout.includes(smtpSecret) && !ok.stdout.includes(metricsToken));
+
+    await Deno.writeTextFile(`${dir}/bad.toml`, "port = 123456\n");
+    const bad = await assent(["config", "check", "--config", `${dir}/bad.toml`]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Port must be a number from 0 to 65535, got "123456" \(port in /);
+    assert.equal(bad.stdout, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,6 +4,9 @@
  * Every change is audited with the console as the actor.
  */
 import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { systemClock } from "../lib/clock.ts";
+import { resolveSettings } from "../lib/config.ts";
 import { passwordProblem } from "../lib/password.ts";
 import { AccountError } from "../services/accounts.ts";
 import { CONSOLE_OPERATOR, DirectoryError, type Role, ROLES } from "../services/directory.ts";
@@ -11,9 +14,11 @@ import type { Services } from "../services/mod.ts";
 import { randomToken } from "../lib/tokens.ts";
 import { createApiToken } from "../services/api_tokens.ts";
 import { EnrollmentError, MAX_TOKEN_LIFETIME_MS } from "../services/enrollment.ts";
+import { BackupError, restoreBackup } from "../services/backup.ts";
+import { describeReport } from "../services/audit_chain.ts";
 
-const HELP = `Console administration. Works on the data directory (--data-dir or ASSENT_DATA_DIR,
-default ./data); safe to run while the server is running.
+const HELP = `Console administration. Works on the data directory (--data-dir, ASSENT_DATA_DIR,
+data-dir in the --config file, default ./data); safe to run while the server is running.
 
   assent admin user list
   assent admin user create --email EMAIL --name NAME --role ROLE [--department NAME]…
@@ -27,10 +32,23 @@ default ./data); safe to run while the server is running.
   assent admin api-token create --email EMAIL --name TEXT [--expires 90d|never]
   assent admin enroll-token list
   assent admin enroll-token revoke --id ID
+  assent admin backup FILE      database snapshot, instance secret and manifest in one
+                                archive (keep it as safe as the server: it holds the secret)
+  assent admin restore FILE [--replace]
+                                only while the server is stopped; --replace moves an
+                                existing database aside first
+  assent admin audit verify
+  assent admin audit checkpoint
+  assent admin audit export [--out FILE]
 
 Roles: super_admin, admin, technician. Without --password-stdin a strong password is
 generated and printed once. Creating a super admin on a fresh install completes first-run
-setup (--organization NAME names the organization).`;
+setup (--organization NAME names the organization).
+
+"audit verify" walks the audit log's hash chain and its signed checkpoints and prints
+"intact, N rows, last checkpoint T" (exit 0) or the first broken link (exit 1). "audit
+checkpoint" signs the chain's head now. "audit export" writes the signed JSON-lines bundle
+that docs/audit-verification.md checks offline.`;
 
 const CONSOLE = { kind: "console" as const, label: "console" };
 
@@ -63,15 +81,31 @@ export async function runAdmin(
     args,
     allowPositionals: true,
     strict: false,
-    options: { "data-dir": { type: "string" } },
+    options: { "data-dir": { type: "string" }, config: { type: "string" } },
   });
   const [group, command] = positionals;
   if (!group || group === "help" || values.help) {
     io.out(HELP);
     return group ? 0 : 2;
   }
-  const dataDir = (values["data-dir"] as string | undefined) ?? Deno.env.get("ASSENT_DATA_DIR") ??
-    "./data";
+  // The same data directory the server uses: flag, environment, config file, default.
+  const configArgs = typeof values.config === "string" ? ["--config", values.config] : [];
+  const dataDir = (values["data-dir"] as string | undefined) ??
+    resolveSettings(configArgs).settings["data-dir"].value;
+  if (group === "backup" || group === "restore") {
+    try {
+      const rest = args.filter((a) => a !== group);
+      return group === "backup"
+        ? await backup(dataDir, open, rest, io.out)
+        : await restore(dataDir, rest, io.out);
+    } catch (err) {
+      if (err instanceof UsageError || err instanceof BackupError) {
+        io.err(`assent admin: ${err.message}`);
+        return err instanceof UsageError ? 2 : 1;
+      }
+      throw err;
+    }
+  }
   const opened = await open(dataDir);
   const services = opened.services;
   try {
@@ -98,6 +132,12 @@ export async function runAdmin(
         return await tokenList(services, io.out);
       case "enroll-token revoke":
         return await tokenRevoke(services, rest, io.out);
+      case "audit verify":
+        return await auditVerify(services, rest, io.out);
+      case "audit checkpoint":
+        return await auditCheckpoint(services, rest, io.out);
+      case "audit export":
+        return await auditExport(services, rest, io.out);
       default:
         throw new UsageError(`Unknown admin command "${[group, command].join(" ")}"\n\n${HELP}`);
     }
@@ -122,7 +162,10 @@ function options(args: string[], spec: Record<string, "string" | "boolean" | "mu
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        Object.entries({ ...spec, "data-dir": "string" } as Record<string, string>).map((
+        Object.entries({ ...spec, "data-dir": "string", config: "string" } as Record<
+          string,
+          string
+        >).map((
           [k, t],
         ) => [
           k,
@@ -428,6 +471,132 @@ async function tokenRevoke(
   return 0;
 }
 
+function fileArgument(args: string[], spec: Record<string, "string" | "boolean">, verb: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: Object.fromEntries(
+        Object.entries({ ...spec, "data-dir": "string" as const, config: "string" as const }).map((
+          [k, t],
+        ) => [k, {
+          type: t,
+        }]),
+      ),
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const [file, ...extra] = parsed.positionals;
+  if (!file || extra.length > 0) throw new UsageError(`Name one file: assent admin ${verb} FILE`);
+  return { file, values: parsed.values as Record<string, string | boolean | undefined> };
+}
+
+async function backup(
+  dataDir: string,
+  open: OpenServices,
+  args: string[],
+  out: (s: string) => void,
+) {
+  const { file } = fileArgument(args, {}, "backup");
+  const dbPath = join(dataDir, "assent.db");
+  try {
+    await Deno.stat(dbPath);
+  } catch {
+    throw new UsageError(`There is no database at "${dbPath}" (check --data-dir)`);
+  }
+  const opened = await open(dataDir);
+  try {
+    const manifest = await opened.services.backups.write(file);
+    out(`Backup written to ${file}`);
+    out(`  schema ${manifest.schema}, Assent ${manifest.version}, ${manifest.createdAt}`);
+    for (const part of manifest.parts) out(`  ${part.name}  ${part.bytes} bytes  ${part.sha256}`);
+    out("It holds the instance secret: keep it as safe as the server itself.");
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+async function restore(dataDir: string, args: string[], out: (s: string) => void) {
+  const { file, values } = fileArgument(args, { replace: "boolean" }, "restore");
+  const result = await restoreBackup({
+    archive: file,
+    dataDir,
+    replace: values.replace === true,
+    now: systemClock.now(),
+  });
+  out(`Restored ${file} (made ${result.manifest.createdAt}) into ${dataDir}`);
+  if (result.setAside) out(`The files it replaced are in ${result.setAside}`);
+  out("Start the server to bring the schema up to date and let agents reconnect.");
+  return 0;
+}
+
 async function readAllStdin(): Promise<string> {
   return await new Response(Deno.stdin.readable).text();
+}
+
+async function auditVerify(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  options(args, {});
+  const report = await services.auditChain.verify();
+  out(describeReport(report));
+  return report.intact ? 0 : 1;
+}
+
+async function auditCheckpoint(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  options(args, {});
+  const checkpoint = await services.auditChain.checkpoint();
+  out(
+    checkpoint
+      ? `Signed a checkpoint of row ${checkpoint.seq} (${checkpoint.hash}).`
+      : "The audit log is empty; there is nothing to sign.",
+  );
+  return 0;
+}
+
+async function auditExport(
+  services: Services,
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const values = options(args, { out: "string" });
+  const path = typeof values.out === "string" ? values.out : null;
+  let file: Deno.FsFile | null = null;
+  try {
+    if (path) file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new UsageError(`${path} already exists; choose a new file name`);
+    }
+    throw err;
+  }
+  const encoder = new TextEncoder();
+  let lines = 0;
+  try {
+    for await (const line of services.auditChain.bundle()) {
+      const text = JSON.stringify(line);
+      if (file) await writeAll(file, encoder.encode(text + "\n"));
+      else out(text);
+      lines += 1;
+    }
+  } finally {
+    file?.close();
+  }
+  if (path) out(`Wrote ${lines} lines to ${path}.`);
+  return 0;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }

@@ -339,3 +339,18 @@ Deno.test("the console refuses what the admin pages refuse, in the same words, a
   assert.deepEqual(users.map((u) => u.email), ["owner@example.com"]);
   assert.deepEqual(await listDepartments(t.services.db), []);
 });
+
+Deno.test("admin commands find the data directory in the server's config file", async () => {
+  await withDataDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/assent.toml`, `data-dir = "${dir}/from-file"\n`);
+    const out: string[] = [];
+    const code = await runAdmin(
+      ["department", "create", "--name", "Front office", "--config", `${dir}/assent.toml`],
+      openDataDir,
+      { out: (s) => out.push(s), err: (s) => out.push(s) },
+    );
+    assert.equal(code, 0, out.join("\n"));
+    const rows = await audit(`${dir}/from-file`);
+    assert.deepEqual(rows.map((r) => r.action), ["department.created"]);
+  });
+});

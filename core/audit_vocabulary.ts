@@ -139,6 +139,20 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "api_token.revoked": "A user revoked an API token",
     "setup.completed": "The first super admin and the organization were set up",
 
+    // Webhooks for ticketing tools.
+    "webhook.created": "A super admin added a webhook: its URL and the events it receives",
+    "webhook.deleted": "A super admin removed a webhook; its waiting deliveries were dropped",
+    "webhook.enabled": "A super admin enabled a webhook again",
+    "webhook.disabled": "A webhook was disabled, by a super admin or after failing repeatedly",
+    "webhook.test_sent": "A super admin queued a test event to a webhook",
+    // Terminal recordings.
+    "recording.saved": "A recorded terminal ended; its file's SHA-256 is on the record",
+    "recording.viewed": "Someone played or downloaded a terminal recording",
+    "recording.deleted": "A terminal recording's file was deleted at the end of its retention",
+
+    // The audit log itself.
+    "audit.exported": "A super admin downloaded the signed audit bundle of the whole log",
+
     // Agent connections.
     "agent.hellos_limited": "Too many bad agent hellos from one address; further ones are refused",
     "agent.protocol_error": "An agent broke the protocol and its connection was closed",
@@ -152,3 +166,173 @@ export type AuditAction = keyof typeof AUDIT_VOCABULARY;
 export const AUDIT_ACTIONS: readonly AuditAction[] = Object.freeze(
   Object.keys(AUDIT_VOCABULARY) as AuditAction[],
 );
+
+// The details of a record, told as sentences. The record keeps its detail as data (the export
+// and the chain hash that); pages tell it with these words. A time stays a time, so each viewer
+// reads it in their own zone.
+
+/** A piece of an audit sentence: words, or an instant (epoch ms) shown in the reader's zone. */
+export type AuditWord = string | { readonly time: number };
+
+/** One sentence of an audit record's details. */
+export type AuditSentence = readonly AuditWord[];
+
+type Detail = Readonly<Record<string, unknown>>;
+type Wording = (value: unknown, detail: Detail, action: string) => AuditSentence | null;
+
+const CHANNEL_KINDS: Readonly<Record<string, string>> = {
+  terminal: "terminal",
+  desktop: "desktop",
+  upload: "upload",
+  download: "download",
+  list: "folder listing",
+};
+
+const GATES: Readonly<Record<string, string>> = {
+  confirmation: "Session Confirmation",
+  email: "email authorization",
+  secure_connect: "Secure Connect",
+};
+
+function words(value: unknown): string {
+  return String(value).replaceAll("_", " ");
+}
+
+function instant(value: unknown): AuditWord {
+  return typeof value === "number" && Number.isFinite(value) ? { time: value } : words(value);
+}
+
+function gateState(name: string, value: unknown): AuditSentence | null {
+  if (typeof value !== "string") return null;
+  const [state, reason] = value.split(":");
+  if (state === "not_required") {
+    return [`${name} not required${reason ? ` (${words(reason)})` : ""}`];
+  }
+  if (state === "skipped") return [`${name} skipped${reason ? ` (${words(reason)})` : ""}`];
+  if (state === "no_other_approver") return [`${name}: nobody but the requester could approve`];
+  if (state === "pending") return [`${name} asked`];
+  return [`${name} ${words(state)}`];
+}
+
+function bytes(n: unknown): string {
+  if (typeof n !== "number" || !Number.isFinite(n)) return words(n);
+  if (n < 1024) return `${n} bytes`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+function duration(ms: unknown): string {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) return words(ms);
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** How each detail the product records is told, in the order sentences are shown. */
+const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
+  ["explanation", (v) => [String(v)]],
+  ["why", (v) => [String(v)]],
+  ["reason", (v) => [String(v).includes(" ") ? String(v) : `Reason: ${words(v)}`]],
+  [
+    "expiresAt",
+    (v, _d, action) => [
+      action === "authorization.expired"
+        ? "The authorization expired at "
+        : action === "authorization.deauthorized"
+        ? "It would have expired at "
+        : action.startsWith("authorization.")
+        ? "Authorization expires at "
+        : "Expires at ",
+      instant(v),
+    ],
+  ],
+  ["deadline", (v) => ["Answer due by ", instant(v)]],
+  ["onLockScreen", (v) => v === true ? ["Shown on the lock screen"] : null],
+  ["promptUnsupported", (v) => v === true ? ["The device cannot show a prompt"] : null],
+  ["asUser", (v) => v ? [`Connects as the device's user ${v}`] : null],
+  [
+    "secureConnect",
+    (v) =>
+      typeof v === "string" && v.startsWith("verified:")
+        ? [`Secure Connect verified (${words(v.slice(9))})`]
+        : [`Secure Connect not asked (${words(v)})`],
+  ],
+  ["confirmation", (v) => gateState("Session Confirmation", v)],
+  ["email", (v) => gateState("Email authorization", v)],
+  ["recipients", (v) => [`Approval links mailed to ${v}`]],
+  ["requirements", (v) => [`Waiting for ${v}`]],
+  ["stillWaitingFor", (v) => v ? [`Still waiting for ${v}`] : null],
+  ["requirement", (v) => [`Decides for ${v}`]],
+  ["recipient", (v, d) => [`By ${v}${d.via ? ` from the ${d.via}` : ""}`]],
+  ["decision", (v) => [`The decision was ${words(v)}`]],
+  ["answer", (v) => [`The answer was ${words(v)}`]],
+  ["gate", (v) => [`Gate: ${GATES[String(v)] ?? words(v)}`]],
+  ["because", (v) => [`Because the attempt was ${words(v)}`]],
+  ["cause", (v) => [`Cause: ${words(v)}`]],
+  ["type", (v) => [`Channel: ${CHANNEL_KINDS[String(v)] ?? words(v)}`]],
+  ["kind", (v) => [`Channel: ${CHANNEL_KINDS[String(v)] ?? words(v)}`]],
+  ["code", (v) => [`Refused: ${words(v)}`]],
+  ["path", (v) => [`Path ${v}`]],
+  ["folder", (v) => [`Folder ${v}`]],
+  ["durationMs", (v) => [`Lasted ${duration(v)}`]],
+  ["bytesToDevice", (v) => [`${bytes(v)} sent to the device`]],
+  ["bytesFromDevice", (v) => [`${bytes(v)} received from the device`]],
+  ["user", (v) => [`User ${v}`]],
+  ["role", (v) => [`Role: ${words(v)}`]],
+  ["name", (v) => [`Name: ${v}`]],
+  ["label", (v) => v ? [`Label: ${v}`] : null],
+  ["token", (v) => [`Token ${String(v).slice(0, 8)}`]],
+  ["maxUses", (v) => [`Up to ${v} uses`]],
+  ["organization", (v) => [`Organization: ${v}`]],
+  ["to", (v) => [`To ${v}`]],
+  ["ip", (v) => [`From address ${v}`]],
+  ["address", (v) => [`Address ${v}`]],
+  ["retryAfterMs", (v) => [`Refused for ${duration(v)}`]],
+  ["closeCode", (v) => [`Connection closed with code ${v}`]],
+  ["error", (v) => [`Error: ${v}`]],
+  ["sha256", (v) => [`SHA-256 ${String(v).slice(0, 16)}…`]],
+  ["recordingSha256", (v) => [`Recorded; SHA-256 ${String(v).slice(0, 16)}…`]],
+  ["bytes", (v) => [`${bytes(v)}`]],
+];
+
+/** Keys that only link records together; the page shows them elsewhere or not at all. */
+const UNTOLD = new Set(["via", "promptId", "channelId", "channel", "messageId", "recording"]);
+
+/**
+ * The details of an `action` record as sentences: known details in their own words, in a fixed
+ * order, then any other detail as "Name: value" (a key ending in `At` as a time), so nothing
+ * recorded goes untold. `null` and empty details tell nothing.
+ */
+export function auditSentences(action: string, detail: unknown): AuditSentence[] {
+  if (detail === null || typeof detail !== "object" || Array.isArray(detail)) {
+    return detail === null || detail === undefined ? [] : [[String(detail)]];
+  }
+  const d = detail as Detail;
+  const out: AuditSentence[] = [];
+  const told = new Set<string>(UNTOLD);
+  for (const [key, wording] of DETAIL_WORDING) {
+    told.add(key);
+    if (!(key in d) || d[key] === null || d[key] === undefined) continue;
+    const sentence = wording(d[key], d, action);
+    if (sentence) out.push(sentence);
+  }
+  for (const [key, value] of Object.entries(d)) {
+    if (told.has(key) || value === null || value === undefined) continue;
+    const label = key.replace(/([a-z])([A-Z])/g, "$1 $2").replaceAll("_", " ").toLowerCase();
+    const name = label.charAt(0).toUpperCase() + label.slice(1);
+    out.push(
+      /At$/.test(key)
+        ? [`${name.replace(/ at$/, "")} at `, instant(value)]
+        : [`${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`],
+    );
+  }
+  return out;
+}

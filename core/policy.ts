@@ -64,6 +64,12 @@ export type SupportCodePolicy = { expiryMinutes: number };
  */
 export type FileTransferPolicy = { userHomes: boolean; paths: string[] };
 
+/**
+ * Terminal recording: `on` records every remote terminal of the department's devices (the
+ * technician cannot turn it off, and the end user is told), kept for `retentionDays`.
+ */
+export type RecordingPolicy = { terminal: "off" | "on"; retentionDays: number };
+
 /** Bounds of every numeric policy setting, in the unit its name says. */
 export const POLICY_LIMITS = Object.freeze({
   confirmationTimeoutSeconds: { min: 5, max: 3600 },
@@ -76,7 +82,30 @@ export const POLICY_LIMITS = Object.freeze({
   authorizationLifetimeMinutes: { min: 1, max: 10080 },
   supportCodeExpiryMinutes: { min: 60, max: 10080 },
   fileTransferPaths: { max: 20 },
+  recordingRetentionDays: { min: 1, max: 3650 },
 });
+
+/** Recording defaults: off, recordings kept 90 days. */
+export const DEFAULT_RECORDING_POLICY: Readonly<RecordingPolicy> = Object.freeze({
+  terminal: "off",
+  retentionDays: 90,
+});
+
+/** A valid recording policy from `input` over the defaults; throws `invalid_policy`. */
+export function recordingPolicy(input: Partial<RecordingPolicy> = {}): RecordingPolicy {
+  const terminal = input.terminal ?? DEFAULT_RECORDING_POLICY.terminal;
+  if (terminal !== "off" && terminal !== "on") {
+    throw invalid("terminal", "must be off or on", String(terminal));
+  }
+  return {
+    terminal,
+    retentionDays: integerIn(
+      "retentionDays",
+      input.retentionDays ?? DEFAULT_RECORDING_POLICY.retentionDays,
+      POLICY_LIMITS.recordingRetentionDays,
+    ),
+  };
+}
 
 /** R4 defaults: off, 60 second timeout, no prompt on locked devices, no exclusions. */
 export const DEFAULT_CONFIRMATION_POLICY: Readonly<ConfirmationPolicy> = freezeDeep({

@@ -13,6 +13,7 @@ import {
   emailGatePolicy,
   isPlausibleEmail,
   NO_EMAIL_GATE,
+  recordingPolicy,
   sameMailbox,
   secureConnectPolicy,
   supportCodePolicy,
@@ -291,4 +292,15 @@ Deno.test("an agent's setting is read leniently but never weaker than it asks", 
   for (const [name, reported, expected] of cases) {
     deepEqual(agentEmailPolicy(reported), expected, name);
   }
+});
+
+Deno.test("terminal recording is off by default, on or off only, with a bounded retention", () => {
+  deepEqual(recordingPolicy(), { terminal: "off", retentionDays: 90 });
+  deepEqual(recordingPolicy({ terminal: "on", retentionDays: 7 }), {
+    terminal: "on",
+    retentionDays: 7,
+  });
+  throws(() => recordingPolicy({ terminal: "maybe" as never }), /terminal/);
+  throws(() => recordingPolicy({ retentionDays: 0 }), /retentionDays/);
+  throws(() => recordingPolicy({ retentionDays: 1.5 }), /retentionDays/);
 });

@@ -130,6 +130,14 @@ export const OS_LABEL = "OS";
 export const IP_ADDRESS_LABEL = "IP Address";
 /** R4 exclusion table column. */
 export const EXCLUDED_BY_LABEL = "Excluded by";
+/** Added to the confirmation prompt when the department records remote terminals. */
+export const RECORDING_PROMPT_NOTICE = "Remote terminal sessions on this device are recorded.";
+
+/** The prompt's message, told that terminals are recorded when `recorded`. */
+export function promptMessage(message: string, recorded: boolean): string {
+  return recorded ? `${message}\n\n${RECORDING_PROMPT_NOTICE}` : message;
+}
+
 /** R4 default confirmation message; admins may edit it per department. */
 export const DEFAULT_CONFIRMATION_MESSAGE =
   "A technician is requesting remote access to this device. Do you want to allow this session?";

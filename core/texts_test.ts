@@ -1,6 +1,7 @@
 import { equal, match, notEqual, ok } from "node:assert/strict";
 import { REASON_CODES } from "./outcomes.ts";
 import * as texts from "./texts.ts";
+import { promptMessage, RECORDING_PROMPT_NOTICE } from "./texts.ts";
 
 // Every text DESIGN.md R1–R6 quotes or sets in bold, exactly as written there.
 const DESIGN_TEXTS: [keyof typeof texts, string][] = [
@@ -99,4 +100,9 @@ Deno.test("reasonText tells an approver what happened to the request", () => {
 Deno.test("the default confirmation message is a question within the 1000 character limit", () => {
   ok(texts.DEFAULT_CONFIRMATION_MESSAGE.length <= 1000);
   match(texts.DEFAULT_CONFIRMATION_MESSAGE, /\?$/);
+});
+
+Deno.test("the prompt tells the end user that terminals are recorded only when they are", () => {
+  equal(promptMessage("Allow?", false), "Allow?");
+  equal(promptMessage("Allow?", true), `Allow?\n\n${RECORDING_PROMPT_NOTICE}`);
 });

@@ -165,6 +165,11 @@ export class AgentHub {
     return this.#presence.lastActivity(deviceId);
   }
 
+  /** Agents holding an authenticated connection now, checked in or not. */
+  get connectedCount(): number {
+    return this.#connections.size;
+  }
+
   /** Number of online devices. */
   get onlineCount(): number {
     let n = 0;

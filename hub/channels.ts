@@ -13,6 +13,7 @@ import type { Clock } from "../lib/clock.ts";
 import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
+import type { ChannelRecorder, ChannelRecording } from "../services/ports.ts";
 import {
   bridgeBrowser,
   BROWSER_CLOSE,
@@ -55,6 +56,10 @@ export interface ChannelSink {
   backlog(): number;
 }
 
+/** What the end user is told when a recorded terminal opens on their device. */
+export const RECORDED_TERMINAL_NOTICE =
+  "The technician's terminal on this device is being recorded.";
+
 /** Live statistics of a channel. */
 export interface ChannelStats {
   bytesToAgent: number;
@@ -78,6 +83,8 @@ export class Channel {
   #early: ((sink: ChannelSink) => void)[] = [];
   /** Facts for the audit record of the channel's end (file name, size, hash). */
   auditDetail: Record<string, unknown> = {};
+  /** The recording of a terminal whose department records terminals. */
+  recording: ChannelRecording | null = null;
 
   constructor(
     readonly id: number,
@@ -111,6 +118,7 @@ export class Channel {
       if (this.state === "closed") throw new ChannelError("closed", "The channel is closed");
       this.#agentCredit -= chunk.byteLength;
       this.stats.bytesToAgent += chunk.byteLength;
+      this.recording?.input(chunk);
       this.relay.toAgent(this, chunk);
       collectYoungGarbage(chunk.byteLength);
     }
@@ -141,6 +149,7 @@ export class Channel {
   /** A structured message for the agent's side (e.g. a terminal resize). */
   event(event: Record<string, unknown>): void {
     if (this.state !== "open") return;
+    if (event.type === "resize") this.recording?.resize(Number(event.cols), Number(event.rows));
     this.relay.hubSend(this.deviceId, { type: "channel_event", channelId: this.id, event });
   }
 
@@ -168,6 +177,7 @@ export class Channel {
 
   /** @internal */ fromAgent(payload: Uint8Array): void {
     this.stats.bytesFromAgent += payload.byteLength;
+    this.recording?.output(payload);
     if (this.#sink) this.#sink.data(payload);
     else this.#early.push((sink) => sink.data(payload));
     this.#owed += payload.byteLength;
@@ -233,6 +243,8 @@ export interface ChannelEnd {
   wasOpen: boolean;
   /** Core closed it (deauthorize, expiry): it needs no telling. */
   byCore: boolean;
+  /** What the end record says of the terminal's recording, once it is finished ({} if none). */
+  recording: Promise<Record<string, unknown>>;
 }
 
 /** Who hears channel ends. */
@@ -251,14 +263,25 @@ export interface RelayAgents {
   }): void;
 }
 
+/** What the relay needs. */
+export interface RelayDeps {
+  clock: Clock;
+  log: Logger;
+  agents: RelayAgents;
+  /** Records terminals where the department's policy says so. */
+  recorder?: ChannelRecorder;
+}
+
 /** Opens, relays and closes channels. */
 export class ChannelRelay {
   #channels = new Map<number, Channel>();
   #listeners: RelayListener[] = [];
   #seq: number;
-  readonly #d: { clock: Clock; log: Logger; agents: RelayAgents };
+  /** Bytes relayed by channels that have ended, per type (for metrics). */
+  #endedBytes = new Map<ChannelType, { toAgent: number; fromAgent: number }>();
+  readonly #d: RelayDeps;
 
-  constructor(deps: { clock: Clock; log: Logger; agents: RelayAgents }) {
+  constructor(deps: RelayDeps) {
     this.#d = deps;
     // Ids only need to be unique among live channels; starting at random keeps them from
     // repeating across restarts in what the audit log records.
@@ -334,13 +357,33 @@ export class ChannelRelay {
       clock.now(),
     );
     this.#channels.set(channel.id, channel);
-    const sent = this.#d.agents.send(request.deviceId, {
+    const { recorder, agents } = this.#d;
+    if (request.type === "terminal" && recorder) {
+      // Recording starts before the agent opens the shell, so its first output is kept; a
+      // terminal that must be recorded and cannot be does not open.
+      try {
+        channel.recording = await recorder.begin({
+          channel: channel.coreId,
+          sessionId: request.sessionId,
+          deviceId: request.deviceId,
+          technicianId: request.technicianId,
+        });
+      } catch (err) {
+        const text = err instanceof Error ? err.message : String(err);
+        this.finish(channel, "declined", text, false);
+        throw new ChannelError("recording_failed", text);
+      }
+    }
+    const sent = agents.send(request.deviceId, {
       type: "channel_open",
       channelId: channel.id,
       sessionId: request.sessionId,
       kind: request.type,
       params: request.params,
     });
+    if (sent && channel.recording) {
+      agents.send(request.deviceId, { type: "notify", text: RECORDED_TERMINAL_NOTICE });
+    }
     if (!sent) {
       this.finish(channel, "device_offline", "Unable to connect to the device", false);
       throw new ChannelError("device_offline", "Unable to connect to the device");
@@ -397,6 +440,10 @@ export class ChannelRelay {
     const wasOpen = channel.state === "open";
     channel.ended();
     this.#channels.delete(channel.id);
+    const ended = this.#endedBytes.get(channel.type) ?? { toAgent: 0, fromAgent: 0 };
+    ended.toAgent += channel.stats.bytesToAgent;
+    ended.fromAgent += channel.stats.bytesFromAgent;
+    this.#endedBytes.set(channel.type, ended);
     if (tellAgent) {
       this.hubSend(channel.deviceId, {
         type: "channel_close",
@@ -405,7 +452,27 @@ export class ChannelRelay {
       });
     }
     channel.toSink((sink) => sink.closed(text, reason));
-    for (const l of this.#listeners) l.ended(channel, { reason, text, wasOpen, byCore });
+    const recording = channel.recording?.finish().catch((err) => {
+      this.#d.log.error("a terminal recording could not be finished", { err });
+      return {};
+    }) ?? Promise.resolve({});
+    for (const l of this.#listeners) {
+      l.ended(channel, { reason, text, wasOpen, byCore, recording });
+    }
+  }
+
+  /** Open channels per type, and bytes relayed per type since start (ended and open). */
+  usage(): Map<ChannelType, { open: number; toAgent: number; fromAgent: number }> {
+    const out = new Map<ChannelType, { open: number; toAgent: number; fromAgent: number }>();
+    for (const [type, b] of this.#endedBytes) out.set(type, { open: 0, ...b });
+    for (const c of this.#channels.values()) {
+      const u = out.get(c.type) ?? { open: 0, toAgent: 0, fromAgent: 0 };
+      if (c.state === "open") u.open++;
+      u.toAgent += c.stats.bytesToAgent;
+      u.fromAgent += c.stats.bytesFromAgent;
+      out.set(c.type, u);
+    }
+    return out;
   }
 
   /** Closes every channel (server stopping). */

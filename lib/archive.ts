@@ -58,7 +58,13 @@ function octal(value: number, width: number): string {
   return value.toString(8).padStart(width - 1, "0") + "\0";
 }
 
-function tarHeader(name: string, size: number, mode: number, mtime: number): Uint8Array {
+/** One ustar header block for a regular file (`mtime` in epoch ms); long paths use the prefix. */
+export function tarHeader(
+  name: string,
+  size: number,
+  mode: number,
+  mtime: number,
+): Uint8Array<ArrayBuffer> {
   const header = new Uint8Array(BLOCK);
   const put = (offset: number, text: string) => header.set(encoder.encode(text), offset);
   let prefix = "";

@@ -1,9 +1,13 @@
 /**
- * Server configuration from flags, then environment variables, then defaults.
- * Flags win so a one-off `--port 9000` overrides a deployment's environment.
+ * Server configuration from flags, then environment variables, then a config file, then
+ * defaults. Flags win so a one-off `--port 9000` overrides a deployment's environment, and the
+ * environment wins over the file so a container can adjust a shipped file.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parse as parseToml } from "smol-toml";
+import { z } from "zod";
+import { type Cidr, parseCidr } from "./cidr.ts";
 import { isLogLevel, type LogLevel } from "./log.ts";
 
 /** Everything `assent serve` needs to know before it opens the database. */
@@ -20,6 +24,10 @@ export interface ServerConfig {
   downloadsDir: string;
   /** Agent connections that may be in their handshake at once, per address and in all. */
   agentHandshakes?: { perAddress: number; total: number };
+  /** Who may read /metrics: these address ranges, or a bearer of the token. */
+  metrics?: { allow: Cidr[]; token: string | null };
+  /** Scheduled backups into a folder, keeping the newest few; none when null. */
+  backups?: { dir: string; everyMs: number; keep: number } | null;
 }
 
 /** How to reach the SMTP server. */
@@ -68,6 +76,31 @@ export const SERVER_OPTIONS = {
     default: "16",
     help: "Agent connections that may be starting at once in all",
   },
+  "backup-dir": {
+    env: "ASSENT_BACKUP_DIR",
+    default: "",
+    help: "Folder for scheduled backups (none without it)",
+  },
+  "backup-every": {
+    env: "ASSENT_BACKUP_EVERY",
+    default: "24h",
+    help: "Time between scheduled backups: minutes (30m), hours (24h) or days (7d)",
+  },
+  "backup-keep": {
+    env: "ASSENT_BACKUP_KEEP",
+    default: "7",
+    help: "Scheduled backups kept; older ones are deleted",
+  },
+  "metrics-allow": {
+    env: "ASSENT_METRICS_ALLOW",
+    default: "127.0.0.1/32,::1/128",
+    help: "Address ranges that may read /metrics without a token (comma-separated)",
+  },
+  "metrics-token": {
+    env: "ASSENT_METRICS_TOKEN",
+    default: "",
+    help: "Bearer token that may read /metrics from anywhere (prefer the environment)",
+  },
   "trust-proxy": {
     env: "ASSENT_TRUST_PROXY",
     default: "false",
@@ -102,49 +135,204 @@ export const SERVER_OPTIONS = {
   },
 } as const;
 
-type OptionName = keyof typeof SERVER_OPTIONS;
+/** The name of a server setting: its flag without the dashes, and its key in a config file. */
+export type OptionName = keyof typeof SERVER_OPTIONS;
 
-/** Parses `serve` arguments and the environment into a checked {@link ServerConfig}. */
+/**
+ * Settings that are secrets: each also has a `-file` variant (`--smtp-password-file`,
+ * `ASSENT_SMTP_PASSWORD_FILE`, `smtp-password-file = …`) naming a file that holds the value,
+ * so the secret itself need not sit in the environment or the config file.
+ */
+export const SECRET_OPTIONS = ["smtp-password", "metrics-token"] as const satisfies OptionName[];
+type SecretName = typeof SECRET_OPTIONS[number];
+
+function isSecret(name: string): name is SecretName {
+  return (SECRET_OPTIONS as readonly string[]).includes(name);
+}
+
+/** A resolved setting: its value and where it came from, in words (`--port`, `ASSENT_PORT`…). */
+export interface Setting {
+  value: string;
+  source: "flag" | "environment" | "file" | "default";
+  where: string;
+}
+
+/** Every setting, resolved; `configFile` is the file read, if any. */
+export interface ResolvedSettings {
+  settings: Record<OptionName, Setting>;
+  configFile: string | null;
+}
+
+/** Where settings come from besides the arguments (tests pass their own). */
+export interface SettingSources {
+  env?: (name: string) => string | undefined;
+  readText?: (path: string) => string;
+}
+
+const FILE_VALUE = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+const FILE_KEYS = [
+  ...Object.keys(SERVER_OPTIONS),
+  ...SECRET_OPTIONS.map((n) => `${n}-file`),
+];
+const ConfigFile = z.strictObject(
+  Object.fromEntries(FILE_KEYS.map((k) => [k, FILE_VALUE.optional()])),
+);
+
+function readSource(path: string, readText: (path: string) => string, what: string): string {
+  try {
+    return readText(path);
+  } catch (err) {
+    const reason = err instanceof Deno.errors.NotFound
+      ? "there is no such file"
+      : (err as Error).message;
+    throw new ConfigError(`${what} "${path}" cannot be read: ${reason}`);
+  }
+}
+
+/** Reads a TOML (or, by its `.json` name, JSON) config file into flat string settings. */
+export function parseConfigFile(path: string, text: string): Record<string, string> {
+  let data: unknown;
+  try {
+    data = path.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseToml(text);
+  } catch (err) {
+    const first = (err as Error).message.split("\n")[0];
+    throw new ConfigError(`The config file "${path}" is not valid: ${first}`);
+  }
+  const parsed = ConfigFile.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === "unrecognized_keys") {
+      throw new ConfigError(
+        `Unknown setting "${issue.keys[0]}" in "${path}"; the settings are the server's flags ` +
+          'without "--" (assent help lists them)',
+      );
+    }
+    if (issue.path.length === 0) {
+      throw new ConfigError(`The config file "${path}" must hold settings as key = value`);
+    }
+    throw new ConfigError(
+      `"${String(issue.path[0])}" in "${path}" must be text, a number, true or false, ` +
+        "or a list of text",
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed.data)) {
+    if (value === undefined) continue;
+    out[key] = Array.isArray(value) ? value.join(",") : String(value);
+  }
+  return out;
+}
+
+/**
+ * Resolves every server setting: flags win over environment variables, which win over the
+ * config file (`--config` or `ASSENT_CONFIG`), which wins over the defaults. A secret's `-file`
+ * variant counts at the level it is given at; giving both forms at one level is refused.
+ */
+export function resolveSettings(args: string[], sources: SettingSources = {}): ResolvedSettings {
+  const env = sources.env ?? ((n: string) => Deno.env.get(n));
+  const readText = sources.readText ?? ((path: string) => Deno.readTextFileSync(path));
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args,
+      options: Object.fromEntries(
+        [...FILE_KEYS, "config"].map((k) => [k, { type: "string" as const }]),
+      ),
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const configFile = values.config ?? env("ASSENT_CONFIG") ?? null;
+  const file = configFile
+    ? parseConfigFile(configFile, readSource(configFile, readText, "The config file"))
+    : {};
+  const envName = (key: string) =>
+    isSecret(key.replace(/-file$/, "")) && key.endsWith("-file")
+      ? `${SERVER_OPTIONS[key.replace(/-file$/, "") as OptionName].env}_FILE`
+      : SERVER_OPTIONS[key as OptionName].env;
+  const levels = [
+    { source: "flag" as const, get: (k: string) => values[k], where: (k: string) => `--${k}` },
+    { source: "environment" as const, get: (k: string) => env(envName(k)), where: envName },
+    {
+      source: "file" as const,
+      get: (k: string) => file[k],
+      where: (k: string) => `${k} in ${configFile}`,
+    },
+  ];
+  const settings = {} as Record<OptionName, Setting>;
+  for (const name of Object.keys(SERVER_OPTIONS) as OptionName[]) {
+    let setting: Setting | null = null;
+    for (const level of levels) {
+      const direct = level.get(name);
+      const viaFile = isSecret(name) ? level.get(`${name}-file`) : undefined;
+      if (direct !== undefined && viaFile !== undefined) {
+        throw new ConfigError(
+          `Give ${level.where(name)} or ${level.where(`${name}-file`)}, not both`,
+        );
+      }
+      if (direct !== undefined) {
+        setting = { value: direct, source: level.source, where: level.where(name) };
+      } else if (viaFile !== undefined) {
+        const where = level.where(`${name}-file`);
+        const value = readSource(viaFile, readText, `The file of ${where}`).replace(/\r?\n$/, "");
+        if (value === "") throw new ConfigError(`The file of ${where} ("${viaFile}") is empty`);
+        setting = { value, source: level.source, where };
+      }
+      if (setting) break;
+    }
+    settings[name] = setting ??
+      { value: SERVER_OPTIONS[name].default, source: "default", where: "default" };
+  }
+  return { settings, configFile };
+}
+
+/** Parses `serve` arguments, the environment and the config file into a {@link ServerConfig}. */
 export function parseServerConfig(
   args: string[],
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+  readText?: (path: string) => string,
 ): ServerConfig {
-  const { values } = parseArgs({
-    args,
-    options: Object.fromEntries(
-      Object.keys(SERVER_OPTIONS).map((k) => [k, { type: "string" as const }]),
-    ),
-    strict: true,
-    allowPositionals: false,
-  });
-  const get = (name: OptionName): string =>
-    (values[name] as string | undefined) ?? env(SERVER_OPTIONS[name].env) ??
-      SERVER_OPTIONS[name].default;
+  return configFromSettings(resolveSettings(args, { env, readText }).settings);
+}
+
+/** Checks resolved settings and builds the configuration; errors name the setting's source. */
+export function configFromSettings(settings: Record<OptionName, Setting>): ServerConfig {
+  const get = (name: OptionName): string => settings[name].value;
+  const bad = (name: OptionName, message: string) =>
+    new ConfigError(
+      settings[name].source === "default" ? message : `${message} (${settings[name].where})`,
+    );
 
   const host = get("host");
   const port = Number(get("port"));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`Port must be a number from 0 to 65535, got "${get("port")}"`);
+  if (get("port").trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw bad("port", `Port must be a number from 0 to 65535, got "${get("port")}"`);
   }
   const logLevel = get("log-level");
   if (!isLogLevel(logLevel)) {
-    throw new ConfigError(`Log level must be debug, info, warn or error, got "${logLevel}"`);
+    throw bad("log-level", `Log level must be debug, info, warn or error, got "${logLevel}"`);
   }
   const trust = get("trust-proxy").toLowerCase();
   if (!["true", "false", "1", "0", "yes", "no"].includes(trust)) {
-    throw new ConfigError(`Trust proxy must be true or false, got "${trust}"`);
+    throw bad("trust-proxy", `Trust proxy must be true or false, got "${trust}"`);
   }
   let smtp: SmtpSettings | null = null;
   if (get("smtp-host")) {
     const smtpPort = Number(get("smtp-port"));
     if (!Number.isInteger(smtpPort) || smtpPort < 1 || smtpPort > 65535) {
-      throw new ConfigError(
+      throw bad(
+        "smtp-port",
         `SMTP port must be a number from 1 to 65535, got "${get("smtp-port")}"`,
       );
     }
     const security = get("smtp-security");
     if (security !== "tls" && security !== "starttls" && security !== "none") {
-      throw new ConfigError(`SMTP security must be starttls, tls or none, got "${security}"`);
+      throw bad(
+        "smtp-security",
+        `SMTP security must be starttls, tls or none, got "${security}"`,
+      );
     }
     smtp = {
       host: get("smtp-host"),
@@ -161,7 +349,7 @@ export function parseServerConfig(
   const handshakes = (name: "agent-handshakes-per-address" | "agent-handshakes") => {
     const value = Number(get(name));
     if (!Number.isInteger(value) || value < 1) {
-      throw new ConfigError(`${name} must be a whole number of at least 1, got "${get(name)}"`);
+      throw bad(name, `${name} must be a whole number of at least 1, got "${get(name)}"`);
     }
     return value;
   };
@@ -169,7 +357,47 @@ export function parseServerConfig(
     perAddress: handshakes("agent-handshakes-per-address"),
     total: handshakes("agent-handshakes"),
   };
-  const publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
+  let backups: ServerConfig["backups"] = null;
+  if (get("backup-dir")) {
+    const everyMs = parseDuration(get("backup-every"));
+    if (everyMs === null || everyMs < 60_000) {
+      throw bad(
+        "backup-every",
+        `backup-every must be a time such as 30m, 24h or 7d (at least 1m), got "${
+          get("backup-every")
+        }"`,
+      );
+    }
+    const keep = Number(get("backup-keep"));
+    if (!Number.isInteger(keep) || keep < 1 || keep > 10_000) {
+      throw bad(
+        "backup-keep",
+        `backup-keep must be a whole number from 1, got "${get("backup-keep")}"`,
+      );
+    }
+    backups = { dir: get("backup-dir"), everyMs, keep };
+  }
+  const allow = get("metrics-allow").split(",").map((t) => t.trim()).filter((t) => t !== "")
+    .map((text) => {
+      const cidr = parseCidr(text);
+      if (!cidr) {
+        throw bad(
+          "metrics-allow",
+          `metrics-allow must list address ranges such as 10.0.0.0/8, got "${text}"`,
+        );
+      }
+      return cidr;
+    });
+  const metricsToken = get("metrics-token");
+  if (metricsToken && metricsToken.length < 32) {
+    throw bad("metrics-token", "metrics-token must be at least 32 characters");
+  }
+  let publicUrl: string;
+  try {
+    publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
+  } catch (err) {
+    throw bad("public-url", (err as Error).message);
+  }
   return {
     host,
     port,
@@ -180,7 +408,37 @@ export function parseServerConfig(
     trustProxy: ["true", "1", "yes"].includes(trust),
     smtp,
     agentHandshakes,
+    backups,
+    metrics: { allow, token: metricsToken || null },
   };
+}
+
+/**
+ * The effective configuration as `assent config check` prints it: one `key = value` line per
+ * setting with where it came from; secrets show only whether they are set.
+ */
+export function describeSettings(resolved: ResolvedSettings): string {
+  const lines = [
+    `# Effective configuration (flags > environment > ${
+      resolved.configFile ? `"${resolved.configFile}"` : "config file"
+    } > defaults)`,
+  ];
+  for (const [name, setting] of Object.entries(resolved.settings) as [OptionName, Setting][]) {
+    const shown = isSecret(name) && setting.value !== ""
+      ? '"********"'
+      : JSON.stringify(setting.value);
+    const from = setting.source === "default" ? "default" : `from ${setting.where}`;
+    lines.push(`${`${name} = ${shown}`.padEnd(52)} # ${from}`);
+  }
+  return lines.join("\n");
+}
+
+/** Milliseconds in a duration such as `90s`, `30m`, `24h` or `7d`; null when it is not one. */
+export function parseDuration(text: string): number | null {
+  const m = text.trim().match(/^(\d{1,9})\s*(s|m|h|d)$/);
+  if (!m) return null;
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
+  return Number(m[1]) * unit;
 }
 
 function hostForUrl(host: string): string {

@@ -4,7 +4,9 @@ import { ConfigError, parseServerConfig } from "./config.ts";
 const noEnv = () => undefined;
 
 Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
-  assert.deepEqual(parseServerConfig([], noEnv), {
+  // Metrics' address ranges have a test of their own.
+  const { metrics: _, ...config } = parseServerConfig([], noEnv);
+  assert.deepEqual(config, {
     host: "127.0.0.1",
     port: 8080,
     dataDir: "./data",
@@ -14,7 +16,33 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     smtp: null,
     downloadsDir: "data/downloads",
     agentHandshakes: { perAddress: 2, total: 16 },
+    backups: null,
   });
+});
+
+Deno.test("scheduled backups need a folder, and take plain intervals and counts", () => {
+  const env = (n: string) => ({ ASSENT_BACKUP_DIR: "/var/backups/assent" })[n];
+  assert.deepEqual(parseServerConfig([], env).backups, {
+    dir: "/var/backups/assent",
+    everyMs: 24 * 3600_000,
+    keep: 7,
+  });
+  assert.deepEqual(
+    parseServerConfig(["--backup-every", "6h", "--backup-keep", "28"], env).backups,
+    { dir: "/var/backups/assent", everyMs: 6 * 3600_000, keep: 28 },
+  );
+  for (
+    const [flag, value, message] of [
+      ["--backup-every", "daily", /backup-every must be a time such as 30m, 24h or 7d/],
+      ["--backup-every", "10s", /at least 1m/],
+      ["--backup-keep", "0", /backup-keep must be a whole number/],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseServerConfig([flag, value], env),
+      (e) => e instanceof ConfigError && message.test(e.message),
+    );
+  }
 });
 
 Deno.test("agent handshake caps can be raised for many agents behind one address", () => {
@@ -87,4 +115,145 @@ Deno.test("server config refuses bad values with a plain message", () => {
   assert.throws(() => parseServerConfig(["--public-url", "ftp://x"], noEnv), /http/);
   assert.throws(() => parseServerConfig(["--trust-proxy", "maybe"], noEnv), /Trust proxy/);
   assert.throws(() => parseServerConfig(["--nope", "1"], noEnv));
+});
+
+Deno.test("metrics go to loopback by default; other ranges and a long token can be set", () => {
+  const config = parseServerConfig([], noEnv);
+  assert.deepEqual(config.metrics?.allow.map((c) => c.text), ["127.0.0.1/32", "::1/128"]);
+  assert.equal(config.metrics?.token, null);
+  const token = "t".repeat(32);
+  const env = (n: string) => ({ ASSENT_METRICS_TOKEN: token })[n];
+  const set = parseServerConfig(["--metrics-allow", "10.0.0.0/8, fd00::/8"], env);
+  assert.deepEqual(set.metrics?.allow.map((c) => c.text), ["10.0.0.0/8", "fd00::/8"]);
+  assert.equal(set.metrics?.token, token);
+  assert.throws(
+    () => parseServerConfig(["--metrics-allow", "10.0.0.0/40"], noEnv),
+    (e) =>
+      e instanceof ConfigError &&
+      /metrics-allow must list address ranges.*10.0.0.0\/40/.test(e.message),
+  );
+  assert.throws(
+    () => parseServerConfig(["--metrics-token", "short"], noEnv),
+    (e) => e instanceof ConfigError && /at least 32 characters/.test(e.message),
+  );
+});
+
+function files(map: Record<string, string>) {
+  return (path: string) => {
+    if (!(path in map)) throw new Deno.errors.NotFound(path);
+    return map[path]!;
+  };
+}
+
+Deno.test("a TOML config file sits below flags and the environment and above the defaults", () => {
+  const toml = `
+host = "0.0.0.0"
+port = 9090
+data-dir = "/srv/assent"
+log-level = "warn"
+trust-proxy = true
+metrics-allow = ["10.0.0.0/8", "::1/128"]
+backup-dir = "/srv/backups"
+backup-keep = 3
+`;
+  const read = files({ "/etc/assent.toml": toml });
+  const fromFile = parseServerConfig(["--config", "/etc/assent.toml"], noEnv, read);
+  assert.equal(fromFile.host, "0.0.0.0");
+  assert.equal(fromFile.port, 9090);
+  assert.equal(fromFile.dataDir, "/srv/assent");
+  assert.equal(fromFile.downloadsDir, "/srv/assent/downloads");
+  assert.equal(fromFile.logLevel, "warn");
+  assert.equal(fromFile.trustProxy, true);
+  assert.deepEqual(fromFile.metrics?.allow.map((c) => c.text), ["10.0.0.0/8", "::1/128"]);
+  assert.deepEqual(fromFile.backups, { dir: "/srv/backups", everyMs: 86_400_000, keep: 3 });
+
+  const env = (n: string) =>
+    ({ ASSENT_CONFIG: "/etc/assent.toml", ASSENT_PORT: "7070", ASSENT_LOG_LEVEL: "debug" })[n];
+  const layered = parseServerConfig(["--log-level", "error"], env, read);
+  assert.equal(layered.port, 7070, "the environment wins over the file");
+  assert.equal(layered.logLevel, "error", "a flag wins over both");
+  assert.equal(layered.host, "0.0.0.0", "the file wins over the default");
+});
+
+Deno.test("a JSON config file works the same, by its name", () => {
+  const read = files({ "/etc/assent.json": '{"port": 9443, "smtp-host": "mail.example.com"}' });
+  const config = parseServerConfig(["--config", "/etc/assent.json"], noEnv, read);
+  assert.equal(config.port, 9443);
+  assert.equal(config.smtp?.host, "mail.example.com");
+});
+
+Deno.test("secrets come from files named by -file variants at each level, never both forms", () => {
+  const read = files({
+    "/run/secrets/smtp": "s3cret-from-file\n",
+    "/run/secrets/metrics": "m".repeat(40) + "\n",
+    "/etc/assent.toml":
+      'smtp-host = "mail.example.com"\nsmtp-password-file = "/run/secrets/smtp"\n',
+    "/run/secrets/empty": "\n",
+  });
+  const config = parseServerConfig(["--config", "/etc/assent.toml"], noEnv, read);
+  assert.equal(config.smtp?.password, "s3cret-from-file");
+  const env = (n: string) =>
+    ({ ASSENT_METRICS_TOKEN_FILE: "/run/secrets/metrics", ASSENT_SMTP_PASSWORD: "from-env" })[n];
+  const layered = parseServerConfig(["--config", "/etc/assent.toml"], env, read);
+  assert.equal(layered.metrics?.token, "m".repeat(40));
+  assert.equal(layered.smtp?.password, "from-env", "the environment's value beats the file's");
+  const cases: [string[], RegExp][] = [
+    [
+      ["--smtp-password", "x", "--smtp-password-file", "/run/secrets/smtp"],
+      /Give --smtp-password or --smtp-password-file, not both/,
+    ],
+    [
+      ["--smtp-password-file", "/run/secrets/none"],
+      /The file of --smtp-password-file "\/run\/secrets\/none" cannot be read: there is no such file/,
+    ],
+    [["--metrics-token-file", "/run/secrets/empty"], /is empty/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(
+      () => parseServerConfig(args, noEnv, read),
+      (e) => e instanceof ConfigError && message.test(e.message),
+      args.join(" "),
+    );
+  }
+});
+
+Deno.test("config file mistakes are refused in plain words naming the key and the file", () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      "a.toml",
+      "prot = 8080\n",
+      /Unknown setting "prot" in "a.toml"; the settings are the server's flags/,
+    ],
+    [
+      "b.toml",
+      "port = 99999\n",
+      /Port must be a number from 0 to 65535, got "99999" \(port in b.toml\)/,
+    ],
+    ["c.toml", "port = { a = 1 }\n", /"port" in "c.toml" must be text, a number, true or false/],
+    ["d.toml", "port = \n", /The config file "d.toml" is not valid/],
+    ["e.json", "[1, 2]", /must hold settings as key = value/],
+    [
+      "f.toml",
+      'backup-dir = "/b"\nbackup-every = "weekly"\n',
+      /backup-every must be a time.*\(backup-every in f.toml\)/,
+    ],
+    ["g.toml", 'config = "other.toml"\n', /Unknown setting "config"/],
+  ];
+  for (const [path, text, message] of cases) {
+    assert.throws(
+      () => parseServerConfig(["--config", path], noEnv, files({ [path]: text })),
+      (e) => e instanceof ConfigError && message.test(e.message),
+      path,
+    );
+  }
+  assert.throws(
+    () => parseServerConfig(["--config", "missing.toml"], noEnv, files({})),
+    (e) =>
+      e instanceof ConfigError &&
+      /"missing.toml" cannot be read: there is no such file/.test(e.message),
+  );
+  assert.throws(
+    () => parseServerConfig(["--port", "x"], (n) => ({ ASSENT_PORT: "1" })[n]),
+    (e) => e instanceof ConfigError && /got "x" \(--port\)/.test(e.message),
+  );
 });

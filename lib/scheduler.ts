@@ -23,6 +23,9 @@ export class Scheduler {
   #armedAt: number | null = null;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
+  #started = false;
+  #lagMs = 0;
+  #lastRunAt: number | null = null;
 
   constructor(private clock: Clock, private log: Logger) {}
 
@@ -33,7 +36,18 @@ export class Scheduler {
 
   /** Settles what is already due (boot-time recovery) and arms the timer. */
   async start(): Promise<void> {
+    this.#started = true;
     await this.#run();
+  }
+
+  /** Started and not stopped: deadlines are being kept. */
+  get running(): boolean {
+    return this.#started && !this.#stopped;
+  }
+
+  /** How late the last timer fired after its deadline, and when the last run ended. */
+  get lag(): { ms: number; lastRunAt: number | null } {
+    return { ms: this.#lagMs, lastRunAt: this.#lastRunAt };
   }
 
   /** Tells the scheduler about a new deadline; re-arms when it is earlier than the armed one. */
@@ -59,6 +73,7 @@ export class Scheduler {
     this.#armedAt = at;
     this.#timer = this.clock.at(at, () => {
       this.#armedAt = null;
+      this.#lagMs = Math.max(0, this.clock.now() - at);
       void this.#run();
     });
   }
@@ -81,6 +96,7 @@ export class Scheduler {
       }
       // Something still due after settling failed; retry in a second rather than spin.
       if (earliest !== null) this.wake(earliest <= now ? now + 1000 : earliest);
+      this.#lastRunAt = this.clock.now();
     });
     return this.#running;
   }

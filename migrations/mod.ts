@@ -15,7 +15,11 @@ import * as deviceKeysAndFileReach from "./20261201T120000_device_keys_and_file_
 import * as deviceMessages from "./20261201T130000_device_messages.ts";
 import * as emailRequirements from "./20261201T140000_email_requirements.ts";
 import * as agentUpdates from "./20261202T100000_agent_updates.ts";
+import * as auditChain from "./20261202T100000_audit_chain.ts";
 import * as approvalPolicies from "./20261202T110000_approval_policies.ts";
+import * as terminalRecordings from "./20261202T110000_terminal_recordings.ts";
+import * as operations from "./20261203T120000_operations.ts";
+import * as webhooks from "./20261203T130000_webhooks.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -31,5 +35,9 @@ export const migrations: Record<string, Migration> = {
   "20261201T130000_device_messages": deviceMessages,
   "20261201T140000_email_requirements": emailRequirements,
   "20261202T100000_agent_updates": agentUpdates,
+  "20261202T100000_audit_chain": auditChain,
   "20261202T110000_approval_policies": approvalPolicies,
+  "20261202T110000_terminal_recordings": terminalRecordings,
+  "20261203T120000_operations": operations,
+  "20261203T130000_webhooks": webhooks,
 };

@@ -10,12 +10,9 @@ import {
   type ApprovalPolicy,
   approverComment,
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
-  DEFAULT_SUPPORT_CODE_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
-  REASON_MAX_LENGTH,
   sessionView,
-  supportCodeExpiryChoices,
   type SupportSession,
 } from "../core/mod.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
@@ -28,22 +25,14 @@ import type { AppEnv, Ctx } from "./env.ts";
 import { currentUser } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { readAuditRequest } from "./audit.tsx";
-
-const ListQuery = z.object({
-  q: z.string().trim().max(100, "q is at most 100 characters").default(""),
-  status: z.enum(["all", "online", "offline"], { error: "status must be all, online or offline" })
-    .default("all"),
-  department: z.string().max(100).default(""),
-  page: z.coerce.number({ error: "page must be a number" }).int("page must be a whole number")
-    .min(1, "page must be at least 1").max(100_000).default(1),
-});
-
-const OpenBody = z.object({ asUser: z.string().max(256).nullable().default(null) }).strict();
-const AuthorizeBody = z.object({
-  code: z.string().trim().max(20, "code is too long").optional(),
-  password: z.string().max(256).optional(),
-  reason: z.string({ error: "reason must be text" }).max(1000, "reason is too long").optional(),
-}).strict();
+import {
+  AuthorizeBody,
+  DecisionBody,
+  EmailBody,
+  ListQuery,
+  OpenBody,
+  SupportBody,
+} from "./api_schemas.ts";
 
 /** A JSON error response. */
 function fail(
@@ -320,27 +309,6 @@ export function apiRoutes(): Hono<AppEnv> {
   }
 
   // Email authorization settings (R5), per device and per group; admins only.
-  const EmailBody = z.object({
-    required: z.boolean({ error: "required must be true or false" }),
-    recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients"),
-    timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).int()
-      .optional(),
-    // Checked in full by core's constructor, which names the field in its error.
-    approval: z.object({
-      kind: z.enum(["first", "quorum", "escalation"], {
-        error: 'approval.kind must be "first", "quorum" or "escalation"',
-      }),
-      allows: z.number().int().optional(),
-      denies: z.number().int().optional(),
-      tiers: z.array(
-        z.object({
-          recipients: z.array(z.string().max(254)).max(20, "at most 20 recipients per tier"),
-          timeoutSeconds: z.number().int(),
-        }).strict(),
-      ).max(5, "at most 5 tiers").optional(),
-    }).strict().optional(),
-  }).strict();
-
   const emailTarget = async (c: Ctx, kind: "device" | "group") => {
     const { deviceAdmin, enrollment } = c.get("services");
     const id = c.req.param("id") ?? "";
@@ -426,24 +394,6 @@ export function apiRoutes(): Hono<AppEnv> {
   }
 
   // Service Desk support sessions (R6): the technician's own.
-  const SupportBody = z.object({
-    departmentId: z.string().min(1).max(64),
-    customerName: z.string().trim().max(120, "customerName is at most 120 characters")
-      .nullable().default(null),
-    customerEmail: z.email("customerEmail must be an email address").max(254).nullable()
-      .default(null),
-    ticket: z.string().trim().max(80, "ticket is at most 80 characters").nullable().default(null),
-    expiryMinutes: z.number({ error: "expiryMinutes must be a number" }).int()
-      .refine(
-        (m) => supportCodeExpiryChoices().some((c) => c.minutes === m),
-        `expiryMinutes must be one of ${
-          supportCodeExpiryChoices().map((c) => c.minutes).join(", ")
-        }`,
-      )
-      .default(DEFAULT_SUPPORT_CODE_POLICY.expiryMinutes),
-    sendEmail: z.boolean({ error: "sendEmail must be true or false" }).default(false),
-  }).strict();
-
   const supportCall = async (c: Ctx, run: () => Promise<Response>) => {
     try {
       return await run();
@@ -511,16 +461,7 @@ export function apiRoutes(): Hono<AppEnv> {
   });
 
   app.post("/api/v1/approvals/:id", async (c) => {
-    const input = await body(
-      c,
-      z.object({
-        decision: z.enum(["allow", "deny"], { error: 'decision must be "allow" or "deny"' }),
-        comment: z.string({ error: "comment must be text" }).max(
-          REASON_MAX_LENGTH,
-          `comment is at most ${REASON_MAX_LENGTH} characters`,
-        ).optional(),
-      }).strict(),
-    );
+    const input = await body(c, DecisionBody);
     if (input instanceof Response) return input;
     try {
       const { view } = await c.get("services").emailAuth.decideAsUser(
@@ -542,6 +483,7 @@ export function apiRoutes(): Hono<AppEnv> {
     return c.json({
       events: page.entries.map((e) => ({
         id: e.id,
+        seq: e.seq,
         at: e.at,
         action: e.action,
         outcome: e.outcome,

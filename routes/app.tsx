@@ -2,7 +2,9 @@
  * `createApp(services)`: the whole HTTP surface as a plain `(Request) => Response`, so tests
  * call `app.request()` without a socket.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { matchedRoutes } from "hono/route";
+import { randomToken } from "../lib/tokens.ts";
 import { PasswordBusyError } from "../lib/password.ts";
 import type { Services } from "../services/mod.ts";
 import { ErrorPage } from "../views/ErrorPage.tsx";
@@ -16,6 +18,7 @@ import { downloadRoutes } from "./downloads.tsx";
 import { enrollmentRoutes } from "./enrollment.tsx";
 import { type AppEnv, HttpError } from "./env.ts";
 import { healthRoutes } from "./health.ts";
+import { metricsRoutes } from "./metrics.ts";
 import {
   bodyLimit,
   bodyTooLarge,
@@ -28,9 +31,14 @@ import {
 } from "./middleware.ts";
 import { render } from "./render.tsx";
 import { apiRoutes } from "./api.ts";
+import { openApiRoutes } from "./openapi.ts";
 import { approvalsRoutes } from "./approvals.tsx";
 import { approveRoutes } from "./approve.tsx";
 import { auditRoutes } from "./audit.tsx";
+import { backupRoutes } from "./backups.tsx";
+import { webhookRoutes } from "./webhooks.tsx";
+import { auditIntegrityRoutes } from "./audit_integrity.tsx";
+import { recordingRoutes } from "./recordings.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -51,11 +59,24 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     c.set("sessionToken", null);
     c.set("csrf", "");
     c.set("styleNonce", null);
+    const requestId = randomToken(12);
+    c.set("requestId", requestId);
+    c.header("X-Request-Id", requestId);
     const started = performance.now();
     await next();
-    services.log.debug("request", {
+    if (!c.res.headers.has("X-Request-Id")) {
+      try {
+        c.res.headers.set("X-Request-Id", requestId);
+      } catch {
+        // A WebSocket upgrade's headers are fixed; the log line still carries the id.
+      }
+    }
+    // The route's template, never the raw path: approval links, support codes and ids of other
+    // people's objects live in paths, and query strings may carry anything.
+    services.log.info("request", {
+      requestId,
       method: c.req.method,
-      path: loggablePath(c.req.path),
+      route: routeTemplate(c),
       status: c.res.status,
       ms: Math.round(performance.now() - started),
     });
@@ -68,6 +89,9 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.use("*", securityHeaders());
   app.route("/", staticRoutes(loaded));
   app.route("/", healthRoutes());
+  app.route("/", metricsRoutes());
+  // Public, before setup and the API's bearer check: it describes the API, it holds no data.
+  app.route("/", openApiRoutes());
   app.use("*", formBody());
   app.use("*", csrf({ exempt: (path) => path.startsWith("/api/") }));
   app.use("*", setupGate());
@@ -86,9 +110,13 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", enrollmentRoutes());
   app.route("/", sessionRoutes());
   app.route("/", auditRoutes());
+  app.route("/", auditIntegrityRoutes());
+  app.route("/", recordingRoutes());
   app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());
+  app.route("/", backupRoutes());
+  app.route("/", webhookRoutes());
   app.route("/", remoteRoutes());
 
   app.notFound((c) =>
@@ -115,15 +143,17 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
       // The client went away (or the server is stopping) while sending its body.
       const message = "The request body could not be read";
       services.log.warn("request body unreadable", {
-        path: loggablePath(c.req.path),
+        requestId: c.get("requestId"),
+        route: routeTemplate(c),
         err: err.message,
       });
       return wantsJson(c.req.raw) ? c.json({ error: message }, 400) : c.text(message, 400);
     }
     services.log.error("unhandled error", {
       err,
+      requestId: c.get("requestId"),
       method: c.req.method,
-      path: loggablePath(c.req.path),
+      route: routeTemplate(c),
     });
     const message = "The server could not complete this request. It has been logged.";
     if (wantsJson(c.req.raw)) return c.json({ error: message }, 500);
@@ -142,10 +172,15 @@ const HTTP_CODES: Record<number, string> = {
   429: "rate_limited",
 };
 
-// An approval link's path is its credential: whoever reads the log must not be able to use it.
-/** The request path as the log may record it: approval link tokens replaced. */
-export function loggablePath(path: string): string {
-  return path.replace(/^\/approve\/[^/]+/, "/approve/[token]");
+/**
+ * The matched route's template (`/approve/:token`), as the log may record it; requests no route
+ * answered are logged as `(none)`.
+ */
+export function routeTemplate(c: Context<AppEnv>): string {
+  // The handler's route even when a middleware answered first (a refused CSRF token, say).
+  const routes = matchedRoutes(c);
+  return routes.filter((r) => r.method !== "ALL").at(-1)?.path ??
+    routes.filter((r) => r.path !== "*" && r.path !== "/*").at(-1)?.path ?? "(none)";
 }
 
 function wantsJson(req: Request): boolean {

@@ -8,7 +8,15 @@ import { isReasonCode, REASON_CODES } from "../core/outcomes.ts";
 import { reasonText } from "../core/texts.ts";
 import { csvStream } from "../lib/csv.ts";
 import type { CurrentUser } from "../services/accounts.ts";
-import type { AuditEntry, AuditFilter, AuditLog } from "../services/audit_log.ts";
+import {
+  actorName,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditLog,
+  type DepartmentScope,
+  oversees,
+} from "../services/audit_log.ts";
+import type { AuditChain } from "../services/audit_chain.ts";
 import { canSee } from "../services/devices.ts";
 import {
   type AuditEntryModel,
@@ -18,37 +26,49 @@ import {
   AuditPage,
   type AuditPageModel,
 } from "../views/AuditPage.tsx";
-import { actionChoices, actionLabel, actorKindLabel, outcomeLabel } from "../views/audit_labels.ts";
+import { actionChoices, actionLabel, outcomeLabel } from "../views/audit_labels.ts";
+import { auditSentences } from "../core/audit_vocabulary.ts";
+import { sessionStateText, SessionTimelinePage } from "../views/SessionTimelinePage.tsx";
+import { chainStatusModel } from "./audit_integrity.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { requireUser } from "./middleware.ts";
 import { render, renderPartial } from "./render.tsx";
 
 const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
 
-/** Midnight UTC of a YYYY-MM-DD date, or null when it is not a real calendar day. */
-function dayStart(value: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+/**
+ * A YYYY-MM-DD day or YYYY-MM-DDTHH:MM minute read as UTC wall time: its start and its length,
+ * or null when it is not a real calendar time.
+ */
+function wallTime(value: string): { start: number; length: number } | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?$/.exec(value);
   if (!m) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const at = Date.UTC(y, mo - 1, d);
+  const [h, mi] = [Number(m[4] ?? 0), Number(m[5] ?? 0)];
+  if (h > 23 || mi > 59) return null;
+  const at = Date.UTC(y, mo - 1, d, h, mi);
   // Date.UTC rolls 2026-02-30 over into March; a real date survives the round trip.
   const back = new Date(at);
-  return back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d
-    ? at
-    : null;
+  const real = back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 &&
+    back.getUTCDate() === d;
+  return real ? { start: at, length: m[4] === undefined ? DAY_MS : MINUTE_MS } : null;
 }
 
-function day(label: string) {
+function moment(label: string) {
   return z.string().trim().default("")
-    .refine((v) => v === "" || dayStart(v) !== null, `${label} must be a date like 2026-11-21`);
+    .refine(
+      (v) => v === "" || wallTime(v) !== null,
+      `${label} must be a date like 2026-11-21 or a time like 2026-11-21T14:30`,
+    );
 }
 
 function id(label: string) {
   return z.string().trim().max(100, `${label} must be at most 100 characters`).default("");
 }
 
-const AuditQuery = z.object({
+export const AuditQuery = z.object({
   device: id("Device"),
   technician: id("Technician"),
   outcome: z.enum(["", ...REASON_CODES], { error: "Outcome must be one of the listed outcomes" })
@@ -58,22 +78,32 @@ const AuditQuery = z.object({
       /^([a-z][a-z_]*(\.[a-z_]+)*\.?)?$/,
       "Action must be an action such as confirmation.accepted or a family such as confirmation.",
     ).default(""),
-  from: day("From"),
-  to: day("To"),
+  session: id("Session"),
+  from: moment("From"),
+  to: moment("To"),
+  tz: z.preprocess(
+    (v) => v === "" ? undefined : v,
+    z.coerce.number({ error: "The time zone offset must be a number of minutes" })
+      .int("The time zone offset must be whole minutes")
+      .min(-840, "The time zone offset must be within 14 hours")
+      .max(840, "The time zone offset must be within 14 hours").optional(),
+  ),
   before: z.preprocess(
     (v) => v === "" ? undefined : v,
     z.coerce.number({ error: "The page cursor must be a number" })
       .int("The page cursor must be a whole number").min(1, "The page cursor must be positive")
       .max(Number.MAX_SAFE_INTEGER, "The page cursor is too large").optional(),
   ),
-}).refine((q) => q.from === "" || q.to === "" || q.from <= q.to, {
-  message: "The from date must not be after the to date",
-});
+}).refine(
+  (q) => q.from === "" || q.to === "" || wallTime(q.from)!.start <= wallTime(q.to)!.start,
+  { message: "The from time must not be after the to time" },
+);
 
 /** A parsed audit query with the viewer's scope. */
 export interface AuditRequest {
   user: CurrentUser;
   departments: string[] | "all";
+  managed: DepartmentScope;
   filters: AuditFilters;
   filter: AuditFilter;
 }
@@ -84,79 +114,107 @@ export async function readAuditRequest(c: Ctx): Promise<AuditRequest> {
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const q = parsed.data;
   const user = currentUser(c);
-  const { scope, departments } = await c.get("services").audit.reach(user);
+  const { scope, departments, managed } = await c.get("services").audit.reach(user);
   const filter: AuditFilter = { scope };
   if (q.device) filter.deviceId = q.device;
   if (q.technician) filter.technicianId = q.technician;
   if (q.outcome) filter.outcome = q.outcome;
   if (q.action) filter.action = q.action;
-  if (q.from) filter.from = dayStart(q.from)!;
-  if (q.to) filter.to = dayStart(q.to)! + DAY_MS;
+  if (q.session) filter.sessionId = q.session;
+  // Wall times are the viewer's: getTimezoneOffset() minutes behind UTC, none without a script.
+  const offset = (q.tz ?? 0) * MINUTE_MS;
+  if (q.from) filter.from = wallTime(q.from)!.start + offset;
+  if (q.to) {
+    const to = wallTime(q.to)!;
+    filter.to = to.start + to.length + offset;
+  }
   if (q.before !== undefined) filter.before = q.before;
-  const filters = { ...q, before: q.before ?? null };
-  return { user, departments, filters, filter };
+  const filters = {
+    ...q,
+    from: asInputValue(q.from, "00:00"),
+    to: asInputValue(q.to, "23:59"),
+    tz: q.tz === undefined ? "" : String(q.tz),
+    before: q.before ?? null,
+  };
+  return { user, departments, managed, filters, filter };
+}
+
+/** A day as the datetime-local field shows it: at the start or the end of the day. */
+function asInputValue(value: string, time: string): string {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T${time}` : value;
 }
 
 async function listModel(audit: AuditLog, r: AuditRequest): Promise<AuditListModel> {
   const page = await audit.search(r.filter);
   return {
-    entries: page.entries.map((e) => entryModel(e, r.departments)),
+    entries: page.entries.map((e) => entryModel(e, r.user, r.departments, r.managed)),
     filters: r.filters,
     nextBefore: page.nextBefore,
   };
 }
 
-function entryModel(e: AuditEntry, departments: string[] | "all"): AuditEntryModel {
+/** One event as a page shows it: names, sentences and links the viewer may follow. */
+export function entryModel(
+  e: AuditEntry,
+  user: CurrentUser,
+  departments: string[] | "all",
+  managed: DepartmentScope,
+): AuditEntryModel {
   const deviceVisible = e.device_department_id !== null &&
     canSee(departments, e.device_department_id);
+  const sessionVisible = e.session_id !== null && oversees(user, managed, {
+    technicianId: e.session_technician_id,
+    departmentId: e.device_department_id,
+  });
   return {
     id: e.id,
+    seq: e.seq,
     at: e.at,
     action: e.action,
     actionLabel: actionLabel(e.action),
     outcome: e.outcome,
     outcomeText: e.outcome !== null && isReasonCode(e.outcome) ? reasonText(e.outcome) : null,
     who: actorName(e),
-    whoKind: actorKindLabel(e.actor_kind),
     device: e.device_id === null ? null : {
-      name: e.device_name ?? e.device_id,
+      name: e.device_name ?? "A removed device",
       href: deviceVisible ? `/devices/${encodeURIComponent(e.device_id)}` : null,
     },
-    sessionId: e.session_id,
+    session: e.session_id === null ? null : {
+      id: e.session_id,
+      href: sessionVisible ? `/audit/sessions/${encodeURIComponent(e.session_id)}` : null,
+    },
     attemptId: e.attempt_id,
-    details: detailPairs(e.detail),
+    sentences: auditSentences(e.action, parseDetail(e.detail)),
   };
 }
 
-/** The label recorded with the event wins: it is what the actor was called at the time. */
-function actorName(e: AuditEntry): string | null {
+/** The label recorded with the event wins in the export: what the actor was called then. */
+function exportedActor(e: AuditEntry): string | null {
   return e.actor_label ?? e.actor_name ?? e.actor_id;
 }
 
-function detailPairs(detail: string | null): { key: string; value: string }[] {
-  if (detail === null) return [];
-  let parsed: unknown;
+function parseDetail(detail: string | null): unknown {
+  if (detail === null) return null;
   try {
-    parsed = JSON.parse(detail);
+    return JSON.parse(detail);
   } catch {
-    return [{ key: "detail", value: detail }];
+    return detail;
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    return [{ key: "detail", value: detail }];
-  }
-  return Object.entries(parsed).map(([key, value]) => ({
-    key,
-    value: typeof value === "string" ? value : JSON.stringify(value) ?? "",
-  }));
 }
 
-async function pageModel(audit: AuditLog, r: AuditRequest): Promise<AuditPageModel> {
-  const [list, { devices, people }] = await Promise.all([
+async function pageModel(
+  audit: AuditLog,
+  auditChain: AuditChain,
+  r: AuditRequest,
+): Promise<AuditPageModel> {
+  const [list, { devices, people }, chain] = await Promise.all([
     listModel(audit, r),
     audit.choices(r.user, r),
+    r.user.role === "technician" ? null : auditChain.recentStatus(),
   ]);
   return {
     ...list,
+    chain: chain ? chainStatusModel(chain) : null,
     choices: {
       devices: devices.map((d) => ({ value: d.id, label: d.name })),
       technicians: people.map((u) => ({ value: u.id, label: `${u.name} (${u.email})` })),
@@ -187,7 +245,7 @@ function csvFields(e: AuditEntry): (string | null)[] {
     e.action,
     e.outcome,
     e.actor_kind,
-    actorName(e),
+    exportedActor(e),
     e.device_id,
     e.device_name,
     e.session_id,
@@ -208,12 +266,48 @@ export function auditRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("/audit", requireUser());
   app.use("/audit.csv", requireUser());
+  app.use("/audit/sessions/*", requireUser());
+
+  // A session's story: for the technician who held it, admins of its device's department and
+  // super admins; anyone else finds nothing.
+  app.get("/audit/sessions/:id", async (c) => {
+    const { audit } = c.get("services");
+    const user = currentUser(c);
+    const timeline = await audit.timeline(user, c.req.param("id"));
+    if (!timeline) throw new HttpError(404, "There is no such support session");
+    const { departments, managed } = await audit.reach(user);
+    const s = timeline.session;
+    const deviceVisible = s.department_id !== null && canSee(departments, s.department_id);
+    return render(
+      c,
+      <SessionTimelinePage
+        model={{
+          id: s.id,
+          device: {
+            name: s.device_name ?? "A removed device",
+            href: deviceVisible ? `/devices/${encodeURIComponent(s.device_id)}` : null,
+          },
+          technician: s.technician_name ?? "A removed user",
+          openedAt: s.opened_at,
+          state: sessionStateText(s.status),
+          events: timeline.events.map((e) => entryModel(e, user, departments, managed)),
+          truncated: timeline.truncated,
+          recordings: timeline.recordings.map((r) => ({
+            href: `/recordings/${encodeURIComponent(r.id)}`,
+            startedAt: r.started_at,
+            ended: r.ended_at !== null,
+            deleted: r.deleted_at !== null,
+          })),
+        }}
+      />,
+    );
+  });
 
   app.get("/audit", async (c) => {
     const r = await readAuditRequest(c);
-    const { audit } = c.get("services");
+    const { audit, auditChain } = c.get("services");
     if (wantsPartial(c)) return renderPartial(c, <AuditList model={await listModel(audit, r)} />);
-    return render(c, <AuditPage model={await pageModel(audit, r)} />);
+    return render(c, <AuditPage model={await pageModel(audit, auditChain, r)} />);
   });
 
   app.get("/audit.csv", async (c) => {

@@ -239,12 +239,17 @@ Deno.test("the page shows labels, outcome badges, who, session and details", asy
   assert.equal(res.status, 200);
   assert.match(res.headers.get("Content-Type") ?? "", /^text\/html/);
   const html = await res.clone().text();
-  assert.match(html, /<time datetime="2026-11-21T09:00:00.000Z" data-local/);
+  assert.match(
+    html,
+    /<time datetime="2026-11-21T09:00:00.000Z" data-local title="2026-11-21 09:00:00 UTC"/,
+  );
   assert.match(html, /<span class="badge badge-ok"[^>]*>Accepted<\/span>/);
-  assert.match(html, /title="sess-tom">sess-tom</);
+  assert.match(html, /href="\/audit\/sessions\/sess-tom" title="Session sess-tom"/);
   const text = await textOf(res);
-  assert.match(text, /Confirmation accepted Accepted alice End user SALES-PC/);
-  assert.match(text, /attempt att-1 marker: EV-B/);
+  assert.match(
+    text,
+    /Confirmation accepted Accepted Marker: EV-B End user at SALES-PC End user \(alice\) SALES-PC Timeline/,
+  );
   assert.match(html, /href="\/audit.csv\?action=confirmation.accepted"/, "CSV keeps the filters");
   const unknown = await textOf(await owner.get("/audit?action=device.enrolled"));
   assert.match(unknown, /No events match these filters/);
@@ -367,10 +372,13 @@ Deno.test("bad parameters get 400 with a plain message, on the page and the expo
   const owner = await setUp(t);
   const cases: [string, RegExp][] = [
     ["outcome=sideways", /Outcome must be one of the listed outcomes/],
-    ["from=yesterday", /From must be a date like 2026-11-21/],
+    ["from=yesterday", /From must be a date like 2026-11-21 or a time like 2026-11-21T14:30/],
     ["from=2026-02-30", /From must be a date like 2026-11-21/],
     ["to=2026-13-01", /To must be a date like 2026-11-21/],
-    ["from=2026-11-21&to=2026-11-20", /The from date must not be after the to date/],
+    ["from=2026-11-21T24:00", /From must be a date like 2026-11-21/],
+    ["from=2026-11-21&to=2026-11-20", /The from time must not be after the to time/],
+    ["tz=abc", /The time zone offset must be a number of minutes/],
+    ["tz=900", /The time zone offset must be within 14 hours/],
     ["before=abc", /The page cursor must be a number/],
     ["before=0", /The page cursor must be positive/],
     ["before=1.5", /The page cursor must be a whole number/],
@@ -506,4 +514,98 @@ Deno.test("the CSV export streams every row in batches without holding the datab
   const ns = parseCsv(text).slice(1).map((r) => JSON.parse(r[10]!).n as number);
   assert.equal(ns.length, total, "every row, whatever the page cursor");
   assert.deepEqual(ns, Array.from({ length: total }, (_, i) => total - 1 - i));
+});
+
+Deno.test("a session's timeline tells its events in order, for its technician and overseers only", async () => {
+  await using t = await testApp();
+  const { owner, sales } = await seed(t);
+  const db = t.services.db;
+  await createUser(t, {
+    email: "ann@example.com",
+    name: "Ann Other",
+    role: "admin",
+    departmentIds: [
+      (await db.selectFrom("departments").select("id").where("id", "!=", sales)
+        .executeTakeFirstOrThrow()).id,
+    ],
+  });
+  const expiresAt = Date.UTC(2026, 10, 21, 13, 0);
+  await event(t, "EV-Z", {
+    action: "authorization.granted",
+    outcome: "authorized",
+    actor: { kind: "system" },
+    deviceId: "dev-sales",
+    sessionId: "sess-tom",
+    departmentId: sales,
+    detail: { expiresAt },
+  });
+  for (const email of ["tom@example.com", "ada@example.com"]) {
+    const client = await signIn(t, email);
+    const res = await client.get("/audit/sessions/sess-tom");
+    assert.equal(res.status, 200, email);
+    const html = await res.clone().text();
+    assert.ok(
+      html.indexOf("EV-A") < html.indexOf("EV-B") && html.indexOf("EV-B") < html.indexOf("EV-Z"),
+      "oldest first",
+    );
+    assert.doesNotMatch(html, /EV-C/, "another session's events stay out");
+    assert.match(
+      html,
+      /Authorization expires at <time datetime="2026-11-21T13:00:00.000Z" data-local="clock"/,
+    );
+    const text = await textOf(res);
+    assert.match(text, /Support session on SALES-PC/);
+    assert.match(text, /Technician Tom Tech/);
+    assert.match(text, /Support session opened Tom Tech · Technician Marker: EV-A/);
+    assert.match(text, /Authorization granted Authorized/);
+    assert.match(text, /Assent · System/);
+  }
+  assert.equal((await owner.get("/audit/sessions/sess-tom")).status, 200);
+  for (const email of ["tess@example.com", "lars@example.com", "ann@example.com"]) {
+    const client = await signIn(t, email);
+    const res = await client.get("/audit/sessions/sess-tom");
+    assert.equal(res.status, 404, email);
+    assert.doesNotMatch(await res.text(), /EV-A|SALES-PC/, email);
+  }
+  assert.equal((await owner.get("/audit/sessions/no-such-session")).status, 404);
+});
+
+Deno.test("the session filter and a local time range narrow the list", async () => {
+  await using t = await testApp();
+  const { owner } = await seed(t);
+  assert.deepEqual(await markers(await owner.get("/audit?session=sess-tom")), ["EV-B", "EV-A"]);
+  // The seed's events are at 09:00 UTC, which is 04:00 in New York (300 minutes behind).
+  assert.equal(
+    (await markers(await owner.get("/audit?from=2026-11-21T04:00&to=2026-11-21T04:00&tz=300")))
+      .length,
+    8,
+  );
+  assert.deepEqual(
+    await markers(await owner.get("/audit?from=2026-11-21T09:00&to=2026-11-21T09:00&tz=300")),
+    [],
+  );
+  assert.deepEqual(
+    await markers(await owner.get("/audit?from=2026-11-21T09:01&tz=0")),
+    [],
+  );
+  const page = await owner.get("/audit?from=2026-11-21&to=2026-11-21");
+  const html = await page.text();
+  assert.match(html, /name="from" value="2026-11-21T00:00"/);
+  assert.match(html, /name="to" value="2026-11-21T23:59"/);
+});
+
+Deno.test("names with roles stand in for ids, and admins see whether the chain is intact", async () => {
+  await using t = await testApp();
+  const { owner } = await seed(t);
+  const text = await textOf(await owner.get("/audit"));
+  assert.match(text, /Chain intact \d+ rows, no checkpoint yet/);
+  assert.match(text, /LAB-PC Device agent/, "an agent is its device");
+  assert.match(text, /Olive Owner Super admin|Owner Super admin/);
+  const tom = await signIn(t, "tom@example.com");
+  assert.doesNotMatch(await textOf(await tom.get("/audit")), /Chain intact/);
+  await t.services.db.updateTable("audit_log").set({ detail: '{"marker":"EV-X"}' })
+    .where("seq", "=", 3).execute();
+  t.clock.advance(11 * 60_000);
+  const broken = await textOf(await owner.get("/audit"));
+  assert.match(broken, /Chain broken at row 3 \(.*\): Row 3 was changed after it was written/);
 });

@@ -13,6 +13,8 @@ export interface AppEnv {
     csrf: string;
     ip: string;
     assetVersion: string;
+    /** Names this request in the log, the X-Request-Id header and error pages. */
+    requestId: string;
     /** Set by pages whose vendored widgets inject <style> elements (the terminal). */
     styleNonce: string | null;
     /** How much of the request body may be read; absent without a body. */

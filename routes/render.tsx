@@ -16,6 +16,7 @@ function pageInfo(c: Ctx): PageInfo {
     organization: c.get("services").instance.organization ?? "Assent",
     assetVersion: c.get("assetVersion"),
     styleNonce: c.get("styleNonce"),
+    requestId: c.get("requestId") ?? "",
   };
 }
 

@@ -42,6 +42,7 @@ const PARTS: readonly SettingsPart[] = [
   "authorization",
   "file-transfer",
   "agent-updates",
+  "recording",
 ];
 
 /** A whole number within `range`; the message names the field and the range. */
@@ -91,6 +92,11 @@ const AgentUpdatesForm = z.object({
     (v) => v === undefined ? false : v === "on" || v === "true" || v === "1" ? true : v,
     z.boolean({ error: "Hold agent updates can only be ticked or left empty" }),
   ),
+});
+
+const RecordingForm = z.object({
+  terminal: checkbox(),
+  retentionDays: wholeNumber("Keep recordings for", POLICY_LIMITS.recordingRetentionDays),
 });
 
 const FileTransferForm = z.object({
@@ -189,6 +195,7 @@ interface PageState {
   authorization?: SettingsPageModel["authorization"];
   fileTransfer?: SettingsPageModel["fileTransfer"];
   agentUpdates?: { held: boolean };
+  recording?: SettingsPageModel["recording"];
   saved?: SettingsPart | null;
 }
 
@@ -262,6 +269,10 @@ async function settingsPage(
     fileTransfer: state.fileTransfer ?? {
       userHomes: policies.fileTransfer.userHomes,
       paths: policies.fileTransfer.paths.join("\n"),
+    },
+    recording: state.recording ?? {
+      terminal: policies.recording.terminal,
+      retentionDays: String(policies.recording.retentionDays),
     },
     errors: state.errors ?? {},
     saved: state.saved ??
@@ -387,6 +398,30 @@ export function settingsRoutes(): Hono<AppEnv> {
       return await failWith(err, fail);
     }
     return backTo(c, department, "authorization");
+  });
+
+  app.post("/settings/:departmentId/recording", async (c) => {
+    const department = await loadDepartment(c);
+    const form = await readForm(c, RecordingForm);
+    const raw = await typed(c);
+    const fail = (message: string) =>
+      settingsPage(c, department, {
+        errors: { recording: message },
+        recording: {
+          terminal: isOn(raw.terminal) ? "on" : "off",
+          retentionDays: raw.retentionDays ?? "",
+        },
+      }, 400);
+    if (!form.ok) return await fail(form.message);
+    try {
+      await settings(c).changeRecording(currentUser(c), department.id, {
+        terminal: form.data.terminal ? "on" : "off",
+        retentionDays: form.data.retentionDays,
+      });
+    } catch (err) {
+      return await failWith(err, fail);
+    }
+    return backTo(c, department, "recording");
   });
 
   app.post("/settings/:departmentId/file-transfer", async (c) => {

@@ -4,6 +4,7 @@ import {
   confirmationPolicy,
   DEFAULT_CONFIRMATION_MESSAGE,
   fileTransferPolicy,
+  recordingPolicy,
   SECURE_CONNECT_NEEDS_OWN_MFA,
   SECURE_CONNECT_SUPER_ADMIN_ONLY,
   secureConnectPolicy,
@@ -71,6 +72,7 @@ const DEFAULTS = {
   secureConnect: secureConnectPolicy(),
   authorization: authorizationPolicy(),
   fileTransfer: fileTransferPolicy(),
+  recording: recordingPolicy(),
 };
 
 Deno.test("the settings page shows the defaults: everything off, 60 seconds, 240 minutes", async () => {

@@ -15,6 +15,7 @@ export const OWN_ASSETS = [
   "favicon.svg",
   "remote.js",
   "files.js",
+  "player.js",
   "sha256.js",
 ] as const;
 

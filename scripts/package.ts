@@ -338,8 +338,11 @@ async function serverPackage(
     { name: `${top}/README.txt`, data: text(serverReadme(top)), mode: 0o644 },
   ];
   for await (const file of walk(join(ROOT, "static"))) {
+    const name = relative(join(ROOT, "static"), file);
+    // axe-core is vendored for the browser tests only; the server never serves it.
+    if (name.startsWith("vendor/axe/")) continue;
     entries.push({
-      name: `${top}/static/${relative(join(ROOT, "static"), file)}`,
+      name: `${top}/static/${name}`,
       data: await Deno.readFile(file),
       mode: 0o644,
     });

@@ -2,6 +2,8 @@
  * Copies browser assets from the pinned npm packages into static/vendor/, so the server
  * serves them itself (air-gapped sites have no CDN), and writes static/vendor/files.json,
  * the list the server serves. Run after changing a version in deno.json: `deno task vendor`.
+ * Test-only assets (axe-core, which the browser tests inject) are copied but not listed, so
+ * the server never serves them.
  */
 const root = new URL("../", import.meta.url);
 const vendor = new URL("static/vendor/", root);
@@ -12,6 +14,11 @@ const FILES: [from: string, to: string][] = [
   ["node_modules/@xterm/xterm/lib/xterm.mjs", "xterm/xterm.mjs"],
   ["node_modules/@xterm/xterm/css/xterm.css", "xterm/xterm.css"],
   ["node_modules/@xterm/addon-fit/lib/addon-fit.mjs", "xterm/addon-fit.mjs"],
+];
+
+// Copied beside the others but left out of files.json: only the browser tests use them.
+const TEST_ONLY: [from: string, to: string][] = [
+  ["node_modules/axe-core/axe.min.js", "axe/axe.min.js"],
 ];
 
 // noVNC ships as ES modules; copy its core and the pako it imports, keeping the layout.
@@ -36,6 +43,11 @@ const copy = async (from: URL, to: string) => {
   served.push(`vendor/${to}`);
 };
 for (const [from, to] of FILES) await copy(new URL(from, root), to);
+for (const [from, to] of TEST_ONLY) {
+  const target = new URL(to, vendor);
+  await Deno.mkdir(new URL(".", target), { recursive: true });
+  await Deno.copyFile(new URL(from, root), target);
+}
 for (const [from, to] of TREES) {
   for await (const file of walk(new URL(from, root))) {
     await copy(new URL(file, new URL(from, root)), to + file);
@@ -46,6 +58,7 @@ for (
     ["node_modules/@xterm/xterm/LICENSE", "xterm/LICENSE"],
     ["node_modules/@novnc/novnc/LICENSE.txt", "novnc/LICENSE.txt"],
     ["node_modules/htmx.org/LICENSE", "htmx-LICENSE"],
+    ["node_modules/axe-core/LICENSE", "axe/LICENSE"],
   ]
 ) {
   await Deno.copyFile(new URL(license[0]!, root), new URL(license[1]!, vendor)).catch(() => {});

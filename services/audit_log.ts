@@ -1,27 +1,112 @@
 /**
  * The audit log as people read it. What each viewer may read is decided here, never by the
  * filters they send: super admins the whole log, admins their departments and their own
- * actions, technicians their own work.
+ * actions, technicians their own work. Actors are named with their role, and a support
+ * session's story from open to end is told to the technician who held it, admins of the
+ * device's department and super admins.
  */
 import {
   type AuditEntry,
   type AuditFilter,
   type AuditScope,
+  findSessionSummary,
   searchAudit,
+  sessionEvents,
+  type SessionSummary,
   streamAudit,
+  TIMELINE_LIMIT,
 } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { listDevices } from "../store/devices.ts";
+import { type RecordingRow, sessionRecordings } from "../store/recordings.ts";
 import { listUsers } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import { canSee, visibleDepartments } from "./devices.ts";
+import { type DepartmentScope, inScope, managedDepartments } from "./scope.ts";
 
-export type { AuditEntry, AuditFilter };
+export type { AuditEntry, AuditFilter, DepartmentScope };
 
-/** The viewer's reach over the log: the scope every query is bound to, and their departments. */
+/**
+ * The viewer's reach over the log: the scope every query is bound to, the departments whose
+ * devices they may open, and those they manage (whose sessions they oversee).
+ */
 export interface AuditReach {
   scope: AuditScope;
   departments: string[] | "all";
+  managed: DepartmentScope;
+}
+
+/** An actor as a reader names them: a name and the role they acted in. */
+export interface ActorName {
+  name: string;
+  role: string;
+}
+
+const ACCOUNT_ROLES: Readonly<Record<string, string>> = {
+  super_admin: "Super admin",
+  admin: "Admin",
+  technician: "Technician",
+};
+
+/**
+ * Names the actor of `e` from what was recorded and what is known now: a user's current name
+ * (the recorded label when the account is gone), the device an end user or agent sat at, the
+ * approver's address. Raw ids and key hashes are never the name.
+ */
+export function actorName(e: AuditEntry): ActorName {
+  const device = e.device_name ?? null;
+  switch (e.actor_kind) {
+    case "technician":
+      return { name: e.actor_name ?? e.actor_label ?? "A removed user", role: "Technician" };
+    case "user":
+      return {
+        name: e.actor_name ?? e.actor_label ?? "A removed user",
+        role: ACCOUNT_ROLES[e.actor_role ?? ""] ?? "User",
+      };
+    case "approver":
+      return { name: e.actor_label ?? e.actor_name ?? "An approver", role: "Approver" };
+    case "end_user":
+      return {
+        name: device ? `End user at ${device}` : "End user",
+        // The support app records the address it joined from.
+        role: e.actor_label && e.actor_label !== e.device_id
+          ? `End user (${e.actor_label})`
+          : "End user",
+      };
+    case "agent":
+      return device
+        ? { name: device, role: "Device agent" }
+        : { name: e.actor_label ? `Agent at ${e.actor_label}` : "An agent", role: "Device agent" };
+    case "console":
+      return { name: "Server console", role: "Console" };
+    case "api":
+      return { name: e.actor_label ?? "An API token", role: "API token" };
+    case "system":
+      return { name: "Assent", role: "System" };
+    default:
+      return { name: e.actor_label ?? e.actor_kind, role: e.actor_kind };
+  }
+}
+
+/** Whether `viewer` may read the story of a session held by `technicianId` on a device of `departmentId`. */
+export function oversees(
+  viewer: CurrentUser,
+  managed: DepartmentScope,
+  session: { technicianId: string | null; departmentId: string | null },
+): boolean {
+  if (viewer.role === "super_admin") return true;
+  if (session.technicianId !== null && session.technicianId === viewer.id) return true;
+  return viewer.role === "admin" && session.departmentId !== null &&
+    inScope(managed, session.departmentId);
+}
+
+/** A session's story: the session as it is now, every event oldest first, its recordings. */
+export interface SessionTimeline {
+  session: SessionSummary;
+  events: AuditEntry[];
+  /** The session has more events than a timeline shows. */
+  truncated: boolean;
+  recordings: RecordingRow[];
 }
 
 /** Reading and exporting the audit log within the viewer's reach. */
@@ -34,8 +119,11 @@ export class AuditLog {
 
   /** Who may read what: the whole log, their departments plus themselves, or their own work. */
   async reach(viewer: CurrentUser): Promise<AuditReach> {
-    const departments = await visibleDepartments(this.#db, viewer);
-    return { scope: scopeOf(viewer, departments), departments };
+    const [departments, managed] = await Promise.all([
+      visibleDepartments(this.#db, viewer),
+      managedDepartments(this.#db, viewer),
+    ]);
+    return { scope: scopeOf(viewer, departments), departments, managed };
   }
 
   /** One page of entries (the filter carries the scope from {@link reach}). */
@@ -68,6 +156,23 @@ export class AuditLog {
       devices: devices.map((d) => ({ id: d.id, name: d.name })),
       people: people.map((u) => ({ id: u.id, name: u.name, email: u.email })),
     };
+  }
+
+  /** The timeline of session `id` for `viewer`, or null when there is none they may read. */
+  async timeline(viewer: CurrentUser, id: string): Promise<SessionTimeline | null> {
+    const session = await findSessionSummary(this.#db, id);
+    if (!session) return null;
+    const managed = await managedDepartments(this.#db, viewer);
+    const may = oversees(viewer, managed, {
+      technicianId: session.technician_id,
+      departmentId: session.department_id,
+    });
+    if (!may) return null;
+    const [events, recordings] = await Promise.all([
+      sessionEvents(this.#db, id),
+      sessionRecordings(this.#db, id),
+    ]);
+    return { session, events, truncated: events.length >= TIMELINE_LIMIT, recordings };
   }
 }
 

@@ -12,6 +12,7 @@ import {
   confirmationPolicy,
   fileTransferPolicy,
   isCoreError,
+  recordingPolicy,
   type SecureConnectPolicy,
 } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -205,6 +206,26 @@ export class DepartmentSettings {
         next: { ...current, authorization: next },
         changes: changedFields(flags(current.authorization), flags(next), Object.keys(fields)),
       };
+    });
+  }
+
+  /** Changes terminal recording and how long recordings are kept (core checks the range). */
+  async changeRecording(
+    viewer: CurrentUser,
+    departmentId: string,
+    input: DepartmentPolicies["recording"],
+  ): Promise<void> {
+    await this.#update(viewer, departmentId, "policy.changed", (current) => {
+      const next = recordingPolicy(input);
+      const changes: Record<string, string> = {};
+      if (current.recording.terminal !== next.terminal) {
+        changes.terminalRecording = `${current.recording.terminal} → ${next.terminal}`;
+      }
+      if (current.recording.retentionDays !== next.retentionDays) {
+        changes.recordingRetentionDays =
+          `${current.recording.retentionDays} → ${next.retentionDays}`;
+      }
+      return { next: { ...current, recording: next }, changes };
     });
   }
 

@@ -166,8 +166,8 @@ export class FileTransfers {
     const outcome = collectOutcome(channel);
     const hash = createHash("sha256");
     let sent = 0;
+    const reader = body.getReader();
     try {
-      const reader = body.getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
@@ -188,6 +188,8 @@ export class FileTransfers {
         : gate.exceeded()
         ? "More bytes arrived than announced"
         : "The upload was interrupted";
+      // The rest of the body is not wanted; a body left unread stays open in the server.
+      await reader.cancel().catch(() => {});
       if (channel.state !== "closed") channel.close("cancelled", message);
       const result = await outcome;
       transfers.finish(channel, "failed", result.message ?? message);

@@ -48,6 +48,8 @@ export class Limiter {
   /** Places taken and not yet settled, per key: a lock made of them may lift in seconds. */
   readonly #unsettled = new Map<string, number>();
   #writes = 0;
+  /** Tries refused since start (for metrics). */
+  refused = 0;
 
   constructor(deps: { db: Db; clock: Clock }, name: string, rule: Readonly<RateLimitRule>) {
     this.#db = deps.db;
@@ -120,6 +122,7 @@ export class Limiter {
   }
 
   #refusal(key: string, lock: { until: number; reported: boolean }, now: number): Refusal {
+    this.refused++;
     const burstStarted = !lock.reported;
     lock.reported = true;
     const retryAfterMs = Math.max(0, lock.until - now);

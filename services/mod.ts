@@ -13,7 +13,13 @@ import type { AgentUpdates } from "./agent_updates.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
 import type { DeviceAdmin } from "./device_admin.ts";
+import type { AuditChain } from "./audit_chain.ts";
 import type { AuditLog } from "./audit_log.ts";
+import type { Backups } from "./backup.ts";
+import type { Health } from "./health.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Recordings } from "./recordings.ts";
+import type { Webhooks } from "./webhooks.ts";
 import type { EmailAuthorization } from "./email_auth.ts";
 import type { Enrollment } from "./enrollment.ts";
 import type { FileTransfers } from "./file_transfers.ts";
@@ -71,12 +77,24 @@ export interface Services {
   /** The live-event bus that live pages follow. */
   events: EventBus<LiveEvent>;
   outbox: MailDelivery;
+  /** The audit log's hash chain: checkpoints, verification, signed export. */
+  auditChain: AuditChain;
+  /** Terminal recordings: made by the relay, kept for their retention, shown to overseers. */
+  recordings: Recordings;
   /** Where the support app's executables are offered from, if anywhere. */
   downloadsDir: string | null;
   /** Agent updates: offers to devices, holds per department. */
   updates: AgentUpdates;
   /** Largest file a transfer may move, in bytes. */
   maxTransferBytes: number;
+  /** Scheduled backups and the list the Backups page shows. */
+  backups: Backups;
+  /** Liveness and readiness. */
+  health: Health;
+  /** What /metrics reports and who may read it. */
+  metrics: Metrics;
+  /** Webhooks for ticketing tools and their delivery queue. */
+  webhooks: Webhooks;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */

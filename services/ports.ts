@@ -2,9 +2,13 @@
  * The ports of the use-case layer, in two directions:
  *
  * - what the services need from the outside world: the live connections of devices
- *   ({@link AgentLink}), relayed channels ({@link ChannelTransport}), mail delivery
- *   ({@link MailDelivery}), the deadline timer ({@link Wakeup}) and the live-event bus
- *   ({@link LiveEvents}); time comes through lib's `Clock`;
+ *   ({@link AgentLink}), relayed channels ({@link ChannelTransport}) and what they tell about
+ *   their traffic ({@link RelayUsage}), mail delivery ({@link MailDelivery}), the deadline
+ *   timer ({@link Wakeup}) and the live-event bus ({@link LiveEvents}); time comes through
+ *   lib's `Clock`;
+ * - what the relay and the session transitions are handed by the services: the recorder of
+ *   terminals ({@link ChannelRecorder}) and the listener of committed audit events
+ *   ({@link TransitionAudit}, the metrics);
  * - what the services offer to the adapter that drives them over the agent protocol: device
  *   authentication, the support app's handshake, the failed-hello limit and the records of
  *   agent connections ({@link DeviceAuthentication}, {@link SupportAppGate},
@@ -114,6 +118,37 @@ export interface ChannelEnd {
   wasOpen: boolean;
   /** Core already knows (it closed the session's channels itself). */
   byCore: boolean;
+  /** What the end record says of the terminal's recording, once it is finished ({} if none). */
+  recording: Promise<Record<string, unknown>>;
+}
+
+/** A terminal being recorded: what passes both ways, and its size. */
+export interface ChannelRecording {
+  input(bytes: Uint8Array): void;
+  output(bytes: Uint8Array): void;
+  resize(cols: number, rows: number): void;
+  /** Ends the recording; what the channel's end record says of it. */
+  finish(): Promise<Record<string, unknown>>;
+}
+
+/** Starts a recording of a terminal channel when its department records terminals. */
+export interface ChannelRecorder {
+  begin(channel: {
+    channel: string;
+    sessionId: string;
+    deviceId: string;
+    technicianId: string;
+  }): Promise<ChannelRecording | null>;
+}
+
+/** Open channels per type, and bytes relayed per type since start (for metrics). */
+export interface RelayUsage {
+  usage(): Map<ChannelType, { open: number; toAgent: number; fromAgent: number }>;
+}
+
+/** Hears the audit events of every committed session transition (metrics). */
+export interface TransitionAudit {
+  audited(events: AuditEvent[]): void;
 }
 
 /** Relayed channels between browsers and agents (the channel relay). */

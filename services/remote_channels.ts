@@ -229,8 +229,11 @@ export class RemoteChannels {
       reason: end.text,
       ...channel.auditDetail,
     };
-    findDevice(work.db, channel.deviceId)
-      .then((device) => this.#audit(channel, device, action, end.reason, detail))
+    // A recorded terminal's end record names its recording, so it waits for it to be sealed.
+    Promise.all([findDevice(work.db, channel.deviceId), end.recording])
+      .then(([device, recording]) =>
+        this.#audit(channel, device, action, end.reason, { ...detail, ...recording })
+      )
       .catch((err) => log.warn("auditing a channel failed", { err }));
   }
 

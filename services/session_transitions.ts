@@ -14,7 +14,7 @@ import {
 import { findDevice } from "../store/devices.ts";
 import { loadSession, saveSession } from "../store/sessions.ts";
 import { SessionError } from "./errors.ts";
-import type { LiveEvents } from "./ports.ts";
+import type { LiveEvents, TransitionAudit } from "./ports.ts";
 import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 
 /** The outcome of a transition: the new session, and core's refusal if it refused. */
@@ -25,9 +25,9 @@ export interface Applied {
 
 /** Applies core's support-session transitions. */
 export class SessionTransitions {
-  readonly #d: { work: UnitOfWork; events: LiveEvents };
+  readonly #d: { work: UnitOfWork; events: LiveEvents; audit: TransitionAudit };
 
-  constructor(deps: { work: UnitOfWork; events: LiveEvents }) {
+  constructor(deps: { work: UnitOfWork; events: LiveEvents; audit: TransitionAudit }) {
     this.#d = deps;
   }
 
@@ -69,6 +69,7 @@ export class SessionTransitions {
       return t;
     });
     if (!t) return null;
+    this.#d.audit.audited(t.effects.flatMap((e) => e.type === "audit" ? [e.event] : []));
     this.publish(t.state);
     return { session: t.state, refused: t.refused };
   }

@@ -13,6 +13,7 @@ import {
   emailGatePolicy,
   NO_EMAIL_GATE,
   openSupportSession,
+  promptMessage,
   requestReason,
   type SecureConnectCheck,
   type SecureConnectPolicy,
@@ -188,7 +189,13 @@ export class SupportSessions implements DeadlineSource {
         now,
         technician: { id: user.id, name: user.name, email: user.email },
         device: this.deviceView(device),
-        confirmation: policies.confirmation,
+        confirmation: {
+          ...policies.confirmation,
+          message: promptMessage(
+            policies.confirmation.message,
+            policies.recording.terminal === "on",
+          ),
+        },
         email: await this.emailPolicy(device),
         authorization: policies.authorization,
         secureConnect: secure,
@@ -241,7 +248,7 @@ export class SupportSessions implements DeadlineSource {
       confirmation: {
         ...policies.confirmation,
         enabled: true,
-        message: SUPPORT_PERMISSION_MESSAGE,
+        message: promptMessage(SUPPORT_PERMISSION_MESSAGE, policies.recording.terminal === "on"),
         excludedDeviceIds: [],
         excludedGroupIds: [],
       },

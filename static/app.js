@@ -27,11 +27,28 @@ function formatClock(seconds) {
   return (h > 0 ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
 }
 
-// Local times: <time data-local datetime="..."> shows the viewer's local time.
+// Local times: <time data-local datetime="..."> shows the viewer's local time (data-local="clock":
+// the hour and minute, with the day when it is not today). The stylesheet hides them until this
+// ran, so UTC never flashes.
 function localizeTimes(root) {
-  for (const el of root.querySelectorAll("time[data-local]")) {
+  for (const el of root.querySelectorAll("time[data-local]:not(.localized)")) {
     const d = new Date(el.getAttribute("datetime"));
-    if (!isNaN(d)) el.textContent = d.toLocaleString();
+    if (!isNaN(d)) {
+      // A clock time of another day than today names its day too.
+      const today = d.toDateString() === new Date().toDateString();
+      el.textContent = el.dataset.local !== "clock"
+        ? d.toLocaleString()
+        : today
+        ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+        : d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    }
+    el.classList.add("localized");
+  }
+  // Filters that take a local time say which zone and send its offset along.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  for (const el of root.querySelectorAll("[data-zone-name]")) el.textContent = zone;
+  for (const el of root.querySelectorAll("input[data-zone-offset]")) {
+    el.value = String(new Date().getTimezoneOffset());
   }
 }
 
@@ -71,6 +88,8 @@ document.addEventListener("DOMContentLoaded", () => {
   tickCountdowns();
   setInterval(tickCountdowns, 250);
 });
+// Swapped-in content is localized before it is shown, not after.
+document.addEventListener("htmx:afterSwap", (event) => localizeTimes(event.target));
 document.addEventListener("htmx:afterSettle", (event) => {
   localizeTimes(event.target);
   tickCountdowns();

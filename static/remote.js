@@ -80,6 +80,9 @@ async function startTerminal(el) {
   const copy = () => term.hasSelection() && navigator.clipboard?.writeText(term.getSelection());
   const paste = async () => term.paste(await navigator.clipboard.readText());
   term.attachCustomKeyEventHandler((event) => {
+    // Tab completes in the shell; Shift+Tab is left to the browser, so the keyboard can always
+    // leave the terminal (the toolbar says so).
+    if (event.key === "Tab" && event.shiftKey && !event.ctrlKey && !event.altKey) return false;
     if (event.type !== "keydown" || !event.ctrlKey || !event.shiftKey) return true;
     if (event.code === "KeyC") return copy(), false;
     if (event.code === "KeyV") return paste(), false;
@@ -90,6 +93,7 @@ async function startTerminal(el) {
     "click",
     () => paste().catch(() => {}),
   );
+  term.textarea?.setAttribute("aria-describedby", "terminal-keys");
   term.focus();
   globalThis.assentTerminal = term;
 }

@@ -1,7 +1,19 @@
-/** The append-only audit log. Written in the same transaction as the change it records. */
-import type { ExpressionBuilder } from "kysely";
+/**
+ * The append-only audit log, a hash chain (core/audit_chain.ts). Written in the same
+ * transaction as the change it records.
+ */
+import { type ExpressionBuilder, sql } from "kysely";
+import {
+  canonicalAuditRow,
+  type ChainedRow,
+  type Checkpoint,
+  GENESIS_HASH,
+} from "../core/audit_chain.ts";
+import { sha256Hex } from "../lib/audit_key.ts";
+import { webhookEventOf } from "../core/webhook_events.ts";
 import type { AuditAction, AuditEvent } from "../core/mod.ts";
 import type { Db } from "./db.ts";
+import { enqueueEvent } from "./webhooks.ts";
 import type { Database } from "./schema.ts";
 
 /** Who did something: a signed-in user, the server console, the system itself, … */
@@ -57,9 +69,25 @@ export function auditRecord(event: AuditEvent, where: AuditWhere): AuditRecord {
   };
 }
 
-/** Appends one event; never updates or deletes. */
+/**
+ * Appends one event as the next link of the chain; never changes a sealed row. Inside a
+ * transaction it joins it (so the event commits with the change it records), otherwise it runs
+ * in its own.
+ *
+ * The insert comes first and takes its place as MAX(seq) + 1: as a write it holds SQLite's
+ * write lock from there to the commit, across processes (the console appends too), so the
+ * head read next is the row right before it and no other row can claim the same predecessor.
+ * The unique index on `seq` makes a second claim fail rather than fork the chain.
+ *
+ * An event that webhooks report is queued for them in the same transaction (see
+ * store/webhooks.ts).
+ */
 export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
-  await db.insertInto("audit_log").values({
+  if (!db.isTransaction) {
+    await db.transaction().execute((trx) => appendAudit(trx, record));
+    return;
+  }
+  const content = {
     at: record.at,
     action: record.action,
     outcome: record.outcome ?? null,
@@ -73,12 +101,124 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
     detail: record.detail && Object.keys(record.detail).length > 0
       ? JSON.stringify(record.detail)
       : null,
-  }).execute();
+  };
+  const { id, seq } = await db.insertInto("audit_log").values({
+    ...content,
+    seq: sql<number>`(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)`,
+    prev_hash: "",
+    hash: "",
+  }).returning(["id", "seq"]).executeTakeFirstOrThrow();
+  const prev = seq === 1 ? undefined : await db.selectFrom("audit_log").select("hash")
+    .where("seq", "=", seq - 1).executeTakeFirst();
+  const prev_hash = prev?.hash ?? GENESIS_HASH;
+  const hash = await sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash }));
+  await db.updateTable("audit_log").set({ prev_hash, hash }).where("id", "=", id).execute();
+  const event = webhookEventOf(record.action);
+  if (event) await enqueueEvent(db, event, webhookPayload(event, record), record.at);
+}
+
+/**
+ * The body webhooks receive for an audit event: what happened, when, to what and by whom; not
+ * the audit detail, which may carry paths and addresses a ticketing tool has no need of.
+ */
+export function webhookPayload(event: string, record: AuditRecord): string {
+  return JSON.stringify({
+    id: crypto.randomUUID(),
+    event,
+    occurredAt: new Date(record.at).toISOString(),
+    outcome: record.outcome ?? null,
+    actor: {
+      kind: record.actor.kind,
+      id: record.actor.id ?? null,
+      name: record.actor.label ?? null,
+    },
+    deviceId: record.deviceId ?? null,
+    sessionId: record.sessionId ?? null,
+    attemptId: record.attemptId ?? null,
+    departmentId: record.departmentId ?? null,
+    // The technician's reason (ticket number) and an approver's comment travel with the
+    // decision they belong to; the rest of the detail stays in the audit log.
+    ...(event === "authorization.requested" && typeof record.detail?.reason === "string"
+      ? { reason: record.detail.reason }
+      : {}),
+    ...(event.startsWith("approval.")
+      ? {
+        approver: typeof record.detail?.recipient === "string" ? record.detail.recipient : null,
+        comment: typeof record.detail?.comment === "string" ? record.detail.comment : null,
+      }
+      : {}),
+  });
+}
+
+/** Rows of the chain after `afterSeq`, in chain order, for verification and export. */
+export async function chainRows(db: Db, afterSeq: number, limit: number): Promise<ChainedRow[]> {
+  const rows = await db.selectFrom("audit_log").select([
+    "seq",
+    "at",
+    "action",
+    "outcome",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "device_id",
+    "session_id",
+    "attempt_id",
+    "department_id",
+    "detail",
+    "prev_hash",
+    "hash",
+  ]).where("seq", ">", afterSeq).orderBy("seq").orderBy("id").limit(limit).execute();
+  return rows;
+}
+
+/** Rows with no place in the chain (a row written around the chain, say by hand). */
+export async function unchainedRows(db: Db): Promise<{ id: number; at: number }[]> {
+  return await db.selectFrom("audit_log").select(["id", "at"]).where((eb) =>
+    eb.or([eb("seq", "is", null), eb("hash", "is", null), eb("hash", "=", "")])
+  ).orderBy("id").limit(1).execute();
+}
+
+/** The chain's last row, or null when the log is empty. */
+export async function chainHead(db: Db): Promise<{ seq: number; hash: string; at: number } | null> {
+  return await db.selectFrom("audit_log").select(["seq", "hash", "at"]).orderBy("seq", "desc")
+    .limit(1).executeTakeFirst() ?? null;
+}
+
+/** The time of the first row after `seq`, or null when there is none. */
+export async function firstRowAfter(db: Db, seq: number): Promise<number | null> {
+  const row = await db.selectFrom("audit_log").select("at").where("seq", ">", seq)
+    .orderBy("seq").limit(1).executeTakeFirst();
+  return row?.at ?? null;
+}
+
+/** One signed checkpoint as stored. */
+export interface StoredCheckpoint extends Checkpoint {
+  signature: string;
+  public_key: string;
+}
+
+/** Stores a signed checkpoint. */
+export async function insertCheckpoint(db: Db, checkpoint: StoredCheckpoint): Promise<void> {
+  await db.insertInto("audit_checkpoints").values(checkpoint).execute();
+}
+
+/** Every checkpoint, oldest first. */
+export async function listCheckpoints(db: Db): Promise<StoredCheckpoint[]> {
+  return await db.selectFrom("audit_checkpoints")
+    .select(["seq", "hash", "at", "signature", "public_key"]).orderBy("seq").orderBy("id")
+    .execute();
+}
+
+/** The newest checkpoint, or null. */
+export async function lastCheckpoint(db: Db): Promise<StoredCheckpoint | null> {
+  return await db.selectFrom("audit_checkpoints")
+    .select(["seq", "hash", "at", "signature", "public_key"]).orderBy("seq", "desc")
+    .orderBy("id", "desc").limit(1).executeTakeFirst() ?? null;
 }
 
 /** The newest events first, for tests and the audit page. */
 export async function recentAudit(db: Db, limit = 50) {
-  return await db.selectFrom("audit_log").selectAll().orderBy("id", "desc").limit(limit)
+  return await db.selectFrom("audit_log").selectAll().orderBy("seq", "desc").limit(limit)
     .execute();
 }
 
@@ -108,13 +248,17 @@ export interface AuditFilter {
   from?: number;
   /** Exclusive. */
   to?: number;
-  /** Keyset cursor: only events with a smaller id, i.e. older than the last one shown. */
+  /** Only the events of this support session. */
+  sessionId?: string;
+  /** Keyset cursor: only events earlier in the chain (smaller seq) than the last one shown. */
   before?: number;
 }
 
 /** One audit event with the names it refers to, as they are now. */
 export interface AuditEntry {
   id: number;
+  /** The event's place in the chain: the order it was written. */
+  seq: number;
   at: number;
   action: string;
   outcome: string | null;
@@ -123,11 +267,15 @@ export interface AuditEntry {
   actor_label: string | null;
   /** The name of the user behind `actor_id`, when the actor is a user. */
   actor_name: string | null;
+  /** That user's role now. */
+  actor_role: string | null;
   device_id: string | null;
   device_name: string | null;
   /** The device's current department, to decide whether the viewer may open it. */
   device_department_id: string | null;
   session_id: string | null;
+  /** The technician who holds the session, to decide whether the viewer may open its timeline. */
+  session_technician_id: string | null;
   attempt_id: string | null;
   department_id: string | null;
   department_name: string | null;
@@ -146,7 +294,7 @@ export async function searchAudit(db: Db, filter: AuditFilter): Promise<AuditPag
   const rows = await matching(db, filter).limit(AUDIT_PAGE_SIZE + 1).execute();
   const more = rows.length > AUDIT_PAGE_SIZE;
   const entries = more ? rows.slice(0, AUDIT_PAGE_SIZE) : rows;
-  return { entries, nextBefore: more ? entries[entries.length - 1]!.id : null };
+  return { entries, nextBefore: more ? entries[entries.length - 1]!.seq : null };
 }
 
 /** Rows per read of {@link streamAudit}. */
@@ -157,7 +305,7 @@ const STREAM_BATCH = 500;
  * long the log is. Not kysely's `.stream()`: the SQLite dialect has one connection behind a
  * mutex, and a stream holds it until it ends, so a slow download would stall every other
  * query on the server. Between batches the connection is free. The log is append-only and
- * ids only grow, so paging down from the first batch yields exactly the rows that matched
+ * places only grow, so paging down from the first batch yields exactly the rows that matched
  * when the export began.
  */
 export async function* streamAudit(db: Db, filter: AuditFilter): AsyncGenerator<AuditEntry> {
@@ -166,7 +314,7 @@ export async function* streamAudit(db: Db, filter: AuditFilter): AsyncGenerator<
     const rows = await matching(db, { ...filter, before }).limit(STREAM_BATCH).execute();
     yield* rows;
     if (rows.length < STREAM_BATCH) return;
-    before = rows[rows.length - 1]!.id;
+    before = rows[rows.length - 1]!.seq;
   }
 }
 
@@ -175,8 +323,10 @@ function matching(db: Db, filter: AuditFilter) {
     .leftJoin("devices as d", "d.id", "a.device_id")
     .leftJoin("departments as dep", "dep.id", "a.department_id")
     .leftJoin("users as u", "u.id", "a.actor_id")
+    .leftJoin("support_sessions as ss", "ss.id", "a.session_id")
     .select([
       "a.id",
+      "a.seq",
       "a.at",
       "a.action",
       "a.outcome",
@@ -184,10 +334,12 @@ function matching(db: Db, filter: AuditFilter) {
       "a.actor_id",
       "a.actor_label",
       "u.name as actor_name",
+      "u.role as actor_role",
       "a.device_id",
       "d.name as device_name",
       "d.department_id as device_department_id",
       "a.session_id",
+      "ss.technician_id as session_technician_id",
       "a.attempt_id",
       "a.department_id",
       "dep.name as department_name",
@@ -197,6 +349,7 @@ function matching(db: Db, filter: AuditFilter) {
   if (filter.deviceId !== undefined) q = q.where("a.device_id", "=", filter.deviceId);
   if (filter.technicianId !== undefined) q = q.where("a.actor_id", "=", filter.technicianId);
   if (filter.outcome !== undefined) q = q.where("a.outcome", "=", filter.outcome);
+  if (filter.sessionId !== undefined) q = q.where("a.session_id", "=", filter.sessionId);
   if (filter.action !== undefined) {
     const action = filter.action;
     if (action.endsWith(".")) {
@@ -207,8 +360,8 @@ function matching(db: Db, filter: AuditFilter) {
   }
   if (filter.from !== undefined) q = q.where("a.at", ">=", filter.from);
   if (filter.to !== undefined) q = q.where("a.at", "<", filter.to);
-  if (filter.before !== undefined) q = q.where("a.id", "<", filter.before);
-  return q.orderBy("a.id", "desc");
+  if (filter.before !== undefined) q = q.where("a.seq", "<", filter.before);
+  return q.orderBy("a.seq", "desc");
 }
 
 type AuditEb = ExpressionBuilder<
@@ -236,4 +389,46 @@ function inScope(eb: AuditEb, scope: AuditScope) {
         ),
       ]);
   }
+}
+
+/** Most events a session timeline shows. */
+export const TIMELINE_LIMIT = 2000;
+
+/** Every event of one support session in the order written, oldest first. */
+export async function sessionEvents(db: Db, sessionId: string): Promise<AuditEntry[]> {
+  const newest = await matching(db, { scope: { kind: "all" }, sessionId }).limit(TIMELINE_LIMIT)
+    .execute();
+  return newest.reverse();
+}
+
+/** A support session as its timeline names it. */
+export interface SessionSummary {
+  id: string;
+  device_id: string;
+  device_name: string | null;
+  department_id: string | null;
+  technician_id: string;
+  technician_name: string | null;
+  status: string;
+  opened_at: number;
+}
+
+/** The session `id` with its device and technician, or undefined. */
+export async function findSessionSummary(
+  db: Db,
+  id: string,
+): Promise<SessionSummary | undefined> {
+  return await db.selectFrom("support_sessions as s")
+    .leftJoin("devices as d", "d.id", "s.device_id")
+    .leftJoin("users as u", "u.id", "s.technician_id")
+    .select([
+      "s.id",
+      "s.device_id",
+      "d.name as device_name",
+      "d.department_id",
+      "s.technician_id",
+      "u.name as technician_name",
+      "s.status",
+      "s.opened_at",
+    ]).where("s.id", "=", id).executeTakeFirst();
 }

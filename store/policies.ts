@@ -10,6 +10,8 @@ import {
   confirmationPolicy,
   type FileTransferPolicy,
   fileTransferPolicy,
+  type RecordingPolicy,
+  recordingPolicy,
   type SecureConnectPolicy,
   secureConnectPolicy,
 } from "../core/mod.ts";
@@ -21,6 +23,7 @@ export interface DepartmentPolicies {
   secureConnect: SecureConnectPolicy;
   authorization: AuthorizationPolicy;
   fileTransfer: FileTransferPolicy;
+  recording: RecordingPolicy;
 }
 
 /** One exclusion as the settings table shows it. */
@@ -52,6 +55,7 @@ export async function loadPolicies(db: Db, departmentId: string): Promise<Depart
     }),
     authorization: authorizationPolicy(row ? JSON.parse(row.authorization) : {}),
     fileTransfer: fileTransferPolicy(row ? JSON.parse(row.file_transfer) : {}),
+    recording: recordingPolicy(row?.recording ? JSON.parse(row.recording) : {}),
   };
 }
 
@@ -70,6 +74,7 @@ export async function savePolicies(
     secure_connect: strip(policies.secureConnect, "excludedDeviceIds"),
     authorization: JSON.stringify(policies.authorization),
     file_transfer: JSON.stringify(policies.fileTransfer),
+    recording: JSON.stringify(policies.recording),
     updated_at: now,
     updated_by: by,
   };

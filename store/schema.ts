@@ -70,6 +70,35 @@ export interface AuditLogTable {
   attempt_id: string | null;
   department_id: string | null;
   detail: string | null;
+  /** Place in the hash chain: the order rows were written (unique). */
+  seq: number;
+  /** The previous row's hash (64 zeros for the first), and this row's (core/audit_chain.ts). */
+  prev_hash: string;
+  hash: string;
+}
+
+export interface RecordingsTable {
+  id: string;
+  session_id: string;
+  device_id: string;
+  department_id: string;
+  technician_id: string;
+  channel: string;
+  started_at: number;
+  ended_at: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  delete_after: number;
+  deleted_at: number | null;
+}
+
+export interface AuditCheckpointsTable {
+  id: Generated<number>;
+  seq: number;
+  hash: string;
+  at: number;
+  signature: string;
+  public_key: string;
 }
 
 export interface DeviceGroupsTable {
@@ -140,6 +169,8 @@ export interface DepartmentPoliciesTable {
   authorization: string;
   /** JSON of core's FileTransferPolicy. */
   file_transfer: Generated<string>;
+  /** JSON of core's RecordingPolicy; null is the default. */
+  recording: string | null;
   updated_at: number;
   updated_by: string | null;
 }
@@ -292,6 +323,40 @@ export interface RateLimitsTable {
 }
 
 /** The whole schema, for `Kysely<Database>`. */
+/** A receiver of webhook events. */
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  secret_sealed: string;
+  events: string;
+  created_at: number;
+  created_by: string | null;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  failures_in_a_row: Generated<number>;
+}
+
+/** One event on its way to one webhook, and how its attempts went. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  event: string;
+  payload: string;
+  status: "pending" | "delivered" | "failed" | "dropped";
+  attempts: Generated<number>;
+  next_attempt_at: number | null;
+  last_attempt_at: number | null;
+  response_code: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+/** The readiness check's one row. */
+export interface HealthProbeTable {
+  id: number;
+  checked_at: number;
+}
+
 export interface Database {
   instance: InstanceTable;
   users: UsersTable;
@@ -300,6 +365,8 @@ export interface Database {
   user_departments: UserDepartmentsTable;
   web_sessions: WebSessionsTable;
   audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  recordings: RecordingsTable;
   device_groups: DeviceGroupsTable;
   enrollment_tokens: EnrollmentTokensTable;
   devices: DevicesTable;
@@ -318,6 +385,9 @@ export interface Database {
   rate_limits: RateLimitsTable;
   agent_update_holds: AgentUpdateHoldsTable;
   agent_updates: AgentUpdatesTable;
+  health_probe: HealthProbeTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 /** A department whose devices are not offered agent updates. */

@@ -21,6 +21,7 @@ import { appendAudit } from "../store/audit.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { findDevice, insertDevice, insertGroup } from "../store/devices.ts";
 import { addExclusion } from "../store/policies.ts";
+import { finishRecording, insertRecording } from "../store/recordings.ts";
 import { findUser, findUserByEmail } from "../store/users.ts";
 import { createUser, PASSWORD, setUp, signIn } from "./support/accounts.ts";
 import { TEST_SCRYPT } from "./support/app.ts";
@@ -36,6 +37,8 @@ const PUBLIC: Record<string, string> = {
   "GET /agent/ws": "agents authenticate inside the WebSocket with their own credential",
   "GET /static/*": "scripts, styles and fonts of the pages",
   "GET /healthz": "load balancers and monitoring",
+  "GET /readyz": "load balancers and monitoring",
+  "GET /metrics": "monitoring: allowed networks or the metrics token, checked by the route",
   "GET /setup": "first-run setup; gone once a super admin exists",
   "POST /setup": "first-run setup; gone once a super admin exists",
   "GET /login": "signing in",
@@ -53,6 +56,7 @@ const PUBLIC: Record<string, string> = {
   "GET /install/agent.sh": "installers carry no secret; the token is their argument",
   "GET /install/agent.ps1": "installers carry no secret; the token is their argument",
   "ALL /api/*": "the API's own 404 for unknown endpoints",
+  "GET /api/v1/openapi.json": "the API's description; it holds no data",
 };
 
 /**
@@ -89,7 +93,9 @@ type ObjectKind =
   | "exclusion"
   | "body_department"
   | "audit_filter"
-  | "approval";
+  | "approval"
+  | "webhook"
+  | "recording";
 
 interface Rule {
   match: RegExp;
@@ -170,7 +176,18 @@ const RULES: Rule[] = [
   { match: /^\/admin\/enrollment$/, access: "admin_page", object: "none" },
   { match: /^\/admin\/enrollment\/:id\/revoke$/, access: "admin", object: "token" },
   { match: /^\/admin\/mail(\/test)?$/, access: "admin_page", object: "none" },
+  { match: /^\/admin\/audit$/, access: "admin_page", object: "none" },
+  // The whole chain or nothing: a department's rows alone would not verify.
+  { match: /^\/admin\/audit\/bundle\.jsonl$/, access: "super", object: "none" },
   { match: /^\/admin\/mail\/:id$/, access: "admin", object: "mail" },
+  { match: /^\/admin\/backups$/, access: "super", object: "none" },
+  { match: /^\/admin\/webhooks$/, access: "super", object: "none" },
+  {
+    match: /^\/admin\/webhooks\/:id/,
+    access: "super",
+    object: "webhook",
+    inScopeNotFound: /There is no such webhook/,
+  },
   { match: /^\/settings$/, access: "admin_page", object: "none" },
   {
     match: /^\/settings\/:departmentId\/secure-connect$/,
@@ -206,6 +223,8 @@ const RULES: Rule[] = [
   { match: /^\/support(\/list|\/events)?$/, access: "signed_in", object: "none" },
   { match: /^\/support\/:id/, access: "owner", object: "support" },
   { match: /^\/audit(\.csv)?$/, access: "signed_in", object: "audit_filter" },
+  { match: /^\/audit\/sessions\/:id$/, access: "overseen", object: "session" },
+  { match: /^\/recordings\/:id(\/cast)?$/, access: "overseen", object: "recording" },
   { match: /^\/approvals(\/list|\/events)?$/, access: "signed_in", object: "none" },
   {
     match: /^\/approvals\/:id$/,
@@ -236,6 +255,8 @@ const WATCHED = [
   "secure_connect_windows",
   "agent_update_holds",
   "agent_updates",
+  "webhooks",
+  "webhook_deliveries",
 ] as const;
 
 interface Objects {
@@ -247,6 +268,7 @@ interface Objects {
   token: string;
   session: string;
   support: string;
+  recording: string;
   mail: number;
   apiToken: string;
   exclusion: number;
@@ -338,6 +360,24 @@ async function seed(dir: string): Promise<Seed> {
       (await findDevice(services.db, device))!,
       null,
     );
+    // A finished terminal recording of the technician's session, its file in the data folder.
+    const recording = `rec-${low}`;
+    await insertRecording(services.db, {
+      id: recording,
+      session_id: session.id,
+      device_id: device,
+      department_id: dept,
+      technician_id: tech,
+      channel: "ch1",
+      started_at: now,
+      delete_after: now + 86_400_000,
+    });
+    await finishRecording(services.db, recording, { ended_at: now, bytes: 1, sha256: "0" });
+    await Deno.mkdir(join(dir, "recordings"), { recursive: true });
+    await Deno.writeTextFile(
+      join(dir, "recordings", `${recording}.cast`),
+      '{"version":2,"width":80,"height":24}\n',
+    );
     const support = await services.support.create(techUser, {
       departmentId: dept,
       customerName: `${word} Customer-mk`,
@@ -372,6 +412,7 @@ async function seed(dir: string): Promise<Seed> {
       token,
       session: session.id,
       support: support.id,
+      recording,
       mail,
       apiToken,
       exclusion: (await services.db.selectFrom("policy_exclusions").select("id")
@@ -447,6 +488,7 @@ async function fresh(
     box: new SecretBox(s.key),
     publicUrl: "http://localhost",
     scrypt: TEST_SCRYPT,
+    recordingsDir: join(dir, "recordings"),
   });
   const app = await createApp(services, assets);
   return {
@@ -515,6 +557,7 @@ function fillPath(path: string, rule: Rule, o: Objects | null): string {
     token: o.token,
     session: o.session,
     support: o.support,
+    recording: o.recording,
     mail: String(o.mail),
     api_token: o.apiToken,
     exclusion: String(o.exclusion),
@@ -522,6 +565,8 @@ function fillPath(path: string, rule: Rule, o: Objects | null): string {
     audit_filter: "",
     // Approval requests belong to a recipient, not a department: nobody's request by this id.
     approval: "no-such-request",
+    // Webhooks belong to no department: only super admins reach one at all.
+    webhook: "no-such-webhook",
   }[rule.object];
   if (rule.object === "audit_filter" && o) {
     return `${path}?device=${o.device}&technician=${o.admin}`;

@@ -49,9 +49,9 @@ async function setUpOwner(server: TestServer): Promise<Client> {
 Deno.test("30 second-factor codes at once: at most 5 are checked, and then the right one is refused too", async () => {
   const clock = new FakeClock(Date.now());
   await using server = await startTestServer({ clock });
-  const owner = await setUpOwner(server);
+  await using owner = await setUpOwner(server);
   const { secret } = await enrolTotp({ clock }, owner);
-  const client = new Client(httpTransport(server.url));
+  await using client = new Client(httpTransport(server.url));
   await client.get("/login");
   const signedIn = await client.post("/login", { email: "owner@example.com", password: PASSWORD });
   assert.match(signedIn.headers.get("Location") ?? "", /^\/login\/mfa/);
@@ -76,7 +76,7 @@ Deno.test("30 second-factor codes at once: at most 5 are checked, and then the r
 
 Deno.test("30 made-up approval links at once: at most 20 are looked up", async () => {
   await using server = await startTestServer();
-  await setUpOwner(server);
+  await using _owner = await setUpOwner(server);
   const answers = await statuses(Array.from({ length: 30 }, () => {
     const token = btoa(crypto.randomUUID() + crypto.randomUUID()).replace(/[+/=]/g, "a").slice(
       0,
@@ -90,7 +90,7 @@ Deno.test("30 made-up approval links at once: at most 20 are looked up", async (
 
 Deno.test("30 made-up support codes at once on the download page: at most 10 are looked up", async () => {
   await using server = await startTestServer();
-  await setUpOwner(server);
+  await using _owner = await setUpOwner(server);
   const answers = await statuses(
     Array.from(
       { length: 30 },

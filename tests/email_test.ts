@@ -299,6 +299,8 @@ Deno.test({
     await requireEmail(first, second.deviceId, ["bob@example.com"], 3600);
     await openAndRequest(first.owner, second.deviceId);
     await first.server.services.outbox.idle();
+    // This world is not disposed (its data directory lives on): close its client by hand.
+    await first.owner.close();
     await first.server.stop();
     await using smtp2 = await startSmtp(port);
     const { startTestServer } = await import("./support/server.ts");

@@ -58,7 +58,7 @@ async function auditCounts(dataDir: string): Promise<Map<string, number>> {
 
 /** Sets the owner up through the real form (one hash at the production cost). */
 async function setUpOwner(server: ServerProcess): Promise<void> {
-  const owner = new Client(httpTransport(server.url));
+  await using owner = new Client(httpTransport(server.url));
   await owner.get("/setup");
   const res = await owner.post("/setup", {
     organizationName: "Example IT",
@@ -97,7 +97,7 @@ Deno.test({
   async fn() {
     await using server = await serverProcess();
     await setUpOwner(server);
-    const guesser = new Client(httpTransport(server.url));
+    await using guesser = new Client(httpTransport(server.url));
     await guesser.get("/login");
     await server.resetPeak();
     const { statuses, right } = await burst((password) =>
@@ -125,7 +125,7 @@ Deno.test({
   async fn() {
     await using server = await serverProcess();
     await setUpOwner(server);
-    const visitor = new Client(httpTransport(server.url));
+    await using visitor = new Client(httpTransport(server.url));
     await visitor.get("/login");
     await server.resetPeak();
     const responses = await Promise.all(
@@ -192,10 +192,11 @@ Deno.test({
       const user = toCurrentUser((await findUserByEmail(db, "owner@example.com"))!);
       const device = (await findDevice(db, deviceId))!;
       const session = await prep.services.sessions.open(user, device, null);
+      await owner.close();
       await prep.stop();
 
       await using server = await serverProcess(dataDir);
-      const technician = new Client(httpTransport(server.url));
+      await using technician = new Client(httpTransport(server.url));
       await technician.get("/login");
       const signedIn = await technician.post("/login", {
         email: "owner@example.com",
@@ -275,7 +276,7 @@ Deno.test({
   async fn() {
     await using server = await serverProcess();
     await setUpOwner(server);
-    const visitor = new Client(httpTransport(server.url));
+    await using visitor = new Client(httpTransport(server.url));
     await visitor.get("/login");
     const csrfCookie = `assent_csrf=${visitor.cookies.get("assent_csrf")}`;
     const madeUp = `assent_csrf=${"A".repeat(43)}; assent_session=${"B".repeat(43)}`;

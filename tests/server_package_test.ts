@@ -32,6 +32,16 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
     };
     const unpacked = await sh(`tar -xzf ${serverPackage} -C ${root} --strip-components=1`);
     assert.equal(unpacked.code, 0, unpacked.stderr);
+    const packaged: string[] = [];
+    const list = async (dir: string, prefix: string) => {
+      for await (const e of Deno.readDir(dir)) {
+        if (e.isDirectory) await list(join(dir, e.name), `${prefix}${e.name}/`);
+        else packaged.push(`${prefix}${e.name}`);
+      }
+    };
+    await list(join(root, "static"), "");
+    assert.ok(packaged.includes("vendor/files.json"), "the served assets are packaged");
+    assert.deepEqual(packaged.filter((f) => f.includes("axe")), [], "the tests' checker is not");
     assert.equal(
       (await sh("command -v deno || command -v npm || echo none")).stdout.trim(),
       "none",
@@ -66,7 +76,7 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
       const setup = await fetch(`${url}/setup`);
       assert.equal(setup.status, 200);
       assert.match(await setup.text(), /organization/i);
-      const owner = new Client(httpTransport(url));
+      await using owner = new Client(httpTransport(url));
       await owner.get("/setup");
       const done = await owner.post("/setup", {
         organizationName: "Air-gapped IT",

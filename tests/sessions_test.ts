@@ -310,6 +310,8 @@ Deno.test({
     await agent.waitForScreen(/wants to connect/);
     const port = Number(new URL(first.server.url).port);
     const cookies = first.owner.cookies;
+    // This world is not disposed (its data directory lives on): close its client by hand.
+    await first.owner.close();
     await first.server.stop();
     await agent.waitForLog(/disconnected \(code 1001/);
     await agent.waitForLog(/the request was withdrawn/);
@@ -328,7 +330,7 @@ Deno.test({
         async () =>
           (await second.services.sessions.get(sessionId))!.session.status.kind === "authorized",
       );
-      const owner = first.client();
+      await using owner = first.client();
       owner.cookies = cookies;
       assert.match(await panel(owner, deviceId), /Authorized/);
     } finally {
@@ -352,6 +354,7 @@ Deno.test({
     const stored = (await first.server.services.sessions.get(sessionId))!.session;
     assert.equal(stored.status.kind, "authorized");
     await agent[Symbol.asyncDispose]();
+    await first.owner.close();
     await first.server.stop();
     const later = new FakeClock(clock.now() + 5 * 3600_000);
     const { startTestServer } = await import("./support/server.ts");

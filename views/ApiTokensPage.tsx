@@ -82,20 +82,20 @@ export function ApiTokensPage(props: {
             <tbody>
               {props.tokens.map((t) => (
                 <tr key={t.id} class={t.state === "active" ? undefined : "muted"}>
-                  <td>{t.name}</td>
-                  <td>
+                  <td class="title">{t.name}</td>
+                  <td data-label="Created">
                     <Time at={t.createdAt} />
                   </td>
-                  <td>
+                  <td data-label="Last used">
                     <Time at={t.lastUsedAt} />
                   </td>
-                  <td>
+                  <td data-label="Expires">
                     <Time at={t.expiresAt} empty="Never" />
                   </td>
-                  <td>
+                  <td class="corner">
                     <span class={`badge${t.state === "active" ? " badge-ok" : ""}`}>{t.state}</span>
                   </td>
-                  <td>
+                  <td class="actions-cell">
                     {t.state === "active" && (
                       <PostForm action={`/account/api-tokens/${t.id}/revoke`}>
                         <button type="submit" class="danger">Revoke</button>

@@ -1,4 +1,6 @@
 /** The audit log: every decision and state change the viewer may see, filtered and paged. */
+import type { AuditSentence } from "../core/audit_vocabulary.ts";
+import { ChainStatus, type ChainStatusModel } from "./admin/AuditIntegrityPage.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { actionFilterLabel, outcomeLabel, outcomeTone } from "./audit_labels.ts";
@@ -9,10 +11,14 @@ export interface AuditFilters {
   technician: string;
   outcome: string;
   action: string;
-  /** YYYY-MM-DD, UTC. */
+  /** A support session's id. */
+  session: string;
+  /** YYYY-MM-DD or YYYY-MM-DDTHH:MM in the viewer's zone (`tz`), inclusive. */
   from: string;
-  /** YYYY-MM-DD, UTC, inclusive. */
+  /** YYYY-MM-DD or YYYY-MM-DDTHH:MM in the viewer's zone (`tz`), inclusive. */
   to: string;
+  /** The viewer's zone as minutes behind UTC (the browser's getTimezoneOffset); "" is UTC. */
+  tz: string;
   /** Keyset cursor of the page shown, or null for the newest events. */
   before: number | null;
 }
@@ -20,20 +26,23 @@ export interface AuditFilters {
 /** One event as the table shows it. */
 export interface AuditEntryModel {
   id: number;
+  /** Its place in the chain: the order it was written. */
+  seq: number;
   at: number;
   action: string;
   actionLabel: string;
   outcome: string | null;
   /** What the outcome means, for the badge's tooltip. */
   outcomeText: string | null;
-  /** The actor's name or label; null when only the kind is known (say, a timer). */
-  who: string | null;
-  whoKind: string;
+  /** Who did it, by name, and in what role. */
+  who: { name: string; role: string };
   /** `href` is null when the viewer may not open the device (or it no longer exists). */
   device: { name: string; href: string | null } | null;
-  sessionId: string | null;
+  /** `href` is the session's timeline, null when the viewer may not read it. */
+  session: { id: string; href: string | null } | null;
   attemptId: string | null;
-  details: { key: string; value: string }[];
+  /** The details, told as sentences. */
+  sentences: AuditSentence[];
 }
 
 /** The table part, swapped in place by htmx. */
@@ -51,6 +60,8 @@ export interface Choice {
 
 /** The whole page: the list plus what the filters offer. */
 export interface AuditPageModel extends AuditListModel {
+  /** The hash chain's state, for admins; null for technicians. */
+  chain: ChainStatusModel | null;
   choices: {
     devices: Choice[];
     technicians: Choice[];
@@ -62,7 +73,18 @@ export interface AuditPageModel extends AuditListModel {
 /** The query string of `filters` (the cursor only when given), with its leading "?". */
 export function auditQuery(filters: AuditFilters, before: number | null = null): string {
   const p = new URLSearchParams();
-  for (const key of ["device", "technician", "outcome", "action", "from", "to"] as const) {
+  for (
+    const key of [
+      "device",
+      "technician",
+      "outcome",
+      "action",
+      "session",
+      "from",
+      "to",
+      "tz",
+    ] as const
+  ) {
     if (filters[key]) p.set(key, filters[key]);
   }
   if (before !== null) p.set("before", String(before));
@@ -72,7 +94,7 @@ export function auditQuery(filters: AuditFilters, before: number | null = null):
 
 function isFiltered(f: AuditFilters): boolean {
   return f.device !== "" || f.technician !== "" || f.outcome !== "" || f.action !== "" ||
-    f.from !== "" || f.to !== "" || f.before !== null;
+    f.session !== "" || f.from !== "" || f.to !== "" || f.before !== null;
 }
 
 /** A link that htmx follows by swapping the list, and a browser by loading the page. */
@@ -112,13 +134,11 @@ export function AuditList(props: { model: AuditListModel }) {
               <caption class="sr">Audit events, newest first</caption>
               <thead>
                 <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">Device</th>
-                  <th scope="col">Session</th>
-                  <th scope="col">Details</th>
+                  <th scope="col" class="audit-time">Time</th>
+                  <th scope="col">Event</th>
+                  <th scope="col" class="audit-who">Who</th>
+                  <th scope="col" class="audit-device">Device</th>
+                  <th scope="col" class="audit-session">Session</th>
                 </tr>
               </thead>
               <tbody>
@@ -139,65 +159,91 @@ export function AuditList(props: { model: AuditListModel }) {
   );
 }
 
+/** One detail sentence, its times as local times. */
+export function Sentence(props: { words: AuditSentence }) {
+  return (
+    <>
+      {props.words.map((w, i) => typeof w === "string" ? w : <Time key={i} at={w.time} clock />)}
+    </>
+  );
+}
+
+/** The outcome badge of an event, or nothing. */
+export function OutcomeBadge(props: { outcome: string | null; text: string | null }) {
+  if (props.outcome === null) return null;
+  return (
+    <span
+      class={`badge${TONE_CLASS[outcomeTone(props.outcome)]}`}
+      title={props.text ?? undefined}
+    >
+      {outcomeLabel(props.outcome)}
+    </span>
+  );
+}
+
+/**
+ * The details of an event: on a wide screen every sentence shows; on a phone the first one
+ * does and the rest fold away behind it.
+ */
+export function Sentences(props: { sentences: AuditSentence[] }) {
+  const [first, ...rest] = props.sentences;
+  if (!first) return null;
+  if (rest.length === 0) {
+    return (
+      <p class="audit-detail">
+        <Sentence words={first} />
+      </p>
+    );
+  }
+  return (
+    <details class="audit-detail">
+      <summary>
+        <Sentence words={first} />
+      </summary>
+      <ul>
+        {rest.map((s, i) => (
+          <li key={i}>
+            <Sentence words={s} />
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
 function AuditRow(props: { entry: AuditEntryModel }) {
   const e = props.entry;
   return (
-    <tr data-event={e.id}>
-      <td class="nowrap">
+    <tr data-event={e.id} data-seq={e.seq}>
+      <td class="audit-time">
         <Time at={e.at} />
       </td>
-      <td>
-        <span title={e.action}>{e.actionLabel}</span>
+      <td class="audit-event">
+        <span class="audit-action" title={e.action}>{e.actionLabel}</span>{" "}
+        <OutcomeBadge outcome={e.outcome} text={e.outcomeText} />
+        <Sentences sentences={e.sentences} />
       </td>
-      <td>
-        {e.outcome === null ? <span class="muted">—</span> : (
-          <span
-            class={`badge${TONE_CLASS[outcomeTone(e.outcome)]}`}
-            title={e.outcomeText ?? undefined}
-          >
-            {outcomeLabel(e.outcome)}
-          </span>
-        )}
+      <td class="audit-who">
+        <span class="audit-name">{e.who.name}</span>
+        <span class="muted audit-role">{e.who.role}</span>
       </td>
-      <td>
-        {e.who === null ? e.whoKind : (
-          <>
-            {e.who}
-            <br />
-            <span class="muted">{e.whoKind}</span>
-          </>
-        )}
-      </td>
-      <td>
+      <td class="audit-device">
         {e.device === null
-          ? <span class="muted">—</span>
+          ? <span class="muted audit-none">—</span>
           : e.device.href
           ? <a href={e.device.href}>{e.device.name}</a>
           : e.device.name}
       </td>
-      <td class="mono">
-        {e.sessionId === null
-          ? <span class="muted">—</span>
-          : <span title={e.sessionId}>{e.sessionId.slice(0, 8)}</span>}
-        {e.attemptId !== null && (
-          <>
-            <br />
-            <span class="muted" title={`Attempt ${e.attemptId}`}>
-              attempt {e.attemptId.slice(0, 8)}
-            </span>
-          </>
-        )}
-      </td>
-      <td>
-        {e.details.length === 0 ? <span class="muted">—</span> : (
-          <ul class="audit-detail">
-            {e.details.map((d) => (
-              <li key={d.key}>
-                <span class="muted">{d.key}:</span> {d.value}
-              </li>
-            ))}
-          </ul>
-        )}
+      <td class="audit-session">
+        {e.session === null
+          ? <span class="muted audit-none">—</span>
+          : e.session.href
+          ? (
+            <a href={e.session.href} title={`Session ${e.session.id}`}>
+              Timeline
+            </a>
+          )
+          : <span class="mono" title={e.session.id}>{e.session.id.slice(0, 8)}</span>}
       </td>
     </tr>
   );
@@ -238,6 +284,7 @@ export function AuditPage(props: { model: AuditPageModel }) {
       <div class="page-head">
         <h1>Audit log</h1>
       </div>
+      {m.chain && <ChainStatus status={m.chain} link />}
       <form
         class="filters audit-filters"
         method="get"
@@ -289,13 +336,29 @@ export function AuditPage(props: { model: AuditPageModel }) {
           options={m.choices.outcomes}
         />
         <label class="filter-field">
-          <span>From (UTC)</span>
-          <input type="date" name="from" value={f.from} />
+          <span>Session</span>
+          <input
+            type="text"
+            name="session"
+            value={f.session}
+            maxLength={100}
+            spellcheck={false}
+            autocomplete="off"
+            placeholder="Session id"
+          />
         </label>
         <label class="filter-field">
-          <span>To (UTC)</span>
-          <input type="date" name="to" value={f.to} />
+          <span>From</span>
+          <input type="datetime-local" name="from" value={f.from} />
         </label>
+        <label class="filter-field">
+          <span>To</span>
+          <input type="datetime-local" name="to" value={f.to} />
+        </label>
+        <input type="hidden" name="tz" value={f.tz} data-zone-offset />
+        <p class="filter-zone muted">
+          Times in <span data-zone-name>{f.tz === "" ? "UTC" : "your time zone"}</span>
+        </p>
         <button type="submit">Filter</button>
         {isFiltered({ ...f, before: null }) && <a href="/audit">Clear filters</a>}
       </form>

@@ -94,20 +94,20 @@ export function DeviceList(props: { model: DeviceListModel }) {
               <tbody>
                 {m.devices.map((d) => (
                   <tr key={d.id} data-device={d.id} class={d.online ? "online" : "offline"}>
-                    <td>
+                    <td class="corner">
                       <StatusBadge online={d.online} disabled={d.disabled} />
                     </td>
-                    <td>
+                    <td class="title">
                       <a href={`/devices/${d.id}`}>{d.name}</a>
                     </td>
-                    <td>{d.os ?? "—"}</td>
-                    <td>{d.deviceType ?? "—"}</td>
-                    <td class="mono">{d.ip ?? "—"}</td>
-                    <td>{d.users.join(", ") || "—"}</td>
-                    <td>
+                    <td data-label="Operating system">{d.os ?? "—"}</td>
+                    <td data-label="Type">{d.deviceType ?? "—"}</td>
+                    <td data-label="IP address" class="mono">{d.ip ?? "—"}</td>
+                    <td data-label="Users">{d.users.join(", ") || "—"}</td>
+                    <td data-label="Last activity">
                       <Time at={d.lastActivityAt} />
                     </td>
-                    <td>
+                    <td data-label="Department">
                       {d.department}
                       {d.group && <span class="muted">/ {d.group}</span>}
                     </td>

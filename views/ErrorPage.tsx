@@ -1,4 +1,5 @@
 /** A plain page for errors: what happened and where to go next. */
+import { usePage } from "./context.ts";
 import { Layout } from "./Layout.tsx";
 
 const TITLES: Record<number, string> = {
@@ -15,6 +16,7 @@ const TITLES: Record<number, string> = {
 /** The error page for `status`, with the message in plain words. */
 export function ErrorPage(props: { status: number; message: string }) {
   const title = TITLES[props.status] ?? "Error";
+  const { requestId } = usePage();
   return (
     <Layout title={title} narrow>
       <h1>{title}</h1>
@@ -22,6 +24,11 @@ export function ErrorPage(props: { status: number; message: string }) {
       <p>
         <a href="/">Go to the dashboard</a>
       </p>
+      {requestId && (
+        <p class="muted">
+          Request <code>{requestId}</code>: quote it when you report this.
+        </p>
+      )}
     </Layout>
   );
 }

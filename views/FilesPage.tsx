@@ -232,7 +232,7 @@ export function FilesPage(props: { model: FilesModel }) {
                       <tbody>
                         {l.entries.map((e) => (
                           <tr key={e.name}>
-                            <td>
+                            <td class="title">
                               {e.kind === "dir"
                                 ? (
                                   <a
@@ -245,11 +245,13 @@ export function FilesPage(props: { model: FilesModel }) {
                                 )
                                 : e.name}
                             </td>
-                            <td>{e.kind === "dir" ? "" : formatBytes(e.size)}</td>
-                            <td>
+                            <td data-label="Size">
+                              {e.kind === "dir" ? "" : formatBytes(e.size)}
+                            </td>
+                            <td data-label="Modified">
                               <Time at={e.modified} empty="" />
                             </td>
-                            <td>
+                            <td class="actions-cell">
                               {e.kind === "file" && (
                                 <a
                                   class="button"

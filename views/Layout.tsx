@@ -23,6 +23,9 @@ const ADMIN: NavItem[] = [
   { href: "/admin/users", label: "Users", show: () => true },
   { href: "/admin/departments", label: "Departments", show: () => true },
   { href: "/admin/mail", label: "Mail", show: () => true },
+  { href: "/admin/webhooks", label: "Webhooks", show: (v) => v.role === "super_admin" },
+  { href: "/admin/backups", label: "Backups", show: (v) => v.role === "super_admin" },
+  { href: "/admin/audit", label: "Audit integrity", show: () => true },
 ];
 
 /** Wraps a page; `title` goes in the tab and the heading is the page's own. */
@@ -65,7 +68,7 @@ export function Layout(props: {
             <span class="org">{page.organization}</span>
           </a>
           {v && (
-            <nav aria-label="Main">
+            <nav class="main-nav" aria-label="Main">
               <ul>
                 {NAV.filter((n) => n.show(v)).map((n) => (
                   <li key={n.href}>
@@ -77,36 +80,38 @@ export function Layout(props: {
                     </a>
                   </li>
                 ))}
-                {v.role !== "technician" && (
-                  <li>
-                    <details class="menu">
-                      <summary
-                        class={ADMIN.some((n) => isCurrent(page.path, n.href))
-                          ? "current"
-                          : undefined}
-                      >
-                        Admin
-                      </summary>
-                      <ul>
-                        {ADMIN.map((n) => (
-                          <li key={n.href}>
-                            <a
-                              href={n.href}
-                              aria-current={isCurrent(page.path, n.href) ? "page" : undefined}
-                            >
-                              {n.label}
-                            </a>
-                          </li>
-                        ))}
-                      </ul>
-                    </details>
-                  </li>
-                )}
               </ul>
             </nav>
           )}
           {v && (
             <div class="me">
+              {v.role !== "technician" && (
+                // Beside the account rather than in the main navigation, which on a phone is a
+                // bar of the daily places at the bottom of the screen.
+                <nav aria-label="Admin">
+                  <details class="menu">
+                    <summary
+                      class={ADMIN.some((n) => isCurrent(page.path, n.href))
+                        ? "current"
+                        : undefined}
+                    >
+                      Admin
+                    </summary>
+                    <ul>
+                      {ADMIN.filter((n) => n.show(v)).map((n) => (
+                        <li key={n.href}>
+                          <a
+                            href={n.href}
+                            aria-current={isCurrent(page.path, n.href) ? "page" : undefined}
+                          >
+                            {n.label}
+                          </a>
+                        </li>
+                      ))}
+                    </ul>
+                  </details>
+                </nav>
+              )}
               <a
                 href="/account"
                 aria-current={page.path.startsWith("/account") ? "page" : undefined}

@@ -151,6 +151,9 @@ export function RemotePage(props: { model: RemoteModel }) {
             <div class="remote-toolbar">
               <span id="remote-status" role="status" aria-live="polite">Connecting…</span>
               <span class="spacer"></span>
+              <span class="hint" id="terminal-keys">
+                Tab completes in the shell; Shift+Tab leaves the terminal.
+              </span>
               <button type="button" id="terminal-copy" title="Copy the selection (Ctrl+Shift+C)">
                 Copy
               </button>
@@ -158,7 +161,7 @@ export function RemotePage(props: { model: RemoteModel }) {
             </div>
             <div
               id="terminal"
-              class="terminal"
+              class="terminal-frame"
               data-ws={`/sessions/${m.sessionId}/channels/terminal`}
             >
             </div>

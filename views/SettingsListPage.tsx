@@ -43,7 +43,7 @@ export function SettingsListPage(props: { departments: SettingsListItem[] }) {
               <tbody>
                 {props.departments.map((d) => (
                   <tr key={d.id} class={d.disabled ? "muted" : undefined}>
-                    <td>
+                    <td class="title">
                       <a href={`/settings/${d.id}`}>{d.name}</a>
                       {d.disabled && (
                         <>
@@ -52,9 +52,9 @@ export function SettingsListPage(props: { departments: SettingsListItem[] }) {
                         </>
                       )}
                     </td>
-                    <td>{onOff(d.confirmation)}</td>
-                    <td>{onOff(d.secureConnect)}</td>
-                    <td>{d.lifetimeMinutes} minutes</td>
+                    <td data-label="Session Confirmation">{onOff(d.confirmation)}</td>
+                    <td data-label="Secure Connect">{onOff(d.secureConnect)}</td>
+                    <td data-label="Authorization lifetime">{d.lifetimeMinutes} minutes</td>
                   </tr>
                 ))}
               </tbody>

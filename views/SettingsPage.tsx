@@ -49,7 +49,8 @@ export type SettingsPart =
   | "secure-connect-exclusions"
   | "authorization"
   | "file-transfer"
-  | "agent-updates";
+  | "agent-updates"
+  | "recording";
 
 /** One excluded device or group as its table row shows it; "-" where nothing is known. */
 export interface ExclusionRow {
@@ -92,6 +93,8 @@ export interface SettingsPageModel {
   authorization: { lifetimeMinutes: string; requireReason?: boolean };
   /** `paths` one per line, as typed (or as saved). */
   fileTransfer: { userHomes: boolean; paths: string };
+  /** Terminal recording: "off" or "on", and the retention as typed. */
+  recording: { terminal: string; retentionDays: string };
   errors: Partial<Record<SettingsPart, string>>;
   saved: SettingsPart | null;
   agentUpdates?: AgentUpdatesModel;
@@ -121,6 +124,7 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
         <a href="#authorization">Authorization</a>
         <a href="#file-transfer">File transfer</a>
         {m.agentUpdates && <a href="#agent-updates">Agent updates</a>}
+        <a href="#recording">Recording</a>
       </nav>
       <ConfirmationSection base={base} model={m} />
       <SecureConnectSection base={base} model={m} />
@@ -134,6 +138,7 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
           error={m.errors["agent-updates"]}
         />
       )}
+      <RecordingSection base={base} model={m} />
     </Layout>
   );
 }
@@ -375,6 +380,45 @@ function AuthorizationSection(props: { base: string; model: SettingsPageModel })
   );
 }
 
+function RecordingSection(props: { base: string; model: SettingsPageModel }) {
+  const r = props.model.recording;
+  const limits = POLICY_LIMITS.recordingRetentionDays;
+  return (
+    <section class="card settings-section" id="recording" aria-labelledby="recording-h">
+      <h2 id="recording-h">Terminal recording</h2>
+      <p class="hint">
+        When on, every remote terminal on this department's devices is recorded on the server, with
+        what was typed and shown. Technicians cannot turn it off; the end user's prompt and the
+        agent say that terminals are recorded. The technician who held the session and this
+        department's admins can play a recording back from the session's timeline; every viewing is
+        in the audit log.
+      </p>
+      <Messages model={props.model} part="recording" />
+      <PostForm action={`${props.base}/recording`} class="stack">
+        <Check
+          id="recording-terminal"
+          name="terminal"
+          label="Record remote terminals"
+          checked={r.terminal === "on"}
+        />
+        <Field
+          label="Keep recordings for (days)"
+          name="retentionDays"
+          type="number"
+          value={r.retentionDays}
+          min={limits.min}
+          max={limits.max}
+          required
+          hint="Older recordings are deleted; the audit log keeps their record and hash."
+        />
+        <div>
+          <button type="submit" class="primary">Save recording</button>
+        </div>
+      </PostForm>
+    </section>
+  );
+}
+
 function FileTransferSection(props: { base: string; model: SettingsPageModel }) {
   const f = props.model.fileTransfer;
   const error = props.model.errors["file-transfer"];
@@ -450,12 +494,12 @@ function ExclusionTable(props: {
         <tbody>
           {props.rows.map((r) => (
             <tr key={r.id}>
-              <td>{r.kind === "group" ? `${r.name} (group)` : r.name}</td>
-              <td>{r.os}</td>
-              <td>{r.ip}</td>
-              <td>{r.excludedBy}</td>
+              <td class="title">{r.kind === "group" ? `${r.name} (group)` : r.name}</td>
+              <td data-label={OS_LABEL}>{r.os}</td>
+              <td data-label={IP_ADDRESS_LABEL}>{r.ip}</td>
+              <td data-label={EXCLUDED_BY_LABEL}>{r.excludedBy}</td>
               {props.removable && (
-                <td>
+                <td class="actions-cell">
                   <PostForm action={`${props.removeBase}/exclusions/${r.id}/remove`}>
                     <button type="submit" class="danger" aria-label={`Remove ${r.name}`}>
                       Remove

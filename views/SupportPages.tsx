@@ -69,7 +69,7 @@ export function SupportListPage(props: {
           {props.departments.length === 0
             ? <p class="empty">You are not in any department yet; ask an admin to add you.</p>
             : (
-              <PostForm action="/support" id="new-support">
+              <PostForm action="/support" id="new-support" class="stack">
                 <Field
                   label="Customer name"
                   name="customerName"
@@ -168,18 +168,18 @@ export function SupportRows(props: { sessions: SupportCodeModel[] }) {
         <tbody>
           {props.sessions.map((s) => (
             <tr key={s.id} data-support={s.id}>
-              <td>
+              <td class="title">
                 <a href={`/support/${s.id}`}>{s.customerName ?? "Unnamed customer"}</a>
                 {s.ticket && <div class="muted">Ticket {s.ticket}</div>}
               </td>
-              <td class="mono nowrap">{s.formattedCode}</td>
-              <td>
+              <td class="mono nowrap" data-label={SUPPORT_CODE_LABEL}>{s.formattedCode}</td>
+              <td class="corner">
                 <StateBadge state={s.state} />
               </td>
-              <td class="nowrap">
+              <td class="nowrap" data-label="Expires">
                 <Time at={s.expiresAt} />
               </td>
-              <td>
+              <td class="actions-cell">
                 <SupportActions model={s} compact />
               </td>
             </tr>
@@ -242,7 +242,14 @@ export function SupportDetailPage(props: {
       <p class="crumbs">
         <a href="/support">Support sessions</a>
       </p>
-      <h1>{m.customerName ?? "Support session"}</h1>
+      {/* The code comes first: it is read out to the customer, on a phone too. */}
+      <div class="page-head support-head">
+        <h1>{m.customerName ?? "Support session"}</h1>
+        <p class="support-code">
+          <span class="muted">{SUPPORT_CODE_LABEL}</span>
+          <strong class="mono" id="support-code">{m.formattedCode}</strong>
+        </p>
+      </div>
       <Notice message={props.notice} />
       <div class="device-layout" hx-ext="sse" sse-connect={`/support/${m.id}/events`}>
         <Live id="session-panel" url={`/support/${m.id}/panel`} event="support">
@@ -265,10 +272,6 @@ export function SupportSummary(props: { model: SupportCodeModel }) {
         <h2 id="summary-heading">Session</h2>
         <StateBadge state={m.state} />
       </div>
-      <p class="support-code" aria-label={SUPPORT_CODE_LABEL}>
-        <span class="muted">{SUPPORT_CODE_LABEL}</span>
-        <strong class="mono" id="support-code">{m.formattedCode}</strong>
-      </p>
       <dl class="facts">
         <dt>Link</dt>
         <dd>

@@ -105,6 +105,15 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "api_token.created": "API token created",
   "api_token.revoked": "API token revoked",
   "setup.completed": "Setup completed",
+  "webhook.created": "Webhook added",
+  "webhook.deleted": "Webhook removed",
+  "webhook.enabled": "Webhook enabled",
+  "webhook.disabled": "Webhook disabled",
+  "webhook.test_sent": "Webhook test event sent",
+  "audit.exported": "Signed audit bundle downloaded",
+  "recording.saved": "Terminal recording saved",
+  "recording.viewed": "Terminal recording viewed",
+  "recording.deleted": "Terminal recording deleted",
   "agent.protocol_error": "Agent protocol error",
   "agent.hellos_limited": "Agent hellos rate-limited",
 });
@@ -129,6 +138,9 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "user.": "Users",
   "api_token.": "API tokens",
   "setup.": "Setup",
+  "webhook.": "Webhooks",
+  "recording.": "Recordings",
+  "audit.": "Audit log",
   "agent.": "Agents",
   "agent_update.": "Agent updates",
 });
@@ -187,23 +199,6 @@ export function outcomeTone(outcome: string): "ok" | "neutral" | "bad" {
   if (GOOD.has(outcome)) return "ok";
   if (NEUTRAL.has(outcome)) return "neutral";
   return isReasonCode(outcome) || SHELL_REFUSALS.has(outcome) ? "bad" : "neutral";
-}
-
-/** How each kind of actor is named. */
-export const ACTOR_KIND_LABELS: Readonly<Record<string, string>> = Object.freeze({
-  user: "User",
-  technician: "Technician",
-  console: "Server console",
-  system: "System",
-  agent: "Device agent",
-  end_user: "End user",
-  approver: "Approver",
-  api: "API",
-});
-
-/** The label of an actor kind, falling back to the stored value. */
-export function actorKindLabel(kind: string): string {
-  return ACTOR_KIND_LABELS[kind] ?? kind;
 }
 
 /** The action filter's choices: per family, "all of them" first, then each action. */

@@ -20,6 +20,8 @@ export interface PageInfo {
   assetVersion: string;
   /** A CSP nonce for <style> elements that page scripts create, when the page needs one. */
   styleNonce: string | null;
+  /** The request's id, shown on error pages so a report can be matched to the log. */
+  requestId: string;
 }
 
 /** Provided by the render helper for every page. */
@@ -30,6 +32,7 @@ export const PageContext = createContext<PageInfo>({
   organization: "Assent",
   assetVersion: "0",
   styleNonce: null,
+  requestId: "",
 });
 
 /** The current page info. */

@@ -1,12 +1,17 @@
 /** Small display helpers shared by pages. */
 
-/** A timestamp shown in the viewer's local time (app.js localizes; UTC without scripts). */
-export function Time(props: { at: number | null; empty?: string }) {
+/**
+ * A timestamp shown in the viewer's local time: app.js localizes it (the stylesheet keeps it
+ * hidden until then, so UTC never flashes first); without scripts it reads in UTC. Hovering
+ * shows UTC either way. `clock` shows the hour and minute (and the day, unless it is today).
+ */
+export function Time(props: { at: number | null; empty?: string; clock?: boolean }) {
   if (props.at === null) return <span class="muted">{props.empty ?? "Never"}</span>;
   const iso = new Date(props.at).toISOString();
+  const utc = `${iso.replace("T", " ").slice(0, 19)} UTC`;
   return (
-    <time datetime={iso} data-local>
-      {iso.replace("T", " ").slice(0, 19)} UTC
+    <time datetime={iso} data-local={props.clock ? "clock" : ""} title={utc}>
+      {props.clock ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : utc}
     </time>
   );
 }

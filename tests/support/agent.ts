@@ -143,7 +143,11 @@ export function spawnWatched(
   })().catch(() => {});
   const writer = child.stdin.getWriter();
   // Exited, and everything it printed has been read: no pipe of it is left open.
-  const status = Promise.all([child.status, screenEnded, logEnded]).then(([s]) => s);
+  // Nothing can be typed to a process that exited: its stdin is closed with it.
+  const status = Promise.all([child.status, screenEnded, logEnded]).then(async ([s]) => {
+    await writer.close().catch(() => {});
+    return s;
+  });
   let exited = false;
   status.then(() => exited = true);
 

@@ -1,10 +1,10 @@
 /** A real app over a real (temporary) SQLite file, with a fake clock and cheap hashing. */
 import { FakeClock } from "../../lib/clock.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { type Logger, silentLogger } from "../../lib/log.ts";
 import type { ScryptParams } from "../../lib/password.ts";
 import { SecretBox } from "../../lib/secret_box.ts";
 import { createApp } from "../../routes/app.tsx";
-import { buildServices, type Wired } from "../../main.ts";
+import { buildServices, type ServiceDeps, type Wired } from "../../main.ts";
 import { migrate, openDatabase } from "../../store/db.ts";
 
 /** scrypt cost for tests: the algorithm is the production one, only cheaper. */
@@ -20,7 +20,9 @@ export interface TestApp {
 }
 
 /** Builds an app on a fresh database in a temporary directory. */
-export async function testApp(options: { publicUrl?: string } = {}): Promise<TestApp> {
+export async function testApp(
+  options: { publicUrl?: string; log?: Logger; metrics?: ServiceDeps["metrics"] } = {},
+): Promise<TestApp> {
   const dir = await Deno.makeTempDir({ prefix: "assent-test-" });
   const database = openDatabase(`${dir}/assent.db`);
   await migrate(database.db);
@@ -28,10 +30,11 @@ export async function testApp(options: { publicUrl?: string } = {}): Promise<Tes
   const services = await buildServices({
     db: database.db,
     clock,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     box: new SecretBox(crypto.getRandomValues(new Uint8Array(32))),
     publicUrl: options.publicUrl ?? "http://localhost",
     scrypt: TEST_SCRYPT,
+    metrics: options.metrics,
   });
   const app = await createApp(services);
   return {

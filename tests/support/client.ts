@@ -2,6 +2,7 @@
  * A small browser stand-in for `app.request()`: keeps cookies, finds the CSRF token in the
  * last page, follows nothing automatically (tests assert redirects themselves). Like a browser
  * that lands on a page after signing in, it loads one before posting with a token from before.
+ * Like a browser closing its tab, `close()` drops every response body nobody read.
  */
 import type { TestApp } from "./app.ts";
 
@@ -17,13 +18,15 @@ export function httpTransport(baseUrl: string): Transport {
 }
 
 /** A cookie-keeping client bound to one test app (or server) and one client address. */
-export class Client {
+export class Client implements AsyncDisposable {
   cookies = new Map<string, string>();
   csrf = "";
   lastBody = "";
   #send: Transport;
   /** The session cookie the token was read under (tokens are bound to the session). */
   #csrfSession: string | undefined;
+  /** Responses whose bodies may still be open, for `close()`. */
+  #responses: Response[] = [];
 
   constructor(t: TestApp | Transport, ip = "203.0.113.7") {
     this.#send = typeof t === "function"
@@ -39,6 +42,7 @@ export class Client {
       headers.set("Cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
     }
     const res = await this.#send(path, { ...init, headers });
+    if (res.body) this.#responses.push(res);
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(";");
       const [name, ...rest] = pair!.split("=");
@@ -60,6 +64,20 @@ export class Client {
       }
     }
     return res;
+  }
+
+  /**
+   * Cancels the body of every response the caller did not read (a redirect's, a page fetched
+   * for its cookies or token, a live stream), so none outlives the test that made it. A body
+   * the caller is still reading through its own reader is theirs to cancel.
+   */
+  async close(): Promise<void> {
+    const open = this.#responses.splice(0).filter((r) => !r.bodyUsed && !r.body!.locked);
+    await Promise.all(open.map((r) => r.body!.cancel()));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** GET `path`. */

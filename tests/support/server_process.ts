@@ -36,7 +36,13 @@ export interface ServerProcess extends AsyncDisposable {
  * passwords at the test cost unless `productionCost` is set.
  */
 export async function spawnServer(
-  options: { dataDir: string; clockOffsetMs?: number; productionCost?: boolean },
+  options: {
+    dataDir: string;
+    clockOffsetMs?: number;
+    productionCost?: boolean;
+    /** A fixed port, to start again where agents expect the server; free by default. */
+    port?: number;
+  },
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -50,6 +56,8 @@ export async function spawnServer(
       options.dataDir,
       "--clock-offset-ms",
       String(options.clockOffsetMs ?? 0),
+      "--port",
+      String(options.port ?? 0),
       ...(options.productionCost ? ["--production-cost"] : []),
     ],
     cwd: ROOT,
@@ -106,6 +114,7 @@ if (import.meta.main) {
       "data-dir": { type: "string" },
       "clock-offset-ms": { type: "string" },
       "production-cost": { type: "boolean" },
+      port: { type: "string" },
     },
   });
   const offset = Number(values["clock-offset-ms"] ?? 0);
@@ -114,11 +123,12 @@ if (import.meta.main) {
     at: (at, fn) => systemClock.at(at - offset, fn),
   };
   const dataDir = values["data-dir"]!;
+  const port = Number(values.port ?? 0);
   const running = await startServer({
     host: "127.0.0.1",
-    port: 0,
+    port,
     dataDir,
-    publicUrl: "http://127.0.0.1:0",
+    publicUrl: `http://127.0.0.1:${port}`,
     logLevel: "info",
     trustProxy: false,
     smtp: null,

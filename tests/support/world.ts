@@ -24,7 +24,7 @@ export interface World extends AsyncDisposable {
   ): Promise<{ agent: AgentProcess; deviceId: string }>;
   /** Changes the department's policies. */
   policies(change: (p: DepartmentPolicies) => DepartmentPolicies): Promise<void>;
-  /** A new HTTP client for the same server. */
+  /** A new HTTP client for the same server; the world closes it (and its bodies) on dispose. */
   client(): Client;
 }
 
@@ -33,7 +33,12 @@ export async function world(
   options: Parameters<typeof startTestServer>[0] = {},
 ): Promise<World> {
   const server = await startTestServer(options);
-  const client = () => new Client(httpTransport(server.url));
+  const clients: Client[] = [];
+  const client = () => {
+    const c = new Client(httpTransport(server.url));
+    clients.push(c);
+    return c;
+  };
   const owner = client();
   await owner.get("/setup");
   const res = await owner.post("/setup", {
@@ -68,6 +73,7 @@ export async function world(
       await savePolicies(server.services.db, departmentId, change(current), "test", Date.now());
     },
     async [Symbol.asyncDispose]() {
+      for (const c of clients) await c.close();
       for (const a of agents) await a[Symbol.asyncDispose]();
       await server[Symbol.asyncDispose]();
     },

@@ -42,11 +42,11 @@ export function DepartmentsPage(props: {
               <tbody>
                 {props.departments.map((d) => (
                   <tr key={d.id} class={d.disabled ? "muted" : undefined}>
-                    <td>
+                    <td class="title">
                       <a href={`/admin/departments/${d.id}`}>{d.name}</a>
                     </td>
-                    <td>{d.members}</td>
-                    <td>
+                    <td data-label="Members">{d.members}</td>
+                    <td class="corner">
                       {d.disabled
                         ? <span class="badge">Disabled</span>
                         : <span class="badge badge-ok">Active</span>}

@@ -215,19 +215,19 @@ export function EnrollmentPage(props: {
             <tbody>
               {props.tokens.map((t) => (
                 <tr key={t.id} class={t.state === "active" ? undefined : "muted"}>
-                  <td>{t.label}</td>
-                  <td>
+                  <td class="title">{t.label}</td>
+                  <td data-label="Department">
                     {t.department}
                     {t.group && <span class="muted">/ {t.group}</span>}
                   </td>
-                  <td>{t.uses} of {t.maxUses}</td>
-                  <td>
+                  <td data-label="Uses">{t.uses} of {t.maxUses}</td>
+                  <td data-label="Expires">
                     <Time at={t.expiresAt} />
                   </td>
-                  <td>
+                  <td class="corner">
                     <span class={`badge${t.state === "active" ? " badge-ok" : ""}`}>{t.state}</span>
                   </td>
-                  <td>
+                  <td class="actions-cell">
                     {t.state === "active" && (
                       <PostForm action={`/admin/enrollment/${t.id}/revoke`}>
                         <button type="submit" class="danger">Revoke</button>

@@ -55,18 +55,18 @@ export function MailPage(props: {
             <tbody>
               {props.mails.map((m) => (
                 <tr key={m.id}>
-                  <td>
+                  <td data-label="Queued">
                     <Time at={m.createdAt} />
                   </td>
-                  <td>{m.recipient}</td>
-                  <td>
+                  <td data-label="To">{m.recipient}</td>
+                  <td class="title">
                     <a href={`/admin/mail/${m.id}`}>{m.subject}</a>
                   </td>
-                  <td>
+                  <td class="corner">
                     <span class={`badge ${BADGES[m.status] ?? ""}`}>{m.status}</span>
                     {m.lastError && <div class="hint">{m.lastError}</div>}
                   </td>
-                  <td>{m.attempts}</td>
+                  <td data-label="Attempts">{m.attempts}</td>
                 </tr>
               ))}
             </tbody>

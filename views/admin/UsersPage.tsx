@@ -38,12 +38,14 @@ export function UsersPage(props: { users: UserListItem[]; notice?: string | null
           <tbody>
             {props.users.map((u) => (
               <tr key={u.id} class={u.disabled ? "muted" : undefined}>
-                <td>{u.editable ? <a href={`/admin/users/${u.id}`}>{u.name}</a> : u.name}</td>
-                <td>{u.email}</td>
-                <td>{u.roleLabel}</td>
-                <td>{u.departments.join(", ") || "—"}</td>
-                <td>{u.mfaEnabled ? "On" : "Off"}</td>
-                <td>
+                <td class="title">
+                  {u.editable ? <a href={`/admin/users/${u.id}`}>{u.name}</a> : u.name}
+                </td>
+                <td data-label="Email">{u.email}</td>
+                <td data-label="Role">{u.roleLabel}</td>
+                <td data-label="Departments">{u.departments.join(", ") || "—"}</td>
+                <td data-label="2FA">{u.mfaEnabled ? "On" : "Off"}</td>
+                <td class="corner">
                   {u.disabled
                     ? <span class="badge">Disabled</span>
                     : <span class="badge badge-ok">Active</span>}

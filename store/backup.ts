@@ -1,0 +1,38 @@
+/** The SQL behind backups: a consistent copy of the live database, and what schema it has. */
+import { sql } from "kysely";
+import { migrations } from "../migrations/mod.ts";
+import type { Db } from "./db.ts";
+
+/** The newest migration this build knows: the schema a fresh or migrated database has. */
+export const LATEST_SCHEMA: string = Object.keys(migrations).sort().at(-1)!;
+
+/** True when this build knows the migration `name`. */
+export function knownSchema(name: string): boolean {
+  return name in migrations;
+}
+
+/**
+ * Writes a consistent copy of the database to `path` (which must not exist). `VACUUM INTO`
+ * reads one snapshot, so writers carry on meanwhile and nothing half-written is copied, which a
+ * file copy of a database in WAL mode cannot promise.
+ */
+export async function snapshotInto(db: Db, path: string): Promise<void> {
+  await sql`VACUUM INTO ${path}`.execute(db);
+}
+
+/** The newest migration recorded in the database, or null for an empty one. */
+export async function appliedSchema(db: Db): Promise<string | null> {
+  try {
+    const row = await sql<{ name: string }>`
+      select name from kysely_migration order by name desc limit 1`.execute(db);
+    return row.rows[0]?.name ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** SQLite's own quick consistency check; true when the file is sound. */
+export async function quickCheck(db: Db): Promise<boolean> {
+  const result = await sql<{ quick_check: string }>`PRAGMA quick_check`.execute(db);
+  return result.rows.length === 1 && result.rows[0]!.quick_check === "ok";
+}
