@@ -3,6 +3,12 @@ import type { Catalogue } from "./mod.ts";
 
 /** The German catalogue. */
 export const DE: Catalogue = Object.freeze({
+  "count.seconds": { one: "{count} Sekunde", other: "{count} Sekunden" },
+  "count.minutes": { one: "{count} Minute", other: "{count} Minuten" },
+  "count.hours": { one: "{count} Stunde", other: "{count} Stunden" },
+  "count.days": { one: "{count} Tag", other: "{count} Tage" },
+  "count.seconds_left": { one: "Sekunde übrig", other: "Sekunden übrig" },
+
   "prompt.title": "Sitzungsbestätigung",
   "prompt.default_message":
     "Ein Techniker bittet um Fernzugriff auf dieses Gerät. Möchten Sie diese Sitzung zulassen?",

@@ -28,6 +28,13 @@ import {
 export type Message = string | { readonly one: string; readonly other: string };
 
 const en = {
+  // Durations, counted.
+  "count.seconds": { one: "{count} second", other: "{count} seconds" },
+  "count.minutes": { one: "{count} minute", other: "{count} minutes" },
+  "count.hours": { one: "{count} hour", other: "{count} hours" },
+  "count.days": { one: "{count} day", other: "{count} days" },
+  "count.seconds_left": { one: "second left", other: "seconds left" },
+
   // The confirmation prompt at the device (R4).
   "prompt.title": "Session Confirmation",
   "prompt.default_message": DEFAULT_CONFIRMATION_MESSAGE,

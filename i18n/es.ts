@@ -3,6 +3,12 @@ import type { Catalogue } from "./mod.ts";
 
 /** The Spanish catalogue. */
 export const ES: Catalogue = Object.freeze({
+  "count.seconds": { one: "{count} segundo", other: "{count} segundos" },
+  "count.minutes": { one: "{count} minuto", other: "{count} minutos" },
+  "count.hours": { one: "{count} hora", other: "{count} horas" },
+  "count.days": { one: "{count} día", other: "{count} días" },
+  "count.seconds_left": { one: "segundo restante", other: "segundos restantes" },
+
   "prompt.title": "Confirmación de sesión",
   "prompt.default_message":
     "Un técnico solicita acceso remoto a este dispositivo. ¿Desea permitir esta sesión?",

@@ -3,6 +3,12 @@ import type { Catalogue } from "./mod.ts";
 
 /** The French catalogue. */
 export const FR: Catalogue = Object.freeze({
+  "count.seconds": { one: "{count} seconde", other: "{count} secondes" },
+  "count.minutes": { one: "{count} minute", other: "{count} minutes" },
+  "count.hours": { one: "{count} heure", other: "{count} heures" },
+  "count.days": { one: "{count} jour", other: "{count} jours" },
+  "count.seconds_left": { one: "seconde restante", other: "secondes restantes" },
+
   "prompt.title": "Confirmation de session",
   "prompt.default_message":
     "Un technicien demande un accès à distance à cet appareil. Voulez-vous autoriser cette session ?",

@@ -64,7 +64,7 @@ async function body<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S> 
 export function sessionJson(
   session: SupportSession,
   device: Device,
-  online: { now: number; actions: ReturnType<typeof allowedActions> },
+  online: { now: number; actions: ReturnType<typeof allowedActions>; byName?: string | null },
 ) {
   const view = sessionView(session, online.now, { deviceName: device.name });
   const base = {
@@ -122,6 +122,8 @@ export function sessionJson(
           heading: view.outcome.heading,
           reason: view.outcome.reason,
           by: view.outcome.by,
+          // `by` is an id (or an approver's address); people read the name.
+          byName: online.byName ?? null,
           at: view.outcome.at,
         },
       };
@@ -187,13 +189,13 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   };
 
-  const render = (
+  const render = async (
     c: Ctx,
     session: SupportSession,
     row: Device,
     status: 200 | 201 | 202 = 200,
   ) => {
-    const { sessions, clock } = c.get("services");
+    const { sessions, clock, accounts } = c.get("services");
     const now = clock.now();
     const actions = allowedActions({
       device: sessions.deviceView(row),
@@ -201,7 +203,9 @@ export function apiRoutes(): Hono<AppEnv> {
       now,
       technicianId: currentUser(c).id,
     });
-    return c.json({ session: sessionJson(session, row, { now, actions }) }, status);
+    const by = session.status.kind === "unauthorized" ? session.status.last?.by : undefined;
+    const byName = by ? await accounts.displayName(by) : null;
+    return c.json({ session: sessionJson(session, row, { now, actions, byName }) }, status);
   };
 
   const sessionFailure = (c: Ctx, err: unknown) => {

@@ -122,6 +122,14 @@ const Session = z.looseObject({
   openedAt: z.number(),
   status: z.enum(["unauthorized", "authorizing", "authorized", "closed"]),
   actions: z.record(z.string(), z.unknown()),
+  lastOutcome: z.looseObject({
+    outcome: z.string().describe("A machine-readable reason code, e.g. declined or deauthorized"),
+    heading: z.string(),
+    reason: z.string(),
+    by: z.string().nullable().describe("Who ended it: a user id, or an approver's address"),
+    byName: z.string().nullable().describe("The name of that user, when they have an account"),
+    at: z.number(),
+  }).nullable().optional().describe("How the last authorization attempt ended (unauthorized only)"),
 });
 
 /** A support session (unattended), as `GET /sessions/{id}` and the actions return it. */

@@ -131,6 +131,13 @@ export class Accounts {
     return (await getInstance(this.#d.db))?.organization_name ?? null;
   }
 
+  /** The name of the user with this id (or, for an approver, this email address); null if none. */
+  async displayName(idOrEmail: string): Promise<string | null> {
+    const user = await findUser(this.#d.db, idOrEmail) ??
+      (idOrEmail.includes("@") ? await findUserByEmail(this.#d.db, idOrEmail) : undefined);
+    return user?.name ?? null;
+  }
+
   /** How many of the user's recovery codes are still unused. */
   async recoveryCodesLeft(userId: string): Promise<number> {
     return await unusedRecoveryCodes(this.#d.db, userId);

@@ -1,5 +1,5 @@
 /** The departments whose settings the viewer may change, with what each has switched on. */
-import { type Locale, LOCALE_NAMES, LOCALES } from "../i18n/mod.ts";
+import { type Locale, LOCALE_NAMES, LOCALES, t } from "../i18n/mod.ts";
 import { FieldError, fieldWiring, Notice, PostForm } from "./Form.tsx";
 import { Layout } from "./Layout.tsx";
 
@@ -67,7 +67,9 @@ export function SettingsListPage(
                     </td>
                     <td data-label="Session Confirmation">{onOff(d.confirmation)}</td>
                     <td data-label="Secure Connect">{onOff(d.secureConnect)}</td>
-                    <td data-label="Authorization lifetime">{d.lifetimeMinutes} minutes</td>
+                    <td data-label="Authorization lifetime">
+                      {t("en", "count.minutes", { count: d.lifetimeMinutes })}
+                    </td>
                   </tr>
                 ))}
               </tbody>

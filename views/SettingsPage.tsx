@@ -3,6 +3,7 @@
  * lifetime (R2) and what file transfer may reach on one department's devices, each section a form of its own so one mistake keeps the
  * others' values.
  */
+import { t } from "../i18n/mod.ts";
 import { type AgentUpdatesModel, AgentUpdatesSection } from "./AgentUpdatesSection.tsx";
 import {
   ADD_EXCLUSION,
@@ -311,7 +312,7 @@ function SecureConnectSection(props: { base: string; model: SettingsPageModel })
               <dd>
                 {s.reauthenticationMinutes === "0"
                   ? "Always ask"
-                  : `${s.reauthenticationMinutes} minutes`}
+                  : t("en", "count.minutes", { count: Number(s.reauthenticationMinutes) })}
               </dd>
               <dt>{REQUIRE_MFA_FOR_ALL_LABEL}</dt>
               <dd>{s.requireMfaForAll ? "On" : "Off"}</dd>
