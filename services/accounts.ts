@@ -254,8 +254,15 @@ export class Accounts {
     return { token, needsMfa };
   }
 
-  /** Completes a login waiting for its second factor; returns a fresh active token. */
-  async completeMfaLogin(token: string, code: string, meta: { ip: string; userAgent: string }) {
+  /**
+   * Completes a login waiting for its second factor; returns a fresh active token and which
+   * factor it took (after a recovery code the user is told how many are left).
+   */
+  async completeMfaLogin(
+    token: string,
+    code: string,
+    meta: { ip: string; userAgent: string },
+  ): Promise<{ token: string; method: SecondFactor }> {
     const session = await this.#session(token, "mfa");
     if (!session) throw new AccountError("invalid", "Your sign-in has expired. Start again.");
     const user = await findUser(this.#d.db, session.user_id);
@@ -267,7 +274,7 @@ export class Accounts {
     // A new token after the second factor: nothing learned before it carries over.
     const fresh = await this.#startSession(user, "active", meta);
     await this.#audit(user, "user.login", method, { ip: meta.ip });
-    return fresh;
+    return { token: fresh, method };
   }
 
   /**
