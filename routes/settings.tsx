@@ -177,11 +177,13 @@ async function refused<T>(run: Promise<T>): Promise<T> {
 /** An invalid policy re-renders the form through `fail`; other refusals answer on their own. */
 async function failWith(
   err: unknown,
-  fail: (message: string) => Promise<Response>,
+  fail: (message: string, fields?: Record<string, string>) => Promise<Response>,
 ): Promise<Response> {
   const answer = refusal(err);
   if (answer.status !== 400) throw answer;
-  return await fail(answer.message);
+  const fields: Record<string, string> = {};
+  if (isCoreError(err)) { for (const i of err.issues) fields[i.field] ??= i.message; }
+  return await fail(answer.message, fields);
 }
 
 async function assertMayChangeSecureConnect(c: Ctx, departmentId: string): Promise<void> {
@@ -191,6 +193,8 @@ async function assertMayChangeSecureConnect(c: Ctx, departmentId: string): Promi
 /** What a re-rendered page keeps from the request: the typed values and the error. */
 interface PageState {
   errors?: Partial<Record<SettingsPart, string>>;
+  /** Each refused field's problem, by its form name, for the section that was posted. */
+  fieldErrors?: Record<string, string>;
   confirmation?: Partial<SettingsPageModel["confirmation"]>;
   secureConnect?: Partial<SettingsPageModel["secureConnect"]>;
   authorization?: SettingsPageModel["authorization"];
@@ -276,6 +280,7 @@ async function settingsPage(
       retentionDays: String(policies.recording.retentionDays),
     },
     errors: state.errors ?? {},
+    fieldErrors: state.fieldErrors ?? {},
     saved: state.saved ??
       (PARTS.includes(saved as SettingsPart) ? saved as SettingsPart : null),
   };
@@ -377,9 +382,11 @@ export function settingsRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, ConfirmationForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        errors: { confirmation: message },
+        // With every field's problem beside it, the section's box lists them all.
+        errors: { confirmation: Object.keys(fieldErrors).length > 0 ? undefined : message },
+        fieldErrors,
         confirmation: {
           enabled: isOn(raw.enabled),
           message: raw.message ?? "",
@@ -387,7 +394,7 @@ export function settingsRoutes(): Hono<AppEnv> {
           showOnLockedAndLoggedOff: isOn(raw.showOnLockedAndLoggedOff),
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeConfirmation(currentUser(c), department.id, form.data);
     } catch (err) {
@@ -401,16 +408,18 @@ export function settingsRoutes(): Hono<AppEnv> {
     await assertMayChangeSecureConnect(c, department.id);
     const form = await readForm(c, SecureConnectForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        errors: { "secure-connect": message },
+        // With every field's problem beside it, the section's box lists them all.
+        errors: { "secure-connect": Object.keys(fieldErrors).length > 0 ? undefined : message },
+        fieldErrors,
         secureConnect: {
           enabled: isOn(raw.enabled),
           reauthenticationMinutes: raw.reauthenticationMinutes ?? "",
           requireMfaForAll: isOn(raw.requireMfaForAll),
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeSecureConnect(currentUser(c), department.id, form.data);
     } catch (err) {
@@ -427,15 +436,17 @@ export function settingsRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, AuthorizationForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        errors: { authorization: message },
+        // With every field's problem beside it, the section's box lists them all.
+        errors: { authorization: Object.keys(fieldErrors).length > 0 ? undefined : message },
+        fieldErrors,
         authorization: {
           lifetimeMinutes: raw.lifetimeMinutes ?? "",
           requireReason: raw.requireReason === "on",
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeAuthorization(currentUser(c), department.id, form.data);
     } catch (err) {
@@ -448,15 +459,17 @@ export function settingsRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, RecordingForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        errors: { recording: message },
+        // With every field's problem beside it, the section's box lists them all.
+        errors: { recording: Object.keys(fieldErrors).length > 0 ? undefined : message },
+        fieldErrors,
         recording: {
           terminal: isOn(raw.terminal) ? "on" : "off",
           retentionDays: raw.retentionDays ?? "",
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeRecording(currentUser(c), department.id, {
         terminal: form.data.terminal ? "on" : "off",

@@ -8,8 +8,7 @@ import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
 
 Deno.test({
-  name:
-    "API: step-up, end-user accept, authorized, deauthorize (by name) — with a real agent",
+  name: "API: step-up, end-user accept, authorized, deauthorize (by name) — with a real agent",
   async fn() {
     const clock = new FakeClock(Date.now());
     await using w = await world({ clock, heartbeatWindowMs: 24 * 3600_000 });
