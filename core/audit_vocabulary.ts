@@ -18,6 +18,9 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "authorization.expired": "An authorization reached its lifetime; its channels closed",
     "authorization.deauthorized": "An authorization was ended early; its channels closed",
     "authorization.revoke_acknowledged": "The agent confirmed it dropped an ended authorization",
+    "authorization.end_ignored":
+      "An End session from the device named no live authorization: late, replayed or stale",
+    "receipt.issued": "A consent receipt of an ended authorization was stored for the end user",
 
     // R3 Secure Connect.
     "secure_connect.verified": "A technician passed Secure Connect for one device",
