@@ -18,7 +18,7 @@ import {
 } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
-import type { AgentMessage } from "../protocol/messages.ts";
+import type { AgentMessage, IndicatorItem } from "../protocol/messages.ts";
 import type { SessionError, SupportSessions } from "../services/sessions.ts";
 import { fileReach } from "../services/devices.ts";
 import { appendAudit } from "../store/audit.ts";
@@ -420,6 +420,7 @@ export class ChannelRelay {
     } finally {
       clearTimeout(timer);
     }
+    this.#announce(channel.sessionId, channel.deviceId);
     await this.#audit(channel, `${actionOf(input.type)}.started`, null, {
       channel: channel.coreId,
       type: input.type,
@@ -480,7 +481,7 @@ export class ChannelRelay {
       ? "Unable to connect to the device"
       : reason === "access_revoked"
       ? "Your access to this device was withdrawn"
-      : reason === "app_closed" || reason === "session_closed"
+      : reason === "app_closed" || reason === "session_closed" || reason === "ended_at_device"
       ? reasonText(reason)
       : "The support session was deauthorized";
     for (const channel of this.ofSession(sessionId)) {
@@ -512,6 +513,7 @@ export class ChannelRelay {
       });
     }
     channel.toSink((sink) => sink.closed(text, reason));
+    if (wasOpen) this.#announce(channel.sessionId, channel.deviceId);
 
     const { sessions, clock, log } = this.deps;
     if (tellCore) {
@@ -616,6 +618,40 @@ export class ChannelRelay {
     }
   }
 
+  // The indicator at the device follows what is open. The list is read after the session, so
+  // whichever announcement goes out last says what is open now; once the authorization has
+  // ended it says nothing is.
+  #announce(sessionId: string, deviceId: string): void {
+    const { sessions, clock, hub, log } = this.deps;
+    sessions.get(sessionId).then((stored) => {
+      const status = stored?.session.status;
+      const authorized = status?.kind === "authorized" && status.expiresAt > clock.now();
+      const attempt = status?.kind === "authorized"
+        ? status.attempt
+        : status?.kind === "unauthorized"
+        ? status.last?.attempt
+        : undefined;
+      if (!status || !attempt) return;
+      const now = clock.now();
+      const expiresAt = status.kind === "authorized" ? status.expiresAt : now;
+      const open = authorized
+        ? indicatorItems(
+          this.ofSession(sessionId).filter((c) => c.state === "open").map((c) => c.type),
+        )
+        : [];
+      hub.send(deviceId, {
+        type: "session_status",
+        sessionId,
+        attemptId: attempt.id,
+        technician: attempt.technicianName,
+        organization: hub.organization,
+        open,
+        expiresAt,
+        remainingMs: Math.max(0, expiresAt - now),
+      });
+    }).catch((err) => log.warn("telling the device what is open failed", { err }));
+  }
+
   #nextId(): number {
     this.#seq = this.#seq >= 0xfffffff0 ? 1 : this.#seq + 1;
     return this.#seq;
@@ -639,6 +675,18 @@ export class ChannelRelay {
       detail,
     });
   }
+}
+
+/**
+ * What the indicator names for the channels open now: the screen, a terminal, file transfer.
+ * A folder listing lasts a moment and is not named; the transfers it leads to are.
+ */
+export function indicatorItems(types: readonly ChannelType[]): IndicatorItem[] {
+  const items: IndicatorItem[] = [];
+  if (types.includes("desktop")) items.push("screen");
+  if (types.includes("terminal")) items.push("terminal");
+  if (types.includes("file_upload") || types.includes("file_download")) items.push("files");
+  return items;
 }
 
 function channelEndReason(channel: Channel, reason: string | undefined): ReasonCode {

@@ -136,6 +136,9 @@ export class SupportSessions implements DeadlineSource {
           void this.#onRevokeAck(deviceId, message.sessionId).catch((err) => this.#fail(err));
         } else if (message.type === "ack") {
           void this.#onAck(deviceId, message.messageId).catch((err) => this.#fail(err));
+        } else if (message.type === "end_session") {
+          void this.#onEndSession(deviceId, message.sessionId, message.attemptId)
+            .catch((err) => this.#fail(err));
         }
       },
     });
@@ -557,6 +560,33 @@ export class SupportSessions implements DeadlineSource {
     });
   }
 
+  /**
+   * End session at the device. A device can only end its own sessions: a session id of another
+   * device is refused and recorded as if it did not exist, and core ends nothing but the
+   * authorization of the attempt the indicator showed.
+   */
+  async #onEndSession(deviceId: string, sessionId: string, attemptId: string) {
+    const now = this.#d.clock.now();
+    const stored = await loadSession(this.#d.db, sessionId);
+    if (stored?.session.deviceId === deviceId) {
+      await this.#apply(
+        sessionId,
+        (s) => supportSessionTransition(s, { type: "end_from_device", attemptId, at: now }),
+      );
+      return;
+    }
+    const device = await findDevice(this.#d.db, deviceId);
+    await appendAudit(this.#d.db, {
+      at: now,
+      action: "authorization.end_ignored",
+      outcome: "not_allowed",
+      actor: { kind: "agent", id: deviceId },
+      deviceId,
+      departmentId: device?.department_id ?? null,
+      detail: { sessionId, attemptId, reason: "no session of this device has this id" },
+    });
+  }
+
   /** A pending prompt shown before prompts were recorded (an upgrade while one was open). */
   async #pendingPrompt(deviceId: string, promptId: string) {
     for (const id of await deviceSessionIds(this.#d.db, deviceId, ["authorizing"])) {
@@ -846,6 +876,7 @@ export class SupportSessions implements DeadlineSource {
         case "wake_at":
           this.#d.scheduler.wake(effect.at);
           break;
+        case "issue_receipt":
         case "close_connection":
         case "audit":
           break;
