@@ -88,6 +88,7 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "device.enrollment_refused": "An agent's enrollment was refused",
     "device.key_registered": "A device registered the key it signs its reports with",
     "device.group_changed": "An admin moved a device to another group",
+    "device.contact_changed": "An admin changed where a device's consent receipts are mailed",
     "device.messages_dropped":
       "A device acknowledged nothing, so its oldest kept messages were dropped",
     "device_group.created": "An admin created a device group",

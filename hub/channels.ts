@@ -114,6 +114,8 @@ export class Channel {
   auditDetail: Record<string, unknown> = {};
   /** The recording of a terminal whose department records terminals. */
   recording: ChannelRecording | null = null;
+  /** The authorization the channel was opened in, for its records and the consent receipt. */
+  attemptId: string | null = null;
 
   constructor(
     readonly id: number,
@@ -279,6 +281,8 @@ function collectYoungGarbage(bytes: number) {
 export class ChannelRelay {
   #channels = new Map<number, Channel>();
   #seq: number;
+  /** End records of channels still being written, per session. */
+  #recording = new Map<string, Set<Promise<void>>>();
   /** Bytes relayed by channels that have ended, per type (for metrics). */
   #endedBytes = new Map<ChannelType, { toAgent: number; fromAgent: number }>();
 
@@ -361,20 +365,31 @@ export class ChannelRelay {
     );
     const view = sessions.deviceView(device);
     let refused: { code: string; reason: string } | undefined;
+    let opened: Awaited<ReturnType<SupportSessions["transition"]>>["session"] | undefined;
     try {
-      ({ refused } = await sessions.transition(input.sessionId, (s) =>
-        supportSessionTransition(s, {
-          type: "open_channel",
-          channelId: channel.coreId,
-          kind: actionOf(input.type),
-          technicianId: input.technicianId,
-          at: clock.now(),
-          device: view,
-        })));
+      ({ refused, session: opened } = await sessions.transition(
+        input.sessionId,
+        (s) =>
+          supportSessionTransition(s, {
+            type: "open_channel",
+            channelId: channel.coreId,
+            kind: actionOf(input.type),
+            technicianId: input.technicianId,
+            at: clock.now(),
+            device: view,
+          }),
+      ));
     } catch (err) {
       throw new ChannelError((err as SessionError).code ?? "refused", (err as Error).message);
     }
     if (refused) throw new ChannelError(refused.code, refused.reason);
+    if (opened?.status.kind === "authorized") channel.attemptId = opened.status.attemptId;
+    // The end record names the file even when the agent's "done" does not (a download).
+    if (input.type === "file_upload" && typeof params.name === "string") {
+      channel.auditDetail = { name: params.name };
+    } else if (input.type === "file_download" && typeof params.path === "string") {
+      channel.auditDetail = { path: params.path };
+    }
     this.#channels.set(id, channel);
     if (input.type === "terminal" && this.deps.recorder) {
       // Recording starts before the agent opens the shell, so its first output is kept; a
@@ -536,7 +551,7 @@ export class ChannelRelay {
         ? "file_transfer.completed"
         : "file_transfer.aborted";
       const durationMs = clock.now() - channel.stats.openedAt;
-      recorded.then((recording) =>
+      const written = recorded.then((recording) =>
         this.#audit(channel, ended, reason, {
           channel: channel.coreId,
           type: channel.type,
@@ -548,6 +563,21 @@ export class ChannelRelay {
           ...recording,
         })
       ).catch((err) => log.warn("auditing a channel failed", { err }));
+      const pending = this.#recording.get(channel.sessionId) ?? new Set();
+      pending.add(written);
+      this.#recording.set(channel.sessionId, pending);
+      written.finally(() => {
+        pending.delete(written);
+        if (pending.size === 0) this.#recording.delete(channel.sessionId);
+      });
+    }
+  }
+
+  /** Resolves once every ended channel of the session is on record (the receipt reads them). */
+  async settled(sessionId: string): Promise<void> {
+    for (let pending = this.#recording.get(sessionId); pending;) {
+      await Promise.all(pending);
+      pending = this.#recording.get(sessionId);
     }
   }
 
@@ -671,6 +701,7 @@ export class ChannelRelay {
       actor: { kind: "technician", id: channel.technicianId },
       deviceId: channel.deviceId,
       sessionId: channel.sessionId,
+      attemptId: channel.attemptId,
       departmentId: device?.department_id ?? null,
       detail,
     });

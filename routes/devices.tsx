@@ -75,7 +75,12 @@ export async function devicePage(
     c,
     <DevicePage
       device={deviceModel(device, hub, names)}
-      admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
+      admin={isAdmin
+        ? {
+          groups: groups.map((g) => ({ id: g.id, name: g.name })),
+          contactEmail: device.contact_email,
+        }
+        : null}
       panel={
         <Live id="session-panel" url={panelUrl} event="device">
           <SessionPanel model={panel} />
@@ -326,6 +331,38 @@ export function deviceRoutes(): Hono<AppEnv> {
         deviceId: device.id,
         departmentId: device.department_id,
         detail: { from: device.group_id, to: groupId },
+      });
+    });
+    events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+    return c.redirect(`/devices/${device.id}`, 303);
+  });
+
+  // Whoever looks after the device gets the consent receipt of every authorization on it.
+  app.post("/devices/:id/contact", adminOnly, async (c) => {
+    const device = await visibleDevice(c);
+    const form = await readForm(
+      c,
+      z.object({
+        contactEmail: z.union([
+          z.literal(""),
+          z.email("Enter an email address, like name@example.com").max(254),
+        ]).default(""),
+      }),
+    );
+    if (!form.ok) throw new HttpError(400, form.message);
+    const { db, clock, events } = c.get("services");
+    const contact = form.data.contactEmail.trim().toLowerCase() || null;
+    const user = currentUser(c);
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDevice(trx, device.id, { contact_email: contact }, now);
+      await appendAudit(trx, {
+        at: now,
+        action: "device.contact_changed",
+        actor: { kind: "user", id: user.id, label: user.email },
+        deviceId: device.id,
+        departmentId: device.department_id,
+        detail: { from: device.contact_email, to: contact },
       });
     });
     events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });

@@ -27,6 +27,7 @@ import { Directory } from "./directory.ts";
 import { AccessRevocations } from "./revocations.ts";
 import { Transfers } from "./transfers.ts";
 import { EmailAuthorization } from "./email_auth.ts";
+import { ConsentReceipts } from "./receipts.ts";
 import { Scheduler } from "./scheduler.ts";
 import { SupportSessions } from "./sessions.ts";
 import { SupportCodes } from "./support_codes.ts";
@@ -100,6 +101,8 @@ export interface Services {
   metrics: Metrics;
   /** Webhooks for ticketing tools and their delivery queue. */
   webhooks: Webhooks;
+  /** Consent receipts of ended authorizations. */
+  receipts: ConsentReceipts;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */
@@ -186,6 +189,17 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     sessions,
     events,
   });
+  const receipts = new ConsentReceipts({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: "receipts" }),
+    hub,
+    events,
+    outbox,
+    organization: () => state.organization ?? "Assent",
+  });
+  receipts.channels = relay;
+  sessions.receipts = receipts;
   const revocations = new AccessRevocations({
     db: deps.db,
     clock: deps.clock,
@@ -276,6 +290,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     backups,
     metrics,
     webhooks,
+    receipts,
     health: new Health({
       db: deps.db,
       clock: deps.clock,
@@ -287,6 +302,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
       await scheduler.start();
       await revocations.start();
       webhooks.start();
+      void receipts.completePending();
     },
     shutdown: shutdown.signal,
     async stop() {

@@ -82,6 +82,16 @@ export interface EmailGateway {
   kick(): void;
 }
 
+/** Consent receipts: begun in the ending's transaction, completed after it. */
+export interface ReceiptIssuer {
+  begin(
+    trx: Db,
+    effect: Extract<Effect, { type: "issue_receipt" }>,
+    now: number,
+  ): Promise<string | null>;
+  complete(id: string): Promise<void>;
+}
+
 /** What the session service needs. */
 export interface SessionDeps {
   db: Db;
@@ -117,6 +127,7 @@ export class SupportSessions implements DeadlineSource {
   readonly #d: SessionDeps;
   channels: ChannelCloser | null = null;
   email: EmailGateway | null = null;
+  receipts: ReceiptIssuer | null = null;
   /** Hears every committed audit event of a session's transitions (metrics). */
   audited: ((events: AuditEvent[]) => void) | null = null;
 
@@ -710,6 +721,7 @@ export class SupportSessions implements DeadlineSource {
     decide: (session: SupportSession) => SessionTransition,
   ): Promise<SupportSession> {
     const now = this.#d.clock.now();
+    const receipts: string[] = [];
     const result = await this.#d.db.transaction().execute(async (trx) => {
       const stored = await loadSession(trx, sessionId);
       if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
@@ -736,11 +748,20 @@ export class SupportSessions implements DeadlineSource {
           await this.email.queue(trx, effect, now);
         } else if (effect.type === "withdraw_email") {
           await this.email?.withdraw(trx, effect.attemptId, now);
+        } else if (effect.type === "issue_receipt" && this.receipts) {
+          const id = await this.receipts.begin(trx, effect, now);
+          if (id) receipts.push(id);
         }
       }
       return { ...t, kept };
     });
     this.#carryOut(result.effects, result.kept);
+    // After the channels were told to close, so the receipt waits for their records.
+    for (const id of receipts) {
+      void this.receipts?.complete(id).catch((err) =>
+        this.#d.log.error("a consent receipt could not be completed", { err, receiptId: id })
+      );
+    }
     this.audited?.(result.effects.flatMap((e) => e.type === "audit" ? [e.event] : []));
     this.#publish(result.state);
     return result.state;

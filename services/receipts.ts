@@ -1,0 +1,183 @@
+/**
+ * Consent receipts. The receipt of an authorization is written, pending, in the transaction that
+ * ended it; once the relay has recorded how each of its channels ended it is completed from the
+ * audit log (what was opened, for how long, every file and its SHA-256), recorded as
+ * `receipt.issued`, mailed through the outbox where someone is named for it, and shown at the
+ * device. Receipts still pending at start-up (a crash in between) are completed then.
+ */
+import {
+  type ChannelRecord,
+  type ConsentReceipt,
+  type Effect,
+  receiptBody,
+  receiptText,
+} from "../core/mod.ts";
+import type { AgentHub } from "../hub/agent_hub.ts";
+import type { EventBus } from "../hub/events.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { Logger } from "../lib/log.ts";
+import { newId } from "../lib/tokens.ts";
+import { receiptMail } from "../mailer/messages.ts";
+import { appendAudit } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import { findDevice } from "../store/devices.ts";
+import { enqueueMail } from "../store/email.ts";
+import {
+  channelEndRecords,
+  completeReceipt,
+  decodeReceipt,
+  findReceipt,
+  insertPendingReceipt,
+  pendingReceiptIds,
+  sessionReceipts,
+} from "../store/receipts.ts";
+import { loadSession } from "../store/sessions.ts";
+import { findSupportCodeByDevice } from "../store/support_codes.ts";
+
+/** Tells when every ended channel of a session is on record. */
+export interface ChannelRecords {
+  settled(sessionId: string): Promise<void>;
+}
+
+/** What the receipts need. */
+export interface ReceiptDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  hub: AgentHub;
+  events: EventBus;
+  outbox: { kick(): void };
+  organization: () => string;
+}
+
+/** The consent receipts of ended authorizations. */
+export class ConsentReceipts {
+  readonly #d: ReceiptDeps;
+  channels: ChannelRecords | null = null;
+
+  constructor(deps: ReceiptDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Records the receipt of an authorization that ends in this transaction, with whom it is
+   * mailed to: the customer of a Service Desk session, else the device's contact, else nobody.
+   */
+  async begin(
+    trx: Db,
+    effect: Extract<Effect, { type: "issue_receipt" }>,
+    now: number,
+  ): Promise<string | null> {
+    const device = await findDevice(trx, effect.deviceId);
+    const stored = await loadSession(trx, effect.sessionId);
+    if (!device || !stored) return null;
+    const support = device.kind === "support"
+      ? await findSupportCodeByDevice(trx, device.id)
+      : undefined;
+    const recipient = device.kind === "support"
+      ? support?.row.customer_email ?? null
+      : device.contact_email;
+    const id = newId();
+    const inserted = await insertPendingReceipt(trx, {
+      id,
+      session_id: effect.sessionId,
+      attempt_id: effect.attemptId,
+      device_id: device.id,
+      department_id: device.department_id,
+      technician_id: stored.session.technicianId,
+      technician_name: effect.technicianName,
+      organization: this.#d.organization(),
+      device_name: device.name,
+      authorized_at: effect.authorizedAt,
+      ended_at: effect.endedAt,
+      outcome: effect.outcome,
+      recipient: recipient || null,
+      created_at: now,
+    });
+    return inserted ? id : null;
+  }
+
+  /** Completes a pending receipt once its channels are on record; then mails and shows it. */
+  async complete(id: string): Promise<void> {
+    const { db, clock, hub } = this.#d;
+    const row = await findReceipt(db, id);
+    if (!row || row.status !== "pending") return;
+    await this.channels?.settled(row.session_id);
+    const records: ChannelRecord[] = await channelEndRecords(db, row.attempt_id);
+    const body = receiptBody(records);
+    const now = clock.now();
+    const receipt = await db.transaction().execute(async (trx) => {
+      if (!await completeReceipt(trx, id, body, now)) return null;
+      const done = decodeReceipt((await findReceipt(trx, id))!)!;
+      await appendAudit(trx, {
+        at: now,
+        action: "receipt.issued",
+        actor: { kind: "system" },
+        deviceId: row.device_id,
+        sessionId: row.session_id,
+        attemptId: row.attempt_id,
+        departmentId: row.department_id,
+        detail: {
+          receiptId: id,
+          channels: body.channels.length,
+          files: body.files.length,
+          mailedTo: row.recipient,
+        },
+      });
+      if (row.recipient) {
+        const mail = receiptMail(done);
+        await enqueueMail(trx, {
+          kind: "consent_receipt",
+          recipient: row.recipient,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          relatedId: id,
+          now,
+        });
+      }
+      return done;
+    });
+    if (!receipt) return;
+    if (row.recipient) this.#d.outbox.kick();
+    hub.send(row.device_id, {
+      type: "receipt",
+      receiptId: id,
+      sessionId: row.session_id,
+      text: receiptText(receipt),
+    });
+    const stored = await loadSession(db, row.session_id);
+    if (stored) {
+      this.#d.events.publish({
+        kind: "session",
+        sessionId: row.session_id,
+        deviceId: row.device_id,
+        technicianId: stored.session.technicianId,
+      });
+    }
+  }
+
+  /** Completes, in the background, what a stop left pending. */
+  async completePending(): Promise<void> {
+    for (const id of await pendingReceiptIds(this.#d.db)) {
+      await this.complete(id).catch((err) =>
+        this.#d.log.error("a consent receipt could not be completed", { err, receiptId: id })
+      );
+    }
+  }
+
+  /** The complete receipts of a session, newest first. */
+  async ofSession(sessionId: string): Promise<ConsentReceipt[]> {
+    return (await sessionReceipts(this.#d.db, sessionId)).flatMap((row) => {
+      const receipt = decodeReceipt(row);
+      return receipt ? [receipt] : [];
+    });
+  }
+
+  /** A complete receipt by id and where it was mailed; the caller checks its session's access. */
+  async get(id: string): Promise<{ receipt: ConsentReceipt; mailedTo: string | null } | null> {
+    const row = await findReceipt(this.#d.db, id);
+    const receipt = row ? decodeReceipt(row) : null;
+    return row && receipt ? { receipt, mailedTo: row.recipient } : null;
+  }
+}
