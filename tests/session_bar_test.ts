@@ -51,7 +51,7 @@ Deno.test("the bar counts down from the server's time left and says when the aut
   assert.doesNotMatch(bar, /role="timer"|data-left-ms|Deauthorize Session/);
   assert.match(
     await textOf(await owner.get(`/sessions/${sessionId}/bar`)),
-    /PC-BAR Not authorized Authorization expired The authorization of the support session has expired Request Authorization on the device page/,
+    /PC-BAR Not authorized Authorization expired The authorization of the support session has expired Consent receipt Request Authorization on the device page/,
   );
   assert.match(
     bar,
