@@ -91,7 +91,7 @@ Deno.test("the receipt lists the file sent with its SHA-256 at the device, on th
     const page = await textOf(await w.owner.get(href));
     assert.match(page, /Consent receipt for PC-RECEIPT/);
     assert.match(page, new RegExp(`notes\\.txt 6 bytes To the device ${sha256}`));
-    assert.match(page, /How it ended You ended it at the device/);
+    assert.match(page, /How it ended Ended by the user at the device/);
     assert.match(page, /Sent to carol@example\.com/);
     const timeline = await (await w.owner.get(`/audit/sessions/${sessionId}`)).text();
     assert.ok(timeline.includes(`href="${href}"`), "the timeline links the receipt");

@@ -22,7 +22,7 @@ export function ReceiptView(props: { receipt: ConsentReceipt; mailedTo: string |
   const r = props.receipt;
   return (
     <section class="card receipt" aria-labelledby="receipt-heading">
-      <h2 id="receipt-heading">Consent receipt</h2>
+      <h2 id="receipt-heading">What the end user was given</h2>
       <dl class="facts">
         <dt>Technician</dt>
         <dd>{r.technician}</dd>
@@ -39,6 +39,8 @@ export function ReceiptView(props: { receipt: ConsentReceipt; mailedTo: string |
           <Time at={r.endedAt} />
         </dd>
         <dt>How it ended</dt>
+        <dd>{reasonText(r.outcome)}</dd>
+        <dt>The end user was told</dt>
         <dd>{receiptEnding(r.outcome)}</dd>
         <dt>Sent to</dt>
         <dd>{props.mailedTo ?? "Nobody: no address is set for this device"}</dd>
