@@ -1,5 +1,11 @@
 /** A consent receipt as the technician sees it: the same facts the end user got, in a table. */
-import { type ConsentReceipt, receiptDuration, receiptEnding, receiptSize } from "../core/mod.ts";
+import {
+  type ConsentReceipt,
+  reasonText,
+  receiptDuration,
+  receiptEnding,
+  receiptSize,
+} from "../core/mod.ts";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 
