@@ -12,9 +12,6 @@ import {
   receiptBody,
   receiptText,
 } from "../core/mod.ts";
-import type { AgentHub } from "../hub/agent_hub.ts";
-import type { EventBus } from "../hub/events.ts";
-import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
 import { receiptMail } from "../mailer/messages.ts";
@@ -27,12 +24,15 @@ import {
   completeReceipt,
   decodeReceipt,
   findReceipt,
+  findReceiptOfAttempt,
   insertPendingReceipt,
   pendingReceiptIds,
   sessionReceipts,
 } from "../store/receipts.ts";
 import { loadSession } from "../store/sessions.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
+import type { ReceiptBook } from "./effects.ts";
+import type { AgentLink, Clock, LiveEvents, MailDelivery } from "./ports.ts";
 
 /** Tells when every ended channel of a session is on record. */
 export interface ChannelRecords {
@@ -44,16 +44,17 @@ export interface ReceiptDeps {
   db: Db;
   clock: Clock;
   log: Logger;
-  hub: AgentHub;
-  events: EventBus;
-  outbox: { kick(): void };
+  events: LiveEvents;
+  mail: MailDelivery;
   organization: () => string;
 }
 
 /** The consent receipts of ended authorizations. */
-export class ConsentReceipts {
+export class ConsentReceipts implements ReceiptBook {
   readonly #d: ReceiptDeps;
+  /** Set once built: the channels' records, and the devices to show receipts to. */
   channels: ChannelRecords | null = null;
+  agents: AgentLink | null = null;
 
   constructor(deps: ReceiptDeps) {
     this.#d = deps;
@@ -67,19 +68,18 @@ export class ConsentReceipts {
     trx: Db,
     effect: Extract<Effect, { type: "issue_receipt" }>,
     now: number,
-  ): Promise<string | null> {
+  ): Promise<void> {
     const device = await findDevice(trx, effect.deviceId);
     const stored = await loadSession(trx, effect.sessionId);
-    if (!device || !stored) return null;
+    if (!device || !stored) return;
     const support = device.kind === "support"
       ? await findSupportCodeByDevice(trx, device.id)
       : undefined;
     const recipient = device.kind === "support"
       ? support?.row.customer_email ?? null
       : device.contact_email;
-    const id = newId();
-    const inserted = await insertPendingReceipt(trx, {
-      id,
+    await insertPendingReceipt(trx, {
+      id: newId(),
       session_id: effect.sessionId,
       attempt_id: effect.attemptId,
       device_id: device.id,
@@ -94,12 +94,17 @@ export class ConsentReceipts {
       recipient: recipient || null,
       created_at: now,
     });
-    return inserted ? id : null;
+  }
+
+  /** Completes the pending receipt of an attempt; see {@link completeReceipt}. */
+  async complete(attemptId: string): Promise<void> {
+    const row = await findReceiptOfAttempt(this.#d.db, attemptId);
+    if (row) await this.#complete(row.id);
   }
 
   /** Completes a pending receipt once its channels are on record; then mails and shows it. */
-  async complete(id: string): Promise<void> {
-    const { db, clock, hub } = this.#d;
+  async #complete(id: string): Promise<void> {
+    const { db, clock } = this.#d;
     const row = await findReceipt(db, id);
     if (!row || row.status !== "pending") return;
     await this.channels?.settled(row.session_id);
@@ -139,8 +144,8 @@ export class ConsentReceipts {
       return done;
     });
     if (!receipt) return;
-    if (row.recipient) this.#d.outbox.kick();
-    hub.send(row.device_id, {
+    if (row.recipient) this.#d.mail.kick();
+    this.agents?.send(row.device_id, {
       type: "receipt",
       receiptId: id,
       sessionId: row.session_id,
@@ -160,7 +165,7 @@ export class ConsentReceipts {
   /** Completes, in the background, what a stop left pending. */
   async completePending(): Promise<void> {
     for (const id of await pendingReceiptIds(this.#d.db)) {
-      await this.complete(id).catch((err) =>
+      await this.#complete(id).catch((err) =>
         this.#d.log.error("a consent receipt could not be completed", { err, receiptId: id })
       );
     }

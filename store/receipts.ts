@@ -59,6 +59,15 @@ export async function findReceipt(db: Db, id: string): Promise<ReceiptRow | unde
     .executeTakeFirst();
 }
 
+/** The receipt row of an attempt's authorization, if one was written. */
+export async function findReceiptOfAttempt(
+  db: Db,
+  attemptId: string,
+): Promise<ReceiptRow | undefined> {
+  return await db.selectFrom("consent_receipts").selectAll().where("attempt_id", "=", attemptId)
+    .executeTakeFirst();
+}
+
 /** The receipts of a session, newest first. */
 export async function sessionReceipts(db: Db, sessionId: string): Promise<ReceiptRow[]> {
   return await db.selectFrom("consent_receipts").selectAll().where("session_id", "=", sessionId)
