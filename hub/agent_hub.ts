@@ -155,11 +155,6 @@ export class AgentHub {
     return this.#connections.get(deviceId)?.device?.latest ?? null;
   }
 
-  /** The organization's name, as every agent is told it in `welcome`. */
-  get organization(): string {
-    return this.#d.organization();
-  }
-
   /** True while the device holds a connection that checked in within the window. */
   isOnline(deviceId: string): boolean {
     return this.#presence.isOnline(deviceId, this.#d.clock.now());

@@ -282,10 +282,10 @@ export function deviceRoutes(): Hono<AppEnv> {
     const form = await readForm(
       c,
       z.object({
-        contactEmail: z.union([
+        contactEmail: z.string().trim().pipe(z.union([
           z.literal(""),
           z.email("Enter an email address, like name@example.com").max(254),
-        ]).default(""),
+        ])).default(""),
       }),
     );
     if (!form.ok) throw new HttpError(400, form.message);

@@ -194,14 +194,9 @@ export function remoteRoutes(): Hono<AppEnv> {
   // device went offline or came back.
   app.get("/sessions/:id/bar", requireUser(), async (c) => {
     const o = await owned(c);
-    const status = o.session.status;
-    const [latest] = status.kind === "unauthorized"
-      ? await c.get("services").receipts.ofSession(o.session.id)
-      : [];
-    const receiptHref = latest && status.kind === "unauthorized" &&
-        latest.attemptId === status.last?.attemptId
-      ? `/sessions/${encodeURIComponent(o.session.id)}/receipts/${encodeURIComponent(latest.id)}`
-      : null;
+    const receipt = await c.get("services").receipts.ofLastEnd(o.session);
+    const receiptHref = receipt &&
+      `/sessions/${encodeURIComponent(o.session.id)}/receipts/${encodeURIComponent(receipt.id)}`;
     return renderPartial(c, <SessionBarContent model={{ ...bar(c, o), receiptHref }} />);
   });
 

@@ -11,6 +11,7 @@ import {
   type Effect,
   receiptBody,
   receiptText,
+  type SupportSession,
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
@@ -177,6 +178,14 @@ export class ConsentReceipts implements ReceiptBook {
       const receipt = decodeReceipt(row);
       return receipt ? [receipt] : [];
     });
+  }
+
+  /** The receipt of the authorization that ended last, once it is complete; null otherwise. */
+  async ofLastEnd(session: SupportSession): Promise<ConsentReceipt | null> {
+    const status = session.status;
+    if (status.kind !== "unauthorized" || !status.last) return null;
+    const row = await findReceiptOfAttempt(this.#d.db, status.last.attemptId);
+    return row ? decodeReceipt(row) : null;
   }
 
   /** A complete receipt by id and where it was mailed; the caller checks its session's access. */
