@@ -148,7 +148,7 @@ Deno.test("an End session from before a new authorization does not end the new o
   }
 });
 
-Deno.test("fifty End session messages at once end the authorization once", async () => {
+Deno.test("fifty End session messages at once end the authorization once, with one receipt", async () => {
   await using w = await world();
   const { device, deviceId } = await rawDevice(w, "PC-FIFTY");
   try {
@@ -163,6 +163,18 @@ Deno.test("fifty End session messages at once end the authorization once", async
     assert.deepEqual(ended.map((r) => r.outcome), ["ended_at_device"]);
     assert.equal((await status(w, sessionId)).kind, "unauthorized");
     assert.equal(device.readyState, WebSocket.OPEN, "the device was not cut off");
+    await until(
+      "the receipt",
+      async () => (await w.server.services.receipts.ofSession(sessionId)).length === 1,
+    );
+    const receipts = await w.server.services.db.selectFrom("consent_receipts").select("id")
+      .where("session_id", "=", sessionId).execute();
+    assert.equal(receipts.length, 1, "one ending, one receipt");
+    await until(
+      "the receipt at the device",
+      () => device.received.some((m) => m.type === "receipt"),
+    );
+    assert.equal(device.received.filter((m) => m.type === "receipt").length, 1);
   } finally {
     device.close();
     await device.closed;
