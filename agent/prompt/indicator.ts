@@ -113,7 +113,7 @@ export function terminalIndicator(terminal: IndicatorTerminal): IndicatorView {
     },
     tell(text) {
       for (const line of plainText(text, 8000, true).split("\n")) {
-        terminal.output(`[${APP}] ${line}\n`);
+        terminal.output(line ? `[${APP}] ${line}\n` : "\n");
       }
       return Promise.resolve();
     },
