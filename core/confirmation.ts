@@ -1,11 +1,7 @@
 // R4: Session Confirmation, the end user's consent at the device. This module decides whether the
 // gate applies and how one prompt resolves; the support session composes it with the other gates.
 
-import {
-  capabilitiesToConfirm,
-  chosenWindowMs,
-  type ConsentCapability,
-} from "./consent.ts";
+import { capabilitiesToConfirm, chosenWindowMs, type ConsentCapability } from "./consent.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { ConfirmationPolicy } from "./policy.ts";
 import {
@@ -182,7 +178,9 @@ export function answerConfirmation(
   if (gate.kind !== "pending") return { gate, ignored: ignoredConfirmationReason(gate) };
   if (gate.promptId !== answer.promptId) return { gate, ignored: "superseded" };
   if (answer.at >= gate.deadline) return { gate, ignored: "timed_out" };
-  if (answer.answer === "decline") return { gate: { kind: "declined", at: answer.at }, ignored: null };
+  if (answer.answer === "decline") {
+    return { gate: { kind: "declined", at: answer.at }, ignored: null };
+  }
   const granted = gate.asked && answer.granted
     ? gate.asked.filter((capability) => answer.granted!.includes(capability))
     : undefined;

@@ -5,7 +5,7 @@
 // end user granted, or the department's authorization lifetime.
 
 import { CoreError } from "./errors.ts";
-import { MINUTE, type Millis } from "./time.ts";
+import { type Millis, MINUTE } from "./time.ts";
 
 /** How a department's devices take part: not at all, told who connects, or asked (R4). */
 export const CONSENT_MODES = ["off", "notify", "confirm"] as const;

@@ -2,7 +2,11 @@
 // pending, while the gates run, once authorized, and the outcome screen of the last attempt with
 // its heading, reason and Close button. Pure: reading the view never changes the session.
 
-import { type ConfirmationGate, confirmationSkipText } from "./confirmation.ts";
+import {
+  type ConfirmationGate,
+  confirmationSkipReason,
+  confirmationSkipText,
+} from "./confirmation.ts";
 import {
   approvalProgress,
   type ApprovalRequirement,
@@ -35,6 +39,7 @@ import {
   EMAIL_REJECTED_HEADING,
   EMAIL_TIMED_OUT,
   END_USER_REJECTED,
+  NOBODY_TO_ASK_HEADING,
   REASON_FOR_REJECTION_LABEL,
   REASON_LABEL,
   reasonText,
@@ -186,7 +191,19 @@ function skippedConfirmation(
 
 function outcomeView(end: AttemptEnd, deviceName: string | null): OutcomeView {
   const gate = end.gate ?? null;
-  const [heading, reason, rejection] = outcomeTexts(end.outcome, gate);
+  const nobody = end.attempt.confirmation.kind === "cannot_prompt"
+    ? end.attempt.confirmation.nobody
+    : undefined;
+  // The department refused because nobody is at the device: say which state stopped it.
+  const [heading, reason, rejection] = end.outcome === "cannot_prompt" && nobody
+    ? [
+      NOBODY_TO_ASK_HEADING,
+      `${
+        capitalized(confirmationSkipReason(nobody))
+      }, and your department refuses connections then`,
+      false,
+    ]
+    : outcomeTexts(end.outcome, gate);
   return {
     outcome: end.outcome,
     gate,
@@ -220,4 +237,8 @@ function outcomeTexts(outcome: ReasonCode, gate: DecidingGate | null): [string, 
   if (outcome === "cancelled") return [AUTHORIZATION_CANCELLED_HEADING, reasonText(outcome), false];
   if (outcome === "app_closed") return [SUPPORT_APP_CLOSED_HEADING, reasonText(outcome), false];
   return [AUTHORIZATION_FAILED_HEADING, reasonText(outcome), false];
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
