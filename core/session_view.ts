@@ -13,6 +13,7 @@ import {
   type RequirementProgress,
   waitingRequirements,
 } from "./email_approval.ts";
+import { CONSENT_CAPABILITIES, type ConsentCapability } from "./consent.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { EmailRequirementPolicy } from "./policy.ts";
 import { resolveDue } from "./session_endings.ts";
@@ -103,6 +104,10 @@ export type SessionView =
     text: string;
     notice: string | null;
     skippedConfirmation: SkippedConfirmation | null;
+    /** What the authorization allows; the rest must be asked for again. */
+    capabilities: ConsentCapability[];
+    /** Notify mode told the end user; nobody answered. */
+    notified: boolean;
   }
   | { kind: "closed"; at: Millis; text: string };
 
@@ -127,6 +132,8 @@ export function sessionView(
         // R4: after an accept the technician is told the remote session will begin shortly.
         notice: accepted && status.channels.length === 0 ? SESSION_BEGINS_SHORTLY : null,
         skippedConfirmation: skippedConfirmation(status.attempt.confirmation, true),
+        capabilities: [...(status.capabilities ?? CONSENT_CAPABILITIES)],
+        notified: status.attempt.confirmation.kind === "notified",
       };
     }
     case "authorizing": {

@@ -9,6 +9,7 @@
  * server's memory stays bounded.
  */
 import {
+  capabilityOfChannel,
   type ChannelKind,
   checkReach,
   OUTSIDE_FILE_REACH,
@@ -367,6 +368,7 @@ export class ChannelRelay {
           type: "open_channel",
           channelId: channel.coreId,
           kind: actionOf(input.type),
+          capability: capabilityOfChannel(input.type),
           technicianId: input.technicianId,
           at: clock.now(),
           device: view,

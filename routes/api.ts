@@ -115,6 +115,8 @@ export function sessionJson(
         authorizedUntil: view.expiresAt,
         secondsLeft: view.secondsLeft,
         skippedConfirmation: view.skippedConfirmation,
+        capabilities: view.capabilities,
+        notified: view.notified,
       };
     case "unauthorized":
       return {
@@ -272,7 +274,13 @@ export function apiRoutes(): Hono<AppEnv> {
     try {
       const result = input.code || input.password
         ? await sessions.verifySecureConnect(user, found.session.id, input)
-        : await sessions.requestAuthorization(user, found.session.id, undefined, input.reason);
+        : await sessions.requestAuthorization(
+          user,
+          found.session.id,
+          undefined,
+          input.reason,
+          input.capabilities,
+        );
       if (result.kind === "secure_connect") {
         return fail(
           c,

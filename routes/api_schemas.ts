@@ -29,6 +29,9 @@ export const AuthorizeBody = z.object({
   code: z.string().trim().max(20, "code is too long").optional(),
   password: z.string().max(256).optional(),
   reason: z.string({ error: "reason must be text" }).max(1000, "reason is too long").optional(),
+  /** What is asked for: desktop_view, desktop_control, terminal, files; absent: all of them. */
+  capabilities: z.array(z.string().max(40), { error: "capabilities must be a list" })
+    .max(8, "capabilities lists at most 8 entries").optional(),
 }).strict();
 
 /**

@@ -149,6 +149,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     events,
     accounts,
     scheduler,
+    organization: () => state.organization ?? "Assent",
   });
   const outbox = new Outbox(
     { db: deps.db, clock: deps.clock, log: deps.log.child({ component: "outbox" }), scheduler },

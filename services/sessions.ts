@@ -9,6 +9,8 @@ import {
   type AuditEvent,
   type AuthorizationContext,
   type AuthorizationPolicy,
+  CONSENT_CAPABILITIES,
+  type ConsentCapability,
   CoreError,
   type Effect,
   type EmailGatePolicy,
@@ -17,6 +19,7 @@ import {
   NO_EMAIL_GATE,
   openSupportSession,
   promptMessage,
+  requestedCapabilities,
   requestReason,
   type SecureConnectCheck,
   type SecureConnectPolicy,
@@ -91,6 +94,8 @@ export interface SessionDeps {
   events: EventBus;
   accounts: Accounts;
   scheduler: Scheduler;
+  /** The organization's name, told to the end user in notify mode. */
+  organization?: () => string;
 }
 
 /** The outcome of Request Authorization. */
@@ -130,8 +135,10 @@ export class SupportSessions implements DeadlineSource {
         void this.#onCapabilities(deviceId, info.capabilities).catch((err) => this.#fail(err)),
       message: (deviceId, message) => {
         if (message.type === "prompt_answer") {
-          void this.#onPromptAnswer(deviceId, message.promptId, message.answer)
-            .catch((err) => this.#fail(err));
+          void this.#onPromptAnswer(deviceId, message.promptId, message.answer, {
+            granted: message.granted,
+            windowMinutes: message.windowMinutes,
+          }).catch((err) => this.#fail(err));
         } else if (message.type === "revoke_ack") {
           void this.#onRevokeAck(deviceId, message.sessionId).catch((err) => this.#fail(err));
         } else if (message.type === "ack") {
@@ -237,6 +244,7 @@ export class SupportSessions implements DeadlineSource {
     sessionId: string,
     verified?: SecureConnectCheck & { kind: "verified" },
     reasonInput?: string | null,
+    capabilitiesInput?: unknown,
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -244,6 +252,7 @@ export class SupportSessions implements DeadlineSource {
     const now = this.#d.clock.now();
     // Checked before Secure Connect, so a missing reason is told before the step-up, not after.
     const reason = device.kind === "support" ? null : this.requestReason(policies, reasonInput);
+    const capabilities = this.requestedCapabilities(capabilitiesInput);
     const secure: SecureConnectCheck = verified ??
       (device.kind === "support"
         ? { kind: "not_required", reason: "attended" }
@@ -269,7 +278,9 @@ export class SupportSessions implements DeadlineSource {
         authorization: policies.authorization,
         secureConnect: secure,
         reason,
+        organization: this.#d.organization?.() ?? undefined,
       };
+    context.capabilities = capabilities;
     const session = await this.#apply(
       sessionId,
       (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
@@ -316,7 +327,10 @@ export class SupportSessions implements DeadlineSource {
       device: { ...this.deviceView(device), locked: false, loggedOff: false },
       confirmation: {
         ...policies.confirmation,
+        // The customer consents to everything asked in the app, whatever the department's mode.
         enabled: true,
+        mode: "confirm",
+        capabilities: [...CONSENT_CAPABILITIES],
         message: promptMessage(SUPPORT_PERMISSION_MESSAGE, policies.recording.terminal === "on"),
         excludedDeviceIds: [],
         excludedGroupIds: [],
@@ -372,10 +386,27 @@ export class SupportSessions implements DeadlineSource {
     }
   }
 
+  /** What a request asks for; a 400 naming an unknown capability. */
+  requestedCapabilities(input: unknown): ConsentCapability[] {
+    try {
+      return requestedCapabilities(input);
+    } catch (err) {
+      if (err instanceof CoreError) {
+        throw new SessionError("invalid_capabilities", err.message, 400);
+      }
+      throw err;
+    }
+  }
+
   async verifySecureConnect(
     user: CurrentUser,
     sessionId: string,
-    input: { code?: string; password?: string; reason?: string | null },
+    input: {
+      code?: string;
+      password?: string;
+      reason?: string | null;
+      capabilities?: unknown;
+    },
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -422,6 +453,7 @@ export class SupportSessions implements DeadlineSource {
       sessionId,
       { kind: "verified", method, at: now },
       input.reason ?? null,
+      input.capabilities,
     );
   }
 
@@ -530,7 +562,12 @@ export class SupportSessions implements DeadlineSource {
 
   // --- agent events
 
-  async #onPromptAnswer(deviceId: string, promptId: string, answer: "accept" | "decline") {
+  async #onPromptAnswer(
+    deviceId: string,
+    promptId: string,
+    answer: "accept" | "decline",
+    choice: { granted?: string[]; windowMinutes?: number | null } = {},
+  ) {
     const now = this.#d.clock.now();
     // Every prompt shown is recorded with its attempt, so core judges even an answer to a
     // superseded attempt or a closed session, and the record names both.
@@ -544,6 +581,8 @@ export class SupportSessions implements DeadlineSource {
           promptId,
           answer,
           at: now,
+          ...(choice.granted ? { granted: choice.granted } : {}),
+          ...(choice.windowMinutes !== undefined ? { windowMinutes: choice.windowMinutes } : {}),
         }));
       return;
     }
@@ -614,6 +653,8 @@ export class SupportSessions implements DeadlineSource {
           asUser: stored.session.asUser,
           remainingMs: Math.max(0, c.deadline - now),
           onLockScreen: false,
+          ...(c.asked ? { capabilities: c.asked } : {}),
+          ...(c.windows ? { windows: c.windows } : {}),
         });
       } else if (status.kind === "authorized" && status.expiresAt > now) {
         this.#d.hub.send(deviceId, {
@@ -801,6 +842,8 @@ export class SupportSessions implements DeadlineSource {
             asUser: effect.asUser,
             remainingMs: Math.max(0, effect.deadline - now),
             onLockScreen: effect.onLockScreen,
+            ...(effect.capabilities ? { capabilities: effect.capabilities } : {}),
+            ...(effect.windows ? { windows: effect.windows } : {}),
           });
           break;
         case "withdraw_prompt":
