@@ -34,6 +34,21 @@ export const AuthorizeBody = z.object({
     .max(8, "capabilities lists at most 8 entries").optional(),
 }).strict();
 
+/** `PUT /departments/{id}/confirmation` body: the fields to change; core checks each value. */
+export const ConfirmationBody = z.object({
+  mode: z.enum(["off", "notify", "confirm"], { error: "mode must be off, notify or confirm" })
+    .optional(),
+  capabilities: z.array(z.string().max(40), { error: "capabilities must be a list" }).max(8)
+    .optional(),
+  nobodyToAsk: z.enum(["proceed", "refuse"], { error: "nobodyToAsk must be proceed or refuse" })
+    .optional(),
+  offerWindows: z.boolean({ error: "offerWindows must be true or false" }).optional(),
+  message: z.string({ error: "message must be text" }).max(1000, "message is too long").optional(),
+  timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).optional(),
+  showOnLockedAndLoggedOff: z.boolean({ error: "showOnLockedAndLoggedOff must be true or false" })
+    .optional(),
+}).strict();
+
 /**
  * `PUT /devices|groups/{id}/email-authorization` body. Without `timeoutSeconds` the default
  * applies (for an escalation, the sum of its tiers' timeouts).

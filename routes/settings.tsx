@@ -12,6 +12,7 @@ import {
   CONFIRMATION_MESSAGE_LABEL,
   CONFIRMATION_TIMEOUT_LABEL,
   confirmationPolicy,
+  type ConsentCapability,
   describePathProblem,
   fileTransferPolicy,
   isCoreError,
@@ -89,7 +90,30 @@ const ConfirmationForm = z.object({
     POLICY_LIMITS.confirmationTimeoutSeconds,
   ),
   showOnLockedAndLoggedOff: checkbox(),
+  mode: z.enum(["confirm", "notify"], {
+    error: "Choose whether the end user is asked or only told",
+  }).optional(),
+  nobodyToAsk: z.enum(["proceed", "refuse"], {
+    error: "Choose whether to connect or refuse when nobody can be asked",
+  }).optional(),
+  // Present when the form shows the consent fields, so a form without them changes none of them.
+  consentFields: z.string().max(10).optional(),
+  capabilities: z.union([z.string().max(40), z.array(z.string().max(40)).max(8)]).optional(),
+  offerWindows: checkbox(),
 });
+
+/** What the confirmation form changes: only the consent fields it shows. */
+function confirmationInput(data: z.infer<typeof ConfirmationForm>) {
+  const { consentFields, capabilities, offerWindows, mode, nobodyToAsk, ...rest } = data;
+  return {
+    ...rest,
+    ...(mode ? { mode } : {}),
+    ...(nobodyToAsk ? { nobodyToAsk } : {}),
+    ...(consentFields
+      ? { capabilities: [capabilities ?? []].flat() as ConsentCapability[], offerWindows }
+      : {}),
+  };
+}
 
 const SecureConnectForm = z.object({
   enabled: checkbox(),
@@ -242,7 +266,7 @@ function changedFields<T extends object>(
   for (const field of fields) {
     const from = (before as Record<string, unknown>)[field];
     const to = (after as Record<string, unknown>)[field];
-    if (from !== to) out[field] = `${String(from)} → ${String(to)}`;
+    if (JSON.stringify(from) !== JSON.stringify(to)) out[field] = `${String(from)} → ${String(to)}`;
   }
   return out;
 }
@@ -352,6 +376,10 @@ async function settingsPage(
       message: c1.message,
       timeoutSeconds: String(c1.timeoutSeconds),
       showOnLockedAndLoggedOff: c1.showOnLockedAndLoggedOff,
+      mode: c1.mode === "notify" ? "notify" : "confirm",
+      capabilities: c1.capabilities,
+      nobodyToAsk: c1.nobodyToAsk,
+      offerWindows: c1.offerWindows,
       exclusions: await rows("confirmation"),
       devices: deviceOptions("confirmation"),
       groups: [...targets.groups.values()].filter((g) => notExcluded("confirmation", "group")(g.id))
@@ -492,15 +520,20 @@ export function settingsRoutes(): Hono<AppEnv> {
           message: raw.message ?? "",
           timeoutSeconds: raw.timeoutSeconds ?? "",
           showOnLockedAndLoggedOff: isOn(raw.showOnLockedAndLoggedOff),
+          mode: raw.mode === "notify" ? "notify" : "confirm",
+          nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
+          offerWindows: isOn(raw.offerWindows),
+          capabilities: form.ok ? [form.data.capabilities ?? []].flat() : undefined,
         },
       }, 400);
     if (!form.ok) return await fail(form.message);
+    const input = confirmationInput(form.data);
     try {
       await updatePolicies(c, department, "policy.changed", (current) => {
-        const next = confirmationPolicy({ ...current.confirmation, ...form.data });
+        const next = confirmationPolicy({ ...current.confirmation, ...input });
         return {
           next: { ...current, confirmation: next },
-          changes: changedFields(current.confirmation, next, Object.keys(form.data)),
+          changes: changedFields(current.confirmation, next, Object.keys(input)),
         };
       });
     } catch (err) {
