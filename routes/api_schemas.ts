@@ -136,6 +136,23 @@ const Session = z.looseObject({
   openedAt: z.number(),
   status: z.enum(["unauthorized", "authorizing", "authorized", "closed"]),
   actions: z.record(z.string(), z.unknown()),
+  /** While authorized: what the authorization allows (desktop_view, desktop_control, terminal, files). */
+  capabilities: z.array(z.string()).optional(),
+  /** While authorized: notify mode told the end user, nobody answered. */
+  notified: z.boolean().optional(),
+});
+
+/** `GET|PUT /departments/{id}/confirmation`: a department's Session Confirmation settings. */
+export const ConfirmationResponse = z.object({
+  mode: z.enum(["off", "notify", "confirm"]),
+  capabilities: z.array(z.enum(["desktop_view", "desktop_control", "terminal", "files"])),
+  nobodyToAsk: z.enum(["proceed", "refuse"]),
+  offerWindows: z.boolean(),
+  message: z.string(),
+  timeoutSeconds: z.number().int(),
+  showOnLockedAndLoggedOff: z.boolean(),
+  excludedDeviceIds: z.array(z.string()),
+  excludedGroupIds: z.array(z.string()),
 });
 
 /** A support session (unattended), as `GET /sessions/{id}` and the actions return it. */
