@@ -97,7 +97,8 @@ Deno.test("confirm per capability: files granted, a terminal refused until asked
   assert.match(refusal.reason, /does not include terminal access/);
   const refusedRows = (await audit(w, sessionId)).filter((e) => e.action === "channel.refused");
   assert.equal(refusedRows.length, 1);
-  assert.equal(refusedRows[0]!.outcome, "not_granted");
+  assert.equal(refusedRows[0]!.outcome, "not_allowed");
+  assert.match(refusedRows[0]!.detail ?? "", /not_granted/);
   // The API says the same.
   const ownerId = (await w.server.services.db.selectFrom("users").select("id")
     .executeTakeFirstOrThrow()).id;
