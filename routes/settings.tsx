@@ -102,6 +102,17 @@ const ConfirmationForm = z.object({
   offerWindows: checkbox(),
 });
 
+/** The consent field a refusal is about, so the page shows it beside that field. */
+function consentFieldError(message: string) {
+  const field = message.match(/^Invalid (capabilities|mode|nobodyToAsk)\b/)?.[1] ??
+    (/asked or only told/.test(message)
+      ? "mode"
+      : /nobody can be asked/.test(message)
+      ? "nobodyToAsk"
+      : null);
+  return field ? { field: field as "capabilities" | "mode" | "nobodyToAsk", message } : undefined;
+}
+
 /** What the confirmation form changes: only the consent fields it shows. */
 function confirmationInput(data: z.infer<typeof ConfirmationForm>) {
   const { consentFields, capabilities, offerWindows, mode, nobodyToAsk, ...rest } = data;
@@ -524,6 +535,7 @@ export function settingsRoutes(): Hono<AppEnv> {
           nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
           offerWindows: isOn(raw.offerWindows),
           capabilities: form.ok ? [form.data.capabilities ?? []].flat() : undefined,
+          fieldError: consentFieldError(message),
         },
       }, 400);
     if (!form.ok) return await fail(form.message);

@@ -85,6 +85,8 @@ export interface SettingsPageModel {
     capabilities?: string[];
     nobodyToAsk?: "proceed" | "refuse";
     offerWindows?: boolean;
+    /** A refused consent field and why, shown beside it. */
+    fieldError?: { field: "capabilities" | "mode" | "nobodyToAsk"; message: string };
     exclusions: ExclusionRow[];
     devices: TargetOption[];
     groups: TargetOption[];
@@ -181,11 +183,25 @@ function Check(
 function ConsentFields(props: { c: SettingsPageModel["confirmation"] }) {
   const c = props.c;
   const needs = c.capabilities ?? [...CONSENT_CAPABILITIES];
+  const error = (field: "capabilities" | "mode" | "nobodyToAsk") =>
+    c.fieldError?.field === field
+      ? (
+        <p class="field-error" id={`consent-${field}-error`} role="alert">
+          {c.fieldError.message}
+        </p>
+      )
+      : null;
+  const invalid = (field: "capabilities" | "mode" | "nobodyToAsk") =>
+    c.fieldError?.field === field ? "true" : undefined;
   return (
     <>
       <input type="hidden" name="consentFields" value="1" />
-      <fieldset class="field">
+      <fieldset
+        class="field"
+        aria-describedby={invalid("mode") && "consent-mode-error"}
+      >
         <legend>When confirmation is on</legend>
+        {error("mode")}
         <label class="check">
           <input
             type="radio"
@@ -200,8 +216,14 @@ function ConsentFields(props: { c: SettingsPageModel["confirmation"] }) {
           Notify: the device shows who is connecting and from which organization; nothing to answer
         </label>
       </fieldset>
-      <fieldset class="field" aria-describedby="consent-capabilities-hint">
+      <fieldset
+        class="field"
+        aria-describedby={invalid("capabilities")
+          ? "consent-capabilities-error consent-capabilities-hint"
+          : "consent-capabilities-hint"}
+      >
         <legend>Needs the end user's consent</legend>
+        {error("capabilities")}
         {CONSENT_CAPABILITIES.map((capability) => (
           <label class="check">
             <input
@@ -217,8 +239,12 @@ function ConsentFields(props: { c: SettingsPageModel["confirmation"] }) {
           The rest is granted without asking, once every other rule allows the connection.
         </p>
       </fieldset>
-      <fieldset class="field">
+      <fieldset
+        class="field"
+        aria-describedby={invalid("nobodyToAsk") && "consent-nobodyToAsk-error"}
+      >
         <legend>When nobody at the device can be asked</legend>
+        {error("nobodyToAsk")}
         <label class="check">
           <input
             type="radio"
