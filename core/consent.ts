@@ -65,16 +65,26 @@ export type RelayChannelType =
   | "file_download"
   | "file_list";
 
-/** The capability a relayed channel uses; a desktop needs control, since its input is not filtered. */
+/** The capability a relayed channel needs at least: a desktop opens for viewing, files for files. */
 export function capabilityOfChannel(type: RelayChannelType): ConsentCapability {
   switch (type) {
     case "terminal":
       return "terminal";
     case "desktop":
-      return "desktop_control";
+      return "desktop_view";
     default:
       return "files";
   }
+}
+
+/** The grants that satisfy a capability: control of the desktop includes seeing it. */
+export function capabilitiesSatisfying(capability: ConsentCapability): ConsentCapability[] {
+  return capability === "desktop_view" ? ["desktop_view", "desktop_control"] : [capability];
+}
+
+/** True when a desktop under these grants may only be watched: its input is dropped at the relay. */
+export function desktopViewOnly(granted: readonly ConsentCapability[]): boolean {
+  return !granted.includes("desktop_control");
 }
 
 /** True when `value` names a capability. */

@@ -185,8 +185,12 @@ export function capabilityGranted(capabilities: readonly ConsentCapability[]): B
   };
 }
 
-/** Take Remote Control needs the terminal or desktop control to have been granted. */
-export const remoteControlGranted: ButtonGuard = capabilityGranted(["terminal", "desktop_control"]);
+/** Take Remote Control needs the terminal or the desktop (to control or to view) granted. */
+export const remoteControlGranted: ButtonGuard = capabilityGranted([
+  "terminal",
+  "desktop_control",
+  "desktop_view",
+]);
 
 /** File Transfer needs file transfer to have been granted. */
 export const filesGranted: ButtonGuard = capabilityGranted(["files"]);

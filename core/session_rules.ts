@@ -5,6 +5,7 @@
 // as it stands at the event's own time. The four technician actions of R2 are defined here too,
 // so a button and the command behind it check the very same guards.
 
+import { capabilitiesSatisfying } from "./consent.ts";
 import { SYSTEM } from "./effects.ts";
 import {
   answerPrompt,
@@ -278,9 +279,9 @@ export const SESSION_RULES: RuleTable = Object.freeze<RuleTable>({
       // grant is refused although Take Remote Control is enabled.
       guards: (event) => [
         ...buttonGuards(channelAction(event.kind)),
-        capabilityGranted([
+        capabilityGranted(capabilitiesSatisfying(
           event.capability ?? (event.kind === "remote_control" ? "terminal" : "files"),
-        ]),
+        )),
       ],
       refused: refuseChannel,
     },

@@ -6,8 +6,15 @@
 import { Hono } from "hono";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { ACTION_LABELS, allowedActions, type SupportSession } from "../core/mod.ts";
+import {
+  ACTION_LABELS,
+  allowedActions,
+  CONSENT_CAPABILITIES,
+  desktopViewOnly,
+  type SupportSession,
+} from "../core/mod.ts";
 import { type Channel, ChannelError, INITIAL_WINDOW } from "../hub/channels.ts";
+import { RfbViewOnly, RfbViewOnlyError } from "../lib/rfb_view_only.ts";
 import { randomToken } from "../lib/tokens.ts";
 import { canSee, fileReach, visibleDepartments } from "../services/devices.ts";
 import { sessionBarModel } from "../services/device_views.ts";
@@ -170,7 +177,15 @@ export function remoteRoutes(): Hono<AppEnv> {
         technicianId: user.id,
         type,
         params: type === "terminal" ? { cols, rows, asUser: o.session.asUser } : {},
-      }).then((channel) => bridge(socket, channel, { control: type === "terminal", credit }, early))
+      }).then(async (channel) => {
+        // A desktop the end user let the technician see but not control: input stops here.
+        const now = (await c.get("services").sessions.get(o.session.id))?.session.status;
+        const granted = now?.kind === "authorized"
+          ? now.capabilities ?? [...CONSENT_CAPABILITIES]
+          : [];
+        const viewOnly = type === "desktop" && desktopViewOnly(granted) ? new RfbViewOnly() : null;
+        bridge(socket, channel, { control: type === "terminal", credit, viewOnly }, early);
+      })
         .catch((err) => {
           const message = err instanceof ChannelError ? err.message : "The channel could not open";
           if (type === "terminal") sendJson(socket, { type: "error", message });
@@ -546,14 +561,51 @@ function collectOutcome(channel: Channel, eventType = "done"): Promise<Outcome> 
 function bridge(
   socket: WebSocket,
   channel: Channel,
-  options: { control: boolean; credit: boolean },
+  options: { control: boolean; credit: boolean; viewOnly?: RfbViewOnly | null },
   early: MessageEvent[],
 ) {
+  const viewOnly = options.viewOnly ?? null;
+  // What a view-only filter holds back until the device's side says how to read it.
+  const filtered = (run: () => Uint8Array): Uint8Array | null => {
+    try {
+      return run();
+    } catch (err) {
+      if (!(err instanceof RfbViewOnlyError)) throw err;
+      channel.close("cancelled", err.message);
+      return null;
+    }
+  };
+  let pending = 0;
+  let unacknowledged = 0;
+  let queue = Promise.resolve();
+  // `credited`: bytes the browser sent for this, credited back once the device took them.
+  const forward = (bytes: Uint8Array, credited = bytes.byteLength) => {
+    pending += bytes.byteLength;
+    if (pending > MAX_PENDING) {
+      channel.close("cancelled", "The browser sent faster than the device could take");
+      return;
+    }
+    queue = queue.then(async () => {
+      await channel.send(bytes).catch(() => {});
+      pending -= bytes.byteLength;
+      // Credit back in batches, so control messages stay few next to the data.
+      unacknowledged += credited;
+      if (options.credit && (unacknowledged >= 256 * 1024 || pending === 0)) {
+        sendJson(socket, { type: "credit", bytes: unacknowledged });
+        unacknowledged = 0;
+      }
+    });
+  };
   // "opened" goes first: setting the sink replays what the device already sent (its info).
   if (options.control) sendJson(socket, { type: "opened" });
   if (options.credit) sendJson(socket, { type: "credit", bytes: INITIAL_WINDOW });
   channel.sink = {
     data(payload) {
+      if (viewOnly) {
+        const released = filtered(() => viewOnly.fromServer(payload));
+        // Held handshake bytes were credited when they arrived.
+        if (released && released.length > 0) forward(released, 0);
+      }
       if (socket.readyState === WebSocket.OPEN) socket.send(payload.slice());
     },
     event(event) {
@@ -565,9 +617,6 @@ function bridge(
     },
     backlog: () => socket.bufferedAmount,
   };
-  let pending = 0;
-  let unacknowledged = 0;
-  let queue = Promise.resolve();
   socket.onmessage = (event) => {
     if (typeof event.data === "string") {
       if (!options.control) return;
@@ -585,22 +634,13 @@ function bridge(
       }
       return;
     }
-    const bytes = new Uint8Array(event.data as ArrayBuffer);
-    pending += bytes.byteLength;
-    if (pending > MAX_PENDING) {
-      channel.close("cancelled", "The browser sent faster than the device could take");
-      return;
-    }
-    queue = queue.then(async () => {
-      await channel.send(bytes).catch(() => {});
-      pending -= bytes.byteLength;
-      // Credit back in batches, so control messages stay few next to the data.
-      unacknowledged += bytes.byteLength;
-      if (options.credit && (unacknowledged >= 256 * 1024 || pending === 0)) {
-        sendJson(socket, { type: "credit", bytes: unacknowledged });
-        unacknowledged = 0;
-      }
-    });
+    const raw = new Uint8Array(event.data as ArrayBuffer);
+    const bytes = viewOnly ? filtered(() => viewOnly.fromClient(raw)) : raw;
+    if (bytes === null) return;
+    // Dropped (or held) input still counts towards the browser's credit, or it would stall.
+    const held = raw.byteLength - bytes.byteLength;
+    if (held > 0 && options.credit) sendJson(socket, { type: "credit", bytes: held });
+    if (bytes.byteLength > 0) forward(bytes);
   };
   socket.onclose = () => {
     if (channel.state !== "closed") channel.close("completed", "Closed by the technician");
