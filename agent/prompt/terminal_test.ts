@@ -176,7 +176,7 @@ Deno.test("terminalPrompter() lists what is asked and the windows, and grants wh
   const req = request({ capabilities: ["terminal", "files"], windows: [15, 60, null] });
   const answer = term.prompter.ask(req, new AbortController().signal);
   await promptShown(term.screen);
-  assert.match(term.screen.text, /1\. run commands in a terminal\n  2\. transfer files/);
+  assert.match(term.screen.text, /1\. run commands in a terminal\n {2}2\. transfer files/);
   assert.match(
     term.screen.text,
     /Allow for: 15 minutes \(15m\), 1 hour \(1h\), until I end it \(end\)/,
