@@ -293,3 +293,128 @@ Deno.test("50 concurrent requests and answers give one grant, never wider than a
   agent.close();
   await agent.closed;
 });
+
+/** A VNC server on loopback that completes the RFB 3.8 handshake and keeps what it is sent. */
+function fakeVnc() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: Uint8Array[] = [];
+  const conns: Deno.Conn[] = [];
+  const serve = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      void (async () => {
+        const read = async (n: number) => {
+          const buf = new Uint8Array(n);
+          let got = 0;
+          while (got < n) {
+            const r = await conn.read(buf.subarray(got));
+            if (r === null) throw new Error("closed");
+            got += r;
+          }
+          return buf;
+        };
+        try {
+          await conn.write(new TextEncoder().encode("RFB 003.008\n"));
+          await read(12);
+          await conn.write(new Uint8Array([1, 1]));
+          await read(1);
+          await conn.write(new Uint8Array([0, 0, 0, 0]));
+          await read(1);
+          const init = new Uint8Array(24);
+          init.set([0, 8, 0, 8, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0], 0);
+          await conn.write(init);
+          const buf = new Uint8Array(1024);
+          for (;;) {
+            const r = await conn.read(buf);
+            if (r === null) break;
+            received.push(buf.slice(0, r));
+          }
+        } catch {
+          // A probe that only checks the port closes at once.
+        }
+      })();
+    }
+  })();
+  return {
+    address: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    received: () => new Uint8Array(received.flatMap((b) => [...b])),
+    async close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // Already closed by its peer.
+        }
+      }
+      await serve.catch(() => {});
+    },
+  };
+}
+
+async function desktopHandshake(w: World, sessionId: string) {
+  const desktop = await channelSocket(
+    w.server.url,
+    w.owner,
+    `/sessions/${sessionId}/channels/desktop`,
+  );
+  await until("the server's version", () => desktop.bytes() >= 12);
+  desktop.ws.send(new TextEncoder().encode("RFB 003.008\n"));
+  await until("the security types", () => desktop.bytes() >= 14);
+  desktop.ws.send(new Uint8Array([1]));
+  await until("the security result", () => desktop.bytes() >= 18);
+  desktop.ws.send(new Uint8Array([1]));
+  await until("the server init", () => desktop.bytes() >= 42);
+  return desktop;
+}
+
+const KEY = [4, 1, 0, 0, 0, 0, 0xff, 0x0d];
+const POINTER = [5, 1, 0, 10, 0, 10];
+const UPDATE = [3, 0, 0, 0, 0, 0, 0, 8, 0, 8];
+
+Deno.test("a desktop granted for viewing only reaches the device without the technician's keys and pointer", async () => {
+  await using w = await world();
+  await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+  const vnc = fakeVnc();
+  try {
+    const { agent, deviceId } = await w.agent("PC-VIEW", [
+      "--session-state",
+      "unlocked",
+      "--vnc",
+      vnc.address,
+    ]);
+    const sessionId = await openSession(w.owner, deviceId);
+    await w.owner.post(`/sessions/${sessionId}/authorize`, {
+      capabilities: ["desktop_view", "desktop_control"],
+    });
+    await agent.waitForScreen(/1\. see your screen\s+2\. control your mouse and keyboard/);
+    await agent.type("a 1");
+    await until("the grant", async () => (await stored(w, sessionId)).status.kind === "authorized");
+    const watched = await desktopHandshake(w, sessionId);
+    watched.ws.send(new Uint8Array([...KEY, ...UPDATE, ...POINTER]));
+    await until("the update request at the device", () => vnc.received().length >= 10);
+    // After the handshake, only the update request arrived: no key, no pointer.
+    assert.deepEqual([...vnc.received()], UPDATE);
+    watched.ws.close();
+    await watched.closed;
+
+    // Granted control too, the same keys reach the device.
+    const since = agent.screen.length;
+    await w.owner.post(`/sessions/${sessionId}/authorize`, { capabilities: "desktop_control" });
+    await agent.waitForScreen(/2\. control your mouse and keyboard/, { since });
+    await agent.type("a");
+    await until("control granted", async () => {
+      const s = await stored(w, sessionId);
+      return s.status.kind === "authorized" && s.status.capabilities?.includes("desktop_control");
+    });
+    const before = vnc.received().length;
+    const controlled = await desktopHandshake(w, sessionId);
+    controlled.ws.send(new Uint8Array(KEY));
+    await until("the key at the device", () => vnc.received().length >= before + KEY.length);
+    assert.deepEqual([...vnc.received().slice(-KEY.length)], KEY);
+    controlled.ws.close();
+    await controlled.closed;
+  } finally {
+    await vnc.close();
+  }
+});
