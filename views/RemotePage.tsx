@@ -22,6 +22,8 @@ export interface SessionBarModel {
   deviceName: string;
   asUser: string | null;
   state: SessionBarState;
+  /** The consent receipt of the authorization that just ended, once it is ready. */
+  receiptHref?: string | null;
 }
 
 /** What the remote-control page shows. */
@@ -79,6 +81,7 @@ export function SessionBarContent(props: { model: SessionBarModel }) {
               <span class="badge badge-bad">Not authorized</span>
               <strong class="bar-heading">{s.heading}</strong>
               <span class="bar-reason">{s.reason}</span>
+              {m.receiptHref && <a href={m.receiptHref}>Consent receipt</a>}
             </>
           )}
       </div>
