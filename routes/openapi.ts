@@ -10,6 +10,8 @@ import {
   ApprovalListResponse,
   AuditResponse,
   AuthorizeBody,
+  ConfirmationBody,
+  ConfirmationResponse,
   DecisionBody,
   DecisionResponse,
   DeviceListResponse,
@@ -109,6 +111,21 @@ export const API_OPERATIONS: ApiOperation[] = [
     tag: "Support sessions",
     responses: { 200: SessionResponse, 409: ErrorResponse, ...ERRORS },
   })),
+  {
+    method: "get",
+    path: "/api/v1/departments/:id/confirmation",
+    summary: "A department's Session Confirmation settings: consent mode, capabilities, windows",
+    tag: "Session Confirmation",
+    responses: { 200: ConfirmationResponse, ...ERRORS },
+  },
+  {
+    method: "put",
+    path: "/api/v1/departments/:id/confirmation",
+    summary: "Change a department's Session Confirmation settings (its admins)",
+    tag: "Session Confirmation",
+    body: ConfirmationBody,
+    responses: { 200: ConfirmationResponse, 403: ErrorResponse, ...ERRORS },
+  },
   ...(["device", "group"] as const).flatMap((kind): ApiOperation[] => {
     const path = `/api/v1/${kind}s/:id/email-authorization`;
     const tag = "Email authorization";

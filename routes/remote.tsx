@@ -5,7 +5,14 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ACTION_LABELS, allowedActions, type SupportSession } from "../core/mod.ts";
+import {
+  ACTION_LABELS,
+  allowedActions,
+  CONSENT_CAPABILITIES,
+  desktopViewOnly,
+  notGrantedText,
+  type SupportSession,
+} from "../core/mod.ts";
 import { randomToken } from "../lib/tokens.ts";
 import { sessionBarModel } from "../services/device_views.ts";
 import { isReachRefusal } from "../services/file_transfers.ts";
@@ -84,8 +91,16 @@ export function remoteRoutes(): Hono<AppEnv> {
         409,
       );
     }
+    const status = o.session.status;
+    // What the end user granted decides too; the relay refuses the rest whatever this shows.
+    const granted = status.kind === "authorized"
+      ? status.capabilities ?? [...CONSENT_CAPABILITIES]
+      : [];
+    const terminalGranted = granted.includes("terminal");
+    const desktopGranted = granted.includes("desktop_view") || granted.includes("desktop_control");
     const caps = o.device.capabilities;
-    const view = c.req.query("view") === "desktop" || !caps.includes("terminal")
+    const view = c.req.query("view") === "desktop" || !caps.includes("terminal") ||
+        !terminalGranted
       ? "desktop"
       : "terminal";
     c.set("styleNonce", randomToken(16));
@@ -99,12 +114,21 @@ export function remoteRoutes(): Hono<AppEnv> {
           view,
           bar: bar(c, o),
           terminal: {
-            available: caps.includes("terminal"),
-            reason: caps.includes("terminal") ? null : "The device's agent cannot open a terminal",
+            available: caps.includes("terminal") && terminalGranted,
+            reason: !caps.includes("terminal")
+              ? "The device's agent cannot open a terminal"
+              : terminalGranted
+              ? null
+              : notGrantedText("terminal"),
           },
           desktop: {
-            available: caps.includes("desktop"),
-            reason: caps.includes("desktop") ? null : NO_VNC_TEXT,
+            available: caps.includes("desktop") && desktopGranted,
+            reason: !caps.includes("desktop")
+              ? NO_VNC_TEXT
+              : desktopGranted
+              ? null
+              : notGrantedText("desktop_view"),
+            viewOnly: desktopViewOnly(granted),
           },
           files: actions(c, o).file_transfer.enabled,
         }}

@@ -9,6 +9,7 @@ import { z } from "zod";
 import {
   CONFIRMATION_MESSAGE_LABEL,
   CONFIRMATION_TIMEOUT_LABEL,
+  type ConsentCapability,
   describePathProblem,
   isCoreError,
   parseReachPath,
@@ -68,7 +69,41 @@ const ConfirmationForm = z.object({
     POLICY_LIMITS.confirmationTimeoutSeconds,
   ),
   showOnLockedAndLoggedOff: checkbox(),
+  mode: z.enum(["confirm", "notify"], {
+    error: "Choose whether the end user is asked or only told",
+  }).optional(),
+  nobodyToAsk: z.enum(["proceed", "refuse"], {
+    error: "Choose whether to connect or refuse when nobody can be asked",
+  }).optional(),
+  // Present when the form shows the consent fields, so a form without them changes none of them.
+  consentFields: z.string().max(10).optional(),
+  capabilities: z.union([z.string().max(40), z.array(z.string().max(40)).max(8)]).optional(),
+  offerWindows: checkbox(),
 });
+
+/** The consent field a refusal is about, so the page shows it beside that field. */
+function consentFieldError(message: string) {
+  const field = message.match(/^Invalid (capabilities|mode|nobodyToAsk)\b/)?.[1] ??
+    (/asked or only told/.test(message)
+      ? "mode"
+      : /nobody can be asked/.test(message)
+      ? "nobodyToAsk"
+      : null);
+  return field ? { field: field as "capabilities" | "mode" | "nobodyToAsk", message } : undefined;
+}
+
+/** What the confirmation form changes: only the consent fields it shows. */
+function confirmationInput(data: z.infer<typeof ConfirmationForm>) {
+  const { consentFields, capabilities, offerWindows, mode, nobodyToAsk, ...rest } = data;
+  return {
+    ...rest,
+    ...(mode ? { mode } : {}),
+    ...(nobodyToAsk ? { nobodyToAsk } : {}),
+    ...(consentFields
+      ? { capabilities: [capabilities ?? []].flat() as ConsentCapability[], offerWindows }
+      : {}),
+  };
+}
 
 const SecureConnectForm = z.object({
   enabled: checkbox(),
@@ -250,6 +285,10 @@ async function settingsPage(
       message: c1.message,
       timeoutSeconds: String(c1.timeoutSeconds),
       showOnLockedAndLoggedOff: c1.showOnLockedAndLoggedOff,
+      mode: c1.mode === "notify" ? "notify" : "confirm",
+      capabilities: c1.capabilities,
+      nobodyToAsk: c1.nobodyToAsk,
+      offerWindows: c1.offerWindows,
       exclusions: rows("confirmation"),
       devices: deviceOptions("confirmation"),
       groups: groups.filter((g) => notExcluded("confirmation", "group")(g.id))
@@ -384,19 +423,25 @@ export function settingsRoutes(): Hono<AppEnv> {
     const raw = await typed(c);
     const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        // With every field's problem beside it, the section's box lists them all.
-        errors: { confirmation: Object.keys(fieldErrors).length > 0 ? undefined : message },
+        // The section's box lists every field's problem, or says the message when none is a field's.
+        errors: { confirmation: message },
         fieldErrors,
         confirmation: {
           enabled: isOn(raw.enabled),
           message: raw.message ?? "",
           timeoutSeconds: raw.timeoutSeconds ?? "",
           showOnLockedAndLoggedOff: isOn(raw.showOnLockedAndLoggedOff),
+          mode: raw.mode === "notify" ? "notify" : "confirm",
+          nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
+          offerWindows: isOn(raw.offerWindows),
+          capabilities: form.ok ? [form.data.capabilities ?? []].flat() : undefined,
+          fieldError: consentFieldError(message),
         },
       }, 400);
     if (!form.ok) return await fail(form.message, form.errors);
+    const input = confirmationInput(form.data);
     try {
-      await settings(c).changeConfirmation(currentUser(c), department.id, form.data);
+      await settings(c).changeConfirmation(currentUser(c), department.id, input);
     } catch (err) {
       return await failWith(err, fail);
     }
@@ -410,8 +455,8 @@ export function settingsRoutes(): Hono<AppEnv> {
     const raw = await typed(c);
     const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        // With every field's problem beside it, the section's box lists them all.
-        errors: { "secure-connect": Object.keys(fieldErrors).length > 0 ? undefined : message },
+        // The section's box lists every field's problem, or says the message when none is a field's.
+        errors: { "secure-connect": message },
         fieldErrors,
         secureConnect: {
           enabled: isOn(raw.enabled),
@@ -438,8 +483,8 @@ export function settingsRoutes(): Hono<AppEnv> {
     const raw = await typed(c);
     const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        // With every field's problem beside it, the section's box lists them all.
-        errors: { authorization: Object.keys(fieldErrors).length > 0 ? undefined : message },
+        // The section's box lists every field's problem, or says the message when none is a field's.
+        errors: { authorization: message },
         fieldErrors,
         authorization: {
           lifetimeMinutes: raw.lifetimeMinutes ?? "",
@@ -461,8 +506,8 @@ export function settingsRoutes(): Hono<AppEnv> {
     const raw = await typed(c);
     const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
-        // With every field's problem beside it, the section's box lists them all.
-        errors: { recording: Object.keys(fieldErrors).length > 0 ? undefined : message },
+        // The section's box lists every field's problem, or says the message when none is a field's.
+        errors: { recording: message },
         fieldErrors,
         recording: {
           terminal: isOn(raw.terminal) ? "on" : "off",

@@ -34,7 +34,12 @@ export interface RemoteModel {
   view: "terminal" | "desktop";
   bar: SessionBarModel;
   terminal: { available: boolean; reason: string | null };
-  desktop: { available: boolean; reason: string | null };
+  desktop: {
+    available: boolean;
+    reason: string | null;
+    /** The end user allowed watching the screen, not controlling it: the server drops input. */
+    viewOnly?: boolean;
+  };
   files: boolean;
 }
 
@@ -175,9 +180,18 @@ export function RemotePage(props: { model: RemoteModel }) {
             <div class="remote-toolbar">
               <span id="remote-status" role="status" aria-live="polite">Connecting…</span>
               <span class="spacer"></span>
-              <label class="check">
-                <input type="checkbox" id="desktop-view-only" /> View only
-              </label>
+              {m.desktop.viewOnly
+                ? (
+                  <label class="check">
+                    <input type="checkbox" id="desktop-view-only" checked disabled />{" "}
+                    View only: the end user allowed watching, not control
+                  </label>
+                )
+                : (
+                  <label class="check">
+                    <input type="checkbox" id="desktop-view-only" /> View only
+                  </label>
+                )}
               <button type="button" id="desktop-cad">Send Ctrl+Alt+Del</button>
             </div>
             <form id="desktop-password" class="inline" hidden>

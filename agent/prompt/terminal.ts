@@ -7,11 +7,15 @@ import type { Prompter, PromptRequest, PromptResult } from "./prompter.ts";
 import { type CatalogueKey, t } from "../../i18n/mod.ts";
 import {
   APP,
+  CAPABILITY_WORDS,
+  choiceLines,
   countdownText,
   formatPromptText,
   localizeServerText,
   parseAnswer,
+  parseGrant,
   plainText,
+  windowText,
 } from "./text.ts";
 
 /** Where a terminal prompter reads answers and writes text. */
@@ -66,7 +70,9 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
         return resolve(null);
       }
       const { title, body } = formatPromptText(req);
-      io.output(`\n${title}\n${"=".repeat(title.length)}\n${body}\n\n`);
+      const choices = choiceLines(req);
+      const extra = choices.length > 0 ? `\n${choices.join("\n")}\n` : "";
+      io.output(`\n${title}\n${"=".repeat(title.length)}\n${body}\n${extra}\n`);
       let settled = false;
       let timer: TimerHandle | undefined;
       let lastSeconds = -1;
@@ -96,9 +102,21 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       };
       const onAbort = () => finish(null, say("prompt.withdrawn"));
       const unlisten = lines.listen((line) => {
-        const answer = parseAnswer(line);
-        if (answer === "accept") return finish(answer, say("prompt.accepted"));
-        if (answer === "decline") return finish(answer, say("prompt.declined"));
+        const single = line.trim().split(/\s+/).length === 1;
+        const answer = parseAnswer(line.trim().split(/\s+/)[0] ?? "");
+        if (answer === "accept" && choices.length > 0) {
+          const grant = parseGrant(line, req);
+          if (grant) {
+            const what = grant.granted
+              ? ` for ${grant.granted.map((c) => CAPABILITY_WORDS[c] ?? c).join(", ")}`
+              : "";
+            const how = grant.windowMinutes != null ? `, ${windowText(grant.windowMinutes)}` : "";
+            return finish({ answer, ...grant }, `Accepted${what}${how}.`);
+          }
+        } else if (answer === "accept" && single) {
+          return finish(answer, say("prompt.accepted"));
+        }
+        if (answer === "decline" && single) return finish(answer, say("prompt.declined"));
         io.output(`${io.isTerminal ? "\n" : ""}${say("prompt.hint")}\n`);
         if (io.isTerminal && lastSeconds > 0) render(lastSeconds);
       });
