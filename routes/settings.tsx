@@ -82,7 +82,9 @@ const ConfirmationForm = z.object({
 });
 
 /** The consent field a refusal is about, so the page shows it beside that field. */
-function consentFieldError(message: string) {
+function consentFieldError(message: string, fieldErrors: Record<string, string> = {}) {
+  const named = (["capabilities", "mode", "nobodyToAsk"] as const).find((f) => fieldErrors[f]);
+  if (named) return { field: named, message: fieldErrors[named]! };
   const field = message.match(/^Invalid (capabilities|mode|nobodyToAsk)\b/)?.[1] ??
     (/asked or only told/.test(message)
       ? "mode"
@@ -435,7 +437,7 @@ export function settingsRoutes(): Hono<AppEnv> {
           nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
           offerWindows: isOn(raw.offerWindows),
           capabilities: form.ok ? [form.data.capabilities ?? []].flat() : undefined,
-          fieldError: consentFieldError(message),
+          fieldError: consentFieldError(message, fieldErrors),
         },
       }, 400);
     if (!form.ok) return await fail(form.message, form.errors);
