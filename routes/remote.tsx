@@ -13,12 +13,19 @@ import { canSee, fileReach, visibleDepartments } from "../services/devices.ts";
 import { sessionBarModel } from "../services/device_views.ts";
 import { type DeviceRow, findDevice } from "../store/devices.ts";
 import {
+  type BrowseModel,
+  FilesBrowse,
   type FilesModel,
-  FilesPage,
   type ListingEntry,
   TransferList,
 } from "../views/FilesPage.tsx";
-import { RemotePage, RemoteUnavailablePage, SessionBarContent } from "../views/RemotePage.tsx";
+import {
+  RemoteUnavailablePage,
+  SessionBarContent,
+  type WorkspaceModel,
+  WorkspacePage,
+  type WorkspaceView,
+} from "../views/RemotePage.tsx";
 import { NO_VNC_TEXT } from "../views/DevicePage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
@@ -79,6 +86,73 @@ function bar(c: Ctx, o: Owned) {
   return sessionBarModel(c.get("services"), o.session, o.device);
 }
 
+/**
+ * The workspace with `view` on show. The files panel lists `path` only when it is the panel on
+ * show; otherwise it loads its folder when first shown.
+ */
+async function workspace(
+  c: Ctx,
+  o: Owned,
+  view: WorkspaceView,
+  path: string | null,
+): Promise<WorkspaceModel> {
+  const caps = capabilities(o.device);
+  const allowed = actions(c, o);
+  const services = c.get("services");
+  let files: FilesModel | null = null;
+  if (allowed.file_transfer.enabled) {
+    const { roots } = await fileReach(services.db, o.device);
+    files = {
+      roots: roots.map((r) => ({
+        path: r.path,
+        label: r.source === "upload"
+          ? "Upload folder"
+          : r.source === "home"
+          ? `Home folder of ${r.user}`
+          : "Added by an admin",
+      })),
+      sessionId: o.session.id,
+      listing: null,
+      listingError: null,
+      transfers: services.transfers.list(o.session.id),
+      maxBytes: services.maxTransferBytes,
+    };
+    if (view === "files") {
+      try {
+        files.listing = await listFolder(c, o, path);
+      } catch (err) {
+        if (!(err instanceof ChannelError)) throw err;
+        files.listingError = err.message;
+      }
+    }
+  }
+  if (caps.includes("terminal") || caps.includes("desktop")) c.set("styleNonce", randomToken(16));
+  return {
+    sessionId: o.session.id,
+    deviceId: o.device.id,
+    deviceName: o.device.name,
+    view,
+    bar: bar(c, o),
+    terminal: {
+      available: allowed.take_remote_control.enabled && caps.includes("terminal"),
+      reason: !allowed.take_remote_control.enabled
+        ? allowed.take_remote_control.reason
+        : caps.includes("terminal")
+        ? null
+        : "The device's agent cannot open a terminal",
+    },
+    desktop: {
+      available: allowed.take_remote_control.enabled && caps.includes("desktop"),
+      reason: !allowed.take_remote_control.enabled
+        ? allowed.take_remote_control.reason
+        : caps.includes("desktop")
+        ? null
+        : NO_VNC_TEXT,
+    },
+    files,
+  };
+}
+
 /** WebSockets from other sites must not ride on the technician's cookie. */
 function sameOrigin(c: Ctx): boolean {
   const origin = c.req.header("Origin");
@@ -93,6 +167,7 @@ const UploadQuery = z.object({
   size: z.coerce.number({ error: "size must be a number" }).int().min(0),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 hexadecimal characters"),
   overwrite: z.enum(["0", "1"]).default("0"),
+  tag: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "tag must be letters, digits, - or _").optional(),
 });
 
 const PathQuery = z.object({ path: z.string().min(1).max(4096).optional() });
@@ -120,28 +195,7 @@ export function remoteRoutes(): Hono<AppEnv> {
     const view = c.req.query("view") === "desktop" || !caps.includes("terminal")
       ? "desktop"
       : "terminal";
-    c.set("styleNonce", randomToken(16));
-    return render(
-      c,
-      <RemotePage
-        model={{
-          sessionId: o.session.id,
-          deviceId: o.device.id,
-          deviceName: o.device.name,
-          view,
-          bar: bar(c, o),
-          terminal: {
-            available: caps.includes("terminal"),
-            reason: caps.includes("terminal") ? null : "The device's agent cannot open a terminal",
-          },
-          desktop: {
-            available: caps.includes("desktop"),
-            reason: caps.includes("desktop") ? null : NO_VNC_TEXT,
-          },
-          files: actions(c, o).file_transfer.enabled,
-        }}
-      />,
-    );
+    return render(c, <WorkspacePage model={await workspace(c, o, view, null)} />);
   });
 
   app.get("/sessions/:id/channels/:type", requireUser(), async (c) => {
@@ -197,34 +251,30 @@ export function remoteRoutes(): Hono<AppEnv> {
     }
     const q = parseWith(PathQuery, c.req.query());
     if (!q.ok) throw new HttpError(400, q.message);
-    const services = c.get("services");
-    const { roots } = await fileReach(services.db, o.device);
-    const model: FilesModel = {
-      roots: roots.map((r) => ({
-        path: r.path,
-        label: r.source === "upload"
-          ? "Upload folder"
-          : r.source === "home"
-          ? `Home folder of ${r.user}`
-          : "Added by an admin",
-      })),
-      sessionId: o.session.id,
-      deviceId: o.device.id,
-      deviceName: o.device.name,
-      bar: bar(c, o),
-      listing: null,
-      listingError: null,
-      transfers: services.transfers.list(o.session.id),
-      maxBytes: services.maxTransferBytes,
-      remoteControl: allowed.take_remote_control.enabled,
-    };
-    try {
-      model.listing = await listFolder(c, o, q.data.path ?? null);
-    } catch (err) {
-      if (!(err instanceof ChannelError)) throw err;
-      model.listingError = err.message;
+    return render(
+      c,
+      <WorkspacePage model={await workspace(c, o, "files", q.data.path ?? null)} />,
+    );
+  });
+
+  // The folder view alone, swapped into the files panel (a folder link, the path box, a
+  // refresh after an upload).
+  app.get("/sessions/:id/files/browse", requireUser(), async (c) => {
+    const o = await owned(c);
+    const allowed = actions(c, o).file_transfer;
+    const q = parseWith(PathQuery, c.req.query());
+    const model: BrowseModel = { sessionId: o.session.id, listing: null, listingError: null };
+    if (!allowed.enabled) model.listingError = allowed.reason;
+    else if (!q.ok) model.listingError = q.message;
+    else {
+      try {
+        model.listing = await listFolder(c, o, q.data.path ?? null);
+      } catch (err) {
+        if (!(err instanceof ChannelError)) throw err;
+        model.listingError = err.message;
+      }
     }
-    return render(c, <FilesPage model={model} />);
+    return renderPartial(c, <FilesBrowse model={model} />);
   });
 
   app.get("/sessions/:id/transfers", requireUser(), async (c) => {
@@ -314,6 +364,7 @@ export function remoteRoutes(): Hono<AppEnv> {
       direction: "upload",
       name: q.data.name,
       size: q.data.size,
+      ...(q.data.tag ? { tag: q.data.tag } : {}),
     });
     const outcome = collectOutcome(channel);
     const hash = createHash("sha256");

@@ -23,7 +23,7 @@ export class Transfers {
   /** Starts tracking a transfer on `channel`. */
   start(
     channel: Channel,
-    t: { direction: "upload" | "download"; name: string; size: number | null },
+    t: { direction: "upload" | "download"; name: string; size: number | null; tag?: string },
   ): TransferItem {
     const item: TransferItem = {
       id: channel.id,
@@ -35,6 +35,7 @@ export class Transfers {
       state: "running",
       message: null,
       sha256: null,
+      tag: t.tag ?? null,
     };
     const list = this.#bySession.get(channel.sessionId) ?? [];
     list.unshift({ item, channel, startedAt: this.now() });
