@@ -73,3 +73,81 @@ Deno.test("browser: a running shell survives a visit to the files and back", asy
     await Deno.remove(uploads, { recursive: true });
   }
 });
+
+Deno.test("browser: uploads show up in the folder on show, each transfer listed once", async () => {
+  await using w = await world();
+  const uploads = await Deno.makeTempDir({ prefix: "assent-workspace-" });
+  const source = await Deno.makeTempDir({ prefix: "assent-source-" });
+  try {
+    await Deno.mkdir(`${uploads}/reports`);
+    await Deno.writeTextFile(`${uploads}/reports/march.csv`, "1,2,3");
+    await Deno.writeTextFile(`${source}/a.txt`, "first");
+    await Deno.writeTextFile(`${source}/b.txt`, "second");
+    const { deviceId } = await w.agent("PC-UPLOADS", [
+      "--session-state",
+      "unlocked",
+      "--upload-dir",
+      uploads,
+    ]);
+    const sessionId = await authorizedSession(w.owner, deviceId);
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(20_000);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await signIn(page, w.server.url);
+    await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
+    const browse = page.locator("#files-browse");
+    await browse.getByRole("link", { name: "📁 reports" }).waitFor();
+
+    // Two files at once; the folder on show lists them when they are saved, without a reload.
+    await page.locator("#upload-files").setInputFiles([`${source}/a.txt`, `${source}/b.txt`]);
+    await page.getByRole("button", { name: "Upload" }).click();
+    await browse.getByRole("cell", { name: "a.txt" }).waitFor();
+    await browse.getByRole("cell", { name: "b.txt" }).waitFor();
+    assert.equal(await Deno.readTextFile(`${uploads}/b.txt`), "second");
+    // The live list has had its say (it re-renders on every transfer event).
+    await page.locator("#transfers li[data-tag]").nth(1).waitFor({ state: "attached" });
+    for (const name of ["a.txt", "b.txt"]) {
+      assert.equal(
+        await page.locator(".transfers li:visible", { hasText: name }).count(),
+        1,
+        `${name} is listed once`,
+      );
+    }
+
+    // The path box jumps to a folder; one outside the reach gets a plain sentence.
+    await page.getByLabel("Go to folder").fill(`${uploads}/reports`);
+    await page.getByLabel("Go to folder").press("Enter");
+    await browse.getByRole("cell", { name: "march.csv" }).waitFor();
+    await page.getByLabel("Go to folder").fill("/etc");
+    await page.getByRole("button", { name: "Go", exact: true }).click();
+    const refusal = page.locator("#files-browse-error");
+    await refusal.waitFor();
+    assert.match(
+      await refusal.innerText(),
+      /^\/etc is outside what file transfer may reach on this device/,
+    );
+    await page.getByLabel("Go to folder").fill(`${uploads}/reports`);
+    await page.getByLabel("Go to folder").press("Enter");
+    await browse.getByRole("cell", { name: "march.csv" }).waitFor();
+
+    // Dropped on the folder view, a file lands in the folder on show.
+    const dropped = await page.evaluateHandle(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(["dropped"], "dropped.txt", { type: "text/plain" }));
+      return data;
+    });
+    await page.dispatchEvent("#files-drop", "dragover", { dataTransfer: dropped });
+    await page.dispatchEvent("#files-drop", "drop", { dataTransfer: dropped });
+    await browse.getByRole("cell", { name: "dropped.txt" }).waitFor();
+    assert.equal(await Deno.readTextFile(`${uploads}/reports/dropped.txt`), "dropped");
+    await page.screenshot({ path: await artifact("workspace-uploads-1280.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: await artifact("workspace-uploads-390.png"), fullPage: true });
+    assert.deepEqual(errors, [], "no CSP violations or script errors");
+  } finally {
+    await Deno.remove(uploads, { recursive: true });
+    await Deno.remove(source, { recursive: true });
+  }
+});
