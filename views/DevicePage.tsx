@@ -138,14 +138,20 @@ export function DevicePage(props: {
               </select>{" "}
               <button type="submit">Move</button>
             </PostForm>
-            <PostForm action={`/devices/${d.id}/${d.disabled ? "enable" : "disable"}`}>
+            <PostForm
+              action={`/devices/${d.id}/${d.disabled ? "enable" : "disable"}`}
+              confirm={d.disabled
+                ? undefined
+                : `Disable ${d.name}? Its connection closes at once and every session on it ends.`}
+            >
               <button type="submit" class={d.disabled ? "" : "danger"}>
                 {d.disabled ? "Enable device" : "Disable device"}
               </button>
             </PostForm>
           </div>
           <p class="hint">
-            Disabling closes the agent's connection at once and refuses it until enabled again.
+            Disabling closes the agent's connection at once and refuses it until enabled again; the
+            agent keeps asking every few minutes and comes back by itself once enabled.
           </p>
         </section>
       )}
