@@ -48,6 +48,7 @@ import { type DeviceRow, findDevice } from "../store/devices.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { loadPolicies } from "../store/policies.ts";
 import {
+  authorizedSessionRows,
   deviceSessionIds,
   dismissOutcome,
   dueSessionIds,
@@ -65,7 +66,7 @@ import { findUser } from "../store/users.ts";
 import { AccountError, type Accounts, type CurrentUser, toCurrentUser } from "./accounts.ts";
 import { canSeeDevice } from "./devices.ts";
 import type { DeadlineSource, Scheduler } from "./scheduler.ts";
-import { administers } from "./scope.ts";
+import { administers, inScope, managedDepartments } from "./scope.ts";
 
 /** Closes the relayed channels of a session (remote control, file transfer). */
 export interface ChannelCloser {
@@ -100,6 +101,27 @@ export type RequestResult =
   | { kind: "enrol_mfa" };
 
 /** A refusal with the text the UI shows and a code for API clients. */
+/** An authorization in force, as the active-sessions overview and the API show it. */
+export interface ActiveAuthorization {
+  sessionId: string;
+  deviceId: string;
+  deviceName: string;
+  departmentId: string;
+  departmentName: string;
+  technicianId: string;
+  technicianName: string;
+  technicianEmail: string;
+  asUser: string | null;
+  authorizedAt: number;
+  expiresAt: number;
+  /** Time left as the server counts it now. */
+  leftMs: number;
+  /** Channels open right now (terminal, desktop, transfers). */
+  channels: number;
+  /** The viewer's own session. */
+  own: boolean;
+}
+
 export class SessionError extends Error {
   override name = "SessionError";
   constructor(
@@ -172,6 +194,45 @@ export class SupportSessions implements DeadlineSource {
       }
     }
     throw new SessionError("not_found", "There is no such support session", 404);
+  }
+
+  /**
+   * The authorizations in force that `user` may oversee, soonest expiry first: a technician's
+   * own (while they can still see the device), and to an admin every one in the departments
+   * they administer; to a super admin every one. The same rule as {@link visible}.
+   */
+  async active(user: CurrentUser): Promise<ActiveAuthorization[]> {
+    const now = this.#d.clock.now();
+    const managed = await managedDepartments(this.#d.db, user);
+    const result: ActiveAuthorization[] = [];
+    for (const row of await authorizedSessionRows(this.#d.db)) {
+      const s = row.session;
+      if (s.status.kind !== "authorized" || s.status.expiresAt <= now) continue;
+      const own = s.technicianId === user.id &&
+        await canSeeDevice(this.#d.db, user, {
+          id: s.deviceId,
+          department_id: row.departmentId,
+          kind: row.deviceKind,
+        });
+      if (!own && !inScope(managed, row.departmentId)) continue;
+      result.push({
+        sessionId: s.id,
+        deviceId: s.deviceId,
+        deviceName: row.deviceName,
+        departmentId: row.departmentId,
+        departmentName: row.departmentName,
+        technicianId: s.technicianId,
+        technicianName: row.technicianName,
+        technicianEmail: row.technicianEmail,
+        asUser: s.asUser,
+        authorizedAt: s.status.authorizedAt,
+        expiresAt: s.status.expiresAt,
+        leftMs: s.status.expiresAt - now,
+        channels: s.status.channels.length,
+        own: s.technicianId === user.id,
+      });
+    }
+    return result;
   }
 
   /** The device as the rules see it right now. */

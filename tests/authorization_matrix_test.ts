@@ -140,6 +140,8 @@ const RULES: Rule[] = [
     object: "body_department",
   },
   { match: /^\/api\/v1\/support-sessions$/, access: "signed_in", object: "none" },
+  // Scoped by the service: the caller's own, and every one of the departments they administer.
+  { match: /^\/api\/v1\/authorizations\/active$/, access: "signed_in", object: "none" },
   { match: /^\/api\/v1\/support-sessions\/:id/, access: "owner", object: "support" },
   // Filters name another department's device and people: the answer must stay in scope.
   { match: /^\/api\/v1\/audit$/, access: "signed_in", object: "audit_filter" },
@@ -211,6 +213,8 @@ const RULES: Rule[] = [
   },
   { match: /^\/devices\/:id/, access: "member", object: "device" },
   { match: /^\/sessions\/:id\/deauthorize$/, access: "overseen", object: "session" },
+  { match: /^\/sessions\/active(\/list|\/events)?$/, access: "signed_in", object: "none" },
+  { match: /^\/sessions\/active\/:id\/deauthorize$/, access: "overseen", object: "session" },
   {
     match: /^\/sessions\/:id\/transfers\/:cid\/cancel$/,
     access: "owner",
