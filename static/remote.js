@@ -138,6 +138,23 @@ async function startTerminal(el) {
   globalThis.assentTerminal = term;
 }
 
+// X11 keysyms and key codes of the toolbar's key combinations, pressed in order, released in
+// reverse.
+const CTRL = [0xffe3, "ControlLeft"];
+const ALT = [0xffe9, "AltLeft"];
+const SHIFT = [0xffe1, "ShiftLeft"];
+const SUPER = [0xffeb, "MetaLeft"];
+const ESC = [0xff1b, "Escape"];
+const KEYS = {
+  "ctrl-alt-del": [CTRL, ALT, [0xffff, "Delete"]],
+  "alt-tab": [ALT, [0xff09, "Tab"]],
+  "super": [SUPER],
+  "ctrl-esc": [CTRL, ESC],
+  "print": [[0xff61, "PrintScreen"]],
+  "alt-f4": [ALT, [0xffc1, "F4"]],
+  "ctrl-shift-esc": [CTRL, SHIFT, ESC],
+};
+
 async function startDesktop(el) {
   const { default: RFB } = await import("./vendor/novnc/core/rfb.js");
   const say = sayIn("desktop-status");
@@ -147,7 +164,31 @@ async function startDesktop(el) {
   rfb.resizeSession = false;
   rfb.viewOnly = viewOnly?.checked ?? false;
   viewOnly?.addEventListener("change", () => (rfb.viewOnly = viewOnly.checked));
-  document.getElementById("desktop-cad")?.addEventListener("click", () => rfb.sendCtrlAltDel());
+  const scale = document.getElementById("desktop-scale");
+  scale?.addEventListener("change", () => {
+    // Fit shrinks the screen into the panel; 100 % shows it pixel for pixel, scrolled.
+    rfb.scaleViewport = scale.value === "fit";
+    el.classList.toggle("actual-size", scale.value !== "fit");
+  });
+  document.getElementById("desktop-send-keys")?.addEventListener("click", () => {
+    const combo = KEYS[document.getElementById("desktop-keys").value];
+    if (!combo) return;
+    for (const [keysym, code] of combo) rfb.sendKey(keysym, code, true);
+    for (const [keysym, code] of [...combo].reverse()) rfb.sendKey(keysym, code, false);
+    say(`Sent ${document.getElementById("desktop-keys").selectedOptions[0].textContent}`, "ok");
+    rfb.focus();
+  });
+  document.getElementById("desktop-fullscreen")?.addEventListener("click", () => {
+    const panel = document.getElementById("panel-desktop");
+    if (document.fullscreenElement) document.exitFullscreen();
+    else panel?.requestFullscreen?.().catch(() => say("The browser refused full screen", "bad"));
+  });
+  document.getElementById("desktop-clipboard")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const input = document.getElementById("desktop-clipboard-text");
+    rfb.clipboardPasteFrom(input.value);
+    say("Sent to the device's clipboard", "ok");
+  });
   rfb.addEventListener("connect", () => {
     say("Connected to the desktop", "ok");
     el.dataset.state = "connected";

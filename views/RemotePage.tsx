@@ -25,6 +25,17 @@ export interface SessionBarModel {
   state: SessionBarState;
 }
 
+/** The key combinations the desktop toolbar sends; the page script knows their key codes. */
+export const KEY_COMBOS = [
+  { id: "ctrl-alt-del", label: "Ctrl+Alt+Del" },
+  { id: "alt-tab", label: "Alt+Tab" },
+  { id: "super", label: "Win / Super" },
+  { id: "ctrl-esc", label: "Ctrl+Esc" },
+  { id: "print", label: "PrintScreen" },
+  { id: "alt-f4", label: "Alt+F4" },
+  { id: "ctrl-shift-esc", label: "Ctrl+Shift+Esc" },
+] as const;
+
 /** A panel of the session workspace. */
 export type WorkspaceView = "terminal" | "desktop" | "files";
 
@@ -211,8 +222,28 @@ export function WorkspacePage(props: { model: WorkspaceModel }) {
                 <label class="check">
                   <input type="checkbox" id="desktop-view-only" /> View only
                 </label>
-                <button type="button" id="desktop-cad">Send Ctrl+Alt+Del</button>
+                <label for="desktop-scale" class="sr">Scaling</label>
+                <select id="desktop-scale">
+                  <option value="fit">Fit to window</option>
+                  <option value="100">100 %</option>
+                </select>
+                <label for="desktop-keys" class="sr">Key combination</label>
+                <select id="desktop-keys">
+                  {KEY_COMBOS.map((k) => <option key={k.id} value={k.id}>{k.label}</option>)}
+                </select>
+                <button type="button" id="desktop-send-keys">Send keys</button>
+                <button type="button" id="desktop-fullscreen">Full screen</button>
               </div>
+              <form id="desktop-clipboard" class="inline clipboard-box">
+                <label for="desktop-clipboard-text">Clipboard text for the device</label>
+                <input
+                  id="desktop-clipboard-text"
+                  type="text"
+                  autocomplete="off"
+                  maxlength={65536}
+                />
+                <button type="submit">Send to clipboard</button>
+              </form>
               <form id="desktop-password" class="inline" hidden>
                 <label for="vnc-password">The desktop asks for its VNC password</label>
                 <input id="vnc-password" type="password" autocomplete="off" />

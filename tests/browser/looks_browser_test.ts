@@ -65,6 +65,9 @@ const NOT_PAGES: Record<string, string> = {
   "/sessions/:id/live": "an event stream",
   "/sessions/:id/events": "an event stream",
   "/sessions/:id/files/download": "a file download",
+  "/sessions/:id/files/browse": "a live part of the files panel",
+  "/sessions/active/list": "a live part of /sessions/active",
+  "/sessions/active/events": "an event stream",
 };
 
 /** Pages for someone who is not signed in; the scenes visit them in a signed-out browser. */
@@ -324,6 +327,9 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await tech.goto(`${url}/sessions/${sessionId}/files`);
     await tech.getByRole("cell", { name: "quarterly report.txt" }).waitFor();
     await check(tech, "file transfer", { shot: "files" });
+    await tech.goto(`${url}/sessions/active`);
+    await tech.locator(`[data-session="${sessionId}"]`).waitFor();
+    await check(tech, "active sessions", { shot: "active-sessions" });
     await tech.goto(`${url}/sessions/${sessionId}/remote`);
     await tech.getByText(/shell runs as/).waitFor();
     await w.owner.post(`/sessions/${sessionId}/deauthorize`);
@@ -336,6 +342,7 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await request.click();
     await tech.locator(".skipped-confirmation").waitFor();
     await check(tech, "authorized without asking a locked device");
+    tech.once("dialog", (dialog) => dialog.accept());
     await tech.getByRole("button", { name: "Disable device" }).click();
     await tech.getByRole("button", { name: "Enable device" }).waitFor();
     await check(tech, "disabled device");

@@ -7,7 +7,9 @@ import type { Page } from "playwright-core";
 import { artifact, launchBrowser } from "../support/browser.ts";
 import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
+import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
+import { startVncDesktop } from "../support/x11.ts";
 
 async function signIn(page: Page, url: string) {
   await page.goto(`${url}/login`);
@@ -150,4 +152,82 @@ Deno.test("browser: uploads show up in the folder on show, each transfer listed 
     await Deno.remove(uploads, { recursive: true });
     await Deno.remove(source, { recursive: true });
   }
+});
+
+Deno.test("browser: the desktop toolbar scales, goes full screen, sends clipboard text and key combinations", async () => {
+  await using desktop = await startVncDesktop();
+  await using w = await world();
+  const { deviceId } = await w.agent("PC-TOOLBAR", [
+    "--session-state",
+    "unlocked",
+    "--vnc",
+    `127.0.0.1:${desktop.port}`,
+  ]);
+  const sessionId = await authorizedSession(w.owner, deviceId);
+  await using browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(20_000);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page, w.server.url);
+  await page.goto(`${w.server.url}/sessions/${sessionId}/remote?view=desktop`);
+  await page.locator('#desktop[data-state="connected"]').waitFor();
+  const canvasWidth = () => page.locator("#desktop canvas").evaluate((c) => c.clientWidth);
+
+  // Scaling: fit to the panel, or the device's 800 px pixel for pixel.
+  await until("the desktop fitted to the panel", async () => (await canvasWidth()) !== 800);
+  await page.getByLabel("Scaling").selectOption("100");
+  await until("the desktop at 100 %", async () => (await canvasWidth()) === 800);
+  await page.getByLabel("Scaling").selectOption("fit");
+  await until("the desktop fitted again", async () => (await canvasWidth()) !== 800);
+
+  // Clipboard text reaches the device's X display.
+  await page.getByLabel("Clipboard text for the device").fill("assent-clip-42");
+  await page.getByRole("button", { name: "Send to clipboard" }).click();
+  await until("the text in the display's cut buffer", async () => {
+    const out = await new Deno.Command("xprop", {
+      args: ["-display", desktop.display, "-root", "CUT_BUFFER0"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(out.stdout).includes("assent-clip-42");
+  });
+
+  // A key combination is pressed in order and released in reverse.
+  await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const rfb = (globalThis as any).assentDesktop;
+    const sent: unknown[] = [];
+    const send = rfb.sendKey.bind(rfb);
+    rfb.sendKey = (keysym: number, code: string, down: boolean) => {
+      sent.push([keysym, code, down]);
+      send(keysym, code, down);
+    };
+    // deno-lint-ignore no-explicit-any
+    (globalThis as any).sentKeys = sent;
+  });
+  await page.getByLabel("Key combination").selectOption({ label: "Alt+Tab" });
+  await page.getByRole("button", { name: "Send keys" }).click();
+  assert.deepEqual(
+    // deno-lint-ignore no-explicit-any
+    await page.evaluate(() => (globalThis as any).sentKeys),
+    [[0xffe9, "AltLeft", true], [0xff09, "Tab", true], [0xff09, "Tab", false], [
+      0xffe9,
+      "AltLeft",
+      false,
+    ]],
+  );
+  const options = await page.getByLabel("Key combination").locator("option").allInnerTexts();
+  for (const combo of ["Ctrl+Alt+Del", "Win / Super", "Ctrl+Esc", "PrintScreen"]) {
+    assert.ok(options.includes(combo), `${combo} is offered`);
+  }
+  await page.evaluate(() => scrollTo(0, 0));
+  await page.screenshot({ path: await artifact("workspace-desktop-1280.png") });
+
+  await page.getByRole("button", { name: "Full screen" }).click();
+  await page.waitForFunction(() => document.fullscreenElement?.id === "panel-desktop");
+  await page.evaluate(() => document.exitFullscreen());
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: await artifact("workspace-desktop-390.png") });
+  assert.deepEqual(errors, [], "no CSP violations or script errors");
 });
