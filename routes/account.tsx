@@ -8,7 +8,12 @@ import { createApiToken, revokeToken } from "../services/api_tokens.ts";
 import { listApiTokens } from "../store/api_tokens.ts";
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
 import { findDepartment } from "../store/departments.ts";
-import { unusedRecoveryCodes, userDepartmentIds } from "../store/users.ts";
+import {
+  setStayOnPanel,
+  staysOnPanel,
+  unusedRecoveryCodes,
+  userDepartmentIds,
+} from "../store/users.ts";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
 import { MfaEnrolPage, RecoveryCodesPage } from "../views/MfaEnrolPage.tsx";
@@ -47,10 +52,11 @@ async function model(c: Ctx): Promise<AccountModel> {
     recoveryCodesLeft: await unusedRecoveryCodes(db, user.id),
     roleLabel: ROLE_LABELS[user.role],
     departments: names.filter((n): n is string => Boolean(n)).sort(),
+    stayOnPanel: await staysOnPanel(db, user.id),
   };
 }
 
-type Section = "password" | "mfa" | "codes";
+type Section = "password" | "mfa" | "codes" | "workspace";
 
 async function accountPage(
   c: Ctx,
@@ -86,6 +92,18 @@ export function accountRoutes(): Hono<AppEnv> {
       ? "Two-factor authentication is off. Set it up again below."
       : undefined;
     return await accountPage(c, "mfa", { notice });
+  });
+
+  app.post("/account/workspace", async (c) => {
+    const form = await readForm(c, z.object({ stay: z.enum(["1"]).optional() }));
+    if (!form.ok) return await accountPage(c, "workspace", { error: form.message }, 400);
+    const { db, clock } = c.get("services");
+    await setStayOnPanel(db, currentUser(c).id, form.data.stay === "1", clock.now());
+    return await accountPage(c, "workspace", {
+      notice: form.data.stay === "1"
+        ? "Saved: you stay on the device page when a request is authorized."
+        : "Saved: the session opens by itself when a request is authorized.",
+    });
   });
 
   app.post("/account/password", async (c) => {

@@ -187,6 +187,7 @@ export function remoteRoutes(): Hono<AppEnv> {
           deviceName={o.device.name}
           title={ACTION_LABELS.take_remote_control}
           reason={allowed.reason}
+          then={c.req.query("view") === "desktop" ? "desktop" : "terminal"}
         />,
         409,
       );
@@ -245,6 +246,7 @@ export function remoteRoutes(): Hono<AppEnv> {
           deviceName={o.device.name}
           title={ACTION_LABELS.file_transfer}
           reason={allowed.file_transfer.reason}
+          then="files"
         />,
         409,
       );

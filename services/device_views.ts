@@ -16,7 +16,7 @@ import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { LoggedInUser } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
-import { findUser } from "../store/users.ts";
+import { findUser, staysOnPanel } from "../store/users.ts";
 import { type DeviceRow, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import type { DeviceModel } from "../views/DevicePage.tsx";
@@ -161,6 +161,7 @@ export async function sessionPanelModel(
     actions: attended ? attendedActions(actions, attended) : actions,
     users: parseUsers(device.users).map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
+    openWhenAuthorized: !attended && !await staysOnPanel(services.db, user.id),
   };
 }
 

@@ -275,7 +275,14 @@ export function WorkspacePage(props: { model: WorkspaceModel }) {
 
 /** Take Remote Control is not possible now; `reason` is allowedActions' words. */
 export function RemoteUnavailablePage(
-  props: { deviceId: string; deviceName: string; title: string; reason: string },
+  props: {
+    deviceId: string;
+    deviceName: string;
+    title: string;
+    reason: string;
+    /** What the technician came for; it opens once a request made from the device page is authorized. */
+    then: WorkspaceView;
+  },
 ) {
   return (
     <Layout title={props.title} narrow>
@@ -285,7 +292,7 @@ export function RemoteUnavailablePage(
       <h1>{props.title}</h1>
       <p class="alert alert-warn" role="status">{props.reason}</p>
       <p>
-        <a href={`/devices/${props.deviceId}`}>Back to the device</a>
+        <a href={`/devices/${props.deviceId}?then=${props.then}`}>Back to the device</a>
       </p>
     </Layout>
   );

@@ -231,3 +231,55 @@ Deno.test("browser: the desktop toolbar scales, goes full screen, sends clipboar
   await page.screenshot({ path: await artifact("workspace-desktop-390.png") });
   assert.deepEqual(errors, [], "no CSP violations or script errors");
 });
+
+Deno.test("browser: what the technician came for opens once the end user accepts, unless their account says to stay", async () => {
+  await using w = await world();
+  await w.policies((p) => ({
+    ...p,
+    confirmation: { ...p.confirmation, enabled: true, timeoutSeconds: 3600 },
+  }));
+  const uploads = await Deno.makeTempDir({ prefix: "assent-workspace-" });
+  try {
+    await Deno.writeTextFile(`${uploads}/hello.txt`, "hello");
+    const { agent, deviceId } = await w.agent("PC-OPENS", [
+      "--session-state",
+      "unlocked",
+      "--upload-dir",
+      uploads,
+    ]);
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(20_000);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await signIn(page, w.server.url);
+
+    // Came for the files: they open by themselves when the end user accepts.
+    await page.goto(`${w.server.url}/devices/${deviceId}?then=files`);
+    await page.getByRole("button", { name: "Connect directly" }).click();
+    let since = agent.screen.length;
+    await page.getByRole("button", { name: "Request Authorization" }).click();
+    await agent.waitForScreen(/wants to connect/, { since });
+    await agent.type("a");
+    await page.waitForURL(/\/sessions\/[^/]+\/files$/);
+    await page.getByRole("cell", { name: "hello.txt" }).waitFor();
+
+    // The account says to stay: the panel stays, with Take Remote Control offered.
+    await page.getByRole("button", { name: "Deauthorize Session" }).click();
+    await page.goto(`${w.server.url}/account`);
+    await page.getByLabel("Stay on the device page").check();
+    await page.locator("#workspace").getByRole("button", { name: "Save" }).click();
+    await page.getByText("Saved: you stay on the device page").waitFor();
+    await page.goto(`${w.server.url}/devices/${deviceId}`);
+    since = agent.screen.length;
+    await page.getByRole("button", { name: "Request Authorization" }).click();
+    await agent.waitForScreen(/wants to connect/, { since });
+    await agent.type("a");
+    await page.locator(".session-state.authorized").waitFor();
+    await page.getByRole("link", { name: "Take Remote Control" }).waitFor();
+    assert.equal(new URL(page.url()).pathname, `/devices/${deviceId}`);
+    assert.deepEqual(errors, [], "no CSP violations or script errors");
+  } finally {
+    await Deno.remove(uploads, { recursive: true });
+  }
+});
