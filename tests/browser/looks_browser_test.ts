@@ -24,7 +24,7 @@ import {
   settled,
   trackHtmx,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
 import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
@@ -247,6 +247,8 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
 
   const tech = await context();
   const annPage = await context();
+  // The panel's own states are photographed; the workspace is visited on purpose.
+  await stayOnPanel(w.server.services.db);
   await signIn(tech, url, "owner@example.com");
   await signIn(annPage, url, "ann@example.com");
   const check = inspector.check.bind(inspector);
