@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { CLOSE } from "../protocol/messages.ts";
+import { deleteDevice, DeviceAdminError } from "../services/device_admin.ts";
 import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts";
 import {
   deviceListItem,
@@ -75,7 +76,12 @@ export async function devicePage(
     c,
     <DevicePage
       device={deviceModel(device, hub, names)}
-      admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
+      admin={isAdmin
+        ? {
+          groups: groups.map((g) => ({ id: g.id, name: g.name })),
+          deletable: device.kind === "agent",
+        }
+        : null}
       panel={
         <Live id="session-panel" url={panelUrl} event="device">
           <SessionPanel model={panel} />
@@ -302,6 +308,16 @@ export function deviceRoutes(): Hono<AppEnv> {
       return c.redirect(`/devices/${device.id}`, 303);
     });
   }
+
+  app.post("/devices/:id/delete", adminOnly, async (c) => {
+    try {
+      await deleteDevice(c.get("services"), currentUser(c), c.req.param("id"));
+    } catch (err) {
+      if (err instanceof DeviceAdminError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
+    return c.redirect("/devices", 303);
+  });
 
   app.post("/devices/:id/group", adminOnly, async (c) => {
     const device = await visibleDevice(c);

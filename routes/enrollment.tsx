@@ -1,4 +1,5 @@
 /** Admin: enrollment tokens (create, list, revoke) and device groups of a department. */
+import { deleteGroup, DeviceAdminError, renameGroup } from "../services/device_admin.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { newId } from "../lib/tokens.ts";
@@ -53,6 +54,11 @@ const TokenForm = z.object({
 });
 
 const GroupForm = z.object({ name: text("Group name", 100) });
+
+function deviceAdminFailure(err: unknown): never {
+  if (err instanceof DeviceAdminError) throw new HttpError(err.status, err.message);
+  throw err;
+}
 
 /**
  * The command an admin runs on the device by hand: in an unpacked agent package, or, while the
@@ -276,6 +282,21 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     async (c) =>
       (await groupPage(c, { notice: c.req.query("saved") ? "Saved." : undefined })).response(),
   );
+
+  app.post("/admin/groups/:id/rename", ...adminOnly, async (c) => {
+    const form = await readForm(c, GroupForm);
+    if (!form.ok) throw new HttpError(400, form.message);
+    const id = c.req.param("id");
+    await renameGroup(c.get("services"), currentUser(c), id, form.data.name)
+      .catch(deviceAdminFailure);
+    return c.redirect(`/admin/groups/${id}?saved=1`, 303);
+  });
+
+  app.post("/admin/groups/:id/delete", ...adminOnly, async (c) => {
+    const { departmentId } = await deleteGroup(c.get("services"), currentUser(c), c.req.param("id"))
+      .catch(deviceAdminFailure);
+    return c.redirect(`/admin/departments/${departmentId}?saved=1`, 303);
+  });
 
   app.post("/admin/groups/:id/email-authorization", ...adminOnly, async (c) => {
     const { group } = await groupPage(c);

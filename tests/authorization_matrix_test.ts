@@ -167,6 +167,13 @@ const RULES: Rule[] = [
   { match: /^\/admin\/users\/:id/, access: "admin", object: "user" },
   { match: /^\/admin\/departments$/, access: "admin_page", object: "none" },
   { match: /^\/admin\/departments\/:id/, access: "admin", object: "department" },
+  {
+    match: /^\/admin\/groups\/:id\/delete$/,
+    access: "admin",
+    object: "group",
+    // The first allowed caller deletes it; the next finds it gone.
+    inScopeNotFound: /No such group/,
+  },
   { match: /^\/admin\/groups\/:id/, access: "admin", object: "group" },
   {
     match: /^\/admin\/enrollment$/,
@@ -206,6 +213,13 @@ const RULES: Rule[] = [
   { match: /^\/settings\/:departmentId\/agent-updates$/, access: "admin", object: "department" },
   { match: /^\/settings\/:departmentId/, access: "admin", object: "department" },
   { match: /^\/devices(\/list|\/events)?$/, access: "signed_in", object: "none" },
+  {
+    match: /^\/devices\/:id\/delete$/,
+    access: "admin",
+    object: "device",
+    // The first allowed caller deletes it; the next finds it gone.
+    inScopeNotFound: /There is no such device/,
+  },
   {
     match: /^\/devices\/:id\/(disable|enable|group|email-authorization)$/,
     access: "admin",

@@ -106,7 +106,8 @@ function Fact(props: { label: string; children: ComponentChildren }) {
 /** The device page; `panel` is the support session panel when there is one. */
 export function DevicePage(props: {
   device: DeviceModel;
-  admin: { groups: { id: string; name: string }[] } | null;
+  /** `deletable`: an enrolled device (a Service Desk computer goes with its support session). */
+  admin: { groups: { id: string; name: string }[]; deletable: boolean } | null;
   panel?: ComponentChildren;
   /** Admin-only settings shown below (email authorization). */
   settings?: ComponentChildren;
@@ -149,6 +150,14 @@ export function DevicePage(props: {
               </button>
             </PostForm>
           </div>
+          {props.admin.deletable && (
+            <PostForm
+              action={`/devices/${d.id}/delete`}
+              confirm={`Delete ${d.name}? Its sessions end, its agent is refused from now on, and this cannot be undone. The audit log keeps its history.`}
+            >
+              <button type="submit" class="danger">Delete device</button>
+            </PostForm>
+          )}
           <p class="hint">
             Disabling closes the agent's connection at once and refuses it until enabled again; the
             agent keeps asking every few minutes and comes back by itself once enabled.

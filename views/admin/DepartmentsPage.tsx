@@ -110,7 +110,14 @@ export function DepartmentPage(props: {
           <ul class="plain">
             {props.groups.map((g) => (
               <li key={g.id}>
-                {g.name} <span class="muted">({g.devices} device{g.devices === 1 ? "" : "s"})</span>
+                <a href={`/admin/groups/${g.id}`}>{g.name}</a>{" "}
+                <span class="muted">({g.devices} device{g.devices === 1 ? "" : "s"})</span> ·{" "}
+                <a
+                  href={`/admin/groups/${g.id}#email-authorization`}
+                  aria-label={`Email authorization of ${g.name}`}
+                >
+                  Email authorization
+                </a>
               </li>
             ))}
           </ul>
