@@ -123,7 +123,11 @@ export function DepartmentPage(props: {
           </ul>
         )}
         <PostForm action={`/admin/departments/${d.id}/groups`} class="stack">
-          <Field label="New group name" name="name" required maxlength={100} />
+          {/* Its own id: the department's Name field above is f-name. */}
+          <div class="field">
+            <label for="f-group-name">New group name</label>
+            <input id="f-group-name" name="name" type="text" required maxlength={100} />
+          </div>
           <button type="submit">Add group</button>
         </PostForm>
       </section>
