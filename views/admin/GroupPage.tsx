@@ -1,13 +1,12 @@
 /** Admin: one device group, its name, and its email-authorization setting. */
 import type { ComponentChildren } from "preact";
-import { Notice, PostForm } from "../Form.tsx";
+import { PostForm } from "../Form.tsx";
 import { Layout } from "../Layout.tsx";
 
 /** The group page. */
 export function GroupPage(props: {
   group: { id: string; name: string; department: { id: string; name: string }; devices: number };
   emailForm: ComponentChildren;
-  notice?: string | null;
 }) {
   const g = props.group;
   return (
