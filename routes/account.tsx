@@ -4,16 +4,8 @@ import QRCode from "qrcode";
 import { z } from "zod";
 import { groupSecret } from "../lib/totp.ts";
 import { AccountError } from "../services/accounts.ts";
-import { createApiToken, revokeToken } from "../services/api_tokens.ts";
-import { listApiTokens } from "../store/api_tokens.ts";
+import { createApiToken, ownApiTokens, revokeToken } from "../services/api_tokens.ts";
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
-import { findDepartment } from "../store/departments.ts";
-import {
-  setStayOnPanel,
-  staysOnPanel,
-  unusedRecoveryCodes,
-  userDepartmentIds,
-} from "../store/users.ts";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
 import { MfaEnrolPage, RecoveryCodesPage } from "../views/MfaEnrolPage.tsx";
@@ -45,14 +37,13 @@ const TokenForm = z.object({
 
 async function model(c: Ctx): Promise<AccountModel> {
   const user = currentUser(c);
-  const db = c.get("services").db;
-  const ids = await userDepartmentIds(db, user.id);
-  const names = await Promise.all(ids.map(async (id) => (await findDepartment(db, id))?.name));
+  const { accounts } = c.get("services");
+  const departments = await accounts.departmentNames(user.id);
   return {
-    recoveryCodesLeft: await unusedRecoveryCodes(db, user.id),
+    recoveryCodesLeft: await accounts.recoveryCodesLeft(user.id),
     roleLabel: ROLE_LABELS[user.role],
-    departments: names.filter((n): n is string => Boolean(n)).sort(),
-    stayOnPanel: await staysOnPanel(db, user.id),
+    departments: departments.map((d) => d.name).sort(),
+    stayOnPanel: await accounts.staysOnPanel(user.id),
   };
 }
 
@@ -97,8 +88,7 @@ export function accountRoutes(): Hono<AppEnv> {
   app.post("/account/workspace", async (c) => {
     const form = await readForm(c, z.object({ stay: z.enum(["1"]).optional() }));
     if (!form.ok) return await accountPage(c, "workspace", { error: form.message }, 400);
-    const { db, clock } = c.get("services");
-    await setStayOnPanel(db, currentUser(c).id, form.data.stay === "1", clock.now());
+    await c.get("services").accounts.setStayOnPanel(currentUser(c).id, form.data.stay === "1");
     return await accountPage(c, "workspace", {
       notice: form.data.stay === "1"
         ? "Saved: you stay on the device page when a request is authorized."
@@ -196,7 +186,7 @@ export function accountRoutes(): Hono<AppEnv> {
   ) => {
     const { db, clock, config } = c.get("services");
     const now = clock.now();
-    const tokens = (await listApiTokens(db, currentUser(c).id)).map((t) => ({
+    const tokens = (await ownApiTokens(db, currentUser(c).id)).map((t) => ({
       id: t.id,
       name: t.name,
       createdAt: t.created_at,

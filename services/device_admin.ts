@@ -1,34 +1,32 @@
 /**
- * Admins tidying up: renaming and deleting device groups, and deleting devices. Each change and
- * its audit row are one transaction; a device's sessions end and its agent is cut off right
- * after, and its credential is refused from then on (the row it names is gone).
+ * Devices as admins manage them: disabling one (its authorizations end and its connection is
+ * cut) or enabling it again, moving it to a group of its department, deleting it, and renaming
+ * or deleting groups. Each change is saved and audited in one transaction; the live pages hear
+ * of it after the commit.
  */
-import type { AgentHub } from "../hub/agent_hub.ts";
-import type { EventBus } from "../hub/events.ts";
-import type { Clock } from "../lib/clock.ts";
 import { CLOSE } from "../protocol/messages.ts";
+import type { Clock } from "../lib/clock.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
+import { type DeviceQuery, searchDevices } from "../store/device_search.ts";
 import {
   deleteDeviceRow,
-  deleteGroup as deleteGroupRows,
+  deleteGroup,
+  type Device,
   findDevice,
   findGroup,
-  renameGroup as renameGroupRow,
+  renameGroup,
+  updateDevice,
 } from "../store/devices.ts";
+import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { CurrentUser } from "./accounts.ts";
-import { canSee, visibleDepartments } from "./devices.ts";
+import { canSee, canSeeDevice, visibleDepartments } from "./devices.ts";
+import type { AgentLink, LiveEvents } from "./ports.ts";
+import { type AccessRevocations, queueRevocation } from "./revocations.ts";
 
-/** What the device and group changes need. */
-export interface DeviceAdminDeps {
-  db: Db;
-  clock: Clock;
-  hub: Pick<AgentHub, "disconnect">;
-  events: EventBus;
-}
-
-/** A refusal with the sentence to show and its HTTP status. */
+/** A refusal with the status to answer and a sentence to show. */
 export class DeviceAdminError extends Error {
+  override name = "DeviceAdminError";
   constructor(readonly status: 400 | 404, message: string) {
     super(message);
   }
@@ -37,100 +35,218 @@ export class DeviceAdminError extends Error {
 /** What the agent of a deleted device is told as its connection closes. */
 export const DEVICE_DELETED = "This device was deleted by an admin";
 
-function actorOf(user: CurrentUser) {
-  return { kind: "user" as const, id: user.id, label: user.email };
+/** What device administration needs. */
+export interface DeviceAdminDeps {
+  db: Db;
+  clock: Clock;
+  agents: AgentLink;
+  events: LiveEvents;
+  revocations: AccessRevocations;
 }
 
-/** Renames a group of a department the admin can see. */
-export async function renameGroup(
-  d: DeviceAdminDeps,
-  user: CurrentUser,
-  groupId: string,
-  name: string,
-): Promise<void> {
-  const departments = await visibleDepartments(d.db, user);
-  await d.db.transaction().execute(async (trx) => {
-    const group = await findGroup(trx, groupId);
-    if (!group || !canSee(departments, group.department_id)) {
-      throw new DeviceAdminError(404, "No such group");
+/** Device administration bound to what the viewer may see. */
+export class DeviceAdmin {
+  readonly #d: DeviceAdminDeps;
+
+  constructor(deps: DeviceAdminDeps) {
+    this.#d = deps;
+  }
+
+  /** A device the viewer may see; 404 otherwise (its existence is not revealed). */
+  async visible(viewer: CurrentUser, id: string): Promise<Device> {
+    const device = await findDevice(this.#d.db, id);
+    if (!device || !await canSeeDevice(this.#d.db, viewer, device)) {
+      throw new DeviceAdminError(404, "There is no such device, or it is not in your departments");
     }
-    if (group.name === name) return;
-    if (!await renameGroupRow(trx, group.id, name)) {
-      throw new DeviceAdminError(400, `A group named "${name}" already exists in this department`);
-    }
-    await appendAudit(trx, {
-      at: d.clock.now(),
-      action: "device_group.renamed",
-      actor: actorOf(user),
-      departmentId: group.department_id,
-      detail: { group: group.id, from: group.name, to: name },
+    return device;
+  }
+
+  /** A device the viewer may see, or null. */
+  async find(viewer: CurrentUser, id: string): Promise<Device | null> {
+    const device = await findDevice(this.#d.db, id);
+    return device && await canSeeDevice(this.#d.db, viewer, device) ? device : null;
+  }
+
+  /**
+   * One page of the agents' devices in the viewer's departments, with the departments searched
+   * (support apps' computers belong to their support sessions, not to the fleet).
+   */
+  async search(
+    viewer: CurrentUser,
+    filters: Omit<DeviceQuery, "departmentIds">,
+  ): Promise<{ rows: Device[]; total: number; departments: string[] | "all" }> {
+    const departments = await visibleDepartments(this.#d.db, viewer);
+    return {
+      ...await searchDevices(this.#d.db, { ...filters, departmentIds: departments }),
+      departments,
+    };
+  }
+
+  /** The support code a Service Desk customer's computer belongs to, if any. */
+  async supportCodeOf(device: Device): Promise<string | null> {
+    if (device.kind !== "support") return null;
+    return (await findSupportCodeByDevice(this.#d.db, device.id))?.row.id ?? null;
+  }
+
+  /**
+   * Disables a device (its authorizations end, `revoke` reaches the agent, then its connection
+   * is closed) or enables it again.
+   */
+  async setDisabled(viewer: CurrentUser, device: Device, disabled: boolean): Promise<void> {
+    const { db, clock, agents, revocations } = this.#d;
+    const actor = { kind: "user" as const, id: viewer.id, label: viewer.email };
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDevice(trx, device.id, { disabled_at: disabled ? now : null }, now);
+      if (disabled) {
+        await queueRevocation(
+          trx,
+          { kind: "device", id: device.id },
+          "device_disabled",
+          actor,
+          now,
+        );
+      }
+      await appendAudit(trx, {
+        at: now,
+        action: disabled ? "device.disabled" : "device.enabled",
+        outcome: disabled ? "device_disabled" : null,
+        actor,
+        deviceId: device.id,
+        departmentId: device.department_id,
+      });
     });
-  });
-}
-
-/** Deletes a group; its devices stay, in no group. Returns the group's department. */
-export async function deleteGroup(
-  d: DeviceAdminDeps,
-  user: CurrentUser,
-  groupId: string,
-): Promise<{ departmentId: string; moved: number }> {
-  const departments = await visibleDepartments(d.db, user);
-  return await d.db.transaction().execute(async (trx) => {
-    const group = await findGroup(trx, groupId);
-    if (!group || !canSee(departments, group.department_id)) {
-      throw new DeviceAdminError(404, "No such group");
+    // Authorizations end (and `revoke` reaches the agent) before the connection is cut.
+    await revocations.runNow();
+    if (disabled) {
+      agents.disconnect(
+        device.id,
+        CLOSE.deviceDisabled,
+        "This device has been disabled by an admin",
+      );
     }
-    const moved = await deleteGroupRows(trx, group.id);
-    if (moved === null) throw new DeviceAdminError(404, "No such group");
-    await appendAudit(trx, {
-      at: d.clock.now(),
-      action: "device_group.deleted",
-      actor: actorOf(user),
-      departmentId: group.department_id,
-      detail: { group: group.id, name: group.name, devicesMoved: moved },
+    this.#publish(device);
+  }
+
+  /** Moves a device to a group of its own department, or out of every group (null). */
+  async moveToGroup(viewer: CurrentUser, device: Device, groupId: string | null): Promise<void> {
+    const { db, clock } = this.#d;
+    if (groupId) {
+      const group = await findGroup(db, groupId);
+      if (!group || group.department_id !== device.department_id) {
+        throw new DeviceAdminError(400, "That group is not in the device's department");
+      }
+    }
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDevice(trx, device.id, { group_id: groupId }, now);
+      await appendAudit(trx, {
+        at: now,
+        action: "device.group_changed",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        deviceId: device.id,
+        departmentId: device.department_id,
+        detail: { from: device.group_id, to: groupId },
+      });
     });
-    return { departmentId: group.department_id, moved };
-  });
-}
+    this.#publish(device);
+  }
 
-/**
- * Deletes an enrolled device of a department the admin can see: its support sessions end with
- * it (their channels close as its connection is cut), and its agent's credential names nothing
- * any more. Of many deletes at once, one deletes and audits; the others find nothing.
- */
-export async function deleteDevice(
-  d: DeviceAdminDeps,
-  user: CurrentUser,
-  deviceId: string,
-): Promise<{ name: string }> {
-  const departments = await visibleDepartments(d.db, user);
-  const deleted = await d.db.transaction().execute(async (trx) => {
-    const device = await findDevice(trx, deviceId);
-    // A Service Desk customer's computer goes with its support session, not from here.
-    if (!device || device.kind !== "agent" || !canSee(departments, device.department_id)) {
-      return null;
+  /**
+   * Deletes an enrolled device the viewer may see: its support sessions end with it (their
+   * channels close as its connection is cut), and its agent's credential names nothing any
+   * more. Of many deletes at once, one deletes and audits; the others find nothing (404).
+   */
+  async delete(viewer: CurrentUser, deviceId: string): Promise<{ name: string }> {
+    const { db, clock, agents } = this.#d;
+    const departments = await visibleDepartments(db, viewer);
+    const deleted = await db.transaction().execute(async (trx) => {
+      const device = await findDevice(trx, deviceId);
+      // A Service Desk customer's computer goes with its support session, not from here.
+      if (!device || device.kind !== "agent" || !canSee(departments, device.department_id)) {
+        return null;
+      }
+      const sessions = await trx.selectFrom("support_sessions").select(["id", "status"])
+        .where("device_id", "=", device.id).where("status", "!=", "closed").execute();
+      if (!await deleteDeviceRow(trx, device.id)) return null;
+      await appendAudit(trx, {
+        at: clock.now(),
+        action: "device.deleted",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        deviceId: device.id,
+        departmentId: device.department_id,
+        detail: {
+          name: device.name,
+          sessionsEnded: sessions.map((s) => ({ id: s.id, status: s.status })),
+        },
+      });
+      return device;
+    });
+    if (!deleted) {
+      throw new DeviceAdminError(404, "There is no such device, or it is not in your departments");
     }
-    const sessions = await trx.selectFrom("support_sessions").select(["id", "status"])
-      .where("device_id", "=", device.id).where("status", "!=", "closed").execute();
-    if (!await deleteDeviceRow(trx, device.id)) return null;
-    await appendAudit(trx, {
-      at: d.clock.now(),
-      action: "device.deleted",
-      actor: actorOf(user),
+    // Cutting the connection closes every channel it carried; a fatal code, so the agent stops.
+    agents.disconnect(deleted.id, CLOSE.badCredential, DEVICE_DELETED);
+    this.#publish(deleted);
+    return { name: deleted.name };
+  }
+
+  /** Renames a group of a department the viewer can see. */
+  async renameGroup(viewer: CurrentUser, groupId: string, name: string): Promise<void> {
+    const { db, clock } = this.#d;
+    const departments = await visibleDepartments(db, viewer);
+    await db.transaction().execute(async (trx) => {
+      const group = await findGroup(trx, groupId);
+      if (!group || !canSee(departments, group.department_id)) {
+        throw new DeviceAdminError(404, "No such group");
+      }
+      if (group.name === name) return;
+      if (!await renameGroup(trx, group.id, name)) {
+        throw new DeviceAdminError(
+          400,
+          `A group named "${name}" already exists in this department`,
+        );
+      }
+      await appendAudit(trx, {
+        at: clock.now(),
+        action: "device_group.renamed",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        departmentId: group.department_id,
+        detail: { group: group.id, from: group.name, to: name },
+      });
+    });
+  }
+
+  /** Deletes a group; its devices stay, in no group. Returns the group's department. */
+  async deleteGroup(
+    viewer: CurrentUser,
+    groupId: string,
+  ): Promise<{ departmentId: string; moved: number }> {
+    const { db, clock } = this.#d;
+    const departments = await visibleDepartments(db, viewer);
+    return await db.transaction().execute(async (trx) => {
+      const group = await findGroup(trx, groupId);
+      if (!group || !canSee(departments, group.department_id)) {
+        throw new DeviceAdminError(404, "No such group");
+      }
+      const moved = await deleteGroup(trx, group.id);
+      if (moved === null) throw new DeviceAdminError(404, "No such group");
+      await appendAudit(trx, {
+        at: clock.now(),
+        action: "device_group.deleted",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        departmentId: group.department_id,
+        detail: { group: group.id, name: group.name, devicesMoved: moved },
+      });
+      return { departmentId: group.department_id, moved };
+    });
+  }
+
+  #publish(device: Device): void {
+    this.#d.events.publish({
+      kind: "device",
       deviceId: device.id,
       departmentId: device.department_id,
-      detail: {
-        name: device.name,
-        sessionsEnded: sessions.map((s) => ({ id: s.id, status: s.status })),
-      },
     });
-    return device;
-  });
-  if (!deleted) {
-    throw new DeviceAdminError(404, "There is no such device, or it is not in your departments");
   }
-  // Cutting the connection closes every channel it carried; a fatal code, so the agent stops.
-  d.hub.disconnect(deleted.id, CLOSE.badCredential, DEVICE_DELETED);
-  d.events.publish({ kind: "device", deviceId: deleted.id, departmentId: deleted.department_id });
-  return { name: deleted.name };
 }

@@ -35,7 +35,7 @@ import {
   setFailureStreak,
   type WebhookRow,
 } from "../store/webhooks.ts";
-import type { DeadlineSource, Scheduler } from "./scheduler.ts";
+import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
 
 /** A webhook request the admin must correct, or a webhook that does not exist. */
 export class WebhookError extends Error {
