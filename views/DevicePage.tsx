@@ -107,7 +107,9 @@ function Fact(props: { label: string; children: ComponentChildren }) {
 export function DevicePage(props: {
   device: DeviceModel;
   /** `deletable`: an enrolled device (a Service Desk computer goes with its support session). */
-  admin: { groups: { id: string; name: string }[]; deletable: boolean } | null;
+  admin:
+    | { groups: { id: string; name: string }[]; deletable: boolean; contactEmail?: string | null }
+    | null;
   panel?: ComponentChildren;
   /** Admin-only settings shown below (email authorization). */
   settings?: ComponentChildren;
@@ -161,6 +163,22 @@ export function DevicePage(props: {
           <p class="hint">
             Disabling closes the agent's connection at once and refuses it until enabled again; the
             agent keeps asking every few minutes and comes back by itself once enabled.
+          </p>
+          <PostForm action={`/devices/${d.id}/contact`} class="inline">
+            <label for="device-contact">Consent receipts go to</label>{" "}
+            <input
+              id="device-contact"
+              name="contactEmail"
+              type="email"
+              autocomplete="email"
+              value={props.admin.contactEmail ?? ""}
+              aria-describedby="device-contact-hint"
+            />{" "}
+            <button type="submit">Save</button>
+          </PostForm>
+          <p class="hint" id="device-contact-hint">
+            When an authorization on this device ends, its receipt is mailed here. Leave empty to
+            mail nobody.
           </p>
         </section>
       )}

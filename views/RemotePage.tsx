@@ -23,6 +23,8 @@ export interface SessionBarModel {
   deviceName: string;
   asUser: string | null;
   state: SessionBarState;
+  /** The consent receipt of the authorization that just ended, once it is ready. */
+  receiptHref?: string | null;
 }
 
 /** The key combinations the desktop toolbar sends; the page script knows their key codes. */
@@ -91,6 +93,7 @@ export function SessionBarContent(props: { model: SessionBarModel }) {
               <span class="badge badge-bad">Not authorized</span>
               <strong class="bar-heading">{s.heading}</strong>
               <span class="bar-reason">{s.reason}</span>
+              {m.receiptHref && <a href={m.receiptHref}>Consent receipt</a>}
             </>
           )}
       </div>
