@@ -270,7 +270,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     downloadsDir: deps.downloadsDir ?? null,
   });
   const live = new LiveDevices({ agents: hub });
-  const sessions = new SupportSessions({ work, transitions, live, clock, accounts });
+  const sessions = new SupportSessions({ work, transitions, live, clock, accounts, organization });
   const deviceEvents = new DeviceEvents({
     work,
     transitions,

@@ -248,14 +248,21 @@ class Connection {
       asUser: message.asUser,
       deadline: Date.now() + message.remainingMs,
       onLockScreen: message.onLockScreen,
+      ...(message.capabilities ? { capabilities: message.capabilities } : {}),
+      ...(message.windows ? { windows: message.windows } : {}),
     }, abort.signal).catch((err: unknown) => {
       log(`showing the prompt failed: ${err}`);
       return null;
     });
     this.#prompts.delete(message.promptId);
     if (answer && !abort.signal.aborted) {
-      this.send({ type: "prompt_answer", promptId: message.promptId, answer });
-      log(`answered ${answer}`);
+      if (typeof answer === "string") {
+        this.send({ type: "prompt_answer", promptId: message.promptId, answer });
+        log(`answered ${answer}`);
+      } else {
+        this.send({ type: "prompt_answer", promptId: message.promptId, ...answer });
+        log(`answered accept${answer.granted ? ` for ${answer.granted.join(", ")}` : ""}`);
+      }
     } else if (!answer) {
       log(abort.signal.aborted ? "the request was withdrawn" : "the request timed out unanswered");
     }

@@ -36,6 +36,7 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "confirmation.timed_out": "Nobody answered the prompt before its deadline",
     "confirmation.skipped": "Nobody was asked because nobody is signed in at the device to answer",
     "confirmation.cannot_prompt": "Consent was required but the agent has no way to ask anyone",
+    "confirmation.notified": "The end user was told at the device who is connecting (notify mode)",
     "confirmation.withdrawn": "The prompt was taken back because its attempt ended otherwise",
     "confirmation.withdraw_acknowledged": "The agent confirmed it closed a withdrawn prompt",
 
@@ -266,6 +267,9 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
   ["onLockScreen", (v) => v === true ? ["Shown on the lock screen"] : null],
   ["promptUnsupported", (v) => v === true ? ["The device cannot show a prompt"] : null],
   ["asUser", (v) => v ? [`Connects as the device's user ${v}`] : null],
+  ["capabilities", (v) => v ? [`Allows ${v}`] : null],
+  ["windowMinutes", (v) => [`The end user chose ${v} minutes`]],
+  ["notice", (v) => [`The device showed: ${v}`]],
   [
     "secureConnect",
     (v) =>

@@ -11,6 +11,8 @@ import {
   ApprovalListResponse,
   AuditResponse,
   AuthorizeBody,
+  ConfirmationBody,
+  ConfirmationResponse,
   DecisionBody,
   DecisionResponse,
   DeviceListResponse,
@@ -117,6 +119,21 @@ export const API_OPERATIONS: ApiOperation[] = [
       "Authorizations in force: your own, and to an admin every one in the departments they administer",
     tag: "Support sessions",
     responses: { 200: ActiveAuthorizationsResponse, 401: ErrorResponse },
+  },
+  {
+    method: "get",
+    path: "/api/v1/departments/:id/confirmation",
+    summary: "A department's Session Confirmation settings: consent mode, capabilities, windows",
+    tag: "Session Confirmation",
+    responses: { 200: ConfirmationResponse, ...ERRORS },
+  },
+  {
+    method: "put",
+    path: "/api/v1/departments/:id/confirmation",
+    summary: "Change a department's Session Confirmation settings (its admins)",
+    tag: "Session Confirmation",
+    body: ConfirmationBody,
+    responses: { 200: ConfirmationResponse, 403: ErrorResponse, ...ERRORS },
   },
   ...(["device", "group"] as const).flatMap((kind): ApiOperation[] => {
     const path = `/api/v1/${kind}s/:id/email-authorization`;

@@ -5,7 +5,14 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ACTION_LABELS, allowedActions, type SupportSession } from "../core/mod.ts";
+import {
+  ACTION_LABELS,
+  allowedActions,
+  CONSENT_CAPABILITIES,
+  desktopViewOnly,
+  notGrantedText,
+  type SupportSession,
+} from "../core/mod.ts";
 import { randomToken } from "../lib/tokens.ts";
 import { sessionBarModel } from "../services/device_views.ts";
 import { isReachRefusal } from "../services/file_transfers.ts";
@@ -99,6 +106,13 @@ async function workspace(
     }
   }
   const remote = allowed.take_remote_control;
+  // What the end user granted decides too; the relay refuses the rest whatever this shows.
+  const status = o.session.status;
+  const granted = status.kind === "authorized"
+    ? status.capabilities ?? [...CONSENT_CAPABILITIES]
+    : [];
+  const terminalGranted = granted.includes("terminal");
+  const desktopGranted = granted.includes("desktop_view") || granted.includes("desktop_control");
   if (caps.includes("terminal") || caps.includes("desktop")) c.set("styleNonce", randomToken(16));
   return {
     sessionId: o.session.id,
@@ -107,16 +121,25 @@ async function workspace(
     view,
     bar: bar(c, o),
     terminal: {
-      available: remote.enabled && caps.includes("terminal"),
+      available: remote.enabled && caps.includes("terminal") && terminalGranted,
       reason: !remote.enabled
         ? remote.reason
-        : caps.includes("terminal")
+        : !caps.includes("terminal")
+        ? "The device's agent cannot open a terminal"
+        : terminalGranted
         ? null
-        : "The device's agent cannot open a terminal",
+        : notGrantedText("terminal"),
     },
     desktop: {
-      available: remote.enabled && caps.includes("desktop"),
-      reason: !remote.enabled ? remote.reason : caps.includes("desktop") ? null : NO_VNC_TEXT,
+      available: remote.enabled && caps.includes("desktop") && desktopGranted,
+      reason: !remote.enabled
+        ? remote.reason
+        : !caps.includes("desktop")
+        ? NO_VNC_TEXT
+        : desktopGranted
+        ? null
+        : notGrantedText("desktop_view"),
+      viewOnly: desktopViewOnly(granted),
     },
     files: panel,
   };
@@ -161,8 +184,13 @@ export function remoteRoutes(): Hono<AppEnv> {
         409,
       );
     }
+    const status = o.session.status;
+    // A terminal the end user did not grant is not the panel to open on.
+    const terminalGranted = status.kind === "authorized" &&
+      (status.capabilities ?? [...CONSENT_CAPABILITIES]).includes("terminal");
     const caps = o.device.capabilities;
-    const view = c.req.query("view") === "desktop" || !caps.includes("terminal")
+    const view = c.req.query("view") === "desktop" || !caps.includes("terminal") ||
+        !terminalGranted
       ? "desktop"
       : "terminal";
     return render(c, <WorkspacePage model={await workspace(c, o, view, null)} />);

@@ -8,12 +8,15 @@ import {
   agentEmailPolicy,
   type AuthorizationContext,
   type AuthorizationPolicy,
+  CONSENT_CAPABILITIES,
+  type ConsentCapability,
   CoreError,
   type EmailGatePolicy,
   emailGatePolicy,
   NO_EMAIL_GATE,
   openSupportSession,
   promptMessage,
+  requestedCapabilities,
   requestReason,
   type SecureConnectCheck,
   type SecureConnectPolicy,
@@ -64,6 +67,8 @@ export interface SessionDeps {
   live: LiveDevices;
   clock: Clock;
   accounts: Accounts;
+  /** The organization's name, told to the end user in notify mode. */
+  organization?: () => string;
 }
 
 /** The outcome of Request Authorization. */
@@ -229,6 +234,7 @@ export class SupportSessions implements DeadlineSource {
     sessionId: string,
     verified?: SecureConnectCheck & { kind: "verified" },
     reasonInput?: string | null,
+    capabilitiesInput?: unknown,
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -236,6 +242,7 @@ export class SupportSessions implements DeadlineSource {
     const now = this.#d.clock.now();
     // Checked before Secure Connect, so a missing reason is told before the step-up, not after.
     const reason = device.kind === "support" ? null : this.requestReason(policies, reasonInput);
+    const capabilities = this.requestedCapabilities(capabilitiesInput);
     const secure: SecureConnectCheck = verified ??
       (device.kind === "support"
         ? { kind: "not_required", reason: "attended" }
@@ -261,7 +268,9 @@ export class SupportSessions implements DeadlineSource {
         authorization: policies.authorization,
         secureConnect: secure,
         reason,
+        organization: this.#d.organization?.() ?? undefined,
       };
+    context.capabilities = capabilities;
     const session = await this.#apply(
       sessionId,
       (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
@@ -308,7 +317,10 @@ export class SupportSessions implements DeadlineSource {
       device: { ...this.deviceView(device), locked: false, loggedOff: false },
       confirmation: {
         ...policies.confirmation,
+        // The customer consents to everything asked in the app, whatever the department's mode.
         enabled: true,
+        mode: "confirm",
+        capabilities: [...CONSENT_CAPABILITIES],
         message: promptMessage(SUPPORT_PERMISSION_MESSAGE, policies.recording.terminal === "on"),
         excludedDeviceIds: [],
         excludedGroupIds: [],
@@ -364,10 +376,27 @@ export class SupportSessions implements DeadlineSource {
     }
   }
 
+  /** What a request asks for; a 400 naming an unknown capability. */
+  requestedCapabilities(input: unknown): ConsentCapability[] {
+    try {
+      return requestedCapabilities(input);
+    } catch (err) {
+      if (err instanceof CoreError) {
+        throw new SessionError("invalid_capabilities", err.message, 400);
+      }
+      throw err;
+    }
+  }
+
   async verifySecureConnect(
     user: CurrentUser,
     sessionId: string,
-    input: { code?: string; password?: string; reason?: string | null },
+    input: {
+      code?: string;
+      password?: string;
+      reason?: string | null;
+      capabilities?: unknown;
+    },
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -416,6 +445,7 @@ export class SupportSessions implements DeadlineSource {
       sessionId,
       { kind: "verified", method, at: now },
       input.reason ?? null,
+      input.capabilities,
     );
   }
 

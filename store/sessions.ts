@@ -2,7 +2,12 @@
  * Unattended support sessions as stored: core's session JSON plus indexed copies of its
  * status and next deadline, so deadlines survive restarts. Also Secure Connect windows.
  */
-import { nextDeadline, type SecureConnectMethod, type SupportSession } from "../core/mod.ts";
+import {
+  isConsentCapability,
+  nextDeadline,
+  type SecureConnectMethod,
+  type SupportSession,
+} from "../core/mod.ts";
 import type { Db } from "./db.ts";
 
 /** A stored session with its row-only fields. */
@@ -36,8 +41,17 @@ export async function saveSession(db: Db, session: SupportSession, now: number):
   }).where("id", "=", session.id).execute();
 }
 
+// An authorization's capabilities are what the relay opens channels for: a name this version does
+// not know is dropped rather than trusted, so a damaged or hand-edited row can only allow less.
 function parse(row: { state: string; dismissed_attempt_id: string | null }): StoredSession {
-  return { session: JSON.parse(row.state), dismissedAttemptId: row.dismissed_attempt_id };
+  const session: SupportSession = JSON.parse(row.state);
+  const status = session.status;
+  if (status.kind === "authorized" && status.capabilities !== undefined) {
+    status.capabilities = Array.isArray(status.capabilities)
+      ? status.capabilities.filter(isConsentCapability)
+      : [];
+  }
+  return { session, dismissedAttemptId: row.dismissed_attempt_id };
 }
 
 /** Loads a session by id. */

@@ -50,7 +50,12 @@ export interface WorkspaceModel {
   view: WorkspaceView;
   bar: SessionBarModel;
   terminal: { available: boolean; reason: string | null };
-  desktop: { available: boolean; reason: string | null };
+  desktop: {
+    available: boolean;
+    reason: string | null;
+    /** The end user allowed watching the screen, not controlling it: the server drops input. */
+    viewOnly?: boolean;
+  };
   /** The files panel, or null when File Transfer is not possible. */
   files: FilesModel | null;
 }
@@ -222,9 +227,18 @@ export function WorkspacePage(props: { model: WorkspaceModel }) {
               <div class="remote-toolbar">
                 <span id="desktop-status" role="status" aria-live="polite">Connecting…</span>
                 <span class="spacer"></span>
-                <label class="check">
-                  <input type="checkbox" id="desktop-view-only" /> View only
-                </label>
+                {m.desktop.viewOnly
+                  ? (
+                    <label class="check">
+                      <input type="checkbox" id="desktop-view-only" checked disabled />{" "}
+                      View only: the end user allowed watching, not control
+                    </label>
+                  )
+                  : (
+                    <label class="check">
+                      <input type="checkbox" id="desktop-view-only" /> View only
+                    </label>
+                  )}
                 <label for="desktop-scale" class="sr">Scaling</label>
                 <select id="desktop-scale">
                   <option value="fit">Fit to window</option>

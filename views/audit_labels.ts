@@ -25,6 +25,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "confirmation.timed_out": "Confirmation timed out",
   "confirmation.skipped": "Confirmation skipped",
   "confirmation.cannot_prompt": "Confirmation could not be asked",
+  "confirmation.notified": "End user told who is connecting",
   "confirmation.withdrawn": "Confirmation withdrawn",
   "confirmation.withdraw_acknowledged": "Confirmation withdrawal acknowledged",
   "email.requested": "Email approval requested",
