@@ -42,6 +42,15 @@ export class AgentStopped extends Error {
   }
 }
 
+/** The device is disabled: the agent waits and asks again, slowly, until it is enabled. */
+export class DeviceDisabled extends Error {
+  override name = "DeviceDisabled";
+  /** `reason`: the server's words, as it sent them. */
+  constructor(readonly reason: string) {
+    super(`disabled: ${reason}`);
+  }
+}
+
 /** How a hello proves who is connecting. */
 export type HelloAuth = Extract<AgentMessage, { type: "hello" }>["auth"];
 
@@ -423,6 +432,10 @@ class Connection {
     const reason = this.#serverError ?? event.reason ?? "";
     if (FATAL_CLOSE_CODES.has(event.code)) {
       this.#done.reject(new AgentStopped(event.code, reason));
+      return;
+    }
+    if (event.code === CLOSE.deviceDisabled) {
+      this.#done.reject(new DeviceDisabled(reason));
       return;
     }
     if (

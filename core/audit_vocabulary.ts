@@ -92,7 +92,11 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "device.contact_changed": "An admin changed where a device's consent receipts are mailed",
     "device.messages_dropped":
       "A device acknowledged nothing, so its oldest kept messages were dropped",
+    "device.deleted":
+      "An admin deleted a device: its sessions ended and its agent's credential no longer works",
     "device_group.created": "An admin created a device group",
+    "device_group.renamed": "An admin renamed a device group",
+    "device_group.deleted": "An admin deleted a device group; its devices are in no group now",
     "enrollment_token.created": "An admin created an enrollment token",
     "enrollment_token.revoked": "An admin revoked an enrollment token",
 

@@ -58,7 +58,8 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   // Another live process holds this credential (a cloned machine): taking turns would flap.
   CLOSE.replaced,
   CLOSE.unsupportedVersion,
-  CLOSE.deviceDisabled,
+  // A disabled device is not among them: an admin may enable it again, and its agent is
+  // then expected back without anyone at the machine (it retries slowly meanwhile).
   CLOSE.enrollmentRefused,
   CLOSE.supportRefused,
   CLOSE.tooManyAttempts,

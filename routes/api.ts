@@ -341,6 +341,25 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   });
 
+  app.get("/api/v1/authorizations/active", async (c) => {
+    const items = await c.get("services").sessions.active(currentUser(c));
+    return c.json({
+      authorizations: items.map((a) => ({
+        sessionId: a.sessionId,
+        deviceId: a.deviceId,
+        deviceName: a.deviceName,
+        departmentId: a.departmentId,
+        departmentName: a.departmentName,
+        technician: { id: a.technicianId, name: a.technicianName, email: a.technicianEmail },
+        asUser: a.asUser,
+        authorizedAt: a.authorizedAt,
+        expiresAt: a.expiresAt,
+        secondsLeft: Math.ceil(a.leftMs / 1000),
+        channels: a.channels,
+      })),
+    });
+  });
+
   for (const verb of ["cancel", "deauthorize", "close"] as const) {
     app.post(`/api/v1/sessions/:id/${verb}`, async (c) => {
       const found = await sessionAndDevice(c);

@@ -204,6 +204,23 @@ export const SupportListResponse = z.object({ supportSessions: z.array(SupportSe
 /** One Service Desk support session. */
 export const SupportResponse = z.looseObject({ supportSession: SupportSession });
 
+/** `GET /authorizations/active`: the authorizations in force the caller may oversee. */
+export const ActiveAuthorizationsResponse = z.object({
+  authorizations: z.array(z.object({
+    sessionId: z.string(),
+    deviceId: z.string(),
+    deviceName: z.string(),
+    departmentId: z.string(),
+    departmentName: z.string(),
+    technician: z.object({ id: z.string(), name: z.string(), email: z.string() }),
+    asUser: z.string().nullable(),
+    authorizedAt: z.number(),
+    expiresAt: z.number(),
+    secondsLeft: z.number().int(),
+    channels: z.number().int(),
+  })),
+});
+
 /** `GET /approvals`. */
 export const ApprovalListResponse = z.object({ approvals: z.array(z.looseObject({})) });
 

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ASSENT_VERSION } from "../lib/version.ts";
 import {
+  ActiveAuthorizationsResponse,
   ApprovalListResponse,
   AuditResponse,
   AuthorizeBody,
@@ -111,6 +112,14 @@ export const API_OPERATIONS: ApiOperation[] = [
     tag: "Support sessions",
     responses: { 200: SessionResponse, 409: ErrorResponse, ...ERRORS },
   })),
+  {
+    method: "get",
+    path: "/api/v1/authorizations/active",
+    summary:
+      "Authorizations in force: your own, and to an admin every one in the departments they administer",
+    tag: "Support sessions",
+    responses: { 200: ActiveAuthorizationsResponse, 401: ErrorResponse },
+  },
   {
     method: "get",
     path: "/api/v1/departments/:id/confirmation",

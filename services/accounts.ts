@@ -36,6 +36,8 @@ import {
   findUserByEmail,
   insertUser,
   replaceRecoveryCodes,
+  setStayOnPanel,
+  staysOnPanel,
   unusedRecoveryCodes,
   updateUser,
   userDepartmentIds,
@@ -136,6 +138,16 @@ export class Accounts {
     const user = await findUser(this.#d.db, idOrEmail) ??
       (idOrEmail.includes("@") ? await findUserByEmail(this.#d.db, idOrEmail) : undefined);
     return user?.name ?? null;
+  }
+
+  /** Whether the user stays on the device page when their request is authorized. */
+  async staysOnPanel(userId: string): Promise<boolean> {
+    return await staysOnPanel(this.#d.db, userId);
+  }
+
+  /** Saves where the user goes when their request is authorized. */
+  async setStayOnPanel(userId: string, stay: boolean): Promise<void> {
+    await setStayOnPanel(this.#d.db, userId, stay, this.#d.clock.now());
   }
 
   /** How many of the user's recovery codes are still unused. */

@@ -36,6 +36,7 @@ import { type Device, findDevice } from "../store/devices.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { loadPolicies } from "../store/policies.ts";
 import {
+  authorizedSessionRows,
   deviceSessionIds,
   dismissOutcome,
   dueSessionIds,
@@ -53,7 +54,7 @@ import { AccountError, type Accounts, type CurrentUser, toCurrentUser } from "./
 import { canSeeDevice } from "./devices.ts";
 import { SessionError } from "./errors.ts";
 import type { LiveDevices } from "./live_devices.ts";
-import { administers } from "./scope.ts";
+import { administers, inScope, managedDepartments } from "./scope.ts";
 import type { Applied, SessionTransitions } from "./session_transitions.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
@@ -75,6 +76,27 @@ export type RequestResult =
   | { kind: "requested"; session: SupportSession }
   | { kind: "secure_connect"; method: "totp" | "password" }
   | { kind: "enrol_mfa" };
+
+/** An authorization in force, as the active-sessions overview and the API show it. */
+export interface ActiveAuthorization {
+  sessionId: string;
+  deviceId: string;
+  deviceName: string;
+  departmentId: string;
+  departmentName: string;
+  technicianId: string;
+  technicianName: string;
+  technicianEmail: string;
+  asUser: string | null;
+  authorizedAt: number;
+  expiresAt: number;
+  /** Time left as the server counts it now. */
+  leftMs: number;
+  /** Channels open right now (terminal, desktop, transfers). */
+  channels: number;
+  /** The viewer's own session. */
+  own: boolean;
+}
 
 /** Technicians' commands on unattended support sessions, and their durable deadlines. */
 export class SupportSessions implements DeadlineSource {
@@ -120,6 +142,45 @@ export class SupportSessions implements DeadlineSource {
       }
     }
     throw new SessionError("not_found", "There is no such support session", 404);
+  }
+
+  /**
+   * The authorizations in force that `user` may oversee, soonest expiry first: a technician's
+   * own (while they can still see the device), and to an admin every one in the departments
+   * they administer; to a super admin every one. The same rule as {@link visible}.
+   */
+  async active(user: CurrentUser): Promise<ActiveAuthorization[]> {
+    const now = this.#d.clock.now();
+    const managed = await managedDepartments(this.#db, user);
+    const result: ActiveAuthorization[] = [];
+    for (const row of await authorizedSessionRows(this.#db)) {
+      const s = row.session;
+      if (s.status.kind !== "authorized" || s.status.expiresAt <= now) continue;
+      const own = s.technicianId === user.id &&
+        await canSeeDevice(this.#db, user, {
+          id: s.deviceId,
+          department_id: row.departmentId,
+          kind: row.deviceKind,
+        });
+      if (!own && !inScope(managed, row.departmentId)) continue;
+      result.push({
+        sessionId: s.id,
+        deviceId: s.deviceId,
+        deviceName: row.deviceName,
+        departmentId: row.departmentId,
+        departmentName: row.departmentName,
+        technicianId: s.technicianId,
+        technicianName: row.technicianName,
+        technicianEmail: row.technicianEmail,
+        asUser: s.asUser,
+        authorizedAt: s.status.authorizedAt,
+        expiresAt: s.status.expiresAt,
+        leftMs: s.status.expiresAt - now,
+        channels: s.status.channels.length,
+        own: s.technicianId === user.id,
+      });
+    }
+    return result;
   }
 
   /** The device as the rules see it right now. */

@@ -130,3 +130,35 @@ export async function saveSecureConnectWindow(
     oc.columns(["technician_id", "device_id"]).doUpdateSet({ verified_at: w.at, method: w.method })
   ).execute();
 }
+
+/** An authorized session with the names the overview shows. */
+export interface AuthorizedSessionRow {
+  session: SupportSession;
+  deviceName: string;
+  deviceKind: string;
+  departmentId: string;
+  departmentName: string;
+  technicianName: string;
+  technicianEmail: string;
+}
+
+/** Every session whose status is authorized, soonest expiry first. */
+export async function authorizedSessionRows(db: Db): Promise<AuthorizedSessionRow[]> {
+  const rows = await db.selectFrom("support_sessions as s")
+    .innerJoin("devices as d", "d.id", "s.device_id")
+    .innerJoin("departments as dep", "dep.id", "d.department_id")
+    .innerJoin("users as u", "u.id", "s.technician_id")
+    .select([
+      "s.state",
+      "d.name as deviceName",
+      "d.kind as deviceKind",
+      "d.department_id as departmentId",
+      "dep.name as departmentName",
+      "u.name as technicianName",
+      "u.email as technicianEmail",
+    ])
+    .where("s.status", "=", "authorized")
+    .orderBy("s.wake_at", "asc")
+    .execute();
+  return rows.map(({ state, ...names }) => ({ session: JSON.parse(state), ...names }));
+}

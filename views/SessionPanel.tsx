@@ -51,6 +51,11 @@ export interface SessionPanelModel {
   };
   actions: Record<ActionName, ActionState>;
   users: string[];
+  /**
+   * Once a request this browser made is authorized, open the workspace by itself (false: the
+   * technician's account says to stay on the panel).
+   */
+  openWhenAuthorized?: boolean;
   /** Set for a Service Desk session (R6): the customer grants permission in the support app. */
   attended?: { supportId: string } | null;
 }
@@ -287,6 +292,22 @@ function State(props: { model: SessionPanelModel }) {
           <p>
             <span class="badge badge-ok">Authorized</span> {view.text}
           </p>
+          {
+            /* The page script opens what this browser's request asked for (once), unless the
+             technician's account says to stay here. */
+          }
+          <span
+            hidden
+            data-opens-after={session.id}
+            data-open={props.model.openWhenAuthorized ? "1" : "0"}
+            data-remote={props.model.actions.take_remote_control.enabled
+              ? `/sessions/${session.id}/remote`
+              : undefined}
+            data-files={props.model.actions.file_transfer.enabled
+              ? `/sessions/${session.id}/files`
+              : undefined}
+          >
+          </span>
           {view.notice && <p class="notice">{view.notice}</p>}
           {view.skippedConfirmation && (
             <p class="notice skipped-confirmation" data-skipped={view.skippedConfirmation.reason}>
