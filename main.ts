@@ -30,6 +30,7 @@ import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
 import { loadAuditKey } from "./lib/audit_key.ts";
 import { createApp } from "./routes/app.tsx";
 import { buildServices, type Services } from "./services/mod.ts";
+import { WebhookError, webhookInputProblem } from "./services/webhooks.ts";
 import { migrate, openDatabase } from "./store/db.ts";
 
 /** A running server, as tests and `serve` hold it. */
@@ -106,6 +107,13 @@ async function serveOn(
     metrics: config.metrics,
     recordingsDir: join(config.dataDir, "recordings"),
   });
+  try {
+    await services.webhooks.provision(config.webhooks ?? []);
+  } catch (err) {
+    if (!(err instanceof WebhookError)) throw err;
+    const where = config.webhooks?.[Number(err.field?.match(/\d+/)?.[0] ?? 0) - 1]?.where;
+    throw new ConfigError(`${err.message} (${where ?? "webhooks"})`);
+  }
   const app = await createApp(services);
   await services.start();
 
@@ -169,6 +177,10 @@ function configCheck(args: string[]): number {
   }
   const resolved = resolveSettings(rest);
   configFromSettings(resolved.settings);
+  for (const webhook of resolved.webhooks) {
+    const problem = webhookInputProblem({ ...webhook, events: [...new Set(webhook.events)] });
+    if (problem) throw new ConfigError(`${problem.message} (${webhook.where})`);
+  }
   console.log(describeSettings(resolved));
   console.log("# The configuration is valid.");
   return 0;
@@ -206,6 +218,8 @@ Settings come from flags, then environment variables, then a config file given w
 --config FILE (or ASSENT_CONFIG; TOML, or JSON when the name ends in .json, with the flags'
 names as keys), then defaults. ${SECRET_OPTIONS.map((s) => `--${s}`).join(" and ")} also take a
 -file variant (flag, FOO_FILE variable or key) naming a file that holds the secret.
+Webhooks can be declared in the config file as [[webhooks]] tables (url, events, and
+secret or secret-file); they are created or updated by URL when the server starts.
 
 Server options (flag, environment variable, default):
 ${

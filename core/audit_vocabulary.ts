@@ -140,7 +140,9 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "setup.completed": "The first super admin and the organization were set up",
 
     // Webhooks for ticketing tools.
-    "webhook.created": "A super admin added a webhook: its URL and the events it receives",
+    "webhook.created":
+      "A super admin, or the config file at start, added a webhook: its URL and its events",
+    "webhook.updated": "The config file at start changed a webhook's events or secret",
     "webhook.deleted": "A super admin removed a webhook; its waiting deliveries were dropped",
     "webhook.enabled": "A super admin enabled a webhook again",
     "webhook.disabled": "A webhook was disabled, by a super admin or after failing repeatedly",

@@ -106,6 +106,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "api_token.revoked": "API token revoked",
   "setup.completed": "Setup completed",
   "webhook.created": "Webhook added",
+  "webhook.updated": "Webhook updated",
   "webhook.deleted": "Webhook removed",
   "webhook.enabled": "Webhook enabled",
   "webhook.disabled": "Webhook disabled",
