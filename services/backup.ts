@@ -80,7 +80,7 @@ export async function createBackup(
   const work = await Deno.makeTempDir({ dir: folder, prefix: ".assent-backup-" });
   try {
     const snapshot = join(work, DATABASE);
-    await snapshotInto(options.db, snapshot);
+    await snapshotInto(join(options.dataDir, DATABASE), snapshot);
     const secret = await Deno.readFile(secretPath);
     const auditKeyPath = join(options.dataDir, AUDIT_KEY);
     const auditKey = await exists(auditKeyPath) ? await Deno.readFile(auditKeyPath) : null;
