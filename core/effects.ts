@@ -37,6 +37,8 @@ export type Effect =
     asUser: string | null;
     deadline: Millis;
     onLockScreen: boolean;
+    /** Terminals on this device are recorded; the device may show it beside the message. */
+    recorded: boolean;
   }
   | { type: "withdraw_prompt"; deviceId: string; promptId: string; reason: ReasonCode }
   | { type: "notify_device"; deviceId: string; text: string }

@@ -133,6 +133,7 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
         asUser: session.asUser,
         deadline: confirmation.deadline,
         onLockScreen,
+        recorded: context.terminalsRecorded ?? false,
       },
       {
         happened: "prompt_shown",

@@ -134,6 +134,8 @@ export type AuthorizationContext = {
   secureConnect: SecureConnectCheck;
   /** The technician's reason for asking, already checked against the department's policy. */
   reason?: string | null;
+  /** The department records terminals, so the prompt tells the end user (and says so in words). */
+  terminalsRecorded?: boolean;
 };
 
 /** Events of a support session; `request_authorization` comes with an `AuthorizationContext`. */

@@ -398,6 +398,7 @@ export class ChannelRelay {
       sessionId: input.sessionId,
       kind: input.type,
       params,
+      ...(channel.recording ? { recorded: true } : {}),
     });
     if (sent && channel.recording) {
       hub.send(device.id, { type: "notify", text: RECORDED_TERMINAL_NOTICE });

@@ -281,6 +281,11 @@ export type ServerMessage =
     /** Milliseconds left when the server sent it; the agent counts down from receipt. */
     remainingMs: number;
     onLockScreen: boolean;
+    /**
+     * The device's department records remote terminals. `message` already ends with a sentence
+     * saying so; an agent with a richer prompt (or a session indicator) may show it as a badge.
+     */
+    recorded?: boolean;
   }
   | {
     /** Close that prompt. Kept and re-sent on every reconnect until acknowledged. */
@@ -306,6 +311,11 @@ export type ServerMessage =
     sessionId: string;
     kind: string;
     params: Record<string, unknown>;
+    /**
+     * This terminal is recorded on the server (a `notify` says so in words as well); an agent's
+     * session indicator may show it for as long as the channel is open.
+     */
+    recorded?: boolean;
   }
   | { type: "channel_close"; channelId: number; reason: string }
   | { type: "channel_credit"; channelId: number; bytes: number }

@@ -133,6 +133,7 @@ export function remoteRoutes(): Hono<AppEnv> {
           terminal: {
             available: caps.includes("terminal"),
             reason: caps.includes("terminal") ? null : "The device's agent cannot open a terminal",
+            recorded: await c.get("services").recordings.recordsTerminals(o.device.department_id),
           },
           desktop: {
             available: caps.includes("desktop"),

@@ -269,6 +269,7 @@ export class SupportSessions implements DeadlineSource {
         authorization: policies.authorization,
         secureConnect: secure,
         reason,
+        terminalsRecorded: policies.recording.terminal === "on",
       };
     const session = await this.#apply(
       sessionId,
@@ -324,6 +325,7 @@ export class SupportSessions implements DeadlineSource {
       email: NO_EMAIL_GATE,
       authorization: { lifetimeMinutes },
       secureConnect: { kind: "not_required", reason: "attended" },
+      terminalsRecorded: policies.recording.terminal === "on",
     };
   }
 
@@ -605,15 +607,21 @@ export class SupportSessions implements DeadlineSource {
         const policies = device ? await loadPolicies(this.#d.db, device.department_id) : null;
         if (!policies) continue;
         const c = status.attempt.confirmation;
+        const recorded = policies.recording.terminal === "on";
         this.#d.hub.send(deviceId, {
           type: "prompt",
           promptId: c.promptId,
           sessionId: id,
-          message: policies.confirmation.message,
+          // The same words as the first time, the recording notice included.
+          message: promptMessage(
+            device?.kind === "support" ? SUPPORT_PERMISSION_MESSAGE : policies.confirmation.message,
+            recorded,
+          ),
           technician: status.attempt.technicianName,
           asUser: stored.session.asUser,
           remainingMs: Math.max(0, c.deadline - now),
           onLockScreen: false,
+          recorded,
         });
       } else if (status.kind === "authorized" && status.expiresAt > now) {
         this.#d.hub.send(deviceId, {
@@ -801,6 +809,7 @@ export class SupportSessions implements DeadlineSource {
             asUser: effect.asUser,
             remainingMs: Math.max(0, effect.deadline - now),
             onLockScreen: effect.onLockScreen,
+            recorded: effect.recorded,
           });
           break;
         case "withdraw_prompt":
