@@ -15,6 +15,7 @@ import {
   sessionView,
   type SupportSession,
 } from "../core/mod.ts";
+import { withApiToken } from "../lib/attribution.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
 import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts";
 import { deviceModel, loadNames } from "../services/device_views.ts";
@@ -170,7 +171,9 @@ export function apiRoutes(): Hono<AppEnv> {
       );
     }
     c.set("user", auth.user);
-    return await next();
+    // What the request does is recorded as done through this token (lib/attribution.ts).
+    const via = { tokenId: auth.tokenId, tokenName: auth.tokenName, userId: auth.user.id };
+    return await withApiToken(via, () => next());
   });
 
   const device = async (c: Ctx): Promise<DeviceRow | null> => {

@@ -31,7 +31,7 @@ import {
 import { actionChoices, actionLabel, outcomeLabel } from "../views/audit_labels.ts";
 import { auditSentences } from "../core/audit_vocabulary.ts";
 import type { AuditChain } from "../services/audit_chain.ts";
-import { actorName, oversees, sessionTimeline } from "../services/audit_log.ts";
+import { actorName, apiTokenActor, oversees, sessionTimeline } from "../services/audit_log.ts";
 import { sessionStateText, SessionTimelinePage } from "../views/SessionTimelinePage.tsx";
 import { type DepartmentScope, managedDepartments } from "../services/scope.ts";
 import { chainStatusModel } from "./audit_integrity.tsx";
@@ -208,7 +208,10 @@ export function entryModel(
 
 /** The label recorded with the event wins in the export: what the actor was called then. */
 function exportedActor(e: AuditEntry): string | null {
-  return e.actor_label ?? e.actor_name ?? e.actor_id;
+  const actor = e.actor_label ?? e.actor_name ?? e.actor_id;
+  return e.api_token_name === null
+    ? actor
+    : apiTokenActor(e.api_token_name, actor ?? "a removed user");
 }
 
 function parseDetail(detail: string | null): unknown {
