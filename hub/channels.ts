@@ -26,6 +26,7 @@ import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import type { AgentHub } from "./agent_hub.ts";
 import type { EventBus } from "./events.ts";
+import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_input.ts";
 
 /** Bytes either side may send before the first credit arrives (per channel and direction). */
 export const INITIAL_WINDOW = 1024 * 1024;
@@ -114,6 +115,11 @@ export class Channel {
   auditDetail: Record<string, unknown> = {};
   /** The recording of a terminal whose department records terminals. */
   recording: ChannelRecording | null = null;
+  /** A desktop's input, read message by message so view only is kept here, not in the browser. */
+  readonly input: RfbInputFilter | null;
+  /** Since when the desktop is in its current mode, and how long it was view only before. */
+  #modeSince: number;
+  #viewOnlyMs = 0;
 
   constructor(
     readonly id: number,
@@ -125,6 +131,32 @@ export class Channel {
     now: number,
   ) {
     this.stats = { bytesToAgent: 0, bytesFromAgent: 0, openedAt: now };
+    this.input = type === "desktop" ? new RfbInputFilter() : null;
+    this.#modeSince = now;
+  }
+
+  /** Whether the technician's input is kept from the device (desktops only). */
+  get viewOnly(): boolean {
+    return this.input?.viewOnly ?? false;
+  }
+
+  /** Switches a desktop between view only and control; false when it already was so. */
+  setViewOnly(viewOnly: boolean, now: number): boolean {
+    if (!this.input || this.input.viewOnly === viewOnly) return false;
+    if (this.input.viewOnly) this.#viewOnlyMs += now - this.#modeSince;
+    this.#modeSince = now;
+    this.input.viewOnly = viewOnly;
+    return true;
+  }
+
+  /** A desktop's mode for its end record: the mode at the end, time view only, input held back. */
+  modeSummary(now: number): Record<string, unknown> {
+    if (!this.input) return {};
+    return {
+      mode: this.input.viewOnly ? "view_only" : "control",
+      viewOnlyMs: this.#viewOnlyMs + (this.input.viewOnly ? now - this.#modeSince : 0),
+      inputDropped: this.input.dropped,
+    };
   }
 
   /** The id core knows this channel by. */
@@ -138,7 +170,17 @@ export class Channel {
   }
 
   /** Sends browser bytes to the agent, waiting for credit when the agent is behind. */
-  async send(payload: Uint8Array): Promise<void> {
+  async send(bytes: Uint8Array): Promise<void> {
+    let payload = bytes;
+    if (this.input) {
+      try {
+        payload = this.input.push(bytes);
+      } catch (err) {
+        if (!(err instanceof RfbOpaqueError)) throw err;
+        this.close("cancelled", err.message);
+        throw new ChannelError("view_only_unsupported", err.message);
+      }
+    }
     for (let offset = 0; offset < payload.byteLength; offset += MAX_CHUNK) {
       const chunk = payload.subarray(offset, offset + MAX_CHUNK);
       while (this.#agentCredit < chunk.byteLength && this.state !== "closed") {
@@ -341,6 +383,8 @@ export class ChannelRelay {
       technicianId: string;
       type: ChannelType;
       params: Record<string, unknown>;
+      /** A desktop that starts view only. */
+      viewOnly?: boolean;
     },
   ): Promise<Channel> {
     const { db, clock, sessions, hub } = this.deps;
@@ -421,12 +465,37 @@ export class ChannelRelay {
     } finally {
       clearTimeout(timer);
     }
+    channel.setViewOnly(input.viewOnly ?? false, clock.now());
     await this.#audit(channel, `${actionOf(input.type)}.started`, null, {
       channel: channel.coreId,
       type: input.type,
       ...describeParams(input.type, input.params),
+      ...(channel.input ? { mode: channel.viewOnly ? "view_only" : "control" } : {}),
     });
     return channel;
+  }
+
+  /**
+   * Puts a desktop in view only or back in control, on the technician's word, and records the
+   * switch. A desktop whose stream cannot be followed message by message is closed rather than
+   * left taking input it was told to drop.
+   */
+  async setViewOnly(channel: Channel, viewOnly: boolean): Promise<boolean> {
+    if (!channel.input || channel.state === "closed") {
+      throw new ChannelError("closed", "The desktop is not open");
+    }
+    if (viewOnly && channel.input.opaque) {
+      const error = new RfbOpaqueError();
+      channel.close("cancelled", error.message);
+      throw new ChannelError("view_only_unsupported", error.message);
+    }
+    if (!channel.setViewOnly(viewOnly, this.deps.clock.now())) return false;
+    await this.#audit(channel, "remote_control.mode_changed", null, {
+      channel: channel.coreId,
+      type: channel.type,
+      mode: viewOnly ? "view_only" : "control",
+    });
+    return true;
   }
 
   /**
@@ -535,6 +604,7 @@ export class ChannelRelay {
         ? "file_transfer.completed"
         : "file_transfer.aborted";
       const durationMs = clock.now() - channel.stats.openedAt;
+      const mode = channel.modeSummary(clock.now());
       recorded.then((recording) =>
         this.#audit(channel, ended, reason, {
           channel: channel.coreId,
@@ -543,6 +613,7 @@ export class ChannelRelay {
           bytesToDevice: channel.stats.bytesToAgent,
           bytesFromDevice: channel.stats.bytesFromAgent,
           reason: text,
+          ...mode,
           ...channel.auditDetail,
           ...recording,
         })

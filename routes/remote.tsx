@@ -171,6 +171,7 @@ export function remoteRoutes(): Hono<AppEnv> {
         technicianId: user.id,
         type,
         params: type === "terminal" ? { cols, rows, asUser: o.session.asUser } : {},
+        viewOnly: type === "desktop" && c.req.query("viewOnly") === "1",
       }).then((channel) => bridge(socket, channel, { control: type === "terminal", credit }, early))
         .catch((err) => {
           const message = err instanceof ChannelError ? err.message : "The channel could not open";
@@ -179,6 +180,32 @@ export function remoteRoutes(): Hono<AppEnv> {
         });
     };
     return response;
+  });
+
+  // The desktop's view-only switch: the page tells the server, which then keeps the technician's
+  // input from the device itself (a page that ignored its own switch would be held to it).
+  app.post("/sessions/:id/channels/desktop/mode", requireUser(), async (c) => {
+    const o = await owned(c);
+    const form = await c.req.parseBody().catch(() => null);
+    const mode = form?.mode;
+    if (mode !== "view_only" && mode !== "control") {
+      throw new HttpError(400, 'The mode must be "view_only" or "control"');
+    }
+    const relay = c.get("services").relay;
+    const user = currentUser(c);
+    const desktops = relay.ofSession(o.session.id).filter((ch) =>
+      ch.type === "desktop" && ch.technicianId === user.id && ch.state !== "closed"
+    );
+    if (desktops.length === 0) throw new HttpError(409, "No desktop of this session is open");
+    for (const channel of desktops) {
+      try {
+        await relay.setViewOnly(channel, mode === "view_only");
+      } catch (err) {
+        if (err instanceof ChannelError) throw new HttpError(409, err.message);
+        throw err;
+      }
+    }
+    return c.body(null, 204);
   });
 
   app.get("/sessions/:id/files", requireUser(), async (c) => {

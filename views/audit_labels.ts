@@ -48,6 +48,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "channel.closed": "Channel closed",
   "remote_control.started": "Remote control started",
   "remote_control.ended": "Remote control ended",
+  "remote_control.mode_changed": "Desktop view only / control switched",
   "file_transfer.started": "File transfer started",
   "file_transfer.completed": "File transfer completed",
   "file_transfer.aborted": "File transfer aborted",
