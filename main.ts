@@ -11,6 +11,15 @@
  */
 import { join } from "node:path";
 import { runAdmin } from "./cli/admin.ts";
+import {
+  AGENT_HELLO_RATE_LIMIT,
+  APPROVAL_LINK_RATE_LIMIT,
+  SUPPORT_CODE_RATE_LIMIT,
+} from "./core/mod.ts";
+import { AgentEndpoint } from "./hub/agent_endpoint.ts";
+import { AgentHub } from "./hub/agent_hub.ts";
+import { ChannelRelay } from "./hub/channels.ts";
+import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import {
   ConfigError,
@@ -21,22 +30,366 @@ import {
   SECRET_OPTIONS,
   SERVER_OPTIONS,
   type ServerConfig,
+  type SmtpSettings,
 } from "./lib/config.ts";
+import { type AuditKey, ephemeralAuditKey, loadAuditKey } from "./lib/audit_key.ts";
+import { type Cidr, parseCidr } from "./lib/cidr.ts";
 import { DataDirInUseError, lockDataDir } from "./lib/data_lock.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
-import type { HandshakeLimits } from "./hub/agent_hub.ts";
-import type { ScryptParams } from "./lib/password.ts";
+import { EventBus } from "./lib/event_bus.ts";
+import { createLogger, type Logger, silentLogger } from "./lib/log.ts";
+import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
+import { Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
-import { loadAuditKey } from "./lib/audit_key.ts";
+import { hashToken } from "./lib/tokens.ts";
+import { Outbox } from "./mailer/outbox.ts";
+import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
 import { createApp } from "./routes/app.tsx";
-import { buildServices, type Services } from "./services/mod.ts";
-import { WebhookError, webhookInputProblem } from "./services/webhooks.ts";
-import { migrate, openDatabase } from "./store/db.ts";
+import { Accounts } from "./services/accounts.ts";
+import { AgentUpdates } from "./services/agent_updates.ts";
+import { ConnectionRecords } from "./services/agent_records.ts";
+import { ApprovalMail } from "./services/approval_mail.ts";
+import { AuditChain } from "./services/audit_chain.ts";
+import { AuditLog } from "./services/audit_log.ts";
+import { Backups, type BackupSchedule } from "./services/backup.ts";
+import { Health } from "./services/health.ts";
+import { Metrics } from "./services/metrics.ts";
+import { Recordings } from "./services/recordings.ts";
+import { WebhookError, webhookInputProblem, Webhooks } from "./services/webhooks.ts";
+import { DepartmentSettings } from "./services/department_settings.ts";
+import { DeviceAdmin } from "./services/device_admin.ts";
+import { DeviceEvents } from "./services/device_events.ts";
+import { DeviceCredentials } from "./services/devices.ts";
+import { Directory } from "./services/directory.ts";
+import { EffectRecorder, EffectRunner, NOTHING_AFTER_COMMIT } from "./services/effects.ts";
+import { EmailAuthorization } from "./services/email_auth.ts";
+import { Enrollment } from "./services/enrollment.ts";
+import { FileTransfers } from "./services/file_transfers.ts";
+import { Limiter } from "./services/limiter.ts";
+import { LiveDevices } from "./services/live_devices.ts";
+import { OutboxRecords } from "./services/mail_records.ts";
+import { MailAdmin } from "./services/mail_admin.ts";
+import type { Services } from "./services/mod.ts";
+import type { LiveEvent } from "./services/ports.ts";
+import { RemoteChannels } from "./services/remote_channels.ts";
+import { AccessRevocations } from "./services/revocations.ts";
+import { SessionTransitions } from "./services/session_transitions.ts";
+import { SupportSessions } from "./services/sessions.ts";
+import { SupportApps } from "./services/support_app.ts";
+import { SupportCodeTransitions } from "./services/support_code_transitions.ts";
+import { SupportCodes } from "./services/support_codes.ts";
+import { JoinPages } from "./services/support_join_page.ts";
+import { Transfers } from "./services/transfers.ts";
+import { UnitOfWork } from "./services/unit_of_work.ts";
+import { type Db, migrate, openDatabase } from "./store/db.ts";
+import { getInstance } from "./store/instance.ts";
+
+/** What building the services needs. */
+export interface ServiceDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  box: SecretBox;
+  publicUrl: string;
+  trustProxy?: boolean;
+  scrypt?: ScryptParams;
+  /** Agent heartbeat window override (tests). */
+  heartbeatWindowMs?: number;
+  /** Agent connections still in their handshake, in all and per address (tests). */
+  handshakes?: HandshakeLimits;
+  /** Where mail goes; null records it in the outbox and the log only. */
+  smtp?: SmtpSettings | null;
+  /** Largest file a transfer may move (default 4 GiB). */
+  maxTransferBytes?: number;
+  /** Where the support app's executables are offered from (none when null). */
+  downloadsDir?: string | null;
+  /** Signs the audit chain's checkpoints; without one (tests) a key lives in memory only. */
+  auditKey?: AuditKey;
+  /** The data directory (database and instance secret), for backups. */
+  dataDir?: string;
+  /** Scheduled backups; none when null. */
+  backups?: BackupSchedule | null;
+  /** Who may read /metrics (default: loopback only, no token). */
+  metrics?: { allow: Cidr[]; token: string | null };
+  /** Where terminal recordings are kept (none when null: a department that records cannot). */
+  recordingsDir?: string | null;
+}
+
+/** The services with the adapters that implement their ports, as the composition root holds them. */
+export interface Wired extends Services {
+  /** The live connections of devices (the services' agent link). */
+  hub: AgentHub;
+  /** Where agents connect and are authenticated. */
+  agentSockets: AgentEndpoint;
+  relay: ChannelRelay;
+  scheduler: Scheduler;
+  outbox: Outbox;
+  /** The support app's handshake. */
+  supportApps: SupportApps;
+}
+
+/**
+ * Builds the services and the adapters, each given what it needs in its constructor, in the
+ * order the dependencies allow; nothing listens or schedules until `start()`.
+ */
+export async function buildServices(deps: ServiceDeps): Promise<Wired> {
+  const { db, clock, log, box } = deps;
+  const instance = await getInstance(db);
+  const state = { organization: instance?.organization_name ?? null };
+  const organization = () => state.organization ?? "Assent";
+  const config = {
+    publicUrl: deps.publicUrl,
+    secureCookies: deps.publicUrl.startsWith("https:"),
+    trustProxy: deps.trustProxy ?? false,
+  };
+  const publicUrl = () => config.publicUrl;
+  const events = new EventBus<LiveEvent>();
+  const scheduler = new Scheduler(clock, log.child({ component: "scheduler" }));
+  const outbox = new Outbox(
+    {
+      records: new OutboxRecords({ db }),
+      clock,
+      log: log.child({ component: "outbox" }),
+      wakeup: scheduler,
+    },
+    deps.smtp
+      ? smtpTransport({ ...deps.smtp, greeting: greetingName(deps.publicUrl) })
+      : logTransport(log.child({ component: "mail" })),
+  );
+  const recorder = new EffectRecorder({
+    log: log.child({ component: "sessions" }),
+    mail: new ApprovalMail({ publicUrl, organization }),
+  });
+
+  // The hub holds the devices' connections; what it records goes through its own unit of work.
+  const hub = new AgentHub({
+    clock,
+    log: log.child({ component: "hub" }),
+    events,
+    organization,
+    heartbeatWindowMs: deps.heartbeatWindowMs,
+    records: new ConnectionRecords({
+      work: new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT }),
+    }),
+  });
+  // Terminals are recorded where their department's policy says so, through the relay's port.
+  const recordings = new Recordings({
+    db,
+    clock,
+    log: log.child({ component: "recordings" }),
+    dir: deps.recordingsDir ?? null,
+  });
+  const relay = new ChannelRelay({
+    clock,
+    log: log.child({ component: "relay" }),
+    agents: hub,
+    recorder: recordings,
+  });
+  const work = new UnitOfWork({
+    db,
+    clock,
+    recorder,
+    runner: new EffectRunner({
+      clock,
+      agents: hub,
+      channels: relay,
+      mail: outbox,
+      wakeup: scheduler,
+    }),
+  });
+
+  const codeTransitions = new SupportCodeTransitions({ work, events });
+  // Unknown codes per address, counted alike by the support app and the download page.
+  const supportGuesses = new Limiter({ db, clock }, "support_code", SUPPORT_CODE_RATE_LIMIT);
+  const hellos = new Limiter({ db, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT);
+  const linkGuesses = new Limiter({ db, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT);
+  const supportApps = new SupportApps({
+    work,
+    transitions: codeTransitions,
+    clock,
+    box,
+    guesses: supportGuesses,
+    organization,
+  });
+  const agentSockets = new AgentEndpoint({
+    clock,
+    log: log.child({ component: "hub" }),
+    hub,
+    devices: new DeviceCredentials({ db, clock }),
+    support: supportApps,
+    hellos,
+    handshakes: deps.handshakes,
+  });
+
+  const accounts = new Accounts({ db, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
+  const backups = new Backups({
+    db,
+    dataDir: deps.dataDir ?? ".",
+    clock,
+    log: log.child({ component: "backups" }),
+    schedule: deps.backups ?? null,
+  });
+  const metrics = new Metrics({
+    db,
+    clock,
+    hub,
+    relay,
+    scheduler,
+    backups,
+    limiters: () => [
+      accounts.passwordsByAccount,
+      accounts.passwordsByAddress,
+      accounts.codesByAccount,
+      supportGuesses,
+      linkGuesses,
+      hellos,
+    ],
+    access: {
+      allow: deps.metrics?.allow ?? ["127.0.0.1/32", "::1/128"].map((t) => parseCidr(t)!),
+      tokenSha256: deps.metrics?.token ? hashToken(deps.metrics.token) : null,
+    },
+  });
+  // Metrics time decisions from the audit events of every committed transition.
+  const transitions = new SessionTransitions({ work, events, audit: metrics });
+  const updates = new AgentUpdates({
+    work,
+    clock,
+    log: log.child({ component: "updates" }),
+    hub,
+    downloadsDir: deps.downloadsDir ?? null,
+  });
+  const live = new LiveDevices({ agents: hub });
+  const sessions = new SupportSessions({ work, transitions, live, clock, accounts });
+  const deviceEvents = new DeviceEvents({
+    work,
+    transitions,
+    agents: hub,
+    clock,
+    log: log.child({ component: "sessions" }),
+  });
+  const emailAuth = new EmailAuthorization({
+    work,
+    transitions,
+    clock,
+    linkGuesses,
+  });
+  const revocations = new AccessRevocations({
+    db,
+    clock,
+    log: log.child({ component: "revocations" }),
+    sessions,
+  });
+  const directory = new Directory({ db, clock, accounts, revocations });
+  const remote = new RemoteChannels({
+    work,
+    transitions,
+    live,
+    relay,
+    clock,
+    log: log.child({ component: "relay" }),
+  });
+  const transfers = new Transfers(events);
+  const maxTransferBytes = deps.maxTransferBytes ?? 4 * 1024 ** 3;
+  const files = new FileTransfers({ channels: remote, transfers, maxBytes: maxTransferBytes });
+  const support = new SupportCodes({
+    work,
+    transitions: codeTransitions,
+    clock,
+    log: log.child({ component: "support" }),
+    agents: hub,
+    live,
+    apps: supportApps,
+    sessions,
+    mail: outbox,
+    publicUrl,
+    organization,
+  });
+  const joinPages = new JoinPages({ work, clock, guesses: supportGuesses, organization });
+  const webhooks = new Webhooks({
+    db,
+    clock,
+    log: log.child({ component: "webhooks" }),
+    box,
+    scheduler,
+  });
+  const auditChain = new AuditChain({
+    db,
+    clock,
+    log: log.child({ component: "audit" }),
+    key: deps.auditKey ?? await ephemeralAuditKey(),
+  });
+  for (const source of [sessions, outbox, support, recordings, auditChain]) scheduler.add(source);
+  if (deps.backups) scheduler.add(backups);
+
+  const shutdown = new AbortController();
+  return {
+    db,
+    clock,
+    log,
+    box,
+    config,
+    instance: state,
+    events,
+    hub,
+    agents: hub,
+    agentSockets,
+    relay,
+    scheduler,
+    outbox,
+    live,
+    accounts,
+    directory,
+    revocations,
+    enrollment: new Enrollment({ db, clock }),
+    deviceAdmin: new DeviceAdmin({ db, clock, agents: hub, events, revocations }),
+    settings: new DepartmentSettings({ db, clock }),
+    mail: new MailAdmin({ db, clock, outbox, organization }),
+    audit: new AuditLog({ db }),
+    auditChain,
+    recordings,
+    backups,
+    metrics,
+    webhooks,
+    health: new Health({ db, clock, log: log.child({ component: "health" }), scheduler }),
+    sessions,
+    emailAuth,
+    support,
+    supportApps,
+    joinPages,
+    remote,
+    files,
+    downloadsDir: deps.downloadsDir ?? null,
+    updates,
+    maxTransferBytes,
+    async start() {
+      updates.start();
+      relay.start();
+      deviceEvents.start();
+      support.start();
+      remote.start();
+      await hub.start();
+      await scheduler.start();
+      await revocations.start();
+      webhooks.start();
+    },
+    shutdown: shutdown.signal,
+    async stop() {
+      shutdown.abort();
+      scheduler.stop();
+      webhooks.stop();
+      revocations.stop();
+      relay.closeAll();
+      transfers.stop();
+      agentSockets.stop();
+      await hub.stop();
+      await outbox.idle();
+    },
+  };
+}
 
 /** A running server, as tests and `serve` hold it. */
 export interface RunningServer {
   url: string;
-  services: Services;
+  services: Wired;
   /** Stops accepting, finishes in-flight requests, closes the database. */
   stop(): Promise<void>;
   finished: Promise<void>;
@@ -158,6 +511,35 @@ async function serveOn(
   return { url, services, stop, finished: server.finished.then(() => stopping) };
 }
 
+/**
+ * The services of a data directory for the console (`assent admin`): the same use cases the
+ * server runs, on the same database; nothing is started, so the server keeps the live work.
+ */
+export async function openDataDir(
+  dataDir: string,
+): Promise<{ services: Wired; close(): Promise<void> }> {
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
+  const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
+  const database = openDatabase(join(dataDir, "assent.db"));
+  try {
+    await migrate(database.db);
+    const services = await buildServices({
+      db: database.db,
+      clock: systemClock,
+      log: silentLogger,
+      box,
+      auditKey,
+      dataDir,
+      publicUrl: "http://127.0.0.1",
+    });
+    return { services, close: () => database.close() };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
 async function serve(args: string[]): Promise<number> {
   const config = parseServerConfig(args);
   const running = await startServer(config);
@@ -237,7 +619,7 @@ export async function main(args: string[]): Promise<number> {
       case "serve":
         return await serve(rest);
       case "admin":
-        return await runAdmin(rest);
+        return await runAdmin(rest, openDataDir);
       case "healthcheck":
         return await healthcheck(rest);
       case "config":

@@ -3,33 +3,19 @@
  * and for the way back in when the only super admin has lost their authenticator.
  * Every change is audited with the console as the actor.
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { join } from "node:path";
 import { systemClock } from "../lib/clock.ts";
 import { resolveSettings } from "../lib/config.ts";
-import { silentLogger } from "../lib/log.ts";
 import { passwordProblem } from "../lib/password.ts";
-import { loadInstanceSecret, SecretBox } from "../lib/secret_box.ts";
-import { loadAuditKey } from "../lib/audit_key.ts";
 import { AccountError } from "../services/accounts.ts";
-import { buildServices, type Services } from "../services/mod.ts";
-import { migrate, openDatabase } from "../store/db.ts";
-import { findDepartmentByName, insertDepartment, listDepartments } from "../store/departments.ts";
-import { completeSetup } from "../store/instance.ts";
-import { newId, randomToken } from "../lib/tokens.ts";
-import type { Role } from "../store/schema.ts";
-import { findUserByEmail, listUsers, setUserDepartments } from "../store/users.ts";
+import { CONSOLE_OPERATOR, DirectoryError, type Role, ROLES } from "../services/directory.ts";
+import type { Services } from "../services/mod.ts";
+import { randomToken } from "../lib/tokens.ts";
 import { createApiToken } from "../services/api_tokens.ts";
-import { BackupError, createBackup, restoreBackup } from "../services/backup.ts";
-import { createEnrollmentToken, tokenState } from "../services/devices.ts";
-import { appendAudit } from "../store/audit.ts";
+import { EnrollmentError, MAX_TOKEN_LIFETIME_MS } from "../services/enrollment.ts";
+import { BackupError, restoreBackup } from "../services/backup.ts";
 import { describeReport } from "../services/audit_chain.ts";
-import {
-  findEnrollmentToken,
-  listEnrollmentTokens,
-  listGroups,
-  revokeEnrollmentToken,
-} from "../store/devices.ts";
 
 const HELP = `Console administration. Works on the data directory (--data-dir, ASSENT_DATA_DIR,
 data-dir in the --config file, default ./data); safe to run while the server is running.
@@ -71,13 +57,25 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** How the console reaches the services of a data directory (`main.ts` provides it). */
+export type OpenServices = (
+  dataDir: string,
+) => Promise<{ services: Services; close(): Promise<void> }>;
+
+/** Where the console writes and reads. */
+export interface ConsoleIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  stdin?: () => Promise<string>;
+}
+
+const STANDARD_IO: ConsoleIo = { out: (s) => console.log(s), err: (s) => console.error(s) };
+
 /** Runs an admin command; returns the exit code. */
 export async function runAdmin(
   args: string[],
-  io: { out: (s: string) => void; err: (s: string) => void; stdin?: () => Promise<string> } = {
-    out: (s) => console.log(s),
-    err: (s) => console.error(s),
-  },
+  open: OpenServices,
+  io: ConsoleIo = STANDARD_IO,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -98,7 +96,7 @@ export async function runAdmin(
     try {
       const rest = args.filter((a) => a !== group);
       return group === "backup"
-        ? await backup(dataDir, rest, io.out)
+        ? await backup(dataDir, open, rest, io.out)
         : await restore(dataDir, rest, io.out);
     } catch (err) {
       if (err instanceof UsageError || err instanceof BackupError) {
@@ -108,20 +106,9 @@ export async function runAdmin(
       throw err;
     }
   }
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
-  const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
-  const database = openDatabase(join(dataDir, "assent.db"));
+  const opened = await open(dataDir);
+  const services = opened.services;
   try {
-    await migrate(database.db);
-    const services = await buildServices({
-      db: database.db,
-      clock: systemClock,
-      log: silentLogger,
-      box,
-      auditKey,
-      publicUrl: "http://127.0.0.1",
-    });
     const rest = args.filter((a) => a !== group && a !== command);
     const readStdin = io.stdin ?? readAllStdin;
     switch (`${group} ${command}`) {
@@ -155,13 +142,16 @@ export async function runAdmin(
         throw new UsageError(`Unknown admin command "${[group, command].join(" ")}"\n\n${HELP}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof AccountError) {
+    if (
+      err instanceof UsageError || err instanceof AccountError ||
+      err instanceof DirectoryError || err instanceof EnrollmentError
+    ) {
       io.err(`assent admin: ${err.message}`);
       return err instanceof UsageError ? 2 : 1;
     }
     throw err;
   } finally {
-    await database.close();
+    await opened.close();
   }
 }
 
@@ -197,8 +187,7 @@ function required(values: Record<string, unknown>, name: string): string {
 }
 
 async function userList(services: Services, out: (s: string) => void): Promise<number> {
-  const names = new Map((await listDepartments(services.db)).map((d) => [d.id, d.name]));
-  const users = await listUsers(services.db);
+  const users = await services.directory.users(CONSOLE_OPERATOR);
   if (users.length === 0) {
     out("No users yet. Create one with: assent admin user create …");
     return 0;
@@ -209,9 +198,9 @@ async function userList(services: Services, out: (s: string) => void): Promise<n
       u.email,
       u.name,
       u.role,
-      u.totp_enabled_at ? "on" : "off",
-      u.disabled_at ? "disabled" : "active",
-      u.departmentIds.map((id) => names.get(id)).join(", ") || "-",
+      u.mfaEnabled ? "on" : "off",
+      u.disabled ? "disabled" : "active",
+      u.departments.join(", ") || "-",
     ].join("\t"));
   }
   return 0;
@@ -245,41 +234,48 @@ async function userCreate(
     organization: "string",
     "password-stdin": "boolean",
   });
-  const email = required(values, "email").toLowerCase();
+  const email = required(values, "email");
   const name = required(values, "name");
   const role = required(values, "role");
-  if (!["super_admin", "admin", "technician"].includes(role)) {
+  if (!(ROLES as readonly string[]).includes(role)) {
     throw new UsageError(`--role must be super_admin, admin or technician, got "${role}"`);
   }
   const departmentIds: string[] = [];
-  for (const dept of (values.department as string[] | undefined) ?? []) {
-    const found = await findDepartmentByName(services.db, dept);
-    if (!found) throw new UsageError(`No department named "${dept}"`);
-    departmentIds.push(found.id);
+  for (const name of (values.department as string[] | undefined) ?? []) {
+    departmentIds.push((await departmentNamed(services, name)).id);
   }
   const { password, generated } = await newPassword(values, readStdin, { email, name });
-  const created = await services.accounts.createUser(
-    { email, name, role: role as Role, password },
-    CONSOLE,
-    (trx, id) => setUserDepartments(trx, id, departmentIds),
-  );
-  out(`Created ${role} ${email} (id ${created}).`);
+  // The same use case as the admin pages, with the same checks, as a super admin would.
+  const { directory, accounts } = services;
+  const id = await directory.createUser(CONSOLE_OPERATOR, {
+    email,
+    name,
+    role: role as Role,
+    departmentIds,
+    password,
+  });
+  const created = (await directory.user(CONSOLE_OPERATOR, id)).user;
+  out(`Created ${role} ${created.email} (id ${id}).`);
   if (role === "super_admin") {
     // A console-made super admin is the first-run setup of scripted installs.
     const organization = String(values.organization ?? "Assent");
-    const now = services.clock.now();
-    if (await completeSetup(services.db, organization, now)) {
-      await appendAudit(services.db, {
-        at: now,
-        action: "setup.completed",
-        actor: CONSOLE,
-        detail: { organization },
-      });
+    if (await accounts.completeSetupFromConsole(organization, CONSOLE)) {
       out(`First-run setup completed for "${organization}".`);
     }
   }
   if (generated) out(`Password: ${password}\nShare it securely; it is not shown again.`);
   return 0;
+}
+
+/** A department by its name (any case), or a usage error naming it. */
+async function departmentNamed(
+  services: Services,
+  name: string,
+): Promise<{ id: string; name: string }> {
+  const departments = await services.directory.departments(CONSOLE_OPERATOR);
+  const found = departments.find((d) => d.name.toLowerCase() === name.trim().toLowerCase());
+  if (!found) throw new UsageError(`No department named "${name}"`);
+  return found;
 }
 
 async function userResetPassword(
@@ -289,16 +285,24 @@ async function userResetPassword(
   readStdin: () => Promise<string>,
 ): Promise<number> {
   const values = options(args, { email: "string", "password-stdin": "boolean" });
-  const email = required(values, "email");
-  const user = await findUserByEmail(services.db, email);
-  if (!user) throw new UsageError(`No user with email "${email}"`);
+  const user = await userByEmail(services, required(values, "email"));
   const { password, generated } = await newPassword(values, readStdin, user);
-  await services.accounts.setPassword(user.id, password, CONSOLE);
+  await services.directory.resetUserPassword(CONSOLE_OPERATOR, user.id, password);
   out(
     `Password of ${user.email} reset; they were signed out, and a running server ends their support sessions within a second.`,
   );
   if (generated) out(`Password: ${password}\nShare it securely; it is not shown again.`);
   return 0;
+}
+
+/** A user by email, or a usage error naming the address. */
+async function userByEmail(services: Services, email: string) {
+  try {
+    return await services.directory.userByEmail(CONSOLE_OPERATOR, email);
+  } catch (err) {
+    if (err instanceof DirectoryError && err.status === 404) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 async function userResetMfa(
@@ -307,10 +311,8 @@ async function userResetMfa(
   out: (s: string) => void,
 ): Promise<number> {
   const values = options(args, { email: "string" });
-  const email = required(values, "email");
-  const user = await findUserByEmail(services.db, email);
-  if (!user) throw new UsageError(`No user with email "${email}"`);
-  await services.accounts.clearMfa(user.id, CONSOLE);
+  const user = await userByEmail(services, required(values, "email"));
+  await services.directory.resetUserMfa(CONSOLE_OPERATOR, user.id);
   out(
     `Two-factor authentication of ${user.email} removed; they were signed out (a running server ends their support sessions within a second) and can sign in with their password and set it up again.`,
   );
@@ -323,36 +325,23 @@ async function departmentCreate(
   out: (s: string) => void,
 ): Promise<number> {
   const values = options(args, { name: "string" });
-  const name = required(values, "name");
-  if (name.length > 100) throw new UsageError("--name must be at most 100 characters");
-  if (await findDepartmentByName(services.db, name)) {
-    throw new UsageError(`A department named "${name}" already exists`);
-  }
-  const id = newId();
-  const now = services.clock.now();
-  await services.db.transaction().execute(async (trx) => {
-    await insertDepartment(trx, { id, name, now });
-    await appendAudit(trx, {
-      at: now,
-      action: "department.created",
-      actor: CONSOLE,
-      departmentId: id,
-      detail: { name },
-    });
+  const id = await services.directory.createDepartment(CONSOLE_OPERATOR, {
+    name: required(values, "name"),
   });
-  out(`Created department ${name} (id ${id}).`);
+  const { department } = await services.directory.department(CONSOLE_OPERATOR, id);
+  out(`Created department ${department.name} (id ${id}).`);
   return 0;
 }
 
 async function departmentList(services: Services, out: (s: string) => void): Promise<number> {
-  const departments = await listDepartments(services.db);
+  const departments = await services.directory.departments(CONSOLE_OPERATOR);
   if (departments.length === 0) {
     out("No departments yet. Create one with: assent admin department create --name NAME");
     return 0;
   }
   out(["ID", "NAME", "STATUS"].join("\t"));
   for (const d of departments) {
-    out([d.id, d.name, d.disabled_at ? "disabled" : "active"].join("\t"));
+    out([d.id, d.name, d.disabled ? "disabled" : "active"].join("\t"));
   }
   return 0;
 }
@@ -379,18 +368,17 @@ async function tokenCreate(
     uses: "string",
     server: "string",
   });
-  const departmentName = required(values, "department");
-  const department = await findDepartmentByName(services.db, departmentName);
-  if (!department) throw new UsageError(`No department named "${departmentName}"`);
+  const department = await departmentNamed(services, required(values, "department"));
+  const { enrollment } = services;
   let groupId: string | null = null;
   if (typeof values.group === "string") {
-    const groups = await listGroups(services.db, [department.id]);
+    const groups = await enrollment.groups(CONSOLE_OPERATOR, department.id);
     const group = groups.find((g) => g.name.toLowerCase() === String(values.group).toLowerCase());
     if (!group) throw new UsageError(`No group named "${values.group}" in ${department.name}`);
     groupId = group.id;
   }
   const ttl = parseDuration(String(values.expires ?? "7d"));
-  if (ttl === null || ttl > 366 * 86_400_000) {
+  if (ttl === null || ttl > MAX_TOKEN_LIFETIME_MS) {
     throw new UsageError(
       `--expires must look like 12h or 7d (at most a year), got "${values.expires}"`,
     );
@@ -399,15 +387,13 @@ async function tokenCreate(
   if (!Number.isInteger(uses) || uses < 1 || uses > 100_000) {
     throw new UsageError(`--uses must be a whole number from 1 to 100000, got "${values.uses}"`);
   }
-  const now = services.clock.now();
-  const { token } = await createEnrollmentToken(services.db, {
+  const { token } = await enrollment.createToken(CONSOLE_OPERATOR, {
     label: String(values.label ?? `Console token for ${department.name}`),
     departmentId: department.id,
     groupId,
-    expiresAt: now + ttl,
+    expiresInMs: ttl,
     maxUses: uses,
-    now,
-  }, CONSOLE);
+  });
   out(token);
   const server = String(values.server ?? "https://assent.example");
   out(
@@ -423,11 +409,9 @@ async function apiTokenCreate(
   out: (s: string) => void,
 ): Promise<number> {
   const values = options(args, { email: "string", name: "string", expires: "string" });
-  const email = required(values, "email");
   const name = required(values, "name");
   if (name.length > 100) throw new UsageError("--name must be at most 100 characters");
-  const user = await findUserByEmail(services.db, email);
-  if (!user) throw new UsageError(`No user with email "${email}"`);
+  const user = await userByEmail(services, required(values, "email"));
   if (user.disabled_at !== null) throw new UsageError(`${user.email} is disabled`);
   const expires = String(values.expires ?? "90d");
   let expiresAt: number | null = null;
@@ -449,9 +433,7 @@ async function apiTokenCreate(
 }
 
 async function tokenList(services: Services, out: (s: string) => void): Promise<number> {
-  const names = new Map((await listDepartments(services.db)).map((d) => [d.id, d.name]));
-  const now = services.clock.now();
-  const tokens = await listEnrollmentTokens(services.db, "all");
+  const tokens = await services.enrollment.tokens(CONSOLE_OPERATOR);
   if (tokens.length === 0) {
     out("No enrollment tokens.");
     return 0;
@@ -461,10 +443,10 @@ async function tokenList(services: Services, out: (s: string) => void): Promise<
     out([
       t.id,
       t.label,
-      names.get(t.department_id) ?? "-",
-      `${t.uses}/${t.max_uses}`,
-      new Date(t.expires_at).toISOString(),
-      tokenState(t, now),
+      t.department,
+      `${t.uses}/${t.maxUses}`,
+      new Date(t.expiresAt).toISOString(),
+      t.state,
     ].join("\t"));
   }
   return 0;
@@ -477,20 +459,15 @@ async function tokenRevoke(
 ): Promise<number> {
   const values = options(args, { id: "string" });
   const id = required(values, "id");
-  const token = await findEnrollmentToken(services.db, id);
-  if (!token) throw new UsageError(`No enrollment token with id "${id}"`);
-  const now = services.clock.now();
-  await services.db.transaction().execute(async (trx) => {
-    await revokeEnrollmentToken(trx, id, now);
-    await appendAudit(trx, {
-      at: now,
-      action: "enrollment_token.revoked",
-      actor: CONSOLE,
-      departmentId: token.department_id,
-      detail: { token: id, label: token.label },
-    });
-  });
-  out(`Revoked enrollment token ${id} (${token.label}).`);
+  try {
+    const { label } = await services.enrollment.revokeToken(CONSOLE_OPERATOR, id);
+    out(`Revoked enrollment token ${id} (${label}).`);
+  } catch (err) {
+    if (err instanceof EnrollmentError && err.status === 404) {
+      throw new UsageError(`No enrollment token with id "${id}"`);
+    }
+    throw err;
+  }
   return 0;
 }
 
@@ -517,7 +494,12 @@ function fileArgument(args: string[], spec: Record<string, "string" | "boolean">
   return { file, values: parsed.values as Record<string, string | boolean | undefined> };
 }
 
-async function backup(dataDir: string, args: string[], out: (s: string) => void) {
+async function backup(
+  dataDir: string,
+  open: OpenServices,
+  args: string[],
+  out: (s: string) => void,
+) {
   const { file } = fileArgument(args, {}, "backup");
   const dbPath = join(dataDir, "assent.db");
   try {
@@ -525,21 +507,16 @@ async function backup(dataDir: string, args: string[], out: (s: string) => void)
   } catch {
     throw new UsageError(`There is no database at "${dbPath}" (check --data-dir)`);
   }
-  const database = openDatabase(dbPath);
+  const opened = await open(dataDir);
   try {
-    const manifest = await createBackup({
-      db: database.db,
-      dataDir,
-      target: file,
-      now: systemClock.now(),
-    });
+    const manifest = await opened.services.backups.write(file);
     out(`Backup written to ${file}`);
     out(`  schema ${manifest.schema}, Assent ${manifest.version}, ${manifest.createdAt}`);
     for (const part of manifest.parts) out(`  ${part.name}  ${part.bytes} bytes  ${part.sha256}`);
     out("It holds the instance secret: keep it as safe as the server itself.");
     return 0;
   } finally {
-    await database.close();
+    await opened.close();
   }
 }
 

@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
+import { openDataDir } from "../main.ts";
 import { migrate, openDatabase } from "../store/db.ts";
+import { listDepartments } from "../store/departments.ts";
+import { findUserByEmail, userDepartmentIds } from "../store/users.ts";
+import { PASSWORD, setUp } from "../tests/support/accounts.ts";
+import { type TestApp, testApp } from "../tests/support/app.ts";
+import { textOf } from "../tests/support/client.ts";
 import { runAdmin } from "./admin.ts";
 
 async function run(dataDir: string, args: string[], stdin = "") {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runAdmin([...args, "--data-dir", dataDir], {
+  const code = await runAdmin([...args, "--data-dir", dataDir], openDataDir, {
     out: (s) => out.push(s),
     err: (s) => err.push(s),
     stdin: () => Promise.resolve(stdin),
@@ -208,12 +214,139 @@ Deno.test("admin department create and enroll-token create script a roll-out", a
   });
 });
 
+/** The console on the same services as a test app's pages. */
+async function consoleOf(t: TestApp, args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runAdmin(
+    args,
+    () => Promise.resolve({ services: t.services, close: () => Promise.resolve() }),
+    {
+      out: (s) => out.push(s),
+      err: (s) => err.push(s),
+    },
+  );
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+Deno.test("the console and the admin pages create departments and users through the same use case", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/departments");
+  assert.equal((await owner.post("/admin/departments", { name: " Front office " })).status, 303);
+  assert.equal((await consoleOf(t, ["department", "create", "--name", " Back office "])).code, 0);
+  const departments = await listDepartments(t.services.db);
+  const front = departments.find((d) => d.name === "Front office");
+  const back = departments.find((d) => d.name === "Back office");
+  assert.ok(front && back, departments.map((d) => d.name).join(", "));
+
+  await owner.get("/admin/users/new");
+  const web = await owner.post("/admin/users", {
+    name: " Wendy Web ",
+    email: " Wendy@Example.com ",
+    role: "technician",
+    departmentIds: [front.id],
+    password: PASSWORD,
+  });
+  assert.equal(web.status, 303);
+  const cli = await consoleOf(t, [
+    "user",
+    "create",
+    "--email",
+    " Carl@Example.com ",
+    "--name",
+    " Carl Console ",
+    "--role",
+    "technician",
+    "--department",
+    "back office",
+  ]);
+  assert.equal(cli.code, 0, cli.err);
+
+  const shape = async (email: string) => {
+    const user = await findUserByEmail(t.services.db, email);
+    assert.ok(user, email);
+    return { name: user.name, email: user.email, role: user.role };
+  };
+  assert.deepEqual(await shape("wendy@example.com"), {
+    name: "Wendy Web",
+    email: "wendy@example.com",
+    role: "technician",
+  });
+  assert.deepEqual(await shape("carl@example.com"), {
+    name: "Carl Console",
+    email: "carl@example.com",
+    role: "technician",
+  });
+  const wendy = await findUserByEmail(t.services.db, "wendy@example.com");
+  const carl = await findUserByEmail(t.services.db, "carl@example.com");
+  assert.deepEqual(await userDepartmentIds(t.services.db, wendy!.id), [front.id]);
+  assert.deepEqual(await userDepartmentIds(t.services.db, carl!.id), [back.id]);
+
+  // The same records, told apart only by who acted.
+  const rows = await t.services.db.selectFrom("audit_log").selectAll()
+    .where("action", "in", ["department.created", "user.created"]).orderBy("id").execute();
+  assert.deepEqual(
+    rows.map((r) => [r.action, r.actor_kind, r.department_id, JSON.parse(r.detail ?? "null")]),
+    [
+      ["department.created", "user", front.id, { name: "Front office" }],
+      ["department.created", "console", back.id, { name: "Back office" }],
+      ["user.created", "user", null, { user: "wendy@example.com", role: "technician" }],
+      ["user.created", "console", null, { user: "carl@example.com", role: "technician" }],
+    ],
+  );
+});
+
+Deno.test("the console refuses what the admin pages refuse, in the same words, and saves nothing", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  await owner.get("/admin/users/new");
+  const long = "x".repeat(101);
+  const userCases: [Record<string, string>, RegExp][] = [
+    [{ email: "bad", name: "Bad Email" }, /Enter a valid email address/],
+    [{ email: "long@example.com", name: long }, /Name must be at most 100 characters/],
+  ];
+  for (const [fields, message] of userCases) {
+    const web = await owner.post("/admin/users", {
+      ...fields,
+      role: "technician",
+      password: PASSWORD,
+    });
+    assert.equal(web.status, 400, fields.email!);
+    assert.match(await textOf(web), message);
+    const cli = await consoleOf(t, [
+      "user",
+      "create",
+      "--email",
+      fields.email!,
+      "--name",
+      fields.name!,
+      "--role",
+      "technician",
+    ]);
+    assert.notEqual(cli.code, 0, `${fields.email} was accepted`);
+    assert.match(cli.err, message);
+  }
+  await owner.get("/admin/departments");
+  const web = await owner.post("/admin/departments", { name: long });
+  assert.equal(web.status, 400);
+  assert.match(await textOf(web), /Name must be at most 100 characters/);
+  const cli = await consoleOf(t, ["department", "create", "--name", long]);
+  assert.notEqual(cli.code, 0);
+  assert.match(cli.err, /Name must be at most 100 characters/);
+
+  const users = await t.services.db.selectFrom("users").select("email").execute();
+  assert.deepEqual(users.map((u) => u.email), ["owner@example.com"]);
+  assert.deepEqual(await listDepartments(t.services.db), []);
+});
+
 Deno.test("admin commands find the data directory in the server's config file", async () => {
   await withDataDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/assent.toml`, `data-dir = "${dir}/from-file"\n`);
     const out: string[] = [];
     const code = await runAdmin(
       ["department", "create", "--name", "Front office", "--config", `${dir}/assent.toml`],
+      openDataDir,
       { out: (s) => out.push(s), err: (s) => out.push(s) },
     );
     assert.equal(code, 0, out.join("\n"));

@@ -2,31 +2,26 @@
  * The channel relay: remote control and file transfer bytes between the technician's browser
  * and the agent, carried over the agent's one WebSocket as binary frames with a channel id.
  *
- * A channel opens only when core's `open_channel` accepts it (an authorized, unexpired
- * session, an online device, an action `allowedActions` enables, the session's owner), and
- * every channel of a session closes when core emits `close_channels` (deauthorize, expiry).
- * Flow control is credit-based end to end, so a slow reader slows the writer and the
- * server's memory stays bounded.
+ * The relay is transport only: whether a channel may open, and what its opening and ending
+ * mean for the session and the record, is decided by the use case that asks for it (core
+ * accepts the channel before {@link ChannelRelay.open} is called, and hears of every end that
+ * core did not cause itself). Flow control is credit-based end to end, so a slow reader slows
+ * the writer and the server's memory stays bounded.
  */
-import {
-  type ChannelKind,
-  checkReach,
-  OUTSIDE_FILE_REACH,
-  type ReasonCode,
-  reasonText,
-  supportSessionTransition,
-} from "../core/mod.ts";
+import type { ReasonCode } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
+import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
-import type { AgentMessage } from "../protocol/messages.ts";
-import type { SessionError, SupportSessions } from "../services/sessions.ts";
-import { fileReach } from "../services/devices.ts";
-import { appendAudit } from "../store/audit.ts";
-import type { Db } from "../store/db.ts";
-import { findDevice } from "../store/devices.ts";
-import type { AgentHub } from "./agent_hub.ts";
-import type { EventBus } from "./events.ts";
 import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_input.ts";
+import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
+import type { ChannelRecorder, ChannelRecording } from "../services/ports.ts";
+import {
+  bridgeBrowser,
+  BROWSER_CLOSE,
+  type BrowserBridgeOptions,
+  closeSocket,
+  sendJson,
+} from "./browser_bridge.ts";
 
 /** Bytes either side may send before the first credit arrives (per channel and direction). */
 export const INITIAL_WINDOW = 1024 * 1024;
@@ -41,11 +36,6 @@ const OPEN_TIMEOUT_MS = 15_000;
 
 /** What the agent does on the channel. */
 export type ChannelType = "terminal" | "desktop" | "file_upload" | "file_download" | "file_list";
-
-/** Which action of R2 a channel type belongs to (what core checks). */
-export function actionOf(type: ChannelType): ChannelKind {
-  return type === "terminal" || type === "desktop" ? "remote_control" : "file_transfer";
-}
 
 /** A refusal, with the text to show and a code for programs. */
 export class ChannelError extends Error {
@@ -65,25 +55,6 @@ export interface ChannelSink {
   closed(reason: string, code: ReasonCode): void;
   /** Bytes queued towards the browser and not yet sent (for backpressure). */
   backlog(): number;
-}
-
-/** A terminal being recorded (services/recordings.ts makes them). */
-export interface ChannelRecording {
-  input(bytes: Uint8Array): void;
-  output(bytes: Uint8Array): void;
-  resize(cols: number, rows: number): void;
-  /** Ends the recording; what the channel's end record says of it. */
-  finish(): Promise<Record<string, unknown>>;
-}
-
-/** Starts a recording of a terminal channel when its department records terminals. */
-export interface ChannelRecorder {
-  begin(channel: {
-    channel: string;
-    sessionId: string;
-    deviceId: string;
-    technicianId: string;
-  }): Promise<ChannelRecording | null>;
 }
 
 /** What the end user is told when a recorded terminal opens on their device. */
@@ -140,6 +111,11 @@ export class Channel {
     return this.input?.viewOnly ?? false;
   }
 
+  /** The desktop's stream cannot be read message by message, so view only cannot be kept. */
+  get viewOnlyUnsupported(): boolean {
+    return this.input?.opaque ?? false;
+  }
+
   /** Switches a desktop between view only and control; false when it already was so. */
   setViewOnly(viewOnly: boolean, now: number): boolean {
     if (!this.input || this.input.viewOnly === viewOnly) return false;
@@ -161,7 +137,7 @@ export class Channel {
 
   /** The id core knows this channel by. */
   get coreId(): string {
-    return `ch${this.id}`;
+    return coreIdOf(this.id);
   }
 
   /** Resolves when the agent has opened its side; rejects with its error. */
@@ -304,43 +280,64 @@ export class Channel {
   }
 }
 
-// Every relayed message is a fresh ArrayBuffer that dies at once, but V8 only collects
-// after ~64 MiB of such external memory; when the server runs with --expose-gc, a cheap
-// young-generation collection every few MiB keeps a long transfer's memory flat.
-const gc = (globalThis as { gc?: (options?: { type: string; execution?: string }) => void }).gc;
-let sinceCollection = 0;
-function collectYoungGarbage(bytes: number) {
-  if (!gc) return;
-  sinceCollection += bytes;
-  if (sinceCollection < 8 * 1024 * 1024) return;
-  sinceCollection = 0;
-  gc({ type: "minor" });
+const collectYoungGarbage = youngGarbageCollector();
+
+/** How a channel ended, for whoever opened it. */
+export interface ChannelEnd {
+  reason: ReasonCode;
+  text: string;
+  /** It had opened on the device. */
+  wasOpen: boolean;
+  /** Core closed it (deauthorize, expiry): it needs no telling. */
+  byCore: boolean;
+  /** What the end record says of the terminal's recording, once it is finished ({} if none). */
+  recording: Promise<Record<string, unknown>>;
+}
+
+/** Who hears channel ends. */
+export interface RelayListener {
+  ended(channel: Channel, end: ChannelEnd): void;
+}
+
+/** The agent connections, as the relay uses them. */
+export interface RelayAgents {
+  send(deviceId: string, message: ServerMessage): boolean;
+  sendBinary(deviceId: string, frame: Uint8Array): boolean;
+  listen(listener: {
+    message?(deviceId: string, message: AgentMessage): void;
+    data?(deviceId: string, channelId: number, payload: Uint8Array): void;
+    offline?(deviceId: string): void;
+  }): void;
+}
+
+/** What the relay needs. */
+export interface RelayDeps {
+  clock: Clock;
+  log: Logger;
+  agents: RelayAgents;
+  /** Records terminals where the department's policy says so. */
+  recorder?: ChannelRecorder;
 }
 
 /** Opens, relays and closes channels. */
 export class ChannelRelay {
   #channels = new Map<number, Channel>();
+  #listeners: RelayListener[] = [];
   #seq: number;
   /** Bytes relayed by channels that have ended, per type (for metrics). */
   #endedBytes = new Map<ChannelType, { toAgent: number; fromAgent: number }>();
+  readonly #d: RelayDeps;
 
-  constructor(
-    private deps: {
-      db: Db;
-      clock: Clock;
-      log: Logger;
-      hub: AgentHub;
-      sessions: SupportSessions;
-      events: EventBus;
-      /** Records terminals where the department's policy says so. */
-      recorder?: ChannelRecorder;
-    },
-  ) {
+  constructor(deps: RelayDeps) {
+    this.#d = deps;
     // Ids only need to be unique among live channels; starting at random keeps them from
     // repeating across restarts in what the audit log records.
     this.#seq = Math.floor(Math.random() * 1_000_000);
-    deps.sessions.channels = this;
-    deps.hub.listen({
+  }
+
+  /** Starts relaying what agents send on channels. */
+  start(): void {
+    this.#d.agents.listen({
       message: (deviceId, message) => this.#fromAgent(deviceId, message),
       data: (deviceId, channelId, payload) => {
         const channel = this.#channels.get(channelId);
@@ -358,6 +355,11 @@ export class ChannelRelay {
     });
   }
 
+  /** Registers a listener for channel ends. */
+  listen(listener: RelayListener): void {
+    this.#listeners.push(listener);
+  }
+
   /** Number of live channels. */
   get size(): number {
     return this.#channels.size;
@@ -373,62 +375,45 @@ export class ChannelRelay {
     return this.#channels.get(id);
   }
 
+  /** A fresh channel id, and the id core knows it by, for a channel about to be opened. */
+  reserve(): { id: number; coreId: string } {
+    this.#seq = this.#seq >= 0xfffffff0 ? 1 : this.#seq + 1;
+    return { id: this.#seq, coreId: coreIdOf(this.#seq) };
+  }
+
   /**
-   * Opens a channel for `technicianId` on a session, if core allows it, and waits until the
-   * agent has opened its side. Throws `ChannelError` with the reason otherwise.
+   * Opens a channel core has accepted and waits until the agent has opened its side. Throws
+   * `ChannelError` when the device is away, refuses or does not answer in time.
    */
-  async open(
-    input: {
-      sessionId: string;
-      technicianId: string;
-      type: ChannelType;
-      params: Record<string, unknown>;
-      /** A desktop that starts view only. */
-      viewOnly?: boolean;
-    },
-  ): Promise<Channel> {
-    const { db, clock, sessions, hub } = this.deps;
-    const stored = await sessions.get(input.sessionId);
-    if (!stored) throw new ChannelError("not_found", "There is no such support session");
-    const device = await findDevice(db, stored.session.deviceId);
-    if (!device) throw new ChannelError("not_found", "There is no such device");
-    const params = await this.#withReach(input, device);
-    const id = this.#nextId();
+  async open(request: {
+    channel: { id: number };
+    deviceId: string;
+    sessionId: string;
+    technicianId: string;
+    type: ChannelType;
+    params: Record<string, unknown>;
+  }): Promise<Channel> {
+    const { clock } = this.#d;
     const channel = new Channel(
-      id,
-      input.type,
-      input.sessionId,
-      device.id,
-      input.technicianId,
+      request.channel.id,
+      request.type,
+      request.sessionId,
+      request.deviceId,
+      request.technicianId,
       this,
       clock.now(),
     );
-    const view = sessions.deviceView(device);
-    let refused: { code: string; reason: string } | undefined;
-    try {
-      ({ refused } = await sessions.transition(input.sessionId, (s) =>
-        supportSessionTransition(s, {
-          type: "open_channel",
-          channelId: channel.coreId,
-          kind: actionOf(input.type),
-          technicianId: input.technicianId,
-          at: clock.now(),
-          device: view,
-        })));
-    } catch (err) {
-      throw new ChannelError((err as SessionError).code ?? "refused", (err as Error).message);
-    }
-    if (refused) throw new ChannelError(refused.code, refused.reason);
-    this.#channels.set(id, channel);
-    if (input.type === "terminal" && this.deps.recorder) {
+    this.#channels.set(channel.id, channel);
+    const { recorder, agents } = this.#d;
+    if (request.type === "terminal" && recorder) {
       // Recording starts before the agent opens the shell, so its first output is kept; a
       // terminal that must be recorded and cannot be does not open.
       try {
-        channel.recording = await this.deps.recorder.begin({
+        channel.recording = await recorder.begin({
           channel: channel.coreId,
-          sessionId: input.sessionId,
-          deviceId: device.id,
-          technicianId: input.technicianId,
+          sessionId: request.sessionId,
+          deviceId: request.deviceId,
+          technicianId: request.technicianId,
         });
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
@@ -436,16 +421,16 @@ export class ChannelRelay {
         throw new ChannelError("recording_failed", text);
       }
     }
-    const sent = hub.send(device.id, {
+    const sent = agents.send(request.deviceId, {
       type: "channel_open",
-      channelId: id,
-      sessionId: input.sessionId,
-      kind: input.type,
-      params,
+      channelId: channel.id,
+      sessionId: request.sessionId,
+      kind: request.type,
+      params: request.params,
       ...(channel.recording ? { recorded: true } : {}),
     });
     if (sent && channel.recording) {
-      hub.send(device.id, { type: "notify", text: RECORDED_TERMINAL_NOTICE });
+      agents.send(request.deviceId, { type: "notify", text: RECORDED_TERMINAL_NOTICE });
     }
     if (!sent) {
       this.finish(channel, "device_offline", "Unable to connect to the device", false);
@@ -465,106 +450,39 @@ export class ChannelRelay {
     } finally {
       clearTimeout(timer);
     }
-    channel.setViewOnly(input.viewOnly ?? false, clock.now());
-    await this.#audit(channel, `${actionOf(input.type)}.started`, null, {
-      channel: channel.coreId,
-      type: input.type,
-      ...describeParams(input.type, input.params),
-      ...(channel.input ? { mode: channel.viewOnly ? "view_only" : "control" } : {}),
-    });
     return channel;
   }
 
-  /**
-   * Puts a desktop in view only or back in control, on the technician's word, and records the
-   * switch. A desktop whose stream cannot be followed message by message is closed rather than
-   * left taking input it was told to drop.
-   */
-  async setViewOnly(channel: Channel, viewOnly: boolean): Promise<boolean> {
-    if (!channel.input || channel.state === "closed") {
-      throw new ChannelError("closed", "The desktop is not open");
-    }
-    if (viewOnly && channel.input.opaque) {
-      const error = new RfbOpaqueError();
-      channel.close("cancelled", error.message);
-      throw new ChannelError("view_only_unsupported", error.message);
-    }
-    if (!channel.setViewOnly(viewOnly, this.deps.clock.now())) return false;
-    await this.#audit(channel, "remote_control.mode_changed", null, {
-      channel: channel.coreId,
-      type: channel.type,
-      mode: viewOnly ? "view_only" : "control",
-    });
-    return true;
+  /** Connects a browser WebSocket to an open channel (terminal and desktop). */
+  bridge(
+    channel: Channel,
+    socket: WebSocket,
+    options: BrowserBridgeOptions,
+    early: MessageEvent[],
+  ): void {
+    bridgeBrowser(socket, channel, { ...options, window: INITIAL_WINDOW }, early);
   }
 
-  /**
-   * A file channel's parameters with the roots the device's policy allows, after checking the
-   * path (or upload folder) it asks for lies inside one of them. The agent checks again by
-   * real path and has the last word; this refusal only spares it requests the policy forbids.
-   */
-  async #withReach(
-    input: {
-      sessionId: string;
-      technicianId: string;
-      type: ChannelType;
-      params: Record<string, unknown>;
-    },
-    device: NonNullable<Awaited<ReturnType<typeof findDevice>>>,
-  ): Promise<Record<string, unknown>> {
-    if (actionOf(input.type) !== "file_transfer") return input.params;
-    const { roots, style } = await fileReach(this.deps.db, device);
-    const params: Record<string, unknown> = { ...input.params, roots: roots.map((r) => r.path) };
-    for (const key of ["path", "folder"] as const) {
-      const value = input.params[key];
-      if (value === null || value === undefined) continue;
-      const checked = checkReach(value, roots, style);
-      if (checked.ok) {
-        params[key] = checked.path;
-        continue;
-      }
-      const shown = String(value).slice(0, 300);
-      await appendAudit(this.deps.db, {
-        at: this.deps.clock.now(),
-        action: "channel.refused",
-        outcome: checked.reason === "outside" ? "outside_reach" : "invalid_path",
-        actor: { kind: "technician", id: input.technicianId },
-        deviceId: device.id,
-        sessionId: input.sessionId,
-        departmentId: device.department_id,
-        detail: { type: input.type, [key]: shown },
-      });
-      throw checked.reason === "outside"
-        ? new ChannelError("outside_reach", `${shown} ${OUTSIDE_FILE_REACH}`)
-        : new ChannelError("invalid_path", `${shown} is not a full path on this device`);
-    }
-    return params;
+  /** Tells a browser WebSocket its channel could not open, and closes it. */
+  refuseBrowser(socket: WebSocket, message: string, options: { control: boolean }): void {
+    if (options.control) sendJson(socket, { type: "error", message });
+    closeSocket(socket, BROWSER_CLOSE.refused, message);
   }
 
-  /** core's `close_channels`: deauthorize or expiry ends every channel of the session. */
-  closeSession(sessionId: string, _channelIds: string[], reason: string): void {
-    // The browser shows this as the reason its terminal or desktop ended, so it says which end.
-    const text = reason === "expired"
-      ? "The authorization expired"
-      : reason === "device_offline"
-      ? "Unable to connect to the device"
-      : reason === "access_revoked"
-      ? "Your access to this device was withdrawn"
-      : reason === "app_closed" || reason === "session_closed"
-      ? reasonText(reason)
-      : "The support session was deauthorized";
+  /** Core's `close_channels`: every channel of the session ends with `text`. */
+  closeSession(sessionId: string, reason: ReasonCode, text: string): void {
     for (const channel of this.ofSession(sessionId)) {
-      this.finish(channel, reason as ReasonCode, text, true, false);
+      this.finish(channel, reason, text, true, true);
     }
   }
 
-  /** Ends a channel once: tells the agent (when asked), the browser side and core. */
+  /** Ends a channel once: tells the agent (when asked), the browser side and the listeners. */
   finish(
     channel: Channel,
     reason: ReasonCode,
     text: string,
     tellAgent: boolean,
-    tellCore = true,
+    byCore = false,
   ): void {
     if (channel.state === "closed") return;
     const wasOpen = channel.state === "open";
@@ -582,42 +500,12 @@ export class ChannelRelay {
       });
     }
     channel.toSink((sink) => sink.closed(text, reason));
-
-    const { sessions, clock, log } = this.deps;
-    if (tellCore) {
-      sessions.transition(channel.sessionId, (s) =>
-        supportSessionTransition(s, {
-          type: "close_channel",
-          channelId: channel.coreId,
-          at: clock.now(),
-          reason,
-        })).catch((err) => log.warn("closing a channel in core failed", { err }));
-    }
-    const recorded = channel.recording?.finish().catch((err) => {
-      log.error("a terminal recording could not be finished", { err });
+    const recording = channel.recording?.finish().catch((err) => {
+      this.#d.log.error("a terminal recording could not be finished", { err });
       return {};
     }) ?? Promise.resolve({});
-    if (wasOpen) {
-      const ended = actionOf(channel.type) === "remote_control"
-        ? "remote_control.ended"
-        : reason === "completed"
-        ? "file_transfer.completed"
-        : "file_transfer.aborted";
-      const durationMs = clock.now() - channel.stats.openedAt;
-      const mode = channel.modeSummary(clock.now());
-      recorded.then((recording) =>
-        this.#audit(channel, ended, reason, {
-          channel: channel.coreId,
-          type: channel.type,
-          durationMs,
-          bytesToDevice: channel.stats.bytesToAgent,
-          bytesFromDevice: channel.stats.bytesFromAgent,
-          reason: text,
-          ...mode,
-          ...channel.auditDetail,
-          ...recording,
-        })
-      ).catch((err) => log.warn("auditing a channel failed", { err }));
+    for (const l of this.#listeners) {
+      l.ended(channel, { reason, text, wasOpen, byCore, recording });
     }
   }
 
@@ -638,7 +526,7 @@ export class ChannelRelay {
   /** Closes every channel (server stopping). */
   closeAll(): void {
     for (const channel of [...this.#channels.values()]) {
-      this.finish(channel, "session_closed", "The server is restarting", true, false);
+      this.finish(channel, "session_closed", "The server is restarting", true, true);
     }
   }
 
@@ -647,13 +535,13 @@ export class ChannelRelay {
     // every send and no garbage is made per chunk.
     FRAME.setUint32(0, channel.id);
     SCRATCH.set(chunk, 4);
-    if (!this.deps.hub.sendBinary(channel.deviceId, SCRATCH.subarray(0, 4 + chunk.byteLength))) {
+    if (!this.#d.agents.sendBinary(channel.deviceId, SCRATCH.subarray(0, 4 + chunk.byteLength))) {
       this.finish(channel, "device_offline", "Unable to connect to the device", false);
     }
   }
 
-  /** @internal */ hubSend(deviceId: string, message: Parameters<AgentHub["send"]>[1]): void {
-    this.deps.hub.send(deviceId, message);
+  /** @internal */ hubSend(deviceId: string, message: ServerMessage): void {
+    this.#d.agents.send(deviceId, message);
   }
 
   #fromAgent(deviceId: string, message: AgentMessage) {
@@ -687,30 +575,11 @@ export class ChannelRelay {
         break;
     }
   }
+}
 
-  #nextId(): number {
-    this.#seq = this.#seq >= 0xfffffff0 ? 1 : this.#seq + 1;
-    return this.#seq;
-  }
-
-  async #audit(
-    channel: Channel,
-    action: string,
-    outcome: string | null,
-    detail: Record<string, unknown>,
-  ) {
-    const device = await findDevice(this.deps.db, channel.deviceId);
-    await appendAudit(this.deps.db, {
-      at: this.deps.clock.now(),
-      action,
-      outcome,
-      actor: { kind: "technician", id: channel.technicianId },
-      deviceId: channel.deviceId,
-      sessionId: channel.sessionId,
-      departmentId: device?.department_id ?? null,
-      detail,
-    });
-  }
+/** The id core knows channel `id` by. */
+function coreIdOf(id: number): string {
+  return `ch${id}`;
 }
 
 function channelEndReason(channel: Channel, reason: string | undefined): ReasonCode {
@@ -723,23 +592,4 @@ function pick(event: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of ["path", "size", "sha256", "name"]) if (key in event) out[key] = event[key];
   return out;
-}
-
-function describeParams(type: ChannelType, params: Record<string, unknown>) {
-  switch (type) {
-    case "file_upload":
-      return {
-        direction: "to device",
-        name: params.name,
-        size: params.size,
-        sha256: params.sha256,
-        ...(typeof params.folder === "string" ? { folder: params.folder } : {}),
-      };
-    case "file_download":
-      return { direction: "from device", path: params.path };
-    case "file_list":
-      return { path: params.path };
-    default:
-      return {};
-  }
 }

@@ -1,14 +1,13 @@
 /**
  * The durable outbox: mail is written to the database first (in the same transaction as the
  * decision that caused it) and delivered from there, retried with exponential backoff, and
- * never lost across a restart.
+ * never lost across a restart. What is due and how each attempt went are kept through the
+ * `MailRecords` port.
  */
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
-import type { DeadlineSource, Scheduler } from "../services/scheduler.ts";
-import { appendAudit } from "../store/audit.ts";
-import type { Db } from "../store/db.ts";
-import { dueMail, nextMailAt, type OutboxRow, updateMail } from "../store/email.ts";
+import type { DeadlineSource } from "../lib/scheduler.ts";
+import type { MailRecords, QueuedMail } from "../services/ports.ts";
 import { DeliveryError, type MailTransport } from "./transport.ts";
 
 /** Attempts before a mail is given up as failed. */
@@ -28,15 +27,18 @@ export class Outbox implements DeadlineSource {
   #draining: Promise<void> | null = null;
 
   constructor(
-    private deps: { db: Db; clock: Clock; log: Logger; scheduler: Scheduler },
+    private deps: {
+      records: MailRecords;
+      clock: Clock;
+      log: Logger;
+      wakeup: { wake(at: number): void };
+    },
     public transport: MailTransport,
-  ) {
-    deps.scheduler.add(this);
-  }
+  ) {}
 
   /** The earliest pending delivery time. */
   async next(): Promise<number | null> {
-    return await nextMailAt(this.deps.db);
+    return await this.deps.records.nextDue();
   }
 
   /** Starts delivering what is due, without holding up the other deadlines. */
@@ -58,74 +60,45 @@ export class Outbox implements DeadlineSource {
   async #drain(): Promise<void> {
     for (;;) {
       const now = this.deps.clock.now();
-      const due = await dueMail(this.deps.db, now);
+      const due = await this.deps.records.due(now);
       if (due.length === 0) return;
       for (const mail of due) {
         // The lease: a crash mid-send retries after it instead of sending twice at once.
-        await updateMail(this.deps.db, mail.id, { next_attempt_at: now + LEASE_MS });
+        await this.deps.records.lease(mail.id, now + LEASE_MS);
         await this.#deliver(mail);
       }
     }
   }
 
-  async #deliver(mail: OutboxRow): Promise<void> {
-    const { db, clock, log } = this.deps;
+  async #deliver(mail: QueuedMail): Promise<void> {
+    const { records, clock, log } = this.deps;
     const attempt = mail.attempts + 1;
     try {
       await this.transport.send({
         to: mail.recipient,
         subject: mail.subject,
-        text: mail.text_body,
-        html: mail.html_body,
+        text: mail.text,
+        html: mail.html,
       });
-      const now = clock.now();
       const status = this.transport.kind === "smtp" ? "sent" : "logged";
-      await db.transaction().execute(async (trx) => {
-        await updateMail(trx, mail.id, {
-          status,
-          attempts: attempt,
-          next_attempt_at: null,
-          last_error: null,
-          finished_at: now,
-        });
-        await appendAudit(trx, {
-          at: now,
-          action: status === "sent" ? "email.sent" : "email.recorded",
-          actor: { kind: "system" },
-          attemptId: mail.kind === "email_authorization" ? mail.related_id : null,
-          detail: { recipient: mail.recipient, mail: mail.id, kind: mail.kind, attempt },
-        });
-      });
+      await records.attempted(mail, { ok: true, status, attempt, now: clock.now() });
     } catch (err) {
       const now = clock.now();
       const permanent = err instanceof DeliveryError && err.permanent;
       const giveUp = permanent || attempt >= MAX_ATTEMPTS;
       const message = err instanceof Error ? err.message : String(err);
       log.warn("mail delivery failed", { mail: mail.id, to: mail.recipient, attempt, message });
-      await db.transaction().execute(async (trx) => {
-        await updateMail(trx, mail.id, {
-          status: giveUp ? "failed" : "pending",
-          attempts: attempt,
-          next_attempt_at: giveUp ? null : now + retryDelay(attempt),
-          last_error: message.slice(0, 500),
-          finished_at: giveUp ? now : null,
-        });
-        await appendAudit(trx, {
-          at: now,
-          action: "email.delivery_failed",
-          outcome: giveUp ? "failed" : "retrying",
-          actor: { kind: "system" },
-          attemptId: mail.kind === "email_authorization" ? mail.related_id : null,
-          detail: {
-            recipient: mail.recipient,
-            mail: mail.id,
-            attempt,
-            error: message.slice(0, 200),
-            permanent,
-          },
-        });
+      const retryAt = giveUp ? null : now + retryDelay(attempt);
+      await records.attempted(mail, {
+        ok: false,
+        attempt,
+        now,
+        giveUp,
+        permanent,
+        message,
+        retryAt,
       });
-      if (!giveUp) this.deps.scheduler.wake(now + retryDelay(attempt));
+      if (retryAt !== null) this.deps.wakeup.wake(retryAt);
     }
   }
 }

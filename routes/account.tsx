@@ -4,11 +4,8 @@ import QRCode from "qrcode";
 import { z } from "zod";
 import { groupSecret } from "../lib/totp.ts";
 import { AccountError } from "../services/accounts.ts";
-import { createApiToken, revokeToken } from "../services/api_tokens.ts";
-import { listApiTokens } from "../store/api_tokens.ts";
+import { createApiToken, ownApiTokens, revokeToken } from "../services/api_tokens.ts";
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
-import { findDepartment } from "../store/departments.ts";
-import { unusedRecoveryCodes, userDepartmentIds } from "../store/users.ts";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
 import { MfaEnrolPage, RecoveryCodesPage } from "../views/MfaEnrolPage.tsx";
@@ -40,13 +37,12 @@ const TokenForm = z.object({
 
 async function model(c: Ctx): Promise<AccountModel> {
   const user = currentUser(c);
-  const db = c.get("services").db;
-  const ids = await userDepartmentIds(db, user.id);
-  const names = await Promise.all(ids.map(async (id) => (await findDepartment(db, id))?.name));
+  const { accounts } = c.get("services");
+  const departments = await accounts.departmentNames(user.id);
   return {
-    recoveryCodesLeft: await unusedRecoveryCodes(db, user.id),
+    recoveryCodesLeft: await accounts.recoveryCodesLeft(user.id),
     roleLabel: ROLE_LABELS[user.role],
-    departments: names.filter((n): n is string => Boolean(n)).sort(),
+    departments: departments.map((d) => d.name).sort(),
   };
 }
 
@@ -178,7 +174,7 @@ export function accountRoutes(): Hono<AppEnv> {
   ) => {
     const { db, clock, config } = c.get("services");
     const now = clock.now();
-    const tokens = (await listApiTokens(db, currentUser(c).id)).map((t) => ({
+    const tokens = (await ownApiTokens(db, currentUser(c).id)).map((t) => ({
       id: t.id,
       name: t.name,
       createdAt: t.created_at,

@@ -3,28 +3,21 @@
  * directory service (department scope); these handlers parse, call and render.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { AccountError } from "../services/accounts.ts";
-import { DirectoryError } from "../services/directory.ts";
-import type { Role } from "../store/schema.ts";
+import {
+  DepartmentFields,
+  DirectoryError,
+  NewUserFields,
+  type Role,
+  UserFields,
+} from "../services/directory.ts";
 import { DepartmentPage, DepartmentsPage } from "../views/admin/DepartmentsPage.tsx";
 import { UserFormPage, type UserFormValues, UsersPage } from "../views/admin/UsersPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
-import { email, many, password, readForm, text } from "./forms.ts";
+import { readForm } from "./forms.ts";
 import { requireRole, requireUser } from "./middleware.ts";
 import { render } from "./render.tsx";
-
-const ROLES = ["super_admin", "admin", "technician"] as const;
-
-const UserForm = z.object({
-  name: text("Name", 100),
-  email: email(),
-  role: z.enum(ROLES, { error: "Choose a role" }),
-  departmentIds: many(),
-});
-const NewUserForm = UserForm.extend({ password: password("Initial password") });
-const DepartmentForm = z.object({ name: text("Name", 100) });
 
 /** A refusal the page shows in its form (400), or the error page for 403 and 404. */
 function refusal(err: unknown): string {
@@ -100,7 +93,7 @@ export function adminRoutes(): Hono<AppEnv> {
     }));
 
   app.post("/admin/users", async (c) => {
-    const form = await readForm(c, NewUserForm);
+    const form = await readForm(c, NewUserFields);
     const values = formValues(await c.req.parseBody({ all: true }));
     if (!form.ok) return await userForm(c, { mode: "create", values, error: form.message }, 400);
     try {
@@ -138,7 +131,7 @@ export function adminRoutes(): Hono<AppEnv> {
   app.post("/admin/users/:id", async (c) => {
     // Scope first: someone outside it learns nothing from how their form was wrong.
     const { target } = await loadTarget(c);
-    const form = await readForm(c, UserForm);
+    const form = await readForm(c, UserFields);
     const values = formValues(await c.req.parseBody({ all: true }));
     const fail = (error: string) => userForm(c, { mode: "edit", target, values, error }, 400);
     if (!form.ok) return await fail(form.message);
@@ -185,10 +178,10 @@ export function adminRoutes(): Hono<AppEnv> {
   );
 
   app.post("/admin/departments", async (c) => {
-    const form = await readForm(c, DepartmentForm);
+    const form = await readForm(c, DepartmentFields);
     if (!form.ok) return await departmentsPage(c, { error: form.message }, 400);
     try {
-      await directory(c).createDepartment(currentUser(c), form.data.name);
+      await directory(c).createDepartment(currentUser(c), form.data);
     } catch (err) {
       return await departmentsPage(c, { error: refusal(err), name: form.data.name }, 400);
     }
@@ -212,7 +205,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   app.post("/admin/departments/:id", async (c) => {
     const { department, groups } = await loadDepartment(c);
-    const form = await readForm(c, DepartmentForm);
+    const form = await readForm(c, DepartmentFields);
     const page = (error: string, name?: string) =>
       render(
         c,
@@ -221,7 +214,7 @@ export function adminRoutes(): Hono<AppEnv> {
       );
     if (!form.ok) return page(form.message);
     try {
-      await directory(c).renameDepartment(currentUser(c), department.id, form.data.name);
+      await directory(c).renameDepartment(currentUser(c), department.id, form.data);
     } catch (err) {
       return page(refusal(err), form.data.name);
     }

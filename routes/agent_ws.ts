@@ -11,7 +11,7 @@ export function agentSocketRoutes(): Hono<AppEnv> {
         Upgrade: "websocket",
       });
     }
-    const { hub } = c.get("services");
+    const { agentSockets: hub } = c.get("services");
     const ip = c.get("ip");
     // Refused before the upgrade: without a WebSocket there is nothing to read frames into.
     if (!hub.admit(ip)) {

@@ -17,18 +17,15 @@ import {
 } from "../core/mod.ts";
 import { withApiToken } from "../lib/attribution.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
-import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts";
+import type { Device } from "../services/devices.ts";
+import { EnrollmentError } from "../services/enrollment.ts";
 import { deviceModel, loadNames } from "../services/device_views.ts";
 import { SessionError } from "../services/sessions.ts";
-import { searchDevices } from "../store/device_search.ts";
-import { type DeviceRow, findDevice, findGroup } from "../store/devices.ts";
-import { loadEmailPolicy } from "../store/email.ts";
-import { changeEmailPolicy, policyMessage } from "../services/email_settings.ts";
+import { changeEmailPolicy, ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
 import { currentUser } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { readAuditRequest } from "./audit.tsx";
-import { searchAudit } from "../store/audit.ts";
 import {
   AuthorizeBody,
   DecisionBody,
@@ -66,7 +63,7 @@ async function body<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S> 
 /** The session as API clients see it. */
 export function sessionJson(
   session: SupportSession,
-  device: DeviceRow,
+  device: Device,
   online: { now: number; actions: ReturnType<typeof allowedActions> },
 ) {
   const view = sessionView(session, online.now, { deviceName: device.name });
@@ -176,10 +173,8 @@ export function apiRoutes(): Hono<AppEnv> {
     return await withApiToken(via, () => next());
   });
 
-  const device = async (c: Ctx): Promise<DeviceRow | null> => {
-    const { db } = c.get("services");
-    const row = await findDevice(db, c.req.param("id") ?? "");
-    return row && await canSeeDevice(db, currentUser(c), row) ? row : null;
+  const device = async (c: Ctx): Promise<Device | null> => {
+    return await c.get("services").deviceAdmin.find(currentUser(c), c.req.param("id") ?? "");
   };
 
   // The technician's own session, or any in a department the viewer administers.
@@ -197,7 +192,7 @@ export function apiRoutes(): Hono<AppEnv> {
   const render = (
     c: Ctx,
     session: SupportSession,
-    row: DeviceRow,
+    row: Device,
     status: 200 | 201 | 202 = 200,
   ) => {
     const { sessions, clock } = c.get("services");
@@ -220,10 +215,9 @@ export function apiRoutes(): Hono<AppEnv> {
     const parsed = parseWith(ListQuery, c.req.query());
     if (!parsed.ok) return fail(c, 400, "invalid_request", parsed.message);
     const q = parsed.data;
-    const { db, hub } = c.get("services");
+    const { db, live, deviceAdmin } = c.get("services");
     const pageSize = 100;
-    const { rows, total } = await searchDevices(db, {
-      departmentIds: await visibleDepartments(db, currentUser(c)),
+    const { rows, total } = await deviceAdmin.search(currentUser(c), {
       department: q.department || undefined,
       q: q.q || undefined,
       connected: q.status === "all" ? undefined : q.status === "online",
@@ -232,7 +226,7 @@ export function apiRoutes(): Hono<AppEnv> {
     });
     const names = await loadNames(db);
     return c.json({
-      devices: rows.map((r) => deviceModel(r, hub, names)),
+      devices: rows.map((r) => deviceModel(r, live, names)),
       total,
       page: q.page,
       pageSize,
@@ -242,8 +236,8 @@ export function apiRoutes(): Hono<AppEnv> {
   app.get("/api/v1/devices/:id", async (c) => {
     const row = await device(c);
     if (!row) return fail(c, 404, "not_found", "There is no such device");
-    const { db, hub } = c.get("services");
-    return c.json({ device: deviceModel(row, hub, await loadNames(db)) });
+    const { db, live } = c.get("services");
+    return c.json({ device: deviceModel(row, live, await loadNames(db)) });
   });
 
   app.post("/api/v1/devices/:id/sessions", async (c) => {
@@ -319,19 +313,25 @@ export function apiRoutes(): Hono<AppEnv> {
 
   // Email authorization settings (R5), per device and per group; admins only.
   const emailTarget = async (c: Ctx, kind: "device" | "group") => {
-    const { db } = c.get("services");
-    const departments = await visibleDepartments(db, currentUser(c));
+    const { deviceAdmin, enrollment } = c.get("services");
     const id = c.req.param("id") ?? "";
     if (kind === "device") {
-      const row = await findDevice(db, id);
-      return row && row.kind === "agent" && canSee(departments, row.department_id)
+      const row = await deviceAdmin.find(currentUser(c), id);
+      return row && row.kind === "agent"
         ? { kind, id, name: row.name, departmentId: row.department_id, row }
         : null;
     }
-    const group = await findGroup(db, id);
-    return group && canSee(departments, group.department_id)
-      ? { kind, id, name: group.name, departmentId: group.department_id, row: null }
-      : null;
+    const found = await enrollment.group(currentUser(c), id).catch((err) => {
+      if (err instanceof EnrollmentError) return null;
+      throw err;
+    });
+    return found && {
+      kind,
+      id,
+      name: found.group.name,
+      departmentId: found.group.department_id,
+      row: null,
+    };
   };
 
   for (const kind of ["device", "group"] as const) {
@@ -340,7 +340,7 @@ export function apiRoutes(): Hono<AppEnv> {
       const target = await emailTarget(c, kind);
       if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
       const { db, sessions } = c.get("services");
-      const own = await loadEmailPolicy(db, kind, target.id);
+      const own = await ownEmailPolicy(db, kind, target.id);
       const strip = (p: EmailAuthorizationPolicy | null) =>
         p && {
           required: p.required,
@@ -482,7 +482,7 @@ export function apiRoutes(): Hono<AppEnv> {
 
   app.get("/api/v1/audit", async (c) => {
     const request = await readAuditRequest(c);
-    const page = await searchAudit(c.get("services").db, request.filter);
+    const page = await c.get("services").audit.search(request.filter);
     return c.json({
       events: page.entries.map((e) => ({
         id: e.id,

@@ -6,20 +6,19 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { isReasonCode, REASON_CODES } from "../core/outcomes.ts";
 import { reasonText } from "../core/texts.ts";
+import { csvStream } from "../lib/csv.ts";
 import type { CurrentUser } from "../services/accounts.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
 import {
+  actorName,
+  apiTokenActor,
   type AuditEntry,
   type AuditFilter,
-  type AuditScope,
-  searchAudit,
-  streamAudit,
-  TIMELINE_LIMIT,
-} from "../store/audit.ts";
-import type { Db } from "../store/db.ts";
-import { listDevices } from "../store/devices.ts";
-import { sessionRecordings } from "../store/recordings.ts";
-import { listUsers } from "../store/users.ts";
+  type AuditLog,
+  type DepartmentScope,
+  oversees,
+} from "../services/audit_log.ts";
+import type { AuditChain } from "../services/audit_chain.ts";
+import { canSee } from "../services/devices.ts";
 import {
   type AuditEntryModel,
   type AuditFilters,
@@ -30,10 +29,7 @@ import {
 } from "../views/AuditPage.tsx";
 import { actionChoices, actionLabel, outcomeLabel } from "../views/audit_labels.ts";
 import { auditSentences } from "../core/audit_vocabulary.ts";
-import type { AuditChain } from "../services/audit_chain.ts";
-import { actorName, apiTokenActor, oversees, sessionTimeline } from "../services/audit_log.ts";
 import { sessionStateText, SessionTimelinePage } from "../views/SessionTimelinePage.tsx";
-import { type DepartmentScope, managedDepartments } from "../services/scope.ts";
 import { chainStatusModel } from "./audit_integrity.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
@@ -104,21 +100,11 @@ export const AuditQuery = z.object({
   { message: "The from time must not be after the to time" },
 );
 
-/** Who may read what: the whole log, their departments plus themselves, or their own work. */
-function scopeOf(user: CurrentUser, departments: string[] | "all"): AuditScope {
-  if (user.role === "super_admin") return { kind: "all" };
-  if (user.role === "admin") {
-    // Only super admins get "all"; should that ever change, an admin still fails closed.
-    const departmentIds = departments === "all" ? [] : departments;
-    return { kind: "departments", userId: user.id, departmentIds };
-  }
-  return { kind: "own", userId: user.id };
-}
-
 /** A parsed audit query with the viewer's scope. */
 export interface AuditRequest {
   user: CurrentUser;
   departments: string[] | "all";
+  managed: DepartmentScope;
   filters: AuditFilters;
   filter: AuditFilter;
 }
@@ -129,8 +115,8 @@ export async function readAuditRequest(c: Ctx): Promise<AuditRequest> {
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const q = parsed.data;
   const user = currentUser(c);
-  const departments = await visibleDepartments(c.get("services").db, user);
-  const filter: AuditFilter = { scope: scopeOf(user, departments) };
+  const { scope, departments, managed } = await c.get("services").audit.reach(user);
+  const filter: AuditFilter = { scope };
   if (q.device) filter.deviceId = q.device;
   if (q.technician) filter.technicianId = q.technician;
   if (q.outcome) filter.outcome = q.outcome;
@@ -151,7 +137,7 @@ export async function readAuditRequest(c: Ctx): Promise<AuditRequest> {
     tz: q.tz === undefined ? "" : String(q.tz),
     before: q.before ?? null,
   };
-  return { user, departments, filters, filter };
+  return { user, departments, managed, filters, filter };
 }
 
 /** A day as the datetime-local field shows it: at the start or the end of the day. */
@@ -159,13 +145,10 @@ function asInputValue(value: string, time: string): string {
   return /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T${time}` : value;
 }
 
-async function listModel(db: Db, r: AuditRequest): Promise<AuditListModel> {
-  const [page, managed] = await Promise.all([
-    searchAudit(db, r.filter),
-    managedDepartments(db, r.user),
-  ]);
+async function listModel(audit: AuditLog, r: AuditRequest): Promise<AuditListModel> {
+  const page = await audit.search(r.filter);
   return {
-    entries: page.entries.map((e) => entryModel(e, r.user, r.departments, managed)),
+    entries: page.entries.map((e) => entryModel(e, r.user, r.departments, r.managed)),
     filters: r.filters,
     nextBefore: page.nextBefore,
   };
@@ -224,23 +207,15 @@ function parseDetail(detail: string | null): unknown {
 }
 
 async function pageModel(
-  db: Db,
+  audit: AuditLog,
   auditChain: AuditChain,
   r: AuditRequest,
 ): Promise<AuditPageModel> {
-  const [list, devices, users, chain] = await Promise.all([
-    listModel(db, r),
-    listDevices(db, r.departments),
-    listUsers(db),
+  const [list, { devices, people }, chain] = await Promise.all([
+    listModel(audit, r),
+    audit.choices(r.user, r),
     r.user.role === "technician" ? null : auditChain.recentStatus(),
   ]);
-  const people = r.user.role === "super_admin"
-    ? users
-    : r.user.role === "admin"
-    ? users.filter((u) =>
-      u.id === r.user.id || u.departmentIds.some((d) => canSee(r.departments, d))
-    )
-    : users.filter((u) => u.id === r.user.id);
   return {
     ...list,
     chain: chain ? chainStatusModel(chain) : null,
@@ -268,22 +243,8 @@ const CSV_HEADER = [
   "detail",
 ];
 
-/**
- * One RFC 4180 field. A leading =, +, -, @, tab or CR makes spreadsheets run the cell as a
- * formula, and agents and end users put text in this log, so such cells get a quote prefix.
- */
-function csvField(value: string | null): string {
-  if (value === null) return "";
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
-function csvLine(fields: (string | null)[]): string {
-  return fields.map(csvField).join(",") + "\r\n";
-}
-
-function csvRow(e: AuditEntry): string {
-  return csvLine([
+function csvFields(e: AuditEntry): (string | null)[] {
+  return [
     new Date(e.at).toISOString(),
     e.action,
     e.outcome,
@@ -295,44 +256,7 @@ function csvRow(e: AuditEntry): string {
     e.attempt_id,
     e.department_name ?? e.department_id,
     e.detail,
-  ]);
-}
-
-/** Bytes per chunk handed to the response: few enough writes, little memory. */
-const CSV_CHUNK = 64 * 1024;
-
-/** The export as a pull stream: rows are read only as fast as the client takes them. */
-function csvStream(
-  rows: AsyncGenerator<AuditEntry>,
-  onError: (err: unknown) => void,
-): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let header = true;
-  return new ReadableStream({
-    async pull(controller) {
-      let chunk = header ? csvLine(CSV_HEADER) : "";
-      header = false;
-      try {
-        while (chunk.length < CSV_CHUNK) {
-          const next = await rows.next();
-          if (next.done) {
-            if (chunk) controller.enqueue(encoder.encode(chunk));
-            controller.close();
-            return;
-          }
-          chunk += csvRow(next.value);
-        }
-      } catch (err) {
-        onError(err);
-        controller.error(err);
-        return;
-      }
-      controller.enqueue(encoder.encode(chunk));
-    },
-    async cancel() {
-      await rows.return(undefined);
-    },
-  });
+  ];
 }
 
 function wantsPartial(c: Ctx): boolean {
@@ -351,14 +275,11 @@ export function auditRoutes(): Hono<AppEnv> {
   // A session's story: for the technician who held it, admins of its device's department and
   // super admins; anyone else finds nothing.
   app.get("/audit/sessions/:id", async (c) => {
-    const { db } = c.get("services");
+    const { audit } = c.get("services");
     const user = currentUser(c);
-    const timeline = await sessionTimeline(db, user, c.req.param("id"));
+    const timeline = await audit.timeline(user, c.req.param("id"));
     if (!timeline) throw new HttpError(404, "There is no such support session");
-    const [departments, managed] = await Promise.all([
-      visibleDepartments(db, user),
-      managedDepartments(db, user),
-    ]);
+    const { departments, managed } = await audit.reach(user);
     const s = timeline.session;
     const deviceVisible = s.department_id !== null && canSee(departments, s.department_id);
     return render(
@@ -374,8 +295,8 @@ export function auditRoutes(): Hono<AppEnv> {
           openedAt: s.opened_at,
           state: sessionStateText(s.status),
           events: timeline.events.map((e) => entryModel(e, user, departments, managed)),
-          truncated: timeline.events.length >= TIMELINE_LIMIT,
-          recordings: (await sessionRecordings(db, s.id)).map((r) => ({
+          truncated: timeline.truncated,
+          recordings: timeline.recordings.map((r) => ({
             href: `/recordings/${encodeURIComponent(r.id)}`,
             startedAt: r.started_at,
             ended: r.ended_at !== null,
@@ -388,19 +309,21 @@ export function auditRoutes(): Hono<AppEnv> {
 
   app.get("/audit", async (c) => {
     const r = await readAuditRequest(c);
-    const { db, auditChain } = c.get("services");
-    if (wantsPartial(c)) return renderPartial(c, <AuditList model={await listModel(db, r)} />);
-    return render(c, <AuditPage model={await pageModel(db, auditChain, r)} />);
+    const { audit, auditChain } = c.get("services");
+    if (wantsPartial(c)) return renderPartial(c, <AuditList model={await listModel(audit, r)} />);
+    return render(c, <AuditPage model={await pageModel(audit, auditChain, r)} />);
   });
 
   app.get("/audit.csv", async (c) => {
     const r = await readAuditRequest(c);
-    const { db, clock, log } = c.get("services");
+    const { audit, clock, log } = c.get("services");
     // The export is the whole result, not the page being looked at.
     const { before: _, ...filter } = r.filter;
     const date = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     const body = csvStream(
-      streamAudit(db, filter),
+      CSV_HEADER,
+      audit.stream(filter),
+      csvFields,
       (err) => log.error("audit export failed", { err, user: r.user.id }),
     );
     return c.body(body, 200, {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { totpCode } from "../lib/totp.ts";
 import { SESSION_LIMITS } from "../services/accounts.ts";
-import { buildServices } from "../services/mod.ts";
+import { buildServices } from "../main.ts";
 import { recentAudit } from "../store/audit.ts";
 import { createUser, enrolTotp, PASSWORD, setUp, signIn } from "../tests/support/accounts.ts";
 import { TEST_SCRYPT, testApp } from "../tests/support/app.ts";

@@ -1,7 +1,5 @@
 /** The dashboard at /. */
 import { Hono } from "hono";
-import { listDepartments } from "../store/departments.ts";
-import { userDepartmentIds } from "../store/users.ts";
 import { DashboardPage } from "../views/DashboardPage.tsx";
 import { type AppEnv, currentUser } from "./env.ts";
 import { requireUser } from "./middleware.ts";
@@ -12,11 +10,8 @@ export function dashboardRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/", requireUser(), async (c) => {
     const user = currentUser(c);
-    const db = c.get("services").db;
-    const mine = new Set(await userDepartmentIds(db, user.id));
-    const departments = (await listDepartments(db)).filter((d) => mine.has(d.id)).map((d) =>
-      d.name
-    );
+    const departments = (await c.get("services").accounts.departmentNames(user.id))
+      .map((d) => d.name);
     const userCount = user.role === "technician"
       ? null
       : await c.get("services").directory.userCount(user);

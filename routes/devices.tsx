@@ -1,8 +1,8 @@
 /** Device list and device pages; technicians see the devices of their departments only. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { CLOSE } from "../protocol/messages.ts";
-import { canSee, canSeeDevice, visibleDepartments } from "../services/devices.ts";
+import { DeviceAdminError } from "../services/device_admin.ts";
+import { canSee, type Device, visibleDepartments } from "../services/devices.ts";
 import {
   deviceListItem,
   deviceModel,
@@ -11,16 +11,6 @@ import {
 } from "../services/device_views.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { Live } from "../views/Live.tsx";
-import { appendAudit } from "../store/audit.ts";
-import { queueRevocation } from "../services/revocations.ts";
-import { searchDevices } from "../store/device_search.ts";
-import {
-  type DeviceRow,
-  findDevice,
-  findGroup,
-  listGroups,
-  updateDevice,
-} from "../store/devices.ts";
 import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import {
@@ -28,11 +18,10 @@ import {
   emailPolicyFields,
   emailPolicyFieldsFrom,
   emailPolicyInput,
+  ownEmailPolicy,
   policyErrorField,
   policyMessage,
 } from "../services/email_settings.ts";
-import { loadEmailPolicy } from "../store/email.ts";
-import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import {
   agentEmailPolicy,
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
@@ -40,6 +29,7 @@ import {
 } from "../core/mod.ts";
 import type { Names } from "../services/device_views.ts";
 import { DeviceList, type DeviceListModel, DevicesPage } from "../views/DevicesPage.tsx";
+import type { Services } from "../services/mod.ts";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith, readForm } from "./forms.ts";
 import { liveStream } from "./live.ts";
@@ -49,7 +39,7 @@ import { render, renderEither, renderPartial } from "./render.tsx";
 /** The device page; `request` carries Request Authorization's reason and its error. */
 export async function devicePage(
   c: Ctx,
-  device: DeviceRow,
+  device: Device,
   email: {
     error?: string;
     errorField?: string | null;
@@ -59,10 +49,10 @@ export async function devicePage(
   status: 200 | 400 = 200,
   request?: { reason: string; reasonError: string },
 ) {
-  const { db, hub } = c.get("services");
+  const { db, live, enrollment } = c.get("services");
   const names = await loadNames(db);
   const isAdmin = currentUser(c).role !== "technician";
-  const groups = isAdmin ? await listGroups(db, [device.department_id]) : [];
+  const groups = isAdmin ? await enrollment.groups(currentUser(c), device.department_id) : [];
   const model = await sessionPanelModel(c.get("services"), currentUser(c), device);
   const panel = request && model.request
     ? { ...model, request: { ...model.request, ...request } }
@@ -74,7 +64,7 @@ export async function devicePage(
   return render(
     c,
     <DevicePage
-      device={deviceModel(device, hub, names)}
+      device={deviceModel(device, live, names)}
       admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
       panel={
         <Live id="session-panel" url={panelUrl} event="device">
@@ -112,14 +102,12 @@ export const EmailPolicyFormSchema = z.object({
 
 /** What the device's email form shows: its own setting, or the group's it inherits. */
 async function emailFormValues(
-  db: import("../store/db.ts").Db,
-  device: DeviceRow,
+  db: Services["db"],
+  device: Device,
   names: Names,
 ): Promise<EmailPolicyValues> {
-  const own = await loadEmailPolicy(db, "device", device.id);
-  const group = !own && device.group_id
-    ? await loadEmailPolicy(db, "group", device.group_id)
-    : null;
+  const own = await ownEmailPolicy(db, "device", device.id);
+  const group = !own && device.group_id ? await ownEmailPolicy(db, "group", device.group_id) : null;
   const p = own ?? group ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
   return {
     ...emailPolicyFields(p),
@@ -146,12 +134,10 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
   const parsed = parseWith(ListQuery, c.req.query());
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const filters = parsed.data;
-  const { db, hub } = c.get("services");
+  const { db, live, deviceAdmin } = c.get("services");
   const user = currentUser(c);
-  const departments = await visibleDepartments(db, user);
   const names = await loadNames(db);
-  const { rows, total } = await searchDevices(db, {
-    departmentIds: departments,
+  const { rows, total, departments } = await deviceAdmin.search(user, {
     department: filters.department || undefined,
     q: filters.q || undefined,
     connected: filters.status === "all" ? undefined : filters.status === "online",
@@ -159,7 +145,7 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
     offset: (filters.page - 1) * PAGE_SIZE,
   });
   return {
-    devices: rows.map((r) => deviceListItem(r, hub, names)),
+    devices: rows.map((r) => deviceListItem(r, live, names)),
     total,
     pageSize: PAGE_SIZE,
     filters,
@@ -170,13 +156,20 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
 }
 
 /** Loads a device the viewer may see; 404 otherwise (existence is not revealed). */
-export async function visibleDevice(c: Ctx): Promise<DeviceRow> {
-  const { db } = c.get("services");
-  const device = await findDevice(db, c.req.param("id") ?? "");
-  if (!device || !await canSeeDevice(db, currentUser(c), device)) {
-    throw new HttpError(404, "There is no such device, or it is not in your departments");
+export async function visibleDevice(c: Ctx): Promise<Device> {
+  return await refused(
+    c.get("services").deviceAdmin.visible(currentUser(c), c.req.param("id") ?? ""),
+  );
+}
+
+/** Runs a device-administration call, its refusals answered as errors. */
+async function refused<T>(run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (err) {
+    if (err instanceof DeviceAdminError) throw new HttpError(err.status, err.message);
+    throw err;
   }
-  return device;
 }
 
 /** /devices and /devices/:id. */
@@ -209,10 +202,8 @@ export function deviceRoutes(): Hono<AppEnv> {
   app.get("/devices/:id", async (c) => {
     const device = await visibleDevice(c);
     // A Service Desk customer's computer lives on its support session's page.
-    if (device.kind === "support") {
-      const code = await findSupportCodeByDevice(c.get("services").db, device.id);
-      if (code) return c.redirect(`/support/${code.row.id}`, 303);
-    }
+    const code = await c.get("services").deviceAdmin.supportCodeOf(device);
+    if (code) return c.redirect(`/support/${code}`, 303);
     return await devicePage(c, device, { notice: c.req.query("saved") ? "Saved." : undefined });
   });
 
@@ -247,8 +238,8 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   app.get("/devices/:id/info", async (c) => {
     const device = await visibleDevice(c);
-    const { db, hub } = c.get("services");
-    return renderPartial(c, <DeviceInfo device={deviceModel(device, hub, await loadNames(db))} />);
+    const { db, live } = c.get("services");
+    return renderPartial(c, <DeviceInfo device={deviceModel(device, live, await loadNames(db))} />);
   });
 
   app.get("/devices/:id/events", async (c) => {
@@ -265,40 +256,7 @@ export function deviceRoutes(): Hono<AppEnv> {
   for (const [verb, disabled] of [["disable", true], ["enable", false]] as const) {
     app.post(`/devices/:id/${verb}`, adminOnly, async (c) => {
       const device = await visibleDevice(c);
-      const { db, clock, hub, events, revocations } = c.get("services");
-      const user = currentUser(c);
-      const actor = { kind: "user" as const, id: user.id, label: user.email };
-      const now = clock.now();
-      await db.transaction().execute(async (trx) => {
-        await updateDevice(trx, device.id, { disabled_at: disabled ? now : null }, now);
-        if (disabled) {
-          await queueRevocation(
-            trx,
-            { kind: "device", id: device.id },
-            "device_disabled",
-            actor,
-            now,
-          );
-        }
-        await appendAudit(trx, {
-          at: now,
-          action: disabled ? "device.disabled" : "device.enabled",
-          outcome: disabled ? "device_disabled" : null,
-          actor: { kind: "user", id: user.id, label: user.email },
-          deviceId: device.id,
-          departmentId: device.department_id,
-        });
-      });
-      // Authorizations end (and `revoke` reaches the agent) before the connection is cut.
-      await revocations.runNow();
-      if (disabled) {
-        hub.disconnect(
-          device.id,
-          CLOSE.deviceDisabled,
-          "This device has been disabled by an admin",
-        );
-      }
-      events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+      await c.get("services").deviceAdmin.setDisabled(currentUser(c), device, disabled);
       return c.redirect(`/devices/${device.id}`, 303);
     });
   }
@@ -307,28 +265,9 @@ export function deviceRoutes(): Hono<AppEnv> {
     const device = await visibleDevice(c);
     const form = await readForm(c, z.object({ groupId: z.string().max(100).default("") }));
     if (!form.ok) throw new HttpError(400, form.message);
-    const { db, clock, events } = c.get("services");
-    const groupId = form.data.groupId || null;
-    if (groupId) {
-      const group = await findGroup(db, groupId);
-      if (!group || group.department_id !== device.department_id) {
-        throw new HttpError(400, "That group is not in the device's department");
-      }
-    }
-    const user = currentUser(c);
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await updateDevice(trx, device.id, { group_id: groupId }, now);
-      await appendAudit(trx, {
-        at: now,
-        action: "device.group_changed",
-        actor: { kind: "user", id: user.id, label: user.email },
-        deviceId: device.id,
-        departmentId: device.department_id,
-        detail: { from: device.group_id, to: groupId },
-      });
-    });
-    events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
+    await refused(
+      c.get("services").deviceAdmin.moveToGroup(currentUser(c), device, form.data.groupId || null),
+    );
     return c.redirect(`/devices/${device.id}`, 303);
   });
 
@@ -337,14 +276,8 @@ export function deviceRoutes(): Hono<AppEnv> {
 
 // The device owner's own list is a further requirement, never a list of extra approvers.
 /** What the device page says about an email setting the agent reports. */
-function agentReportedText(device: DeviceRow): string | null {
-  if (!device.local_email_authorization) return null;
-  let local: ReturnType<typeof agentEmailPolicy> = null;
-  try {
-    local = agentEmailPolicy(JSON.parse(device.local_email_authorization));
-  } catch {
-    return null;
-  }
+function agentReportedText(device: Device): string | null {
+  const local = agentEmailPolicy(device.local_email_authorization);
   if (!local) return null;
   const who = local.recipients.length > 0 ? local.recipients.join(", ") : "no usable address";
   return `The device's owner also requires email authorization on the device (${who}): one of them must allow as well as one recipient below, and a deny from either refuses the connection.`;

@@ -1,37 +1,21 @@
 /** Admin: enrollment tokens (create, list, revoke) and device groups of a department. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { newId } from "../lib/tokens.ts";
-import {
-  canSee,
-  createEnrollmentToken,
-  tokenState,
-  visibleDepartments,
-} from "../services/devices.ts";
-import { appendAudit } from "../store/audit.ts";
-import { findDepartment, listDepartments } from "../store/departments.ts";
-import {
-  findEnrollmentToken,
-  findGroup,
-  insertGroup,
-  listEnrollmentTokens,
-  listGroups,
-  revokeEnrollmentToken,
-} from "../store/devices.ts";
+import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../core/mod.ts";
 import { agentDownloads, archivePackages, installCommands } from "../services/downloads.ts";
+import { EnrollmentError, GroupFields } from "../services/enrollment.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
-import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../core/mod.ts";
 import {
   changeEmailPolicy,
   emailPolicyFields,
   emailPolicyFieldsFrom,
   emailPolicyInput,
+  ownEmailPolicy,
   policyErrorField,
   policyMessage,
 } from "../services/email_settings.ts";
-import { loadEmailPolicy } from "../store/email.ts";
 import { EmailPolicyFormSchema } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { readForm, text } from "./forms.ts";
@@ -52,7 +36,17 @@ const TokenForm = z.object({
     ),
 });
 
-const GroupForm = z.object({ name: text("Group name", 100) });
+/** Runs an enrollment call, turning its 403/404 refusals into the error page. */
+async function scoped<T>(run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (err) {
+    if (err instanceof EnrollmentError && err.status !== 400) {
+      throw new HttpError(err.status, err.message);
+    }
+    throw err;
+  }
+}
 
 /**
  * The command an admin runs on the device by hand: in an unpacked agent package, or, while the
@@ -68,37 +62,14 @@ async function page(
   extra: { created?: CreatedToken; error?: string; notice?: string } = {},
   status: 200 | 400 = 200,
 ) {
-  const { db, clock } = c.get("services");
-  const visible = await visibleDepartments(db, currentUser(c));
-  const departments = (await listDepartments(db))
-    .filter((d) => d.disabled_at === null && canSee(visible, d.id));
-  const names = new Map(departments.map((d) => [d.id, d.name]));
-  const groups = await listGroups(db, visible);
-  const groupNames = new Map(groups.map((g) => [g.id, g.name]));
-  const now = clock.now();
-  const tokens = (await listEnrollmentTokens(db, visible)).map((t) => ({
-    id: t.id,
-    label: t.label,
-    department: names.get(t.department_id) ?? "—",
-    group: t.group_id ? groupNames.get(t.group_id) ?? null : null,
-    uses: t.uses,
-    maxUses: t.max_uses,
-    expiresAt: t.expires_at,
-    state: tokenState(t, now),
-    createdBy: t.created_by,
-  }));
-  const services = c.get("services");
-  const downloads = await agentDownloads(services.downloadsDir);
+  const { enrollment, downloadsDir } = c.get("services");
+  const viewer = currentUser(c);
   return render(
     c,
     <EnrollmentPage
-      downloads={downloads}
-      tokens={tokens}
-      form={{
-        departments: departments.map((d) => ({ id: d.id, name: d.name })),
-        groups: groups.filter((g) => names.has(g.department_id))
-          .map((g) => ({ id: g.id, name: g.name, departmentId: g.department_id })),
-      }}
+      downloads={await agentDownloads(downloadsDir)}
+      tokens={await enrollment.tokens(viewer)}
+      form={await enrollment.formOptions(viewer)}
       {...extra}
     />,
     status,
@@ -119,29 +90,19 @@ export function enrollmentRoutes(): Hono<AppEnv> {
   app.post("/admin/enrollment", async (c) => {
     const form = await readForm(c, TokenForm);
     if (!form.ok) return await page(c, { error: form.message }, 400);
-    const { db, clock, config } = c.get("services");
-    const data = form.data;
-    const visible = await visibleDepartments(db, currentUser(c));
-    if (!canSee(visible, data.departmentId)) {
-      throw new HttpError(403, "You cannot enroll devices in that department");
+    const { enrollment, config } = c.get("services");
+    const { expiresHours, groupId, ...fields } = form.data;
+    let token: string;
+    try {
+      ({ token } = await scoped(enrollment.createToken(currentUser(c), {
+        ...fields,
+        groupId: groupId || null,
+        expiresInMs: expiresHours * 3_600_000,
+      })));
+    } catch (err) {
+      if (!(err instanceof EnrollmentError)) throw err;
+      return await page(c, { error: err.message }, 400);
     }
-    const groupId = data.groupId || null;
-    if (groupId) {
-      const group = await findGroup(db, groupId);
-      if (!group || group.department_id !== data.departmentId) {
-        return await page(c, { error: "That group is not in the chosen department" }, 400);
-      }
-    }
-    const user = currentUser(c);
-    const now = clock.now();
-    const { token } = await createEnrollmentToken(db, {
-      label: data.label,
-      departmentId: data.departmentId,
-      groupId,
-      expiresAt: now + data.expiresHours * 3_600_000,
-      maxUses: data.maxUses,
-      now,
-    }, { kind: "user", id: user.id, label: user.email });
     const downloads = await agentDownloads(c.get("services").downloadsDir);
     return await page(c, {
       created: {
@@ -153,23 +114,8 @@ export function enrollmentRoutes(): Hono<AppEnv> {
   });
 
   app.post("/admin/enrollment/:id/revoke", async (c) => {
-    const { db, clock } = c.get("services");
-    const token = await findEnrollmentToken(db, c.req.param("id"));
-    const user = currentUser(c);
-    if (!token || !canSee(await visibleDepartments(db, user), token.department_id)) {
-      throw new HttpError(404, "No such enrollment token");
-    }
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await revokeEnrollmentToken(trx, token.id, now);
-      await appendAudit(trx, {
-        at: now,
-        action: "enrollment_token.revoked",
-        actor: { kind: "user", id: user.id, label: user.email },
-        departmentId: token.department_id,
-        detail: { token: token.id, label: token.label },
-      });
-    });
+    const { enrollment } = c.get("services");
+    await scoped(enrollment.revokeToken(currentUser(c), c.req.param("id")));
     return c.redirect("/admin/enrollment?revoked=1", 303);
   });
 
@@ -178,38 +124,17 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     requireUser(),
     requireRole("super_admin", "admin"),
     async (c) => {
-      const { db, clock } = c.get("services");
+      const { enrollment } = c.get("services");
       const departmentId = c.req.param("id");
-      const user = currentUser(c);
-      if (!canSee(await visibleDepartments(db, user), departmentId)) {
-        throw new HttpError(404, "No such department");
-      }
-      const form = await readForm(c, GroupForm);
+      await scoped(enrollment.groups(currentUser(c), departmentId));
+      const form = await readForm(c, GroupFields);
       if (!form.ok) throw new HttpError(400, form.message);
-      const existing = await listGroups(db, [departmentId]);
-      if (existing.some((g) => g.name.toLowerCase() === form.data.name.toLowerCase())) {
-        throw new HttpError(
-          400,
-          `A group named "${form.data.name}" already exists in this department`,
-        );
+      try {
+        await enrollment.createGroup(currentUser(c), departmentId, form.data);
+      } catch (err) {
+        if (err instanceof EnrollmentError) throw new HttpError(err.status, err.message);
+        throw err;
       }
-      const now = clock.now();
-      const id = newId();
-      await db.transaction().execute(async (trx) => {
-        await insertGroup(trx, {
-          id,
-          department_id: departmentId,
-          name: form.data.name,
-          created_at: now,
-        });
-        await appendAudit(trx, {
-          at: now,
-          action: "device_group.created",
-          actor: { kind: "user", id: user.id, label: user.email },
-          departmentId,
-          detail: { group: id, name: form.data.name },
-        });
-      });
       return c.redirect(`/admin/departments/${departmentId}?saved=1`, 303);
     },
   );
@@ -224,15 +149,11 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     } = {},
     status: 200 | 400 = 200,
   ) => {
-    const { db } = c.get("services");
-    const group = await findGroup(db, c.req.param("id") ?? "");
-    if (!group || !canSee(await visibleDepartments(db, currentUser(c)), group.department_id)) {
-      throw new HttpError(404, "No such group");
-    }
-    const department = await findDepartment(db, group.department_id);
-    const devices = await db.selectFrom("devices").select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("group_id", "=", group.id).executeTakeFirstOrThrow();
-    const own = await loadEmailPolicy(db, "group", group.id);
+    const { db, enrollment } = c.get("services");
+    const { group, department, devices } = await scoped(
+      enrollment.group(currentUser(c), c.req.param("id") ?? ""),
+    );
+    const own = await ownEmailPolicy(db, "group", group.id);
     const p = own ?? DEFAULT_EMAIL_AUTHORIZATION_POLICY;
     return {
       group,
@@ -243,8 +164,8 @@ export function enrollmentRoutes(): Hono<AppEnv> {
             group={{
               id: group.id,
               name: group.name,
-              department: { id: group.department_id, name: department?.name ?? "" },
-              devices: devices.n,
+              department: { id: group.department_id, name: department },
+              devices,
             }}
             emailForm={
               <EmailPolicyForm

@@ -1,9 +1,18 @@
 /** Form parsing with zod: every field checked, the first problem reported in plain words. */
-import { z } from "zod";
+import type { z } from "zod";
+import { type FormResult, parseWith } from "../services/fields.ts";
 import type { Ctx } from "./env.ts";
 
-/** A parsed form, or the message explaining what is wrong with it. */
-export type FormResult<T> = { ok: true; data: T } | { ok: false; message: string };
+export {
+  checkbox,
+  email,
+  firstMessage,
+  type FormResult,
+  many,
+  parseWith,
+  password,
+  text,
+} from "../services/fields.ts";
 
 /** Parses the request's form body against `schema`. Repeated fields arrive as arrays. */
 export async function readForm<S extends z.ZodType>(
@@ -17,53 +26,6 @@ export async function readForm<S extends z.ZodType>(
     return { ok: false, message: "The form could not be read" };
   }
   return parseWith(schema, body);
-}
-
-/** Validates `input` against `schema`, returning the first issue as a message. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown): FormResult<z.infer<S>> {
-  const result = schema.safeParse(input);
-  if (result.success) return { ok: true, data: result.data };
-  return { ok: false, message: firstMessage(result.error) };
-}
-
-/** The first issue of a zod error, as a sentence a person can act on. */
-export function firstMessage(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue?.message ?? "The form is not valid";
-}
-
-/** A required, trimmed text field with a length limit. */
-export function text(label: string, max = 200) {
-  return z.string({ error: `${label} is required` }).trim()
-    .min(1, `${label} is required`)
-    .max(max, `${label} must be at most ${max} characters`);
-}
-
-/** An email address, lower-cased. */
-export function email() {
-  return z.string({ error: "Email is required" }).trim().toLowerCase()
-    .min(1, "Email is required")
-    .max(254, "Email is too long")
-    .pipe(z.email("Enter a valid email address"));
-}
-
-/** A password field (checked for strength elsewhere, not trimmed). */
-export function password(label = "Password") {
-  return z.string({ error: `${label} is required` }).min(1, `${label} is required`)
-    .max(256, `${label} must be at most 256 characters`);
-}
-
-/** A field that may be sent once, many times, or not at all; always an array of strings. */
-export function many(max = 100) {
-  return z.preprocess(
-    (v) => v === undefined ? [] : Array.isArray(v) ? v : [v],
-    z.array(z.string().max(100)).max(max),
-  );
-}
-
-/** A checkbox: present means on. */
-export function checkbox() {
-  return z.preprocess((v) => v === "on" || v === "true" || v === "1", z.boolean());
 }
 
 /** A relative path to return to after sign-in; anything else becomes "/". */

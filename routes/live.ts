@@ -4,7 +4,7 @@
  * re-fetch their partial (so access checks stay in the normal routes).
  */
 import { streamSSE } from "hono/streaming";
-import type { LiveEvent } from "../hub/events.ts";
+import type { LiveEvent } from "../services/ports.ts";
 import type { Ctx } from "./env.ts";
 
 /** Opens an SSE stream that sends `event` whenever `accepts` matches a bus event. */

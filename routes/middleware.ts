@@ -1,9 +1,9 @@
 /** Cross-cutting request handling: headers, client address, bodies, CSRF, sessions, access. */
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { forwardedAddress } from "../lib/net.ts";
 import { hashToken, randomToken, safeEqual } from "../lib/tokens.ts";
-import { getInstance } from "../store/instance.ts";
-import type { Role } from "../store/schema.ts";
+import type { Role } from "../services/directory.ts";
 import { type AppEnv, type Ctx, HttpError } from "./env.ts";
 
 /** Name of the session cookie (HttpOnly, SameSite=Lax). */
@@ -62,8 +62,7 @@ export function clientAddress(): MiddlewareHandler<AppEnv> {
     if (env?.remoteAddr?.hostname) ip = env.remoteAddr.hostname;
     if (c.get("services").config.trustProxy) {
       // The proxy appends the address it saw; entries before it are whatever the client sent.
-      const forwarded = c.req.header("X-Forwarded-For")?.split(",").at(-1)?.trim();
-      if (forwarded) ip = forwarded;
+      ip = forwardedAddress(c.req.header("X-Forwarded-For")) ?? ip;
     }
     c.set("ip", ip);
     await next();
@@ -231,7 +230,7 @@ export function setupGate(): MiddlewareHandler<AppEnv> {
     const services = c.get("services");
     if (services.instance.organization === null) {
       // The console may have completed setup while the server ran (`assent admin user create`).
-      services.instance.organization = (await getInstance(services.db))?.organization_name ?? null;
+      services.instance.organization = await services.accounts.organization();
     }
     const pending = services.instance.organization === null;
     const path = c.req.path;

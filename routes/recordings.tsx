@@ -5,9 +5,6 @@
  */
 import { Hono } from "hono";
 import { randomToken } from "../lib/tokens.ts";
-import { findRecording } from "../store/recordings.ts";
-import { findUser } from "../store/users.ts";
-import { findDevice } from "../store/devices.ts";
 import { RecordingPage } from "../views/RecordingPage.tsx";
 import { type AppEnv, currentUser, HttpError } from "./env.ts";
 import { requireUser } from "./middleware.ts";
@@ -21,15 +18,9 @@ export function recordingRoutes(): Hono<AppEnv> {
   app.use("/recordings/*", requireUser());
 
   app.get("/recordings/:id", async (c) => {
-    const { db, recordings } = c.get("services");
-    const row = await findRecording(db, c.req.param("id"));
-    if (!row || !await recordings.mayWatch(currentUser(c), row)) {
-      throw new HttpError(404, NOT_FOUND);
-    }
-    const [device, technician] = await Promise.all([
-      findDevice(db, row.device_id),
-      findUser(db, row.technician_id),
-    ]);
+    const found = await c.get("services").recordings.describe(currentUser(c), c.req.param("id"));
+    if (!found) throw new HttpError(404, NOT_FOUND);
+    const { row } = found;
     // xterm.js injects its own <style> elements; the CSP admits them by this nonce.
     c.set("styleNonce", randomToken(16));
     return render(
@@ -37,8 +28,8 @@ export function recordingRoutes(): Hono<AppEnv> {
       <RecordingPage
         model={{
           id: row.id,
-          deviceName: device?.name ?? "A removed device",
-          technician: technician?.name ?? "A removed user",
+          deviceName: found.deviceName ?? "A removed device",
+          technician: found.technicianName ?? "A removed user",
           startedAt: row.started_at,
           endedAt: row.ended_at,
           sha256: row.sha256,

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { sessionPanelModel } from "../services/device_views.ts";
 import { type RequestResult, SessionError } from "../services/sessions.ts";
-import type { DeviceRow } from "../store/devices.ts";
+import type { Device } from "../services/devices.ts";
 import { SecureConnectPage } from "../views/SecureConnectPage.tsx";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { devicePage, visibleDevice } from "./devices.tsx";
@@ -38,7 +38,7 @@ const RequestForm = z.object({
 async function sessionDevice(
   c: Ctx,
   oversee = false,
-): Promise<{ sessionId: string; device: DeviceRow }> {
+): Promise<{ sessionId: string; device: Device }> {
   const sessions = c.get("services").sessions;
   const id = c.req.param("id") ?? "";
   const { device, stored } =
@@ -58,7 +58,7 @@ export function sessionFailure(err: unknown): never {
 function afterRequest(
   c: Ctx,
   sessionId: string,
-  device: DeviceRow,
+  device: Device,
   result: RequestResult,
   reason = "",
 ) {

@@ -7,42 +7,20 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import {
-  authorizationPolicy,
-  changeSecureConnect,
   CONFIRMATION_MESSAGE_LABEL,
   CONFIRMATION_TIMEOUT_LABEL,
-  confirmationPolicy,
   describePathProblem,
-  fileTransferPolicy,
   isCoreError,
   parseReachPath,
   POLICY_LIMITS,
   REAUTHENTICATION_TIME_LABEL,
-  recordingPolicy,
-  type SecureConnectPolicy,
 } from "../core/mod.ts";
-import type { CurrentUser } from "../services/accounts.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
-import { appendAudit } from "../store/audit.ts";
-import type { Db } from "../store/db.ts";
-import { findDepartment, listDepartments } from "../store/departments.ts";
 import {
-  type DeviceGroupRow,
-  type DeviceRow,
-  findDevice,
-  findGroup,
-  listDevices,
-  listGroups,
-} from "../store/devices.ts";
-import {
-  addExclusion,
-  type DepartmentPolicies,
+  type DepartmentSettingsView,
   type Exclusion,
-  listExclusions,
-  loadPolicies,
-  removeExclusion,
-  savePolicies,
-} from "../store/policies.ts";
+  type SettingsDepartment,
+  SettingsError,
+} from "../services/department_settings.ts";
 import { SettingsListPage } from "../views/SettingsListPage.tsx";
 import {
   AUTHORIZATION_LIFETIME_LABEL,
@@ -165,40 +143,34 @@ const TargetForm = z.object({
     }),
 });
 
-/** A department the viewer may configure, as the pages show it. */
-interface Department {
-  id: string;
-  name: string;
-  disabled: boolean;
-}
-
-function auditActor(user: CurrentUser) {
-  return { kind: "user" as const, id: user.id, label: user.email };
-}
-
-function secureConnectActor(user: CurrentUser) {
-  return { role: user.role, mfaEnrolled: user.mfaEnabled };
-}
-
 function partOf(policy: Exclusion["policy"]): SettingsPart {
   return policy === "confirmation" ? "confirmation-exclusions" : "secure-connect-exclusions";
 }
 
+type Department = SettingsDepartment;
+
+const settings = (c: Ctx) => c.get("services").settings;
+
 // Departments the viewer cannot see answer 404, like ones that do not exist, so ids do not leak.
 async function loadDepartment(c: Ctx): Promise<Department> {
-  const db = c.get("services").db;
-  const id = c.req.param("departmentId") ?? "";
-  const visible = await visibleDepartments(db, currentUser(c));
-  const found = canSee(visible, id) ? await findDepartment(db, id) : undefined;
-  if (!found) throw new HttpError(404, "No such department");
-  return { id: found.id, name: found.name, disabled: found.disabled_at !== null };
+  return await refused(settings(c).department(currentUser(c), c.req.param("departmentId") ?? ""));
 }
 
-/** Maps core's refusals to answers; anything core did not refuse stays an error. */
+/** Maps the services' and core's refusals to answers; anything else stays an error. */
 function refusal(err: unknown): HttpError {
+  if (err instanceof SettingsError) return new HttpError(err.status, err.message);
   if (isCoreError(err) && err.code === "forbidden") return new HttpError(403, err.message);
   if (isCoreError(err) && err.code === "invalid_policy") return new HttpError(400, err.message);
   throw err;
+}
+
+/** Runs a settings call, its refusals answered as errors. */
+async function refused<T>(run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (err) {
+    throw refusal(err);
+  }
 }
 
 /** An invalid policy re-renders the form through `fail`; other refusals answer on their own. */
@@ -206,88 +178,13 @@ async function failWith(
   err: unknown,
   fail: (message: string) => Promise<Response>,
 ): Promise<Response> {
-  const refused = refusal(err);
-  if (refused.status !== 400) throw refused;
-  return await fail(refused.message);
-}
-
-// Core owns the rule of who may change Secure Connect; an empty change asks it without changing
-// anything, so the role is refused before any form problem is reported.
-function mayChangeSecureConnect(policy: SecureConnectPolicy, user: CurrentUser): boolean {
-  try {
-    changeSecureConnect(policy, {}, secureConnectActor(user));
-    return true;
-  } catch (err) {
-    if (isCoreError(err) && err.code === "forbidden") return false;
-    throw err;
-  }
+  const answer = refusal(err);
+  if (answer.status !== 400) throw answer;
+  return await fail(answer.message);
 }
 
 async function assertMayChangeSecureConnect(c: Ctx, departmentId: string): Promise<void> {
-  const policies = await loadPolicies(c.get("services").db, departmentId);
-  try {
-    changeSecureConnect(policies.secureConnect, {}, secureConnectActor(currentUser(c)));
-  } catch (err) {
-    throw refusal(err);
-  }
-}
-
-/** Each changed field as `{ field: "from → to" }`; empty when nothing changed. */
-function changedFields<T extends object>(
-  before: T,
-  after: T,
-  fields: readonly string[],
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const field of fields) {
-    const from = (before as Record<string, unknown>)[field];
-    const to = (after as Record<string, unknown>)[field];
-    if (from !== to) out[field] = `${String(from)} → ${String(to)}`;
-  }
-  return out;
-}
-
-/** Names, OS and addresses of a department's devices and groups, for tables and the audit. */
-interface Targets {
-  devices: Map<string, DeviceRow>;
-  groups: Map<string, DeviceGroupRow>;
-}
-
-async function loadTargets(db: Db, departmentId: string): Promise<Targets> {
-  const [devices, groups] = await Promise.all([
-    listDevices(db, [departmentId]),
-    listGroups(db, [departmentId]),
-  ]);
-  return {
-    devices: new Map(devices.map((d) => [d.id, d])),
-    groups: new Map(groups.map((g) => [g.id, g])),
-  };
-}
-
-function ipAddresses(json: string): string[] {
-  try {
-    const value = JSON.parse(json);
-    return Array.isArray(value) ? value.map(String) : [];
-  } catch {
-    return [];
-  }
-}
-
-// An exclusion outlives a device moved to another department or deleted, so a target missing
-// from this department is looked up on its own, and one that is gone says so.
-async function describe(
-  db: Db,
-  targets: Targets,
-  e: Pick<Exclusion, "targetKind" | "targetId">,
-): Promise<{ name: string; os: string; ip: string }> {
-  if (e.targetKind === "group") {
-    const group = targets.groups.get(e.targetId) ?? await findGroup(db, e.targetId);
-    return { name: group?.name ?? `Deleted group ${e.targetId}`, os: "-", ip: "-" };
-  }
-  const device = targets.devices.get(e.targetId) ?? await findDevice(db, e.targetId);
-  if (!device) return { name: `Deleted device ${e.targetId}`, os: "-", ip: "-" };
-  const ips = ipAddresses(device.ip_addresses);
-  return { name: device.name, os: device.os ?? "-", ip: ips.length > 0 ? ips.join(", ") : "-" };
+  await refused(settings(c).assertMayChangeSecureConnect(currentUser(c), departmentId));
 }
 
 /** What a re-rendered page keeps from the request: the typed values and the error. */
@@ -308,36 +205,32 @@ async function settingsPage(
   state: PageState = {},
   status: 200 | 400 = 200,
 ): Promise<Response> {
-  const db = c.get("services").db;
   const viewer = currentUser(c);
-  const [policies, exclusions, targets] = await Promise.all([
-    loadPolicies(db, department.id),
-    listExclusions(db, department.id),
-    loadTargets(db, department.id),
-  ]);
-  const rows = async (policy: Exclusion["policy"]): Promise<ExclusionRow[]> =>
-    await Promise.all(
-      exclusions.filter((e) => e.policy === policy).map(async (e) => ({
-        id: e.id,
-        kind: e.targetKind,
-        excludedBy: e.excludedBy,
-        ...await describe(db, targets, e),
-      })),
-    );
+  const view: DepartmentSettingsView = await settings(c).view(viewer, department.id);
+  const { policies, exclusions, devices, groups } = view;
+  const rows = (policy: Exclusion["policy"]): ExclusionRow[] =>
+    exclusions.filter((e) => e.policy === policy).map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      excludedBy: e.excludedBy,
+      name: e.name,
+      os: e.os,
+      ip: e.ip,
+    }));
   const notExcluded = (policy: Exclusion["policy"], kind: Exclusion["targetKind"]) => {
     const taken = new Set(
-      exclusions.filter((e) => e.policy === policy && e.targetKind === kind).map((e) => e.targetId),
+      exclusions.filter((e) => e.policy === policy && e.kind === kind).map((e) => e.targetId),
     );
     return (id: string) => !taken.has(id);
   };
   const deviceOptions = (policy: Exclusion["policy"]) =>
-    [...targets.devices.values()].filter((d) => notExcluded(policy, "device")(d.id)).map((d) => {
-      const ip = ipAddresses(d.ip_addresses)[0];
+    devices.filter((d) => notExcluded(policy, "device")(d.id)).map((d) => {
+      const ip = d.ip_addresses[0];
       return { value: `device:${d.id}`, label: ip ? `${d.name} (${ip})` : d.name };
     });
   const c1 = policies.confirmation;
   const sc = policies.secureConnect;
-  const editable = mayChangeSecureConnect(sc, viewer);
+  const editable = view.secureConnectEditable;
   const saved = c.req.query("saved");
   const updates = c.get("services").updates;
   const model: SettingsPageModel = {
@@ -352,9 +245,9 @@ async function settingsPage(
       message: c1.message,
       timeoutSeconds: String(c1.timeoutSeconds),
       showOnLockedAndLoggedOff: c1.showOnLockedAndLoggedOff,
-      exclusions: await rows("confirmation"),
+      exclusions: rows("confirmation"),
       devices: deviceOptions("confirmation"),
-      groups: [...targets.groups.values()].filter((g) => notExcluded("confirmation", "group")(g.id))
+      groups: groups.filter((g) => notExcluded("confirmation", "group")(g.id))
         .map((g) => ({ value: `group:${g.id}`, label: g.name })),
       ...state.confirmation,
     },
@@ -364,7 +257,7 @@ async function settingsPage(
       enabled: sc.enabled,
       reauthenticationMinutes: String(sc.reauthenticationMinutes),
       requireMfaForAll: sc.requireMfaForAll,
-      exclusions: await rows("secure_connect"),
+      exclusions: rows("secure_connect"),
       devices: deviceOptions("secure_connect"),
       ...state.secureConnect,
     },
@@ -408,37 +301,6 @@ function backTo(c: Ctx, department: Department, part: SettingsPart): Response {
   return c.redirect(`/settings/${department.id}?saved=${part}#${part}`, 303);
 }
 
-/**
- * Loads the policies, lets `decide` derive the new ones (it may throw core's refusals) and, when
- * a field changed, saves them and audits `{ field: "from → to" }`, all in one transaction so a
- * concurrent save of another section is not lost.
- */
-async function updatePolicies(
-  c: Ctx,
-  department: Department,
-  action: "policy.changed" | "secure_connect.policy_changed",
-  decide: (current: DepartmentPolicies) => {
-    next: DepartmentPolicies;
-    changes: Record<string, string>;
-  },
-): Promise<void> {
-  const { db, clock } = c.get("services");
-  const viewer = currentUser(c);
-  await db.transaction().execute(async (trx) => {
-    const { next, changes } = decide(await loadPolicies(trx, department.id));
-    if (Object.keys(changes).length === 0) return;
-    const now = clock.now();
-    await savePolicies(trx, department.id, next, viewer.email, now);
-    await appendAudit(trx, {
-      at: now,
-      action,
-      actor: auditActor(viewer),
-      departmentId: department.id,
-      detail: changes,
-    });
-  });
-}
-
 /** GET /settings, GET /settings/:departmentId and the POSTs of each section. */
 export function settingsRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -447,20 +309,7 @@ export function settingsRoutes(): Hono<AppEnv> {
   app.use("/settings/*", ...guard);
 
   app.get("/settings", async (c) => {
-    const db = c.get("services").db;
-    const visible = await visibleDepartments(db, currentUser(c));
-    const departments = (await listDepartments(db)).filter((d) => canSee(visible, d.id));
-    const items = await Promise.all(departments.map(async (d) => {
-      const p = await loadPolicies(db, d.id);
-      return {
-        id: d.id,
-        name: d.name,
-        disabled: d.disabled_at !== null,
-        confirmation: p.confirmation.enabled,
-        secureConnect: p.secureConnect.enabled,
-        lifetimeMinutes: p.authorization.lifetimeMinutes,
-      };
-    }));
+    const items = await settings(c).overview(currentUser(c));
     return render(c, <SettingsListPage departments={items} />);
   });
 
@@ -496,13 +345,7 @@ export function settingsRoutes(): Hono<AppEnv> {
       }, 400);
     if (!form.ok) return await fail(form.message);
     try {
-      await updatePolicies(c, department, "policy.changed", (current) => {
-        const next = confirmationPolicy({ ...current.confirmation, ...form.data });
-        return {
-          next: { ...current, confirmation: next },
-          changes: changedFields(current.confirmation, next, Object.keys(form.data)),
-        };
-      });
+      await settings(c).changeConfirmation(currentUser(c), department.id, form.data);
     } catch (err) {
       return await failWith(err, fail);
     }
@@ -524,15 +367,8 @@ export function settingsRoutes(): Hono<AppEnv> {
         },
       }, 400);
     if (!form.ok) return await fail(form.message);
-    const actor = secureConnectActor(currentUser(c));
     try {
-      await updatePolicies(c, department, "secure_connect.policy_changed", (current) => {
-        const next = changeSecureConnect(current.secureConnect, form.data, actor);
-        return {
-          next: { ...current, secureConnect: next },
-          changes: changedFields(current.secureConnect, next, Object.keys(form.data)),
-        };
-      });
+      await settings(c).changeSecureConnect(currentUser(c), department.id, form.data);
     } catch (err) {
       // R3: a super admin without MFA is sent to set it up instead of enabling Secure Connect.
       if (isCoreError(err) && err.code === "mfa_setup_required") {
@@ -557,18 +393,7 @@ export function settingsRoutes(): Hono<AppEnv> {
       }, 400);
     if (!form.ok) return await fail(form.message);
     try {
-      await updatePolicies(c, department, "policy.changed", (current) => {
-        const next = authorizationPolicy({ ...current.authorization, ...form.data });
-        const flags = (p: typeof next) => ({ ...p, requireReason: p.requireReason === true });
-        return {
-          next: { ...current, authorization: next },
-          changes: changedFields(
-            flags(current.authorization),
-            flags(next),
-            Object.keys(form.data),
-          ),
-        };
-      });
+      await settings(c).changeAuthorization(currentUser(c), department.id, form.data);
     } catch (err) {
       return await failWith(err, fail);
     }
@@ -589,20 +414,9 @@ export function settingsRoutes(): Hono<AppEnv> {
       }, 400);
     if (!form.ok) return await fail(form.message);
     try {
-      await updatePolicies(c, department, "policy.changed", (current) => {
-        const next = recordingPolicy({
-          terminal: form.data.terminal ? "on" : "off",
-          retentionDays: form.data.retentionDays,
-        });
-        const changes: Record<string, string> = {};
-        if (current.recording.terminal !== next.terminal) {
-          changes.terminalRecording = `${current.recording.terminal} → ${next.terminal}`;
-        }
-        if (current.recording.retentionDays !== next.retentionDays) {
-          changes.recordingRetentionDays =
-            `${current.recording.retentionDays} → ${next.retentionDays}`;
-        }
-        return { next: { ...current, recording: next }, changes };
+      await settings(c).changeRecording(currentUser(c), department.id, {
+        terminal: form.data.terminal ? "on" : "off",
+        retentionDays: form.data.retentionDays,
       });
     } catch (err) {
       return await failWith(err, fail);
@@ -623,18 +437,9 @@ export function settingsRoutes(): Hono<AppEnv> {
     const paths = reachPaths(form.data.paths);
     if (!paths.ok) return await fail(paths.message);
     try {
-      await updatePolicies(c, department, "policy.changed", (current) => {
-        const before = current.fileTransfer;
-        const next = fileTransferPolicy({ userHomes: form.data.userHomes, paths: paths.paths });
-        const changes: Record<string, string> = {};
-        if (before.userHomes !== next.userHomes) {
-          changes.fileTransferUserHomes = `${before.userHomes} → ${next.userHomes}`;
-        }
-        const list = (p: string[]) => p.length === 0 ? "none" : p.join(", ");
-        if (list(before.paths) !== list(next.paths)) {
-          changes.fileTransferPaths = `${list(before.paths)} → ${list(next.paths)}`;
-        }
-        return { next: { ...current, fileTransfer: next }, changes };
+      await settings(c).changeFileTransfer(currentUser(c), department.id, {
+        userHomes: form.data.userHomes,
+        paths: paths.paths,
       });
     } catch (err) {
       return await failWith(err, fail);
@@ -653,89 +458,20 @@ export function settingsRoutes(): Hono<AppEnv> {
       settingsPage(c, department, { errors: { [part]: message } }, 400);
     const form = await readForm(c, TargetForm);
     if (!form.ok) return await fail(form.message);
-    const { kind, id } = form.data.target;
-    if (policy === "secure_connect" && kind === "group") {
-      return await fail("Secure Connect exclusions can only be devices");
-    }
-    const { db, clock } = c.get("services");
-    const target = kind === "device" ? await findDevice(db, id) : await findGroup(db, id);
-    if (!target || target.department_id !== department.id) {
-      return await fail(`Choose a ${kind} of this department`);
-    }
-    const viewer = currentUser(c);
-    const now = clock.now();
-    let added: boolean;
     try {
-      added = await db.transaction().execute(async (trx) => {
-        // The constructors check the new list as they would any policy; for Secure Connect core
-        // also checks the role again.
-        const current = await loadPolicies(trx, department.id);
-        if (policy === "secure_connect") {
-          const ids = [...current.secureConnect.excludedDeviceIds, id];
-          changeSecureConnect(
-            current.secureConnect,
-            { excludedDeviceIds: ids },
-            secureConnectActor(viewer),
-          );
-        } else {
-          const list = kind === "device" ? "excludedDeviceIds" : "excludedGroupIds";
-          confirmationPolicy({
-            ...current.confirmation,
-            [list]: [...current.confirmation[list], id],
-          });
-        }
-        const fresh = await addExclusion(trx, {
-          departmentId: department.id,
-          policy,
-          targetKind: kind,
-          targetId: id,
-          by: viewer.email,
-          now,
-        });
-        if (!fresh) return false;
-        await appendAudit(trx, {
-          at: now,
-          action: "policy.exclusion_added",
-          actor: auditActor(viewer),
-          departmentId: department.id,
-          deviceId: kind === "device" ? id : null,
-          detail: { policy, kind, target: target.name },
-        });
-        return true;
-      });
+      await settings(c).addExclusion(currentUser(c), department.id, policy, form.data.target);
     } catch (err) {
       return await failWith(err, fail);
     }
-    if (!added) return await fail(`"${target.name}" is already excluded`);
     return backTo(c, department, part);
   });
 
   app.post("/settings/:departmentId/exclusions/:id/remove", async (c) => {
     const department = await loadDepartment(c);
-    const { db, clock } = c.get("services");
     const param = c.req.param("id");
     const id = /^\d{1,15}$/.test(param) ? Number(param) : NaN;
-    const exclusion = (await listExclusions(db, department.id)).find((e) => e.id === id);
-    if (!exclusion) throw new HttpError(404, "No such exclusion");
-    if (exclusion.policy === "secure_connect") {
-      await assertMayChangeSecureConnect(c, department.id);
-    }
-    const { name } = await describe(db, await loadTargets(db, department.id), exclusion);
-    const viewer = currentUser(c);
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      // A second click (or another admin) may have removed it already: nothing left to audit.
-      if (!await removeExclusion(trx, department.id, exclusion.id)) return;
-      await appendAudit(trx, {
-        at: now,
-        action: "policy.exclusion_removed",
-        actor: auditActor(viewer),
-        departmentId: department.id,
-        deviceId: exclusion.targetKind === "device" ? exclusion.targetId : null,
-        detail: { policy: exclusion.policy, kind: exclusion.targetKind, target: name },
-      });
-    });
-    return backTo(c, department, partOf(exclusion.policy));
+    const policy = await refused(settings(c).removeExclusion(currentUser(c), department.id, id));
+    return backTo(c, department, partOf(policy));
   });
 
   return app;

@@ -7,12 +7,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { parseSupportCode, supportCodeExpiryChoices } from "../core/mod.ts";
-import { canSee, visibleDepartments } from "../services/devices.ts";
+import { departmentChoices } from "../services/devices.ts";
 import { sessionPanelModel } from "../services/device_views.ts";
 import { agentDownloads, platformFromUserAgent } from "../services/downloads.ts";
 import { supportLauncherPs1, supportLauncherSh } from "../services/install_scripts.ts";
 import type { SupportCodeModel } from "../services/support_codes.ts";
-import { listDepartments } from "../store/departments.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import {
   JoinCodePage,
@@ -50,11 +49,7 @@ const NewSupportForm = z.object({
 
 /** The departments the technician may create sessions in, with names. */
 async function myDepartments(c: Ctx): Promise<{ id: string; name: string }[]> {
-  const { db } = c.get("services");
-  const visible = await visibleDepartments(db, currentUser(c));
-  return (await listDepartments(db))
-    .filter((d) => d.disabled_at === null && canSee(visible, d.id))
-    .map((d) => ({ id: d.id, name: d.name }));
+  return await departmentChoices(c.get("services").db, currentUser(c));
 }
 
 /** One of the signed-in technician's sessions (404 for anyone else's). */
@@ -70,7 +65,7 @@ async function panel(c: Ctx, model: SupportCodeModel) {
   return await sessionPanelModel(services, currentUser(c), device, {
     supportId: model.id,
     live: model.state !== "closed" && model.state !== "expired",
-    appRunning: services.hub.isOnline(device.id),
+    appRunning: services.live.isOnline(device.id),
   });
 }
 
@@ -220,7 +215,7 @@ export function supportRoutes(): Hono<AppEnv> {
   app.get("/join/:code", async (c) => {
     const code = codeParam(c);
     const services = c.get("services");
-    const page = await services.support.joinPage(code, c.get("ip"));
+    const page = await services.joinPages.joinPage(code, c.get("ip"));
     const status = page.kind === "rate_limited"
       ? 429
       : page.kind === "ended"
@@ -243,7 +238,7 @@ export function supportRoutes(): Hono<AppEnv> {
   const launcher = (kind: "sh" | "ps1") => async (c: Ctx) => {
     const code = codeParam(c);
     const services = c.get("services");
-    const page = await services.support.joinPage(code, c.get("ip"));
+    const page = await services.joinPages.joinPage(code, c.get("ip"));
     if (page.kind === "rate_limited") return c.text(page.message, 429);
     if (page.kind === "ended") {
       return c.text(page.view.text, page.view.kind === "invalid" ? 404 : 410);

@@ -3,6 +3,7 @@
  * MFA changes. Routes call these; every decision here is audited in the same transaction.
  */
 import {
+  type AuditAction,
   SECURE_CONNECT_RATE_LIMIT,
   SIGN_IN_ADDRESS_RATE_LIMIT,
   SIGN_IN_RATE_LIMIT,
@@ -26,6 +27,7 @@ import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
 import { queueRevocation } from "./revocations.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
+import { listDepartments } from "../store/departments.ts";
 import { completeSetup, getInstance } from "../store/instance.ts";
 import type { Role } from "../store/schema.ts";
 import {
@@ -34,7 +36,9 @@ import {
   findUserByEmail,
   insertUser,
   replaceRecoveryCodes,
+  unusedRecoveryCodes,
   updateUser,
+  userDepartmentIds,
   useRecoveryCode,
   type UserRow,
 } from "../store/users.ts";
@@ -46,7 +50,8 @@ import {
   touchWebSession,
   type WebSessionRow,
 } from "../store/web_sessions.ts";
-import { guessKey, Limiter, type Slot } from "./limiter.ts";
+import { Limiter, type Slot } from "./limiter.ts";
+import { addressKey } from "../lib/net.ts";
 
 /** How long sessions live. */
 export const SESSION_LIMITS = {
@@ -121,6 +126,23 @@ export class Accounts {
     this.hasher = new PasswordHasher(deps.scrypt);
   }
 
+  /** The organization's name as setup stored it; null until setup is done. */
+  async organization(): Promise<string | null> {
+    return (await getInstance(this.#d.db))?.organization_name ?? null;
+  }
+
+  /** How many of the user's recovery codes are still unused. */
+  async recoveryCodesLeft(userId: string): Promise<number> {
+    return await unusedRecoveryCodes(this.#d.db, userId);
+  }
+
+  /** The names of the departments the user belongs to, as stored (disabled ones included). */
+  async departmentNames(userId: string): Promise<{ id: string; name: string }[]> {
+    const mine = new Set(await userDepartmentIds(this.#d.db, userId));
+    return (await listDepartments(this.#d.db)).filter((d) => mine.has(d.id))
+      .map((d) => ({ id: d.id, name: d.name }));
+  }
+
   /** True until the first super admin exists. */
   async needsSetup(): Promise<boolean> {
     return (await getInstance(this.#d.db)) === undefined;
@@ -160,6 +182,24 @@ export class Accounts {
   }
 
   /**
+   * Completes first-run setup for an install scripted from the console, once a super admin
+   * exists; false when it was already done.
+   */
+  async completeSetupFromConsole(organization: string, actor: AuditRecord["actor"]) {
+    const now = this.#d.clock.now();
+    return await this.#d.db.transaction().execute(async (trx) => {
+      if (!(await completeSetup(trx, organization, now))) return false;
+      await appendAudit(trx, {
+        at: now,
+        action: "setup.completed",
+        actor,
+        detail: { organization },
+      });
+      return true;
+    });
+  }
+
+  /**
    * Checks email and password. Returns a session token: an active one, or one that only
    * allows entering the TOTP code when the user has MFA.
    */
@@ -170,7 +210,7 @@ export class Accounts {
     // Both places are taken before the password is looked at: a burst of guesses gets no
     // more checks than the limits allow, however many arrive at once.
     const byAccount = await this.#reserve(this.passwordsByAccount, email);
-    const byAddress = await this.#reserve(this.passwordsByAddress, guessKey(input.ip))
+    const byAddress = await this.#reserve(this.passwordsByAddress, addressKey(input.ip))
       .catch(async (err) => {
         await byAccount.release();
         throw err;
@@ -534,7 +574,7 @@ export class Accounts {
 
   #record(
     user: UserRow,
-    action: string,
+    action: AuditAction,
     outcome?: string,
     detail?: Record<string, unknown>,
   ): AuditRecord {
@@ -547,7 +587,12 @@ export class Accounts {
     };
   }
 
-  async #audit(user: UserRow, action: string, outcome?: string, detail?: Record<string, unknown>) {
+  async #audit(
+    user: UserRow,
+    action: AuditAction,
+    outcome?: string,
+    detail?: Record<string, unknown>,
+  ) {
     await appendAudit(this.#d.db, this.#record(user, action, outcome, detail));
   }
 }

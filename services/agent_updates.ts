@@ -13,11 +13,11 @@ import {
 import type { AuditAction } from "../core/audit_vocabulary.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
-import type { AgentHub } from "../hub/agent_hub.ts";
+import type { AgentLink } from "./ports.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { agentDownloads, archivePackages } from "./downloads.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** Who holds or releases updates. */
 export interface UpdateActor {
@@ -25,14 +25,25 @@ export interface UpdateActor {
   email: string;
 }
 
+/** What agent updates need. */
+export interface AgentUpdatesDeps {
+  work: UnitOfWork;
+  clock: Clock;
+  log: Logger;
+  hub: AgentLink;
+  downloadsDir: string | null;
+}
+
 /** Offers updates to devices coming online and records what their agents report. */
 export class AgentUpdates {
-  #d: { db: Db; clock: Clock; log: Logger; hub: AgentHub; downloadsDir: string | null };
+  readonly #d: AgentUpdatesDeps;
 
-  constructor(
-    deps: { db: Db; clock: Clock; log: Logger; hub: AgentHub; downloadsDir: string | null },
-  ) {
+  constructor(deps: AgentUpdatesDeps) {
     this.#d = deps;
+  }
+
+  get #db(): Db {
+    return this.#d.work.db;
   }
 
   /** Listens to the hub. */
@@ -67,7 +78,8 @@ export class AgentUpdates {
 
   /** Offers a device the update it should have, if any; audits the first offer of a version. */
   async offer(deviceId: string): Promise<void> {
-    const { db, clock, hub } = this.#d;
+    const { clock, hub } = this.#d;
+    const db = this.#db;
     const device = await db.selectFrom("devices")
       .select(["id", "kind", "agent_version", "platform", "department_id"])
       .where("id", "=", deviceId).executeTakeFirst();
@@ -95,11 +107,11 @@ export class AgentUpdates {
       // On the record once per version, not at every reconnect.
       if (row?.version === decision.version && row.state === "held") return;
       const now = clock.now();
-      await db.transaction().execute(async (trx) => {
+      await this.#d.work.run(async (tx) => {
         const values = { version: decision.version, sha256: null, state: "held", updated_at: now };
-        await trx.insertInto("agent_updates").values({ device_id: deviceId, ...values })
+        await tx.db.insertInto("agent_updates").values({ device_id: deviceId, ...values })
           .onConflict((oc) => oc.column("device_id").doUpdateSet(values)).execute();
-        await appendAudit(trx, {
+        await tx.audit({
           at: now,
           action: "agent_update.held_back" satisfies AuditAction,
           actor: { kind: "system" },
@@ -130,8 +142,8 @@ export class AgentUpdates {
     });
     if (!sent || (row && row.version === decision.version && row.state === "offered")) return;
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await trx.insertInto("agent_updates")
+    await this.#d.work.run(async (tx) => {
+      await tx.db.insertInto("agent_updates")
         .values({
           device_id: deviceId,
           version: decision.version,
@@ -147,7 +159,7 @@ export class AgentUpdates {
             updated_at: now,
           })
         ).execute();
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: "agent_update.offered" satisfies AuditAction,
         actor: { kind: "system" },
@@ -166,15 +178,16 @@ export class AgentUpdates {
     deviceId: string,
     message: Extract<AgentMessage, { type: "update_status" }>,
   ): Promise<void> {
-    const { db, clock } = this.#d;
+    const { clock } = this.#d;
+    const db = this.#db;
     const device = await db.selectFrom("devices").select(["department_id", "agent_version"])
       .where("id", "=", deviceId).executeTakeFirst();
     if (!device) return;
     const now = clock.now();
     const state: UpdateState = message.state;
-    await db.transaction().execute(async (trx) => {
+    await this.#d.work.run(async (tx) => {
       // A rollback is reported by the previous version, which does not know the package's hash.
-      const before = await trx.selectFrom("agent_updates").select(["version", "sha256", "state"])
+      const before = await tx.db.selectFrom("agent_updates").select(["version", "sha256", "state"])
         .where("device_id", "=", deviceId).executeTakeFirst();
       const last = before
         ? { version: before.version, state: before.state as UpdateHistory["state"] }
@@ -186,9 +199,9 @@ export class AgentUpdates {
         state,
         updated_at: now,
       };
-      await trx.insertInto("agent_updates").values({ device_id: deviceId, ...values })
+      await tx.db.insertInto("agent_updates").values({ device_id: deviceId, ...values })
         .onConflict((oc) => oc.column("device_id").doUpdateSet(values)).execute();
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: `agent_update.${state}` satisfies AuditAction,
         outcome: state === "refused" || state === "rolled_back" ? "failed" : "ok",
@@ -208,7 +221,7 @@ export class AgentUpdates {
 
   /** Whether a department holds updates. */
   async isHeld(departmentId: string): Promise<boolean> {
-    return (await this.#d.db.selectFrom("agent_update_holds").select("department_id")
+    return (await this.#db.selectFrom("agent_update_holds").select("department_id")
       .where("department_id", "=", departmentId).executeTakeFirst()) !== undefined;
   }
 
@@ -218,19 +231,20 @@ export class AgentUpdates {
    * once rather than at their next connection.
    */
   async setHeld(departmentId: string, held: boolean, by: UpdateActor): Promise<void> {
-    const { db, clock, hub, log } = this.#d;
+    const { clock, hub, log } = this.#d;
+    const db = this.#db;
     const now = clock.now();
-    const changed = await db.transaction().execute(async (trx) => {
+    const changed = await this.#d.work.run(async (tx) => {
       // Decided by the write itself, so concurrent saves audit one change, not one each.
       const rows = held
-        ? (await trx.insertInto("agent_update_holds")
+        ? (await tx.db.insertInto("agent_update_holds")
           .values({ department_id: departmentId, held_by: by.email, held_at: now })
           .onConflict((oc) => oc.column("department_id").doNothing())
           .executeTakeFirst()).numInsertedOrUpdatedRows
-        : (await trx.deleteFrom("agent_update_holds").where("department_id", "=", departmentId)
+        : (await tx.db.deleteFrom("agent_update_holds").where("department_id", "=", departmentId)
           .executeTakeFirst()).numDeletedRows;
       if (!rows) return false;
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: (held ? "agent_update.held" : "agent_update.released") satisfies AuditAction,
         actor: { kind: "user", id: by.id, label: by.email },

@@ -6,11 +6,17 @@ import type { Db } from "../store/db.ts";
 import {
   findApiTokenByHash,
   insertApiToken,
+  listApiTokens,
   revokeApiToken,
   touchApiToken,
 } from "../store/api_tokens.ts";
 import { findUser } from "../store/users.ts";
 import { type CurrentUser, toCurrentUser } from "./accounts.ts";
+
+/** The user's own API tokens, newest first (never their secrets). */
+export async function ownApiTokens(db: Db, userId: string) {
+  return await listApiTokens(db, userId);
+}
 
 /** Prefix that makes API tokens recognisable (and findable by secret scanners). */
 export const API_TOKEN_PREFIX = "ast_";

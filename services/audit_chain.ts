@@ -30,7 +30,7 @@ import {
   unchainedRows,
 } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
-import type { DeadlineSource } from "./scheduler.ts";
+import type { DeadlineSource } from "../lib/scheduler.ts";
 
 /** What a walk of the chain found. */
 export type ChainReport =

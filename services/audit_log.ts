@@ -1,17 +1,40 @@
 /**
- * Reading the audit log as people: who did something, named with their role, and a support
- * session's story from open to end. Who may read a session's story is decided here: the
- * technician who held it, admins of the device's department and super admins.
+ * The audit log as people read it. What each viewer may read is decided here, never by the
+ * filters they send: super admins the whole log, admins their departments and their own
+ * actions, technicians their own work. Actors are named with their role, and a support
+ * session's story from open to end is told to the technician who held it, admins of the
+ * device's department and super admins.
  */
-import type { Db } from "../store/db.ts";
 import {
   type AuditEntry,
+  type AuditFilter,
+  type AuditScope,
   findSessionSummary,
+  searchAudit,
   sessionEvents,
   type SessionSummary,
+  streamAudit,
+  TIMELINE_LIMIT,
 } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import { listDevices } from "../store/devices.ts";
+import { type RecordingRow, sessionRecordings } from "../store/recordings.ts";
+import { listUsers } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
+import { canSee, visibleDepartments } from "./devices.ts";
 import { type DepartmentScope, inScope, managedDepartments } from "./scope.ts";
+
+export type { AuditEntry, AuditFilter, DepartmentScope };
+
+/**
+ * The viewer's reach over the log: the scope every query is bound to, the departments whose
+ * devices they may open, and those they manage (whose sessions they oversee).
+ */
+export interface AuditReach {
+  scope: AuditScope;
+  departments: string[] | "all";
+  managed: DepartmentScope;
+}
 
 /** An actor as a reader names them: a name and the role they acted in. */
 export interface ActorName {
@@ -86,25 +109,88 @@ export function oversees(
     inScope(managed, session.departmentId);
 }
 
-/** A session's story: the session as it is now and every event, oldest first. */
+/** A session's story: the session as it is now, every event oldest first, its recordings. */
 export interface SessionTimeline {
   session: SessionSummary;
   events: AuditEntry[];
+  /** The session has more events than a timeline shows. */
+  truncated: boolean;
+  recordings: RecordingRow[];
 }
 
-/** The timeline of session `id` for `viewer`, or null when there is none they may read. */
-export async function sessionTimeline(
-  db: Db,
-  viewer: CurrentUser,
-  id: string,
-): Promise<SessionTimeline | null> {
-  const session = await findSessionSummary(db, id);
-  if (!session) return null;
-  const managed = await managedDepartments(db, viewer);
-  const may = oversees(viewer, managed, {
-    technicianId: session.technician_id,
-    departmentId: session.department_id,
-  });
-  if (!may) return null;
-  return { session, events: await sessionEvents(db, id) };
+/** Reading and exporting the audit log within the viewer's reach. */
+export class AuditLog {
+  readonly #db: Db;
+
+  constructor(deps: { db: Db }) {
+    this.#db = deps.db;
+  }
+
+  /** Who may read what: the whole log, their departments plus themselves, or their own work. */
+  async reach(viewer: CurrentUser): Promise<AuditReach> {
+    const [departments, managed] = await Promise.all([
+      visibleDepartments(this.#db, viewer),
+      managedDepartments(this.#db, viewer),
+    ]);
+    return { scope: scopeOf(viewer, departments), departments, managed };
+  }
+
+  /** One page of entries (the filter carries the scope from {@link reach}). */
+  async search(filter: AuditFilter) {
+    return await searchAudit(this.#db, filter);
+  }
+
+  /** Every entry of the filter, in batches, for the CSV export. */
+  stream(filter: Omit<AuditFilter, "before">): AsyncGenerator<AuditEntry> {
+    return streamAudit(this.#db, filter);
+  }
+
+  /** The devices and people the viewer may filter by. */
+  async choices(viewer: CurrentUser, reach: Pick<AuditReach, "departments">): Promise<{
+    devices: { id: string; name: string }[];
+    people: { id: string; name: string; email: string }[];
+  }> {
+    const [devices, users] = await Promise.all([
+      listDevices(this.#db, reach.departments),
+      listUsers(this.#db),
+    ]);
+    const people = viewer.role === "super_admin"
+      ? users
+      : viewer.role === "admin"
+      ? users.filter((u) =>
+        u.id === viewer.id || u.departmentIds.some((d) => canSee(reach.departments, d))
+      )
+      : users.filter((u) => u.id === viewer.id);
+    return {
+      devices: devices.map((d) => ({ id: d.id, name: d.name })),
+      people: people.map((u) => ({ id: u.id, name: u.name, email: u.email })),
+    };
+  }
+
+  /** The timeline of session `id` for `viewer`, or null when there is none they may read. */
+  async timeline(viewer: CurrentUser, id: string): Promise<SessionTimeline | null> {
+    const session = await findSessionSummary(this.#db, id);
+    if (!session) return null;
+    const managed = await managedDepartments(this.#db, viewer);
+    const may = oversees(viewer, managed, {
+      technicianId: session.technician_id,
+      departmentId: session.department_id,
+    });
+    if (!may) return null;
+    const [events, recordings] = await Promise.all([
+      sessionEvents(this.#db, id),
+      sessionRecordings(this.#db, id),
+    ]);
+    return { session, events, truncated: events.length >= TIMELINE_LIMIT, recordings };
+  }
+}
+
+function scopeOf(user: CurrentUser, departments: string[] | "all"): AuditScope {
+  if (user.role === "super_admin") return { kind: "all" };
+  if (user.role === "admin") {
+    // Only super admins get "all"; should that ever change, an admin still fails closed.
+    const departmentIds = departments === "all" ? [] : departments;
+    return { kind: "departments", userId: user.id, departmentIds };
+  }
+  return { kind: "own", userId: user.id };
 }

@@ -22,7 +22,7 @@ import {
   snapshotInto,
 } from "../store/backup.ts";
 import { type Db, openDatabase } from "../store/db.ts";
-import type { DeadlineSource } from "./scheduler.ts";
+import type { DeadlineSource } from "../lib/scheduler.ts";
 
 const DATABASE = "assent.db";
 const SECRET = "secret.key";
@@ -308,6 +308,16 @@ export class Backups implements DeadlineSource {
       schedule: BackupSchedule | null;
     },
   ) {}
+
+  /** Writes a backup of the data directory to `target` now (`assent admin backup`). */
+  async write(target: string): Promise<BackupManifest> {
+    return await createBackup({
+      db: this.deps.db,
+      dataDir: this.deps.dataDir,
+      target,
+      now: this.deps.clock.now(),
+    });
+  }
 
   /** The backups in the folder, newest first. */
   async list(): Promise<BackupFile[]> {

@@ -6,11 +6,11 @@ import { lockDataDir } from "../lib/data_lock.ts";
 import { silentLogger } from "../lib/log.ts";
 import { loadInstanceSecret } from "../lib/secret_box.ts";
 import { readTarGz, writeTarGz } from "../lib/tar.ts";
-import { appendAudit } from "../store/audit.ts";
+import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import { LATEST_SCHEMA } from "../store/backup.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { BackupError, Backups, createBackup, restoreBackup } from "./backup.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler } from "../lib/scheduler.ts";
 
 async function dataDir(root: string, name: string, rows = 3) {
   const dir = join(root, name);
@@ -21,7 +21,8 @@ async function dataDir(root: string, name: string, rows = 3) {
   for (let i = 0; i < rows; i++) {
     await appendAudit(database.db, {
       at: i,
-      action: `test.${name}.${i}`,
+      // Names outside the vocabulary, so each data directory's rows are told apart.
+      action: `test.${name}.${i}` as AuditRecord["action"],
       actor: { kind: "system" },
     });
   }
@@ -56,7 +57,7 @@ Deno.test("a backup restores into an empty data directory with its secret and ev
     // Written after the snapshot: not in the backup.
     await appendAudit(source.database.db, {
       at: 9,
-      action: "test.after",
+      action: "test.after" as AuditRecord["action"],
       actor: { kind: "system" },
     });
     await source.database.close();

@@ -12,12 +12,11 @@ import {
   type SupportSession,
   waitingForText,
 } from "../core/mod.ts";
-import type { AgentHub } from "../hub/agent_hub.ts";
 import type { Clock } from "../lib/clock.ts";
-import type { LoggedInUser } from "../protocol/messages.ts";
+import type { LiveDevices } from "./live_devices.ts";
 import type { Db } from "../store/db.ts";
 import { findUser } from "../store/users.ts";
-import { type DeviceRow, listGroups } from "../store/devices.ts";
+import { type Device, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import type { DeviceModel } from "../views/DevicePage.tsx";
 import type { DeviceListItem } from "../views/DevicesPage.tsx";
@@ -43,66 +42,42 @@ export async function loadNames(db: Db): Promise<Names> {
   };
 }
 
-function parseUsers(json: string): LoggedInUser[] {
-  try {
-    return JSON.parse(json);
-  } catch {
-    return [];
-  }
-}
-
-function parseStrings(json: string): string[] {
-  try {
-    const value = JSON.parse(json);
-    return Array.isArray(value) ? value.map(String) : [];
-  } catch {
-    return [];
-  }
-}
-
-/** The newest last activity: the hub's (in memory) or the stored one. */
-function lastActivity(hub: AgentHub, row: DeviceRow): number | null {
-  const live = hub.lastActivity(row.id);
-  if (live === null) return row.last_activity_at;
-  return Math.max(live, row.last_activity_at ?? 0);
-}
-
 /** A row of the device list. */
-export function deviceListItem(row: DeviceRow, hub: AgentHub, names: Names): DeviceListItem {
+export function deviceListItem(row: Device, live: LiveDevices, names: Names): DeviceListItem {
   return {
     id: row.id,
     name: row.name,
-    online: hub.isOnline(row.id),
+    online: live.isOnline(row.id),
     disabled: row.disabled_at !== null,
     os: row.os,
     deviceType: row.device_type,
-    ip: parseStrings(row.ip_addresses)[0] ?? null,
-    users: parseUsers(row.users).map((u) => u.name),
-    lastActivityAt: lastActivity(hub, row),
+    ip: row.ip_addresses[0] ?? null,
+    users: row.users.map((u) => u.name),
+    lastActivityAt: live.lastActivity(row),
     department: names.departments.get(row.department_id) ?? "—",
     group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
   };
 }
 
 /** The device page's model. */
-export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): DeviceModel {
+export function deviceModel(row: Device, live: LiveDevices, names: Names): DeviceModel {
   return {
     id: row.id,
     name: row.name,
-    online: hub.isOnline(row.id),
+    online: live.isOnline(row.id),
     disabled: row.disabled_at !== null,
     serialNumber: row.serial_number,
-    lastActivityAt: lastActivity(hub, row),
+    lastActivityAt: live.lastActivity(row),
     os: row.os,
     model: row.model,
     deviceType: row.device_type,
-    ipAddresses: parseStrings(row.ip_addresses),
+    ipAddresses: row.ip_addresses,
     department: names.departments.get(row.department_id) ?? "—",
     group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
-    users: parseUsers(row.users),
-    locked: row.locked === null ? null : row.locked === 1,
-    loggedOff: row.logged_off === null ? null : row.logged_off === 1,
-    capabilities: parseStrings(row.capabilities),
+    users: row.users,
+    locked: row.locked,
+    loggedOff: row.logged_off,
+    capabilities: row.capabilities,
     agentVersion: row.agent_version,
     enrolledAt: row.enrolled_at,
   };
@@ -112,7 +87,7 @@ export function deviceModel(row: DeviceRow, hub: AgentHub, names: Names): Device
 export async function sessionPanelModel(
   services: { sessions: SupportSessions; clock: Clock; db: Db },
   user: CurrentUser,
-  device: DeviceRow,
+  device: Device,
   /** A Service Desk session's device: `live` while its code is neither closed nor expired. */
   attended?: { supportId: string; live: boolean; appRunning: boolean },
   /** A reason the technician typed and had refused: shown again with its error. */
@@ -159,7 +134,7 @@ export async function sessionPanelModel(
       : null,
     request: await requestField(services.db, device, !!attended, typedReason),
     actions: attended ? attendedActions(actions, attended) : actions,
-    users: parseUsers(device.users).map((u) => u.name),
+    users: device.users.map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
   };
 }
@@ -171,7 +146,7 @@ export async function sessionPanelModel(
 export function sessionBarModel(
   services: { sessions: SupportSessions; clock: Clock },
   session: SupportSession,
-  device: DeviceRow,
+  device: Device,
 ): SessionBarModel {
   const now = services.clock.now();
   const view = sessionView(session, now, { deviceName: device.name });
@@ -225,7 +200,7 @@ function decidingComment(gate: EmailGate, by: string | undefined): string | null
 // each render must say the same thing about the same typed text.
 async function requestField(
   db: Db,
-  device: DeviceRow,
+  device: Device,
   attended: boolean,
   typed: string | undefined,
 ): Promise<NonNullable<SessionPanelModel["request"]>> {

@@ -5,22 +5,26 @@
 import type { Clock } from "../lib/clock.ts";
 import { verifyDeviceSignature } from "../lib/device_key.ts";
 import { hashToken, newId, randomToken, safeEqual } from "../lib/tokens.ts";
-import { helloProofMessage, type KeyProof, TransferFolders } from "../protocol/messages.ts";
+import { type DeviceInfo, helloProofMessage, type KeyProof } from "../protocol/messages.ts";
 import { type PathStyle, pathStyleOf, type ReachRoot, reachRoots } from "../core/mod.ts";
 import { loadPolicies } from "../store/policies.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   claimEnrollmentUse,
-  type DeviceRow,
+  type Device,
   findDevice,
   findEnrollmentTokenByHash,
   insertDevice,
   insertEnrollmentToken,
   registerDeviceKey,
 } from "../store/devices.ts";
+import { listDepartments } from "../store/departments.ts";
+
+export type { Device };
 import { userDepartmentIds } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
+import type { Clock as ClockPort, ConnectingDevice, DeviceAuthentication } from "./ports.ts";
 
 /** Why an enrollment token was refused, and what the agent prints. */
 export const ENROLLMENT_REFUSALS = {
@@ -98,7 +102,7 @@ export async function enrollDevice(
   clock: Clock,
   input: { token: string; name: string; ip: string; proof: KeyProof; nonce: string },
 ): Promise<
-  | { ok: true; device: DeviceRow; secret: string }
+  | { ok: true; device: Device; secret: string }
   | { ok: false; reason: EnrollmentRefusal }
 > {
   const now = clock.now();
@@ -170,8 +174,8 @@ export async function authenticateDevice(
     ip: string;
   },
 ): Promise<
-  | { ok: true; device: DeviceRow }
-  | { ok: false; reason: DeviceRefusal; device: DeviceRow | null; detail?: string }
+  | { ok: true; device: Device }
+  | { ok: false; reason: DeviceRefusal; device: Device | null; detail?: string }
 > {
   const device = await findDevice(db, input.deviceId);
   if (
@@ -216,18 +220,91 @@ export async function authenticateDevice(
  */
 export async function fileReach(
   db: Db,
-  device: Pick<DeviceRow, "department_id" | "os_family" | "transfer_folders">,
+  device: Pick<Device, "department_id" | "os_family" | "transfer_folders">,
 ): Promise<{ roots: ReachRoot[]; style: PathStyle }> {
   const policy = (await loadPolicies(db, device.department_id)).fileTransfer;
   const style = pathStyleOf(device.os_family);
-  let reported = null;
-  try {
-    const parsed = TransferFolders.safeParse(JSON.parse(device.transfer_folders ?? "null"));
-    if (parsed.success) reported = parsed.data;
-  } catch {
-    // Nothing reported that can be read: only the policy's folders.
+  return { roots: reachRoots(policy, device.transfer_folders, style), style };
+}
+
+/**
+ * What is stored about a device's machine, in the shape the agent reports it, so the hub can
+ * skip a report that changes nothing; null before the first report.
+ */
+export function deviceReport(device: Device): DeviceInfo | null {
+  if (!device.os) return null;
+  return {
+    name: device.name,
+    serialNumber: device.serial_number,
+    os: device.os,
+    osFamily: device.os_family as DeviceInfo["osFamily"],
+    model: device.model,
+    deviceType: device.device_type as DeviceInfo["deviceType"],
+    ipAddresses: device.ip_addresses,
+    users: device.users,
+    locked: device.locked,
+    loggedOff: device.logged_off,
+    capabilities: device.capabilities as DeviceInfo["capabilities"],
+    ...(device.local_email_authorization
+      ? { emailAuthorization: device.local_email_authorization }
+      : {}),
+    ...(device.transfer_folders ? { transferFolders: device.transfer_folders } : {}),
+  };
+}
+
+/** A device as the hub holds it once its hello is accepted. */
+export function connectingDevice(device: Device): ConnectingDevice {
+  return { id: device.id, departmentId: device.department_id, info: deviceReport(device) };
+}
+
+/** Enrollment and device credentials for the agent protocol. */
+export class DeviceCredentials implements DeviceAuthentication {
+  readonly #d: { db: Db; clock: ClockPort };
+
+  constructor(deps: { db: Db; clock: ClockPort }) {
+    this.#d = deps;
   }
-  return { roots: reachRoots(policy, reported, style), style };
+
+  /** Enrolls a new device with a token (see {@link enrollDevice}). */
+  async enroll(
+    input: Parameters<DeviceAuthentication["enroll"]>[0],
+  ): ReturnType<DeviceAuthentication["enroll"]> {
+    const result = await enrollDevice(this.#d.db, this.#d.clock, input);
+    if (!result.ok) {
+      return {
+        ok: false,
+        reason: result.reason,
+        keyRefused: result.reason === "bad_key",
+        message: ENROLLMENT_REFUSALS[result.reason],
+      };
+    }
+    return { ok: true, device: connectingDevice(result.device), secret: result.secret };
+  }
+
+  /** Checks a device's hello (see {@link authenticateDevice}). */
+  async authenticate(
+    input: Parameters<DeviceAuthentication["authenticate"]>[0],
+  ): ReturnType<DeviceAuthentication["authenticate"]> {
+    const result = await authenticateDevice(this.#d.db, this.#d.clock, input);
+    if (result.ok) return { ok: true, device: connectingDevice(result.device) };
+    return {
+      ok: false,
+      reason: result.reason,
+      device: result.device && { id: result.device.id, departmentId: result.device.department_id },
+      ...(result.detail ? { detail: result.detail } : {}),
+    };
+  }
+}
+
+/** The enabled departments whose devices `user` may see and act on, by name. */
+export async function departmentChoices(
+  db: Db,
+  user: CurrentUser,
+): Promise<{ id: string; name: string }[]> {
+  const visible = await visibleDepartments(db, user);
+  return (await listDepartments(db))
+    .filter((d) => d.disabled_at === null && canSee(visible, d.id))
+    .map((d) => ({ id: d.id, name: d.name }));
 }
 
 /** Departments whose devices `user` may see and act on: super admins see every one. */

@@ -4,6 +4,7 @@
  * see it but not change it; either way nothing is changed. A change that takes access away
  * queues a revocation in the same transaction and is acted on before the call returns.
  */
+import { z } from "zod";
 import type { AccessRevocationCause } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import { newId } from "../lib/tokens.ts";
@@ -20,6 +21,7 @@ import {
 } from "../store/departments.ts";
 import { listGroups } from "../store/devices.ts";
 import type { Role } from "../store/schema.ts";
+export type { Role };
 import {
   countActiveSuperAdmins,
   findUser,
@@ -32,6 +34,7 @@ import {
 } from "../store/users.ts";
 import { deleteUserSessions } from "../store/web_sessions.ts";
 import type { Accounts, CurrentUser } from "./accounts.ts";
+import { email, type FormResult, many, parseWith, password, text } from "./fields.ts";
 import type { AccessRevocations } from "./revocations.ts";
 import { queueRevocation } from "./revocations.ts";
 import {
@@ -50,6 +53,39 @@ export class DirectoryError extends Error {
     super(message);
   }
 }
+
+/** The roles a user may have. */
+export const ROLES = ["super_admin", "admin", "technician"] as const;
+
+/** A user's fields, checked the same for the admin pages and the console. */
+export const UserFields = z.object({
+  name: text("Name", 100),
+  email: email(),
+  role: z.enum(ROLES, { error: "Choose a role" }),
+  departmentIds: many(),
+});
+
+/** A new user's fields: a user's, with the initial password. */
+export const NewUserFields = UserFields.extend({ password: password("Initial password") });
+
+/** A department's fields. */
+export const DepartmentFields = z.object({ name: text("Name", 100) });
+
+/**
+ * Who asks the directory: a signed-in user, or the server console (`assent admin`), which has
+ * a super admin's reach and is recorded as the console.
+ */
+export type Operator = CurrentUser & { console?: true };
+
+/** The server console as an operator. */
+export const CONSOLE_OPERATOR: Operator = Object.freeze({
+  id: "console",
+  email: "console",
+  name: "Console",
+  role: "super_admin" as const,
+  mfaEnabled: true,
+  console: true as const,
+});
 
 /** What the directory needs. */
 export interface DirectoryDeps {
@@ -103,7 +139,7 @@ export class Directory {
   // --- users
 
   /** The users the viewer may see, by name. */
-  async users(viewer: CurrentUser): Promise<DirectoryUser[]> {
+  async users(viewer: Operator): Promise<DirectoryUser[]> {
     const managed = await managedDepartments(this.#d.db, viewer);
     const names = new Map((await listDepartments(this.#d.db)).map((d) => [d.id, d.name]));
     const out: DirectoryUser[] = [];
@@ -126,18 +162,31 @@ export class Directory {
   }
 
   /** How many users the viewer may see. */
-  async userCount(viewer: CurrentUser): Promise<number> {
+  async userCount(viewer: Operator): Promise<number> {
     return (await this.users(viewer)).length;
   }
 
   /** A user the viewer manages, with their departments (404 unseen, 403 seen but not theirs). */
-  async user(viewer: CurrentUser, id: string): Promise<{ user: UserRow; departmentIds: string[] }> {
+  async user(viewer: Operator, id: string): Promise<{ user: UserRow; departmentIds: string[] }> {
     const { user, departmentIds } = await this.#target(viewer, id);
     return { user, departmentIds };
   }
 
+  /** A user the viewer manages, found by email (404 when there is none they can see). */
+  async userByEmail(viewer: Operator, email: string): Promise<UserRow> {
+    const found = await findUserByEmail(this.#d.db, email.trim());
+    if (!found) throw new DirectoryError(404, `No user with email "${email}"`);
+    return (await this.#target(viewer, found.id)).user;
+  }
+
+  /** Sets a new password for a user the viewer manages; their sign-ins and live access end. */
+  async resetUserPassword(viewer: Operator, id: string, password: string): Promise<void> {
+    const { user } = await this.#target(viewer, id);
+    await this.#d.accounts.setPassword(user.id, password, actorOf(viewer));
+  }
+
   /** The roles and departments the viewer may put in the user form. */
-  async formOptions(viewer: CurrentUser): Promise<{
+  async formOptions(viewer: Operator): Promise<{
     roles: Role[];
     departments: { id: string; name: string }[];
   }> {
@@ -149,7 +198,8 @@ export class Directory {
   }
 
   /** Creates a user in departments the viewer manages, with a role they may grant. */
-  async createUser(viewer: CurrentUser, input: UserInput & { password: string }): Promise<string> {
+  async createUser(viewer: Operator, fields: UserInput & { password: string }): Promise<string> {
+    const input = checked(NewUserFields, fields);
     await this.#checkPlacement(viewer, input);
     const departmentIds = [...new Set(input.departmentIds)];
     return await this.#d.accounts.createUser(
@@ -164,7 +214,8 @@ export class Directory {
    * super admin ends the access the user no longer has; the last enabled super admin cannot be
    * demoted, checked inside the transaction so two demotions at once cannot both pass.
    */
-  async updateUser(viewer: CurrentUser, id: string, input: UserInput): Promise<void> {
+  async updateUser(viewer: Operator, id: string, fields: UserInput): Promise<void> {
+    const input = checked(UserFields, fields);
     const target = await this.#target(viewer, id);
     await this.#checkPlacement(viewer, input);
     const { db, clock } = this.#d;
@@ -197,11 +248,11 @@ export class Directory {
         },
       });
     });
-    await this.#d.revocations.runNow();
+    await this.#settle(viewer);
   }
 
   /** Disables (ending their sessions and live access) or enables a user. */
-  async setUserDisabled(viewer: CurrentUser, id: string, disabled: boolean): Promise<void> {
+  async setUserDisabled(viewer: Operator, id: string, disabled: boolean): Promise<void> {
     const { user } = await this.#target(viewer, id);
     if (disabled && user.id === viewer.id) {
       throw new DirectoryError(400, "You cannot disable yourself");
@@ -228,20 +279,20 @@ export class Directory {
         detail: { user: user.email },
       });
     });
-    await this.#d.revocations.runNow();
+    await this.#settle(viewer);
   }
 
   /** Removes a user's MFA; their sign-ins and live access end (see Accounts.clearMfa). */
-  async resetUserMfa(viewer: CurrentUser, id: string): Promise<void> {
+  async resetUserMfa(viewer: Operator, id: string): Promise<void> {
     const { user } = await this.#target(viewer, id);
     await this.#d.accounts.clearMfa(user.id, actorOf(viewer));
-    await this.#d.revocations.runNow();
+    await this.#settle(viewer);
   }
 
   // --- departments
 
   /** The departments the viewer manages, by name. */
-  async departments(viewer: CurrentUser): Promise<DirectoryDepartment[]> {
+  async departments(viewer: Operator): Promise<DirectoryDepartment[]> {
     const managed = await managedDepartments(this.#d.db, viewer);
     const counts = await memberCounts(this.#d.db);
     return (await listDepartments(this.#d.db)).filter((d) => inScope(managed, d.id))
@@ -249,7 +300,7 @@ export class Directory {
   }
 
   /** A department the viewer manages, with its groups (404 otherwise). */
-  async department(viewer: CurrentUser, id: string): Promise<{
+  async department(viewer: Operator, id: string): Promise<{
     department: DirectoryDepartment;
     groups: { id: string; name: string; devices: number }[];
   }> {
@@ -268,7 +319,8 @@ export class Directory {
   }
 
   /** Creates a department; an admin who creates one joins it, since they are to manage it. */
-  async createDepartment(viewer: CurrentUser, name: string): Promise<string> {
+  async createDepartment(viewer: Operator, fields: { name: string }): Promise<string> {
+    const { name } = checked(DepartmentFields, fields);
     if (viewer.role === "technician") {
       throw new DirectoryError(403, "Your role does not allow this page");
     }
@@ -296,7 +348,8 @@ export class Directory {
   }
 
   /** Renames a department the viewer manages. */
-  async renameDepartment(viewer: CurrentUser, id: string, name: string): Promise<void> {
+  async renameDepartment(viewer: Operator, id: string, fields: { name: string }): Promise<void> {
+    const { name } = checked(DepartmentFields, fields);
     const department = await this.#department(viewer, id);
     const { db, clock } = this.#d;
     const clash = await findDepartmentByName(db, name);
@@ -317,7 +370,7 @@ export class Directory {
   }
 
   /** Disables (ending every live access to its devices) or enables a department. */
-  async setDepartmentDisabled(viewer: CurrentUser, id: string, disabled: boolean): Promise<void> {
+  async setDepartmentDisabled(viewer: Operator, id: string, disabled: boolean): Promise<void> {
     const department = await this.#department(viewer, id);
     const { db, clock } = this.#d;
     const now = clock.now();
@@ -340,13 +393,21 @@ export class Directory {
         detail: { name: department.name },
       });
     });
-    await this.#d.revocations.runNow();
+    await this.#settle(viewer);
+  }
+
+  /**
+   * Acts on the revocations a change queued before answering. The console leaves them to the
+   * server, which holds the live connections and polls the queue.
+   */
+  async #settle(viewer: Operator): Promise<void> {
+    if (!viewer.console) await this.#d.revocations.runNow();
   }
 
   // --- scope checks
 
   async #target(
-    viewer: CurrentUser,
+    viewer: Operator,
     id: string,
   ): Promise<{ user: UserRow; departmentIds: string[]; access: UserAccess }> {
     const db = this.#d.db;
@@ -369,7 +430,7 @@ export class Directory {
     return { user, departmentIds, access };
   }
 
-  async #department(viewer: CurrentUser, id: string): Promise<DepartmentRow> {
+  async #department(viewer: Operator, id: string): Promise<DepartmentRow> {
     const db = this.#d.db;
     const row = await findDepartment(db, id);
     if (!row || !inScope(await managedDepartments(db, viewer), row.id)) {
@@ -379,7 +440,7 @@ export class Directory {
   }
 
   /** The role must be one the viewer may grant, and every department one they manage. */
-  async #checkPlacement(viewer: CurrentUser, input: UserInput): Promise<void> {
+  async #checkPlacement(viewer: Operator, input: UserInput): Promise<void> {
     if (!grantableRoles(viewer).includes(input.role)) {
       throw new DirectoryError(403, "Only a super admin can grant that role");
     }
@@ -412,8 +473,17 @@ export class Directory {
   }
 }
 
-function actorOf(viewer: CurrentUser): AuditRecord["actor"] {
+/** How the audit log names an operator. */
+export function actorOf(viewer: Operator): AuditRecord["actor"] {
+  if (viewer.console) return { kind: "console", label: "console" };
   return { kind: "user", id: viewer.id, label: viewer.email };
+}
+
+/** `fields` as `schema` checks them; the first problem is a 400 with its sentence. */
+function checked<S extends z.ZodType>(schema: S, fields: unknown): z.infer<S> {
+  const result: FormResult<z.infer<S>> = parseWith(schema, fields);
+  if (!result.ok) throw new DirectoryError(400, result.message);
+  return result.data;
 }
 
 function departmentItem(d: DepartmentRow, counts: Map<string, number>): DirectoryDepartment {

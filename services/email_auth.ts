@@ -1,16 +1,14 @@
 /**
- * Email authorization (R5), the shell side: mints one single-use link per recipient (only
- * its hash stored), queues the mail in the outbox with the decision that asked for it, and
- * serves the approval page and the Approvals page, where viewing decides nothing, the first
- * decision wins, and nobody decides their own request.
+ * Email authorization (R5), the deciding side: the approval page behind a link and the
+ * Approvals page, where viewing decides nothing, the first decision wins, a link decides once,
+ * and nobody decides their own request. The links and their mail are made in
+ * `approval_mail.ts`.
  */
 import {
-  APPROVAL_LINK_RATE_LIMIT,
   type ApprovalPageView,
   approvalPageView,
   approvalProgress,
   type Attempt,
-  type Effect,
   EMAIL_REQUIREMENT_SOURCE_LABELS,
   type EmailDecisionPath,
   type EmailGate,
@@ -22,29 +20,24 @@ import {
   type SupportSession,
   supportSessionTransition,
 } from "../core/mod.ts";
-import type { Clock } from "../lib/clock.ts";
-import { hashToken, newId, randomToken } from "../lib/tokens.ts";
-import { authorizationRequestMail } from "../mailer/messages.ts";
-import type { Outbox } from "../mailer/outbox.ts";
-import { appendAudit } from "../store/audit.ts";
+import { addressKey } from "../lib/net.ts";
+import { hashToken } from "../lib/tokens.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import {
-  cancelMail,
   type EmailRequestRow,
-  enqueueMail,
   findEmailRequest,
   findEmailRequestById,
-  insertEmailRequest,
   markViewed,
   openRequestsFor,
   useEmailRequest,
-  withdrawRequests,
 } from "../store/email.ts";
 import { loadSession } from "../store/sessions.ts";
 import type { CurrentUser } from "./accounts.ts";
-import { guessKey, Limiter } from "./limiter.ts";
-import { type EmailGateway, SessionError, type SupportSessions } from "./sessions.ts";
+import { SessionError } from "./errors.ts";
+import type { AttemptLimiter, Clock } from "./ports.ts";
+import type { SessionTransitions } from "./session_transitions.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** What the approval page shows. */
 export interface ApprovalModel {
@@ -85,73 +78,25 @@ export interface PendingApproval {
 /** Who opened a link: the signed-in user behind the browser's cookie, if any. */
 export type Viewer = Pick<CurrentUser, "id" | "email"> | null;
 
-/** The email-authorization service. */
-export class EmailAuthorization implements EmailGateway {
-  /** Guessing links is throttled per address (links carry 256 bits, but scanners are noisy). */
-  readonly unknownByAddress: Limiter;
+/** What the approvals service needs. */
+export interface EmailAuthorizationDeps {
+  work: UnitOfWork;
+  transitions: SessionTransitions;
+  clock: Clock;
+  /** Unknown links per address. */
+  linkGuesses: AttemptLimiter;
+}
 
-  constructor(
-    private deps: {
-      db: Db;
-      clock: Clock;
-      outbox: Outbox;
-      sessions: SupportSessions;
-      publicUrl: () => string;
-      organization: () => string;
-    },
-  ) {
-    this.unknownByAddress = new Limiter(deps, "approval_link", APPROVAL_LINK_RATE_LIMIT);
+/** Approval links and the Approvals page: viewing, deciding, and what waits for whom. */
+export class EmailAuthorization {
+  readonly #d: EmailAuthorizationDeps;
+
+  constructor(deps: EmailAuthorizationDeps) {
+    this.#d = deps;
   }
 
-  /** Mints the recipient's link and queues the mail (inside the session's transaction). */
-  async queue(db: Db, effect: Extract<Effect, { type: "send_email" }>, now: number): Promise<void> {
-    const token = randomToken(32);
-    const device = await findDevice(db, effect.deviceId);
-    const stored = await loadSession(db, effect.sessionId);
-    await insertEmailRequest(db, {
-      id: newId(),
-      token_hash: hashToken(token),
-      session_id: effect.sessionId,
-      attempt_id: effect.attemptId,
-      device_id: effect.deviceId,
-      recipient: effect.recipient,
-      created_at: now,
-      deadline: effect.deadline,
-      first_viewed_at: null,
-      used_at: null,
-      withdrawn_at: null,
-    });
-    const mail = authorizationRequestMail({
-      organization: this.deps.organization(),
-      technician: effect.technicianName,
-      device: device?.name ?? effect.deviceId,
-      asUser: stored?.session.asUser ?? null,
-      requestedAt: effect.requestedAt,
-      deadline: effect.deadline,
-      link: `${this.deps.publicUrl()}/approve/${token}`,
-      reason: effect.reason ?? null,
-      ...(effect.tier ? { tier: effect.tier, askedAt: now } : {}),
-    });
-    await enqueueMail(db, {
-      kind: "email_authorization",
-      recipient: effect.recipient,
-      subject: mail.subject,
-      text: mail.text,
-      html: mail.html,
-      relatedId: effect.attemptId,
-      now,
-    });
-  }
-
-  /** Stops an attempt's links and cancels its unsent mail. */
-  async withdraw(db: Db, attemptId: string, now: number): Promise<void> {
-    await withdrawRequests(db, attemptId, now);
-    await cancelMail(db, attemptId, now);
-  }
-
-  /** Delivers queued mail now. */
-  kick(): void {
-    this.deps.outbox.kick();
+  get #db(): Db {
+    return this.#d.work.db;
   }
 
   /** The approval page for a link; the first view is audited, and decides nothing. */
@@ -162,18 +107,23 @@ export class EmailAuthorization implements EmailGateway {
   ): Promise<ApprovalModel | ApprovalMiss> {
     const found = await this.#find(token, ip);
     if ("kind" in found) return found;
-    const now = this.deps.clock.now();
+    const now = this.#d.clock.now();
     const requester = viewer !== null &&
-      (await loadSession(this.deps.db, found.row.session_id))?.session.technicianId === viewer.id;
+      (await loadSession(this.#db, found.row.session_id))?.session.technicianId === viewer.id;
     // The requester opening a link is not the recipient reading it: it must not count as viewed.
-    if (!requester && await markViewed(this.deps.db, found.row.id, now)) {
-      await this.deps.sessions.transition(found.row.session_id, (s) =>
-        supportSessionTransition(s, {
-          type: "email_viewed",
-          attemptId: found.row.attempt_id,
-          recipient: found.row.recipient,
-          at: now,
-        }));
+    if (!requester) {
+      // Only the first view is recorded, in the transaction that marks the link viewed.
+      await this.#d.transitions.applyIf(
+        found.row.session_id,
+        (tx) => markViewed(tx.db, found.row.id, now),
+        (s) =>
+          supportSessionTransition(s, {
+            type: "email_viewed",
+            attemptId: found.row.attempt_id,
+            recipient: found.row.recipient,
+            at: now,
+          }),
+      );
     }
     return await this.#model(token, found.row, viewer);
   }
@@ -195,24 +145,24 @@ export class EmailAuthorization implements EmailGateway {
     await this.#decide(found.row, decision, viewer, "email_link", comment);
     return await this.#model(
       token,
-      (await findEmailRequest(this.deps.db, found.row.token_hash))!,
+      (await findEmailRequest(this.#db, found.row.token_hash))!,
       viewer,
     );
   }
 
   /** The requests the signed-in user can decide now: addressed to them, never their own. */
   async pendingFor(user: CurrentUser): Promise<PendingApproval[]> {
-    const now = this.deps.clock.now();
+    const now = this.#d.clock.now();
     const list: PendingApproval[] = [];
-    for (const row of await openRequestsFor(this.deps.db, user.email, now)) {
-      const stored = await loadSession(this.deps.db, row.session_id);
+    for (const row of await openRequestsFor(this.#db, user.email, now)) {
+      const stored = await loadSession(this.#db, row.session_id);
       const attempt = stored && currentAttempt(stored.session, row.attempt_id);
       if (!stored || !attempt || ownRequest(stored.session, attempt, row.recipient, user)) continue;
       const gate = attempt.email;
       if (gate.kind !== "pending" || !mayDecide(gate, row.recipient) || now >= gate.deadline) {
         continue;
       }
-      const device = await findDevice(this.deps.db, row.device_id);
+      const device = await findDevice(this.#db, row.device_id);
       list.push({
         id: row.id,
         technician: attempt.technicianName,
@@ -242,31 +192,32 @@ export class EmailAuthorization implements EmailGateway {
   ): Promise<{ view: ApprovalPageView }> {
     const via = options.via ?? "approvals_page";
     const row = /^[A-Za-z0-9_-]{1,64}$/.test(requestId)
-      ? await findEmailRequestById(this.deps.db, requestId)
+      ? await findEmailRequestById(this.#db, requestId)
       : undefined;
     if (!row || row.recipient !== user.email.trim().toLowerCase()) {
-      const stored = row && await loadSession(this.deps.db, row.session_id);
-      await appendAudit(this.deps.db, {
-        at: this.deps.clock.now(),
-        action: "email.decision_refused",
-        outcome: stored?.session.technicianId === user.id ? "own_request" : "unknown_recipient",
-        actor: { kind: "approver", id: user.id, label: user.email },
-        deviceId: row?.device_id ?? null,
-        sessionId: row?.session_id ?? null,
-        attemptId: row?.attempt_id ?? null,
-        detail: {
-          via: via === "api" ? "API" : "approvals page",
-          decision,
-          request: requestId.slice(0, 64),
-        },
-      });
+      const stored = row && await loadSession(this.#db, row.session_id);
+      await this.#d.work.run((tx) =>
+        tx.audit({
+          action: "email.decision_refused",
+          outcome: stored?.session.technicianId === user.id ? "own_request" : "unknown_recipient",
+          actor: { kind: "approver", id: user.id, label: user.email },
+          deviceId: row?.device_id ?? null,
+          sessionId: row?.session_id ?? null,
+          attemptId: row?.attempt_id ?? null,
+          detail: {
+            via: via === "api" ? "API" : "approvals page",
+            decision,
+            request: requestId.slice(0, 64),
+          },
+        })
+      );
       throw new SessionError("not_found", "There is no such request for you to decide", 404);
     }
     await this.#decide(row, decision, user, via, options.comment ?? null);
-    const after = await loadSession(this.deps.db, row.session_id);
+    const after = await loadSession(this.#db, row.session_id);
     const attempt = after ? findAttempt(after.session, row.attempt_id) : null;
     return {
-      view: approvalPageView(attempt?.email ?? null, this.deps.clock.now(), {
+      view: approvalPageView(attempt?.email ?? null, this.#d.clock.now(), {
         recipient: row.recipient,
         ownRequest: after !== undefined && attempt !== null &&
           ownRequest(after.session, attempt, row.recipient, user),
@@ -281,7 +232,7 @@ export class EmailAuthorization implements EmailGateway {
     via: EmailDecisionPath,
     comment: string | null,
   ): Promise<void> {
-    const now = this.deps.clock.now();
+    const now = this.#d.clock.now();
     const event = {
       type: "email_decided" as const,
       attemptId: row.attempt_id,
@@ -292,29 +243,27 @@ export class EmailAuthorization implements EmailGateway {
       via,
       ...(comment ? { comment } : {}),
     };
-    const stored = await loadSession(this.deps.db, row.session_id);
+    const stored = await loadSession(this.#db, row.session_id);
     const attempt = stored && findAttempt(stored.session, row.attempt_id);
     if (stored && attempt && ownRequest(stored.session, attempt, row.recipient, viewer)) {
       // Refused without using the link: core audits the attempt and changes nothing.
-      await this.deps.sessions.transition(
-        row.session_id,
-        (s) => supportSessionTransition(s, event),
-      );
+      await this.#d.transitions.apply(row.session_id, (s) => supportSessionTransition(s, event));
       return;
     }
-    if (row.withdrawn_at === null && await useEmailRequest(this.deps.db, row.id, now)) {
-      await this.deps.sessions.transition(
-        row.session_id,
-        (s) => supportSessionTransition(s, event),
-      );
-    }
+    if (row.withdrawn_at !== null) return;
+    // The link is used in the transaction that decides: one decision per link, or none.
+    await this.#d.transitions.applyIf(
+      row.session_id,
+      (tx) => useEmailRequest(tx.db, row.id, now),
+      (s) => supportSessionTransition(s, event),
+    );
   }
 
   async #find(token: string, ip: string): Promise<{ row: EmailRequestRow } | ApprovalMiss> {
-    const slot = await this.unknownByAddress.reserve(guessKey(ip));
+    const slot = await this.#d.linkGuesses.reserve(addressKey(ip));
     if (!slot.ok) return { kind: "rate_limited", message: slot.message };
     const row = /^[A-Za-z0-9_-]{43}$/.test(token)
-      ? await findEmailRequest(this.deps.db, hashToken(token))
+      ? await findEmailRequest(this.#db, hashToken(token))
       : undefined;
     if (!row) {
       slot.fail();
@@ -325,10 +274,10 @@ export class EmailAuthorization implements EmailGateway {
   }
 
   async #model(token: string, row: EmailRequestRow, viewer: Viewer): Promise<ApprovalModel> {
-    const now = this.deps.clock.now();
-    const stored = await loadSession(this.deps.db, row.session_id);
+    const now = this.#d.clock.now();
+    const stored = await loadSession(this.#db, row.session_id);
     const attempt = stored ? findAttempt(stored.session, row.attempt_id) : null;
-    const device = await findDevice(this.deps.db, row.device_id);
+    const device = await findDevice(this.#db, row.device_id);
     let view = approvalPageView(attempt?.email ?? null, now, {
       recipient: row.recipient,
       ownRequest: stored !== undefined && attempt !== null &&

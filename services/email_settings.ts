@@ -71,6 +71,11 @@ export function policyMessage(err: unknown): string | null {
   return err instanceof CoreError && err.code === "invalid_policy" ? err.message : null;
 }
 
+/** The email policy set on a device or group itself, or null when it inherits. */
+export async function ownEmailPolicy(db: Db, kind: "device" | "group", id: string) {
+  return await loadEmailPolicy(db, kind, id);
+}
+
 /** The email form as posted: every field as text, so a refused form shows what was typed. */
 export interface EmailPolicyFields {
   required: boolean;

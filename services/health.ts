@@ -4,7 +4,7 @@ import type { Logger } from "../lib/log.ts";
 import { appliedSchema, LATEST_SCHEMA } from "../store/backup.ts";
 import type { Db } from "../store/db.ts";
 import { ping, probeWrite } from "../store/health.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { Scheduler } from "../lib/scheduler.ts";
 
 /** One named check and whether it passed. */
 export type CheckResult = "ok" | "failed";

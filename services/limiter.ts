@@ -28,27 +28,9 @@ import {
 import type { Clock } from "../lib/clock.ts";
 import type { Db } from "../store/db.ts";
 import { deleteExpiredRateLimits, loadRateLimit, saveRateLimit } from "../store/rate_limits.ts";
+import type { Refusal, Slot } from "./ports.ts";
 
-/** A reserved try, counted as a failure until it is settled otherwise. */
-export interface Slot {
-  ok: true;
-  /** The try was wrong: it keeps its place (what happens anyway if nothing is called). */
-  fail(): void;
-  /** The try was right: the key is forgiven or the place returned, as the rule says. */
-  succeed(): Promise<void>;
-  /** The try was never checked (e.g. the server was too busy): its place is returned. */
-  release(): Promise<void>;
-}
-
-/** A try refused without being checked. */
-export interface Refusal {
-  ok: false;
-  retryAfterMs: number;
-  /** "Too many attempts. Try again in 3 minutes." */
-  message: string;
-  /** True for the first refusal of a lock, so a burst is recorded once, not per try. */
-  burstStarted: boolean;
-}
+export type { Refusal, Slot };
 
 /** Expired counters of a rule are swept after this many writes. */
 const SWEEP_EVERY = 256;
@@ -156,19 +138,4 @@ export class Limiter {
     }
     return { ok: false, retryAfterMs, message: tryAgainText(retryAfterMs), burstStarted };
   }
-}
-
-/**
- * What tries from an address are counted by: the address, or for IPv6 its /64 network, since
- * one connection commonly owns a whole /64 and could otherwise take a fresh address per try.
- */
-export function guessKey(address: string): string {
-  if (!address.includes(":") || address.startsWith("::ffff:")) return address;
-  const [head = "", tail = ""] = address.toLowerCase().split("%")[0]!.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = address.includes("::")
-    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
-    : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }

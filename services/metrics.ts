@@ -19,7 +19,8 @@ import {
 } from "../store/metrics.ts";
 import type { Backups } from "./backup.ts";
 import type { Limiter } from "./limiter.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { Scheduler } from "../lib/scheduler.ts";
+import type { RelayUsage, TransitionAudit } from "./ports.ts";
 
 /** Who may read /metrics: addresses in `allow`, or a bearer of the token (kept as a hash). */
 export interface MetricsAccess {
@@ -48,9 +49,7 @@ export interface MetricsDeps {
   db: Db;
   clock: { now(): number };
   hub: { onlineCount: number; connectedCount: number };
-  relay: {
-    usage(): Map<string, { open: number; toAgent: number; fromAgent: number }>;
-  };
+  relay: RelayUsage;
   scheduler: Scheduler;
   backups: Backups;
   limiters: () => Limiter[];
@@ -60,7 +59,7 @@ export interface MetricsDeps {
 const FILE_TYPES = new Set(["file_upload", "file_download", "file_list"]);
 
 /** The process's metrics. */
-export class Metrics {
+export class Metrics implements TransitionAudit {
   readonly registry = new Registry();
   readonly #latency: Histogram;
   /** When each live attempt was requested, to time its decision. */
@@ -105,7 +104,8 @@ export class Metrics {
     );
     r.collect("assent_channels_open", "Open channels by kind", "gauge", () => {
       const usage = deps.relay.usage();
-      return ["terminal", "desktop", "file_upload", "file_download", "file_list"].map((kind) => ({
+      const kinds = ["terminal", "desktop", "file_upload", "file_download", "file_list"] as const;
+      return kinds.map((kind) => ({
         labels: { kind },
         value: usage.get(kind)?.open ?? 0,
       }));
@@ -198,7 +198,7 @@ export class Metrics {
   }
 
   /** Times decisions: called with every committed audit event of a session transition. */
-  sessionAudited(events: AuditEvent[]): void {
+  audited(events: AuditEvent[]): void {
     for (const e of events) {
       if (!e.attemptId) continue;
       if (e.action === "authorization.requested") {

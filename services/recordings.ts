@@ -15,6 +15,7 @@ import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { loadPolicies } from "../store/policies.ts";
+import { findUser } from "../store/users.ts";
 import {
   expiredRecordings,
   findRecording,
@@ -157,6 +158,26 @@ export class Recordings {
       detail: { recording: id },
     });
     return { row, path: join(dir, `${id}.cast`) };
+  }
+
+  /**
+   * The recording `id` as its page shows it, with the names of its device and technician;
+   * null when there is none `viewer` may watch.
+   */
+  async describe(
+    viewer: CurrentUser,
+    id: string,
+  ): Promise<
+    { row: RecordingRow; deviceName: string | null; technicianName: string | null } | null
+  > {
+    const { db } = this.deps;
+    const row = await findRecording(db, id);
+    if (!row || !await this.mayWatch(viewer, row)) return null;
+    const [device, technician] = await Promise.all([
+      findDevice(db, row.device_id),
+      findUser(db, row.technician_id),
+    ]);
+    return { row, deviceName: device?.name ?? null, technicianName: technician?.name ?? null };
   }
 
   /** Whether `viewer` may watch the recordings of a session. */

@@ -9,43 +9,24 @@
  * do for enrolled agents.
  */
 import {
-  type AppRunResult,
-  type AuditEvent,
   createSupportCodeSession,
-  type DownloadPageView,
-  downloadPageView,
-  type Effect,
   formatSupportCode,
   generateSupportCode,
   SUPPORT_APP_NOT_RUNNING,
-  SUPPORT_CODE_RATE_LIMIT,
   SUPPORT_SESSION_CLOSED,
   SUPPORT_SESSION_DELETED,
   SUPPORT_SESSION_EXPIRED,
   type SupportCodeSession,
-  type SupportCodeTransition,
   supportCodeTransition,
-  unknownSupportCodeResult,
 } from "../core/mod.ts";
-import type {
-  AgentHub,
-  SupportGate,
-  SupportJoinResult,
-  SupportOfferResult,
-  SupportRefusal,
-} from "../hub/agent_hub.ts";
-import type { EventBus } from "../hub/events.ts";
-import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
-import type { SecretBox } from "../lib/secret_box.ts";
+import type { DeadlineSource } from "../lib/scheduler.ts";
 import { newId, randomUint32 } from "../lib/tokens.ts";
 import { supportLinkMail } from "../mailer/messages.ts";
-import type { Outbox } from "../mailer/outbox.ts";
-import { CLOSE, TIMING } from "../protocol/messages.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import { CLOSE } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
-import { type DeviceRow, findDevice, insertAttendedDevice } from "../store/devices.ts";
 import { findDepartment } from "../store/departments.ts";
+import { type Device, findDevice, insertAttendedDevice } from "../store/devices.ts";
 import { enqueueMail } from "../store/email.ts";
 import { findOpenSession } from "../store/sessions.ts";
 import {
@@ -53,22 +34,22 @@ import {
   dueSupportCodeIds,
   earliestSupportCodeDeadline,
   findSupportCode,
-  findSupportCodeByCode,
   findSupportCodeByDevice,
   insertSupportCode,
   listSupportCodes,
-  saveAppSeen,
   saveLinkSent,
-  saveSupportCode,
   type StoredSupportCode,
   type SupportCodeRow,
 } from "../store/support_codes.ts";
-import { findUser } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import { canSee, visibleDepartments } from "./devices.ts";
-import { guessKey, Limiter, type Refusal } from "./limiter.ts";
-import type { DeadlineSource, Scheduler } from "./scheduler.ts";
-import { type RequestResult, SessionError, type SupportSessions } from "./sessions.ts";
+import { SessionError } from "./errors.ts";
+import type { LiveDevices } from "./live_devices.ts";
+import type { AgentLink, Clock, MailDelivery } from "./ports.ts";
+import type { RequestResult, SupportSessions } from "./sessions.ts";
+import type { SupportApps } from "./support_app.ts";
+import type { SupportCodeTransitions } from "./support_code_transitions.ts";
+import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 
 /** Where a support session stands, as the technician's list shows it. */
 export type SupportState = "waiting" | "connected" | "app_closed" | "expired" | "closed";
@@ -101,59 +82,49 @@ export interface NewSupportCode {
   sendEmail: boolean;
 }
 
-/** What the public download page shows. */
-export type JoinPage =
-  | {
-    kind: "available";
-    view: Extract<DownloadPageView, { kind: "available" }>;
-    organization: string;
-    technician: string;
-    customer: string | null;
-  }
-  | { kind: "ended"; view: Exclude<DownloadPageView, { kind: "available" }> }
-  | { kind: "rate_limited"; message: string };
-
 /** What the service needs. */
 export interface SupportCodeDeps {
-  db: Db;
+  work: UnitOfWork;
+  transitions: SupportCodeTransitions;
   clock: Clock;
   log: Logger;
-  box: SecretBox;
-  hub: AgentHub;
-  events: EventBus;
+  agents: AgentLink;
+  live: LiveDevices;
+  apps: SupportApps;
   sessions: SupportSessions;
-  scheduler: Scheduler;
-  outbox: Outbox;
+  mail: MailDelivery;
   publicUrl: () => string;
   organization: () => string;
 }
 
-/** The Service Desk service. */
-export class SupportCodes implements DeadlineSource, SupportGate {
+/** What technicians do with Service Desk sessions, and their expiry. */
+export class SupportCodes implements DeadlineSource {
   readonly name = "support codes";
-  /** Unknown codes per address: guessing codes or links is throttled (R6). */
-  readonly guesses: Limiter;
   readonly #d: SupportCodeDeps;
-  /** Attended devices with a live support app, so an offline event needs no query. */
-  readonly #online = new Set<string>();
 
   constructor(deps: SupportCodeDeps) {
     this.#d = deps;
-    this.guesses = new Limiter(deps, "support_code", SUPPORT_CODE_RATE_LIMIT);
-    deps.scheduler.add(this);
-    deps.hub.support = this;
-    deps.hub.listen({
+  }
+
+  get #db(): Db {
+    return this.#d.work.db;
+  }
+
+  /** Starts following support apps' connections. */
+  start(): void {
+    const { agents, apps, log } = this.#d;
+    agents.listen({
       // The list shows "Connected" once the app's connection is a device's.
       online: (deviceId) => {
-        if (!this.#online.has(deviceId)) return;
+        if (!apps.isRunning(deviceId)) return;
         void this.#arrived(deviceId).catch((err) =>
-          deps.log.error("checking a support app's arrival failed", { err })
+          log.error("checking a support app's arrival failed", { err })
         );
       },
       offline: (deviceId) => {
-        if (!this.#online.delete(deviceId)) return;
+        if (!apps.stopped(deviceId)) return;
         void this.#appQuit(deviceId).catch((err) =>
-          deps.log.error("ending a support app's run failed", { err })
+          log.error("ending a support app's run failed", { err })
         );
       },
     });
@@ -163,7 +134,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
 
   /** Creates a support session with a fresh code; optionally emails the link. */
   async create(user: CurrentUser, input: NewSupportCode): Promise<SupportCodeModel> {
-    const { db, clock } = this.#d;
+    const db = this.#db;
     const department = await findDepartment(db, input.departmentId);
     if (!department || department.disabled_at !== null) {
       throw new SessionError("invalid", "Choose one of your departments", 400);
@@ -174,7 +145,7 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     if (input.sendEmail && !input.customerEmail) {
       throw new SessionError("invalid", "Enter the customer's email to send the link", 400);
     }
-    const now = clock.now();
+    const now = this.#d.clock.now();
     const id = newId();
     const deviceId = newId();
     const code = await this.#freshCode();
@@ -186,7 +157,8 @@ export class SupportCodes implements DeadlineSource, SupportGate {
       expiryMinutes: input.expiryMinutes,
     });
     const state = created.state as SupportCodeSession & { kind: "waiting" };
-    await db.transaction().execute(async (trx) => {
+    await this.#d.work.run(async (tx) => {
+      const trx = tx.db;
       await insertAttendedDevice(trx, {
         id: deviceId,
         departmentId: input.departmentId,
@@ -204,19 +176,17 @@ export class SupportCodes implements DeadlineSource, SupportGate {
         state,
         now,
       });
-      await this.#writeAudits(trx, created.effects, { deviceId, departmentId: input.departmentId });
-      if (input.sendEmail) await this.#queueLink(trx, id, user, now);
+      await tx.effects(created.effects, { deviceId, departmentId: input.departmentId });
+      if (input.sendEmail) await this.#queueLink(tx, id, user);
     });
-    this.#carryOut(created.effects);
-    if (input.sendEmail) this.#d.outbox.kick();
-    this.#publish(user.id, id);
+    this.#d.transitions.publish(user.id, id);
     return this.#model((await findSupportCode(db, id))!);
   }
 
   /** The technician's support sessions, newest first. */
   async list(user: CurrentUser): Promise<SupportCodeModel[]> {
-    const departments = await visibleDepartments(this.#d.db, user);
-    return (await listSupportCodes(this.#d.db, user.id))
+    const departments = await visibleDepartments(this.#db, user);
+    return (await listSupportCodes(this.#db, user.id))
       .filter((s) => canSee(departments, s.row.department_id))
       .map((s) => this.#model(s));
   }
@@ -227,9 +197,9 @@ export class SupportCodes implements DeadlineSource, SupportGate {
   }
 
   /** The attended device of a session (for the permission panel). */
-  async device(user: CurrentUser, id: string): Promise<DeviceRow> {
+  async device(user: CurrentUser, id: string): Promise<Device> {
     const stored = await this.#owned(user, id);
-    const device = await findDevice(this.#d.db, stored.row.device_id);
+    const device = await findDevice(this.#db, stored.row.device_id);
     if (!device) throw new SessionError("not_found", "There is no such support session", 404);
     return device;
   }
@@ -243,12 +213,9 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     if (!isLive(stored.state, this.#d.clock.now())) {
       throw new SessionError("session_closed", "This session has ended; create a new one", 409);
     }
-    await this.#d.db.transaction().execute((trx) =>
-      this.#queueLink(trx, id, user, this.#d.clock.now())
-    );
-    this.#d.outbox.kick();
-    this.#publish(user.id, id);
-    return this.#model((await findSupportCode(this.#d.db, id))!);
+    await this.#d.work.run((tx) => this.#queueLink(tx, id, user));
+    this.#d.transitions.publish(user.id, id);
+    return this.#model((await findSupportCode(this.#db, id))!);
   }
 
   /**
@@ -263,8 +230,8 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     if (!isLive(stored.state, this.#d.clock.now())) {
       throw new SessionError("session_closed", "This session has ended", 409);
     }
-    const device = await findDevice(this.#d.db, stored.row.device_id);
-    if (!device || !this.#d.hub.isOnline(device.id)) {
+    const device = await findDevice(this.#db, stored.row.device_id);
+    if (!device || !this.#d.live.isOnline(device.id)) {
       throw new SessionError("device_offline", SUPPORT_APP_NOT_RUNNING, 409);
     }
     const session = await this.#d.sessions.open(user, device, null);
@@ -287,214 +254,63 @@ export class SupportCodes implements DeadlineSource, SupportGate {
   async #end(user: CurrentUser, id: string, how: "close" | "delete") {
     const stored = await this.#owned(user, id);
     // Access ends first, attributed to the technician; then the code stops working.
-    const open = await findOpenSession(this.#d.db, user.id, stored.row.device_id);
+    const open = await findOpenSession(this.#db, user.id, stored.row.device_id);
     if (open) await this.#d.sessions.close(user, open.session.id);
     const by = { kind: "technician" as const, id: user.id, label: user.name };
-    const state = await this.#apply(
+    const { state } = await this.#d.transitions.apply(
       id,
       (s, ctx) => supportCodeTransition(s, { type: how, by, at: this.#d.clock.now() }, ctx),
     );
     this.#dropApp(stored.row.device_id, state);
   }
 
-  // --- the support app (through the agent hub)
-
-  /** A support app said hello: checks the code for this computer without binding it yet. */
-  async offer(input: {
-    code: string;
-    key: string;
-    address: string;
-    platform: string;
-    version: string;
-  }): Promise<SupportOfferResult> {
-    // The place is taken before the code is looked up: a burst of guesses gets at most the limit.
-    const slot = await this.guesses.reserve(guessKey(input.address));
-    if (!slot.ok) return { ok: false, ...tooManyGuesses(slot) };
-    const { db, clock } = this.#d;
-    const now = clock.now();
-    const stored = await findSupportCodeByCode(db, input.code);
-    const app = { address: input.address, platform: input.platform, version: input.version };
-    if (!stored) {
-      slot.fail();
-      const result = unknownSupportCodeResult();
-      await appendAudit(db, {
-        at: now,
-        action: "support_code.rejected",
-        outcome: "invalid_code",
-        actor: { kind: "end_user", label: input.address },
-        detail: app,
-      });
-      return { ok: false as const, ...refusal(result) };
-    }
-    await slot.succeed();
-    await appendAudit(db, {
-      ...this.#where(stored.row),
-      at: now,
-      action: "support_code.app_started",
-      actor: { kind: "end_user", label: input.address },
-      detail: app,
-    });
-    const fingerprint = this.#fingerprint(input.code, input.key);
-    const preview = supportCodeTransition(stored.state, {
-      type: "app_run",
-      fingerprint,
-      at: now,
-    }, { sessionId: stored.row.id });
-    if (preview.run?.kind === "rejected") {
-      // The refusal is a decision too (and may settle an expiry): it goes on the record,
-      // decided again on the state as it is now (a close may have landed meanwhile).
-      let run: AppRunResult | undefined;
-      await this.#apply(stored.row.id, (s, ctx) => {
-        const t = supportCodeTransition(s, { type: "app_run", fingerprint, at: now }, ctx);
-        run = t.run;
-        return t;
-      });
-      return { ok: false as const, ...refusal(run ?? preview.run) };
-    }
-    this.#publish(stored.row.technician_id, stored.row.id);
-    const technician = await findUser(db, stored.row.technician_id);
-    return {
-      ok: true as const,
-      offer: {
-        organization: this.#d.organization(),
-        technician: technician?.name ?? "Your technician",
-        customer: stored.row.customer_name,
-        ticket: stored.row.ticket,
-        expiresAt: stored.row.expires_at,
-        rejoin: stored.state.kind === "bound",
-        answerWithinMs: TIMING.supportOffer * 1000,
-      },
-    };
-  }
-
-  /** The end user agreed: binds the code to this computer (or rejoins) and names the device. */
-  async join(input: {
-    code: string;
-    key: string;
-    address: string;
-    platform: string;
-    version: string;
-  }): Promise<SupportJoinResult> {
-    const stored = await findSupportCodeByCode(this.#d.db, input.code);
-    if (!stored) return { ok: false as const, ...refusal(unknownSupportCodeResult()) };
-    const fingerprint = this.#fingerprint(input.code, input.key);
-    let run: AppRunResult | undefined;
-    await this.#apply(stored.row.id, (s, ctx) => {
-      const t = supportCodeTransition(
-        s,
-        { type: "app_run", fingerprint, at: this.#d.clock.now() },
-        ctx,
-      );
-      run = t.run;
-      return t;
-    });
-    if (run?.kind !== "joined") {
-      return { ok: false as const, ...refusal(run ?? unknownSupportCodeResult()) };
-    }
-    const device = await findDevice(this.#d.db, stored.row.device_id);
-    if (!device) return { ok: false as const, ...refusal(unknownSupportCodeResult()) };
-    // Only the computer the code works on is "the customer's app" on the technician's page.
-    await saveAppSeen(this.#d.db, stored.row.id, {
-      address: input.address,
-      platform: input.platform,
-      at: this.#d.clock.now(),
-    });
-    this.#online.add(device.id);
-    return { ok: true as const, device };
-  }
-
-  // --- the public download page
-
-  /** What the download page for `code` shows to this address. */
-  async joinPage(code: string, address: string): Promise<JoinPage> {
-    const slot = await this.guesses.reserve(guessKey(address));
-    if (!slot.ok) return { kind: "rate_limited", message: slot.message };
-    const stored = await findSupportCodeByCode(this.#d.db, code);
-    if (stored) await slot.succeed();
-    else slot.fail();
-    const view = downloadPageView(stored?.state ?? null, this.#d.clock.now());
-    if (view.kind !== "available" || !stored) {
-      return { kind: "ended", view: view as Exclude<DownloadPageView, { kind: "available" }> };
-    }
-    const technician = await findUser(this.#d.db, stored.row.technician_id);
-    return {
-      kind: "available",
-      view,
-      organization: this.#d.organization(),
-      technician: technician?.name ?? "Your technician",
-      customer: stored.row.customer_name,
-    };
-  }
-
   // --- deadlines
 
   /** Earliest stored deadline. */
   next(): Promise<number | null> {
-    return earliestSupportCodeDeadline(this.#d.db);
+    return earliestSupportCodeDeadline(this.#db);
   }
 
   /** Expires every session whose time is up (also what expired while the server was down). */
   async runDue(now: number): Promise<void> {
-    for (const id of await dueSupportCodeIds(this.#d.db, now)) {
-      const state = await this.#apply(
+    for (const id of await dueSupportCodeIds(this.#db, now)) {
+      const { state } = await this.#d.transitions.apply(
         id,
         (s, ctx) => supportCodeTransition(s, { type: "timer", at: now }, ctx),
       );
-      const stored = await findSupportCode(this.#d.db, id);
+      const stored = await findSupportCode(this.#db, id);
       if (stored) this.#dropApp(stored.row.device_id, state);
     }
   }
 
-  // --- the shell
-
-  async #apply(
-    id: string,
-    decide: (state: SupportCodeSession, context: { sessionId: string }) => SupportCodeTransition,
-  ): Promise<SupportCodeSession> {
-    const now = this.#d.clock.now();
-    const { t, row } = await this.#d.db.transaction().execute(async (trx) => {
-      const stored = await findSupportCode(trx, id);
-      if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
-      const t = decide(stored.state, { sessionId: id });
-      await saveSupportCode(trx, id, t.state, now);
-      await this.#writeAudits(trx, t.effects, {
-        deviceId: stored.row.device_id,
-        departmentId: stored.row.department_id,
-      });
-      return { t, row: stored.row };
-    });
-    this.#carryOut(t.effects);
-    this.#publish(row.technician_id, id);
-    return t.state;
-  }
+  // --- the support app's presence
 
   /**
    * The app's connection is now the device's. A close, delete or expiry that landed while it
    * joined could not reach it yet; it does now.
    */
   async #arrived(deviceId: string) {
-    const stored = await findSupportCodeByDevice(this.#d.db, deviceId);
+    const stored = await findSupportCodeByDevice(this.#db, deviceId);
     if (!stored) return;
     const now = this.#d.clock.now();
     if (stored.state.kind === "bound" && now < stored.row.expires_at) {
-      this.#publish(stored.row.technician_id, stored.row.id);
+      this.#d.transitions.publish(stored.row.technician_id, stored.row.id);
       return;
     }
     const state = stored.state.kind === "bound"
-      ? await this.#apply(
+      ? (await this.#d.transitions.apply(
         stored.row.id,
         (s, ctx) => supportCodeTransition(s, { type: "timer", at: now }, ctx),
-      )
+      )).state
       : stored.state;
     this.#dropApp(deviceId, state);
   }
 
   async #appQuit(deviceId: string) {
-    const stored = await this.#d.db.selectFrom("support_codes").select("id")
-      .where("device_id", "=", deviceId).executeTakeFirst();
+    const stored = await findSupportCodeByDevice(this.#db, deviceId);
     if (!stored) return;
     const now = this.#d.clock.now();
-    const state = await this.#apply(stored.id, (s, ctx) => {
+    const { state } = await this.#d.transitions.apply(stored.row.id, (s, ctx) => {
       const bound = s.kind === "bound" ? s.fingerprint : "";
       return supportCodeTransition(s, { type: "app_quit", fingerprint: bound, at: now }, ctx);
     });
@@ -512,11 +328,12 @@ export class SupportCodes implements DeadlineSource, SupportGate {
       ? SUPPORT_SESSION_EXPIRED
       : null;
     if (text === null) return;
-    this.#online.delete(deviceId);
-    this.#d.hub.disconnect(deviceId, CLOSE.supportRefused, text);
+    this.#d.apps.stopped(deviceId);
+    this.#d.agents.disconnect(deviceId, CLOSE.supportRefused, text);
   }
 
-  async #queueLink(db: Db, id: string, user: CurrentUser, now: number) {
+  async #queueLink(tx: Tx, id: string, user: CurrentUser) {
+    const { db, now } = tx;
     const stored = (await findSupportCode(db, id))!;
     const mail = supportLinkMail({
       organization: this.#d.organization(),
@@ -536,27 +353,24 @@ export class SupportCodes implements DeadlineSource, SupportGate {
       now,
     });
     await saveLinkSent(db, id, now);
-    await appendAudit(db, {
-      ...this.#where(stored.row),
-      at: now,
+    await tx.audit({
+      deviceId: stored.row.device_id,
+      sessionId: stored.row.id,
+      departmentId: stored.row.department_id,
       action: "support_code.link_sent",
       actor: { kind: "technician", id: user.id, label: user.name },
       detail: { to: stored.row.customer_email },
     });
+    tx.afterCommit(() => this.#d.mail.kick());
   }
 
   async #freshCode(): Promise<string> {
     // A billion codes and rows that are never reused: a clash is rare, ten in a row is a bug.
     for (let i = 0; i < 10; i++) {
       const code = generateSupportCode(randomUint32);
-      if (!(await codeTaken(this.#d.db, code))) return code;
+      if (!(await codeTaken(this.#db, code))) return code;
     }
     throw new Error("No free support code found in 10 draws");
-  }
-
-  /** What the code binds to: derived from the app's own secret, which is never stored. */
-  #fingerprint(code: string, key: string): string {
-    return this.#d.box.mac(`support-fingerprint:${code}:${key}`);
   }
 
   #link(code: string): string {
@@ -588,76 +402,23 @@ export class SupportCodes implements DeadlineSource, SupportGate {
     if (state.kind === "closed" || state.kind === "deleted") return "closed";
     if (state.kind === "expired" || now >= row.expires_at) return "expired";
     if (state.kind === "waiting") return "waiting";
-    return this.#d.hub.isOnline(row.device_id) ? "connected" : "app_closed";
+    return this.#d.live.isOnline(row.device_id) ? "connected" : "app_closed";
   }
 
   async #owned(user: CurrentUser, id: string): Promise<StoredSupportCode> {
-    const stored = await findSupportCode(this.#d.db, id);
+    const stored = await findSupportCode(this.#db, id);
     // Leaving the department (or its being disabled) ends the technician's reach too.
     if (
       !stored || stored.row.technician_id !== user.id || stored.state.kind === "deleted" ||
-      !canSee(await visibleDepartments(this.#d.db, user), stored.row.department_id)
+      !canSee(await visibleDepartments(this.#db, user), stored.row.department_id)
     ) {
       throw new SessionError("not_found", "There is no such support session", 404);
     }
     return stored;
-  }
-
-  #where(row: SupportCodeRow) {
-    return { deviceId: row.device_id, sessionId: row.id, departmentId: row.department_id };
-  }
-
-  async #writeAudits(
-    db: Db,
-    effects: Effect[],
-    where: { deviceId: string; departmentId: string },
-  ) {
-    for (const effect of effects) {
-      if (effect.type === "audit") await appendAudit(db, toRecord(effect.event, where));
-    }
-  }
-
-  #carryOut(effects: Effect[]) {
-    for (const effect of effects) {
-      if (effect.type === "wake_at") this.#d.scheduler.wake(effect.at);
-    }
-  }
-
-  #publish(technicianId: string, supportId: string) {
-    this.#d.events.publish({ kind: "support", supportId, technicianId });
   }
 }
 
 /** Whether the code still works at `now` (waiting or bound, before its expiry). */
 function isLive(state: SupportCodeSession, now: number): boolean {
   return (state.kind === "waiting" || state.kind === "bound") && now < state.expiresAt;
-}
-
-function refusal(result: AppRunResult): SupportRefusal {
-  return { code: CLOSE.supportRefused, reason: result.text };
-}
-
-function tooManyGuesses(refused: Refusal): SupportRefusal {
-  return { code: CLOSE.tooManyAttempts, reason: refused.message };
-}
-
-function toRecord(
-  event: AuditEvent,
-  where: { deviceId: string; departmentId: string },
-): AuditRecord {
-  return {
-    at: event.at,
-    action: event.action,
-    outcome: event.outcome ?? null,
-    actor: {
-      kind: event.actor.kind,
-      id: event.actor.id ?? null,
-      label: event.actor.label ?? null,
-    },
-    deviceId: event.deviceId ?? where.deviceId,
-    sessionId: event.sessionId ?? null,
-    attemptId: event.attemptId ?? null,
-    departmentId: where.departmentId,
-    detail: event.detail ?? null,
-  };
 }

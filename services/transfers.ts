@@ -3,13 +3,24 @@
  * counts from the relay; finished ones are remembered (the last 20 per session) until the
  * server restarts. The audit log keeps the permanent record.
  */
-import type { Channel } from "../hub/channels.ts";
-import type { EventBus } from "../hub/events.ts";
-import type { TransferItem } from "../views/FilesPage.tsx";
+import type { LiveEvents, RelayedChannel } from "./ports.ts";
+
+/** A transfer in progress or just finished. */
+export interface TransferProgress {
+  id: number;
+  direction: "upload" | "download";
+  name: string;
+  size: number | null;
+  bytes: number;
+  bytesPerSecond: number;
+  state: "running" | "completed" | "failed" | "cancelled";
+  message: string | null;
+  sha256: string | null;
+}
 
 interface Tracked {
-  item: TransferItem;
-  channel: Channel | null;
+  item: TransferProgress;
+  channel: RelayedChannel | null;
   startedAt: number;
 }
 
@@ -18,14 +29,14 @@ export class Transfers {
   #bySession = new Map<string, Tracked[]>();
   #timers = new Map<string, ReturnType<typeof setInterval>>();
 
-  constructor(private events: EventBus, private now: () => number = Date.now) {}
+  constructor(private events: LiveEvents, private now: () => number = Date.now) {}
 
   /** Starts tracking a transfer on `channel`. */
   start(
-    channel: Channel,
+    channel: RelayedChannel,
     t: { direction: "upload" | "download"; name: string; size: number | null },
-  ): TransferItem {
-    const item: TransferItem = {
+  ): TransferProgress {
+    const item: TransferProgress = {
       id: channel.id,
       direction: t.direction,
       name: t.name,
@@ -44,14 +55,19 @@ export class Transfers {
   }
 
   /** Updates what is known (size from the device, the final hash…). */
-  update(channel: Channel, changes: Partial<TransferItem>): void {
+  update(channel: RelayedChannel, changes: Partial<TransferProgress>): void {
     const t = this.#find(channel.sessionId, channel.id);
     if (t) Object.assign(t.item, changes);
     this.events.publish({ kind: "transfer", sessionId: channel.sessionId });
   }
 
   /** Marks a transfer finished. */
-  finish(channel: Channel, state: TransferItem["state"], message: string | null, sha256?: string) {
+  finish(
+    channel: RelayedChannel,
+    state: TransferProgress["state"],
+    message: string | null,
+    sha256?: string,
+  ) {
     const t = this.#find(channel.sessionId, channel.id);
     if (!t) return;
     this.#refresh(t);
@@ -63,7 +79,7 @@ export class Transfers {
   }
 
   /** The session's transfers, newest first, with fresh byte counts. */
-  list(sessionId: string): TransferItem[] {
+  list(sessionId: string): TransferProgress[] {
     const list = this.#bySession.get(sessionId) ?? [];
     for (const t of list) this.#refresh(t);
     return list.map((t) => ({ ...t.item }));

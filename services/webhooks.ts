@@ -37,7 +37,7 @@ import {
   updateWebhook,
   type WebhookRow,
 } from "../store/webhooks.ts";
-import type { DeadlineSource, Scheduler } from "./scheduler.ts";
+import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
 
 /** A webhook request the admin must correct, or a webhook that does not exist. */
 export class WebhookError extends Error {

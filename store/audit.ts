@@ -12,6 +12,7 @@ import {
 import { currentApiToken } from "../lib/attribution.ts";
 import { sha256Hex } from "../lib/audit_key.ts";
 import { webhookEventOf } from "../core/webhook_events.ts";
+import type { AuditAction, AuditEvent } from "../core/mod.ts";
 import type { Db } from "./db.ts";
 import { enqueueEvent } from "./webhooks.ts";
 import type { Database } from "./schema.ts";
@@ -35,7 +36,7 @@ export interface AuditRecord {
    */
   apiToken?: { id: string; name: string } | null;
   at: number;
-  action: string;
+  action: AuditAction;
   outcome?: string | null;
   actor: { kind: ActorKind; id?: string | null; label?: string | null };
   deviceId?: string | null;
@@ -43,6 +44,35 @@ export interface AuditRecord {
   attemptId?: string | null;
   departmentId?: string | null;
   detail?: Record<string, unknown> | null;
+}
+
+/** Where an audited change happened, for what the event itself does not say. */
+export interface AuditWhere {
+  departmentId: string | null;
+  deviceId?: string | null;
+  sessionId?: string | null;
+}
+
+/**
+ * The one mapping from core's audit events to audit records: what the event says wins, and
+ * `where` fills in the rest (the department is never core's to know).
+ */
+export function auditRecord(event: AuditEvent, where: AuditWhere): AuditRecord {
+  return {
+    at: event.at,
+    action: event.action,
+    outcome: event.outcome ?? null,
+    actor: {
+      kind: event.actor.kind,
+      id: event.actor.id ?? null,
+      label: event.actor.label ?? null,
+    },
+    deviceId: event.deviceId ?? where.deviceId ?? null,
+    sessionId: event.sessionId ?? where.sessionId ?? null,
+    attemptId: event.attemptId ?? null,
+    departmentId: where.departmentId,
+    detail: event.detail ?? null,
+  };
 }
 
 /**

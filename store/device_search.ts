@@ -1,7 +1,7 @@
 /** The device list query: visible departments, search, online filter, paging. */
 import { sql } from "kysely";
 import type { Db } from "./db.ts";
-import type { DeviceRow } from "./devices.ts";
+import { decodeDevice, type Device } from "./devices.ts";
 
 /** What to list; `connected` filters on whether the agent holds a live connection. */
 export interface DeviceQuery {
@@ -17,7 +17,7 @@ export interface DeviceQuery {
 export async function searchDevices(
   db: Db,
   query: DeviceQuery,
-): Promise<{ rows: DeviceRow[]; total: number }> {
+): Promise<{ rows: Device[]; total: number }> {
   if (query.departmentIds !== "all" && query.departmentIds.length === 0) {
     return { rows: [], total: 0 };
   }
@@ -41,5 +41,5 @@ export async function searchDevices(
     q.selectAll().orderBy("name").orderBy("id").limit(query.limit).offset(query.offset).execute(),
     q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
   ]);
-  return { rows, total: count.n };
+  return { rows: rows.map(decodeDevice), total: count.n };
 }

@@ -1,33 +1,109 @@
 /** Devices, device groups and enrollment tokens. */
-import type { DeviceInfo } from "../protocol/messages.ts";
+import {
+  type DeviceInfo,
+  LocalEmailAuthorization,
+  type LoggedInUser,
+  TransferFolders,
+} from "../protocol/messages.ts";
 import type { Selectable } from "kysely";
 import type { Db } from "./db.ts";
 import type { DeviceGroupsTable, DevicesTable, EnrollmentTokensTable } from "./schema.ts";
 
-/** A device row as stored (JSON columns still as text). */
-export type DeviceRow = Selectable<DevicesTable>;
+/** A devices row as SQLite holds it (JSON columns as text, flags as 0/1). */
+type DeviceColumns = Selectable<DevicesTable>;
+
+/**
+ * A device as the rest of the server sees it: the JSON columns parsed, the 0/1 columns as
+ * booleans. `locked` and `logged_off` stay null when the agent could not tell; what that
+ * means is for the rules to say. A column that cannot be read (it only ever holds what the
+ * hub validated) reads as nothing reported.
+ */
+export interface Device extends
+  Omit<
+    DeviceColumns,
+    | "ip_addresses"
+    | "users"
+    | "locked"
+    | "logged_off"
+    | "capabilities"
+    | "local_email_authorization"
+    | "transfer_folders"
+    | "connected"
+  > {
+  ip_addresses: string[];
+  users: LoggedInUser[];
+  locked: boolean | null;
+  logged_off: boolean | null;
+  capabilities: string[];
+  /** The device owner's own email-authorization setting, if the agent reports one. */
+  local_email_authorization: LocalEmailAuthorization | null;
+  /** The folders the agent offers to file transfer, if it reported them. */
+  transfer_folders: TransferFolders | null;
+  /** True while an agent holds a live connection (kept by the hub; reset at start-up). */
+  connected: boolean;
+}
 /** An enrollment token row. */
 export type EnrollmentTokenRow = Selectable<EnrollmentTokensTable>;
 /** A device group row. */
 export type DeviceGroupRow = DeviceGroupsTable;
 
+function json(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function list<T>(text: string, item: (value: unknown) => value is T): T[] {
+  const value = json(text);
+  return Array.isArray(value) ? value.filter(item) : [];
+}
+
+function flag(value: number | null): boolean | null {
+  return value === null ? null : value === 1;
+}
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isUser = (v: unknown): v is LoggedInUser =>
+  typeof v === "object" && v !== null && typeof (v as { name?: unknown }).name === "string";
+
+/** The one way a devices row becomes a {@link Device}. */
+export function decodeDevice(row: DeviceColumns): Device {
+  const email = LocalEmailAuthorization.safeParse(json(row.local_email_authorization));
+  const folders = TransferFolders.safeParse(json(row.transfer_folders));
+  return {
+    ...row,
+    ip_addresses: list(row.ip_addresses, isString),
+    users: list(row.users, isUser),
+    locked: flag(row.locked),
+    logged_off: flag(row.logged_off),
+    capabilities: list(row.capabilities, isString),
+    local_email_authorization: email.success ? email.data : null,
+    transfer_folders: folders.success ? folders.data : null,
+    connected: row.connected === 1,
+  };
+}
+
 /** Finds a device by id. */
-export async function findDevice(db: Db, id: string): Promise<DeviceRow | undefined> {
-  return await db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+export async function findDevice(db: Db, id: string): Promise<Device | undefined> {
+  const row = await db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && decodeDevice(row);
 }
 
 /** Devices of the given departments (or all), by name. */
 export async function listDevices(
   db: Db,
   departmentIds: string[] | "all",
-): Promise<DeviceRow[]> {
+): Promise<Device[]> {
   let q = db.selectFrom("devices").selectAll().where("kind", "=", "agent").orderBy("name")
     .orderBy("id");
   if (departmentIds !== "all") {
     if (departmentIds.length === 0) return [];
     q = q.where("department_id", "in", departmentIds);
   }
-  return await q.execute();
+  return (await q.execute()).map(decodeDevice);
 }
 
 /** What a device row holds before its agent or support app reports anything. */
@@ -172,7 +248,7 @@ export async function markDisconnected(db: Db, id: string, lastActivityAt: numbe
 /** Devices the database holds as connected: at start-up, those the last run did not let go. */
 export async function connectedDevices(
   db: Db,
-): Promise<Pick<DeviceRow, "id" | "department_id" | "last_activity_at">[]> {
+): Promise<Pick<Device, "id" | "department_id" | "last_activity_at">[]> {
   return await db.selectFrom("devices").select(["id", "department_id", "last_activity_at"])
     .where("connected", "=", 1).execute();
 }
@@ -198,7 +274,7 @@ export async function saveLastActivity(db: Db, times: Map<string, number>): Prom
 export async function updateDevice(
   db: Db,
   id: string,
-  changes: Partial<Pick<DeviceRow, "disabled_at" | "group_id" | "department_id" | "name">>,
+  changes: Partial<Pick<Device, "disabled_at" | "group_id" | "department_id" | "name">>,
   now: number,
 ): Promise<void> {
   await db.updateTable("devices").set({ ...changes, updated_at: now }).where("id", "=", id)

@@ -199,3 +199,25 @@ export async function recentMail(db: Db, limit = 100): Promise<OutboxRow[]> {
 export async function findMail(db: Db, id: number): Promise<OutboxRow | undefined> {
   return await db.selectFrom("outbox").selectAll().where("id", "=", id).executeTakeFirst();
 }
+
+/**
+ * The department a mail is about: an approval mail's device's, a support link's support
+ * session's; null for any other mail, or when what it was about is gone.
+ */
+export async function mailDepartment(
+  db: Db,
+  mail: Pick<OutboxRow, "kind" | "related_id">,
+): Promise<string | null> {
+  if (mail.kind === "support_link") {
+    const row = await db.selectFrom("support_codes").select("department_id")
+      .where("id", "=", mail.related_id ?? "").executeTakeFirst();
+    return row?.department_id ?? null;
+  }
+  if (mail.kind !== "email_authorization") return null;
+  const row = await db.selectFrom("email_requests")
+    .innerJoin("devices", "devices.id", "email_requests.device_id")
+    .select("devices.department_id")
+    .where("email_requests.attempt_id", "=", mail.related_id ?? "")
+    .executeTakeFirst();
+  return row?.department_id ?? null;
+}

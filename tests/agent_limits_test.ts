@@ -136,18 +136,18 @@ Deno.test("a change the gates decide on is written at once, once per interval, a
   await until("the first report written", async () => (await stored()).os === INFO.os);
   // The screen locks and the prompt goes away: written at once, the interval notwithstanding.
   agent.send({ type: "device_info", info: { ...INFO, locked: true, capabilities: [] } });
-  await until("the lock written at once", async () => (await stored()).locked === 1);
+  await until("the lock written at once", async () => (await stored()).locked === true);
   // Unlocked again a moment later: that one waits its turn, but the rules decide on it now.
   agent.send({ type: "device_info", info: INFO });
   agent.send({ type: "heartbeat" });
   await agent.next("heartbeat_ack");
   const row = await stored();
-  assert.equal(row.locked, 1, "the row waits for its turn");
+  assert.equal(row.locked, true, "the row waits for its turn");
   const view = server.services.sessions.deviceView(row);
   assert.equal(view.locked, false);
   assert.deepEqual(view.capabilities, ["prompt"]);
   clock.advance(DEVICE_INFO_EVERY_MS);
-  await until("the newest report written", async () => (await stored()).locked === 0);
+  await until("the newest report written", async () => (await stored()).locked === false);
   agent.close();
 });
 
@@ -232,10 +232,10 @@ Deno.test("only a few connections per address are upgraded before their hello; t
   const token = await enrollmentToken(server.services, dept);
   await waiting[0]!.sendEnroll(token);
   await waiting[0]!.next("welcome");
-  assert.equal(server.services.hub.handshakesInProgress, HANDSHAKE_LIMITS.perAddress - 1);
+  assert.equal(server.services.agentSockets.handshakesInProgress, HANDSHAKE_LIMITS.perAddress - 1);
   waiting[1]!.close();
   await waiting[1]!.closed;
-  await until("the places returned", () => server.services.hub.handshakesInProgress === 0);
+  await until("the places returned", () => server.services.agentSockets.handshakesInProgress === 0);
   const next = new RawAgent(server.url);
   await next.open();
   next.close();
@@ -252,9 +252,13 @@ Deno.test("a peer that never answers the server's close gives its handshake plac
     third.conn.close();
     assert.equal(third.status, 503);
     clock.advance(10_000);
-    assert.equal(server.services.hub.handshakesInProgress, 2, "cut, but the sockets are not gone");
+    assert.equal(
+      server.services.agentSockets.handshakesInProgress,
+      2,
+      "cut, but the sockets are not gone",
+    );
     clock.advance(10_000);
-    assert.equal(server.services.hub.handshakesInProgress, 0);
+    assert.equal(server.services.agentSockets.handshakesInProgress, 0);
     const next = await rawAgentUpgrade(server.url);
     next.conn.close();
     assert.equal(next.status, 101);

@@ -164,7 +164,7 @@ Deno.test("an agent that never says hello is closed after the handshake time", a
   await agent.open();
   await until(
     "the server to start the handshake",
-    () => server.services.hub.handshakesInProgress === 1,
+    () => server.services.agentSockets.handshakesInProgress === 1,
   );
   clock.advance(TIMING.hello * 1000 + 1);
   assert.equal((await agent.closed).code, CLOSE.helloTimeout);

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { createBackup } from "../services/backup.ts";
-import { appendAudit } from "../store/audit.ts";
 import { startTestServer } from "./support/server.ts";
 
 /** Size of the snapshot being written in the backup's work folder, or null when there is none. */
@@ -49,11 +48,7 @@ Deno.test("while a backup copies a 40 MB database, /healthz answers and the serv
       const res = await fetch(`${server.url}/healthz`);
       assert.equal(res.status, 200);
       await res.body?.cancel();
-      await appendAudit(db, {
-        at: Date.now(),
-        action: "test.during_backup",
-        actor: { kind: "system" },
-      });
+      await sql`insert into filler (b) values (${blob})`.execute(db);
       writes++;
       const size = await partialSnapshot(folder);
       if (size !== null) sizesAfterAnswers.push(size);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runAdmin } from "../cli/admin.ts";
+import { openDataDir } from "../main.ts";
 import { totpCode } from "../lib/totp.ts";
 import { openDatabase } from "../store/db.ts";
 import { PASSWORD } from "./support/accounts.ts";
@@ -14,7 +15,10 @@ import { until } from "./support/wait.ts";
 async function admin(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runAdmin(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  const code = await runAdmin(args, openDataDir, {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+  });
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 

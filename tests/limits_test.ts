@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
 import { DEFAULT_SCRYPT } from "../lib/password.ts";
 import { openDatabase } from "../store/db.ts";
+import { findDevice } from "../store/devices.ts";
 import { findUserByEmail } from "../store/users.ts";
 import { toCurrentUser } from "../services/accounts.ts";
 import { savePolicies } from "../store/policies.ts";
@@ -190,8 +191,7 @@ Deno.test({
       agent.close();
       await agent.closed;
       const user = toCurrentUser((await findUserByEmail(db, "owner@example.com"))!);
-      const device = (await db.selectFrom("devices").selectAll().where("id", "=", deviceId)
-        .executeTakeFirst())!;
+      const device = (await findDevice(db, deviceId))!;
       const session = await prep.services.sessions.open(user, device, null);
       await owner.close();
       await prep.stop();

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../lib/log.ts";
 import { RecordingError, Recordings } from "../services/recordings.ts";
-import { Scheduler } from "../services/scheduler.ts";
+import { Scheduler } from "../lib/scheduler.ts";
 import { loadPolicies, savePolicies } from "../store/policies.ts";
 import { findRecording } from "../store/recordings.ts";
 import { hashToken } from "../lib/tokens.ts";

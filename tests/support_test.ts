@@ -190,7 +190,7 @@ Deno.test({
       assert.equal(other.screen.split("\n").at(-1), SUPPORT_SESSION_INVALID);
       assert.equal(await stateOf(w.owner, id), "connected");
       // Nor can it pass itself off as the customer's app on the technician's page.
-      const offered = await w.server.services.support.offer({
+      const offered = await w.server.services.supportApps.offer({
         code,
         key: "k".repeat(43),
         address: "198.51.100.9",

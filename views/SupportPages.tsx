@@ -8,11 +8,8 @@ import {
   SUPPORT_CODE_EXPIRY_LABEL,
   SUPPORT_CODE_LABEL,
 } from "../core/mod.ts";
-import type {
-  JoinPage as JoinPageData,
-  SupportCodeModel,
-  SupportState,
-} from "../services/support_codes.ts";
+import type { SupportCodeModel, SupportState } from "../services/support_codes.ts";
+import type { JoinPage as JoinPageData } from "../services/support_join_page.ts";
 import { type AgentDownload, OS_LABELS } from "../services/downloads.ts";
 import { Checksum, CopyCommand } from "./Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";

@@ -4,7 +4,7 @@ import { type Logger, silentLogger } from "../../lib/log.ts";
 import type { ScryptParams } from "../../lib/password.ts";
 import { SecretBox } from "../../lib/secret_box.ts";
 import { createApp } from "../../routes/app.tsx";
-import { buildServices, type ServiceDeps, type Services } from "../../services/mod.ts";
+import { buildServices, type ServiceDeps, type Wired } from "../../main.ts";
 import { migrate, openDatabase } from "../../store/db.ts";
 
 /** scrypt cost for tests: the algorithm is the production one, only cheaper. */
@@ -13,7 +13,7 @@ export const TEST_SCRYPT: ScryptParams = { N: 2 ** 10, r: 8, p: 1 };
 /** A test instance and how to dispose of it. */
 export interface TestApp {
   app: Awaited<ReturnType<typeof createApp>>;
-  services: Services;
+  services: Wired;
   clock: FakeClock;
   dir: string;
   [Symbol.asyncDispose](): Promise<void>;

@@ -4,8 +4,8 @@
  * them; when it fires, each source settles what is due. At start-up everything that expired
  * while the server was down is settled at once.
  */
-import type { Clock, TimerHandle } from "../lib/clock.ts";
-import type { Logger } from "../lib/log.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import type { Logger } from "./log.ts";
 
 /** A kind of deadline the scheduler watches. */
 export interface DeadlineSource {

@@ -1,0 +1,413 @@
+/**
+ * The agent endpoint: takes over upgraded WebSockets, charges every frame to the connection's
+ * budget, and runs the handshake — a challenge first, then a hello with an enrollment token,
+ * a device credential or a support code, each signed or checked as the protocol says. Who a
+ * hello belongs to, whether a support code holds and how many failed hellos an address may
+ * send is asked of the ports it is given; a connection that passes becomes the device's live
+ * one in the hub. A bad frame closes only its own connection.
+ */
+import type { Clock } from "../lib/clock.ts";
+import type { Logger } from "../lib/log.ts";
+import { addressKey } from "../lib/net.ts";
+import { randomToken } from "../lib/tokens.ts";
+import {
+  AgentMessage,
+  CLOSE,
+  decodeChannelFrame,
+  type KeyProof,
+  LIMITS,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  TIMING,
+} from "../protocol/messages.ts";
+import type { AgentHub } from "./agent_hub.ts";
+import {
+  type AcceptedDevice,
+  closeConnection,
+  type Connection,
+  refuse,
+  sendTo,
+} from "./connection.ts";
+import { FrameBudget } from "./frame_budget.ts";
+import {
+  BAD_KEY,
+  CUT_HANDSHAKE_GRACE_MS,
+  HANDSHAKE_LIMITS,
+  type HandshakeLimits,
+  HandshakePlaces,
+  isOtherVersionHello,
+  unsupportedVersion,
+} from "./handshake.ts";
+
+/** A refusal with its close code and the text the agent shows. */
+type Refused = { ok: false; code: number; reason: string };
+/** What a support app says about itself. */
+type AppHello = { code: string; key: string; address: string; platform: string; version: string };
+
+/** The ports the handshake is decided by (see services/ports.ts). */
+export interface EndpointPorts {
+  /** Enrollment tokens and device credentials. */
+  devices: {
+    enroll(
+      input: { token: string; name: string; ip: string; proof: KeyProof; nonce: string },
+    ): Promise<
+      | { ok: true; device: AcceptedDevice; secret: string }
+      | { ok: false; reason: string; keyRefused: boolean; message: string }
+    >;
+    authenticate(input: {
+      deviceId: string;
+      secret: string;
+      proof: KeyProof | undefined;
+      nonce: string;
+      ip: string;
+    }): Promise<
+      | { ok: true; device: AcceptedDevice }
+      | {
+        ok: false;
+        reason: "bad_credential" | "disabled" | "bad_key";
+        device: { id: string; departmentId: string } | null;
+        detail?: string;
+      }
+    >;
+  };
+  /** Service Desk codes, for support apps' handshakes. */
+  support: {
+    offer(hello: AppHello): Promise<
+      { ok: true; offer: Omit<Extract<ServerMessage, { type: "support_offer" }>, "type"> } | Refused
+    >;
+    join(hello: AppHello): Promise<{ ok: true; device: AcceptedDevice } | Refused>;
+  };
+  /** Failed hellos per address: a place is reserved before the credential is checked. */
+  hellos: {
+    reserve(key: string): Promise<
+      | { ok: true; fail(): void; succeed(): Promise<void> }
+      | { ok: false; retryAfterMs: number; message: string; burstStarted: boolean }
+    >;
+  };
+}
+
+/** What the endpoint needs. */
+export interface EndpointDeps extends EndpointPorts {
+  clock: Clock;
+  log: Logger;
+  hub: AgentHub;
+  /** Connections that have not finished their handshake, in all and per address. */
+  handshakes?: HandshakeLimits;
+}
+
+/** Accepts agent connections and runs their handshake. */
+export class AgentEndpoint {
+  readonly #d: EndpointDeps;
+  readonly #places: HandshakePlaces;
+  /** Connections in their handshake, so a stop can close them too. */
+  #handshaking = new Set<Connection>();
+  #seq = 0;
+  #stopped = false;
+
+  constructor(deps: EndpointDeps) {
+    this.#d = deps;
+    this.#places = new HandshakePlaces(deps.handshakes ?? HANDSHAKE_LIMITS);
+  }
+
+  /**
+   * Takes a place for one more connection from `ip` that has yet to authenticate; false when
+   * there are too many already (the caller refuses the upgrade). The place is handed over to
+   * {@link accept}, or given back with {@link release} if the upgrade does not happen.
+   */
+  admit(ip: string): boolean {
+    return this.#places.take(ip);
+  }
+
+  /** Gives back a place {@link admit} gave for `ip`. */
+  release(ip: string): void {
+    this.#places.give(ip);
+  }
+
+  /** Connections admitted that have not authenticated (or closed) yet. */
+  get handshakesInProgress(): number {
+    return this.#places.taken;
+  }
+
+  /** Takes over an upgraded WebSocket from the HTTP layer, with the place {@link admit} gave. */
+  accept(socket: WebSocket, meta: { ip: string }): void {
+    const conn: Connection = {
+      id: `c${++this.#seq}`,
+      socket,
+      ip: meta.ip,
+      phase: "hello",
+      nonce: randomToken(32),
+      handshaking: true,
+      budget: new FrameBudget(this.#d.clock.now()),
+    };
+    socket.binaryType = "arraybuffer";
+    this.#handshaking.add(conn);
+    // The challenge goes first, so the hello can prove the device key for this connection only.
+    const challenge = () => sendTo(conn, { type: "challenge", nonce: conn.nonce });
+    if (socket.readyState === WebSocket.OPEN) challenge();
+    else socket.onopen = challenge;
+    conn.helloTimer = this.#d.clock.at(
+      this.#d.clock.now() + TIMING.hello * 1000,
+      () => this.#refuse(conn, CLOSE.helloTimeout, "No hello received in time"),
+    );
+    socket.onmessage = (event) => {
+      this.#onFrame(conn, event.data).catch((err) => {
+        this.#d.log.error("agent frame handling failed", { err, connection: conn.id });
+        this.#refuse(conn, CLOSE.malformed, "The server could not process that message");
+      });
+    };
+    socket.onclose = () => this.#onClose(conn);
+    // An upgrade that fails never opens and never closes: its place must come back here.
+    socket.onerror = () => {
+      if (socket.readyState !== WebSocket.OPEN) this.#onClose(conn);
+    };
+  }
+
+  /** Closes the connections still in their handshake (the hub closes the others). */
+  stop(): void {
+    this.#stopped = true;
+    for (const conn of [...this.#handshaking]) {
+      this.#close(conn, CLOSE.goingAway, "Server is restarting");
+      this.#onClose(conn);
+    }
+  }
+
+  // --- frames
+
+  async #onFrame(conn: Connection, data: unknown): Promise<void> {
+    if (conn.phase === "closed") return;
+    if (data instanceof ArrayBuffer) {
+      if (data.byteLength > LIMITS.binaryFrame) {
+        return this.#refuse(conn, CLOSE.tooBig, "Binary frame too large");
+      }
+      if (conn.phase !== "ready") {
+        return this.#refuse(conn, CLOSE.outOfOrder, "Channel data before the handshake");
+      }
+      const frame = decodeChannelFrame(new Uint8Array(data));
+      if (!frame) return this.#refuse(conn, CLOSE.malformed, "Binary frame shorter than 4 bytes");
+      return this.#d.hub.receivedData(conn, frame.channelId, frame.payload);
+    }
+    if (typeof data !== "string") return this.#refuse(conn, CLOSE.malformed, "Unknown frame type");
+    if (data.length > LIMITS.textFrame) {
+      return this.#refuse(conn, CLOSE.tooBig, "Text frame too large");
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return this.#refuse(conn, CLOSE.malformed, "Frame is not JSON");
+    }
+    // Every frame is charged by the type it parses to, whatever its text looks like.
+    const type = (json as { type?: unknown } | null)?.type;
+    if (!conn.budget.take(type === "channel_credit" ? "credit" : "control", this.#d.clock.now())) {
+      return this.#refuse(conn, CLOSE.rateLimited, "Too many messages");
+    }
+    // An older agent's hello does not fit this version's schema; it is told to upgrade rather
+    // than that its frame is malformed.
+    if (conn.phase === "hello" && isOtherVersionHello(json)) {
+      conn.helloTimer?.cancel();
+      return this.#refuse(conn, CLOSE.unsupportedVersion, unsupportedVersion(json.protocol));
+    }
+    const parsed = AgentMessage.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join(".") || "message";
+      return this.#refuse(conn, CLOSE.malformed, `Invalid ${where}: ${issue?.message ?? "?"}`);
+    }
+    const message = parsed.data;
+    if (conn.phase === "hello") {
+      if (message.type !== "hello") {
+        return this.#refuse(conn, CLOSE.outOfOrder, "The first message must be hello");
+      }
+      conn.phase = "authenticating";
+      return await this.#hello(conn, message);
+    }
+    if (conn.phase === "offered") {
+      if (message.type !== "support_join") {
+        return this.#refuse(conn, CLOSE.outOfOrder, "Answer the offer with support_join first");
+      }
+      conn.phase = "authenticating";
+      return await this.#supportJoin(conn);
+    }
+    if (conn.phase === "authenticating" || conn.phase === "welcoming") {
+      return this.#refuse(conn, CLOSE.outOfOrder, "Wait for welcome before sending messages");
+    }
+    if (message.type === "hello") {
+      return this.#refuse(conn, CLOSE.outOfOrder, "Hello was already received");
+    }
+    if (message.type === "support_join") {
+      return this.#refuse(conn, CLOSE.outOfOrder, "Nothing was offered to join");
+    }
+    return await this.#d.hub.received(conn, message);
+  }
+
+  // --- handshake
+
+  async #hello(conn: Connection, hello: Extract<AgentMessage, { type: "hello" }>) {
+    conn.helloTimer?.cancel();
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      return this.#refuse(conn, CLOSE.unsupportedVersion, unsupportedVersion(hello.protocol));
+    }
+    if (hello.auth.kind === "support") {
+      return await this.#supportHello(conn, { ...hello.auth, agent: hello.agent });
+    }
+    // Decided before the credential is looked at: past the limit, an address's hellos are
+    // refused from memory, without a database read, and recorded once per burst.
+    const slot = await this.#d.hellos.reserve(addressKey(conn.ip));
+    if (!slot.ok) {
+      if (slot.burstStarted) {
+        this.#d.hub.note({
+          at: this.#d.clock.now(),
+          action: "agent.hellos_limited",
+          outcome: "rate_limited",
+          actor: { kind: "agent", label: conn.ip },
+          deviceId: null,
+          departmentId: null,
+          detail: { ip: conn.ip, retryAfterMs: slot.retryAfterMs },
+        });
+      }
+      return this.#refuse(conn, CLOSE.tooManyHellos, slot.message);
+    }
+    let device: AcceptedDevice;
+    if (hello.auth.kind === "enroll") {
+      const result = await this.#d.devices.enroll({
+        token: hello.auth.token,
+        name: `${hello.agent.platform} device`,
+        ip: conn.ip,
+        proof: hello.auth.proof,
+        nonce: conn.nonce,
+      });
+      if (!result.ok) {
+        slot.fail();
+        const code = result.keyRefused ? CLOSE.badKey : CLOSE.enrollmentRefused;
+        return this.#refuse(conn, code, result.message, { code: result.reason });
+      }
+      await slot.succeed();
+      device = result.device;
+      sendTo(conn, { type: "enrolled", deviceId: device.id, secret: result.secret });
+    } else {
+      const result = await this.#d.devices.authenticate({
+        deviceId: hello.auth.deviceId,
+        secret: hello.auth.secret,
+        proof: hello.auth.proof,
+        nonce: conn.nonce,
+        ip: conn.ip,
+      });
+      // A disabled device knew its secret: that is no guess.
+      if (result.ok || result.reason === "disabled") await slot.succeed();
+      else slot.fail();
+      if (!result.ok) {
+        const outcome = result.reason === "disabled" ? "device_disabled" : result.reason;
+        // Only a hello with the right secret names its device in the audit: the secret
+        // proves the id is not made up. A bad key there means the credential was copied.
+        this.#d.hub.note({
+          at: this.#d.clock.now(),
+          action: "device.refused",
+          outcome,
+          actor: { kind: "agent", label: conn.ip },
+          deviceId: result.device?.id ?? null,
+          departmentId: result.device?.departmentId ?? null,
+          detail: { ip: conn.ip, ...(result.detail ? { why: result.detail } : {}) },
+        });
+        // The refusal comes before the welcome: a live connection of the device is not touched.
+        return result.reason === "disabled"
+          ? this.#refuse(conn, CLOSE.deviceDisabled, "This device has been disabled by an admin")
+          : result.reason === "bad_key"
+          ? this.#refuse(conn, CLOSE.badKey, BAD_KEY)
+          : this.#refuse(conn, CLOSE.badCredential, "Unknown device or wrong secret");
+      }
+      device = result.device;
+    }
+    await this.#welcome(conn, device, hello.agent);
+  }
+
+  /** A support app's hello: the service checks the code, the end user gets the offer. */
+  async #supportHello(
+    conn: Connection,
+    hello: { code: string; key: string; agent: { version: string; platform: string } },
+  ) {
+    const result = await this.#d.support.offer(appHello(hello, conn.ip));
+    if (conn.phase === "closed" || this.#stopped) return;
+    if (!result.ok) return this.#refuse(conn, result.code, result.reason);
+    conn.phase = "offered";
+    // A valid code was shown: waiting for the end user is not an unfinished handshake.
+    this.#handshakeDone(conn);
+    conn.support = hello;
+    sendTo(conn, { type: "support_offer", ...result.offer });
+    conn.helloTimer = this.#d.clock.at(
+      this.#d.clock.now() + TIMING.supportOffer * 1000,
+      () => this.#refuse(conn, CLOSE.helloTimeout, "The support session was not joined in time"),
+    );
+  }
+
+  async #supportJoin(conn: Connection) {
+    conn.helloTimer?.cancel();
+    const support = conn.support!;
+    conn.support = undefined;
+    const result = await this.#d.support.join(appHello(support, conn.ip));
+    if (!result.ok) return this.#refuse(conn, result.code, result.reason);
+    await this.#welcome(conn, result.device, support.agent);
+  }
+
+  /** The handshake is done: the hub makes the connection the device's live one. */
+  async #welcome(
+    conn: Connection,
+    device: AcceptedDevice,
+    agent: { version: string; platform: string },
+  ) {
+    if (conn.phase === "closed" || this.#stopped) return;
+    this.#handshakeDone(conn);
+    await this.#d.hub.welcome(conn, device, agent);
+  }
+
+  #handshakeDone(conn: Connection) {
+    conn.releaseTimer?.cancel();
+    if (!conn.handshaking) return;
+    conn.handshaking = false;
+    this.#handshaking.delete(conn);
+    this.release(conn.ip);
+  }
+
+  #onClose(conn: Connection) {
+    // The place is given back when the socket is gone: until then the runtime may hold
+    // whatever it was reading for this connection.
+    this.#handshakeDone(conn);
+    if (conn.phase === "ready" || conn.phase === "welcoming") return this.#d.hub.closed(conn);
+    conn.phase = "closed";
+    conn.helloTimer?.cancel();
+  }
+
+  // --- sockets
+
+  #refuse(conn: Connection, code: number, reason: string, extra: { code?: string } = {}) {
+    this.#holdPlace(conn);
+    this.#d.hub.note(refuse(conn, code, reason, this.#d.clock.now(), extra));
+  }
+
+  #close(conn: Connection, code: number, reason: string) {
+    this.#holdPlace(conn);
+    closeConnection(conn, code, reason);
+  }
+
+  /** A cut handshake keeps its place until its socket is gone, or for a grace period. */
+  #holdPlace(conn: Connection) {
+    if (conn.handshaking && !conn.releaseTimer && !this.#stopped) {
+      conn.releaseTimer = this.#d.clock.at(
+        this.#d.clock.now() + CUT_HANDSHAKE_GRACE_MS,
+        () => this.#handshakeDone(conn),
+      );
+    }
+  }
+}
+
+function appHello(
+  hello: { code: string; key: string; agent: { version: string; platform: string } },
+  address: string,
+): AppHello {
+  return {
+    code: hello.code,
+    key: hello.key,
+    address,
+    platform: hello.agent.platform,
+    version: hello.agent.version,
+  };
+}

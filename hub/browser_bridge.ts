@@ -1,0 +1,135 @@
+/**
+ * A technician's browser WebSocket joined to a terminal or desktop channel, with bounded
+ * buffers both ways: towards the browser the channel's credit follows the socket's backlog,
+ * and towards the agent a browser that ignores credit is cut off once too much waits.
+ */
+import type { ReasonCode } from "../core/mod.ts";
+
+/** Close codes the browser sees on a channel WebSocket. */
+export const BROWSER_CLOSE = {
+  done: 1000,
+  refused: 4403,
+  ended: 4000,
+  tooFast: 4008,
+} as const;
+
+/** Browser bytes waiting for agent credit beyond this close the channel (the sender ignores credit). */
+export const MAX_PENDING = 8 * 1024 * 1024;
+
+/** The channel as the bridge uses it. */
+export interface BridgedChannel {
+  readonly state: "opening" | "open" | "closed";
+  sink: {
+    data(payload: Uint8Array): void;
+    event(event: Record<string, unknown>): void;
+    closed(reason: string, code: ReasonCode): void;
+    backlog(): number;
+  } | null;
+  send(payload: Uint8Array): Promise<void>;
+  event(event: Record<string, unknown>): void;
+  close(reason: ReasonCode, text?: string): void;
+}
+
+/** What the browser's page speaks on the socket. */
+export interface BrowserBridgeOptions {
+  /** JSON control messages (terminal: resize, opened, closed). */
+  control: boolean;
+  /** The page speaks credit too and is told how much it may send. */
+  credit: boolean;
+}
+
+/** The bridge's options plus the bytes the browser may send before its first credit. */
+export interface BridgeSettings extends BrowserBridgeOptions {
+  window: number;
+}
+
+/** Connects a browser WebSocket to a channel; `early` holds what the browser sent meanwhile. */
+export function bridgeBrowser(
+  socket: WebSocket,
+  channel: BridgedChannel,
+  options: BridgeSettings,
+  early: MessageEvent[],
+): void {
+  // "opened" goes first: setting the sink replays what the device already sent (its info).
+  if (options.control) sendJson(socket, { type: "opened" });
+  if (options.credit) sendJson(socket, { type: "credit", bytes: options.window });
+  channel.sink = {
+    data(payload) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(payload.slice());
+    },
+    event(event) {
+      if (options.control) sendJson(socket, { type: "event", event });
+    },
+    closed(reason, code) {
+      if (options.control) sendJson(socket, { type: "closed", reason, code });
+      closeSocket(socket, code === "completed" ? BROWSER_CLOSE.done : BROWSER_CLOSE.ended, reason);
+    },
+    backlog: () => socket.bufferedAmount,
+  };
+  let pending = 0;
+  let unacknowledged = 0;
+  let queue = Promise.resolve();
+  socket.onmessage = (event) => {
+    if (typeof event.data === "string") {
+      if (!options.control) return;
+      try {
+        const m = JSON.parse(event.data);
+        if (m?.type === "resize") {
+          channel.event({
+            type: "resize",
+            cols: clamp(Number(m.cols), 2, 500, 80),
+            rows: clamp(Number(m.rows), 2, 300, 24),
+          });
+        }
+      } catch {
+        // A malformed control message is ignored; the channel stays usable.
+      }
+      return;
+    }
+    const bytes = new Uint8Array(event.data as ArrayBuffer);
+    pending += bytes.byteLength;
+    if (pending > MAX_PENDING) {
+      channel.close("cancelled", "The browser sent faster than the device could take");
+      return;
+    }
+    queue = queue.then(async () => {
+      await channel.send(bytes).catch(() => {});
+      pending -= bytes.byteLength;
+      // Credit back in batches, so control messages stay few next to the data.
+      unacknowledged += bytes.byteLength;
+      if (options.credit && (unacknowledged >= 256 * 1024 || pending === 0)) {
+        sendJson(socket, { type: "credit", bytes: unacknowledged });
+        unacknowledged = 0;
+      }
+    });
+  };
+  socket.onclose = () => {
+    if (channel.state !== "closed") channel.close("completed", "Closed by the technician");
+  };
+  socket.onerror = () => {};
+  for (const event of early.splice(0)) socket.onmessage(event);
+  if (socket.readyState === WebSocket.CLOSED) {
+    channel.close("completed", "Closed by the technician");
+  }
+}
+
+/** Sends a JSON message if the socket is open. */
+export function sendJson(socket: WebSocket, message: unknown): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+/** Closes the socket with a code and a reason short enough for a close frame. */
+export function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  try {
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+      socket.close(code, reason.slice(0, 120));
+    }
+  } catch {
+    // already closing
+  }
+}
+
+/** `n` rounded into [min, max], or `fallback` when it is not a number. */
+export function clamp(n: number, min: number, max: number, fallback: number): number {
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, Math.round(n))) : fallback;
+}

@@ -1,0 +1,99 @@
+/**
+ * Presence in memory (R1), by core's rules: who is online on which connection, and when each
+ * device last checked in. Check-ins are the hot path: they change memory only, and the times
+ * are handed out in batches to be written.
+ */
+import {
+  type Effect,
+  initialPresence,
+  isOnline,
+  type Presence,
+  type PresenceEvent,
+  presenceTransition,
+  wentOffline,
+} from "../core/mod.ts";
+
+/** What one presence event did. */
+export interface PresenceChange {
+  before: Presence;
+  state: Presence;
+  effects: Effect[];
+  /** The last activity of a device that has just gone offline; null when it did not. */
+  offlineSince: number | null;
+}
+
+/** The presence of every device this server has seen. */
+export class PresenceBook {
+  readonly #heartbeatWindowMs: number;
+  readonly #presence = new Map<string, Presence>();
+  #dirty = new Map<string, number>();
+
+  constructor(heartbeatWindowMs: number) {
+    this.#heartbeatWindowMs = heartbeatWindowMs;
+  }
+
+  /** Applies core's presence rules to `event` for `deviceId`. */
+  apply(deviceId: string, event: PresenceEvent): PresenceChange {
+    const before = this.#presence.get(deviceId) ?? initialPresence();
+    const { state, effects } = presenceTransition(before, event, {
+      deviceId,
+      heartbeatWindowMs: this.#heartbeatWindowMs,
+    });
+    this.#presence.set(deviceId, state);
+    if (state.kind === "online") this.#dirty.set(deviceId, state.lastActivityAt);
+    else if (before.kind === "online") this.#dirty.set(deviceId, before.lastActivityAt);
+    return {
+      before,
+      state,
+      effects,
+      offlineSince: wentOffline(before, state) && before.kind === "online"
+        ? before.lastActivityAt
+        : null,
+    };
+  }
+
+  /** The device checked in on `connectionId`; reports from any other connection change nothing. */
+  checkIn(deviceId: string, connectionId: string, at: number): void {
+    const p = this.#presence.get(deviceId);
+    if (p?.kind !== "online" || p.connectionId !== connectionId) return;
+    this.#presence.set(deviceId, { ...p, lastActivityAt: Math.max(p.lastActivityAt, at) });
+    this.#dirty.set(deviceId, at);
+  }
+
+  /** True while the device holds a connection that checked in within the window. */
+  isOnline(deviceId: string, now: number): boolean {
+    const p = this.#presence.get(deviceId);
+    return p !== undefined && isOnline(p, now, this.#heartbeatWindowMs);
+  }
+
+  /** Online by the book but silent for longer than the window: the sweep takes it offline. */
+  isSilent(deviceId: string, now: number): boolean {
+    const p = this.#presence.get(deviceId);
+    return p?.kind === "online" && !isOnline(p, now, this.#heartbeatWindowMs);
+  }
+
+  /** The connection the device is online on, if it is. */
+  connectionOf(deviceId: string): string | null {
+    const p = this.#presence.get(deviceId);
+    return p?.kind === "online" ? p.connectionId : null;
+  }
+
+  /** The newest known check-in of a device. */
+  lastActivity(deviceId: string): number | null {
+    return this.#presence.get(deviceId)?.lastActivityAt ?? null;
+  }
+
+  /** The check-in times not yet written, handed over once. */
+  takeActivity(): Map<string, number> {
+    const times = this.#dirty;
+    this.#dirty = new Map();
+    return times;
+  }
+
+  /** Puts back times whose write failed (newer ones that came meanwhile win). */
+  restoreActivity(times: Map<string, number>): void {
+    for (const [id, at] of times) {
+      if (!this.#dirty.has(id)) this.#dirty.set(id, at);
+    }
+  }
+}

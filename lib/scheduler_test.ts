@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { FakeClock } from "./clock.ts";
+import { silentLogger } from "./log.ts";
+import { type DeadlineSource, Scheduler } from "./scheduler.ts";
+
+/** A source whose deadlines are a list kept in memory, recording when it settled what. */
+function source(name: string, deadlines: number[]) {
+  const settled: number[] = [];
+  const s: DeadlineSource & { settled: number[]; deadlines: number[] } = {
+    name,
+    settled,
+    deadlines,
+    next: () => Promise.resolve(deadlines.length ? Math.min(...deadlines) : null),
+    runDue(now) {
+      for (const at of [...deadlines]) {
+        if (at <= now) {
+          settled.push(at);
+          deadlines.splice(deadlines.indexOf(at), 1);
+        }
+      }
+      return Promise.resolve();
+    },
+  };
+  return s;
+}
+
+Deno.test("start() settles what fell due while the server was down, then waits for the next", async () => {
+  const clock = new FakeClock(10_000);
+  const scheduler = new Scheduler(clock, silentLogger);
+  const sessions = source("sessions", [5_000, 12_000]);
+  scheduler.add(sessions);
+  await scheduler.start();
+  assert.deepEqual(sessions.settled, [5_000]);
+  clock.advance(1_999);
+  await scheduler.settled();
+  assert.deepEqual(sessions.settled, [5_000]);
+  clock.advance(1);
+  await scheduler.settled();
+  assert.deepEqual(sessions.settled, [5_000, 12_000]);
+  scheduler.stop();
+});
+
+Deno.test("wake() re-arms for an earlier deadline and ignores a later one", async () => {
+  const clock = new FakeClock(0);
+  const scheduler = new Scheduler(clock, silentLogger);
+  const codes = source("codes", [60_000]);
+  scheduler.add(codes);
+  await scheduler.start();
+  codes.deadlines.push(1_000);
+  scheduler.wake(1_000);
+  scheduler.wake(30_000);
+  clock.advance(1_000);
+  await scheduler.settled();
+  assert.deepEqual(codes.settled, [1_000]);
+  clock.advance(59_000);
+  await scheduler.settled();
+  assert.deepEqual(codes.settled, [1_000, 60_000]);
+  scheduler.stop();
+});
+
+Deno.test("a source that fails is retried a second later and the others still settle", async () => {
+  const clock = new FakeClock(0);
+  const scheduler = new Scheduler(clock, silentLogger);
+  let failures = 1;
+  let runs = 0;
+  let due = true;
+  const broken: DeadlineSource = {
+    name: "broken",
+    next: () => Promise.resolve(due ? 0 : null),
+    runDue() {
+      runs++;
+      if (failures-- > 0) return Promise.reject(new Error("database busy"));
+      due = false;
+      return Promise.resolve();
+    },
+  };
+  const mail = source("mail", [0]);
+  scheduler.add(broken);
+  scheduler.add(mail);
+  await scheduler.start();
+  assert.deepEqual(mail.settled, [0], "one failing source does not hold up the others");
+  assert.equal(runs, 1);
+  clock.advance(999);
+  await scheduler.settled();
+  assert.equal(runs, 1, "not retried at once");
+  clock.advance(1);
+  await scheduler.settled();
+  assert.equal(runs, 2, "retried after a second");
+  assert.equal(due, false);
+  scheduler.stop();
+});
+
+Deno.test("after stop() nothing fires", async () => {
+  const clock = new FakeClock(0);
+  const scheduler = new Scheduler(clock, silentLogger);
+  const s = source("s", [5_000]);
+  scheduler.add(s);
+  await scheduler.start();
+  scheduler.stop();
+  clock.advance(10_000);
+  await scheduler.settled();
+  assert.deepEqual(s.settled, []);
+});

@@ -1,0 +1,150 @@
+/**
+ * Devices as admins manage them: disabling one (its authorizations end and its connection is
+ * cut) or enabling it again, and moving it to a group of its department. Each change is saved
+ * and audited in one transaction; the live pages hear of it after the commit.
+ */
+import { CLOSE } from "../protocol/messages.ts";
+import type { Clock } from "../lib/clock.ts";
+import { appendAudit } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import { type DeviceQuery, searchDevices } from "../store/device_search.ts";
+import { type Device, findDevice, findGroup, updateDevice } from "../store/devices.ts";
+import { findSupportCodeByDevice } from "../store/support_codes.ts";
+import type { CurrentUser } from "./accounts.ts";
+import { canSeeDevice, visibleDepartments } from "./devices.ts";
+import type { AgentLink, LiveEvents } from "./ports.ts";
+import { type AccessRevocations, queueRevocation } from "./revocations.ts";
+
+/** A refusal with the status to answer and a sentence to show. */
+export class DeviceAdminError extends Error {
+  override name = "DeviceAdminError";
+  constructor(readonly status: 400 | 404, message: string) {
+    super(message);
+  }
+}
+
+/** What device administration needs. */
+export interface DeviceAdminDeps {
+  db: Db;
+  clock: Clock;
+  agents: AgentLink;
+  events: LiveEvents;
+  revocations: AccessRevocations;
+}
+
+/** Device administration bound to what the viewer may see. */
+export class DeviceAdmin {
+  readonly #d: DeviceAdminDeps;
+
+  constructor(deps: DeviceAdminDeps) {
+    this.#d = deps;
+  }
+
+  /** A device the viewer may see; 404 otherwise (its existence is not revealed). */
+  async visible(viewer: CurrentUser, id: string): Promise<Device> {
+    const device = await findDevice(this.#d.db, id);
+    if (!device || !await canSeeDevice(this.#d.db, viewer, device)) {
+      throw new DeviceAdminError(404, "There is no such device, or it is not in your departments");
+    }
+    return device;
+  }
+
+  /** A device the viewer may see, or null. */
+  async find(viewer: CurrentUser, id: string): Promise<Device | null> {
+    const device = await findDevice(this.#d.db, id);
+    return device && await canSeeDevice(this.#d.db, viewer, device) ? device : null;
+  }
+
+  /**
+   * One page of the agents' devices in the viewer's departments, with the departments searched
+   * (support apps' computers belong to their support sessions, not to the fleet).
+   */
+  async search(
+    viewer: CurrentUser,
+    filters: Omit<DeviceQuery, "departmentIds">,
+  ): Promise<{ rows: Device[]; total: number; departments: string[] | "all" }> {
+    const departments = await visibleDepartments(this.#d.db, viewer);
+    return {
+      ...await searchDevices(this.#d.db, { ...filters, departmentIds: departments }),
+      departments,
+    };
+  }
+
+  /** The support code a Service Desk customer's computer belongs to, if any. */
+  async supportCodeOf(device: Device): Promise<string | null> {
+    if (device.kind !== "support") return null;
+    return (await findSupportCodeByDevice(this.#d.db, device.id))?.row.id ?? null;
+  }
+
+  /**
+   * Disables a device (its authorizations end, `revoke` reaches the agent, then its connection
+   * is closed) or enables it again.
+   */
+  async setDisabled(viewer: CurrentUser, device: Device, disabled: boolean): Promise<void> {
+    const { db, clock, agents, revocations } = this.#d;
+    const actor = { kind: "user" as const, id: viewer.id, label: viewer.email };
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDevice(trx, device.id, { disabled_at: disabled ? now : null }, now);
+      if (disabled) {
+        await queueRevocation(
+          trx,
+          { kind: "device", id: device.id },
+          "device_disabled",
+          actor,
+          now,
+        );
+      }
+      await appendAudit(trx, {
+        at: now,
+        action: disabled ? "device.disabled" : "device.enabled",
+        outcome: disabled ? "device_disabled" : null,
+        actor,
+        deviceId: device.id,
+        departmentId: device.department_id,
+      });
+    });
+    // Authorizations end (and `revoke` reaches the agent) before the connection is cut.
+    await revocations.runNow();
+    if (disabled) {
+      agents.disconnect(
+        device.id,
+        CLOSE.deviceDisabled,
+        "This device has been disabled by an admin",
+      );
+    }
+    this.#publish(device);
+  }
+
+  /** Moves a device to a group of its own department, or out of every group (null). */
+  async moveToGroup(viewer: CurrentUser, device: Device, groupId: string | null): Promise<void> {
+    const { db, clock } = this.#d;
+    if (groupId) {
+      const group = await findGroup(db, groupId);
+      if (!group || group.department_id !== device.department_id) {
+        throw new DeviceAdminError(400, "That group is not in the device's department");
+      }
+    }
+    const now = clock.now();
+    await db.transaction().execute(async (trx) => {
+      await updateDevice(trx, device.id, { group_id: groupId }, now);
+      await appendAudit(trx, {
+        at: now,
+        action: "device.group_changed",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        deviceId: device.id,
+        departmentId: device.department_id,
+        detail: { from: device.group_id, to: groupId },
+      });
+    });
+    this.#publish(device);
+  }
+
+  #publish(device: Device): void {
+    this.#d.events.publish({
+      kind: "device",
+      deviceId: device.id,
+      departmentId: device.department_id,
+    });
+  }
+}

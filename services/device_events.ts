@@ -1,0 +1,214 @@
+/**
+ * What devices say about support sessions: the end user's answer to a prompt, acknowledgements
+ * of kept revokes and withdrawals, capabilities that changed, and the device going offline or
+ * coming back (when pending prompts are shown again and live authorizations repeated). Each
+ * becomes a transition of the session it belongs to.
+ */
+import {
+  promptMessage,
+  SUPPORT_PERMISSION_MESSAGE,
+  supportSessionTransition,
+} from "../core/mod.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Db } from "../store/db.ts";
+import {
+  acknowledgeDeviceMessage,
+  acknowledgeRevokes,
+  findPrompt,
+} from "../store/device_messages.ts";
+import { findDevice } from "../store/devices.ts";
+import { loadPolicies } from "../store/policies.ts";
+import { deviceSessionIds, loadSession } from "../store/sessions.ts";
+import type { AgentLink, Clock } from "./ports.ts";
+import type { SessionTransitions } from "./session_transitions.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
+
+/** What the device-event handler needs. */
+export interface DeviceEventDeps {
+  work: UnitOfWork;
+  transitions: SessionTransitions;
+  agents: AgentLink;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Turns what devices say into session transitions. */
+export class DeviceEvents {
+  readonly #d: DeviceEventDeps;
+
+  constructor(deps: DeviceEventDeps) {
+    this.#d = deps;
+  }
+
+  get #db(): Db {
+    return this.#d.work.db;
+  }
+
+  /** Starts listening to the devices' connections. */
+  start(): void {
+    const fail = (err: unknown) => this.#d.log.error("support session event failed", { err });
+    this.#d.agents.listen({
+      online: (deviceId) => void this.#onDeviceOnline(deviceId).catch(fail),
+      offline: (deviceId) => void this.#onDeviceOffline(deviceId).catch(fail),
+      info: (deviceId, info) => void this.#onCapabilities(deviceId, info.capabilities).catch(fail),
+      message: (deviceId, message) => {
+        if (message.type === "prompt_answer") {
+          void this.#onPromptAnswer(deviceId, message.promptId, message.answer).catch(fail);
+        } else if (message.type === "revoke_ack") {
+          void this.#onRevokeAck(deviceId, message.sessionId).catch(fail);
+        } else if (message.type === "ack") {
+          void this.#onAck(deviceId, message.messageId).catch(fail);
+        }
+      },
+    });
+  }
+
+  async #onPromptAnswer(deviceId: string, promptId: string, answer: "accept" | "decline") {
+    const now = this.#d.clock.now();
+    // Every prompt shown is recorded with its attempt, so core judges even an answer to a
+    // superseded attempt or a closed session, and the record names both.
+    const shown = await findPrompt(this.#db, deviceId, promptId) ??
+      await this.#pendingPrompt(deviceId, promptId);
+    if (shown) {
+      await this.#d.transitions.apply(shown.sessionId, (s) =>
+        supportSessionTransition(s, {
+          type: "confirmation_answered",
+          attemptId: shown.attemptId,
+          promptId,
+          answer,
+          at: now,
+        }));
+      return;
+    }
+    await this.#d.work.run((tx) =>
+      tx.audit({
+        at: now,
+        action: "answer.ignored",
+        outcome: "withdrawn",
+        actor: { kind: "end_user", label: deviceId },
+        deviceId,
+        detail: { promptId, answer, reason: "no session is waiting for this prompt" },
+      })
+    );
+  }
+
+  /** A pending prompt shown before prompts were recorded (an upgrade while one was open). */
+  async #pendingPrompt(deviceId: string, promptId: string) {
+    for (const id of await deviceSessionIds(this.#db, deviceId, ["authorizing"])) {
+      const stored = await loadSession(this.#db, id);
+      const status = stored?.session.status;
+      if (status?.kind !== "authorizing") continue;
+      const c = status.attempt.confirmation;
+      if (c.kind === "pending" && c.promptId === promptId) {
+        return { sessionId: id, attemptId: status.attempt.id };
+      }
+    }
+    return undefined;
+  }
+
+  /** The device said what it can do now; a prompt it can no longer show ends its attempt. */
+  async #onCapabilities(deviceId: string, capabilities: readonly string[]) {
+    const now = this.#d.clock.now();
+    for (const id of await deviceSessionIds(this.#db, deviceId, ["authorizing"])) {
+      await this.#d.transitions.apply(
+        id,
+        (s) =>
+          supportSessionTransition(s, { type: "capabilities_reported", capabilities, at: now }),
+      );
+    }
+  }
+
+  async #onDeviceOffline(deviceId: string) {
+    const now = this.#d.clock.now();
+    for (const id of await deviceSessionIds(this.#db, deviceId, ["authorizing", "authorized"])) {
+      await this.#d.transitions.apply(
+        id,
+        (s) => supportSessionTransition(s, { type: "device_offline", at: now }),
+      );
+    }
+  }
+
+  /** A device (re)connected: show prompts still pending and repeat live authorizations. */
+  async #onDeviceOnline(deviceId: string) {
+    const now = this.#d.clock.now();
+    for (const id of await deviceSessionIds(this.#db, deviceId, ["authorizing", "authorized"])) {
+      const stored = await loadSession(this.#db, id);
+      if (!stored) continue;
+      const status = stored.session.status;
+      if (status.kind === "authorizing" && status.attempt.confirmation.kind === "pending") {
+        const device = await findDevice(this.#db, deviceId);
+        const policies = device ? await loadPolicies(this.#db, device.department_id) : null;
+        if (!policies) continue;
+        const c = status.attempt.confirmation;
+        const recorded = policies.recording.terminal === "on";
+        this.#d.agents.send(deviceId, {
+          type: "prompt",
+          promptId: c.promptId,
+          sessionId: id,
+          // The same words as the first time, the recording notice included.
+          message: promptMessage(
+            device?.kind === "support" ? SUPPORT_PERMISSION_MESSAGE : policies.confirmation.message,
+            recorded,
+          ),
+          technician: status.attempt.technicianName,
+          asUser: stored.session.asUser,
+          remainingMs: Math.max(0, c.deadline - now),
+          onLockScreen: false,
+          recorded,
+        });
+      } else if (status.kind === "authorized" && status.expiresAt > now) {
+        this.#d.agents.send(deviceId, {
+          type: "grant",
+          sessionId: id,
+          expiresAt: status.expiresAt,
+          remainingMs: status.expiresAt - now,
+        });
+      }
+    }
+  }
+
+  /** A version-1 agent's acknowledgement of every revoke of a session. */
+  async #onRevokeAck(deviceId: string, sessionId: string) {
+    const stored = await loadSession(this.#db, sessionId);
+    if (!stored || stored.session.deviceId !== deviceId) return;
+    const device = await findDevice(this.#db, deviceId);
+    await this.#d.work.run(async (tx) => {
+      await acknowledgeRevokes(tx.db, deviceId, sessionId);
+      await tx.audit({
+        action: "authorization.revoke_acknowledged",
+        actor: { kind: "agent", id: deviceId },
+        deviceId,
+        sessionId,
+        departmentId: device?.department_id ?? null,
+      });
+    });
+    this.#d.transitions.publish(stored.session);
+  }
+
+  /** The agent carried out a kept message: it is not sent again, and the record says so. */
+  async #onAck(deviceId: string, messageId: string) {
+    const device = await findDevice(this.#db, deviceId);
+    const acked = await this.#d.work.run(async (tx) => {
+      // Scoped to the device: an agent can only acknowledge what was sent to it.
+      const kept = await acknowledgeDeviceMessage(tx.db, deviceId, messageId);
+      if (!kept) return undefined;
+      await tx.audit({
+        action: kept.kind === "revoke"
+          ? "authorization.revoke_acknowledged"
+          : "confirmation.withdraw_acknowledged",
+        actor: { kind: "agent", id: deviceId },
+        deviceId,
+        sessionId: kept.sessionId,
+        attemptId: kept.attemptId,
+        departmentId: device?.department_id ?? null,
+        detail: kept.message.type === "prompt_withdraw"
+          ? { messageId, promptId: kept.message.promptId }
+          : { messageId },
+      });
+      return kept;
+    });
+    if (!acked?.sessionId) return;
+    const stored = await loadSession(this.#db, acked.sessionId);
+    if (stored) this.#d.transitions.publish(stored.session);
+  }
+}

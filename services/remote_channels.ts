@@ -1,0 +1,328 @@
+/**
+ * Take Remote Control and File Transfer channels as use cases. A channel opens only when
+ * core's `open_channel` accepts it (an authorized, unexpired session, an online device, an
+ * action `allowedActions` enables, the session's owner) and, for file channels, when the path
+ * lies inside what the department's policy lets file transfer reach; only then does the relay
+ * carry it. Every end that core did not cause itself is told to core, and every channel that
+ * opened is recorded when it starts and when it ends.
+ */
+import {
+  type ChannelKind,
+  checkReach,
+  OUTSIDE_FILE_REACH,
+  type ReachRoot,
+  supportSessionTransition,
+} from "../core/mod.ts";
+import type { Logger } from "../lib/log.ts";
+import type { AuditAction } from "../core/mod.ts";
+import { type Device, findDevice } from "../store/devices.ts";
+import { loadSession } from "../store/sessions.ts";
+import { fileReach } from "./devices.ts";
+import type { LiveDevices } from "./live_devices.ts";
+import type { ChannelEnd, ChannelTransport, ChannelType, Clock, RelayedChannel } from "./ports.ts";
+import type { SessionTransitions } from "./session_transitions.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
+
+/** A channel that could not open or ended early, with the text to show and a code. */
+export class ChannelError extends Error {
+  override name = "ChannelError";
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** Which action of R2 a channel type belongs to (what core checks). */
+export function actionOf(type: ChannelType): ChannelKind {
+  return type === "terminal" || type === "desktop" ? "remote_control" : "file_transfer";
+}
+
+/** A channel request: whose, on which session, what for. */
+export interface ChannelRequest {
+  sessionId: string;
+  technicianId: string;
+  type: ChannelType;
+  params: Record<string, unknown>;
+  /** A desktop that starts view only. */
+  viewOnly?: boolean;
+}
+
+/** The relay plus what it offers for browsers' terminal and desktop sockets. */
+export interface ChannelRelayPort extends ChannelTransport {
+  /** Joins a browser WebSocket to an open channel, with bounded buffers both ways. */
+  bridge(
+    channel: RelayedChannel,
+    socket: WebSocket,
+    options: { control: boolean; credit: boolean },
+    early: MessageEvent[],
+  ): void;
+  /** Tells a browser WebSocket its channel could not open, and closes it. */
+  refuseBrowser(socket: WebSocket, message: string, options: { control: boolean }): void;
+}
+
+/** What the channel use cases need. */
+export interface RemoteChannelsDeps {
+  work: UnitOfWork;
+  transitions: SessionTransitions;
+  live: LiveDevices;
+  relay: ChannelRelayPort;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Opens channels core allows, and records them. */
+export class RemoteChannels {
+  readonly #d: RemoteChannelsDeps;
+
+  constructor(deps: RemoteChannelsDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts hearing how channels end. */
+  start(): void {
+    this.#d.relay.listen({ ended: (channel, end) => this.#ended(channel, end) });
+  }
+
+  /** A live channel of `sessionId` by id, if there is one. */
+  ofSession(sessionId: string, channelId: number): RelayedChannel | undefined {
+    const channel = this.#d.relay.get(channelId);
+    return channel?.sessionId === sessionId ? channel : undefined;
+  }
+
+  /**
+   * Opens a channel for a technician on a session, if core allows it, and waits until the
+   * agent has opened its side. Throws {@link ChannelError} with the reason otherwise.
+   */
+  async open(request: ChannelRequest): Promise<RelayedChannel> {
+    const { work, relay, transitions, live, clock } = this.#d;
+    const stored = await loadSession(work.db, request.sessionId);
+    if (!stored) throw new ChannelError("not_found", "There is no such support session");
+    const device = await findDevice(work.db, stored.session.deviceId);
+    if (!device) throw new ChannelError("not_found", "There is no such device");
+    const params = await this.#withReach(request, device);
+    const ids = relay.reserve();
+    const view = live.view(device);
+    let refused: { code: string; reason: string } | undefined;
+    try {
+      ({ refused } = await transitions.apply(request.sessionId, (s) =>
+        supportSessionTransition(s, {
+          type: "open_channel",
+          channelId: ids.coreId,
+          kind: actionOf(request.type),
+          technicianId: request.technicianId,
+          at: clock.now(),
+          device: view,
+        })));
+    } catch (err) {
+      throw new ChannelError(codeOf(err) ?? "refused", (err as Error).message);
+    }
+    if (refused) throw new ChannelError(refused.code, refused.reason);
+    let channel: RelayedChannel;
+    try {
+      channel = await relay.open({
+        channel: ids,
+        deviceId: device.id,
+        sessionId: request.sessionId,
+        technicianId: request.technicianId,
+        type: request.type,
+        params,
+      });
+    } catch (err) {
+      throw new ChannelError(codeOf(err) ?? "failed", (err as Error).message);
+    }
+    channel.setViewOnly(request.viewOnly ?? false, clock.now());
+    const started = actionOf(request.type) === "remote_control"
+      ? "remote_control.started"
+      : "file_transfer.started";
+    await this.#audit(channel, device, started, null, {
+      channel: channel.coreId,
+      type: request.type,
+      ...describeParams(request.type, request.params),
+      ...(channel.type === "desktop" ? { mode: channel.viewOnly ? "view_only" : "control" } : {}),
+    });
+    return channel;
+  }
+
+  /**
+   * Puts the technician's open desktops of a session in view only or back in control, and
+   * records each switch. A desktop whose stream cannot be followed message by message is closed
+   * rather than left taking input it was told to drop. Returns how many desktops switched;
+   * throws when none is open.
+   */
+  async setDesktopMode(
+    request: { sessionId: string; technicianId: string; viewOnly: boolean },
+  ): Promise<number> {
+    const { relay, clock, work } = this.#d;
+    const desktops = relay.ofSession(request.sessionId).filter((ch) =>
+      ch.type === "desktop" && ch.technicianId === request.technicianId && ch.state !== "closed"
+    );
+    if (desktops.length === 0) {
+      throw new ChannelError("closed", "No desktop of this session is open");
+    }
+    let switched = 0;
+    for (const channel of desktops) {
+      if (request.viewOnly && channel.viewOnlyUnsupported) {
+        const message = "View only cannot be kept on this desktop connection, so it was closed";
+        channel.close("cancelled", message);
+        throw new ChannelError("view_only_unsupported", message);
+      }
+      if (!channel.setViewOnly(request.viewOnly, clock.now())) continue;
+      switched += 1;
+      await this.#audit(
+        channel,
+        await findDevice(work.db, channel.deviceId),
+        "remote_control.mode_changed",
+        null,
+        {
+          channel: channel.coreId,
+          type: channel.type,
+          mode: request.viewOnly ? "view_only" : "control",
+        },
+      );
+    }
+    return switched;
+  }
+
+  /**
+   * A browser's terminal or desktop socket: what it sends while the device opens its side is
+   * kept, then the two are joined; a refusal reaches the browser as a close with its reason.
+   */
+  connectBrowser(
+    request: ChannelRequest,
+    socket: WebSocket,
+    options: { control: boolean; credit: boolean },
+  ): void {
+    const early: MessageEvent[] = [];
+    socket.onmessage = (event) => {
+      if (early.length < 64) early.push(event);
+    };
+    socket.onopen = () => {
+      this.open(request)
+        .then((channel) => this.#d.relay.bridge(channel, socket, options, early))
+        .catch((err) => {
+          const message = err instanceof ChannelError ? err.message : "The channel could not open";
+          this.#d.relay.refuseBrowser(socket, message, options);
+        });
+    };
+  }
+
+  /** What file transfer may reach on the device, by its department's policy. */
+  async reach(device: Device): Promise<ReachRoot[]> {
+    return (await fileReach(this.#d.work.db, device)).roots;
+  }
+
+  /**
+   * A file channel's parameters with the roots the device's policy allows, after checking the
+   * path (or upload folder) it asks for lies inside one of them. The agent checks again by
+   * real path and has the last word; this refusal only spares it requests the policy forbids.
+   */
+  async #withReach(request: ChannelRequest, device: Device): Promise<Record<string, unknown>> {
+    if (actionOf(request.type) !== "file_transfer") return request.params;
+    const { roots, style } = await fileReach(this.#d.work.db, device);
+    const params: Record<string, unknown> = { ...request.params, roots: roots.map((r) => r.path) };
+    for (const key of ["path", "folder"] as const) {
+      const value = request.params[key];
+      if (value === null || value === undefined) continue;
+      const checked = checkReach(value, roots, style);
+      if (checked.ok) {
+        params[key] = checked.path;
+        continue;
+      }
+      const shown = String(value).slice(0, 300);
+      await this.#d.work.run((tx) =>
+        tx.audit({
+          action: "channel.refused",
+          outcome: checked.reason === "outside" ? "outside_reach" : "invalid_path",
+          actor: { kind: "technician", id: request.technicianId },
+          deviceId: device.id,
+          sessionId: request.sessionId,
+          departmentId: device.department_id,
+          detail: { type: request.type, [key]: shown },
+        })
+      );
+      throw checked.reason === "outside"
+        ? new ChannelError("outside_reach", `${shown} ${OUTSIDE_FILE_REACH}`)
+        : new ChannelError("invalid_path", `${shown} is not a full path on this device`);
+    }
+    return params;
+  }
+
+  /** A channel ended: core hears of it (unless it caused it), and an opened one is recorded. */
+  #ended(channel: RelayedChannel, end: ChannelEnd) {
+    const { transitions, clock, log, work } = this.#d;
+    if (!end.byCore) {
+      transitions.apply(channel.sessionId, (s) =>
+        supportSessionTransition(s, {
+          type: "close_channel",
+          channelId: channel.coreId,
+          at: clock.now(),
+          reason: end.reason,
+        })).catch((err) => log.warn("closing a channel in core failed", { err }));
+    }
+    if (!end.wasOpen) return;
+    const action = actionOf(channel.type) === "remote_control"
+      ? "remote_control.ended"
+      : end.reason === "completed"
+      ? "file_transfer.completed"
+      : "file_transfer.aborted";
+    const detail = {
+      channel: channel.coreId,
+      type: channel.type,
+      durationMs: clock.now() - channel.stats.openedAt,
+      bytesToDevice: channel.stats.bytesToAgent,
+      bytesFromDevice: channel.stats.bytesFromAgent,
+      reason: end.text,
+      ...channel.modeSummary(clock.now()),
+      ...channel.auditDetail,
+    };
+    // A recorded terminal's end record names its recording, so it waits for it to be sealed.
+    Promise.all([findDevice(work.db, channel.deviceId), end.recording])
+      .then(([device, recording]) =>
+        this.#audit(channel, device, action, end.reason, { ...detail, ...recording })
+      )
+      .catch((err) => log.warn("auditing a channel failed", { err }));
+  }
+
+  async #audit(
+    channel: RelayedChannel,
+    device: Device | undefined,
+    action: AuditAction,
+    outcome: string | null,
+    detail: Record<string, unknown>,
+  ) {
+    await this.#d.work.run((tx) =>
+      tx.audit({
+        action,
+        outcome,
+        actor: { kind: "technician", id: channel.technicianId },
+        deviceId: channel.deviceId,
+        sessionId: channel.sessionId,
+        departmentId: device?.department_id ?? null,
+        detail,
+      })
+    );
+  }
+}
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function describeParams(type: ChannelType, params: Record<string, unknown>) {
+  switch (type) {
+    case "file_upload":
+      return {
+        direction: "to device",
+        name: params.name,
+        size: params.size,
+        sha256: params.sha256,
+        ...(typeof params.folder === "string" ? { folder: params.folder } : {}),
+      };
+    case "file_download":
+      return { direction: "from device", path: params.path };
+    case "file_list":
+      return { path: params.path };
+    default:
+      return {};
+  }
+}

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import type { DeviceInfo } from "../protocol/messages.ts";
+import { migrate, openDatabase } from "./db.ts";
+import { insertDepartment } from "./departments.ts";
+import { searchDevices } from "./device_search.ts";
+import { findDevice, insertDevice, listDevices, saveDeviceInfo } from "./devices.ts";
+
+async function withDevice(fn: (d: ReturnType<typeof openDatabase>) => Promise<void>) {
+  const database = openDatabase(":memory:");
+  try {
+    await migrate(database.db);
+    await insertDepartment(database.db, { id: "dep", name: "Helpdesk", now: 1 });
+    await insertDevice(database.db, {
+      id: "pc-1",
+      secretHash: "hash",
+      departmentId: "dep",
+      groupId: null,
+      name: "PC-1",
+      tokenId: "tok",
+      now: 1,
+    });
+    await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+const INFO: DeviceInfo = {
+  name: "PC-1",
+  serialNumber: "SN1",
+  os: "Debian 13",
+  osFamily: "linux",
+  model: null,
+  deviceType: "Desktop",
+  ipAddresses: ["192.0.2.10", "fe80::1"],
+  users: [{ name: "ann", session: "tty2", locked: false }],
+  locked: true,
+  loggedOff: false,
+  capabilities: ["terminal", "files"],
+  emailAuthorization: { required: true, recipients: ["boss@example.com"], timeoutSeconds: 60 },
+  transferFolders: { upload: "/home/ann/Downloads", homes: [{ user: "ann", path: "/home/ann" }] },
+};
+
+Deno.test("a device is read with its reported information decoded, whichever query reads it", async () => {
+  await withDevice(async ({ db }) => {
+    await saveDeviceInfo(db, "pc-1", INFO, 2);
+    const found = (await findDevice(db, "pc-1"))!;
+    assert.deepEqual(found.ip_addresses, INFO.ipAddresses);
+    assert.deepEqual(found.users, INFO.users);
+    assert.equal(found.locked, true);
+    assert.equal(found.logged_off, false);
+    assert.deepEqual(found.capabilities, INFO.capabilities);
+    assert.deepEqual(found.local_email_authorization, INFO.emailAuthorization);
+    assert.deepEqual(found.transfer_folders, INFO.transferFolders);
+    assert.equal(found.connected, false);
+    assert.deepEqual((await listDevices(db, "all"))[0], found);
+    const page = await searchDevices(db, { departmentIds: "all", limit: 10, offset: 0 });
+    assert.deepEqual(page.rows[0], found);
+  });
+});
+
+Deno.test("a device that reported nothing reads as unknown: empty lists and null flags", async () => {
+  await withDevice(async ({ db }) => {
+    const found = (await findDevice(db, "pc-1"))!;
+    assert.deepEqual(found.ip_addresses, []);
+    assert.deepEqual(found.users, []);
+    assert.deepEqual(found.capabilities, []);
+    assert.equal(found.locked, null, "an agent that cannot tell is not 'unlocked'");
+    assert.equal(found.logged_off, null);
+    assert.equal(found.local_email_authorization, null);
+    assert.equal(found.transfer_folders, null);
+  });
+});
+
+Deno.test("columns that cannot be read decode as nothing reported, never as an error", async () => {
+  await withDevice(async ({ db }) => {
+    await db.updateTable("devices").set({
+      ip_addresses: "not json",
+      users: '[{"name":"ann"},42,"x"]',
+      capabilities: '{"terminal":true}',
+      local_email_authorization: '{"required":"yes"}',
+      transfer_folders: "[",
+      connected: 1,
+    }).where("id", "=", "pc-1").execute();
+    const found = (await findDevice(db, "pc-1"))!;
+    assert.deepEqual(found.ip_addresses, []);
+    assert.deepEqual(found.users, [{ name: "ann" }], "only entries that are users are kept");
+    assert.deepEqual(found.capabilities, []);
+    assert.equal(found.local_email_authorization, null);
+    assert.equal(found.transfer_folders, null);
+    assert.equal(found.connected, true);
+  });
+});
