@@ -83,6 +83,9 @@ Deno.test("a desktop's view only is kept by the server, each switch is audited, 
     const viewOnly = [...inControl, ...update, ...update];
     await until("the updates reach the device", () => vnc.received.length >= viewOnly.length);
 
+    // A burst of the same switch changes the mode once and records it once.
+    const burst = await Promise.all(Array.from({ length: 20 }, () => mode("view_only")));
+    assert.deepEqual(new Set(burst), new Set([204]));
     assert.equal(await mode("control"), 204);
     send(pointer(7, 7));
     const all = [...viewOnly, ...pointer(7, 7)];
