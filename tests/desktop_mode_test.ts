@@ -3,6 +3,8 @@
 // technician's input even from a page that would send it. The VNC server at the device is a
 // small recorder of what reaches it.
 import assert from "node:assert/strict";
+import { setUserDepartments } from "../store/users.ts";
+import { PASSWORD } from "./support/accounts.ts";
 import { authorizedSession, channelSocket } from "./support/channels.ts";
 import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
@@ -83,6 +85,24 @@ Deno.test("a desktop's view only is kept by the server, each switch is audited, 
     const viewOnly = [...inControl, ...update, ...update];
     await until("the updates reach the device", () => vnc.received.length >= viewOnly.length);
 
+    // A technician of the same department cannot switch a desktop that is not theirs.
+    await w.server.services.accounts.createUser(
+      { email: "tom@example.com", name: "Tom", role: "technician", password: PASSWORD },
+      { kind: "system" },
+      (trx, id) => setUserDepartments(trx, id, [w.departmentId]),
+    );
+    const tom = w.client();
+    await tom.get("/login");
+    assert.equal(
+      (await tom.post("/login", { email: "tom@example.com", password: PASSWORD })).status,
+      303,
+    );
+    await (await tom.get("/")).body?.cancel();
+    const foreign = await tom.post(`/sessions/${sessionId}/channels/desktop/mode`, {
+      mode: "control",
+    });
+    await foreign.body?.cancel();
+    assert.equal(foreign.status, 404);
     // A burst of the same switch changes the mode once and records it once.
     const burst = await Promise.all(Array.from({ length: 20 }, () => mode("view_only")));
     assert.deepEqual(new Set(burst), new Set([204]));
