@@ -79,6 +79,7 @@ import { SupportCodeTransitions } from "./services/support_code_transitions.ts";
 import { SupportCodes } from "./services/support_codes.ts";
 import { JoinPages } from "./services/support_join_page.ts";
 import { Transfers } from "./services/transfers.ts";
+import { ConsentReceipts } from "./services/receipts.ts";
 import { UnitOfWork } from "./services/unit_of_work.ts";
 import { type Db, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
@@ -155,9 +156,18 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       ? smtpTransport({ ...deps.smtp, greeting: greetingName(deps.publicUrl) })
       : logTransport(log.child({ component: "mail" })),
   );
+  const receipts = new ConsentReceipts({
+    db,
+    clock,
+    log: log.child({ component: "receipts" }),
+    events,
+    mail: outbox,
+    organization,
+  });
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
     mail: new ApprovalMail({ publicUrl, organization }),
+    receipts,
   });
 
   // The hub holds the devices' connections; what it records goes through its own unit of work.
@@ -194,6 +204,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       channels: relay,
       mail: outbox,
       wakeup: scheduler,
+      receipts,
+      log: log.child({ component: "receipts" }),
     }),
   });
 
@@ -258,7 +270,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     downloadsDir: deps.downloadsDir ?? null,
   });
   const live = new LiveDevices({ agents: hub });
-  const sessions = new SupportSessions({ work, transitions, live, clock, accounts });
+  const sessions = new SupportSessions({ work, transitions, live, clock, accounts, organization });
   const deviceEvents = new DeviceEvents({
     work,
     transitions,
@@ -286,7 +298,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     relay,
     clock,
     log: log.child({ component: "relay" }),
+    agents: hub,
+    organization,
   });
+  receipts.channels = remote;
+  receipts.agents = hub;
   const transfers = new Transfers(events);
   const maxTransferBytes = deps.maxTransferBytes ?? 4 * 1024 ** 3;
   const files = new FileTransfers({ channels: remote, transfers, maxBytes: maxTransferBytes });
@@ -349,6 +365,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     backups,
     metrics,
     webhooks,
+    receipts,
     health: new Health({ db, clock, log: log.child({ component: "health" }), scheduler }),
     sessions,
     emailAuth,
@@ -370,6 +387,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       await scheduler.start();
       await revocations.start();
       webhooks.start();
+      void receipts.completePending();
     },
     shutdown: shutdown.signal,
     async stop() {

@@ -15,6 +15,7 @@ import {
 import { ChannelHost } from "./channels.ts";
 import type { AgentOptions, SessionState } from "./options.ts";
 import type { AdaptivePrompter, PromptAbility } from "./prompt.ts";
+import { endedText, type SessionIndicator } from "./prompt/indicator.ts";
 import { type Guard, transferFolders } from "./reach.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
 import { AGENT_VERSION } from "./version.ts";
@@ -38,6 +39,15 @@ export class AgentStopped extends Error {
   constructor(readonly code: number, readonly reason: string) {
     const what = code === CLOSE.enrollmentRefused ? "enrollment refused" : "refused";
     super(`${what}: ${reason} (code ${code})`);
+  }
+}
+
+/** The device is disabled: the agent waits and asks again, slowly, until it is enabled. */
+export class DeviceDisabled extends Error {
+  override name = "DeviceDisabled";
+  /** `reason`: the server's words, as it sent them. */
+  constructor(readonly reason: string) {
+    super(`disabled: ${reason}`);
   }
 }
 
@@ -80,6 +90,8 @@ export interface ConnectOptions extends
    * unanswered.
    */
   onOffer?: (offer: SupportOffer, signal: AbortSignal) => Promise<boolean>;
+  /** The session-active indicator; without it nothing is shown while channels are open. */
+  indicator?: SessionIndicator;
   /** Called on every `welcome`, once the connection is a device's. */
   onWelcome?: (send: (message: AgentMessage) => void) => void;
 }
@@ -236,14 +248,21 @@ class Connection {
       asUser: message.asUser,
       deadline: Date.now() + message.remainingMs,
       onLockScreen: message.onLockScreen,
+      ...(message.capabilities ? { capabilities: message.capabilities } : {}),
+      ...(message.windows ? { windows: message.windows } : {}),
     }, abort.signal).catch((err: unknown) => {
       log(`showing the prompt failed: ${err}`);
       return null;
     });
     this.#prompts.delete(message.promptId);
     if (answer && !abort.signal.aborted) {
-      this.send({ type: "prompt_answer", promptId: message.promptId, answer });
-      log(`answered ${answer}`);
+      if (typeof answer === "string") {
+        this.send({ type: "prompt_answer", promptId: message.promptId, answer });
+        log(`answered ${answer}`);
+      } else {
+        this.send({ type: "prompt_answer", promptId: message.promptId, ...answer });
+        log(`answered accept${answer.granted ? ` for ${answer.granted.join(", ")}` : ""}`);
+      }
     } else if (!answer) {
       log(abort.signal.aborted ? "the request was withdrawn" : "the request timed out unanswered");
     }
@@ -341,12 +360,25 @@ class Connection {
         // until it is acknowledged, and nothing of that session runs here.
         host.revoke(message.sessionId, message.reason);
         await host.settled();
+        void options.indicator?.ended(message.sessionId, endedText(message.reason))
+          .catch((err) => log(`showing the end notice failed: ${err}`));
         log(`authorization of session ${message.sessionId} ended (${message.reason})`);
         send(
           message.messageId
             ? { type: "ack", messageId: message.messageId }
             : { type: "revoke_ack", sessionId: message.sessionId },
         );
+        return;
+      case "session_status":
+        options.indicator?.status(message, (sessionId, attemptId) => {
+          send({ type: "end_session", sessionId, attemptId });
+          log(`asked the server to end session ${sessionId}`);
+        });
+        return;
+      case "receipt":
+        log(`consent receipt ${message.receiptId} for session ${message.sessionId}`);
+        await options.indicator?.receipt(message.text)
+          .catch((err) => log(`showing the receipt failed: ${err}`));
         return;
       case "channel_open":
         // Not awaited: opening a desktop may take seconds, and a revoke must not wait.
@@ -388,6 +420,7 @@ class Connection {
 
   #closedBy(event: CloseEvent) {
     this.prompter.onChange = null;
+    this.options.indicator?.hideAll();
     this.#host.closeAll("Disconnected from the server");
     clearInterval(this.#heartbeat);
     clearInterval(this.#infoTimer);
@@ -397,6 +430,10 @@ class Connection {
     const reason = this.#serverError ?? event.reason ?? "";
     if (FATAL_CLOSE_CODES.has(event.code)) {
       this.#done.reject(new AgentStopped(event.code, reason));
+      return;
+    }
+    if (event.code === CLOSE.deviceDisabled) {
+      this.#done.reject(new DeviceDisabled(reason));
       return;
     }
     if (

@@ -18,6 +18,9 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "authorization.expired": "An authorization reached its lifetime; its channels closed",
     "authorization.deauthorized": "An authorization was ended early; its channels closed",
     "authorization.revoke_acknowledged": "The agent confirmed it dropped an ended authorization",
+    "authorization.end_ignored":
+      "An End session from the device named no live authorization: late, replayed or stale",
+    "receipt.issued": "A consent receipt of an ended authorization was stored for the end user",
 
     // R3 Secure Connect.
     "secure_connect.verified": "A technician passed Secure Connect for one device",
@@ -33,6 +36,7 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "confirmation.timed_out": "Nobody answered the prompt before its deadline",
     "confirmation.skipped": "Nobody was asked because nobody is signed in at the device to answer",
     "confirmation.cannot_prompt": "Consent was required but the agent has no way to ask anyone",
+    "confirmation.notified": "The end user was told at the device who is connecting (notify mode)",
     "confirmation.withdrawn": "The prompt was taken back because its attempt ended otherwise",
     "confirmation.withdraw_acknowledged": "The agent confirmed it closed a withdrawn prompt",
 
@@ -88,9 +92,14 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "device.enrollment_refused": "An agent's enrollment was refused",
     "device.key_registered": "A device registered the key it signs its reports with",
     "device.group_changed": "An admin moved a device to another group",
+    "device.contact_changed": "An admin changed where a device's consent receipts are mailed",
     "device.messages_dropped":
       "A device acknowledged nothing, so its oldest kept messages were dropped",
+    "device.deleted":
+      "An admin deleted a device: its sessions ended and its agent's credential no longer works",
     "device_group.created": "An admin created a device group",
+    "device_group.renamed": "An admin renamed a device group",
+    "device_group.deleted": "An admin deleted a device group; its devices are in no group now",
     "enrollment_token.created": "An admin created an enrollment token",
     "enrollment_token.revoked": "An admin revoked an enrollment token",
 
@@ -263,6 +272,9 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
   ["onLockScreen", (v) => v === true ? ["Shown on the lock screen"] : null],
   ["promptUnsupported", (v) => v === true ? ["The device cannot show a prompt"] : null],
   ["asUser", (v) => v ? [`Connects as the device's user ${v}`] : null],
+  ["capabilities", (v) => v ? [`Allows ${v}`] : null],
+  ["windowMinutes", (v) => [`The end user chose ${v} minutes`]],
+  ["notice", (v) => [`The device showed: ${v}`]],
   [
     "secureConnect",
     (v) =>

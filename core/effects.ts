@@ -1,6 +1,7 @@
 // Effects are plain data: core decides, the shell carries them out after saving the new state in
 // the same transaction as the audit events.
 
+import type { ConsentCapability } from "./consent.ts";
 import type { AuditAction } from "./audit_vocabulary.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { Millis } from "./time.ts";
@@ -39,6 +40,10 @@ export type Effect =
     onLockScreen: boolean;
     /** Terminals on this device are recorded; the device may show it beside the message. */
     recorded: boolean;
+    /** What the end user is asked to consent to; absent: everything, as before. */
+    capabilities?: ConsentCapability[];
+    /** The windows the end user may choose from, in minutes; null is "until I end it". */
+    windows?: (number | null)[];
   }
   | { type: "withdraw_prompt"; deviceId: string; promptId: string; reason: ReasonCode }
   | { type: "notify_device"; deviceId: string; text: string }
@@ -60,6 +65,17 @@ export type Effect =
   | { type: "grant_on_device"; deviceId: string; sessionId: string; expiresAt: Millis }
   | { type: "revoke_on_device"; deviceId: string; sessionId: string; reason: ReasonCode }
   | { type: "close_channels"; sessionId: string; channelIds: string[]; reason: ReasonCode }
+  | {
+    /** An authorization ended: its consent receipt is stored, shown and sent. */
+    type: "issue_receipt";
+    sessionId: string;
+    deviceId: string;
+    attemptId: string;
+    technicianName: string;
+    authorizedAt: Millis;
+    endedAt: Millis;
+    outcome: ReasonCode;
+  }
   | { type: "close_connection"; deviceId: string; connectionId: string; reason: ReasonCode }
   | { type: "wake_at"; at: Millis }
   | { type: "audit"; event: AuditEvent };

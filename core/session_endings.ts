@@ -9,10 +9,17 @@ import {
   timeOutConfirmation,
   withdrawConfirmation,
 } from "./confirmation.ts";
+import { authorizationExpiry, CONSENT_CAPABILITIES } from "./consent.ts";
 import { type Actor, SYSTEM } from "./effects.ts";
 import { emailPassed, escalateEmail, timeOutEmail, withdrawEmail } from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
-import { type Emitted, type Step, technicianActor, unchanged } from "./session_happenings.ts";
+import {
+  type Emitted,
+  endUserActor,
+  type Step,
+  technicianActor,
+  unchanged,
+} from "./session_happenings.ts";
 import {
   type AccessRevocationCause,
   type Attempt,
@@ -39,7 +46,14 @@ export type AttemptEnding = {
 
 /** Why an authorization ends before or at its expiry; every one closes its channels at once. */
 export type AuthorizationEnding = {
-  outcome: "expired" | "deauthorized" | "session_closed" | "app_closed" | "access_revoked";
+  outcome:
+    | "expired"
+    | "deauthorized"
+    | "session_closed"
+    | "app_closed"
+    | "access_revoked"
+    | "superseded"
+    | "ended_at_device";
   at: Millis;
   actor: Actor;
   by?: string;
@@ -155,9 +169,18 @@ export function allGatesPassed(attempt: Attempt): boolean {
   return confirmationPassed(attempt.confirmation) && emailPassed(attempt.email);
 }
 
-/** The attempt ends authorized at `at`, until `at` + the lifetime fixed when it was requested. */
+/**
+ * The attempt ends authorized at `at`, until `at` + the lifetime fixed when it was requested, or
+ * the shorter window the end user chose; it allows what was asked less what the end user withheld.
+ */
 export function grant(session: SupportSession, attempt: Attempt, at: Millis, actor: Actor): Step {
-  const expiresAt = at + attempt.lifetimeMs;
+  const confirmation = attempt.confirmation;
+  const windowMs = confirmation.kind === "accepted" ? confirmation.windowMs : undefined;
+  const expiresAt = authorizationExpiry(at, attempt.lifetimeMs, windowMs);
+  // What the end user withheld is left out; what needed no consent comes with the other gates.
+  const withheld = confirmation.kind === "accepted" ? confirmation.withheld ?? [] : [];
+  const capabilities = (attempt.capabilities ?? [...CONSENT_CAPABILITIES])
+    .filter((capability) => !withheld.includes(capability));
   return {
     state: {
       ...session,
@@ -168,12 +191,21 @@ export function grant(session: SupportSession, attempt: Attempt, at: Millis, act
         expiresAt,
         channels: [],
         attempt,
+        capabilities,
       },
     },
     effects: [
       { type: "grant_on_device", deviceId: session.deviceId, sessionId: session.id, expiresAt },
       { type: "wake_at", at: expiresAt },
-      { happened: "authorized", at, actor, attemptId: attempt.id, expiresAt },
+      {
+        happened: "authorized",
+        at,
+        actor,
+        attemptId: attempt.id,
+        expiresAt,
+        capabilities,
+        ...(windowMs !== undefined ? { windowMs } : {}),
+      },
     ],
   };
 }
@@ -275,6 +307,16 @@ export function endAuthorization(session: SessionIn<"authorized">, end: Authoriz
         reason: end.outcome,
       },
       {
+        type: "issue_receipt",
+        sessionId: session.id,
+        deviceId: session.deviceId,
+        attemptId: status.attemptId,
+        technicianName: status.attempt.technicianName,
+        authorizedAt: status.authorizedAt,
+        endedAt: end.at,
+        outcome: end.outcome,
+      },
+      {
         happened: "authorization_ended",
         at: end.at,
         actor: end.actor,
@@ -333,6 +375,34 @@ export function endIfPromptUnseen(
       { happened: "prompt_impossible", at: event.at, attemptId: attempt.id },
       ...ended.effects,
     ],
+  };
+}
+
+// The end message names the attempt whose indicator was shown, so a replayed or late message
+// cannot end an authorization granted after it; it only ever reaches its own device's sessions.
+/** End session at the device: the live authorization of that attempt ends at once, nothing else. */
+export function endFromDevice(
+  session: SupportSession,
+  event: Extract<SupportSessionEvent, { type: "end_from_device" }>,
+): Step {
+  const status = session.status;
+  if (status.kind === "authorized" && status.attemptId === event.attemptId) {
+    return endAuthorization(session as SessionIn<"authorized">, {
+      outcome: "ended_at_device",
+      at: event.at,
+      actor: endUserActor(session.asUser),
+    });
+  }
+  const ended = status.kind === "unauthorized" && status.last?.attemptId === event.attemptId;
+  return {
+    state: session,
+    effects: [{
+      happened: "end_ignored",
+      at: event.at,
+      actor: endUserActor(session.asUser),
+      attemptId: event.attemptId,
+      reason: ended ? "already_answered" : "superseded",
+    }],
   };
 }
 

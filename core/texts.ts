@@ -58,6 +58,18 @@ export const ALREADY_AUTHORIZED = "The support session is already authorized";
 export const NO_PENDING_REQUEST = "No authorization request is pending";
 /** Disabled-action reason: the agent lacks the desktop and terminal capabilities. */
 export const NO_REMOTE_CONTROL_CAPABILITY = "The device does not support remote control";
+/** Disabled-action reason: the end user did not grant this capability; ask again for it. */
+export function notGrantedText(capability: string): string {
+  const names: Record<string, string> = {
+    desktop_view: "desktop view",
+    desktop_control: "desktop control",
+    terminal: "terminal access",
+    files: "file transfer",
+  };
+  return `This authorization does not include ${
+    names[capability] ?? capability
+  }: ask the end user again for it`;
+}
 /** Disabled-action reason: the agent lacks the file capability. */
 export const NO_FILE_TRANSFER_CAPABILITY = "The device does not support file transfer";
 /** File transfer refusal, after the path: the department's policy does not reach it. */
@@ -166,6 +178,37 @@ export const CANNOT_PROMPT_HEADING = "The device cannot show the confirmation pr
 /** Reason under that heading: the department asks for confirmation, and nobody can give it. */
 export const CANNOT_PROMPT_REASON =
   "No one can be asked at this device right now (the agent has no way to show a prompt)";
+/** Heading when the department refuses connections while nobody at the device can be asked. */
+export const NOBODY_TO_ASK_HEADING = "Nobody at the device can be asked";
+/** Panel line when notify mode told the end user and nobody had to answer. */
+export const END_USER_NOTIFIED = "The end user was told who is connecting; no answer is needed";
+
+/**
+ * Notify mode's notice at the device: who connects, from which organization, as which user, and
+ * what they may do.
+ */
+export function connectingNotice(input: {
+  technicianName: string;
+  organization: string | null;
+  asUser: string | null;
+  capabilities: readonly string[];
+}): string {
+  const words: Record<string, string> = {
+    desktop_view: "see your screen",
+    desktop_control: "control your mouse and keyboard",
+    terminal: "run commands in a terminal",
+    files: "transfer files",
+  };
+  const what = input.capabilities.map((capability) => words[capability] ?? capability);
+  const list = what.length <= 1
+    ? what.join("")
+    : `${what.slice(0, -1).join(", ")} and ${what[what.length - 1]}`;
+  return `${input.technicianName}${
+    input.organization ? ` from ${input.organization}` : ""
+  } is connecting to this device${input.asUser ? ` as ${input.asUser}` : ""}${
+    list ? ` and may ${list}` : ""
+  }.`;
+}
 /** Start of the panel line when the session was authorized with the confirmation skipped. */
 export const AUTHORIZED_WITHOUT_CONFIRMATION = "Authorized without confirmation";
 /** Start of the panel line while other gates run and the confirmation is skipped. */
@@ -297,6 +340,14 @@ export const SUPPORT_CODE_EXPIRY_CHOICE_LABELS: Readonly<Record<number, string>>
   10080: "7 days",
 });
 
+// The session-active indicator and the end of a session at the device.
+
+/** What the technician sees when the person at the device pressed End session. */
+export const ENDED_AT_DEVICE = "Ended by the user at the device";
+
+/** The notice at the device when an authorization ends, however it ended. */
+export const SESSION_ENDED_NOTICE = "The remote support session has ended.";
+
 // Rate limits.
 
 /** Any rate-limited action after too many failures. */
@@ -333,6 +384,7 @@ const TECHNICIAN_TEXTS: Record<ReasonCode, string> = {
   session_deleted: "The support session has been deleted",
   device_offline: UNABLE_TO_CONNECT,
   app_closed: "The customer closed the support app",
+  ended_at_device: ENDED_AT_DEVICE,
   device_disabled: "The device is disabled",
   replaced: "The device connected again and replaced its previous connection",
   mfa_failed: "Authentication failed",
@@ -356,6 +408,7 @@ const END_USER_TEXTS: Partial<Record<ReasonCode, string>> = {
   deauthorized: "The technician's access to this device has ended",
   access_revoked: "The technician's access to this device has ended",
   app_closed: "You closed the support app",
+  ended_at_device: "You ended the remote session",
 };
 
 const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
@@ -373,6 +426,7 @@ const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
   cannot_prompt: APPROVAL_WITHDRAWN,
   session_closed: APPROVAL_WITHDRAWN,
   app_closed: APPROVAL_WITHDRAWN,
+  ended_at_device: APPROVAL_WITHDRAWN,
 };
 
 /** The text `audience` sees for `reason`, falling back to the technician text every code has. */

@@ -58,7 +58,8 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   // Another live process holds this credential (a cloned machine): taking turns would flap.
   CLOSE.replaced,
   CLOSE.unsupportedVersion,
-  CLOSE.deviceDisabled,
+  // A disabled device is not among them: an admin may enable it again, and its agent is
+  // then expected back without anyone at the machine (it retries slowly meanwhile).
   CLOSE.enrollmentRefused,
   CLOSE.supportRefused,
   CLOSE.tooManyAttempts,
@@ -204,6 +205,16 @@ export const AgentMessage = z.discriminatedUnion("type", [
     type: z.literal("prompt_answer"),
     promptId: id,
     answer: z.enum(["accept", "decline"]),
+    /**
+     * What the end user granted of the prompt's `capabilities`; absent: all of them. The server
+     * keeps only what was asked.
+     */
+    granted: z.array(shortText(40)).max(16).optional(),
+    /**
+     * The window the end user chose, in minutes, from the prompt's `windows`; null or absent:
+     * until they end it. The server never lets it outlast the department's lifetime.
+     */
+    windowMinutes: z.number().int().min(1).max(100_000_000).nullable().optional(),
   }),
   /** The version-1 acknowledgement of a revoke; `ack` replaces it where a messageId is given. */
   z.object({ type: z.literal("revoke_ack"), sessionId: id }),
@@ -230,6 +241,11 @@ export const AgentMessage = z.discriminatedUnion("type", [
     channelId: z.number().int().min(1),
     event: z.record(z.string(), z.unknown()),
   }),
+  /**
+   * The person at the device pressed End session on the indicator of `attemptId` (from
+   * session_status). The server ends that authorization at once, and only that one.
+   */
+  z.object({ type: z.literal("end_session"), sessionId: id, attemptId: id }),
   /** How an offered update went (see update_available). */
   z.object({
     type: z.literal("update_status"),
@@ -286,6 +302,13 @@ export type ServerMessage =
      * saying so; an agent with a richer prompt (or a session indicator) may show it as a badge.
      */
     recorded?: boolean;
+    /**
+     * What the end user is asked to consent to: `desktop_view`, `desktop_control`, `terminal`,
+     * `files`. Absent from servers before per-capability consent: everything.
+     */
+    capabilities?: string[];
+    /** Windows the end user may choose from, in minutes; null is "until I end it". */
+    windows?: (number | null)[];
   }
   | {
     /** Close that prompt. Kept and re-sent on every reconnect until acknowledged. */
@@ -318,6 +341,30 @@ export type ServerMessage =
     recorded?: boolean;
   }
   | { type: "channel_close"; channelId: number; reason: string }
+  | {
+    /**
+     * What a technician has open on this device right now, for the session-active indicator.
+     * Sent whenever it changes; `open` empty means nothing is open and the indicator goes away.
+     * For display only: the agent never grants or keeps access because of it.
+     */
+    type: "session_status";
+    sessionId: string;
+    /** Named back in end_session, so an End session can only end this authorization. */
+    attemptId: string;
+    technician: string;
+    organization: string;
+    open: IndicatorItem[];
+    /** When the authorization ends (server time) and how long that is from sending. */
+    expiresAt: number;
+    remainingMs: number;
+  }
+  | {
+    /** The consent receipt of an ended authorization, in plain words to show the end user. */
+    type: "receipt";
+    receiptId: string;
+    sessionId: string;
+    text: string;
+  }
   | { type: "channel_credit"; channelId: number; bytes: number }
   | { type: "channel_event"; channelId: number; event: Record<string, unknown> }
   | {
@@ -326,6 +373,9 @@ export type ServerMessage =
     version: string;
     packages: UpdatePackage[];
   };
+
+/** What the indicator names as open: the screen, a terminal, file transfer. */
+export type IndicatorItem = "screen" | "terminal" | "files";
 
 /** One package of an offered update. */
 export interface UpdatePackage {

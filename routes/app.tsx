@@ -2,6 +2,7 @@
  * `createApp(services)`: the whole HTTP surface as a plain `(Request) => Response`, so tests
  * call `app.request()` without a socket.
  */
+import { activeRoutes } from "./active.tsx";
 import { type Context, Hono } from "hono";
 import { matchedRoutes } from "hono/route";
 import { randomToken } from "../lib/tokens.ts";
@@ -39,6 +40,7 @@ import { backupRoutes } from "./backups.tsx";
 import { webhookRoutes } from "./webhooks.tsx";
 import { auditIntegrityRoutes } from "./audit_integrity.tsx";
 import { recordingRoutes } from "./recordings.tsx";
+import { receiptRoutes } from "./receipts.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -108,10 +110,12 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", adminRoutes());
   app.route("/", deviceRoutes());
   app.route("/", enrollmentRoutes());
+  app.route("/", activeRoutes());
   app.route("/", sessionRoutes());
   app.route("/", auditRoutes());
   app.route("/", auditIntegrityRoutes());
   app.route("/", recordingRoutes());
+  app.route("/", receiptRoutes());
   app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());

@@ -53,17 +53,27 @@ export class DeviceEvents {
       info: (deviceId, info) => void this.#onCapabilities(deviceId, info.capabilities).catch(fail),
       message: (deviceId, message) => {
         if (message.type === "prompt_answer") {
-          void this.#onPromptAnswer(deviceId, message.promptId, message.answer).catch(fail);
+          void this.#onPromptAnswer(deviceId, message.promptId, message.answer, {
+            granted: message.granted,
+            windowMinutes: message.windowMinutes,
+          }).catch(fail);
         } else if (message.type === "revoke_ack") {
           void this.#onRevokeAck(deviceId, message.sessionId).catch(fail);
         } else if (message.type === "ack") {
           void this.#onAck(deviceId, message.messageId).catch(fail);
+        } else if (message.type === "end_session") {
+          void this.#onEndSession(deviceId, message.sessionId, message.attemptId).catch(fail);
         }
       },
     });
   }
 
-  async #onPromptAnswer(deviceId: string, promptId: string, answer: "accept" | "decline") {
+  async #onPromptAnswer(
+    deviceId: string,
+    promptId: string,
+    answer: "accept" | "decline",
+    choice: { granted?: string[]; windowMinutes?: number | null } = {},
+  ) {
     const now = this.#d.clock.now();
     // Every prompt shown is recorded with its attempt, so core judges even an answer to a
     // superseded attempt or a closed session, and the record names both.
@@ -77,6 +87,8 @@ export class DeviceEvents {
           promptId,
           answer,
           at: now,
+          ...(choice.granted ? { granted: choice.granted } : {}),
+          ...(choice.windowMinutes !== undefined ? { windowMinutes: choice.windowMinutes } : {}),
         }));
       return;
     }
@@ -88,6 +100,35 @@ export class DeviceEvents {
         actor: { kind: "end_user", label: deviceId },
         deviceId,
         detail: { promptId, answer, reason: "no session is waiting for this prompt" },
+      })
+    );
+  }
+
+  /**
+   * End session at the device. A device can only end its own sessions: a session id of another
+   * device is refused and recorded as if it did not exist, and core ends nothing but the
+   * authorization of the attempt the indicator showed.
+   */
+  async #onEndSession(deviceId: string, sessionId: string, attemptId: string) {
+    const now = this.#d.clock.now();
+    const stored = await loadSession(this.#db, sessionId);
+    if (stored?.session.deviceId === deviceId) {
+      await this.#d.transitions.apply(
+        sessionId,
+        (s) => supportSessionTransition(s, { type: "end_from_device", attemptId, at: now }),
+      );
+      return;
+    }
+    const device = await findDevice(this.#db, deviceId);
+    await this.#d.work.run((tx) =>
+      tx.audit({
+        at: now,
+        action: "authorization.end_ignored",
+        outcome: "not_allowed",
+        actor: { kind: "agent", id: deviceId },
+        deviceId,
+        departmentId: device?.department_id ?? null,
+        detail: { sessionId, attemptId, reason: "no session of this device has this id" },
       })
     );
   }
@@ -155,6 +196,8 @@ export class DeviceEvents {
           remainingMs: Math.max(0, c.deadline - now),
           onLockScreen: false,
           recorded,
+          ...(c.asked ? { capabilities: c.asked } : {}),
+          ...(c.windows ? { windows: c.windows } : {}),
         });
       } else if (status.kind === "authorized" && status.expiresAt > now) {
         this.#d.agents.send(deviceId, {

@@ -15,7 +15,7 @@ import {
 import type { Clock } from "../lib/clock.ts";
 import type { LiveDevices } from "./live_devices.ts";
 import type { Db } from "../store/db.ts";
-import { findUser } from "../store/users.ts";
+import { findUser, staysOnPanel } from "../store/users.ts";
 import { type Device, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import type { DeviceModel } from "../views/DevicePage.tsx";
@@ -136,6 +136,7 @@ export async function sessionPanelModel(
     actions: attended ? attendedActions(actions, attended) : actions,
     users: device.users.map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
+    openWhenAuthorized: !attended && !await staysOnPanel(services.db, user.id),
   };
 }
 

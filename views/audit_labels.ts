@@ -13,6 +13,8 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "authorization.expired": "Authorization expired",
   "authorization.deauthorized": "Session deauthorized",
   "authorization.revoke_acknowledged": "Deauthorization acknowledged",
+  "authorization.end_ignored": "End session from the device ignored",
+  "receipt.issued": "Consent receipt issued",
   "secure_connect.verified": "Secure Connect verified",
   "secure_connect.failed": "Secure Connect failed",
   "secure_connect.skipped": "Secure Connect skipped",
@@ -23,6 +25,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "confirmation.timed_out": "Confirmation timed out",
   "confirmation.skipped": "Confirmation skipped",
   "confirmation.cannot_prompt": "Confirmation could not be asked",
+  "confirmation.notified": "End user told who is connecting",
   "confirmation.withdrawn": "Confirmation withdrawn",
   "confirmation.withdraw_acknowledged": "Confirmation withdrawal acknowledged",
   "email.requested": "Email approval requested",
@@ -72,7 +75,11 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "device.enrollment_refused": "Enrollment refused",
   "device.key_registered": "Device key registered",
   "device.group_changed": "Device group changed",
+  "device.deleted": "Device deleted",
+  "device.contact_changed": "Device contact changed",
   "device_group.created": "Device group created",
+  "device_group.renamed": "Device group renamed",
+  "device_group.deleted": "Device group deleted",
   "support_code.created": "Support code created",
   "support_code.link_sent": "Support link emailed",
   "support_code.app_started": "Support app started",
@@ -142,6 +149,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "setup.": "Setup",
   "webhook.": "Webhooks",
   "recording.": "Recordings",
+  "receipt.": "Consent receipts",
   "audit.": "Audit log",
   "agent.": "Agents",
   "agent_update.": "Agent updates",
@@ -178,6 +186,8 @@ const NEUTRAL = new Set([
   "session_closed",
   "already_answered",
   "replaced",
+  // The end user's own choice: neither a success nor a failure.
+  "ended_at_device",
 ]);
 // Refusals the shell records with its own codes (sign-in, enrollment, agent credentials).
 const SHELL_REFUSALS = new Set([

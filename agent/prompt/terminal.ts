@@ -6,12 +6,16 @@ import { type Clock, systemClock, type TimerHandle } from "../../lib/clock.ts";
 import type { Prompter, PromptRequest, PromptResult } from "./prompter.ts";
 import {
   APP,
+  CAPABILITY_WORDS,
+  choiceLines,
   countdownText,
   formatPromptText,
   HINT,
   parseAnswer,
+  parseGrant,
   plainText,
   TIMED_OUT,
+  windowText,
   WITHDRAWN,
 } from "./text.ts";
 
@@ -35,6 +39,11 @@ export interface TerminalPrompter extends Prompter {
   question(text: string, signal: AbortSignal): Promise<string | null>;
   /** Resolves once the input has ended: no answer can be typed any more. */
   readonly inputEnded: Promise<void>;
+  /**
+   * Hears the lines typed while no prompt or question is open (the indicator's end key);
+   * null stops. Without it such lines are dropped.
+   */
+  onIdleLine(listener: ((line: string) => void) | null): void;
   close(): Promise<void>;
 }
 
@@ -60,7 +69,9 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
         return resolve(null);
       }
       const { title, body } = formatPromptText(req);
-      io.output(`\n${title}\n${"=".repeat(title.length)}\n${body}\n\n`);
+      const choices = choiceLines(req);
+      const extra = choices.length > 0 ? `\n${choices.join("\n")}\n` : "";
+      io.output(`\n${title}\n${"=".repeat(title.length)}\n${body}\n${extra}\n`);
       let settled = false;
       let timer: TimerHandle | undefined;
       let lastSeconds = -1;
@@ -90,9 +101,21 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       };
       const onAbort = () => finish(null, WITHDRAWN);
       const unlisten = lines.listen((line) => {
-        const answer = parseAnswer(line);
-        if (answer === "accept") return finish(answer, "Accepted.");
-        if (answer === "decline") return finish(answer, "Declined.");
+        const single = line.trim().split(/\s+/).length === 1;
+        const answer = parseAnswer(line.trim().split(/\s+/)[0] ?? "");
+        if (answer === "accept" && choices.length > 0) {
+          const grant = parseGrant(line, req);
+          if (grant) {
+            const what = grant.granted
+              ? ` for ${grant.granted.map((c) => CAPABILITY_WORDS[c] ?? c).join(", ")}`
+              : "";
+            const how = grant.windowMinutes != null ? `, ${windowText(grant.windowMinutes)}` : "";
+            return finish({ answer, ...grant }, `Accepted${what}${how}.`);
+          }
+        } else if (answer === "accept" && single) {
+          return finish(answer, "Accepted.");
+        }
+        if (answer === "decline" && single) return finish(answer, "Declined.");
         io.output(`${io.isTerminal ? "\n" : ""}${HINT}\n`);
         if (io.isTerminal && lastSeconds > 0) render(lastSeconds);
       });
@@ -130,6 +153,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       return Promise.resolve();
     },
     inputEnded: lines.ended,
+    onIdleLine: (listener) => lines.idle(listener),
     close: () => lines.close(),
   };
 }
@@ -137,12 +161,17 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
 /** Splits the input into lines and hands each to whoever is listening at that moment. */
 function lineReader(input: ReadableStream<Uint8Array>): {
   listen(fn: (line: string) => void): () => void;
+  /** Hears the lines no listener takes; null drops them again. */
+  idle(fn: ((line: string) => void) | null): void;
   /** Resolves once the input has ended (or failed); no line comes after that. */
   ended: Promise<void>;
   close(): Promise<void>;
 } {
   // An object, not a variable: TypeScript would narrow a `let` to null inside the pump.
-  const current: { listener: ((line: string) => void) | null } = { listener: null };
+  const current: {
+    listener: ((line: string) => void) | null;
+    idle: ((line: string) => void) | null;
+  } = { listener: null, idle: null };
   const reader = input.getReader();
   const pump = (async () => {
     const decoder = new TextDecoder();
@@ -156,10 +185,10 @@ function lineReader(input: ReadableStream<Uint8Array>): {
         while ((end = buffer.indexOf("\n")) >= 0) {
           const line = buffer.slice(0, end).replace(/\r$/, "");
           buffer = buffer.slice(end + 1);
-          current.listener?.(line);
+          (current.listener ?? current.idle)?.(line);
         }
       }
-      if (buffer) current.listener?.(buffer);
+      if (buffer) (current.listener ?? current.idle)?.(buffer);
     } catch {
       // Input gone: open prompts can still run out or be withdrawn.
     }
@@ -170,6 +199,9 @@ function lineReader(input: ReadableStream<Uint8Array>): {
       return () => {
         if (current.listener === fn) current.listener = null;
       };
+    },
+    idle(fn) {
+      current.idle = fn;
     },
     ended: pump,
     async close() {

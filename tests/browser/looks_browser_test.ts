@@ -24,10 +24,11 @@ import {
   settled,
   trackHtmx,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
 import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
+import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { finishRecording, insertRecording } from "../../store/recordings.ts";
 import { startVncDesktop } from "../support/x11.ts";
@@ -65,6 +66,9 @@ const NOT_PAGES: Record<string, string> = {
   "/sessions/:id/live": "an event stream",
   "/sessions/:id/events": "an event stream",
   "/sessions/:id/files/download": "a file download",
+  "/sessions/:id/files/browse": "a live part of the files panel",
+  "/sessions/active/list": "a live part of /sessions/active",
+  "/sessions/active/events": "an event stream",
 };
 
 /** Pages for someone who is not signed in; the scenes visit them in a signed-out browser. */
@@ -244,6 +248,8 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
 
   const tech = await context();
   const annPage = await context();
+  // The panel's own states are photographed; the workspace is visited on purpose.
+  await stayOnPanel(w.server.services.db);
   await signIn(tech, url, "owner@example.com");
   await signIn(annPage, url, "ann@example.com");
   const check = inspector.check.bind(inspector);
@@ -324,11 +330,20 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await tech.goto(`${url}/sessions/${sessionId}/files`);
     await tech.getByRole("cell", { name: "quarterly report.txt" }).waitFor();
     await check(tech, "file transfer", { shot: "files" });
+    await tech.goto(`${url}/sessions/active`);
+    await tech.locator(`[data-session="${sessionId}"]`).waitFor();
+    await check(tech, "active sessions", { shot: "active-sessions" });
     await tech.goto(`${url}/sessions/${sessionId}/remote`);
     await tech.getByText(/shell runs as/).waitFor();
     await w.owner.post(`/sessions/${sessionId}/deauthorize`);
     await tech.locator('#session-bar [data-state="ended"]').waitFor();
     await check(tech, "remote terminal after deauthorization", { shot: "remote-ended" });
+    const receipt = await until(
+      "the consent receipt",
+      async () => (await w.server.services.receipts.ofSession(sessionId))[0],
+    );
+    await tech.goto(`${url}/sessions/${sessionId}/receipts/${receipt.id}`);
+    await check(tech, "consent receipt", { shot: "receipt" });
 
     // A locked device is not asked; the panel says so. Then an admin disables it.
     await tech.goto(`${url}/devices/${locked}`);
@@ -336,6 +351,7 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await request.click();
     await tech.locator(".skipped-confirmation").waitFor();
     await check(tech, "authorized without asking a locked device");
+    tech.once("dialog", (dialog) => dialog.accept());
     await tech.getByRole("button", { name: "Disable device" }).click();
     await tech.getByRole("button", { name: "Enable device" }).waitFor();
     await check(tech, "disabled device");
