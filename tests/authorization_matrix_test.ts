@@ -128,11 +128,25 @@ const RULES: Rule[] = [
     object: "group",
   },
   { match: /^\/api\/v1\/devices\/:id/, access: "member", object: "device" },
+  // Session Confirmation: read by the department's people, changed by its admins.
+  {
+    match: /^\/api\/v1\/departments\/:id\/confirmation$/,
+    methods: ["PUT"],
+    access: "admin",
+    object: "department",
+  },
+  {
+    match: /^\/api\/v1\/departments\/:id\/confirmation$/,
+    access: "member",
+    object: "department",
+  },
   {
     match: /^\/api\/v1\/sessions\/:id(\/deauthorize)?$/,
     access: "overseen",
     object: "session",
   },
+  // A consent receipt is for everyone who may answer for the session, like its timeline.
+  { match: /^\/api\/v1\/sessions\/:id\/receipts$/, access: "overseen", object: "session" },
   { match: /^\/api\/v1\/sessions\/:id\//, access: "owner", object: "session" },
   {
     match: /^\/api\/v1\/support-sessions$/,
@@ -222,12 +236,19 @@ const RULES: Rule[] = [
     inScopeNotFound: /There is no such device/,
   },
   {
-    match: /^\/devices\/:id\/(disable|enable|group|email-authorization)$/,
+    match: /^\/devices\/:id\/(disable|enable|group|email-authorization|contact)$/,
     access: "admin",
     object: "device",
   },
   { match: /^\/devices\/:id/, access: "member", object: "device" },
   { match: /^\/sessions\/:id\/deauthorize$/, access: "overseen", object: "session" },
+  {
+    match: /^\/sessions\/:id\/receipts\/:receiptId$/,
+    access: "overseen",
+    object: "session",
+    // The path names no real receipt; in scope that is "not found", out of scope the same.
+    inScopeNotFound: /There is no such receipt/,
+  },
   { match: /^\/sessions\/active(\/list|\/events)?$/, access: "signed_in", object: "none" },
   { match: /^\/sessions\/active\/:id\/deauthorize$/, access: "overseen", object: "session" },
   {
