@@ -41,6 +41,7 @@ import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
 import { Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
 import { hashToken } from "./lib/tokens.ts";
+import { mailTexts } from "./mailer/messages.ts";
 import { Outbox } from "./mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
 import { createApp } from "./routes/app.tsx";
@@ -157,7 +158,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   );
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
-    mail: new ApprovalMail({ publicUrl, organization }),
+    mail: new ApprovalMail({ publicUrl, organization, texts: mailTexts }),
   });
 
   // The hub holds the devices' connections; what it records goes through its own unit of work.
@@ -300,6 +301,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     apps: supportApps,
     sessions,
     mail: outbox,
+    texts: mailTexts,
     publicUrl,
     organization,
   });
@@ -342,7 +344,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     enrollment: new Enrollment({ db, clock }),
     deviceAdmin: new DeviceAdmin({ db, clock, agents: hub, events, revocations }),
     settings: new DepartmentSettings({ db, clock }),
-    mail: new MailAdmin({ db, clock, outbox, organization }),
+    mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, organization }),
     audit: new AuditLog({ db }),
     auditChain,
     recordings,

@@ -165,3 +165,11 @@ export function supportLinkMail(input: {
 </body></html>`;
   return { subject: `Support session from ${input.organization}`, text, html };
 }
+
+/** The mails, as the services' mail-texts port asks for them. */
+export const mailTexts = {
+  authorizationRequest: authorizationRequestMail,
+  test: testMail,
+  supportLink: supportLinkMail,
+  redactDecisionLinks,
+};

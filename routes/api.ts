@@ -18,7 +18,8 @@ import {
 import { authenticateApiToken } from "../services/api_tokens.ts";
 import type { Device } from "../services/devices.ts";
 import { EnrollmentError } from "../services/enrollment.ts";
-import { deviceModel, loadNames } from "../services/device_views.ts";
+import { deviceModel } from "../presenters/device_views.ts";
+import { loadNames } from "../services/device_facts.ts";
 import { SessionError } from "../services/sessions.ts";
 import { changeEmailPolicy, ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";

@@ -7,7 +7,6 @@
  */
 import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
-import { redactDecisionLinks, testMail } from "../mailer/messages.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
@@ -20,7 +19,7 @@ import {
 import type { CurrentUser } from "./accounts.ts";
 import { visibleDepartments } from "./devices.ts";
 import { email, parseWith } from "./fields.ts";
-import type { MailDelivery } from "./ports.ts";
+import type { MailDelivery, MailTexts } from "./ports.ts";
 
 /** The test mail's fields. */
 export const TestMailFields = z.object({ to: email() });
@@ -44,11 +43,20 @@ export interface MailItem {
   lastError: string | null;
 }
 
+/** What the mail admin needs: the outbox, and the mailer's texts. */
+export interface MailAdminDeps {
+  db: Db;
+  clock: Clock;
+  outbox: MailDelivery;
+  texts: MailTexts;
+  organization: () => string;
+}
+
 /** The outbox and the test mail, within the viewer's departments. */
 export class MailAdmin {
-  readonly #d: { db: Db; clock: Clock; outbox: MailDelivery; organization: () => string };
+  readonly #d: MailAdminDeps;
 
-  constructor(deps: { db: Db; clock: Clock; outbox: MailDelivery; organization: () => string }) {
+  constructor(deps: MailAdminDeps) {
     this.#d = deps;
   }
 
@@ -70,7 +78,7 @@ export class MailAdmin {
     if (!mail || !(await this.#mayRead(viewer, await visibleDepartments(db, viewer), mail))) {
       throw new MailAdminError(404, "No such mail");
     }
-    return { ...item(mail), text: redactDecisionLinks(mail.text_body) };
+    return { ...item(mail), text: this.#d.texts.redactDecisionLinks(mail.text_body) };
   }
 
   /** Queues a test mail to `to`, readable back by its sender (and super admins) only. */
@@ -79,7 +87,7 @@ export class MailAdmin {
     if (!parsed.ok) throw new MailAdminError(400, parsed.message);
     const { to } = parsed.data;
     const { db, clock, outbox, organization } = this.#d;
-    const mail = testMail(organization(), viewer.email);
+    const mail = this.#d.texts.test(organization(), viewer.email);
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
       await enqueueMail(trx, {

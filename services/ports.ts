@@ -3,7 +3,8 @@
  *
  * - what the services need from the outside world: the live connections of devices
  *   ({@link AgentLink}), relayed channels ({@link ChannelTransport}) and what they tell about
- *   their traffic ({@link RelayUsage}), mail delivery ({@link MailDelivery}), the deadline
+ *   their traffic ({@link RelayUsage}), mail delivery ({@link MailDelivery}) and the mails'
+ *   texts ({@link MailTexts}), the deadline
  *   timer ({@link Wakeup}) and the live-event bus ({@link LiveEvents}); time comes through
  *   lib's `Clock`;
  * - what the relay and the session transitions are handed by the services: the recorder of
@@ -186,6 +187,43 @@ export interface MailDelivery {
   kick(): void;
   /** Where mail goes: an SMTP server ("smtp"), or only the outbox and the log ("log"). */
   readonly transport: { readonly kind: "smtp" | "log"; readonly from: string };
+}
+
+/** A mail as the mailer writes it. */
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The mails Assent sends, written by the mailer; services fill them and queue them. */
+export interface MailTexts {
+  /** The email-authorization request sent to each recipient (R5). */
+  authorizationRequest(input: {
+    organization: string;
+    technician: string;
+    device: string;
+    asUser: string | null;
+    requestedAt: number;
+    deadline: number;
+    link: string;
+    reason?: string | null;
+    tier?: number;
+    askedAt?: number;
+  }): RenderedMail;
+  /** The test mail sent from the admin mail page. */
+  test(organization: string, by: string): RenderedMail;
+  /** The link to a Service Desk support session, sent to the customer (R6). */
+  supportLink(input: {
+    organization: string;
+    technician: string;
+    customer: string | null;
+    formattedCode: string;
+    expiresAt: number;
+    link: string;
+  }): RenderedMail;
+  /** `text` with every approval link replaced by a notice, for readers other than its recipient. */
+  redactDecisionLinks(text: string): string;
 }
 
 /** A queued mail as the outbox delivers it. */

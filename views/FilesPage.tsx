@@ -3,7 +3,8 @@ import { FILE_TRANSFER, TAKE_REMOTE_CONTROL } from "../core/mod.ts";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
-import { SessionBar, type SessionBarModel } from "./RemotePage.tsx";
+import type { SessionBarModel } from "../presenters/device_views.ts";
+import { SessionBar } from "./RemotePage.tsx";
 
 /** One entry of a folder listing. */
 export interface ListingEntry {
