@@ -67,7 +67,6 @@ export const RULES: Readonly<Record<string, Rule>> = {
 /** Where the agent's programs start, besides `assent agent` in main.ts. */
 const AGENT_ENTRIES = ["agent/main.ts", "agent/run.ts", "agent/support.ts"];
 
-
 /** The folder a project path belongs to: its first segment, or the file at the root. */
 export function folderOf(path: string): string {
   const slash = path.indexOf("/");
