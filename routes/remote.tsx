@@ -12,7 +12,12 @@ import { isReachRefusal } from "../services/file_transfers.ts";
 import { ChannelError } from "../services/remote_channels.ts";
 import type { Device } from "../services/devices.ts";
 import { type FilesModel, FilesPage, TransferList } from "../views/FilesPage.tsx";
-import { RemotePage, RemoteUnavailablePage, SessionBarContent } from "../views/RemotePage.tsx";
+import {
+  type RemoteModel,
+  RemotePage,
+  RemoteUnavailablePage,
+  SessionBarContent,
+} from "../views/RemotePage.tsx";
 import { NO_VNC_TEXT } from "../views/DevicePage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
@@ -47,6 +52,75 @@ function bar(c: Ctx, o: Owned) {
   return sessionBarModel(c.get("services"), o.session, o.device);
 }
 
+/** The page that says why an action is not available now (409). */
+function unavailable(
+  c: Ctx,
+  o: Owned,
+  action: "take_remote_control" | "file_transfer",
+  reason: string,
+) {
+  return render(
+    c,
+    <RemoteUnavailablePage
+      deviceId={o.device.id}
+      deviceName={o.device.name}
+      title={ACTION_LABELS[action]}
+      reason={reason}
+    />,
+    409,
+  );
+}
+
+/** The remote-control page: the terminal unless the desktop was asked for or is all there is. */
+function remoteModel(
+  o: Owned,
+  bar: RemoteModel["bar"],
+  asked: "terminal" | "desktop",
+  allowed: ReturnType<typeof allowedActions>,
+): RemoteModel {
+  const caps = o.device.capabilities;
+  const terminal = caps.includes("terminal");
+  const desktop = caps.includes("desktop");
+  return {
+    sessionId: o.session.id,
+    deviceId: o.device.id,
+    deviceName: o.device.name,
+    view: asked === "desktop" || !terminal ? "desktop" : "terminal",
+    bar,
+    terminal: {
+      available: terminal,
+      reason: terminal ? null : "The device's agent cannot open a terminal",
+    },
+    desktop: { available: desktop, reason: desktop ? null : NO_VNC_TEXT },
+    files: allowed.file_transfer.enabled,
+  };
+}
+
+/** The files page before its listing: the reachable folders, transfers and limits. */
+async function filesModel(c: Ctx, o: Owned, remoteControl: boolean): Promise<FilesModel> {
+  const { files } = c.get("services");
+  const roots = await files.roots(o.device);
+  return {
+    roots: roots.map((r) => ({
+      path: r.path,
+      label: r.source === "upload"
+        ? "Upload folder"
+        : r.source === "home"
+        ? `Home folder of ${r.user}`
+        : "Added by an admin",
+    })),
+    sessionId: o.session.id,
+    deviceId: o.device.id,
+    deviceName: o.device.name,
+    bar: bar(c, o),
+    listing: null,
+    listingError: null,
+    transfers: files.progress(o.session.id),
+    maxBytes: files.maxBytes,
+    remoteControl,
+  };
+}
+
 /** WebSockets from other sites must not ride on the technician's cookie. */
 function sameOrigin(c: Ctx): boolean {
   const origin = c.req.header("Origin");
@@ -71,45 +145,13 @@ export function remoteRoutes(): Hono<AppEnv> {
 
   app.get("/sessions/:id/remote", requireUser(), async (c) => {
     const o = await owned(c);
-    const allowed = actions(c, o).take_remote_control;
-    if (!allowed.enabled) {
-      return render(
-        c,
-        <RemoteUnavailablePage
-          deviceId={o.device.id}
-          deviceName={o.device.name}
-          title={ACTION_LABELS.take_remote_control}
-          reason={allowed.reason}
-        />,
-        409,
-      );
+    const allowed = actions(c, o);
+    if (!allowed.take_remote_control.enabled) {
+      return unavailable(c, o, "take_remote_control", allowed.take_remote_control.reason);
     }
-    const caps = o.device.capabilities;
-    const view = c.req.query("view") === "desktop" || !caps.includes("terminal")
-      ? "desktop"
-      : "terminal";
+    const view = c.req.query("view") === "desktop" ? "desktop" : "terminal";
     c.set("styleNonce", randomToken(16));
-    return render(
-      c,
-      <RemotePage
-        model={{
-          sessionId: o.session.id,
-          deviceId: o.device.id,
-          deviceName: o.device.name,
-          view,
-          bar: bar(c, o),
-          terminal: {
-            available: caps.includes("terminal"),
-            reason: caps.includes("terminal") ? null : "The device's agent cannot open a terminal",
-          },
-          desktop: {
-            available: caps.includes("desktop"),
-            reason: caps.includes("desktop") ? null : NO_VNC_TEXT,
-          },
-          files: actions(c, o).file_transfer.enabled,
-        }}
-      />,
-    );
+    return render(c, <RemotePage model={remoteModel(o, bar(c, o), view, allowed)} />);
   });
 
   app.get("/sessions/:id/channels/:type", requireUser(), async (c) => {
@@ -141,42 +183,14 @@ export function remoteRoutes(): Hono<AppEnv> {
     const o = await owned(c);
     const allowed = actions(c, o);
     if (!allowed.file_transfer.enabled) {
-      return render(
-        c,
-        <RemoteUnavailablePage
-          deviceId={o.device.id}
-          deviceName={o.device.name}
-          title={ACTION_LABELS.file_transfer}
-          reason={allowed.file_transfer.reason}
-        />,
-        409,
-      );
+      return unavailable(c, o, "file_transfer", allowed.file_transfer.reason);
     }
     const q = parseWith(PathQuery, c.req.query());
     if (!q.ok) throw new HttpError(400, q.message);
-    const { files } = c.get("services");
-    const roots = await files.roots(o.device);
-    const model: FilesModel = {
-      roots: roots.map((r) => ({
-        path: r.path,
-        label: r.source === "upload"
-          ? "Upload folder"
-          : r.source === "home"
-          ? `Home folder of ${r.user}`
-          : "Added by an admin",
-      })),
-      sessionId: o.session.id,
-      deviceId: o.device.id,
-      deviceName: o.device.name,
-      bar: bar(c, o),
-      listing: null,
-      listingError: null,
-      transfers: files.progress(o.session.id),
-      maxBytes: files.maxBytes,
-      remoteControl: allowed.take_remote_control.enabled,
-    };
+    const model = await filesModel(c, o, allowed.take_remote_control.enabled);
     try {
-      model.listing = await files.list(o.session.id, currentUser(c).id, q.data.path ?? null);
+      model.listing = await c.get("services").files
+        .list(o.session.id, currentUser(c).id, q.data.path ?? null);
     } catch (err) {
       if (!(err instanceof ChannelError)) throw err;
       model.listingError = err.message;

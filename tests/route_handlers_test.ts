@@ -83,8 +83,6 @@ const STILL_LONG: readonly string[] = [
   "devices.tsx post /devices/:id/email-authorization",
   "enrollment.tsx post /admin/groups/:id/email-authorization",
   "recordings.tsx get /recordings/:id/cast",
-  "remote.tsx get /sessions/:id/files",
-  "remote.tsx get /sessions/:id/remote",
   "sessions.tsx post /sessions/:id/secure-connect",
   "settings.tsx post /settings/:departmentId/secure-connect",
   "setup.tsx post /setup",
