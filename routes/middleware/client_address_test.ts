@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { setUp } from "../../tests/support/accounts.ts";
+import { testApp } from "../../tests/support/app.ts";
+
+Deno.test("behind a proxy the client is the proxy's last X-Forwarded-For entry", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  t.services.config.trustProxy = true;
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    // The client makes up the first entries; the proxy appends the address it saw.
+    const res = await t.app.request("/join/10000000" + (i % 10), {
+      headers: { "X-Forwarded-For": `198.51.100.${i}, 203.0.113.50` },
+    }, { remoteAddr: { hostname: "127.0.0.1" } });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(statuses.slice(0, 10), Array(10).fill(404));
+  assert.deepEqual(statuses.slice(10), [429, 429], "made-up first entries do not reset the limit");
+});
