@@ -14,16 +14,16 @@ export const CSRF_COOKIE = "assent_csrf";
  * `null` origin is refused). Signed in, the token is a MAC of the session under the instance
  * secret, so a cookie planted by someone else brings no token that works; before sign-in it is
  * a signed double-submit token (the cookie is random, forms carry its MAC). The JSON API
- * authenticates with bearer tokens, not cookies, so it is exempt.
+ * authenticates with bearer tokens, not cookies: it is a sub-app mounted without this.
  */
-export function csrf(options: { exempt: (path: string) => boolean }): MiddlewareHandler<AppEnv> {
+export function csrf(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const services = c.get("services");
     let cookie = getCookie(c, CSRF_COOKIE);
     const valid = cookie !== undefined && /^[A-Za-z0-9_-]{43}$/.test(cookie);
     const session = getCookie(c, SESSION_COOKIE);
     const bound = session ? `csrf:session:${hashToken(session)}` : null;
-    if (UNSAFE.has(c.req.method) && !options.exempt(c.req.path)) {
+    if (UNSAFE.has(c.req.method)) {
       if (!bound && !valid) throw new HttpError(403, FORM_EXPIRED);
       if (c.req.header("Sec-Fetch-Site") === "cross-site") throw new HttpError(403, FORM_EXPIRED);
       const origin = c.req.header("Origin");

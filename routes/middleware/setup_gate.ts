@@ -1,18 +1,24 @@
-/** Until first-run setup is done, every page leads to it. */
+/**
+ * Until first-run setup is done, every page leads to it. The setup page itself is mounted
+ * before this gate, so the gate needs no exception for it.
+ */
 import type { MiddlewareHandler } from "hono";
+import type { Services } from "../../services/mod.ts";
 import { type AppEnv, HttpError } from "../env.ts";
 
-/** Sends visitors to first-run setup until it is done; afterwards /setup is gone. */
+/** True once first-run setup is done, also when the console did it while the server ran. */
+export async function isSetUp(services: Services): Promise<boolean> {
+  if (services.instance.organization === null) {
+    // The console may have completed setup while the server ran (`assent admin user create`).
+    services.instance.organization = await services.accounts.organization();
+  }
+  return services.instance.organization !== null;
+}
+
+/** Sends visitors to first-run setup until it is done. */
 export function setupGate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const services = c.get("services");
-    if (services.instance.organization === null) {
-      // The console may have completed setup while the server ran (`assent admin user create`).
-      services.instance.organization = await services.accounts.organization();
-    }
-    const pending = services.instance.organization === null;
-    const path = c.req.path;
-    if (pending && path !== "/setup") {
+    if (!(await isSetUp(c.get("services")))) {
       if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect("/setup", 303);
       throw new HttpError(409, "Assent is not set up yet. Open /setup first.");
     }
