@@ -80,6 +80,7 @@ import { SupportCodeTransitions } from "./services/support_code_transitions.ts";
 import { SupportCodes } from "./services/support_codes.ts";
 import { JoinPages } from "./services/support_join_page.ts";
 import { Transfers } from "./services/transfers.ts";
+import { ConsentReceipts } from "./services/receipts.ts";
 import { UnitOfWork } from "./services/unit_of_work.ts";
 import { type Db, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
@@ -156,9 +157,19 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       ? smtpTransport({ ...deps.smtp, greeting: greetingName(deps.publicUrl) })
       : logTransport(log.child({ component: "mail" })),
   );
+  const receipts = new ConsentReceipts({
+    db,
+    clock,
+    log: log.child({ component: "receipts" }),
+    events,
+    mail: outbox,
+    texts: mailTexts,
+    organization,
+  });
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
     mail: new ApprovalMail({ publicUrl, organization, texts: mailTexts }),
+    receipts,
   });
 
   // The hub holds the devices' connections; what it records goes through its own unit of work.
@@ -195,6 +206,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       channels: relay,
       mail: outbox,
       wakeup: scheduler,
+      receipts,
+      log: log.child({ component: "receipts" }),
     }),
   });
 
@@ -287,7 +300,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     relay,
     clock,
     log: log.child({ component: "relay" }),
+    agents: hub,
+    organization,
   });
+  receipts.channels = remote;
+  receipts.agents = hub;
   const transfers = new Transfers(events);
   const maxTransferBytes = deps.maxTransferBytes ?? 4 * 1024 ** 3;
   const files = new FileTransfers({ channels: remote, transfers, maxBytes: maxTransferBytes });
@@ -351,6 +368,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     backups,
     metrics,
     webhooks,
+    receipts,
     health: new Health({ db, clock, log: log.child({ component: "health" }), scheduler }),
     sessions,
     emailAuth,
@@ -372,6 +390,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       await scheduler.start();
       await revocations.start();
       webhooks.start();
+      void receipts.completePending();
     },
     shutdown: shutdown.signal,
     async stop() {

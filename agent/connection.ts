@@ -15,6 +15,7 @@ import {
 import { ChannelHost } from "./channels.ts";
 import type { AgentOptions, SessionState } from "./options.ts";
 import type { AdaptivePrompter, PromptAbility } from "./prompt.ts";
+import { endedText, type SessionIndicator } from "./prompt/indicator.ts";
 import { type Guard, transferFolders } from "./reach.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
 import { AGENT_VERSION } from "./version.ts";
@@ -80,6 +81,8 @@ export interface ConnectOptions extends
    * unanswered.
    */
   onOffer?: (offer: SupportOffer, signal: AbortSignal) => Promise<boolean>;
+  /** The session-active indicator; without it nothing is shown while channels are open. */
+  indicator?: SessionIndicator;
   /** Called on every `welcome`, once the connection is a device's. */
   onWelcome?: (send: (message: AgentMessage) => void) => void;
 }
@@ -341,12 +344,25 @@ class Connection {
         // until it is acknowledged, and nothing of that session runs here.
         host.revoke(message.sessionId, message.reason);
         await host.settled();
+        void options.indicator?.ended(message.sessionId, endedText(message.reason))
+          .catch((err) => log(`showing the end notice failed: ${err}`));
         log(`authorization of session ${message.sessionId} ended (${message.reason})`);
         send(
           message.messageId
             ? { type: "ack", messageId: message.messageId }
             : { type: "revoke_ack", sessionId: message.sessionId },
         );
+        return;
+      case "session_status":
+        options.indicator?.status(message, (sessionId, attemptId) => {
+          send({ type: "end_session", sessionId, attemptId });
+          log(`asked the server to end session ${sessionId}`);
+        });
+        return;
+      case "receipt":
+        log(`consent receipt ${message.receiptId} for session ${message.sessionId}`);
+        await options.indicator?.receipt(message.text)
+          .catch((err) => log(`showing the receipt failed: ${err}`));
         return;
       case "channel_open":
         // Not awaited: opening a desktop may take seconds, and a revoke must not wait.
@@ -388,6 +404,7 @@ class Connection {
 
   #closedBy(event: CloseEvent) {
     this.prompter.onChange = null;
+    this.options.indicator?.hideAll();
     this.#host.closeAll("Disconnected from the server");
     clearInterval(this.#heartbeat);
     clearInterval(this.#infoTimer);

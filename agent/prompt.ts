@@ -34,3 +34,11 @@ export type {
 export { type TerminalIo, type TerminalPrompter, terminalPrompter } from "./prompt/terminal.ts";
 export { countdownText, formatPromptText, parseAnswer, plainText } from "./prompt/text.ts";
 export { zenityPrompter } from "./prompt/zenity.ts";
+export {
+  agentIndicator,
+  dialogIndicator,
+  type IndicatorView,
+  type SessionIndicator,
+  sessionIndicator,
+  terminalIndicator,
+} from "./prompt/indicator.ts";

@@ -14,7 +14,12 @@ import {
   saveCredential,
 } from "./credentials.ts";
 import type { AgentOptions } from "./options.ts";
-import { adaptivePrompter, type TerminalPrompter, terminalPrompter } from "./prompt.ts";
+import {
+  adaptivePrompter,
+  agentIndicator,
+  type TerminalPrompter,
+  terminalPrompter,
+} from "./prompt.ts";
 import { agentGuard, programPaths } from "./reach.ts";
 import { reconnecting } from "./reconnect.ts";
 
@@ -47,6 +52,7 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
       held.terminal ??= terminalPrompter({ input: options.stdin, output: options.stdout }),
   });
   log(promptAbilityText(prompter.ability));
+  const indicator = agentIndicator(prompter, held, options.stdout, log);
 
   const onEnrolled = async ({ deviceId, secret }: { deviceId: string; secret: string }) => {
     credential = {
@@ -73,6 +79,7 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
             }),
             stopReason: "Agent stopping",
             onEnrolled,
+            indicator,
           },
           prompter,
           signal,

@@ -10,7 +10,13 @@ import { formatSupportCode, parseSupportCode } from "../core/support_code.ts";
 import { SUPPORT_SESSION_JOINED } from "../core/texts.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { defaultUploadDir } from "./channels.ts";
-import { adaptivePrompter, plainText, type TerminalPrompter, terminalPrompter } from "./prompt.ts";
+import {
+  adaptivePrompter,
+  agentIndicator,
+  plainText,
+  type TerminalPrompter,
+  terminalPrompter,
+} from "./prompt.ts";
 import { AgentStopped, connectOnce, promptAbilityText, type SupportOffer } from "./connection.ts";
 import { type AgentOptions, DEFAULT_VNC, parseDeviceOptions } from "./options.ts";
 import { reconnecting } from "./reconnect.ts";
@@ -82,6 +88,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
     held.terminal ??= terminalPrompter({ input: options.stdin, output: options.stdout });
   const prompter = await adaptivePrompter({ mode: options.prompt, terminal: onTerminal });
   options.log(promptAbilityText(prompter.ability));
+  const indicator = agentIndicator(prompter, held, options.stdout, options.log);
 
   let joined = false;
   let declined = false;
@@ -139,6 +146,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
             stopReason: SUPPORT_QUIT_REASON,
             onOffer,
             onWelcome,
+            indicator,
           },
           prompter,
           signal,

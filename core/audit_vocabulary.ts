@@ -18,6 +18,9 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "authorization.expired": "An authorization reached its lifetime; its channels closed",
     "authorization.deauthorized": "An authorization was ended early; its channels closed",
     "authorization.revoke_acknowledged": "The agent confirmed it dropped an ended authorization",
+    "authorization.end_ignored":
+      "An End session from the device named no live authorization: late, replayed or stale",
+    "receipt.issued": "A consent receipt of an ended authorization was stored for the end user",
 
     // R3 Secure Connect.
     "secure_connect.verified": "A technician passed Secure Connect for one device",
@@ -85,6 +88,7 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "device.enrollment_refused": "An agent's enrollment was refused",
     "device.key_registered": "A device registered the key it signs its reports with",
     "device.group_changed": "An admin moved a device to another group",
+    "device.contact_changed": "An admin changed where a device's consent receipts are mailed",
     "device.messages_dropped":
       "A device acknowledged nothing, so its oldest kept messages were dropped",
     "device_group.created": "An admin created a device group",

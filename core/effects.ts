@@ -58,6 +58,17 @@ export type Effect =
   | { type: "grant_on_device"; deviceId: string; sessionId: string; expiresAt: Millis }
   | { type: "revoke_on_device"; deviceId: string; sessionId: string; reason: ReasonCode }
   | { type: "close_channels"; sessionId: string; channelIds: string[]; reason: ReasonCode }
+  | {
+    /** An authorization ended: its consent receipt is stored, shown and sent. */
+    type: "issue_receipt";
+    sessionId: string;
+    deviceId: string;
+    attemptId: string;
+    technicianName: string;
+    authorizedAt: Millis;
+    endedAt: Millis;
+    outcome: ReasonCode;
+  }
   | { type: "close_connection"; deviceId: string; connectionId: string; reason: ReasonCode }
   | { type: "wake_at"; at: Millis }
   | { type: "audit"; event: AuditEvent };

@@ -29,6 +29,7 @@ export const REASON_CODES = [
   "session_deleted",
   "device_offline",
   "app_closed",
+  "ended_at_device",
   "device_disabled",
   "replaced",
   "mfa_failed",

@@ -198,6 +198,11 @@ export function auditEventOf(session: SupportSession, h: Happened): AuditEvent {
           detail: { expiresAt: h.expiresAt, ...(h.cause ? { cause: h.cause } : {}) },
         },
       );
+    case "end_ignored":
+      return record("authorization.end_ignored", {
+        attemptId: h.attemptId,
+        outcome: h.reason,
+      });
     case "channel_opened":
       return record("channel.opened", {
         attemptId: h.attemptId,

@@ -12,7 +12,13 @@ import {
 import { type Actor, SYSTEM } from "./effects.ts";
 import { emailPassed, escalateEmail, timeOutEmail, withdrawEmail } from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
-import { type Emitted, type Step, technicianActor, unchanged } from "./session_happenings.ts";
+import {
+  type Emitted,
+  endUserActor,
+  type Step,
+  technicianActor,
+  unchanged,
+} from "./session_happenings.ts";
 import {
   type AccessRevocationCause,
   type Attempt,
@@ -39,7 +45,13 @@ export type AttemptEnding = {
 
 /** Why an authorization ends before or at its expiry; every one closes its channels at once. */
 export type AuthorizationEnding = {
-  outcome: "expired" | "deauthorized" | "session_closed" | "app_closed" | "access_revoked";
+  outcome:
+    | "expired"
+    | "deauthorized"
+    | "session_closed"
+    | "app_closed"
+    | "access_revoked"
+    | "ended_at_device";
   at: Millis;
   actor: Actor;
   by?: string;
@@ -275,6 +287,16 @@ export function endAuthorization(session: SessionIn<"authorized">, end: Authoriz
         reason: end.outcome,
       },
       {
+        type: "issue_receipt",
+        sessionId: session.id,
+        deviceId: session.deviceId,
+        attemptId: status.attemptId,
+        technicianName: status.attempt.technicianName,
+        authorizedAt: status.authorizedAt,
+        endedAt: end.at,
+        outcome: end.outcome,
+      },
+      {
         happened: "authorization_ended",
         at: end.at,
         actor: end.actor,
@@ -333,6 +355,34 @@ export function endIfPromptUnseen(
       { happened: "prompt_impossible", at: event.at, attemptId: attempt.id },
       ...ended.effects,
     ],
+  };
+}
+
+// The end message names the attempt whose indicator was shown, so a replayed or late message
+// cannot end an authorization granted after it; it only ever reaches its own device's sessions.
+/** End session at the device: the live authorization of that attempt ends at once, nothing else. */
+export function endFromDevice(
+  session: SupportSession,
+  event: Extract<SupportSessionEvent, { type: "end_from_device" }>,
+): Step {
+  const status = session.status;
+  if (status.kind === "authorized" && status.attemptId === event.attemptId) {
+    return endAuthorization(session as SessionIn<"authorized">, {
+      outcome: "ended_at_device",
+      at: event.at,
+      actor: endUserActor(session.asUser),
+    });
+  }
+  const ended = status.kind === "unauthorized" && status.last?.attemptId === event.attemptId;
+  return {
+    state: session,
+    effects: [{
+      happened: "end_ignored",
+      at: event.at,
+      actor: endUserActor(session.asUser),
+      attemptId: event.attemptId,
+      reason: ended ? "already_answered" : "superseded",
+    }],
   };
 }
 

@@ -150,6 +150,14 @@ export type Happened =
     cause?: AccessRevocationCause;
   }
   | {
+    /** An End session from the device that matched no live authorization (late or replayed). */
+    happened: "end_ignored";
+    at: Millis;
+    actor: Actor;
+    attemptId: string;
+    reason: ReasonCode;
+  }
+  | {
     happened: "channel_opened";
     at: Millis;
     actor: Actor;

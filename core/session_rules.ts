@@ -17,6 +17,7 @@ import {
   closeSession,
   endAttemptStep,
   endAuthorization,
+  endFromDevice,
   endIfPromptUnseen,
 } from "./session_endings.ts";
 import { endUserActor, type Step, technicianActor } from "./session_happenings.ts";
@@ -261,6 +262,14 @@ export const SESSION_RULES: RuleTable = Object.freeze<RuleTable>({
       run: (session, event) =>
         endAuthorization(session, { outcome: "app_closed", at: event.at, actor: endUserActor() }),
     },
+  },
+
+  // The person at the device ends the authorization their indicator showed, and only that one.
+  end_from_device: {
+    unauthorized: { to: ["unauthorized"], run: endFromDevice },
+    authorizing: { to: ["authorizing"], run: endFromDevice },
+    authorized: { to: ["authorized", "unauthorized"], run: endFromDevice },
+    closed: { to: ["closed"], run: endFromDevice },
   },
 
   // R2: a channel exists only inside an authorized, unexpired session, as its button shows.

@@ -166,6 +166,8 @@ export type SupportSessionEvent =
   | { type: "device_offline"; at: Millis }
   | { type: "capabilities_reported"; capabilities: readonly string[]; at: Millis }
   | { type: "end_user_left"; at: Millis }
+  /** The person at the device pressed End session on the indicator of attempt `attemptId`. */
+  | { type: "end_from_device"; attemptId: string; at: Millis }
   | {
     type: "open_channel";
     channelId: string;

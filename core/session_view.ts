@@ -214,7 +214,7 @@ function outcomeTexts(outcome: ReasonCode, gate: DecidingGate | null): [string, 
       : [CONFIRMATION_REJECTED_HEADING, CONFIRMATION_TIMED_OUT, true];
   }
   if (outcome === "expired") return [AUTHORIZATION_EXPIRED_HEADING, reasonText(outcome), false];
-  if (outcome === "deauthorized" || outcome === "access_revoked") {
+  if (outcome === "deauthorized" || outcome === "access_revoked" || outcome === "ended_at_device") {
     return [AUTHORIZATION_DEAUTHORIZED_HEADING, reasonText(outcome), false];
   }
   if (outcome === "cancelled") return [AUTHORIZATION_CANCELLED_HEADING, reasonText(outcome), false];

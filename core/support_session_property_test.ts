@@ -59,6 +59,7 @@ type Command =
   | { kind: "timer"; dt: number }
   | { kind: "cancel"; dt: number }
   | { kind: "deauthorize"; dt: number }
+  | { kind: "end_device"; dt: number; target: "current" | "previous" | "unknown" }
   | { kind: "offline"; dt: number }
   | {
     kind: "open";
@@ -138,6 +139,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("cancel" as const), dt }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant("deauthorize" as const), dt }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("offline" as const), dt }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant("end_device" as const), dt, target }),
+  },
   {
     weight: 15,
     arbitrary: fc.record({
@@ -268,6 +273,9 @@ function simulate(commands: Command[]) {
       case "offline":
         event = { type: "device_offline", at: now };
         break;
+      case "end_device":
+        event = { type: "end_from_device", attemptId: pick(cmd.target), at: now };
+        break;
       case "open":
         event = {
           type: "open_channel",
@@ -380,6 +388,21 @@ function checkStep(
     ok(closeIndex < endIndex);
     if (status.kind === "authorized" && before.status.kind === "authorized") {
       ok(status.attemptId !== before.status.attemptId, "the ended authorization is still in force");
+    }
+    // Every authorization that ends leaves one receipt, of that very authorization.
+    const receipts = result.effects.filter((e) => e.type === "issue_receipt");
+    equal(receipts.length, 1);
+    ok(before.status.kind === "authorized");
+    equal(receipts[0]?.type === "issue_receipt" && receipts[0].attemptId, before.status.attemptId);
+  }
+
+  // End session at the device ends only the authorization it names, and always all of it.
+  if (event.type === "end_from_device") {
+    const named = before.status.kind === "authorized" &&
+      before.status.attemptId === event.attemptId && before.status.expiresAt > event.at;
+    equal(status.kind === "unauthorized" && named, named, "End session left it authorized");
+    if (!named && before.status.kind === "authorized" && before.status.expiresAt > event.at) {
+      deepEqual(result.state, before, "an End session for another attempt changed the session");
     }
   }
 
@@ -541,6 +564,9 @@ Deno.test("property generator reaches every outcome the properties are about", (
       "channel.opened:",
       "channel.closed:expired",
       "channel.closed:deauthorized",
+      "authorization.deauthorized:ended_at_device",
+      "channel.closed:ended_at_device",
+      "authorization.end_ignored:superseded",
       "answer.ignored:already_answered",
       "answer.ignored:timed_out",
       "answer.ignored:withdrawn",

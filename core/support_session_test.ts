@@ -250,11 +250,63 @@ Deno.test("deauthorize closes every channel and revokes on the device", () => {
     "audit",
     "audit",
     "revoke_on_device",
+    "issue_receipt",
     "audit",
   ]);
   deepEqual(only(effects, "close_channels")[0]?.channelIds, ["ch-rc", "ch-ft", "ch-rc2"]);
   equal(auditEvents(effects).at(-1)?.action, "authorization.deauthorized");
   equal(sessionView(state, s(61)).kind, "unauthorized");
+});
+
+Deno.test("End session at the device ends its authorization with every channel, as the end user", () => {
+  const session = withChannels(authorized({}, s(0)), s(10), "ch-rc", "ch-ft");
+  const { state, effects } = step(session, {
+    type: "end_from_device",
+    attemptId: "att-" + s(0),
+    at: s(90),
+  });
+  equal(state.status.kind, "unauthorized");
+  deepEqual(only(effects, "close_channels")[0]?.channelIds, ["ch-rc", "ch-ft"]);
+  equal(only(effects, "revoke_on_device")[0]?.reason, "ended_at_device");
+  deepEqual(only(effects, "issue_receipt"), [{
+    type: "issue_receipt",
+    sessionId: session.id,
+    deviceId: session.deviceId,
+    attemptId: "att-" + s(0),
+    technicianName: "Ada Tech",
+    authorizedAt: s(0),
+    endedAt: s(90),
+    outcome: "ended_at_device",
+  }]);
+  const ended = auditEvents(effects).at(-1)!;
+  equal(ended.action, "authorization.deauthorized");
+  equal(ended.outcome, "ended_at_device");
+  equal(ended.actor.kind, "end_user");
+  const view = sessionView(state, s(91));
+  ok(view.kind === "unauthorized" && view.outcome?.reason === "Ended by the user at the device");
+});
+
+Deno.test("an End session naming another attempt ends nothing and is recorded as ignored", () => {
+  const first = step(authorized({}, s(0)), {
+    type: "end_from_device",
+    attemptId: "att-" + s(0),
+    at: s(30),
+  }).state;
+  // The same message again, after a new authorization: stale, it must not end the new one.
+  const renewed = authorized({}, s(60));
+  for (
+    const [session, attemptId, reason] of [
+      [renewed, "att-" + s(0), "superseded"],
+      [first, "att-" + s(0), "already_answered"],
+      [fresh(), "att-unknown", "superseded"],
+    ] as const
+  ) {
+    const { state, effects } = step(session, { type: "end_from_device", attemptId, at: s(70) });
+    deepEqual(state, session);
+    deepEqual(effectTypes(effects), ["audit"]);
+    equal(auditEvents(effects)[0]?.action, "authorization.end_ignored");
+    equal(auditEvents(effects)[0]?.outcome, reason);
+  }
 });
 
 Deno.test("after deauthorize request authorization runs the gates again", () => {

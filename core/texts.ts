@@ -294,6 +294,14 @@ export const SUPPORT_CODE_EXPIRY_CHOICE_LABELS: Readonly<Record<number, string>>
   10080: "7 days",
 });
 
+// The session-active indicator and the end of a session at the device.
+
+/** What the technician sees when the person at the device pressed End session. */
+export const ENDED_AT_DEVICE = "Ended by the user at the device";
+
+/** The notice at the device when an authorization ends, however it ended. */
+export const SESSION_ENDED_NOTICE = "The remote support session has ended.";
+
 // Rate limits.
 
 /** Any rate-limited action after too many failures. */
@@ -330,6 +338,7 @@ const TECHNICIAN_TEXTS: Record<ReasonCode, string> = {
   session_deleted: "The support session has been deleted",
   device_offline: UNABLE_TO_CONNECT,
   app_closed: "The customer closed the support app",
+  ended_at_device: ENDED_AT_DEVICE,
   device_disabled: "The device is disabled",
   replaced: "The device connected again and replaced its previous connection",
   mfa_failed: "Authentication failed",
@@ -353,6 +362,7 @@ const END_USER_TEXTS: Partial<Record<ReasonCode, string>> = {
   deauthorized: "The technician's access to this device has ended",
   access_revoked: "The technician's access to this device has ended",
   app_closed: "You closed the support app",
+  ended_at_device: "You ended the remote session",
 };
 
 const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
@@ -370,6 +380,7 @@ const APPROVER_TEXTS: Partial<Record<ReasonCode, string>> = {
   cannot_prompt: APPROVAL_WITHDRAWN,
   session_closed: APPROVAL_WITHDRAWN,
   app_closed: APPROVAL_WITHDRAWN,
+  ended_at_device: APPROVAL_WITHDRAWN,
 };
 
 /** The text `audience` sees for `reason`, falling back to the technician text every code has. */

@@ -2,7 +2,7 @@
  * The mails Assent sends. Plain text plus simple HTML with no remote images or scripts; the
  * only secret in a mail is its one link.
  */
-import { CHECK_REQUEST, EMAIL_SUBJECT } from "../core/mod.ts";
+import { CHECK_REQUEST, type ConsentReceipt, EMAIL_SUBJECT, receiptText } from "../core/mod.ts";
 
 /** A rendered mail. */
 export interface RenderedMail {
@@ -166,10 +166,30 @@ export function supportLinkMail(input: {
   return { subject: `Support session from ${input.organization}`, text, html };
 }
 
+/** The consent receipt of an ended authorization, for the customer or the device's contact. */
+export function receiptMail(receipt: ConsentReceipt): RenderedMail {
+  const lead = `${receipt.technician} from ${receipt.organization} no longer has access to ` +
+    `${receipt.deviceName}. This is the record of what they had access to.`;
+  const body = receiptText(receipt);
+  const text = [lead, "", body, "", "Keep this mail as your record; nothing needs to be done."]
+    .join("\n");
+  const e = escapeHtml;
+  const html =
+    `<!doctype html><html><body style="font-family:system-ui,Segoe UI,Arial,sans-serif;color:#1b1f27">
+<p style="font-size:16px">${e(lead)}</p>
+<pre style="font-family:ui-monospace,Consolas,monospace;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere">${
+      e(body)
+    }</pre>
+<p style="font-size:13px;color:#5d6675">Keep this mail as your record; nothing needs to be done.</p>
+</body></html>`;
+  return { subject: `Consent receipt: ${receipt.technician} on ${receipt.deviceName}`, text, html };
+}
+
 /** The mails, as the services' mail-texts port asks for them. */
 export const mailTexts = {
   authorizationRequest: authorizationRequestMail,
   test: testMail,
   supportLink: supportLinkMail,
+  receipt: receiptMail,
   redactDecisionLinks,
 };

@@ -20,6 +20,7 @@ import * as approvalPolicies from "./20261202T110000_approval_policies.ts";
 import * as terminalRecordings from "./20261202T110000_terminal_recordings.ts";
 import * as operations from "./20261203T120000_operations.ts";
 import * as webhooks from "./20261203T130000_webhooks.ts";
+import * as consentReceipts from "./20261204T110000_consent_receipts.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   "20261202T110000_terminal_recordings": terminalRecordings,
   "20261203T120000_operations": operations,
   "20261203T130000_webhooks": webhooks,
+  "20261204T110000_consent_receipts": consentReceipts,
 };

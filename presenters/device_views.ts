@@ -101,6 +101,8 @@ export interface SessionBarModel {
   deviceName: string;
   asUser: string | null;
   state: SessionBarState;
+  /** The consent receipt of the authorization that just ended, once it is ready. */
+  receiptHref?: string | null;
 }
 
 /** A row of the device list. */

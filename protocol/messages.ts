@@ -230,6 +230,11 @@ export const AgentMessage = z.discriminatedUnion("type", [
     channelId: z.number().int().min(1),
     event: z.record(z.string(), z.unknown()),
   }),
+  /**
+   * The person at the device pressed End session on the indicator of `attemptId` (from
+   * session_status). The server ends that authorization at once, and only that one.
+   */
+  z.object({ type: z.literal("end_session"), sessionId: id, attemptId: id }),
   /** How an offered update went (see update_available). */
   z.object({
     type: z.literal("update_status"),
@@ -308,6 +313,30 @@ export type ServerMessage =
     params: Record<string, unknown>;
   }
   | { type: "channel_close"; channelId: number; reason: string }
+  | {
+    /**
+     * What a technician has open on this device right now, for the session-active indicator.
+     * Sent whenever it changes; `open` empty means nothing is open and the indicator goes away.
+     * For display only: the agent never grants or keeps access because of it.
+     */
+    type: "session_status";
+    sessionId: string;
+    /** Named back in end_session, so an End session can only end this authorization. */
+    attemptId: string;
+    technician: string;
+    organization: string;
+    open: IndicatorItem[];
+    /** When the authorization ends (server time) and how long that is from sending. */
+    expiresAt: number;
+    remainingMs: number;
+  }
+  | {
+    /** The consent receipt of an ended authorization, in plain words to show the end user. */
+    type: "receipt";
+    receiptId: string;
+    sessionId: string;
+    text: string;
+  }
   | { type: "channel_credit"; channelId: number; bytes: number }
   | { type: "channel_event"; channelId: number; event: Record<string, unknown> }
   | {
@@ -316,6 +345,9 @@ export type ServerMessage =
     version: string;
     packages: UpdatePackage[];
   };
+
+/** What the indicator names as open: the screen, a terminal, file transfer. */
+export type IndicatorItem = "screen" | "terminal" | "files";
 
 /** One package of an offered update. */
 export interface UpdatePackage {

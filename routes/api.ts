@@ -12,6 +12,8 @@ import {
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
+  receiptEnding,
+  receiptText,
   sessionView,
   type SupportSession,
 } from "../core/mod.ts";
@@ -261,6 +263,19 @@ export function apiRoutes(): Hono<AppEnv> {
     const found = await sessionAndDevice(c);
     if (!found) return fail(c, 404, "not_found", "There is no such support session");
     return render(c, found.session, found.device);
+  });
+
+  app.get("/v1/sessions/:id/receipts", async (c) => {
+    const found = await sessionAndDevice(c);
+    if (!found) return fail(c, 404, "not_found", "There is no such support session");
+    const receipts = await c.get("services").receipts.ofSession(found.session.id);
+    return c.json({
+      receipts: receipts.map((r) => ({
+        ...r,
+        ending: receiptEnding(r.outcome),
+        text: receiptText(r),
+      })),
+    });
   });
 
   app.post("/v1/sessions/:id/authorize", async (c) => {

@@ -163,6 +163,35 @@ export const ApprovalListResponse = z.object({ approvals: z.array(z.looseObject(
 /** `POST /approvals/{id}`. */
 export const DecisionResponse = z.object({ result: z.looseObject({ kind: z.string() }) });
 
+/** `GET /sessions/{id}/receipts`: the consent receipts of the session's ended authorizations. */
+export const ReceiptListResponse = z.object({
+  receipts: z.array(z.looseObject({
+    id: z.string(),
+    sessionId: z.string(),
+    attemptId: z.string(),
+    deviceName: z.string(),
+    technician: z.string(),
+    organization: z.string(),
+    startedAt: z.number(),
+    endedAt: z.number(),
+    outcome: z.string().describe("How it ended, as a reason code (e.g. ended_at_device)"),
+    ending: z.string().describe("How it ended, in the end user's words"),
+    channels: z.array(z.looseObject({
+      kind: z.enum(["screen", "terminal", "files"]),
+      openedAt: z.number(),
+      durationMs: z.number(),
+    })),
+    files: z.array(z.looseObject({
+      name: z.string(),
+      size: z.number(),
+      direction: z.enum(["to_device", "from_device"]),
+      sha256: z.string().nullable(),
+      completed: z.boolean(),
+    })),
+    text: z.string().describe("The receipt as the end user gets it"),
+  })).describe("Newest first"),
+});
+
 /** `GET /audit`. */
 export const AuditResponse = z.object({
   events: z.array(z.looseObject({

@@ -39,6 +39,7 @@ import { backupRoutes } from "./backups.tsx";
 import { webhookRoutes } from "./webhooks.tsx";
 import { auditIntegrityRoutes } from "./audit_integrity.tsx";
 import { recordingRoutes } from "./recordings.tsx";
+import { receiptRoutes } from "./receipts.tsx";
 import { mailRoutes } from "./mail.tsx";
 import { remoteRoutes } from "./remote.tsx";
 import { sessionRoutes } from "./sessions.tsx";
@@ -114,6 +115,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", auditRoutes());
   app.route("/", auditIntegrityRoutes());
   app.route("/", recordingRoutes());
+  app.route("/", receiptRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());
   app.route("/", backupRoutes());

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { isReasonCode, REASON_CODES } from "../core/outcomes.ts";
+import { receiptEnding } from "../core/consent_receipt.ts";
 import { reasonText } from "../core/texts.ts";
 import { csvStream } from "../lib/csv.ts";
 import type { CurrentUser } from "../services/accounts.ts";
@@ -185,7 +186,18 @@ export function entryModel(
     },
     attemptId: e.attempt_id,
     sentences: auditSentences(e.action, parseDetail(e.detail)),
+    receiptHref: sessionVisible ? receiptHref(e) : null,
   };
+}
+
+// The receipt's own page checks access again; this only spares a link the viewer cannot follow.
+function receiptHref(e: AuditEntry): string | null {
+  if (e.action !== "receipt.issued" || e.session_id === null) return null;
+  const detail = parseDetail(e.detail) as { receiptId?: unknown } | null;
+  const id = detail?.receiptId;
+  return typeof id === "string"
+    ? `/sessions/${encodeURIComponent(e.session_id)}/receipts/${encodeURIComponent(id)}`
+    : null;
 }
 
 /** The label recorded with the event wins in the export: what the actor was called then. */
@@ -297,6 +309,11 @@ export function auditRoutes(): Hono<AppEnv> {
             startedAt: r.started_at,
             ended: r.ended_at !== null,
             deleted: r.deleted_at !== null,
+          })),
+          receipts: (await c.get("services").receipts.ofSession(s.id)).map((r) => ({
+            href: `/sessions/${encodeURIComponent(s.id)}/receipts/${encodeURIComponent(r.id)}`,
+            endedAt: r.endedAt,
+            ending: receiptEnding(r.outcome),
           })),
         }}
       />,

@@ -60,7 +60,12 @@ export async function devicePage(
     c,
     <DevicePage
       device={deviceModel(device, live, names)}
-      admin={isAdmin ? { groups: groups.map((g) => ({ id: g.id, name: g.name })) } : null}
+      admin={isAdmin
+        ? {
+          groups: groups.map((g) => ({ id: g.id, name: g.name })),
+          contactEmail: device.contact_email,
+        }
+        : null}
       panel={
         <Live id="session-panel" url={panelUrl} event="device">
           <SessionPanel model={panel} />
@@ -262,6 +267,27 @@ export function deviceRoutes(): Hono<AppEnv> {
     if (!form.ok) throw new HttpError(400, form.message);
     await refused(
       c.get("services").deviceAdmin.moveToGroup(currentUser(c), device, form.data.groupId || null),
+    );
+    return c.redirect(`/devices/${device.id}`, 303);
+  });
+
+  // Whoever looks after the device gets the consent receipt of every authorization on it.
+  app.post("/devices/:id/contact", adminOnly, async (c) => {
+    const device = await visibleDevice(c);
+    const form = await readForm(
+      c,
+      z.object({
+        contactEmail: z.string().trim().pipe(z.union([
+          z.literal(""),
+          z.email("Enter an email address, like name@example.com").max(254),
+        ])).default(""),
+      }),
+    );
+    if (!form.ok) throw new HttpError(400, form.message);
+    await c.get("services").deviceAdmin.setContact(
+      currentUser(c),
+      device,
+      form.data.contactEmail || null,
     );
     return c.redirect(`/devices/${device.id}`, 303);
   });

@@ -123,6 +123,45 @@ Deno.test("an admin disables and enables a device, and both are audited", async 
   assert.ok(actions.includes("device.disabled") && actions.includes("device.enabled"));
 });
 
+Deno.test("only an admin of the device's department sets where its receipts go, and a bad address says so", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Lab");
+  const id = await device(t, sales, "PC-CONTACT");
+  await createUser(t, { email: "labadmin@example.com", role: "admin", departmentIds: [lab] });
+  await createUser(t, { email: "tech@example.com", role: "technician", departmentIds: [sales] });
+  const contact = async () =>
+    (await t.services.db.selectFrom("devices").select("contact_email").where("id", "=", id)
+      .executeTakeFirstOrThrow()).contact_email;
+
+  await owner.get(`/devices/${id}`);
+  const bad = await owner.post(`/devices/${id}/contact`, { contactEmail: "not an address" });
+  assert.equal(bad.status, 400);
+  assert.match(await textOf(bad), /Enter an email address, like name@example\.com/);
+  assert.equal(await contact(), null);
+
+  const labAdmin = await signIn(t, "labadmin@example.com");
+  const outside = await labAdmin.post(`/devices/${id}/contact`, { contactEmail: "x@example.com" });
+  assert.equal(outside.status, 404);
+  const tech = await signIn(t, "tech@example.com");
+  const notAdmin = await tech.post(`/devices/${id}/contact`, { contactEmail: "x@example.com" });
+  assert.equal(notAdmin.status, 403);
+  assert.equal(await contact(), null);
+
+  assert.equal(
+    (await owner.post(`/devices/${id}/contact`, { contactEmail: " Carol@Example.com " })).status,
+    303,
+  );
+  assert.equal(await contact(), "carol@example.com");
+  assert.match(await textOf(await owner.get(`/devices/${id}`)), /Consent receipts go to/);
+  assert.equal((await owner.post(`/devices/${id}/contact`, { contactEmail: "" })).status, 303);
+  assert.equal(await contact(), null);
+  const changes = await t.services.db.selectFrom("audit_log").select("detail")
+    .where("action", "=", "device.contact_changed").execute();
+  assert.equal(changes.length, 2);
+});
+
 Deno.test("enrollment tokens: created once-visible, listed, revoked; admins only in their departments", async () => {
   await using t = await testApp();
   const owner = await setUp(t);

@@ -19,6 +19,7 @@ import {
   ErrorResponse,
   ListQuery,
   OpenBody,
+  ReceiptListResponse,
   SessionResponse,
   SupportBody,
   SupportListResponse,
@@ -75,6 +76,13 @@ export const API_OPERATIONS: ApiOperation[] = [
     summary: "A support session and what you may do with it now",
     tag: "Support sessions",
     responses: { 200: SessionResponse, ...ERRORS },
+  },
+  {
+    method: "get",
+    path: "/api/v1/sessions/:id/receipts",
+    summary: "The consent receipts of the session's ended authorizations",
+    tag: "Support sessions",
+    responses: { 200: ReceiptListResponse, ...ERRORS },
   },
   {
     method: "post",

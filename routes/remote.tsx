@@ -208,7 +208,10 @@ export function remoteRoutes(): Hono<AppEnv> {
   // device went offline or came back.
   app.get("/sessions/:id/bar", requireUser(), async (c) => {
     const o = await owned(c);
-    return renderPartial(c, <SessionBarContent model={bar(c, o)} />);
+    const receipt = await c.get("services").receipts.ofLastEnd(o.session);
+    const receiptHref = receipt &&
+      `/sessions/${encodeURIComponent(o.session.id)}/receipts/${encodeURIComponent(receipt.id)}`;
+    return renderPartial(c, <SessionBarContent model={{ ...bar(c, o), receiptHref }} />);
   });
 
   app.get("/sessions/:id/live", requireUser(), async (c) => {

@@ -140,6 +140,25 @@ export class DeviceAdmin {
     this.#publish(device);
   }
 
+  /** Sets where the device's consent receipts are mailed (null: nobody). */
+  async setContact(viewer: CurrentUser, device: Device, email: string | null): Promise<void> {
+    const { db, clock } = this.#d;
+    const now = clock.now();
+    const contact = email?.trim().toLowerCase() || null;
+    await db.transaction().execute(async (trx) => {
+      await updateDevice(trx, device.id, { contact_email: contact }, now);
+      await appendAudit(trx, {
+        at: now,
+        action: "device.contact_changed",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        deviceId: device.id,
+        departmentId: device.department_id,
+        detail: { from: device.contact_email, to: contact },
+      });
+    });
+    this.#publish(device);
+  }
+
   #publish(device: Device): void {
     this.#d.events.publish({
       kind: "device",

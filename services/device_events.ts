@@ -54,6 +54,8 @@ export class DeviceEvents {
           void this.#onRevokeAck(deviceId, message.sessionId).catch(fail);
         } else if (message.type === "ack") {
           void this.#onAck(deviceId, message.messageId).catch(fail);
+        } else if (message.type === "end_session") {
+          void this.#onEndSession(deviceId, message.sessionId, message.attemptId).catch(fail);
         }
       },
     });
@@ -84,6 +86,35 @@ export class DeviceEvents {
         actor: { kind: "end_user", label: deviceId },
         deviceId,
         detail: { promptId, answer, reason: "no session is waiting for this prompt" },
+      })
+    );
+  }
+
+  /**
+   * End session at the device. A device can only end its own sessions: a session id of another
+   * device is refused and recorded as if it did not exist, and core ends nothing but the
+   * authorization of the attempt the indicator showed.
+   */
+  async #onEndSession(deviceId: string, sessionId: string, attemptId: string) {
+    const now = this.#d.clock.now();
+    const stored = await loadSession(this.#db, sessionId);
+    if (stored?.session.deviceId === deviceId) {
+      await this.#d.transitions.apply(
+        sessionId,
+        (s) => supportSessionTransition(s, { type: "end_from_device", attemptId, at: now }),
+      );
+      return;
+    }
+    const device = await findDevice(this.#db, deviceId);
+    await this.#d.work.run((tx) =>
+      tx.audit({
+        at: now,
+        action: "authorization.end_ignored",
+        outcome: "not_allowed",
+        actor: { kind: "agent", id: deviceId },
+        deviceId,
+        departmentId: device?.department_id ?? null,
+        detail: { sessionId, attemptId, reason: "no session of this device has this id" },
       })
     );
   }

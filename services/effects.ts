@@ -48,11 +48,19 @@ export interface ApprovalMailQueue {
   withdraw(db: Db, attemptId: string, now: number): Promise<void>;
 }
 
+/** Consent receipts: begun in the transaction that ended the authorization, completed after. */
+export interface ReceiptBook {
+  /** Writes the pending receipt of the authorization `effect` ends. */
+  begin(db: Db, effect: Extract<Effect, { type: "issue_receipt" }>, now: number): Promise<void>;
+  /** Completes it once every channel's end is on record, then mails and shows it. */
+  complete(attemptId: string): Promise<void>;
+}
+
 /** The in-transaction phase. */
 export class EffectRecorder {
-  readonly #d: { log: Logger; mail: ApprovalMailQueue };
+  readonly #d: { log: Logger; mail: ApprovalMailQueue; receipts?: ReceiptBook };
 
-  constructor(deps: { log: Logger; mail: ApprovalMailQueue }) {
+  constructor(deps: { log: Logger; mail: ApprovalMailQueue; receipts?: ReceiptBook }) {
     this.#d = deps;
   }
 
@@ -67,6 +75,8 @@ export class EffectRecorder {
       if (effect.type === "send_email") await this.#d.mail.queue(db, effect, now);
       else if (effect.type === "withdraw_email") {
         await this.#d.mail.withdraw(db, effect.attemptId, now);
+      } else if (effect.type === "issue_receipt") {
+        await this.#d.receipts?.begin(db, effect, now);
       }
     }
     return kept;
@@ -153,6 +163,8 @@ export class EffectRunner implements AfterCommit {
     channels: ChannelCloser;
     mail: MailDelivery;
     wakeup: Wakeup;
+    receipts?: ReceiptBook;
+    log?: Logger;
   };
 
   constructor(
@@ -162,6 +174,8 @@ export class EffectRunner implements AfterCommit {
       channels: ChannelCloser;
       mail: MailDelivery;
       wakeup: Wakeup;
+      receipts?: ReceiptBook;
+      log?: Logger;
     },
   ) {
     this.#d = deps;
@@ -224,6 +238,12 @@ export class EffectRunner implements AfterCommit {
         case "wake_at":
           this.#d.wakeup.wake(effect.at);
           break;
+        case "issue_receipt":
+          // After close_channels above, so the receipt waits for those channels' records.
+          this.#d.receipts?.complete(effect.attemptId).catch((err) =>
+            this.#d.log?.error("a consent receipt could not be completed", { err })
+          );
+          break;
         case "withdraw_email":
         case "close_connection":
         case "audit":
@@ -245,6 +265,7 @@ export function channelsClosedText(reason: ReasonCode): string {
       return "Your access to this device was withdrawn";
     case "app_closed":
     case "session_closed":
+    case "ended_at_device":
       return reasonText(reason);
     default:
       return "The support session was deauthorized";

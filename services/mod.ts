@@ -20,6 +20,7 @@ import type { Health } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Recordings } from "./recordings.ts";
 import type { Webhooks } from "./webhooks.ts";
+import type { ConsentReceipts } from "./receipts.ts";
 import type { EmailAuthorization } from "./email_auth.ts";
 import type { Enrollment } from "./enrollment.ts";
 import type { FileTransfers } from "./file_transfers.ts";
@@ -95,6 +96,8 @@ export interface Services {
   metrics: Metrics;
   /** Webhooks for ticketing tools and their delivery queue. */
   webhooks: Webhooks;
+  /** Consent receipts of ended authorizations. */
+  receipts: ConsentReceipts;
   /** Starts the hub's sweeps and settles deadlines that passed while the server was down. */
   start(): Promise<void>;
   /** Aborted when the server stops, so long-lived streams end and shutdown can finish. */

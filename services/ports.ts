@@ -19,7 +19,7 @@
  * (through `buildServices`) hands the implementations in by constructor injection, which is
  * where the compiler checks that they fit.
  */
-import type { AuditEvent, ReasonCode } from "../core/mod.ts";
+import type { AuditEvent, ConsentReceipt, ReasonCode } from "../core/mod.ts";
 import type { AgentMessage, DeviceInfo, ServerMessage } from "../protocol/messages.ts";
 
 export type { Clock, TimerHandle } from "../lib/clock.ts";
@@ -222,6 +222,8 @@ export interface MailTexts {
     expiresAt: number;
     link: string;
   }): RenderedMail;
+  /** The consent receipt of an ended authorization, for the customer or the device's contact. */
+  receipt(receipt: ConsentReceipt): RenderedMail;
   /** `text` with every approval link replaced by a notice, for readers other than its recipient. */
   redactDecisionLinks(text: string): string;
 }

@@ -19,7 +19,15 @@ import { type Device, findDevice } from "../store/devices.ts";
 import { loadSession } from "../store/sessions.ts";
 import { fileReach } from "./devices.ts";
 import type { LiveDevices } from "./live_devices.ts";
-import type { ChannelEnd, ChannelTransport, ChannelType, Clock, RelayedChannel } from "./ports.ts";
+import type { IndicatorItem } from "../protocol/messages.ts";
+import type {
+  AgentLink,
+  ChannelEnd,
+  ChannelTransport,
+  ChannelType,
+  Clock,
+  RelayedChannel,
+} from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
@@ -65,11 +73,18 @@ export interface RemoteChannelsDeps {
   relay: ChannelRelayPort;
   clock: Clock;
   log: Logger;
+  /** Tells the device what is open, for its session-active indicator. */
+  agents?: AgentLink;
+  organization?: () => string;
 }
 
 /** Opens channels core allows, and records them. */
 export class RemoteChannels {
   readonly #d: RemoteChannelsDeps;
+  /** The authorization each live channel was opened in, for its records and the receipt. */
+  readonly #attempts = new Map<number, string>();
+  /** End records of channels still being written, per session. */
+  readonly #recording = new Map<string, Set<Promise<void>>>();
 
   constructor(deps: RemoteChannelsDeps) {
     this.#d = deps;
@@ -100,20 +115,27 @@ export class RemoteChannels {
     const ids = relay.reserve();
     const view = live.view(device);
     let refused: { code: string; reason: string } | undefined;
+    let session: Awaited<ReturnType<SessionTransitions["apply"]>>["session"] | undefined;
     try {
-      ({ refused } = await transitions.apply(request.sessionId, (s) =>
-        supportSessionTransition(s, {
-          type: "open_channel",
-          channelId: ids.coreId,
-          kind: actionOf(request.type),
-          technicianId: request.technicianId,
-          at: clock.now(),
-          device: view,
-        })));
+      ({ refused, session } = await transitions.apply(
+        request.sessionId,
+        (s) =>
+          supportSessionTransition(s, {
+            type: "open_channel",
+            channelId: ids.coreId,
+            kind: actionOf(request.type),
+            technicianId: request.technicianId,
+            at: clock.now(),
+            device: view,
+          }),
+      ));
     } catch (err) {
       throw new ChannelError(codeOf(err) ?? "refused", (err as Error).message);
     }
     if (refused) throw new ChannelError(refused.code, refused.reason);
+    if (session?.status.kind === "authorized") {
+      this.#attempts.set(ids.id, session.status.attemptId);
+    }
     let channel: RelayedChannel;
     try {
       channel = await relay.open({
@@ -125,8 +147,16 @@ export class RemoteChannels {
         params,
       });
     } catch (err) {
+      this.#attempts.delete(ids.id);
       throw new ChannelError(codeOf(err) ?? "failed", (err as Error).message);
     }
+    // The end record names the file even when the agent's "done" does not (a download).
+    if (request.type === "file_upload" && typeof params.name === "string") {
+      channel.auditDetail = { name: params.name, ...channel.auditDetail };
+    } else if (request.type === "file_download" && typeof params.path === "string") {
+      channel.auditDetail = { path: params.path, ...channel.auditDetail };
+    }
+    this.#announce(channel.sessionId, channel.deviceId);
     const started = actionOf(request.type) === "remote_control"
       ? "remote_control.started"
       : "file_transfer.started";
@@ -214,7 +244,10 @@ export class RemoteChannels {
           reason: end.reason,
         })).catch((err) => log.warn("closing a channel in core failed", { err }));
     }
+    const attemptId = this.#attempts.get(channel.id) ?? null;
+    this.#attempts.delete(channel.id);
     if (!end.wasOpen) return;
+    this.#announce(channel.sessionId, channel.deviceId);
     const action = actionOf(channel.type) === "remote_control"
       ? "remote_control.ended"
       : end.reason === "completed"
@@ -230,11 +263,61 @@ export class RemoteChannels {
       ...channel.auditDetail,
     };
     // A recorded terminal's end record names its recording, so it waits for it to be sealed.
-    Promise.all([findDevice(work.db, channel.deviceId), end.recording])
+    const written = Promise.all([findDevice(work.db, channel.deviceId), end.recording])
       .then(([device, recording]) =>
-        this.#audit(channel, device, action, end.reason, { ...detail, ...recording })
+        this.#audit(channel, device, action, end.reason, { ...detail, ...recording }, attemptId)
       )
       .catch((err) => log.warn("auditing a channel failed", { err }));
+    const pending = this.#recording.get(channel.sessionId) ?? new Set();
+    pending.add(written);
+    this.#recording.set(channel.sessionId, pending);
+    written.finally(() => {
+      pending.delete(written);
+      if (pending.size === 0) this.#recording.delete(channel.sessionId);
+    });
+  }
+
+  /** Resolves once every ended channel of the session is on record (the receipt reads them). */
+  async settled(sessionId: string): Promise<void> {
+    for (let pending = this.#recording.get(sessionId); pending;) {
+      await Promise.all(pending);
+      pending = this.#recording.get(sessionId);
+    }
+  }
+
+  // The indicator at the device follows what is open. The list is read after the session, so
+  // whichever announcement goes out last says what is open now; once the authorization has
+  // ended it says nothing is. It is for display only: the device is never given access by it.
+  #announce(sessionId: string, deviceId: string): void {
+    const { agents, organization, work, clock, relay, log } = this.#d;
+    if (!agents) return;
+    loadSession(work.db, sessionId).then((stored) => {
+      const status = stored?.session.status;
+      const now = clock.now();
+      const authorized = status?.kind === "authorized" && status.expiresAt > now;
+      const attempt = status?.kind === "authorized"
+        ? status.attempt
+        : status?.kind === "unauthorized"
+        ? status.last?.attempt
+        : undefined;
+      if (!status || !attempt) return;
+      const expiresAt = status.kind === "authorized" ? status.expiresAt : now;
+      const open = authorized
+        ? indicatorItems(
+          relay.ofSession(sessionId).filter((c) => c.state === "open").map((c) => c.type),
+        )
+        : [];
+      agents.send(deviceId, {
+        type: "session_status",
+        sessionId,
+        attemptId: attempt.id,
+        technician: attempt.technicianName,
+        organization: organization?.() ?? "",
+        open,
+        expiresAt,
+        remainingMs: Math.max(0, expiresAt - now),
+      });
+    }).catch((err) => log.warn("telling the device what is open failed", { err }));
   }
 
   async #audit(
@@ -243,6 +326,7 @@ export class RemoteChannels {
     action: AuditAction,
     outcome: string | null,
     detail: Record<string, unknown>,
+    attemptId: string | null = this.#attempts.get(channel.id) ?? null,
   ) {
     await this.#d.work.run((tx) =>
       tx.audit({
@@ -251,11 +335,24 @@ export class RemoteChannels {
         actor: { kind: "technician", id: channel.technicianId },
         deviceId: channel.deviceId,
         sessionId: channel.sessionId,
+        attemptId,
         departmentId: device?.department_id ?? null,
         detail,
       })
     );
   }
+}
+
+/**
+ * What the indicator names for the channels open now: the screen, a terminal, file transfer.
+ * A folder listing lasts a moment and is not named; the transfers it leads to are.
+ */
+export function indicatorItems(types: readonly ChannelType[]): IndicatorItem[] {
+  const items: IndicatorItem[] = [];
+  if (types.includes("desktop")) items.push("screen");
+  if (types.includes("terminal")) items.push("terminal");
+  if (types.includes("file_upload") || types.includes("file_download")) items.push("files");
+  return items;
 }
 
 function codeOf(err: unknown): string | undefined {

@@ -274,7 +274,9 @@ export async function saveLastActivity(db: Db, times: Map<string, number>): Prom
 export async function updateDevice(
   db: Db,
   id: string,
-  changes: Partial<Pick<Device, "disabled_at" | "group_id" | "department_id" | "name">>,
+  changes: Partial<
+    Pick<Device, "disabled_at" | "group_id" | "department_id" | "name" | "contact_email">
+  >,
   now: number,
 ): Promise<void> {
   await db.updateTable("devices").set({ ...changes, updated_at: now }).where("id", "=", id)

@@ -160,6 +160,8 @@ export interface DevicesTable {
   key_registered_at: number | null;
   /** JSON of the agent's TransferFolders, if reported. */
   transfer_folders: string | null;
+  /** Where this device's consent receipts are mailed; set by an admin. */
+  contact_email: string | null;
 }
 
 export interface DepartmentPoliciesTable {
@@ -388,6 +390,29 @@ export interface Database {
   health_probe: HealthProbeTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  consent_receipts: ConsentReceiptsTable;
+}
+
+/** The consent receipt of one ended authorization (see core/consent_receipt.ts). */
+export interface ConsentReceiptsTable {
+  id: string;
+  session_id: string;
+  attempt_id: string;
+  device_id: string;
+  department_id: string | null;
+  technician_id: string;
+  technician_name: string;
+  organization: string;
+  device_name: string;
+  authorized_at: number;
+  ended_at: number;
+  outcome: string;
+  status: "pending" | "complete";
+  /** JSON of ReceiptBody; null while pending. */
+  body: string | null;
+  recipient: string | null;
+  created_at: number;
+  completed_at: number | null;
 }
 
 /** A department whose devices are not offered agent updates. */

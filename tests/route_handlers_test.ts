@@ -75,7 +75,7 @@ Deno.test("a handler's length runs from its registration to the line that closes
  */
 const STILL_LONG: readonly string[] = [
   "agent_ws.ts get /agent/ws",
-  "api.ts post /api/v1/sessions/:id/authorize",
+  "api.ts post /v1/sessions/:id/authorize",
   "api.ts put path",
   "audit.tsx get /audit/sessions/:id",
   "audit_integrity.tsx get /admin/audit/bundle.jsonl",

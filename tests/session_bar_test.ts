@@ -44,6 +44,10 @@ Deno.test("the bar counts down from the server's time left and says when the aut
     async () =>
       (await w.server.services.sessions.get(sessionId))!.session.status.kind === "unauthorized",
   );
+  await until(
+    "the consent receipt",
+    async () => (await w.server.services.receipts.ofSession(sessionId)).length === 1,
+  );
   // Four hours on, the browser session has ended too; sign in again to look.
   const owner = await signedIn(w);
   const bar = await (await owner.get(`/sessions/${sessionId}/bar`)).text();
@@ -51,7 +55,7 @@ Deno.test("the bar counts down from the server's time left and says when the aut
   assert.doesNotMatch(bar, /role="timer"|data-left-ms|Deauthorize Session/);
   assert.match(
     await textOf(await owner.get(`/sessions/${sessionId}/bar`)),
-    /PC-BAR Not authorized Authorization expired The authorization of the support session has expired Request Authorization on the device page/,
+    /PC-BAR Not authorized Authorization expired The authorization of the support session has expired Consent receipt Request Authorization on the device page/,
   );
   assert.match(
     bar,

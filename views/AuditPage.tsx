@@ -43,6 +43,8 @@ export interface AuditEntryModel {
   attemptId: string | null;
   /** The details, told as sentences. */
   sentences: AuditSentence[];
+  /** The consent receipt a `receipt.issued` row records, when the viewer may read it. */
+  receiptHref?: string | null;
 }
 
 /** The table part, swapped in place by htmx. */
@@ -222,6 +224,7 @@ function AuditRow(props: { entry: AuditEntryModel }) {
         <span class="audit-action" title={e.action}>{e.actionLabel}</span>{" "}
         <OutcomeBadge outcome={e.outcome} text={e.outcomeText} />
         <Sentences sentences={e.sentences} />
+        {e.receiptHref && <a href={e.receiptHref}>View the consent receipt</a>}
       </td>
       <td class="audit-who">
         <span class="audit-name">{e.who.name}</span>

@@ -85,7 +85,7 @@ function Fact(props: { label: string; children: ComponentChildren }) {
 /** The device page; `panel` is the support session panel when there is one. */
 export function DevicePage(props: {
   device: DeviceModel;
-  admin: { groups: { id: string; name: string }[] } | null;
+  admin: { groups: { id: string; name: string }[]; contactEmail?: string | null } | null;
   panel?: ComponentChildren;
   /** Admin-only settings shown below (email authorization). */
   settings?: ComponentChildren;
@@ -125,6 +125,22 @@ export function DevicePage(props: {
           </div>
           <p class="hint">
             Disabling closes the agent's connection at once and refuses it until enabled again.
+          </p>
+          <PostForm action={`/devices/${d.id}/contact`} class="inline">
+            <label for="device-contact">Consent receipts go to</label>{" "}
+            <input
+              id="device-contact"
+              name="contactEmail"
+              type="email"
+              autocomplete="email"
+              value={props.admin.contactEmail ?? ""}
+              aria-describedby="device-contact-hint"
+            />{" "}
+            <button type="submit">Save</button>
+          </PostForm>
+          <p class="hint" id="device-contact-hint">
+            When an authorization on this device ends, its receipt is mailed here. Leave empty to
+            mail nobody.
           </p>
         </section>
       )}

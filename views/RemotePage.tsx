@@ -61,6 +61,7 @@ export function SessionBarContent(props: { model: SessionBarModel }) {
               <span class="badge badge-bad">Not authorized</span>
               <strong class="bar-heading">{s.heading}</strong>
               <span class="bar-reason">{s.reason}</span>
+              {m.receiptHref && <a href={m.receiptHref}>Consent receipt</a>}
             </>
           )}
       </div>

@@ -16,6 +16,8 @@ export interface SessionTimelineModel {
   truncated: boolean;
   /** The session's terminal recordings, to play back. */
   recordings: { href: string; startedAt: number; ended: boolean; deleted: boolean }[];
+  /** The consent receipts of the session's ended authorizations, newest first. */
+  receipts?: { href: string; endedAt: number; ending: string }[];
 }
 
 const STATES: Readonly<Record<string, string>> = {
@@ -71,6 +73,19 @@ export function SessionTimelinePage(props: { model: SessionTimelineModel }) {
           </ul>
         </section>
       )}
+      {(m.receipts?.length ?? 0) > 0 && (
+        <section class="card">
+          <h2>Consent receipts</h2>
+          <ul class="receipts">
+            {m.receipts!.map((r) => (
+              <li key={r.href}>
+                <a href={r.href}>Consent receipt</a> of the authorization ended{" "}
+                <Time at={r.endedAt} />: {r.ending}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {m.events.length === 0
         ? <p class="empty">Nothing was recorded for this session.</p>
         : (
@@ -97,6 +112,7 @@ export function SessionTimelinePage(props: { model: SessionTimelineModel }) {
                       ))}
                     </ul>
                   )}
+                  {e.receiptHref && <a href={e.receiptHref}>View the consent receipt</a>}
                 </div>
               </li>
             ))}

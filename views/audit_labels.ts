@@ -13,6 +13,8 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "authorization.expired": "Authorization expired",
   "authorization.deauthorized": "Session deauthorized",
   "authorization.revoke_acknowledged": "Deauthorization acknowledged",
+  "authorization.end_ignored": "End session from the device ignored",
+  "receipt.issued": "Consent receipt issued",
   "secure_connect.verified": "Secure Connect verified",
   "secure_connect.failed": "Secure Connect failed",
   "secure_connect.skipped": "Secure Connect skipped",
@@ -71,6 +73,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "device.enrollment_refused": "Enrollment refused",
   "device.key_registered": "Device key registered",
   "device.group_changed": "Device group changed",
+  "device.contact_changed": "Device contact changed",
   "device_group.created": "Device group created",
   "support_code.created": "Support code created",
   "support_code.link_sent": "Support link emailed",
@@ -140,6 +143,7 @@ export const AUDIT_ACTION_GROUPS: Readonly<Record<string, string>> = Object.free
   "setup.": "Setup",
   "webhook.": "Webhooks",
   "recording.": "Recordings",
+  "receipt.": "Consent receipts",
   "audit.": "Audit log",
   "agent.": "Agents",
   "agent_update.": "Agent updates",
@@ -176,6 +180,8 @@ const NEUTRAL = new Set([
   "session_closed",
   "already_answered",
   "replaced",
+  // The end user's own choice: neither a success nor a failure.
+  "ended_at_device",
 ]);
 // Refusals the shell records with its own codes (sign-in, enrollment, agent credentials).
 const SHELL_REFUSALS = new Set([

@@ -35,6 +35,11 @@ export interface TerminalPrompter extends Prompter {
   question(text: string, signal: AbortSignal): Promise<string | null>;
   /** Resolves once the input has ended: no answer can be typed any more. */
   readonly inputEnded: Promise<void>;
+  /**
+   * Hears the lines typed while no prompt or question is open (the indicator's end key);
+   * null stops. Without it such lines are dropped.
+   */
+  onIdleLine(listener: ((line: string) => void) | null): void;
   close(): Promise<void>;
 }
 
@@ -130,6 +135,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       return Promise.resolve();
     },
     inputEnded: lines.ended,
+    onIdleLine: (listener) => lines.idle(listener),
     close: () => lines.close(),
   };
 }
@@ -137,12 +143,17 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
 /** Splits the input into lines and hands each to whoever is listening at that moment. */
 function lineReader(input: ReadableStream<Uint8Array>): {
   listen(fn: (line: string) => void): () => void;
+  /** Hears the lines no listener takes; null drops them again. */
+  idle(fn: ((line: string) => void) | null): void;
   /** Resolves once the input has ended (or failed); no line comes after that. */
   ended: Promise<void>;
   close(): Promise<void>;
 } {
   // An object, not a variable: TypeScript would narrow a `let` to null inside the pump.
-  const current: { listener: ((line: string) => void) | null } = { listener: null };
+  const current: {
+    listener: ((line: string) => void) | null;
+    idle: ((line: string) => void) | null;
+  } = { listener: null, idle: null };
   const reader = input.getReader();
   const pump = (async () => {
     const decoder = new TextDecoder();
@@ -156,10 +167,10 @@ function lineReader(input: ReadableStream<Uint8Array>): {
         while ((end = buffer.indexOf("\n")) >= 0) {
           const line = buffer.slice(0, end).replace(/\r$/, "");
           buffer = buffer.slice(end + 1);
-          current.listener?.(line);
+          (current.listener ?? current.idle)?.(line);
         }
       }
-      if (buffer) current.listener?.(buffer);
+      if (buffer) (current.listener ?? current.idle)?.(buffer);
     } catch {
       // Input gone: open prompts can still run out or be withdrawn.
     }
@@ -170,6 +181,9 @@ function lineReader(input: ReadableStream<Uint8Array>): {
       return () => {
         if (current.listener === fn) current.listener = null;
       };
+    },
+    idle(fn) {
+      current.idle = fn;
     },
     ended: pump,
     async close() {

@@ -28,6 +28,7 @@ import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
 import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
+import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { finishRecording, insertRecording } from "../../store/recordings.ts";
 import { startVncDesktop } from "../support/x11.ts";
@@ -329,6 +330,12 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await w.owner.post(`/sessions/${sessionId}/deauthorize`);
     await tech.locator('#session-bar [data-state="ended"]').waitFor();
     await check(tech, "remote terminal after deauthorization", { shot: "remote-ended" });
+    const receipt = await until(
+      "the consent receipt",
+      async () => (await w.server.services.receipts.ofSession(sessionId))[0],
+    );
+    await tech.goto(`${url}/sessions/${sessionId}/receipts/${receipt.id}`);
+    await check(tech, "consent receipt", { shot: "receipt" });
 
     // A locked device is not asked; the panel says so. Then an admin disables it.
     await tech.goto(`${url}/devices/${locked}`);

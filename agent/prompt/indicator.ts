@@ -1,0 +1,485 @@
+/**
+ * The session-active indicator: while a technician has something open on this device, the person
+ * at it sees who, from which organization, what is open and the time left, with End session.
+ * Back-ends: the terminal line (always), and a window of the dialog tool the prompter uses
+ * (zenity, kdialog, a PowerShell WinForms window, osascript). Like the prompt, server text
+ * travels only as one argv element or one environment variable, never inside a script.
+ */
+import { encodePowerShell } from "../encoded_command.ts";
+import { type DialogCommand, type DialogOutcome, type DialogSpawn, spawnDialog } from "./dialog.ts";
+import type { DialogTool } from "./prompter.ts";
+import { APP, escapeHtml, plainText } from "./text.ts";
+
+/** What is open, as the indicator names it. */
+export type IndicatorItem = "screen" | "terminal" | "files";
+
+/** What the indicator shows; `expiresAt` is on the local clock. */
+export interface IndicatorState {
+  sessionId: string;
+  attemptId: string;
+  technician: string;
+  organization: string;
+  open: readonly IndicatorItem[];
+  expiresAt: number;
+}
+
+/** One way of showing the indicator. */
+export interface IndicatorView {
+  /** Shows the indicator, or updates the one shown; `onEnd` runs when End session is pressed. */
+  show(state: IndicatorState, onEnd: () => void): void;
+  /** Takes the indicator away (nothing is open any more). */
+  hide(): void;
+  /** Shows a notice (the session ended) or a receipt, as the end user's own record. */
+  tell(text: string): Promise<void>;
+}
+
+export const INDICATOR_TITLE = "Remote session active";
+/** The word typed on the terminal line to end the session. */
+export const END_KEY = "e";
+export const END_BUTTON = "End session";
+
+const ITEM_WORDS: Record<IndicatorItem, string> = {
+  screen: "the screen",
+  terminal: "a terminal",
+  files: "file transfer",
+};
+
+/** "3 h 59 min", "12 min", "less than a minute". */
+export function timeLeftText(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return "less than a minute";
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return hours === 0 ? `${rest} min` : rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
+}
+
+/** "17:05" on the device's own clock. */
+export function clockTime(at: number): string {
+  const date = new Date(at);
+  return `${String(date.getHours()).padStart(2, "0")}:${
+    String(date.getMinutes()).padStart(2, "0")
+  }`;
+}
+
+/** The indicator's words, the same for every back-end. */
+export function indicatorText(state: IndicatorState, now: number): { title: string; body: string } {
+  const technician = plainText(state.technician, 200) || "A technician";
+  const organization = plainText(state.organization, 200);
+  const open = state.open.map((item) => ITEM_WORDS[item]);
+  const what = open.length === 0 ? "nothing yet" : open.join(", ");
+  return {
+    title: INDICATOR_TITLE,
+    body:
+      `${technician}${organization ? ` (${organization})` : ""} is connected to this device.\n` +
+      `Open now: ${what}.\n` +
+      `Access ends in ${timeLeftText(state.expiresAt - now)} (at ${clockTime(state.expiresAt)}) ` +
+      "unless you end it now.",
+  };
+}
+
+/** The one line the terminal shows for the indicator, naming the key that ends the session. */
+export function indicatorLine(state: IndicatorState, now: number): string {
+  const { title, body } = indicatorText(state, now);
+  return `[${APP}] ${title}: ${body.replaceAll("\n", " ")} ` +
+    `Type ${END_KEY} and press Enter to end the session.`;
+}
+
+/** Where the terminal indicator writes and hears the end key. */
+export interface IndicatorTerminal {
+  output: (text: string) => void;
+  /** Lines typed while no prompt is open; null stops listening. */
+  onIdleLine?: (listener: ((line: string) => void) | null) => void;
+  now?: () => number;
+}
+
+/** The terminal line: printed whenever what is open changes; `e` + Enter ends the session. */
+export function terminalIndicator(terminal: IndicatorTerminal): IndicatorView {
+  const now = terminal.now ?? Date.now;
+  let shown = "";
+  return {
+    show(state, onEnd) {
+      const key = `${state.sessionId} ${state.open.join()} ${state.technician}`;
+      if (key !== shown) terminal.output(`${indicatorLine(state, now())}\n`);
+      shown = key;
+      terminal.onIdleLine?.((line) => {
+        if (line.trim().toLowerCase() !== END_KEY) return;
+        terminal.output(`[${APP}] Ending the remote session…\n`);
+        onEnd();
+      });
+    },
+    hide() {
+      shown = "";
+      terminal.onIdleLine?.(null);
+    },
+    tell(text) {
+      for (const line of plainText(text, 8000, true).split("\n")) {
+        terminal.output(line ? `[${APP}] ${line}\n` : "\n");
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/** How a dialog tool shows the indicator and the notices. */
+export interface IndicatorDialogSpec {
+  command: (title: string, body: string) => DialogCommand;
+  /** True when the person pressed End session. */
+  ended: (outcome: DialogOutcome) => boolean;
+  notice: (title: string, body: string) => DialogCommand;
+}
+
+/** The PowerShell indicator: a small always-on-top window with End session. */
+export const POWERSHELL_INDICATOR = String.raw`
+$ErrorActionPreference = 'Stop'
+[Console]::OutputEncoding = [Text.Encoding]::UTF8
+Add-Type -AssemblyName System.Windows.Forms
+Add-Type -AssemblyName System.Drawing
+[System.Windows.Forms.Application]::EnableVisualStyles()
+$form = New-Object System.Windows.Forms.Form
+$form.Text = $env:ASSENT_INDICATOR_TITLE
+$form.TopMost = $true
+$form.ShowInTaskbar = $true
+$form.FormBorderStyle = 'FixedToolWindow'
+$form.StartPosition = 'Manual'
+$form.AutoSize = $true
+$form.AutoSizeMode = 'GrowAndShrink'
+$form.Padding = New-Object System.Windows.Forms.Padding(12)
+$layout = New-Object System.Windows.Forms.FlowLayoutPanel
+$layout.FlowDirection = 'TopDown'
+$layout.AutoSize = $true
+$body = New-Object System.Windows.Forms.Label
+$body.Text = $env:ASSENT_INDICATOR_BODY
+$body.UseMnemonic = $false
+$body.AutoSize = $true
+$body.MaximumSize = New-Object System.Drawing.Size(360, 0)
+$end = New-Object System.Windows.Forms.Button
+$end.Text = 'End session'
+$end.AutoSize = $true
+$end.DialogResult = [System.Windows.Forms.DialogResult]::Abort
+$layout.Controls.Add($body)
+$layout.Controls.Add($end)
+$form.Controls.Add($layout)
+$form.Add_Shown({
+  $area = [System.Windows.Forms.Screen]::PrimaryScreen.WorkingArea
+  $form.Location = New-Object System.Drawing.Point(($area.Right - $form.Width - 16), ($area.Bottom - $form.Height - 16))
+})
+$result = $form.ShowDialog()
+if ($result -eq [System.Windows.Forms.DialogResult]::Abort) { 'end' } else { 'closed' }
+`;
+
+/** The PowerShell notice: a plain message box; its words arrive in the environment. */
+export const POWERSHELL_INDICATOR_NOTICE = String.raw`
+$ErrorActionPreference = 'Stop'
+Add-Type -AssemblyName System.Windows.Forms
+[void][System.Windows.Forms.MessageBox]::Show($env:ASSENT_INDICATOR_BODY, $env:ASSENT_INDICATOR_TITLE)
+`;
+
+/** `display dialog` with the one End session button; argv: title, body. Prints "end" or "timeout". */
+export const OSASCRIPT_INDICATOR = [
+  "on run argv",
+  "set reply to display dialog (item 2 of argv) with title (item 1 of argv) " +
+  'buttons {"End session"} giving up after 600',
+  'if gave up of reply then return "timeout"',
+  'return "end"',
+  "end run",
+];
+
+/** `display dialog` with OK only, for notices; argv: title, body. */
+export const OSASCRIPT_INDICATOR_NOTICE = [
+  "on run argv",
+  'display dialog (item 2 of argv) with title (item 1 of argv) buttons {"OK"} default button "OK"',
+  "end run",
+];
+
+const POWERSHELL_BASE = ["-NoProfile", "-NonInteractive", "-STA", "-EncodedCommand"];
+
+/** How each dialog tool shows the indicator. */
+export const INDICATOR_DIALOGS: Readonly<Record<DialogTool, IndicatorDialogSpec>> = {
+  // `--opt=value` keeps a value that starts with "-" from being read as an option.
+  zenity: {
+    command: (title, body) => ({
+      cmd: "zenity",
+      args: [
+        "--info",
+        `--title=${title}`,
+        `--text=${body}`,
+        "--no-markup",
+        `--ok-label=${END_BUTTON}`,
+        "--width=380",
+      ],
+    }),
+    ended: ({ code }) => code === 0,
+    notice: (title, body) => ({
+      cmd: "zenity",
+      args: ["--info", `--title=${title}`, `--text=${body}`, "--no-markup", "--width=420"],
+    }),
+  },
+  kdialog: {
+    // A yes/no box, so closing the window is never taken for End session.
+    command: (title, body) => ({
+      cmd: "kdialog",
+      args: [
+        "--title",
+        title,
+        "--yes-label",
+        END_BUTTON,
+        "--no-label",
+        "Not now",
+        "--yesno",
+        `<qt>${escapeHtml(body).replaceAll("\n", "<br>")}</qt>`,
+      ],
+    }),
+    ended: ({ code }) => code === 0,
+    notice: (title, body) => ({
+      cmd: "kdialog",
+      args: ["--title", title, "--msgbox", `<qt>${escapeHtml(body).replaceAll("\n", "<br>")}</qt>`],
+    }),
+  },
+  powershell: {
+    command: (title, body) => ({
+      cmd: "powershell",
+      args: [...POWERSHELL_BASE, encodePowerShell(POWERSHELL_INDICATOR)],
+      env: { ASSENT_INDICATOR_TITLE: title, ASSENT_INDICATOR_BODY: body },
+    }),
+    ended: ({ code, stdout }) => code === 0 && stdout.trim() === "end",
+    notice: (title, body) => ({
+      cmd: "powershell",
+      args: [...POWERSHELL_BASE, encodePowerShell(POWERSHELL_INDICATOR_NOTICE)],
+      env: { ASSENT_INDICATOR_TITLE: title, ASSENT_INDICATOR_BODY: body },
+    }),
+  },
+  osascript: {
+    // The fixed title is the first argument, so no server text can pose as an option.
+    command: (title, body) => ({
+      cmd: "osascript",
+      args: [...OSASCRIPT_INDICATOR.flatMap((line) => ["-e", line]), title, body],
+    }),
+    ended: ({ code, stdout }) => code === 0 && stdout.trim() === "end",
+    notice: (title, body) => ({
+      cmd: "osascript",
+      args: [...OSASCRIPT_INDICATOR_NOTICE.flatMap((line) => ["-e", line]), title, body],
+    }),
+  },
+};
+
+/** How long a dialog indicator closed without End session stays away while access goes on. */
+export const REAPPEAR_MS = 10_000;
+
+/**
+ * A dialog window for the indicator. Each change of what is open replaces the window; one closed
+ * without End session comes back after {@link REAPPEAR_MS}, because it must stay in sight while
+ * the technician has access. Notices go through `fallback` too, so the terminal keeps a record.
+ */
+export function dialogIndicator(
+  tool: DialogTool,
+  options: {
+    spawn?: DialogSpawn;
+    now?: () => number;
+    /** Also told every notice and receipt (the terminal line or the log). */
+    fallback?: IndicatorView;
+    /** Told when the tool cannot be run, so the caller can switch to the terminal. */
+    failed?: (err: unknown) => void;
+  } = {},
+): IndicatorView {
+  const spec = INDICATOR_DIALOGS[tool];
+  const spawn = options.spawn ?? spawnDialog;
+  const now = options.now ?? Date.now;
+  let current: { kill: AbortController; key: string } | null = null;
+  let latest: { state: IndicatorState; onEnd: () => void } | null = null;
+  let again: ReturnType<typeof setTimeout> | undefined;
+
+  const run = () => {
+    clearTimeout(again);
+    const shown = latest;
+    if (!shown) return;
+    const { title, body } = indicatorText(shown.state, now());
+    const kill = new AbortController();
+    current = { kill, key: keyOf(shown.state) };
+    spawn(spec.command(title, body), kill.signal).then((outcome) => {
+      if (kill.signal.aborted) return;
+      current = null;
+      if (spec.ended(outcome)) return shown.onEnd();
+      again = setTimeout(run, REAPPEAR_MS);
+    }).catch((err) => {
+      current = null;
+      options.failed?.(err);
+    });
+  };
+  return {
+    show(state, onEnd) {
+      latest = { state, onEnd };
+      // The terminal line stays too: its end key works whatever happens to the window.
+      options.fallback?.show(state, onEnd);
+      if (current?.key === keyOf(state)) return;
+      current?.kill.abort();
+      run();
+    },
+    hide() {
+      latest = null;
+      options.fallback?.hide();
+      clearTimeout(again);
+      current?.kill.abort();
+      current = null;
+    },
+    async tell(text) {
+      await options.fallback?.tell(text);
+      const kill = new AbortController();
+      // A notice nobody closes must not keep a process forever.
+      const timer = setTimeout(() => kill.abort(), 10 * 60_000);
+      try {
+        await spawn(spec.notice(APP, plainText(text, 8000, true)), kill.signal);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+function keyOf(state: IndicatorState): string {
+  return `${state.sessionId} ${state.open.join()} ${state.technician} ${state.organization}`;
+}
+
+/** What the agent hears from the server about one session's indicator. */
+export interface IndicatorStatus {
+  sessionId: string;
+  attemptId: string;
+  technician: string;
+  organization: string;
+  open: readonly IndicatorItem[];
+  remainingMs: number;
+}
+
+/** The agent's indicator across connections: what is open per session, and the notices. */
+export interface SessionIndicator {
+  /** What is open changed; `end` sends End session for that session's attempt. */
+  status(status: IndicatorStatus, end: (sessionId: string, attemptId: string) => void): void;
+  /** The authorization of `sessionId` ended: the indicator goes and, once, a notice says so. */
+  ended(sessionId: string, reason: string): Promise<void>;
+  /** Shows a receipt as the end user's record. */
+  receipt(text: string): Promise<void>;
+  /** The connection is gone, and every channel with it. */
+  hideAll(): void;
+}
+
+/**
+ * Keeps one indicator for whatever is open now (the newest session with something open) on the
+ * view `view()` picks at that moment, so a dialog that stopped working gives way to the terminal.
+ */
+export function sessionIndicator(options: {
+  view: () => IndicatorView;
+  now?: () => number;
+  log?: (line: string) => void;
+}): SessionIndicator {
+  const now = options.now ?? Date.now;
+  const states = new Map<string, { state: IndicatorState; end: () => void }>();
+  /** Sessions the indicator was shown for, so the end notice comes once and only for them. */
+  const known = new Set<string>();
+  let shownOn: IndicatorView | null = null;
+
+  const refresh = () => {
+    const showing = [...states.values()].filter((s) => s.state.open.length > 0).at(-1);
+    const view = options.view();
+    if (shownOn && shownOn !== view) shownOn.hide();
+    if (!showing) {
+      shownOn?.hide();
+      shownOn = null;
+      return;
+    }
+    shownOn = view;
+    view.show(showing.state, showing.end);
+  };
+  return {
+    status(status, end) {
+      let ending = false;
+      const state: IndicatorState = {
+        sessionId: status.sessionId,
+        attemptId: status.attemptId,
+        technician: status.technician,
+        organization: status.organization,
+        open: status.open,
+        expiresAt: now() + status.remainingMs,
+      };
+      if (state.open.length > 0) known.add(state.sessionId);
+      states.delete(state.sessionId);
+      states.set(state.sessionId, {
+        state,
+        end: () => {
+          if (ending) return;
+          ending = true;
+          options.log?.(`End session pressed for session ${state.sessionId}`);
+          end(state.sessionId, state.attemptId);
+        },
+      });
+      if (state.open.length === 0) states.delete(state.sessionId);
+      refresh();
+    },
+    async ended(sessionId, reason) {
+      states.delete(sessionId);
+      refresh();
+      if (!known.delete(sessionId)) return;
+      await options.view().tell(`${SESSION_OVER} ${reason}`.trim());
+    },
+    async receipt(text) {
+      await options.view().tell(text);
+    },
+    hideAll() {
+      states.clear();
+      refresh();
+    },
+  };
+}
+
+/** The first words of the notice at the end of a session. */
+export const SESSION_OVER = "The remote support session has ended.";
+
+const ENDED_TEXTS: Record<string, string> = {
+  ended_at_device: "You ended it at this device.",
+  expired: "The time the technician was given has run out.",
+  deauthorized: "The technician ended it.",
+  access_revoked: "The technician's access was withdrawn.",
+  session_closed: "The technician closed the session.",
+  app_closed: "You closed the support app.",
+};
+
+/** How the session ended, in the end user's words, from the revoke's reason code. */
+export function endedText(reason: string): string {
+  return ENDED_TEXTS[reason] ?? "";
+}
+
+/**
+ * The agent's indicator: a window of the dialog tool the prompter uses now, else the terminal
+ * line, whose end key is read from the terminal prompter once it exists. A dialog tool that
+ * cannot be run gives way to the terminal line for the rest of the run.
+ */
+export function agentIndicator(
+  prompter: { readonly ability: { kind: string; tool?: DialogTool } },
+  held: { terminal: { onIdleLine(listener: ((line: string) => void) | null): void } | null },
+  output: (text: string) => void,
+  log: (line: string) => void,
+): SessionIndicator {
+  const line = terminalIndicator({
+    output,
+    onIdleLine: (listener) => held.terminal?.onIdleLine(listener),
+  });
+  const dialogs = new Map<DialogTool, IndicatorView>();
+  const broken = new Set<DialogTool>();
+  return sessionIndicator({
+    log,
+    view: () => {
+      const tool = prompter.ability.kind === "dialog" ? prompter.ability.tool : undefined;
+      if (!tool || broken.has(tool)) return line;
+      let view = dialogs.get(tool);
+      if (!view) {
+        view = dialogIndicator(tool, {
+          fallback: line,
+          failed: (err) => {
+            log(`the indicator window cannot be shown (${err}); using the terminal line`);
+            broken.add(tool);
+          },
+        });
+        dialogs.set(tool, view);
+      }
+      return view;
+    },
+  });
+}

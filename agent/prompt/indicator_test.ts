@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { until } from "../../tests/support/wait.ts";
+import {
+  dialogIndicator,
+  endedText,
+  INDICATOR_DIALOGS,
+  type IndicatorState,
+  indicatorText,
+  type IndicatorView,
+  POWERSHELL_INDICATOR,
+  sessionIndicator,
+  terminalIndicator,
+  timeLeftText,
+} from "./indicator.ts";
+import { console_, fakeSpawn, HOSTILE } from "./test_helpers.ts";
+
+const NOW = Date.UTC(2026, 10, 30, 12, 0);
+
+function state(overrides: Partial<IndicatorState> = {}): IndicatorState {
+  return {
+    sessionId: "s1",
+    attemptId: "a1",
+    technician: "Tess Tech",
+    organization: "Example IT",
+    open: ["terminal", "files"],
+    expiresAt: NOW + 4 * 3_600_000 - 60_000,
+    ...overrides,
+  };
+}
+
+Deno.test("indicatorText() names the technician, the organization, what is open and the time left", () => {
+  const { title, body } = indicatorText(state({ open: ["screen", "terminal", "files"] }), NOW);
+  assert.equal(title, "Remote session active");
+  assert.match(
+    body,
+    /^Tess Tech \(Example IT\) is connected to this device\.\nOpen now: the screen, a terminal, file transfer\.\nAccess ends in 3 h 59 min \(at \d\d:\d\d\) unless you end it now\.$/,
+  );
+});
+
+Deno.test("timeLeftText() reads as hours and minutes", () => {
+  assert.equal(timeLeftText(4 * 3_600_000), "4 h");
+  assert.equal(timeLeftText(61 * 60_000), "1 h 1 min");
+  assert.equal(timeLeftText(12 * 60_000 + 59_000), "12 min");
+  assert.equal(timeLeftText(59_000), "less than a minute");
+});
+
+Deno.test("the terminal line names its end key and strips control characters from server text", async () => {
+  await using term = console_();
+  const view = terminalIndicator({
+    output: (text) => term.screen.text += text,
+    onIdleLine: (listener) => term.prompter.onIdleLine(listener),
+    now: () => NOW,
+  });
+  let ended = 0;
+  view.show(state({ technician: "Eve\x1b[2J\u202e" }), () => ended++);
+  assert.match(term.screen.text, /^\[Assent\] Remote session active: Eve \[2J \(Example IT\)/);
+  assert.ok(!term.screen.text.includes("\x1b") && !term.screen.text.includes("\u202e"));
+  assert.match(term.screen.text, /Type e and press Enter to end the session\.\n$/);
+  // The same state again prints nothing more: the line is not repeated on every message.
+  const printed = term.screen.text.length;
+  view.show(state({ technician: "Eve\x1b[2J\u202e" }), () => ended++);
+  assert.equal(term.screen.text.length, printed);
+
+  await term.type("x\n");
+  assert.equal(ended, 0);
+  await term.type("e\n");
+  assert.equal(ended, 1);
+  view.hide();
+  await term.type("e\n");
+  assert.equal(ended, 1, "the key does nothing once the indicator is gone");
+});
+
+Deno.test("a prompt open on the terminal takes its own answers, not the end key", async () => {
+  await using term = console_();
+  let ended = 0;
+  terminalIndicator({
+    output: () => {},
+    onIdleLine: (listener) => term.prompter.onIdleLine(listener),
+  }).show(state(), () => ended++);
+  const question = term.prompter.question("Sure? ", new AbortController().signal);
+  await term.type("e\n");
+  assert.equal(await question, "e");
+  assert.equal(ended, 0);
+});
+
+Deno.test("every dialog indicator passes server text as one argument or one variable", () => {
+  const hostile = state({ technician: HOSTILE, organization: "$(id)" });
+  const { title, body } = indicatorText(hostile, NOW);
+  const zenity = INDICATOR_DIALOGS.zenity.command(title, body);
+  assert.equal(zenity.cmd, "zenity");
+  assert.deepEqual(zenity.args.filter((a) => a.includes("$(reboot)")), [`--text=${body}`]);
+  assert.ok(zenity.args.includes("--no-markup") && zenity.args.includes("--ok-label=End session"));
+  assert.ok(zenity.args.includes("--title=Remote session active"));
+
+  const kdialog = INDICATOR_DIALOGS.kdialog.command(title, body);
+  const html = kdialog.args[kdialog.args.indexOf("--yesno") + 1]!;
+  assert.ok(html.startsWith("<qt>") && html.includes("&#60;b&#62;bold"));
+  assert.deepEqual(kdialog.args.slice(0, 4), ["--title", title, "--yes-label", "End session"]);
+
+  const ps = INDICATOR_DIALOGS.powershell.command(title, body);
+  assert.ok(!ps.args.some((a) => a.includes("reboot") || a.includes("Tess")));
+  assert.equal(ps.env?.ASSENT_INDICATOR_BODY, body);
+  assert.match(POWERSHELL_INDICATOR, /\$form\.TopMost = \$true/);
+  assert.match(POWERSHELL_INDICATOR, /'End session'/);
+  assert.doesNotMatch(POWERSHELL_INDICATOR, /\$\{|\$\(\$env/);
+
+  const osa = INDICATOR_DIALOGS.osascript.command(title, body);
+  assert.deepEqual(osa.args.slice(-2), [title, body]);
+  assert.ok(osa.args.some((a) => a.includes('buttons {"End session"}')));
+  assert.ok(!osa.args.slice(0, -2).some((a) => a.includes("reboot")));
+});
+
+Deno.test("each dialog tells End session from a closed window", () => {
+  const out = (code: number, stdout = "") => ({ code, stdout, stderr: "" });
+  assert.equal(INDICATOR_DIALOGS.zenity.ended(out(0)), true);
+  assert.equal(INDICATOR_DIALOGS.zenity.ended(out(1)), false);
+  assert.equal(INDICATOR_DIALOGS.kdialog.ended(out(0)), true);
+  assert.equal(INDICATOR_DIALOGS.kdialog.ended(out(1)), false);
+  assert.equal(INDICATOR_DIALOGS.powershell.ended(out(0, "end\r\n")), true);
+  assert.equal(INDICATOR_DIALOGS.powershell.ended(out(0, "closed\r\n")), false);
+  assert.equal(INDICATOR_DIALOGS.osascript.ended(out(0, "end\n")), true);
+  assert.equal(INDICATOR_DIALOGS.osascript.ended(out(0, "timeout\n")), false);
+});
+
+Deno.test("the dialog indicator is replaced when what is open changes, and End session ends once", async () => {
+  const fake = fakeSpawn("hang");
+  const view = dialogIndicator("zenity", { spawn: fake.spawn, now: () => NOW });
+  let ended = 0;
+  view.show(state({ open: ["terminal"] }), () => ended++);
+  view.show(state({ open: ["terminal"] }), () => ended++);
+  assert.equal(fake.commands.length, 1, "the same state keeps the same window");
+  view.show(state({ open: ["terminal", "files"] }), () => ended++);
+  assert.equal(fake.commands.length, 2);
+  assert.equal(fake.signals[0]!.aborted, true, "the old window was closed");
+  view.hide();
+  assert.equal(fake.signals[1]!.aborted, true);
+
+  const pressed = fakeSpawn({ code: 0 });
+  dialogIndicator("zenity", { spawn: pressed.spawn }).show(state(), () => ended++);
+  await until("End session", () => ended === 1);
+});
+
+Deno.test("sessionIndicator() shows what is open, ends the shown attempt and says once that it is over", async () => {
+  const told: string[] = [];
+  const shown: (IndicatorState | null)[] = [];
+  let onEnd: () => void = () => {};
+  const view: IndicatorView = {
+    show: (s, end) => {
+      shown.push(s);
+      onEnd = end;
+    },
+    hide: () => shown.push(null),
+    tell: (text) => Promise.resolve(void told.push(text)),
+  };
+  const ends: string[] = [];
+  const indicator = sessionIndicator({ view: () => view, now: () => NOW });
+  const status = { ...state(), remainingMs: 60_000 };
+  indicator.status(status, (s, a) => ends.push(`${s}/${a}`));
+  assert.equal(shown.at(-1)?.expiresAt, NOW + 60_000);
+  onEnd();
+  onEnd();
+  assert.deepEqual(ends, ["s1/a1"]);
+
+  await indicator.ended("s1", endedText("ended_at_device"));
+  await indicator.ended("s1", endedText("ended_at_device"));
+  assert.equal(shown.at(-1), null);
+  assert.deepEqual(told, ["The remote support session has ended. You ended it at this device."]);
+  // A revoke for a session never shown here (repeated after a restart) says nothing.
+  await indicator.ended("s-other", endedText("expired"));
+  assert.equal(told.length, 1);
+
+  indicator.status({ ...status, open: [] }, () => {});
+  assert.equal(shown.at(-1), null, "nothing open: no indicator");
+});

@@ -1,0 +1,198 @@
+/**
+ * Consent receipts. The receipt of an authorization is written, pending, in the transaction that
+ * ended it; once the relay has recorded how each of its channels ended it is completed from the
+ * audit log (what was opened, for how long, every file and its SHA-256), recorded as
+ * `receipt.issued`, mailed through the outbox where someone is named for it, and shown at the
+ * device. Receipts still pending at start-up (a crash in between) are completed then.
+ */
+import {
+  type ChannelRecord,
+  type ConsentReceipt,
+  type Effect,
+  receiptBody,
+  receiptText,
+  type SupportSession,
+} from "../core/mod.ts";
+import type { Logger } from "../lib/log.ts";
+import { newId } from "../lib/tokens.ts";
+import { appendAudit } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
+import { findDevice } from "../store/devices.ts";
+import { enqueueMail } from "../store/email.ts";
+import {
+  channelEndRecords,
+  completeReceipt,
+  decodeReceipt,
+  findReceipt,
+  findReceiptOfAttempt,
+  insertPendingReceipt,
+  pendingReceiptIds,
+  sessionReceipts,
+} from "../store/receipts.ts";
+import { loadSession } from "../store/sessions.ts";
+import { findSupportCodeByDevice } from "../store/support_codes.ts";
+import type { ReceiptBook } from "./effects.ts";
+import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
+
+/** Tells when every ended channel of a session is on record. */
+export interface ChannelRecords {
+  settled(sessionId: string): Promise<void>;
+}
+
+/** What the receipts need. */
+export interface ReceiptDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  events: LiveEvents;
+  mail: MailDelivery;
+  /** The mailer's texts (the receipt mail). */
+  texts: MailTexts;
+  organization: () => string;
+}
+
+/** The consent receipts of ended authorizations. */
+export class ConsentReceipts implements ReceiptBook {
+  readonly #d: ReceiptDeps;
+  /** Set once built: the channels' records, and the devices to show receipts to. */
+  channels: ChannelRecords | null = null;
+  agents: AgentLink | null = null;
+
+  constructor(deps: ReceiptDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Records the receipt of an authorization that ends in this transaction, with whom it is
+   * mailed to: the customer of a Service Desk session, else the device's contact, else nobody.
+   */
+  async begin(
+    trx: Db,
+    effect: Extract<Effect, { type: "issue_receipt" }>,
+    now: number,
+  ): Promise<void> {
+    const device = await findDevice(trx, effect.deviceId);
+    const stored = await loadSession(trx, effect.sessionId);
+    if (!device || !stored) return;
+    const support = device.kind === "support"
+      ? await findSupportCodeByDevice(trx, device.id)
+      : undefined;
+    const recipient = device.kind === "support"
+      ? support?.row.customer_email ?? null
+      : device.contact_email;
+    await insertPendingReceipt(trx, {
+      id: newId(),
+      session_id: effect.sessionId,
+      attempt_id: effect.attemptId,
+      device_id: device.id,
+      department_id: device.department_id,
+      technician_id: stored.session.technicianId,
+      technician_name: effect.technicianName,
+      organization: this.#d.organization(),
+      device_name: device.name,
+      authorized_at: effect.authorizedAt,
+      ended_at: effect.endedAt,
+      outcome: effect.outcome,
+      recipient: recipient || null,
+      created_at: now,
+    });
+  }
+
+  /** Completes the pending receipt of an attempt; see {@link completeReceipt}. */
+  async complete(attemptId: string): Promise<void> {
+    const row = await findReceiptOfAttempt(this.#d.db, attemptId);
+    if (row) await this.#complete(row.id);
+  }
+
+  /** Completes a pending receipt once its channels are on record; then mails and shows it. */
+  async #complete(id: string): Promise<void> {
+    const { db, clock } = this.#d;
+    const row = await findReceipt(db, id);
+    if (!row || row.status !== "pending") return;
+    await this.channels?.settled(row.session_id);
+    const records: ChannelRecord[] = await channelEndRecords(db, row.attempt_id);
+    const body = receiptBody(records);
+    const now = clock.now();
+    const receipt = await db.transaction().execute(async (trx) => {
+      if (!await completeReceipt(trx, id, body, now)) return null;
+      const done = decodeReceipt((await findReceipt(trx, id))!)!;
+      await appendAudit(trx, {
+        at: now,
+        action: "receipt.issued",
+        actor: { kind: "system" },
+        deviceId: row.device_id,
+        sessionId: row.session_id,
+        attemptId: row.attempt_id,
+        departmentId: row.department_id,
+        detail: {
+          receiptId: id,
+          channels: body.channels.length,
+          files: body.files.length,
+          mailedTo: row.recipient,
+        },
+      });
+      if (row.recipient) {
+        const mail = this.#d.texts.receipt(done);
+        await enqueueMail(trx, {
+          kind: "consent_receipt",
+          recipient: row.recipient,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          relatedId: id,
+          now,
+        });
+      }
+      return done;
+    });
+    if (!receipt) return;
+    if (row.recipient) this.#d.mail.kick();
+    this.agents?.send(row.device_id, {
+      type: "receipt",
+      receiptId: id,
+      sessionId: row.session_id,
+      text: receiptText(receipt),
+    });
+    const stored = await loadSession(db, row.session_id);
+    if (stored) {
+      this.#d.events.publish({
+        kind: "session",
+        sessionId: row.session_id,
+        deviceId: row.device_id,
+        technicianId: stored.session.technicianId,
+      });
+    }
+  }
+
+  /** Completes, in the background, what a stop left pending. */
+  async completePending(): Promise<void> {
+    for (const id of await pendingReceiptIds(this.#d.db)) {
+      await this.#complete(id).catch((err) =>
+        this.#d.log.error("a consent receipt could not be completed", { err, receiptId: id })
+      );
+    }
+  }
+
+  /** The complete receipts of a session, newest first. */
+  async ofSession(sessionId: string): Promise<ConsentReceipt[]> {
+    return (await sessionReceipts(this.#d.db, sessionId)).flatMap((row) => {
+      const receipt = decodeReceipt(row);
+      return receipt ? [receipt] : [];
+    });
+  }
+
+  /** The receipt of the authorization that ended last, once it is complete; null otherwise. */
+  async ofLastEnd(session: SupportSession): Promise<ConsentReceipt | null> {
+    const status = session.status;
+    if (status.kind !== "unauthorized" || !status.last) return null;
+    const row = await findReceiptOfAttempt(this.#d.db, status.last.attemptId);
+    return row ? decodeReceipt(row) : null;
+  }
+
+  /** A complete receipt by id and where it was mailed; the caller checks its session's access. */
+  async get(id: string): Promise<{ receipt: ConsentReceipt; mailedTo: string | null } | null> {
+    const row = await findReceipt(this.#d.db, id);
+    const receipt = row ? decodeReceipt(row) : null;
+    return row && receipt ? { receipt, mailedTo: row.recipient } : null;
+  }
+}

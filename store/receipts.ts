@@ -1,0 +1,142 @@
+/** Consent receipts: written pending with the ending, completed once the channels are on record. */
+import { z } from "zod";
+import {
+  type ChannelRecord,
+  type ConsentReceipt,
+  isReasonCode,
+  type ReceiptBody,
+} from "../core/mod.ts";
+import type { Db } from "./db.ts";
+import type { ConsentReceiptsTable } from "./schema.ts";
+
+/** A receipt row as stored. */
+export type ReceiptRow = ConsentReceiptsTable;
+
+const Body = z.object({
+  channels: z.array(z.object({
+    kind: z.enum(["screen", "terminal", "files"]),
+    openedAt: z.number(),
+    durationMs: z.number(),
+  })),
+  files: z.array(z.object({
+    name: z.string(),
+    size: z.number(),
+    direction: z.enum(["to_device", "from_device"]),
+    sha256: z.string().nullable(),
+    completed: z.boolean(),
+  })),
+});
+
+/** Records the receipt of an authorization that just ended; a second one for it is a no-op. */
+export async function insertPendingReceipt(
+  db: Db,
+  row: Omit<ReceiptRow, "status" | "body" | "completed_at">,
+): Promise<boolean> {
+  const r = await db.insertInto("consent_receipts")
+    .values({ ...row, status: "pending", body: null, completed_at: null })
+    .onConflict((oc) => oc.column("attempt_id").doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/** Completes a pending receipt with its channels and files; false when it was not pending. */
+export async function completeReceipt(
+  db: Db,
+  id: string,
+  body: ReceiptBody,
+  now: number,
+): Promise<boolean> {
+  const r = await db.updateTable("consent_receipts")
+    .set({ status: "complete", body: JSON.stringify(body), completed_at: now })
+    .where("id", "=", id).where("status", "=", "pending")
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** A receipt row by id. */
+export async function findReceipt(db: Db, id: string): Promise<ReceiptRow | undefined> {
+  return await db.selectFrom("consent_receipts").selectAll().where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/** The receipt row of an attempt's authorization, if one was written. */
+export async function findReceiptOfAttempt(
+  db: Db,
+  attemptId: string,
+): Promise<ReceiptRow | undefined> {
+  return await db.selectFrom("consent_receipts").selectAll().where("attempt_id", "=", attemptId)
+    .executeTakeFirst();
+}
+
+/** The receipts of a session, newest first. */
+export async function sessionReceipts(db: Db, sessionId: string): Promise<ReceiptRow[]> {
+  return await db.selectFrom("consent_receipts").selectAll().where("session_id", "=", sessionId)
+    .orderBy("ended_at", "desc").execute();
+}
+
+/** Receipts still waiting to be completed (a crash between the ending and its completion). */
+export async function pendingReceiptIds(db: Db): Promise<string[]> {
+  return (await db.selectFrom("consent_receipts").select("id").where("status", "=", "pending")
+    .execute()).map((r) => r.id);
+}
+
+/** A complete receipt as core's type; null while pending or when the row does not decode. */
+export function decodeReceipt(row: ReceiptRow): ConsentReceipt | null {
+  if (row.status !== "complete" || row.body === null || !isReasonCode(row.outcome)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(row.body);
+  } catch {
+    return null;
+  }
+  const body = Body.safeParse(parsed);
+  if (!body.success) return null;
+  return {
+    id: row.id,
+    sessionId: row.session_id,
+    attemptId: row.attempt_id,
+    deviceName: row.device_name,
+    technician: row.technician_name,
+    organization: row.organization,
+    startedAt: row.authorized_at,
+    endedAt: row.ended_at,
+    outcome: row.outcome,
+    ...body.data,
+  };
+}
+
+const ChannelDetail = z.object({
+  type: z.string(),
+  durationMs: z.number().catch(0),
+  name: z.string().nullish().catch(null),
+  path: z.string().nullish().catch(null),
+  size: z.number().nullish().catch(null),
+  sha256: z.string().nullish().catch(null),
+});
+
+/** How every channel of an authorization ended, from the audit log. */
+export async function channelEndRecords(db: Db, attemptId: string): Promise<ChannelRecord[]> {
+  const rows = await db.selectFrom("audit_log").select(["action", "at", "detail"])
+    .where("attempt_id", "=", attemptId)
+    .where("action", "in", [
+      "remote_control.ended",
+      "file_transfer.completed",
+      "file_transfer.aborted",
+    ])
+    .orderBy("seq").execute();
+  return rows.flatMap((row) => {
+    let detail: unknown;
+    try {
+      detail = JSON.parse(row.detail ?? "null");
+    } catch {
+      return [];
+    }
+    const parsed = ChannelDetail.safeParse(detail);
+    if (!parsed.success) return [];
+    return [{
+      ...parsed.data,
+      at: row.at,
+      completed: row.action !== "file_transfer.aborted",
+    }];
+  });
+}
