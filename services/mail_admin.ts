@@ -7,7 +7,6 @@
  */
 import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   enqueueMail,
@@ -20,6 +19,7 @@ import type { CurrentUser } from "./accounts.ts";
 import { visibleDepartments } from "./devices.ts";
 import { email, parseWith } from "./fields.ts";
 import type { MailDelivery, MailTexts } from "./ports.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** The test mail's fields. */
 export const TestMailFields = z.object({ to: email() });
@@ -49,6 +49,8 @@ export interface MailAdminDeps {
   clock: Clock;
   outbox: MailDelivery;
   texts: MailTexts;
+  /** Where the test mail is queued with its audit record, in one transaction. */
+  work: UnitOfWork;
   organization: () => string;
 }
 
@@ -86,10 +88,9 @@ export class MailAdmin {
     const parsed = parseWith(TestMailFields, fields);
     if (!parsed.ok) throw new MailAdminError(400, parsed.message);
     const { to } = parsed.data;
-    const { db, clock, outbox, organization } = this.#d;
+    const { work, outbox, organization } = this.#d;
     const mail = this.#d.texts.test(organization(), viewer.email);
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    await work.run(async ({ db: trx, now, audit }) => {
       await enqueueMail(trx, {
         kind: "test",
         recipient: to,
@@ -100,8 +101,7 @@ export class MailAdmin {
         relatedId: viewer.id,
         now,
       });
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "email.test_queued",
         actor: { kind: "user", id: viewer.id, label: viewer.email },
         detail: { recipient: to },
