@@ -15,9 +15,9 @@
  *   agent connections ({@link DeviceAuthentication}, {@link SupportAppGate},
  *   {@link AttemptLimiter}, {@link AgentRecords}).
  *
- * `hub/` and `mailer/` implement these structurally and never import this module; `main.ts`
- * (through `buildServices`) hands the implementations in by constructor injection, which is
- * where the compiler checks that they fit.
+ * `hub/` and `mailer/` implement these and know this module by its types only (never a service
+ * module); `main.ts` (through `buildServices`) hands the implementations in by constructor
+ * injection, which is where the compiler checks that they fit.
  */
 import type { AuditEvent, ConsentReceipt, ReasonCode } from "../core/mod.ts";
 import type { AgentMessage, DeviceInfo, ServerMessage } from "../protocol/messages.ts";
@@ -196,32 +196,40 @@ export interface RenderedMail {
   html: string;
 }
 
+/** What an email-authorization request says (R5). */
+export interface AuthorizationRequestFacts {
+  organization: string;
+  technician: string;
+  device: string;
+  asUser: string | null;
+  requestedAt: number;
+  deadline: number;
+  link: string;
+  /** The technician's reason (a ticket number), when given. */
+  reason?: string | null;
+  /** Escalation: the tier this recipient is asked in, when later than the first, and when. */
+  tier?: number;
+  askedAt?: number;
+}
+
+/** What the link to a Service Desk support session says (R6). */
+export interface SupportLinkFacts {
+  organization: string;
+  technician: string;
+  customer: string | null;
+  formattedCode: string;
+  expiresAt: number;
+  link: string;
+}
+
 /** The mails Assent sends, written by the mailer; services fill them and queue them. */
 export interface MailTexts {
   /** The email-authorization request sent to each recipient (R5). */
-  authorizationRequest(input: {
-    organization: string;
-    technician: string;
-    device: string;
-    asUser: string | null;
-    requestedAt: number;
-    deadline: number;
-    link: string;
-    reason?: string | null;
-    tier?: number;
-    askedAt?: number;
-  }): RenderedMail;
+  authorizationRequest(input: AuthorizationRequestFacts): RenderedMail;
   /** The test mail sent from the admin mail page. */
   test(organization: string, by: string): RenderedMail;
   /** The link to a Service Desk support session, sent to the customer (R6). */
-  supportLink(input: {
-    organization: string;
-    technician: string;
-    customer: string | null;
-    formattedCode: string;
-    expiresAt: number;
-    link: string;
-  }): RenderedMail;
+  supportLink(input: SupportLinkFacts): RenderedMail;
   /** The consent receipt of an ended authorization, for the customer or the device's contact. */
   receipt(receipt: ConsentReceipt): RenderedMail;
   /** `text` with every approval link replaced by a notice, for readers other than its recipient. */
