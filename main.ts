@@ -272,7 +272,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     downloadsDir: deps.downloadsDir ?? null,
   });
   const live = new LiveDevices({ agents: hub });
-  const sessions = new SupportSessions({ work, transitions, live, clock, accounts });
+  const sessions = new SupportSessions({ work, transitions, live, clock, accounts, organization });
   const deviceEvents = new DeviceEvents({
     work,
     transitions,
@@ -359,7 +359,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     directory,
     revocations,
     enrollment: new Enrollment({ db, clock, work }),
-    deviceAdmin: new DeviceAdmin({ db, work, agents: hub, events, revocations }),
+    deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
     mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, work, organization }),
     audit: new AuditLog({ db }),

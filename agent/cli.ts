@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { defaultUploadDir } from "./channels.ts";
 import { defaultStateDir } from "./credentials.ts";
 import { type AgentOptions, parseDeviceOptions, parseEmailApprovers } from "./options.ts";
+import { DISABLED_RETRY_MS } from "./reconnect.ts";
 import { runAgent } from "./run.ts";
 import { serviceInstructions } from "./service.ts";
 
@@ -36,7 +37,9 @@ Options:
   --email-approvers LIST
                       Require email authorization from one of these addresses (comma-separated)
                       for every connection, on top of what the server requires
-  --email-timeout S   Seconds those recipients have to decide (default 180)`;
+  --email-timeout S   Seconds those recipients have to decide (default 180)
+  --disabled-retry S  While an admin has disabled this device, ask again about every S
+                      seconds, give or take half (default 180)`;
 
 /** `assent agent service …`: prints how to run this agent unattended on this OS. */
 function printService(args: string[]): number {
@@ -111,6 +114,7 @@ export async function agentMain(
         prompt: { type: "string" },
         name: { type: "string" },
         "max-backoff": { type: "string" },
+        "disabled-retry": { type: "string" },
         "session-state": { type: "string" },
         vnc: { type: "string" },
         "upload-dir": { type: "string" },
@@ -135,6 +139,13 @@ export async function agentMain(
     return 2;
   }
   const { server, prompt, sessionState, vnc, maxTransferBytes } = checked;
+  const disabledRetry = Number(values["disabled-retry"] ?? DISABLED_RETRY_MS / 1000);
+  if (!Number.isFinite(disabledRetry) || disabledRetry < 1 || disabledRetry > 86_400) {
+    console.error(
+      `assent agent: --disabled-retry must be a number of seconds from 1 to 86400\n\n${USAGE}`,
+    );
+    return 2;
+  }
   const emailAuthorization = parseEmailApprovers(
     values["email-approvers"],
     values["email-timeout"],
@@ -160,6 +171,7 @@ export async function agentMain(
     sessionState,
     emailAuthorization,
     maxBackoffMs: Number(values["max-backoff"] ?? 60) * 1000,
+    disabledRetryMs: disabledRetry * 1000,
     infoEveryMs: 60_000,
     uploadDir: values["upload-dir"] ?? defaultUploadDir(),
     browseRoot: values["browse-root"] ?? null,

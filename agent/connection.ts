@@ -42,6 +42,15 @@ export class AgentStopped extends Error {
   }
 }
 
+/** The device is disabled: the agent waits and asks again, slowly, until it is enabled. */
+export class DeviceDisabled extends Error {
+  override name = "DeviceDisabled";
+  /** `reason`: the server's words, as it sent them. */
+  constructor(readonly reason: string) {
+    super(`disabled: ${reason}`);
+  }
+}
+
 /** How a hello proves who is connecting. */
 export type HelloAuth = Extract<AgentMessage, { type: "hello" }>["auth"];
 
@@ -239,14 +248,21 @@ class Connection {
       asUser: message.asUser,
       deadline: Date.now() + message.remainingMs,
       onLockScreen: message.onLockScreen,
+      ...(message.capabilities ? { capabilities: message.capabilities } : {}),
+      ...(message.windows ? { windows: message.windows } : {}),
     }, abort.signal).catch((err: unknown) => {
       log(`showing the prompt failed: ${err}`);
       return null;
     });
     this.#prompts.delete(message.promptId);
     if (answer && !abort.signal.aborted) {
-      this.send({ type: "prompt_answer", promptId: message.promptId, answer });
-      log(`answered ${answer}`);
+      if (typeof answer === "string") {
+        this.send({ type: "prompt_answer", promptId: message.promptId, answer });
+        log(`answered ${answer}`);
+      } else {
+        this.send({ type: "prompt_answer", promptId: message.promptId, ...answer });
+        log(`answered accept${answer.granted ? ` for ${answer.granted.join(", ")}` : ""}`);
+      }
     } else if (!answer) {
       log(abort.signal.aborted ? "the request was withdrawn" : "the request timed out unanswered");
     }
@@ -414,6 +430,10 @@ class Connection {
     const reason = this.#serverError ?? event.reason ?? "";
     if (FATAL_CLOSE_CODES.has(event.code)) {
       this.#done.reject(new AgentStopped(event.code, reason));
+      return;
+    }
+    if (event.code === CLOSE.deviceDisabled) {
+      this.#done.reject(new DeviceDisabled(reason));
       return;
     }
     if (

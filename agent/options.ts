@@ -19,6 +19,8 @@ export interface AgentOptions {
    */
   emailAuthorization?: LocalEmailAuthorization | null;
   maxBackoffMs: number;
+  /** How often a disabled device asks whether it is enabled again. */
+  disabledRetryMs?: number;
   /** How often device information is read again. */
   infoEveryMs: number;
   /** Where uploads land. */

@@ -1,7 +1,7 @@
 /** Reconnecting with full-jitter exponential backoff until told to stop. */
-import { delay as pause } from "./channel_io.ts";
+import { type Clock, systemClock } from "../lib/clock.ts";
 import type { AgentOptions } from "./options.ts";
-import { AgentStopped } from "./connection.ts";
+import { AgentStopped, DeviceDisabled } from "./connection.ts";
 
 /** Full-jitter exponential backoff: a random delay up to min(max, base · 2^attempt). */
 export function backoffDelay(attempt: number, maxMs: number, random = Math.random): number {
@@ -9,35 +9,76 @@ export function backoffDelay(attempt: number, maxMs: number, random = Math.rando
   return Math.floor(random() * ceiling) + 250;
 }
 
+/** How long a disabled device waits before asking again by default: about three minutes. */
+export const DISABLED_RETRY_MS = 180_000;
+
+/**
+ * The wait of a disabled device: `everyMs` give or take half, so a fleet disabled at once does
+ * not come back at one instant.
+ */
+export function disabledDelay(everyMs: number, random = Math.random): number {
+  return Math.floor(everyMs * (0.5 + random()));
+}
+
 /**
  * Calls `connect` again and again, with backoff in between, until it resolves false or
- * `signal` aborts. A fatal refusal ({@link AgentStopped}) ends it by propagating.
+ * `signal` aborts. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
+ * device ({@link DeviceDisabled}) keeps asking, at the slow pace of `disabledRetryMs`.
  */
 export async function reconnecting(
   connect: () => Promise<boolean>,
   options: Pick<AgentOptions, "log" | "maxBackoffMs"> & {
     /** Told before each wait: why the last connection ended (null: it closed), and for how long. */
     onRetry?: (failure: string | null, delayMs: number) => void;
+    /** How often a disabled device asks again; default {@link DISABLED_RETRY_MS}. */
+    disabledRetryMs?: number;
+    /** What the waits are timed by; default the system clock. */
+    clock?: Clock;
+    random?: () => number;
   },
   signal?: AbortSignal,
 ): Promise<void> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
   let attempt = 0;
   while (!signal?.aborted) {
-    const started = Date.now();
+    const started = clock.now();
     let failure: string | null = null;
+    let disabled = false;
     try {
       if (!await connect()) return;
     } catch (err) {
       if (err instanceof AgentStopped) throw err;
+      disabled = err instanceof DeviceDisabled;
       failure = err instanceof Error ? err.message : String(err);
-      options.log(`connection failed: ${failure}`);
+      if (!disabled) options.log(`connection failed: ${failure}`);
     }
     if (signal?.aborted) return;
     // A connection that lasted a while resets the backoff.
-    attempt = Date.now() - started > 30_000 ? 0 : attempt + 1;
-    const delay = backoffDelay(attempt, options.maxBackoffMs);
-    options.log(`reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    attempt = clock.now() - started > 30_000 ? 0 : attempt + 1;
+    const delay = disabled
+      ? disabledDelay(options.disabledRetryMs ?? DISABLED_RETRY_MS, random)
+      : backoffDelay(attempt, options.maxBackoffMs, random);
+    options.log(
+      disabled
+        ? `this device is disabled by an admin; asking again in ${(delay / 1000).toFixed(1)} s`
+        : `reconnecting in ${(delay / 1000).toFixed(1)} s`,
+    );
     options.onRetry?.(failure, delay);
-    await pause(delay, signal);
+    await sleep(clock, delay, signal);
   }
+}
+
+/** Resolves after `ms` on `clock`, or at once when `signal` aborts. */
+function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = clock.at(clock.now() + ms, done);
+    function done() {
+      timer.cancel();
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

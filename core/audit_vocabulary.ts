@@ -36,6 +36,7 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "confirmation.timed_out": "Nobody answered the prompt before its deadline",
     "confirmation.skipped": "Nobody was asked because nobody is signed in at the device to answer",
     "confirmation.cannot_prompt": "Consent was required but the agent has no way to ask anyone",
+    "confirmation.notified": "The end user was told at the device who is connecting (notify mode)",
     "confirmation.withdrawn": "The prompt was taken back because its attempt ended otherwise",
     "confirmation.withdraw_acknowledged": "The agent confirmed it closed a withdrawn prompt",
 
@@ -91,7 +92,11 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "device.contact_changed": "An admin changed where a device's consent receipts are mailed",
     "device.messages_dropped":
       "A device acknowledged nothing, so its oldest kept messages were dropped",
+    "device.deleted":
+      "An admin deleted a device: its sessions ended and its agent's credential no longer works",
     "device_group.created": "An admin created a device group",
+    "device_group.renamed": "An admin renamed a device group",
+    "device_group.deleted": "An admin deleted a device group; its devices are in no group now",
     "enrollment_token.created": "An admin created an enrollment token",
     "enrollment_token.revoked": "An admin revoked an enrollment token",
 
@@ -262,6 +267,9 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
   ["onLockScreen", (v) => v === true ? ["Shown on the lock screen"] : null],
   ["promptUnsupported", (v) => v === true ? ["The device cannot show a prompt"] : null],
   ["asUser", (v) => v ? [`Connects as the device's user ${v}`] : null],
+  ["capabilities", (v) => v ? [`Allows ${v}`] : null],
+  ["windowMinutes", (v) => [`The end user chose ${v} minutes`]],
+  ["notice", (v) => [`The device showed: ${v}`]],
   [
     "secureConnect",
     (v) =>

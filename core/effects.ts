@@ -1,6 +1,7 @@
 // Effects are plain data: core decides, the shell carries them out after saving the new state in
 // the same transaction as the audit events.
 
+import type { ConsentCapability } from "./consent.ts";
 import type { AuditAction } from "./audit_vocabulary.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { Millis } from "./time.ts";
@@ -37,6 +38,10 @@ export type Effect =
     asUser: string | null;
     deadline: Millis;
     onLockScreen: boolean;
+    /** What the end user is asked to consent to; absent: everything, as before. */
+    capabilities?: ConsentCapability[];
+    /** The windows the end user may choose from, in minutes; null is "until I end it". */
+    windows?: (number | null)[];
   }
   | { type: "withdraw_prompt"; deviceId: string; promptId: string; reason: ReasonCode }
   | { type: "notify_device"; deviceId: string; text: string }

@@ -12,6 +12,7 @@
 export * from "./actions.ts";
 export * from "./audit_vocabulary.ts";
 export * from "./confirmation.ts";
+export * from "./consent.ts";
 export * from "./consent_receipt.ts";
 export * from "./effects.ts";
 export * from "./email_approval.ts";

@@ -1,13 +1,31 @@
 // Policies arrive from forms and from JSON columns, so every constructor checks types at run time
 // as well as ranges; a bad value is refused rather than clamped, so an admin sees the mistake.
 
+import {
+  CONSENT_CAPABILITIES,
+  CONSENT_MODES,
+  type ConsentCapability,
+  type ConsentMode,
+  NOBODY_TO_ASK_CHOICES,
+  type NobodyToAsk,
+  orderedCapabilities,
+} from "./consent.ts";
 import { CoreError } from "./errors.ts";
 import { describePathProblem, parseReachPath } from "./file_reach.ts";
 import { DEFAULT_CONFIRMATION_MESSAGE } from "./texts.ts";
 
-/** R4 Session Confirmation settings of a department. */
+/**
+ * R4 Session Confirmation settings of a department. `enabled` says whether the end user takes
+ * part at all and `mode` how (`off` exactly when not enabled); `capabilities` need consent, the
+ * others come with the other gates alone; `nobodyToAsk` decides when nobody is at the device;
+ * `offerWindows` lets the end user choose how long the authorization lasts.
+ */
 export type ConfirmationPolicy = {
   enabled: boolean;
+  mode: ConsentMode;
+  capabilities: ConsentCapability[];
+  nobodyToAsk: NobodyToAsk;
+  offerWindows: boolean;
   message: string;
   timeoutSeconds: number;
   showOnLockedAndLoggedOff: boolean;
@@ -110,6 +128,10 @@ export function recordingPolicy(input: Partial<RecordingPolicy> = {}): Recording
 /** R4 defaults: off, 60 second timeout, no prompt on locked devices, no exclusions. */
 export const DEFAULT_CONFIRMATION_POLICY: Readonly<ConfirmationPolicy> = freezeDeep({
   enabled: false,
+  mode: "off",
+  capabilities: [...CONSENT_CAPABILITIES],
+  nobodyToAsk: "proceed",
+  offerWindows: false,
   message: DEFAULT_CONFIRMATION_MESSAGE,
   timeoutSeconds: 60,
   showOnLockedAndLoggedOff: false,
@@ -148,10 +170,28 @@ export const DEFAULT_FILE_TRANSFER_POLICY: Readonly<FileTransferPolicy> = freeze
   paths: [],
 });
 
+// `enabled` came first and settings written before modes carry only it, so it stays the switch:
+// an explicit `enabled` decides on or off, and `mode` says which of notify or confirm is on.
 /** A valid R4 policy from `input` over the defaults; throws `CoreError` `invalid_policy`. */
 export function confirmationPolicy(input: Partial<ConfirmationPolicy> = {}): ConfirmationPolicy {
   const d = DEFAULT_CONFIRMATION_POLICY;
   const limits = POLICY_LIMITS;
+  if (input.mode !== undefined && !(CONSENT_MODES as readonly unknown[]).includes(input.mode)) {
+    throw invalid("mode", "must be off, notify or confirm", String(input.mode));
+  }
+  const enabled = booleanValue(
+    "enabled",
+    input.enabled ?? (input.mode !== undefined ? input.mode !== "off" : d.enabled),
+  );
+  const mode: ConsentMode = !enabled
+    ? "off"
+    : input.mode === "notify" || input.mode === "confirm"
+    ? input.mode
+    : "confirm";
+  const nobodyToAsk = input.nobodyToAsk ?? d.nobodyToAsk;
+  if (!(NOBODY_TO_ASK_CHOICES as readonly unknown[]).includes(nobodyToAsk)) {
+    throw invalid("nobodyToAsk", "must be proceed or refuse", String(nobodyToAsk));
+  }
   const message = stringValue("message", input.message ?? d.message);
   const length = message.trim().length;
   if (
@@ -165,7 +205,11 @@ export function confirmationPolicy(input: Partial<ConfirmationPolicy> = {}): Con
     );
   }
   return {
-    enabled: booleanValue("enabled", input.enabled ?? d.enabled),
+    enabled,
+    mode,
+    capabilities: capabilityList(input.capabilities ?? d.capabilities),
+    nobodyToAsk,
+    offerWindows: booleanValue("offerWindows", input.offerWindows ?? d.offerWindows),
     message,
     timeoutSeconds: integerIn(
       "timeoutSeconds",
@@ -566,6 +610,22 @@ function idList(name: string, value: unknown): string[] {
     return id.trim();
   });
   return [...new Set(ids)];
+}
+
+function capabilityList(value: unknown): ConsentCapability[] {
+  if (!Array.isArray(value)) {
+    throw invalid("capabilities", "must be a list of capabilities", String(value));
+  }
+  for (const item of value) {
+    if (!(CONSENT_CAPABILITIES as readonly unknown[]).includes(item)) {
+      throw invalid(
+        "capabilities",
+        `must contain only ${CONSENT_CAPABILITIES.join(", ")}`,
+        String(item),
+      );
+    }
+  }
+  return orderedCapabilities(value as ConsentCapability[]);
 }
 
 function recipientList(value: unknown, name = "recipients"): string[] {

@@ -32,6 +32,10 @@ function invalidPolicy(fn: () => unknown, mentions: string) {
 Deno.test("policy defaults follow DESIGN.md: confirmation off with 60 s, email 180 s, 4 hours, 1 day", () => {
   deepEqual(confirmationPolicy(), {
     enabled: false,
+    mode: "off",
+    capabilities: ["desktop_view", "desktop_control", "terminal", "files"],
+    nobodyToAsk: "proceed",
+    offerWindows: false,
     message: DEFAULT_CONFIRMATION_MESSAGE,
     timeoutSeconds: 60,
     showOnLockedAndLoggedOff: false,

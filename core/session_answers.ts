@@ -29,7 +29,7 @@ type EmailDecision = Extract<SupportSessionEvent, { type: "email_decided" }>;
 export function answerPrompt(session: SessionIn<"authorizing">, event: PromptAnswer): Step {
   const live = session.status.attempt;
   if (live.id !== event.attemptId) return ignorePromptAnswer(session, event);
-  const result = answerConfirmation(live.confirmation, event);
+  const result = answerConfirmation(live.confirmation, event, live.lifetimeMs);
   if (result.ignored !== null) return ignored(session, event, result.ignored);
 
   const attempt = { ...live, confirmation: result.gate };

@@ -11,7 +11,11 @@ import type { ReasonCode } from "./outcomes.ts";
 import type { EmailRequirementSource } from "./policy.ts";
 import type { Happened, Step } from "./session_happenings.ts";
 import type { EmailDecisionPath, SessionTransition, SupportSession } from "./session_state.ts";
-import { CANNOT_PROMPT_REASON, EMAIL_REQUIREMENT_SOURCE_LABELS } from "./texts.ts";
+import {
+  CANNOT_PROMPT_REASON,
+  EMAIL_REQUIREMENT_SOURCE_LABELS,
+  NOBODY_TO_ASK_HEADING,
+} from "./texts.ts";
 
 /** A step as the shell receives it: each happening replaced by its audit effect, order kept. */
 export function recorded(session: SupportSession, step: Step): SessionTransition {
@@ -92,7 +96,20 @@ export function auditEventOf(session: SupportSession, h: Happened): AuditEvent {
       return record("confirmation.cannot_prompt", {
         attemptId: h.attemptId,
         outcome: "cannot_prompt",
-        detail: { explanation: CANNOT_PROMPT_REASON },
+        detail: h.nobody
+          ? {
+            reason: h.nobody.reason,
+            explanation: `${NOBODY_TO_ASK_HEADING}: ${
+              confirmationSkipReason(h.nobody)
+            }, and the department refuses connections then`,
+          }
+          : { explanation: CANNOT_PROMPT_REASON },
+      });
+    case "consent_notified":
+      return record("confirmation.notified", {
+        attemptId: h.attemptId,
+        outcome: "not_required",
+        detail: { explanation: "Confirmation: notify — the end user was told", notice: h.text },
       });
     case "email_requested":
       return record("email.requested", {
@@ -187,7 +204,11 @@ export function auditEventOf(session: SupportSession, h: Happened): AuditEvent {
       return record("authorization.granted", {
         attemptId: h.attemptId,
         outcome: "authorized",
-        detail: { expiresAt: h.expiresAt },
+        detail: {
+          expiresAt: h.expiresAt,
+          ...(h.capabilities ? { capabilities: h.capabilities.join(", ") } : {}),
+          ...(h.windowMs !== undefined ? { windowMinutes: h.windowMs / 60_000 } : {}),
+        },
       });
     case "authorization_ended":
       return record(

@@ -9,6 +9,7 @@ import {
   timeOutConfirmation,
   withdrawConfirmation,
 } from "./confirmation.ts";
+import { authorizationExpiry, CONSENT_CAPABILITIES } from "./consent.ts";
 import { type Actor, SYSTEM } from "./effects.ts";
 import { emailPassed, escalateEmail, timeOutEmail, withdrawEmail } from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
@@ -51,6 +52,7 @@ export type AuthorizationEnding = {
     | "session_closed"
     | "app_closed"
     | "access_revoked"
+    | "superseded"
     | "ended_at_device";
   at: Millis;
   actor: Actor;
@@ -167,9 +169,18 @@ export function allGatesPassed(attempt: Attempt): boolean {
   return confirmationPassed(attempt.confirmation) && emailPassed(attempt.email);
 }
 
-/** The attempt ends authorized at `at`, until `at` + the lifetime fixed when it was requested. */
+/**
+ * The attempt ends authorized at `at`, until `at` + the lifetime fixed when it was requested, or
+ * the shorter window the end user chose; it allows what was asked less what the end user withheld.
+ */
 export function grant(session: SupportSession, attempt: Attempt, at: Millis, actor: Actor): Step {
-  const expiresAt = at + attempt.lifetimeMs;
+  const confirmation = attempt.confirmation;
+  const windowMs = confirmation.kind === "accepted" ? confirmation.windowMs : undefined;
+  const expiresAt = authorizationExpiry(at, attempt.lifetimeMs, windowMs);
+  // What the end user withheld is left out; what needed no consent comes with the other gates.
+  const withheld = confirmation.kind === "accepted" ? confirmation.withheld ?? [] : [];
+  const capabilities = (attempt.capabilities ?? [...CONSENT_CAPABILITIES])
+    .filter((capability) => !withheld.includes(capability));
   return {
     state: {
       ...session,
@@ -180,12 +191,21 @@ export function grant(session: SupportSession, attempt: Attempt, at: Millis, act
         expiresAt,
         channels: [],
         attempt,
+        capabilities,
       },
     },
     effects: [
       { type: "grant_on_device", deviceId: session.deviceId, sessionId: session.id, expiresAt },
       { type: "wake_at", at: expiresAt },
-      { happened: "authorized", at, actor, attemptId: attempt.id, expiresAt },
+      {
+        happened: "authorized",
+        at,
+        actor,
+        attemptId: attempt.id,
+        expiresAt,
+        capabilities,
+        ...(windowMs !== undefined ? { windowMs } : {}),
+      },
     ],
   };
 }

@@ -2,6 +2,7 @@
 // both sides: the button that shows whether an action is enabled (`allowedActions`) and the
 // transition that enforces it, so the UI can only reflect what the server enforces.
 
+import { CONSENT_CAPABILITIES, type ConsentCapability } from "./consent.ts";
 import type { CoreErrorCode } from "./errors.ts";
 import type {
   ActionBlockCode,
@@ -20,6 +21,7 @@ import {
   NO_REMOTE_CONTROL_CAPABILITY,
   NO_SUPPORT_SESSION,
   NOT_SESSION_OWNER,
+  notGrantedText,
   SECURE_CONNECT_REQUIRED,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
@@ -38,6 +40,8 @@ export type Facts = {
   technicianId?: string;
   device?: ActionDevice;
   secureConnect?: SecureConnectCheck;
+  /** What a request asks for, when it is one. */
+  asking?: readonly ConsentCapability[];
 };
 
 /** A precondition: where `holds` is false the action is refused, with `reason` for people. */
@@ -112,8 +116,10 @@ export const notAlreadyAuthorized: Guard = {
   code: "already_authorized",
   error: "already_authorized",
   reason: ALREADY_AUTHORIZED,
-  holds: ({ session, now }) =>
-    session?.status.kind !== "authorized" || now >= session.status.expiresAt,
+  holds: ({ session, now, asking }) =>
+    session?.status.kind !== "authorized" || now >= session.status.expiresAt ||
+    // Asking for something the authorization lacks is asking again, not a second authorization.
+    (asking !== undefined && asking.some((capability) => !grantedTo(session).includes(capability))),
 };
 
 /** The Request Authorization button waits while the gates of a request are still running. */
@@ -157,6 +163,37 @@ export const canTransferFiles: ButtonGuard = {
   reason: NO_FILE_TRANSFER_CAPABILITY,
   holds: ({ device }) => reports(device, "files"),
 };
+
+/** The capabilities an authorization allows; none outside one, all for one from before they were. */
+export function grantedTo(session: SupportSession | null): readonly ConsentCapability[] {
+  if (session?.status.kind !== "authorized") return [];
+  return session.status.capabilities ?? CONSENT_CAPABILITIES;
+}
+
+/**
+ * A guard that holds where the authorization allows one of `capabilities`; outside an
+ * authorization it holds, since `sessionAuthorized` speaks first there.
+ */
+export function capabilityGranted(capabilities: readonly ConsentCapability[]): ButtonGuard {
+  const first = capabilities[0]!;
+  return {
+    code: "not_granted",
+    reason: notGrantedText(first),
+    holds: ({ session }) =>
+      session?.status.kind !== "authorized" ||
+      capabilities.some((capability) => grantedTo(session).includes(capability)),
+  };
+}
+
+/** Take Remote Control needs the terminal or the desktop (to control or to view) granted. */
+export const remoteControlGranted: ButtonGuard = capabilityGranted([
+  "terminal",
+  "desktop_control",
+  "desktop_view",
+]);
+
+/** File Transfer needs file transfer to have been granted. */
+export const filesGranted: ButtonGuard = capabilityGranted(["files"]);
 
 function reports(device: ActionDevice | undefined, ...capabilities: Capability[]): boolean {
   return device !== undefined &&

@@ -3,6 +3,7 @@
 // the shell; `session_audit.ts` words each one for the audit log, in the one place that does.
 
 import type { ConfirmationGate } from "./confirmation.ts";
+import type { ConsentCapability } from "./consent.ts";
 import type { Actor, Effect } from "./effects.ts";
 import type { ApprovalRequirement, EmailGate } from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
@@ -71,7 +72,14 @@ export type Happened =
     attemptId: string;
     gate: Extract<ConfirmationGate, { kind: "skipped" }>;
   }
-  | { happened: "prompt_impossible"; at: Millis; attemptId: string }
+  | {
+    happened: "prompt_impossible";
+    at: Millis;
+    attemptId: string;
+    /** Set when nobody is at the device and the department refuses then (`nobodyToAsk`). */
+    nobody?: { reason: "device_locked" | "device_logged_off"; promptUnsupported: boolean };
+  }
+  | { happened: "consent_notified"; at: Millis; attemptId: string; text: string }
   | {
     happened: "email_requested";
     at: Millis;
@@ -139,7 +147,16 @@ export type Happened =
     gate?: DecidingGate;
     cause?: AccessRevocationCause;
   }
-  | { happened: "authorized"; at: Millis; actor: Actor; attemptId: string; expiresAt: Millis }
+  | {
+    happened: "authorized";
+    at: Millis;
+    actor: Actor;
+    attemptId: string;
+    expiresAt: Millis;
+    capabilities?: ConsentCapability[];
+    /** The end user chose a window shorter than the lifetime. */
+    windowMs?: number;
+  }
   | {
     happened: "authorization_ended";
     at: Millis;

@@ -8,11 +8,23 @@ import {
   startConfirmation,
   withdrawConfirmation,
 } from "./confirmation.ts";
+import {
+  capabilitiesToConfirm,
+  CONSENT_CAPABILITIES,
+  orderedCapabilities,
+  windowChoices,
+} from "./consent.ts";
 import { SYSTEM } from "./effects.ts";
 import { emailRecipients, startEmailApproval, withdrawEmail } from "./email_approval.ts";
 import { CoreError } from "./errors.ts";
 import { type Emitted, type Step, technicianActor } from "./session_happenings.ts";
-import { allGatesPassed, endAttempt, endAttemptStep, grant } from "./session_endings.ts";
+import {
+  allGatesPassed,
+  endAttempt,
+  endAttemptStep,
+  endAuthorization,
+  grant,
+} from "./session_endings.ts";
 import {
   type Attempt,
   type AuthorizationContext,
@@ -22,7 +34,7 @@ import {
   type SessionIn,
   type SupportSession,
 } from "./session_state.ts";
-import { EMAIL_REQUESTED_NOTIFICATION } from "./texts.ts";
+import { connectingNotice, EMAIL_REQUESTED_NOTIFICATION } from "./texts.ts";
 import { MINUTE } from "./time.ts";
 
 // A second request (another tab, an API retry) replaces the first rather than failing, so the end
@@ -52,6 +64,7 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
     SecureConnectCheck,
     { kind: "required" | "enrol_mfa" }
   >;
+  const asked = context.capabilities ?? [...CONSENT_CAPABILITIES];
   const requirement = confirmationRequirement(context.confirmation, {
     id: session.deviceId,
     groupId: context.device.groupId,
@@ -60,7 +73,8 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
     canPrompt: context.device.capabilities.includes("prompt") ||
       context.device.capabilitiesReported === false,
     canPromptOnLockScreen: context.device.capabilities.includes("lock_screen_prompt"),
-  });
+  }, asked);
+  const lifetimeMinutes = context.authorization.lifetimeMinutes;
   // Nobody decides their own request: the requester's address is left out of every requirement.
   const emailStart = startEmailApproval(context.email, now, context.technician.email ?? null);
   const attempt: Attempt = {
@@ -68,11 +82,14 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
     startedAt: now,
     technicianName: context.technician.name,
     ...(context.reason ? { reason: context.reason } : {}),
-    lifetimeMs: context.authorization.lifetimeMinutes * MINUTE,
+    lifetimeMs: lifetimeMinutes * MINUTE,
+    capabilities: asked,
     confirmation: startConfirmation(requirement, {
       promptId: context.promptId,
       now,
       timeoutSeconds: context.confirmation.timeoutSeconds,
+      asked: capabilitiesToConfirm(asked, context.confirmation.capabilities ?? asked),
+      ...(context.confirmation.offerWindows ? { windows: windowChoices(lifetimeMinutes) } : {}),
     }),
     email: emailStart.gate,
     secureConnect: secure.kind === "verified" ? "passed" : "not_required",
@@ -112,7 +129,11 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
   if (confirmation.kind === "cannot_prompt") {
     // The department asked for the end user's consent and nobody can give it: refuse at once,
     // before any mail goes out, rather than let the technician wait out a prompt nobody sees.
-    effects.push({ happened: "prompt_impossible", ...at });
+    effects.push({
+      happened: "prompt_impossible",
+      ...at,
+      ...(confirmation.nobody ? { nobody: confirmation.nobody } : {}),
+    });
     const ended = endAttempt(session, {
       ...attempt,
       email: withdrawEmail(attempt.email, now, "cannot_prompt"),
@@ -133,6 +154,8 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
         asUser: session.asUser,
         deadline: confirmation.deadline,
         onLockScreen,
+        ...(confirmation.asked ? { capabilities: confirmation.asked } : {}),
+        ...(confirmation.windows ? { windows: confirmation.windows } : {}),
       },
       {
         happened: "prompt_shown",
@@ -142,6 +165,18 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
         deadline: confirmation.deadline,
         onLockScreen,
       },
+    );
+  } else if (confirmation.kind === "notified") {
+    // Notify mode: the device says who is connecting; nobody answers and nothing waits for it.
+    const text = connectingNotice({
+      technicianName: context.technician.name,
+      organization: context.organization ?? null,
+      asUser: session.asUser,
+      capabilities: asked,
+    });
+    effects.push(
+      { type: "notify_device", deviceId: session.deviceId, text },
+      { happened: "consent_notified", ...at, text },
     );
   } else if (confirmation.kind === "skipped") {
     // R4: nobody is there to ask, so the gate passes; the log must say so in plain words.
@@ -178,6 +213,25 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
     effects.push({ type: "wake_at", at: deadline });
   }
   return { state: pending, effects };
+}
+
+/**
+ * Asking again while authorized, for more than was granted: the authorization ends as superseded
+ * and a new attempt asks for what it had and what is asked now.
+ */
+export function askAgain(session: SessionIn<"authorized">, context: AuthorizationContext): Step {
+  refuseUsedAttemptId(session, context.attemptId);
+  const had = session.status.capabilities ?? [...CONSENT_CAPABILITIES];
+  const ended = endAuthorization(session, {
+    outcome: "superseded",
+    at: context.now,
+    actor: technicianActor(context.technician.id, context.technician.name),
+  });
+  const started = startAttempt(ended.state, {
+    ...context,
+    capabilities: orderedCapabilities([...had, ...(context.capabilities ?? [])]),
+  });
+  return { state: started.state, effects: [...ended.effects, ...started.effects] };
 }
 
 function refuseUsedAttemptId(session: SupportSession, attemptId: string) {

@@ -5,6 +5,7 @@
 // as it stands at the event's own time. The four technician actions of R2 are defined here too,
 // so a button and the command behind it check the very same guards.
 
+import { capabilitiesSatisfying } from "./consent.ts";
 import { SYSTEM } from "./effects.ts";
 import {
   answerPrompt,
@@ -26,11 +27,14 @@ import {
   type ButtonGuard,
   canControlRemotely,
   canTransferFiles,
+  capabilityGranted,
   type CommandGuard,
   deviceOnline,
+  filesGranted,
   mfaEnrolled,
   notAlreadyAuthorized,
   notAuthorizing,
+  remoteControlGranted,
   requestPending,
   secureConnectPassed,
   sessionAuthorized,
@@ -38,7 +42,7 @@ import {
   sessionOpen,
   sessionOwner,
 } from "./session_guards.ts";
-import { startAttempt, supersedeAttempt } from "./session_request.ts";
+import { askAgain, startAttempt, supersedeAttempt } from "./session_request.ts";
 import type {
   AuthorizationContext,
   ChannelKind,
@@ -82,7 +86,9 @@ const CHANNEL_GUARDS = [
 /** R2: when each technician action is enabled; the one place enablement is written. */
 export const ACTION_RULES = Object.freeze(
   {
-    take_remote_control: { guards: [...CHANNEL_GUARDS, canControlRemotely] },
+    take_remote_control: {
+      guards: [...CHANNEL_GUARDS, canControlRemotely, remoteControlGranted],
+    },
     request_authorization: {
       guards: [sessionOpen, sessionOwner, deviceOnline, notAlreadyAuthorized],
       // The command replaces a pending request instead (a second tab, an API retry), so the end
@@ -93,7 +99,7 @@ export const ACTION_RULES = Object.freeze(
     },
     // Ending access must never depend on reaching the device or on who opened the session.
     deauthorize_session: { guards: [sessionOpen, sessionAuthorized, authorizationUnexpired] },
-    file_transfer: { guards: [...CHANNEL_GUARDS, canTransferFiles] },
+    file_transfer: { guards: [...CHANNEL_GUARDS, canTransferFiles, filesGranted] },
   } as const satisfies Record<ActionName, ActionRule>,
 );
 
@@ -151,6 +157,9 @@ export const SESSION_RULES: RuleTable = Object.freeze<RuleTable>({
       to: GATES_RUN,
       run: (session, event) => supersedeAttempt(session, event.context),
     },
+    // Only a request for something the authorization lacks gets past `notAlreadyAuthorized`: the
+    // end user is asked again, and what they granted before ends with the new request.
+    authorized: { to: GATES_RUN, run: (session, event) => askAgain(session, event.context) },
   },
 
   // R4: the first answer to the live prompt counts; any other is recorded as ignored.
@@ -275,7 +284,14 @@ export const SESSION_RULES: RuleTable = Object.freeze<RuleTable>({
   // R2: a channel exists only inside an authorized, unexpired session, as its button shows.
   open_channel: {
     channelGuards: {
-      guards: (event) => buttonGuards(channelAction(event.kind)),
+      // The channel's own capability, not just its action's: a desktop under a terminal-only
+      // grant is refused although Take Remote Control is enabled.
+      guards: (event) => [
+        ...buttonGuards(channelAction(event.kind)),
+        capabilityGranted(capabilitiesSatisfying(
+          event.capability ?? (event.kind === "remote_control" ? "terminal" : "files"),
+        )),
+      ],
       refused: refuseChannel,
     },
     authorized: { to: ["authorized"], run: openChannel },

@@ -4,6 +4,7 @@
 // server was down.
 
 import type { ConfirmationGate } from "./confirmation.ts";
+import type { ConsentCapability } from "./consent.ts";
 import type { Transition } from "./effects.ts";
 import { type EmailGate, nextEscalation } from "./email_approval.ts";
 import type { ReasonCode } from "./outcomes.ts";
@@ -48,6 +49,8 @@ export type Attempt = {
   /** Why the technician asked (a ticket number), when they gave or had to give one. */
   reason?: string | null;
   lifetimeMs: number;
+  /** What the technician asked for; absent on attempts from before per-capability consent: all. */
+  capabilities?: ConsentCapability[];
   confirmation: ConfirmationGate;
   email: EmailGate;
   secureConnect: "passed" | "not_required";
@@ -74,6 +77,8 @@ export type SessionStatus =
     expiresAt: Millis;
     channels: OpenChannel[];
     attempt: Attempt;
+    /** What this authorization allows; absent on authorizations from before it was recorded: all. */
+    capabilities?: ConsentCapability[];
   }
   | { kind: "closed"; at: Millis; reason: ReasonCode };
 
@@ -134,6 +139,10 @@ export type AuthorizationContext = {
   secureConnect: SecureConnectCheck;
   /** The technician's reason for asking, already checked against the department's policy. */
   reason?: string | null;
+  /** What the technician asks for; absent: every capability. */
+  capabilities?: ConsentCapability[];
+  /** The organization the technician works for, named to the end user in notify mode. */
+  organization?: string;
 };
 
 /** Events of a support session; `request_authorization` comes with an `AuthorizationContext`. */
@@ -145,6 +154,10 @@ export type SupportSessionEvent =
     promptId: string;
     answer: "accept" | "decline";
     at: Millis;
+    /** The capabilities the end user granted, as the agent reported them; absent: all asked. */
+    granted?: readonly string[];
+    /** The window the end user chose, in minutes; null or absent: until they end it. */
+    windowMinutes?: number | null;
   }
   | {
     type: "email_decided";
@@ -172,6 +185,8 @@ export type SupportSessionEvent =
     type: "open_channel";
     channelId: string;
     kind: ChannelKind;
+    /** The capability the channel uses; absent: the action's (remote control is the terminal's). */
+    capability?: ConsentCapability;
     technicianId: string;
     at: Millis;
     device: ActionDevice;
@@ -202,7 +217,8 @@ export type ActionBlockCode =
   | "expired"
   | "authorizing"
   | "already_authorized"
-  | "missing_capability";
+  | "missing_capability"
+  | "not_granted";
 
 /** A refused channel: `code` for programs, `reason` to show; the refusal is audited. */
 export type ChannelRefusal = { code: ActionBlockCode; reason: string };

@@ -2,13 +2,18 @@
 // pending, while the gates run, once authorized, and the outcome screen of the last attempt with
 // its heading, reason and Close button. Pure: reading the view never changes the session.
 
-import { type ConfirmationGate, confirmationSkipText } from "./confirmation.ts";
+import {
+  type ConfirmationGate,
+  confirmationSkipReason,
+  confirmationSkipText,
+} from "./confirmation.ts";
 import {
   approvalProgress,
   type ApprovalRequirement,
   type RequirementProgress,
   waitingRequirements,
 } from "./email_approval.ts";
+import { CONSENT_CAPABILITIES, type ConsentCapability } from "./consent.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { EmailRequirementPolicy } from "./policy.ts";
 import { resolveDue } from "./session_endings.ts";
@@ -35,6 +40,7 @@ import {
   EMAIL_REJECTED_HEADING,
   EMAIL_TIMED_OUT,
   END_USER_REJECTED,
+  NOBODY_TO_ASK_HEADING,
   REASON_FOR_REJECTION_LABEL,
   REASON_LABEL,
   reasonText,
@@ -98,6 +104,10 @@ export type SessionView =
     text: string;
     notice: string | null;
     skippedConfirmation: SkippedConfirmation | null;
+    /** What the authorization allows; the rest must be asked for again. */
+    capabilities: ConsentCapability[];
+    /** Notify mode told the end user; nobody answered. */
+    notified: boolean;
   }
   | { kind: "closed"; at: Millis; text: string };
 
@@ -122,6 +132,8 @@ export function sessionView(
         // R4: after an accept the technician is told the remote session will begin shortly.
         notice: accepted && status.channels.length === 0 ? SESSION_BEGINS_SHORTLY : null,
         skippedConfirmation: skippedConfirmation(status.attempt.confirmation, true),
+        capabilities: [...(status.capabilities ?? CONSENT_CAPABILITIES)],
+        notified: status.attempt.confirmation.kind === "notified",
       };
     }
     case "authorizing": {
@@ -186,7 +198,19 @@ function skippedConfirmation(
 
 function outcomeView(end: AttemptEnd, deviceName: string | null): OutcomeView {
   const gate = end.gate ?? null;
-  const [heading, reason, rejection] = outcomeTexts(end.outcome, gate);
+  const nobody = end.attempt.confirmation.kind === "cannot_prompt"
+    ? end.attempt.confirmation.nobody
+    : undefined;
+  // The department refused because nobody is at the device: say which state stopped it.
+  const [heading, reason, rejection] = end.outcome === "cannot_prompt" && nobody
+    ? [
+      NOBODY_TO_ASK_HEADING,
+      `${
+        capitalized(confirmationSkipReason(nobody))
+      }, and your department refuses connections then`,
+      false,
+    ]
+    : outcomeTexts(end.outcome, gate);
   return {
     outcome: end.outcome,
     gate,
@@ -220,4 +244,8 @@ function outcomeTexts(outcome: ReasonCode, gate: DecidingGate | null): [string, 
   if (outcome === "cancelled") return [AUTHORIZATION_CANCELLED_HEADING, reasonText(outcome), false];
   if (outcome === "app_closed") return [SUPPORT_APP_CLOSED_HEADING, reasonText(outcome), false];
   return [AUTHORIZATION_FAILED_HEADING, reasonText(outcome), false];
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

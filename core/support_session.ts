@@ -125,6 +125,7 @@ function factsOf(session: SupportSession, event: RuleEvent): Facts {
       technicianId: context.technician.id,
       device: context.device,
       secureConnect: context.secureConnect,
+      ...(context.capabilities ? { asking: context.capabilities } : {}),
     };
   }
   if (event.type === "open_channel") {

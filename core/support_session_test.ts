@@ -754,6 +754,7 @@ Deno.test("confirmation prompt shows the message, who connects, as which user, a
     asUser: "alice",
     deadline: s(60),
     onLockScreen: false,
+    capabilities: ["desktop_view", "desktop_control", "terminal", "files"],
   }]);
   deepEqual(only(effects, "wake_at"), [{ type: "wake_at", at: s(60) }]);
   const view = sessionView(state, s(15));

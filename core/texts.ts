@@ -58,6 +58,18 @@ export const ALREADY_AUTHORIZED = "The support session is already authorized";
 export const NO_PENDING_REQUEST = "No authorization request is pending";
 /** Disabled-action reason: the agent lacks the desktop and terminal capabilities. */
 export const NO_REMOTE_CONTROL_CAPABILITY = "The device does not support remote control";
+/** Disabled-action reason: the end user did not grant this capability; ask again for it. */
+export function notGrantedText(capability: string): string {
+  const names: Record<string, string> = {
+    desktop_view: "desktop view",
+    desktop_control: "desktop control",
+    terminal: "terminal access",
+    files: "file transfer",
+  };
+  return `This authorization does not include ${
+    names[capability] ?? capability
+  }: ask the end user again for it`;
+}
 /** Disabled-action reason: the agent lacks the file capability. */
 export const NO_FILE_TRANSFER_CAPABILITY = "The device does not support file transfer";
 /** File transfer refusal, after the path: the department's policy does not reach it. */
@@ -163,6 +175,37 @@ export const CANNOT_PROMPT_HEADING = "The device cannot show the confirmation pr
 /** Reason under that heading: the department asks for confirmation, and nobody can give it. */
 export const CANNOT_PROMPT_REASON =
   "No one can be asked at this device right now (the agent has no way to show a prompt)";
+/** Heading when the department refuses connections while nobody at the device can be asked. */
+export const NOBODY_TO_ASK_HEADING = "Nobody at the device can be asked";
+/** Panel line when notify mode told the end user and nobody had to answer. */
+export const END_USER_NOTIFIED = "The end user was told who is connecting; no answer is needed";
+
+/**
+ * Notify mode's notice at the device: who connects, from which organization, as which user, and
+ * what they may do.
+ */
+export function connectingNotice(input: {
+  technicianName: string;
+  organization: string | null;
+  asUser: string | null;
+  capabilities: readonly string[];
+}): string {
+  const words: Record<string, string> = {
+    desktop_view: "see your screen",
+    desktop_control: "control your mouse and keyboard",
+    terminal: "run commands in a terminal",
+    files: "transfer files",
+  };
+  const what = input.capabilities.map((capability) => words[capability] ?? capability);
+  const list = what.length <= 1
+    ? what.join("")
+    : `${what.slice(0, -1).join(", ")} and ${what[what.length - 1]}`;
+  return `${input.technicianName}${
+    input.organization ? ` from ${input.organization}` : ""
+  } is connecting to this device${input.asUser ? ` as ${input.asUser}` : ""}${
+    list ? ` and may ${list}` : ""
+  }.`;
+}
 /** Start of the panel line when the session was authorized with the confirmation skipped. */
 export const AUTHORIZED_WITHOUT_CONFIRMATION = "Authorized without confirmation";
 /** Start of the panel line while other gates run and the confirmation is skipped. */

@@ -4,6 +4,7 @@
  * and towards the agent a browser that ignores credit is cut off once too much waits.
  */
 import type { ReasonCode } from "../core/mod.ts";
+import { RfbViewOnly, RfbViewOnlyError } from "../lib/rfb_view_only.ts";
 
 /** Close codes the browser sees on a channel WebSocket. */
 export const BROWSER_CLOSE = {
@@ -36,6 +37,8 @@ export interface BrowserBridgeOptions {
   control: boolean;
   /** The page speaks credit too and is told how much it may send. */
   credit: boolean;
+  /** A desktop to watch only: the browser's input is dropped here (`lib/rfb_view_only.ts`). */
+  viewOnly?: boolean;
 }
 
 /** The bridge's options plus the bytes the browser may send before its first credit. */
@@ -50,11 +53,48 @@ export function bridgeBrowser(
   options: BridgeSettings,
   early: MessageEvent[],
 ): void {
+  const viewOnly = options.viewOnly ? new RfbViewOnly() : null;
+  // A stream the view-only filter cannot follow ends rather than pass bytes it has not read.
+  const filtered = (run: () => Uint8Array): Uint8Array | null => {
+    try {
+      return run();
+    } catch (err) {
+      if (!(err instanceof RfbViewOnlyError)) throw err;
+      channel.close("cancelled", err.message);
+      return null;
+    }
+  };
+  let pending = 0;
+  let unacknowledged = 0;
+  let queue = Promise.resolve();
+  // `credited`: the browser's bytes this stands for, credited back once the device took them.
+  const forward = (bytes: Uint8Array, credited = bytes.byteLength) => {
+    pending += bytes.byteLength;
+    if (pending > MAX_PENDING) {
+      channel.close("cancelled", "The browser sent faster than the device could take");
+      return;
+    }
+    queue = queue.then(async () => {
+      await channel.send(bytes).catch(() => {});
+      pending -= bytes.byteLength;
+      // Credit back in batches, so control messages stay few next to the data.
+      unacknowledged += credited;
+      if (options.credit && (unacknowledged >= 256 * 1024 || pending === 0)) {
+        sendJson(socket, { type: "credit", bytes: unacknowledged });
+        unacknowledged = 0;
+      }
+    });
+  };
   // "opened" goes first: setting the sink replays what the device already sent (its info).
   if (options.control) sendJson(socket, { type: "opened" });
   if (options.credit) sendJson(socket, { type: "credit", bytes: options.window });
   channel.sink = {
     data(payload) {
+      if (viewOnly) {
+        // Held handshake bytes were credited when they arrived.
+        const released = filtered(() => viewOnly.fromServer(payload));
+        if (released && released.length > 0) forward(released, 0);
+      }
       if (socket.readyState === WebSocket.OPEN) socket.send(payload.slice());
     },
     event(event) {
@@ -66,9 +106,6 @@ export function bridgeBrowser(
     },
     backlog: () => socket.bufferedAmount,
   };
-  let pending = 0;
-  let unacknowledged = 0;
-  let queue = Promise.resolve();
   socket.onmessage = (event) => {
     if (typeof event.data === "string") {
       if (!options.control) return;
@@ -86,22 +123,13 @@ export function bridgeBrowser(
       }
       return;
     }
-    const bytes = new Uint8Array(event.data as ArrayBuffer);
-    pending += bytes.byteLength;
-    if (pending > MAX_PENDING) {
-      channel.close("cancelled", "The browser sent faster than the device could take");
-      return;
-    }
-    queue = queue.then(async () => {
-      await channel.send(bytes).catch(() => {});
-      pending -= bytes.byteLength;
-      // Credit back in batches, so control messages stay few next to the data.
-      unacknowledged += bytes.byteLength;
-      if (options.credit && (unacknowledged >= 256 * 1024 || pending === 0)) {
-        sendJson(socket, { type: "credit", bytes: unacknowledged });
-        unacknowledged = 0;
-      }
-    });
+    const raw = new Uint8Array(event.data as ArrayBuffer);
+    const bytes = viewOnly ? filtered(() => viewOnly.fromClient(raw)) : raw;
+    if (bytes === null) return;
+    // Dropped (or held) input still counts towards the browser's credit, or it would stall.
+    const held = raw.byteLength - bytes.byteLength;
+    if (held > 0 && options.credit) sendJson(socket, { type: "credit", bytes: held });
+    if (bytes.byteLength > 0) forward(bytes);
   };
   socket.onclose = () => {
     if (channel.state !== "closed") channel.close("completed", "Closed by the technician");

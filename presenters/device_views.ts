@@ -82,9 +82,20 @@ export interface SessionPanelModel {
     outcomeComment?: string | null;
   } | null;
   /** Request Authorization's reason field: required by the department, the value and its error. */
-  request?: { reasonRequired: boolean; reason?: string; reasonError?: string | null };
+  request?: {
+    reasonRequired: boolean;
+    reason?: string;
+    reasonError?: string | null;
+    /** The capabilities ticked; absent: all of them. */
+    capabilities?: string[];
+  };
   actions: Record<ActionName, ActionState>;
   users: string[];
+  /**
+   * Once a request this browser made is authorized, open the workspace by itself (false: the
+   * technician's account says to stay on the panel).
+   */
+  openWhenAuthorized?: boolean;
   /** Set for a Service Desk session (R6): the customer grants permission in the support app. */
   attended?: { supportId: string } | null;
 }
@@ -188,6 +199,7 @@ export function sessionPanelModel(facts: PanelFacts): SessionPanelModel {
     actions: attended ? attendedActions(actions, attended) : actions,
     users: device.users.map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
+    openWhenAuthorized: !attended && !facts.staysOnPanel,
   };
 }
 

@@ -58,7 +58,8 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   // Another live process holds this credential (a cloned machine): taking turns would flap.
   CLOSE.replaced,
   CLOSE.unsupportedVersion,
-  CLOSE.deviceDisabled,
+  // A disabled device is not among them: an admin may enable it again, and its agent is
+  // then expected back without anyone at the machine (it retries slowly meanwhile).
   CLOSE.enrollmentRefused,
   CLOSE.supportRefused,
   CLOSE.tooManyAttempts,
@@ -204,6 +205,16 @@ export const AgentMessage = z.discriminatedUnion("type", [
     type: z.literal("prompt_answer"),
     promptId: id,
     answer: z.enum(["accept", "decline"]),
+    /**
+     * What the end user granted of the prompt's `capabilities`; absent: all of them. The server
+     * keeps only what was asked.
+     */
+    granted: z.array(shortText(40)).max(16).optional(),
+    /**
+     * The window the end user chose, in minutes, from the prompt's `windows`; null or absent:
+     * until they end it. The server never lets it outlast the department's lifetime.
+     */
+    windowMinutes: z.number().int().min(1).max(100_000_000).nullable().optional(),
   }),
   /** The version-1 acknowledgement of a revoke; `ack` replaces it where a messageId is given. */
   z.object({ type: z.literal("revoke_ack"), sessionId: id }),
@@ -286,6 +297,13 @@ export type ServerMessage =
     /** Milliseconds left when the server sent it; the agent counts down from receipt. */
     remainingMs: number;
     onLockScreen: boolean;
+    /**
+     * What the end user is asked to consent to: `desktop_view`, `desktop_control`, `terminal`,
+     * `files`. Absent from servers before per-capability consent: everything.
+     */
+    capabilities?: string[];
+    /** Windows the end user may choose from, in minutes; null is "until I end it". */
+    windows?: (number | null)[];
   }
   | {
     /** Close that prompt. Kept and re-sent on every reconnect until acknowledged. */

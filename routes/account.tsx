@@ -43,10 +43,11 @@ async function model(c: Ctx): Promise<AccountModel> {
     recoveryCodesLeft: await accounts.recoveryCodesLeft(user.id),
     roleLabel: ROLE_LABELS[user.role],
     departments: departments.map((d) => d.name).sort(),
+    stayOnPanel: await accounts.staysOnPanel(user.id),
   };
 }
 
-type Section = "password" | "mfa" | "codes";
+type Section = "password" | "mfa" | "codes" | "workspace";
 
 async function accountPage(
   c: Ctx,
@@ -82,6 +83,17 @@ export function accountRoutes(): Hono<AppEnv> {
       ? "Two-factor authentication is off. Set it up again below."
       : undefined;
     return await accountPage(c, "mfa", { notice });
+  });
+
+  app.post("/account/workspace", async (c) => {
+    const form = await readForm(c, z.object({ stay: z.enum(["1"]).optional() }));
+    if (!form.ok) return await accountPage(c, "workspace", { error: form.message }, 400);
+    await c.get("services").accounts.setStayOnPanel(currentUser(c).id, form.data.stay === "1");
+    return await accountPage(c, "workspace", {
+      notice: form.data.stay === "1"
+        ? "Saved: you stay on the device page when a request is authorized."
+        : "Saved: the session opens by itself when a request is authorized.",
+    });
   });
 
   app.post("/account/password", async (c) => {

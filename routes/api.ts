@@ -9,6 +9,7 @@ import {
   allowedActions,
   type ApprovalPolicy,
   approverComment,
+  type ConfirmationPolicy,
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
@@ -24,6 +25,7 @@ import { deviceModel } from "../presenters/device_views.ts";
 import { loadNames } from "../services/device_facts.ts";
 import { SessionError } from "../services/sessions.ts";
 import { changeEmailPolicy, ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
+import { changeConfirmationSettings, confirmationSettings } from "../services/consent_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
 import { formBody } from "./middleware/form_body.ts";
 import { setupGate } from "./middleware/setup_gate.ts";
@@ -32,6 +34,7 @@ import { parseWith } from "./forms.ts";
 import { readAuditRequest } from "./audit.tsx";
 import {
   AuthorizeBody,
+  ConfirmationBody,
   DecisionBody,
   EmailBody,
   ListQuery,
@@ -62,6 +65,21 @@ async function body<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S> 
   }
   const parsed = parseWith(schema, json);
   return parsed.ok ? parsed.data : fail(c, 400, "invalid_request", parsed.message);
+}
+
+/** A department's confirmation settings as API clients see them. */
+export function confirmationJson(policy: ConfirmationPolicy) {
+  return {
+    mode: policy.mode,
+    capabilities: policy.capabilities,
+    nobodyToAsk: policy.nobodyToAsk,
+    offerWindows: policy.offerWindows,
+    message: policy.message,
+    timeoutSeconds: policy.timeoutSeconds,
+    showOnLockedAndLoggedOff: policy.showOnLockedAndLoggedOff,
+    excludedDeviceIds: policy.excludedDeviceIds,
+    excludedGroupIds: policy.excludedGroupIds,
+  };
 }
 
 /** The session as API clients see it. */
@@ -117,6 +135,8 @@ export function sessionJson(
         authorizedUntil: view.expiresAt,
         secondsLeft: view.secondsLeft,
         skippedConfirmation: view.skippedConfirmation,
+        capabilities: view.capabilities,
+        notified: view.notified,
       };
     case "unauthorized":
       return {
@@ -288,7 +308,13 @@ export function apiRoutes(): Hono<AppEnv> {
     try {
       const result = input.code || input.password
         ? await sessions.verifySecureConnect(user, found.session.id, input)
-        : await sessions.requestAuthorization(user, found.session.id, undefined, input.reason);
+        : await sessions.requestAuthorization(
+          user,
+          found.session.id,
+          undefined,
+          input.reason,
+          input.capabilities,
+        );
       if (result.kind === "secure_connect") {
         return fail(
           c,
@@ -317,6 +343,25 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   });
 
+  app.get("/api/v1/authorizations/active", async (c) => {
+    const items = await c.get("services").sessions.active(currentUser(c));
+    return c.json({
+      authorizations: items.map((a) => ({
+        sessionId: a.sessionId,
+        deviceId: a.deviceId,
+        deviceName: a.deviceName,
+        departmentId: a.departmentId,
+        departmentName: a.departmentName,
+        technician: { id: a.technicianId, name: a.technicianName, email: a.technicianEmail },
+        asUser: a.asUser,
+        authorizedAt: a.authorizedAt,
+        expiresAt: a.expiresAt,
+        secondsLeft: Math.ceil(a.leftMs / 1000),
+        channels: a.channels,
+      })),
+    });
+  });
+
   for (const verb of ["cancel", "deauthorize", "close"] as const) {
     app.post(`/v1/sessions/:id/${verb}`, async (c) => {
       const found = await sessionAndDevice(c);
@@ -329,6 +374,33 @@ export function apiRoutes(): Hono<AppEnv> {
       }
     });
   }
+
+  // Session Confirmation settings of a department (R4, issue 14): read in scope, admins change.
+  app.get("/api/v1/departments/:id/confirmation", async (c) => {
+    try {
+      const { db } = c.get("services");
+      const policy = await confirmationSettings(db, currentUser(c), c.req.param("id"));
+      return c.json(confirmationJson(policy));
+    } catch (err) {
+      return sessionFailure(c, err);
+    }
+  });
+  app.put("/api/v1/departments/:id/confirmation", async (c) => {
+    const input = await body(c, ConfirmationBody);
+    if (input instanceof Response) return input;
+    try {
+      const { db, clock } = c.get("services");
+      const policy = await changeConfirmationSettings(
+        { db, clock },
+        currentUser(c),
+        c.req.param("id"),
+        input as Parameters<typeof changeConfirmationSettings>[3],
+      );
+      return c.json(confirmationJson(policy));
+    } catch (err) {
+      return sessionFailure(c, err);
+    }
+  });
 
   // Email authorization settings (R5), per device and per group; admins only.
   const emailTarget = async (c: Ctx, kind: "device" | "group") => {

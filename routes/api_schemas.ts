@@ -29,6 +29,24 @@ export const AuthorizeBody = z.object({
   code: z.string().trim().max(20, "code is too long").optional(),
   password: z.string().max(256).optional(),
   reason: z.string({ error: "reason must be text" }).max(1000, "reason is too long").optional(),
+  /** What is asked for: desktop_view, desktop_control, terminal, files; absent: all of them. */
+  capabilities: z.array(z.string().max(40), { error: "capabilities must be a list" })
+    .max(8, "capabilities lists at most 8 entries").optional(),
+}).strict();
+
+/** `PUT /departments/{id}/confirmation` body: the fields to change; core checks each value. */
+export const ConfirmationBody = z.object({
+  mode: z.enum(["off", "notify", "confirm"], { error: "mode must be off, notify or confirm" })
+    .optional(),
+  capabilities: z.array(z.string().max(40), { error: "capabilities must be a list" }).max(8)
+    .optional(),
+  nobodyToAsk: z.enum(["proceed", "refuse"], { error: "nobodyToAsk must be proceed or refuse" })
+    .optional(),
+  offerWindows: z.boolean({ error: "offerWindows must be true or false" }).optional(),
+  message: z.string({ error: "message must be text" }).max(1000, "message is too long").optional(),
+  timeoutSeconds: z.number({ error: "timeoutSeconds must be a number" }).optional(),
+  showOnLockedAndLoggedOff: z.boolean({ error: "showOnLockedAndLoggedOff must be true or false" })
+    .optional(),
 }).strict();
 
 /**
@@ -118,6 +136,23 @@ const Session = z.looseObject({
   openedAt: z.number(),
   status: z.enum(["unauthorized", "authorizing", "authorized", "closed"]),
   actions: z.record(z.string(), z.unknown()),
+  /** While authorized: what the authorization allows (desktop_view, desktop_control, terminal, files). */
+  capabilities: z.array(z.string()).optional(),
+  /** While authorized: notify mode told the end user, nobody answered. */
+  notified: z.boolean().optional(),
+});
+
+/** `GET|PUT /departments/{id}/confirmation`: a department's Session Confirmation settings. */
+export const ConfirmationResponse = z.object({
+  mode: z.enum(["off", "notify", "confirm"]),
+  capabilities: z.array(z.enum(["desktop_view", "desktop_control", "terminal", "files"])),
+  nobodyToAsk: z.enum(["proceed", "refuse"]),
+  offerWindows: z.boolean(),
+  message: z.string(),
+  timeoutSeconds: z.number().int(),
+  showOnLockedAndLoggedOff: z.boolean(),
+  excludedDeviceIds: z.array(z.string()),
+  excludedGroupIds: z.array(z.string()),
 });
 
 /** A support session (unattended), as `GET /sessions/{id}` and the actions return it. */
@@ -156,6 +191,23 @@ export const SupportListResponse = z.object({ supportSessions: z.array(SupportSe
 
 /** One Service Desk support session. */
 export const SupportResponse = z.looseObject({ supportSession: SupportSession });
+
+/** `GET /authorizations/active`: the authorizations in force the caller may oversee. */
+export const ActiveAuthorizationsResponse = z.object({
+  authorizations: z.array(z.object({
+    sessionId: z.string(),
+    deviceId: z.string(),
+    deviceName: z.string(),
+    departmentId: z.string(),
+    departmentName: z.string(),
+    technician: z.object({ id: z.string(), name: z.string(), email: z.string() }),
+    asUser: z.string().nullable(),
+    authorizedAt: z.number(),
+    expiresAt: z.number(),
+    secondsLeft: z.number().int(),
+    channels: z.number().int(),
+  })),
+});
 
 /** `GET /approvals`. */
 export const ApprovalListResponse = z.object({ approvals: z.array(z.looseObject({})) });

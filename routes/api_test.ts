@@ -321,3 +321,58 @@ Deno.test("a technician reads and deauthorizes only their own sessions; an admin
   const stored = await t.services.sessions.get(sessionId);
   assert.equal(stored?.session.status.kind, "unauthorized");
 });
+
+Deno.test("API confirmation settings: admins of the department change them, others cannot, bad values are 400", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Lab");
+  const salesAdmin = await tokenFor(
+    t,
+    await createUser(t, { email: "admin@example.com", role: "admin", departmentIds: [sales] }),
+  );
+  const labAdmin = await tokenFor(
+    t,
+    await createUser(t, { email: "lab@example.com", role: "admin", departmentIds: [lab] }),
+  );
+  const tech = await tokenFor(
+    t,
+    await createUser(t, { email: "tech@example.com", role: "technician", departmentIds: [sales] }),
+  );
+  const path = `/api/v1/departments/${sales}/confirmation`;
+  const put = (token: string, body: unknown) =>
+    api(t, token, path, { method: "PUT", body: JSON.stringify(body) });
+
+  const before = await (await api(t, tech, path)).json();
+  assert.equal(before.mode, "off", "today's default");
+  assert.deepEqual(before.capabilities, ["desktop_view", "desktop_control", "terminal", "files"]);
+  assert.equal(before.nobodyToAsk, "proceed");
+
+  assert.equal((await put(tech, { mode: "notify" })).status, 403);
+  assert.equal((await put(labAdmin, { mode: "notify" })).status, 404);
+  assert.equal((await api(t, labAdmin, path)).status, 404);
+  const bad = await put(salesAdmin, { capabilities: ["terminal", "webcam"] });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error, /Invalid capabilities "webcam"/);
+  assert.equal((await put(salesAdmin, { mode: "sometimes" })).status, 400);
+  assert.equal((await (await api(t, tech, path)).json()).mode, "off", "nothing saved");
+
+  const changed = await put(salesAdmin, {
+    mode: "confirm",
+    capabilities: ["desktop_control", "terminal"],
+    nobodyToAsk: "refuse",
+    offerWindows: true,
+  });
+  assert.equal(changed.status, 200);
+  const after = await changed.json();
+  assert.equal(after.mode, "confirm");
+  assert.deepEqual(after.capabilities, ["desktop_control", "terminal"]);
+  assert.equal(after.nobodyToAsk, "refuse");
+  const row = await t.services.db.selectFrom("audit_log").selectAll()
+    .where("action", "=", "policy.changed").where("department_id", "=", sales)
+    .executeTakeFirstOrThrow();
+  assert.match(row.detail ?? "", /mode/);
+  assert.match(row.detail ?? "", /refuse/);
+  const off = await (await put(salesAdmin, { mode: "off" })).json();
+  assert.equal(off.mode, "off");
+});

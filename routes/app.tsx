@@ -2,6 +2,7 @@
  * `createApp(services)`: the whole HTTP surface as a plain `(Request) => Response`, so tests
  * call `app.request()` without a socket.
  */
+import { activeRoutes } from "./active.tsx";
 import { type Context, Hono } from "hono";
 import { matchedRoutes } from "hono/route";
 import { randomToken } from "../lib/tokens.ts";
@@ -111,6 +112,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", adminRoutes());
   app.route("/", deviceRoutes());
   app.route("/", enrollmentRoutes());
+  app.route("/", activeRoutes());
   app.route("/", sessionRoutes());
   app.route("/", auditRoutes());
   app.route("/", auditIntegrityRoutes());

@@ -63,6 +63,7 @@ export async function devicePage(
       admin={isAdmin
         ? {
           groups: groups.map((g) => ({ id: g.id, name: g.name })),
+          deletable: device.kind === "agent",
           contactEmail: device.contact_email,
         }
         : null}
@@ -260,6 +261,16 @@ export function deviceRoutes(): Hono<AppEnv> {
       return c.redirect(`/devices/${device.id}`, 303);
     });
   }
+
+  app.post("/devices/:id/delete", adminOnly, async (c) => {
+    try {
+      await c.get("services").deviceAdmin.delete(currentUser(c), c.req.param("id"));
+    } catch (err) {
+      if (err instanceof DeviceAdminError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
+    return c.redirect("/devices", 303);
+  });
 
   app.post("/devices/:id/group", adminOnly, async (c) => {
     const device = await visibleDevice(c);

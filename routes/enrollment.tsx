@@ -1,4 +1,5 @@
 /** Admin: enrollment tokens (create, list, revoke) and device groups of a department. */
+import { DeviceAdminError } from "../services/device_admin.ts";
 import { Hono } from "hono";
 import { z } from "zod";
 import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../core/mod.ts";
@@ -46,6 +47,11 @@ async function scoped<T>(run: Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+function deviceAdminFailure(err: unknown): never {
+  if (err instanceof DeviceAdminError) throw new HttpError(err.status, err.message);
+  throw err;
 }
 
 /**
@@ -197,6 +203,21 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     async (c) =>
       (await groupPage(c, { notice: c.req.query("saved") ? "Saved." : undefined })).response(),
   );
+
+  app.post("/admin/groups/:id/rename", ...adminOnly, async (c) => {
+    const form = await readForm(c, GroupFields);
+    if (!form.ok) throw new HttpError(400, form.message);
+    const id = c.req.param("id");
+    await c.get("services").deviceAdmin.renameGroup(currentUser(c), id, form.data.name)
+      .catch(deviceAdminFailure);
+    return c.redirect(`/admin/groups/${id}?saved=1`, 303);
+  });
+
+  app.post("/admin/groups/:id/delete", ...adminOnly, async (c) => {
+    const { departmentId } = await c.get("services").deviceAdmin
+      .deleteGroup(currentUser(c), c.req.param("id")).catch(deviceAdminFailure);
+    return c.redirect(`/admin/departments/${departmentId}?saved=1`, 303);
+  });
 
   app.post("/admin/groups/:id/email-authorization", ...adminOnly, async (c) => {
     const { group } = await groupPage(c);

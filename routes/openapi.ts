@@ -7,9 +7,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ASSENT_VERSION } from "../lib/version.ts";
 import {
+  ActiveAuthorizationsResponse,
   ApprovalListResponse,
   AuditResponse,
   AuthorizeBody,
+  ConfirmationBody,
+  ConfirmationResponse,
   DecisionBody,
   DecisionResponse,
   DeviceListResponse,
@@ -109,6 +112,29 @@ export const API_OPERATIONS: ApiOperation[] = [
     tag: "Support sessions",
     responses: { 200: SessionResponse, 409: ErrorResponse, ...ERRORS },
   })),
+  {
+    method: "get",
+    path: "/api/v1/authorizations/active",
+    summary:
+      "Authorizations in force: your own, and to an admin every one in the departments they administer",
+    tag: "Support sessions",
+    responses: { 200: ActiveAuthorizationsResponse, 401: ErrorResponse },
+  },
+  {
+    method: "get",
+    path: "/api/v1/departments/:id/confirmation",
+    summary: "A department's Session Confirmation settings: consent mode, capabilities, windows",
+    tag: "Session Confirmation",
+    responses: { 200: ConfirmationResponse, ...ERRORS },
+  },
+  {
+    method: "put",
+    path: "/api/v1/departments/:id/confirmation",
+    summary: "Change a department's Session Confirmation settings (its admins)",
+    tag: "Session Confirmation",
+    body: ConfirmationBody,
+    responses: { 200: ConfirmationResponse, 403: ErrorResponse, ...ERRORS },
+  },
   ...(["device", "group"] as const).flatMap((kind): ApiOperation[] => {
     const path = `/api/v1/${kind}s/:id/email-authorization`;
     const tag = "Email authorization";

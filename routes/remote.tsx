@@ -5,18 +5,31 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ACTION_LABELS, allowedActions, type SupportSession } from "../core/mod.ts";
+import {
+  ACTION_LABELS,
+  allowedActions,
+  CONSENT_CAPABILITIES,
+  desktopViewOnly,
+  notGrantedText,
+  type SupportSession,
+} from "../core/mod.ts";
 import { randomToken } from "../lib/tokens.ts";
 import { sessionBarModel } from "../presenters/device_views.ts";
 import { isReachRefusal } from "../services/file_transfers.ts";
 import { ChannelError } from "../services/remote_channels.ts";
 import type { Device } from "../services/devices.ts";
-import { type FilesModel, FilesPage, TransferList } from "../views/FilesPage.tsx";
 import {
-  type RemoteModel,
-  RemotePage,
+  type BrowseModel,
+  FilesBrowse,
+  type FilesModel,
+  TransferList,
+} from "../views/FilesPage.tsx";
+import {
   RemoteUnavailablePage,
   SessionBarContent,
+  type WorkspaceModel,
+  WorkspacePage,
+  type WorkspaceView,
 } from "../views/RemotePage.tsx";
 import { NO_VNC_TEXT } from "../views/DevicePage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
@@ -52,72 +65,83 @@ function bar(c: Ctx, o: Owned) {
   return sessionBarModel(c.get("services"), o.session, o.device);
 }
 
-/** The page that says why an action is not available now (409). */
-function unavailable(
+/**
+ * The workspace with `view` on show. The files panel lists `path` only when it is the panel on
+ * show; otherwise it loads its folder when first shown.
+ */
+async function workspace(
   c: Ctx,
   o: Owned,
-  action: "take_remote_control" | "file_transfer",
-  reason: string,
-) {
-  return render(
-    c,
-    <RemoteUnavailablePage
-      deviceId={o.device.id}
-      deviceName={o.device.name}
-      title={ACTION_LABELS[action]}
-      reason={reason}
-    />,
-    409,
-  );
-}
-
-/** The remote-control page: the terminal unless the desktop was asked for or is all there is. */
-function remoteModel(
-  o: Owned,
-  bar: RemoteModel["bar"],
-  asked: "terminal" | "desktop",
-  allowed: ReturnType<typeof allowedActions>,
-): RemoteModel {
+  view: WorkspaceView,
+  path: string | null,
+): Promise<WorkspaceModel> {
   const caps = o.device.capabilities;
-  const terminal = caps.includes("terminal");
-  const desktop = caps.includes("desktop");
-  return {
-    sessionId: o.session.id,
-    deviceId: o.device.id,
-    deviceName: o.device.name,
-    view: asked === "desktop" || !terminal ? "desktop" : "terminal",
-    bar,
-    terminal: {
-      available: terminal,
-      reason: terminal ? null : "The device's agent cannot open a terminal",
-    },
-    desktop: { available: desktop, reason: desktop ? null : NO_VNC_TEXT },
-    files: allowed.file_transfer.enabled,
-  };
-}
-
-/** The files page before its listing: the reachable folders, transfers and limits. */
-async function filesModel(c: Ctx, o: Owned, remoteControl: boolean): Promise<FilesModel> {
+  const allowed = actions(c, o);
   const { files } = c.get("services");
-  const roots = await files.roots(o.device);
+  let panel: FilesModel | null = null;
+  if (allowed.file_transfer.enabled) {
+    const roots = await files.roots(o.device);
+    panel = {
+      roots: roots.map((r) => ({
+        path: r.path,
+        label: r.source === "upload"
+          ? "Upload folder"
+          : r.source === "home"
+          ? `Home folder of ${r.user}`
+          : "Added by an admin",
+      })),
+      sessionId: o.session.id,
+      listing: null,
+      listingError: null,
+      transfers: files.progress(o.session.id),
+      maxBytes: files.maxBytes,
+    };
+    if (view === "files") {
+      try {
+        panel.listing = await files.list(o.session.id, currentUser(c).id, path);
+      } catch (err) {
+        if (!(err instanceof ChannelError)) throw err;
+        panel.listingError = err.message;
+      }
+    }
+  }
+  const remote = allowed.take_remote_control;
+  // What the end user granted decides too; the relay refuses the rest whatever this shows.
+  const status = o.session.status;
+  const granted = status.kind === "authorized"
+    ? status.capabilities ?? [...CONSENT_CAPABILITIES]
+    : [];
+  const terminalGranted = granted.includes("terminal");
+  const desktopGranted = granted.includes("desktop_view") || granted.includes("desktop_control");
+  if (caps.includes("terminal") || caps.includes("desktop")) c.set("styleNonce", randomToken(16));
   return {
-    roots: roots.map((r) => ({
-      path: r.path,
-      label: r.source === "upload"
-        ? "Upload folder"
-        : r.source === "home"
-        ? `Home folder of ${r.user}`
-        : "Added by an admin",
-    })),
     sessionId: o.session.id,
     deviceId: o.device.id,
     deviceName: o.device.name,
+    view,
     bar: bar(c, o),
-    listing: null,
-    listingError: null,
-    transfers: files.progress(o.session.id),
-    maxBytes: files.maxBytes,
-    remoteControl,
+    terminal: {
+      available: remote.enabled && caps.includes("terminal") && terminalGranted,
+      reason: !remote.enabled
+        ? remote.reason
+        : !caps.includes("terminal")
+        ? "The device's agent cannot open a terminal"
+        : terminalGranted
+        ? null
+        : notGrantedText("terminal"),
+    },
+    desktop: {
+      available: remote.enabled && caps.includes("desktop") && desktopGranted,
+      reason: !remote.enabled
+        ? remote.reason
+        : !caps.includes("desktop")
+        ? NO_VNC_TEXT
+        : desktopGranted
+        ? null
+        : notGrantedText("desktop_view"),
+      viewOnly: desktopViewOnly(granted),
+    },
+    files: panel,
   };
 }
 
@@ -135,6 +159,7 @@ const UploadQuery = z.object({
   size: z.coerce.number({ error: "size must be a number" }).int().min(0),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256 must be 64 hexadecimal characters"),
   overwrite: z.enum(["0", "1"]).default("0"),
+  tag: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "tag must be letters, digits, - or _").optional(),
 });
 
 const PathQuery = z.object({ path: z.string().min(1).max(4096).optional() });
@@ -145,13 +170,30 @@ export function remoteRoutes(): Hono<AppEnv> {
 
   app.get("/sessions/:id/remote", requireUser(), async (c) => {
     const o = await owned(c);
-    const allowed = actions(c, o);
-    if (!allowed.take_remote_control.enabled) {
-      return unavailable(c, o, "take_remote_control", allowed.take_remote_control.reason);
+    const allowed = actions(c, o).take_remote_control;
+    if (!allowed.enabled) {
+      return render(
+        c,
+        <RemoteUnavailablePage
+          deviceId={o.device.id}
+          deviceName={o.device.name}
+          title={ACTION_LABELS.take_remote_control}
+          reason={allowed.reason}
+          then={c.req.query("view") === "desktop" ? "desktop" : "terminal"}
+        />,
+        409,
+      );
     }
-    const view = c.req.query("view") === "desktop" ? "desktop" : "terminal";
-    c.set("styleNonce", randomToken(16));
-    return render(c, <RemotePage model={remoteModel(o, bar(c, o), view, allowed)} />);
+    const status = o.session.status;
+    // A terminal the end user did not grant is not the panel to open on.
+    const terminalGranted = status.kind === "authorized" &&
+      (status.capabilities ?? [...CONSENT_CAPABILITIES]).includes("terminal");
+    const caps = o.device.capabilities;
+    const view = c.req.query("view") === "desktop" || !caps.includes("terminal") ||
+        !terminalGranted
+      ? "desktop"
+      : "terminal";
+    return render(c, <WorkspacePage model={await workspace(c, o, view, null)} />);
   });
 
   app.get("/sessions/:id/channels/:type", requireUser(), async (c) => {
@@ -183,19 +225,45 @@ export function remoteRoutes(): Hono<AppEnv> {
     const o = await owned(c);
     const allowed = actions(c, o);
     if (!allowed.file_transfer.enabled) {
-      return unavailable(c, o, "file_transfer", allowed.file_transfer.reason);
+      return render(
+        c,
+        <RemoteUnavailablePage
+          deviceId={o.device.id}
+          deviceName={o.device.name}
+          title={ACTION_LABELS.file_transfer}
+          reason={allowed.file_transfer.reason}
+          then="files"
+        />,
+        409,
+      );
     }
     const q = parseWith(PathQuery, c.req.query());
     if (!q.ok) throw new HttpError(400, q.message);
-    const model = await filesModel(c, o, allowed.take_remote_control.enabled);
-    try {
-      model.listing = await c.get("services").files
-        .list(o.session.id, currentUser(c).id, q.data.path ?? null);
-    } catch (err) {
-      if (!(err instanceof ChannelError)) throw err;
-      model.listingError = err.message;
+    return render(
+      c,
+      <WorkspacePage model={await workspace(c, o, "files", q.data.path ?? null)} />,
+    );
+  });
+
+  // The folder view alone, swapped into the files panel (a folder link, the path box, a
+  // refresh after an upload).
+  app.get("/sessions/:id/files/browse", requireUser(), async (c) => {
+    const o = await owned(c);
+    const allowed = actions(c, o).file_transfer;
+    const q = parseWith(PathQuery, c.req.query());
+    const model: BrowseModel = { sessionId: o.session.id, listing: null, listingError: null };
+    if (!allowed.enabled) model.listingError = allowed.reason;
+    else if (!q.ok) model.listingError = q.message;
+    else {
+      try {
+        model.listing = await c.get("services").files
+          .list(o.session.id, currentUser(c).id, q.data.path ?? null);
+      } catch (err) {
+        if (!(err instanceof ChannelError)) throw err;
+        model.listingError = err.message;
+      }
     }
-    return render(c, <FilesPage model={model} />);
+    return renderPartial(c, <FilesBrowse model={model} />);
   });
 
   app.get("/sessions/:id/transfers", requireUser(), async (c) => {

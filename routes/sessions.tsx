@@ -22,14 +22,18 @@ const OpenForm = z.object({
   mode: z.enum(["direct", "as-user"]).optional(),
 });
 
+const Capabilities = z.union([z.string().max(40), z.array(z.string().max(40)).max(8)]).optional();
+
 const StepUpForm = z.object({
   code: z.string().trim().max(20, "That code is too long").optional(),
   password: z.string().max(256).optional(),
   reason: z.string().max(1000, "The reason is too long").optional(),
+  capabilities: Capabilities,
 });
 
 const RequestForm = z.object({
   reason: z.string().max(1000, "The reason is too long").default(""),
+  capabilities: Capabilities,
 });
 
 /**
@@ -62,9 +66,14 @@ function afterRequest(
   device: Device,
   result: RequestResult,
   reason = "",
+  capabilities?: string | string[],
 ) {
   if (result.kind === "requested") return c.redirect(`/devices/${device.id}`, 303);
-  const query = reason.trim() ? `?reason=${encodeURIComponent(reason.trim())}` : "";
+  const params = new URLSearchParams();
+  if (reason.trim()) params.set("reason", reason.trim());
+  // The step-up page carries what was asked for, so the request after it asks the same.
+  for (const capability of [capabilities ?? []].flat()) params.append("capabilities", capability);
+  const query = params.size > 0 ? `?${params}` : "";
   return c.redirect(`/sessions/${sessionId}/secure-connect${query}`, 303);
 }
 
@@ -112,8 +121,9 @@ export function sessionRoutes(): Hono<AppEnv> {
         sessionId,
         undefined,
         reason,
+        form.data.capabilities,
       );
-      return afterRequest(c, sessionId, device, result, reason);
+      return afterRequest(c, sessionId, device, result, reason, form.data.capabilities);
     } catch (err) {
       if (err instanceof SessionError && err.code === "invalid_reason") {
         return await devicePage(c, device, {}, 400, { reason, reasonError: err.message });
@@ -137,6 +147,7 @@ export function sessionRoutes(): Hono<AppEnv> {
         deviceName={device.name}
         method={method}
         reason={c.req.query("reason")?.slice(0, 1000) ?? null}
+        capabilities={c.req.queries("capabilities")?.slice(0, 8).map((v) => v.slice(0, 40))}
       />,
     );
   });
@@ -155,6 +166,7 @@ export function sessionRoutes(): Hono<AppEnv> {
           method={user.mfaEnabled ? "totp" : "password"}
           error={error}
           reason={form.ok ? form.data.reason ?? null : null}
+          capabilities={form.ok ? [form.data.capabilities ?? []].flat() : undefined}
         />,
         status,
       );
@@ -165,7 +177,14 @@ export function sessionRoutes(): Hono<AppEnv> {
         sessionId,
         form.data,
       );
-      return afterRequest(c, sessionId, device, result, form.data.reason ?? "");
+      return afterRequest(
+        c,
+        sessionId,
+        device,
+        result,
+        form.data.reason ?? "",
+        form.data.capabilities,
+      );
     } catch (err) {
       if (err instanceof SessionError && err.code === "invalid_reason") {
         return await devicePage(c, device, {}, 400, {

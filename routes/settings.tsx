@@ -9,6 +9,7 @@ import { z } from "zod";
 import {
   CONFIRMATION_MESSAGE_LABEL,
   CONFIRMATION_TIMEOUT_LABEL,
+  type ConsentCapability,
   describePathProblem,
   isCoreError,
   parseReachPath,
@@ -67,7 +68,41 @@ const ConfirmationForm = z.object({
     POLICY_LIMITS.confirmationTimeoutSeconds,
   ),
   showOnLockedAndLoggedOff: checkbox(),
+  mode: z.enum(["confirm", "notify"], {
+    error: "Choose whether the end user is asked or only told",
+  }).optional(),
+  nobodyToAsk: z.enum(["proceed", "refuse"], {
+    error: "Choose whether to connect or refuse when nobody can be asked",
+  }).optional(),
+  // Present when the form shows the consent fields, so a form without them changes none of them.
+  consentFields: z.string().max(10).optional(),
+  capabilities: z.union([z.string().max(40), z.array(z.string().max(40)).max(8)]).optional(),
+  offerWindows: checkbox(),
 });
+
+/** The consent field a refusal is about, so the page shows it beside that field. */
+function consentFieldError(message: string) {
+  const field = message.match(/^Invalid (capabilities|mode|nobodyToAsk)\b/)?.[1] ??
+    (/asked or only told/.test(message)
+      ? "mode"
+      : /nobody can be asked/.test(message)
+      ? "nobodyToAsk"
+      : null);
+  return field ? { field: field as "capabilities" | "mode" | "nobodyToAsk", message } : undefined;
+}
+
+/** What the confirmation form changes: only the consent fields it shows. */
+function confirmationInput(data: z.infer<typeof ConfirmationForm>) {
+  const { consentFields, capabilities, offerWindows, mode, nobodyToAsk, ...rest } = data;
+  return {
+    ...rest,
+    ...(mode ? { mode } : {}),
+    ...(nobodyToAsk ? { nobodyToAsk } : {}),
+    ...(consentFields
+      ? { capabilities: [capabilities ?? []].flat() as ConsentCapability[], offerWindows }
+      : {}),
+  };
+}
 
 const SecureConnectForm = z.object({
   enabled: checkbox(),
@@ -245,6 +280,10 @@ async function settingsPage(
       message: c1.message,
       timeoutSeconds: String(c1.timeoutSeconds),
       showOnLockedAndLoggedOff: c1.showOnLockedAndLoggedOff,
+      mode: c1.mode === "notify" ? "notify" : "confirm",
+      capabilities: c1.capabilities,
+      nobodyToAsk: c1.nobodyToAsk,
+      offerWindows: c1.offerWindows,
       exclusions: rows("confirmation"),
       devices: deviceOptions("confirmation"),
       groups: groups.filter((g) => notExcluded("confirmation", "group")(g.id))
@@ -341,11 +380,17 @@ export function settingsRoutes(): Hono<AppEnv> {
           message: raw.message ?? "",
           timeoutSeconds: raw.timeoutSeconds ?? "",
           showOnLockedAndLoggedOff: isOn(raw.showOnLockedAndLoggedOff),
+          mode: raw.mode === "notify" ? "notify" : "confirm",
+          nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
+          offerWindows: isOn(raw.offerWindows),
+          capabilities: form.ok ? [form.data.capabilities ?? []].flat() : undefined,
+          fieldError: consentFieldError(message),
         },
       }, 400);
     if (!form.ok) return await fail(form.message);
+    const input = confirmationInput(form.data);
     try {
-      await settings(c).changeConfirmation(currentUser(c), department.id, form.data);
+      await settings(c).changeConfirmation(currentUser(c), department.id, input);
     } catch (err) {
       return await failWith(err, fail);
     }

@@ -579,3 +579,62 @@ Deno.test("signed-out visitors are sent to sign in", async () => {
     `/login?next=${encodeURIComponent(`/settings/${dept}`)}`,
   );
 });
+
+Deno.test("Session Confirmation's consent fields save a mode, capabilities and choices, and a bad one is told beside its field", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const dept = await department(t.services);
+  const page = await (await owner.get(`/settings/${dept}`)).text();
+  assert.match(page, /Needs the end user's consent/);
+  assert.match(page, /When nobody at the device can be asked/);
+  const res = await owner.post(`/settings/${dept}/confirmation`, {
+    enabled: "on",
+    message: "Hello",
+    timeoutSeconds: "60",
+    mode: "notify",
+    consentFields: "1",
+    capabilities: ["desktop_control", "terminal"],
+    nobodyToAsk: "refuse",
+    offerWindows: "on",
+  });
+  assert.equal(res.status, 303);
+  const saved = (await loadPolicies(t.services.db, dept)).confirmation;
+  assert.equal(saved.mode, "notify");
+  assert.deepEqual(saved.capabilities, ["desktop_control", "terminal"]);
+  assert.equal(saved.nobodyToAsk, "refuse");
+  assert.equal(saved.offerWindows, true);
+  const [event] = await policyAudit(t);
+  assert.equal(event!.detail.mode, "off → notify");
+  assert.equal(
+    event!.detail.capabilities,
+    "desktop_view,desktop_control,terminal,files → desktop_control,terminal",
+  );
+
+  // Unticking the switch turns it off whatever mode the form carries.
+  await owner.post(`/settings/${dept}/confirmation`, {
+    message: "Hello",
+    timeoutSeconds: "60",
+    mode: "notify",
+  });
+  assert.equal((await loadPolicies(t.services.db, dept)).confirmation.mode, "off");
+
+  const bad = await owner.post(`/settings/${dept}/confirmation`, {
+    enabled: "on",
+    message: "Hello",
+    timeoutSeconds: "60",
+    consentFields: "1",
+    capabilities: ["terminal", "webcam"],
+  });
+  assert.equal(bad.status, 400);
+  const html = await bad.text();
+  assert.match(
+    html,
+    /<p class="field-error" id="consent-capabilities-error" role="alert">Invalid capabilities &quot;webcam&quot;/,
+  );
+  assert.match(html, /aria-describedby="consent-capabilities-error consent-capabilities-hint"/);
+  assert.deepEqual(
+    (await loadPolicies(t.services.db, dept)).confirmation.capabilities,
+    ["desktop_control", "terminal"],
+    "nothing saved",
+  );
+});

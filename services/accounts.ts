@@ -36,6 +36,8 @@ import {
   findUserByEmail,
   insertUser,
   replaceRecoveryCodes,
+  setStayOnPanel,
+  staysOnPanel,
   unusedRecoveryCodes,
   updateUser,
   userDepartmentIds,
@@ -129,6 +131,16 @@ export class Accounts {
   /** The organization's name as setup stored it; null until setup is done. */
   async organization(): Promise<string | null> {
     return (await getInstance(this.#d.db))?.organization_name ?? null;
+  }
+
+  /** Whether the user stays on the device page when their request is authorized. */
+  async staysOnPanel(userId: string): Promise<boolean> {
+    return await staysOnPanel(this.#d.db, userId);
+  }
+
+  /** Saves where the user goes when their request is authorized. */
+  async setStayOnPanel(userId: string, stay: boolean): Promise<void> {
+    await setStayOnPanel(this.#d.db, userId, stay, this.#d.clock.now());
   }
 
   /** How many of the user's recovery codes are still unused. */

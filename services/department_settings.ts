@@ -398,7 +398,7 @@ function changedFields<T extends object>(
   for (const field of fields) {
     const from = (before as Record<string, unknown>)[field];
     const to = (after as Record<string, unknown>)[field];
-    if (from !== to) out[field] = `${String(from)} → ${String(to)}`;
+    if (JSON.stringify(from) !== JSON.stringify(to)) out[field] = `${String(from)} → ${String(to)}`;
   }
   return out;
 }

@@ -1,15 +1,26 @@
 /**
  * Devices as admins manage them: disabling one (its authorizations end and its connection is
- * cut) or enabling it again, and moving it to a group of its department. Each change is saved
- * and audited in one transaction; the live pages hear of it after the commit.
+ * cut) or enabling it again, moving it to a group of its department, deleting it, and renaming
+ * or deleting groups. Each change is saved and audited in one transaction; the live pages hear
+ * of it after the commit.
  */
 import { CLOSE } from "../protocol/messages.ts";
+import type { Clock } from "../lib/clock.ts";
+import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { type DeviceQuery, searchDevices } from "../store/device_search.ts";
-import { type Device, findDevice, findGroup, updateDevice } from "../store/devices.ts";
+import {
+  deleteDeviceRow,
+  deleteGroup,
+  type Device,
+  findDevice,
+  findGroup,
+  renameGroup,
+  updateDevice,
+} from "../store/devices.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { CurrentUser } from "./accounts.ts";
-import { canSeeDevice, visibleDepartments } from "./devices.ts";
+import { canSee, canSeeDevice, visibleDepartments } from "./devices.ts";
 import type { AgentLink, LiveEvents } from "./ports.ts";
 import { type AccessRevocations, queueRevocation } from "./revocations.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
@@ -22,11 +33,15 @@ export class DeviceAdminError extends Error {
   }
 }
 
+/** What the agent of a deleted device is told as its connection closes. */
+export const DEVICE_DELETED = "This device was deleted by an admin";
+
 /** What device administration needs. */
 export interface DeviceAdminDeps {
   db: Db;
   /** Where each change is saved with its audit record, in one transaction. */
   work: UnitOfWork;
+  clock: Clock;
   agents: AgentLink;
   events: LiveEvents;
   revocations: AccessRevocations;
@@ -134,6 +149,96 @@ export class DeviceAdmin {
       });
     });
     this.#publish(device);
+  }
+
+  /**
+   * Deletes an enrolled device the viewer may see: its support sessions end with it (their
+   * channels close as its connection is cut), and its agent's credential names nothing any
+   * more. Of many deletes at once, one deletes and audits; the others find nothing (404).
+   */
+  async delete(viewer: CurrentUser, deviceId: string): Promise<{ name: string }> {
+    const { db, clock, agents } = this.#d;
+    const departments = await visibleDepartments(db, viewer);
+    const deleted = await db.transaction().execute(async (trx) => {
+      const device = await findDevice(trx, deviceId);
+      // A Service Desk customer's computer goes with its support session, not from here.
+      if (!device || device.kind !== "agent" || !canSee(departments, device.department_id)) {
+        return null;
+      }
+      const sessions = await trx.selectFrom("support_sessions").select(["id", "status"])
+        .where("device_id", "=", device.id).where("status", "!=", "closed").execute();
+      if (!await deleteDeviceRow(trx, device.id)) return null;
+      await appendAudit(trx, {
+        at: clock.now(),
+        action: "device.deleted",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        deviceId: device.id,
+        departmentId: device.department_id,
+        detail: {
+          name: device.name,
+          sessionsEnded: sessions.map((s) => ({ id: s.id, status: s.status })),
+        },
+      });
+      return device;
+    });
+    if (!deleted) {
+      throw new DeviceAdminError(404, "There is no such device, or it is not in your departments");
+    }
+    // Cutting the connection closes every channel it carried; a fatal code, so the agent stops.
+    agents.disconnect(deleted.id, CLOSE.badCredential, DEVICE_DELETED);
+    this.#publish(deleted);
+    return { name: deleted.name };
+  }
+
+  /** Renames a group of a department the viewer can see. */
+  async renameGroup(viewer: CurrentUser, groupId: string, name: string): Promise<void> {
+    const { db, clock } = this.#d;
+    const departments = await visibleDepartments(db, viewer);
+    await db.transaction().execute(async (trx) => {
+      const group = await findGroup(trx, groupId);
+      if (!group || !canSee(departments, group.department_id)) {
+        throw new DeviceAdminError(404, "No such group");
+      }
+      if (group.name === name) return;
+      if (!await renameGroup(trx, group.id, name)) {
+        throw new DeviceAdminError(
+          400,
+          `A group named "${name}" already exists in this department`,
+        );
+      }
+      await appendAudit(trx, {
+        at: clock.now(),
+        action: "device_group.renamed",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        departmentId: group.department_id,
+        detail: { group: group.id, from: group.name, to: name },
+      });
+    });
+  }
+
+  /** Deletes a group; its devices stay, in no group. Returns the group's department. */
+  async deleteGroup(
+    viewer: CurrentUser,
+    groupId: string,
+  ): Promise<{ departmentId: string; moved: number }> {
+    const { db, clock } = this.#d;
+    const departments = await visibleDepartments(db, viewer);
+    return await db.transaction().execute(async (trx) => {
+      const group = await findGroup(trx, groupId);
+      if (!group || !canSee(departments, group.department_id)) {
+        throw new DeviceAdminError(404, "No such group");
+      }
+      const moved = await deleteGroup(trx, group.id);
+      if (moved === null) throw new DeviceAdminError(404, "No such group");
+      await appendAudit(trx, {
+        at: clock.now(),
+        action: "device_group.deleted",
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        departmentId: group.department_id,
+        detail: { group: group.id, name: group.name, devicesMoved: moved },
+      });
+      return { departmentId: group.department_id, moved };
+    });
   }
 
   /** Sets where the device's consent receipts are mailed (null: nobody). */

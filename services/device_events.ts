@@ -49,7 +49,10 @@ export class DeviceEvents {
       info: (deviceId, info) => void this.#onCapabilities(deviceId, info.capabilities).catch(fail),
       message: (deviceId, message) => {
         if (message.type === "prompt_answer") {
-          void this.#onPromptAnswer(deviceId, message.promptId, message.answer).catch(fail);
+          void this.#onPromptAnswer(deviceId, message.promptId, message.answer, {
+            granted: message.granted,
+            windowMinutes: message.windowMinutes,
+          }).catch(fail);
         } else if (message.type === "revoke_ack") {
           void this.#onRevokeAck(deviceId, message.sessionId).catch(fail);
         } else if (message.type === "ack") {
@@ -61,7 +64,12 @@ export class DeviceEvents {
     });
   }
 
-  async #onPromptAnswer(deviceId: string, promptId: string, answer: "accept" | "decline") {
+  async #onPromptAnswer(
+    deviceId: string,
+    promptId: string,
+    answer: "accept" | "decline",
+    choice: { granted?: string[]; windowMinutes?: number | null } = {},
+  ) {
     const now = this.#d.clock.now();
     // Every prompt shown is recorded with its attempt, so core judges even an answer to a
     // superseded attempt or a closed session, and the record names both.
@@ -75,6 +83,8 @@ export class DeviceEvents {
           promptId,
           answer,
           at: now,
+          ...(choice.granted ? { granted: choice.granted } : {}),
+          ...(choice.windowMinutes !== undefined ? { windowMinutes: choice.windowMinutes } : {}),
         }));
       return;
     }
@@ -176,6 +186,8 @@ export class DeviceEvents {
           asUser: stored.session.asUser,
           remainingMs: Math.max(0, c.deadline - now),
           onLockScreen: false,
+          ...(c.asked ? { capabilities: c.asked } : {}),
+          ...(c.windows ? { windows: c.windows } : {}),
         });
       } else if (status.kind === "authorized" && status.expiresAt > now) {
         this.#d.agents.send(deviceId, {

@@ -6,7 +6,7 @@ import { type Device, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import { loadPolicies } from "../store/policies.ts";
 import type { StoredSession } from "../store/sessions.ts";
-import { findUser } from "../store/users.ts";
+import { findUser, staysOnPanel } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import type { SupportSessions } from "./sessions.ts";
 
@@ -37,6 +37,8 @@ export interface PanelFacts {
   stored: StoredSession | undefined;
   /** The name of the technician who ended the last attempt, when it was one (not an approver). */
   decidedBy: string | null;
+  /** The technician's account says to stay on the panel once a request is authorized. */
+  staysOnPanel: boolean;
   /** The department's authorization policy (whether a reason is required). */
   authorization: AuthorizationPolicy;
   /** A Service Desk session's device: `live` while its code is neither closed nor expired. */
@@ -62,6 +64,7 @@ export async function panelFacts(
     deviceView: services.sessions.deviceView(device),
     stored,
     decidedBy: stored ? await deciderName(services.db, stored.session, now, device) : null,
+    staysOnPanel: await staysOnPanel(services.db, user.id),
     authorization: (await loadPolicies(services.db, device.department_id)).authorization,
     attended,
     typedReason,

@@ -197,6 +197,8 @@ export class EffectRunner implements AfterCommit {
             asUser: effect.asUser,
             remainingMs: Math.max(0, effect.deadline - now),
             onLockScreen: effect.onLockScreen,
+            ...(effect.capabilities ? { capabilities: effect.capabilities } : {}),
+            ...(effect.windows ? { windows: effect.windows } : {}),
           });
           break;
         case "withdraw_prompt":

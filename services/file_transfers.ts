@@ -38,6 +38,8 @@ export interface UploadRequest {
   size: number;
   sha256: string;
   overwrite: boolean;
+  /** The uploading page's own name for it (see {@link TransferProgress.tag}). */
+  tag?: string;
 }
 
 /** How an upload ended: the file on the device, or why not (with the status to answer). */
@@ -162,6 +164,7 @@ export class FileTransfers {
       direction: "upload",
       name: request.name,
       size: request.size,
+      ...(request.tag ? { tag: request.tag } : {}),
     });
     const outcome = collectOutcome(channel);
     const hash = createHash("sha256");

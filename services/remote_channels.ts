@@ -7,8 +7,11 @@
  * opened is recorded when it starts and when it ends.
  */
 import {
+  capabilityOfChannel,
   type ChannelKind,
   checkReach,
+  CONSENT_CAPABILITIES,
+  desktopViewOnly,
   OUTSIDE_FILE_REACH,
   type ReachRoot,
   supportSessionTransition,
@@ -58,7 +61,7 @@ export interface ChannelRelayPort extends ChannelTransport {
   bridge(
     channel: RelayedChannel,
     socket: WebSocket,
-    options: { control: boolean; credit: boolean },
+    options: { control: boolean; credit: boolean; viewOnly?: boolean },
     early: MessageEvent[],
   ): void;
   /** Tells a browser WebSocket its channel could not open, and closes it. */
@@ -124,6 +127,7 @@ export class RemoteChannels {
             type: "open_channel",
             channelId: ids.coreId,
             kind: actionOf(request.type),
+            capability: capabilityOfChannel(request.type),
             technicianId: request.technicianId,
             at: clock.now(),
             device: view,
@@ -183,7 +187,15 @@ export class RemoteChannels {
     };
     socket.onopen = () => {
       this.open(request)
-        .then((channel) => this.#d.relay.bridge(channel, socket, options, early))
+        .then(async (channel) => {
+          // A desktop the end user let the technician see but not control: input stops here.
+          const status = (await loadSession(this.#d.work.db, request.sessionId))?.session.status;
+          const granted = status?.kind === "authorized"
+            ? status.capabilities ?? [...CONSENT_CAPABILITIES]
+            : [];
+          const viewOnly = request.type === "desktop" && desktopViewOnly(granted);
+          this.#d.relay.bridge(channel, socket, { ...options, viewOnly }, early);
+        })
         .catch((err) => {
           const message = err instanceof ChannelError ? err.message : "The channel could not open";
           this.#d.relay.refuseBrowser(socket, message, options);

@@ -8,12 +8,15 @@ import {
   agentEmailPolicy,
   type AuthorizationContext,
   type AuthorizationPolicy,
+  CONSENT_CAPABILITIES,
+  type ConsentCapability,
   CoreError,
   type EmailGatePolicy,
   emailGatePolicy,
   NO_EMAIL_GATE,
   openSupportSession,
   promptMessage,
+  requestedCapabilities,
   requestReason,
   type SecureConnectCheck,
   type SecureConnectPolicy,
@@ -33,6 +36,7 @@ import { type Device, findDevice } from "../store/devices.ts";
 import { loadEmailPolicy } from "../store/email.ts";
 import { loadPolicies } from "../store/policies.ts";
 import {
+  authorizedSessionRows,
   deviceSessionIds,
   dismissOutcome,
   dueSessionIds,
@@ -50,7 +54,7 @@ import { AccountError, type Accounts, type CurrentUser, toCurrentUser } from "./
 import { canSeeDevice } from "./devices.ts";
 import { SessionError } from "./errors.ts";
 import type { LiveDevices } from "./live_devices.ts";
-import { administers } from "./scope.ts";
+import { administers, inScope, managedDepartments } from "./scope.ts";
 import type { Applied, SessionTransitions } from "./session_transitions.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
@@ -63,6 +67,8 @@ export interface SessionDeps {
   live: LiveDevices;
   clock: Clock;
   accounts: Accounts;
+  /** The organization's name, told to the end user in notify mode. */
+  organization?: () => string;
 }
 
 /** The outcome of Request Authorization. */
@@ -70,6 +76,27 @@ export type RequestResult =
   | { kind: "requested"; session: SupportSession }
   | { kind: "secure_connect"; method: "totp" | "password" }
   | { kind: "enrol_mfa" };
+
+/** An authorization in force, as the active-sessions overview and the API show it. */
+export interface ActiveAuthorization {
+  sessionId: string;
+  deviceId: string;
+  deviceName: string;
+  departmentId: string;
+  departmentName: string;
+  technicianId: string;
+  technicianName: string;
+  technicianEmail: string;
+  asUser: string | null;
+  authorizedAt: number;
+  expiresAt: number;
+  /** Time left as the server counts it now. */
+  leftMs: number;
+  /** Channels open right now (terminal, desktop, transfers). */
+  channels: number;
+  /** The viewer's own session. */
+  own: boolean;
+}
 
 /** Technicians' commands on unattended support sessions, and their durable deadlines. */
 export class SupportSessions implements DeadlineSource {
@@ -115,6 +142,45 @@ export class SupportSessions implements DeadlineSource {
       }
     }
     throw new SessionError("not_found", "There is no such support session", 404);
+  }
+
+  /**
+   * The authorizations in force that `user` may oversee, soonest expiry first: a technician's
+   * own (while they can still see the device), and to an admin every one in the departments
+   * they administer; to a super admin every one. The same rule as {@link visible}.
+   */
+  async active(user: CurrentUser): Promise<ActiveAuthorization[]> {
+    const now = this.#d.clock.now();
+    const managed = await managedDepartments(this.#db, user);
+    const result: ActiveAuthorization[] = [];
+    for (const row of await authorizedSessionRows(this.#db)) {
+      const s = row.session;
+      if (s.status.kind !== "authorized" || s.status.expiresAt <= now) continue;
+      const own = s.technicianId === user.id &&
+        await canSeeDevice(this.#db, user, {
+          id: s.deviceId,
+          department_id: row.departmentId,
+          kind: row.deviceKind,
+        });
+      if (!own && !inScope(managed, row.departmentId)) continue;
+      result.push({
+        sessionId: s.id,
+        deviceId: s.deviceId,
+        deviceName: row.deviceName,
+        departmentId: row.departmentId,
+        departmentName: row.departmentName,
+        technicianId: s.technicianId,
+        technicianName: row.technicianName,
+        technicianEmail: row.technicianEmail,
+        asUser: s.asUser,
+        authorizedAt: s.status.authorizedAt,
+        expiresAt: s.status.expiresAt,
+        leftMs: s.status.expiresAt - now,
+        channels: s.status.channels.length,
+        own: s.technicianId === user.id,
+      });
+    }
+    return result;
   }
 
   /** The device as the rules see it right now. */
@@ -168,6 +234,7 @@ export class SupportSessions implements DeadlineSource {
     sessionId: string,
     verified?: SecureConnectCheck & { kind: "verified" },
     reasonInput?: string | null,
+    capabilitiesInput?: unknown,
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -175,6 +242,7 @@ export class SupportSessions implements DeadlineSource {
     const now = this.#d.clock.now();
     // Checked before Secure Connect, so a missing reason is told before the step-up, not after.
     const reason = device.kind === "support" ? null : this.requestReason(policies, reasonInput);
+    const capabilities = this.requestedCapabilities(capabilitiesInput);
     const secure: SecureConnectCheck = verified ??
       (device.kind === "support"
         ? { kind: "not_required", reason: "attended" }
@@ -200,7 +268,9 @@ export class SupportSessions implements DeadlineSource {
         authorization: policies.authorization,
         secureConnect: secure,
         reason,
+        organization: this.#d.organization?.() ?? undefined,
       };
+    context.capabilities = capabilities;
     const session = await this.#apply(
       sessionId,
       (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
@@ -247,7 +317,10 @@ export class SupportSessions implements DeadlineSource {
       device: { ...this.deviceView(device), locked: false, loggedOff: false },
       confirmation: {
         ...policies.confirmation,
+        // The customer consents to everything asked in the app, whatever the department's mode.
         enabled: true,
+        mode: "confirm",
+        capabilities: [...CONSENT_CAPABILITIES],
         message: promptMessage(SUPPORT_PERMISSION_MESSAGE, policies.recording.terminal === "on"),
         excludedDeviceIds: [],
         excludedGroupIds: [],
@@ -303,10 +376,27 @@ export class SupportSessions implements DeadlineSource {
     }
   }
 
+  /** What a request asks for; a 400 naming an unknown capability. */
+  requestedCapabilities(input: unknown): ConsentCapability[] {
+    try {
+      return requestedCapabilities(input);
+    } catch (err) {
+      if (err instanceof CoreError) {
+        throw new SessionError("invalid_capabilities", err.message, 400);
+      }
+      throw err;
+    }
+  }
+
   async verifySecureConnect(
     user: CurrentUser,
     sessionId: string,
-    input: { code?: string; password?: string; reason?: string | null },
+    input: {
+      code?: string;
+      password?: string;
+      reason?: string | null;
+      capabilities?: unknown;
+    },
   ): Promise<RequestResult> {
     const stored = await this.#owned(user, sessionId);
     const device = await this.#device(stored.session.deviceId);
@@ -355,6 +445,7 @@ export class SupportSessions implements DeadlineSource {
       sessionId,
       { kind: "verified", method, at: now },
       input.reason ?? null,
+      input.capabilities,
     );
   }
 

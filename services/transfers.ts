@@ -16,6 +16,8 @@ export interface TransferProgress {
   state: "running" | "completed" | "failed" | "cancelled";
   message: string | null;
   sha256: string | null;
+  /** The uploading page's own name for it, so that page lists it once (as its own row). */
+  tag: string | null;
 }
 
 interface Tracked {
@@ -34,7 +36,7 @@ export class Transfers {
   /** Starts tracking a transfer on `channel`. */
   start(
     channel: RelayedChannel,
-    t: { direction: "upload" | "download"; name: string; size: number | null },
+    t: { direction: "upload" | "download"; name: string; size: number | null; tag?: string },
   ): TransferProgress {
     const item: TransferProgress = {
       id: channel.id,
@@ -46,6 +48,7 @@ export class Transfers {
       state: "running",
       message: null,
       sha256: null,
+      tag: t.tag ?? null,
     };
     const list = this.#bySession.get(channel.sessionId) ?? [];
     list.unshift({ item, channel, startedAt: this.now() });

@@ -65,6 +65,8 @@ const OWN_TRANSACTIONS: readonly string[] = [
   "accounts.ts",
   "api_tokens.ts",
   "audit_chain.ts",
+  "consent_settings.ts",
+  "device_admin.ts",
   "devices.ts",
   "directory.ts",
   "email_settings.ts",

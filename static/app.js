@@ -81,9 +81,44 @@ document.addEventListener("click", (event) => {
 document.addEventListener("submit", (event) => {
   const question = event.target.dataset?.confirm;
   if (question && !confirm(question)) event.preventDefault();
+  if (event.defaultPrevented) return;
+  // Request Authorization: remember what the technician came for (?then=terminal, desktop or
+  // files; the terminal by default), to open it once the request is authorized.
+  const asked = event.target.action?.match(/\/sessions\/([^/]+)\/authorize$/);
+  if (asked) {
+    const then = sessionStorage.getItem(`assent-then:${location.pathname}`) ?? "terminal";
+    sessionStorage.setItem(`assent-open:${asked[1]}`, then);
+  }
 });
 
+// ?then= survives the device page's own redirects (Connect directly, Secure Connect).
+{
+  const then = new URLSearchParams(location.search).get("then");
+  if (then && ["terminal", "desktop", "files"].includes(then)) {
+    sessionStorage.setItem(`assent-then:${location.pathname}`, then);
+  }
+}
+
+// A request this browser made was authorized: open what it was for, once, unless the
+// technician's account says to stay on the device page.
+function openWhenAuthorized() {
+  const marker = document.querySelector("[data-opens-after]");
+  if (!marker) return;
+  const key = `assent-open:${marker.dataset.opensAfter}`;
+  const then = sessionStorage.getItem(key);
+  if (then === null) return;
+  sessionStorage.removeItem(key);
+  if (marker.dataset.open !== "1") return;
+  const url = then === "files"
+    ? marker.dataset.files ?? marker.dataset.remote
+    : marker.dataset.remote
+    ? `${marker.dataset.remote}${then === "desktop" ? "?view=desktop" : ""}`
+    : marker.dataset.files;
+  if (url) location.assign(url);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  openWhenAuthorized();
   localizeTimes(document);
   tickCountdowns();
   setInterval(tickCountdowns, 250);
@@ -91,6 +126,7 @@ document.addEventListener("DOMContentLoaded", () => {
 // Swapped-in content is localized before it is shown, not after.
 document.addEventListener("htmx:afterSwap", (event) => localizeTimes(event.target));
 document.addEventListener("htmx:afterSettle", (event) => {
+  openWhenAuthorized();
   localizeTimes(event.target);
   tickCountdowns();
 });

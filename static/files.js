@@ -33,7 +33,11 @@ function row(file) {
   li.querySelector(".transfer-name").textContent = `↑ ${file.name}`;
   li.dataset.upload = file.name;
   list.prepend(li);
+  const tag = crypto.randomUUID();
+  ownTags.add(tag);
+  hideOwn();
   return {
+    tag,
     li,
     bar: li.querySelector("progress"),
     detail: li.querySelector(".detail"),
@@ -42,15 +46,28 @@ function row(file) {
   };
 }
 
-function send(file, sha256, overwrite, ui) {
+// This page's uploads are listed by it, with their progress; the server's live list of the
+// session's transfers leaves them out (by their tag), so each transfer is listed once.
+const ownTags = new Set();
+function hideOwn() {
+  for (const li of document.querySelectorAll("#transfers li[data-tag]")) {
+    li.hidden = ownTags.has(li.dataset.tag);
+  }
+  const transfers = document.getElementById("transfers");
+  const shown = transfers?.querySelectorAll("li:not([hidden])").length ?? 0;
+  const empty = transfers?.querySelector(".empty");
+  if (transfers) transfers.hidden = shown === 0 && (ownTags.size > 0 || !empty);
+}
+
+function send(file, sha256, overwrite, ui, folder) {
   return new Promise((resolve) => {
-    const folder = document.getElementById("upload-folder")?.value ?? "";
     const url = `${form.dataset.upload}?${new URLSearchParams({
       name: file.name,
       ...(folder ? { folder } : {}),
       size: String(file.size),
       sha256,
       overwrite: overwrite ? "1" : "0",
+      tag: ui.tag,
     })}`;
     const xhr = new XMLHttpRequest();
     const started = performance.now();
@@ -83,22 +100,25 @@ function send(file, sha256, overwrite, ui) {
   });
 }
 
-async function upload(file) {
+/** Uploads one file into `folder` ("" is the device's upload folder); true once saved. */
+async function upload(file, folder) {
   const ui = row(file);
   if (file.size > Number(form.dataset.max)) {
     ui.state.textContent = `Too large: the limit is ${size(Number(form.dataset.max))}`;
     ui.li.className = "transfer failed";
     ui.cancel.remove();
-    return;
+    return false;
   }
   const sha256 = await hashFile(file, (done) => {
     ui.bar.max = file.size || 1;
     ui.bar.value = done;
     ui.state.textContent = `Checking… ${Math.round((done / (file.size || 1)) * 100)} %`;
   });
-  let result = await send(file, sha256, false, ui);
+  let result = await send(file, sha256, false, ui, folder);
   if (result.status === 409 && result.body.code === "exists") {
-    if (confirm(`${result.body.error}. Replace it?`)) result = await send(file, sha256, true, ui);
+    if (confirm(`${result.body.error}. Replace it?`)) {
+      result = await send(file, sha256, true, ui, folder);
+    }
   }
   ui.cancel.remove();
   if (result.status === 200 && result.body.ok) {
@@ -107,19 +127,70 @@ async function upload(file) {
     ui.state.textContent = `Saved as ${result.body.path} · SHA-256 ${
       result.body.sha256.slice(0, 16)
     }…`;
-  } else {
-    ui.li.className = `transfer ${result.cancelled ? "cancelled" : "failed"}`;
-    ui.state.textContent = result.body.error ?? `Upload failed (${result.status})`;
+    return true;
   }
+  ui.li.className = `transfer ${result.cancelled ? "cancelled" : "failed"}`;
+  ui.state.textContent = result.body.error ?? `Upload failed (${result.status})`;
+  return false;
 }
 
-form?.addEventListener("submit", async (e) => {
+/** Uploads one after another, then has the folder on show list what arrived. */
+async function uploadAll(files, folder) {
+  let saved = 0;
+  for (const file of files) if (await upload(file, folder)) saved++;
+  if (saved > 0) document.body.dispatchEvent(new CustomEvent("files-changed"));
+}
+
+form?.addEventListener("submit", (e) => {
   e.preventDefault();
   const input = document.getElementById("upload-files");
   const files = [...input.files];
   input.value = "";
-  for (const file of files) await upload(file);
+  uploadAll(files, document.getElementById("upload-folder")?.value ?? "");
 });
+
+// Files dropped on the folder view go into the folder on show.
+const drop = document.getElementById("files-drop");
+drop?.addEventListener("dragover", (e) => {
+  if (![...(e.dataTransfer?.types ?? [])].includes("Files")) return;
+  e.preventDefault();
+  drop.classList.add("dropping");
+});
+drop?.addEventListener("dragleave", (e) => {
+  if (!drop.contains(e.relatedTarget)) drop.classList.remove("dropping");
+});
+drop?.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("dropping");
+  if (document.querySelector('#session-bar [data-state="ended"]')) return;
+  const files = [...(e.dataTransfer?.files ?? [])];
+  const here = document.getElementById("files-browse")?.dataset.path ?? "";
+  if (files.length > 0) uploadAll(files, here === form?.dataset.uploadRoot ? "" : here);
+});
+
+// The folder on show moved (a folder link, the path box): the path box, the "This folder"
+// choice and the address follow it.
+function followFolder() {
+  const here = document.getElementById("files-browse")?.dataset.path;
+  if (!here) return;
+  const box = document.getElementById("files-path");
+  if (box && !document.getElementById("files-browse-error")) box.value = here;
+  const option = document.getElementById("upload-folder-here");
+  if (option) {
+    const other = here !== form?.dataset.uploadRoot;
+    option.hidden = !other;
+    option.value = other ? here : "";
+    option.textContent = `This folder: ${here}`;
+    if (!other && option.selected) document.getElementById("upload-folder").value = "";
+  }
+  if (!document.getElementById("panel-files")?.hidden) {
+    const url = new URL(location.href);
+    if (url.pathname.endsWith("/files")) {
+      url.searchParams.set("path", here);
+      history.replaceState(history.state, "", url);
+    }
+  }
+}
 
 // Once the authorization ends the server refuses every transfer; say so instead of failing later.
 function followSession() {
@@ -132,5 +203,11 @@ function followSession() {
 }
 document.body.addEventListener("htmx:afterSwap", (e) => {
   if (e.target?.id === "session-bar") followSession();
+  if (e.target?.id === "transfers") hideOwn();
+});
+// The browse region replaces itself (outerHTML): its new self is settled in place.
+document.body.addEventListener("htmx:afterSettle", (e) => {
+  if (e.target?.id === "files-browse" || e.detail?.elt?.id === "files-browse") followFolder();
 });
 followSession();
+followFolder();

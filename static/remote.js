@@ -1,5 +1,7 @@
-// Take Remote Control in the browser: xterm.js for the terminal, noVNC for the desktop. Both
-// speak to /sessions/:id/channels/* over a WebSocket the server relays to the agent.
+// The session workspace in the browser: xterm.js for the terminal, noVNC for the desktop, and
+// the files panel. Both channels speak to /sessions/:id/channels/* over a WebSocket the server
+// relays to the agent. The tabs only show and hide panels, so a channel once open stays open
+// while the technician works in another panel.
 
 // xterm.js injects <style> elements; the page's CSP admits them only with this page's nonce.
 const nonce = document.querySelector('meta[name="style-nonce"]')?.content;
@@ -12,8 +14,8 @@ if (nonce) {
   };
 }
 
-const status = document.getElementById("remote-status");
-const say = (text, kind) => {
+const sayIn = (id) => (text, kind) => {
+  const status = document.getElementById(id);
   if (!status) return;
   status.textContent = text;
   status.className = kind ?? "";
@@ -28,10 +30,46 @@ const sessionEnded = () =>
     new CustomEvent("session-ended"),
   );
 
-const terminalEl = document.getElementById("terminal");
-if (terminalEl) startTerminal(terminalEl);
-const desktopEl = document.getElementById("desktop");
-if (desktopEl) startDesktop(desktopEl);
+const starters = {
+  terminal: () => {
+    const el = document.getElementById("terminal");
+    if (el) startTerminal(el);
+  },
+  desktop: () => {
+    const el = document.getElementById("desktop");
+    if (el) startDesktop(el);
+  },
+};
+const started = new Set();
+
+/** Shows one panel, hides the others, and opens its channel the first time. */
+function show(view) {
+  for (const tab of document.querySelectorAll(".tabs [data-panel]")) {
+    const on = tab.dataset.panel === view;
+    tab.classList.toggle("current", on);
+    if (on) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+    const panel = document.getElementById(`panel-${tab.dataset.panel}`);
+    if (panel) panel.hidden = !on;
+  }
+  if (!started.has(view)) {
+    started.add(view);
+    starters[view]?.();
+  }
+  document.dispatchEvent(new CustomEvent("workspace-show", { detail: { view } }));
+}
+
+for (const tab of document.querySelectorAll(".tabs [data-panel]")) {
+  tab.addEventListener("click", (e) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    // The address follows the panel, so a reload comes back to it (without a new history entry).
+    history.replaceState(history.state, "", tab.href);
+    show(tab.dataset.panel);
+  });
+}
+const first = document.querySelector(".tabs [data-panel][aria-current]")?.dataset.panel;
+if (first) show(first);
 
 async function startTerminal(el) {
   const { Terminal } = await import("./vendor/xterm/xterm.mjs");
@@ -47,6 +85,7 @@ async function startTerminal(el) {
   term.open(el);
   fit.fit();
   const encoder = new TextEncoder();
+  const say = sayIn("remote-status");
   const ws = new WebSocket(wsUrl(`${el.dataset.ws}?cols=${term.cols}&rows=${term.rows}`));
   ws.binaryType = "arraybuffer";
   ws.onmessage = (e) => {
@@ -75,7 +114,8 @@ async function startTerminal(el) {
   term.onResize(({ cols, rows }) => {
     if (ws.readyState === 1) ws.send(JSON.stringify({ type: "resize", cols, rows }));
   });
-  new ResizeObserver(() => fit.fit()).observe(el);
+  // A hidden panel has no size; fitting it would shrink the shell to nothing.
+  new ResizeObserver(() => el.offsetParent && fit.fit()).observe(el);
   // Copy and paste: Ctrl+Shift+C / Ctrl+Shift+V and the toolbar buttons.
   const copy = () => term.hasSelection() && navigator.clipboard?.writeText(term.getSelection());
   const paste = async () => term.paste(await navigator.clipboard.readText());
@@ -98,15 +138,57 @@ async function startTerminal(el) {
   globalThis.assentTerminal = term;
 }
 
+// X11 keysyms and key codes of the toolbar's key combinations, pressed in order, released in
+// reverse.
+const CTRL = [0xffe3, "ControlLeft"];
+const ALT = [0xffe9, "AltLeft"];
+const SHIFT = [0xffe1, "ShiftLeft"];
+const SUPER = [0xffeb, "MetaLeft"];
+const ESC = [0xff1b, "Escape"];
+const KEYS = {
+  "ctrl-alt-del": [CTRL, ALT, [0xffff, "Delete"]],
+  "alt-tab": [ALT, [0xff09, "Tab"]],
+  "super": [SUPER],
+  "ctrl-esc": [CTRL, ESC],
+  "print": [[0xff61, "PrintScreen"]],
+  "alt-f4": [ALT, [0xffc1, "F4"]],
+  "ctrl-shift-esc": [CTRL, SHIFT, ESC],
+};
+
 async function startDesktop(el) {
   const { default: RFB } = await import("./vendor/novnc/core/rfb.js");
+  const say = sayIn("desktop-status");
   const rfb = new RFB(el, wsUrl(el.dataset.ws));
   const viewOnly = document.getElementById("desktop-view-only");
   rfb.scaleViewport = true;
   rfb.resizeSession = false;
   rfb.viewOnly = viewOnly?.checked ?? false;
   viewOnly?.addEventListener("change", () => (rfb.viewOnly = viewOnly.checked));
-  document.getElementById("desktop-cad")?.addEventListener("click", () => rfb.sendCtrlAltDel());
+  const scale = document.getElementById("desktop-scale");
+  scale?.addEventListener("change", () => {
+    // Fit shrinks the screen into the panel; 100 % shows it pixel for pixel, scrolled.
+    rfb.scaleViewport = scale.value === "fit";
+    el.classList.toggle("actual-size", scale.value !== "fit");
+  });
+  document.getElementById("desktop-send-keys")?.addEventListener("click", () => {
+    const combo = KEYS[document.getElementById("desktop-keys").value];
+    if (!combo) return;
+    for (const [keysym, code] of combo) rfb.sendKey(keysym, code, true);
+    for (const [keysym, code] of [...combo].reverse()) rfb.sendKey(keysym, code, false);
+    say(`Sent ${document.getElementById("desktop-keys").selectedOptions[0].textContent}`, "ok");
+    rfb.focus();
+  });
+  document.getElementById("desktop-fullscreen")?.addEventListener("click", () => {
+    const panel = document.getElementById("panel-desktop");
+    if (document.fullscreenElement) document.exitFullscreen();
+    else panel?.requestFullscreen?.().catch(() => say("The browser refused full screen", "bad"));
+  });
+  document.getElementById("desktop-clipboard")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const input = document.getElementById("desktop-clipboard-text");
+    rfb.clipboardPasteFrom(input.value);
+    say("Sent to the device's clipboard", "ok");
+  });
   rfb.addEventListener("connect", () => {
     say("Connected to the desktop", "ok");
     el.dataset.state = "connected";

@@ -5,7 +5,7 @@ import {
   type LoggedInUser,
   TransferFolders,
 } from "../protocol/messages.ts";
-import type { Selectable } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { Db } from "./db.ts";
 import type { DeviceGroupsTable, DevicesTable, EnrollmentTokensTable } from "./schema.ts";
 
@@ -372,4 +372,49 @@ export async function findGroup(db: Db, id: string): Promise<DeviceGroupRow | un
 /** Inserts a group. */
 export async function insertGroup(db: Db, group: DeviceGroupRow): Promise<void> {
   await db.insertInto("device_groups").values(group).execute();
+}
+
+/** Renames a group; false when the name is taken in its department (any case). */
+export async function renameGroup(db: Db, id: string, name: string): Promise<boolean> {
+  const group = await findGroup(db, id);
+  if (!group) return false;
+  const clash = await db.selectFrom("device_groups").select("id")
+    .where("department_id", "=", group.department_id).where("id", "!=", id)
+    .where(sql<string>`name collate nocase`, "=", name).executeTakeFirst();
+  if (clash) return false;
+  await db.updateTable("device_groups").set({ name }).where("id", "=", id).execute();
+  return true;
+}
+
+/**
+ * Deletes a group: its devices and enrollment tokens are in no group afterwards, and its
+ * email-authorization setting and policy exclusions go with it. Returns the devices moved, or
+ * null when the group was already gone.
+ */
+export async function deleteGroup(db: Db, id: string): Promise<number | null> {
+  const moved = await db.updateTable("devices").set({ group_id: null })
+    .where("group_id", "=", id).executeTakeFirst();
+  await db.updateTable("enrollment_tokens").set({ group_id: null })
+    .where("group_id", "=", id).execute();
+  await db.deleteFrom("email_policies").where("target_kind", "=", "group")
+    .where("target_id", "=", id).execute();
+  await db.deleteFrom("policy_exclusions").where("target_kind", "=", "group")
+    .where("target_id", "=", id).execute();
+  const gone = await db.deleteFrom("device_groups").where("id", "=", id).executeTakeFirst();
+  return Number(gone.numDeletedRows) === 1 ? Number(moved.numUpdatedRows) : null;
+}
+
+/**
+ * Deletes a device row with what only makes sense while it exists (its sessions, queued
+ * messages, update state, email-authorization setting and exclusions). The audit log keeps its
+ * history. False when it was already gone.
+ */
+export async function deleteDeviceRow(db: Db, id: string): Promise<boolean> {
+  await db.deleteFrom("agent_updates").where("device_id", "=", id).execute();
+  await db.deleteFrom("email_policies").where("target_kind", "=", "device")
+    .where("target_id", "=", id).execute();
+  await db.deleteFrom("policy_exclusions").where("target_kind", "=", "device")
+    .where("target_id", "=", id).execute();
+  const gone = await db.deleteFrom("devices").where("id", "=", id).executeTakeFirst();
+  return Number(gone.numDeletedRows) === 1;
 }

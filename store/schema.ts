@@ -21,6 +21,8 @@ export interface UsersTable {
   totp_pending_secret: string | null;
   totp_enabled_at: number | null;
   totp_last_step: number | null;
+  /** 1: stay on the device page when a request is authorized; 0: open the workspace. */
+  stay_on_panel: Generated<number>;
   created_at: number;
   updated_at: number;
 }

@@ -2,7 +2,12 @@
  * Unattended support sessions as stored: core's session JSON plus indexed copies of its
  * status and next deadline, so deadlines survive restarts. Also Secure Connect windows.
  */
-import { nextDeadline, type SecureConnectMethod, type SupportSession } from "../core/mod.ts";
+import {
+  isConsentCapability,
+  nextDeadline,
+  type SecureConnectMethod,
+  type SupportSession,
+} from "../core/mod.ts";
 import type { Db } from "./db.ts";
 
 /** A stored session with its row-only fields. */
@@ -36,8 +41,17 @@ export async function saveSession(db: Db, session: SupportSession, now: number):
   }).where("id", "=", session.id).execute();
 }
 
+// An authorization's capabilities are what the relay opens channels for: a name this version does
+// not know is dropped rather than trusted, so a damaged or hand-edited row can only allow less.
 function parse(row: { state: string; dismissed_attempt_id: string | null }): StoredSession {
-  return { session: JSON.parse(row.state), dismissedAttemptId: row.dismissed_attempt_id };
+  const session: SupportSession = JSON.parse(row.state);
+  const status = session.status;
+  if (status.kind === "authorized" && status.capabilities !== undefined) {
+    status.capabilities = Array.isArray(status.capabilities)
+      ? status.capabilities.filter(isConsentCapability)
+      : [];
+  }
+  return { session, dismissedAttemptId: row.dismissed_attempt_id };
 }
 
 /** Loads a session by id. */
@@ -115,4 +129,36 @@ export async function saveSecureConnectWindow(
   }).onConflict((oc) =>
     oc.columns(["technician_id", "device_id"]).doUpdateSet({ verified_at: w.at, method: w.method })
   ).execute();
+}
+
+/** An authorized session with the names the overview shows. */
+export interface AuthorizedSessionRow {
+  session: SupportSession;
+  deviceName: string;
+  deviceKind: string;
+  departmentId: string;
+  departmentName: string;
+  technicianName: string;
+  technicianEmail: string;
+}
+
+/** Every session whose status is authorized, soonest expiry first. */
+export async function authorizedSessionRows(db: Db): Promise<AuthorizedSessionRow[]> {
+  const rows = await db.selectFrom("support_sessions as s")
+    .innerJoin("devices as d", "d.id", "s.device_id")
+    .innerJoin("departments as dep", "dep.id", "d.department_id")
+    .innerJoin("users as u", "u.id", "s.technician_id")
+    .select([
+      "s.state",
+      "d.name as deviceName",
+      "d.kind as deviceKind",
+      "d.department_id as departmentId",
+      "dep.name as departmentName",
+      "u.name as technicianName",
+      "u.email as technicianEmail",
+    ])
+    .where("s.status", "=", "authorized")
+    .orderBy("s.wake_at", "asc")
+    .execute();
+  return rows.map(({ state, ...names }) => ({ session: JSON.parse(state), ...names }));
 }

@@ -1,9 +1,10 @@
 /** Users, their departments and their second factors. */
+import type { Selectable } from "kysely";
 import type { Db } from "./db.ts";
 import type { Role, UsersTable } from "./schema.ts";
 
 /** A user row as stored. */
-export type UserRow = UsersTable;
+export type UserRow = Selectable<UsersTable>;
 
 /** Finds a user by email (stored lower-cased). */
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
@@ -130,4 +131,22 @@ export async function unusedRecoveryCodes(db: Db, userId: string): Promise<numbe
   const row = await db.selectFrom("recovery_codes").select((eb) => eb.fn.countAll<number>().as("n"))
     .where("user_id", "=", userId).where("used_at", "is", null).executeTakeFirstOrThrow();
   return row.n;
+}
+
+/** Whether the user stays on the device page when their request is authorized. */
+export async function staysOnPanel(db: Db, userId: string): Promise<boolean> {
+  const row = await db.selectFrom("users").select("stay_on_panel").where("id", "=", userId)
+    .executeTakeFirst();
+  return row?.stay_on_panel === 1;
+}
+
+/** Saves where the user goes when their request is authorized. */
+export async function setStayOnPanel(
+  db: Db,
+  userId: string,
+  stay: boolean,
+  now: number,
+): Promise<void> {
+  await db.updateTable("users").set({ stay_on_panel: stay ? 1 : 0, updated_at: now })
+    .where("id", "=", userId).execute();
 }

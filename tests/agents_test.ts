@@ -6,6 +6,7 @@ import { spawnAgent } from "./support/agent.ts";
 import { department, enrollmentToken } from "./support/devices.ts";
 import { startTestServer } from "./support/server.ts";
 import { until } from "./support/wait.ts";
+import { world } from "./support/world.ts";
 
 async function onlyDevice(server: Awaited<ReturnType<typeof startTestServer>>) {
   const rows = await server.services.db.selectFrom("devices").select("id").execute();
@@ -149,22 +150,40 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a disabled device's agent is disconnected and refused from then on",
+  name: "a disabled device's agent is refused, keeps asking slowly, and is back once enabled",
   async fn() {
-    await using server = await startTestServer();
-    const dept = await department(server.services);
-    await using agent = await spawnAgent({
-      server: server.url,
-      enroll: await enrollmentToken(server.services, dept),
-    });
-    await agent.waitForLog(/connected to/);
-    const deviceId = await onlyDevice(server);
-    await server.services.db.updateTable("devices").set({ disabled_at: Date.now() }).execute();
-    server.services.hub.disconnect(deviceId, 4005, "This device has been disabled by an admin");
-    await agent.waitForLog(/stopped: refused: This device has been disabled by an admin/);
-    await using again = await spawnAgent({ server: server.url, stateDir: agent.stateDir });
-    await again.waitForLog(/stopped: refused: This device has been disabled/);
-    assert.equal(server.services.hub.isOnline(deviceId), false);
+    await using w = await world();
+    // Asks again about every second here (a few minutes by default).
+    const { agent, deviceId } = await w.agent("PC-DISABLED", [
+      "--session-state",
+      "unlocked",
+      "--disabled-retry",
+      "1",
+    ]);
+    const since = agent.log.length;
+    assert.equal((await w.owner.post(`/devices/${deviceId}/disable`)).status, 303);
+    await agent.waitForLog(/disabled by an admin; asking again in/, { since });
+    const refusals = async () =>
+      (await w.server.services.db.selectFrom("audit_log").select("id")
+        .where("action", "=", "device.refused").where("device_id", "=", deviceId).execute())
+        .length;
+    // It asked again and was refused again: still there, still disabled, still offline.
+    await until("a second refused hello", async () => (await refusals()) >= 1);
+    const second = agent.log.length;
+    await agent.waitForLog(/disabled by an admin; asking again in/, { since: second });
+    assert.equal(w.server.services.hub.isOnline(deviceId), false);
+    assert.equal(
+      agent.log.some((l) => /stopped:/.test(l)),
+      false,
+      "the agent did not give up",
+    );
+
+    assert.equal((await w.owner.post(`/devices/${deviceId}/enable`)).status, 303);
+    await until("the device back online", () => w.server.services.hub.isOnline(deviceId));
+    assert.equal(
+      await Promise.race([agent.status.then(() => "exited"), Promise.resolve("running")]),
+      "running",
+    );
   },
 });
 

@@ -128,11 +128,25 @@ const RULES: Rule[] = [
     object: "group",
   },
   { match: /^\/api\/v1\/devices\/:id/, access: "member", object: "device" },
+  // Session Confirmation: read by the department's people, changed by its admins.
+  {
+    match: /^\/api\/v1\/departments\/:id\/confirmation$/,
+    methods: ["PUT"],
+    access: "admin",
+    object: "department",
+  },
+  {
+    match: /^\/api\/v1\/departments\/:id\/confirmation$/,
+    access: "member",
+    object: "department",
+  },
   {
     match: /^\/api\/v1\/sessions\/:id(\/deauthorize)?$/,
     access: "overseen",
     object: "session",
   },
+  // A consent receipt is for everyone who may answer for the session, like its timeline.
+  { match: /^\/api\/v1\/sessions\/:id\/receipts$/, access: "overseen", object: "session" },
   { match: /^\/api\/v1\/sessions\/:id\//, access: "owner", object: "session" },
   {
     match: /^\/api\/v1\/support-sessions$/,
@@ -141,6 +155,8 @@ const RULES: Rule[] = [
     object: "body_department",
   },
   { match: /^\/api\/v1\/support-sessions$/, access: "signed_in", object: "none" },
+  // Scoped by the service: the caller's own, and every one of the departments they administer.
+  { match: /^\/api\/v1\/authorizations\/active$/, access: "signed_in", object: "none" },
   { match: /^\/api\/v1\/support-sessions\/:id/, access: "owner", object: "support" },
   // Filters name another department's device and people: the answer must stay in scope.
   { match: /^\/api\/v1\/audit$/, access: "signed_in", object: "audit_filter" },
@@ -166,6 +182,13 @@ const RULES: Rule[] = [
   { match: /^\/admin\/users\/:id/, access: "admin", object: "user" },
   { match: /^\/admin\/departments$/, access: "admin_page", object: "none" },
   { match: /^\/admin\/departments\/:id/, access: "admin", object: "department" },
+  {
+    match: /^\/admin\/groups\/:id\/delete$/,
+    access: "admin",
+    object: "group",
+    // The first allowed caller deletes it; the next finds it gone.
+    inScopeNotFound: /No such group/,
+  },
   { match: /^\/admin\/groups\/:id/, access: "admin", object: "group" },
   {
     match: /^\/admin\/enrollment$/,
@@ -206,12 +229,28 @@ const RULES: Rule[] = [
   { match: /^\/settings\/:departmentId/, access: "admin", object: "department" },
   { match: /^\/devices(\/list|\/events)?$/, access: "signed_in", object: "none" },
   {
-    match: /^\/devices\/:id\/(disable|enable|group|email-authorization)$/,
+    match: /^\/devices\/:id\/delete$/,
+    access: "admin",
+    object: "device",
+    // The first allowed caller deletes it; the next finds it gone.
+    inScopeNotFound: /There is no such device/,
+  },
+  {
+    match: /^\/devices\/:id\/(disable|enable|group|email-authorization|contact)$/,
     access: "admin",
     object: "device",
   },
   { match: /^\/devices\/:id/, access: "member", object: "device" },
   { match: /^\/sessions\/:id\/deauthorize$/, access: "overseen", object: "session" },
+  {
+    match: /^\/sessions\/:id\/receipts\/:receiptId$/,
+    access: "overseen",
+    object: "session",
+    // The path names no real receipt; in scope that is "not found", out of scope the same.
+    inScopeNotFound: /There is no such receipt/,
+  },
+  { match: /^\/sessions\/active(\/list|\/events)?$/, access: "signed_in", object: "none" },
+  { match: /^\/sessions\/active\/:id\/deauthorize$/, access: "overseen", object: "session" },
   {
     match: /^\/sessions\/:id\/transfers\/:cid\/cancel$/,
     access: "owner",

@@ -8,12 +8,14 @@ export interface AccountModel {
   recoveryCodesLeft: number;
   roleLabel: string;
   departments: string[];
+  /** Stay on the device page when a request is authorized, instead of opening the workspace. */
+  stayOnPanel: boolean;
 }
 
 /** The account page; `error`/`notice` belong to the form named in `section`. */
 export function AccountPage(props: {
   model: AccountModel;
-  section?: "password" | "mfa" | "codes";
+  section?: "password" | "mfa" | "codes" | "workspace";
   error?: string | null;
   notice?: string | null;
 }) {
@@ -93,6 +95,29 @@ export function AccountPage(props: {
               </p>
             </>
           )}
+      </section>
+
+      <section class="card" id="workspace">
+        <h2>When a request is authorized</h2>
+        {at("workspace") && <ErrorBox message={props.error} />}
+        {at("workspace") && <Notice message={props.notice} />}
+        <PostForm action="/account/workspace" class="stack">
+          <label class="check">
+            <input
+              type="checkbox"
+              name="stay"
+              value="1"
+              checked={props.model.stayOnPanel}
+              aria-describedby="stay-hint"
+            />{" "}
+            Stay on the device page
+          </label>
+          <p class="hint" id="stay-hint">
+            Otherwise what you asked for (terminal, desktop or files) opens by itself as soon as
+            your request is authorized.
+          </p>
+          <button type="submit">Save</button>
+        </PostForm>
       </section>
 
       <section class="card" id="api">

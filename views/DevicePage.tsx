@@ -85,7 +85,10 @@ function Fact(props: { label: string; children: ComponentChildren }) {
 /** The device page; `panel` is the support session panel when there is one. */
 export function DevicePage(props: {
   device: DeviceModel;
-  admin: { groups: { id: string; name: string }[]; contactEmail?: string | null } | null;
+  /** `deletable`: an enrolled device (a Service Desk computer goes with its support session). */
+  admin:
+    | { groups: { id: string; name: string }[]; deletable: boolean; contactEmail?: string | null }
+    | null;
   panel?: ComponentChildren;
   /** Admin-only settings shown below (email authorization). */
   settings?: ComponentChildren;
@@ -117,14 +120,28 @@ export function DevicePage(props: {
               </select>{" "}
               <button type="submit">Move</button>
             </PostForm>
-            <PostForm action={`/devices/${d.id}/${d.disabled ? "enable" : "disable"}`}>
+            <PostForm
+              action={`/devices/${d.id}/${d.disabled ? "enable" : "disable"}`}
+              confirm={d.disabled
+                ? undefined
+                : `Disable ${d.name}? Its connection closes at once and every session on it ends.`}
+            >
               <button type="submit" class={d.disabled ? "" : "danger"}>
                 {d.disabled ? "Enable device" : "Disable device"}
               </button>
             </PostForm>
           </div>
+          {props.admin.deletable && (
+            <PostForm
+              action={`/devices/${d.id}/delete`}
+              confirm={`Delete ${d.name}? Its sessions end, its agent is refused from now on, and this cannot be undone. The audit log keeps its history.`}
+            >
+              <button type="submit" class="danger">Delete device</button>
+            </PostForm>
+          )}
           <p class="hint">
-            Disabling closes the agent's connection at once and refuses it until enabled again.
+            Disabling closes the agent's connection at once and refuses it until enabled again; the
+            agent keeps asking every few minutes and comes back by itself once enabled.
           </p>
           <PostForm action={`/devices/${d.id}/contact`} class="inline">
             <label for="device-contact">Consent receipts go to</label>{" "}

@@ -1,10 +1,6 @@
 /** File Transfer: browse the device's folders, download, upload with progress, live transfers. */
-import { FILE_TRANSFER, TAKE_REMOTE_CONTROL } from "../core/mod.ts";
 import { Time } from "./format.tsx";
-import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
-import type { SessionBarModel } from "../presenters/device_views.ts";
-import { SessionBar } from "./RemotePage.tsx";
 
 /** One entry of a folder listing. */
 export interface ListingEntry {
@@ -26,6 +22,8 @@ export interface TransferItem {
   state: "running" | "completed" | "failed" | "cancelled";
   message: string | null;
   sha256: string | null;
+  /** The uploading page's own name for it, so that page lists it once (as its own row). */
+  tag: string | null;
 }
 
 /** A folder file transfer may reach on the device: a starting place of the page. */
@@ -40,16 +38,20 @@ export interface FilesModel {
   /** The folders file transfer may reach on this device, as starting places. */
   roots: ReachRootItem[];
   sessionId: string;
-  deviceId: string;
-  deviceName: string;
-  bar: SessionBarModel;
+  /** The folder on show; null until the panel is first shown (it then loads itself). */
   listing:
     | { path: string; parent: string | null; entries: ListingEntry[]; truncated: boolean }
     | null;
   listingError: string | null;
   transfers: TransferItem[];
   maxBytes: number;
-  remoteControl: boolean;
+}
+
+/** The folder view of the files panel: its listing, or why there is none. */
+export interface BrowseModel {
+  sessionId: string;
+  listing: FilesModel["listing"];
+  listingError: string | null;
 }
 
 /** Bytes in a human unit. */
@@ -75,7 +77,12 @@ export function TransferList(props: { sessionId: string; transfers: TransferItem
           ? Math.ceil((t.size - t.bytes) / t.bytesPerSecond)
           : null;
         return (
-          <li key={t.id} class={`transfer ${t.state}`} data-transfer={t.id}>
+          <li
+            key={t.id}
+            class={`transfer ${t.state}`}
+            data-transfer={t.id}
+            data-tag={t.tag ?? undefined}
+          >
             <div class="transfer-head">
               <span class="transfer-name">
                 {t.direction === "upload" ? "↑" : "↓"} {t.name}
@@ -115,167 +122,235 @@ export function TransferList(props: { sessionId: string; transfers: TransferItem
   );
 }
 
-/** The files page. */
-export function FilesPage(props: { model: FilesModel }) {
+/** The URL of a folder view, full page or (`part`) the browse region alone. */
+function folderUrl(sessionId: string, path: string, part = false): string {
+  return `/sessions/${sessionId}/files${part ? "/browse" : ""}?path=${encodeURIComponent(path)}`;
+}
+
+/** A link to a folder: a full page without scripts, the browse region swapped in with them. */
+function FolderLink(
+  props: { sessionId: string; path: string; children: preact.ComponentChildren; class?: string },
+) {
+  return (
+    <a
+      class={props.class}
+      href={folderUrl(props.sessionId, props.path)}
+      hx-get={folderUrl(props.sessionId, props.path, true)}
+      hx-target="#files-browse"
+      hx-swap="outerHTML"
+    >
+      {props.children}
+    </a>
+  );
+}
+
+/**
+ * The folder on show. It re-fetches itself when files change (an upload finished), so what the
+ * technician just sent is listed without a reload.
+ */
+export function FilesBrowse(props: { model: BrowseModel }) {
+  const m = props.model;
+  const l = m.listing;
+  const self = l ? folderUrl(m.sessionId, l.path, true) : `/sessions/${m.sessionId}/files/browse`;
+  return (
+    <div
+      id="files-browse"
+      data-path={l?.path}
+      hx-get={self}
+      hx-trigger="files-changed from:body"
+      hx-swap="outerHTML"
+    >
+      {m.listingError && (
+        <p class="alert alert-error" role="alert" id="files-browse-error">{m.listingError}</p>
+      )}
+      {l && (
+        <>
+          <p class="path mono">
+            {l.parent !== null && (
+              <FolderLink sessionId={m.sessionId} path={l.parent}>↑ Up</FolderLink>
+            )} <span id="files-here">{l.path}</span>
+          </p>
+          {l.entries.length === 0
+            ? <p class="empty">This folder is empty.</p>
+            : (
+              <div class="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Size</th>
+                      <th scope="col">Modified</th>
+                      <th scope="col">
+                        <span class="sr">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {l.entries.map((e) => (
+                      <tr key={e.name}>
+                        <td class="title">
+                          {e.kind === "dir"
+                            ? (
+                              <FolderLink sessionId={m.sessionId} path={e.path}>
+                                📁 {e.name}
+                              </FolderLink>
+                            )
+                            : e.name}
+                        </td>
+                        <td data-label="Size">
+                          {e.kind === "dir" ? "" : formatBytes(e.size)}
+                        </td>
+                        <td data-label="Modified">
+                          <Time at={e.modified} empty="" />
+                        </td>
+                        <td class="actions-cell">
+                          {e.kind === "file" && (
+                            <a
+                              class="button"
+                              href={`/sessions/${m.sessionId}/files/download?path=${
+                                encodeURIComponent(e.path)
+                              }`}
+                              download={e.name}
+                            >
+                              Download
+                            </a>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          {l.truncated && <p class="hint">Only the first 2000 entries are shown.</p>}
+        </>
+      )}
+      {!l && !m.listingError && <p class="muted">Loading the folder…</p>}
+    </div>
+  );
+}
+
+/** The files panel of the workspace: upload, the transfers, and the device's folders. */
+export function FilesPanel(props: { model: FilesModel }) {
   const m = props.model;
   const l = m.listing;
   const uploadRoot = m.roots.find((r) => r.label === "Upload folder")?.path ?? null;
   // Uploads go to the upload folder, or to the folder on show when the technician says so.
   const here = l && l.path !== uploadRoot ? l.path : null;
   return (
-    <Layout title={`${FILE_TRANSFER} · ${m.deviceName}`} wide modules={["files.js"]}>
-      <SessionBar model={m.bar} />
-      <nav class="tabs" aria-label="Remote control">
-        {m.remoteControl && (
-          <a class="tab" href={`/sessions/${m.sessionId}/remote`}>{TAKE_REMOTE_CONTROL}</a>
-        )}
-        <a class="tab current" aria-current="page" href={`/sessions/${m.sessionId}/files`}>
-          {FILE_TRANSFER}
-        </a>
-      </nav>
-      <div class="files-layout" hx-ext="sse" sse-connect={`/sessions/${m.sessionId}/events`}>
-        <section class="card">
-          <h2>Send files to the device</h2>
-          <form
-            id="upload-form"
-            class="stack"
-            data-upload={`/sessions/${m.sessionId}/files/upload`}
-            data-max={m.maxBytes}
-          >
-            <div class="field">
-              <label for="upload-files">Files</label>
-              <input id="upload-files" type="file" multiple required />
-              <p class="hint">
-                At most {formatBytes(m.maxBytes)} each. Checked with SHA-256 end to end.
-              </p>
-            </div>
-            {here
-              ? (
-                <div class="field">
-                  <label for="upload-folder">Save in</label>
-                  <select id="upload-folder" name="folder">
-                    <option value="">The device's upload folder (usually Downloads)</option>
-                    <option value={here}>This folder: {here}</option>
-                  </select>
-                </div>
-              )
-              : <p class="hint">Saved in the device's upload folder (usually Downloads).</p>}
-            <button type="submit" class="primary">Upload</button>
-          </form>
-          <ul id="uploads" class="transfers" aria-live="polite"></ul>
-        </section>
-        <section class="card">
-          <h2>Transfers</h2>
-          <Live
-            id="transfers"
-            url={`/sessions/${m.sessionId}/transfers`}
-            event="transfer"
-          >
-            <TransferList sessionId={m.sessionId} transfers={m.transfers} />
-          </Live>
-        </section>
-        <section class="card browse">
-          <h2>Files on the device</h2>
-          <nav aria-labelledby="roots-h" class="reach-roots">
-            <h3 id="roots-h">File transfer may reach</h3>
-            {m.roots.length === 0
-              ? (
-                <p class="empty">
-                  Nothing yet: the device has not reported its folders and its department's policy
-                  adds none.
-                </p>
-              )
-              : (
-                <ul>
-                  {m.roots.map((r) => (
-                    <li key={r.path}>
-                      <a
-                        class="mono"
-                        href={`/sessions/${m.sessionId}/files?path=${encodeURIComponent(r.path)}`}
-                      >
-                        {r.path}
-                      </a>{" "}
-                      <span class="muted">{r.label}</span>
-                    </li>
-                  ))}
-                </ul>
-              )}
-            <p class="hint">
-              The agent never shows its own credential, keys or program, and nothing outside these
-              folders.
+    <div class="files-layout" hx-ext="sse" sse-connect={`/sessions/${m.sessionId}/events`}>
+      <section class="card">
+        <h2>Send files to the device</h2>
+        <form
+          id="upload-form"
+          class="stack"
+          data-upload={`/sessions/${m.sessionId}/files/upload`}
+          data-max={m.maxBytes}
+          data-upload-root={uploadRoot ?? undefined}
+        >
+          <div class="field">
+            <label for="upload-files">Files</label>
+            <input id="upload-files" type="file" multiple required />
+            <p class="hint" id="upload-hint">
+              At most {formatBytes(m.maxBytes)}{" "}
+              each. Checked with SHA-256 end to end. You can also drop files on the folder below.
             </p>
-          </nav>
-          {m.listingError && <p class="alert alert-error" role="alert">{m.listingError}</p>}
-          {l && (
-            <>
-              <p class="path mono">
-                {l.parent !== null && (
-                  <a href={`/sessions/${m.sessionId}/files?path=${encodeURIComponent(l.parent)}`}>
-                    ↑ Up
-                  </a>
-                )} {l.path}
+          </div>
+          <div class="field">
+            <label for="upload-folder">Save in</label>
+            <select id="upload-folder" name="folder">
+              <option value="">The device's upload folder (usually Downloads)</option>
+              <option value={here ?? ""} hidden={!here} id="upload-folder-here">
+                {here ? `This folder: ${here}` : "This folder"}
+              </option>
+            </select>
+          </div>
+          <button type="submit" class="primary">Upload</button>
+        </form>
+      </section>
+      <section class="card">
+        <h2>Transfers</h2>
+        <ul id="uploads" class="transfers" aria-live="polite"></ul>
+        <Live
+          id="transfers"
+          url={`/sessions/${m.sessionId}/transfers`}
+          event="transfer"
+        >
+          <TransferList sessionId={m.sessionId} transfers={m.transfers} />
+        </Live>
+      </section>
+      <section class="card browse" id="files-drop" aria-labelledby="files-h">
+        <h2 id="files-h">Files on the device</h2>
+        <nav aria-labelledby="roots-h" class="reach-roots">
+          <h3 id="roots-h">File transfer may reach</h3>
+          {m.roots.length === 0
+            ? (
+              <p class="empty">
+                Nothing yet: the device has not reported its folders and its department's policy
+                adds none.
               </p>
-              {l.entries.length === 0
-                ? <p class="empty">This folder is empty.</p>
-                : (
-                  <div class="table-wrap">
-                    <table>
-                      <thead>
-                        <tr>
-                          <th scope="col">Name</th>
-                          <th scope="col">Size</th>
-                          <th scope="col">Modified</th>
-                          <th scope="col">
-                            <span class="sr">Actions</span>
-                          </th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {l.entries.map((e) => (
-                          <tr key={e.name}>
-                            <td class="title">
-                              {e.kind === "dir"
-                                ? (
-                                  <a
-                                    href={`/sessions/${m.sessionId}/files?path=${
-                                      encodeURIComponent(e.path)
-                                    }`}
-                                  >
-                                    📁 {e.name}
-                                  </a>
-                                )
-                                : e.name}
-                            </td>
-                            <td data-label="Size">
-                              {e.kind === "dir" ? "" : formatBytes(e.size)}
-                            </td>
-                            <td data-label="Modified">
-                              <Time at={e.modified} empty="" />
-                            </td>
-                            <td class="actions-cell">
-                              {e.kind === "file" && (
-                                <a
-                                  class="button"
-                                  href={`/sessions/${m.sessionId}/files/download?path=${
-                                    encodeURIComponent(e.path)
-                                  }`}
-                                  download={e.name}
-                                >
-                                  Download
-                                </a>
-                              )}
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
-                )}
-              {l.truncated && <p class="hint">Only the first 2000 entries are shown.</p>}
-            </>
+            )
+            : (
+              <ul>
+                {m.roots.map((r) => (
+                  <li key={r.path}>
+                    <FolderLink class="mono" sessionId={m.sessionId} path={r.path}>
+                      {r.path}
+                    </FolderLink>{" "}
+                    <span class="muted">{r.label}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          <p class="hint">
+            The agent never shows its own credential, keys or program, and nothing outside these
+            folders.
+          </p>
+        </nav>
+        <form
+          class="inline path-box"
+          method="get"
+          action={`/sessions/${m.sessionId}/files`}
+          hx-get={`/sessions/${m.sessionId}/files/browse`}
+          hx-target="#files-browse"
+          hx-swap="outerHTML"
+        >
+          <label for="files-path">Go to folder</label>
+          <input
+            id="files-path"
+            name="path"
+            class="mono"
+            required
+            maxlength={4096}
+            value={l?.path ?? ""}
+            autocomplete="off"
+            spellcheck={false}
+          />
+          <button type="submit">Go</button>
+        </form>
+        {l || m.listingError
+          ? (
+            <FilesBrowse
+              model={{
+                sessionId: m.sessionId,
+                listing: l,
+                listingError: m.listingError,
+              }}
+            />
+          )
+          : (
+            // Loaded when the panel is first shown, so a visit to the terminal costs the
+            // device no folder listing.
+            <div
+              id="files-browse"
+              hx-get={`/sessions/${m.sessionId}/files/browse`}
+              hx-trigger="intersect once"
+              hx-swap="outerHTML"
+            >
+              <p class="muted">Loading the folder…</p>
+            </div>
           )}
-        </section>
-      </div>
-    </Layout>
+      </section>
+    </div>
   );
 }

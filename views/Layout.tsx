@@ -12,6 +12,7 @@ interface NavItem {
 const NAV: NavItem[] = [
   { href: "/", label: "Dashboard", show: () => true },
   { href: "/devices", label: "Devices", show: () => true },
+  { href: "/sessions/active", label: "Sessions", show: () => true },
   { href: "/support", label: "Support", show: () => true },
   { href: "/approvals", label: "Approvals", show: () => true },
   { href: "/audit", label: "Audit log", show: () => true },

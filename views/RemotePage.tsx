@@ -6,21 +6,43 @@ import {
   REQUEST_AUTHORIZATION,
   UNABLE_TO_CONNECT,
 } from "../core/mod.ts";
+import { type FilesModel, FilesPanel } from "./FilesPage.tsx";
 import { PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
 
-/** What the remote-control page shows. */
-export interface RemoteModel {
+/** The key combinations the desktop toolbar sends; the page script knows their key codes. */
+export const KEY_COMBOS = [
+  { id: "ctrl-alt-del", label: "Ctrl+Alt+Del" },
+  { id: "alt-tab", label: "Alt+Tab" },
+  { id: "super", label: "Win / Super" },
+  { id: "ctrl-esc", label: "Ctrl+Esc" },
+  { id: "print", label: "PrintScreen" },
+  { id: "alt-f4", label: "Alt+F4" },
+  { id: "ctrl-shift-esc", label: "Ctrl+Shift+Esc" },
+] as const;
+
+/** A panel of the session workspace. */
+export type WorkspaceView = "terminal" | "desktop" | "files";
+
+/** What the session workspace shows: terminal, desktop and files side by side. */
+export interface WorkspaceModel {
   sessionId: string;
   deviceId: string;
   deviceName: string;
-  view: "terminal" | "desktop";
+  /** The panel on show first. */
+  view: WorkspaceView;
   bar: SessionBarModel;
   terminal: { available: boolean; reason: string | null };
-  desktop: { available: boolean; reason: string | null };
-  files: boolean;
+  desktop: {
+    available: boolean;
+    reason: string | null;
+    /** The end user allowed watching the screen, not controlling it: the server drops input. */
+    viewOnly?: boolean;
+  };
+  /** The files panel, or null when File Transfer is not possible. */
+  files: FilesModel | null;
 }
 
 /** "3:54:40", "4:05", "0:00": how the countdown reads before the script takes over. */
@@ -105,86 +127,164 @@ export function SessionBar(props: { model: SessionBarModel }) {
   );
 }
 
-/** The remote-control page. */
-export function RemotePage(props: { model: RemoteModel }) {
+/**
+ * The session workspace. Every panel stays in the page; the tabs only show and hide them, so a
+ * running shell or desktop keeps its channel while the technician looks at the files. Each
+ * channel opens the first time its panel is shown. Without scripts the tabs are plain links.
+ */
+export function WorkspacePage(props: { model: WorkspaceModel }) {
   const m = props.model;
-  const tab = (view: "terminal" | "desktop", label: string, available: boolean) => (
+  const href = (view: WorkspaceView) =>
+    view === "files"
+      ? `/sessions/${m.sessionId}/files`
+      : `/sessions/${m.sessionId}/remote?view=${view}`;
+  const tab = (view: WorkspaceView, label: string, available: boolean) => (
     <a
-      href={`/sessions/${m.sessionId}/remote?view=${view}`}
+      href={href(view)}
+      id={`tab-${view}`}
+      data-panel={view}
       class={`tab${m.view === view ? " current" : ""}${available ? "" : " unavailable"}`}
       aria-current={m.view === view ? "page" : undefined}
+      aria-controls={`panel-${view}`}
     >
       {label}
     </a>
   );
-  const current = m.view === "terminal" ? m.terminal : m.desktop;
+  const title = m.view === "files" ? FILE_TRANSFER : "Remote control";
   return (
     <Layout
-      title={`Remote control · ${m.deviceName}`}
+      title={`${title} · ${m.deviceName}`}
       wide
-      styles={m.view === "terminal" ? ["vendor/xterm/xterm.css"] : []}
-      modules={["remote.js"]}
+      styles={m.terminal.available ? ["vendor/xterm/xterm.css"] : []}
+      modules={m.files ? ["remote.js", "files.js"] : ["remote.js"]}
     >
       <SessionBar model={m.bar} />
-      <nav class="tabs" aria-label="Remote control">
+      <nav class="tabs" aria-label="Session workspace">
         {tab("terminal", "Terminal", m.terminal.available)}
         {tab("desktop", "Desktop", m.desktop.available)}
-        {m.files && <a class="tab" href={`/sessions/${m.sessionId}/files`}>{FILE_TRANSFER}</a>}
+        {m.files && tab("files", FILE_TRANSFER, true)}
       </nav>
-      {!current.available
-        ? <p class="alert alert-warn" role="status">{current.reason}</p>
-        : m.view === "terminal"
-        ? (
-          <section class="remote">
-            <div class="remote-toolbar">
-              <span id="remote-status" role="status" aria-live="polite">Connecting…</span>
-              <span class="spacer"></span>
-              <span class="hint" id="terminal-keys">
-                Tab completes in the shell; Shift+Tab leaves the terminal.
-              </span>
-              <button type="button" id="terminal-copy" title="Copy the selection (Ctrl+Shift+C)">
-                Copy
-              </button>
-              <button type="button" id="terminal-paste" title="Paste (Ctrl+Shift+V)">Paste</button>
-            </div>
-            <div
-              id="terminal"
-              class="terminal-frame"
-              data-ws={`/sessions/${m.sessionId}/channels/terminal`}
-            >
-            </div>
-          </section>
-        )
-        : (
-          <section class="remote">
-            <div class="remote-toolbar">
-              <span id="remote-status" role="status" aria-live="polite">Connecting…</span>
-              <span class="spacer"></span>
-              <label class="check">
-                <input type="checkbox" id="desktop-view-only" /> View only
-              </label>
-              <button type="button" id="desktop-cad">Send Ctrl+Alt+Del</button>
-            </div>
-            <form id="desktop-password" class="inline" hidden>
-              <label for="vnc-password">The desktop asks for its VNC password</label>
-              <input id="vnc-password" type="password" autocomplete="off" />
-              <button type="submit">Send</button>
-            </form>
-            <div
-              id="desktop"
-              class="desktop"
-              data-ws={`/sessions/${m.sessionId}/channels/desktop`}
-            >
-            </div>
-          </section>
-        )}
+      <section
+        id="panel-terminal"
+        class="panel remote"
+        aria-labelledby="tab-terminal"
+        hidden={m.view !== "terminal"}
+      >
+        {m.terminal.available
+          ? (
+            <>
+              <div class="remote-toolbar">
+                <span id="remote-status" role="status" aria-live="polite">Connecting…</span>
+                <span class="spacer"></span>
+                <span class="hint" id="terminal-keys">
+                  Tab completes in the shell; Shift+Tab leaves the terminal.
+                </span>
+                <button
+                  type="button"
+                  id="terminal-copy"
+                  title="Copy the selection (Ctrl+Shift+C)"
+                >
+                  Copy
+                </button>
+                <button type="button" id="terminal-paste" title="Paste (Ctrl+Shift+V)">
+                  Paste
+                </button>
+              </div>
+              <div
+                id="terminal"
+                class="terminal-frame"
+                data-ws={`/sessions/${m.sessionId}/channels/terminal`}
+              >
+              </div>
+            </>
+          )
+          : <p class="alert alert-warn" role="status">{m.terminal.reason}</p>}
+      </section>
+      <section
+        id="panel-desktop"
+        class="panel remote"
+        aria-labelledby="tab-desktop"
+        hidden={m.view !== "desktop"}
+      >
+        {m.desktop.available
+          ? (
+            <>
+              <div class="remote-toolbar">
+                <span id="desktop-status" role="status" aria-live="polite">Connecting…</span>
+                <span class="spacer"></span>
+                {m.desktop.viewOnly
+                  ? (
+                    <label class="check">
+                      <input type="checkbox" id="desktop-view-only" checked disabled />{" "}
+                      View only: the end user allowed watching, not control
+                    </label>
+                  )
+                  : (
+                    <label class="check">
+                      <input type="checkbox" id="desktop-view-only" /> View only
+                    </label>
+                  )}
+                <label for="desktop-scale" class="sr">Scaling</label>
+                <select id="desktop-scale">
+                  <option value="fit">Fit to window</option>
+                  <option value="100">100 %</option>
+                </select>
+                <label for="desktop-keys" class="sr">Key combination</label>
+                <select id="desktop-keys">
+                  {KEY_COMBOS.map((k) => <option key={k.id} value={k.id}>{k.label}</option>)}
+                </select>
+                <button type="button" id="desktop-send-keys">Send keys</button>
+                <button type="button" id="desktop-fullscreen">Full screen</button>
+              </div>
+              <form id="desktop-clipboard" class="inline clipboard-box">
+                <label for="desktop-clipboard-text">Clipboard text for the device</label>
+                <input
+                  id="desktop-clipboard-text"
+                  type="text"
+                  autocomplete="off"
+                  maxlength={65536}
+                />
+                <button type="submit">Send to clipboard</button>
+              </form>
+              <form id="desktop-password" class="inline" hidden>
+                <label for="vnc-password">The desktop asks for its VNC password</label>
+                <input id="vnc-password" type="password" autocomplete="off" />
+                <button type="submit">Send</button>
+              </form>
+              <div
+                id="desktop"
+                class="desktop"
+                data-ws={`/sessions/${m.sessionId}/channels/desktop`}
+              >
+              </div>
+            </>
+          )
+          : <p class="alert alert-warn" role="status">{m.desktop.reason}</p>}
+      </section>
+      {m.files && (
+        <section
+          id="panel-files"
+          class="panel"
+          aria-labelledby="tab-files"
+          hidden={m.view !== "files"}
+        >
+          <FilesPanel model={m.files} />
+        </section>
+      )}
     </Layout>
   );
 }
 
 /** Take Remote Control is not possible now; `reason` is allowedActions' words. */
 export function RemoteUnavailablePage(
-  props: { deviceId: string; deviceName: string; title: string; reason: string },
+  props: {
+    deviceId: string;
+    deviceName: string;
+    title: string;
+    reason: string;
+    /** What the technician came for; it opens once a request made from the device page is authorized. */
+    then: WorkspaceView;
+  },
 ) {
   return (
     <Layout title={props.title} narrow>
@@ -194,7 +294,7 @@ export function RemoteUnavailablePage(
       <h1>{props.title}</h1>
       <p class="alert alert-warn" role="status">{props.reason}</p>
       <p>
-        <a href={`/devices/${props.deviceId}`}>Back to the device</a>
+        <a href={`/devices/${props.deviceId}?then=${props.then}`}>Back to the device</a>
       </p>
     </Layout>
   );

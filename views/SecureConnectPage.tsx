@@ -12,6 +12,8 @@ import { Layout } from "./Layout.tsx";
 export function SecureConnectPage(props: {
   /** The request's reason, carried through the step-up. */
   reason?: string | null;
+  /** What the request asks for, carried through the step-up. */
+  capabilities?: string[];
   sessionId: string;
   deviceId: string;
   deviceName: string;
@@ -38,6 +40,9 @@ export function SecureConnectPage(props: {
         : (
           <PostForm action={`/sessions/${props.sessionId}/secure-connect`} class="card stack">
             {props.reason && <input type="hidden" name="reason" value={props.reason} />}
+            {(props.capabilities ?? []).map((capability) => (
+              <input type="hidden" name="capabilities" value={capability} />
+            ))}
             {props.method === "totp"
               ? (
                 <Field

@@ -7,7 +7,13 @@ import {
   ACTION_LABELS,
   type ActionName,
   type ActionState,
+  ASK_FOR_CAPABILITY,
   CANCEL_REQUEST,
+  CAPABILITY_NAMES,
+  capabilityList,
+  CONSENT_CAPABILITIES,
+  type ConsentCapability,
+  END_USER_NOTIFIED,
   REASON_MAX_LENGTH,
   REQUEST_PERMISSION,
   type SessionView,
@@ -101,6 +107,20 @@ function ActionButton(
                   </p>
                 )}
             </div>
+            <fieldset class="capabilities">
+              <legend>What do you need?</legend>
+              {CONSENT_CAPABILITIES.map((capability) => (
+                <label class="check">
+                  <input
+                    type="checkbox"
+                    name="capabilities"
+                    value={capability}
+                    checked={request?.capabilities?.includes(capability) ?? true}
+                  />{" "}
+                  {CAPABILITY_NAMES[capability]}
+                </label>
+              ))}
+            </fieldset>
             <button type="submit" class="primary" data-action={props.name}>{label}</button>
           </PostForm>
         </div>
@@ -156,6 +176,29 @@ function Approvals(
   );
 }
 
+// What the end user allowed, and a way to ask for the rest: the server refuses a channel the
+// authorization lacks whatever this shows, so these buttons only start a new request.
+function Granted(props: { sessionId: string; granted: ConsentCapability[]; canAsk: boolean }) {
+  const missing = CONSENT_CAPABILITIES.filter((c) => !props.granted.includes(c));
+  return (
+    <div class="granted" data-granted={props.granted.join(" ")}>
+      <p>
+        Allowed: <strong>{capabilityList(props.granted)}</strong>
+      </p>
+      {props.canAsk && missing.length > 0 && (
+        <div class="ask-again row">
+          {missing.map((capability) => (
+            <PostForm action={`/sessions/${props.sessionId}/authorize`}>
+              <input type="hidden" name="capabilities" value={capability} />
+              <button type="submit" data-ask={capability}>{ASK_FOR_CAPABILITY[capability]}</button>
+            </PostForm>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function State(props: { model: SessionPanelModel }) {
   const session = props.model.session!;
   const view = session.view;
@@ -195,18 +238,43 @@ function State(props: { model: SessionPanelModel }) {
           <p>
             <span class="badge badge-ok">Authorized</span> {view.text}
           </p>
+          {
+            /* The page script opens what this browser's request asked for (once), unless the
+             technician's account says to stay here. */
+          }
+          <span
+            hidden
+            data-opens-after={session.id}
+            data-open={props.model.openWhenAuthorized ? "1" : "0"}
+            data-remote={props.model.actions.take_remote_control.enabled
+              ? `/sessions/${session.id}/remote`
+              : undefined}
+            data-files={props.model.actions.file_transfer.enabled
+              ? `/sessions/${session.id}/files`
+              : undefined}
+          >
+          </span>
           {view.notice && <p class="notice">{view.notice}</p>}
           {view.skippedConfirmation && (
             <p class="notice skipped-confirmation" data-skipped={view.skippedConfirmation.reason}>
               {view.skippedConfirmation.text}
             </p>
           )}
+          {view.notified && <p class="notice notified">{END_USER_NOTIFIED}</p>}
           <p>
             Until <Time at={view.expiresAt} /> ·{" "}
             <strong data-deadline={view.expiresAt} data-format="clock">{view.secondsLeft}</strong>
             {" "}
             left
           </p>
+          <Granted
+            sessionId={session.id}
+            granted={view.capabilities}
+            canAsk={props.model.actions.take_remote_control.enabled ||
+              props.model.actions.file_transfer.enabled ||
+              props.model.actions.take_remote_control.code === "not_granted" ||
+              props.model.actions.file_transfer.code === "not_granted"}
+          />
         </div>
       );
     case "closed":

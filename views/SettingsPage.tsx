@@ -6,8 +6,10 @@
 import { type AgentUpdatesModel, AgentUpdatesSection } from "./AgentUpdatesSection.tsx";
 import {
   ADD_EXCLUSION,
+  CAPABILITY_NAMES,
   CONFIRMATION_MESSAGE_LABEL,
   CONFIRMATION_TIMEOUT_LABEL,
+  CONSENT_CAPABILITIES,
   DEVICE_OR_GROUP_NAME_LABEL,
   EXCLUDE_DEVICES_LABEL,
   EXCLUDED_BY_LABEL,
@@ -77,6 +79,14 @@ export interface SettingsPageModel {
     message: string;
     timeoutSeconds: string;
     showOnLockedAndLoggedOff: boolean;
+    /** How an enabled confirmation takes part: ask the end user, or only tell them. */
+    mode?: "confirm" | "notify";
+    /** The capabilities that need the end user's consent. */
+    capabilities?: string[];
+    nobodyToAsk?: "proceed" | "refuse";
+    offerWindows?: boolean;
+    /** A refused consent field and why, shown beside it. */
+    fieldError?: { field: "capabilities" | "mode" | "nobodyToAsk"; message: string };
     exclusions: ExclusionRow[];
     devices: TargetOption[];
     groups: TargetOption[];
@@ -169,6 +179,102 @@ function Check(
   );
 }
 
+// The consent fields of issue 14. The seed's checkbox above stays the switch; these say how.
+function ConsentFields(props: { c: SettingsPageModel["confirmation"] }) {
+  const c = props.c;
+  const needs = c.capabilities ?? [...CONSENT_CAPABILITIES];
+  const error = (field: "capabilities" | "mode" | "nobodyToAsk") =>
+    c.fieldError?.field === field
+      ? (
+        <p class="field-error" id={`consent-${field}-error`} role="alert">
+          {c.fieldError.message}
+        </p>
+      )
+      : null;
+  const invalid = (field: "capabilities" | "mode" | "nobodyToAsk") =>
+    c.fieldError?.field === field ? "true" : undefined;
+  return (
+    <>
+      <input type="hidden" name="consentFields" value="1" />
+      <fieldset
+        class="field"
+        aria-describedby={invalid("mode") && "consent-mode-error"}
+      >
+        <legend>When confirmation is on</legend>
+        {error("mode")}
+        <label class="check">
+          <input
+            type="radio"
+            name="mode"
+            value="confirm"
+            checked={(c.mode ?? "confirm") === "confirm"}
+          />{" "}
+          Confirm: the end user accepts or declines
+        </label>
+        <label class="check">
+          <input type="radio" name="mode" value="notify" checked={c.mode === "notify"} />{" "}
+          Notify: the device shows who is connecting and from which organization; nothing to answer
+        </label>
+      </fieldset>
+      <fieldset
+        class="field"
+        aria-describedby={invalid("capabilities")
+          ? "consent-capabilities-error consent-capabilities-hint"
+          : "consent-capabilities-hint"}
+      >
+        <legend>Needs the end user's consent</legend>
+        {error("capabilities")}
+        {CONSENT_CAPABILITIES.map((capability) => (
+          <label class="check">
+            <input
+              type="checkbox"
+              name="capabilities"
+              value={capability}
+              checked={needs.includes(capability)}
+            />{" "}
+            {CAPABILITY_NAMES[capability]}
+          </label>
+        ))}
+        <p class="hint" id="consent-capabilities-hint">
+          The rest is granted without asking, once every other rule allows the connection.
+        </p>
+      </fieldset>
+      <fieldset
+        class="field"
+        aria-describedby={invalid("nobodyToAsk") && "consent-nobodyToAsk-error"}
+      >
+        <legend>When nobody at the device can be asked</legend>
+        {error("nobodyToAsk")}
+        <label class="check">
+          <input
+            type="radio"
+            name="nobodyToAsk"
+            value="proceed"
+            checked={(c.nobodyToAsk ?? "proceed") === "proceed"}
+          />{" "}
+          Connect without asking (locked or logged off devices; the technician and the audit log are
+          told)
+        </label>
+        <label class="check">
+          <input
+            type="radio"
+            name="nobodyToAsk"
+            value="refuse"
+            checked={c.nobodyToAsk === "refuse"}
+          />{" "}
+          Refuse the connection
+        </label>
+      </fieldset>
+      <Check
+        id="confirmation-windows"
+        name="offerWindows"
+        label="Let the end user choose how long: 15 minutes, 1 hour or until they end it"
+        checked={c.offerWindows ?? false}
+      />
+    </>
+  );
+}
+
 function ConfirmationSection(props: { base: string; model: SettingsPageModel }) {
   const c = props.model.confirmation;
   const limits = POLICY_LIMITS.confirmationTimeoutSeconds;
@@ -218,6 +324,7 @@ function ConfirmationSection(props: { base: string; model: SettingsPageModel }) 
           Only where the agent can prompt there. When off, a locked or logged off device is not
           asked and the audit log says so.
         </p>
+        <ConsentFields c={c} />
         <div>
           <button type="submit" class="primary">Save Session Confirmation</button>
         </div>

@@ -10,10 +10,20 @@ export interface PromptRequest {
   deadline: number;
   onLockScreen: boolean;
   organization?: string;
+  /** What the technician asks for (desktop_view, desktop_control, terminal, files), when told. */
+  capabilities?: string[];
+  /** The windows the end user may choose from, in minutes; null is "until I end it". */
+  windows?: (number | null)[];
 }
 
-/** The end user's answer; null when there was none (deadline passed or request withdrawn). */
-export type PromptResult = "accept" | "decline" | null;
+/** An accept that names what was granted of the request and for how long. */
+export type PromptGrant = { answer: "accept"; granted?: string[]; windowMinutes?: number | null };
+
+/**
+ * The end user's answer; null when there was none (deadline passed or request withdrawn). A
+ * prompter that can ask which capabilities and which window answers with a `PromptGrant`.
+ */
+export type PromptResult = "accept" | "decline" | PromptGrant | null;
 
 /** A desktop dialog tool that can show the prompt. */
 export type DialogTool = "zenity" | "kdialog" | "powershell" | "osascript";

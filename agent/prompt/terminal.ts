@@ -6,12 +6,16 @@ import { type Clock, systemClock, type TimerHandle } from "../../lib/clock.ts";
 import type { Prompter, PromptRequest, PromptResult } from "./prompter.ts";
 import {
   APP,
+  CAPABILITY_WORDS,
+  choiceLines,
   countdownText,
   formatPromptText,
   HINT,
   parseAnswer,
+  parseGrant,
   plainText,
   TIMED_OUT,
+  windowText,
   WITHDRAWN,
 } from "./text.ts";
 
@@ -65,7 +69,9 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
         return resolve(null);
       }
       const { title, body } = formatPromptText(req);
-      io.output(`\n${title}\n${"=".repeat(title.length)}\n${body}\n\n`);
+      const choices = choiceLines(req);
+      const extra = choices.length > 0 ? `\n${choices.join("\n")}\n` : "";
+      io.output(`\n${title}\n${"=".repeat(title.length)}\n${body}\n${extra}\n`);
       let settled = false;
       let timer: TimerHandle | undefined;
       let lastSeconds = -1;
@@ -95,9 +101,21 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       };
       const onAbort = () => finish(null, WITHDRAWN);
       const unlisten = lines.listen((line) => {
-        const answer = parseAnswer(line);
-        if (answer === "accept") return finish(answer, "Accepted.");
-        if (answer === "decline") return finish(answer, "Declined.");
+        const single = line.trim().split(/\s+/).length === 1;
+        const answer = parseAnswer(line.trim().split(/\s+/)[0] ?? "");
+        if (answer === "accept" && choices.length > 0) {
+          const grant = parseGrant(line, req);
+          if (grant) {
+            const what = grant.granted
+              ? ` for ${grant.granted.map((c) => CAPABILITY_WORDS[c] ?? c).join(", ")}`
+              : "";
+            const how = grant.windowMinutes != null ? `, ${windowText(grant.windowMinutes)}` : "";
+            return finish({ answer, ...grant }, `Accepted${what}${how}.`);
+          }
+        } else if (answer === "accept" && single) {
+          return finish(answer, "Accepted.");
+        }
+        if (answer === "decline" && single) return finish(answer, "Declined.");
         io.output(`${io.isTerminal ? "\n" : ""}${HINT}\n`);
         if (io.isTerminal && lastSeconds > 0) render(lastSeconds);
       });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../lib/clock.ts";
 import { until } from "../../tests/support/wait.ts";
 import { console_, promptShown, request } from "./test_helpers.ts";
-import { parseAnswer } from "./text.ts";
+import { parseAnswer, parseGrant } from "./text.ts";
 
 Deno.test("terminalPrompter() shows message, technician, user and countdown, and accepts", async () => {
   await using term = console_();
@@ -169,4 +169,37 @@ Deno.test("terminalPrompter() notify() prints a tagged line without control char
   await using term = console_();
   await term.prompter.notify("Authorization was requested by email\u001b[2J");
   assert.equal(term.screen.text, "[Assent] Authorization was requested by email [2J\n");
+});
+
+Deno.test("terminalPrompter() lists what is asked and the windows, and grants what is typed", async () => {
+  await using term = console_();
+  const req = request({ capabilities: ["terminal", "files"], windows: [15, 60, null] });
+  const answer = term.prompter.ask(req, new AbortController().signal);
+  await promptShown(term.screen);
+  assert.match(term.screen.text, /1\. run commands in a terminal\n {2}2\. transfer files/);
+  assert.match(
+    term.screen.text,
+    /Allow for: 15 minutes \(15m\), 1 hour \(1h\), until I end it \(end\)/,
+  );
+  term.type("a 5\n");
+  await until("the hint", () => term.screen.text.includes("Type a to accept or d to decline"));
+  term.type("a 2 15m\n");
+  assert.deepEqual(await answer, { answer: "accept", granted: ["files"], windowMinutes: 15 });
+  assert.match(
+    term.screen.text,
+    /Accepted for transfer files to and from this device, 15 minutes\./,
+  );
+});
+
+Deno.test("parseGrant() takes numbers or names among those asked, and only offered windows", () => {
+  const req = { capabilities: ["desktop_control", "files"], windows: [15, null] };
+  assert.deepEqual(parseGrant("a", req), { windowMinutes: null });
+  assert.deepEqual(parseGrant("a files 1", req), {
+    granted: ["files", "desktop_control"],
+    windowMinutes: null,
+  });
+  assert.deepEqual(parseGrant("a 15m", req), { windowMinutes: 15 });
+  assert.equal(parseGrant("a 1h", req), null, "not offered");
+  assert.equal(parseGrant("a terminal", req), null, "not asked");
+  assert.deepEqual(parseGrant("a 1", { capabilities: ["files"] }), { granted: ["files"] });
 });

@@ -58,3 +58,83 @@ export function answerWithin(seconds: number): string {
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/** The end user's words for each capability the technician may ask for. */
+export const CAPABILITY_WORDS: Readonly<Record<string, string>> = Object.freeze({
+  desktop_view: "see your screen",
+  desktop_control: "control your mouse and keyboard",
+  terminal: "run commands in a terminal",
+  files: "transfer files to and from this device",
+});
+
+/** A window choice in words: "15 minutes", "1 hour", "until I end it". */
+export function windowText(minutes: number | null): string {
+  if (minutes === null) return "until I end it";
+  if (minutes % 60 === 0) return minutes === 60 ? "1 hour" : `${minutes / 60} hours`;
+  return `${minutes} ${minutes === 1 ? "minute" : "minutes"}`;
+}
+
+/** A window choice as typed: "15m", "1h"; "end" for until I end it. */
+export function windowKey(minutes: number | null): string {
+  if (minutes === null) return "end";
+  return minutes % 60 === 0 ? `${minutes / 60}h` : `${minutes}m`;
+}
+
+/**
+ * The lines that list what is asked and the windows offered, numbered so they can be typed:
+ * empty when the request names neither (servers before per-capability consent).
+ */
+export function choiceLines(req: Pick<PromptRequest, "capabilities" | "windows">): string[] {
+  const lines: string[] = [];
+  const asked = req.capabilities ?? [];
+  if (asked.length > 0) {
+    lines.push("The technician asks to:");
+    asked.forEach((capability, i) => {
+      lines.push(`  ${i + 1}. ${CAPABILITY_WORDS[capability] ?? plainText(capability, 40)}`);
+    });
+  }
+  if ((req.windows ?? []).length > 0) {
+    lines.push(
+      `Allow for: ${
+        req.windows!.map((minutes) => `${windowText(minutes)} (${windowKey(minutes)})`).join(", ")
+      }`,
+    );
+  }
+  if (asked.length > 1 || (req.windows ?? []).length > 0) {
+    lines.push(
+      'Type a to accept all, or a followed by the numbers you allow and a window, e.g. "a 2 15m".',
+    );
+  }
+  return lines;
+}
+
+/**
+ * What an accept line grants: the numbers (or names) typed among those asked, all when none are,
+ * and the window typed among those offered, the longest when none is. Null when the line names
+ * something that was not offered, so the end user is asked again rather than misunderstood.
+ */
+export function parseGrant(
+  line: string,
+  req: Pick<PromptRequest, "capabilities" | "windows">,
+): { granted?: string[]; windowMinutes?: number | null } | null {
+  const words = line.trim().toLowerCase().split(/[\s,]+/).slice(1).filter(Boolean);
+  const asked = req.capabilities ?? [];
+  const windows = req.windows ?? [];
+  const granted: string[] = [];
+  let window: number | null | undefined;
+  for (const word of words) {
+    const index = Number(word);
+    const offered = windows.find((minutes) => windowKey(minutes) === word);
+    if (Number.isInteger(index) && index >= 1 && index <= asked.length) {
+      granted.push(asked[index - 1]!);
+    } else if (asked.includes(word)) {
+      granted.push(word);
+    } else if (offered !== undefined) {
+      window = offered;
+    } else return null;
+  }
+  return {
+    ...(granted.length > 0 && asked.length > 0 ? { granted: [...new Set(granted)] } : {}),
+    ...(windows.length > 0 ? { windowMinutes: window === undefined ? null : window } : {}),
+  };
+}

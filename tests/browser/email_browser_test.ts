@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { emailAuthorizationPolicy } from "../../core/mod.ts";
 import { saveEmailPolicy } from "../../store/email.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
+import {
+  BROWSER_PASSWORD,
+  markDocument,
+  sameDocument,
+  stayOnPanel,
+} from "../support/browser_flows.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
 import { world } from "../support/world.ts";
 
@@ -40,6 +45,7 @@ Deno.test({
     await technician.getByLabel("Email").fill("owner@example.com");
     await technician.getByLabel("Password").fill(BROWSER_PASSWORD);
     await technician.getByRole("button", { name: "Sign in" }).click();
+    await stayOnPanel(w.server.services.db);
     await technician.goto(`${w.server.url}/devices/${deviceId}`);
     await technician.getByRole("button", { name: "Connect directly" }).click();
     await technician.getByRole("button", { name: "Request Authorization" }).click();

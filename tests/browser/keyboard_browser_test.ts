@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 /** What has the focus now, as a person would describe it. */
@@ -77,6 +77,8 @@ Deno.test("browser: by keyboard alone a technician signs in, is authorized at th
   // Sign in: the email field has the focus already.
   await page.goto(`${w.server.url}/login`);
   assert.equal((await focused(page))?.name, "Email");
+  // The walk goes through the panel to Take Remote Control by keyboard.
+  await stayOnPanel(w.server.services.db);
   await page.keyboard.type("owner@example.com");
   await tabTo(page, "Password", { max: 1 });
   await page.keyboard.type(BROWSER_PASSWORD);

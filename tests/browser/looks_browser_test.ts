@@ -24,7 +24,7 @@ import {
   settled,
   trackHtmx,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
 import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
@@ -66,6 +66,9 @@ const NOT_PAGES: Record<string, string> = {
   "/sessions/:id/live": "an event stream",
   "/sessions/:id/events": "an event stream",
   "/sessions/:id/files/download": "a file download",
+  "/sessions/:id/files/browse": "a live part of the files panel",
+  "/sessions/active/list": "a live part of /sessions/active",
+  "/sessions/active/events": "an event stream",
 };
 
 /** Pages for someone who is not signed in; the scenes visit them in a signed-out browser. */
@@ -245,6 +248,8 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
 
   const tech = await context();
   const annPage = await context();
+  // The panel's own states are photographed; the workspace is visited on purpose.
+  await stayOnPanel(w.server.services.db);
   await signIn(tech, url, "owner@example.com");
   await signIn(annPage, url, "ann@example.com");
   const check = inspector.check.bind(inspector);
@@ -325,6 +330,9 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await tech.goto(`${url}/sessions/${sessionId}/files`);
     await tech.getByRole("cell", { name: "quarterly report.txt" }).waitFor();
     await check(tech, "file transfer", { shot: "files" });
+    await tech.goto(`${url}/sessions/active`);
+    await tech.locator(`[data-session="${sessionId}"]`).waitFor();
+    await check(tech, "active sessions", { shot: "active-sessions" });
     await tech.goto(`${url}/sessions/${sessionId}/remote`);
     await tech.getByText(/shell runs as/).waitFor();
     await w.owner.post(`/sessions/${sessionId}/deauthorize`);
@@ -343,6 +351,7 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await request.click();
     await tech.locator(".skipped-confirmation").waitFor();
     await check(tech, "authorized without asking a locked device");
+    tech.once("dialog", (dialog) => dialog.accept());
     await tech.getByRole("button", { name: "Disable device" }).click();
     await tech.getByRole("button", { name: "Enable device" }).waitFor();
     await check(tech, "disabled device");

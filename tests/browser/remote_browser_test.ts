@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
@@ -63,6 +63,7 @@ Deno.test({
       const page = await browser.newPage();
       page.setDefaultTimeout(20_000);
       await signIn(page, w.server.url);
+      await stayOnPanel(w.server.services.db);
       await page.goto(`${w.server.url}/devices/${deviceId}`);
       await page.getByRole("button", { name: "Connect directly" }).click();
       await page.getByRole("button", { name: "Request Authorization" }).click();
@@ -125,6 +126,7 @@ Deno.test({
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await signIn(page, w.server.url);
+    await stayOnPanel(w.server.services.db);
     await page.goto(`${w.server.url}/devices/${deviceId}`);
     assert.equal(await page.getByText(/No VNC server is reachable/).count(), 0);
     await page.getByRole("button", { name: "Connect directly" }).click();

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { totpCode } from "../../lib/totp.ts";
 import { createUser } from "../support/accounts.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
+import {
+  BROWSER_PASSWORD,
+  markDocument,
+  sameDocument,
+  stayOnPanel,
+} from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 Deno.test({
@@ -42,6 +47,7 @@ Deno.test({
     await page.getByRole("button", { name: "Verify" }).click();
     await page.getByRole("heading", { name: "Hello, Tina Tech" }).waitFor();
 
+    await stayOnPanel(w.server.services.db, "tina@example.com");
     await page.goto(`${w.server.url}/devices/${deviceId}`);
     await page.getByRole("button", { name: "Connect directly" }).click();
     await page.getByRole("button", { name: "Request Authorization" }).click();

@@ -1,5 +1,6 @@
 /** Browser steps several browser tests share. */
 import type { Page } from "playwright-core";
+import type { Db } from "../../store/db.ts";
 
 /** The password browser tests give their users. */
 export const BROWSER_PASSWORD = "correct horse battery";
@@ -28,4 +29,12 @@ export async function sameDocument(page: Page): Promise<boolean> {
   return await page.evaluate(() =>
     (globalThis as unknown as { __assentMark?: boolean }).__assentMark === true
   );
+}
+
+/**
+ * The user stays on the device page once their request is authorized (their account setting),
+ * for tests of the panel itself; by default the workspace would open.
+ */
+export async function stayOnPanel(db: Db, email = "owner@example.com"): Promise<void> {
+  await db.updateTable("users").set({ stay_on_panel: 1 }).where("email", "=", email).execute();
 }

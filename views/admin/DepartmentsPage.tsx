@@ -110,13 +110,24 @@ export function DepartmentPage(props: {
           <ul class="plain">
             {props.groups.map((g) => (
               <li key={g.id}>
-                {g.name} <span class="muted">({g.devices} device{g.devices === 1 ? "" : "s"})</span>
+                <a href={`/admin/groups/${g.id}`}>{g.name}</a>{" "}
+                <span class="muted">({g.devices} device{g.devices === 1 ? "" : "s"})</span> ·{" "}
+                <a
+                  href={`/admin/groups/${g.id}#email-authorization`}
+                  aria-label={`Email authorization of ${g.name}`}
+                >
+                  Email authorization
+                </a>
               </li>
             ))}
           </ul>
         )}
         <PostForm action={`/admin/departments/${d.id}/groups`} class="stack">
-          <Field label="New group name" name="name" required maxlength={100} />
+          {/* Its own id: the department's Name field above is f-name. */}
+          <div class="field">
+            <label for="f-group-name">New group name</label>
+            <input id="f-group-name" name="name" type="text" required maxlength={100} />
+          </div>
           <button type="submit">Add group</button>
         </PostForm>
       </section>

@@ -1,5 +1,6 @@
-/** Admin: one device group and its email-authorization setting. */
+/** Admin: one device group, its name, and its email-authorization setting. */
 import type { ComponentChildren } from "preact";
+import { PostForm } from "../Form.tsx";
 import { Layout } from "../Layout.tsx";
 
 /** The group page. */
@@ -18,6 +19,25 @@ export function GroupPage(props: {
         Device group of {g.department.name} with {g.devices}{" "}
         device{g.devices === 1 ? "" : "s"}. A device's own email setting wins over its group's.
       </p>
+      <section class="card" id="group">
+        <h2>Name</h2>
+        <PostForm action={`/admin/groups/${g.id}/rename`} class="inline group-rename">
+          <label for="group-name">Group name</label>
+          <input id="group-name" name="name" required maxlength={100} value={g.name} />
+          <button type="submit">Rename</button>
+        </PostForm>
+        <PostForm
+          action={`/admin/groups/${g.id}/delete`}
+          confirm={`Delete the group ${g.name}? Its ${g.devices} device${
+            g.devices === 1 ? "" : "s"
+          } stay, in no group, and its email-authorization setting and exclusions go with it.`}
+        >
+          <button type="submit" class="danger">Delete group</button>
+        </PostForm>
+        <p class="hint">
+          Deleting a group keeps its devices (in no group); the audit log keeps its history.
+        </p>
+      </section>
       {props.emailForm}
     </Layout>
   );
