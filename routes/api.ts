@@ -343,7 +343,7 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   });
 
-  app.get("/api/v1/authorizations/active", async (c) => {
+  app.get("/v1/authorizations/active", async (c) => {
     const items = await c.get("services").sessions.active(currentUser(c));
     return c.json({
       authorizations: items.map((a) => ({
@@ -376,7 +376,7 @@ export function apiRoutes(): Hono<AppEnv> {
   }
 
   // Session Confirmation settings of a department (R4, issue 14): read in scope, admins change.
-  app.get("/api/v1/departments/:id/confirmation", async (c) => {
+  app.get("/v1/departments/:id/confirmation", async (c) => {
     try {
       const { db } = c.get("services");
       const policy = await confirmationSettings(db, currentUser(c), c.req.param("id"));
@@ -385,7 +385,7 @@ export function apiRoutes(): Hono<AppEnv> {
       return sessionFailure(c, err);
     }
   });
-  app.put("/api/v1/departments/:id/confirmation", async (c) => {
+  app.put("/v1/departments/:id/confirmation", async (c) => {
     const input = await body(c, ConfirmationBody);
     if (input instanceof Response) return input;
     try {
