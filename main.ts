@@ -55,7 +55,7 @@ import { Backups, type BackupSchedule } from "./services/backup.ts";
 import { Health } from "./services/health.ts";
 import { Metrics } from "./services/metrics.ts";
 import { Recordings } from "./services/recordings.ts";
-import { Webhooks } from "./services/webhooks.ts";
+import { WebhookError, webhookInputProblem, Webhooks } from "./services/webhooks.ts";
 import { DepartmentSettings } from "./services/department_settings.ts";
 import { DeviceAdmin } from "./services/device_admin.ts";
 import { DeviceEvents } from "./services/device_events.ts";
@@ -481,6 +481,13 @@ async function serveOn(
     metrics: config.metrics,
     recordingsDir: join(config.dataDir, "recordings"),
   });
+  try {
+    await services.webhooks.provision(config.webhooks ?? []);
+  } catch (err) {
+    if (!(err instanceof WebhookError)) throw err;
+    const where = config.webhooks?.[Number(err.field?.match(/\d+/)?.[0] ?? 0) - 1]?.where;
+    throw new ConfigError(`${err.message} (${where ?? "webhooks"})`);
+  }
   const app = await createApp(services);
   await services.start();
 
@@ -573,6 +580,10 @@ function configCheck(args: string[]): number {
   }
   const resolved = resolveSettings(rest);
   configFromSettings(resolved.settings);
+  for (const webhook of resolved.webhooks) {
+    const problem = webhookInputProblem({ ...webhook, events: [...new Set(webhook.events)] });
+    if (problem) throw new ConfigError(`${problem.message} (${webhook.where})`);
+  }
   console.log(describeSettings(resolved));
   console.log("# The configuration is valid.");
   return 0;
@@ -610,6 +621,8 @@ Settings come from flags, then environment variables, then a config file given w
 --config FILE (or ASSENT_CONFIG; TOML, or JSON when the name ends in .json, with the flags'
 names as keys), then defaults. ${SECRET_OPTIONS.map((s) => `--${s}`).join(" and ")} also take a
 -file variant (flag, FOO_FILE variable or key) naming a file that holds the secret.
+Webhooks can be declared in the config file as [[webhooks]] tables (url, events, and
+secret or secret-file); they are created or updated by URL when the server starts.
 
 Server options (flag, environment variable, default):
 ${

@@ -11,6 +11,9 @@ export const GENESIS_HASH = "0".repeat(64);
 /** Tag of the canonical row form; a new form gets a new tag. */
 export const AUDIT_ROW_FORMAT = "assent-audit-row-v1";
 
+/** Tag of the row form that also names the API token the actor acted through. */
+export const AUDIT_ROW_FORMAT_V2 = "assent-audit-row-v2";
+
 /** Tag of the canonical checkpoint form. */
 export const AUDIT_CHECKPOINT_FORMAT = "assent-audit-checkpoint-v1";
 
@@ -30,6 +33,9 @@ export interface ChainedContent {
   /** The detail exactly as stored (JSON text), or null. */
   detail: string | null;
   prev_hash: string;
+  /** The API token the actor acted through and its name; absent or null on other rows. */
+  api_token_id?: string | null;
+  api_token_name?: string | null;
 }
 
 /** One stored row as the chain sees it: its content and the hash stored with it. */
@@ -40,10 +46,14 @@ export interface ChainedRow extends ChainedContent {
 /**
  * The text whose SHA-256 (lowercase hex) is a row's hash: a JSON array of the format tag and
  * every covered field in a fixed order. JSON of strings, integers and nulls has one spelling.
+ * A row written through an API token takes the v2 form, which adds the token's id and name at
+ * the end; every other row keeps the v1 form, so rows written before tokens were recorded keep
+ * their hashes, and clearing or adding a token on a stored row changes its form and breaks it.
  */
 export function canonicalAuditRow(row: ChainedContent): string {
-  return JSON.stringify([
-    AUDIT_ROW_FORMAT,
+  const token = row.api_token_id ?? null;
+  const tokenName = row.api_token_name ?? null;
+  const v1 = [
     row.seq,
     row.at,
     row.action,
@@ -57,7 +67,10 @@ export function canonicalAuditRow(row: ChainedContent): string {
     row.department_id,
     row.detail,
     row.prev_hash,
-  ]);
+  ];
+  return token === null && tokenName === null
+    ? JSON.stringify([AUDIT_ROW_FORMAT, ...v1])
+    : JSON.stringify([AUDIT_ROW_FORMAT_V2, ...v1, token, tokenName]);
 }
 
 /** A checkpoint: the head of the chain at a moment, signed with the instance's audit key. */

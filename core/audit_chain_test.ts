@@ -119,3 +119,37 @@ Deno.test("a checkpoint is due after enough rows or enough time, never with noth
   equal(checkpointDue(policy, null, { seq: 1, firstUnsignedAt: 500 }, 1499), false);
   equal(checkpointDue(policy, null, { seq: 1, firstUnsignedAt: 500 }, 1500), true);
 });
+
+Deno.test("a row written through an API token takes the v2 form, which covers the token; others keep v1", () => {
+  const plain = row(3, "p", "h");
+  equal(
+    canonicalAuditRow(plain),
+    JSON.stringify([
+      "assent-audit-row-v1",
+      3,
+      3000,
+      "user.login",
+      null,
+      "user",
+      "u1",
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      "p",
+    ]),
+  );
+  equal(
+    canonicalAuditRow({ ...plain, api_token_id: null, api_token_name: null }),
+    canonicalAuditRow(plain),
+  );
+  const viaToken = { ...plain, api_token_id: "tok-1", api_token_name: "ci" };
+  const text = canonicalAuditRow(viaToken);
+  ok(text.startsWith('["assent-audit-row-v2",3,'));
+  ok(text.endsWith('"p","tok-1","ci"]'));
+  ok(canonicalAuditRow({ ...viaToken, api_token_name: "other" }) !== text);
+  ok(canonicalAuditRow({ ...viaToken, api_token_id: "tok-2" }) !== text);
+  ok(canonicalAuditRow({ ...viaToken, api_token_id: null }) !== text);
+});

@@ -73,7 +73,10 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "channel.refused": "A channel was refused: not authorized, offline, or outside the file reach",
     "channel.closed": "A channel closed, on its own or because its authorization ended",
     "remote_control.started": "A remote-control channel (terminal or desktop) started relaying",
-    "remote_control.ended": "A remote-control channel ended, with its duration and traffic",
+    "remote_control.ended":
+      "A remote-control channel ended, with its duration, traffic and (a desktop) its mode",
+    "remote_control.mode_changed":
+      "A technician switched a desktop to view only, or back to control of keyboard and mouse",
     "file_transfer.started": "A file transfer started, with the path and direction",
     "file_transfer.completed": "A file transfer finished and its content was checked",
     "file_transfer.aborted": "A file transfer stopped before it finished",
@@ -149,7 +152,9 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "setup.completed": "The first super admin and the organization were set up",
 
     // Webhooks for ticketing tools.
-    "webhook.created": "A super admin added a webhook: its URL and the events it receives",
+    "webhook.created":
+      "A super admin, or the config file at start, added a webhook: its URL and its events",
+    "webhook.updated": "The config file at start changed a webhook's events or secret",
     "webhook.deleted": "A super admin removed a webhook; its waiting deliveries were dropped",
     "webhook.enabled": "A super admin enabled a webhook again",
     "webhook.disabled": "A webhook was disabled, by a super admin or after failing repeatedly",
@@ -294,6 +299,24 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
   ["code", (v) => [`Refused: ${words(v)}`]],
   ["path", (v) => [`Path ${v}`]],
   ["folder", (v) => [`Folder ${v}`]],
+  [
+    "mode",
+    (v, _d, action) => [
+      v === "view_only"
+        ? action === "remote_control.ended"
+          ? "Ended view only"
+          : "View only: the technician's keyboard and mouse do not reach the device"
+        : action === "remote_control.ended"
+        ? "Ended in control"
+        : "In control: the technician's keyboard and mouse reach the device",
+    ],
+  ],
+  ["viewOnlyMs", (v) => typeof v === "number" && v > 0 ? [`View only for ${duration(v)}`] : null],
+  [
+    "inputDropped",
+    (v) =>
+      typeof v === "number" && v > 0 ? [`${v} input messages held back while view only`] : null,
+  ],
   ["durationMs", (v) => [`Lasted ${duration(v)}`]],
   ["bytesToDevice", (v) => [`${bytes(v)} sent to the device`]],
   ["bytesFromDevice", (v) => [`${bytes(v)} received from the device`]],

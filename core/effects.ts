@@ -38,6 +38,8 @@ export type Effect =
     asUser: string | null;
     deadline: Millis;
     onLockScreen: boolean;
+    /** Terminals on this device are recorded; the device may show it beside the message. */
+    recorded: boolean;
     /** What the end user is asked to consent to; absent: everything, as before. */
     capabilities?: ConsentCapability[];
     /** The windows the end user may choose from, in minutes; null is "until I end it". */

@@ -154,6 +154,7 @@ export function startAttempt(session: SupportSession, context: AuthorizationCont
         asUser: session.asUser,
         deadline: confirmation.deadline,
         onLockScreen,
+        recorded: context.terminalsRecorded ?? false,
         ...(confirmation.asked ? { capabilities: confirmation.asked } : {}),
         ...(confirmation.windows ? { windows: confirmation.windows } : {}),
       },

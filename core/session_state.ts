@@ -139,6 +139,8 @@ export type AuthorizationContext = {
   secureConnect: SecureConnectCheck;
   /** The technician's reason for asking, already checked against the department's policy. */
   reason?: string | null;
+  /** The department records terminals, so the prompt tells the end user (and says so in words). */
+  terminalsRecorded?: boolean;
   /** What the technician asks for; absent: every capability. */
   capabilities?: ConsentCapability[];
   /** The organization the technician works for, named to the end user in notify mode. */

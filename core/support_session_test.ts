@@ -754,8 +754,14 @@ Deno.test("confirmation prompt shows the message, who connects, as which user, a
     asUser: "alice",
     deadline: s(60),
     onLockScreen: false,
+    recorded: false,
     capabilities: ["desktop_view", "desktop_control", "terminal", "files"],
   }]);
+  const recorded = request(fresh("alice"), {
+    ...context(s(0), withConfirmation),
+    terminalsRecorded: true,
+  });
+  equal(only(recorded.effects, "show_prompt")[0]!.recorded, true);
   deepEqual(only(effects, "wake_at"), [{ type: "wake_at", at: s(60) }]);
   const view = sessionView(state, s(15));
   deepEqual(view, {

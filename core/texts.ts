@@ -145,6 +145,9 @@ export const EXCLUDED_BY_LABEL = "Excluded by";
 /** Added to the confirmation prompt when the department records remote terminals. */
 export const RECORDING_PROMPT_NOTICE = "Remote terminal sessions on this device are recorded.";
 
+/** Shown above the technician's terminal when the department records terminals. */
+export const TERMINAL_RECORDED_NOTICE = "This terminal is recorded.";
+
 /** The prompt's message, told that terminals are recorded when `recorded`. */
 export function promptMessage(message: string, recorded: boolean): string {
   return recorded ? `${message}\n\n${RECORDING_PROMPT_NOTICE}` : message;

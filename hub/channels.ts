@@ -12,6 +12,7 @@ import type { ReasonCode } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
+import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_input.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
 import type { ChannelRecorder, ChannelRecording } from "../services/ports.ts";
 import {
@@ -85,6 +86,11 @@ export class Channel {
   auditDetail: Record<string, unknown> = {};
   /** The recording of a terminal whose department records terminals. */
   recording: ChannelRecording | null = null;
+  /** A desktop's input, read message by message so view only is kept here, not in the browser. */
+  readonly input: RfbInputFilter | null;
+  /** Since when the desktop is in its current mode, and how long it was view only before. */
+  #modeSince: number;
+  #viewOnlyMs = 0;
 
   constructor(
     readonly id: number,
@@ -96,6 +102,37 @@ export class Channel {
     now: number,
   ) {
     this.stats = { bytesToAgent: 0, bytesFromAgent: 0, openedAt: now };
+    this.input = type === "desktop" ? new RfbInputFilter() : null;
+    this.#modeSince = now;
+  }
+
+  /** Whether the technician's input is kept from the device (desktops only). */
+  get viewOnly(): boolean {
+    return this.input?.viewOnly ?? false;
+  }
+
+  /** The desktop's stream cannot be read message by message, so view only cannot be kept. */
+  get viewOnlyUnsupported(): boolean {
+    return this.input?.opaque ?? false;
+  }
+
+  /** Switches a desktop between view only and control; false when it already was so. */
+  setViewOnly(viewOnly: boolean, now: number): boolean {
+    if (!this.input || this.input.viewOnly === viewOnly) return false;
+    if (this.input.viewOnly) this.#viewOnlyMs += now - this.#modeSince;
+    this.#modeSince = now;
+    this.input.viewOnly = viewOnly;
+    return true;
+  }
+
+  /** A desktop's mode for its end record: the mode at the end, time view only, input held back. */
+  modeSummary(now: number): Record<string, unknown> {
+    if (!this.input) return {};
+    return {
+      mode: this.input.viewOnly ? "view_only" : "control",
+      viewOnlyMs: this.#viewOnlyMs + (this.input.viewOnly ? now - this.#modeSince : 0),
+      inputDropped: this.input.dropped,
+    };
   }
 
   /** The id core knows this channel by. */
@@ -109,7 +146,17 @@ export class Channel {
   }
 
   /** Sends browser bytes to the agent, waiting for credit when the agent is behind. */
-  async send(payload: Uint8Array): Promise<void> {
+  async send(bytes: Uint8Array): Promise<void> {
+    let payload = bytes;
+    if (this.input) {
+      try {
+        payload = this.input.push(bytes);
+      } catch (err) {
+        if (!(err instanceof RfbOpaqueError)) throw err;
+        this.close("cancelled", err.message);
+        throw new ChannelError("view_only_unsupported", err.message);
+      }
+    }
     for (let offset = 0; offset < payload.byteLength; offset += MAX_CHUNK) {
       const chunk = payload.subarray(offset, offset + MAX_CHUNK);
       while (this.#agentCredit < chunk.byteLength && this.state !== "closed") {
@@ -380,6 +427,7 @@ export class ChannelRelay {
       sessionId: request.sessionId,
       kind: request.type,
       params: request.params,
+      ...(channel.recording ? { recorded: true } : {}),
     });
     if (sent && channel.recording) {
       agents.send(request.deviceId, { type: "notify", text: RECORDED_TERMINAL_NOTICE });

@@ -29,10 +29,19 @@ export function sha256Hex(data: Uint8Array): string {
 
 /** The SHA-256 of a file, read in chunks, as lowercase hex. */
 export async function sha256File(path: string): Promise<string> {
+  return (await digestFile(path)).sha256;
+}
+
+/** The SHA-256 (hex) and size of a file, read in chunks so large files never sit in memory. */
+export async function digestFile(path: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
+  let bytes = 0;
   const file = await Deno.open(path, { read: true });
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
+  for await (const chunk of file.readable) {
+    bytes += chunk.byteLength;
+    hash.update(chunk);
+  }
+  return { sha256: hash.digest("hex"), bytes };
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   ArchiveError,
   crc32,
+  digestFile,
   readTarGz,
   readZip,
   safeEntryPath,
@@ -100,5 +101,6 @@ Deno.test("checksums match the standard values", async () => {
   const file = await Deno.makeTempFile();
   await Deno.writeTextFile(file, "abc");
   assert.equal(await sha256File(file), sha256Hex(text("abc")));
+  assert.deepEqual(await digestFile(file), { sha256: sha256Hex(text("abc")), bytes: 3 });
   await Deno.remove(file);
 });

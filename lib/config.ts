@@ -28,6 +28,17 @@ export interface ServerConfig {
   metrics?: { allow: Cidr[]; token: string | null };
   /** Scheduled backups into a folder, keeping the newest few; none when null. */
   backups?: { dir: string; everyMs: number; keep: number } | null;
+  /** Webhooks declared in the config file, created or updated (by URL) at start. */
+  webhooks?: DeclaredWebhook[];
+}
+
+/** A webhook from the config file's `[[webhooks]]`, its secret read from `secret-file` if so. */
+export interface DeclaredWebhook {
+  url: string;
+  events: string[];
+  secret: string;
+  /** Where it was declared, for messages: `webhooks[1] in assent.toml`. */
+  where: string;
 }
 
 /** How to reach the SMTP server. */
@@ -161,6 +172,8 @@ export interface Setting {
 export interface ResolvedSettings {
   settings: Record<OptionName, Setting>;
   configFile: string | null;
+  /** The config file's webhooks, in its order. */
+  webhooks: DeclaredWebhook[];
 }
 
 /** Where settings come from besides the arguments (tests pass their own). */
@@ -174,9 +187,61 @@ const FILE_KEYS = [
   ...Object.keys(SERVER_OPTIONS),
   ...SECRET_OPTIONS.map((n) => `${n}-file`),
 ];
-const ConfigFile = z.strictObject(
-  Object.fromEntries(FILE_KEYS.map((k) => [k, FILE_VALUE.optional()])),
-);
+/** The shortest webhook secret accepted (the Admin page asks the same). */
+export const WEBHOOK_SECRET_MIN = 24;
+const WebhookEntry = z.strictObject({
+  url: z.string().max(2000),
+  events: z.array(z.string().max(100)).min(1).max(100),
+  secret: z.string().max(1000).optional(),
+  "secret-file": z.string().max(4096).optional(),
+});
+type WebhookEntry = z.infer<typeof WebhookEntry>;
+const ConfigFile = z.strictObject({
+  ...Object.fromEntries(FILE_KEYS.map((k) => [k, FILE_VALUE.optional()])),
+  webhooks: z.array(z.unknown()).max(100).optional(),
+});
+
+/** A config file's settings: flat text values, and its webhooks as declared. */
+export interface ConfigFileContent {
+  settings: Record<string, string>;
+  webhooks: WebhookEntry[];
+}
+
+function webhookEntries(path: string, entries: unknown[]): WebhookEntry[] {
+  return entries.map((entry, i) => {
+    const key = `webhooks[${i + 1}]`;
+    const parsed = WebhookEntry.safeParse(entry);
+    if (parsed.success) {
+      const { secret, "secret-file": secretFile } = parsed.data;
+      if ((secret === undefined) === (secretFile === undefined)) {
+        throw new ConfigError(
+          `${key} in "${path}" needs secret or secret-file (one of them, not both)`,
+        );
+      }
+      return parsed.data;
+    }
+    const issue = parsed.error.issues[0]!;
+    if (issue.path.length === 0 && issue.code !== "unrecognized_keys") {
+      throw new ConfigError(
+        `${key} in "${path}" must be a table with url, events and secret or secret-file`,
+      );
+    }
+    if (issue.code === "unrecognized_keys") {
+      throw new ConfigError(
+        `Unknown key "${issue.keys[0]}" in ${key} in "${path}"; a webhook has url, events, ` +
+          "and secret or secret-file",
+      );
+    }
+    const field = String(issue.path[0]);
+    const problem = issue.code === "invalid_type" && issue.input === undefined ? "is missing" : {
+      url: "must be the receiver's URL as text",
+      events: 'must list one or more events as text, such as ["device.online"]',
+      secret: "must be text",
+      "secret-file": "must be the path of a file as text",
+    }[field] ?? "is not valid";
+    throw new ConfigError(`${field} of ${key} in "${path}" ${problem}`);
+  });
+}
 
 function readSource(path: string, readText: (path: string) => string, what: string): string {
   try {
@@ -189,8 +254,8 @@ function readSource(path: string, readText: (path: string) => string, what: stri
   }
 }
 
-/** Reads a TOML (or, by its `.json` name, JSON) config file into flat string settings. */
-export function parseConfigFile(path: string, text: string): Record<string, string> {
+/** Reads a TOML (or, by its `.json` name, JSON) config file into settings and webhooks. */
+export function parseConfigFile(path: string, text: string): ConfigFileContent {
   let data: unknown;
   try {
     data = path.toLowerCase().endsWith(".json") ? JSON.parse(text) : parseToml(text);
@@ -210,17 +275,23 @@ export function parseConfigFile(path: string, text: string): Record<string, stri
     if (issue.path.length === 0) {
       throw new ConfigError(`The config file "${path}" must hold settings as key = value`);
     }
+    if (issue.path[0] === "webhooks") {
+      throw new ConfigError(
+        `"webhooks" in "${path}" must be a list of tables ([[webhooks]] in TOML), at most 100`,
+      );
+    }
     throw new ConfigError(
       `"${String(issue.path[0])}" in "${path}" must be text, a number, true or false, ` +
         "or a list of text",
     );
   }
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parsed.data)) {
+  const { webhooks = [], ...flat } = parsed.data;
+  const settings: Record<string, string> = {};
+  for (const [key, value] of Object.entries(flat)) {
     if (value === undefined) continue;
-    out[key] = Array.isArray(value) ? value.join(",") : String(value);
+    settings[key] = Array.isArray(value) ? value.join(",") : String(value);
   }
-  return out;
+  return { settings, webhooks: webhookEntries(path, webhooks as unknown[]) };
 }
 
 /**
@@ -245,9 +316,10 @@ export function resolveSettings(args: string[], sources: SettingSources = {}): R
     throw new ConfigError((err as Error).message);
   }
   const configFile = values.config ?? env("ASSENT_CONFIG") ?? null;
-  const file = configFile
+  const content = configFile
     ? parseConfigFile(configFile, readSource(configFile, readText, "The config file"))
-    : {};
+    : { settings: {}, webhooks: [] };
+  const file = content.settings;
   const envName = (key: string) =>
     isSecret(key.replace(/-file$/, "")) && key.endsWith("-file")
       ? `${SERVER_OPTIONS[key.replace(/-file$/, "") as OptionName].env}_FILE`
@@ -285,7 +357,27 @@ export function resolveSettings(args: string[], sources: SettingSources = {}): R
     settings[name] = setting ??
       { value: SERVER_OPTIONS[name].default, source: "default", where: "default" };
   }
-  return { settings, configFile };
+  const seen = new Set<string>();
+  const webhooks = content.webhooks.map((entry, i): DeclaredWebhook => {
+    const where = `webhooks[${i + 1}] in ${configFile}`;
+    if (seen.has(entry.url.trim())) {
+      throw new ConfigError(`The url of ${where} is declared twice; give each receiver once`);
+    }
+    seen.add(entry.url.trim());
+    let secret = entry.secret;
+    if (secret === undefined) {
+      const path = entry["secret-file"]!;
+      secret = readSource(path, readText, `The secret-file of ${where}`).replace(/\r?\n$/, "");
+      if (secret === "") throw new ConfigError(`The secret-file of ${where} ("${path}") is empty`);
+    }
+    if (secret.trim().length < WEBHOOK_SECRET_MIN) {
+      throw new ConfigError(
+        `The secret of ${where} must be at least ${WEBHOOK_SECRET_MIN} characters`,
+      );
+    }
+    return { url: entry.url.trim(), events: entry.events, secret: secret.trim(), where };
+  });
+  return { settings, configFile, webhooks };
 }
 
 /** Parses `serve` arguments, the environment and the config file into a {@link ServerConfig}. */
@@ -294,7 +386,8 @@ export function parseServerConfig(
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
   readText?: (path: string) => string,
 ): ServerConfig {
-  return configFromSettings(resolveSettings(args, { env, readText }).settings);
+  const resolved = resolveSettings(args, { env, readText });
+  return { ...configFromSettings(resolved.settings), webhooks: resolved.webhooks };
 }
 
 /** Checks resolved settings and builds the configuration; errors name the setting's source. */
@@ -430,6 +523,21 @@ export function describeSettings(resolved: ResolvedSettings): string {
     const from = setting.source === "default" ? "default" : `from ${setting.where}`;
     lines.push(`${`${name} = ${shown}`.padEnd(52)} # ${from}`);
   }
+  resolved.webhooks.forEach((webhook, i) => {
+    // The receiver's path may itself be a secret (a token in the URL), so only its origin shows.
+    let receiver = "(invalid)";
+    try {
+      const url = new URL(webhook.url);
+      receiver = url.origin + (url.pathname + url.search === "/" ? "/" : "/…");
+    } catch {
+      // Shown as invalid; the server refuses it at start with the reason.
+    }
+    lines.push(
+      `webhooks[${i + 1}] = { url = ${JSON.stringify(receiver)}, events = ${
+        JSON.stringify(webhook.events)
+      }, secret = "********" } # from ${webhook.where}`,
+    );
+  });
   return lines.join("\n");
 }
 

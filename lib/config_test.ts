@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, parseServerConfig } from "./config.ts";
+import { ConfigError, describeSettings, parseServerConfig, resolveSettings } from "./config.ts";
 
 const noEnv = () => undefined;
 
@@ -17,6 +17,7 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     downloadsDir: "data/downloads",
     agentHandshakes: { perAddress: 2, total: 16 },
     backups: null,
+    webhooks: [],
   });
 });
 
@@ -256,4 +257,104 @@ Deno.test("config file mistakes are refused in plain words naming the key and th
     () => parseServerConfig(["--port", "x"], (n) => ({ ASSENT_PORT: "1" })[n]),
     (e) => e instanceof ConfigError && /got "x" \(--port\)/.test(e.message),
   );
+});
+
+Deno.test("webhooks are declared in the config file, with their secret inline or in a file", () => {
+  const read = files({
+    "/run/secrets/hook": "whsec_from-a-file-long-enough-0123\n",
+    "/etc/assent.toml": [
+      "port = 9000",
+      "[[webhooks]]",
+      'url = "https://tickets.example.com/hooks/assent?token=path-secret"',
+      'events = ["authorization.granted", "device.offline"]',
+      'secret-file = "/run/secrets/hook"',
+      "[[webhooks]]",
+      'url = "http://127.0.0.1:9999/"',
+      'events = ["device.online"]',
+      'secret = "an-inline-secret-long-enough-0123"',
+    ].join("\n"),
+  });
+  const resolved = resolveSettings(["--config", "/etc/assent.toml"], {
+    env: noEnv,
+    readText: read,
+  });
+  assert.deepEqual(resolved.webhooks.map((w) => [w.url, w.events, w.secret, w.where]), [
+    [
+      "https://tickets.example.com/hooks/assent?token=path-secret",
+      ["authorization.granted", "device.offline"],
+      "whsec_from-a-file-long-enough-0123",
+      "webhooks[1] in /etc/assent.toml",
+    ],
+    [
+      "http://127.0.0.1:9999/",
+      ["device.online"],
+      "an-inline-secret-long-enough-0123",
+      "webhooks[2] in /etc/assent.toml",
+    ],
+  ]);
+  const config = parseServerConfig(["--config", "/etc/assent.toml"], noEnv, read);
+  assert.equal(config.webhooks?.length, 2);
+
+  const shown = describeSettings(resolved);
+  assert.match(
+    shown,
+    /^webhooks\[1\] = \{ url = "https:\/\/tickets\.example\.com\/…", events = \["authorization\.granted","device\.offline"\], secret = "\*+" \} # from webhooks\[1\] in \/etc\/assent\.toml$/m,
+  );
+  for (const secret of ["whsec_from-a-file", "an-inline-secret", "path-secret", "hooks/assent"]) {
+    assert.ok(!shown.includes(secret), `${secret} is not shown`);
+  }
+});
+
+Deno.test("webhook mistakes in the config file are refused in plain words naming the key", () => {
+  const read = (text: string) =>
+    files({ "/etc/a.toml": text, "/run/short": "short\n", "/run/empty": "\n" });
+  const hook = (...lines: string[]) => ["[[webhooks]]", ...lines].join("\n");
+  const url = 'url = "https://t.example.com/h"';
+  const events = 'events = ["device.online"]';
+  const cases: [string, RegExp][] = [
+    [hook(url, events), /webhooks\[1\] in "\/etc\/a.toml" needs secret or secret-file/],
+    [
+      hook(url, events, 'secret = "a-long-enough-secret-0123456789"', 'secret-file = "/x"'),
+      /needs secret or secret-file \(one of them, not both\)/,
+    ],
+    [
+      hook(url, events, 'secret-file = "/run/none"'),
+      /The secret-file of webhooks\[1\] in \/etc\/a.toml "\/run\/none" cannot be read: there is no such file/,
+    ],
+    [hook(url, events, 'secret-file = "/run/empty"'), /secret-file of webhooks\[1\].*is empty/],
+    [
+      hook(url, events, 'secret-file = "/run/short"'),
+      /The secret of webhooks\[1\] in \/etc\/a.toml must be at least 24 characters/,
+    ],
+    [
+      hook(url, 'secret = "a-long-enough-secret-0123456789"'),
+      /events of webhooks\[1\] in "\/etc\/a.toml" is missing/,
+    ],
+    [
+      hook(url, "events = []", 'secret = "a-long-enough-secret-0123456789"'),
+      /events of webhooks\[1\].*must list one or more events/,
+    ],
+    [
+      hook(url, events, 'secret = "a-long-enough-secret-0123456789"', "secret_file = 1"),
+      /Unknown key "secret_file" in webhooks\[1\]/,
+    ],
+    [
+      'webhooks = "https://t.example.com"\n',
+      /"webhooks" in "\/etc\/a.toml" must be a list of tables/,
+    ],
+    [
+      [
+        hook(url, events, 'secret = "a-long-enough-secret-0123456789"'),
+        hook(url, events, 'secret = "a-long-enough-secret-0123456789"'),
+      ].join("\n"),
+      /The url of webhooks\[2\] in \/etc\/a.toml is declared twice/,
+    ],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(
+      () => parseServerConfig(["--config", "/etc/a.toml"], noEnv, read(text)),
+      (e) => e instanceof ConfigError && message.test(e.message),
+      text,
+    );
+  }
 });

@@ -23,6 +23,7 @@ import * as webhooks from "./20261203T130000_webhooks.ts";
 import * as consentCapabilities from "./20261204T100000_consent_capabilities.ts";
 import * as consentReceipts from "./20261204T110000_consent_receipts.ts";
 import * as workspacePreference from "./20261204T120000_workspace_preference.ts";
+import * as auditApiTokens from "./20261204T130000_audit_api_tokens.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -46,4 +47,5 @@ export const migrations: Record<string, Migration> = {
   "20261204T100000_consent_capabilities": consentCapabilities,
   "20261204T110000_consent_receipts": consentReceipts,
   "20261204T120000_workspace_preference": workspacePreference,
+  "20261204T130000_audit_api_tokens": auditApiTokens,
 };

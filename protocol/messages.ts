@@ -298,6 +298,11 @@ export type ServerMessage =
     remainingMs: number;
     onLockScreen: boolean;
     /**
+     * The device's department records remote terminals. `message` already ends with a sentence
+     * saying so; an agent with a richer prompt (or a session indicator) may show it as a badge.
+     */
+    recorded?: boolean;
+    /**
      * What the end user is asked to consent to: `desktop_view`, `desktop_control`, `terminal`,
      * `files`. Absent from servers before per-capability consent: everything.
      */
@@ -329,6 +334,11 @@ export type ServerMessage =
     sessionId: string;
     kind: string;
     params: Record<string, unknown>;
+    /**
+     * This terminal is recorded on the server (a `notify` says so in words as well); an agent's
+     * session indicator may show it for as long as the channel is open.
+     */
+    recorded?: boolean;
   }
   | { type: "channel_close"; channelId: number; reason: string }
   | {

@@ -18,6 +18,7 @@ import {
   sessionView,
   type SupportSession,
 } from "../core/mod.ts";
+import { withApiToken } from "../lib/attribution.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
 import type { Device } from "../services/devices.ts";
 import { EnrollmentError } from "../services/enrollment.ts";
@@ -196,7 +197,9 @@ export function apiRoutes(): Hono<AppEnv> {
       );
     }
     c.set("user", auth.user);
-    return await next();
+    // What the request does is recorded as done through this token (lib/attribution.ts).
+    const via = { tokenId: auth.tokenId, tokenName: auth.tokenName, userId: auth.user.id };
+    return await withApiToken(via, () => next());
   });
 
   const device = async (c: Ctx): Promise<Device | null> => {

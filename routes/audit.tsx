@@ -11,6 +11,7 @@ import { csvStream } from "../lib/csv.ts";
 import type { CurrentUser } from "../services/accounts.ts";
 import {
   actorName,
+  apiTokenActor,
   type AuditEntry,
   type AuditFilter,
   type AuditLog,
@@ -202,7 +203,10 @@ function receiptHref(e: AuditEntry): string | null {
 
 /** The label recorded with the event wins in the export: what the actor was called then. */
 function exportedActor(e: AuditEntry): string | null {
-  return e.actor_label ?? e.actor_name ?? e.actor_id;
+  const actor = e.actor_label ?? e.actor_name ?? e.actor_id;
+  return e.api_token_name === null
+    ? actor
+    : apiTokenActor(e.api_token_name, actor ?? "a removed user");
 }
 
 function parseDetail(detail: string | null): unknown {

@@ -129,6 +129,7 @@ async function workspace(
         : terminalGranted
         ? null
         : notGrantedText("terminal"),
+      recorded: await c.get("services").recordings.recordsTerminals(o.device.department_id),
     },
     desktop: {
       available: remote.enabled && caps.includes("desktop") && desktopGranted,
@@ -214,11 +215,34 @@ export function remoteRoutes(): Hono<AppEnv> {
         technicianId: currentUser(c).id,
         type,
         params: type === "terminal" ? { cols, rows, asUser: o.session.asUser } : {},
+        viewOnly: type === "desktop" && c.req.query("viewOnly") === "1",
       },
       socket,
       { control: type === "terminal", credit: c.req.query("credit") === "1" },
     );
     return response;
+  });
+
+  // The desktop's view-only switch: the page tells the server, which then keeps the technician's
+  // input from the device itself (a page that ignored its own switch would be held to it).
+  app.post("/sessions/:id/channels/desktop/mode", requireUser(), async (c) => {
+    const o = await owned(c);
+    const form = await c.req.parseBody().catch(() => null);
+    const mode = form?.mode;
+    if (mode !== "view_only" && mode !== "control") {
+      throw new HttpError(400, 'The mode must be "view_only" or "control"');
+    }
+    try {
+      await c.get("services").remote.setDesktopMode({
+        sessionId: o.session.id,
+        technicianId: currentUser(c).id,
+        viewOnly: mode === "view_only",
+      });
+    } catch (err) {
+      if (err instanceof ChannelError) throw new HttpError(409, err.message);
+      throw err;
+    }
+    return c.body(null, 204);
   });
 
   app.get("/sessions/:id/files", requireUser(), async (c) => {

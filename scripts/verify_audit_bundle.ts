@@ -95,7 +95,11 @@ export async function verifyBundle(
       if (line.prev_hash !== prev) {
         return fail(`row ${line.seq} does not follow row ${expectedSeq - 1}.`);
       }
-      const canonical = JSON.stringify(["assent-audit-row-v1", ...FIELDS.map((f) => line[f])]);
+      // A row written through an API token also covers the token (the v2 form).
+      const token = [line.api_token_id ?? null, line.api_token_name ?? null];
+      const canonical = token[0] === null && token[1] === null
+        ? JSON.stringify(["assent-audit-row-v1", ...FIELDS.map((f) => line[f])])
+        : JSON.stringify(["assent-audit-row-v2", ...FIELDS.map((f) => line[f]), ...token]);
       if (await sha256Hex(canonical) !== line.hash) {
         return fail(`row ${line.seq} was changed: its content does not match its hash.`);
       }

@@ -80,7 +80,7 @@ export async function authenticateApiToken(
   db: Db,
   clock: Clock,
   token: string,
-): Promise<{ user: CurrentUser; tokenId: string } | null> {
+): Promise<{ user: CurrentUser; tokenId: string; tokenName: string } | null> {
   if (!token.startsWith(API_TOKEN_PREFIX) || token.length > 100) return null;
   const row = await findApiTokenByHash(db, hashToken(token));
   const now = clock.now();
@@ -92,5 +92,5 @@ export async function authenticateApiToken(
   if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS) {
     await touchApiToken(db, row.id, now);
   }
-  return { user: toCurrentUser(user), tokenId: row.id };
+  return { user: toCurrentUser(user), tokenId: row.id, tokenName: row.name };
 }

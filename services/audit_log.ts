@@ -54,6 +54,10 @@ const ACCOUNT_ROLES: Readonly<Record<string, string>> = {
  * approver's address. Raw ids and key hashes are never the name.
  */
 export function actorName(e: AuditEntry): ActorName {
+  if (e.api_token_name !== null) {
+    const owner = e.actor_name ?? e.actor_label ?? "a removed user";
+    return { name: apiTokenActor(e.api_token_name, owner), role: "API token" };
+  }
   const device = e.device_name ?? null;
   switch (e.actor_kind) {
     case "technician":
@@ -86,6 +90,11 @@ export function actorName(e: AuditEntry): ActorName {
     default:
       return { name: e.actor_label ?? e.actor_kind, role: e.actor_kind };
   }
+}
+
+/** "API token ‹name› (of ‹owner›)": who acted, when they acted through an API token. */
+export function apiTokenActor(tokenName: string, owner: string): string {
+  return `API token ${tokenName} (of ${owner})`;
 }
 
 /** Whether `viewer` may read the story of a session held by `technicianId` on a device of `departmentId`. */

@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
 import { DataDirInUseError, lockDataDir } from "../lib/data_lock.ts";
 import type { Logger } from "../lib/log.ts";
+import { digestFile } from "../lib/archive.ts";
 import { readTarGz, TarError, writeTarGz } from "../lib/tar.ts";
 import { ASSENT_VERSION } from "../lib/version.ts";
 import {
@@ -50,20 +51,6 @@ export class BackupError extends Error {
   override name = "BackupError";
 }
 
-async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash("sha256");
-  let bytes = 0;
-  using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(64 * 1024);
-  for (;;) {
-    const n = await file.read(buffer);
-    if (n === null) break;
-    bytes += n;
-    hash.update(buffer.subarray(0, n));
-  }
-  return { sha256: hash.digest("hex"), bytes };
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
@@ -93,7 +80,7 @@ export async function createBackup(
   const work = await Deno.makeTempDir({ dir: folder, prefix: ".assent-backup-" });
   try {
     const snapshot = join(work, DATABASE);
-    await snapshotInto(options.db, snapshot);
+    await snapshotInto(join(options.dataDir, DATABASE), snapshot);
     const secret = await Deno.readFile(secretPath);
     const auditKeyPath = join(options.dataDir, AUDIT_KEY);
     const auditKey = await exists(auditKeyPath) ? await Deno.readFile(auditKeyPath) : null;
@@ -106,7 +93,7 @@ export async function createBackup(
       schema,
       createdAt: new Date(options.now).toISOString(),
       parts: [
-        { name: DATABASE, ...await sha256File(snapshot) },
+        { name: DATABASE, ...await digestFile(snapshot) },
         {
           name: SECRET,
           bytes: secret.byteLength,
@@ -211,7 +198,7 @@ export async function restoreBackup(
     }
     for (const part of manifest.parts) {
       if (!names.includes(part.name)) throw new BackupError(`The backup lacks ${part.name}`);
-      const actual = await sha256File(join(staging, part.name));
+      const actual = await digestFile(join(staging, part.name));
       if (actual.sha256 !== part.sha256 || actual.bytes !== part.bytes) {
         throw new BackupError(`${part.name} does not match its checksum; the backup is damaged`);
       }

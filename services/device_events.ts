@@ -4,7 +4,11 @@
  * coming back (when pending prompts are shown again and live authorizations repeated). Each
  * becomes a transition of the session it belongs to.
  */
-import { supportSessionTransition } from "../core/mod.ts";
+import {
+  promptMessage,
+  SUPPORT_PERMISSION_MESSAGE,
+  supportSessionTransition,
+} from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Db } from "../store/db.ts";
 import {
@@ -177,15 +181,21 @@ export class DeviceEvents {
         const policies = device ? await loadPolicies(this.#db, device.department_id) : null;
         if (!policies) continue;
         const c = status.attempt.confirmation;
+        const recorded = policies.recording.terminal === "on";
         this.#d.agents.send(deviceId, {
           type: "prompt",
           promptId: c.promptId,
           sessionId: id,
-          message: policies.confirmation.message,
+          // The same words as the first time, the recording notice included.
+          message: promptMessage(
+            device?.kind === "support" ? SUPPORT_PERMISSION_MESSAGE : policies.confirmation.message,
+            recorded,
+          ),
           technician: status.attempt.technicianName,
           asUser: stored.session.asUser,
           remainingMs: Math.max(0, c.deadline - now),
           onLockScreen: false,
+          recorded,
           ...(c.asked ? { capabilities: c.asked } : {}),
           ...(c.windows ? { windows: c.windows } : {}),
         });

@@ -197,6 +197,7 @@ export class EffectRunner implements AfterCommit {
             asUser: effect.asUser,
             remainingMs: Math.max(0, effect.deadline - now),
             onLockScreen: effect.onLockScreen,
+            recorded: effect.recorded,
             ...(effect.capabilities ? { capabilities: effect.capabilities } : {}),
             ...(effect.windows ? { windows: effect.windows } : {}),
           });

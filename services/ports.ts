@@ -109,6 +109,14 @@ export interface RelayedChannel {
   drained(): void;
   /** Ends the channel from the server's side. */
   close(reason: ReasonCode, text?: string): void;
+  /** A desktop whose technician's input is kept from the device (false for other kinds). */
+  readonly viewOnly: boolean;
+  /** A desktop's stream holds what cannot be read message by message (view only is refused). */
+  readonly viewOnlyUnsupported: boolean;
+  /** Switches a desktop between view only and control; false when it already was so. */
+  setViewOnly(viewOnly: boolean, now: number): boolean;
+  /** A desktop's mode for its end record: its mode at the end, time view only, input held back. */
+  modeSummary(now: number): Record<string, unknown>;
 }
 
 /** How a channel ended, as its transport reports it. */

@@ -54,6 +54,11 @@ export class Recordings {
     private deps: { db: Db; clock: Clock; log: Logger; dir: string | null },
   ) {}
 
+  /** Whether terminals on devices of this department are recorded (the terminal page says so). */
+  async recordsTerminals(departmentId: string): Promise<boolean> {
+    return (await loadPolicies(this.deps.db, departmentId)).recording.terminal === "on";
+  }
+
   /**
    * Starts recording a terminal channel when the device's department records terminals; null
    * when it does not. Throws when it must record and cannot, so the terminal does not open.

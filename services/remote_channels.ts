@@ -53,6 +53,8 @@ export interface ChannelRequest {
   technicianId: string;
   type: ChannelType;
   params: Record<string, unknown>;
+  /** A desktop that starts view only. */
+  viewOnly?: boolean;
 }
 
 /** The relay plus what it offers for browsers' terminal and desktop sockets. */
@@ -154,6 +156,7 @@ export class RemoteChannels {
       this.#attempts.delete(ids.id);
       throw new ChannelError(codeOf(err) ?? "failed", (err as Error).message);
     }
+    channel.setViewOnly(request.viewOnly ?? false, clock.now());
     // The end record names the file even when the agent's "done" does not (a download).
     if (request.type === "file_upload" && typeof params.name === "string") {
       channel.auditDetail = { name: params.name, ...channel.auditDetail };
@@ -168,8 +171,49 @@ export class RemoteChannels {
       channel: channel.coreId,
       type: request.type,
       ...describeParams(request.type, request.params),
+      ...(channel.type === "desktop" ? { mode: channel.viewOnly ? "view_only" : "control" } : {}),
     });
     return channel;
+  }
+
+  /**
+   * Puts the technician's open desktops of a session in view only or back in control, and
+   * records each switch. A desktop whose stream cannot be followed message by message is closed
+   * rather than left taking input it was told to drop. Returns how many desktops switched;
+   * throws when none is open.
+   */
+  async setDesktopMode(
+    request: { sessionId: string; technicianId: string; viewOnly: boolean },
+  ): Promise<number> {
+    const { relay, clock, work } = this.#d;
+    const desktops = relay.ofSession(request.sessionId).filter((ch) =>
+      ch.type === "desktop" && ch.technicianId === request.technicianId && ch.state !== "closed"
+    );
+    if (desktops.length === 0) {
+      throw new ChannelError("closed", "No desktop of this session is open");
+    }
+    let switched = 0;
+    for (const channel of desktops) {
+      if (request.viewOnly && channel.viewOnlyUnsupported) {
+        const message = "View only cannot be kept on this desktop connection, so it was closed";
+        channel.close("cancelled", message);
+        throw new ChannelError("view_only_unsupported", message);
+      }
+      if (!channel.setViewOnly(request.viewOnly, clock.now())) continue;
+      switched += 1;
+      await this.#audit(
+        channel,
+        await findDevice(work.db, channel.deviceId),
+        "remote_control.mode_changed",
+        null,
+        {
+          channel: channel.coreId,
+          type: channel.type,
+          mode: request.viewOnly ? "view_only" : "control",
+        },
+      );
+    }
+    return switched;
   }
 
   /**
@@ -272,6 +316,7 @@ export class RemoteChannels {
       bytesToDevice: channel.stats.bytesToAgent,
       bytesFromDevice: channel.stats.bytesFromAgent,
       reason: end.text,
+      ...channel.modeSummary(clock.now()),
       ...channel.auditDetail,
     };
     // A recorded terminal's end record names its recording, so it waits for it to be sealed.

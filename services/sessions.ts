@@ -268,6 +268,7 @@ export class SupportSessions implements DeadlineSource {
         authorization: policies.authorization,
         secureConnect: secure,
         reason,
+        terminalsRecorded: policies.recording.terminal === "on",
         organization: this.#d.organization?.() ?? undefined,
       };
     context.capabilities = capabilities;
@@ -328,6 +329,7 @@ export class SupportSessions implements DeadlineSource {
       email: NO_EMAIL_GATE,
       authorization: { lifetimeMinutes },
       secureConnect: { kind: "not_required", reason: "attended" },
+      terminalsRecorded: policies.recording.terminal === "on",
     };
   }
 

@@ -27,12 +27,14 @@ import {
   enableWebhook,
   enqueueDelivery,
   findWebhook,
+  findWebhookByUrl,
   insertWebhook,
   listWebhooks,
   nextDeliveryAt,
   recentDeliveries,
   recordAttempt,
   setFailureStreak,
+  updateWebhook,
   type WebhookRow,
 } from "../store/webhooks.ts";
 import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
@@ -106,6 +108,30 @@ export function webhookUrlProblem(text: string): string | null {
     return "Put no user name or password in the URL; receivers check the signature instead";
   }
   if (text.length > 2000) return "That URL is too long";
+  return null;
+}
+
+/**
+ * What is wrong with a webhook as given (URL, events, a secret of the admin's own, empty for a
+ * generated one), tied to its field; null when nothing is.
+ */
+export function webhookInputProblem(
+  input: { url: string; events: string[]; secret: string },
+): WebhookError | null {
+  const problem = webhookUrlProblem(input.url);
+  if (problem) return new WebhookError(400, problem, "url");
+  if (input.events.length === 0) {
+    return new WebhookError(400, "Choose at least one event", "events");
+  }
+  const unknown = input.events.find((e) => !isWebhookEvent(e));
+  if (unknown) return new WebhookError(400, `"${unknown}" is not a webhook event`, "events");
+  if (input.secret !== "" && input.secret.length < SECRET_MIN) {
+    return new WebhookError(
+      400,
+      `A secret must be at least ${SECRET_MIN} characters; leave it empty to have one made`,
+      "secret",
+    );
+  }
   return null;
 }
 
@@ -217,20 +243,10 @@ export class Webhooks implements DeadlineSource {
     actor: WebhookActor,
   ): Promise<{ webhook: WebhookView; secret: string; generated: boolean }> {
     const url = input.url.trim();
-    const problem = webhookUrlProblem(url);
-    if (problem) throw new WebhookError(400, problem, "url");
     const events = [...new Set(input.events)];
-    if (events.length === 0) throw new WebhookError(400, "Choose at least one event", "events");
-    const unknown = events.find((e) => !isWebhookEvent(e));
-    if (unknown) throw new WebhookError(400, `"${unknown}" is not a webhook event`, "events");
     const given = input.secret?.trim() ?? "";
-    if (given !== "" && given.length < SECRET_MIN) {
-      throw new WebhookError(
-        400,
-        `A secret must be at least ${SECRET_MIN} characters; leave it empty to have one made`,
-        "secret",
-      );
-    }
+    const problem = webhookInputProblem({ url, events, secret: given });
+    if (problem) throw problem;
     const secret = given || `whsec_${randomToken(32)}`;
     const id = newId();
     const now = this.deps.clock.now();
@@ -252,6 +268,58 @@ export class Webhooks implements DeadlineSource {
     });
     const row = (await findWebhook(this.deps.db, id))!;
     return { webhook: view(row), secret, generated: given === "" };
+  }
+
+  /**
+   * Creates or updates (by URL) the webhooks declared in the configuration file, audited as the
+   * system acting on that file. A webhook already as declared is left alone, so a restart
+   * writes nothing; a changed secret or event list is replaced; enabling stays the admins' call.
+   */
+  async provision(declared: { url: string; events: string[]; secret: string }[]): Promise<void> {
+    for (const [i, input] of declared.entries()) {
+      const events = [...new Set(input.events)];
+      const problem = webhookInputProblem({ ...input, events });
+      if (problem) throw new WebhookError(400, problem.message, `webhooks[${i + 1}]`);
+    }
+    const actor = { kind: "system" as const, label: "configuration file" };
+    const now = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      for (const input of declared) {
+        const events = [...new Set(input.events)];
+        const existing = await findWebhookByUrl(trx, input.url);
+        if (!existing) {
+          const id = newId();
+          await insertWebhook(trx, {
+            id,
+            url: input.url,
+            secretSealed: this.deps.box.seal(input.secret),
+            events,
+            now,
+            createdBy: null,
+          });
+          await appendAudit(trx, {
+            at: now,
+            action: "webhook.created",
+            actor,
+            detail: { webhookId: id, receiver: origin(input.url), events },
+          });
+          continue;
+        }
+        const secretChanged = this.deps.box.open(existing.secret_sealed) !== input.secret;
+        const eventsChanged = existing.events !== JSON.stringify(events);
+        if (!secretChanged && !eventsChanged) continue;
+        await updateWebhook(trx, existing.id, {
+          events,
+          secretSealed: secretChanged ? this.deps.box.seal(input.secret) : undefined,
+        });
+        await appendAudit(trx, {
+          at: now,
+          action: "webhook.updated",
+          actor,
+          detail: { webhookId: existing.id, receiver: origin(input.url), events, secretChanged },
+        });
+      }
+    });
   }
 
   /** Removes a webhook and everything waiting for it. */

@@ -158,12 +158,37 @@ const KEYS = {
 async function startDesktop(el) {
   const { default: RFB } = await import("./vendor/novnc/core/rfb.js");
   const say = sayIn("desktop-status");
-  const rfb = new RFB(el, wsUrl(el.dataset.ws));
   const viewOnly = document.getElementById("desktop-view-only");
+  // The server keeps view only (it drops input itself), so it hears of the mode at the start
+  // and at every switch; the page follows it too, so the pointer does not pretend otherwise.
+  const startViewOnly = viewOnly?.checked ?? false;
+  const rfb = new RFB(el, wsUrl(el.dataset.ws + (startViewOnly ? "?viewOnly=1" : "")));
   rfb.scaleViewport = true;
   rfb.resizeSession = false;
-  rfb.viewOnly = viewOnly?.checked ?? false;
-  viewOnly?.addEventListener("change", () => (rfb.viewOnly = viewOnly.checked));
+  rfb.viewOnly = startViewOnly;
+  const csrf = JSON.parse(document.body.getAttribute("hx-headers") ?? "{}")["X-CSRF-Token"];
+  viewOnly?.addEventListener("change", async () => {
+    const wanted = viewOnly.checked;
+    rfb.viewOnly = wanted;
+    viewOnly.disabled = true;
+    try {
+      const res = await fetch(`${el.dataset.ws}/mode`, {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrf, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ mode: wanted ? "view_only" : "control" }),
+      });
+      if (!res.ok) throw new Error(await res.text());
+      say(
+        wanted ? "View only: your keyboard and mouse do not reach the device" : "In control",
+        "ok",
+      );
+    } catch {
+      // Not confirmed by the server: show what the server holds to, never more control.
+      say("The switch did not reach the server; reload the page", "bad");
+    } finally {
+      viewOnly.disabled = false;
+    }
+  });
   const scale = document.getElementById("desktop-scale");
   scale?.addEventListener("change", () => {
     // Fit shrinks the screen into the panel; 100 % shows it pixel for pixel, scrolled.

@@ -9,6 +9,7 @@ import {
   type Checkpoint,
   GENESIS_HASH,
 } from "../core/audit_chain.ts";
+import { currentApiToken } from "../lib/attribution.ts";
 import { sha256Hex } from "../lib/audit_key.ts";
 import { webhookEventOf } from "../core/webhook_events.ts";
 import type { AuditAction, AuditEvent } from "../core/mod.ts";
@@ -29,6 +30,11 @@ export type ActorKind =
 
 /** One audit event as the application hands it over. */
 export interface AuditRecord {
+  /**
+   * The API token the actor acted through. Left out, it is the current API request's token
+   * when the actor is that token's owner (lib/attribution.ts); null says none.
+   */
+  apiToken?: { id: string; name: string } | null;
   at: number;
   action: AuditAction;
   outcome?: string | null;
@@ -101,6 +107,7 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
     detail: record.detail && Object.keys(record.detail).length > 0
       ? JSON.stringify(record.detail)
       : null,
+    ...tokenColumns(record),
   };
   const { id, seq } = await db.insertInto("audit_log").values({
     ...content,
@@ -115,6 +122,19 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
   await db.updateTable("audit_log").set({ prev_hash, hash }).where("id", "=", id).execute();
   const event = webhookEventOf(record.action);
   if (event) await enqueueEvent(db, event, webhookPayload(event, record), record.at);
+}
+
+const TOKEN_ACTORS: ReadonlySet<ActorKind> = new Set(["user", "technician", "approver"]);
+
+function tokenColumns(record: AuditRecord) {
+  let token = record.apiToken;
+  if (token === undefined) {
+    const current = currentApiToken();
+    token = current && TOKEN_ACTORS.has(record.actor.kind) && record.actor.id === current.userId
+      ? { id: current.tokenId, name: current.tokenName }
+      : null;
+  }
+  return { api_token_id: token?.id ?? null, api_token_name: token?.name ?? null };
 }
 
 /**
@@ -167,6 +187,8 @@ export async function chainRows(db: Db, afterSeq: number, limit: number): Promis
     "detail",
     "prev_hash",
     "hash",
+    "api_token_id",
+    "api_token_name",
   ]).where("seq", ">", afterSeq).orderBy("seq").orderBy("id").limit(limit).execute();
   return rows;
 }
@@ -281,6 +303,8 @@ export interface AuditEntry {
   department_name: string | null;
   /** JSON object text, or null. */
   detail: string | null;
+  /** The name of the API token the actor acted through (as it was then), or null. */
+  api_token_name: string | null;
 }
 
 /** One page of events, newest first, and the cursor of the next (older) page if there is one. */
@@ -344,6 +368,7 @@ function matching(db: Db, filter: AuditFilter) {
       "a.department_id",
       "dep.name as department_name",
       "a.detail",
+      "a.api_token_name",
     ])
     .where((eb) => inScope(eb, filter.scope));
   if (filter.deviceId !== undefined) q = q.where("a.device_id", "=", filter.deviceId);

@@ -2,6 +2,7 @@
 import { sql } from "kysely";
 import { migrations } from "../migrations/mod.ts";
 import type { Db } from "./db.ts";
+import type { SnapshotReply, SnapshotRequest } from "./snapshot_worker.ts";
 
 /** The newest migration this build knows: the schema a fresh or migrated database has. */
 export const LATEST_SCHEMA: string = Object.keys(migrations).sort().at(-1)!;
@@ -12,12 +13,26 @@ export function knownSchema(name: string): boolean {
 }
 
 /**
- * Writes a consistent copy of the database to `path` (which must not exist). `VACUUM INTO`
- * reads one snapshot, so writers carry on meanwhile and nothing half-written is copied, which a
- * file copy of a database in WAL mode cannot promise.
+ * Writes a consistent copy of the database file `source` to `target` (which must not exist).
+ * `VACUUM INTO` reads one snapshot, so writers carry on meanwhile and nothing half-written is
+ * copied, which a file copy of a database in WAL mode cannot promise. It runs in a worker, on a
+ * connection of its own, so the caller's thread (the server's) keeps answering meanwhile.
  */
-export async function snapshotInto(db: Db, path: string): Promise<void> {
-  await sql`VACUUM INTO ${path}`.execute(db);
+export async function snapshotInto(source: string, target: string): Promise<void> {
+  const worker = new Worker(new URL("./snapshot_worker.ts", import.meta.url), { type: "module" });
+  try {
+    const reply = await new Promise<SnapshotReply>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<SnapshotReply>) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`The snapshot could not be taken: ${event.message}`));
+      };
+      worker.postMessage({ source, target } satisfies SnapshotRequest);
+    });
+    if (!reply.ok) throw new Error(`The snapshot could not be taken: ${reply.message}`);
+  } finally {
+    worker.terminate();
+  }
 }
 
 /** The newest migration recorded in the database, or null for an empty one. */

@@ -77,6 +77,9 @@ export interface AuditLogTable {
   /** The previous row's hash (64 zeros for the first), and this row's (core/audit_chain.ts). */
   prev_hash: string;
   hash: string;
+  /** The API token the actor acted through, and its name then; null otherwise. */
+  api_token_id: string | null;
+  api_token_name: string | null;
 }
 
 export interface RecordingsTable {

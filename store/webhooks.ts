@@ -40,6 +40,24 @@ export async function findWebhook(db: Db, id: string): Promise<WebhookRow | unde
     .executeTakeFirst() as WebhookRow | undefined;
 }
 
+/** The oldest webhook with this URL, if any (the config file declares webhooks by URL). */
+export async function findWebhookByUrl(db: Db, url: string): Promise<WebhookRow | undefined> {
+  return await db.selectFrom("webhooks").selectAll().where("url", "=", url)
+    .orderBy("created_at").orderBy("id").executeTakeFirst() as WebhookRow | undefined;
+}
+
+/** Replaces a webhook's events and, when given, its sealed secret. */
+export async function updateWebhook(
+  db: Db,
+  id: string,
+  change: { events: string[]; secretSealed?: string },
+): Promise<void> {
+  await db.updateTable("webhooks").set({
+    events: JSON.stringify(change.events),
+    ...(change.secretSealed === undefined ? {} : { secret_sealed: change.secretSealed }),
+  }).where("id", "=", id).execute();
+}
+
 /** Removes a webhook and (by cascade) its deliveries. */
 export async function deleteWebhook(db: Db, id: string): Promise<boolean> {
   const r = await db.deleteFrom("webhooks").where("id", "=", id).executeTakeFirst();

@@ -9,6 +9,7 @@ import { DEVICE_INFO_EVERY_MS, HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
 import { CLOSE, type DeviceInfo } from "../protocol/messages.ts";
 import { findDevice } from "../store/devices.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
+import { rawAgentUpgrade } from "./support/raw_upgrade.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { until, untilQuiet } from "./support/wait.ts";
 
@@ -241,35 +242,13 @@ Deno.test("only a few connections per address are upgraded before their hello; t
   waiting[0]!.close();
 });
 
-/** Upgrades over a raw socket and then says nothing, not even to the server's close. */
-async function silentPeer(url: string): Promise<{ status: number; conn: Deno.Conn }> {
-  const { hostname, port } = new URL(url);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(new TextEncoder().encode([
-    "GET /agent/ws HTTP/1.1",
-    `Host: ${hostname}:${port}`,
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    `Sec-WebSocket-Key: ${btoa("0123456789abcdef")}`,
-    "Sec-WebSocket-Version: 13",
-    "",
-    "",
-  ].join("\r\n")));
-  const buffer = new Uint8Array(4096);
-  const n = await conn.read(buffer);
-  return {
-    status: Number(new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split(" ")[1]),
-    conn,
-  };
-}
-
 Deno.test("a peer that never answers the server's close gives its handshake place back after a grace period", async () => {
   const clock = new FakeClock(Date.now());
   await using server = await startTestServer({ clock });
-  const peers = [await silentPeer(server.url), await silentPeer(server.url)];
+  const peers = [await rawAgentUpgrade(server.url), await rawAgentUpgrade(server.url)];
   try {
     assert.deepEqual(peers.map((p) => p.status), [101, 101]);
-    const third = await silentPeer(server.url);
+    const third = await rawAgentUpgrade(server.url);
     third.conn.close();
     assert.equal(third.status, 503);
     clock.advance(10_000);
@@ -280,7 +259,7 @@ Deno.test("a peer that never answers the server's close gives its handshake plac
     );
     clock.advance(10_000);
     assert.equal(server.services.agentSockets.handshakesInProgress, 0);
-    const next = await silentPeer(server.url);
+    const next = await rawAgentUpgrade(server.url);
     next.conn.close();
     assert.equal(next.status, 101);
   } finally {

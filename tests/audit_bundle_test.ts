@@ -49,6 +49,13 @@ Deno.test("a downloaded bundle verifies offline with the key Admin shows, and fa
     actor: { kind: "user", label: "mallory@example.com" },
     detail: { reason: "wrong password" },
   });
+  // A row written through an API token (the v2 row form) verifies offline too.
+  await appendAudit(t.services.db, {
+    at: t.clock.now(),
+    action: "support_code.created",
+    actor: { kind: "technician", id: "u-api", label: "Ada" },
+    apiToken: { id: "tok-1", name: "ci-pipeline" },
+  });
 
   const page = await owner.get("/admin/audit");
   assert.equal(page.status, 200);
@@ -82,6 +89,12 @@ Deno.test("a downloaded bundle verifies offline with the key Admin shows, and fa
   const bad = await verifyScript(await write("edited.jsonl", edited), "--public-key", key);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /NOT VERIFIED: row \d+ was changed/);
+  assert.ok(lines.some((l) => l.type === "row" && l.api_token_name === "ci-pipeline"));
+  const renamed = text.replace('"api_token_name":"ci-pipeline"', '"api_token_name":"other"');
+  assert.notEqual(renamed, text);
+  const untokened = await verifyScript(await write("renamed.jsonl", renamed), "--public-key", key);
+  assert.equal(untokened.code, 1);
+  assert.match(untokened.stdout, /NOT VERIFIED: row \d+ was changed/);
 
   // The last row cut out, the signed end kept.
   const rows = text.trimEnd().split("\n");

@@ -15,6 +15,7 @@ import { loadPolicies } from "../store/policies.ts";
 import { PASSWORD } from "./support/accounts.ts";
 import { Client, httpTransport } from "./support/client.ts";
 import { department, enrollmentToken, RawAgent } from "./support/devices.ts";
+import { rawAgentUpgrade } from "./support/raw_upgrade.ts";
 import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { startTestServer } from "./support/server.ts";
 
@@ -317,22 +318,8 @@ Deno.test({
  * of `size` bytes. Returns the upgrade's status (101, or the refusal).
  */
 async function hugeFrameBeforeHello(url: string, size: number): Promise<number> {
-  const { hostname, port } = new URL(url);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const { status, conn } = await rawAgentUpgrade(url);
   try {
-    await conn.write(new TextEncoder().encode([
-      "GET /agent/ws HTTP/1.1",
-      `Host: ${hostname}:${port}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      `Sec-WebSocket-Key: ${btoa("0123456789abcdef")}`,
-      "Sec-WebSocket-Version: 13",
-      "",
-      "",
-    ].join("\r\n")));
-    const buffer = new Uint8Array(4096);
-    const n = await conn.read(buffer);
-    const status = Number(new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split(" ")[1]);
     if (status !== 101) return status;
     // FIN + text, masked with a zero key, 64-bit length.
     const header = new Uint8Array(14);
@@ -345,7 +332,7 @@ async function hugeFrameBeforeHello(url: string, size: number): Promise<number> 
       sent += await conn.write(chunk.subarray(0, Math.min(chunk.length, size - sent)));
     }
     // Wait for the server's answer (its close), or for it to drop the connection.
-    await conn.read(buffer).catch(() => null);
+    await conn.read(new Uint8Array(4096)).catch(() => null);
     return status;
   } finally {
     conn.close();

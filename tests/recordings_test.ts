@@ -16,7 +16,9 @@ import { insertDevice } from "../store/devices.ts";
 import { setUp } from "./support/accounts.ts";
 import { testApp } from "./support/app.ts";
 import { textOf } from "./support/client.ts";
-import { department } from "./support/devices.ts";
+import { department, enrollmentToken, RawAgent } from "./support/devices.ts";
+import type { ServerMessage } from "../protocol/messages.ts";
+import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
 
 const DAY = 86_400_000;
@@ -150,4 +152,67 @@ Deno.test("the end user's prompt says that terminals on the device are recorded"
   assert.ok(sessionId);
   await w.owner.post(`/sessions/${sessionId}/authorize`);
   await agent.waitForScreen(/Remote terminal sessions on this device are recorded\./);
+});
+
+Deno.test("the prompt carries a recorded flag and the technician's terminal page says it is recorded", async () => {
+  await using w = await world();
+  await w.policies((p) => ({
+    ...p,
+    confirmation: { ...p.confirmation, enabled: true },
+    recording: { terminal: "on", retentionDays: 30 },
+  }));
+  const { db } = w.server.services;
+  type Prompt = Extract<ServerMessage, { type: "prompt" }>;
+  const info = {
+    name: "PC-FLAGGED",
+    serialNumber: null,
+    os: "Debian GNU/Linux 12",
+    osFamily: "linux" as const,
+    model: null,
+    deviceType: "Desktop" as const,
+    ipAddresses: ["192.0.2.31"],
+    users: [{ name: "alice", session: "tty1", locked: false }],
+    locked: false,
+    loggedOff: false,
+    capabilities: ["prompt" as const, "terminal" as const],
+  };
+  const device = new RawAgent(w.server.url);
+  try {
+    const credential = await device.enroll(
+      await enrollmentToken(w.server.services, w.departmentId),
+    );
+    const deviceId = credential.deviceId;
+    device.send({ type: "device_info", info });
+    await until("device information", async () => {
+      const row = await db.selectFrom("devices").select("os").where("id", "=", deviceId)
+        .executeTakeFirst();
+      return row?.os === info.os;
+    });
+    await (await w.owner.get(`/devices/${deviceId}`)).body?.cancel();
+    await (await w.owner.post(`/devices/${deviceId}/sessions`, { asUser: "" })).body?.cancel();
+    const sessionId = (await db.selectFrom("support_sessions").select("id")
+      .where("device_id", "=", deviceId).executeTakeFirstOrThrow()).id;
+    await (await w.owner.get(`/devices/${deviceId}`)).body?.cancel();
+    await (await w.owner.post(`/sessions/${sessionId}/authorize`)).body?.cancel();
+    const first = await device.next("prompt") as Prompt;
+    assert.equal(first.recorded, true);
+    assert.match(first.message, /Remote terminal sessions on this device are recorded\.$/);
+
+    device.send({ type: "prompt_answer", promptId: first.promptId, answer: "accept" });
+    await until(
+      "the authorization",
+      async () =>
+        (await w.server.services.sessions.get(sessionId))?.session.status.kind === "authorized",
+    );
+    const page = await (await w.owner.get(`/sessions/${sessionId}/remote?view=terminal`)).text();
+    assert.match(page, /id="terminal-recorded"[^>]*>This terminal is recorded\./);
+
+    await w.policies((p) => ({ ...p, recording: { terminal: "off", retentionDays: 30 } }));
+    const unrecorded = await (await w.owner.get(`/sessions/${sessionId}/remote?view=terminal`))
+      .text();
+    assert.match(unrecorded, /id="terminal"/);
+    assert.ok(!unrecorded.includes("This terminal is recorded"));
+  } finally {
+    device.close();
+  }
 });

@@ -4,6 +4,7 @@ import {
   DEAUTHORIZE_SESSION,
   FILE_TRANSFER,
   REQUEST_AUTHORIZATION,
+  TERMINAL_RECORDED_NOTICE,
   UNABLE_TO_CONNECT,
 } from "../core/mod.ts";
 import { type FilesModel, FilesPanel } from "./FilesPage.tsx";
@@ -34,7 +35,8 @@ export interface WorkspaceModel {
   /** The panel on show first. */
   view: WorkspaceView;
   bar: SessionBarModel;
-  terminal: { available: boolean; reason: string | null };
+  /** `recorded`: the department records terminals, so the technician is told before typing. */
+  terminal: { available: boolean; reason: string | null; recorded?: boolean };
   desktop: {
     available: boolean;
     reason: string | null;
@@ -173,6 +175,12 @@ export function WorkspacePage(props: { model: WorkspaceModel }) {
         {m.terminal.available
           ? (
             <>
+              {m.terminal.recorded && (
+                <p class="alert alert-warn" id="terminal-recorded">
+                  {TERMINAL_RECORDED_NOTICE}{" "}
+                  The end user was told so, and the recording is kept on the server.
+                </p>
+              )}
               <div class="remote-toolbar">
                 <span id="remote-status" role="status" aria-live="polite">Connecting…</span>
                 <span class="spacer"></span>

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { artifact, launchBrowser } from "../support/browser.ts";
 import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
+import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
 
@@ -158,6 +159,22 @@ Deno.test({
       ),
       true,
     );
+    // The page told the server, which now holds the desktop to view only itself.
+    await until(
+      "the switch on the record",
+      async () =>
+        (await w.server.services.db.selectFrom("audit_log").select("detail")
+          .where("action", "=", "remote_control.mode_changed").execute())
+          .some((r) => JSON.parse(r.detail!).mode === "view_only"),
+    );
+    await page.getByText("View only: your keyboard and mouse do not reach the device").waitFor();
+    assert.ok(
+      w.server.services.relay.ofSession(
+        (await w.server.services.db.selectFrom("support_sessions").select("id")
+          .where("device_id", "=", deviceId).executeTakeFirstOrThrow()).id,
+      ).some((c) => c.type === "desktop" && c.viewOnly),
+    );
+    assert.equal(await page.locator('#desktop[data-state="connected"]').count(), 1);
     assert.deepEqual(errors, []);
   },
 });
