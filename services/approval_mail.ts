@@ -5,18 +5,18 @@
  */
 import type { Effect } from "../core/mod.ts";
 import { hashToken, newId, randomToken } from "../lib/tokens.ts";
-import { authorizationRequestMail } from "../mailer/messages.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { cancelMail, enqueueMail, insertEmailRequest, withdrawRequests } from "../store/email.ts";
 import { loadSession } from "../store/sessions.ts";
 import type { ApprovalMailQueue } from "./effects.ts";
+import type { MailTexts } from "./ports.ts";
 
 /** Mints approval links and queues their mail. */
 export class ApprovalMail implements ApprovalMailQueue {
-  readonly #d: { publicUrl: () => string; organization: () => string };
+  readonly #d: { publicUrl: () => string; organization: () => string; texts: MailTexts };
 
-  constructor(deps: { publicUrl: () => string; organization: () => string }) {
+  constructor(deps: { publicUrl: () => string; organization: () => string; texts: MailTexts }) {
     this.#d = deps;
   }
 
@@ -38,7 +38,7 @@ export class ApprovalMail implements ApprovalMailQueue {
       used_at: null,
       withdrawn_at: null,
     });
-    const mail = authorizationRequestMail({
+    const mail = this.#d.texts.authorizationRequest({
       organization: this.#d.organization(),
       technician: effect.technicianName,
       device: device?.name ?? effect.deviceId,
