@@ -42,6 +42,7 @@ import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
 import { Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
 import { hashToken } from "./lib/tokens.ts";
+import { mailTexts } from "./mailer/messages.ts";
 import { Outbox } from "./mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
 import { createApp } from "./routes/app.tsx";
@@ -166,11 +167,17 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     log: log.child({ component: "receipts" }),
     events,
     mail: outbox,
+    texts: mailTexts,
     organization,
   });
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
-    mail: new ApprovalMail({ publicUrl, organization, locale: () => state.locale }),
+    mail: new ApprovalMail({
+      publicUrl,
+      organization,
+      texts: mailTexts,
+      locale: () => state.locale,
+    }),
     receipts,
   });
 
@@ -320,6 +327,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     apps: supportApps,
     sessions,
     mail: outbox,
+    texts: mailTexts,
     publicUrl,
     organization,
   });
@@ -359,10 +367,10 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     accounts,
     directory,
     revocations,
-    enrollment: new Enrollment({ db, clock }),
-    deviceAdmin: new DeviceAdmin({ db, clock, agents: hub, events, revocations }),
-    settings: new DepartmentSettings({ db, clock }),
-    mail: new MailAdmin({ db, clock, outbox, organization }),
+    enrollment: new Enrollment({ db, clock, work }),
+    deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
+    settings: new DepartmentSettings({ db, work }),
+    mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, work, organization }),
     audit: new AuditLog({ db }),
     auditChain,
     recordings,

@@ -590,3 +590,15 @@ function isRecipient(recipient: string | undefined, by: string): boolean {
 function normalize(address: string): string {
   return address.trim().toLowerCase();
 }
+
+/** Each requirement's standing in words, for approvers and the technician. */
+export function progressLines(gate: EmailGate): string[] {
+  return approvalProgress(gate).map((p) =>
+    `${EMAIL_REQUIREMENT_SOURCE_LABELS[p.source]}: ${progressText(p, utcClockTime)}`
+  );
+}
+
+// Pages localize times with their script; plain text says UTC so it is never ambiguous.
+function utcClockTime(at: Millis): string {
+  return `${new Date(at).toISOString().slice(11, 16)} UTC`;
+}

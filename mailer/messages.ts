@@ -3,14 +3,13 @@
  * only secret in a mail is its one link.
  */
 import { type ConsentReceipt, receiptText } from "../core/mod.ts";
+import type {
+  AuthorizationRequestFacts,
+  MailTexts,
+  RenderedMail,
+  SupportLinkFacts,
+} from "../services/ports.ts";
 import { type CatalogueKey, type Locale, type Params, t } from "../i18n/mod.ts";
-
-/** A rendered mail. */
-export interface RenderedMail {
-  subject: string;
-  text: string;
-  html: string;
-}
 
 /** Escapes text for HTML. */
 export function escapeHtml(text: string): string {
@@ -33,22 +32,8 @@ export function redactDecisionLinks(text: string): string {
 }
 
 /** The email-authorization request sent to each recipient (R5), in `locale` (English by default). */
-export function authorizationRequestMail(input: {
-  locale?: Locale;
-  organization: string;
-  technician: string;
-  device: string;
-  asUser: string | null;
-  requestedAt: number;
-  deadline: number;
-  link: string;
-  /** The technician's reason (a ticket number), when given. */
-  reason?: string | null;
-  /** Escalation: the tier this recipient is asked in, when later than the first, and when. */
-  tier?: number;
-  askedAt?: number;
-}): RenderedMail {
-  const locale = input.locale ?? "en";
+export function authorizationRequestMail(input: AuthorizationRequestFacts): RenderedMail {
+  const locale: Locale = input.locale ?? "en";
   const say = (key: CatalogueKey, params?: Params) => t(locale, key, params);
   const minutes = Math.max(
     1,
@@ -124,14 +109,7 @@ export function testMail(organization: string, by: string): RenderedMail {
 }
 
 /** The link to a Service Desk support session, sent to the customer (R6). */
-export function supportLinkMail(input: {
-  organization: string;
-  technician: string;
-  customer: string | null;
-  formattedCode: string;
-  expiresAt: number;
-  link: string;
-}): RenderedMail {
+export function supportLinkMail(input: SupportLinkFacts): RenderedMail {
   const greeting = input.customer ? `Hello ${input.customer},` : "Hello,";
   const lead = `${input.technician} from ${input.organization} has set up a support session ` +
     "to help you with your computer.";
@@ -191,3 +169,12 @@ export function receiptMail(receipt: ConsentReceipt): RenderedMail {
 </body></html>`;
   return { subject: `Consent receipt: ${receipt.technician} on ${receipt.deviceName}`, text, html };
 }
+
+/** The mails, as the services' mail-texts port asks for them. */
+export const mailTexts: MailTexts = {
+  authorizationRequest: authorizationRequestMail,
+  test: testMail,
+  supportLink: supportLinkMail,
+  receipt: receiptMail,
+  redactDecisionLinks,
+};

@@ -21,6 +21,9 @@ export function agentSocketRoutes(): Hono<AppEnv> {
         { "Retry-After": "5" },
       );
     }
+    // Deno's own upgrade, not hono's `upgradeWebSocket` helper: the helper hands the socket
+    // over as event callbacks once it is open, while the hub takes the raw socket at the upgrade
+    // itself, with the place `admit` gave, its idle timeout and its handshake deadline.
     let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
     try {
       upgraded = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });

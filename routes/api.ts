@@ -23,11 +23,14 @@ import { withApiToken } from "../lib/attribution.ts";
 import { authenticateApiToken } from "../services/api_tokens.ts";
 import type { Device } from "../services/devices.ts";
 import { EnrollmentError } from "../services/enrollment.ts";
-import { deviceModel, loadNames } from "../services/device_views.ts";
+import { deviceModel } from "../presenters/device_views.ts";
+import { loadNames } from "../services/device_facts.ts";
 import { SessionError } from "../services/sessions.ts";
 import { changeEmailPolicy, ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
 import { changeConfirmationSettings, confirmationSettings } from "../services/consent_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
+import { formBody } from "./middleware/form_body.ts";
+import { setupGate } from "./middleware/setup_gate.ts";
 import { currentUser } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { readAuditRequest } from "./audit.tsx";
@@ -172,12 +175,16 @@ function effectiveJson(gate: EmailGatePolicy) {
   };
 }
 
-/** Routes under /api/v1. */
+/**
+ * The JSON API, mounted at /api with its own middleware: forms are read within the body limit
+ * and setup comes first as for pages, but cookies never authenticate it (so it needs no CSRF
+ * token); bearer tokens do.
+ */
 export function apiRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use("/api/*", async (c, next) => {
-    // Cookies never authenticate the API (so it needs no CSRF token); bearer tokens do.
+  app.use("*", formBody(), setupGate());
+  app.use("*", async (c, next) => {
     c.set("user", null);
     const header = c.req.header("Authorization") ?? "";
     const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -238,7 +245,7 @@ export function apiRoutes(): Hono<AppEnv> {
     return fail(c, err.status, err.code, err.message);
   };
 
-  app.get("/api/v1/devices", async (c) => {
+  app.get("/v1/devices", async (c) => {
     const parsed = parseWith(ListQuery, c.req.query());
     if (!parsed.ok) return fail(c, 400, "invalid_request", parsed.message);
     const q = parsed.data;
@@ -260,14 +267,14 @@ export function apiRoutes(): Hono<AppEnv> {
     });
   });
 
-  app.get("/api/v1/devices/:id", async (c) => {
+  app.get("/v1/devices/:id", async (c) => {
     const row = await device(c);
     if (!row) return fail(c, 404, "not_found", "There is no such device");
     const { db, live } = c.get("services");
     return c.json({ device: deviceModel(row, live, await loadNames(db)) });
   });
 
-  app.post("/api/v1/devices/:id/sessions", async (c) => {
+  app.post("/v1/devices/:id/sessions", async (c) => {
     const row = await device(c);
     if (!row) return fail(c, 404, "not_found", "There is no such device");
     const input = await body(c, OpenBody);
@@ -280,13 +287,13 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   });
 
-  app.get("/api/v1/sessions/:id", async (c) => {
+  app.get("/v1/sessions/:id", async (c) => {
     const found = await sessionAndDevice(c);
     if (!found) return fail(c, 404, "not_found", "There is no such support session");
     return render(c, found.session, found.device);
   });
 
-  app.get("/api/v1/sessions/:id/receipts", async (c) => {
+  app.get("/v1/sessions/:id/receipts", async (c) => {
     const found = await sessionAndDevice(c);
     if (!found) return fail(c, 404, "not_found", "There is no such support session");
     const receipts = await c.get("services").receipts.ofSession(found.session.id);
@@ -299,7 +306,7 @@ export function apiRoutes(): Hono<AppEnv> {
     });
   });
 
-  app.post("/api/v1/sessions/:id/authorize", async (c) => {
+  app.post("/v1/sessions/:id/authorize", async (c) => {
     const found = await sessionAndDevice(c);
     if (!found) return fail(c, 404, "not_found", "There is no such support session");
     const input = await body(c, AuthorizeBody);
@@ -344,7 +351,7 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   });
 
-  app.get("/api/v1/authorizations/active", async (c) => {
+  app.get("/v1/authorizations/active", async (c) => {
     const items = await c.get("services").sessions.active(currentUser(c));
     return c.json({
       authorizations: items.map((a) => ({
@@ -364,7 +371,7 @@ export function apiRoutes(): Hono<AppEnv> {
   });
 
   for (const verb of ["cancel", "deauthorize", "close"] as const) {
-    app.post(`/api/v1/sessions/:id/${verb}`, async (c) => {
+    app.post(`/v1/sessions/:id/${verb}`, async (c) => {
       const found = await sessionAndDevice(c);
       if (!found) return fail(c, 404, "not_found", "There is no such support session");
       try {
@@ -377,7 +384,7 @@ export function apiRoutes(): Hono<AppEnv> {
   }
 
   // Session Confirmation settings of a department (R4, issue 14): read in scope, admins change.
-  app.get("/api/v1/departments/:id/confirmation", async (c) => {
+  app.get("/v1/departments/:id/confirmation", async (c) => {
     try {
       const { db } = c.get("services");
       const policy = await confirmationSettings(db, currentUser(c), c.req.param("id"));
@@ -386,7 +393,7 @@ export function apiRoutes(): Hono<AppEnv> {
       return sessionFailure(c, err);
     }
   });
-  app.put("/api/v1/departments/:id/confirmation", async (c) => {
+  app.put("/v1/departments/:id/confirmation", async (c) => {
     const input = await body(c, ConfirmationBody);
     if (input instanceof Response) return input;
     try {
@@ -427,7 +434,7 @@ export function apiRoutes(): Hono<AppEnv> {
   };
 
   for (const kind of ["device", "group"] as const) {
-    const path = `/api/v1/${kind}s/:id/email-authorization`;
+    const path = `/v1/${kind}s/:id/email-authorization`;
     app.get(path, async (c) => {
       const target = await emailTarget(c, kind);
       if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
@@ -499,12 +506,12 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   };
 
-  app.get("/api/v1/support-sessions", async (c) => {
+  app.get("/v1/support-sessions", async (c) => {
     const list = await c.get("services").support.list(currentUser(c));
     return c.json({ supportSessions: list });
   });
 
-  app.post("/api/v1/support-sessions", async (c) => {
+  app.post("/v1/support-sessions", async (c) => {
     const input = await body(c, SupportBody);
     if (input instanceof Response) return input;
     return await supportCall(c, async () => {
@@ -518,14 +525,14 @@ export function apiRoutes(): Hono<AppEnv> {
     });
   });
 
-  app.get("/api/v1/support-sessions/:id", async (c) =>
+  app.get("/v1/support-sessions/:id", async (c) =>
     await supportCall(c, async () => {
       const found = await c.get("services").support.get(currentUser(c), c.req.param("id"));
       return c.json({ supportSession: found });
     }));
 
   app.post(
-    "/api/v1/support-sessions/:id/permission",
+    "/v1/support-sessions/:id/permission",
     async (c) =>
       await supportCall(c, async () => {
         const support = c.get("services").support;
@@ -536,7 +543,7 @@ export function apiRoutes(): Hono<AppEnv> {
   );
 
   for (const verb of ["resend", "close"] as const) {
-    app.post(`/api/v1/support-sessions/:id/${verb}`, async (c) =>
+    app.post(`/v1/support-sessions/:id/${verb}`, async (c) =>
       await supportCall(c, async () => {
         const support = c.get("services").support;
         const id = c.req.param("id") ?? "";
@@ -545,19 +552,19 @@ export function apiRoutes(): Hono<AppEnv> {
       }));
   }
 
-  app.delete("/api/v1/support-sessions/:id", async (c) =>
+  app.delete("/v1/support-sessions/:id", async (c) =>
     await supportCall(c, async () => {
       await c.get("services").support.delete(currentUser(c), c.req.param("id"));
       return c.body(null, 204);
     }));
 
   // Approvals (R5): the requests addressed to the token owner's email address, never their own.
-  app.get("/api/v1/approvals", async (c) => {
+  app.get("/v1/approvals", async (c) => {
     const approvals = await c.get("services").emailAuth.pendingFor(currentUser(c));
     return c.json({ approvals });
   });
 
-  app.post("/api/v1/approvals/:id", async (c) => {
+  app.post("/v1/approvals/:id", async (c) => {
     const input = await body(c, DecisionBody);
     if (input instanceof Response) return input;
     try {
@@ -574,7 +581,7 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   });
 
-  app.get("/api/v1/audit", async (c) => {
+  app.get("/v1/audit", async (c) => {
     const request = await readAuditRequest(c);
     const page = await c.get("services").audit.search(request.filter);
     return c.json({
@@ -597,7 +604,7 @@ export function apiRoutes(): Hono<AppEnv> {
   });
 
   app.all(
-    "/api/*",
+    "*",
     (c) => fail(c, 404, "not_found", `No API endpoint ${c.req.method} ${c.req.path}`),
   );
   return app;

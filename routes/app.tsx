@@ -94,12 +94,14 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", metricsRoutes());
   // Public, before setup and the API's bearer check: it describes the API, it holds no data.
   app.route("/", openApiRoutes());
+  // The JSON API is a sub-app with its own middleware (bearer tokens, no cookies, no CSRF).
+  app.route("/api", apiRoutes());
   app.use("*", formBody());
-  app.use("*", csrf({ exempt: (path) => path.startsWith("/api/") }));
+  app.use("*", csrf());
+  app.route("/", setupRoutes());
   app.use("*", setupGate());
   app.use("*", loadUser());
 
-  app.route("/", setupRoutes());
   app.route("/", approveRoutes());
   app.route("/", approvalsRoutes());
   app.route("/", supportRoutes());
@@ -116,7 +118,6 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", auditIntegrityRoutes());
   app.route("/", recordingRoutes());
   app.route("/", receiptRoutes());
-  app.route("/", apiRoutes());
   app.route("/", settingsRoutes());
   app.route("/", mailRoutes());
   app.route("/", backupRoutes());

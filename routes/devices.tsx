@@ -3,12 +3,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { DeviceAdminError } from "../services/device_admin.ts";
 import { canSee, type Device, visibleDepartments } from "../services/devices.ts";
-import {
-  deviceListItem,
-  deviceModel,
-  loadNames,
-  sessionPanelModel,
-} from "../services/device_views.ts";
+import { deviceListItem, deviceModel, sessionPanelModel } from "../presenters/device_views.ts";
+import { loadNames, type Names, panelFacts } from "../services/device_facts.ts";
 import { SessionPanel } from "../views/SessionPanel.tsx";
 import { Live } from "../views/Live.tsx";
 import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
@@ -26,7 +22,6 @@ import {
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   NO_MAIL_SERVER_WARNING,
 } from "../core/mod.ts";
-import type { Names } from "../services/device_views.ts";
 import { DeviceList, type DeviceListModel, DevicesPage } from "../views/DevicesPage.tsx";
 import type { Services } from "../services/mod.ts";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
@@ -52,7 +47,7 @@ export async function devicePage(
   const names = await loadNames(db);
   const isAdmin = currentUser(c).role !== "technician";
   const groups = isAdmin ? await enrollment.groups(currentUser(c), device.department_id) : [];
-  const model = await sessionPanelModel(c.get("services"), currentUser(c), device);
+  const model = sessionPanelModel(await panelFacts(c.get("services"), currentUser(c), device));
   const panel = request && model.request
     ? { ...model, request: { ...model.request, ...request } }
     : model;

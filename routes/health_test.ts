@@ -102,3 +102,10 @@ Deno.test("every request gets one info line with its id, route template, status 
   assert.deepEqual(routes, ["GET /login 200", "POST /login 303", "GET /devices 200"]);
   assert.ok(!lines.some((l) => l.includes(PASSWORD)));
 });
+
+Deno.test("healthz reports the database", async () => {
+  await using t = await testApp();
+  const res = await new Client(t).get("/healthz");
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { status: "ok", database: "ok" });
+});

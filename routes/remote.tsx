@@ -14,7 +14,7 @@ import {
   type SupportSession,
 } from "../core/mod.ts";
 import { randomToken } from "../lib/tokens.ts";
-import { sessionBarModel } from "../services/device_views.ts";
+import { sessionBarModel } from "../presenters/device_views.ts";
 import { isReachRefusal } from "../services/file_transfers.ts";
 import { ChannelError } from "../services/remote_channels.ts";
 import type { Device } from "../services/devices.ts";

@@ -4,7 +4,8 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { sessionPanelModel } from "../services/device_views.ts";
+import { sessionPanelModel } from "../presenters/device_views.ts";
+import { panelFacts } from "../services/device_facts.ts";
 import { type RequestResult, SessionError } from "../services/sessions.ts";
 import type { Device } from "../services/devices.ts";
 import { SecureConnectPage } from "../views/SecureConnectPage.tsx";
@@ -84,12 +85,14 @@ export function sessionRoutes(): Hono<AppEnv> {
   app.get("/devices/:id/panel", requireUser(), async (c) => {
     const device = await visibleDevice(c);
     const typed = c.req.query("reason");
-    const model = await sessionPanelModel(
-      c.get("services"),
-      currentUser(c),
-      device,
-      undefined,
-      typed === undefined ? undefined : typed.slice(0, 1000),
+    const model = sessionPanelModel(
+      await panelFacts(
+        c.get("services"),
+        currentUser(c),
+        device,
+        undefined,
+        typed === undefined ? undefined : typed.slice(0, 1000),
+      ),
     );
     return renderPartial(c, <SessionPanel model={model} />);
   });

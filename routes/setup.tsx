@@ -6,6 +6,7 @@ import { SetupPage } from "../views/SetupPage.tsx";
 import { type AppEnv, HttpError } from "./env.ts";
 import { email, password, readForm, text } from "./forms.ts";
 import { setSessionCookie } from "./middleware.ts";
+import { isSetUp } from "./middleware/setup_gate.ts";
 import { render } from "./render.tsx";
 
 const SetupForm = z.object({
@@ -16,13 +17,13 @@ const SetupForm = z.object({
   passwordRepeat: password("Repeated password"),
 }).refine((f) => f.password === f.passwordRepeat, "The two passwords do not match");
 
-/** GET/POST /setup. */
+/** GET/POST /setup, mounted before the setup gate that sends every other page here. */
 export function setupRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use("/setup", async (c, next) => {
     // Once set up, the page is gone for good: nobody can create another super admin here.
-    if (c.get("services").instance.organization !== null) {
+    if (await isSetUp(c.get("services"))) {
       throw new HttpError(404, "Setup has already been completed");
     }
     await next();

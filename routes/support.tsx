@@ -8,7 +8,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { parseSupportCode, supportCodeExpiryChoices } from "../core/mod.ts";
 import { departmentChoices } from "../services/devices.ts";
-import { sessionPanelModel } from "../services/device_views.ts";
+import { sessionPanelModel } from "../presenters/device_views.ts";
+import { panelFacts } from "../services/device_facts.ts";
 import { agentDownloads, platformFromUserAgent } from "../services/downloads.ts";
 import { supportLauncherPs1, supportLauncherSh } from "../services/install_scripts.ts";
 import type { SupportCodeModel } from "../services/support_codes.ts";
@@ -63,11 +64,13 @@ async function owned(c: Ctx): Promise<SupportCodeModel> {
 async function panel(c: Ctx, model: SupportCodeModel) {
   const services = c.get("services");
   const device = await services.support.device(currentUser(c), model.id).catch(sessionFailure);
-  return await sessionPanelModel(services, currentUser(c), device, {
-    supportId: model.id,
-    live: model.state !== "closed" && model.state !== "expired",
-    appRunning: services.live.isOnline(device.id),
-  });
+  return sessionPanelModel(
+    await panelFacts(services, currentUser(c), device, {
+      supportId: model.id,
+      live: model.state !== "closed" && model.state !== "expired",
+      appRunning: services.live.isOnline(device.id),
+    }),
+  );
 }
 
 async function listPage(

@@ -5,18 +5,19 @@
  */
 import type { Effect } from "../core/mod.ts";
 import { hashToken, newId, randomToken } from "../lib/tokens.ts";
-import { authorizationRequestMail } from "../mailer/messages.ts";
 import type { Locale } from "../i18n/mod.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { cancelMail, enqueueMail, insertEmailRequest, withdrawRequests } from "../store/email.ts";
 import { loadSession } from "../store/sessions.ts";
 import type { ApprovalMailQueue } from "./effects.ts";
+import type { MailTexts } from "./ports.ts";
 
 /** What approval mail needs to know about the installation. */
 export interface ApprovalMailDeps {
   publicUrl: () => string;
   organization: () => string;
+  texts: MailTexts;
   /** The language of approval mail: the organization's default (recipients have no account). */
   locale?: () => Locale;
 }
@@ -47,7 +48,7 @@ export class ApprovalMail implements ApprovalMailQueue {
       used_at: null,
       withdrawn_at: null,
     });
-    const mail = authorizationRequestMail({
+    const mail = this.#d.texts.authorizationRequest({
       locale: this.#d.locale?.() ?? "en",
       organization: this.#d.organization(),
       technician: effect.technicianName,

@@ -15,8 +15,6 @@ import {
   recordingPolicy,
   type SecureConnectPolicy,
 } from "../core/mod.ts";
-import type { Clock } from "../lib/clock.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDepartment, listDepartments } from "../store/departments.ts";
 import {
@@ -38,6 +36,7 @@ import {
 } from "../store/policies.ts";
 import type { CurrentUser } from "./accounts.ts";
 import { canSee, visibleDepartments } from "./devices.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 export type { DepartmentPolicies, Exclusion };
 
@@ -87,9 +86,9 @@ export interface FileTransferInput {
 
 /** Department settings bound to the departments the viewer sees. */
 export class DepartmentSettings {
-  readonly #d: { db: Db; clock: Clock };
+  readonly #d: { db: Db; work: UnitOfWork };
 
-  constructor(deps: { db: Db; clock: Clock }) {
+  constructor(deps: { db: Db; work: UnitOfWork }) {
     this.#d = deps;
   }
 
@@ -267,13 +266,12 @@ export class DepartmentSettings {
     if (policy === "secure_connect" && kind === "group") {
       throw new SettingsError(400, "Secure Connect exclusions can only be devices");
     }
-    const { db, clock } = this.#d;
+    const { db, work } = this.#d;
     const found = kind === "device" ? await findDevice(db, id) : await findGroup(db, id);
     if (!found || found.department_id !== department.id) {
       throw new SettingsError(400, `Choose a ${kind} of this department`);
     }
-    const now = clock.now();
-    const added = await db.transaction().execute(async (trx) => {
+    const added = await work.run(async ({ db: trx, now, audit }) => {
       const current = await loadPolicies(trx, department.id);
       if (policy === "secure_connect") {
         const ids = [...current.secureConnect.excludedDeviceIds, id];
@@ -298,8 +296,7 @@ export class DepartmentSettings {
         now,
       });
       if (!fresh) return false;
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "policy.exclusion_added",
         actor: auditActor(viewer),
         departmentId: department.id,
@@ -318,7 +315,7 @@ export class DepartmentSettings {
     exclusionId: number,
   ): Promise<Exclusion["policy"]> {
     const department = await this.department(viewer, departmentId);
-    const { db, clock } = this.#d;
+    const { db, work } = this.#d;
     const exclusion = (await listExclusions(db, department.id)).find((e) => e.id === exclusionId);
     if (!exclusion) throw new SettingsError(404, "No such exclusion");
     if (exclusion.policy === "secure_connect") {
@@ -329,11 +326,9 @@ export class DepartmentSettings {
       await listGroups(db, [department.id]),
     );
     const { name } = await describe(db, targets, exclusion);
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    await work.run(async ({ db: trx, audit }) => {
       if (!await removeExclusion(trx, department.id, exclusion.id)) return;
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "policy.exclusion_removed",
         actor: auditActor(viewer),
         departmentId: department.id,
@@ -359,14 +354,11 @@ export class DepartmentSettings {
     },
   ): Promise<void> {
     const department = await this.department(viewer, departmentId);
-    const { db, clock } = this.#d;
-    await db.transaction().execute(async (trx) => {
+    await this.#d.work.run(async ({ db: trx, now, audit }) => {
       const { next, changes } = decide(await loadPolicies(trx, department.id));
       if (Object.keys(changes).length === 0) return;
-      const now = clock.now();
       await savePolicies(trx, department.id, next, viewer.email, now);
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action,
         actor: auditActor(viewer),
         departmentId: department.id,

@@ -23,6 +23,7 @@ import type { CurrentUser } from "./accounts.ts";
 import { canSee, canSeeDevice, visibleDepartments } from "./devices.ts";
 import type { AgentLink, LiveEvents } from "./ports.ts";
 import { type AccessRevocations, queueRevocation } from "./revocations.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** A refusal with the status to answer and a sentence to show. */
 export class DeviceAdminError extends Error {
@@ -38,6 +39,8 @@ export const DEVICE_DELETED = "This device was deleted by an admin";
 /** What device administration needs. */
 export interface DeviceAdminDeps {
   db: Db;
+  /** Where each change is saved with its audit record, in one transaction. */
+  work: UnitOfWork;
   clock: Clock;
   agents: AgentLink;
   events: LiveEvents;
@@ -93,10 +96,9 @@ export class DeviceAdmin {
    * is closed) or enables it again.
    */
   async setDisabled(viewer: CurrentUser, device: Device, disabled: boolean): Promise<void> {
-    const { db, clock, agents, revocations } = this.#d;
+    const { work, agents, revocations } = this.#d;
     const actor = { kind: "user" as const, id: viewer.id, label: viewer.email };
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    await work.run(async ({ db: trx, now, audit }) => {
       await updateDevice(trx, device.id, { disabled_at: disabled ? now : null }, now);
       if (disabled) {
         await queueRevocation(
@@ -107,8 +109,7 @@ export class DeviceAdmin {
           now,
         );
       }
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: disabled ? "device.disabled" : "device.enabled",
         outcome: disabled ? "device_disabled" : null,
         actor,
@@ -130,18 +131,16 @@ export class DeviceAdmin {
 
   /** Moves a device to a group of its own department, or out of every group (null). */
   async moveToGroup(viewer: CurrentUser, device: Device, groupId: string | null): Promise<void> {
-    const { db, clock } = this.#d;
+    const { db } = this.#d;
     if (groupId) {
       const group = await findGroup(db, groupId);
       if (!group || group.department_id !== device.department_id) {
         throw new DeviceAdminError(400, "That group is not in the device's department");
       }
     }
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    await this.#d.work.run(async ({ db: trx, now, audit }) => {
       await updateDevice(trx, device.id, { group_id: groupId }, now);
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "device.group_changed",
         actor: { kind: "user", id: viewer.id, label: viewer.email },
         deviceId: device.id,
@@ -244,13 +243,10 @@ export class DeviceAdmin {
 
   /** Sets where the device's consent receipts are mailed (null: nobody). */
   async setContact(viewer: CurrentUser, device: Device, email: string | null): Promise<void> {
-    const { db, clock } = this.#d;
-    const now = clock.now();
     const contact = email?.trim().toLowerCase() || null;
-    await db.transaction().execute(async (trx) => {
+    await this.#d.work.run(async ({ db: trx, now, audit }) => {
       await updateDevice(trx, device.id, { contact_email: contact }, now);
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "device.contact_changed",
         actor: { kind: "user", id: viewer.id, label: viewer.email },
         deviceId: device.id,

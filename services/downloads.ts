@@ -16,13 +16,6 @@ export interface AgentDownload extends ManifestEntry {
   os: Platform["os"];
 }
 
-/** The OS names people read. */
-export const OS_LABELS: Record<Platform["os"], string> = {
-  windows: "Windows",
-  darwin: "macOS",
-  linux: "Linux",
-};
-
 let cache: { dir: string; mtime: number; size: number; packages: AgentDownload[] } | null = null;
 
 /**

@@ -7,14 +7,12 @@
 import {
   type ApprovalPageView,
   approvalPageView,
-  approvalProgress,
   type Attempt,
   EMAIL_REQUIREMENT_SOURCE_LABELS,
   type EmailDecisionPath,
-  type EmailGate,
   findAttempt,
   mayDecide,
-  progressText,
+  progressLines,
   sameMailbox,
   secondsLeft,
   type SupportSession,
@@ -309,18 +307,6 @@ export class EmailAuthorization {
       progress: attempt ? progressLines(attempt.email) : [],
     };
   }
-}
-
-/** Each requirement's standing in words, for approvers and the technician. */
-export function progressLines(gate: EmailGate): string[] {
-  return approvalProgress(gate).map((p) =>
-    `${EMAIL_REQUIREMENT_SOURCE_LABELS[p.source]}: ${progressText(p, clockTime)}`
-  );
-}
-
-// Pages localize times with their script; plain text says UTC so it is never ambiguous.
-function clockTime(at: number): string {
-  return `${new Date(at).toISOString().slice(11, 16)} UTC`;
 }
 
 /** The attempt `attemptId` if it is the session's current one. */

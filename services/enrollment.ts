@@ -6,7 +6,6 @@
 import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
 import { newId } from "../lib/tokens.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { listDepartments } from "../store/departments.ts";
 import {
@@ -21,6 +20,7 @@ import {
 import { actorOf, type Operator } from "./directory.ts";
 import { canSee, createEnrollmentToken, tokenState, visibleDepartments } from "./devices.ts";
 import { parseWith, text } from "./fields.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** The longest a token may stay usable. */
 export const MAX_TOKEN_LIFETIME_MS = 366 * 86_400_000;
@@ -65,9 +65,9 @@ export interface TokenItem {
 
 /** Enrollment tokens and device groups bound to the operator's departments. */
 export class Enrollment {
-  readonly #d: { db: Db; clock: Clock };
+  readonly #d: { db: Db; clock: Clock; work: UnitOfWork };
 
-  constructor(deps: { db: Db; clock: Clock }) {
+  constructor(deps: { db: Db; clock: Clock; work: UnitOfWork }) {
     this.#d = deps;
   }
 
@@ -137,16 +137,14 @@ export class Enrollment {
 
   /** Revokes a token of a department the operator sees; a revoked token stays revoked. */
   async revokeToken(viewer: Operator, id: string): Promise<{ label: string }> {
-    const { db, clock } = this.#d;
+    const { db, work } = this.#d;
     const token = await findEnrollmentToken(db, id);
     if (!token || !canSee(await visibleDepartments(db, viewer), token.department_id)) {
       throw new EnrollmentError(404, "No such enrollment token");
     }
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    await work.run(async ({ db: trx, now, audit }) => {
       await revokeEnrollmentToken(trx, token.id, now);
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "enrollment_token.revoked",
         actor: actorOf(viewer),
         departmentId: token.department_id,
@@ -173,18 +171,15 @@ export class Enrollment {
   ): Promise<string> {
     await this.groups(viewer, departmentId);
     const { name } = checked(GroupFields, fields);
-    const { db, clock } = this.#d;
-    const now = clock.now();
     const id = newId();
-    await db.transaction().execute(async (trx) => {
+    await this.#d.work.run(async ({ db: trx, now, audit }) => {
       // Checked in the transaction, so two creations at once cannot both pass.
       const names = (await listGroups(trx, [departmentId])).map((g) => g.name.toLowerCase());
       if (names.includes(name.toLowerCase())) {
         throw new EnrollmentError(400, `A group named "${name}" already exists in this department`);
       }
       await insertGroup(trx, { id, department_id: departmentId, name, created_at: now });
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "device_group.created",
         actor: actorOf(viewer),
         departmentId,

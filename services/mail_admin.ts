@@ -7,8 +7,6 @@
  */
 import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
-import { redactDecisionLinks, testMail } from "../mailer/messages.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   enqueueMail,
@@ -20,7 +18,8 @@ import {
 import type { CurrentUser } from "./accounts.ts";
 import { visibleDepartments } from "./devices.ts";
 import { email, parseWith } from "./fields.ts";
-import type { MailDelivery } from "./ports.ts";
+import type { MailDelivery, MailTexts } from "./ports.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** The test mail's fields. */
 export const TestMailFields = z.object({ to: email() });
@@ -44,11 +43,22 @@ export interface MailItem {
   lastError: string | null;
 }
 
+/** What the mail admin needs: the outbox, and the mailer's texts. */
+export interface MailAdminDeps {
+  db: Db;
+  clock: Clock;
+  outbox: MailDelivery;
+  texts: MailTexts;
+  /** Where the test mail is queued with its audit record, in one transaction. */
+  work: UnitOfWork;
+  organization: () => string;
+}
+
 /** The outbox and the test mail, within the viewer's departments. */
 export class MailAdmin {
-  readonly #d: { db: Db; clock: Clock; outbox: MailDelivery; organization: () => string };
+  readonly #d: MailAdminDeps;
 
-  constructor(deps: { db: Db; clock: Clock; outbox: MailDelivery; organization: () => string }) {
+  constructor(deps: MailAdminDeps) {
     this.#d = deps;
   }
 
@@ -70,7 +80,7 @@ export class MailAdmin {
     if (!mail || !(await this.#mayRead(viewer, await visibleDepartments(db, viewer), mail))) {
       throw new MailAdminError(404, "No such mail");
     }
-    return { ...item(mail), text: redactDecisionLinks(mail.text_body) };
+    return { ...item(mail), text: this.#d.texts.redactDecisionLinks(mail.text_body) };
   }
 
   /** Queues a test mail to `to`, readable back by its sender (and super admins) only. */
@@ -78,10 +88,9 @@ export class MailAdmin {
     const parsed = parseWith(TestMailFields, fields);
     if (!parsed.ok) throw new MailAdminError(400, parsed.message);
     const { to } = parsed.data;
-    const { db, clock, outbox, organization } = this.#d;
-    const mail = testMail(organization(), viewer.email);
-    const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    const { work, outbox, organization } = this.#d;
+    const mail = this.#d.texts.test(organization(), viewer.email);
+    await work.run(async ({ db: trx, now, audit }) => {
       await enqueueMail(trx, {
         kind: "test",
         recipient: to,
@@ -92,8 +101,7 @@ export class MailAdmin {
         relatedId: viewer.id,
         now,
       });
-      await appendAudit(trx, {
-        at: now,
+      await audit({
         action: "email.test_queued",
         actor: { kind: "user", id: viewer.id, label: viewer.email },
         detail: { recipient: to },

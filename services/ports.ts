@@ -3,7 +3,8 @@
  *
  * - what the services need from the outside world: the live connections of devices
  *   ({@link AgentLink}), relayed channels ({@link ChannelTransport}) and what they tell about
- *   their traffic ({@link RelayUsage}), mail delivery ({@link MailDelivery}), the deadline
+ *   their traffic ({@link RelayUsage}), mail delivery ({@link MailDelivery}) and the mails'
+ *   texts ({@link MailTexts}), the deadline
  *   timer ({@link Wakeup}) and the live-event bus ({@link LiveEvents}); time comes through
  *   lib's `Clock`;
  * - what the relay and the session transitions are handed by the services: the recorder of
@@ -14,12 +15,13 @@
  *   agent connections ({@link DeviceAuthentication}, {@link SupportAppGate},
  *   {@link AttemptLimiter}, {@link AgentRecords}).
  *
- * `hub/` and `mailer/` implement these structurally and never import this module; `main.ts`
- * (through `buildServices`) hands the implementations in by constructor injection, which is
- * where the compiler checks that they fit.
+ * `hub/` and `mailer/` implement these and know this module by its types only (never a service
+ * module); `main.ts` (through `buildServices`) hands the implementations in by constructor
+ * injection, which is where the compiler checks that they fit.
  */
-import type { AuditEvent, ReasonCode } from "../core/mod.ts";
+import type { AuditEvent, ConsentReceipt, ReasonCode } from "../core/mod.ts";
 import type { AgentMessage, DeviceInfo, ServerMessage } from "../protocol/messages.ts";
+import type { Locale } from "../i18n/mod.ts";
 
 export type { Clock, TimerHandle } from "../lib/clock.ts";
 
@@ -194,6 +196,55 @@ export interface MailDelivery {
   kick(): void;
   /** Where mail goes: an SMTP server ("smtp"), or only the outbox and the log ("log"). */
   readonly transport: { readonly kind: "smtp" | "log"; readonly from: string };
+}
+
+/** A mail as the mailer writes it. */
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** What an email-authorization request says (R5). */
+export interface AuthorizationRequestFacts {
+  /** The language to write in; English when not given. */
+  locale?: Locale;
+  organization: string;
+  technician: string;
+  device: string;
+  asUser: string | null;
+  requestedAt: number;
+  deadline: number;
+  link: string;
+  /** The technician's reason (a ticket number), when given. */
+  reason?: string | null;
+  /** Escalation: the tier this recipient is asked in, when later than the first, and when. */
+  tier?: number;
+  askedAt?: number;
+}
+
+/** What the link to a Service Desk support session says (R6). */
+export interface SupportLinkFacts {
+  organization: string;
+  technician: string;
+  customer: string | null;
+  formattedCode: string;
+  expiresAt: number;
+  link: string;
+}
+
+/** The mails Assent sends, written by the mailer; services fill them and queue them. */
+export interface MailTexts {
+  /** The email-authorization request sent to each recipient (R5). */
+  authorizationRequest(input: AuthorizationRequestFacts): RenderedMail;
+  /** The test mail sent from the admin mail page. */
+  test(organization: string, by: string): RenderedMail;
+  /** The link to a Service Desk support session, sent to the customer (R6). */
+  supportLink(input: SupportLinkFacts): RenderedMail;
+  /** The consent receipt of an ended authorization, for the customer or the device's contact. */
+  receipt(receipt: ConsentReceipt): RenderedMail;
+  /** `text` with every approval link replaced by a notice, for readers other than its recipient. */
+  redactDecisionLinks(text: string): string;
 }
 
 /** A queued mail as the outbox delivers it. */

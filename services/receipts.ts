@@ -15,7 +15,6 @@ import {
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
-import { receiptMail } from "../mailer/messages.ts";
 import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
@@ -33,7 +32,7 @@ import {
 import { loadSession } from "../store/sessions.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { ReceiptBook } from "./effects.ts";
-import type { AgentLink, Clock, LiveEvents, MailDelivery } from "./ports.ts";
+import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
 
 /** Tells when every ended channel of a session is on record. */
 export interface ChannelRecords {
@@ -47,6 +46,8 @@ export interface ReceiptDeps {
   log: Logger;
   events: LiveEvents;
   mail: MailDelivery;
+  /** The mailer's texts (the receipt mail). */
+  texts: MailTexts;
   organization: () => string;
 }
 
@@ -131,7 +132,7 @@ export class ConsentReceipts implements ReceiptBook {
         },
       });
       if (row.recipient) {
-        const mail = receiptMail(done);
+        const mail = this.#d.texts.receipt(done);
         await enqueueMail(trx, {
           kind: "consent_receipt",
           recipient: row.recipient,

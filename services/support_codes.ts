@@ -22,7 +22,6 @@ import {
 import type { Logger } from "../lib/log.ts";
 import type { DeadlineSource } from "../lib/scheduler.ts";
 import { newId, randomUint32 } from "../lib/tokens.ts";
-import { supportLinkMail } from "../mailer/messages.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
 import { findDepartment } from "../store/departments.ts";
@@ -45,7 +44,7 @@ import type { CurrentUser } from "./accounts.ts";
 import { canSee, visibleDepartments } from "./devices.ts";
 import { SessionError } from "./errors.ts";
 import type { LiveDevices } from "./live_devices.ts";
-import type { AgentLink, Clock, MailDelivery } from "./ports.ts";
+import type { AgentLink, Clock, MailDelivery, MailTexts } from "./ports.ts";
 import type { RequestResult, SupportSessions } from "./sessions.ts";
 import type { SupportApps } from "./support_app.ts";
 import type { SupportCodeTransitions } from "./support_code_transitions.ts";
@@ -93,6 +92,8 @@ export interface SupportCodeDeps {
   apps: SupportApps;
   sessions: SupportSessions;
   mail: MailDelivery;
+  /** The mailer's texts (the support link). */
+  texts: MailTexts;
   publicUrl: () => string;
   organization: () => string;
 }
@@ -335,7 +336,7 @@ export class SupportCodes implements DeadlineSource {
   async #queueLink(tx: Tx, id: string, user: CurrentUser) {
     const { db, now } = tx;
     const stored = (await findSupportCode(db, id))!;
-    const mail = supportLinkMail({
+    const mail = this.#d.texts.supportLink({
       organization: this.#d.organization(),
       technician: user.name,
       customer: stored.row.customer_name,

@@ -69,17 +69,6 @@ export const RULES: Readonly<Record<string, Rule>> = {
 /** Where the agent's programs start, besides `assent agent` in main.ts. */
 const AGENT_ENTRIES = ["agent/main.ts", "agent/run.ts", "agent/support.ts"];
 
-/**
- * Folder edges that break the rule today, as "from → to". Issue 12 removes them: this list
- * must be empty when it lands. It may only shrink: an edge no import uses any more fails the
- * test until it is deleted here, and an edge not listed fails at its first import.
- */
-const KNOWN_VIOLATIONS: readonly string[] = [
-  "services → mailer",
-  "services → views",
-  "views → services",
-];
-
 /** The folder a project path belongs to: its first segment, or the file at the root. */
 export function folderOf(path: string): string {
   const slash = path.indexOf("/");
@@ -221,17 +210,8 @@ Deno.test("folderOf() is a path's first segment, or the root file itself", () =>
   assert.equal(folderOf("main.ts"), "main.ts");
 });
 
-/** The folder edge of a violation: "hub/x.ts → store/y.ts" is "hub → store". */
-function folderEdge(violation: string): string {
-  const [from, to] = violation.split(" → ") as [string, string];
-  return `${folderOf(from)} → ${to.includes(":") ? to : folderOf(to)}`;
-}
-
 Deno.test("the server and the agent import across folders only along the rule's edges", async () => {
   const root = new URL("../", import.meta.url);
   const found = violations(await projectGraph(root), root.href);
-  const added = found.filter((v) => !KNOWN_VIOLATIONS.includes(folderEdge(v)));
-  assert.deepEqual(added, [], `imports that break the dependency rule:\n${added.join("\n")}`);
-  const gone = KNOWN_VIOLATIONS.filter((edge) => !found.some((v) => folderEdge(v) === edge));
-  assert.deepEqual(gone, [], "edges no import uses any more; delete them from KNOWN_VIOLATIONS");
+  assert.deepEqual(found, [], `imports that break the dependency rule:\n${found.join("\n")}`);
 });

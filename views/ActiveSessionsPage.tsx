@@ -3,7 +3,7 @@
  * technician sees their own; an admin every one in the departments they administer.
  */
 import { DEAUTHORIZE_SESSION } from "../core/mod.ts";
-import type { ActiveAuthorization } from "../services/sessions.ts";
+import type { ActiveAuthorization } from "../presenters/sessions.ts";
 import { Notice, PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";

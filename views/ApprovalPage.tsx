@@ -1,5 +1,5 @@
 /** The approval page an email recipient opens from "Check Request" (no sign-in; the link is the credential). */
-import type { ApprovalModel } from "../services/email_auth.ts";
+import type { ApprovalModel } from "../presenters/approvals.ts";
 import { DecisionForm, RequestFacts } from "./DecisionForm.tsx";
 import { Time } from "./format.tsx";
 import { Say, useT } from "./i18n.tsx";

@@ -2,7 +2,7 @@
  * Approvals: the connection requests addressed to the signed-in user's email address, with the
  * same Allow Session and Deny as the mailed link. Never the user's own requests.
  */
-import type { PendingApproval } from "../services/email_auth.ts";
+import type { PendingApproval } from "../presenters/approvals.ts";
 import { DecisionForm, RequestFacts } from "./DecisionForm.tsx";
 import { ErrorBox, Notice } from "./Form.tsx";
 import { Time } from "./format.tsx";

@@ -1,31 +1,10 @@
 /** One device: its information (R1) and state, updating live. */
+import type { DeviceModel } from "../presenters/device_views.ts";
 import type { ComponentChildren } from "preact";
 import { PostForm } from "./Form.tsx";
 import { StatusBadge, Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
-
-/** Everything the device page shows about a device. */
-export interface DeviceModel {
-  id: string;
-  name: string;
-  online: boolean;
-  disabled: boolean;
-  serialNumber: string | null;
-  lastActivityAt: number | null;
-  os: string | null;
-  model: string | null;
-  deviceType: string | null;
-  ipAddresses: string[];
-  department: string;
-  group: string | null;
-  users: { name: string; session: string | null; locked: boolean | null }[];
-  locked: boolean | null;
-  loggedOff: boolean | null;
-  capabilities: string[];
-  agentVersion: string | null;
-  enrolledAt: number;
-}
 
 const CAPABILITY_LABELS: Record<string, string> = {
   terminal: "Remote terminal",

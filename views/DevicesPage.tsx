@@ -1,22 +1,8 @@
 /** The device list: every device the viewer may work on, live online/offline state. */
+import type { DeviceListItem } from "../presenters/device_views.ts";
 import { StatusBadge, Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
-
-/** One row of the device list. */
-export interface DeviceListItem {
-  id: string;
-  name: string;
-  online: boolean;
-  disabled: boolean;
-  os: string | null;
-  deviceType: string | null;
-  ip: string | null;
-  users: string[];
-  lastActivityAt: number | null;
-  department: string;
-  group: string | null;
-}
 
 /** Filters of the device list, as they appear in the query string. */
 export interface DeviceFilters {

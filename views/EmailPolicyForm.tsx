@@ -4,7 +4,7 @@ import {
   EMAIL_TIMEOUT_LABEL,
   REQUIRE_EMAIL_AUTHORIZATION_LABEL,
 } from "../core/mod.ts";
-import type { EmailPolicyFields } from "../services/email_settings.ts";
+import type { EmailPolicyFields } from "../presenters/email_policy.ts";
 import { ErrorBox, FieldError, type FieldErrors, fieldWiring, Notice, PostForm } from "./Form.tsx";
 
 /** The values the form shows. */

@@ -1,4 +1,5 @@
 /** Take Remote Control: a terminal (xterm.js) and the desktop (noVNC), relayed by the server. */
+import type { SessionBarModel } from "../presenters/device_views.ts";
 import {
   DEAUTHORIZE_SESSION,
   FILE_TRANSFER,
@@ -11,22 +12,6 @@ import { PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
-
-/** Where the authorization stands, for the bar: time left as the server counts it, or how it ended. */
-export type SessionBarState =
-  | { kind: "authorized"; expiresAt: number; leftMs: number; deviceOnline: boolean }
-  | { kind: "ended"; heading: string; reason: string };
-
-/** The session bar of the remote-control and file pages; it follows the authorization live. */
-export interface SessionBarModel {
-  sessionId: string;
-  deviceId: string;
-  deviceName: string;
-  asUser: string | null;
-  state: SessionBarState;
-  /** The consent receipt of the authorization that just ended, once it is ready. */
-  receiptHref?: string | null;
-}
 
 /** The key combinations the desktop toolbar sends; the page script knows their key codes. */
 export const KEY_COMBOS = [

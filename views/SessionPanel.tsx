@@ -3,6 +3,7 @@
  * exactly as `allowedActions` decides them, and the R4 outcome screens.
  */
 import { t } from "../i18n/mod.ts";
+import type { SessionPanelModel } from "../presenters/device_views.ts";
 import {
   ACTION_LABELS,
   type ActionName,
@@ -20,45 +21,6 @@ import {
 } from "../core/mod.ts";
 import { PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
-
-/** What the panel shows. */
-export interface SessionPanelModel {
-  deviceId: string;
-  deviceName: string;
-  session: {
-    id: string;
-    asUser: string | null;
-    view: SessionView;
-    /** Seconds the current wait lasts in total, for the progress bar. */
-    waitSeconds: number | null;
-    outcomeDismissed: boolean;
-    /** The attempt whose outcome the Close button dismisses. */
-    lastAttemptId: string | null;
-    /** Who must still decide by email, per requirement, e.g. "one of a@x.example (device settings)". */
-    emailWaitingFor: string | null;
-    /** Each requirement's standing, e.g. "device settings: 1 of 2 allows". */
-    approvalLines?: string[];
-    /** The comment of the approver whose decision ended the last attempt, if any. */
-    outcomeComment?: string | null;
-  } | null;
-  /** Request Authorization's reason field: required by the department, the value and its error. */
-  request?: {
-    reasonRequired: boolean;
-    reason?: string;
-    reasonError?: string | null;
-    /** The capabilities ticked; absent: all of them. */
-    capabilities?: string[];
-  };
-  actions: Record<ActionName, ActionState>;
-  users: string[];
-  /**
-   * Once a request this browser made is authorized, open the workspace by itself (false: the
-   * technician's account says to stay on the panel).
-   */
-  openWhenAuthorized?: boolean;
-  /** Set for a Service Desk session (R6): the customer grants permission in the support app. */
-  attended?: { supportId: string } | null;
-}
 
 const ORDER: ActionName[] = [
   "take_remote_control",

@@ -7,16 +7,20 @@ import {
   SUPPORT_CODE_LABEL,
   SUPPORT_SESSION_DELETED,
 } from "../core/mod.ts";
-import type { SupportCodeModel, SupportState } from "../services/support_codes.ts";
-import type { JoinPage as JoinPageData } from "../services/support_join_page.ts";
-import { type AgentDownload, OS_LABELS } from "../services/downloads.ts";
+import { type AgentDownload, OS_LABELS } from "../presenters/downloads.ts";
+import type {
+  JoinPage as JoinPageData,
+  SupportCodeModel,
+  SupportState,
+} from "../presenters/support.ts";
 import { Checksum, CopyCommand } from "./Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Say, useT } from "./i18n.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
-import { SessionPanel, type SessionPanelModel } from "./SessionPanel.tsx";
+import type { SessionPanelModel } from "../presenters/device_views.ts";
+import { SessionPanel } from "./SessionPanel.tsx";
 
 /** How each state reads in the list, and its badge. */
 export const SUPPORT_STATE_LABELS: Record<SupportState, { label: string; badge: string }> = {

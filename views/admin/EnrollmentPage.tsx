@@ -1,5 +1,5 @@
 /** Admin: enrollment tokens that let agents join a department. */
-import type { AgentDownload, InstallCommand } from "../../services/downloads.ts";
+import type { AgentDownload, InstallCommand } from "../../presenters/downloads.ts";
 import { Checksum, CopyCommand } from "../Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
 import { Time } from "../format.tsx";

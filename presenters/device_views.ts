@@ -1,45 +1,119 @@
-/** Device rows turned into the view models the device pages show, with live presence. */
+/**
+ * The device pages' view models: the device list and page, the support session panel and the
+ * session bar, made from what services load.
+ */
 import {
+  type ActionName,
+  type ActionState,
   allowedActions,
   attendedActions,
   AUTHORIZATION_IN_PROGRESS,
   CoreError,
   type EmailGate,
+  progressLines,
   requestReason,
   SESSION_IS_CLOSED,
   SESSION_NOT_AUTHORIZED,
+  type SessionView,
   sessionView,
   type SupportSession,
   waitingForText,
 } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
-import type { LiveDevices } from "./live_devices.ts";
-import type { Db } from "../store/db.ts";
-import { findUser, staysOnPanel } from "../store/users.ts";
-import { type Device, listGroups } from "../store/devices.ts";
-import { listDepartments } from "../store/departments.ts";
-import type { DeviceModel } from "../views/DevicePage.tsx";
-import type { DeviceListItem } from "../views/DevicesPage.tsx";
-import type { SessionPanelModel } from "../views/SessionPanel.tsx";
-import type { SessionBarModel, SessionBarState } from "../views/RemotePage.tsx";
-import type { CurrentUser } from "./accounts.ts";
-import type { SupportSessions } from "./sessions.ts";
-import { progressLines } from "./email_auth.ts";
-import { loadPolicies } from "../store/policies.ts";
+import type { Device, Names, PanelFacts } from "../services/device_facts.ts";
+import type { LiveDevices } from "../services/live_devices.ts";
+import type { SupportSessions } from "../services/sessions.ts";
 
-/** Names of departments and groups, for labelling devices. */
-export interface Names {
-  departments: Map<string, string>;
-  groups: Map<string, string>;
+/** Everything the device page shows about a device. */
+export interface DeviceModel {
+  id: string;
+  name: string;
+  online: boolean;
+  disabled: boolean;
+  serialNumber: string | null;
+  lastActivityAt: number | null;
+  os: string | null;
+  model: string | null;
+  deviceType: string | null;
+  ipAddresses: string[];
+  department: string;
+  group: string | null;
+  users: { name: string; session: string | null; locked: boolean | null }[];
+  locked: boolean | null;
+  loggedOff: boolean | null;
+  capabilities: string[];
+  agentVersion: string | null;
+  enrolledAt: number;
 }
 
-/** Loads department and group names. */
-export async function loadNames(db: Db): Promise<Names> {
-  const [departments, groups] = await Promise.all([listDepartments(db), listGroups(db, "all")]);
-  return {
-    departments: new Map(departments.map((d) => [d.id, d.name])),
-    groups: new Map(groups.map((g) => [g.id, g.name])),
+/** One row of the device list. */
+export interface DeviceListItem {
+  id: string;
+  name: string;
+  online: boolean;
+  disabled: boolean;
+  os: string | null;
+  deviceType: string | null;
+  ip: string | null;
+  users: string[];
+  lastActivityAt: number | null;
+  department: string;
+  group: string | null;
+}
+
+/** What the panel shows. */
+export interface SessionPanelModel {
+  deviceId: string;
+  deviceName: string;
+  session: {
+    id: string;
+    asUser: string | null;
+    view: SessionView;
+    /** Seconds the current wait lasts in total, for the progress bar. */
+    waitSeconds: number | null;
+    outcomeDismissed: boolean;
+    /** The attempt whose outcome the Close button dismisses. */
+    lastAttemptId: string | null;
+    /** Who must still decide by email, per requirement, e.g. "one of a@x.example (device settings)". */
+    emailWaitingFor: string | null;
+    /** Each requirement's standing, e.g. "device settings: 1 of 2 allows". */
+    approvalLines?: string[];
+    /** The comment of the approver whose decision ended the last attempt, if any. */
+    outcomeComment?: string | null;
+  } | null;
+  /** Request Authorization's reason field: required by the department, the value and its error. */
+  request?: {
+    reasonRequired: boolean;
+    reason?: string;
+    reasonError?: string | null;
+    /** The capabilities ticked; absent: all of them. */
+    capabilities?: string[];
   };
+  actions: Record<ActionName, ActionState>;
+  users: string[];
+  /**
+   * Once a request this browser made is authorized, open the workspace by itself (false: the
+   * technician's account says to stay on the panel).
+   */
+  openWhenAuthorized?: boolean;
+  /** Set for a Service Desk session (R6): the customer grants permission in the support app. */
+  attended?: { supportId: string } | null;
+}
+
+/** Where the authorization stands, for the bar: time left as the server counts it, or how it ended. */
+export type SessionBarState =
+  | { kind: "authorized"; expiresAt: number; leftMs: number; deviceOnline: boolean }
+  | { kind: "ended"; heading: string; reason: string };
+
+/** The session bar of the remote-control and file pages; it follows the authorization live. */
+export interface SessionBarModel {
+  sessionId: string;
+  deviceId: string;
+  deviceName: string;
+  asUser: string | null;
+  state: SessionBarState;
+  /** The consent receipt of the authorization that just ended, once it is ready. */
+  receiptHref?: string | null;
 }
 
 /** A row of the device list. */
@@ -83,24 +157,13 @@ export function deviceModel(row: Device, live: LiveDevices, names: Names): Devic
   };
 }
 
-/** The support session panel of a device page, for this viewer, at `now`. */
-export async function sessionPanelModel(
-  services: { sessions: SupportSessions; clock: Clock; db: Db },
-  user: CurrentUser,
-  device: Device,
-  /** A Service Desk session's device: `live` while its code is neither closed nor expired. */
-  attended?: { supportId: string; live: boolean; appRunning: boolean },
-  /** A reason the technician typed and had refused: shown again with its error. */
-  typedReason?: string,
-): Promise<SessionPanelModel> {
-  const now = services.clock.now();
-  const stored = await services.sessions.current(user, device.id);
+/** The support session panel of a device page, for its viewer, from what was loaded. */
+export function sessionPanelModel(facts: PanelFacts): SessionPanelModel {
+  const { now, user, device, stored, attended, typedReason } = facts;
   const session = stored?.session ?? null;
   let view = session ? sessionView(session, now, { deviceName: device.name }) : null;
-  // Technicians are recorded by id; show their name (approvers are already email addresses).
-  if (view?.kind === "unauthorized" && view.outcome?.by && !view.outcome.by.includes("@")) {
-    const by = await findUser(services.db, view.outcome.by);
-    view = { ...view, outcome: { ...view.outcome, by: by?.name ?? view.outcome.by } };
+  if (view?.kind === "unauthorized" && view.outcome && facts.decidedBy !== null) {
+    view = { ...view, outcome: { ...view.outcome, by: facts.decidedBy } };
   }
   const status = session?.status;
   const last = status?.kind === "unauthorized" ? status.last ?? null : null;
@@ -109,7 +172,7 @@ export async function sessionPanelModel(
     waitSeconds = Math.max(1, Math.round((view.deadline - status.attempt.startedAt) / 1000));
   }
   const actions = allowedActions({
-    device: services.sessions.deviceView(device),
+    device: facts.deviceView,
     session,
     now,
     technicianId: user.id,
@@ -132,11 +195,11 @@ export async function sessionPanelModel(
         outcomeComment: last ? decidingComment(last.attempt.email, last.by) : null,
       }
       : null,
-    request: await requestField(services.db, device, !!attended, typedReason),
+    request: requestField(facts.authorization, !!attended, typedReason),
     actions: attended ? attendedActions(actions, attended) : actions,
     users: device.users.map((u) => u.name),
     attended: attended ? { supportId: attended.supportId } : null,
-    openWhenAuthorized: !attended && !await staysOnPanel(services.db, user.id),
+    openWhenAuthorized: !attended && !facts.staysOnPanel,
   };
 }
 
@@ -199,13 +262,11 @@ function decidingComment(gate: EmailGate, by: string | undefined): string | null
 
 // The refused reason is checked again here rather than carried: the panel re-renders live, and
 // each render must say the same thing about the same typed text.
-async function requestField(
-  db: Db,
-  device: Device,
+function requestField(
+  policy: PanelFacts["authorization"],
   attended: boolean,
   typed: string | undefined,
-): Promise<NonNullable<SessionPanelModel["request"]>> {
-  const policy = (await loadPolicies(db, device.department_id)).authorization;
+): NonNullable<SessionPanelModel["request"]> {
   const field = { reasonRequired: !attended && policy.requireReason === true };
   if (typed === undefined || attended) return field;
   try {
