@@ -83,6 +83,7 @@ import { JoinPages } from "./services/support_join_page.ts";
 import { Transfers } from "./services/transfers.ts";
 import { ConsentReceipts } from "./services/receipts.ts";
 import { UnitOfWork } from "./services/unit_of_work.ts";
+import { Organization } from "./services/organization.ts";
 import { type Db, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
 
@@ -370,6 +371,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     enrollment: new Enrollment({ db, clock, work }),
     deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
+    organization: new Organization({ work, state }),
     mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, work, organization }),
     audit: new AuditLog({ db }),
     auditChain,

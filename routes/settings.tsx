@@ -23,7 +23,7 @@ import {
   SettingsError,
 } from "../services/department_settings.ts";
 import { type SettingsListItem, SettingsListPage } from "../views/SettingsListPage.tsx";
-import { changeDefaultLocale, OrganizationError } from "../services/organization.ts";
+import { OrganizationError } from "../services/organization.ts";
 import {
   AUTHORIZATION_LIFETIME_LABEL,
   type ExclusionRow,
@@ -390,11 +390,7 @@ export function settingsRoutes(): Hono<AppEnv> {
     const form = await readForm(c, LanguageForm);
     try {
       if (!form.ok) throw new OrganizationError(400, form.message);
-      await changeDefaultLocale(
-        { db: services.db, clock: services.clock, state: services.instance },
-        form.data.locale,
-        currentUser(c),
-      );
+      await services.organization.changeDefaultLocale(currentUser(c), form.data.locale);
     } catch (err) {
       if (!(err instanceof OrganizationError)) throw err;
       const items = await settings(c).overview(currentUser(c));

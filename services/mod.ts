@@ -13,6 +13,7 @@ import type { Accounts } from "./accounts.ts";
 import type { AgentUpdates } from "./agent_updates.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
+import type { Organization } from "./organization.ts";
 import type { DeviceAdmin } from "./device_admin.ts";
 import type { AuditChain } from "./audit_chain.ts";
 import type { AuditLog } from "./audit_log.ts";
@@ -61,6 +62,8 @@ export interface Services {
   deviceAdmin: DeviceAdmin;
   /** Department settings and their exclusions. */
   settings: DepartmentSettings;
+  /** Organization-wide settings (the default language). */
+  organization: Organization;
   /** The outbox as admins read it, and the test mail. */
   mail: MailAdmin;
   /** The audit log within each viewer's reach. */
