@@ -9,6 +9,7 @@
  * This is the only composition root: it reads configuration, opens the database, migrates,
  * builds the services and the app, and serves. Nothing runs at import time.
  */
+import { isLocale, type Locale } from "./i18n/mod.ts";
 import { join } from "node:path";
 import { runAdmin } from "./cli/admin.ts";
 import {
@@ -82,6 +83,7 @@ import { JoinPages } from "./services/support_join_page.ts";
 import { Transfers } from "./services/transfers.ts";
 import { ConsentReceipts } from "./services/receipts.ts";
 import { UnitOfWork } from "./services/unit_of_work.ts";
+import { Organization } from "./services/organization.ts";
 import { type Db, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
 
@@ -136,7 +138,10 @@ export interface Wired extends Services {
 export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   const { db, clock, log, box } = deps;
   const instance = await getInstance(db);
-  const state = { organization: instance?.organization_name ?? null };
+  const state = {
+    organization: instance?.organization_name ?? null,
+    locale: isLocale(instance?.default_locale) ? instance.default_locale : "en" as Locale,
+  };
   const organization = () => state.organization ?? "Assent";
   const config = {
     publicUrl: deps.publicUrl,
@@ -168,7 +173,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   });
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
-    mail: new ApprovalMail({ publicUrl, organization, texts: mailTexts }),
+    mail: new ApprovalMail({
+      publicUrl,
+      organization,
+      texts: mailTexts,
+      locale: () => state.locale,
+    }),
     receipts,
   });
 
@@ -361,6 +371,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     enrollment: new Enrollment({ db, clock, work }),
     deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
+    organization: new Organization({ work, state }),
     mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, work, organization }),
     audit: new AuditLog({ db }),
     auditChain,

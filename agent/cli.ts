@@ -3,6 +3,7 @@
  *
  *   assent agent --server URL [--enroll TOKEN] [--state-dir DIR] [--prompt auto|terminal|dialog]
  */
+import { deviceLocale } from "./locale.ts";
 import { basename } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { parseArgs } from "node:util";
@@ -177,6 +178,7 @@ export async function agentMain(
     browseRoot: values["browse-root"] ?? null,
     vnc,
     maxTransferBytes,
+    locale: deviceLocale(),
     log: (line) =>
       Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} agent: ${line}\n`)),
     stdin: Deno.stdin.readable,

@@ -74,6 +74,7 @@ export interface ConnectOptions extends
     | "vnc"
     | "maxTransferBytes"
     | "log"
+    | "locale"
     | "onServerMessage"
   > {
   /** What no file channel may reach: this program's own state and secrets. */
@@ -250,6 +251,7 @@ class Connection {
       onLockScreen: message.onLockScreen,
       ...(message.capabilities ? { capabilities: message.capabilities } : {}),
       ...(message.windows ? { windows: message.windows } : {}),
+      ...(this.options.locale ? { locale: this.options.locale } : {}),
     }, abort.signal).catch((err: unknown) => {
       log(`showing the prompt failed: ${err}`);
       return null;
@@ -345,7 +347,7 @@ class Connection {
         if (message.messageId) send({ type: "ack", messageId: message.messageId });
         return;
       case "notify":
-        await prompter.notify(message.text).catch(() => {});
+        await prompter.notify(message.text, options.locale).catch(() => {});
         return;
       case "grant":
         host.grant(message.sessionId, message.remainingMs);

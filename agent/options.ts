@@ -1,4 +1,5 @@
 /** What shapes an agent run, and the checks of the command-line options the agent and the support app share. */
+import type { Locale } from "../i18n/mod.ts";
 import type { AgentMessage, LocalEmailAuthorization, ServerMessage } from "../protocol/messages.ts";
 import { isPlausibleEmail } from "../core/policy.ts";
 import type { PromptEnvironment } from "./prompt.ts";
@@ -31,6 +32,8 @@ export interface AgentOptions {
   vnc: { hostname: string; port: number };
   /** Largest file a transfer may move. */
   maxTransferBytes: number;
+  /** The device's language for the prompt and notices (see locale.ts); English when absent. */
+  locale?: Locale;
   log: (line: string) => void;
   stdin: ReadableStream<Uint8Array>;
   stdout: (text: string) => void;

@@ -7,7 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { formatSupportCode, parseSupportCode } from "../core/support_code.ts";
-import { SUPPORT_SESSION_JOINED } from "../core/texts.ts";
+import { type CatalogueKey, type Locale, t } from "../i18n/mod.ts";
+import { deviceLocale } from "./locale.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { defaultUploadDir } from "./channels.ts";
 import {
@@ -25,11 +26,11 @@ import { agentGuard, programPaths } from "./reach.ts";
 
 /** What the server hears when the end user quits the app. */
 export const SUPPORT_QUIT_REASON = "The end user quit the support app";
-/** What the end user reads after quitting. */
+/** What the end user reads after quitting (in English; see the catalogue). */
 export const SUPPORT_LEFT = "You left the support session.";
 /** What the end user reads after saying no to the offer. */
 export const SUPPORT_NOT_JOINED = "You did not join the support session.";
-/** The line after {@link SUPPORT_SESSION_JOINED}. */
+/** The line after "Connected to your technician" (English; the app says it in the device's language). */
 export const SUPPORT_HELP =
   "Keep this window open while your technician helps you. You will be asked before they can " +
   "control this computer or transfer files. Press Ctrl+C to leave.";
@@ -42,20 +43,38 @@ export interface SupportOptions extends Omit<AgentOptions, "enrollToken"> {
   yes: boolean;
 }
 
-/** The offer as the end user reads it before agreeing. */
-export function describeOffer(offer: SupportOffer, code: string, now = Date.now()): string {
-  const line = (label: string, value: string) => `  ${label.padEnd(13)}${plainText(value, 200)}\n`;
+/** The offer as the end user reads it before agreeing, in `locale`. */
+export function describeOffer(
+  offer: SupportOffer,
+  code: string,
+  now = Date.now(),
+  locale: Locale = "en",
+): string {
+  const say = (key: CatalogueKey, params?: Record<string, string>) => t(locale, key, params);
+  const labels = [
+    say("support_app.organization"),
+    say("support_app.technician"),
+    say("support_app.for"),
+    say("support_app.ticket"),
+    say("support_app.code"),
+    say("support_app.valid_until"),
+  ];
+  const width = Math.max(13, ...labels.map((label) => label.length + 2));
+  const line = (label: string, value: string) =>
+    `  ${label.padEnd(width)}${plainText(value, 200)}\n`;
   const minutes = Math.max(0, Math.round((offer.expiresAt - now) / 60_000));
-  const expiry = new Date(offer.expiresAt).toLocaleString();
-  return "\nYou are about to join a support session.\n\n" +
-    line("Organization", offer.organization) +
-    line("Technician", offer.technician) +
-    (offer.customer ? line("For", offer.customer) : "") +
-    (offer.ticket ? line("Ticket", offer.ticket) : "") +
-    line("Session code", formatSupportCode(code)) +
-    line("Valid until", `${expiry} (${formatMinutes(minutes)} left)`) +
-    "\nYour technician will see this computer's name and system, and will ask you before " +
-    "controlling it or transferring files.\n";
+  const expiry = new Date(offer.expiresAt).toLocaleString(locale);
+  return `\n${say("support_app.about_to_join")}\n\n` +
+    line(labels[0]!, offer.organization) +
+    line(labels[1]!, offer.technician) +
+    (offer.customer ? line(labels[2]!, offer.customer) : "") +
+    (offer.ticket ? line(labels[3]!, offer.ticket) : "") +
+    line(labels[4]!, formatSupportCode(code)) +
+    line(
+      labels[5]!,
+      `${expiry} (${say("support_app.left", { time: formatMinutes(minutes) })})`,
+    ) +
+    `\n${say("support_app.what_they_see")}\n`;
 }
 
 function formatMinutes(minutes: number): string {
@@ -64,9 +83,9 @@ function formatMinutes(minutes: number): string {
   return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
 }
 
-/** "y", "yes" (any case, surrounding spaces) agree; anything else does not. */
+/** "y", "yes" (or "j", "ja", "o", "oui", "s", "sí"; any case, surrounding spaces) agree. */
 export function isYes(line: string | null): boolean {
-  return line !== null && /^\s*(y|yes)\s*$/i.test(line);
+  return line !== null && /^\s*(y|yes|j|ja|o|oui|s|si|sí)\s*$/i.test(line);
 }
 
 /**
@@ -75,6 +94,8 @@ export function isYes(line: string | null): boolean {
  */
 export async function runSupport(options: SupportOptions, signal?: AbortSignal): Promise<number> {
   const say = (text: string) => options.stdout(`${text}\n`);
+  const locale = options.locale ?? "en";
+  const words = (key: CatalogueKey) => t(locale, key);
   let key: string;
   try {
     key = await loadOrCreateSupportKey(options.stateDir);
@@ -95,9 +116,9 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
   const onOffer = async (offer: SupportOffer, closed: AbortSignal): Promise<boolean> => {
     // Within one run the end user agreed already; a reconnect joins again by itself.
     if (joined || options.yes) return true;
-    options.stdout(describeOffer(offer, options.code));
+    options.stdout(describeOffer(offer, options.code, Date.now(), locale));
     const answer = await onTerminal().question(
-      "\nJoin this support session? Type y and press Enter to join, or n to cancel: ",
+      `\n${words("support_app.join_question")}`,
       AbortSignal.any([closed, AbortSignal.timeout(offer.answerWithinMs)]),
     );
     if (closed.aborted) return false;
@@ -109,20 +130,20 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
   const onWelcome = () => {
     if (joined) {
       options.log("rejoined the support session");
-      if (toldDown) say(`\n${SUPPORT_SESSION_JOINED} again.`);
+      if (toldDown) say(`\n${words("support_app.joined_again")}`);
       toldDown = false;
       return;
     }
     joined = true;
     toldDown = false;
-    say(`\n${SUPPORT_SESSION_JOINED}\n${SUPPORT_HELP}`);
+    say(`\n${words("support_app.joined")}\n${words("support_app.help")}`);
   };
   const onRetry = (failure: string | null) => {
     if (toldDown) return;
     toldDown = true;
     say(
       joined
-        ? "\nThe connection to your technician was lost. Reconnecting…"
+        ? `\n${words("support_app.reconnecting")}`
         : `\nCannot reach the support server at ${options.server}${
           failure ? ` (${plainText(failure, 200)})` : ""
         }. Trying again… Press Ctrl+C to stop.`,
@@ -164,7 +185,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
   } finally {
     await held.terminal?.close();
   }
-  say(joined && !declined ? `\n${SUPPORT_LEFT}` : `\n${SUPPORT_NOT_JOINED}`);
+  say(`\n${words(joined && !declined ? "support_app.left_session" : "support_app.not_joined")}`);
   return 0;
 }
 
@@ -266,6 +287,7 @@ export async function supportMain(args: string[]): Promise<number> {
         Deno.stderr.writeSync(encoder.encode(`${new Date().toISOString()} support: ${line}\n`));
       }
     },
+    locale: deviceLocale(),
     stdin: Deno.stdin.readable,
     stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
   }, controller.signal);

@@ -207,15 +207,22 @@ Deno.test("an address in two tiers is asked once and counts once", () => {
 Deno.test("policies refuse quorums larger than the list and unknown kinds, naming the field", () => {
   throws(
     () => quorum(4),
-    (err) => err instanceof CoreError && /Invalid allows "4"/.test(err.message),
+    (err) =>
+      err instanceof CoreError &&
+      /the number of allows needed as a whole number from 1 to 3; 4 is not/.test(err.message) &&
+      err.issues[0]?.field === "allows",
   );
   throws(
     () => gateOf({ kind: "majority" } as unknown as ApprovalPolicy, [A]),
-    (err) => err instanceof CoreError && /Invalid approval/.test(err.message),
+    (err) =>
+      err instanceof CoreError && /Choose how recipients decide/.test(err.message) &&
+      err.issues[0]?.field === "approval",
   );
   throws(
     () => escalation([[[A], 60]]),
-    (err) => err instanceof CoreError && /Invalid tiers "1"/.test(err.message),
+    (err) =>
+      err instanceof CoreError && /this one has 1/.test(err.message) &&
+      err.issues[0]?.field === "tiers",
   );
 });
 

@@ -150,6 +150,8 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "api_token.created": "A user created an API token",
     "api_token.revoked": "A user revoked an API token",
     "setup.completed": "The first super admin and the organization were set up",
+    "setup.language_changed":
+      "A super admin changed the organization's default language for approval emails",
 
     // Webhooks for ticketing tools.
     "webhook.created":
@@ -327,6 +329,7 @@ const DETAIL_WORDING: ReadonlyArray<readonly [string, Wording]> = [
   ["token", (v) => [`Token ${String(v).slice(0, 8)}`]],
   ["maxUses", (v) => [`Up to ${v} uses`]],
   ["organization", (v) => [`Organization: ${v}`]],
+  ["language", (v) => [`Language: ${v}`]],
   ["to", (v) => [`To ${v}`]],
   ["ip", (v) => [`From address ${v}`]],
   ["address", (v) => [`Address ${v}`]],

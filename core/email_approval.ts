@@ -120,8 +120,8 @@ export type EmailStart = {
 export type ApprovalPageView =
   | { kind: "pending"; secondsLeft: number; deadline: Millis; text: string }
   | { kind: "recorded"; by: string; at: Millis; deadline: Millis; text: string }
-  | { kind: "allowed"; by: string; at: Millis; text: string }
-  | { kind: "denied"; by: string; at: Millis; text: string }
+  | { kind: "allowed"; by: string; at: Millis; yours: boolean; text: string }
+  | { kind: "denied"; by: string; at: Millis; yours: boolean; text: string }
   | { kind: "expired"; text: string }
   | { kind: "withdrawn"; reason: ReasonCode; text: string }
   | { kind: "own_request"; text: string };
@@ -535,15 +535,26 @@ export function approvalPageView(
           deadline: gate.deadline,
           text: APPROVAL_PENDING,
         };
-    case "allowed":
+    // `yours`: the one who opens the link made the decision it shows, so the page says "You
+    // allowed", never that it was "already allowed" by them.
+    case "allowed": {
+      const by = mine?.by ?? gate.by;
       return {
         kind: "allowed",
-        by: mine?.by ?? gate.by,
+        by,
         at: mine?.at ?? gate.at,
+        yours: isRecipient(viewer.recipient, by),
         text: APPROVAL_ALREADY_ALLOWED,
       };
+    }
     case "denied":
-      return { kind: "denied", by: gate.by, at: gate.at, text: APPROVAL_ALREADY_DENIED };
+      return {
+        kind: "denied",
+        by: gate.by,
+        at: gate.at,
+        yours: isRecipient(viewer.recipient, gate.by),
+        text: APPROVAL_ALREADY_DENIED,
+      };
     case "timed_out":
       return { kind: "expired", text: APPROVAL_EXPIRED };
     case "withdrawn":
@@ -570,6 +581,10 @@ function decisionFor(
   );
   if (own.some((vote) => vote === null)) return null;
   return own[0]!;
+}
+
+function isRecipient(recipient: string | undefined, by: string): boolean {
+  return recipient !== undefined && sameMailbox(recipient, by);
 }
 
 function normalize(address: string): string {

@@ -303,6 +303,7 @@ Deno.test("later visitors of the Check Request page see what was decided and by 
     kind: "allowed",
     by: "boss@example.com",
     at: T0 + 9,
+    yours: false,
     text: APPROVAL_ALREADY_ALLOWED,
   });
   const denied = decideEmail(pending, deny("it@example.com", T0 + 9)).gate;
@@ -310,8 +311,20 @@ Deno.test("later visitors of the Check Request page see what was decided and by 
     kind: "denied",
     by: "it@example.com",
     at: T0 + 9,
+    yours: false,
     text: APPROVAL_ALREADY_DENIED,
   });
+});
+
+Deno.test("the Check Request page tells the one who decided that the decision was theirs", () => {
+  const allowed = decideEmail(pending, allow("boss@example.com", T0 + 9)).gate;
+  const own = approvalPageView(allowed, T0 + 10, { recipient: "Boss@Example.com" });
+  equal(own.kind === "allowed" && own.yours, true);
+  const denied = decideEmail(pending, deny("it@example.com", T0 + 9)).gate;
+  const ownDenial = approvalPageView(denied, T0 + 10, { recipient: "it@example.com" });
+  equal(ownDenial.kind === "denied" && ownDenial.yours, true);
+  const other = approvalPageView(denied, T0 + 10, { recipient: "boss@example.com" });
+  equal(other.kind === "denied" && other.yours, false);
 });
 
 Deno.test("a recipient whose part is done sees that the connection still waits for another", () => {

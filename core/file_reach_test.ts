@@ -187,8 +187,8 @@ Deno.test("fileTransferPolicy() defaults to homes and the upload folder, and che
   invalid({ paths: ["relative"] }, "is not an absolute path");
   invalid({ paths: ["/"] }, "is a whole drive");
   invalid({ paths: [7] }, "is empty");
-  invalid({ paths: "/srv" }, "must be a list of folders");
-  invalid({ userHomes: "yes" }, "must be true or false");
+  invalid({ paths: "/srv" }, "Enter one folder per line");
+  invalid({ userHomes: "yes" }, "Choose on or off for user homes; 'yes' is neither");
   invalid({ paths: Array.from({ length: 21 }, (_, i) => `/srv/${i}`) }, "at most 20 folders");
 });
 

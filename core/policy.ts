@@ -10,7 +10,7 @@ import {
   type NobodyToAsk,
   orderedCapabilities,
 } from "./consent.ts";
-import { CoreError } from "./errors.ts";
+import { CoreError, type FieldIssue } from "./errors.ts";
 import { describePathProblem, parseReachPath } from "./file_reach.ts";
 import { DEFAULT_CONFIRMATION_MESSAGE } from "./texts.ts";
 
@@ -113,7 +113,10 @@ export const DEFAULT_RECORDING_POLICY: Readonly<RecordingPolicy> = Object.freeze
 export function recordingPolicy(input: Partial<RecordingPolicy> = {}): RecordingPolicy {
   const terminal = input.terminal ?? DEFAULT_RECORDING_POLICY.terminal;
   if (terminal !== "off" && terminal !== "on") {
-    throw invalid("terminal", "must be off or on", String(terminal));
+    throw invalid(
+      "terminal",
+      `Choose whether terminals are recorded: off or on, not ${shown(terminal)}`,
+    );
   }
   return {
     terminal,
@@ -177,7 +180,7 @@ export function confirmationPolicy(input: Partial<ConfirmationPolicy> = {}): Con
   const d = DEFAULT_CONFIRMATION_POLICY;
   const limits = POLICY_LIMITS;
   if (input.mode !== undefined && !(CONSENT_MODES as readonly unknown[]).includes(input.mode)) {
-    throw invalid("mode", "must be off, notify or confirm", String(input.mode));
+    throw invalid("mode", `Choose off, notify or confirm; ${shown(input.mode)} is none of them`);
   }
   const enabled = booleanValue(
     "enabled",
@@ -190,20 +193,33 @@ export function confirmationPolicy(input: Partial<ConfirmationPolicy> = {}): Con
     : "confirm";
   const nobodyToAsk = input.nobodyToAsk ?? d.nobodyToAsk;
   if (!(NOBODY_TO_ASK_CHOICES as readonly unknown[]).includes(nobodyToAsk)) {
-    throw invalid("nobodyToAsk", "must be proceed or refuse", String(nobodyToAsk));
-  }
-  const message = stringValue("message", input.message ?? d.message);
-  const length = message.trim().length;
-  if (
-    length < limits.confirmationMessageLength.min ||
-    message.length > limits.confirmationMessageLength.max
-  ) {
     throw invalid(
-      "message",
-      `must be 1 to ${limits.confirmationMessageLength.max} characters and not blank`,
-      message.length > 40 ? `${message.slice(0, 40)}…` : message,
+      "nobodyToAsk",
+      `Choose whether to proceed or refuse when nobody can be asked, not ${shown(nobodyToAsk)}`,
     );
   }
+  const [message, timeoutSeconds] = checkAll<[string, number]>(
+    () => {
+      const message = stringValue("message", input.message ?? d.message);
+      if (
+        message.trim().length < limits.confirmationMessageLength.min ||
+        message.length > limits.confirmationMessageLength.max
+      ) {
+        throw invalid(
+          "message",
+          `Enter a confirmation message of 1 to ${limits.confirmationMessageLength.max} characters; ` +
+            (message.trim() === "" ? "it is empty" : `it has ${message.length}`),
+        );
+      }
+      return message;
+    },
+    () =>
+      integerIn(
+        "timeoutSeconds",
+        input.timeoutSeconds ?? d.timeoutSeconds,
+        limits.confirmationTimeoutSeconds,
+      ),
+  );
   return {
     enabled,
     mode,
@@ -211,11 +227,7 @@ export function confirmationPolicy(input: Partial<ConfirmationPolicy> = {}): Con
     nobodyToAsk,
     offerWindows: booleanValue("offerWindows", input.offerWindows ?? d.offerWindows),
     message,
-    timeoutSeconds: integerIn(
-      "timeoutSeconds",
-      input.timeoutSeconds ?? d.timeoutSeconds,
-      limits.confirmationTimeoutSeconds,
-    ),
+    timeoutSeconds,
     showOnLockedAndLoggedOff: booleanValue(
       "showOnLockedAndLoggedOff",
       input.showOnLockedAndLoggedOff ?? d.showOnLockedAndLoggedOff,
@@ -254,33 +266,47 @@ export function emailAuthorizationPolicy(
     ? (approvalInput as { kind?: unknown }).kind
     : undefined;
   if (!(APPROVAL_POLICY_KINDS as readonly unknown[]).includes(kind)) {
-    throw invalid("approval", "must be first, quorum or escalation", String(kind));
+    throw invalid(
+      "approval",
+      "Choose how recipients decide: first decision, quorum or escalation",
+    );
   }
   if (kind === "escalation") {
     return escalationPolicy(required, approvalInput as Record<string, unknown>, input);
   }
-  const recipients = recipientList(input.recipients ?? d.recipients);
-  if (recipients.length > POLICY_LIMITS.emailRecipients.max) {
-    throw invalid(
-      "recipients",
-      `must list at most ${POLICY_LIMITS.emailRecipients.max} addresses`,
-      String(recipients.length),
-    );
-  }
-  if (required && recipients.length === 0) {
-    throw invalid("recipients", "must list at least one address when required", "");
-  }
-  const timeoutSeconds = integerIn(
-    "timeoutSeconds",
-    input.timeoutSeconds ?? d.timeoutSeconds,
-    POLICY_LIMITS.emailTimeoutSeconds,
+  const quorum = approvalInput as Record<string, unknown>;
+  // Every field is checked, so the admin sees all that is wrong at once.
+  const [recipients, timeoutSeconds] = checkAll<[string[], number]>(
+    () => {
+      const recipients = recipientList(input.recipients ?? d.recipients);
+      if (recipients.length > POLICY_LIMITS.emailRecipients.max) {
+        throw invalid(
+          "recipients",
+          `List at most ${POLICY_LIMITS.emailRecipients.max} email addresses; there are ${recipients.length}`,
+        );
+      }
+      if (required && recipients.length === 0) {
+        throw invalid(
+          "recipients",
+          "Enter at least one email address: with email authorization required, someone must be able to allow the connection",
+        );
+      }
+      return recipients;
+    },
+    () =>
+      integerIn(
+        "timeoutSeconds",
+        input.timeoutSeconds ?? d.timeoutSeconds,
+        POLICY_LIMITS.emailTimeoutSeconds,
+      ),
   );
   // `first` is what a setting without a policy always meant, so it is stored and shown as absent.
   if (kind === "first") return { required, recipients, timeoutSeconds };
-  const quorum = approvalInput as Record<string, unknown>;
   const most = Math.max(1, recipients.length);
-  const allows = integerIn("allows", quorum.allows, { min: 1, max: most });
-  const denies = integerIn("denies", quorum.denies ?? 1, { min: 1, max: most });
+  const [allows, denies] = checkAll<[number, number]>(
+    () => integerIn("allows", quorum.allows, { min: 1, max: most }),
+    () => integerIn("denies", quorum.denies ?? 1, { min: 1, max: most }),
+  );
   return { required, recipients, timeoutSeconds, approval: { kind: "quorum", allows, denies } };
 }
 
@@ -293,20 +319,18 @@ function escalationPolicy(
 ): EmailAuthorizationPolicy {
   const limits = POLICY_LIMITS;
   const raw = approval.tiers;
-  if (!Array.isArray(raw)) throw invalid("tiers", "must be a list of tiers", String(raw));
+  const tierCount =
+    `An escalation has ${limits.escalationTiers.min} to ${limits.escalationTiers.max} tiers`;
+  if (!Array.isArray(raw)) throw invalid("tiers", `${tierCount}; list each tier's recipients`);
   if (raw.length < limits.escalationTiers.min || raw.length > limits.escalationTiers.max) {
-    throw invalid(
-      "tiers",
-      `must be ${limits.escalationTiers.min} to ${limits.escalationTiers.max} tiers`,
-      String(raw.length),
-    );
+    throw invalid("tiers", `${tierCount}; this one has ${raw.length}`);
   }
   const tiers: EscalationTier[] = raw.map((tier: unknown, i) => {
     const t = (typeof tier === "object" && tier !== null ? tier : {}) as Record<string, unknown>;
     const name = `tier${i + 1}`;
     const recipients = recipientList(t.recipients ?? [], `${name}.recipients`);
     if (recipients.length === 0) {
-      throw invalid(`${name}.recipients`, "must list at least one address", "");
+      throw invalid(`${name}.recipients`, `Enter at least one email address for tier ${i + 1}`);
     }
     return {
       recipients,
@@ -321,8 +345,7 @@ function escalationPolicy(
   if (recipients.length > limits.emailRecipients.max) {
     throw invalid(
       "recipients",
-      `must list at most ${limits.emailRecipients.max} addresses in all tiers`,
-      String(recipients.length),
+      `List at most ${limits.emailRecipients.max} email addresses in all tiers together; there are ${recipients.length}`,
     );
   }
   const sum = tiers.reduce((total, tier) => total + tier.timeoutSeconds, 0);
@@ -335,8 +358,7 @@ function escalationPolicy(
   if (timeoutSeconds <= lastAsked) {
     throw invalid(
       "timeoutSeconds",
-      `must be more than ${lastAsked} seconds, or tier ${tiers.length} is never asked`,
-      String(timeoutSeconds),
+      `Enter a timeout of more than ${lastAsked} seconds, or tier ${tiers.length} is never asked`,
     );
   }
   return { required, recipients, timeoutSeconds, approval: { kind: "escalation", tiers } };
@@ -430,11 +452,13 @@ export function supportCodePolicy(input: Partial<SupportCodePolicy> = {}): Suppo
 export function fileTransferPolicy(input: Partial<FileTransferPolicy> = {}): FileTransferPolicy {
   const d = DEFAULT_FILE_TRANSFER_POLICY;
   const value = input.paths ?? d.paths;
-  if (!Array.isArray(value)) throw invalid("paths", "must be a list of folders", String(value));
+  if (!Array.isArray(value)) throw invalid("paths", "Enter one folder per line");
   const paths: string[] = [];
   for (const path of value) {
     const parsed = parseReachPath(typeof path === "string" ? path : "");
-    if (!parsed.ok) throw invalid("paths", describePathProblem(parsed.problem), String(path));
+    if (!parsed.ok) {
+      throw invalid("paths", `Folder ${shown(path)} ${describePathProblem(parsed.problem)}`);
+    }
     // Windows paths ignore case, so C:\Data and c:\data are one folder.
     const key = (p: string) => parsed.style === "windows" ? p.toLowerCase() : p;
     if (!paths.some((p) => key(p) === key(parsed.path))) paths.push(parsed.path);
@@ -442,8 +466,7 @@ export function fileTransferPolicy(input: Partial<FileTransferPolicy> = {}): Fil
   if (paths.length > POLICY_LIMITS.fileTransferPaths.max) {
     throw invalid(
       "paths",
-      `must list at most ${POLICY_LIMITS.fileTransferPaths.max} folders`,
-      String(paths.length),
+      `List at most ${POLICY_LIMITS.fileTransferPaths.max} folders; there are ${paths.length}`,
     );
   }
   return { userHomes: booleanValue("userHomes", input.userHomes ?? d.userHomes), paths };
@@ -578,17 +601,62 @@ function freezeDeep<T extends object>(value: T): T {
   return Object.freeze(value);
 }
 
-function invalid(name: string, rule: string, value: string): CoreError {
-  return new CoreError("invalid_policy", `Invalid ${name} "${value}": ${rule}`);
+// How each setting is named in a sentence, and its unit; tier settings are named per tier.
+const FIELD_WORDS: Readonly<Record<string, { label: string; unit?: string }>> = {
+  timeoutSeconds: { label: "the timeout", unit: "seconds" },
+  reauthenticationMinutes: { label: "the reauthentication time", unit: "minutes" },
+  lifetimeMinutes: { label: "the authorization lifetime", unit: "minutes" },
+  retentionDays: { label: "how long recordings are kept", unit: "days" },
+  expiryMinutes: { label: "the expiry", unit: "minutes" },
+  allows: { label: "the number of allows needed" },
+  denies: { label: "the number of denies that reject" },
+  message: { label: "the confirmation message" },
+};
+
+function fieldWords(name: string): { label: string; unit?: string } {
+  const tier = /^tier(\d+)\.timeoutSeconds$/.exec(name);
+  if (tier) return { label: `the timeout of tier ${tier[1]}`, unit: "seconds" };
+  return FIELD_WORDS[name] ?? { label: name.replace(/([A-Z])/g, " $1").toLowerCase() };
+}
+
+/** A refusal of one field, in a sentence that says what to enter instead. */
+function invalid(field: string, message: string): CoreError {
+  return new CoreError("invalid_policy", message, [{ field, message }]);
+}
+
+/** Runs each check, collecting every field's refusal; throws them all at once, or returns. */
+function checkAll<T extends unknown[]>(...checks: { [K in keyof T]: () => T[K] }): T {
+  const issues: FieldIssue[] = [];
+  const results = checks.map((check) => {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof CoreError) || err.code !== "invalid_policy") throw err;
+      issues.push(...err.issues);
+      return undefined;
+    }
+  });
+  if (issues.length > 0) throw new CoreError("invalid_policy", issues[0]!.message, issues);
+  return results as T;
+}
+
+function shown(value: unknown): string {
+  const text = String(value);
+  return text.length > 40 ? `'${text.slice(0, 40)}…'` : `'${text}'`;
 }
 
 function booleanValue(name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw invalid(name, "must be true or false", String(value));
+  if (typeof value !== "boolean") {
+    throw invalid(
+      name,
+      `Choose on or off for ${fieldWords(name).label}; ${shown(value)} is neither`,
+    );
+  }
   return value;
 }
 
 function stringValue(name: string, value: unknown): string {
-  if (typeof value !== "string") throw invalid(name, "must be text", String(value));
+  if (typeof value !== "string") throw invalid(name, `Enter ${fieldWords(name).label} as text`);
   return value;
 }
 
@@ -596,46 +664,49 @@ function integerIn(name: string, value: unknown, range: { min: number; max: numb
   if (
     typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max
   ) {
-    throw invalid(name, `must be a whole number from ${range.min} to ${range.max}`, String(value));
+    const { label, unit } = fieldWords(name);
+    const span = `from ${range.min} to ${range.max}${unit ? ` ${unit}` : ""}`;
+    const empty = value === undefined || value === null || String(value).trim() === "";
+    throw invalid(
+      name,
+      empty
+        ? `Enter ${label}, a whole number ${span}`
+        : `Enter ${label} as a whole number ${span}; ${String(value).slice(0, 40)} is not`,
+    );
   }
   return value;
 }
 
 function idList(name: string, value: unknown): string[] {
-  if (!Array.isArray(value)) throw invalid(name, "must be a list of ids", String(value));
+  const bad = () => invalid(name, "Choose only devices or groups from the list");
+  if (!Array.isArray(value)) throw bad();
   const ids = value.map((id) => {
-    if (typeof id !== "string" || id.trim() === "") {
-      throw invalid(name, "must contain only non-empty ids", String(id));
-    }
+    if (typeof id !== "string" || id.trim() === "") throw bad();
     return id.trim();
   });
   return [...new Set(ids)];
 }
 
 function capabilityList(value: unknown): ConsentCapability[] {
-  if (!Array.isArray(value)) {
-    throw invalid("capabilities", "must be a list of capabilities", String(value));
-  }
+  const only = `Choose only among ${CONSENT_CAPABILITIES.join(", ")}`;
+  if (!Array.isArray(value)) throw invalid("capabilities", only);
   for (const item of value) {
     if (!(CONSENT_CAPABILITIES as readonly unknown[]).includes(item)) {
-      throw invalid(
-        "capabilities",
-        `must contain only ${CONSENT_CAPABILITIES.join(", ")}`,
-        String(item),
-      );
+      throw invalid("capabilities", `${only}; ${shown(item)} is none of them`);
     }
   }
   return orderedCapabilities(value as ConsentCapability[]);
 }
 
 function recipientList(value: unknown, name = "recipients"): string[] {
-  if (!Array.isArray(value)) {
-    throw invalid(name, "must be a list of email addresses", String(value));
-  }
+  if (!Array.isArray(value)) throw invalid(name, "Enter email addresses separated by commas");
   const addresses = value.map((address) => {
     const normalized = typeof address === "string" ? address.trim().toLowerCase() : "";
     if (!isPlausibleEmail(normalized)) {
-      throw invalid(name, "must contain only email addresses", String(address));
+      throw invalid(
+        name,
+        `Enter email addresses separated by commas; ${shown(address)} is not an email address`,
+      );
     }
     return normalized;
   });

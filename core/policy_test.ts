@@ -70,13 +70,17 @@ const rejected: [string, () => unknown, string][] = [
   [
     "confirmation timeout of 0 s",
     () => confirmationPolicy({ timeoutSeconds: 0 }),
-    "timeoutSeconds",
+    "Enter the timeout as a whole number from 5 to 3600 seconds; 0 is not",
   ],
   ["confirmation timeout of 4 s", () => confirmationPolicy({ timeoutSeconds: 4 }), "5 to 3600"],
   ["confirmation timeout of 3601 s", () => confirmationPolicy({ timeoutSeconds: 3601 }), "3601"],
   ["confirmation timeout of 7.5 s", () => confirmationPolicy({ timeoutSeconds: 7.5 }), "7.5"],
   ["confirmation timeout of NaN", () => confirmationPolicy({ timeoutSeconds: NaN }), "NaN"],
-  ["a blank confirmation message", () => confirmationPolicy({ message: "   " }), "message"],
+  [
+    "a blank confirmation message",
+    () => confirmationPolicy({ message: "   " }),
+    "Enter a confirmation message of 1 to 1000 characters; it is empty",
+  ],
   [
     "a confirmation message over 1000 characters",
     () => confirmationPolicy({ message: "x".repeat(1001) }),
@@ -85,22 +89,22 @@ const rejected: [string, () => unknown, string][] = [
   [
     "a confirmation message that is not text",
     () => confirmationPolicy({ message: 42 as unknown as string }),
-    "must be text",
+    "Enter the confirmation message as text",
   ],
   [
     "enabled as a string",
     () => confirmationPolicy({ enabled: "yes" as unknown as boolean }),
-    "true or false",
+    "Choose on or off for enabled; 'yes' is neither",
   ],
   [
     "an empty excluded device id",
     () => confirmationPolicy({ excludedDeviceIds: [""] }),
-    "excludedDeviceIds",
+    "Choose only devices or groups from the list",
   ],
   [
     "excluded groups that are not a list",
     () => confirmationPolicy({ excludedGroupIds: "grp" as unknown as string[] }),
-    "list of ids",
+    "Choose only devices or groups",
   ],
   [
     "a negative reauthentication time",
@@ -120,7 +124,7 @@ const rejected: [string, () => unknown, string][] = [
   [
     "an implausible recipient",
     () => emailAuthorizationPolicy({ recipients: ["not-an-address"] }),
-    "not-an-address",
+    "Enter email addresses separated by commas; 'not-an-address' is not an email address",
   ],
   [
     "a recipient that is not text",
@@ -130,7 +134,7 @@ const rejected: [string, () => unknown, string][] = [
   [
     "recipients that are not a list",
     () => emailAuthorizationPolicy({ recipients: "a@b.c" as unknown as string[] }),
-    "list of email",
+    "Enter email addresses separated by commas",
   ],
   [
     "21 recipients",
@@ -157,6 +161,56 @@ const rejected: [string, () => unknown, string][] = [
 
 for (const [what, fn, mentions] of rejected) {
   Deno.test(`policy refuses ${what}`, () => invalidPolicy(fn, mentions));
+}
+
+Deno.test("a refused email setting names every wrong field in words, not one in code", () => {
+  throws(
+    () => emailAuthorizationPolicy({ required: true, recipients: ["not"], timeoutSeconds: -1 }),
+    (error: unknown) => {
+      const issues = (error as CoreError).issues;
+      deepEqual(issues, [
+        {
+          field: "recipients",
+          message: "Enter email addresses separated by commas; 'not' is not an email address",
+        },
+        {
+          field: "timeoutSeconds",
+          message: "Enter the timeout as a whole number from 10 to 3600 seconds; -1 is not",
+        },
+      ]);
+      equal((error as Error).message, issues[0]!.message);
+      return true;
+    },
+  );
+  throws(
+    () => emailAuthorizationPolicy({ timeoutSeconds: "" as unknown as number }),
+    (error: unknown) => {
+      equal(
+        (error as Error).message,
+        "Enter the timeout, a whole number from 10 to 3600 seconds",
+        "an empty field is said to be empty, never 0",
+      );
+      return true;
+    },
+  );
+  throws(
+    () => confirmationPolicy({ message: "", timeoutSeconds: 1 }),
+    (error: unknown) => {
+      deepEqual((error as CoreError).issues.map((i) => i.field), ["message", "timeoutSeconds"]);
+      return true;
+    },
+  );
+});
+
+for (const [what, fn] of rejected) {
+  Deno.test(`a refusal of ${what} reads as words, with no setting's code name in it`, () => {
+    throws(fn, (error: unknown) => {
+      const message = (error as Error).message;
+      equal(/^Invalid |[a-z][A-Z][a-z]|"/.test(message), false, message);
+      equal((error as CoreError).issues.length > 0, true);
+      return true;
+    });
+  });
 }
 
 Deno.test("policy accepts the limits themselves", () => {
@@ -304,7 +358,7 @@ Deno.test("terminal recording is off by default, on or off only, with a bounded 
     terminal: "on",
     retentionDays: 7,
   });
-  throws(() => recordingPolicy({ terminal: "maybe" as never }), /terminal/);
-  throws(() => recordingPolicy({ retentionDays: 0 }), /retentionDays/);
-  throws(() => recordingPolicy({ retentionDays: 1.5 }), /retentionDays/);
+  throws(() => recordingPolicy({ terminal: "maybe" as never }), /terminals are recorded/);
+  throws(() => recordingPolicy({ retentionDays: 0 }), /how long recordings are kept/);
+  throws(() => recordingPolicy({ retentionDays: 1.5 }), /from 1 to 3650 days; 1\.5 is not/);
 });

@@ -77,6 +77,14 @@ export type SkippedConfirmation = {
   text: string;
 };
 
+/** One pending gate's countdown on the technician's panel. */
+export type GateCountdown = {
+  gate: "confirmation" | "email";
+  label: string;
+  deadline: Millis;
+  secondsLeft: number;
+};
+
 /** What the technician's panel shows at `now`; deadlines that passed count as resolved. */
 export type SessionView =
   | { kind: "unauthorized"; text: string; outcome: OutcomeView | null }
@@ -85,6 +93,8 @@ export type SessionView =
     attemptId: string;
     deadline: Millis;
     secondsLeft: number;
+    /** Each pending gate's own deadline, labelled, so two gates show two countdowns. */
+    countdowns: GateCountdown[];
     waitingFor: { confirmation: boolean; email: boolean };
     /** The email requirements still waiting for a decision, each with who may decide it. */
     waitingApprovals:
@@ -155,6 +165,14 @@ export function sessionView(
         attemptId: attempt.id,
         deadline,
         secondsLeft: secondsLeft(deadline, now),
+        countdowns: [
+          ...(attempt.confirmation.kind === "pending"
+            ? [countdown("confirmation", attempt.confirmation.deadline, now)]
+            : []),
+          ...(attempt.email.kind === "pending"
+            ? [countdown("email", attempt.email.deadline, now)]
+            : []),
+        ],
         waitingFor,
         waitingApprovals: waitingRequirements(attempt.email).map((
           { source, recipients, rule, votes, tiersAsked },
@@ -194,6 +212,11 @@ function skippedConfirmation(
     because: gate.promptUnsupported ? "agent" : "policy",
     text: confirmationSkipText(gate, authorized),
   };
+}
+
+function countdown(gate: GateCountdown["gate"], deadline: Millis, now: Millis): GateCountdown {
+  const label = gate === "confirmation" ? "End user's answer" : "Email approval";
+  return { gate, label, deadline, secondsLeft: secondsLeft(deadline, now) };
 }
 
 function outcomeView(end: AttemptEnd, deviceName: string | null): OutcomeView {

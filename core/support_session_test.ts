@@ -769,6 +769,12 @@ Deno.test("confirmation prompt shows the message, who connects, as which user, a
     attemptId: "att-" + s(0),
     deadline: s(60),
     secondsLeft: 45,
+    countdowns: [{
+      gate: "confirmation",
+      label: "End user's answer",
+      deadline: s(60),
+      secondsLeft: 45,
+    }],
     waitingFor: { confirmation: true, email: false },
     waitingApprovals: [],
     approvals: [],
@@ -1200,6 +1206,16 @@ Deno.test("email authorization asks every recipient and notifies the device", ()
   const view = sessionView(state, s(100));
   equal(view.kind === "authorizing" && view.secondsLeft, 80);
   deepEqual(view.kind === "authorizing" && view.texts, [WAITING_FOR_EMAIL]);
+});
+
+Deno.test("with the end user and email approval both pending, each has its own labelled countdown", () => {
+  const { state } = request(fresh(), context(s(0), { ...withConfirmation, ...withEmail }));
+  const view = sessionView(state, s(15));
+  deepEqual(view.kind === "authorizing" && view.countdowns, [
+    { gate: "confirmation", label: "End user's answer", deadline: s(60), secondsLeft: 45 },
+    { gate: "email", label: "Email approval", deadline: s(180), secondsLeft: 165 },
+  ]);
+  equal(view.kind === "authorizing" && view.secondsLeft, 45, "the nearer one ends the attempt");
 });
 
 Deno.test("email authorization times out after 180 s by default", () => {

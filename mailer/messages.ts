@@ -2,13 +2,14 @@
  * The mails Assent sends. Plain text plus simple HTML with no remote images or scripts; the
  * only secret in a mail is its one link.
  */
-import { CHECK_REQUEST, type ConsentReceipt, EMAIL_SUBJECT, receiptText } from "../core/mod.ts";
+import { type ConsentReceipt, receiptText } from "../core/mod.ts";
 import type {
   AuthorizationRequestFacts,
   MailTexts,
   RenderedMail,
   SupportLinkFacts,
 } from "../services/ports.ts";
+import { type CatalogueKey, type Locale, type Params, t } from "../i18n/mod.ts";
 
 /** Escapes text for HTML. */
 export function escapeHtml(text: string): string {
@@ -30,63 +31,68 @@ export function redactDecisionLinks(text: string): string {
   return text.replace(/\S*\/approve\/[A-Za-z0-9_-]+/g, REDACTED_APPROVAL_LINK);
 }
 
-/** The email-authorization request sent to each recipient (R5). */
+/** The email-authorization request sent to each recipient (R5), in `locale` (English by default). */
 export function authorizationRequestMail(input: AuthorizationRequestFacts): RenderedMail {
+  const locale: Locale = input.locale ?? "en";
+  const say = (key: CatalogueKey, params?: Params) => t(locale, key, params);
   const minutes = Math.max(
     1,
     Math.round((input.deadline - (input.askedAt ?? input.requestedAt)) / 60_000),
   );
   const escalated = input.tier && input.tier > 1
-    ? `You are asked because the approvers before you (tier ${
-      input.tier - 1
-    }) did not answer in time.`
+    ? say("mail.approval.escalated", { tier: input.tier - 1 })
     : null;
-  const who = `${input.technician} asks to connect to ${input.device}` +
-    (input.asUser ? ` as ${input.asUser}` : "");
+  const who = input.asUser
+    ? say("approval.asks_as", {
+      technician: input.technician,
+      device: input.device,
+      user: input.asUser,
+    })
+    : say("approval.asks", { technician: input.technician, device: input.device });
+  const answerBy = `${utc(input.deadline)} (${
+    say("mail.approval.about_minutes", { count: minutes })
+  })`;
+  const rows: [string, string][] = [
+    [say("mail.approval.organization"), input.organization],
+    [say("mail.approval.technician"), input.technician],
+    [say("mail.approval.device"), input.device],
+    ...(input.asUser ? [[say("mail.approval.as_user"), input.asUser] as [string, string]] : []),
+    ...(input.reason ? [[say("mail.approval.reason"), input.reason] as [string, string]] : []),
+    [say("mail.approval.requested"), utc(input.requestedAt)],
+    [say("mail.approval.answer_by"), answerBy],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  const checkRequest = say("mail.approval.check_request");
   const text = [
-    `${who}.`,
+    who,
     "",
-    `Organization: ${input.organization}`,
-    `Technician:   ${input.technician}`,
-    `Device:       ${input.device}`,
-    ...(input.asUser ? [`As user:      ${input.asUser}`] : []),
-    ...(input.reason ? [`Reason:       ${input.reason}`] : []),
-    `Requested:    ${utc(input.requestedAt)}`,
-    `Answer by:    ${utc(input.deadline)} (about ${minutes} minute${minutes === 1 ? "" : "s"})`,
+    ...rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`),
     ...(escalated ? ["", escalated] : []),
     "",
-    `${CHECK_REQUEST}: ${input.link}`,
+    `${checkRequest}: ${input.link}`,
     "",
-    "Open the link to allow or deny the connection. Opening it decides nothing; only the",
-    "buttons on the page do. If you did not expect this, deny it or ignore this mail: without",
-    "an answer the request times out and nobody connects.",
+    say("mail.approval.instructions"),
   ].join("\n");
   const e = escapeHtml;
-  const row = (label: string, value: string) =>
+  const row = ([label, value]: [string, string]) =>
     `<tr><td style="padding:2px 12px 2px 0;color:#5d6675">${e(label)}</td><td>${
       e(value)
     }</td></tr>`;
   const html =
-    `<!doctype html><html><body style="font-family:system-ui,Segoe UI,Arial,sans-serif;color:#1b1f27">
-<p style="font-size:16px"><strong>${e(who)}.</strong></p>
+    `<!doctype html><html lang="${locale}"><body style="font-family:system-ui,Segoe UI,Arial,sans-serif;color:#1b1f27">
+<p style="font-size:16px"><strong>${e(who)}</strong></p>
 <table style="border-collapse:collapse;font-size:14px">
-${row("Organization", input.organization)}
-${row("Technician", input.technician)}
-${row("Device", input.device)}
-${input.asUser ? row("As user", input.asUser) : ""}
-${input.reason ? row("Reason", input.reason) : ""}
-${row("Requested", utc(input.requestedAt))}
-${row("Answer by", `${utc(input.deadline)} (about ${minutes} minute${minutes === 1 ? "" : "s"})`)}
+${rows.map(row).join("\n")}
 </table>
 ${escalated ? `<p>${e(escalated)}</p>` : ""}
 <p><a href="${
       e(input.link)
     }" style="display:inline-block;background:#1f4fd1;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600">${
-      e(CHECK_REQUEST)
+      e(checkRequest)
     }</a></p>
-<p style="font-size:13px;color:#5d6675">Opening the link decides nothing; only the buttons on the page do. Without an answer the request times out and nobody connects.</p>
+<p style="font-size:13px;color:#5d6675">${e(say("mail.approval.footer"))}</p>
 </body></html>`;
-  return { subject: EMAIL_SUBJECT, text, html };
+  return { subject: say("mail.approval.subject"), text, html };
 }
 
 /** The test mail sent from the admin mail page. */

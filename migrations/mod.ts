@@ -21,6 +21,7 @@ import * as terminalRecordings from "./20261202T110000_terminal_recordings.ts";
 import * as operations from "./20261203T120000_operations.ts";
 import * as webhooks from "./20261203T130000_webhooks.ts";
 import * as consentCapabilities from "./20261204T100000_consent_capabilities.ts";
+import * as organizationLanguage from "./20261204T100000_organization_language.ts";
 import * as consentReceipts from "./20261204T110000_consent_receipts.ts";
 import * as workspacePreference from "./20261204T120000_workspace_preference.ts";
 import * as auditApiTokens from "./20261204T130000_audit_api_tokens.ts";
@@ -45,6 +46,7 @@ export const migrations: Record<string, Migration> = {
   "20261203T120000_operations": operations,
   "20261203T130000_webhooks": webhooks,
   "20261204T100000_consent_capabilities": consentCapabilities,
+  "20261204T100000_organization_language": organizationLanguage,
   "20261204T110000_consent_receipts": consentReceipts,
   "20261204T120000_workspace_preference": workspacePreference,
   "20261204T130000_audit_api_tokens": auditApiTokens,

@@ -8,9 +8,9 @@ import { createApiToken, ownApiTokens, revokeToken } from "../services/api_token
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
-import { MfaEnrolPage, RecoveryCodesPage } from "../views/MfaEnrolPage.tsx";
+import { MfaEnrolPage, RecoveryCodesLeftPage, RecoveryCodesPage } from "../views/MfaEnrolPage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
-import { password, readForm, text } from "./forms.ts";
+import { password, readForm, safeNext, text } from "./forms.ts";
 import { requireUser } from "./middleware.ts";
 import { render } from "./render.tsx";
 
@@ -116,6 +116,15 @@ export function accountRoutes(): Hono<AppEnv> {
     });
   });
 
+  app.get("/account/recovery-codes-left", async (c) => {
+    const user = currentUser(c);
+    const left = await c.get("services").accounts.recoveryCodesLeft(user.id);
+    return render(
+      c,
+      <RecoveryCodesLeftPage left={left} next={safeNext(c.req.query("next"))} />,
+    );
+  });
+
   app.get("/account/mfa", async (c) => {
     const user = currentUser(c);
     if (user.mfaEnabled) return c.redirect("/account#mfa", 303);
@@ -136,7 +145,7 @@ export function accountRoutes(): Hono<AppEnv> {
     if (form.ok) {
       try {
         const codes = await accounts.confirmTotp(user.id, form.data.code);
-        return render(c, <RecoveryCodesPage codes={codes} />);
+        return codesPage(c, codes);
       } catch (err) {
         ({ message: error, status } = failure(err));
       }
@@ -172,7 +181,7 @@ export function accountRoutes(): Hono<AppEnv> {
         currentUser(c).id,
         form.data.password,
       );
-      return render(c, <RecoveryCodesPage codes={codes} />);
+      return codesPage(c, codes);
     } catch (err) {
       const f = failure(err);
       return await accountPage(c, "codes", { error: f.message }, f.status);
@@ -248,4 +257,19 @@ async function enrolModel(enrol: { secret: string; uri: string }, account: strin
 
 function hashOfSession(c: Ctx): string {
   return c.get("services").accounts.sessionIdHash(c.get("sessionToken") ?? "");
+}
+
+// The codes are stored hashed, so this page is the only place they exist in the clear: the copy
+// and download buttons work on the page itself, and nothing is kept for a later download.
+function codesPage(c: Ctx, codes: string[]): Response {
+  const user = currentUser(c);
+  return render(
+    c,
+    <RecoveryCodesPage
+      codes={codes}
+      account={user.email}
+      organization={c.get("services").instance.organization ?? "Assent"}
+      at={c.get("services").clock.now()}
+    />,
+  );
 }

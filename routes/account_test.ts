@@ -109,3 +109,29 @@ Deno.test("changing the password checks the current one and signs out other sess
   const audit = await recentAudit(t.services.db);
   assert.ok(audit.some((e) => e.action === "user.password_changed"));
 });
+
+Deno.test("new recovery codes can be copied and downloaded as a text file naming the account and day", async () => {
+  await using t = await testApp();
+  const client = await setUp(t);
+  const { codes } = await enrolTotp(t, client);
+  const res = await client.post("/account/mfa/recovery-codes", { password: PASSWORD });
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  const fresh = [...html.matchAll(/<code>([a-z0-9]{5}-[a-z0-9]{5})<\/code>/g)].map((m) => m[1]!);
+  assert.equal(fresh.length, 10);
+  assert.ok(fresh.every((code) => !codes.includes(code)));
+  const day = new Date(t.clock.now()).toISOString().slice(0, 10);
+  const link = html.match(
+    /<a class="button" id="download-codes" href="([^"]+)" download="([^"]+)"/,
+  );
+  assert.ok(link, "a download link");
+  assert.equal(link[2], `assent-recovery-codes-owner@example.com-${day}.txt`);
+  assert.match(link[1]!, /^data:text\/plain;charset=utf-8,/);
+  const file = decodeURIComponent(link[1]!.slice("data:text/plain;charset=utf-8,".length));
+  assert.match(file, /^Assent recovery codes for owner@example\.com \(Example IT\)\n/);
+  assert.match(file, new RegExp(`Created ${day}\\.`));
+  assert.ok(fresh.every((code) => file.includes(`\n${code}\n`)));
+  assert.match(html, /<button type="button" data-copy="#recovery-codes-text">Copy codes<\/button>/);
+  const copied = html.match(/<pre id="recovery-codes-text" hidden>([\s\S]*?)<\/pre>/)?.[1];
+  assert.ok(fresh.every((code) => copied?.includes(code)));
+});

@@ -13,6 +13,7 @@ import {
   DEFAULT_EMAIL_AUTHORIZATION_POLICY,
   type EmailAuthorizationPolicy,
   type EmailGatePolicy,
+  isCoreError,
   receiptEnding,
   receiptText,
   sessionView,
@@ -87,7 +88,7 @@ export function confirmationJson(policy: ConfirmationPolicy) {
 export function sessionJson(
   session: SupportSession,
   device: Device,
-  online: { now: number; actions: ReturnType<typeof allowedActions> },
+  online: { now: number; actions: ReturnType<typeof allowedActions>; byName?: string | null },
 ) {
   const view = sessionView(session, online.now, { deviceName: device.name });
   const base = {
@@ -147,6 +148,8 @@ export function sessionJson(
           heading: view.outcome.heading,
           reason: view.outcome.reason,
           by: view.outcome.by,
+          // `by` is an id (or an approver's address); people read the name.
+          byName: online.byName ?? null,
           at: view.outcome.at,
         },
       };
@@ -218,13 +221,13 @@ export function apiRoutes(): Hono<AppEnv> {
     }
   };
 
-  const render = (
+  const render = async (
     c: Ctx,
     session: SupportSession,
     row: Device,
     status: 200 | 201 | 202 = 200,
   ) => {
-    const { sessions, clock } = c.get("services");
+    const { sessions, clock, accounts } = c.get("services");
     const now = clock.now();
     const actions = allowedActions({
       device: sessions.deviceView(row),
@@ -232,7 +235,9 @@ export function apiRoutes(): Hono<AppEnv> {
       now,
       technicianId: currentUser(c).id,
     });
-    return c.json({ session: sessionJson(session, row, { now, actions }) }, status);
+    const by = session.status.kind === "unauthorized" ? session.status.last?.by : undefined;
+    const byName = by ? await accounts.displayName(by) : null;
+    return c.json({ session: sessionJson(session, row, { now, actions, byName }) }, status);
   };
 
   const sessionFailure = (c: Ctx, err: unknown) => {
@@ -475,7 +480,9 @@ export function apiRoutes(): Hono<AppEnv> {
       } catch (err) {
         const message = policyMessage(err);
         if (!message) throw err;
-        return fail(c, 400, "invalid_request", message);
+        // The same sentences as the form's, with the field each is about, for programs.
+        const fields = isCoreError(err) ? err.issues : [];
+        return fail(c, 400, "invalid_request", message, { fields });
       }
     });
     app.delete(path, async (c) => {

@@ -105,6 +105,10 @@ export const DecisionBody = z.object({
 export const ErrorResponse = z.object({
   error: z.string().describe("What went wrong, in plain words"),
   code: z.string().optional().describe("A machine-readable code (see docs/api.md)"),
+  fields: z.array(z.object({
+    field: z.string().describe("The field of the request body, e.g. timeoutSeconds"),
+    message: z.string().describe("What is wrong with it, in the words the web form uses"),
+  })).optional().describe("Every refused field of a refused setting, when there are any"),
 }).loose();
 
 const Device = z.looseObject({
@@ -136,6 +140,14 @@ const Session = z.looseObject({
   openedAt: z.number(),
   status: z.enum(["unauthorized", "authorizing", "authorized", "closed"]),
   actions: z.record(z.string(), z.unknown()),
+  lastOutcome: z.looseObject({
+    outcome: z.string().describe("A machine-readable reason code, e.g. declined or deauthorized"),
+    heading: z.string(),
+    reason: z.string(),
+    by: z.string().nullable().describe("Who ended it: a user id, or an approver's address"),
+    byName: z.string().nullable().describe("The name of that user, when they have an account"),
+    at: z.number(),
+  }).nullable().optional().describe("How the last authorization attempt ended (unauthorized only)"),
   /** While authorized: what the authorization allows (desktop_view, desktop_control, terminal, files). */
   capabilities: z.array(z.string()).optional(),
   /** While authorized: notify mode told the end user, nobody answered. */

@@ -10,10 +10,13 @@ import type { ApprovalMiss, ApprovalModel } from "../services/email_auth.ts";
 import { ApprovalPage, UnknownApprovalPage } from "../views/ApprovalPage.tsx";
 import type { AppEnv, Ctx } from "./env.ts";
 import { readForm } from "./forms.ts";
-import { render } from "./render.tsx";
+import { readerLocale, render } from "./render.tsx";
+import { t } from "../i18n/mod.ts";
+
+const CHOOSE = "Choose Allow Session or Deny";
 
 const DecisionForm = z.object({
-  decision: z.enum(["allow", "deny"], { error: "Choose Allow Session or Deny" }),
+  decision: z.enum(["allow", "deny"], { error: CHOOSE }),
   comment: z.string().max(
     REASON_MAX_LENGTH,
     `The comment must be at most ${REASON_MAX_LENGTH} characters`,
@@ -21,17 +24,23 @@ const DecisionForm = z.object({
     .default(""),
 });
 
+// Approvers read this page in their browser's language (they have no account to set one).
+const localized = { localized: true };
+
 function page(c: Ctx, result: ApprovalModel | ApprovalMiss) {
+  const locale = readerLocale(c);
   if ("kind" in result) {
     return result.kind === "rate_limited"
-      ? render(c, <UnknownApprovalPage message={result.message} />, 429)
+      ? render(c, <UnknownApprovalPage message={t(locale, "approval.too_many")} />, 429, localized)
       : render(
         c,
-        <UnknownApprovalPage message="This link is not valid. It may have been mistyped, or the request it belonged to no longer exists." />,
+        <UnknownApprovalPage message={t(locale, "approval.unknown_link")} />,
         404,
+        localized,
       );
   }
-  return render(c, <ApprovalPage model={result} />, result.view.kind === "own_request" ? 403 : 200);
+  const status = result.view.kind === "own_request" ? 403 : 200;
+  return render(c, <ApprovalPage model={result} />, status, localized);
 }
 
 /** GET and POST /approve/:token. */
@@ -48,7 +57,10 @@ export function approveRoutes(): Hono<AppEnv> {
   app.post("/approve/:token", async (c) => {
     const form = await readForm(c, DecisionForm);
     if (!form.ok) {
-      return render(c, <UnknownApprovalPage message={form.message} />, 400);
+      const message = form.message === CHOOSE
+        ? t(readerLocale(c), "approval.choose")
+        : form.message;
+      return render(c, <UnknownApprovalPage message={message} />, 400, localized);
     }
     return page(
       c,

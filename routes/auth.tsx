@@ -84,13 +84,17 @@ export function authRoutes(): Hono<AppEnv> {
     if (!form.ok) return render(c, <MfaLoginPage error={form.message} />, 400);
     const next = safeNext(form.data.next);
     try {
-      const token = await c.get("services").accounts.completeMfaLogin(
+      const { token, method } = await c.get("services").accounts.completeMfaLogin(
         pending,
         form.data.code,
         meta(c),
       );
       deleteCookie(c, PENDING_COOKIE, { path: "/" });
       setSessionCookie(c, token);
+      // A used recovery code is gone: say how many are left before going on.
+      if (method === "recovery_code") {
+        return c.redirect(`/account/recovery-codes-left?next=${encodeURIComponent(next)}`, 303);
+      }
       return c.redirect(next, 303);
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;

@@ -269,3 +269,38 @@ Deno.test("sign-in returns to the page that asked for it, never to another site"
   });
   assert.equal(off.headers.get("Location"), "/");
 });
+
+Deno.test("after a recovery code the user is told how many are left, warned at two or fewer", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const { codes } = await enrolTotp(t, owner);
+  let n = 0;
+  const use = async (code: string) => {
+    const c = new Client(t, `198.51.100.${++n}`);
+    await c.get("/login");
+    await c.post("/login", { email: "owner@example.com", password: PASSWORD, next: "/devices" });
+    const res = await c.post("/login/mfa", { code, next: "/devices" });
+    assert.equal(res.status, 303);
+    const location = res.headers.get("Location")!;
+    assert.equal(location, "/account/recovery-codes-left?next=%2Fdevices");
+    const page = await c.get(location);
+    assert.equal(page.status, 200);
+    return await page.text();
+  };
+  const first = await use(codes[0]!);
+  assert.match(first, /You have 9 recovery codes left\./);
+  assert.match(first, /href="\/devices"[^>]*>Continue/);
+  assert.doesNotMatch(first, /role="alert"/);
+  for (const code of codes.slice(1, 7)) await use(code);
+  const low = await use(codes[7]!);
+  assert.match(low, /You have 2 recovery codes left\./);
+  assert.match(low, /role="alert"/);
+  assert.match(low, /Issue new recovery codes/);
+  const last = await use(codes[9]!);
+  assert.match(last, /You have 1 recovery code left\./);
+
+  // A TOTP sign-in goes straight on, and a forged next stays on this site.
+  const shown = await (await owner.get("/account/recovery-codes-left?next=https://evil.example"))
+    .text();
+  assert.match(shown, /href="\/"[^>]*>Continue/);
+});

@@ -1,4 +1,5 @@
 /** Admin → Backups: the scheduled backups and the age of the newest (super admins only). */
+import { t } from "../i18n/mod.ts";
 import { Hono } from "hono";
 import { BackupsPage } from "../views/admin/BackupsPage.tsx";
 import type { AppEnv } from "./env.ts";
@@ -6,10 +7,12 @@ import { requireRole, requireUser } from "./middleware.ts";
 import { render } from "./render.tsx";
 
 function every(ms: number): string {
-  for (const [unit, size] of [["day", 86_400_000], ["hour", 3_600_000]] as const) {
-    if (ms % size === 0) return ms === size ? unit : `${ms / size} ${unit}s`;
-  }
-  return `${Math.round(ms / 60_000)} minutes`;
+  if (ms === 86_400_000) return "day";
+  if (ms === 3_600_000) return "hour";
+  if (ms % 86_400_000 === 0) return t("en", "count.days", { count: ms / 86_400_000 });
+  if (ms % 3_600_000 === 0) return t("en", "count.hours", { count: ms / 3_600_000 });
+  const minutes = Math.round(ms / 60_000);
+  return minutes === 1 ? "minute" : t("en", "count.minutes", { count: minutes });
 }
 
 /** /admin/backups. */

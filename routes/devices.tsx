@@ -15,8 +15,7 @@ import {
   emailPolicyFieldsFrom,
   emailPolicyInput,
   ownEmailPolicy,
-  policyErrorField,
-  policyMessage,
+  policyErrors,
 } from "../services/email_settings.ts";
 import {
   agentEmailPolicy,
@@ -37,7 +36,7 @@ export async function devicePage(
   device: Device,
   email: {
     error?: string;
-    errorField?: string | null;
+    errors?: Record<string, string>;
     notice?: string;
     values?: EmailPolicyValues;
   } = {},
@@ -77,7 +76,7 @@ export async function devicePage(
           action={`/devices/${device.id}/email-authorization`}
           values={email.values ?? await emailFormValues(db, device, names)}
           error={email.error}
-          errorField={email.errorField ?? null}
+          errors={email.errors ?? {}}
           notice={email.notice}
           agentReported={agentReportedText(device)}
           mailWarning={c.get("services").outbox.transport.kind === "log"
@@ -94,8 +93,9 @@ export async function devicePage(
 export const EmailPolicyFormSchema = z.object({
   required: z.preprocess((v) => v === "on", z.boolean()),
   recipients: z.string().max(5000, "Recipients are too long").default(""),
-  timeoutSeconds: z.coerce.number({ error: "Timeout must be a number of seconds" })
-    .int("Timeout must be a whole number of seconds"),
+  // Read as typed: core checks the number and says what is wrong in words, with the other
+  // fields' problems (an empty box coerced to 0 would be reported as "0").
+  timeoutSeconds: z.string().max(40, "Enter the timeout in seconds").default(""),
   approval: z.enum(["first", "quorum", "escalation"], { error: "Choose an approval policy" })
     .default("first"),
   mode: z.enum(["save", "inherit"]).default("save"),
@@ -214,7 +214,7 @@ export function deviceRoutes(): Hono<AppEnv> {
     const raw = await c.req.parseBody();
     const fields = emailPolicyFieldsFrom(raw);
     const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
-    if (!form.ok) return await devicePage(c, device, { error: form.message, values }, 400);
+    if (!form.ok) return await devicePage(c, device, { errors: form.errors, values }, 400);
     const { db, clock, events } = c.get("services");
     try {
       await changeEmailPolicy(
@@ -224,12 +224,12 @@ export function deviceRoutes(): Hono<AppEnv> {
         currentUser(c),
       );
     } catch (err) {
-      const message = policyMessage(err);
-      if (!message) throw err;
+      const errors = policyErrors(err);
+      if (!errors) throw err;
       return await devicePage(
         c,
         device,
-        { error: message, errorField: policyErrorField(message), values },
+        { errors, values },
         400,
       );
     }

@@ -47,7 +47,7 @@ Deno.test("an admin requires email authorization on a device; bad addresses are 
     timeoutSeconds: "180",
   });
   assert.equal(none.status, 400);
-  assert.match(await textOf(none), /at least one address when required/);
+  assert.match(await textOf(none), /at least one email address/);
   const slow = await owner.post(`/devices/${id}/email-authorization`, {
     required: "on",
     recipients: "a@example.com",
@@ -207,7 +207,7 @@ Deno.test("the API reads and changes email authorization, with validation", asyn
   });
   const bad = await call("PUT", { required: true, recipients: [] });
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error, /at least one address/);
+  assert.match((await bad.json()).error, /at least one email address/);
   const ok = await call("PUT", {
     required: true,
     recipients: ["It@Example.com"],

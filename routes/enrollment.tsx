@@ -14,8 +14,7 @@ import {
   emailPolicyFieldsFrom,
   emailPolicyInput,
   ownEmailPolicy,
-  policyErrorField,
-  policyMessage,
+  policyErrors,
 } from "../services/email_settings.ts";
 import { EmailPolicyFormSchema } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
@@ -149,7 +148,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     c: Ctx,
     email: {
       error?: string;
-      errorField?: string | null;
+      errors?: Record<string, string>;
       notice?: string;
       values?: EmailPolicyValues;
     } = {},
@@ -182,7 +181,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
                   updatedBy: own?.updatedBy ?? null,
                 }}
                 error={email.error}
-                errorField={email.errorField ?? null}
+                errors={email.errors ?? {}}
                 notice={email.notice}
                 mailWarning={c.get("services").outbox.transport.kind === "log"
                   ? NO_MAIL_SERVER_WARNING
@@ -225,7 +224,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     const raw = await c.req.parseBody();
     const fields = emailPolicyFieldsFrom(raw);
     const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
-    if (!form.ok) return (await groupPage(c, { error: form.message, values }, 400)).response();
+    if (!form.ok) return (await groupPage(c, { errors: form.errors, values }, 400)).response();
     const { db, clock } = c.get("services");
     try {
       await changeEmailPolicy(
@@ -235,11 +234,11 @@ export function enrollmentRoutes(): Hono<AppEnv> {
         currentUser(c),
       );
     } catch (err) {
-      const message = policyMessage(err);
-      if (!message) throw err;
+      const errors = policyErrors(err);
+      if (!errors) throw err;
       return (await groupPage(
         c,
-        { error: message, errorField: policyErrorField(message), values },
+        { errors, values },
         400,
       )).response();
     }

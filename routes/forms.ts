@@ -1,4 +1,4 @@
-/** Form parsing with zod: every field checked, the first problem reported in plain words. */
+/** Form parsing with zod: every field checked, each problem reported in plain words by its field. */
 import type { z } from "zod";
 import { type FormResult, parseWith } from "../services/fields.ts";
 import type { Ctx } from "./env.ts";
@@ -6,6 +6,7 @@ import type { Ctx } from "./env.ts";
 export {
   checkbox,
   email,
+  fieldMessages,
   firstMessage,
   type FormResult,
   many,
@@ -23,7 +24,7 @@ export async function readForm<S extends z.ZodType>(
   try {
     body = await c.req.parseBody({ all: true });
   } catch {
-    return { ok: false, message: "The form could not be read" };
+    return { ok: false, message: "The form could not be read", errors: {} };
   }
   return parseWith(schema, body);
 }

@@ -3,11 +3,22 @@ import type { VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { PageContext, type PageInfo } from "../views/context.ts";
 import type { Ctx } from "./env.ts";
+import { type Locale, negotiateLocale } from "../i18n/mod.ts";
 
 /** Statuses a rendered page may carry. */
 export type PageStatus = 200 | 400 | 401 | 403 | 404 | 409 | 410 | 413 | 429 | 500 | 503;
 
-function pageInfo(c: Ctx): PageInfo {
+/** How a page is rendered: `localized` pages (for end users and approvers) speak the reader's language. */
+export interface RenderOptions {
+  localized?: boolean;
+}
+
+/** The reader's language: Accept-Language, else the organization's default. */
+export function readerLocale(c: Ctx): Locale {
+  return negotiateLocale(c.req.header("Accept-Language"), c.get("services").instance.locale);
+}
+
+function pageInfo(c: Ctx, options: RenderOptions = {}): PageInfo {
   const user = c.get("user");
   return {
     viewer: user,
@@ -17,14 +28,22 @@ function pageInfo(c: Ctx): PageInfo {
     assetVersion: c.get("assetVersion"),
     styleNonce: c.get("styleNonce"),
     requestId: c.get("requestId") ?? "",
+    // The technician's console stays English; only pages for end users and approvers translate.
+    locale: options.localized ? readerLocale(c) : "en",
   };
 }
 
 /** Renders `node` as an HTML document. */
-export function render(c: Ctx, node: VNode, status: PageStatus = 200): Response {
+export function render(
+  c: Ctx,
+  node: VNode,
+  status: PageStatus = 200,
+  options: RenderOptions = {},
+): Response {
   const html = renderToString(
-    <PageContext.Provider value={pageInfo(c)}>{node}</PageContext.Provider>,
+    <PageContext.Provider value={pageInfo(c, options)}>{node}</PageContext.Provider>,
   );
+  if (options.localized) c.header("Vary", "Accept-Language", { append: true });
   return c.html("<!doctype html>" + html, status);
 }
 

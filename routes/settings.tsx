@@ -22,7 +22,8 @@ import {
   type SettingsDepartment,
   SettingsError,
 } from "../services/department_settings.ts";
-import { SettingsListPage } from "../views/SettingsListPage.tsx";
+import { type SettingsListItem, SettingsListPage } from "../views/SettingsListPage.tsx";
+import { OrganizationError } from "../services/organization.ts";
 import {
   AUTHORIZATION_LIFETIME_LABEL,
   type ExclusionRow,
@@ -81,7 +82,9 @@ const ConfirmationForm = z.object({
 });
 
 /** The consent field a refusal is about, so the page shows it beside that field. */
-function consentFieldError(message: string) {
+function consentFieldError(message: string, fieldErrors: Record<string, string> = {}) {
+  const named = (["capabilities", "mode", "nobodyToAsk"] as const).find((f) => fieldErrors[f]);
+  if (named) return { field: named, message: fieldErrors[named]! };
   const field = message.match(/^Invalid (capabilities|mode|nobodyToAsk)\b/)?.[1] ??
     (/asked or only told/.test(message)
       ? "mode"
@@ -211,11 +214,13 @@ async function refused<T>(run: Promise<T>): Promise<T> {
 /** An invalid policy re-renders the form through `fail`; other refusals answer on their own. */
 async function failWith(
   err: unknown,
-  fail: (message: string) => Promise<Response>,
+  fail: (message: string, fields?: Record<string, string>) => Promise<Response>,
 ): Promise<Response> {
   const answer = refusal(err);
   if (answer.status !== 400) throw answer;
-  return await fail(answer.message);
+  const fields: Record<string, string> = {};
+  if (isCoreError(err)) { for (const i of err.issues) fields[i.field] ??= i.message; }
+  return await fail(answer.message, fields);
 }
 
 async function assertMayChangeSecureConnect(c: Ctx, departmentId: string): Promise<void> {
@@ -225,6 +230,8 @@ async function assertMayChangeSecureConnect(c: Ctx, departmentId: string): Promi
 /** What a re-rendered page keeps from the request: the typed values and the error. */
 interface PageState {
   errors?: Partial<Record<SettingsPart, string>>;
+  /** Each refused field's problem, by its form name, for the section that was posted. */
+  fieldErrors?: Record<string, string>;
   confirmation?: Partial<SettingsPageModel["confirmation"]>;
   secureConnect?: Partial<SettingsPageModel["secureConnect"]>;
   authorization?: SettingsPageModel["authorization"];
@@ -314,6 +321,7 @@ async function settingsPage(
       retentionDays: String(policies.recording.retentionDays),
     },
     errors: state.errors ?? {},
+    fieldErrors: state.fieldErrors ?? {},
     saved: state.saved ??
       (PARTS.includes(saved as SettingsPart) ? saved as SettingsPart : null),
   };
@@ -340,6 +348,31 @@ function backTo(c: Ctx, department: Department, part: SettingsPart): Response {
   return c.redirect(`/settings/${department.id}?saved=${part}#${part}`, 303);
 }
 
+const LanguageForm = z.object({
+  locale: z.string({ error: "Choose a language" }).max(10, "Choose a language"),
+});
+
+function settingsListPage(
+  c: Ctx,
+  departments: SettingsListItem[],
+  language: { saved?: boolean; error?: string },
+  status: 200 | 400 | 403 = 200,
+): Response {
+  const services = c.get("services");
+  return render(
+    c,
+    <SettingsListPage
+      departments={departments}
+      language={{
+        locale: services.instance.locale,
+        canChange: currentUser(c).role === "super_admin",
+        ...language,
+      }}
+    />,
+    status,
+  );
+}
+
 /** GET /settings, GET /settings/:departmentId and the POSTs of each section. */
 export function settingsRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -349,7 +382,21 @@ export function settingsRoutes(): Hono<AppEnv> {
 
   app.get("/settings", async (c) => {
     const items = await settings(c).overview(currentUser(c));
-    return render(c, <SettingsListPage departments={items} />);
+    return settingsListPage(c, items, { saved: c.req.query("saved") === "language" });
+  });
+
+  app.post("/settings/language", async (c) => {
+    const services = c.get("services");
+    const form = await readForm(c, LanguageForm);
+    try {
+      if (!form.ok) throw new OrganizationError(400, form.message);
+      await services.organization.changeDefaultLocale(currentUser(c), form.data.locale);
+    } catch (err) {
+      if (!(err instanceof OrganizationError)) throw err;
+      const items = await settings(c).overview(currentUser(c));
+      return settingsListPage(c, items, { error: err.message }, err.status);
+    }
+    return c.redirect("/settings?saved=language", 303);
   });
 
   app.get("/settings/:departmentId", async (c) => await settingsPage(c, await loadDepartment(c)));
@@ -372,9 +419,11 @@ export function settingsRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, ConfirmationForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
+        // The section's box lists every field's problem, or says the message when none is a field's.
         errors: { confirmation: message },
+        fieldErrors,
         confirmation: {
           enabled: isOn(raw.enabled),
           message: raw.message ?? "",
@@ -384,10 +433,10 @@ export function settingsRoutes(): Hono<AppEnv> {
           nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
           offerWindows: isOn(raw.offerWindows),
           capabilities: form.ok ? [form.data.capabilities ?? []].flat() : undefined,
-          fieldError: consentFieldError(message),
+          fieldError: consentFieldError(message, fieldErrors),
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     const input = confirmationInput(form.data);
     try {
       await settings(c).changeConfirmation(currentUser(c), department.id, input);
@@ -402,16 +451,18 @@ export function settingsRoutes(): Hono<AppEnv> {
     await assertMayChangeSecureConnect(c, department.id);
     const form = await readForm(c, SecureConnectForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
+        // The section's box lists every field's problem, or says the message when none is a field's.
         errors: { "secure-connect": message },
+        fieldErrors,
         secureConnect: {
           enabled: isOn(raw.enabled),
           reauthenticationMinutes: raw.reauthenticationMinutes ?? "",
           requireMfaForAll: isOn(raw.requireMfaForAll),
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeSecureConnect(currentUser(c), department.id, form.data);
     } catch (err) {
@@ -428,15 +479,17 @@ export function settingsRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, AuthorizationForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
+        // The section's box lists every field's problem, or says the message when none is a field's.
         errors: { authorization: message },
+        fieldErrors,
         authorization: {
           lifetimeMinutes: raw.lifetimeMinutes ?? "",
           requireReason: raw.requireReason === "on",
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeAuthorization(currentUser(c), department.id, form.data);
     } catch (err) {
@@ -449,15 +502,17 @@ export function settingsRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, RecordingForm);
     const raw = await typed(c);
-    const fail = (message: string) =>
+    const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
       settingsPage(c, department, {
+        // The section's box lists every field's problem, or says the message when none is a field's.
         errors: { recording: message },
+        fieldErrors,
         recording: {
           terminal: isOn(raw.terminal) ? "on" : "off",
           retentionDays: raw.retentionDays ?? "",
         },
       }, 400);
-    if (!form.ok) return await fail(form.message);
+    if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeRecording(currentUser(c), department.id, {
         terminal: form.data.terminal ? "on" : "off",

@@ -629,7 +629,7 @@ Deno.test("Session Confirmation's consent fields save a mode, capabilities and c
   const html = await bad.text();
   assert.match(
     html,
-    /<p class="field-error" id="consent-capabilities-error" role="alert">Invalid capabilities &quot;webcam&quot;/,
+    /<p class="field-error" id="consent-capabilities-error" role="alert">Choose only among desktop_view, desktop_control, terminal, files; 'webcam' is none of them/,
   );
   assert.match(html, /aria-describedby="consent-capabilities-error consent-capabilities-hint"/);
   assert.deepEqual(

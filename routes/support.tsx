@@ -27,7 +27,8 @@ import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { liveStream } from "./live.ts";
 import { requireUser } from "./middleware.ts";
-import { render, renderPartial } from "./render.tsx";
+import { readerLocale, render, renderPartial } from "./render.tsx";
+import { t } from "../i18n/mod.ts";
 import { sessionFailure } from "./sessions.tsx";
 
 const EXPIRY_MINUTES = new Set(supportCodeExpiryChoices().map((c) => c.minutes));
@@ -199,17 +200,19 @@ export function supportRoutes(): Hono<AppEnv> {
     return c.redirect("/support", 303);
   });
 
-  // --- public: the customer's side
+  // --- public: the customer's side, in the language of their browser
+  const localized = { localized: true };
 
   app.get("/join", (c) => {
     const typed = c.req.query("code");
-    if (typed === undefined) return render(c, <JoinCodePage />);
+    if (typed === undefined) return render(c, <JoinCodePage />, 200, localized);
     const code = parseSupportCode(typed);
     if (!code) {
       return render(
         c,
-        <JoinCodePage code={typed.slice(0, 15)} error="A session code is 9 digits" />,
+        <JoinCodePage code={typed.slice(0, 15)} error={t(readerLocale(c), "join.code_invalid")} />,
         400,
+        localized,
       );
     }
     return c.redirect(`/join/${code}`, 303);
@@ -235,6 +238,7 @@ export function supportRoutes(): Hono<AppEnv> {
         visitor={platformFromUserAgent(c.req.header("User-Agent") ?? "")}
       />,
       status,
+      localized,
     );
   });
 

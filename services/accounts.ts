@@ -133,6 +133,13 @@ export class Accounts {
     return (await getInstance(this.#d.db))?.organization_name ?? null;
   }
 
+  /** The name of the user with this id (or, for an approver, this email address); null if none. */
+  async displayName(idOrEmail: string): Promise<string | null> {
+    const user = await findUser(this.#d.db, idOrEmail) ??
+      (idOrEmail.includes("@") ? await findUserByEmail(this.#d.db, idOrEmail) : undefined);
+    return user?.name ?? null;
+  }
+
   /** Whether the user stays on the device page when their request is authorized. */
   async staysOnPanel(userId: string): Promise<boolean> {
     return await staysOnPanel(this.#d.db, userId);
@@ -259,8 +266,15 @@ export class Accounts {
     return { token, needsMfa };
   }
 
-  /** Completes a login waiting for its second factor; returns a fresh active token. */
-  async completeMfaLogin(token: string, code: string, meta: { ip: string; userAgent: string }) {
+  /**
+   * Completes a login waiting for its second factor; returns a fresh active token and which
+   * factor it took (after a recovery code the user is told how many are left).
+   */
+  async completeMfaLogin(
+    token: string,
+    code: string,
+    meta: { ip: string; userAgent: string },
+  ): Promise<{ token: string; method: SecondFactor }> {
     const session = await this.#session(token, "mfa");
     if (!session) throw new AccountError("invalid", "Your sign-in has expired. Start again.");
     const user = await findUser(this.#d.db, session.user_id);
@@ -272,7 +286,7 @@ export class Accounts {
     // A new token after the second factor: nothing learned before it carries over.
     const fresh = await this.#startSession(user, "active", meta);
     await this.#audit(user, "user.login", method, { ip: meta.ip });
-    return fresh;
+    return { token: fresh, method };
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { Effect } from "../core/mod.ts";
 import { hashToken, newId, randomToken } from "../lib/tokens.ts";
+import type { Locale } from "../i18n/mod.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { cancelMail, enqueueMail, insertEmailRequest, withdrawRequests } from "../store/email.ts";
@@ -12,11 +13,20 @@ import { loadSession } from "../store/sessions.ts";
 import type { ApprovalMailQueue } from "./effects.ts";
 import type { MailTexts } from "./ports.ts";
 
+/** What approval mail needs to know about the installation. */
+export interface ApprovalMailDeps {
+  publicUrl: () => string;
+  organization: () => string;
+  texts: MailTexts;
+  /** The language of approval mail: the organization's default (recipients have no account). */
+  locale?: () => Locale;
+}
+
 /** Mints approval links and queues their mail. */
 export class ApprovalMail implements ApprovalMailQueue {
-  readonly #d: { publicUrl: () => string; organization: () => string; texts: MailTexts };
+  readonly #d: ApprovalMailDeps;
 
-  constructor(deps: { publicUrl: () => string; organization: () => string; texts: MailTexts }) {
+  constructor(deps: ApprovalMailDeps) {
     this.#d = deps;
   }
 
@@ -39,6 +49,7 @@ export class ApprovalMail implements ApprovalMailQueue {
       withdrawn_at: null,
     });
     const mail = this.#d.texts.authorizationRequest({
+      locale: this.#d.locale?.() ?? "en",
       organization: this.#d.organization(),
       technician: effect.technicianName,
       device: device?.name ?? effect.deviceId,

@@ -41,8 +41,9 @@ import type { UnitOfWork } from "./unit_of_work.ts";
 export interface ApprovalModel {
   token: string;
   view: ApprovalPageView;
-  technician: string;
-  device: string;
+  /** Null when the request is forgotten; the page says "A technician" in the reader's words. */
+  technician: string | null;
+  device: string | null;
   asUser: string | null;
   requestedAt: number;
   recipient: string;
@@ -297,8 +298,8 @@ export class EmailAuthorization {
     return {
       token,
       view,
-      technician: attempt?.technicianName ?? "A technician",
-      device: device?.name ?? "a device",
+      technician: attempt?.technicianName ?? null,
+      device: device?.name ?? null,
       asUser: stored?.session.asUser ?? null,
       requestedAt: row.created_at,
       recipient: row.recipient,

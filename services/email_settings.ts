@@ -169,11 +169,19 @@ export function emailPolicyInput(f: EmailPolicyFields): EmailPolicyInput {
   }
 }
 
-/** The form field an invalid-policy message is about, e.g. "allows" or "tier2Recipients". */
-export function policyErrorField(message: string): string | null {
-  const match = /^Invalid ([A-Za-z0-9.]+) /.exec(message);
-  if (!match) return null;
-  const name = match[1]!;
+/**
+ * What is wrong with each field of the email form, by the form's field names (core names tier
+ * settings `tier2.recipients`; the form `tier2Recipients`); null when `err` is no refusal.
+ */
+export function policyErrors(err: unknown): Record<string, string> | null {
+  if (!(err instanceof CoreError) || err.code !== "invalid_policy") return null;
+  const errors: Record<string, string> = {};
+  for (const issue of err.issues) errors[formField(issue.field)] ??= issue.message;
+  if (Object.keys(errors).length === 0) errors[""] = err.message;
+  return errors;
+}
+
+function formField(name: string): string {
   const tier = /^tier(\d)\.(recipients|timeoutSeconds)$/.exec(name);
   if (tier) {
     const n = Number(tier[1]);

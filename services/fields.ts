@@ -5,14 +5,29 @@
  */
 import { z } from "zod";
 
-/** Parsed input, or the message explaining what is wrong with it. */
-export type FormResult<T> = { ok: true; data: T } | { ok: false; message: string };
+/**
+ * Parsed input, or what is wrong with it: `errors` holds each field's first problem (by the
+ * field's name; problems of the whole input under ""), and `message` the first of them all.
+ */
+export type FormResult<T> =
+  | { ok: true; data: T }
+  | { ok: false; message: string; errors: Record<string, string> };
 
-/** Validates `input` against `schema`, returning the first issue as a message. */
+/** Validates `input` against `schema`, returning every field's first issue. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): FormResult<z.infer<S>> {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, data: result.data };
-  return { ok: false, message: firstMessage(result.error) };
+  return { ok: false, message: firstMessage(result.error), errors: fieldMessages(result.error) };
+}
+
+/** Each field's first problem, by the field's name (nested paths joined with dots). */
+export function fieldMessages(error: z.ZodError): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const name = issue.path.map(String).join(".");
+    errors[name] ??= issue.message;
+  }
+  return errors;
 }
 
 /** The first issue of a zod error, as a sentence a person can act on. */

@@ -3,6 +3,7 @@
  * adapters that implement its ports, by `main.ts` (the composition root); nothing here
  * constructs a hub, a relay or a mail transport.
  */
+import type { Locale } from "../i18n/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { EventBus } from "../lib/event_bus.ts";
 import type { Logger } from "../lib/log.ts";
@@ -12,6 +13,7 @@ import type { Accounts } from "./accounts.ts";
 import type { AgentUpdates } from "./agent_updates.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
+import type { Organization } from "./organization.ts";
 import type { DeviceAdmin } from "./device_admin.ts";
 import type { AuditChain } from "./audit_chain.ts";
 import type { AuditLog } from "./audit_log.ts";
@@ -60,6 +62,8 @@ export interface Services {
   deviceAdmin: DeviceAdmin;
   /** Department settings and their exclusions. */
   settings: DepartmentSettings;
+  /** Organization-wide settings (the default language). */
+  organization: Organization;
   /** The outbox as admins read it, and the test mail. */
   mail: MailAdmin;
   /** The audit log within each viewer's reach. */
@@ -105,6 +109,6 @@ export interface Services {
   /** Stops the hub and ends live streams. */
   stop(): Promise<void>;
   config: { publicUrl: string; secureCookies: boolean; trustProxy: boolean };
-  /** Cached organization name; `null` until first-run setup is done. */
-  instance: { organization: string | null };
+  /** Cached organization name (`null` until first-run setup is done) and default language. */
+  instance: { organization: string | null; locale: Locale };
 }

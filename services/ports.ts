@@ -21,6 +21,7 @@
  */
 import type { AuditEvent, ConsentReceipt, ReasonCode } from "../core/mod.ts";
 import type { AgentMessage, DeviceInfo, ServerMessage } from "../protocol/messages.ts";
+import type { Locale } from "../i18n/mod.ts";
 
 export type { Clock, TimerHandle } from "../lib/clock.ts";
 
@@ -206,6 +207,8 @@ export interface RenderedMail {
 
 /** What an email-authorization request says (R5). */
 export interface AuthorizationRequestFacts {
+  /** The language to write in; English when not given. */
+  locale?: Locale;
   organization: string;
   technician: string;
   device: string;

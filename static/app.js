@@ -117,7 +117,15 @@ function openWhenAuthorized() {
   if (url) location.assign(url);
 }
 
+// A refused form comes back with its fields marked: the focus goes to the first one, so a
+// keyboard or screen-reader user lands where the fixing starts.
+function focusFirstError(root) {
+  const first = root.querySelector('[aria-invalid="true"]');
+  if (first && !root.querySelector("[autofocus]")) first.focus();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  focusFirstError(document);
   openWhenAuthorized();
   localizeTimes(document);
   tickCountdowns();

@@ -1,9 +1,10 @@
 /** The singleton row that says first-run setup is done, and the organization's name. */
 import type { Db } from "./db.ts";
+import type { Selectable } from "kysely";
 import type { InstanceTable } from "./schema.ts";
 
 /** The instance row, or undefined before first-run setup. */
-export async function getInstance(db: Db): Promise<InstanceTable | undefined> {
+export async function getInstance(db: Db): Promise<Selectable<InstanceTable> | undefined> {
   return await db.selectFrom("instance").selectAll().where("id", "=", 1).executeTakeFirst();
 }
 
@@ -25,4 +26,9 @@ export async function completeSetup(
 /** Renames the organization. */
 export async function renameOrganization(db: Db, name: string): Promise<void> {
   await db.updateTable("instance").set({ organization_name: name }).where("id", "=", 1).execute();
+}
+
+/** Sets the organization's default language. */
+export async function setDefaultLocale(db: Db, locale: string): Promise<void> {
+  await db.updateTable("instance").set({ default_locale: locale }).where("id", "=", 1).execute();
 }

@@ -7,6 +7,8 @@ export interface InstanceTable {
   id: number;
   organization_name: string;
   setup_completed_at: number;
+  /** The language of mail to people without an account (approvers), e.g. "de". */
+  default_locale: Generated<string>;
 }
 
 export interface UsersTable {

@@ -1,5 +1,10 @@
 // Real agent processes (`assent agent`) against a real server on loopback.
 import assert from "node:assert/strict";
+import {
+  DEFAULT_CONFIRMATION_MESSAGE,
+  EMAIL_REQUESTED_NOTIFICATION,
+  promptMessage,
+} from "../core/mod.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
 import { findDevice } from "../store/devices.ts";
 import { spawnAgent } from "./support/agent.ts";
@@ -254,5 +259,63 @@ Deno.test({
     await agent.type("a");
     await new Promise((r) => setTimeout(r, 500)); // as above: proving nothing is sent
     assert.equal(answers.length, 2, "a withdrawn prompt is not answered");
+  },
+});
+
+Deno.test({
+  name:
+    "prompt path: an agent under a German locale asks in German, the product's texts translated, the admin's as typed",
+  async fn() {
+    await using server = await startTestServer();
+    const dept = await department(server.services);
+    await using agent = await spawnAgent({
+      server: server.url,
+      enroll: await enrollmentToken(server.services, dept),
+      env: { LANG: "de_DE.UTF-8", LC_ALL: "", LC_MESSAGES: "" },
+    });
+    await agent.waitForLog(/connected to/);
+    const deviceId = await onlyDevice(server);
+    const answers: AgentMessage[] = [];
+    server.services.hub.listen({
+      message: (_id, m) => m.type === "prompt_answer" && answers.push(m),
+    });
+    assert.ok(server.services.hub.send(deviceId, {
+      type: "prompt",
+      promptId: "p1",
+      sessionId: "s1",
+      message: promptMessage(DEFAULT_CONFIRMATION_MESSAGE, true),
+      technician: "Tina Tech",
+      asUser: "alice",
+      remainingMs: 20_000,
+      onLockScreen: false,
+    }));
+    await agent.waitForScreen(/Sitzungsbestätigung/);
+    await agent.waitForScreen(/Ein Techniker bittet um Fernzugriff auf dieses Gerät\./);
+    await agent.waitForScreen(/Fernterminal-Sitzungen auf diesem Gerät werden aufgezeichnet\./);
+    await agent.waitForScreen(/Tina Tech möchte sich mit diesem Gerät als alice verbinden/);
+    await agent.waitForScreen(/Annehmen \(a\) oder ablehnen \(d\)\? noch \d+ Sekunden/);
+    await agent.type("a");
+    await until("the answer", () => answers.length === 1);
+    assert.deepEqual(answers[0], { type: "prompt_answer", promptId: "p1", answer: "accept" });
+    await agent.waitForScreen(/Angenommen\./);
+    assert.doesNotMatch(agent.screen.join(""), /wants to connect|seconds left|Accepted/);
+
+    assert.ok(server.services.hub.send(deviceId, {
+      type: "prompt",
+      promptId: "p2",
+      sessionId: "s1",
+      message: "Bitte kurz warten, IT-Abteilung Müller",
+      technician: "Tina Tech",
+      asUser: null,
+      remainingMs: 20_000,
+      onLockScreen: false,
+    }));
+    await agent.waitForScreen(/Bitte kurz warten, IT-Abteilung Müller\n/);
+    await agent.type("d");
+    await until("the second answer", () => answers.length === 2);
+    server.services.hub.send(deviceId, { type: "notify", text: EMAIL_REQUESTED_NOTIFICATION });
+    await agent.waitForScreen(
+      /\[Assent\] Die Freigabe dieser Verbindung wurde per E-Mail angefragt/,
+    );
   },
 });

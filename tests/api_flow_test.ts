@@ -8,7 +8,7 @@ import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
 
 Deno.test({
-  name: "API: step-up, end-user accept, authorized, deauthorize — with a real agent",
+  name: "API: step-up, end-user accept, authorized, deauthorize (by name) — with a real agent",
   async fn() {
     const clock = new FakeClock(Date.now());
     await using w = await world({ clock, heartbeatWindowMs: 24 * 3600_000 });
@@ -67,6 +67,8 @@ Deno.test({
     assert.equal(ended.status, 200);
     assert.equal(ended.json.session.status, "unauthorized");
     assert.equal(ended.json.session.lastOutcome.outcome, "deauthorized");
+    assert.equal(ended.json.session.lastOutcome.byName, "Olive Owner", "the id comes with a name");
+    assert.match(ended.json.session.lastOutcome.by, /^[A-Za-z0-9_-]+$/);
     await agent.waitForLog(/ended \(deauthorized\)/);
   },
 });

@@ -314,7 +314,13 @@ Deno.test("the API sets a policy, lists what waits for an approver and decides w
     approval: { kind: "quorum", allows: 3 },
   });
   assert.equal(bad.status, 400);
-  assert.match((await bad.json()).error, /Invalid allows "3": must be a whole number from 1 to 2/);
+  const refusal = await bad.json();
+  assert.equal(refusal.code, "invalid_request");
+  assert.match(
+    refusal.error,
+    /^Enter the number of allows needed as a whole number from 1 to 2; 3 is not$/,
+  );
+  assert.deepEqual(refusal.fields, [{ field: "allows", message: refusal.error }]);
   const good = await put({
     required: true,
     recipients: [ANN, BOB],
@@ -370,7 +376,7 @@ Deno.test("the device's email form saves a policy, and a bad value is refused be
   assert.match(html, /id="f-allows"[^>]*aria-invalid="true"/);
   assert.match(
     html,
-    /id="f-allows-error"[^>]*>Invalid allows &quot;5&quot;: must be a whole number from 1 to 2/,
+    /id="f-allows-error"[^>]*>Enter the number of allows needed as a whole number from 1 to 2; 5 is not/,
   );
   assert.match(html, /value="5"/, "what was typed is kept");
   const { db } = w.server.services;

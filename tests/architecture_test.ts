@@ -41,25 +41,27 @@ const PORTS = "services/ports.ts";
 export const RULES: Readonly<Record<string, Rule>> = {
   // The composition root wires everything.
   "main.ts": { may: ["*"] },
-  routes: { may: ["services", "views", "presenters", "protocol", "core", "lib"] },
+  routes: { may: ["services", "views", "presenters", "protocol", "core", "lib", "i18n"] },
   cli: { may: ["services", "core", "lib"] },
   // Use cases: load, let core decide, save and audit, then effects through their own ports.
-  services: { may: ["core", "store", "lib", "protocol"] },
+  services: { may: ["core", "store", "lib", "protocol", "i18n"] },
   // hub/ and mailer/ implement services' ports; they know them by their types only.
   hub: { may: ["core", "protocol", "lib"], typesFrom: [PORTS] },
-  mailer: { may: ["core", "lib"], typesFrom: [PORTS] },
+  mailer: { may: ["core", "lib", "i18n"], typesFrom: [PORTS] },
   // SQL only. It runs the migrations, and reads the device reports it keeps back through the
   // protocol's own schemas, so a stored report has one shape and one decoder.
   store: { may: ["core", "lib", "migrations", "protocol"] },
   // View models for views; routes fill them from what services return.
   presenters: { may: ["core", "lib", "protocol"], typesFrom: ["services"] },
-  views: { may: ["core", "presenters"] },
+  views: { may: ["core", "presenters", "i18n"] },
   // The specification: pure, with time, ids and tokens passed in.
   core: { may: [], pure: true },
+  // What end users and approvers read, in their language; English comes from core's texts.
+  i18n: { may: ["core"], pure: true },
   lib: { may: [] },
   protocol: { may: [] },
   // The device agent ships without the server.
-  agent: { may: ["protocol", "core", "lib"] },
+  agent: { may: ["protocol", "core", "lib", "i18n"] },
   // Frozen in time: they import no app code.
   migrations: { may: [] },
 };

@@ -4,9 +4,10 @@ import { emailAuthorizationPolicy } from "../core/mod.ts";
 import { FakeClock } from "../lib/clock.ts";
 import { saveEmailPolicy } from "../store/email.ts";
 import { type Client, textOf } from "./support/client.ts";
-import { approvalLink, type ReceivedMail, startSmtp } from "./support/smtp.ts";
+import { approvalLink, type ReceivedMail, startSmtp, subjectOf } from "./support/smtp.ts";
 import { type World, world } from "./support/world.ts";
 import { until } from "./support/wait.ts";
+import { addUser } from "./support/approvals.ts";
 
 const smtpSettings = (port: number) => ({
   host: "127.0.0.1",
@@ -94,10 +95,9 @@ Deno.test({
 
     const allowed = await approver.post(linkPath(ann), { decision: "allow" });
     assert.equal(allowed.status, 200);
-    assert.match(
-      await textOf(allowed),
-      /This connection has already been allowed by ann@example.com/,
-    );
+    const own = await textOf(allowed);
+    assert.match(own, /You allowed this request at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC ?\./);
+    assert.doesNotMatch(own, /already been allowed/, "the one who allowed is not told someone did");
     await until(
       "the session authorized",
       async () => (await status(w, sessionId)).kind === "authorized",
@@ -109,11 +109,7 @@ Deno.test({
     );
     assert.match(other, /already been allowed by ann@example.com at/);
     const again = await approver.post(linkPath(ann), { decision: "deny" });
-    assert.match(
-      await textOf(again),
-      /already been allowed by ann@example.com/,
-      "a link works once",
-    );
+    assert.match(await textOf(again), /You allowed this request at/, "a link works once");
     assert.equal((await status(w, sessionId)).kind, "authorized");
     const actions = (await audit(w, sessionId)).map((e) => e.action);
     assert.equal(actions.filter((a) => a === "email.allowed").length, 1);
@@ -316,5 +312,81 @@ Deno.test({
     assert.deepEqual(mail!.to, ["bob@example.com"]);
     await agent[Symbol.asyncDispose]();
     await second.agent[Symbol.asyncDispose]();
+  },
+});
+
+Deno.test({
+  name:
+    "an organization set to German mails approvers in German, and the approval page speaks the reader's language",
+  async fn() {
+    await using smtp = await startSmtp();
+    await using w = await world({ smtp: smtpSettings(smtp.port) });
+    const { deviceId } = await w.agent("PC-BERLIN");
+    await w.owner.get("/settings");
+    const saved = await w.owner.post("/settings/language", { locale: "de" });
+    assert.equal(saved.status, 303);
+    assert.match(await textOf(await w.owner.get("/settings?saved=language")), /Deutsch/);
+    await requireEmail(w, deviceId, ["anna@example.com"], 60);
+    const sessionId = await openAndRequest(w.owner, deviceId);
+    const [mail] = await smtp.waitFor(1);
+    assert.equal(subjectOf(mail!), "Freigabe für eine Fernverbindung angefragt");
+    assert.match(mail!.decoded, /Olive Owner möchte sich mit PC-BERLIN verbinden\./);
+    assert.match(mail!.decoded, /Antwort bis: +\d{4}-\d\d-\d\d \d\d:\d\d UTC \(etwa 1 Minute\)/);
+    assert.match(mail!.decoded, /Anfrage prüfen: http/);
+    assert.doesNotMatch(mail!.decoded, /Check Request|Answer by/);
+
+    const approver = w.client();
+    approver.headers.set("Accept-Language", "de-DE,de;q=0.9,en;q=0.5");
+    const page = await approver.get(linkPath(mail!));
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("Vary")?.includes("Accept-Language"), true);
+    const html = await page.text();
+    assert.match(html, /<html lang="de">/);
+    const text = html.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
+    assert.match(text, /Olive Owner möchte sich mit PC-BERLIN verbinden\./);
+    assert.match(text, /Diese Verbindung wartet auf Ihre Entscheidung: Noch \d+ Sekunden\./);
+    assert.match(text, /Sitzung erlauben Ablehnen/);
+    const allowed = await textOf(await approver.post(linkPath(mail!), { decision: "allow" }));
+    assert.match(
+      allowed,
+      /Sie haben diese Anfrage um \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC erlaubt\./,
+    );
+    await until(
+      "the session authorized",
+      async () => (await status(w, sessionId)).kind === "authorized",
+    );
+    const english = w.client();
+    english.headers.set("Accept-Language", "en-GB,en;q=0.9");
+    assert.match(
+      await textOf(await english.get(linkPath(mail!))),
+      /You allowed this request at/,
+      "the recipient's own link, read in English",
+    );
+  },
+});
+
+Deno.test({
+  name: "only a super admin changes the organization's language, and only to one Assent speaks",
+  async fn() {
+    await using w = await world();
+    await w.owner.get("/settings");
+    const bad = await w.owner.post("/settings/language", { locale: "xx" });
+    assert.equal(bad.status, 400);
+    const html = await bad.text();
+    assert.match(html, /aria-invalid="true"/);
+    assert.match(html, /id="f-locale-error"[^>]*>Choose one of the offered languages/);
+    assert.equal(w.server.services.instance.locale, "en");
+    const { client: admin } = await addUser(w, {
+      email: "ada@example.com",
+      name: "Ada Admin",
+      role: "admin",
+    });
+    await admin.get("/settings");
+    const refused = await admin.post("/settings/language", { locale: "de" });
+    assert.equal(refused.status, 403);
+    assert.equal(w.server.services.instance.locale, "en");
+    const rows = await w.server.services.db.selectFrom("audit_log").select("action")
+      .where("action", "=", "setup.language_changed").execute();
+    assert.equal(rows.length, 0);
   },
 });

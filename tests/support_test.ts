@@ -500,3 +500,45 @@ Deno.test({
     assert.doesNotMatch(app.screen.join(""), new RegExp(SUPPORT_LEFT));
   },
 });
+
+Deno.test({
+  name:
+    "the join and code pages speak the visitor's language: German under Accept-Language de, English otherwise",
+  async fn() {
+    await using w = await world();
+    const { code } = await createSupport(w);
+    const german = w.client();
+    german.headers.set("Accept-Language", "de-CH, de;q=0.9, en;q=0.5");
+    const page = await german.get(`/join/${code}`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<html lang="de">/);
+    const text = plain(html);
+    assert.match(text, /Einer Support-Sitzung beitreten/);
+    assert.match(
+      text,
+      /Olive Owner von Example IT hat Sie, Ada Customer, zu einer Support-Sitzung eingeladen\./,
+    );
+    assert.match(text, /Sitzungscode ?\d{3} \d{3} \d{3}/);
+    assert.match(text, /Gültig bis .+ · noch …/);
+    assert.match(text, /Wie es weitergeht/);
+    assert.doesNotMatch(text, /invited you|What happens next|Valid until/);
+
+    const typed = await german.get("/join?code=12-34");
+    assert.equal(typed.status, 400);
+    const form = await typed.text();
+    assert.match(form, /id="f-code-error"[^>]*>Ein Sitzungscode hat 9 Ziffern</);
+    assert.match(form, /aria-invalid="true"/);
+    assert.match(form, /aria-describedby="f-code-error f-code-hint"/);
+
+    const english = w.client();
+    english.headers.set("Accept-Language", "en-US,en;q=0.9,de;q=0.8");
+    assert.match(
+      plain(await (await english.get(`/join/${code}`)).text()),
+      /invited you, Ada Customer,/,
+    );
+    const unknown = w.client();
+    unknown.headers.set("Accept-Language", "ja");
+    assert.match(await (await unknown.get(`/join/${code}`)).text(), /<html lang="en">/);
+  },
+});

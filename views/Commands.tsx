@@ -5,12 +5,19 @@
  * long line stays readable at phone width and nothing hides behind a scroll bar.
  */
 export function CopyCommand(
-  props: { id: string; label?: preact.ComponentChildren; command: string; platform?: string },
+  props: {
+    id: string;
+    label?: preact.ComponentChildren;
+    command: string;
+    platform?: string;
+    /** The button's word, in the reader's language. */
+    copy?: string;
+  },
 ) {
   return (
     <div class="one-liner" data-platform={props.platform}>
       <p>{props.label}</p>
-      <button type="button" data-copy={`#${props.id}`}>Copy</button>
+      <button type="button" data-copy={`#${props.id}`}>{props.copy ?? "Copy"}</button>
       <pre class="command" id={props.id}>{words(props.command)}</pre>
     </div>
   );

@@ -1,14 +1,16 @@
 /** Allow Session and Deny with an optional comment, on the link page and on Approvals. */
-import { ALLOW_SESSION, DENY, REASON_MAX_LENGTH } from "../core/mod.ts";
+import { REASON_MAX_LENGTH } from "../core/mod.ts";
 import { PostForm } from "./Form.tsx";
+import { useT } from "./i18n.tsx";
 
 /** One form: the comment travels with whichever button is pressed. */
 export function DecisionForm(props: { action: string; id: string }) {
   const field = `comment-${props.id}`;
+  const t = useT();
   return (
     <PostForm action={props.action} class="stack decision-form">
       <div class="field">
-        <label for={field}>Comment (optional)</label>
+        <label for={field}>{t("approval.comment")}</label>
         <input
           id={field}
           name="comment"
@@ -17,12 +19,16 @@ export function DecisionForm(props: { action: string; id: string }) {
           aria-describedby={`${field}-hint`}
         />
         <p class="hint" id={`${field}-hint`}>
-          The technician sees it with your decision, and it is kept in the audit log.
+          {t("approval.comment_hint")}
         </p>
       </div>
       <div class="actions-row">
-        <button type="submit" class="primary" name="decision" value="allow">{ALLOW_SESSION}</button>
-        <button type="submit" class="danger" name="decision" value="deny">{DENY}</button>
+        <button type="submit" class="primary" name="decision" value="allow">
+          {t("approval.allow")}
+        </button>
+        <button type="submit" class="danger" name="decision" value="deny">
+          {t("approval.deny")}
+        </button>
       </div>
     </PostForm>
   );
@@ -30,17 +36,18 @@ export function DecisionForm(props: { action: string; id: string }) {
 
 /** Where the request stands and why it was made, shown to approvers. */
 export function RequestFacts(props: { reason: string | null; progress: string[] }) {
+  const t = useT();
   return (
     <>
       {props.reason && (
         <>
-          <dt>Reason</dt>
+          <dt>{t("approval.reason")}</dt>
           <dd data-reason>{props.reason}</dd>
         </>
       )}
       {props.progress.length > 0 && (
         <>
-          <dt>Decisions so far</dt>
+          <dt>{t("approval.progress")}</dt>
           <dd data-progress>{props.progress.join(" · ")}</dd>
         </>
       )}

@@ -5,7 +5,7 @@ import {
   REQUIRE_EMAIL_AUTHORIZATION_LABEL,
 } from "../core/mod.ts";
 import type { EmailPolicyFields } from "../presenters/email_policy.ts";
-import { ErrorBox, Notice, PostForm } from "./Form.tsx";
+import { ErrorBox, FieldError, type FieldErrors, fieldWiring, Notice, PostForm } from "./Form.tsx";
 
 /** The values the form shows. */
 export interface EmailPolicyValues extends EmailPolicyFields {
@@ -14,51 +14,54 @@ export interface EmailPolicyValues extends EmailPolicyFields {
   updatedBy: string | null;
 }
 
-// A message about one field sits beside it and is announced with it; others stay on top.
-function FieldError(props: { field: string; errorField: string | null; error: string | null }) {
-  return props.error && props.errorField === props.field
-    ? <p class="field-error" id={`f-${props.field}-error`} role="alert">{props.error}</p>
-    : null;
-}
+// The controls' ids, where they are not `f-<name>`.
+const IDS: Readonly<Record<string, string>> = {
+  timeoutSeconds: "f-timeout",
+  approval: "f-approval",
+};
+const idOf = (field: string) => IDS[field] ?? `f-${field}`;
 
 /** The form; `action` is where it posts. */
 export function EmailPolicyForm(props: {
   action: string;
   values: EmailPolicyValues;
+  /** What is wrong with the whole form (not one field). */
   error?: string | null;
-  /** The field `error` is about, when it is about one. */
-  errorField?: string | null;
+  /** What is wrong with each field, by its name; every one is shown beside its field. */
+  errors?: FieldErrors;
   notice?: string | null;
   agentReported?: string | null;
   /** Shown when no SMTP server is configured, so approval mail never leaves the server. */
   mailWarning?: string | null;
 }) {
   const v = props.values;
-  const error = props.error ?? null;
-  const errorField = error ? props.errorField ?? null : null;
-  const described = (field: string, hint?: string) => ({
-    "aria-invalid": errorField === field ? "true" as const : undefined,
-    "aria-describedby": errorField === field ? `f-${field}-error` : hint,
-  });
+  const errors = props.errors ?? {};
+  const wired = (field: string, hint = false) =>
+    fieldWiring(idOf(field), { hint, error: errors[field] });
+  const fieldClass = (field: string) => errors[field] ? "field has-error" : "field";
+  const problem = (field: string) => <FieldError id={idOf(field)} error={errors[field]} />;
   const number = (field: keyof EmailPolicyFields, label: string, min: number, max: number) => (
-    <div class="field">
-      <label for={`f-${field}`}>{label}</label>
+    <div class={fieldClass(field)}>
+      <label for={idOf(field)}>{label}</label>
       <input
-        id={`f-${field}`}
         name={field}
         type="number"
         min={min}
         max={max}
         value={String(v[field])}
-        {...described(field)}
+        {...wired(field)}
       />
-      <FieldError field={field} errorField={errorField} error={error} />
+      {problem(field)}
     </div>
   );
   return (
     <section class="card" id="email-authorization">
       <h2>Email authorization</h2>
-      <ErrorBox message={errorField ? null : error} />
+      <ErrorBox
+        message={props.error}
+        errors={errors}
+        ids={Object.fromEntries(Object.keys(errors).map((f) => [f, idOf(f)]))}
+      />
       <Notice message={props.notice} />
       {v.inheritedFrom && (
         <p class="hint">No setting of its own: the setting of {v.inheritedFrom} applies.</p>
@@ -72,7 +75,13 @@ export function EmailPolicyForm(props: {
           <input type="checkbox" name="required" checked={v.required} />{" "}
           {REQUIRE_EMAIL_AUTHORIZATION_LABEL}
         </label>
-        <fieldset class="stack">
+        <fieldset
+          class="stack"
+          id="f-approval"
+          tabIndex={-1}
+          aria-invalid={errors.approval ? "true" : undefined}
+          aria-describedby={errors.approval ? "f-approval-error" : undefined}
+        >
           <legend>Approval policy</legend>
           <label class="check">
             <input type="radio" name="approval" value="first" checked={v.approval === "first"} />
@@ -93,37 +102,31 @@ export function EmailPolicyForm(props: {
             />{" "}
             Escalation: ask the next tier when a tier does not answer in time
           </label>
-          <FieldError field="approval" errorField={errorField} error={error} />
+          {problem("approval")}
         </fieldset>
-        <div class="field">
+        <div class={fieldClass("recipients")}>
           <label for="f-recipients">{EMAIL_RECIPIENTS_LABEL}</label>
-          <textarea
-            id="f-recipients"
-            name="recipients"
-            rows={3}
-            {...described("recipients", "f-recipients-hint")}
-          >
+          <textarea name="recipients" rows={3} {...wired("recipients", true)}>
             {v.recipients}
           </textarea>
-          <FieldError field="recipients" errorField={errorField} error={error} />
+          {problem("recipients")}
           <p class="hint" id="f-recipients-hint">
             One address per line. First decision: any one recipient may allow or deny. Quorum: all
             of them are asked. Escalation: these are tier 1.
           </p>
         </div>
-        <div class="field">
+        <div class={fieldClass("timeoutSeconds")}>
           <label for="f-timeout">{EMAIL_TIMEOUT_LABEL}</label>
           <input
-            id="f-timeout"
             name="timeoutSeconds"
             type="number"
             min={10}
             max={86400}
             value={v.timeoutSeconds}
             required
-            {...described("timeoutSeconds", "f-timeout-hint")}
+            {...wired("timeoutSeconds", true)}
           />
-          <FieldError field="timeoutSeconds" errorField={errorField} error={error} />
+          {problem("timeoutSeconds")}
           <p class="hint" id="f-timeout-hint">
             With escalation, the whole request ends at the sum of the tiers' times or at this
             timeout, whichever comes first.
@@ -137,30 +140,20 @@ export function EmailPolicyForm(props: {
         <details class="policy-options" open={v.approval === "escalation"}>
           <summary>Escalation tiers</summary>
           {number("tier1Timeout", "Seconds tier 1 has before tier 2 is asked", 10, 3600)}
-          <div class="field">
+          <div class={fieldClass("tier2Recipients")}>
             <label for="f-tier2Recipients">Tier 2 recipients</label>
-            <textarea
-              id="f-tier2Recipients"
-              name="tier2Recipients"
-              rows={2}
-              {...described("tier2Recipients")}
-            >
+            <textarea name="tier2Recipients" rows={2} {...wired("tier2Recipients")}>
               {v.tier2Recipients}
             </textarea>
-            <FieldError field="tier2Recipients" errorField={errorField} error={error} />
+            {problem("tier2Recipients")}
           </div>
           {number("tier2Timeout", "Seconds tier 2 has", 10, 3600)}
-          <div class="field">
+          <div class={fieldClass("tier3Recipients")}>
             <label for="f-tier3Recipients">Tier 3 recipients (optional)</label>
-            <textarea
-              id="f-tier3Recipients"
-              name="tier3Recipients"
-              rows={2}
-              {...described("tier3Recipients")}
-            >
+            <textarea name="tier3Recipients" rows={2} {...wired("tier3Recipients")}>
               {v.tier3Recipients}
             </textarea>
-            <FieldError field="tier3Recipients" errorField={errorField} error={error} />
+            {problem("tier3Recipients")}
           </div>
           {number("tier3Timeout", "Seconds tier 3 has", 10, 3600)}
         </details>

@@ -6,7 +6,8 @@ const TITLES: Record<number, string> = {
   400: "That did not work",
   403: "Not allowed",
   404: "Not found",
-  409: "Already done",
+  // A conflict is the state of things, not a repeat: "not authorized", "already authorized"…
+  409: "Not possible right now",
   413: "Too large",
   429: "Too many attempts",
   503: "Busy, try again shortly",

@@ -32,6 +32,32 @@ export function PostForm(
   );
 }
 
+/** What is wrong with a form, field by field (by the field's `name`), in plain sentences. */
+export type FieldErrors = Readonly<Record<string, string>>;
+
+/**
+ * The attributes that tie a control to its hint and its error: `id` for its label,
+ * `aria-invalid`, and `aria-describedby` naming the error (read first) and the hint.
+ */
+export function fieldWiring(
+  id: string,
+  opts: { hint?: boolean; error?: string | null | undefined },
+): { id: string; "aria-invalid"?: "true"; "aria-describedby"?: string } {
+  const described = [opts.error ? `${id}-error` : null, opts.hint ? `${id}-hint` : null]
+    .filter(Boolean).join(" ");
+  return {
+    id,
+    ...(opts.error ? { "aria-invalid": "true" as const } : {}),
+    ...(described ? { "aria-describedby": described } : {}),
+  };
+}
+
+/** The error under a control, found by `fieldWiring`'s `aria-describedby`. */
+export function FieldError(props: { id: string; error?: string | null }) {
+  if (!props.error) return null;
+  return <p class="field-error" id={`${props.id}-error`}>{props.error}</p>;
+}
+
 /** A labelled input; `hint` explains, `error` says what is wrong with it. */
 export function Field(props: {
   label: string;
@@ -48,21 +74,20 @@ export function Field(props: {
   pattern?: string;
   autofocus?: boolean;
   maxlength?: number;
+  /** The control's id, when `f-<name>` is not unique on its page. */
+  id?: string;
 }) {
-  const id = `f-${props.name}`;
-  const hintId = props.hint ? `${id}-hint` : undefined;
+  const id = props.id ?? `f-${props.name}`;
   return (
-    <div class="field">
+    <div class={props.error ? "field has-error" : "field"}>
       <label for={id}>{props.label}</label>
       <input
-        id={id}
+        {...fieldWiring(id, { hint: Boolean(props.hint), error: props.error })}
         name={props.name}
         type={props.type ?? "text"}
         value={props.value}
         required={props.required}
         autocomplete={props.autocomplete}
-        aria-describedby={hintId}
-        aria-invalid={props.error ? "true" : undefined}
         min={props.min}
         max={props.max}
         inputMode={props.inputmode}
@@ -70,16 +95,39 @@ export function Field(props: {
         autofocus={props.autofocus}
         maxLength={props.maxlength}
       />
-      {props.hint && <p class="hint" id={hintId}>{props.hint}</p>}
-      {props.error && <p class="field-error">{props.error}</p>}
+      <FieldError id={id} error={props.error} />
+      {props.hint && <p class="hint" id={`${id}-hint`}>{props.hint}</p>}
     </div>
   );
 }
 
-/** A box that says what went wrong with the whole form. */
-export function ErrorBox(props: { message?: string | null }) {
-  if (!props.message) return null;
-  return <div class="alert alert-error" role="alert">{props.message}</div>;
+/**
+ * A box that says what went wrong with the whole form. With `errors`, it lists every field's
+ * problem, each a link to its field (app.js moves the focus to the first invalid field).
+ */
+export function ErrorBox(
+  props: { message?: string | null; errors?: FieldErrors; ids?: Readonly<Record<string, string>> },
+) {
+  const listed = Object.entries(props.errors ?? {});
+  if (!props.message && listed.length === 0) return null;
+  if (listed.length === 0) return <div class="alert alert-error" role="alert">{props.message}</div>;
+  return (
+    <div class="alert alert-error error-summary" role="alert">
+      <p>
+        {props.message ??
+          (listed.length === 1
+            ? "Correct this to save:"
+            : `Correct these ${listed.length} fields to save:`)}
+      </p>
+      <ul>
+        {listed.map(([name, error]) => (
+          <li key={name}>
+            <a href={`#${props.ids?.[name] ?? `f-${name}`}`}>{error}</a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 /** A box that confirms what just happened. */

@@ -43,7 +43,7 @@ export function Layout(props: {
   const v = page.viewer;
   const asset = (path: string) => `/static/${path}?v=${page.assetVersion}`;
   return (
-    <html lang="en">
+    <html lang={page.locale}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />

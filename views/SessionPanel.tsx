@@ -2,6 +2,7 @@
  * The support session panel of a device page: the session's state (live), the four actions
  * exactly as `allowedActions` decides them, and the R4 outcome screens.
  */
+import { t } from "../i18n/mod.ts";
 import type { SessionPanelModel } from "../presenters/device_views.ts";
 import {
   ACTION_LABELS,
@@ -217,14 +218,29 @@ function State(props: { model: SessionPanelModel }) {
             <p class="hint" data-waiting-for>Waiting for: {session.emailWaitingFor}</p>
           )}
           <Approvals view={view} lines={session.approvalLines ?? []} />
-          <p class="countdown">
-            <strong data-deadline={view.deadline} data-bar="wait-bar">{view.secondsLeft}</strong>
-            {" "}
-            seconds left
-          </p>
+          {view.countdowns.length > 1
+            ? (
+              // Two gates wait at once: each has its own deadline, and either may end it first.
+              <ul class="plain countdowns">
+                {view.countdowns.map((c) => (
+                  <li key={c.gate} class="countdown" data-countdown={c.gate}>
+                    {c.label}: <strong data-deadline={c.deadline}>{c.secondsLeft}</strong>{" "}
+                    {t("en", "count.seconds_left", { count: c.secondsLeft })}
+                  </li>
+                ))}
+              </ul>
+            )
+            : (
+              <p class="countdown">
+                <strong data-deadline={view.deadline} data-bar="wait-bar">
+                  {view.secondsLeft}
+                </strong>{" "}
+                {t("en", "count.seconds_left", { count: view.secondsLeft })}
+              </p>
+            )}
           {session.waitSeconds !== null && (
             <progress id="wait-bar" max={session.waitSeconds} value={view.secondsLeft}>
-              {view.secondsLeft} seconds left
+              {t("en", "count.seconds", { count: view.secondsLeft })}
             </progress>
           )}
           <PostForm action={`/sessions/${session.id}/cancel`}>

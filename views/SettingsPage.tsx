@@ -3,6 +3,7 @@
  * lifetime (R2) and what file transfer may reach on one department's devices, each section a form of its own so one mistake keeps the
  * others' values.
  */
+import { t } from "../i18n/mod.ts";
 import { type AgentUpdatesModel, AgentUpdatesSection } from "./AgentUpdatesSection.tsx";
 import {
   ADD_EXCLUSION,
@@ -26,7 +27,7 @@ import {
   SHOW_CONFIRMATION_LABEL,
   SHOW_ON_LOCKED_LABEL,
 } from "../core/mod.ts";
-import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { ErrorBox, Field, FieldError, fieldWiring, Notice, PostForm } from "./Form.tsx";
 import { Layout } from "./Layout.tsx";
 
 /** Label of the Secure Connect option that makes technicians without MFA enrol first. */
@@ -106,6 +107,8 @@ export interface SettingsPageModel {
   /** Terminal recording: "off" or "on", and the retention as typed. */
   recording: { terminal: string; retentionDays: string };
   errors: Partial<Record<SettingsPart, string>>;
+  /** Each refused field's problem, by its form name (the posted section's fields only). */
+  fieldErrors?: Record<string, string>;
   saved: SettingsPart | null;
   agentUpdates?: AgentUpdatesModel;
 }
@@ -153,11 +156,28 @@ export function SettingsPage(props: { model: SettingsPageModel }) {
   );
 }
 
+// The fields of each section, and the ids of those not named `f-<name>`.
+const PART_FIELDS: Partial<Record<SettingsPart, readonly string[]>> = {
+  confirmation: ["message", "timeoutSeconds"],
+  "secure-connect": ["reauthenticationMinutes"],
+  authorization: ["lifetimeMinutes"],
+  recording: ["terminal", "retentionDays"],
+};
+const FIELD_IDS: Readonly<Record<string, string>> = { message: "confirmation-message" };
+
 function Messages(props: { model: SettingsPageModel; part: SettingsPart }) {
+  const all = props.model.fieldErrors ?? {};
+  const own = Object.fromEntries(
+    (PART_FIELDS[props.part] ?? []).filter((f) => all[f]).map((f) => [f, all[f]!]),
+  );
   return (
     <>
       <Notice message={props.model.saved === props.part ? "Saved." : null} />
-      <ErrorBox message={props.model.errors[props.part]} />
+      <ErrorBox
+        message={Object.keys(own).length > 0 ? null : props.model.errors[props.part]}
+        errors={own}
+        ids={FIELD_IDS}
+      />
     </>
   );
 }
@@ -277,6 +297,7 @@ function ConsentFields(props: { c: SettingsPageModel["confirmation"] }) {
 
 function ConfirmationSection(props: { base: string; model: SettingsPageModel }) {
   const c = props.model.confirmation;
+  const fe = props.model.fieldErrors ?? {};
   const limits = POLICY_LIMITS.confirmationTimeoutSeconds;
   return (
     <section class="card settings-section" id="confirmation" aria-labelledby="confirmation-h">
@@ -292,20 +313,22 @@ function ConfirmationSection(props: { base: string; model: SettingsPageModel }) 
           label={SHOW_CONFIRMATION_LABEL}
           checked={c.enabled}
         />
-        <div class="field">
+        <div class={fe.message ? "field has-error" : "field"}>
           <label for="confirmation-message">{CONFIRMATION_MESSAGE_LABEL}</label>
           <textarea
-            id="confirmation-message"
+            {...fieldWiring("confirmation-message", { error: fe.message })}
             name="message"
             required
             maxLength={POLICY_LIMITS.confirmationMessageLength.max}
             rows={3}
             value={c.message}
           />
+          <FieldError id="confirmation-message" error={fe.message} />
         </div>
         <Field
           label={CONFIRMATION_TIMEOUT_LABEL}
           name="timeoutSeconds"
+          error={fe.timeoutSeconds}
           type="number"
           value={c.timeoutSeconds}
           min={limits.min}
@@ -385,6 +408,7 @@ function SecureConnectSection(props: { base: string; model: SettingsPageModel })
             <Field
               label={`${REAUTHENTICATION_TIME_LABEL} (in minutes)`}
               name="reauthenticationMinutes"
+              error={props.model.fieldErrors?.reauthenticationMinutes}
               type="number"
               value={s.reauthenticationMinutes}
               min={limits.min}
@@ -418,7 +442,7 @@ function SecureConnectSection(props: { base: string; model: SettingsPageModel })
               <dd>
                 {s.reauthenticationMinutes === "0"
                   ? "Always ask"
-                  : `${s.reauthenticationMinutes} minutes`}
+                  : t("en", "count.minutes", { count: Number(s.reauthenticationMinutes) })}
               </dd>
               <dt>{REQUIRE_MFA_FOR_ALL_LABEL}</dt>
               <dd>{s.requireMfaForAll ? "On" : "Off"}</dd>
@@ -460,6 +484,7 @@ function AuthorizationSection(props: { base: string; model: SettingsPageModel })
         <Field
           label={AUTHORIZATION_LIFETIME_LABEL}
           name="lifetimeMinutes"
+          error={props.model.fieldErrors?.lifetimeMinutes}
           type="number"
           value={props.model.authorization.lifetimeMinutes}
           min={limits.min}
@@ -511,6 +536,7 @@ function RecordingSection(props: { base: string; model: SettingsPageModel }) {
         <Field
           label="Keep recordings for (days)"
           name="retentionDays"
+          error={props.model.fieldErrors?.retentionDays}
           type="number"
           value={r.retentionDays}
           min={limits.min}

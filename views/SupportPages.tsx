@@ -3,10 +3,9 @@
  * pages a customer opens from the link (the download page) or to type a code.
  */
 import {
-  APP_NOT_AVAILABLE,
-  DOWNLOAD_SUPPORT_APP,
   SUPPORT_CODE_EXPIRY_LABEL,
   SUPPORT_CODE_LABEL,
+  SUPPORT_SESSION_DELETED,
 } from "../core/mod.ts";
 import { type AgentDownload, OS_LABELS } from "../presenters/downloads.ts";
 import type {
@@ -17,6 +16,7 @@ import type {
 import { Checksum, CopyCommand } from "./Commands.tsx";
 import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
 import { Time } from "./format.tsx";
+import { Say, useT } from "./i18n.tsx";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
 import type { SessionPanelModel } from "../presenters/device_views.ts";
@@ -330,7 +330,7 @@ export function SupportSummary(props: { model: SupportCodeModel }) {
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
-/** The public download page behind the link. */
+/** The public download page behind the link, in the visitor's language. */
 export function JoinPage(props: {
   page: JoinPageData;
   code: string;
@@ -339,23 +339,31 @@ export function JoinPage(props: {
   /** The visitor's platform, as far as the browser tells. */
   visitor: AgentDownload["platform"] | null;
 }) {
+  const t = useT();
   const p = props.page;
   if (p.kind === "rate_limited") {
     return (
-      <Layout title="Support session" narrow>
-        <h1>Support session</h1>
-        <p class="alert alert-error" role="alert">{p.message}</p>
+      <Layout title={t("join.session_title")} narrow>
+        <h1>{t("join.session_title")}</h1>
+        <p class="alert alert-error" role="alert">{t("join.too_many")}</p>
       </Layout>
     );
   }
   if (p.kind === "ended") {
-    const title = p.view.kind === "closed" ? APP_NOT_AVAILABLE : "Support session";
+    const title = p.view.kind === "closed" ? t("join.app_not_available") : t("join.session_title");
+    const text = p.view.kind === "closed"
+      ? t("join.app_not_available")
+      : p.view.kind === "expired"
+      ? t("join.expired")
+      : p.view.text === SUPPORT_SESSION_DELETED
+      ? t("join.deleted")
+      : t("join.invalid");
     return (
       <Layout title={title} narrow>
         <h1>{title}</h1>
         <section class="card" data-state={p.view.kind}>
-          <p class="alert alert-warn" role="status">{p.view.text}</p>
-          <p>If you still need help, contact your technician for a new session.</p>
+          <p class="alert alert-warn" role="status">{text}</p>
+          <p>{t("join.contact_technician")}</p>
         </section>
       </Layout>
     );
@@ -387,35 +395,41 @@ export function JoinPage(props: {
     d?.os === "windows"
       ? `.\\assent-agent.cmd support ${v.code} --server ${props.server}`
       : `./assent-agent support ${v.code} --server ${props.server}`;
+  const technician = <strong>{p.technician}</strong>;
+  const organization = <strong>{p.organization}</strong>;
   return (
-    <Layout title="Join a support session" narrow>
-      <h1>Join a support session</h1>
+    <Layout title={t("join.title")} narrow>
+      <h1>{t("join.title")}</h1>
       <section class="card join" data-state="available">
         <p class="lead">
-          <strong>{p.technician}</strong> from <strong>{p.organization}</strong>{" "}
-          invited you{p.customer ? `, ${p.customer},` : ""} to a support session.
+          {p.customer
+            ? (
+              <Say
+                k="join.invited_named"
+                technician={technician}
+                organization={organization}
+                customer={p.customer}
+              />
+            )
+            : <Say k="join.invited" technician={technician} organization={organization} />}
         </p>
         <p class="support-code">
-          <span class="muted">{SUPPORT_CODE_LABEL}</span>
+          <span class="muted">{t("join.code")}</span>
           <strong class="mono" id="join-code">{v.formattedCode}</strong>
         </p>
         <p>
-          Valid until <Time at={v.expiresAt} /> ·{" "}
-          <strong data-deadline={v.expiresAt} data-format="clock">…</strong> left
+          <Say
+            k="join.valid_until"
+            at={<Time at={v.expiresAt} />}
+            left={<strong data-deadline={v.expiresAt} data-format="clock">…</strong>}
+          />
         </p>
-        <h2>{DOWNLOAD_SUPPORT_APP}</h2>
+        <h2>{t("join.download")}</h2>
         {archives.length === 0
-          ? (
-            <p class="alert alert-warn" id="no-support-app">
-              The support app is not on this server yet. Ask your technician to send it to you.
-            </p>
-          )
+          ? <p class="alert alert-warn" id="no-support-app">{t("join.no_app")}</p>
           : (
             <>
-              <p>
-                The quickest way: paste this line into a terminal. It downloads the app from this
-                server, checks that it is unchanged (SHA-256), and starts it with your code.
-              </p>
+              <p>{t("join.quickest")}</p>
               {oneLiners.map((o, i) => (
                 <CopyCommand
                   key={o.os}
@@ -423,9 +437,10 @@ export function JoinPage(props: {
                   label={o.label}
                   command={o.line}
                   platform={o.os}
+                  copy={t("join.copy")}
                 />
               ))}
-              <h3>Or download it</h3>
+              <h3>{t("join.or_download")}</h3>
               {mine && (
                 <div class="download-mine">
                   <p>
@@ -435,7 +450,7 @@ export function JoinPage(props: {
                       download
                       data-platform={mine.platform}
                     >
-                      Download for {mine.label}
+                      {t("join.download_for", { platform: mine.label })}
                     </a>{" "}
                     <span class="muted">{mib(mine.size)}</span>
                   </p>
@@ -446,7 +461,7 @@ export function JoinPage(props: {
               )}
               {others.length > 0 && (
                 <>
-                  {mine && <p class="hint">Other systems:</p>}
+                  {mine && <p class="hint">{t("join.other_systems")}</p>}
                   <ul class="downloads">
                     {others.map((d) => (
                       <li key={d.file}>
@@ -461,11 +476,12 @@ export function JoinPage(props: {
               )}
               <CopyCommand
                 id="join-command"
-                label="Unpack it, then run this in its folder:"
+                label={t("join.unpack_run")}
                 command={run(mine)}
+                copy={t("join.copy")}
               />
               <details class="checksums">
-                <summary>SHA-256 checksums of every package</summary>
+                <summary>{t("join.checksums")}</summary>
                 <table class="packages">
                   <tbody>
                     {archives.map((d) => (
@@ -481,14 +497,11 @@ export function JoinPage(props: {
               </details>
             </>
           )}
-        <h2>What happens next</h2>
+        <h2>{t("join.next")}</h2>
         <ol>
-          <li>The app shows who you are about to join and asks you to agree.</li>
-          <li>
-            Your technician can then ask for permission to see and control your computer or to move
-            files. Nothing happens until you allow it in the app.
-          </li>
-          <li>Close the app whenever you want; that ends their access.</li>
+          <li>{t("join.next_agree")}</li>
+          <li>{t("join.next_permission")}</li>
+          <li>{t("join.next_close")}</li>
         </ol>
       </section>
     </Layout>
@@ -497,24 +510,25 @@ export function JoinPage(props: {
 
 /** Where a customer types a code read out on the phone. */
 export function JoinCodePage(props: { error?: string; code?: string }) {
+  const t = useT();
   return (
-    <Layout title="Join a support session" narrow>
-      <h1>Join a support session</h1>
+    <Layout title={t("join.title")} narrow>
+      <h1>{t("join.title")}</h1>
       <section class="card">
-        <ErrorBox message={props.error} />
-        <form method="get" action="/join">
+        <form method="get" action="/join" novalidate>
           <Field
-            label={SUPPORT_CODE_LABEL}
+            label={t("join.code")}
             name="code"
             value={props.code}
             inputmode="numeric"
             autocomplete="off"
-            hint="The 9 digits your technician gave you"
+            hint={t("join.code_hint")}
+            error={props.error}
             required
             autofocus
             maxlength={15}
           />
-          <button type="submit" class="primary">Continue</button>
+          <button type="submit" class="primary">{t("join.continue")}</button>
         </form>
       </section>
     </Layout>

@@ -113,6 +113,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "api_token.created": "API token created",
   "api_token.revoked": "API token revoked",
   "setup.completed": "Setup completed",
+  "setup.language_changed": "Organization language changed",
   "webhook.created": "Webhook added",
   "webhook.updated": "Webhook updated",
   "webhook.deleted": "Webhook removed",

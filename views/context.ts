@@ -1,6 +1,7 @@
 /** What every page needs to know about the request, without seeing the request itself. */
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
+import type { Locale } from "../i18n/mod.ts";
 
 /** The signed-in user as the views show them. */
 export interface Viewer {
@@ -22,6 +23,11 @@ export interface PageInfo {
   styleNonce: string | null;
   /** The request's id, shown on error pages so a report can be matched to the log. */
   requestId: string;
+  /**
+   * The reader's language (Accept-Language, else the organization's default), for the pages
+   * end users and approvers read; the technician's console stays English.
+   */
+  locale: Locale;
 }
 
 /** Provided by the render helper for every page. */
@@ -33,6 +39,7 @@ export const PageContext = createContext<PageInfo>({
   assetVersion: "0",
   styleNonce: null,
   requestId: "",
+  locale: "en",
 });
 
 /** The current page info. */

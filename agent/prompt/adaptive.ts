@@ -41,11 +41,11 @@ export function withFallback(primary: Prompter, fallback: () => Prompter): Promp
         return await secondary().ask(req, signal);
       }
     },
-    async notify(text) {
+    async notify(text, locale) {
       try {
-        await primary.notify(text);
+        await primary.notify(text, locale);
       } catch {
-        await secondary().notify(text);
+        await secondary().notify(text, locale);
       }
     },
   };
@@ -147,17 +147,17 @@ export async function adaptivePrompter(options: {
       }
       return null;
     },
-    async notify(text) {
+    async notify(text, locale) {
       const current = ability;
       if (current.kind === "dialog") {
         try {
-          return await dialog(current.tool).notify(text);
+          return await dialog(current.tool).notify(text, locale);
         } catch (err) {
           if (!(err instanceof DialogUnavailableError)) throw err;
           await dialogFailed(current.tool);
         }
       }
-      if (ability.kind === "terminal") await terminal().notify(text);
+      if (ability.kind === "terminal") await terminal().notify(text, locale);
     },
   };
   if (options.mode === "terminal") terminal();

@@ -4,7 +4,7 @@
  */
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import type { Prompter, PrompterKind, PromptRequest, PromptResult } from "./prompter.ts";
-import { APP, plainText } from "./text.ts";
+import { APP, localizeServerText, plainText } from "./text.ts";
 
 /** A dialog tool to run: the program, its argv and extra environment variables. */
 export interface DialogCommand {
@@ -40,7 +40,7 @@ export interface DialogSpec {
   /** How long after the deadline the tool's own timeout may still be running. */
   graceMs: number;
   command: (req: PromptRequest, seconds: number, remainingMs: number) => DialogCommand;
-  result: (outcome: DialogOutcome) => PromptResult | "unavailable";
+  result: (outcome: DialogOutcome, req: PromptRequest) => PromptResult | "unavailable";
   notification: (text: string) => DialogCommand;
 }
 
@@ -81,7 +81,7 @@ export function dialogPrompter(
         if (NO_DISPLAY.test(outcome.stderr)) {
           throw new DialogUnavailableError(`${command.cmd} cannot reach a display`);
         }
-        const result = spec.result(outcome);
+        const result = spec.result(outcome, req);
         if (result === "unavailable") {
           throw new DialogUnavailableError(`${command.cmd} failed with exit code ${outcome.code}`);
         }
@@ -91,8 +91,10 @@ export function dialogPrompter(
         signal.removeEventListener("abort", stop);
       }
     },
-    async notify(text) {
-      const command = spec.notification(plainText(text, 2000, true) || APP);
+    async notify(text, locale = "en") {
+      const command = spec.notification(
+        localizeServerText(plainText(text, 2000, true), locale) || APP,
+      );
       const kill = new AbortController();
       // A notification tool that hangs must not hold the agent.
       const timer = setTimeout(() => kill.abort(), 15_000);

@@ -79,14 +79,43 @@ Deno.test("osascriptPrompter() hands the words to the script as arguments", asyn
   assert.equal(cmd, "osascript");
   const script = args.filter((_, i) => args[i - 1] === "-e").join("\n");
   assert.match(script, /^on run argv\n/);
-  assert.match(script, /buttons \{"Decline", "Accept"\} default button "Accept"/);
+  assert.match(
+    script,
+    /buttons \{\(item 5 of argv\), \(item 4 of argv\)\} default button \(item 4 of argv\)/,
+  );
   assert.match(script, /giving up after \(\(item 3 of argv\) as integer\)/);
   assert.ok(!script.includes("reboot"));
   const rest = args.slice(args.lastIndexOf("-e") + 2);
-  assert.equal(rest.length, 3);
+  assert.equal(rest.length, 5);
   assert.equal(rest[0], "Session Confirmation");
   assert.ok(rest[1]!.startsWith(HOSTILE));
   assert.equal(rest[2], "60");
+  assert.deepEqual(rest.slice(3), ["Accept", "Decline"]);
+});
+
+Deno.test("dialog prompters speak the device's language, buttons and countdown too", async () => {
+  const german = request({
+    locale: "de",
+    message:
+      "A technician is requesting remote access to this device. Do you want to allow this session?",
+  });
+  const zenity = fakeSpawn({ code: 0 });
+  await zenityPrompter(zenity).ask(german, new AbortController().signal);
+  const args = zenity.commands[0]!.args;
+  assert.ok(args.includes("--title=Sitzungsbestätigung"));
+  assert.ok(args.includes("--ok-label=Annehmen") && args.includes("--cancel-label=Ablehnen"));
+  const text = args.find((a) => a.startsWith("--text="))!;
+  assert.match(text, /Ein Techniker bittet um Fernzugriff auf dieses Gerät\./);
+  assert.match(text, /Tess Tech möchte sich mit diesem Gerät als alice verbinden/);
+  assert.match(text, /Bitte antworten Sie innerhalb von 60 Sekunden\./);
+  const mac = fakeSpawn({ code: 0, stdout: "Annehmen\n" });
+  assert.equal(await osascriptPrompter(mac).ask(german, new AbortController().signal), "accept");
+  const windows = fakeSpawn({ code: 0, stdout: "accept\n" });
+  await powershellPrompter(windows).ask(german, new AbortController().signal);
+  const env = windows.commands[0]!.env!;
+  assert.equal(env.ASSENT_PROMPT_ACCEPT, "Annehmen");
+  assert.equal(env.ASSENT_PROMPT_ONE_LEFT, "noch 1 Sekunde");
+  assert.equal(env.ASSENT_PROMPT_MANY_LEFT, "noch {count} Sekunden");
 });
 
 Deno.test("dialog prompters map how the tool ended to an answer", async () => {

@@ -1,7 +1,7 @@
 /** The dialog back-end for KDE. */
 import { type DialogOptions, dialogPrompter } from "./dialog.ts";
 import type { Prompter } from "./prompter.ts";
-import { answerWithin, APP, escapeHtml, formatPromptText } from "./text.ts";
+import { answerWithin, APP, buttonLabels, escapeHtml, formatPromptText } from "./text.ts";
 
 /** kdialog's yes/no box; it has no timeout of its own, so it is killed at the deadline. */
 export function kdialogPrompter(options: DialogOptions = {}): Prompter {
@@ -9,9 +9,10 @@ export function kdialogPrompter(options: DialogOptions = {}): Prompter {
     graceMs: 0,
     command: (req, seconds) => {
       const { title, body } = formatPromptText(req);
+      const labels = buttonLabels(req.locale);
       // Qt guesses whether a label is rich text; forcing it and escaping is the only way
       // to show "<b>" from a server as the four characters it is.
-      const html = `<qt>${escapeHtml(`${body}\n\n${answerWithin(seconds)}`)}</qt>`
+      const html = `<qt>${escapeHtml(`${body}\n\n${answerWithin(seconds, req.locale)}`)}</qt>`
         .replaceAll("\n", "<br>");
       return {
         cmd: "kdialog",
@@ -19,9 +20,9 @@ export function kdialogPrompter(options: DialogOptions = {}): Prompter {
           "--title",
           title,
           "--yes-label",
-          "Accept",
+          labels.accept,
           "--no-label",
-          "Decline",
+          labels.decline,
           "--yesno",
           html,
         ],

@@ -1,7 +1,8 @@
 /** The Windows dialog back-end: a WinForms window and a balloon tip from fixed scripts. */
 import { type DialogOptions, dialogPrompter } from "./dialog.ts";
 import type { Prompter } from "./prompter.ts";
-import { formatPromptText } from "./text.ts";
+import { t } from "../../i18n/mod.ts";
+import { buttonLabels, countdownText, formatPromptText } from "./text.ts";
 import { encodePowerShell } from "../encoded_command.ts";
 
 // Fixed scripts. They interpolate nothing; the words come from the environment.
@@ -42,10 +43,10 @@ $countdown.Margin = New-Object System.Windows.Forms.Padding(0, 12, 0, 12)
 $buttons = New-Object System.Windows.Forms.FlowLayoutPanel
 $buttons.AutoSize = $true
 $accept = New-Object System.Windows.Forms.Button
-$accept.Text = 'Accept'
+$accept.Text = $env:ASSENT_PROMPT_ACCEPT
 $accept.DialogResult = [System.Windows.Forms.DialogResult]::Yes
 $decline = New-Object System.Windows.Forms.Button
-$decline.Text = 'Decline'
+$decline.Text = $env:ASSENT_PROMPT_DECLINE
 $decline.DialogResult = [System.Windows.Forms.DialogResult]::No
 $buttons.Controls.Add($accept)
 $buttons.Controls.Add($decline)
@@ -58,8 +59,8 @@ $form.CancelButton = $decline
 $tick = {
   $left = [Math]::Ceiling(($deadline - [DateTime]::UtcNow).TotalSeconds)
   if ($left -le 0) { $state.timedOut = $true; $form.Close() }
-  elseif ($left -eq 1) { $countdown.Text = '1 second left' }
-  else { $countdown.Text = "$left seconds left" }
+  elseif ($left -eq 1) { $countdown.Text = $env:ASSENT_PROMPT_ONE_LEFT }
+  else { $countdown.Text = $env:ASSENT_PROMPT_MANY_LEFT.Replace('{count}', [string]$left) }
 }
 $timer = New-Object System.Windows.Forms.Timer
 $timer.Interval = 250
@@ -102,6 +103,7 @@ export function powershellPrompter(options: DialogOptions = {}): Prompter {
     graceMs: 2000,
     command: (req, _seconds, remainingMs) => {
       const { title, body } = formatPromptText(req);
+      const labels = buttonLabels(req.locale);
       return {
         cmd: "powershell",
         args: POWERSHELL_PROMPT_ARGS,
@@ -109,6 +111,12 @@ export function powershellPrompter(options: DialogOptions = {}): Prompter {
           ASSENT_PROMPT_TITLE: title,
           ASSENT_PROMPT_BODY: body,
           ASSENT_PROMPT_MS: String(Math.round(remainingMs)),
+          ASSENT_PROMPT_ACCEPT: labels.accept,
+          ASSENT_PROMPT_DECLINE: labels.decline,
+          ASSENT_PROMPT_ONE_LEFT: countdownText(1, req.locale),
+          // The script puts the number in; the words around it are the device's language.
+          ASSENT_PROMPT_MANY_LEFT: t(req.locale ?? "en", "prompt.seconds_left", { count: 2 })
+            .replace("2", "{count}"),
         },
       };
     },

@@ -1,4 +1,5 @@
 /** What every prompter is: the request, the answer, and the tools that can ask. */
+import type { Locale } from "../../i18n/mod.ts";
 
 /** What the server asks the end user, with the deadline translated to the local clock. */
 export interface PromptRequest {
@@ -14,6 +15,8 @@ export interface PromptRequest {
   capabilities?: string[];
   /** The windows the end user may choose from, in minutes; null is "until I end it". */
   windows?: (number | null)[];
+  /** The device's language (its locale settings); English when absent. */
+  locale?: Locale;
 }
 
 /** An accept that names what was granted of the request and for how long. */
@@ -36,5 +39,6 @@ export interface Prompter {
   readonly kind: PrompterKind;
   /** Resolves with the answer, or null at the deadline or when `signal` aborts. */
   ask(req: PromptRequest, signal: AbortSignal): Promise<PromptResult>;
-  notify(text: string): Promise<void>;
+  /** Shows `text` (the product's own notices in `locale`). */
+  notify(text: string, locale?: Locale): Promise<void>;
 }

@@ -4,19 +4,18 @@
  */
 import { type Clock, systemClock, type TimerHandle } from "../../lib/clock.ts";
 import type { Prompter, PromptRequest, PromptResult } from "./prompter.ts";
+import { type CatalogueKey, t } from "../../i18n/mod.ts";
 import {
   APP,
   CAPABILITY_WORDS,
   choiceLines,
   countdownText,
   formatPromptText,
-  HINT,
+  localizeServerText,
   parseAnswer,
   parseGrant,
   plainText,
-  TIMED_OUT,
   windowText,
-  WITHDRAWN,
 } from "./text.ts";
 
 /** Where a terminal prompter reads answers and writes text. */
@@ -64,8 +63,10 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
 
   function askOnce(req: PromptRequest, signal: AbortSignal): Promise<PromptResult> {
     return new Promise((resolve) => {
+      const locale = req.locale ?? "en";
+      const say = (key: CatalogueKey) => t(locale, key);
       if (signal.aborted) {
-        io.output(`${WITHDRAWN}\n`);
+        io.output(`${say("prompt.withdrawn")}\n`);
         return resolve(null);
       }
       const { title, body } = formatPromptText(req);
@@ -76,7 +77,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       let timer: TimerHandle | undefined;
       let lastSeconds = -1;
       const render = (seconds: number) => {
-        const question = `Accept (a) or decline (d)? ${countdownText(seconds)}`;
+        const question = `${say("prompt.question")} ${countdownText(seconds, locale)}`;
         io.output(io.isTerminal ? `\r${question}\x1b[K` : `${question}\n`);
       };
       const finish = (result: PromptResult, note: string) => {
@@ -90,7 +91,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
       };
       const tick = () => {
         const left = req.deadline - clock.now();
-        if (left <= 0) return finish(null, TIMED_OUT);
+        if (left <= 0) return finish(null, say("prompt.timed_out"));
         const seconds = Math.ceil(left / 1000);
         // Off a terminal every line stays in the log: one every 5 s, then each of the last 5.
         const due = io.isTerminal || lastSeconds === -1 || seconds % 5 === 0 || seconds <= 5;
@@ -99,7 +100,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
         // Wake when the displayed second changes; the clock is re-read every time.
         timer = clock.at(req.deadline - (seconds - 1) * 1000, tick);
       };
-      const onAbort = () => finish(null, WITHDRAWN);
+      const onAbort = () => finish(null, say("prompt.withdrawn"));
       const unlisten = lines.listen((line) => {
         const single = line.trim().split(/\s+/).length === 1;
         const answer = parseAnswer(line.trim().split(/\s+/)[0] ?? "");
@@ -113,10 +114,10 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
             return finish({ answer, ...grant }, `Accepted${what}${how}.`);
           }
         } else if (answer === "accept" && single) {
-          return finish(answer, "Accepted.");
+          return finish(answer, say("prompt.accepted"));
         }
-        if (answer === "decline" && single) return finish(answer, "Declined.");
-        io.output(`${io.isTerminal ? "\n" : ""}${HINT}\n`);
+        if (answer === "decline" && single) return finish(answer, say("prompt.declined"));
+        io.output(`${io.isTerminal ? "\n" : ""}${say("prompt.hint")}\n`);
         if (io.isTerminal && lastSeconds > 0) render(lastSeconds);
       });
       signal.addEventListener("abort", onAbort, { once: true });
@@ -148,8 +149,8 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
     kind: "terminal",
     ask: (req, signal) => inTurn(() => askOnce(req, signal)),
     question: (text, signal) => inTurn(() => questionOnce(text, signal)),
-    notify(text) {
-      io.output(`[${APP}] ${plainText(text, 2000)}\n`);
+    notify(text, locale = "en") {
+      io.output(`[${APP}] ${localizeServerText(plainText(text, 2000), locale)}\n`);
       return Promise.resolve();
     },
     inputEnded: lines.ended,

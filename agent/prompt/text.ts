@@ -1,4 +1,5 @@
-/** The words every prompter shows, and server text made safe to show. */
+/** The words every prompter shows, in the device's language, and server text made safe to show. */
+import { type CatalogueKey, EN, type Locale, t } from "../../i18n/mod.ts";
 import type { PromptRequest } from "./prompter.ts";
 
 export const TITLE = "Session Confirmation";
@@ -9,20 +10,41 @@ export const WITHDRAWN = "The request was withdrawn.";
 
 /** The same words for every prompter: a fixed title and a body naming who connects. */
 export function formatPromptText(
-  req: Pick<PromptRequest, "message" | "technician" | "asUser" | "organization">,
+  req: Pick<PromptRequest, "message" | "technician" | "asUser" | "organization" | "locale">,
 ): { title: string; body: string } {
-  const technician = plainText(req.technician, 200) || "A technician";
+  const locale = req.locale ?? "en";
+  const technician = plainText(req.technician, 200) || t(locale, "prompt.a_technician");
   const organization = plainText(req.organization ?? "", 200);
   const asUser = plainText(req.asUser ?? "", 256);
-  const who = `${technician}${organization ? ` (${organization})` : ""}` +
-    ` wants to connect to this device${asUser ? ` as ${asUser}` : ""}`;
-  const message = plainText(req.message, 2000, true);
-  return { title: TITLE, body: message ? `${message}\n\n${who}` : who };
+  const named = `${technician}${organization ? ` (${organization})` : ""}`;
+  const who = asUser
+    ? t(locale, "prompt.who_as", { technician: named, user: asUser })
+    : t(locale, "prompt.who", { technician: named });
+  const message = localizeServerText(plainText(req.message, 2000, true), locale);
+  return { title: t(locale, "prompt.title"), body: message ? `${message}\n\n${who}` : who };
 }
 
-/** "60 seconds left", "1 second left". */
-export function countdownText(seconds: number): string {
-  return `${seconds} ${seconds === 1 ? "second" : "seconds"} left`;
+// The server words its prompt and notices in English; the paragraphs that are the product's own
+// (the default confirmation message, the recording notice) are shown in the device's language.
+// What an admin typed is shown as typed.
+const SERVER_TEXTS: ReadonlyMap<string, CatalogueKey> = new Map(
+  (["prompt.default_message", "prompt.recorded", "prompt.email_requested"] as const).map(
+    (key) => [EN[key] as string, key],
+  ),
+);
+
+/** `text` with each paragraph that is one of the product's own texts in `locale`. */
+export function localizeServerText(text: string, locale: Locale): string {
+  if (locale === "en") return text;
+  return text.split("\n\n").map((paragraph) => {
+    const key = SERVER_TEXTS.get(paragraph.trim());
+    return key ? t(locale, key) : paragraph;
+  }).join("\n\n");
+}
+
+/** "60 seconds left", "1 second left", in `locale`. */
+export function countdownText(seconds: number, locale: Locale = "en"): string {
+  return t(locale, "prompt.seconds_left", { count: seconds });
 }
 
 /** Maps a typed line to an answer; null for anything that is not one. */
@@ -50,8 +72,13 @@ export function plainText(text: string, max: number, multiline = false): string 
 }
 
 /** "Please answer within 60 seconds.", for dialogs without a countdown of their own. */
-export function answerWithin(seconds: number): string {
-  return `Please answer within ${seconds} ${seconds === 1 ? "second" : "seconds"}.`;
+export function answerWithin(seconds: number, locale: Locale = "en"): string {
+  return t(locale, "prompt.answer_within", { count: seconds });
+}
+
+/** The prompt's buttons in `locale`. */
+export function buttonLabels(locale: Locale = "en"): { accept: string; decline: string } {
+  return { accept: t(locale, "prompt.accept"), decline: t(locale, "prompt.decline") };
 }
 
 /** Text for a label that is read as rich text whatever it holds. */

@@ -20,6 +20,8 @@ export function httpTransport(baseUrl: string): Transport {
 /** A cookie-keeping client bound to one test app (or server) and one client address. */
 export class Client implements AsyncDisposable {
   cookies = new Map<string, string>();
+  /** Headers sent with every request, e.g. the browser's Accept-Language. */
+  readonly headers = new Headers();
   csrf = "";
   lastBody = "";
   #send: Transport;
@@ -37,7 +39,8 @@ export class Client implements AsyncDisposable {
 
   /** Sends a request with the client's cookies and records what comes back. */
   async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
+    const headers = new Headers(this.headers);
+    new Headers(init.headers).forEach((value, name) => headers.set(name, value));
     if (this.cookies.size > 0) {
       headers.set("Cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
     }

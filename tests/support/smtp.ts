@@ -23,12 +23,28 @@ export interface TestSmtp extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Undoes quoted-printable soft line breaks and =XX escapes. */
+/** Undoes quoted-printable soft line breaks and =XX escapes (runs of them are UTF-8). */
 export function decodeQuotedPrintable(text: string): string {
   return text.replace(/=\r?\n/g, "").replace(
-    /=([0-9A-F]{2})/g,
-    (_, h) => String.fromCharCode(parseInt(h, 16)),
+    /(?:=[0-9A-F]{2})+/g,
+    (run) => utf8(run.slice(1).split("=").map((h) => parseInt(h, 16))),
   );
+}
+
+/** The subject of a raw mail, with RFC 2047 encoded words decoded. */
+export function subjectOf(mail: { raw: string }): string {
+  const header = mail.raw.match(/^Subject: (.*(?:\r?\n[ \t].*)*)/m)?.[1] ?? "";
+  return header.replace(/\?=\s+=\?/g, "?==?").replace(
+    /=\?UTF-8\?([QB])\?([^?]*)\?=/gi,
+    (_, kind: string, text: string) =>
+      kind.toUpperCase() === "B"
+        ? utf8([...atob(text)].map((c) => c.charCodeAt(0)))
+        : decodeQuotedPrintable(text.replace(/_/g, " ")),
+  ).trim();
+}
+
+function utf8(bytes: number[]): string {
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 /** Starts an SMTP server on 127.0.0.1 (on `port`, or a free one). */
