@@ -3,12 +3,19 @@ import { emailAuthorizationPolicy } from "../../core/mod.ts";
 import { saveEmailPolicy } from "../../store/email.ts";
 import { addUser, apiTokenFor } from "../support/approvals.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
+import {
+  BROWSER_PASSWORD,
+  markDocument,
+  sameDocument,
+  stayOnPanel,
+} from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 Deno.test("browser: the technician's waiting view follows a quorum live while an approver decides in the inbox", async () => {
   // No SMTP server: the approvers decide from Approvals and the API after signing in.
   await using w = await world();
+  // This test watches the panel; the workspace would otherwise open by itself.
+  await stayOnPanel(w.server.services.db);
   await w.policies((p) => ({ ...p, authorization: { ...p.authorization, requireReason: true } }));
   await addUser(w, { email: "ann@example.com", name: "Ann Approver" });
   await addUser(w, { email: "bob@example.com", name: "Bob Approver" });

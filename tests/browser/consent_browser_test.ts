@@ -10,7 +10,7 @@ import {
   type Look,
   scrollsSideways,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 const WIDE: Look = { scheme: "light", width: 1280, height: 900 };
@@ -21,6 +21,8 @@ Deno.test({
     "browser: the end user grants files only, the panel shows it and asks again for the terminal",
   async fn() {
     await using w = await world();
+    // This test watches the panel; the workspace would otherwise open by itself.
+    await stayOnPanel(w.server.services.db);
     await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
     const { agent, deviceId } = await w.agent("PC-CONSENT");
     await using browser = await launchBrowser();

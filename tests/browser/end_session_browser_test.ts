@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { applyLook, artifact, launchBrowser, lookName, LOOKS } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 
@@ -13,6 +13,8 @@ Deno.test({
     "browser: End session at the device closes the terminal within a second and shows who ended it",
   async fn() {
     await using w = await world();
+    // This test watches the panel; the workspace would otherwise open by itself.
+    await stayOnPanel(w.server.services.db);
     const uploads = await Deno.makeTempDir({ prefix: "assent-end-" });
     try {
       const { agent, deviceId } = await w.agent("PC-INDICATOR", [

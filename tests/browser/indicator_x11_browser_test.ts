@@ -3,7 +3,7 @@
 // at the device presses End session in the zenity window; the technician's page says so.
 import assert from "node:assert/strict";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
@@ -36,6 +36,8 @@ Deno.test({
   async fn() {
     await using desktop = await startVncDesktop();
     await using w = await world();
+    // This test watches the panel; the workspace would otherwise open by itself.
+    await stayOnPanel(w.server.services.db);
     const { agent, deviceId } = await w.agent("PC-DESKTOP", [
       "--session-state",
       "unlocked",
