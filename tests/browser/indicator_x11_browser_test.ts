@@ -8,9 +8,6 @@ import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
 
-const hasZenity = await new Deno.Command("sh", { args: ["-c", "command -v zenity"] }).output()
-  .then((o) => o.success, () => false);
-
 /** The absolute geometry of the window titled `title` on `display`, once it is mapped. */
 async function windowGeometry(display: string, title: string) {
   const out = await new Deno.Command("xwininfo", {
@@ -32,7 +29,6 @@ async function windowGeometry(display: string, title: string) {
 Deno.test({
   name:
     "browser: the zenity indicator shows on the device's desktop and its End session ends access",
-  ignore: !hasZenity,
   async fn() {
     await using desktop = await startVncDesktop();
     await using w = await world();
