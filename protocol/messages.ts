@@ -354,6 +354,8 @@ export type ServerMessage =
     technician: string;
     organization: string;
     open: IndicatorItem[];
+    /** A terminal open now is recorded on the server; the indicator says so. */
+    recorded?: boolean;
     /** When the authorization ends (server time) and how long that is from sending. */
     expiresAt: number;
     remainingMs: number;

@@ -95,6 +95,8 @@ export interface RelayedChannel {
   /** The id core knows this channel by. */
   readonly coreId: string;
   readonly state: "opening" | "open" | "closed";
+  /** The recording of a terminal whose department records terminals, if any. */
+  readonly recording: ChannelRecording | null;
   readonly stats: { bytesToAgent: number; bytesFromAgent: number; openedAt: number };
   /** Facts for the audit record of the channel's end (file name, size, hash). */
   auditDetail: Record<string, unknown>;

@@ -359,11 +359,9 @@ export class RemoteChannels {
         : undefined;
       if (!status || !attempt) return;
       const expiresAt = status.kind === "authorized" ? status.expiresAt : now;
-      const open = authorized
-        ? indicatorItems(
-          relay.ofSession(sessionId).filter((c) => c.state === "open").map((c) => c.type),
-        )
-        : [];
+      const live = authorized ? relay.ofSession(sessionId).filter((c) => c.state === "open") : [];
+      const open = indicatorItems(live.map((c) => c.type));
+      const recorded = live.some((c) => c.recording !== null);
       agents.send(deviceId, {
         type: "session_status",
         sessionId,
@@ -371,6 +369,7 @@ export class RemoteChannels {
         technician: attempt.technicianName,
         organization: organization?.() ?? "",
         open,
+        ...(recorded ? { recorded: true } : {}),
         expiresAt,
         remainingMs: Math.max(0, expiresAt - now),
       });

@@ -20,6 +20,8 @@ export interface IndicatorState {
   technician: string;
   organization: string;
   open: readonly IndicatorItem[];
+  /** A terminal open now is recorded on the server. */
+  recorded?: boolean;
   expiresAt: number;
 }
 
@@ -72,6 +74,7 @@ export function indicatorText(state: IndicatorState, now: number): { title: stri
     body:
       `${technician}${organization ? ` (${organization})` : ""} is connected to this device.\n` +
       `Open now: ${what}.\n` +
+      (state.recorded ? "The terminal is recorded.\n" : "") +
       `Access ends in ${timeLeftText(state.expiresAt - now)} (at ${clockTime(state.expiresAt)}) ` +
       "unless you end it now.",
   };
@@ -346,6 +349,7 @@ export interface IndicatorStatus {
   technician: string;
   organization: string;
   open: readonly IndicatorItem[];
+  recorded?: boolean;
   remainingMs: number;
 }
 
@@ -397,6 +401,7 @@ export function sessionIndicator(options: {
         technician: status.technician,
         organization: status.organization,
         open: status.open,
+        recorded: status.recorded === true,
         expiresAt: now() + status.remainingMs,
       };
       if (state.open.length > 0) known.add(state.sessionId);

@@ -37,6 +37,13 @@ Deno.test("indicatorText() names the technician, the organization, what is open 
   );
 });
 
+Deno.test("indicatorText() says so while an open terminal is recorded", () => {
+  const recorded = indicatorText(state({ open: ["terminal"], recorded: true }), NOW).body;
+  assert.match(recorded, /\nOpen now: a terminal\.\nThe terminal is recorded\.\nAccess ends/);
+  const plain = indicatorText(state({ open: ["terminal"] }), NOW).body;
+  assert.ok(!plain.includes("recorded"));
+});
+
 Deno.test("timeLeftText() reads as hours and minutes", () => {
   assert.equal(timeLeftText(4 * 3_600_000), "4 h");
   assert.equal(timeLeftText(61 * 60_000), "1 h 1 min");
