@@ -389,8 +389,9 @@ export function settingsRoutes(): Hono<AppEnv> {
     const services = c.get("services");
     const form = await readForm(c, LanguageForm);
     try {
-      if (!form.ok) throw new OrganizationError(400, form.message);
-      await services.organization.changeDefaultLocale(currentUser(c), form.data.locale);
+      // Who may change it is decided before what was sent: the service checks both, in that order.
+      const locale = form.ok ? form.data.locale : undefined;
+      await services.organization.changeDefaultLocale(currentUser(c), locale);
     } catch (err) {
       if (!(err instanceof OrganizationError)) throw err;
       const items = await settings(c).overview(currentUser(c));

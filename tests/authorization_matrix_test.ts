@@ -211,6 +211,8 @@ const RULES: Rule[] = [
     object: "webhook",
     inScopeNotFound: /There is no such webhook/,
   },
+  // The organization's language is the whole organization's, so only super admins set it.
+  { match: /^\/settings\/language$/, access: "super", object: "none" },
   { match: /^\/settings$/, access: "admin_page", object: "none" },
   {
     match: /^\/settings\/:departmentId\/secure-connect$/,
