@@ -11,7 +11,7 @@ import {
   lookName,
   LOOKS,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
 import { world } from "../support/world.ts";
 
@@ -41,6 +41,8 @@ Deno.test({
       "owner@example.com",
       Date.now(),
     );
+    // This test watches the panel; the workspace would otherwise open by itself.
+    await stayOnPanel(w.server.services.db);
     await using browser = await launchBrowser();
     const technician = await browser.newPage();
     const errors: string[] = [];
