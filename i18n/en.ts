@@ -56,6 +56,22 @@ const en = {
   "prompt.timed_out": "The request has timed out.",
   "prompt.withdrawn": "The request was withdrawn.",
   "prompt.email_requested": EMAIL_REQUESTED_NOTIFICATION,
+  "prompt.capability.desktop_view": "see your screen",
+  "prompt.capability.desktop_control": "control your mouse and keyboard",
+  "prompt.capability.terminal": "run commands in a terminal",
+  "prompt.capability.files": "transfer files to and from this device",
+  "prompt.until_ended": "until I end it",
+  "prompt.asks_to": "The technician asks to:",
+  "prompt.allow_for": "Allow for:",
+  "prompt.choose_hint":
+    'Type a to accept all, or a followed by the numbers you allow and a window, e.g. "a 2 15m".',
+  "prompt.accepted_for": "Accepted for {what}.",
+  "prompt.accepted_for_window": "Accepted for {what}, {window}.",
+  "prompt.accepted_window": "Accepted, {window}.",
+  "prompt.column_allow": "Allow",
+  "prompt.column_what": "What",
+  "prompt.column_window": "Allow for",
+  "prompt.choose_window": "How long may the technician have access?",
 
   // The support app (R6).
   "support_app.about_to_join": "You are about to join a support session.",
