@@ -5,10 +5,10 @@
  * (zenity, kdialog, a PowerShell WinForms window, osascript). Like the prompt, server text
  * travels only as one argv element or one environment variable, never inside a script.
  */
-import { encodePowerShell } from "../encoded_command.ts";
 import { type DialogCommand, type DialogOutcome, type DialogSpawn, spawnDialog } from "./dialog.ts";
 import type { DialogTool } from "./prompter.ts";
 import { APP, escapeHtml, plainText } from "./text.ts";
+import { powershellArgs, winformsArgs } from "./winforms.ts";
 
 /** What is open, as the indicator names it. */
 export type IndicatorItem = "screen" | "terminal" | "files";
@@ -131,37 +131,19 @@ export interface IndicatorDialogSpec {
   notice: (title: string, body: string) => DialogCommand;
 }
 
-/** The PowerShell indicator: a small always-on-top window with End session. */
+/**
+ * The PowerShell indicator: a small always-on-top window with End session, on the layout the
+ * prompt uses (its button's words arrive in ASSENT_INDICATOR_END).
+ */
 export const POWERSHELL_INDICATOR = String.raw`
-$ErrorActionPreference = 'Stop'
-[Console]::OutputEncoding = [Text.Encoding]::UTF8
-Add-Type -AssemblyName System.Windows.Forms
-Add-Type -AssemblyName System.Drawing
-[System.Windows.Forms.Application]::EnableVisualStyles()
-$form = New-Object System.Windows.Forms.Form
-$form.Text = $env:ASSENT_INDICATOR_TITLE
-$form.TopMost = $true
+$made = New-AssentForm $env:ASSENT_INDICATOR_TITLE $env:ASSENT_INDICATOR_BODY 360 'FixedToolWindow'
+$form = $made.form
 $form.ShowInTaskbar = $true
-$form.FormBorderStyle = 'FixedToolWindow'
 $form.StartPosition = 'Manual'
-$form.AutoSize = $true
-$form.AutoSizeMode = 'GrowAndShrink'
 $form.Padding = New-Object System.Windows.Forms.Padding(12)
-$layout = New-Object System.Windows.Forms.FlowLayoutPanel
-$layout.FlowDirection = 'TopDown'
-$layout.AutoSize = $true
-$body = New-Object System.Windows.Forms.Label
-$body.Text = $env:ASSENT_INDICATOR_BODY
-$body.UseMnemonic = $false
-$body.AutoSize = $true
-$body.MaximumSize = New-Object System.Drawing.Size(360, 0)
-$end = New-Object System.Windows.Forms.Button
-$end.Text = 'End session'
-$end.AutoSize = $true
-$end.DialogResult = [System.Windows.Forms.DialogResult]::Abort
-$layout.Controls.Add($body)
-$layout.Controls.Add($end)
-$form.Controls.Add($layout)
+[void](Add-AssentButtons $made.layout @(
+  @{ text = $env:ASSENT_INDICATOR_END; result = [System.Windows.Forms.DialogResult]::Abort }
+))
 $form.Add_Shown({
   $area = [System.Windows.Forms.Screen]::PrimaryScreen.WorkingArea
   $form.Location = New-Object System.Drawing.Point(($area.Right - $form.Width - 16), ($area.Bottom - $form.Height - 16))
@@ -193,8 +175,6 @@ export const OSASCRIPT_INDICATOR_NOTICE = [
   'display dialog (item 2 of argv) with title (item 1 of argv) buttons {"OK"} default button "OK"',
   "end run",
 ];
-
-const POWERSHELL_BASE = ["-NoProfile", "-NonInteractive", "-STA", "-EncodedCommand"];
 
 /** How each dialog tool shows the indicator. */
 export const INDICATOR_DIALOGS: Readonly<Record<DialogTool, IndicatorDialogSpec>> = {
@@ -241,13 +221,17 @@ export const INDICATOR_DIALOGS: Readonly<Record<DialogTool, IndicatorDialogSpec>
   powershell: {
     command: (title, body) => ({
       cmd: "powershell",
-      args: [...POWERSHELL_BASE, encodePowerShell(POWERSHELL_INDICATOR)],
-      env: { ASSENT_INDICATOR_TITLE: title, ASSENT_INDICATOR_BODY: body },
+      args: winformsArgs(POWERSHELL_INDICATOR),
+      env: {
+        ASSENT_INDICATOR_TITLE: title,
+        ASSENT_INDICATOR_BODY: body,
+        ASSENT_INDICATOR_END: END_BUTTON,
+      },
     }),
     ended: ({ code, stdout }) => code === 0 && stdout.trim() === "end",
     notice: (title, body) => ({
       cmd: "powershell",
-      args: [...POWERSHELL_BASE, encodePowerShell(POWERSHELL_INDICATOR_NOTICE)],
+      args: powershellArgs(POWERSHELL_INDICATOR_NOTICE),
       env: { ASSENT_INDICATOR_TITLE: title, ASSENT_INDICATOR_BODY: body },
     }),
   },

@@ -12,7 +12,9 @@ import {
   terminalIndicator,
   timeLeftText,
 } from "./indicator.ts";
-import { console_, fakeSpawn, HOSTILE } from "./test_helpers.ts";
+import { console_, fakeSpawn, HOSTILE, request } from "./test_helpers.ts";
+import { powershellPrompter } from "./powershell.ts";
+import { WINFORMS_LAYOUT } from "./winforms.ts";
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0);
 
@@ -107,14 +109,31 @@ Deno.test("every dialog indicator passes server text as one argument or one vari
   const ps = INDICATOR_DIALOGS.powershell.command(title, body);
   assert.ok(!ps.args.some((a) => a.includes("reboot") || a.includes("Tess")));
   assert.equal(ps.env?.ASSENT_INDICATOR_BODY, body);
-  assert.match(POWERSHELL_INDICATOR, /\$form\.TopMost = \$true/);
-  assert.match(POWERSHELL_INDICATOR, /'End session'/);
+  assert.equal(ps.env?.ASSENT_INDICATOR_END, "End session");
   assert.doesNotMatch(POWERSHELL_INDICATOR, /\$\{|\$\(\$env/);
 
   const osa = INDICATOR_DIALOGS.osascript.command(title, body);
   assert.deepEqual(osa.args.slice(-2), [title, body]);
   assert.ok(osa.args.some((a) => a.includes('buttons {"End session"}')));
   assert.ok(!osa.args.slice(0, -2).some((a) => a.includes("reboot")));
+});
+
+Deno.test("the prompt and the indicator build their PowerShell window with the one shared layout", async () => {
+  const decode = (args: string[]) =>
+    new TextDecoder("utf-16le").decode(Uint8Array.from(atob(args.at(-1)!), (c) => c.charCodeAt(0)));
+  const indicator = decode(INDICATOR_DIALOGS.powershell.command("t", "b").args);
+  const fake = fakeSpawn({ code: 0, stdout: "decline" });
+  await powershellPrompter(fake).ask(request(), new AbortController().signal);
+  const prompt = decode(fake.commands[0]!.args);
+  for (const script of [indicator, prompt]) {
+    assert.ok(script.startsWith(WINFORMS_LAYOUT), "the shared layout comes first");
+    // The form, its label and its buttons are made once, in the layout, never again.
+    assert.equal(script.split("New-Object System.Windows.Forms.Form").length, 2);
+    assert.equal(script.split("New-Object System.Windows.Forms.Button").length, 2);
+    assert.match(script.slice(WINFORMS_LAYOUT.length), /New-AssentForm .*\n[^]*Add-AssentButtons/);
+  }
+  assert.match(WINFORMS_LAYOUT, /\$form\.TopMost = \$true/);
+  assert.match(WINFORMS_LAYOUT, /UseMnemonic = \$false/);
 });
 
 Deno.test("each dialog tells End session from a closed window", () => {
