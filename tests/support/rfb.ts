@@ -17,6 +17,8 @@ export interface RfbClient extends AsyncDisposable {
   move(x: number, y: number): Promise<void>;
   /** Clicks the left button at (x, y). */
   click(x: number, y: number): Promise<void>;
+  /** The whole screen, three bytes (red, green, blue) a pixel, row after row. */
+  pixels(): Promise<Uint8Array>;
   /** The whole screen as a PNG file's bytes. */
   screenshot(): Promise<Uint8Array>;
 }
@@ -87,6 +89,57 @@ export async function connectRfb(port: number): Promise<RfbClient> {
     view(message).setUint16(4, y);
     return write(message);
   };
+  // The screen as the server last sent it; updates may come in several messages, so they are
+  // read all the time and applied here.
+  const rgb = new Uint8Array(width * height * 3);
+  let updates = 0;
+  let closed = false;
+  let waiters: (() => void)[] = [];
+  const reading = (async () => {
+    try {
+      for (;;) {
+        const type = (await read(1))[0];
+        if (type === 2) continue; // bell
+        if (type === 3) {
+          const head = view(await read(7));
+          await read(head.getUint32(3));
+          continue;
+        }
+        if (type !== 0) throw new Error(`unexpected VNC message ${type}`);
+        const rects = view(await read(3)).getUint16(1);
+        for (let r = 0; r < rects; r++) {
+          const rect = view(await read(12));
+          const [x, y, w, h] = [0, 2, 4, 6].map((at) => rect.getUint16(at)) as [
+            number,
+            number,
+            number,
+            number,
+          ];
+          if (rect.getInt32(8) !== 0) {
+            throw new Error("the VNC server sent an encoding not asked for");
+          }
+          const pixels = await read(w * h * 4);
+          for (let row = 0; row < h; row++) {
+            for (let col = 0; col < w; col++) {
+              const from = (row * w + col) * 4;
+              const to = ((y + row) * width + x + col) * 3;
+              rgb[to] = pixels[from + 2]!;
+              rgb[to + 1] = pixels[from + 1]!;
+              rgb[to + 2] = pixels[from]!;
+            }
+          }
+        }
+        updates++;
+        const woken = waiters;
+        waiters = [];
+        for (const wake of woken) wake();
+      }
+    } catch {
+      // Closed by dispose, or the server went away: later reads fail plainly.
+    } finally {
+      closed = true;
+    }
+  })();
   const client: RfbClient = {
     width,
     height,
@@ -108,48 +161,33 @@ export async function connectRfb(port: number): Promise<RfbClient> {
       await pointer(0, x, y);
     },
     async screenshot() {
+      return png(width, height, await client.pixels());
+    },
+    async pixels() {
+      const seen = updates;
+      // The whole screen once; after that only what changed, so the server is not kept busy
+      // sending what it already sent, and its view of the display keeps up.
       const request = new Uint8Array(10);
       request[0] = 3;
+      request[1] = seen > 0 ? 1 : 0;
       view(request).setUint16(6, width);
       view(request).setUint16(8, height);
       await write(request);
-      const rgb = new Uint8Array(width * height * 3);
-      for (;;) {
-        const type = (await read(1))[0];
-        if (type === 2) continue; // bell
-        if (type === 3) {
-          const head = view(await read(7));
-          await read(head.getUint32(3));
-          continue;
-        }
-        if (type !== 0) throw new Error(`unexpected VNC message ${type}`);
-        const rects = view(await read(3)).getUint16(1);
-        for (let r = 0; r < rects; r++) {
-          const rect = view(await read(12));
-          const [x, y, w, h] = [0, 2, 4, 6].map((at) => rect.getUint16(at)) as [
-            number,
-            number,
-            number,
-            number,
-          ];
-          if (rect.getInt32(8) !== 0) throw new Error("the VNC server sent an encoding not asked for");
-          const pixels = await read(w * h * 4);
-          for (let row = 0; row < h; row++) {
-            for (let col = 0; col < w; col++) {
-              const from = (row * w + col) * 4;
-              const to = ((y + row) * width + x + col) * 3;
-              rgb[to] = pixels[from + 2]!;
-              rgb[to + 1] = pixels[from + 1]!;
-              rgb[to + 2] = pixels[from]!;
-            }
-          }
-        }
-        return png(width, height, rgb);
+      const next = Promise.withResolvers<void>();
+      waiters.push(next.resolve);
+      // Nothing changed on the screen: no update comes, and the last one is the screen.
+      const quiet = seen > 0 ? setTimeout(next.resolve, 300) : undefined;
+      try {
+        await Promise.race([next.promise, reading]);
+      } finally {
+        clearTimeout(quiet);
       }
+      if (closed) throw new Error("the VNC server closed the connection");
+      return rgb.slice();
     },
-    [Symbol.asyncDispose]() {
+    async [Symbol.asyncDispose]() {
       conn.close();
-      return Promise.resolve();
+      await reading;
     },
   };
   return client;
