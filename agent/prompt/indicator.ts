@@ -9,6 +9,7 @@ import { type DialogCommand, type DialogOutcome, type DialogSpawn, spawnDialog }
 import type { DialogTool } from "./prompter.ts";
 import { APP, escapeHtml, plainText } from "./text.ts";
 import { powershellArgs, winformsArgs } from "./winforms.ts";
+import { type Clock, systemClock, type TimerHandle } from "../../lib/clock.ts";
 
 /** What is open, as the indicator names it. */
 export type IndicatorItem = "screen" | "terminal" | "files";
@@ -101,7 +102,9 @@ export function terminalIndicator(terminal: IndicatorTerminal): IndicatorView {
   let shown = "";
   return {
     show(state, onEnd) {
-      const key = `${state.sessionId} ${state.open.join()} ${state.technician}`;
+      const key = `${state.sessionId} ${state.open.join()} ${state.technician} ${
+        timeLeftText(state.expiresAt - now())
+      }`;
       if (key !== shown) terminal.output(`${indicatorLine(state, now())}\n`);
       shown = key;
       terminal.onIdleLine?.((line) => {
@@ -281,7 +284,7 @@ export function dialogIndicator(
     if (!shown) return;
     const { title, body } = indicatorText(shown.state, now());
     const kill = new AbortController();
-    current = { kill, key: keyOf(shown.state) };
+    current = { kill, key: keyOf(shown.state, now()) };
     spawn(spec.command(title, body), kill.signal).then((outcome) => {
       if (kill.signal.aborted) return;
       current = null;
@@ -297,7 +300,7 @@ export function dialogIndicator(
       latest = { state, onEnd };
       // The terminal line stays too: its end key works whatever happens to the window.
       options.fallback?.show(state, onEnd);
-      if (current?.key === keyOf(state)) return;
+      if (current?.key === keyOf(state, now())) return;
       current?.kill.abort();
       run();
     },
@@ -322,8 +325,11 @@ export function dialogIndicator(
   };
 }
 
-function keyOf(state: IndicatorState): string {
-  return `${state.sessionId} ${state.open.join()} ${state.technician} ${state.organization}`;
+/** What makes the window shown differ: a change of any of it replaces the window. */
+function keyOf(state: IndicatorState, now: number): string {
+  return `${state.sessionId} ${state.open.join()} ${state.technician} ${state.organization} ${
+    timeLeftText(state.expiresAt - now)
+  }`;
 }
 
 /** What the agent hears from the server about one session's indicator. */
@@ -356,15 +362,22 @@ export interface SessionIndicator {
 export function sessionIndicator(options: {
   view: () => IndicatorView;
   now?: () => number;
+  /** Times the refresh of the time left; default the system clock (read through `now`). */
+  clock?: Clock;
   log?: (line: string) => void;
 }): SessionIndicator {
-  const now = options.now ?? Date.now;
+  const clock: Clock = options.clock ??
+    { now: options.now ?? (() => Date.now()), at: (at, fn) => systemClock.at(at, fn) };
+  const now = () => clock.now();
+  let tick: TimerHandle | null = null;
   const states = new Map<string, { state: IndicatorState; end: () => void }>();
   /** Sessions the indicator was shown for, so the end notice comes once and only for them. */
   const known = new Set<string>();
   let shownOn: IndicatorView | null = null;
 
   const refresh = () => {
+    tick?.cancel();
+    tick = null;
     const showing = [...states.values()].filter((s) => s.state.open.length > 0).at(-1);
     const view = options.view();
     if (shownOn && shownOn !== view) shownOn.hide();
@@ -375,6 +388,11 @@ export function sessionIndicator(options: {
     }
     shownOn = view;
     view.show(showing.state, showing.end);
+    // The time left is shown in whole minutes: shown again when that number changes, so it
+    // never stays stale for more than a minute.
+    const left = showing.state.expiresAt - now();
+    const minutes = Math.floor(left / 60_000);
+    if (minutes >= 1) tick = clock.at(showing.state.expiresAt - minutes * 60_000 + 1, refresh);
   };
   return {
     status(status, end) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../../lib/clock.ts";
 import { until } from "../../tests/support/wait.ts";
 import {
   dialogIndicator,
@@ -197,4 +198,31 @@ Deno.test("sessionIndicator() shows what is open, ends the shown attempt and say
 
   indicator.status({ ...status, open: [] }, () => {});
   assert.equal(shown.at(-1), null, "nothing open: no indicator");
+});
+
+Deno.test("the indicator's time left is shown again every minute on the clock, not only on a change", async () => {
+  const clock = new FakeClock(NOW);
+  const fake = fakeSpawn("hang");
+  const printed: string[] = [];
+  const line = terminalIndicator({ output: (text) => printed.push(text), now: () => clock.now() });
+  const window = dialogIndicator("zenity", { spawn: fake.spawn, now: () => clock.now() });
+  for (const view of [line, window]) {
+    const indicator = sessionIndicator({ view: () => view, clock });
+    indicator.status({ ...state(), remainingMs: 3 * 60_000 + 30_000 }, () => {});
+    clock.advance(29_999);
+    clock.advance(1);
+    clock.advance(60_000);
+    clock.advance(60_000);
+    // Under a minute left: nothing more to count down to until the end.
+    clock.advance(5 * 60_000);
+    indicator.hideAll();
+  }
+  const times = printed.map((text) => text.match(/Access ends in (.+?) \(/)?.[1]);
+  assert.deepEqual(times, ["3 min", "2 min", "1 min", "less than a minute"]);
+  const shown = fake.commands.map((c) =>
+    c.args.find((a) => a.startsWith("--text="))!.match(/Access ends in (.+?) \(/)?.[1]
+  );
+  assert.deepEqual(shown, ["3 min", "2 min", "1 min", "less than a minute"]);
+  assert.ok(fake.signals.slice(0, -1).every((s) => s.aborted), "each old window was closed");
+  await Promise.resolve();
 });
