@@ -362,7 +362,7 @@ class Connection {
         // until it is acknowledged, and nothing of that session runs here.
         host.revoke(message.sessionId, message.reason);
         await host.settled();
-        void options.indicator?.ended(message.sessionId, endedText(message.reason))
+        void options.indicator?.ended(message.sessionId, endedText(message.reason, options.locale))
           .catch((err) => log(`showing the end notice failed: ${err}`));
         log(`authorization of session ${message.sessionId} ended (${message.reason})`);
         send(

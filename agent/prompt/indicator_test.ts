@@ -114,9 +114,9 @@ Deno.test("every dialog indicator passes server text as one argument or one vari
   assert.doesNotMatch(POWERSHELL_INDICATOR, /\$\{|\$\(\$env/);
 
   const osa = INDICATOR_DIALOGS.osascript.command(title, body);
-  assert.deepEqual(osa.args.slice(-2), [title, body]);
-  assert.ok(osa.args.some((a) => a.includes('buttons {"End session"}')));
-  assert.ok(!osa.args.slice(0, -2).some((a) => a.includes("reboot")));
+  assert.deepEqual(osa.args.slice(-3), [title, body, "End session"]);
+  assert.ok(osa.args.some((a) => a.includes("buttons {(item 3 of argv)}")));
+  assert.ok(!osa.args.slice(0, -3).some((a) => a.includes("reboot")));
 });
 
 Deno.test("the prompt and the indicator build their PowerShell window with the one shared layout", async () => {
@@ -225,4 +225,62 @@ Deno.test("the indicator's time left is shown again every minute on the clock, n
   assert.deepEqual(shown, ["3 min", "2 min", "1 min", "less than a minute"]);
   assert.ok(fake.signals.slice(0, -1).every((s) => s.aborted), "each old window was closed");
   await Promise.resolve();
+});
+
+Deno.test("under a German locale the indicator, its buttons, the end key and the end notice are German", async () => {
+  const { title, body } = indicatorText(
+    state({ open: ["screen", "terminal"], recorded: true }),
+    NOW,
+    "de",
+  );
+  assert.equal(title, "Fernsitzung aktiv");
+  assert.match(
+    body,
+    /^Tess Tech \(Example IT\) ist mit diesem Gerät verbunden\.\nJetzt geöffnet: der Bildschirm, ein Terminal\.\nDas Terminal wird aufgezeichnet\.\nDer Zugriff endet in 3 h 59 min \(um \d\d:\d\d\), wenn Sie ihn nicht jetzt beenden\.$/,
+  );
+  assert.ok(
+    INDICATOR_DIALOGS.zenity.command(title, body, "de").args.includes(
+      "--ok-label=Sitzung beenden",
+    ),
+  );
+  assert.deepEqual(INDICATOR_DIALOGS.kdialog.command(title, body, "de").args.slice(2, 6), [
+    "--yes-label",
+    "Sitzung beenden",
+    "--no-label",
+    "Nicht jetzt",
+  ]);
+  assert.equal(
+    INDICATOR_DIALOGS.powershell.command(title, body, "de").env?.ASSENT_INDICATOR_END,
+    "Sitzung beenden",
+  );
+  assert.equal(
+    INDICATOR_DIALOGS.osascript.command(title, body, "de").args.at(-1),
+    "Sitzung beenden",
+  );
+
+  const printed: string[] = [];
+  const line = terminalIndicator({
+    output: (text) => printed.push(text),
+    now: () => NOW,
+    locale: "de",
+  });
+  const told: string[] = [];
+  const indicator = sessionIndicator({
+    view: () => ({ ...line, tell: (text) => Promise.resolve(void told.push(text)) }),
+    now: () => NOW,
+    locale: "de",
+  });
+  indicator.status({ ...state(), remainingMs: 30_000 }, () => {});
+  assert.match(
+    printed[0]!,
+    /^\[Assent\] Fernsitzung aktiv: .* Der Zugriff endet in weniger als einer Minute/,
+  );
+  assert.match(
+    printed[0]!,
+    /Geben Sie e ein und drücken Sie die Eingabetaste, um die Sitzung zu beenden\.\n$/,
+  );
+  await indicator.ended("s1", endedText("ended_at_device", "de"));
+  assert.deepEqual(told, [
+    "Die Fernwartungssitzung ist beendet. Sie haben sie an diesem Gerät beendet.",
+  ]);
 });
