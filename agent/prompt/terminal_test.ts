@@ -217,7 +217,7 @@ Deno.test("the terminal's consent-choice lines and its confirmation are German u
   await until("the choices", () => term.screen.text.includes("Erlauben für:"));
   assert.match(
     term.screen.text,
-    /Der Techniker möchte:\n  1\. Befehle in einem Terminal ausführen\n  2\. Dateien mit diesem Gerät austauschen\nErlauben für: 15 Minuten \(15m\), 1 Stunde \(1h\), bis ich es beende \(end\)\nGeben Sie a ein/,
+    /Der Techniker möchte:\n {2}1\. Befehle in einem Terminal ausführen\n {2}2\. Dateien mit diesem Gerät austauschen\nErlauben für: 15 Minuten \(15m\), 1 Stunde \(1h\), bis ich es beende \(end\)\nGeben Sie a ein/,
   );
   await term.type("a 2 15m\n");
   assert.deepEqual(await answer, { answer: "accept", granted: ["files"], windowMinutes: 15 });
