@@ -372,8 +372,8 @@ export interface SessionIndicator {
   status(status: IndicatorStatus, end: (sessionId: string, attemptId: string) => void): void;
   /** The authorization of `sessionId` ended: the indicator goes and, once, a notice says so. */
   ended(sessionId: string, reason: string): Promise<void>;
-  /** Shows a receipt as the end user's record. */
-  receipt(text: string): Promise<void>;
+  /** Shows a receipt as the end user's record, once per `receiptId`. */
+  receipt(text: string, receiptId?: string): Promise<void>;
   /** The connection is gone, and every channel with it. */
   hideAll(): void;
 }
@@ -398,6 +398,8 @@ export function sessionIndicator(options: {
   const states = new Map<string, { state: IndicatorState; end: () => void }>();
   /** Sessions the indicator was shown for, so the end notice comes once and only for them. */
   const known = new Set<string>();
+  /** Receipts shown already, so one sent again after a reconnect is not shown twice. */
+  const receipts = new Set<string>();
   let shownOn: IndicatorView | null = null;
 
   const refresh = () => {
@@ -452,7 +454,11 @@ export function sessionIndicator(options: {
       const over = t(options.locale ?? "en", "indicator.session_over");
       await options.view().tell(`${over} ${reason}`.trim());
     },
-    async receipt(text) {
+    async receipt(text, receiptId) {
+      if (receiptId !== undefined) {
+        if (receipts.has(receiptId)) return;
+        receipts.add(receiptId);
+      }
       await options.view().tell(text);
     },
     hideAll() {
