@@ -10,17 +10,16 @@
  */
 import { TextLineStream } from "../lib/text_lines.ts";
 import {
-  assent,
   type Benchmark,
   comparisonTable,
   interleaved,
-  login,
   markdownTable,
   mib,
   profileFlags,
   ROOT,
   rssBytes,
-  startServerProcess,
+  type SessionWorld,
+  startSessionWorld,
 } from "./lib.ts";
 
 /** Throughput samples (MiB/s) of one direction: the real path and its two baselines. */
@@ -41,7 +40,6 @@ export interface RelayResult {
   endRssMiB: number;
 }
 
-const PASSWORD = "a gigabyte passes through";
 const MESSAGE = 64 * 1024;
 const ROUNDS = 5;
 
@@ -127,92 +125,11 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
   const baselineOut = lines(baselines.stdout);
   const relayPorts = JSON.parse((await baselineOut.read()).value!);
 
-  const dataDir = await Deno.makeTempDir({ prefix: "assent-relay-" });
-  const agentDir = await Deno.makeTempDir({ prefix: "assent-relay-agent-" });
-  await assent([
-    "admin",
-    "user",
-    "create",
-    "--data-dir",
-    dataDir,
-    "--email",
-    "relay@example.com",
-    "--name",
-    "Relay",
-    "--role",
-    "super_admin",
-    "--password-stdin",
-  ], PASSWORD);
-  await assent(["admin", "department", "create", "--data-dir", dataDir, "--name", "Bench"]);
-  const token = (await assent([
-    "admin",
-    "enroll-token",
-    "create",
-    "--data-dir",
-    dataDir,
-    "--department",
-    "Bench",
-  ])).split("\n")[0]!;
-  const apiToken = (await assent([
-    "admin",
-    "api-token",
-    "create",
-    "--data-dir",
-    dataDir,
-    "--email",
-    "relay@example.com",
-    "--name",
-    "bench",
-  ])).split("\n")[0]!;
-  const server = await startServerProcess(dataDir);
-  const agent = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--cached-only",
-      "--v8-flags=--expose-gc",
-      ...profileFlags(),
-      "main.ts",
-      "agent",
-      "--server",
-      server.url,
-      "--enroll",
-      token,
-      "--state-dir",
-      agentDir,
-      "--prompt",
-      "terminal",
-      "--vnc",
-      `127.0.0.1:${farPorts.tcp}`,
-      "--session-state",
-      "unlocked",
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  let world: SessionWorld | undefined;
   let sampler: ReturnType<typeof setInterval> | undefined;
   try {
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${server.url}/api/v1${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${apiToken}`, "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return await res.json();
-    };
-    let device;
-    for (let i = 0; i < 200 && !device?.capabilities?.includes("desktop"); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      device = (await api("GET", "/devices")).devices?.[0];
-    }
-    if (!device?.online) throw new Error("the agent did not come online");
-    const { session } = await api("POST", `/devices/${device.id}/sessions`, {});
-    const authorized = await api("POST", `/sessions/${session.id}/authorize`);
-    if (authorized.session?.status !== "authorized") throw new Error(JSON.stringify(authorized));
-    const cookie = await login(server.url, "relay@example.com", PASSWORD);
-
+    world = await startSessionWorld(["--vnc", `127.0.0.1:${farPorts.tcp}`]);
+    const { server, sessionId, cookie } = world;
     const baselineRss = await rssBytes(server.pid);
     let peak = baselineRss;
     sampler = setInterval(async () => {
@@ -226,7 +143,7 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
     };
     const channel = async () => {
       const ws = new WebSocket(
-        `${server.url.replace("http", "ws")}/sessions/${session.id}/channels/desktop?credit=1`,
+        `${server.url.replace("http", "ws")}/sessions/${sessionId}/channels/desktop?credit=1`,
         { headers: { Cookie: cookie, Origin: server.url } } as unknown as string[],
       );
       ws.binaryType = "arraybuffer";
@@ -322,15 +239,11 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
     };
   } finally {
     clearInterval(sampler);
-    agent.kill("SIGTERM");
-    await agent.status;
-    await server.stop();
+    await world?.stop();
     baselines.kill("SIGTERM");
     await baselines.status;
     await farIn.close();
     await far.status;
-    await Deno.remove(dataDir, { recursive: true });
-    await Deno.remove(agentDir, { recursive: true });
   }
 }
 
