@@ -400,3 +400,18 @@ export async function startSessionWorld(
     throw err;
   }
 }
+
+/** `run()`, or an error naming `what` once `ms` have passed: a stalled benchmark fails, never hangs. */
+export async function withDeadline<T>(what: string, ms: number, run: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      run(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -20,6 +20,7 @@ import {
   rssBytes,
   type SessionWorld,
   startSessionWorld,
+  withDeadline,
 } from "./lib.ts";
 
 /** Throughput samples (MiB/s) of one direction: the real path and its two baselines. */
@@ -138,7 +139,8 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
 
     const timed = async (run: () => Promise<void>) => {
       const t = performance.now();
-      await run();
+      // Even at 2 MiB/s a run would be done: slower is a stall.
+      await withDeadline("A relay run", 30_000 + size * 500, run);
       return size / ((performance.now() - t) / 1000);
     };
     const channel = async () => {

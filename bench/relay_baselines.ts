@@ -11,13 +11,16 @@ const ws = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) =
   socket.binaryType = "arraybuffer";
   const far = new WebSocket(`ws://127.0.0.1:${farWs}/${new URL(req.url).search}`);
   far.binaryType = "arraybuffer";
-  const early: (string | ArrayBuffer)[] = [];
-  far.onopen = () => {
-    for (const m of early.splice(0)) far.send(m);
+  // Each side holds what arrives before the other side is open, and nothing after.
+  const pipe = (from: WebSocket, to: WebSocket) => {
+    const early: (string | ArrayBuffer)[] = [];
+    to.addEventListener("open", () => {
+      for (const m of early.splice(0)) to.send(m);
+    });
+    from.onmessage = (e) => to.readyState === WebSocket.OPEN ? to.send(e.data) : early.push(e.data);
   };
-  socket.onmessage = (e) =>
-    far.readyState === WebSocket.OPEN ? far.send(e.data) : early.push(e.data);
-  far.onmessage = (e) => socket.readyState === WebSocket.OPEN && socket.send(e.data);
+  pipe(socket, far);
+  pipe(far, socket);
   socket.onclose = () => far.close();
   far.onclose = () => socket.readyState === WebSocket.OPEN && socket.close();
   socket.onerror = far.onerror = () => {};

@@ -13,6 +13,7 @@ import {
   ROOT,
   type SessionWorld,
   startSessionWorld,
+  withDeadline,
 } from "./lib.ts";
 
 /** What the transfer benchmark measured, in MiB/s. */
@@ -78,7 +79,8 @@ export async function transferBenchmark(size = 256, rounds = ROUNDS): Promise<Tr
     const { server, sessionId, cookie, csrf } = world;
     const timed = async (run: () => Promise<void>) => {
       const t = performance.now();
-      await run();
+      // Even at 2 MiB/s a run would be done: slower is a stall.
+      await withDeadline("A transfer", 30_000 + size * 500, run);
       return size / ((performance.now() - t) / 1000);
     };
     const whole = (n: number) => {
