@@ -296,7 +296,19 @@ ${BOUND_BY}
 }
 
 /** What the relay is bound by, from CPU profiles of the server and agent during a run. */
-const BOUND_BY = `Flow control keeps at most a few MiB of each channel in flight.`;
+const BOUND_BY =
+  `**Bound by** the two WebSocket hops and the process switches, not by flow control or JavaScript:
+in CPU profiles (\`BENCH_PROFILE\`, 128 MiB runs) the server's JavaScript thread is idle about
+80 % of the time and most of its busy time is Deno's own WebSocket work (\`op_ws_send_binary\`,
+\`op_ws_next_event\`), the agent's is TCP reads and writes and framing; four processes share two
+cores on the real path against two kernel copies for raw TCP. Agent → browser was bound by flow
+control before (a fixed 1 MiB window, credited only once the browser socket held under 256 KiB,
+re-checked every 10 ms); the agent's window now doubles per window moved while the browser keeps
+up, to at most 8 MiB (\`MAX_WINDOW\` in \`hub/channels.ts\`), so the server holds at most 10 MiB
+per channel whatever the browser does. The server and agent run with \`--v8-flags=--expose-gc\` (as
+\`deno task start\` and the compiled binary do) so the relay runs a cheap young-generation
+collection every 8 MiB in either direction; without it V8 lets about 64 MiB of dead message
+buffers pile up before it collects.`;
 
 /** \`deno task bench relay [MiB]\`. */
 export const relay: Benchmark = {

@@ -241,6 +241,7 @@ export class Channel {
     else this.#early.push((sink) => sink.data(payload));
     this.#owed += payload.byteLength;
     this.#creditAgent();
+    collectYoungGarbage(payload.byteLength);
   }
 
   /** @internal */ agentCredited(bytes: number): void {
