@@ -88,6 +88,8 @@ export class Channel {
   #owed = 0;
   /** What the agent may have uncredited: credit it holds, bytes in flight and {@link #owed}. */
   #window = INITIAL_WINDOW;
+  /** What the agent may still send before it hears more credit; below zero it ignored credit. */
+  #agentAllowance = INITIAL_WINDOW;
   #creditWaiters: (() => void)[] = [];
   #drainTimer?: ReturnType<typeof setTimeout>;
   #opened: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -235,6 +237,12 @@ export class Channel {
   }
 
   /** @internal */ fromAgent(payload: Uint8Array): void {
+    // An agent that sends beyond its credit would fill the server's memory for a slow browser.
+    this.#agentAllowance -= payload.byteLength;
+    if (this.#agentAllowance < 0) {
+      this.close("cancelled", "The device sent more than the channel allowed");
+      return;
+    }
     this.stats.bytesFromAgent += payload.byteLength;
     this.recording?.output(payload);
     if (this.#sink) this.#sink.data(payload);
@@ -293,6 +301,7 @@ export class Channel {
       this.#window += grow;
       bytes += grow;
     }
+    this.#agentAllowance += bytes;
     this.relay.hubSend(this.deviceId, { type: "channel_credit", channelId: this.id, bytes });
   }
 }

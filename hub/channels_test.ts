@@ -110,3 +110,28 @@ Deno.test("the agent's window grows while the browser keeps up, and a browser th
   assert.equal(credit, 0, "the agent is left without credit");
   channel.ended();
 });
+
+Deno.test("an agent that sends beyond its credit has the channel closed, and the browser gets none of the excess", () => {
+  const { relay, sent } = recordingRelay();
+  const closed: string[] = [];
+  (relay as unknown as { finish: (c: Channel, reason: string) => void }).finish = (_c, reason) =>
+    closed.push(reason);
+  const channel = new Channel(10, "desktop", "s1", "d1", "t1", relay, 0);
+  channel.agentOpened();
+  let delivered = 0;
+  // A browser that is behind: no credit goes back to the agent.
+  channel.sink = {
+    ...recordingSink(),
+    data: (p) => (delivered += p.byteLength),
+    backlog: () => INITIAL_WINDOW,
+  };
+  for (let i = 0; i < INITIAL_WINDOW / (64 * 1024); i++) {
+    channel.fromAgent(new Uint8Array(64 * 1024));
+  }
+  assert.deepEqual(closed, [], "a whole window is allowed");
+  channel.fromAgent(new Uint8Array(1));
+  assert.deepEqual(closed, ["cancelled"]);
+  assert.equal(delivered, INITIAL_WINDOW, "the byte beyond the window never reaches the browser");
+  assert.deepEqual(sent, []);
+  channel.ended();
+});
