@@ -11,10 +11,12 @@
 import { fleet } from "./fleet.ts";
 import type { Benchmark } from "./lib.ts";
 import { relay } from "./relay.ts";
+import { transfer } from "./transfer.ts";
 
 /** Every benchmark, in the order of BENCHMARKS.md: one line each. */
 const BENCHMARKS: Benchmark[] = [
   relay,
+  transfer,
   fleet,
 ];
 
