@@ -1,0 +1,125 @@
+/**
+ * Start-up benchmark: `deno task start` as it runs, over a fresh data directory each round;
+ * time from spawn to the first 200 on /healthz, and resident memory after 5 s idle.
+ */
+import { mib, ROOT, rssBytes } from "./lib.ts";
+
+/** What the start-up benchmark measured (medians and ranges over the rounds). */
+export interface StartupResult {
+  rounds: number;
+  /** A bare `Deno.serve` answering /healthz: the floor of spawning a Deno process. */
+  baselineMs: Stat;
+  startMs: Stat;
+  idleRssMiB: Stat;
+  baselineRssMiB: Stat;
+}
+
+/** A median with the range it came from. */
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function stat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { median: r(median), min: r(sorted[0]!), max: r(sorted.at(-1)!) };
+}
+
+const BASELINE = `Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.args[0]) }, () =>
+  Response.json({ status: "ok" }));`;
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function firstOk(url: string, child: Deno.ChildProcess, t0: number): Promise<number> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  while (!exited) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.status === 200) return performance.now() - t0;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error("the server exited before answering /healthz");
+}
+
+async function round(args: string[], port: number, idleMs: number) {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const ms = await firstOk(`http://127.0.0.1:${port}/healthz`, child, t0);
+    await new Promise((r) => setTimeout(r, idleMs));
+    return { ms, rss: await rssBytes(child.pid) };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+/** Runs `rounds` interleaved rounds of the baseline and the server. */
+export async function startupBenchmark(rounds = 5, idleMs = 5000): Promise<StartupResult> {
+  const dir = await Deno.makeTempDir({ prefix: "assent-startup-" });
+  const baselineFile = `${dir}/baseline.ts`;
+  await Deno.writeTextFile(baselineFile, BASELINE);
+  const start: number[] = [], rss: number[] = [], base: number[] = [], baseRss: number[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      let port = freePort();
+      const b = await round(["run", "-A", baselineFile, String(port)], port, idleMs);
+      base.push(b.ms);
+      baseRss.push(b.rss);
+      port = freePort();
+      const dataDir = `${dir}/data-${i}`;
+      // As `deno task start` runs it (deno.json), over a fresh data directory.
+      const s = await round([
+        "run",
+        "--v8-flags=--expose-gc",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--no-prompt",
+        "--cached-only",
+        "main.ts",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--data-dir",
+        dataDir,
+      ], port, idleMs);
+      start.push(s.ms);
+      rss.push(s.rss);
+      console.error(`startup round ${i + 1}: ${s.ms.toFixed(0)} ms, ${mib(s.rss)} MiB`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  return {
+    rounds,
+    baselineMs: stat(base),
+    startMs: stat(start),
+    idleRssMiB: stat(rss.map((b) => b / 1024 / 1024)),
+    baselineRssMiB: stat(baseRss.map((b) => b / 1024 / 1024)),
+  };
+}
+
+if (import.meta.main) {
+  console.log(JSON.stringify(await startupBenchmark(Number(Deno.args[0] ?? 3))));
+}
