@@ -17,7 +17,7 @@ import {
   TIMELINE_LIMIT,
 } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
-import { listDevices } from "../store/devices.ts";
+import { deviceNames } from "../store/devices.ts";
 import { type RecordingRow, sessionRecordings } from "../store/recordings.ts";
 import { listUsers } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
@@ -151,7 +151,7 @@ export class AuditLog {
     people: { id: string; name: string; email: string }[];
   }> {
     const [devices, users] = await Promise.all([
-      listDevices(this.#db, reach.departments),
+      deviceNames(this.#db, reach.departments),
       listUsers(this.#db),
     ]);
     const people = viewer.role === "super_admin"
@@ -162,7 +162,7 @@ export class AuditLog {
       )
       : users.filter((u) => u.id === viewer.id);
     return {
-      devices: devices.map((d) => ({ id: d.id, name: d.name })),
+      devices,
       people: people.map((u) => ({ id: u.id, name: u.name, email: u.email })),
     };
   }
