@@ -86,24 +86,28 @@ export async function startupBenchmark(rounds = 5, idleMs = 5000): Promise<Start
       port = freePort();
       const dataDir = `${dir}/data-${i}`;
       // As `deno task start` runs it (deno.json), over a fresh data directory.
-      const s = await round([
-        "run",
-        "--v8-flags=--expose-gc",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--no-prompt",
-        "--cached-only",
-        "main.ts",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--data-dir",
-        dataDir,
-      ], port, idleMs);
+      const s = await round(
+        [
+          "run",
+          "--v8-flags=--expose-gc",
+          "--allow-net",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "--no-prompt",
+          "--cached-only",
+          "main.ts",
+          "serve",
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--data-dir",
+          dataDir,
+        ],
+        port,
+        idleMs,
+      );
       start.push(s.ms);
       rss.push(s.rss);
       console.error(`startup round ${i + 1}: ${s.ms.toFixed(0)} ms, ${mib(s.rss)} MiB`);

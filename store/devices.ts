@@ -111,14 +111,15 @@ export async function listDevices(
   return (await q.execute()).map(decodeDevice);
 }
 
-/** Id and name of the devices of the given departments (or all), by name: for pickers. */
+/** Id and name of the first `limit` devices of the given departments (or all), by name. */
 export async function deviceNames(
   db: Db,
   departmentIds: string[] | "all",
+  limit: number,
 ): Promise<{ id: string; name: string }[]> {
   if (departmentIds !== "all" && departmentIds.length === 0) return [];
   let q = db.selectFrom("devices").select(["id", "name"]).where("kind", "=", "agent")
-    .orderBy("name").orderBy("id");
+    .orderBy("name").orderBy("id").limit(limit);
   if (departmentIds !== "all") q = q.where("department_id", "in", departmentIds);
   return await q.execute();
 }
