@@ -245,3 +245,43 @@ if (import.meta.main) {
     }),
   ));
 }
+
+/** What the server's CPU profile under this load shows (`--cpu-prof`, see BENCHMARKS.md). */
+export const PAGES_BOUND_BY = "TODO";
+
+const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
+const range = (s: Stat, unit = "") => `${s.median}${unit} (${s.min}–${s.max})`;
+
+/** The BENCHMARKS.md section of a pages run; `boundBy` says what the profile showed. */
+export function pagesSection(r: PagesResult, boundBy = PAGES_BOUND_BY): string {
+  const base = r.baseline;
+  const rows = r.pages.map((p) => {
+    const ratio = Math.round(p.reqPerSec.median / base.reqPerSec.median * 100);
+    let target = "—";
+    if (p.path === "/login") {
+      target = `≥ 30 % of minimal, p99 ≤ 15 ms — ${ok(ratio >= 30 && p.p99.median <= 15)}`;
+    } else if (p.path === "/devices") target = `p99 ≤ 25 ms — ${ok(p.p99.median <= 25)}`;
+    return `| ${p.name} | ${range(p.reqPerSec)} | ${range(p.p50, " ms")} | ${
+      range(p.p99, " ms")
+    } | ${ratio} % | ${target} |`;
+  });
+  return `## Pages under load
+
+${r.connections} concurrent keep-alive connections (closed loop: each waits for its answer before
+asking again) from one load-generating process, against one server process with ${r.devices}
+devices and ${r.auditRows} audit rows, signed in with a real session cookie (the sign-in page is
+asked for without one). Next to it in the same run: a minimal \`Deno.serve\` answering the same
+sign-in HTML, which also shows the load generator's own ceiling. ${r.rounds} interleaved rounds of
+${r.seconds} s per target after a warm-up; medians with the range over the rounds. Command:
+\`deno task bench pages\`.
+
+| page | req/s | p50 | p99 | req/s / minimal | target |
+| --- | --- | --- | --- | --- | --- |
+| ${base.name} | ${range(base.reqPerSec)} | ${range(base.p50, " ms")} | ${
+    range(base.p99, " ms")
+  } | 100 % | — |
+${rows.join("\n")}
+
+${boundBy}
+`;
+}

@@ -4,12 +4,21 @@
  *
  *   deno task bench                 all benchmarks, full size
  *   deno task bench fleet 2000      only the fleet benchmark, with 2000 agents
+ *   deno task bench pages           only the pages benchmark (10k devices, 100k audit rows)
+ *   deno task bench startup         only start-up and idle memory (5 rounds)
  */
 import { fleetBenchmark, type FleetResult } from "./fleet.ts";
+import { pagesBenchmark, type PagesResult, pagesSection } from "./pages.ts";
+import { startupBenchmark, type StartupResult, startupSection } from "./startup.ts";
 import { relayBenchmark, type RelayResult } from "./relay.ts";
 
 const [only, size] = Deno.args;
-const results: { fleet?: FleetResult; relay?: RelayResult } = {};
+const results: {
+  fleet?: FleetResult;
+  relay?: RelayResult;
+  pages?: PagesResult;
+  startup?: StartupResult;
+} = {};
 
 if (!only || only === "fleet") {
   console.error("bench: agent fleet");
@@ -20,6 +29,17 @@ if (!only || only === "relay") {
   console.error("bench: relay");
   results.relay = await relayBenchmark(Number(size ?? 1024));
   console.error(JSON.stringify(results.relay));
+}
+
+if (!only || only === "pages") {
+  console.error("bench: pages");
+  results.pages = await pagesBenchmark(size ? { devices: Number(size) } : {});
+  console.error(JSON.stringify(results.pages));
+}
+if (!only || only === "startup") {
+  console.error("bench: start-up");
+  results.startup = await startupBenchmark(Number(size ?? 5));
+  console.error(JSON.stringify(results.startup));
 }
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
@@ -85,6 +105,9 @@ cheap young-generation collection every 8 MiB; without it V8 lets about 64 MiB o
 buffers pile up before it collects.
 `);
 }
+
+if (results.pages) sections.push(pagesSection(results.pages));
+if (results.startup) sections.push(startupSection(results.startup));
 
 const text = `# Benchmarks
 

@@ -127,3 +127,31 @@ export async function startupBenchmark(rounds = 5, idleMs = 5000): Promise<Start
 if (import.meta.main) {
   console.log(JSON.stringify(await startupBenchmark(Number(Deno.args[0] ?? 3))));
 }
+
+/** What the start-up profile shows (`--cpu-prof`, see BENCHMARKS.md). */
+export const STARTUP_BOUND_BY = "TODO";
+
+const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
+const range = (s: Stat, unit = "") => `${s.median}${unit} (${s.min}–${s.max})`;
+
+/** The BENCHMARKS.md section of a start-up run; `boundBy` says what the profile showed. */
+export function startupSection(r: StartupResult, boundBy = STARTUP_BOUND_BY): string {
+  return `## Start-up and idle memory
+
+\`deno task start\` as it runs (same flags) over a fresh data directory, timed from spawn to the
+first 200 on \`/healthz\`; resident memory after 5 s idle. Next to it in the same run: a bare
+\`Deno.serve\` answering \`/healthz\`, the floor of starting a Deno process on this machine.
+${r.rounds} interleaved rounds, medians with their range. Command: \`deno task bench startup\`.
+
+| measure | Assent | bare Deno.serve | target |
+| --- | --- | --- | --- |
+| start to first answer | ${range(r.startMs, " ms")} | ${range(r.baselineMs, " ms")} | ≤ 300 ms — ${
+    ok(r.startMs.median <= 300)
+  } |
+| idle memory (RSS) | ${range(r.idleRssMiB, " MiB")} | ${
+    range(r.baselineRssMiB, " MiB")
+  } | ≤ 70 MiB — ${ok(r.idleRssMiB.median <= 70)} |
+
+${boundBy}
+`;
+}
