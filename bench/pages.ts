@@ -8,7 +8,7 @@ import { AUDIT_ACTIONS } from "../core/audit_vocabulary.ts";
 import { appendAudit } from "../store/audit.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { insertDevice } from "../store/devices.ts";
-import { assent, login, ROOT, startServerProcess } from "./lib.ts";
+import { assent, type Benchmark, login, ROOT, startServerProcess } from "./lib.ts";
 
 /** One target's figures: medians over the rounds, with their ranges. */
 export interface PageFigures {
@@ -233,6 +233,14 @@ export async function pagesBenchmark(
     await Deno.remove(dataDir, { recursive: true });
   }
 }
+
+/** `deno task bench pages [devices]`: 10,000 devices and 100,000 audit rows by default. */
+export const pages: Benchmark = {
+  name: "pages",
+  title: "Pages under load",
+  defaultSize: 10_000,
+  run: async (devices) => pagesSection(await pagesBenchmark({ devices })),
+};
 
 if (import.meta.main) {
   const [devices, auditRows, rounds, seconds] = Deno.args.map(Number);

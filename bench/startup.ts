@@ -2,7 +2,7 @@
  * Start-up benchmark: `deno task start` as it runs, over a fresh data directory each round;
  * time from spawn to the first 200 on /healthz, and resident memory after 5 s idle.
  */
-import { mib, ROOT, rssBytes } from "./lib.ts";
+import { type Benchmark, mib, profileFlags, ROOT, rssBytes } from "./lib.ts";
 
 /** What the start-up benchmark measured (medians and ranges over the rounds). */
 export interface StartupResult {
@@ -96,6 +96,7 @@ export async function startupBenchmark(rounds = 5, idleMs = 5000): Promise<Start
           "--allow-env",
           "--no-prompt",
           "--cached-only",
+          ...profileFlags(),
           "main.ts",
           "serve",
           "--host",
@@ -123,6 +124,14 @@ export async function startupBenchmark(rounds = 5, idleMs = 5000): Promise<Start
     baselineRssMiB: stat(baseRss.map((b) => b / 1024 / 1024)),
   };
 }
+
+/** `deno task bench startup [rounds]`: 5 rounds by default. */
+export const startup: Benchmark = {
+  name: "startup",
+  title: "Start-up and idle memory",
+  defaultSize: 5,
+  run: async (rounds) => startupSection(await startupBenchmark(rounds)),
+};
 
 if (import.meta.main) {
   console.log(JSON.stringify(await startupBenchmark(Number(Deno.args[0] ?? 3))));
