@@ -1,6 +1,5 @@
 /** The signed-in user's own account: password, authenticator app, recovery codes. */
 import { Hono } from "hono";
-import QRCode from "qrcode";
 import { z } from "zod";
 import { groupSecret } from "../lib/totp.ts";
 import { AccountError } from "../services/accounts.ts";
@@ -247,6 +246,8 @@ export function accountRoutes(): Hono<AppEnv> {
 }
 
 async function enrolModel(enrol: { secret: string; uri: string }, account: string, issuer: string) {
+  // Loaded when someone sets up an authenticator, not at start.
+  const { default: QRCode } = await import("qrcode");
   const qrSvg = await QRCode.toString(enrol.uri, {
     type: "svg",
     margin: 0,

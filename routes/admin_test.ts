@@ -132,6 +132,32 @@ Deno.test("disabling a user signs them out at once", async () => {
   assert.equal((await (await signIn(t, "tech@example.com")).get("/")).status, 200);
 });
 
+Deno.test("a disabled user's next request is refused, even a form posted with the token they already held", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const id = await createUser(t, { email: "tech@example.com", role: "technician" });
+  const tech = await signIn(t, "tech@example.com");
+  assert.equal((await tech.get("/account/api-tokens")).status, 200);
+  const heldToken = tech.csrf;
+  assert.ok(heldToken, "the page gave them a form token");
+  // The same token again: it is made once per session now, not per page.
+  assert.equal((await tech.get("/account/api-tokens")).status, 200);
+  assert.equal(tech.csrf, heldToken);
+  await owner.get(`/admin/users/${id}`);
+  assert.equal((await owner.post(`/admin/users/${id}/disable`)).status, 303);
+  const posted = await tech.post("/account/api-tokens", { name: "after", expiresDays: "30" }, {
+    csrf: heldToken,
+  });
+  assert.notEqual(posted.status, 200);
+  assert.ok(
+    posted.status === 303 || posted.status === 401 || posted.status === 403,
+    `${posted.status}`,
+  );
+  const tokens = await t.services.db.selectFrom("api_tokens").select("name").execute();
+  assert.deepEqual(tokens, [], "nothing was created");
+  assert.equal((await tech.get("/")).status, 303);
+});
+
 Deno.test("the last super admin cannot be disabled or demoted", async () => {
   await using t = await testApp();
   const owner = await setUp(t);

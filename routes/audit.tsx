@@ -232,7 +232,7 @@ async function pageModel(
     ...list,
     chain: chain ? chainStatusModel(chain) : null,
     choices: {
-      devices: devices.map((d) => ({ value: d.id, label: d.name })),
+      devices: devices?.map((d) => ({ value: d.id, label: d.name })) ?? null,
       technicians: people.map((u) => ({ value: u.id, label: `${u.name} (${u.email})` })),
       outcomes: REASON_CODES.map((code) => ({ value: code, label: outcomeLabel(code) })),
       actions: actionChoices(),

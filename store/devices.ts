@@ -71,8 +71,13 @@ const isUser = (v: unknown): v is LoggedInUser =>
 
 /** The one way a devices row becomes a {@link Device}. */
 export function decodeDevice(row: DeviceColumns): Device {
-  const email = LocalEmailAuthorization.safeParse(json(row.local_email_authorization));
-  const folders = TransferFolders.safeParse(json(row.transfer_folders));
+  // Most rows hold neither; a failed parse builds an error, which costs more than the rest.
+  const email = row.local_email_authorization === null
+    ? null
+    : LocalEmailAuthorization.safeParse(json(row.local_email_authorization));
+  const folders = row.transfer_folders === null
+    ? null
+    : TransferFolders.safeParse(json(row.transfer_folders));
   return {
     ...row,
     ip_addresses: list(row.ip_addresses, isString),
@@ -80,8 +85,8 @@ export function decodeDevice(row: DeviceColumns): Device {
     locked: flag(row.locked),
     logged_off: flag(row.logged_off),
     capabilities: list(row.capabilities, isString),
-    local_email_authorization: email.success ? email.data : null,
-    transfer_folders: folders.success ? folders.data : null,
+    local_email_authorization: email?.success ? email.data : null,
+    transfer_folders: folders?.success ? folders.data : null,
     connected: row.connected === 1,
   };
 }
@@ -104,6 +109,19 @@ export async function listDevices(
     q = q.where("department_id", "in", departmentIds);
   }
   return (await q.execute()).map(decodeDevice);
+}
+
+/** Id and name of the first `limit` devices of the given departments (or all), by name. */
+export async function deviceNames(
+  db: Db,
+  departmentIds: string[] | "all",
+  limit: number,
+): Promise<{ id: string; name: string }[]> {
+  if (departmentIds !== "all" && departmentIds.length === 0) return [];
+  let q = db.selectFrom("devices").select(["id", "name"]).where("kind", "=", "agent")
+    .orderBy("name").orderBy("id").limit(limit);
+  if (departmentIds !== "all") q = q.where("department_id", "in", departmentIds);
+  return await q.execute();
 }
 
 /** What a device row holds before its agent or support app reports anything. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { DeviceInfo } from "../protocol/messages.ts";
+import { queryPlans } from "../tests/support/query_plan.ts";
 import { migrate, openDatabase } from "./db.ts";
 import { insertDepartment } from "./departments.ts";
 import { searchDevices } from "./device_search.ts";
@@ -90,4 +91,17 @@ Deno.test("columns that cannot be read decode as nothing reported, never as an e
     assert.equal(found.transfer_folders, null);
     assert.equal(found.connected, true);
   });
+});
+
+Deno.test("the device list reads one page and its count from an index, never sorting the fleet", async () => {
+  for (const connected of [undefined, true, false]) {
+    const plans = await queryPlans((db) =>
+      searchDevices(db, { departmentIds: "all", connected, limit: 50, offset: 100 })
+    );
+    assert.equal(plans.length, 2);
+    for (const plan of plans) {
+      assert.doesNotMatch(plan, /TEMP B-TREE/, `${connected}: ${plan}`);
+      assert.match(plan, /USING (COVERING )?INDEX devices_kind/, `${connected}: ${plan}`);
+    }
+  }
 });
