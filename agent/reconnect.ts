@@ -1,12 +1,20 @@
 /** Reconnecting with full-jitter exponential backoff until told to stop. */
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { AgentOptions } from "./options.ts";
-import { AgentStopped, DeviceDisabled } from "./connection.ts";
+import { AgentStopped, type ComeBack, DeviceDisabled } from "./connection.ts";
 
 /** Full-jitter exponential backoff: a random delay up to min(max, base · 2^attempt). */
 export function backoffDelay(attempt: number, maxMs: number, random = Math.random): number {
   const ceiling = Math.min(maxMs, 1000 * 2 ** Math.min(attempt, 16));
   return Math.floor(random() * ceiling) + 250;
+}
+
+/**
+ * The wait after a stopping server said when to come back: a random moment within its window,
+ * so the fleet it had returns spread out over the time the server asked for.
+ */
+export function comeBackDelay(comeBack: ComeBack, random = Math.random): number {
+  return Math.floor(comeBack.afterMs + random() * comeBack.withinMs);
 }
 
 /** How long a disabled device waits before asking again by default: about three minutes. */
@@ -22,11 +30,12 @@ export function disabledDelay(everyMs: number, random = Math.random): number {
 
 /**
  * Calls `connect` again and again, with backoff in between, until it resolves false or
- * `signal` aborts. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
+ * `signal` aborts. A connection that resolves with a {@link ComeBack} (its server stopped on
+ * purpose) is tried again when the server asked, and the backoff starts over. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
  * device ({@link DeviceDisabled}) keeps asking, at the slow pace of `disabledRetryMs`.
  */
 export async function reconnecting(
-  connect: () => Promise<boolean>,
+  connect: () => Promise<boolean | ComeBack>,
   options: Pick<AgentOptions, "log" | "maxBackoffMs"> & {
     /** Told before each wait: why the last connection ended (null: it closed), and for how long. */
     onRetry?: (failure: string | null, delayMs: number) => void;
@@ -45,8 +54,11 @@ export async function reconnecting(
     const started = clock.now();
     let failure: string | null = null;
     let disabled = false;
+    let comeBack: ComeBack | null = null;
     try {
-      if (!await connect()) return;
+      const result = await connect();
+      if (result === false) return;
+      if (result !== true) comeBack = result;
     } catch (err) {
       if (err instanceof AgentStopped) throw err;
       disabled = err instanceof DeviceDisabled;
@@ -55,14 +67,20 @@ export async function reconnecting(
     }
     if (signal?.aborted) return;
     // A connection that lasted a while resets the backoff.
-    attempt = clock.now() - started > 30_000 ? 0 : attempt + 1;
+    // So does a server that said when to come back: it is expected up again by then.
+    attempt = comeBack || clock.now() - started > 30_000 ? 0 : attempt + 1;
     const delay = disabled
       ? disabledDelay(options.disabledRetryMs ?? DISABLED_RETRY_MS, random)
+      : comeBack
+      ? comeBackDelay(comeBack, random)
       : backoffDelay(attempt, options.maxBackoffMs, random);
+    const seconds = (delay / 1000).toFixed(1);
     options.log(
       disabled
-        ? `this device is disabled by an admin; asking again in ${(delay / 1000).toFixed(1)} s`
-        : `reconnecting in ${(delay / 1000).toFixed(1)} s`,
+        ? `this device is disabled by an admin; asking again in ${seconds} s`
+        : comeBack
+        ? `the server is restarting; reconnecting in ${seconds} s, as it asked`
+        : `reconnecting in ${seconds} s`,
     );
     options.onRetry?.(failure, delay);
     await sleep(clock, delay, signal);
