@@ -172,8 +172,8 @@ if (values.mode === "enroll") {
    * what a stopping server asked for), rejects when it could not get in; `welcomed` is called
    * once it is in.
    */
-  function connectOnce(cred: Credential, welcomed: () => void) {
-    return new Promise<true | { afterMs: number; withinMs: number }>((resolve, reject) => {
+  const connectOnce = (cred: Credential, welcomed: () => void) =>
+    new Promise<true | { afterMs: number; withinMs: number }>((resolve, reject) => {
       const ws = new WebSocket(server);
       let beat: ReturnType<typeof setInterval> | undefined;
       let first: ReturnType<typeof setTimeout> | undefined;
@@ -217,7 +217,6 @@ if (values.mode === "enroll") {
       };
       stop.signal.addEventListener("abort", () => ws.close(), { once: true });
     });
-  }
 
   // Connect them all (at most `concurrency` handshakes at once), then keep each connected
   // with the reference agent's reconnect loop.
