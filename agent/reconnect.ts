@@ -31,7 +31,8 @@ export function disabledDelay(everyMs: number, random = Math.random): number {
 /**
  * Calls `connect` again and again, with backoff in between, until it resolves false or
  * `signal` aborts. A connection that resolves with a {@link ComeBack} (its server stopped on
- * purpose) is tried again when the server asked, and the backoff starts over. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
+ * purpose) is tried again when the server asked, and the backoff starts over, never waiting
+ * longer than the server's window until a connection lasts again. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
  * device ({@link DeviceDisabled}) keeps asking, at the slow pace of `disabledRetryMs`.
  */
 export async function reconnecting(
@@ -50,6 +51,9 @@ export async function reconnecting(
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   let attempt = 0;
+  // After a stopping server said when to come back: the longest wait while it is not up yet.
+  // It asked for its fleet spread over that window; waiting longer only makes the storm last.
+  let restartCeiling: number | null = null;
   while (!signal?.aborted) {
     const started = clock.now();
     let failure: string | null = null;
@@ -68,12 +72,19 @@ export async function reconnecting(
     if (signal?.aborted) return;
     // A connection that lasted a while resets the backoff.
     // So does a server that said when to come back: it is expected up again by then.
-    attempt = comeBack || clock.now() - started > 30_000 ? 0 : attempt + 1;
+    const lasted = clock.now() - started > 30_000;
+    attempt = comeBack || lasted ? 0 : attempt + 1;
+    if (comeBack) restartCeiling = Math.max(1000, comeBack.withinMs);
+    else if (lasted) restartCeiling = null;
     const delay = disabled
       ? disabledDelay(options.disabledRetryMs ?? DISABLED_RETRY_MS, random)
       : comeBack
       ? comeBackDelay(comeBack, random)
-      : backoffDelay(attempt, options.maxBackoffMs, random);
+      : backoffDelay(
+        attempt,
+        Math.min(options.maxBackoffMs, restartCeiling ?? options.maxBackoffMs),
+        random,
+      );
     const seconds = (delay / 1000).toFixed(1);
     options.log(
       disabled

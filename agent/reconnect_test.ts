@@ -106,3 +106,24 @@ Deno.test("a server's going_away is read with its waits clamped, and ignored whe
   assert.equal(comeBackOf({ reconnectAfterMs: 1_000, reconnectWithinMs: Number.NaN }), null);
   assert.equal(comeBackOf({}), null);
 });
+
+Deno.test("reconnecting() keeps knocking within the restarting server's window while it is not up yet", async () => {
+  const clock = new FakeClock();
+  const attempts: number[] = [];
+  const start = clock.now();
+  const done = reconnecting(() => {
+    attempts.push(clock.now() - start);
+    if (attempts.length === 1) return Promise.resolve({ afterMs: 1_000, withinMs: 2_000 });
+    // The restart takes longer than the server guessed: four refusals, then it is up.
+    if (attempts.length <= 5) return Promise.reject(new Error("connection refused"));
+    return Promise.resolve(false);
+  }, { log: () => {}, maxBackoffMs: 60_000, clock, random: () => 0.5 });
+  for (let i = 0; i < 100 && attempts.length < 6; i++) {
+    await turn();
+    clock.advance(250);
+  }
+  await done;
+  // 2 s after the close, then half of at most the 2 s window (+ 0.25 s) each time, where
+  // plain backoff would wait 1.25, 2.25, 4.25 and 8.25 s.
+  assert.deepEqual(attempts, [0, 2_000, 3_250, 4_500, 5_750, 7_000]);
+});

@@ -28,10 +28,28 @@ const { values } = parseArgs({
     creds: { type: "string" },
     concurrency: { type: "string" },
     limit: { type: "string" },
+    worker: { type: "string" },
   },
 });
 const server = values.server!.replace(/^http/, "ws") + "/agent/ws";
 const concurrency = Number(values.concurrency ?? 50);
+const workerNumber = Number(values.worker ?? 0);
+
+// Deno's WebSocket takes upgrade headers; the DOM typings do not say so.
+const DenoWebSocket = WebSocket as unknown as new (
+  url: string,
+  options: { headers?: HeadersInit },
+) => WebSocket;
+
+/**
+ * A socket to the server from the `i`-th agent of this worker, with an address of its own: the
+ * server trusts the loopback proxy's X-Forwarded-For, so every simulated agent counts against
+ * the per-address limits as one machine of a real fleet does, not as one address for all.
+ */
+function socketOf(i: number): WebSocket {
+  const address = `10.${workerNumber}.${(i >> 8) & 255}.${i & 255}`;
+  return new DenoWebSocket(server, { headers: { "X-Forwarded-For": address } });
+}
 
 type Credential = { deviceId: string; secret: string; name: string; key: DeviceKey };
 
@@ -116,10 +134,10 @@ if (values.mode === "enroll") {
     concurrency,
     (i) =>
       withRetries(async () => {
-        // The handlers are set at once: the challenge may come before an awaited open resumes.
-        const ws = new WebSocket(server);
         const name = `${values.prefix}-${String(i).padStart(5, "0")}`;
         const key = await generateDeviceKey();
+        // The handlers are set at once: the challenge may come before an awaited open resumes.
+        const ws = socketOf(i);
         await new Promise<void>((resolve, reject) => {
           ws.onmessage = async (e) => {
             const m = JSON.parse(e.data) as ServerMessage;
@@ -172,9 +190,9 @@ if (values.mode === "enroll") {
    * what a stopping server asked for), rejects when it could not get in; `welcomed` is called
    * once it is in.
    */
-  const connectOnce = (cred: Credential, welcomed: () => void) =>
+  const connectOnce = (cred: Credential, i: number, welcomed: () => void) =>
     new Promise<true | { afterMs: number; withinMs: number }>((resolve, reject) => {
-      const ws = new WebSocket(server);
+      const ws = socketOf(i);
       let beat: ReturnType<typeof setInterval> | undefined;
       let first: ReturnType<typeof setTimeout> | undefined;
       let comeBack: { afterMs: number; withinMs: number } | null = null;
@@ -222,7 +240,7 @@ if (values.mode === "enroll") {
   // with the reference agent's reconnect loop.
   let failed = 0;
   const running: Promise<void>[] = [];
-  await pool(creds, concurrency, (cred) =>
+  await pool(creds, concurrency, (cred, i) =>
     new Promise<void>((resolve) => {
       let once = true;
       const welcomed = () => {
@@ -230,7 +248,7 @@ if (values.mode === "enroll") {
         once = false;
       };
       running.push(
-        reconnecting(() => connectOnce(cred, welcomed), {
+        reconnecting(() => connectOnce(cred, i, welcomed), {
           log: () => {},
           maxBackoffMs: 60_000,
         }, stop.signal).catch(() => {

@@ -143,11 +143,15 @@ export async function fleetDataDir(agents: number): Promise<{ dataDir: string; t
   return { dataDir, token };
 }
 
-/** Starts the server for a fleet: every simulated agent connects from one loopback address. */
+/**
+ * Starts the server for a fleet. The simulated agents connect through loopback, each naming an
+ * address of its own in X-Forwarded-For (so the proxy is trusted); the server takes up to a
+ * thousand handshakes at once, as an operator of a fleet this size sets it.
+ */
 export function fleetServer(dataDir: string, port = 0): Promise<ServerProcess> {
   return startServerProcess(dataDir, [
-    "--agent-handshakes-per-address",
-    "1000",
+    "--trust-proxy",
+    "true",
     "--agent-handshakes",
     "1000",
     ...(port ? ["--port", String(port)] : []),
@@ -181,6 +185,8 @@ export async function enrollFleet(
       String(Math.max(0, Math.min(per, agents - i * per))),
       "--prefix",
       `bench-${i}`,
+      "--worker",
+      String(i),
       "--creds",
       file,
     ])
@@ -199,8 +205,10 @@ export async function connectFleet(
   credFiles: string[],
   options: { limit?: number; onOnline?: () => void } = {},
 ): Promise<{ workers: FleetWorker[]; connected: number }> {
-  const workers = credFiles.map((file) =>
+  const workers = credFiles.map((file, i) =>
     fleetWorker([
+      "--worker",
+      String(i),
       "--server",
       server.url,
       "--mode",

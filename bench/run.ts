@@ -10,12 +10,14 @@
  */
 import { fleet } from "./fleet.ts";
 import type { Benchmark } from "./lib.ts";
+import { reconnect } from "./reconnect.ts";
 import { relay } from "./relay.ts";
 
 /** Every benchmark, in the order of BENCHMARKS.md: one line each. */
 const BENCHMARKS: Benchmark[] = [
   relay,
   fleet,
+  reconnect,
 ];
 
 const [only, size] = Deno.args;
