@@ -11,6 +11,7 @@
 import { fleet } from "./fleet.ts";
 import type { Benchmark } from "./lib.ts";
 import { pages } from "./pages.ts";
+import { reconnect } from "./reconnect.ts";
 import { relay } from "./relay.ts";
 import { transfer } from "./transfer.ts";
 import { startup } from "./startup.ts";
@@ -22,6 +23,7 @@ const BENCHMARKS: Benchmark[] = [
   fleet,
   pages,
   startup,
+  reconnect,
 ];
 
 const [only, size] = Deno.args;

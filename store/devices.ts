@@ -276,16 +276,27 @@ export async function resetConnected(db: Db): Promise<void> {
   await db.updateTable("devices").set({ connected: 0 }).where("connected", "=", 1).execute();
 }
 
-/** Writes many last-activity times in one transaction (heartbeats are batched). */
+/** How many check-in times one statement writes: 2 parameters each, far below any limit. */
+export const ACTIVITY_CHUNK = 500;
+
+/**
+ * Writes many last-activity times (heartbeats are batched), a few hundred per statement, never
+ * moving a time back. Each statement stands alone, so other queries take turns between them
+ * rather than waiting for the whole fleet's times.
+ */
 export async function saveLastActivity(db: Db, times: Map<string, number>): Promise<void> {
-  if (times.size === 0) return;
-  await db.transaction().execute(async (trx) => {
-    for (const [id, at] of times) {
-      await trx.updateTable("devices").set({ last_activity_at: at }).where("id", "=", id)
-        .where((eb) => eb.or([eb("last_activity_at", "is", null), eb("last_activity_at", "<", at)]))
-        .execute();
-    }
-  });
+  const entries = [...times];
+  for (let i = 0; i < entries.length; i += ACTIVITY_CHUNK) {
+    const rows = sql.join(
+      entries.slice(i, i + ACTIVITY_CHUNK).map(([id, at]) => sql`(${id}, cast(${at} as bigint))`),
+    );
+    // VALUES names its columns column1, column2 in SQLite and PostgreSQL alike.
+    await sql`update devices set last_activity_at = t.column2
+      from (values ${rows}) as t
+      where devices.id = t.column1
+        and (devices.last_activity_at is null or devices.last_activity_at < t.column2)`
+      .execute(db);
+  }
 }
 
 /** Changes a device's admin fields. */

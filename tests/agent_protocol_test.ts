@@ -252,3 +252,28 @@ Deno.test("a disabled device is disconnected at once and refused afterwards", as
   assert.equal((await retry.closed).code, CLOSE.deviceDisabled);
   assert.equal(server.services.hub.isOnline(deviceId), false);
 });
+
+Deno.test("a server stopping on purpose tells every agent when to come back, then closes with 1001", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const token = await enrollmentToken(server.services, dept, { uses: 3 });
+  const agents: RawAgent[] = [];
+  for (let i = 0; i < 3; i++) {
+    const agent = new RawAgent(server.url);
+    await agent.enroll(token);
+    agents.push(agent);
+  }
+  // One more, still in its handshake when the stop comes.
+  const late = new RawAgent(server.url);
+  await late.open();
+  await late.next("challenge");
+  await server.stop();
+  for (const agent of [...agents, late]) {
+    assert.equal((await agent.closed).code, CLOSE.goingAway);
+    assert.deepEqual(agent.received.at(-1), {
+      type: "going_away",
+      reconnectAfterMs: 1_000,
+      reconnectWithinMs: 1_000,
+    });
+  }
+});
