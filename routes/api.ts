@@ -34,6 +34,7 @@ import { setupGate } from "./middleware/setup_gate.ts";
 import { currentUser } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { readAuditRequest } from "./audit.tsx";
+import { jsonErrors } from "./errors.tsx";
 import {
   AuthorizeBody,
   ConfirmationBody,
@@ -603,9 +604,7 @@ export function apiRoutes(): Hono<AppEnv> {
     });
   });
 
-  app.all(
-    "*",
-    (c) => fail(c, 404, "not_found", `No API endpoint ${c.req.method} ${c.req.path}`),
-  );
+  // Last: what an unknown path under the API answers once its token has been checked.
+  jsonErrors(app);
   return app;
 }
