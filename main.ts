@@ -83,6 +83,7 @@ import { JoinPages } from "./services/support_join_page.ts";
 import { Transfers } from "./services/transfers.ts";
 import { ConsentReceipts } from "./services/receipts.ts";
 import { UnitOfWork } from "./services/unit_of_work.ts";
+import { ApiTokens } from "./services/api_tokens.ts";
 import { Organization } from "./services/organization.ts";
 import { type Db, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
@@ -366,6 +367,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     outbox,
     live,
     accounts,
+    apiTokens: new ApiTokens({ work, clock }),
     directory,
     revocations,
     enrollment: new Enrollment({ db, clock, work }),

@@ -20,7 +20,6 @@ import {
   type SupportSession,
 } from "../core/mod.ts";
 import { withApiToken } from "../lib/attribution.ts";
-import { authenticateApiToken } from "../services/api_tokens.ts";
 import type { Device } from "../services/devices.ts";
 import { EnrollmentError } from "../services/enrollment.ts";
 import { deviceModel } from "../presenters/device_views.ts";
@@ -189,8 +188,7 @@ export function apiRoutes(): Hono<AppEnv> {
     c.set("user", null);
     const header = c.req.header("Authorization") ?? "";
     const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const { db, clock } = c.get("services");
-    const auth = token ? await authenticateApiToken(db, clock, token) : null;
+    const auth = token ? await c.get("services").apiTokens.authenticate(token) : null;
     if (!auth) {
       c.header("WWW-Authenticate", 'Bearer realm="assent"');
       return fail(

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { createApiToken } from "../services/api_tokens.ts";
 import { setUp } from "../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
 import { textOf } from "../tests/support/client.ts";
 
 async function ownerToken(t: TestApp): Promise<string> {
   const { id } = await t.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow();
-  const made = await createApiToken(t.services.db, t.clock, {
+  const made = await t.services.apiTokens.create({
     userId: id,
     name: "errors",
     expiresAt: null,

@@ -11,6 +11,7 @@ import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import type { Accounts } from "./accounts.ts";
 import type { AgentUpdates } from "./agent_updates.ts";
+import type { ApiTokens } from "./api_tokens.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
 import type { Organization } from "./organization.ts";
@@ -52,6 +53,8 @@ export interface Services {
   log: Logger;
   box: SecretBox;
   accounts: Accounts;
+  /** Bearer tokens for the JSON API. */
+  apiTokens: ApiTokens;
   /** Users and departments as admins manage them, within their scope. */
   directory: Directory;
   /** Ends live access when access is taken away (also for changes made from the console). */

@@ -63,7 +63,6 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
  */
 const OWN_TRANSACTIONS: readonly string[] = [
   "accounts.ts",
-  "api_tokens.ts",
   "audit_chain.ts",
   "consent_settings.ts",
   "device_admin.ts",

@@ -13,7 +13,6 @@ import { hashToken } from "../lib/tokens.ts";
 import { createApp } from "../routes/app.tsx";
 import { loadAssets } from "../routes/static.ts";
 import { toCurrentUser } from "../services/accounts.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { createEnrollmentToken } from "../services/devices.ts";
 import { buildServices } from "../main.ts";
 import type { Services } from "../services/mod.ts";
@@ -429,7 +428,7 @@ async function seed(dir: string): Promise<Seed> {
     });
     const mail = (await services.db.selectFrom("outbox").select("id")
       .where("related_id", "=", support.id).executeTakeFirstOrThrow()).id;
-    const { id: apiToken } = await createApiToken(services.db, clock, {
+    const { id: apiToken } = await services.apiTokens.create({
       userId: tech,
       name: `${word}-spare-token-mk`,
       expiresAt: null,
@@ -494,7 +493,7 @@ async function seed(dir: string): Promise<Seed> {
       ? "owner@example.com"
       : `${home(role) === "A" ? "alpha" : "bravo"}-${who}-mk@example.com`;
     const user = (await findUserByEmail(services.db, email))!;
-    bearer[role] = (await createApiToken(services.db, clock, {
+    bearer[role] = (await services.apiTokens.create({
       userId: user.id,
       name: "matrix",
       expiresAt: null,
