@@ -152,9 +152,24 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   const publicUrl = () => config.publicUrl;
   const events = new EventBus<LiveEvent>();
   const scheduler = new Scheduler(clock, log.child({ component: "scheduler" }));
+  const approvalMail = new ApprovalMail({
+    publicUrl,
+    organization,
+    texts: mailTexts,
+    locale: () => state.locale,
+  });
+  // Records that no decision of core drives (mail attempts, receipts, recordings) are written
+  // by services the use cases' own unit of work depends on, so they run on one of their own:
+  // audited in the same transaction, with nothing to carry out after the commit.
+  const records = new UnitOfWork({
+    db,
+    clock,
+    recorder: new EffectRecorder({ log: log.child({ component: "records" }), mail: approvalMail }),
+    runner: NOTHING_AFTER_COMMIT,
+  });
   const outbox = new Outbox(
     {
-      records: new OutboxRecords({ db }),
+      records: new OutboxRecords({ work: records }),
       clock,
       log: log.child({ component: "outbox" }),
       wakeup: scheduler,
@@ -165,6 +180,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   );
   const receipts = new ConsentReceipts({
     db,
+    work: records,
     clock,
     log: log.child({ component: "receipts" }),
     events,
@@ -174,12 +190,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   });
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
-    mail: new ApprovalMail({
-      publicUrl,
-      organization,
-      texts: mailTexts,
-      locale: () => state.locale,
-    }),
+    mail: approvalMail,
     receipts,
   });
 
@@ -197,6 +208,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   // Terminals are recorded where their department's policy says so, through the relay's port.
   const recordings = new Recordings({
     db,
+    work: records,
     clock,
     log: log.child({ component: "recordings" }),
     dir: deps.recordingsDir ?? null,

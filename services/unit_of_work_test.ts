@@ -70,9 +70,6 @@ const OWN_TRANSACTIONS: readonly string[] = [
   "directory.ts",
   "email_settings.ts",
   "limiter.ts",
-  "mail_records.ts",
-  "receipts.ts",
-  "recordings.ts",
   "webhooks.ts",
 ];
 
