@@ -236,9 +236,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
 
   const codeTransitions = new SupportCodeTransitions({ work, events });
   // Unknown codes per address, counted alike by the support app and the download page.
-  const supportGuesses = new Limiter({ db, clock }, "support_code", SUPPORT_CODE_RATE_LIMIT);
-  const hellos = new Limiter({ db, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT);
-  const linkGuesses = new Limiter({ db, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT);
+  const supportGuesses = new Limiter({ work, clock }, "support_code", SUPPORT_CODE_RATE_LIMIT);
+  const hellos = new Limiter({ work, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT);
+  const linkGuesses = new Limiter({ work, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT);
   const supportApps = new SupportApps({
     work,
     transitions: codeTransitions,
@@ -257,7 +257,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     handshakes: deps.handshakes,
   });
 
-  const accounts = new Accounts({ db, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
+  const accounts = new Accounts({ db, work, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
   const backups = new Backups({
     db,
     dataDir: deps.dataDir ?? ".",
@@ -355,6 +355,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   });
   const auditChain = new AuditChain({
     db,
+    work,
     clock,
     log: log.child({ component: "audit" }),
     key: deps.auditKey ?? await ephemeralAuditKey(),
