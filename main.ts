@@ -315,7 +315,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     log: log.child({ component: "revocations" }),
     sessions,
   });
-  const directory = new Directory({ db, clock, accounts, revocations });
+  const directory = new Directory({ db, work, clock, accounts, revocations });
   const remote = new RemoteChannels({
     work,
     transitions,
@@ -348,6 +348,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   const joinPages = new JoinPages({ work, clock, guesses: supportGuesses, organization });
   const webhooks = new Webhooks({
     db,
+    work,
     clock,
     log: log.child({ component: "webhooks" }),
     box,

@@ -64,11 +64,8 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
  */
 const OWN_TRANSACTIONS: readonly string[] = [
   "consent_settings.ts",
-  "device_admin.ts",
   "devices.ts",
-  "directory.ts",
   "email_settings.ts",
-  "webhooks.ts",
 ];
 
 // The unit of work and the effect recorder it drives are where transactions and audit rows are
