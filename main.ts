@@ -251,7 +251,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     clock,
     log: log.child({ component: "hub" }),
     hub,
-    devices: new DeviceCredentials({ db, clock }),
+    devices: new DeviceCredentials({ work, clock }),
     support: supportApps,
     hellos,
     handshakes: deps.handshakes,

@@ -64,7 +64,6 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
  */
 const OWN_TRANSACTIONS: readonly string[] = [
   "consent_settings.ts",
-  "devices.ts",
   "email_settings.ts",
 ];
 

@@ -26,6 +26,7 @@ import { createUser, PASSWORD, setUp, signIn } from "./support/accounts.ts";
 import { TEST_SCRYPT } from "./support/app.ts";
 import { Client, type Transport } from "./support/client.ts";
 import { department } from "./support/devices.ts";
+import { quietWork } from "./support/work.ts";
 
 type Dept = "A" | "B";
 type Role = "anonymous" | "techA" | "techB" | "adminA" | "adminB" | "super";
@@ -386,7 +387,7 @@ async function seed(dir: string): Promise<Seed> {
       by: `${low}-admin-mk@example.com`,
       now,
     });
-    const { id: token } = await createEnrollmentToken(services.db, {
+    const { id: token } = await createEnrollmentToken(quietWork(services.db, clock), {
       label: `${word}-token-mk`,
       departmentId: dept,
       groupId: null,
