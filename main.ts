@@ -84,6 +84,8 @@ import { Transfers } from "./services/transfers.ts";
 import { ConsentReceipts } from "./services/receipts.ts";
 import { UnitOfWork } from "./services/unit_of_work.ts";
 import { ApiTokens } from "./services/api_tokens.ts";
+import { ConsentSettings } from "./services/consent_settings.ts";
+import { EmailSettings } from "./services/email_settings.ts";
 import { Organization } from "./services/organization.ts";
 import { type Db, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
@@ -387,6 +389,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     enrollment: new Enrollment({ db, clock, work }),
     deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
+    consentSettings: new ConsentSettings({ work }),
+    emailSettings: new EmailSettings({ work }),
     organization: new Organization({ work, state }),
     mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, work, organization }),
     audit: new AuditLog({ db }),

@@ -25,8 +25,8 @@ import { EnrollmentError } from "../services/enrollment.ts";
 import { deviceModel } from "../presenters/device_views.ts";
 import { loadNames } from "../services/device_facts.ts";
 import { SessionError } from "../services/sessions.ts";
-import { changeEmailPolicy, ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
-import { changeConfirmationSettings, confirmationSettings } from "../services/consent_settings.ts";
+import { ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
+import type { ConfirmationSettings } from "../services/consent_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
 import { formBody } from "./middleware/form_body.ts";
 import { setupGate } from "./middleware/setup_gate.ts";
@@ -385,8 +385,10 @@ export function apiRoutes(): Hono<AppEnv> {
   // Session Confirmation settings of a department (R4, issue 14): read in scope, admins change.
   app.get("/v1/departments/:id/confirmation", async (c) => {
     try {
-      const { db } = c.get("services");
-      const policy = await confirmationSettings(db, currentUser(c), c.req.param("id"));
+      const policy = await c.get("services").consentSettings.read(
+        currentUser(c),
+        c.req.param("id"),
+      );
       return c.json(confirmationJson(policy));
     } catch (err) {
       return sessionFailure(c, err);
@@ -396,12 +398,10 @@ export function apiRoutes(): Hono<AppEnv> {
     const input = await body(c, ConfirmationBody);
     if (input instanceof Response) return input;
     try {
-      const { db, clock } = c.get("services");
-      const policy = await changeConfirmationSettings(
-        { db, clock },
+      const policy = await c.get("services").consentSettings.change(
         currentUser(c),
         c.req.param("id"),
-        input as Parameters<typeof changeConfirmationSettings>[3],
+        input as Partial<ConfirmationSettings>,
       );
       return c.json(confirmationJson(policy));
     } catch (err) {
@@ -459,10 +459,8 @@ export function apiRoutes(): Hono<AppEnv> {
       if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
       const input = await body(c, EmailBody);
       if (input instanceof Response) return input;
-      const { db, clock } = c.get("services");
       try {
-        const saved = await changeEmailPolicy(
-          { db, clock },
+        const saved = await c.get("services").emailSettings.change(
           target,
           {
             required: input.required,
@@ -490,8 +488,7 @@ export function apiRoutes(): Hono<AppEnv> {
       }
       const target = await emailTarget(c, kind);
       if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
-      const { db, clock } = c.get("services");
-      await changeEmailPolicy({ db, clock }, target, null, currentUser(c));
+      await c.get("services").emailSettings.change(target, null, currentUser(c));
       return c.json({ own: null });
     });
   }

@@ -12,6 +12,8 @@ import type { Db } from "../store/db.ts";
 import type { Accounts } from "./accounts.ts";
 import type { AgentUpdates } from "./agent_updates.ts";
 import type { ApiTokens } from "./api_tokens.ts";
+import type { ConsentSettings } from "./consent_settings.ts";
+import type { EmailSettings } from "./email_settings.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
 import type { Organization } from "./organization.ts";
@@ -65,6 +67,10 @@ export interface Services {
   deviceAdmin: DeviceAdmin;
   /** Department settings and their exclusions. */
   settings: DepartmentSettings;
+  /** Session Confirmation settings as the API reads and changes them. */
+  consentSettings: ConsentSettings;
+  /** The email-authorization settings of devices and groups. */
+  emailSettings: EmailSettings;
   /** Organization-wide settings (the default language). */
   organization: Organization;
   /** The outbox as admins read it, and the test mail. */

@@ -57,16 +57,6 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
   }
 });
 
-/**
- * Services that still open their own transactions or append audit rows themselves. The list may
- * only shrink: a module moved onto the unit of work fails the test until it is deleted here,
- * and any other module fails at its first `transaction()` or `appendAudit(`.
- */
-const OWN_TRANSACTIONS: readonly string[] = [
-  "consent_settings.ts",
-  "email_settings.ts",
-];
-
 // The unit of work and the effect recorder it drives are where transactions and audit rows are
 // written; every other service goes through them.
 const MACHINERY = ["unit_of_work.ts", "effects.ts"];
@@ -79,9 +69,9 @@ Deno.test("use cases save and audit through the unit of work, not transactions o
     const source = await Deno.readTextFile(new URL(name, import.meta.url));
     if (/\.transaction\(\)|\bappendAudit\(/.test(source)) found.push(name);
   }
-  found.sort();
-  const added = found.filter((name) => !OWN_TRANSACTIONS.includes(name));
-  assert.deepEqual(added, [], "services that open their own transaction; use the unit of work");
-  const gone = OWN_TRANSACTIONS.filter((name) => !found.includes(name));
-  assert.deepEqual(gone, [], "services now on the unit of work; delete them from the list");
+  assert.deepEqual(
+    found.sort(),
+    [],
+    "services that open their own transaction; use the unit of work",
+  );
 });

@@ -80,8 +80,6 @@ const STILL_LONG: readonly string[] = [
   "audit.tsx get /audit/sessions/:id",
   "audit_integrity.tsx get /admin/audit/bundle.jsonl",
   "auth.tsx post /login",
-  "devices.tsx post /devices/:id/email-authorization",
-  "enrollment.tsx post /admin/groups/:id/email-authorization",
   "recordings.tsx get /recordings/:id/cast",
   "remote.tsx get /sessions/:id/remote",
   "sessions.tsx post /sessions/:id/secure-connect",
