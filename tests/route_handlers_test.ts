@@ -78,15 +78,12 @@ const STILL_LONG: readonly string[] = [
   "api.ts post /v1/sessions/:id/authorize",
   "api.ts put path",
   "audit.tsx get /audit/sessions/:id",
-  "audit_integrity.tsx get /admin/audit/bundle.jsonl",
   "auth.tsx post /login",
-  "recordings.tsx get /recordings/:id/cast",
   "remote.tsx get /sessions/:id/remote",
   "sessions.tsx post /sessions/:id/secure-connect",
   "settings.tsx post /settings/:departmentId/confirmation",
   "settings.tsx post /settings/:departmentId/secure-connect",
   "setup.tsx post /setup",
-  "support.tsx post /support",
   "webhooks.tsx post /admin/webhooks",
 ];
 
