@@ -77,7 +77,6 @@ const STILL_LONG: readonly string[] = [
   "api.ts post /v1/sessions/:id/authorize",
   "api.ts put path",
   "audit.tsx get /audit/sessions/:id",
-  "auth.tsx post /login",
   "remote.tsx get /sessions/:id/remote",
   "sessions.tsx post /sessions/:id/secure-connect",
   "settings.tsx post /settings/:departmentId/confirmation",
