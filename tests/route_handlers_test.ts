@@ -77,8 +77,6 @@ const STILL_LONG: readonly string[] = [
   "api.ts post /v1/sessions/:id/authorize",
   "api.ts put path",
   "sessions.tsx post /sessions/:id/secure-connect",
-  "settings.tsx post /settings/:departmentId/confirmation",
-  "settings.tsx post /settings/:departmentId/secure-connect",
 ];
 
 Deno.test("no route handler is longer than the limit", async () => {
