@@ -25,7 +25,11 @@ import { EnrollmentError } from "../services/enrollment.ts";
 import { deviceModel } from "../presenters/device_views.ts";
 import { loadNames } from "../services/device_facts.ts";
 import { SessionError } from "../services/sessions.ts";
-import { ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
+import {
+  type EmailPolicyInput,
+  ownEmailPolicy,
+  policyMessage,
+} from "../services/email_settings.ts";
 import type { ConfirmationSettings } from "../services/consent_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
 import { formBody } from "./middleware/form_body.ts";
@@ -67,6 +71,19 @@ async function body<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S> 
   }
   const parsed = parseWith(schema, json);
   return parsed.ok ? parsed.data : fail(c, 400, "invalid_request", parsed.message);
+}
+
+/** The email-authorization setting an API body asks for; the timeout defaults as the form's. */
+function emailPolicyOf(input: z.infer<typeof EmailBody>): EmailPolicyInput {
+  return {
+    required: input.required,
+    recipients: input.recipients,
+    timeoutSeconds: input.timeoutSeconds ??
+      (input.approval?.kind === "escalation"
+        ? (input.approval.tiers ?? []).reduce((t, tier) => t + tier.timeoutSeconds, 0)
+        : DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
+    ...(input.approval ? { approval: input.approval as ApprovalPolicy } : {}),
+  };
 }
 
 /** A department's confirmation settings as API clients see them. */
@@ -462,15 +479,7 @@ export function apiRoutes(): Hono<AppEnv> {
       try {
         const saved = await c.get("services").emailSettings.change(
           target,
-          {
-            required: input.required,
-            recipients: input.recipients,
-            timeoutSeconds: input.timeoutSeconds ??
-              (input.approval?.kind === "escalation"
-                ? (input.approval.tiers ?? []).reduce((t, tier) => t + tier.timeoutSeconds, 0)
-                : DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
-            ...(input.approval ? { approval: input.approval as ApprovalPolicy } : {}),
-          },
+          emailPolicyOf(input),
           currentUser(c),
         );
         return c.json({ own: saved });
