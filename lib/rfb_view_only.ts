@@ -295,14 +295,7 @@ export class RfbInputFilter {
       this.#headLength = 0;
       this.#advance(head);
     }
-    if (out.length === 1) return out[0]!;
-    const joined = new Uint8Array(out.reduce((n, part) => n + part.byteLength, 0));
-    let at = 0;
-    for (const part of out) {
-      joined.set(part, at);
-      at += part.byteLength;
-    }
-    return joined;
+    return out.length === 1 ? out[0]! : concat(...out);
   }
 
   /** What `head` is: incomplete, complete with its total length, or beyond this reader. */

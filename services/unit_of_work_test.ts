@@ -4,8 +4,7 @@ import { FakeClock } from "../lib/clock.ts";
 import { silentLogger } from "../lib/log.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { AuditChain } from "./audit_chain.ts";
-import { EffectRecorder, NOTHING_AFTER_COMMIT } from "./effects.ts";
-import { UnitOfWork } from "./unit_of_work.ts";
+import { quietWork } from "../tests/support/work.ts";
 
 Deno.test("a use case's audit rows, its own and core's, are links of the hash chain", async () => {
   const database = openDatabase(":memory:");
@@ -13,15 +12,7 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
     const db = database.db;
     await migrate(db);
     const clock = new FakeClock();
-    const work = new UnitOfWork({
-      db,
-      clock,
-      recorder: new EffectRecorder({
-        log: silentLogger,
-        mail: { queue: () => Promise.resolve(), withdraw: () => Promise.resolve() },
-      }),
-      runner: NOTHING_AFTER_COMMIT,
-    });
+    const work = quietWork(db, clock);
     await work.run(async (tx) => {
       await tx.audit({ action: "department.created", actor: { kind: "console" } });
       await tx.effects([{
