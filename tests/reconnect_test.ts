@@ -18,6 +18,8 @@ import { RawAgent } from "./support/devices.ts";
 import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
 import { until } from "./support/wait.ts";
+import { quietWork } from "./support/work.ts";
+import { systemClock } from "../lib/clock.ts";
 
 const INFO: DeviceInfo = {
   name: "PC-AWAY",
@@ -82,7 +84,7 @@ class Installation implements AsyncDisposable {
       name: "Helpdesk",
       now,
     });
-    installation.token = (await createEnrollmentToken(installation.db, {
+    installation.token = (await createEnrollmentToken(quietWork(installation.db, systemClock), {
       label: "test",
       departmentId: installation.departmentId,
       groupId: null,
