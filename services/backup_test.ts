@@ -11,6 +11,7 @@ import { LATEST_SCHEMA } from "../store/backup.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { BackupError, Backups, createBackup, restoreBackup } from "./backup.ts";
 import { Scheduler } from "../lib/scheduler.ts";
+import { sqliteOnly } from "../tests/support/database.ts";
 
 async function dataDir(root: string, name: string, rows = 3) {
   const dir = join(root, name);
@@ -279,11 +280,17 @@ Deno.test("a scheduled backup that fails is retried later, not in a loop, and sh
   }
 });
 
-Deno.test("a second server on the same data directory is refused while the first runs", async () => {
-  const { startTestServer } = await import("../tests/support/server.ts");
-  await using first = await startTestServer();
-  await assert.rejects(
-    () => startTestServer({ dataDir: first.dataDir }),
-    (e) => e instanceof Error && /is in use by assent serve \(pid \d+\)/.test(e.message),
-  );
-});
+Deno.test(
+  sqliteOnly(
+    "a second server on the same data directory is refused while the first runs",
+    "the data-directory lock guards the SQLite file; a PostgreSQL database is shared by design",
+  ),
+  async () => {
+    const { startTestServer } = await import("../tests/support/server.ts");
+    await using first = await startTestServer();
+    await assert.rejects(
+      () => startTestServer({ dataDir: first.dataDir }),
+      (e) => e instanceof Error && /is in use by assent serve \(pid \d+\)/.test(e.message),
+    );
+  },
+);

@@ -30,7 +30,7 @@ export async function testApp(
   const dir = await Deno.makeTempDir({ prefix: "assent-test-" });
   const place = await createTestDatabase(dir);
   const database = openDatabase(place.location);
-  await migrate(database.db);
+  if (!place.migrated) await migrate(database.db);
   const clock = new FakeClock();
   const services = await buildServices({
     db: database.db,
