@@ -135,3 +135,13 @@ export async function serverDatabase(
     },
   };
 }
+
+/** Where the database of a test server over `dataDir` is, once the server has started. */
+export function serverDatabaseLocation(dataDir: string): string {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${dataDir}/test-database.json`)).location;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return `${dataDir}/assent.db`;
+    throw err;
+  }
+}
