@@ -37,16 +37,17 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(
   dir: string,
+  options: { empty?: boolean } = {},
 ): Promise<TestDatabase & { migrated: boolean }> {
   if (!TEST_DATABASE_URL) {
     return { location: `${dir}/assent.db`, migrated: false, drop: () => Promise.resolve() };
   }
-  const template = await migratedTemplate();
+  const template = options.empty ? "template0" : await migratedTemplate();
   const name = `assent_test_${crypto.randomUUID().replaceAll("-", "")}`;
   await admin((c) => c.query(`create database ${name} template ${template} strategy file_copy`));
   return {
     location: databaseUrl(name),
-    migrated: true,
+    migrated: !options.empty,
     drop: async () => {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`));
     },
