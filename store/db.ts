@@ -40,7 +40,7 @@ export function engineOf(db: Db): Engine {
  */
 export function openDatabase(location: string): OpenDatabase {
   if (isPostgresUrl(location)) {
-    const db = new Kysely<Database>({ dialect: postgresDialect(postgresPool(location)) });
+    const db = new Kysely<Database>({ dialect: postgresDialect(() => postgresPool(location)) });
     let ended = false;
     return {
       db,

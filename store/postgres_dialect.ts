@@ -22,7 +22,7 @@ import {
 } from "kysely";
 import { CompiledQuery } from "kysely";
 import type { DataTypeNode } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 
 /** The advisory lock key every transaction holds ("assent" in ASCII). */
 export const WRITE_LOCK_KEY = 0x617373656e74;
@@ -40,8 +40,12 @@ export interface PostgresOptions {
   poolSize?: number;
 }
 
-/** A pool on `url` whose results decode like SQLite's. */
-export function postgresPool(url: string, options: PostgresOptions = {}): pg.Pool {
+/**
+ * A pool on `url` whose results decode like SQLite's. The driver is loaded on first use, so a
+ * SQLite server (and the agent, which shares the entry point) never loads it.
+ */
+export async function postgresPool(url: string, options: PostgresOptions = {}): Promise<pg.Pool> {
+  const { default: pg } = await import("pg");
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
@@ -83,8 +87,8 @@ function adaptParameters(client: pg.PoolClient): void {
     );
 }
 
-/** The dialect for a pool made by {@link postgresPool}. */
-export function postgresDialect(pool: pg.Pool): PostgresDialect {
+/** The dialect for a pool made by {@link postgresPool} when the first query needs it. */
+export function postgresDialect(pool: () => Promise<pg.Pool>): PostgresDialect {
   return new AssentPostgresDialect({ pool });
 }
 
