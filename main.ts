@@ -467,13 +467,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  // One server per data directory, and no restore underneath a running one.
-  const lock = await lockDataDir(config.dataDir, "assent serve");
+  // One server per SQLite file, and no restore underneath a running one. A PostgreSQL
+  // database is shared by design: the engine itself keeps its writers apart.
+  const lock = config.database
+    ? { release() {} }
+    : await lockDataDir(config.dataDir, "assent serve");
   let database: ReturnType<typeof openDatabase> | undefined;
   try {
     const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
     const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
-    database = openDatabase(join(config.dataDir, "assent.db"));
+    database = openDatabase(config.database || join(config.dataDir, "assent.db"));
     return await serveOn(config, options, log, box, auditKey, database, lock);
   } catch (err) {
     await database?.close();
@@ -569,11 +572,12 @@ async function serveOn(
  */
 export async function openDataDir(
   dataDir: string,
+  databaseUrl: string | undefined = Deno.env.get("ASSENT_DATABASE_URL") || undefined,
 ): Promise<{ services: Wired; close(): Promise<void> }> {
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
   const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
-  const database = openDatabase(join(dataDir, "assent.db"));
+  const database = openDatabase(databaseUrl ?? join(dataDir, "assent.db"));
   try {
     await migrate(database.db);
     const services = await buildServices({
