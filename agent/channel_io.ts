@@ -25,7 +25,10 @@ export interface ChannelContext {
    * before reading lets two sources (stdout and stderr) share one window without overdrawing it.
    */
   reserve(): Promise<number>;
-  /** Sends `payload` (at most `reserved` bytes) and gives back what it did not use. */
+  /**
+   * Sends `payload` (at most `reserved` bytes) and gives back what it did not use. The bytes are
+   * framed before it returns, so the caller may read into the same buffer again.
+   */
   emit(payload: Uint8Array, reserved: number): void;
   /** Sends `channel_event`; nothing once the channel ended. */
   event(event: Record<string, unknown>): void;

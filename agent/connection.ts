@@ -51,6 +51,21 @@ export class DeviceDisabled extends Error {
   }
 }
 
+/** When a stopping server asked to be reconnected to, in milliseconds from the close. */
+export type ComeBack = { afterMs: number; withinMs: number };
+
+/** The longest wait a stopping server may ask of an agent: ten minutes. */
+const COME_BACK_MAX_MS = 600_000;
+
+/** A server's going_away read safely: numbers out of range are clamped, anything else ignored. */
+export function comeBackOf(message: { reconnectAfterMs?: unknown; reconnectWithinMs?: unknown }) {
+  const ms = (v: unknown) =>
+    typeof v === "number" && Number.isFinite(v) ? Math.min(COME_BACK_MAX_MS, Math.max(0, v)) : null;
+  const afterMs = ms(message.reconnectAfterMs);
+  const withinMs = ms(message.reconnectWithinMs);
+  return afterMs === null || withinMs === null ? null : { afterMs, withinMs };
+}
+
 /** How a hello proves who is connecting. */
 export type HelloAuth = Extract<AgentMessage, { type: "hello" }>["auth"];
 
@@ -124,14 +139,15 @@ export function agentSocketUrl(server: string): string {
 }
 
 /**
- * One connection: hello, then messages until the socket closes. Resolves when it closed,
- * rejects with {@link AgentStopped} when the server refused for good.
+ * One connection: hello, then messages until the socket closes. Resolves when it closed (with
+ * the server's {@link ComeBack} if it said it was stopping), rejects with {@link AgentStopped}
+ * when the server refused for good.
  */
 export function connectOnce(
   options: ConnectOptions,
   prompter: AdaptivePrompter,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<ComeBack | null> {
   const url = agentSocketUrl(options.server);
   let socket: WebSocket;
   try {
@@ -151,7 +167,9 @@ class Connection {
   readonly #prompts = new Map<string, OpenPrompt>();
   /** Aborts when the socket has closed, so a support offer still being decided gives up. */
   readonly #closed = new AbortController();
-  readonly #done = Promise.withResolvers<void>();
+  readonly #done = Promise.withResolvers<ComeBack | null>();
+  /** What a stopping server asked for before it closed. */
+  #comeBack: ComeBack | null = null;
   #helloSent = false;
   #enrolled = false;
   #serverError: string | null = null;
@@ -188,7 +206,7 @@ class Connection {
   }
 
   /** Listens until the socket closes; see {@link connectOnce}. */
-  run(signal?: AbortSignal): Promise<void> {
+  run(signal?: AbortSignal): Promise<ComeBack | null> {
     const onAbort = () => this.socket.close(1000, this.options.stopReason);
     signal?.addEventListener("abort", onAbort, { once: true });
     // The hello waits for the server's challenge, which it signs.
@@ -282,6 +300,11 @@ class Connection {
     try {
       message = JSON.parse(event.data);
     } catch {
+      return;
+    }
+    // Taken at once, not in turn: the close follows it, maybe before the queue gets to it.
+    if (message.type === "going_away") {
+      this.#comeBack = comeBackOf(message);
       return;
     }
     this.#queue = this.#queue.then(() => this.#handle(message)).catch((err) =>
@@ -450,6 +473,6 @@ class Connection {
     } else {
       this.options.log(`disconnected (code ${event.code}${reason ? `: ${reason}` : ""})`);
     }
-    this.#done.resolve();
+    this.#done.resolve(this.#comeBack);
   }
 }

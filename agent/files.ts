@@ -14,6 +14,7 @@ import {
   type ChannelHandler,
   displayPath,
   errorMessage,
+  MAX_FRAME_PAYLOAD,
   pump,
   writeAll,
 } from "./channel_io.ts";
@@ -233,11 +234,12 @@ export async function openDownload(
       running = (async () => {
         const hash = createHash("sha256");
         let sent = 0;
+        // One buffer for every read: what is read is framed (copied) before the next read.
+        const buffer = new Uint8Array(MAX_FRAME_PAYLOAD);
         // A file that grows while it is read is sent as it was announced: `size` bytes.
         const read = async (max: number) => {
           if (sent >= size) return null;
-          const buffer = new Uint8Array(Math.min(max, size - sent));
-          const n = await file.read(buffer);
+          const n = await file.read(buffer.subarray(0, Math.min(max, size - sent, buffer.length)));
           if (n === null) return null;
           const chunk = buffer.subarray(0, n);
           hash.update(chunk);

@@ -1,12 +1,20 @@
 /** Reconnecting with full-jitter exponential backoff until told to stop. */
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { AgentOptions } from "./options.ts";
-import { AgentStopped, DeviceDisabled } from "./connection.ts";
+import { AgentStopped, type ComeBack, DeviceDisabled } from "./connection.ts";
 
 /** Full-jitter exponential backoff: a random delay up to min(max, base · 2^attempt). */
 export function backoffDelay(attempt: number, maxMs: number, random = Math.random): number {
   const ceiling = Math.min(maxMs, 1000 * 2 ** Math.min(attempt, 16));
   return Math.floor(random() * ceiling) + 250;
+}
+
+/**
+ * The wait after a stopping server said when to come back: a random moment within its window,
+ * so the fleet it had returns spread out over the time the server asked for.
+ */
+export function comeBackDelay(comeBack: ComeBack, random = Math.random): number {
+  return Math.floor(comeBack.afterMs + random() * comeBack.withinMs);
 }
 
 /** How long a disabled device waits before asking again by default: about three minutes. */
@@ -22,11 +30,13 @@ export function disabledDelay(everyMs: number, random = Math.random): number {
 
 /**
  * Calls `connect` again and again, with backoff in between, until it resolves false or
- * `signal` aborts. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
+ * `signal` aborts. A connection that resolves with a {@link ComeBack} (its server stopped on
+ * purpose) is tried again when the server asked, and the backoff starts over, never waiting
+ * longer than the server's window until a connection lasts again. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
  * device ({@link DeviceDisabled}) keeps asking, at the slow pace of `disabledRetryMs`.
  */
 export async function reconnecting(
-  connect: () => Promise<boolean>,
+  connect: () => Promise<boolean | ComeBack>,
   options: Pick<AgentOptions, "log" | "maxBackoffMs"> & {
     /** Told before each wait: why the last connection ended (null: it closed), and for how long. */
     onRetry?: (failure: string | null, delayMs: number) => void;
@@ -41,12 +51,18 @@ export async function reconnecting(
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   let attempt = 0;
+  // After a stopping server said when to come back: the longest wait while it is not up yet.
+  // It asked for its fleet spread over that window; waiting longer only makes the storm last.
+  let restartCeiling: number | null = null;
   while (!signal?.aborted) {
     const started = clock.now();
     let failure: string | null = null;
     let disabled = false;
+    let comeBack: ComeBack | null = null;
     try {
-      if (!await connect()) return;
+      const result = await connect();
+      if (result === false) return;
+      if (result !== true) comeBack = result;
     } catch (err) {
       if (err instanceof AgentStopped) throw err;
       disabled = err instanceof DeviceDisabled;
@@ -55,14 +71,27 @@ export async function reconnecting(
     }
     if (signal?.aborted) return;
     // A connection that lasted a while resets the backoff.
-    attempt = clock.now() - started > 30_000 ? 0 : attempt + 1;
+    // So does a server that said when to come back: it is expected up again by then.
+    const lasted = clock.now() - started > 30_000;
+    attempt = comeBack || lasted ? 0 : attempt + 1;
+    if (comeBack) restartCeiling = Math.max(1000, comeBack.withinMs);
+    else if (lasted) restartCeiling = null;
     const delay = disabled
       ? disabledDelay(options.disabledRetryMs ?? DISABLED_RETRY_MS, random)
-      : backoffDelay(attempt, options.maxBackoffMs, random);
+      : comeBack
+      ? comeBackDelay(comeBack, random)
+      : backoffDelay(
+        attempt,
+        Math.min(options.maxBackoffMs, restartCeiling ?? options.maxBackoffMs),
+        random,
+      );
+    const seconds = (delay / 1000).toFixed(1);
     options.log(
       disabled
-        ? `this device is disabled by an admin; asking again in ${(delay / 1000).toFixed(1)} s`
-        : `reconnecting in ${(delay / 1000).toFixed(1)} s`,
+        ? `this device is disabled by an admin; asking again in ${seconds} s`
+        : comeBack
+        ? `the server is restarting; reconnecting in ${seconds} s, as it asked`
+        : `reconnecting in ${seconds} s`,
     );
     options.onRetry?.(failure, delay);
     await sleep(clock, delay, signal);

@@ -67,7 +67,7 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
   try {
     await reconnecting(
       async () => {
-        await connectOnce(
+        const comeBack = await connectOnce(
           {
             ...options,
             hello: (nonce) => signedHello(credential, options.enrollToken!, deviceKey, nonce),
@@ -84,7 +84,7 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
           prompter,
           signal,
         );
-        return true;
+        return comeBack ?? true;
       },
       options,
       signal,

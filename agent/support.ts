@@ -153,7 +153,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
   try {
     await reconnecting(
       async () => {
-        await connectOnce(
+        const comeBack = await connectOnce(
           {
             ...options,
             // The support app has no device key: its computer is bound by the key above.
@@ -172,7 +172,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
           prompter,
           signal,
         );
-        return !declined;
+        return declined ? false : comeBack ?? true;
       },
       { ...options, onRetry },
       signal,

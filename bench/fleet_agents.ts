@@ -1,9 +1,14 @@
 /**
- * Simulated agents for the fleet benchmark: thousands of protocol-level agents in one
+ * Simulated agents for the fleet benchmarks: thousands of protocol-level agents in one
  * process. `enroll` enrolls them for real and writes their credentials; `connect` connects
  * them with those credentials, reports when all are welcomed, then heartbeats until stopped.
+ * A connection that ends is made again by the reference agent's own reconnect loop
+ * (agent/reconnect.ts: backoff, or the moment a stopping server asked for), and the number
+ * online is reported on stdout whenever it changes, for the reconnect benchmark.
  */
 import { parseArgs } from "node:util";
+import { comeBackOf } from "../agent/connection.ts";
+import { reconnecting } from "../agent/reconnect.ts";
 import { type DeviceKey, generateDeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
 import {
   type AgentMessage,
@@ -22,10 +27,29 @@ const { values } = parseArgs({
     prefix: { type: "string" },
     creds: { type: "string" },
     concurrency: { type: "string" },
+    limit: { type: "string" },
+    worker: { type: "string" },
   },
 });
 const server = values.server!.replace(/^http/, "ws") + "/agent/ws";
-const concurrency = Number(values.concurrency ?? 200);
+const concurrency = Number(values.concurrency ?? 50);
+const workerNumber = Number(values.worker ?? 0);
+
+// Deno's WebSocket takes upgrade headers; the DOM typings do not say so.
+const DenoWebSocket = WebSocket as unknown as new (
+  url: string,
+  options: { headers?: HeadersInit },
+) => WebSocket;
+
+/**
+ * A socket to the server from the `i`-th agent of this worker, with an address of its own: the
+ * server trusts the loopback proxy's X-Forwarded-For, so every simulated agent counts against
+ * the per-address limits as one machine of a real fleet does, not as one address for all.
+ */
+function socketOf(i: number): WebSocket {
+  const address = `10.${workerNumber}.${(i >> 8) & 255}.${i & 255}`;
+  return new DenoWebSocket(server, { headers: { "X-Forwarded-For": address } });
+}
 
 type Credential = { deviceId: string; secret: string; name: string; key: DeviceKey };
 
@@ -78,14 +102,6 @@ async function pool<T>(items: T[], limit: number, job: (item: T, i: number) => P
   }));
 }
 
-function open(): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(server);
-    ws.onopen = () => resolve(ws);
-    ws.onerror = () => reject(new Retry("connect failed"));
-  });
-}
-
 /**
  * What a real agent backs off from and tries again: an upgrade refused while too many
  * handshakes from this address are under way, or a hello refused with 4015 while too many
@@ -105,6 +121,11 @@ async function withRetries(job: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Refusals a busy server gives that a real agent gets past by trying again. */
+function retryable(code: string | number): boolean {
+  return [4015, 4007, 1001, 1006, 0].includes(Number(code));
+}
+
 if (values.mode === "enroll") {
   const count = Number(values.count);
   const creds: Credential[] = [];
@@ -113,9 +134,10 @@ if (values.mode === "enroll") {
     concurrency,
     (i) =>
       withRetries(async () => {
-        const ws = await open();
         const name = `${values.prefix}-${String(i).padStart(5, "0")}`;
         const key = await generateDeviceKey();
+        // The handlers are set at once: the challenge may come before an awaited open resumes.
+        const ws = socketOf(i);
         await new Promise<void>((resolve, reject) => {
           ws.onmessage = async (e) => {
             const m = JSON.parse(e.data) as ServerMessage;
@@ -137,67 +159,112 @@ if (values.mode === "enroll") {
               resolve();
             }
             if (m.type === "error") {
-              reject(m.code === "4015" ? new Retry(m.message) : new Error(m.message));
+              reject(retryable(m.code) ? new Retry(m.message) : new Error(m.message));
             }
           };
+          ws.onerror = () => {};
           ws.onclose = (e) =>
-            reject(e.code === 4015 ? new Retry(e.reason) : new Error(`closed with ${e.code}`));
+            reject(retryable(e.code) ? new Retry(e.reason) : new Error(`closed with ${e.code}`));
         });
       }),
   );
   await Deno.writeTextFile(values.creds!, JSON.stringify(creds));
   console.log(JSON.stringify({ enrolled: creds.length }));
 } else {
-  const creds: Credential[] = JSON.parse(await Deno.readTextFile(values.creds!));
-  const sockets: WebSocket[] = [];
+  const creds = (JSON.parse(await Deno.readTextFile(values.creds!)) as Credential[])
+    .slice(0, values.limit === undefined ? undefined : Number(values.limit));
+  const stop = new AbortController();
+  const sockets = new Set<WebSocket>();
   const started = performance.now();
-  let welcomed = 0;
-  let closedEarly = 0;
-  await pool(creds, concurrency, (cred) =>
-    withRetries(async () => {
-      const ws = await open();
-      await new Promise<void>((resolve, reject) => {
-        ws.onmessage = async (e) => {
-          const m = JSON.parse(e.data) as ServerMessage;
-          if (m.type === "challenge") {
-            ws.send(hello({
-              kind: "device",
-              deviceId: cred.deviceId,
-              secret: cred.secret,
-              proof: await proof(cred.key, m.nonce, cred.deviceId),
-            }));
-          }
-          if (m.type === "welcome") {
-            welcomed++;
-            sockets.push(ws);
-            ws.send(info(cred.name));
-            // Heartbeats every 15 s, spread out so they do not arrive all at once.
-            setTimeout(() => {
-              ws.send('{"type":"heartbeat"}');
-              setInterval(
-                () => ws.readyState === WebSocket.OPEN && ws.send('{"type":"heartbeat"}'),
-                15_000,
-              );
-            }, Math.random() * 15_000);
-            resolve();
-          }
-        };
-        ws.onclose = (e) => {
-          if (e.code === 4015 && !sockets.includes(ws)) return reject(new Retry(e.reason));
-          closedEarly++;
-          resolve();
-        };
-      });
+  let online = 0;
+  let connecting = true;
+  let reported = -1;
+  const report = setInterval(() => {
+    if (connecting || online === reported) return;
+    reported = online;
+    console.log(JSON.stringify({ online, at: Date.now() }));
+  }, 50);
+
+  /**
+   * One connection of a device, as agent/connection.ts makes it: resolves when it closes (with
+   * what a stopping server asked for), rejects when it could not get in; `welcomed` is called
+   * once it is in.
+   */
+  const connectOnce = (cred: Credential, i: number, welcomed: () => void) =>
+    new Promise<true | { afterMs: number; withinMs: number }>((resolve, reject) => {
+      const ws = socketOf(i);
+      let beat: ReturnType<typeof setInterval> | undefined;
+      let first: ReturnType<typeof setTimeout> | undefined;
+      let comeBack: { afterMs: number; withinMs: number } | null = null;
+      let ready = false;
+      ws.onmessage = async (e) => {
+        const m = JSON.parse(e.data) as ServerMessage;
+        if (m.type === "challenge") {
+          ws.send(hello({
+            kind: "device",
+            deviceId: cred.deviceId,
+            secret: cred.secret,
+            proof: await proof(cred.key, m.nonce, cred.deviceId),
+          }));
+        }
+        if (m.type === "going_away") comeBack = comeBackOf(m);
+        if (m.type === "welcome") {
+          ready = true;
+          online++;
+          sockets.add(ws);
+          ws.send(info(cred.name));
+          // Heartbeats every 15 s, spread out so they do not arrive all at once.
+          first = setTimeout(() => {
+            ws.send('{"type":"heartbeat"}');
+            beat = setInterval(
+              () => ws.readyState === WebSocket.OPEN && ws.send('{"type":"heartbeat"}'),
+              15_000,
+            );
+          }, Math.random() * 15_000);
+          welcomed();
+        }
+      };
+      ws.onerror = () => {};
+      ws.onclose = (e) => {
+        clearTimeout(first);
+        clearInterval(beat);
+        sockets.delete(ws);
+        if (ready) online--;
+        if (ready || retryable(e.code)) return resolve(comeBack ?? true);
+        reject(new Error(`closed with ${e.code}: ${e.reason}`));
+      };
+      stop.signal.addEventListener("abort", () => ws.close(), { once: true });
+    });
+
+  // Connect them all (at most `concurrency` handshakes at once), then keep each connected
+  // with the reference agent's reconnect loop.
+  let failed = 0;
+  const running: Promise<void>[] = [];
+  await pool(creds, concurrency, (cred, i) =>
+    new Promise<void>((resolve) => {
+      let once = true;
+      const welcomed = () => {
+        if (once) resolve();
+        once = false;
+      };
+      running.push(
+        reconnecting(() => connectOnce(cred, i, welcomed), {
+          log: () => {},
+          maxBackoffMs: 60_000,
+        }, stop.signal).catch(() => {
+          failed++;
+          welcomed();
+        }),
+      );
     }));
   console.log(
-    JSON.stringify({
-      ready: welcomed,
-      failed: closedEarly,
-      ms: Math.round(performance.now() - started),
-    }),
+    JSON.stringify({ ready: online, failed, ms: Math.round(performance.now() - started) }),
   );
+  connecting = false;
   // Run until the orchestrator closes stdin.
   for await (const _ of Deno.stdin.readable) { /* keep running */ }
+  stop.abort();
+  clearInterval(report);
   for (const ws of sockets) ws.close();
   Deno.exit(0);
 }

@@ -280,3 +280,138 @@ export function profileFlags(): string[] {
   const dir = Deno.env.get("BENCH_PROFILE");
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }
+
+/** A server process with one real agent process and an authorized support session on it. */
+export interface SessionWorld {
+  server: ServerProcess;
+  agentPid: number;
+  sessionId: string;
+  /** Cookie header of the signed-in technician, and the CSRF token that goes with it. */
+  cookie: string;
+  csrf: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates a data folder, a super admin, a department and an enrollment token, starts the server
+ * and a real agent (`agentArgs` added to its command line), waits until the agent reports
+ * `capability` and authorizes a session on it through the API.
+ */
+export async function startSessionWorld(
+  agentArgs: string[],
+  capability = "desktop",
+): Promise<SessionWorld> {
+  const password = "a gigabyte passes through";
+  const dataDir = await Deno.makeTempDir({ prefix: "assent-bench-" });
+  const agentDir = await Deno.makeTempDir({ prefix: "assent-bench-agent-" });
+  const common = ["--data-dir", dataDir];
+  await assent([
+    "admin",
+    "user",
+    "create",
+    ...common,
+    "--email",
+    "bench@example.com",
+    "--name",
+    "Bench",
+    "--role",
+    "super_admin",
+    "--password-stdin",
+  ], password);
+  await assent(["admin", "department", "create", ...common, "--name", "Bench"]);
+  const token =
+    (await assent(["admin", "enroll-token", "create", ...common, "--department", "Bench"]))
+      .split("\n")[0]!;
+  const apiToken = (await assent([
+    "admin",
+    "api-token",
+    "create",
+    ...common,
+    "--email",
+    "bench@example.com",
+    "--name",
+    "bench",
+  ])).split("\n")[0]!;
+  const server = await startServerProcess(dataDir);
+  const agent = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--cached-only",
+      // As the compiled agent runs.
+      "--v8-flags=--expose-gc",
+      ...profileFlags(),
+      "main.ts",
+      "agent",
+      "--server",
+      server.url,
+      "--enroll",
+      token,
+      "--state-dir",
+      agentDir,
+      "--prompt",
+      "terminal",
+      "--session-state",
+      "unlocked",
+      ...agentArgs,
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    // SIGTERM, so that a profiled process writes its profile.
+    agent.kill("SIGTERM");
+    await agent.status;
+    await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(agentDir, { recursive: true });
+  };
+  try {
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${apiToken}`, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return await res.json();
+    };
+    let device;
+    for (let i = 0; i < 200 && !device?.capabilities?.includes(capability); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      device = (await api("GET", "/devices")).devices?.[0];
+    }
+    if (!device?.online) throw new Error("The agent did not come online");
+    const { session } = await api("POST", `/devices/${device.id}/sessions`, {});
+    const authorized = await api("POST", `/sessions/${session.id}/authorize`);
+    if (authorized.session?.status !== "authorized") throw new Error(JSON.stringify(authorized));
+    const cookie = await login(server.url, "bench@example.com", password);
+    const page = await fetch(`${server.url}/sessions/${session.id}/remote`, {
+      headers: { Cookie: cookie },
+    });
+    const html = await page.text();
+    const csrf = (html.match(/name="_csrf" value="([^"]+)"/) ??
+      html.match(/X-CSRF-Token&quot;:&quot;([^&]+)&quot;/))?.[1];
+    if (!csrf) throw new Error(`No CSRF token on the session page (${page.status})`);
+    return { server, agentPid: agent.pid, sessionId: session.id, cookie, csrf, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** `run()`, or an error naming `what` once `ms` have passed: a stalled benchmark fails, never hangs. */
+export async function withDeadline<T>(what: string, ms: number, run: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      run(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

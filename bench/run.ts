@@ -10,12 +10,20 @@
  */
 import { fleet } from "./fleet.ts";
 import type { Benchmark } from "./lib.ts";
+import { pages } from "./pages.ts";
+import { reconnect } from "./reconnect.ts";
 import { relay } from "./relay.ts";
+import { transfer } from "./transfer.ts";
+import { startup } from "./startup.ts";
 
 /** Every benchmark, in the order of BENCHMARKS.md: one line each. */
 const BENCHMARKS: Benchmark[] = [
   relay,
+  transfer,
   fleet,
+  pages,
+  startup,
+  reconnect,
 ];
 
 const [only, size] = Deno.args;

@@ -165,7 +165,9 @@ export class AgentEndpoint {
   /** Closes the connections still in their handshake (the hub closes the others). */
   stop(): void {
     this.#stopped = true;
+    const comeBack = this.#d.hub.comeBack();
     for (const conn of [...this.#handshaking]) {
+      sendTo(conn, comeBack);
       this.#close(conn, CLOSE.goingAway, "Server is restarting");
       this.#onClose(conn);
     }

@@ -24,7 +24,7 @@ import {
 } from "./connection.ts";
 import type { AgentRecords, Disconnection } from "../services/ports.ts";
 import { DeviceInfoWrites } from "./device_info.ts";
-import { PresenceBook, type PresenceChange } from "./presence.ts";
+import { comeBackWindow, PresenceBook, type PresenceChange } from "./presence.ts";
 import { welcomeMessages } from "./welcome.ts";
 
 export { DEVICE_INFO_EVERY_MS } from "./device_info.ts";
@@ -210,16 +210,28 @@ export class AgentHub {
     return this.#flushing;
   }
 
+  /** What a stopping server tells its agents about coming back (see {@link comeBackWindow}). */
+  comeBack(): Extract<ServerMessage, { type: "going_away" }> {
+    const window = comeBackWindow(this.#connections.size);
+    return {
+      type: "going_away",
+      reconnectAfterMs: window.afterMs,
+      reconnectWithinMs: window.withinMs,
+    };
+  }
+
   /**
-   * Closes every device's connection (agents reconnect to the next server), records them
-   * offline in one transaction, and flushes.
+   * Closes every device's connection, telling each when to come back so the next server is
+   * not met by the whole fleet at once; records them offline in one transaction, and flushes.
    */
   async stop(): Promise<void> {
+    const comeBack = this.comeBack();
     this.#stopped = true;
     this.#sweepTimer?.cancel();
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
     const stopping: Departure[] = this.#stopping = [];
     for (const conn of [...this.#connections.values()]) {
+      sendTo(conn, comeBack);
       closeConnection(conn, CLOSE.goingAway, "Server is restarting");
       this.closed(conn);
     }

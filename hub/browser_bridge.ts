@@ -95,7 +95,8 @@ export function bridgeBrowser(
         const released = filtered(() => viewOnly.fromServer(payload));
         if (released && released.length > 0) forward(released, 0);
       }
-      if (socket.readyState === WebSocket.OPEN) socket.send(payload.slice());
+      // send() copies what it is given before it returns: no copy of our own.
+      if (socket.readyState === WebSocket.OPEN) socket.send(payload);
     },
     event(event) {
       if (options.control) sendJson(socket, { type: "event", event });

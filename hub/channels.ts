@@ -12,7 +12,7 @@ import type { ReasonCode } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
-import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_input.ts";
+import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_view_only.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
 import type { ChannelRecorder, ChannelRecording } from "../services/ports.ts";
 import {
@@ -29,6 +29,16 @@ export const INITIAL_WINDOW = 1024 * 1024;
 export const MAX_CHUNK = 256 * 1024;
 /** Credit is granted in batches of at least this much (or after a short pause). */
 const CREDIT_BATCH = 256 * 1024;
+/**
+ * Most bytes the agent may have uncredited on one channel: in flight, or held here for a
+ * browser that has not taken them. The agent's window starts at {@link INITIAL_WINDOW} and grows
+ * towards this while the browser keeps up, so a fast link is not left idle for the round trip
+ * of a credit; whatever the browser does, the server holds at most this plus a quarter of it
+ * per channel.
+ */
+export const MAX_WINDOW = 8 * 1024 * 1024;
+/** How often a browser that is behind is looked at again before the agent gets more credit. */
+const DRAIN_CHECK_MS = 10;
 const SCRATCH = new Uint8Array(4 + MAX_CHUNK);
 const FRAME = new DataView(SCRATCH.buffer);
 /** The agent has this long to answer channel_open. */
@@ -76,6 +86,10 @@ export class Channel {
   #agentCredit = INITIAL_WINDOW;
   /** Bytes we forwarded to the browser and have not yet credited back to the agent. */
   #owed = 0;
+  /** What the agent may have uncredited: credit it holds, bytes in flight and {@link #owed}. */
+  #window = INITIAL_WINDOW;
+  /** What the agent may still send before it hears more credit; below zero it ignored credit. */
+  #agentAllowance = INITIAL_WINDOW;
   #creditWaiters: (() => void)[] = [];
   #drainTimer?: ReturnType<typeof setTimeout>;
   #opened: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -223,12 +237,19 @@ export class Channel {
   }
 
   /** @internal */ fromAgent(payload: Uint8Array): void {
+    // An agent that sends beyond its credit would fill the server's memory for a slow browser.
+    this.#agentAllowance -= payload.byteLength;
+    if (this.#agentAllowance < 0) {
+      this.close("cancelled", "The device sent more than the channel allowed");
+      return;
+    }
     this.stats.bytesFromAgent += payload.byteLength;
     this.recording?.output(payload);
     if (this.#sink) this.#sink.data(payload);
     else this.#early.push((sink) => sink.data(payload));
     this.#owed += payload.byteLength;
     this.#creditAgent();
+    collectYoungGarbage(payload.byteLength);
   }
 
   /** @internal */ agentCredited(bytes: number): void {
@@ -251,32 +272,37 @@ export class Channel {
 
   // The agent may send more only once the browser has taken what it sent: a slow browser
   // slows the agent instead of filling the server's memory. Credit goes out in batches of
-  // CREDIT_BATCH, or after a short pause, so credit messages stay few.
+  // CREDIT_BATCH, or after a short pause, so credit messages stay few. A browser that keeps up
+  // with a channel that has moved a whole window lets the window grow, up to MAX_WINDOW.
   #creditAgent() {
     // Until a sink takes the bytes, the agent gets no more credit than its first window.
     if (this.state === "closed" || this.#owed === 0 || !this.#sink) return;
     clearTimeout(this.#drainTimer);
-    const backlog = this.sink?.backlog() ?? 0;
-    if (backlog < INITIAL_WINDOW / 4 && this.#owed >= CREDIT_BATCH) {
-      this.relay.hubSend(this.deviceId, {
-        type: "channel_credit",
-        channelId: this.id,
-        bytes: this.#owed,
-      });
-      this.#owed = 0;
-      return;
-    }
+    if (this.#owed >= CREDIT_BATCH && this.#keepsUp()) return this.#grant();
     this.#drainTimer = setTimeout(() => {
       if (this.state === "closed" || this.#owed === 0) return;
-      if ((this.sink?.backlog() ?? 0) < INITIAL_WINDOW / 4) {
-        this.relay.hubSend(this.deviceId, {
-          type: "channel_credit",
-          channelId: this.id,
-          bytes: this.#owed,
-        });
-        this.#owed = 0;
-      } else this.#creditAgent();
-    }, 10);
+      if (this.#keepsUp()) this.#grant();
+      else this.#creditAgent();
+    }, DRAIN_CHECK_MS);
+  }
+
+  /** The browser holds less than a quarter of the window: the agent may send again. */
+  #keepsUp(): boolean {
+    return (this.#sink?.backlog() ?? 0) < this.#window / 4;
+  }
+
+  #grant() {
+    let bytes = this.#owed;
+    this.#owed = 0;
+    // Doubling the window once per window moved, as long as the browser keeps up: a terminal
+    // or a small listing stays at the first window, a bulk transfer reaches MAX_WINDOW fast.
+    if (this.stats.bytesFromAgent >= this.#window && this.#window < MAX_WINDOW) {
+      const grow = Math.min(bytes, MAX_WINDOW - this.#window);
+      this.#window += grow;
+      bytes += grow;
+    }
+    this.#agentAllowance += bytes;
+    this.relay.hubSend(this.deviceId, { type: "channel_credit", channelId: this.id, bytes });
   }
 }
 

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { Channel, type ChannelRelay, type ChannelSink, INITIAL_WINDOW } from "./channels.ts";
+import {
+  Channel,
+  type ChannelRelay,
+  type ChannelSink,
+  INITIAL_WINDOW,
+  MAX_WINDOW,
+} from "./channels.ts";
 
 /** A relay that records what the channel would send to the agent. */
 function recordingRelay() {
@@ -54,5 +60,78 @@ Deno.test("a busy sink holds the agent's credit back until it drains", async () 
   backlog = 0;
   channel.drained();
   assert.deepEqual(sent, [{ type: "channel_credit", channelId: 8, bytes: 512 * 1024 }]);
+  channel.ended();
+});
+
+Deno.test("the agent's window grows while the browser keeps up, and a browser that stops reading holds the server to it", () => {
+  const { relay, sent } = recordingRelay();
+  const channel = new Channel(9, "desktop", "s1", "d1", "t1", relay, 0);
+  channel.agentOpened();
+  let reading = true;
+  let held = 0;
+  channel.sink = {
+    ...recordingSink(),
+    data: (payload) => {
+      if (!reading) held += payload.byteLength;
+    },
+    backlog: () => held,
+  };
+  // An agent that honours credit and always has more to send, in 64 KiB frames.
+  let credit = INITIAL_WINDOW;
+  const round = () => {
+    const spendable = credit;
+    while (credit > 0) {
+      const n = Math.min(credit, 64 * 1024);
+      credit -= n;
+      channel.fromAgent(new Uint8Array(n));
+    }
+    channel.drained();
+    let granted = 0;
+    for (const m of sent.splice(0)) if (m.type === "channel_credit") granted += Number(m.bytes);
+    credit += granted;
+    return { spendable, granted };
+  };
+
+  const fast = Array.from({ length: 16 }, round);
+  assert.equal(
+    Math.max(...fast.map((r) => r.spendable)),
+    MAX_WINDOW,
+    "a browser that keeps up lets the agent send a whole MAX_WINDOW per round trip",
+  );
+  assert.ok(fast.every((r) => r.spendable <= MAX_WINDOW), "and never more");
+
+  reading = false;
+  const stalled = Array.from({ length: 50 }, round);
+  assert.ok(
+    held <= MAX_WINDOW + MAX_WINDOW / 4,
+    `a browser that stopped reading made the server hold ${held} bytes`,
+  );
+  assert.deepEqual(stalled.slice(-10).map((r) => r.granted), Array(10).fill(0));
+  assert.equal(credit, 0, "the agent is left without credit");
+  channel.ended();
+});
+
+Deno.test("an agent that sends beyond its credit has the channel closed, and the browser gets none of the excess", () => {
+  const { relay, sent } = recordingRelay();
+  const closed: string[] = [];
+  (relay as unknown as { finish: (c: Channel, reason: string) => void }).finish = (_c, reason) =>
+    closed.push(reason);
+  const channel = new Channel(10, "desktop", "s1", "d1", "t1", relay, 0);
+  channel.agentOpened();
+  let delivered = 0;
+  // A browser that is behind: no credit goes back to the agent.
+  channel.sink = {
+    ...recordingSink(),
+    data: (p) => (delivered += p.byteLength),
+    backlog: () => INITIAL_WINDOW,
+  };
+  for (let i = 0; i < INITIAL_WINDOW / (64 * 1024); i++) {
+    channel.fromAgent(new Uint8Array(64 * 1024));
+  }
+  assert.deepEqual(closed, [], "a whole window is allowed");
+  channel.fromAgent(new Uint8Array(1));
+  assert.deepEqual(closed, ["cancelled"]);
+  assert.equal(delivered, INITIAL_WINDOW, "the byte beyond the window never reaches the browser");
+  assert.deepEqual(sent, []);
   channel.ended();
 });

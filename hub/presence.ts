@@ -13,6 +13,25 @@ import {
   wentOffline,
 } from "../core/mod.ts";
 
+/**
+ * How many returning agents a server is asked to take per second after a restart: the
+ * handshake (key proof, credential check, presence write) costs about a millisecond of server
+ * time, and the pages must keep answering meanwhile.
+ */
+export const COME_BACK_PER_SECOND = 1000;
+
+/** A stopping server's wait before its agents return: about as long as a restart takes. */
+export const COME_BACK_AFTER_MS = 1000;
+
+/**
+ * When the agents of a stopping server should return: after a restart's time, spread over a
+ * window that grows with how many there are (at least a second, at most five minutes).
+ */
+export function comeBackWindow(connected: number): { afterMs: number; withinMs: number } {
+  const withinMs = Math.ceil(connected / COME_BACK_PER_SECOND * 1000);
+  return { afterMs: COME_BACK_AFTER_MS, withinMs: Math.min(300_000, Math.max(1000, withinMs)) };
+}
+
 /** What one presence event did. */
 export interface PresenceChange {
   before: Presence;

@@ -2,17 +2,29 @@
  * Encryption at rest for secrets the server must read back (TOTP seeds). The key lives in
  * the data directory, apart from the database, so a copied database alone reveals nothing.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  type Hash,
+  randomBytes,
+} from "node:crypto";
 
 /** AES-256-GCM sealing plus an HMAC key derived from the same instance secret. */
 export class SecretBox {
   #key: Uint8Array;
-  #mac: Uint8Array;
+  /** SHA-256 states after the MAC key's inner and outer pads (RFC 2104), copied per MAC. */
+  #inner: Hash;
+  #outer: Hash;
 
   constructor(secret: Uint8Array) {
     if (secret.length !== 32) throw new Error("Instance secret must be 32 bytes");
     this.#key = createHmac("sha256", secret).update("assent:seal").digest();
-    this.#mac = createHmac("sha256", secret).update("assent:mac").digest();
+    const key = new Uint8Array(64);
+    key.set(createHmac("sha256", secret).update("assent:mac").digest());
+    this.#inner = createHash("sha256").update(key.map((b) => b ^ 0x36));
+    this.#outer = createHash("sha256").update(key.map((b) => b ^ 0x5c));
   }
 
   /** Encrypts `plaintext` as `v1.<iv>.<ciphertext>.<tag>` (base64url). */
@@ -37,9 +49,13 @@ export class SecretBox {
       .toString("utf8");
   }
 
-  /** A keyed MAC of `value` (base64url), for values that must not be forgeable. */
+  /**
+   * A keyed MAC of `value` (base64url), for values that must not be forgeable: HMAC-SHA256,
+   * computed from the pads' precomputed states, since a CSRF token is made on every page.
+   */
   mac(value: string): string {
-    return createHmac("sha256", this.#mac).update(value).digest("base64url");
+    const inner = this.#inner.copy().update(value).digest();
+    return this.#outer.copy().update(inner).digest("base64url");
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { createHmac } from "node:crypto";
 import { FakeClock } from "./clock.ts";
 import {
   DEFAULT_SCRYPT,
@@ -87,6 +88,16 @@ Deno.test("secret box round-trips and detects tampering", () => {
   assert.throws(() => other.open(sealed));
   assert.throws(() => new SecretBox(new Uint8Array(16)), /32 bytes/);
   assert.notEqual(box.mac("a"), other.mac("a"));
+});
+
+Deno.test("the box's MAC stays HMAC-SHA256 under its derived key, for every value and call", () => {
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  const box = new SecretBox(secret);
+  const key = createHmac("sha256", secret).update("assent:mac").digest();
+  fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (s) => {
+    const expected = createHmac("sha256", key).update(s).digest("base64url");
+    return box.mac(s) === expected && box.mac(s) === expected;
+  }));
 });
 
 Deno.test("TOTP accepts the current step and one step of drift, and names the step", () => {

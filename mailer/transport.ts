@@ -4,7 +4,7 @@
  * see what would have been sent (without its decision links).
  */
 // @ts-types="@types/nodemailer"
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Logger } from "../lib/log.ts";
 
 /** One message to deliver. */
@@ -63,25 +63,32 @@ export function greetingName(publicUrl: string): string {
 
 /** A transport that delivers through an SMTP server. */
 export function smtpTransport(config: SmtpConfig): MailTransport {
-  const transporter = nodemailer.createTransport({
-    host: config.host,
-    port: config.port,
-    name: config.greeting ?? "[127.0.0.1]",
-    secure: config.security === "tls",
-    requireTLS: config.security === "starttls",
-    ignoreTLS: config.security === "none",
-    auth: config.user ? { user: config.user, pass: config.password ?? "" } : undefined,
-    tls: { rejectUnauthorized: !config.allowInvalidCertificate },
-    connectionTimeout: config.timeoutMs ?? 10_000,
-    greetingTimeout: config.timeoutMs ?? 10_000,
-    socketTimeout: (config.timeoutMs ?? 10_000) * 3,
-  });
+  // nodemailer is loaded on the first mail, not at start: it is the heaviest module the server
+  // has, and many installs send mail rarely or never.
+  let transporter: Promise<Transporter> | undefined;
+  const connect = async () => {
+    // @ts-types="@types/nodemailer"
+    const { default: nodemailer } = await import("nodemailer");
+    return nodemailer.createTransport({
+      host: config.host,
+      port: config.port,
+      name: config.greeting ?? "[127.0.0.1]",
+      secure: config.security === "tls",
+      requireTLS: config.security === "starttls",
+      ignoreTLS: config.security === "none",
+      auth: config.user ? { user: config.user, pass: config.password ?? "" } : undefined,
+      tls: { rejectUnauthorized: !config.allowInvalidCertificate },
+      connectionTimeout: config.timeoutMs ?? 10_000,
+      greetingTimeout: config.timeoutMs ?? 10_000,
+      socketTimeout: (config.timeoutMs ?? 10_000) * 3,
+    });
+  };
   return {
     kind: "smtp",
     from: config.from,
     async send(message) {
       try {
-        await transporter.sendMail({ from: config.from, ...message });
+        await (await (transporter ??= connect())).sendMail({ from: config.from, ...message });
       } catch (err) {
         const e = err as { responseCode?: number; message?: string; code?: string };
         // 5xx replies (bad address, relay refused, auth failed) will not get better by waiting.

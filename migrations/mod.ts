@@ -25,6 +25,7 @@ import * as organizationLanguage from "./20261204T100000_organization_language.t
 import * as consentReceipts from "./20261204T110000_consent_receipts.ts";
 import * as workspacePreference from "./20261204T120000_workspace_preference.ts";
 import * as auditApiTokens from "./20261204T130000_audit_api_tokens.ts";
+import * as perfPagesListIndexes from "./20261205T100020_perf_pages_list_indexes.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   "20261204T110000_consent_receipts": consentReceipts,
   "20261204T120000_workspace_preference": workspacePreference,
   "20261204T130000_audit_api_tokens": auditApiTokens,
+  "20261205T100020_perf_pages_list_indexes": perfPagesListIndexes,
 };

@@ -274,6 +274,16 @@ export type ServerMessage =
   }
   | { type: "heartbeat_ack"; serverTime: number }
   | {
+    /**
+     * The server is stopping on purpose and closes with 1001 right after: come back no sooner
+     * than `reconnectAfterMs`, at a random moment within `reconnectWithinMs` after that, so a
+     * whole fleet does not knock at once. Agents that do not know it reconnect with backoff.
+     */
+    type: "going_away";
+    reconnectAfterMs: number;
+    reconnectWithinMs: number;
+  }
+  | {
     /** Who the support app is about to join; it asks the end user, then sends support_join. */
     type: "support_offer";
     organization: string;

@@ -1,10 +1,8 @@
 /** The signed-in user's own account: password, authenticator app, recovery codes. */
 import { Hono } from "hono";
-import QRCode from "qrcode";
 import { z } from "zod";
 import { groupSecret } from "../lib/totp.ts";
 import { AccountError } from "../services/accounts.ts";
-import { createApiToken, ownApiTokens, revokeToken } from "../services/api_tokens.ts";
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
@@ -193,9 +191,9 @@ export function accountRoutes(): Hono<AppEnv> {
     extra: { created?: string; error?: string; notice?: string } = {},
     status: 200 | 400 = 200,
   ) => {
-    const { db, clock, config } = c.get("services");
+    const { apiTokens, clock, config } = c.get("services");
     const now = clock.now();
-    const tokens = (await ownApiTokens(db, currentUser(c).id)).map((t) => ({
+    const tokens = (await apiTokens.own(currentUser(c).id)).map((t) => ({
       id: t.id,
       name: t.name,
       createdAt: t.created_at,
@@ -223,9 +221,9 @@ export function accountRoutes(): Hono<AppEnv> {
   app.post("/account/api-tokens", async (c) => {
     const form = await readForm(c, TokenForm);
     if (!form.ok) return await tokensPage(c, { error: form.message }, 400);
-    const { db, clock } = c.get("services");
+    const { apiTokens, clock } = c.get("services");
     const user = currentUser(c);
-    const { token } = await createApiToken(db, clock, {
+    const { token } = await apiTokens.create({
       userId: user.id,
       name: form.data.name,
       expiresAt: form.data.expiresDays === 0
@@ -236,8 +234,7 @@ export function accountRoutes(): Hono<AppEnv> {
   });
 
   app.post("/account/api-tokens/:id/revoke", async (c) => {
-    const { db, clock } = c.get("services");
-    if (!(await revokeToken(db, clock, currentUser(c), c.req.param("id")))) {
+    if (!(await c.get("services").apiTokens.revoke(currentUser(c), c.req.param("id")))) {
       throw new HttpError(404, "No such API token");
     }
     return c.redirect("/account/api-tokens?revoked=1", 303);
@@ -247,6 +244,8 @@ export function accountRoutes(): Hono<AppEnv> {
 }
 
 async function enrolModel(enrol: { secret: string; uri: string }, account: string, issuer: string) {
+  // Loaded when someone sets up an authenticator, not at start.
+  const { default: QRCode } = await import("qrcode");
   const qrSvg = await QRCode.toString(enrol.uri, {
     type: "svg",
     margin: 0,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { AUDIT_ACTIONS } from "../core/audit_vocabulary.ts";
 import { hashToken } from "../lib/tokens.ts";
 import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import { DEVICE_CHOICES } from "../services/audit_log.ts";
 import { insertDevice } from "../store/devices.ts";
 import { findUserByEmail } from "../store/users.ts";
 import { createUser, setUp, signIn } from "../tests/support/accounts.ts";
@@ -287,6 +288,36 @@ Deno.test("each filter narrows the list", async () => {
   }
   const form = await owner.get("/audit?device=&technician=&action=&outcome=&from=&to=");
   assert.deepEqual(await markers(form), [...MARKERS].reverse(), "empty fields are no filter");
+});
+
+Deno.test("past the devices it lists, the audit filter takes a device id the device's page links to", async () => {
+  await using t = await testApp();
+  const { owner, lab } = await seed(t);
+  const listed = await (await owner.get("/audit")).text();
+  assert.match(listed, /<option value="dev-lab"[^>]*>LAB-PC</, "a small fleet is listed by name");
+  await t.services.db.transaction().execute(async (trx) => {
+    for (let i = 0; i < DEVICE_CHOICES; i++) {
+      await insertDevice(trx, {
+        id: `many-${i}`,
+        secretHash: hashToken(`s${i}`),
+        departmentId: lab,
+        groupId: null,
+        name: `PC-${i}`,
+        tokenId: "t",
+        now: t.clock.now(),
+      });
+    }
+  });
+  const page = await owner.get("/audit");
+  const html = await page.clone().text();
+  assert.doesNotMatch(html, /<option value="many-/, "a fleet is not listed on every view");
+  assert.match(html, /<input name="device" value[ />]/);
+  assert.ok(html.length < 100_000, `the page stays small (${html.length} bytes)`);
+  assert.deepEqual(await markers(await owner.get("/audit?device=dev-lab")), ["EV-G", "EV-D"]);
+  const filtered = await (await owner.get("/audit?device=dev-lab")).text();
+  assert.match(filtered, /<input name="device" value="dev-lab"/, "the filter in force shows");
+  const devicePage = await (await owner.get("/devices/dev-lab")).text();
+  assert.match(devicePage, /href="\/audit\?device=dev-lab"/);
 });
 
 Deno.test("from and to are UTC days, from inclusive and to including its whole day", async () => {

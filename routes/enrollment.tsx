@@ -8,15 +8,8 @@ import { EnrollmentError, GroupFields } from "../services/enrollment.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
-import {
-  changeEmailPolicy,
-  emailPolicyFields,
-  emailPolicyFieldsFrom,
-  emailPolicyInput,
-  ownEmailPolicy,
-  policyErrors,
-} from "../services/email_settings.ts";
-import { EmailPolicyFormSchema } from "./devices.tsx";
+import { emailPolicyFields, ownEmailPolicy } from "../services/email_settings.ts";
+import { readEmailPolicyForm } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { readForm, text } from "./forms.ts";
 import { requireRole, requireUser } from "./middleware.ts";
@@ -220,27 +213,15 @@ export function enrollmentRoutes(): Hono<AppEnv> {
 
   app.post("/admin/groups/:id/email-authorization", ...adminOnly, async (c) => {
     const { group } = await groupPage(c);
-    const form = await readForm(c, EmailPolicyFormSchema);
-    const raw = await c.req.parseBody();
-    const fields = emailPolicyFieldsFrom(raw);
-    const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
-    if (!form.ok) return (await groupPage(c, { errors: form.errors, values }, 400)).response();
-    const { db, clock } = c.get("services");
-    try {
-      await changeEmailPolicy(
-        { db, clock },
-        { kind: "group", id: group.id, name: group.name, departmentId: group.department_id },
-        form.data.mode === "inherit" ? null : emailPolicyInput(fields),
-        currentUser(c),
-      );
-    } catch (err) {
-      const errors = policyErrors(err);
-      if (!errors) throw err;
-      return (await groupPage(
-        c,
-        { errors, values },
-        400,
-      )).response();
+    const posted = await readEmailPolicyForm(c);
+    if (!posted.ok) return (await groupPage(c, posted.page, 400)).response();
+    const saved = await c.get("services").emailSettings.changeFromForm(
+      { kind: "group", id: group.id, name: group.name, departmentId: group.department_id },
+      posted.form,
+      currentUser(c),
+    );
+    if (!saved.ok) {
+      return (await groupPage(c, { errors: saved.errors, values: posted.values }, 400)).response();
     }
     return c.redirect(`/admin/groups/${group.id}?saved=1`, 303);
   });

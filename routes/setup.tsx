@@ -41,20 +41,12 @@ export function setupRoutes(): Hono<AppEnv> {
     };
     if (!form.ok) return render(c, <SetupPage values={keep} error={form.message} />, 400);
     const services = c.get("services");
-    let token: string;
-    try {
-      token = await services.accounts.setup(form.data, {
-        ip: c.get("ip"),
-        userAgent: c.req.header("User-Agent") ?? "",
-      });
-    } catch (err) {
-      if (err instanceof AccountError && err.code === "weak_password") {
-        return render(c, <SetupPage values={keep} error={err.message} />, 400);
-      }
-      if (err instanceof AccountError && err.code === "setup_done") {
-        throw new HttpError(409, err.message);
-      }
-      throw err;
+    const token = await services.accounts.setup(form.data, {
+      ip: c.get("ip"),
+      userAgent: c.req.header("User-Agent") ?? "",
+    }).catch(setupRefusal);
+    if (typeof token !== "string") {
+      return render(c, <SetupPage values={keep} error={token.weakPassword} />, 400);
     }
     services.instance.organization = form.data.organizationName;
     setSessionCookie(c, token);
@@ -62,4 +54,15 @@ export function setupRoutes(): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** A password too weak is the form's to show again; setup already done is a conflict. */
+function setupRefusal(err: unknown): { weakPassword: string } {
+  if (err instanceof AccountError && err.code === "weak_password") {
+    return { weakPassword: err.message };
+  }
+  if (err instanceof AccountError && err.code === "setup_done") {
+    throw new HttpError(409, err.message);
+  }
+  throw err;
 }

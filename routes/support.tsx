@@ -97,6 +97,19 @@ function codeParam(c: Ctx): string {
   return code;
 }
 
+/** The new-session form as posted, to show again when it is refused. */
+function supportFormValues(raw: Record<string, unknown>): NewSupportValues {
+  const text = (name: string) => typeof raw[name] === "string" ? raw[name] as string : "";
+  return {
+    customerName: text("customerName"),
+    customerEmail: text("customerEmail"),
+    ticket: text("ticket"),
+    departmentId: text("departmentId"),
+    expiryMinutes: Number(text("expiryMinutes")) || 0,
+    sendEmail: text("sendEmail") === "on",
+  };
+}
+
 /** /support… for technicians, /join… and /downloads… for customers. */
 export function supportRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -109,15 +122,7 @@ export function supportRoutes(): Hono<AppEnv> {
     const raw = await c.req.parseBody({ all: true }).catch(() => null);
     if (!raw) throw new HttpError(400, "The form could not be read");
     const form = parseWith(NewSupportForm, raw);
-    const text = (name: string) => typeof raw[name] === "string" ? raw[name] as string : "";
-    const values: NewSupportValues = {
-      customerName: text("customerName"),
-      customerEmail: text("customerEmail"),
-      ticket: text("ticket"),
-      departmentId: text("departmentId"),
-      expiryMinutes: Number(text("expiryMinutes")) || 0,
-      sendEmail: text("sendEmail") === "on",
-    };
+    const values = supportFormValues(raw);
     if (!form.ok) return await listPage(c, { values, error: form.message }, 400);
     try {
       const created = await c.get("services").support.create(currentUser(c), form.data);

@@ -51,22 +51,8 @@ export function webhookRoutes(): Hono<AppEnv> {
 
   app.post("/admin/webhooks", async (c) => {
     const form = await readForm(c, NewWebhook);
-    const again = async (
-      error: string,
-      field?: string,
-      values?: { url: string; events: string[] },
-    ) =>
-      render(
-        c,
-        <WebhooksPage
-          webhooks={await webhooks(c).list()}
-          events={EVENTS}
-          error={error}
-          field={field}
-          values={values}
-        />,
-        400,
-      );
+    const again = (error: string, field?: string, values?: { url: string; events: string[] }) =>
+      refusedWebhook(c, { error, field, values });
     if (!form.ok) return await again(form.message);
     try {
       const created = await webhooks(c).create(form.data, actor(c));
@@ -122,4 +108,20 @@ export function webhookRoutes(): Hono<AppEnv> {
     return c.redirect("/admin/webhooks", 303);
   });
   return app;
+}
+
+/** The webhooks page again, with the new webhook's form as sent and what is wrong with it. */
+async function refusedWebhook(
+  c: Ctx,
+  refusal: { error: string; field?: string; values?: { url: string; events: string[] } },
+): Promise<Response> {
+  return render(
+    c,
+    <WebhooksPage
+      webhooks={await c.get("services").webhooks.list()}
+      events={EVENTS}
+      {...refusal}
+    />,
+    400,
+  );
 }

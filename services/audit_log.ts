@@ -17,7 +17,7 @@ import {
   TIMELINE_LIMIT,
 } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
-import { listDevices } from "../store/devices.ts";
+import { deviceNames } from "../store/devices.ts";
 import { type RecordingRow, sessionRecordings } from "../store/recordings.ts";
 import { listUsers } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
@@ -41,6 +41,12 @@ export interface ActorName {
   name: string;
   role: string;
 }
+
+/**
+ * Most devices the audit filter lists by name. Beyond it the list would weigh more than the
+ * page (10,000 devices are ~750 KB of options on every view).
+ */
+export const DEVICE_CHOICES = 500;
 
 const ACCOUNT_ROLES: Readonly<Record<string, string>> = {
   super_admin: "Super admin",
@@ -145,13 +151,16 @@ export class AuditLog {
     return streamAudit(this.#db, filter);
   }
 
-  /** The devices and people the viewer may filter by. */
+  /**
+   * The devices and people the viewer may filter by; devices is null when there are more than
+   * {@link DEVICE_CHOICES} (a fleet is filtered by a device's id, linked from its page).
+   */
   async choices(viewer: CurrentUser, reach: Pick<AuditReach, "departments">): Promise<{
-    devices: { id: string; name: string }[];
+    devices: { id: string; name: string }[] | null;
     people: { id: string; name: string; email: string }[];
   }> {
     const [devices, users] = await Promise.all([
-      listDevices(this.#db, reach.departments),
+      deviceNames(this.#db, reach.departments, DEVICE_CHOICES + 1),
       listUsers(this.#db),
     ]);
     const people = viewer.role === "super_admin"
@@ -162,7 +171,7 @@ export class AuditLog {
       )
       : users.filter((u) => u.id === viewer.id);
     return {
-      devices: devices.map((d) => ({ id: d.id, name: d.name })),
+      devices: devices.length > DEVICE_CHOICES ? null : devices,
       people: people.map((u) => ({ id: u.id, name: u.name, email: u.email })),
     };
   }

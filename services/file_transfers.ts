@@ -287,7 +287,8 @@ function streamDownload(
         hash.update(payload);
         received += payload.byteLength;
         try {
-          controller.enqueue(payload.slice());
+          // The payload is a view of the agent's frame, which nothing else holds or reuses.
+          controller.enqueue(payload);
         } catch {
           // The browser hung up with every byte; the rest is only the device's "done".
         }

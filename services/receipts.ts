@@ -15,7 +15,6 @@ import {
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { enqueueMail } from "../store/email.ts";
@@ -34,6 +33,7 @@ import { keepDeviceMessage } from "../store/device_messages.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { ReceiptBook } from "./effects.ts";
 import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** Tells when every ended channel of a session is on record. */
 export interface ChannelRecords {
@@ -43,6 +43,7 @@ export interface ChannelRecords {
 /** What the receipts need. */
 export interface ReceiptDeps {
   db: Db;
+  work: UnitOfWork;
   clock: Clock;
   log: Logger;
   events: LiveEvents;
@@ -107,18 +108,16 @@ export class ConsentReceipts implements ReceiptBook {
 
   /** Completes a pending receipt once its channels are on record; then mails and shows it. */
   async #complete(id: string): Promise<void> {
-    const { db, clock } = this.#d;
+    const { db, work } = this.#d;
     const row = await findReceipt(db, id);
     if (!row || row.status !== "pending") return;
     await this.channels?.settled(row.session_id);
     const records: ChannelRecord[] = await channelEndRecords(db, row.attempt_id);
     const body = receiptBody(records);
-    const now = clock.now();
-    const receipt = await db.transaction().execute(async (trx) => {
-      if (!await completeReceipt(trx, id, body, now)) return null;
-      const done = decodeReceipt((await findReceipt(trx, id))!)!;
-      await appendAudit(trx, {
-        at: now,
+    const receipt = await work.run(async (tx) => {
+      if (!await completeReceipt(tx.db, id, body, tx.now)) return null;
+      const done = decodeReceipt((await findReceipt(tx.db, id))!)!;
+      await tx.audit({
         action: "receipt.issued",
         actor: { kind: "system" },
         deviceId: row.device_id,
@@ -161,14 +160,14 @@ export class ConsentReceipts implements ReceiptBook {
       }
       if (row.recipient) {
         const mail = this.#d.texts.receipt(done);
-        await enqueueMail(trx, {
+        await enqueueMail(tx.db, {
           kind: "consent_receipt",
           recipient: row.recipient,
           subject: mail.subject,
           text: mail.text,
           html: mail.html,
           relatedId: id,
-          now,
+          now: tx.now,
         });
       }
       return { done, message: kept.message };

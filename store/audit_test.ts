@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { appendAudit, auditRecord, recentAudit, webhookPayload } from "./audit.ts";
+import { queryPlans } from "../tests/support/query_plan.ts";
+import {
+  appendAudit,
+  type AuditFilter,
+  auditRecord,
+  recentAudit,
+  searchAudit,
+  webhookPayload,
+} from "./audit.ts";
 import { migrate, openDatabase } from "./db.ts";
 
 Deno.test("auditRecord() keeps what core's event says and fills in where it happened", () => {
@@ -105,4 +113,21 @@ Deno.test("a webhook hears the technician's reason with the request and an appro
   }));
   assert.equal(granted.reason, undefined);
   assert.equal(granted.comment, undefined);
+});
+
+Deno.test("each audit filter reads its newest page from an index in order, never sorting the log", async () => {
+  const filters: Partial<AuditFilter>[] = [
+    {},
+    { deviceId: "pc-1" },
+    { technicianId: "u-1" },
+    // A prefix ("session.") is a range over several actions: that one still sorts its matches.
+    { action: "session.opened" },
+    { outcome: "denied" },
+  ];
+  for (const filter of filters) {
+    const [plan] = await queryPlans((db) =>
+      searchAudit(db, { scope: { kind: "all" }, ...filter } as AuditFilter)
+    );
+    assert.doesNotMatch(plan!, /TEMP B-TREE/, `${JSON.stringify(filter)}: ${plan}`);
+  }
 });

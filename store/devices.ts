@@ -71,8 +71,13 @@ const isUser = (v: unknown): v is LoggedInUser =>
 
 /** The one way a devices row becomes a {@link Device}. */
 export function decodeDevice(row: DeviceColumns): Device {
-  const email = LocalEmailAuthorization.safeParse(json(row.local_email_authorization));
-  const folders = TransferFolders.safeParse(json(row.transfer_folders));
+  // Most rows hold neither; a failed parse builds an error, which costs more than the rest.
+  const email = row.local_email_authorization === null
+    ? null
+    : LocalEmailAuthorization.safeParse(json(row.local_email_authorization));
+  const folders = row.transfer_folders === null
+    ? null
+    : TransferFolders.safeParse(json(row.transfer_folders));
   return {
     ...row,
     ip_addresses: list(row.ip_addresses, isString),
@@ -80,8 +85,8 @@ export function decodeDevice(row: DeviceColumns): Device {
     locked: flag(row.locked),
     logged_off: flag(row.logged_off),
     capabilities: list(row.capabilities, isString),
-    local_email_authorization: email.success ? email.data : null,
-    transfer_folders: folders.success ? folders.data : null,
+    local_email_authorization: email?.success ? email.data : null,
+    transfer_folders: folders?.success ? folders.data : null,
     connected: row.connected === 1,
   };
 }
@@ -104,6 +109,19 @@ export async function listDevices(
     q = q.where("department_id", "in", departmentIds);
   }
   return (await q.execute()).map(decodeDevice);
+}
+
+/** Id and name of the first `limit` devices of the given departments (or all), by name. */
+export async function deviceNames(
+  db: Db,
+  departmentIds: string[] | "all",
+  limit: number,
+): Promise<{ id: string; name: string }[]> {
+  if (departmentIds !== "all" && departmentIds.length === 0) return [];
+  let q = db.selectFrom("devices").select(["id", "name"]).where("kind", "=", "agent")
+    .orderBy("name").orderBy("id").limit(limit);
+  if (departmentIds !== "all") q = q.where("department_id", "in", departmentIds);
+  return await q.execute();
 }
 
 /** What a device row holds before its agent or support app reports anything. */
@@ -258,16 +276,27 @@ export async function resetConnected(db: Db): Promise<void> {
   await db.updateTable("devices").set({ connected: 0 }).where("connected", "=", 1).execute();
 }
 
-/** Writes many last-activity times in one transaction (heartbeats are batched). */
+/** How many check-in times one statement writes: 2 parameters each, far below any limit. */
+export const ACTIVITY_CHUNK = 500;
+
+/**
+ * Writes many last-activity times (heartbeats are batched), a few hundred per statement, never
+ * moving a time back. Each statement stands alone, so other queries take turns between them
+ * rather than waiting for the whole fleet's times.
+ */
 export async function saveLastActivity(db: Db, times: Map<string, number>): Promise<void> {
-  if (times.size === 0) return;
-  await db.transaction().execute(async (trx) => {
-    for (const [id, at] of times) {
-      await trx.updateTable("devices").set({ last_activity_at: at }).where("id", "=", id)
-        .where((eb) => eb.or([eb("last_activity_at", "is", null), eb("last_activity_at", "<", at)]))
-        .execute();
-    }
-  });
+  const entries = [...times];
+  for (let i = 0; i < entries.length; i += ACTIVITY_CHUNK) {
+    const rows = sql.join(
+      entries.slice(i, i + ACTIVITY_CHUNK).map(([id, at]) => sql`(${id}, cast(${at} as bigint))`),
+    );
+    // VALUES names its columns column1, column2 in SQLite and PostgreSQL alike.
+    await sql`update devices set last_activity_at = t.column2
+      from (values ${rows}) as t
+      where devices.id = t.column1
+        and (devices.last_activity_at is null or devices.last_activity_at < t.column2)`
+      .execute(db);
+  }
 }
 
 /** Changes a device's admin fields. */
@@ -380,7 +409,7 @@ export async function renameGroup(db: Db, id: string, name: string): Promise<boo
   if (!group) return false;
   const clash = await db.selectFrom("device_groups").select("id")
     .where("department_id", "=", group.department_id).where("id", "!=", id)
-    .where(sql<string>`name collate nocase`, "=", name).executeTakeFirst();
+    .where(sql<string>`lower(name)`, "=", sql<string>`lower(${name})`).executeTakeFirst();
   if (clash) return false;
   await db.updateTable("device_groups").set({ name }).where("id", "=", id).execute();
   return true;

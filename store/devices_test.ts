@@ -1,9 +1,17 @@
 import assert from "node:assert/strict";
 import type { DeviceInfo } from "../protocol/messages.ts";
+import { queryPlans } from "../tests/support/query_plan.ts";
 import { migrate, openDatabase } from "./db.ts";
 import { insertDepartment } from "./departments.ts";
 import { searchDevices } from "./device_search.ts";
-import { findDevice, insertDevice, listDevices, saveDeviceInfo } from "./devices.ts";
+import {
+  ACTIVITY_CHUNK,
+  findDevice,
+  insertDevice,
+  listDevices,
+  saveDeviceInfo,
+  saveLastActivity,
+} from "./devices.ts";
 
 async function withDevice(fn: (d: ReturnType<typeof openDatabase>) => Promise<void>) {
   const database = openDatabase(":memory:");
@@ -89,5 +97,59 @@ Deno.test("columns that cannot be read decode as nothing reported, never as an e
     assert.equal(found.local_email_authorization, null);
     assert.equal(found.transfer_folders, null);
     assert.equal(found.connected, true);
+  });
+});
+
+Deno.test("the device list reads one page and its count from an index, never sorting the fleet", async () => {
+  for (const connected of [undefined, true, false]) {
+    const plans = await queryPlans((db) =>
+      searchDevices(db, { departmentIds: "all", connected, limit: 50, offset: 100 })
+    );
+    assert.equal(plans.length, 2);
+    for (const plan of plans) {
+      assert.doesNotMatch(plan, /TEMP B-TREE/, `${connected}: ${plan}`);
+      assert.match(plan, /USING (COVERING )?INDEX devices_kind/, `${connected}: ${plan}`);
+    }
+  }
+});
+
+Deno.test("the heartbeat flush writes a fleet's check-ins in a few statements, never moving a time back", async () => {
+  await withDevice(async ({ db }) => {
+    const ids = Array.from({ length: 1_200 }, (_, i) => `pc-${i + 2}`);
+    for (const id of ids) {
+      await insertDevice(db, {
+        id,
+        secretHash: "hash",
+        departmentId: "dep",
+        groupId: null,
+        name: id,
+        tokenId: "tok",
+        now: 1_000,
+      });
+    }
+    // pc-1 checked in later than the batch says (a newer write won meanwhile).
+    await db.updateTable("devices").set({ last_activity_at: 9_000 }).where("id", "=", "pc-1")
+      .execute();
+    await db.updateTable("devices").set({ last_activity_at: null }).where("id", "=", "pc-2")
+      .execute();
+    const times = new Map<string, number>([["pc-1", 5_000], ["gone", 5_000]]);
+    ids.forEach((id, i) => times.set(id, 2_000 + i));
+    let statements = 0;
+    const counted = db.withPlugin({
+      transformQuery: (args) => {
+        statements++;
+        return args.node;
+      },
+      transformResult: (args) => Promise.resolve(args.result),
+    });
+    await saveLastActivity(counted, times);
+    assert.ok(statements <= Math.ceil(times.size / ACTIVITY_CHUNK), `${statements} statements`);
+    const rows = await db.selectFrom("devices").select(["id", "last_activity_at"]).execute();
+    const at = new Map(rows.map((r) => [r.id, r.last_activity_at]));
+    assert.equal(at.get("pc-1"), 9_000);
+    assert.equal(at.get("pc-2"), 2_000);
+    assert.equal(at.get("pc-1201"), 2_000 + 1_199);
+    assert.equal(typeof at.get("pc-600"), "number");
+    assert.equal(rows.length, 1_201);
   });
 });

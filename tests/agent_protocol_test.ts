@@ -6,6 +6,7 @@ import { findDevice } from "../store/devices.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
 import { startTestServer } from "./support/server.ts";
 import { until } from "./support/wait.ts";
+import { serverDatabaseLocation } from "./support/database.ts";
 
 const INFO: DeviceInfo = {
   name: "WIN-0859G9I39J0",
@@ -226,7 +227,7 @@ Deno.test("heartbeats are written in batches and the last activity survives a re
   const lastBeat = clock.now();
   await server.stop();
   const { openDatabase } = await import("../store/db.ts");
-  const reopened = openDatabase(`${server.dataDir}/assent.db`);
+  const reopened = openDatabase(serverDatabaseLocation(server.dataDir));
   const row = await reopened.db.selectFrom("devices").selectAll().where("id", "=", deviceId)
     .executeTakeFirst();
   assert.equal(row!.last_activity_at, lastBeat, "flushed at shutdown");
@@ -251,4 +252,29 @@ Deno.test("a disabled device is disconnected at once and refused afterwards", as
   retry.send(hello({ kind: "device", deviceId, secret }));
   assert.equal((await retry.closed).code, CLOSE.deviceDisabled);
   assert.equal(server.services.hub.isOnline(deviceId), false);
+});
+
+Deno.test("a server stopping on purpose tells every agent when to come back, then closes with 1001", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const token = await enrollmentToken(server.services, dept, { uses: 3 });
+  const agents: RawAgent[] = [];
+  for (let i = 0; i < 3; i++) {
+    const agent = new RawAgent(server.url);
+    await agent.enroll(token);
+    agents.push(agent);
+  }
+  // One more, still in its handshake when the stop comes.
+  const late = new RawAgent(server.url);
+  await late.open();
+  await late.next("challenge");
+  await server.stop();
+  for (const agent of [...agents, late]) {
+    assert.equal((await agent.closed).code, CLOSE.goingAway);
+    assert.deepEqual(agent.received.at(-1), {
+      type: "going_away",
+      reconnectAfterMs: 1_000,
+      reconnectWithinMs: 1_000,
+    });
+  }
 });

@@ -109,7 +109,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an agent comes back by itself after the server restarts",
+  name: "an agent comes back by itself after the server restarts, when the stopping server asked",
   async fn() {
     const first = await startTestServer();
     const port = Number(new URL(first.url).port);
@@ -120,6 +120,10 @@ Deno.test({
     const deviceId = await onlyDevice(first);
     await first.stop();
     await agent.waitForLog(/disconnected \(code 1001/);
+    // One device: the server asked it back after a second, within one more second.
+    const wait = await agent.waitForLog(/the server is restarting; reconnecting in [\d.]+ s/);
+    const seconds = Number(wait.match(/in ([\d.]+) s/)![1]);
+    assert.ok(seconds >= 1 && seconds <= 2, wait);
     const since = agent.log.length;
     await using second = await startTestServer({ dataDir: first.dataDir, port });
     await until(

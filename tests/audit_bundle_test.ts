@@ -149,6 +149,22 @@ Deno.test("only super admins download the bundle; admins see the status and key,
   assert.equal(exported.length, 0, "a refused download records no export");
 });
 
+Deno.test("at start a due checkpoint is signed without walking the chain; the first look walks it", async () => {
+  await using t = await testApp();
+  const { scheduler, db, clock, auditChain } = t.services;
+  await appendAudit(db, { at: clock.now(), action: "user.login", actor: { kind: "user" } });
+  t.clock.advance(60 * 60_000);
+  await scheduler.start();
+  try {
+    assert.equal((await listCheckpoints(db)).length, 1, "the due checkpoint is signed at start");
+    assert.equal(auditChain.status, null, "the start did not wait for a walk of the whole log");
+    const walked = await auditChain.recentStatus();
+    assert.deepEqual([walked.intact, walked.rows], [true, 1]);
+  } finally {
+    scheduler.stop();
+  }
+});
+
 Deno.test("the scheduler signs a checkpoint ten minutes after new events, by the injected clock", async () => {
   await using t = await testApp();
   const { scheduler, db, clock } = t.services;

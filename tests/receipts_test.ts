@@ -3,7 +3,6 @@
 // server catches.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createApiToken } from "../services/api_tokens.ts";
 import { authorizedSession, channelSocket } from "./support/channels.ts";
 import { textOf } from "./support/client.ts";
 import { spawnAgent } from "./support/agent.ts";
@@ -124,7 +123,7 @@ Deno.test("the API serves a session's receipts to those who may see the session,
 
   const ownerId =
     (await w.server.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id;
-  const { token } = await createApiToken(w.server.services.db, w.server.services.clock, {
+  const { token } = await w.server.services.apiTokens.create({
     userId: ownerId,
     name: "receipts",
     expiresAt: null,

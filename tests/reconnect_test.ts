@@ -4,7 +4,6 @@
 // SIGKILL the way a crash kills them; scripted agents that keep every lease until told otherwise,
 // the least forgiving agent a third party could write from docs/agent-protocol.md.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { DeviceKey } from "../lib/device_key.ts";
 import { newId } from "../lib/tokens.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
@@ -18,6 +17,9 @@ import { RawAgent } from "./support/devices.ts";
 import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
 import { until } from "./support/wait.ts";
+import { quietWork } from "./support/work.ts";
+import { systemClock } from "../lib/clock.ts";
+import { serverDatabaseLocation } from "./support/database.ts";
 
 const INFO: DeviceInfo = {
   name: "PC-AWAY",
@@ -54,7 +56,7 @@ class Installation implements AsyncDisposable {
   readonly agents: RawAgent[] = [];
 
   private constructor(readonly dataDir: string) {
-    const database = openDatabase(join(dataDir, "assent.db"));
+    const database = openDatabase(serverDatabaseLocation(dataDir));
     this.db = database.db;
     this.#close = database.close;
   }
@@ -82,7 +84,7 @@ class Installation implements AsyncDisposable {
       name: "Helpdesk",
       now,
     });
-    installation.token = (await createEnrollmentToken(installation.db, {
+    installation.token = (await createEnrollmentToken(quietWork(installation.db, systemClock), {
       label: "test",
       departmentId: installation.departmentId,
       groupId: null,

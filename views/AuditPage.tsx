@@ -65,7 +65,8 @@ export interface AuditPageModel extends AuditListModel {
   /** The hash chain's state, for admins; null for technicians. */
   chain: ChainStatusModel | null;
   choices: {
-    devices: Choice[];
+    /** Null when there are too many to list: the filter takes a device's id instead. */
+    devices: Choice[] | null;
     technicians: Choice[];
     outcomes: Choice[];
     actions: { group: string; options: Choice[] }[];
@@ -299,13 +300,31 @@ export function AuditPage(props: { model: AuditPageModel }) {
         hx-swap="outerHTML"
         hx-push-url="true"
       >
-        <Select
-          name="device"
-          label="Device"
-          any="All devices"
-          value={f.device}
-          options={m.choices.devices}
-        />
+        {m.choices.devices
+          ? (
+            <Select
+              name="device"
+              label="Device"
+              any="All devices"
+              value={f.device}
+              options={m.choices.devices}
+            />
+          )
+          : (
+            <label class="filter-field">
+              <span>Device ID</span>
+              <input
+                name="device"
+                value={f.device}
+                autocomplete="off"
+                spellcheck={false}
+                aria-describedby="audit-device-hint"
+              />
+              <small id="audit-device-hint" class="hint">
+                Too many devices to list: a device's page links to its events.
+              </small>
+            </label>
+          )}
         <Select
           name="technician"
           label="Technician"

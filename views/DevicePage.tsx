@@ -97,7 +97,8 @@ export function DevicePage(props: {
   return (
     <Layout title={d.name}>
       <p class="crumbs">
-        <a href="/devices">Devices</a>
+        <a href="/devices">Devices</a> ·{" "}
+        <a href={`/audit?device=${encodeURIComponent(d.id)}`}>Audit log of this device</a>
       </p>
       <h1>{d.name}</h1>
       <div hx-ext="sse" sse-connect={`/devices/${d.id}/events`} class="device-layout">

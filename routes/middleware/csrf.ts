@@ -17,6 +17,18 @@ export const CSRF_COOKIE = "assent_csrf";
  * authenticates with bearer tokens, not cookies: it is a sub-app mounted without this.
  */
 export function csrf(): MiddlewareHandler<AppEnv> {
+  // A session's token never changes, so it is made once, not on every page. Only the MAC is
+  // kept: whether the session is still valid is decided on each request by loadUser().
+  const sessionTokens = new Map<string, string>();
+  const tokenFor = (box: { mac(value: string): string }, bound: string) => {
+    let token = sessionTokens.get(bound);
+    if (token === undefined) {
+      if (sessionTokens.size >= SESSION_TOKENS_KEPT) sessionTokens.clear();
+      token = box.mac(bound);
+      sessionTokens.set(bound, token);
+    }
+    return token;
+  };
   return async (c, next) => {
     const services = c.get("services");
     let cookie = getCookie(c, CSRF_COOKIE);
@@ -30,7 +42,7 @@ export function csrf(): MiddlewareHandler<AppEnv> {
       if (origin !== undefined && !sameOrigin(origin, c.req.url, services.config.publicUrl)) {
         throw new HttpError(403, FORM_EXPIRED);
       }
-      const expected = services.box.mac(bound ?? `csrf:${cookie}`);
+      const expected = bound ? tokenFor(services.box, bound) : services.box.mac(`csrf:${cookie}`);
       const sent = c.req.header("X-CSRF-Token") ?? await formToken(c);
       if (!sent || !safeEqual(sent, expected)) throw new HttpError(403, FORM_EXPIRED);
     }
@@ -43,10 +55,13 @@ export function csrf(): MiddlewareHandler<AppEnv> {
         secure: services.config.secureCookies,
       });
     }
-    c.set("csrf", services.box.mac(bound ?? `csrf:${cookie}`));
+    c.set("csrf", bound ? tokenFor(services.box, bound) : services.box.mac(`csrf:${cookie}`));
     await next();
   };
 }
+
+/** Session tokens kept before the cache starts over (each entry is about 200 bytes). */
+const SESSION_TOKENS_KEPT = 10_000;
 
 const FORM_EXPIRED =
   "This form has expired or came from another site. Reload the page and try again.";

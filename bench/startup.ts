@@ -1,0 +1,176 @@
+/**
+ * Start-up benchmark: `deno task start` as it runs, over a fresh data directory each round;
+ * time from spawn to the first 200 on /healthz, and resident memory after 5 s idle.
+ */
+import { type Benchmark, mib, profileFlags, ROOT, rssBytes } from "./lib.ts";
+
+/** What the start-up benchmark measured (medians and ranges over the rounds). */
+export interface StartupResult {
+  rounds: number;
+  /** A bare `Deno.serve` answering /healthz: the floor of spawning a Deno process. */
+  baselineMs: Stat;
+  startMs: Stat;
+  idleRssMiB: Stat;
+  baselineRssMiB: Stat;
+}
+
+/** A median with the range it came from. */
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function stat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { median: r(median), min: r(sorted[0]!), max: r(sorted.at(-1)!) };
+}
+
+const BASELINE = `Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.args[0]) }, () =>
+  Response.json({ status: "ok" }));`;
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function firstOk(url: string, child: Deno.ChildProcess, t0: number): Promise<number> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  while (!exited) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.status === 200) return performance.now() - t0;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error("the server exited before answering /healthz");
+}
+
+async function round(args: string[], port: number, idleMs: number) {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const ms = await firstOk(`http://127.0.0.1:${port}/healthz`, child, t0);
+    await new Promise((r) => setTimeout(r, idleMs));
+    return { ms, rss: await rssBytes(child.pid) };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+/** Runs `rounds` interleaved rounds of the baseline and the server. */
+export async function startupBenchmark(rounds = 5, idleMs = 5000): Promise<StartupResult> {
+  const dir = await Deno.makeTempDir({ prefix: "assent-startup-" });
+  const baselineFile = `${dir}/baseline.ts`;
+  await Deno.writeTextFile(baselineFile, BASELINE);
+  const start: number[] = [], rss: number[] = [], base: number[] = [], baseRss: number[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      let port = freePort();
+      const b = await round(["run", "-A", baselineFile, String(port)], port, idleMs);
+      base.push(b.ms);
+      baseRss.push(b.rss);
+      port = freePort();
+      const dataDir = `${dir}/data-${i}`;
+      // As `deno task start` runs it (deno.json), over a fresh data directory.
+      const s = await round(
+        [
+          "run",
+          "--v8-flags=--expose-gc",
+          "--allow-net",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "--no-prompt",
+          "--cached-only",
+          ...profileFlags(),
+          "main.ts",
+          "serve",
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "--data-dir",
+          dataDir,
+        ],
+        port,
+        idleMs,
+      );
+      start.push(s.ms);
+      rss.push(s.rss);
+      console.error(`startup round ${i + 1}: ${s.ms.toFixed(0)} ms, ${mib(s.rss)} MiB`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  return {
+    rounds,
+    baselineMs: stat(base),
+    startMs: stat(start),
+    idleRssMiB: stat(rss.map((b) => b / 1024 / 1024)),
+    baselineRssMiB: stat(baseRss.map((b) => b / 1024 / 1024)),
+  };
+}
+
+/** `deno task bench startup [rounds]`: 5 rounds by default. */
+export const startup: Benchmark = {
+  name: "startup",
+  title: "Start-up and idle memory",
+  defaultSize: 5,
+  run: async (rounds) => startupSection(await startupBenchmark(rounds)),
+};
+
+if (import.meta.main) {
+  console.log(JSON.stringify(await startupBenchmark(Number(Deno.args[0] ?? 3))));
+}
+
+/** What the start-up profile shows (`--cpu-prof`, see BENCHMARKS.md). */
+export const STARTUP_BOUND_BY =
+  "Bound by loading the server's ~280 modules and their npm packages (kysely, zod, hono, preact): " +
+  "importing main.ts alone is ~370 ms of the start on a quiet machine, migrating a fresh database " +
+  "~100 ms and building the app ~80 ms; in the recorded run other work kept the load average " +
+  "above 15 on 2 cores, which stretched every start about ninefold (the bare server too, " +
+  "~0.9 s). nodemailer (~100 ms of imports) and the QR-code library now load on first use, and a " +
+  "checkpoint due at start no longer walks the whole audit chain before listening (seconds at " +
+  "100,000 rows). Idle memory: the V8 heap holds ~22 MiB after start (compiled module code, zod " +
+  "schemas, the route table) on top of the ~34 MiB of a bare Deno server; the rest is code and " +
+  "runtime. --max-semi-space-size=1 would save ~9 MiB but costs the relay's throughput, so the " +
+  "flags stay as they are.";
+
+const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
+const range = (s: Stat, unit = "") => `${s.median}${unit} (${s.min}–${s.max})`;
+
+/** The BENCHMARKS.md section of a start-up run; `boundBy` says what the profile showed. */
+export function startupSection(r: StartupResult, boundBy = STARTUP_BOUND_BY): string {
+  return `## Start-up and idle memory
+
+\`deno task start\` as it runs (same flags) over a fresh data directory, timed from spawn to the
+first 200 on \`/healthz\`; resident memory after 5 s idle. Next to it in the same run: a bare
+\`Deno.serve\` answering \`/healthz\`, the floor of starting a Deno process on this machine.
+${r.rounds} interleaved rounds, medians with their range. Command: \`deno task bench startup\`.
+
+| measure | Assent | bare Deno.serve | target |
+| --- | --- | --- | --- |
+| start to first answer | ${range(r.startMs, " ms")} | ${range(r.baselineMs, " ms")} | ≤ 300 ms — ${
+    ok(r.startMs.median <= 300)
+  } |
+| idle memory (RSS) | ${range(r.idleRssMiB, " MiB")} | ${
+    range(r.baselineRssMiB, " MiB")
+  } | ≤ 70 MiB — ${ok(r.idleRssMiB.median <= 70)} |
+
+${boundBy}
+`;
+}
