@@ -133,7 +133,7 @@ export class ConsentReceipts implements ReceiptBook {
       });
       // Kept until the agent acknowledges it: a device that was away when the authorization
       // ended shows the receipt once it is back.
-      const kept = await keepDeviceMessage(trx, {
+      const kept = await keepDeviceMessage(tx.db, {
         id: newId(),
         deviceId: row.device_id,
         message: {
@@ -144,11 +144,10 @@ export class ConsentReceipts implements ReceiptBook {
         },
         sessionId: row.session_id,
         attemptId: row.attempt_id,
-        now,
+        now: tx.now,
       });
       for (const d of kept.dropped) {
-        await appendAudit(trx, {
-          at: now,
+        await tx.audit({
           action: "device.messages_dropped",
           actor: { kind: "system" },
           deviceId: d.deviceId,
