@@ -15,7 +15,10 @@ const SetupForm = z.object({
   email: email(),
   password: password(),
   passwordRepeat: password("Repeated password"),
-}).refine((f) => f.password === f.passwordRepeat, "The two passwords do not match");
+}).refine((f) => f.password === f.passwordRepeat, {
+  message: "The two passwords do not match",
+  path: ["passwordRepeat"],
+});
 
 /** GET/POST /setup, mounted before the setup gate that sends every other page here. */
 export function setupRoutes(): Hono<AppEnv> {
@@ -39,7 +42,7 @@ export function setupRoutes(): Hono<AppEnv> {
       name: String(values.name ?? ""),
       email: String(values.email ?? ""),
     };
-    if (!form.ok) return render(c, <SetupPage values={keep} error={form.message} />, 400);
+    if (!form.ok) return render(c, <SetupPage values={keep} errors={form.errors} />, 400);
     const services = c.get("services");
     let token: string;
     try {
@@ -49,7 +52,7 @@ export function setupRoutes(): Hono<AppEnv> {
       });
     } catch (err) {
       if (err instanceof AccountError && err.code === "weak_password") {
-        return render(c, <SetupPage values={keep} error={err.message} />, 400);
+        return render(c, <SetupPage values={keep} errors={{ password: err.message }} />, 400);
       }
       if (err instanceof AccountError && err.code === "setup_done") {
         throw new HttpError(409, err.message);
