@@ -6,6 +6,7 @@ import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../c
 import { agentDownloads, archivePackages, installCommands } from "../services/downloads.ts";
 import { EnrollmentError, GroupFields } from "../services/enrollment.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
+import { DepartmentPage } from "../views/admin/DepartmentsPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import {
@@ -64,7 +65,12 @@ export function enrollCommand(publicUrl: string, token: string, packaged: boolea
 
 async function page(
   c: Ctx,
-  extra: { created?: CreatedToken; error?: string; notice?: string } = {},
+  extra: {
+    created?: CreatedToken;
+    errors?: Record<string, string>;
+    values?: Record<string, string>;
+    notice?: string;
+  } = {},
   status: 200 | 400 = 200,
 ) {
   const { enrollment, downloadsDir } = c.get("services");
@@ -94,7 +100,14 @@ export function enrollmentRoutes(): Hono<AppEnv> {
 
   app.post("/admin/enrollment", async (c) => {
     const form = await readForm(c, TokenForm);
-    if (!form.ok) return await page(c, { error: form.message }, 400);
+    const raw = await c.req.parseBody();
+    const values = Object.fromEntries(
+      ["label", "departmentId", "groupId", "expiresHours", "maxUses"].map((k) => [
+        k,
+        String(raw[k] ?? ""),
+      ]),
+    );
+    if (!form.ok) return await page(c, { errors: form.errors, values }, 400);
     const { enrollment, config } = c.get("services");
     const { expiresHours, groupId, ...fields } = form.data;
     let token: string;
@@ -106,7 +119,8 @@ export function enrollmentRoutes(): Hono<AppEnv> {
       })));
     } catch (err) {
       if (!(err instanceof EnrollmentError)) throw err;
-      return await page(c, { error: err.message }, 400);
+      const field = err.message.startsWith("That group") ? "groupId" : "";
+      return await page(c, { errors: { [field]: err.message }, values }, 400);
     }
     const downloads = await agentDownloads(c.get("services").downloadsDir);
     return await page(c, {
@@ -129,14 +143,29 @@ export function enrollmentRoutes(): Hono<AppEnv> {
     requireUser(),
     requireRole("super_admin", "admin"),
     async (c) => {
-      const { enrollment } = c.get("services");
+      const { enrollment, directory } = c.get("services");
       const departmentId = c.req.param("id");
       await scoped(enrollment.groups(currentUser(c), departmentId));
       const form = await readForm(c, GroupFields);
-      if (!form.ok) throw new HttpError(400, form.message);
+      const name = String((await c.req.parseBody()).name ?? "");
+      // The department page again, the group form showing what is wrong with the name.
+      const refused = async (message: string) => {
+        const { department, groups } = await directory.department(currentUser(c), departmentId);
+        return render(
+          c,
+          <DepartmentPage
+            department={department}
+            groups={groups}
+            newGroup={{ errors: { name: message }, name }}
+          />,
+          400,
+        );
+      };
+      if (!form.ok) return await refused(form.errors.name ?? form.message);
       try {
         await enrollment.createGroup(currentUser(c), departmentId, form.data);
       } catch (err) {
+        if (err instanceof EnrollmentError && err.status === 400) return await refused(err.message);
         if (err instanceof EnrollmentError) throw new HttpError(err.status, err.message);
         throw err;
       }
@@ -151,6 +180,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
       errors?: Record<string, string>;
       notice?: string;
       values?: EmailPolicyValues;
+      rename?: { error: string; name: string };
     } = {},
     status: 200 | 400 = 200,
   ) => {
@@ -172,6 +202,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
               department: { id: group.department_id, name: department },
               devices,
             }}
+            rename={email.rename}
             emailForm={
               <EmailPolicyForm
                 action={`/admin/groups/${group.id}/email-authorization`}
@@ -204,11 +235,20 @@ export function enrollmentRoutes(): Hono<AppEnv> {
   );
 
   app.post("/admin/groups/:id/rename", ...adminOnly, async (c) => {
+    // Scope first: someone outside it learns nothing from how their name was wrong.
+    await groupPage(c);
     const form = await readForm(c, GroupFields);
-    if (!form.ok) throw new HttpError(400, form.message);
+    const name = String((await c.req.parseBody()).name ?? "");
+    const refused = async (error: string) =>
+      (await groupPage(c, { rename: { error, name } }, 400)).response();
+    if (!form.ok) return await refused(form.errors.name ?? form.message);
     const id = c.req.param("id");
-    await c.get("services").deviceAdmin.renameGroup(currentUser(c), id, form.data.name)
-      .catch(deviceAdminFailure);
+    try {
+      await c.get("services").deviceAdmin.renameGroup(currentUser(c), id, form.data.name);
+    } catch (err) {
+      if (err instanceof DeviceAdminError && err.status === 400) return await refused(err.message);
+      deviceAdminFailure(err);
+    }
     return c.redirect(`/admin/groups/${id}?saved=1`, 303);
   });
 

@@ -215,6 +215,33 @@ const CASES: Case[] = [
       { id: "f-expires", says: /Choose when the token expires/ },
     ],
   },
+  {
+    form: "new device group",
+    page: (i) => `/admin/departments/${i.department}`,
+    action: (i) => `/admin/departments/${i.department}/groups`,
+    fields: { name: "Forms" },
+    expect: [{ id: "f-group-name", says: /A group named &quot;Forms&quot; already exists/ }],
+    keeps: [{ id: "f-group-name", value: "Forms" }],
+  },
+  {
+    form: "group name",
+    page: (i) => `/admin/groups/${i.group}`,
+    action: (i) => `/admin/groups/${i.group}/rename`,
+    fields: { name: "" },
+    expect: [{ id: "group-name", says: /Group name is required/ }],
+  },
+  {
+    form: "new enrollment token",
+    page: () => "/admin/enrollment",
+    action: () => "/admin/enrollment",
+    fields: { label: "Front office", departmentId: "", expiresHours: "0", maxUses: "1.5" },
+    expect: [
+      { id: "f-departmentId", says: /Choose a department/ },
+      { id: "f-expires", says: /A token must live at least an hour/ },
+      { id: "f-maxUses", says: /Number of uses must be a whole number/ },
+    ],
+    keeps: [{ id: "f-label", value: "Front office" }, { id: "f-maxUses", value: "1.5" }],
+  },
 ];
 
 for (const c of CASES) {

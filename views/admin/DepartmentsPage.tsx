@@ -73,6 +73,8 @@ export function DepartmentPage(props: {
   errors?: FieldErrors;
   notice?: string | null;
   name?: string;
+  /** What is wrong with the new group just sent, and its name. */
+  newGroup?: { errors: FieldErrors; name: string };
 }) {
   const d = props.department;
   return (
@@ -122,12 +124,21 @@ export function DepartmentPage(props: {
             ))}
           </ul>
         )}
-        <PostForm action={`/admin/departments/${d.id}/groups`} class="stack">
+        <ErrorBox errors={props.newGroup?.errors} ids={{ name: "f-group-name" }} />
+        <PostForm
+          action={`/admin/departments/${d.id}/groups`}
+          class="stack"
+          errors={props.newGroup?.errors}
+        >
           {/* Its own id: the department's Name field above is f-name. */}
-          <div class="field">
-            <label for="f-group-name">New group name</label>
-            <input id="f-group-name" name="name" type="text" required maxlength={100} />
-          </div>
+          <Field
+            label="New group name"
+            name="name"
+            id="f-group-name"
+            value={props.newGroup?.name}
+            required
+            maxlength={100}
+          />
           <button type="submit">Add group</button>
         </PostForm>
       </section>
