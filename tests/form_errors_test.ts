@@ -242,6 +242,18 @@ const CASES: Case[] = [
     ],
     keeps: [{ id: "f-label", value: "Front office" }, { id: "f-maxUses", value: "1.5" }],
   },
+  {
+    form: "new webhook",
+    page: () => "/admin/webhooks",
+    action: () => "/admin/webhooks",
+    fields: { url: "ftp://hooks.example.com/in", secret: "short" },
+    expect: [
+      { id: "f-url", says: /A webhook URL must start with https:\/\/ or http:\/\// },
+      { id: "f-secret", says: /A secret must be at least 24 characters/ },
+      { id: "f-events", says: /Choose at least one event/ },
+    ],
+    keeps: [{ id: "f-url", value: "ftp://hooks.example.com/in" }],
+  },
 ];
 
 for (const c of CASES) {
@@ -259,7 +271,7 @@ for (const c of CASES) {
     const html = await res.text();
     assert.doesNotMatch(html, /Invalid [a-zA-Z.]+ |&quot;-1&quot;/, "no developer's words");
     for (const { id, says } of c.expect) {
-      const control = html.match(new RegExp(`<(?:input|textarea|select)[^>]*\\bid="${id}"[^>]*>`))
+      const control = html.match(new RegExp(`<(?:input|textarea|select|fieldset)[^>]*\\bid="${id}"[^>]*>`))
         ?.[0];
       assert.ok(control, `${id} is on the page`);
       assert.match(control, /aria-invalid="true"/, `${id} is marked`);
