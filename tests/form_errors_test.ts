@@ -254,6 +254,14 @@ const CASES: Case[] = [
     ],
     keeps: [{ id: "f-url", value: "ftp://hooks.example.com/in" }],
   },
+  {
+    form: "test mail",
+    page: () => "/admin/mail",
+    action: () => "/admin/mail/test",
+    fields: { to: "ann.example.com" },
+    expect: [{ id: "f-to", says: /Enter a valid email address/ }],
+    keeps: [{ id: "f-to", value: "ann.example.com" }],
+  },
 ];
 
 for (const c of CASES) {
