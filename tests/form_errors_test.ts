@@ -262,6 +262,24 @@ const CASES: Case[] = [
     expect: [{ id: "f-to", says: /Enter a valid email address/ }],
     keeps: [{ id: "f-to", value: "ann.example.com" }],
   },
+  {
+    form: "new support session",
+    page: () => "/support",
+    action: () => "/support",
+    fields: {
+      customerName: "Ann",
+      customerEmail: "ann@",
+      ticket: "T".repeat(81),
+      departmentId: "dept-x",
+      expiryMinutes: "7",
+    },
+    expect: [
+      { id: "f-customerEmail", says: /Enter a valid email address/ },
+      { id: "f-ticket", says: /The ticket reference is too long \(at most 80 characters\)/ },
+      { id: "expiryMinutes", says: /Choose one of the offered expiry times/ },
+    ],
+    keeps: [{ id: "f-customerName", value: "Ann" }, { id: "f-customerEmail", value: "ann@" }],
+  },
 ];
 
 for (const c of CASES) {
@@ -279,7 +297,9 @@ for (const c of CASES) {
     const html = await res.text();
     assert.doesNotMatch(html, /Invalid [a-zA-Z.]+ |&quot;-1&quot;/, "no developer's words");
     for (const { id, says } of c.expect) {
-      const control = html.match(new RegExp(`<(?:input|textarea|select|fieldset)[^>]*\\bid="${id}"[^>]*>`))
+      const control = html.match(
+        new RegExp(`<(?:input|textarea|select|fieldset)[^>]*\\bid="${id}"[^>]*>`),
+      )
         ?.[0];
       assert.ok(control, `${id} is on the page`);
       assert.match(control, /aria-invalid="true"/, `${id} is marked`);
