@@ -24,7 +24,7 @@ import {
   settled,
   trackHtmx,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
 import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
@@ -182,14 +182,6 @@ async function groundIsDark(page: Page): Promise<boolean> {
   );
   const [r, g, b] = color.match(/\d+/g)!.map(Number);
   return (r! + g! + b!) / 3 < 128;
-}
-
-async function signIn(page: Page, url: string, email: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
 }
 
 Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and the main pages are photographed", async () => {
