@@ -52,6 +52,10 @@ export const DE: Catalogue = Object.freeze({
   "support_app.reconnecting":
     "Die Verbindung zu Ihrem Techniker wurde unterbrochen. Neue Verbindung wird aufgebaut…",
 
+  "layout.skip": "Zum Inhalt springen",
+
+  "layout.footer": "selbst gehosteter Fernsupport",
+
   "approval.title": "Verbindungsanfrage",
   "approval.asks": "{technician} möchte sich mit {device} verbinden.",
   "approval.asks_as": "{technician} möchte sich mit {device} als {user} verbinden.",

@@ -79,6 +79,8 @@ const en = {
   "support_app.reconnecting": "The connection to your technician was lost. Reconnecting…",
 
   // The approval page and its emails (R5).
+  "layout.skip": "Skip to content",
+  "layout.footer": "self-hosted remote support",
   "approval.title": "Connection request",
   "approval.asks": "{technician} asks to connect to {device}.",
   "approval.asks_as": "{technician} asks to connect to {device} as {user}.",

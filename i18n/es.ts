@@ -51,6 +51,10 @@ export const ES: Catalogue = Object.freeze({
   "support_app.not_joined": "No se ha unido a la sesión de soporte.",
   "support_app.reconnecting": "Se perdió la conexión con su técnico. Reconectando…",
 
+  "layout.skip": "Saltar al contenido",
+
+  "layout.footer": "soporte remoto autoalojado",
+
   "approval.title": "Solicitud de conexión",
   "approval.asks": "{technician} pide conectarse a {device}.",
   "approval.asks_as": "{technician} pide conectarse a {device} como {user}.",

@@ -51,6 +51,10 @@ export const FR: Catalogue = Object.freeze({
   "support_app.not_joined": "Vous n'avez pas rejoint la session d'assistance.",
   "support_app.reconnecting": "La connexion avec votre technicien a été perdue. Reconnexion…",
 
+  "layout.skip": "Aller au contenu",
+
+  "layout.footer": "assistance à distance auto-hébergée",
+
   "approval.title": "Demande de connexion",
   "approval.asks": "{technician} demande à se connecter à {device}.",
   "approval.asks_as": "{technician} demande à se connecter à {device} en tant que {user}.",
