@@ -6,6 +6,7 @@
 import { TextLineStream } from "../lib/text_lines.ts";
 import {
   assent,
+  type Benchmark,
   cpuSeconds,
   login,
   mib,
@@ -193,3 +194,39 @@ if (import.meta.main) {
   const agents = Number(Deno.args[0] ?? 10_000);
   console.log(JSON.stringify(await fleetBenchmark(agents), null, 2));
 }
+
+/** The fleet section of BENCHMARKS.md. */
+export function fleetSection(f: FleetResult): string {
+  const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
+  return `## Agent fleet
+
+${f.agents} simulated agents in ${f.workers} processes, enrolled for real over the protocol,
+connect to one server process and heartbeat every 15 s. Command: \`deno task bench fleet ${f.agents}\`.
+
+| measure | result | target |
+| --- | --- | --- |
+| time to enroll all agents | ${f.enrollSeconds} s | — |
+| time for all to connect (with credentials) | ${f.connectSeconds} s | — |
+| server CPU per connecting agent | ${f.connectCpuMsPerAgent} ms | — |
+| server memory before agents (RSS) | ${f.baselineRssMiB} MiB | — |
+| server memory with all agents connected (RSS) | ${f.connectedRssMiB} MiB | < 512 MiB — ${
+    ok(f.connectedRssMiB < 512)
+  } |
+| server memory per connected agent | ${f.perAgentKiB} KiB | — |
+| server CPU at steady state (one core = 100 %) | ${f.steadyCpuPercent} % | — |
+| device list page, p50 / p99 (first page of ${f.agents}) | ${f.listP50} / ${f.listP99} ms | p99 < 100 ms — ${
+    ok(f.listP99 < 100)
+  } |
+| device list filtered to online, p50 / p99 (page 100) | ${f.onlineListP50} / ${f.onlineListP99} ms | p99 < 100 ms — ${
+    ok(f.onlineListP99 < 100)
+  } |
+`;
+}
+
+/** `deno task bench fleet [agents]`. */
+export const fleet: Benchmark = {
+  name: "fleet",
+  title: "Agent fleet",
+  defaultSize: 10_000,
+  run: async (size) => fleetSection(await fleetBenchmark(size)),
+};

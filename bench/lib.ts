@@ -66,6 +66,7 @@ export async function startServerProcess(
       "--cached-only",
       // As `deno task start` runs it (see deno.json).
       "--v8-flags=--expose-gc",
+      ...profileFlags(),
       "main.ts",
       "serve",
       "--port",
@@ -140,4 +141,142 @@ export async function timeGets(
 /** Formats bytes as MiB with one decimal. */
 export function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
+}
+
+// --- Comparison machinery: every figure next to its baseline, measured in the same run.
+
+/** A benchmark module: `deno task bench <name> [size]` runs it and it renders its own section. */
+export interface Benchmark {
+  /** What `deno task bench <name>` calls it. */
+  name: string;
+  /** The section's heading in BENCHMARKS.md, without the `## `. */
+  title: string;
+  /** The size a full `deno task bench` runs it at (agents, MiB, rows…). */
+  defaultSize: number;
+  /** Runs the benchmark at `size` and returns its Markdown section, starting with `## title`. */
+  run(size: number): Promise<string>;
+}
+
+/** Median, range and the samples of one figure. */
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+/** The median (the mean of the middle two for an even count), minimum and maximum of `samples`. */
+export function summarize(samples: number[]): Summary {
+  if (samples.length === 0) throw new Error("A summary needs at least one sample");
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted.at(-1)!, samples };
+}
+
+/**
+ * Runs every contender once per round for `rounds` rounds, alternating them (A B, B A, A B…)
+ * so that load from the rest of the machine and warm-up fall on both alike, and returns the
+ * samples of each. `log` hears every sample as it is taken.
+ */
+export async function interleaved<K extends string>(
+  rounds: number,
+  contenders: Record<K, () => Promise<number>>,
+  log: (name: K, round: number, value: number) => void = (name, round, value) =>
+    console.error(`bench:   round ${round + 1} ${name}: ${round2(value)}`),
+): Promise<Record<K, number[]>> {
+  const names = Object.keys(contenders) as K[];
+  const out = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 ? [...names].reverse() : names;
+    for (const name of order) {
+      const value = await contenders[name]();
+      out[name].push(value);
+      log(name, round, value);
+    }
+  }
+  return out;
+}
+
+/** A figure and the baseline it is compared with, both sampled in the same interleaved run. */
+export interface Comparison {
+  /** What was measured, e.g. "relay, browser → agent". */
+  measure: string;
+  /** The unit of the samples, e.g. "MiB/s". */
+  unit: string;
+  subject: number[];
+  baseline: { name: string; samples: number[] };
+  /**
+   * The target as a ratio subject/baseline: at least `ratio` (throughput), or at most `ratio`
+   * when `lowerIsBetter` (latency, memory).
+   */
+  target?: { ratio: number; lowerIsBetter?: boolean };
+}
+
+/** Whether the comparison's median ratio meets its target (true when it has none). */
+export function meetsTarget(c: Comparison): boolean {
+  if (!c.target) return true;
+  const r = summarize(c.subject).median / summarize(c.baseline.samples).median;
+  return c.target.lowerIsBetter ? r <= c.target.ratio : r >= c.target.ratio;
+}
+
+/** A Markdown table of comparisons: medians, ranges, the ratio of the medians, the target. */
+export function comparisonTable(rows: Comparison[]): string {
+  return markdownTable(
+    [
+      "measure",
+      "median",
+      "range",
+      "baseline",
+      "baseline median",
+      "baseline range",
+      "ratio",
+      "target",
+    ],
+    rows.map((c) => {
+      const s = summarize(c.subject);
+      const b = summarize(c.baseline.samples);
+      const target = c.target
+        ? `${c.target.lowerIsBetter ? "≤" : "≥"} ${percent(c.target.ratio)} — ${
+          meetsTarget(c) ? "✅ met" : "❌ missed"
+        }`
+        : "—";
+      return [
+        c.measure,
+        `${round2(s.median)} ${c.unit}`,
+        `${round2(s.min)}–${round2(s.max)}`,
+        c.baseline.name,
+        `${round2(b.median)} ${c.unit}`,
+        `${round2(b.min)}–${round2(b.max)}`,
+        percent(s.median / b.median),
+        target,
+      ];
+    }),
+  );
+}
+
+/** A Markdown table (run.ts formats BENCHMARKS.md afterwards, so no padding is needed here). */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** `0.734` as "73 %". */
+export function percent(ratio: number): string {
+  return `${Math.round(ratio * 100)} %`;
+}
+
+/** A figure rounded for reading: no decimals from 100 up, one from 10, two below. */
+export function round2(n: number): string {
+  const abs = Math.abs(n);
+  return abs >= 100 ? String(Math.round(n)) : abs >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+/**
+ * Extra `deno run` flags for a process under measurement: with `BENCH_PROFILE=<dir>` set, a
+ * V8 CPU profile of it lands in that folder when it exits (read it with `bench/profile.ts`).
+ */
+export function profileFlags(): string[] {
+  const dir = Deno.env.get("BENCH_PROFILE");
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }

@@ -1,25 +1,42 @@
 /**
  * `deno task bench`: runs every benchmark against real processes on loopback and rewrites
- * BENCHMARKS.md with the results, the targets and the command that produced them.
+ * BENCHMARKS.md with what each one renders (its figures next to their baselines, the targets,
+ * what bounds them and the command that produced them). This file only collects: every
+ * benchmark renders its own section (see `Benchmark` in `bench/lib.ts`).
  *
- *   deno task bench                 all benchmarks, full size
- *   deno task bench fleet 2000      only the fleet benchmark, with 2000 agents
+ *   deno task bench                 all benchmarks, full size; rewrites BENCHMARKS.md whole
+ *   deno task bench fleet 2000      only the fleet benchmark, with 2000 agents; the other
+ *                                   sections stay as they were
  */
-import { fleetBenchmark, type FleetResult } from "./fleet.ts";
-import { relayBenchmark, type RelayResult } from "./relay.ts";
+import { fleet } from "./fleet.ts";
+import type { Benchmark } from "./lib.ts";
+import { relay } from "./relay.ts";
+
+/** Every benchmark, in the order of BENCHMARKS.md: one line each. */
+const BENCHMARKS: Benchmark[] = [
+  relay,
+  fleet,
+];
 
 const [only, size] = Deno.args;
-const results: { fleet?: FleetResult; relay?: RelayResult } = {};
-
-if (!only || only === "fleet") {
-  console.error("bench: agent fleet");
-  results.fleet = await fleetBenchmark(Number(size ?? 10_000));
-  console.error(JSON.stringify(results.fleet));
+const chosen = BENCHMARKS.filter((b) => !only || b.name === only);
+if (chosen.length === 0) {
+  console.error(
+    `bench: no benchmark is called "${only}"; there are: ${
+      BENCHMARKS.map((b) => b.name).join(", ")
+    }`,
+  );
+  Deno.exit(2);
 }
-if (!only || only === "relay") {
-  console.error("bench: relay");
-  results.relay = await relayBenchmark(Number(size ?? 1024));
-  console.error(JSON.stringify(results.relay));
+
+const fresh = new Map<string, string>();
+for (const benchmark of chosen) {
+  console.error(`bench: ${benchmark.name}`);
+  const section = await benchmark.run(size ? Number(size) : benchmark.defaultSize);
+  if (!section.startsWith(`## ${benchmark.title}\n`)) {
+    throw new Error(`The ${benchmark.name} section must start with "## ${benchmark.title}"`);
+  }
+  fresh.set(benchmark.title, section.trimEnd() + "\n");
 }
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
@@ -29,85 +46,30 @@ const machine = `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcur
   cpu ? ` (${cpu})` : ""
 }, Deno ${Deno.version.deno}`;
 const date = new Date().toISOString().slice(0, 10);
-const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
-
-const sections: string[] = [];
-if (results.fleet) {
-  const f = results.fleet;
-  sections.push(`## Agent fleet
-
-${f.agents} simulated agents in ${f.workers} processes, enrolled for real over the protocol,
-connect to one server process and heartbeat every 15 s. Command: \`deno task bench fleet ${f.agents}\`.
-
-| measure | result | target |
-| --- | --- | --- |
-| time to enroll all agents | ${f.enrollSeconds} s | — |
-| time for all to connect (with credentials) | ${f.connectSeconds} s | — |
-| server CPU per connecting agent | ${f.connectCpuMsPerAgent} ms | — |
-| server memory before agents (RSS) | ${f.baselineRssMiB} MiB | — |
-| server memory with all agents connected (RSS) | ${f.connectedRssMiB} MiB | < 512 MiB — ${
-    ok(f.connectedRssMiB < 512)
-  } |
-| server memory per connected agent | ${f.perAgentKiB} KiB | — |
-| server CPU at steady state (one core = 100 %) | ${f.steadyCpuPercent} % | — |
-| device list page, p50 / p99 (first page of ${f.agents}) | ${f.listP50} / ${f.listP99} ms | p99 < 100 ms — ${
-    ok(f.listP99 < 100)
-  } |
-| device list filtered to online, p50 / p99 (page 100) | ${f.onlineListP50} / ${f.onlineListP99} ms | p99 < 100 ms — ${
-    ok(f.onlineListP99 < 100)
-  } |
-`);
-}
-if (results.relay) {
-  const r = results.relay;
-  sections.push(`## Channel relay
-
-${r.mib} MiB pushed from a browser-side WebSocket through the server to a real agent
-process (whose desktop channel tunnels them to a TCP sink), next to the same bytes over one
-direct WebSocket between two processes, in the same run: ${r.runs} alternating runs of each,
-medians reported. Command: \`deno task bench relay ${r.mib}\`.
-
-| measure | result | target |
-| --- | --- | --- |
-| direct WebSocket, process to process | ${r.directMiBs} MiB/s | — |
-| relayed browser → server → agent | ${r.relayMiBs} MiB/s | ≥ half of direct — ${
-    ok(r.relayMiBs >= r.directMiBs / 2)
-  } |
-| relay / direct | ${Math.round(r.relayMiBs / r.directMiBs * 100)} % | ≥ 50 % |
-| server memory before (RSS) | ${r.baselineRssMiB} MiB | — |
-| server peak memory during the relay (RSS) | ${r.peakRssMiB} MiB | growth < 64 MiB — ${
-    ok(r.peakRssMiB - r.baselineRssMiB < 64)
-  } |
-
-Flow control keeps at most a few MiB of each channel in flight. The server and agent run with
-\`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled binary do) so the relay can run a
-cheap young-generation collection every 8 MiB; without it V8 lets about 64 MiB of dead message
-buffers pile up before it collects.
-`);
-}
-
-const text = `# Benchmarks
-
-Speed and memory goals are measured here, not in timed tests. Every figure comes from real
-processes talking over loopback. Regenerate with \`deno task bench\` (or one benchmark:
-\`deno task bench fleet 10000\`, \`deno task bench relay 1024\`).
-
-Last run: ${date} on ${machine}.
-
-${sections.join("\n")}`;
 
 const path = new URL("../BENCHMARKS.md", import.meta.url);
+// A partial run keeps the other sections as they were, in the order of BENCHMARKS.
+const previous = new Map<string, string>();
 if (only) {
-  // A partial run keeps the other benchmark's section as it was.
-  const previous = await Deno.readTextFile(path).catch(() => "");
-  const keep = previous.split(/\n(?=## )/).filter((s) =>
-    s.startsWith("## ") && !sections.some((n) => n.split("\n")[0] === s.split("\n")[0])
-  );
-  await Deno.writeTextFile(
-    path,
-    text.trimEnd() + "\n" + (keep.length ? "\n" + keep.join("\n").trimEnd() + "\n" : ""),
-  );
-} else {
-  await Deno.writeTextFile(path, text);
+  const text = await Deno.readTextFile(path).catch(() => "");
+  for (const part of text.split(/\n(?=## )/).filter((s) => s.startsWith("## "))) {
+    previous.set(part.slice(3, part.indexOf("\n")).trim(), part.trimEnd() + "\n");
+  }
 }
+const sections = BENCHMARKS.map((b) => fresh.get(b.title) ?? previous.get(b.title))
+  .filter((s): s is string => s !== undefined);
+
+const header = `# Benchmarks
+
+Speed and memory goals are measured here, not in timed tests. Every figure comes from real
+processes talking over loopback, measured next to its baseline in the same run: the two are
+interleaved over several rounds, and each table gives the median, the range (min–max) and the
+ratio of the medians. Regenerate the whole file with \`deno task bench\` (or one section:
+\`deno task bench <name> [size]\`, names: ${BENCHMARKS.map((b) => `\`${b.name}\``).join(", ")}).
+
+${only ? "Last full or partial run" : "Last run"}: ${date} on ${machine}.
+`;
+await Deno.writeTextFile(path, [header, ...sections].join("\n"));
+// The tables are written unpadded; the formatter aligns them as the repository keeps them.
+await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path.pathname] }).output();
 console.error(`bench: wrote ${path.pathname}`);
