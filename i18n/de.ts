@@ -93,6 +93,10 @@ export const DE: Catalogue = Object.freeze({
   "support_app.reconnecting":
     "Die Verbindung zu Ihrem Techniker wurde unterbrochen. Neue Verbindung wird aufgebaut…",
 
+  "layout.skip": "Zum Inhalt springen",
+
+  "layout.footer": "selbst gehosteter Fernsupport",
+
   "approval.title": "Verbindungsanfrage",
   "approval.asks": "{technician} möchte sich mit {device} verbinden.",
   "approval.asks_as": "{technician} möchte sich mit {device} als {user} verbinden.",
@@ -102,6 +106,16 @@ export const DE: Catalogue = Object.freeze({
   "approval.sent_to": "Gesendet an",
   "approval.reason": "Grund",
   "approval.progress": "Bisherige Entscheidungen",
+  "approval.step.device": "Geräteeinstellungen",
+  "approval.step.group": "Gruppeneinstellungen",
+  "approval.step.agent": "auf dem Gerät festgelegt",
+  "approval.step.line": "{source}: {progress}",
+  "approval.step.allows": "{allows} von {needed} Zustimmungen",
+  "approval.step.denies": "{denies} von {needed} Ablehnungen",
+  "approval.step.first_tier": "wartet auf Stufe 1 von {tiers}",
+  "approval.step.tier_since": "wartet seit {time} auf Stufe {tier}",
+  "approval.step.next_tier": "Stufe {next} wird um {time} gefragt",
+  "approval.step.one_decision": "wartet auf eine Entscheidung",
   "approval.pending": "Diese Verbindung wartet auf Ihre Entscheidung",
   "approval.seconds_left": { one: "Noch {count} Sekunde.", other: "Noch {count} Sekunden." },
   "approval.nobody_connects":

@@ -91,6 +91,10 @@ export const ES: Catalogue = Object.freeze({
   "support_app.not_joined": "No se ha unido a la sesión de soporte.",
   "support_app.reconnecting": "Se perdió la conexión con su técnico. Reconectando…",
 
+  "layout.skip": "Saltar al contenido",
+
+  "layout.footer": "soporte remoto autoalojado",
+
   "approval.title": "Solicitud de conexión",
   "approval.asks": "{technician} pide conectarse a {device}.",
   "approval.asks_as": "{technician} pide conectarse a {device} como {user}.",
@@ -100,6 +104,16 @@ export const ES: Catalogue = Object.freeze({
   "approval.sent_to": "Enviada a",
   "approval.reason": "Motivo",
   "approval.progress": "Decisiones hasta ahora",
+  "approval.step.device": "ajustes del dispositivo",
+  "approval.step.group": "ajustes del grupo",
+  "approval.step.agent": "definido en el dispositivo",
+  "approval.step.line": "{source}: {progress}",
+  "approval.step.allows": "{allows} de {needed} autorizaciones",
+  "approval.step.denies": "{denies} de {needed} rechazos",
+  "approval.step.first_tier": "esperando el nivel 1 de {tiers}",
+  "approval.step.tier_since": "esperando el nivel {tier} desde las {time}",
+  "approval.step.next_tier": "el nivel {next} se consulta a las {time}",
+  "approval.step.one_decision": "esperando una decisión",
   "approval.pending": "Esta conexión espera su decisión",
   "approval.seconds_left": { one: "Queda {count} segundo.", other: "Quedan {count} segundos." },
   "approval.nobody_connects":

@@ -92,6 +92,10 @@ export const FR: Catalogue = Object.freeze({
   "support_app.not_joined": "Vous n'avez pas rejoint la session d'assistance.",
   "support_app.reconnecting": "La connexion avec votre technicien a été perdue. Reconnexion…",
 
+  "layout.skip": "Aller au contenu",
+
+  "layout.footer": "assistance à distance auto-hébergée",
+
   "approval.title": "Demande de connexion",
   "approval.asks": "{technician} demande à se connecter à {device}.",
   "approval.asks_as": "{technician} demande à se connecter à {device} en tant que {user}.",
@@ -101,6 +105,16 @@ export const FR: Catalogue = Object.freeze({
   "approval.sent_to": "Envoyée à",
   "approval.reason": "Motif",
   "approval.progress": "Décisions à ce jour",
+  "approval.step.device": "paramètres de l’appareil",
+  "approval.step.group": "paramètres du groupe",
+  "approval.step.agent": "défini sur l’appareil",
+  "approval.step.line": "{source} : {progress}",
+  "approval.step.allows": "{allows} autorisations sur {needed}",
+  "approval.step.denies": "{denies} refus sur {needed}",
+  "approval.step.first_tier": "en attente du niveau 1 sur {tiers}",
+  "approval.step.tier_since": "en attente du niveau {tier} depuis {time}",
+  "approval.step.next_tier": "le niveau {next} est sollicité à {time}",
+  "approval.step.one_decision": "en attente d’une décision",
   "approval.pending": "Cette connexion attend votre décision",
   "approval.seconds_left": {
     one: "{count} seconde restante.",

@@ -565,7 +565,9 @@ export function apiRoutes(): Hono<AppEnv> {
 
   // Approvals (R5): the requests addressed to the token owner's email address, never their own.
   app.get("/v1/approvals", async (c) => {
-    const approvals = await c.get("services").emailAuth.pendingFor(currentUser(c));
+    const pending = await c.get("services").emailAuth.pendingFor(currentUser(c));
+    // `steps` is the pages' data for saying `progress` in the reader's language.
+    const approvals = pending.map(({ steps: _steps, ...approval }) => approval);
     return c.json({ approvals });
   });
 

@@ -15,7 +15,10 @@ const SetupForm = z.object({
   email: email(),
   password: password(),
   passwordRepeat: password("Repeated password"),
-}).refine((f) => f.password === f.passwordRepeat, "The two passwords do not match");
+}).refine((f) => f.password === f.passwordRepeat, {
+  message: "The two passwords do not match",
+  path: ["passwordRepeat"],
+});
 
 /** GET/POST /setup, mounted before the setup gate that sends every other page here. */
 export function setupRoutes(): Hono<AppEnv> {
@@ -39,14 +42,14 @@ export function setupRoutes(): Hono<AppEnv> {
       name: String(values.name ?? ""),
       email: String(values.email ?? ""),
     };
-    if (!form.ok) return render(c, <SetupPage values={keep} error={form.message} />, 400);
+    if (!form.ok) return render(c, <SetupPage values={keep} errors={form.errors} />, 400);
     const services = c.get("services");
     const token = await services.accounts.setup(form.data, {
       ip: c.get("ip"),
       userAgent: c.req.header("User-Agent") ?? "",
     }).catch(setupRefusal);
     if (typeof token !== "string") {
-      return render(c, <SetupPage values={keep} error={token.weakPassword} />, 400);
+      return render(c, <SetupPage values={keep} errors={{ password: token.weakPassword }} />, 400);
     }
     services.instance.organization = form.data.organizationName;
     setSessionCookie(c, token);

@@ -75,7 +75,7 @@ async function panel(c: Ctx, model: SupportCodeModel) {
 
 async function listPage(
   c: Ctx,
-  extra: { values?: NewSupportValues; error?: string } = {},
+  extra: { values?: NewSupportValues; errors?: Record<string, string> } = {},
   status: 200 | 400 | 403 = 200,
 ) {
   return render(
@@ -123,7 +123,7 @@ export function supportRoutes(): Hono<AppEnv> {
     if (!raw) throw new HttpError(400, "The form could not be read");
     const form = parseWith(NewSupportForm, raw);
     const values = supportFormValues(raw);
-    if (!form.ok) return await listPage(c, { values, error: form.message }, 400);
+    if (!form.ok) return await listPage(c, { values, errors: form.errors }, 400);
     try {
       const created = await c.get("services").support.create(currentUser(c), form.data);
       return c.redirect(`/support/${created.id}`, 303);
@@ -131,7 +131,9 @@ export function supportRoutes(): Hono<AppEnv> {
       const message = err instanceof Error ? err.message : String(err);
       const status = (err as { status?: number }).status;
       if (status === 400 || status === 403) {
-        return await listPage(c, { values, error: message }, status);
+        // The two refusals of a valid form are about the department and the customer's email.
+        const field = message.includes("email") ? "customerEmail" : "departmentId";
+        return await listPage(c, { values, errors: { [field]: message } }, status);
       }
       throw err;
     }

@@ -47,10 +47,10 @@ import {
 } from "./scope.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
-/** A refusal with the status to answer and a sentence to show. */
+/** A refusal with the status to answer, a sentence to show, and the field it is about. */
 export class DirectoryError extends Error {
   override name = "DirectoryError";
-  constructor(readonly status: 400 | 403 | 404, message: string) {
+  constructor(readonly status: 400 | 403 | 404, message: string, readonly field?: string) {
     super(message);
   }
 }
@@ -224,7 +224,7 @@ export class Directory {
     const { db, clock } = this.#d;
     const other = await findUserByEmail(db, input.email);
     if (other && other.id !== id) {
-      throw new DirectoryError(400, `A user with email "${input.email}" already exists`);
+      throw new DirectoryError(400, `A user with email "${input.email}" already exists`, "email");
     }
     const departmentIds = [...new Set(input.departmentIds)];
     const removed = target.departmentIds.some((d) => !departmentIds.includes(d));
@@ -329,7 +329,7 @@ export class Directory {
     }
     const { db, clock } = this.#d;
     if (await findDepartmentByName(db, name)) {
-      throw new DirectoryError(400, `A department named "${name}" already exists`);
+      throw new DirectoryError(400, `A department named "${name}" already exists`, "name");
     }
     const now = clock.now();
     const id = newId();
@@ -357,7 +357,7 @@ export class Directory {
     const { db, clock } = this.#d;
     const clash = await findDepartmentByName(db, name);
     if (clash && clash.id !== department.id) {
-      throw new DirectoryError(400, `A department named "${name}" already exists`);
+      throw new DirectoryError(400, `A department named "${name}" already exists`, "name");
     }
     const now = clock.now();
     await this.#d.work.run(async (tx) => {
@@ -455,12 +455,16 @@ export class Directory {
       throw new DirectoryError(403, OUT_OF_SCOPE);
     }
     if (!input.departmentIds.every((d) => enabled.has(d))) {
-      throw new DirectoryError(400, "One of the chosen departments does not exist");
+      throw new DirectoryError(
+        400,
+        "One of the chosen departments does not exist",
+        "departmentIds",
+      );
     }
     // An admin's technician must stay in one of the admin's departments, or nobody but a super
     // admin could find them again.
     if (viewer.role !== "super_admin" && input.departmentIds.length === 0) {
-      throw new DirectoryError(400, "Choose at least one department");
+      throw new DirectoryError(400, "Choose at least one department", "departmentIds");
     }
   }
 

@@ -118,21 +118,25 @@ export function webhookUrlProblem(text: string): string | null {
 export function webhookInputProblem(
   input: { url: string; events: string[]; secret: string },
 ): WebhookError | null {
+  const [field, problem] = Object.entries(webhookInputProblems(input))[0] ?? [];
+  return field && problem ? new WebhookError(400, problem, field) : null;
+}
+
+/** Every problem of a webhook as given, by field (`url`, `events`, `secret`), so forms show all. */
+export function webhookInputProblems(
+  input: { url: string; events: string[]; secret: string },
+): Record<string, string> {
+  const problems: Record<string, string> = {};
   const problem = webhookUrlProblem(input.url);
-  if (problem) return new WebhookError(400, problem, "url");
-  if (input.events.length === 0) {
-    return new WebhookError(400, "Choose at least one event", "events");
-  }
+  if (problem) problems.url = problem;
   const unknown = input.events.find((e) => !isWebhookEvent(e));
-  if (unknown) return new WebhookError(400, `"${unknown}" is not a webhook event`, "events");
+  if (input.events.length === 0) problems.events = "Choose at least one event";
+  else if (unknown) problems.events = `"${unknown}" is not a webhook event`;
   if (input.secret !== "" && input.secret.length < SECRET_MIN) {
-    return new WebhookError(
-      400,
-      `A secret must be at least ${SECRET_MIN} characters; leave it empty to have one made`,
-      "secret",
-    );
+    problems.secret =
+      `A secret must be at least ${SECRET_MIN} characters; leave it empty to have one made`;
   }
-  return null;
+  return problems;
 }
 
 /** The origin of a URL, which is all the log says about a receiver (paths may hold secrets). */

@@ -3,7 +3,7 @@
 // at the device presses End session in the zenity window; the technician's page says so.
 import assert from "node:assert/strict";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop, windowGeometry } from "../support/x11.ts";
@@ -28,11 +28,7 @@ Deno.test({
     await using browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(20_000);
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill("owner@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/$|\/account/);
+    await signIn(page, w.server.url);
     await page.goto(`${w.server.url}/devices/${deviceId}`);
     await page.getByRole("button", { name: "Connect directly" }).click();
     await page.getByRole("button", { name: "Request Authorization" }).click();
