@@ -29,6 +29,7 @@ import {
   sessionReceipts,
 } from "../store/receipts.ts";
 import { loadSession } from "../store/sessions.ts";
+import { keepDeviceMessage } from "../store/device_messages.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { ReceiptBook } from "./effects.ts";
 import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
@@ -130,6 +131,32 @@ export class ConsentReceipts implements ReceiptBook {
           mailedTo: row.recipient,
         },
       });
+      // Kept until the agent acknowledges it: a device that was away when the authorization
+      // ended shows the receipt once it is back.
+      const kept = await keepDeviceMessage(tx.db, {
+        id: newId(),
+        deviceId: row.device_id,
+        message: {
+          type: "receipt",
+          receiptId: id,
+          sessionId: row.session_id,
+          text: receiptText(done),
+        },
+        sessionId: row.session_id,
+        attemptId: row.attempt_id,
+        now: tx.now,
+      });
+      for (const d of kept.dropped) {
+        await tx.audit({
+          action: "device.messages_dropped",
+          actor: { kind: "system" },
+          deviceId: d.deviceId,
+          sessionId: d.sessionId,
+          attemptId: d.attemptId,
+          departmentId: row.department_id,
+          detail: { messageId: d.id, type: d.kind },
+        });
+      }
       if (row.recipient) {
         const mail = this.#d.texts.receipt(done);
         await enqueueMail(tx.db, {
@@ -142,16 +169,11 @@ export class ConsentReceipts implements ReceiptBook {
           now: tx.now,
         });
       }
-      return done;
+      return { done, message: kept.message };
     });
     if (!receipt) return;
     if (row.recipient) this.#d.mail.kick();
-    this.agents?.send(row.device_id, {
-      type: "receipt",
-      receiptId: id,
-      sessionId: row.session_id,
-      text: receiptText(receipt),
-    });
+    this.agents?.send(row.device_id, receipt.message);
     const stored = await loadSession(db, row.session_id);
     if (stored) {
       this.#d.events.publish({

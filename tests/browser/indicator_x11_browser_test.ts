@@ -6,25 +6,7 @@ import { artifact, launchBrowser } from "../support/browser.ts";
 import { signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
-import { startVncDesktop } from "../support/x11.ts";
-
-/** The absolute geometry of the window titled `title` on `display`, once it is mapped. */
-async function windowGeometry(display: string, title: string) {
-  const out = await new Deno.Command("xwininfo", {
-    args: ["-display", display, "-name", title],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const value = (label: string) => Number(text.match(new RegExp(`${label}:\\s+(-?\\d+)`))?.[1]);
-  if (!out.success || !/IsViewable/.test(text)) return null;
-  return {
-    x: value("Absolute upper-left X"),
-    y: value("Absolute upper-left Y"),
-    width: value("Width"),
-    height: value("Height"),
-  };
-}
+import { startVncDesktop, windowGeometry } from "../support/x11.ts";
 
 Deno.test({
   name:
