@@ -23,14 +23,14 @@ async function hashFile(file, progress) {
   return h.hex();
 }
 
-function row(file) {
+function row(file, label) {
   const li = document.createElement("li");
   li.className = "transfer running";
   li.innerHTML =
     `<div class="transfer-head"><span class="transfer-name"></span><span class="muted detail"></span></div>
     <progress max="1" value="0"></progress>
     <div class="transfer-foot"><span class="state">Checking…</span><button type="button" class="link cancel">Cancel</button></div>`;
-  li.querySelector(".transfer-name").textContent = `↑ ${file.name}`;
+  li.querySelector(".transfer-name").textContent = `↑ ${label ?? file.name}`;
   li.dataset.upload = file.name;
   list.prepend(li);
   const tag = crypto.randomUUID();
@@ -100,9 +100,12 @@ function send(file, sha256, overwrite, ui, folder) {
   });
 }
 
-/** Uploads one file into `folder` ("" is the device's upload folder); true once saved. */
-async function upload(file, folder) {
-  const ui = row(file);
+/**
+ * Uploads one file into `folder` ("" is the device's upload folder), listed as `label` (its
+ * name); true once saved.
+ */
+async function upload(file, folder, label) {
+  const ui = row(file, label);
   if (file.size > Number(form.dataset.max)) {
     ui.state.textContent = `Too large: the limit is ${size(Number(form.dataset.max))}`;
     ui.li.className = "transfer failed";
@@ -172,13 +175,15 @@ async function uploadTree(entries, folder) {
   for (const entry of entries) {
     const dir = entry.path.split("/").slice(0, -1).join("/");
     if (!byFolder.has(dir)) byFolder.set(dir, []);
-    byFolder.get(dir).push(entry.file);
+    byFolder.get(dir).push(entry);
   }
   let saved = 0;
   for (const dir of [...byFolder.keys()].sort()) {
     const target = dir === "" ? folder : await makeFolder(dir, folder);
     if (target === null) continue;
-    for (const file of byFolder.get(dir)) if (await upload(file, target)) saved++;
+    for (const { file, path } of byFolder.get(dir)) {
+      if (await upload(file, target, path)) saved++;
+    }
   }
   if (saved > 0) document.body.dispatchEvent(new CustomEvent("files-changed"));
 }

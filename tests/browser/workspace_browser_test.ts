@@ -182,6 +182,11 @@ Deno.test("browser: a chosen folder is uploaded with its subfolder, and its file
       "both uploads saved",
       async () => await page.locator("#uploads li.transfer.completed").count() === 2,
     );
+    // A file of a folder is listed by its path within the folder.
+    assert.deepEqual(
+      (await page.locator("#uploads li.completed .transfer-name").allInnerTexts()).sort(),
+      ["↑ kit/docs/first.txt", "↑ kit/docs/second.txt"],
+    );
 
     // A file dropped on the folder view still lands in the folder on show.
     const dropped = await page.evaluateHandle(() => {
