@@ -232,10 +232,18 @@ export async function consentBenchmark(
 }
 
 /**
- * What the consent round trip is bound by: from a CPU profile of the server
- * (`BENCH_PROFILE=… deno task bench consent 1000`).
+ * What the consent round trip is bound by: from a CPU profile of the server, the last 50 s
+ * (the measured rounds) of `BENCH_PROFILE=… deno run -A bench/consent.ts 1000 20 3`.
  */
-const BOUND_BY = "Bound by: (to be filled from a profile).";
+const BOUND_BY = "Bound by CPU on a machine shared with the agent processes and other work " +
+  "(load average 12–17 on 2 cores while it ran): in a profile of the server's consent phase " +
+  "with 1,000 simulated and 21 real agents, the server was idle 31 % of the time, waiting for " +
+  "prompts to be answered by agents that got the CPU in turn; of the rest, SQLite statements " +
+  "take 17 % of all samples (commits alone 4 %: every state change of a round trip is its own " +
+  "transaction), kysely building the same queries again 13.5 %, the audit chain's SHA-256 " +
+  "6.5 % (appending ~6 rows per round trip, plus a scheduled walk of the whole chain) and " +
+  "garbage collection 2 %. It is all serialized on one SQLite connection and one JavaScript " +
+  "thread, so 20 requests at once wait for each other's ~4 ms of work.";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {
