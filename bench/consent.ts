@@ -243,7 +243,7 @@ const BOUND_BY = "Bound by CPU on a machine shared with the agent processes and 
   "transaction), kysely building the same queries again 13.5 %, the audit chain's SHA-256 " +
   "6.5 % (appending ~6 rows per round trip, plus a scheduled walk of the whole chain) and " +
   "garbage collection 2 %. It is all serialized on one SQLite connection and one JavaScript " +
-  "thread, so 20 requests at once wait for each other's ~4 ms of work.";
+  "thread, so requests at once wait for each other's work.";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {
