@@ -126,15 +126,6 @@ export async function consentBenchmark(
   let workers: Awaited<ReturnType<typeof connectFleet>>["workers"] = [];
   const audit = new DatabaseSync(join(dataDir, "assent.db"), { readOnly: true });
   try {
-    if (fleet > 0) {
-      console.error(`consent: enrolling and connecting ${fleet} simulated agents…`);
-      const credFiles = await enrollFleet(server, dataDir, token, fleet, 4);
-      const connected = await connectFleet(server, credFiles);
-      workers = connected.workers;
-      if (connected.connected !== fleet) {
-        throw new Error(`only ${connected.connected} of ${fleet} simulated agents connected`);
-      }
-    }
     console.error(`consent: starting ${agents + 1} real agents…`);
     for (let i = 0; i <= agents; i++) {
       real.push(acceptingAgent(server.url, token, `consent-${String(i).padStart(3, "0")}`));
@@ -152,7 +143,21 @@ export async function consentBenchmark(
         }
       }
       return sessions.size === real.length;
-    }, { timeoutMs: 180_000, intervalMs: 500 });
+    }, {
+      timeoutMs: 300_000,
+      intervalMs: 500,
+      detail: () => `${sessions.size} of ${real.length} online`,
+    });
+    // The fleet connects once the real agents are in, so their handshakes do not wait behind it.
+    if (fleet > 0) {
+      console.error(`consent: enrolling and connecting ${fleet} simulated agents…`);
+      const credFiles = await enrollFleet(server, dataDir, token, fleet, 4);
+      const connected = await connectFleet(server, credFiles);
+      workers = connected.workers;
+      if (connected.connected !== fleet) {
+        throw new Error(`only ${connected.connected} of ${fleet} simulated agents connected`);
+      }
+    }
     // The end user is asked (R4); the answer is the only choice, so "a" accepts it.
     const { id: department } = audit.prepare("SELECT id FROM departments WHERE name = 'Fleet'")
       .get() as { id: string };
