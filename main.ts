@@ -83,6 +83,9 @@ import { JoinPages } from "./services/support_join_page.ts";
 import { Transfers } from "./services/transfers.ts";
 import { ConsentReceipts } from "./services/receipts.ts";
 import { UnitOfWork } from "./services/unit_of_work.ts";
+import { ApiTokens } from "./services/api_tokens.ts";
+import { ConsentSettings } from "./services/consent_settings.ts";
+import { EmailSettings } from "./services/email_settings.ts";
 import { Organization } from "./services/organization.ts";
 import { type Db, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
@@ -151,9 +154,24 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   const publicUrl = () => config.publicUrl;
   const events = new EventBus<LiveEvent>();
   const scheduler = new Scheduler(clock, log.child({ component: "scheduler" }));
+  const approvalMail = new ApprovalMail({
+    publicUrl,
+    organization,
+    texts: mailTexts,
+    locale: () => state.locale,
+  });
+  // Records that no decision of core drives (mail attempts, receipts, recordings) are written
+  // by services the use cases' own unit of work depends on, so they run on one of their own:
+  // audited in the same transaction, with nothing to carry out after the commit.
+  const records = new UnitOfWork({
+    db,
+    clock,
+    recorder: new EffectRecorder({ log: log.child({ component: "records" }), mail: approvalMail }),
+    runner: NOTHING_AFTER_COMMIT,
+  });
   const outbox = new Outbox(
     {
-      records: new OutboxRecords({ db }),
+      records: new OutboxRecords({ work: records }),
       clock,
       log: log.child({ component: "outbox" }),
       wakeup: scheduler,
@@ -164,6 +182,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   );
   const receipts = new ConsentReceipts({
     db,
+    work: records,
     clock,
     log: log.child({ component: "receipts" }),
     events,
@@ -173,12 +192,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   });
   const recorder = new EffectRecorder({
     log: log.child({ component: "sessions" }),
-    mail: new ApprovalMail({
-      publicUrl,
-      organization,
-      texts: mailTexts,
-      locale: () => state.locale,
-    }),
+    mail: approvalMail,
     receipts,
   });
 
@@ -196,6 +210,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   // Terminals are recorded where their department's policy says so, through the relay's port.
   const recordings = new Recordings({
     db,
+    work: records,
     clock,
     log: log.child({ component: "recordings" }),
     dir: deps.recordingsDir ?? null,
@@ -223,9 +238,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
 
   const codeTransitions = new SupportCodeTransitions({ work, events });
   // Unknown codes per address, counted alike by the support app and the download page.
-  const supportGuesses = new Limiter({ db, clock }, "support_code", SUPPORT_CODE_RATE_LIMIT);
-  const hellos = new Limiter({ db, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT);
-  const linkGuesses = new Limiter({ db, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT);
+  const supportGuesses = new Limiter({ work, clock }, "support_code", SUPPORT_CODE_RATE_LIMIT);
+  const hellos = new Limiter({ work, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT);
+  const linkGuesses = new Limiter({ work, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT);
   const supportApps = new SupportApps({
     work,
     transitions: codeTransitions,
@@ -238,13 +253,13 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     clock,
     log: log.child({ component: "hub" }),
     hub,
-    devices: new DeviceCredentials({ db, clock }),
+    devices: new DeviceCredentials({ work, clock }),
     support: supportApps,
     hellos,
     handshakes: deps.handshakes,
   });
 
-  const accounts = new Accounts({ db, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
+  const accounts = new Accounts({ db, work, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
   const backups = new Backups({
     db,
     dataDir: deps.dataDir ?? ".",
@@ -302,7 +317,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     log: log.child({ component: "revocations" }),
     sessions,
   });
-  const directory = new Directory({ db, clock, accounts, revocations });
+  const directory = new Directory({ db, work, clock, accounts, revocations });
   const remote = new RemoteChannels({
     work,
     transitions,
@@ -335,6 +350,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   const joinPages = new JoinPages({ work, clock, guesses: supportGuesses, organization });
   const webhooks = new Webhooks({
     db,
+    work,
     clock,
     log: log.child({ component: "webhooks" }),
     box,
@@ -342,6 +358,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   });
   const auditChain = new AuditChain({
     db,
+    work,
     clock,
     log: log.child({ component: "audit" }),
     key: deps.auditKey ?? await ephemeralAuditKey(),
@@ -366,11 +383,14 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     outbox,
     live,
     accounts,
+    apiTokens: new ApiTokens({ work, clock }),
     directory,
     revocations,
     enrollment: new Enrollment({ db, clock, work }),
     deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
+    consentSettings: new ConsentSettings({ work }),
+    emailSettings: new EmailSettings({ work }),
     organization: new Organization({ work, state }),
     mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, work, organization }),
     audit: new AuditLog({ db }),
@@ -447,13 +467,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  // One server per data directory, and no restore underneath a running one.
-  const lock = await lockDataDir(config.dataDir, "assent serve");
+  // One server per SQLite file, and no restore underneath a running one. A PostgreSQL
+  // database is shared by design: the engine itself keeps its writers apart.
+  const lock = config.database
+    ? { release() {} }
+    : await lockDataDir(config.dataDir, "assent serve");
   let database: ReturnType<typeof openDatabase> | undefined;
   try {
     const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
     const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
-    database = openDatabase(join(config.dataDir, "assent.db"));
+    database = openDatabase(config.database || join(config.dataDir, "assent.db"));
     return await serveOn(config, options, log, box, auditKey, database, lock);
   } catch (err) {
     await database?.close();
@@ -549,11 +572,12 @@ async function serveOn(
  */
 export async function openDataDir(
   dataDir: string,
+  databaseUrl: string | undefined = Deno.env.get("ASSENT_DATABASE_URL") || undefined,
 ): Promise<{ services: Wired; close(): Promise<void> }> {
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
   const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
-  const database = openDatabase(join(dataDir, "assent.db"));
+  const database = openDatabase(databaseUrl ?? join(dataDir, "assent.db"));
   try {
     await migrate(database.db);
     const services = await buildServices({

@@ -385,7 +385,7 @@ class Connection {
         // until it is acknowledged, and nothing of that session runs here.
         host.revoke(message.sessionId, message.reason);
         await host.settled();
-        void options.indicator?.ended(message.sessionId, endedText(message.reason))
+        void options.indicator?.ended(message.sessionId, endedText(message.reason, options.locale))
           .catch((err) => log(`showing the end notice failed: ${err}`));
         log(`authorization of session ${message.sessionId} ended (${message.reason})`);
         send(
@@ -402,8 +402,12 @@ class Connection {
         return;
       case "receipt":
         log(`consent receipt ${message.receiptId} for session ${message.sessionId}`);
-        await options.indicator?.receipt(message.text)
+        // Not awaited: a receipt window stays until the end user closes it, and the messages
+        // after it must not wait for that. Shown once, even when it comes again after a
+        // reconnect because the ack was lost.
+        void options.indicator?.receipt(message.text, message.receiptId)
           .catch((err) => log(`showing the receipt failed: ${err}`));
+        if (message.messageId) send({ type: "ack", messageId: message.messageId });
         return;
       case "channel_open":
         // Not awaited: opening a desktop may take seconds, and a revoke must not wait.

@@ -52,7 +52,7 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
       held.terminal ??= terminalPrompter({ input: options.stdin, output: options.stdout }),
   });
   log(promptAbilityText(prompter.ability));
-  const indicator = agentIndicator(prompter, held, options.stdout, log);
+  const indicator = agentIndicator(prompter, held, options.stdout, log, options.locale);
 
   const onEnrolled = async ({ deviceId, secret }: { deviceId: string; secret: string }) => {
     credential = {

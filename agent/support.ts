@@ -109,7 +109,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
     held.terminal ??= terminalPrompter({ input: options.stdin, output: options.stdout });
   const prompter = await adaptivePrompter({ mode: options.prompt, terminal: onTerminal });
   options.log(promptAbilityText(prompter.ability));
-  const indicator = agentIndicator(prompter, held, options.stdout, options.log);
+  const indicator = agentIndicator(prompter, held, options.stdout, options.log, locale);
 
   let joined = false;
   let declined = false;

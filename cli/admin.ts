@@ -12,7 +12,6 @@ import { AccountError } from "../services/accounts.ts";
 import { CONSOLE_OPERATOR, DirectoryError, type Role, ROLES } from "../services/directory.ts";
 import type { Services } from "../services/mod.ts";
 import { randomToken } from "../lib/tokens.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { EnrollmentError, MAX_TOKEN_LIFETIME_MS } from "../services/enrollment.ts";
 import { BackupError, restoreBackup } from "../services/backup.ts";
 import { describeReport } from "../services/audit_chain.ts";
@@ -422,7 +421,7 @@ async function apiTokenCreate(
     }
     expiresAt = services.clock.now() + ttl;
   }
-  const { token } = await createApiToken(services.db, services.clock, {
+  const { token } = await services.apiTokens.create({
     userId: user.id,
     name,
     expiresAt,

@@ -39,6 +39,7 @@ export const AUDIT_VOCABULARY = Object.freeze(
     "confirmation.notified": "The end user was told at the device who is connecting (notify mode)",
     "confirmation.withdrawn": "The prompt was taken back because its attempt ended otherwise",
     "confirmation.withdraw_acknowledged": "The agent confirmed it closed a withdrawn prompt",
+    "receipt.acknowledged": "The agent confirmed it showed the consent receipt at the device",
 
     // R5 email authorization.
     "email.requested": "Approval links were mailed to every recipient of the email gate",

@@ -12,7 +12,7 @@ import type { ReasonCode } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
-import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_input.ts";
+import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_view_only.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
 import type { ChannelRecorder, ChannelRecording } from "../services/ports.ts";
 import {

@@ -15,6 +15,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   dataDir: string;
+  /** A PostgreSQL URL; without it the database is a SQLite file in the data directory. */
+  database?: string | null;
   publicUrl: string;
   logLevel: LogLevel;
   trustProxy: boolean;
@@ -65,6 +67,11 @@ export const SERVER_OPTIONS = {
     env: "ASSENT_DATA_DIR",
     default: "./data",
     help: "Directory for the database and the instance secret",
+  },
+  database: {
+    env: "ASSENT_DATABASE_URL",
+    default: "",
+    help: "PostgreSQL database (postgres://user:password@host/name) instead of DATA_DIR/assent.db",
   },
   "public-url": {
     env: "ASSENT_PUBLIC_URL",
@@ -154,7 +161,11 @@ export type OptionName = keyof typeof SERVER_OPTIONS;
  * `ASSENT_SMTP_PASSWORD_FILE`, `smtp-password-file = …`) naming a file that holds the value,
  * so the secret itself need not sit in the environment or the config file.
  */
-export const SECRET_OPTIONS = ["smtp-password", "metrics-token"] as const satisfies OptionName[];
+export const SECRET_OPTIONS = [
+  "smtp-password",
+  "metrics-token",
+  "database",
+] as const satisfies OptionName[];
 type SecretName = typeof SECRET_OPTIONS[number];
 
 function isSecret(name: string): name is SecretName {
@@ -450,7 +461,17 @@ export function configFromSettings(settings: Record<OptionName, Setting>): Serve
     perAddress: handshakes("agent-handshakes-per-address"),
     total: handshakes("agent-handshakes"),
   };
+  const database = get("database");
+  if (database && !/^postgres(ql)?:\/\/[^/]/i.test(database)) {
+    throw bad("database", `database must be a postgres:// URL, got "${redactUrl(database)}"`);
+  }
   let backups: ServerConfig["backups"] = null;
+  if (get("backup-dir") && database) {
+    throw bad(
+      "backup-dir",
+      "backup-dir backs up the SQLite file; with a PostgreSQL database use pg_dump instead",
+    );
+  }
   if (get("backup-dir")) {
     const everyMs = parseDuration(get("backup-every"));
     if (everyMs === null || everyMs < 60_000) {
@@ -495,6 +516,7 @@ export function configFromSettings(settings: Record<OptionName, Setting>): Serve
     host,
     port,
     dataDir: get("data-dir"),
+    database: database || null,
     downloadsDir: get("downloads-dir") || join(get("data-dir"), "downloads"),
     publicUrl,
     logLevel,
@@ -539,6 +561,11 @@ export function describeSettings(resolved: ResolvedSettings): string {
     );
   });
   return lines.join("\n");
+}
+
+/** `url` with any password replaced, for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/^([^:/]+:\/\/[^:@/]*):[^@/]*@/, "$1:********@");
 }
 
 /** Milliseconds in a duration such as `90s`, `30m`, `24h` or `7d`; null when it is not one. */

@@ -10,6 +10,7 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     host: "127.0.0.1",
     port: 8080,
     dataDir: "./data",
+    database: null,
     publicUrl: "http://127.0.0.1:8080",
     logLevel: "info",
     trustProxy: false,
@@ -19,6 +20,29 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     backups: null,
     webhooks: [],
   });
+});
+
+Deno.test("a PostgreSQL URL selects that database; anything else is refused without its password", () => {
+  const url = "postgres://assent:s3cret-pw@db.example.internal:5432/assent";
+  assert.equal(parseServerConfig(["--database", url], noEnv).database, url);
+  const env = (name: string) => name === "ASSENT_DATABASE_URL" ? url : undefined;
+  assert.equal(parseServerConfig([], env).database, url);
+  let refused: unknown;
+  try {
+    parseServerConfig(["--database", "mysql://root:hunter22@db/assent"], noEnv);
+  } catch (err) {
+    refused = err;
+  }
+  assert.ok(refused instanceof ConfigError);
+  assert.match(refused.message, /database must be a postgres:\/\/ URL/);
+  assert.doesNotMatch(refused.message, /hunter22/);
+  assert.throws(
+    () => parseServerConfig(["--database", url, "--backup-dir", "/var/backups/assent"], noEnv),
+    /with a PostgreSQL database use pg_dump/,
+  );
+  const shown = describeSettings(resolveSettings(["--database", url], { env: noEnv }));
+  assert.doesNotMatch(shown, /s3cret-pw/, "config check masks the URL, which holds a password");
+  assert.match(shown, /database = "\*\*\*\*\*\*\*\*"/);
 });
 
 Deno.test("scheduled backups need a folder, and take plain intervals and counts", () => {

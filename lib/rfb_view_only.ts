@@ -1,10 +1,89 @@
 /**
- * A view-only desktop at the relay: of what the technician's browser sends towards the device's
- * VNC server (RFB, RFC 6143), only the handshake and the requests for screen updates pass; keys,
- * the pointer, the clipboard and resizes are dropped. It reads the server's side only for the
- * protocol version and, in RFB 3.3, the security type the server chose. Anything it cannot
- * follow ends the channel rather than pass unread bytes: an unknown message could carry input.
+ * A view-only desktop at the relay. Both ways of watching without control read the browser's
+ * side of a desktop channel (RFB, the VNC protocol, RFC 6143) with the one parser of client
+ * messages below, so a message is told apart, measured and kept whole the same way:
+ *
+ * - {@link RfbViewOnly}: the end user consented to viewing only. Only the handshake and the
+ *   requests for screen updates pass; keys, the pointer, the clipboard and resizes are dropped.
+ *   It reads the server's side only for the protocol version and, in RFB 3.3, the security type
+ *   the server chose. Anything it cannot follow ends the channel rather than pass unread bytes:
+ *   an unknown message could carry input.
+ * - {@link RfbInputFilter}: the technician's View only switch on a desktop they may control.
+ *   Every message passes in control; in view only, input messages are dropped whole. It follows
+ *   protocol 3.7 and 3.8 with no or VNC authentication; anything else makes the stream opaque:
+ *   it still passes in control, and view only closes the channel.
  */
+
+/** Client messages that act on the device, dropped while view only. */
+const INPUT_TYPES: ReadonlySet<number> = new Set([
+  4, // KeyEvent
+  5, // PointerEvent
+  6, // ClientCutText: writes the device's clipboard
+  250, // xvp: shutdown, reboot, reset
+  251, // SetDesktopSize
+  253, // gii: input devices
+]);
+
+/**
+ * The length of the client message at the start of `head`, or how many bytes of it are needed
+ * before its length is known (`need`), or null for a type this reader does not know.
+ */
+export function clientMessageLength(
+  head: Uint8Array,
+): { length: number } | { need: number } | null {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const type = head[0]!;
+  const fixed = (n: number) => ({ length: n });
+  const after = (n: number, length: () => number) =>
+    head.byteLength < n ? { need: n } : { length: length() };
+  switch (type) {
+    case 0: // SetPixelFormat
+      return fixed(20);
+    case 2: // SetEncodings: count at 2
+      return after(4, () => 4 + 4 * view.getUint16(2));
+    case 3: // FramebufferUpdateRequest
+      return fixed(10);
+    case 4: // KeyEvent
+      return fixed(8);
+    case 5: // PointerEvent
+      return fixed(6);
+    case 6: // ClientCutText: a signed length at 4; negative in the extended clipboard format
+      return after(8, () => 8 + Math.abs(view.getInt32(4)));
+    case 150: // EnableContinuousUpdates
+      return fixed(10);
+    case 248: // Fence: payload length at 8
+      return after(9, () => 9 + head[8]!);
+    case 250: // xvp
+      return fixed(4);
+    case 251: // SetDesktopSize: screen count at 6
+      return after(8, () => 8 + 16 * head[6]!);
+    case 253: // gii: length at 2
+      return after(4, () => 4 + view.getUint16(2));
+    case 255: { // QEMU: extended key event, or audio
+      if (head.byteLength < 2) return { need: 2 };
+      if (head[1] === 0) return fixed(12);
+      if (head[1] !== 1) return null;
+      if (head.byteLength < 4) return { need: 4 };
+      const operation = view.getUint16(2);
+      return operation === 2 ? fixed(10) : operation <= 1 ? fixed(4) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** Whether the client message at the start of `head` acts on the device. */
+export function isInputMessage(head: Uint8Array): boolean {
+  return INPUT_TYPES.has(head[0]!) || (head[0] === 255 && head[1] === 0);
+}
+
+/** Client messages that only ask for the screen or say how to send it: all a watcher needs. */
+const PASSIVE_TYPES: ReadonlySet<number> = new Set([
+  0, // SetPixelFormat
+  2, // SetEncodings
+  3, // FramebufferUpdateRequest
+  150, // EnableContinuousUpdates
+]);
 
 /** Why the stream cannot be relayed view-only. */
 export class RfbViewOnlyError extends Error {
@@ -107,38 +186,14 @@ export class RfbViewOnly {
   #message(): { bytes: Uint8Array; pass: boolean } | null {
     const buf = this.#client;
     if (buf.length < 1) return null;
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const need = (n: number) => buf.length >= n;
-    switch (buf[0]) {
-      case 0: // SetPixelFormat
-        return need(20) ? this.#take(20, true) : null;
-      case 2: // SetEncodings
-        if (!need(4)) return null;
-        return need(4 + 4 * view.getUint16(2)) ? this.#take(4 + 4 * view.getUint16(2), true) : null;
-      case 3: // FramebufferUpdateRequest
-        return need(10) ? this.#take(10, true) : null;
-      case 150: // EnableContinuousUpdates
-        return need(10) ? this.#take(10, true) : null;
-      case 4: // KeyEvent
-        return need(8) ? this.#drop(8) : null;
-      case 5: // PointerEvent
-        return need(6) ? this.#drop(6) : null;
-      case 6: { // ClientCutText; a negative length is the extended form's
-        if (!need(8)) return null;
-        const length = Math.abs(view.getInt32(4));
-        return need(8 + length) ? this.#drop(8 + length) : null;
-      }
-      case 250: // xvp: shut down, reboot, reset
-        return need(4) ? this.#drop(4) : null;
-      case 251: { // SetDesktopSize
-        if (!need(8)) return null;
-        return need(8 + 16 * buf[6]!) ? this.#drop(8 + 16 * buf[6]!) : null;
-      }
-      default:
-        throw new RfbViewOnlyError(
-          `The browser sent a desktop message (type ${buf[0]}) a view-only desktop cannot relay`,
-        );
-    }
+    const type = buf[0]!;
+    const known = PASSIVE_TYPES.has(type) || INPUT_TYPES.has(type) || type === 255;
+    const length = known ? clientMessageLength(buf) : null;
+    if (length === null) throw notRelayable(type);
+    if ("need" in length || buf.length < length.length) return null;
+    if (isInputMessage(buf)) return this.#drop(length.length);
+    if (!PASSIVE_TYPES.has(type)) throw notRelayable(type);
+    return this.#take(length.length, true);
   }
 
   #take(n: number, pass: boolean): { bytes: Uint8Array; pass: boolean } {
@@ -151,6 +206,12 @@ export class RfbViewOnly {
     this.dropped++;
     return this.#take(n, false);
   }
+}
+
+function notRelayable(type: number): RfbViewOnlyError {
+  return new RfbViewOnlyError(
+    `The browser sent a desktop message (type ${type}) a view-only desktop cannot relay`,
+  );
 }
 
 function securityNext(type: number): ClientState {
@@ -170,4 +231,122 @@ function concat(...parts: Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/** The browser's RFB stream, filtered for view only. */
+export class RfbInputFilter {
+  /** Drop the technician's input (keys, pointer, clipboard…) from now on. */
+  viewOnly = false;
+  /** Input messages dropped so far. */
+  dropped = 0;
+  #phase: "version" | "security" | "auth" | "init" | "messages" | "opaque" = "version";
+  /** Bytes of the current handshake step or message header gathered so far. */
+  #head = new Uint8Array(32);
+  #headLength = 0;
+  /** Bytes of the current message still to come, and whether they go through. */
+  #rest = 0;
+  #passing = true;
+
+  /** True once the stream holds something this reader cannot follow. */
+  get opaque(): boolean {
+    return this.#phase === "opaque";
+  }
+
+  /**
+   * Takes the next bytes from the browser and returns those that may go to the device; throws
+   * {@link RfbOpaqueError} when view only meets a stream it cannot follow.
+   */
+  push(chunk: Uint8Array): Uint8Array {
+    const out: Uint8Array[] = [];
+    let i = 0;
+    const pass = (from: number, to: number) => {
+      if (to > from) out.push(chunk.subarray(from, to));
+    };
+    while (i < chunk.byteLength) {
+      if (this.#phase === "opaque") {
+        if (this.viewOnly) throw new RfbOpaqueError();
+        pass(i, chunk.byteLength);
+        break;
+      }
+      if (this.#rest > 0) {
+        const n = Math.min(this.#rest, chunk.byteLength - i);
+        if (this.#passing) pass(i, i + n);
+        this.#rest -= n;
+        i += n;
+        continue;
+      }
+      // Gather a header (or a handshake step) one byte at a time until its length is known.
+      this.#head[this.#headLength++] = chunk[i++]!;
+      const head = this.#head.subarray(0, this.#headLength);
+      const step = this.#step(head);
+      if (step === "more") continue;
+      if (step === "opaque") {
+        this.#phase = "opaque";
+        if (this.viewOnly) throw new RfbOpaqueError();
+        out.push(head.slice());
+        this.#headLength = 0;
+        continue;
+      }
+      // The header is complete: it and the rest of its message pass or go together.
+      this.#passing = !(this.#phase === "messages" && this.viewOnly && isInputMessage(head));
+      if (this.#passing) out.push(head.slice());
+      else this.dropped += 1;
+      this.#rest = step.length - head.byteLength;
+      this.#headLength = 0;
+      this.#advance(head);
+    }
+    return out.length === 1 ? out[0]! : concat(...out);
+  }
+
+  /** What `head` is: incomplete, complete with its total length, or beyond this reader. */
+  #step(head: Uint8Array): "more" | "opaque" | { length: number } {
+    switch (this.#phase) {
+      case "version":
+        return head.byteLength < 12 ? "more" : { length: 12 };
+      case "security":
+        // The security type the client chose: none (1) or VNC authentication (2).
+        return head[0] === 1 || head[0] === 2 ? { length: 1 } : "opaque";
+      case "auth":
+        // The VNC authentication response; the header buffer holds it whole.
+        return head.byteLength < 16 ? "more" : { length: 16 };
+      case "init":
+        return { length: 1 };
+      case "messages": {
+        // A length is only "needed" while the header is shorter than what tells it.
+        const length = clientMessageLength(head);
+        return length === null ? "opaque" : "need" in length ? "more" : length;
+      }
+      default:
+        return "opaque";
+    }
+  }
+
+  /** Moves the handshake on after a complete step. */
+  #advance(head: Uint8Array): void {
+    switch (this.#phase) {
+      case "version": {
+        const text = new TextDecoder().decode(head);
+        // 3.3 lets the server choose the security type, which this side never sees.
+        this.#phase = text === "RFB 003.008\n" || text === "RFB 003.007\n" ? "security" : "opaque";
+        break;
+      }
+      case "security":
+        this.#phase = head[0] === 2 ? "auth" : "init";
+        break;
+      case "auth":
+        this.#phase = "init";
+        break;
+      case "init":
+        this.#phase = "messages";
+        break;
+    }
+  }
+}
+
+/** A view-only desktop met a stream it cannot judge message by message. */
+export class RfbOpaqueError extends Error {
+  override name = "RfbOpaqueError";
+  constructor() {
+    super("View only cannot be kept on this desktop connection, so it was closed");
+  }
 }

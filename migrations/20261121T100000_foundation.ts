@@ -1,5 +1,5 @@
 // Frozen once landed: imports nothing from the app, only describes the schema as it was.
-import { type Kysely, sql } from "kysely";
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 
 // deno-lint-ignore no-explicit-any
 export async function up(db: Kysely<any>): Promise<void> {
@@ -50,7 +50,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("created_at", "integer", (c) => c.notNull())
     .addColumn("updated_at", "integer", (c) => c.notNull())
     .execute();
-  await sql`create unique index departments_name on departments (name collate nocase)`.execute(db);
+  // Names are unique in any case; PostgreSQL has no NOCASE collation, so it indexes lower().
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`create unique index departments_name on departments (lower(name))`.execute(db);
+  } else {
+    await sql`create unique index departments_name on departments (name collate nocase)`.execute(
+      db,
+    );
+  }
 
   await db.schema
     .createTable("user_departments")

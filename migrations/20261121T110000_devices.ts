@@ -1,5 +1,5 @@
 // Frozen once landed: device agents, their enrollment tokens and device groups.
-import { type Kysely, sql } from "kysely";
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 
 // deno-lint-ignore no-explicit-any
 export async function up(db: Kysely<any>): Promise<void> {
@@ -14,8 +14,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("name", "text", (c) => c.notNull())
     .addColumn("created_at", "integer", (c) => c.notNull())
     .execute();
-  await sql`create unique index device_groups_name on device_groups (department_id, name collate nocase)`
-    .execute(db);
+  // Names are unique in any case; PostgreSQL has no NOCASE collation, so it indexes lower().
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`create unique index device_groups_name on device_groups (department_id, lower(name))`
+      .execute(db);
+  } else {
+    await sql`create unique index device_groups_name on device_groups (department_id, name collate nocase)`
+      .execute(db);
+  }
 
   await db.schema
     .createTable("enrollment_tokens")

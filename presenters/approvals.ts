@@ -2,4 +2,4 @@
  * The approval pages' view models: an approval link's page and an approver's pending list are
  * what the email-authorization service reads for its viewer, shown as they are.
  */
-export type { ApprovalModel, PendingApproval } from "../services/email_auth.ts";
+export type { ApprovalModel, ApprovalStep, PendingApproval } from "../services/email_auth.ts";

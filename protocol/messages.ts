@@ -376,6 +376,8 @@ export type ServerMessage =
     receiptId: string;
     sessionId: string;
     text: string;
+    /** Kept until acknowledged (see the protocol's "Messages kept until acknowledged"). */
+    messageId?: string;
   }
   | { type: "channel_credit"; channelId: number; bytes: number }
   | { type: "channel_event"; channelId: number; event: Record<string, unknown> }

@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { groupSecret } from "../lib/totp.ts";
 import { AccountError } from "../services/accounts.ts";
-import { createApiToken, ownApiTokens, revokeToken } from "../services/api_tokens.ts";
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
 import { ROLE_LABELS } from "../views/labels.ts";
@@ -17,7 +16,10 @@ const PasswordForm = z.object({
   current: password("Current password"),
   password: password("New password"),
   passwordRepeat: password("Repeated password"),
-}).refine((f) => f.password === f.passwordRepeat, "The two new passwords do not match");
+}).refine((f) => f.password === f.passwordRepeat, {
+  message: "The two new passwords do not match",
+  path: ["passwordRepeat"],
+});
 
 const ConfirmForm = z.object({
   code: z.string({ error: "Enter the code" }).trim().regex(
@@ -51,7 +53,7 @@ type Section = "password" | "mfa" | "codes" | "workspace";
 async function accountPage(
   c: Ctx,
   section: Section,
-  message: { error?: string; notice?: string },
+  message: { error?: string; errors?: Record<string, string>; notice?: string },
   status: 200 | 400 | 429 = 200,
 ) {
   return render(
@@ -60,6 +62,7 @@ async function accountPage(
       model={await model(c)}
       section={section}
       error={message.error}
+      errors={message.errors}
       notice={message.notice}
     />,
     status,
@@ -69,6 +72,33 @@ async function accountPage(
 function failure(err: unknown): { message: string; status: 400 | 429 } {
   if (!(err instanceof AccountError)) throw err;
   return { message: err.message, status: err.code === "rate_limited" ? 429 : 400 };
+}
+
+type MfaRefusal = { status: 400 | 429; error?: string; errors?: Record<string, string> };
+
+/** A wrong authenticator code belongs beside the code field; being rate limited to the form. */
+function mfaRefusal(err: unknown): MfaRefusal {
+  const { message, status } = failure(err);
+  return (err as AccountError).code === "invalid"
+    ? { status, errors: { code: message } }
+    : { status, error: message };
+}
+
+/**
+ * A refusal of a password form, beside the field it is about: a wrong current password under
+ * `current`, a weak new one under `password`; being rate limited belongs to the whole form.
+ */
+function passwordFailure(
+  err: unknown,
+  fields: { current: string; weak?: string },
+): { error?: string; errors?: Record<string, string>; status: 400 | 429 } {
+  const f = failure(err);
+  const code = (err as AccountError).code;
+  if (code === "invalid") return { errors: { [fields.current]: f.message }, status: f.status };
+  if (code === "weak_password" && fields.weak) {
+    return { errors: { [fields.weak]: f.message }, status: f.status };
+  }
+  return { error: f.message, status: f.status };
 }
 
 /** /account and its forms. */
@@ -97,7 +127,7 @@ export function accountRoutes(): Hono<AppEnv> {
 
   app.post("/account/password", async (c) => {
     const form = await readForm(c, PasswordForm);
-    if (!form.ok) return await accountPage(c, "password", { error: form.message }, 400);
+    if (!form.ok) return await accountPage(c, "password", { errors: form.errors }, 400);
     const user = currentUser(c);
     try {
       await c.get("services").accounts.changePassword(
@@ -107,8 +137,8 @@ export function accountRoutes(): Hono<AppEnv> {
         hashOfSession(c),
       );
     } catch (err) {
-      const f = failure(err);
-      return await accountPage(c, "password", { error: f.message }, f.status);
+      const { status, ...f } = passwordFailure(err, { current: "current", weak: "password" });
+      return await accountPage(c, "password", f, status);
     }
     return await accountPage(c, "password", {
       notice: "Password changed. Your other sessions were signed out.",
@@ -137,44 +167,41 @@ export function accountRoutes(): Hono<AppEnv> {
   app.post("/account/mfa/confirm", async (c) => {
     const user = currentUser(c);
     const accounts = c.get("services").accounts;
-    const issuer = c.get("services").instance.organization ?? "Assent";
     const form = await readForm(c, ConfirmForm);
-    let error: string;
-    let status: 400 | 429 = 400;
+    let refusal: MfaRefusal = { status: 400, errors: form.ok ? undefined : form.errors };
     if (form.ok) {
       try {
-        const codes = await accounts.confirmTotp(user.id, form.data.code);
-        return codesPage(c, codes);
+        return codesPage(c, await accounts.confirmTotp(user.id, form.data.code));
       } catch (err) {
-        ({ message: error, status } = failure(err));
+        refusal = mfaRefusal(err);
       }
-    } else {
-      error = form.message;
     }
+    const issuer = c.get("services").instance.organization ?? "Assent";
     const enrol = await accounts.pendingTotp(user.id, issuer);
     if (!enrol) return c.redirect("/account/mfa", 303);
+    const model = await enrolModel(enrol, user.email, issuer);
     return render(
       c,
-      <MfaEnrolPage model={await enrolModel(enrol, user.email, issuer)} error={error} />,
-      status,
+      <MfaEnrolPage model={model} error={refusal.error} errors={refusal.errors} />,
+      refusal.status,
     );
   });
 
   app.post("/account/mfa/reset", async (c) => {
     const form = await readForm(c, PasswordOnly);
-    if (!form.ok) return await accountPage(c, "mfa", { error: form.message }, 400);
+    if (!form.ok) return await accountPage(c, "mfa", { errors: form.errors }, 400);
     try {
       await c.get("services").accounts.resetOwnMfa(currentUser(c).id, form.data.password);
     } catch (err) {
-      const f = failure(err);
-      return await accountPage(c, "mfa", { error: f.message }, f.status);
+      const { status, ...f } = passwordFailure(err, { current: "password" });
+      return await accountPage(c, "mfa", f, status);
     }
     return c.redirect("/account?mfa=reset", 303);
   });
 
   app.post("/account/mfa/recovery-codes", async (c) => {
     const form = await readForm(c, PasswordOnly);
-    if (!form.ok) return await accountPage(c, "codes", { error: form.message }, 400);
+    if (!form.ok) return await accountPage(c, "codes", { errors: form.errors }, 400);
     try {
       const codes = await c.get("services").accounts.regenerateRecoveryCodes(
         currentUser(c).id,
@@ -182,19 +209,24 @@ export function accountRoutes(): Hono<AppEnv> {
       );
       return codesPage(c, codes);
     } catch (err) {
-      const f = failure(err);
-      return await accountPage(c, "codes", { error: f.message }, f.status);
+      const { status, ...f } = passwordFailure(err, { current: "password" });
+      return await accountPage(c, "codes", f, status);
     }
   });
 
   const tokensPage = async (
     c: Ctx,
-    extra: { created?: string; error?: string; notice?: string } = {},
+    extra: {
+      created?: string;
+      errors?: Record<string, string>;
+      values?: { name: string; expiresDays: string };
+      notice?: string;
+    } = {},
     status: 200 | 400 = 200,
   ) => {
-    const { db, clock, config } = c.get("services");
+    const { apiTokens, clock, config } = c.get("services");
     const now = clock.now();
-    const tokens = (await ownApiTokens(db, currentUser(c).id)).map((t) => ({
+    const tokens = (await apiTokens.own(currentUser(c).id)).map((t) => ({
       id: t.id,
       name: t.name,
       createdAt: t.created_at,
@@ -221,10 +253,14 @@ export function accountRoutes(): Hono<AppEnv> {
 
   app.post("/account/api-tokens", async (c) => {
     const form = await readForm(c, TokenForm);
-    if (!form.ok) return await tokensPage(c, { error: form.message }, 400);
-    const { db, clock } = c.get("services");
+    if (!form.ok) {
+      const raw = await c.req.parseBody();
+      const values = { name: String(raw.name ?? ""), expiresDays: String(raw.expiresDays ?? "") };
+      return await tokensPage(c, { errors: form.errors, values }, 400);
+    }
+    const { apiTokens, clock } = c.get("services");
     const user = currentUser(c);
-    const { token } = await createApiToken(db, clock, {
+    const { token } = await apiTokens.create({
       userId: user.id,
       name: form.data.name,
       expiresAt: form.data.expiresDays === 0
@@ -235,8 +271,7 @@ export function accountRoutes(): Hono<AppEnv> {
   });
 
   app.post("/account/api-tokens/:id/revoke", async (c) => {
-    const { db, clock } = c.get("services");
-    if (!(await revokeToken(db, clock, currentUser(c), c.req.param("id")))) {
+    if (!(await c.get("services").apiTokens.revoke(currentUser(c), c.req.param("id")))) {
       throw new HttpError(404, "No such API token");
     }
     return c.redirect("/account/api-tokens?revoked=1", 303);

@@ -19,13 +19,23 @@ import { readForm } from "./forms.ts";
 import { requireRole, requireUser } from "./middleware.ts";
 import { render } from "./render.tsx";
 
-/** A refusal the page shows in its form (400), or the error page for 403 and 404. */
-function refusal(err: unknown): string {
+/**
+ * A refusal the page shows beside the field it is about (400), or the error page for 403 and
+ * 404. Refusals of the whole form are under "".
+ */
+function refusal(err: unknown): Record<string, string> {
   if (err instanceof DirectoryError) {
     if (err.status !== 400) throw new HttpError(err.status, err.message);
-    return err.message;
+    return { [err.field ?? ""]: err.message };
   }
-  if (err instanceof AccountError) return err.message;
+  if (err instanceof AccountError) {
+    const field = err.code === "weak_password"
+      ? "password"
+      : err.code === "email_taken"
+      ? "email"
+      : "";
+    return { [field]: err.message };
+  }
   throw err;
 }
 
@@ -59,7 +69,7 @@ export function adminRoutes(): Hono<AppEnv> {
       mode: "create" | "edit";
       values: UserFormValues;
       target?: { id: string; disabled: boolean; mfaEnabled: boolean };
-      error?: string;
+      errors?: Record<string, string>;
       notice?: string;
     },
     status: 200 | 400 = 200,
@@ -74,7 +84,7 @@ export function adminRoutes(): Hono<AppEnv> {
         values={props.values}
         roles={options.roles.map((r: Role) => ({ value: r, label: ROLE_LABELS[r] }))}
         departments={options.departments}
-        error={props.error}
+        errors={props.errors}
         notice={props.notice}
         status={props.target && {
           disabled: props.target.disabled,
@@ -95,11 +105,11 @@ export function adminRoutes(): Hono<AppEnv> {
   app.post("/admin/users", async (c) => {
     const form = await readForm(c, NewUserFields);
     const values = formValues(await c.req.parseBody({ all: true }));
-    if (!form.ok) return await userForm(c, { mode: "create", values, error: form.message }, 400);
+    if (!form.ok) return await userForm(c, { mode: "create", values, errors: form.errors }, 400);
     try {
       await directory(c).createUser(currentUser(c), form.data);
     } catch (err) {
-      return await userForm(c, { mode: "create", values, error: refusal(err) }, 400);
+      return await userForm(c, { mode: "create", values, errors: refusal(err) }, 400);
     }
     return c.redirect("/admin/users?saved=1", 303);
   });
@@ -133,8 +143,9 @@ export function adminRoutes(): Hono<AppEnv> {
     const { target } = await loadTarget(c);
     const form = await readForm(c, UserFields);
     const values = formValues(await c.req.parseBody({ all: true }));
-    const fail = (error: string) => userForm(c, { mode: "edit", target, values, error }, 400);
-    if (!form.ok) return await fail(form.message);
+    const fail = (errors: Record<string, string>) =>
+      userForm(c, { mode: "edit", target, values, errors }, 400);
+    if (!form.ok) return await fail(form.errors);
     try {
       await directory(c).updateUser(currentUser(c), target.id, form.data);
     } catch (err) {
@@ -149,7 +160,7 @@ export function adminRoutes(): Hono<AppEnv> {
       try {
         await directory(c).setUserDisabled(currentUser(c), id, disabled);
       } catch (err) {
-        throw new HttpError(400, refusal(err));
+        throw new HttpError(400, Object.values(refusal(err))[0] ?? "Not allowed");
       }
       return c.redirect(`/admin/users/${id}?saved=1`, 303);
     });
@@ -165,7 +176,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   const departmentsPage = async (
     c: Ctx,
-    extra: { error?: string; notice?: string; name?: string } = {},
+    extra: { errors?: Record<string, string>; notice?: string; name?: string } = {},
     status: 200 | 400 = 200,
   ) => {
     const departments = await directory(c).departments(currentUser(c));
@@ -179,11 +190,12 @@ export function adminRoutes(): Hono<AppEnv> {
 
   app.post("/admin/departments", async (c) => {
     const form = await readForm(c, DepartmentFields);
-    if (!form.ok) return await departmentsPage(c, { error: form.message }, 400);
+    const name = String((await c.req.parseBody()).name ?? "");
+    if (!form.ok) return await departmentsPage(c, { errors: form.errors, name }, 400);
     try {
       await directory(c).createDepartment(currentUser(c), form.data);
     } catch (err) {
-      return await departmentsPage(c, { error: refusal(err), name: form.data.name }, 400);
+      return await departmentsPage(c, { errors: refusal(err), name }, 400);
     }
     return c.redirect("/admin/departments?saved=1", 303);
   });
@@ -206,17 +218,18 @@ export function adminRoutes(): Hono<AppEnv> {
   app.post("/admin/departments/:id", async (c) => {
     const { department, groups } = await loadDepartment(c);
     const form = await readForm(c, DepartmentFields);
-    const page = (error: string, name?: string) =>
+    const name = String((await c.req.parseBody()).name ?? "");
+    const page = (errors: Record<string, string>) =>
       render(
         c,
-        <DepartmentPage department={department} groups={groups} name={name} error={error} />,
+        <DepartmentPage department={department} groups={groups} name={name} errors={errors} />,
         400,
       );
-    if (!form.ok) return page(form.message);
+    if (!form.ok) return page(form.errors);
     try {
       await directory(c).renameDepartment(currentUser(c), department.id, form.data);
     } catch (err) {
-      return page(refusal(err), form.data.name);
+      return page(refusal(err));
     }
     return c.redirect(`/admin/departments/${department.id}?saved=1`, 303);
   });

@@ -1,5 +1,6 @@
 /** GET /agent/ws: the one WebSocket endpoint device agents connect out to. */
 import { Hono } from "hono";
+import type { AgentSockets } from "../services/mod.ts";
 import type { AppEnv } from "./env.ts";
 
 /** Upgrades to a WebSocket and hands it to the agent hub. */
@@ -21,18 +22,24 @@ export function agentSocketRoutes(): Hono<AppEnv> {
         { "Retry-After": "5" },
       );
     }
-    // Deno's own upgrade, not hono's `upgradeWebSocket` helper: the helper hands the socket
-    // over as event callbacks once it is open, while the hub takes the raw socket at the upgrade
-    // itself, with the place `admit` gave, its idle timeout and its handshake deadline.
-    let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
-    try {
-      upgraded = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-    } catch (err) {
-      hub.release(ip);
-      throw err;
-    }
-    hub.accept(upgraded.socket, { ip });
-    return upgraded.response;
+    return handOver(c.req.raw, hub, ip);
   });
   return app;
+}
+
+/**
+ * Upgrades with Deno's own upgrade, not hono's `upgradeWebSocket` helper: the helper hands the
+ * socket over as event callbacks once it is open, while the hub takes the raw socket at the
+ * upgrade itself, with the place `admit` gave, its idle timeout and its handshake deadline.
+ */
+function handOver(req: Request, hub: AgentSockets, ip: string): Response {
+  let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
+  try {
+    upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+  } catch (err) {
+    hub.release(ip);
+    throw err;
+  }
+  hub.accept(upgraded.socket, { ip });
+  return upgraded.response;
 }

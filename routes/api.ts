@@ -20,20 +20,24 @@ import {
   type SupportSession,
 } from "../core/mod.ts";
 import { withApiToken } from "../lib/attribution.ts";
-import { authenticateApiToken } from "../services/api_tokens.ts";
 import type { Device } from "../services/devices.ts";
 import { EnrollmentError } from "../services/enrollment.ts";
 import { deviceModel } from "../presenters/device_views.ts";
 import { loadNames } from "../services/device_facts.ts";
 import { SessionError } from "../services/sessions.ts";
-import { changeEmailPolicy, ownEmailPolicy, policyMessage } from "../services/email_settings.ts";
-import { changeConfirmationSettings, confirmationSettings } from "../services/consent_settings.ts";
+import {
+  type EmailPolicyInput,
+  ownEmailPolicy,
+  policyMessage,
+} from "../services/email_settings.ts";
+import type { ConfirmationSettings } from "../services/consent_settings.ts";
 import type { AppEnv, Ctx } from "./env.ts";
 import { formBody } from "./middleware/form_body.ts";
 import { setupGate } from "./middleware/setup_gate.ts";
 import { currentUser } from "./env.ts";
 import { parseWith } from "./forms.ts";
 import { readAuditRequest } from "./audit.tsx";
+import { jsonErrors } from "./errors.tsx";
 import {
   AuthorizeBody,
   ConfirmationBody,
@@ -67,6 +71,19 @@ async function body<S extends z.ZodType>(c: Ctx, schema: S): Promise<z.infer<S> 
   }
   const parsed = parseWith(schema, json);
   return parsed.ok ? parsed.data : fail(c, 400, "invalid_request", parsed.message);
+}
+
+/** The email-authorization setting an API body asks for; the timeout defaults as the form's. */
+function emailPolicyOf(input: z.infer<typeof EmailBody>): EmailPolicyInput {
+  return {
+    required: input.required,
+    recipients: input.recipients,
+    timeoutSeconds: input.timeoutSeconds ??
+      (input.approval?.kind === "escalation"
+        ? (input.approval.tiers ?? []).reduce((t, tier) => t + tier.timeoutSeconds, 0)
+        : DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
+    ...(input.approval ? { approval: input.approval as ApprovalPolicy } : {}),
+  };
 }
 
 /** A department's confirmation settings as API clients see them. */
@@ -188,8 +205,7 @@ export function apiRoutes(): Hono<AppEnv> {
     c.set("user", null);
     const header = c.req.header("Authorization") ?? "";
     const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const { db, clock } = c.get("services");
-    const auth = token ? await authenticateApiToken(db, clock, token) : null;
+    const auth = token ? await c.get("services").apiTokens.authenticate(token) : null;
     if (!auth) {
       c.header("WWW-Authenticate", 'Bearer realm="assent"');
       return fail(
@@ -386,8 +402,10 @@ export function apiRoutes(): Hono<AppEnv> {
   // Session Confirmation settings of a department (R4, issue 14): read in scope, admins change.
   app.get("/v1/departments/:id/confirmation", async (c) => {
     try {
-      const { db } = c.get("services");
-      const policy = await confirmationSettings(db, currentUser(c), c.req.param("id"));
+      const policy = await c.get("services").consentSettings.read(
+        currentUser(c),
+        c.req.param("id"),
+      );
       return c.json(confirmationJson(policy));
     } catch (err) {
       return sessionFailure(c, err);
@@ -397,12 +415,10 @@ export function apiRoutes(): Hono<AppEnv> {
     const input = await body(c, ConfirmationBody);
     if (input instanceof Response) return input;
     try {
-      const { db, clock } = c.get("services");
-      const policy = await changeConfirmationSettings(
-        { db, clock },
+      const policy = await c.get("services").consentSettings.change(
         currentUser(c),
         c.req.param("id"),
-        input as Parameters<typeof changeConfirmationSettings>[3],
+        input as Partial<ConfirmationSettings>,
       );
       return c.json(confirmationJson(policy));
     } catch (err) {
@@ -460,20 +476,10 @@ export function apiRoutes(): Hono<AppEnv> {
       if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
       const input = await body(c, EmailBody);
       if (input instanceof Response) return input;
-      const { db, clock } = c.get("services");
       try {
-        const saved = await changeEmailPolicy(
-          { db, clock },
+        const saved = await c.get("services").emailSettings.change(
           target,
-          {
-            required: input.required,
-            recipients: input.recipients,
-            timeoutSeconds: input.timeoutSeconds ??
-              (input.approval?.kind === "escalation"
-                ? (input.approval.tiers ?? []).reduce((t, tier) => t + tier.timeoutSeconds, 0)
-                : DEFAULT_EMAIL_AUTHORIZATION_POLICY.timeoutSeconds),
-            ...(input.approval ? { approval: input.approval as ApprovalPolicy } : {}),
-          },
+          emailPolicyOf(input),
           currentUser(c),
         );
         return c.json({ own: saved });
@@ -491,8 +497,7 @@ export function apiRoutes(): Hono<AppEnv> {
       }
       const target = await emailTarget(c, kind);
       if (!target) return fail(c, 404, "not_found", `There is no such ${kind}`);
-      const { db, clock } = c.get("services");
-      await changeEmailPolicy({ db, clock }, target, null, currentUser(c));
+      await c.get("services").emailSettings.change(target, null, currentUser(c));
       return c.json({ own: null });
     });
   }
@@ -560,7 +565,9 @@ export function apiRoutes(): Hono<AppEnv> {
 
   // Approvals (R5): the requests addressed to the token owner's email address, never their own.
   app.get("/v1/approvals", async (c) => {
-    const approvals = await c.get("services").emailAuth.pendingFor(currentUser(c));
+    const pending = await c.get("services").emailAuth.pendingFor(currentUser(c));
+    // `steps` is the pages' data for saying `progress` in the reader's language.
+    const approvals = pending.map(({ steps: _steps, ...approval }) => approval);
     return c.json({ approvals });
   });
 
@@ -603,9 +610,7 @@ export function apiRoutes(): Hono<AppEnv> {
     });
   });
 
-  app.all(
-    "*",
-    (c) => fail(c, 404, "not_found", `No API endpoint ${c.req.method} ${c.req.path}`),
-  );
+  // Last: what an unknown path under the API answers once its token has been checked.
+  jsonErrors(app);
   return app;
 }

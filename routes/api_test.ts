@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createApiToken } from "../services/api_tokens.ts";
 import { hashToken } from "../lib/tokens.ts";
 import { insertDevice } from "../store/devices.ts";
 import { setUserDepartments } from "../store/users.ts";
@@ -23,7 +22,7 @@ async function device(t: TestApp, departmentId: string, name: string) {
 }
 
 async function tokenFor(t: TestApp, userId: string, expiresAt: number | null = null) {
-  return (await createApiToken(t.services.db, t.clock, { userId, name: "test", expiresAt }, {
+  return (await t.services.apiTokens.create({ userId, name: "test", expiresAt }, {
     kind: "system",
   }))
     .token;
@@ -180,7 +179,7 @@ Deno.test("API tokens are created once-visible, listed and revoked in the UI", a
   assert.equal((await owner.post(`/account/api-tokens/${rows[0]!.id}/revoke`)).status, 303);
   assert.equal((await api(t, token, "/api/v1/devices")).status, 401);
   const other = await createUser(t, { email: "x@example.com", role: "technician" });
-  const theirs = await createApiToken(t.services.db, t.clock, {
+  const theirs = await t.services.apiTokens.create({
     userId: other,
     name: "x",
     expiresAt: null,

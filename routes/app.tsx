@@ -3,12 +3,9 @@
  * call `app.request()` without a socket.
  */
 import { activeRoutes } from "./active.tsx";
-import { type Context, Hono } from "hono";
-import { matchedRoutes } from "hono/route";
+import { Hono } from "hono";
 import { randomToken } from "../lib/tokens.ts";
-import { PasswordBusyError } from "../lib/password.ts";
 import type { Services } from "../services/mod.ts";
-import { ErrorPage } from "../views/ErrorPage.tsx";
 import { accountRoutes } from "./account.tsx";
 import { agentSocketRoutes } from "./agent_ws.ts";
 import { adminRoutes } from "./admin.tsx";
@@ -17,12 +14,12 @@ import { dashboardRoutes } from "./dashboard.tsx";
 import { deviceRoutes } from "./devices.tsx";
 import { downloadRoutes } from "./downloads.tsx";
 import { enrollmentRoutes } from "./enrollment.tsx";
-import { type AppEnv, HttpError } from "./env.ts";
+import type { AppEnv } from "./env.ts";
+import { pageErrors, routeTemplate } from "./errors.tsx";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
 import {
   bodyLimit,
-  bodyTooLarge,
   clientAddress,
   csrf,
   formBody,
@@ -30,7 +27,6 @@ import {
   securityHeaders,
   setupGate,
 } from "./middleware.ts";
-import { render } from "./render.tsx";
 import { apiRoutes } from "./api.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { approvalsRoutes } from "./approvals.tsx";
@@ -124,71 +120,6 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.route("/", webhookRoutes());
   app.route("/", remoteRoutes());
 
-  app.notFound((c) =>
-    render(c, <ErrorPage status={404} message="There is no page at this address." />, 404)
-  );
-  app.onError((err, c) => {
-    if (!(err instanceof HttpError) && bodyTooLarge(c)) {
-      // A handler that read past the body limit (a JSON body, say) gets the limit's answer.
-      err = new HttpError(413, "That request is too large");
-    }
-    if (err instanceof HttpError) {
-      if (wantsJson(c.req.raw)) {
-        return c.json({ error: err.message, code: HTTP_CODES[err.status] }, err.status);
-      }
-      return render(c, <ErrorPage status={err.status} message={err.message} />, err.status);
-    }
-    if (err instanceof PasswordBusyError) {
-      // Password checks are bounded in memory; the overflow is told to come back shortly.
-      c.header("Retry-After", String(err.retryAfterSeconds));
-      if (wantsJson(c.req.raw)) return c.json({ error: err.message, code: "busy" }, 503);
-      return render(c, <ErrorPage status={503} message={err.message} />, 503);
-    }
-    if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Http) {
-      // The client went away (or the server is stopping) while sending its body.
-      const message = "The request body could not be read";
-      services.log.warn("request body unreadable", {
-        requestId: c.get("requestId"),
-        route: routeTemplate(c),
-        err: err.message,
-      });
-      return wantsJson(c.req.raw) ? c.json({ error: message }, 400) : c.text(message, 400);
-    }
-    services.log.error("unhandled error", {
-      err,
-      requestId: c.get("requestId"),
-      method: c.req.method,
-      route: routeTemplate(c),
-    });
-    const message = "The server could not complete this request. It has been logged.";
-    if (wantsJson(c.req.raw)) return c.json({ error: message }, 500);
-    return render(c, <ErrorPage status={500} message={message} />, 500);
-  });
+  pageErrors(app);
   return app;
-}
-
-const HTTP_CODES: Record<number, string> = {
-  400: "invalid_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  409: "conflict",
-  413: "too_large",
-  429: "rate_limited",
-};
-
-/**
- * The matched route's template (`/approve/:token`), as the log may record it; requests no route
- * answered are logged as `(none)`.
- */
-export function routeTemplate(c: Context<AppEnv>): string {
-  // The handler's route even when a middleware answered first (a refused CSRF token, say).
-  const routes = matchedRoutes(c);
-  return routes.filter((r) => r.method !== "ALL").at(-1)?.path ??
-    routes.filter((r) => r.path !== "*" && r.path !== "/*").at(-1)?.path ?? "(none)";
-}
-
-function wantsJson(req: Request): boolean {
-  return new URL(req.url).pathname.startsWith("/api/") ||
-    (req.headers.get("Accept") ?? "").startsWith("application/json");
 }

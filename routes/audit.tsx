@@ -15,8 +15,10 @@ import {
   type AuditEntry,
   type AuditFilter,
   type AuditLog,
+  type AuditReach,
   type DepartmentScope,
   oversees,
+  type SessionTimeline,
 } from "../services/audit_log.ts";
 import type { AuditChain } from "../services/audit_chain.ts";
 import { canSee } from "../services/devices.ts";
@@ -30,7 +32,12 @@ import {
 } from "../views/AuditPage.tsx";
 import { actionChoices, actionLabel, outcomeLabel } from "../views/audit_labels.ts";
 import { auditSentences } from "../core/audit_vocabulary.ts";
-import { sessionStateText, SessionTimelinePage } from "../views/SessionTimelinePage.tsx";
+import {
+  sessionStateText,
+  type SessionTimelineModel,
+  SessionTimelinePage,
+} from "../views/SessionTimelinePage.tsx";
+import type { ConsentReceipt } from "../core/consent_receipt.ts";
 import { chainStatusModel } from "./audit_integrity.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith } from "./forms.ts";
@@ -291,37 +298,9 @@ export function auditRoutes(): Hono<AppEnv> {
     const user = currentUser(c);
     const timeline = await audit.timeline(user, c.req.param("id"));
     if (!timeline) throw new HttpError(404, "There is no such support session");
-    const { departments, managed } = await audit.reach(user);
-    const s = timeline.session;
-    const deviceVisible = s.department_id !== null && canSee(departments, s.department_id);
-    return render(
-      c,
-      <SessionTimelinePage
-        model={{
-          id: s.id,
-          device: {
-            name: s.device_name ?? "A removed device",
-            href: deviceVisible ? `/devices/${encodeURIComponent(s.device_id)}` : null,
-          },
-          technician: s.technician_name ?? "A removed user",
-          openedAt: s.opened_at,
-          state: sessionStateText(s.status),
-          events: timeline.events.map((e) => entryModel(e, user, departments, managed)),
-          truncated: timeline.truncated,
-          recordings: timeline.recordings.map((r) => ({
-            href: `/recordings/${encodeURIComponent(r.id)}`,
-            startedAt: r.started_at,
-            ended: r.ended_at !== null,
-            deleted: r.deleted_at !== null,
-          })),
-          receipts: (await c.get("services").receipts.ofSession(s.id)).map((r) => ({
-            href: `/sessions/${encodeURIComponent(s.id)}/receipts/${encodeURIComponent(r.id)}`,
-            endedAt: r.endedAt,
-            ending: receiptEnding(r.outcome),
-          })),
-        }}
-      />,
-    );
+    const receipts = await c.get("services").receipts.ofSession(timeline.session.id);
+    const model = timelineModel(timeline, receipts, user, await audit.reach(user));
+    return render(c, <SessionTimelinePage model={model} />);
   });
 
   app.get("/audit", async (c) => {
@@ -351,4 +330,38 @@ export function auditRoutes(): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** A session's story as its page shows it, within what `user` may follow from it. */
+function timelineModel(
+  timeline: SessionTimeline,
+  receipts: ConsentReceipt[],
+  user: CurrentUser,
+  { departments, managed }: AuditReach,
+): SessionTimelineModel {
+  const s = timeline.session;
+  const deviceVisible = s.department_id !== null && canSee(departments, s.department_id);
+  return {
+    id: s.id,
+    device: {
+      name: s.device_name ?? "A removed device",
+      href: deviceVisible ? `/devices/${encodeURIComponent(s.device_id)}` : null,
+    },
+    technician: s.technician_name ?? "A removed user",
+    openedAt: s.opened_at,
+    state: sessionStateText(s.status),
+    events: timeline.events.map((e) => entryModel(e, user, departments, managed)),
+    truncated: timeline.truncated,
+    recordings: timeline.recordings.map((r) => ({
+      href: `/recordings/${encodeURIComponent(r.id)}`,
+      startedAt: r.started_at,
+      ended: r.ended_at !== null,
+      deleted: r.deleted_at !== null,
+    })),
+    receipts: receipts.map((r) => ({
+      href: `/sessions/${encodeURIComponent(s.id)}/receipts/${encodeURIComponent(r.id)}`,
+      endedAt: r.endedAt,
+      ending: receiptEnding(r.outcome),
+    })),
+  };
 }

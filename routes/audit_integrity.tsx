@@ -49,23 +49,10 @@ export function auditIntegrityRoutes(): Hono<AppEnv> {
   app.get("/admin/audit/bundle.jsonl", async (c) => {
     const { auditChain, clock, log } = c.get("services");
     const user = currentUser(c);
-    const lines = await auditChain.exportFor(user);
-    const encoder = new TextEncoder();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const next = await lines.next();
-          if (next.done) controller.close();
-          else controller.enqueue(encoder.encode(JSON.stringify(next.value) + "\n"));
-        } catch (err) {
-          log.error("audit bundle export failed", { err, user: user.id });
-          controller.error(err);
-        }
-      },
-      async cancel() {
-        await lines.return(undefined);
-      },
-    });
+    const body = jsonLines(
+      await auditChain.exportFor(user),
+      (err) => log.error("audit bundle export failed", { err, user: user.id }),
+    );
     const date = new Date(clock.now()).toISOString().slice(0, 10).replaceAll("-", "");
     return c.body(body, 200, {
       "Content-Type": "application/jsonl; charset=utf-8",
@@ -75,4 +62,27 @@ export function auditIntegrityRoutes(): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** Streams `lines` as JSON lines, pulled as the client reads; a failure is logged and ends it. */
+function jsonLines(
+  lines: AsyncGenerator<unknown>,
+  failed: (err: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await lines.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(JSON.stringify(next.value) + "\n"));
+      } catch (err) {
+        failed(err);
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      await lines.return(undefined);
+    },
+  });
 }

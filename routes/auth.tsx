@@ -57,18 +57,8 @@ export function authRoutes(): Hono<AppEnv> {
       setSessionCookie(c, token);
       return c.redirect(next, 303);
     } catch (err) {
-      if (err instanceof PasswordBusyError) c.header("Retry-After", String(err.retryAfterSeconds));
-      else if (!(err instanceof AccountError)) throw err;
-      const status = err instanceof PasswordBusyError
-        ? 503
-        : err.code === "rate_limited"
-        ? 429
-        : 400;
-      return render(
-        c,
-        <LoginPage email={form.data.email} error={err.message} next={next} />,
-        status,
-      );
+      const { status, message } = loginRefusal(c, err);
+      return render(c, <LoginPage email={form.data.email} error={message} next={next} />, status);
     }
   });
 
@@ -122,4 +112,17 @@ function setPending(c: Ctx, token: string) {
     maxAge: 300,
     secure: c.get("services").config.secureCookies,
   });
+}
+
+/**
+ * A refused sign-in as the page says it: too many tries (429), the password checks all busy
+ * (503, with when to come back), or wrong credentials (400); anything else is not a refusal.
+ */
+function loginRefusal(c: Ctx, err: unknown): { status: 400 | 429 | 503; message: string } {
+  if (err instanceof PasswordBusyError) {
+    c.header("Retry-After", String(err.retryAfterSeconds));
+    return { status: 503, message: err.message };
+  }
+  if (!(err instanceof AccountError)) throw err;
+  return { status: err.code === "rate_limited" ? 429 : 400, message: err.message };
 }

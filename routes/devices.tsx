@@ -10,12 +10,10 @@ import { Live } from "../views/Live.tsx";
 import { DeviceInfo, DevicePage } from "../views/DevicePage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
 import {
-  changeEmailPolicy,
+  type EmailPolicyFields,
   emailPolicyFields,
   emailPolicyFieldsFrom,
-  emailPolicyInput,
   ownEmailPolicy,
-  policyErrors,
 } from "../services/email_settings.ts";
 import {
   agentEmailPolicy,
@@ -131,6 +129,21 @@ const ListQuery = z.object({
     .min(1, "Page must be at least 1").max(100_000).default(1),
 });
 
+/**
+ * The posted email-authorization form: what to save, and the values to show again; or, when
+ * the form itself is malformed, the page state that says so.
+ */
+export async function readEmailPolicyForm(c: Ctx): Promise<
+  | { ok: true; form: { inherit: boolean; fields: EmailPolicyFields }; values: EmailPolicyValues }
+  | { ok: false; page: { errors: Record<string, string>; values: EmailPolicyValues } }
+> {
+  const form = await readForm(c, EmailPolicyFormSchema);
+  const fields = emailPolicyFieldsFrom(await c.req.parseBody());
+  const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
+  if (!form.ok) return { ok: false, page: { errors: form.errors, values } };
+  return { ok: true, form: { inherit: form.data.mode === "inherit", fields }, values };
+}
+
 async function listModel(c: Ctx): Promise<DeviceListModel> {
   const parsed = parseWith(ListQuery, c.req.query());
   if (!parsed.ok) throw new HttpError(400, parsed.message);
@@ -210,28 +223,16 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   app.post("/devices/:id/email-authorization", requireRole("super_admin", "admin"), async (c) => {
     const device = await visibleDevice(c);
-    const form = await readForm(c, EmailPolicyFormSchema);
-    const raw = await c.req.parseBody();
-    const fields = emailPolicyFieldsFrom(raw);
-    const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
-    if (!form.ok) return await devicePage(c, device, { errors: form.errors, values }, 400);
-    const { db, clock, events } = c.get("services");
-    try {
-      await changeEmailPolicy(
-        { db, clock },
-        { kind: "device", id: device.id, name: device.name, departmentId: device.department_id },
-        form.data.mode === "inherit" ? null : emailPolicyInput(fields),
-        currentUser(c),
-      );
-    } catch (err) {
-      const errors = policyErrors(err);
-      if (!errors) throw err;
-      return await devicePage(
-        c,
-        device,
-        { errors, values },
-        400,
-      );
+    const posted = await readEmailPolicyForm(c);
+    if (!posted.ok) return await devicePage(c, device, posted.page, 400);
+    const { emailSettings, events } = c.get("services");
+    const saved = await emailSettings.changeFromForm(
+      { kind: "device", id: device.id, name: device.name, departmentId: device.department_id },
+      posted.form,
+      currentUser(c),
+    );
+    if (!saved.ok) {
+      return await devicePage(c, device, { errors: saved.errors, values: posted.values }, 400);
     }
     events.publish({ kind: "device", deviceId: device.id, departmentId: device.department_id });
     return c.redirect(`/devices/${device.id}?saved=1#email-authorization`, 303);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { emailAuthorizationPolicy } from "../core/mod.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { hashToken } from "../lib/tokens.ts";
 import { findDevice, insertDevice, insertGroup, updateDevice } from "../store/devices.ts";
 import { loadEmailPolicy, saveEmailPolicy } from "../store/email.ts";
@@ -169,7 +168,7 @@ Deno.test("technicians cannot change email authorization, in the UI or the API",
     timeoutSeconds: "180",
   });
   assert.equal(res.status, 403);
-  const { token } = await createApiToken(t.services.db, t.clock, {
+  const { token } = await t.services.apiTokens.create({
     userId: techId,
     name: "x",
     expiresAt: null,
@@ -190,7 +189,7 @@ Deno.test("the API reads and changes email authorization, with validation", asyn
   const id = await device(t, dept, "PC");
   const ownerId =
     (await t.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id;
-  const { token } = await createApiToken(t.services.db, t.clock, {
+  const { token } = await t.services.apiTokens.create({
     userId: ownerId,
     name: "x",
     expiresAt: null,
@@ -251,7 +250,7 @@ Deno.test("the API lists audit events within the caller's scope", async () => {
     (await t.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id;
   const techId = await createUser(t, { email: "tech@example.com", role: "technician" });
   const token = async (userId: string) =>
-    (await createApiToken(t.services.db, t.clock, { userId, name: "x", expiresAt: null }, {
+    (await t.services.apiTokens.create({ userId, name: "x", expiresAt: null }, {
       kind: "system",
     })).token;
   const get = async (tok: string, q = "") =>

@@ -6,21 +6,55 @@ import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../c
 import { agentDownloads, archivePackages, installCommands } from "../services/downloads.ts";
 import { EnrollmentError, GroupFields } from "../services/enrollment.ts";
 import { type CreatedToken, EnrollmentPage } from "../views/admin/EnrollmentPage.tsx";
+import { DepartmentPage } from "../views/admin/DepartmentsPage.tsx";
 import { GroupPage } from "../views/admin/GroupPage.tsx";
 import { EmailPolicyForm, type EmailPolicyValues } from "../views/EmailPolicyForm.tsx";
-import {
-  changeEmailPolicy,
-  emailPolicyFields,
-  emailPolicyFieldsFrom,
-  emailPolicyInput,
-  ownEmailPolicy,
-  policyErrors,
-} from "../services/email_settings.ts";
-import { EmailPolicyFormSchema } from "./devices.tsx";
+import { emailPolicyFields, ownEmailPolicy } from "../services/email_settings.ts";
+import { readEmailPolicyForm } from "./devices.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { readForm, text } from "./forms.ts";
 import { requireRole, requireUser } from "./middleware.ts";
 import { render } from "./render.tsx";
+
+const TOKEN_FIELDS = ["label", "departmentId", "groupId", "expiresHours", "maxUses"];
+
+/** What was typed into the named fields, to show the form again with it. */
+function typedValues(raw: Record<string, unknown>, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.map((k) => [k, String(raw[k] ?? "")]));
+}
+
+/** The new token with the commands that enroll a device with it. */
+async function createdToken(c: Ctx, token: string): Promise<CreatedToken> {
+  const { config, downloadsDir } = c.get("services");
+  const downloads = await agentDownloads(downloadsDir);
+  return {
+    token,
+    command: enrollCommand(config.publicUrl, token, archivePackages(downloads).length > 0),
+    installs: installCommands(config.publicUrl, token, downloads),
+  };
+}
+
+/** The department page again, the group form showing what is wrong with the name. */
+async function refusedGroup(
+  c: Ctx,
+  departmentId: string,
+  name: string,
+  message: string,
+): Promise<Response> {
+  const { department, groups } = await c.get("services").directory.department(
+    currentUser(c),
+    departmentId,
+  );
+  return render(
+    c,
+    <DepartmentPage
+      department={department}
+      groups={groups}
+      newGroup={{ errors: { name: message }, name }}
+    />,
+    400,
+  );
+}
 
 const TokenForm = z.object({
   label: text("Label", 100),
@@ -64,7 +98,12 @@ export function enrollCommand(publicUrl: string, token: string, packaged: boolea
 
 async function page(
   c: Ctx,
-  extra: { created?: CreatedToken; error?: string; notice?: string } = {},
+  extra: {
+    created?: CreatedToken;
+    errors?: Record<string, string>;
+    values?: Record<string, string>;
+    notice?: string;
+  } = {},
   status: 200 | 400 = 200,
 ) {
   const { enrollment, downloadsDir } = c.get("services");
@@ -94,28 +133,24 @@ export function enrollmentRoutes(): Hono<AppEnv> {
 
   app.post("/admin/enrollment", async (c) => {
     const form = await readForm(c, TokenForm);
-    if (!form.ok) return await page(c, { error: form.message }, 400);
-    const { enrollment, config } = c.get("services");
+    const values = typedValues(await c.req.parseBody(), TOKEN_FIELDS);
+    if (!form.ok) return await page(c, { errors: form.errors, values }, 400);
     const { expiresHours, groupId, ...fields } = form.data;
     let token: string;
     try {
-      ({ token } = await scoped(enrollment.createToken(currentUser(c), {
-        ...fields,
-        groupId: groupId || null,
-        expiresInMs: expiresHours * 3_600_000,
-      })));
+      ({ token } = await scoped(
+        c.get("services").enrollment.createToken(currentUser(c), {
+          ...fields,
+          groupId: groupId || null,
+          expiresInMs: expiresHours * 3_600_000,
+        }),
+      ));
     } catch (err) {
       if (!(err instanceof EnrollmentError)) throw err;
-      return await page(c, { error: err.message }, 400);
+      const field = err.message.startsWith("That group") ? "groupId" : "";
+      return await page(c, { errors: { [field]: err.message }, values }, 400);
     }
-    const downloads = await agentDownloads(c.get("services").downloadsDir);
-    return await page(c, {
-      created: {
-        token,
-        command: enrollCommand(config.publicUrl, token, archivePackages(downloads).length > 0),
-        installs: installCommands(config.publicUrl, token, downloads),
-      },
-    });
+    return await page(c, { created: await createdToken(c, token) });
   });
 
   app.post("/admin/enrollment/:id/revoke", async (c) => {
@@ -133,10 +168,13 @@ export function enrollmentRoutes(): Hono<AppEnv> {
       const departmentId = c.req.param("id");
       await scoped(enrollment.groups(currentUser(c), departmentId));
       const form = await readForm(c, GroupFields);
-      if (!form.ok) throw new HttpError(400, form.message);
+      const name = String((await c.req.parseBody()).name ?? "");
+      const refused = (message: string) => refusedGroup(c, departmentId, name, message);
+      if (!form.ok) return await refused(form.errors.name ?? form.message);
       try {
         await enrollment.createGroup(currentUser(c), departmentId, form.data);
       } catch (err) {
+        if (err instanceof EnrollmentError && err.status === 400) return await refused(err.message);
         if (err instanceof EnrollmentError) throw new HttpError(err.status, err.message);
         throw err;
       }
@@ -151,6 +189,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
       errors?: Record<string, string>;
       notice?: string;
       values?: EmailPolicyValues;
+      rename?: { error: string; name: string };
     } = {},
     status: 200 | 400 = 200,
   ) => {
@@ -172,6 +211,7 @@ export function enrollmentRoutes(): Hono<AppEnv> {
               department: { id: group.department_id, name: department },
               devices,
             }}
+            rename={email.rename}
             emailForm={
               <EmailPolicyForm
                 action={`/admin/groups/${group.id}/email-authorization`}
@@ -204,11 +244,20 @@ export function enrollmentRoutes(): Hono<AppEnv> {
   );
 
   app.post("/admin/groups/:id/rename", ...adminOnly, async (c) => {
+    // Scope first: someone outside it learns nothing from how their name was wrong.
+    await groupPage(c);
     const form = await readForm(c, GroupFields);
-    if (!form.ok) throw new HttpError(400, form.message);
+    const name = String((await c.req.parseBody()).name ?? "");
+    const refused = async (error: string) =>
+      (await groupPage(c, { rename: { error, name } }, 400)).response();
+    if (!form.ok) return await refused(form.errors.name ?? form.message);
     const id = c.req.param("id");
-    await c.get("services").deviceAdmin.renameGroup(currentUser(c), id, form.data.name)
-      .catch(deviceAdminFailure);
+    try {
+      await c.get("services").deviceAdmin.renameGroup(currentUser(c), id, form.data.name);
+    } catch (err) {
+      if (err instanceof DeviceAdminError && err.status === 400) return await refused(err.message);
+      deviceAdminFailure(err);
+    }
     return c.redirect(`/admin/groups/${id}?saved=1`, 303);
   });
 
@@ -220,27 +269,15 @@ export function enrollmentRoutes(): Hono<AppEnv> {
 
   app.post("/admin/groups/:id/email-authorization", ...adminOnly, async (c) => {
     const { group } = await groupPage(c);
-    const form = await readForm(c, EmailPolicyFormSchema);
-    const raw = await c.req.parseBody();
-    const fields = emailPolicyFieldsFrom(raw);
-    const values: EmailPolicyValues = { ...fields, inheritedFrom: null, updatedBy: null };
-    if (!form.ok) return (await groupPage(c, { errors: form.errors, values }, 400)).response();
-    const { db, clock } = c.get("services");
-    try {
-      await changeEmailPolicy(
-        { db, clock },
-        { kind: "group", id: group.id, name: group.name, departmentId: group.department_id },
-        form.data.mode === "inherit" ? null : emailPolicyInput(fields),
-        currentUser(c),
-      );
-    } catch (err) {
-      const errors = policyErrors(err);
-      if (!errors) throw err;
-      return (await groupPage(
-        c,
-        { errors, values },
-        400,
-      )).response();
+    const posted = await readEmailPolicyForm(c);
+    if (!posted.ok) return (await groupPage(c, posted.page, 400)).response();
+    const saved = await c.get("services").emailSettings.changeFromForm(
+      { kind: "group", id: group.id, name: group.name, departmentId: group.department_id },
+      posted.form,
+      currentUser(c),
+    );
+    if (!saved.ok) {
+      return (await groupPage(c, { errors: saved.errors, values: posted.values }, 400)).response();
     }
     return c.redirect(`/admin/groups/${group.id}?saved=1`, 303);
   });

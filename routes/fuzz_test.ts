@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { hashToken } from "../lib/tokens.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { toCurrentUser } from "../services/accounts.ts";
 import { findDevice, insertDevice } from "../store/devices.ts";
 import { findUserByEmail } from "../store/users.ts";
@@ -193,7 +192,7 @@ Deno.test("random bodies and headers on every POST route are answered without a 
     (await findDevice(t.services.db, "pc-1"))!,
     null,
   );
-  const { token } = await createApiToken(t.services.db, t.clock, {
+  const { token } = await t.services.apiTokens.create({
     userId: row.id,
     name: "fuzz",
     expiresAt: null,

@@ -4,6 +4,7 @@ import { createLogger } from "../lib/log.ts";
 import { PASSWORD, setUp } from "../tests/support/accounts.ts";
 import { testApp } from "../tests/support/app.ts";
 import { Client } from "../tests/support/client.ts";
+import { TEST_ENGINE } from "../tests/support/database.ts";
 
 Deno.test("readyz says ready only with the schema current, the database writable and the scheduler running", async () => {
   await using t = await testApp();
@@ -27,10 +28,21 @@ Deno.test("readyz says ready only with the schema current, the database writable
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: "ok", database: "ok" });
 
-  await sql`PRAGMA query_only = ON`.execute(t.services.db);
-  assert.equal((await ready()).body.checks.database, "failed");
-  assert.equal((await ready()).status, 503);
-  await sql`PRAGMA query_only = OFF`.execute(t.services.db);
+  if (TEST_ENGINE === "sqlite") {
+    await sql`PRAGMA query_only = ON`.execute(t.services.db);
+    assert.equal((await ready()).body.checks.database, "failed");
+    assert.equal((await ready()).status, 503);
+    await sql`PRAGMA query_only = OFF`.execute(t.services.db);
+  } else {
+    // A database that refuses writes, whichever pooled connection asks.
+    await sql`create function refuse_write() returns trigger language plpgsql as
+      $$ begin raise exception 'read-only'; end $$`.execute(t.services.db);
+    await sql`create trigger refuse_write before insert or update on health_probe
+      for each row execute function refuse_write()`.execute(t.services.db);
+    assert.equal((await ready()).body.checks.database, "failed");
+    assert.equal((await ready()).status, 503);
+    await sql`drop trigger refuse_write on health_probe`.execute(t.services.db);
+  }
   const last = await sql<{ name: string }>`select max(name) as name from kysely_migration`
     .execute(t.services.db);
   await sql`delete from kysely_migration where name = ${last.rows[0]!.name}`

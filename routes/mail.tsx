@@ -25,7 +25,7 @@ export function mailRoutes(): Hono<AppEnv> {
 
   const page = async (
     c: Ctx,
-    extra: { error?: string; notice?: string } = {},
+    extra: { errors?: Record<string, string>; to?: string; notice?: string } = {},
     status: 200 | 400 = 200,
   ) => {
     const { mail, outbox } = c.get("services");
@@ -50,12 +50,13 @@ export function mailRoutes(): Hono<AppEnv> {
 
   app.post("/admin/mail/test", async (c) => {
     const form = await readForm(c, TestMailFields);
-    if (!form.ok) return await page(c, { error: form.message }, 400);
+    const to = String((await c.req.parseBody()).to ?? "");
+    if (!form.ok) return await page(c, { errors: form.errors, to }, 400);
     try {
       await c.get("services").mail.sendTest(currentUser(c), form.data);
     } catch (err) {
       if (!(err instanceof MailAdminError) || err.status !== 400) throw err;
-      return await page(c, { error: err.message }, 400);
+      return await page(c, { errors: { to: err.message }, to }, 400);
     }
     return c.redirect("/admin/mail?queued=1", 303);
   });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { hashToken } from "../lib/tokens.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { insertDevice } from "../store/devices.ts";
 import { setUp } from "../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
@@ -98,7 +97,7 @@ Deno.test("what the API returns matches the documented status and response schem
   await using t = await testApp();
   await setUp(t);
   const owner = await t.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow();
-  const token = (await createApiToken(t.services.db, t.clock, {
+  const token = (await t.services.apiTokens.create({
     userId: owner.id,
     name: "openapi",
     expiresAt: null,

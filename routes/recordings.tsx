@@ -57,15 +57,19 @@ export function recordingRoutes(): Hono<AppEnv> {
     } catch {
       throw new HttpError(404, NOT_FOUND);
     }
-    const date = new Date(found.row.started_at).toISOString().slice(0, 10).replaceAll("-", "");
-    return c.body(file.readable, 200, {
-      "Content-Type": "application/x-asciicast; charset=utf-8",
-      "Content-Disposition": `${
-        play ? "inline" : "attachment"
-      }; filename="assent-terminal-${date}-${found.row.id.slice(0, 8)}.cast"`,
-      "Cache-Control": "no-store",
-    });
+    return c.body(file.readable, 200, castHeaders(found.row, play));
   });
 
   return app;
+}
+
+/** A recording file's headers: shown in the player, or downloaded under a dated name. */
+function castHeaders(row: { id: string; started_at: number }, play: boolean) {
+  const date = new Date(row.started_at).toISOString().slice(0, 10).replaceAll("-", "");
+  const name = `assent-terminal-${date}-${row.id.slice(0, 8)}.cast`;
+  return {
+    "Content-Type": "application/x-asciicast; charset=utf-8",
+    "Content-Disposition": `${play ? "inline" : "attachment"}; filename="${name}"`,
+    "Cache-Control": "no-store",
+  };
 }

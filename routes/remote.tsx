@@ -165,6 +165,23 @@ const UploadQuery = z.object({
 
 const PathQuery = z.object({ path: z.string().min(1).max(4096).optional() });
 
+/**
+ * The panel the workspace opens on: the desktop when asked for, or when the device has no
+ * terminal or the end user did not grant one; the terminal otherwise.
+ */
+function openingPanel(
+  session: SupportSession,
+  capabilities: readonly string[],
+  asked: string | undefined,
+): "desktop" | "terminal" {
+  const status = session.status;
+  const terminalGranted = status.kind === "authorized" &&
+    (status.capabilities ?? [...CONSENT_CAPABILITIES]).includes("terminal");
+  return asked === "desktop" || !capabilities.includes("terminal") || !terminalGranted
+    ? "desktop"
+    : "terminal";
+}
+
 /** /sessions/:id/remote, /files, /channels/:type, /transfers. */
 export function remoteRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -185,15 +202,7 @@ export function remoteRoutes(): Hono<AppEnv> {
         409,
       );
     }
-    const status = o.session.status;
-    // A terminal the end user did not grant is not the panel to open on.
-    const terminalGranted = status.kind === "authorized" &&
-      (status.capabilities ?? [...CONSENT_CAPABILITIES]).includes("terminal");
-    const caps = o.device.capabilities;
-    const view = c.req.query("view") === "desktop" || !caps.includes("terminal") ||
-        !terminalGranted
-      ? "desktop"
-      : "terminal";
+    const view = openingPanel(o.session, o.device.capabilities, c.req.query("view"));
     return render(c, <WorkspacePage model={await workspace(c, o, view, null)} />);
   });
 

@@ -227,6 +227,49 @@ async function assertMayChangeSecureConnect(c: Ctx, departmentId: string): Promi
   await refused(settings(c).assertMayChangeSecureConnect(currentUser(c), departmentId));
 }
 
+/** The confirmation section as posted, with what is wrong with it. */
+function confirmationRefused(
+  raw: Record<string, string>,
+  capabilities: string[] | undefined,
+  message: string,
+  fieldErrors: Record<string, string>,
+): PageState {
+  return {
+    // The section's box lists every field's problem, or says the message when none is a field's.
+    errors: { confirmation: message },
+    fieldErrors,
+    confirmation: {
+      enabled: isOn(raw.enabled),
+      message: raw.message ?? "",
+      timeoutSeconds: raw.timeoutSeconds ?? "",
+      showOnLockedAndLoggedOff: isOn(raw.showOnLockedAndLoggedOff),
+      mode: raw.mode === "notify" ? "notify" : "confirm",
+      nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
+      offerWindows: isOn(raw.offerWindows),
+      capabilities,
+      fieldError: consentFieldError(message, fieldErrors),
+    },
+  };
+}
+
+/** The Secure Connect section as posted, with what is wrong with it. */
+function secureConnectRefused(
+  raw: Record<string, string>,
+  message: string,
+  fieldErrors: Record<string, string>,
+): PageState {
+  return {
+    // The section's box lists every field's problem, or says the message when none is a field's.
+    errors: { "secure-connect": message },
+    fieldErrors,
+    secureConnect: {
+      enabled: isOn(raw.enabled),
+      reauthenticationMinutes: raw.reauthenticationMinutes ?? "",
+      requireMfaForAll: isOn(raw.requireMfaForAll),
+    },
+  };
+}
+
 /** What a re-rendered page keeps from the request: the typed values and the error. */
 interface PageState {
   errors?: Partial<Record<SettingsPart, string>>;
@@ -420,23 +463,14 @@ export function settingsRoutes(): Hono<AppEnv> {
     const department = await loadDepartment(c);
     const form = await readForm(c, ConfirmationForm);
     const raw = await typed(c);
+    const capabilities = form.ok ? [form.data.capabilities ?? []].flat() : undefined;
     const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
-      settingsPage(c, department, {
-        // The section's box lists every field's problem, or says the message when none is a field's.
-        errors: { confirmation: message },
-        fieldErrors,
-        confirmation: {
-          enabled: isOn(raw.enabled),
-          message: raw.message ?? "",
-          timeoutSeconds: raw.timeoutSeconds ?? "",
-          showOnLockedAndLoggedOff: isOn(raw.showOnLockedAndLoggedOff),
-          mode: raw.mode === "notify" ? "notify" : "confirm",
-          nobodyToAsk: raw.nobodyToAsk === "refuse" ? "refuse" : "proceed",
-          offerWindows: isOn(raw.offerWindows),
-          capabilities: form.ok ? [form.data.capabilities ?? []].flat() : undefined,
-          fieldError: consentFieldError(message, fieldErrors),
-        },
-      }, 400);
+      settingsPage(
+        c,
+        department,
+        confirmationRefused(raw, capabilities, message, fieldErrors),
+        400,
+      );
     if (!form.ok) return await fail(form.message, form.errors);
     const input = confirmationInput(form.data);
     try {
@@ -453,16 +487,7 @@ export function settingsRoutes(): Hono<AppEnv> {
     const form = await readForm(c, SecureConnectForm);
     const raw = await typed(c);
     const fail = (message: string, fieldErrors: Record<string, string> = {}) =>
-      settingsPage(c, department, {
-        // The section's box lists every field's problem, or says the message when none is a field's.
-        errors: { "secure-connect": message },
-        fieldErrors,
-        secureConnect: {
-          enabled: isOn(raw.enabled),
-          reauthenticationMinutes: raw.reauthenticationMinutes ?? "",
-          requireMfaForAll: isOn(raw.requireMfaForAll),
-        },
-      }, 400);
+      settingsPage(c, department, secureConnectRefused(raw, message, fieldErrors), 400);
     if (!form.ok) return await fail(form.message, form.errors);
     try {
       await settings(c).changeSecureConnect(currentUser(c), department.id, form.data);

@@ -15,7 +15,10 @@ const SetupForm = z.object({
   email: email(),
   password: password(),
   passwordRepeat: password("Repeated password"),
-}).refine((f) => f.password === f.passwordRepeat, "The two passwords do not match");
+}).refine((f) => f.password === f.passwordRepeat, {
+  message: "The two passwords do not match",
+  path: ["passwordRepeat"],
+});
 
 /** GET/POST /setup, mounted before the setup gate that sends every other page here. */
 export function setupRoutes(): Hono<AppEnv> {
@@ -39,22 +42,14 @@ export function setupRoutes(): Hono<AppEnv> {
       name: String(values.name ?? ""),
       email: String(values.email ?? ""),
     };
-    if (!form.ok) return render(c, <SetupPage values={keep} error={form.message} />, 400);
+    if (!form.ok) return render(c, <SetupPage values={keep} errors={form.errors} />, 400);
     const services = c.get("services");
-    let token: string;
-    try {
-      token = await services.accounts.setup(form.data, {
-        ip: c.get("ip"),
-        userAgent: c.req.header("User-Agent") ?? "",
-      });
-    } catch (err) {
-      if (err instanceof AccountError && err.code === "weak_password") {
-        return render(c, <SetupPage values={keep} error={err.message} />, 400);
-      }
-      if (err instanceof AccountError && err.code === "setup_done") {
-        throw new HttpError(409, err.message);
-      }
-      throw err;
+    const token = await services.accounts.setup(form.data, {
+      ip: c.get("ip"),
+      userAgent: c.req.header("User-Agent") ?? "",
+    }).catch(setupRefusal);
+    if (typeof token !== "string") {
+      return render(c, <SetupPage values={keep} errors={{ password: token.weakPassword }} />, 400);
     }
     services.instance.organization = form.data.organizationName;
     setSessionCookie(c, token);
@@ -62,4 +57,15 @@ export function setupRoutes(): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** A password too weak is the form's to show again; setup already done is a conflict. */
+function setupRefusal(err: unknown): { weakPassword: string } {
+  if (err instanceof AccountError && err.code === "weak_password") {
+    return { weakPassword: err.message };
+  }
+  if (err instanceof AccountError && err.code === "setup_done") {
+    throw new HttpError(409, err.message);
+  }
+  throw err;
 }

@@ -75,7 +75,7 @@ async function panel(c: Ctx, model: SupportCodeModel) {
 
 async function listPage(
   c: Ctx,
-  extra: { values?: NewSupportValues; error?: string } = {},
+  extra: { values?: NewSupportValues; errors?: Record<string, string> } = {},
   status: 200 | 400 | 403 = 200,
 ) {
   return render(
@@ -97,6 +97,19 @@ function codeParam(c: Ctx): string {
   return code;
 }
 
+/** The new-session form as posted, to show again when it is refused. */
+function supportFormValues(raw: Record<string, unknown>): NewSupportValues {
+  const text = (name: string) => typeof raw[name] === "string" ? raw[name] as string : "";
+  return {
+    customerName: text("customerName"),
+    customerEmail: text("customerEmail"),
+    ticket: text("ticket"),
+    departmentId: text("departmentId"),
+    expiryMinutes: Number(text("expiryMinutes")) || 0,
+    sendEmail: text("sendEmail") === "on",
+  };
+}
+
 /** /support… for technicians, /join… and /downloads… for customers. */
 export function supportRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -109,16 +122,8 @@ export function supportRoutes(): Hono<AppEnv> {
     const raw = await c.req.parseBody({ all: true }).catch(() => null);
     if (!raw) throw new HttpError(400, "The form could not be read");
     const form = parseWith(NewSupportForm, raw);
-    const text = (name: string) => typeof raw[name] === "string" ? raw[name] as string : "";
-    const values: NewSupportValues = {
-      customerName: text("customerName"),
-      customerEmail: text("customerEmail"),
-      ticket: text("ticket"),
-      departmentId: text("departmentId"),
-      expiryMinutes: Number(text("expiryMinutes")) || 0,
-      sendEmail: text("sendEmail") === "on",
-    };
-    if (!form.ok) return await listPage(c, { values, error: form.message }, 400);
+    const values = supportFormValues(raw);
+    if (!form.ok) return await listPage(c, { values, errors: form.errors }, 400);
     try {
       const created = await c.get("services").support.create(currentUser(c), form.data);
       return c.redirect(`/support/${created.id}`, 303);
@@ -126,7 +131,9 @@ export function supportRoutes(): Hono<AppEnv> {
       const message = err instanceof Error ? err.message : String(err);
       const status = (err as { status?: number }).status;
       if (status === 400 || status === 403) {
-        return await listPage(c, { values, error: message }, status);
+        // The two refusals of a valid form are about the department and the customer's email.
+        const field = message.includes("email") ? "customerEmail" : "departmentId";
+        return await listPage(c, { values, errors: { [field]: message } }, status);
       }
       throw err;
     }

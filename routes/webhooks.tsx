@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { WEBHOOK_EVENTS } from "../core/webhook_events.ts";
-import { WebhookError } from "../services/webhooks.ts";
+import { WebhookError, webhookInputProblems } from "../services/webhooks.ts";
 import { WebhookCreatedPage, WebhookPage, WebhooksPage } from "../views/admin/WebhooksPage.tsx";
 import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { many, readForm } from "./forms.ts";
@@ -51,23 +51,17 @@ export function webhookRoutes(): Hono<AppEnv> {
 
   app.post("/admin/webhooks", async (c) => {
     const form = await readForm(c, NewWebhook);
-    const again = async (
-      error: string,
-      field?: string,
-      values?: { url: string; events: string[] },
-    ) =>
-      render(
-        c,
-        <WebhooksPage
-          webhooks={await webhooks(c).list()}
-          events={EVENTS}
-          error={error}
-          field={field}
-          values={values}
-        />,
-        400,
-      );
-    if (!form.ok) return await again(form.message);
+    const raw = await c.req.parseBody({ all: true });
+    const values = { url: String(raw.url ?? ""), events: [raw.events ?? []].flat().map(String) };
+    const again = (errors: Record<string, string>) => refusedWebhook(c, errors, values);
+    if (!form.ok) return await again(form.errors);
+    // Every problem at once, not only the first the service would refuse.
+    const problems = webhookInputProblems({
+      url: form.data.url,
+      events: [...new Set(form.data.events)],
+      secret: form.data.secret.trim(),
+    });
+    if (Object.keys(problems).length > 0) return await again(problems);
     try {
       const created = await webhooks(c).create(form.data, actor(c));
       if (!created.generated) return c.redirect(`/admin/webhooks/${created.webhook.id}`, 303);
@@ -75,7 +69,7 @@ export function webhookRoutes(): Hono<AppEnv> {
       return render(c, <WebhookCreatedPage webhook={created.webhook} secret={created.secret} />);
     } catch (err) {
       if (err instanceof WebhookError && err.status === 400) {
-        return await again(err.message, err.field, form.data);
+        return await again({ [err.field ?? ""]: err.message });
       }
       throw err;
     }
@@ -122,4 +116,22 @@ export function webhookRoutes(): Hono<AppEnv> {
     return c.redirect("/admin/webhooks", 303);
   });
   return app;
+}
+
+/** The webhooks page again, with the new webhook's form as sent and what is wrong with it. */
+async function refusedWebhook(
+  c: Ctx,
+  errors: Record<string, string>,
+  values: { url: string; events: string[] },
+): Promise<Response> {
+  return render(
+    c,
+    <WebhooksPage
+      webhooks={await c.get("services").webhooks.list()}
+      events={EVENTS}
+      errors={errors}
+      values={values}
+    />,
+    400,
+  );
 }

@@ -25,7 +25,7 @@ import {
 } from "../lib/tokens.ts";
 import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
 import { queueRevocation } from "./revocations.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { listDepartments } from "../store/departments.ts";
 import { completeSetup, getInstance } from "../store/instance.ts";
@@ -54,6 +54,7 @@ import {
 } from "../store/web_sessions.ts";
 import { Limiter, type Slot } from "./limiter.ts";
 import { addressKey } from "../lib/net.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** How long sessions live. */
 export const SESSION_LIMITS = {
@@ -71,6 +72,7 @@ export const RECOVERY_CODE_COUNT = 10;
 /** What the account service needs from the outside. */
 export interface AccountDeps {
   db: Db;
+  work: UnitOfWork;
   clock: Clock;
   box: SecretBox;
   scrypt: ScryptParams;
@@ -177,11 +179,11 @@ export class Accounts {
     const passwordHash = await this.hasher.hash(input.password);
     const now = this.#d.clock.now();
     const id = newId();
-    await this.#d.db.transaction().execute(async (trx) => {
-      if (!(await completeSetup(trx, input.organizationName, now))) {
+    await this.#d.work.run(async (tx) => {
+      if (!(await completeSetup(tx.db, input.organizationName, now))) {
         throw new AccountError("setup_done", "Setup has already been completed");
       }
-      await insertUser(trx, {
+      await insertUser(tx.db, {
         id,
         email: input.email,
         name: input.name,
@@ -189,7 +191,7 @@ export class Accounts {
         passwordHash,
         now,
       });
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: "setup.completed",
         actor: { kind: "user", id, label: input.email.toLowerCase() },
@@ -206,9 +208,9 @@ export class Accounts {
    */
   async completeSetupFromConsole(organization: string, actor: AuditRecord["actor"]) {
     const now = this.#d.clock.now();
-    return await this.#d.db.transaction().execute(async (trx) => {
-      if (!(await completeSetup(trx, organization, now))) return false;
-      await appendAudit(trx, {
+    return await this.#d.work.run(async (tx) => {
+      if (!(await completeSetup(tx.db, organization, now))) return false;
+      await tx.audit({
         at: now,
         action: "setup.completed",
         actor,
@@ -245,13 +247,15 @@ export class Accounts {
     const now = this.#d.clock.now();
     if (!user || !ok) {
       for (const slot of slots) slot.fail();
-      await appendAudit(this.#d.db, {
-        at: now,
-        action: "user.login_failed",
-        outcome: "invalid_credentials",
-        actor: { kind: "user", id: user?.id ?? null, label: email },
-        detail: { ip: input.ip },
-      });
+      await this.#d.work.run((tx) =>
+        tx.audit({
+          at: now,
+          action: "user.login_failed",
+          outcome: "invalid_credentials",
+          actor: { kind: "user", id: user?.id ?? null, label: email },
+          detail: { ip: input.ip },
+        })
+      );
       throw new AccountError("invalid", "Email or password is incorrect");
     }
     if (user.disabled_at !== null) {
@@ -386,15 +390,15 @@ export class Accounts {
       );
     }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, recoveryCode);
-    await this.#d.db.transaction().execute(async (trx) => {
-      await updateUser(trx, user.id, {
+    await this.#d.work.run(async (tx) => {
+      await updateUser(tx.db, user.id, {
         totp_secret: user.totp_pending_secret,
         totp_pending_secret: null,
         totp_enabled_at: now,
         totp_last_step: step,
       }, now);
-      await replaceRecoveryCodes(trx, user.id, codes.map((c) => hashToken(c)), now);
-      await appendAudit(trx, this.#record(user, "user.mfa_enrolled"));
+      await replaceRecoveryCodes(tx.db, user.id, codes.map((c) => hashToken(c)), now);
+      await tx.audit(this.#record(user, "user.mfa_enrolled"));
     });
     await slot.succeed();
     return codes;
@@ -408,9 +412,9 @@ export class Accounts {
     }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, recoveryCode);
     const now = this.#d.clock.now();
-    await this.#d.db.transaction().execute(async (trx) => {
-      await replaceRecoveryCodes(trx, user.id, codes.map((c) => hashToken(c)), now);
-      await appendAudit(trx, this.#record(user, "user.recovery_codes_regenerated"));
+    await this.#d.work.run(async (tx) => {
+      await replaceRecoveryCodes(tx.db, user.id, codes.map((c) => hashToken(c)), now);
+      await tx.audit(this.#record(user, "user.recovery_codes_regenerated"));
     });
     return codes;
   }
@@ -429,19 +433,19 @@ export class Accounts {
   async clearMfa(userId: string, actor: AuditRecord["actor"]): Promise<void> {
     const user = await this.#user(userId);
     const now = this.#d.clock.now();
-    await this.#d.db.transaction().execute(async (trx) => {
+    await this.#d.work.run(async (tx) => {
       if (!bySelf(actor, user)) {
-        await deleteUserSessions(trx, user.id);
-        await queueRevocation(trx, { kind: "user", id: user.id }, "mfa_reset", actor, now);
+        await deleteUserSessions(tx.db, user.id);
+        await queueRevocation(tx.db, { kind: "user", id: user.id }, "mfa_reset", actor, now);
       }
       // totp_last_step stays: a re-enrolment can never accept a step already used.
-      await updateUser(trx, user.id, {
+      await updateUser(tx.db, user.id, {
         totp_secret: null,
         totp_pending_secret: null,
         totp_enabled_at: null,
       }, now);
-      await replaceRecoveryCodes(trx, user.id, [], now);
-      await appendAudit(trx, {
+      await replaceRecoveryCodes(tx.db, user.id, [], now);
+      await tx.audit({
         at: now,
         action: "user.mfa_reset",
         actor,
@@ -473,13 +477,13 @@ export class Accounts {
     if (problem) throw new AccountError("weak_password", problem);
     const hash = await this.hasher.hash(password);
     const now = this.#d.clock.now();
-    await this.#d.db.transaction().execute(async (trx) => {
-      await updateUser(trx, user.id, { password_hash: hash, password_changed_at: now }, now);
-      await deleteUserSessions(trx, user.id, options.keepSession);
+    await this.#d.work.run(async (tx) => {
+      await updateUser(tx.db, user.id, { password_hash: hash, password_changed_at: now }, now);
+      await deleteUserSessions(tx.db, user.id, options.keepSession);
       if (!bySelf(actor, user)) {
-        await queueRevocation(trx, { kind: "user", id: user.id }, "password_reset", actor, now);
+        await queueRevocation(tx.db, { kind: "user", id: user.id }, "password_reset", actor, now);
       }
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: "user.password_changed",
         actor,
@@ -502,10 +506,10 @@ export class Accounts {
     const hash = await this.hasher.hash(input.password);
     const now = this.#d.clock.now();
     const id = newId();
-    await this.#d.db.transaction().execute(async (trx) => {
-      await insertUser(trx, { ...input, id, passwordHash: hash, now });
-      await afterInsert?.(trx, id);
-      await appendAudit(trx, {
+    await this.#d.work.run(async (tx) => {
+      await insertUser(tx.db, { ...input, id, passwordHash: hash, now });
+      await afterInsert?.(tx.db, id);
+      await tx.audit({
         at: now,
         action: "user.created",
         actor,
@@ -619,7 +623,7 @@ export class Accounts {
     outcome?: string,
     detail?: Record<string, unknown>,
   ) {
-    await appendAudit(this.#d.db, this.#record(user, action, outcome, detail));
+    await this.#d.work.run((tx) => tx.audit(this.#record(user, action, outcome, detail)));
   }
 }
 

@@ -19,7 +19,6 @@ import { type AuditKey, sha256Hex, verifyAuditSignature } from "../lib/audit_key
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import {
-  appendAudit,
   chainHead,
   chainRows,
   firstRowAfter,
@@ -31,6 +30,7 @@ import {
 } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import type { DeadlineSource } from "../lib/scheduler.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** What a walk of the chain found. */
 export type ChainReport =
@@ -68,6 +68,8 @@ export class AuditChain implements DeadlineSource {
   constructor(
     private deps: {
       db: Db;
+      /** Where the chain's own records (an export) are written, as every use case's are. */
+      work: UnitOfWork;
       clock: Clock;
       log: Logger;
       key: AuditKey;
@@ -211,11 +213,12 @@ export class AuditChain implements DeadlineSource {
    * its download recorded first so the bundle itself carries the record of its export.
    */
   async exportFor(user: { id: string; email: string }): Promise<AsyncGenerator<BundleLine>> {
-    await appendAudit(this.deps.db, {
-      at: this.deps.clock.now(),
-      action: "audit.exported",
-      actor: { kind: "user", id: user.id, label: user.email },
-    });
+    await this.deps.work.run((tx) =>
+      tx.audit({
+        action: "audit.exported",
+        actor: { kind: "user", id: user.id, label: user.email },
+      })
+    );
     return this.bundle();
   }
 

@@ -21,7 +21,7 @@ import {
   quickCheck,
   snapshotInto,
 } from "../store/backup.ts";
-import { type Db, openDatabase } from "../store/db.ts";
+import { type Db, engineOf, openDatabase } from "../store/db.ts";
 import type { DeadlineSource } from "../lib/scheduler.ts";
 
 const DATABASE = "assent.db";
@@ -69,6 +69,11 @@ async function exists(path: string): Promise<boolean> {
 export async function createBackup(
   options: { db: Db; dataDir: string; target: string; now: number },
 ): Promise<BackupManifest> {
+  if (engineOf(options.db) === "postgres") {
+    throw new BackupError(
+      "This instance keeps its data in PostgreSQL: back the database up with pg_dump, and keep secret.key and audit.key of the data directory with it",
+    );
+  }
   if (await exists(options.target)) {
     throw new BackupError(`"${options.target}" already exists; choose a new file name`);
   }

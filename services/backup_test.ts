@@ -11,6 +11,7 @@ import { LATEST_SCHEMA } from "../store/backup.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { BackupError, Backups, createBackup, restoreBackup } from "./backup.ts";
 import { Scheduler } from "../lib/scheduler.ts";
+import { createTestDatabase, sqliteOnly, TEST_ENGINE } from "../tests/support/database.ts";
 
 async function dataDir(root: string, name: string, rows = 3) {
   const dir = join(root, name);
@@ -279,11 +280,42 @@ Deno.test("a scheduled backup that fails is retried later, not in a loop, and sh
   }
 });
 
-Deno.test("a second server on the same data directory is refused while the first runs", async () => {
-  const { startTestServer } = await import("../tests/support/server.ts");
-  await using first = await startTestServer();
-  await assert.rejects(
-    () => startTestServer({ dataDir: first.dataDir }),
-    (e) => e instanceof Error && /is in use by assent serve \(pid \d+\)/.test(e.message),
-  );
+Deno.test(
+  sqliteOnly(
+    "a second server on the same data directory is refused while the first runs",
+    "the data-directory lock guards the SQLite file; a PostgreSQL database is shared by design",
+  ),
+  async () => {
+    const { startTestServer } = await import("../tests/support/server.ts");
+    await using first = await startTestServer();
+    await assert.rejects(
+      () => startTestServer({ dataDir: first.dataDir }),
+      (e) => e instanceof Error && /is in use by assent serve \(pid \d+\)/.test(e.message),
+    );
+  },
+);
+
+Deno.test({
+  name: TEST_ENGINE === "postgres"
+    ? "a backup of a PostgreSQL instance is refused with a sentence naming pg_dump"
+    : "a backup of a PostgreSQL instance is refused [PostgreSQL only, skipped on SQLite: this run has no PostgreSQL server]",
+  ignore: TEST_ENGINE !== "postgres",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const place = await createTestDatabase(dir);
+    const database = openDatabase(place.location);
+    try {
+      await Deno.writeFile(join(dir, "secret.key"), new Uint8Array(32));
+      await assert.rejects(
+        () =>
+          createBackup({ db: database.db, dataDir: dir, target: join(dir, "b.tar.gz"), now: 0 }),
+        (err: Error) => err instanceof BackupError && /pg_dump/.test(err.message),
+      );
+      await assert.rejects(() => Deno.stat(join(dir, "b.tar.gz")), Deno.errors.NotFound);
+    } finally {
+      await database.close();
+      await place.drop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -4,8 +4,6 @@
  * transaction that saves it. Exclusions stay on the settings page.
  */
 import { type ConfirmationPolicy, confirmationPolicy, CoreError } from "../core/mod.ts";
-import type { Clock } from "../lib/clock.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDepartment } from "../store/departments.ts";
 import { loadPolicies, savePolicies } from "../store/policies.ts";
@@ -13,6 +11,7 @@ import type { CurrentUser } from "./accounts.ts";
 import { canSee, visibleDepartments } from "./devices.ts";
 import { administers } from "./scope.ts";
 import { SessionError } from "./sessions.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** The fields an API client reads and writes; exclusions are listed, not written. */
 export type ConfirmationSettings = Omit<
@@ -20,61 +19,71 @@ export type ConfirmationSettings = Omit<
   "excludedDeviceIds" | "excludedGroupIds"
 >;
 
-/** The department's confirmation settings with its exclusions; 404 outside the viewer's reach. */
-export async function confirmationSettings(
-  db: Db,
-  user: CurrentUser,
-  departmentId: string,
-): Promise<ConfirmationPolicy> {
-  await visibleDepartment(db, user, departmentId);
-  return (await loadPolicies(db, departmentId)).confirmation;
-}
+/** Departments' Session Confirmation settings as API clients read and change them. */
+export class ConsentSettings {
+  readonly #d: { work: UnitOfWork };
 
-/**
- * Changes the fields given over the department's current settings; 403 for anyone but its admins,
- * 400 with the policy's own sentence for a bad value, and nothing saved then.
- */
-export async function changeConfirmationSettings(
-  deps: { db: Db; clock: Clock },
-  user: CurrentUser,
-  departmentId: string,
-  input: Partial<ConfirmationSettings>,
-): Promise<ConfirmationPolicy> {
-  await visibleDepartment(deps.db, user, departmentId);
-  if (!await administers(deps.db, user, departmentId)) {
-    throw new SessionError("forbidden", "Only the department's admins change its settings", 403);
+  constructor(deps: { work: UnitOfWork }) {
+    this.#d = deps;
   }
-  return await deps.db.transaction().execute(async (trx) => {
-    const current = await loadPolicies(trx, departmentId);
-    let next: ConfirmationPolicy;
-    try {
-      // An explicit mode decides on or off too, whatever `enabled` was before.
-      const enabled = input.enabled ??
-        (input.mode !== undefined ? input.mode !== "off" : current.confirmation.enabled);
-      next = confirmationPolicy({ ...current.confirmation, ...input, enabled });
-    } catch (err) {
-      if (err instanceof CoreError) throw new SessionError("invalid_request", err.message, 400);
-      throw err;
+
+  /** The department's confirmation settings with its exclusions; 404 outside the viewer's reach. */
+  async read(user: CurrentUser, departmentId: string): Promise<ConfirmationPolicy> {
+    const db = this.#d.work.db;
+    await visibleDepartment(db, user, departmentId);
+    return (await loadPolicies(db, departmentId)).confirmation;
+  }
+
+  /**
+   * Changes the fields given over the department's current settings; 403 for anyone but its
+   * admins, 400 with the policy's own sentence for a bad value, and nothing saved then.
+   */
+  async change(
+    user: CurrentUser,
+    departmentId: string,
+    input: Partial<ConfirmationSettings>,
+  ): Promise<ConfirmationPolicy> {
+    const { work } = this.#d;
+    await visibleDepartment(work.db, user, departmentId);
+    if (!await administers(work.db, user, departmentId)) {
+      throw new SessionError("forbidden", "Only the department's admins change its settings", 403);
     }
-    const changes: Record<string, string> = {};
-    for (const key of Object.keys(input) as (keyof ConfirmationSettings)[]) {
-      const before = JSON.stringify(current.confirmation[key]);
-      const after = JSON.stringify(next[key]);
-      if (before !== after) changes[key] = `${before} → ${after}`;
-    }
-    if (Object.keys(changes).length > 0) {
-      const now = deps.clock.now();
-      await savePolicies(trx, departmentId, { ...current, confirmation: next }, user.email, now);
-      await appendAudit(trx, {
-        at: now,
-        action: "policy.changed",
-        actor: { kind: "user", id: user.id, label: user.email },
-        departmentId,
-        detail: changes,
-      });
-    }
-    return next;
-  });
+    return await work.run(async (tx) => {
+      const current = await loadPolicies(tx.db, departmentId);
+      let next: ConfirmationPolicy;
+      try {
+        // An explicit mode decides on or off too, whatever `enabled` was before.
+        const enabled = input.enabled ??
+          (input.mode !== undefined ? input.mode !== "off" : current.confirmation.enabled);
+        next = confirmationPolicy({ ...current.confirmation, ...input, enabled });
+      } catch (err) {
+        if (err instanceof CoreError) throw new SessionError("invalid_request", err.message, 400);
+        throw err;
+      }
+      const changes: Record<string, string> = {};
+      for (const key of Object.keys(input) as (keyof ConfirmationSettings)[]) {
+        const before = JSON.stringify(current.confirmation[key]);
+        const after = JSON.stringify(next[key]);
+        if (before !== after) changes[key] = `${before} → ${after}`;
+      }
+      if (Object.keys(changes).length > 0) {
+        await savePolicies(
+          tx.db,
+          departmentId,
+          { ...current, confirmation: next },
+          user.email,
+          tx.now,
+        );
+        await tx.audit({
+          action: "policy.changed",
+          actor: { kind: "user", id: user.id, label: user.email },
+          departmentId,
+          detail: changes,
+        });
+      }
+      return next;
+    });
+  }
 }
 
 async function visibleDepartment(db: Db, user: CurrentUser, departmentId: string) {

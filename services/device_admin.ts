@@ -6,7 +6,6 @@
  */
 import { CLOSE } from "../protocol/messages.ts";
 import type { Clock } from "../lib/clock.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { type DeviceQuery, searchDevices } from "../store/device_search.ts";
 import {
@@ -159,16 +158,16 @@ export class DeviceAdmin {
   async delete(viewer: CurrentUser, deviceId: string): Promise<{ name: string }> {
     const { db, clock, agents } = this.#d;
     const departments = await visibleDepartments(db, viewer);
-    const deleted = await db.transaction().execute(async (trx) => {
-      const device = await findDevice(trx, deviceId);
+    const deleted = await this.#d.work.run(async (tx) => {
+      const device = await findDevice(tx.db, deviceId);
       // A Service Desk customer's computer goes with its support session, not from here.
       if (!device || device.kind !== "agent" || !canSee(departments, device.department_id)) {
         return null;
       }
-      const sessions = await trx.selectFrom("support_sessions").select(["id", "status"])
+      const sessions = await tx.db.selectFrom("support_sessions").select(["id", "status"])
         .where("device_id", "=", device.id).where("status", "!=", "closed").execute();
-      if (!await deleteDeviceRow(trx, device.id)) return null;
-      await appendAudit(trx, {
+      if (!await deleteDeviceRow(tx.db, device.id)) return null;
+      await tx.audit({
         at: clock.now(),
         action: "device.deleted",
         actor: { kind: "user", id: viewer.id, label: viewer.email },
@@ -194,19 +193,19 @@ export class DeviceAdmin {
   async renameGroup(viewer: CurrentUser, groupId: string, name: string): Promise<void> {
     const { db, clock } = this.#d;
     const departments = await visibleDepartments(db, viewer);
-    await db.transaction().execute(async (trx) => {
-      const group = await findGroup(trx, groupId);
+    await this.#d.work.run(async (tx) => {
+      const group = await findGroup(tx.db, groupId);
       if (!group || !canSee(departments, group.department_id)) {
         throw new DeviceAdminError(404, "No such group");
       }
       if (group.name === name) return;
-      if (!await renameGroup(trx, group.id, name)) {
+      if (!await renameGroup(tx.db, group.id, name)) {
         throw new DeviceAdminError(
           400,
           `A group named "${name}" already exists in this department`,
         );
       }
-      await appendAudit(trx, {
+      await tx.audit({
         at: clock.now(),
         action: "device_group.renamed",
         actor: { kind: "user", id: viewer.id, label: viewer.email },
@@ -223,14 +222,14 @@ export class DeviceAdmin {
   ): Promise<{ departmentId: string; moved: number }> {
     const { db, clock } = this.#d;
     const departments = await visibleDepartments(db, viewer);
-    return await db.transaction().execute(async (trx) => {
-      const group = await findGroup(trx, groupId);
+    return await this.#d.work.run(async (tx) => {
+      const group = await findGroup(tx.db, groupId);
       if (!group || !canSee(departments, group.department_id)) {
         throw new DeviceAdminError(404, "No such group");
       }
-      const moved = await deleteGroup(trx, group.id);
+      const moved = await deleteGroup(tx.db, group.id);
       if (moved === null) throw new DeviceAdminError(404, "No such group");
-      await appendAudit(trx, {
+      await tx.audit({
         at: clock.now(),
         action: "device_group.deleted",
         actor: { kind: "user", id: viewer.id, label: viewer.email },

@@ -238,6 +238,8 @@ export class DeviceEvents {
       await tx.audit({
         action: kept.kind === "revoke"
           ? "authorization.revoke_acknowledged"
+          : kept.kind === "receipt"
+          ? "receipt.acknowledged"
           : "confirmation.withdraw_acknowledged",
         actor: { kind: "agent", id: deviceId },
         deviceId,
@@ -246,6 +248,8 @@ export class DeviceEvents {
         departmentId: device?.department_id ?? null,
         detail: kept.message.type === "prompt_withdraw"
           ? { messageId, promptId: kept.message.promptId }
+          : kept.message.type === "receipt"
+          ? { messageId, receiptId: kept.message.receiptId }
           : { messageId },
       });
       return kept;

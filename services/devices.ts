@@ -8,7 +8,7 @@ import { hashToken, newId, randomToken, safeEqual } from "../lib/tokens.ts";
 import { type DeviceInfo, helloProofMessage, type KeyProof } from "../protocol/messages.ts";
 import { type PathStyle, pathStyleOf, type ReachRoot, reachRoots } from "../core/mod.ts";
 import { loadPolicies } from "../store/policies.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   claimEnrollmentUse,
@@ -25,6 +25,7 @@ export type { Device };
 import { userDepartmentIds } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import type { Clock as ClockPort, ConnectingDevice, DeviceAuthentication } from "./ports.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** Why an enrollment token was refused, and what the agent prints. */
 export const ENROLLMENT_REFUSALS = {
@@ -43,7 +44,7 @@ export const ENROLLMENT_PREFIX = "enr_";
 
 /** Creates an enrollment token; returns the token, shown once (only its hash is kept). */
 export async function createEnrollmentToken(
-  db: Db,
+  work: UnitOfWork,
   input: {
     label: string;
     departmentId: string;
@@ -56,8 +57,8 @@ export async function createEnrollmentToken(
 ): Promise<{ id: string; token: string }> {
   const token = ENROLLMENT_PREFIX + randomToken();
   const id = newId();
-  await db.transaction().execute(async (trx) => {
-    await insertEnrollmentToken(trx, {
+  await work.run(async (tx) => {
+    await insertEnrollmentToken(tx.db, {
       id,
       token_hash: hashToken(token),
       label: input.label,
@@ -68,7 +69,7 @@ export async function createEnrollmentToken(
       created_by: actor.label ?? actor.id ?? null,
       created_at: input.now,
     });
-    await appendAudit(trx, {
+    await tx.audit({
       at: input.now,
       action: "enrollment_token.created",
       actor,
@@ -98,7 +99,7 @@ export async function proofHolds(
  * once for the agent to keep.
  */
 export async function enrollDevice(
-  db: Db,
+  work: UnitOfWork,
   clock: Clock,
   input: { token: string; name: string; ip: string; proof: KeyProof; nonce: string },
 ): Promise<
@@ -106,18 +107,21 @@ export async function enrollDevice(
   | { ok: false; reason: EnrollmentRefusal }
 > {
   const now = clock.now();
+  const db = work.db;
   const row = input.token.startsWith(ENROLLMENT_PREFIX)
     ? await findEnrollmentTokenByHash(db, hashToken(input.token))
     : undefined;
   const refuse = async (reason: EnrollmentRefusal) => {
-    await appendAudit(db, {
-      at: now,
-      action: "device.enrollment_refused",
-      outcome: reason,
-      actor: { kind: "agent", label: input.ip },
-      departmentId: row?.department_id ?? null,
-      detail: { token: row?.id ?? null, ip: input.ip },
-    });
+    await work.run((tx) =>
+      tx.audit({
+        at: now,
+        action: "device.enrollment_refused",
+        outcome: reason,
+        actor: { kind: "agent", label: input.ip },
+        departmentId: row?.department_id ?? null,
+        detail: { token: row?.id ?? null, ip: input.ip },
+      })
+    );
     return { ok: false as const, reason };
   };
   if (!row) return await refuse("unknown");
@@ -127,9 +131,9 @@ export async function enrollDevice(
   if (!(await proofHolds(input.proof, input.nonce, null))) return await refuse("bad_key");
   const secret = randomToken();
   const id = newId();
-  const created = await db.transaction().execute(async (trx) => {
-    if (!(await claimEnrollmentUse(trx, row.id, now))) return false;
-    await insertDevice(trx, {
+  const created = await work.run(async (tx) => {
+    if (!(await claimEnrollmentUse(tx.db, row.id, now))) return false;
+    await insertDevice(tx.db, {
       id,
       secretHash: hashToken(secret),
       publicKey: input.proof.publicKey,
@@ -139,7 +143,7 @@ export async function enrollDevice(
       tokenId: row.id,
       now,
     });
-    await appendAudit(trx, {
+    await tx.audit({
       at: now,
       action: "device.enrolled",
       actor: { kind: "agent", id, label: input.name },
@@ -164,7 +168,7 @@ export type DeviceRefusal = "bad_credential" | "disabled" | "bad_key";
  * `device.key_registered`, and from then on only that key will do.
  */
 export async function authenticateDevice(
-  db: Db,
+  work: UnitOfWork,
   clock: Clock,
   input: {
     deviceId: string;
@@ -177,6 +181,7 @@ export async function authenticateDevice(
   | { ok: true; device: Device }
   | { ok: false; reason: DeviceRefusal; device: Device | null; detail?: string }
 > {
+  const db = work.db;
   const device = await findDevice(db, input.deviceId);
   if (
     !device || device.kind !== "agent" || !safeEqual(device.secret_hash, hashToken(input.secret))
@@ -194,9 +199,9 @@ export async function authenticateDevice(
   }
   if (device.public_key !== null) return { ok: true, device };
   const now = clock.now();
-  const registered = await db.transaction().execute(async (trx) => {
-    if (!(await registerDeviceKey(trx, device.id, proof.publicKey, now))) return false;
-    await appendAudit(trx, {
+  const registered = await work.run(async (tx) => {
+    if (!(await registerDeviceKey(tx.db, device.id, proof.publicKey, now))) return false;
+    await tx.audit({
       at: now,
       action: "device.key_registered",
       actor: { kind: "agent", id: device.id, label: device.name },
@@ -259,9 +264,9 @@ export function connectingDevice(device: Device): ConnectingDevice {
 
 /** Enrollment and device credentials for the agent protocol. */
 export class DeviceCredentials implements DeviceAuthentication {
-  readonly #d: { db: Db; clock: ClockPort };
+  readonly #d: { work: UnitOfWork; clock: ClockPort };
 
-  constructor(deps: { db: Db; clock: ClockPort }) {
+  constructor(deps: { work: UnitOfWork; clock: ClockPort }) {
     this.#d = deps;
   }
 
@@ -269,7 +274,7 @@ export class DeviceCredentials implements DeviceAuthentication {
   async enroll(
     input: Parameters<DeviceAuthentication["enroll"]>[0],
   ): ReturnType<DeviceAuthentication["enroll"]> {
-    const result = await enrollDevice(this.#d.db, this.#d.clock, input);
+    const result = await enrollDevice(this.#d.work, this.#d.clock, input);
     if (!result.ok) {
       return {
         ok: false,
@@ -285,7 +290,7 @@ export class DeviceCredentials implements DeviceAuthentication {
   async authenticate(
     input: Parameters<DeviceAuthentication["authenticate"]>[0],
   ): ReturnType<DeviceAuthentication["authenticate"]> {
-    const result = await authenticateDevice(this.#d.db, this.#d.clock, input);
+    const result = await authenticateDevice(this.#d.work, this.#d.clock, input);
     if (result.ok) return { ok: true, device: connectingDevice(result.device) };
     return {
       ok: false,

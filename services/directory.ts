@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { AccessRevocationCause } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import { newId } from "../lib/tokens.ts";
-import { appendAudit, type AuditRecord } from "../store/audit.ts";
+import type { AuditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   type DepartmentRow,
@@ -45,11 +45,12 @@ import {
   type UserAccess,
   userAccess,
 } from "./scope.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
-/** A refusal with the status to answer and a sentence to show. */
+/** A refusal with the status to answer, a sentence to show, and the field it is about. */
 export class DirectoryError extends Error {
   override name = "DirectoryError";
-  constructor(readonly status: 400 | 403 | 404, message: string) {
+  constructor(readonly status: 400 | 403 | 404, message: string, readonly field?: string) {
     super(message);
   }
 }
@@ -90,6 +91,8 @@ export const CONSOLE_OPERATOR: Operator = Object.freeze({
 /** What the directory needs. */
 export interface DirectoryDeps {
   db: Db;
+  /** Where each change is saved with its audit record, in one transaction. */
+  work: UnitOfWork;
   clock: Clock;
   accounts: Accounts;
   revocations: AccessRevocations;
@@ -221,23 +224,23 @@ export class Directory {
     const { db, clock } = this.#d;
     const other = await findUserByEmail(db, input.email);
     if (other && other.id !== id) {
-      throw new DirectoryError(400, `A user with email "${input.email}" already exists`);
+      throw new DirectoryError(400, `A user with email "${input.email}" already exists`, "email");
     }
     const departmentIds = [...new Set(input.departmentIds)];
     const removed = target.departmentIds.some((d) => !departmentIds.includes(d));
     const demoted = target.user.role === "super_admin" && input.role !== "super_admin";
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await updateUser(trx, id, { name: input.name, email: input.email, role: input.role }, now);
-      await setUserDepartments(trx, id, departmentIds);
-      if (demoted) await this.#keepASuperAdmin(trx, "demoted");
+    await this.#d.work.run(async (tx) => {
+      await updateUser(tx.db, id, { name: input.name, email: input.email, role: input.role }, now);
+      await setUserDepartments(tx.db, id, departmentIds);
+      if (demoted) await this.#keepASuperAdmin(tx.db, "demoted");
       const cause: AccessRevocationCause | null = removed
         ? "removed_from_department"
         : demoted
         ? "role_changed"
         : null;
-      if (cause) await queueRevocation(trx, { kind: "user", id }, cause, actorOf(viewer), now);
-      await appendAudit(trx, {
+      if (cause) await queueRevocation(tx.db, { kind: "user", id }, cause, actorOf(viewer), now);
+      await tx.audit({
         at: now,
         action: "user.updated",
         actor: actorOf(viewer),
@@ -257,22 +260,22 @@ export class Directory {
     if (disabled && user.id === viewer.id) {
       throw new DirectoryError(400, "You cannot disable yourself");
     }
-    const { db, clock } = this.#d;
+    const { clock } = this.#d;
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await updateUser(trx, user.id, { disabled_at: disabled ? now : null }, now);
+    await this.#d.work.run(async (tx) => {
+      await updateUser(tx.db, user.id, { disabled_at: disabled ? now : null }, now);
       if (disabled) {
-        if (user.role === "super_admin") await this.#keepASuperAdmin(trx, "disabled");
-        await deleteUserSessions(trx, user.id);
+        if (user.role === "super_admin") await this.#keepASuperAdmin(tx.db, "disabled");
+        await deleteUserSessions(tx.db, user.id);
         await queueRevocation(
-          trx,
+          tx.db,
           { kind: "user", id: user.id },
           "user_disabled",
           actorOf(viewer),
           now,
         );
       }
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: disabled ? "user.disabled" : "user.enabled",
         actor: actorOf(viewer),
@@ -326,17 +329,17 @@ export class Directory {
     }
     const { db, clock } = this.#d;
     if (await findDepartmentByName(db, name)) {
-      throw new DirectoryError(400, `A department named "${name}" already exists`);
+      throw new DirectoryError(400, `A department named "${name}" already exists`, "name");
     }
     const now = clock.now();
     const id = newId();
-    await db.transaction().execute(async (trx) => {
-      await insertDepartment(trx, { id, name, now });
+    await this.#d.work.run(async (tx) => {
+      await insertDepartment(tx.db, { id, name, now });
       if (viewer.role === "admin") {
-        await trx.insertInto("user_departments").values({ user_id: viewer.id, department_id: id })
+        await tx.db.insertInto("user_departments").values({ user_id: viewer.id, department_id: id })
           .execute();
       }
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: "department.created",
         actor: actorOf(viewer),
@@ -354,12 +357,12 @@ export class Directory {
     const { db, clock } = this.#d;
     const clash = await findDepartmentByName(db, name);
     if (clash && clash.id !== department.id) {
-      throw new DirectoryError(400, `A department named "${name}" already exists`);
+      throw new DirectoryError(400, `A department named "${name}" already exists`, "name");
     }
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await updateDepartment(trx, department.id, { name }, now);
-      await appendAudit(trx, {
+    await this.#d.work.run(async (tx) => {
+      await updateDepartment(tx.db, department.id, { name }, now);
+      await tx.audit({
         at: now,
         action: "department.renamed",
         actor: actorOf(viewer),
@@ -372,20 +375,20 @@ export class Directory {
   /** Disables (ending every live access to its devices) or enables a department. */
   async setDepartmentDisabled(viewer: Operator, id: string, disabled: boolean): Promise<void> {
     const department = await this.#department(viewer, id);
-    const { db, clock } = this.#d;
+    const { clock } = this.#d;
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
-      await updateDepartment(trx, department.id, { disabled_at: disabled ? now : null }, now);
+    await this.#d.work.run(async (tx) => {
+      await updateDepartment(tx.db, department.id, { disabled_at: disabled ? now : null }, now);
       if (disabled) {
         await queueRevocation(
-          trx,
+          tx.db,
           { kind: "department", id: department.id },
           "department_disabled",
           actorOf(viewer),
           now,
         );
       }
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: disabled ? "department.disabled" : "department.enabled",
         actor: actorOf(viewer),
@@ -452,12 +455,16 @@ export class Directory {
       throw new DirectoryError(403, OUT_OF_SCOPE);
     }
     if (!input.departmentIds.every((d) => enabled.has(d))) {
-      throw new DirectoryError(400, "One of the chosen departments does not exist");
+      throw new DirectoryError(
+        400,
+        "One of the chosen departments does not exist",
+        "departmentIds",
+      );
     }
     // An admin's technician must stay in one of the admin's departments, or nobody but a super
     // admin could find them again.
     if (viewer.role !== "super_admin" && input.departmentIds.length === 0) {
-      throw new DirectoryError(400, "Choose at least one department");
+      throw new DirectoryError(400, "Choose at least one department", "departmentIds");
     }
   }
 

@@ -7,12 +7,15 @@
 import {
   type ApprovalPageView,
   approvalPageView,
+  approvalProgress,
   type Attempt,
   EMAIL_REQUIREMENT_SOURCE_LABELS,
   type EmailDecisionPath,
+  type EmailGate,
   findAttempt,
   mayDecide,
   progressLines,
+  type RequirementProgress,
   sameMailbox,
   secondsLeft,
   type SupportSession,
@@ -51,6 +54,15 @@ export interface ApprovalModel {
   reason: string | null;
   /** Where the request stands: e.g. "device settings: 1 of 2 allows". */
   progress: string[];
+  /** The same, as data, for pages that say it in the reader's language. */
+  steps: ApprovalStep[];
+}
+
+/** Where one requirement stands, without who voted (link holders do not learn other approvers). */
+export type ApprovalStep = Omit<RequirementProgress, "votes">;
+
+function stepsOf(gate: EmailGate): ApprovalStep[] {
+  return approvalProgress(gate).map(({ votes: _votes, ...step }) => step);
 }
 
 /** Why a link shows no request at all. */
@@ -72,6 +84,8 @@ export interface PendingApproval {
   reason: string | null;
   /** Where the request stands: e.g. "device settings: 1 of 2 allows". */
   progress: string[];
+  /** The same, as data, for pages that say it in the reader's language. */
+  steps: ApprovalStep[];
 }
 
 /** Who opened a link: the signed-in user behind the browser's cookie, if any. */
@@ -174,6 +188,7 @@ export class EmailAuthorization {
           .map((r) => EMAIL_REQUIREMENT_SOURCE_LABELS[r.source]).join(", "),
         reason: attempt.reason ?? null,
         progress: progressLines(gate),
+        steps: stepsOf(gate),
       });
     }
     return list;
@@ -305,6 +320,7 @@ export class EmailAuthorization {
       recipient: row.recipient,
       reason: attempt?.reason ?? null,
       progress: attempt ? progressLines(attempt.email) : [],
+      steps: attempt ? stepsOf(attempt.email) : [],
     };
   }
 }

@@ -6,11 +6,10 @@ import {
   type EmailAuthorizationPolicy,
   emailAuthorizationPolicy,
 } from "../core/mod.ts";
-import type { Clock } from "../lib/clock.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { loadEmailPolicy, saveEmailPolicy } from "../store/email.ts";
 import type { CurrentUser } from "./accounts.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** The input of the form or API. */
 export interface EmailPolicyInput {
@@ -30,35 +29,68 @@ function describe(p: EmailAuthorizationPolicy | null): string {
     : "none of its own";
 }
 
-/**
- * Saves (or, with null, removes) the setting; throws `CoreError` `invalid_policy` with a
- * message for bad values. Returns the saved policy.
- */
-export async function changeEmailPolicy(
-  deps: { db: Db; clock: Clock },
-  target: { kind: "device" | "group"; id: string; name: string; departmentId: string },
-  input: EmailPolicyInput | null,
-  user: CurrentUser,
-): Promise<EmailAuthorizationPolicy | null> {
-  const policy = input === null ? null : emailAuthorizationPolicy(input);
-  const now = deps.clock.now();
-  await deps.db.transaction().execute(async (trx) => {
-    const before = await loadEmailPolicy(trx, target.kind, target.id);
-    await saveEmailPolicy(trx, target, policy, user.email, now);
-    if (describe(before) === describe(policy)) return;
-    await appendAudit(trx, {
-      at: now,
-      action: "email.policy_changed",
-      actor: { kind: "user", id: user.id, label: user.email },
-      deviceId: target.kind === "device" ? target.id : null,
-      departmentId: target.departmentId,
-      detail: {
-        target: `${target.kind} ${target.name}`,
-        change: `${describe(before)} → ${describe(policy)}`,
-      },
+/** A device or group whose email-authorization setting changes. */
+export interface EmailPolicyTarget {
+  kind: "device" | "group";
+  id: string;
+  name: string;
+  departmentId: string;
+}
+
+/** The email-authorization settings of devices and groups, each change audited from → to. */
+export class EmailSettings {
+  readonly #d: { work: UnitOfWork };
+
+  constructor(deps: { work: UnitOfWork }) {
+    this.#d = deps;
+  }
+
+  /**
+   * Saves (or, with null, removes) the setting; throws `CoreError` `invalid_policy` with a
+   * message for bad values. Returns the saved policy.
+   */
+  async change(
+    target: EmailPolicyTarget,
+    input: EmailPolicyInput | null,
+    user: CurrentUser,
+  ): Promise<EmailAuthorizationPolicy | null> {
+    const policy = input === null ? null : emailAuthorizationPolicy(input);
+    await this.#d.work.run(async (tx) => {
+      const before = await loadEmailPolicy(tx.db, target.kind, target.id);
+      await saveEmailPolicy(tx.db, target, policy, user.email, tx.now);
+      if (describe(before) === describe(policy)) return;
+      await tx.audit({
+        action: "email.policy_changed",
+        actor: { kind: "user", id: user.id, label: user.email },
+        deviceId: target.kind === "device" ? target.id : null,
+        departmentId: target.departmentId,
+        detail: {
+          target: `${target.kind} ${target.name}`,
+          change: `${describe(before)} → ${describe(policy)}`,
+        },
+      });
     });
-  });
-  return policy;
+    return policy;
+  }
+
+  /**
+   * Saves the posted form (or, with `inherit`, removes the own setting); a refused value
+   * comes back as what is wrong with each field, and nothing is saved.
+   */
+  async changeFromForm(
+    target: EmailPolicyTarget,
+    form: { inherit: boolean; fields: EmailPolicyFields },
+    user: CurrentUser,
+  ): Promise<{ ok: true } | { ok: false; errors: Record<string, string> }> {
+    try {
+      await this.change(target, form.inherit ? null : emailPolicyInput(form.fields), user);
+      return { ok: true };
+    } catch (err) {
+      const errors = policyErrors(err);
+      if (!errors) throw err;
+      return { ok: false, errors };
+    }
+  }
 }
 
 /** Splits a recipients text field (lines, commas or semicolons) into addresses. */

@@ -113,7 +113,7 @@ export class Enrollment {
     fields: z.input<typeof TokenFields>,
   ): Promise<{ id: string; token: string }> {
     const input = checked(TokenFields, fields);
-    const { db, clock } = this.#d;
+    const { db, work, clock } = this.#d;
     if (!canSee(await visibleDepartments(db, viewer), input.departmentId)) {
       throw new EnrollmentError(403, "You cannot enroll devices in that department");
     }
@@ -125,7 +125,7 @@ export class Enrollment {
       }
     }
     const now = clock.now();
-    return await createEnrollmentToken(db, {
+    return await createEnrollmentToken(work, {
       label: input.label,
       departmentId: input.departmentId,
       groupId,

@@ -29,6 +29,7 @@ import type { Clock } from "../lib/clock.ts";
 import type { Db } from "../store/db.ts";
 import { deleteExpiredRateLimits, loadRateLimit, saveRateLimit } from "../store/rate_limits.ts";
 import type { Refusal, Slot } from "./ports.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 export type { Refusal, Slot };
 
@@ -41,7 +42,7 @@ const MAX_LOCKS = 10_000;
 export class Limiter {
   readonly name: string;
   readonly rule: Readonly<RateLimitRule>;
-  readonly #db: Db;
+  readonly #work: UnitOfWork;
   readonly #clock: Clock;
   /** Keys known to be locked, until when, and whether a refusal was already reported. */
   readonly #locks = new Map<string, { until: number; reported: boolean }>();
@@ -51,8 +52,12 @@ export class Limiter {
   /** Tries refused since start (for metrics). */
   refused = 0;
 
-  constructor(deps: { db: Db; clock: Clock }, name: string, rule: Readonly<RateLimitRule>) {
-    this.#db = deps.db;
+  constructor(
+    deps: { work: UnitOfWork; clock: Clock },
+    name: string,
+    rule: Readonly<RateLimitRule>,
+  ) {
+    this.#work = deps.work;
     this.#clock = deps.clock;
     this.name = name;
     this.rule = rule;
@@ -64,10 +69,10 @@ export class Limiter {
     const known = this.#locks.get(key);
     if (known && now < known.until) return this.#refusal(key, known, now);
     if (known) this.#locks.delete(key);
-    const decided = await this.#db.transaction().execute(async (trx) => {
-      const state = (await loadRateLimit(trx, this.name, key)) ?? emptyRateLimit();
+    const decided = await this.#work.run(async (tx) => {
+      const state = (await loadRateLimit(tx.db, this.name, key)) ?? emptyRateLimit();
       const result = reserveTry(state, now, this.rule);
-      if (result.ok) await this.#save(trx, key, result.state, now);
+      if (result.ok) await this.#save(tx.db, key, result.state, now);
       else this.#lock(key, result.retryAt);
       return result;
     });
@@ -86,9 +91,9 @@ export class Limiter {
     };
     const settle = async (change: (state: RateLimit) => RateLimit) => {
       if (!done()) return;
-      await this.#db.transaction().execute(async (trx) => {
-        const state = (await loadRateLimit(trx, this.name, key)) ?? emptyRateLimit();
-        await this.#save(trx, key, change(state), this.#clock.now());
+      await this.#work.run(async (tx) => {
+        const state = (await loadRateLimit(tx.db, this.name, key)) ?? emptyRateLimit();
+        await this.#save(tx.db, key, change(state), tx.now);
       });
     };
     return {

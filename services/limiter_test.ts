@@ -3,6 +3,7 @@ import { type RateLimitRule, SIGN_IN_RATE_LIMIT, TOO_MANY_AT_ONCE } from "../cor
 import { FakeClock } from "../lib/clock.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { Limiter } from "./limiter.ts";
+import { quietWork } from "../tests/support/work.ts";
 
 async function database() {
   const dir = await Deno.makeTempDir({ prefix: "assent-limiter-" });
@@ -23,7 +24,7 @@ const RETURNING: RateLimitRule = { maxFailures: 3, windowMs: 60_000, onSuccess: 
 Deno.test("fifty tries at once get exactly the limit's places, the rest are refused unchecked", async () => {
   await using d = await database();
   const clock = new FakeClock();
-  const limiter = new Limiter({ db: d.db, clock }, "test", SIGN_IN_RATE_LIMIT);
+  const limiter = new Limiter({ work: quietWork(d.db, clock), clock }, "test", SIGN_IN_RATE_LIMIT);
   const results = await Promise.all(Array.from({ length: 50 }, () => limiter.reserve("olive")));
   assert.equal(results.filter((r) => r.ok).length, 5);
   const refused = results.filter((r) => !r.ok);
@@ -42,7 +43,7 @@ Deno.test("fifty tries at once get exactly the limit's places, the rest are refu
 Deno.test("a right try gives its place back as the rule says; a forgotten one stays counted", async () => {
   await using d = await database();
   const clock = new FakeClock();
-  const returning = new Limiter({ db: d.db, clock }, "returning", RETURNING);
+  const returning = new Limiter({ work: quietWork(d.db, clock), clock }, "returning", RETURNING);
   const a = await returning.reserve("k");
   const b = await returning.reserve("k");
   const c = await returning.reserve("k");
@@ -54,7 +55,11 @@ Deno.test("a right try gives its place back as the rule says; a forgotten one st
   assert.equal(d1.ok, true, "the place b returned is free again, once");
   assert.equal((await returning.reserve("k")).ok, false);
 
-  const forgiving = new Limiter({ db: d.db, clock }, "forgiving", SIGN_IN_RATE_LIMIT);
+  const forgiving = new Limiter(
+    { work: quietWork(d.db, clock), clock },
+    "forgiving",
+    SIGN_IN_RATE_LIMIT,
+  );
   const slots = await Promise.all(Array.from({ length: 5 }, () => forgiving.reserve("k")));
   assert.equal((await forgiving.reserve("k")).ok, false);
   const right = slots[4]!;
@@ -66,12 +71,16 @@ Deno.test("a right try gives its place back as the rule says; a forgotten one st
 Deno.test("a lock survives a restart and ends when the window has passed", async () => {
   await using d = await database();
   const clock = new FakeClock();
-  const before = new Limiter({ db: d.db, clock }, "returning", RETURNING);
+  const before = new Limiter({ work: quietWork(d.db, clock), clock }, "returning", RETURNING);
   for (let i = 0; i < 3; i++) assert.equal((await before.reserve("203.0.113.7")).ok, true);
   await d.close();
   const reopened = openDatabase(d.path);
   try {
-    const after = new Limiter({ db: reopened.db, clock }, "returning", RETURNING);
+    const after = new Limiter(
+      { work: quietWork(reopened.db, clock), clock },
+      "returning",
+      RETURNING,
+    );
     const refused = await after.reserve("203.0.113.7");
     assert.equal(refused.ok, false);
     assert.equal(!refused.ok && refused.retryAfterMs, 60_000);
@@ -85,7 +94,7 @@ Deno.test("a lock survives a restart and ends when the window has passed", async
 Deno.test("refusals of a locked key do not touch the database", async () => {
   await using d = await database();
   const clock = new FakeClock();
-  const limiter = new Limiter({ db: d.db, clock }, "returning", RETURNING);
+  const limiter = new Limiter({ work: quietWork(d.db, clock), clock }, "returning", RETURNING);
   for (let i = 0; i < 3; i++) await limiter.reserve("k");
   // With the database gone, only memory can answer.
   await d.close();

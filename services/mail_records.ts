@@ -3,44 +3,43 @@
  * delivery attempt saved with its audit record in one transaction, so the record says what
  * left, what was only logged for want of a mail server, and what failed and why.
  */
-import { appendAudit } from "../store/audit.ts";
-import type { Db } from "../store/db.ts";
 import { dueMail, nextMailAt, type OutboxRow, updateMail } from "../store/email.ts";
 import type { DeliveryOutcome, MailRecords, QueuedMail } from "./ports.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** Queued mail in the database. */
 export class OutboxRecords implements MailRecords {
-  readonly #db: Db;
+  readonly #work: UnitOfWork;
 
-  constructor(deps: { db: Db }) {
-    this.#db = deps.db;
+  constructor(deps: { work: UnitOfWork }) {
+    this.#work = deps.work;
   }
 
   async nextDue(): Promise<number | null> {
-    return await nextMailAt(this.#db);
+    return await nextMailAt(this.#work.db);
   }
 
   async due(now: number): Promise<QueuedMail[]> {
-    return (await dueMail(this.#db, now)).map(queued);
+    return (await dueMail(this.#work.db, now)).map(queued);
   }
 
   async lease(id: number, until: number): Promise<void> {
-    await updateMail(this.#db, id, { next_attempt_at: until });
+    await updateMail(this.#work.db, id, { next_attempt_at: until });
   }
 
   async attempted(mail: QueuedMail, outcome: DeliveryOutcome): Promise<void> {
     const { attempt, now } = outcome;
     const attemptId = mail.kind === "email_authorization" ? mail.relatedId : null;
-    await this.#db.transaction().execute(async (trx) => {
+    await this.#work.run(async (tx) => {
       if (outcome.ok) {
-        await updateMail(trx, mail.id, {
+        await updateMail(tx.db, mail.id, {
           status: outcome.status,
           attempts: attempt,
           next_attempt_at: null,
           last_error: null,
           finished_at: now,
         });
-        await appendAudit(trx, {
+        await tx.audit({
           at: now,
           action: outcome.status === "sent" ? "email.sent" : "email.recorded",
           actor: { kind: "system" },
@@ -49,14 +48,14 @@ export class OutboxRecords implements MailRecords {
         });
         return;
       }
-      await updateMail(trx, mail.id, {
+      await updateMail(tx.db, mail.id, {
         status: outcome.giveUp ? "failed" : "pending",
         attempts: attempt,
         next_attempt_at: outcome.giveUp ? null : outcome.retryAt,
         last_error: outcome.message.slice(0, 500),
         finished_at: outcome.giveUp ? now : null,
       });
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: "email.delivery_failed",
         outcome: outcome.giveUp ? "failed" : "retrying",

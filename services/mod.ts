@@ -11,6 +11,9 @@ import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import type { Accounts } from "./accounts.ts";
 import type { AgentUpdates } from "./agent_updates.ts";
+import type { ApiTokens } from "./api_tokens.ts";
+import type { ConsentSettings } from "./consent_settings.ts";
+import type { EmailSettings } from "./email_settings.ts";
 import type { Directory } from "./directory.ts";
 import type { DepartmentSettings } from "./department_settings.ts";
 import type { Organization } from "./organization.ts";
@@ -52,6 +55,8 @@ export interface Services {
   log: Logger;
   box: SecretBox;
   accounts: Accounts;
+  /** Bearer tokens for the JSON API. */
+  apiTokens: ApiTokens;
   /** Users and departments as admins manage them, within their scope. */
   directory: Directory;
   /** Ends live access when access is taken away (also for changes made from the console). */
@@ -62,6 +67,10 @@ export interface Services {
   deviceAdmin: DeviceAdmin;
   /** Department settings and their exclusions. */
   settings: DepartmentSettings;
+  /** Session Confirmation settings as the API reads and changes them. */
+  consentSettings: ConsentSettings;
+  /** The email-authorization settings of devices and groups. */
+  emailSettings: EmailSettings;
   /** Organization-wide settings (the default language). */
   organization: Organization;
   /** The outbox as admins read it, and the test mail. */

@@ -15,7 +15,6 @@ import {
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { enqueueMail } from "../store/email.ts";
@@ -30,9 +29,11 @@ import {
   sessionReceipts,
 } from "../store/receipts.ts";
 import { loadSession } from "../store/sessions.ts";
+import { keepDeviceMessage } from "../store/device_messages.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { ReceiptBook } from "./effects.ts";
 import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** Tells when every ended channel of a session is on record. */
 export interface ChannelRecords {
@@ -42,6 +43,7 @@ export interface ChannelRecords {
 /** What the receipts need. */
 export interface ReceiptDeps {
   db: Db;
+  work: UnitOfWork;
   clock: Clock;
   log: Logger;
   events: LiveEvents;
@@ -106,18 +108,16 @@ export class ConsentReceipts implements ReceiptBook {
 
   /** Completes a pending receipt once its channels are on record; then mails and shows it. */
   async #complete(id: string): Promise<void> {
-    const { db, clock } = this.#d;
+    const { db, work } = this.#d;
     const row = await findReceipt(db, id);
     if (!row || row.status !== "pending") return;
     await this.channels?.settled(row.session_id);
     const records: ChannelRecord[] = await channelEndRecords(db, row.attempt_id);
     const body = receiptBody(records);
-    const now = clock.now();
-    const receipt = await db.transaction().execute(async (trx) => {
-      if (!await completeReceipt(trx, id, body, now)) return null;
-      const done = decodeReceipt((await findReceipt(trx, id))!)!;
-      await appendAudit(trx, {
-        at: now,
+    const receipt = await work.run(async (tx) => {
+      if (!await completeReceipt(tx.db, id, body, tx.now)) return null;
+      const done = decodeReceipt((await findReceipt(tx.db, id))!)!;
+      await tx.audit({
         action: "receipt.issued",
         actor: { kind: "system" },
         deviceId: row.device_id,
@@ -131,28 +131,49 @@ export class ConsentReceipts implements ReceiptBook {
           mailedTo: row.recipient,
         },
       });
+      // Kept until the agent acknowledges it: a device that was away when the authorization
+      // ended shows the receipt once it is back.
+      const kept = await keepDeviceMessage(tx.db, {
+        id: newId(),
+        deviceId: row.device_id,
+        message: {
+          type: "receipt",
+          receiptId: id,
+          sessionId: row.session_id,
+          text: receiptText(done),
+        },
+        sessionId: row.session_id,
+        attemptId: row.attempt_id,
+        now: tx.now,
+      });
+      for (const d of kept.dropped) {
+        await tx.audit({
+          action: "device.messages_dropped",
+          actor: { kind: "system" },
+          deviceId: d.deviceId,
+          sessionId: d.sessionId,
+          attemptId: d.attemptId,
+          departmentId: row.department_id,
+          detail: { messageId: d.id, type: d.kind },
+        });
+      }
       if (row.recipient) {
         const mail = this.#d.texts.receipt(done);
-        await enqueueMail(trx, {
+        await enqueueMail(tx.db, {
           kind: "consent_receipt",
           recipient: row.recipient,
           subject: mail.subject,
           text: mail.text,
           html: mail.html,
           relatedId: id,
-          now,
+          now: tx.now,
         });
       }
-      return done;
+      return { done, message: kept.message };
     });
     if (!receipt) return;
     if (row.recipient) this.#d.mail.kick();
-    this.agents?.send(row.device_id, {
-      type: "receipt",
-      receiptId: id,
-      sessionId: row.session_id,
-      text: receiptText(receipt),
-    });
+    this.agents?.send(row.device_id, receipt.message);
     const stored = await loadSession(db, row.session_id);
     if (stored) {
       this.#d.events.publish({

@@ -11,7 +11,6 @@ import { CastWriter } from "../lib/asciicast.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { loadPolicies } from "../store/policies.ts";
@@ -28,6 +27,7 @@ import {
 import type { CurrentUser } from "./accounts.ts";
 import { oversees } from "./audit_log.ts";
 import { managedDepartments } from "./scope.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -51,7 +51,7 @@ export class Recordings {
   readonly name = "recording-retention";
 
   constructor(
-    private deps: { db: Db; clock: Clock; log: Logger; dir: string | null },
+    private deps: { db: Db; work: UnitOfWork; clock: Clock; log: Logger; dir: string | null },
   ) {}
 
   /** Whether terminals on devices of this department are recorded (the terminal page says so). */
@@ -69,7 +69,7 @@ export class Recordings {
     deviceId: string;
     technicianId: string;
   }): Promise<TerminalRecording | null> {
-    const { db, clock, dir } = this.deps;
+    const { db, work, clock, dir } = this.deps;
     const device = await findDevice(db, channel.deviceId);
     if (!device) return null;
     const policy = (await loadPolicies(db, device.department_id)).recording;
@@ -112,9 +112,9 @@ export class Recordings {
         finished ??= (async () => {
           const { bytes, sha256 } = writer.close();
           const at = clock.now();
-          await db.transaction().execute(async (trx) => {
-            await finishRecording(trx, id, { ended_at: at, bytes, sha256 });
-            await appendAudit(trx, {
+          await work.run(async (tx) => {
+            await finishRecording(tx.db, id, { ended_at: at, bytes, sha256 });
+            await tx.audit({
               at,
               action: "recording.saved",
               actor: { kind: "system" },
@@ -138,7 +138,7 @@ export class Recordings {
     id: string,
     how: "played" | "downloaded",
   ): Promise<{ row: RecordingRow; path: string } | null> {
-    const { db, clock, dir } = this.deps;
+    const { db, work, dir } = this.deps;
     const row = await findRecording(db, id);
     // Nothing to watch yet, or any more: no viewing to record either.
     if (!row || dir === null || row.ended_at === null || row.deleted_at !== null) return null;
@@ -147,16 +147,17 @@ export class Recordings {
       departmentId: row.department_id,
     });
     if (!may) return null;
-    await appendAudit(db, {
-      at: clock.now(),
-      action: "recording.viewed",
-      outcome: how,
-      actor: { kind: "user", id: viewer.id, label: viewer.email },
-      deviceId: row.device_id,
-      sessionId: row.session_id,
-      departmentId: row.department_id,
-      detail: { recording: id },
-    });
+    await work.run((tx) =>
+      tx.audit({
+        action: "recording.viewed",
+        outcome: how,
+        actor: { kind: "user", id: viewer.id, label: viewer.email },
+        deviceId: row.device_id,
+        sessionId: row.session_id,
+        departmentId: row.department_id,
+        detail: { recording: id },
+      })
+    );
     return { row, path: join(dir, `${id}.cast`) };
   }
 
@@ -194,16 +195,16 @@ export class Recordings {
 
   /** Deletes the files of recordings past their retention; their records stay. */
   async runDue(now: number): Promise<void> {
-    const { db, dir } = this.deps;
+    const { db, work, dir } = this.deps;
     for (const row of await expiredRecordings(db, now)) {
       if (dir !== null) {
         await Deno.remove(join(dir, `${row.id}.cast`)).catch((err) => {
           if (!(err instanceof Deno.errors.NotFound)) throw err;
         });
       }
-      await db.transaction().execute(async (trx) => {
-        await markRecordingDeleted(trx, row.id, now);
-        await appendAudit(trx, {
+      await work.run(async (tx) => {
+        await markRecordingDeleted(tx.db, row.id, now);
+        await tx.audit({
           at: now,
           action: "recording.deleted",
           outcome: "expired",

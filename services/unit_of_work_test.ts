@@ -4,8 +4,7 @@ import { FakeClock } from "../lib/clock.ts";
 import { silentLogger } from "../lib/log.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { AuditChain } from "./audit_chain.ts";
-import { EffectRecorder, NOTHING_AFTER_COMMIT } from "./effects.ts";
-import { UnitOfWork } from "./unit_of_work.ts";
+import { quietWork } from "../tests/support/work.ts";
 
 Deno.test("a use case's audit rows, its own and core's, are links of the hash chain", async () => {
   const database = openDatabase(":memory:");
@@ -13,15 +12,7 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
     const db = database.db;
     await migrate(db);
     const clock = new FakeClock();
-    const work = new UnitOfWork({
-      db,
-      clock,
-      recorder: new EffectRecorder({
-        log: silentLogger,
-        mail: { queue: () => Promise.resolve(), withdraw: () => Promise.resolve() },
-      }),
-      runner: NOTHING_AFTER_COMMIT,
-    });
+    const work = quietWork(db, clock);
     await work.run(async (tx) => {
       await tx.audit({ action: "department.created", actor: { kind: "console" } });
       await tx.effects([{
@@ -44,6 +35,7 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
     }
     const chain = new AuditChain({
       db,
+      work,
       clock,
       log: silentLogger,
       key: await ephemeralAuditKey(),
@@ -55,27 +47,6 @@ Deno.test("a use case's audit rows, its own and core's, are links of the hash ch
     await database.close();
   }
 });
-
-/**
- * Services that still open their own transactions or append audit rows themselves. The list may
- * only shrink: a module moved onto the unit of work fails the test until it is deleted here,
- * and any other module fails at its first `transaction()` or `appendAudit(`.
- */
-const OWN_TRANSACTIONS: readonly string[] = [
-  "accounts.ts",
-  "api_tokens.ts",
-  "audit_chain.ts",
-  "consent_settings.ts",
-  "device_admin.ts",
-  "devices.ts",
-  "directory.ts",
-  "email_settings.ts",
-  "limiter.ts",
-  "mail_records.ts",
-  "receipts.ts",
-  "recordings.ts",
-  "webhooks.ts",
-];
 
 // The unit of work and the effect recorder it drives are where transactions and audit rows are
 // written; every other service goes through them.
@@ -89,9 +60,9 @@ Deno.test("use cases save and audit through the unit of work, not transactions o
     const source = await Deno.readTextFile(new URL(name, import.meta.url));
     if (/\.transaction\(\)|\bappendAudit\(/.test(source)) found.push(name);
   }
-  found.sort();
-  const added = found.filter((name) => !OWN_TRANSACTIONS.includes(name));
-  assert.deepEqual(added, [], "services that open their own transaction; use the unit of work");
-  const gone = OWN_TRANSACTIONS.filter((name) => !found.includes(name));
-  assert.deepEqual(gone, [], "services now on the unit of work; delete them from the list");
+  assert.deepEqual(
+    found.sort(),
+    [],
+    "services that open their own transaction; use the unit of work",
+  );
 });

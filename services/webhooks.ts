@@ -17,7 +17,6 @@ import {
   WEBHOOK_TIMEOUT_MS,
   type WebhookEvent,
 } from "../core/webhook_events.ts";
-import { appendAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import {
   deleteWebhook,
@@ -38,6 +37,7 @@ import {
   type WebhookRow,
 } from "../store/webhooks.ts";
 import type { DeadlineSource, Scheduler } from "../lib/scheduler.ts";
+import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** A webhook request the admin must correct, or a webhook that does not exist. */
 export class WebhookError extends Error {
@@ -118,21 +118,25 @@ export function webhookUrlProblem(text: string): string | null {
 export function webhookInputProblem(
   input: { url: string; events: string[]; secret: string },
 ): WebhookError | null {
+  const [field, problem] = Object.entries(webhookInputProblems(input))[0] ?? [];
+  return field && problem ? new WebhookError(400, problem, field) : null;
+}
+
+/** Every problem of a webhook as given, by field (`url`, `events`, `secret`), so forms show all. */
+export function webhookInputProblems(
+  input: { url: string; events: string[]; secret: string },
+): Record<string, string> {
+  const problems: Record<string, string> = {};
   const problem = webhookUrlProblem(input.url);
-  if (problem) return new WebhookError(400, problem, "url");
-  if (input.events.length === 0) {
-    return new WebhookError(400, "Choose at least one event", "events");
-  }
+  if (problem) problems.url = problem;
   const unknown = input.events.find((e) => !isWebhookEvent(e));
-  if (unknown) return new WebhookError(400, `"${unknown}" is not a webhook event`, "events");
+  if (input.events.length === 0) problems.events = "Choose at least one event";
+  else if (unknown) problems.events = `"${unknown}" is not a webhook event`;
   if (input.secret !== "" && input.secret.length < SECRET_MIN) {
-    return new WebhookError(
-      400,
-      `A secret must be at least ${SECRET_MIN} characters; leave it empty to have one made`,
-      "secret",
-    );
+    problems.secret =
+      `A secret must be at least ${SECRET_MIN} characters; leave it empty to have one made`;
   }
-  return null;
+  return problems;
 }
 
 /** The origin of a URL, which is all the log says about a receiver (paths may hold secrets). */
@@ -173,6 +177,8 @@ export class Webhooks implements DeadlineSource {
   constructor(
     private deps: {
       db: Db;
+      /** Where each change is saved with its audit record, in one transaction. */
+      work: UnitOfWork;
       clock: Clock;
       log: Logger;
       box: SecretBox;
@@ -250,8 +256,8 @@ export class Webhooks implements DeadlineSource {
     const secret = given || `whsec_${randomToken(32)}`;
     const id = newId();
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
-      await insertWebhook(trx, {
+    await this.deps.work.run(async (tx) => {
+      await insertWebhook(tx.db, {
         id,
         url,
         secretSealed: this.deps.box.seal(secret),
@@ -259,7 +265,7 @@ export class Webhooks implements DeadlineSource {
         now,
         createdBy: actor.id,
       });
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: "webhook.created",
         actor: { kind: "user", id: actor.id, label: actor.label },
@@ -283,13 +289,13 @@ export class Webhooks implements DeadlineSource {
     }
     const actor = { kind: "system" as const, label: "configuration file" };
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
+    await this.deps.work.run(async (tx) => {
       for (const input of declared) {
         const events = [...new Set(input.events)];
-        const existing = await findWebhookByUrl(trx, input.url);
+        const existing = await findWebhookByUrl(tx.db, input.url);
         if (!existing) {
           const id = newId();
-          await insertWebhook(trx, {
+          await insertWebhook(tx.db, {
             id,
             url: input.url,
             secretSealed: this.deps.box.seal(input.secret),
@@ -297,7 +303,7 @@ export class Webhooks implements DeadlineSource {
             now,
             createdBy: null,
           });
-          await appendAudit(trx, {
+          await tx.audit({
             at: now,
             action: "webhook.created",
             actor,
@@ -308,11 +314,11 @@ export class Webhooks implements DeadlineSource {
         const secretChanged = this.deps.box.open(existing.secret_sealed) !== input.secret;
         const eventsChanged = existing.events !== JSON.stringify(events);
         if (!secretChanged && !eventsChanged) continue;
-        await updateWebhook(trx, existing.id, {
+        await updateWebhook(tx.db, existing.id, {
           events,
           secretSealed: secretChanged ? this.deps.box.seal(input.secret) : undefined,
         });
-        await appendAudit(trx, {
+        await tx.audit({
           at: now,
           action: "webhook.updated",
           actor,
@@ -325,12 +331,12 @@ export class Webhooks implements DeadlineSource {
   /** Removes a webhook and everything waiting for it. */
   async delete(id: string, actor: WebhookActor): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
-      const row = await findWebhook(trx, id);
-      if (!row || !await deleteWebhook(trx, id)) {
+    await this.deps.work.run(async (tx) => {
+      const row = await findWebhook(tx.db, id);
+      if (!row || !await deleteWebhook(tx.db, id)) {
         throw new WebhookError(404, "There is no such webhook");
       }
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: "webhook.deleted",
         actor: { kind: "user", id: actor.id, label: actor.label },
@@ -342,13 +348,13 @@ export class Webhooks implements DeadlineSource {
   /** Turns a webhook on or off by hand. */
   async setEnabled(id: string, enabled: boolean, actor: WebhookActor): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
-      if (!await findWebhook(trx, id)) throw new WebhookError(404, "There is no such webhook");
+    await this.deps.work.run(async (tx) => {
+      if (!await findWebhook(tx.db, id)) throw new WebhookError(404, "There is no such webhook");
       const changed = enabled
-        ? await enableWebhook(trx, id)
-        : await disableWebhook(trx, id, `Disabled by ${actor.label}`, now);
+        ? await enableWebhook(tx.db, id)
+        : await disableWebhook(tx.db, id, `Disabled by ${actor.label}`, now);
       if (!changed) return;
-      await appendAudit(trx, {
+      await tx.audit({
         at: now,
         action: enabled ? "webhook.enabled" : "webhook.disabled",
         actor: { kind: "user", id: actor.id, label: actor.label },
@@ -360,8 +366,8 @@ export class Webhooks implements DeadlineSource {
   /** Queues a test event to one webhook and delivers it at once. */
   async sendTest(id: string, actor: WebhookActor): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
-      const row = await findWebhook(trx, id);
+    await this.deps.work.run(async (tx) => {
+      const row = await findWebhook(tx.db, id);
       if (!row) throw new WebhookError(404, "There is no such webhook");
       if (row.disabled_at !== null) {
         throw new WebhookError(400, "Enable the webhook before sending it a test event");
@@ -373,8 +379,8 @@ export class Webhooks implements DeadlineSource {
         actor: { kind: "user", id: actor.id, name: actor.label },
         message: "A test event from Assent",
       });
-      await enqueueDelivery(trx, id, WEBHOOK_TEST_EVENT, payload, now);
-      await appendAudit(trx, {
+      await enqueueDelivery(tx.db, id, WEBHOOK_TEST_EVENT, payload, now);
+      await tx.audit({
         at: now,
         action: "webhook.test_sent",
         actor: { kind: "user", id: actor.id, label: actor.label },
@@ -429,15 +435,15 @@ export class Webhooks implements DeadlineSource {
         : `Could not reach the receiver: ${redactUrl((err as Error).message, webhook.url)}`;
     }
     const now = this.deps.clock.now();
-    await this.deps.db.transaction().execute(async (trx) => {
-      const streak = await setFailureStreak(trx, webhook.id, ok ? "reset" : "increment");
+    await this.deps.work.run(async (tx) => {
+      const streak = await setFailureStreak(tx.db, webhook.id, ok ? "reset" : "increment");
       const verdict = afterAttempt({
         ok,
         attempts: delivery.attempts + 1,
         failuresInARow: streak,
         now,
       });
-      await recordAttempt(trx, delivery.id, {
+      await recordAttempt(tx.db, delivery.id, {
         status: verdict.delivery === "retry" ? "pending" : verdict.delivery,
         now,
         nextAttemptAt: verdict.delivery === "retry" ? verdict.nextAttemptAt : null,
@@ -447,8 +453,8 @@ export class Webhooks implements DeadlineSource {
       if (verdict.delivery !== "delivered" && verdict.disableWebhook) {
         const reason = `Disabled after ${WEBHOOK_DISABLE_AFTER} failed deliveries in a row; ` +
           `the last: ${error}`;
-        if (await disableWebhook(trx, webhook.id, reason, now)) {
-          await appendAudit(trx, {
+        if (await disableWebhook(tx.db, webhook.id, reason, now)) {
+          await tx.audit({
             at: now,
             action: "webhook.disabled",
             outcome: "failing",

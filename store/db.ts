@@ -1,27 +1,64 @@
-/** Opening, migrating and closing the one SQLite database of an Assent instance. */
-import { Kysely } from "kysely";
+/**
+ * Opening, migrating and closing the database of an Assent instance: a SQLite file by default,
+ * or PostgreSQL when given a `postgres://` URL. Everything above the store sees one `Db`.
+ */
+import { Kysely, PostgresAdapter } from "kysely";
 import { type MigrationResultSet, Migrator } from "kysely/migration";
 import { migrations } from "../migrations/mod.ts";
 import type { Database } from "./schema.ts";
+import { postgresDialect, postgresPool } from "./postgres_dialect.ts";
 import { NodeSqliteDatabase, nodeSqliteDialect } from "./sqlite_dialect.ts";
 
 /** The typed query builder every store function takes. */
 export type Db = Kysely<Database>;
 
-/** An open database: the query builder plus the raw handle for pragmas and shutdown. */
+/** The engine under a database. */
+export type Engine = "sqlite" | "postgres";
+
+/** An open database: the query builder, its engine, the SQLite handle (pragmas) and shutdown. */
 export interface OpenDatabase {
   db: Db;
-  raw: NodeSqliteDatabase;
+  engine: Engine;
+  /** The SQLite file's handle; null on PostgreSQL. */
+  raw: NodeSqliteDatabase | null;
   close(): Promise<void>;
 }
 
-/** Opens (creating if missing) the database at `path`; `":memory:"` for tests. */
-export function openDatabase(path: string): OpenDatabase {
-  const raw = new NodeSqliteDatabase(path);
+/** Whether `location` names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The engine a query builder talks to, for the few statements that differ between them. */
+export function engineOf(db: Db): Engine {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? "postgres" : "sqlite";
+}
+
+/**
+ * Opens the database at `location`: a `postgres://` URL, or a SQLite file path (created if
+ * missing; `":memory:"` for tests).
+ */
+export function openDatabase(location: string): OpenDatabase {
+  if (isPostgresUrl(location)) {
+    const db = new Kysely<Database>({ dialect: postgresDialect(() => postgresPool(location)) });
+    let ended = false;
+    return {
+      db,
+      engine: "postgres",
+      raw: null,
+      async close() {
+        if (ended) return;
+        ended = true;
+        await db.destroy();
+      },
+    };
+  }
+  const raw = new NodeSqliteDatabase(location);
   const db = new Kysely<Database>({ dialect: nodeSqliteDialect(raw) });
   let closed = false;
   return {
     db,
+    engine: "sqlite",
     raw,
     async close() {
       if (closed) return;

@@ -10,7 +10,10 @@ import type { Db } from "./db.ts";
 export const DEVICE_MESSAGE_LIMIT = 100;
 
 /** A message a device must acknowledge. */
-export type DurableMessage = Extract<ServerMessage, { type: "revoke" | "prompt_withdraw" }>;
+export type DurableMessage = Extract<
+  ServerMessage,
+  { type: "revoke" | "prompt_withdraw" | "receipt" }
+>;
 
 /** A kept message as stored. */
 export interface StoredDeviceMessage {
@@ -40,7 +43,11 @@ export async function keepDeviceMessage(
   limit = DEVICE_MESSAGE_LIMIT,
 ): Promise<{ message: DurableMessage; dropped: StoredDeviceMessage[] }> {
   const message = { ...entry.message, messageId: entry.id } as DurableMessage;
-  const subject = message.type === "revoke" ? message.sessionId : message.promptId;
+  const subject = message.type === "revoke"
+    ? message.sessionId
+    : message.type === "receipt"
+    ? message.receiptId
+    : message.promptId;
   await db.deleteFrom("device_messages").where("device_id", "=", entry.deviceId)
     .where("kind", "=", message.type).where("subject", "=", subject).execute();
   await db.insertInto("device_messages").values({
@@ -57,11 +64,15 @@ export async function keepDeviceMessage(
     .select((eb) => eb.fn.countAll<number>().as("count"))
     .where("device_id", "=", entry.deviceId).executeTakeFirstOrThrow();
   if (count <= limit) return { message, dropped: [] };
-  // A lost withdrawal leaves a prompt whose answer is ignored; a lost revoke, a lease that
-  // runs to its end. So withdrawals go first.
+  // A lost withdrawal leaves a prompt whose answer is ignored; a lost receipt, a record the end
+  // user can still get by mail and from the technician; a lost revoke, a lease that runs to its
+  // end. So withdrawals go first, then receipts.
   const excess = await db.selectFrom("device_messages").selectAll()
     .where("device_id", "=", entry.deviceId)
-    .orderBy((eb) => eb.case().when("kind", "=", "prompt_withdraw").then(0).else(1).end())
+    .orderBy((eb) =>
+      eb.case().when("kind", "=", "prompt_withdraw").then(0).when("kind", "=", "receipt").then(1)
+        .else(2).end()
+    )
     .orderBy("seq").limit(count - limit).execute();
   await db.deleteFrom("device_messages").where("seq", "in", excess.map((row) => row.seq))
     .execute();

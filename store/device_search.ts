@@ -1,6 +1,6 @@
 /** The device list query: visible departments, search, online filter, paging. */
 import { sql } from "kysely";
-import type { Db } from "./db.ts";
+import { type Db, engineOf } from "./db.ts";
 import { decodeDevice, type Device } from "./devices.ts";
 
 /** What to list; `connected` filters on whether the agent holds a live connection. */
@@ -27,12 +27,14 @@ export async function searchDevices(
   if (query.department) q = q.where("department_id", "=", query.department);
   if (query.q) {
     const like = `%${query.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    // Search ignores case: SQLite's LIKE does for ASCII, PostgreSQL's needs ILIKE.
+    const op = engineOf(db) === "postgres" ? "ilike" : "like";
     q = q.where((eb) =>
       eb.or([
-        eb("name", "like", sql<string>`${like} escape '\\'`),
-        eb("ip_addresses", "like", sql<string>`${like} escape '\\'`),
-        eb("users", "like", sql<string>`${like} escape '\\'`),
-        eb("serial_number", "like", sql<string>`${like} escape '\\'`),
+        eb("name", op, sql<string>`${like} escape '\\'`),
+        eb("ip_addresses", op, sql<string>`${like} escape '\\'`),
+        eb("users", op, sql<string>`${like} escape '\\'`),
+        eb("serial_number", op, sql<string>`${like} escape '\\'`),
       ])
     );
   }

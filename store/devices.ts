@@ -409,7 +409,7 @@ export async function renameGroup(db: Db, id: string, name: string): Promise<boo
   if (!group) return false;
   const clash = await db.selectFrom("device_groups").select("id")
     .where("department_id", "=", group.department_id).where("id", "!=", id)
-    .where(sql<string>`name collate nocase`, "=", name).executeTakeFirst();
+    .where(sql<string>`lower(name)`, "=", sql<string>`lower(${name})`).executeTakeFirst();
   if (clash) return false;
   await db.updateTable("device_groups").set({ name }).where("id", "=", id).execute();
   return true;

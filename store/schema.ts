@@ -305,7 +305,7 @@ export interface DeviceMessagesTable {
   seq: Generated<number>;
   id: string;
   device_id: string;
-  kind: "revoke" | "prompt_withdraw";
+  kind: "revoke" | "prompt_withdraw" | "receipt";
   subject: string;
   session_id: string | null;
   attempt_id: string | null;

@@ -1,6 +1,6 @@
 /** Webhooks and their delivery queue. */
 import { sql } from "kysely";
-import type { Db } from "./db.ts";
+import { type Db, engineOf } from "./db.ts";
 import type { WebhookDeliveriesTable, WebhooksTable } from "./schema.ts";
 
 export type WebhookRow = WebhooksTable & { failures_in_a_row: number };
@@ -97,12 +97,16 @@ export async function enqueueEvent(
   payload: string,
   now: number,
 ): Promise<number> {
+  // `events` is a JSON array of names; each engine looks into it its own way.
+  const subscribed = engineOf(db) === "postgres"
+    ? sql`webhooks.events::jsonb @> jsonb_build_array(${event}::text)`
+    : sql`exists (select 1 from json_each(webhooks.events) where json_each.value = ${event})`;
   const r = await sql`
     insert into webhook_deliveries (webhook_id, event, payload, status, attempts, next_attempt_at,
       created_at)
-    select id, ${event}, ${payload}, 'pending', 0, ${now}, ${now} from webhooks
-    where disabled_at is null and exists (select 1 from json_each(webhooks.events)
-      where json_each.value = ${event})`.execute(db);
+    select id, ${event}, ${payload}, 'pending', 0, cast(${now} as bigint),
+      cast(${now} as bigint) from webhooks
+    where disabled_at is null and ${subscribed}`.execute(db);
   return Number(r.numAffectedRows ?? 0n);
 }
 

@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { spawnAgent } from "./support/agent.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { createUser, PASSWORD } from "./support/accounts.ts";
 import { authorizedSession } from "./support/channels.ts";
 import type { Client } from "./support/client.ts";
@@ -34,7 +33,7 @@ async function person(
   await client.get("/login");
   const res = await client.post("/login", { email, password: PASSWORD });
   assert.equal(res.status, 303);
-  const { token } = await createApiToken(w.server.services.db, w.server.services.clock, {
+  const { token } = await w.server.services.apiTokens.create({
     userId: id,
     name: "overview",
     expiresAt: null,

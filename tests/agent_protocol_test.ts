@@ -6,6 +6,7 @@ import { findDevice } from "../store/devices.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
 import { startTestServer } from "./support/server.ts";
 import { until } from "./support/wait.ts";
+import { serverDatabaseLocation } from "./support/database.ts";
 
 const INFO: DeviceInfo = {
   name: "WIN-0859G9I39J0",
@@ -226,7 +227,7 @@ Deno.test("heartbeats are written in batches and the last activity survives a re
   const lastBeat = clock.now();
   await server.stop();
   const { openDatabase } = await import("../store/db.ts");
-  const reopened = openDatabase(`${server.dataDir}/assent.db`);
+  const reopened = openDatabase(serverDatabaseLocation(server.dataDir));
   const row = await reopened.db.selectFrom("devices").selectAll().where("id", "=", deviceId)
     .executeTakeFirst();
   assert.equal(row!.last_activity_at, lastBeat, "flushed at shutdown");

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
 import { totpCode } from "../lib/totp.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { enrolTotp } from "./support/accounts.ts";
 import { until } from "./support/wait.ts";
 import { world } from "./support/world.ts";
@@ -20,7 +19,7 @@ Deno.test({
     }));
     const ownerId =
       (await w.server.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id;
-    const { token } = await createApiToken(w.server.services.db, clock, {
+    const { token } = await w.server.services.apiTokens.create({
       userId: ownerId,
       name: "ci",
       expiresAt: null,

@@ -2,14 +2,13 @@
 // in the audit page, the session timeline and the export, covered by the hash chain; the same
 // user's actions in the browser, even at the same moment, are not.
 import assert from "node:assert/strict";
-import { createApiToken } from "../services/api_tokens.ts";
 import { world } from "./support/world.ts";
 
 Deno.test("API actions name their token in the audit log, timeline and export, and the chain covers it", async () => {
   await using w = await world();
-  const { db, clock, auditChain } = w.server.services;
+  const { db, apiTokens, auditChain } = w.server.services;
   const owner = await db.selectFrom("users").select(["id", "name"]).executeTakeFirstOrThrow();
-  const { token } = await createApiToken(db, clock, {
+  const { token } = await apiTokens.create({
     userId: owner.id,
     name: "ci-pipeline",
     expiresAt: null,

@@ -112,6 +112,25 @@ Deno.test("under a deny veto a deny after one allow rejects, with the approver's
   assert.ok(!events.some((e) => e.action === "authorization.granted"));
 });
 
+Deno.test("the approval page says where a quorum stands in the organization's language", async () => {
+  await using smtp = await startSmtp();
+  await using w = await world({ smtp: smtpSettings(smtp.port) });
+  const { deviceId } = await w.agent("PC-QUORUM-DE");
+  await w.owner.get("/settings");
+  assert.equal((await w.owner.post("/settings/language", { locale: "de" })).status, 303);
+  await policy(w, deviceId, [ANN, BOB, CAT], { kind: "quorum", allows: 2, denies: 1 });
+  await openAndRequest(w.owner, deviceId);
+  const mails = await smtp.waitFor(3);
+  await decideByLink(w, mailTo(mails, ANN), "allow");
+
+  // No Accept-Language: the organization's language decides.
+  const page = await textOf(await w.client().get(linkPath(mailTo(mails, BOB))));
+  assert.match(page, /Bisherige Entscheidungen\s+Geräteeinstellungen: 1 von 2 Zustimmungen/);
+  assert.doesNotMatch(page, /device settings|of 2 allows|Skip to content|self-hosted/);
+  const panel = await textOf(await w.owner.get(`/devices/${deviceId}/panel`));
+  assert.match(panel, /device settings: 1 of 2 allows/, "the technician's console stays English");
+});
+
 Deno.test("escalation asks tier 2 exactly when tier 1's time is up, and tier 2's allow authorizes", async () => {
   const clock = new FakeClock(Date.now());
   await using smtp = await startSmtp();

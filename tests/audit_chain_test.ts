@@ -16,6 +16,7 @@ import { migrations } from "../migrations/mod.ts";
 import { AuditChain, describeReport } from "../services/audit_chain.ts";
 import { appendAudit } from "../store/audit.ts";
 import { migrate, openDatabase } from "../store/db.ts";
+import { quietWork } from "./support/work.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const T0 = Date.UTC(2026, 10, 30, 9, 0, 0);
@@ -29,6 +30,7 @@ async function seededDataDir(rows: number, checkpointAt: number): Promise<string
     const clock = new FakeClock(T0);
     const chain = new AuditChain({
       db,
+      work: quietWork(db, clock),
       clock,
       log: silentLogger,
       key: await loadAuditKey(join(dir, "audit.key")),
@@ -51,9 +53,11 @@ async function seededDataDir(rows: number, checkpointAt: number): Promise<string
 async function verifyIn(dir: string) {
   const { db, close } = openDatabase(join(dir, "assent.db"));
   try {
+    const clock = new FakeClock(T0 + 3_600_000);
     const chain = new AuditChain({
       db,
-      clock: new FakeClock(T0 + 3_600_000),
+      work: quietWork(db, clock),
+      clock,
       log: silentLogger,
       key: await loadAuditKey(join(dir, "audit.key")),
     });

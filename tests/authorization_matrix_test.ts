@@ -13,7 +13,6 @@ import { hashToken } from "../lib/tokens.ts";
 import { createApp } from "../routes/app.tsx";
 import { loadAssets } from "../routes/static.ts";
 import { toCurrentUser } from "../services/accounts.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { createEnrollmentToken } from "../services/devices.ts";
 import { buildServices } from "../main.ts";
 import type { Services } from "../services/mod.ts";
@@ -27,6 +26,7 @@ import { createUser, PASSWORD, setUp, signIn } from "./support/accounts.ts";
 import { TEST_SCRYPT } from "./support/app.ts";
 import { Client, type Transport } from "./support/client.ts";
 import { department } from "./support/devices.ts";
+import { quietWork } from "./support/work.ts";
 
 type Dept = "A" | "B";
 type Role = "anonymous" | "techA" | "techB" | "adminA" | "adminB" | "super";
@@ -387,7 +387,7 @@ async function seed(dir: string): Promise<Seed> {
       by: `${low}-admin-mk@example.com`,
       now,
     });
-    const { id: token } = await createEnrollmentToken(services.db, {
+    const { id: token } = await createEnrollmentToken(quietWork(services.db, clock), {
       label: `${word}-token-mk`,
       departmentId: dept,
       groupId: null,
@@ -429,7 +429,7 @@ async function seed(dir: string): Promise<Seed> {
     });
     const mail = (await services.db.selectFrom("outbox").select("id")
       .where("related_id", "=", support.id).executeTakeFirstOrThrow()).id;
-    const { id: apiToken } = await createApiToken(services.db, clock, {
+    const { id: apiToken } = await services.apiTokens.create({
       userId: tech,
       name: `${word}-spare-token-mk`,
       expiresAt: null,
@@ -494,7 +494,7 @@ async function seed(dir: string): Promise<Seed> {
       ? "owner@example.com"
       : `${home(role) === "A" ? "alpha" : "bravo"}-${who}-mk@example.com`;
     const user = (await findUserByEmail(services.db, email))!;
-    bearer[role] = (await createApiToken(services.db, clock, {
+    bearer[role] = (await services.apiTokens.create({
       userId: user.id,
       name: "matrix",
       expiresAt: null,

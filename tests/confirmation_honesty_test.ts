@@ -3,7 +3,6 @@
 // confirmation R4 skipped is said on the panel and in the API, not only in the audit log.
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { type Client, textOf } from "./support/client.ts";
 import { until } from "./support/wait.ts";
 import { type World, world } from "./support/world.ts";
@@ -33,7 +32,7 @@ async function capabilities(w: World, deviceId: string): Promise<string[]> {
 async function apiSession(w: World, sessionId: string) {
   const owner = await w.server.services.db.selectFrom("users").select("id")
     .executeTakeFirstOrThrow();
-  const { token } = await createApiToken(w.server.services.db, w.server.services.clock, {
+  const { token } = await w.server.services.apiTokens.create({
     userId: owner.id,
     name: "test",
     expiresAt: null,

@@ -2,7 +2,6 @@
 // end: a real server, real agent processes (and a hand-made malicious one), HTTP like a browser.
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
-import { createApiToken } from "../services/api_tokens.ts";
 import { channelSocket } from "./support/channels.ts";
 import { type Client, textOf } from "./support/client.ts";
 import { enrollmentToken, RawAgent } from "./support/devices.ts";
@@ -102,7 +101,7 @@ Deno.test("confirm per capability: files granted, a terminal refused until asked
   // The API says the same.
   const ownerId = (await w.server.services.db.selectFrom("users").select("id")
     .executeTakeFirstOrThrow()).id;
-  const { token } = await createApiToken(w.server.services.db, w.server.services.clock, {
+  const { token } = await w.server.services.apiTokens.create({
     userId: ownerId,
     name: "test",
     expiresAt: null,

@@ -18,6 +18,7 @@ import { department, enrollmentToken, RawAgent } from "./support/devices.ts";
 import { rawAgentUpgrade } from "./support/raw_upgrade.ts";
 import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { startTestServer } from "./support/server.ts";
+import { serverDatabaseLocation } from "./support/database.ts";
 
 const MAX_RSS = 300 * 1024 * 1024;
 
@@ -46,7 +47,7 @@ async function serverProcess(dataDir?: string) {
 
 /** Audit actions of the stopped server, counted. */
 async function auditCounts(dataDir: string): Promise<Map<string, number>> {
-  const opened = openDatabase(`${dataDir}/assent.db`);
+  const opened = openDatabase(serverDatabaseLocation(dataDir));
   try {
     const rows = await opened.db.selectFrom("audit_log").select("action").execute();
     const counts = new Map<string, number>();

@@ -3,9 +3,10 @@
 // server catches.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createApiToken } from "../services/api_tokens.ts";
 import { authorizedSession, channelSocket } from "./support/channels.ts";
 import { textOf } from "./support/client.ts";
+import { spawnAgent } from "./support/agent.ts";
+import { enrollmentToken } from "./support/devices.ts";
 import { startSmtp } from "./support/smtp.ts";
 import { until } from "./support/wait.ts";
 import { type World, world } from "./support/world.ts";
@@ -122,7 +123,7 @@ Deno.test("the API serves a session's receipts to those who may see the session,
 
   const ownerId =
     (await w.server.services.db.selectFrom("users").select("id").executeTakeFirstOrThrow()).id;
-  const { token } = await createApiToken(w.server.services.db, w.server.services.clock, {
+  const { token } = await w.server.services.apiTokens.create({
     userId: ownerId,
     name: "receipts",
     expiresAt: null,
@@ -148,4 +149,59 @@ Deno.test("the API serves a session's receipts to those who may see the session,
   const anonymous = await api(`/sessions/${sessionId}/receipts`, "ast_wrong");
   assert.equal(anonymous.status, 401);
   await anonymous.body?.cancel();
+});
+
+Deno.test("a receipt issued while the device was away is shown there once it is back, once, and acknowledged", async () => {
+  await using w = await world();
+  const stateDir = await Deno.makeTempDir({ prefix: "assent-agent-" });
+  try {
+    const args = ["--session-state", "unlocked"];
+    const token = await enrollmentToken(w.server.services, w.departmentId);
+    const first = await spawnAgent({
+      server: w.server.url,
+      stateDir,
+      enroll: token,
+      name: "PC-AWAY",
+      extraArgs: args,
+    });
+    await first.waitForLog(/connected to/);
+    const deviceId = await until("the device online", async () => {
+      const row = await w.server.services.db.selectFrom("devices").select("id")
+        .where("name", "=", "PC-AWAY").executeTakeFirst();
+      return row && w.server.services.hub.isOnline(row.id) ? row.id : null;
+    });
+    const sessionId = await authorizedSession(w.owner, deviceId);
+    await until(
+      "the authorization",
+      async () =>
+        (await w.server.services.sessions.get(sessionId))?.session.status.kind === "authorized",
+    );
+    // The device goes away (the machine was switched off) while access is still granted.
+    first.kill("SIGKILL");
+    await first[Symbol.asyncDispose]();
+    await until(
+      "the server to see the device leave",
+      () => !w.server.services.hub.isOnline(deviceId),
+    );
+    const ended = await w.owner.post(`/sessions/${sessionId}/deauthorize`);
+    assert.equal(ended.status, 303);
+    const audit = (action: string) =>
+      w.server.services.db.selectFrom("audit_log").selectAll().where("action", "=", action)
+        .where("session_id", "=", sessionId).execute();
+    await until("the receipt issued", async () => (await audit("receipt.issued")).length === 1);
+
+    await using back = await spawnAgent({ server: w.server.url, stateDir, extraArgs: args });
+    const screen = await back.waitForScreen(/Consent receipt[^]*had access to PC-AWAY\./);
+    assert.match(screen, /Olive Owner from Example IT had access to PC-AWAY\./);
+    await until(
+      "the acknowledgement",
+      async () => (await audit("receipt.acknowledged")).length === 1,
+    );
+    const kept = await w.server.services.db.selectFrom("device_messages").select("kind")
+      .where("device_id", "=", deviceId).execute();
+    assert.deepEqual(kept.map((k) => k.kind), [], "nothing is kept for the device any more");
+    assert.equal(screen.split("Consent receipt").length, 2, "shown once");
+  } finally {
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
 });

@@ -4,7 +4,6 @@
 // SIGKILL the way a crash kills them; scripted agents that keep every lease until told otherwise,
 // the least forgiving agent a third party could write from docs/agent-protocol.md.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { DeviceKey } from "../lib/device_key.ts";
 import { newId } from "../lib/tokens.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
@@ -18,6 +17,9 @@ import { RawAgent } from "./support/devices.ts";
 import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
 import { until } from "./support/wait.ts";
+import { quietWork } from "./support/work.ts";
+import { systemClock } from "../lib/clock.ts";
+import { serverDatabaseLocation } from "./support/database.ts";
 
 const INFO: DeviceInfo = {
   name: "PC-AWAY",
@@ -54,7 +56,7 @@ class Installation implements AsyncDisposable {
   readonly agents: RawAgent[] = [];
 
   private constructor(readonly dataDir: string) {
-    const database = openDatabase(join(dataDir, "assent.db"));
+    const database = openDatabase(serverDatabaseLocation(dataDir));
     this.db = database.db;
     this.#close = database.close;
   }
@@ -82,7 +84,7 @@ class Installation implements AsyncDisposable {
       name: "Helpdesk",
       now,
     });
-    installation.token = (await createEnrollmentToken(installation.db, {
+    installation.token = (await createEnrollmentToken(quietWork(installation.db, systemClock), {
       label: "test",
       departmentId: installation.departmentId,
       groupId: null,
@@ -190,6 +192,14 @@ async function reconnect(
   return { agent, first };
 }
 
+/**
+ * The messages without the consent receipts, which are kept until acknowledged too (see
+ * receipts_test.ts); these tests are about revokes and withdrawals.
+ */
+function withoutReceipts(messages: ServerMessage[]): ServerMessage[] {
+  return messages.filter((m) => m.type !== "receipt");
+}
+
 async function hangUp(agent: RawAgent) {
   agent.close();
   await agent.closed;
@@ -224,7 +234,7 @@ Deno.test("an authorization that expired while the server was down is revoked fi
   // Not acknowledged: it comes again on the next connection, and again first.
   await hangUp(second.agent);
   const third = await reconnect(installation, credential);
-  assert.deepEqual(third.first.slice(1), [revoke]);
+  assert.deepEqual(withoutReceipts(third.first).slice(1), [revoke]);
   third.agent.send({ type: "ack", messageId: revoke.messageId! });
   await until(
     "the acknowledgement on the record",
@@ -239,7 +249,7 @@ Deno.test("an authorization that expired while the server was down is revoked fi
   await hangUp(third.agent);
   await installation.crashAndRestart(3 * 60_000);
   const fourth = await reconnect(installation, credential);
-  assert.deepEqual(fourth.first.map((m) => m.type), ["welcome"]);
+  assert.deepEqual(withoutReceipts(fourth.first).map((m) => m.type), ["welcome"]);
 });
 
 Deno.test("a deauthorization while the device was away reaches it first thing on its next connection, through a crash", async () => {
@@ -260,7 +270,7 @@ Deno.test("a deauthorization while the device was away reaches it first thing on
   await installation.crashAndRestart();
 
   const back = await reconnect(installation, credential);
-  assert.deepEqual(back.first.map((m) => m.type), ["welcome", "revoke"]);
+  assert.deepEqual(withoutReceipts(back.first).map((m) => m.type), ["welcome", "revoke"]);
   const revoke = back.first[1] as Extract<ServerMessage, { type: "revoke" }>;
   assert.equal(revoke.sessionId, sessionId);
   assert.equal(revoke.reason, "deauthorized");
@@ -274,7 +284,11 @@ Deno.test("a deauthorization while the device was away reaches it first thing on
   await intruder.agent.next("heartbeat_ack");
   await hangUp(back.agent);
   const still = await reconnect(installation, credential);
-  assert.deepEqual(still.first.slice(1), [revoke], "still kept for the device it was meant for");
+  assert.deepEqual(
+    withoutReceipts(still.first).slice(1),
+    [revoke],
+    "still kept for the device it was meant for",
+  );
   assert.equal((await installation.audit("authorization.revoke_acknowledged")).length, 0);
 
   still.agent.send({ type: "ack", messageId: revoke.messageId! });
@@ -285,7 +299,7 @@ Deno.test("a deauthorization while the device was away reaches it first thing on
   );
   await hangUp(still.agent);
   const again = await reconnect(installation, credential);
-  assert.deepEqual(again.first.map((m) => m.type), ["welcome"]);
+  assert.deepEqual(withoutReceipts(again.first).map((m) => m.type), ["welcome"]);
 });
 
 Deno.test("a prompt withdrawn while its device was away is withdrawn on its next connection before it is asked anything else", async () => {
@@ -306,7 +320,7 @@ Deno.test("a prompt withdrawn while its device was away is withdrawn on its next
     async () => (await installation.audit("confirmation.withdrawn", sessionId)).length > 0,
   );
   const back = await reconnect(installation, credential);
-  assert.deepEqual(back.first.map((m) => m.type), ["welcome", "prompt_withdraw"]);
+  assert.deepEqual(withoutReceipts(back.first).map((m) => m.type), ["welcome", "prompt_withdraw"]);
   const withdraw = back.first[1] as Extract<ServerMessage, { type: "prompt_withdraw" }>;
   assert.equal(withdraw.promptId, prompt.promptId);
   assert.equal(withdraw.reason, "device_offline");

@@ -16,6 +16,7 @@ import { insertDevice } from "../store/devices.ts";
 import { setUp } from "./support/accounts.ts";
 import { testApp } from "./support/app.ts";
 import { textOf } from "./support/client.ts";
+import { quietWork } from "./support/work.ts";
 import { department, enrollmentToken, RawAgent } from "./support/devices.ts";
 import type { ServerMessage } from "../protocol/messages.ts";
 import { until } from "./support/wait.ts";
@@ -54,6 +55,7 @@ Deno.test("retention deletes a recording's file by the injected clock; its recor
   const dir = join(t.dir, "recordings");
   const recordings = new Recordings({
     db: t.services.db,
+    work: quietWork(t.services.db, t.clock),
     clock: t.clock,
     log: silentLogger,
     dir,
@@ -101,6 +103,7 @@ Deno.test("a department that records terminals opens none where the server canno
   await recordingDepartment(t, 30);
   const recordings = new Recordings({
     db: t.services.db,
+    work: quietWork(t.services.db, t.clock),
     clock: t.clock,
     log: silentLogger,
     dir: null,

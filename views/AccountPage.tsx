@@ -1,6 +1,6 @@
 /** The user's own account: password, authenticator app, recovery codes. */
 import { usePage } from "./context.ts";
-import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { ErrorBox, Field, type FieldErrors, Notice, PostForm } from "./Form.tsx";
 import { Layout } from "./Layout.tsx";
 
 /** What the account page shows besides the viewer. */
@@ -12,15 +12,20 @@ export interface AccountModel {
   stayOnPanel: boolean;
 }
 
-/** The account page; `error`/`notice` belong to the form named in `section`. */
+/** The account page; `error`, `errors` and `notice` belong to the form named in `section`. */
 export function AccountPage(props: {
   model: AccountModel;
   section?: "password" | "mfa" | "codes" | "workspace";
   error?: string | null;
+  errors?: FieldErrors;
   notice?: string | null;
 }) {
   const viewer = usePage().viewer!;
   const at = (s: string) => props.section === s;
+  // Three forms here have a password field: each control gets its own id.
+  const errorsOf = (s: string) => at(s) ? props.errors : undefined;
+  const box = (s: string, ids?: Record<string, string>) =>
+    at(s) && <ErrorBox message={props.error} errors={props.errors} ids={ids} />;
   return (
     <Layout title="Account">
       <h1>Account</h1>
@@ -40,7 +45,7 @@ export function AccountPage(props: {
 
       <section class="card" id="mfa">
         <h2>Two-factor authentication</h2>
-        {at("mfa") && <ErrorBox message={props.error} />}
+        {box("mfa", { password: "f-mfa-password" })}
         {at("mfa") && <Notice message={props.notice} />}
         {viewer.mfaEnabled
           ? (
@@ -50,9 +55,9 @@ export function AccountPage(props: {
                 Sign-in and Secure Connect ask for a code from your authenticator app. Recovery
                 codes left: <strong>{props.model.recoveryCodesLeft}</strong>.
               </p>
-              <details>
+              <details open={at("mfa") && Boolean(props.errors)}>
                 <summary>Reset two-factor authentication</summary>
-                <PostForm action="/account/mfa/reset" class="stack">
+                <PostForm action="/account/mfa/reset" class="stack" errors={errorsOf("mfa")}>
                   <p>
                     Removes your authenticator app and recovery codes. You can set up a new one
                     right after.
@@ -60,6 +65,7 @@ export function AccountPage(props: {
                   <Field
                     label="Current password"
                     name="password"
+                    id="f-mfa-password"
                     type="password"
                     required
                     autocomplete="current-password"
@@ -69,12 +75,17 @@ export function AccountPage(props: {
               </details>
               <details open={at("codes")}>
                 <summary>New recovery codes</summary>
-                {at("codes") && <ErrorBox message={props.error} />}
-                <PostForm action="/account/mfa/recovery-codes" class="stack">
+                {box("codes", { password: "f-codes-password" })}
+                <PostForm
+                  action="/account/mfa/recovery-codes"
+                  class="stack"
+                  errors={errorsOf("codes")}
+                >
                   <p>Issues ten new codes; the old ones stop working.</p>
                   <Field
                     label="Current password"
                     name="password"
+                    id="f-codes-password"
                     type="password"
                     required
                     autocomplete="current-password"
@@ -99,7 +110,7 @@ export function AccountPage(props: {
 
       <section class="card" id="workspace">
         <h2>When a request is authorized</h2>
-        {at("workspace") && <ErrorBox message={props.error} />}
+        {box("workspace")}
         {at("workspace") && <Notice message={props.notice} />}
         <PostForm action="/account/workspace" class="stack">
           <label class="check">
@@ -130,9 +141,9 @@ export function AccountPage(props: {
 
       <section class="card" id="password">
         <h2>Change password</h2>
-        {at("password") && <ErrorBox message={props.error} />}
+        {box("password")}
         {at("password") && <Notice message={props.notice} />}
-        <PostForm action="/account/password" class="stack">
+        <PostForm action="/account/password" class="stack" errors={errorsOf("password")}>
           <Field
             label="Current password"
             name="current"

@@ -1,5 +1,5 @@
 /** The user's API tokens for the JSON API: create (shown once), list, revoke. */
-import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { ErrorBox, Field, type FieldErrors, Notice, PostForm, SelectField } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Layout } from "./Layout.tsx";
 
@@ -17,7 +17,9 @@ export interface ApiTokenItem {
 export function ApiTokensPage(props: {
   tokens: ApiTokenItem[];
   created?: string | null;
-  error?: string | null;
+  errors?: FieldErrors;
+  /** What was typed, kept after an error. */
+  values?: { name: string; expiresDays: string };
   notice?: string | null;
   apiBase: string;
 }) {
@@ -32,7 +34,7 @@ export function ApiTokensPage(props: {
         departments. Secure Connect still applies.
       </p>
       <Notice message={props.notice} />
-      <ErrorBox message={props.error} />
+      <ErrorBox errors={props.errors} ids={{ expiresDays: "f-expires" }} />
       {props.created && (
         <section class="card created-token" aria-live="polite">
           <h2>New token</h2>
@@ -44,24 +46,28 @@ export function ApiTokensPage(props: {
           <pre><code>curl -H "Authorization: Bearer {props.created}" {props.apiBase}/api/v1/devices</code></pre>
         </section>
       )}
-      <PostForm action="/account/api-tokens" class="card stack">
+      <PostForm action="/account/api-tokens" class="card stack" errors={props.errors}>
         <h2>New token</h2>
         <Field
           label="Name"
           name="name"
+          value={props.values?.name}
           required
           maxlength={100}
           hint="What will use it, e.g. Helpdesk integration"
         />
-        <div class="field">
-          <label for="f-expires">Expires</label>
-          <select id="f-expires" name="expiresDays">
-            <option value="30">In 30 days</option>
-            <option value="90" selected>In 90 days</option>
-            <option value="365">In a year</option>
-            <option value="0">Never</option>
-          </select>
-        </div>
+        <SelectField
+          label="Expires"
+          name="expiresDays"
+          id="f-expires"
+          value={props.values?.expiresDays ?? "90"}
+          options={[
+            { value: "30", label: "In 30 days" },
+            { value: "90", label: "In 90 days" },
+            { value: "365", label: "In a year" },
+            { value: "0", label: "Never" },
+          ]}
+        />
         <button type="submit" class="primary">Create token</button>
       </PostForm>
       {props.tokens.length === 0 ? <p class="empty">No tokens yet.</p> : (

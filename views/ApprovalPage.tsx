@@ -35,7 +35,7 @@ export function ApprovalPage(props: { model: ApprovalModel }) {
           </dd>
           <dt>{t("approval.sent_to")}</dt>
           <dd>{m.recipient}</dd>
-          <RequestFacts reason={m.reason} progress={m.progress} />
+          <RequestFacts reason={m.reason} steps={m.steps} />
         </dl>
         {v.kind === "pending"
           ? (

@@ -38,7 +38,7 @@ export function ApprovalsList(props: { items: PendingApproval[]; email: string }
             </dd>
             <dt>Asked as</dt>
             <dd>recipient in {a.requirement}</dd>
-            <RequestFacts reason={a.reason} progress={a.progress} />
+            <RequestFacts reason={a.reason} steps={a.steps} />
           </dl>
           <p role="status">
             <strong data-deadline={a.deadline}>{a.secondsLeft}</strong> seconds left.

@@ -1,5 +1,6 @@
 /** Form building blocks: every form carries the CSRF token and shows errors in words. */
-import type { ComponentChildren } from "preact";
+import { type ComponentChildren, createContext } from "preact";
+import { useContext } from "preact/hooks";
 import { usePage } from "./context.ts";
 
 /** The hidden CSRF field every POST form needs. */
@@ -7,7 +8,18 @@ export function CsrfField() {
   return <input type="hidden" name="_csrf" value={usePage().csrf} />;
 }
 
-/** A POST form with the CSRF field included. */
+/** What is wrong with a form, field by field (by the field's `name`), in plain sentences. */
+export type FieldErrors = Readonly<Record<string, string>>;
+
+// The errors of the form being rendered, so each field finds its own by name.
+const FormErrors = createContext<FieldErrors>({});
+
+/** The error of the field named `name` in the enclosing `PostForm`, if any. */
+export function useFieldError(name: string): string | undefined {
+  return useContext(FormErrors)[name];
+}
+
+/** A POST form with the CSRF field included; `errors` reach each `Field` by its name. */
 export function PostForm(
   props: {
     action: string;
@@ -16,6 +28,7 @@ export function PostForm(
     id?: string;
     /** Asks this question before submitting (app.js); without scripts it submits at once. */
     confirm?: string;
+    errors?: FieldErrors;
   },
 ) {
   return (
@@ -27,13 +40,10 @@ export function PostForm(
       data-confirm={props.confirm}
     >
       <CsrfField />
-      {props.children}
+      <FormErrors.Provider value={props.errors ?? {}}>{props.children}</FormErrors.Provider>
     </form>
   );
 }
-
-/** What is wrong with a form, field by field (by the field's `name`), in plain sentences. */
-export type FieldErrors = Readonly<Record<string, string>>;
 
 /**
  * The attributes that tie a control to its hint and its error: `id` for its label,
@@ -78,11 +88,13 @@ export function Field(props: {
   id?: string;
 }) {
   const id = props.id ?? `f-${props.name}`;
+  const fromForm = useFieldError(props.name);
+  const error = props.error ?? fromForm;
   return (
-    <div class={props.error ? "field has-error" : "field"}>
+    <div class={error ? "field has-error" : "field"}>
       <label for={id}>{props.label}</label>
       <input
-        {...fieldWiring(id, { hint: Boolean(props.hint), error: props.error })}
+        {...fieldWiring(id, { hint: Boolean(props.hint), error })}
         name={props.name}
         type={props.type ?? "text"}
         value={props.value}
@@ -95,7 +107,41 @@ export function Field(props: {
         autofocus={props.autofocus}
         maxLength={props.maxlength}
       />
-      <FieldError id={id} error={props.error} />
+      <FieldError id={id} error={error} />
+      {props.hint && <p class="hint" id={`${id}-hint`}>{props.hint}</p>}
+    </div>
+  );
+}
+
+/** A labelled drop-down list; its error comes from `error` or the enclosing `PostForm`. */
+export function SelectField(props: {
+  label: string;
+  name: string;
+  options: readonly { value: string; label: string }[];
+  value?: string;
+  required?: boolean;
+  hint?: string;
+  error?: string;
+  id?: string;
+}) {
+  const id = props.id ?? `f-${props.name}`;
+  const fromForm = useFieldError(props.name);
+  const error = props.error ?? fromForm;
+  return (
+    <div class={error ? "field has-error" : "field"}>
+      <label for={id}>{props.label}</label>
+      <select
+        {...fieldWiring(id, { hint: Boolean(props.hint), error })}
+        name={props.name}
+        required={props.required}
+      >
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value} selected={o.value === props.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      <FieldError id={id} error={error} />
       {props.hint && <p class="hint" id={`${id}-hint`}>{props.hint}</p>}
     </div>
   );
@@ -108,13 +154,15 @@ export function Field(props: {
 export function ErrorBox(
   props: { message?: string | null; errors?: FieldErrors; ids?: Readonly<Record<string, string>> },
 ) {
-  const listed = Object.entries(props.errors ?? {});
-  if (!props.message && listed.length === 0) return null;
-  if (listed.length === 0) return <div class="alert alert-error" role="alert">{props.message}</div>;
+  // A problem of the whole form (no field) is the box's sentence, not a link.
+  const listed = Object.entries(props.errors ?? {}).filter(([name]) => name !== "");
+  const message = props.message ?? props.errors?.[""] ?? null;
+  if (!message && listed.length === 0) return null;
+  if (listed.length === 0) return <div class="alert alert-error" role="alert">{message}</div>;
   return (
     <div class="alert alert-error error-summary" role="alert">
       <p>
-        {props.message ??
+        {message ??
           (listed.length === 1
             ? "Correct this to save:"
             : `Correct these ${listed.length} fields to save:`)}

@@ -1,5 +1,6 @@
 /** The page frame: header with navigation, main content, footer. */
 import type { ComponentChildren } from "preact";
+import { t } from "../i18n/mod.ts";
 import { usePage, type Viewer } from "./context.ts";
 import { CsrfField } from "./Form.tsx";
 
@@ -62,7 +63,7 @@ export function Layout(props: {
         {props.modules?.map((m) => <script key={m} type="module" src={asset(m)}></script>)}
       </head>
       <body hx-headers={JSON.stringify({ "X-CSRF-Token": page.csrf })}>
-        <a class="skip" href="#main">Skip to content</a>
+        <a class="skip" href="#main">{t(page.locale, "layout.skip")}</a>
         <header class="top">
           <a class="brand" href="/">
             <span class="brand-mark" aria-hidden="true">◆</span> Assent
@@ -129,7 +130,7 @@ export function Layout(props: {
         <main id="main" class={props.narrow ? "narrow" : props.wide ? "wide" : undefined}>
           {props.children}
         </main>
-        <footer class="foot">Assent · self-hosted remote support</footer>
+        <footer class="foot">Assent · {t(page.locale, "layout.footer")}</footer>
       </body>
     </html>
   );

@@ -1,5 +1,5 @@
 /** Authenticator enrolment: scan or type the secret, then confirm with a first code. */
-import { ErrorBox, Field, PostForm } from "./Form.tsx";
+import { ErrorBox, Field, type FieldErrors, PostForm } from "./Form.tsx";
 import { Layout } from "./Layout.tsx";
 
 /** The QR code (an SVG document rendered on the server) and the grouped secret. */
@@ -11,12 +11,14 @@ export interface EnrolModel {
 }
 
 /** The enrolment page. */
-export function MfaEnrolPage(props: { model: EnrolModel; error?: string | null }) {
+export function MfaEnrolPage(
+  props: { model: EnrolModel; error?: string | null; errors?: FieldErrors },
+) {
   const m = props.model;
   return (
     <Layout title="Set up authenticator app">
       <h1>Set up authenticator app</h1>
-      <ErrorBox message={props.error} />
+      <ErrorBox message={props.error} errors={props.errors} />
       <div class="card enrol">
         <ol class="steps">
           <li>
@@ -37,7 +39,7 @@ export function MfaEnrolPage(props: { model: EnrolModel; error?: string | null }
             <p class="hint">Account: {m.account} · Issuer: {m.issuer}</p>
           </li>
           <li>
-            <PostForm action="/account/mfa/confirm" class="stack">
+            <PostForm action="/account/mfa/confirm" class="stack" errors={props.errors}>
               <Field
                 label="Code from the app"
                 name="code"

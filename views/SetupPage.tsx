@@ -1,5 +1,5 @@
 /** First-run setup: creates the first super admin. Exists only until that is done. */
-import { ErrorBox, Field, PostForm } from "./Form.tsx";
+import { ErrorBox, Field, type FieldErrors, PostForm } from "./Form.tsx";
 import { Layout } from "./Layout.tsx";
 
 /** Values to put back in the form after an error (never the password). */
@@ -10,7 +10,7 @@ export interface SetupValues {
 }
 
 /** The setup form. */
-export function SetupPage(props: { values?: Partial<SetupValues>; error?: string | null }) {
+export function SetupPage(props: { values?: Partial<SetupValues>; errors?: FieldErrors }) {
   const v = props.values ?? {};
   return (
     <Layout title="Set up Assent" narrow>
@@ -19,8 +19,8 @@ export function SetupPage(props: { values?: Partial<SetupValues>; error?: string
         Create the first super admin. This account can add technicians, departments and devices, and
         is the only kind of account that may change Secure Connect.
       </p>
-      <ErrorBox message={props.error} />
-      <PostForm action="/setup" class="card stack">
+      <ErrorBox errors={props.errors} />
+      <PostForm action="/setup" class="card stack" errors={props.errors}>
         <Field
           label="Organization name"
           name="organizationName"

@@ -14,7 +14,7 @@ import type {
   SupportState,
 } from "../presenters/support.ts";
 import { Checksum, CopyCommand } from "./Commands.tsx";
-import { ErrorBox, Field, Notice, PostForm } from "./Form.tsx";
+import { ErrorBox, Field, type FieldErrors, Notice, PostForm, SelectField } from "./Form.tsx";
 import { Time } from "./format.tsx";
 import { Say, useT } from "./i18n.tsx";
 import { Layout } from "./Layout.tsx";
@@ -54,9 +54,14 @@ export function SupportListPage(props: {
   departments: { id: string; name: string }[];
   expiryChoices: { minutes: number; label: string; isDefault: boolean }[];
   values?: NewSupportValues;
-  error?: string;
+  errors?: FieldErrors;
 }) {
   const v = props.values;
+  // With one department there is no department field: its refusal belongs to the whole form.
+  const { departmentId, ...others } = props.errors ?? {};
+  const errors = departmentId && props.departments.length <= 1
+    ? { ...others, "": departmentId }
+    : props.errors;
   return (
     <Layout title="Support sessions" wide>
       <div class="page-head">
@@ -69,11 +74,14 @@ export function SupportListPage(props: {
       <div class="support-layout" hx-ext="sse" sse-connect="/support/events">
         <section class="card" aria-labelledby="new-heading">
           <h2 id="new-heading">New support session</h2>
-          <ErrorBox message={props.error} />
+          <ErrorBox
+            errors={errors}
+            ids={{ departmentId: "departmentId", expiryMinutes: "expiryMinutes" }}
+          />
           {props.departments.length === 0
             ? <p class="empty">You are not in any department yet; ask an admin to add you.</p>
             : (
-              <PostForm action="/support" id="new-support" class="stack">
+              <PostForm action="/support" id="new-support" class="stack" errors={errors}>
                 <Field
                   label="Customer name"
                   name="customerName"
@@ -100,34 +108,30 @@ export function SupportListPage(props: {
                   autocomplete="off"
                 />
                 {props.departments.length > 1 && (
-                  <div class="field">
-                    <label for="departmentId">Department</label>
-                    <select id="departmentId" name="departmentId">
-                      {props.departments.map((d) => (
-                        <option key={d.id} value={d.id} selected={v?.departmentId === d.id}>
-                          {d.name}
-                        </option>
-                      ))}
-                    </select>
-                  </div>
+                  <SelectField
+                    label="Department"
+                    name="departmentId"
+                    id="departmentId"
+                    value={v?.departmentId}
+                    options={props.departments.map((d) => ({ value: d.id, label: d.name }))}
+                  />
                 )}
                 {props.departments.length === 1 && (
                   <input type="hidden" name="departmentId" value={props.departments[0]!.id} />
                 )}
-                <div class="field">
-                  <label for="expiryMinutes">{SUPPORT_CODE_EXPIRY_LABEL}</label>
-                  <select id="expiryMinutes" name="expiryMinutes">
-                    {props.expiryChoices.map((c) => (
-                      <option
-                        key={c.minutes}
-                        value={c.minutes}
-                        selected={v ? v.expiryMinutes === c.minutes : c.isDefault}
-                      >
-                        {c.label}
-                      </option>
-                    ))}
-                  </select>
-                </div>
+                <SelectField
+                  label={SUPPORT_CODE_EXPIRY_LABEL}
+                  name="expiryMinutes"
+                  id="expiryMinutes"
+                  value={String(
+                    v?.expiryMinutes ||
+                      (props.expiryChoices.find((c) => c.isDefault)?.minutes ?? ""),
+                  )}
+                  options={props.expiryChoices.map((c) => ({
+                    value: String(c.minutes),
+                    label: c.label,
+                  }))}
+                />
                 <div class="check-row">
                   <input type="checkbox" id="sendEmail" name="sendEmail" checked={v?.sendEmail} />
                   <label for="sendEmail">Email the link to the customer</label>

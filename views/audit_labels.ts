@@ -28,6 +28,7 @@ export const AUDIT_ACTION_LABELS: Readonly<Record<string, string>> = Object.free
   "confirmation.notified": "End user told who is connecting",
   "confirmation.withdrawn": "Confirmation withdrawn",
   "confirmation.withdraw_acknowledged": "Confirmation withdrawal acknowledged",
+  "receipt.acknowledged": "Receipt shown at the device",
   "email.requested": "Email approval requested",
   "email.allowed": "Email approval allowed",
   "email.denied": "Email approval denied",

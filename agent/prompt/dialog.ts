@@ -4,7 +4,7 @@
  */
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import type { Prompter, PrompterKind, PromptRequest, PromptResult } from "./prompter.ts";
-import { APP, localizeServerText, plainText } from "./text.ts";
+import { APP, dialogChoices, dialogGrant, localizeServerText, plainText } from "./text.ts";
 
 /** A dialog tool to run: the program, its argv and extra environment variables. */
 export interface DialogCommand {
@@ -42,6 +42,33 @@ export interface DialogSpec {
   command: (req: PromptRequest, seconds: number, remainingMs: number) => DialogCommand;
   result: (outcome: DialogOutcome, req: PromptRequest) => PromptResult | "unavailable";
   notification: (text: string) => DialogCommand;
+  /**
+   * The dialogs that ask, in turn, which capabilities and which window (see `dialogChoices`).
+   * Without it the back-end asks everything in its one `command` window.
+   */
+  choices?: ChoiceDialogs;
+}
+
+/** One question of the choice dialogs; `first` carries the prompt's whole text. */
+export type ChoiceStep = { kind: "capabilities"; first: true } | { kind: "window"; first: boolean };
+
+/** How a dialog tool asks the choices. */
+export interface ChoiceDialogs {
+  command: (
+    step: ChoiceStep,
+    req: PromptRequest,
+    seconds: number,
+    remainingMs: number,
+  ) => DialogCommand;
+  /**
+   * What was picked: the 1-based numbers of the capabilities ticked, or the window's key
+   * (`windowKey`); "decline" when declined or closed; null when the tool timed out.
+   */
+  picked: (
+    outcome: DialogOutcome,
+    step: ChoiceStep,
+    req: PromptRequest,
+  ) => string[] | "decline" | null | "unavailable";
 }
 
 /** Messages of GTK and Qt when there is no display to talk to. */
@@ -67,25 +94,67 @@ export function dialogPrompter(
   return {
     kind,
     async ask(req, signal) {
-      const remainingMs = req.deadline - clock.now();
-      if (signal.aborted || remainingMs <= 0) return null;
-      const seconds = Math.ceil(remainingMs / 1000);
-      const command = spec.command(req, seconds, remainingMs);
+      if (signal.aborted || req.deadline - clock.now() <= 0) return null;
       const kill = new AbortController();
       const stop = () => kill.abort();
       signal.addEventListener("abort", stop, { once: true });
       const timer = clock.at(req.deadline + spec.graceMs, stop);
-      try {
+      // Runs one dialog with the time left; null when withdrawn or out of time.
+      const run = async (
+        build: (seconds: number, remainingMs: number) => DialogCommand,
+      ): Promise<DialogOutcome & { cmd: string } | null> => {
+        const remainingMs = req.deadline - clock.now();
+        if (kill.signal.aborted || remainingMs <= 0) return null;
+        const command = build(Math.ceil(remainingMs / 1000), remainingMs);
         const outcome = await spawn(command, kill.signal);
         if (kill.signal.aborted) return null;
         if (NO_DISPLAY.test(outcome.stderr)) {
           throw new DialogUnavailableError(`${command.cmd} cannot reach a display`);
         }
-        const result = spec.result(outcome, req);
-        if (result === "unavailable") {
-          throw new DialogUnavailableError(`${command.cmd} failed with exit code ${outcome.code}`);
+        return { ...outcome, cmd: command.cmd };
+      };
+      const failed = (outcome: DialogOutcome & { cmd: string }) =>
+        new DialogUnavailableError(`${outcome.cmd} failed with exit code ${outcome.code}`);
+      try {
+        const steps = dialogChoices(req);
+        const choices = spec.choices;
+        if (!choices || (!steps.capabilities && !steps.window)) {
+          const outcome = await run((seconds, remainingMs) =>
+            spec.command(req, seconds, remainingMs)
+          );
+          if (!outcome) return null;
+          const result = spec.result(outcome, req);
+          if (result === "unavailable") throw failed(outcome);
+          return result;
         }
-        return result;
+        // Each question in turn, on the same deadline; the first decline or close ends it.
+        const ask = async (step: ChoiceStep) => {
+          const outcome = await run((seconds, remainingMs) =>
+            choices.command(step, req, seconds, remainingMs)
+          );
+          if (!outcome) return null;
+          const picked = choices.picked(outcome, step, req);
+          if (picked === "unavailable") throw failed(outcome);
+          return picked;
+        };
+        let ticked: number[] | undefined;
+        if (steps.capabilities) {
+          const picked = await ask({ kind: "capabilities", first: true });
+          if (picked === null || picked === "decline") return picked;
+          const asked = req.capabilities?.length ?? 0;
+          ticked = picked.map((n) => Number(n) - 1).filter((i) =>
+            Number.isInteger(i) && i >= 0 && i < asked
+          );
+          // Granting nothing declines, without asking for how long.
+          if (ticked.length === 0) return "decline";
+        }
+        let window: string | undefined;
+        if (steps.window) {
+          const picked = await ask({ kind: "window", first: !steps.capabilities });
+          if (picked === null || picked === "decline") return picked;
+          window = picked[0];
+        }
+        return dialogGrant(req, ticked, window);
       } finally {
         timer.cancel();
         signal.removeEventListener("abort", stop);

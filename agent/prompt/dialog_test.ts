@@ -10,7 +10,7 @@ import {
 import { kdialogPrompter } from "./kdialog.ts";
 import { osascriptPrompter } from "./osascript.ts";
 import { powershellPrompter } from "./powershell.ts";
-import type { Prompter } from "./prompter.ts";
+import type { Prompter, PromptRequest } from "./prompter.ts";
 import { fakeSpawn, HOSTILE, hostile, request } from "./test_helpers.ts";
 import { zenityPrompter } from "./zenity.ts";
 
@@ -237,4 +237,203 @@ Deno.test("spawnDialog() runs a real process, reports how it ended and kills it 
   setTimeout(() => kill.abort(), 50);
   assert.notEqual((await running).code, 0);
   assert.ok(Date.now() - started < 2000);
+});
+
+/** A request that asks for three capabilities and offers three windows. */
+const choosing = (overrides: Partial<PromptRequest> = {}) =>
+  request({
+    capabilities: ["desktop_view", "terminal", "files"],
+    windows: [15, 60, null],
+    ...overrides,
+  });
+
+Deno.test("zenity asks with a checklist of what is asked, then a radio list of the windows", async () => {
+  const fake = fakeSpawn([{ code: 0, stdout: "3\n" }, { code: 0, stdout: "15m\n" }]);
+  const answer = await zenityPrompter(fake).ask(
+    choosing({ message: HOSTILE }),
+    new AbortController().signal,
+  );
+  assert.deepEqual(answer, { answer: "accept", granted: ["files"], windowMinutes: 15 });
+  const [list, radio] = fake.commands.map((c) => c.args);
+  assert.deepEqual(list!.slice(0, 2), ["--list", "--checklist"]);
+  assert.ok(list!.includes("--title=Session Confirmation"));
+  assert.ok(list!.includes("--ok-label=Accept") && list!.includes("--cancel-label=Decline"));
+  assert.ok(list!.includes("--print-column=2") && list!.includes("--hide-column=2"));
+  assert.deepEqual(list!.slice(-9), [
+    "TRUE",
+    "1",
+    "see your screen",
+    "TRUE",
+    "2",
+    "run commands in a terminal",
+    "TRUE",
+    "3",
+    "transfer files to and from this device",
+  ]);
+  // zenity reads markup and backslash escapes in a list's text: server text is escaped for both.
+  const text = list!.find((a) => a.startsWith("--text="))!;
+  assert.ok(text.includes("&#60;b&#62;bold&#60;/b&#62;") && text.includes("del C:\\\\ "));
+  assert.ok(!text.includes("<b>"));
+  assert.deepEqual(radio!.slice(0, 2), ["--list", "--radiolist"]);
+  assert.deepEqual(radio!.slice(-9), [
+    "FALSE",
+    "15m",
+    "15 minutes",
+    "FALSE",
+    "1h",
+    "1 hour",
+    "TRUE",
+    "end",
+    "until I end it",
+  ]);
+  assert.ok(radio!.some((a) => a.startsWith("--text=How long may the technician have access?")));
+});
+
+Deno.test("kdialog asks with --checklist and --radiolist, its tags the numbers and window keys", async () => {
+  const fake = fakeSpawn([{ code: 0, stdout: "2\n3\n" }, { code: 0, stdout: "1h\n" }]);
+  const answer = await kdialogPrompter(fake).ask(
+    choosing({ message: HOSTILE }),
+    new AbortController().signal,
+  );
+  assert.deepEqual(answer, {
+    answer: "accept",
+    granted: ["terminal", "files"],
+    windowMinutes: 60,
+  });
+  const [list, radio] = fake.commands.map((c) => c.args);
+  assert.deepEqual(list!.slice(0, 7), [
+    "--title",
+    "Session Confirmation",
+    "--ok-label",
+    "Accept",
+    "--cancel-label",
+    "Decline",
+    "--separate-output",
+  ]);
+  assert.equal(list![7], "--checklist");
+  assert.ok(list![8]!.startsWith("<qt>") && list![8]!.includes("&#60;b&#62;bold"));
+  assert.deepEqual(list!.slice(9), [
+    "1",
+    "see your screen",
+    "on",
+    "2",
+    "run commands in a terminal",
+    "on",
+    "3",
+    "transfer files to and from this device",
+    "on",
+  ]);
+  assert.equal(radio![7], "--radiolist");
+  assert.deepEqual(radio!.slice(-3), ["end", "until I end it", "on"]);
+});
+
+Deno.test("osascript chooses from a list with multiple selections, then from the windows", async () => {
+  const fake = fakeSpawn([{ code: 0, stdout: "1\n3\n" }, { code: 0, stdout: "1\n" }]);
+  const answer = await osascriptPrompter(fake).ask(choosing(), new AbortController().signal);
+  assert.deepEqual(answer, {
+    answer: "accept",
+    granted: ["desktop_view", "files"],
+    windowMinutes: 15,
+  });
+  const [list, radio] = fake.commands.map((c) => c.args);
+  const script = (args: string[]) => args.filter((_, i) => args[i - 1] === "-e").join("\n");
+  assert.match(script(list!), /with multiple selections allowed/);
+  assert.doesNotMatch(script(radio!), /multiple selections/);
+  assert.ok(!script(list!).includes("see your screen"), "the words are arguments, not script");
+  const rest = list!.slice(list!.lastIndexOf("-e") + 2);
+  assert.equal(rest[0], "Session Confirmation");
+  assert.deepEqual(rest.slice(2), [
+    "Accept",
+    "Decline",
+    "see your screen",
+    "run commands in a terminal",
+    "transfer files to and from this device",
+  ]);
+  const windowArgs = radio!.slice(radio!.lastIndexOf("-e") + 2);
+  assert.deepEqual(windowArgs.slice(4), ["3", "15 minutes", "1 hour", "until I end it"]);
+});
+
+Deno.test("the PowerShell window gets check boxes and radio buttons and reports what was picked", async () => {
+  const fake = fakeSpawn({ code: 0, stdout: "accept\r\ncapabilities=3\r\nwindow=1\r\n" });
+  const answer = await powershellPrompter(fake).ask(
+    choosing({ locale: "de" }),
+    new AbortController().signal,
+  );
+  assert.deepEqual(answer, { answer: "accept", granted: ["files"], windowMinutes: 15 });
+  const env = fake.commands[0]!.env!;
+  assert.equal(
+    env.ASSENT_PROMPT_CAPABILITIES,
+    "Ihren Bildschirm sehen\nBefehle in einem Terminal ausführen\nDateien mit diesem Gerät austauschen",
+  );
+  assert.equal(env.ASSENT_PROMPT_WINDOWS, "15 Minuten\n1 Stunde\nbis ich es beende");
+  const script = new TextDecoder("utf-16le").decode(
+    Uint8Array.from(atob(fake.commands[0]!.args.at(-1)!), (c) => c.charCodeAt(0)),
+  );
+  assert.match(script, /System\.Windows\.Forms\.CheckBox/);
+  assert.match(script, /System\.Windows\.Forms\.RadioButton/);
+  // A request without choices leaves them out of the window.
+  const plain = fakeSpawn({ code: 0, stdout: "accept\r\n" });
+  assert.equal(
+    await powershellPrompter(plain).ask(request(), new AbortController().signal),
+    "accept",
+  );
+  assert.equal(plain.commands[0]!.env!.ASSENT_PROMPT_CAPABILITIES, undefined);
+});
+
+Deno.test("declining, closing or granting nothing in a choice dialog declines; a timeout is no answer", async () => {
+  const cases: [string, Prompter, unknown][] = [
+    ["zenity declined at the list", zenityPrompter(fakeSpawn([{ code: 1 }])), "decline"],
+    [
+      "zenity declined at the window",
+      zenityPrompter(fakeSpawn([{ code: 0, stdout: "1\n" }, { code: 1 }])),
+      "decline",
+    ],
+    ["zenity nothing ticked", zenityPrompter(fakeSpawn([{ code: 0, stdout: "\n" }])), "decline"],
+    ["zenity timed out", zenityPrompter(fakeSpawn([{ code: 5 }])), null],
+    ["kdialog closed", kdialogPrompter(fakeSpawn([{ code: 2 }])), "decline"],
+    [
+      "osascript cancelled",
+      osascriptPrompter(fakeSpawn([{ code: 0, stdout: "decline\n" }])),
+      "decline",
+    ],
+    [
+      "powershell nothing ticked",
+      powershellPrompter(fakeSpawn({ code: 0, stdout: "accept\ncapabilities=\nwindow=1\n" })),
+      "decline",
+    ],
+    [
+      "powershell a window not offered",
+      powershellPrompter(fakeSpawn({ code: 0, stdout: "accept\ncapabilities=1\nwindow=9\n" })),
+      "decline",
+    ],
+    [
+      "zenity a number not asked",
+      zenityPrompter(fakeSpawn([{ code: 0, stdout: "7\n" }])),
+      "decline",
+    ],
+  ];
+  for (const [what, prompter, expected] of cases) {
+    assert.deepEqual(await prompter.ask(choosing(), new AbortController().signal), expected, what);
+  }
+  // Only one window offered and one capability asked: the plain question, and accept takes both.
+  const single = fakeSpawn({ code: 0 });
+  assert.equal(
+    await zenityPrompter(single).ask(
+      request({ capabilities: ["files"], windows: [15] }),
+      new AbortController().signal,
+    ),
+    "accept",
+  );
+  assert.ok(single.commands[0]!.args.includes("--question"));
+});
+
+Deno.test("the choice dialogs speak the device's language", async () => {
+  const fake = fakeSpawn([{ code: 0, stdout: "1\n" }, { code: 0, stdout: "end\n" }]);
+  await zenityPrompter(fake).ask(choosing({ locale: "de" }), new AbortController().signal);
+  const [list, radio] = fake.commands.map((c) => c.args);
+  assert.ok(list!.includes("--title=Sitzungsbestätigung"));
+  assert.ok(list!.includes("--ok-label=Annehmen") && list!.includes("--column=Erlauben"));
+  assert.ok(list!.includes("Dateien mit diesem Gerät austauschen"));
+  assert.ok(radio!.includes("bis ich es beende") && radio!.includes("1 Stunde"));
+  assert.ok(radio!.some((a) => a.startsWith("--text=Wie lange darf der Techniker zugreifen?")));
 });

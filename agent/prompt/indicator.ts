@@ -5,10 +5,12 @@
  * (zenity, kdialog, a PowerShell WinForms window, osascript). Like the prompt, server text
  * travels only as one argv element or one environment variable, never inside a script.
  */
-import { encodePowerShell } from "../encoded_command.ts";
 import { type DialogCommand, type DialogOutcome, type DialogSpawn, spawnDialog } from "./dialog.ts";
 import type { DialogTool } from "./prompter.ts";
 import { APP, escapeHtml, plainText } from "./text.ts";
+import { powershellArgs, winformsArgs } from "./winforms.ts";
+import { type Clock, systemClock, type TimerHandle } from "../../lib/clock.ts";
+import { type CatalogueKey, type Locale, t } from "../../i18n/mod.ts";
 
 /** What is open, as the indicator names it. */
 export type IndicatorItem = "screen" | "terminal" | "files";
@@ -40,16 +42,16 @@ export const INDICATOR_TITLE = "Remote session active";
 export const END_KEY = "e";
 export const END_BUTTON = "End session";
 
-const ITEM_WORDS: Record<IndicatorItem, string> = {
-  screen: "the screen",
-  terminal: "a terminal",
-  files: "file transfer",
+const ITEM_KEYS: Record<IndicatorItem, CatalogueKey> = {
+  screen: "indicator.item.screen",
+  terminal: "indicator.item.terminal",
+  files: "indicator.item.files",
 };
 
-/** "3 h 59 min", "12 min", "less than a minute". */
-export function timeLeftText(ms: number): string {
+/** "3 h 59 min", "12 min", "less than a minute" (in `locale`). */
+export function timeLeftText(ms: number, locale: Locale = "en"): string {
   const minutes = Math.floor(ms / 60_000);
-  if (minutes < 1) return "less than a minute";
+  if (minutes < 1) return t(locale, "indicator.less_than_minute");
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;
   return hours === 0 ? `${rest} min` : rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
@@ -63,28 +65,37 @@ export function clockTime(at: number): string {
   }`;
 }
 
-/** The indicator's words, the same for every back-end. */
-export function indicatorText(state: IndicatorState, now: number): { title: string; body: string } {
-  const technician = plainText(state.technician, 200) || "A technician";
+/** The indicator's words, the same for every back-end, in `locale`. */
+export function indicatorText(
+  state: IndicatorState,
+  now: number,
+  locale: Locale = "en",
+): { title: string; body: string } {
+  const say = (key: CatalogueKey, params?: Record<string, string>) => t(locale, key, params);
+  const technician = plainText(state.technician, 200) || say("indicator.a_technician");
   const organization = plainText(state.organization, 200);
-  const open = state.open.map((item) => ITEM_WORDS[item]);
-  const what = open.length === 0 ? "nothing yet" : open.join(", ");
+  const open = state.open.map((item) => say(ITEM_KEYS[item]));
+  const what = open.length === 0 ? say("indicator.nothing_yet") : open.join(", ");
+  const named = `${technician}${organization ? ` (${organization})` : ""}`;
   return {
-    title: INDICATOR_TITLE,
-    body:
-      `${technician}${organization ? ` (${organization})` : ""} is connected to this device.\n` +
-      `Open now: ${what}.\n` +
-      (state.recorded ? "The terminal is recorded.\n" : "") +
-      `Access ends in ${timeLeftText(state.expiresAt - now)} (at ${clockTime(state.expiresAt)}) ` +
-      "unless you end it now.",
+    title: say("indicator.title"),
+    body: [
+      say("indicator.connected", { technician: named }),
+      say("indicator.open_now", { what }),
+      ...(state.recorded ? [say("indicator.recorded")] : []),
+      say("indicator.ends_in", {
+        left: timeLeftText(state.expiresAt - now, locale),
+        time: clockTime(state.expiresAt),
+      }),
+    ].join("\n"),
   };
 }
 
 /** The one line the terminal shows for the indicator, naming the key that ends the session. */
-export function indicatorLine(state: IndicatorState, now: number): string {
-  const { title, body } = indicatorText(state, now);
+export function indicatorLine(state: IndicatorState, now: number, locale: Locale = "en"): string {
+  const { title, body } = indicatorText(state, now, locale);
   return `[${APP}] ${title}: ${body.replaceAll("\n", " ")} ` +
-    `Type ${END_KEY} and press Enter to end the session.`;
+    t(locale, "indicator.end_key", { key: END_KEY });
 }
 
 /** Where the terminal indicator writes and hears the end key. */
@@ -93,20 +104,25 @@ export interface IndicatorTerminal {
   /** Lines typed while no prompt is open; null stops listening. */
   onIdleLine?: (listener: ((line: string) => void) | null) => void;
   now?: () => number;
+  /** The device's language; English when absent. */
+  locale?: Locale;
 }
 
 /** The terminal line: printed whenever what is open changes; `e` + Enter ends the session. */
 export function terminalIndicator(terminal: IndicatorTerminal): IndicatorView {
   const now = terminal.now ?? Date.now;
+  const locale = terminal.locale ?? "en";
   let shown = "";
   return {
     show(state, onEnd) {
-      const key = `${state.sessionId} ${state.open.join()} ${state.technician}`;
-      if (key !== shown) terminal.output(`${indicatorLine(state, now())}\n`);
+      const key = `${state.sessionId} ${state.open.join()} ${state.technician} ${
+        timeLeftText(state.expiresAt - now())
+      }`;
+      if (key !== shown) terminal.output(`${indicatorLine(state, now(), locale)}\n`);
       shown = key;
       terminal.onIdleLine?.((line) => {
         if (line.trim().toLowerCase() !== END_KEY) return;
-        terminal.output(`[${APP}] Ending the remote session…\n`);
+        terminal.output(`[${APP}] ${t(locale, "indicator.ending")}\n`);
         onEnd();
       });
     },
@@ -125,43 +141,25 @@ export function terminalIndicator(terminal: IndicatorTerminal): IndicatorView {
 
 /** How a dialog tool shows the indicator and the notices. */
 export interface IndicatorDialogSpec {
-  command: (title: string, body: string) => DialogCommand;
+  command: (title: string, body: string, locale?: Locale) => DialogCommand;
   /** True when the person pressed End session. */
   ended: (outcome: DialogOutcome) => boolean;
   notice: (title: string, body: string) => DialogCommand;
 }
 
-/** The PowerShell indicator: a small always-on-top window with End session. */
+/**
+ * The PowerShell indicator: a small always-on-top window with End session, on the layout the
+ * prompt uses (its button's words arrive in ASSENT_INDICATOR_END).
+ */
 export const POWERSHELL_INDICATOR = String.raw`
-$ErrorActionPreference = 'Stop'
-[Console]::OutputEncoding = [Text.Encoding]::UTF8
-Add-Type -AssemblyName System.Windows.Forms
-Add-Type -AssemblyName System.Drawing
-[System.Windows.Forms.Application]::EnableVisualStyles()
-$form = New-Object System.Windows.Forms.Form
-$form.Text = $env:ASSENT_INDICATOR_TITLE
-$form.TopMost = $true
+$made = New-AssentForm $env:ASSENT_INDICATOR_TITLE $env:ASSENT_INDICATOR_BODY 360 'FixedToolWindow'
+$form = $made.form
 $form.ShowInTaskbar = $true
-$form.FormBorderStyle = 'FixedToolWindow'
 $form.StartPosition = 'Manual'
-$form.AutoSize = $true
-$form.AutoSizeMode = 'GrowAndShrink'
 $form.Padding = New-Object System.Windows.Forms.Padding(12)
-$layout = New-Object System.Windows.Forms.FlowLayoutPanel
-$layout.FlowDirection = 'TopDown'
-$layout.AutoSize = $true
-$body = New-Object System.Windows.Forms.Label
-$body.Text = $env:ASSENT_INDICATOR_BODY
-$body.UseMnemonic = $false
-$body.AutoSize = $true
-$body.MaximumSize = New-Object System.Drawing.Size(360, 0)
-$end = New-Object System.Windows.Forms.Button
-$end.Text = 'End session'
-$end.AutoSize = $true
-$end.DialogResult = [System.Windows.Forms.DialogResult]::Abort
-$layout.Controls.Add($body)
-$layout.Controls.Add($end)
-$form.Controls.Add($layout)
+[void](Add-AssentButtons $made.layout @(
+  @{ text = $env:ASSENT_INDICATOR_END; result = [System.Windows.Forms.DialogResult]::Abort }
+))
 $form.Add_Shown({
   $area = [System.Windows.Forms.Screen]::PrimaryScreen.WorkingArea
   $form.Location = New-Object System.Drawing.Point(($area.Right - $form.Width - 16), ($area.Bottom - $form.Height - 16))
@@ -177,11 +175,14 @@ Add-Type -AssemblyName System.Windows.Forms
 [void][System.Windows.Forms.MessageBox]::Show($env:ASSENT_INDICATOR_BODY, $env:ASSENT_INDICATOR_TITLE)
 `;
 
-/** `display dialog` with the one End session button; argv: title, body. Prints "end" or "timeout". */
+/**
+ * `display dialog` with the one End session button; argv: title, body, the button's words.
+ * Prints "end" or "timeout".
+ */
 export const OSASCRIPT_INDICATOR = [
   "on run argv",
   "set reply to display dialog (item 2 of argv) with title (item 1 of argv) " +
-  'buttons {"End session"} giving up after 600',
+  "buttons {(item 3 of argv)} giving up after 600",
   'if gave up of reply then return "timeout"',
   'return "end"',
   "end run",
@@ -194,20 +195,18 @@ export const OSASCRIPT_INDICATOR_NOTICE = [
   "end run",
 ];
 
-const POWERSHELL_BASE = ["-NoProfile", "-NonInteractive", "-STA", "-EncodedCommand"];
-
 /** How each dialog tool shows the indicator. */
 export const INDICATOR_DIALOGS: Readonly<Record<DialogTool, IndicatorDialogSpec>> = {
   // `--opt=value` keeps a value that starts with "-" from being read as an option.
   zenity: {
-    command: (title, body) => ({
+    command: (title, body, locale = "en") => ({
       cmd: "zenity",
       args: [
         "--info",
         `--title=${title}`,
         `--text=${body}`,
         "--no-markup",
-        `--ok-label=${END_BUTTON}`,
+        `--ok-label=${t(locale, "indicator.end_button")}`,
         "--width=380",
       ],
     }),
@@ -219,15 +218,15 @@ export const INDICATOR_DIALOGS: Readonly<Record<DialogTool, IndicatorDialogSpec>
   },
   kdialog: {
     // A yes/no box, so closing the window is never taken for End session.
-    command: (title, body) => ({
+    command: (title, body, locale = "en") => ({
       cmd: "kdialog",
       args: [
         "--title",
         title,
         "--yes-label",
-        END_BUTTON,
+        t(locale, "indicator.end_button"),
         "--no-label",
-        "Not now",
+        t(locale, "indicator.not_now"),
         "--yesno",
         `<qt>${escapeHtml(body).replaceAll("\n", "<br>")}</qt>`,
       ],
@@ -239,23 +238,32 @@ export const INDICATOR_DIALOGS: Readonly<Record<DialogTool, IndicatorDialogSpec>
     }),
   },
   powershell: {
-    command: (title, body) => ({
+    command: (title, body, locale = "en") => ({
       cmd: "powershell",
-      args: [...POWERSHELL_BASE, encodePowerShell(POWERSHELL_INDICATOR)],
-      env: { ASSENT_INDICATOR_TITLE: title, ASSENT_INDICATOR_BODY: body },
+      args: winformsArgs(POWERSHELL_INDICATOR),
+      env: {
+        ASSENT_INDICATOR_TITLE: title,
+        ASSENT_INDICATOR_BODY: body,
+        ASSENT_INDICATOR_END: t(locale, "indicator.end_button"),
+      },
     }),
     ended: ({ code, stdout }) => code === 0 && stdout.trim() === "end",
     notice: (title, body) => ({
       cmd: "powershell",
-      args: [...POWERSHELL_BASE, encodePowerShell(POWERSHELL_INDICATOR_NOTICE)],
+      args: powershellArgs(POWERSHELL_INDICATOR_NOTICE),
       env: { ASSENT_INDICATOR_TITLE: title, ASSENT_INDICATOR_BODY: body },
     }),
   },
   osascript: {
     // The fixed title is the first argument, so no server text can pose as an option.
-    command: (title, body) => ({
+    command: (title, body, locale = "en") => ({
       cmd: "osascript",
-      args: [...OSASCRIPT_INDICATOR.flatMap((line) => ["-e", line]), title, body],
+      args: [
+        ...OSASCRIPT_INDICATOR.flatMap((line) => ["-e", line]),
+        title,
+        body,
+        t(locale, "indicator.end_button"),
+      ],
     }),
     ended: ({ code, stdout }) => code === 0 && stdout.trim() === "end",
     notice: (title, body) => ({
@@ -282,6 +290,8 @@ export function dialogIndicator(
     fallback?: IndicatorView;
     /** Told when the tool cannot be run, so the caller can switch to the terminal. */
     failed?: (err: unknown) => void;
+    /** The device's language; English when absent. */
+    locale?: Locale;
   } = {},
 ): IndicatorView {
   const spec = INDICATOR_DIALOGS[tool];
@@ -295,10 +305,10 @@ export function dialogIndicator(
     clearTimeout(again);
     const shown = latest;
     if (!shown) return;
-    const { title, body } = indicatorText(shown.state, now());
+    const { title, body } = indicatorText(shown.state, now(), options.locale);
     const kill = new AbortController();
-    current = { kill, key: keyOf(shown.state) };
-    spawn(spec.command(title, body), kill.signal).then((outcome) => {
+    current = { kill, key: keyOf(shown.state, now()) };
+    spawn(spec.command(title, body, options.locale), kill.signal).then((outcome) => {
       if (kill.signal.aborted) return;
       current = null;
       if (spec.ended(outcome)) return shown.onEnd();
@@ -313,7 +323,7 @@ export function dialogIndicator(
       latest = { state, onEnd };
       // The terminal line stays too: its end key works whatever happens to the window.
       options.fallback?.show(state, onEnd);
-      if (current?.key === keyOf(state)) return;
+      if (current?.key === keyOf(state, now())) return;
       current?.kill.abort();
       run();
     },
@@ -338,8 +348,11 @@ export function dialogIndicator(
   };
 }
 
-function keyOf(state: IndicatorState): string {
-  return `${state.sessionId} ${state.open.join()} ${state.technician} ${state.organization}`;
+/** What makes the window shown differ: a change of any of it replaces the window. */
+function keyOf(state: IndicatorState, now: number): string {
+  return `${state.sessionId} ${state.open.join()} ${state.technician} ${state.organization} ${
+    timeLeftText(state.expiresAt - now)
+  }`;
 }
 
 /** What the agent hears from the server about one session's indicator. */
@@ -359,8 +372,8 @@ export interface SessionIndicator {
   status(status: IndicatorStatus, end: (sessionId: string, attemptId: string) => void): void;
   /** The authorization of `sessionId` ended: the indicator goes and, once, a notice says so. */
   ended(sessionId: string, reason: string): Promise<void>;
-  /** Shows a receipt as the end user's record. */
-  receipt(text: string): Promise<void>;
+  /** Shows a receipt as the end user's record, once per `receiptId`. */
+  receipt(text: string, receiptId?: string): Promise<void>;
   /** The connection is gone, and every channel with it. */
   hideAll(): void;
 }
@@ -372,15 +385,26 @@ export interface SessionIndicator {
 export function sessionIndicator(options: {
   view: () => IndicatorView;
   now?: () => number;
+  /** Times the refresh of the time left; default the system clock (read through `now`). */
+  clock?: Clock;
   log?: (line: string) => void;
+  /** The device's language for the end notice; English when absent. */
+  locale?: Locale;
 }): SessionIndicator {
-  const now = options.now ?? Date.now;
+  const clock: Clock = options.clock ??
+    { now: options.now ?? (() => Date.now()), at: (at, fn) => systemClock.at(at, fn) };
+  const now = () => clock.now();
+  let tick: TimerHandle | null = null;
   const states = new Map<string, { state: IndicatorState; end: () => void }>();
   /** Sessions the indicator was shown for, so the end notice comes once and only for them. */
   const known = new Set<string>();
+  /** Receipts shown already, so one sent again after a reconnect is not shown twice. */
+  const receipts = new Set<string>();
   let shownOn: IndicatorView | null = null;
 
   const refresh = () => {
+    tick?.cancel();
+    tick = null;
     const showing = [...states.values()].filter((s) => s.state.open.length > 0).at(-1);
     const view = options.view();
     if (shownOn && shownOn !== view) shownOn.hide();
@@ -391,6 +415,11 @@ export function sessionIndicator(options: {
     }
     shownOn = view;
     view.show(showing.state, showing.end);
+    // The time left is shown in whole minutes: shown again when that number changes, so it
+    // never stays stale for more than a minute.
+    const left = showing.state.expiresAt - now();
+    const minutes = Math.floor(left / 60_000);
+    if (minutes >= 1) tick = clock.at(showing.state.expiresAt - minutes * 60_000 + 1, refresh);
   };
   return {
     status(status, end) {
@@ -422,9 +451,14 @@ export function sessionIndicator(options: {
       states.delete(sessionId);
       refresh();
       if (!known.delete(sessionId)) return;
-      await options.view().tell(`${SESSION_OVER} ${reason}`.trim());
+      const over = t(options.locale ?? "en", "indicator.session_over");
+      await options.view().tell(`${over} ${reason}`.trim());
     },
-    async receipt(text) {
+    async receipt(text, receiptId) {
+      if (receiptId !== undefined) {
+        if (receipts.has(receiptId)) return;
+        receipts.add(receiptId);
+      }
       await options.view().tell(text);
     },
     hideAll() {
@@ -437,18 +471,19 @@ export function sessionIndicator(options: {
 /** The first words of the notice at the end of a session. */
 export const SESSION_OVER = "The remote support session has ended.";
 
-const ENDED_TEXTS: Record<string, string> = {
-  ended_at_device: "You ended it at this device.",
-  expired: "The time the technician was given has run out.",
-  deauthorized: "The technician ended it.",
-  access_revoked: "The technician's access was withdrawn.",
-  session_closed: "The technician closed the session.",
-  app_closed: "You closed the support app.",
+const ENDED_KEYS: Record<string, CatalogueKey> = {
+  ended_at_device: "indicator.ended.ended_at_device",
+  expired: "indicator.ended.expired",
+  deauthorized: "indicator.ended.deauthorized",
+  access_revoked: "indicator.ended.access_revoked",
+  session_closed: "indicator.ended.session_closed",
+  app_closed: "indicator.ended.app_closed",
 };
 
-/** How the session ended, in the end user's words, from the revoke's reason code. */
-export function endedText(reason: string): string {
-  return ENDED_TEXTS[reason] ?? "";
+/** How the session ended, in the end user's words and language, from the revoke's reason code. */
+export function endedText(reason: string, locale: Locale = "en"): string {
+  const key = Object.hasOwn(ENDED_KEYS, reason) ? ENDED_KEYS[reason] : undefined;
+  return key ? t(locale, key) : "";
 }
 
 /**
@@ -461,21 +496,25 @@ export function agentIndicator(
   held: { terminal: { onIdleLine(listener: ((line: string) => void) | null): void } | null },
   output: (text: string) => void,
   log: (line: string) => void,
+  locale: Locale = "en",
 ): SessionIndicator {
   const line = terminalIndicator({
     output,
     onIdleLine: (listener) => held.terminal?.onIdleLine(listener),
+    locale,
   });
   const dialogs = new Map<DialogTool, IndicatorView>();
   const broken = new Set<DialogTool>();
   return sessionIndicator({
     log,
+    locale,
     view: () => {
       const tool = prompter.ability.kind === "dialog" ? prompter.ability.tool : undefined;
       if (!tool || broken.has(tool)) return line;
       let view = dialogs.get(tool);
       if (!view) {
         view = dialogIndicator(tool, {
+          locale,
           fallback: line,
           failed: (err) => {
             log(`the indicator window cannot be shown (${err}); using the terminal line`);

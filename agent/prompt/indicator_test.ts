@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../../lib/clock.ts";
 import { until } from "../../tests/support/wait.ts";
 import {
   dialogIndicator,
@@ -12,7 +13,9 @@ import {
   terminalIndicator,
   timeLeftText,
 } from "./indicator.ts";
-import { console_, fakeSpawn, HOSTILE } from "./test_helpers.ts";
+import { console_, fakeSpawn, HOSTILE, request } from "./test_helpers.ts";
+import { powershellPrompter } from "./powershell.ts";
+import { WINFORMS_LAYOUT } from "./winforms.ts";
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0);
 
@@ -107,14 +110,31 @@ Deno.test("every dialog indicator passes server text as one argument or one vari
   const ps = INDICATOR_DIALOGS.powershell.command(title, body);
   assert.ok(!ps.args.some((a) => a.includes("reboot") || a.includes("Tess")));
   assert.equal(ps.env?.ASSENT_INDICATOR_BODY, body);
-  assert.match(POWERSHELL_INDICATOR, /\$form\.TopMost = \$true/);
-  assert.match(POWERSHELL_INDICATOR, /'End session'/);
+  assert.equal(ps.env?.ASSENT_INDICATOR_END, "End session");
   assert.doesNotMatch(POWERSHELL_INDICATOR, /\$\{|\$\(\$env/);
 
   const osa = INDICATOR_DIALOGS.osascript.command(title, body);
-  assert.deepEqual(osa.args.slice(-2), [title, body]);
-  assert.ok(osa.args.some((a) => a.includes('buttons {"End session"}')));
-  assert.ok(!osa.args.slice(0, -2).some((a) => a.includes("reboot")));
+  assert.deepEqual(osa.args.slice(-3), [title, body, "End session"]);
+  assert.ok(osa.args.some((a) => a.includes("buttons {(item 3 of argv)}")));
+  assert.ok(!osa.args.slice(0, -3).some((a) => a.includes("reboot")));
+});
+
+Deno.test("the prompt and the indicator build their PowerShell window with the one shared layout", async () => {
+  const decode = (args: string[]) =>
+    new TextDecoder("utf-16le").decode(Uint8Array.from(atob(args.at(-1)!), (c) => c.charCodeAt(0)));
+  const indicator = decode(INDICATOR_DIALOGS.powershell.command("t", "b").args);
+  const fake = fakeSpawn({ code: 0, stdout: "decline" });
+  await powershellPrompter(fake).ask(request(), new AbortController().signal);
+  const prompt = decode(fake.commands[0]!.args);
+  for (const script of [indicator, prompt]) {
+    assert.ok(script.startsWith(WINFORMS_LAYOUT), "the shared layout comes first");
+    // The form, its label and its buttons are made once, in the layout, never again.
+    assert.equal(script.split("New-Object System.Windows.Forms.Form").length, 2);
+    assert.equal(script.split("New-Object System.Windows.Forms.Button").length, 2);
+    assert.match(script.slice(WINFORMS_LAYOUT.length), /New-AssentForm .*\n[^]*Add-AssentButtons/);
+  }
+  assert.match(WINFORMS_LAYOUT, /\$form\.TopMost = \$true/);
+  assert.match(WINFORMS_LAYOUT, /UseMnemonic = \$false/);
 });
 
 Deno.test("each dialog tells End session from a closed window", () => {
@@ -178,4 +198,89 @@ Deno.test("sessionIndicator() shows what is open, ends the shown attempt and say
 
   indicator.status({ ...status, open: [] }, () => {});
   assert.equal(shown.at(-1), null, "nothing open: no indicator");
+});
+
+Deno.test("the indicator's time left is shown again every minute on the clock, not only on a change", async () => {
+  const clock = new FakeClock(NOW);
+  const fake = fakeSpawn("hang");
+  const printed: string[] = [];
+  const line = terminalIndicator({ output: (text) => printed.push(text), now: () => clock.now() });
+  const window = dialogIndicator("zenity", { spawn: fake.spawn, now: () => clock.now() });
+  for (const view of [line, window]) {
+    const indicator = sessionIndicator({ view: () => view, clock });
+    indicator.status({ ...state(), remainingMs: 3 * 60_000 + 30_000 }, () => {});
+    clock.advance(29_999);
+    clock.advance(1);
+    clock.advance(60_000);
+    clock.advance(60_000);
+    // Under a minute left: nothing more to count down to until the end.
+    clock.advance(5 * 60_000);
+    indicator.hideAll();
+  }
+  const times = printed.map((text) => text.match(/Access ends in (.+?) \(/)?.[1]);
+  assert.deepEqual(times, ["3 min", "2 min", "1 min", "less than a minute"]);
+  const shown = fake.commands.map((c) =>
+    c.args.find((a) => a.startsWith("--text="))!.match(/Access ends in (.+?) \(/)?.[1]
+  );
+  assert.deepEqual(shown, ["3 min", "2 min", "1 min", "less than a minute"]);
+  assert.ok(fake.signals.slice(0, -1).every((s) => s.aborted), "each old window was closed");
+  await Promise.resolve();
+});
+
+Deno.test("under a German locale the indicator, its buttons, the end key and the end notice are German", async () => {
+  const { title, body } = indicatorText(
+    state({ open: ["screen", "terminal"], recorded: true }),
+    NOW,
+    "de",
+  );
+  assert.equal(title, "Fernsitzung aktiv");
+  assert.match(
+    body,
+    /^Tess Tech \(Example IT\) ist mit diesem Gerät verbunden\.\nJetzt geöffnet: der Bildschirm, ein Terminal\.\nDas Terminal wird aufgezeichnet\.\nDer Zugriff endet in 3 h 59 min \(um \d\d:\d\d\), wenn Sie ihn nicht jetzt beenden\.$/,
+  );
+  assert.ok(
+    INDICATOR_DIALOGS.zenity.command(title, body, "de").args.includes(
+      "--ok-label=Sitzung beenden",
+    ),
+  );
+  assert.deepEqual(INDICATOR_DIALOGS.kdialog.command(title, body, "de").args.slice(2, 6), [
+    "--yes-label",
+    "Sitzung beenden",
+    "--no-label",
+    "Nicht jetzt",
+  ]);
+  assert.equal(
+    INDICATOR_DIALOGS.powershell.command(title, body, "de").env?.ASSENT_INDICATOR_END,
+    "Sitzung beenden",
+  );
+  assert.equal(
+    INDICATOR_DIALOGS.osascript.command(title, body, "de").args.at(-1),
+    "Sitzung beenden",
+  );
+
+  const printed: string[] = [];
+  const line = terminalIndicator({
+    output: (text) => printed.push(text),
+    now: () => NOW,
+    locale: "de",
+  });
+  const told: string[] = [];
+  const indicator = sessionIndicator({
+    view: () => ({ ...line, tell: (text) => Promise.resolve(void told.push(text)) }),
+    now: () => NOW,
+    locale: "de",
+  });
+  indicator.status({ ...state(), remainingMs: 30_000 }, () => {});
+  assert.match(
+    printed[0]!,
+    /^\[Assent\] Fernsitzung aktiv: .* Der Zugriff endet in weniger als einer Minute/,
+  );
+  assert.match(
+    printed[0]!,
+    /Geben Sie e ein und drücken Sie die Eingabetaste, um die Sitzung zu beenden\.\n$/,
+  );
+  await indicator.ended("s1", endedText("ended_at_device", "de"));
+  assert.deepEqual(told, [
+    "Die Fernwartungssitzung ist beendet. Sie haben sie an diesem Gerät beendet.",
+  ]);
 });

@@ -1,7 +1,64 @@
 /** The dialog back-end for KDE. */
-import { type DialogOptions, dialogPrompter } from "./dialog.ts";
+import { type ChoiceStep, type DialogOptions, dialogPrompter } from "./dialog.ts";
 import type { Prompter } from "./prompter.ts";
-import { answerWithin, APP, buttonLabels, escapeHtml, formatPromptText } from "./text.ts";
+import type { PromptRequest } from "./prompter.ts";
+import { t } from "../../i18n/mod.ts";
+import {
+  answerWithin,
+  APP,
+  buttonLabels,
+  capabilityText,
+  escapeHtml,
+  formatPromptText,
+  windowKey,
+  windowText,
+} from "./text.ts";
+
+/** Text forced to Qt rich text and escaped, so server text shows as the characters it is. */
+function richText(text: string): string {
+  return `<qt>${escapeHtml(text)}</qt>`.replaceAll("\n", "<br>");
+}
+
+/**
+ * The choice dialogs: `--checklist` of the capabilities asked (all ticked), then `--radiolist`
+ * of the windows offered (the longest picked, as on the terminal). kdialog prints the tags of
+ * what was picked, one a line: the capability's number, or the window's key.
+ */
+export function kdialogChoiceCommand(
+  step: ChoiceStep,
+  req: PromptRequest,
+  seconds: number,
+): { cmd: string; args: string[] } {
+  const locale = req.locale ?? "en";
+  const { title, body } = formatPromptText(req);
+  const labels = buttonLabels(locale);
+  const text = step.first
+    ? `${body}\n\n${answerWithin(seconds, locale)}`
+    : `${t(locale, "prompt.choose_window")}\n\n${answerWithin(seconds, locale)}`;
+  const windows = req.windows ?? [];
+  const rows = step.kind === "capabilities"
+    ? (req.capabilities ?? []).flatMap((c, i) => [String(i + 1), capabilityText(c, locale), "on"])
+    : windows.flatMap((minutes, i) => [
+      windowKey(minutes),
+      windowText(minutes, locale),
+      i === windows.length - 1 ? "on" : "off",
+    ]);
+  return {
+    cmd: "kdialog",
+    args: [
+      "--title",
+      title,
+      "--ok-label",
+      labels.accept,
+      "--cancel-label",
+      labels.decline,
+      "--separate-output",
+      step.kind === "capabilities" ? "--checklist" : "--radiolist",
+      richText(text),
+      ...rows,
+    ],
+  };
+}
 
 /** kdialog's yes/no box; it has no timeout of its own, so it is killed at the deadline. */
 export function kdialogPrompter(options: DialogOptions = {}): Prompter {
@@ -12,8 +69,7 @@ export function kdialogPrompter(options: DialogOptions = {}): Prompter {
       const labels = buttonLabels(req.locale);
       // Qt guesses whether a label is rich text; forcing it and escaping is the only way
       // to show "<b>" from a server as the four characters it is.
-      const html = `<qt>${escapeHtml(`${body}\n\n${answerWithin(seconds, req.locale)}`)}</qt>`
-        .replaceAll("\n", "<br>");
+      const html = richText(`${body}\n\n${answerWithin(seconds, req.locale)}`);
       return {
         cmd: "kdialog",
         args: [
@@ -29,6 +85,15 @@ export function kdialogPrompter(options: DialogOptions = {}): Prompter {
       };
     },
     result: ({ code }) => code === 0 ? "accept" : code === 1 || code === 2 ? "decline" : null,
+    choices: {
+      command: (step, req, seconds) => kdialogChoiceCommand(step, req, seconds),
+      picked: ({ code, stdout }) =>
+        code === 0
+          ? stdout.split("\n").map((line) => line.trim().replace(/^"|"$/g, "")).filter(Boolean)
+          : code === 1 || code === 2
+          ? "decline"
+          : null,
+    },
     notification: (text) => ({
       cmd: "kdialog",
       args: ["--title", APP, `--passivepopup=${text}`, "10"],

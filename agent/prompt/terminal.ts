@@ -6,8 +6,8 @@ import { type Clock, systemClock, type TimerHandle } from "../../lib/clock.ts";
 import type { Prompter, PromptRequest, PromptResult } from "./prompter.ts";
 import { type CatalogueKey, t } from "../../i18n/mod.ts";
 import {
+  acceptedText,
   APP,
-  CAPABILITY_WORDS,
   choiceLines,
   countdownText,
   formatPromptText,
@@ -15,7 +15,6 @@ import {
   parseAnswer,
   parseGrant,
   plainText,
-  windowText,
 } from "./text.ts";
 
 /** Where a terminal prompter reads answers and writes text. */
@@ -107,11 +106,7 @@ export function terminalPrompter(io: TerminalIo): TerminalPrompter {
         if (answer === "accept" && choices.length > 0) {
           const grant = parseGrant(line, req);
           if (grant) {
-            const what = grant.granted
-              ? ` for ${grant.granted.map((c) => CAPABILITY_WORDS[c] ?? c).join(", ")}`
-              : "";
-            const how = grant.windowMinutes != null ? `, ${windowText(grant.windowMinutes)}` : "";
-            return finish({ answer, ...grant }, `Accepted${what}${how}.`);
+            return finish({ answer, ...grant }, acceptedText(grant, locale));
           }
         } else if (answer === "accept" && single) {
           return finish(answer, say("prompt.accepted"));

@@ -203,3 +203,26 @@ Deno.test("parseGrant() takes numbers or names among those asked, and only offer
   assert.equal(parseGrant("a terminal", req), null, "not asked");
   assert.deepEqual(parseGrant("a 1", { capabilities: ["files"] }), { granted: ["files"] });
 });
+
+Deno.test("the terminal's consent-choice lines and its confirmation are German under a German locale", async () => {
+  await using term = console_();
+  const answer = term.prompter.ask(
+    request({
+      locale: "de",
+      capabilities: ["terminal", "files"],
+      windows: [15, 60, null],
+    }),
+    new AbortController().signal,
+  );
+  await until("the choices", () => term.screen.text.includes("Erlauben für:"));
+  assert.match(
+    term.screen.text,
+    /Der Techniker möchte:\n {2}1\. Befehle in einem Terminal ausführen\n {2}2\. Dateien mit diesem Gerät austauschen\nErlauben für: 15 Minuten \(15m\), 1 Stunde \(1h\), bis ich es beende \(end\)\nGeben Sie a ein/,
+  );
+  await term.type("a 2 15m\n");
+  assert.deepEqual(await answer, { answer: "accept", granted: ["files"], windowMinutes: 15 });
+  assert.match(
+    term.screen.text,
+    /Angenommen für: Dateien mit diesem Gerät austauschen, 15 Minuten\.\n$/,
+  );
+});

@@ -67,11 +67,14 @@ export function console_(options: { clock?: FakeClock; isTerminal?: boolean } = 
 export const promptShown = (screen: { text: string }, count = 1) =>
   until("the prompt", () => screen.text.split("seconds left").length > count);
 
-/** A dialog tool that records its commands and ends as told. */
-export function fakeSpawn(outcome: Partial<DialogOutcome> | "hang" | "missing") {
+type FakeOutcome = Partial<DialogOutcome> | "hang" | "missing";
+
+/** A dialog tool that records its commands and ends as told: each run the same, or in turn. */
+export function fakeSpawn(outcomes: FakeOutcome | FakeOutcome[]) {
   const commands: DialogCommand[] = [];
   const signals: AbortSignal[] = [];
   const spawn = (command: DialogCommand, signal: AbortSignal): Promise<DialogOutcome> => {
+    const outcome = Array.isArray(outcomes) ? outcomes[commands.length] ?? "missing" : outcomes;
     commands.push(command);
     signals.push(signal);
     if (outcome === "missing") {

@@ -1,6 +1,6 @@
 /** The words every prompter shows, in the device's language, and server text made safe to show. */
 import { type CatalogueKey, EN, type Locale, t } from "../../i18n/mod.ts";
-import type { PromptRequest } from "./prompter.ts";
+import type { PromptRequest, PromptResult } from "./prompter.ts";
 
 export const TITLE = "Session Confirmation";
 export const APP = "Assent";
@@ -86,19 +86,25 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The end user's words for each capability the technician may ask for. */
-export const CAPABILITY_WORDS: Readonly<Record<string, string>> = Object.freeze({
-  desktop_view: "see your screen",
-  desktop_control: "control your mouse and keyboard",
-  terminal: "run commands in a terminal",
-  files: "transfer files to and from this device",
+const CAPABILITY_KEYS: Readonly<Record<string, CatalogueKey>> = Object.freeze({
+  desktop_view: "prompt.capability.desktop_view",
+  desktop_control: "prompt.capability.desktop_control",
+  terminal: "prompt.capability.terminal",
+  files: "prompt.capability.files",
 });
 
+/** A capability in the end user's words and language; one the agent does not know, as sent. */
+export function capabilityText(capability: string, locale: Locale = "en"): string {
+  const key = Object.hasOwn(CAPABILITY_KEYS, capability) ? CAPABILITY_KEYS[capability] : undefined;
+  // A leading "-" could pose as an option of a dialog tool that takes rows as arguments.
+  return key ? t(locale, key) : plainText(capability, 40).replace(/^-+/, "");
+}
+
 /** A window choice in words: "15 minutes", "1 hour", "until I end it". */
-export function windowText(minutes: number | null): string {
-  if (minutes === null) return "until I end it";
-  if (minutes % 60 === 0) return minutes === 60 ? "1 hour" : `${minutes / 60} hours`;
-  return `${minutes} ${minutes === 1 ? "minute" : "minutes"}`;
+export function windowText(minutes: number | null, locale: Locale = "en"): string {
+  if (minutes === null) return t(locale, "prompt.until_ended");
+  if (minutes % 60 === 0) return t(locale, "count.hours", { count: minutes / 60 });
+  return t(locale, "count.minutes", { count: minutes });
 }
 
 /** A window choice as typed: "15m", "1h"; "end" for until I end it. */
@@ -111,28 +117,87 @@ export function windowKey(minutes: number | null): string {
  * The lines that list what is asked and the windows offered, numbered so they can be typed:
  * empty when the request names neither (servers before per-capability consent).
  */
-export function choiceLines(req: Pick<PromptRequest, "capabilities" | "windows">): string[] {
+export function choiceLines(
+  req: Pick<PromptRequest, "capabilities" | "windows" | "locale">,
+): string[] {
+  const locale = req.locale ?? "en";
   const lines: string[] = [];
   const asked = req.capabilities ?? [];
   if (asked.length > 0) {
-    lines.push("The technician asks to:");
+    lines.push(t(locale, "prompt.asks_to"));
     asked.forEach((capability, i) => {
-      lines.push(`  ${i + 1}. ${CAPABILITY_WORDS[capability] ?? plainText(capability, 40)}`);
+      lines.push(`  ${i + 1}. ${capabilityText(capability, locale)}`);
     });
   }
   if ((req.windows ?? []).length > 0) {
-    lines.push(
-      `Allow for: ${
-        req.windows!.map((minutes) => `${windowText(minutes)} (${windowKey(minutes)})`).join(", ")
-      }`,
+    const offered = req.windows!.map((minutes) =>
+      `${windowText(minutes, locale)} (${windowKey(minutes)})`
     );
+    lines.push(`${t(locale, "prompt.allow_for")} ${offered.join(", ")}`);
   }
   if (asked.length > 1 || (req.windows ?? []).length > 0) {
-    lines.push(
-      'Type a to accept all, or a followed by the numbers you allow and a window, e.g. "a 2 15m".',
-    );
+    lines.push(t(locale, "prompt.choose_hint"));
   }
   return lines;
+}
+
+/** The line that confirms an accept: "Accepted for transfer files …, 15 minutes." */
+export function acceptedText(
+  grant: { granted?: string[]; windowMinutes?: number | null },
+  locale: Locale = "en",
+): string {
+  const what = grant.granted?.map((c) => capabilityText(c, locale)).join(", ");
+  const window = grant.windowMinutes != null ? windowText(grant.windowMinutes, locale) : undefined;
+  if (what && window) return t(locale, "prompt.accepted_for_window", { what, window });
+  if (what) return t(locale, "prompt.accepted_for", { what });
+  if (window) return t(locale, "prompt.accepted_window", { window });
+  return t(locale, "prompt.accepted");
+}
+
+/**
+ * What the dialogs ask besides accept or decline: which capabilities (when more than one is asked)
+ * and which window (when more than one is offered). Neither: the plain yes/no question.
+ */
+export function dialogChoices(
+  req: Pick<PromptRequest, "capabilities" | "windows">,
+): { capabilities: boolean; window: boolean } {
+  return {
+    capabilities: (req.capabilities ?? []).length > 1,
+    window: (req.windows ?? []).length > 1,
+  };
+}
+
+/**
+ * The answer the dialogs give: the capabilities ticked (by their position in the request, all
+ * when none was asked about) and the window picked (by {@link windowKey}; the only one when one
+ * was offered). Granting nothing, or a window that was not offered, declines.
+ */
+export function dialogGrant(
+  req: Pick<PromptRequest, "capabilities" | "windows">,
+  ticked: readonly number[] | undefined,
+  window: string | undefined,
+): PromptResult {
+  const asked = req.capabilities ?? [];
+  const windows = req.windows ?? [];
+  const granted = ticked === undefined
+    ? undefined
+    : [...new Set(ticked.filter((i) => Number.isInteger(i) && i >= 0 && i < asked.length))].sort(
+      (a, b) => a - b,
+    ).map((i) => asked[i]!);
+  if (granted !== undefined && granted.length === 0) return "decline";
+  let windowMinutes: number | null | undefined;
+  if (windows.length === 1) windowMinutes = windows[0];
+  else if (windows.length > 1) {
+    const picked = windows.find((minutes) => windowKey(minutes) === window);
+    if (picked === undefined) return "decline";
+    windowMinutes = picked;
+  }
+  if (granted === undefined && windowMinutes === undefined) return "accept";
+  return {
+    answer: "accept",
+    ...(granted ? { granted } : {}),
+    ...(windowMinutes !== undefined ? { windowMinutes } : {}),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { totpCode } from "../../lib/totp.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
+import { signIn } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
 
 const PASSWORD = "correct horse battery";
@@ -36,10 +37,7 @@ Deno.test({
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/login/);
-    await page.getByLabel("Email").fill("owner@example.com");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/login\/mfa/);
+    await signIn(page, server.url, "owner@example.com", { password: PASSWORD, secondFactor: true });
     // The enrolment used this time step's code; an authenticator shows the next one soon,
     // and one step of drift is allowed, so the next step's code is what a user would type.
     await page.getByLabel("Authentication code").fill(totpCode(secret, Date.now() + 30_000));

@@ -4,19 +4,10 @@
  * follows authorizations live.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { signIn } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
 import { world } from "../support/world.ts";
-
-async function signIn(page: Page, url: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel("Email").fill("owner@example.com");
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/$|\/account/);
-}
 
 Deno.test("browser: disabling and deleting a device ask first, and groups lead to their email authorization", async () => {
   await using w = await world();

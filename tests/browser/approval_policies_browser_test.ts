@@ -3,12 +3,7 @@ import { emailAuthorizationPolicy } from "../../core/mod.ts";
 import { saveEmailPolicy } from "../../store/email.ts";
 import { addUser, apiTokenFor } from "../support/approvals.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import {
-  BROWSER_PASSWORD,
-  markDocument,
-  sameDocument,
-  stayOnPanel,
-} from "../support/browser_flows.ts";
+import { markDocument, sameDocument, signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 Deno.test("browser: the technician's waiting view follows a quorum live while an approver decides in the inbox", async () => {
@@ -33,17 +28,14 @@ Deno.test("browser: the technician's waiting view follows a quorum live while an
   );
   await using browser = await launchBrowser();
   const errors: string[] = [];
-  const signIn = async (email: string, width: number) => {
+  const signedIn = async (email: string, width: number) => {
     const page = await browser.newPage({ viewport: { width, height: 900 } });
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, w.server.url, email);
     return page;
   };
 
-  const tech = await signIn("owner@example.com", 1200);
+  const tech = await signedIn("owner@example.com", 1200);
   await tech.goto(`${w.server.url}/devices/${deviceId}`);
   await tech.getByRole("button", { name: "Connect directly" }).click();
   // The reason is required: an empty one is refused at the field.
@@ -59,7 +51,7 @@ Deno.test("browser: the technician's waiting view follows a quorum live while an
   await tech.getByText("device settings: 0 of 2 allows").waitFor();
   await markDocument(tech);
 
-  const ann = await signIn("ann@example.com", 390);
+  const ann = await signedIn("ann@example.com", 390);
   await ann.getByRole("link", { name: "Approvals" }).click();
   await ann.getByText("INC-2001").waitFor();
   await ann.getByLabel("Comment (optional)").fill("Approved in CAB");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { addUser, openAndRequest, requireEmail } from "../support/approvals.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
+import { markDocument, sameDocument, signIn } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 Deno.test("browser: a request appears live on the recipient's Approvals page and Allow Session authorizes it", async () => {
@@ -14,10 +14,7 @@ Deno.test("browser: a request appears live on the recipient's Approvals page and
   const page = await browser.newPage({ viewport: { width: 390, height: 800 } });
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${w.server.url}/login`);
-  await page.getByLabel("Email").fill("ann@example.com");
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, w.server.url, "ann@example.com");
   await page.getByRole("link", { name: "Approvals" }).click();
   await page.getByText("Nothing waits for your decision").waitFor();
   await markDocument(page);

@@ -4,9 +4,8 @@
  * table that fits 1280 px and folds its details on a 390 px phone, and the session's timeline.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { signIn } from "../support/browser_flows.ts";
 import type { Client } from "../support/client.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
@@ -21,14 +20,6 @@ async function openSession(client: Client, deviceId: string): Promise<string> {
   const id = page.match(/\/sessions\/([A-Za-z0-9_-]+)\/(authorize|close)/)?.[1];
   assert.ok(id, "the panel links the session");
   return id;
-}
-
-async function signInPage(page: Page, url: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel("Email").fill("owner@example.com");
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/(account\/mfa)?$/);
 }
 
 /** What the viewer's zone shows for `iso`, as the page's own script would write it. */
@@ -62,7 +53,7 @@ Deno.test("browser: the audit log reads in local time, with names and sentences,
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-    await signInPage(page, w.server.url);
+    await signIn(page, w.server.url);
 
     // Hold the page's script back: until it runs, no time may show (in UTC or otherwise).
     let release!: () => void;

@@ -10,7 +10,7 @@ import {
   type Look,
   scrollsSideways,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 const WIDE: Look = { scheme: "light", width: 1280, height: 900 };
@@ -30,10 +30,7 @@ Deno.test({
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill("owner@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, w.server.url);
 
     await page.goto(`${w.server.url}/devices/${deviceId}`);
     await page.getByRole("button", { name: "Connect directly" }).click();
@@ -79,10 +76,7 @@ Deno.test({
     await using w = await world();
     await using browser = await launchBrowser();
     const page = await browser.newPage();
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill("owner@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, w.server.url);
     await page.goto(`${w.server.url}/settings/${w.departmentId}#confirmation`);
     const section = page.locator("#confirmation");
     await section.getByLabel("Show confirmation at the remote end").check();

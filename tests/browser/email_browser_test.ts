@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import { emailAuthorizationPolicy } from "../../core/mod.ts";
 import { saveEmailPolicy } from "../../store/email.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import {
-  BROWSER_PASSWORD,
-  markDocument,
-  sameDocument,
-  stayOnPanel,
-} from "../support/browser_flows.ts";
+import { markDocument, sameDocument, signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
 import { world } from "../support/world.ts";
 
@@ -41,10 +36,7 @@ Deno.test({
     const technician = await browser.newPage();
     const errors: string[] = [];
     technician.on("pageerror", (e) => errors.push(e.message));
-    await technician.goto(`${w.server.url}/login`);
-    await technician.getByLabel("Email").fill("owner@example.com");
-    await technician.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await technician.getByRole("button", { name: "Sign in" }).click();
+    await signIn(technician, w.server.url);
     await stayOnPanel(w.server.services.db);
     await technician.goto(`${w.server.url}/devices/${deviceId}`);
     await technician.getByRole("button", { name: "Connect directly" }).click();

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { applyLook, artifact, launchBrowser, lookName, LOOKS } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 
@@ -29,11 +29,7 @@ Deno.test({
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(e.message));
       page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      await page.goto(`${w.server.url}/login`);
-      await page.getByLabel("Email").fill("owner@example.com");
-      await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
-      await page.waitForURL(/\/$|\/account/);
+      await signIn(page, w.server.url);
       await page.goto(`${w.server.url}/devices/${deviceId}`);
       await page.getByRole("button", { name: "Connect directly" }).click();
       await page.getByRole("button", { name: "Request Authorization" }).click();

@@ -3,28 +3,10 @@
 // at the device presses End session in the zenity window; the technician's page says so.
 import assert from "node:assert/strict";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
-import { startVncDesktop } from "../support/x11.ts";
-
-/** The absolute geometry of the window titled `title` on `display`, once it is mapped. */
-async function windowGeometry(display: string, title: string) {
-  const out = await new Deno.Command("xwininfo", {
-    args: ["-display", display, "-name", title],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const value = (label: string) => Number(text.match(new RegExp(`${label}:\\s+(-?\\d+)`))?.[1]);
-  if (!out.success || !/IsViewable/.test(text)) return null;
-  return {
-    x: value("Absolute upper-left X"),
-    y: value("Absolute upper-left Y"),
-    width: value("Width"),
-    height: value("Height"),
-  };
-}
+import { startVncDesktop, windowGeometry } from "../support/x11.ts";
 
 Deno.test({
   name:
@@ -46,11 +28,7 @@ Deno.test({
     await using browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(20_000);
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill("owner@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/$|\/account/);
+    await signIn(page, w.server.url);
     await page.goto(`${w.server.url}/devices/${deviceId}`);
     await page.getByRole("button", { name: "Connect directly" }).click();
     await page.getByRole("button", { name: "Request Authorization" }).click();

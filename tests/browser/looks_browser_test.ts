@@ -24,7 +24,7 @@ import {
   settled,
   trackHtmx,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { startTestServer } from "../support/server.ts";
 import { fakePackages } from "../support/packages.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
@@ -175,6 +175,22 @@ class Inspector {
   }
 }
 
+/**
+ * Sends a form with values the browser's own checks would stop, as an old browser or a script
+ * would, and waits for the server's answer with its error summary.
+ */
+async function sendAsTyped(page: Page, form: string, values: Record<string, string>) {
+  await page.locator(form).evaluate((f) => (f as HTMLFormElement).noValidate = true);
+  for (const [name, value] of Object.entries(values)) {
+    await page.locator(`${form} [name="${name}"]`).evaluate(
+      (control, v) => (control as HTMLInputElement).value = v,
+      value,
+    );
+  }
+  await page.locator(`${form} button[type="submit"]`).first().click();
+  await page.locator(".error-summary").waitFor();
+}
+
 /** True when the page's ground is dark (its background's mean channel below the middle). */
 async function groundIsDark(page: Page): Promise<boolean> {
   const color = await page.evaluate(() =>
@@ -182,14 +198,6 @@ async function groundIsDark(page: Page): Promise<boolean> {
   );
   const [r, g, b] = color.match(/\d+/g)!.map(Number);
   return (r! + g! + b!) / 3 < 128;
-}
-
-async function signIn(page: Page, url: string, email: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
 }
 
 Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and the main pages are photographed", async () => {
@@ -216,6 +224,14 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     inspector = new Inspector(await pageRoutes(bare.services));
     await anon.goto(`${bare.url}/setup`);
     await inspector.check(anon, "first-run setup");
+    await sendAsTyped(anon, 'form[action="/setup"]', {
+      organizationName: "Example IT",
+      name: " ",
+      email: "owner@",
+      password: BROWSER_PASSWORD,
+      passwordRepeat: `${BROWSER_PASSWORD}!`,
+    });
+    await inspector.check(anon, "first-run setup with errors", { shot: "form-errors-setup" });
   }
 
   await using desktop = await startVncDesktop();
@@ -456,6 +472,18 @@ Deno.test("browser: every page passes axe light and dark at 1280 and 390 px, and
     await check(annPage, "not allowed");
     await annPage.goto(`${url}/`);
     await check(annPage, "a technician's dashboard");
+
+    // Forms refused by the server: every field marked, the summary on top.
+    await tech.goto(`${url}/admin/users/new`);
+    await sendAsTyped(tech, 'form[action="/admin/users"]', {
+      name: "",
+      email: "ann@",
+      password: "",
+    });
+    await check(tech, "add user with errors", { shot: "form-errors-user" });
+    await tech.goto(`${url}/support`);
+    await sendAsTyped(tech, "#new-support", { customerEmail: "ann@", ticket: "T".repeat(81) });
+    await check(tech, "new support session with errors", { shot: "form-errors-support" });
 
     // Every page without parameters, last, so the lists have something in them.
     const shots: Record<string, string> = {

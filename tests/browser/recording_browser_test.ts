@@ -10,19 +10,11 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { createUser } from "../support/accounts.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { BROWSER_PASSWORD, signIn } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
 import { Client, httpTransport } from "../support/client.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
-
-async function signIn(page: Page, url: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel("Email").fill("owner@example.com");
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/$|\/account/);
-}
 
 function bufferText(page: Page, name: "assentTerminal" | "assentPlayer"): Promise<string> {
   return page.evaluate((name) => {

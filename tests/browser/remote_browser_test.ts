@@ -1,18 +1,10 @@
 import assert from "node:assert/strict";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
-
-async function signIn(page: import("playwright-core").Page, url: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel("Email").fill("owner@example.com");
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/$|\/account/);
-}
 
 Deno.test({
   name: "browser: typing in the xterm terminal shows the device's output",

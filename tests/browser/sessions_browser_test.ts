@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import { totpCode } from "../../lib/totp.ts";
 import { createUser } from "../support/accounts.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import {
-  BROWSER_PASSWORD,
-  markDocument,
-  sameDocument,
-  stayOnPanel,
-} from "../support/browser_flows.ts";
+import { markDocument, sameDocument, signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 Deno.test({
@@ -30,19 +25,14 @@ Deno.test({
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
 
     // Sign in and enrol TOTP, then sign in again with it.
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill("tina@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, w.server.url, "tina@example.com");
     await page.goto(`${w.server.url}/account/mfa`);
     const secret = (await page.locator("#totp-secret").textContent())!.replace(/\s/g, "");
     await page.getByLabel("Code from the app").fill(totpCode(secret, Date.now()));
     await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
     await page.getByRole("link", { name: "I have saved them" }).click();
     await page.getByRole("button", { name: "Sign out" }).click();
-    await page.getByLabel("Email").fill("tina@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, w.server.url, "tina@example.com", { secondFactor: true });
     await page.getByLabel("Authentication code").fill(totpCode(secret, Date.now() + 30_000));
     await page.getByRole("button", { name: "Verify" }).click();
     await page.getByRole("heading", { name: "Hello, Tina Tech" }).waitFor();
@@ -86,10 +76,7 @@ Deno.test({
     const { agent, deviceId } = await w.agent("WIN-0859G9I39J0");
     await using browser = await launchBrowser();
     const page = await browser.newPage();
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill("owner@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, w.server.url);
     await page.goto(`${w.server.url}/devices/${deviceId}`);
     await page.getByRole("button", { name: "Connect directly" }).click();
     await page.getByRole("button", { name: "Request Authorization" }).click();

@@ -6,7 +6,7 @@ import { join as joinPath } from "node:path";
 import { spawnSupportApp } from "../support/agent.ts";
 import { fakePackages } from "../support/packages.ts";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD, markDocument, sameDocument } from "../support/browser_flows.ts";
+import { markDocument, sameDocument, signIn } from "../support/browser_flows.ts";
 import { world } from "../support/world.ts";
 
 Deno.test({
@@ -31,11 +31,7 @@ Deno.test({
       }
     });
 
-    await page.goto(`${w.server.url}/login`);
-    await page.getByLabel("Email").fill("owner@example.com");
-    await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/$|\/account/);
+    await signIn(page, w.server.url);
 
     await page.getByRole("link", { name: "Support", exact: true }).click();
     await page.getByText("No support sessions yet").waitFor();

@@ -11,7 +11,7 @@ import {
   lookName,
   LOOKS,
 } from "../support/browser.ts";
-import { BROWSER_PASSWORD, stayOnPanel } from "../support/browser_flows.ts";
+import { signIn, stayOnPanel } from "../support/browser_flows.ts";
 import { approvalLink, startSmtp } from "../support/smtp.ts";
 import { world } from "../support/world.ts";
 
@@ -47,10 +47,7 @@ Deno.test({
     const technician = await browser.newPage();
     const errors: string[] = [];
     technician.on("pageerror", (e) => errors.push(e.message));
-    await technician.goto(`${w.server.url}/login`);
-    await technician.getByLabel("Email").fill("owner@example.com");
-    await technician.getByLabel("Password").fill(BROWSER_PASSWORD);
-    await technician.getByRole("button", { name: "Sign in" }).click();
+    await signIn(technician, w.server.url);
 
     // A form with several errors: each field marked and described, the focus on the first.
     await technician.goto(`${w.server.url}/devices/${deviceId}`);

@@ -5,19 +5,11 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { artifact, launchBrowser } from "../support/browser.ts";
-import { BROWSER_PASSWORD } from "../support/browser_flows.ts";
+import { signIn } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
 import { until } from "../support/wait.ts";
 import { world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
-
-async function signIn(page: Page, url: string) {
-  await page.goto(`${url}/login`);
-  await page.getByLabel("Email").fill("owner@example.com");
-  await page.getByLabel("Password").fill(BROWSER_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(/\/$|\/account/);
-}
 
 /** Waits until a line of the page's xterm buffer contains `text`. */
 function terminalShows(page: Page, text: string) {

@@ -1,7 +1,6 @@
 /** Shortcuts for email-authorization tests on a running world: settings, requests, users, links. */
 import { emailAuthorizationPolicy } from "../../core/mod.ts";
 import type { SmtpSettings } from "../../lib/config.ts";
-import { createApiToken } from "../../services/api_tokens.ts";
 import { saveEmailPolicy } from "../../store/email.ts";
 import { setUserDepartments } from "../../store/users.ts";
 import type { Role } from "../../store/schema.ts";
@@ -84,10 +83,10 @@ export async function addUser(
 
 /** An API token for the user with this email address. */
 export async function apiTokenFor(w: World, email: string): Promise<string> {
-  const { db, clock } = w.server.services;
+  const { db, apiTokens } = w.server.services;
   const user = await db.selectFrom("users").select("id").where("email", "=", email)
     .executeTakeFirstOrThrow();
-  const { token } = await createApiToken(db, clock, {
+  const { token } = await apiTokens.create({
     userId: user.id,
     name: "test",
     expiresAt: null,

@@ -38,3 +38,21 @@ export async function sameDocument(page: Page): Promise<boolean> {
 export async function stayOnPanel(db: Db, email = "owner@example.com"): Promise<void> {
   await db.updateTable("users").set({ stay_on_panel: 1 }).where("email", "=", email).execute();
 }
+
+/**
+ * Signs in on the sign-in page with an email and the browser tests' password, and waits for the
+ * page that follows: the second-factor step with `secondFactor`, else the first page past sign-in.
+ */
+export async function signIn(
+  page: Page,
+  url: string,
+  email = "owner@example.com",
+  opts: { password?: string; secondFactor?: boolean } = {},
+): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(opts.password ?? BROWSER_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (opts.secondFactor) await page.waitForURL(/\/login\/mfa/);
+  else await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+}

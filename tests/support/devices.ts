@@ -12,6 +12,7 @@ import {
   type ServerMessage,
 } from "../../protocol/messages.ts";
 import { until, WAIT_MS } from "./wait.ts";
+import { quietWork } from "./work.ts";
 
 /** Creates a department and returns its id. */
 export async function department(services: Services, name = "Helpdesk"): Promise<string> {
@@ -27,7 +28,7 @@ export async function enrollmentToken(
   options: { uses?: number; ttlMs?: number; groupId?: string | null } = {},
 ): Promise<string> {
   const now = services.clock.now();
-  const { token } = await createEnrollmentToken(services.db, {
+  const { token } = await createEnrollmentToken(quietWork(services.db, services.clock), {
     label: "test",
     departmentId,
     groupId: options.groupId ?? null,

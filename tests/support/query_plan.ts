@@ -7,6 +7,7 @@ import { nodeSqliteDialect } from "../../store/sqlite_dialect.ts";
 /** The plans SQLite picks for the queries `fn` runs on a migrated empty database, in order. */
 export async function queryPlans(fn: (db: Db) => Promise<unknown>): Promise<string[]> {
   const { raw, close } = openDatabase(":memory:");
+  if (!raw) throw new Error("query plans are read from SQLite's own planner");
   const queries: { sql: string; parameters: readonly unknown[] }[] = [];
   const db = new Kysely<Database>({
     dialect: nodeSqliteDialect(raw),

@@ -4,6 +4,7 @@ import { type RunningServer, type StartOptions, startServer } from "../../main.t
 import type { SmtpSettings } from "../../lib/config.ts";
 import { createLogger, isLogLevel, silentLogger } from "../../lib/log.ts";
 import { TEST_SCRYPT } from "./app.ts";
+import { serverDatabase } from "./database.ts";
 
 /** A started server plus its data directory, stopped and removed on dispose. */
 export interface TestServer extends RunningServer, AsyncDisposable {
@@ -22,10 +23,12 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "assent-server-" });
   const port = options.port ?? 0;
+  const database = await serverDatabase(dataDir);
   const running = await startServer({
     host: "127.0.0.1",
     port,
     dataDir,
+    database: database.location,
     publicUrl: `http://127.0.0.1:${port}`,
     logLevel: "error",
     trustProxy: false,
@@ -37,6 +40,7 @@ export async function startTestServer(
     dataDir,
     async [Symbol.asyncDispose]() {
       await running.stop();
+      await database.drop();
       await Deno.remove(dataDir, { recursive: true });
     },
   };

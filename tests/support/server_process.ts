@@ -13,6 +13,7 @@ import { DEFAULT_SCRYPT } from "../../lib/password.ts";
 import { TextLineStream } from "../../lib/text_lines.ts";
 import { startServer } from "../../main.ts";
 import { TEST_SCRYPT } from "./app.ts";
+import { serverDatabase } from "./database.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -44,6 +45,9 @@ export async function spawnServer(
     port?: number;
   },
 ): Promise<ServerProcess> {
+  // On PostgreSQL each data directory keeps its database across restarts; the throw-away
+  // test cluster takes the database with it.
+  const database = await serverDatabase(options.dataDir);
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -59,6 +63,7 @@ export async function spawnServer(
       "--port",
       String(options.port ?? 0),
       ...(options.productionCost ? ["--production-cost"] : []),
+      ...(database.location ? ["--database", database.location] : []),
     ],
     cwd: ROOT,
     stdin: "null",
@@ -115,6 +120,7 @@ if (import.meta.main) {
       "clock-offset-ms": { type: "string" },
       "production-cost": { type: "boolean" },
       port: { type: "string" },
+      database: { type: "string" },
     },
   });
   const offset = Number(values["clock-offset-ms"] ?? 0);
@@ -128,6 +134,7 @@ if (import.meta.main) {
     host: "127.0.0.1",
     port,
     dataDir,
+    database: values.database ?? null,
     publicUrl: `http://127.0.0.1:${port}`,
     logLevel: "info",
     trustProxy: false,

@@ -81,3 +81,34 @@ export async function startVncDesktop(): Promise<VncDesktop> {
     },
   };
 }
+
+/** Where a mapped window is on the screen, and which window it is. */
+export interface WindowGeometry {
+  id: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The absolute geometry of the window titled `title` on `display`, once it is mapped; else null. */
+export async function windowGeometry(
+  display: string,
+  title: string,
+): Promise<WindowGeometry | null> {
+  const out = await new Deno.Command("xwininfo", {
+    args: ["-display", display, "-name", title],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const value = (label: string) => Number(text.match(new RegExp(`${label}:\\s+(-?\\d+)`))?.[1]);
+  if (!out.success || !/IsViewable/.test(text)) return null;
+  return {
+    id: text.match(/Window id: (0x[0-9a-f]+)/)?.[1] ?? "",
+    x: value("Absolute upper-left X"),
+    y: value("Absolute upper-left Y"),
+    width: value("Width"),
+    height: value("Height"),
+  };
+}

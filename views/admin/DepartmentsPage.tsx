@@ -1,5 +1,5 @@
 /** Admin: departments, the unit of access for technicians and of policy for devices. */
-import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
+import { ErrorBox, Field, type FieldErrors, Notice, PostForm } from "../Form.tsx";
 import { Layout } from "../Layout.tsx";
 
 /** One row of the departments table. */
@@ -13,7 +13,7 @@ export interface DepartmentListItem {
 /** The departments table with the create form. */
 export function DepartmentsPage(props: {
   departments: DepartmentListItem[];
-  error?: string | null;
+  errors?: FieldErrors;
   notice?: string | null;
   name?: string;
 }) {
@@ -21,7 +21,7 @@ export function DepartmentsPage(props: {
     <Layout title="Departments">
       <h1>Departments</h1>
       <Notice message={props.notice} />
-      <ErrorBox message={props.error} />
+      <ErrorBox errors={props.errors} />
       {props.departments.length === 0
         ? (
           <p class="empty">
@@ -57,7 +57,7 @@ export function DepartmentsPage(props: {
             </table>
           </div>
         )}
-      <PostForm action="/admin/departments" class="card stack inline-form">
+      <PostForm action="/admin/departments" class="card stack inline-form" errors={props.errors}>
         <h2>New department</h2>
         <Field label="Name" name="name" value={props.name ?? ""} required maxlength={100} />
         <button type="submit" class="primary">Create department</button>
@@ -70,9 +70,11 @@ export function DepartmentsPage(props: {
 export function DepartmentPage(props: {
   department: DepartmentListItem;
   groups: { id: string; name: string; devices: number }[];
-  error?: string | null;
+  errors?: FieldErrors;
   notice?: string | null;
   name?: string;
+  /** What is wrong with the new group just sent, and its name. */
+  newGroup?: { errors: FieldErrors; name: string };
 }) {
   const d = props.department;
   return (
@@ -82,8 +84,8 @@ export function DepartmentPage(props: {
       </p>
       <h1>{d.name}</h1>
       <Notice message={props.notice} />
-      <ErrorBox message={props.error} />
-      <PostForm action={`/admin/departments/${d.id}`} class="card stack">
+      <ErrorBox errors={props.errors} />
+      <PostForm action={`/admin/departments/${d.id}`} class="card stack" errors={props.errors}>
         <Field label="Name" name="name" value={props.name ?? d.name} required maxlength={100} />
         <button type="submit" class="primary">Rename</button>
       </PostForm>
@@ -122,12 +124,21 @@ export function DepartmentPage(props: {
             ))}
           </ul>
         )}
-        <PostForm action={`/admin/departments/${d.id}/groups`} class="stack">
+        <ErrorBox errors={props.newGroup?.errors} ids={{ name: "f-group-name" }} />
+        <PostForm
+          action={`/admin/departments/${d.id}/groups`}
+          class="stack"
+          errors={props.newGroup?.errors}
+        >
           {/* Its own id: the department's Name field above is f-name. */}
-          <div class="field">
-            <label for="f-group-name">New group name</label>
-            <input id="f-group-name" name="name" type="text" required maxlength={100} />
-          </div>
+          <Field
+            label="New group name"
+            name="name"
+            id="f-group-name"
+            value={props.newGroup?.name}
+            required
+            maxlength={100}
+          />
           <button type="submit">Add group</button>
         </PostForm>
       </section>

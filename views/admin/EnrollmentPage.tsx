@@ -1,7 +1,7 @@
 /** Admin: enrollment tokens that let agents join a department. */
 import type { AgentDownload, InstallCommand } from "../../presenters/downloads.ts";
 import { Checksum, CopyCommand } from "../Commands.tsx";
-import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
+import { ErrorBox, Field, type FieldErrors, Notice, PostForm, SelectField } from "../Form.tsx";
 import { Time } from "../format.tsx";
 import { Layout } from "../Layout.tsx";
 
@@ -82,10 +82,13 @@ export function EnrollmentPage(props: {
   tokens: TokenListItem[];
   form: EnrollmentFormModel;
   created?: CreatedToken | null;
-  error?: string | null;
+  errors?: FieldErrors;
+  /** What was typed, kept after an error. */
+  values?: Readonly<Record<string, string>>;
   notice?: string | null;
 }) {
   const { departments, groups } = props.form;
+  const v = props.values ?? {};
   return (
     <Layout title="Enrollment">
       <h1>Enroll devices</h1>
@@ -94,7 +97,7 @@ export function EnrollmentPage(props: {
         agent once; the agent then keeps its own credential.
       </p>
       <Notice message={props.notice} />
-      <ErrorBox message={props.error} />
+      <ErrorBox errors={props.errors} ids={{ expiresHours: "f-expires" }} />
       {props.created && (
         <section class="card created-token" aria-live="polite">
           <h2>New token</h2>
@@ -148,46 +151,52 @@ export function EnrollmentPage(props: {
           </p>
         )
         : (
-          <PostForm action="/admin/enrollment" class="card stack">
+          <PostForm action="/admin/enrollment" class="card stack" errors={props.errors}>
             <h2>New enrollment token</h2>
             <Field
               label="Label"
               name="label"
+              value={v.label}
               required
               maxlength={100}
               hint="For example: Front office PCs"
             />
-            <div class="field">
-              <label for="f-departmentId">Department</label>
-              <select id="f-departmentId" name="departmentId" required>
-                {departments.map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
-              </select>
-            </div>
-            <div class="field">
-              <label for="f-groupId">Group (optional)</label>
-              <select id="f-groupId" name="groupId">
-                <option value="">No group</option>
-                {groups.map((g) => (
-                  <option key={g.id} value={g.id}>
-                    {departments.find((d) => d.id === g.departmentId)?.name} / {g.name}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div class="field">
-              <label for="f-expires">Expires in</label>
-              <select id="f-expires" name="expiresHours">
-                <option value="1">1 hour</option>
-                <option value="24" selected>1 day</option>
-                <option value="168">7 days</option>
-                <option value="720">30 days</option>
-              </select>
-            </div>
+            <SelectField
+              label="Department"
+              name="departmentId"
+              value={v.departmentId}
+              required
+              options={departments.map((d) => ({ value: d.id, label: d.name }))}
+            />
+            <SelectField
+              label="Group (optional)"
+              name="groupId"
+              value={v.groupId}
+              options={[
+                { value: "", label: "No group" },
+                ...groups.map((g) => ({
+                  value: g.id,
+                  label: `${departments.find((d) => d.id === g.departmentId)?.name} / ${g.name}`,
+                })),
+              ]}
+            />
+            <SelectField
+              label="Expires in"
+              name="expiresHours"
+              id="f-expires"
+              value={v.expiresHours ?? "24"}
+              options={[
+                { value: "1", label: "1 hour" },
+                { value: "24", label: "1 day" },
+                { value: "168", label: "7 days" },
+                { value: "720", label: "30 days" },
+              ]}
+            />
             <Field
               label="Number of uses"
               name="maxUses"
               type="number"
-              value={10}
+              value={v.maxUses ?? 10}
               min={1}
               max={100000}
               required

@@ -1,12 +1,14 @@
 /** Admin: one device group, its name, and its email-authorization setting. */
 import type { ComponentChildren } from "preact";
-import { PostForm } from "../Form.tsx";
+import { ErrorBox, FieldError, fieldWiring, PostForm } from "../Form.tsx";
 import { Layout } from "../Layout.tsx";
 
 /** The group page. */
 export function GroupPage(props: {
   group: { id: string; name: string; department: { id: string; name: string }; devices: number };
   emailForm: ComponentChildren;
+  /** What is wrong with the name just sent, and that name. */
+  rename?: { error: string; name: string };
 }) {
   const g = props.group;
   return (
@@ -21,10 +23,24 @@ export function GroupPage(props: {
       </p>
       <section class="card" id="group">
         <h2>Name</h2>
-        <PostForm action={`/admin/groups/${g.id}/rename`} class="inline group-rename">
+        <ErrorBox
+          errors={props.rename && { name: props.rename.error }}
+          ids={{ name: "group-name" }}
+        />
+        <PostForm
+          action={`/admin/groups/${g.id}/rename`}
+          class={props.rename ? "inline group-rename has-error" : "inline group-rename"}
+        >
           <label for="group-name">Group name</label>
-          <input id="group-name" name="name" required maxlength={100} value={g.name} />
+          <input
+            {...fieldWiring("group-name", { error: props.rename?.error })}
+            name="name"
+            required
+            maxlength={100}
+            value={props.rename?.name ?? g.name}
+          />
           <button type="submit">Rename</button>
+          <FieldError id="group-name" error={props.rename?.error} />
         </PostForm>
         <PostForm
           action={`/admin/groups/${g.id}/delete`}

@@ -1,5 +1,5 @@
 /** Admin: the outbox — what was sent, what is waiting, what failed — and a test mail. */
-import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
+import { ErrorBox, Field, type FieldErrors, Notice, PostForm } from "../Form.tsx";
 import { Time } from "../format.tsx";
 import { Layout } from "../Layout.tsx";
 
@@ -26,7 +26,9 @@ const BADGES: Record<string, string> = {
 export function MailPage(props: {
   transport: string;
   mails: MailItem[];
-  error?: string | null;
+  errors?: FieldErrors;
+  /** The address typed, kept after an error. */
+  to?: string;
   notice?: string | null;
 }) {
   return (
@@ -34,10 +36,10 @@ export function MailPage(props: {
       <h1>Mail</h1>
       <p class="lead">{props.transport}</p>
       <Notice message={props.notice} />
-      <ErrorBox message={props.error} />
-      <PostForm action="/admin/mail/test" class="card stack inline-form">
+      <ErrorBox errors={props.errors} />
+      <PostForm action="/admin/mail/test" class="card stack inline-form" errors={props.errors}>
         <h2>Send a test mail</h2>
-        <Field label="To" name="to" type="email" required />
+        <Field label="To" name="to" type="email" value={props.to} required />
         <button type="submit">Send test mail</button>
       </PostForm>
       {props.mails.length === 0 ? <p class="empty">No mail yet.</p> : (

@@ -1,5 +1,14 @@
 /** Admin: the list of users and the form to create or edit one. */
-import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
+import {
+  ErrorBox,
+  Field,
+  FieldError,
+  type FieldErrors,
+  fieldWiring,
+  Notice,
+  PostForm,
+  SelectField,
+} from "../Form.tsx";
 import { Layout } from "../Layout.tsx";
 
 /** One row of the users table. */
@@ -74,7 +83,7 @@ export function UserFormPage(props: {
   values: UserFormValues;
   roles: { value: string; label: string }[];
   departments: { id: string; name: string }[];
-  error?: string | null;
+  errors?: FieldErrors;
   notice?: string | null;
   status?: { disabled: boolean; mfaEnabled: boolean; isSelf: boolean };
 }) {
@@ -86,23 +95,19 @@ export function UserFormPage(props: {
         <a href="/admin/users">Users</a>
       </p>
       <h1>{props.mode === "create" ? "Add user" : v.name}</h1>
-      <ErrorBox message={props.error} />
+      <ErrorBox errors={props.errors} ids={{ departmentIds: "f-departments" }} />
       <Notice message={props.notice} />
-      <PostForm action={action} class="card stack">
+      <PostForm action={action} class="card stack" errors={props.errors}>
         <Field label="Name" name="name" value={v.name} required maxlength={100} />
         <Field label="Email" name="email" type="email" value={v.email} required />
-        <div class="field">
-          <label for="f-role">Role</label>
-          <select id="f-role" name="role" required>
-            {props.roles.map((r) => (
-              <option key={r.value} value={r.value} selected={r.value === v.role}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <fieldset>
+        <SelectField label="Role" name="role" value={v.role} options={props.roles} required />
+        <fieldset
+          {...fieldWiring("f-departments", { error: props.errors?.departmentIds })}
+          tabIndex={props.errors?.departmentIds ? -1 : undefined}
+          class={props.errors?.departmentIds ? "has-error" : undefined}
+        >
           <legend>Departments</legend>
+          <FieldError id="f-departments" error={props.errors?.departmentIds} />
           {props.departments.length === 0 && (
             <p class="empty">
               No departments yet. <a href="/admin/departments">Create one</a> first.

@@ -1,5 +1,13 @@
 /** Admin: webhooks for ticketing tools, their delivery logs and test events. */
-import { ErrorBox, Field, Notice, PostForm } from "../Form.tsx";
+import {
+  ErrorBox,
+  Field,
+  FieldError,
+  type FieldErrors,
+  fieldWiring,
+  Notice,
+  PostForm,
+} from "../Form.tsx";
 import { Time } from "../format.tsx";
 import { Layout } from "../Layout.tsx";
 
@@ -44,10 +52,10 @@ export function WebhooksPage(props: {
   webhooks: WebhookItem[];
   events: { name: string; meaning: string }[];
   values?: { url: string; events: string[] };
-  error?: string | null;
-  field?: string;
+  errors?: FieldErrors;
 }) {
   const chosen = new Set(props.values?.events ?? []);
+  const eventsError = props.errors?.events;
   return (
     <Layout title="Webhooks">
       <h1>Webhooks</h1>
@@ -87,9 +95,9 @@ export function WebhooksPage(props: {
             </table>
           </div>
         )}
-      <PostForm action="/admin/webhooks" class="card stack">
+      <PostForm action="/admin/webhooks" class="card stack" errors={props.errors}>
         <h2>Add a webhook</h2>
-        <ErrorBox message={props.error} />
+        <ErrorBox errors={props.errors} />
         <Field
           label="URL"
           name="url"
@@ -97,7 +105,6 @@ export function WebhooksPage(props: {
           required
           value={props.values?.url}
           hint="Where Assent posts events: https:// (or http:// on a trusted network)"
-          error={props.field === "url" ? props.error ?? undefined : undefined}
         />
         <Field
           label="Secret"
@@ -105,10 +112,14 @@ export function WebhooksPage(props: {
           type="password"
           autocomplete="off"
           hint="Leave empty to have a strong one made and shown once. At least 24 characters."
-          error={props.field === "secret" ? props.error ?? undefined : undefined}
         />
-        <fieldset>
+        <fieldset
+          {...fieldWiring("f-events", { error: eventsError })}
+          tabIndex={eventsError ? -1 : undefined}
+          class={eventsError ? "has-error" : undefined}
+        >
           <legend>Events</legend>
+          <FieldError id="f-events" error={eventsError} />
           {props.events.map((e) => (
             <label key={e.name} class="check">
               <input type="checkbox" name="events" value={e.name} checked={chosen.has(e.name)} />

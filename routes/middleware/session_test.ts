@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { setUp } from "../../tests/support/accounts.ts";
+import { type TestApp, testApp } from "../../tests/support/app.ts";
+import type { AppEnv } from "../env.ts";
+import { loadUser, SESSION_COOKIE, setSessionCookie } from "./session.ts";
+
+/** A bare app that says who `loadUser` found, with the real services behind it. */
+function app(t: TestApp): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    c.set("services", t.services);
+    await next();
+  });
+  app.use("*", loadUser());
+  app.get(
+    "/who",
+    (c) => c.json({ email: c.get("user")?.email ?? null, token: c.get("sessionToken") }),
+  );
+  app.get("/cookie", (c) => {
+    setSessionCookie(c, "tok");
+    return c.body(null, 204);
+  });
+  return app;
+}
+
+async function who(t: TestApp, cookie?: string) {
+  const headers: HeadersInit = cookie ? { Cookie: `${SESSION_COOKIE}=${cookie}` } : {};
+  return await (await app(t).request("/who", { headers })).json();
+}
+
+Deno.test("the session cookie of a signed-in user makes them the request's user", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const token = owner.cookies.get(SESSION_COOKIE)!;
+  assert.deepEqual(await who(t, token), { email: "owner@example.com", token });
+});
+
+Deno.test("no cookie, an unknown one or one signed out leaves the request anonymous", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const token = owner.cookies.get(SESSION_COOKIE)!;
+  const anonymous = { email: null, token: null };
+  assert.deepEqual(await who(t), anonymous);
+  assert.deepEqual(await who(t, "x".repeat(43)), anonymous);
+  assert.deepEqual(await who(t, token.slice(0, -1) + (token.endsWith("A") ? "B" : "A")), anonymous);
+  await t.services.accounts.logout(token);
+  assert.deepEqual(await who(t, token), anonymous, "signing out ends the cookie's session");
+});
+
+Deno.test("the session cookie is HttpOnly, SameSite=Lax, site-wide, and Secure when configured", async () => {
+  await using t = await testApp();
+  const plain = (await app(t).request("/cookie")).headers.get("Set-Cookie") ?? "";
+  assert.match(plain, new RegExp(`^${SESSION_COOKIE}=tok;`));
+  assert.match(plain, /; HttpOnly/);
+  assert.match(plain, /; SameSite=Lax/);
+  assert.match(plain, /; Path=\//);
+  assert.doesNotMatch(plain, /; Secure/);
+  t.services.config.secureCookies = true;
+  const secure = (await app(t).request("/cookie")).headers.get("Set-Cookie") ?? "";
+  assert.match(secure, /; Secure/);
+});
