@@ -36,6 +36,31 @@ export interface ConsentResult {
   burstP99: number[];
 }
 
+/** An audit row as the round trips are read from it. */
+export interface AuditRow {
+  at: number;
+  action: string;
+  session_id: string;
+}
+
+/**
+ * Server time of each round trip in `rows` (in audit order): from a session's
+ * `authorization.requested` to the `authorization.granted` that follows it. A request that ended
+ * otherwise (declined, timed out) counts for nothing, and neither does a grant without a request.
+ */
+export function roundTrips(rows: AuditRow[]): number[] {
+  const requested = new Map<string, number>();
+  const times: number[] = [];
+  for (const row of rows) {
+    if (row.action === "authorization.requested") requested.set(row.session_id, row.at);
+    else if (row.action === "authorization.granted" && requested.has(row.session_id)) {
+      times.push(row.at - requested.get(row.session_id)!);
+      requested.delete(row.session_id);
+    }
+  }
+  return times;
+}
+
 /** A real agent process that accepts every prompt as soon as it shows it. */
 interface AcceptingAgent {
   name: string;
@@ -183,17 +208,8 @@ export async function consentBenchmark(
         `SELECT id, at, action, session_id FROM audit_log WHERE id > ? AND action IN
          ('authorization.requested', 'authorization.granted') ORDER BY id`,
       ).all(lastId) as { id: number; at: number; action: string; session_id: string }[];
-      const requested = new Map<string, number>();
-      const times: number[] = [];
-      for (const row of rows) {
-        lastId = Math.max(lastId, row.id);
-        if (row.action === "authorization.requested") requested.set(row.session_id, row.at);
-        else if (requested.has(row.session_id)) {
-          times.push(row.at - requested.get(row.session_id)!);
-          requested.delete(row.session_id);
-        }
-      }
-      return times;
+      for (const row of rows) lastId = Math.max(lastId, row.id);
+      return roundTrips(rows);
     };
     // Warm up both paths; not counted.
     await roundTrip([solo!]);
