@@ -35,8 +35,11 @@ export function withSessionState(info: DeviceInfo, state: SessionState | undefin
 /** A fatal refusal: the agent stops instead of retrying. */
 export class AgentStopped extends Error {
   override name = "AgentStopped";
-  /** `reason`: the server's words, as it sent them. */
-  constructor(readonly code: number, readonly reason: string) {
+  /**
+   * `reason`: the server's words, as it sent them; `key`: the `error` frame's stable code for
+   * them, when the server sent one (see SUPPORT_REFUSAL).
+   */
+  constructor(readonly code: number, readonly reason: string, readonly key: string | null = null) {
     const what = code === CLOSE.enrollmentRefused ? "enrollment refused" : "refused";
     super(`${what}: ${reason} (code ${code})`);
   }
@@ -173,6 +176,7 @@ class Connection {
   #helloSent = false;
   #enrolled = false;
   #serverError: string | null = null;
+  #serverErrorCode: string | null = null;
   /** While the end user decides on a support offer the server waits in silence, as it should. */
   #offerOpen = false;
   /** How long the server may say nothing before it counts as gone. */
@@ -360,6 +364,7 @@ class Connection {
         return;
       case "error":
         this.#serverError = message.message;
+        this.#serverErrorCode = typeof message.code === "string" ? message.code : null;
         return;
       case "prompt":
         void this.#ask(message);
@@ -458,7 +463,7 @@ class Connection {
     for (const p of this.#prompts.values()) p.abort.abort();
     const reason = this.#serverError ?? event.reason ?? "";
     if (FATAL_CLOSE_CODES.has(event.code)) {
-      this.#done.reject(new AgentStopped(event.code, reason));
+      this.#done.reject(new AgentStopped(event.code, reason, this.#serverErrorCode));
       return;
     }
     if (event.code === CLOSE.deviceDisabled) {

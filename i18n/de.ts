@@ -92,6 +92,13 @@ export const DE: Catalogue = Object.freeze({
   "support_app.not_joined": "Sie sind der Support-Sitzung nicht beigetreten.",
   "support_app.reconnecting":
     "Die Verbindung zu Ihrem Techniker wurde unterbrochen. Neue Verbindung wird aufgebaut…",
+  "support_app.refused.invalid": "Die Support-Sitzung ist ungültig",
+  "support_app.refused.expired": "Die Support-Sitzung ist abgelaufen",
+  "support_app.refused.closed": "Die Support-Sitzung wurde geschlossen",
+  "support_app.refused.deleted":
+    "Die Support-Sitzung ist ungültig. Bitte wenden Sie sich an Ihren Techniker.",
+  "support_app.refused.too_many_attempts":
+    "Zu viele Versuche. Bitte versuchen Sie es in einigen Minuten erneut.",
 
   "layout.skip": "Zum Inhalt springen",
 

@@ -17,6 +17,7 @@ import {
   EMAIL_SUBJECT,
   RECORDING_PROMPT_NOTICE,
   SUPPORT_CODE_LABEL,
+  SUPPORT_SESSION_CLOSED,
   SUPPORT_SESSION_DELETED,
   SUPPORT_SESSION_EXPIRED,
   SUPPORT_SESSION_INVALID,
@@ -117,6 +118,12 @@ const en = {
   "support_app.left_session": "You left the support session.",
   "support_app.not_joined": "You did not join the support session.",
   "support_app.reconnecting": "The connection to your technician was lost. Reconnecting…",
+  // The server's refusals, by the code in its `error` frame (R6's texts, verbatim).
+  "support_app.refused.invalid": SUPPORT_SESSION_INVALID,
+  "support_app.refused.expired": SUPPORT_SESSION_EXPIRED,
+  "support_app.refused.closed": SUPPORT_SESSION_CLOSED,
+  "support_app.refused.deleted": SUPPORT_SESSION_DELETED,
+  "support_app.refused.too_many_attempts": "Too many attempts. Try again in a few minutes.",
 
   // The approval page and its emails (R5).
   "layout.skip": "Skip to content",

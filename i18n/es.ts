@@ -90,6 +90,13 @@ export const ES: Catalogue = Object.freeze({
   "support_app.left_session": "Ha salido de la sesión de soporte.",
   "support_app.not_joined": "No se ha unido a la sesión de soporte.",
   "support_app.reconnecting": "Se perdió la conexión con su técnico. Reconectando…",
+  "support_app.refused.invalid": "La sesión de soporte no es válida",
+  "support_app.refused.expired": "La sesión de soporte ha caducado",
+  "support_app.refused.closed": "La sesión de soporte se ha cerrado",
+  "support_app.refused.deleted":
+    "La sesión de soporte no es válida. Póngase en contacto con su técnico.",
+  "support_app.refused.too_many_attempts":
+    "Demasiados intentos. Vuelva a intentarlo en unos minutos.",
 
   "layout.skip": "Saltar al contenido",
 

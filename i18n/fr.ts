@@ -91,6 +91,12 @@ export const FR: Catalogue = Object.freeze({
   "support_app.left_session": "Vous avez quitté la session d'assistance.",
   "support_app.not_joined": "Vous n'avez pas rejoint la session d'assistance.",
   "support_app.reconnecting": "La connexion avec votre technicien a été perdue. Reconnexion…",
+  "support_app.refused.invalid": "La session d'assistance n'est pas valable",
+  "support_app.refused.expired": "La session d'assistance a expiré",
+  "support_app.refused.closed": "La session d'assistance a été fermée",
+  "support_app.refused.deleted":
+    "La session d'assistance n'est pas valable. Veuillez contacter votre technicien.",
+  "support_app.refused.too_many_attempts": "Trop de tentatives. Réessayez dans quelques minutes.",
 
   "layout.skip": "Aller au contenu",
 
