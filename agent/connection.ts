@@ -15,6 +15,7 @@ import {
 import { ChannelHost } from "./channels.ts";
 import type { AgentOptions, SessionState } from "./options.ts";
 import type { AdaptivePrompter, PromptAbility } from "./prompt.ts";
+import { deviceReceiptText } from "./receipt.ts";
 import { endedText, type SessionIndicator } from "./prompt/indicator.ts";
 import { type Guard, transferFolders } from "./reach.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
@@ -410,7 +411,15 @@ class Connection {
         // Not awaited: a receipt window stays until the end user closes it, and the messages
         // after it must not wait for that. Shown once, even when it comes again after a
         // reconnect because the ack was lost.
-        void options.indicator?.receipt(message.text, message.receiptId)
+        void options.indicator?.receipt(
+          deviceReceiptText(
+            message.receipt,
+            message.receiptId,
+            message.text,
+            options.locale ?? "en",
+          ),
+          message.receiptId,
+        )
           .catch((err) => log(`showing the receipt failed: ${err}`));
         if (message.messageId) send({ type: "ack", messageId: message.messageId });
         return;

@@ -408,7 +408,10 @@ export type ServerMessage =
     type: "receipt";
     receiptId: string;
     sessionId: string;
+    /** The receipt in English, for agents that do not render `receipt`. */
     text: string;
+    /** The receipt's facts, for an agent to word in the device's language (newer servers). */
+    receipt?: ReceiptData;
     /** Kept until acknowledged (see the protocol's "Messages kept until acknowledged"). */
     messageId?: string;
   }
@@ -420,6 +423,27 @@ export type ServerMessage =
     version: string;
     packages: UpdatePackage[];
   };
+
+/** A consent receipt's facts, as the `receipt` message carries them. Times are server time. */
+export interface ReceiptData {
+  technician: string;
+  organization: string;
+  deviceName: string;
+  startedAt: number;
+  endedAt: number;
+  /** How it ended: `ended_at_device`, `expired`, `deauthorized`, `session_closed`, … */
+  outcome: string;
+  /** What was opened, oldest first: `screen`, `terminal` or `files`. */
+  channels: { kind: string; openedAt: number; durationMs: number }[];
+  /** Every file that crossed; `sha256` null when it is not known. */
+  files: {
+    name: string;
+    size: number;
+    direction: "to_device" | "from_device";
+    sha256: string | null;
+    completed: boolean;
+  }[];
+}
 
 /** What the indicator names as open: the screen, a terminal, file transfer. */
 export type IndicatorItem = "screen" | "terminal" | "files";
