@@ -15,6 +15,7 @@ import {
 import { ChannelHost } from "./channels.ts";
 import type { AgentOptions, SessionState } from "./options.ts";
 import type { AdaptivePrompter, PromptAbility } from "./prompt.ts";
+import { deviceReceiptText } from "./receipt.ts";
 import { endedText, type SessionIndicator } from "./prompt/indicator.ts";
 import { type Guard, transferFolders } from "./reach.ts";
 import { collectDeviceInfo, deviceInfoChanged } from "./sysinfo.ts";
@@ -35,8 +36,11 @@ export function withSessionState(info: DeviceInfo, state: SessionState | undefin
 /** A fatal refusal: the agent stops instead of retrying. */
 export class AgentStopped extends Error {
   override name = "AgentStopped";
-  /** `reason`: the server's words, as it sent them. */
-  constructor(readonly code: number, readonly reason: string) {
+  /**
+   * `reason`: the server's words, as it sent them; `key`: the `error` frame's stable code for
+   * them, when the server sent one (see SUPPORT_REFUSAL).
+   */
+  constructor(readonly code: number, readonly reason: string, readonly key: string | null = null) {
     const what = code === CLOSE.enrollmentRefused ? "enrollment refused" : "refused";
     super(`${what}: ${reason} (code ${code})`);
   }
@@ -173,6 +177,7 @@ class Connection {
   #helloSent = false;
   #enrolled = false;
   #serverError: string | null = null;
+  #serverErrorCode: string | null = null;
   /** While the end user decides on a support offer the server waits in silence, as it should. */
   #offerOpen = false;
   /** How long the server may say nothing before it counts as gone. */
@@ -360,6 +365,7 @@ class Connection {
         return;
       case "error":
         this.#serverError = message.message;
+        this.#serverErrorCode = typeof message.code === "string" ? message.code : null;
         return;
       case "prompt":
         void this.#ask(message);
@@ -405,7 +411,15 @@ class Connection {
         // Not awaited: a receipt window stays until the end user closes it, and the messages
         // after it must not wait for that. Shown once, even when it comes again after a
         // reconnect because the ack was lost.
-        void options.indicator?.receipt(message.text, message.receiptId)
+        void options.indicator?.receipt(
+          deviceReceiptText(
+            message.receipt,
+            message.receiptId,
+            message.text,
+            options.locale ?? "en",
+          ),
+          message.receiptId,
+        )
           .catch((err) => log(`showing the receipt failed: ${err}`));
         if (message.messageId) send({ type: "ack", messageId: message.messageId });
         return;
@@ -458,7 +472,7 @@ class Connection {
     for (const p of this.#prompts.values()) p.abort.abort();
     const reason = this.#serverError ?? event.reason ?? "";
     if (FATAL_CLOSE_CODES.has(event.code)) {
-      this.#done.reject(new AgentStopped(event.code, reason));
+      this.#done.reject(new AgentStopped(event.code, reason, this.#serverErrorCode));
       return;
     }
     if (event.code === CLOSE.deviceDisabled) {

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { formatSupportCode, parseSupportCode } from "../core/support_code.ts";
 import { type CatalogueKey, type Locale, t } from "../i18n/mod.ts";
 import { deviceLocale } from "./locale.ts";
-import { CLOSE } from "../protocol/messages.ts";
+import { CLOSE, SUPPORT_REFUSAL, type SupportRefusal } from "../protocol/messages.ts";
 import { defaultUploadDir } from "./channels.ts";
 import {
   adaptivePrompter,
@@ -180,7 +180,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
   } catch (err) {
     if (!(err instanceof AgentStopped)) throw err;
     options.log(`stopped: ${err.message}`);
-    say(`\n${refusalText(err)}`);
+    say(`\n${refusalText(err, locale)}`);
     return 1;
   } finally {
     await held.terminal?.close();
@@ -189,13 +189,26 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
   return 0;
 }
 
-/** What the end user reads when the server ends the app for good. */
-function refusalText(err: AgentStopped): string {
+const REFUSAL_WORDS: Readonly<Record<SupportRefusal, CatalogueKey>> = {
+  [SUPPORT_REFUSAL.invalid]: "support_app.refused.invalid",
+  [SUPPORT_REFUSAL.expired]: "support_app.refused.expired",
+  [SUPPORT_REFUSAL.closed]: "support_app.refused.closed",
+  [SUPPORT_REFUSAL.deleted]: "support_app.refused.deleted",
+  [SUPPORT_REFUSAL.tooManyAttempts]: "support_app.refused.too_many_attempts",
+};
+
+/** What the end user reads, in `locale`, when the server ends the app for good. */
+export function refusalText(err: AgentStopped, locale: Locale = "en"): string {
   switch (err.code) {
     case CLOSE.supportRefused:
-    case CLOSE.tooManyAttempts:
-      // The server's words are the end user's message (R6).
-      return err.reason;
+    case CLOSE.tooManyAttempts: {
+      // A refusal the server names is worded here, in the end user's language; English keeps
+      // the server's own words (R6), which also say how long to wait after too many attempts.
+      const key = err.key !== null && Object.hasOwn(REFUSAL_WORDS, err.key)
+        ? REFUSAL_WORDS[err.key as SupportRefusal]
+        : null;
+      return key === null || locale === "en" ? err.reason : t(locale, key);
+    }
     case CLOSE.replaced:
       return "The support app was started again on this computer; this window has stopped.";
     default:

@@ -8,6 +8,7 @@
  *   deno task bench fleet 2000      only the fleet benchmark, with 2000 agents; the other
  *                                   sections stay as they were
  */
+import { consent } from "./consent.ts";
 import { fleet } from "./fleet.ts";
 import type { Benchmark } from "./lib.ts";
 import { pages } from "./pages.ts";
@@ -24,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   pages,
   startup,
   reconnect,
+  consent,
 ];
 
 const [only, size] = Deno.args;

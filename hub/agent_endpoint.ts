@@ -40,7 +40,7 @@ import {
 } from "./handshake.ts";
 
 /** A refusal with its close code and the text the agent shows. */
-type Refused = { ok: false; code: number; reason: string };
+type Refused = { ok: false; code: number; reason: string; key?: string };
 /** What a support app says about itself. */
 type AppHello = { code: string; key: string; address: string; platform: string; version: string };
 
@@ -329,7 +329,7 @@ export class AgentEndpoint {
   ) {
     const result = await this.#d.support.offer(appHello(hello, conn.ip));
     if (conn.phase === "closed" || this.#stopped) return;
-    if (!result.ok) return this.#refuse(conn, result.code, result.reason);
+    if (!result.ok) return this.#refuse(conn, result.code, result.reason, { code: result.key });
     conn.phase = "offered";
     // A valid code was shown: waiting for the end user is not an unfinished handshake.
     this.#handshakeDone(conn);
@@ -346,7 +346,7 @@ export class AgentEndpoint {
     const support = conn.support!;
     conn.support = undefined;
     const result = await this.#d.support.join(appHello(support, conn.ip));
-    if (!result.ok) return this.#refuse(conn, result.code, result.reason);
+    if (!result.ok) return this.#refuse(conn, result.code, result.reason, { code: result.key });
     await this.#welcome(conn, result.device, support.agent);
   }
 

@@ -178,9 +178,9 @@ export class AgentHub {
   }
 
   /** Closes the device's connection with `code` (an admin disabled it, a support code ended…). */
-  disconnect(deviceId: string, code: number, reason: string): void {
+  disconnect(deviceId: string, code: number, reason: string, key?: string): void {
     const conn = this.#connections.get(deviceId);
-    if (conn) this.note(refuse(conn, code, reason, this.#d.clock.now()));
+    if (conn) this.note(refuse(conn, code, reason, this.#d.clock.now(), { code: key }));
   }
 
   /** Queues a note for the next flush. */

@@ -92,6 +92,38 @@ export const DE: Catalogue = Object.freeze({
   "support_app.not_joined": "Sie sind der Support-Sitzung nicht beigetreten.",
   "support_app.reconnecting":
     "Die Verbindung zu Ihrem Techniker wurde unterbrochen. Neue Verbindung wird aufgebaut…",
+  "support_app.refused.invalid": "Die Support-Sitzung ist ungültig",
+  "support_app.refused.expired": "Die Support-Sitzung ist abgelaufen",
+  "support_app.refused.closed": "Die Support-Sitzung wurde geschlossen",
+  "support_app.refused.deleted":
+    "Die Support-Sitzung ist ungültig. Bitte wenden Sie sich an Ihren Techniker.",
+  "support_app.refused.too_many_attempts":
+    "Zu viele Versuche. Bitte versuchen Sie es in einigen Minuten erneut.",
+
+  "receipt.title": "Einwilligungsbeleg",
+  "receipt.had_access": "{technician} von {organization} hatte Zugriff auf {device}.",
+  "receipt.started": "Beginn: {time}",
+  "receipt.ended": "Ende: {time}",
+  "receipt.how_it_ended": "Wie sie endete: {how}.",
+  "receipt.ending.ended_at_device": "Sie haben sie am Gerät beendet",
+  "receipt.ending.expired": "Die erlaubte Zeit ist abgelaufen",
+  "receipt.ending.deauthorized": "Der Techniker hat sie beendet",
+  "receipt.ending.session_closed": "Der Techniker hat die Sitzung geschlossen",
+  "receipt.ending.app_closed": "Sie haben die Support-App geschlossen",
+  "receipt.ending.access_revoked": "Der Zugriff des Technikers wurde entzogen",
+  "receipt.opened": "Was geöffnet wurde:",
+  "receipt.nothing_opened": "Nichts wurde geöffnet.",
+  "receipt.channel": "{what}, ab {time} für {duration}",
+  "receipt.kind.screen": "Bildschirm (ansehen und steuern)",
+  "receipt.kind.terminal": "Terminal",
+  "receipt.kind.files": "Dateiübertragung",
+  "receipt.files": "Übertragene Dateien:",
+  "receipt.no_files": "Keine Dateien.",
+  "receipt.bytes": { one: "{count} Byte", other: "{count} Byte" },
+  "receipt.to_device": "auf dieses Gerät",
+  "receipt.from_device": "von diesem Gerät",
+  "receipt.stopped": "vor dem Ende abgebrochen",
+  "receipt.id": "Beleg {id}",
 
   "layout.skip": "Zum Inhalt springen",
 

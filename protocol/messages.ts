@@ -260,6 +260,39 @@ export const AgentMessage = z.discriminatedUnion("type", [
 ]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
+/**
+ * The `code` of the `error` frame the server sends just before closing a support app with
+ * 4012 or 4013: a stable name for the refusal, so the app can word it in the end user's
+ * language. The close reason (and the frame's `message`) still carry the English text.
+ */
+export const SUPPORT_REFUSAL = {
+  invalid: "support_invalid",
+  expired: "support_expired",
+  closed: "support_closed",
+  deleted: "support_deleted",
+  tooManyAttempts: "too_many_attempts",
+} as const;
+
+/** One of the `SUPPORT_REFUSAL` codes. */
+export type SupportRefusal = typeof SUPPORT_REFUSAL[keyof typeof SUPPORT_REFUSAL];
+
+/** The refusal code for a support code's rejection reason; undefined for any other reason. */
+export function supportRefusalKey(reason: string): SupportRefusal | undefined {
+  switch (reason) {
+    case "invalid_code":
+    case "code_bound_elsewhere":
+      return SUPPORT_REFUSAL.invalid;
+    case "expired":
+      return SUPPORT_REFUSAL.expired;
+    case "session_closed":
+      return SUPPORT_REFUSAL.closed;
+    case "session_deleted":
+      return SUPPORT_REFUSAL.deleted;
+    default:
+      return undefined;
+  }
+}
+
 /** Messages the server sends. */
 export type ServerMessage =
   /** The first frame of every connection: 32 random bytes the hello's key proof signs. */
@@ -375,7 +408,10 @@ export type ServerMessage =
     type: "receipt";
     receiptId: string;
     sessionId: string;
+    /** The receipt in English, for agents that do not render `receipt`. */
     text: string;
+    /** The receipt's facts, for an agent to word in the device's language (newer servers). */
+    receipt?: ReceiptData;
     /** Kept until acknowledged (see the protocol's "Messages kept until acknowledged"). */
     messageId?: string;
   }
@@ -387,6 +423,27 @@ export type ServerMessage =
     version: string;
     packages: UpdatePackage[];
   };
+
+/** A consent receipt's facts, as the `receipt` message carries them. Times are server time. */
+export interface ReceiptData {
+  technician: string;
+  organization: string;
+  deviceName: string;
+  startedAt: number;
+  endedAt: number;
+  /** How it ended: `ended_at_device`, `expired`, `deauthorized`, `session_closed`, … */
+  outcome: string;
+  /** What was opened, oldest first: `screen`, `terminal` or `files`. */
+  channels: { kind: string; openedAt: number; durationMs: number }[];
+  /** Every file that crossed; `sha256` null when it is not known. */
+  files: {
+    name: string;
+    size: number;
+    direction: "to_device" | "from_device";
+    sha256: string | null;
+    completed: boolean;
+  }[];
+}
 
 /** What the indicator names as open: the screen, a terminal, file transfer. */
 export type IndicatorItem = "screen" | "terminal" | "files";

@@ -30,7 +30,8 @@ export function agentSocketRoutes(): Hono<AppEnv> {
 /**
  * Upgrades with Deno's own upgrade, not hono's `upgradeWebSocket` helper: the helper hands the
  * socket over as event callbacks once it is open, while the hub takes the raw socket at the
- * upgrade itself, with the place `admit` gave, its idle timeout and its handshake deadline.
+ * upgrade itself, with the place `admit` gave, its idle timeout and its handshake deadline, and
+ * the helper upgrades only an `Upgrade: websocket` spelled in lower case (docs/adr/0009).
  */
 function handOver(req: Request, hub: AgentSockets, ip: string): Response {
   let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;

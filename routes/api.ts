@@ -24,7 +24,7 @@ import type { Device } from "../services/devices.ts";
 import { EnrollmentError } from "../services/enrollment.ts";
 import { deviceModel } from "../presenters/device_views.ts";
 import { loadNames } from "../services/device_facts.ts";
-import { SessionError } from "../services/sessions.ts";
+import { type RequestResult, SessionError } from "../services/sessions.ts";
 import {
   type EmailPolicyInput,
   ownEmailPolicy,
@@ -339,28 +339,7 @@ export function apiRoutes(): Hono<AppEnv> {
           input.reason,
           input.capabilities,
         );
-      if (result.kind === "secure_connect") {
-        return fail(
-          c,
-          403,
-          "secure_connect_required",
-          "Secure Connect: authenticate before connecting to this device",
-          {
-            method: result.method,
-            hint: result.method === "totp"
-              ? 'Repeat the request with {"code": "<TOTP or recovery code>"}'
-              : 'Repeat the request with {"password": "<your password>"}',
-          },
-        );
-      }
-      if (result.kind === "enrol_mfa") {
-        return fail(
-          c,
-          403,
-          "mfa_enrolment_required",
-          "Set up multi-factor authentication before connecting to devices",
-        );
-      }
+      if (result.kind !== "requested") return stepUpNeeded(c, result);
       return render(c, result.session, found.device, 202);
     } catch (err) {
       return sessionFailure(c, err);
@@ -613,4 +592,28 @@ export function apiRoutes(): Hono<AppEnv> {
   // Last: what an unknown path under the API answers once its token has been checked.
   jsonErrors(app);
   return app;
+}
+
+/** The API's answer when the request waits on the technician's own step-up first. */
+function stepUpNeeded(c: Ctx, result: Exclude<RequestResult, { kind: "requested" }>): Response {
+  if (result.kind === "enrol_mfa") {
+    return fail(
+      c,
+      403,
+      "mfa_enrolment_required",
+      "Set up multi-factor authentication before connecting to devices",
+    );
+  }
+  return fail(
+    c,
+    403,
+    "secure_connect_required",
+    "Secure Connect: authenticate before connecting to this device",
+    {
+      method: result.method,
+      hint: result.method === "totp"
+        ? 'Repeat the request with {"code": "<TOTP or recovery code>"}'
+        : 'Repeat the request with {"password": "<your password>"}',
+    },
+  );
 }

@@ -221,6 +221,7 @@ export function remoteRoutes(): Hono<AppEnv> {
     if (!sameOrigin(c)) throw new HttpError(403, "Cross-site WebSocket refused");
     const cols = clamp(Number(c.req.query("cols")), 2, 500, 80);
     const rows = clamp(Number(c.req.query("rows")), 2, 300, 24);
+    // Deno's own upgrade: hono's helper refuses `Upgrade: WebSocket` (docs/adr/0009).
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
     socket.binaryType = "arraybuffer";
     c.get("services").remote.connectBrowser(

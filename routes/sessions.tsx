@@ -157,34 +157,12 @@ export function sessionRoutes(): Hono<AppEnv> {
     const user = currentUser(c);
     const form = await readForm(c, StepUpForm);
     const page = (error: string, status: 400 | 429) =>
-      render(
-        c,
-        <SecureConnectPage
-          sessionId={sessionId}
-          deviceId={device.id}
-          deviceName={device.name}
-          method={user.mfaEnabled ? "totp" : "password"}
-          error={error}
-          reason={form.ok ? form.data.reason ?? null : null}
-          capabilities={form.ok ? [form.data.capabilities ?? []].flat() : undefined}
-        />,
-        status,
-      );
+      stepUpAgain(c, { sessionId, device, totp: user.mfaEnabled }, form, error, status);
     if (!form.ok) return page(form.message, 400);
     try {
-      const result = await c.get("services").sessions.verifySecureConnect(
-        user,
-        sessionId,
-        form.data,
-      );
-      return afterRequest(
-        c,
-        sessionId,
-        device,
-        result,
-        form.data.reason ?? "",
-        form.data.capabilities,
-      );
+      const verify = c.get("services").sessions.verifySecureConnect(user, sessionId, form.data);
+      const { reason, capabilities } = form.data;
+      return afterRequest(c, sessionId, device, await verify, reason ?? "", capabilities);
     } catch (err) {
       if (err instanceof SessionError && err.code === "invalid_reason") {
         return await devicePage(c, device, {}, 400, {
@@ -218,4 +196,27 @@ export function sessionRoutes(): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** The step-up page again with what is wrong, keeping the request's reason and capabilities. */
+function stepUpAgain(
+  c: Ctx,
+  at: { sessionId: string; device: { id: string; name: string }; totp: boolean },
+  form: { ok: true; data: z.infer<typeof StepUpForm> } | { ok: false },
+  error: string,
+  status: 400 | 429,
+): Response | Promise<Response> {
+  return render(
+    c,
+    <SecureConnectPage
+      sessionId={at.sessionId}
+      deviceId={at.device.id}
+      deviceName={at.device.name}
+      method={at.totp ? "totp" : "password"}
+      error={error}
+      reason={form.ok ? form.data.reason ?? null : null}
+      capabilities={form.ok ? [form.data.capabilities ?? []].flat() : undefined}
+    />,
+    status,
+  );
 }

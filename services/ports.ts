@@ -64,8 +64,11 @@ export interface AgentLink {
   reportedInfo(deviceId: string): DeviceInfo | null;
   /** The newest known check-in (newer than the stored one). */
   lastActivity(deviceId: string): number | null;
-  /** Closes the device's connection with a close code and its reason. */
-  disconnect(deviceId: string, code: number, reason: string): void;
+  /**
+   * Closes the device's connection with a close code and its reason; `key`, when given, is the
+   * stable code of the reason (the `error` frame's `code`) an agent words in its own language.
+   */
+  disconnect(deviceId: string, code: number, reason: string, key?: string): void;
   /** Registers a listener (at start-up, never in a constructor). */
   listen(listener: AgentListener): void;
 }
@@ -318,6 +321,8 @@ export interface Refused {
   ok: false;
   code: number;
   reason: string;
+  /** The stable code of the reason, sent in the `error` frame before the close. */
+  key?: string;
 }
 
 /** A key proof: the device's public key and its signature of this connection's challenge. */

@@ -15,6 +15,7 @@ import {
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
+import type { ReceiptData } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { enqueueMail } from "../store/email.ts";
@@ -34,6 +35,20 @@ import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { ReceiptBook } from "./effects.ts";
 import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
+
+/** The receipt's facts for the device, which words them in its own language. */
+function receiptData(receipt: ConsentReceipt): ReceiptData {
+  return {
+    technician: receipt.technician,
+    organization: receipt.organization,
+    deviceName: receipt.deviceName,
+    startedAt: receipt.startedAt,
+    endedAt: receipt.endedAt,
+    outcome: receipt.outcome,
+    channels: receipt.channels.map((c) => ({ ...c })),
+    files: receipt.files.map((f) => ({ ...f })),
+  };
+}
 
 /** Tells when every ended channel of a session is on record. */
 export interface ChannelRecords {
@@ -141,6 +156,7 @@ export class ConsentReceipts implements ReceiptBook {
           receiptId: id,
           sessionId: row.session_id,
           text: receiptText(done),
+          receipt: receiptData(done),
         },
         sessionId: row.session_id,
         attemptId: row.attempt_id,

@@ -7,7 +7,7 @@
 import { type AppRunResult, supportCodeTransition, unknownSupportCodeResult } from "../core/mod.ts";
 import { addressKey } from "../lib/net.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
-import { CLOSE, TIMING } from "../protocol/messages.ts";
+import { CLOSE, SUPPORT_REFUSAL, supportRefusalKey, TIMING } from "../protocol/messages.ts";
 import { findDevice } from "../store/devices.ts";
 import { findSupportCodeByCode, saveAppSeen } from "../store/support_codes.ts";
 import { findUser } from "../store/users.ts";
@@ -48,7 +48,14 @@ export class SupportApps implements SupportAppGate {
   async offer(hello: SupportAppHello): ReturnType<SupportAppGate["offer"]> {
     // The place is taken before the code is looked up: a burst of guesses gets at most the limit.
     const slot = await this.#d.guesses.reserve(addressKey(hello.address));
-    if (!slot.ok) return { ok: false, code: CLOSE.tooManyAttempts, reason: slot.message };
+    if (!slot.ok) {
+      return {
+        ok: false,
+        code: CLOSE.tooManyAttempts,
+        reason: slot.message,
+        key: SUPPORT_REFUSAL.tooManyAttempts,
+      };
+    }
     const { work, clock } = this.#d;
     const now = clock.now();
     const stored = await findSupportCodeByCode(work.db, hello.code);
@@ -147,5 +154,6 @@ export class SupportApps implements SupportAppGate {
 }
 
 function refusal(result: AppRunResult): Refused {
-  return { ok: false, code: CLOSE.supportRefused, reason: result.text };
+  const key = result.kind === "rejected" ? supportRefusalKey(result.reason) : undefined;
+  return { ok: false, code: CLOSE.supportRefused, reason: result.text, key };
 }

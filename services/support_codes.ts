@@ -22,7 +22,7 @@ import {
 import type { Logger } from "../lib/log.ts";
 import type { DeadlineSource } from "../lib/scheduler.ts";
 import { newId, randomUint32 } from "../lib/tokens.ts";
-import { CLOSE } from "../protocol/messages.ts";
+import { CLOSE, SUPPORT_REFUSAL } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
 import { findDepartment } from "../store/departments.ts";
 import { type Device, findDevice, insertAttendedDevice } from "../store/devices.ts";
@@ -321,16 +321,16 @@ export class SupportCodes implements DeadlineSource {
 
   /** After close, delete or expiry: a running app is told why and stops. */
   #dropApp(deviceId: string, state: SupportCodeSession) {
-    const text = state.kind === "closed"
-      ? SUPPORT_SESSION_CLOSED
+    const [text, key] = state.kind === "closed"
+      ? [SUPPORT_SESSION_CLOSED, SUPPORT_REFUSAL.closed]
       : state.kind === "deleted"
-      ? SUPPORT_SESSION_DELETED
+      ? [SUPPORT_SESSION_DELETED, SUPPORT_REFUSAL.deleted]
       : state.kind === "expired"
-      ? SUPPORT_SESSION_EXPIRED
-      : null;
+      ? [SUPPORT_SESSION_EXPIRED, SUPPORT_REFUSAL.expired]
+      : [null, null];
     if (text === null) return;
     this.#d.apps.stopped(deviceId);
-    this.#d.agents.disconnect(deviceId, CLOSE.supportRefused, text);
+    this.#d.agents.disconnect(deviceId, CLOSE.supportRefused, text, key);
   }
 
   async #queueLink(tx: Tx, id: string, user: CurrentUser) {

@@ -242,6 +242,16 @@ Deno.test("only a few connections per address are upgraded before their hello; t
   waiting[0]!.close();
 });
 
+Deno.test("an upgrade that spells its token `WebSocket` is served like `websocket`, as RFC 6455 says", async () => {
+  await using server = await startTestServer();
+  for (const spelling of ["WebSocket", "WEBSOCKET", "websocket"]) {
+    const { status, conn } = await rawAgentUpgrade(server.url, spelling);
+    conn.close();
+    assert.equal(status, 101, spelling);
+  }
+  await until("the places returned", () => server.services.agentSockets.handshakesInProgress === 0);
+});
+
 Deno.test("a peer that never answers the server's close gives its handshake place back after a grace period", async () => {
   const clock = new FakeClock(Date.now());
   await using server = await startTestServer({ clock });

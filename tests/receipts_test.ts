@@ -205,3 +205,37 @@ Deno.test("a receipt issued while the device was away is shown there once it is 
     await Deno.remove(stateDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("under a German locale the receipt at the device is in German, with the file's name, size, direction and SHA-256", async () => {
+  await using w = await world();
+  const uploads = await Deno.makeTempDir({ prefix: "assent-receipt-" });
+  try {
+    const { agent, deviceId } = await w.agent(
+      "PC-DEUTSCH",
+      ["--session-state", "unlocked", "--upload-dir", uploads],
+      { LC_ALL: "de_DE.UTF-8", LANG: "de_DE.UTF-8" },
+    );
+    const sessionId = await authorizedSession(w.owner, deviceId);
+    const term = await channelSocket(
+      w.server.url,
+      w.owner,
+      `/sessions/${sessionId}/channels/terminal?cols=80&rows=24`,
+    );
+    await until("the channel to open", () => term.text.some((m) => m.type === "opened"));
+    const sha256 = await upload(w, sessionId, "notes.txt", new TextEncoder().encode("hello\n"));
+    await agent.waitForScreen(/Jetzt geöffnet: ein Terminal\./);
+    await agent.type("e");
+    await term.closed;
+
+    const screen = await agent.waitForScreen(
+      new RegExp(`notes\\.txt, 6 Byte, auf dieses Gerät, SHA-256 ${sha256}`),
+    );
+    assert.match(screen, /Einwilligungsbeleg/);
+    assert.match(screen, /Olive Owner von Example IT hatte Zugriff auf PC-DEUTSCH\./);
+    assert.match(screen, /Wie sie endete: Sie haben sie am Gerät beendet\./);
+    assert.match(screen, /- Terminal, ab .* UTC für \d+ s/);
+    assert.doesNotMatch(screen, /Consent receipt/);
+  } finally {
+    await Deno.remove(uploads, { recursive: true });
+  }
+});

@@ -68,16 +68,6 @@ Deno.test("a handler's length runs from its registration to the line that closes
   ]);
 });
 
-/**
- * Handlers still over the limit, as "file method path". The list may only shrink: a handler
- * that was shortened fails the test until it is deleted here, and any other handler fails as
- * soon as it grows past the limit.
- */
-const STILL_LONG: readonly string[] = [
-  "api.ts post /v1/sessions/:id/authorize",
-  "sessions.tsx post /sessions/:id/secure-connect",
-];
-
 Deno.test("no route handler is longer than the limit", async () => {
   const dir = new URL("../routes/", import.meta.url);
   const found: LongHandler[] = [];
@@ -85,13 +75,9 @@ Deno.test("no route handler is longer than the limit", async () => {
     if (!/\.tsx?$/.test(entry.name) || /_test\.tsx?$/.test(entry.name)) continue;
     found.push(...longHandlers(entry.name, await Deno.readTextFile(new URL(entry.name, dir))));
   }
-  const key = (h: LongHandler) => h.at.replace(/:\d+ /, " ");
-  const added = found.filter((h) => !STILL_LONG.includes(key(h)));
   assert.deepEqual(
-    added,
+    found,
     [],
     `route handlers over ${MAX_HANDLER_LINES} lines; move their work into a service or presenter`,
   );
-  const gone = STILL_LONG.filter((k) => !found.some((h) => key(h) === k));
-  assert.deepEqual(gone, [], "handlers now within the limit; delete them from STILL_LONG");
 });

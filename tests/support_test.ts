@@ -542,3 +542,40 @@ Deno.test({
     assert.match(await (await unknown.get(`/join/${code}`)).text(), /<html lang="en">/);
   },
 });
+
+Deno.test({
+  name:
+    "under a German locale the app words the server's refusals in German: closed while running, unknown code",
+  async fn() {
+    await using w = await world();
+    const german = { LC_ALL: "de_DE.UTF-8", LANG: "de_DE.UTF-8" };
+    const { id, code } = await createSupport(w);
+    await using running = await spawnSupportApp({
+      server: w.server.url,
+      code,
+      extraArgs: ["--yes"],
+      env: german,
+    });
+    await running.waitForScreen(/Mit Ihrem Techniker verbunden/);
+    assert.equal((await w.owner.post(`/support/${id}/close`)).status, 303);
+    assert.equal((await running.status).code, 1);
+    await until(
+      "the app to say in German that the session was closed",
+      () => running.screen.join("").trim().endsWith("Die Support-Sitzung wurde geschlossen"),
+    );
+    assert.doesNotMatch(running.screen.join(""), new RegExp(SUPPORT_SESSION_CLOSED));
+
+    const unknown = code === "111111111" ? "222222222" : "111111111";
+    await using guess = await spawnSupportApp({
+      server: w.server.url,
+      code: unknown,
+      extraArgs: ["--yes"],
+      env: german,
+    });
+    assert.equal((await guess.status).code, 1);
+    assert.equal(
+      guess.screen.join("").trim().split("\n").at(-1),
+      "Die Support-Sitzung ist ungültig",
+    );
+  },
+});

@@ -65,6 +65,8 @@ export async function spawnSupportApp(options: {
   code: string;
   stateDir?: string;
   extraArgs?: string[];
+  /** Extra environment variables, e.g. the computer's language (`LC_ALL`). */
+  env?: Record<string, string>;
 }): Promise<AgentProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "assent-support-" });
   return spawnAssent([
@@ -77,7 +79,7 @@ export async function spawnSupportApp(options: {
     "--max-backoff",
     "1",
     ...(options.extraArgs ?? []),
-  ], { label: "support", stateDir, removeStateDir: !options.stateDir });
+  ], { label: "support", stateDir, removeStateDir: !options.stateDir, env: options.env });
 }
 
 /** Runs `main.ts` with `command` as a child process, its stdout and stderr captured. */

@@ -3,15 +3,21 @@
  * what the WebSocket API allows (say nothing at all, or send one oversized frame).
  */
 
-/** Sends the upgrade request and reads the status line; the caller owns (and closes) `conn`. */
-export async function rawAgentUpgrade(url: string): Promise<{ status: number; conn: Deno.Conn }> {
+/**
+ * Sends the upgrade request and reads the status line; the caller owns (and closes) `conn`.
+ * `upgrade` is the `Upgrade` header's token as the client spells it.
+ */
+export async function rawAgentUpgrade(
+  url: string,
+  upgrade = "websocket",
+): Promise<{ status: number; conn: Deno.Conn }> {
   const { hostname, port } = new URL(url);
   const conn = await Deno.connect({ hostname, port: Number(port) });
   try {
     await conn.write(new TextEncoder().encode([
       "GET /agent/ws HTTP/1.1",
       `Host: ${hostname}:${port}`,
-      "Upgrade: websocket",
+      `Upgrade: ${upgrade}`,
       "Connection: Upgrade",
       `Sec-WebSocket-Key: ${btoa("0123456789abcdef")}`,
       "Sec-WebSocket-Version: 13",
