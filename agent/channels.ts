@@ -19,7 +19,13 @@ import {
   pump,
   writeAll,
 } from "./channel_io.ts";
-import { openDownload, openListing, openUpload, type TransferOptions } from "./files.ts";
+import {
+  openDownload,
+  openListing,
+  openMakeFolder,
+  openUpload,
+  type TransferOptions,
+} from "./files.ts";
 import { type Guard, rootsFromParams } from "./reach.ts";
 import { openTerminal, parseTerminalParams, terminalAvailable } from "./pty.ts";
 
@@ -407,6 +413,8 @@ export class ChannelHost {
         return openDownload(channel, params, transfer);
       case "file_list":
         return openListing(channel, params, transfer);
+      case "file_mkdir":
+        return openMakeFolder(channel, params, transfer);
       default:
         throw new ChannelError(`This agent cannot open "${clip(channel.kind, 40)}" channels`);
     }

@@ -306,6 +306,78 @@ export async function openListing(
   };
 }
 
+/** Most folder names one `file_mkdir` step creates below its folder. */
+export const MAX_FOLDER_DEPTH = 32;
+
+/**
+ * Creates the folders `names` (plain names, outermost first) below `folder`, or the upload
+ * folder, one level at a time: every level is checked by its real path against the roots and
+ * the guard before anything is made inside it, so a link planted on the way leads nowhere.
+ * A folder that already exists is fine; a file in its place is not.
+ */
+export async function openMakeFolder(
+  ctx: ChannelContext,
+  params: Record<string, unknown>,
+  options: TransferOptions,
+): Promise<ChannelHandler> {
+  const { names } = params;
+  if (!Array.isArray(names) || names.length === 0 || names.length > MAX_FOLDER_DEPTH) {
+    throw new ChannelError("The folder path is not valid");
+  }
+  const checked = names.map((name) => {
+    try {
+      return checkFileName(name, options.os);
+    } catch {
+      throw new ChannelError("That folder name is not allowed");
+    }
+  });
+  const asked = params.folder === undefined || params.folder === null
+    ? null
+    : checkAbsolutePath(params.folder);
+  let { real: dir, shown } = await reach(
+    asked ?? resolve(options.uploadDir),
+    options.reach,
+    (path) => asked ? `There is no folder at ${path}` : `The upload folder ${path} does not exist`,
+  );
+  if (!(await Deno.stat(dir).catch(() => null))?.isDirectory) {
+    throw new ChannelError(`${displayPath(shown)} is not a folder`);
+  }
+  const guard = await loadGuard(options.reach);
+  let created = false;
+  for (const name of checked) {
+    const target = join(dir, name);
+    if (await isGuarded(target, guard)) {
+      throw new ChannelError(`${displayPath(target)} ${AGENT_OWN_FILES}`);
+    }
+    try {
+      await Deno.mkdir(target, { mode: 0o755 });
+      created = true;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) {
+        throw new ChannelError(
+          `The folder ${displayPath(target)} cannot be created: ${errorMessage(err)}`,
+        );
+      }
+    }
+    // What is there now (made here, or a folder or link that was there) must itself be reached.
+    ({ real: dir, shown } = await reach(
+      target,
+      options.reach,
+      (path) => `There is no folder at ${path}`,
+    ));
+    if (!(await Deno.stat(dir).catch(() => null))?.isDirectory) {
+      throw new ChannelError(`A file named "${name}" is in the way of the folder`);
+    }
+  }
+  return {
+    start() {
+      ctx.event({ type: "done", path: shown, created });
+      ctx.finish("completed");
+    },
+    stop: () => Promise.resolve(),
+  };
+}
+
 /** Reads a folder: directories first, then by name, at most {@link MAX_LISTING_ENTRIES}. */
 export async function readListing(
   dir: string,

@@ -70,6 +70,7 @@ function host(options: { guard: Guard; uploadDir: string }) {
   return {
     host: h,
     data,
+    open,
     async error(kind: string, params: Record<string, unknown>): Promise<string> {
       const { end } = await open(kind, params);
       assert.equal(end.type, "channel_error", JSON.stringify(params));
@@ -216,6 +217,60 @@ Deno.test("uploads into the agent's state folder or outside the roots are refuse
     assert.deepEqual([...Deno.readDirSync(outside)], []);
     await h.done();
     await misplaced.done();
+  });
+});
+
+Deno.test("the agent creates upload folders only within its roots and refuses .., absolute or NUL names and links out", async () => {
+  await withDevice(async ({ dir, home, state, guard }) => {
+    const downloads = join(home, "Downloads");
+    const outside = join(dir, "outside");
+    await Deno.mkdir(outside);
+    const roots = [downloads];
+    const h = host({ guard, uploadDir: downloads });
+    const refused = "That folder name is not allowed";
+    for (const names of [["..", "outside"], ["a", ".."], ["/tmp"], [outside], ["a\0b"], [""]]) {
+      assert.equal(await h.error("file_mkdir", { names, roots }), refused, JSON.stringify(names));
+    }
+    assert.equal(await h.error("file_mkdir", { names: [], roots }), "The folder path is not valid");
+    assert.equal(
+      await h.error("file_mkdir", { folder: dir, names: ["outside", "x"], roots }),
+      `${dir} ${OUTSIDE}`,
+    );
+    assert.equal(
+      await h.error("file_mkdir", {
+        folder: home,
+        names: [".config", "assent-agent", "x"],
+        roots: [home],
+      }),
+      `${state} ${OWN}`,
+    );
+    // A link planted inside the root leads nowhere: nothing is made where it points.
+    await Deno.symlink(outside, join(downloads, "link"));
+    assert.equal(
+      await h.error("file_mkdir", { names: ["link", "x"], roots }),
+      `${join(downloads, "link")} ${OUTSIDE}`,
+    );
+    await Deno.writeTextFile(join(downloads, "file"), "");
+    assert.equal(
+      await h.error("file_mkdir", { names: ["file", "x"], roots }),
+      'A file named "file" is in the way of the folder',
+    );
+    assert.deepEqual([...Deno.readDirSync(outside)], []);
+    assert.ok(!(await Deno.stat(join(state, "x")).catch(() => null)));
+
+    // Within the root, nested folders are made, and asking again is fine.
+    for (let i = 0; i < 2; i++) {
+      const { end, events } = await h.open("file_mkdir", { names: ["a", "b"], roots });
+      assert.equal(end.type, "channel_close", JSON.stringify(end));
+      const done = events.find((m) => m.type === "channel_event") as { event: unknown };
+      assert.deepEqual(done.event, {
+        type: "done",
+        path: join(downloads, "a", "b"),
+        created: i === 0,
+      });
+    }
+    assert.ok((await Deno.stat(join(downloads, "a", "b"))).isDirectory);
+    await h.done();
   });
 });
 

@@ -63,7 +63,8 @@ export type RelayChannelType =
   | "desktop"
   | "file_upload"
   | "file_download"
-  | "file_list";
+  | "file_list"
+  | "file_mkdir";
 
 /** The capability a relayed channel needs at least: a desktop opens for viewing, files for files. */
 export function capabilityOfChannel(type: RelayChannelType): ConsentCapability {

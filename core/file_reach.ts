@@ -236,3 +236,23 @@ export function confinement(
   const fold = { foldCase: context.foldCase };
   return context.roots.some((root) => isWithin(root, real, style, fold)) ? "inside" : "outside";
 }
+
+/** Most folder levels one folder step creates. */
+const MAX_FOLDER_DEPTH = 32;
+
+/**
+ * Whether `names` are plain folder names a device would take, outermost first: no separators,
+ * no "." or "..", no control characters, at most 255 bytes each, and nothing Windows reserves.
+ */
+export function folderNamesValid(names: unknown, style: PathStyle): names is string[] {
+  if (!Array.isArray(names) || names.length === 0 || names.length > MAX_FOLDER_DEPTH) return false;
+  return names.every((name) =>
+    typeof name === "string" && name !== "" && name !== "." && name !== ".." &&
+    // deno-lint-ignore no-control-regex
+    !/[/\\\u0000-\u001f\u007f-\u009f]/.test(name) &&
+    new TextEncoder().encode(name).byteLength <= 255 &&
+    (style !== "windows" ||
+      !(/[<>:"|?*]/.test(name) || /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i.test(name) ||
+        /[. ]$/.test(name)))
+  );
+}

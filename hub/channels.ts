@@ -45,7 +45,13 @@ const FRAME = new DataView(SCRATCH.buffer);
 const OPEN_TIMEOUT_MS = 15_000;
 
 /** What the agent does on the channel. */
-export type ChannelType = "terminal" | "desktop" | "file_upload" | "file_download" | "file_list";
+export type ChannelType =
+  | "terminal"
+  | "desktop"
+  | "file_upload"
+  | "file_download"
+  | "file_list"
+  | "file_mkdir";
 
 /** A refusal, with the text to show and a code for programs. */
 export class ChannelError extends Error {
@@ -611,7 +617,10 @@ function coreIdOf(id: number): string {
 function channelEndReason(channel: Channel, reason: string | undefined): ReasonCode {
   if (reason === "completed") return "completed";
   if (reason === "expired") return "expired";
-  return channel.type === "terminal" || channel.type === "file_list" ? "completed" : "withdrawn";
+  return channel.type === "terminal" || channel.type === "file_list" ||
+      channel.type === "file_mkdir"
+    ? "completed"
+    : "withdrawn";
 }
 
 function pick(event: Record<string, unknown>): Record<string, unknown> {

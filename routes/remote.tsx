@@ -163,6 +163,11 @@ const UploadQuery = z.object({
   tag: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "tag must be letters, digits, - or _").optional(),
 });
 
+const FolderQuery = z.object({
+  folder: z.string().min(1).max(4096).optional(),
+  path: z.string().min(1, "The folder needs a name").max(4096, "That folder path is too long"),
+});
+
 const PathQuery = z.object({ path: z.string().min(1).max(4096).optional() });
 
 /**
@@ -363,6 +368,19 @@ export function remoteRoutes(): Hono<AppEnv> {
     if (!result.ok) return c.json({ error: result.error, code: result.code }, result.status);
     const { ok: _, ...done } = result;
     return c.json({ ok: true, ...done });
+  });
+
+  // A folder of a folder upload: `path` is relative ("a/b") to `folder` (or the upload folder).
+  app.post("/sessions/:id/files/folder", requireUser(), async (c) => {
+    const o = await owned(c);
+    const q = parseWith(FolderQuery, c.req.query());
+    if (!q.ok) return c.json({ error: q.message, code: "invalid_request" }, 400);
+    const result = await c.get("services").files.makeFolder(o.session.id, currentUser(c).id, {
+      ...(q.data.folder ? { folder: q.data.folder } : {}),
+      names: q.data.path.split("/"),
+    });
+    if (!result.ok) return c.json({ error: result.error, code: result.code }, result.status);
+    return c.json(result);
   });
 
   app.get("/sessions/:id/files/download", requireUser(), async (c) => {

@@ -47,6 +47,11 @@ export type UploadResult =
   | { ok: true; path: unknown; size: unknown; sha256: unknown; transfer: number }
   | { ok: false; status: 403 | 409 | 413; code: string; error: string };
 
+/** How creating a folder ended: its path on the device, or why not. */
+export type MakeFolderResult =
+  | { ok: true; path: string; created: boolean }
+  | { ok: false; status: 400 | 403 | 409; code: string; error: string };
+
 /** The request body's limit, which only an authorized upload may raise to its size. */
 export interface BodyGate {
   /** Lets the body be `bytes` long. */
@@ -215,6 +220,41 @@ export class FileTransfers {
       sha256: result.done.sha256,
       transfer: transfer.id,
     };
+  }
+
+  /**
+   * Creates the folders `names` (outermost first) below `folder`, or the upload folder, on the
+   * device; folders already there are fine. A path that leaves the folder, or a folder outside
+   * what file transfer may reach, is refused (and recorded) before the device hears of it.
+   */
+  async makeFolder(
+    sessionId: string,
+    technicianId: string,
+    request: { folder?: string; names: string[] },
+  ): Promise<MakeFolderResult> {
+    let channel: RelayedChannel;
+    try {
+      channel = await this.#d.channels.open({
+        sessionId,
+        technicianId,
+        type: "file_mkdir",
+        params: { names: request.names, ...(request.folder ? { folder: request.folder } : {}) },
+      });
+    } catch (err) {
+      if (!(err instanceof ChannelError)) throw err;
+      const status = err.code === "invalid_path" ? 400 : err.code === "outside_reach" ? 403 : 409;
+      return { ok: false, status, code: err.code, error: err.message };
+    }
+    const result = await collectOutcome(channel);
+    if (!result.done || typeof result.done.path !== "string") {
+      return {
+        ok: false,
+        status: 409,
+        code: "failed",
+        error: result.message ?? "The folder could not be created",
+      };
+    }
+    return { ok: true, path: result.done.path, created: result.done.created === true };
   }
 
   /**

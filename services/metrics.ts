@@ -56,7 +56,7 @@ export interface MetricsDeps {
   access: MetricsAccess;
 }
 
-const FILE_TYPES = new Set(["file_upload", "file_download", "file_list"]);
+const FILE_TYPES = new Set(["file_upload", "file_download", "file_list", "file_mkdir"]);
 
 /** The process's metrics. */
 export class Metrics implements TransitionAudit {

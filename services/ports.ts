@@ -74,7 +74,13 @@ export interface AgentLink {
 }
 
 /** What the agent does on a channel. */
-export type ChannelType = "terminal" | "desktop" | "file_upload" | "file_download" | "file_list";
+export type ChannelType =
+  | "terminal"
+  | "desktop"
+  | "file_upload"
+  | "file_download"
+  | "file_list"
+  | "file_mkdir";
 
 /** The browser side of a channel: whoever consumes the agent's bytes. */
 export interface ChannelSink {

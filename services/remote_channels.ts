@@ -12,6 +12,7 @@ import {
   checkReach,
   CONSENT_CAPABILITIES,
   desktopViewOnly,
+  folderNamesValid,
   OUTSIDE_FILE_REACH,
   type ReachRoot,
   supportSessionTransition,
@@ -261,6 +262,29 @@ export class RemoteChannels {
     if (actionOf(request.type) !== "file_transfer") return request.params;
     const { roots, style } = await fileReach(this.#d.work.db, device);
     const params: Record<string, unknown> = { ...request.params, roots: roots.map((r) => r.path) };
+    const refuse = async (outcome: string, detail: Record<string, unknown>) => {
+      await this.#d.work.run((tx) =>
+        tx.audit({
+          action: "channel.refused",
+          outcome,
+          actor: { kind: "technician", id: request.technicianId },
+          deviceId: device.id,
+          sessionId: request.sessionId,
+          departmentId: device.department_id,
+          detail: { type: request.type, ...detail },
+        })
+      );
+    };
+    if (request.type === "file_mkdir" && !folderNamesValid(request.params.names, style)) {
+      const shown = Array.isArray(request.params.names)
+        ? request.params.names.map((n) => String(n).slice(0, 255)).join("/").slice(0, 300)
+        : "";
+      await refuse("invalid_path", { names: shown });
+      throw new ChannelError(
+        "invalid_path",
+        `"${shown}" is not a folder path within the folder on show: use plain folder names, without "..", "." or a leading "/"`,
+      );
+    }
     for (const key of ["path", "folder"] as const) {
       const value = request.params[key];
       if (value === null || value === undefined) continue;
@@ -270,17 +294,9 @@ export class RemoteChannels {
         continue;
       }
       const shown = String(value).slice(0, 300);
-      await this.#d.work.run((tx) =>
-        tx.audit({
-          action: "channel.refused",
-          outcome: checked.reason === "outside" ? "outside_reach" : "invalid_path",
-          actor: { kind: "technician", id: request.technicianId },
-          deviceId: device.id,
-          sessionId: request.sessionId,
-          departmentId: device.department_id,
-          detail: { type: request.type, [key]: shown },
-        })
-      );
+      await refuse(checked.reason === "outside" ? "outside_reach" : "invalid_path", {
+        [key]: shown,
+      });
       throw checked.reason === "outside"
         ? new ChannelError("outside_reach", `${shown} ${OUTSIDE_FILE_REACH}`)
         : new ChannelError("invalid_path", `${shown} is not a full path on this device`);
@@ -430,6 +446,11 @@ function describeParams(type: ChannelType, params: Record<string, unknown>) {
       return { direction: "from device", path: params.path };
     case "file_list":
       return { path: params.path };
+    case "file_mkdir":
+      return {
+        names: params.names,
+        ...(typeof params.folder === "string" ? { folder: params.folder } : {}),
+      };
     default:
       return {};
   }

@@ -23,14 +23,14 @@ async function hashFile(file, progress) {
   return h.hex();
 }
 
-function row(file) {
+function row(file, label) {
   const li = document.createElement("li");
   li.className = "transfer running";
   li.innerHTML =
     `<div class="transfer-head"><span class="transfer-name"></span><span class="muted detail"></span></div>
     <progress max="1" value="0"></progress>
     <div class="transfer-foot"><span class="state">Checking…</span><button type="button" class="link cancel">Cancel</button></div>`;
-  li.querySelector(".transfer-name").textContent = `↑ ${file.name}`;
+  li.querySelector(".transfer-name").textContent = `↑ ${label ?? file.name}`;
   li.dataset.upload = file.name;
   list.prepend(li);
   const tag = crypto.randomUUID();
@@ -100,9 +100,12 @@ function send(file, sha256, overwrite, ui, folder) {
   });
 }
 
-/** Uploads one file into `folder` ("" is the device's upload folder); true once saved. */
-async function upload(file, folder) {
-  const ui = row(file);
+/**
+ * Uploads one file into `folder` ("" is the device's upload folder), listed as `label` (its
+ * name); true once saved.
+ */
+async function upload(file, folder, label) {
+  const ui = row(file, label);
   if (file.size > Number(form.dataset.max)) {
     ui.state.textContent = `Too large: the limit is ${size(Number(form.dataset.max))}`;
     ui.li.className = "transfer failed";
@@ -134,6 +137,76 @@ async function upload(file, folder) {
   return false;
 }
 
+/**
+ * Makes the folder `path` ("a/b", relative) within `folder` ("" is the upload folder) on the
+ * device; the folder's full path there, or null with the reason shown in the transfer list.
+ */
+async function makeFolder(path, folder) {
+  const params = new URLSearchParams({ path, ...(folder ? { folder } : {}) });
+  let body = {};
+  let status = 0;
+  try {
+    const res = await fetch(`${form.dataset.mkdir}?${params}`, {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf },
+    });
+    status = res.status;
+    body = await res.json().catch(() => ({}));
+  } catch {
+    body = { error: "The connection to the server was lost" };
+  }
+  if (status === 200 && body.ok) return body.path;
+  const li = document.createElement("li");
+  li.className = "transfer failed";
+  li.innerHTML = `<div class="transfer-head"><span class="transfer-name"></span></div>
+    <div class="transfer-foot"><span class="state"></span></div>`;
+  li.querySelector(".transfer-name").textContent = `↑ ${path}/`;
+  li.querySelector(".state").textContent = body.error ?? `The folder could not be made (${status})`;
+  list.prepend(li);
+  return null;
+}
+
+/**
+ * Uploads a folder: `entries` are `{file, path}` with `path` relative ("a/b/c.txt"); each
+ * folder is made on the device first, then its files go into it.
+ */
+async function uploadTree(entries, folder) {
+  const byFolder = new Map();
+  for (const entry of entries) {
+    const dir = entry.path.split("/").slice(0, -1).join("/");
+    if (!byFolder.has(dir)) byFolder.set(dir, []);
+    byFolder.get(dir).push(entry);
+  }
+  let saved = 0;
+  for (const dir of [...byFolder.keys()].sort()) {
+    const target = dir === "" ? folder : await makeFolder(dir, folder);
+    if (target === null) continue;
+    for (const { file, path } of byFolder.get(dir)) {
+      if (await upload(file, target, path)) saved++;
+    }
+  }
+  if (saved > 0) document.body.dispatchEvent(new CustomEvent("files-changed"));
+}
+
+/** Every file under a dropped folder entry, with its path from the dropped folder's parent. */
+async function filesOf(entry, prefix) {
+  const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    return [{ file, path }];
+  }
+  if (!entry.isDirectory) return [];
+  const reader = entry.createReader();
+  const found = [];
+  // A directory reader hands out its entries in batches until one comes back empty.
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) break;
+    for (const child of batch) found.push(...await filesOf(child, path));
+  }
+  return found;
+}
+
 /** Uploads one after another, then has the folder on show list what arrived. */
 async function uploadAll(files, folder) {
   let saved = 0;
@@ -149,7 +222,16 @@ form?.addEventListener("submit", (e) => {
   uploadAll(files, document.getElementById("upload-folder")?.value ?? "");
 });
 
-// Files dropped on the folder view go into the folder on show.
+document.getElementById("upload-dir")?.addEventListener("change", (e) => {
+  const input = e.target;
+  const entries = [...input.files].map((file) => ({ file, path: file.webkitRelativePath }));
+  input.value = "";
+  if (entries.length > 0) {
+    uploadTree(entries, document.getElementById("upload-folder")?.value ?? "");
+  }
+});
+
+// Files and folders dropped on the folder view go into the folder on show.
 const drop = document.getElementById("files-drop");
 drop?.addEventListener("dragover", (e) => {
   if (![...(e.dataTransfer?.types ?? [])].includes("Files")) return;
@@ -163,9 +245,20 @@ drop?.addEventListener("drop", (e) => {
   e.preventDefault();
   drop.classList.remove("dropping");
   if (document.querySelector('#session-bar [data-state="ended"]')) return;
-  const files = [...(e.dataTransfer?.files ?? [])];
   const here = document.getElementById("files-browse")?.dataset.path ?? "";
-  if (files.length > 0) uploadAll(files, here === form?.dataset.uploadRoot ? "" : here);
+  const folder = here === form?.dataset.uploadRoot ? "" : here;
+  // The entries are only readable during the drop event: take them before awaiting anything.
+  const files = [...(e.dataTransfer?.files ?? [])];
+  const dropped = [...(e.dataTransfer?.items ?? [])]
+    .map((item) => item.kind === "file" ? item.webkitGetAsEntry?.() : null)
+    .filter(Boolean);
+  if (dropped.some((entry) => entry.isDirectory)) {
+    Promise.all(dropped.map((entry) => filesOf(entry, "")))
+      .then((found) => uploadTree(found.flat(), folder))
+      .catch(() => uploadAll(files, folder));
+    return;
+  }
+  if (files.length > 0) uploadAll(files, folder);
 });
 
 // The folder on show moved (a folder link, the path box): the path box, the "This folder"
@@ -197,8 +290,10 @@ function followSession() {
   const ended = document.querySelector('#session-bar [data-state="ended"]');
   const button = form?.querySelector('button[type="submit"]');
   const input = document.getElementById("upload-files");
+  const dir = document.getElementById("upload-dir");
   if (button) button.disabled = !!ended;
   if (input) input.disabled = !!ended;
+  if (dir) dir.disabled = !!ended;
   document.querySelector(".files-layout")?.classList.toggle("ended", !!ended);
 }
 document.body.addEventListener("htmx:afterSwap", (e) => {

@@ -70,6 +70,14 @@ async function upload(
   return { status: res.status, body: await res.json() };
 }
 
+async function makeFolder(w: World, sessionId: string, query: { path: string; folder?: string }) {
+  const res = await fetch(
+    `${w.server.url}/sessions/${sessionId}/files/folder?${new URLSearchParams(query)}`,
+    { method: "POST", headers: { Cookie: cookie(w), "X-CSRF-Token": w.owner.csrf } },
+  );
+  return { status: res.status, body: await res.json() };
+}
+
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for await (const entry of Deno.readDir(dir)) {
@@ -235,6 +243,85 @@ Deno.test("the files page starts from the roots, and the policy's folders are en
       await w.owner.post(`/settings/${w.departmentId}/file-transfer`, { paths: "" });
       const removed = await download(w, d.sessionId, `${base}/shared/handbook.txt`);
       assert.equal(removed.status, 403);
+    } finally {
+      await agent?.[Symbol.asyncDispose]();
+    }
+  });
+});
+
+Deno.test("a folder upload makes its folders on the device and puts each file in its place", async () => {
+  await using w = await world();
+  await withBase(async (base) => {
+    let agent: AgentProcess | undefined;
+    try {
+      const d = await device(w, base);
+      agent = d.agent;
+      const files = { "a/b/c.txt": "c in b in a\n", "a/d.txt": "d in a\n" };
+      for (const [relative, text] of Object.entries(files)) {
+        const parts = relative.split("/");
+        const made = await makeFolder(w, d.sessionId, { path: parts.slice(0, -1).join("/") });
+        assert.equal(made.status, 200, JSON.stringify(made.body));
+        const sent = await upload(
+          w,
+          d.sessionId,
+          { name: parts.at(-1)!, folder: made.body.path },
+          new TextEncoder().encode(text),
+        );
+        assert.equal(sent.status, 200, JSON.stringify(sent.body));
+      }
+      for (const [relative, text] of Object.entries(files)) {
+        const data = await Deno.readFile(`${base}/uploads/${relative}`);
+        assert.equal(
+          createHash("sha256").update(data).digest("hex"),
+          createHash("sha256").update(text).digest("hex"),
+          relative,
+        );
+      }
+      // An existing folder is fine.
+      const again = await makeFolder(w, d.sessionId, { path: "a/b", folder: `${base}/uploads` });
+      assert.equal(again.status, 200);
+      assert.deepEqual(again.body, { ok: true, path: `${base}/uploads/a/b`, created: false });
+    } finally {
+      await agent?.[Symbol.asyncDispose]();
+    }
+  });
+});
+
+Deno.test("a browser asking to make a folder outside the folder or the roots is refused with a plain 4xx and nothing is made", async () => {
+  await using w = await world();
+  await withBase(async (base) => {
+    let agent: AgentProcess | undefined;
+    try {
+      const d = await device(w, base);
+      agent = d.agent;
+      const before = await snapshot(base);
+      for (
+        const path of ["../outside", "a/../../outside", `${base}/outside`, "/tmp/x", "a\0b", "a//b"]
+      ) {
+        const res = await makeFolder(w, d.sessionId, { path });
+        assert.equal(res.status, 400, path);
+        assert.match(res.body.error, /is not a folder path within the folder on show/, path);
+      }
+      const outside = await makeFolder(w, d.sessionId, { path: "outside", folder: "/tmp" });
+      assert.equal(outside.status, 403);
+      assert.match(outside.body.error, OUTSIDE);
+      const dotted = await makeFolder(w, d.sessionId, {
+        path: "outside",
+        folder: `${base}/uploads/..`,
+      });
+      assert.equal(dotted.status, 400);
+      assert.match(dotted.body.error, /is not a full path on this device/);
+
+      assert.deepEqual(await snapshot(base), before, "nothing was made next to the uploads");
+      assert.deepEqual(await snapshot(`${base}/uploads`), {});
+      assert.equal(await Deno.stat("/tmp/outside").catch(() => null), null);
+      const outcomes = await refusals(w, d.sessionId);
+      assert.equal(outcomes.filter((o) => o === "invalid_path").length, 7);
+      assert.equal(outcomes.filter((o) => o === "outside_reach").length, 1);
+      const opened = await w.server.services.db.selectFrom("audit_log").select("action")
+        .where("session_id", "=", d.sessionId).where("action", "=", "file_transfer.started")
+        .execute();
+      assert.deepEqual(opened, [], "no channel reached the agent");
     } finally {
       await agent?.[Symbol.asyncDispose]();
     }

@@ -245,6 +245,7 @@ export function FilesPanel(props: { model: FilesModel }) {
           id="upload-form"
           class="stack"
           data-upload={`/sessions/${m.sessionId}/files/upload`}
+          data-mkdir={`/sessions/${m.sessionId}/files/folder`}
           data-max={m.maxBytes}
           data-upload-root={uploadRoot ?? undefined}
         >
@@ -253,7 +254,22 @@ export function FilesPanel(props: { model: FilesModel }) {
             <input id="upload-files" type="file" multiple required />
             <p class="hint" id="upload-hint">
               At most {formatBytes(m.maxBytes)}{" "}
-              each. Checked with SHA-256 end to end. You can also drop files on the folder below.
+              each. Checked with SHA-256 end to end. You can also drop files or folders on the
+              folder below.
+            </p>
+          </div>
+          <div class="field">
+            <label for="upload-dir">Or a whole folder</label>
+            {/* Chosen, it uploads at once, its folders made on the device as they are here. */}
+            <input
+              id="upload-dir"
+              type="file"
+              multiple
+              aria-describedby="upload-dir-hint"
+              {...{ webkitdirectory: "" }}
+            />
+            <p class="hint" id="upload-dir-hint">
+              Its folders are made in the place chosen under Save in.
             </p>
           </div>
           <div class="field">

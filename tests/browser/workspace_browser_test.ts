@@ -146,6 +146,69 @@ Deno.test("browser: uploads show up in the folder on show, each transfer listed 
   }
 });
 
+Deno.test("browser: a chosen folder is uploaded with its subfolder, and its files are listed on the device", async () => {
+  await using w = await world();
+  const uploads = await Deno.makeTempDir({ prefix: "assent-workspace-" });
+  const source = await Deno.makeTempDir({ prefix: "assent-source-" });
+  try {
+    await Deno.mkdir(`${source}/kit/docs`, { recursive: true });
+    await Deno.writeTextFile(`${source}/kit/docs/first.txt`, "first");
+    await Deno.writeTextFile(`${source}/kit/docs/second.txt`, "second");
+    const { deviceId } = await w.agent("PC-FOLDERS", [
+      "--session-state",
+      "unlocked",
+      "--upload-dir",
+      uploads,
+    ]);
+    const sessionId = await authorizedSession(w.owner, deviceId);
+    await using browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(20_000);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await signIn(page, w.server.url);
+    await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
+    const browse = page.locator("#files-browse");
+    await browse.locator("table, .empty").first().waitFor();
+
+    await page.getByLabel("Or a whole folder").setInputFiles(`${source}/kit`);
+    await browse.getByRole("link", { name: "📁 kit" }).click();
+    await browse.getByRole("link", { name: "📁 docs" }).click();
+    await browse.getByRole("cell", { name: "first.txt" }).waitFor();
+    await browse.getByRole("cell", { name: "second.txt" }).waitFor();
+    assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/first.txt`), "first");
+    assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/second.txt`), "second");
+    await until(
+      "both uploads saved",
+      async () => await page.locator("#uploads li.transfer.completed").count() === 2,
+    );
+    // A file of a folder is listed by its path within the folder.
+    assert.deepEqual(
+      (await page.locator("#uploads li.completed .transfer-name").allInnerTexts()).sort(),
+      ["↑ kit/docs/first.txt", "↑ kit/docs/second.txt"],
+    );
+
+    // A file dropped on the folder view still lands in the folder on show.
+    const dropped = await page.evaluateHandle(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(["dropped"], "dropped.txt", { type: "text/plain" }));
+      return data;
+    });
+    await page.dispatchEvent("#files-drop", "dragover", { dataTransfer: dropped });
+    await page.dispatchEvent("#files-drop", "drop", { dataTransfer: dropped });
+    await browse.getByRole("cell", { name: "dropped.txt" }).waitFor();
+    assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/dropped.txt`), "dropped");
+    await page.screenshot({
+      path: await artifact("workspace-folder-upload-1280.png"),
+      fullPage: true,
+    });
+    assert.deepEqual(errors, [], "no CSP violations or script errors");
+  } finally {
+    await Deno.remove(uploads, { recursive: true });
+    await Deno.remove(source, { recursive: true });
+  }
+});
+
 Deno.test("browser: the desktop toolbar scales, goes full screen, sends clipboard text and key combinations", async () => {
   await using desktop = await startVncDesktop();
   await using w = await world();
