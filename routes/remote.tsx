@@ -211,6 +211,7 @@ export function remoteRoutes(): Hono<AppEnv> {
     return render(c, <WorkspacePage model={await workspace(c, o, view, null)} />);
   });
 
+  // Upgraded with Deno's own upgrade: hono's helper refuses `Upgrade: WebSocket` (docs/adr/0009).
   app.get("/sessions/:id/channels/:type", requireUser(), async (c) => {
     const type = c.req.param("type");
     if (type !== "terminal" && type !== "desktop") throw new HttpError(404, "No such channel");
@@ -221,7 +222,6 @@ export function remoteRoutes(): Hono<AppEnv> {
     if (!sameOrigin(c)) throw new HttpError(403, "Cross-site WebSocket refused");
     const cols = clamp(Number(c.req.query("cols")), 2, 500, 80);
     const rows = clamp(Number(c.req.query("rows")), 2, 300, 24);
-    // Deno's own upgrade: hono's helper refuses `Upgrade: WebSocket` (docs/adr/0009).
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
     socket.binaryType = "arraybuffer";
     c.get("services").remote.connectBrowser(
