@@ -129,7 +129,14 @@ Deno.test("the first decision wins across the link and Approvals: 50 concurrent 
     );
   }
   const results = await Promise.all(posts);
-  for (const r of results) {
+  for (const [i, r] of results.entries()) {
+    // The 33 link posts come from one address, past its 20 link tries: whichever reserve their
+    // place while 20 are still being checked are refused with the limit's sentence, by design.
+    // How many depends on how the engine interleaves them; the Approvals lane is never limited.
+    if (i % 3 !== 0 && r.status === 429) {
+      assert.match(await r.text(), /Too many|try again/i);
+      continue;
+    }
     assert.equal(r.status, 200);
     await r.body?.cancel();
   }
