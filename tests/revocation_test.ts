@@ -8,6 +8,7 @@ import { PASSWORD } from "./support/accounts.ts";
 import { authorizedSession, type ChannelSocket, channelSocket } from "./support/channels.ts";
 import { department } from "./support/devices.ts";
 import { type World, world } from "./support/world.ts";
+import type { TestServer } from "./support/server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -70,7 +71,7 @@ async function assertRevoked(w: World, sessionId: string, cause: string) {
   assert.equal(JSON.parse(rows[0]!.detail ?? "{}").cause, cause);
 }
 
-async function consoleResetPassword(dataDir: string, email: string) {
+async function consoleResetPassword(server: TestServer, email: string) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -83,10 +84,14 @@ async function consoleResetPassword(dataDir: string, email: string) {
       "--email",
       email,
       "--data-dir",
-      dataDir,
+      server.dataDir,
     ],
     cwd: ROOT,
-    env: { NO_COLOR: "1" },
+    // The console opens the server's own database, which is PostgreSQL in that test pass.
+    env: {
+      NO_COLOR: "1",
+      ...(server.database ? { ASSENT_DATABASE_URL: server.database } : {}),
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -129,7 +134,7 @@ Deno.test("disabling, moving, resetting password or MFA, disabling the device or
   assert.equal(others().length, 3);
 
   // Password reset from the console, another process on the same database file.
-  await consoleResetPassword(w.server.dataDir, reset.email);
+  await consoleResetPassword(w.server, reset.email);
   await closesWithin(reset.term, REVOCATION_POLL_MS + 1000);
   await assertRevoked(w, reset.sessionId, "password_reset");
   assert.equal((await reset.client.get("/")).status, 303, "their web sign-in ended too");

@@ -161,6 +161,11 @@ Deno.test({
         "the support session app_closed",
         async () => await stateOf(w.owner, id) === "app_closed",
       );
+      // The code's state and the authorization's end are two writes; the panel follows the second.
+      await until(
+        "the panel to say the app closed",
+        async () => /The customer closed the support app/.test(await panelOf(w.owner, id)),
+      );
       const afterQuit = await panelOf(w.owner, id);
       assert.match(afterQuit, /The customer closed the support app/);
       assert.match(

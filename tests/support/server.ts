@@ -9,6 +9,8 @@ import { serverDatabase } from "./database.ts";
 /** A started server plus its data directory, stopped and removed on dispose. */
 export interface TestServer extends RunningServer, AsyncDisposable {
   dataDir: string;
+  /** Its PostgreSQL URL in the PostgreSQL pass; null on SQLite (the file in `dataDir`). */
+  database: string | null;
 }
 
 /** Silent, unless ASSENT_TEST_LOG names a level (debug, info…) to print at while debugging. */
@@ -38,6 +40,7 @@ export async function startTestServer(
   return {
     ...running,
     dataDir,
+    database: database.location,
     async [Symbol.asyncDispose]() {
       await running.stop();
       await database.drop();
