@@ -90,8 +90,13 @@ function ActionButton(
               <label for="f-reason">
                 {request?.reasonRequired ? "Reason (ticket number)" : "Reason (optional)"}
               </label>
+              {
+                /* Kept as typed when a live update redraws the panel (the first comes as the page
+                  connects to its events, often after the technician has started typing). */
+              }
               <input
                 id="f-reason"
+                hx-preserve="true"
                 name="reason"
                 type="text"
                 maxLength={REASON_MAX_LENGTH}

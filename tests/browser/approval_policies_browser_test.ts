@@ -47,6 +47,15 @@ Deno.test("browser: the technician's waiting view follows a quorum live while an
     "true",
   );
   await tech.getByLabel("Reason (ticket number)").fill("INC-2001");
+  // A live redraw of the panel (the first comes as the page connects to its events, often after
+  // the technician has started typing) keeps what was typed.
+  const redrawn = tech.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/panel"));
+  await tech.locator("#session-panel").evaluate((el) =>
+    (globalThis as unknown as { htmx: { trigger(e: Element, n: string): void } }).htmx
+      .trigger(el, "sse:ready")
+  );
+  await (await redrawn).finished();
+  assert.equal(await tech.getByLabel("Reason (ticket number)").inputValue(), "INC-2001");
   await tech.locator("[data-action=request_authorization]").click();
   await tech.getByText("device settings: 0 of 2 allows").waitFor();
   await markDocument(tech);
