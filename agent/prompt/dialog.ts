@@ -4,7 +4,17 @@
  */
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import type { Prompter, PrompterKind, PromptRequest, PromptResult } from "./prompter.ts";
-import { APP, dialogChoices, dialogGrant, localizeServerText, plainText } from "./text.ts";
+import { t } from "../../i18n/mod.ts";
+import {
+  answerWithin,
+  APP,
+  buttonLabels,
+  dialogChoices,
+  dialogGrant,
+  formatPromptText,
+  localizeServerText,
+  plainText,
+} from "./text.ts";
 
 /** A dialog tool to run: the program, its argv and extra environment variables. */
 export interface DialogCommand {
@@ -51,6 +61,17 @@ export interface DialogSpec {
 
 /** One question of the choice dialogs; `first` carries the prompt's whole text. */
 export type ChoiceStep = { kind: "capabilities"; first: true } | { kind: "window"; first: boolean };
+
+/** What every back-end's choice dialog says: its title, buttons and the text above the list. */
+export function choiceWords(step: ChoiceStep, req: PromptRequest, seconds: number) {
+  const locale = req.locale ?? "en";
+  const { title, body } = formatPromptText(req);
+  const within = answerWithin(seconds, locale);
+  const text = step.first
+    ? `${body}\n\n${within}`
+    : `${t(locale, "prompt.choose_window")}\n\n${within}`;
+  return { locale, title, labels: buttonLabels(locale), text };
+}
 
 /** How a dialog tool asks the choices. */
 export interface ChoiceDialogs {

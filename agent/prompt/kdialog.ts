@@ -1,8 +1,7 @@
 /** The dialog back-end for KDE. */
-import { type ChoiceStep, type DialogOptions, dialogPrompter } from "./dialog.ts";
+import { type ChoiceStep, choiceWords, type DialogOptions, dialogPrompter } from "./dialog.ts";
 import type { Prompter } from "./prompter.ts";
 import type { PromptRequest } from "./prompter.ts";
-import { t } from "../../i18n/mod.ts";
 import {
   answerWithin,
   APP,
@@ -29,12 +28,7 @@ export function kdialogChoiceCommand(
   req: PromptRequest,
   seconds: number,
 ): { cmd: string; args: string[] } {
-  const locale = req.locale ?? "en";
-  const { title, body } = formatPromptText(req);
-  const labels = buttonLabels(locale);
-  const text = step.first
-    ? `${body}\n\n${answerWithin(seconds, locale)}`
-    : `${t(locale, "prompt.choose_window")}\n\n${answerWithin(seconds, locale)}`;
+  const { locale, title, labels, text } = choiceWords(step, req, seconds);
   const windows = req.windows ?? [];
   const rows = step.kind === "capabilities"
     ? (req.capabilities ?? []).flatMap((c, i) => [String(i + 1), capabilityText(c, locale), "on"])

@@ -1,7 +1,6 @@
 /** The macOS dialog back-end: AppleScript run by osascript. */
-import { type ChoiceStep, type DialogOptions, dialogPrompter } from "./dialog.ts";
+import { type ChoiceStep, choiceWords, type DialogOptions, dialogPrompter } from "./dialog.ts";
 import type { Prompter, PromptRequest } from "./prompter.ts";
-import { t } from "../../i18n/mod.ts";
 import {
   answerWithin,
   APP,
@@ -73,12 +72,7 @@ export function osascriptChoiceCommand(
   req: PromptRequest,
   seconds: number,
 ): { cmd: string; args: string[] } {
-  const locale = req.locale ?? "en";
-  const { title, body } = formatPromptText(req);
-  const labels = buttonLabels(locale);
-  const text = step.first
-    ? `${body}\n\n${answerWithin(seconds, locale)}`
-    : `${t(locale, "prompt.choose_window")}\n\n${answerWithin(seconds, locale)}`;
+  const { locale, title, labels, text } = choiceWords(step, req, seconds);
   const windows = req.windows ?? [];
   const script = step.kind === "capabilities"
     ? OSASCRIPT_CHOOSE_CAPABILITIES

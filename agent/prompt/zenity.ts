@@ -1,5 +1,5 @@
 /** The dialog back-end for GNOME and most other Linux desktops, with notify-send. */
-import { type ChoiceStep, type DialogOptions, dialogPrompter } from "./dialog.ts";
+import { type ChoiceStep, choiceWords, type DialogOptions, dialogPrompter } from "./dialog.ts";
 import type { Prompter, PromptRequest } from "./prompter.ts";
 import { t } from "../../i18n/mod.ts";
 import {
@@ -30,12 +30,7 @@ export function zenityChoiceCommand(
   req: PromptRequest,
   seconds: number,
 ): { cmd: string; args: string[] } {
-  const locale = req.locale ?? "en";
-  const { title, body } = formatPromptText(req);
-  const labels = buttonLabels(locale);
-  const text = step.first
-    ? `${body}\n\n${answerWithin(seconds, locale)}`
-    : `${t(locale, "prompt.choose_window")}\n\n${answerWithin(seconds, locale)}`;
+  const { locale, title, labels, text } = choiceWords(step, req, seconds);
   const windows = req.windows ?? [];
   const rows = step.kind === "capabilities"
     ? (req.capabilities ?? []).flatMap((c, i) => ["TRUE", String(i + 1), capabilityText(c, locale)])
