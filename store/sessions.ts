@@ -61,6 +61,21 @@ export async function loadSession(db: Db, id: string): Promise<StoredSession | u
   return row ? parse(row) : undefined;
 }
 
+/**
+ * Loads a session by id with the department of its device (null when the device is gone): what
+ * a transition needs, in one statement.
+ */
+export async function loadScopedSession(
+  db: Db,
+  id: string,
+): Promise<{ stored: StoredSession; departmentId: string | null } | undefined> {
+  const row = await db.selectFrom("support_sessions as s")
+    .leftJoin("devices as d", "d.id", "s.device_id")
+    .select(["s.state", "s.dismissed_attempt_id", "d.department_id"])
+    .where("s.id", "=", id).executeTakeFirst();
+  return row ? { stored: parse(row), departmentId: row.department_id ?? null } : undefined;
+}
+
 /** The technician's open (not closed) session on a device, if any. */
 export async function findOpenSession(
   db: Db,
