@@ -44,6 +44,19 @@ const departmentIdsOf = compiled(
     db.selectFrom("user_departments").select("department_id").where("user_id", "=", p.userId),
 );
 
+/** Ids of the enabled departments a user belongs to. */
+export async function enabledDepartmentIds(db: Db, userId: string): Promise<string[]> {
+  return (await enabledDepartmentsOf(db, { userId })).map((r) => r.id);
+}
+
+const enabledDepartmentsOf = compiled(
+  ["userId"],
+  (db, p: { userId: string }) =>
+    db.selectFrom("user_departments as ud")
+      .innerJoin("departments as d", "d.id", "ud.department_id")
+      .select("d.id").where("ud.user_id", "=", p.userId).where("d.disabled_at", "is", null),
+);
+
 /** Inserts a user; the caller has checked the email is free and hashed the password. */
 export async function insertUser(
   db: Db,
