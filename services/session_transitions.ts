@@ -11,6 +11,7 @@ import {
   type SessionTransition,
   type SupportSession,
 } from "../core/mod.ts";
+import type { Device } from "../store/devices.ts";
 import { loadScopedSession, saveSession, type StoredSession } from "../store/sessions.ts";
 import { SessionError } from "./errors.ts";
 import type { LiveEvents, TransitionAudit } from "./ports.ts";
@@ -27,6 +28,8 @@ export interface Loaded {
   stored: StoredSession;
   /** The department of the session's device (null when the device is gone). */
   departmentId: string | null;
+  /** The device itself, when the use case has loaded it. */
+  device?: Device;
 }
 
 /** Applies core's support-session transitions. */
@@ -73,9 +76,9 @@ export class SessionTransitions {
     decide: (session: SupportSession) => SessionTransition,
     loaded?: Loaded,
   ): Promise<Applied> {
-    const found = loaded ?? await loadScopedSession(tx.db, sessionId);
+    const found: Loaded | undefined = loaded ?? await loadScopedSession(tx.db, sessionId);
     if (!found) throw new SessionError("not_found", "There is no such support session", 404);
-    const { stored, departmentId } = found;
+    const { stored, departmentId, device } = found;
     let t: SessionTransition;
     try {
       t = decide(stored.session);
@@ -84,7 +87,7 @@ export class SessionTransitions {
       throw err;
     }
     await saveSession(tx.db, t.state, tx.now);
-    await tx.effects(t.effects, { departmentId, session: stored.session });
+    await tx.effects(t.effects, { departmentId, session: stored.session, device });
     tx.afterCommit(() => {
       this.#d.audit.audited(t.effects.flatMap((e) => e.type === "audit" ? [e.event] : []));
       this.publish(t.state);

@@ -506,7 +506,7 @@ export class SupportSessions implements DeadlineSource {
         tx,
         sessionId,
         (s) => supportSessionTransition(s, { type: "deauthorize", by: user.id, at: tx.now }),
-        { stored, departmentId: device.department_id },
+        { stored, departmentId: device.department_id, device },
       )).session;
     });
   }
