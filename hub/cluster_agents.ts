@@ -74,6 +74,7 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
   #remote = new Map<string, RemoteDevice>();
   #timer?: TimerHandle;
   #beating: Promise<void> | null = null;
+  #again = false;
   #stopped = false;
 
   constructor(deps: ClusterAgentsDeps) {
@@ -120,14 +121,21 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
 
   /**
    * One beat: records it, reads the nodes, and lets go of the devices of nodes that are gone.
-   * A beat still under way when the next is due makes it wait for the one after.
+   * Beats due while one is under way make one more beat after it, at the time it runs.
    */
   beat(): Promise<void> {
-    if (this.#beating) return this.#beating;
-    const now = this.#d.clock.now();
-    this.#beating = this.#beat(now).catch((err) =>
-      this.#d.log.error("the node's beat failed", { err })
-    ).finally(() => this.#beating = null);
+    if (this.#beating) {
+      this.#again = true;
+      return this.#beating;
+    }
+    this.#beating = (async () => {
+      do {
+        this.#again = false;
+        await this.#beat(this.#d.clock.now()).catch((err) =>
+          this.#d.log.error("the node's beat failed", { err })
+        );
+      } while (this.#again && !this.#stopped);
+    })().finally(() => this.#beating = null);
     return this.#beating;
   }
 
