@@ -24,6 +24,7 @@ import {
   registerNode,
   removeDeadNodes,
   removeNode,
+  removeNodesAt,
   removeOtherNodes,
 } from "../store/nodes.ts";
 import { deadBefore } from "../core/mod.ts";
@@ -144,8 +145,12 @@ export class NodeMembership implements NodeRecords {
 
   async join(now: number): Promise<void> {
     await this.#register(now);
-    if (this.#solo) await removeOtherNodes(this.#work.db, this.#node.id);
-    else await removeDeadNodes(this.#work.db, this.#node.id, deadBefore(now, this.#beatMs));
+    if (this.#solo) return await removeOtherNodes(this.#work.db, this.#node.id);
+    await removeDeadNodes(this.#work.db, this.#node.id, deadBefore(now, this.#beatMs));
+    // A node restarted at its address after a crash need not wait for its former run to die.
+    if (this.#node.internalUrl !== "") {
+      await removeNodesAt(this.#work.db, this.#node.internalUrl, this.#node.id);
+    }
   }
 
   async beat(now: number): Promise<boolean> {

@@ -11,7 +11,7 @@ import { EffectRecorder, NOTHING_AFTER_COMMIT } from "./effects.ts";
 import { UnitOfWork } from "./unit_of_work.ts";
 
 /** The durable side of one node on the test's database. */
-function node(t: TestApp, id: string, solo = false) {
+function node(t: TestApp, id: string, solo = false, internalUrl = `ws://127.0.0.1:9/${id}`) {
   const work = new UnitOfWork({
     db: t.services.db,
     clock: t.clock,
@@ -24,7 +24,7 @@ function node(t: TestApp, id: string, solo = false) {
     }),
     runner: NOTHING_AFTER_COMMIT,
   });
-  const identity = { id, internalUrl: `ws://127.0.0.1:9/${id}` };
+  const identity = { id, internalUrl };
   return {
     records: new ConnectionRecords({ work, node: identity }),
     membership: new NodeMembership({ work, node: identity, solo, beatMs: NODE_BEAT_MS }),
@@ -194,4 +194,23 @@ Deno.test("a lone server's start removes the nodes of its former runs and lets g
     id,
   ]);
   assert.equal((await offlineRows(t, id)).length, 1);
+});
+
+Deno.test("a node restarted at its address after a crash lets go of its former run's devices at once", async () => {
+  await using t = await testApp();
+  const departmentId = await department(t.services);
+  const url = "ws://10.0.0.5:8081/internal";
+  const former = node(t, "former-run", false, url);
+  const neighbour = node(t, "neighbour");
+  for (const n of [former, neighbour]) await n.membership.join(t.clock.now());
+  const id = await device(t, departmentId);
+  await connect(former, t, id, departmentId);
+
+  const restarted = node(t, "restarted", false, url);
+  await restarted.membership.join(t.clock.now());
+  assert.deepEqual((await listNodes(t.services.db)).map((n) => n.id), ["neighbour", "restarted"]);
+  assert.deepEqual(
+    (await restarted.records.recoverConnections(t.clock.now())).map((r) => r.deviceId),
+    [id],
+  );
 });

@@ -55,3 +55,12 @@ export async function removeDeadNodes(db: Db, self: string, deadBefore: number):
 export async function removeOtherNodes(db: Db, id: string): Promise<void> {
   await db.deleteFrom("nodes").where("id", "<>", id).execute();
 }
+
+/**
+ * Removes the nodes but `self` registered at `internalUrl`: no two live nodes share an address,
+ * so such a node is a former run of this one (restarted after a crash).
+ */
+export async function removeNodesAt(db: Db, internalUrl: string, self: string): Promise<void> {
+  await db.deleteFrom("nodes").where("internal_url", "=", internalUrl).where("id", "<>", self)
+    .execute();
+}
