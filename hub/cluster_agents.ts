@@ -101,11 +101,12 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
       info: (deviceId) => this.#announce({ kind: "info", deviceId }),
     });
     await nodes.join(this.#d.clock.now());
-    await this.#refresh();
     // Whatever was reported on connections made before this node started is in the stored row.
     for (const [deviceId, nodeId] of await nodes.held()) {
       if (!this.#remote.has(deviceId)) this.#remote.set(deviceId, { nodeId, infoReported: true });
     }
+    // Read after the devices, so those of nodes that are gone are forgotten at once.
+    await this.#refresh();
     this.#schedule();
   }
 

@@ -10,9 +10,10 @@ import { randomToken } from "../../lib/tokens.ts";
 export class MemoryNetwork {
   readonly #buses = new Map<string, MemoryBus>();
 
-  /** A new node's bus. */
-  bus(internalUrl = "ws://127.0.0.1:9/internal"): MemoryBus {
-    const bus = new MemoryBus({ id: randomToken(16), internalUrl }, this);
+  /** A new node's bus (no two live nodes share an internal URL). */
+  bus(internalUrl?: string): MemoryBus {
+    const id = randomToken(16);
+    const bus = new MemoryBus({ id, internalUrl: internalUrl ?? `ws://127.0.0.1:9/${id}` }, this);
     this.#buses.set(bus.node.id, bus);
     return bus;
   }
