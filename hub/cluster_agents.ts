@@ -75,6 +75,7 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
   #timer?: TimerHandle;
   #beating: Promise<void> | null = null;
   #again = false;
+  #inbox: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(deps: ClusterAgentsDeps) {
@@ -115,6 +116,7 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
     this.#stopped = true;
     this.#timer?.cancel();
     await this.#beating;
+    await this.#inbox;
     await this.#d.bus.broadcast(PRESENCE_TOPIC, { kind: "left" } satisfies PresenceNote)
       .catch((err) => this.#d.log.warn("telling the other nodes of the stop failed", { err }));
     await this.#d.nodes.leave();
@@ -259,10 +261,22 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
     );
   }
 
+  /**
+   * Takes presence notes in order; one from a node not known yet waits until the nodes are read
+   * again (a node that has just started), so its devices are not taken for a dead node's.
+   */
   #presence(message: NodeMessage) {
+    this.#inbox = this.#inbox.then(async () => {
+      if (!this.#nodes.has(message.from)) {
+        await this.#refresh().catch((err) => this.#d.log.warn("reading the nodes failed", { err }));
+      }
+      this.#applyPresence(message);
+    });
+  }
+
+  #applyPresence(message: NodeMessage) {
     const note = message.payload as PresenceNote;
     const from = message.from;
-    if (!this.#nodes.has(from)) void this.#refresh().catch(() => {});
     switch (note?.kind) {
       case "online": {
         if (typeof note.deviceId !== "string") return;

@@ -174,3 +174,33 @@ Deno.test(
     );
   },
 );
+
+Deno.test(
+  postgresOnly(
+    "a cloned agent that connects through node B replaces the first on node A, as on one server",
+  ),
+  async () => {
+    const network = new MemoryNetwork();
+    const start = Date.now();
+    await using a = await world({ clock: new FakeClock(start), bus: network.bus() });
+    await using b = await secondNode(a.server, { clock: new FakeClock(start), network });
+    const { agent: first, deviceId } = await a.agent("pc-cloned");
+    const clone = await Deno.makeTempDir({ prefix: "assent-agent-" });
+    for (const file of ["credential.json", "device-key.json"]) {
+      await Deno.copyFile(join(first.stateDir, file), join(clone, file));
+    }
+    await using second = await spawnAgent({ server: b.url, stateDir: clone });
+    await second.waitForLog(/connected to/);
+    await first.waitForLog(/stopped: refused: Replaced by a newer connection/);
+    await until("node A let the first go", () => !a.server.services.hub.holds(deviceId));
+    assert.equal(b.services.hub.isOnline(deviceId), true);
+    assert.equal(a.server.services.agents.holder(deviceId)?.nodeId, b.services.agents.node.nodeId);
+    // The first connection's end, told by node A, leaves node B's hold as it is.
+    await a.server.stop();
+    const row = await b.services.db.selectFrom("devices").select(["connected", "node_id"])
+      .where("id", "=", deviceId).executeTakeFirstOrThrow();
+    assert.deepEqual(row, { connected: 1, node_id: b.services.agents.node.nodeId });
+    await second[Symbol.asyncDispose]();
+    await Deno.remove(clone, { recursive: true });
+  },
+);
