@@ -19,6 +19,7 @@ import {
 } from "./core/mod.ts";
 import { AgentEndpoint } from "./hub/agent_endpoint.ts";
 import { AgentHub } from "./hub/agent_hub.ts";
+import { ClusterAgents } from "./hub/cluster_agents.ts";
 import { ChannelRelay } from "./hub/channels.ts";
 import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
@@ -41,14 +42,16 @@ import { createLogger, type Logger, silentLogger } from "./lib/log.ts";
 import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
 import { Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
-import { hashToken } from "./lib/tokens.ts";
+import { type NodeBus, SoloBus } from "./lib/node_bus.ts";
+import { NODE_BEAT_MS } from "./core/mod.ts";
+import { hashToken, randomToken } from "./lib/tokens.ts";
 import { mailTexts } from "./mailer/messages.ts";
 import { Outbox } from "./mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
 import { createApp } from "./routes/app.tsx";
 import { Accounts } from "./services/accounts.ts";
 import { AgentUpdates } from "./services/agent_updates.ts";
-import { ConnectionRecords } from "./services/agent_records.ts";
+import { ConnectionRecords, NodeMembership } from "./services/agent_records.ts";
 import { ApprovalMail } from "./services/approval_mail.ts";
 import { AuditChain } from "./services/audit_chain.ts";
 import { AuditLog } from "./services/audit_log.ts";
@@ -87,7 +90,7 @@ import { ApiTokens } from "./services/api_tokens.ts";
 import { ConsentSettings } from "./services/consent_settings.ts";
 import { EmailSettings } from "./services/email_settings.ts";
 import { Organization } from "./services/organization.ts";
-import { type Db, migrate, openDatabase } from "./store/db.ts";
+import { type Db, engineOf, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
 
 /** What building the services needs. */
@@ -101,6 +104,8 @@ export interface ServiceDeps {
   scrypt?: ScryptParams;
   /** Agent heartbeat window override (tests). */
   heartbeatWindowMs?: number;
+  /** The bus to the other nodes on the same database; a lone node's when none is given. */
+  bus?: NodeBus;
   /** Agent connections still in their handshake, in all and per address (tests). */
   handshakes?: HandshakeLimits;
   /** Where mail goes; null records it in the outbox and the log only. */
@@ -123,8 +128,10 @@ export interface ServiceDeps {
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
 export interface Wired extends Services {
-  /** The live connections of devices (the services' agent link). */
+  /** The live connections of devices held by this node. */
   hub: AgentHub;
+  /** The devices of the whole cluster (the services' agent link) and which node holds each. */
+  agents: ClusterAgents;
   /** Where agents connect and are authenticated. */
   agentSockets: AgentEndpoint;
   relay: ChannelRelay;
@@ -196,15 +203,32 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     receipts,
   });
 
-  // The hub holds the devices' connections; what it records goes through its own unit of work.
+  // The hub holds the connections of the devices that reached this node; what it records goes
+  // through its own unit of work. The cluster's agent link answers for every node's devices.
+  const bus = deps.bus ?? new SoloBus({ id: randomToken(16), internalUrl: "" });
+  const hubWork = new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT });
+  const connectionRecords = new ConnectionRecords({ work: hubWork, node: bus.node });
   const hub = new AgentHub({
     clock,
     log: log.child({ component: "hub" }),
     events,
     organization,
     heartbeatWindowMs: deps.heartbeatWindowMs,
-    records: new ConnectionRecords({
-      work: new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT }),
+    records: connectionRecords,
+  });
+  const agents = new ClusterAgents({
+    hub,
+    bus,
+    clock,
+    log: log.child({ component: "cluster" }),
+    events,
+    records: connectionRecords,
+    // A SQLite file has one server (its data directory is locked): any other node is stale.
+    nodes: new NodeMembership({
+      work: hubWork,
+      node: bus.node,
+      solo: engineOf(db) === "sqlite",
+      beatMs: NODE_BEAT_MS,
     }),
   });
   // Terminals are recorded where their department's policy says so, through the relay's port.
@@ -227,7 +251,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     recorder,
     runner: new EffectRunner({
       clock,
-      agents: hub,
+      agents,
       channels: relay,
       mail: outbox,
       wakeup: scheduler,
@@ -296,12 +320,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     hub,
     downloadsDir: deps.downloadsDir ?? null,
   });
-  const live = new LiveDevices({ agents: hub });
+  const live = new LiveDevices({ agents });
   const sessions = new SupportSessions({ work, transitions, live, clock, accounts, organization });
   const deviceEvents = new DeviceEvents({
     work,
     transitions,
-    agents: hub,
+    agents,
     clock,
     log: log.child({ component: "sessions" }),
   });
@@ -325,11 +349,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     relay,
     clock,
     log: log.child({ component: "relay" }),
-    agents: hub,
+    agents,
     organization,
   });
   receipts.channels = remote;
-  receipts.agents = hub;
+  receipts.agents = agents;
   const transfers = new Transfers(events);
   const maxTransferBytes = deps.maxTransferBytes ?? 4 * 1024 ** 3;
   const files = new FileTransfers({ channels: remote, transfers, maxBytes: maxTransferBytes });
@@ -338,7 +362,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     transitions: codeTransitions,
     clock,
     log: log.child({ component: "support" }),
-    agents: hub,
+    agents,
     live,
     apps: supportApps,
     sessions,
@@ -376,7 +400,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     instance: state,
     events,
     hub,
-    agents: hub,
+    agents,
     agentSockets,
     relay,
     scheduler,
@@ -387,7 +411,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     directory,
     revocations,
     enrollment: new Enrollment({ db, clock, work }),
-    deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
+    deviceAdmin: new DeviceAdmin({ db, work, clock, agents, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
     consentSettings: new ConsentSettings({ work }),
     emailSettings: new EmailSettings({ work }),
@@ -417,6 +441,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       deviceEvents.start();
       support.start();
       remote.start();
+      await agents.start();
       await hub.start();
       await scheduler.start();
       await revocations.start();
@@ -433,6 +458,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       transfers.stop();
       agentSockets.stop();
       await hub.stop();
+      await agents.stop();
       await outbox.idle();
     },
   };
@@ -455,6 +481,8 @@ export interface StartOptions {
   heartbeatWindowMs?: number;
   /** Agent connections still in their handshake, in all and per address. */
   handshakes?: HandshakeLimits;
+  /** The bus to the other nodes (tests: an in-memory one); a lone node's when none is given. */
+  bus?: NodeBus;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -507,6 +535,7 @@ async function serveOn(
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
+    bus: options.bus,
     handshakes: options.handshakes ?? config.agentHandshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,
