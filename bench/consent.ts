@@ -253,18 +253,21 @@ export async function consentBenchmark(
 }
 
 /**
- * What the consent round trip is bound by: from a CPU profile of the server, the last 50 s
- * (the measured rounds) of `BENCH_PROFILE=… deno run -A bench/consent.ts 1000 20 3`.
+ * What the consent round trip is bound by: from CPU profiles of the server, before and after
+ * the round trip's use cases became one unit of work each, interleaved on the same machine
+ * (`BENCH_PROFILE=… deno run -A bench/consent.ts 200 10 2`).
  */
-const BOUND_BY = "Bound by CPU on a machine shared with the agent processes and other work " +
-  "(load average 12–17 on 2 cores while it ran): in a profile of the server's consent phase " +
-  "with 1,000 simulated and 21 real agents, the server was idle 31 % of the time, waiting for " +
-  "prompts to be answered by agents that got the CPU in turn; of the rest, SQLite statements " +
-  "take 17 % of all samples (commits alone 4 %: every state change of a round trip is its own " +
-  "transaction), kysely building the same queries again 13.5 %, the audit chain's SHA-256 " +
-  "6.5 % (appending ~6 rows per round trip, plus a scheduled walk of the whole chain) and " +
-  "garbage collection 2 %. It is all serialized on one SQLite connection and one JavaScript " +
-  "thread, so requests at once wait for each other's work.";
+const BOUND_BY = "Bound by the agent processes and the shared CPU, not by the server's own " +
+  "work: in a profile of the server with 200 simulated and 11 real agents on a machine " +
+  "loaded 10–20 on 2 cores, the server was idle 61 % of the time, waiting for prompts to be " +
+  "answered by agent processes that got the CPU in turn. Each step of a round trip is now one " +
+  "transaction (request and prompt; answer and grant; deauthorization and receipt) that reads " +
+  "the session and its device once, the hot statements are built once per engine (kysely " +
+  "5.5 % of samples, was 7.9 %); what is left of the server's share is SQLite " +
+  "itself (11 %), the request log's synchronous writes (2.4 %), the audit chain's SHA-256 " +
+  "(1.7 %) and garbage collection (2.3 %). " +
+  "One request at a time is bound by the agent: the prompt's trip through the agent process " +
+  "and its terminal.";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {

@@ -74,34 +74,35 @@ export class DeviceEvents {
     answer: "accept" | "decline",
     choice: { granted?: string[]; windowMinutes?: number | null } = {},
   ) {
-    const now = this.#d.clock.now();
-    // Every prompt shown is recorded with its attempt, so core judges even an answer to a
-    // superseded attempt or a closed session, and the record names both.
-    const shown = await findPrompt(this.#db, deviceId, promptId) ??
-      await this.#pendingPrompt(deviceId, promptId);
-    if (shown) {
-      await this.#d.transitions.apply(shown.sessionId, (s) =>
-        supportSessionTransition(s, {
-          type: "confirmation_answered",
-          attemptId: shown.attemptId,
-          promptId,
-          answer,
-          at: now,
-          ...(choice.granted ? { granted: choice.granted } : {}),
-          ...(choice.windowMinutes !== undefined ? { windowMinutes: choice.windowMinutes } : {}),
-        }));
-      return;
-    }
-    await this.#d.work.run((tx) =>
-      tx.audit({
+    // One unit of work: which attempt the prompt belongs to, core's judgement and the record.
+    await this.#d.work.run(async (tx) => {
+      const now = tx.now;
+      // Every prompt shown is recorded with its attempt, so core judges even an answer to a
+      // superseded attempt or a closed session, and the record names both.
+      const shown = await findPrompt(tx.db, deviceId, promptId) ??
+        await this.#pendingPrompt(tx.db, deviceId, promptId);
+      if (shown) {
+        await this.#d.transitions.applyIn(tx, shown.sessionId, (s) =>
+          supportSessionTransition(s, {
+            type: "confirmation_answered",
+            attemptId: shown.attemptId,
+            promptId,
+            answer,
+            at: now,
+            ...(choice.granted ? { granted: choice.granted } : {}),
+            ...(choice.windowMinutes !== undefined ? { windowMinutes: choice.windowMinutes } : {}),
+          }));
+        return;
+      }
+      await tx.audit({
         at: now,
         action: "answer.ignored",
         outcome: "withdrawn",
         actor: { kind: "end_user", label: deviceId },
         deviceId,
         detail: { promptId, answer, reason: "no session is waiting for this prompt" },
-      })
-    );
+      });
+    });
   }
 
   /**
@@ -134,9 +135,9 @@ export class DeviceEvents {
   }
 
   /** A pending prompt shown before prompts were recorded (an upgrade while one was open). */
-  async #pendingPrompt(deviceId: string, promptId: string) {
-    for (const id of await deviceSessionIds(this.#db, deviceId, ["authorizing"])) {
-      const stored = await loadSession(this.#db, id);
+  async #pendingPrompt(db: Db, deviceId: string, promptId: string) {
+    for (const id of await deviceSessionIds(db, deviceId, ["authorizing"])) {
+      const stored = await loadSession(db, id);
       const status = stored?.session.status;
       if (status?.kind !== "authorizing") continue;
       const c = status.attempt.confirmation;

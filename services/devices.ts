@@ -22,7 +22,7 @@ import {
 import { listDepartments } from "../store/departments.ts";
 
 export type { Device };
-import { userDepartmentIds } from "../store/users.ts";
+import { enabledDepartmentIds } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import type { Clock as ClockPort, ConnectingDevice, DeviceAuthentication } from "./ports.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
@@ -315,11 +315,7 @@ export async function departmentChoices(
 /** Departments whose devices `user` may see and act on: super admins see every one. */
 export async function visibleDepartments(db: Db, user: CurrentUser): Promise<string[] | "all"> {
   if (user.role === "super_admin") return "all";
-  const ids = await userDepartmentIds(db, user.id);
-  if (ids.length === 0) return [];
-  const enabled = await db.selectFrom("departments").select("id").where("id", "in", ids)
-    .where("disabled_at", "is", null).execute();
-  return enabled.map((d) => d.id);
+  return await enabledDepartmentIds(db, user.id);
 }
 
 /**

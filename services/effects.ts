@@ -17,6 +17,7 @@ import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
 import { appendAudit, auditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
+import type { Device } from "../store/devices.ts";
 import {
   type DurableMessage,
   findPrompt,
@@ -31,6 +32,8 @@ export interface EffectScope {
   departmentId: string | null;
   /** The session the effects are about, as it was before the transition. */
   session?: SupportSession;
+  /** That session's device, when the use case has loaded it already. */
+  device?: Device;
   /** Audit rows without a session of their own are recorded under this one. */
   sessionId?: string;
   /** Audit rows without a device of their own are recorded under this one. */
@@ -51,7 +54,12 @@ export interface ApprovalMailQueue {
 /** Consent receipts: begun in the transaction that ended the authorization, completed after. */
 export interface ReceiptBook {
   /** Writes the pending receipt of the authorization `effect` ends. */
-  begin(db: Db, effect: Extract<Effect, { type: "issue_receipt" }>, now: number): Promise<void>;
+  begin(
+    db: Db,
+    effect: Extract<Effect, { type: "issue_receipt" }>,
+    now: number,
+    known?: { session?: SupportSession; device?: Device },
+  ): Promise<void>;
   /** Completes it once every channel's end is on record, then mails and shows it. */
   complete(attemptId: string): Promise<void>;
 }
@@ -76,7 +84,7 @@ export class EffectRecorder {
       else if (effect.type === "withdraw_email") {
         await this.#d.mail.withdraw(db, effect.attemptId, now);
       } else if (effect.type === "issue_receipt") {
-        await this.#d.receipts?.begin(db, effect, now);
+        await this.#d.receipts?.begin(db, effect, now, scope);
       }
     }
     return kept;

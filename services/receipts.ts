@@ -17,7 +17,7 @@ import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
 import type { ReceiptData } from "../protocol/messages.ts";
 import type { Db } from "../store/db.ts";
-import { findDevice } from "../store/devices.ts";
+import { type Device, findDevice } from "../store/devices.ts";
 import { enqueueMail } from "../store/email.ts";
 import {
   channelEndRecords,
@@ -87,10 +87,16 @@ export class ConsentReceipts implements ReceiptBook {
     trx: Db,
     effect: Extract<Effect, { type: "issue_receipt" }>,
     now: number,
+    known: { session?: SupportSession; device?: Device } = {},
   ): Promise<void> {
-    const device = await findDevice(trx, effect.deviceId);
-    const stored = await loadSession(trx, effect.sessionId);
-    if (!device || !stored) return;
+    // What the transition already loaded in this transaction is not read again.
+    const device = known.device?.id === effect.deviceId
+      ? known.device
+      : await findDevice(trx, effect.deviceId);
+    const session = known.session?.id === effect.sessionId
+      ? known.session
+      : (await loadSession(trx, effect.sessionId))?.session;
+    if (!device || !session) return;
     const support = device.kind === "support"
       ? await findSupportCodeByDevice(trx, device.id)
       : undefined;
@@ -103,7 +109,7 @@ export class ConsentReceipts implements ReceiptBook {
       attempt_id: effect.attemptId,
       device_id: device.id,
       department_id: device.department_id,
-      technician_id: stored.session.technicianId,
+      technician_id: session.technicianId,
       technician_name: effect.technicianName,
       organization: this.#d.organization(),
       device_name: device.name,

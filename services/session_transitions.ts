@@ -11,8 +11,8 @@ import {
   type SessionTransition,
   type SupportSession,
 } from "../core/mod.ts";
-import { findDevice } from "../store/devices.ts";
-import { loadSession, saveSession } from "../store/sessions.ts";
+import type { Device } from "../store/devices.ts";
+import { loadScopedSession, saveSession, type StoredSession } from "../store/sessions.ts";
 import { SessionError } from "./errors.ts";
 import type { LiveEvents, TransitionAudit } from "./ports.ts";
 import type { Tx, UnitOfWork } from "./unit_of_work.ts";
@@ -21,6 +21,15 @@ import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 export interface Applied {
   session: SupportSession;
   refused?: SessionTransition["refused"];
+}
+
+/** What a use case already loaded in its transaction, so the transition does not read it again. */
+export interface Loaded {
+  stored: StoredSession;
+  /** The department of the session's device (null when the device is gone). */
+  departmentId: string | null;
+  /** The device itself, when the use case has loaded it. */
+  device?: Device;
 }
 
 /** Applies core's support-session transitions. */
@@ -49,28 +58,40 @@ export class SessionTransitions {
     claim: (tx: Tx) => Promise<boolean>,
     decide: (session: SupportSession) => SessionTransition,
   ): Promise<Applied | null> {
-    const t = await this.#d.work.run(async (tx) => {
+    return await this.#d.work.run(async (tx) => {
       if (!(await claim(tx))) return null;
-      const stored = await loadSession(tx.db, sessionId);
-      if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
-      const device = await findDevice(tx.db, stored.session.deviceId);
-      let t: SessionTransition;
-      try {
-        t = decide(stored.session);
-      } catch (err) {
-        if (err instanceof CoreError) throw new SessionError(err.code, err.message);
-        throw err;
-      }
-      await saveSession(tx.db, t.state, tx.now);
-      await tx.effects(t.effects, {
-        departmentId: device?.department_id ?? null,
-        session: stored.session,
-      });
-      return t;
+      return await this.applyIn(tx, sessionId, decide);
     });
-    if (!t) return null;
-    this.#d.audit.audited(t.effects.flatMap((e) => e.type === "audit" ? [e.event] : []));
-    this.publish(t.state);
+  }
+
+  /**
+   * The transition as one step of a larger unit of work `tx` (steps that follow one another
+   * without waiting for the outside world commit together): core decides on the session as
+   * `loaded` in this transaction, or as read now; the new state and its record are written in
+   * `tx`; the effects are carried out and live pages hear of it once `tx` has committed.
+   */
+  async applyIn(
+    tx: Tx,
+    sessionId: string,
+    decide: (session: SupportSession) => SessionTransition,
+    loaded?: Loaded,
+  ): Promise<Applied> {
+    const found: Loaded | undefined = loaded ?? await loadScopedSession(tx.db, sessionId);
+    if (!found) throw new SessionError("not_found", "There is no such support session", 404);
+    const { stored, departmentId, device } = found;
+    let t: SessionTransition;
+    try {
+      t = decide(stored.session);
+    } catch (err) {
+      if (err instanceof CoreError) throw new SessionError(err.code, err.message);
+      throw err;
+    }
+    await saveSession(tx.db, t.state, tx.now);
+    await tx.effects(t.effects, { departmentId, session: stored.session, device });
+    tx.afterCommit(() => {
+      this.#d.audit.audited(t.effects.flatMap((e) => e.type === "audit" ? [e.event] : []));
+      this.publish(t.state);
+    });
     return { session: t.state, refused: t.refused };
   }
 

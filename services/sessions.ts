@@ -56,7 +56,7 @@ import { SessionError } from "./errors.ts";
 import type { LiveDevices } from "./live_devices.ts";
 import { administers, inScope, managedDepartments } from "./scope.ts";
 import type { Applied, SessionTransitions } from "./session_transitions.ts";
-import type { UnitOfWork } from "./unit_of_work.ts";
+import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 
 export { SessionError } from "./errors.ts";
 
@@ -132,12 +132,20 @@ export class SupportSessions implements DeadlineSource {
     user: CurrentUser,
     sessionId: string,
   ): Promise<{ stored: StoredSession; device: Device }> {
-    const stored = await loadSession(this.#db, sessionId);
-    const device = stored && await findDevice(this.#db, stored.session.deviceId);
+    return await this.#visibleIn(this.#db, user, sessionId);
+  }
+
+  async #visibleIn(
+    db: Db,
+    user: CurrentUser,
+    sessionId: string,
+  ): Promise<{ stored: StoredSession; device: Device }> {
+    const stored = await loadSession(db, sessionId);
+    const device = stored && await findDevice(db, stored.session.deviceId);
     if (stored && device) {
       const own = stored.session.technicianId === user.id &&
-        await canSeeDevice(this.#db, user, device);
-      if (own || await administers(this.#db, user, device.department_id)) {
+        await canSeeDevice(db, user, device);
+      if (own || await administers(db, user, device.department_id)) {
         return { stored, device };
       }
     }
@@ -236,61 +244,76 @@ export class SupportSessions implements DeadlineSource {
     reasonInput?: string | null,
     capabilitiesInput?: unknown,
   ): Promise<RequestResult> {
-    const stored = await this.#owned(user, sessionId);
-    const device = await this.#device(stored.session.deviceId);
-    const policies = await loadPolicies(this.#db, device.department_id);
-    const now = this.#d.clock.now();
-    // Checked before Secure Connect, so a missing reason is told before the step-up, not after.
-    const reason = device.kind === "support" ? null : this.requestReason(policies, reasonInput);
-    const capabilities = this.requestedCapabilities(capabilitiesInput);
-    const secure: SecureConnectCheck = verified ??
-      (device.kind === "support"
-        ? { kind: "not_required", reason: "attended" }
-        : await this.#secureRequirement(user, device, policies.secureConnect));
-    if (secure.kind === "required") return { kind: "secure_connect", method: secure.method };
-    if (secure.kind === "enrol_mfa") return { kind: "enrol_mfa" };
-    const context: AuthorizationContext = device.kind === "support"
-      ? await this.#attendedContext(user, device, policies)
-      : {
-        attemptId: newId(),
-        promptId: newId(),
-        now,
-        technician: { id: user.id, name: user.name, email: user.email },
-        device: this.deviceView(device),
-        confirmation: {
-          ...policies.confirmation,
-          message: promptMessage(
-            policies.confirmation.message,
-            policies.recording.terminal === "on",
-          ),
-        },
-        email: await this.emailPolicy(device),
-        authorization: policies.authorization,
-        secureConnect: secure,
-        reason,
-        terminalsRecorded: policies.recording.terminal === "on",
-        organization: this.#d.organization?.() ?? undefined,
-      };
-    context.capabilities = capabilities;
-    const session = await this.#apply(
-      sessionId,
-      (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
-    );
-    // The account may have been disabled or moved while this request ran: that change's
-    // revocation may already have been carried out, so check again now the request is recorded.
-    const fresh = await findUser(this.#db, user.id);
-    if (
-      !fresh || fresh.disabled_at !== null ||
-      !await canSeeDevice(this.#db, toCurrentUser(fresh), device)
-    ) {
-      await this.revokeAccess(
+    // One unit of work from the checks to the prompt on record: nothing in between waits for
+    // the outside world, and what is loaded once is passed along rather than read again.
+    return await this.#d.work.run(async (tx) => {
+      const db = tx.db;
+      const { stored, device } = await this.#ownedIn(db, user, sessionId);
+      const policies = await loadPolicies(db, device.department_id);
+      const now = tx.now;
+      // Checked before Secure Connect, so a missing reason is told before the step-up, not after.
+      const reason = device.kind === "support" ? null : this.requestReason(policies, reasonInput);
+      const capabilities = this.requestedCapabilities(capabilitiesInput);
+      const secure: SecureConnectCheck = verified ??
+        (device.kind === "support"
+          ? { kind: "not_required", reason: "attended" }
+          : await this.#secureRequirement(user, device, policies.secureConnect, db, now));
+      if (secure.kind === "required") {
+        return { kind: "secure_connect" as const, method: secure.method };
+      }
+      if (secure.kind === "enrol_mfa") return { kind: "enrol_mfa" as const };
+      const context: AuthorizationContext = device.kind === "support"
+        ? await this.#attendedContext(user, device, policies, db, now)
+        : {
+          attemptId: newId(),
+          promptId: newId(),
+          now,
+          technician: { id: user.id, name: user.name, email: user.email },
+          device: this.deviceView(device),
+          confirmation: {
+            ...policies.confirmation,
+            message: promptMessage(
+              policies.confirmation.message,
+              policies.recording.terminal === "on",
+            ),
+          },
+          email: await this.emailPolicy(device, db),
+          authorization: policies.authorization,
+          secureConnect: secure,
+          reason,
+          terminalsRecorded: policies.recording.terminal === "on",
+          organization: this.#d.organization?.() ?? undefined,
+        };
+      context.capabilities = capabilities;
+      const scope = { departmentId: device.department_id };
+      const requested = await this.#d.transitions.applyIn(
+        tx,
         sessionId,
-        !fresh || fresh.disabled_at !== null ? "user_disabled" : "removed_from_department",
-        null,
+        (s) => supportSessionTransition(s, { type: "request_authorization" }, context),
+        { stored, ...scope },
       );
-      return { kind: "requested", session: (await loadSession(this.#db, sessionId))!.session };
-    }
-    return { kind: "requested", session };
+      // The account may have been disabled or moved while this request ran: that change's
+      // revocation may already have been carried out, so check again now the request is on
+      // record (use cases run one at a time, so nothing can land between this and the commit).
+      const fresh = await findUser(db, user.id);
+      if (
+        !fresh || fresh.disabled_at !== null ||
+        !await canSeeDevice(db, toCurrentUser(fresh), device)
+      ) {
+        const cause: AccessRevocationCause = !fresh || fresh.disabled_at !== null
+          ? "user_disabled"
+          : "removed_from_department";
+        const revoked = await this.#d.transitions.applyIn(
+          tx,
+          sessionId,
+          (s) =>
+            supportSessionTransition(s, { type: "revoke_access", cause, by: null, at: tx.now }),
+          { stored: { ...stored, session: requested.session }, ...scope },
+        );
+        return { kind: "requested" as const, session: revoked.session };
+      }
+      return { kind: "requested" as const, session: requested.session };
+    });
   }
 
   /**
@@ -302,9 +325,10 @@ export class SupportSessions implements DeadlineSource {
     user: CurrentUser,
     device: Device,
     policies: Awaited<ReturnType<typeof loadPolicies>>,
+    db: Db,
+    now: number,
   ): Promise<AuthorizationContext> {
-    const now = this.#d.clock.now();
-    const support = await findSupportCodeByDevice(this.#db, device.id);
+    const support = await findSupportCodeByDevice(db, device.id);
     const codeLeftMs = support ? support.row.expires_at - now : 0;
     const lifetimeMinutes = Math.max(
       1,
@@ -333,11 +357,17 @@ export class SupportSessions implements DeadlineSource {
     };
   }
 
-  /** R6: the customer quit the support app, and their consent went with it. */
-  async endUserLeft(deviceId: string): Promise<void> {
-    const now = this.#d.clock.now();
-    for (const id of await deviceSessionIds(this.#db, deviceId, ["authorizing", "authorized"])) {
-      await this.#apply(id, (s) => supportSessionTransition(s, { type: "end_user_left", at: now }));
+  /**
+   * R6: the customer quit the support app, and their consent went with it; one step of the
+   * app's quit, in its unit of work `tx`.
+   */
+  async endUserLeft(tx: Tx, deviceId: string): Promise<void> {
+    for (const id of await deviceSessionIds(tx.db, deviceId, ["authorizing", "authorized"])) {
+      await this.#d.transitions.applyIn(
+        tx,
+        id,
+        (s) => supportSessionTransition(s, { type: "end_user_left", at: tx.now }),
+      );
     }
   }
 
@@ -354,13 +384,19 @@ export class SupportSessions implements DeadlineSource {
     return r.kind === "required" ? r.method : r.kind === "enrol_mfa" ? "enrol_mfa" : "none";
   }
 
-  async #secureRequirement(user: CurrentUser, device: Device, policy: SecureConnectPolicy) {
+  async #secureRequirement(
+    user: CurrentUser,
+    device: Device,
+    policy: SecureConnectPolicy,
+    db = this.#db,
+    now = this.#d.clock.now(),
+  ) {
     return secureConnectRequirement({
       policy,
       deviceId: device.id,
       technician: { id: user.id, mfaEnrolled: user.mfaEnabled },
-      lastVerifiedAt: await secureConnectVerifiedAt(this.#db, user.id, device.id),
-      now: this.#d.clock.now(),
+      lastVerifiedAt: await secureConnectVerifiedAt(db, user.id, device.id),
+      now,
     });
   }
 
@@ -462,14 +498,17 @@ export class SupportSessions implements DeadlineSource {
 
   /** Deauthorize Session: ends the authorization and every channel at once. */
   async deauthorize(user: CurrentUser, sessionId: string): Promise<SupportSession> {
-    // The technician, or an admin of the device's department stepping in.
-    await this.visible(user, sessionId);
-    return await this.#apply(sessionId, (s) =>
-      supportSessionTransition(s, {
-        type: "deauthorize",
-        by: user.id,
-        at: this.#d.clock.now(),
-      }));
+    // The technician, or an admin of the device's department stepping in: checked and carried
+    // out in one unit of work, on the session as loaded for the check.
+    return await this.#d.work.run(async (tx) => {
+      const { stored, device } = await this.#visibleIn(tx.db, user, sessionId);
+      return (await this.#d.transitions.applyIn(
+        tx,
+        sessionId,
+        (s) => supportSessionTransition(s, { type: "deauthorize", by: user.id, at: tx.now }),
+        { stored, departmentId: device.department_id, device },
+      )).session;
+    });
   }
 
   /** Ends the session's access because someone's reach was taken away (see revocations.ts). */
@@ -516,11 +555,11 @@ export class SupportSessions implements DeadlineSource {
    * The email gate that applies to a device: its own setting beats its group's; where the agent
    * reports the device owner's own setting too, that list is a further requirement.
    */
-  async emailPolicy(device: Device): Promise<EmailGatePolicy> {
+  async emailPolicy(device: Device, db = this.#db): Promise<EmailGatePolicy> {
     const agentReported = agentEmailPolicy(device.local_email_authorization);
     return emailGatePolicy({
-      device: await loadEmailPolicy(this.#db, "device", device.id),
-      group: device.group_id ? await loadEmailPolicy(this.#db, "group", device.group_id) : null,
+      device: await loadEmailPolicy(db, "device", device.id),
+      group: device.group_id ? await loadEmailPolicy(db, "group", device.group_id) : null,
       agentReported,
     });
   }
@@ -549,15 +588,24 @@ export class SupportSessions implements DeadlineSource {
   }
 
   async #owned(user: CurrentUser, sessionId: string): Promise<StoredSession> {
-    const stored = await loadSession(this.#db, sessionId);
-    const device = stored && await findDevice(this.#db, stored.session.deviceId);
+    return (await this.#ownedIn(this.#db, user, sessionId)).stored;
+  }
+
+  /** The technician's own session and its device as read in `db`; 404 otherwise. */
+  async #ownedIn(
+    db: Db,
+    user: CurrentUser,
+    sessionId: string,
+  ): Promise<{ stored: StoredSession; device: Device }> {
+    const stored = await loadSession(db, sessionId);
+    const device = stored && await findDevice(db, stored.session.deviceId);
     if (
       !stored || !device || stored.session.technicianId !== user.id ||
-      !await canSeeDevice(this.#db, user, device)
+      !await canSeeDevice(db, user, device)
     ) {
       throw new SessionError("not_found", "There is no such support session", 404);
     }
-    return stored;
+    return { stored, device };
   }
 
   async #device(deviceId: string): Promise<Device> {

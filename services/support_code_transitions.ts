@@ -7,7 +7,7 @@ import type { SupportCodeSession, SupportCodeTransition } from "../core/mod.ts";
 import { findSupportCode, saveSupportCode } from "../store/support_codes.ts";
 import { SessionError } from "./errors.ts";
 import type { LiveEvents } from "./ports.ts";
-import type { UnitOfWork } from "./unit_of_work.ts";
+import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 
 /** Applies core's support-code transitions. */
 export class SupportCodeTransitions {
@@ -22,18 +22,27 @@ export class SupportCodeTransitions {
     id: string,
     decide: (state: SupportCodeSession, context: { sessionId: string }) => SupportCodeTransition,
   ): Promise<SupportCodeTransition> {
-    const { t, technicianId } = await this.#d.work.run(async (tx) => {
-      const stored = await findSupportCode(tx.db, id);
-      if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
-      const t = decide(stored.state, { sessionId: id });
-      await saveSupportCode(tx.db, id, t.state, tx.now);
-      await tx.effects(t.effects, {
-        deviceId: stored.row.device_id,
-        departmentId: stored.row.department_id,
-      });
-      return { t, technicianId: stored.row.technician_id };
+    return await this.#d.work.run((tx) => this.applyIn(tx, id, decide));
+  }
+
+  /**
+   * The transition as one step of a larger unit of work `tx`: written in `tx`, carried out and
+   * announced once `tx` has committed, together with whatever else the use case changed.
+   */
+  async applyIn(
+    tx: Tx,
+    id: string,
+    decide: (state: SupportCodeSession, context: { sessionId: string }) => SupportCodeTransition,
+  ): Promise<SupportCodeTransition> {
+    const stored = await findSupportCode(tx.db, id);
+    if (!stored) throw new SessionError("not_found", "There is no such support session", 404);
+    const t = decide(stored.state, { sessionId: id });
+    await saveSupportCode(tx.db, id, t.state, tx.now);
+    await tx.effects(t.effects, {
+      deviceId: stored.row.device_id,
+      departmentId: stored.row.department_id,
     });
-    this.publish(technicianId, id);
+    tx.afterCommit(() => this.publish(stored.row.technician_id, id));
     return t;
   }
 

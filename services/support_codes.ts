@@ -307,16 +307,22 @@ export class SupportCodes implements DeadlineSource {
     this.#dropApp(deviceId, state);
   }
 
+  /**
+   * The app quit: one use case in one unit of work, so the code's record of the quit and the
+   * end of the customer's consent commit together, and no page reads the app as closed while
+   * its authorization still stands.
+   */
   async #appQuit(deviceId: string) {
-    const stored = await findSupportCodeByDevice(this.#db, deviceId);
-    if (!stored) return;
-    const now = this.#d.clock.now();
-    const { state } = await this.#d.transitions.apply(stored.row.id, (s, ctx) => {
-      const bound = s.kind === "bound" ? s.fingerprint : "";
-      return supportCodeTransition(s, { type: "app_quit", fingerprint: bound, at: now }, ctx);
+    await this.#d.work.run(async (tx) => {
+      const stored = await findSupportCodeByDevice(tx.db, deviceId);
+      if (!stored) return;
+      const { state } = await this.#d.transitions.applyIn(tx, stored.row.id, (s, ctx) => {
+        const bound = s.kind === "bound" ? s.fingerprint : "";
+        return supportCodeTransition(s, { type: "app_quit", fingerprint: bound, at: tx.now }, ctx);
+      });
+      // The customer's consent leaves with the app (R6): the technician asks again next run.
+      if (state.kind === "bound") await this.#d.sessions.endUserLeft(tx, deviceId);
     });
-    // The customer's consent leaves with the app (R6): the technician asks again next run.
-    if (state.kind === "bound") await this.#d.sessions.endUserLeft(deviceId);
   }
 
   /** After close, delete or expiry: a running app is told why and stops. */

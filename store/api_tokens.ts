@@ -1,6 +1,7 @@
 /** Per-user API tokens. Only a hash of each token is stored. */
 import type { Selectable } from "kysely";
 import type { Db } from "./db.ts";
+import { compiled } from "./compiled.ts";
 import type { ApiTokensTable } from "./schema.ts";
 
 /** An API token row. */
@@ -13,9 +14,14 @@ export async function insertApiToken(db: Db, row: ApiTokenRow): Promise<void> {
 
 /** Finds a token by the hash of its secret. */
 export async function findApiTokenByHash(db: Db, hash: string): Promise<ApiTokenRow | undefined> {
-  return await db.selectFrom("api_tokens").selectAll().where("token_hash", "=", hash)
-    .executeTakeFirst();
+  return (await tokenByHash(db, { hash }))[0];
 }
+
+const tokenByHash = compiled(
+  ["hash"],
+  (db, p: { hash: string }) =>
+    db.selectFrom("api_tokens").selectAll().where("token_hash", "=", p.hash),
+);
 
 /** A user's tokens, newest first. */
 export async function listApiTokens(db: Db, userId: string): Promise<ApiTokenRow[]> {

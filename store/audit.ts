@@ -2,7 +2,7 @@
  * The append-only audit log, a hash chain (core/audit_chain.ts). Written in the same
  * transaction as the change it records.
  */
-import { type ExpressionBuilder, sql } from "kysely";
+import { type ExpressionBuilder, type Insertable, sql } from "kysely";
 import {
   canonicalAuditRow,
   type ChainedRow,
@@ -13,9 +13,10 @@ import { currentApiToken } from "../lib/attribution.ts";
 import { sha256Hex } from "../lib/audit_key.ts";
 import { webhookEventOf } from "../core/webhook_events.ts";
 import type { AuditAction, AuditEvent } from "../core/mod.ts";
+import { compiled } from "./compiled.ts";
 import type { Db } from "./db.ts";
 import { enqueueEvent } from "./webhooks.ts";
-import type { Database } from "./schema.ts";
+import type { AuditLogTable, Database } from "./schema.ts";
 
 /** Who did something: a signed-in user, the server console, the system itself, … */
 export type ActorKind =
@@ -109,20 +110,59 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
       : null,
     ...tokenColumns(record),
   };
-  const { id, seq } = await db.insertInto("audit_log").values({
-    ...content,
-    seq: sql<number>`(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)`,
-    prev_hash: "",
-    hash: "",
-  }).returning(["id", "seq"]).executeTakeFirstOrThrow();
-  const prev = seq === 1 ? undefined : await db.selectFrom("audit_log").select("hash")
-    .where("seq", "=", seq - 1).executeTakeFirst();
+  const [{ id, seq }] = await insertAuditRow(db, content) as [{ id: number; seq: number }];
+  const [prev] = seq === 1 ? [] : await hashAt(db, { seq: seq - 1 });
   const prev_hash = prev?.hash ?? GENESIS_HASH;
   const hash = await sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash }));
-  await db.updateTable("audit_log").set({ prev_hash, hash }).where("id", "=", id).execute();
+  await sealAuditRow(db, { id, prevHash: prev_hash, hash });
   const event = webhookEventOf(record.action);
   if (event) await enqueueEvent(db, event, webhookPayload(event, record), record.at);
 }
+
+/** An audit row's own columns, as {@link appendAudit} writes them before it is sealed. */
+type AuditContent = {
+  [K in (typeof AUDIT_CONTENT)[number]]: Insertable<AuditLogTable>[K];
+};
+
+const AUDIT_CONTENT = [
+  "at",
+  "action",
+  "outcome",
+  "actor_kind",
+  "actor_id",
+  "actor_label",
+  "device_id",
+  "session_id",
+  "attempt_id",
+  "department_id",
+  "detail",
+  "api_token_id",
+  "api_token_name",
+] as const;
+
+// The chain's three statements, built once: every decision appends rows through them.
+const insertAuditRow = compiled(
+  AUDIT_CONTENT,
+  (db, content: AuditContent) =>
+    db.insertInto("audit_log").values({
+      ...content,
+      seq: sql<number>`(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)`,
+      prev_hash: "",
+      hash: "",
+    }).returning(["id", "seq"]),
+);
+
+const hashAt = compiled(
+  ["seq"],
+  (db, p: { seq: number }) => db.selectFrom("audit_log").select("hash").where("seq", "=", p.seq),
+);
+
+const sealAuditRow = compiled(
+  ["id", "prevHash", "hash"],
+  (db, p: { id: number; prevHash: string; hash: string }) =>
+    db.updateTable("audit_log").set({ prev_hash: p.prevHash, hash: p.hash })
+      .where("id", "=", p.id),
+);
 
 const TOKEN_ACTORS: ReadonlySet<ActorKind> = new Set(["user", "technician", "approver"]);
 

@@ -5,6 +5,7 @@
  */
 import type { ServerMessage } from "../protocol/messages.ts";
 import type { Db } from "./db.ts";
+import { compiled } from "./compiled.ts";
 
 /** Messages kept per device at most; beyond it the oldest go, withdrawals before revokes. */
 export const DEVICE_MESSAGE_LIMIT = 100;
@@ -113,14 +114,20 @@ export async function recordPrompt(
   db: Db,
   prompt: { id: string; deviceId: string; sessionId: string; attemptId: string; now: number },
 ): Promise<void> {
-  await db.insertInto("device_prompts").values({
-    id: prompt.id,
-    device_id: prompt.deviceId,
-    session_id: prompt.sessionId,
-    attempt_id: prompt.attemptId,
-    created_at: prompt.now,
-  }).onConflict((oc) => oc.column("id").doNothing()).execute();
+  await insertPrompt(db, prompt);
 }
+
+const insertPrompt = compiled(
+  ["id", "deviceId", "sessionId", "attemptId", "now"],
+  (db, p: { id: string; deviceId: string; sessionId: string; attemptId: string; now: number }) =>
+    db.insertInto("device_prompts").values({
+      id: p.id,
+      device_id: p.deviceId,
+      session_id: p.sessionId,
+      attempt_id: p.attemptId,
+      created_at: p.now,
+    }).onConflict((oc) => oc.column("id").doNothing()),
+);
 
 /** The session and attempt of a prompt shown on this device, if it was. */
 export async function findPrompt(
@@ -128,10 +135,16 @@ export async function findPrompt(
   deviceId: string,
   promptId: string,
 ): Promise<{ sessionId: string; attemptId: string } | undefined> {
-  const row = await db.selectFrom("device_prompts").select(["session_id", "attempt_id"])
-    .where("id", "=", promptId).where("device_id", "=", deviceId).executeTakeFirst();
+  const [row] = await promptOf(db, { deviceId, promptId });
   return row ? { sessionId: row.session_id, attemptId: row.attempt_id } : undefined;
 }
+
+const promptOf = compiled(
+  ["deviceId", "promptId"],
+  (db, p: { deviceId: string; promptId: string }) =>
+    db.selectFrom("device_prompts").select(["session_id", "attempt_id"])
+      .where("id", "=", p.promptId).where("device_id", "=", p.deviceId),
+);
 
 function toStored(row: {
   id: string;

@@ -7,6 +7,7 @@ import {
 } from "../protocol/messages.ts";
 import { type Selectable, sql } from "kysely";
 import type { Db } from "./db.ts";
+import { compiled } from "./compiled.ts";
 import type { DeviceGroupsTable, DevicesTable, EnrollmentTokensTable } from "./schema.ts";
 
 /** A devices row as SQLite holds it (JSON columns as text, flags as 0/1). */
@@ -93,9 +94,14 @@ export function decodeDevice(row: DeviceColumns): Device {
 
 /** Finds a device by id. */
 export async function findDevice(db: Db, id: string): Promise<Device | undefined> {
-  const row = await db.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+  const [row] = await deviceById(db, { id });
   return row && decodeDevice(row);
 }
+
+const deviceById = compiled(
+  ["id"],
+  (db, p: { id: string }) => db.selectFrom("devices").selectAll().where("id", "=", p.id),
+);
 
 /** Devices of the given departments (or all), by name. */
 export async function listDevices(

@@ -2,6 +2,7 @@
 import type { Selectable } from "kysely";
 import { type EmailAuthorizationPolicy, emailAuthorizationPolicy } from "../core/mod.ts";
 import type { Db } from "./db.ts";
+import { compiled } from "./compiled.ts";
 import type { EmailRequestsTable, OutboxTable } from "./schema.ts";
 
 /** An approval link as stored (only the token's hash). */
@@ -15,8 +16,7 @@ export async function loadEmailPolicy(
   kind: "device" | "group",
   id: string,
 ): Promise<(EmailAuthorizationPolicy & { updatedBy: string; updatedAt: number }) | null> {
-  const row = await db.selectFrom("email_policies").selectAll().where("target_kind", "=", kind)
-    .where("target_id", "=", id).executeTakeFirst();
+  const [row] = await emailPolicyOf(db, { kind, id });
   if (!row) return null;
   return {
     ...emailAuthorizationPolicy({
@@ -29,6 +29,13 @@ export async function loadEmailPolicy(
     updatedAt: row.updated_at,
   };
 }
+
+const emailPolicyOf = compiled(
+  ["kind", "id"],
+  (db, p: { kind: "device" | "group"; id: string }) =>
+    db.selectFrom("email_policies").selectAll().where("target_kind", "=", p.kind)
+      .where("target_id", "=", p.id),
+);
 
 /** Saves (or, with null, removes) the email policy of a device or group. */
 export async function saveEmailPolicy(

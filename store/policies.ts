@@ -16,6 +16,7 @@ import {
   secureConnectPolicy,
 } from "../core/mod.ts";
 import type { Db } from "./db.ts";
+import { compiled } from "./compiled.ts";
 
 /** The policies of one department. */
 export interface DepartmentPolicies {
@@ -38,8 +39,7 @@ export interface Exclusion {
 
 /** Loads a department's policies; defaults where none were saved. */
 export async function loadPolicies(db: Db, departmentId: string): Promise<DepartmentPolicies> {
-  const row = await db.selectFrom("department_policies").selectAll()
-    .where("department_id", "=", departmentId).executeTakeFirst();
+  const [row] = await policiesOf(db, { departmentId });
   const exclusions = await listExclusions(db, departmentId);
   const ids = (policy: Exclusion["policy"], kind: Exclusion["targetKind"]) =>
     exclusions.filter((e) => e.policy === policy && e.targetKind === kind).map((e) => e.targetId);
@@ -84,8 +84,7 @@ export async function savePolicies(
 
 /** A department's exclusions, oldest first. */
 export async function listExclusions(db: Db, departmentId: string): Promise<Exclusion[]> {
-  const rows = await db.selectFrom("policy_exclusions").selectAll()
-    .where("department_id", "=", departmentId).orderBy("id").execute();
+  const rows = await exclusionsOf(db, { departmentId });
   return rows.map((r) => ({
     id: r.id,
     policy: r.policy,
@@ -130,3 +129,16 @@ export async function removeExclusion(
   await db.deleteFrom("policy_exclusions").where("id", "=", id).execute();
   return found;
 }
+
+const policiesOf = compiled(
+  ["departmentId"],
+  (db, p: { departmentId: string }) =>
+    db.selectFrom("department_policies").selectAll().where("department_id", "=", p.departmentId),
+);
+
+const exclusionsOf = compiled(
+  ["departmentId"],
+  (db, p: { departmentId: string }) =>
+    db.selectFrom("policy_exclusions").selectAll().where("department_id", "=", p.departmentId)
+      .orderBy("id"),
+);

@@ -8,6 +8,7 @@ import {
   type SecureConnectMethod,
   type SupportSession,
 } from "../core/mod.ts";
+import { compiled } from "./compiled.ts";
 import type { Db } from "./db.ts";
 
 /** A stored session with its row-only fields. */
@@ -33,13 +34,31 @@ export async function insertSession(db: Db, session: SupportSession, now: number
 
 /** Saves a session's new state (and its indexed status and deadline). */
 export async function saveSession(db: Db, session: SupportSession, now: number): Promise<void> {
-  await db.updateTable("support_sessions").set({
+  await updateSession(db, {
+    id: session.id,
     status: session.status.kind,
     state: JSON.stringify(session),
-    wake_at: nextDeadline(session),
-    updated_at: now,
-  }).where("id", "=", session.id).execute();
+    wakeAt: nextDeadline(session),
+    now,
+  });
 }
+
+const updateSession = compiled(
+  ["id", "status", "state", "wakeAt", "now"],
+  (db, p: {
+    id: string;
+    status: SupportSession["status"]["kind"];
+    state: string;
+    wakeAt: number | null;
+    now: number;
+  }) =>
+    db.updateTable("support_sessions").set({
+      status: p.status,
+      state: p.state,
+      wake_at: p.wakeAt,
+      updated_at: p.now,
+    }).where("id", "=", p.id),
+);
 
 // An authorization's capabilities are what the relay opens channels for: a name this version does
 // not know is dropped rather than trusted, so a damaged or hand-edited row can only allow less.
@@ -56,10 +75,37 @@ function parse(row: { state: string; dismissed_attempt_id: string | null }): Sto
 
 /** Loads a session by id. */
 export async function loadSession(db: Db, id: string): Promise<StoredSession | undefined> {
-  const row = await db.selectFrom("support_sessions").select(["state", "dismissed_attempt_id"])
-    .where("id", "=", id).executeTakeFirst();
+  const [row] = await sessionById(db, { id });
   return row ? parse(row) : undefined;
 }
+
+const sessionById = compiled(
+  ["id"],
+  (db, p: { id: string }) =>
+    db.selectFrom("support_sessions").select(["state", "dismissed_attempt_id"])
+      .where("id", "=", p.id),
+);
+
+/**
+ * Loads a session by id with the department of its device (null when the device is gone): what
+ * a transition needs, in one statement.
+ */
+export async function loadScopedSession(
+  db: Db,
+  id: string,
+): Promise<{ stored: StoredSession; departmentId: string | null } | undefined> {
+  const [row] = await scopedSessionById(db, { id });
+  return row ? { stored: parse(row), departmentId: row.department_id ?? null } : undefined;
+}
+
+const scopedSessionById = compiled(
+  ["id"],
+  (db, p: { id: string }) =>
+    db.selectFrom("support_sessions as s")
+      .leftJoin("devices as d", "d.id", "s.device_id")
+      .select(["s.state", "s.dismissed_attempt_id", "d.department_id"])
+      .where("s.id", "=", p.id),
+);
 
 /** The technician's open (not closed) session on a device, if any. */
 export async function findOpenSession(
@@ -67,11 +113,17 @@ export async function findOpenSession(
   technicianId: string,
   deviceId: string,
 ): Promise<StoredSession | undefined> {
-  const row = await db.selectFrom("support_sessions").select(["state", "dismissed_attempt_id"])
-    .where("technician_id", "=", technicianId).where("device_id", "=", deviceId)
-    .where("status", "!=", "closed").orderBy("opened_at", "desc").executeTakeFirst();
+  const [row] = await openSessionOf(db, { technicianId, deviceId });
   return row ? parse(row) : undefined;
 }
+
+const openSessionOf = compiled(
+  ["technicianId", "deviceId"],
+  (db, p: { technicianId: string; deviceId: string }) =>
+    db.selectFrom("support_sessions").select(["state", "dismissed_attempt_id"])
+      .where("technician_id", "=", p.technicianId).where("device_id", "=", p.deviceId)
+      .where("status", "!=", "closed").orderBy("opened_at", "desc").limit(1),
+);
 
 /** Ids of a device's open sessions in the given statuses. */
 export async function deviceSessionIds(
@@ -110,11 +162,16 @@ export async function secureConnectVerifiedAt(
   technicianId: string,
   deviceId: string,
 ): Promise<number | null> {
-  const row = await db.selectFrom("secure_connect_windows").select("verified_at")
-    .where("technician_id", "=", technicianId).where("device_id", "=", deviceId)
-    .executeTakeFirst();
+  const [row] = await secureConnectWindowOf(db, { technicianId, deviceId });
   return row?.verified_at ?? null;
 }
+
+const secureConnectWindowOf = compiled(
+  ["technicianId", "deviceId"],
+  (db, p: { technicianId: string; deviceId: string }) =>
+    db.selectFrom("secure_connect_windows").select("verified_at")
+      .where("technician_id", "=", p.technicianId).where("device_id", "=", p.deviceId),
+);
 
 /** Records a Secure Connect success for a (technician, device) pair. */
 export async function saveSecureConnectWindow(

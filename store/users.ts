@@ -1,6 +1,7 @@
 /** Users, their departments and their second factors. */
 import type { Selectable } from "kysely";
 import type { Db } from "./db.ts";
+import { compiled } from "./compiled.ts";
 import type { Role, UsersTable } from "./schema.ts";
 
 /** A user row as stored. */
@@ -14,8 +15,13 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserRow | 
 
 /** Finds a user by id. */
 export async function findUser(db: Db, id: string): Promise<UserRow | undefined> {
-  return await db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+  return (await userById(db, { id }))[0];
 }
+
+const userById = compiled(
+  ["id"],
+  (db, p: { id: string }) => db.selectFrom("users").selectAll().where("id", "=", p.id),
+);
 
 /** Every user with the ids of their departments, by name. */
 export async function listUsers(db: Db): Promise<(UserRow & { departmentIds: string[] })[]> {
@@ -29,10 +35,27 @@ export async function listUsers(db: Db): Promise<(UserRow & { departmentIds: str
 
 /** The department ids a user belongs to. */
 export async function userDepartmentIds(db: Db, userId: string): Promise<string[]> {
-  const rows = await db.selectFrom("user_departments").select("department_id")
-    .where("user_id", "=", userId).execute();
-  return rows.map((r) => r.department_id);
+  return (await departmentIdsOf(db, { userId })).map((r) => r.department_id);
 }
+
+const departmentIdsOf = compiled(
+  ["userId"],
+  (db, p: { userId: string }) =>
+    db.selectFrom("user_departments").select("department_id").where("user_id", "=", p.userId),
+);
+
+/** Ids of the enabled departments a user belongs to. */
+export async function enabledDepartmentIds(db: Db, userId: string): Promise<string[]> {
+  return (await enabledDepartmentsOf(db, { userId })).map((r) => r.id);
+}
+
+const enabledDepartmentsOf = compiled(
+  ["userId"],
+  (db, p: { userId: string }) =>
+    db.selectFrom("user_departments as ud")
+      .innerJoin("departments as d", "d.id", "ud.department_id")
+      .select("d.id").where("ud.user_id", "=", p.userId).where("d.disabled_at", "is", null),
+);
 
 /** Inserts a user; the caller has checked the email is free and hashed the password. */
 export async function insertUser(

@@ -161,7 +161,7 @@ Deno.test({
         "the support session app_closed",
         async () => await stateOf(w.owner, id) === "app_closed",
       );
-      // The code's state and the authorization's end are two writes; the panel follows the second.
+      // The quit and the authorization's end commit together; the panel follows them.
       await until(
         "the panel to say the app closed",
         async () => /The customer closed the support app/.test(await panelOf(w.owner, id)),
@@ -224,6 +224,68 @@ Deno.test({
       }
     } finally {
       await Deno.remove(first, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the app's quit and the end of its authorization are one write: no page hears of the quit while it is still authorized",
+  async fn() {
+    await using w = await world();
+    const { id, code } = await createSupport(w);
+    const computer = await tempDir();
+    try {
+      const app = await joinWithApp(w, code, computer);
+      await until(
+        "the support session connected",
+        async () => await stateOf(w.owner, id) === "connected",
+      );
+      const asked = await w.owner.post(`/support/${id}/permission`);
+      assert.equal(asked.status, 303, await asked.text());
+      await app.waitForScreen(new RegExp(SUPPORT_PERMISSION_MESSAGE.slice(0, 60)));
+      await app.type("a");
+      await until(
+        "the panel to show Authorized",
+        async () => /Authorized/.test(await panelOf(w.owner, id)),
+      );
+      const deviceId = await deviceOf(w, id);
+      const { db, events } = w.server.services;
+      // What a live page redrawing on the support session's event reads, read at that moment.
+      const reads: Promise<{ status: string; quit: number }>[] = [];
+      const stop = events.subscribe((event) => {
+        if (event.kind !== "support" || event.supportId !== id) return;
+        reads.push((async () => ({
+          status: (await db.selectFrom("support_sessions").select("status")
+            .where("device_id", "=", deviceId).executeTakeFirstOrThrow()).status,
+          quit: (await auditActions(w, deviceId)).filter((a) => a === "support_code.app_quit")
+            .length,
+        }))());
+      });
+      try {
+        app.kill("SIGINT");
+        assert.equal((await app.status).code, 0);
+        await until(
+          "the quit on the record",
+          async () => (await auditActions(w, deviceId)).includes("support_code.app_quit"),
+        );
+        await until("a live page told of the quit", () => Promise.resolve(reads.length > 0));
+      } finally {
+        stop();
+      }
+      const seen = await Promise.all(reads);
+      const afterQuit = seen.filter((r) => r.quit > 0);
+      assert.ok(afterQuit.length > 0, "the support session's event follows the quit");
+      for (const r of afterQuit) assert.notEqual(r.status, "authorized");
+      await app[Symbol.asyncDispose]();
+      const actions = await auditActions(w, deviceId);
+      const quitAt = actions.indexOf("support_code.app_quit");
+      assert.ok(
+        actions.slice(quitAt).some((a) => a.startsWith("authorization.")),
+        "the authorization's end is on the record after the quit",
+      );
+    } finally {
+      await Deno.remove(computer, { recursive: true });
     }
   },
 });

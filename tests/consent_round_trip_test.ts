@@ -1,0 +1,151 @@
+// What a consent round trip costs the database, on a real server with a real agent: each use
+// case reads the session and its device once, in one transaction, and the record stays whole
+// when many ask at once.
+import assert from "node:assert/strict";
+import type { CompiledQuery } from "kysely";
+import type { Db } from "../store/db.ts";
+import { findDevice } from "../store/devices.ts";
+import { findUser } from "../store/users.ts";
+import { type CurrentUser, toCurrentUser } from "../services/accounts.ts";
+import { type World, world } from "./support/world.ts";
+import { until } from "./support/wait.ts";
+
+/** The statements run and the transactions begun on `db` while `fn` runs. */
+async function watched<T>(
+  db: Db,
+  fn: () => Promise<T>,
+): Promise<{ value: T; statements: CompiledQuery[]; transactions: number }> {
+  const statements: CompiledQuery[] = [];
+  let transactions = 0;
+  // Every executor (the database's and each transaction's) shares this prototype.
+  const proto = Object.getPrototypeOf(db.getExecutor());
+  const execute = proto.executeQuery;
+  proto.executeQuery = function (this: unknown, query: CompiledQuery, ...rest: unknown[]) {
+    statements.push(query);
+    return execute.call(this, query, ...rest);
+  };
+  const begin = db.transaction;
+  db.transaction = function (this: Db) {
+    transactions++;
+    return begin.call(this);
+  };
+  try {
+    return { value: await fn(), statements, transactions };
+  } finally {
+    proto.executeQuery = execute;
+    delete (db as { transaction?: unknown }).transaction;
+  }
+}
+
+/** How many statements read `table`'s row `id`. */
+function reads(statements: CompiledQuery[], table: string, id: string): number {
+  const from = new RegExp(`^select\\b.*\\bfrom "${table}"( |$)`, "i");
+  return statements.filter((q) => from.test(q.sql) && q.parameters.includes(id)).length;
+}
+
+async function owner(w: World): Promise<CurrentUser> {
+  const { db } = w.server.services;
+  const row = await db.selectFrom("users").select("id").where("email", "=", "owner@example.com")
+    .executeTakeFirstOrThrow();
+  return toCurrentUser((await findUser(db, row.id))!);
+}
+
+async function openSession(w: World, user: CurrentUser, deviceId: string): Promise<string> {
+  const device = (await findDevice(w.server.services.db, deviceId))!;
+  return (await w.server.services.sessions.open(user, device, null)).id;
+}
+
+Deno.test({
+  name:
+    "Request Authorization reads the session and the device once and writes the request and its prompt in one transaction",
+  async fn() {
+    await using w = await world();
+    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+    const { agent, deviceId } = await w.agent("PC-ROUND-TRIP");
+    const { db, sessions } = w.server.services;
+    const user = await owner(w);
+    const sessionId = await openSession(w, user, deviceId);
+
+    const requested = await watched(db, () => sessions.requestAuthorization(user, sessionId));
+    assert.equal(requested.value.kind, "requested");
+    assert.equal(reads(requested.statements, "support_sessions", sessionId), 1);
+    assert.equal(reads(requested.statements, "devices", deviceId), 1);
+    assert.equal(requested.transactions, 1);
+    await agent.waitForScreen(/Olive Owner wants to connect to this device/);
+
+    // The answer: the prompt, the session and core's judgement in one transaction.
+    await agent.type("a");
+    await until(
+      "the session authorized",
+      async () => (await sessions.get(sessionId))?.session.status.kind === "authorized",
+    );
+
+    const ended = await watched(db, () => sessions.deauthorize(user, sessionId));
+    assert.equal(ended.value.status.kind, "unauthorized");
+    assert.equal(reads(ended.statements, "support_sessions", sessionId), 1);
+    assert.equal(reads(ended.statements, "devices", deviceId), 1);
+    assert.equal(ended.transactions, 1);
+
+    // The record is what it always was, in order.
+    const actions = (await db.selectFrom("audit_log").select("action")
+      .where("session_id", "=", sessionId).orderBy("seq").execute()).map((r) => r.action);
+    const expected = [
+      "session.opened",
+      "authorization.requested",
+      "confirmation.prompted",
+      "confirmation.accepted",
+      "authorization.granted",
+      "authorization.deauthorized",
+    ];
+    assert.deepEqual(actions.filter((a) => expected.includes(a)), expected);
+  },
+});
+
+Deno.test({
+  name:
+    "fifty Request Authorizations at once: each supersedes the one before, whole and in order, and one attempt is left pending",
+  async fn() {
+    await using w = await world();
+    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+    const { agent, deviceId } = await w.agent("PC-FIFTY");
+    const { db, sessions } = w.server.services;
+    const user = await owner(w);
+    const sessionId = await openSession(w, user, deviceId);
+
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => sessions.requestAuthorization(user, sessionId)),
+    );
+    const done = results.filter((r) => r.status === "fulfilled");
+    // Each request is one unit: a later one supersedes the attempt before it, and the record
+    // holds every step whole and in order, never two requests' rows interleaved.
+    const attempts = new Set<string>();
+    for (const r of results) {
+      assert.equal(r.status, "fulfilled", r.status === "rejected" ? String(r.reason) : "");
+      if (r.status !== "fulfilled" || r.value.kind !== "requested") continue;
+      const status = r.value.session.status;
+      assert.equal(status.kind, "authorizing");
+      if (status.kind === "authorizing") attempts.add(status.attempt.id);
+    }
+    assert.equal(attempts.size, 50, "every request started its own attempt");
+    // The agent's acknowledgements of withdrawn prompts arrive when they arrive: left out.
+    const rows = (await db.selectFrom("audit_log").select(["action", "attempt_id"])
+      .where("session_id", "=", sessionId).orderBy("seq").execute())
+      .filter((r) => r.action !== "confirmation.withdraw_acknowledged");
+    const first = ["authorization.requested", "confirmation.prompted"];
+    const later = ["confirmation.withdrawn", "authorization.withdrawn", ...first];
+    assert.deepEqual(
+      rows.map((r) => r.action),
+      ["session.opened", ...first, ...Array.from({ length: 49 }, () => later).flat()],
+    );
+    // One attempt is left pending, with the one prompt not withdrawn.
+    const session = (await sessions.get(sessionId))!.session;
+    assert.equal(session.status.kind, "authorizing");
+    const pending = session.status.kind === "authorizing" ? session.status.attempt.id : "";
+    assert.equal(rows.at(-1)!.attempt_id, pending);
+    const prompts = await db.selectFrom("device_prompts").select("attempt_id")
+      .where("session_id", "=", sessionId).execute();
+    assert.equal(prompts.length, 50);
+    assert.equal(prompts.filter((p) => p.attempt_id === pending).length, 1);
+    await agent.waitForScreen(/Olive Owner wants to connect to this device/);
+  },
+});
