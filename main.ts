@@ -10,6 +10,7 @@
  * builds the services and the app, and serves. Nothing runs at import time.
  */
 import { isLocale, type Locale } from "./i18n/mod.ts";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { runAdmin } from "./cli/admin.ts";
 import {
@@ -20,6 +21,9 @@ import {
 import { AgentEndpoint } from "./hub/agent_endpoint.ts";
 import { AgentHub } from "./hub/agent_hub.ts";
 import { ChannelRelay } from "./hub/channels.ts";
+import { NodeChannelEndpoint } from "./hub/node_endpoint.ts";
+import { NODE_AUTH_INFO } from "./lib/node_auth.ts";
+import type { NodeIdentity } from "./lib/node_bus.ts";
 import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import {
@@ -71,7 +75,7 @@ import { LiveDevices } from "./services/live_devices.ts";
 import { OutboxRecords } from "./services/mail_records.ts";
 import { MailAdmin } from "./services/mail_admin.ts";
 import type { Services } from "./services/mod.ts";
-import type { LiveEvent } from "./services/ports.ts";
+import type { DeviceLocator, LiveEvent } from "./services/ports.ts";
 import { RemoteChannels } from "./services/remote_channels.ts";
 import { AccessRevocations } from "./services/revocations.ts";
 import { SessionTransitions } from "./services/session_transitions.ts";
@@ -119,7 +123,14 @@ export interface ServiceDeps {
   metrics?: { allow: Cidr[]; token: string | null };
   /** Where terminal recordings are kept (none when null: a department that records cannot). */
   recordingsDir?: string | null;
+  /** Who this process is among the nodes of a cluster (a fresh id at every start by default). */
+  node?: NodeIdentity;
+  /** Which node holds a device's agent; without one, no other node is ever asked. */
+  locator?: DeviceLocator;
 }
+
+/** The locator of a server that is the only node: no device is held anywhere else. */
+const NO_OTHER_NODES: DeviceLocator = { holder: () => Promise.resolve(null) };
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
 export interface Wired extends Services {
@@ -128,6 +139,8 @@ export interface Wired extends Services {
   /** Where agents connect and are authenticated. */
   agentSockets: AgentEndpoint;
   relay: ChannelRelay;
+  /** Who this process is among the nodes. */
+  node: NodeIdentity;
   scheduler: Scheduler;
   outbox: Outbox;
   /** The support app's handshake. */
@@ -215,11 +228,22 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     log: log.child({ component: "recordings" }),
     dir: deps.recordingsDir ?? null,
   });
+  // Nodes sign their internal calls with a key of its own, derived from the shared secret.
+  const node = deps.node ?? { id: randomBytes(16).toString("hex"), internalUrl: deps.publicUrl };
+  const nodeKey = box.derive(NODE_AUTH_INFO);
+  const locator = deps.locator ?? NO_OTHER_NODES;
   const relay = new ChannelRelay({
     clock,
     log: log.child({ component: "relay" }),
     agents: hub,
     recorder: recordings,
+    peers: { nodeId: node.id, key: nodeKey, locator },
+  });
+  const nodeChannels = new NodeChannelEndpoint({
+    key: nodeKey,
+    clock,
+    log: log.child({ component: "relay" }),
+    relay,
   });
   const work = new UnitOfWork({
     db,
@@ -327,6 +351,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     log: log.child({ component: "relay" }),
     agents: hub,
     organization,
+    locator,
   });
   receipts.channels = remote;
   receipts.agents = hub;
@@ -378,7 +403,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     hub,
     agents: hub,
     agentSockets,
+    nodeChannels,
     relay,
+    node,
     scheduler,
     outbox,
     live,
@@ -455,6 +482,9 @@ export interface StartOptions {
   heartbeatWindowMs?: number;
   /** Agent connections still in their handshake, in all and per address. */
   handshakes?: HandshakeLimits;
+  /** Who this process is among the nodes, and which node holds a device (tests, until the registry). */
+  node?: NodeIdentity;
+  locator?: DeviceLocator;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -514,6 +544,8 @@ async function serveOn(
     backups: config.backups ?? null,
     metrics: config.metrics,
     recordingsDir: join(config.dataDir, "recordings"),
+    node: options.node,
+    locator: options.locator,
   });
   try {
     await services.webhooks.provision(config.webhooks ?? []);

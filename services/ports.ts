@@ -196,6 +196,21 @@ export interface ChannelTransport {
   listen(listener: { ended(channel: RelayedChannel, end: ChannelEnd): void }): void;
 }
 
+/** Where another node of the cluster is reached for relayed channels. */
+export interface NodeAddress {
+  nodeId: string;
+  /** The node's internal URL (its `internal-url` setting). */
+  internalUrl: string;
+}
+
+/**
+ * Which node holds a device's agent connection (the cluster's node registry); null when no
+ * node does. A lone server has no other node, and its locator always answers null.
+ */
+export interface DeviceLocator {
+  holder(deviceId: string): Promise<NodeAddress | null>;
+}
+
 /** Closes the relayed channels of a session (remote control, file transfer). */
 export interface ChannelCloser {
   closeSession(sessionId: string, reason: ReasonCode, text: string): void;
