@@ -236,3 +236,33 @@ Deno.test("a signed node asking for a device this node does not hold is refused"
   assert.match(JSON.parse(messages[0]!).message, /does not hold the device/);
   assert.equal(w.server.services.relay.size, 0);
 });
+
+clusterTest(
+  "deauthorizing on the device's node closes the channel the technician opened on another node",
+  async () => {
+    await using w = await world();
+    const { agent, deviceId } = await w.agent("PC-RELAY-REVOKE");
+    const sessionId = await authorizedSession(w.owner, deviceId);
+    await using b = await secondNode(w.server, locatorOf(w.server));
+    const term = await channelSocket(b.url, w.owner, `/sessions/${sessionId}/channels/terminal`);
+    term.ws.send(new TextEncoder().encode("echo open-$((40+2))\n"));
+    await term.waitFor(/open-42/);
+
+    // Node A runs the revocation; node B's channel hears it from the link, not from a guess.
+    assert.equal((await w.owner.post(`/sessions/${sessionId}/deauthorize`)).status, 303);
+    const closed = await term.closed;
+    assert.notEqual(closed.code, 1000);
+    assert.equal(term.text.find((m) => m.type === "closed")?.code, "deauthorized");
+    await until(
+      "both sides to end",
+      () => w.server.services.relay.size === 0 && b.services.relay.size === 0,
+    );
+    await agent.waitForLog(/ended \(deauthorized\)/);
+    await until(
+      "the end on the record, once",
+      async () => (await audit(w, sessionId, "remote_control.ended")).length === 1,
+    );
+    const [ended] = await audit(w, sessionId, "remote_control.ended");
+    assert.equal(ended!.outcome, "deauthorized");
+  },
+);
