@@ -114,7 +114,7 @@ clusterTest(
 );
 
 clusterTest(
-  "a file downloaded through node B arrives intact and its end is recorded once",
+  "a file downloaded and uploaded through node B arrives intact and each end is recorded once",
   async () => {
     await using w = await world();
     const dir = await Deno.makeTempDir({ prefix: "assent-relay-files-" });
@@ -163,6 +163,30 @@ clusterTest(
       assert.equal(JSON.parse(completed!.detail!).bytesFromDevice, size);
       assert.equal((await audit(w, sessionId, "file_transfer.started")).length, 1);
       assert.equal((await audit(w, sessionId, "file_transfer.completed")).length, 1, "once only");
+
+      // And back up through B: the bytes wait for the device's credit, relayed by node A.
+      const upload = await fetch(
+        `${b.url}/sessions/${sessionId}/files/upload?name=back.bin&size=${size}&sha256=${expected}`,
+        {
+          method: "POST",
+          headers: {
+            Cookie: [...w.owner.cookies].map(([k, v]) => `${k}=${v}`).join("; "),
+            "X-CSRF-Token": w.owner.csrf,
+            "Content-Type": "application/octet-stream",
+          },
+          body: content,
+        },
+      );
+      const result = await upload.json();
+      assert.equal(upload.status, 200, JSON.stringify(result));
+      assert.equal(
+        createHash("sha256").update(await Deno.readFile(join(dir, "back.bin"))).digest("hex"),
+        expected,
+      );
+      await until(
+        "the upload's end on the record",
+        async () => (await audit(w, sessionId, "file_transfer.completed")).length === 2,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
