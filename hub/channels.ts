@@ -406,6 +406,8 @@ export interface RelayDeps {
 export const PEER_LOST_TEXT = "The connection to the server that holds the device was lost";
 /** What the device's side is told when the technician's node went away. */
 const OPENER_LOST_TEXT = "The technician's server went away";
+/** How long the holding node waits for the opening node to close a socket whose channel ended. */
+const PEER_CLOSE_GRACE_MS = 5_000;
 /** Bytes from the opening node waiting for the device's credit beyond this end the channel. */
 const MAX_PEER_PENDING = 2 * INITIAL_WINDOW;
 
@@ -936,13 +938,18 @@ function peerSide(socket: WebSocket): AgentSide {
  * that node granted (its own channel cuts off an agent side that sends more). What waits for
  * credit counts as backlog, so the device gets no more credit here until it drains.
  */
-class PeerSink implements ChannelSink {
+export class PeerSink implements ChannelSink {
   #credit = INITIAL_WINDOW;
   /** Bytes and messages in the order they came, held while the credit is spent. */
   #queue: (Uint8Array | string)[] = [];
   #queued = 0;
+  /** The channel has ended here: the socket closes once what is queued has gone out. */
+  #closing = false;
+  #closeTimer?: ReturnType<typeof setTimeout>;
 
-  constructor(private socket: WebSocket) {}
+  constructor(private socket: WebSocket) {
+    socket.addEventListener("close", () => clearTimeout(this.#closeTimer));
+  }
 
   data(payload: Uint8Array): void {
     this.#queue.push(payload);
@@ -957,9 +964,10 @@ class PeerSink implements ChannelSink {
 
   closed(reason: string, code: ReasonCode): void {
     this.#queue.push(JSON.stringify({ type: "channel_close", reason: reason.slice(0, 200), code }));
+    // The device's last bytes may still wait for credit (a download's tail): they go first, and
+    // the opening node, which ends the socket whenever it ends its side, bounds the wait.
+    this.#closing = true;
     this.#flush();
-    // What still waits for credit when the channel ends is not worth holding the socket for.
-    closeSocket(this.socket, 1000, "");
   }
 
   backlog(): number {
@@ -980,6 +988,11 @@ class PeerSink implements ChannelSink {
       }
       this.#queue.shift();
       if (this.socket.readyState === WebSocket.OPEN) this.socket.send(next);
+    }
+    // The opening node closes the socket once it has read the end: a close from this side while
+    // its credit is still on the way could reset the connection before it read the last bytes.
+    if (this.#closing && this.#closeTimer === undefined) {
+      this.#closeTimer = setTimeout(() => closeSocket(this.socket, 1000, ""), PEER_CLOSE_GRACE_MS);
     }
   }
 }
