@@ -7,6 +7,11 @@
  * accepts the channel before {@link ChannelRelay.open} is called, and hears of every end that
  * core did not cause itself). Flow control is credit-based end to end, so a slow reader slows
  * the writer and the server's memory stays bounded.
+ *
+ * In a cluster, a channel whose device is connected to another node is opened there over a
+ * signed internal WebSocket (`protocol/node_channels.ts`): that socket takes the place of the
+ * agent's connection for the channel here, which keeps its credit, view only, recording and end
+ * as if the agent were local, while the holding node only carries the bytes.
  */
 import { isReasonCode, type ReasonCode } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -644,9 +649,18 @@ export class ChannelRelay {
       }
     };
     socket.onerror = () => {};
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (channel.state === "closed") return;
-      if (channel.state === "opening") channel.agentFailed(PEER_LOST_TEXT);
+      if (channel.state === "opening") {
+        // A refused signature (another secret, clocks apart) or an unreachable node: the
+        // technician is told the link was lost, the operator why.
+        this.#d.log.warn("the node that holds a device could not be reached for a channel", {
+          node: holder.nodeId,
+          internalUrl: holder.internalUrl,
+          code: event.code,
+        });
+        channel.agentFailed(PEER_LOST_TEXT);
+      }
       this.finish(channel, "device_offline", PEER_LOST_TEXT, false);
     };
   }
