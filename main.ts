@@ -23,7 +23,7 @@ import { AgentHub } from "./hub/agent_hub.ts";
 import { ChannelRelay } from "./hub/channels.ts";
 import { NodeChannelEndpoint } from "./hub/node_endpoint.ts";
 import { NODE_AUTH_INFO } from "./lib/node_auth.ts";
-import type { NodeIdentity } from "./lib/node_bus.ts";
+import { type NodeBus, type NodeIdentity, SoloBus } from "./lib/node_bus.ts";
 import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import {
@@ -127,6 +127,8 @@ export interface ServiceDeps {
   node?: NodeIdentity;
   /** Which node holds a device's agent; without one, no other node is ever asked. */
   locator?: DeviceLocator;
+  /** Messages between the nodes (a lone server's silent bus by default). */
+  bus?: NodeBus;
 }
 
 /** The locator of a server that is the only node: no device is held anywhere else. */
@@ -238,6 +240,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     agents: hub,
     recorder: recordings,
     peers: { nodeId: node.id, key: nodeKey, locator },
+    bus: deps.bus ?? new SoloBus(node),
   });
   const nodeChannels = new NodeChannelEndpoint({
     key: nodeKey,
@@ -485,6 +488,7 @@ export interface StartOptions {
   /** Who this process is among the nodes, and which node holds a device (tests, until the registry). */
   node?: NodeIdentity;
   locator?: DeviceLocator;
+  bus?: NodeBus;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -546,6 +550,7 @@ async function serveOn(
     recordingsDir: join(config.dataDir, "recordings"),
     node: options.node,
     locator: options.locator,
+    bus: options.bus,
   });
   try {
     await services.webhooks.provision(config.webhooks ?? []);

@@ -18,6 +18,7 @@ import type { Clock } from "../lib/clock.ts";
 import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
 import { nodeAuthorization } from "../lib/node_auth.ts";
+import type { NodeBus } from "../lib/node_bus.ts";
 import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_view_only.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
 import {
@@ -405,7 +406,12 @@ export interface RelayDeps {
    * with, and which node holds a device. Without it every channel is this node's own.
    */
   peers?: { nodeId: string; key: Uint8Array; locator: DeviceLocator };
+  /** Tells the other nodes when core closes a session's channels (a lone server's bus is silent). */
+  bus?: NodeBus;
 }
+
+/** The bus topic on which a node tells the others that core closed a session's channels. */
+export const CLOSE_SESSION_TOPIC = "channels.close_session";
 
 /** What the technician is told when the node holding the device can no longer be reached. */
 export const PEER_LOST_TEXT = "The connection to the server that holds the device was lost";
@@ -434,6 +440,15 @@ export class ChannelRelay {
 
   /** Starts relaying what agents send on channels. */
   start(): void {
+    // Core closed a session's channels on another node (a revocation decided there): the
+    // channels opened here end as they would had it been decided here. Only a session id and
+    // a reason travel; nothing opens or stays open because of a bus message.
+    this.#d.bus?.on(CLOSE_SESSION_TOPIC, (message) => {
+      const p = message.payload as { sessionId?: unknown; reason?: unknown; text?: unknown };
+      if (typeof p?.sessionId !== "string" || !isReasonCode(p.reason)) return;
+      const text = typeof p.text === "string" ? p.text.slice(0, 200) : "The channel was closed";
+      this.#closeSessionHere(p.sessionId, p.reason, text);
+    });
     this.#d.agents.listen({
       message: (deviceId, message) => this.#fromAgent(deviceId, message),
       data: (deviceId, channelId, payload) => {
@@ -803,6 +818,13 @@ export class ChannelRelay {
 
   /** Core's `close_channels`: every channel of the session ends with `text`. */
   closeSession(sessionId: string, reason: ReasonCode, text: string): void {
+    this.#closeSessionHere(sessionId, reason, text);
+    this.#d.bus?.broadcast(CLOSE_SESSION_TOPIC, { sessionId, reason, text }).catch((err) =>
+      this.#d.log.warn("telling the other nodes to close a session's channels failed", { err })
+    );
+  }
+
+  #closeSessionHere(sessionId: string, reason: ReasonCode, text: string): void {
     // Channels held here for other nodes end too; their opening nodes hear it from their socket.
     const channels = [...this.#channels.values()].filter((c) => c.sessionId === sessionId);
     for (const channel of channels) {

@@ -9,6 +9,8 @@ import { NODE_AUTH_INFO, nodeAuthorization } from "../lib/node_auth.ts";
 import { silentLogger } from "../lib/log.ts";
 import { NODE_CHANNELS_PATH, NODE_CHANNELS_PURPOSE } from "../protocol/node_channels.ts";
 import type { DeviceLocator } from "../services/ports.ts";
+import type { NodeBus, NodeIdentity, NodeMessage } from "../lib/node_bus.ts";
+import { Client, httpTransport } from "./support/client.ts";
 import { TEST_SCRYPT } from "./support/app.ts";
 import { authorizedSession, channelSocket } from "./support/channels.ts";
 import { TEST_DATABASE_URL } from "./support/database.ts";
@@ -45,6 +47,7 @@ function locatorOf(a: TestServer, internalUrl = a.url): DeviceLocator {
 async function secondNode(
   a: TestServer,
   locator: DeviceLocator,
+  cluster: { node?: NodeIdentity; bus?: NodeBus } = {},
 ): Promise<RunningServer & AsyncDisposable> {
   const dataDir = await Deno.makeTempDir({ prefix: "assent-node-b-" });
   for (const file of ["secret.key", "audit.key"]) {
@@ -60,7 +63,7 @@ async function secondNode(
     trustProxy: false,
     smtp: null,
     downloadsDir: join(dataDir, "downloads"),
-  }, { log: silentLogger, scrypt: TEST_SCRYPT, locator });
+  }, { log: silentLogger, scrypt: TEST_SCRYPT, locator, ...cluster });
   return {
     ...running,
     async [Symbol.asyncDispose]() {
@@ -68,6 +71,35 @@ async function secondNode(
       await Deno.remove(dataDir, { recursive: true });
     },
   };
+}
+
+/**
+ * Node buses joined in memory, standing in for the database's LISTEN/NOTIFY at the edge: what one
+ * node broadcasts reaches every other, a moment later, never itself.
+ */
+function joinedBuses(ids: string[]): { node: NodeIdentity; bus: NodeBus }[] {
+  const handlers = new Map<string, Map<string, (m: NodeMessage) => void>>();
+  const deliver = (to: string, message: NodeMessage) =>
+    setTimeout(() => handlers.get(to)?.get(message.topic)?.(message), 0);
+  return ids.map((id) => {
+    const node = { id, internalUrl: "" };
+    handlers.set(id, new Map());
+    const bus: NodeBus = {
+      node,
+      broadcast(topic, payload) {
+        for (const other of ids) if (other !== id) deliver(other, { topic, from: id, payload });
+        return Promise.resolve();
+      },
+      send(to, topic, payload) {
+        deliver(to, { topic, from: id, payload });
+        return Promise.resolve();
+      },
+      on(topic, handler) {
+        handlers.get(id)!.set(topic, handler);
+      },
+    };
+    return { node, bus };
+  });
 }
 
 function audit(w: World, sessionId: string, action: string) {
@@ -282,6 +314,43 @@ clusterTest(
       () => w.server.services.relay.size === 0 && b.services.relay.size === 0,
     );
     await agent.waitForLog(/ended \(deauthorized\)/);
+    await until(
+      "the end on the record, once",
+      async () => (await audit(w, sessionId, "remote_control.ended")).length === 1,
+    );
+    const [ended] = await audit(w, sessionId, "remote_control.ended");
+    assert.equal(ended!.outcome, "deauthorized");
+  },
+);
+
+clusterTest(
+  "a revocation decided on a third node closes the channel where it was opened, and the device's side follows",
+  async () => {
+    const [a, b, c] = joinedBuses(["node-a", "node-b", "node-c"]);
+    await using w = await world(a);
+    const { deviceId } = await w.agent("PC-RELAY-THIRD");
+    const sessionId = await authorizedSession(w.owner, deviceId);
+    await using nodeB = await secondNode(w.server, locatorOf(w.server), b);
+    await using nodeC = await secondNode(w.server, locatorOf(w.server), c);
+    const term = await channelSocket(
+      nodeB.url,
+      w.owner,
+      `/sessions/${sessionId}/channels/terminal`,
+    );
+    term.ws.send(new TextEncoder().encode("echo third-$((40+2))\n"));
+    await term.waitFor(/third-42/);
+
+    // Node C holds neither the browser nor the agent: only the bus can tell node B.
+    await using onC = new Client(httpTransport(nodeC.url));
+    onC.cookies = new Map(w.owner.cookies);
+    assert.equal((await onC.post(`/sessions/${sessionId}/deauthorize`)).status, 303);
+    await until("node B's channel to close", () => term.text.some((m) => m.type === "closed"));
+    await term.closed;
+    assert.equal(term.text.find((m) => m.type === "closed")?.code, "deauthorized");
+    await until(
+      "both sides to end",
+      () => w.server.services.relay.size === 0 && nodeB.services.relay.size === 0,
+    );
     await until(
       "the end on the record, once",
       async () => (await audit(w, sessionId, "remote_control.ended")).length === 1,
