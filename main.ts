@@ -10,7 +10,6 @@
  * builds the services and the app, and serves. Nothing runs at import time.
  */
 import { isLocale, type Locale } from "./i18n/mod.ts";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { runAdmin } from "./cli/admin.ts";
 import {
@@ -20,10 +19,11 @@ import {
 } from "./core/mod.ts";
 import { AgentEndpoint } from "./hub/agent_endpoint.ts";
 import { AgentHub } from "./hub/agent_hub.ts";
+import { ClusterAgents } from "./hub/cluster_agents.ts";
 import { ChannelRelay } from "./hub/channels.ts";
 import { NodeChannelEndpoint } from "./hub/node_endpoint.ts";
 import { NODE_AUTH_INFO } from "./lib/node_auth.ts";
-import { type NodeBus, type NodeIdentity, SoloBus } from "./lib/node_bus.ts";
+import type { NodeIdentity } from "./lib/node_bus.ts";
 import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import {
@@ -45,14 +45,16 @@ import { createLogger, type Logger, silentLogger } from "./lib/log.ts";
 import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
 import { Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
-import { hashToken } from "./lib/tokens.ts";
+import { type NodeBus, SoloBus } from "./lib/node_bus.ts";
+import { NODE_BEAT_MS } from "./core/mod.ts";
+import { hashToken, randomToken } from "./lib/tokens.ts";
 import { mailTexts } from "./mailer/messages.ts";
 import { Outbox } from "./mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
 import { createApp } from "./routes/app.tsx";
 import { Accounts } from "./services/accounts.ts";
 import { AgentUpdates } from "./services/agent_updates.ts";
-import { ConnectionRecords } from "./services/agent_records.ts";
+import { ConnectionRecords, NodeMembership } from "./services/agent_records.ts";
 import { ApprovalMail } from "./services/approval_mail.ts";
 import { AuditChain } from "./services/audit_chain.ts";
 import { AuditLog } from "./services/audit_log.ts";
@@ -75,7 +77,7 @@ import { LiveDevices } from "./services/live_devices.ts";
 import { OutboxRecords } from "./services/mail_records.ts";
 import { MailAdmin } from "./services/mail_admin.ts";
 import type { Services } from "./services/mod.ts";
-import type { DeviceLocator, LiveEvent } from "./services/ports.ts";
+import type { LiveEvent, NodeDirectory } from "./services/ports.ts";
 import { RemoteChannels } from "./services/remote_channels.ts";
 import { AccessRevocations } from "./services/revocations.ts";
 import { SessionTransitions } from "./services/session_transitions.ts";
@@ -91,7 +93,7 @@ import { ApiTokens } from "./services/api_tokens.ts";
 import { ConsentSettings } from "./services/consent_settings.ts";
 import { EmailSettings } from "./services/email_settings.ts";
 import { Organization } from "./services/organization.ts";
-import { type Db, migrate, openDatabase } from "./store/db.ts";
+import { type Db, engineOf, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
 
 /** What building the services needs. */
@@ -105,6 +107,8 @@ export interface ServiceDeps {
   scrypt?: ScryptParams;
   /** Agent heartbeat window override (tests). */
   heartbeatWindowMs?: number;
+  /** The bus to the other nodes on the same database; a lone node's when none is given. */
+  bus?: NodeBus;
   /** Agent connections still in their handshake, in all and per address (tests). */
   handshakes?: HandshakeLimits;
   /** Where mail goes; null records it in the outbox and the log only. */
@@ -123,21 +127,16 @@ export interface ServiceDeps {
   metrics?: { allow: Cidr[]; token: string | null };
   /** Where terminal recordings are kept (none when null: a department that records cannot). */
   recordingsDir?: string | null;
-  /** Who this process is among the nodes of a cluster (a fresh id at every start by default). */
-  node?: NodeIdentity;
-  /** Which node holds a device's agent; without one, no other node is ever asked. */
-  locator?: DeviceLocator;
-  /** Messages between the nodes (a lone server's silent bus by default). */
-  bus?: NodeBus;
+  /** Which node holds a device; the nodes' own directory by default. */
+  locator?: NodeDirectory;
 }
-
-/** The locator of a server that is the only node: no device is held anywhere else. */
-const NO_OTHER_NODES: DeviceLocator = { holder: () => Promise.resolve(null) };
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
 export interface Wired extends Services {
-  /** The live connections of devices (the services' agent link). */
+  /** The live connections of devices held by this node. */
   hub: AgentHub;
+  /** The devices of the whole cluster (the services' agent link) and which node holds each. */
+  agents: ClusterAgents;
   /** Where agents connect and are authenticated. */
   agentSockets: AgentEndpoint;
   relay: ChannelRelay;
@@ -211,15 +210,32 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     receipts,
   });
 
-  // The hub holds the devices' connections; what it records goes through its own unit of work.
+  // The hub holds the connections of the devices that reached this node; what it records goes
+  // through its own unit of work. The cluster's agent link answers for every node's devices.
+  const bus = deps.bus ?? new SoloBus({ id: randomToken(16), internalUrl: "" });
+  const hubWork = new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT });
+  const connectionRecords = new ConnectionRecords({ work: hubWork, node: bus.node });
   const hub = new AgentHub({
     clock,
     log: log.child({ component: "hub" }),
     events,
     organization,
     heartbeatWindowMs: deps.heartbeatWindowMs,
-    records: new ConnectionRecords({
-      work: new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT }),
+    records: connectionRecords,
+  });
+  const agents = new ClusterAgents({
+    hub,
+    bus,
+    clock,
+    log: log.child({ component: "cluster" }),
+    events,
+    records: connectionRecords,
+    // A SQLite file has one server (its data directory is locked): any other node is stale.
+    nodes: new NodeMembership({
+      work: hubWork,
+      node: bus.node,
+      solo: engineOf(db) === "sqlite",
+      beatMs: NODE_BEAT_MS,
     }),
   });
   // Terminals are recorded where their department's policy says so, through the relay's port.
@@ -231,16 +247,16 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     dir: deps.recordingsDir ?? null,
   });
   // Nodes sign their internal calls with a key of its own, derived from the shared secret.
-  const node = deps.node ?? { id: randomBytes(16).toString("hex"), internalUrl: deps.publicUrl };
+  const node = bus.node;
   const nodeKey = box.derive(NODE_AUTH_INFO);
-  const locator = deps.locator ?? NO_OTHER_NODES;
+  const locator = deps.locator ?? agents;
   const relay = new ChannelRelay({
     clock,
     log: log.child({ component: "relay" }),
     agents: hub,
     recorder: recordings,
     peers: { nodeId: node.id, key: nodeKey, locator },
-    bus: deps.bus ?? new SoloBus(node),
+    bus,
   });
   const nodeChannels = new NodeChannelEndpoint({
     key: nodeKey,
@@ -254,7 +270,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     recorder,
     runner: new EffectRunner({
       clock,
-      agents: hub,
+      agents,
       channels: relay,
       mail: outbox,
       wakeup: scheduler,
@@ -323,12 +339,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     hub,
     downloadsDir: deps.downloadsDir ?? null,
   });
-  const live = new LiveDevices({ agents: hub });
+  const live = new LiveDevices({ agents });
   const sessions = new SupportSessions({ work, transitions, live, clock, accounts, organization });
   const deviceEvents = new DeviceEvents({
     work,
     transitions,
-    agents: hub,
+    agents,
     clock,
     log: log.child({ component: "sessions" }),
   });
@@ -352,12 +368,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     relay,
     clock,
     log: log.child({ component: "relay" }),
-    agents: hub,
+    agents,
     organization,
     locator,
   });
   receipts.channels = remote;
-  receipts.agents = hub;
+  receipts.agents = agents;
   const transfers = new Transfers(events);
   const maxTransferBytes = deps.maxTransferBytes ?? 4 * 1024 ** 3;
   const files = new FileTransfers({ channels: remote, transfers, maxBytes: maxTransferBytes });
@@ -366,7 +382,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     transitions: codeTransitions,
     clock,
     log: log.child({ component: "support" }),
-    agents: hub,
+    agents,
     live,
     apps: supportApps,
     sessions,
@@ -404,7 +420,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     instance: state,
     events,
     hub,
-    agents: hub,
+    agents,
     agentSockets,
     nodeChannels,
     relay,
@@ -417,7 +433,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     directory,
     revocations,
     enrollment: new Enrollment({ db, clock, work }),
-    deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
+    deviceAdmin: new DeviceAdmin({ db, work, clock, agents, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
     consentSettings: new ConsentSettings({ work }),
     emailSettings: new EmailSettings({ work }),
@@ -447,6 +463,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       deviceEvents.start();
       support.start();
       remote.start();
+      await agents.start();
       await hub.start();
       await scheduler.start();
       await revocations.start();
@@ -463,6 +480,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       transfers.stop();
       agentSockets.stop();
       await hub.stop();
+      await agents.stop();
       await outbox.idle();
     },
   };
@@ -485,10 +503,10 @@ export interface StartOptions {
   heartbeatWindowMs?: number;
   /** Agent connections still in their handshake, in all and per address. */
   handshakes?: HandshakeLimits;
-  /** Who this process is among the nodes, and which node holds a device (tests, until the registry). */
-  node?: NodeIdentity;
-  locator?: DeviceLocator;
+  /** The bus to the other nodes (tests: an in-memory one); a lone node's when none is given. */
   bus?: NodeBus;
+  /** Which node holds a device, when the nodes' own directory is not to be asked (tests). */
+  locator?: NodeDirectory;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -541,6 +559,7 @@ async function serveOn(
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
+    bus: options.bus,
     handshakes: options.handshakes ?? config.agentHandshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,
@@ -548,9 +567,7 @@ async function serveOn(
     backups: config.backups ?? null,
     metrics: config.metrics,
     recordingsDir: join(config.dataDir, "recordings"),
-    node: options.node,
     locator: options.locator,
-    bus: options.bus,
   });
   try {
     await services.webhooks.provision(config.webhooks ?? []);

@@ -29,7 +29,7 @@ import {
   openerMessage,
   parseNodeMessage,
 } from "../protocol/node_channels.ts";
-import type { ChannelRecorder, ChannelRecording, DeviceLocator } from "../services/ports.ts";
+import type { ChannelRecorder, ChannelRecording, NodeDirectory } from "../services/ports.ts";
 import {
   bridgeBrowser,
   BROWSER_CLOSE,
@@ -405,7 +405,7 @@ export interface RelayDeps {
    * The other nodes of a cluster: who this node is, the key its internal calls are signed
    * with, and which node holds a device. Without it every channel is this node's own.
    */
-  peers?: { nodeId: string; key: Uint8Array; locator: DeviceLocator };
+  peers?: { nodeId: string; key: Uint8Array; locator: NodeDirectory };
   /** Tells the other nodes when core closes a session's channels (a lone server's bus is silent). */
   bus?: NodeBus;
 }
@@ -507,7 +507,7 @@ export class ChannelRelay {
     params: Record<string, unknown>;
   }): Promise<Channel> {
     const { clock } = this.#d;
-    const holder = await this.#holderElsewhere(request.deviceId);
+    const holder = this.#holderElsewhere(request.deviceId);
     const channel = new Channel(
       request.channel.id,
       request.type,
@@ -576,16 +576,11 @@ export class ChannelRelay {
   }
 
   /** The node that holds the device's agent, when that is another node of the cluster. */
-  async #holderElsewhere(deviceId: string) {
-    const { peers, agents, log } = this.#d;
+  #holderElsewhere(deviceId: string) {
+    const { peers, agents } = this.#d;
     if (!peers || agents.isOnline(deviceId)) return null;
-    try {
-      const holder = await peers.locator.holder(deviceId);
-      return holder && holder.nodeId !== peers.nodeId ? holder : null;
-    } catch (err) {
-      log.warn("finding the node that holds a device failed", { err });
-      return null;
-    }
+    const holder = peers.locator.holder(deviceId);
+    return holder && holder.nodeId !== peers.nodeId ? holder : null;
   }
 
   /**
@@ -599,7 +594,6 @@ export class ChannelRelay {
     request: { params: Record<string, unknown> },
   ): void {
     const { peers, clock } = this.#d;
-    const url = new URL(NODE_CHANNELS_PATH, holder.internalUrl.replace(/^http/, "ws"));
     const authorization = nodeAuthorization(peers!.key, {
       purpose: NODE_CHANNELS_PURPOSE,
       nodeId: peers!.nodeId,
@@ -607,6 +601,7 @@ export class ChannelRelay {
     });
     let socket: WebSocket;
     try {
+      const url = new URL(NODE_CHANNELS_PATH, holder.internalUrl.replace(/^http/, "ws"));
       // Deno's WebSocket takes headers; the type of the web's constructor does not say so.
       socket = new WebSocket(url, { headers: { Authorization: authorization } } as never);
     } catch (err) {

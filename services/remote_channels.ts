@@ -30,7 +30,7 @@ import type {
   ChannelTransport,
   ChannelType,
   Clock,
-  DeviceLocator,
+  NodeDirectory,
   RelayedChannel,
 } from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
@@ -84,7 +84,7 @@ export interface RemoteChannelsDeps {
   agents?: AgentLink;
   organization?: () => string;
   /** Which node of a cluster holds a device connected elsewhere. */
-  locator?: DeviceLocator;
+  locator?: NodeDirectory;
 }
 
 /** Opens channels core allows, and records them. */
@@ -122,7 +122,7 @@ export class RemoteChannels {
     if (!device) throw new ChannelError("not_found", "There is no such device");
     const params = await this.#withReach(request, device);
     const ids = relay.reserve();
-    const view = await this.#view(device);
+    const view = this.#view(device);
     let refused: { code: string; reason: string } | undefined;
     let session: Awaited<ReturnType<SessionTransitions["apply"]>>["session"] | undefined;
     try {
@@ -255,11 +255,10 @@ export class RemoteChannels {
    * The device as the rules see it. A device connected to another node of the cluster is
    * online as its stored row says it is; the relay reaches it through that node.
    */
-  async #view(device: Device) {
+  #view(device: Device) {
     const view = this.#d.live.view(device);
     if (view.online || !this.#d.locator) return view;
-    const holder = await this.#d.locator.holder(device.id).catch(() => null);
-    if (!holder) return view;
+    if (!this.#d.locator.holder(device.id)) return view;
     return {
       ...view,
       online: true,

@@ -8,7 +8,7 @@ import { type RunningServer, startServer } from "../main.ts";
 import { NODE_AUTH_INFO, nodeAuthorization } from "../lib/node_auth.ts";
 import { silentLogger } from "../lib/log.ts";
 import { NODE_CHANNELS_PATH, NODE_CHANNELS_PURPOSE } from "../protocol/node_channels.ts";
-import type { DeviceLocator } from "../services/ports.ts";
+import type { NodeDirectory } from "../services/ports.ts";
 import type { NodeBus, NodeIdentity, NodeMessage } from "../lib/node_bus.ts";
 import { Client, httpTransport } from "./support/client.ts";
 import { TEST_SCRYPT } from "./support/app.ts";
@@ -31,12 +31,10 @@ function clusterTest(name: string, fn: () => Promise<void>): void {
 }
 
 /** Finds devices on node A, at `internalUrl` (A itself, or a proxy in front of it). */
-function locatorOf(a: TestServer, internalUrl = a.url): DeviceLocator {
+function locatorOf(a: TestServer, internalUrl = a.url): NodeDirectory {
   return {
     holder: (deviceId) =>
-      Promise.resolve(
-        a.services.hub.isOnline(deviceId) ? { nodeId: a.services.node.id, internalUrl } : null,
-      ),
+      a.services.hub.isOnline(deviceId) ? { nodeId: a.services.node.id, internalUrl } : null,
   };
 }
 
@@ -46,8 +44,8 @@ function locatorOf(a: TestServer, internalUrl = a.url): DeviceLocator {
  */
 async function secondNode(
   a: TestServer,
-  locator: DeviceLocator,
-  cluster: { node?: NodeIdentity; bus?: NodeBus } = {},
+  locator: NodeDirectory,
+  cluster: { bus?: NodeBus } = {},
 ): Promise<RunningServer & AsyncDisposable> {
   const dataDir = await Deno.makeTempDir({ prefix: "assent-node-b-" });
   for (const file of ["secret.key", "audit.key"]) {
@@ -327,11 +325,11 @@ clusterTest(
   "a revocation decided on a third node closes the channel where it was opened, and the device's side follows",
   async () => {
     const [a, b, c] = joinedBuses(["node-a", "node-b", "node-c"]);
-    await using w = await world(a);
+    await using w = await world({ bus: a!.bus });
     const { deviceId } = await w.agent("PC-RELAY-THIRD");
     const sessionId = await authorizedSession(w.owner, deviceId);
-    await using nodeB = await secondNode(w.server, locatorOf(w.server), b);
-    await using nodeC = await secondNode(w.server, locatorOf(w.server), c);
+    await using nodeB = await secondNode(w.server, locatorOf(w.server), { bus: b!.bus });
+    await using nodeC = await secondNode(w.server, locatorOf(w.server), { bus: c!.bus });
     const term = await channelSocket(
       nodeB.url,
       w.owner,

@@ -21,11 +21,19 @@ function testLogger() {
 
 /** Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place). */
 export async function startTestServer(
-  options: StartOptions & { dataDir?: string; port?: number; smtp?: SmtpSettings | null } = {},
+  options: StartOptions & {
+    dataDir?: string;
+    port?: number;
+    smtp?: SmtpSettings | null;
+    /** Another node's database, to share (it stays when this server is disposed of). */
+    sharedDatabase?: string;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "assent-server-" });
   const port = options.port ?? 0;
-  const database = await serverDatabase(dataDir);
+  const database = options.sharedDatabase
+    ? { location: options.sharedDatabase, drop: () => Promise.resolve() }
+    : await serverDatabase(dataDir);
   const running = await startServer({
     host: "127.0.0.1",
     port,
