@@ -21,6 +21,9 @@ import { AgentEndpoint } from "./hub/agent_endpoint.ts";
 import { AgentHub } from "./hub/agent_hub.ts";
 import { ClusterAgents } from "./hub/cluster_agents.ts";
 import { ChannelRelay } from "./hub/channels.ts";
+import { NodeChannelEndpoint } from "./hub/node_endpoint.ts";
+import { NODE_AUTH_INFO } from "./lib/node_auth.ts";
+import type { NodeIdentity } from "./lib/node_bus.ts";
 import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import {
@@ -74,7 +77,7 @@ import { LiveDevices } from "./services/live_devices.ts";
 import { OutboxRecords } from "./services/mail_records.ts";
 import { MailAdmin } from "./services/mail_admin.ts";
 import type { Services } from "./services/mod.ts";
-import type { LiveEvent } from "./services/ports.ts";
+import type { LiveEvent, NodeDirectory } from "./services/ports.ts";
 import { RemoteChannels } from "./services/remote_channels.ts";
 import { AccessRevocations } from "./services/revocations.ts";
 import { SessionTransitions } from "./services/session_transitions.ts";
@@ -124,6 +127,8 @@ export interface ServiceDeps {
   metrics?: { allow: Cidr[]; token: string | null };
   /** Where terminal recordings are kept (none when null: a department that records cannot). */
   recordingsDir?: string | null;
+  /** Which node holds a device; the nodes' own directory by default. */
+  locator?: NodeDirectory;
 }
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
@@ -135,6 +140,8 @@ export interface Wired extends Services {
   /** Where agents connect and are authenticated. */
   agentSockets: AgentEndpoint;
   relay: ChannelRelay;
+  /** Who this process is among the nodes. */
+  node: NodeIdentity;
   scheduler: Scheduler;
   outbox: Outbox;
   /** The support app's handshake. */
@@ -239,11 +246,23 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     log: log.child({ component: "recordings" }),
     dir: deps.recordingsDir ?? null,
   });
+  // Nodes sign their internal calls with a key of its own, derived from the shared secret.
+  const node = bus.node;
+  const nodeKey = box.derive(NODE_AUTH_INFO);
+  const locator = deps.locator ?? agents;
   const relay = new ChannelRelay({
     clock,
     log: log.child({ component: "relay" }),
     agents: hub,
     recorder: recordings,
+    peers: { nodeId: node.id, key: nodeKey, locator },
+    bus,
+  });
+  const nodeChannels = new NodeChannelEndpoint({
+    key: nodeKey,
+    clock,
+    log: log.child({ component: "relay" }),
+    relay,
   });
   const work = new UnitOfWork({
     db,
@@ -351,6 +370,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     log: log.child({ component: "relay" }),
     agents,
     organization,
+    locator,
   });
   receipts.channels = remote;
   receipts.agents = agents;
@@ -402,7 +422,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     hub,
     agents,
     agentSockets,
+    nodeChannels,
     relay,
+    node,
     scheduler,
     outbox,
     live,
@@ -483,6 +505,8 @@ export interface StartOptions {
   handshakes?: HandshakeLimits;
   /** The bus to the other nodes (tests: an in-memory one); a lone node's when none is given. */
   bus?: NodeBus;
+  /** Which node holds a device, when the nodes' own directory is not to be asked (tests). */
+  locator?: NodeDirectory;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -543,6 +567,7 @@ async function serveOn(
     backups: config.backups ?? null,
     metrics: config.metrics,
     recordingsDir: join(config.dataDir, "recordings"),
+    locator: options.locator,
   });
   try {
     await services.webhooks.provision(config.webhooks ?? []);

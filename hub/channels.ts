@@ -7,14 +7,29 @@
  * accepts the channel before {@link ChannelRelay.open} is called, and hears of every end that
  * core did not cause itself). Flow control is credit-based end to end, so a slow reader slows
  * the writer and the server's memory stays bounded.
+ *
+ * In a cluster, a channel whose device is connected to another node is opened there over a
+ * signed internal WebSocket (`protocol/node_channels.ts`): that socket takes the place of the
+ * agent's connection for the channel here, which keeps its credit, view only, recording and end
+ * as if the agent were local, while the holding node only carries the bytes.
  */
-import type { ReasonCode } from "../core/mod.ts";
+import { isReasonCode, type ReasonCode } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import { youngGarbageCollector } from "../lib/gc.ts";
 import type { Logger } from "../lib/log.ts";
+import { nodeAuthorization } from "../lib/node_auth.ts";
+import type { NodeBus } from "../lib/node_bus.ts";
 import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_view_only.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
-import type { ChannelRecorder, ChannelRecording } from "../services/ports.ts";
+import {
+  holderMessage,
+  NODE_CHANNELS_PATH,
+  NODE_CHANNELS_PURPOSE,
+  NODE_CLOSE,
+  openerMessage,
+  parseNodeMessage,
+} from "../protocol/node_channels.ts";
+import type { ChannelRecorder, ChannelRecording, NodeDirectory } from "../services/ports.ts";
 import {
   bridgeBrowser,
   BROWSER_CLOSE,
@@ -77,6 +92,26 @@ export interface ChannelSink {
 export const RECORDED_TERMINAL_NOTICE =
   "The technician's terminal on this device is being recorded.";
 
+/** A message for the agent's side of one channel. */
+export type ChannelMessage = Extract<
+  ServerMessage,
+  { type: "channel_event" | "channel_credit" | "channel_close" }
+>;
+
+/**
+ * Where a channel's agent side is: the device's own connection on this node, or the internal
+ * socket to the node that holds it. The channel's logic (credit, view only, recording) is the
+ * same either way; only this changes.
+ */
+export interface AgentSide {
+  /** Browser bytes for the agent (within the credit the agent side granted). */
+  data(chunk: Uint8Array): void;
+  /** A channel message for the agent's side (event, credit, close). */
+  message(message: ChannelMessage): void;
+  /** The channel has ended: let go of whatever carries it. */
+  end?(): void;
+}
+
 /** Live statistics of a channel. */
 export interface ChannelStats {
   bytesToAgent: number;
@@ -120,11 +155,26 @@ export class Channel {
     readonly technicianId: string,
     private relay: ChannelRelay,
     now: number,
+    options: { forPeer?: boolean } = {},
   ) {
     this.stats = { bytesToAgent: 0, bytesFromAgent: 0, openedAt: now };
-    this.input = type === "desktop" ? new RfbInputFilter() : null;
+    this.forPeer = options.forPeer ?? false;
+    // A channel opened for another node carries bytes its opening node has already filtered.
+    this.input = type === "desktop" && !this.forPeer ? new RfbInputFilter() : null;
     this.#modeSince = now;
+    this.side = {
+      data: (chunk) => this.relay.toAgent(this, chunk),
+      message: (message) => this.relay.hubSend(this.deviceId, message),
+    };
   }
+
+  /**
+   * Opened here for another node, whose services decided it and keep its records: no listener
+   * hears of it, and it is no session's channel on this node.
+   */
+  readonly forPeer: boolean;
+  /** Where the agent's side is (the device's connection here, unless set otherwise). */
+  side: AgentSide;
 
   /** Whether the technician's input is kept from the device (desktops only). */
   get viewOnly(): boolean {
@@ -186,7 +236,7 @@ export class Channel {
       this.#agentCredit -= chunk.byteLength;
       this.stats.bytesToAgent += chunk.byteLength;
       this.recording?.input(chunk);
-      this.relay.toAgent(this, chunk);
+      this.side.data(chunk);
       collectYoungGarbage(chunk.byteLength);
     }
   }
@@ -217,7 +267,7 @@ export class Channel {
   event(event: Record<string, unknown>): void {
     if (this.state !== "open") return;
     if (event.type === "resize") this.recording?.resize(Number(event.cols), Number(event.rows));
-    this.relay.hubSend(this.deviceId, { type: "channel_event", channelId: this.id, event });
+    this.side.message({ type: "channel_event", channelId: this.id, event });
   }
 
   /** Ends the channel from the server's side. */
@@ -308,7 +358,7 @@ export class Channel {
       bytes += grow;
     }
     this.#agentAllowance += bytes;
-    this.relay.hubSend(this.deviceId, { type: "channel_credit", channelId: this.id, bytes });
+    this.side.message({ type: "channel_credit", channelId: this.id, bytes });
   }
 }
 
@@ -333,6 +383,8 @@ export interface RelayListener {
 
 /** The agent connections, as the relay uses them. */
 export interface RelayAgents {
+  /** The device's agent holds a live connection to this node. */
+  isOnline(deviceId: string): boolean;
   send(deviceId: string, message: ServerMessage): boolean;
   sendBinary(deviceId: string, frame: Uint8Array): boolean;
   listen(listener: {
@@ -349,7 +401,26 @@ export interface RelayDeps {
   agents: RelayAgents;
   /** Records terminals where the department's policy says so. */
   recorder?: ChannelRecorder;
+  /**
+   * The other nodes of a cluster: who this node is, the key its internal calls are signed
+   * with, and which node holds a device. Without it every channel is this node's own.
+   */
+  peers?: { nodeId: string; key: Uint8Array; locator: NodeDirectory };
+  /** Tells the other nodes when core closes a session's channels (a lone server's bus is silent). */
+  bus?: NodeBus;
 }
+
+/** The bus topic on which a node tells the others that core closed a session's channels. */
+export const CLOSE_SESSION_TOPIC = "channels.close_session";
+
+/** What the technician is told when the node holding the device can no longer be reached. */
+export const PEER_LOST_TEXT = "The connection to the server that holds the device was lost";
+/** What the device's side is told when the technician's node went away. */
+const OPENER_LOST_TEXT = "The technician's server went away";
+/** How long the holding node waits for the opening node to close a socket whose channel ended. */
+const PEER_CLOSE_GRACE_MS = 5_000;
+/** Bytes from the opening node waiting for the device's credit beyond this end the channel. */
+const MAX_PEER_PENDING = 2 * INITIAL_WINDOW;
 
 /** Opens, relays and closes channels. */
 export class ChannelRelay {
@@ -369,6 +440,15 @@ export class ChannelRelay {
 
   /** Starts relaying what agents send on channels. */
   start(): void {
+    // Core closed a session's channels on another node (a revocation decided there): the
+    // channels opened here end as they would had it been decided here. Only a session id and
+    // a reason travel; nothing opens or stays open because of a bus message.
+    this.#d.bus?.on(CLOSE_SESSION_TOPIC, (message) => {
+      const p = message.payload as { sessionId?: unknown; reason?: unknown; text?: unknown };
+      if (typeof p?.sessionId !== "string" || !isReasonCode(p.reason)) return;
+      const text = typeof p.text === "string" ? p.text.slice(0, 200) : "The channel was closed";
+      this.#closeSessionHere(p.sessionId, p.reason, text);
+    });
     this.#d.agents.listen({
       message: (deviceId, message) => this.#fromAgent(deviceId, message),
       data: (deviceId, channelId, payload) => {
@@ -399,12 +479,13 @@ export class ChannelRelay {
 
   /** Live channels of a session. */
   ofSession(sessionId: string): Channel[] {
-    return [...this.#channels.values()].filter((c) => c.sessionId === sessionId);
+    return [...this.#channels.values()].filter((c) => c.sessionId === sessionId && !c.forPeer);
   }
 
   /** A live channel by id. */
   get(id: number): Channel | undefined {
-    return this.#channels.get(id);
+    const channel = this.#channels.get(id);
+    return channel?.forPeer ? undefined : channel;
   }
 
   /** A fresh channel id, and the id core knows it by, for a channel about to be opened. */
@@ -426,6 +507,7 @@ export class ChannelRelay {
     params: Record<string, unknown>;
   }): Promise<Channel> {
     const { clock } = this.#d;
+    const holder = this.#holderElsewhere(request.deviceId);
     const channel = new Channel(
       request.channel.id,
       request.type,
@@ -436,7 +518,7 @@ export class ChannelRelay {
       clock.now(),
     );
     this.#channels.set(channel.id, channel);
-    const { recorder, agents } = this.#d;
+    const { recorder } = this.#d;
     if (request.type === "terminal" && recorder) {
       // Recording starts before the agent opens the shell, so its first output is kept; a
       // terminal that must be recorded and cannot be does not open.
@@ -453,18 +535,9 @@ export class ChannelRelay {
         throw new ChannelError("recording_failed", text);
       }
     }
-    const sent = agents.send(request.deviceId, {
-      type: "channel_open",
-      channelId: channel.id,
-      sessionId: request.sessionId,
-      kind: request.type,
-      params: request.params,
-      ...(channel.recording ? { recorded: true } : {}),
-    });
-    if (sent && channel.recording) {
-      agents.send(request.deviceId, { type: "notify", text: RECORDED_TERMINAL_NOTICE });
-    }
-    if (!sent) {
+    if (holder) {
+      this.#dial(channel, holder, request);
+    } else if (!this.#openOnAgent(channel, request.params, channel.recording !== null)) {
       this.finish(channel, "device_offline", "Unable to connect to the device", false);
       throw new ChannelError("device_offline", "Unable to connect to the device");
     }
@@ -485,6 +558,243 @@ export class ChannelRelay {
     return channel;
   }
 
+  /** Asks the device's agent to open its side; false when the device is not connected here. */
+  #openOnAgent(channel: Channel, params: Record<string, unknown>, recorded: boolean): boolean {
+    const { agents } = this.#d;
+    const sent = agents.send(channel.deviceId, {
+      type: "channel_open",
+      channelId: channel.id,
+      sessionId: channel.sessionId,
+      kind: channel.type,
+      params,
+      ...(recorded ? { recorded: true } : {}),
+    });
+    if (sent && recorded) {
+      agents.send(channel.deviceId, { type: "notify", text: RECORDED_TERMINAL_NOTICE });
+    }
+    return sent;
+  }
+
+  /** The node that holds the device's agent, when that is another node of the cluster. */
+  #holderElsewhere(deviceId: string) {
+    const { peers, agents } = this.#d;
+    if (!peers || agents.isOnline(deviceId)) return null;
+    const holder = peers.locator.holder(deviceId);
+    return holder && holder.nodeId !== peers.nodeId ? holder : null;
+  }
+
+  /**
+   * Opens the channel's agent side on the node that holds the device, over a signed internal
+   * socket: the channel here keeps its credit, view only, recording and end record as if the
+   * agent were connected here, and the socket takes the place of the agent's connection.
+   */
+  #dial(
+    channel: Channel,
+    holder: { nodeId: string; internalUrl: string },
+    request: { params: Record<string, unknown> },
+  ): void {
+    const { peers, clock } = this.#d;
+    const authorization = nodeAuthorization(peers!.key, {
+      purpose: NODE_CHANNELS_PURPOSE,
+      nodeId: peers!.nodeId,
+      at: clock.now(),
+    });
+    let socket: WebSocket;
+    try {
+      const url = new URL(NODE_CHANNELS_PATH, holder.internalUrl.replace(/^http/, "ws"));
+      // Deno's WebSocket takes headers; the type of the web's constructor does not say so.
+      socket = new WebSocket(url, { headers: { Authorization: authorization } } as never);
+    } catch (err) {
+      channel.agentFailed(PEER_LOST_TEXT);
+      this.#d.log.warn("dialling the node that holds a device failed", { err });
+      return;
+    }
+    socket.binaryType = "arraybuffer";
+    channel.side = peerSide(socket);
+    socket.onopen = () => {
+      sendJson(socket, {
+        type: "open",
+        deviceId: channel.deviceId,
+        sessionId: channel.sessionId,
+        technicianId: channel.technicianId,
+        kind: channel.type,
+        channel: channel.coreId,
+        params: request.params,
+        ...(channel.recording ? { recorded: true } : {}),
+      });
+    };
+    socket.onmessage = (event) => {
+      if (typeof event.data !== "string") {
+        if (channel.state === "open") channel.fromAgent(new Uint8Array(event.data as ArrayBuffer));
+        return;
+      }
+      const message = parseNodeMessage(holderMessage, event.data);
+      if (!message) {
+        this.finish(channel, "cancelled", "The server that holds the device sent nonsense", true);
+        return;
+      }
+      switch (message.type) {
+        case "channel_opened":
+          channel.agentOpened();
+          break;
+        case "channel_error":
+          if (channel.state === "opening") channel.agentFailed(message.message);
+          else this.finish(channel, "declined", message.message, false);
+          break;
+        case "channel_close":
+          if (channel.state === "opening") channel.agentFailed(message.reason);
+          this.finish(
+            channel,
+            isReasonCode(message.code) ? message.code : channelEndReason(channel, undefined),
+            message.reason,
+            false,
+          );
+          break;
+        case "channel_credit":
+          channel.agentCredited(message.bytes);
+          break;
+        case "channel_event":
+          this.#agentEvent(channel, message.event);
+          break;
+      }
+    };
+    socket.onerror = () => {};
+    socket.onclose = (event) => {
+      if (channel.state === "closed") return;
+      if (channel.state === "opening") {
+        // A refused signature (another secret, clocks apart) or an unreachable node: the
+        // technician is told the link was lost, the operator why.
+        this.#d.log.warn("the node that holds a device could not be reached for a channel", {
+          node: holder.nodeId,
+          internalUrl: holder.internalUrl,
+          code: event.code,
+        });
+        channel.agentFailed(PEER_LOST_TEXT);
+      }
+      this.finish(channel, "device_offline", PEER_LOST_TEXT, false);
+    };
+  }
+
+  /**
+   * The holding node's side of a relayed channel: `socket` comes from another node whose
+   * signature the endpoint has checked. Its first message asks for a channel on a device whose
+   * agent is connected here; that node's services decided it may open, and keep its records,
+   * so nothing is decided or written here: the channel's bytes, credit and end pass through.
+   */
+  acceptPeer(socket: WebSocket, fromNode: string): void {
+    socket.binaryType = "arraybuffer";
+    let channel: Channel | null = null;
+    const refuse = (code: number, message: string) => {
+      sendJson(socket, { type: "channel_error", message });
+      closeSocket(socket, code, message);
+    };
+    socket.onmessage = (event) => {
+      if (channel) return;
+      const open = typeof event.data === "string"
+        ? parseNodeMessage(openerMessage, event.data)
+        : null;
+      if (open?.type !== "open") {
+        return refuse(NODE_CLOSE.malformed, "The first message must ask for a channel");
+      }
+      if (!this.#d.agents.isOnline(open.deviceId)) {
+        return refuse(NODE_CLOSE.notHeld, "This server does not hold the device's connection");
+      }
+      channel = new Channel(
+        this.reserve().id,
+        open.kind,
+        open.sessionId,
+        open.deviceId,
+        open.technicianId,
+        this,
+        this.#d.clock.now(),
+        { forPeer: true },
+      );
+      this.#d.log.info("a channel opens for another node", {
+        node: fromNode,
+        channel: open.channel,
+        type: open.kind,
+        deviceId: open.deviceId,
+      });
+      this.#servePeer(socket, channel, open.params, open.recorded === true);
+    };
+    socket.onclose = () => {
+      if (channel && channel.state !== "closed") {
+        this.finish(channel, "device_offline", OPENER_LOST_TEXT, true);
+      }
+    };
+    socket.onerror = () => {};
+  }
+
+  #servePeer(
+    socket: WebSocket,
+    channel: Channel,
+    params: Record<string, unknown>,
+    recorded: boolean,
+  ): void {
+    this.#channels.set(channel.id, channel);
+    const refused = (message: string) => {
+      sendJson(socket, { type: "channel_error", message });
+      closeSocket(socket, NODE_CLOSE.refused, message);
+    };
+    if (!this.#openOnAgent(channel, params, recorded)) {
+      this.finish(channel, "device_offline", "Unable to connect to the device", false);
+      return refused("Unable to connect to the device");
+    }
+    const timer = setTimeout(() => {
+      if (channel.state !== "opening") return;
+      channel.agentFailed("The device did not answer in time");
+      this.finish(channel, "timed_out", "The device did not answer in time", true);
+    }, OPEN_TIMEOUT_MS);
+    const sink = new PeerSink(socket);
+    channel.opened.then(() => {
+      sendJson(socket, { type: "channel_opened" });
+      channel.sink = sink;
+    }, (err) => {
+      this.finish(channel, "declined", (err as Error).message, false);
+      refused((err as Error).message);
+    }).finally(() => clearTimeout(timer));
+    // The opening node's bytes go to the device one after another, and are credited back
+    // once the device has taken them.
+    let pending = 0;
+    let uncredited = 0;
+    let queue = Promise.resolve();
+    socket.onmessage = (event) => {
+      if (typeof event.data !== "string") {
+        const bytes = new Uint8Array(event.data as ArrayBuffer);
+        pending += bytes.byteLength;
+        if (pending > MAX_PEER_PENDING) {
+          this.finish(channel, "cancelled", "The technician's server sent beyond its credit", true);
+          return;
+        }
+        queue = queue.then(async () => {
+          await channel.send(bytes).catch(() => {});
+          pending -= bytes.byteLength;
+          uncredited += bytes.byteLength;
+          if (uncredited >= CREDIT_BATCH || pending === 0) {
+            sendJson(socket, { type: "channel_credit", bytes: uncredited });
+            uncredited = 0;
+          }
+        });
+        return;
+      }
+      const message = parseNodeMessage(openerMessage, event.data);
+      switch (message?.type) {
+        case "channel_event":
+          channel.event(message.event);
+          break;
+        case "channel_credit":
+          sink.credit(message.bytes);
+          channel.drained();
+          break;
+        case "channel_close":
+          this.finish(channel, "completed", message.reason ?? "The channel was closed", true);
+          break;
+        default:
+          this.finish(channel, "cancelled", "The technician's server sent nonsense", true);
+      }
+    };
+  }
+
   /** Connects a browser WebSocket to an open channel (terminal and desktop). */
   bridge(
     channel: Channel,
@@ -503,7 +813,16 @@ export class ChannelRelay {
 
   /** Core's `close_channels`: every channel of the session ends with `text`. */
   closeSession(sessionId: string, reason: ReasonCode, text: string): void {
-    for (const channel of this.ofSession(sessionId)) {
+    this.#closeSessionHere(sessionId, reason, text);
+    this.#d.bus?.broadcast(CLOSE_SESSION_TOPIC, { sessionId, reason, text }).catch((err) =>
+      this.#d.log.warn("telling the other nodes to close a session's channels failed", { err })
+    );
+  }
+
+  #closeSessionHere(sessionId: string, reason: ReasonCode, text: string): void {
+    // Channels held here for other nodes end too; their opening nodes hear it from their socket.
+    const channels = [...this.#channels.values()].filter((c) => c.sessionId === sessionId);
+    for (const channel of channels) {
       this.finish(channel, reason, text, true, true);
     }
   }
@@ -525,17 +844,15 @@ export class ChannelRelay {
     ended.fromAgent += channel.stats.bytesFromAgent;
     this.#endedBytes.set(channel.type, ended);
     if (tellAgent) {
-      this.hubSend(channel.deviceId, {
-        type: "channel_close",
-        channelId: channel.id,
-        reason: text,
-      });
+      channel.side.message({ type: "channel_close", channelId: channel.id, reason: text });
     }
+    channel.side.end?.();
     channel.toSink((sink) => sink.closed(text, reason));
     const recording = channel.recording?.finish().catch((err) => {
       this.#d.log.error("a terminal recording could not be finished", { err });
       return {};
     }) ?? Promise.resolve({});
+    if (channel.forPeer) return;
     for (const l of this.#listeners) {
       l.ended(channel, { reason, text, wasOpen, byCore, recording });
     }
@@ -600,12 +917,14 @@ export class ChannelRelay {
         channel.agentCredited(message.bytes);
         break;
       case "channel_event":
-        if (message.event.type === "done") {
-          channel.auditDetail = { ...channel.auditDetail, ...pick(message.event) };
-        }
-        channel.toSink((sink) => sink.event(message.event));
+        this.#agentEvent(channel, message.event);
         break;
     }
+  }
+
+  #agentEvent(channel: Channel, event: Record<string, unknown>) {
+    if (event.type === "done") channel.auditDetail = { ...channel.auditDetail, ...pick(event) };
+    channel.toSink((sink) => sink.event(event));
   }
 }
 
@@ -627,4 +946,84 @@ function pick(event: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of ["path", "size", "sha256", "name"]) if (key in event) out[key] = event[key];
   return out;
+}
+
+/** The agent side of a channel whose agent is on another node: the internal socket. */
+function peerSide(socket: WebSocket): AgentSide {
+  return {
+    data(chunk) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(chunk);
+    },
+    message(message) {
+      const { channelId: _, ...rest } = message;
+      sendJson(socket, rest);
+    },
+    end() {
+      closeSocket(socket, 1000, "");
+    },
+  };
+}
+
+/**
+ * The holding node's sink: the device's bytes towards the opening node, never beyond the credit
+ * that node granted (its own channel cuts off an agent side that sends more). What waits for
+ * credit counts as backlog, so the device gets no more credit here until it drains.
+ */
+export class PeerSink implements ChannelSink {
+  #credit = INITIAL_WINDOW;
+  /** Bytes and messages in the order they came, held while the credit is spent. */
+  #queue: (Uint8Array | string)[] = [];
+  #queued = 0;
+  /** The channel has ended here: the socket closes once what is queued has gone out. */
+  #closing = false;
+  #closeTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(private socket: WebSocket) {
+    socket.addEventListener("close", () => clearTimeout(this.#closeTimer));
+  }
+
+  data(payload: Uint8Array): void {
+    this.#queue.push(payload);
+    this.#queued += payload.byteLength;
+    this.#flush();
+  }
+
+  event(event: Record<string, unknown>): void {
+    this.#queue.push(JSON.stringify({ type: "channel_event", event }));
+    this.#flush();
+  }
+
+  closed(reason: string, code: ReasonCode): void {
+    this.#queue.push(JSON.stringify({ type: "channel_close", reason: reason.slice(0, 200), code }));
+    // The device's last bytes may still wait for credit (a download's tail): they go first, and
+    // the opening node, which ends the socket whenever it ends its side, bounds the wait.
+    this.#closing = true;
+    this.#flush();
+  }
+
+  backlog(): number {
+    return this.socket.bufferedAmount + this.#queued;
+  }
+
+  credit(bytes: number): void {
+    this.#credit += bytes;
+    this.#flush();
+  }
+
+  #flush() {
+    for (let next = this.#queue[0]; next !== undefined; next = this.#queue[0]) {
+      if (typeof next !== "string") {
+        if (next.byteLength > this.#credit) return;
+        this.#credit -= next.byteLength;
+        this.#queued -= next.byteLength;
+      }
+      this.#queue.shift();
+      if (this.socket.readyState === WebSocket.OPEN) this.socket.send(next);
+    }
+    // The opening node closes the socket once it has read the end: a close from this side while
+    // its credit is still on the way could reset the connection before it read the last bytes.
+    if (this.#closing && this.#closeTimer === undefined) {
+      this.#closeTimer = setTimeout(() => closeSocket(this.socket, 1000, ""), PEER_CLOSE_GRACE_MS);
+    }
+  }
 }

@@ -5,6 +5,7 @@ import {
   type ChannelSink,
   INITIAL_WINDOW,
   MAX_WINDOW,
+  PeerSink,
 } from "./channels.ts";
 
 /** A relay that records what the channel would send to the agent. */
@@ -134,4 +135,40 @@ Deno.test("an agent that sends beyond its credit has the channel closed, and the
   assert.equal(delivered, INITIAL_WINDOW, "the byte beyond the window never reaches the browser");
   assert.deepEqual(sent, []);
   channel.ended();
+});
+
+/** A server-side WebSocket as the holding node's sink uses it, recording what goes out. */
+function fakeSocket() {
+  const sent: (string | number)[] = [];
+  const listeners: (() => void)[] = [];
+  const socket = {
+    readyState: WebSocket.OPEN as number,
+    bufferedAmount: 0,
+    send: (data: string | Uint8Array) =>
+      sent.push(typeof data === "string" ? JSON.parse(data).type : data.byteLength),
+    close: () => {
+      socket.readyState = WebSocket.CLOSED;
+      for (const l of listeners) l();
+    },
+    addEventListener: (_: string, l: () => void) => listeners.push(l),
+  };
+  return { socket, sent, ws: socket as unknown as WebSocket };
+}
+
+Deno.test("the holding node sends the device's bytes on only within the opening node's credit, and its end after them", () => {
+  const { socket, sent, ws } = fakeSocket();
+  const sink = new PeerSink(ws);
+  sink.data(new Uint8Array(INITIAL_WINDOW - 10));
+  sink.data(new Uint8Array(100));
+  sink.event({ type: "done" });
+  sink.closed("completed", "completed");
+  assert.deepEqual(sent, [INITIAL_WINDOW - 10], "the rest waits for credit, in order");
+  assert.equal(sink.backlog(), 100, "what waits counts as backlog, so the device gets no credit");
+  assert.equal(socket.readyState, WebSocket.OPEN, "a tail waiting for credit keeps the socket");
+
+  sink.credit(90);
+  assert.deepEqual(sent, [INITIAL_WINDOW - 10, 100, "channel_event", "channel_close"]);
+  assert.equal(sink.backlog(), 0);
+  // The opening node closes once it has read the end; here it does.
+  socket.close();
 });

@@ -8,11 +8,13 @@ import {
   createHash,
   createHmac,
   type Hash,
+  hkdfSync,
   randomBytes,
 } from "node:crypto";
 
 /** AES-256-GCM sealing plus an HMAC key derived from the same instance secret. */
 export class SecretBox {
+  #secret: Uint8Array;
   #key: Uint8Array;
   /** SHA-256 states after the MAC key's inner and outer pads (RFC 2104), copied per MAC. */
   #inner: Hash;
@@ -20,6 +22,7 @@ export class SecretBox {
 
   constructor(secret: Uint8Array) {
     if (secret.length !== 32) throw new Error("Instance secret must be 32 bytes");
+    this.#secret = new Uint8Array(secret);
     this.#key = createHmac("sha256", secret).update("assent:seal").digest();
     const key = new Uint8Array(64);
     key.set(createHmac("sha256", secret).update("assent:mac").digest());
@@ -47,6 +50,15 @@ export class SecretBox {
     decipher.setAuthTag(Buffer.from(tag, "base64url"));
     return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()])
       .toString("utf8");
+  }
+
+  /**
+   * A 256-bit key of its own for one purpose (HKDF-SHA256 over the instance secret, `info`
+   * naming the purpose): every server holding the same secret derives the same key, and no
+   * key derived for one purpose tells anything of the secret or of another purpose's key.
+   */
+  derive(info: string): Uint8Array {
+    return new Uint8Array(hkdfSync("sha256", this.#secret, new Uint8Array(0), info, 32));
   }
 
   /**

@@ -8,6 +8,7 @@ import { randomToken } from "../lib/tokens.ts";
 import type { Services } from "../services/mod.ts";
 import { accountRoutes } from "./account.tsx";
 import { agentSocketRoutes } from "./agent_ws.ts";
+import { internalRoutes } from "./internal.ts";
 import { adminRoutes } from "./admin.tsx";
 import { authRoutes } from "./auth.tsx";
 import { dashboardRoutes } from "./dashboard.tsx";
@@ -84,6 +85,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
   app.use("*", bodyLimit());
   // Agents speak WebSocket, not HTML: no page headers, no CSRF, no setup redirect.
   app.route("/", agentSocketRoutes());
+  app.route("/", internalRoutes());
   app.use("*", securityHeaders());
   app.route("/", staticRoutes(loaded));
   app.route("/", healthRoutes());

@@ -38,6 +38,19 @@ import type { SupportSessions } from "./sessions.ts";
 import type { SupportCodes } from "./support_codes.ts";
 import type { JoinPages } from "./support_join_page.ts";
 
+/** How the internal endpoint answers a node's call before any upgrade. */
+export type NodeAdmission =
+  | { ok: true; nodeId: string }
+  | { ok: false; status: 401 | 403 | 503; message: string };
+
+/** The internal endpoint other nodes open relayed channels on: for signed nodes only. */
+export interface NodeChannels {
+  /** Checks the calling node's signature (its `Authorization` header); each is taken once. */
+  admit(authorization: string | undefined, ip: string): NodeAdmission;
+  /** Takes over an admitted node's upgraded socket. */
+  accept(socket: WebSocket, nodeId: string): void;
+}
+
 /** Where agents' WebSockets are handed over, with the handshake caps checked before upgrade. */
 export interface AgentSockets {
   /** Takes a place for one more unauthenticated connection from `ip`; false when full. */
@@ -88,6 +101,8 @@ export interface Services {
   /** The live connections of devices. */
   agents: AgentLink;
   agentSockets: AgentSockets;
+  /** Where other nodes of the cluster open relayed channels (`GET /internal/channels`). */
+  nodeChannels: NodeChannels;
   /** The live-event bus that live pages follow. */
   events: EventBus<LiveEvent>;
   outbox: MailDelivery;

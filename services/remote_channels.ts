@@ -30,6 +30,7 @@ import type {
   ChannelTransport,
   ChannelType,
   Clock,
+  NodeDirectory,
   RelayedChannel,
 } from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
@@ -82,6 +83,8 @@ export interface RemoteChannelsDeps {
   /** Tells the device what is open, for its session-active indicator. */
   agents?: AgentLink;
   organization?: () => string;
+  /** Which node of a cluster holds a device connected elsewhere. */
+  locator?: NodeDirectory;
 }
 
 /** Opens channels core allows, and records them. */
@@ -112,14 +115,14 @@ export class RemoteChannels {
    * agent has opened its side. Throws {@link ChannelError} with the reason otherwise.
    */
   async open(request: ChannelRequest): Promise<RelayedChannel> {
-    const { work, relay, transitions, live, clock } = this.#d;
+    const { work, relay, transitions, clock } = this.#d;
     const stored = await loadSession(work.db, request.sessionId);
     if (!stored) throw new ChannelError("not_found", "There is no such support session");
     const device = await findDevice(work.db, stored.session.deviceId);
     if (!device) throw new ChannelError("not_found", "There is no such device");
     const params = await this.#withReach(request, device);
     const ids = relay.reserve();
-    const view = live.view(device);
+    const view = this.#view(device);
     let refused: { code: string; reason: string } | undefined;
     let session: Awaited<ReturnType<SessionTransitions["apply"]>>["session"] | undefined;
     try {
@@ -245,6 +248,22 @@ export class RemoteChannels {
           const message = err instanceof ChannelError ? err.message : "The channel could not open";
           this.#d.relay.refuseBrowser(socket, message, options);
         });
+    };
+  }
+
+  /**
+   * The device as the rules see it. A device connected to another node of the cluster is
+   * online as its stored row says it is; the relay reaches it through that node.
+   */
+  #view(device: Device) {
+    const view = this.#d.live.view(device);
+    if (view.online || !this.#d.locator) return view;
+    if (!this.#d.locator.holder(device.id)) return view;
+    return {
+      ...view,
+      online: true,
+      connectionValid: device.disabled_at === null,
+      capabilitiesReported: true,
     };
   }
 

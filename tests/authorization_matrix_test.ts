@@ -68,6 +68,7 @@ const PUBLIC: Record<string, string> = {
  * - `super`: super admins only (Secure Connect).
  * - `owner`: the technician whose object it is (their session, support session, API token).
  * - `overseen`: the owner, admins of the device's department and super admins.
+ * - `nodes`: the other servers of the installation only, by their signature; no person.
  */
 type Access =
   | "signed_in"
@@ -76,7 +77,8 @@ type Access =
   | "admin"
   | "super"
   | "owner"
-  | "overseen";
+  | "overseen"
+  | "nodes";
 
 /** The kind of object a route's path (or body) names, to fill with Alpha's or Bravo's. */
 type ObjectKind =
@@ -108,6 +110,8 @@ interface Rule {
 
 /** First match wins; the method list narrows a rule. */
 const RULES: Rule[] = [
+  // The cluster's internal endpoint: a node's signature, never a cookie or a token.
+  { match: /^\/internal\//, access: "nodes", object: "none" },
   // JSON API
   { match: /^\/api\/v1\/devices$/, access: "signed_in", object: "none" },
   {
@@ -585,6 +589,8 @@ function allowed(access: Access, role: Role, d: Dept | null): boolean {
       return role === `tech${d}`;
     case "overseen":
       return role === `tech${d}` || admin;
+    case "nodes":
+      return false;
   }
 }
 
