@@ -26,6 +26,7 @@ import {
   ConfigError,
   configFromSettings,
   describeSettings,
+  listenUrl,
   parseServerConfig,
   resolveSettings,
   SECRET_OPTIONS,
@@ -37,11 +38,15 @@ import { type AuditKey, ephemeralAuditKey, loadAuditKey } from "./lib/audit_key.
 import { type Cidr, parseCidr } from "./lib/cidr.ts";
 import { DataDirInUseError, lockDataDir } from "./lib/data_lock.ts";
 import { EventBus } from "./lib/event_bus.ts";
+import { type NodeBus, type NodeIdentity, SoloBus } from "./lib/node_bus.ts";
+import { shareEvents } from "./lib/node_events.ts";
+import { PgLeadership } from "./lib/pg_leader.ts";
+import { PgNodeBus } from "./lib/pg_node_bus.ts";
 import { createLogger, type Logger, silentLogger } from "./lib/log.ts";
 import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
-import { Scheduler } from "./lib/scheduler.ts";
+import { type Leadership, Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
-import { hashToken } from "./lib/tokens.ts";
+import { hashToken, randomHex } from "./lib/tokens.ts";
 import { mailTexts } from "./mailer/messages.ts";
 import { Outbox } from "./mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
@@ -119,6 +124,10 @@ export interface ServiceDeps {
   metrics?: { allow: Cidr[]; token: string | null };
   /** Where terminal recordings are kept (none when null: a department that records cannot). */
   recordingsDir?: string | null;
+  /** This node's bus to the other nodes (default: a lone node's, where nothing arrives). */
+  bus?: NodeBus;
+  /** Which node keeps the deadlines (default: this one, alone). */
+  leadership?: Leadership;
 }
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
@@ -129,6 +138,8 @@ export interface Wired extends Services {
   agentSockets: AgentEndpoint;
   relay: ChannelRelay;
   scheduler: Scheduler;
+  /** Messages to and from the other nodes. */
+  bus: NodeBus;
   outbox: Outbox;
   /** The support app's handshake. */
   supportApps: SupportApps;
@@ -152,8 +163,17 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     trustProxy: deps.trustProxy ?? false,
   };
   const publicUrl = () => config.publicUrl;
+  // The cluster: what one node publishes reaches the live pages of every node, and one node
+  // keeps the deadlines. A lone server (SQLite) is a cluster of one on a bus where nothing
+  // arrives, and keeps them itself.
+  const bus = deps.bus ?? new SoloBus(newNodeIdentity("http://127.0.0.1"));
   const events = new EventBus<LiveEvent>();
-  const scheduler = new Scheduler(clock, log.child({ component: "scheduler" }));
+  shareEvents(events, bus, { topic: "events", log: log.child({ component: "bus" }) });
+  const scheduler = new Scheduler(
+    clock,
+    log.child({ component: "scheduler" }),
+    deps.leadership ? { leadership: deps.leadership, bus } : undefined,
+  );
   const approvalMail = new ApprovalMail({
     publicUrl,
     organization,
@@ -374,6 +394,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     box,
     config,
     instance: state,
+    node: bus.node,
+    bus,
     events,
     hub,
     agents: hub,
@@ -426,7 +448,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     shutdown: shutdown.signal,
     async stop() {
       shutdown.abort();
-      scheduler.stop();
+      await scheduler.stop();
       webhooks.stop();
       revocations.stop();
       relay.closeAll();
@@ -455,6 +477,8 @@ export interface StartOptions {
   heartbeatWindowMs?: number;
   /** Agent connections still in their handshake, in all and per address. */
   handshakes?: HandshakeLimits;
+  /** How often a node that does not keep the deadlines tries to (cluster tests). */
+  leaderRetryMs?: number;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -473,16 +497,64 @@ export async function startServer(
     ? { release() {} }
     : await lockDataDir(config.dataDir, "assent serve");
   let database: ReturnType<typeof openDatabase> | undefined;
+  let cluster: Cluster | undefined;
   try {
     const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
     const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
     database = openDatabase(config.database || join(config.dataDir, "assent.db"));
-    return await serveOn(config, options, log, box, auditKey, database, lock);
+    cluster = await joinCluster(config, options, log);
+    return await serveOn(config, options, log, box, auditKey, database, lock, cluster);
   } catch (err) {
+    await cluster?.close();
     await database?.close();
     lock.release();
     throw err;
   }
+}
+
+/** A new node: a random id per process start, and where the other nodes reach it. */
+function newNodeIdentity(internalUrl: string): NodeIdentity & { internalUrl: string } {
+  return { id: randomHex(16), internalUrl };
+}
+
+/** This process as a node: its identity, its bus, who keeps the deadlines. */
+interface Cluster {
+  node: NodeIdentity & { internalUrl: string };
+  bus: NodeBus;
+  leadership?: Leadership;
+  close(): Promise<void>;
+}
+
+/**
+ * Cluster mode is on exactly when the database is PostgreSQL: the nodes on it talk through
+ * LISTEN/NOTIFY and elect the scheduler's leader with an advisory lock. A SQLite server is
+ * the only node.
+ */
+async function joinCluster(
+  config: ServerConfig,
+  options: StartOptions,
+  log: Logger,
+): Promise<Cluster> {
+  const node = newNodeIdentity(config.internalUrl ?? listenUrl(config.host, config.port));
+  if (!config.database) {
+    return { node, bus: new SoloBus(node), close: () => Promise.resolve() };
+  }
+  if (!config.internalUrl && (config.host === "0.0.0.0" || config.host === "::")) {
+    // Listening on every address says nothing about where the other nodes find this one.
+    log.warn(
+      "internal-url is not set and the server listens on every address: other nodes of the " +
+        "cluster will look for this one at loopback; set --internal-url",
+      { internalUrl: node.internalUrl },
+    );
+  }
+  const bus = await PgNodeBus.open(config.database, node, { log: log.child({ component: "bus" }) });
+  const leadership = new PgLeadership(config.database, {
+    clock: options.clock ?? systemClock,
+    log: log.child({ component: "scheduler" }),
+    retryMs: options.leaderRetryMs,
+  });
+  log.info("joined the cluster", { node: node.id, internalUrl: node.internalUrl });
+  return { node, bus, leadership, close: () => bus.close() };
 }
 
 async function serveOn(
@@ -493,6 +565,7 @@ async function serveOn(
   auditKey: Awaited<ReturnType<typeof loadAuditKey>>,
   database: ReturnType<typeof openDatabase>,
   lock: { release(): void },
+  cluster: Cluster,
 ): Promise<RunningServer> {
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
@@ -514,6 +587,8 @@ async function serveOn(
     backups: config.backups ?? null,
     metrics: config.metrics,
     recordingsDir: join(config.dataDir, "recordings"),
+    bus: cluster.bus,
+    leadership: cluster.leadership,
   });
   try {
     await services.webhooks.provision(config.webhooks ?? []);
@@ -541,6 +616,10 @@ async function serveOn(
     config.smtp ? { host: config.smtp.host, port: config.smtp.port } : {},
   );
   services.config.publicUrl = url;
+  // Given port 0, the node is where it was actually given a port.
+  if (config.port === 0 && !config.internalUrl) {
+    cluster.node.internalUrl = cluster.node.internalUrl.replace(/:0$/, `:${port}`);
+  }
   log.info("listening", { address: `${config.host}:${port}`, url, dataDir: config.dataDir });
   if (services.instance.organization === null) {
     log.info(`first run: open ${url}/setup to create the first super admin`);
@@ -551,6 +630,7 @@ async function serveOn(
     stopping ??= (async () => {
       log.info("shutting down");
       await services.stop();
+      await cluster.close();
       // Open requests get a grace period to finish; one that hangs must not hold the stop.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = await Promise.race([
