@@ -19,13 +19,25 @@ function testLogger() {
   return level && isLogLevel(level) ? createLogger(level) : silentLogger;
 }
 
-/** Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place). */
+/**
+ * Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place).
+ * `joining` makes it another node of that server's cluster: the same PostgreSQL database and
+ * the same instance and audit keys, in a data directory of its own; the database stays until
+ * the server it joined is disposed of.
+ */
 export async function startTestServer(
-  options: StartOptions & { dataDir?: string; port?: number; smtp?: SmtpSettings | null } = {},
+  options: StartOptions & {
+    dataDir?: string;
+    port?: number;
+    smtp?: SmtpSettings | null;
+    joining?: TestServer;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "assent-server-" });
   const port = options.port ?? 0;
-  const database = await serverDatabase(dataDir);
+  const database = options.joining
+    ? await joinedDatabase(options.joining, dataDir)
+    : await serverDatabase(dataDir);
   const running = await startServer({
     host: "127.0.0.1",
     port,
@@ -47,4 +59,18 @@ export async function startTestServer(
       await Deno.remove(dataDir, { recursive: true });
     },
   };
+}
+
+/** The database and keys of `peer`, for another node beside it over `dataDir`. */
+async function joinedDatabase(
+  peer: TestServer,
+  dataDir: string,
+): Promise<{ location: string | null; drop(): Promise<void> }> {
+  if (!peer.database) {
+    throw new Error("Several nodes share a PostgreSQL database, not a SQLite file");
+  }
+  for (const key of ["secret.key", "audit.key"]) {
+    await Deno.copyFile(join(peer.dataDir, key), join(dataDir, key));
+  }
+  return { location: peer.database, drop: () => Promise.resolve() };
 }
