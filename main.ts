@@ -387,6 +387,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   if (deps.backups) scheduler.add(backups);
 
   const shutdown = new AbortController();
+  let completing: Promise<void> = Promise.resolve();
   return {
     db,
     clock,
@@ -443,7 +444,10 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       await scheduler.start();
       await revocations.start();
       webhooks.start();
-      void receipts.completePending();
+      // In the background, but awaited by stop(): the database must outlive it.
+      completing = receipts.completePending().catch((err) =>
+        log.error("pending consent receipts could not be read", { err })
+      );
     },
     shutdown: shutdown.signal,
     async stop() {
@@ -456,6 +460,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       agentSockets.stop();
       await hub.stop();
       await outbox.idle();
+      await completing;
     },
   };
 }
@@ -658,8 +663,16 @@ export async function openDataDir(
   const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
   const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
   const database = openDatabase(databaseUrl ?? join(dataDir, "assent.db"));
+  let bus: PgNodeBus | undefined;
   try {
     await migrate(database.db);
+    // On PostgreSQL the console is a node that never keeps deadlines: one it sets goes to the
+    // servers' leader, and what it changes reaches their live pages.
+    bus = database.engine === "postgres"
+      ? await PgNodeBus.open(databaseUrl!, newNodeIdentity("http://127.0.0.1"), {
+        log: silentLogger,
+      })
+      : undefined;
     const services = await buildServices({
       db: database.db,
       clock: systemClock,
@@ -668,13 +681,25 @@ export async function openDataDir(
       auditKey,
       dataDir,
       publicUrl: "http://127.0.0.1",
+      bus,
+      leadership: bus ? NEVER_LEADS : undefined,
     });
-    return { services, close: () => database.close() };
+    return {
+      services,
+      async close() {
+        await bus?.close();
+        await database.close();
+      },
+    };
   } catch (err) {
+    await bus?.close();
     await database.close();
     throw err;
   }
 }
+
+/** The console's part in choosing who keeps the deadlines: none. */
+const NEVER_LEADS: Leadership = { start: () => Promise.resolve(), stop: () => Promise.resolve() };
 
 async function serve(args: string[]): Promise<number> {
   const config = parseServerConfig(args);

@@ -4,6 +4,9 @@
 // every node alike.
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
+import { openDataDir } from "../main.ts";
+import { toCurrentUser } from "../services/accounts.ts";
+import { findUserByEmail } from "../store/users.ts";
 import { totpCode } from "../lib/totp.ts";
 import { enrolTotp, PASSWORD } from "./support/accounts.ts";
 import { Client, httpTransport } from "./support/client.ts";
@@ -159,6 +162,41 @@ Deno.test({
     assert.equal(await expiries(b), 1);
     const metrics = await (await fetch(`${b.url}/metrics`)).text();
     assert.match(metrics, /\nassent_scheduler_leader 1\n/);
+  },
+});
+
+Deno.test({
+  name: `a deadline the console sets is kept by the server that leads, not by the console ${ONLY}`,
+  ignore: !TEST_DATABASE_URL,
+  async fn() {
+    const clock = new FakeClock(Date.now());
+    await using w = await world({ clock, heartbeatWindowMs: 24 * 3600_000 });
+    const consoleNode = await openDataDir(w.server.dataDir, w.server.database!);
+    let supportId: string;
+    try {
+      const { services } = consoleNode;
+      const owner = toCurrentUser((await findUserByEmail(services.db, "owner@example.com"))!);
+      const created = await services.support.create(owner, {
+        departmentId: w.departmentId,
+        customerName: "Ada Customer",
+        customerEmail: null,
+        ticket: null,
+        expiryMinutes: 60,
+        sendEmail: false,
+      });
+      supportId = created.id;
+      assert.equal(services.scheduler.leading, false, "the console never keeps deadlines");
+    } finally {
+      await consoleNode.close();
+    }
+    // The console's clock is the wall clock; the deadline is an hour from about now.
+    clock.advance(60 * 60_000 + 60_000);
+    await until("the expiry on the server", async () => {
+      clock.advance(0);
+      await w.server.services.scheduler.settled();
+      return await statusOf(w.server, supportId) === "expired";
+    });
+    assert.equal(await expiries(w.server), 1);
   },
 });
 
