@@ -19,12 +19,29 @@ export const LEADER_RETRY_MS = 5_000;
 /** A database that does not answer a connect within this is treated as down. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** A leader whose database does not answer its check within this steps down. */
+export const LEADER_PING_TIMEOUT_MS = 10_000;
+
+/**
+ * How soon the database ends the session of a leader that vanished without closing its
+ * connection (a machine powered off, a cut cable): TCP keepalives after 10 s of silence, every
+ * 5 s, 3 unanswered. About 25 s, longer than the leader's own check (it steps down first), and
+ * far shorter than the operating system's default of hours.
+ */
+const SERVER_KEEPALIVES = [
+  "set tcp_keepalives_idle = 10",
+  "set tcp_keepalives_interval = 5",
+  "set tcp_keepalives_count = 3",
+];
+
 /** How {@link PgLeadership} times its attempts and logs. */
 export interface PgLeadershipOptions {
   clock: Clock;
   log: Logger;
   /** Between attempts (default {@link LEADER_RETRY_MS}). */
   retryMs?: number;
+  /** How long the leader waits for its check (default {@link LEADER_PING_TIMEOUT_MS}). */
+  pingTimeoutMs?: number;
 }
 
 /** {@link Leadership} by a session-level advisory lock on a connection of its own. */
@@ -33,6 +50,7 @@ export class PgLeadership implements Leadership {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #retryMs: number;
+  readonly #pingTimeoutMs: number;
   #client: pg.Client | null = null;
   #leading = false;
   #change: (leading: boolean) => void = () => {};
@@ -45,6 +63,7 @@ export class PgLeadership implements Leadership {
     this.#clock = options.clock;
     this.#log = options.log;
     this.#retryMs = options.retryMs ?? LEADER_RETRY_MS;
+    this.#pingTimeoutMs = options.pingTimeoutMs ?? LEADER_PING_TIMEOUT_MS;
   }
 
   /** True while this node holds the lock. */
@@ -119,12 +138,17 @@ export class PgLeadership implements Leadership {
     const client = new driver.Client({
       connectionString: this.#url,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // A check that hangs (the database unreachable, the connection silently gone) is a lost
+      // connection: the leader must stop before the database frees the lock for another.
+      query_timeout: this.#pingTimeoutMs,
     });
     client.on("error", () => this.#lost(client));
     client.on("end", () => this.#lost(client));
     try {
       await client.connect();
+      for (const setting of SERVER_KEEPALIVES) await client.query(setting);
     } catch (err) {
       client.removeAllListeners("end");
       await client.end().catch(() => {});

@@ -6,6 +6,7 @@ import { LEADER_LOCK_KEY, LEADER_RETRY_MS, PgLeadership } from "./pg_leader.ts";
 import { PgNodeBus } from "./pg_node_bus.ts";
 import { type DeadlineSource, Scheduler } from "./scheduler.ts";
 import { createTestDatabase, TEST_DATABASE_URL } from "../tests/support/database.ts";
+import { startProxy } from "../tests/support/proxy.ts";
 import { until } from "../tests/support/wait.ts";
 
 const ONLY = "(PostgreSQL only: nodes share one database)";
@@ -110,6 +111,51 @@ Deno.test({
       assert.notEqual(a.leadership.leading, b.leadership.leading, "exactly one leads");
     } finally {
       await a.leadership.stop();
+      await b.leadership.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: `a leader whose database stops answering steps down before the lock can pass on ${ONLY}`,
+  ignore: !TEST_DATABASE_URL,
+  async fn() {
+    await using db = await database();
+    const url = new URL(db.url);
+    await using proxy = startProxy(`http://${url.host}`);
+    const throughProxy = new URL(db.url);
+    throughProxy.host = new URL(proxy.url).host;
+    const clock = new FakeClock();
+    const changes: boolean[] = [];
+    const a = new PgLeadership(throughProxy.toString(), {
+      clock,
+      log: silentLogger,
+      pingTimeoutMs: 300,
+    });
+    const b = candidate(db.url, clock);
+    try {
+      await a.start((leading) => changes.push(leading));
+      await b.start();
+      assert.deepEqual(changes, [true]);
+      // The cable is pulled: nothing is closed, nothing answers.
+      proxy.freeze();
+      clock.advance(LEADER_RETRY_MS);
+      await until("A stepping down", () => changes.length === 2);
+      assert.deepEqual(changes, [true, false]);
+      await b.leadership.settled();
+      assert.deepEqual(b.changes, [], "the database still holds A's lock: nobody leads twice");
+      // The cable is back: A's connection ends, the database frees the lock, B takes it.
+      proxy.thaw();
+      await until("B leading", async () => {
+        clock.advance(LEADER_RETRY_MS);
+        await a.settled();
+        await b.leadership.settled();
+        return a.leading || b.leadership.leading;
+      });
+      assert.notEqual(a.leading, b.leadership.leading, "exactly one leads");
+    } finally {
+      proxy.thaw();
+      await a.stop();
       await b.leadership.stop();
     }
   },
