@@ -130,6 +130,21 @@ export interface ServiceDeps {
   leadership?: Leadership;
 }
 
+/** Recipients per node message: ids of 22 characters keep a hundred far below its limit. */
+const RECIPIENTS_PER_MESSAGE = 100;
+
+/** An approvals event for many approvers travels as several, each naming some of them. */
+function liveEventPieces(event: LiveEvent): LiveEvent[] {
+  if (event.kind !== "approvals" || event.recipients.length <= RECIPIENTS_PER_MESSAGE) {
+    return [event];
+  }
+  const pieces: LiveEvent[] = [];
+  for (let i = 0; i < event.recipients.length; i += RECIPIENTS_PER_MESSAGE) {
+    pieces.push({ ...event, recipients: event.recipients.slice(i, i + RECIPIENTS_PER_MESSAGE) });
+  }
+  return pieces;
+}
+
 /** The services with the adapters that implement their ports, as the composition root holds them. */
 export interface Wired extends Services {
   /** The live connections of devices (the services' agent link). */
@@ -168,7 +183,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   // arrives, and keeps them itself.
   const bus = deps.bus ?? new SoloBus(newNodeIdentity("http://127.0.0.1"));
   const events = new EventBus<LiveEvent>();
-  shareEvents(events, bus, { topic: "events", log: log.child({ component: "bus" }) });
+  shareEvents(events, bus, {
+    topic: "events",
+    log: log.child({ component: "bus" }),
+    pieces: liveEventPieces,
+  });
   const scheduler = new Scheduler(
     clock,
     log.child({ component: "scheduler" }),

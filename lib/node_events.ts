@@ -9,16 +9,21 @@ import type { Logger } from "./log.ts";
 import type { NodeBus } from "./node_bus.ts";
 
 /** Where the events travel and who hears about failures. */
-export interface ShareEventsOptions {
+export interface ShareEventsOptions<E> {
   topic: string;
   log: Logger;
+  /**
+   * The messages an event travels as: several when one could outgrow the bus's limit (a long
+   * list of recipients), each saying part of the same. Default: the event itself.
+   */
+  pieces?: (event: E) => E[];
 }
 
 /** Joins `events` to the other nodes' over `bus`; returns how to stop sending. */
 export function shareEvents<E>(
   events: EventBus<E>,
   bus: NodeBus,
-  options: ShareEventsOptions,
+  options: ShareEventsOptions<E>,
 ): () => void {
   // Delivery on the local bus is synchronous, so this is set exactly while an event that came
   // from another node is being handed to this node's subscribers.
@@ -41,8 +46,10 @@ export function shareEvents<E>(
   });
   return events.subscribe((event) => {
     if (arriving) return;
-    bus.broadcast(options.topic, event).catch((err) =>
-      options.log.warn("a live event could not be sent to the other nodes", { err })
-    );
+    for (const piece of options.pieces?.(event) ?? [event]) {
+      bus.broadcast(options.topic, piece).catch((err) =>
+        options.log.warn("a live event could not be sent to the other nodes", { err })
+      );
+    }
   });
 }

@@ -67,3 +67,23 @@ Deno.test("a message that is not an event is dropped before it reaches a live pa
   assert.deepEqual(a.heard, [{ kind: "device", id: "d2" }]);
   assert.equal(net.sent.length, 0, "nor is an arrival sent on");
 });
+
+Deno.test("an event can travel as several pieces, each heard on the other nodes, none sent on", () => {
+  const net = network();
+  const a = new EventBus<{ kind: string; to: string[] }>();
+  const b = new EventBus<{ kind: string; to: string[] }>();
+  const heardAtB: { kind: string; to: string[] }[] = [];
+  b.subscribe((e) => heardAtB.push(e));
+  const halves = (e: { kind: string; to: string[] }) => [
+    { ...e, to: e.to.slice(0, 2) },
+    { ...e, to: e.to.slice(2) },
+  ];
+  shareEvents(a, net.node("a"), { topic: "events", log: silentLogger, pieces: halves });
+  shareEvents(b, net.node("b"), { topic: "events", log: silentLogger, pieces: halves });
+  a.publish({ kind: "approvals", to: ["u1", "u2", "u3"] });
+  assert.deepEqual(heardAtB, [
+    { kind: "approvals", to: ["u1", "u2"] },
+    { kind: "approvals", to: ["u3"] },
+  ]);
+  assert.equal(net.sent.length, 2);
+});

@@ -105,6 +105,30 @@ Deno.test({
 });
 
 Deno.test({
+  name: `a live event for hundreds of approvers reaches the other node whole ${ONLY}`,
+  ignore: !TEST_DATABASE_URL,
+  async fn() {
+    await using w = await world();
+    await using b = await startTestServer({ joining: w.server });
+    const heard = new Set<string>();
+    const stop = b.services.events.subscribe((e) => {
+      if (e.kind === "approvals") { for (const id of e.recipients) heard.add(id); }
+    });
+    try {
+      // Far more than one PostgreSQL notification carries.
+      const recipients = Array.from({ length: 450 }, () => crypto.randomUUID());
+      w.server.services.events.publish({ kind: "approvals", recipients });
+      await until("every approver named on node B", () => heard.size === recipients.length, {
+        detail: () => `${heard.size} named`,
+      });
+      assert.deepEqual([...heard].sort(), [...recipients].sort());
+    } finally {
+      stop();
+    }
+  },
+});
+
+Deno.test({
   name: `a deadline set on a node that does not lead fires exactly once while that node is ` +
     `stopped ${ONLY}`,
   ignore: !TEST_DATABASE_URL,
