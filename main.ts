@@ -578,7 +578,16 @@ async function joinCluster(
     retryMs: options.leaderRetryMs,
   });
   log.info("joined the cluster", { node: node.id, internalUrl: node.internalUrl });
-  return { node, bus, leadership, close: () => bus.close() };
+  return {
+    node,
+    bus,
+    leadership,
+    // The scheduler gives up the lead when it stops; a start that failed before that must too.
+    async close() {
+      await leadership.stop();
+      await bus.close();
+    },
+  };
 }
 
 async function serveOn(
