@@ -19,6 +19,7 @@ import {
 } from "./core/mod.ts";
 import { AgentEndpoint } from "./hub/agent_endpoint.ts";
 import { AgentHub } from "./hub/agent_hub.ts";
+import { ClusterAgents } from "./hub/cluster_agents.ts";
 import { ChannelRelay } from "./hub/channels.ts";
 import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
@@ -46,6 +47,7 @@ import { createLogger, type Logger, silentLogger } from "./lib/log.ts";
 import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
 import { type Leadership, Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
+import { NODE_BEAT_MS } from "./core/mod.ts";
 import { hashToken, randomHex } from "./lib/tokens.ts";
 import { mailTexts } from "./mailer/messages.ts";
 import { Outbox } from "./mailer/outbox.ts";
@@ -53,7 +55,7 @@ import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts
 import { createApp } from "./routes/app.tsx";
 import { Accounts } from "./services/accounts.ts";
 import { AgentUpdates } from "./services/agent_updates.ts";
-import { ConnectionRecords } from "./services/agent_records.ts";
+import { ConnectionRecords, NodeMembership } from "./services/agent_records.ts";
 import { ApprovalMail } from "./services/approval_mail.ts";
 import { AuditChain } from "./services/audit_chain.ts";
 import { AuditLog } from "./services/audit_log.ts";
@@ -92,7 +94,7 @@ import { ApiTokens } from "./services/api_tokens.ts";
 import { ConsentSettings } from "./services/consent_settings.ts";
 import { EmailSettings } from "./services/email_settings.ts";
 import { Organization } from "./services/organization.ts";
-import { type Db, migrate, openDatabase } from "./store/db.ts";
+import { type Db, engineOf, migrate, openDatabase } from "./store/db.ts";
 import { getInstance } from "./store/instance.ts";
 
 /** What building the services needs. */
@@ -106,6 +108,8 @@ export interface ServiceDeps {
   scrypt?: ScryptParams;
   /** Agent heartbeat window override (tests). */
   heartbeatWindowMs?: number;
+  /** The bus to the other nodes on the same database; a lone node's when none is given. */
+  bus?: NodeBus;
   /** Agent connections still in their handshake, in all and per address (tests). */
   handshakes?: HandshakeLimits;
   /** Where mail goes; null records it in the outbox and the log only. */
@@ -124,8 +128,6 @@ export interface ServiceDeps {
   metrics?: { allow: Cidr[]; token: string | null };
   /** Where terminal recordings are kept (none when null: a department that records cannot). */
   recordingsDir?: string | null;
-  /** This node's bus to the other nodes (default: a lone node's, where nothing arrives). */
-  bus?: NodeBus;
   /** Which node keeps the deadlines (default: this one, alone). */
   leadership?: Leadership;
 }
@@ -147,8 +149,10 @@ function liveEventPieces(event: LiveEvent): LiveEvent[] {
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
 export interface Wired extends Services {
-  /** The live connections of devices (the services' agent link). */
+  /** The live connections of devices held by this node. */
   hub: AgentHub;
+  /** The devices of the whole cluster (the services' agent link) and which node holds each. */
+  agents: ClusterAgents;
   /** Where agents connect and are authenticated. */
   agentSockets: AgentEndpoint;
   relay: ChannelRelay;
@@ -235,15 +239,31 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     receipts,
   });
 
-  // The hub holds the devices' connections; what it records goes through its own unit of work.
+  // The hub holds the connections of the devices that reached this node; what it records goes
+  // through its own unit of work. The cluster's agent link answers for every node's devices.
+  const hubWork = new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT });
+  const connectionRecords = new ConnectionRecords({ work: hubWork, node: bus.node });
   const hub = new AgentHub({
     clock,
     log: log.child({ component: "hub" }),
     events,
     organization,
     heartbeatWindowMs: deps.heartbeatWindowMs,
-    records: new ConnectionRecords({
-      work: new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT }),
+    records: connectionRecords,
+  });
+  const agents = new ClusterAgents({
+    hub,
+    bus,
+    clock,
+    log: log.child({ component: "cluster" }),
+    events,
+    records: connectionRecords,
+    // A SQLite file has one server (its data directory is locked): any other node is stale.
+    nodes: new NodeMembership({
+      work: hubWork,
+      node: bus.node,
+      solo: engineOf(db) === "sqlite",
+      beatMs: NODE_BEAT_MS,
     }),
   });
   // Terminals are recorded where their department's policy says so, through the relay's port.
@@ -266,7 +286,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     recorder,
     runner: new EffectRunner({
       clock,
-      agents: hub,
+      agents,
       channels: relay,
       mail: outbox,
       wakeup: scheduler,
@@ -335,12 +355,12 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     hub,
     downloadsDir: deps.downloadsDir ?? null,
   });
-  const live = new LiveDevices({ agents: hub });
+  const live = new LiveDevices({ agents });
   const sessions = new SupportSessions({ work, transitions, live, clock, accounts, organization });
   const deviceEvents = new DeviceEvents({
     work,
     transitions,
-    agents: hub,
+    agents,
     clock,
     log: log.child({ component: "sessions" }),
   });
@@ -364,11 +384,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     relay,
     clock,
     log: log.child({ component: "relay" }),
-    agents: hub,
+    agents,
     organization,
   });
   receipts.channels = remote;
-  receipts.agents = hub;
+  receipts.agents = agents;
   const transfers = new Transfers(events);
   const maxTransferBytes = deps.maxTransferBytes ?? 4 * 1024 ** 3;
   const files = new FileTransfers({ channels: remote, transfers, maxBytes: maxTransferBytes });
@@ -377,7 +397,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     transitions: codeTransitions,
     clock,
     log: log.child({ component: "support" }),
-    agents: hub,
+    agents,
     live,
     apps: supportApps,
     sessions,
@@ -418,7 +438,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     bus,
     events,
     hub,
-    agents: hub,
+    agents,
     agentSockets,
     relay,
     scheduler,
@@ -429,7 +449,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     directory,
     revocations,
     enrollment: new Enrollment({ db, clock, work }),
-    deviceAdmin: new DeviceAdmin({ db, work, clock, agents: hub, events, revocations }),
+    deviceAdmin: new DeviceAdmin({ db, work, clock, agents, events, revocations }),
     settings: new DepartmentSettings({ db, work }),
     consentSettings: new ConsentSettings({ work }),
     emailSettings: new EmailSettings({ work }),
@@ -459,6 +479,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       deviceEvents.start();
       support.start();
       remote.start();
+      await agents.start();
       await hub.start();
       await scheduler.start();
       await revocations.start();
@@ -478,6 +499,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       transfers.stop();
       agentSockets.stop();
       await hub.stop();
+      await agents.stop();
       await outbox.idle();
       await completing;
     },
@@ -503,6 +525,8 @@ export interface StartOptions {
   handshakes?: HandshakeLimits;
   /** How often a node that does not keep the deadlines tries to (cluster tests). */
   leaderRetryMs?: number;
+  /** The bus to the other nodes (tests: an in-memory one); a lone node's when none is given. */
+  bus?: NodeBus;
 }
 
 /** How long a stop waits for open requests to finish. */
@@ -543,16 +567,17 @@ function newNodeIdentity(internalUrl: string): NodeIdentity & { internalUrl: str
 
 /** This process as a node: its identity, its bus, who keeps the deadlines. */
 interface Cluster {
-  node: NodeIdentity & { internalUrl: string };
   bus: NodeBus;
   leadership?: Leadership;
+  /** Where the node is, once it knows its port (given port 0). */
+  listening(url: string): void;
   close(): Promise<void>;
 }
 
 /**
  * Cluster mode is on exactly when the database is PostgreSQL: the nodes on it talk through
  * LISTEN/NOTIFY and elect the scheduler's leader with an advisory lock. A SQLite server is
- * the only node.
+ * the only node. Tests may hand in a bus of their own.
  */
 async function joinCluster(
   config: ServerConfig,
@@ -560,8 +585,23 @@ async function joinCluster(
   log: Logger,
 ): Promise<Cluster> {
   const node = newNodeIdentity(config.internalUrl ?? listenUrl(config.host, config.port));
-  if (!config.database) {
-    return { node, bus: new SoloBus(node), close: () => Promise.resolve() };
+  const listening = (url: string) => {
+    if (config.port === 0 && !config.internalUrl) node.internalUrl = url;
+  };
+  const leadership = config.database
+    ? new PgLeadership(config.database, {
+      clock: options.clock ?? systemClock,
+      log: log.child({ component: "scheduler" }),
+      retryMs: options.leaderRetryMs,
+    })
+    : undefined;
+  if (options.bus || !config.database) {
+    return {
+      bus: options.bus ?? new SoloBus(node),
+      leadership,
+      listening,
+      close: async () => await leadership?.stop(),
+    };
   }
   if (!config.internalUrl && (config.host === "0.0.0.0" || config.host === "::")) {
     // Listening on every address says nothing about where the other nodes find this one.
@@ -572,19 +612,14 @@ async function joinCluster(
     );
   }
   const bus = await PgNodeBus.open(config.database, node, { log: log.child({ component: "bus" }) });
-  const leadership = new PgLeadership(config.database, {
-    clock: options.clock ?? systemClock,
-    log: log.child({ component: "scheduler" }),
-    retryMs: options.leaderRetryMs,
-  });
   log.info("joined the cluster", { node: node.id, internalUrl: node.internalUrl });
   return {
-    node,
     bus,
     leadership,
+    listening,
     // The scheduler gives up the lead when it stops; a start that failed before that must too.
     async close() {
-      await leadership.stop();
+      await leadership?.stop();
       await bus.close();
     },
   };
@@ -650,9 +685,7 @@ async function serveOn(
   );
   services.config.publicUrl = url;
   // Given port 0, the node is where it was actually given a port.
-  if (config.port === 0 && !config.internalUrl) {
-    cluster.node.internalUrl = cluster.node.internalUrl.replace(/:0$/, `:${port}`);
-  }
+  cluster.listening(listenUrl(config.host, port));
   log.info("listening", { address: `${config.host}:${port}`, url, dataDir: config.dataDir });
   if (services.instance.organization === null) {
     log.info(`first run: open ${url}/setup to create the first super admin`);

@@ -18,6 +18,7 @@ export * from "./effects.ts";
 export * from "./email_approval.ts";
 export * from "./errors.ts";
 export * from "./file_reach.ts";
+export * from "./nodes.ts";
 export * from "./outcomes.ts";
 export * from "./policy.ts";
 export * from "./presence.ts";

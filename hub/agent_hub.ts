@@ -155,6 +155,16 @@ export class AgentHub {
     return this.#connections.get(deviceId)?.device?.latest ?? null;
   }
 
+  /** True while this node holds a connection of the device, checked in lately or not. */
+  holds(deviceId: string): boolean {
+    return this.#connections.has(deviceId);
+  }
+
+  /** The devices whose connection this node holds. */
+  heldDevices(): string[] {
+    return [...this.#connections.keys()];
+  }
+
   /** True while the device holds a connection that checked in within the window. */
   isOnline(deviceId: string): boolean {
     return this.#presence.isOnline(deviceId, this.#d.clock.now());

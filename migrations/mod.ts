@@ -26,6 +26,7 @@ import * as consentReceipts from "./20261204T110000_consent_receipts.ts";
 import * as workspacePreference from "./20261204T120000_workspace_preference.ts";
 import * as auditApiTokens from "./20261204T130000_audit_api_tokens.ts";
 import * as perfPagesListIndexes from "./20261205T100020_perf_pages_list_indexes.ts";
+import * as clusterPresence from "./20261206T100000_cluster_presence.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -52,4 +53,5 @@ export const migrations: Record<string, Migration> = {
   "20261204T120000_workspace_preference": workspacePreference,
   "20261204T130000_audit_api_tokens": auditApiTokens,
   "20261205T100020_perf_pages_list_indexes": perfPagesListIndexes,
+  "20261206T100000_cluster_presence": clusterPresence,
 };

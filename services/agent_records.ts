@@ -9,28 +9,58 @@ import { audit } from "../core/mod.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
 import { pendingDeviceMessages } from "../store/device_messages.ts";
 import {
-  connectedDevices,
+  heldDevices,
   markDisconnected,
-  resetConnected,
+  orphanedDevices,
+  reclaimDevices,
+  releaseOrphan,
   saveConnectionInfo,
   saveDeviceInfo,
   saveLastActivity,
 } from "../store/devices.ts";
-import type { AgentNote, AgentRecords, Disconnection } from "./ports.ts";
+import {
+  beatNode,
+  listNodes,
+  registerNode,
+  removeDeadNodes,
+  removeNode,
+  removeNodesAt,
+  removeOtherNodes,
+} from "../store/nodes.ts";
+import { deadBefore } from "../core/mod.ts";
+import type { NodeIdentity } from "../lib/node_bus.ts";
+import type { AgentNote, AgentRecords, Disconnection, NodeRecord, NodeRecords } from "./ports.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** Writes what the hub decides about connections. */
 export class ConnectionRecords implements AgentRecords {
   readonly #work: UnitOfWork;
+  readonly #node: NodeIdentity;
 
-  constructor(deps: { work: UnitOfWork }) {
+  constructor(deps: { work: UnitOfWork; node: NodeIdentity }) {
     this.#work = deps.work;
+    this.#node = deps.node;
   }
 
-  /** Devices a crashed run left marked connected are recorded offline, as of their last activity. */
-  async recoverConnections(now: number): Promise<void> {
-    await this.#work.run(async (tx) => {
-      for (const device of await connectedDevices(tx.db)) {
+  /**
+   * Devices held by a node that is gone (a crashed run, a node held dead) are recorded offline,
+   * as of their last activity. Each device is let go by one conditional update, so when several
+   * nodes sweep at once exactly one of them records it.
+   */
+  async recoverConnections(
+    now: number,
+  ): Promise<{ deviceId: string; departmentId: string; nodeId: string | null }[]> {
+    const orphans = await orphanedDevices(this.#work.db);
+    if (orphans.length === 0) return [];
+    return await this.#work.run(async (tx) => {
+      const released = [];
+      for (const device of orphans) {
+        if (!await releaseOrphan(tx.db, device)) continue;
+        released.push({
+          deviceId: device.id,
+          departmentId: device.department_id,
+          nodeId: device.node_id,
+        });
         await tx.audit({
           // The last activity the database knows of: at most one flush interval old.
           at: device.last_activity_at ?? now,
@@ -42,7 +72,7 @@ export class ConnectionRecords implements AgentRecords {
           detail: { cause: "server_stopped_unexpectedly" },
         });
       }
-      await resetConnected(tx.db);
+      return released;
     });
   }
 
@@ -56,6 +86,7 @@ export class ConnectionRecords implements AgentRecords {
         platform: c.agent.platform,
         remoteAddress: c.address,
         now: c.now,
+        nodeId: this.#node.id,
       });
       await tx.effects(c.events.map(audit), { departmentId: c.departmentId });
       return await pendingDeviceMessages(tx.db, c.deviceId);
@@ -66,10 +97,18 @@ export class ConnectionRecords implements AgentRecords {
   async disconnected(changes: Disconnection[]): Promise<void> {
     if (changes.every((c) => c.lastActivityAt === null && c.events.length === 0)) return;
     await this.#work.run(async (tx) => {
+      const events = [];
       for (const c of changes) {
-        if (c.lastActivityAt !== null) await markDisconnected(tx.db, c.deviceId, c.lastActivityAt);
+        const held = c.lastActivityAt === null ||
+          await markDisconnected(tx.db, c.deviceId, c.lastActivityAt, this.#node.id);
+        // A device this node no longer holds went offline elsewhere, or is online elsewhere:
+        // whoever let it go recorded it.
+        events.push({
+          departmentId: c.departmentId,
+          events: held ? c.events : c.events.filter((e) => e.action !== "device.offline"),
+        });
       }
-      for (const c of changes) {
+      for (const c of events) {
         await tx.effects(c.events.map(audit), { departmentId: c.departmentId });
       }
     });
@@ -87,5 +126,58 @@ export class ConnectionRecords implements AgentRecords {
     await this.#work.run(async (tx) => {
       for (const note of notes) await tx.audit(note);
     });
+  }
+}
+
+/** This node's membership of the cluster: its row in `nodes`, its beat, and who holds what. */
+export class NodeMembership implements NodeRecords {
+  readonly #work: UnitOfWork;
+  readonly #node: NodeIdentity;
+  readonly #solo: boolean;
+  readonly #beatMs: number;
+
+  constructor(deps: { work: UnitOfWork; node: NodeIdentity; solo: boolean; beatMs: number }) {
+    this.#work = deps.work;
+    this.#node = deps.node;
+    this.#solo = deps.solo;
+    this.#beatMs = deps.beatMs;
+  }
+
+  async join(now: number): Promise<void> {
+    await this.#register(now);
+    if (this.#solo) return await removeOtherNodes(this.#work.db, this.#node.id);
+    await removeDeadNodes(this.#work.db, this.#node.id, deadBefore(now, this.#beatMs));
+    // A node restarted at its address after a crash need not wait for its former run to die.
+    if (this.#node.internalUrl !== "") {
+      await removeNodesAt(this.#work.db, this.#node.internalUrl, this.#node.id);
+    }
+  }
+
+  async beat(now: number): Promise<boolean> {
+    const alive = await beatNode(this.#work.db, this.#node.id, now);
+    if (!alive) await this.#register(now);
+    await removeDeadNodes(this.#work.db, this.#node.id, deadBefore(now, this.#beatMs));
+    return alive;
+  }
+
+  async nodes(): Promise<NodeRecord[]> {
+    return await listNodes(this.#work.db);
+  }
+
+  async held(): Promise<Map<string, string>> {
+    const rows = await heldDevices(this.#work.db, this.#node.id);
+    return new Map(rows.map((r) => [r.id, r.node_id]));
+  }
+
+  async reclaim(deviceIds: string[]): Promise<void> {
+    await reclaimDevices(this.#work.db, deviceIds, this.#node.id);
+  }
+
+  async leave(): Promise<void> {
+    await removeNode(this.#work.db, this.#node.id);
+  }
+
+  async #register(now: number) {
+    await registerNode(this.#work.db, { ...this.#node, now });
   }
 }

@@ -13,7 +13,8 @@
  * - what the services offer to the adapter that drives them over the agent protocol: device
  *   authentication, the support app's handshake, the failed-hello limit and the records of
  *   agent connections ({@link DeviceAuthentication}, {@link SupportAppGate},
- *   {@link AttemptLimiter}, {@link AgentRecords}).
+ *   {@link AttemptLimiter}, {@link AgentRecords}, {@link NodeRecords}), and which node holds
+ *   each device ({@link NodeDirectory}, for the relay between nodes).
  *
  * `hub/` and `mailer/` implement these and know this module by its types only (never a service
  * module); `main.ts` (through `buildServices`) hands the implementations in by constructor
@@ -71,6 +72,22 @@ export interface AgentLink {
   disconnect(deviceId: string, code: number, reason: string, key?: string): void;
   /** Registers a listener (at start-up, never in a constructor). */
   listen(listener: AgentListener): void;
+}
+
+/** Where a node of the cluster is, for what only a direct connection carries (relayed channels). */
+export interface NodeAddress {
+  nodeId: string;
+  /** The node's internal URL (its internal WebSocket). */
+  internalUrl: string;
+}
+
+/**
+ * Which node holds each device's live connection. A SQLite server is a cluster of one: a
+ * connected device is held by this node, any other by none.
+ */
+export interface NodeDirectory {
+  /** The node holding the device's live connection (this node included); null when none does. */
+  holder(deviceId: string): NodeAddress | null;
 }
 
 /** What the agent does on a channel. */
@@ -433,8 +450,14 @@ export interface Disconnection {
 
 /** The durable side of agent connections, written as the hub's presence rules decide. */
 export interface AgentRecords {
-  /** At start-up: devices a crashed run left marked connected are recorded offline. */
-  recoverConnections(now: number): Promise<void>;
+  /**
+   * Devices held as connected by a node that is gone (a crashed run, a node held dead) are
+   * recorded offline, each once whichever nodes ask together; returns them. At start-up and at
+   * every sweep for dead nodes.
+   */
+  recoverConnections(
+    now: number,
+  ): Promise<{ deviceId: string; departmentId: string; nodeId: string | null }[]>;
   /**
    * A connection is the device's live one: records it with core's presence events in one
    * transaction, and returns what the device must hear right after its welcome.
@@ -457,4 +480,33 @@ export interface AgentRecords {
   ): Promise<void>;
   /** Writes batched check-in times and the hub's notes. */
   flush(activity: Map<string, number>, notes: AgentNote[]): Promise<void>;
+}
+
+/** A node among those sharing the database (see core's `nodeAlive`). */
+export interface NodeRecord {
+  id: string;
+  internalUrl: string;
+  heartbeatAt: number;
+}
+
+/** The durable side of this node's membership of the cluster, offered to the hub. */
+export interface NodeRecords {
+  /**
+   * Registers this node. A lone server (SQLite) is the database's only node: every other
+   * registered node is a former run of it and is removed.
+   */
+  join(now: number): Promise<void>;
+  /**
+   * Records this node's beat and removes the nodes held dead; false when this node's own row was
+   * gone (the others held it dead), in which case it is registered again.
+   */
+  beat(now: number): Promise<boolean>;
+  /** Every registered node. */
+  nodes(): Promise<NodeRecord[]>;
+  /** The devices other nodes hold, by device id. */
+  held(): Promise<Map<string, string>>;
+  /** Records the devices this node still holds as its own again (after it was held dead). */
+  reclaim(deviceIds: string[]): Promise<void>;
+  /** This node stops: its row goes, so no one waits for its beat. */
+  leave(): Promise<void>;
 }

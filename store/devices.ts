@@ -245,35 +245,89 @@ export async function registerDeviceKey(
 export async function saveConnectionInfo(
   db: Db,
   id: string,
-  conn: { agentVersion: string; platform: string; remoteAddress: string; now: number },
+  conn: {
+    agentVersion: string;
+    platform: string;
+    remoteAddress: string;
+    now: number;
+    /** The node that holds the connection. */
+    nodeId: string;
+  },
 ): Promise<void> {
   await db.updateTable("devices").set({
     agent_version: conn.agentVersion,
     platform: conn.platform,
     remote_address: conn.remoteAddress,
     connected: 1,
+    node_id: conn.nodeId,
     last_activity_at: conn.now,
     updated_at: conn.now,
   }).where("id", "=", id).execute();
 }
 
-/** Marks a device as no longer connected. */
-export async function markDisconnected(db: Db, id: string, lastActivityAt: number): Promise<void> {
-  await db.updateTable("devices").set({ connected: 0, last_activity_at: lastActivityAt })
-    .where("id", "=", id).execute();
-}
-
-/** Devices the database holds as connected: at start-up, those the last run did not let go. */
-export async function connectedDevices(
+/**
+ * Marks a device as no longer connected, if `nodeId` still holds it; false when it does not (the
+ * agent already reconnected to another node, or its node was held dead and it was let go).
+ */
+export async function markDisconnected(
   db: Db,
-): Promise<Pick<Device, "id" | "department_id" | "last_activity_at">[]> {
-  return await db.selectFrom("devices").select(["id", "department_id", "last_activity_at"])
-    .where("connected", "=", 1).execute();
+  id: string,
+  lastActivityAt: number,
+  nodeId: string,
+): Promise<boolean> {
+  const result = await db.updateTable("devices")
+    .set({ connected: 0, node_id: null, last_activity_at: lastActivityAt })
+    .where("id", "=", id).where("node_id", "=", nodeId).executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
-/** At start-up no agent is connected yet, whatever the last run left behind. */
-export async function resetConnected(db: Db): Promise<void> {
-  await db.updateTable("devices").set({ connected: 0 }).where("connected", "=", 1).execute();
+/** A device held as connected by a node that is no longer registered (or by none). */
+export type OrphanedDevice = Pick<Device, "id" | "department_id" | "last_activity_at" | "node_id">;
+
+/**
+ * Devices the database holds as connected by a node that is gone: one that stopped without
+ * letting them go (a crash) or was held dead.
+ */
+export async function orphanedDevices(db: Db): Promise<OrphanedDevice[]> {
+  return await db.selectFrom("devices")
+    .select(["id", "department_id", "last_activity_at", "node_id"])
+    .where("connected", "=", 1)
+    .where((eb) =>
+      eb.or([
+        eb("node_id", "is", null),
+        eb("node_id", "not in", eb.selectFrom("nodes").select("id")),
+      ])
+    ).execute();
+}
+
+/**
+ * Lets go of an orphaned device (its last activity kept), if it is still held by the same gone
+ * node: false when another node let go of it first or its agent has reconnected meanwhile.
+ */
+export async function releaseOrphan(db: Db, device: OrphanedDevice): Promise<boolean> {
+  const result = await db.updateTable("devices").set({ connected: 0, node_id: null })
+    .where("id", "=", device.id).where("connected", "=", 1)
+    .where("node_id", device.node_id === null ? "is" : "=", device.node_id)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** The devices other nodes hold, as this node starts (it hears of changes from then on). */
+export async function heldDevices(
+  db: Db,
+  exceptNodeId: string,
+): Promise<{ id: string; node_id: string }[]> {
+  const rows = await db.selectFrom("devices").select(["id", "node_id"])
+    .where("connected", "=", 1).where("node_id", "is not", null)
+    .where("node_id", "<>", exceptNodeId).execute();
+  return rows.map((r) => ({ id: r.id, node_id: r.node_id! }));
+}
+
+/** Marks devices this node holds as connected by it again (after it was held dead). */
+export async function reclaimDevices(db: Db, ids: string[], nodeId: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable("devices").set({ connected: 1, node_id: nodeId }).where("id", "in", ids)
+    .where((eb) => eb.or([eb("node_id", "is", null), eb("node_id", "=", nodeId)])).execute();
 }
 
 /** How many check-in times one statement writes: 2 parameters each, far below any limit. */

@@ -156,6 +156,8 @@ export interface DevicesTable {
   last_activity_at: number | null;
   /** 1 while the agent holds a live connection (kept by the hub; reset at start-up). */
   connected: Generated<number>;
+  /** The node that holds the live connection; null while there is none. */
+  node_id: string | null;
   /** "agent" for enrolled devices; "support" for a support app's computer (R6). */
   kind: Generated<"agent" | "support">;
   disabled_at: number | null;
@@ -366,6 +368,15 @@ export interface HealthProbeTable {
   checked_at: number;
 }
 
+/** A running server among those sharing the database (a node of the cluster). */
+export interface NodesTable {
+  id: string;
+  /** Where other nodes reach it for relayed channels. */
+  internal_url: string;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 export interface Database {
   instance: InstanceTable;
   users: UsersTable;
@@ -379,6 +390,7 @@ export interface Database {
   device_groups: DeviceGroupsTable;
   enrollment_tokens: EnrollmentTokensTable;
   devices: DevicesTable;
+  nodes: NodesTable;
   department_policies: DepartmentPoliciesTable;
   policy_exclusions: PolicyExclusionsTable;
   support_sessions: SupportSessionsTable;

@@ -16,7 +16,8 @@ import { Client, httpTransport } from "./support/client.ts";
 import { RawAgent } from "./support/devices.ts";
 import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
-import { until } from "./support/wait.ts";
+import { until, WAIT_MS } from "./support/wait.ts";
+import { NODE_BEAT_MS } from "../core/mod.ts";
 import { quietWork } from "./support/work.ts";
 import { systemClock } from "../lib/clock.ts";
 import { serverDatabaseLocation } from "./support/database.ts";
@@ -367,6 +368,13 @@ Deno.test("a crash keeps every device.online written before it and leaves a devi
   // Straight after the last welcome: nothing has had time to be written in a batch.
   await installation.crashAndRestart();
   await Promise.all(devices.map((d) => d.agent.closed));
+  // On PostgreSQL the restarted server is a new node of a cluster, and the crashed one may be
+  // another node still alive until it has missed three beats: its devices are let go then.
+  await until(
+    "a device.offline for each device",
+    async () => (await installation.audit("device.offline")).length >= ids.length,
+    { timeoutMs: 4 * NODE_BEAT_MS + WAIT_MS },
+  );
 
   const online = await installation.audit("device.online");
   assert.deepEqual(new Set(online.map((r) => r.device_id)), new Set(ids));

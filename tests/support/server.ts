@@ -31,12 +31,16 @@ export async function startTestServer(
     port?: number;
     smtp?: SmtpSettings | null;
     joining?: TestServer;
+    /** Another node's database, to share (it stays when this server is disposed of). */
+    sharedDatabase?: string;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "assent-server-" });
   const port = options.port ?? 0;
   const database = options.joining
     ? await joinedDatabase(options.joining, dataDir)
+    : options.sharedDatabase
+    ? { location: options.sharedDatabase, drop: () => Promise.resolve() }
     : await serverDatabase(dataDir);
   const running = await startServer({
     host: "127.0.0.1",
