@@ -23,13 +23,13 @@ import { ClusterAgents } from "./hub/cluster_agents.ts";
 import { ChannelRelay } from "./hub/channels.ts";
 import { NodeChannelEndpoint } from "./hub/node_endpoint.ts";
 import { NODE_AUTH_INFO } from "./lib/node_auth.ts";
-import type { NodeIdentity } from "./lib/node_bus.ts";
 import type { HandshakeLimits } from "./hub/handshake.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import {
   ConfigError,
   configFromSettings,
   describeSettings,
+  listenUrl,
   parseServerConfig,
   resolveSettings,
   SECRET_OPTIONS,
@@ -41,13 +41,16 @@ import { type AuditKey, ephemeralAuditKey, loadAuditKey } from "./lib/audit_key.
 import { type Cidr, parseCidr } from "./lib/cidr.ts";
 import { DataDirInUseError, lockDataDir } from "./lib/data_lock.ts";
 import { EventBus } from "./lib/event_bus.ts";
+import { type NodeBus, type NodeIdentity, SoloBus } from "./lib/node_bus.ts";
+import { shareEvents } from "./lib/node_events.ts";
+import { PgLeadership } from "./lib/pg_leader.ts";
+import { PgNodeBus } from "./lib/pg_node_bus.ts";
 import { createLogger, type Logger, silentLogger } from "./lib/log.ts";
 import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
-import { Scheduler } from "./lib/scheduler.ts";
+import { type Leadership, Scheduler } from "./lib/scheduler.ts";
 import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
-import { type NodeBus, SoloBus } from "./lib/node_bus.ts";
 import { NODE_BEAT_MS } from "./core/mod.ts";
-import { hashToken, randomToken } from "./lib/tokens.ts";
+import { hashToken, randomHex } from "./lib/tokens.ts";
 import { mailTexts } from "./mailer/messages.ts";
 import { Outbox } from "./mailer/outbox.ts";
 import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
@@ -129,6 +132,23 @@ export interface ServiceDeps {
   recordingsDir?: string | null;
   /** Which node holds a device; the nodes' own directory by default. */
   locator?: NodeDirectory;
+  /** Which node keeps the deadlines (default: this one, alone). */
+  leadership?: Leadership;
+}
+
+/** Recipients per node message: ids of 22 characters keep a hundred far below its limit. */
+const RECIPIENTS_PER_MESSAGE = 100;
+
+/** An approvals event for many approvers travels as several, each naming some of them. */
+function liveEventPieces(event: LiveEvent): LiveEvent[] {
+  if (event.kind !== "approvals" || event.recipients.length <= RECIPIENTS_PER_MESSAGE) {
+    return [event];
+  }
+  const pieces: LiveEvent[] = [];
+  for (let i = 0; i < event.recipients.length; i += RECIPIENTS_PER_MESSAGE) {
+    pieces.push({ ...event, recipients: event.recipients.slice(i, i + RECIPIENTS_PER_MESSAGE) });
+  }
+  return pieces;
 }
 
 /** The services with the adapters that implement their ports, as the composition root holds them. */
@@ -140,9 +160,9 @@ export interface Wired extends Services {
   /** Where agents connect and are authenticated. */
   agentSockets: AgentEndpoint;
   relay: ChannelRelay;
-  /** Who this process is among the nodes. */
-  node: NodeIdentity;
   scheduler: Scheduler;
+  /** Messages to and from the other nodes. */
+  bus: NodeBus;
   outbox: Outbox;
   /** The support app's handshake. */
   supportApps: SupportApps;
@@ -166,8 +186,21 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     trustProxy: deps.trustProxy ?? false,
   };
   const publicUrl = () => config.publicUrl;
+  // The cluster: what one node publishes reaches the live pages of every node, and one node
+  // keeps the deadlines. A lone server (SQLite) is a cluster of one on a bus where nothing
+  // arrives, and keeps them itself.
+  const bus = deps.bus ?? new SoloBus(newNodeIdentity("http://127.0.0.1"));
   const events = new EventBus<LiveEvent>();
-  const scheduler = new Scheduler(clock, log.child({ component: "scheduler" }));
+  shareEvents(events, bus, {
+    topic: "events",
+    log: log.child({ component: "bus" }),
+    pieces: liveEventPieces,
+  });
+  const scheduler = new Scheduler(
+    clock,
+    log.child({ component: "scheduler" }),
+    deps.leadership ? { leadership: deps.leadership, bus } : undefined,
+  );
   const approvalMail = new ApprovalMail({
     publicUrl,
     organization,
@@ -212,7 +245,6 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
 
   // The hub holds the connections of the devices that reached this node; what it records goes
   // through its own unit of work. The cluster's agent link answers for every node's devices.
-  const bus = deps.bus ?? new SoloBus({ id: randomToken(16), internalUrl: "" });
   const hubWork = new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT });
   const connectionRecords = new ConnectionRecords({ work: hubWork, node: bus.node });
   const hub = new AgentHub({
@@ -411,6 +443,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
   if (deps.backups) scheduler.add(backups);
 
   const shutdown = new AbortController();
+  let completing: Promise<void> = Promise.resolve();
   return {
     db,
     clock,
@@ -418,13 +451,14 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     box,
     config,
     instance: state,
+    node: bus.node,
+    bus,
     events,
     hub,
     agents,
     agentSockets,
     nodeChannels,
     relay,
-    node,
     scheduler,
     outbox,
     live,
@@ -468,12 +502,15 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       await scheduler.start();
       await revocations.start();
       webhooks.start();
-      void receipts.completePending();
+      // In the background, but awaited by stop(): the database must outlive it.
+      completing = receipts.completePending().catch((err) =>
+        log.error("pending consent receipts could not be read", { err })
+      );
     },
     shutdown: shutdown.signal,
     async stop() {
       shutdown.abort();
-      scheduler.stop();
+      await scheduler.stop();
       webhooks.stop();
       revocations.stop();
       relay.closeAll();
@@ -482,6 +519,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       await hub.stop();
       await agents.stop();
       await outbox.idle();
+      await completing;
     },
   };
 }
@@ -503,6 +541,8 @@ export interface StartOptions {
   heartbeatWindowMs?: number;
   /** Agent connections still in their handshake, in all and per address. */
   handshakes?: HandshakeLimits;
+  /** How often a node that does not keep the deadlines tries to (cluster tests). */
+  leaderRetryMs?: number;
   /** The bus to the other nodes (tests: an in-memory one); a lone node's when none is given. */
   bus?: NodeBus;
   /** Which node holds a device, when the nodes' own directory is not to be asked (tests). */
@@ -525,16 +565,84 @@ export async function startServer(
     ? { release() {} }
     : await lockDataDir(config.dataDir, "assent serve");
   let database: ReturnType<typeof openDatabase> | undefined;
+  let cluster: Cluster | undefined;
   try {
     const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
     const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
     database = openDatabase(config.database || join(config.dataDir, "assent.db"));
-    return await serveOn(config, options, log, box, auditKey, database, lock);
+    cluster = await joinCluster(config, options, log);
+    return await serveOn(config, options, log, box, auditKey, database, lock, cluster);
   } catch (err) {
+    await cluster?.close();
     await database?.close();
     lock.release();
     throw err;
   }
+}
+
+/** A new node: a random id per process start, and where the other nodes reach it. */
+function newNodeIdentity(internalUrl: string): NodeIdentity & { internalUrl: string } {
+  return { id: randomHex(16), internalUrl };
+}
+
+/** This process as a node: its identity, its bus, who keeps the deadlines. */
+interface Cluster {
+  bus: NodeBus;
+  leadership?: Leadership;
+  /** Where the node is, once it knows its port (given port 0). */
+  listening(url: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Cluster mode is on exactly when the database is PostgreSQL: the nodes on it talk through
+ * LISTEN/NOTIFY and elect the scheduler's leader with an advisory lock. A SQLite server is
+ * the only node. Tests may hand in a bus of their own.
+ */
+async function joinCluster(
+  config: ServerConfig,
+  options: StartOptions,
+  log: Logger,
+): Promise<Cluster> {
+  const node = newNodeIdentity(config.internalUrl ?? listenUrl(config.host, config.port));
+  const listening = (url: string) => {
+    if (config.port === 0 && !config.internalUrl) node.internalUrl = url;
+  };
+  const leadership = config.database
+    ? new PgLeadership(config.database, {
+      clock: options.clock ?? systemClock,
+      log: log.child({ component: "scheduler" }),
+      retryMs: options.leaderRetryMs,
+    })
+    : undefined;
+  if (options.bus || !config.database) {
+    return {
+      bus: options.bus ?? new SoloBus(node),
+      leadership,
+      listening,
+      close: async () => await leadership?.stop(),
+    };
+  }
+  if (!config.internalUrl && (config.host === "0.0.0.0" || config.host === "::")) {
+    // Listening on every address says nothing about where the other nodes find this one.
+    log.warn(
+      "internal-url is not set and the server listens on every address: other nodes of the " +
+        "cluster will look for this one at loopback; set --internal-url",
+      { internalUrl: node.internalUrl },
+    );
+  }
+  const bus = await PgNodeBus.open(config.database, node, { log: log.child({ component: "bus" }) });
+  log.info("joined the cluster", { node: node.id, internalUrl: node.internalUrl });
+  return {
+    bus,
+    leadership,
+    listening,
+    // The scheduler gives up the lead when it stops; a start that failed before that must too.
+    async close() {
+      await leadership?.stop();
+      await bus.close();
+    },
+  };
 }
 
 async function serveOn(
@@ -545,6 +653,7 @@ async function serveOn(
   auditKey: Awaited<ReturnType<typeof loadAuditKey>>,
   database: ReturnType<typeof openDatabase>,
   lock: { release(): void },
+  cluster: Cluster,
 ): Promise<RunningServer> {
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
@@ -559,7 +668,6 @@ async function serveOn(
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
-    bus: options.bus,
     handshakes: options.handshakes ?? config.agentHandshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,
@@ -568,6 +676,8 @@ async function serveOn(
     metrics: config.metrics,
     recordingsDir: join(config.dataDir, "recordings"),
     locator: options.locator,
+    bus: cluster.bus,
+    leadership: cluster.leadership,
   });
   try {
     await services.webhooks.provision(config.webhooks ?? []);
@@ -595,6 +705,8 @@ async function serveOn(
     config.smtp ? { host: config.smtp.host, port: config.smtp.port } : {},
   );
   services.config.publicUrl = url;
+  // Given port 0, the node is where it was actually given a port.
+  cluster.listening(listenUrl(config.host, port));
   log.info("listening", { address: `${config.host}:${port}`, url, dataDir: config.dataDir });
   if (services.instance.organization === null) {
     log.info(`first run: open ${url}/setup to create the first super admin`);
@@ -605,6 +717,7 @@ async function serveOn(
     stopping ??= (async () => {
       log.info("shutting down");
       await services.stop();
+      await cluster.close();
       // Open requests get a grace period to finish; one that hangs must not hold the stop.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = await Promise.race([
@@ -632,8 +745,16 @@ export async function openDataDir(
   const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
   const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
   const database = openDatabase(databaseUrl ?? join(dataDir, "assent.db"));
+  let bus: PgNodeBus | undefined;
   try {
     await migrate(database.db);
+    // On PostgreSQL the console is a node that never keeps deadlines: one it sets goes to the
+    // servers' leader, and what it changes reaches their live pages.
+    bus = database.engine === "postgres"
+      ? await PgNodeBus.open(databaseUrl!, newNodeIdentity("http://127.0.0.1"), {
+        log: silentLogger,
+      })
+      : undefined;
     const services = await buildServices({
       db: database.db,
       clock: systemClock,
@@ -642,13 +763,25 @@ export async function openDataDir(
       auditKey,
       dataDir,
       publicUrl: "http://127.0.0.1",
+      bus,
+      leadership: bus ? NEVER_LEADS : undefined,
     });
-    return { services, close: () => database.close() };
+    return {
+      services,
+      async close() {
+        await bus?.close();
+        await database.close();
+      },
+    };
   } catch (err) {
+    await bus?.close();
     await database.close();
     throw err;
   }
 }
+
+/** The console's part in choosing who keeps the deadlines: none. */
+const NEVER_LEADS: Leadership = { start: () => Promise.resolve(), stop: () => Promise.resolve() };
 
 async function serve(args: string[]): Promise<number> {
   const config = parseServerConfig(args);

@@ -18,6 +18,8 @@ export interface ServerConfig {
   /** A PostgreSQL URL; without it the database is a SQLite file in the data directory. */
   database?: string | null;
   publicUrl: string;
+  /** Where the other nodes of a cluster reach this one; null: the URL it listens on. */
+  internalUrl?: string | null;
   logLevel: LogLevel;
   trustProxy: boolean;
   /** SMTP delivery; null records mail in the outbox and the log only. */
@@ -77,6 +79,11 @@ export const SERVER_OPTIONS = {
     env: "ASSENT_PUBLIC_URL",
     default: "",
     help: "URL technicians, agents and email links use (default http://HOST:PORT)",
+  },
+  "internal-url": {
+    env: "ASSENT_INTERNAL_URL",
+    default: "",
+    help: "URL the other nodes of a cluster reach this one at (default http://HOST:PORT)",
   },
   "downloads-dir": {
     env: "ASSENT_DOWNLOADS_DIR",
@@ -508,9 +515,15 @@ export function configFromSettings(settings: Record<OptionName, Setting>): Serve
   }
   let publicUrl: string;
   try {
-    publicUrl = normalizeUrl(get("public-url") || `http://${hostForUrl(host)}:${port}`);
+    publicUrl = normalizeUrl(get("public-url") || listenUrl(host, port));
   } catch (err) {
     throw bad("public-url", (err as Error).message);
+  }
+  let internalUrl: string | null = null;
+  try {
+    if (get("internal-url")) internalUrl = normalizeUrl(get("internal-url"), "Internal URL");
+  } catch (err) {
+    throw bad("internal-url", (err as Error).message);
   }
   return {
     host,
@@ -519,6 +532,7 @@ export function configFromSettings(settings: Record<OptionName, Setting>): Serve
     database: database || null,
     downloadsDir: get("downloads-dir") || join(get("data-dir"), "downloads"),
     publicUrl,
+    internalUrl,
     logLevel,
     trustProxy: ["true", "1", "yes"].includes(trust),
     smtp,
@@ -576,20 +590,25 @@ export function parseDuration(text: string): number | null {
   return Number(m[1]) * unit;
 }
 
+/** The URL of a server listening on `host` and `port` (on every address: loopback's). */
+export function listenUrl(host: string, port: number): string {
+  return `http://${hostForUrl(host)}:${port}`;
+}
+
 function hostForUrl(host: string): string {
   if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
   return host.includes(":") ? `[${host}]` : host;
 }
 
-function normalizeUrl(value: string): string {
+function normalizeUrl(value: string, what = "Public URL"): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`Public URL must be an absolute http(s) URL, got "${value}"`);
+    throw new ConfigError(`${what} must be an absolute http(s) URL, got "${value}"`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(`Public URL must start with http:// or https://, got "${value}"`);
+    throw new ConfigError(`${what} must start with http:// or https://, got "${value}"`);
   }
   return url.origin + url.pathname.replace(/\/+$/, "");
 }

@@ -12,6 +12,7 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     dataDir: "./data",
     database: null,
     publicUrl: "http://127.0.0.1:8080",
+    internalUrl: null,
     logLevel: "info",
     trustProxy: false,
     smtp: null,
@@ -132,6 +133,27 @@ Deno.test("server config flags win over environment variables", () => {
 Deno.test("server config keeps an explicit public URL without a trailing slash", () => {
   const config = parseServerConfig(["--public-url", "https://help.example.com/"], noEnv);
   assert.equal(config.publicUrl, "https://help.example.com");
+});
+
+Deno.test("the internal URL is taken as given, from the flag before the environment", () => {
+  const env = (n: string) => ({ ASSENT_INTERNAL_URL: "http://node-a.cluster.internal:8080/" })[n];
+  assert.equal(parseServerConfig([], env).internalUrl, "http://node-a.cluster.internal:8080");
+  assert.equal(
+    parseServerConfig(["--internal-url", "https://10.0.0.7:9443"], env).internalUrl,
+    "https://10.0.0.7:9443",
+    "the flag wins over the environment",
+  );
+  assert.throws(
+    () => parseServerConfig([], (n) => ({ ASSENT_INTERNAL_URL: "node-a:8080" })[n]),
+    (err: Error) =>
+      err instanceof ConfigError &&
+      err.message ===
+        'Internal URL must start with http:// or https://, got "node-a:8080" (ASSENT_INTERNAL_URL)',
+  );
+  assert.throws(
+    () => parseServerConfig(["--internal-url", "not a url"], noEnv),
+    /^ConfigError: Internal URL must be an absolute http\(s\) URL, got "not a url" \(--internal-url\)$/,
+  );
 });
 
 Deno.test("server config refuses bad values with a plain message", () => {

@@ -3,9 +3,35 @@
  * requests, support codes, the outbox). This keeps one timer armed for the earliest of
  * them; when it fires, each source settles what is due. At start-up everything that expired
  * while the server was down is settled at once.
+ *
+ * Several nodes on one database share the deadlines, and exactly one of them keeps them: the
+ * leader ({@link Leadership}). A node that does not lead arms nothing and forwards each
+ * deadline it learns of to the leader over the node bus; a node that becomes the leader
+ * settles everything already due, as at start-up, so no deadline is lost with a node.
  */
 import type { Clock, TimerHandle } from "./clock.ts";
 import type { Logger } from "./log.ts";
+import type { NodeBus } from "./node_bus.ts";
+
+/** Who keeps the deadlines when several nodes share them. */
+export interface Leadership {
+  /**
+   * Starts taking part: `change(true)` once this node keeps the deadlines, `change(false)` the
+   * moment it no longer does. Resolves after the first attempt.
+   */
+  start(change: (leading: boolean) => void): Promise<void>;
+  /** Stops taking part and gives up the lead if held. */
+  stop(): Promise<void>;
+}
+
+/** The node-bus topic a deadline learnt on one node travels on to the leader. */
+export const WAKE_TOPIC = "wake";
+
+/** How a scheduler shares the deadlines with other nodes; without it, it keeps them all. */
+export interface SchedulerCluster {
+  leadership: Leadership;
+  bus: NodeBus;
+}
 
 /** A kind of deadline the scheduler watches. */
 export interface DeadlineSource {
@@ -26,8 +52,15 @@ export class Scheduler {
   #started = false;
   #lagMs = 0;
   #lastRunAt: number | null = null;
+  #leading: boolean;
 
-  constructor(private clock: Clock, private log: Logger) {}
+  constructor(private clock: Clock, private log: Logger, private cluster?: SchedulerCluster) {
+    this.#leading = !cluster;
+    cluster?.bus.on(WAKE_TOPIC, (message) => {
+      const at = (message.payload as { at?: unknown } | null)?.at;
+      if (typeof at === "number" && Number.isFinite(at) && this.#leading) this.wake(at);
+    });
+  }
 
   /** Adds a source of deadlines. */
   add(source: DeadlineSource): void {
@@ -37,12 +70,19 @@ export class Scheduler {
   /** Settles what is already due (boot-time recovery) and arms the timer. */
   async start(): Promise<void> {
     this.#started = true;
-    await this.#run();
+    if (!this.cluster) return await this.#run();
+    await this.cluster.leadership.start((leading) => this.#lead(leading));
+    await this.#running;
   }
 
   /** Started and not stopped: deadlines are being kept. */
   get running(): boolean {
     return this.#started && !this.#stopped;
+  }
+
+  /** This node keeps the deadlines now (always, for a lone server once started). */
+  get leading(): boolean {
+    return this.running && this.#leading;
   }
 
   /** How late the last timer fired after its deadline, and when the last run ended. */
@@ -53,6 +93,12 @@ export class Scheduler {
   /** Tells the scheduler about a new deadline; re-arms when it is earlier than the armed one. */
   wake(at: number): void {
     if (this.#stopped) return;
+    if (!this.#leading) {
+      this.cluster?.bus.broadcast(WAKE_TOPIC, { at }).catch((err) =>
+        this.log.warn("a deadline could not be sent to the leader", { err })
+      );
+      return;
+    }
     if (this.#armedAt !== null && this.#armedAt <= at) return;
     this.#arm(at);
   }
@@ -62,10 +108,23 @@ export class Scheduler {
     return this.#running;
   }
 
-  /** Stops the timer. */
-  stop(): void {
+  /** Stops the timer, and gives up the lead when one is held. */
+  stop(): Promise<void> {
     this.#stopped = true;
     this.#timer?.cancel();
+    return this.cluster?.leadership.stop() ?? Promise.resolve();
+  }
+
+  #lead(leading: boolean) {
+    if (leading === this.#leading || this.#stopped) return;
+    this.#leading = leading;
+    if (leading) {
+      // What fell due while no node (or a node now gone) kept the deadlines is settled now.
+      void this.#run();
+      return;
+    }
+    this.#timer?.cancel();
+    this.#armedAt = null;
   }
 
   #arm(at: number) {
@@ -80,9 +139,11 @@ export class Scheduler {
 
   #run(): Promise<void> {
     this.#running = this.#running.then(async () => {
-      if (this.#stopped) return;
+      if (this.#stopped || !this.#leading) return;
       const now = this.clock.now();
       for (const source of this.#sources) {
+        // A leader that lost the lead mid-run leaves the rest to the new one.
+        if (!this.#leading) return;
         try {
           await source.runDue(now);
         } catch (err) {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "./clock.ts";
 import { silentLogger } from "./log.ts";
-import { type DeadlineSource, Scheduler } from "./scheduler.ts";
+import type { NodeBus, NodeMessage } from "./node_bus.ts";
+import { type DeadlineSource, type Leadership, Scheduler, WAKE_TOPIC } from "./scheduler.ts";
 
 /** A source whose deadlines are a list kept in memory, recording when it settled what. */
 function source(name: string, deadlines: number[]) {
@@ -100,4 +101,79 @@ Deno.test("after stop() nothing fires", async () => {
   clock.advance(10_000);
   await scheduler.settled();
   assert.deepEqual(s.settled, []);
+});
+
+/** A leadership the test hands out and takes back, and a bus that records what is sent. */
+function cluster() {
+  let change: (leading: boolean) => void = () => {};
+  const sent: { topic: string; payload: unknown }[] = [];
+  const handlers = new Map<string, (m: NodeMessage) => void>();
+  const bus: NodeBus = {
+    node: { id: "b", internalUrl: "http://b" },
+    broadcast(topic, payload) {
+      sent.push({ topic, payload });
+      return Promise.resolve();
+    },
+    send: () => Promise.resolve(),
+    on: (topic, handler) => void handlers.set(topic, handler),
+  };
+  const leadership: Leadership = {
+    start(c) {
+      change = c;
+      return Promise.resolve();
+    },
+    stop: () => Promise.resolve(),
+  };
+  return {
+    bus,
+    leadership,
+    sent,
+    lead: (leading: boolean) => change(leading),
+    arrive: (payload: unknown) =>
+      handlers.get(WAKE_TOPIC)?.({ topic: WAKE_TOPIC, from: "a", payload }),
+  };
+}
+
+Deno.test("a node that does not lead settles nothing and forwards what it learns to the leader", async () => {
+  const clock = new FakeClock(0);
+  const c = cluster();
+  const scheduler = new Scheduler(clock, silentLogger, c);
+  const sessions = source("sessions", [0, 5_000]);
+  scheduler.add(sessions);
+  await scheduler.start();
+  assert.equal(scheduler.leading, false);
+  scheduler.wake(5_000);
+  c.arrive({ at: 1_000 });
+  clock.advance(10_000);
+  await scheduler.settled();
+  assert.deepEqual(sessions.settled, [], "nothing fires on a node that does not lead");
+  assert.deepEqual(c.sent, [{ topic: "wake", payload: { at: 5_000 } }]);
+});
+
+Deno.test("a node that becomes the leader settles what is due, heeds forwarded deadlines, and stops at once when it loses the lead", async () => {
+  const clock = new FakeClock(10_000);
+  const c = cluster();
+  const scheduler = new Scheduler(clock, silentLogger, c);
+  const sessions = source("sessions", [5_000, 60_000]);
+  scheduler.add(sessions);
+  await scheduler.start();
+  c.lead(true);
+  await scheduler.settled();
+  assert.equal(scheduler.leading, true);
+  assert.deepEqual(sessions.settled, [5_000], "what fell due while nobody led");
+
+  sessions.deadlines.push(20_000);
+  c.arrive({ at: 20_000 });
+  c.arrive({ at: "soon" });
+  c.arrive(null);
+  clock.advance(10_000);
+  await scheduler.settled();
+  assert.deepEqual(sessions.settled, [5_000, 20_000], "the forwarded deadline fired");
+
+  c.lead(false);
+  clock.advance(60_000);
+  await scheduler.settled();
+  assert.deepEqual(sessions.settled, [5_000, 20_000], "the armed timer was cancelled");
+  assert.deepEqual(c.sent, [], "a leader sends its deadlines nowhere");
+  await scheduler.stop();
 });

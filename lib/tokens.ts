@@ -11,6 +11,11 @@ export function newId(): string {
   return randomBytes(16).toString("base64url");
 }
 
+/** `bytes` random bytes in hex (default 16 = 128 bits). */
+export function randomHex(bytes = 16): string {
+  return randomBytes(bytes).toString("hex");
+}
+
 /** SHA-256 hex of a token; tokens carry ≥128 bits, so a fast hash is the right tool. */
 export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");

@@ -14,6 +14,9 @@ export const DATABASE_TESTS = [
   "migrations/",
   "main_test.ts",
   "tests/",
+  // The cluster's messages and its one scheduler leader live in PostgreSQL itself.
+  "lib/pg_node_bus_test.ts",
+  "lib/pg_leader_test.ts",
 ];
 
 /** Tests the PostgreSQL pass leaves to the SQLite pass, each with the reason it prints. */

@@ -160,6 +160,12 @@ export class Metrics implements TransitionAudit {
       { value: deps.scheduler.running ? 1 : 0 },
     ]);
     r.collect(
+      "assent_scheduler_leader",
+      "1 while this node is the one that fires the deadlines (a lone server always is)",
+      "gauge",
+      () => [{ value: deps.scheduler.leading ? 1 : 0 }],
+    );
+    r.collect(
       "assent_backup_last_age_seconds",
       "Age of the newest scheduled backup (absent without scheduled backups or before the first)",
       "gauge",

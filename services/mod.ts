@@ -7,6 +7,7 @@ import type { Locale } from "../i18n/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { EventBus } from "../lib/event_bus.ts";
 import type { Logger } from "../lib/log.ts";
+import type { NodeIdentity } from "../lib/node_bus.ts";
 import type { SecretBox } from "../lib/secret_box.ts";
 import type { Db } from "../store/db.ts";
 import type { Accounts } from "./accounts.ts";
@@ -103,6 +104,8 @@ export interface Services {
   agentSockets: AgentSockets;
   /** Where other nodes of the cluster open relayed channels (`GET /internal/channels`). */
   nodeChannels: NodeChannels;
+  /** This node among the nodes of a cluster (a lone server is a cluster of one). */
+  node: NodeIdentity;
   /** The live-event bus that live pages follow. */
   events: EventBus<LiveEvent>;
   outbox: MailDelivery;

@@ -198,7 +198,9 @@ export class Webhooks implements DeadlineSource {
     const tick = () => {
       if (this.#stopped) return;
       this.#polling = this.next().then((at) => {
-        if (at !== null) this.deps.scheduler.wake(at);
+        // Only the node that keeps the deadlines needs to look; the others would only forward
+        // the same deadline to it every second.
+        if (at !== null && this.deps.scheduler.leading) this.deps.scheduler.wake(at);
       }).catch(() => {}).finally(() => {
         if (!this.#stopped) this.#poll = this.deps.clock.at(this.deps.clock.now() + POLL_MS, tick);
       });

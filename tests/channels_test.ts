@@ -256,14 +256,13 @@ Deno.test({
       assert.ok(Date.now() - t0 < 1500, "device side removed the partial file within a second");
       await agent.waitForLog(/ended \(deauthorized\)/, { since });
       assert.equal(w.server.services.relay.ofSession(sessionId).length, 0);
-      assert.ok(
-        (await w.server.services.db.selectFrom("audit_log").select("action").where(
-          "session_id",
-          "=",
-          sessionId,
-        )
-          .where("action", "=", "file_transfer.aborted").execute()).length === 1,
-      );
+      // The channel's end record is written after it closed, not before the agent hears of it.
+      const aborted = () =>
+        w.server.services.db.selectFrom("audit_log").select("action")
+          .where("session_id", "=", sessionId).where("action", "=", "file_transfer.aborted")
+          .execute();
+      await until("the aborted transfer on the record", async () => (await aborted()).length > 0);
+      assert.equal((await aborted()).length, 1);
     } finally {
       await Deno.remove(uploads, { recursive: true });
     }

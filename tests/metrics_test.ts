@@ -22,6 +22,7 @@ const FAMILIES = {
   assent_rate_limit_refusals_total: "counter",
   assent_scheduler_lag_seconds: "gauge",
   assent_scheduler_running: "gauge",
+  assent_scheduler_leader: "gauge",
   assent_backup_last_age_seconds: "gauge",
   assent_process_memory_bytes: "gauge",
 };
@@ -77,6 +78,7 @@ Deno.test("metrics count devices, agents, sessions, decisions with their latency
   assert.equal(sampleValue(m, "assent_sign_in_failures_total", { step: "password" }), 1);
   assert.equal(sampleValue(m, "assent_channels_open", { kind: "terminal" }), 0);
   assert.equal(sampleValue(m, "assent_scheduler_running"), 1);
+  assert.equal(sampleValue(m, "assent_scheduler_leader"), 1, "a lone server fires its deadlines");
   assert.ok(sampleValue(m, "assent_process_memory_bytes", { kind: "rss" })! > 10_000_000);
   assert.equal(
     sampleValue(m, "assent_rate_limit_refusals_total", { limit: "sign_in_account" }),

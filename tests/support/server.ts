@@ -19,19 +19,27 @@ function testLogger() {
   return level && isLogLevel(level) ? createLogger(level) : silentLogger;
 }
 
-/** Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place). */
+/**
+ * Starts the server on 127.0.0.1 with an OS-chosen port (or `port`, to restart in place).
+ * `joining` makes it another node of that server's cluster: the same PostgreSQL database and
+ * the same instance and audit keys, in a data directory of its own; the database stays until
+ * the server it joined is disposed of.
+ */
 export async function startTestServer(
   options: StartOptions & {
     dataDir?: string;
     port?: number;
     smtp?: SmtpSettings | null;
+    joining?: TestServer;
     /** Another node's database, to share (it stays when this server is disposed of). */
     sharedDatabase?: string;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "assent-server-" });
   const port = options.port ?? 0;
-  const database = options.sharedDatabase
+  const database = options.joining
+    ? await joinedDatabase(options.joining, dataDir)
+    : options.sharedDatabase
     ? { location: options.sharedDatabase, drop: () => Promise.resolve() }
     : await serverDatabase(dataDir);
   const running = await startServer({
@@ -55,4 +63,18 @@ export async function startTestServer(
       await Deno.remove(dataDir, { recursive: true });
     },
   };
+}
+
+/** The database and keys of `peer`, for another node beside it over `dataDir`. */
+async function joinedDatabase(
+  peer: TestServer,
+  dataDir: string,
+): Promise<{ location: string | null; drop(): Promise<void> }> {
+  if (!peer.database) {
+    throw new Error("Several nodes share a PostgreSQL database, not a SQLite file");
+  }
+  for (const key of ["secret.key", "audit.key"]) {
+    await Deno.copyFile(join(peer.dataDir, key), join(dataDir, key));
+  }
+  return { location: peer.database, drop: () => Promise.resolve() };
 }
