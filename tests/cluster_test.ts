@@ -1,0 +1,321 @@
+// Several nodes on one PostgreSQL database behind a load balancer, as an operator runs them:
+// three real server processes, real agent processes spread across them, a technician whose
+// requests land on one node while the device is held by another, and a node killed with SIGKILL
+// in the middle of a session. Each step is a test step, so a failure names the step.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { loadPolicies, savePolicies } from "../store/policies.ts";
+import { type AgentProcess, spawnAgent } from "./support/agent.ts";
+import { channelSocket } from "./support/channels.ts";
+import { type Client, textOf } from "./support/client.ts";
+import {
+  type Cluster,
+  CLUSTER_POSSIBLE,
+  type ClusterNode,
+  installCluster,
+  startCluster,
+} from "./support/cluster.ts";
+import { until, untilQuiet } from "./support/wait.ts";
+
+const POSTGRES_ONLY = " (PostgreSQL only: nodes share one database)";
+
+/** A name that says why the SQLite pass skips the test. */
+function clusterTest(name: string) {
+  return { name: CLUSTER_POSSIBLE ? name : name + POSTGRES_ONLY, ignore: !CLUSTER_POSSIBLE };
+}
+
+/**
+ * Starts an enrolled agent whose connection the balancer puts on `node` (it connects to the
+ * balancer like every agent; the balancer is steered only for its first connection), and waits
+ * for its device information to be stored.
+ */
+async function agentOn(
+  cluster: Cluster,
+  node: ClusterNode,
+  options: { name: string; token: string; extraArgs?: string[] },
+): Promise<{ agent: AgentProcess; deviceId: string } & AsyncDisposable> {
+  const since = cluster.balancer.history.length;
+  cluster.balancer.steer(node.url);
+  const agent = await spawnAgent({
+    server: cluster.url,
+    enroll: options.token,
+    name: options.name,
+    extraArgs: ["--session-state", "unlocked", ...(options.extraArgs ?? [])],
+  });
+  try {
+    const line = await agent.waitForLog(/connected to .* as device /);
+    const deviceId = line.match(/as device (\S+)/)![1]!;
+    assert.deepEqual(
+      new Set(cluster.balancer.history.slice(since)),
+      new Set([node.url]),
+      `agent ${options.name} reached node ${node.name} only`,
+    );
+    await until(`device ${options.name} stored with its information`, async () => {
+      const row = await cluster.db.selectFrom("devices").select("os").where("id", "=", deviceId)
+        .executeTakeFirst();
+      return Boolean(row?.os);
+    });
+    return { agent, deviceId, [Symbol.asyncDispose]: () => agent[Symbol.asyncDispose]() };
+  } catch (err) {
+    await agent[Symbol.asyncDispose]();
+    throw err;
+  } finally {
+    cluster.balancer.steer(null);
+  }
+}
+
+/** The names of the devices the device list on `client`'s node shows online. */
+async function onlineDevices(client: Client): Promise<string> {
+  return await textOf(await client.get("/devices?status=online"));
+}
+
+/** Opens a support session on `deviceId` and returns its id (from the device's panel). */
+async function openSession(client: Client, deviceId: string): Promise<string> {
+  await (await client.get(`/devices/${deviceId}`)).body?.cancel();
+  const res = await client.post(`/devices/${deviceId}/sessions`, { asUser: "" });
+  await res.body?.cancel();
+  assert.equal(res.status, 303, `opening a session answered ${res.status}`);
+  const page = await (await client.get(`/devices/${deviceId}/panel`)).text();
+  const id = page.match(/\/sessions\/([A-Za-z0-9_-]+)\/(authorize|close)/)?.[1];
+  assert.ok(id, "the panel links the session");
+  return id;
+}
+
+async function sessionStatus(cluster: Cluster, sessionId: string) {
+  const row = await cluster.db.selectFrom("support_sessions").select("status")
+    .where("id", "=", sessionId).executeTakeFirst();
+  return row?.status;
+}
+
+/** Asks for terminal and files; the end user accepts at the agent; waits for the grant. */
+async function authorizeWithPrompt(
+  cluster: Cluster,
+  client: Client,
+  agent: AgentProcess,
+  sessionId: string,
+): Promise<void> {
+  const since = agent.screen.length;
+  const res = await client.post(`/sessions/${sessionId}/authorize`, {
+    reason: "",
+    capabilities: ["terminal", "files"],
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 303, `authorize answered ${res.status}`);
+  await agent.waitForScreen(/1\. run commands in a terminal\s+2\. transfer files/, { since });
+  await agent.type("a");
+  await until(
+    "the session authorized",
+    async () => await sessionStatus(cluster, sessionId) === "authorized",
+    { detail: () => cluster.logs(10) },
+  );
+}
+
+/** Opens a terminal through `node` and waits for a command's output. */
+async function terminalThrough(node: ClusterNode, client: Client, sessionId: string) {
+  const term = await channelSocket(node.url, client, `/sessions/${sessionId}/channels/terminal`);
+  await until("the channel to open", () => term.text.some((m) => m.type === "opened"));
+  term.ws.send(new TextEncoder().encode("echo node-$((6*7))\n"));
+  await term.waitFor(/node-42/);
+  return term;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+Deno.test({
+  ...clusterTest(
+    "three nodes answer through the balancer, which skips a killed node until it is back",
+  ),
+  async fn() {
+    await using cluster = await startCluster({ nodes: 3 });
+    const { owner } = await installCluster(cluster);
+    // The owner signed in on whichever node; the cookie is good on every node.
+    for (const node of cluster.nodes) {
+      const page = cluster.client(node);
+      page.cookies = owner.cookies;
+      const res = await page.get("/devices");
+      assert.equal(res.status, 200, `node ${node.name} knows the owner's sign-in`);
+      await res.body?.cancel();
+    }
+    const a = cluster.node("A");
+    await cluster.kill(a);
+    const since = cluster.balancer.history.length;
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${cluster.url}/healthz`, { headers: { Connection: "close" } });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+    assert.ok(!cluster.balancer.history.slice(since).includes(a.url), "a dead node gets nothing");
+    await cluster.restart(a);
+    const res = await fetch(`${a.url}/healthz`);
+    assert.deepEqual(await res.json(), { status: "ok", database: "ok" });
+  },
+});
+
+Deno.test({
+  ...clusterTest(
+    "a technician on node C works on a device held by node A; node A dies and the device carries on through node B",
+  ),
+  async fn(t) {
+    await using cluster = await startCluster({ nodes: 3 });
+    const [a, b, c] = [cluster.node("A"), cluster.node("B"), cluster.node("C")];
+    const { owner: tech, departmentId, token } = await installCluster(cluster, { ownerOn: c });
+    const policies = await loadPolicies(cluster.db, departmentId);
+    await savePolicies(
+      cluster.db,
+      departmentId,
+      { ...policies, confirmation: { ...policies.confirmation, enabled: true } },
+      "test",
+      Date.now(),
+    );
+    const uploads = await Deno.makeTempDir({ prefix: "assent-cluster-uploads-" });
+    await using onA = await agentOn(cluster, a, {
+      name: "PC-ON-A",
+      token,
+      extraArgs: ["--upload-dir", uploads],
+    });
+    // Agents on the other nodes too: the device list on C shows what every node holds.
+    await using _onB = await agentOn(cluster, b, { name: "PC-ON-B", token });
+    await using _onC = await agentOn(cluster, c, { name: "PC-ON-C", token });
+    let sessionId = "";
+    let term: Awaited<ReturnType<typeof terminalThrough>> | undefined;
+    try {
+      const steps: [string, () => Promise<void>][] = [
+        ["node C's device list shows the devices every node holds online", async () => {
+          await until("all three devices online on node C", async () => {
+            const list = await onlineDevices(tech);
+            return ["PC-ON-A", "PC-ON-B", "PC-ON-C"].every((n) => list.includes(n));
+          }, { detail: () => cluster.logs(10) });
+        }],
+        [
+          "node C authorizes the device held by node A, the end user accepting at the agent",
+          async () => {
+            sessionId = await openSession(tech, onA.deviceId);
+            await authorizeWithPrompt(cluster, tech, onA.agent, sessionId);
+          },
+        ],
+        ["a terminal through node C reaches the device on node A", async () => {
+          term = await terminalThrough(c, tech, sessionId);
+        }],
+        ["a file goes up and comes back down through node C", async () => {
+          const bytes = crypto.getRandomValues(new Uint8Array(48 * 1024));
+          const digest = sha256(bytes);
+          const cookie = [...tech.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+          const up = await fetch(
+            `${c.url}/sessions/${sessionId}/files/upload?name=cluster.bin&size=${bytes.length}&sha256=${digest}`,
+            {
+              method: "POST",
+              headers: {
+                Cookie: cookie,
+                "X-CSRF-Token": tech.csrf,
+                "Content-Type": "application/octet-stream",
+              },
+              body: bytes,
+            },
+          );
+          const result = await up.json();
+          assert.equal(up.status, 200, JSON.stringify(result));
+          assert.equal(sha256(await Deno.readFile(`${uploads}/cluster.bin`)), digest);
+          const down = await fetch(
+            `${c.url}/sessions/${sessionId}/files/download?path=${
+              encodeURIComponent(`${uploads}/cluster.bin`)
+            }`,
+            { headers: { Cookie: cookie } },
+          );
+          assert.equal(down.status, 200);
+          assert.equal(sha256(new Uint8Array(await down.arrayBuffer())), digest);
+        }],
+        ["node A is killed: the channel ends and the agent reconnects to node B", async () => {
+          const since = onA.agent.log.length;
+          const balanced = cluster.balancer.history.length;
+          // The next connection the balancer makes goes to B, so the test knows where.
+          cluster.balancer.steer(b.url);
+          await cluster.kill(a);
+          const ended = await term!.closed;
+          assert.ok(ended.code >= 1000, `the terminal closed (${ended.code} ${ended.reason})`);
+          await onA.agent.waitForLog(/disconnected/, { since });
+          await onA.agent.waitForLog(/connected to .* as device /, { since, timeoutMs: 30_000 });
+          assert.deepEqual(new Set(cluster.balancer.history.slice(balanced)), new Set([b.url]));
+          cluster.balancer.steer(null);
+          // TODO(cluster): once presence records the holding node, assert it names node B.
+        }],
+        ["the device is back online on node C's device list", async () => {
+          await until("PC-ON-A online again on node C", async () => {
+            const list = await onlineDevices(tech);
+            return list.includes("PC-ON-A");
+          }, { detail: () => cluster.logs(10) });
+        }],
+        ["a new authorization through node C works on the device, now held by node B", async () => {
+          const close = await tech.post(`/sessions/${sessionId}/close`);
+          await close.body?.cancel();
+          assert.equal(close.status, 303, `closing answered ${close.status}`);
+          await until(
+            "the first session closed",
+            async () => await sessionStatus(cluster, sessionId) === "closed",
+          );
+          sessionId = await openSession(tech, onA.deviceId);
+          await authorizeWithPrompt(cluster, tech, onA.agent, sessionId);
+          const again = await terminalThrough(c, tech, sessionId);
+          again.ws.close();
+          await again.closed;
+        }],
+      ];
+      for (const [name, step] of steps) {
+        if (!await t.step(name, step)) break;
+      }
+    } finally {
+      term?.ws.close();
+      await term?.closed;
+      await Deno.remove(uploads, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  ...clusterTest("an authorization's expiry fires once while the node that granted it is down"),
+  async fn() {
+    await using cluster = await startCluster({ nodes: 3 });
+    const a = cluster.node("A");
+    const { owner, departmentId, token } = await installCluster(cluster, { ownerOn: a });
+    const policies = await loadPolicies(cluster.db, departmentId);
+    // The shortest authorization a department may set.
+    await savePolicies(
+      cluster.db,
+      departmentId,
+      { ...policies, authorization: { lifetimeMinutes: 1 } },
+      "test",
+      Date.now(),
+    );
+    await using held = await agentOn(cluster, a, { name: "PC-SHORT", token });
+    const { deviceId } = held;
+    const sessionId = await openSession(owner, deviceId);
+    const res = await owner.post(`/sessions/${sessionId}/authorize`);
+    await res.body?.cancel();
+    assert.equal(res.status, 303);
+    await until(
+      "the session authorized",
+      async () => await sessionStatus(cluster, sessionId) === "authorized",
+    );
+    await cluster.kill(a);
+
+    // Real time, unlike every other time rule in the suite: the nodes are separate processes,
+    // each with the system clock, and an injected clock cannot be shared across them. The
+    // authorization is the shortest a policy allows (one minute), and the wait polls the
+    // shared record with the suite's one waiting helper.
+    const expired = () =>
+      cluster.db.selectFrom("audit_log").select(["id", "at"]).where("session_id", "=", sessionId)
+        .where("action", "=", "authorization.expired").execute();
+    await until("the expiry on the record", async () => (await expired()).length > 0, {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      detail: () => cluster.logs(10),
+    });
+    // Every live node had the chance to fire it too: wait until the record stops growing.
+    const count = await untilQuiet("the expiry records", async () => (await expired()).length, {
+      quietMs: 2_000,
+    });
+    assert.equal(count, 1, "exactly one node fired the expiry");
+    assert.notEqual(await sessionStatus(cluster, sessionId), "authorized");
+  },
+});
