@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { loadPolicies, savePolicies } from "../store/policies.ts";
+import { PASSWORD } from "./support/accounts.ts";
 import { type AgentProcess, spawnAgent } from "./support/agent.ts";
 import { channelSocket } from "./support/channels.ts";
 import { type Client, textOf } from "./support/client.ts";
@@ -345,35 +346,84 @@ Deno.test({
       "test",
       Date.now(),
     );
-    await using held = await agentOn(cluster, a, { name: "PC-SHORT", token });
-    const { deviceId } = held;
-    const sessionId = await openSession(owner, deviceId);
-    const res = await owner.post(`/sessions/${sessionId}/authorize`);
-    await res.body?.cancel();
-    assert.equal(res.status, 303);
-    await until(
-      "the session authorized",
-      async () => await sessionStatus(cluster, sessionId) === "authorized",
-    );
+    // One device reconnects through the balancer to a live node when A dies; the other knows
+    // only A's address and stays away, so no node hears of its session from its agent.
+    await using roaming = await agentOn(cluster, a, { name: "PC-ROAMING", token });
+    await using stranded = await agentAt(cluster, a, { name: "PC-STRANDED", token });
+    const sessions: string[] = [];
+    for (const device of [roaming, stranded]) {
+      const sessionId = await openSession(owner, device.deviceId);
+      const res = await owner.post(`/sessions/${sessionId}/authorize`);
+      await res.body?.cancel();
+      assert.equal(res.status, 303);
+      await until(
+        "the session authorized",
+        async () => await sessionStatus(cluster, sessionId) === "authorized",
+      );
+      sessions.push(sessionId);
+    }
+    const since = roaming.agent.log.length;
     await cluster.kill(a);
 
     // Real time, unlike every other time rule in the suite: the nodes are separate processes,
     // each with the system clock, and an injected clock cannot be shared across them. The
-    // authorization is the shortest a policy allows (one minute), and the wait polls the
+    // authorizations are the shortest a policy allows (one minute), and the wait polls the
     // shared record with the suite's one waiting helper.
     const expired = () =>
-      cluster.db.selectFrom("audit_log").select(["id", "at"]).where("session_id", "=", sessionId)
-        .where("action", "=", "authorization.expired").execute();
-    await until("the expiry on the record", async () => (await expired()).length > 0, {
-      timeoutMs: 90_000,
-      intervalMs: 250,
-      detail: () => cluster.logs(10),
-    });
-    // Every live node had the chance to fire it too: wait until the record stops growing.
+      cluster.db.selectFrom("audit_log").select(["session_id"])
+        .where("session_id", "in", sessions).where("action", "=", "authorization.expired")
+        .execute();
+    await until(
+      "both expiries on the record",
+      async () => new Set((await expired()).map((e) => e.session_id)).size === 2,
+      { timeoutMs: 100_000, intervalMs: 250, detail: () => cluster.logs(10) },
+    );
+    // Every live node had the chance to fire them too: wait until the record stops growing.
     const count = await untilQuiet("the expiry records", async () => (await expired()).length, {
       quietMs: 2_000,
     });
-    assert.equal(count, 1, "exactly one node fired the expiry");
-    assert.notEqual(await sessionStatus(cluster, sessionId), "authorized");
+    assert.equal(count, 2, "each expiry fired by exactly one node");
+    for (const sessionId of sessions) {
+      assert.notEqual(await sessionStatus(cluster, sessionId), "authorized");
+    }
+    // The device that came back hears it from whichever node holds it now.
+    await roaming.agent.waitForLog(new RegExp(`${sessions[0]} ended \\(expired\\)`), { since });
+  },
+});
+
+Deno.test({
+  ...clusterTest(
+    "30 sign-in guesses at once spread over three nodes: at most 5 are checked in all, and the right password stays out",
+  ),
+  async fn() {
+    await using cluster = await startCluster({ nodes: 3 });
+    await installCluster(cluster);
+    // A guesser who knows the nodes' own addresses, one client on each, all at once.
+    const guessers = cluster.nodes.map((node) => cluster.client(node));
+    for (const guesser of guessers) await (await guesser.get("/login")).body?.cancel();
+    const send = (i: number, password: string) => {
+      const guesser = guessers[i % guessers.length]!;
+      return guesser.request("/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: guesser.csrf, email: "owner@example.com", password }),
+      });
+    };
+    const wrong = Array.from({ length: 29 }, (_, i) => send(i, `wrong guess number ${i}`));
+    await Promise.race(wrong);
+    const statuses = await Promise.all(wrong.map(async (r) => {
+      const res = await r;
+      await res.body?.cancel();
+      return res.status;
+    }));
+    const right = await send(29, PASSWORD);
+    await right.body?.cancel();
+    const checked = statuses.filter((s) => s === 400).length;
+    assert.ok(checked <= 5, `checked ${checked} wrong guesses over three nodes: ${statuses}`);
+    assert.equal(checked + statuses.filter((s) => s === 429).length, 29, `statuses ${statuses}`);
+    assert.equal(right.status, 429, "the right password arrived past the limit, on another node");
+    const failed = await cluster.db.selectFrom("audit_log").select("id")
+      .where("action", "=", "user.login_failed").execute();
+    assert.ok(failed.length <= 5, `${failed.length} failures on the record`);
   },
 });
