@@ -427,3 +427,31 @@ Deno.test({
     assert.ok(failed.length <= 5, `${failed.length} failures on the record`);
   },
 });
+
+Deno.test({
+  ...clusterTest(
+    "sign-in guesses taking turns over three nodes count as one: after five, every node refuses, the right password too",
+  ),
+  async fn() {
+    await using cluster = await startCluster({ nodes: 3 });
+    await installCluster(cluster);
+    // One guess at a time, so nothing but the shared count can refuse one: a count kept by each
+    // node would let every node check its own five.
+    const guessers = cluster.nodes.map((node) => cluster.client(node));
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const res = await guessers[i % 3]!.post("/login", {
+        email: "owner@example.com",
+        password: `wrong guess number ${i}`,
+      });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    assert.deepEqual(statuses, [400, 400, 400, 400, 400, 429, 429, 429, 429]);
+    for (const guesser of guessers) {
+      const res = await guesser.post("/login", { email: "owner@example.com", password: PASSWORD });
+      await res.body?.cancel();
+      assert.equal(res.status, 429, "the right password is refused on every node");
+    }
+  },
+});
