@@ -17,7 +17,9 @@ import { BackupError, restoreBackup } from "../services/backup.ts";
 import { describeReport } from "../services/audit_chain.ts";
 
 const HELP = `Console administration. Works on the data directory (--data-dir, ASSENT_DATA_DIR,
-data-dir in the --config file, default ./data); safe to run while the server is running.
+data-dir in the --config file, default ./data) and the server's database (--database,
+ASSENT_DATABASE_URL, database in the --config file; default the SQLite file in the data
+directory); safe to run while the server is running.
 
   assent admin user list
   assent admin user create --email EMAIL --name NAME --role ROLE [--department NAME]…
@@ -59,6 +61,8 @@ export class UsageError extends Error {
 /** How the console reaches the services of a data directory (`main.ts` provides it). */
 export type OpenServices = (
   dataDir: string,
+  /** A PostgreSQL URL, or undefined for the SQLite file in the data directory. */
+  database?: string,
 ) => Promise<{ services: Services; close(): Promise<void> }>;
 
 /** Where the console writes and reads. */
@@ -80,7 +84,11 @@ export async function runAdmin(
     args,
     allowPositionals: true,
     strict: false,
-    options: { "data-dir": { type: "string" }, config: { type: "string" } },
+    options: {
+      "data-dir": { type: "string" },
+      database: { type: "string" },
+      config: { type: "string" },
+    },
   });
   const [group, command] = positionals;
   if (!group || group === "help" || values.help) {
@@ -89,9 +97,23 @@ export async function runAdmin(
   }
   // The same data directory the server uses: flag, environment, config file, default.
   const configArgs = typeof values.config === "string" ? ["--config", values.config] : [];
-  const dataDir = (values["data-dir"] as string | undefined) ??
-    resolveSettings(configArgs).settings["data-dir"].value;
+  const settings = resolveSettings(configArgs).settings;
+  const dataDir = (values["data-dir"] as string | undefined) ?? settings["data-dir"].value;
+  // The server's database: flag, ASSENT_DATABASE_URL (or its -file form), config file.
+  const database = (values.database as string | undefined) ??
+    (settings.database.value || undefined);
+  if (database !== undefined && !/^postgres(ql)?:\/\/[^/]/i.test(database)) {
+    io.err("assent admin: --database must be a postgres:// URL");
+    return 2;
+  }
   if (group === "backup" || group === "restore") {
+    if (database !== undefined) {
+      io.err(
+        `assent admin: ${group} works on the SQLite file; with a PostgreSQL database use ` +
+          (group === "backup" ? "pg_dump" : "pg_restore") + " instead",
+      );
+      return 2;
+    }
     try {
       const rest = args.filter((a) => a !== group);
       return group === "backup"
@@ -105,7 +127,7 @@ export async function runAdmin(
       throw err;
     }
   }
-  const opened = await open(dataDir);
+  const opened = await open(dataDir, database);
   const services = opened.services;
   try {
     const rest = args.filter((a) => a !== group && a !== command);
@@ -161,10 +183,12 @@ function options(args: string[], spec: Record<string, "string" | "boolean" | "mu
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        Object.entries({ ...spec, "data-dir": "string", config: "string" } as Record<
-          string,
-          string
-        >).map((
+        Object.entries(
+          { ...spec, "data-dir": "string", database: "string", config: "string" } as Record<
+            string,
+            string
+          >,
+        ).map((
           [k, t],
         ) => [
           k,
@@ -478,7 +502,12 @@ function fileArgument(args: string[], spec: Record<string, "string" | "boolean">
       strict: true,
       allowPositionals: true,
       options: Object.fromEntries(
-        Object.entries({ ...spec, "data-dir": "string" as const, config: "string" as const }).map((
+        Object.entries({
+          ...spec,
+          "data-dir": "string" as const,
+          database: "string" as const,
+          config: "string" as const,
+        }).map((
           [k, t],
         ) => [k, {
           type: t,

@@ -6,12 +6,16 @@ import { findUserByEmail, userDepartmentIds } from "../store/users.ts";
 import { PASSWORD, setUp } from "../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
 import { textOf } from "../tests/support/client.ts";
+import { serverDatabase, serverDatabaseLocation } from "../tests/support/database.ts";
 import { runAdmin } from "./admin.ts";
 
 async function run(dataDir: string, args: string[], stdin = "") {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runAdmin([...args, "--data-dir", dataDir], openDataDir, {
+  // On PostgreSQL the console is given the server's database as an operator would.
+  const location = serverDatabaseLocation(dataDir);
+  const database = location.startsWith("postgres") ? ["--database", location] : [];
+  const code = await runAdmin([...args, "--data-dir", dataDir, ...database], openDataDir, {
     out: (s) => out.push(s),
     err: (s) => err.push(s),
     stdin: () => Promise.resolve(stdin),
@@ -21,15 +25,17 @@ async function run(dataDir: string, args: string[], stdin = "") {
 
 async function withDataDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "assent-cli-" });
+  const database = await serverDatabase(dir);
   try {
     await fn(dir);
   } finally {
+    await database.drop();
     await Deno.remove(dir, { recursive: true });
   }
 }
 
 async function audit(dir: string) {
-  const { db, close } = openDatabase(`${dir}/assent.db`);
+  const { db, close } = openDatabase(serverDatabaseLocation(dir));
   await migrate(db);
   const rows = await db.selectFrom("audit_log").selectAll().orderBy("id").execute();
   await close();
@@ -143,7 +149,7 @@ Deno.test("admin user reset-password and reset-mfa are the way back in", async (
       "super_admin",
     ]);
     {
-      const { db, close } = openDatabase(`${dir}/assent.db`);
+      const { db, close } = openDatabase(serverDatabaseLocation(dir));
       await db.updateTable("users").set({ totp_secret: "sealed", totp_enabled_at: 1 }).execute();
       await close();
     }
@@ -164,7 +170,7 @@ Deno.test("admin user reset-password and reset-mfa are the way back in", async (
       "user.mfa_reset",
     ]);
     // The console leaves acting on them to the running server, which owns the live channels.
-    const { db, close } = openDatabase(`${dir}/assent.db`);
+    const { db, close } = openDatabase(serverDatabaseLocation(dir));
     const queued = await db.selectFrom("access_revocations").selectAll().orderBy("id").execute();
     await close();
     assert.deepEqual(queued.map((r) => [r.cause, r.actor_kind, r.processed_at]), [
@@ -352,5 +358,40 @@ Deno.test("admin commands find the data directory in the server's config file", 
     assert.equal(code, 0, out.join("\n"));
     const rows = await audit(`${dir}/from-file`);
     assert.deepEqual(rows.map((r) => r.action), ["department.created"]);
+  });
+});
+
+Deno.test("admin commands take the server's PostgreSQL database from the config file, and leave its backups to pg_dump", async () => {
+  await withDataDir(async (dir) => {
+    const console = async (args: string[]) => {
+      const out: string[] = [];
+      const code = await runAdmin(args, openDataDir, {
+        out: (s) => out.push(s),
+        err: (s) => out.push(s),
+      });
+      return { code, out: out.join("\n") };
+    };
+    const elsewhere = "postgres://assent@127.0.0.1:1/nowhere";
+    await Deno.writeTextFile(`${dir}/pg.toml`, `database = "${elsewhere}"\n`);
+    const backup = await console(["backup", `${dir}/b.tar`, "--config", `${dir}/pg.toml`]);
+    assert.equal(backup.code, 2);
+    assert.match(backup.out, /backup works on the SQLite file; .* use pg_dump instead/);
+    const bad = await console(["department", "list", "--database", `${dir}/assent.db`]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.out, /--database must be a postgres:\/\/ URL/);
+
+    const location = serverDatabaseLocation(dir);
+    if (!location.startsWith("postgres")) return; // the SQLite pass stops here: no server to name
+    await Deno.writeTextFile(`${dir}/server.toml`, `database = "${location}"\n`);
+    const made = await console([
+      "department",
+      "create",
+      "--name",
+      "Back office",
+      "--config",
+      `${dir}/server.toml`,
+    ]);
+    assert.equal(made.code, 0, made.out);
+    assert.deepEqual((await audit(dir)).map((r) => r.action), ["department.created"]);
   });
 });

@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
 import { type RateLimitRule, SIGN_IN_RATE_LIMIT, TOO_MANY_AT_ONCE } from "../core/mod.ts";
 import { FakeClock } from "../lib/clock.ts";
-import { migrate, openDatabase } from "../store/db.ts";
+import { openDatabase } from "../store/db.ts";
+import { openTestDatabase } from "../tests/support/database.ts";
 import { Limiter } from "./limiter.ts";
 import { quietWork } from "../tests/support/work.ts";
 
-async function database() {
-  const dir = await Deno.makeTempDir({ prefix: "assent-limiter-" });
-  const opened = openDatabase(`${dir}/assent.db`);
-  await migrate(opened.db);
-  return {
-    ...opened,
-    path: `${dir}/assent.db`,
-    async [Symbol.asyncDispose]() {
-      await opened.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+function database() {
+  return openTestDatabase();
 }
 
 const RETURNING: RateLimitRule = { maxFailures: 3, windowMs: 60_000, onSuccess: "return" };
@@ -74,7 +65,7 @@ Deno.test("a lock survives a restart and ends when the window has passed", async
   const before = new Limiter({ work: quietWork(d.db, clock), clock }, "returning", RETURNING);
   for (let i = 0; i < 3; i++) assert.equal((await before.reserve("203.0.113.7")).ok, true);
   await d.close();
-  const reopened = openDatabase(d.path);
+  const reopened = openDatabase(d.location);
   try {
     const after = new Limiter(
       { work: quietWork(reopened.db, clock), clock },

@@ -2,50 +2,45 @@ import assert from "node:assert/strict";
 import { ephemeralAuditKey } from "../lib/audit_key.ts";
 import { FakeClock } from "../lib/clock.ts";
 import { silentLogger } from "../lib/log.ts";
-import { migrate, openDatabase } from "../store/db.ts";
+import { openTestDatabase } from "../tests/support/database.ts";
 import { AuditChain } from "./audit_chain.ts";
 import { quietWork } from "../tests/support/work.ts";
 
 Deno.test("a use case's audit rows, its own and core's, are links of the hash chain", async () => {
-  const database = openDatabase(":memory:");
-  try {
-    const db = database.db;
-    await migrate(db);
-    const clock = new FakeClock();
-    const work = quietWork(db, clock);
-    await work.run(async (tx) => {
-      await tx.audit({ action: "department.created", actor: { kind: "console" } });
-      await tx.effects([{
-        type: "audit",
-        event: { at: tx.now, action: "session.opened", actor: { kind: "technician", id: "u1" } },
-      }], { departmentId: "dep", sessionId: "s1" });
-    });
-    clock.advance(1000);
-    await work.run((tx) => tx.audit({ action: "user.login", actor: { kind: "user", id: "u1" } }));
+  await using database = await openTestDatabase();
+  const db = database.db;
+  const clock = new FakeClock();
+  const work = quietWork(db, clock);
+  await work.run(async (tx) => {
+    await tx.audit({ action: "department.created", actor: { kind: "console" } });
+    await tx.effects([{
+      type: "audit",
+      event: { at: tx.now, action: "session.opened", actor: { kind: "technician", id: "u1" } },
+    }], { departmentId: "dep", sessionId: "s1" });
+  });
+  clock.advance(1000);
+  await work.run((tx) => tx.audit({ action: "user.login", actor: { kind: "user", id: "u1" } }));
 
-    const rows = await db.selectFrom("audit_log").select(["seq", "action", "prev_hash", "hash"])
-      .orderBy("seq").execute();
-    assert.deepEqual(rows.map((r) => [r.seq, r.action]), [
-      [1, "department.created"],
-      [2, "session.opened"],
-      [3, "user.login"],
-    ]);
-    for (let i = 1; i < rows.length; i++) {
-      assert.equal(rows[i]!.prev_hash, rows[i - 1]!.hash, `row ${i + 1} links to the one before`);
-    }
-    const chain = new AuditChain({
-      db,
-      work,
-      clock,
-      log: silentLogger,
-      key: await ephemeralAuditKey(),
-    });
-    const report = await chain.verify();
-    assert.equal(report.intact, true);
-    assert.equal(report.rows, 3);
-  } finally {
-    await database.close();
+  const rows = await db.selectFrom("audit_log").select(["seq", "action", "prev_hash", "hash"])
+    .orderBy("seq").execute();
+  assert.deepEqual(rows.map((r) => [r.seq, r.action]), [
+    [1, "department.created"],
+    [2, "session.opened"],
+    [3, "user.login"],
+  ]);
+  for (let i = 1; i < rows.length; i++) {
+    assert.equal(rows[i]!.prev_hash, rows[i - 1]!.hash, `row ${i + 1} links to the one before`);
   }
+  const chain = new AuditChain({
+    db,
+    work,
+    clock,
+    log: silentLogger,
+    key: await ephemeralAuditKey(),
+  });
+  const report = await chain.verify();
+  assert.equal(report.intact, true);
+  assert.equal(report.rows, 3);
 });
 
 // The unit of work and the effect recorder it drives are where transactions and audit rows are

@@ -131,8 +131,28 @@ document.addEventListener("DOMContentLoaded", () => {
   tickCountdowns();
   setInterval(tickCountdowns, 250);
 });
+// An input kept as typed across a redraw (hx-preserve) keeps its old attributes too: it takes
+// its error state from the redrawn field, whose error line is there or not.
+function syncPreservedErrors(root) {
+  for (const input of root.querySelectorAll("[hx-preserve][id]")) {
+    const error = document.getElementById(`${input.id}-error`);
+    const hint = document.getElementById(`${input.id}-hint`);
+    if (error) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", error.id);
+    } else {
+      input.removeAttribute("aria-invalid");
+      if (hint) input.setAttribute("aria-describedby", hint.id);
+      else input.removeAttribute("aria-describedby");
+    }
+  }
+}
+
 // Swapped-in content is localized before it is shown, not after.
-document.addEventListener("htmx:afterSwap", (event) => localizeTimes(event.target));
+document.addEventListener("htmx:afterSwap", (event) => {
+  localizeTimes(event.target);
+  syncPreservedErrors(event.target);
+});
 document.addEventListener("htmx:afterSettle", (event) => {
   openWhenAuthorized();
   localizeTimes(event.target);

@@ -8,7 +8,7 @@ import {
   searchAudit,
   webhookPayload,
 } from "./audit.ts";
-import { migrate, openDatabase } from "./db.ts";
+import { openTestDatabase } from "../tests/support/database.ts";
 
 Deno.test("auditRecord() keeps what core's event says and fills in where it happened", () => {
   const record = auditRecord({
@@ -43,30 +43,25 @@ Deno.test("auditRecord() keeps what core's event says and fills in where it happ
 });
 
 Deno.test("appended records read back in the order they were written, newest first", async () => {
-  const database = openDatabase(":memory:");
-  try {
-    await migrate(database.db);
-    await appendAudit(database.db, {
-      at: 1,
-      action: "user.login",
-      actor: { kind: "user", id: "u1" },
-      detail: {},
-    });
-    await appendAudit(
-      database.db,
-      auditRecord({ at: 2, action: "session.opened", actor: { kind: "technician" } }, {
-        departmentId: "dep",
-        sessionId: "s1",
-      }),
-    );
-    const rows = await recentAudit(database.db);
-    assert.deepEqual(rows.map((r) => [r.action, r.session_id, r.detail]), [
-      ["session.opened", "s1", null],
-      ["user.login", null, null],
-    ]);
-  } finally {
-    await database.close();
-  }
+  await using database = await openTestDatabase();
+  await appendAudit(database.db, {
+    at: 1,
+    action: "user.login",
+    actor: { kind: "user", id: "u1" },
+    detail: {},
+  });
+  await appendAudit(
+    database.db,
+    auditRecord({ at: 2, action: "session.opened", actor: { kind: "technician" } }, {
+      departmentId: "dep",
+      sessionId: "s1",
+    }),
+  );
+  const rows = await recentAudit(database.db);
+  assert.deepEqual(rows.map((r) => [r.action, r.session_id, r.detail]), [
+    ["session.opened", "s1", null],
+    ["user.login", null, null],
+  ]);
 });
 
 const at = Date.UTC(2026, 10, 30, 14, 3);

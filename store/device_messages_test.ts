@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { migrate, openDatabase } from "./db.ts";
+import { openTestDatabase } from "../tests/support/database.ts";
 import { insertDepartment } from "./departments.ts";
 import { insertDevice } from "./devices.ts";
 import {
@@ -15,8 +15,7 @@ import { insertSession } from "./sessions.ts";
 import { insertUser } from "./users.ts";
 
 async function twoDevices() {
-  const database = openDatabase(":memory:");
-  await migrate(database.db);
+  const database = await openTestDatabase();
   await insertDepartment(database.db, { id: "dep", name: "Helpdesk", now: 1 });
   for (const id of ["dev-a", "dev-b"]) {
     await insertDevice(database.db, {
@@ -29,7 +28,7 @@ async function twoDevices() {
       now: 1,
     });
   }
-  return database;
+  return { db: database.db, close: () => database[Symbol.asyncDispose]() };
 }
 
 const revoke = (sessionId: string, reason = "expired"): DurableMessage => ({

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { DeviceInfo } from "../protocol/messages.ts";
 import { queryPlans } from "../tests/support/query_plan.ts";
-import { migrate, openDatabase } from "./db.ts";
+import { openTestDatabase } from "../tests/support/database.ts";
+import type { OpenDatabase } from "./db.ts";
 import { insertDepartment } from "./departments.ts";
 import { searchDevices } from "./device_search.ts";
 import {
@@ -13,24 +14,19 @@ import {
   saveLastActivity,
 } from "./devices.ts";
 
-async function withDevice(fn: (d: ReturnType<typeof openDatabase>) => Promise<void>) {
-  const database = openDatabase(":memory:");
-  try {
-    await migrate(database.db);
-    await insertDepartment(database.db, { id: "dep", name: "Helpdesk", now: 1 });
-    await insertDevice(database.db, {
-      id: "pc-1",
-      secretHash: "hash",
-      departmentId: "dep",
-      groupId: null,
-      name: "PC-1",
-      tokenId: "tok",
-      now: 1,
-    });
-    await fn(database);
-  } finally {
-    await database.close();
-  }
+async function withDevice(fn: (d: OpenDatabase) => Promise<void>) {
+  await using database = await openTestDatabase();
+  await insertDepartment(database.db, { id: "dep", name: "Helpdesk", now: 1 });
+  await insertDevice(database.db, {
+    id: "pc-1",
+    secretHash: "hash",
+    departmentId: "dep",
+    groupId: null,
+    name: "PC-1",
+    tokenId: "tok",
+    now: 1,
+  });
+  await fn(database);
 }
 
 const INFO: DeviceInfo = {

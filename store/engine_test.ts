@@ -3,27 +3,20 @@
 import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { migrations } from "../migrations/mod.ts";
-import { createTestDatabase, TEST_ENGINE } from "../tests/support/database.ts";
+import { openTestDatabase, TEST_ENGINE } from "../tests/support/database.ts";
 import { insertDepartment } from "./departments.ts";
 import { searchDevices } from "./device_search.ts";
-import { engineOf, migrate, type OpenDatabase, openDatabase } from "./db.ts";
+import { engineOf, migrate, type OpenDatabase } from "./db.ts";
 import { enqueueEvent } from "./webhooks.ts";
 
 async function withDatabase(
   work: (database: OpenDatabase) => Promise<void>,
   options: { empty?: boolean } = {},
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "assent-engine-" });
-  const place = await createTestDatabase(dir, options);
-  const database = openDatabase(place.location);
-  try {
-    if (!place.migrated) await migrate(database.db);
-    await work(database);
-  } finally {
-    await database.close();
-    await place.drop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using database = await openTestDatabase(options);
+  // An empty one is migrated here from nothing, not copied from a migrated template.
+  if (options.empty) await migrate(database.db);
+  await work(database);
 }
 
 Deno.test("an empty database migrates to the latest schema on the engine the suite runs on", async () => {

@@ -1,12 +1,11 @@
 /**
- * The audit log's hash chain in a real SQLite file: every way of rewriting history directly in
+ * The audit log's hash chain in a real database (a SQLite file, or PostgreSQL in that pass): every way of rewriting history directly in
  * the database (edit, delete, reorder, truncate, re-hash, a forged checkpoint) is caught, the
  * console's `assent admin audit verify` says so as a real process, appends from many callers and
  * from the console at once never fork the chain, and rows written before the chain are chained
  * by the migration.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { Migrator } from "kysely/migration";
 import { FakeClock } from "../lib/clock.ts";
@@ -16,6 +15,12 @@ import { migrations } from "../migrations/mod.ts";
 import { AuditChain, describeReport } from "../services/audit_chain.ts";
 import { appendAudit } from "../store/audit.ts";
 import { migrate, openDatabase } from "../store/db.ts";
+import {
+  createTestDatabase,
+  rawExec,
+  serverDatabase,
+  serverDatabaseLocation,
+} from "./support/database.ts";
 import { quietWork } from "./support/work.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -24,7 +29,8 @@ const T0 = Date.UTC(2026, 10, 30, 9, 0, 0);
 /** A data directory with `rows` audit rows and a signed checkpoint after `checkpointAt` rows. */
 async function seededDataDir(rows: number, checkpointAt: number): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "assent-chain-" });
-  const { db, close } = openDatabase(join(dir, "assent.db"));
+  await serverDatabase(dir);
+  const { db, close } = openDatabase(serverDatabaseLocation(dir));
   try {
     await migrate(db);
     const clock = new FakeClock(T0);
@@ -51,7 +57,7 @@ async function seededDataDir(rows: number, checkpointAt: number): Promise<string
 }
 
 async function verifyIn(dir: string) {
-  const { db, close } = openDatabase(join(dir, "assent.db"));
+  const { db, close } = openDatabase(serverDatabaseLocation(dir));
   try {
     const clock = new FakeClock(T0 + 3_600_000);
     const chain = new AuditChain({
@@ -67,14 +73,15 @@ async function verifyIn(dir: string) {
   }
 }
 
-/** Changes the file behind the server's back, as anyone holding the database could. */
-function tamper(dir: string, sql: string) {
-  const raw = new DatabaseSync(join(dir, "assent.db"));
-  try {
-    raw.exec(sql);
-  } finally {
-    raw.close();
-  }
+/** Changes the database behind the server's back, as anyone holding it could. */
+function tamper(dir: string, sql: string): Promise<void> {
+  return rawExec(serverDatabaseLocation(dir), sql);
+}
+
+/** Removes a data directory and, on PostgreSQL, its database. */
+async function removeDataDir(dir: string) {
+  await (await serverDatabase(dir)).drop();
+  await Deno.remove(dir, { recursive: true });
 }
 
 async function withSeeded(fn: (dir: string) => Promise<void>) {
@@ -82,7 +89,7 @@ async function withSeeded(fn: (dir: string) => Promise<void>) {
   try {
     await fn(dir);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await removeDataDir(dir);
   }
 }
 
@@ -91,6 +98,9 @@ async function adminProcess(dir: string, ...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--cached-only", "main.ts", "admin", ...args, "--data-dir", dir],
     cwd: ROOT,
+    env: serverDatabaseLocation(dir).startsWith("postgres")
+      ? { ASSENT_DATABASE_URL: serverDatabaseLocation(dir) }
+      : {},
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -111,7 +121,7 @@ Deno.test("an untouched chain verifies intact with its row count and last checkp
 
 Deno.test("editing a row's content in the database is caught at that row", async () => {
   await withSeeded(async (dir) => {
-    tamper(dir, `UPDATE audit_log SET detail = '{"n":999}' WHERE seq = 5`);
+    await tamper(dir, `UPDATE audit_log SET detail = '{"n":999}' WHERE seq = 5`);
     const report = await verifyIn(dir);
     assert.ok(!report.intact);
     assert.equal(report.problem.seq, 5);
@@ -123,7 +133,7 @@ Deno.test("editing a row's content in the database is caught at that row", async
 Deno.test("editing a row and recomputing its hash breaks the link to the next row", async () => {
   await withSeeded(async (dir) => {
     // The attacker knows the canonical form and recomputes the row's own hash.
-    const { db, close } = openDatabase(join(dir, "assent.db"));
+    const { db, close } = openDatabase(serverDatabaseLocation(dir));
     const row = await db.selectFrom("audit_log").selectAll().where("seq", "=", 7)
       .executeTakeFirstOrThrow();
     const { canonicalAuditRow } = await import("../core/audit_chain.ts");
@@ -142,7 +152,7 @@ Deno.test("editing a row and recomputing its hash breaks the link to the next ro
 
 Deno.test("deleting a row is caught as the missing row", async () => {
   await withSeeded(async (dir) => {
-    tamper(dir, "DELETE FROM audit_log WHERE seq = 12");
+    await tamper(dir, "DELETE FROM audit_log WHERE seq = 12");
     const report = await verifyIn(dir);
     assert.ok(!report.intact);
     assert.equal(report.problem.seq, 12);
@@ -153,7 +163,7 @@ Deno.test("deleting a row is caught as the missing row", async () => {
 
 Deno.test("deleting a row and renumbering the rest is caught where the links part", async () => {
   await withSeeded(async (dir) => {
-    tamper(
+    await tamper(
       dir,
       "DELETE FROM audit_log WHERE seq = 12; UPDATE audit_log SET seq = seq - 1 WHERE seq > 12",
     );
@@ -165,7 +175,7 @@ Deno.test("deleting a row and renumbering the rest is caught where the links par
 
 Deno.test("swapping two rows' places is caught", async () => {
   await withSeeded(async (dir) => {
-    tamper(
+    await tamper(
       dir,
       `UPDATE audit_log SET seq = -1 WHERE seq = 9;
        UPDATE audit_log SET seq = 9 WHERE seq = 10;
@@ -182,7 +192,7 @@ Deno.test("swapping two whole rows, hashes included, is caught", async () => {
     // Every column but the place moves, so each row's own hash still matches its content.
     const cols = "at, action, outcome, actor_kind, actor_id, actor_label, device_id, " +
       "session_id, attempt_id, department_id, detail, prev_hash, hash";
-    tamper(
+    await tamper(
       dir,
       `CREATE TEMP TABLE a AS SELECT ${cols} FROM audit_log WHERE seq = 3;
        UPDATE audit_log SET (${cols}) = (SELECT ${cols} FROM audit_log WHERE seq = 4) WHERE seq = 3;
@@ -196,7 +206,7 @@ Deno.test("swapping two whole rows, hashes included, is caught", async () => {
 
 Deno.test("cutting rows off the end is caught by the signed checkpoint that covered them", async () => {
   await withSeeded(async (dir) => {
-    tamper(dir, "DELETE FROM audit_log WHERE seq >= 15");
+    await tamper(dir, "DELETE FROM audit_log WHERE seq >= 15");
     const report = await verifyIn(dir);
     assert.ok(!report.intact);
     assert.equal(report.problem.kind, "truncated");
@@ -207,7 +217,7 @@ Deno.test("cutting rows off the end is caught by the signed checkpoint that cove
 
 Deno.test("a checkpoint rewritten to match a shortened log fails its signature", async () => {
   await withSeeded(async (dir) => {
-    tamper(
+    await tamper(
       dir,
       `DELETE FROM audit_log WHERE seq >= 15;
        UPDATE audit_checkpoints SET seq = 14, hash = (SELECT hash FROM audit_log WHERE seq = 14)`,
@@ -220,7 +230,7 @@ Deno.test("a checkpoint rewritten to match a shortened log fails its signature",
 
 Deno.test("a row slipped in by hand without a place in the chain is caught", async () => {
   await withSeeded(async (dir) => {
-    tamper(
+    await tamper(
       dir,
       `INSERT INTO audit_log (at, action, actor_kind) VALUES (${T0}, 'user.login', 'user')`,
     );
@@ -236,7 +246,7 @@ Deno.test("assent admin audit verify, run as a process, passes an intact log and
     assert.equal(intact.code, 0, intact.stderr);
     assert.match(intact.stdout, /^intact, 30 rows, last checkpoint 2026-11-30T09:00:20.000Z$/m);
 
-    tamper(dir, `UPDATE audit_log SET action = 'user.logout' WHERE seq = 3`);
+    await tamper(dir, `UPDATE audit_log SET action = 'user.logout' WHERE seq = 3`);
     const broken = await adminProcess(dir, "audit", "verify");
     assert.equal(broken.code, 1);
     assert.match(
@@ -249,7 +259,7 @@ Deno.test("assent admin audit verify, run as a process, passes an intact log and
 Deno.test("50 appends at once and the console appending from other processes never fork the chain", async () => {
   const dir = await seededDataDir(0, 0);
   try {
-    const { db, close } = openDatabase(join(dir, "assent.db"));
+    const { db, close } = openDatabase(serverDatabaseLocation(dir));
     try {
       // The console writes to the same file from three processes while the server appends in
       // waves of 50 at once until they are done.
@@ -285,14 +295,19 @@ Deno.test("50 appends at once and the console appending from other processes nev
     const report = await verifyIn(dir);
     assert.match(describeReport(report), /^intact, \d+ rows, no checkpoint yet$/);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await removeDataDir(dir);
   }
 });
 
 Deno.test("rows written before the chain existed are chained in their order by the migration", async () => {
   const dir = await Deno.makeTempDir({ prefix: "assent-chain-" });
+  const database = await createTestDatabase(dir, { empty: true });
+  await Deno.writeTextFile(
+    join(dir, "test-database.json"),
+    JSON.stringify({ location: database.location }),
+  );
   try {
-    const { db, close } = openDatabase(join(dir, "assent.db"));
+    const { db, close } = openDatabase(database.location);
     try {
       const migrator = new Migrator({
         db,
@@ -321,6 +336,7 @@ Deno.test("rows written before the chain existed are chained in their order by t
     }
     assert.equal(describeReport(await verifyIn(dir)), "intact, 4 rows, no checkpoint yet");
   } finally {
+    await database.drop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -4,7 +4,6 @@
 // until someone says who may use it. Each route runs against a fresh copy of one seeded SQLite
 // file, so what one route changes cannot hide what the next one does.
 import assert from "node:assert/strict";
-import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FakeClock } from "../lib/clock.ts";
 import { silentLogger } from "../lib/log.ts";
@@ -25,6 +24,7 @@ import { findUser, findUserByEmail } from "../store/users.ts";
 import { createUser, PASSWORD, setUp, signIn } from "./support/accounts.ts";
 import { TEST_SCRYPT } from "./support/app.ts";
 import { Client, type Transport } from "./support/client.ts";
+import { copyTestDatabase, createTestDatabase } from "./support/database.ts";
 import { department } from "./support/devices.ts";
 import { quietWork } from "./support/work.ts";
 
@@ -317,7 +317,9 @@ interface Objects {
 }
 
 interface Seed {
+  /** Where the seeded database is (a file or a PostgreSQL URL), closed, to be copied. */
   path: string;
+  drop(): Promise<void>;
   key: Uint8Array;
   start: number;
   cookies: Record<Role, Map<string, string>>;
@@ -328,10 +330,11 @@ interface Seed {
 
 /** Builds the seeded database once: two departments with one of everything each. */
 async function seed(dir: string): Promise<Seed> {
-  const path = join(dir, "seed.db");
+  const seeded = await createTestDatabase(dir);
+  const path = seeded.location;
   const key = crypto.getRandomValues(new Uint8Array(32));
   const database = openDatabase(path);
-  await migrate(database.db);
+  if (!seeded.migrated) await migrate(database.db);
   const clock = new FakeClock();
   const services = await buildServices({
     db: database.db,
@@ -509,7 +512,7 @@ async function seed(dir: string): Promise<Seed> {
   }
   await services.stop();
   await database.close();
-  return { path, key, start: clock.now(), cookies, csrf, bearer, objects };
+  return { path, drop: seeded.drop, key, start: clock.now(), cookies, csrf, bearer, objects };
 }
 
 /** A fresh app over a copy of the seeded file. */
@@ -519,9 +522,8 @@ async function fresh(
   n: number,
   assets: Awaited<ReturnType<typeof loadAssets>>,
 ) {
-  const path = join(dir, `route-${n}.db`);
-  await copyFile(s.path, path);
-  const database = openDatabase(path);
+  const copy = await copyTestDatabase(s.path, dir, `route-${n}`);
+  const database = openDatabase(copy.location);
   const services = await buildServices({
     db: database.db,
     clock: new FakeClock(s.start),
@@ -541,9 +543,7 @@ async function fresh(
     async close() {
       await services.stop();
       await database.close();
-      await Deno.remove(path);
-      await Deno.remove(`${path}-wal`).catch(() => {});
-      await Deno.remove(`${path}-shm`).catch(() => {});
+      await copy.drop();
     },
   };
 }
@@ -697,8 +697,9 @@ function denied(r: { status: number; location: string }): boolean {
 
 Deno.test("every route answers each role only within its departments, leaks nothing and changes nothing across them", async () => {
   const dir = await Deno.makeTempDir({ prefix: "assent-matrix-" });
+  let s: Seed | undefined;
   try {
-    const s = await seed(dir);
+    s = await seed(dir);
     const assets = await loadAssets();
     const probe = await fresh(s, dir, 0, assets);
     const app = await createApp(probe.services, assets);
@@ -765,6 +766,7 @@ Deno.test("every route answers each role only within its departments, leaks noth
     assert.ok(checked > 500, `only ${checked} requests were checked`);
     assert.deepEqual(problems, []);
   } finally {
+    await s?.drop();
     await Deno.remove(dir, { recursive: true });
   }
 });

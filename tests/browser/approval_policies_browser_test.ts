@@ -49,13 +49,27 @@ Deno.test("browser: the technician's waiting view follows a quorum live while an
   await tech.getByLabel("Reason (ticket number)").fill("INC-2001");
   // A live redraw of the panel (the first comes as the page connects to its events, often after
   // the technician has started typing) keeps what was typed.
-  const redrawn = tech.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/panel"));
-  await tech.locator("#session-panel").evaluate((el) =>
-    (globalThis as unknown as { htmx: { trigger(e: Element, n: string): void } }).htmx
-      .trigger(el, "sse:ready")
-  );
-  await (await redrawn).finished();
-  assert.equal(await tech.getByLabel("Reason (ticket number)").inputValue(), "INC-2001");
+  const redraw = () =>
+    tech.evaluate(() =>
+      new Promise<void>((done) => {
+        document.addEventListener("htmx:afterSettle", () => done(), { once: true });
+        (globalThis as unknown as { htmx: { trigger(e: Element, n: string): void } }).htmx
+          .trigger(document.querySelector("#session-panel")!, "sse:ready");
+      })
+    );
+  await redraw();
+  const reason = tech.locator("#f-reason");
+  assert.equal(await reason.inputValue(), "INC-2001");
+  assert.equal(await reason.getAttribute("aria-invalid"), "true");
+  // An admin drops the reason rule meanwhile: the redrawn field has no error, and the kept input
+  // is no longer marked wrong either.
+  await w.policies((p) => ({ ...p, authorization: { ...p.authorization, requireReason: false } }));
+  await redraw();
+  assert.equal(await tech.locator("#f-reason-error").count(), 0);
+  assert.equal(await reason.inputValue(), "INC-2001");
+  assert.equal(await reason.getAttribute("aria-invalid"), null);
+  assert.equal(await reason.getAttribute("aria-describedby"), "f-reason-hint");
+  await w.policies((p) => ({ ...p, authorization: { ...p.authorization, requireReason: true } }));
   await tech.locator("[data-action=request_authorization]").click();
   await tech.getByText("device settings: 0 of 2 allows").waitFor();
   await markDocument(tech);

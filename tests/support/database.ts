@@ -4,7 +4,7 @@
  */
 import pg from "pg";
 import { migrations } from "../../migrations/mod.ts";
-import { type Engine, migrate, openDatabase } from "../../store/db.ts";
+import { type Engine, migrate, type OpenDatabase, openDatabase } from "../../store/db.ts";
 
 /** The PostgreSQL server the suite runs against, if any. */
 export const TEST_DATABASE_URL = Deno.env.get("ASSENT_TEST_DATABASE_URL") || null;
@@ -50,6 +50,75 @@ export async function createTestDatabase(
     migrated: !options.empty,
     drop: async () => {
       await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+    },
+  };
+}
+
+/** An open test database; disposing of it closes it and removes it. */
+export interface OpenTestDatabase extends OpenDatabase, AsyncDisposable {
+  /** Where it is, to open it again (after `close()`, which does not remove it). */
+  location: string;
+}
+
+/**
+ * A fresh test database, opened: migrated to the latest schema, or `empty` (for migration
+ * tests). On the engine the suite runs on, like everything else.
+ */
+export async function openTestDatabase(
+  options: { empty?: boolean } = {},
+): Promise<OpenTestDatabase> {
+  const dir = await Deno.makeTempDir({ prefix: "assent-db-" });
+  const place = await createTestDatabase(dir, options);
+  const opened = openDatabase(place.location);
+  if (!place.migrated && !options.empty) await migrate(opened.db);
+  let closed = false;
+  return {
+    ...opened,
+    location: place.location,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await opened.close();
+    },
+    async [Symbol.asyncDispose]() {
+      if (!closed) {
+        closed = true;
+        await opened.close();
+      }
+      await place.drop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/**
+ * A copy of the closed test database at `source`, named `name` within `dir`: a copied file on
+ * SQLite, a database made from it as a template on PostgreSQL (nothing may be connected to it).
+ */
+export async function copyTestDatabase(
+  source: string,
+  dir: string,
+  name: string,
+): Promise<TestDatabase> {
+  if (!TEST_DATABASE_URL) {
+    const path = `${dir}/${name}.db`;
+    await Deno.copyFile(source, path);
+    return {
+      location: path,
+      drop: async () => {
+        for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+          await Deno.remove(file).catch(() => {});
+        }
+      },
+    };
+  }
+  const from = new URL(source).pathname.slice(1);
+  const copy = `assent_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  await admin((c) => c.query(`create database ${copy} template ${from} strategy file_copy`));
+  return {
+    location: databaseUrl(copy),
+    drop: async () => {
+      await admin((c) => c.query(`drop database if exists ${copy} with (force)`));
     },
   };
 }
@@ -102,6 +171,30 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   await client.connect();
   try {
     return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Runs `statements` (one or several, separated by `;`) on the database at `location` behind the
+ * server's back, as anyone holding the database could.
+ */
+export async function rawExec(location: string, statements: string): Promise<void> {
+  if (!location.startsWith("postgres")) {
+    const { DatabaseSync } = await import("node:sqlite");
+    const raw = new DatabaseSync(location);
+    try {
+      raw.exec(statements);
+    } finally {
+      raw.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: location });
+  await client.connect();
+  try {
+    await client.query(statements);
   } finally {
     await client.end();
   }
