@@ -153,7 +153,7 @@ export interface TwoNodeFleetResult {
 }
 
 /**
- * A throw-away PostgreSQL server (scripts/pg_test_server.sh), or the one named by
+ * A throw-away PostgreSQL server (scripts/pg_test_server.sh), or the empty database named by
  * ASSENT_BENCH_DATABASE_URL; `stop` removes what was started here.
  */
 async function benchPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
