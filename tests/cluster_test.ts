@@ -151,6 +151,29 @@ async function terminalThrough(node: ClusterNode, client: Client, sessionId: str
   return term;
 }
 
+/** A live page's event stream on `node`, as the page's script reads it. */
+async function liveStreamOn(node: ClusterNode, client: Client, path: string) {
+  const cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  const res = await fetch(`${node.url}${path}`, { headers: { Cookie: cookie } });
+  assert.equal(res.status, 200, `${path} answered ${res.status}`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const reading = (async () => {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      text += next.value;
+    }
+  })().catch(() => {});
+  await until(`${path} ready`, () => text.includes("event: ready"));
+  return {
+    /** Events of `name` since the stream was ready. */
+    count: (name: string) => text.split(`event: ${name}\n`).length - 1,
+    async close() {
+      await reader.cancel();
+      await reading;
+    },
+  };
+}
+
 function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
@@ -214,6 +237,7 @@ Deno.test({
     await using onlyA = await agentAt(cluster, a, { name: "PC-ONLY-A", token });
     let sessionId = "";
     let term: Awaited<ReturnType<typeof terminalThrough>> | undefined;
+    let devicesLive: Awaited<ReturnType<typeof liveStreamOn>> | undefined;
     try {
       const steps: [string, () => Promise<void>][] = [
         ["node C's device list shows the devices every node holds online", async () => {
@@ -263,6 +287,7 @@ Deno.test({
           assert.equal(sha256(new Uint8Array(await down.arrayBuffer())), digest);
         }],
         ["node A is killed: the agent reconnects through the balancer to node B", async () => {
+          devicesLive = await liveStreamOn(c, tech, "/devices/events");
           const since = onA.agent.log.length;
           const balanced = cluster.balancer.history.length;
           // The next connection the balancer makes goes to B, so the test knows where.
@@ -301,6 +326,16 @@ Deno.test({
             return list.includes("PC-ON-A");
           }, { detail: () => cluster.logs(10) });
         }],
+        [
+          "node C's live device list heard the devices go and come back on other nodes",
+          async () => {
+            assert.ok(devicesLive, "needs the stream of an earlier step");
+            await until(
+              "a device event on node C's live list",
+              () => devicesLive!.count("devices") > 0,
+            );
+          },
+        ],
         ["a new authorization through node C works on the device, now held by node B", async () => {
           if (sessionId) {
             const close = await tech.post(`/sessions/${sessionId}/close`);
@@ -327,6 +362,7 @@ Deno.test({
     } finally {
       term?.ws.close();
       await term?.closed;
+      await devicesLive?.close();
       await Deno.remove(uploads, { recursive: true });
     }
   },
