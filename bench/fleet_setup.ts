@@ -183,8 +183,7 @@ export function fleetServer(
       ...(port ? ["--port", String(port)] : []),
       ...(node.database ? ["--database", node.database] : []),
     ],
-    // TODO(cluster): the internal URL's setting, by its environment variable so that a server
-    // without it starts all the same.
+    // The internal URL by its environment variable, which a server of any version accepts.
     node.internalUrl ? { ASSENT_INTERNAL_URL: node.internalUrl } : undefined,
   );
 }

@@ -4,6 +4,7 @@
 // in the middle of a session. Each step is a test step, so a failure names the step.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { sql } from "kysely";
 import { loadPolicies, savePolicies } from "../store/policies.ts";
 import { PASSWORD } from "./support/accounts.ts";
 import { type AgentProcess, spawnAgent } from "./support/agent.ts";
@@ -298,7 +299,16 @@ Deno.test({
           await onA.agent.waitForLog(/connected to .* as device /, { since, timeoutMs: 60_000 });
           assert.deepEqual(new Set(cluster.balancer.history.slice(balanced)), new Set([b.url]));
           cluster.balancer.steer(null);
-          // TODO(cluster): once presence records the holding node, assert it names node B.
+        }],
+        ["the database records node B as the device's holder", async () => {
+          // Raw SQL: the presence columns are newer than this test's typed schema may be.
+          const holder = async () =>
+            (await sql<{ internal_url: string }>`
+              select nodes.internal_url from devices join nodes on nodes.id = devices.node_id
+              where devices.id = ${onA.deviceId}`.execute(cluster.db)).rows[0]?.internal_url;
+          await until("node B recorded as the holder", async () => await holder() === b.url, {
+            detail: () => cluster.logs(5),
+          });
         }],
         [
           "the terminal through node C ends with node A (its lease ended with the connection)",
