@@ -45,7 +45,8 @@ async function agentOn(
     extraArgs: ["--session-state", "unlocked", ...(options.extraArgs ?? [])],
   });
   try {
-    const line = await agent.waitForLog(/connected to .* as device /);
+    // A loaded machine starts a Deno process slowly: generous, as it is only a start.
+    const line = await agent.waitForLog(/connected to .* as device /, { timeoutMs: 60_000 });
     const deviceId = line.match(/as device (\S+)/)![1]!;
     assert.deepEqual(
       new Set(cluster.balancer.history.slice(since)),
@@ -79,7 +80,8 @@ async function agentAt(
     extraArgs: ["--session-state", "unlocked"],
   });
   try {
-    const line = await agent.waitForLog(/connected to .* as device /);
+    // A loaded machine starts a Deno process slowly: generous, as it is only a start.
+    const line = await agent.waitForLog(/connected to .* as device /, { timeoutMs: 60_000 });
     const deviceId = line.match(/as device (\S+)/)![1]!;
     await until(`device ${options.name} stored with its information`, async () => {
       const row = await cluster.db.selectFrom("devices").select("os").where("id", "=", deviceId)
@@ -499,6 +501,32 @@ Deno.test({
       const res = await guesser.post("/login", { email: "owner@example.com", password: PASSWORD });
       await res.body?.cancel();
       assert.equal(res.status, 429, "the right password is refused on every node");
+    }
+  },
+});
+
+Deno.test({
+  ...clusterTest(
+    "nobody but a node opens a node's internal endpoint: not through the balancer, not with a technician's sign-in, not with a made-up signature",
+  ),
+  async fn() {
+    await using cluster = await startCluster({ nodes: 2 });
+    const { owner } = await installCluster(cluster);
+    const cookie = [...owner.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+    const attempts: [string, string, HeadersInit][] = [
+      ["anonymous, through the balancer", cluster.url, {}],
+      ["the owner's sign-in, at node A", cluster.node("A").url, { Cookie: cookie }],
+      ["a made-up signature, at node B", cluster.node("B").url, {
+        Authorization: `AssentNode ${"0".repeat(32)}.${Date.now()}.${"1".repeat(32)}.${
+          "A".repeat(43)
+        }`,
+      }],
+    ];
+    for (const [who, base, headers] of attempts) {
+      const res = await fetch(`${base}/internal/channels`, { headers });
+      const text = await res.text();
+      assert.ok([401, 403].includes(res.status), `${who}: answered ${res.status} ${text}`);
+      assert.match(text, /^[A-Z][^<>{}]+$/, `${who}: a plain sentence, not a page or a trace`);
     }
   },
 });
