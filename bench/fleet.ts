@@ -4,6 +4,8 @@
  * to connect, and device list latency while they are connected. It raises its own open-file
  * limit first; where the machine's hard limit is lower than the fleet, every device is still
  * enrolled (the lists are as long as the fleet) and as many connect as the limit allows.
+ * Then the same fleet on two nodes sharing one PostgreSQL database, half the agents on each,
+ * with each node's memory, CPU and device-list latency next to the single node's.
  */
 import {
   type Benchmark,
@@ -11,8 +13,10 @@ import {
   markdownTable,
   mib,
   percentile,
+  ROOT,
   round2,
   rssBytes,
+  type ServerProcess,
   timeGets,
 } from "./lib.ts";
 import {
@@ -125,9 +129,159 @@ function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-if (import.meta.main) {
-  const agents = Number(Deno.args[0] ?? 10_000);
-  console.log(JSON.stringify(await fleetBenchmark(agents), null, 2));
+/** One node's figures in the two-node fleet. */
+export interface NodeFigures {
+  /** Agents connected to this node. */
+  agents: number;
+  baselineRssMiB: number;
+  connectedRssMiB: number;
+  perAgentKiB: number;
+  steadyCpuPercent: number;
+  listP50: number;
+  listP99: number;
+  onlineListP50: number;
+  onlineListP99: number;
+}
+
+/** What the two-node fleet benchmark measured. */
+export interface TwoNodeFleetResult {
+  agents: number;
+  connected: number;
+  workers: number;
+  connectSeconds: number;
+  nodes: [NodeFigures, NodeFigures];
+}
+
+/**
+ * A throw-away PostgreSQL server (scripts/pg_test_server.sh), or the empty database named by
+ * ASSENT_BENCH_DATABASE_URL; `stop` removes what was started here.
+ */
+async function benchPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+  const given = Deno.env.get("ASSENT_BENCH_DATABASE_URL");
+  if (given) return { url: given, stop: () => Promise.resolve() };
+  const dirFile = await Deno.makeTempFile({ prefix: "assent-bench-pg-" });
+  const out = await new Deno.Command("bash", {
+    args: ["scripts/pg_test_server.sh"],
+    cwd: ROOT,
+    env: { PG_TEST_DIR_FILE: dirFile },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dir = (await Deno.readTextFile(dirFile)).trim();
+  await Deno.remove(dirFile);
+  if (!out.success) {
+    throw new Error(new TextDecoder().decode(out.stderr).trim() || "PostgreSQL did not start");
+  }
+  return {
+    url: new TextDecoder().decode(out.stdout).trim(),
+    async stop() {
+      await new Deno.Command("bash", {
+        args: ["scripts/pg_test_server.sh", "stop", dir],
+        cwd: ROOT,
+      })
+        .output();
+    },
+  };
+}
+
+/** A port nobody listens on right now. */
+function freePort(): number {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = probe.addr as Deno.NetAddr;
+  probe.close();
+  return port;
+}
+
+/**
+ * Runs the fleet on two nodes sharing one PostgreSQL database: `agents` enrolled through node
+ * 1, then half connected to each node (workers split evenly), as a balancer spreads them. Each
+ * node's memory and CPU are read from its own /proc entry over the same window, and each node's
+ * device list is timed (it lists every device, whichever node holds it).
+ */
+export async function twoNodeFleetBenchmark(
+  agents = 10_000,
+  workers = 4,
+): Promise<TwoNodeFleetResult> {
+  const openFileLimit = await raiseOpenFileLimit(agents + 2 * OTHER_FILES);
+  const connectable = Math.min(agents, openFileLimit - 2 * OTHER_FILES);
+  const postgres = await benchPostgres();
+  const dirs: string[] = [];
+  const servers: ServerProcess[] = [];
+  try {
+    const { dataDir, token } = await fleetDataDir(agents, { database: postgres.url });
+    dirs.push(dataDir, await Deno.makeTempDir({ prefix: "assent-bench-" }));
+    const start = async (dir: string) => {
+      const port = freePort();
+      const url = `http://127.0.0.1:${port}`;
+      servers.push(await fleetServer(dir, port, { database: postgres.url, internalUrl: url }));
+    };
+    await start(dirs[0]!);
+    // The second node shares the first one's keys, as every node of a cluster must.
+    for (const key of ["secret.key", "audit.key"]) {
+      await Deno.copyFile(`${dirs[0]}/${key}`, `${dirs[1]}/${key}`);
+    }
+    await start(dirs[1]!);
+    const nodes = servers as [ServerProcess, ServerProcess];
+    const cookies = await Promise.all(nodes.map((n) => fleetLogin(n)));
+    for (const [i, n] of nodes.entries()) await timeGets(n.url, "/devices", cookies[i]!, 20);
+    const baseline = await Promise.all(nodes.map((n) => rssBytes(n.pid)));
+
+    console.error(`fleet (two nodes): enrolling ${agents} agents in ${workers} processes…`);
+    const credFiles = await enrollFleet(nodes[0], dataDir, token, agents, workers);
+
+    console.error(`fleet (two nodes): connecting ${connectable}, half to each node…`);
+    const half = Math.ceil(workers / 2);
+    const limit = Math.ceil(connectable / workers);
+    const t = performance.now();
+    const fleets = await Promise.all([
+      connectFleet(nodes[0], credFiles.slice(0, half), { limit }),
+      connectFleet(nodes[1], credFiles.slice(half), { limit }),
+    ]);
+    const connectSeconds = (performance.now() - t) / 1000;
+    const connected = fleets[0].connected + fleets[1].connected;
+    if (connected < connectable) {
+      throw new Error(`only ${connected} of ${connectable} agents connected`);
+    }
+
+    console.error("fleet (two nodes): settling, then measuring steady state…");
+    await new Promise((r) => setTimeout(r, Number(Deno.env.get("FLEET_SETTLE_MS") ?? 20_000)));
+    const connectedRss = await Promise.all(nodes.map((n) => rssBytes(n.pid)));
+    const cpu0 = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
+    const wall0 = performance.now();
+    await new Promise((r) => setTimeout(r, Number(Deno.env.get("FLEET_CPU_MS") ?? 30_000)));
+    const cpu1 = await Promise.all(nodes.map((n) => cpuSeconds(n.pid)));
+    const wall = (performance.now() - wall0) / 1000;
+
+    console.error("fleet (two nodes): timing the device list on each node…");
+    const figures = [];
+    for (const [i, n] of nodes.entries()) {
+      const list = await timeGets(n.url, "/devices", cookies[i]!, 300);
+      const online = await timeGets(n.url, "/devices?status=online&page=100", cookies[i]!, 100);
+      figures.push({
+        agents: fleets[i]!.connected,
+        baselineRssMiB: Number(mib(baseline[i]!)),
+        connectedRssMiB: Number(mib(connectedRss[i]!)),
+        perAgentKiB: round((connectedRss[i]! - baseline[i]!) / fleets[i]!.connected / 1024),
+        steadyCpuPercent: round((cpu1[i]! - cpu0[i]!) / wall * 100),
+        listP50: round(percentile(list, 50)),
+        listP99: round(percentile(list, 99)),
+        onlineListP50: round(percentile(online, 50)),
+        onlineListP99: round(percentile(online, 99)),
+      });
+    }
+    await stopWorkers([...fleets[0].workers, ...fleets[1].workers]);
+    return {
+      agents,
+      connected,
+      workers,
+      connectSeconds: round(connectSeconds),
+      nodes: figures as [NodeFigures, NodeFigures],
+    };
+  } finally {
+    for (const server of servers) await server.stop();
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+    await postgres.stop();
+  }
 }
 
 /** What the fleet's figures are bound by, from a CPU profile of the server (see bench/README.md). */
@@ -186,10 +340,84 @@ ${markdownTable(["measure", "result", "target"], rows)}
 ${BOUND_BY ? `\n${BOUND_BY}\n` : ""}`;
 }
 
-/** `deno task bench fleet [agents]`. */
+/** The two-node part of the fleet section, its figures next to the single node's. */
+export function twoNodeSection(t: TwoNodeFleetResult | Error, single: FleetResult): string {
+  const heading = "### Two nodes on PostgreSQL";
+  if (t instanceof Error) {
+    return `\n${heading}\n\nNot run: ${t.message.split("\n")[0]}. It needs PostgreSQL ` +
+      "installed (`scripts/pg_test_server.sh` starts a throw-away server) or " +
+      "`ASSENT_BENCH_DATABASE_URL`.\n";
+  }
+  const [one, two] = t.nodes;
+  const row = (measure: string, alone: string, of: (n: NodeFigures) => string) => [
+    measure,
+    alone,
+    of(one),
+    of(two),
+  ];
+  const rows = [
+    row("agents connected", String(single.connected), (n) => String(n.agents)),
+    row(
+      "memory before agents (RSS)",
+      `${single.baselineRssMiB} MiB`,
+      (n) => `${n.baselineRssMiB} MiB`,
+    ),
+    row(
+      "memory with its agents connected (RSS)",
+      `${single.connectedRssMiB} MiB`,
+      (n) => `${n.connectedRssMiB} MiB`,
+    ),
+    row("memory per connected agent", `${single.perAgentKiB} KiB`, (n) => `${n.perAgentKiB} KiB`),
+    row(
+      "CPU at steady state (one core = 100 %)",
+      `${single.steadyCpuPercent} %`,
+      (n) => `${n.steadyCpuPercent} %`,
+    ),
+    row(
+      `device list page, p50 / p99 (first page of ${t.agents})`,
+      `${single.listP50} / ${single.listP99} ms`,
+      (n) => `${n.listP50} / ${n.listP99} ms`,
+    ),
+    row(
+      "device list filtered to online, p50 / p99 (page 100)",
+      `${single.onlineListP50} / ${single.onlineListP99} ms`,
+      (n) => `${n.onlineListP50} / ${n.onlineListP99} ms`,
+    ),
+  ];
+  return `
+${heading}
+
+The same ${t.agents} agents on two server processes sharing one PostgreSQL database (a throw-away
+local server, \`fsync\` off, on the same machine as the nodes and the agents): enrolled through node
+1, then half of the ${t.workers} agent processes connect to each node, as a round-robin balancer
+spreads them; all ${t.connected} connected in ${t.connectSeconds} s. Each node's figures are read
+from its own process over the same window; each node's device list shows every device, whichever
+node holds it. Next to them, the single node on SQLite from the run above.
+
+${markdownTable(["measure", "one node, SQLite", "node 1 of 2", "node 2 of 2"], rows)}`;
+}
+
+/** `deno task bench fleet [agents]`: one node on SQLite, then two nodes on PostgreSQL. */
 export const fleet: Benchmark = {
   name: "fleet",
   title: "Agent fleet",
   defaultSize: 50_000,
-  run: async (size) => fleetSection(await fleetBenchmark(size)),
+  run: async (size) => {
+    const single = await fleetBenchmark(size);
+    const two = await twoNodeFleetBenchmark(size).catch((err: Error) => err);
+    return fleetSection(single) + twoNodeSection(two, single);
+  },
 };
+
+// `deno run -A bench/fleet.ts [agents] [--two-nodes]`: the figures as JSON, without BENCHMARKS.md.
+if (import.meta.main) {
+  const agents = Number(Deno.args.find((a) => !a.startsWith("-")) ?? 10_000);
+  if (Deno.args.includes("--two-nodes")) {
+    const single = await fleetBenchmark(agents);
+    const two = await twoNodeFleetBenchmark(agents);
+    console.log(JSON.stringify({ single, two }, null, 2));
+    console.log(fleetSection(single) + twoNodeSection(two, single));
+  } else {
+    console.log(JSON.stringify(await fleetBenchmark(agents), null, 2));
+  }
+}

@@ -107,55 +107,85 @@ export async function raiseOpenFileLimit(wanted: number): Promise<number> {
   return after.soft;
 }
 
-/** A data directory with the bench admin, a department and a token for `agents` devices. */
-export async function fleetDataDir(agents: number): Promise<{ dataDir: string; token: string }> {
+/**
+ * A data directory with the bench admin, a department and a token for `agents` devices; their
+ * rows in the SQLite file there, or in the PostgreSQL `database`.
+ */
+export async function fleetDataDir(
+  agents: number,
+  options: { database?: string } = {},
+): Promise<{ dataDir: string; token: string }> {
   const dataDir = await Deno.makeTempDir({ prefix: "assent-bench-" });
-  await assent([
-    "admin",
-    "user",
-    "create",
-    "--data-dir",
-    dataDir,
-    "--email",
-    EMAIL,
-    "--name",
-    "Bench",
-    "--role",
-    "super_admin",
-    "--organization",
-    "Bench",
-    "--password-stdin",
-  ], PASSWORD);
-  await assent(["admin", "department", "create", "--data-dir", dataDir, "--name", "Fleet"]);
-  const token = (await assent([
-    "admin",
-    "enroll-token",
-    "create",
-    "--data-dir",
-    dataDir,
-    "--department",
-    "Fleet",
-    "--uses",
-    String(agents + 10),
-    "--expires",
-    "1d",
-  ])).split("\n")[0]!;
+  const env = options.database ? { ASSENT_DATABASE_URL: options.database } : undefined;
+  await assent(
+    [
+      "admin",
+      "user",
+      "create",
+      "--data-dir",
+      dataDir,
+      "--email",
+      EMAIL,
+      "--name",
+      "Bench",
+      "--role",
+      "super_admin",
+      "--organization",
+      "Bench",
+      "--password-stdin",
+    ],
+    PASSWORD,
+    env,
+  );
+  await assent(
+    ["admin", "department", "create", "--data-dir", dataDir, "--name", "Fleet"],
+    undefined,
+    env,
+  );
+  const token = (await assent(
+    [
+      "admin",
+      "enroll-token",
+      "create",
+      "--data-dir",
+      dataDir,
+      "--department",
+      "Fleet",
+      "--uses",
+      String(agents + 10),
+      "--expires",
+      "1d",
+    ],
+    undefined,
+    env,
+  )).split("\n")[0]!;
   return { dataDir, token };
 }
 
 /**
  * Starts the server for a fleet. The simulated agents connect through loopback, each naming an
  * address of its own in X-Forwarded-For (so the proxy is trusted); the server takes up to a
- * thousand handshakes at once, as an operator of a fleet this size sets it.
+ * thousand handshakes at once, as an operator of a fleet this size sets it. As a node of a
+ * cluster it is given the shared PostgreSQL `database` and its own `internalUrl`.
  */
-export function fleetServer(dataDir: string, port = 0): Promise<ServerProcess> {
-  return startServerProcess(dataDir, [
-    "--trust-proxy",
-    "true",
-    "--agent-handshakes",
-    "1000",
-    ...(port ? ["--port", String(port)] : []),
-  ]);
+export function fleetServer(
+  dataDir: string,
+  port = 0,
+  node: { database?: string; internalUrl?: string } = {},
+): Promise<ServerProcess> {
+  return startServerProcess(
+    dataDir,
+    [
+      "--trust-proxy",
+      "true",
+      "--agent-handshakes",
+      "1000",
+      ...(port ? ["--port", String(port)] : []),
+      ...(node.database ? ["--database", node.database] : []),
+    ],
+    // The internal URL by its environment variable, which a server of any version accepts.
+    node.internalUrl ? { ASSENT_INTERNAL_URL: node.internalUrl } : undefined,
+  );
 }
 
 /** Signs the bench admin in; returns the cookie header. */

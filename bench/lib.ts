@@ -25,11 +25,16 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.max(0, i)]!;
 }
 
-/** Runs `assent` with `args` to completion and returns its stdout. */
-export async function assent(args: string[], stdin?: string): Promise<string> {
+/** Runs `assent` with `args` (and `env` added to this process's) to completion; returns its stdout. */
+export async function assent(
+  args: string[],
+  stdin?: string,
+  env?: Record<string, string>,
+): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--cached-only", "main.ts", ...args],
     cwd: ROOT,
+    env,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -58,8 +63,10 @@ export interface ServerProcess {
 export async function startServerProcess(
   dataDir: string,
   extra: string[] = [],
+  env?: Record<string, string>,
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
+    env,
     args: [
       "run",
       "-A",

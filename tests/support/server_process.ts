@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Clock, systemClock } from "../../lib/clock.ts";
+import type { ServerConfig } from "../../lib/config.ts";
 import { createLogger } from "../../lib/log.ts";
 import { DEFAULT_SCRYPT } from "../../lib/password.ts";
 import { TextLineStream } from "../../lib/text_lines.ts";
@@ -43,11 +44,22 @@ export async function spawnServer(
     productionCost?: boolean;
     /** A fixed port, to start again where agents expect the server; free by default. */
     port?: number;
+    /**
+     * A database shared with other server processes (a PostgreSQL URL): the nodes of one
+     * cluster. By default the data directory's own.
+     */
+    database?: string;
+    /** The URL clients use, a load balancer's; by default the server's own address. */
+    publicUrl?: string;
+    /** Where the other nodes of a cluster reach this one. */
+    internalUrl?: string;
   },
 ): Promise<ServerProcess> {
   // On PostgreSQL each data directory keeps its database across restarts; the throw-away
   // test cluster takes the database with it.
-  const database = await serverDatabase(options.dataDir);
+  const database = options.database
+    ? { location: options.database }
+    : await serverDatabase(options.dataDir);
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -64,6 +76,8 @@ export async function spawnServer(
       String(options.port ?? 0),
       ...(options.productionCost ? ["--production-cost"] : []),
       ...(database.location ? ["--database", database.location] : []),
+      ...(options.publicUrl ? ["--public-url", options.publicUrl] : []),
+      ...(options.internalUrl ? ["--internal-url", options.internalUrl] : []),
     ],
     cwd: ROOT,
     stdin: "null",
@@ -77,7 +91,11 @@ export async function spawnServer(
     const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
     for await (const line of lines) {
       log.push(line);
-      if (line.includes('"msg":"listening"')) listening(JSON.parse(line).url);
+      if (line.includes('"msg":"listening"')) {
+        const fields = JSON.parse(line);
+        // Behind a balancer the public URL is the balancer's: the node is at its own address.
+        listening(options.publicUrl ? `http://${fields.address}` : fields.url);
+      }
     }
   };
   const drained = Promise.all([read(child.stdout), read(child.stderr)]);
@@ -121,6 +139,8 @@ if (import.meta.main) {
       "production-cost": { type: "boolean" },
       port: { type: "string" },
       database: { type: "string" },
+      "public-url": { type: "string" },
+      "internal-url": { type: "string" },
     },
   });
   const offset = Number(values["clock-offset-ms"] ?? 0);
@@ -130,17 +150,21 @@ if (import.meta.main) {
   };
   const dataDir = values["data-dir"]!;
   const port = Number(values.port ?? 0);
-  const running = await startServer({
+  // TODO(cluster): `internalUrl` is the setting the node bus adds to ServerConfig; until it is
+  // there the server ignores it, and a node cannot be reached by the others.
+  const config: ServerConfig & { internalUrl?: string } = {
     host: "127.0.0.1",
     port,
     dataDir,
     database: values.database ?? null,
-    publicUrl: `http://127.0.0.1:${port}`,
+    publicUrl: values["public-url"] ?? `http://127.0.0.1:${port}`,
+    ...(values["internal-url"] ? { internalUrl: values["internal-url"] } : {}),
     logLevel: "info",
     trustProxy: false,
     smtp: null,
     downloadsDir: join(dataDir, "downloads"),
-  }, {
+  };
+  const running = await startServer(config, {
     clock,
     scrypt: values["production-cost"] ? DEFAULT_SCRYPT : TEST_SCRYPT,
     log: createLogger("info"),
