@@ -17,6 +17,7 @@ import {
   APPROVAL_LINK_RATE_LIMIT,
   SUPPORT_CODE_RATE_LIMIT,
 } from "./core/mod.ts";
+import { checkInstanceKeys, InstanceKeyError } from "./services/instance_keys.ts";
 import { AgentEndpoint } from "./hub/agent_endpoint.ts";
 import { AgentHub } from "./hub/agent_hub.ts";
 import { ClusterAgents } from "./hub/cluster_agents.ts";
@@ -657,6 +658,7 @@ async function serveOn(
 ): Promise<RunningServer> {
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
+  await checkInstanceKeys(database.db, { box, auditKey }, options.clock ?? systemClock);
 
   const services = await buildServices({
     db: database.db,
@@ -748,6 +750,7 @@ export async function openDataDir(
   let bus: PgNodeBus | undefined;
   try {
     await migrate(database.db);
+    await checkInstanceKeys(database.db, { box, auditKey }, systemClock);
     // On PostgreSQL the console is a node that never keeps deadlines: one it sets goes to the
     // servers' leader, and what it changes reaches their live pages.
     bus = database.engine === "postgres"
@@ -890,6 +893,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     if (
       err instanceof ConfigError || err instanceof DataDirInUseError ||
+      err instanceof InstanceKeyError ||
       (err instanceof TypeError && "code" in err)
     ) {
       console.error(`assent: ${err.message}`);

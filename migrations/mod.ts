@@ -27,6 +27,7 @@ import * as workspacePreference from "./20261204T120000_workspace_preference.ts"
 import * as auditApiTokens from "./20261204T130000_audit_api_tokens.ts";
 import * as perfPagesListIndexes from "./20261205T100020_perf_pages_list_indexes.ts";
 import * as clusterPresence from "./20261206T100000_cluster_presence.ts";
+import * as instanceKeys from "./20261206T110000_instance_keys.ts";
 
 /** All migrations by name, in the order they run. */
 export const migrations: Record<string, Migration> = {
@@ -54,4 +55,5 @@ export const migrations: Record<string, Migration> = {
   "20261204T130000_audit_api_tokens": auditApiTokens,
   "20261205T100020_perf_pages_list_indexes": perfPagesListIndexes,
   "20261206T100000_cluster_presence": clusterPresence,
+  "20261206T110000_instance_keys": instanceKeys,
 };

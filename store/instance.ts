@@ -32,3 +32,20 @@ export async function renameOrganization(db: Db, name: string): Promise<void> {
 export async function setDefaultLocale(db: Db, locale: string): Promise<void> {
   await db.updateTable("instance").set({ default_locale: locale }).where("id", "=", 1).execute();
 }
+
+/**
+ * Records the fingerprint of key `name` if the database has none yet, and returns the one it
+ * holds: the first server's, or this one's when it is the first.
+ */
+export async function claimKeyFingerprint(
+  db: Db,
+  name: string,
+  fingerprint: string,
+  now: number,
+): Promise<string> {
+  await db.insertInto("instance_keys").values({ name, fingerprint, recorded_at: now })
+    .onConflict((oc) => oc.column("name").doNothing()).execute();
+  const row = await db.selectFrom("instance_keys").select("fingerprint").where("name", "=", name)
+    .executeTakeFirstOrThrow();
+  return row.fingerprint;
+}

@@ -377,8 +377,16 @@ export interface NodesTable {
   heartbeat_at: number;
 }
 
+/** The fingerprint of a key the database was first used with (`secret`, `audit`). */
+export interface InstanceKeysTable {
+  name: string;
+  fingerprint: string;
+  recorded_at: number;
+}
+
 export interface Database {
   instance: InstanceTable;
+  instance_keys: InstanceKeysTable;
   users: UsersTable;
   recovery_codes: RecoveryCodesTable;
   departments: DepartmentsTable;

@@ -150,9 +150,7 @@ if (import.meta.main) {
   };
   const dataDir = values["data-dir"]!;
   const port = Number(values.port ?? 0);
-  // TODO(cluster): `internalUrl` is the setting the node bus adds to ServerConfig; until it is
-  // there the server ignores it, and a node cannot be reached by the others.
-  const config: ServerConfig & { internalUrl?: string } = {
+  const config: ServerConfig = {
     host: "127.0.0.1",
     port,
     dataDir,
