@@ -285,7 +285,7 @@ request at a time (the baseline). Each attempt is then deauthorized for the next
 from the audit log's \`authorization.requested\` row to its \`authorization.granted\` row, both stamped
 by the server's clock (1 ms resolution): it includes the prompt's trip to the agent process and
 back. ${r.rounds} rounds; ${r.burst.length} round trips at ${r.agents} concurrent, ${r.one.length} one at
-a time. The machine was shared with other work while this ran. Command:
+a time. Command:
 \`deno task bench consent ${r.fleet}\`.
 
 ${

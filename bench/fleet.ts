@@ -334,7 +334,15 @@ limit first (it was ${f.openFileLimit} for this run${
     all
       ? ""
       : `: the hard limit of this machine, which only a process with CAP_SYS_RESOURCE may raise, so ${f.connected} of the ${f.agents} connect at once and the memory of the whole fleet is projected from the per-agent figure`
-  }). Command: \`deno task bench fleet ${f.agents}\`.
+  }). Command: \`deno task bench fleet ${f.agents}\`.${
+    f.agents < 50_000
+      ? ` Issue 19's size is 50,000 agents; at the per-agent figure below, 50,000 would hold about ${
+        Math.round(f.baselineRssMiB + f.perAgentKiB * 50_000 / 1024)
+      } MiB (projected, not measured: this run is smaller, and this machine's hard open-file limit of ${f.openFileLimit} lets one process hold at most about ${
+        f.openFileLimit - 100
+      } connections).`
+      : ""
+  }
 
 ${markdownTable(["measure", "result", "target"], rows)}
 ${BOUND_BY ? `\n${BOUND_BY}\n` : ""}`;

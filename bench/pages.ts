@@ -256,10 +256,13 @@ if (import.meta.main) {
 
 /** What the server's CPU profile under this load shows (`--cpu-prof`, see BENCHMARKS.md). */
 export const PAGES_BOUND_BY =
-  "Bound by the machine in the recorded run, not by the server: other work kept the load average " +
-  "above 15 on its 2 cores, so even the minimal server answered ~1,000 req/s (about 32,000 on a " +
-  "quiet run, issue 19), and the server's CPU profile under 50 connections shows it idle for about " +
-  "two thirds of the time. Of its busy time on the sign-in page: native code and the runtime ~36 %, " +
+  "The load generator and the server share the machine's 2 cores, so the minimal server's figure " +
+  "is also the load generator's ceiling here. The device list is bound by the server's work per " +
+  "view: at ~500 views a second each costs ~2 ms of server time, four times the ~0.5 ms a p99 of " +
+  "25 ms at 50 connections allows; reading the page and its count is under 1 ms of it, the rest " +
+  "is rendering 50 rows with their live presence and the per-request session, CSRF and headers. " +
+  "From a CPU profile under 50 connections (taken on a shared machine, so its shares, not its " +
+  "times, count), of the server's busy time on the sign-in page: native code and the runtime ~36 %, " +
   "garbage collection ~17 %, rendering (preact) ~13 %, the framework and routes ~11 %, response " +
   "headers ~11 %, the CSRF token and request id only ~4 % (was ~14 %: HMAC from precomputed pads, " +
   "a session's token made once), the request log line ~3 %. The device list reads its page and " +

@@ -141,9 +141,8 @@ if (import.meta.main) {
 export const STARTUP_BOUND_BY =
   "Bound by loading the server's ~280 modules and their npm packages (kysely, zod, hono, preact): " +
   "importing main.ts alone is ~370 ms of the start on a quiet machine, migrating a fresh database " +
-  "~100 ms and building the app ~80 ms; in the recorded run other work kept the load average " +
-  "above 15 on 2 cores, which stretched every start about ninefold (the bare server too, " +
-  "~0.9 s). nodemailer (~100 ms of imports) and the QR-code library now load on first use, and a " +
+  "~100 ms and building the app ~80 ms (measured before the cluster modules; they add the node " +
+  "registry's first beat and the presence sweep to the start). nodemailer (~100 ms of imports) and the QR-code library now load on first use, and a " +
   "checkpoint due at start no longer walks the whole audit chain before listening (seconds at " +
   "100,000 rows). Idle memory: the V8 heap holds ~22 MiB after start (compiled module code, zod " +
   "schemas, the route table) on top of the ~34 MiB of a bare Deno server; the rest is code and " +
