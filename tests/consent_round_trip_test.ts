@@ -115,7 +115,6 @@ Deno.test({
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, () => sessions.requestAuthorization(user, sessionId)),
     );
-    const done = results.filter((r) => r.status === "fulfilled");
     // Each request is one unit: a later one supersedes the attempt before it, and the record
     // holds every step whole and in order, never two requests' rows interleaved.
     const attempts = new Set<string>();
