@@ -36,6 +36,7 @@ import { startVncDesktop } from "../support/x11.ts";
 /** GET routes that are not pages people read, and why. Everything under /api/ is JSON. */
 const NOT_PAGES: Record<string, string> = {
   "/agent/ws": "the agents' WebSocket",
+  "/internal/channels": "the nodes' internal WebSocket",
   "/static/*": "assets",
   "/healthz": "the health check",
   "/readyz": "the readiness check",
