@@ -93,8 +93,8 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
       const url = `http://127.0.0.1:${freePort()}`;
       nodes.push({ name, url, internalUrl: url, dataDir, process: null });
     }
+    await Promise.all(nodes.map((n) => firstStart(n, database.location, balancer.url)));
     balancer.setNodes(nodes.map((n) => n.url));
-    await Promise.all(nodes.map((n) => start(n, database.location, balancer.url)));
   } catch (err) {
     await dispose();
     throw err;
@@ -136,6 +136,21 @@ export async function startCluster(options: { nodes?: number } = {}): Promise<Cl
     [Symbol.asyncDispose]: dispose,
   };
   return cluster;
+}
+
+/**
+ * Starts a node for the first time. Its port was free when chosen, but tests run in parallel:
+ * when another took it meanwhile, the node starts on a fresh one instead.
+ */
+async function firstStart(node: ClusterNode, database: string, publicUrl: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await start(node, database, publicUrl);
+    } catch (err) {
+      if (attempt === 5 || !String(err).includes("Address already in use")) throw err;
+      node.url = node.internalUrl = `http://127.0.0.1:${freePort()}`;
+    }
+  }
 }
 
 async function start(node: ClusterNode, database: string, publicUrl: string): Promise<void> {
