@@ -4,6 +4,7 @@
  * is shown in Admin so an auditor can pin it; a different key later is a different instance.
  * Also SHA-256 through WebCrypto, the hash of the chain itself.
  */
+import { readOrPublish } from "./write_once.ts";
 
 const ED25519 = { name: "Ed25519" } as const;
 
@@ -20,23 +21,18 @@ export interface AuditKey {
 export async function loadAuditKey(path: string): Promise<AuditKey> {
   let jwk: JsonWebKey;
   try {
-    jwk = JSON.parse(await Deno.readTextFile(path));
+    // Another process (the console, say) may make it at the same moment: one of them wins.
+    const bytes = await readOrPublish(path, async () => {
+      const pair = await crypto.subtle.generateKey(ED25519, true, [
+        "sign",
+        "verify",
+      ]) as CryptoKeyPair;
+      const made = await crypto.subtle.exportKey("jwk", pair.privateKey);
+      return new TextEncoder().encode(JSON.stringify(made));
+    });
+    jwk = JSON.parse(new TextDecoder().decode(bytes));
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) {
-      throw new Error(`Audit key "${path}" cannot be read`, { cause: err });
-    }
-    const pair = await crypto.subtle.generateKey(ED25519, true, [
-      "sign",
-      "verify",
-    ]) as CryptoKeyPair;
-    jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
-    try {
-      await Deno.writeTextFile(path, JSON.stringify(jwk), { mode: 0o600, createNew: true });
-    } catch (e) {
-      // Another process (the console, say) made it first: use theirs.
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      jwk = JSON.parse(await Deno.readTextFile(path));
-    }
+    throw new Error(`Audit key "${path}" cannot be read`, { cause: err });
   }
   if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.d !== "string" || !jwk.x) {
     throw new Error(`Audit key "${path}" is not an Ed25519 private key`);

@@ -11,6 +11,7 @@ import {
   hkdfSync,
   randomBytes,
 } from "node:crypto";
+import { readOrPublish } from "./write_once.ts";
 
 /** AES-256-GCM sealing plus an HMAC key derived from the same instance secret. */
 export class SecretBox {
@@ -73,14 +74,7 @@ export class SecretBox {
 
 /** Reads the instance secret from `path`, creating it (mode 0600) on first start. */
 export async function loadInstanceSecret(path: string): Promise<Uint8Array> {
-  try {
-    const bytes = await Deno.readFile(path);
-    if (bytes.length !== 32) throw new Error(`Instance secret "${path}" is not 32 bytes`);
-    return bytes;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-    const bytes = randomBytes(32);
-    await Deno.writeFile(path, bytes, { mode: 0o600, createNew: true });
-    return new Uint8Array(bytes);
-  }
+  const bytes = await readOrPublish(path, () => Promise.resolve(new Uint8Array(randomBytes(32))));
+  if (bytes.length !== 32) throw new Error(`Instance secret "${path}" is not 32 bytes`);
+  return bytes;
 }
