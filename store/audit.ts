@@ -214,22 +214,11 @@ export function webhookPayload(event: string, record: AuditRecord): string {
 export async function chainRows(db: Db, afterSeq: number, limit: number): Promise<ChainedRow[]> {
   const rows = await db.selectFrom("audit_log").select([
     "seq",
-    "at",
-    "action",
-    "outcome",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "device_id",
-    "session_id",
-    "attempt_id",
-    "department_id",
-    "detail",
+    ...AUDIT_CONTENT,
     "prev_hash",
     "hash",
-    "api_token_id",
-    "api_token_name",
-  ]).where("seq", ">", afterSeq).orderBy("seq").orderBy("id").limit(limit).execute();
+  ])
+    .where("seq", ">", afterSeq).orderBy("seq").orderBy("id").limit(limit).execute();
   return rows;
 }
 
