@@ -193,9 +193,13 @@ Deno.test("a receipt issued while the device was away is shown there once it is 
     await using back = await spawnAgent({ server: w.server.url, stateDir, extraArgs: args });
     const screen = await back.waitForScreen(/Consent receipt[^]*had access to PC-AWAY\./);
     assert.match(screen, /Olive Owner from Example IT had access to PC-AWAY\./);
+    // The agent acknowledges the revoke and the receipt; each acknowledgement is its own write,
+    // and they may land in either order.
     await until(
-      "the acknowledgement",
-      async () => (await audit("receipt.acknowledged")).length === 1,
+      "both acknowledgements",
+      async () =>
+        (await audit("receipt.acknowledged")).length === 1 &&
+        (await audit("authorization.revoke_acknowledged")).length === 1,
     );
     const kept = await w.server.services.db.selectFrom("device_messages").select("kind")
       .where("device_id", "=", deviceId).execute();
