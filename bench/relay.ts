@@ -298,7 +298,7 @@ ${BOUND_BY}
 /** What the relay is bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
   `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
-shared cores, not by flow control or JavaScript. Per MiB agent → browser (CPU profiles with
+shared cores; JavaScript is a few per cent of either process. Per MiB agent → browser (CPU profiles with
 \`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
 agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
 sends) and 1.4 ms reading the TCP source, the server about 3 ms in \`op_ws_next_event\` (reading
@@ -311,8 +311,9 @@ into one buffer per source, so a frame costs no buffer or copy of its own. Flow 
 agent's window starts at 1 MiB and doubles per window moved while the browser keeps up, to at
 most 8 MiB (\`MAX_WINDOW\` in \`hub/channels.ts\`); credit goes out while the browser's socket
 holds at most a quarter of the window (the frame just handed to it no longer waits for the 10 ms
-drain check), so the server holds at most 10 MiB per channel whatever the browser does. The
-server and agent run with \`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled
+drain check), so the server holds at most 10 MiB per channel whatever the browser does. On this shared
+machine the agent → browser figure moved between runs as much as it differs from before (25–73
+MiB/s with 64 KiB frames, 25–49 with 256 KiB frames, under the same load). The server and agent run with \`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled
 binary do) so the relay runs a cheap young-generation collection every 8 MiB in either
 direction; without it V8 lets about 64 MiB of dead message buffers pile up before it collects.`;
 
