@@ -559,6 +559,8 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
+  const phase = startPhases(log);
+  phase("import");
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   // One server per SQLite file, and no restore underneath a running one. A PostgreSQL
   // database is shared by design: the engine itself keeps its writers apart.
@@ -570,15 +572,36 @@ export async function startServer(
   try {
     const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
     const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
+    phase("keys");
     database = openDatabase(config.database || join(config.dataDir, "assent.db"));
+    phase("open database");
     cluster = await joinCluster(config, options, log);
-    return await serveOn(config, options, log, box, auditKey, database, lock, cluster);
+    phase("join cluster");
+    return await serveOn(config, options, log, box, auditKey, database, lock, cluster, phase);
   } catch (err) {
     await cluster?.close();
     await database?.close();
     lock.release();
     throw err;
   }
+}
+
+/**
+ * Where the start's time goes, at debug level: each phase's milliseconds, the time since the
+ * process began (the first phase is importing the modules) and the heap at its end.
+ */
+function startPhases(log: Logger): (name: string) => void {
+  let last = 0;
+  return (name) => {
+    const now = performance.now();
+    log.debug("start phase", {
+      phase: name,
+      ms: Math.round(now - last),
+      sinceProcessStartMs: Math.round(now),
+      heapMiB: Math.round(Deno.memoryUsage().heapUsed / 1048576 * 10) / 10,
+    });
+    last = now;
+  };
 }
 
 /** A new node: a random id per process start, and where the other nodes reach it. */
@@ -655,10 +678,13 @@ async function serveOn(
   database: ReturnType<typeof openDatabase>,
   lock: { release(): void },
   cluster: Cluster,
+  phase: (name: string) => void,
 ): Promise<RunningServer> {
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
+  phase("migrate");
   await checkInstanceKeys(database.db, { box, auditKey }, options.clock ?? systemClock);
+  phase("check keys");
 
   const services = await buildServices({
     db: database.db,
@@ -688,8 +714,11 @@ async function serveOn(
     const where = config.webhooks?.[Number(err.field?.match(/\d+/)?.[0] ?? 0) - 1]?.where;
     throw new ConfigError(`${err.message} (${where ?? "webhooks"})`);
   }
+  phase("build services");
   const app = await createApp(services);
+  phase("build app");
   await services.start();
+  phase("start services");
 
   let resolveListening: (port: number) => void;
   const listening = new Promise<number>((r) => resolveListening = r);
@@ -699,6 +728,7 @@ async function serveOn(
     onListen: ({ port }) => resolveListening(port),
   }, app.fetch);
   const port = await listening;
+  phase("listen");
   const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
   log.info(
     config.smtp
