@@ -1,0 +1,746 @@
+/**
+ * The server's composition root: builds the services and the adapters that implement their
+ * ports, joins the cluster, migrates and starts a node. `main.ts` loads this module once it
+ * listens, so the server's port opens and the command line answers without waiting for it.
+ */
+import { isLocale, type Locale } from "./i18n/mod.ts";
+import { join } from "node:path";
+import {
+  AGENT_HELLO_RATE_LIMIT,
+  APPROVAL_LINK_RATE_LIMIT,
+  SUPPORT_CODE_RATE_LIMIT,
+} from "./core/mod.ts";
+import { checkInstanceKeys } from "./services/instance_keys.ts";
+import { AgentEndpoint } from "./hub/agent_endpoint.ts";
+import { AgentHub } from "./hub/agent_hub.ts";
+import { ClusterAgents } from "./hub/cluster_agents.ts";
+import { ChannelRelay } from "./hub/channels.ts";
+import { NodeChannelEndpoint } from "./hub/node_endpoint.ts";
+import { NODE_AUTH_INFO } from "./lib/node_auth.ts";
+import type { HandshakeLimits } from "./hub/handshake.ts";
+import { type Clock, systemClock } from "./lib/clock.ts";
+import { ConfigError, listenUrl, type ServerConfig, type SmtpSettings } from "./lib/config.ts";
+import { type AuditKey, ephemeralAuditKey, loadAuditKey } from "./lib/audit_key.ts";
+import { type Cidr, parseCidr } from "./lib/cidr.ts";
+import { EventBus } from "./lib/event_bus.ts";
+import { type NodeBus, type NodeIdentity, SoloBus } from "./lib/node_bus.ts";
+import { shareEvents } from "./lib/node_events.ts";
+import { PgLeadership } from "./lib/pg_leader.ts";
+import { PgNodeBus } from "./lib/pg_node_bus.ts";
+import { type Logger, silentLogger } from "./lib/log.ts";
+import { DEFAULT_SCRYPT, type ScryptParams } from "./lib/password.ts";
+import { type Leadership, Scheduler } from "./lib/scheduler.ts";
+import { loadInstanceSecret, SecretBox } from "./lib/secret_box.ts";
+import { NODE_BEAT_MS } from "./core/mod.ts";
+import { hashToken, randomHex } from "./lib/tokens.ts";
+import { mailTexts } from "./mailer/messages.ts";
+import { Outbox } from "./mailer/outbox.ts";
+import { greetingName, logTransport, smtpTransport } from "./mailer/transport.ts";
+import { createApp } from "./routes/app.tsx";
+import { Accounts } from "./services/accounts.ts";
+import { AgentUpdates } from "./services/agent_updates.ts";
+import { ConnectionRecords, NodeMembership } from "./services/agent_records.ts";
+import { ApprovalMail } from "./services/approval_mail.ts";
+import { AuditChain } from "./services/audit_chain.ts";
+import { AuditLog } from "./services/audit_log.ts";
+import { Backups, type BackupSchedule } from "./services/backup.ts";
+import { Health } from "./services/health.ts";
+import { Metrics } from "./services/metrics.ts";
+import { Recordings } from "./services/recordings.ts";
+import { WebhookError, Webhooks } from "./services/webhooks.ts";
+import { DepartmentSettings } from "./services/department_settings.ts";
+import { DeviceAdmin } from "./services/device_admin.ts";
+import { DeviceEvents } from "./services/device_events.ts";
+import { DeviceCredentials } from "./services/devices.ts";
+import { Directory } from "./services/directory.ts";
+import { EffectRecorder, EffectRunner, NOTHING_AFTER_COMMIT } from "./services/effects.ts";
+import { EmailAuthorization } from "./services/email_auth.ts";
+import { Enrollment } from "./services/enrollment.ts";
+import { FileTransfers } from "./services/file_transfers.ts";
+import { Limiter } from "./services/limiter.ts";
+import { LiveDevices } from "./services/live_devices.ts";
+import { OutboxRecords } from "./services/mail_records.ts";
+import { MailAdmin } from "./services/mail_admin.ts";
+import type { Services } from "./services/mod.ts";
+import type { LiveEvent, NodeDirectory } from "./services/ports.ts";
+import { RemoteChannels } from "./services/remote_channels.ts";
+import { AccessRevocations } from "./services/revocations.ts";
+import { SessionTransitions } from "./services/session_transitions.ts";
+import { SupportSessions } from "./services/sessions.ts";
+import { SupportApps } from "./services/support_app.ts";
+import { SupportCodeTransitions } from "./services/support_code_transitions.ts";
+import { SupportCodes } from "./services/support_codes.ts";
+import { JoinPages } from "./services/support_join_page.ts";
+import { Transfers } from "./services/transfers.ts";
+import { ConsentReceipts } from "./services/receipts.ts";
+import { UnitOfWork } from "./services/unit_of_work.ts";
+import { ApiTokens } from "./services/api_tokens.ts";
+import { ConsentSettings } from "./services/consent_settings.ts";
+import { EmailSettings } from "./services/email_settings.ts";
+import { Organization } from "./services/organization.ts";
+import { type Db, engineOf, migrate, openDatabase } from "./store/db.ts";
+import { getInstance } from "./store/instance.ts";
+
+/** What building the services needs. */
+export interface ServiceDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  box: SecretBox;
+  publicUrl: string;
+  trustProxy?: boolean;
+  scrypt?: ScryptParams;
+  /** Agent heartbeat window override (tests). */
+  heartbeatWindowMs?: number;
+  /** The bus to the other nodes on the same database; a lone node's when none is given. */
+  bus?: NodeBus;
+  /** Agent connections still in their handshake, in all and per address (tests). */
+  handshakes?: HandshakeLimits;
+  /** Where mail goes; null records it in the outbox and the log only. */
+  smtp?: SmtpSettings | null;
+  /** Largest file a transfer may move (default 4 GiB). */
+  maxTransferBytes?: number;
+  /** Where the support app's executables are offered from (none when null). */
+  downloadsDir?: string | null;
+  /** Signs the audit chain's checkpoints; without one (tests) a key lives in memory only. */
+  auditKey?: AuditKey;
+  /** The data directory (database and instance secret), for backups. */
+  dataDir?: string;
+  /** Scheduled backups; none when null. */
+  backups?: BackupSchedule | null;
+  /** Who may read /metrics (default: loopback only, no token). */
+  metrics?: { allow: Cidr[]; token: string | null };
+  /** Where terminal recordings are kept (none when null: a department that records cannot). */
+  recordingsDir?: string | null;
+  /** Which node holds a device; the nodes' own directory by default. */
+  locator?: NodeDirectory;
+  /** Which node keeps the deadlines (default: this one, alone). */
+  leadership?: Leadership;
+}
+
+/** Recipients per node message: ids of 22 characters keep a hundred far below its limit. */
+const RECIPIENTS_PER_MESSAGE = 100;
+
+/** An approvals event for many approvers travels as several, each naming some of them. */
+function liveEventPieces(event: LiveEvent): LiveEvent[] {
+  if (event.kind !== "approvals" || event.recipients.length <= RECIPIENTS_PER_MESSAGE) {
+    return [event];
+  }
+  const pieces: LiveEvent[] = [];
+  for (let i = 0; i < event.recipients.length; i += RECIPIENTS_PER_MESSAGE) {
+    pieces.push({ ...event, recipients: event.recipients.slice(i, i + RECIPIENTS_PER_MESSAGE) });
+  }
+  return pieces;
+}
+
+/** The services with the adapters that implement their ports, as the composition root holds them. */
+export interface Wired extends Services {
+  /** The live connections of devices held by this node. */
+  hub: AgentHub;
+  /** The devices of the whole cluster (the services' agent link) and which node holds each. */
+  agents: ClusterAgents;
+  /** Where agents connect and are authenticated. */
+  agentSockets: AgentEndpoint;
+  relay: ChannelRelay;
+  scheduler: Scheduler;
+  /** Messages to and from the other nodes. */
+  bus: NodeBus;
+  outbox: Outbox;
+  /** The support app's handshake. */
+  supportApps: SupportApps;
+}
+
+/**
+ * Builds the services and the adapters, each given what it needs in its constructor, in the
+ * order the dependencies allow; nothing listens or schedules until `start()`.
+ */
+export async function buildServices(deps: ServiceDeps): Promise<Wired> {
+  const { db, clock, log, box } = deps;
+  const instance = await getInstance(db);
+  const state = {
+    organization: instance?.organization_name ?? null,
+    locale: isLocale(instance?.default_locale) ? instance.default_locale : "en" as Locale,
+  };
+  const organization = () => state.organization ?? "Assent";
+  const config = {
+    publicUrl: deps.publicUrl,
+    secureCookies: deps.publicUrl.startsWith("https:"),
+    trustProxy: deps.trustProxy ?? false,
+  };
+  const publicUrl = () => config.publicUrl;
+  // The cluster: what one node publishes reaches the live pages of every node, and one node
+  // keeps the deadlines. A lone server (SQLite) is a cluster of one on a bus where nothing
+  // arrives, and keeps them itself.
+  const bus = deps.bus ?? new SoloBus(newNodeIdentity("http://127.0.0.1"));
+  const events = new EventBus<LiveEvent>();
+  shareEvents(events, bus, {
+    topic: "events",
+    log: log.child({ component: "bus" }),
+    pieces: liveEventPieces,
+  });
+  const scheduler = new Scheduler(
+    clock,
+    log.child({ component: "scheduler" }),
+    deps.leadership ? { leadership: deps.leadership, bus } : undefined,
+  );
+  const approvalMail = new ApprovalMail({
+    publicUrl,
+    organization,
+    texts: mailTexts,
+    locale: () => state.locale,
+  });
+  // Records that no decision of core drives (mail attempts, receipts, recordings) are written
+  // by services the use cases' own unit of work depends on, so they run on one of their own:
+  // audited in the same transaction, with nothing to carry out after the commit.
+  const records = new UnitOfWork({
+    db,
+    clock,
+    recorder: new EffectRecorder({ log: log.child({ component: "records" }), mail: approvalMail }),
+    runner: NOTHING_AFTER_COMMIT,
+  });
+  const outbox = new Outbox(
+    {
+      records: new OutboxRecords({ work: records }),
+      clock,
+      log: log.child({ component: "outbox" }),
+      wakeup: scheduler,
+    },
+    deps.smtp
+      ? smtpTransport({ ...deps.smtp, greeting: greetingName(deps.publicUrl) })
+      : logTransport(log.child({ component: "mail" })),
+  );
+  const receipts = new ConsentReceipts({
+    db,
+    work: records,
+    clock,
+    log: log.child({ component: "receipts" }),
+    events,
+    mail: outbox,
+    texts: mailTexts,
+    organization,
+  });
+  const recorder = new EffectRecorder({
+    log: log.child({ component: "sessions" }),
+    mail: approvalMail,
+    receipts,
+  });
+
+  // The hub holds the connections of the devices that reached this node; what it records goes
+  // through its own unit of work. The cluster's agent link answers for every node's devices.
+  const hubWork = new UnitOfWork({ db, clock, recorder, runner: NOTHING_AFTER_COMMIT });
+  const connectionRecords = new ConnectionRecords({ work: hubWork, node: bus.node });
+  const hub = new AgentHub({
+    clock,
+    log: log.child({ component: "hub" }),
+    events,
+    organization,
+    heartbeatWindowMs: deps.heartbeatWindowMs,
+    records: connectionRecords,
+  });
+  const agents = new ClusterAgents({
+    hub,
+    bus,
+    clock,
+    log: log.child({ component: "cluster" }),
+    events,
+    records: connectionRecords,
+    // A SQLite file has one server (its data directory is locked): any other node is stale.
+    nodes: new NodeMembership({
+      work: hubWork,
+      node: bus.node,
+      solo: engineOf(db) === "sqlite",
+      beatMs: NODE_BEAT_MS,
+    }),
+  });
+  // Terminals are recorded where their department's policy says so, through the relay's port.
+  const recordings = new Recordings({
+    db,
+    work: records,
+    clock,
+    log: log.child({ component: "recordings" }),
+    dir: deps.recordingsDir ?? null,
+  });
+  // Nodes sign their internal calls with a key of its own, derived from the shared secret.
+  const node = bus.node;
+  const nodeKey = box.derive(NODE_AUTH_INFO);
+  const locator = deps.locator ?? agents;
+  const relay = new ChannelRelay({
+    clock,
+    log: log.child({ component: "relay" }),
+    agents: hub,
+    recorder: recordings,
+    peers: { nodeId: node.id, key: nodeKey, locator },
+    bus,
+  });
+  const nodeChannels = new NodeChannelEndpoint({
+    key: nodeKey,
+    clock,
+    log: log.child({ component: "relay" }),
+    relay,
+  });
+  const work = new UnitOfWork({
+    db,
+    clock,
+    recorder,
+    runner: new EffectRunner({
+      clock,
+      agents,
+      channels: relay,
+      mail: outbox,
+      wakeup: scheduler,
+      receipts,
+      log: log.child({ component: "receipts" }),
+    }),
+  });
+
+  const codeTransitions = new SupportCodeTransitions({ work, events });
+  // Unknown codes per address, counted alike by the support app and the download page.
+  const supportGuesses = new Limiter({ work, clock }, "support_code", SUPPORT_CODE_RATE_LIMIT);
+  const hellos = new Limiter({ work, clock }, "agent_hello", AGENT_HELLO_RATE_LIMIT);
+  const linkGuesses = new Limiter({ work, clock }, "approval_link", APPROVAL_LINK_RATE_LIMIT);
+  const supportApps = new SupportApps({
+    work,
+    transitions: codeTransitions,
+    clock,
+    box,
+    guesses: supportGuesses,
+    organization,
+  });
+  const agentSockets = new AgentEndpoint({
+    clock,
+    log: log.child({ component: "hub" }),
+    hub,
+    devices: new DeviceCredentials({ work, clock }),
+    support: supportApps,
+    hellos,
+    handshakes: deps.handshakes,
+  });
+
+  const accounts = new Accounts({ db, work, clock, box, scrypt: deps.scrypt ?? DEFAULT_SCRYPT });
+  const backups = new Backups({
+    db,
+    dataDir: deps.dataDir ?? ".",
+    clock,
+    log: log.child({ component: "backups" }),
+    schedule: deps.backups ?? null,
+  });
+  const metrics = new Metrics({
+    db,
+    clock,
+    hub,
+    relay,
+    scheduler,
+    backups,
+    limiters: () => [
+      accounts.passwordsByAccount,
+      accounts.passwordsByAddress,
+      accounts.codesByAccount,
+      supportGuesses,
+      linkGuesses,
+      hellos,
+    ],
+    access: {
+      allow: deps.metrics?.allow ?? ["127.0.0.1/32", "::1/128"].map((t) => parseCidr(t)!),
+      tokenSha256: deps.metrics?.token ? hashToken(deps.metrics.token) : null,
+    },
+  });
+  // Metrics time decisions from the audit events of every committed transition.
+  const transitions = new SessionTransitions({ work, events, audit: metrics });
+  const updates = new AgentUpdates({
+    work,
+    clock,
+    log: log.child({ component: "updates" }),
+    hub,
+    downloadsDir: deps.downloadsDir ?? null,
+  });
+  const live = new LiveDevices({ agents });
+  const sessions = new SupportSessions({ work, transitions, live, clock, accounts, organization });
+  const deviceEvents = new DeviceEvents({
+    work,
+    transitions,
+    agents,
+    clock,
+    log: log.child({ component: "sessions" }),
+  });
+  const emailAuth = new EmailAuthorization({
+    work,
+    transitions,
+    clock,
+    linkGuesses,
+  });
+  const revocations = new AccessRevocations({
+    db,
+    clock,
+    log: log.child({ component: "revocations" }),
+    sessions,
+  });
+  const directory = new Directory({ db, work, clock, accounts, revocations });
+  const remote = new RemoteChannels({
+    work,
+    transitions,
+    live,
+    relay,
+    clock,
+    log: log.child({ component: "relay" }),
+    agents,
+    organization,
+    locator,
+  });
+  receipts.channels = remote;
+  receipts.agents = agents;
+  const transfers = new Transfers(events);
+  const maxTransferBytes = deps.maxTransferBytes ?? 4 * 1024 ** 3;
+  const files = new FileTransfers({ channels: remote, transfers, maxBytes: maxTransferBytes });
+  const support = new SupportCodes({
+    work,
+    transitions: codeTransitions,
+    clock,
+    log: log.child({ component: "support" }),
+    agents,
+    live,
+    apps: supportApps,
+    sessions,
+    mail: outbox,
+    texts: mailTexts,
+    publicUrl,
+    organization,
+  });
+  const joinPages = new JoinPages({ work, clock, guesses: supportGuesses, organization });
+  const webhooks = new Webhooks({
+    db,
+    work,
+    clock,
+    log: log.child({ component: "webhooks" }),
+    box,
+    scheduler,
+  });
+  const auditChain = new AuditChain({
+    db,
+    work,
+    clock,
+    log: log.child({ component: "audit" }),
+    key: deps.auditKey ?? await ephemeralAuditKey(),
+  });
+  for (const source of [sessions, outbox, support, recordings, auditChain]) scheduler.add(source);
+  if (deps.backups) scheduler.add(backups);
+
+  const shutdown = new AbortController();
+  let completing: Promise<void> = Promise.resolve();
+  return {
+    db,
+    clock,
+    log,
+    box,
+    config,
+    instance: state,
+    node: bus.node,
+    bus,
+    events,
+    hub,
+    agents,
+    agentSockets,
+    nodeChannels,
+    relay,
+    scheduler,
+    outbox,
+    live,
+    accounts,
+    apiTokens: new ApiTokens({ work, clock }),
+    directory,
+    revocations,
+    enrollment: new Enrollment({ db, clock, work }),
+    deviceAdmin: new DeviceAdmin({ db, work, clock, agents, events, revocations }),
+    settings: new DepartmentSettings({ db, work }),
+    consentSettings: new ConsentSettings({ work }),
+    emailSettings: new EmailSettings({ work }),
+    organization: new Organization({ work, state }),
+    mail: new MailAdmin({ db, clock, outbox, texts: mailTexts, work, organization }),
+    audit: new AuditLog({ db }),
+    auditChain,
+    recordings,
+    backups,
+    metrics,
+    webhooks,
+    receipts,
+    health: new Health({ db, clock, log: log.child({ component: "health" }), scheduler }),
+    sessions,
+    emailAuth,
+    support,
+    supportApps,
+    joinPages,
+    remote,
+    files,
+    downloadsDir: deps.downloadsDir ?? null,
+    updates,
+    maxTransferBytes,
+    async start() {
+      updates.start();
+      relay.start();
+      deviceEvents.start();
+      support.start();
+      remote.start();
+      await agents.start();
+      await hub.start();
+      await scheduler.start();
+      await revocations.start();
+      webhooks.start();
+      // In the background, but awaited by stop(): the database must outlive it.
+      completing = receipts.completePending().catch((err) =>
+        log.error("pending consent receipts could not be read", { err })
+      );
+    },
+    shutdown: shutdown.signal,
+    async stop() {
+      shutdown.abort();
+      await scheduler.stop();
+      webhooks.stop();
+      revocations.stop();
+      relay.closeAll();
+      transfers.stop();
+      agentSockets.stop();
+      await hub.stop();
+      await agents.stop();
+      await outbox.idle();
+      await completing;
+    },
+  };
+}
+
+/** A running server, as tests and `serve` hold it. */
+export interface RunningServer {
+  url: string;
+  services: Wired;
+  /** Stops accepting, finishes in-flight requests, closes the database. */
+  stop(): Promise<void>;
+  finished: Promise<void>;
+}
+
+/** Extra wiring for tests: a fake clock, cheaper password hashing, a log sink. */
+export interface StartOptions {
+  clock?: Clock;
+  scrypt?: ScryptParams;
+  log?: Logger;
+  heartbeatWindowMs?: number;
+  /** Agent connections still in their handshake, in all and per address. */
+  handshakes?: HandshakeLimits;
+  /** How often a node that does not keep the deadlines tries to (cluster tests). */
+  leaderRetryMs?: number;
+  /** The bus to the other nodes (tests: an in-memory one); a lone node's when none is given. */
+  bus?: NodeBus;
+  /** Which node holds a device, when the nodes' own directory is not to be asked (tests). */
+  locator?: NodeDirectory;
+  /** Called once the server listens, before the app is built (tests of the start). */
+  listening?: (url: string) => void;
+}
+
+/** A new node: a random id per process start, and where the other nodes reach it. */
+function newNodeIdentity(internalUrl: string): NodeIdentity & { internalUrl: string } {
+  return { id: randomHex(16), internalUrl };
+}
+
+/** This process as a node: its identity, its bus, who keeps the deadlines. */
+interface Cluster {
+  bus: NodeBus;
+  leadership?: Leadership;
+  /** Where the node is, once it knows its port (given port 0). */
+  listening(url: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Cluster mode is on exactly when the database is PostgreSQL: the nodes on it talk through
+ * LISTEN/NOTIFY and elect the scheduler's leader with an advisory lock. A SQLite server is
+ * the only node. Tests may hand in a bus of their own.
+ */
+async function joinCluster(
+  config: ServerConfig,
+  options: StartOptions,
+  log: Logger,
+): Promise<Cluster> {
+  const node = newNodeIdentity(config.internalUrl ?? listenUrl(config.host, config.port));
+  const listening = (url: string) => {
+    if (config.port === 0 && !config.internalUrl) node.internalUrl = url;
+  };
+  const leadership = config.database
+    ? new PgLeadership(config.database, {
+      clock: options.clock ?? systemClock,
+      log: log.child({ component: "scheduler" }),
+      retryMs: options.leaderRetryMs,
+    })
+    : undefined;
+  if (options.bus || !config.database) {
+    return {
+      bus: options.bus ?? new SoloBus(node),
+      leadership,
+      listening,
+      close: async () => await leadership?.stop(),
+    };
+  }
+  if (!config.internalUrl && (config.host === "0.0.0.0" || config.host === "::")) {
+    // Listening on every address says nothing about where the other nodes find this one.
+    log.warn(
+      "internal-url is not set and the server listens on every address: other nodes of the " +
+        "cluster will look for this one at loopback; set --internal-url",
+      { internalUrl: node.internalUrl },
+    );
+  }
+  const bus = await PgNodeBus.open(config.database, node, { log: log.child({ component: "bus" }) });
+  log.info("joined the cluster", { node: node.id, internalUrl: node.internalUrl });
+  return {
+    bus,
+    leadership,
+    listening,
+    // The scheduler gives up the lead when it stops; a start that failed before that must too.
+    async close() {
+      await leadership?.stop();
+      await bus.close();
+    },
+  };
+}
+
+/** A node whose services run, and the app that answers its requests. */
+export interface StartedNode {
+  services: Wired;
+  fetch(req: Request, info: Deno.ServeHandlerInfo): Response | Promise<Response>;
+  /** Stops the services and leaves the cluster; the database stays open for requests in flight. */
+  stop(): Promise<void>;
+  /** Closes the database, after the last request. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, joins the cluster, migrates, builds and starts the services and the app
+ * of a server already listening on `port` at `url`. Closes what it opened when it fails.
+ */
+export async function startNode(
+  config: ServerConfig,
+  options: StartOptions,
+  log: Logger,
+  keys: { box: SecretBox; auditKey: AuditKey },
+  listen: { port: number; url: string },
+  phase: (name: string) => void,
+): Promise<StartedNode> {
+  const { box, auditKey } = keys;
+  let database: ReturnType<typeof openDatabase> | undefined;
+  let cluster: Cluster | undefined;
+  try {
+    database = openDatabase(config.database || join(config.dataDir, "assent.db"));
+    phase("open database");
+    cluster = await joinCluster(config, options, log);
+    // Given port 0, the node is where it was actually given a port.
+    cluster.listening(listenUrl(config.host, listen.port));
+    phase("join cluster");
+    const migrated = await migrate(database.db);
+    for (const m of migrated.results ?? []) {
+      log.info("migration applied", { name: m.migrationName });
+    }
+    phase("migrate");
+    await checkInstanceKeys(database.db, { box, auditKey }, options.clock ?? systemClock);
+    phase("check keys");
+
+    const services = await buildServices({
+      db: database.db,
+      clock: options.clock ?? systemClock,
+      log,
+      box,
+      auditKey,
+      publicUrl: listen.url,
+      trustProxy: config.trustProxy,
+      scrypt: options.scrypt,
+      heartbeatWindowMs: options.heartbeatWindowMs,
+      handshakes: options.handshakes ?? config.agentHandshakes,
+      smtp: config.smtp,
+      downloadsDir: config.downloadsDir,
+      dataDir: config.dataDir,
+      backups: config.backups ?? null,
+      metrics: config.metrics,
+      recordingsDir: join(config.dataDir, "recordings"),
+      locator: options.locator,
+      bus: cluster.bus,
+      leadership: cluster.leadership,
+    });
+    try {
+      await services.webhooks.provision(config.webhooks ?? []);
+    } catch (err) {
+      if (!(err instanceof WebhookError)) throw err;
+      const where = config.webhooks?.[Number(err.field?.match(/\d+/)?.[0] ?? 0) - 1]?.where;
+      throw new ConfigError(`${err.message} (${where ?? "webhooks"})`);
+    }
+    phase("build services");
+    const app = await createApp(services);
+    phase("build app");
+    await services.start();
+    phase("start services");
+    log.info(
+      config.smtp
+        ? "mail goes through SMTP"
+        : "no SMTP server configured: mail is recorded in the outbox and the log",
+      config.smtp ? { host: config.smtp.host, port: config.smtp.port } : {},
+    );
+    const opened = { database, cluster };
+    return {
+      services,
+      fetch: (req, info) => app.fetch(req, info),
+      async stop() {
+        await services.stop();
+        await opened.cluster.close();
+      },
+      close: () => opened.database.close(),
+    };
+  } catch (err) {
+    await cluster?.close();
+    await database?.close();
+    throw err;
+  }
+}
+
+/**
+ * The services of a data directory for the console (`assent admin`): the same use cases the
+ * server runs, on the same database; nothing is started, so the server keeps the live work.
+ */
+export async function openDataDir(
+  dataDir: string,
+  databaseUrl: string | undefined = Deno.env.get("ASSENT_DATABASE_URL") || undefined,
+): Promise<{ services: Wired; close(): Promise<void> }> {
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const box = new SecretBox(await loadInstanceSecret(join(dataDir, "secret.key")));
+  const auditKey = await loadAuditKey(join(dataDir, "audit.key"));
+  const database = openDatabase(databaseUrl ?? join(dataDir, "assent.db"));
+  let bus: PgNodeBus | undefined;
+  try {
+    await migrate(database.db);
+    await checkInstanceKeys(database.db, { box, auditKey }, systemClock);
+    // On PostgreSQL the console is a node that never keeps deadlines: one it sets goes to the
+    // servers' leader, and what it changes reaches their live pages.
+    bus = database.engine === "postgres"
+      ? await PgNodeBus.open(databaseUrl!, newNodeIdentity("http://127.0.0.1"), {
+        log: silentLogger,
+      })
+      : undefined;
+    const services = await buildServices({
+      db: database.db,
+      clock: systemClock,
+      log: silentLogger,
+      box,
+      auditKey,
+      dataDir,
+      publicUrl: "http://127.0.0.1",
+      bus,
+      leadership: bus ? NEVER_LEADS : undefined,
+    });
+    return {
+      services,
+      async close() {
+        await bus?.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await bus?.close();
+    await database.close();
+    throw err;
+  }
+}
+
+/** The console's part in choosing who keeps the deadlines: none. */
+const NEVER_LEADS: Leadership = { start: () => Promise.resolve(), stop: () => Promise.resolve() };
