@@ -78,7 +78,7 @@ export async function startServer(
       ? config.publicUrl.replace(/:0$/, `:${gate.port}`)
       : config.publicUrl;
     phase("listen");
-    options.listening?.(url);
+    await options.listening?.(url);
     const { startNode } = await import("./server.ts");
     phase("import the server");
     const node = await startNode(config, options, log, { box, auditKey }, {
@@ -163,6 +163,8 @@ async function listenEarly(config: ServerConfig, log: Logger): Promise<StartGate
     if (dbPath && req.method === "GET" && new URL(req.url).pathname === "/healthz") {
       return earlyHealth();
     }
+    // No path: approval links and support codes live in paths.
+    log.debug("a request waits for the start");
     const started = await ready.promise;
     if (!started) {
       return new Response("The server could not start.", {

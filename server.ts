@@ -529,8 +529,8 @@ export interface StartOptions {
   bus?: NodeBus;
   /** Which node holds a device, when the nodes' own directory is not to be asked (tests). */
   locator?: NodeDirectory;
-  /** Called once the server listens, before the app is built (tests of the start). */
-  listening?: (url: string) => void;
+  /** Called once the server listens, before the app is built; awaited (tests of the start). */
+  listening?: (url: string) => void | Promise<void>;
 }
 
 /** A new node: a random id per process start, and where the other nodes reach it. */
