@@ -39,9 +39,8 @@ const PORTS = "services/ports.ts";
  * here may import nothing, so a new folder needs its rule before its first import.
  */
 export const RULES: Readonly<Record<string, Rule>> = {
-  // The entry point listens, then loads the composition root, which wires everything.
+  // The composition root wires everything.
   "main.ts": { may: ["*"] },
-  "server.ts": { may: ["*"] },
   routes: { may: ["services", "views", "presenters", "protocol", "core", "lib", "i18n"] },
   cli: { may: ["services", "core", "lib"] },
   // Use cases: load, let core decide, save and audit, then effects through their own ports.
