@@ -7,7 +7,7 @@
  * are spread rather than passed as an array (booleans are not bindable, so they become 0/1).
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { SqliteDialect, type SqliteStatement } from "kysely";
+import { type DialectAdapter, SqliteAdapter, SqliteDialect, type SqliteStatement } from "kysely";
 
 /** Statement cache size: the app issues a bounded set of distinct SQL strings. */
 const CACHE_LIMIT = 500;
@@ -84,7 +84,24 @@ function bind(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   });
 }
 
+/**
+ * SQLite's schema changes are transactional, which kysely's adapter does not claim: saying so
+ * lets the migrator apply every pending migration in one transaction (a fresh database is one
+ * commit instead of one per statement, and a failed migration leaves nothing half-applied).
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class NodeSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 /** Builds the kysely dialect for a database opened with {@link NodeSqliteDatabase}. */
 export function nodeSqliteDialect(database: NodeSqliteDatabase): SqliteDialect {
-  return new SqliteDialect({ database });
+  return new NodeSqliteDialect({ database });
 }
