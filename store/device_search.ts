@@ -1,5 +1,5 @@
 /** The device list query: visible departments, search, online filter, paging. */
-import { type CompiledQuery, sql } from "kysely";
+import { sql } from "kysely";
 import { type Db, engineOf } from "./db.ts";
 import { decodeDevice, type Device } from "./devices.ts";
 
@@ -39,10 +39,15 @@ export async function searchDevices(
     );
   }
   if (query.connected !== undefined) q = q.where("connected", "=", query.connected ? 1 : 0);
-  const count = q.select((eb) => eb.fn.countAll<number>().as("n"));
+  // Names every input of the where clause above: the total is kept per filter.
+  const filter = [query.departmentIds, query.department, query.q, query.connected];
   const [rows, total] = await Promise.all([
     q.selectAll().orderBy("name").orderBy("id").limit(query.limit).offset(query.offset).execute(),
-    countOnce(db, count),
+    countOnce(db, JSON.stringify(filter), async () => {
+      const { n } = await q.select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
+      return n;
+    }),
   ]);
   return { rows: rows.map(decodeDevice), total };
 }
@@ -56,21 +61,14 @@ export async function searchDevices(
  * between only costs a recount. Inside a transaction nothing is kept: its writes may yet roll
  * back. PostgreSQL has no such mark for other nodes' writes and always counts.
  */
-async function countOnce(
-  db: Db,
-  count: { compile(): CompiledQuery; executeTakeFirstOrThrow(): Promise<{ n: number }> },
-): Promise<number> {
-  if (engineOf(db) !== "sqlite" || db.isTransaction) {
-    return (await count.executeTakeFirstOrThrow()).n;
-  }
-  const { sql: text, parameters } = count.compile();
-  const key = `${text}\0${JSON.stringify(parameters)}`;
+async function countOnce(db: Db, key: string, count: () => Promise<number>): Promise<number> {
+  if (engineOf(db) !== "sqlite" || db.isTransaction) return await count();
   const mark = await changeMark(db);
   let kept = totals.get(db);
   if (!kept) totals.set(db, kept = new Map());
   const hit = kept.get(key);
   if (hit?.mark === mark) return hit.n;
-  const { n } = await count.executeTakeFirstOrThrow();
+  const n = await count();
   if (kept.size >= TOTALS_KEPT) kept.clear();
   kept.set(key, { mark, n });
   return n;
