@@ -22,6 +22,7 @@ import type { NodeBus } from "../lib/node_bus.ts";
 import { RfbInputFilter, RfbOpaqueError } from "../lib/rfb_view_only.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
 import {
+  type HolderMessage,
   holderMessage,
   NODE_CHANNELS_PATH,
   NODE_CHANNELS_PURPOSE,
@@ -633,30 +634,14 @@ export class ChannelRelay {
         this.finish(channel, "cancelled", "The server that holds the device sent nonsense", true);
         return;
       }
-      switch (message.type) {
-        case "channel_opened":
-          channel.agentOpened();
-          break;
-        case "channel_error":
-          if (channel.state === "opening") channel.agentFailed(message.message);
-          else this.finish(channel, "declined", message.message, false);
-          break;
-        case "channel_close":
-          if (channel.state === "opening") channel.agentFailed(message.reason);
-          this.finish(
-            channel,
-            isReasonCode(message.code) ? message.code : channelEndReason(channel, undefined),
-            message.reason,
-            false,
-          );
-          break;
-        case "channel_credit":
-          channel.agentCredited(message.bytes);
-          break;
-        case "channel_event":
-          this.#agentEvent(channel, message.event);
-          break;
-      }
+      if (message.type !== "channel_close") return this.#fromDeviceSide(channel, message);
+      if (channel.state === "opening") channel.agentFailed(message.reason);
+      this.finish(
+        channel,
+        isReasonCode(message.code) ? message.code : channelEndReason(channel, undefined),
+        message.reason,
+        false,
+      );
     };
     socket.onerror = () => {};
     socket.onclose = (event) => {
@@ -897,6 +882,20 @@ export class ChannelRelay {
     if (!("channelId" in message)) return;
     const channel = this.#channels.get(message.channelId);
     if (!channel || channel.deviceId !== deviceId) return;
+    if (message.type !== "channel_close") return this.#fromDeviceSide(channel, message);
+    this.finish(
+      channel,
+      channelEndReason(channel, message.reason),
+      message.reason ?? "The device closed the channel",
+      false,
+    );
+  }
+
+  /**
+   * What the device's side says about a channel, the same whether the agent says it here or the
+   * node that holds the device passes it on; only the close differs, and each caller handles it.
+   */
+  #fromDeviceSide(channel: Channel, message: Exclude<HolderMessage, { type: "channel_close" }>) {
     switch (message.type) {
       case "channel_opened":
         channel.agentOpened();
@@ -904,14 +903,6 @@ export class ChannelRelay {
       case "channel_error":
         if (channel.state === "opening") channel.agentFailed(message.message);
         else this.finish(channel, "declined", message.message, false);
-        break;
-      case "channel_close":
-        this.finish(
-          channel,
-          channelEndReason(channel, message.reason),
-          message.reason ?? "The device closed the channel",
-          false,
-        );
         break;
       case "channel_credit":
         channel.agentCredited(message.bytes);

@@ -35,6 +35,20 @@ function candidate(url: string, clock: FakeClock) {
   };
 }
 
+/** Two candidates on one database and one clock, both stopped on dispose. */
+function candidates(url: string, clock: FakeClock) {
+  const a = candidate(url, clock);
+  const b = candidate(url, clock);
+  return {
+    a,
+    b,
+    async [Symbol.asyncDispose]() {
+      await a.leadership.stop();
+      await b.leadership.stop();
+    },
+  };
+}
+
 /** Ends the session that holds the leader lock, as a crash or a cut network would. */
 async function killLeaderConnection(url: string): Promise<void> {
   const admin = new pg.Client({ connectionString: url });
@@ -58,31 +72,26 @@ Deno.test({
   async fn() {
     await using db = await database();
     const clock = new FakeClock();
-    const a = candidate(db.url, clock);
-    const b = candidate(db.url, clock);
-    try {
-      await a.start();
-      await b.start();
-      assert.deepEqual(a.changes, [true]);
-      assert.deepEqual(b.changes, [], "the lock is taken");
-      clock.advance(LEADER_RETRY_MS);
-      await a.leadership.settled();
+    await using two = candidates(db.url, clock);
+    const { a, b } = two;
+    await a.start();
+    await b.start();
+    assert.deepEqual(a.changes, [true]);
+    assert.deepEqual(b.changes, [], "the lock is taken");
+    clock.advance(LEADER_RETRY_MS);
+    await a.leadership.settled();
+    await b.leadership.settled();
+    assert.deepEqual([a.changes, b.changes], [[true], []], "a retry changes nothing");
+    await a.leadership.stop();
+    clock.advance(LEADER_RETRY_MS - 1);
+    await b.leadership.settled();
+    assert.deepEqual(b.changes, [], "not before the retry");
+    clock.advance(1);
+    await until("B leading", async () => {
       await b.leadership.settled();
-      assert.deepEqual([a.changes, b.changes], [[true], []], "a retry changes nothing");
-      await a.leadership.stop();
-      clock.advance(LEADER_RETRY_MS - 1);
-      await b.leadership.settled();
-      assert.deepEqual(b.changes, [], "not before the retry");
-      clock.advance(1);
-      await until("B leading", async () => {
-        await b.leadership.settled();
-        return b.leadership.leading;
-      });
-      assert.deepEqual(b.changes, [true]);
-    } finally {
-      await a.leadership.stop();
-      await b.leadership.stop();
-    }
+      return b.leadership.leading;
+    });
+    assert.deepEqual(b.changes, [true]);
   },
 });
 
@@ -93,26 +102,21 @@ Deno.test({
   async fn() {
     await using db = await database();
     const clock = new FakeClock();
-    const a = candidate(db.url, clock);
-    const b = candidate(db.url, clock);
-    try {
-      await a.start();
-      await b.start();
-      await killLeaderConnection(db.url);
-      await until("A stepping down", () => a.changes.length === 2);
-      assert.deepEqual(a.changes, [true, false]);
-      assert.equal(a.leadership.leading, false);
-      clock.advance(LEADER_RETRY_MS);
-      await until("a new leader", async () => {
-        await a.leadership.settled();
-        await b.leadership.settled();
-        return a.leadership.leading || b.leadership.leading;
-      });
-      assert.notEqual(a.leadership.leading, b.leadership.leading, "exactly one leads");
-    } finally {
-      await a.leadership.stop();
-      await b.leadership.stop();
-    }
+    await using two = candidates(db.url, clock);
+    const { a, b } = two;
+    await a.start();
+    await b.start();
+    await killLeaderConnection(db.url);
+    await until("A stepping down", () => a.changes.length === 2);
+    assert.deepEqual(a.changes, [true, false]);
+    assert.equal(a.leadership.leading, false);
+    clock.advance(LEADER_RETRY_MS);
+    await until("a new leader", async () => {
+      await a.leadership.settled();
+      await b.leadership.settled();
+      return a.leadership.leading || b.leadership.leading;
+    });
+    assert.notEqual(a.leadership.leading, b.leadership.leading, "exactly one leads");
   },
 });
 

@@ -26,20 +26,16 @@ function clusterTest(name: string) {
   return { name: CLUSTER_POSSIBLE ? name : name + POSTGRES_ONLY, ignore: !CLUSTER_POSSIBLE };
 }
 
-/**
- * Starts an enrolled agent whose connection the balancer puts on `node` (it connects to the
- * balancer like every agent; the balancer is steered only for its first connection), and waits
- * for its device information to be stored.
- */
-async function agentOn(
+type StartedAgent = { agent: AgentProcess; deviceId: string } & AsyncDisposable;
+
+/** Starts an enrolled agent connecting to `server` and waits for its device to be stored. */
+async function startAgent(
   cluster: Cluster,
-  node: ClusterNode,
+  server: string,
   options: { name: string; token: string; extraArgs?: string[] },
-): Promise<{ agent: AgentProcess; deviceId: string } & AsyncDisposable> {
-  const since = cluster.balancer.history.length;
-  cluster.balancer.steer(node.url);
+): Promise<StartedAgent> {
   const agent = await spawnAgent({
-    server: cluster.url,
+    server,
     enroll: options.token,
     name: options.name,
     extraArgs: ["--session-state", "unlocked", ...(options.extraArgs ?? [])],
@@ -48,51 +44,55 @@ async function agentOn(
     // A loaded machine starts a Deno process slowly: generous, as it is only a start.
     const line = await agent.waitForLog(/connected to .* as device /, { timeoutMs: 60_000 });
     const deviceId = line.match(/as device (\S+)/)![1]!;
+    await until(`device ${options.name} stored with its information`, async () => {
+      const row = await cluster.db.selectFrom("devices").select("os").where("id", "=", deviceId)
+        .executeTakeFirst();
+      return Boolean(row?.os);
+    });
+    return { agent, deviceId, [Symbol.asyncDispose]: () => agent[Symbol.asyncDispose]() };
+  } catch (err) {
+    await agent[Symbol.asyncDispose]();
+    throw err;
+  }
+}
+
+/**
+ * Starts an enrolled agent whose connection the balancer puts on `node` (it connects to the
+ * balancer like every agent; the balancer is steered only for its first connection).
+ */
+async function agentOn(
+  cluster: Cluster,
+  node: ClusterNode,
+  options: { name: string; token: string; extraArgs?: string[] },
+): Promise<StartedAgent> {
+  const since = cluster.balancer.history.length;
+  cluster.balancer.steer(node.url);
+  let started: StartedAgent;
+  try {
+    started = await startAgent(cluster, cluster.url, options);
+  } finally {
+    cluster.balancer.steer(null);
+  }
+  try {
     assert.deepEqual(
       new Set(cluster.balancer.history.slice(since)),
       new Set([node.url]),
       `agent ${options.name} reached node ${node.name} only`,
     );
-    await until(`device ${options.name} stored with its information`, async () => {
-      const row = await cluster.db.selectFrom("devices").select("os").where("id", "=", deviceId)
-        .executeTakeFirst();
-      return Boolean(row?.os);
-    });
-    return { agent, deviceId, [Symbol.asyncDispose]: () => agent[Symbol.asyncDispose]() };
+    return started;
   } catch (err) {
-    await agent[Symbol.asyncDispose]();
+    await started[Symbol.asyncDispose]();
     throw err;
-  } finally {
-    cluster.balancer.steer(null);
   }
 }
 
 /** Starts an enrolled agent that connects to `node`'s own address, not the balancer. */
-async function agentAt(
+function agentAt(
   cluster: Cluster,
   node: ClusterNode,
   options: { name: string; token: string },
-): Promise<{ agent: AgentProcess; deviceId: string } & AsyncDisposable> {
-  const agent = await spawnAgent({
-    server: node.url,
-    enroll: options.token,
-    name: options.name,
-    extraArgs: ["--session-state", "unlocked"],
-  });
-  try {
-    // A loaded machine starts a Deno process slowly: generous, as it is only a start.
-    const line = await agent.waitForLog(/connected to .* as device /, { timeoutMs: 60_000 });
-    const deviceId = line.match(/as device (\S+)/)![1]!;
-    await until(`device ${options.name} stored with its information`, async () => {
-      const row = await cluster.db.selectFrom("devices").select("os").where("id", "=", deviceId)
-        .executeTakeFirst();
-      return Boolean(row?.os);
-    });
-    return { agent, deviceId, [Symbol.asyncDispose]: () => agent[Symbol.asyncDispose]() };
-  } catch (err) {
-    await agent[Symbol.asyncDispose]();
-    throw err;
-  }
+): Promise<StartedAgent> {
+  return startAgent(cluster, node.url, options);
 }
 
 /** The names of the devices the device list on `client`'s node shows online. */
