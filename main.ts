@@ -196,6 +196,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     topic: "events",
     log: log.child({ component: "bus" }),
     pieces: liveEventPieces,
+    missed: { kind: "missed" },
   });
   const scheduler = new Scheduler(
     clock,

@@ -96,6 +96,7 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
     const { bus, hub, nodes } = this.#d;
     bus.on(PRESENCE_TOPIC, (m) => this.#presence(m));
     bus.on(COMMAND_TOPIC, (m) => this.#command(m));
+    bus.onResumed(() => this.#resumed());
     hub.listen({
       online: (deviceId) => this.#announce({ kind: "online", deviceId }),
       offline: (deviceId) => this.#announce({ kind: "offline", deviceId }),
@@ -314,6 +315,29 @@ export class ClusterAgents implements AgentLink, NodeDirectory {
         }
         return;
     }
+  }
+
+  /**
+   * The bus hears the others again after a loss: the presence notes and commands sent here
+   * meanwhile are gone. Who holds what is read again, and what the devices held here must hear
+   * (kept revokes, withdrawals and receipts) is sent again; an agent acknowledges a repeat as it
+   * does the first. In the inbox, so the notes that arrive from now on apply after this.
+   */
+  #resumed() {
+    this.#inbox = this.#inbox.then(async () => {
+      const remote = new Map<string, RemoteDevice>();
+      for (const [deviceId, nodeId] of await this.#d.nodes.held()) {
+        const known = this.#remote.get(deviceId);
+        remote.set(deviceId, known?.nodeId === nodeId ? known : { nodeId, infoReported: true });
+      }
+      this.#remote = remote;
+      await this.#refresh();
+      for (const { deviceId, message } of await this.#d.records.kept(this.#d.hub.heldDevices())) {
+        this.#d.hub.send(deviceId, message);
+      }
+    }).catch((err) =>
+      this.#d.log.error("catching up after the node bus listened again failed", { err })
+    );
   }
 
   #command(message: NodeMessage) {

@@ -32,6 +32,12 @@ export interface NodeBus {
   send(nodeId: string, topic: string, payload: unknown): Promise<void>;
   /** Handles the messages of `topic` meant for this node, broadcast or direct. */
   on(topic: string, handler: (message: NodeMessage) => void): void;
+  /**
+   * Runs `handler` each time this node hears the others again after it could not (its
+   * connection to the database was lost): what was sent to it meanwhile is gone, so whoever
+   * keeps state from messages reads it again from the database.
+   */
+  onResumed(handler: () => void): void;
 }
 
 /** The bus of a server that is the only node: sends go nowhere, nothing arrives. */
@@ -47,4 +53,6 @@ export class SoloBus implements NodeBus {
   }
 
   on(): void {}
+
+  onResumed(): void {}
 }

@@ -17,6 +17,11 @@ export interface ShareEventsOptions<E> {
    * list of recipients), each saying part of the same. Default: the event itself.
    */
   pieces?: (event: E) => E[];
+  /**
+   * Published on this node alone when the bus hears the others again after a loss: events
+   * sent meanwhile are gone, so live pages must read everything again.
+   */
+  missed?: E;
 }
 
 /** Joins `events` to the other nodes' over `bus`; returns how to stop sending. */
@@ -28,6 +33,16 @@ export function shareEvents<E>(
   // Delivery on the local bus is synchronous, so this is set exactly while an event that came
   // from another node is being handed to this node's subscribers.
   let arriving = false;
+  const arrive = (event: E) => {
+    arriving = true;
+    try {
+      events.publish(event);
+    } finally {
+      arriving = false;
+    }
+  };
+  const missed = options.missed;
+  if (missed !== undefined) bus.onResumed(() => arrive(missed));
   bus.on(options.topic, (message) => {
     // The database carries only what nodes send, but an event is an object with a kind at least.
     const event = message.payload;
@@ -37,12 +52,7 @@ export function shareEvents<E>(
       });
       return;
     }
-    arriving = true;
-    try {
-      events.publish(event as E);
-    } finally {
-      arriving = false;
-    }
+    arrive(event as E);
   });
   return events.subscribe((event) => {
     if (arriving) return;

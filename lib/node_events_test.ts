@@ -6,13 +6,18 @@ import { shareEvents } from "./node_events.ts";
 
 /** Nodes on an in-memory network that delivers broadcasts to every other node at once. */
 function network() {
-  const nodes: { id: string; handlers: Map<string, (m: NodeMessage) => void> }[] = [];
+  const nodes: {
+    id: string;
+    handlers: Map<string, (m: NodeMessage) => void>;
+    resumed: (() => void)[];
+  }[] = [];
   const sent: NodeMessage[] = [];
   return {
     sent,
     node(id: string): NodeBus {
       const handlers = new Map<string, (m: NodeMessage) => void>();
-      nodes.push({ id, handlers });
+      const resumed: (() => void)[] = [];
+      nodes.push({ id, handlers, resumed });
       return {
         node: { id, internalUrl: `http://${id}` },
         broadcast(topic, payload) {
@@ -23,7 +28,12 @@ function network() {
         },
         send: () => Promise.resolve(),
         on: (topic, handler) => void handlers.set(topic, handler),
+        onResumed: (handler) => void resumed.push(handler),
       };
+    },
+    /** `id` hears the others again after a loss. */
+    resume(id: string) {
+      for (const handler of nodes.find((n) => n.id === id)?.resumed ?? []) handler();
     },
     deliver(to: string, message: NodeMessage) {
       nodes.find((n) => n.id === to)?.handlers.get(message.topic)?.(message);
@@ -33,13 +43,26 @@ function network() {
 
 type Event = { kind: string; id: string };
 
-function shared(net: ReturnType<typeof network>, id: string) {
+function shared(net: ReturnType<typeof network>, id: string, missed?: Event) {
   const events = new EventBus<Event>();
   const heard: Event[] = [];
   events.subscribe((e) => heard.push(e));
-  shareEvents(events, net.node(id), { topic: "events", log: silentLogger });
+  shareEvents(events, net.node(id), { topic: "events", log: silentLogger, missed });
   return { events, heard };
 }
+
+Deno.test("a node that hears the others again after a loss tells its own live pages to read everything again, and only them", () => {
+  const net = network();
+  const missed = { kind: "missed", id: "" };
+  const a = shared(net, "a", missed);
+  const b = shared(net, "b", missed);
+  net.resume("a");
+  assert.deepEqual(a.heard, [missed]);
+  assert.deepEqual(b.heard, [], "the other nodes missed nothing");
+  assert.equal(net.sent.length, 0, "it is not broadcast");
+  a.events.publish({ kind: "device", id: "d1" });
+  assert.deepEqual(b.heard, [{ kind: "device", id: "d1" }], "events travel as before");
+});
 
 Deno.test("an event published on one node reaches the subscribers of every node, sent once", () => {
   const net = network();

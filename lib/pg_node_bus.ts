@@ -44,6 +44,7 @@ export class PgNodeBus implements NodeBus {
   readonly #clock: Clock;
   readonly #pg: typeof pg;
   readonly #handlers = new Map<string, Set<(message: NodeMessage) => void>>();
+  readonly #resumed = new Set<() => void>();
   readonly #sender: pg.Pool;
   #listener: pg.Client | null = null;
   #connecting: Promise<void> | null = null;
@@ -104,6 +105,10 @@ export class PgNodeBus implements NodeBus {
     let handlers = this.#handlers.get(topic);
     if (!handlers) this.#handlers.set(topic, handlers = new Set());
     handlers.add(handler);
+  }
+
+  onResumed(handler: () => void): void {
+    this.#resumed.add(handler);
   }
 
   /** True while the listening connection is up (false while it is being opened again). */
@@ -203,6 +208,13 @@ export class PgNodeBus implements NodeBus {
         if (this.#closed) return;
         this.#backoffMs = RECONNECT_FIRST_MS;
         this.#log.info("the node bus is listening again");
+        for (const handler of this.#resumed) {
+          try {
+            handler();
+          } catch (err) {
+            this.#log.error("catching up after the node bus listened again failed", { err });
+          }
+        }
       }, (err) => {
         this.#log.warn("the node bus could not listen again; retrying", {
           err: (err as Error).message,

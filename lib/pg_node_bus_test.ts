@@ -138,6 +138,8 @@ Deno.test({
     await using cluster = await buses(2);
     const [a, b] = cluster.buses as [PgNodeBus, PgNodeBus];
     const atB = heard(b, "ping");
+    let resumed = 0;
+    b.onResumed(() => resumed++);
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
     try {
@@ -159,9 +161,10 @@ Deno.test({
     await until(
       "B saying it listens again",
       () =>
-        b.listening &&
+        b.listening && resumed > 0 &&
         cluster.lines.some((l) => /"level":"info","msg":"the node bus is listening again"/.test(l)),
     );
+    assert.equal(resumed, 1, "those who keep state from messages are told once");
     let n = 0;
     await until("A's pings at B again", async () => {
       await a.broadcast("ping", n++);

@@ -60,6 +60,10 @@ export class Scheduler {
       const at = (message.payload as { at?: unknown } | null)?.at;
       if (typeof at === "number" && Number.isFinite(at) && this.#leading) this.wake(at);
     });
+    // Deadlines other nodes sent while this one heard nothing are read again from their sources.
+    cluster?.bus.onResumed(() => {
+      if (this.running && this.#leading) void this.#run();
+    });
   }
 
   /** Adds a source of deadlines. */

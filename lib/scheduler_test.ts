@@ -108,6 +108,7 @@ function cluster() {
   let change: (leading: boolean) => void = () => {};
   const sent: { topic: string; payload: unknown }[] = [];
   const handlers = new Map<string, (m: NodeMessage) => void>();
+  const resumed: (() => void)[] = [];
   const bus: NodeBus = {
     node: { id: "b", internalUrl: "http://b" },
     broadcast(topic, payload) {
@@ -116,6 +117,7 @@ function cluster() {
     },
     send: () => Promise.resolve(),
     on: (topic, handler) => void handlers.set(topic, handler),
+    onResumed: (handler) => void resumed.push(handler),
   };
   const leadership: Leadership = {
     start(c) {
@@ -131,8 +133,32 @@ function cluster() {
     lead: (leading: boolean) => change(leading),
     arrive: (payload: unknown) =>
       handlers.get(WAKE_TOPIC)?.({ topic: WAKE_TOPIC, from: "a", payload }),
+    /** The bus hears the others again after a loss. */
+    resume: () => resumed.forEach((handler) => handler()),
   };
 }
+
+Deno.test("a leader whose bus was cut reads its deadlines again when it hears the others again, and one that does not lead does not", async () => {
+  const clock = new FakeClock(0);
+  const c = cluster();
+  const scheduler = new Scheduler(clock, silentLogger, c);
+  const sessions = source("sessions", []);
+  scheduler.add(sessions);
+  await scheduler.start();
+  c.resume();
+  await scheduler.settled();
+  c.lead(true);
+  await scheduler.settled();
+  // Another node stored a deadline and told the leader, whose bus was cut: the wake is lost.
+  sessions.deadlines.push(5_000);
+  clock.advance(10_000);
+  await scheduler.settled();
+  assert.deepEqual(sessions.settled, [], "nobody told the leader");
+  c.resume();
+  await scheduler.settled();
+  assert.deepEqual(sessions.settled, [5_000], "read again and settled once it hears again");
+  await scheduler.stop();
+});
 
 Deno.test("a node that does not lead settles nothing and forwards what it learns to the leader", async () => {
   const clock = new FakeClock(0);

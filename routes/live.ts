@@ -1,7 +1,8 @@
 /**
  * Server-sent events for live pages. Each stream forwards the bus events its viewer may
- * see as one named SSE event, at most once per interval, and the page's htmx elements
- * re-fetch their partial (so access checks stay in the normal routes).
+ * see (and every `missed`, after which everything is read again) as one named SSE event, at
+ * most once per interval, and the page's htmx elements re-fetch their partial (so access
+ * checks stay in the normal routes).
  */
 import { streamSSE } from "hono/streaming";
 import type { LiveEvent } from "../services/ports.ts";
@@ -23,7 +24,7 @@ export function liveStream(
       stream.writeSSE({ event: options.event, data: "changed" }).catch(() => stream.abort());
     };
     const unsubscribe = events.subscribe((e) => {
-      if (timer !== undefined || !options.accepts(e)) return;
+      if (timer !== undefined || (e.kind !== "missed" && !options.accepts(e))) return;
       timer = setTimeout(fire, Math.max(0, last + minInterval - Date.now()));
     });
     // Comments keep proxies from closing an idle stream.

@@ -7,7 +7,7 @@
  */
 import { audit } from "../core/mod.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
-import { pendingDeviceMessages } from "../store/device_messages.ts";
+import { pendingDeviceMessages, pendingMessagesOf } from "../store/device_messages.ts";
 import {
   heldDevices,
   markDisconnected,
@@ -91,6 +91,12 @@ export class ConnectionRecords implements AgentRecords {
       await tx.effects(c.events.map(audit), { departmentId: c.departmentId });
       return await pendingDeviceMessages(tx.db, c.deviceId);
     });
+  }
+
+  /** What the given devices must still hear (kept until they acknowledge it). */
+  async kept(deviceIds: string[]): Promise<{ deviceId: string; message: ServerMessage }[]> {
+    if (deviceIds.length === 0) return [];
+    return await pendingMessagesOf(this.#work.db, deviceIds);
   }
 
   /** Marks devices disconnected and records their presence events, in one transaction. */

@@ -34,7 +34,9 @@ export type LiveEvent =
   | { kind: "session"; sessionId: string; deviceId: string; technicianId: string }
   | { kind: "transfer"; sessionId: string }
   | { kind: "support"; supportId: string; technicianId: string }
-  | { kind: "approvals"; recipients: string[] };
+  | { kind: "approvals"; recipients: string[] }
+  /** Events may have been missed (this node's bus was cut): every live page reads again. */
+  | { kind: "missed" };
 
 /** Where services announce changes (the live-event bus). */
 export interface LiveEvents {
@@ -470,6 +472,8 @@ export interface AgentRecords {
     now: number;
     events: AuditEvent[];
   }): Promise<ServerMessage[]>;
+  /** What the given devices must still hear (kept until they acknowledge it). */
+  kept(deviceIds: string[]): Promise<{ deviceId: string; message: ServerMessage }[]>;
   /** Devices went offline (or presence events only), in one transaction. */
   disconnected(changes: Disconnection[]): Promise<void>;
   /** Stores what the agent reported about its machine. */

@@ -87,6 +87,21 @@ export async function pendingDeviceMessages(db: Db, deviceId: string): Promise<D
   return rows.map((row) => JSON.parse(row.message));
 }
 
+/** The kept messages of several devices, each device's oldest first. */
+export async function pendingMessagesOf(
+  db: Db,
+  deviceIds: string[],
+): Promise<{ deviceId: string; message: DurableMessage }[]> {
+  const out: { deviceId: string; message: DurableMessage }[] = [];
+  // In slices, so the statement stays within every engine's limit on parameters.
+  for (let i = 0; i < deviceIds.length; i += 500) {
+    const rows = await db.selectFrom("device_messages").select(["device_id", "message"])
+      .where("device_id", "in", deviceIds.slice(i, i + 500)).orderBy("seq").execute();
+    for (const row of rows) out.push({ deviceId: row.device_id, message: JSON.parse(row.message) });
+  }
+  return out;
+}
+
 /** Forgets the message the device acknowledged; undefined when it had none with that id. */
 export async function acknowledgeDeviceMessage(
   db: Db,

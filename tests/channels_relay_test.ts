@@ -95,6 +95,7 @@ function joinedBuses(ids: string[]): { node: NodeIdentity; bus: NodeBus }[] {
       on(topic, handler) {
         handlers.get(id)!.set(topic, handler);
       },
+      onResumed() {},
     };
     return { node, bus };
   });

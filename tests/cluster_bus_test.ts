@@ -104,6 +104,24 @@ Deno.test({
   },
 });
 
+Deno.test("every live page reads again when its node may have missed events", async () => {
+  await using w = await world();
+  const { deviceId } = await w.agent("PC-MISSED");
+  const before = w.server.services.events.size;
+  const streams = await Promise.all(
+    ["/devices/events", `/devices/${deviceId}/events`].map((path) => w.owner.get(path)),
+  );
+  for (const stream of streams) assert.equal(stream.status, 200);
+  const arrived = Promise.all([
+    readUntil(streams[0]!, /event: devices\ndata: changed/, "the device list's event"),
+    readUntil(streams[1]!, /event: \S+\ndata: changed/, "the device panel's event"),
+  ]);
+  // Once both streams subscribed, so the event cannot come before they listen.
+  await until("both streams listening", () => w.server.services.events.size === before + 2);
+  w.server.services.events.publish({ kind: "missed" });
+  await arrived;
+});
+
 Deno.test({
   name: `a live event for hundreds of approvers reaches the other node whole ${ONLY}`,
   ignore: !TEST_DATABASE_URL,

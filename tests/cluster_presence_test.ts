@@ -10,6 +10,8 @@ import { FakeClock } from "../lib/clock.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { spawnAgent } from "./support/agent.ts";
 import { PASSWORD } from "./support/accounts.ts";
+import { authorizedSession } from "./support/channels.ts";
+import { enrollmentToken } from "./support/devices.ts";
 import { Client, httpTransport } from "./support/client.ts";
 import { TEST_DATABASE_URL } from "./support/database.ts";
 import { MemoryNetwork } from "./support/node_bus.ts";
@@ -202,5 +204,66 @@ Deno.test(
     assert.deepEqual(row, { connected: 1, node_id: b.services.agents.node.nodeId });
     await second[Symbol.asyncDispose]();
     await Deno.remove(clone, { recursive: true });
+  },
+);
+
+Deno.test(
+  postgresOnly(
+    "a node whose bus was cut catches up when it hears again: the revoke it missed reaches its device, the device that came online elsewhere shows, and its live pages read again",
+  ),
+  async () => {
+    const network = new MemoryNetwork();
+    const start = Date.now();
+    const busA = network.bus();
+    await using a = await world({ clock: new FakeClock(start), bus: busA });
+    await using b = await secondNode(a.server, { clock: new FakeClock(start), network });
+    const { agent, deviceId } = await a.agent("pc-deaf");
+    const sessionId = await authorizedSession(a.owner, deviceId);
+    await agent.waitForLog(new RegExp(`session ${sessionId} authorized`));
+    await until("node B sees the device online", () => b.services.agents.isOnline(deviceId));
+    const heardOnA: string[] = [];
+    const stop = a.server.services.events.subscribe((e) => heardOnA.push(e.kind));
+
+    try {
+      // Node A's connection to the database is lost: what the others say meanwhile is gone.
+      busA.cut = true;
+      await using ownerB = new Client(httpTransport(b.url));
+      await ownerB.get("/login");
+      assert.equal(
+        (await ownerB.post("/login", { email: "owner@example.com", password: PASSWORD })).status,
+        303,
+      );
+      await ownerB.get(`/devices/${deviceId}`);
+      assert.equal((await ownerB.post(`/sessions/${sessionId}/deauthorize`)).status, 303);
+      await using other = await spawnAgent({
+        server: b.url,
+        enroll: await enrollmentToken(a.server.services, a.departmentId),
+        name: "pc-elsewhere",
+      });
+      const line = await other.waitForLog(/connected to .* as device /);
+      const elsewhere = line.match(/as device (\S+)/)![1]!;
+      await until("node B holds the other device", () => b.services.hub.isOnline(elsewhere));
+      assert.equal(a.server.services.agents.isOnline(elsewhere), false, "node A missed it");
+      assert.doesNotMatch(
+        agent.log.join("\n"),
+        new RegExp(`authorization of session ${sessionId}`),
+      );
+
+      busA.resume();
+      await agent.waitForLog(new RegExp(`authorization of session ${sessionId} ended`));
+      await until(
+        "the revoke acknowledged",
+        async () =>
+          (await a.server.services.db.selectFrom("device_messages").select("id")
+            .where("device_id", "=", deviceId).execute()).length === 0,
+      );
+      await until(
+        "node A sees the other device",
+        () => a.server.services.agents.isOnline(elsewhere),
+      );
+      assert.ok(heardOnA.includes("missed"), "node A's live pages are told to read again");
+    } finally {
+      stop();
+    }
   },
 );

@@ -27,6 +27,9 @@ Deno.test({
       enroll: token,
       name: "FRONT-DESK-1",
     });
+    // A loaded machine starts a Deno process slowly: generous for the start, so what the
+    // 15 seconds below bound is the live page's update alone.
+    await agent.waitForLog(/connected to/, { timeoutMs: 60_000 });
     const row = page.locator("tr", { hasText: "FRONT-DESK-1" });
     await row.locator(".status-online").waitFor({ timeout: 15_000 });
     assert.ok(await sameDocument(page), "the row appeared without a reload");

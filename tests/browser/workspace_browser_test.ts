@@ -8,7 +8,7 @@ import { artifact, launchBrowser } from "../support/browser.ts";
 import { signIn } from "../support/browser_flows.ts";
 import { authorizedSession } from "../support/channels.ts";
 import { until } from "../support/wait.ts";
-import { world } from "../support/world.ts";
+import { type World, world } from "../support/world.ts";
 import { startVncDesktop } from "../support/x11.ts";
 
 /** Waits until a line of the page's xterm buffer contains `text`. */
@@ -23,190 +23,178 @@ function terminalShows(page: Page, text: string) {
   }, text);
 }
 
-Deno.test("browser: a running shell survives a visit to the files and back", async () => {
-  await using w = await world();
-  const uploads = await Deno.makeTempDir({ prefix: "assent-workspace-" });
+/** A browser signed in as the world's owner, its page's script errors collected. */
+async function signedInPage(w: World) {
+  const browser = await launchBrowser();
   try {
-    await Deno.writeTextFile(`${uploads}/notes.txt`, "hello");
-    const { agent, deviceId } = await w.agent("PC-WORKSPACE", [
-      "--session-state",
-      "unlocked",
-      "--upload-dir",
-      uploads,
-    ]);
-    const sessionId = await authorizedSession(w.owner, deviceId);
-    await using browser = await launchBrowser();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(20_000);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await signIn(page, w.server.url);
-    await page.goto(`${w.server.url}/sessions/${sessionId}/remote`);
-    await page.getByText(/shell runs as/).waitFor();
-    await page.locator(".xterm-helper-textarea").focus();
-    await page.keyboard.type("export X=42\n");
-
-    await page.getByRole("link", { name: "File Transfer" }).click();
-    await page.getByRole("heading", { name: "Files on the device" }).waitFor();
-    await page.getByRole("link", { name: uploads, exact: true }).click();
-    await page.getByRole("cell", { name: "notes.txt" }).waitFor();
-    await page.screenshot({ path: await artifact("workspace-files-1280.png"), fullPage: true });
-
-    await page.getByRole("link", { name: "Terminal", exact: true }).click();
-    await page.locator(".xterm-helper-textarea").focus();
-    await page.keyboard.type('echo "x is $X"\n');
-    await terminalShows(page, "x is 42");
-    await page.screenshot({ path: await artifact("workspace-terminal-1280.png"), fullPage: true });
-    assert.equal(
-      agent.log.filter((l) => /closed by the technician/i.test(l)).length,
-      0,
-      `the shell was never closed: ${agent.log.join("\n")}`,
-    );
-    assert.deepEqual(errors, [], "no CSP violations or script errors");
-  } finally {
-    await Deno.remove(uploads, { recursive: true });
+    return { page, errors, [Symbol.asyncDispose]: () => browser[Symbol.asyncDispose]() };
+  } catch (err) {
+    await browser[Symbol.asyncDispose]();
+    throw err;
   }
+}
+
+/** A temporary folder, removed with what is in it on dispose. */
+async function tempDir(prefix: string) {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+/** An agent on an unlocked session whose file transfer reaches `uploads`. */
+function agentWithUploads(w: World, name: string, uploads: string) {
+  return w.agent(name, ["--session-state", "unlocked", "--upload-dir", uploads]);
+}
+
+/** Drops a file on the folder view, as one dragged from the technician's desktop. */
+async function dropFile(page: Page, name: string, content: string) {
+  const dropped = await page.evaluateHandle(({ name, content }) => {
+    const data = new DataTransfer();
+    data.items.add(new File([content], name, { type: "text/plain" }));
+    return data;
+  }, { name, content });
+  await page.dispatchEvent("#files-drop", "dragover", { dataTransfer: dropped });
+  await page.dispatchEvent("#files-drop", "drop", { dataTransfer: dropped });
+}
+
+Deno.test("browser: a running shell survives a visit to the files and back", async () => {
+  await using w = await world();
+  await using uploadsDir = await tempDir("assent-workspace-");
+  const uploads = uploadsDir.path;
+  await Deno.writeTextFile(`${uploads}/notes.txt`, "hello");
+  const { agent, deviceId } = await agentWithUploads(w, "PC-WORKSPACE", uploads);
+  const sessionId = await authorizedSession(w.owner, deviceId);
+  await using browser = await signedInPage(w);
+  const { page, errors } = browser;
+  await page.goto(`${w.server.url}/sessions/${sessionId}/remote`);
+  await page.getByText(/shell runs as/).waitFor();
+  await page.locator(".xterm-helper-textarea").focus();
+  await page.keyboard.type("export X=42\n");
+
+  await page.getByRole("link", { name: "File Transfer" }).click();
+  await page.getByRole("heading", { name: "Files on the device" }).waitFor();
+  await page.getByRole("link", { name: uploads, exact: true }).click();
+  await page.getByRole("cell", { name: "notes.txt" }).waitFor();
+  await page.screenshot({ path: await artifact("workspace-files-1280.png"), fullPage: true });
+
+  await page.getByRole("link", { name: "Terminal", exact: true }).click();
+  await page.locator(".xterm-helper-textarea").focus();
+  await page.keyboard.type('echo "x is $X"\n');
+  await terminalShows(page, "x is 42");
+  await page.screenshot({ path: await artifact("workspace-terminal-1280.png"), fullPage: true });
+  assert.equal(
+    agent.log.filter((l) => /closed by the technician/i.test(l)).length,
+    0,
+    `the shell was never closed: ${agent.log.join("\n")}`,
+  );
+  assert.deepEqual(errors, [], "no CSP violations or script errors");
 });
 
 Deno.test("browser: uploads show up in the folder on show, each transfer listed once", async () => {
   await using w = await world();
-  const uploads = await Deno.makeTempDir({ prefix: "assent-workspace-" });
-  const source = await Deno.makeTempDir({ prefix: "assent-source-" });
-  try {
-    await Deno.mkdir(`${uploads}/reports`);
-    await Deno.writeTextFile(`${uploads}/reports/march.csv`, "1,2,3");
-    await Deno.writeTextFile(`${source}/a.txt`, "first");
-    await Deno.writeTextFile(`${source}/b.txt`, "second");
-    const { deviceId } = await w.agent("PC-UPLOADS", [
-      "--session-state",
-      "unlocked",
-      "--upload-dir",
-      uploads,
-    ]);
-    const sessionId = await authorizedSession(w.owner, deviceId);
-    await using browser = await launchBrowser();
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(20_000);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await signIn(page, w.server.url);
-    await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
-    const browse = page.locator("#files-browse");
-    await browse.getByRole("link", { name: "📁 reports" }).waitFor();
+  await using uploadsDir = await tempDir("assent-workspace-");
+  await using sourceDir = await tempDir("assent-source-");
+  const [uploads, source] = [uploadsDir.path, sourceDir.path];
+  await Deno.mkdir(`${uploads}/reports`);
+  await Deno.writeTextFile(`${uploads}/reports/march.csv`, "1,2,3");
+  await Deno.writeTextFile(`${source}/a.txt`, "first");
+  await Deno.writeTextFile(`${source}/b.txt`, "second");
+  const { deviceId } = await agentWithUploads(w, "PC-UPLOADS", uploads);
+  const sessionId = await authorizedSession(w.owner, deviceId);
+  await using browser = await signedInPage(w);
+  const { page, errors } = browser;
+  await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
+  const browse = page.locator("#files-browse");
+  await browse.getByRole("link", { name: "📁 reports" }).waitFor();
 
-    // Two files at once; the folder on show lists them when they are saved, without a reload.
-    await page.locator("#upload-files").setInputFiles([`${source}/a.txt`, `${source}/b.txt`]);
-    await page.getByRole("button", { name: "Upload" }).click();
-    await browse.getByRole("cell", { name: "a.txt" }).waitFor();
-    await browse.getByRole("cell", { name: "b.txt" }).waitFor();
-    assert.equal(await Deno.readTextFile(`${uploads}/b.txt`), "second");
-    // The live list has had its say (it re-renders on every transfer event).
-    await page.locator("#transfers li[data-tag]").nth(1).waitFor({ state: "attached" });
-    for (const name of ["a.txt", "b.txt"]) {
-      assert.equal(
-        await page.locator(".transfers li:visible", { hasText: name }).count(),
-        1,
-        `${name} is listed once`,
-      );
-    }
-
-    // The path box jumps to a folder; one outside the reach gets a plain sentence.
-    await page.getByLabel("Go to folder").fill(`${uploads}/reports`);
-    await page.getByLabel("Go to folder").press("Enter");
-    await browse.getByRole("cell", { name: "march.csv" }).waitFor();
-    await page.getByLabel("Go to folder").fill("/etc");
-    await page.getByRole("button", { name: "Go", exact: true }).click();
-    const refusal = page.locator("#files-browse-error");
-    await refusal.waitFor();
-    assert.match(
-      await refusal.innerText(),
-      /^\/etc is outside what file transfer may reach on this device/,
+  // Two files at once; the folder on show lists them when they are saved, without a reload.
+  await page.locator("#upload-files").setInputFiles([`${source}/a.txt`, `${source}/b.txt`]);
+  await page.getByRole("button", { name: "Upload" }).click();
+  await browse.getByRole("cell", { name: "a.txt" }).waitFor();
+  await browse.getByRole("cell", { name: "b.txt" }).waitFor();
+  assert.equal(await Deno.readTextFile(`${uploads}/b.txt`), "second");
+  // The live list has had its say (it re-renders on every transfer event).
+  await page.locator("#transfers li[data-tag]").nth(1).waitFor({ state: "attached" });
+  for (const name of ["a.txt", "b.txt"]) {
+    assert.equal(
+      await page.locator(".transfers li:visible", { hasText: name }).count(),
+      1,
+      `${name} is listed once`,
     );
-    await page.getByLabel("Go to folder").fill(`${uploads}/reports`);
-    await page.getByLabel("Go to folder").press("Enter");
-    await browse.getByRole("cell", { name: "march.csv" }).waitFor();
-
-    // Dropped on the folder view, a file lands in the folder on show.
-    const dropped = await page.evaluateHandle(() => {
-      const data = new DataTransfer();
-      data.items.add(new File(["dropped"], "dropped.txt", { type: "text/plain" }));
-      return data;
-    });
-    await page.dispatchEvent("#files-drop", "dragover", { dataTransfer: dropped });
-    await page.dispatchEvent("#files-drop", "drop", { dataTransfer: dropped });
-    await browse.getByRole("cell", { name: "dropped.txt" }).waitFor();
-    assert.equal(await Deno.readTextFile(`${uploads}/reports/dropped.txt`), "dropped");
-    await page.screenshot({ path: await artifact("workspace-uploads-1280.png"), fullPage: true });
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.screenshot({ path: await artifact("workspace-uploads-390.png"), fullPage: true });
-    assert.deepEqual(errors, [], "no CSP violations or script errors");
-  } finally {
-    await Deno.remove(uploads, { recursive: true });
-    await Deno.remove(source, { recursive: true });
   }
+
+  // The path box jumps to a folder; one outside the reach gets a plain sentence.
+  await page.getByLabel("Go to folder").fill(`${uploads}/reports`);
+  await page.getByLabel("Go to folder").press("Enter");
+  await browse.getByRole("cell", { name: "march.csv" }).waitFor();
+  await page.getByLabel("Go to folder").fill("/etc");
+  await page.getByRole("button", { name: "Go", exact: true }).click();
+  const refusal = page.locator("#files-browse-error");
+  await refusal.waitFor();
+  assert.match(
+    await refusal.innerText(),
+    /^\/etc is outside what file transfer may reach on this device/,
+  );
+  await page.getByLabel("Go to folder").fill(`${uploads}/reports`);
+  await page.getByLabel("Go to folder").press("Enter");
+  await browse.getByRole("cell", { name: "march.csv" }).waitFor();
+
+  // Dropped on the folder view, a file lands in the folder on show.
+  await dropFile(page, "dropped.txt", "dropped");
+  await browse.getByRole("cell", { name: "dropped.txt" }).waitFor();
+  assert.equal(await Deno.readTextFile(`${uploads}/reports/dropped.txt`), "dropped");
+  await page.screenshot({ path: await artifact("workspace-uploads-1280.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: await artifact("workspace-uploads-390.png"), fullPage: true });
+  assert.deepEqual(errors, [], "no CSP violations or script errors");
 });
 
 Deno.test("browser: a chosen folder is uploaded with its subfolder, and its files are listed on the device", async () => {
   await using w = await world();
-  const uploads = await Deno.makeTempDir({ prefix: "assent-workspace-" });
-  const source = await Deno.makeTempDir({ prefix: "assent-source-" });
-  try {
-    await Deno.mkdir(`${source}/kit/docs`, { recursive: true });
-    await Deno.writeTextFile(`${source}/kit/docs/first.txt`, "first");
-    await Deno.writeTextFile(`${source}/kit/docs/second.txt`, "second");
-    const { deviceId } = await w.agent("PC-FOLDERS", [
-      "--session-state",
-      "unlocked",
-      "--upload-dir",
-      uploads,
-    ]);
-    const sessionId = await authorizedSession(w.owner, deviceId);
-    await using browser = await launchBrowser();
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(20_000);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await signIn(page, w.server.url);
-    await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
-    const browse = page.locator("#files-browse");
-    await browse.locator("table, .empty").first().waitFor();
+  await using uploadsDir = await tempDir("assent-workspace-");
+  await using sourceDir = await tempDir("assent-source-");
+  const [uploads, source] = [uploadsDir.path, sourceDir.path];
+  await Deno.mkdir(`${source}/kit/docs`, { recursive: true });
+  await Deno.writeTextFile(`${source}/kit/docs/first.txt`, "first");
+  await Deno.writeTextFile(`${source}/kit/docs/second.txt`, "second");
+  const { deviceId } = await agentWithUploads(w, "PC-FOLDERS", uploads);
+  const sessionId = await authorizedSession(w.owner, deviceId);
+  await using browser = await signedInPage(w);
+  const { page, errors } = browser;
+  await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
+  const browse = page.locator("#files-browse");
+  await browse.locator("table, .empty").first().waitFor();
 
-    await page.getByLabel("Or a whole folder").setInputFiles(`${source}/kit`);
-    await browse.getByRole("link", { name: "📁 kit" }).click();
-    await browse.getByRole("link", { name: "📁 docs" }).click();
-    await browse.getByRole("cell", { name: "first.txt" }).waitFor();
-    await browse.getByRole("cell", { name: "second.txt" }).waitFor();
-    assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/first.txt`), "first");
-    assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/second.txt`), "second");
-    await until(
-      "both uploads saved",
-      async () => await page.locator("#uploads li.transfer.completed").count() === 2,
-    );
-    // A file of a folder is listed by its path within the folder.
-    assert.deepEqual(
-      (await page.locator("#uploads li.completed .transfer-name").allInnerTexts()).sort(),
-      ["↑ kit/docs/first.txt", "↑ kit/docs/second.txt"],
-    );
+  await page.getByLabel("Or a whole folder").setInputFiles(`${source}/kit`);
+  await browse.getByRole("link", { name: "📁 kit" }).click();
+  await browse.getByRole("link", { name: "📁 docs" }).click();
+  await browse.getByRole("cell", { name: "first.txt" }).waitFor();
+  await browse.getByRole("cell", { name: "second.txt" }).waitFor();
+  assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/first.txt`), "first");
+  assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/second.txt`), "second");
+  await until(
+    "both uploads saved",
+    async () => await page.locator("#uploads li.transfer.completed").count() === 2,
+  );
+  // A file of a folder is listed by its path within the folder.
+  assert.deepEqual(
+    (await page.locator("#uploads li.completed .transfer-name").allInnerTexts()).sort(),
+    ["↑ kit/docs/first.txt", "↑ kit/docs/second.txt"],
+  );
 
-    // A file dropped on the folder view still lands in the folder on show.
-    const dropped = await page.evaluateHandle(() => {
-      const data = new DataTransfer();
-      data.items.add(new File(["dropped"], "dropped.txt", { type: "text/plain" }));
-      return data;
-    });
-    await page.dispatchEvent("#files-drop", "dragover", { dataTransfer: dropped });
-    await page.dispatchEvent("#files-drop", "drop", { dataTransfer: dropped });
-    await browse.getByRole("cell", { name: "dropped.txt" }).waitFor();
-    assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/dropped.txt`), "dropped");
-    await page.screenshot({
-      path: await artifact("workspace-folder-upload-1280.png"),
-      fullPage: true,
-    });
-    assert.deepEqual(errors, [], "no CSP violations or script errors");
-  } finally {
-    await Deno.remove(uploads, { recursive: true });
-    await Deno.remove(source, { recursive: true });
-  }
+  // A file dropped on the folder view still lands in the folder on show.
+  await dropFile(page, "dropped.txt", "dropped");
+  await browse.getByRole("cell", { name: "dropped.txt" }).waitFor();
+  assert.equal(await Deno.readTextFile(`${uploads}/kit/docs/dropped.txt`), "dropped");
+  await page.screenshot({
+    path: await artifact("workspace-folder-upload-1280.png"),
+    fullPage: true,
+  });
+  assert.deepEqual(errors, [], "no CSP violations or script errors");
 });
 
 Deno.test("browser: the desktop toolbar scales, goes full screen, sends clipboard text and key combinations", async () => {
@@ -219,12 +207,8 @@ Deno.test("browser: the desktop toolbar scales, goes full screen, sends clipboar
     `127.0.0.1:${desktop.port}`,
   ]);
   const sessionId = await authorizedSession(w.owner, deviceId);
-  await using browser = await launchBrowser();
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.setDefaultTimeout(20_000);
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await signIn(page, w.server.url);
+  await using browser = await signedInPage(w);
+  const { page, errors } = browser;
   await page.goto(`${w.server.url}/sessions/${sessionId}/remote?view=desktop`);
   await page.locator('#desktop[data-state="connected"]').waitFor();
   const canvasWidth = () => page.locator("#desktop canvas").evaluate((c) => c.clientWidth);
@@ -293,48 +277,36 @@ Deno.test("browser: what the technician came for opens once the end user accepts
     ...p,
     confirmation: { ...p.confirmation, enabled: true, timeoutSeconds: 3600 },
   }));
-  const uploads = await Deno.makeTempDir({ prefix: "assent-workspace-" });
-  try {
-    await Deno.writeTextFile(`${uploads}/hello.txt`, "hello");
-    const { agent, deviceId } = await w.agent("PC-OPENS", [
-      "--session-state",
-      "unlocked",
-      "--upload-dir",
-      uploads,
-    ]);
-    await using browser = await launchBrowser();
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(20_000);
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await signIn(page, w.server.url);
+  await using uploadsDir = await tempDir("assent-workspace-");
+  const uploads = uploadsDir.path;
+  await Deno.writeTextFile(`${uploads}/hello.txt`, "hello");
+  const { agent, deviceId } = await agentWithUploads(w, "PC-OPENS", uploads);
+  await using browser = await signedInPage(w);
+  const { page, errors } = browser;
 
-    // Came for the files: they open by themselves when the end user accepts.
-    await page.goto(`${w.server.url}/devices/${deviceId}?then=files`);
-    await page.getByRole("button", { name: "Connect directly" }).click();
-    let since = agent.screen.length;
-    await page.getByRole("button", { name: "Request Authorization" }).click();
-    await agent.waitForScreen(/wants to connect/, { since });
-    await agent.type("a");
-    await page.waitForURL(/\/sessions\/[^/]+\/files$/);
-    await page.getByRole("cell", { name: "hello.txt" }).waitFor();
+  // Came for the files: they open by themselves when the end user accepts.
+  await page.goto(`${w.server.url}/devices/${deviceId}?then=files`);
+  await page.getByRole("button", { name: "Connect directly" }).click();
+  let since = agent.screen.length;
+  await page.getByRole("button", { name: "Request Authorization" }).click();
+  await agent.waitForScreen(/wants to connect/, { since });
+  await agent.type("a");
+  await page.waitForURL(/\/sessions\/[^/]+\/files$/);
+  await page.getByRole("cell", { name: "hello.txt" }).waitFor();
 
-    // The account says to stay: the panel stays, with Take Remote Control offered.
-    await page.getByRole("button", { name: "Deauthorize Session" }).click();
-    await page.goto(`${w.server.url}/account`);
-    await page.getByLabel("Stay on the device page").check();
-    await page.locator("#workspace").getByRole("button", { name: "Save" }).click();
-    await page.getByText("Saved: you stay on the device page").waitFor();
-    await page.goto(`${w.server.url}/devices/${deviceId}`);
-    since = agent.screen.length;
-    await page.getByRole("button", { name: "Request Authorization" }).click();
-    await agent.waitForScreen(/wants to connect/, { since });
-    await agent.type("a");
-    await page.locator(".session-state.authorized").waitFor();
-    await page.getByRole("link", { name: "Take Remote Control" }).waitFor();
-    assert.equal(new URL(page.url()).pathname, `/devices/${deviceId}`);
-    assert.deepEqual(errors, [], "no CSP violations or script errors");
-  } finally {
-    await Deno.remove(uploads, { recursive: true });
-  }
+  // The account says to stay: the panel stays, with Take Remote Control offered.
+  await page.getByRole("button", { name: "Deauthorize Session" }).click();
+  await page.goto(`${w.server.url}/account`);
+  await page.getByLabel("Stay on the device page").check();
+  await page.locator("#workspace").getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved: you stay on the device page").waitFor();
+  await page.goto(`${w.server.url}/devices/${deviceId}`);
+  since = agent.screen.length;
+  await page.getByRole("button", { name: "Request Authorization" }).click();
+  await agent.waitForScreen(/wants to connect/, { since });
+  await agent.type("a");
+  await page.locator(".session-state.authorized").waitFor();
+  await page.getByRole("link", { name: "Take Remote Control" }).waitFor();
+  assert.equal(new URL(page.url()).pathname, `/devices/${deviceId}`);
+  assert.deepEqual(errors, [], "no CSP violations or script errors");
 });

@@ -1,7 +1,8 @@
 /**
  * Nodes of one cluster in one test process: buses that deliver to each other in memory, as the
  * database would between processes (payloads go through JSON, delivery is asynchronous and in
- * order per sender). A bus can be cut, like a node that died without a word.
+ * order per sender). A bus can be cut, like a node that died without a word, or whose
+ * connection to the database was lost, and then resumed.
  */
 import type { NodeBus, NodeIdentity, NodeMessage } from "../../lib/node_bus.ts";
 import { randomToken } from "../../lib/tokens.ts";
@@ -35,6 +36,7 @@ export class MemoryNetwork {
 /** One node's end of a {@link MemoryNetwork}. */
 export class MemoryBus implements NodeBus {
   readonly #handlers = new Map<string, ((message: NodeMessage) => void)[]>();
+  readonly #resumed: (() => void)[] = [];
   /** Sends nothing and hears nothing once set. */
   cut = false;
   /** Every message this node sent, for assertions. */
@@ -62,6 +64,16 @@ export class MemoryBus implements NodeBus {
 
   on(topic: string, handler: (message: NodeMessage) => void): void {
     this.#handlers.set(topic, [...this.#handlers.get(topic) ?? [], handler]);
+  }
+
+  onResumed(handler: () => void): void {
+    this.#resumed.push(handler);
+  }
+
+  /** Hears and sends again after a cut, and says so, as a bus whose connection came back. */
+  resume(): void {
+    this.cut = false;
+    for (const handler of this.#resumed) handler();
   }
 
   /** A message from another node. */
