@@ -6,11 +6,13 @@
  *   assent agent|support …          the device agent and the support app (agent/main.ts, the
  *                                   same entry point as the agent packages)
  *
- * This is the only composition root: it reads configuration, opens the database, migrates,
- * builds the services and the app, and serves. Nothing runs at import time.
+ * This is the only composition root: it reads configuration, listens, opens the database,
+ * migrates, builds the services and the app, and serves. Requests that arrive before the app is
+ * built wait for it. Nothing runs at import time.
  */
 import { isLocale, type Locale } from "./i18n/mod.ts";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { runAdmin } from "./cli/admin.ts";
 import {
   AGENT_HELLO_RATE_LIMIT,
@@ -549,37 +551,165 @@ export interface StartOptions {
   bus?: NodeBus;
   /** Which node holds a device, when the nodes' own directory is not to be asked (tests). */
   locator?: NodeDirectory;
+  /** Called once the server listens, before the app is built; awaited (tests of the start). */
+  listening?: (url: string) => void | Promise<void>;
 }
 
 /** How long a stop waits for open requests to finish. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** Opens the data directory and serves until stopped. */
+/**
+ * Opens the data directory and serves until stopped. The server listens before it migrates
+ * and builds the app: a request that arrives meanwhile waits for the app, except `/healthz`
+ * on a SQLite file, answered as soon as the database answers (all it promises). Resolves once
+ * the app answers every request.
+ */
 export async function startServer(
   config: ServerConfig,
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.logLevel);
+  const phase = startPhases(log);
+  phase("import");
   await Deno.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   // One server per SQLite file, and no restore underneath a running one. A PostgreSQL
   // database is shared by design: the engine itself keeps its writers apart.
   const lock = config.database
     ? { release() {} }
     : await lockDataDir(config.dataDir, "assent serve");
+  let gate: StartGate | undefined;
   let database: ReturnType<typeof openDatabase> | undefined;
   let cluster: Cluster | undefined;
   try {
     const box = new SecretBox(await loadInstanceSecret(join(config.dataDir, "secret.key")));
     const auditKey = await loadAuditKey(join(config.dataDir, "audit.key"));
+    phase("keys");
+    gate = await listenEarly(config, log);
+    const url = config.port === 0
+      ? config.publicUrl.replace(/:0$/, `:${gate.port}`)
+      : config.publicUrl;
+    phase("listen");
+    await options.listening?.(url);
     database = openDatabase(config.database || join(config.dataDir, "assent.db"));
+    phase("open database");
     cluster = await joinCluster(config, options, log);
-    return await serveOn(config, options, log, box, auditKey, database, lock, cluster);
+    // Given port 0, the node is where it was actually given a port.
+    cluster.listening(listenUrl(config.host, gate.port));
+    phase("join cluster");
+    return await serveOn(config, options, log, { box, auditKey, url }, database, lock, cluster, {
+      gate,
+      phase,
+    });
   } catch (err) {
+    await gate?.fail();
     await cluster?.close();
     await database?.close();
     lock.release();
     throw err;
   }
+}
+
+/** What answers a request once the app is built. */
+type AppHandler = (
+  req: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+/** A server that listens while the app is still being built. */
+interface StartGate {
+  server: Deno.HttpServer<Deno.NetAddr>;
+  port: number;
+  /** From now on the app answers, the waiting requests first. */
+  open(app: AppHandler): void;
+  /** The start failed: waiting requests are refused and the server stops listening. */
+  fail(): Promise<void>;
+}
+
+/**
+ * Listens at once. Until the app is built, requests wait for it; `/healthz` on a SQLite file is
+ * answered by a connection of its own, since the database answering is all it promises.
+ */
+async function listenEarly(config: ServerConfig, log: Logger): Promise<StartGate> {
+  const ready = Promise.withResolvers<AppHandler | null>();
+  let node: AppHandler | null = null;
+  let probe: DatabaseSync | null = null;
+  const dbPath = config.database ? null : join(config.dataDir, "assent.db");
+  const earlyHealth = () => {
+    let ok = true;
+    try {
+      probe ??= new DatabaseSync(dbPath!);
+      probe.prepare("select 1").get();
+    } catch (err) {
+      log.error("health check failed", { err });
+      ok = false;
+    }
+    return Response.json(
+      ok ? { status: "ok", database: "ok" } : {
+        status: "error",
+        database: "unavailable",
+      },
+      { status: ok ? 200 : 503, headers: { "Cache-Control": "no-store" } },
+    );
+  };
+  const handler = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+    if (node) return await node(req, info);
+    if (dbPath && req.method === "GET" && new URL(req.url).pathname === "/healthz") {
+      return earlyHealth();
+    }
+    // No path: approval links and support codes live in paths.
+    log.debug("a request waits for the start");
+    const started = await ready.promise;
+    if (!started) {
+      return new Response("The server could not start.", {
+        status: 503,
+        headers: { "Content-Type": "text/plain; charset=utf-8", "Retry-After": "5" },
+      });
+    }
+    return await started(req, info);
+  };
+  const listening = Promise.withResolvers<number>();
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ port }) => listening.resolve(port),
+  }, handler);
+  const port = await listening.promise;
+  const closeProbe = () => {
+    probe?.close();
+    probe = null;
+  };
+  return {
+    server,
+    port,
+    open(app) {
+      node = app;
+      closeProbe();
+      ready.resolve(app);
+    },
+    async fail() {
+      closeProbe();
+      ready.resolve(null);
+      await server.shutdown();
+    },
+  };
+}
+
+/**
+ * Where the start's time goes, at debug level: each phase's milliseconds, the time since the
+ * process began (the first phase is importing the modules) and the heap at its end.
+ */
+function startPhases(log: Logger): (name: string) => void {
+  let last = 0;
+  return (name) => {
+    const now = performance.now();
+    log.debug("start phase", {
+      phase: name,
+      ms: Math.round(now - last),
+      sinceProcessStartMs: Math.round(now),
+      heapMiB: Math.round(Deno.memoryUsage().heapUsed / 1048576 * 10) / 10,
+    });
+    last = now;
+  };
 }
 
 /** A new node: a random id per process start, and where the other nodes reach it. */
@@ -651,15 +781,22 @@ async function serveOn(
   config: ServerConfig,
   options: StartOptions,
   log: Logger,
-  box: SecretBox,
-  auditKey: Awaited<ReturnType<typeof loadAuditKey>>,
+  keys: { box: SecretBox; auditKey: AuditKey; url: string },
   database: ReturnType<typeof openDatabase>,
   lock: { release(): void },
   cluster: Cluster,
+  start: { gate: StartGate; phase: (name: string) => void },
 ): Promise<RunningServer> {
+  const { box, auditKey, url } = keys;
+  const { gate, phase } = start;
+  // A macrotask turn: requests that reached the port meanwhile are read (healthz answers).
+  await new Promise((r) => setTimeout(r, 0));
   const migrated = await migrate(database.db);
   for (const m of migrated.results ?? []) log.info("migration applied", { name: m.migrationName });
+  phase("migrate");
   await checkInstanceKeys(database.db, { box, auditKey }, options.clock ?? systemClock);
+  phase("check keys");
+  await new Promise((r) => setTimeout(r, 0));
 
   const services = await buildServices({
     db: database.db,
@@ -667,7 +804,7 @@ async function serveOn(
     log,
     box,
     auditKey,
-    publicUrl: config.publicUrl,
+    publicUrl: url,
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
@@ -689,28 +826,21 @@ async function serveOn(
     const where = config.webhooks?.[Number(err.field?.match(/\d+/)?.[0] ?? 0) - 1]?.where;
     throw new ConfigError(`${err.message} (${where ?? "webhooks"})`);
   }
+  phase("build services");
   const app = await createApp(services);
+  phase("build app");
   await services.start();
-
-  let resolveListening: (port: number) => void;
-  const listening = new Promise<number>((r) => resolveListening = r);
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ port }) => resolveListening(port),
-  }, app.fetch);
-  const port = await listening;
-  const url = config.port === 0 ? config.publicUrl.replace(/:0$/, `:${port}`) : config.publicUrl;
+  phase("start services");
+  gate.open((req, info) => app.fetch(req, info));
+  phase("serve");
+  const server = gate.server;
   log.info(
     config.smtp
       ? "mail goes through SMTP"
       : "no SMTP server configured: mail is recorded in the outbox and the log",
     config.smtp ? { host: config.smtp.host, port: config.smtp.port } : {},
   );
-  services.config.publicUrl = url;
-  // Given port 0, the node is where it was actually given a port.
-  cluster.listening(listenUrl(config.host, port));
-  log.info("listening", { address: `${config.host}:${port}`, url, dataDir: config.dataDir });
+  log.info("listening", { address: `${config.host}:${gate.port}`, url, dataDir: config.dataDir });
   if (services.instance.organization === null) {
     log.info(`first run: open ${url}/setup to create the first super admin`);
   }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { createLogger } from "./lib/log.ts";
 import { TextLineStream } from "./lib/text_lines.ts";
+import { serverDatabase, TEST_ENGINE } from "./tests/support/database.ts";
 import { startTestServer } from "./tests/support/server.ts";
 import { until } from "./tests/support/wait.ts";
 
@@ -140,5 +142,91 @@ Deno.test("`assent config check` prints the effective settings with their source
     assert.equal(bad.stdout, "");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A logger that counts the requests waiting for the start, as the server reports them. */
+function waitingRequests() {
+  const seen = { waiting: 0 };
+  const log = createLogger("debug", {
+    sink: (line) => {
+      if (line.includes('"msg":"a request waits for the start"')) seen.waiting++;
+    },
+  });
+  return { log, seen };
+}
+
+Deno.test("requests that arrive while the server starts wait for the app and get its answers", async () => {
+  const early: Promise<{ path: string; status: number; location: string | null; body: string }>[] =
+    [];
+  const ask = (url: string, path: string) =>
+    fetch(`${url}${path}`, { redirect: "manual" }).then(async (res) => ({
+      path,
+      status: res.status,
+      location: res.headers.get("Location"),
+      body: await res.text(),
+    }));
+  const { log, seen } = waitingRequests();
+  let started = false;
+  await using _server = await startTestServer({
+    log,
+    async listening(url) {
+      assert.equal(started, false, "the server listens before the start is over");
+      // A fresh instance: every page but setup sends to setup; readyz needs the app.
+      for (const path of ["/setup", "/login", "/devices", "/readyz"]) early.push(ask(url, path));
+      await until("the requests to reach the server", () => seen.waiting === 4);
+      // On SQLite healthz answers at once: the database answering is all it promises. On
+      // PostgreSQL it waits for the app like the rest.
+      if (TEST_ENGINE === "sqlite") {
+        const health = await ask(url, "/healthz");
+        assert.equal(health.status, 200);
+        assert.deepEqual(JSON.parse(health.body), { status: "ok", database: "ok" });
+      }
+    },
+  });
+  started = true;
+  const answers = await Promise.all(early);
+  assert.equal(answers.length, 4, "the requests were sent while the server started");
+  const [setup, login, devices, ready] = answers;
+  assert.equal(setup!.status, 200);
+  assert.match(setup!.body, /name="_csrf" value="[^"]+"/, "the setup form, from the app");
+  for (const page of [login!, devices!]) {
+    assert.equal(page.status, 303, `${page.path} goes to setup`);
+    assert.equal(page.location, "/setup");
+  }
+  assert.equal(ready!.status, 200, "readyz waits for the app: the schema is current by then");
+  assert.equal(JSON.parse(ready!.body).status, "ready");
+});
+
+Deno.test("a request that arrives while a start fails is refused in a sentence and the port closes", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "assent-main-" });
+  const first = await startTestServer({ dataDir });
+  await first.stop();
+  // A new audit key beside a database that recorded another: the start fails after listening.
+  await Deno.remove(`${dataDir}/audit.key`);
+  const { log, seen } = waitingRequests();
+  let early: Promise<Response> | undefined;
+  let where = "";
+  try {
+    await assert.rejects(
+      startTestServer({
+        dataDir,
+        log,
+        async listening(url) {
+          where = url;
+          early = fetch(`${url}/setup`);
+          await until("the request to reach the server", () => seen.waiting === 1);
+        },
+      }),
+      /audit\.key is not the one/,
+    );
+    assert.ok(early, "a request was sent while the server started");
+    const res = await early;
+    assert.equal(res.status, 503);
+    assert.equal(await res.text(), "The server could not start.");
+    await assert.rejects(fetch(`${where}/healthz`), "nothing listens after a failed start");
+  } finally {
+    await (await serverDatabase(dataDir)).drop();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -256,21 +256,28 @@ if (import.meta.main) {
 
 /** What the server's CPU profile under this load shows (`--cpu-prof`, see BENCHMARKS.md). */
 export const PAGES_BOUND_BY =
-  "The load generator and the server share the machine's 2 cores, so the minimal server's figure " +
-  "is also the load generator's ceiling here. The device list is bound by the server's work per " +
-  "view: at ~500 views a second each costs ~2 ms of server time, four times the ~0.5 ms a p99 of " +
-  "25 ms at 50 connections allows; reading the page and its count is under 1 ms of it, the rest " +
-  "is rendering 50 rows with their live presence and the per-request session, CSRF and headers. " +
-  "From a CPU profile under 50 connections (taken on a shared machine, so its shares, not its " +
-  "times, count), of the server's busy time on the sign-in page: native code and the runtime ~36 %, " +
-  "garbage collection ~17 %, rendering (preact) ~13 %, the framework and routes ~11 %, response " +
-  "headers ~11 %, the CSRF token and request id only ~4 % (was ~14 %: HMAC from precomputed pads, " +
-  "a session's token made once), the request log line ~3 %. The device list reads its page and " +
-  "count from the new (kind, name, id) index (~0.4 ms each at 10,000 devices, no sort), the audit " +
-  "page no longer lists 10,000 devices in its filter (~750 KB per view before), and its filters " +
-  "read the newest page in index order; the first view of the audit page walks the hash chain " +
-  "(100,000 rows, seconds of SHA-256), shared by everyone viewing meanwhile and then kept for the " +
-  "checkpoint interval.";
+  "The load generator and the server share the machine's 2 cores, so the minimal server's " +
+  "figure is also the load generator's ceiling here. The device list is bound by the " +
+  "server's work per view: ~2 ms of server CPU at 10,000 devices (was ~3 ms; read from " +
+  "/proc of the server over 3,000 views, interleaved with the previous version on the same " +
+  "machine), four times the ~0.5 ms a p99 of 25 ms at 50 connections allows. Its total is " +
+  "now kept until the database changes, its rows, page head and menus are written as " +
+  "escaped text, and SQLite rows are read as arrays. Of what is left, from a CPU profile " +
+  "under 50 connections (taken on a shared machine, so its shares, not its times, count; " +
+  "shares of busy time): garbage collection ~21 %, SQLite itself ~19 % (six small " +
+  "statements: session, user, departments, groups, the page of 50 devices, the database's " +
+  "change mark), rendering ~15 %, reading and decoding rows ~11 %, the request log line ~8 " +
+  "% (mostly the synchronous write to stdout, which waits whenever the reader of the " +
+  "server's output falls behind), response headers and the HTTP layer ~8 %, kysely ~5 %; " +
+  "before: SQLite ~26 %, rendering ~23 %, reading rows ~17 % (node:sqlite's own row objects " +
+  "are prototype-less dictionaries, slow to copy). The sign-in page's server CPU per view " +
+  "(~0.3–0.4 ms) did not move measurably on the shared machine; of its busy time: rendering " +
+  "~22 %, garbage collection ~19 %, the runtime ~16 %, response headers and the HTTP layer " +
+  "~16 %, the framework ~11 %, the log line ~9 %, the CSRF cookie and its token ~6 %. The " +
+  "audit page no longer lists 10,000 devices in its filter (~750 KB per view before), and " +
+  "its filters read the newest page in index order; the first view of the audit page walks " +
+  "the hash chain (100,000 rows, seconds of SHA-256), shared by everyone viewing meanwhile " +
+  "and then kept for the checkpoint interval.";
 
 const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
 const range = (s: Stat, unit = "") => `${s.median}${unit} (${s.min}–${s.max})`;

@@ -39,7 +39,9 @@ export function createLogger(
   const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (ORDER[lvl] < ORDER[level]) return;
     const entry = { time: new Date(now()).toISOString(), level: lvl, msg, ...base, ...fields };
-    sink(JSON.stringify(entry, errorReplacer), lvl);
+    // A replacer is called for every key; lines of plain values (every request's) need none.
+    const plain = flat(base) && (fields === undefined || flat(fields));
+    sink(plain ? JSON.stringify(entry) : JSON.stringify(entry, errorReplacer), lvl);
   };
   return {
     debug: (m, f) => write("debug", m, f),
@@ -52,6 +54,14 @@ export function createLogger(
 
 /** A logger that writes nothing, for tests that do not look at logs. */
 export const silentLogger: Logger = createLogger("error", { sink: () => {} });
+
+function flat(fields: LogFields): boolean {
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === "object" && value !== null) return false;
+  }
+  return true;
+}
 
 function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) {

@@ -14,9 +14,10 @@ export function knownSchema(name: string): boolean {
 
 /**
  * Writes a consistent copy of the database file `source` to `target` (which must not exist).
- * `VACUUM INTO` reads one snapshot, so writers carry on meanwhile and nothing half-written is
- * copied, which a file copy of a database in WAL mode cannot promise. It runs in a worker, on a
- * connection of its own, so the caller's thread (the server's) keeps answering meanwhile.
+ * SQLite's online backup copies one snapshot, so writers carry on meanwhile and nothing
+ * half-written is copied, which a file copy of a database in WAL mode cannot promise. It runs
+ * in a worker, on a connection of its own, so the caller's thread (the server's) keeps
+ * answering meanwhile.
  */
 export async function snapshotInto(source: string, target: string): Promise<void> {
   const worker = new Worker(new URL("./snapshot_worker.ts", import.meta.url), { type: "module" });

@@ -445,13 +445,18 @@ export async function listGroups(
   db: Db,
   departmentIds: string[] | "all",
 ): Promise<DeviceGroupRow[]> {
-  let q = db.selectFrom("device_groups").selectAll().orderBy("name");
-  if (departmentIds !== "all") {
-    if (departmentIds.length === 0) return [];
-    q = q.where("department_id", "in", departmentIds);
-  }
-  return await q.execute();
+  if (departmentIds === "all") return await allGroups(db, {});
+  if (departmentIds.length === 0) return [];
+  return await db.selectFrom("device_groups").selectAll().where(
+    "department_id",
+    "in",
+    departmentIds,
+  )
+    .orderBy("name").execute();
 }
+
+// Every device page names groups: built once (see compiled.ts).
+const allGroups = compiled([], (db) => db.selectFrom("device_groups").selectAll().orderBy("name"));
 
 /** Finds a group by id. */
 export async function findGroup(db: Db, id: string): Promise<DeviceGroupRow | undefined> {

@@ -7,7 +7,7 @@
  * are spread rather than passed as an array (booleans are not bindable, so they become 0/1).
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { SqliteDialect, type SqliteStatement } from "kysely";
+import { type DialectAdapter, SqliteAdapter, SqliteDialect, type SqliteStatement } from "kysely";
 
 /** Statement cache size: the app issues a bounded set of distinct SQL strings. */
 const CACHE_LIMIT = 500;
@@ -51,17 +51,38 @@ export class NodeSqliteDatabase {
   }
 }
 
+/** Present in `node:sqlite` since Node 24; Deno's type definitions do not list it yet. */
+interface ReturnsArrays {
+  setReturnArrays(enabled: boolean): void;
+}
+
 class AdaptedStatement implements SqliteStatement {
   readonly reader: boolean;
   #stmt: StatementSync;
+  #columns: string[];
 
   constructor(stmt: StatementSync) {
     this.#stmt = stmt;
-    this.reader = stmt.columns().length > 0;
+    this.#columns = stmt.columns().map((c) => c.name);
+    this.reader = this.#columns.length > 0;
+    // node:sqlite's row objects are dictionaries without a prototype: every copy or spread of
+    // one is a slow hash-table walk. Rows read as arrays and built here share one shape and
+    // cost a third as much to read, and the same again less to copy.
+    if (this.reader) (stmt as StatementSync & ReturnsArrays).setReturnArrays(true);
   }
 
   all(parameters: ReadonlyArray<unknown>): unknown[] {
-    return this.#stmt.all(...bind(parameters));
+    const rows = this.#stmt.all(...bind(parameters)) as unknown as unknown[][];
+    const out = new Array<Record<string, unknown>>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = this.#row(rows[i]!);
+    return out;
+  }
+
+  #row(values: unknown[]): Record<string, unknown> {
+    const columns = this.#columns;
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+    return row;
   }
 
   run(
@@ -70,8 +91,10 @@ class AdaptedStatement implements SqliteStatement {
     return this.#stmt.run(...bind(parameters));
   }
 
-  iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
-    return this.#stmt.iterate(...bind(parameters));
+  *iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
+    for (const values of this.#stmt.iterate(...bind(parameters))) {
+      yield this.#row(values as unknown as unknown[]);
+    }
   }
 }
 
@@ -84,7 +107,24 @@ function bind(parameters: ReadonlyArray<unknown>): SQLInputValue[] {
   });
 }
 
+/**
+ * SQLite's schema changes are transactional, which kysely's adapter does not claim: saying so
+ * lets the migrator apply every pending migration in one transaction (a fresh database is one
+ * commit instead of one per statement, and a failed migration leaves nothing half-applied).
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class NodeSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
 /** Builds the kysely dialect for a database opened with {@link NodeSqliteDatabase}. */
 export function nodeSqliteDialect(database: NodeSqliteDatabase): SqliteDialect {
-  return new SqliteDialect({ database });
+  return new NodeSqliteDialect({ database });
 }

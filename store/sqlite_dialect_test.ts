@@ -114,3 +114,23 @@ Deno.test("dialect reuses prepared statements for the same SQL", () => {
     raw.close();
   }
 });
+
+Deno.test("dialect reads rows as plain objects keyed by column name, also when streamed", async () => {
+  await withDb(async (db) => {
+    await db.insertInto("things").values([{ name: "a", flag: 1, at: null }, {
+      name: "b",
+      flag: 0,
+      at: 9,
+    }]).execute();
+    const rows = await sql<{ n: string; later: number; at: number | null }>`
+      select name as n, 1 as later, at, 2 as later from things order by id`.execute(db);
+    // A repeated column name keeps the last value, as node:sqlite's own row objects do.
+    assert.deepEqual(rows.rows, [{ n: "a", later: 2, at: null }, { n: "b", later: 2, at: 9 }]);
+    assert.equal(Object.getPrototypeOf(rows.rows[0]), Object.prototype);
+    const streamed = [];
+    for await (const row of db.selectFrom("things").select(["name", "at"]).orderBy("id").stream()) {
+      streamed.push(row);
+    }
+    assert.deepEqual(streamed, [{ name: "a", at: null }, { name: "b", at: 9 }]);
+  });
+});

@@ -1,5 +1,6 @@
 /** Browser sessions. The cookie holds a random token; the table holds only its hash. */
 import type { Db } from "./db.ts";
+import { compiled } from "./compiled.ts";
 import type { WebSessionsTable } from "./schema.ts";
 
 /** A session row as stored. */
@@ -12,9 +13,15 @@ export async function insertWebSession(db: Db, row: WebSessionRow): Promise<void
 
 /** Finds a session by the hash of its token. */
 export async function findWebSession(db: Db, idHash: string): Promise<WebSessionRow | undefined> {
-  return await db.selectFrom("web_sessions").selectAll().where("id_hash", "=", idHash)
-    .executeTakeFirst();
+  return (await sessionById(db, { idHash }))[0];
 }
+
+// Read on every signed-in request: built once (see compiled.ts).
+const sessionById = compiled(
+  ["idHash"],
+  (db, p: { idHash: string }) =>
+    db.selectFrom("web_sessions").selectAll().where("id_hash", "=", p.idHash),
+);
 
 /** Records activity on a session (for the idle timeout). */
 export async function touchWebSession(db: Db, idHash: string, now: number): Promise<void> {

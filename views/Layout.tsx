@@ -1,7 +1,8 @@
 /** The page frame: header with navigation, main content, footer. */
 import type { ComponentChildren } from "preact";
 import { t } from "../i18n/mod.ts";
-import { usePage, type Viewer } from "./context.ts";
+import { type PageInfo, usePage, type Viewer } from "./context.ts";
+import { type Markup, markup } from "./html.ts";
 import { CsrfField } from "./Form.tsx";
 
 interface NavItem {
@@ -42,26 +43,9 @@ export function Layout(props: {
 }) {
   const page = usePage();
   const v = page.viewer;
-  const asset = (path: string) => `/static/${path}?v=${page.assetVersion}`;
   return (
     <html lang={page.locale}>
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta
-          name="htmx-config"
-          content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"selfRequestsOnly":true,"attributesToSettle":["class","width","height"]}'
-        />
-        {page.styleNonce && <meta name="style-nonce" content={page.styleNonce} />}
-        <title>{`${props.title} · ${page.organization}`}</title>
-        <link rel="stylesheet" href={asset("app.css")} />
-        <link rel="icon" href={asset("favicon.svg")} type="image/svg+xml" />
-        <script src={asset("vendor/htmx.min.js")} defer></script>
-        <script src={asset("vendor/htmx-ext-sse.js")} defer></script>
-        <script src={asset("app.js")} defer></script>
-        {props.styles?.map((s) => <link key={s} rel="stylesheet" href={asset(s)} />)}
-        {props.modules?.map((m) => <script key={m} type="module" src={asset(m)}></script>)}
-      </head>
+      <head dangerouslySetInnerHTML={{ __html: headMarkup(page, props).text }} />
       <body hx-headers={JSON.stringify({ "X-CSRF-Token": page.csrf })}>
         <a class="skip" href="#main">{t(page.locale, "layout.skip")}</a>
         <header class="top">
@@ -70,20 +54,11 @@ export function Layout(props: {
             <span class="org">{page.organization}</span>
           </a>
           {v && (
-            <nav class="main-nav" aria-label="Main">
-              <ul>
-                {NAV.filter((n) => n.show(v)).map((n) => (
-                  <li key={n.href}>
-                    <a
-                      href={n.href}
-                      aria-current={isCurrent(page.path, n.href) ? "page" : undefined}
-                    >
-                      {n.label}
-                    </a>
-                  </li>
-                ))}
-              </ul>
-            </nav>
+            <nav
+              class="main-nav"
+              aria-label="Main"
+              dangerouslySetInnerHTML={{ __html: menuMarkup(NAV, v, page.path).text }}
+            />
           )}
           {v && (
             <div class="me">
@@ -91,27 +66,10 @@ export function Layout(props: {
                 // Beside the account rather than in the main navigation, which on a phone is a
                 // bar of the daily places at the bottom of the screen.
                 <nav aria-label="Admin">
-                  <details class="menu">
-                    <summary
-                      class={ADMIN.some((n) => isCurrent(page.path, n.href))
-                        ? "current"
-                        : undefined}
-                    >
-                      Admin
-                    </summary>
-                    <ul>
-                      {ADMIN.filter((n) => n.show(v)).map((n) => (
-                        <li key={n.href}>
-                          <a
-                            href={n.href}
-                            aria-current={isCurrent(page.path, n.href) ? "page" : undefined}
-                          >
-                            {n.label}
-                          </a>
-                        </li>
-                      ))}
-                    </ul>
-                  </details>
+                  <details
+                    class="menu"
+                    dangerouslySetInnerHTML={{ __html: adminMenuMarkup(v, page.path).text }}
+                  />
                 </nav>
               )}
               <a
@@ -134,6 +92,57 @@ export function Layout(props: {
       </body>
     </html>
   );
+}
+
+// The head, the navigation and the admin menu are the same on every page but for a few
+// values, and rendered as components they cost more than most pages' own content: they are
+// written as markup text (see html.ts), byte for byte as the components wrote them.
+
+const HEAD_START =
+  markup`<meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/><meta name="htmx-config" content="${'{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"selfRequestsOnly":true,"attributesToSettle":["class","width","height"]}'}"/>`;
+
+function headMarkup(
+  page: PageInfo,
+  props: { title: string; styles?: string[]; modules?: string[] },
+): Markup {
+  const asset = (path: string) => `/static/${path}?v=${page.assetVersion}`;
+  const nonce = page.styleNonce && markup`<meta name="style-nonce" content="${page.styleNonce}"/>`;
+  return markup`${HEAD_START}${nonce}<title>${`${props.title} · ${page.organization}`}</title>${[
+    markup`<link rel="stylesheet" href="${asset("app.css")}"/>`,
+    markup`<link rel="icon" href="${asset("favicon.svg")}" type="image/svg+xml"/>`,
+    markup`<script src="${asset("vendor/htmx.min.js")}" defer></script>`,
+    markup`<script src="${asset("vendor/htmx-ext-sse.js")}" defer></script>`,
+    markup`<script src="${asset("app.js")}" defer></script>`,
+    ...(props.styles ?? []).map((s) => markup`<link rel="stylesheet" href="${asset(s)}"/>`),
+    ...(props.modules ?? []).map((m) => markup`<script type="module" src="${asset(m)}"></script>`),
+  ]}`;
+}
+
+// Which items show depends on the role, which is current on the path: a handful of variants.
+const menus = new Map<string, Markup>();
+
+function menuMarkup(items: NavItem[], v: Viewer, path: string): Markup {
+  const current = items.find((n) => isCurrent(path, n.href))?.href ?? "";
+  const key = `${items === NAV ? "nav" : "admin"} ${v.role} ${current}`;
+  let menu = menus.get(key);
+  if (!menu) {
+    menu = markup`<ul>${
+      items.filter((n) => n.show(v)).map((n) =>
+        markup`<li><a href="${n.href}"${
+          n.href === current && markup` aria-current="page"`
+        }>${n.label}</a></li>`
+      )
+    }</ul>`;
+    menus.set(key, menu);
+  }
+  return menu;
+}
+
+function adminMenuMarkup(v: Viewer, path: string): Markup {
+  const current = ADMIN.some((n) => isCurrent(path, n.href));
+  return markup`<summary${current && markup` class="current"`}>Admin</summary>${
+    menuMarkup(ADMIN, v, path)
+  }`;
 }
 
 function isCurrent(path: string, href: string): boolean {

@@ -1,4 +1,5 @@
 /** Small display helpers shared by pages. */
+import { type Markup, markup } from "./html.ts";
 
 /**
  * A timestamp shown in the viewer's local time: app.js localizes it (the stylesheet keeps it
@@ -16,10 +17,29 @@ export function Time(props: { at: number | null; empty?: string; clock?: boolean
   );
 }
 
+/** {@link Time} without a clock, as markup text (for rows of a long list). */
+export function timeMarkup(at: number | null): Markup {
+  if (at === null) return markup`<span class="muted">Never</span>`;
+  const iso = new Date(at).toISOString();
+  const utc = `${iso.replace("T", " ").slice(0, 19)} UTC`;
+  return markup`<time datetime="${iso}" data-local title="${utc}">${utc}</time>`;
+}
+
 /** The online/offline badge of a device. */
 export function StatusBadge(props: { online: boolean; disabled?: boolean }) {
   if (props.disabled) return <span class="badge badge-bad">Disabled</span>;
   return props.online
     ? <span class="badge badge-ok status-online">Online</span>
     : <span class="badge status-offline">Offline</span>;
+}
+
+const BADGES = {
+  disabled: markup`<span class="badge badge-bad">Disabled</span>`,
+  online: markup`<span class="badge badge-ok status-online">Online</span>`,
+  offline: markup`<span class="badge status-offline">Offline</span>`,
+};
+
+/** {@link StatusBadge} as markup text (for rows of a long list). */
+export function statusBadgeMarkup(online: boolean, disabled: boolean): Markup {
+  return disabled ? BADGES.disabled : online ? BADGES.online : BADGES.offline;
 }
