@@ -7,8 +7,16 @@
 /** Bytes each direction of a channel may have in flight before the receiver grants more. */
 export const INITIAL_WINDOW = 1024 * 1024;
 
-/** Most payload bytes in one binary frame; the protocol allows 256 KiB, smaller frames interleave. */
-export const MAX_FRAME_PAYLOAD = 64 * 1024;
+/**
+ * Most payload bytes in one binary frame, the protocol's limit: a bulk channel moves in as few
+ * frames, reads and sends as it can. Interleaving does not suffer: a source reads what is there,
+ * so a terminal's or a screen's small updates still go out at once, and how long another
+ * channel's frame waits behind a bulk one is set by the credit window in flight, not by this.
+ */
+export const MAX_FRAME_PAYLOAD = 256 * 1024;
+
+/** Bytes before a binary frame's payload: the channel id. */
+export const FRAME_HEADER = 4;
 
 /** A failure whose message is meant for the technician, in plain words. */
 export class ChannelError extends Error {
@@ -26,10 +34,11 @@ export interface ChannelContext {
    */
   reserve(): Promise<number>;
   /**
-   * Sends `payload` (at most `reserved` bytes) and gives back what it did not use. The bytes are
-   * framed before it returns, so the caller may read into the same buffer again.
+   * Sends `frame`: {@link FRAME_HEADER} bytes the channel fills in with its id, then the payload
+   * (at most `reserved` bytes), and gives back the credit it did not use. The frame is sent
+   * (copied) before it returns, so the caller may read into the same buffer again.
    */
-  emit(payload: Uint8Array, reserved: number): void;
+  emit(frame: Uint8Array, reserved: number): void;
   /** Sends `channel_event`; nothing once the channel ended. */
   event(event: Record<string, unknown>): void;
   /** The channel ended by itself: `channel_close` with the reason. */
@@ -50,8 +59,14 @@ export interface ChannelHandler {
   stop(): Promise<void>;
 }
 
-/** Reads at most `max` bytes; null at the end of the source. */
-export type ReadChunk = (max: number) => Promise<Uint8Array | null>;
+/**
+ * Reads into `into`, at most its length; null at the end of the source. What was read is the
+ * view returned: the start of `into`, or of a byte stream's transfer of it (same memory, new
+ * buffer), never a buffer of its own.
+ */
+export type ReadChunk = (into: Uint8Array) => Promise<Uint8Array | null>;
+
+const NO_FRAME = new Uint8Array(FRAME_HEADER);
 
 /**
  * Copies a source to the server within credit. Reads only what may be sent at once, so a
@@ -59,36 +74,45 @@ export type ReadChunk = (max: number) => Promise<Uint8Array | null>;
  * false when the channel ended first.
  */
 export async function pump(ctx: ChannelContext, read: ReadChunk): Promise<boolean> {
+  // One buffer per source for every frame: each read lands behind room for the header, so the
+  // frame goes out without a buffer or a copy of its own.
+  let buffer = new Uint8Array(FRAME_HEADER + MAX_FRAME_PAYLOAD);
   while (true) {
     const reserved = await ctx.reserve();
     if (reserved === 0) return false;
     let chunk: Uint8Array | null;
     try {
-      chunk = await read(reserved);
+      chunk = await read(buffer.subarray(FRAME_HEADER, FRAME_HEADER + reserved));
     } catch (err) {
-      ctx.emit(new Uint8Array(0), reserved);
+      ctx.emit(NO_FRAME, reserved);
       // Closing a socket or process under a pending read rejects it; that is the end we asked for.
       if (ctx.signal.aborted) return false;
       throw err;
     }
-    ctx.emit(chunk ?? new Uint8Array(0), reserved);
-    if (chunk === null) return true;
+    if (chunk === null) {
+      ctx.emit(NO_FRAME, reserved);
+      return true;
+    }
+    buffer = new Uint8Array(chunk.buffer as ArrayBuffer);
+    ctx.emit(
+      buffer.subarray(chunk.byteOffset - FRAME_HEADER, chunk.byteOffset + chunk.byteLength),
+      reserved,
+    );
   }
 }
 
 /** A {@link ReadChunk} over a Deno reader (file, socket). */
 export function chunksOf(source: { read(p: Uint8Array): Promise<number | null> }): ReadChunk {
-  return async (max) => {
-    const buffer = new Uint8Array(max);
-    const n = await source.read(buffer);
-    return n === null ? null : buffer.subarray(0, n);
+  return async (into) => {
+    const n = await source.read(into);
+    return n === null ? null : into.subarray(0, n);
   };
 }
 
-/** A {@link ReadChunk} over a byte stream (a child's stdout), reading into our own buffer. */
+/** A {@link ReadChunk} over a byte stream (a child's stdout), reading into the buffer given. */
 export function chunksOfStream(reader: ReadableStreamBYOBReader): ReadChunk {
-  return async (max) => {
-    const { value, done } = await reader.read(new Uint8Array(max));
+  return async (into) => {
+    const { value, done } = await reader.read(into);
     return done || !value ? null : value;
   };
 }

@@ -6,7 +6,7 @@
  * channel are credit-gated, so a slow end pauses the other instead of filling memory.
  */
 import { type Clock, systemClock, type TimerHandle } from "../lib/clock.ts";
-import { type AgentMessage, type Capability, encodeChannelFrame } from "../protocol/messages.ts";
+import type { AgentMessage, Capability } from "../protocol/messages.ts";
 import {
   type ChannelContext,
   ChannelError,
@@ -14,6 +14,7 @@ import {
   chunksOf,
   clip,
   errorMessage,
+  FRAME_HEADER,
   INITIAL_WINDOW,
   MAX_FRAME_PAYLOAD,
   pump,
@@ -52,7 +53,10 @@ export { defaultUploadDir } from "./files.ts";
 export interface ChannelHostOptions {
   /** Sends a control message to the server. */
   send(message: AgentMessage): void;
-  /** Sends a binary frame, already framed with encodeChannelFrame. */
+  /**
+   * Sends a binary frame (channel id, then payload, as encodeChannelFrame lays it out). The
+   * frame's buffer is read again for the next frame once this returns: send or copy it now.
+   */
   sendBinary(frame: Uint8Array): void;
   log(line: string): void;
   /** Where uploads land. */
@@ -139,11 +143,12 @@ class Channel implements ChannelContext {
     return taken;
   }
 
-  emit(payload: Uint8Array, reserved: number): void {
-    const used = Math.min(payload.byteLength, reserved);
+  emit(frame: Uint8Array, reserved: number): void {
+    const used = Math.max(0, Math.min(frame.byteLength - FRAME_HEADER, reserved));
     this.outCredit += reserved - used;
     if (this.state === "closed" || used === 0) return;
-    this.host.sendBinary(encodeChannelFrame(this.id, payload.subarray(0, used)));
+    new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER).setUint32(0, this.id);
+    this.host.sendBinary(frame.subarray(0, FRAME_HEADER + used));
   }
 
   event(event: Record<string, unknown>): void {

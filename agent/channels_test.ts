@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { FakeClock } from "../lib/clock.ts";
-import { type AgentMessage, decodeChannelFrame } from "../protocol/messages.ts";
+import { type AgentMessage, decodeChannelFrame, LIMITS } from "../protocol/messages.ts";
 import { until, untilQuiet } from "../tests/support/wait.ts";
 import {
   ChannelHost,
@@ -36,7 +36,8 @@ function harness(overrides: Partial<ChannelHostOptions> & { roots?: string[] } =
   const { roots, ...options } = overrides;
   const host = new ChannelHost({
     send: (message) => messages.push(message as Sent),
-    sendBinary: (frame) => frames.push(decodeChannelFrame(frame)!),
+    // The host reuses a frame's buffer once this returns, as a socket copies what it sends.
+    sendBinary: (frame) => frames.push(decodeChannelFrame(frame.slice())!),
     log: (line) => logs.push(line),
     uploadDir: "/nonexistent",
     browseRoot: null,
@@ -489,6 +490,32 @@ Deno.test("a download stops at the credit window, continues with credit, and mat
       { type: "done", size: content.length, sha256: sha256(content) },
     ]);
     assert.deepEqual(h.ending(9), { type: "channel_close", channelId: 9, reason: "completed" });
+    await h.done();
+  });
+});
+
+Deno.test("a download moves in as few frames as the protocol allows, each with its own bytes", async () => {
+  await withTempDir(async (dir) => {
+    const content = randomBytes(MiB + 5);
+    await Deno.writeFile(join(dir, "big.bin"), content);
+    const h = harness({ roots: [dir] });
+    h.host.grant("s1", 60_000);
+    await h.host.open({
+      channelId: 3,
+      sessionId: "s1",
+      kind: "file_download",
+      params: { path: join(dir, "big.bin") },
+    });
+    h.host.credit(3, 4 * MiB);
+    await until("the end", () => h.ending(3) !== undefined);
+    // Fewer frames are fewer reads, sends and wake-ups at both ends of a bulk transfer.
+    const largest = LIMITS.binaryFrame - 4;
+    assert.deepEqual(
+      h.frames.filter((f) => f.channelId === 3).map((f) => f.payload.byteLength),
+      [largest, largest, largest, largest, 5],
+    );
+    // Every frame is read into the same buffer: what went out is what was read, frame by frame.
+    assert.deepEqual(h.bytes(3), content);
     await h.done();
   });
 });

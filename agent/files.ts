@@ -14,7 +14,6 @@ import {
   type ChannelHandler,
   displayPath,
   errorMessage,
-  MAX_FRAME_PAYLOAD,
   pump,
   writeAll,
 } from "./channel_io.ts";
@@ -234,14 +233,12 @@ export async function openDownload(
       running = (async () => {
         const hash = createHash("sha256");
         let sent = 0;
-        // One buffer for every read: what is read is framed (copied) before the next read.
-        const buffer = new Uint8Array(MAX_FRAME_PAYLOAD);
         // A file that grows while it is read is sent as it was announced: `size` bytes.
-        const read = async (max: number) => {
+        const read = async (into: Uint8Array) => {
           if (sent >= size) return null;
-          const n = await file.read(buffer.subarray(0, Math.min(max, size - sent, buffer.length)));
+          const n = await file.read(into.subarray(0, Math.min(into.length, size - sent)));
           if (n === null) return null;
-          const chunk = buffer.subarray(0, n);
+          const chunk = into.subarray(0, n);
           hash.update(chunk);
           sent += n;
           return chunk;

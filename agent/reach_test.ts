@@ -45,7 +45,8 @@ function host(options: { guard: Guard; uploadDir: string }) {
   const data: Uint8Array[] = [];
   const h = new ChannelHost({
     send: (m) => messages.push(m as Sent),
-    sendBinary: (frame) => data.push(decodeChannelFrame(frame)!.payload),
+    // The host reuses a frame's buffer once this returns, as a socket copies what it sends.
+    sendBinary: (frame) => data.push(decodeChannelFrame(frame.slice())!.payload),
     log: () => {},
     uploadDir: options.uploadDir,
     browseRoot: null,

@@ -297,18 +297,25 @@ ${BOUND_BY}
 
 /** What the relay is bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
-  `**Bound by** the two WebSocket hops and the process switches, not by flow control or JavaScript:
-in CPU profiles (\`BENCH_PROFILE\`, 128 MiB runs) the server's JavaScript thread is idle about
-80 % of the time and most of its busy time is Deno's own WebSocket work (\`op_ws_send_binary\`,
-\`op_ws_next_event\`), the agent's is TCP reads and writes and framing; four processes share two
-cores on the real path against two kernel copies for raw TCP. Agent → browser was bound by flow
-control before (a fixed 1 MiB window, credited only once the browser socket held under 256 KiB,
-re-checked every 10 ms); the agent's window now doubles per window moved while the browser keeps
-up, to at most 8 MiB (\`MAX_WINDOW\` in \`hub/channels.ts\`), so the server holds at most 10 MiB
-per channel whatever the browser does. The server and agent run with \`--v8-flags=--expose-gc\` (as
-\`deno task start\` and the compiled binary do) so the relay runs a cheap young-generation
-collection every 8 MiB in either direction; without it V8 lets about 64 MiB of dead message
-buffers pile up before it collects.`;
+  `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
+shared cores; JavaScript is a few per cent of either process. Per MiB agent → browser (CPU profiles with
+\`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
+agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
+sends) and 1.4 ms reading the TCP source, the server about 3 ms in \`op_ws_next_event\` (reading
+and unmasking the agent's frames) and 1.4 ms in \`op_ws_send_binary\` towards the browser; the
+minimal WebSocket relay has no agent process and no masked hop (its far end is a WebSocket
+server), and raw TCP is two kernel copies. Browser → agent, the agent's TCP writes to the sink
+(\`op_write\`, about 3 ms per MiB) and the server's reads of the browser's 64 KiB messages are
+the largest shares. The agent sends frames of up to 256 KiB (the protocol's limit) read straight
+into one buffer per source, so a frame costs no buffer or copy of its own. Flow control: the
+agent's window starts at 1 MiB and doubles per window moved while the browser keeps up, to at
+most 8 MiB (\`MAX_WINDOW\` in \`hub/channels.ts\`); credit goes out while the browser's socket
+holds at most a quarter of the window (the frame just handed to it no longer waits for the 10 ms
+drain check), so the server holds at most 10 MiB per channel whatever the browser does. On this shared
+machine the agent → browser figure moved between runs as much as it differs from before (25–73
+MiB/s with 64 KiB frames, 25–49 with 256 KiB frames, under the same load). The server and agent run with \`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled
+binary do) so the relay runs a cheap young-generation collection every 8 MiB in either
+direction; without it V8 lets about 64 MiB of dead message buffers pile up before it collects.`;
 
 /** \`deno task bench relay [MiB]\`. */
 export const relay: Benchmark = {

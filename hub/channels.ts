@@ -343,9 +343,13 @@ export class Channel {
     }, DRAIN_CHECK_MS);
   }
 
-  /** The browser holds less than a quarter of the window: the agent may send again. */
+  /**
+   * The browser holds at most a quarter of the window: the agent may send again. At most, not
+   * less: the frame just handed to the browser's socket is in its backlog until the socket has
+   * written it, and a frame of the protocol's largest size is a quarter of the first window.
+   */
   #keepsUp(): boolean {
-    return (this.#sink?.backlog() ?? 0) < this.#window / 4;
+    return (this.#sink?.backlog() ?? 0) <= this.#window / 4;
   }
 
   #grant() {

@@ -4,6 +4,7 @@ import {
   type ChannelRelay,
   type ChannelSink,
   INITIAL_WINDOW,
+  MAX_CHUNK,
   MAX_WINDOW,
   PeerSink,
 } from "./channels.ts";
@@ -61,6 +62,22 @@ Deno.test("a busy sink holds the agent's credit back until it drains", async () 
   backlog = 0;
   channel.drained();
   assert.deepEqual(sent, [{ type: "channel_credit", channelId: 8, bytes: 512 * 1024 }]);
+  channel.ended();
+});
+
+Deno.test("the frame just handed to the browser's socket does not hold the agent's credit back", () => {
+  const { relay, sent } = recordingRelay();
+  const channel = new Channel(10, "desktop", "s1", "d1", "t1", relay, 0);
+  channel.agentOpened();
+  // The socket has not written the frame yet when the credit is decided.
+  let held = 0;
+  channel.sink = {
+    ...recordingSink(),
+    data: (payload) => held += payload.byteLength,
+    backlog: () => held,
+  };
+  channel.fromAgent(new Uint8Array(MAX_CHUNK));
+  assert.deepEqual(sent, [{ type: "channel_credit", channelId: 10, bytes: MAX_CHUNK }]);
   channel.ended();
 });
 
