@@ -186,12 +186,9 @@ Deno.test({
     const supportId = await createSupport(w.owner, w.departmentId, 60);
     await w.server.stop();
 
-    // The deadline passes while no node leads.
+    // The deadline passes while no node leads. (Node B's next try falls within the hour too,
+    // and may already be under way here: whether it leads yet is not for this test to say.)
     clock.advance(60 * 60_000);
-    await b.services.scheduler.settled();
-    assert.equal(b.services.scheduler.leading, false, "not before its next try");
-    assert.equal(await statusOf(b, supportId), "waiting");
-
     await until("node B leading", async () => {
       clock.advance(5_000);
       await b.services.scheduler.settled();
