@@ -104,7 +104,11 @@ export async function startServerProcess(
     pid: child.pid,
     child,
     async stop() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // It already exited (it crashed, or failed to start): the error that says why stands.
+      }
       await child.status;
     },
   };

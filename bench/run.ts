@@ -7,6 +7,8 @@
  *   deno task bench                 all benchmarks, full size; rewrites BENCHMARKS.md whole
  *   deno task bench fleet 2000      only the fleet benchmark, with 2000 agents; the other
  *                                   sections stay as they were
+ *
+ * The file is written after each benchmark, so one that fails leaves what was measured before.
  */
 import { consent } from "./consent.ts";
 import { fleet } from "./fleet.ts";
@@ -39,6 +41,22 @@ if (chosen.length === 0) {
   Deno.exit(2);
 }
 
+const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
+  /model name\s*:\s*(.+)/,
+)?.[1];
+const machine = `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores${
+  cpu ? ` (${cpu})` : ""
+}, Deno ${Deno.version.deno}`;
+const path = new URL("../BENCHMARKS.md", import.meta.url);
+
+// The sections as they were: kept for what this run does not (or not yet) measure, so a run that
+// fails half-way loses nothing it already measured.
+const previous = new Map<string, string>();
+const text = await Deno.readTextFile(path).catch(() => "");
+for (const part of text.split(/\n(?=## )/).filter((s) => s.startsWith("## "))) {
+  previous.set(part.slice(3, part.indexOf("\n")).trim(), part.trimEnd() + "\n");
+}
+
 const fresh = new Map<string, string>();
 for (const benchmark of chosen) {
   console.error(`bench: ${benchmark.name}`);
@@ -47,29 +65,15 @@ for (const benchmark of chosen) {
     throw new Error(`The ${benchmark.name} section must start with "## ${benchmark.title}"`);
   }
   fresh.set(benchmark.title, section.trimEnd() + "\n");
+  await write(fresh.size === BENCHMARKS.length);
 }
 
-const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
-  /model name\s*:\s*(.+)/,
-)?.[1];
-const machine = `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores${
-  cpu ? ` (${cpu})` : ""
-}, Deno ${Deno.version.deno}`;
-const date = new Date().toISOString().slice(0, 10);
-
-const path = new URL("../BENCHMARKS.md", import.meta.url);
-// A partial run keeps the other sections as they were, in the order of BENCHMARKS.
-const previous = new Map<string, string>();
-if (only) {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  for (const part of text.split(/\n(?=## )/).filter((s) => s.startsWith("## "))) {
-    previous.set(part.slice(3, part.indexOf("\n")).trim(), part.trimEnd() + "\n");
-  }
-}
-const sections = BENCHMARKS.map((b) => fresh.get(b.title) ?? previous.get(b.title))
-  .filter((s): s is string => s !== undefined);
-
-const header = `# Benchmarks
+/** Writes BENCHMARKS.md: the sections measured so far, the others as they were. */
+async function write(whole: boolean) {
+  const sections = BENCHMARKS.map((b) => fresh.get(b.title) ?? previous.get(b.title))
+    .filter((s): s is string => s !== undefined);
+  const date = new Date().toISOString().slice(0, 10);
+  const header = `# Benchmarks
 
 Speed and memory goals are measured here, not in timed tests. Every figure comes from real
 processes talking over loopback, measured next to its baseline in the same run: the two are
@@ -77,9 +81,10 @@ interleaved over several rounds, and each table gives the median, the range (min
 ratio of the medians. Regenerate the whole file with \`deno task bench\` (or one section:
 \`deno task bench <name> [size]\`, names: ${BENCHMARKS.map((b) => `\`${b.name}\``).join(", ")}).
 
-${only ? "Last full or partial run" : "Last run"}: ${date} on ${machine}.
+${whole ? "Last run" : "Last full or partial run"}: ${date} on ${machine}.
 `;
-await Deno.writeTextFile(path, [header, ...sections].join("\n"));
-// The tables are written unpadded; the formatter aligns them as the repository keeps them.
-await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path.pathname] }).output();
-console.error(`bench: wrote ${path.pathname}`);
+  await Deno.writeTextFile(path, [header, ...sections].join("\n"));
+  // The tables are written unpadded; the formatter aligns them as the repository keeps them.
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path.pathname] }).output();
+  console.error(`bench: wrote ${path.pathname}`);
+}
