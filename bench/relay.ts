@@ -311,9 +311,7 @@ into one buffer per source, so a frame costs no buffer or copy of its own. Flow 
 agent's window starts at 1 MiB and doubles per window moved while the browser keeps up, to at
 most 8 MiB (\`MAX_WINDOW\` in \`hub/channels.ts\`); credit goes out while the browser's socket
 holds at most a quarter of the window (the frame just handed to it no longer waits for the 10 ms
-drain check), so the server holds at most 10 MiB per channel whatever the browser does. On this shared
-machine the agent → browser figure moved between runs as much as it differs from before (25–73
-MiB/s with 64 KiB frames, 25–49 with 256 KiB frames, under the same load). The server and agent run with \`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled
+drain check), so the server holds at most 10 MiB per channel whatever the browser does. The server and agent run with \`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled
 binary do) so the relay runs a cheap young-generation collection every 8 MiB in either
 direction; without it V8 lets about 64 MiB of dead message buffers pile up before it collects.`;
 

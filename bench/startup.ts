@@ -180,8 +180,7 @@ export const STARTUP_BOUND_BY =
   "(~100 ms of imports) and the QR-code library load on first use, and a checkpoint due at start " +
   "does not walk the audit chain before listening (seconds at 100,000 rows). " +
   "--max-semi-space-size=1 would save ~9 MiB but costs the relay's throughput, so the flags stay " +
-  "as they are. The machine was shared (load 6–13 on 2 cores): wall-clock times are inflated, CPU " +
-  "times are the comparable figures.";
+  "as they are.";
 
 const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
 const range = (s: Stat, unit = "") => `${s.median}${unit} (${s.min}–${s.max})`;
