@@ -8,7 +8,7 @@ import { openDataDir } from "../main.ts";
 import { toCurrentUser } from "../services/accounts.ts";
 import { findUserByEmail } from "../store/users.ts";
 import { totpCode } from "../lib/totp.ts";
-import { enrolTotp, PASSWORD } from "./support/accounts.ts";
+import { enrolTotp, ownerAt, PASSWORD } from "./support/accounts.ts";
 import { Client, httpTransport } from "./support/client.ts";
 import { TEST_DATABASE_URL } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -18,12 +18,8 @@ import { world } from "./support/world.ts";
 const ONLY = "(PostgreSQL only: nodes share one database)";
 
 /** A client signed in as the world's owner on `server`. */
-async function ownerOn(server: TestServer): Promise<Client> {
-  const client = new Client(httpTransport(server.url));
-  await client.get("/login");
-  const res = await client.post("/login", { email: "owner@example.com", password: PASSWORD });
-  assert.equal(res.status, 303, "the owner signs in on the other node");
-  return client;
+function ownerOn(server: TestServer): Promise<Client> {
+  return ownerAt(server.url);
 }
 
 /** Creates a Service Desk support code through the form on `client`'s node; returns its id. */

@@ -9,10 +9,9 @@ import { NODE_BEAT_MS } from "../core/mod.ts";
 import { FakeClock } from "../lib/clock.ts";
 import { CLOSE } from "../protocol/messages.ts";
 import { spawnAgent } from "./support/agent.ts";
-import { PASSWORD } from "./support/accounts.ts";
+import { ownerAt } from "./support/accounts.ts";
 import { authorizedSession } from "./support/channels.ts";
 import { enrollmentToken } from "./support/devices.ts";
-import { Client, httpTransport } from "./support/client.ts";
 import { TEST_DATABASE_URL } from "./support/database.ts";
 import { MemoryNetwork } from "./support/node_bus.ts";
 import { startTestServer } from "./support/server.ts";
@@ -74,10 +73,7 @@ Deno.test(
     await until("node B sees the device online", () => b.services.agents.isOnline(deviceId));
     assert.equal(b.services.hub.holds(deviceId), false);
     assert.deepEqual(b.services.agents.holder(deviceId), a.server.services.agents.node);
-    await using owner = new Client(httpTransport(b.url));
-    await owner.get("/login");
-    const login = await owner.post("/login", { email: "owner@example.com", password: PASSWORD });
-    assert.equal(login.status, 303);
+    await using owner = await ownerAt(b.url);
     const page = await (await owner.get("/devices")).text();
     assert.match(page, /pc-cluster/);
     assert.match(page, /status-online/);
@@ -227,12 +223,7 @@ Deno.test(
     try {
       // Node A's connection to the database is lost: what the others say meanwhile is gone.
       busA.cut = true;
-      await using ownerB = new Client(httpTransport(b.url));
-      await ownerB.get("/login");
-      assert.equal(
-        (await ownerB.post("/login", { email: "owner@example.com", password: PASSWORD })).status,
-        303,
-      );
+      await using ownerB = await ownerAt(b.url);
       await ownerB.get(`/devices/${deviceId}`);
       assert.equal((await ownerB.post(`/sessions/${sessionId}/deauthorize`)).status, 303);
       await using other = await spawnAgent({

@@ -4,10 +4,19 @@ import { totpCode } from "../../lib/totp.ts";
 import type { Role } from "../../store/schema.ts";
 import { setUserDepartments } from "../../store/users.ts";
 import type { TestApp } from "./app.ts";
-import { Client } from "./client.ts";
+import { Client, httpTransport } from "./client.ts";
 
 /** The password every test user gets. */
 export const PASSWORD = "correct horse battery";
+
+/** A client signed in over HTTP as the owner a world sets up, on the server at `url`. */
+export async function ownerAt(url: string): Promise<Client> {
+  const client = new Client(httpTransport(url));
+  await client.get("/login");
+  const res = await client.post("/login", { email: "owner@example.com", password: PASSWORD });
+  if (res.status !== 303) throw new Error(`the owner's sign-in at ${url} answered ${res.status}`);
+  return client;
+}
 
 /** Completes first-run setup through the real form and returns the signed-in client. */
 export async function setUp(t: TestApp, email = "owner@example.com"): Promise<Client> {
