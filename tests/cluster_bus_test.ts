@@ -17,11 +17,6 @@ import { world } from "./support/world.ts";
 
 const ONLY = "(PostgreSQL only: nodes share one database)";
 
-/** A client signed in as the world's owner on `server`. */
-function ownerOn(server: TestServer): Promise<Client> {
-  return ownerAt(server.url);
-}
-
 /** Creates a Service Desk support code through the form on `client`'s node; returns its id. */
 async function createSupport(client: Client, departmentId: string, minutes: number) {
   await client.get("/support");
@@ -86,7 +81,7 @@ Deno.test({
   async fn() {
     await using w = await world();
     await using b = await startTestServer({ joining: w.server });
-    await using owner = await ownerOn(b);
+    await using owner = await ownerAt(b.url);
     const stream = await owner.get("/devices/events");
     assert.equal(stream.status, 200);
     assert.match(stream.headers.get("Content-Type") ?? "", /text\/event-stream/);
@@ -153,7 +148,7 @@ Deno.test({
     try {
       assert.equal(w.server.services.scheduler.leading, true, "the first node leads");
       assert.equal(b.services.scheduler.leading, false);
-      await using owner = await ownerOn(b);
+      await using owner = await ownerAt(b.url);
       const supportId = await createSupport(owner, w.departmentId, 60);
       await b.stop();
 
