@@ -1,25 +1,26 @@
 import assert from "node:assert/strict";
-import { roundTrips } from "./consent.ts";
+import { attemptTimes } from "./consent.ts";
 
-Deno.test("a round trip runs from a session's request to the grant that follows it", () => {
-  const rows = [
-    { at: 100, action: "authorization.requested", session_id: "a" },
-    { at: 101, action: "authorization.requested", session_id: "b" },
-    { at: 104, action: "confirmation.accepted", session_id: "b" },
-    { at: 107, action: "authorization.granted", session_id: "b" },
-    { at: 112, action: "authorization.granted", session_id: "a" },
-  ];
-  assert.deepEqual(roundTrips(rows), [6, 12]);
+Deno.test("a round trip runs from the request sent to the grant on record", () => {
+  const t = attemptTimes({
+    sent: 1000,
+    responded: 1004,
+    seen: 1010,
+    answered: 1011,
+    granted: 1020,
+  });
+  assert.equal(t.full, 20);
+  assert.equal(t.request, 4);
 });
 
-Deno.test("a request that was not granted and a grant without its request count for nothing", () => {
-  const rows = [
-    { at: 100, action: "authorization.requested", session_id: "a" },
-    { at: 130, action: "authorization.rejected", session_id: "a" },
-    { at: 140, action: "authorization.granted", session_id: "c" },
-    { at: 150, action: "authorization.requested", session_id: "a" },
-    { at: 155, action: "authorization.granted", session_id: "a" },
-    { at: 160, action: "authorization.granted", session_id: "a" },
-  ];
-  assert.deepEqual(roundTrips(rows), [5]);
+Deno.test("the server's share leaves out the time the question was on the agent's screen", () => {
+  const t = attemptTimes({
+    sent: 1000.5,
+    responded: 1003,
+    seen: 1010,
+    answered: 1090,
+    granted: 1100,
+  });
+  assert.equal(t.full, 99.5);
+  assert.equal(t.server, 19.5);
 });
