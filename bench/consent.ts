@@ -4,9 +4,9 @@
  * enrolled device each) whose prompts are accepted the moment they appear. Request
  * Authorization is fired through the API at every real agent at once, one pending request per
  * agent. Each round trip runs from the bench sending the request to the server's
- * `authorization.granted` audit row; the server's share of it is that less the span the prompt
- * was certainly outside the server, from the question on the agent's screen to the answer typed.
- * The same requests one at a time, interleaved in the same run, are the baseline.
+ * `authorization.granted` audit row; the server's share of it is that less the time the prompt
+ * was outside the server, between the server's debug lines "prompt sent" and "prompt answer
+ * received". The same requests one at a time, interleaved in the same run, are the baseline.
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -20,13 +20,13 @@ import {
   percentile,
   round2,
   rssBytes,
+  startServerProcess,
 } from "./lib.ts";
 import { ROOT } from "./lib.ts";
 import {
   connectFleet,
   enrollFleet,
   fleetDataDir,
-  fleetServer,
   raiseOpenFileLimit,
   stopWorkers,
 } from "./fleet_setup.ts";
@@ -55,32 +55,48 @@ export interface ConsentResult {
 }
 
 /**
- * One attempt as the bench saw it. Every instant is in ms of the machine's wall clock, which
- * the bench and the server share: the bench's own instants at sub-ms resolution, `granted` as
- * the server stamped its audit row (1 ms resolution).
+ * One attempt as the bench and the server saw it. Every instant is in ms of the machine's wall
+ * clock, which both share: the bench's own at sub-ms resolution, the server's as it stamped
+ * its debug log lines and its audit row (1 ms resolution).
  */
 export interface Attempt {
   /** The bench sent Request Authorization. */
   sent: number;
-  /** Its HTTP answer arrived (the request, its prompt on record and sent). */
+  /** Its HTTP answer arrived (the request and its prompt on record, the prompt sent). */
   responded: number;
-  /** The question was on the agent's screen. */
-  seen: number;
-  /** The person's answer was typed. */
-  answered: number;
+  /** The server sent the prompt to the agent (its "prompt sent" line). */
+  promptSent: number;
+  /** The server received the agent's answer (its "prompt answer received" line). */
+  answerReceived: number;
   /** The server's `authorization.granted` audit row. */
   granted: number;
 }
 
 /**
- * The full round trip of an attempt, and the server's share of it: the full time less the
- * span the prompt was certainly outside the server (on the agent's screen until answered).
- * The prompt's hops between the server and the agent's screen stay in the server's share, so
- * that share is an upper bound of the server's own time.
+ * The full round trip of an attempt, and the server's share of it: the full time less the span
+ * the prompt was outside the server, from the server sending it to the server receiving the
+ * answer.
  */
 export function attemptTimes(a: Attempt): { full: number; server: number; request: number } {
   const full = a.granted - a.sent;
-  return { full, server: full - (a.answered - a.seen), request: a.responded - a.sent };
+  return { full, server: full - (a.answerReceived - a.promptSent), request: a.responded - a.sent };
+}
+
+/** When the server last sent a prompt to each device and last heard an answer from it. */
+export class PromptLog {
+  readonly sent = new Map<string, number>();
+  readonly answered = new Map<string, number>();
+
+  /** Reads one line of the server's log. */
+  read(line: string): void {
+    if (!line.includes(`"prompt `)) return;
+    const entry = JSON.parse(line) as { time: string; msg: string; deviceId?: string };
+    if (!entry.deviceId) return;
+    if (entry.msg === "prompt sent") this.sent.set(entry.deviceId, Date.parse(entry.time));
+    else if (entry.msg === "prompt answer received") {
+      this.answered.set(entry.deviceId, Date.parse(entry.time));
+    }
+  }
 }
 
 /** A real agent process that accepts every prompt as soon as it shows it. */
@@ -88,9 +104,7 @@ interface AcceptingAgent {
   name: string;
   child: Deno.ChildProcess;
   stateDir: string;
-  /** When the last question was seen on its screen and when it was answered. */
-  seen: number;
-  answered: number;
+  deviceId?: string;
 }
 
 const QUESTION = "Accept (a) or decline (d)?";
@@ -108,7 +122,9 @@ function acceptingAgent(server: string, token: string, name: string): AcceptingA
       "-A",
       "--cached-only",
       "--v8-flags=--expose-gc",
-      "main.ts",
+      // The agent's own entry point, as packaged: `assent agent` runs the same, after loading
+      // the server's modules it does not use, which 200 processes cannot afford.
+      "agent/main.ts",
       "agent",
       "--server",
       server,
@@ -128,19 +144,16 @@ function acceptingAgent(server: string, token: string, name: string): AcceptingA
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const agent: AcceptingAgent = { name, child, stateDir, seen: 0, answered: 0 };
+  const agent: AcceptingAgent = { name, child, stateDir };
   const input = child.stdin.getWriter();
   const answer = new TextEncoder().encode("a\n");
   (async () => {
     let tail = "";
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      const at = wallNow();
       tail = (tail + chunk).slice(-2 * QUESTION.length);
       // The person at the device answers the moment the question is on the screen.
       if (tail.includes(QUESTION)) {
         tail = "";
-        agent.seen = at;
-        agent.answered = wallNow();
         await input.write(answer).catch(() => {});
       }
     }
@@ -169,7 +182,18 @@ export async function consentBenchmark(
     "--name",
     "consent bench",
   ])).split("\n")[0]!;
-  const server = await fleetServer(dataDir);
+  // As fleetServer starts it, with the debug lines that say when a prompt left and its answer
+  // came back.
+  const server = await startServerProcess(dataDir, [
+    "--trust-proxy",
+    "true",
+    "--agent-handshakes",
+    "1000",
+    "--log-level",
+    "debug",
+  ]);
+  const prompts = new PromptLog();
+  server.onLine = (line) => prompts.read(line);
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${server.url}/api/v1${path}`, {
       method,
@@ -196,6 +220,7 @@ export async function consentBenchmark(
         if (device?.online && device.capabilities?.includes("prompt")) {
           const { session } = await api("POST", `/devices/${device.id}/sessions`, {});
           sessions.set(agent.name, session.id);
+          agent.deviceId = device.id;
         }
       }
       return batch.every((a) => sessions.has(a.name));
@@ -269,8 +294,8 @@ export async function consentBenchmark(
         return attemptTimes({
           sent: sent.get(id)!,
           responded: responded.get(id)!,
-          seen: agent.seen,
-          answered: agent.answered,
+          promptSent: prompts.sent.get(agent.deviceId!)!,
+          answerReceived: prompts.answered.get(agent.deviceId!)!,
           granted: granted.get(id)!,
         });
       });
@@ -377,12 +402,12 @@ Authorization (\`POST /api/v1/sessions/:id/authorize\`) is fired at ${r.agents} 
 once, one pending request per agent (${r.agents} concurrent), and, interleaved in the same run, at
 one agent one request at a time (the baseline). Each attempt is then deauthorized for the next
 round. The **full round trip** runs from the bench sending the request to the server's
-\`authorization.granted\` audit row (the same wall clock; the row is stamped at 1 ms). The
-**server time** is the full round trip less the span the prompt was certainly outside the server:
-from the question appearing on the agent's screen to the answer being typed there. What is left
-still holds the prompt's hops between the server and the agent's terminal (the agent process
-reading the socket and printing, reading the typed line and sending it), so it is an upper bound
-of the server's own time. ${r.rounds} rounds; ${r.burst.length} round trips at ${r.agents}
+\`authorization.granted\` audit row (the same wall clock; the row is stamped at 1 ms, when the
+granting transaction begins). The **server time** is the full round trip less the time the prompt
+spent outside the server, from the server's debug line "prompt sent" (written as the prompt goes
+to the agent's socket) to its line "prompt answer received" (as the answer's frame is read),
+both stamped at 1 ms: the agent process, its terminal and the person at it are left out, the
+request's wait in the server's queue and the answer's are in. ${r.rounds} rounds; ${r.burst.length} round trips at ${r.agents}
 concurrent, ${r.one.length} one at a time. Server CPU time per round trip at ${r.agents}
 concurrent (request, answer and deauthorization, from /proc): ${round2(r.burstCpuMs)} ms. Command:
 \`deno task bench consent ${r.fleet}\`.
