@@ -241,7 +241,7 @@ export async function consentBenchmark(
     }
     let agentsRss = 0;
     for (const agent of real) agentsRss += await rssBytes(agent.child.pid);
-    console.error(`consent: ${real.length} real agents, ${mib(agentsRss)} resident together`);
+    console.error(`consent: ${real.length} real agents, ${mib(agentsRss)} MiB resident together`);
     // The fleet connects once the real agents are in, so their handshakes do not wait behind it.
     if (fleet > 0) {
       console.error(`consent: enrolling and connecting ${fleet} simulated agents…`);
@@ -397,7 +397,7 @@ export function consentSection(r: ConsentResult): string {
 ${r.fleet} simulated agents are connected to one server process, with ${r.agents + 1} real agent
 processes (\`assent agent --prompt terminal\`, each its own enrolled device, ${
     mib(r.agentsRss)
-  } resident together) whose person answers "a" the moment the question is on the screen. Request
+  } MiB resident together) whose person answers "a" the moment the question is on the screen. Request
 Authorization (\`POST /api/v1/sessions/:id/authorize\`) is fired at ${r.agents} real agents at
 once, one pending request per agent (${r.agents} concurrent), and, interleaved in the same run, at
 one agent one request at a time (the baseline). Each attempt is then deauthorized for the next
