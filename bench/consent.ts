@@ -380,9 +380,7 @@ const BOUND_BY = "Bound by the one server thread and the CPU it gets, not by the
   "trip: the target is out of reach of any design that records each decision in a transaction " +
   "on this machine. In the profile the server was idle 38 % of the time; of the rest, the log's " +
   "synchronous writes to stdout 9.8 % (kept synchronous, so a line written is a line kept), the " +
-  "audit chain's SHA-256 9.6 % (7.5 % inside the append of a row, now hashed in place rather " +
-  "than on a worker thread while the transaction holds the connection: 4.3 µs a row instead of " +
-  "28 µs), SQLite's reads 8.5 % and writes and commits 6.5 %, garbage collection 2.7 %. " +
+  "audit chain's SHA-256 9.6 % (7.5 % inside the append of a row, awaited on a worker thread while the transaction holds the connection), SQLite's reads 8.5 % and writes and commits 6.5 %, garbage collection 2.7 %. " +
   "One request at a time is bound by the same shared CPU: its p50 is what the server needs.";
 
 /** The consent section of BENCHMARKS.md. */
