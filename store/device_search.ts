@@ -1,5 +1,6 @@
 /** The device list query: visible departments, search, online filter, paging. */
 import { sql } from "kysely";
+import { compiled } from "./compiled.ts";
 import { type Db, engineOf } from "./db.ts";
 import {
   decodeDevice,
@@ -44,13 +45,34 @@ export async function searchDeviceList(
 ): Promise<{ rows: DeviceListRow[]; total: number }> {
   const q = matching(db, query);
   if (!q) return { rows: [], total: 0 };
+  const { limit, offset, connected } = query;
+  // The whole fleet, online or not, is how the list opens for most viewers: built once.
+  const unfiltered = query.departmentIds === "all" && !query.department && !query.q;
   const [rows, total] = await Promise.all([
-    q.select(DEVICE_LIST_COLUMNS).orderBy("name").orderBy("id").limit(query.limit)
-      .offset(query.offset).execute(),
+    !unfiltered
+      ? q.select(DEVICE_LIST_COLUMNS).orderBy("name").orderBy("id").limit(limit).offset(offset)
+        .execute()
+      : connected === undefined
+      ? fleetPage(db, { limit, offset })
+      : fleetPageConnected(db, { connected: connected ? 1 : 0, limit, offset }),
     totalOf(db, query, q),
   ]);
   return { rows: rows.map(decodeDeviceListRow), total };
 }
+
+const fleetPage = compiled(
+  ["limit", "offset"],
+  (db, p: { limit: number; offset: number }) =>
+    db.selectFrom("devices").where("kind", "=", "agent").select(DEVICE_LIST_COLUMNS)
+      .orderBy("name").orderBy("id").limit(p.limit).offset(p.offset),
+);
+
+const fleetPageConnected = compiled(
+  ["connected", "limit", "offset"],
+  (db, p: { connected: number; limit: number; offset: number }) =>
+    db.selectFrom("devices").where("kind", "=", "agent").where("connected", "=", p.connected)
+      .select(DEVICE_LIST_COLUMNS).orderBy("name").orderBy("id").limit(p.limit).offset(p.offset),
+);
 
 /** The devices `query` matches, or null when it can match none. */
 function matching(db: Db, query: DeviceQuery) {
