@@ -31,13 +31,17 @@ export type BufferedSink = LogSink & { flushSync(): void; dropped(): number };
 
 /**
  * Writes error lines to `err` at once and queues every other line for `out`, written in batches
- * by one asynchronous write at a time. A synchronous write per line cost each request a system
+ * (what gathered over `wait`, 10 ms) by one asynchronous write at a time. A synchronous write per line cost each request a system
  * call and stopped the whole server whenever the reader of its output fell behind (a full
  * pipe). Errors stay synchronous so a crash right after one still shows it. Beyond `limit`
  * characters waiting, lines are dropped and counted rather than held without bound or made to
  * stop the server; the count is logged once the queue drains.
  */
-export function bufferedSink(out: LogOutput, err: LogOutput, limit = 4 << 20): BufferedSink {
+export function bufferedSink(
+  out: LogOutput,
+  err: LogOutput,
+  { limit = 4 << 20, wait = pause }: { limit?: number; wait?: () => Promise<void> } = {},
+): BufferedSink {
   let pending: string[] = [];
   let size = 0;
   let writing = false;
@@ -63,6 +67,8 @@ export function bufferedSink(out: LogOutput, err: LogOutput, limit = 4 << 20): B
   const drain = async () => {
     writing = true;
     try {
+      // Lines gather for a moment first: one write per batch, not one per request.
+      await wait();
       while (pending.length > 0 || dropped > 0) {
         const bytes = take();
         let done = 0;
@@ -98,6 +104,13 @@ export function bufferedSink(out: LogOutput, err: LogOutput, limit = 4 << 20): B
   });
 }
 
+/** How long lines gather before a write; never what keeps the process alive. */
+function pause(): Promise<void> {
+  return new Promise((resolve) => Deno.unrefTimer(setTimeout(resolve, BATCH_MS)));
+}
+
+const BATCH_MS = 10;
+
 function writeAll(to: LogOutput, bytes: Uint8Array) {
   try {
     let done = 0;
@@ -107,11 +120,26 @@ function writeAll(to: LogOutput, bytes: Uint8Array) {
   }
 }
 
+/**
+ * Stdout opened as a file of our own. The runtime writes to `Deno.stdout` on the JavaScript
+ * thread, even asynchronously, so a full pipe stops the server; a file's writes run on a worker
+ * thread. Appending, so a redirect to a file is continued, not overwritten. Where stdout cannot
+ * be opened again (Windows, a socket), null: then `Deno.stdout` is used.
+ */
+function ownStdout(): Deno.FsFile | null {
+  if (Deno.build.os === "windows") return null;
+  try {
+    return Deno.openSync("/dev/stdout", { write: true, append: true });
+  } catch {
+    return null;
+  }
+}
+
 let stdSinkMade: BufferedSink | undefined;
 
 function stdSink(): BufferedSink {
   if (stdSinkMade) return stdSinkMade;
-  const sink = bufferedSink(Deno.stdout, Deno.stderr);
+  const sink = bufferedSink(ownStdout() ?? Deno.stdout, Deno.stderr);
   // What is still queued is written on the way out: at exit, and on an uncaught error or
   // rejection (the runtime then prints it and stops; the listeners do not prevent that).
   const flush = () => sink.flushSync();
