@@ -92,6 +92,41 @@ export function decodeDevice(row: DeviceColumns): Device {
   };
 }
 
+/** The columns of a device the device list shows. */
+export const DEVICE_LIST_COLUMNS = [
+  "id",
+  "name",
+  "disabled_at",
+  "os",
+  "device_type",
+  "ip_addresses",
+  "users",
+  "last_activity_at",
+  "department_id",
+  "group_id",
+] as const;
+
+/** A device as the device list shows it: {@link DEVICE_LIST_COLUMNS} of a {@link Device}. */
+export type DeviceListRow = Pick<Device, (typeof DEVICE_LIST_COLUMNS)[number]>;
+
+/** The list's columns of a devices row, decoded as {@link decodeDevice} decodes them. */
+export function decodeDeviceListRow(
+  row: Pick<DeviceColumns, (typeof DEVICE_LIST_COLUMNS)[number]>,
+): DeviceListRow {
+  return {
+    id: row.id,
+    name: row.name,
+    disabled_at: row.disabled_at,
+    os: row.os,
+    device_type: row.device_type,
+    ip_addresses: list(row.ip_addresses, isString),
+    users: list(row.users, isUser),
+    last_activity_at: row.last_activity_at,
+    department_id: row.department_id,
+    group_id: row.group_id,
+  };
+}
+
 /** Finds a device by id. */
 export async function findDevice(db: Db, id: string): Promise<Device | undefined> {
   const [row] = await deviceById(db, { id });
