@@ -17,6 +17,9 @@ export function comeBackDelay(comeBack: ComeBack, random = Math.random): number 
   return Math.floor(comeBack.afterMs + random() * comeBack.withinMs);
 }
 
+/** A connection that stayed up this long was a working one: the backoff starts over. */
+export const LASTED_MS = 30_000;
+
 /** How long a disabled device waits before asking again by default: about three minutes. */
 export const DISABLED_RETRY_MS = 180_000;
 
@@ -31,8 +34,9 @@ export function disabledDelay(everyMs: number, random = Math.random): number {
 /**
  * Calls `connect` again and again, with backoff in between, until it resolves false or
  * `signal` aborts. A connection that resolves with a {@link ComeBack} (its server stopped on
- * purpose) is tried again when the server asked, and the backoff starts over, never waiting
- * longer than the server's window until a connection lasts again. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
+ * purpose, or a lasting connection was lost without a word and its welcome gave a window) is
+ * tried again when the server asked, and the backoff starts over, never waiting longer than
+ * the server's window until a connection lasts again. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
  * device ({@link DeviceDisabled}) keeps asking, at the slow pace of `disabledRetryMs`.
  */
 export async function reconnecting(
@@ -72,7 +76,11 @@ export async function reconnecting(
     if (signal?.aborted) return;
     // A connection that lasted a while resets the backoff.
     // So does a server that said when to come back: it is expected up again by then.
-    const lasted = clock.now() - started > 30_000;
+    const lasted = clock.now() - started > LASTED_MS;
+    // A lasting connection lost without a word (a crash): the whole fleet lost it at once, so
+    // it comes back spread over the window its welcome gave. One cut soon after it began is
+    // no such storm, and backs off as usual, so a flapping server is not knocked at ever faster.
+    if (comeBack?.unannounced && !lasted) comeBack = null;
     attempt = comeBack || lasted ? 0 : attempt + 1;
     if (comeBack) restartCeiling = Math.max(1000, comeBack.withinMs);
     else if (lasted) restartCeiling = null;
@@ -89,6 +97,8 @@ export async function reconnecting(
     options.log(
       disabled
         ? `this device is disabled by an admin; asking again in ${seconds} s`
+        : comeBack?.unannounced
+        ? `the connection was lost; reconnecting in ${seconds} s, within the server's window`
         : comeBack
         ? `the server is restarting; reconnecting in ${seconds} s, as it asked`
         : `reconnecting in ${seconds} s`,

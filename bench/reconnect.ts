@@ -76,7 +76,15 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
         server = next;
         const upSeconds = (performance.now() - t0) / 1000;
         const list: number[] = [];
+        // Agents back at each whole second after the signal: how fast the fleet returns.
+        const timeline: number[] = [];
+        const mark = () => {
+          const second = Math.floor((performance.now() - t0) / 1000);
+          while (timeline.length <= second) timeline.push(onlineCount(workers));
+          timeline[second] = onlineCount(workers);
+        };
         while (onlineCount(workers) < agents) {
+          mark();
           if (performance.now() - t0 > GIVE_UP_MS) {
             throw new Error(
               `only ${onlineCount(workers)} of ${agents} back after ${GIVE_UP_MS} ms`,
@@ -88,7 +96,8 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
         console.error(
           `reconnect:   ${signal}: up in ${round2(upSeconds)} s, all back in ${
             round2(backSeconds)
-          } s, list p99 ${round2(percentile(list, 99))} ms over ${list.length} requests`,
+          } s, list p99 ${round2(percentile(list, 99))} ms over ${list.length} requests; ` +
+            `back by second: ${timeline.join(" ")}`,
         );
         return { backSeconds, upSeconds, listP99: percentile(list, 99) };
       };
