@@ -82,9 +82,10 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
  * How many handshakes check their credential and write their presence at once. The database
  * takes one statement at a time, in the order asked: with every returning agent of a storm
  * asking at once, a page's queries would queue behind all of them. Past this many, handshakes
- * wait their turn here, where they hold no database time, and the pages go first.
+ * wait their turn here, where they hold no database time, and the pages go first. Not fewer:
+ * a handshake also waits for hashing and the key proof off the thread, which others overlap.
  */
-export const HANDSHAKES_AT_ONCE = 4;
+export const HANDSHAKES_AT_ONCE = 8;
 
 /** Turns for the costly part of handshakes: at most `limit` at once, the others in order. */
 export class HandshakeTurns {
