@@ -20,6 +20,18 @@ export function comeBackDelay(comeBack: ComeBack, random = Math.random): number 
 /** A connection that stayed up this long was a working one: the backoff starts over. */
 export const LASTED_MS = 30_000;
 
+/**
+ * The longest wait, `elapsedMs` after a server gave its window: the window itself for a
+ * restart's time (three windows, at least 10 s), then twice as long for each such span more,
+ * so a server that is up but cannot keep up with its fleet is not knocked at for ever by all
+ * of it at the rate it asked for. Null without a window.
+ */
+export function windowCeiling(windowMs: number | null, elapsedMs: number): number | null {
+  if (windowMs === null) return null;
+  const span = Math.max(3 * windowMs, 10_000);
+  return windowMs * 2 ** Math.min(16, Math.floor(Math.max(0, elapsedMs) / span));
+}
+
 /** How long a disabled device waits before asking again by default: about three minutes. */
 export const DISABLED_RETRY_MS = 180_000;
 
@@ -58,6 +70,7 @@ export async function reconnecting(
   // After a stopping server said when to come back: the longest wait while it is not up yet.
   // It asked for its fleet spread over that window; waiting longer only makes the storm last.
   let restartCeiling: number | null = null;
+  let windowSince = 0;
   while (!signal?.aborted) {
     const started = clock.now();
     let failure: string | null = null;
@@ -82,15 +95,20 @@ export async function reconnecting(
     // no such storm, and backs off as usual, so a flapping server is not knocked at ever faster.
     if (comeBack?.unannounced && !lasted) comeBack = null;
     attempt = comeBack || lasted ? 0 : attempt + 1;
-    if (comeBack) restartCeiling = Math.max(1000, comeBack.withinMs);
-    else if (lasted) restartCeiling = null;
+    if (comeBack) {
+      restartCeiling = Math.max(1000, comeBack.withinMs);
+      windowSince = clock.now();
+    } else if (lasted) restartCeiling = null;
     const delay = disabled
       ? disabledDelay(options.disabledRetryMs ?? DISABLED_RETRY_MS, random)
       : comeBack
       ? comeBackDelay(comeBack, random)
       : backoffDelay(
         attempt,
-        Math.min(options.maxBackoffMs, restartCeiling ?? options.maxBackoffMs),
+        Math.min(
+          options.maxBackoffMs,
+          windowCeiling(restartCeiling, clock.now() - windowSince) ?? Infinity,
+        ),
         random,
       );
     const seconds = (delay / 1000).toFixed(1);

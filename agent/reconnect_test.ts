@@ -237,3 +237,31 @@ Deno.test("a fleet that lost a crashed server comes back spread over its welcome
   const even = fleet / buckets.length;
   for (const n of buckets) assert.ok(n < even * 1.3, `${buckets.join(" ")} per half second`);
 });
+
+Deno.test("a server that cannot take its fleet back within a restart's time is knocked at less and less often", async () => {
+  const clock = new FakeClock();
+  const attempts: number[] = [];
+  const start = clock.now();
+  const stop = new AbortController();
+  const done = reconnecting(
+    () => {
+      attempts.push(clock.now() - start);
+      if (attempts.length === 1) return Promise.resolve({ afterMs: 0, withinMs: 2_000 });
+      return Promise.reject(new Error("upgrade refused"));
+    },
+    { log: () => {}, maxBackoffMs: 60_000, clock, random: () => 0.5 },
+    stop.signal,
+  );
+  for (let i = 0; i < 400 && clock.now() - start < 60_000; i++) {
+    await turn();
+    clock.advance(250);
+  }
+  stop.abort();
+  await done;
+  const waits = attempts.slice(1).map((at, i) => at - attempts[i]!);
+  // Within the first 10 s (three windows, at least 10 s) at most the window (+ 0.25 s)…
+  assert.ok(attempts.filter((at) => at <= 10_000).every((_, i) => (waits[i] ?? 0) <= 2_250));
+  // …then twice the window, then four times: ever fewer tries.
+  assert.ok(waits.at(-1)! >= 4_000, `waits ${waits.join(" ")}`);
+  assert.ok(attempts.length < 25, `${attempts.length} tries in a minute`);
+});
