@@ -171,7 +171,8 @@ each way, interleaved: a crash (SIGKILL, started again at once) and an operator'
 started again once it has exited). On a graceful stop the server tells every agent when to come back
 (\`going_away\`, see docs/agent-protocol.md): after a second, at a random moment in a window of one
 second per thousand agents. After a crash they come back at a random moment in the same window, which
-every \`welcome\` gives them beforehand (\`reconnectWithinMs\`), never waiting longer between tries.
+every \`welcome\` gives them beforehand (\`reconnectWithinMs\`), never waiting longer between tries
+for a restart's time.
 Before each restart the fleet has been connected for 30 s (a connection lost sooner backs off as
 usual). Times are from the signal to the last agent back; the device list is requested one after the other throughout, and compared with the
 same list at rest (whole fleet connected, nothing happening) in the same run. Command:
