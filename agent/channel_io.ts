@@ -18,6 +18,13 @@ export const MAX_FRAME_PAYLOAD = 256 * 1024;
 /** Bytes before a binary frame's payload: the channel id. */
 export const FRAME_HEADER = 4;
 
+/**
+ * Most bytes a bulk source (a file) reads at once, within credit, then sent as frames of at
+ * most {@link MAX_FRAME_PAYLOAD}: each read of a file costs a trip to a worker thread, a
+ * duplicated and closed descriptor and a wake-up, so one read per MiB instead of four.
+ */
+export const BULK_READ = 1024 * 1024;
+
 /** A failure whose message is meant for the technician, in plain words. */
 export class ChannelError extends Error {
   override name = "ChannelError";
@@ -29,10 +36,11 @@ export interface ChannelContext {
   /** Aborted when the channel ends, whoever ends it. */
   readonly signal: AbortSignal;
   /**
-   * Waits for credit and takes up to one frame of it; resolves 0 once the channel ended. Taking
-   * before reading lets two sources (stdout and stderr) share one window without overdrawing it.
+   * Waits for credit and takes up to `max` bytes of it (one frame's payload by default);
+   * resolves 0 once the channel ended. Taking before reading lets two sources (stdout and
+   * stderr) share one window without overdrawing it.
    */
-  reserve(): Promise<number>;
+  reserve(max?: number): Promise<number>;
   /**
    * Sends `frame`: {@link FRAME_HEADER} bytes the channel fills in with its id, then the payload
    * (at most `reserved` bytes), and gives back the credit it did not use. The frame is sent
@@ -71,14 +79,21 @@ const NO_FRAME = new Uint8Array(FRAME_HEADER);
 /**
  * Copies a source to the server within credit. Reads only what may be sent at once, so a
  * stalled server pauses the source instead of filling memory. True at the end of the source,
- * false when the channel ended first.
+ * false when the channel ended first. `readSize` (at most {@link BULK_READ}) is the most one
+ * read takes: a bulk source reads several frames at once and sends them one after the other.
  */
-export async function pump(ctx: ChannelContext, read: ReadChunk): Promise<boolean> {
-  // One buffer per source for every frame: each read lands behind room for the header, so the
-  // frame goes out without a buffer or a copy of its own.
-  let buffer = new Uint8Array(FRAME_HEADER + MAX_FRAME_PAYLOAD);
+export async function pump(
+  ctx: ChannelContext,
+  read: ReadChunk,
+  readSize = MAX_FRAME_PAYLOAD,
+): Promise<boolean> {
+  const most = Math.max(1, Math.min(readSize, BULK_READ));
+  // One buffer per source for every read: each read lands behind room for the header, so the
+  // first frame goes out without a buffer or a copy of its own. A frame after it takes its
+  // header in the last bytes of the frame before, which the socket has copied by then.
+  let buffer = new Uint8Array(FRAME_HEADER + most);
   while (true) {
-    const reserved = await ctx.reserve();
+    const reserved = await ctx.reserve(most);
     if (reserved === 0) return false;
     let chunk: Uint8Array | null;
     try {
@@ -94,10 +109,15 @@ export async function pump(ctx: ChannelContext, read: ReadChunk): Promise<boolea
       return true;
     }
     buffer = new Uint8Array(chunk.buffer as ArrayBuffer);
-    ctx.emit(
-      buffer.subarray(chunk.byteOffset - FRAME_HEADER, chunk.byteOffset + chunk.byteLength),
-      reserved,
-    );
+    const end = chunk.byteOffset + chunk.byteLength;
+    let start = chunk.byteOffset;
+    while (start < end) {
+      const piece = Math.min(MAX_FRAME_PAYLOAD, end - start);
+      ctx.emit(buffer.subarray(start - FRAME_HEADER, start + piece), piece);
+      start += piece;
+    }
+    // What was reserved and not read goes back to the window.
+    ctx.emit(NO_FRAME, reserved - chunk.byteLength);
   }
 }
 

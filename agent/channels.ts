@@ -133,12 +133,12 @@ class Channel implements ChannelContext {
     return this.#abort.signal;
   }
 
-  async reserve(): Promise<number> {
+  async reserve(max = MAX_FRAME_PAYLOAD): Promise<number> {
     while (this.state !== "closed" && this.outCredit <= 0) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
     if (this.state === "closed") return 0;
-    const taken = Math.min(this.outCredit, MAX_FRAME_PAYLOAD);
+    const taken = Math.min(this.outCredit, Math.max(0, max));
     this.outCredit -= taken;
     return taken;
   }

@@ -55,8 +55,11 @@ export class DeviceDisabled extends Error {
   }
 }
 
-/** When a stopping server asked to be reconnected to, in milliseconds from the close. */
-export type ComeBack = { afterMs: number; withinMs: number };
+/**
+ * When to reconnect, in milliseconds from the close: as a stopping server asked, or (with
+ * `unannounced`) as the server said at the welcome for a connection lost without a word.
+ */
+export type ComeBack = { afterMs: number; withinMs: number; unannounced?: boolean };
 
 /** The longest wait a stopping server may ask of an agent: ten minutes. */
 const COME_BACK_MAX_MS = 600_000;
@@ -68,6 +71,14 @@ export function comeBackOf(message: { reconnectAfterMs?: unknown; reconnectWithi
   const afterMs = ms(message.reconnectAfterMs);
   const withinMs = ms(message.reconnectWithinMs);
   return afterMs === null || withinMs === null ? null : { afterMs, withinMs };
+}
+
+/** A welcome's window for coming back after a connection lost without a word; null if none. */
+export function dropWindowOf(message: { reconnectWithinMs?: unknown }): number | null {
+  const v = message.reconnectWithinMs;
+  return typeof v === "number" && Number.isFinite(v)
+    ? Math.min(COME_BACK_MAX_MS, Math.max(0, v))
+    : null;
 }
 
 /** How a hello proves who is connecting. */
@@ -144,7 +155,8 @@ export function agentSocketUrl(server: string): string {
 
 /**
  * One connection: hello, then messages until the socket closes. Resolves when it closed (with
- * the server's {@link ComeBack} if it said it was stopping), rejects with {@link AgentStopped}
+ * the server's {@link ComeBack} if it said it was stopping, or the welcome's window if it was
+ * lost without a word), rejects with {@link AgentStopped}
  * when the server refused for good.
  */
 export function connectOnce(
@@ -174,6 +186,8 @@ class Connection {
   readonly #done = Promise.withResolvers<ComeBack | null>();
   /** What a stopping server asked for before it closed. */
   #comeBack: ComeBack | null = null;
+  /** The welcome's window for coming back if the connection is lost without a going_away. */
+  #dropWindowMs: number | null = null;
   #helloSent = false;
   #enrolled = false;
   #serverError: string | null = null;
@@ -312,6 +326,7 @@ class Connection {
       this.#comeBack = comeBackOf(message);
       return;
     }
+    if (message.type === "welcome") this.#dropWindowMs = dropWindowOf(message);
     this.#queue = this.#queue.then(() => this.#handle(message)).catch((err) =>
       this.options.log(`handling ${message.type} failed: ${err}`)
     );
@@ -487,6 +502,11 @@ class Connection {
     } else {
       this.options.log(`disconnected (code ${event.code}${reason ? `: ${reason}` : ""})`);
     }
-    this.#done.resolve(this.#comeBack);
+    this.#done.resolve(
+      this.#comeBack ??
+        (this.#dropWindowMs === null
+          ? null
+          : { afterMs: 0, withinMs: this.#dropWindowMs, unannounced: true }),
+    );
   }
 }

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import {
+  BULK_READ,
   type ChannelContext,
   ChannelError,
   type ChannelHandler,
@@ -244,7 +245,7 @@ export async function openDownload(
           return chunk;
         };
         try {
-          if (!(await pump(ctx, read))) return;
+          if (!(await pump(ctx, read, BULK_READ))) return;
         } catch (err) {
           ctx.fail(`Reading ${shown} failed: ${errorMessage(err)}`);
           return;

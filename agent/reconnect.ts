@@ -17,6 +17,21 @@ export function comeBackDelay(comeBack: ComeBack, random = Math.random): number 
   return Math.floor(comeBack.afterMs + random() * comeBack.withinMs);
 }
 
+/** A connection that stayed up this long was a working one: the backoff starts over. */
+export const LASTED_MS = 30_000;
+
+/**
+ * The longest wait, `elapsedMs` after a server gave its window: the window itself for a
+ * restart's time (three windows, at least 10 s), then twice as long for each such span more,
+ * so a server that is up but cannot keep up with its fleet is not knocked at for ever by all
+ * of it at the rate it asked for. Null without a window.
+ */
+export function windowCeiling(windowMs: number | null, elapsedMs: number): number | null {
+  if (windowMs === null) return null;
+  const span = Math.max(3 * windowMs, 10_000);
+  return windowMs * 2 ** Math.min(16, Math.floor(Math.max(0, elapsedMs) / span));
+}
+
 /** How long a disabled device waits before asking again by default: about three minutes. */
 export const DISABLED_RETRY_MS = 180_000;
 
@@ -31,8 +46,9 @@ export function disabledDelay(everyMs: number, random = Math.random): number {
 /**
  * Calls `connect` again and again, with backoff in between, until it resolves false or
  * `signal` aborts. A connection that resolves with a {@link ComeBack} (its server stopped on
- * purpose) is tried again when the server asked, and the backoff starts over, never waiting
- * longer than the server's window until a connection lasts again. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
+ * purpose, or a lasting connection was lost without a word and its welcome gave a window) is
+ * tried again when the server asked, and the backoff starts over, never waiting longer than
+ * the server's window until a connection lasts again. A fatal refusal ({@link AgentStopped}) ends it by propagating; a disabled
  * device ({@link DeviceDisabled}) keeps asking, at the slow pace of `disabledRetryMs`.
  */
 export async function reconnecting(
@@ -54,6 +70,7 @@ export async function reconnecting(
   // After a stopping server said when to come back: the longest wait while it is not up yet.
   // It asked for its fleet spread over that window; waiting longer only makes the storm last.
   let restartCeiling: number | null = null;
+  let windowSince = 0;
   while (!signal?.aborted) {
     const started = clock.now();
     let failure: string | null = null;
@@ -72,23 +89,34 @@ export async function reconnecting(
     if (signal?.aborted) return;
     // A connection that lasted a while resets the backoff.
     // So does a server that said when to come back: it is expected up again by then.
-    const lasted = clock.now() - started > 30_000;
+    const lasted = clock.now() - started > LASTED_MS;
+    // A lasting connection lost without a word (a crash): the whole fleet lost it at once, so
+    // it comes back spread over the window its welcome gave. One cut soon after it began is
+    // no such storm, and backs off as usual, so a flapping server is not knocked at ever faster.
+    if (comeBack?.unannounced && !lasted) comeBack = null;
     attempt = comeBack || lasted ? 0 : attempt + 1;
-    if (comeBack) restartCeiling = Math.max(1000, comeBack.withinMs);
-    else if (lasted) restartCeiling = null;
+    if (comeBack) {
+      restartCeiling = Math.max(1000, comeBack.withinMs);
+      windowSince = clock.now();
+    } else if (lasted) restartCeiling = null;
     const delay = disabled
       ? disabledDelay(options.disabledRetryMs ?? DISABLED_RETRY_MS, random)
       : comeBack
       ? comeBackDelay(comeBack, random)
       : backoffDelay(
         attempt,
-        Math.min(options.maxBackoffMs, restartCeiling ?? options.maxBackoffMs),
+        Math.min(
+          options.maxBackoffMs,
+          windowCeiling(restartCeiling, clock.now() - windowSince) ?? Infinity,
+        ),
         random,
       );
     const seconds = (delay / 1000).toFixed(1);
     options.log(
       disabled
         ? `this device is disabled by an admin; asking again in ${seconds} s`
+        : comeBack?.unannounced
+        ? `the connection was lost; reconnecting in ${seconds} s, within the server's window`
         : comeBack
         ? `the server is restarting; reconnecting in ${seconds} s, as it asked`
         : `reconnecting in ${seconds} s`,

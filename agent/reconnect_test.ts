@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
 import { AgentStopped, comeBackOf, DeviceDisabled } from "./connection.ts";
 import { comeBackDelay, disabledDelay, reconnecting } from "./reconnect.ts";
+import { comeBackWindow } from "../hub/presence.ts";
 
 /** Lets the loop run up to its next wait. */
 function turn(): Promise<void> {
@@ -126,4 +127,141 @@ Deno.test("reconnecting() keeps knocking within the restarting server's window w
   // 2 s after the close, then half of at most the 2 s window (+ 0.25 s) each time, where
   // plain backoff would wait 1.25, 2.25, 4.25 and 8.25 s.
   assert.deepEqual(attempts, [0, 2_000, 3_250, 4_500, 5_750, 7_000]);
+});
+
+Deno.test("reconnecting() brings back a lasting connection lost without a word within its welcome's window, and keeps knocking within it", async () => {
+  const clock = new FakeClock();
+  const log: string[] = [];
+  const attempts: number[] = [];
+  const start = clock.now();
+  const done = reconnecting(() => {
+    attempts.push(clock.now() - start);
+    // Up for a minute, then the server crashed; the welcome had said 4 s.
+    if (attempts.length === 1) {
+      clock.advance(60_000);
+      return Promise.resolve({ afterMs: 0, withinMs: 4_000, unannounced: true });
+    }
+    if (attempts.length <= 5) return Promise.reject(new Error("connection refused"));
+    return Promise.resolve(false);
+  }, { log: (line) => log.push(line), maxBackoffMs: 60_000, clock, random: () => 0.5 });
+  for (let i = 0; i < 100 && attempts.length < 6; i++) {
+    await turn();
+    clock.advance(250);
+  }
+  await done;
+  // Half the window, then half of at most 2 s, 4 s, 4 s, 4 s (+ 0.25 s), where plain backoff
+  // would have waited 0.75, 1.25, 2.25, 4.25 and 8.25 s.
+  assert.deepEqual(attempts, [0, 62_000, 63_250, 65_500, 67_750, 70_000]);
+  assert.ok(
+    log.some((l) =>
+      /the connection was lost; reconnecting in 2\.0 s, within the server's window/.test(l)
+    ),
+  );
+});
+
+Deno.test("reconnecting() backs off as usual when a connection is lost without a word soon after it began", async () => {
+  const clock = new FakeClock();
+  const attempts: number[] = [];
+  const start = clock.now();
+  const done = reconnecting(() => {
+    attempts.push(clock.now() - start);
+    // A server that welcomes and drops at once, again and again: no storm to spread, and no
+    // reason to knock ever faster.
+    if (attempts.length <= 4) {
+      return Promise.resolve({ afterMs: 0, withinMs: 1_000, unannounced: true });
+    }
+    return Promise.resolve(false);
+  }, { log: () => {}, maxBackoffMs: 60_000, clock, random: () => 0.5 });
+  for (let i = 0; i < 200 && attempts.length < 5; i++) {
+    await turn();
+    clock.advance(250);
+  }
+  await done;
+  assert.deepEqual(attempts, [0, 1_250, 3_500, 7_750, 16_000]);
+});
+
+/** A small seeded generator, so a simulated fleet is the same on every run. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("a fleet that lost a crashed server comes back spread over its welcome's window, all within the restart plus the window", async () => {
+  const fleet = 2_000;
+  const { withinMs } = comeBackWindow(fleet);
+  const clock = new FakeClock();
+  const crash = Promise.withResolvers<void>();
+  let crashedAt = 0;
+  // The restarted server takes 3 s to listen; until then every try is refused.
+  const upAfterMs = 3_000;
+  const firstTries: number[] = [];
+  const back: number[] = [];
+  const random = seeded(19);
+  const loops = Array.from({ length: fleet }, () => {
+    let tries = 0;
+    return reconnecting(async () => {
+      tries++;
+      if (tries === 1) {
+        await crash.promise;
+        return { afterMs: 0, withinMs, unannounced: true };
+      }
+      const at = clock.now() - crashedAt;
+      if (tries === 2) firstTries.push(at);
+      if (at < upAfterMs) throw new Error("connection refused");
+      back.push(at);
+      return false;
+    }, { log: () => {}, maxBackoffMs: 60_000, clock, random });
+  });
+  await turn();
+  clock.advance(60_000);
+  crashedAt = clock.now();
+  crash.resolve();
+  for (let i = 0; i < 400 && back.length < fleet; i++) {
+    await turn();
+    clock.advance(50);
+  }
+  await Promise.all(loops);
+  assert.equal(back.length, fleet);
+  // Each wait is at most the window (+ 0.25 s), so the last is back by then after the start.
+  assert.ok(
+    Math.max(...back) <= upAfterMs + withinMs + 250 + 50,
+    `last back at ${Math.max(...back)} ms`,
+  );
+  // The first tries fill the window evenly: no half-second of it takes a crowd.
+  const buckets = Array(Math.ceil(withinMs / 500)).fill(0);
+  for (const at of firstTries) buckets[Math.min(buckets.length - 1, Math.floor(at / 500))]++;
+  const even = fleet / buckets.length;
+  for (const n of buckets) assert.ok(n < even * 1.3, `${buckets.join(" ")} per half second`);
+});
+
+Deno.test("a server that cannot take its fleet back within a restart's time is knocked at less and less often", async () => {
+  const clock = new FakeClock();
+  const attempts: number[] = [];
+  const start = clock.now();
+  const stop = new AbortController();
+  const done = reconnecting(
+    () => {
+      attempts.push(clock.now() - start);
+      if (attempts.length === 1) return Promise.resolve({ afterMs: 0, withinMs: 2_000 });
+      return Promise.reject(new Error("upgrade refused"));
+    },
+    { log: () => {}, maxBackoffMs: 60_000, clock, random: () => 0.5 },
+    stop.signal,
+  );
+  for (let i = 0; i < 400 && clock.now() - start < 60_000; i++) {
+    await turn();
+    clock.advance(250);
+  }
+  stop.abort();
+  await done;
+  const waits = attempts.slice(1).map((at, i) => at - attempts[i]!);
+  // Within the first 10 s (three windows, at least 10 s) at most the window (+ 0.25 s)…
+  assert.ok(attempts.filter((at) => at <= 10_000).every((_, i) => (waits[i] ?? 0) <= 2_250));
+  // …then twice the window, then four times: ever fewer tries.
+  assert.ok(waits.at(-1)! >= 4_000, `waits ${waits.join(" ")}`);
+  assert.ok(attempts.length < 25, `${attempts.length} tries in a minute`);
 });

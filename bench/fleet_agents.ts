@@ -7,7 +7,7 @@
  * online is reported on stdout whenever it changes, for the reconnect benchmark.
  */
 import { parseArgs } from "node:util";
-import { comeBackOf } from "../agent/connection.ts";
+import { type ComeBack, comeBackOf, dropWindowOf } from "../agent/connection.ts";
 import { reconnecting } from "../agent/reconnect.ts";
 import { type DeviceKey, generateDeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
 import {
@@ -191,11 +191,12 @@ if (values.mode === "enroll") {
    * once it is in.
    */
   const connectOnce = (cred: Credential, i: number, welcomed: () => void) =>
-    new Promise<true | { afterMs: number; withinMs: number }>((resolve, reject) => {
+    new Promise<true | ComeBack>((resolve, reject) => {
       const ws = socketOf(i);
       let beat: ReturnType<typeof setInterval> | undefined;
       let first: ReturnType<typeof setTimeout> | undefined;
-      let comeBack: { afterMs: number; withinMs: number } | null = null;
+      let comeBack: ComeBack | null = null;
+      let dropWindow: number | null = null;
       let ready = false;
       ws.onmessage = async (e) => {
         const m = JSON.parse(e.data) as ServerMessage;
@@ -211,6 +212,7 @@ if (values.mode === "enroll") {
         if (m.type === "welcome") {
           ready = true;
           online++;
+          dropWindow = dropWindowOf(m);
           sockets.add(ws);
           ws.send(info(cred.name));
           // Heartbeats every 15 s, spread out so they do not arrive all at once.
@@ -230,7 +232,10 @@ if (values.mode === "enroll") {
         clearInterval(beat);
         sockets.delete(ws);
         if (ready) online--;
-        if (ready || retryable(e.code)) return resolve(comeBack ?? true);
+        const lost = ready && dropWindow !== null
+          ? { afterMs: 0, withinMs: dropWindow, unannounced: true }
+          : null;
+        if (ready || retryable(e.code)) return resolve(comeBack ?? lost ?? true);
         reject(new Error(`closed with ${e.code}: ${e.reason}`));
       };
       stop.signal.addEventListener("abort", () => ws.close(), { once: true });

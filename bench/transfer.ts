@@ -185,19 +185,28 @@ ${BOUND_BY}
 
 /** What transfers are bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
-  `**Bound by**, download: CPU on two shared cores, most of it the agent's WebSocket sends, not
-JavaScript, hashing or copies. Per MiB (CPU profiles with \`BENCH_PROFILE\` and the processes'
-CPU times from \`/proc\`, 64 MiB runs, machine shared with other work) the agent spends 6–12 ms,
-of which \`op_ws_send_binary\` (a WebSocket client masks every byte it sends, and each frame
-goes through the loopback TCP stack) is about half and reading the file about a fifth, with
-SHA-256 under 1 ms; the server spends 3.5–9 ms (\`op_ws_next_event\`, the largest share, then
-SHA-256 at about 1 ms, verified and recorded as always, and the HTTP response); plain HTTP
-serving streams the file from Rust at about 2 ms per MiB with no JavaScript, no WebSocket hop
-and no third process. The agent reads 256 KiB frames (the protocol's limit) straight into one
-buffer behind room for the frame header, so a frame costs no buffer or copy of its own and a
-quarter of the reads, sends and wake-ups of 64 KiB frames. Upload: reading the request body
-(\`op_read\` under the body stream's pull) is most of the server's work, for the plain upload as
-for the one through the agent, so the two move together.`;
+  `**Bound by**, download: CPU on two shared cores, split over three busy processes where plain
+HTTP has two. Per MiB (CPU profiles with \`BENCH_PROFILE\` and the processes' CPU times from
+\`/proc\`, 64 MiB runs while the machine was shared, load average 30–75) the agent spent 3.5–13
+ms (its quietest run: 1.9 user + 1.6 system), the server 3.2–6 ms and the bench client 1–3 ms;
+on the same machine plain HTTP serves the file from Rust at about 2 ms per MiB. The agent's share
+is the WebSocket send (a client masks every byte, and each 256 KiB frame costs two \`sendto\`
+calls into the loopback TCP stack, which does the receiver's work too) and then SHA-256 (about
+0.7 ms per MiB on this CPU's SHA extensions); the server's is \`op_ws_next_event\` (reading and
+unmasking the agent's frames), SHA-256 again (verified and recorded as always), and the garbage
+collector, 6–10 % of its samples, freeing a fresh 256 KiB ArrayBuffer per frame (Deno hands
+each message over as a new buffer). Each process does at least what the plain server does (a
+read and a socket write per chunk) plus its own WebSocket and hashing work, so the three together
+spend about three times the CPU of the plain pair per MiB, which two cores cannot hide: well under
+half of plain HTTP. What was cut: the agent reads its file 1 MiB at a time (one trip
+to a worker thread, one duplicated and closed descriptor per MiB instead of four: 71 \`read\`,
+73 \`fcntl\`, 75 \`close\` and 324 \`futex\` calls per 64 MiB instead of 256, 258, 260 and 713)
+and sends it as four 256 KiB frames, and the server credits a channel at its largest window 1
+MiB at a time instead of once per frame (a quarter of the credit messages the agent parses).
+Left: larger frames (one \`ws.send\` and one server-side buffer per MiB) need a protocol
+version that announces them. Upload: reading the request body (\`op_read\` under the body
+stream's pull) is most of the server's work, for the plain upload as for the one through the
+agent, so the two move together.`;
 
 /** \`deno task bench transfer [MiB]\`. */
 export const transfer: Benchmark = {

@@ -35,6 +35,7 @@ import {
   HANDSHAKE_LIMITS,
   type HandshakeLimits,
   HandshakePlaces,
+  HandshakeTurns,
   isOtherVersionHello,
   unsupportedVersion,
 } from "./handshake.ts";
@@ -93,12 +94,15 @@ export interface EndpointDeps extends EndpointPorts {
   hub: AgentHub;
   /** Connections that have not finished their handshake, in all and per address. */
   handshakes?: HandshakeLimits;
+  /** How many handshakes check credentials and write at once; default HANDSHAKES_AT_ONCE. */
+  handshakesAtOnce?: number;
 }
 
 /** Accepts agent connections and runs their handshake. */
 export class AgentEndpoint {
   readonly #d: EndpointDeps;
   readonly #places: HandshakePlaces;
+  readonly #turns: HandshakeTurns;
   /** Connections in their handshake, so a stop can close them too. */
   #handshaking = new Set<Connection>();
   #seq = 0;
@@ -107,6 +111,7 @@ export class AgentEndpoint {
   constructor(deps: EndpointDeps) {
     this.#d = deps;
     this.#places = new HandshakePlaces(deps.handshakes ?? HANDSHAKE_LIMITS);
+    this.#turns = new HandshakeTurns(deps.handshakesAtOnce);
   }
 
   /**
@@ -252,6 +257,19 @@ export class AgentEndpoint {
     if (hello.auth.kind === "support") {
       return await this.#supportHello(conn, { ...hello.auth, agent: hello.agent });
     }
+    const auth = hello.auth;
+    return await this.#turns.run(() => this.#deviceHello(conn, { ...hello, auth }));
+  }
+
+  /** A device's hello (enrollment or credential), in its turn. */
+  async #deviceHello(
+    conn: Connection,
+    hello: Extract<AgentMessage, { type: "hello" }> & {
+      auth: Exclude<Extract<AgentMessage, { type: "hello" }>["auth"], { kind: "support" }>;
+    },
+  ) {
+    // Cut or stopped while it waited: nothing to check, nothing to write.
+    if (conn.phase === "closed" || this.#stopped) return;
     // Decided before the credential is looked at: past the limit, an address's hellos are
     // refused from memory, without a database read, and recorded once per burst.
     const slot = await this.#d.hellos.reserve(addressKey(conn.ip));

@@ -82,6 +82,11 @@ export class AgentHub {
   /** While stopping: the devices that went offline, written together at the end. */
   #stopping: Departure[] | null = null;
   #stopped = false;
+  /**
+   * The most devices this server has held at once, or that the run before it held when it
+   * crashed: the fleet a lost connection's window is sized for, also while it comes back.
+   */
+  #fleet = 0;
 
   constructor(deps: HubDeps) {
     this.#d = deps;
@@ -96,7 +101,8 @@ export class AgentHub {
    * stopped without saying so (a crash), then starts the presence sweep and activity flush.
    */
   async start(): Promise<void> {
-    await this.#d.records.recoverConnections(this.#d.clock.now());
+    const recovered = await this.#d.records.recoverConnections(this.#d.clock.now());
+    this.#fleet = Math.max(this.#fleet, recovered.length);
     this.#scheduleSweep();
     this.#flushTimer = setInterval(() => void this.flush(), this.#flushEveryMs);
   }
@@ -274,6 +280,7 @@ export class AgentHub {
     };
     const previous = this.#connections.get(device.id);
     this.#connections.set(device.id, conn);
+    this.#fleet = Math.max(this.#fleet, this.#connections.size);
     const change = this.#applyPresence(device.id, device.departmentId, {
       type: "connected",
       connectionId: conn.id,
@@ -299,6 +306,8 @@ export class AgentHub {
       heartbeatSeconds: TIMING.heartbeat,
       serverTime: now,
       organization: this.#d.organization(),
+      // Should this server crash, its fleet comes back spread as after a graceful stop.
+      reconnectWithinMs: comeBackWindow(this.#fleet).withinMs,
     });
     for (const message of welcomeMessages(kept, held)) sendTo(conn, message);
     for (const l of this.#listeners) l.online?.(device.id);

@@ -43,7 +43,11 @@ import {
 export const INITIAL_WINDOW = 1024 * 1024;
 /** Largest payload of one binary frame. */
 export const MAX_CHUNK = 256 * 1024;
-/** Credit is granted in batches of at least this much (or after a short pause). */
+/**
+ * Credit is granted in batches of at least this much, or an eighth of the channel's window when
+ * that is more (or after a short pause): a bulk transfer at the largest window hears one credit
+ * message per MiB, not one per frame, and still has seven eighths of its window to send from.
+ */
 const CREDIT_BATCH = 256 * 1024;
 /**
  * Most bytes the agent may have uncredited on one channel: in flight, or held here for a
@@ -329,13 +333,15 @@ export class Channel {
 
   // The agent may send more only once the browser has taken what it sent: a slow browser
   // slows the agent instead of filling the server's memory. Credit goes out in batches of
-  // CREDIT_BATCH, or after a short pause, so credit messages stay few. A browser that keeps up
+  // CREDIT_BATCH or an eighth of the window, or after a short pause, so credit messages stay
+  // few. A browser that keeps up
   // with a channel that has moved a whole window lets the window grow, up to MAX_WINDOW.
   #creditAgent() {
     // Until a sink takes the bytes, the agent gets no more credit than its first window.
     if (this.state === "closed" || this.#owed === 0 || !this.#sink) return;
     clearTimeout(this.#drainTimer);
-    if (this.#owed >= CREDIT_BATCH && this.#keepsUp()) return this.#grant();
+    const batch = Math.max(CREDIT_BATCH, this.#window / 8);
+    if (this.#owed >= batch && this.#keepsUp()) return this.#grant();
     this.#drainTimer = setTimeout(() => {
       if (this.state === "closed" || this.#owed === 0) return;
       if (this.#keepsUp()) this.#grant();

@@ -129,6 +129,37 @@ Deno.test("the agent's window grows while the browser keeps up, and a browser th
   channel.ended();
 });
 
+Deno.test("at the largest window a bulk transfer is credited a MiB at a time, not frame by frame", () => {
+  const { relay, sent } = recordingRelay();
+  const channel = new Channel(11, "file_download", "s1", "d1", "t1", relay, 0);
+  channel.agentOpened();
+  channel.sink = recordingSink();
+  // An agent that honours credit and sends whole frames as soon as it may.
+  let credit = INITIAL_WINDOW;
+  const send = (bytes: number) => {
+    const credits: number[] = [];
+    for (let moved = 0; moved < bytes;) {
+      assert.ok(credit >= MAX_CHUNK, "the agent ran out of credit");
+      credit -= MAX_CHUNK;
+      moved += MAX_CHUNK;
+      channel.fromAgent(new Uint8Array(MAX_CHUNK));
+      for (const m of sent.splice(0)) {
+        if (m.type !== "channel_credit") continue;
+        credits.push(Number(m.bytes));
+        credit += Number(m.bytes);
+      }
+    }
+    return credits;
+  };
+  // Long enough for the window to grow to its largest.
+  send(4 * MAX_WINDOW);
+
+  const credits = send(MAX_WINDOW);
+  assert.deepEqual(credits, Array(8).fill(MAX_WINDOW / 8));
+  assert.ok(credit <= MAX_WINDOW, "and the agent never holds more than the window");
+  channel.ended();
+});
+
 Deno.test("an agent that sends beyond its credit has the channel closed, and the browser gets none of the excess", () => {
   const { relay, sent } = recordingRelay();
   const closed: string[] = [];

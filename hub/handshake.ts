@@ -77,3 +77,45 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
   const { type, protocol } = json as Record<string, unknown>;
   return type === "hello" && typeof protocol === "number" && protocol !== PROTOCOL_VERSION;
 }
+
+/**
+ * How many handshakes check their credential and write their presence at once. The database
+ * takes one statement at a time, in the order asked: with every returning agent of a storm
+ * asking at once, a page's queries would queue behind all of them. Past this many, handshakes
+ * wait their turn here, where they hold no database time, and the pages go first. Not fewer:
+ * a handshake also waits for hashing and the key proof off the thread, which others overlap.
+ */
+export const HANDSHAKES_AT_ONCE = 8;
+
+/** Turns for the costly part of handshakes: at most `limit` at once, the others in order. */
+export class HandshakeTurns {
+  readonly #limit: number;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit = HANDSHAKES_AT_ONCE) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  /** Runs `work` once a turn is free, and frees the turn when it settles. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#running++;
+    }
+    try {
+      return await work();
+    } finally {
+      // The turn passes straight to the next in line, so none can jump the queue.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+
+  /** Handshakes running now, and waiting for a turn. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.#running, waiting: this.#waiting.length };
+  }
+}

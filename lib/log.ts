@@ -19,21 +19,142 @@ export interface Logger {
 export type LogSink = (line: string, level: LogLevel) => void;
 
 const encoder = new TextEncoder();
-const stdSink: LogSink = (line, level) => {
-  const out = level === "error" ? Deno.stderr : Deno.stdout;
+
+/** Where a buffered sink writes: stdout and stderr, or stand-ins in tests. */
+export interface LogOutput {
+  write(bytes: Uint8Array): Promise<number>;
+  writeSync(bytes: Uint8Array): number;
+}
+
+/** A sink that buffers lines; `flushSync` writes what is still waiting, at exit or a crash. */
+export type BufferedSink = LogSink & { flushSync(): void; dropped(): number };
+
+/**
+ * Writes error lines to `err` at once and queues every other line for `out`, written in batches
+ * (what gathered over `wait`, 10 ms) by one asynchronous write at a time. A synchronous write per line cost each request a system
+ * call and stopped the whole server whenever the reader of its output fell behind (a full
+ * pipe). Errors stay synchronous so a crash right after one still shows it. Beyond `limit`
+ * characters waiting, lines are dropped and counted rather than held without bound or made to
+ * stop the server; the count is logged once the queue drains.
+ */
+export function bufferedSink(
+  out: LogOutput,
+  err: LogOutput,
+  { limit = 4 << 20, wait = pause }: { limit?: number; wait?: () => Promise<void> } = {},
+): BufferedSink {
+  let pending: string[] = [];
+  let size = 0;
+  let writing = false;
+  let dropped = 0;
+  let droppedTotal = 0;
+  const take = () => {
+    if (dropped > 0) {
+      pending.push(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: "warn",
+          msg: "log lines dropped: the reader of the server's output fell behind",
+          dropped,
+        }) + "\n",
+      );
+      dropped = 0;
+    }
+    const text = pending.join("");
+    pending = [];
+    size = 0;
+    return encoder.encode(text);
+  };
+  const drain = async () => {
+    writing = true;
+    try {
+      // Lines gather for a moment first: one write per batch, not one per request.
+      await wait();
+      while (pending.length > 0 || dropped > 0) {
+        const bytes = take();
+        let done = 0;
+        while (done < bytes.length) done += await out.write(bytes.subarray(done));
+      }
+    } catch {
+      // A closed stdout (the reader went away) must not take the server down with it.
+      pending = [];
+      size = 0;
+    } finally {
+      writing = false;
+    }
+  };
+  const sink = (line: string, level: LogLevel) => {
+    if (level === "error") {
+      writeAll(err, encoder.encode(line + "\n"));
+      return;
+    }
+    if (size + line.length > limit) {
+      dropped++;
+      droppedTotal++;
+      return;
+    }
+    pending.push(line + "\n");
+    size += line.length + 1;
+    if (!writing) void drain();
+  };
+  return Object.assign(sink, {
+    flushSync() {
+      if (pending.length > 0 || dropped > 0) writeAll(out, take());
+    },
+    dropped: () => droppedTotal,
+  });
+}
+
+/** How long lines gather before a write; never what keeps the process alive. */
+function pause(): Promise<void> {
+  return new Promise((resolve) => Deno.unrefTimer(setTimeout(resolve, BATCH_MS)));
+}
+
+const BATCH_MS = 10;
+
+function writeAll(to: LogOutput, bytes: Uint8Array) {
   try {
-    out.writeSync(encoder.encode(line + "\n"));
+    let done = 0;
+    while (done < bytes.length) done += to.writeSync(bytes.subarray(done));
   } catch {
-    // A closed stdout (the reader went away) must not take the server down with it.
+    // A closed output must not take the server down with it.
   }
-};
+}
+
+/**
+ * Stdout opened as a file of our own. The runtime writes to `Deno.stdout` on the JavaScript
+ * thread, even asynchronously, so a full pipe stops the server; a file's writes run on a worker
+ * thread. Appending, so a redirect to a file is continued, not overwritten. Where stdout cannot
+ * be opened again (Windows, a socket), null: then `Deno.stdout` is used.
+ */
+function ownStdout(): Deno.FsFile | null {
+  if (Deno.build.os === "windows") return null;
+  try {
+    return Deno.openSync("/dev/stdout", { write: true, append: true });
+  } catch {
+    return null;
+  }
+}
+
+let stdSinkMade: BufferedSink | undefined;
+
+function stdSink(): BufferedSink {
+  if (stdSinkMade) return stdSinkMade;
+  const sink = bufferedSink(ownStdout() ?? Deno.stdout, Deno.stderr);
+  // What is still queued is written on the way out: at exit, and on an uncaught error or
+  // rejection (the runtime then prints it and stops; the listeners do not prevent that).
+  const flush = () => sink.flushSync();
+  globalThis.addEventListener("unload", flush);
+  globalThis.addEventListener("error", flush);
+  globalThis.addEventListener("unhandledrejection", flush);
+  return stdSinkMade = sink;
+}
 
 /** Creates a logger that drops lines below `level`. */
 export function createLogger(
   level: LogLevel,
   options: { sink?: LogSink; fields?: LogFields; now?: () => number } = {},
 ): Logger {
-  const sink = options.sink ?? stdSink;
+  const sink = options.sink ?? stdSink();
   const base = options.fields ?? {};
   const now = options.now ?? Date.now;
   const write = (lvl: LogLevel, msg: string, fields?: LogFields) => {

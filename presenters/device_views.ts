@@ -20,7 +20,7 @@ import {
   waitingForText,
 } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
-import type { Device, Names, PanelFacts } from "../services/device_facts.ts";
+import type { Device, DeviceListRow, Names, PanelFacts } from "../services/device_facts.ts";
 import type { LiveDevices } from "../services/live_devices.ts";
 import type { SupportSessions } from "../services/sessions.ts";
 
@@ -117,7 +117,11 @@ export interface SessionBarModel {
 }
 
 /** A row of the device list. */
-export function deviceListItem(row: Device, live: LiveDevices, names: Names): DeviceListItem {
+export function deviceListItem(
+  row: DeviceListRow,
+  live: LiveDevices,
+  names: Names,
+): DeviceListItem {
   return {
     id: row.id,
     name: row.name,

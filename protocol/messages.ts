@@ -304,6 +304,13 @@ export type ServerMessage =
     heartbeatSeconds: number;
     serverTime: number;
     organization: string;
+    /**
+     * If the connection is lost without a `going_away` (the server crashed, the network
+     * dropped), come back at a random moment within this many milliseconds, and never wait
+     * longer between tries until a connection lasts: it grows with the fleet the server holds,
+     * so the whole fleet does not knock at once. Optional: agents that do not know it back off.
+     */
+    reconnectWithinMs?: number;
   }
   | { type: "heartbeat_ack"; serverTime: number }
   | {

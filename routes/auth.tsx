@@ -8,7 +8,7 @@ import { LoginPage, MfaLoginPage } from "../views/LoginPage.tsx";
 import type { AppEnv, Ctx } from "./env.ts";
 import { email, readForm, safeNext } from "./forms.ts";
 import { SESSION_COOKIE, setSessionCookie } from "./middleware.ts";
-import { render } from "./render.tsx";
+import { documentWithCsrf, render } from "./render.tsx";
 
 const LoginForm = z.object({
   email: email(),
@@ -28,6 +28,29 @@ function meta(c: Ctx) {
   return { ip: c.get("ip"), userAgent: c.req.header("User-Agent") ?? "" };
 }
 
+// Anyone may ask for the sign-in page, as often as they like: without a notice or a page to
+// return to, it is the same for every visitor but for the CSRF token, so it is rendered once
+// (per organization name and asset version) and each request writes its own token in.
+const CSRF_SLOT = "CSRFSLOTxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+const TOKEN_CHARACTERS = /^[A-Za-z0-9_-]+$/;
+let plainSignInParts: { key: string; parts: string[] } | undefined;
+
+function plainSignIn(c: Ctx): string {
+  const csrf = c.get("csrf");
+  const nonce = c.get("styleNonce");
+  const key = `${c.get("services").instance.organization}\n${c.get("assetVersion")}`;
+  if (nonce !== null || !TOKEN_CHARACTERS.test(csrf)) {
+    return documentWithCsrf(c, <LoginPage />, csrf);
+  }
+  if (plainSignInParts?.key !== key) {
+    plainSignInParts = {
+      key,
+      parts: documentWithCsrf(c, <LoginPage />, CSRF_SLOT).split(CSRF_SLOT),
+    };
+  }
+  return plainSignInParts.parts.join(csrf);
+}
+
 /** /login, /login/mfa, /logout. */
 export function authRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -35,7 +58,9 @@ export function authRoutes(): Hono<AppEnv> {
   app.get("/login", (c) => {
     if (c.get("user")) return c.redirect(safeNext(c.req.query("next")), 303);
     const notice = c.req.query("signedOut") ? "You are signed out." : null;
-    return render(c, <LoginPage next={c.req.query("next")} notice={notice} />);
+    const next = c.req.query("next");
+    if (notice || next !== undefined) return render(c, <LoginPage next={next} notice={notice} />);
+    return c.html(plainSignIn(c));
   });
 
   app.post("/login", async (c) => {

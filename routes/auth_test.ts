@@ -25,6 +25,55 @@ Deno.test("login with the right password opens a session", async () => {
   assert.match(await textOf(home), /Hello, Olive Owner/);
 });
 
+Deno.test("each visitor's sign-in page carries their own working CSRF token, and the current name", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const pages: { client: Client; token: string; html: string }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const client = new Client(t);
+    const page = await client.get("/login");
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const tokens = [...html.matchAll(/name="_csrf" value="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(tokens.length, 1);
+    const token = tokens[0]!;
+    // The token is in the page's htmx headers too, and nothing else of the stand-in is left.
+    assert.ok(html.includes(`{&quot;X-CSRF-Token&quot;:&quot;${token}&quot;}`));
+    assert.doesNotMatch(html, /CSRFSLOT/);
+    pages.push({ client, token, html });
+  }
+  assert.equal(new Set(pages.map((p) => p.token)).size, 3, "every visitor has their own token");
+  // Apart from the token, the page is exactly what a fresh render of it gives.
+  const same = (p: { token: string; html: string }) => p.html.replaceAll(p.token, "TOKEN");
+  assert.equal(same(pages[1]!), same(pages[0]!));
+  assert.equal(same(pages[2]!), same(pages[0]!));
+  const fresh = await new Client(t).get("/login?next=%2F");
+  const freshHtml = (await fresh.text()).replace(
+    /<input type="hidden" name="next" value="\/"\/>/,
+    "",
+  );
+  const freshToken = freshHtml.match(/name="_csrf" value="([^"]+)"/)![1]!;
+  assert.equal(freshHtml.replaceAll(freshToken, "TOKEN"), same(pages[0]!));
+  // Each token works with its own cookie only.
+  const mine = await pages[0]!.client.post("/login", {
+    email: "owner@example.com",
+    password: PASSWORD,
+  });
+  assert.equal(mine.status, 303);
+  const swapped = new Client(t);
+  await swapped.get("/login");
+  const refused = await swapped.post(
+    "/login",
+    { email: "owner@example.com", password: PASSWORD },
+    { csrf: pages[1]!.token },
+  );
+  assert.equal(refused.status, 403);
+  t.services.instance.organization = "Renamed IT";
+  const renamed = await (await new Client(t).get("/login")).text();
+  assert.match(renamed, /Renamed IT/);
+  assert.doesNotMatch(renamed, /Example IT/);
+});
+
 Deno.test("session cookies are Secure when the public URL is https", async () => {
   await using t = await testApp({ publicUrl: "https://help.example.com" });
   await setUp(t);

@@ -151,7 +151,7 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
   const { db, live, deviceAdmin } = c.get("services");
   const user = currentUser(c);
   const names = await loadNames(db);
-  const { rows, total, departments } = await deviceAdmin.search(user, {
+  const { rows, total, departments } = await deviceAdmin.searchList(user, {
     department: filters.department || undefined,
     q: filters.q || undefined,
     connected: filters.status === "all" ? undefined : filters.status === "online",

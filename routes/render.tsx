@@ -18,11 +18,11 @@ export function readerLocale(c: Ctx): Locale {
   return negotiateLocale(c.req.header("Accept-Language"), c.get("services").instance.locale);
 }
 
-function pageInfo(c: Ctx, options: RenderOptions = {}): PageInfo {
+function pageInfo(c: Ctx, options: RenderOptions = {}, csrf = c.get("csrf")): PageInfo {
   const user = c.get("user");
   return {
     viewer: user,
-    csrf: c.get("csrf"),
+    csrf,
     path: c.req.path,
     organization: c.get("services").instance.organization ?? "Assent",
     assetVersion: c.get("assetVersion"),
@@ -45,6 +45,17 @@ export function render(
   );
   if (options.localized) c.header("Vary", "Accept-Language", { append: true });
   return c.html("<!doctype html>" + html, status);
+}
+
+/**
+ * The HTML document `render` would send for `node`, with `csrf` written where the request's
+ * CSRF token goes: a page that differs between visitors only by its token is rendered once with
+ * a stand-in, and each request fills in its own.
+ */
+export function documentWithCsrf(c: Ctx, node: VNode, csrf: string): string {
+  return "<!doctype html>" + renderToString(
+    <PageContext.Provider value={pageInfo(c, {}, csrf)}>{node}</PageContext.Provider>,
+  );
 }
 
 /** Renders a fragment (no document around it), for htmx to swap in. */

@@ -13,7 +13,7 @@ import {
   markDisconnected,
   orphanedDevices,
   reclaimDevices,
-  releaseOrphan,
+  releaseOrphans,
   saveConnectionInfo,
   saveDeviceInfo,
   saveLastActivity,
@@ -53,9 +53,18 @@ export class ConnectionRecords implements AgentRecords {
     const orphans = await orphanedDevices(this.#work.db);
     if (orphans.length === 0) return [];
     return await this.#work.run(async (tx) => {
+      // One statement per gone node (and few hundred devices), not one per device: a crashed
+      // run's whole fleet is let go before the server serves.
+      const byNode = Map.groupBy(orphans, (device) => device.node_id);
+      const letGo = new Set<string>();
+      for (const [nodeId, devices] of byNode) {
+        for (const id of await releaseOrphans(tx.db, nodeId, devices.map((d) => d.id))) {
+          letGo.add(id);
+        }
+      }
       const released = [];
       for (const device of orphans) {
-        if (!await releaseOrphan(tx.db, device)) continue;
+        if (!letGo.has(device.id)) continue;
         released.push({
           deviceId: device.id,
           departmentId: device.department_id,

@@ -7,11 +7,12 @@
 import { CLOSE } from "../protocol/messages.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Db } from "../store/db.ts";
-import { type DeviceQuery, searchDevices } from "../store/device_search.ts";
+import { type DeviceQuery, searchDeviceList, searchDevices } from "../store/device_search.ts";
 import {
   deleteDeviceRow,
   deleteGroup,
   type Device,
+  type DeviceListRow,
   findDevice,
   findGroup,
   renameGroup,
@@ -80,6 +81,18 @@ export class DeviceAdmin {
     const departments = await visibleDepartments(this.#d.db, viewer);
     return {
       ...await searchDevices(this.#d.db, { ...filters, departmentIds: departments }),
+      departments,
+    };
+  }
+
+  /** As {@link search}, with only what the device list shows of each device. */
+  async searchList(
+    viewer: CurrentUser,
+    filters: Omit<DeviceQuery, "departmentIds">,
+  ): Promise<{ rows: DeviceListRow[]; total: number; departments: string[] | "all" }> {
+    const departments = await visibleDepartments(this.#d.db, viewer);
+    return {
+      ...await searchDeviceList(this.#d.db, { ...filters, departmentIds: departments }),
       departments,
     };
   }

@@ -2,7 +2,7 @@
 import { type AuthorizationPolicy, sessionView, type SupportSession } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Db } from "../store/db.ts";
-import { type Device, listGroups } from "../store/devices.ts";
+import { type Device, type DeviceListRow, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
 import { loadPolicies } from "../store/policies.ts";
 import type { StoredSession } from "../store/sessions.ts";
@@ -10,7 +10,7 @@ import { findUser, staysOnPanel } from "../store/users.ts";
 import type { CurrentUser } from "./accounts.ts";
 import type { SupportSessions } from "./sessions.ts";
 
-export type { Device, StoredSession };
+export type { Device, DeviceListRow, StoredSession };
 
 /** Names of departments and groups, for labelling devices. */
 export interface Names {

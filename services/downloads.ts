@@ -18,12 +18,25 @@ export interface AgentDownload extends ManifestEntry {
 
 let cache: { dir: string; mtime: number; size: number; packages: AgentDownload[] } | null = null;
 
+/** The listing being read now, per folder: callers that come meanwhile share it. */
+const reading = new Map<string, Promise<AgentDownload[]>>();
+
 /**
  * The packages on offer in `dir`, newest manifest first read; none when there is no folder or
- * manifest. A manifest entry whose file is missing or has another size is not offered.
+ * manifest. A manifest entry whose file is missing or has another size is not offered. Calls
+ * while a listing of the same folder is being read get that listing: a fleet coming back asks
+ * at every welcome, and one look at the folder answers all who asked at once.
  */
-export async function agentDownloads(dir: string | null): Promise<AgentDownload[]> {
-  if (!dir) return [];
+export function agentDownloads(dir: string | null): Promise<AgentDownload[]> {
+  if (!dir) return Promise.resolve([]);
+  const running = reading.get(dir);
+  if (running) return running;
+  const listing = readDownloads(dir).finally(() => reading.delete(dir));
+  reading.set(dir, listing);
+  return listing;
+}
+
+async function readDownloads(dir: string): Promise<AgentDownload[]> {
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(join(dir, MANIFEST_FILE));

@@ -92,6 +92,41 @@ export function decodeDevice(row: DeviceColumns): Device {
   };
 }
 
+/** The columns of a device the device list shows. */
+export const DEVICE_LIST_COLUMNS = [
+  "id",
+  "name",
+  "disabled_at",
+  "os",
+  "device_type",
+  "ip_addresses",
+  "users",
+  "last_activity_at",
+  "department_id",
+  "group_id",
+] as const;
+
+/** A device as the device list shows it: {@link DEVICE_LIST_COLUMNS} of a {@link Device}. */
+export type DeviceListRow = Pick<Device, (typeof DEVICE_LIST_COLUMNS)[number]>;
+
+/** The list's columns of a devices row, decoded as {@link decodeDevice} decodes them. */
+export function decodeDeviceListRow(
+  row: Pick<DeviceColumns, (typeof DEVICE_LIST_COLUMNS)[number]>,
+): DeviceListRow {
+  return {
+    id: row.id,
+    name: row.name,
+    disabled_at: row.disabled_at,
+    os: row.os,
+    device_type: row.device_type,
+    ip_addresses: list(row.ip_addresses, isString),
+    users: list(row.users, isUser),
+    last_activity_at: row.last_activity_at,
+    department_id: row.department_id,
+    group_id: row.group_id,
+  };
+}
+
 /** Finds a device by id. */
 export async function findDevice(db: Db, id: string): Promise<Device | undefined> {
   const [row] = await deviceById(db, { id });
@@ -307,16 +342,28 @@ export async function orphanedDevices(db: Db): Promise<OrphanedDevice[]> {
 }
 
 /**
- * Lets go of an orphaned device (its last activity kept), if it is still held by the same gone
- * node: false when another node let go of it first or its agent has reconnected meanwhile.
+ * Lets go of orphaned devices (their last activity kept) that the same gone node (`nodeId`, or
+ * none) still holds, a few hundred per statement: returns the ids let go of. Another node that
+ * let go of one first, or its agent reconnected meanwhile, leaves it out.
  */
-export async function releaseOrphan(db: Db, device: OrphanedDevice): Promise<boolean> {
-  const result = await db.updateTable("devices").set({ connected: 0, node_id: null })
-    .where("id", "=", device.id).where("connected", "=", 1)
-    .where("node_id", device.node_id === null ? "is" : "=", device.node_id)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+export async function releaseOrphans(
+  db: Db,
+  nodeId: string | null,
+  ids: string[],
+): Promise<Set<string>> {
+  const released = new Set<string>();
+  for (let i = 0; i < ids.length; i += RELEASE_BATCH) {
+    const rows = await db.updateTable("devices").set({ connected: 0, node_id: null })
+      .where("id", "in", ids.slice(i, i + RELEASE_BATCH)).where("connected", "=", 1)
+      .where("node_id", nodeId === null ? "is" : "=", nodeId)
+      .returning("id").execute();
+    for (const row of rows) released.add(row.id);
+  }
+  return released;
 }
+
+/** Devices per statement when letting go of orphans: well under every engine's bound-value cap. */
+const RELEASE_BATCH = 500;
 
 /** The devices other nodes hold, as this node starts (it hears of changes from then on). */
 export async function heldDevices(

@@ -7,9 +7,10 @@ import { type Db, migrate, openDatabase } from "./db.ts";
 import type { Database } from "./schema.ts";
 import { nodeSqliteDialect } from "./sqlite_dialect.ts";
 import { insertDepartment } from "./departments.ts";
-import { type DeviceQuery, searchDevices } from "./device_search.ts";
+import { type DeviceQuery, searchDeviceList, searchDevices } from "./device_search.ts";
 import {
   ACTIVITY_CHUNK,
+  DEVICE_LIST_COLUMNS,
   findDevice,
   insertDevice,
   listDevices,
@@ -63,6 +64,13 @@ Deno.test("a device is read with its reported information decoded, whichever que
     assert.deepEqual((await listDevices(db, "all"))[0], found);
     const page = await searchDevices(db, { departmentIds: "all", limit: 10, offset: 0 });
     assert.deepEqual(page.rows[0], found);
+    // The device list reads its columns only, decoded the same way.
+    const list = await searchDeviceList(db, { departmentIds: "all", limit: 10, offset: 0 });
+    assert.deepEqual(
+      list.rows[0],
+      Object.fromEntries(DEVICE_LIST_COLUMNS.map((column) => [column, found[column]])),
+    );
+    assert.equal(list.total, page.total);
   });
 });
 
@@ -100,9 +108,13 @@ Deno.test("columns that cannot be read decode as nothing reported, never as an e
 });
 
 Deno.test("the device list reads one page and its count from an index, never sorting the fleet", async () => {
-  for (const connected of [undefined, true, false]) {
+  for (
+    const [connected, search] of [undefined, true, false].flatMap((
+      connected,
+    ) => [[connected, searchDevices] as const, [connected, searchDeviceList] as const])
+  ) {
     const plans = await queryPlans((db) =>
-      searchDevices(db, { departmentIds: "all", connected, limit: 50, offset: 100 })
+      search(db, { departmentIds: "all", connected, limit: 50, offset: 100 })
     );
     // The rest is SQLite's change mark, which reads no table (see the next test).
     const reads = plans.filter((plan) => !plan.includes("pragma_data_version"));

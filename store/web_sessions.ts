@@ -1,7 +1,7 @@
 /** Browser sessions. The cookie holds a random token; the table holds only its hash. */
 import type { Db } from "./db.ts";
 import { compiled } from "./compiled.ts";
-import type { WebSessionsTable } from "./schema.ts";
+import type { UsersTable, WebSessionsTable } from "./schema.ts";
 
 /** A session row as stored. */
 export type WebSessionRow = WebSessionsTable;
@@ -21,6 +21,48 @@ const sessionById = compiled(
   ["idHash"],
   (db, p: { idHash: string }) =>
     db.selectFrom("web_sessions").selectAll().where("id_hash", "=", p.idHash),
+);
+
+/** A session with what every signed-in request needs to know about its user. */
+export interface SignedInRow {
+  id_hash: string;
+  stage: WebSessionRow["stage"];
+  last_seen_at: number;
+  expires_at: number;
+  user_id: string;
+  email: string;
+  name: string;
+  role: UsersTable["role"];
+  disabled_at: number | null;
+  totp_enabled_at: number | null;
+}
+
+/**
+ * The session behind a token's hash with its user, in one statement: every signed-in request
+ * reads both, so a revoked session or a disabled user is refused at its next request.
+ */
+export async function findSignedIn(db: Db, idHash: string): Promise<SignedInRow | undefined> {
+  return (await signedInById(db, { idHash }))[0];
+}
+
+const signedInById = compiled(
+  ["idHash"],
+  (db, p: { idHash: string }) =>
+    db.selectFrom("web_sessions")
+      .innerJoin("users", "users.id", "web_sessions.user_id")
+      .select([
+        "web_sessions.id_hash",
+        "web_sessions.stage",
+        "web_sessions.last_seen_at",
+        "web_sessions.expires_at",
+        "web_sessions.user_id",
+        "users.email",
+        "users.name",
+        "users.role",
+        "users.disabled_at",
+        "users.totp_enabled_at",
+      ])
+      .where("web_sessions.id_hash", "=", p.idHash),
 );
 
 /** Records activity on a session (for the idle timeout). */

@@ -254,6 +254,19 @@ Deno.test("a disabled device is disconnected at once and refused afterwards", as
   assert.equal(server.services.hub.isOnline(deviceId), false);
 });
 
+Deno.test("every welcome tells the agent over what window to come back if the connection is lost without a word", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const token = await enrollmentToken(server.services, dept, { uses: 2 });
+  for (let i = 0; i < 2; i++) {
+    const agent = new RawAgent(server.url);
+    await agent.enroll(token);
+    const welcome = agent.received.find((m) => m.type === "welcome");
+    // A small fleet: the shortest window, a second (it grows by a second per thousand).
+    assert.equal(welcome?.type === "welcome" && welcome.reconnectWithinMs, 1_000);
+  }
+});
+
 Deno.test("a server stopping on purpose tells every agent when to come back, then closes with 1001", async () => {
   await using server = await startTestServer();
   const dept = await department(server.services);

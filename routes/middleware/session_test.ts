@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { setUp } from "../../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../../tests/support/app.ts";
 import type { AppEnv } from "../env.ts";
+import { findUserByEmail, updateUser } from "../../store/users.ts";
 import { loadUser, SESSION_COOKIE, setSessionCookie } from "./session.ts";
 
 /** A bare app that says who `loadUser` found, with the real services behind it. */
@@ -17,6 +18,7 @@ function app(t: TestApp): Hono<AppEnv> {
     "/who",
     (c) => c.json({ email: c.get("user")?.email ?? null, token: c.get("sessionToken") }),
   );
+  app.get("/user", (c) => c.json(c.get("user")));
   app.get("/cookie", (c) => {
     setSessionCookie(c, "tok");
     return c.body(null, 204);
@@ -46,6 +48,34 @@ Deno.test("no cookie, an unknown one or one signed out leaves the request anonym
   assert.deepEqual(await who(t, token.slice(0, -1) + (token.endsWith("A") ? "B" : "A")), anonymous);
   await t.services.accounts.logout(token);
   assert.deepEqual(await who(t, token), anonymous, "signing out ends the cookie's session");
+});
+
+Deno.test("a user disabled, renamed or demoted while signed in is seen so at their next request", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const token = owner.cookies.get(SESSION_COOKIE)!;
+  const id = (await findUserByEmail(t.services.db, "owner@example.com"))!.id;
+  const user = async () =>
+    await (await app(t).request("/user", { headers: { Cookie: `${SESSION_COOKIE}=${token}` } }))
+      .json();
+  assert.deepEqual(await user(), {
+    id,
+    email: "owner@example.com",
+    name: "Olive Owner",
+    role: "super_admin",
+    mfaEnabled: false,
+  });
+  await updateUser(t.services.db, id, { name: "Olive O.", role: "technician" }, t.clock.now());
+  assert.deepEqual(await user(), {
+    id,
+    email: "owner@example.com",
+    name: "Olive O.",
+    role: "technician",
+    mfaEnabled: false,
+  });
+  await updateUser(t.services.db, id, { disabled_at: t.clock.now() }, t.clock.now());
+  assert.equal(await user(), null, "a disabled user's session signs nobody in");
+  assert.deepEqual(await who(t, token), { email: null, token: null });
 });
 
 Deno.test("the session cookie is HttpOnly, SameSite=Lax, site-wide, and Secure when configured", async () => {
