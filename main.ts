@@ -311,7 +311,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
       mail: outbox,
       wakeup: scheduler,
       receipts,
-      log: log.child({ component: "receipts" }),
+      log: log.child({ component: "effects" }),
     }),
   });
 

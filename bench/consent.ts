@@ -1,25 +1,35 @@
 /**
  * Consent round-trip benchmark: a server process with a simulated fleet connected
- * (bench/fleet_agents.ts) and real agent processes (`assent agent --prompt terminal`) whose
- * prompts are accepted the moment they appear. Request Authorization is fired through the API
- * at every real agent at once, one pending request per agent, and measured in server time: from
- * the audit log's `authorization.requested` row to its `authorization.granted` row, both stamped
- * by the server's clock. The same requests one at a time, interleaved in the same run, are the
- * baseline.
+ * (bench/fleet_agents.ts) and real agent processes (`assent agent --prompt terminal`, one
+ * enrolled device each) whose prompts are accepted the moment they appear. Request
+ * Authorization is fired through the API at every real agent at once, one pending request per
+ * agent. Each round trip runs from the bench sending the request to the server's
+ * `authorization.granted` audit row; the server's share of it is that less the time the prompt
+ * was outside the server, between the server's debug lines "prompt sent" and "prompt answer
+ * received". The same requests one at a time, interleaved in the same run, are the baseline.
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { assent, type Benchmark, interleaved, markdownTable, percentile, round2 } from "./lib.ts";
+import {
+  assent,
+  type Benchmark,
+  cpuSeconds,
+  interleaved,
+  markdownTable,
+  mib,
+  percentile,
+  round2,
+  rssBytes,
+  startServerProcess,
+} from "./lib.ts";
 import { ROOT } from "./lib.ts";
 import {
   connectFleet,
   enrollFleet,
   fleetDataDir,
-  fleetServer,
   raiseOpenFileLimit,
   stopWorkers,
 } from "./fleet_setup.ts";
-import { profileFlags } from "./lib.ts";
 import { until } from "../tests/support/wait.ts";
 
 /** What the consent benchmark measured. */
@@ -27,38 +37,66 @@ export interface ConsentResult {
   fleet: number;
   agents: number;
   rounds: number;
-  /** Server time per round trip, one request at a time, in ms. */
+  /** Resident memory of all the real agent processes together, in bytes. */
+  agentsRss: number;
+  /** One request at a time: server time and full round trip of each, in ms. */
   one: number[];
-  /** Server time per round trip, every real agent at once, in ms. */
+  oneFull: number[];
+  /** Every real agent at once: server time and full round trip of each, in ms. */
   burst: number[];
-  /** Rounds' p99 of each. */
+  burstFull: number[];
+  /** Time to the answer of Request Authorization in a burst, in ms (the request's own share). */
+  burstRequest: number[];
+  /** Server CPU time per round trip in a burst (request, answer and deauthorization), in ms. */
+  burstCpuMs: number;
+  /** Rounds' p99 of the server time of each. */
   oneP99: number[];
   burstP99: number[];
 }
 
-/** An audit row as the round trips are read from it. */
-export interface AuditRow {
-  at: number;
-  action: string;
-  session_id: string;
+/**
+ * One attempt as the bench and the server saw it. Every instant is in ms of the machine's wall
+ * clock, which both share: the bench's own at sub-ms resolution, the server's as it stamped
+ * its debug log lines and its audit row (1 ms resolution).
+ */
+export interface Attempt {
+  /** The bench sent Request Authorization. */
+  sent: number;
+  /** Its HTTP answer arrived (the request and its prompt on record, the prompt sent). */
+  responded: number;
+  /** The server sent the prompt to the agent (its "prompt sent" line). */
+  promptSent: number;
+  /** The server received the agent's answer (its "prompt answer received" line). */
+  answerReceived: number;
+  /** The server's `authorization.granted` audit row. */
+  granted: number;
 }
 
 /**
- * Server time of each round trip in `rows` (in audit order): from a session's
- * `authorization.requested` to the `authorization.granted` that follows it. A request that ended
- * otherwise (declined, timed out) counts for nothing, and neither does a grant without a request.
+ * The full round trip of an attempt, and the server's share of it: the full time less the span
+ * the prompt was outside the server, from the server sending it to the server receiving the
+ * answer.
  */
-export function roundTrips(rows: AuditRow[]): number[] {
-  const requested = new Map<string, number>();
-  const times: number[] = [];
-  for (const row of rows) {
-    if (row.action === "authorization.requested") requested.set(row.session_id, row.at);
-    else if (row.action === "authorization.granted" && requested.has(row.session_id)) {
-      times.push(row.at - requested.get(row.session_id)!);
-      requested.delete(row.session_id);
+export function attemptTimes(a: Attempt): { full: number; server: number; request: number } {
+  const full = a.granted - a.sent;
+  return { full, server: full - (a.answerReceived - a.promptSent), request: a.responded - a.sent };
+}
+
+/** When the server last sent a prompt to each device and last heard an answer from it. */
+export class PromptLog {
+  readonly sent = new Map<string, number>();
+  readonly answered = new Map<string, number>();
+
+  /** Reads one line of the server's log. */
+  read(line: string): void {
+    if (!line.includes(`"prompt `)) return;
+    const entry = JSON.parse(line) as { time: string; msg: string; deviceId?: string };
+    if (!entry.deviceId) return;
+    if (entry.msg === "prompt sent") this.sent.set(entry.deviceId, Date.parse(entry.time));
+    else if (entry.msg === "prompt answer received") {
+      this.answered.set(entry.deviceId, Date.parse(entry.time));
     }
   }
-  return times;
 }
 
 /** A real agent process that accepts every prompt as soon as it shows it. */
@@ -66,9 +104,15 @@ interface AcceptingAgent {
   name: string;
   child: Deno.ChildProcess;
   stateDir: string;
+  deviceId?: string;
 }
 
 const QUESTION = "Accept (a) or decline (d)?";
+
+/** The wall clock at sub-ms resolution. */
+function wallNow(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 function acceptingAgent(server: string, token: string, name: string): AcceptingAgent {
   const stateDir = Deno.makeTempDirSync({ prefix: "assent-bench-agent-" });
@@ -78,8 +122,9 @@ function acceptingAgent(server: string, token: string, name: string): AcceptingA
       "-A",
       "--cached-only",
       "--v8-flags=--expose-gc",
-      ...profileFlags(),
-      "main.ts",
+      // The agent's own entry point, as packaged: `assent agent` runs the same, after loading
+      // the server's modules it does not use, which 200 processes cannot afford.
+      "agent/main.ts",
       "agent",
       "--server",
       server,
@@ -99,29 +144,32 @@ function acceptingAgent(server: string, token: string, name: string): AcceptingA
     stdout: "piped",
     stderr: "null",
   }).spawn();
+  const agent: AcceptingAgent = { name, child, stateDir };
   const input = child.stdin.getWriter();
+  const answer = new TextEncoder().encode("a\n");
   (async () => {
-    let seen = "";
+    let tail = "";
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      seen += chunk;
+      tail = (tail + chunk).slice(-2 * QUESTION.length);
       // The person at the device answers the moment the question is on the screen.
-      if (seen.includes(QUESTION)) {
-        seen = "";
-        await input.write(new TextEncoder().encode("a\n")).catch(() => {});
+      if (tail.includes(QUESTION)) {
+        tail = "";
+        await input.write(answer).catch(() => {});
       }
     }
   })().catch(() => {});
-  return { name, child, stateDir };
+  return agent;
 }
 
 /** Runs the benchmark with `fleet` simulated agents and `agents` real ones. */
 export async function consentBenchmark(
   fleet = 10_000,
-  agents = 20,
+  agents = 200,
   rounds = 5,
   burstsPerRound = 2,
+  onePerRound = 20,
 ): Promise<ConsentResult> {
-  await raiseOpenFileLimit(fleet + 1_500);
+  await raiseOpenFileLimit(fleet + agents + 1_500);
   const { dataDir, token } = await fleetDataDir(fleet + agents + 1);
   const apiToken = (await assent([
     "admin",
@@ -134,7 +182,18 @@ export async function consentBenchmark(
     "--name",
     "consent bench",
   ])).split("\n")[0]!;
-  const server = await fleetServer(dataDir);
+  // As fleetServer starts it, with the debug lines that say when a prompt left and its answer
+  // came back.
+  const server = await startServerProcess(dataDir, [
+    "--trust-proxy",
+    "true",
+    "--agent-handshakes",
+    "1000",
+    "--log-level",
+    "debug",
+  ]);
+  const prompts = new PromptLog();
+  server.onLine = (line) => prompts.read(line);
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${server.url}/api/v1${path}`, {
       method,
@@ -151,28 +210,38 @@ export async function consentBenchmark(
   let workers: Awaited<ReturnType<typeof connectFleet>>["workers"] = [];
   const audit = new DatabaseSync(join(dataDir, "assent.db"), { readOnly: true });
   try {
-    console.error(`consent: starting ${agents + 1} real agents…`);
-    for (let i = 0; i <= agents; i++) {
-      real.push(acceptingAgent(server.url, token, `consent-${String(i).padStart(3, "0")}`));
-    }
     // One session per real agent, opened once and authorized again every round.
     const sessions = new Map<string, string>();
-    await until("every real agent online with a prompt", async () => {
-      for (const agent of real) {
+    const openSessions = async (batch: AcceptingAgent[]) => {
+      for (const agent of batch) {
         if (sessions.has(agent.name)) continue;
         const { devices } = await api("GET", `/devices?q=${agent.name}`);
         const device = devices?.find((d: { name: string }) => d.name === agent.name);
         if (device?.online && device.capabilities?.includes("prompt")) {
           const { session } = await api("POST", `/devices/${device.id}/sessions`, {});
           sessions.set(agent.name, session.id);
+          agent.deviceId = device.id;
         }
       }
-      return sessions.size === real.length;
-    }, {
-      timeoutMs: 300_000,
-      intervalMs: 500,
-      detail: () => `${sessions.size} of ${real.length} online`,
-    });
+      return batch.every((a) => sessions.has(a.name));
+    };
+    // In batches, so 200 processes starting at once do not starve each other of the CPU.
+    console.error(`consent: starting ${agents + 1} real agents…`);
+    for (let i = 0; i <= agents; i += 25) {
+      const batch: AcceptingAgent[] = [];
+      for (let j = i; j <= Math.min(agents, i + 24); j++) {
+        batch.push(acceptingAgent(server.url, token, `consent-${String(j).padStart(3, "0")}`));
+      }
+      real.push(...batch);
+      await until(`real agents ${i}… online with a prompt`, () => openSessions(batch), {
+        timeoutMs: 300_000,
+        intervalMs: 500,
+        detail: () => `${sessions.size} of ${real.length} online`,
+      });
+    }
+    let agentsRss = 0;
+    for (const agent of real) agentsRss += await rssBytes(agent.child.pid);
+    console.error(`consent: ${real.length} real agents, ${mib(agentsRss)} MiB resident together`);
     // The fleet connects once the real agents are in, so their handshakes do not wait behind it.
     if (fleet > 0) {
       console.error(`consent: enrolling and connecting ${fleet} simulated agents…`);
@@ -190,55 +259,102 @@ export async function consentBenchmark(
       mode: "confirm",
       offerWindows: false,
     });
-    const [solo, ...crowd] = real.map((a) => sessions.get(a.name)!);
+    const [solo, ...crowd] = real;
+    let lastId = (audit.prepare("SELECT max(id) AS id FROM audit_log").get() as { id: number })
+      .id;
+    const grants = audit.prepare(
+      `SELECT id, at, session_id FROM audit_log WHERE id > ? AND action = 'authorization.granted'
+       ORDER BY id`,
+    );
 
-    /** Authorizes `ids` at once, waits until all are authorized, deauthorizes them. */
-    const roundTrip = async (ids: string[]) => {
-      await Promise.all(ids.map((id) => api("POST", `/sessions/${id}/authorize`)));
-      await until(`${ids.length} sessions authorized`, async () => {
-        const states = await Promise.all(ids.map((id) => api("GET", `/sessions/${id}`)));
-        return states.every((s) => s.session.status === "authorized");
-      }, { timeoutMs: 60_000 });
-      await Promise.all(ids.map((id) => api("POST", `/sessions/${id}/deauthorize`)));
-    };
-    let lastId = 0;
-    /** Server time of every round trip recorded since the last call, in ms. */
-    const serverTimes = (): number[] => {
-      const rows = audit.prepare(
-        `SELECT id, at, action, session_id FROM audit_log WHERE id > ? AND action IN
-         ('authorization.requested', 'authorization.granted') ORDER BY id`,
-      ).all(lastId) as { id: number; at: number; action: string; session_id: string }[];
-      for (const row of rows) lastId = Math.max(lastId, row.id);
-      return roundTrips(rows);
+    /**
+     * Authorizes the sessions of `batch` at once, waits until the audit log shows every grant,
+     * then deauthorizes them; returns each attempt's times.
+     */
+    const roundTrip = async (batch: AcceptingAgent[]) => {
+      const sent = new Map<string, number>();
+      const responded = new Map<string, number>();
+      await Promise.all(batch.map(async (agent) => {
+        const id = sessions.get(agent.name)!;
+        sent.set(id, wallNow());
+        await api("POST", `/sessions/${id}/authorize`);
+        responded.set(id, wallNow());
+      }));
+      // The audit log is read from the file, so waiting costs the server nothing.
+      const granted = new Map<string, number>();
+      await until(`${batch.length} sessions authorized`, () => {
+        for (const row of grants.all(lastId) as { id: number; at: number; session_id: string }[]) {
+          lastId = Math.max(lastId, row.id);
+          if (sent.has(row.session_id)) granted.set(row.session_id, row.at);
+        }
+        return granted.size === batch.length;
+      }, { timeoutMs: 60_000, intervalMs: 20 });
+      const times = batch.map((agent) => {
+        const id = sessions.get(agent.name)!;
+        return attemptTimes({
+          sent: sent.get(id)!,
+          responded: responded.get(id)!,
+          promptSent: prompts.sent.get(agent.deviceId!)!,
+          answerReceived: prompts.answered.get(agent.deviceId!)!,
+          granted: granted.get(id)!,
+        });
+      });
+      await Promise.all(
+        batch.map((a) => api("POST", `/sessions/${sessions.get(a.name)}/deauthorize`)),
+      );
+      return times;
     };
     // Warm up both paths; not counted.
     await roundTrip([solo!]);
     await roundTrip(crowd);
-    serverTimes();
 
     const one: number[] = [];
+    const oneFull: number[] = [];
     const burst: number[] = [];
+    const burstFull: number[] = [];
+    const burstRequest: number[] = [];
+    let burstCpu = 0;
     const samples = await interleaved(rounds, {
       one: async () => {
-        const times: number[] = [];
-        for (let i = 0; i < agents; i++) {
-          await roundTrip([solo!]);
-          times.push(...serverTimes());
+        const server: number[] = [];
+        for (let i = 0; i < onePerRound; i++) {
+          for (const t of await roundTrip([solo!])) {
+            server.push(t.server);
+            oneFull.push(t.full);
+          }
         }
-        one.push(...times);
-        return percentile(times, 99);
+        one.push(...server);
+        return percentile(server, 99);
       },
       burst: async () => {
         const times: number[] = [];
         for (let i = 0; i < burstsPerRound; i++) {
-          await roundTrip(crowd);
-          times.push(...serverTimes());
+          const cpu = await cpuSeconds(server.pid);
+          for (const t of await roundTrip(crowd)) {
+            times.push(t.server);
+            burstFull.push(t.full);
+            burstRequest.push(t.request);
+          }
+          burstCpu += await cpuSeconds(server.pid) - cpu;
         }
         burst.push(...times);
         return percentile(times, 99);
       },
     });
-    return { fleet, agents, rounds, one, burst, oneP99: samples.one, burstP99: samples.burst };
+    return {
+      fleet,
+      agents,
+      rounds,
+      agentsRss,
+      one,
+      oneFull,
+      burst,
+      burstFull,
+      burstRequest,
+      burstCpuMs: burstCpu * 1000 / burst.length,
+      oneP99: samples.one,
+      burstP99: samples.burst,
+    };
   } finally {
     audit.close();
     for (const agent of real) agent.child.kill("SIGTERM");
@@ -253,61 +369,88 @@ export async function consentBenchmark(
 }
 
 /**
- * What the consent round trip is bound by: from CPU profiles of the server, before and after
- * the round trip's use cases became one unit of work each, interleaved on the same machine
- * (`BENCH_PROFILE=… deno run -A bench/consent.ts 200 10 2`).
+ * What the consent round trip is bound by: from a CPU profile of the server through a whole
+ * run (`BENCH_PROFILE=… deno task bench consent 2000`) on a machine shared with other work.
  */
-const BOUND_BY = "Bound by the agent processes and the shared CPU, not by the server's own " +
-  "work: in a profile of the server with 200 simulated and 11 real agents on a machine " +
-  "loaded 10–20 on 2 cores, the server was idle 61 % of the time, waiting for prompts to be " +
-  "answered by agent processes that got the CPU in turn. Each step of a round trip is now one " +
-  "transaction (request and prompt; answer and grant; deauthorization and receipt) that reads " +
-  "the session and its device once, the hot statements are built once per engine (kysely " +
-  "5.5 % of samples, was 7.9 %); what is left of the server's share is SQLite " +
-  "itself (11 %), the request log's synchronous writes (2.4 %), the audit chain's SHA-256 " +
-  "(1.7 %) and garbage collection (2.3 %). " +
-  "One request at a time is bound by the agent: the prompt's trip through the agent process " +
-  "and its terminal.";
+const BOUND_BY = "Bound by the one server thread and the CPU it gets, not by the agents: 200 " +
+  "requests that arrive at once are served one after another on one JavaScript thread and one " +
+  "database connection, so the last waits for the 199 before it. At the server's CPU time per " +
+  "round trip (12 ms here on a machine loaded 30–60 on 2 cores, request, answer and " +
+  "deauthorization together), a p99 of 20 ms at 200 at once would need under 0.1 ms per round " +
+  "trip: the target is out of reach of any design that records each decision in a transaction " +
+  "on this machine. In the profile the server was idle 38 % of the time; of the rest, the log's " +
+  "synchronous writes to stdout 9.8 % (kept synchronous, so a line written is a line kept), the " +
+  "audit chain's SHA-256 9.6 % (7.5 % inside the append of a row, awaited on a worker thread while the transaction holds the connection), SQLite's reads 8.5 % and writes and commits 6.5 %, garbage collection 2.7 %. " +
+  "One request at a time is bound by the same shared CPU: its p50 is what the server needs.";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {
   const p = (values: number[], q: number) => round2(percentile(values, q));
   const burstP99 = percentile(r.burst, 99);
   const met = burstP99 <= 20 ? "✅ met" : "❌ missed";
+  const range = (values: number[]) =>
+    `${round2(Math.min(...values))}–${round2(Math.max(...values))} ms`;
   return `## Consent round trip
 
 ${r.fleet} simulated agents are connected to one server process, with ${r.agents + 1} real agent
-processes (\`assent agent --prompt terminal\`) whose person answers "a" the moment the question is
-on the screen. Request Authorization (\`POST /api/v1/sessions/:id/authorize\`) is fired at ${r.agents}
-real agents at once, one pending request per agent (${r.agents} concurrent; the machine does not take
-200 real agent processes next to the fleet), and, interleaved in the same run, at one agent one
-request at a time (the baseline). Each attempt is then deauthorized for the next round. Server time is
-from the audit log's \`authorization.requested\` row to its \`authorization.granted\` row, both stamped
-by the server's clock (1 ms resolution): it includes the prompt's trip to the agent process and
-back. ${r.rounds} rounds; ${r.burst.length} round trips at ${r.agents} concurrent, ${r.one.length} one at
-a time. Command:
+processes (\`assent agent --prompt terminal\`, each its own enrolled device, ${
+    mib(r.agentsRss)
+  } MiB resident together) whose person answers "a" the moment the question is on the screen. Request
+Authorization (\`POST /api/v1/sessions/:id/authorize\`) is fired at ${r.agents} real agents at
+once, one pending request per agent (${r.agents} concurrent), and, interleaved in the same run, at
+one agent one request at a time (the baseline). Each attempt is then deauthorized for the next
+round. The **full round trip** runs from the bench sending the request to the server's
+\`authorization.granted\` audit row (the same wall clock; the row is stamped at 1 ms, when the
+granting transaction begins). The **server time** is the full round trip less the time the prompt
+spent outside the server, from the server's debug line "prompt sent" (written as the prompt goes
+to the agent's socket) to its line "prompt answer received" (as the answer's frame is read),
+both stamped at 1 ms: the agent process, its terminal and the person at it are left out, the
+request's wait in the server's queue and the answer's are in. ${r.rounds} rounds; ${r.burst.length} round trips at ${r.agents}
+concurrent, ${r.one.length} one at a time. Server CPU time per round trip at ${r.agents}
+concurrent (request, answer and deauthorization, from /proc): ${round2(r.burstCpuMs)} ms. Command:
 \`deno task bench consent ${r.fleet}\`.
 
 ${
     markdownTable(["measure", "p50", "p99", "rounds' p99 range", "target"], [
       [
-        `${r.agents} concurrent`,
+        `server time, ${r.agents} concurrent`,
         `${p(r.burst, 50)} ms`,
         `${p(r.burst, 99)} ms`,
-        `${round2(Math.min(...r.burstP99))}–${round2(Math.max(...r.burstP99))} ms`,
+        range(r.burstP99),
         `p99 ≤ 20 ms — ${met}`,
       ],
       [
-        "1 at a time (baseline)",
+        "server time, 1 at a time (baseline)",
         `${p(r.one, 50)} ms`,
         `${p(r.one, 99)} ms`,
-        `${round2(Math.min(...r.oneP99))}–${round2(Math.max(...r.oneP99))} ms`,
+        range(r.oneP99),
         "—",
       ],
       [
         "ratio",
         `${round2(percentile(r.burst, 50) / Math.max(1, percentile(r.one, 50)))}×`,
         `${round2(burstP99 / Math.max(1, percentile(r.one, 99)))}×`,
+        "—",
+        "—",
+      ],
+      [
+        `full round trip, ${r.agents} concurrent`,
+        `${p(r.burstFull, 50)} ms`,
+        `${p(r.burstFull, 99)} ms`,
+        "—",
+        "—",
+      ],
+      [
+        "full round trip, 1 at a time",
+        `${p(r.oneFull, 50)} ms`,
+        `${p(r.oneFull, 99)} ms`,
+        "—",
+        "—",
+      ],
+      [
+        `request answered (its prompt sent), ${r.agents} concurrent`,
+        `${p(r.burstRequest, 50)} ms`,
+        `${p(r.burstRequest, 99)} ms`,
         "—",
         "—",
       ],
@@ -328,9 +471,20 @@ export const consent: Benchmark = {
 if (import.meta.main) {
   const result = await consentBenchmark(
     Number(Deno.args[0] ?? 1_000),
-    Number(Deno.args[1] ?? 20),
+    Number(Deno.args[1] ?? 200),
     Number(Deno.args[2] ?? 5),
   );
-  console.log(JSON.stringify({ ...result, one: undefined, burst: undefined }, null, 2));
+  console.log(JSON.stringify(
+    {
+      ...result,
+      one: undefined,
+      oneFull: undefined,
+      burst: undefined,
+      burstFull: undefined,
+      burstRequest: undefined,
+    },
+    null,
+    2,
+  ));
   console.log(consentSection(result));
 }

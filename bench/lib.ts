@@ -56,6 +56,8 @@ export interface ServerProcess {
   url: string;
   pid: number;
   child: Deno.ChildProcess;
+  /** Called with each line the server logs once it listens (JSON), for timings it logs. */
+  onLine?: (line: string) => void;
   stop(): Promise<void>;
 }
 
@@ -95,11 +97,7 @@ export async function startServerProcess(
     const entry = JSON.parse(value);
     if (entry.msg === "listening") url = entry.url;
   }
-  // Keep draining stdout so the server never blocks on a full pipe.
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
-  return {
+  const server: ServerProcess = {
     url,
     pid: child.pid,
     child,
@@ -112,6 +110,15 @@ export async function startServerProcess(
       await child.status;
     },
   };
+  // Keep draining stdout so the server never blocks on a full pipe.
+  (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      server.onLine?.(value);
+    }
+  })();
+  return server;
 }
 
 /** Signs in over HTTP and returns the cookie header for later requests. */

@@ -53,6 +53,11 @@ export class DeviceEvents {
       info: (deviceId, info) => void this.#onCapabilities(deviceId, info.capabilities).catch(fail),
       message: (deviceId, message) => {
         if (message.type === "prompt_answer") {
+          this.#d.log.debug("prompt answer received", {
+            deviceId,
+            promptId: message.promptId,
+            answer: message.answer,
+          });
           void this.#onPromptAnswer(deviceId, message.promptId, message.answer, {
             granted: message.granted,
             windowMinutes: message.windowMinutes,

@@ -196,6 +196,11 @@ export class EffectRunner implements AfterCommit {
     for (const effect of effects) {
       switch (effect.type) {
         case "show_prompt":
+          // With the answer's line (device_events.ts), how long the prompt was at the device.
+          this.#d.log?.debug("prompt sent", {
+            deviceId: effect.deviceId,
+            promptId: effect.promptId,
+          });
           agents.send(effect.deviceId, {
             type: "prompt",
             promptId: effect.promptId,

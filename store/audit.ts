@@ -111,13 +111,21 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
     ...tokenColumns(record),
   };
   const [{ id, seq }] = await insertAuditRow(db, content) as [{ id: number; seq: number }];
-  const [prev] = seq === 1 ? [] : await hashAt(db, { seq: seq - 1 });
-  const prev_hash = prev?.hash ?? GENESIS_HASH;
+  // The row before it is this transaction's own last one when a use case records several
+  // (the unique index on seq makes it so): its hash is known without reading it back.
+  const last = sealedIn.get(db);
+  const prev_hash = last?.seq === seq - 1
+    ? last.hash
+    : (seq === 1 ? undefined : (await hashAt(db, { seq: seq - 1 }))[0]?.hash) ?? GENESIS_HASH;
   const hash = await sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash }));
   await sealAuditRow(db, { id, prevHash: prev_hash, hash });
+  sealedIn.set(db, { seq, hash });
   const event = webhookEventOf(record.action);
   if (event) await enqueueEvent(db, event, webhookPayload(event, record), record.at);
 }
+
+/** The last row each open transaction sealed; gone with the transaction. */
+const sealedIn = new WeakMap<Db, { seq: number; hash: string }>();
 
 /** An audit row's own columns, as {@link appendAudit} writes them before it is sealed. */
 type AuditContent = {

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
+import type { CompiledQuery } from "kysely";
+import { CHAIN_START, checkLink } from "../core/audit_chain.ts";
+import { sha256Hex } from "../lib/audit_key.ts";
+import { canonicalAuditRow } from "../core/audit_chain.ts";
 import { queryPlans } from "../tests/support/query_plan.ts";
 import {
   appendAudit,
   type AuditFilter,
   auditRecord,
+  chainRows,
   recentAudit,
   searchAudit,
   webhookPayload,
@@ -62,6 +67,43 @@ Deno.test("appended records read back in the order they were written, newest fir
     ["session.opened", "s1", null],
     ["user.login", null, null],
   ]);
+});
+
+Deno.test("rows a transaction appends one after another link up without reading back the one before", async () => {
+  await using database = await openTestDatabase();
+  const { db } = database;
+  const record = (at: number) => ({
+    at,
+    action: "user.login" as const,
+    actor: { kind: "user" as const },
+  });
+  await appendAudit(db, record(1));
+  const statements: CompiledQuery[] = [];
+  const proto = Object.getPrototypeOf(db.getExecutor());
+  const execute = proto.executeQuery;
+  proto.executeQuery = function (this: unknown, query: CompiledQuery, ...rest: unknown[]) {
+    statements.push(query);
+    return execute.call(this, query, ...rest);
+  };
+  try {
+    await db.transaction().execute(async (trx) => {
+      for (const at of [2, 3, 4]) await appendAudit(trx, record(at));
+    });
+  } finally {
+    proto.executeQuery = execute;
+  }
+  // Only the first row of the transaction reads the head it follows.
+  const headReads = statements.filter((q) => /^select "hash" from "audit_log"/i.test(q.sql));
+  assert.equal(headReads.length, 1);
+  // The chain is whole: every row follows the one before and its hash is its content's.
+  let cursor = CHAIN_START;
+  const rows = await chainRows(db, 0, 10);
+  assert.equal(rows.length, 4);
+  for (const row of rows) {
+    const link = checkLink(cursor, row, await sha256Hex(canonicalAuditRow(row)));
+    assert.ok(link.ok, link.ok ? "" : link.problem.message);
+    cursor = link.cursor;
+  }
 });
 
 const at = Date.UTC(2026, 10, 30, 14, 3);
