@@ -59,7 +59,7 @@ Deno.test("a page answers its 404s and 500s with an HTML error page, whatever it
   assert.equal(missing.status, 404);
   assert.match(missing.headers.get("Content-Type") ?? "", /^text\/html/);
   assert.match(await textOf(missing), /There is no page at this address/);
-  t.services.deviceAdmin.search = () => Promise.reject(new Error("secret internals"));
+  t.services.deviceAdmin.searchList = () => Promise.reject(new Error("secret internals"));
   for (const accept of ["text/html", "application/json"]) {
     const res = await owner.request("/devices", { headers: { Accept: accept } });
     assert.equal(res.status, 500);
