@@ -9,6 +9,30 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/**
+ * When `reconnecting()` tries to connect (ms from its start), with a fake clock stepped 250 ms
+ * at a time until it has tried `tries` times; `connect` is told which try it answers (from 1).
+ */
+async function triesOf(
+  tries: number,
+  connect: (n: number, clock: FakeClock) => ReturnType<Parameters<typeof reconnecting>[0]>,
+  log: (line: string) => void = () => {},
+): Promise<number[]> {
+  const clock = new FakeClock();
+  const attempts: number[] = [];
+  const start = clock.now();
+  const done = reconnecting(() => {
+    attempts.push(clock.now() - start);
+    return connect(attempts.length, clock);
+  }, { log, maxBackoffMs: 60_000, clock, random: () => 0.5 });
+  for (let i = 0; i < 200 && attempts.length < tries; i++) {
+    await turn();
+    clock.advance(250);
+  }
+  await done;
+  return attempts;
+}
+
 Deno.test("reconnecting() keeps a disabled device asking, at the slow pace, until it gets in", async () => {
   const clock = new FakeClock();
   const log: string[] = [];
@@ -109,46 +133,28 @@ Deno.test("a server's going_away is read with its waits clamped, and ignored whe
 });
 
 Deno.test("reconnecting() keeps knocking within the restarting server's window while it is not up yet", async () => {
-  const clock = new FakeClock();
-  const attempts: number[] = [];
-  const start = clock.now();
-  const done = reconnecting(() => {
-    attempts.push(clock.now() - start);
-    if (attempts.length === 1) return Promise.resolve({ afterMs: 1_000, withinMs: 2_000 });
+  const attempts = await triesOf(6, (n) => {
+    if (n === 1) return Promise.resolve({ afterMs: 1_000, withinMs: 2_000 });
     // The restart takes longer than the server guessed: four refusals, then it is up.
-    if (attempts.length <= 5) return Promise.reject(new Error("connection refused"));
+    if (n <= 5) return Promise.reject(new Error("connection refused"));
     return Promise.resolve(false);
-  }, { log: () => {}, maxBackoffMs: 60_000, clock, random: () => 0.5 });
-  for (let i = 0; i < 100 && attempts.length < 6; i++) {
-    await turn();
-    clock.advance(250);
-  }
-  await done;
+  });
   // 2 s after the close, then half of at most the 2 s window (+ 0.25 s) each time, where
   // plain backoff would wait 1.25, 2.25, 4.25 and 8.25 s.
   assert.deepEqual(attempts, [0, 2_000, 3_250, 4_500, 5_750, 7_000]);
 });
 
 Deno.test("reconnecting() brings back a lasting connection lost without a word within its welcome's window, and keeps knocking within it", async () => {
-  const clock = new FakeClock();
   const log: string[] = [];
-  const attempts: number[] = [];
-  const start = clock.now();
-  const done = reconnecting(() => {
-    attempts.push(clock.now() - start);
+  const attempts = await triesOf(6, (n, clock) => {
     // Up for a minute, then the server crashed; the welcome had said 4 s.
-    if (attempts.length === 1) {
+    if (n === 1) {
       clock.advance(60_000);
       return Promise.resolve({ afterMs: 0, withinMs: 4_000, unannounced: true });
     }
-    if (attempts.length <= 5) return Promise.reject(new Error("connection refused"));
+    if (n <= 5) return Promise.reject(new Error("connection refused"));
     return Promise.resolve(false);
-  }, { log: (line) => log.push(line), maxBackoffMs: 60_000, clock, random: () => 0.5 });
-  for (let i = 0; i < 100 && attempts.length < 6; i++) {
-    await turn();
-    clock.advance(250);
-  }
-  await done;
+  }, (line) => log.push(line));
   // Half the window, then half of at most 2 s, 4 s, 4 s, 4 s (+ 0.25 s), where plain backoff
   // would have waited 0.75, 1.25, 2.25, 4.25 and 8.25 s.
   assert.deepEqual(attempts, [0, 62_000, 63_250, 65_500, 67_750, 70_000]);
@@ -160,23 +166,12 @@ Deno.test("reconnecting() brings back a lasting connection lost without a word w
 });
 
 Deno.test("reconnecting() backs off as usual when a connection is lost without a word soon after it began", async () => {
-  const clock = new FakeClock();
-  const attempts: number[] = [];
-  const start = clock.now();
-  const done = reconnecting(() => {
-    attempts.push(clock.now() - start);
+  const attempts = await triesOf(5, (n) => {
     // A server that welcomes and drops at once, again and again: no storm to spread, and no
     // reason to knock ever faster.
-    if (attempts.length <= 4) {
-      return Promise.resolve({ afterMs: 0, withinMs: 1_000, unannounced: true });
-    }
+    if (n <= 4) return Promise.resolve({ afterMs: 0, withinMs: 1_000, unannounced: true });
     return Promise.resolve(false);
-  }, { log: () => {}, maxBackoffMs: 60_000, clock, random: () => 0.5 });
-  for (let i = 0; i < 200 && attempts.length < 5; i++) {
-    await turn();
-    clock.advance(250);
-  }
-  await done;
+  });
   assert.deepEqual(attempts, [0, 1_250, 3_500, 7_750, 16_000]);
 });
 
