@@ -403,19 +403,43 @@ export async function consentBenchmark(
 }
 
 /**
- * What the consent round trip is bound by: from a CPU profile of the server through a whole
- * run (`BENCH_PROFILE=… deno task bench consent 2000`) on a machine shared with other work.
+ * What the consent round trip is bound by: the arithmetic from this run's figures, and the split
+ * of a CPU profile of the server over the round trips (`BENCH_PROFILE=<dir> deno run -A
+ * bench/consent.ts 1000 100 2`, then the samples from the first Request Authorization to the last
+ * Deauthorize) on the machine shared with other work.
  */
-const BOUND_BY = "Bound by the one server thread and the CPU it gets, not by the agents: 200 " +
-  "requests that arrive at once are served one after another on one JavaScript thread and one " +
-  "database connection, so the last waits for the 199 before it. At the server's CPU time per " +
-  "round trip (12 ms here on a machine loaded 30–60 on 2 cores, request, answer and " +
-  "deauthorization together), a p99 of 20 ms at 200 at once would need under 0.1 ms per round " +
-  "trip: the target is out of reach of any design that records each decision in a transaction " +
-  "on this machine. In the profile the server was idle 38 % of the time; of the rest, the log's " +
-  "synchronous writes to stdout 9.8 % (kept synchronous, so a line written is a line kept), the " +
-  "audit chain's SHA-256 9.6 % (7.5 % inside the append of a row, awaited on a worker thread while the transaction holds the connection), SQLite's reads 8.5 % and writes and commits 6.5 %, garbage collection 2.7 %. " +
-  "One request at a time is bound by the same shared CPU: its p50 is what the server needs.";
+function boundBy(r: ConsentResult): string {
+  const cpu = r.burstCpuMs;
+  const queue = r.agents * cpu;
+  return `Bound by serialized work on the one server thread, not by the agents: ${r.agents} ` +
+    `requests that arrive at once are served in turn on one JavaScript thread and one database ` +
+    `connection, so the last waits for the ${r.agents - 1} before it, and the p99 is about ` +
+    `${r.agents} × the work per round trip. At ${round2(cpu)} ms of server CPU per round trip ` +
+    `(request, prompt, answer, grant, receipt and deauthorization, on a machine shared with other ` +
+    `work), ${r.agents} × ${round2(cpu)} ms = ${round2(queue)} ms; the measured p99 is ` +
+    `${round2(percentile(r.burst, 99))} ms. A p99 of 20 ms at ${r.agents} at once needs ` +
+    `${round2(20 / r.agents)} ms of serialized work per round trip: out of reach of any design ` +
+    `that records each step of a decision in its own transaction on one thread. ` +
+    PROFILE_SPLIT;
+}
+
+/**
+ * The profile's split of the server's busy time over the round trips (100 at once, 1000 agents,
+ * load 15–60 on 2 cores): 34 % idle, and of the rest these shares.
+ */
+const PROFILE_SPLIT = "Where the server's busy time goes (profile over the round trips, 100 at " +
+  "once with 1000 agents connected; the server idle 34 % of the time): SQLite's COMMITs 25 % " +
+  "(one transaction per step of the round trip; a commit alone is ~12 µs, but the WAL checkpoint " +
+  "that every thousandth page's commit runs, with its fsyncs on a shared disk, makes the tail: " +
+  "commits up to 450 ms in the profile, during which the thread waits), the other SQL statements " +
+  "14 % and the audit rows' statements 8 %, kysely building and running the queries 12 %, HTTP, " +
+  "middleware and JSON 9 %, the services 8.5 %, core's decisions 8 %, the audit rows' canonical " +
+  "text and webhook payloads 4 %, the hub (agent sockets, prompt out, answer in) 2.6 %, log lines " +
+  "2 %, the audit chain's SHA-256 1.1 % (22 % before it was computed in place instead of on " +
+  "WebCrypto's thread: server CPU per round trip 11.7 ms → 8.4 ms in the same setting), garbage " +
+  "collection 0.7 %, the fleet's heartbeats 0.2 %. One request at a time is bound by the same " +
+  "shared CPU: its p50 is what the server needs; its p99 is a round trip that came while the " +
+  "burst before it was still being finished (receipts, revoke acknowledgements).";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {
@@ -490,7 +514,7 @@ ${
       ],
     ])
   }
-${BOUND_BY}
+${boundBy(r)}
 `;
 }
 
