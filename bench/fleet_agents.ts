@@ -177,12 +177,15 @@ if (values.mode === "enroll") {
   const sockets = new Set<WebSocket>();
   const started = performance.now();
   let online = 0;
+  // Welcomed connections that ended since start: the reconnect benchmark waits for every agent
+  // to have lost its connection once, not for none online at one instant (a quick one is back).
+  let cuts = 0;
   let connecting = true;
-  let reported = -1;
+  let reported = "";
   const report = setInterval(() => {
-    if (connecting || online === reported) return;
-    reported = online;
-    console.log(JSON.stringify({ online, at: Date.now() }));
+    if (connecting || `${online}/${cuts}` === reported) return;
+    reported = `${online}/${cuts}`;
+    console.log(JSON.stringify({ online, cuts, at: Date.now() }));
   }, 50);
 
   /**
@@ -231,7 +234,10 @@ if (values.mode === "enroll") {
         clearTimeout(first);
         clearInterval(beat);
         sockets.delete(ws);
-        if (ready) online--;
+        if (ready) {
+          online--;
+          cuts++;
+        }
         const lost = ready && dropWindow !== null
           ? { afterMs: 0, withinMs: dropWindow, unannounced: true }
           : null;
