@@ -8,6 +8,7 @@
  */
 import {
   type Benchmark,
+  cpuSeconds,
   interleaved,
   markdownTable,
   percentile,
@@ -37,6 +38,11 @@ interface Storm {
   upSeconds: number;
   /** The device list's p99 while the agents came back, in ms. */
   listP99: number;
+  /**
+   * The new server's CPU time from its start until every agent was back, per agent, in ms: its
+   * start, the crashed run's recovery and each handshake, less disturbed by load than latency.
+   */
+  cpuMsPerAgent: number;
 }
 
 /** What the reconnect benchmark measured, per kind of restart. */
@@ -106,14 +112,16 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
           list.push(...await timeGets(server.url, "/devices", cookie, 1));
         }
         allBackAt = performance.now();
+        const cpuMsPerAgent = await cpuSeconds(server.pid) * 1000 / agents;
         const backSeconds = (allBackAt - t0) / 1000;
         console.error(
           `reconnect:   ${signal}: up in ${round2(upSeconds)} s, all back in ${
             round2(backSeconds)
-          } s, list p99 ${round2(percentile(list, 99))} ms over ${list.length} requests; ` +
+          } s, list p99 ${round2(percentile(list, 99))} ms over ${list.length} requests, ` +
+            `server CPU ${round2(cpuMsPerAgent)} ms per agent; ` +
             `back by second: ${timeline.join(" ")}`,
         );
-        return { backSeconds, upSeconds, listP99: percentile(list, 99) };
+        return { backSeconds, upSeconds, listP99: percentile(list, 99), cpuMsPerAgent };
       };
       const storms: Record<"crash" | "graceful", Storm[]> = { crash: [], graceful: [] };
       const restListP99: number[] = [];
@@ -168,6 +176,7 @@ export function reconnectSection(r: ReconnectResult): string {
   };
   const back = (storms: Storm[]) => storms.map((s) => s.backSeconds);
   const up = (storms: Storm[]) => storms.map((s) => s.upSeconds);
+  const cpu = (storms: Storm[]) => storms.map((s) => s.cpuMsPerAgent);
   const list = (storms: Storm[]) => storms.map((s) => s.listP99);
   const within = (samples: number[], limit: number) => summarize(samples).median <= limit;
   return `## Reconnect storm
@@ -214,6 +223,18 @@ ${
         `≤ 100 ms — ${ok(within(list(r.graceful), 100))}`,
       ),
       row("device list p99 at rest (baseline)", r.restListP99, "ms", "—"),
+      row(
+        "server CPU from its start to all back, per agent (crash)",
+        cpu(r.crash),
+        "ms",
+        "—",
+      ),
+      row(
+        "server CPU from its start to all back, per agent (graceful)",
+        cpu(r.graceful),
+        "ms",
+        "—",
+      ),
     ])
   }
 ${BOUND_BY}
