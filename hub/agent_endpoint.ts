@@ -258,16 +258,18 @@ export class AgentEndpoint {
       return await this.#supportHello(conn, { ...hello.auth, agent: hello.agent });
     }
     const auth = hello.auth;
-    return await this.#turns.run(() => this.#deviceHello(conn, { ...hello, auth }));
+    const device = await this.#turns.run(() => this.#deviceHello(conn, { ...hello, auth }));
+    // Out of its turn: the hub writes the handshakes that finish together in one transaction.
+    if (device) await this.#welcome(conn, device, hello.agent);
   }
 
-  /** A device's hello (enrollment or credential), in its turn. */
+  /** A device's hello (enrollment or credential), in its turn: the device it proved to be. */
   async #deviceHello(
     conn: Connection,
     hello: Extract<AgentMessage, { type: "hello" }> & {
       auth: Exclude<Extract<AgentMessage, { type: "hello" }>["auth"], { kind: "support" }>;
     },
-  ) {
+  ): Promise<AcceptedDevice | undefined> {
     // Cut or stopped while it waited: nothing to check, nothing to write.
     if (conn.phase === "closed" || this.#stopped) return;
     // Decided before the credential is looked at: past the limit, an address's hellos are
@@ -337,7 +339,7 @@ export class AgentEndpoint {
       }
       device = result.device;
     }
-    await this.#welcome(conn, device, hello.agent);
+    return device;
   }
 
   /** A support app's hello: the service checks the code, the end user gets the offer. */
@@ -398,7 +400,12 @@ export class AgentEndpoint {
 
   // --- sockets
 
-  #refuse(conn: Connection, code: number, reason: string, extra: { code?: string } = {}) {
+  #refuse(
+    conn: Connection,
+    code: number,
+    reason: string,
+    extra: { code?: string } = {},
+  ): undefined {
     this.#holdPlace(conn);
     this.#d.hub.note(refuse(conn, code, reason, this.#d.clock.now(), extra));
   }

@@ -51,7 +51,7 @@ function connect(
   deviceId: string,
   departmentId: string,
 ) {
-  return n.records.connected({
+  return n.records.connected([{
     deviceId,
     departmentId,
     agent: { version: "1.0.0", platform: "linux-x64" },
@@ -64,7 +64,7 @@ function connect(
       deviceId,
       detail: {},
     }],
-  });
+  }]);
 }
 
 function offlineEvent(t: TestApp, deviceId: string) {
