@@ -46,6 +46,12 @@ export class HandshakePlaces {
     return true;
   }
 
+  /** Why {@link take} would refuse `ip` now: its address's places are full, or all are. */
+  fullFor(ip: string): "address" | "total" | null {
+    if ((this.#byAddress.get(addressKey(ip)) ?? 0) >= this.#limits.perAddress) return "address";
+    return this.#total >= this.#limits.total ? "total" : null;
+  }
+
   /** Gives back a place {@link take} gave for `ip`. */
   give(ip: string): void {
     const key = addressKey(ip);
@@ -86,6 +92,39 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
  * a handshake also waits for hashing and the key proof off the thread, which others overlap.
  */
 export const HANDSHAKES_AT_ONCE = 8;
+
+/**
+ * When a server whose handshake places are all taken has room for one more: it hands out the
+ * moments places free up at the pace handshakes have been finishing lately, one per agent told,
+ * so the agents it turns away come back one after the other instead of all at once, or later
+ * than they could. Times come from the caller (the injected clock).
+ */
+export class ComeBackTimes {
+  /** Lately, the milliseconds between two finished handshakes (a moving average). */
+  #intervalMs: number;
+  #lastDone: number | null = null;
+  /** The last moment handed out. */
+  #cursor = 0;
+
+  constructor(initialIntervalMs = 1) {
+    this.#intervalMs = initialIntervalMs;
+  }
+
+  /** A handshake finished at `now`. */
+  finished(now: number): void {
+    if (this.#lastDone !== null) {
+      const gap = Math.min(1000, Math.max(0, now - this.#lastDone));
+      this.#intervalMs = 0.95 * this.#intervalMs + 0.05 * gap;
+    }
+    this.#lastDone = now;
+  }
+
+  /** In how many ms from `now` the next agent turned away should come back (at least 100). */
+  next(now: number): number {
+    this.#cursor = Math.max(this.#cursor, now) + Math.max(0.1, this.#intervalMs);
+    return Math.min(60_000, Math.max(100, Math.ceil(this.#cursor - now)));
+  }
+}
 
 /** Turns for the costly part of handshakes: at most `limit` at once, the others in order. */
 export class HandshakeTurns {
