@@ -85,13 +85,14 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
 }
 
 /**
- * How many handshakes check their credential and write their presence at once. The database
- * takes one statement at a time, in the order asked: with every returning agent of a storm
- * asking at once, a page's queries would queue behind all of them. Past this many, handshakes
- * wait their turn here, where they hold no database time, and the pages go first. Not fewer:
- * a handshake also waits for hashing and the key proof off the thread, which others overlap.
+ * How many handshakes check their credential at once. The database takes one statement at a
+ * time, in the order asked: with every returning agent of a storm asking at once, a page's
+ * queries would queue behind all of them. Past this many, handshakes wait their turn here, where
+ * they hold no database time, and the pages go first. Not fewer: a handshake mostly waits (for
+ * the key proof off the thread, for the rate limit's and the presence's group commits), and the
+ * more of them wait together, the more each of those transactions carries.
  */
-export const HANDSHAKES_AT_ONCE = 8;
+export const HANDSHAKES_AT_ONCE = 16;
 
 /**
  * When a server whose handshake places are all taken has room for one more: it hands out the
