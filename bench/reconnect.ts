@@ -43,6 +43,8 @@ interface Storm {
    * start, the crashed run's recovery and each handshake, less disturbed by load than latency.
    */
   cpuMsPerAgent: number;
+  /** The same from the moment it was listening (its start left out): the handshakes' cost. */
+  handshakeCpuMs: number;
 }
 
 /** What the reconnect benchmark measured, per kind of restart. */
@@ -94,6 +96,7 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
         ]);
         server = next;
         const upSeconds = (performance.now() - t0) / 1000;
+        const cpuAtUp = await cpuSeconds(server.pid);
         const list: number[] = [];
         // Agents back at each whole second after the signal: how fast the fleet returns.
         const timeline: number[] = [];
@@ -112,16 +115,26 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
           list.push(...await timeGets(server.url, "/devices", cookie, 1));
         }
         allBackAt = performance.now();
-        const cpuMsPerAgent = await cpuSeconds(server.pid) * 1000 / agents;
+        const cpuAtBack = await cpuSeconds(server.pid);
+        const cpuMsPerAgent = cpuAtBack * 1000 / agents;
+        const handshakeCpuMs = (cpuAtBack - cpuAtUp) * 1000 / agents;
         const backSeconds = (allBackAt - t0) / 1000;
         console.error(
           `reconnect:   ${signal}: up in ${round2(upSeconds)} s, all back in ${
             round2(backSeconds)
           } s, list p99 ${round2(percentile(list, 99))} ms over ${list.length} requests, ` +
-            `server CPU ${round2(cpuMsPerAgent)} ms per agent; ` +
+            `server CPU ${round2(cpuMsPerAgent)} ms per agent (${
+              round2(handshakeCpuMs)
+            } ms from listening); ` +
             `back by second: ${timeline.join(" ")}`,
         );
-        return { backSeconds, upSeconds, listP99: percentile(list, 99), cpuMsPerAgent };
+        return {
+          backSeconds,
+          upSeconds,
+          listP99: percentile(list, 99),
+          cpuMsPerAgent,
+          handshakeCpuMs,
+        };
       };
       const storms: Record<"crash" | "graceful", Storm[]> = { crash: [], graceful: [] };
       const restListP99: number[] = [];
@@ -177,6 +190,7 @@ export function reconnectSection(r: ReconnectResult): string {
   const back = (storms: Storm[]) => storms.map((s) => s.backSeconds);
   const up = (storms: Storm[]) => storms.map((s) => s.upSeconds);
   const cpu = (storms: Storm[]) => storms.map((s) => s.cpuMsPerAgent);
+  const handshakeCpu = (storms: Storm[]) => storms.map((s) => s.handshakeCpuMs);
   const list = (storms: Storm[]) => storms.map((s) => s.listP99);
   const within = (samples: number[], limit: number) => summarize(samples).median <= limit;
   return `## Reconnect storm
@@ -232,6 +246,18 @@ ${
       row(
         "server CPU from its start to all back, per agent (graceful)",
         cpu(r.graceful),
+        "ms",
+        "—",
+      ),
+      row(
+        "server CPU from listening to all back, per agent (crash)",
+        handshakeCpu(r.crash),
+        "ms",
+        "—",
+      ),
+      row(
+        "server CPU from listening to all back, per agent (graceful)",
+        handshakeCpu(r.graceful),
         "ms",
         "—",
       ),
