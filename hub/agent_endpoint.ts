@@ -461,7 +461,7 @@ export class AgentEndpoint {
     conn.releaseTimer?.cancel();
     if (!conn.handshaking) return;
     // The pace agents turned away are told to come back at: handshakes that got through.
-    if (finished) this.#comeBack.finished(this.#d.clock.now());
+    if (finished) this.#comeBack.finished(this.#d.clock.now(), this.#places.taken > 1);
     conn.handshaking = false;
     this.#handshaking.delete(conn);
     this.release(conn.ip);

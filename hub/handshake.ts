@@ -94,6 +94,9 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
  */
 export const HANDSHAKES_AT_ONCE = 16;
 
+/** The slowest pace counted: a server that finishes fewer than 20 handshakes a second is stuck. */
+const MAX_INTERVAL_MS = 50;
+
 /**
  * When a server whose handshake places are all taken has room for one more: it hands out the
  * moments places free up at the pace handshakes have been finishing lately, one per agent told,
@@ -111,10 +114,14 @@ export class ComeBackTimes {
     this.#intervalMs = initialIntervalMs;
   }
 
-  /** A handshake finished at `now`. */
-  finished(now: number): void {
-    if (this.#lastDone !== null) {
-      const gap = Math.min(1000, Math.max(0, now - this.#lastDone));
+  /**
+   * A handshake finished at `now`. The gap since the one before says how fast the server gets
+   * through them only when others were under way meanwhile (`busy`); otherwise it says how
+   * seldom agents arrived, and is not counted.
+   */
+  finished(now: number, busy: boolean): void {
+    if (this.#lastDone !== null && busy) {
+      const gap = Math.min(MAX_INTERVAL_MS, Math.max(0, now - this.#lastDone));
       this.#intervalMs = 0.95 * this.#intervalMs + 0.05 * gap;
     }
     this.#lastDone = now;
@@ -122,8 +129,8 @@ export class ComeBackTimes {
 
   /** In how many ms from `now` the next agent turned away should come back (at least 100). */
   next(now: number): number {
-    this.#cursor = Math.max(this.#cursor, now) + Math.max(0.1, this.#intervalMs);
-    return Math.min(60_000, Math.max(100, Math.ceil(this.#cursor - now)));
+    this.#cursor = Math.max(this.#cursor, now + 100) + Math.max(0.1, this.#intervalMs);
+    return Math.min(60_000, Math.ceil(this.#cursor - now));
   }
 }
 
