@@ -155,7 +155,7 @@ export class AgentEndpoint {
     this.#scheduleRefusalSummary();
     if (this.#stopped || this.#places.fullFor(ip) !== "total" || !this.#busy.take(ip)) return null;
     this.#busyAnswers++;
-    const comeBackInMs = this.#comeBack.next(this.#d.clock.now());
+    const comeBackInMs = this.#comeBack.next(this.#d.clock.now(), this.#places.taken);
     let held = true;
     const release = () => {
       if (!held) return;

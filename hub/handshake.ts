@@ -110,7 +110,7 @@ export class ComeBackTimes {
   /** The last moment handed out. */
   #cursor = 0;
 
-  constructor(initialIntervalMs = 1) {
+  constructor(initialIntervalMs = 2) {
     this.#intervalMs = initialIntervalMs;
   }
 
@@ -127,9 +127,15 @@ export class ComeBackTimes {
     this.#lastDone = now;
   }
 
-  /** In how many ms from `now` the next agent turned away should come back (at least 100). */
-  next(now: number): number {
-    this.#cursor = Math.max(this.#cursor, now + 100) + Math.max(0.1, this.#intervalMs);
+  /**
+   * In how many ms from `now` the next agent turned away should come back (at least 100, at
+   * most a minute): after the `ahead` handshakes under way and every agent told before it, at
+   * the pace they have been finishing, or slower while none has finished for a while.
+   */
+  next(now: number, ahead: number): number {
+    const since = this.#lastDone === null ? 0 : Math.min(MAX_INTERVAL_MS, now - this.#lastDone);
+    const interval = Math.max(0.1, this.#intervalMs, ahead > 0 ? since : 0);
+    this.#cursor = Math.max(this.#cursor, now + 100 + ahead * interval) + interval;
     return Math.min(60_000, Math.ceil(this.#cursor - now));
   }
 }
