@@ -179,8 +179,8 @@ const BOUND_BY = "Bound by the machine and by agents knocking, no longer by each
   "upgrade, close, timers: about 15 %) cost far more than the handshakes themselves (SHA-256 " +
   "1.8 %, Ed25519 key proofs 1.2 %, SQLite statements 1 %, in transactions shared by up to 32 " +
   "handshakes). Before the restarted server answered, it spent 7.5 s recording the crashed run's " +
-  "5,000 device.offline rows (one SHA-256 link of the chain each, through the thread pool at the " +
-  "time; now hashed on the spot) and 4 s loading its modules.";
+  "5,000 device.offline rows (one SHA-256 link of the chain each, through the thread pool) and 4 s " +
+  "loading its modules.";
 
 /** The reconnect section of BENCHMARKS.md. */
 export function reconnectSection(r: ReconnectResult): string {
