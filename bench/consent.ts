@@ -55,18 +55,18 @@ export interface ConsentResult {
 }
 
 /**
- * One attempt as the bench and the server saw it. Every instant is in ms of the machine's wall
- * clock, which both share: the bench's own at sub-ms resolution, the server's as it stamped
- * its debug log lines and its audit row (1 ms resolution).
+ * One attempt as the bench and the server saw it, every instant in ms of the machine's wall
+ * clock (`Date.now()` in both processes, so no drift between a monotonic and a wall clock over
+ * a long run; the server stamps its log lines and audit rows at 1 ms).
  */
 export interface Attempt {
   /** The bench sent Request Authorization. */
   sent: number;
   /** Its HTTP answer arrived (the request and its prompt on record, the prompt sent). */
   responded: number;
-  /** The server sent the prompt to the agent (its "prompt sent" line). */
+  /** The server sent this attempt's prompt to the agent (its "prompt sent" line). */
   promptSent: number;
-  /** The server received the agent's answer (its "prompt answer received" line). */
+  /** The server received the answer to that prompt (its "prompt answer received" line). */
   answerReceived: number;
   /** The server's `authorization.granted` audit row. */
   granted: number;
@@ -75,14 +75,25 @@ export interface Attempt {
 /**
  * The full round trip of an attempt, and the server's share of it: the full time less the span
  * the prompt was outside the server, from the server sending it to the server receiving the
- * answer.
+ * answer. Throws when the instants are out of order (the prompt's span must lie inside the round
+ * trip), so a mismatched line can never be reported as server time.
  */
 export function attemptTimes(a: Attempt): { full: number; server: number; request: number } {
+  const order = [a.sent, a.promptSent, a.answerReceived, a.granted];
+  if (order.some((t) => !Number.isFinite(t)) || order.some((t, i) => i > 0 && t < order[i - 1]!)) {
+    throw new Error(
+      `attempt out of order: sent ${a.sent}, prompt sent ${a.promptSent}, answer received ${a.answerReceived}, granted ${a.granted}`,
+    );
+  }
   const full = a.granted - a.sent;
   return { full, server: full - (a.answerReceived - a.promptSent), request: a.responded - a.sent };
 }
 
-/** When the server last sent a prompt to each device and last heard an answer from it. */
+/**
+ * When the server sent each prompt and received its answer, by prompt id: a device is asked again
+ * every round, and the log's lines arrive in batches, possibly after the grant is on record, so
+ * the device's latest line may still be an earlier round's.
+ */
 export class PromptLog {
   readonly sent = new Map<string, number>();
   readonly answered = new Map<string, number>();
@@ -90,12 +101,26 @@ export class PromptLog {
   /** Reads one line of the server's log. */
   read(line: string): void {
     if (!line.includes(`"prompt `)) return;
-    const entry = JSON.parse(line) as { time: string; msg: string; deviceId?: string };
-    if (!entry.deviceId) return;
-    if (entry.msg === "prompt sent") this.sent.set(entry.deviceId, Date.parse(entry.time));
+    const entry = JSON.parse(line) as { time: string; msg: string; promptId?: string };
+    if (!entry.promptId) return;
+    if (entry.msg === "prompt sent") this.sent.set(entry.promptId, Date.parse(entry.time));
     else if (entry.msg === "prompt answer received") {
-      this.answered.set(entry.deviceId, Date.parse(entry.time));
+      this.answered.set(entry.promptId, Date.parse(entry.time));
     }
+  }
+
+  /** The span prompt `promptId` was outside the server, once both of its lines have arrived. */
+  span(promptId: string): { promptSent: number; answerReceived: number } | undefined {
+    const promptSent = this.sent.get(promptId);
+    const answerReceived = this.answered.get(promptId);
+    if (promptSent === undefined || answerReceived === undefined) return undefined;
+    return { promptSent, answerReceived };
+  }
+
+  /** Forgets prompts already timed, so a long run's maps stay small. */
+  forget(promptId: string): void {
+    this.sent.delete(promptId);
+    this.answered.delete(promptId);
   }
 }
 
@@ -104,15 +129,9 @@ interface AcceptingAgent {
   name: string;
   child: Deno.ChildProcess;
   stateDir: string;
-  deviceId?: string;
 }
 
 const QUESTION = "Accept (a) or decline (d)?";
-
-/** The wall clock at sub-ms resolution. */
-function wallNow(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 function acceptingAgent(server: string, token: string, name: string): AcceptingAgent {
   const stateDir = Deno.makeTempDirSync({ prefix: "assent-bench-agent-" });
@@ -220,7 +239,6 @@ export async function consentBenchmark(
         if (device?.online && device.capabilities?.includes("prompt")) {
           const { session } = await api("POST", `/devices/${device.id}/sessions`, {});
           sessions.set(agent.name, session.id);
-          agent.deviceId = device.id;
         }
       }
       return batch.every((a) => sessions.has(a.name));
@@ -262,9 +280,13 @@ export async function consentBenchmark(
     const [solo, ...crowd] = real;
     let lastId = (audit.prepare("SELECT max(id) AS id FROM audit_log").get() as { id: number })
       .id;
+    // Each grant with the prompt of its own attempt, so the attempt is timed by that prompt's
+    // lines and never by an earlier round's.
     const grants = audit.prepare(
-      `SELECT id, at, session_id FROM audit_log WHERE id > ? AND action = 'authorization.granted'
-       ORDER BY id`,
+      `SELECT g.id, g.at, g.session_id, json_extract(p.detail, '$.promptId') AS prompt_id
+       FROM audit_log g JOIN audit_log p ON p.session_id = g.session_id
+         AND p.attempt_id = g.attempt_id AND p.action = 'confirmation.prompted'
+       WHERE g.id > ? AND g.action = 'authorization.granted' ORDER BY g.id`,
     );
 
     /**
@@ -276,27 +298,39 @@ export async function consentBenchmark(
       const responded = new Map<string, number>();
       await Promise.all(batch.map(async (agent) => {
         const id = sessions.get(agent.name)!;
-        sent.set(id, wallNow());
+        sent.set(id, Date.now());
         await api("POST", `/sessions/${id}/authorize`);
-        responded.set(id, wallNow());
+        responded.set(id, Date.now());
       }));
-      // The audit log is read from the file, so waiting costs the server nothing.
-      const granted = new Map<string, number>();
+      // The audit log is read from the file, so waiting costs the server nothing; the log's lines
+      // of each prompt may come after its grant is on record, so they are waited for too.
+      const granted = new Map<string, { at: number; promptId: string }>();
       await until(`${batch.length} sessions authorized`, () => {
-        for (const row of grants.all(lastId) as { id: number; at: number; session_id: string }[]) {
+        const rows = grants.all(lastId) as {
+          id: number;
+          at: number;
+          session_id: string;
+          prompt_id: string;
+        }[];
+        for (const row of rows) {
           lastId = Math.max(lastId, row.id);
-          if (sent.has(row.session_id)) granted.set(row.session_id, row.at);
+          if (sent.has(row.session_id)) {
+            granted.set(row.session_id, { at: row.at, promptId: row.prompt_id });
+          }
         }
-        return granted.size === batch.length;
+        return granted.size === batch.length &&
+          [...granted.values()].every((g) => prompts.span(g.promptId) !== undefined);
       }, { timeoutMs: 60_000, intervalMs: 20 });
       const times = batch.map((agent) => {
         const id = sessions.get(agent.name)!;
+        const { at, promptId } = granted.get(id)!;
+        const span = prompts.span(promptId)!;
+        prompts.forget(promptId);
         return attemptTimes({
           sent: sent.get(id)!,
           responded: responded.get(id)!,
-          promptSent: prompts.sent.get(agent.deviceId!)!,
-          answerReceived: prompts.answered.get(agent.deviceId!)!,
-          granted: granted.get(id)!,
+          ...span,
+          granted: at,
         });
       });
       await Promise.all(
@@ -369,19 +403,43 @@ export async function consentBenchmark(
 }
 
 /**
- * What the consent round trip is bound by: from a CPU profile of the server through a whole
- * run (`BENCH_PROFILE=… deno task bench consent 2000`) on a machine shared with other work.
+ * What the consent round trip is bound by: the arithmetic from this run's figures, and the split
+ * of a CPU profile of the server over the round trips (`BENCH_PROFILE=<dir> deno run -A
+ * bench/consent.ts 1000 100 2`, then the samples from the first Request Authorization to the last
+ * Deauthorize) on the machine shared with other work.
  */
-const BOUND_BY = "Bound by the one server thread and the CPU it gets, not by the agents: 200 " +
-  "requests that arrive at once are served one after another on one JavaScript thread and one " +
-  "database connection, so the last waits for the 199 before it. At the server's CPU time per " +
-  "round trip (12 ms here on a machine loaded 30–60 on 2 cores, request, answer and " +
-  "deauthorization together), a p99 of 20 ms at 200 at once would need under 0.1 ms per round " +
-  "trip: the target is out of reach of any design that records each decision in a transaction " +
-  "on this machine. In the profile the server was idle 38 % of the time; of the rest, the log's " +
-  "synchronous writes to stdout 9.8 % (kept synchronous, so a line written is a line kept), the " +
-  "audit chain's SHA-256 9.6 % (7.5 % inside the append of a row, awaited on a worker thread while the transaction holds the connection), SQLite's reads 8.5 % and writes and commits 6.5 %, garbage collection 2.7 %. " +
-  "One request at a time is bound by the same shared CPU: its p50 is what the server needs.";
+function boundBy(r: ConsentResult): string {
+  const cpu = r.burstCpuMs;
+  const queue = r.agents * cpu;
+  return `Bound by serialized work on the one server thread, not by the agents: ${r.agents} ` +
+    `requests that arrive at once are served in turn on one JavaScript thread and one database ` +
+    `connection, so the last waits for the ${r.agents - 1} before it, and the p99 is about ` +
+    `${r.agents} × the work per round trip. At ${round2(cpu)} ms of server CPU per round trip ` +
+    `(request, prompt, answer, grant, receipt and deauthorization, on a machine shared with other ` +
+    `work), ${r.agents} × ${round2(cpu)} ms = ${round2(queue)} ms; the measured p99 is ` +
+    `${round2(percentile(r.burst, 99))} ms. A p99 of 20 ms at ${r.agents} at once needs ` +
+    `${round2(20 / r.agents)} ms of serialized work per round trip: out of reach of any design ` +
+    `that records each step of a decision in its own transaction on one thread. ` +
+    PROFILE_SPLIT;
+}
+
+/**
+ * The profile's split of the server's busy time over the round trips (100 at once, 1000 agents,
+ * load 15–60 on 2 cores): 34 % idle, and of the rest these shares.
+ */
+const PROFILE_SPLIT = "Where the server's busy time goes (profile over the round trips, 100 at " +
+  "once with 1000 agents connected; the server idle 34 % of the time): SQLite's COMMITs 25 % " +
+  "(one transaction per step of the round trip; a commit alone is ~12 µs, but the WAL checkpoint " +
+  "that every thousandth page's commit runs, with its fsyncs on a shared disk, makes the tail: " +
+  "commits up to 450 ms in the profile, during which the thread waits), the other SQL statements " +
+  "14 % and the audit rows' statements 8 %, kysely building and running the queries 12 %, HTTP, " +
+  "middleware and JSON 9 %, the services 8.5 %, core's decisions 8 %, the audit rows' canonical " +
+  "text and webhook payloads 4 %, the hub (agent sockets, prompt out, answer in) 2.6 %, log lines " +
+  "2 %, the audit chain's SHA-256 1.1 % (22 % before it was computed in place instead of on " +
+  "WebCrypto's thread: server CPU per round trip 11.7 ms → 8.4 ms in the same setting), garbage " +
+  "collection 0.7 %, the fleet's heartbeats 0.2 %. One request at a time is bound by the same " +
+  "shared CPU: its p50 is what the server needs; its p99 is a round trip that came while the " +
+  "burst before it was still being finished (receipts, revoke acknowledgements).";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {
@@ -456,7 +514,7 @@ ${
       ],
     ])
   }
-${BOUND_BY}
+${boundBy(r)}
 `;
 }
 

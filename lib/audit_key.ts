@@ -2,8 +2,9 @@
  * The instance's audit key: an Ed25519 key pair kept beside the instance secret in the data
  * directory (`audit.key`, mode 0600), which signs the audit chain's checkpoints. Its public half
  * is shown in Admin so an auditor can pin it; a different key later is a different instance.
- * Also SHA-256 through WebCrypto, the hash of the chain itself.
+ * Also SHA-256, the hash of the chain itself.
  */
+import { createHash } from "node:crypto";
 import { readOrPublish } from "./write_once.ts";
 
 const ED25519 = { name: "Ed25519" } as const;
@@ -94,10 +95,13 @@ export async function verifyAuditSignature(
   }
 }
 
-/** SHA-256 of `text` (UTF-8), lowercase hex. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * SHA-256 of `text` (UTF-8), lowercase hex. Hashed in place: WebCrypto's digest goes to a worker
+ * thread and back, and every audit row is hashed inside its transaction, which holds the one
+ * database connection meanwhile.
+ */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 /** A short, readable fingerprint of a public key: SHA-256 of the raw key, in groups. */

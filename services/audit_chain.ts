@@ -171,7 +171,7 @@ export class AuditChain implements DeadlineSource {
     while (true) {
       const batch = await chainRows(db, cursor.nextSeq - 1, BATCH);
       for (const row of batch) {
-        const result = checkLink(cursor, row, await sha256Hex(canonicalAuditRow(row)));
+        const result = checkLink(cursor, row, sha256Hex(canonicalAuditRow(row)));
         if (!result.ok) return broken(result.problem);
         cursor = result.cursor;
         rows += 1;

@@ -117,7 +117,7 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
   const prev_hash = last?.seq === seq - 1
     ? last.hash
     : (seq === 1 ? undefined : (await hashAt(db, { seq: seq - 1 }))[0]?.hash) ?? GENESIS_HASH;
-  const hash = await sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash }));
+  const hash = sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash }));
   await sealAuditRow(db, { id, prevHash: prev_hash, hash });
   sealedIn.set(db, { seq, hash });
   const event = webhookEventOf(record.action);

@@ -100,7 +100,7 @@ Deno.test("rows a transaction appends one after another link up without reading 
   const rows = await chainRows(db, 0, 10);
   assert.equal(rows.length, 4);
   for (const row of rows) {
-    const link = checkLink(cursor, row, await sha256Hex(canonicalAuditRow(row)));
+    const link = checkLink(cursor, row, sha256Hex(canonicalAuditRow(row)));
     assert.ok(link.ok, link.ok ? "" : link.problem.message);
     cursor = link.cursor;
   }

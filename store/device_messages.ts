@@ -49,21 +49,18 @@ export async function keepDeviceMessage(
     : message.type === "receipt"
     ? message.receiptId
     : message.promptId;
-  await db.deleteFrom("device_messages").where("device_id", "=", entry.deviceId)
-    .where("kind", "=", message.type).where("subject", "=", subject).execute();
-  await db.insertInto("device_messages").values({
+  await deleteSameSubject(db, { deviceId: entry.deviceId, kind: message.type, subject });
+  await insertMessage(db, {
     id: entry.id,
-    device_id: entry.deviceId,
+    deviceId: entry.deviceId,
     kind: message.type,
     subject,
-    session_id: entry.sessionId,
-    attempt_id: entry.attemptId,
+    sessionId: entry.sessionId,
+    attemptId: entry.attemptId,
     message: JSON.stringify(message),
-    created_at: entry.now,
-  }).execute();
-  const { count } = await db.selectFrom("device_messages")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
-    .where("device_id", "=", entry.deviceId).executeTakeFirstOrThrow();
+    now: entry.now,
+  });
+  const [{ count }] = await countOf(db, { deviceId: entry.deviceId }) as [{ count: number }];
   if (count <= limit) return { message, dropped: [] };
   // A lost withdrawal leaves a prompt whose answer is ignored; a lost receipt, a record the end
   // user can still get by mail and from the technician; a lost revoke, a lease that runs to its
@@ -108,10 +105,56 @@ export async function acknowledgeDeviceMessage(
   deviceId: string,
   messageId: string,
 ): Promise<StoredDeviceMessage | undefined> {
-  const row = await db.deleteFrom("device_messages").where("device_id", "=", deviceId)
-    .where("id", "=", messageId).returningAll().executeTakeFirst();
+  const [row] = await deleteAcknowledged(db, { deviceId, messageId });
   return row ? toStored(row) : undefined;
 }
+
+// Every prompt, grant receipt and revoke of a consent round trip is kept and acknowledged: the
+// statements of both are built once (store/compiled.ts).
+const deleteSameSubject = compiled(
+  ["deviceId", "kind", "subject"],
+  (db, p: { deviceId: string; kind: DurableMessage["type"]; subject: string }) =>
+    db.deleteFrom("device_messages").where("device_id", "=", p.deviceId)
+      .where("kind", "=", p.kind).where("subject", "=", p.subject),
+);
+
+const insertMessage = compiled(
+  ["id", "deviceId", "kind", "subject", "sessionId", "attemptId", "message", "now"],
+  (db, p: {
+    id: string;
+    deviceId: string;
+    kind: DurableMessage["type"];
+    subject: string;
+    sessionId: string | null;
+    attemptId: string | null;
+    message: string;
+    now: number;
+  }) =>
+    db.insertInto("device_messages").values({
+      id: p.id,
+      device_id: p.deviceId,
+      kind: p.kind,
+      subject: p.subject,
+      session_id: p.sessionId,
+      attempt_id: p.attemptId,
+      message: p.message,
+      created_at: p.now,
+    }),
+);
+
+const countOf = compiled(
+  ["deviceId"],
+  (db, p: { deviceId: string }) =>
+    db.selectFrom("device_messages").select((eb) => eb.fn.countAll<number>().as("count"))
+      .where("device_id", "=", p.deviceId),
+);
+
+const deleteAcknowledged = compiled(
+  ["deviceId", "messageId"],
+  (db, p: { deviceId: string; messageId: string }) =>
+    db.deleteFrom("device_messages").where("device_id", "=", p.deviceId)
+      .where("id", "=", p.messageId).returningAll(),
+);
 
 /** Forgets the device's revokes of a session (a version-1 `revoke_ack`); how many there were. */
 export async function acknowledgeRevokes(
