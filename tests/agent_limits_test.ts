@@ -276,3 +276,29 @@ Deno.test("a peer that never answers the server's close gives its handshake plac
     for (const peer of peers) peer.conn.close();
   }
 });
+
+Deno.test("heartbeats in their exact form share the control budget: a flood of them is cut like any other", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  // A flood of bare heartbeats, and heartbeats topping up a budget other messages spent.
+  const floods: ((agent: RawAgent) => void)[] = [
+    (agent) => {
+      for (let i = 0; i < 20_000; i++) agent.send('{"type":"heartbeat"}');
+    },
+    (agent) => {
+      for (let i = 0; i < 150; i++) {
+        agent.send({ type: "prompt_answer", promptId: `p${i}`, answer: "accept" });
+      }
+      for (let i = 0; i < 100; i++) agent.send('{"type":"heartbeat"}');
+    },
+  ];
+  for (const flood of floods) {
+    const { agent } = await enrolled(server);
+    flood(agent);
+    const cut = await wasCut(agent);
+    assert.ok(cut, "the connection was cut");
+    assert.equal(cut.code, CLOSE.rateLimited);
+    const acks = agent.received.filter((m) => m.type === "heartbeat_ack").length;
+    assert.ok(acks <= 200, `${acks} heartbeats were answered`);
+  }
+});
