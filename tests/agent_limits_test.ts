@@ -283,7 +283,7 @@ Deno.test("heartbeats in their exact form share the control budget: a flood of t
   // A flood of bare heartbeats, and heartbeats topping up a budget other messages spent.
   const floods: ((agent: RawAgent) => void)[] = [
     (agent) => {
-      for (let i = 0; i < 20_000; i++) agent.send('{"type":"heartbeat"}');
+      for (let i = 0; i < 1_000; i++) agent.send('{"type":"heartbeat"}');
     },
     (agent) => {
       for (let i = 0; i < 150; i++) {
@@ -293,11 +293,18 @@ Deno.test("heartbeats in their exact form share the control budget: a flood of t
     },
   ];
   for (const flood of floods) {
-    const { agent } = await enrolled(server);
+    const { agent, deviceId } = await enrolled(server);
     flood(agent);
-    const cut = await wasCut(agent);
-    assert.ok(cut, "the connection was cut");
-    assert.equal(cut.code, CLOSE.rateLimited);
+    // The acks and the error frame may be lost to a sender still writing: the record says why.
+    await agent.closed;
+    const cut = await until("the cut on the record", async () => {
+      await server.services.hub.flush();
+      return await server.services.db.selectFrom("audit_log").select("outcome")
+        .where("action", "=", "agent.protocol_error").where("device_id", "=", deviceId)
+        .executeTakeFirst();
+    });
+    assert.equal(cut.outcome, String(CLOSE.rateLimited));
+    assert.equal(server.services.hub.holds(deviceId), false);
     const acks = agent.received.filter((m) => m.type === "heartbeat_ack").length;
     assert.ok(acks <= 200, `${acks} heartbeats were answered`);
   }
