@@ -15,6 +15,7 @@ import {
   busyReason,
   CLOSE,
   decodeChannelFrame,
+  HEARTBEAT_FRAME,
   type KeyProof,
   LIMITS,
   PROTOCOL_VERSION,
@@ -229,7 +230,11 @@ export class AgentEndpoint {
       () => this.#refuse(conn, CLOSE.helloTimeout, "No hello received in time"),
     );
     socket.onmessage = (event) => {
-      this.#onFrame(conn, event.data).catch((err) => {
+      const data = event.data;
+      // Most frames of a connected fleet are this exact text: it is charged and answered
+      // without the general parse (anything else, however close, takes the general path).
+      if (data === HEARTBEAT_FRAME && conn.phase === "ready") return this.#heartbeat(conn);
+      this.#onFrame(conn, data).catch((err) => {
         this.#d.log.error("agent frame handling failed", { err, connection: conn.id });
         this.#refuse(conn, CLOSE.malformed, "The server could not process that message");
       });
@@ -255,6 +260,14 @@ export class AgentEndpoint {
   }
 
   // --- frames
+
+  /** A heartbeat in its exact form from a ready connection: charged as any control message. */
+  #heartbeat(conn: Connection): void {
+    if (!conn.budget.take("control", this.#d.clock.now())) {
+      return this.#refuse(conn, CLOSE.rateLimited, "Too many messages");
+    }
+    this.#d.hub.heartbeat(conn);
+  }
 
   async #onFrame(conn: Connection, data: unknown): Promise<void> {
     if (conn.phase === "closed") return;

@@ -342,13 +342,26 @@ export class AgentHub {
 
   /** A message from a device whose connection is ready. */
   async received(conn: Connection, message: AgentMessage): Promise<void> {
+    if (message.type === "heartbeat") return this.heartbeat(conn);
     this.#checkIn(conn);
-    if (message.type === "heartbeat") {
-      conn.socket.send(JSON.stringify({ type: "heartbeat_ack", serverTime: this.#d.clock.now() }));
-    } else if (message.type === "device_info") {
+    if (message.type === "device_info") {
       await this.#deviceInfo(conn, message.info);
     } else {
       for (const l of this.#listeners) l.message?.(conn.device!.id, message);
+    }
+  }
+
+  /**
+   * A heartbeat from a device whose connection is ready: it checks in and hears the ack. The
+   * steady work of a connected fleet, so it writes nothing and builds no message object.
+   */
+  heartbeat(conn: Connection): void {
+    const now = this.#d.clock.now();
+    const device = conn.device;
+    if (device) this.#presence.checkIn(device.id, conn.id, now);
+    // The same text JSON.stringify gives for { type: "heartbeat_ack", serverTime: now }.
+    if (conn.socket.readyState === WebSocket.OPEN) {
+      conn.socket.send(`{"type":"heartbeat_ack","serverTime":${now}}`);
     }
   }
 

@@ -75,7 +75,13 @@ export class PresenceBook {
   checkIn(deviceId: string, connectionId: string, at: number): void {
     const p = this.#presence.get(deviceId);
     if (p?.kind !== "online" || p.connectionId !== connectionId) return;
-    this.#presence.set(deviceId, { ...p, lastActivityAt: Math.max(p.lastActivityAt, at) });
+    // Spelled out rather than spread: this runs for every heartbeat of the fleet.
+    this.#presence.set(deviceId, {
+      kind: "online",
+      connectionId: p.connectionId,
+      connectedAt: p.connectedAt,
+      lastActivityAt: Math.max(p.lastActivityAt, at),
+    });
     this.#dirty.set(deviceId, at);
   }
 

@@ -90,6 +90,12 @@ export const LIMITS = {
   binaryFrame: 256 * 1024 + 4,
 };
 
+/**
+ * A heartbeat as agents send it (JSON.stringify of `{ type: "heartbeat" }`): the server may
+ * recognise this exact text without parsing it; any other spelling is parsed as usual.
+ */
+export const HEARTBEAT_FRAME = '{"type":"heartbeat"}';
+
 /** Timing, in seconds. */
 export const TIMING = {
   heartbeat: 15,

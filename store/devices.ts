@@ -397,23 +397,47 @@ export async function reclaimDevices(db: Db, ids: string[], nodeId: string): Pro
 /** How many check-in times one statement writes: 2 parameters each, far below any limit. */
 export const ACTIVITY_CHUNK = 500;
 
+/** The parameters of one chunk of check-in times: `id0`, `at0`, `id1`, `at1`, … */
+const ACTIVITY_PARAMS = Array.from({ length: ACTIVITY_CHUNK }, (_, i) => [`id${i}`, `at${i}`])
+  .flat();
+
+/** One chunk of check-in times, built once: the flush runs every few seconds. */
+const saveActivityChunk = compiled(
+  ACTIVITY_PARAMS,
+  (db, p: Record<string, unknown>) => {
+    const rows = sql.join(
+      Array.from(
+        { length: ACTIVITY_CHUNK },
+        (_, i) => sql`(${p[`id${i}`]}, cast(${p[`at${i}`]} as bigint))`,
+      ),
+    );
+    // VALUES names its columns column1, column2 in SQLite and PostgreSQL alike.
+    const statement = sql`update devices set last_activity_at = t.column2
+      from (values ${rows}) as t
+      where devices.id = t.column1
+        and (devices.last_activity_at is null or devices.last_activity_at < t.column2)`;
+    return { compile: () => statement.compile(db) };
+  },
+);
+
 /**
  * Writes many last-activity times (heartbeats are batched), a few hundred per statement, never
  * moving a time back. Each statement stands alone, so other queries take turns between them
  * rather than waiting for the whole fleet's times.
  */
 export async function saveLastActivity(db: Db, times: Map<string, number>): Promise<void> {
+  if (times.size === 0) return;
   const entries = [...times];
   for (let i = 0; i < entries.length; i += ACTIVITY_CHUNK) {
-    const rows = sql.join(
-      entries.slice(i, i + ACTIVITY_CHUNK).map(([id, at]) => sql`(${id}, cast(${at} as bigint))`),
-    );
-    // VALUES names its columns column1, column2 in SQLite and PostgreSQL alike.
-    await sql`update devices set last_activity_at = t.column2
-      from (values ${rows}) as t
-      where devices.id = t.column1
-        and (devices.last_activity_at is null or devices.last_activity_at < t.column2)`
-      .execute(db);
+    const params: Record<string, unknown> = {};
+    for (let j = 0; j < ACTIVITY_CHUNK; j++) {
+      // A short last chunk repeats its last pair, so every chunk is the one prepared statement;
+      // the repeat writes nothing (the time is no newer the second time).
+      const [id, at] = entries[Math.min(i + j, entries.length - 1)]!;
+      params[`id${j}`] = id;
+      params[`at${j}`] = at;
+    }
+    await saveActivityChunk(db, params);
   }
 }
 

@@ -231,13 +231,14 @@ Deno.test("the heartbeat flush writes a fleet's check-ins in a few statements, n
       .execute();
     const times = new Map<string, number>([["pc-1", 5_000], ["gone", 5_000]]);
     ids.forEach((id, i) => times.set(id, 2_000 + i));
+    // Counted as they run: a statement built once is run many times.
     let statements = 0;
     const counted = db.withPlugin({
-      transformQuery: (args) => {
+      transformQuery: (args) => args.node,
+      transformResult: (args) => {
         statements++;
-        return args.node;
+        return Promise.resolve(args.result);
       },
-      transformResult: (args) => Promise.resolve(args.result),
     });
     await saveLastActivity(counted, times);
     assert.ok(statements <= Math.ceil(times.size / ACTIVITY_CHUNK), `${statements} statements`);
@@ -248,5 +249,41 @@ Deno.test("the heartbeat flush writes a fleet's check-ins in a few statements, n
     assert.equal(at.get("pc-1201"), 2_000 + 1_199);
     assert.equal(typeof at.get("pc-600"), "number");
     assert.equal(rows.length, 1_201);
+  });
+});
+
+Deno.test("the heartbeat flush runs one statement built once, whatever the number of check-ins", async () => {
+  await withDevice(async ({ db }) => {
+    for (let i = 2; i <= 3; i++) {
+      await insertDevice(db, { ...ANOTHER, id: `pc-${i}`, name: `pc-${i}`, now: 1_000 });
+    }
+    let built = 0;
+    let ran = 0;
+    const counted = db.withPlugin({
+      transformQuery: (args) => {
+        built++;
+        return args.node;
+      },
+      transformResult: (args) => {
+        ran++;
+        return Promise.resolve(args.result);
+      },
+    });
+    await saveLastActivity(counted, new Map([["pc-1", 2_000]]));
+    built = 0;
+    ran = 0;
+    // Three check-ins, then one: a short chunk is the same statement, not a new one to build.
+    await saveLastActivity(counted, new Map([["pc-1", 3_000], ["pc-2", 3_001], ["pc-3", 3_002]]));
+    await saveLastActivity(counted, new Map([["pc-2", 4_000]]));
+    await saveLastActivity(counted, new Map());
+    assert.equal(built, 0, "no statement built on the flush's path");
+    assert.equal(ran, 2);
+    const rows = await db.selectFrom("devices").select(["id", "last_activity_at"]).orderBy("id")
+      .execute();
+    assert.deepEqual(rows.map((r) => [r.id, r.last_activity_at]), [
+      ["pc-1", 3_000],
+      ["pc-2", 4_000],
+      ["pc-3", 3_002],
+    ]);
   });
 });

@@ -315,3 +315,36 @@ Deno.test("with every handshake place taken, an upgrade is told at once when the
   for (const a of waiting) a.close();
   await Promise.all(waiting.map((a) => a.closed));
 });
+
+Deno.test("heartbeats in their exact form share the control budget: a flood of them is cut like any other", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  // A flood of bare heartbeats, and heartbeats topping up a budget other messages spent.
+  const floods: ((agent: RawAgent) => void)[] = [
+    (agent) => {
+      for (let i = 0; i < 1_000; i++) agent.send('{"type":"heartbeat"}');
+    },
+    (agent) => {
+      for (let i = 0; i < 150; i++) {
+        agent.send({ type: "prompt_answer", promptId: `p${i}`, answer: "accept" });
+      }
+      for (let i = 0; i < 100; i++) agent.send('{"type":"heartbeat"}');
+    },
+  ];
+  for (const flood of floods) {
+    const { agent, deviceId } = await enrolled(server);
+    flood(agent);
+    // The acks and the error frame may be lost to a sender still writing: the record says why.
+    await agent.closed;
+    const cut = await until("the cut on the record", async () => {
+      await server.services.hub.flush();
+      return await server.services.db.selectFrom("audit_log").select("outcome")
+        .where("action", "=", "agent.protocol_error").where("device_id", "=", deviceId)
+        .executeTakeFirst();
+    });
+    assert.equal(cut.outcome, String(CLOSE.rateLimited));
+    assert.equal(server.services.hub.holds(deviceId), false);
+    const acks = agent.received.filter((m) => m.type === "heartbeat_ack").length;
+    assert.ok(acks <= 200, `${acks} heartbeats were answered`);
+  }
+});

@@ -205,6 +205,34 @@ Deno.test("a device that stops checking in goes offline after the heartbeat wind
   assert.equal((await agent.closed).code, CLOSE.heartbeatTimeout);
 });
 
+Deno.test("a heartbeat checks in and is answered with the server's time, however it is spelled", async () => {
+  const clock = new FakeClock(Date.now());
+  await using server = await startTestServer({ clock });
+  const dept = await department(server.services);
+  const agent = new RawAgent(server.url);
+  const { deviceId } = await agent.enroll(await enrollmentToken(server.services, dept));
+  // As the reference agent sends it, with spaces, and with a field this version ignores.
+  const spellings = [
+    JSON.stringify({ type: "heartbeat" }),
+    '{ "type": "heartbeat" }',
+    '{"type":"heartbeat","seq":7}',
+  ];
+  for (const [i, frame] of spellings.entries()) {
+    clock.advance(20_000);
+    agent.send(frame);
+    await until(
+      "the heartbeat_ack",
+      () => agent.received.filter((m) => m.type === "heartbeat_ack").length === i + 1,
+    );
+    const ack = agent.received.filter((m) => m.type === "heartbeat_ack").at(-1);
+    assert.deepEqual(ack, { type: "heartbeat_ack", serverTime: clock.now() }, frame);
+    assert.equal(server.services.hub.lastActivity(deviceId), clock.now(), frame);
+  }
+  // 60 s after enrollment, longer than the window: only the check-ins kept it online.
+  assert.ok(server.services.hub.isOnline(deviceId));
+  agent.close();
+});
+
 Deno.test("heartbeats are written in batches and the last activity survives a restart", async () => {
   const clock = new FakeClock(Date.now());
   const server = await startTestServer({ clock });
