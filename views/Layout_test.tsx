@@ -29,8 +29,8 @@ function ReferenceHead(
       <script src={asset("vendor/htmx.min.js")} defer></script>
       <script src={asset("vendor/htmx-ext-sse.js")} defer></script>
       <script src={asset("app.js")} defer></script>
-      {p.styles?.map((s) => <link rel="stylesheet" href={asset(s)} />)}
-      {p.modules?.map((m) => <script type="module" src={asset(m)}></script>)}
+      {p.styles?.map((s) => <link key={s} rel="stylesheet" href={asset(s)} />)}
+      {p.modules?.map((m) => <script key={m} type="module" src={asset(m)}></script>)}
     </head>
   );
 }
