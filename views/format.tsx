@@ -1,5 +1,5 @@
 /** Small display helpers shared by pages. */
-import { type Markup, markup } from "./html.ts";
+import { Markup, markup } from "./html.ts";
 
 /**
  * A timestamp shown in the viewer's local time: app.js localizes it (the stylesheet keeps it
@@ -21,8 +21,9 @@ export function Time(props: { at: number | null; empty?: string; clock?: boolean
 export function timeMarkup(at: number | null): Markup {
   if (at === null) return markup`<span class="muted">Never</span>`;
   const iso = isoTime(at);
-  const utc = `${iso.replace("T", " ").slice(0, 19)} UTC`;
-  return markup`<time datetime="${iso}" data-local title="${utc}">${utc}</time>`;
+  const utc = `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+  // Digits, signs and separators only: nothing in it to escape.
+  return new Markup(`<time datetime="${iso}" data-local title="${utc}">${utc}</time>`);
 }
 
 /** The online/offline badge of a device. */
