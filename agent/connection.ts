@@ -4,6 +4,7 @@
  */
 import {
   type AgentMessage,
+  busyDelayOf,
   type Capability,
   CLOSE,
   decodeChannelFrame,
@@ -59,7 +60,25 @@ export class DeviceDisabled extends Error {
  * When to reconnect, in milliseconds from the close: as a stopping server asked, or (with
  * `unannounced`) as the server said at the welcome for a connection lost without a word.
  */
-export type ComeBack = { afterMs: number; withinMs: number; unannounced?: boolean };
+export type ComeBack = {
+  afterMs: number;
+  withinMs: number;
+  unannounced?: boolean;
+  /** The server was too busy to take the handshake and said when it has room (CLOSE.busy). */
+  busy?: boolean;
+};
+
+/**
+ * What a server too busy for this handshake asked (CLOSE.busy): to come back when it has room
+ * for it, give or take a tenth (at most half a second), so those it told the same moment do
+ * not all knock at once. Null for any other close, or a reason without a wait.
+ */
+export function busyComeBackOf(code: number, reason: string): ComeBack | null {
+  if (code !== CLOSE.busy) return null;
+  const afterMs = busyDelayOf(reason);
+  if (afterMs === null) return null;
+  return { afterMs, withinMs: Math.min(500, Math.ceil(afterMs / 10)), busy: true };
+}
 
 /** The longest wait a stopping server may ask of an agent: ten minutes. */
 const COME_BACK_MAX_MS = 600_000;
@@ -503,7 +522,8 @@ class Connection {
       this.options.log(`disconnected (code ${event.code}${reason ? `: ${reason}` : ""})`);
     }
     this.#done.resolve(
-      this.#comeBack ??
+      busyComeBackOf(event.code, reason) ??
+        this.#comeBack ??
         (this.#dropWindowMs === null
           ? null
           : { afterMs: 0, withinMs: this.#dropWindowMs, unannounced: true }),

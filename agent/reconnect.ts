@@ -94,11 +94,16 @@ export async function reconnecting(
     // it comes back spread over the window its welcome gave. One cut soon after it began is
     // no such storm, and backs off as usual, so a flapping server is not knocked at ever faster.
     if (comeBack?.unannounced && !lasted) comeBack = null;
-    attempt = comeBack || lasted ? 0 : attempt + 1;
-    if (comeBack) {
-      restartCeiling = Math.max(1000, comeBack.withinMs);
-      windowSince = clock.now();
-    } else if (lasted) restartCeiling = null;
+    // A server too busy for the handshake said when it has room: that is when this agent comes
+    // back, and nothing else changes (its backoff and window stay as they were).
+    const busy = comeBack?.busy === true;
+    if (!busy) {
+      attempt = comeBack || lasted ? 0 : attempt + 1;
+      if (comeBack) {
+        restartCeiling = Math.max(1000, comeBack.withinMs);
+        windowSince = clock.now();
+      } else if (lasted) restartCeiling = null;
+    }
     const delay = disabled
       ? disabledDelay(options.disabledRetryMs ?? DISABLED_RETRY_MS, random)
       : comeBack
@@ -115,6 +120,8 @@ export async function reconnecting(
     options.log(
       disabled
         ? `this device is disabled by an admin; asking again in ${seconds} s`
+        : busy
+        ? `the server is busy; reconnecting in ${seconds} s, when it has room`
         : comeBack?.unannounced
         ? `the connection was lost; reconnecting in ${seconds} s, within the server's window`
         : comeBack

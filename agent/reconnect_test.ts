@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
-import { AgentStopped, comeBackOf, DeviceDisabled } from "./connection.ts";
+import { busyReason, CLOSE } from "../protocol/messages.ts";
+import { AgentStopped, busyComeBackOf, comeBackOf, DeviceDisabled } from "./connection.ts";
 import { comeBackDelay, disabledDelay, reconnecting } from "./reconnect.ts";
 import { comeBackWindow } from "../hub/presence.ts";
 
@@ -259,4 +260,30 @@ Deno.test("a server that cannot take its fleet back within a restart's time is k
   // …then twice the window, then four times: ever fewer tries.
   assert.ok(waits.at(-1)! >= 4_000, `waits ${waits.join(" ")}`);
   assert.ok(attempts.length < 25, `${attempts.length} tries in a minute`);
+});
+
+Deno.test("reconnecting() comes back when a busy server said it has room, its backoff untouched", async () => {
+  const log: string[] = [];
+  const attempts = await triesOf(4, (n) => {
+    if (n === 1 || n === 3) return Promise.reject(new Error("connection refused"));
+    if (n === 2) return Promise.resolve(busyComeBackOf(CLOSE.busy, busyReason(4_000))!);
+    return Promise.resolve(false);
+  }, (line) => log.push(line));
+  // 1.25 s of backoff; then 4 s as told, plus half of its tenth; then the backoff goes on from
+  // where it was (the second refusal: half of 4 s, + 0.25 s), not from the start.
+  assert.deepEqual(attempts, [0, 1_250, 5_450, 7_700].map((t) => Math.ceil(t / 250) * 250));
+  assert.ok(
+    log.some((l) => /the server is busy; reconnecting in 4\.2 s, when it has room/.test(l)),
+  );
+});
+
+Deno.test("a busy close is read with its wait capped, and ignored under another code or without a wait", () => {
+  assert.deepEqual(busyComeBackOf(CLOSE.busy, busyReason(1_234)), {
+    afterMs: 1_234,
+    withinMs: 124,
+    busy: true,
+  });
+  assert.equal(busyComeBackOf(CLOSE.busy, "come back in 999999999 ms")?.afterMs, 60_000);
+  assert.equal(busyComeBackOf(CLOSE.busy, "Server busy"), null);
+  assert.equal(busyComeBackOf(CLOSE.goingAway, busyReason(1_000)), null);
 });

@@ -17,6 +17,8 @@ export interface FleetWorker {
   stdin: WritableStreamDefaultWriter<Uint8Array>;
   /** How many of its agents are online now (connect mode), as it last reported. */
   online: number;
+  /** How many of its agents' welcomed connections have ended since it started, likewise. */
+  cuts: number;
 }
 
 /** Starts a worker of simulated agents; `onOnline` hears every change of its online count. */
@@ -42,6 +44,7 @@ export function fleetWorker(args: string[], onOnline?: () => void): FleetWorker 
     result: Promise.resolve({}),
     stdin: child.stdin.getWriter(),
     online: 0,
+    cuts: 0,
   };
   w.result = (async () => {
     const first = await lines.read();
@@ -51,7 +54,9 @@ export function fleetWorker(args: string[], onOnline?: () => void): FleetWorker 
     // Then, in connect mode, the online count whenever it changes.
     (async () => {
       for (let next = await lines.read(); !next.done; next = await lines.read()) {
-        w.online = JSON.parse(next.value).online;
+        const report = JSON.parse(next.value);
+        w.online = report.online;
+        w.cuts = report.cuts ?? w.cuts;
         onOnline?.();
       }
     })();
@@ -252,6 +257,11 @@ export async function connectFleet(
   );
   const ready = await Promise.all(workers.map((w) => w.result));
   return { workers, connected: ready.reduce((n, r) => n + (r.ready ?? 0), 0) };
+}
+
+/** Welcomed connections ended over all workers since they started, as they last reported. */
+export function cutCount(workers: FleetWorker[]): number {
+  return workers.reduce((n, w) => n + w.cuts, 0);
 }
 
 /** Online agents over all workers, as they last reported. */

@@ -90,10 +90,15 @@ export async function startServerProcess(
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
   const reader = lines.getReader();
+  // With BENCH_SERVER_LOG the server's log is appended to that file, to see what it did when.
+  const logFile = Deno.env.get("BENCH_SERVER_LOG");
+  const log = logFile ? await Deno.open(logFile, { append: true, create: true }) : null;
+  const encoder = new TextEncoder();
   let url = "";
   while (!url) {
     const { value, done } = await reader.read();
     if (done) throw new Error("server exited before listening");
+    await log?.write(encoder.encode(value + "\n"));
     const entry = JSON.parse(value);
     if (entry.msg === "listening") url = entry.url;
   }
@@ -116,7 +121,9 @@ export async function startServerProcess(
       const { value, done } = await reader.read();
       if (done) break;
       server.onLine?.(value);
+      await log?.write(encoder.encode(value + "\n"));
     }
+    log?.close();
   })();
   return server;
 }

@@ -12,6 +12,7 @@ import { addressKey } from "../lib/net.ts";
 import { randomToken } from "../lib/tokens.ts";
 import {
   AgentMessage,
+  busyReason,
   CLOSE,
   decodeChannelFrame,
   type KeyProof,
@@ -31,6 +32,7 @@ import {
 import { FrameBudget } from "./frame_budget.ts";
 import {
   BAD_KEY,
+  ComeBackTimes,
   CUT_HANDSHAKE_GRACE_MS,
   HANDSHAKE_LIMITS,
   type HandshakeLimits,
@@ -39,6 +41,9 @@ import {
   isOtherVersionHello,
   unsupportedVersion,
 } from "./handshake.ts";
+
+/** How often upgrades refused meanwhile are summed up in one log line. */
+const REFUSAL_SUMMARY_MS = 10_000;
 
 /** A refusal with its close code and the text the agent shows. */
 type Refused = { ok: false; code: number; reason: string; key?: string };
@@ -107,10 +112,17 @@ export class AgentEndpoint {
   #handshaking = new Set<Connection>();
   #seq = 0;
   #stopped = false;
+  /** Places of the quick answers to upgrades refused while every handshake place is taken. */
+  readonly #busy: HandshakePlaces;
+  readonly #comeBack = new ComeBackTimes();
+  #refusedUpgrades = 0;
+  #busyAnswers = 0;
+  #summaryTimer?: { cancel(): void };
 
   constructor(deps: EndpointDeps) {
     this.#d = deps;
     this.#places = new HandshakePlaces(deps.handshakes ?? HANDSHAKE_LIMITS);
+    this.#busy = new HandshakePlaces(deps.handshakes ?? HANDSHAKE_LIMITS);
     this.#turns = new HandshakeTurns(deps.handshakesAtOnce);
   }
 
@@ -126,6 +138,68 @@ export class AgentEndpoint {
   /** Gives back a place {@link admit} gave for `ip`. */
   release(ip: string): void {
     this.#places.give(ip);
+  }
+
+  /**
+   * For an upgrade {@link admit} refused: when every place is taken (not only its address's),
+   * a quick answer that says when the server has room for it — the caller upgrades and hands
+   * the socket to `accept`, which closes it with CLOSE.busy at once, or gives the answer's own
+   * place back with `release` if the upgrade does not happen. Null: refuse before the upgrade.
+   * Such answers have places of their own, as many as the handshakes, so what a peer can make
+   * the server hold stays bounded. Refusals are counted, and logged in a summary line.
+   */
+  busy(
+    ip: string,
+  ): { comeBackInMs: number; accept(socket: WebSocket): void; release(): void } | null {
+    this.#refusedUpgrades++;
+    this.#scheduleRefusalSummary();
+    if (this.#stopped || this.#places.fullFor(ip) !== "total" || !this.#busy.take(ip)) return null;
+    this.#busyAnswers++;
+    const comeBackInMs = this.#comeBack.next(this.#d.clock.now(), this.#places.taken);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      timer?.cancel();
+      this.#busy.give(ip);
+    };
+    let timer: { cancel(): void } | undefined;
+    return {
+      comeBackInMs,
+      release,
+      accept: (socket) => {
+        const close = () => socket.close(CLOSE.busy, busyReason(comeBackInMs));
+        if (socket.readyState === WebSocket.OPEN) close();
+        else socket.onopen = close;
+        socket.onmessage = () => {};
+        socket.onclose = release;
+        socket.onerror = () => {
+          if (socket.readyState !== WebSocket.OPEN) release();
+        };
+        // As a cut handshake's: a peer that never answers the close keeps it only so long.
+        timer = this.#d.clock.at(this.#d.clock.now() + CUT_HANDSHAKE_GRACE_MS, release);
+      },
+    };
+  }
+
+  #scheduleRefusalSummary() {
+    if (this.#summaryTimer || this.#stopped) return;
+    this.#summaryTimer = this.#d.clock.at(this.#d.clock.now() + REFUSAL_SUMMARY_MS, () => {
+      this.#summaryTimer = undefined;
+      this.#logRefusals();
+    });
+  }
+
+  /** One line for the upgrades refused since the last one (none per refusal: a storm is many). */
+  #logRefusals() {
+    if (this.#refusedUpgrades === 0) return;
+    this.#d.log.info("agent upgrades refused while the handshake places were full", {
+      refused: this.#refusedUpgrades,
+      toldWhenToComeBack: this.#busyAnswers,
+      handshakesInProgress: this.#places.taken,
+    });
+    this.#refusedUpgrades = 0;
+    this.#busyAnswers = 0;
   }
 
   /** Connections admitted that have not authenticated (or closed) yet. */
@@ -170,6 +244,8 @@ export class AgentEndpoint {
   /** Closes the connections still in their handshake (the hub closes the others). */
   stop(): void {
     this.#stopped = true;
+    this.#summaryTimer?.cancel();
+    this.#logRefusals();
     const comeBack = this.#d.hub.comeBack();
     for (const conn of [...this.#handshaking]) {
       sendTo(conn, comeBack);
@@ -258,16 +334,18 @@ export class AgentEndpoint {
       return await this.#supportHello(conn, { ...hello.auth, agent: hello.agent });
     }
     const auth = hello.auth;
-    return await this.#turns.run(() => this.#deviceHello(conn, { ...hello, auth }));
+    const device = await this.#turns.run(() => this.#deviceHello(conn, { ...hello, auth }));
+    // Out of its turn: the hub writes the handshakes that finish together in one transaction.
+    if (device) await this.#welcome(conn, device, hello.agent);
   }
 
-  /** A device's hello (enrollment or credential), in its turn. */
+  /** A device's hello (enrollment or credential), in its turn: the device it proved to be. */
   async #deviceHello(
     conn: Connection,
     hello: Extract<AgentMessage, { type: "hello" }> & {
       auth: Exclude<Extract<AgentMessage, { type: "hello" }>["auth"], { kind: "support" }>;
     },
-  ) {
+  ): Promise<AcceptedDevice | undefined> {
     // Cut or stopped while it waited: nothing to check, nothing to write.
     if (conn.phase === "closed" || this.#stopped) return;
     // Decided before the credential is looked at: past the limit, an address's hellos are
@@ -337,7 +415,7 @@ export class AgentEndpoint {
       }
       device = result.device;
     }
-    await this.#welcome(conn, device, hello.agent);
+    return device;
   }
 
   /** A support app's hello: the service checks the code, the end user gets the offer. */
@@ -375,13 +453,15 @@ export class AgentEndpoint {
     agent: { version: string; platform: string },
   ) {
     if (conn.phase === "closed" || this.#stopped) return;
-    this.#handshakeDone(conn);
+    this.#handshakeDone(conn, true);
     await this.#d.hub.welcome(conn, device, agent);
   }
 
-  #handshakeDone(conn: Connection) {
+  #handshakeDone(conn: Connection, finished = false) {
     conn.releaseTimer?.cancel();
     if (!conn.handshaking) return;
+    // The pace agents turned away are told to come back at: handshakes that got through.
+    if (finished) this.#comeBack.finished(this.#d.clock.now(), this.#places.taken > 1);
     conn.handshaking = false;
     this.#handshaking.delete(conn);
     this.release(conn.ip);
@@ -398,7 +478,12 @@ export class AgentEndpoint {
 
   // --- sockets
 
-  #refuse(conn: Connection, code: number, reason: string, extra: { code?: string } = {}) {
+  #refuse(
+    conn: Connection,
+    code: number,
+    reason: string,
+    extra: { code?: string } = {},
+  ): undefined {
     this.#holdPlace(conn);
     this.#d.hub.note(refuse(conn, code, reason, this.#d.clock.now(), extra));
   }

@@ -22,7 +22,12 @@ import {
   refuse,
   sendTo,
 } from "./connection.ts";
-import type { AgentRecords, Disconnection } from "../services/ports.ts";
+import type {
+  AgentRecords,
+  ConnectedRecord,
+  ConnectionRecord,
+  Disconnection,
+} from "../services/ports.ts";
 import { DeviceInfoWrites } from "./device_info.ts";
 import { comeBackWindow, PresenceBook, type PresenceChange } from "./presence.ts";
 import { welcomeMessages } from "./welcome.ts";
@@ -49,6 +54,18 @@ export interface HubListener {
 
 /** A device's presence events to record, and when it went offline if it did. */
 type Departure = Disconnection;
+
+/** A new live connection waiting for its write. */
+type Joining = {
+  connection: ConnectionRecord;
+  done: PromiseWithResolvers<ConnectedRecord>;
+};
+
+/**
+ * The most new connections written in one transaction: enough that a storm of returning agents
+ * costs few commits, few enough that a page's query waits behind at most one short batch.
+ */
+export const CONNECTIONS_PER_WRITE = 32;
 
 /** Dependencies of the hub. */
 export interface HubDeps {
@@ -79,6 +96,8 @@ export class AgentHub {
   #flushing: Promise<void> = Promise.resolve();
   /** Presence writes, one after the other so the stored connection state ends as the last one. */
   #presenceWrites: Promise<void> = Promise.resolve();
+  /** New live connections gathering for the next presence write (see #recordConnected). */
+  #joining: Joining[] | null = null;
   /** While stopping: the devices that went offline, written together at the end. */
   #stopping: Departure[] | null = null;
   #stopped = false;
@@ -286,19 +305,27 @@ export class AgentHub {
       connectionId: conn.id,
       at: now,
     }, previous);
-    const kept = await this.#serialized(() =>
-      this.#d.records.connected({
-        deviceId: device.id,
-        departmentId: device.departmentId,
-        agent,
-        address: conn.ip,
-        now,
-        events: auditEvents(change.effects),
-      })
-    );
+    const recorded = await this.#recordConnected({
+      deviceId: device.id,
+      departmentId: device.departmentId,
+      agent,
+      address: conn.ip,
+      now,
+      events: auditEvents(change.effects),
+    });
     const held = conn.held;
     conn.held = undefined;
     if (conn.phase !== "welcoming" || this.#stopped) return;
+    // Disabled after its credential was checked, before its connection was written: refused
+    // as a disabled device's hello is, and its presence ends as any connection's does.
+    if (recorded.disabled) {
+      return this.disconnect(
+        device.id,
+        CLOSE.deviceDisabled,
+        "This device has been disabled by an admin",
+      );
+    }
+    const kept = recorded.kept;
     conn.phase = "ready";
     sendTo(conn, {
       type: "welcome",
@@ -467,7 +494,45 @@ export class AgentHub {
   }
 
   #writePresence(departures: Departure[]): Promise<void> {
+    // Connections that come after this change are written after it, in a batch of their own.
+    this.#joining = null;
     return this.#serialized(() => this.#d.records.disconnected(departures));
+  }
+
+  /**
+   * Writes a new live connection with the others waiting for their turn (group commit): while
+   * one batch is written, the next gathers, so a storm of returning agents costs one
+   * transaction per batch instead of one per agent, in the order the changes happened.
+   */
+  #recordConnected(connection: ConnectionRecord): Promise<ConnectedRecord> {
+    let batch = this.#joining;
+    if (!batch || batch.length >= CONNECTIONS_PER_WRITE) {
+      const opened: Joining[] = batch = this.#joining = [];
+      void this.#serialized(async () => {
+        // Closed once its write starts: later ones gather in the next batch.
+        if (this.#joining === opened) this.#joining = null;
+        await this.#writeConnected(opened);
+      });
+    }
+    const done = Promise.withResolvers<ConnectedRecord>();
+    batch.push({ connection, done });
+    return done.promise;
+  }
+
+  async #writeConnected(batch: Joining[]): Promise<void> {
+    try {
+      const recorded = await this.#d.records.connected(batch.map((j) => j.connection));
+      batch.forEach((j, i) => j.done.resolve(recorded[i]!));
+    } catch (err) {
+      if (batch.length === 1) return batch[0]!.done.reject(err);
+      // One connection's write must not fail the others': each is tried on its own.
+      for (const j of batch) {
+        await this.#d.records.connected([j.connection]).then(
+          ([recorded]) => j.done.resolve(recorded!),
+          (err) => j.done.reject(err),
+        );
+      }
+    }
   }
 
   /** Runs presence writes one at a time, in the order the changes happened. */

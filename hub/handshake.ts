@@ -46,6 +46,12 @@ export class HandshakePlaces {
     return true;
   }
 
+  /** Why {@link take} would refuse `ip` now: its address's places are full, or all are. */
+  fullFor(ip: string): "address" | "total" | null {
+    if ((this.#byAddress.get(addressKey(ip)) ?? 0) >= this.#limits.perAddress) return "address";
+    return this.#total >= this.#limits.total ? "total" : null;
+  }
+
   /** Gives back a place {@link take} gave for `ip`. */
   give(ip: string): void {
     const key = addressKey(ip);
@@ -79,13 +85,60 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
 }
 
 /**
- * How many handshakes check their credential and write their presence at once. The database
- * takes one statement at a time, in the order asked: with every returning agent of a storm
- * asking at once, a page's queries would queue behind all of them. Past this many, handshakes
- * wait their turn here, where they hold no database time, and the pages go first. Not fewer:
- * a handshake also waits for hashing and the key proof off the thread, which others overlap.
+ * How many handshakes check their credential at once. The database takes one statement at a
+ * time, in the order asked: with every returning agent of a storm asking at once, a page's
+ * queries would queue behind all of them. Past this many, handshakes wait their turn here, where
+ * they hold no database time, and the pages go first. Not fewer: a handshake mostly waits (for
+ * the key proof off the thread, for the rate limit's and the presence's group commits), and the
+ * more of them wait together, the more each of those transactions carries.
  */
-export const HANDSHAKES_AT_ONCE = 8;
+export const HANDSHAKES_AT_ONCE = 16;
+
+/** The slowest pace counted: a server that finishes fewer than 20 handshakes a second is stuck. */
+const MAX_INTERVAL_MS = 50;
+
+/**
+ * When a server whose handshake places are all taken has room for one more: it hands out the
+ * moments places free up at the pace handshakes have been finishing lately, one per agent told,
+ * so the agents it turns away come back one after the other instead of all at once, or later
+ * than they could. Times come from the caller (the injected clock).
+ */
+export class ComeBackTimes {
+  /** Lately, the milliseconds between two finished handshakes (a moving average). */
+  #intervalMs: number;
+  #lastDone: number | null = null;
+  /** The last moment handed out. */
+  #cursor = 0;
+
+  constructor(initialIntervalMs = 2) {
+    this.#intervalMs = initialIntervalMs;
+  }
+
+  /**
+   * A handshake finished at `now`. The gap since the one before says how fast the server gets
+   * through them only when others were under way meanwhile (`busy`); otherwise it says how
+   * seldom agents arrived, and is not counted.
+   */
+  finished(now: number, busy: boolean): void {
+    if (this.#lastDone !== null && busy) {
+      const gap = Math.min(MAX_INTERVAL_MS, Math.max(0, now - this.#lastDone));
+      this.#intervalMs = 0.95 * this.#intervalMs + 0.05 * gap;
+    }
+    this.#lastDone = now;
+  }
+
+  /**
+   * In how many ms from `now` the next agent turned away should come back (at least 100, at
+   * most a minute): after the `ahead` handshakes under way and every agent told before it, at
+   * the pace they have been finishing, or slower while none has finished for a while.
+   */
+  next(now: number, ahead: number): number {
+    const since = this.#lastDone === null ? 0 : Math.min(MAX_INTERVAL_MS, now - this.#lastDone);
+    const interval = Math.max(0.1, this.#intervalMs, ahead > 0 ? since : 0);
+    this.#cursor = Math.max(this.#cursor, now + 100 + ahead * interval) + interval;
+    return Math.min(60_000, Math.ceil(this.#cursor - now));
+  }
+}
 
 /** Turns for the costly part of handshakes: at most `limit` at once, the others in order. */
 export class HandshakeTurns {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HandshakeTurns } from "./handshake.ts";
+import { ComeBackTimes, HandshakeTurns } from "./handshake.ts";
 
 Deno.test("handshake turns run at most their limit at once, the rest in the order they came", async () => {
   const turns = new HandshakeTurns(2);
@@ -34,4 +34,35 @@ Deno.test("a handshake that fails gives its turn back", async () => {
   await assert.rejects(turns.run(() => Promise.reject(new Error("bad key"))), /bad key/);
   assert.equal(await turns.run(() => Promise.resolve("next")), "next");
   assert.deepEqual(turns.load, { running: 0, waiting: 0 });
+});
+
+Deno.test("agents turned away are told moments one after the other, behind the handshakes under way, at the pace they finish", () => {
+  const times = new ComeBackTimes();
+  // While others were under way, one finished every 4 ms.
+  for (let t = 0; t <= 400; t += 4) times.finished(t, true);
+  const told = Array.from({ length: 5 }, () => times.next(401, 0));
+  assert.ok(told.every((ms, i) => i === 0 || ms > told[i - 1]!), `${told}`);
+  const step = (told[4]! - told[0]!) / 4;
+  assert.ok(step > 3 && step < 5, `told ${told}: about 4 ms apart`);
+  assert.ok(told[0]! >= 100, "never sooner than 100 ms");
+  // With 100 handshakes under way, the next is told to come after them: about 400 ms more.
+  const behind = new ComeBackTimes();
+  for (let t = 0; t <= 400; t += 4) behind.finished(t, true);
+  const after = behind.next(401, 100);
+  assert.ok(after > 450 && after < 560, `told ${after} ms behind 100 handshakes`);
+});
+
+Deno.test("a quiet server's seldom handshakes do not slow down what it tells a storm, and a stalled one slows it", () => {
+  const times = new ComeBackTimes();
+  // One handshake a minute, nobody else under way: how seldom agents come, not how fast it is.
+  for (let t = 0; t <= 600_000; t += 60_000) times.finished(t, false);
+  const told = Array.from({ length: 1_000 }, () => times.next(600_000, 0));
+  assert.ok(told.at(-1)! < 3_000, `the thousandth is told ${told.at(-1)} ms`);
+  // None finished for two seconds with a thousand under way: counted at 20 a second, so the
+  // next is told to wait, never over a minute, rather than knock again at once.
+  const stalled = new ComeBackTimes();
+  for (let t = 0; t <= 400; t += 4) stalled.finished(t, true);
+  const waits = Array.from({ length: 100 }, () => stalled.next(2_400, 1_000));
+  assert.ok(waits[0]! >= 50_000, `told ${waits[0]} ms while stalled`);
+  assert.ok(waits.every((ms) => ms <= 60_000));
 });

@@ -50,7 +50,24 @@ export const CLOSE = {
   badKey: 4014,
   /** Too many failed hellos from this address; the reason says when to try again. */
   tooManyHellos: 4015,
+  /**
+   * The server is too busy with other handshakes to take this one now: closed right after the
+   * upgrade, before the challenge, with the moment it has room for it in the reason
+   * ({@link busyReason}); the agent comes back then, its backoff untouched.
+   */
+  busy: 4016,
 } as const;
+
+/** The reason of a {@link CLOSE}.busy close: "Server busy; come back in 1234 ms". */
+export function busyReason(comeBackInMs: number): string {
+  return `Server busy; come back in ${Math.max(0, Math.round(comeBackInMs))} ms`;
+}
+
+/** The wait a {@link CLOSE}.busy reason asks for, in ms (at most a minute); null if none. */
+export function busyDelayOf(reason: string): number | null {
+  const match = /come back in (\d{1,9}) ms/.exec(reason);
+  return match ? Math.min(60_000, Number(match[1])) : null;
+}
 
 /** Close codes after which an agent must not reconnect without a human fixing something. */
 export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([

@@ -14,8 +14,17 @@ export function agentSocketRoutes(): Hono<AppEnv> {
     }
     const { agentSockets: hub } = c.get("services");
     const ip = c.get("ip");
-    // Refused before the upgrade: without a WebSocket there is nothing to read frames into.
     if (!hub.admit(ip)) {
+      // Every place taken in a storm: upgraded only to be closed at once with the moment the
+      // server has room (an agent cannot read an HTTP answer to its upgrade), and not logged
+      // one by one (the endpoint sums them up).
+      const busy = hub.busy(ip);
+      if (busy) {
+        c.set("unlogged", true);
+        return busyAnswer(c.req.raw, busy);
+      }
+      // Refused before the upgrade: without a WebSocket there is nothing to read frames into.
+      c.set("unlogged", true);
       return c.text(
         "Too many connections are still starting from this address. Try again in a few seconds.",
         503,
@@ -42,5 +51,21 @@ function handOver(req: Request, hub: AgentSockets, ip: string): Response {
     throw err;
   }
   hub.accept(upgraded.socket, { ip });
+  return upgraded.response;
+}
+
+/** Upgrades only to say "busy, come back in N ms" (see AgentSockets.busy). */
+function busyAnswer(
+  req: Request,
+  busy: NonNullable<ReturnType<AgentSockets["busy"]>>,
+): Response {
+  let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
+  try {
+    upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+  } catch (err) {
+    busy.release();
+    throw err;
+  }
+  busy.accept(upgraded.socket);
   return upgraded.response;
 }

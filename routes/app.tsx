@@ -70,6 +70,7 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
         // A WebSocket upgrade's headers are fixed; the log line still carries the id.
       }
     }
+    if (c.get("unlogged")) return;
     // The route's template, never the raw path: approval links, support codes and ids of other
     // people's objects live in paths, and query strings may carry anything.
     services.log.info("request", {

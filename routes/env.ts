@@ -17,6 +17,8 @@ export interface AppEnv {
     requestId: string;
     /** Set by pages whose vendored widgets inject <style> elements (the terminal). */
     styleNonce: string | null;
+    /** Set for requests the request log leaves out (they are counted elsewhere). */
+    unlogged?: boolean;
     /** How much of the request body may be read; absent without a body. */
     bodyBudget?: BodyBudget;
   };

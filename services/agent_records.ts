@@ -7,8 +7,9 @@
  */
 import { audit } from "../core/mod.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
-import { pendingDeviceMessages, pendingMessagesOf } from "../store/device_messages.ts";
+import { pendingMessagesOf } from "../store/device_messages.ts";
 import {
+  disabledAmong,
   heldDevices,
   markDisconnected,
   orphanedDevices,
@@ -29,7 +30,15 @@ import {
 } from "../store/nodes.ts";
 import { deadBefore } from "../core/mod.ts";
 import type { NodeIdentity } from "../lib/node_bus.ts";
-import type { AgentNote, AgentRecords, Disconnection, NodeRecord, NodeRecords } from "./ports.ts";
+import type {
+  AgentNote,
+  AgentRecords,
+  ConnectedRecord,
+  ConnectionRecord,
+  Disconnection,
+  NodeRecord,
+  NodeRecords,
+} from "./ports.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
 /** Writes what the hub decides about connections. */
@@ -85,20 +94,35 @@ export class ConnectionRecords implements AgentRecords {
     });
   }
 
-  /** Records the live connection and its presence events; returns the kept messages. */
-  async connected(
-    c: Parameters<AgentRecords["connected"]>[0],
-  ): Promise<ServerMessage[]> {
+  /**
+   * Records live connections and their presence events in one transaction (group commit: each
+   * audit row is still its own entry of the chain); returns each one's kept messages, or that
+   * its device was disabled after its credential was checked, which the hub then refuses.
+   */
+  async connected(connections: ConnectionRecord[]): Promise<ConnectedRecord[]> {
+    if (connections.length === 0) return [];
     return await this.#work.run(async (tx) => {
-      await saveConnectionInfo(tx.db, c.deviceId, {
-        agentVersion: c.agent.version,
-        platform: c.agent.platform,
-        remoteAddress: c.address,
-        now: c.now,
-        nodeId: this.#node.id,
-      });
-      await tx.effects(c.events.map(audit), { departmentId: c.departmentId });
-      return await pendingDeviceMessages(tx.db, c.deviceId);
+      const ids = [...new Set(connections.map((c) => c.deviceId))];
+      const disabled = await disabledAmong(tx.db, ids);
+      for (const c of connections) {
+        await saveConnectionInfo(tx.db, c.deviceId, {
+          agentVersion: c.agent.version,
+          platform: c.agent.platform,
+          remoteAddress: c.address,
+          now: c.now,
+          nodeId: this.#node.id,
+        });
+        await tx.effects(c.events.map(audit), { departmentId: c.departmentId });
+      }
+      const kept = Map.groupBy(
+        await pendingMessagesOf(tx.db, ids.filter((id) => !disabled.has(id))),
+        (m) => m.deviceId,
+      );
+      return connections.map((c): ConnectedRecord =>
+        disabled.has(c.deviceId)
+          ? { disabled: true }
+          : { disabled: false, kept: (kept.get(c.deviceId) ?? []).map((m) => m.message) }
+      );
     });
   }
 

@@ -3,6 +3,7 @@ import { NODE_BEAT_MS } from "../core/mod.ts";
 import { silentLogger } from "../lib/log.ts";
 import { hashToken, newId } from "../lib/tokens.ts";
 import { findDevice, insertDevice } from "../store/devices.ts";
+import { keepDeviceMessage } from "../store/device_messages.ts";
 import { listNodes } from "../store/nodes.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
 import { department } from "../tests/support/devices.ts";
@@ -51,7 +52,7 @@ function connect(
   deviceId: string,
   departmentId: string,
 ) {
-  return n.records.connected({
+  return n.records.connected([{
     deviceId,
     departmentId,
     agent: { version: "1.0.0", platform: "linux-x64" },
@@ -64,7 +65,7 @@ function connect(
       deviceId,
       detail: {},
     }],
-  });
+  }]);
 }
 
 function offlineEvent(t: TestApp, deviceId: string) {
@@ -213,4 +214,56 @@ Deno.test("a node restarted at its address after a crash lets go of its former r
     (await restarted.records.recoverConnections(t.clock.now())).map((r) => r.deviceId),
     [id],
   );
+});
+
+Deno.test("connections written together keep one device.online each, their own kept messages, and an intact chain; a device disabled meanwhile is told apart", async () => {
+  await using t = await testApp();
+  const departmentId = await department(t.services);
+  const n = node(t, "node-a", true);
+  await n.membership.join(t.clock.now());
+  const ids: string[] = [];
+  for (let i = 0; i < 50; i++) ids.push(await device(t, departmentId));
+  await keepDeviceMessage(t.services.db, {
+    id: "m-1",
+    deviceId: ids[7]!,
+    message: { type: "revoke", sessionId: "s-1", reason: "expired" },
+    sessionId: null,
+    attemptId: null,
+    now: t.clock.now(),
+  });
+  // Disabled after its credential was checked, before its connection is written.
+  const disabled = ids[20]!;
+  await t.services.db.updateTable("devices").set({ disabled_at: t.clock.now() })
+    .where("id", "=", disabled).execute();
+  const online = (id: string) => ({
+    deviceId: id,
+    departmentId,
+    agent: { version: "1.0.0", platform: "linux-x64" },
+    address: "127.0.0.1",
+    now: t.clock.now(),
+    events: [{
+      at: t.clock.now(),
+      action: "device.online" as const,
+      actor: { kind: "system" as const },
+      deviceId: id,
+      detail: {},
+    }],
+  });
+  const recorded = await n.records.connected(ids.map(online));
+
+  assert.equal(recorded.length, 50);
+  assert.deepEqual(recorded[20], { disabled: true });
+  assert.deepEqual(
+    recorded[7],
+    {
+      disabled: false,
+      kept: [{ type: "revoke", sessionId: "s-1", reason: "expired", messageId: "m-1" }],
+    },
+  );
+  assert.ok(recorded.every((r, i) => i === 7 || i === 20 || (!r.disabled && r.kept.length === 0)));
+  const rows = await t.services.db.selectFrom("audit_log").select(["device_id", "seq"])
+    .where("action", "=", "device.online").orderBy("seq").execute();
+  assert.deepEqual(rows.map((r) => r.device_id), ids, "one row each, in the order they came");
+  const report = await t.services.auditChain.verify();
+  assert.equal(report.intact, true, JSON.stringify(report));
 });

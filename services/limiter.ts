@@ -6,8 +6,11 @@
  *   if (!slot.ok) return refuse(slot.message);
  *   if (await check()) await slot.succeed(); else slot.fail();
  *
- * The reservation is one transaction, and the store serializes transactions, so fifty tries
- * arriving at once are decided one after another and at most the limit of them is checked.
+ * Reservations and settlements are decided one after another in the order they came, each on
+ * the counter the ones before it left, so fifty tries arriving at once get at most the limit's
+ * places. Those that arrive while a transaction of the counters is written are decided and
+ * written together in the next (group commit): a storm of returning agents costs a few
+ * transactions, not two per agent, and no try is answered before its counter is written.
  * A try that is never settled stays counted: forgetting `succeed()` errs on the safe side.
  *
  * A locked key is also remembered in memory until its lock ends, so a flood of refused tries
@@ -38,6 +41,18 @@ const SWEEP_EVERY = 256;
 /** Memory locks kept before the expired ones are swept. */
 const MAX_LOCKS = 10_000;
 
+/** The counters of one transaction, each read once and written once at its end. */
+interface Counters {
+  get(key: string): Promise<RateLimit>;
+  set(key: string, state: RateLimit): void;
+}
+
+/** A step of a batch, answered once its transaction committed. */
+type Step = {
+  step: (book: Counters) => Promise<unknown>;
+  done: PromiseWithResolvers<unknown>;
+};
+
 /** One rule's limiter, keyed by account, address or whatever the caller counts by. */
 export class Limiter {
   readonly name: string;
@@ -49,6 +64,8 @@ export class Limiter {
   /** Places taken and not yet settled, per key: a lock made of them may lift in seconds. */
   readonly #unsettled = new Map<string, number>();
   #writes = 0;
+  /** Steps waiting for the next transaction of the counters (see #inBatch). */
+  #batch: Step[] | null = null;
   /** Tries refused since start (for metrics). */
   refused = 0;
 
@@ -69,14 +86,17 @@ export class Limiter {
     const known = this.#locks.get(key);
     if (known && now < known.until) return this.#refusal(key, known, now);
     if (known) this.#locks.delete(key);
-    const decided = await this.#work.run(async (tx) => {
-      const state = (await loadRateLimit(tx.db, this.name, key)) ?? emptyRateLimit();
-      const result = reserveTry(state, now, this.rule);
-      if (result.ok) await this.#save(tx.db, key, result.state, now);
-      else this.#lock(key, result.retryAt);
-      return result;
+    const decided = await this.#inBatch(async (book) => {
+      const result = reserveTry(await book.get(key), now, this.rule);
+      if (result.ok) {
+        book.set(key, result.state);
+        return result;
+      }
+      this.#lock(key, result.retryAt);
+      // Held here: a settlement later in the same batch may lift the key's lock meanwhile.
+      return { ok: false as const, lock: this.#locks.get(key)! };
     });
-    if (!decided.ok) return this.#refusal(key, this.#locks.get(key)!, now);
+    if (!decided.ok) return this.#refusal(key, decided.lock, now);
     // Only wording depends on it; a place a caller never settled must not make it grow forever.
     if (this.#unsettled.size > MAX_LOCKS) this.#unsettled.clear();
     this.#unsettled.set(key, (this.#unsettled.get(key) ?? 0) + 1);
@@ -91,10 +111,7 @@ export class Limiter {
     };
     const settle = async (change: (state: RateLimit) => RateLimit) => {
       if (!done()) return;
-      await this.#work.run(async (tx) => {
-        const state = (await loadRateLimit(tx.db, this.name, key)) ?? emptyRateLimit();
-        await this.#save(tx.db, key, change(state), tx.now);
-      });
+      await this.#inBatch(async (book) => book.set(key, change(await book.get(key))));
     };
     return {
       ok: true,
@@ -104,6 +121,52 @@ export class Limiter {
       succeed: () => settle((state) => settleSuccess(state, now, this.rule)),
       release: () => settle((state) => returnTry(state, now)),
     };
+  }
+
+  /**
+   * Runs `step` in the next transaction of this limiter's counters (group commit): the tries and
+   * settlements that arrive while one is written are decided together in the next, one after
+   * the other in the order they came, each on the counter the ones before it left, as the same
+   * steps in transactions of their own would be; each counter is read and written once.
+   */
+  #inBatch<T>(step: (book: Counters) => Promise<T>): Promise<T> {
+    const done = Promise.withResolvers<T>();
+    const item: Step = { step, done: done as PromiseWithResolvers<unknown> };
+    if (this.#batch) {
+      this.#batch.push(item);
+      return done.promise;
+    }
+    const batch = this.#batch = [item];
+    this.#work.run(async (tx) => {
+      // Closed once its transaction starts: later steps gather in the next one.
+      if (this.#batch === batch) this.#batch = null;
+      const states = new Map<string, RateLimit>();
+      const changed = new Set<string>();
+      const book: Counters = {
+        get: async (key) => {
+          let state = states.get(key);
+          if (!state) {
+            state = (await loadRateLimit(tx.db, this.name, key)) ?? emptyRateLimit();
+            states.set(key, state);
+          }
+          return state;
+        },
+        set: (key, state) => {
+          states.set(key, state);
+          changed.add(key);
+        },
+      };
+      const results = [];
+      for (const { step } of batch) results.push(await step(book));
+      for (const key of changed) await this.#save(tx.db, key, states.get(key)!, tx.now);
+      return results;
+    }).then(
+      // Answered once the counters are written, never before.
+      (results) => batch.forEach((item, i) => item.done.resolve(results[i])),
+      // Nothing of the batch was written: every step of it fails, as its own would have.
+      (err) => batch.forEach((item) => item.done.reject(err)),
+    );
+    return done.promise;
   }
 
   async #save(trx: Db, key: string, state: RateLimit, now: number) {

@@ -92,3 +92,40 @@ Deno.test("refusals of a locked key do not touch the database", async () => {
   const refused = await Promise.all(Array.from({ length: 100 }, () => limiter.reserve("k")));
   assert.ok(refused.every((r) => !r.ok));
 });
+
+Deno.test("a storm of tries from many keys is decided in a few transactions, every one counted", async () => {
+  await using d = await database();
+  const clock = new FakeClock();
+  const work = quietWork(d.db, clock);
+  let transactions = 0;
+  const counted = new Proxy(work, {
+    get(target, prop) {
+      if (prop === "run") {
+        return (fn: Parameters<typeof work.run>[0]) => {
+          transactions++;
+          return target.run(fn);
+        };
+      }
+      return Reflect.get(target, prop, target);
+    },
+  });
+  const limiter = new Limiter({ work: counted, clock }, "storm", RETURNING);
+  const keys = Array.from({ length: 50 }, (_, i) => `10.0.0.${i}`);
+  // Each key thrice at once, then once more: the fourth of each is over the limit.
+  const slots = await Promise.all(keys.flatMap((k) => [k, k, k]).map((k) => limiter.reserve(k)));
+  assert.ok(slots.every((s) => s.ok), "three places per key");
+  assert.ok(transactions <= 3, `${transactions} transactions for 150 tries`);
+  const over = await Promise.all(keys.map((k) => limiter.reserve(k)));
+  assert.ok(over.every((s) => !s.ok), "a key over its limit is refused, storm or not");
+  const rows = await d.db.selectFrom("rate_limits").select(["key", "failures"])
+    .where("rule", "=", "storm").execute();
+  assert.equal(rows.length, 50);
+  assert.ok(rows.every((r) => JSON.parse(r.failures).length === 3), "each try written");
+  // Settled together too: every right try gives its place back, written before it is answered.
+  const before = transactions;
+  await Promise.all(slots.map((s) => s.ok && s.succeed()));
+  assert.ok(transactions - before <= 3, `${transactions - before} transactions for 150 settles`);
+  const left = await d.db.selectFrom("rate_limits").select("key").where("rule", "=", "storm")
+    .execute();
+  assert.equal(left.length, 0);
+});

@@ -60,6 +60,13 @@ export interface AgentSockets {
   release(ip: string): void;
   /** Takes over an upgraded socket with the place `admit` gave. */
   accept(socket: WebSocket, meta: { ip: string }): void;
+  /**
+   * For an upgrade `admit` refused: a quick answer saying when the server has room (the socket
+   * is upgraded and closed with CLOSE.busy at once), or null to refuse before the upgrade.
+   */
+  busy(
+    ip: string,
+  ): { comeBackInMs: number; accept(socket: WebSocket): void; release(): void } | null;
 }
 
 /** Everything the routes and the console use. */

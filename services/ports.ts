@@ -450,6 +450,19 @@ export interface Disconnection {
   events: AuditEvent[];
 }
 
+/** A connection that became its device's live one, with core's presence events about it. */
+export interface ConnectionRecord {
+  deviceId: string;
+  departmentId: string;
+  agent: { version: string; platform: string };
+  address: string;
+  now: number;
+  events: AuditEvent[];
+}
+
+/** What a recorded connection's device must hear first, or that it is disabled by now. */
+export type ConnectedRecord = { disabled: false; kept: ServerMessage[] } | { disabled: true };
+
 /** The durable side of agent connections, written as the hub's presence rules decide. */
 export interface AgentRecords {
   /**
@@ -461,17 +474,12 @@ export interface AgentRecords {
     now: number,
   ): Promise<{ deviceId: string; departmentId: string; nodeId: string | null }[]>;
   /**
-   * A connection is the device's live one: records it with core's presence events in one
-   * transaction, and returns what the device must hear right after its welcome.
+   * Connections became their devices' live ones: records them with core's presence events in
+   * one transaction (handshakes that finish together are written together), and returns, in
+   * the same order, what each device must hear right after its welcome, or that an admin
+   * disabled it while its handshake waited for this write.
    */
-  connected(connection: {
-    deviceId: string;
-    departmentId: string;
-    agent: { version: string; platform: string };
-    address: string;
-    now: number;
-    events: AuditEvent[];
-  }): Promise<ServerMessage[]>;
+  connected(connections: ConnectionRecord[]): Promise<ConnectedRecord[]>;
   /** What the given devices must still hear (kept until they acknowledge it). */
   kept(deviceIds: string[]): Promise<{ deviceId: string; message: ServerMessage }[]>;
   /** Devices went offline (or presence events only), in one transaction. */

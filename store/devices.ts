@@ -306,6 +306,17 @@ export async function saveConnectionInfo(
   }).where("id", "=", id).execute();
 }
 
+/** Which of `ids` are disabled devices (in slices, within every engine's parameter limit). */
+export async function disabledAmong(db: Db, ids: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.selectFrom("devices").select("id")
+      .where("id", "in", ids.slice(i, i + 500)).where("disabled_at", "is not", null).execute();
+    for (const row of rows) out.add(row.id);
+  }
+  return out;
+}
+
 /**
  * Marks a device as no longer connected, if `nodeId` still holds it; false when it does not (the
  * agent already reconnected to another node, or its node was held dead and it was let go).

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
 import { DEVICE_INFO_EVERY_MS, HANDSHAKE_LIMITS } from "../hub/agent_hub.ts";
-import { CLOSE, type DeviceInfo } from "../protocol/messages.ts";
+import { busyDelayOf, CLOSE, type DeviceInfo } from "../protocol/messages.ts";
+import { createLogger } from "../lib/log.ts";
 import { findDevice } from "../store/devices.ts";
 import { department, enrollmentToken, hello, RawAgent } from "./support/devices.ts";
 import { rawAgentUpgrade } from "./support/raw_upgrade.ts";
@@ -275,4 +276,42 @@ Deno.test("a peer that never answers the server's close gives its handshake plac
   } finally {
     for (const peer of peers) peer.conn.close();
   }
+});
+
+Deno.test("with every handshake place taken, an upgrade is told at once when the server has room, and the log sums refusals up", async () => {
+  const clock = new FakeClock(Date.now());
+  const lines: string[] = [];
+  const log = createLogger("info", { sink: (line) => lines.push(line) });
+  await using server = await startTestServer({
+    clock,
+    log,
+    handshakes: { total: 2, perAddress: 4 },
+  });
+  const waiting = [new RawAgent(server.url), new RawAgent(server.url)];
+  await Promise.all(waiting.map((a) => a.open()));
+  const turnedAway = Array.from({ length: 3 }, () => new RawAgent(server.url));
+  // Opened and closed at once: whether the client saw it open is the runtime's business.
+  for (const a of turnedAway) a.open().catch(() => {});
+  const closes = await Promise.all(turnedAway.map((a) => a.closed));
+  // The quick answers have places of their own, as many as the handshakes: the third is
+  // refused before the upgrade, so what turned-away peers make the server hold stays bounded.
+  const told = closes.filter((c) => c.code === CLOSE.busy);
+  assert.equal(told.length, 2, JSON.stringify(closes));
+  for (const close of told) assert.match(close.reason, /^Server busy; come back in \d+ ms$/);
+  assert.ok(told.every((c) => busyDelayOf(c.reason)! >= 100), "never sooner than 100 ms");
+  assert.ok(turnedAway.every((a) => a.received.length === 0), "no challenge for them");
+  assert.equal(server.services.agentSockets.handshakesInProgress, 2, "their places are not taken");
+  assert.equal(
+    lines.filter((l) => l.includes('"msg":"request"') && l.includes("/agent/ws")).length,
+    2,
+    "the two admitted upgrades are logged, the refused ones are not",
+  );
+  clock.advance(10_000);
+  const summary = lines.filter((l) =>
+    l.includes("agent upgrades refused while the handshake places were full")
+  );
+  assert.equal(summary.length, 1);
+  assert.match(summary[0]!, /"refused":3,"toldWhenToComeBack":2/);
+  for (const a of waiting) a.close();
+  await Promise.all(waiting.map((a) => a.closed));
 });
