@@ -227,3 +227,25 @@ Deno.test("enrollment tokens: created once-visible, listed, revoked; admins only
   assert.ok(tech && await findUserByEmail(t.services.db, "tech@example.com"));
   assert.equal((await (await signIn(t, "tech@example.com")).get("/admin/enrollment")).status, 403);
 });
+
+Deno.test("what a device reports about itself reaches the list as text, never as markup", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const hostile = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
+  const dept = await department(t.services, `Dept ${hostile}`);
+  await device(t, dept, hostile);
+  const views: [string, Record<string, string>][] = [
+    ["/devices", {}],
+    ["/devices/list", { "HX-Request": "true" }],
+  ];
+  for (const [path, headers] of views) {
+    const html = await (await owner.request(path, { headers })).text();
+    assert.ok(!html.includes("<script>alert"), `${path}: a script from a device name`);
+    assert.ok(!html.includes("<img src=x"), `${path}: an element from a device name`);
+    assert.ok(
+      html.includes(`&lt;script>alert(&quot;x&quot;)&lt;/script>&lt;img src=x onerror=alert(1)>`),
+      `${path}: the name shown as written`,
+    );
+    assert.ok(html.includes(`Dept &lt;script>`), `${path}: the department shown as written`);
+  }
+});

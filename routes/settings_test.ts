@@ -584,7 +584,7 @@ Deno.test("Session Confirmation's consent fields save a mode, capabilities and c
   await using t = await testApp();
   const owner = await setUp(t);
   const dept = await department(t.services);
-  const page = await (await owner.get(`/settings/${dept}`)).text();
+  const page = await textOf(await owner.get(`/settings/${dept}`));
   assert.match(page, /Needs the end user's consent/);
   assert.match(page, /When nobody at the device can be asked/);
   const res = await owner.post(`/settings/${dept}/confirmation`, {

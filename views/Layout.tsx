@@ -99,21 +99,21 @@ export function Layout(props: {
 // written as markup text (see html.ts), byte for byte as the components wrote them.
 
 const HEAD_START =
-  markup`<meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/><meta name="htmx-config" content="${'{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"selfRequestsOnly":true,"attributesToSettle":["class","width","height"]}'}"/>`;
+  markup`<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="htmx-config" content="${'{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"selfRequestsOnly":true,"attributesToSettle":["class","width","height"]}'}">`;
 
 function headMarkup(
   page: PageInfo,
   props: { title: string; styles?: string[]; modules?: string[] },
 ): Markup {
   const asset = (path: string) => `/static/${path}?v=${page.assetVersion}`;
-  const nonce = page.styleNonce && markup`<meta name="style-nonce" content="${page.styleNonce}"/>`;
+  const nonce = page.styleNonce && markup`<meta name="style-nonce" content="${page.styleNonce}">`;
   return markup`${HEAD_START}${nonce}<title>${`${props.title} · ${page.organization}`}</title>${[
-    markup`<link rel="stylesheet" href="${asset("app.css")}"/>`,
-    markup`<link rel="icon" href="${asset("favicon.svg")}" type="image/svg+xml"/>`,
+    markup`<link rel="stylesheet" href="${asset("app.css")}">`,
+    markup`<link rel="icon" href="${asset("favicon.svg")}" type="image/svg+xml">`,
     markup`<script src="${asset("vendor/htmx.min.js")}" defer></script>`,
     markup`<script src="${asset("vendor/htmx-ext-sse.js")}" defer></script>`,
     markup`<script src="${asset("app.js")}" defer></script>`,
-    ...(props.styles ?? []).map((s) => markup`<link rel="stylesheet" href="${asset(s)}"/>`),
+    ...(props.styles ?? []).map((s) => markup`<link rel="stylesheet" href="${asset(s)}">`),
     ...(props.modules ?? []).map((m) => markup`<script type="module" src="${asset(m)}"></script>`),
   ]}`;
 }

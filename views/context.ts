@@ -2,6 +2,8 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import type { Locale } from "../i18n/mod.ts";
+// Every page reads its context: precompiled attributes are written as the renderer writes them.
+import "./attributes.ts";
 
 /** The signed-in user as the views show them. */
 export interface Viewer {
