@@ -15,25 +15,29 @@ export function agentSocketRoutes(): Hono<AppEnv> {
     const { agentSockets: hub } = c.get("services");
     const ip = c.get("ip");
     if (!hub.admit(ip)) {
-      // Every place taken in a storm: upgraded only to be closed at once with the moment the
-      // server has room (an agent cannot read an HTTP answer to its upgrade), and not logged
-      // one by one (the endpoint sums them up).
-      const busy = hub.busy(ip);
-      if (busy) {
-        c.set("unlogged", true);
-        return busyAnswer(c.req.raw, busy);
-      }
-      // Refused before the upgrade: without a WebSocket there is nothing to read frames into.
+      // Every place taken in a storm: refused, and not logged one by one (the endpoint sums
+      // the refusals up).
       c.set("unlogged", true);
-      return c.text(
-        "Too many connections are still starting from this address. Try again in a few seconds.",
-        503,
-        { "Retry-After": "5" },
-      );
+      return refusal(c.req.raw, hub, ip);
     }
     return handOver(c.req.raw, hub, ip);
   });
   return app;
+}
+
+/**
+ * An agent that finds every place taken is upgraded only to be closed at once with the moment
+ * the server has room (an agent cannot read an HTTP answer to its upgrade); past those places
+ * too it is refused before the upgrade, since without a WebSocket there is nothing to read
+ * frames into.
+ */
+function refusal(req: Request, hub: AgentSockets, ip: string): Response {
+  const busy = hub.busy(ip);
+  if (busy) return busyAnswer(req, busy);
+  return new Response(
+    "Too many connections are still starting from this address. Try again in a few seconds.",
+    { status: 503, headers: { "Retry-After": "5", "Content-Type": "text/plain; charset=UTF-8" } },
+  );
 }
 
 /**
