@@ -96,6 +96,8 @@ export const HANDSHAKES_AT_ONCE = 16;
 
 /** The slowest pace counted: a server that finishes fewer than 20 handshakes a second is stuck. */
 const MAX_INTERVAL_MS = 50;
+/** The longest open gap counted: a server that finished none for a second is stalled. */
+const MAX_STALL_MS = 1_000;
 
 /**
  * When a server whose handshake places are all taken has room for one more: it hands out the
@@ -133,8 +135,12 @@ export class ComeBackTimes {
    * the pace they have been finishing, or slower while none has finished for a while.
    */
   next(now: number, ahead: number): number {
-    const since = this.#lastDone === null ? 0 : Math.min(MAX_INTERVAL_MS, now - this.#lastDone);
-    const interval = Math.max(0.1, this.#intervalMs, ahead > 0 ? since : 0);
+    const since = this.#lastDone === null ? 0 : Math.min(MAX_STALL_MS, now - this.#lastDone);
+    // The gap still open weighs as one more finished handshake would: a pause of a few ms (a
+    // collection, a commit) barely moves the pace, which the handshakes ahead multiply; a stall
+    // of a second tells agents to wait up to a minute.
+    const open = ahead > 0 ? 0.95 * this.#intervalMs + 0.05 * since : 0;
+    const interval = Math.max(0.1, this.#intervalMs, open);
     this.#cursor = Math.max(this.#cursor, now + 100 + ahead * interval) + interval;
     return Math.min(60_000, Math.ceil(this.#cursor - now));
   }

@@ -66,3 +66,13 @@ Deno.test("a quiet server's seldom handshakes do not slow down what it tells a s
   assert.ok(waits[0]! >= 50_000, `told ${waits[0]} ms while stalled`);
   assert.ok(waits.every((ms) => ms <= 60_000));
 });
+
+Deno.test("a pause of a few ms with a thousand handshakes under way does not send agents away for a minute", () => {
+  const times = new ComeBackTimes();
+  // One finished every millisecond while others were under way, then none for 50 ms (a
+  // collection, a commit): the pace is still about a thousand a second.
+  for (let t = 0; t <= 400; t++) times.finished(t, true);
+  const told = times.next(450, 1_000);
+  assert.ok(told < 5_000, `told ${told} ms behind 1,000 handshakes after a 50 ms pause`);
+  assert.ok(told >= 1_000, `told ${told} ms: not before the thousand ahead`);
+});
