@@ -46,13 +46,9 @@ async function device(t: TestApp, departmentId: string): Promise<string> {
   return id;
 }
 
-function connect(
-  n: ReturnType<typeof node>,
-  t: TestApp,
-  deviceId: string,
-  departmentId: string,
-) {
-  return n.records.connected([{
+/** What a handshake that got through hands the records for one device. */
+function onlineInput(t: TestApp, deviceId: string, departmentId: string) {
+  return {
     deviceId,
     departmentId,
     agent: { version: "1.0.0", platform: "linux-x64" },
@@ -60,12 +56,21 @@ function connect(
     now: t.clock.now(),
     events: [{
       at: t.clock.now(),
-      action: "device.online",
-      actor: { kind: "system" },
+      action: "device.online" as const,
+      actor: { kind: "system" as const },
       deviceId,
       detail: {},
     }],
-  }]);
+  };
+}
+
+function connect(
+  n: ReturnType<typeof node>,
+  t: TestApp,
+  deviceId: string,
+  departmentId: string,
+) {
+  return n.records.connected([onlineInput(t, deviceId, departmentId)]);
 }
 
 function offlineEvent(t: TestApp, deviceId: string) {
@@ -235,21 +240,7 @@ Deno.test("connections written together keep one device.online each, their own k
   const disabled = ids[20]!;
   await t.services.db.updateTable("devices").set({ disabled_at: t.clock.now() })
     .where("id", "=", disabled).execute();
-  const online = (id: string) => ({
-    deviceId: id,
-    departmentId,
-    agent: { version: "1.0.0", platform: "linux-x64" },
-    address: "127.0.0.1",
-    now: t.clock.now(),
-    events: [{
-      at: t.clock.now(),
-      action: "device.online" as const,
-      actor: { kind: "system" as const },
-      deviceId: id,
-      detail: {},
-    }],
-  });
-  const recorded = await n.records.connected(ids.map(online));
+  const recorded = await n.records.connected(ids.map((id) => onlineInput(t, id, departmentId)));
 
   assert.equal(recorded.length, 50);
   assert.deepEqual(recorded[20], { disabled: true });
