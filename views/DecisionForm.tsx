@@ -14,8 +14,10 @@ export function DecisionForm(props: { action: string; id: string }) {
     <PostForm action={props.action} class="stack decision-form">
       <div class="field">
         <label for={field}>{t("approval.comment")}</label>
+        {/* Kept as typed when a live update redraws the list of approvals around it. */}
         <input
           id={field}
+          hx-preserve="true"
           name="comment"
           type="text"
           maxLength={REASON_MAX_LENGTH}

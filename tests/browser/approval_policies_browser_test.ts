@@ -49,14 +49,13 @@ Deno.test("browser: the technician's waiting view follows a quorum live while an
   await tech.getByLabel("Reason (ticket number)").fill("INC-2001");
   // A live redraw of the panel (the first comes as the page connects to its events, often after
   // the technician has started typing) keeps what was typed.
-  const redraw = () =>
-    tech.evaluate(() =>
+  const redraw = (page = tech, live = "#session-panel") =>
+    page.evaluate((live) =>
       new Promise<void>((done) => {
         document.addEventListener("htmx:afterSettle", () => done(), { once: true });
         (globalThis as unknown as { htmx: { trigger(e: Element, n: string): void } }).htmx
-          .trigger(document.querySelector("#session-panel")!, "sse:ready");
-      })
-    );
+          .trigger(document.querySelector(live)!, "sse:ready");
+      }), live);
   await redraw();
   const reason = tech.locator("#f-reason");
   assert.equal(await reason.inputValue(), "INC-2001");
@@ -78,6 +77,9 @@ Deno.test("browser: the technician's waiting view follows a quorum live while an
   await ann.getByRole("link", { name: "Approvals" }).click();
   await ann.getByText("INC-2001").waitFor();
   await ann.getByLabel("Comment (optional)").fill("Approved in CAB");
+  // So is the approver's comment when the list is redrawn live.
+  await redraw(ann, "#approvals-list");
+  assert.equal(await ann.getByLabel("Comment (optional)").inputValue(), "Approved in CAB");
   await ann.screenshot({ path: await artifact("policies-inbox.png"), fullPage: true });
   await ann.getByRole("button", { name: "Allow Session" }).click();
   await ann.getByText("Your decision is recorded").waitFor();
