@@ -65,7 +65,7 @@ type Joining = {
  * The most new connections written in one transaction: enough that a storm of returning agents
  * costs few commits, few enough that a page's query waits behind at most one short batch.
  */
-export const CONNECTIONS_PER_WRITE = 32;
+const CONNECTIONS_PER_WRITE = 32;
 
 /** Dependencies of the hub. */
 export interface HubDeps {
