@@ -14,11 +14,11 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHash } from "node:crypto";
 import { compareVersions, parseVersion, probationExpired } from "../core/agent_updates.ts";
 import { readArchive, writeEntries } from "../lib/archive.ts";
 import type { Clock, TimerHandle } from "../lib/clock.ts";
 import { currentPlatform, type Platform } from "../lib/platforms.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import type { AgentMessage, ServerMessage, UpdatePackage } from "../protocol/messages.ts";
 
 /** Files in the installation root. */
@@ -227,7 +227,7 @@ export class Updater {
     log(`downloading ${version} from ${url}`);
     const bytes = await download(url, pkg.size, this.#d.fetch ?? fetch);
     send({ type: "update_status", version, state: "downloaded", sha256: pkg.sha256 });
-    const actual = createHash("sha256").update(bytes).digest("hex");
+    const actual = sha256Hex(bytes);
     if (actual !== pkg.sha256) {
       throw new Error(`Checksum mismatch: expected SHA-256 ${pkg.sha256}, got ${actual}`);
     }

@@ -22,11 +22,6 @@ export class ArchiveError extends Error {
   override name = "ArchiveError";
 }
 
-/** The SHA-256 of `data` as lowercase hex. */
-export function sha256Hex(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
 /** The SHA-256 of a file, read in chunks, as lowercase hex. */
 export async function sha256File(path: string): Promise<string> {
   return (await digestFile(path)).sha256;

@@ -8,11 +8,11 @@ import {
   readZip,
   safeEntryPath,
   sha256File,
-  sha256Hex,
   tarGzBytes,
   writeEntries,
   zipBytes,
 } from "./archive.ts";
+import { sha256Hex } from "./sha256.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const ENTRIES = [

@@ -4,7 +4,6 @@
  * is shown in Admin so an auditor can pin it; a different key later is a different instance.
  * Also SHA-256, the hash of the chain itself.
  */
-import { createHash } from "node:crypto";
 import { readOrPublish } from "./write_once.ts";
 
 const ED25519 = { name: "Ed25519" } as const;
@@ -93,15 +92,6 @@ export async function verifyAuditSignature(
   } catch {
     return false;
   }
-}
-
-/**
- * SHA-256 of `text` (UTF-8), lowercase hex. Hashed in place: WebCrypto's digest goes to a worker
- * thread and back, and every audit row is hashed inside its transaction, which holds the one
- * database connection meanwhile.
- */
-export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 /** A short, readable fingerprint of a public key: SHA-256 of the raw key, in groups. */

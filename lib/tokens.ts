@@ -1,5 +1,6 @@
 /** Random tokens and their hashes. Tokens are shown once; only hashes are stored. */
-import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { sha256Hex } from "./sha256.ts";
 
 /** A URL-safe random token of `bytes` bytes (default 32 = 256 bits). */
 export function randomToken(bytes = 32): string {
@@ -21,7 +22,7 @@ export function randomHex(bytes = 16): string {
 
 /** SHA-256 hex of a token; tokens carry ≥128 bits, so a fast hash is the right tool. */
 export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+  return sha256Hex(token);
 }
 
 /** Constant-time string equality. */

@@ -18,6 +18,7 @@ import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { type ArchiveEntry, readTarGz, sha256File, tarGzBytes, zipBytes } from "../lib/archive.ts";
 import { type Platform, platformById, type PlatformId, PLATFORMS } from "../lib/platforms.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import { AGENT_VERSION } from "../agent/version.ts";
 import {
   MANIFEST_FILE,
@@ -297,7 +298,7 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
         file,
         format: platform.archive,
         size: bytes.length,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
+        sha256: sha256Hex(bytes),
       };
       result.agents.push(entry);
       log(`${file}: ${mib(bytes.length)}, sha256 ${entry.sha256}, built in ${secs(started)}`);
@@ -367,7 +368,7 @@ async function serverPackage(
     platform: platform.id,
     file: join(options.outDir, file),
     size: bytes.length,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
+    sha256: sha256Hex(bytes),
   };
 }
 

@@ -15,7 +15,8 @@ import {
   checkpointDue,
   type CheckpointPolicy,
 } from "../core/audit_chain.ts";
-import { type AuditKey, sha256Hex, verifyAuditSignature } from "../lib/audit_key.ts";
+import { type AuditKey, verifyAuditSignature } from "../lib/audit_key.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import {

@@ -5,13 +5,13 @@
  * A restore checks every part against the manifest and the schema against this build before it
  * touches the data directory, and never while a server owns it.
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
 import { DataDirInUseError, lockDataDir } from "../lib/data_lock.ts";
 import type { Logger } from "../lib/log.ts";
 import { digestFile } from "../lib/archive.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import { readTarGz, TarError, writeTarGz } from "../lib/tar.ts";
 import { ASSENT_VERSION } from "../lib/version.ts";
 import {
@@ -102,13 +102,13 @@ export async function createBackup(
         {
           name: SECRET,
           bytes: secret.byteLength,
-          sha256: createHash("sha256").update(secret).digest("hex"),
+          sha256: sha256Hex(secret),
         },
         ...(auditKey
           ? [{
             name: AUDIT_KEY,
             bytes: auditKey.byteLength,
-            sha256: createHash("sha256").update(auditKey).digest("hex"),
+            sha256: sha256Hex(auditKey),
           }]
           : []),
       ],

@@ -10,7 +10,7 @@ import {
   GENESIS_HASH,
 } from "../core/audit_chain.ts";
 import { currentApiToken } from "../lib/attribution.ts";
-import { sha256Hex } from "../lib/audit_key.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import { webhookEventOf } from "../core/webhook_events.ts";
 import type { AuditAction, AuditEvent } from "../core/mod.ts";
 import { compiled } from "./compiled.ts";

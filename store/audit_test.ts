@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { CompiledQuery } from "kysely";
 import { CHAIN_START, checkLink } from "../core/audit_chain.ts";
-import { sha256Hex } from "../lib/audit_key.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import { canonicalAuditRow } from "../core/audit_chain.ts";
 import { queryPlans } from "../tests/support/query_plan.ts";
 import {

@@ -137,7 +137,7 @@ Deno.test("editing a row and recomputing its hash breaks the link to the next ro
     const row = await db.selectFrom("audit_log").selectAll().where("seq", "=", 7)
       .executeTakeFirstOrThrow();
     const { canonicalAuditRow } = await import("../core/audit_chain.ts");
-    const { sha256Hex } = await import("../lib/audit_key.ts");
+    const { sha256Hex } = await import("../lib/sha256.ts");
     const forged = { ...row, actor_id: "someone-else" };
     const hash = sha256Hex(canonicalAuditRow(forged));
     await db.updateTable("audit_log").set({ actor_id: "someone-else", hash })
