@@ -1,6 +1,7 @@
 /** The device list query: visible departments, search, online filter, paging. */
 import { sql } from "kysely";
 import { compiled } from "./compiled.ts";
+import { KeptUntilChange } from "./change_mark.ts";
 import { type Db, engineOf } from "./db.ts";
 import {
   decodeDevice,
@@ -110,33 +111,12 @@ function totalOf(db: Db, query: DeviceQuery, q: NonNullable<ReturnType<typeof ma
 
 /**
  * Counting every matching device costs more than the rest of a page (an index walk over the
- * whole fleet), and the total only changes when the database does. On SQLite a total is kept
- * with the database's change mark: this connection's `total_changes()` and `data_version`,
- * which moves when any other process (the console) commits. Any write anywhere, by anyone,
- * makes the next view count again. The mark is read before the count, so a write landing in
- * between only costs a recount. Inside a transaction nothing is kept: its writes may yet roll
- * back. PostgreSQL has no such mark for other nodes' writes and always counts.
+ * whole fleet), and the total only changes when the database does: totals are kept until it
+ * changes (see change_mark.ts), per filter.
  */
 async function countOnce(db: Db, key: string, count: () => Promise<number>): Promise<number> {
-  if (engineOf(db) !== "sqlite" || db.isTransaction) return await count();
-  const mark = await changeMark(db);
-  let kept = totals.get(db);
-  if (!kept) totals.set(db, kept = new Map());
-  const hit = kept.get(key);
-  if (hit?.mark === mark) return hit.n;
-  const n = await count();
-  if (kept.size >= TOTALS_KEPT) kept.clear();
-  kept.set(key, { mark, n });
-  return n;
+  return await totals.get(db, key, count);
 }
-
-const totals = new WeakMap<Db, Map<string, { mark: string; n: number }>>();
 
 /** Filters whose totals are kept before starting over (searches typed by hand add up). */
-const TOTALS_KEPT = 200;
-
-async function changeMark(db: Db): Promise<string> {
-  const { rows } = await sql<{ v: number; t: number }>`
-    select data_version as v, total_changes() as t from pragma_data_version`.execute(db);
-  return `${rows[0]!.v}:${rows[0]!.t}`;
-}
+const totals = new KeptUntilChange<number>(200);
