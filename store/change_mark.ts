@@ -6,16 +6,18 @@
  * another load. Inside a transaction nothing is kept (its writes may yet roll back).
  * PostgreSQL has no such mark for other nodes' writes: there every read loads.
  */
-import { sql } from "kysely";
+import { CompiledQuery } from "kysely";
 import { type Db, engineOf } from "./db.ts";
 
 /** The database's change mark, or null where there is none to trust (PostgreSQL, a transaction). */
 export async function changeMark(db: Db): Promise<string | null> {
   if (engineOf(db) !== "sqlite" || db.isTransaction) return null;
-  const { rows } = await sql<{ v: number; t: number }>`
-    select data_version as v, total_changes() as t from pragma_data_version`.execute(db);
+  // Read on every page that keeps something: plain SQL, nothing for kysely to build.
+  const { rows } = await db.executeQuery<{ v: number; t: number }>(CompiledQuery.raw(MARK_SQL));
   return `${rows[0]!.v}:${rows[0]!.t}`;
 }
+
+const MARK_SQL = "select data_version as v, total_changes() as t from pragma_data_version";
 
 /**
  * Up to `size` values by key, each kept with the change mark it was loaded under and given
