@@ -312,3 +312,29 @@ Deno.test("a revoked session is refused on the very next view of the list", asyn
   assert.equal(res.status, 303);
   assert.match(res.headers.get("Location") ?? "", /^\/login/);
 });
+
+Deno.test("the device list of ASCII names is sent as ASCII, empty cells and pager included", async () => {
+  await using t = await testApp();
+  const admin = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  for (let i = 0; i < 51; i++) {
+    await insertDevice(t.services.db, {
+      id: `bare-${i}`,
+      secretHash: hashToken("s"),
+      departmentId: sales,
+      groupId: null,
+      name: `BARE-${String(i).padStart(2, "0")}`,
+      tokenId: "t",
+      now: t.clock.now(),
+    });
+  }
+  // One character outside ASCII makes the whole page two-byte text, transcoded on every view.
+  for (const path of ["/devices", "/devices?page=2"]) {
+    const html = await (await admin.get(path)).text();
+    assert.match(html, /BARE-/);
+    assert.match(html, /^[\x00-\x7f]*$/, path);
+  }
+  const text = await textOf(await admin.get("/devices?page=2"));
+  assert.match(text, /BARE-50 — — — —/);
+  assert.match(text, /← Previous Page 2 of 2 · 51 devices/);
+});
