@@ -38,9 +38,24 @@ export async function searchDevices(
 /**
  * One page of the device list plus the total that match: as {@link searchDevices}, with only
  * the columns the list shows (a third of them; the others cost reading, copying and parsing
- * on every view).
+ * on every view). Like the totals, a page is kept until the database changes (see
+ * change_mark.ts): the same view again, with nothing written anywhere since, reads no table.
+ * The rows are shared between callers: read them, never change them.
  */
 export async function searchDeviceList(
+  db: Db,
+  query: DeviceQuery,
+): Promise<{ rows: readonly DeviceListRow[]; total: number }> {
+  const { departmentIds, department, q, connected, limit, offset } = query;
+  // Names every input of the statement: a page is kept per filter and place.
+  const key = JSON.stringify([departmentIds, department, q, connected, limit, offset]);
+  return await pages.get(db, key, () => readDeviceList(db, query));
+}
+
+/** Pages kept before starting over: about 50 KB each. */
+const pages = new KeptUntilChange<{ rows: readonly DeviceListRow[]; total: number }>(50);
+
+async function readDeviceList(
   db: Db,
   query: DeviceQuery,
 ): Promise<{ rows: DeviceListRow[]; total: number }> {
