@@ -257,41 +257,46 @@ if (import.meta.main) {
 /** What the server's CPU profile under this load shows (`--cpu-prof`, see BENCHMARKS.md). */
 export const PAGES_BOUND_BY =
   "The load generator and the server share the machine's 2 cores, so the minimal server's " +
-  "figure is also the load generator's ceiling here: its own p99 (21 ms on a quiet run) is " +
-  "above the sign-in target of 15 ms, so that target cannot be shown on this machine " +
+  "figure is also the load generator's ceiling here: its own p99 (21 ms on a quiet run) " +
+  "is above the sign-in target of 15 ms, so that target cannot be shown on this machine " +
   "whatever the server does; what the server controls is its CPU per view and its pauses. " +
   "Server CPU per view, read from /proc of the server over 5 s of 50 connections, " +
   "interleaved with the previous version (shared machine, load average 20–70, so only the " +
   "ratios count): sign-in page 0.18–0.20 ms against 0.64–0.77 ms (about a quarter: the " +
   "plain page is rendered once and each visitor's CSRF token written in; log lines gather " +
-  "for 10 ms and are written off the JavaScript thread; random tokens from Web Crypto). The " +
-  "device list at 10,000 devices, measured the same way over 3,000–5,000 views per round " +
-  "against the version before precompiled pages (machine shared, load average 15–60): " +
-  "0.60–0.81 of its server CPU per view, median about three quarters — about 1.1 ms on a " +
-  "quiet machine, still twice the ~0.5 ms a p99 of 25 ms at 50 connections allows, so that " +
-  "target stays missed. Its busy time before (CPU profile under 50 connections, shares): " +
-  "garbage collection ~26 % (about 1 MB allocated per view: a tree of nodes for every " +
-  "element of the page), rendering ~28 %, SQLite ~20 %, response headers and the HTTP layer " +
-  '~10 %. After (`"jsx": "precompile"`: static markup is a string written at build time; ' +
-  "each row of the list one escaped template; timestamps counted out in integers rather " +
-  "than through a Date): garbage collection ~8 %, rendering ~24 % (the rows ~4 %, the " +
-  "layout ~3 %, the presenter with each row's presence ~9 %), SQLite ~21 % (five " +
-  "statements: session with user, departments, groups, the page of 50 devices — ~0.08 ms of " +
-  "it alone, ten columns of 50 rows through the (kind, name, id) index — and the change " +
-  "mark; the total comes from the change-mark cache), response headers and the HTTP layer " +
-  "~18 % (Deno's conversion of the ten security and content headers alone ~7 %), the " +
-  "middleware chain (client address, body limit, security headers, form body, CSRF, setup " +
-  "gate, session, access) ~10 %, the log line ~2 %. No single part is left to cut by half: " +
-  "the rest is spread over the framework, the HTTP layer and SQLite. The sign-in page's " +
-  "busy time: response headers and the HTTP layer ~19–27 %, hono ~15–18 %, garbage " +
-  "collection ~11–13 %, the CSRF cookie and its MAC for each new visitor ~7–10 %, the log " +
-  "line ~7 %. Pauses: before, the request log's synchronous write to stdout blocked the " +
-  "whole server whenever the benchmark (the reader of its output) fell behind — up to a " +
-  "sixth of the sign-in page's profile; now the remaining pauses are the young-generation " +
-  "collections. The audit page no longer lists 10,000 devices in its filter (~750 KB per " +
-  "view before), and its filters read the newest page in index order; the first view of the " +
-  "audit page walks the hash chain (100,000 rows, seconds of SHA-256), shared by everyone " +
-  "viewing meanwhile and then kept for the checkpoint interval.";
+  "for 10 ms and are written off the JavaScript thread; random tokens from Web Crypto). " +
+  "The device list at 10,000 devices: server CPU per view read from /proc over " +
+  "alternating 1.5 s segments of 50 connections, this version and the previous one " +
+  "running side by side (20 pairs; shared machine, load average 18–30, so only the ratios " +
+  "count): about half of the previous version's (paired ratios 0.39–0.56, median 0.50; " +
+  "0.26 ms against 0.52 ms per view there; the previous version took 0.46 ms per view on " +
+  "the idle machine, load average 0.4). What went: a page of the list (its rows and " +
+  "total) and the department and group names are kept until the database changes " +
+  "(SQLite's change mark; on PostgreSQL and inside a transaction they are read every " +
+  "time), so the same view again reads only the session with its user and the mark — " +
+  "SQLite fell from ~21 % of the busy time to ~10 %; the page is sent as ASCII text (one " +
+  "character outside Latin-1 made it two-byte text, and transcoding 32 KB of it to UTF-8 " +
+  "was about half the cost of sending it: 27 against 54 µs per response from a bare " +
+  "Deno.serve); and a page is built with its security headers instead of having them set " +
+  "afterwards. Its busy time now (CPU profile under 50 connections, shares; shared " +
+  "machine): rendering ~28 % (the rows ~17 %, their timestamps ~6 % of it, the layout ~4 " +
+  "%), building and sending the response ~15 % (Deno preparing the 32 KB body and eleven " +
+  "headers for the wire, hono copying the headers), the middleware chain ~10 %, SQLite " +
+  "~10 % (the session with its user, the change mark twice), garbage collection ~9 %, the " +
+  "log line ~2 %. Whether the p99 target is met has to be shown on a quiet machine: in a " +
+  "run of this benchmark at load average 25–30 the minimal server's own p99 was 35 ms, " +
+  "and the device list's 219 ms (155–345) against 351 ms (119–557) for the previous " +
+  "version run right after it. The table above is from an earlier run of the previous " +
+  "version, on a quieter machine. The sign-in page's busy time: response headers and the " +
+  "HTTP layer ~19–27 %, hono ~15–18 %, garbage collection ~11–13 %, the CSRF cookie and " +
+  "its MAC for each new visitor ~7–10 %, the log line ~7 %. Pauses: before, the request " +
+  "log's synchronous write to stdout blocked the whole server whenever the benchmark (the " +
+  "reader of its output) fell behind — up to a sixth of the sign-in page's profile; now " +
+  "the remaining pauses are the young-generation collections. The audit page no longer " +
+  "lists 10,000 devices in its filter (~750 KB per view before), and its filters read the " +
+  "newest page in index order; the first view of the audit page walks the hash chain " +
+  "(100,000 rows, seconds of SHA-256), shared by everyone viewing meanwhile and then kept " +
+  "for the checkpoint interval.";
 
 const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
 const range = (s: Stat, unit = "") => `${s.median}${unit} (${s.min}–${s.max})`;

@@ -24,6 +24,7 @@ import {
   clientAddress,
   csrf,
   formBody,
+  hasPageHeaders,
   loadUser,
   securityHeaders,
   setupGate,
@@ -63,7 +64,9 @@ export async function createApp(services: Services, assets?: Assets): Promise<Ho
     c.header("X-Request-Id", requestId);
     const started = performance.now();
     await next();
-    if (!c.res.headers.has("X-Request-Id")) {
+    // A page built with its headers complete carries the id already (set above, before it was
+    // built); reading its headers again would make Deno prepare it for the wire twice.
+    if (!hasPageHeaders(c.res) && !c.res.headers.has("X-Request-Id")) {
       try {
         c.res.headers.set("X-Request-Id", requestId);
       } catch {

@@ -7,7 +7,7 @@ import { AccountError } from "../services/accounts.ts";
 import { LoginPage, MfaLoginPage } from "../views/LoginPage.tsx";
 import type { AppEnv, Ctx } from "./env.ts";
 import { email, readForm, safeNext } from "./forms.ts";
-import { SESSION_COOKIE, setSessionCookie } from "./middleware.ts";
+import { htmlPage, SESSION_COOKIE, setSessionCookie } from "./middleware.ts";
 import { documentWithCsrf, render } from "./render.tsx";
 
 const LoginForm = z.object({
@@ -60,7 +60,7 @@ export function authRoutes(): Hono<AppEnv> {
     const notice = c.req.query("signedOut") ? "You are signed out." : null;
     const next = c.req.query("next");
     if (notice || next !== undefined) return render(c, <LoginPage next={next} notice={notice} />);
-    return c.html(plainSignIn(c));
+    return htmlPage(c, plainSignIn(c));
   });
 
   app.post("/login", async (c) => {

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { hashToken } from "../lib/tokens.ts";
-import { insertDevice, saveDeviceInfo } from "../store/devices.ts";
+import { engineOf, openDatabase } from "../store/db.ts";
+import { updateDepartment } from "../store/departments.ts";
+import {
+  insertDevice,
+  insertGroup,
+  renameGroup,
+  saveDeviceInfo,
+  updateDevice,
+} from "../store/devices.ts";
 import { findUserByEmail } from "../store/users.ts";
 import { createUser, setUp, signIn } from "../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
@@ -248,4 +256,85 @@ Deno.test("what a device reports about itself reaches the list as text, never as
     );
     assert.ok(html.includes(`Dept &lt;script>`), `${path}: the department shown as written`);
   }
+});
+
+Deno.test("names and totals kept between views show a change on the very next view", async () => {
+  await using t = await testApp();
+  const admin = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  const lab = await department(t.services, "Lab");
+  const db = t.services.db;
+  for (let i = 0; i < 50; i++) await device(t, lab, `BULK-${String(i).padStart(2, "0")}`);
+  const id = await device(t, sales, "KEPT-PC");
+  await insertGroup(db, { id: "g1", department_id: sales, name: "Front desk", created_at: 0 });
+  await updateDevice(db, id, { group_id: "g1" }, t.clock.now());
+  // The second page holds KEPT-PC; its department column, and the total.
+  const view = async () => {
+    const text = await textOf(await admin.get("/devices?page=2"));
+    return {
+      department: text.match(
+        /KEPT-PC Windows 11 Pro .*? UTC (.*?) (?:Offline KEPT-PC-2 |← Previous)/,
+      )
+        ?.[1],
+      total: text.match(/(\d+) devices/)?.[1],
+    };
+  };
+  assert.deepEqual(await view(), { department: "Sales / Front desk", total: "51" });
+  // The same view again is served from what was kept…
+  assert.deepEqual(await view(), { department: "Sales / Front desk", total: "51" });
+  // …and each change shows on the very next one.
+  await updateDepartment(db, sales, { name: "Sales EMEA" }, t.clock.now());
+  assert.equal((await view()).department, "Sales EMEA / Front desk");
+  await renameGroup(db, "g1", "Reception");
+  assert.equal((await view()).department, "Sales EMEA / Reception");
+  await updateDevice(db, id, { department_id: lab, group_id: null }, t.clock.now());
+  assert.equal((await view()).department, "Lab");
+  await device(t, lab, "KEPT-PC-2");
+  assert.equal((await view()).total, "52");
+  // A write by another process (the console) moves the mark as well.
+  if (engineOf(db) === "sqlite") {
+    const other = openDatabase(`${t.dir}/assent.db`);
+    try {
+      await updateDepartment(other.db, lab, { name: "Lab North" }, t.clock.now());
+    } finally {
+      await other.close();
+    }
+    assert.equal((await view()).department, "Lab North");
+  }
+});
+
+Deno.test("a revoked session is refused on the very next view of the list", async () => {
+  await using t = await testApp();
+  const admin = await setUp(t);
+  assert.equal((await admin.get("/devices")).status, 200);
+  await t.services.db.deleteFrom("web_sessions").execute();
+  const res = await admin.get("/devices");
+  assert.equal(res.status, 303);
+  assert.match(res.headers.get("Location") ?? "", /^\/login/);
+});
+
+Deno.test("the device list of ASCII names is sent as ASCII, empty cells and pager included", async () => {
+  await using t = await testApp();
+  const admin = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  for (let i = 0; i < 51; i++) {
+    await insertDevice(t.services.db, {
+      id: `bare-${i}`,
+      secretHash: hashToken("s"),
+      departmentId: sales,
+      groupId: null,
+      name: `BARE-${String(i).padStart(2, "0")}`,
+      tokenId: "t",
+      now: t.clock.now(),
+    });
+  }
+  // One character outside ASCII makes the whole page two-byte text, transcoded on every view.
+  for (const path of ["/devices", "/devices?page=2"]) {
+    const html = await (await admin.get(path)).text();
+    assert.match(html, /BARE-/);
+    assert.match(html, /^[\x00-\x7f]*$/, path);
+  }
+  const text = await textOf(await admin.get("/devices?page=2"));
+  assert.match(text, /BARE-50 — — — —/);
+  assert.match(text, /← Previous Page 2 of 2 · 51 devices/);
 });

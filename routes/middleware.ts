@@ -13,6 +13,11 @@ export {
 export { clientAddress } from "./middleware/client_address.ts";
 export { csrf, CSRF_COOKIE } from "./middleware/csrf.ts";
 export { formBody } from "./middleware/form_body.ts";
-export { CONTENT_SECURITY_POLICY, securityHeaders } from "./middleware/security_headers.ts";
+export {
+  CONTENT_SECURITY_POLICY,
+  hasPageHeaders,
+  htmlPage,
+  securityHeaders,
+} from "./middleware/security_headers.ts";
 export { loadUser, SESSION_COOKIE, setSessionCookie } from "./middleware/session.ts";
 export { setupGate } from "./middleware/setup_gate.ts";

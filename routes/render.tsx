@@ -3,6 +3,7 @@ import type { VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { PageContext, type PageInfo } from "../views/context.ts";
 import type { Ctx } from "./env.ts";
+import { htmlPage } from "./middleware.ts";
 import { type Locale, negotiateLocale } from "../i18n/mod.ts";
 
 /** Statuses a rendered page may carry. */
@@ -44,7 +45,7 @@ export function render(
     <PageContext.Provider value={pageInfo(c, options)}>{node}</PageContext.Provider>,
   );
   if (options.localized) c.header("Vary", "Accept-Language", { append: true });
-  return c.html("<!doctype html>" + html, status);
+  return htmlPage(c, "<!doctype html>" + html, status);
 }
 
 /**
@@ -63,7 +64,7 @@ export function renderPartial(c: Ctx, node: VNode, status: PageStatus = 200): Re
   const html = renderToString(
     <PageContext.Provider value={pageInfo(c)}>{node}</PageContext.Provider>,
   );
-  return c.html(html, status);
+  return htmlPage(c, html, status);
 }
 
 /** Renders the `partial` for htmx requests and the full `page` otherwise. */

@@ -89,7 +89,7 @@ export class DeviceAdmin {
   async searchList(
     viewer: CurrentUser,
     filters: Omit<DeviceQuery, "departmentIds">,
-  ): Promise<{ rows: DeviceListRow[]; total: number; departments: string[] | "all" }> {
+  ): Promise<{ rows: readonly DeviceListRow[]; total: number; departments: string[] | "all" }> {
     const departments = await visibleDepartments(this.#d.db, viewer);
     return {
       ...await searchDeviceList(this.#d.db, { ...filters, departmentIds: departments }),

@@ -4,6 +4,7 @@ import type { Clock } from "../lib/clock.ts";
 import type { Db } from "../store/db.ts";
 import { type Device, type DeviceListRow, listGroups } from "../store/devices.ts";
 import { listDepartments } from "../store/departments.ts";
+import { KeptUntilChange } from "../store/change_mark.ts";
 import { loadPolicies } from "../store/policies.ts";
 import type { StoredSession } from "../store/sessions.ts";
 import { findUser, staysOnPanel } from "../store/users.ts";
@@ -14,18 +15,26 @@ export type { Device, DeviceListRow, StoredSession };
 
 /** Names of departments and groups, for labelling devices. */
 export interface Names {
-  departments: Map<string, string>;
-  groups: Map<string, string>;
+  departments: ReadonlyMap<string, string>;
+  groups: ReadonlyMap<string, string>;
 }
 
-/** Loads department and group names. */
+/**
+ * Department and group names, read again only once the database has changed (any write, by
+ * anyone: see store/change_mark.ts), so a rename shows on the very next page. Shared between
+ * callers: read it, never change it.
+ */
 export async function loadNames(db: Db): Promise<Names> {
-  const [departments, groups] = await Promise.all([listDepartments(db), listGroups(db, "all")]);
-  return {
-    departments: new Map(departments.map((d) => [d.id, d.name])),
-    groups: new Map(groups.map((g) => [g.id, g.name])),
-  };
+  return await keptNames.get(db, "names", async () => {
+    const [departments, groups] = await Promise.all([listDepartments(db), listGroups(db, "all")]);
+    return {
+      departments: new Map(departments.map((d) => [d.id, d.name])),
+      groups: new Map(groups.map((g) => [g.id, g.name])),
+    };
+  });
 }
+
+const keptNames = new KeptUntilChange<Names>(1);
 
 /** Everything the support session panel of a device page is made from, for one viewer at `now`. */
 export interface PanelFacts {

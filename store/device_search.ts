@@ -1,6 +1,7 @@
 /** The device list query: visible departments, search, online filter, paging. */
 import { sql } from "kysely";
 import { compiled } from "./compiled.ts";
+import { KeptUntilChange } from "./change_mark.ts";
 import { type Db, engineOf } from "./db.ts";
 import {
   decodeDevice,
@@ -37,9 +38,24 @@ export async function searchDevices(
 /**
  * One page of the device list plus the total that match: as {@link searchDevices}, with only
  * the columns the list shows (a third of them; the others cost reading, copying and parsing
- * on every view).
+ * on every view). Like the totals, a page is kept until the database changes (see
+ * change_mark.ts): the same view again, with nothing written anywhere since, reads no table.
+ * The rows are shared between callers: read them, never change them.
  */
 export async function searchDeviceList(
+  db: Db,
+  query: DeviceQuery,
+): Promise<{ rows: readonly DeviceListRow[]; total: number }> {
+  const { departmentIds, department, q, connected, limit, offset } = query;
+  // Names every input of the statement: a page is kept per filter and place.
+  const key = JSON.stringify([departmentIds, department, q, connected, limit, offset]);
+  return await pages.get(db, key, () => readDeviceList(db, query));
+}
+
+/** Pages kept before starting over: about 50 KB each. */
+const pages = new KeptUntilChange<{ rows: readonly DeviceListRow[]; total: number }>(50);
+
+async function readDeviceList(
   db: Db,
   query: DeviceQuery,
 ): Promise<{ rows: DeviceListRow[]; total: number }> {
@@ -110,33 +126,12 @@ function totalOf(db: Db, query: DeviceQuery, q: NonNullable<ReturnType<typeof ma
 
 /**
  * Counting every matching device costs more than the rest of a page (an index walk over the
- * whole fleet), and the total only changes when the database does. On SQLite a total is kept
- * with the database's change mark: this connection's `total_changes()` and `data_version`,
- * which moves when any other process (the console) commits. Any write anywhere, by anyone,
- * makes the next view count again. The mark is read before the count, so a write landing in
- * between only costs a recount. Inside a transaction nothing is kept: its writes may yet roll
- * back. PostgreSQL has no such mark for other nodes' writes and always counts.
+ * whole fleet), and the total only changes when the database does: totals are kept until it
+ * changes (see change_mark.ts), per filter.
  */
 async function countOnce(db: Db, key: string, count: () => Promise<number>): Promise<number> {
-  if (engineOf(db) !== "sqlite" || db.isTransaction) return await count();
-  const mark = await changeMark(db);
-  let kept = totals.get(db);
-  if (!kept) totals.set(db, kept = new Map());
-  const hit = kept.get(key);
-  if (hit?.mark === mark) return hit.n;
-  const n = await count();
-  if (kept.size >= TOTALS_KEPT) kept.clear();
-  kept.set(key, { mark, n });
-  return n;
+  return await totals.get(db, key, count);
 }
-
-const totals = new WeakMap<Db, Map<string, { mark: string; n: number }>>();
 
 /** Filters whose totals are kept before starting over (searches typed by hand add up). */
-const TOTALS_KEPT = 200;
-
-async function changeMark(db: Db): Promise<string> {
-  const { rows } = await sql<{ v: number; t: number }>`
-    select data_version as v, total_changes() as t from pragma_data_version`.execute(db);
-  return `${rows[0]!.v}:${rows[0]!.t}`;
-}
+const totals = new KeptUntilChange<number>(200);

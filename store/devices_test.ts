@@ -16,6 +16,7 @@ import {
   listDevices,
   saveDeviceInfo,
   saveLastActivity,
+  updateDevice,
 } from "./devices.ts";
 
 async function withDevice(fn: (d: OpenTestDatabase) => Promise<void>) {
@@ -285,5 +286,42 @@ Deno.test("the heartbeat flush runs one statement built once, whatever the numbe
       ["pc-2", 4_000],
       ["pc-3", 3_002],
     ]);
+  });
+});
+
+Deno.test("a kept page of the device list follows every write: this process's, another's, a transaction's", async () => {
+  await withDevice(async ({ db, location }) => {
+    const page = async (on: Db = db, connected?: boolean) =>
+      (await searchDeviceList(on, { departmentIds: "all", connected, limit: 50, offset: 0 }))
+        .rows.map((r) => `${r.name} ${r.os ?? "-"} ${r.department_id}`);
+    assert.deepEqual(await page(), ["PC-1 - dep"]);
+    assert.deepEqual(await page(), ["PC-1 - dep"]);
+    await saveDeviceInfo(db, "pc-1", INFO, 2);
+    assert.deepEqual(await page(), ["PC-1 Debian 13 dep"]);
+    await insertDepartment(db, { id: "dep2", name: "Lab", now: 1 });
+    await updateDevice(db, "pc-1", { department_id: "dep2", name: "PC-9" }, 3);
+    assert.deepEqual(await page(), ["PC-9 Debian 13 dep2"]);
+    assert.deepEqual(await page(db, true), []);
+    await setConnected(db, "pc-1", true);
+    assert.deepEqual(await page(db, true), ["PC-9 Debian 13 dep2"]);
+    assert.deepEqual(await page(), ["PC-9 Debian 13 dep2"]);
+    // Another process on the same database (the console, another node) writes.
+    const other = openDatabase(location);
+    try {
+      await insertDevice(other.db, { ...ANOTHER, id: "pc-0", name: "PC-0" });
+      assert.deepEqual(await page(), ["PC-0 - dep", "PC-9 Debian 13 dep2"]);
+    } finally {
+      await other.close();
+    }
+    // A transaction sees its own write; once it rolls back, the page is as before.
+    await assert.rejects(
+      db.transaction().execute(async (trx) => {
+        await updateDevice(trx, "pc-0", { name: "PC-5" }, 4);
+        assert.deepEqual((await page(trx))[0], "PC-5 - dep");
+        throw new Error("rolled back");
+      }),
+      /rolled back/,
+    );
+    assert.deepEqual(await page(), ["PC-0 - dep", "PC-9 Debian 13 dep2"]);
   });
 });

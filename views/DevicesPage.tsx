@@ -1,7 +1,7 @@
 /** The device list: every device the viewer may work on, live online/offline state. */
 import type { DeviceListItem } from "../presenters/device_views.ts";
 import { statusBadgeMarkup, timeMarkup } from "./format.tsx";
-import { type Markup, markup } from "./html.ts";
+import { Markup, markup } from "./html.ts";
 import { Layout } from "./Layout.tsx";
 import { Live } from "./Live.tsx";
 
@@ -41,6 +41,11 @@ export function deviceRows(devices: DeviceListItem[]): Markup {
   return markup`${devices.map(deviceRow)}`;
 }
 
+// An empty cell's dash as a character reference: a page whose text is all ASCII is sent
+// without being re-encoded (one "—" makes V8 hold the whole page as two-byte text, and
+// Deno then transcodes all of it to UTF-8 on every view).
+const NONE = new Markup("&#8212;");
+
 // One template per row: the cells as separate pieces cost an object and a copy each.
 function deviceRow(d: DeviceListItem): Markup {
   const group = d.group && markup`<span class="muted">/ ${d.group}</span>`;
@@ -49,10 +54,12 @@ function deviceRow(d: DeviceListItem): Markup {
   }"><td class="corner">${
     statusBadgeMarkup(d.online, d.disabled)
   }</td><td class="title"><a href="/devices/${d.id}">${d.name}</a></td><td data-label="Operating system">${
-    d.os ?? "—"
-  }</td><td data-label="Type">${d.deviceType ?? "—"}</td><td data-label="IP address" class="mono">${
-    d.ip ?? "—"
-  }</td><td data-label="Users">${d.users.join(", ") || "—"}</td><td data-label="Last activity">${
+    d.os ?? NONE
+  }</td><td data-label="Type">${
+    d.deviceType ?? NONE
+  }</td><td data-label="IP address" class="mono">${d.ip ?? NONE}</td><td data-label="Users">${
+    d.users.join(", ") || NONE
+  }</td><td data-label="Last activity">${
     timeMarkup(d.lastActivityAt)
   }</td><td data-label="Department">${d.department}${group}</td></tr>`;
 }
@@ -109,13 +116,21 @@ export function DeviceList(props: { model: DeviceListModel }) {
       {pages > 1 && (
         <nav class="pager" aria-label="Pages">
           {m.filters.page > 1 && (
-            <a href={`/devices${query(m.filters, m.filters.page - 1)}`}>← Previous</a>
+            <a
+              href={`/devices${query(m.filters, m.filters.page - 1)}`}
+              dangerouslySetInnerHTML={{ __html: "&#8592; Previous" }}
+            />
           )}
-          <span>
-            Page {m.filters.page} of {pages} · {m.total} devices
-          </span>
+          <span
+            dangerouslySetInnerHTML={{
+              __html: markup`Page ${m.filters.page} of ${pages} &#183; ${m.total} devices`.text,
+            }}
+          />
           {m.filters.page < pages && (
-            <a href={`/devices${query(m.filters, m.filters.page + 1)}`}>Next →</a>
+            <a
+              href={`/devices${query(m.filters, m.filters.page + 1)}`}
+              dangerouslySetInnerHTML={{ __html: "Next &#8594;" }}
+            />
           )}
         </nav>
       )}

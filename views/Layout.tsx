@@ -50,7 +50,9 @@ export function Layout(props: {
         <a class="skip" href="#main">{t(page.locale, "layout.skip")}</a>
         <header class="top">
           <a class="brand" href="/">
-            <span class="brand-mark" aria-hidden="true">◆</span> Assent
+            {/* Character references keep the page's text ASCII (see DevicesPage.tsx). */}
+            <span class="brand-mark" aria-hidden="true" dangerouslySetInnerHTML={BRAND_MARK} />{" "}
+            Assent
             <span class="org">{page.organization}</span>
           </a>
           {v && (
@@ -88,11 +90,18 @@ export function Layout(props: {
         <main id="main" class={props.narrow ? "narrow" : props.wide ? "wide" : undefined}>
           {props.children}
         </main>
-        <footer class="foot">Assent · {t(page.locale, "layout.footer")}</footer>
+        <footer
+          class="foot"
+          dangerouslySetInnerHTML={{
+            __html: markup`Assent &#183; ${t(page.locale, "layout.footer")}`.text,
+          }}
+        />
       </body>
     </html>
   );
 }
+
+const BRAND_MARK = { __html: "&#9670;" };
 
 // The head, the navigation and the admin menu are the same on every page but for a few
 // values, and rendered as components they cost more than most pages' own content: they are
@@ -107,7 +116,7 @@ function headMarkup(
 ): Markup {
   const asset = (path: string) => `/static/${path}?v=${page.assetVersion}`;
   const nonce = page.styleNonce && markup`<meta name="style-nonce" content="${page.styleNonce}">`;
-  return markup`${HEAD_START}${nonce}<title>${`${props.title} · ${page.organization}`}</title>${[
+  return markup`${HEAD_START}${nonce}<title>${props.title} &#183; ${page.organization}</title>${[
     markup`<link rel="stylesheet" href="${asset("app.css")}">`,
     markup`<link rel="icon" href="${asset("favicon.svg")}" type="image/svg+xml">`,
     markup`<script src="${asset("vendor/htmx.min.js")}" defer></script>`,

@@ -112,6 +112,7 @@ export class Client implements AsyncDisposable {
 export async function textOf(res: Response): Promise<string> {
   const html = await res.text();
   return html.replace(/<script[\s\S]*?<\/script>/g, "").replace(/<[^>]+>/g, " ")
-    .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&")
+    .replace(/&quot;/g, '"').replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+    .replace(/&amp;/g, "&")
     .replace(/\s+/g, " ").trim();
 }
