@@ -166,6 +166,12 @@ async function writeAtomic(path: string, data: Uint8Array, mode = 0o644): Promis
   await Deno.rename(tmp, path);
 }
 
+/**
+ * The server's workers. Each is started by its URL beside the module that starts it, which in
+ * the package is the bundle in lib/: each goes there, bundled, under the name it is asked for.
+ */
+const SERVER_WORKERS = ["store/snapshot_worker.ts"];
+
 /** Runs `deno bundle` on `entry` and returns the JavaScript. */
 async function bundle(entry: string, workDir: string): Promise<string> {
   const output = join(workDir, `${basename(entry, ".ts")}.js`);
@@ -307,10 +313,16 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
     if (options.server.length > 0) {
       started = performance.now();
       const serverJs = await bundle("main.ts", work);
+      const workers = await Promise.all(
+        SERVER_WORKERS.map(async (entry) => ({
+          name: basename(entry),
+          js: await bundle(entry, work),
+        })),
+      );
       log(`bundled the server (${kib(serverJs.length)}) in ${secs(started)}`);
       for (const platform of options.server) {
         started = performance.now();
-        const built = await serverPackage(platform, serverJs, mtime, options);
+        const built = await serverPackage(platform, { serverJs, workers }, mtime, options);
         result.servers.push(built);
         log(`${built.file}: ${mib(built.size)}, sha256 ${built.sha256}, built in ${secs(started)}`);
       }
@@ -324,7 +336,7 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
 /** The server package: runtime, bundle, static assets, agent packages, launcher. */
 async function serverPackage(
   platform: Platform,
-  serverJs: string,
+  { serverJs, workers }: { serverJs: string; workers: { name: string; js: string }[] },
   mtime: number,
   options: BuildOptions,
 ): Promise<BuildResult["servers"][number]> {
@@ -335,6 +347,7 @@ async function serverPackage(
     { name: `${top}/bin/deno`, data: await runtimeBinary(platform, options), mode: 0o755 },
     // loadAssets() reads ../static/ from the bundle's own URL, so lib/ and static/ are siblings.
     { name: `${top}/lib/assent.js`, data: text(serverJs), mode: 0o644 },
+    ...workers.map(({ name, js }) => ({ name: `${top}/lib/${name}`, data: text(js), mode: 0o644 })),
     { name: `${top}/VERSION`, data: text(`${options.version}\n`), mode: 0o644 },
     { name: `${top}/README.txt`, data: text(serverReadme(top)), mode: 0o644 },
   ];

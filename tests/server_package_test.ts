@@ -42,6 +42,13 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
     await list(join(root, "static"), "");
     assert.ok(packaged.includes("vendor/files.json"), "the served assets are packaged");
     assert.deepEqual(packaged.filter((f) => f.includes("axe")), [], "the tests' checker is not");
+    const lib: string[] = [];
+    for await (const e of Deno.readDir(join(root, "lib"))) lib.push(e.name);
+    assert.deepEqual(
+      lib.sort(),
+      ["assent.js", "snapshot_worker.ts"],
+      "the server's workers are beside the bundle that starts them",
+    );
     assert.equal(
       (await sh("command -v deno || command -v npm || echo none")).stdout.trim(),
       "none",
@@ -102,6 +109,13 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
       assert.equal(install.code, 0, install.stderr);
       assert.match(install.stdout, /SHA-256 verified/);
       assert.match(install.stderr, /enrolled and online/);
+
+      // A backup while the server runs copies the database on the snapshot worker, which the
+      // package must ship beside the bundle that starts it.
+      const archive = join(work, "backup.tar.gz");
+      const backup = await sh(`${root}/assent admin backup ${archive} --data-dir ${data}`);
+      assert.equal(backup.code, 0, backup.stderr);
+      assert.ok((await Deno.stat(archive)).size > 0, "the backup archive is written");
     } finally {
       server.kill("SIGTERM");
       await server.status;
