@@ -96,8 +96,11 @@ export const HANDSHAKES_AT_ONCE = 16;
 
 /** The slowest pace counted: a server that finishes fewer than 20 handshakes a second is stuck. */
 const MAX_INTERVAL_MS = 50;
-/** The longest stall counted: none finished for this long while full is as long as it adds. */
-const MAX_STALL_MS = 5_000;
+/**
+ * The longest stall counted: none finished for a second with places full adds a second to the
+ * wait, and no more, so a stall that ends soon does not leave the server idle afterwards.
+ */
+const MAX_STALL_MS = 1_000;
 /** The longest an agent is told to wait. */
 const MAX_COME_BACK_MS = 60_000;
 /** The moments told are kept in slots this wide: an agent counts until its slot has begun. */
