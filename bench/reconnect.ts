@@ -168,25 +168,32 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
 }
 
 /**
- * What the reconnect figures are bound by: from CPU profiles of the server through storms of
- * 1,000 and 5,000 agents (`BENCH_PROFILE=… deno run -A bench/reconnect.ts 5000 1`, on a shared
- * machine under heavy load, so to be profiled again on a quiet one).
+ * What the reconnect figures are bound by: from the server's log through storms of 5,000 agents
+ * (`BENCH_SERVER_LOG=… deno run -A bench/reconnect.ts 5000 1`, the refused upgrades' summary
+ * line) and interleaved runs before and after the come-back fix, on a shared machine under load,
+ * so to be measured again on a quiet one.
  */
 const BOUND_BY =
-  "Bound by agents turned away and knocking again, not by the handshakes or the start: in " +
-  "this quiet run the restarted server listens 2.4–5.9 s after the signal (the crashed " +
-  "run's device.offline rows now hash in place) and takes agents back at up to about 900 " +
-  "a second, so a third to a half of the fleet is back within 8–10 s of the signal, and " +
-  "the device list stays fast throughout. Then the return stalls for tens of seconds " +
-  "while the list still answers in a few ms: the server's CPU per returning agent (10–21 " +
-  "ms, against about 2.5 ms of a handshake in an earlier profile) goes to upgrades turned " +
-  "away with 4016 and tried again, not yet shown why so many: the moments those agents " +
-  "are told may run ahead of the server (each is placed behind every agent told before " +
-  "it, whether or not those came back), and the simulated fleet's own processes share the " +
-  "two cores. An earlier profile on a loaded machine put the turned-away upgrades " +
-  "(routing, upgrade, close, timers) at about 15 % of the server's thread, far above the " +
-  "handshakes' own SHA-256 (1.8 %), Ed25519 (1.2 %) and SQLite statements (1 %, in " +
-  "transactions shared by up to 32 handshakes).";
+  "Bound by the pace the server measures while it turns agents away, and by the machine: " +
+  "the restarted server turns no agent away before its app is built (upgrades that arrive " +
+  "earlier wait at the start gate and all come in together when it opens, a few hundred ms " +
+  "before the first 4016), and turns each away about once or twice; in ten storms of the " +
+  "old code that turned agents away, the 10-s summary line of refused upgrades (which now " +
+  "says how long agents were told to wait) showed 81–100 % of them told 10–60 s, while the " +
+  "server had taken the rest back within seconds and then sat idle. Each was placed behind " +
+  "every moment handed out before it, and the open gap since the last finished handshake (a " +
+  "few hundred ms: a group commit, a collection, a loaded machine) was weighed into the " +
+  "pace that the 1,000 handshakes under way multiplied; every answer after such a gap " +
+  "stayed behind it. Now a moment is the handshakes under way plus the agents told whose " +
+  "moment has not come yet, at the pace handshakes finish, plus a stall once (at most 1 s). " +
+  "Interleaved one-round runs of 5,000 agents on a shared 2-core machine (load average 1–32 " +
+  "from other work), before → after: all back after a crash 45.2, 57.8, 88.0, 127 s → 11.8, " +
+  "15.9, 30.6, 34.3 s; after a graceful restart 7.0, 7.1 (no agent turned away), 68.5, 75.4 " +
+  "s → 6.9, 9.3, 18.2, 59.8 s; the longest moment told 54–60 s → 2.2–47 s. What is left: " +
+  "the pace is measured while the same thread answers thousands of turned-away upgrades and " +
+  "shares the cores with the simulated fleet, so under load it reads 100–300 handshakes a " +
+  "second where the server then does more, and the last agents wait for moments the server " +
+  "has already passed; to be measured again on a quiet machine.";
 
 /** The reconnect section of BENCHMARKS.md. */
 export function reconnectSection(r: ReconnectResult): string {

@@ -46,6 +46,9 @@ import {
 /** How often upgrades refused meanwhile are summed up in one log line. */
 const REFUSAL_SUMMARY_MS = 10_000;
 
+/** The upper bounds, in ms, the moments told are counted under in the summary line. */
+const COME_BACK_BUCKETS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
+
 /** A refusal with its close code and the text the agent shows. */
 type Refused = { ok: false; code: number; reason: string; key?: string };
 /** What a support app says about itself. */
@@ -118,6 +121,10 @@ export class AgentEndpoint {
   readonly #comeBack = new ComeBackTimes();
   #refusedUpgrades = 0;
   #busyAnswers = 0;
+  /** The moments told since the last summary, counted by upper bound (fixed, so memory is flat). */
+  #toldUpTo = COME_BACK_BUCKETS.map(() => 0);
+  #toldMaxMs = 0;
+  #finishedSinceSummary = 0;
   #summaryTimer?: { cancel(): void };
 
   constructor(deps: EndpointDeps) {
@@ -133,7 +140,10 @@ export class AgentEndpoint {
    * {@link accept}, or given back with {@link release} if the upgrade does not happen.
    */
   admit(ip: string): boolean {
-    return this.#places.take(ip);
+    const idle = this.#places.taken === 0;
+    if (!this.#places.take(ip)) return false;
+    if (idle) this.#comeBack.busyFrom(this.#d.clock.now());
+    return true;
   }
 
   /** Gives back a place {@link admit} gave for `ip`. */
@@ -157,6 +167,8 @@ export class AgentEndpoint {
     if (this.#stopped || this.#places.fullFor(ip) !== "total" || !this.#busy.take(ip)) return null;
     this.#busyAnswers++;
     const comeBackInMs = this.#comeBack.next(this.#d.clock.now(), this.#places.taken);
+    this.#toldUpTo[COME_BACK_BUCKETS.findIndex((ms) => comeBackInMs <= ms)]!++;
+    this.#toldMaxMs = Math.max(this.#toldMaxMs, comeBackInMs);
     let held = true;
     const release = () => {
       if (!held) return;
@@ -197,10 +209,17 @@ export class AgentEndpoint {
     this.#d.log.info("agent upgrades refused while the handshake places were full", {
       refused: this.#refusedUpgrades,
       toldWhenToComeBack: this.#busyAnswers,
+      // How long they were told to wait: how many up to each bound, and the longest.
+      toldUpToMs: Object.fromEntries(COME_BACK_BUCKETS.map((ms, i) => [ms, this.#toldUpTo[i]])),
+      toldMaxMs: this.#toldMaxMs,
+      handshakesFinished: this.#finishedSinceSummary,
       handshakesInProgress: this.#places.taken,
     });
     this.#refusedUpgrades = 0;
     this.#busyAnswers = 0;
+    this.#toldUpTo.fill(0);
+    this.#toldMaxMs = 0;
+    this.#finishedSinceSummary = 0;
   }
 
   /** Connections admitted that have not authenticated (or closed) yet. */
@@ -474,7 +493,10 @@ export class AgentEndpoint {
     conn.releaseTimer?.cancel();
     if (!conn.handshaking) return;
     // The pace agents turned away are told to come back at: handshakes that got through.
-    if (finished) this.#comeBack.finished(this.#d.clock.now(), this.#places.taken > 1);
+    if (finished) {
+      this.#comeBack.finished(this.#d.clock.now(), this.#places.taken > 1);
+      this.#finishedSinceSummary++;
+    }
     conn.handshaking = false;
     this.#handshaking.delete(conn);
     this.release(conn.ip);

@@ -96,21 +96,40 @@ export const HANDSHAKES_AT_ONCE = 16;
 
 /** The slowest pace counted: a server that finishes fewer than 20 handshakes a second is stuck. */
 const MAX_INTERVAL_MS = 50;
-/** The longest open gap counted: a server that finished none for a second is stalled. */
+/**
+ * The longest stall counted: none finished for a second with places full adds a second to the
+ * wait, and no more, so a stall that ends soon does not leave the server idle afterwards.
+ */
 const MAX_STALL_MS = 1_000;
+/** The longest an agent is told to wait. */
+const MAX_COME_BACK_MS = 60_000;
+/** The moments told are kept in slots this wide: an agent counts until its slot has begun. */
+const SLOT_MS = 100;
+/** Slots for a minute ahead and the one under way: the memory held whatever the storm. */
+const SLOTS = Math.ceil(MAX_COME_BACK_MS / SLOT_MS) + 2;
 
 /**
- * When a server whose handshake places are all taken has room for one more: it hands out the
- * moments places free up at the pace handshakes have been finishing lately, one per agent told,
- * so the agents it turns away come back one after the other instead of all at once, or later
- * than they could. Times come from the caller (the injected clock).
+ * When a server whose handshake places are all taken has room for one more: behind the
+ * handshakes under way and the agents told before it whose moment has not come yet, at the
+ * pace handshakes have been finishing lately, so the agents it turns away come back one after
+ * the other instead of all at once, or later than they could. An agent whose moment has come
+ * no longer counts: it is back (under way, or told again), or gone. A stall (places full and
+ * none finished) adds its own length once, as the time the server may still need to resume.
+ * The agents told are counted by the slot of their moment over the next minute, so the memory
+ * stays flat. Times come from the caller (the injected clock).
  */
 export class ComeBackTimes {
   /** Lately, the milliseconds between two finished handshakes (a moving average). */
   #intervalMs: number;
   #lastDone: number | null = null;
-  /** The last moment handed out. */
-  #cursor = 0;
+  /** When the handshake places last went from none taken to some. */
+  #busySince: number | null = null;
+  /** Agents told to come back, by the slot of their moment (a ring over the next minute). */
+  readonly #told = new Uint32Array(SLOTS);
+  /** Of them, those whose slot has not begun yet (the sum of {@link #told}). */
+  #waiting = 0;
+  /** The first slot (in absolute numbers) whose agents may still be waiting. */
+  #fromSlot = 0;
 
   constructor(initialIntervalMs = 2) {
     this.#intervalMs = initialIntervalMs;
@@ -130,19 +149,52 @@ export class ComeBackTimes {
   }
 
   /**
+   * The handshake places went from none taken to one at `now`: a server idle until then was
+   * not stalled, however long ago its last handshake finished.
+   */
+  busyFrom(now: number): void {
+    this.#busySince = now;
+  }
+
+  /**
    * In how many ms from `now` the next agent turned away should come back (at least 100, at
-   * most a minute): after the `ahead` handshakes under way and every agent told before it, at
-   * the pace they have been finishing, or slower while none has finished for a while.
+   * most a minute): after the `ahead` handshakes under way and the agents told before it that
+   * are still to come, at the pace handshakes have been finishing, plus a stall's length.
    */
   next(now: number, ahead: number): number {
-    const since = this.#lastDone === null ? 0 : Math.min(MAX_STALL_MS, now - this.#lastDone);
-    // The gap still open weighs as one more finished handshake would: a pause of a few ms (a
-    // collection, a commit) barely moves the pace, which the handshakes ahead multiply; a stall
-    // of a second tells agents to wait up to a minute.
-    const open = ahead > 0 ? 0.95 * this.#intervalMs + 0.05 * since : 0;
-    const interval = Math.max(0.1, this.#intervalMs, open);
-    this.#cursor = Math.max(this.#cursor, now + 100 + ahead * interval) + interval;
-    return Math.min(60_000, Math.ceil(this.#cursor - now));
+    this.#pass(now);
+    // None finished since the later of the last one and the start of this busy spell.
+    const since = Math.max(this.#lastDone ?? -Infinity, this.#busySince ?? -Infinity);
+    const stall = ahead > 0 && since > -Infinity ? Math.min(MAX_STALL_MS, now - since) : 0;
+    const interval = Math.max(0.1, this.#intervalMs);
+    const wait = Math.min(
+      MAX_COME_BACK_MS,
+      Math.ceil(100 + Math.max(0, stall) + (ahead + this.#waiting + 1) * interval),
+    );
+    this.#told[Math.floor((now + wait) / SLOT_MS) % SLOTS]!++;
+    this.#waiting++;
+    return wait;
+  }
+
+  /** Agents told, whose moment has not come yet. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** Forgets the agents whose moment's slot has begun by `now`. */
+  #pass(now: number): void {
+    const slot = Math.floor(now / SLOT_MS);
+    if (slot - this.#fromSlot >= SLOTS) {
+      this.#told.fill(0);
+      this.#waiting = 0;
+    } else {
+      for (; this.#fromSlot <= slot; this.#fromSlot++) {
+        const i = this.#fromSlot % SLOTS;
+        this.#waiting -= this.#told[i]!;
+        this.#told[i] = 0;
+      }
+    }
+    this.#fromSlot = Math.max(this.#fromSlot, slot + 1);
   }
 }
 

@@ -58,12 +58,15 @@ Deno.test("a quiet server's seldom handshakes do not slow down what it tells a s
   for (let t = 0; t <= 600_000; t += 60_000) times.finished(t, false);
   const told = Array.from({ length: 1_000 }, () => times.next(600_000, 0));
   assert.ok(told.at(-1)! < 3_000, `the thousandth is told ${told.at(-1)} ms`);
-  // None finished for two seconds with a thousand under way: counted at 20 a second, so the
-  // next is told to wait, never over a minute, rather than knock again at once.
+  // None finished for two seconds with a thousand under way: the next is told to wait a second
+  // longer than it would at the pace, never over a minute, rather than knock again at once.
   const stalled = new ComeBackTimes();
   for (let t = 0; t <= 400; t += 4) stalled.finished(t, true);
   const waits = Array.from({ length: 100 }, () => stalled.next(2_400, 1_000));
-  assert.ok(waits[0]! >= 50_000, `told ${waits[0]} ms while stalled`);
+  const flowing = new ComeBackTimes();
+  for (let t = 0; t <= 2_400; t += 4) flowing.finished(t, true);
+  const paced = flowing.next(2_400, 1_000);
+  assert.ok(waits[0]! >= paced + 900, `told ${waits[0]} ms while stalled, ${paced} at the pace`);
   assert.ok(waits.every((ms) => ms <= 60_000));
 });
 
@@ -75,4 +78,54 @@ Deno.test("a pause of a few ms with a thousand handshakes under way does not sen
   const told = times.next(450, 1_000);
   assert.ok(told < 5_000, `told ${told} ms behind 1,000 handshakes after a 50 ms pause`);
   assert.ok(told >= 1_000, `told ${told} ms: not before the thousand ahead`);
+});
+
+Deno.test("a stall of a second with a thousand handshakes under way adds about a second, not a minute", () => {
+  const times = new ComeBackTimes();
+  // One finished every 4 ms while others were under way, then none for a second.
+  for (let t = 0; t <= 400; t += 4) times.finished(t, true);
+  const told = times.next(1_400, 1_000);
+  // A thousand ahead at 4 ms is about 4 s; the stall adds its own second once.
+  assert.ok(told >= 5_000 && told < 6_000, `told ${told} ms`);
+});
+
+Deno.test("once handshakes finish again after a stall, agents are told the pace, not the stall", () => {
+  const times = new ComeBackTimes();
+  for (let t = 0; t <= 400; t += 4) times.finished(t, true);
+  // A second with none finished, a thousand under way, and a hundred agents turned away.
+  for (let i = 0; i < 100; i++) times.next(1_400, 1_000);
+  // Then they finish every 4 ms again for half a second, and the places are still full.
+  for (let t = 1_404; t <= 1_900; t += 4) times.finished(t, true);
+  const told = times.next(1_901, 1_000);
+  // Behind the thousand under way and the hundred told before it, at 4 ms each: about 4.5 s.
+  assert.ok(told < 6_000, `told ${told} ms after the stall ended`);
+  assert.ok(told >= 4_000, `told ${told} ms: not before the 1,100 ahead of it`);
+});
+
+Deno.test("agents whose moment has come no longer count, and the memory stays a minute's", () => {
+  const times = new ComeBackTimes();
+  for (let t = 0; t <= 400; t += 4) times.finished(t, true);
+  // Ten minutes of a thousand turn-aways a second, handshakes finishing at the pace throughout.
+  let last = 0;
+  for (let ms = 401; ms < 600_401; ms++) {
+    if (ms % 4 === 0) times.finished(ms, true);
+    last = times.next(ms, 16);
+  }
+  // Only the agents still to come count: at most a minute's worth, whatever came before.
+  assert.ok(times.waiting <= 60_000, `${times.waiting} still counted`);
+  assert.ok(last <= 60_000);
+  // All their moments pass: the next is told to come right after the handshakes under way.
+  times.finished(699_996, true);
+  const after = times.next(700_000, 16);
+  assert.equal(times.waiting, 1);
+  assert.ok(after < 250, `told ${after} ms once every earlier moment had passed`);
+});
+
+Deno.test("a server idle for an hour that fills up is not counted as stalled", () => {
+  const times = new ComeBackTimes();
+  times.finished(0, false);
+  times.busyFrom(3_600_000);
+  const told = times.next(3_600_000, 1_000);
+  // A thousand under way at the starting pace of 2 ms: about two seconds.
+  assert.ok(told < 3_000, `told ${told} ms`);
 });
