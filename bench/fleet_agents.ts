@@ -296,7 +296,12 @@ if (values.mode === "enroll") {
       );
     }));
   console.log(
-    JSON.stringify({ ready: online, failed, ms: Math.round(performance.now() - started) }),
+    JSON.stringify({
+      ready: online,
+      failed,
+      ms: Math.round(performance.now() - started),
+      heartbeatSeconds,
+    }),
   );
   connecting = false;
   // Run until the orchestrator closes stdin.

@@ -54,6 +54,7 @@ export function fleetWorker(args: string[], onOnline?: () => void): FleetWorker 
     if (first.done) throw new Error("worker exited without a result");
     const result = JSON.parse(first.value);
     w.online = result.ready ?? 0;
+    w.heartbeatSeconds = result.heartbeatSeconds ?? 0;
     // Then, in connect mode, the online count whenever it changes.
     (async () => {
       for (let next = await lines.read(); !next.done; next = await lines.read()) {
