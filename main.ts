@@ -113,6 +113,8 @@ export interface ServiceDeps {
   scrypt?: ScryptParams;
   /** Agent heartbeat window override (tests). */
   heartbeatWindowMs?: number;
+  /** Heartbeats a second past which idle agents are told a longer interval. */
+  heartbeatsPerSecond?: number;
   /** The bus to the other nodes on the same database; a lone node's when none is given. */
   bus?: NodeBus;
   /** Agent connections still in their handshake, in all and per address (tests). */
@@ -257,6 +259,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Wired> {
     events,
     organization,
     heartbeatWindowMs: deps.heartbeatWindowMs,
+    heartbeatsPerSecond: deps.heartbeatsPerSecond,
     records: connectionRecords,
   });
   const agents = new ClusterAgents({
@@ -808,6 +811,7 @@ async function serveOn(
     trustProxy: config.trustProxy,
     scrypt: options.scrypt,
     heartbeatWindowMs: options.heartbeatWindowMs,
+    heartbeatsPerSecond: config.agentHeartbeatsPerSecond,
     handshakes: options.handshakes ?? config.agentHandshakes,
     smtp: config.smtp,
     downloadsDir: config.downloadsDir,

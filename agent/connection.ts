@@ -100,6 +100,18 @@ export function dropWindowOf(message: { reconnectWithinMs?: unknown }): number |
     : null;
 }
 
+/** The longest heartbeat interval an agent takes from a server, in seconds. */
+export const HEARTBEAT_MAX_SECONDS = 3600;
+
+/**
+ * A heartbeat interval the server told (`heartbeatSeconds` of a `heartbeat_ack`), in seconds;
+ * null when there is none or it is not a number of seconds from 1 to an hour.
+ */
+export function heartbeatSecondsOf(message: { heartbeatSeconds?: unknown }): number | null {
+  const v = message.heartbeatSeconds;
+  return typeof v === "number" && v >= 1 && v <= HEARTBEAT_MAX_SECONDS ? v : null;
+}
+
 /** How a hello proves who is connecting. */
 export type HelloAuth = Extract<AgentMessage, { type: "hello" }>["auth"];
 
@@ -470,10 +482,27 @@ class Connection {
       case "channel_event":
         host.event(message.channelId, message.event);
         return;
+      case "heartbeat_ack":
+        this.#paced(heartbeatSecondsOf(message));
+        options.onServerMessage?.(message, send);
+        return;
       default:
         options.onServerMessage?.(message, send);
         return;
     }
+  }
+
+  /**
+   * The server told a new heartbeat interval (its fleet grew): beat at it, with the silence
+   * watchdog at three times it, and send the next heartbeat at a random moment within it, so
+   * a fleet that hears the news at once does not beat together from then on.
+   */
+  #paced(seconds: number | null) {
+    if (seconds === null || seconds === this.#heartbeatSeconds) return;
+    this.#heartbeatSeconds = seconds;
+    this.#windowMs = seconds * 3000;
+    this.#lastBeat = Date.now() - (1 - Math.random()) * seconds * 1000;
+    this.#feedWatchdog();
   }
 
   async #offer(message: SupportOffer) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AdaptivePrompter } from "./prompt.ts";
 import type { Guard } from "./reach.ts";
-import { type ComeBack, connectOnce } from "./connection.ts";
+import { type ComeBack, connectOnce, heartbeatSecondsOf } from "./connection.ts";
 
 /**
  * A server on loopback that welcomes the agent with `welcome` extras, then ends the connection
@@ -10,12 +10,14 @@ import { type ComeBack, connectOnce } from "./connection.ts";
 async function oneConnection(
   welcome: Record<string, unknown>,
   end: (socket: WebSocket) => void,
+  received: (socket: WebSocket, message: { type: string }) => void = () => {},
 ): Promise<ComeBack | null> {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const { socket, response } = Deno.upgradeWebSocket(req);
     socket.onopen = () => socket.send(JSON.stringify({ type: "challenge", nonce: "n" }));
     socket.onmessage = (e) => {
-      if (JSON.parse(e.data).type !== "hello") return;
+      const message = JSON.parse(e.data);
+      if (message.type !== "hello") return received(socket, message);
       socket.send(JSON.stringify({
         type: "welcome",
         deviceId: "d1",
@@ -69,4 +71,28 @@ Deno.test("a going_away wins over the welcome's window, and a welcome without on
   assert.deepEqual(stopping, { afterMs: 1_000, withinMs: 3_000 });
   const older = await oneConnection({}, (socket) => socket.close(1011));
   assert.equal(older, null);
+});
+
+Deno.test("an agent told a longer heartbeat interval in an ack holds the server silent only after three times it", async () => {
+  let toldAt = 0;
+  let heartbeats = 0;
+  const result = await oneConnection({ heartbeatSeconds: 1 }, () => {}, (socket, message) => {
+    if (message.type !== "heartbeat" || heartbeats++ > 0) return;
+    // The first heartbeat's ack tells 2 s; then the server says nothing more.
+    socket.send(JSON.stringify({ type: "heartbeat_ack", serverTime: 0, heartbeatSeconds: 2 }));
+    toldAt = performance.now();
+  });
+  const silentFor = performance.now() - toldAt;
+  assert.equal(result, null);
+  // Three times the welcome's 1 s would have ended it after 3 s.
+  assert.ok(silentFor >= 5_500, `left after ${Math.round(silentFor)} ms of silence`);
+  assert.ok(heartbeats >= 3, `${heartbeats} heartbeats`);
+});
+
+Deno.test("a told heartbeat interval is taken only as a number of seconds from 1 to an hour", () => {
+  assert.equal(heartbeatSecondsOf({ heartbeatSeconds: 100 }), 100);
+  assert.equal(heartbeatSecondsOf({ heartbeatSeconds: 3600 }), 3600);
+  for (const v of [undefined, null, "100", 0, 0.5, -5, 3601, Infinity, NaN]) {
+    assert.equal(heartbeatSecondsOf({ heartbeatSeconds: v }), null, String(v));
+  }
 });

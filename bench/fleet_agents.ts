@@ -4,10 +4,18 @@
  * them with those credentials, reports when all are welcomed, then heartbeats until stopped.
  * A connection that ends is made again by the reference agent's own reconnect loop
  * (agent/reconnect.ts: backoff, or the moment a stopping server asked for), and the number
- * online is reported on stdout whenever it changes, for the reconnect benchmark.
+ * online is reported on stdout whenever it changes, for the reconnect benchmark, with the
+ * longest heartbeat interval the server has told them (they beat at it, as the reference agent
+ * does, so the fleet bench can measure over several intervals).
  */
 import { parseArgs } from "node:util";
-import { busyComeBackOf, type ComeBack, comeBackOf, dropWindowOf } from "../agent/connection.ts";
+import {
+  busyComeBackOf,
+  type ComeBack,
+  comeBackOf,
+  dropWindowOf,
+  heartbeatSecondsOf,
+} from "../agent/connection.ts";
 import { reconnecting } from "../agent/reconnect.ts";
 import { type DeviceKey, generateDeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
 import {
@@ -180,12 +188,14 @@ if (values.mode === "enroll") {
   // Welcomed connections that ended since start: the reconnect benchmark waits for every agent
   // to have lost its connection once, not for none online at one instant (a quick one is back).
   let cuts = 0;
+  let heartbeatSeconds = 0;
   let connecting = true;
   let reported = "";
   const report = setInterval(() => {
-    if (connecting || `${online}/${cuts}` === reported) return;
-    reported = `${online}/${cuts}`;
-    console.log(JSON.stringify({ online, cuts, at: Date.now() }));
+    const now = `${online}/${cuts}/${heartbeatSeconds}`;
+    if (connecting || now === reported) return;
+    reported = now;
+    console.log(JSON.stringify({ online, cuts, heartbeatSeconds, at: Date.now() }));
   }, 50);
 
   /**
@@ -196,8 +206,16 @@ if (values.mode === "enroll") {
   const connectOnce = (cred: Credential, i: number, welcomed: () => void) =>
     new Promise<true | ComeBack>((resolve, reject) => {
       const ws = socketOf(i);
-      let beat: ReturnType<typeof setInterval> | undefined;
-      let first: ReturnType<typeof setTimeout> | undefined;
+      let beat: ReturnType<typeof setTimeout> | undefined;
+      let every = 15_000;
+      // The next heartbeat in `ms`, then one every interval as last told.
+      const beatIn = (ms: number) => {
+        clearTimeout(beat);
+        beat = setTimeout(() => {
+          if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"heartbeat"}');
+          beatIn(every);
+        }, ms);
+      };
       let comeBack: ComeBack | null = null;
       let dropWindow: number | null = null;
       let ready = false;
@@ -212,27 +230,33 @@ if (values.mode === "enroll") {
           }));
         }
         if (m.type === "going_away") comeBack = comeBackOf(m);
+        // A longer interval: the next heartbeat at a random moment within it, as the reference
+        // agent does, so a fleet that hears it at once does not beat together.
+        if (m.type === "heartbeat_ack") {
+          const seconds = heartbeatSecondsOf(m);
+          if (seconds !== null && seconds * 1000 !== every) {
+            every = seconds * 1000;
+            heartbeatSeconds = Math.max(heartbeatSeconds, seconds);
+            beatIn(Math.random() * every);
+          }
+        }
         if (m.type === "welcome") {
           ready = true;
           online++;
           dropWindow = dropWindowOf(m);
           sockets.add(ws);
           ws.send(info(cred.name));
-          // Heartbeats every 15 s, spread out so they do not arrive all at once.
-          first = setTimeout(() => {
-            ws.send('{"type":"heartbeat"}');
-            beat = setInterval(
-              () => ws.readyState === WebSocket.OPEN && ws.send('{"type":"heartbeat"}'),
-              15_000,
-            );
-          }, Math.random() * 15_000);
+          // Heartbeats at the interval the welcome told, spread out so they do not arrive all
+          // at once.
+          every = m.heartbeatSeconds * 1000;
+          heartbeatSeconds = Math.max(heartbeatSeconds, m.heartbeatSeconds);
+          beatIn(Math.random() * every);
           welcomed();
         }
       };
       ws.onerror = () => {};
       ws.onclose = (e) => {
-        clearTimeout(first);
-        clearInterval(beat);
+        clearTimeout(beat);
         sockets.delete(ws);
         if (ready) {
           online--;
@@ -272,7 +296,12 @@ if (values.mode === "enroll") {
       );
     }));
   console.log(
-    JSON.stringify({ ready: online, failed, ms: Math.round(performance.now() - started) }),
+    JSON.stringify({
+      ready: online,
+      failed,
+      ms: Math.round(performance.now() - started),
+      heartbeatSeconds,
+    }),
   );
   connecting = false;
   // Run until the orchestrator closes stdin.

@@ -19,6 +19,8 @@ export interface FleetWorker {
   online: number;
   /** How many of its agents' welcomed connections have ended since it started, likewise. */
   cuts: number;
+  /** The longest heartbeat interval the server has told its agents, in seconds, likewise. */
+  heartbeatSeconds: number;
 }
 
 /** Starts a worker of simulated agents; `onOnline` hears every change of its online count. */
@@ -45,18 +47,21 @@ export function fleetWorker(args: string[], onOnline?: () => void): FleetWorker 
     stdin: child.stdin.getWriter(),
     online: 0,
     cuts: 0,
+    heartbeatSeconds: 0,
   };
   w.result = (async () => {
     const first = await lines.read();
     if (first.done) throw new Error("worker exited without a result");
     const result = JSON.parse(first.value);
     w.online = result.ready ?? 0;
+    w.heartbeatSeconds = result.heartbeatSeconds ?? 0;
     // Then, in connect mode, the online count whenever it changes.
     (async () => {
       for (let next = await lines.read(); !next.done; next = await lines.read()) {
         const report = JSON.parse(next.value);
         w.online = report.online;
         w.cuts = report.cuts ?? w.cuts;
+        w.heartbeatSeconds = report.heartbeatSeconds ?? w.heartbeatSeconds;
         onOnline?.();
       }
     })();
@@ -262,6 +267,11 @@ export async function connectFleet(
 /** Welcomed connections ended over all workers since they started, as they last reported. */
 export function cutCount(workers: FleetWorker[]): number {
   return workers.reduce((n, w) => n + w.cuts, 0);
+}
+
+/** The longest heartbeat interval told to any worker's agents, in seconds (15 if none yet). */
+export function toldHeartbeatSeconds(workers: FleetWorker[]): number {
+  return Math.max(15, ...workers.map((w) => w.heartbeatSeconds));
 }
 
 /** Online agents over all workers, as they last reported. */

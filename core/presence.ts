@@ -1,27 +1,41 @@
 // R1: a device is online while its agent holds the current authenticated connection and has
 // checked in within the heartbeat window. One live connection per device: a new one replaces the
-// old, and every stale report from a replaced connection is ignored.
+// old, and every stale report from a replaced connection is ignored. The window is the
+// connection's own: three times the heartbeat interval it was told, which grows with the fleet.
 
 import { audit, type Effect, type Transition } from "./effects.ts";
 import type { ReasonCode } from "./outcomes.ts";
 import type { Millis } from "./time.ts";
 
-/** Presence of one device; `lastActivityAt` is its last check-in ("Date of last activity"). */
+/**
+ * Presence of one device; `lastActivityAt` is its last check-in ("Date of last activity"), and
+ * `windowMs` how long a check-in keeps its connection online.
+ */
 export type Presence =
   | { kind: "offline"; lastActivityAt: Millis | null }
-  | { kind: "online"; connectionId: string; connectedAt: Millis; lastActivityAt: Millis }
+  | {
+    kind: "online";
+    connectionId: string;
+    connectedAt: Millis;
+    lastActivityAt: Millis;
+    windowMs: number;
+  }
   | { kind: "disabled"; at: Millis; lastActivityAt: Millis | null };
 
 /** What the agent hub reports about a device's connections, plus the clock and admin switches. */
 export type PresenceEvent =
   | { type: "connected"; connectionId: string; at: Millis }
-  | { type: "heartbeat"; connectionId: string; at: Millis }
+  /** `windowMs`: the connection was told a longer interval with this check-in's answer. */
+  | { type: "heartbeat"; connectionId: string; at: Millis; windowMs?: number }
   | { type: "disconnected"; connectionId: string; at: Millis }
   | { type: "tick"; at: Millis }
   | { type: "disabled"; at: Millis }
   | { type: "enabled"; at: Millis };
 
-/** Which device the presence belongs to, and how long a check-in keeps it online. */
+/**
+ * Which device the presence belongs to, and how long a check-in keeps a connection that
+ * connects now online (three times the interval its welcome tells it).
+ */
 export type PresenceContext = { deviceId: string; heartbeatWindowMs: number };
 
 /** The presence of a device that has never connected. */
@@ -85,6 +99,7 @@ export function presenceTransition(
         connectionId: event.connectionId,
         connectedAt: event.at,
         lastActivityAt: Math.max(event.at, presence.lastActivityAt ?? event.at),
+        windowMs: context.heartbeatWindowMs,
       };
       if (presence.kind === "online") {
         return {
@@ -108,7 +123,7 @@ export function presenceTransition(
       if (presence.kind !== "online" || presence.connectionId !== event.connectionId) {
         return unchanged;
       }
-      return checkIn(presence, event.at);
+      return checkIn(presence, event.at, event.windowMs);
     case "disconnected":
       if (presence.kind !== "online" || presence.connectionId !== event.connectionId) {
         return unchanged;
@@ -124,7 +139,7 @@ export function presenceTransition(
         ],
       };
     case "tick":
-      if (presence.kind !== "online" || isOnline(presence, event.at, context.heartbeatWindowMs)) {
+      if (presence.kind !== "online" || isOnline(presence, event.at)) {
         return unchanged;
       }
       // A connection that stopped checking in is half dead; closing it makes the agent reconnect.
@@ -160,9 +175,9 @@ export function presenceTransition(
   }
 }
 
-/** True while the device holds a connection that checked in within the heartbeat window. */
-export function isOnline(presence: Presence, now: Millis, heartbeatWindowMs: number): boolean {
-  return presence.kind === "online" && now - presence.lastActivityAt <= heartbeatWindowMs;
+/** True while the device holds a connection that checked in within that connection's window. */
+export function isOnline(presence: Presence, now: Millis): boolean {
+  return presence.kind === "online" && now - presence.lastActivityAt <= presence.windowMs;
 }
 
 /** True when a transition took the device offline, so its open sessions must hear of it. */
@@ -171,9 +186,18 @@ export function wentOffline(before: Presence, after: Presence): boolean {
 }
 
 // Check-ins are not audited: they are too frequent to be decisions, and R1 only needs the last one.
-function checkIn(presence: Presence & { kind: "online" }, at: Millis): Transition<Presence> {
+// A window only grows: an agent that ignores a shorter interval still beats at the longer one.
+function checkIn(
+  presence: Presence & { kind: "online" },
+  at: Millis,
+  windowMs = presence.windowMs,
+): Transition<Presence> {
   return {
-    state: { ...presence, lastActivityAt: Math.max(presence.lastActivityAt, at) },
+    state: {
+      ...presence,
+      lastActivityAt: Math.max(presence.lastActivityAt, at),
+      windowMs: Math.max(presence.windowMs, windowMs),
+    },
     effects: [],
   };
 }

@@ -16,11 +16,12 @@ const online: Presence = {
   connectionId: "c1",
   connectedAt: T0,
   lastActivityAt: T0,
+  windowMs: WINDOW,
 };
 
 Deno.test("a device that never connected is offline with no date of last activity", () => {
   deepEqual(initialPresence(), { kind: "offline", lastActivityAt: null });
-  equal(isOnline(initialPresence(), T0, WINDOW), false);
+  equal(isOnline(initialPresence(), T0), false);
 });
 
 Deno.test("a connecting agent brings the device online and is audited", () => {
@@ -36,7 +37,7 @@ Deno.test("a connecting agent brings the device online and is audited", () => {
     actor: { kind: "agent", id: "c1" },
     deviceId: "dev-1",
   }]);
-  equal(isOnline(state, T0, WINDOW), true);
+  equal(isOnline(state, T0), true);
 });
 
 Deno.test("heartbeats move the date of last activity and are not audited", () => {
@@ -61,8 +62,8 @@ Deno.test("heartbeats move the date of last activity and are not audited", () =>
 });
 
 Deno.test("a device is offline once it misses the heartbeat window", () => {
-  equal(isOnline(online, T0 + WINDOW, WINDOW), true);
-  equal(isOnline(online, T0 + WINDOW + 1, WINDOW), false);
+  equal(isOnline(online, T0 + WINDOW), true);
+  equal(isOnline(online, T0 + WINDOW + 1), false);
   deepEqual(presenceTransition(online, { type: "tick", at: T0 + WINDOW }, ctx).effects, []);
   const { state, effects } = presenceTransition(online, { type: "tick", at: T0 + WINDOW + 1 }, ctx);
   deepEqual(state, { kind: "offline", lastActivityAt: T0 });
@@ -74,6 +75,40 @@ Deno.test("a device is offline once it misses the heartbeat window", () => {
   });
   equal(auditEvents(effects)[0]?.detail?.cause, "heartbeat_missed");
   equal(wentOffline(online, state), true);
+});
+
+Deno.test("each connection keeps the window it was given when it connected", () => {
+  const long = presenceTransition(
+    initialPresence(),
+    { type: "connected", connectionId: "c1", at: T0 },
+    { deviceId: "dev-1", heartbeatWindowMs: 3 * WINDOW },
+  ).state;
+  // A tick decides by the connection's window, whatever the context says now.
+  equal(isOnline(long, T0 + 3 * WINDOW), true);
+  deepEqual(presenceTransition(long, { type: "tick", at: T0 + 3 * WINDOW }, ctx).effects, []);
+  equal(
+    presenceTransition(long, { type: "tick", at: T0 + 3 * WINDOW + 1 }, ctx).state.kind,
+    "offline",
+  );
+  // And one given the short window goes offline after it, even once new ones get longer.
+  const late = presenceTransition(online, { type: "tick", at: T0 + WINDOW + 1 }, {
+    deviceId: "dev-1",
+    heartbeatWindowMs: 3 * WINDOW,
+  });
+  equal(late.state.kind, "offline");
+});
+
+Deno.test("a check-in told a longer interval widens the window, and never narrows it", () => {
+  const told = { type: "heartbeat" as const, connectionId: "c1", at: T0 + 10_000 };
+  const wider = presenceTransition(online, { ...told, windowMs: 4 * WINDOW }, ctx).state;
+  equal(isOnline(wider, T0 + 10_000 + 4 * WINDOW), true);
+  equal(isOnline(wider, T0 + 10_000 + 4 * WINDOW + 1), false);
+  // A shorter one (or none) leaves it: an agent may not have heard of a shorter interval.
+  const after = { ...told, at: T0 + 20_000 };
+  const kept = presenceTransition(wider, { ...after, windowMs: WINDOW }, ctx).state;
+  equal(isOnline(kept, T0 + 20_000 + 4 * WINDOW), true);
+  equal(presenceTransition(wider, after, ctx).state.kind, "online");
+  deepEqual(presenceTransition(wider, after, ctx).state, kept);
 });
 
 Deno.test("a disconnect of the current connection takes the device offline", () => {
@@ -100,6 +135,7 @@ Deno.test("a new connection replaces the old one, and the old one's reports are 
     connectionId: "c2",
     connectedAt: T0 + 10_000,
     lastActivityAt: T0 + 10_000,
+    windowMs: WINDOW,
   });
   deepEqual(effects[0], {
     type: "close_connection",
@@ -134,7 +170,7 @@ Deno.test("disabling a device closes its connection and refuses new ones until e
   const disabled = presenceTransition(online, { type: "disabled", at: T0 + 1_000 }, ctx);
   deepEqual(disabled.state, { kind: "disabled", at: T0 + 1_000, lastActivityAt: T0 });
   equal(disabled.effects[0]?.type, "close_connection");
-  equal(isOnline(disabled.state, T0 + 1_000, WINDOW), false);
+  equal(isOnline(disabled.state, T0 + 1_000), false);
   deepEqual(
     presenceTransition(disabled.state, { type: "disabled", at: T0 + 2_000 }, ctx).effects,
     [],

@@ -29,7 +29,13 @@ import type {
   Disconnection,
 } from "../services/ports.ts";
 import { DeviceInfoWrites } from "./device_info.ts";
-import { comeBackWindow, PresenceBook, type PresenceChange } from "./presence.ts";
+import {
+  comeBackWindow,
+  HEARTBEATS_PER_SECOND,
+  heartbeatSecondsFor,
+  PresenceBook,
+  type PresenceChange,
+} from "./presence.ts";
 import { welcomeMessages } from "./welcome.ts";
 
 export { DEVICE_INFO_EVERY_MS } from "./device_info.ts";
@@ -76,7 +82,13 @@ export interface HubDeps {
   /** Where presence and information changes are announced to live pages. */
   events: { publish(event: { kind: "device"; deviceId: string; departmentId: string }): void };
   organization: () => string;
+  /** How long a check-in keeps a device online at the protocol's 15-second interval. */
   heartbeatWindowMs?: number;
+  /**
+   * The heartbeats a second this node keeps its idle agents within: past that, it tells them a
+   * longer interval (see {@link heartbeatSecondsFor}) and gives each a window to match.
+   */
+  heartbeatsPerSecond?: number;
   /** How often batched last-activity times are written. */
   flushEveryMs?: number;
 }
@@ -85,6 +97,7 @@ export interface HubDeps {
 export class AgentHub {
   readonly #d: HubDeps;
   readonly heartbeatWindowMs: number;
+  readonly #heartbeatsPerSecond: number;
   readonly #flushEveryMs: number;
   readonly #infoWrites: DeviceInfoWrites;
   #connections = new Map<string, Connection>(); // by device id, current connection only
@@ -110,8 +123,9 @@ export class AgentHub {
   constructor(deps: HubDeps) {
     this.#d = deps;
     this.heartbeatWindowMs = deps.heartbeatWindowMs ?? TIMING.heartbeatWindow * 1000;
+    this.#heartbeatsPerSecond = deps.heartbeatsPerSecond ?? HEARTBEATS_PER_SECOND;
     this.#flushEveryMs = deps.flushEveryMs ?? 5000;
-    this.#presence = new PresenceBook(this.heartbeatWindowMs);
+    this.#presence = new PresenceBook();
     this.#infoWrites = new DeviceInfoWrites(deps.clock);
   }
 
@@ -203,6 +217,14 @@ export class AgentHub {
   /** Agents holding an authenticated connection now, checked in or not. */
   get connectedCount(): number {
     return this.#connections.size;
+  }
+
+  /**
+   * The heartbeat interval, in seconds, this node tells its agents now: it grows with the
+   * agents it holds, so their heartbeats stay within its budget (see {@link heartbeatSecondsFor}).
+   */
+  get heartbeatSeconds(): number {
+    return heartbeatSecondsFor(this.#connections.size, this.#heartbeatsPerSecond);
   }
 
   /** Number of online devices. */
@@ -300,11 +322,18 @@ export class AgentHub {
     const previous = this.#connections.get(device.id);
     this.#connections.set(device.id, conn);
     this.#fleet = Math.max(this.#fleet, this.#connections.size);
-    const change = this.#applyPresence(device.id, device.departmentId, {
-      type: "connected",
-      connectionId: conn.id,
-      at: now,
-    }, previous);
+    const heartbeatSeconds = conn.heartbeatSeconds = this.heartbeatSeconds;
+    const change = this.#applyPresence(
+      device.id,
+      device.departmentId,
+      {
+        type: "connected",
+        connectionId: conn.id,
+        at: now,
+      },
+      previous,
+      this.#windowFor(heartbeatSeconds),
+    );
     const recorded = await this.#recordConnected({
       deviceId: device.id,
       departmentId: device.departmentId,
@@ -330,7 +359,7 @@ export class AgentHub {
     sendTo(conn, {
       type: "welcome",
       deviceId: device.id,
-      heartbeatSeconds: TIMING.heartbeat,
+      heartbeatSeconds,
       serverTime: now,
       organization: this.#d.organization(),
       // Should this server crash, its fleet comes back spread as after a graceful stop.
@@ -352,17 +381,35 @@ export class AgentHub {
   }
 
   /**
-   * A heartbeat from a device whose connection is ready: it checks in and hears the ack. The
-   * steady work of a connected fleet, so it writes nothing and builds no message object.
+   * A heartbeat from a device whose connection is ready: it checks in and hears the ack, which
+   * tells it a longer interval when the fleet has grown past what it was told (never a shorter
+   * one: an agent that ignores the news would be taken offline). The steady work of a connected
+   * fleet, so it writes nothing and builds no message object.
    */
   heartbeat(conn: Connection): void {
     const now = this.#d.clock.now();
     const device = conn.device;
-    if (device) this.#presence.checkIn(device.id, conn.id, now);
-    // The same text JSON.stringify gives for { type: "heartbeat_ack", serverTime: now }.
-    if (conn.socket.readyState === WebSocket.OPEN) {
-      conn.socket.send(`{"type":"heartbeat_ack","serverTime":${now}}`);
+    const seconds = this.heartbeatSeconds;
+    const longer = seconds > (conn.heartbeatSeconds ?? TIMING.heartbeat);
+    if (longer) conn.heartbeatSeconds = seconds;
+    if (device) {
+      const windowMs = this.#windowFor(conn.heartbeatSeconds ?? TIMING.heartbeat);
+      this.#presence.checkIn(device.id, conn.id, now, windowMs);
     }
+    // The same text JSON.stringify gives for { type: "heartbeat_ack", serverTime: now }, with
+    // the new interval when there is one.
+    if (conn.socket.readyState === WebSocket.OPEN) {
+      conn.socket.send(
+        longer
+          ? `{"type":"heartbeat_ack","serverTime":${now},"heartbeatSeconds":${seconds}}`
+          : `{"type":"heartbeat_ack","serverTime":${now}}`,
+      );
+    }
+  }
+
+  /** How long a check-in keeps online a connection told to beat every `seconds`. */
+  #windowFor(seconds: number): number {
+    return this.heartbeatWindowMs * seconds / TIMING.heartbeat;
   }
 
   /** Channel data from a device whose connection is ready. */
@@ -453,8 +500,9 @@ export class AgentHub {
     departmentId: string,
     event: PresenceEvent,
     previous?: Connection,
+    windowMs = this.heartbeatWindowMs,
   ): PresenceChange {
-    const change = this.#presence.apply(deviceId, event);
+    const change = this.#presence.apply(deviceId, event, windowMs);
     for (const effect of change.effects) {
       if (effect.type === "close_connection") this.#closeConnection(effect, previous);
     }
@@ -571,11 +619,17 @@ export class AgentHub {
     });
   }
 
-  /** Takes devices that stopped checking in offline (closing their half-dead sockets). */
+  /**
+   * Takes devices that stopped checking in within their window offline (closing their
+   * half-dead sockets). It looks at every connection, so it copies none of them.
+   */
   sweep(): void {
     const now = this.#d.clock.now();
-    for (const [deviceId, conn] of [...this.#connections]) {
-      if (!this.#presence.isSilent(deviceId, now)) continue;
+    const silent: [string, Connection][] = [];
+    for (const [deviceId, conn] of this.#connections) {
+      if (this.#presence.isSilent(deviceId, now)) silent.push([deviceId, conn]);
+    }
+    for (const [deviceId, conn] of silent) {
       this.#connections.delete(deviceId);
       const departmentId = conn.device?.departmentId ?? "";
       this.#recordPresence(

@@ -36,6 +36,8 @@ export interface Connection {
   /** The support app's code and key between its hello and its support_join. */
   support?: { code: string; key: string; agent: { version: string; platform: string } };
   helloTimer?: TimerHandle;
+  /** The heartbeat interval, in seconds, last told to the device (welcome or heartbeat_ack). */
+  heartbeatSeconds?: number;
   /** Messages sent to the device while it is being welcomed. */
   held?: ServerMessage[];
   /** Counted among the handshakes in progress until it authenticates or is gone. */

@@ -28,6 +28,8 @@ export interface ServerConfig {
   downloadsDir: string;
   /** Agent connections that may be in their handshake at once, per address and in all. */
   agentHandshakes?: { perAddress: number; total: number };
+  /** Heartbeats a second this node keeps its idle agents within, by telling a longer interval. */
+  agentHeartbeatsPerSecond?: number;
   /** Who may read /metrics: these address ranges, or a bearer of the token. */
   metrics?: { allow: Cidr[]; token: string | null };
   /** Scheduled backups into a folder, keeping the newest few; none when null. */
@@ -100,6 +102,11 @@ export const SERVER_OPTIONS = {
     env: "ASSENT_AGENT_HANDSHAKES",
     default: "16",
     help: "Agent connections that may be starting at once in all",
+  },
+  "agent-heartbeats-per-second": {
+    env: "ASSENT_AGENT_HEARTBEATS_PER_SECOND",
+    default: "500",
+    help: "Heartbeats a second from idle agents past which they are told a longer interval",
   },
   "backup-dir": {
     env: "ASSENT_BACKUP_DIR",
@@ -468,6 +475,15 @@ export function configFromSettings(settings: Record<OptionName, Setting>): Serve
     perAddress: handshakes("agent-handshakes-per-address"),
     total: handshakes("agent-handshakes"),
   };
+  const agentHeartbeatsPerSecond = Number(get("agent-heartbeats-per-second"));
+  if (!Number.isInteger(agentHeartbeatsPerSecond) || agentHeartbeatsPerSecond < 1) {
+    throw bad(
+      "agent-heartbeats-per-second",
+      `agent-heartbeats-per-second must be a whole number of at least 1, got "${
+        get("agent-heartbeats-per-second")
+      }"`,
+    );
+  }
   const database = get("database");
   if (database && !/^postgres(ql)?:\/\/[^/]/i.test(database)) {
     throw bad("database", `database must be a postgres:// URL, got "${redactUrl(database)}"`);
@@ -537,6 +553,7 @@ export function configFromSettings(settings: Record<OptionName, Setting>): Serve
     trustProxy: ["true", "1", "yes"].includes(trust),
     smtp,
     agentHandshakes,
+    agentHeartbeatsPerSecond,
     backups,
     metrics: { allow, token: metricsToken || null },
   };

@@ -18,6 +18,7 @@ Deno.test("server config defaults to 127.0.0.1:8080 with ./data", () => {
     smtp: null,
     downloadsDir: "data/downloads",
     agentHandshakes: { perAddress: 2, total: 16 },
+    agentHeartbeatsPerSecond: 500,
     backups: null,
     webhooks: [],
   });
@@ -78,6 +79,21 @@ Deno.test("agent handshake caps can be raised for many agents behind one address
   assert.throws(
     () => parseServerConfig(["--agent-handshakes", "0"], noEnv),
     (e) => e instanceof ConfigError && /agent-handshakes must be a whole number/.test(e.message),
+  );
+});
+
+Deno.test("the heartbeat budget of a node can be set, and must be a whole number", () => {
+  const env = (n: string) => n === "ASSENT_AGENT_HEARTBEATS_PER_SECOND" ? "100" : undefined;
+  assert.equal(parseServerConfig([], env).agentHeartbeatsPerSecond, 100);
+  assert.equal(
+    parseServerConfig(["--agent-heartbeats-per-second", "2000"], noEnv).agentHeartbeatsPerSecond,
+    2000,
+  );
+  assert.throws(
+    () => parseServerConfig(["--agent-heartbeats-per-second", "0.5"], noEnv),
+    (e) =>
+      e instanceof ConfigError &&
+      /agent-heartbeats-per-second must be a whole number/.test(e.message),
   );
 });
 

@@ -98,8 +98,9 @@ export const HEARTBEAT_FRAME = '{"type":"heartbeat"}';
 
 /** Timing, in seconds. */
 export const TIMING = {
+  /** The heartbeat interval of a small fleet; a node with many agents tells a longer one. */
   heartbeat: 15,
-  /** Offline after this long without any message. */
+  /** Offline after this long without any message (three intervals, as told). */
   heartbeatWindow: 45,
   hello: 10,
   /** How long the end user has to agree to join a support session once it is offered. */
@@ -335,7 +336,17 @@ export type ServerMessage =
      */
     reconnectWithinMs?: number;
   }
-  | { type: "heartbeat_ack"; serverTime: number }
+  | {
+    type: "heartbeat_ack";
+    serverTime: number;
+    /**
+     * Present when the server's fleet has grown: from now on beat every this many seconds
+     * (at a random moment within it for the next one), and hold the server silent only after
+     * three times it. Only ever longer than what the connection was told; the server keeps the
+     * device online for three times it. Optional: agents that ignore it beat more often.
+     */
+    heartbeatSeconds?: number;
+  }
   | {
     /**
      * The server is stopping on purpose and closes with 1001 right after: come back no sooner
