@@ -415,8 +415,9 @@ function boundBy(r: ConsentResult): string {
     `requests that arrive at once are served in turn on one JavaScript thread and one database ` +
     `connection, so the last waits for the ${r.agents - 1} before it, and the p99 is about ` +
     `${r.agents} × the work per round trip. At ${round2(cpu)} ms of server CPU per round trip ` +
-    `(request, prompt, answer, grant, receipt and deauthorization, on a machine shared with other ` +
-    `work), ${r.agents} × ${round2(cpu)} ms = ${round2(queue)} ms; the measured p99 is ` +
+    `(request, prompt, answer, grant, receipt and deauthorization), ${r.agents} × ${
+      round2(cpu)
+    } ms = ${round2(queue)} ms; the measured p99 is ` +
     `${round2(percentile(r.burst, 99))} ms. A p99 of 20 ms at ${r.agents} at once needs ` +
     `${round2(20 / r.agents)} ms of serialized work per round trip: out of reach of any design ` +
     `that records each step of a decision in its own transaction on one thread. ` +
@@ -439,7 +440,13 @@ const PROFILE_SPLIT = "Where the server's busy time goes (profile over the round
   "WebCrypto's thread: server CPU per round trip 11.7 ms → 8.4 ms in the same setting), garbage " +
   "collection 0.7 %, the fleet's heartbeats 0.2 %. One request at a time is bound by the same " +
   "shared CPU: its p50 is what the server needs; its p99 is a round trip that came while the " +
-  "burst before it was still being finished (receipts, revoke acknowledgements).";
+  "burst before it was still being finished (receipts, revoke acknowledgements). Tried and " +
+  "left out: WAL checkpoints on a worker with its own connection, off the request thread " +
+  "(`wal_autocheckpoint=0` on the request connection): the syncs on the request thread fell " +
+  "from about 720 to about 150 per run of 1,000 agents and 200 at once, but in five " +
+  "interleaved pairs on a shared machine neither the server time's p99 nor the CPU per round " +
+  "trip improved measurably (the header sync of a WAL that starts over stays on the thread " +
+  "at `synchronous = NORMAL`), so the added worker did not earn its place.";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {

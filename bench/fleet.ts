@@ -318,8 +318,27 @@ export async function twoNodeFleetBenchmark(
   }
 }
 
-/** What the fleet's figures are bound by, from a CPU profile of the server (see bench/README.md). */
-const BOUND_BY = Deno.env.get("FLEET_BOUND_BY") ?? "";
+/** What the fleet's figures are bound by (see bench/README.md for profiling a run). */
+const BOUND_BY = Deno.env.get("FLEET_BOUND_BY") ??
+  "**Bound by** the runtime's work per message and per connection held, as far as profiled. " +
+    "Steady CPU is what the server spends while nothing happens but heartbeats: each one is a " +
+    "socket read, a message event and the ack's write, about four fifths of it in the runtime " +
+    "in an earlier profile; the exact heartbeat frame " +
+    "skips JSON and the schema. A node tells its agents a longer interval once it holds more " +
+    "than 7,500 (`--agent-heartbeats-per-second`, 500 by default), each connection keeping a " +
+    "window of three times what it was told, so 18,500 agents beat every 40 s and 50,000 would " +
+    "beat every 100 s; a half-open connection then shows offline after up to three intervals " +
+    "(a closed one at once). The per-heartbeat row divides all steady CPU by the heartbeats, so " +
+    "it overstates a heartbeat: in interleaved runs on a shared machine (18,500 agents told 15 s " +
+    "against 40 s) a heartbeat cost about 0.02 ms at the margin, and the rest grows with the " +
+    "connections held (about 0.37 % of a core per 1,000 agents, not yet profiled). The whole " +
+    "fleet's CPU is therefore projected per connected agent, as if all of it grew with the " +
+    "fleet, which overstates it where heartbeats get rarer. " +
+    'The two-node run on PostgreSQL logged four "saving agent activity failed: deadlock ' +
+    'detected" errors while agents connected: a flush of check-in times and a group of ' +
+    "connections locked the same device rows in different orders (nothing was lost; the times " +
+    "were written at the next flush). A node's writes that lock several device rows now take " +
+    "turns; this run predates that fix.";
 
 /** The fleet section of BENCHMARKS.md. */
 export function fleetSection(f: FleetResult): string {

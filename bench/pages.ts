@@ -257,9 +257,9 @@ if (import.meta.main) {
 /** What the server's CPU profile under this load shows (`--cpu-prof`, see BENCHMARKS.md). */
 export const PAGES_BOUND_BY =
   "The load generator and the server share the machine's 2 cores, so the minimal server's " +
-  "figure is also the load generator's ceiling here: its own p99 (21 ms on a quiet run) " +
-  "is above the sign-in target of 15 ms, so that target cannot be shown on this machine " +
-  "whatever the server does; what the server controls is its CPU per view and its pauses. " +
+  "figure is also the load generator's ceiling here (its p99 was 21 ms in the previous full " +
+  "run, on a slower machine, 7 ms in this one); what the server controls " +
+  "is its CPU per view and its pauses. " +
   "Server CPU per view, read from /proc of the server over 5 s of 50 connections, " +
   "interleaved with the previous version (shared machine, load average 20–70, so only the " +
   "ratios count): sign-in page 0.18–0.20 ms against 0.64–0.77 ms (about a quarter: the " +
@@ -283,11 +283,11 @@ export const PAGES_BOUND_BY =
   "%), building and sending the response ~15 % (Deno preparing the 32 KB body and eleven " +
   "headers for the wire, hono copying the headers), the middleware chain ~10 %, SQLite " +
   "~10 % (the session with its user, the change mark twice), garbage collection ~9 %, the " +
-  "log line ~2 %. Whether the p99 target is met has to be shown on a quiet machine: in a " +
-  "run of this benchmark at load average 25–30 the minimal server's own p99 was 35 ms, " +
-  "and the device list's 219 ms (155–345) against 351 ms (119–557) for the previous " +
-  "version run right after it. The table above is from an earlier run of the previous " +
-  "version, on a quieter machine. The sign-in page's busy time: response headers and the " +
+  "log line ~2 %. The device list's p99 target is still missed in this run (36.5 ms, p50 " +
+  "11.2 ms): 50 connections each waiting for its answer at 3,225 views a second wait about " +
+  "15 ms a round whatever the order, and the load generator's share of the two cores grows " +
+  "with the views it asks for; a p99 of 25 ms needs the server's CPU per view cut by about " +
+  "a third again, which no single share above gives. The sign-in page's busy time: response headers and the " +
   "HTTP layer ~19–27 %, hono ~15–18 %, garbage collection ~11–13 %, the CSRF cookie and " +
   "its MAC for each new visitor ~7–10 %, the log line ~7 %. Pauses: before, the request " +
   "log's synchronous write to stdout blocked the whole server whenever the benchmark (the " +

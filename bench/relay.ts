@@ -298,7 +298,11 @@ ${BOUND_BY}
 /** What the relay is bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
   `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
-shared cores; JavaScript is a few per cent of either process. Per MiB agent → browser (CPU profiles with
+shared cores; JavaScript is a few per cent of either process. Agent → browser meets both targets
+in this run; browser → agent misses both (72 % of the minimal WebSocket relay, 58 % of raw TCP).
+The minimal WebSocket relay is the least steady figure: browser → agent it moved 136 → 768 MiB/s
+between the previous quiet run and this one, while the real agent path moved 265 → 557 MiB/s; agent →
+browser it stayed at 140–145 MiB/s in both runs. Per MiB agent → browser (CPU profiles with
 \`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
 agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
 sends) and 1.4 ms reading the TCP source, the server about 3 ms in \`op_ws_next_event\` (reading

@@ -161,12 +161,15 @@ if (import.meta.main) {
 
 /** What the start-up profile shows (`--cpu-prof`, server CPU time; see BENCHMARKS.md). */
 export const STARTUP_BOUND_BY =
-  "Bound by loading modules, which the runtime does before any of the server's code runs; the " +
-  "targets are below the floor of the libraries alone. Measured in a throw-away script on the " +
-  "same machine (5 rounds, medians): importing only the npm packages and node modules the server " +
-  "uses (kysely, zod, hono, preact, smol-toml, otpauth, node:sqlite, node:crypto) and then " +
-  "answering /healthz from a bare Deno.serve takes 360 ms of CPU (bare Deno.serve: 120 ms) and " +
-  "sits at 61.8 MiB idle (bare: 33.7 MiB), so ≤ 70 MiB leaves 8 MiB for Assent's ~280 modules, " +
+  "Start to first answer is met in this run; the previous full run, on a 2-core machine that " +
+  "spent three to four times the CPU on the same work (the server's CPU to ready 680 ms against " +
+  "210 ms here, the bare Deno.serve's start 94 ms against 24 ms), took about 500 ms. Idle memory is bound by loading modules, which the " +
+  "runtime does before any of the server's code runs; the target is below the floor of the " +
+  "libraries alone. Measured in a throw-away script on that machine (5 rounds, medians): " +
+  "importing only the npm packages and node modules the server uses (kysely, zod, hono, preact, " +
+  "smol-toml, otpauth, node:sqlite, node:crypto) and then answering /healthz from a bare " +
+  "Deno.serve takes 360 ms of CPU (bare Deno.serve: 120 ms) and sits at 61.8 MiB idle (bare: " +
+  "33.7 MiB, as in this run), so ≤ 70 MiB leaves 8 MiB for Assent's ~280 modules, " +
   "which take ~30 MiB (routes and views ~10, the V8 heap ~22 MiB after start). Importing is " +
   "mostly the runtime building the module graph: every literal import() is read and analysed at " +
   "start, so splitting the entry point to load the composition root after listening cost ~120 ms " +

@@ -9,6 +9,7 @@ import { audit } from "../core/mod.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
 import { pendingMessagesOf } from "../store/device_messages.ts";
 import {
+  ACTIVITY_CHUNK,
   disabledAmong,
   heldDevices,
   markDisconnected,
@@ -41,10 +42,16 @@ import type {
 } from "./ports.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
-/** Writes what the hub decides about connections. */
+/**
+ * Writes what the hub decides about connections. The writes that lock several device rows at
+ * once (connections and disconnections in groups, each statement of check-in times) take turns
+ * on this node: on PostgreSQL two of them locking the same rows in different orders would
+ * deadlock, and the database would abort one (a group of handshakes, or a flush).
+ */
 export class ConnectionRecords implements AgentRecords {
   readonly #work: UnitOfWork;
   readonly #node: NodeIdentity;
+  #turns: Promise<unknown> = Promise.resolve();
 
   constructor(deps: { work: UnitOfWork; node: NodeIdentity }) {
     this.#work = deps.work;
@@ -101,7 +108,11 @@ export class ConnectionRecords implements AgentRecords {
    */
   async connected(connections: ConnectionRecord[]): Promise<ConnectedRecord[]> {
     if (connections.length === 0) return [];
-    return await this.#work.run(async (tx) => {
+    return await this.#inTurn(() => this.#connected(connections));
+  }
+
+  #connected(connections: ConnectionRecord[]): Promise<ConnectedRecord[]> {
+    return this.#work.run(async (tx) => {
       const ids = [...new Set(connections.map((c) => c.deviceId))];
       const disabled = await disabledAmong(tx.db, ids);
       for (const c of connections) {
@@ -135,7 +146,11 @@ export class ConnectionRecords implements AgentRecords {
   /** Marks devices disconnected and records their presence events, in one transaction. */
   async disconnected(changes: Disconnection[]): Promise<void> {
     if (changes.every((c) => c.lastActivityAt === null && c.events.length === 0)) return;
-    await this.#work.run(async (tx) => {
+    await this.#inTurn(() => this.#disconnected(changes));
+  }
+
+  #disconnected(changes: Disconnection[]): Promise<void> {
+    return this.#work.run(async (tx) => {
       const events = [];
       for (const c of changes) {
         const held = c.lastActivityAt === null ||
@@ -153,6 +168,13 @@ export class ConnectionRecords implements AgentRecords {
     });
   }
 
+  /** Runs `write` once every multi-row write of connections before it has settled. */
+  #inTurn<T>(write: () => Promise<T>): Promise<T> {
+    const turn = this.#turns.then(write, write);
+    this.#turns = turn.catch(() => {});
+    return turn;
+  }
+
   /** Stores what the agent reported about its machine. */
   async saveInfo(device: { id: string }, info: DeviceInfo, now: number): Promise<void> {
     await saveDeviceInfo(this.#work.db, device.id, info, now);
@@ -160,7 +182,12 @@ export class ConnectionRecords implements AgentRecords {
 
   /** Writes batched check-in times, then the hub's notes in one transaction. */
   async flush(activity: Map<string, number>, notes: AgentNote[]): Promise<void> {
-    await saveLastActivity(this.#work.db, activity);
+    // A statement at a time, each in its turn: connections wait for one statement, not all.
+    const entries = [...activity];
+    for (let i = 0; i < entries.length; i += ACTIVITY_CHUNK) {
+      const chunk = new Map(entries.slice(i, i + ACTIVITY_CHUNK));
+      await this.#inTurn(() => saveLastActivity(this.#work.db, chunk));
+    }
     if (notes.length === 0) return;
     await this.#work.run(async (tx) => {
       for (const note of notes) await tx.audit(note);

@@ -258,3 +258,29 @@ Deno.test("connections written together keep one device.online each, their own k
   const report = await t.services.auditChain.verify();
   assert.equal(report.intact, true, JSON.stringify(report));
 });
+
+Deno.test("a flush of check-in times and a group of connections on the same devices, locking them in opposite orders, both go through", async () => {
+  // On PostgreSQL, a group of connections written row by row in one transaction while a flush
+  // statement locks the same rows in another order is a deadlock, and the database aborts one
+  // of the two. On SQLite both are serialized by the one connection anyway.
+  await using t = await testApp();
+  const departmentId = await department(t.services);
+  const n = node(t, "node-a", true);
+  await n.membership.join(t.clock.now());
+  const ids: string[] = [];
+  for (let i = 0; i < 64; i++) ids.push(await device(t, departmentId));
+  for (let round = 1; round <= 10; round++) {
+    // The connections go last row first; the flush's single statement meets rows in table order.
+    const group = [...ids].reverse().map((id) => onlineInput(t, id, departmentId));
+    const times = new Map(ids.map((id) => [id, t.clock.now() + round]));
+    const [connected] = await Promise.all([
+      n.records.connected(group),
+      n.records.flush(times, []),
+      n.records.flush(new Map(times), []),
+    ]);
+    assert.equal(connected.length, 64);
+  }
+  const last = await t.services.db.selectFrom("devices").select("last_activity_at")
+    .where("id", "in", ids).execute();
+  assert.ok(last.every((d) => Number(d.last_activity_at) >= t.clock.now() + 10));
+});
