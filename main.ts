@@ -629,6 +629,17 @@ interface StartGate {
 }
 
 /**
+ * How many connections the system may hold for the server before it takes them. A fleet comes
+ * back after a crash at about a thousand agents a second (its window: a second per thousand),
+ * while a restarted server is still busy with its start and takes none: past the runtime's
+ * default of 511 the system drops the rest of them, and each comes in only when TCP tries again,
+ * 1, 3 or 7 s later. This many is a few seconds of such a storm (the system caps it at its own
+ * limit, `net.core.somaxconn`); connections held here are bounded by it and cost the server no
+ * work until it takes them.
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/**
  * Listens at once. Until the app is built, requests wait for it; `/healthz` on a SQLite file is
  * answered by a connection of its own, since the database answering is all it promises.
  */
@@ -674,6 +685,7 @@ async function listenEarly(config: ServerConfig, log: Logger): Promise<StartGate
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
+    tcpBacklog: LISTEN_BACKLOG,
     onListen: ({ port }) => listening.resolve(port),
   }, handler);
   const port = await listening.promise;

@@ -182,6 +182,13 @@ if (values.mode === "enroll") {
   const creds = (JSON.parse(await Deno.readTextFile(values.creds!)) as Credential[])
     .slice(0, values.limit === undefined ? undefined : Number(values.limit));
   const stop = new AbortController();
+  // With BENCH_AGENT_TRACE=/tmp/x, what each agent did, when (epoch ms): its tries, opens,
+  // closes (code, reason), welcomes and waits, written to /tmp/x.<worker>.json when it stops.
+  const TRACE = Deno.env.get("BENCH_AGENT_TRACE");
+  const trace: [number, string][][] = creds.map(() => []);
+  const note = (i: number, what: string) => {
+    if (TRACE) trace[i]!.push([Date.now(), what]);
+  };
   const sockets = new Set<WebSocket>();
   const started = performance.now();
   let online = 0;
@@ -206,6 +213,8 @@ if (values.mode === "enroll") {
   const connectOnce = (cred: Credential, i: number, welcomed: () => void) =>
     new Promise<true | ComeBack>((resolve, reject) => {
       const ws = socketOf(i);
+      note(i, "try");
+      ws.onopen = () => note(i, "open");
       let beat: ReturnType<typeof setTimeout> | undefined;
       let every = 15_000;
       // The next heartbeat in `ms`, then one every interval as last told.
@@ -241,6 +250,7 @@ if (values.mode === "enroll") {
           }
         }
         if (m.type === "welcome") {
+          note(i, "welcome");
           ready = true;
           online++;
           dropWindow = dropWindowOf(m);
@@ -256,6 +266,7 @@ if (values.mode === "enroll") {
       };
       ws.onerror = () => {};
       ws.onclose = (e) => {
+        note(i, `close ${e.code} ${ready ? "ready" : ""} ${e.reason.slice(0, 40)}`);
         clearTimeout(beat);
         sockets.delete(ws);
         if (ready) {
@@ -288,6 +299,7 @@ if (values.mode === "enroll") {
       running.push(
         reconnecting(() => connectOnce(cred, i, welcomed), {
           log: () => {},
+          onRetry: (failure, delay) => note(i, `retry ${Math.round(delay)} ${failure ?? ""}`),
           maxBackoffMs: 60_000,
         }, stop.signal).catch(() => {
           failed++;
@@ -309,5 +321,6 @@ if (values.mode === "enroll") {
   stop.abort();
   clearInterval(report);
   for (const ws of sockets) ws.close();
+  if (TRACE) Deno.writeTextFileSync(`${TRACE}.${workerNumber}.json`, JSON.stringify(trace));
   Deno.exit(0);
 }

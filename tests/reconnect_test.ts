@@ -405,3 +405,48 @@ Deno.test("a crash keeps every device.online written before it and leaves a devi
   );
   assert.deepEqual(new Set(after.map((r) => r.device_id)), new Set(ids.slice(0, 5)));
 });
+
+/** The system's own cap on a listen queue (Linux), or null where it cannot be read. */
+function systemListenCap(): number | null {
+  try {
+    return Number(Deno.readTextFileSync("/proc/sys/net/core/somaxconn"));
+  } catch {
+    return null;
+  }
+}
+
+// A fleet comes back after a crash at about a thousand agents a second, while the restarted
+// server is still busy with its start and takes no connection: the system must hold them until
+// it does. One it drops comes in only when TCP tries again, 1, 3 or 7 s later: the tail of the
+// storm. Here the server is frozen (SIGSTOP) as a start that holds its thread is, and more
+// connections arrive than the runtime's default queue of 511 holds.
+const QUEUED = 800;
+Deno.test({
+  name: "a server that takes no connection for a while still holds a storm's worth of them",
+  ignore: (systemListenCap() ?? 0) < QUEUED + 100,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "assent-backlog-" });
+    const conns: Deno.TcpConn[] = [];
+    try {
+      await using server = await spawnServer({ dataDir });
+      const { hostname, port } = new URL(server.url);
+      server.kill("SIGSTOP");
+      try {
+        // Connected by the system alone: the frozen server takes none of them.
+        const pending = Array.from(
+          { length: QUEUED },
+          () => Deno.connect({ hostname, port: Number(port) }).then((c) => conns.push(c)),
+        );
+        await until(`${QUEUED} connections held for the frozen server`, () => {
+          return conns.length >= QUEUED;
+        }, { timeoutMs: 5_000 });
+        await Promise.all(pending);
+      } finally {
+        server.kill("SIGCONT");
+      }
+    } finally {
+      for (const c of conns) c.close();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
