@@ -101,7 +101,7 @@ export function dropWindowOf(message: { reconnectWithinMs?: unknown }): number |
 }
 
 /** The longest heartbeat interval an agent takes from a server, in seconds. */
-export const HEARTBEAT_MAX_SECONDS = 3600;
+const LONGEST_TOLD_HEARTBEAT_SECONDS = 3600;
 
 /**
  * A heartbeat interval the server told (`heartbeatSeconds` of a `heartbeat_ack`), in seconds;
@@ -109,7 +109,7 @@ export const HEARTBEAT_MAX_SECONDS = 3600;
  */
 export function heartbeatSecondsOf(message: { heartbeatSeconds?: unknown }): number | null {
   const v = message.heartbeatSeconds;
-  return typeof v === "number" && v >= 1 && v <= HEARTBEAT_MAX_SECONDS ? v : null;
+  return typeof v === "number" && v >= 1 && v <= LONGEST_TOLD_HEARTBEAT_SECONDS ? v : null;
 }
 
 /** How a hello proves who is connecting. */

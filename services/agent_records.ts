@@ -9,7 +9,6 @@ import { audit } from "../core/mod.ts";
 import type { DeviceInfo, ServerMessage } from "../protocol/messages.ts";
 import { pendingMessagesOf } from "../store/device_messages.ts";
 import {
-  ACTIVITY_CHUNK,
   disabledAmong,
   heldDevices,
   markDisconnected,
@@ -182,12 +181,8 @@ export class ConnectionRecords implements AgentRecords {
 
   /** Writes batched check-in times, then the hub's notes in one transaction. */
   async flush(activity: Map<string, number>, notes: AgentNote[]): Promise<void> {
-    // A statement at a time, each in its turn: connections wait for one statement, not all.
-    const entries = [...activity];
-    for (let i = 0; i < entries.length; i += ACTIVITY_CHUNK) {
-      const chunk = new Map(entries.slice(i, i + ACTIVITY_CHUNK));
-      await this.#inTurn(() => saveLastActivity(this.#work.db, chunk));
-    }
+    // Each statement in its turn: connections wait for one statement, not all of them.
+    await saveLastActivity(this.#work.db, activity, (statement) => this.#inTurn(statement));
     if (notes.length === 0) return;
     await this.#work.run(async (tx) => {
       for (const note of notes) await tx.audit(note);

@@ -46,6 +46,16 @@ async function device(t: TestApp, departmentId: string): Promise<string> {
   return id;
 }
 
+/** A lone node that has joined, and `count` devices of one department. */
+async function loneNodeWithDevices(t: TestApp, count: number) {
+  const departmentId = await department(t.services);
+  const n = node(t, "node-a", true);
+  await n.membership.join(t.clock.now());
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(await device(t, departmentId));
+  return { departmentId, n, ids };
+}
+
 /** What a handshake that got through hands the records for one device. */
 function onlineInput(t: TestApp, deviceId: string, departmentId: string) {
   return {
@@ -223,11 +233,7 @@ Deno.test("a node restarted at its address after a crash lets go of its former r
 
 Deno.test("connections written together keep one device.online each, their own kept messages, and an intact chain; a device disabled meanwhile is told apart", async () => {
   await using t = await testApp();
-  const departmentId = await department(t.services);
-  const n = node(t, "node-a", true);
-  await n.membership.join(t.clock.now());
-  const ids: string[] = [];
-  for (let i = 0; i < 50; i++) ids.push(await device(t, departmentId));
+  const { departmentId, n, ids } = await loneNodeWithDevices(t, 50);
   await keepDeviceMessage(t.services.db, {
     id: "m-1",
     deviceId: ids[7]!,
@@ -264,11 +270,7 @@ Deno.test("a flush of check-in times and a group of connections on the same devi
   // statement locks the same rows in another order is a deadlock, and the database aborts one
   // of the two. On SQLite both are serialized by the one connection anyway.
   await using t = await testApp();
-  const departmentId = await department(t.services);
-  const n = node(t, "node-a", true);
-  await n.membership.join(t.clock.now());
-  const ids: string[] = [];
-  for (let i = 0; i < 64; i++) ids.push(await device(t, departmentId));
+  const { departmentId, n, ids } = await loneNodeWithDevices(t, 64);
   for (let round = 1; round <= 10; round++) {
     // The connections go last row first; the flush's single statement meets rows in table order.
     const group = [...ids].reverse().map((id) => onlineInput(t, id, departmentId));

@@ -423,9 +423,13 @@ const saveActivityChunk = compiled(
 /**
  * Writes many last-activity times (heartbeats are batched), a few hundred per statement, never
  * moving a time back. Each statement stands alone, so other queries take turns between them
- * rather than waiting for the whole fleet's times.
+ * rather than waiting for the whole fleet's times; `inTurn` runs each one (by default at once).
  */
-export async function saveLastActivity(db: Db, times: Map<string, number>): Promise<void> {
+export async function saveLastActivity(
+  db: Db,
+  times: Map<string, number>,
+  inTurn: (statement: () => Promise<void>) => Promise<void> = (statement) => statement(),
+): Promise<void> {
   if (times.size === 0) return;
   const entries = [...times];
   for (let i = 0; i < entries.length; i += ACTIVITY_CHUNK) {
@@ -437,7 +441,9 @@ export async function saveLastActivity(db: Db, times: Map<string, number>): Prom
       params[`id${j}`] = id;
       params[`at${j}`] = at;
     }
-    await saveActivityChunk(db, params);
+    await inTurn(async () => {
+      await saveActivityChunk(db, params);
+    });
   }
 }
 

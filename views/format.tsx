@@ -9,7 +9,7 @@ import { Markup, markup } from "./html.ts";
 export function Time(props: { at: number | null; empty?: string; clock?: boolean }) {
   if (props.at === null) return <span class="muted">{props.empty ?? "Never"}</span>;
   const iso = isoTime(props.at);
-  const utc = `${iso.replace("T", " ").slice(0, 19)} UTC`;
+  const utc = utcText(iso);
   return (
     <time datetime={iso} data-local={props.clock ? "clock" : ""} title={utc}>
       {props.clock ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : utc}
@@ -21,9 +21,14 @@ export function Time(props: { at: number | null; empty?: string; clock?: boolean
 export function timeMarkup(at: number | null): Markup {
   if (at === null) return markup`<span class="muted">Never</span>`;
   const iso = isoTime(at);
-  const utc = `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
+  const utc = utcText(iso);
   // Digits, signs and separators only: nothing in it to escape.
   return new Markup(`<time datetime="${iso}" data-local title="${utc}">${utc}</time>`);
+}
+
+/** An ISO timestamp as the title and fallback text show it: `2026-12-01 10:30:53 UTC`. */
+function utcText(iso: string): string {
+  return `${iso.replace("T", " ").slice(0, 19)} UTC`;
 }
 
 /** The online/offline badge of a device. */
