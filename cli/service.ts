@@ -38,8 +38,6 @@ export function serverUnit(opts: { exec: string[]; user: string; dataDir: string
     "# Environment=ASSENT_TRUST_PROXY=true ASSENT_PUBLIC_URL=https://assent.example.com",
     "Restart=on-failure",
     "RestartSec=5",
-    "# Each connected agent is an open file: room for a fleet of about 60,000 on this node.",
-    "LimitNOFILE=65536",
     `ReadWritePaths=${word(opts.dataDir)}`,
     "NoNewPrivileges=yes",
     "ProtectSystem=strict",

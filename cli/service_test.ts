@@ -35,8 +35,6 @@ Deno.test("assent service runs the server as its own user with the start task's 
     ["Restart", "on-failure"],
     ["ProtectHome", "yes"],
     ["PrivateTmp", "yes"],
-    // Each connected agent is an open file; systemd's default soft limit is 1,024.
-    ["LimitNOFILE", "65536"],
   ];
   for (const [key, value] of hardening) {
     assert.deepEqual(settings(stdout, key), [value], key);
