@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../lib/clock.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
 import { until } from "../tests/support/wait.ts";
-import type { AdaptivePrompter } from "./prompt.ts";
+import type { AdaptivePrompter, PromptRequest } from "./prompt.ts";
 import { type ComeBack, connectOnce, heartbeatSecondsOf, type SupportOffer } from "./connection.ts";
 
-type Received = { type: string; messageId?: string; channelId?: number };
+type Received = { type: string; messageId?: string };
 
 /**
  * One agent connection to a server on loopback, its time on a {@link FakeClock}: the server
@@ -22,6 +22,8 @@ function agentOnFakeClock(options: {
   onOffer?: (offer: SupportOffer, signal: AbortSignal) => Promise<boolean>;
   uploadDir?: string;
   random?: () => number;
+  /** Asks the end user; by default nobody is asked. */
+  ask?: (request: PromptRequest) => Promise<"accept" | "decline" | null>;
 } = {}) {
   const clock = new FakeClock();
   const received: Received[] = [];
@@ -76,7 +78,12 @@ function agentOnFakeClock(options: {
         if (message.type === "heartbeat_ack") acksTaken++;
       },
     },
-    { ability: { kind: "none", reason: "test" }, onChange: null } as unknown as AdaptivePrompter,
+    // Without refresh() no device information is read: reading it is no part of these tests.
+    {
+      ability: { kind: "none", reason: "test" },
+      onChange: null,
+      ask: options.ask,
+    } as unknown as AdaptivePrompter,
   );
   // Whatever the test saw, the server and the agent's socket end with it.
   const ended = result.then(() => {}, () => {});
@@ -92,7 +99,7 @@ function agentOnFakeClock(options: {
     /** Resolves once the server has received a message of `type`. */
     heard: (type: string) =>
       until(`the agent's ${type}`, () => received.some((m) => m.type === type)),
-    /** Resolves once the welcome is handled: the device information is sent, heartbeats run. */
+    /** Resolves once the welcome is handled and the heartbeat runs. */
     welcomed: () => until("the welcome handled", () => agentSend !== null),
     /** Resolves once the agent has taken `n` heartbeat_acks in all. */
     acksTaken: (n: number) => until(`${n} heartbeat_ack(s) taken`, () => acksTaken >= n),
@@ -308,6 +315,35 @@ Deno.test("an agent waits in silence while the end user decides on a support off
     agent.clock.advance(45_000);
     assert.deepEqual(await agent.close(), { code: 4010, reason: "Server silent" });
     assert.equal(await agent.result, null);
+  } finally {
+    await agent.done();
+  }
+});
+
+Deno.test("an agent counts a prompt's time left from its receipt, on its own clock", async () => {
+  const asked: PromptRequest[] = [];
+  const agent = agentOnFakeClock({
+    ask: (request) => {
+      asked.push(request);
+      return Promise.resolve("accept");
+    },
+  });
+  try {
+    await agent.welcomed();
+    agent.clock.advance(5_000);
+    agent.say({
+      type: "prompt",
+      promptId: "p1",
+      sessionId: "s1",
+      message: "Tess asks to connect",
+      technician: "Tess",
+      asUser: null,
+      remainingMs: 60_000,
+      onLockScreen: false,
+    });
+    await agent.heard("prompt_answer");
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0]!.deadline, agent.clock.now() + 60_000);
   } finally {
     await agent.done();
   }
