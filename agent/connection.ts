@@ -254,6 +254,8 @@ class Connection {
   #heartbeat: TimerHandle | undefined;
   #infoTimer: TimerHandle | undefined;
   #watchdog: TimerHandle | undefined;
+  /** When the server was last heard, on the clock. */
+  #lastHeard = 0;
   /** Messages are handled one at a time, in order (a prompt waits for its answer apart). */
   #queue = Promise.resolve();
 
@@ -296,15 +298,25 @@ class Connection {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
   };
 
+  /** The server was heard now: if it then says nothing for a whole window, it is gone. */
   #feedWatchdog() {
-    this.#watchdog?.cancel();
-    if (this.#offerOpen) return;
-    // A server that says nothing for a whole window is gone; reconnect.
+    this.#lastHeard = this.options.clock.now();
+    // One timer per window, not one per message: it looks when the server was last heard.
+    if (!this.#offerOpen) this.#watchdog ??= this.#watch();
+  }
+
+  #watch(): TimerHandle {
     const clock = this.options.clock;
-    this.#watchdog = clock.at(
-      clock.now() + this.#windowMs,
-      () => this.socket.close(4010, "Server silent"),
-    );
+    return clock.at(this.#lastHeard + this.#windowMs, () => {
+      this.#watchdog = undefined;
+      if (clock.now() - this.#lastHeard < this.#windowMs) this.#watchdog = this.#watch();
+      else this.socket.close(4010, "Server silent");
+    });
+  }
+
+  #stopWatchdog() {
+    this.#watchdog?.cancel();
+    this.#watchdog = undefined;
   }
 
   // `prompt` is reported only while someone can be asked now; it is probed again with every
@@ -414,6 +426,9 @@ class Connection {
         return await this.#offer(message);
       case "welcome":
         this.#windowMs = message.heartbeatSeconds * 3000;
+        // The watchdog the welcome fed ran on the window before it; from now on it is this one.
+        this.#stopWatchdog();
+        this.#feedWatchdog();
         log(
           `connected to ${options.server} (${message.organization}) as device ${message.deviceId}`,
         );
@@ -531,13 +546,14 @@ class Connection {
     this.#windowMs = seconds * 3000;
     const random = this.options.random ?? Math.random;
     this.#lastBeat = this.options.clock.now() - (1 - random()) * seconds * 1000;
+    this.#stopWatchdog();
     this.#feedWatchdog();
   }
 
   async #offer(message: SupportOffer) {
     if (!this.options.onOffer) return;
     this.#offerOpen = true;
-    this.#watchdog?.cancel();
+    this.#stopWatchdog();
     let join: boolean;
     try {
       join = await this.options.onOffer(message, this.#closed.signal);
@@ -559,7 +575,7 @@ class Connection {
     this.#host.closeAll("Disconnected from the server");
     this.#heartbeat?.cancel();
     this.#infoTimer?.cancel();
-    this.#watchdog?.cancel();
+    this.#stopWatchdog();
     this.#closed.abort();
     for (const p of this.#prompts.values()) p.abort.abort();
     const reason = this.#serverError ?? event.reason ?? "";

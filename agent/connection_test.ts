@@ -185,6 +185,22 @@ Deno.test("an agent closes a server silent for three heartbeat intervals with 40
   }
 });
 
+Deno.test("an agent holds a server silent from its welcome only after three of the welcome's intervals", async () => {
+  // A large fleet's server tells 40 s; the agent takes 5 s as well. Neither answers anything
+  // after the welcome, so only the welcome's window counts, not the 45 s before it.
+  for (const seconds of [40, 5]) {
+    const agent = agentOnFakeClock({ welcome: { heartbeatSeconds: seconds } });
+    try {
+      await agent.welcomed();
+      assert.equal(await agent.step(seconds * 3000 - 1), "open", `told ${seconds} s`);
+      agent.clock.advance(1);
+      assert.deepEqual(await agent.close(), { code: 4010, reason: "Server silent" });
+    } finally {
+      await agent.done();
+    }
+  }
+});
+
 Deno.test("an agent told a longer heartbeat interval in an ack holds the server silent only after three times it", async () => {
   const agent = agentOnFakeClock({
     welcome: { heartbeatSeconds: 1 },
