@@ -13,6 +13,7 @@ import {
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "../protocol/messages.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
 import { ChannelHost } from "./channels.ts";
 import type { AgentOptions, SessionState } from "./options.ts";
 import type { AdaptivePrompter, PromptAbility } from "./prompt.ts";
@@ -140,6 +141,13 @@ export interface ConnectOptions extends
   > {
   /** What no file channel may reach: this program's own state and secrets. */
   guard: Guard;
+  /**
+   * What the heartbeat, the silence watchdog, device reports, leases and prompt deadlines are
+   * timed by: the system clock, or a test's clock that moves only when told.
+   */
+  clock: Clock;
+  /** Picks the moment of the next heartbeat after a told interval; default Math.random. */
+  random?: () => number;
   /** The hello's auth for this connection, given the server's challenge nonce. */
   hello: (nonce: string) => HelloAuth | Promise<HelloAuth>;
   /** The close reason the server hears when the run's signal aborts. */
@@ -206,6 +214,19 @@ export function connectOnce(
   return new Connection(socket, options, prompter).run(signal);
 }
 
+/** Calls `fn` every `ms` on `clock`, counted from when it last ran, until cancelled. */
+function repeat(clock: Clock, ms: number, fn: () => void): TimerHandle {
+  let timer: TimerHandle;
+  const arm = () => {
+    timer = clock.at(clock.now() + ms, () => {
+      arm();
+      fn();
+    });
+  };
+  arm();
+  return { cancel: () => timer.cancel() };
+}
+
 type Prompt = Extract<ServerMessage, { type: "prompt" }>;
 
 /** The state of one open connection; its timers all stop when the socket closes. */
@@ -230,9 +251,11 @@ class Connection {
   #heartbeatSeconds = 15;
   #lastBeat = 0;
   #lastInfo: DeviceInfo | null = null;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #infoTimer: ReturnType<typeof setInterval> | undefined;
-  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: TimerHandle | undefined;
+  #infoTimer: TimerHandle | undefined;
+  #watchdog: TimerHandle | undefined;
+  /** When the server was last heard, on the clock. */
+  #lastHeard = 0;
   /** Messages are handled one at a time, in order (a prompt waits for its answer apart). */
   #queue = Promise.resolve();
 
@@ -252,6 +275,7 @@ class Connection {
       guard: options.guard,
       vnc: options.vnc,
       maxTransferBytes: options.maxTransferBytes,
+      clock: options.clock,
     });
   }
 
@@ -274,11 +298,25 @@ class Connection {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
   };
 
+  /** The server was heard now: if it then says nothing for a whole window, it is gone. */
   #feedWatchdog() {
-    clearTimeout(this.#watchdog);
-    if (this.#offerOpen) return;
-    // A server that says nothing for a whole window is gone; reconnect.
-    this.#watchdog = setTimeout(() => this.socket.close(4010, "Server silent"), this.#windowMs);
+    this.#lastHeard = this.options.clock.now();
+    // One timer per window, not one per message: it looks when the server was last heard.
+    if (!this.#offerOpen) this.#watchdog ??= this.#watch();
+  }
+
+  #watch(): TimerHandle {
+    const clock = this.options.clock;
+    return clock.at(this.#lastHeard + this.#windowMs, () => {
+      this.#watchdog = undefined;
+      if (clock.now() - this.#lastHeard < this.#windowMs) this.#watchdog = this.#watch();
+      else this.socket.close(4010, "Server silent");
+    });
+  }
+
+  #stopWatchdog() {
+    this.#watchdog?.cancel();
+    this.#watchdog = undefined;
   }
 
   // `prompt` is reported only while someone can be asked now; it is probed again with every
@@ -315,7 +353,7 @@ class Connection {
       message: message.message,
       technician: message.technician,
       asUser: message.asUser,
-      deadline: Date.now() + message.remainingMs,
+      deadline: this.options.clock.now() + message.remainingMs,
       onLockScreen: message.onLockScreen,
       ...(message.capabilities ? { capabilities: message.capabilities } : {}),
       ...(message.windows ? { windows: message.windows } : {}),
@@ -365,6 +403,7 @@ class Connection {
 
   async #handle(message: ServerMessage) {
     const { options, prompter, send } = this;
+    const { clock } = options;
     const host = this.#host;
     const log = options.log;
     switch (message.type) {
@@ -387,22 +426,26 @@ class Connection {
         return await this.#offer(message);
       case "welcome":
         this.#windowMs = message.heartbeatSeconds * 3000;
+        // The watchdog the welcome fed ran on the window before it; from now on it is this one.
+        this.#stopWatchdog();
+        this.#feedWatchdog();
         log(
           `connected to ${options.server} (${message.organization}) as device ${message.deviceId}`,
         );
         this.#heartbeatSeconds = message.heartbeatSeconds;
         // While channels are open the server must be heard often, so a lost server ends
         // them within the grace period; otherwise the normal interval will do.
-        this.#heartbeat = setInterval(() => {
+        this.#heartbeat = repeat(clock, 1_000, () => {
           const every = host.openCount > 0 ? 3_000 : this.#heartbeatSeconds * 1000;
-          if (Date.now() - this.#lastBeat >= every - 500) {
-            this.#lastBeat = Date.now();
+          if (clock.now() - this.#lastBeat >= every - 500) {
+            this.#lastBeat = clock.now();
             send({ type: "heartbeat" });
           }
-        }, 1_000);
-        this.#infoTimer = setInterval(
-          () => void this.#sendInfo().catch(() => {}),
+        });
+        this.#infoTimer = repeat(
+          clock,
           options.infoEveryMs,
+          () => void this.#sendInfo().catch(() => {}),
         );
         prompter.onChange = () => void this.#sendInfo().catch(() => {});
         await this.#sendInfo().catch((err) => log(`reading device information failed: ${err}`));
@@ -501,14 +544,16 @@ class Connection {
     if (seconds === null || seconds === this.#heartbeatSeconds) return;
     this.#heartbeatSeconds = seconds;
     this.#windowMs = seconds * 3000;
-    this.#lastBeat = Date.now() - (1 - Math.random()) * seconds * 1000;
+    const random = this.options.random ?? Math.random;
+    this.#lastBeat = this.options.clock.now() - (1 - random()) * seconds * 1000;
+    this.#stopWatchdog();
     this.#feedWatchdog();
   }
 
   async #offer(message: SupportOffer) {
     if (!this.options.onOffer) return;
     this.#offerOpen = true;
-    clearTimeout(this.#watchdog);
+    this.#stopWatchdog();
     let join: boolean;
     try {
       join = await this.options.onOffer(message, this.#closed.signal);
@@ -528,9 +573,9 @@ class Connection {
     this.prompter.onChange = null;
     this.options.indicator?.hideAll();
     this.#host.closeAll("Disconnected from the server");
-    clearInterval(this.#heartbeat);
-    clearInterval(this.#infoTimer);
-    clearTimeout(this.#watchdog);
+    this.#heartbeat?.cancel();
+    this.#infoTimer?.cancel();
+    this.#stopWatchdog();
     this.#closed.abort();
     for (const p of this.#prompts.values()) p.abort.abort();
     const reason = this.#serverError ?? event.reason ?? "";

@@ -4,6 +4,7 @@
  * command line is cli.ts; one connection is connection.ts.
  */
 import { CLOSE, helloProofMessage } from "../protocol/messages.ts";
+import { systemClock } from "../lib/clock.ts";
 import { type DeviceKey, signWithDeviceKey } from "../lib/device_key.ts";
 import { AgentStopped, connectOnce, type HelloAuth, promptAbilityText } from "./connection.ts";
 import {
@@ -78,6 +79,7 @@ export async function runAgent(options: AgentOptions, signal?: AbortSignal): Pro
               programs: programPaths(),
             }),
             stopReason: "Agent stopping",
+            clock: systemClock,
             onEnrolled,
             indicator,
           },

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { formatSupportCode, parseSupportCode } from "../core/support_code.ts";
+import { systemClock } from "../lib/clock.ts";
 import { type CatalogueKey, type Locale, t } from "../i18n/mod.ts";
 import { deviceLocale } from "./locale.ts";
 import { CLOSE, SUPPORT_REFUSAL, type SupportRefusal } from "../protocol/messages.ts";
@@ -165,6 +166,7 @@ export async function runSupport(options: SupportOptions, signal?: AbortSignal):
               programs: programPaths(),
             }),
             stopReason: SUPPORT_QUIT_REASON,
+            clock: systemClock,
             onOffer,
             onWelcome,
             indicator,
