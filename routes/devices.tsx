@@ -148,10 +148,9 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
   const parsed = parseWith(ListQuery, c.req.query());
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const filters = parsed.data;
-  const { db, live, deviceAdmin } = c.get("services");
+  const { live, deviceAdmin } = c.get("services");
   const user = currentUser(c);
-  const names = await loadNames(db);
-  const { rows, total, departments } = await deviceAdmin.searchList(user, {
+  const { rows, total, departments, names } = await deviceAdmin.searchList(user, {
     department: filters.department || undefined,
     q: filters.q || undefined,
     connected: filters.status === "all" ? undefined : filters.status === "online",

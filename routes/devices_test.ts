@@ -9,11 +9,12 @@ import {
   saveDeviceInfo,
   updateDevice,
 } from "../store/devices.ts";
-import { findUserByEmail } from "../store/users.ts";
+import { findUserByEmail, setUserDepartments } from "../store/users.ts";
 import { createUser, setUp, signIn } from "../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
 import { textOf } from "../tests/support/client.ts";
 import { department } from "../tests/support/devices.ts";
+import { statementsRun } from "../tests/support/statements.ts";
 
 async function device(t: TestApp, departmentId: string, name: string) {
   const id = `dev-${name}`;
@@ -301,6 +302,30 @@ Deno.test("names and totals kept between views show a change on the very next vi
     }
     assert.equal((await view()).department, "Lab North");
   }
+});
+
+Deno.test("a view of the list with nothing changed since reads only the change mark, once for the session and once for the list", async () => {
+  await using t = await testApp();
+  if (engineOf(t.services.db) !== "sqlite") return; // PostgreSQL has no mark: it reads each time.
+  const admin = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  await device(t, sales, "KEPT-PC");
+  await createUser(t, { email: "tech@example.com", role: "technician", departmentIds: [sales] });
+  const tech = await signIn(t, "tech@example.com");
+  for (const viewer of [admin, tech]) {
+    assert.match(await textOf(await viewer.get("/devices")), /KEPT-PC/);
+    const run = await statementsRun(async () => {
+      assert.match(await textOf(await viewer.get("/devices")), /KEPT-PC/);
+    });
+    assert.equal(run.length, 2, run.join("\n"));
+    assert.ok(run.every((sql) => sql.includes("pragma_data_version")), run.join("\n"));
+  }
+  // The technician's departments are kept too, and a change of them shows on the next view.
+  const techId = (await findUserByEmail(t.services.db, "tech@example.com"))!.id;
+  await setUserDepartments(t.services.db, techId, []);
+  assert.doesNotMatch(await textOf(await tech.get("/devices")), /KEPT-PC/);
+  await setUserDepartments(t.services.db, techId, [sales]);
+  assert.match(await textOf(await tech.get("/devices")), /KEPT-PC/);
 });
 
 Deno.test("a revoked session is refused on the very next view of the list", async () => {
