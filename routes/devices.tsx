@@ -26,7 +26,7 @@ import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith, readForm } from "./forms.ts";
 import { liveStream } from "./live.ts";
 import { requireRole, requireUser } from "./middleware.ts";
-import { render, renderEither, renderPartial } from "./render.tsx";
+import { fromHtmx, KeptDocuments, render, renderKept, renderPartial } from "./render.tsx";
 
 /** The device page; `request` carries Request Authorization's reason and its error. */
 export async function devicePage(
@@ -168,6 +168,17 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
   };
 }
 
+/** Device list pages kept as sent, per viewer and filter (see renderKept). */
+const keptLists = new KeptDocuments(64);
+
+/** What the list page is made from besides its page info: its items, and the rest as text. */
+function listInputs(model: DeviceListModel): { inputs: string; objects: readonly object[] } {
+  return {
+    inputs: JSON.stringify({ ...model, devices: model.devices.length }),
+    objects: model.devices,
+  };
+}
+
 /** Loads a device the viewer may see; 404 otherwise (existence is not revealed). */
 export async function visibleDevice(c: Ctx): Promise<Device> {
   return await refused(
@@ -193,10 +204,8 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   app.get("/devices", async (c) => {
     const model = await listModel(c);
-    return renderEither(c, {
-      page: () => <DevicesPage model={model} />,
-      partial: () => <DeviceList model={model} />,
-    });
+    if (fromHtmx(c)) return renderPartial(c, <DeviceList model={model} />);
+    return renderKept(c, keptLists, listInputs(model), () => <DevicesPage model={model} />);
   });
 
   app.get(
