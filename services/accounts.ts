@@ -333,14 +333,20 @@ export class Accounts {
     return await this.#failCode(slot, user, purpose, "wrong_code");
   }
 
-  /** Resolves a session token to its user, enforcing expiry, idle timeout and stage. */
-  async authenticate(token: string): Promise<{ user: CurrentUser; idHash: string } | null> {
+  /**
+   * Resolves a session token to its user, enforcing expiry, idle timeout and stage. `hashed`
+   * is `hashToken(token)` when the caller has computed it already for this very token.
+   */
+  async authenticate(
+    token: string,
+    hashed?: string,
+  ): Promise<{ user: CurrentUser; idHash: string } | null> {
     if (!token || token.length > 100) return null;
     // Every signed-in request comes here: the session and its user in one statement, kept
     // until the database changes. A sign-out, a revoked or ended session, a disabled user, a
     // new role and the session's own touch below are all writes, so each is read on the very
     // next request; expiry and the idle timeout are counted against the clock every time.
-    const idHash = hashToken(token);
+    const idHash = hashed ?? hashToken(token);
     const db = this.#d.db;
     const row = await keptSignedIn.get(db, idHash, () => findSignedIn(db, idHash));
     if (!row || row.stage !== "active") return null;

@@ -11,10 +11,11 @@ import { statementsRun } from "../../tests/support/statements.ts";
 import { loadUser, SESSION_COOKIE, setSessionCookie } from "./session.ts";
 
 /** A bare app that says who `loadUser` found, with the real services behind it. */
-function app(t: TestApp): Hono<AppEnv> {
+function app(t: TestApp, hashed?: { cookie: string; hash: string }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", async (c, next) => {
     c.set("services", t.services);
+    if (hashed) c.set("sessionCookieHash", hashed);
     await next();
   });
   app.use("*", loadUser());
@@ -139,4 +140,23 @@ Deno.test("the session is read again only once the database changed, the console
     await other.close();
   }
   assert.deepEqual(await who(t, token), { email: null, token: null });
+});
+
+Deno.test("the session cookie's hash from the CSRF check is used for that cookie only", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const token = owner.cookies.get(SESSION_COOKIE)!;
+  const ask = async (hashed: { cookie: string; hash: string }) =>
+    await (await app(t, hashed).request("/who", {
+      headers: { Cookie: `${SESSION_COOKIE}=${token}` },
+    })).json();
+  const signedIn = { email: "owner@example.com", token };
+  assert.deepEqual(await ask({ cookie: token, hash: hashToken(token) }), signedIn);
+  // Hashed once: the hash given for this cookie is the one looked up.
+  assert.deepEqual(await ask({ cookie: token, hash: hashToken("another") }), {
+    email: null,
+    token: null,
+  });
+  // A hash of some other cookie is never used for this one.
+  assert.deepEqual(await ask({ cookie: "another", hash: hashToken("another") }), signedIn);
 });
