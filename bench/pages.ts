@@ -284,7 +284,7 @@ export const PAGES_BOUND_BY =
   "and sending the response ~30 % (Deno preparing the 32 KB body and eleven headers for " +
   "the wire ~21 %: about 18 µs for a page of that size even from a bare Deno.serve), the " +
   "two change-mark reads ~10–18 %, the middleware chain and hono ~15 %, the log line ~7 %, " +
-  "the session token's SHA-256 (twice: CSRF and session) ~4 %, garbage collection ~4 %. The sign-in page's busy time: response headers and the " +
+  "the session token's SHA-256 (it was hashed twice, for the CSRF check and the session; now once) ~2–4 %, garbage collection ~4 %. The sign-in page's busy time: response headers and the " +
   "HTTP layer ~19–27 %, hono ~15–18 %, garbage collection ~11–13 %, the CSRF cookie and " +
   "its MAC for each new visitor ~7–10 %, the log line ~7 %. Pauses: before, the request " +
   "log's synchronous write to stdout blocked the whole server whenever the benchmark (the " +
