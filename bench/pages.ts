@@ -267,27 +267,24 @@ export const PAGES_BOUND_BY =
   "for 10 ms and are written off the JavaScript thread; random tokens from Web Crypto). " +
   "The device list at 10,000 devices: server CPU per view read from /proc over " +
   "alternating 1.5 s segments of 50 connections, this version and the previous one " +
-  "running side by side (20 pairs; shared machine, load average 18–30, so only the ratios " +
-  "count): about half of the previous version's (paired ratios 0.39–0.56, median 0.50; " +
-  "0.26 ms against 0.52 ms per view there; the previous version took 0.46 ms per view on " +
-  "the idle machine, load average 0.4). What went: a page of the list (its rows and " +
-  "total) and the department and group names are kept until the database changes " +
-  "(SQLite's change mark; on PostgreSQL and inside a transaction they are read every " +
-  "time), so the same view again reads only the session with its user and the mark — " +
-  "SQLite fell from ~21 % of the busy time to ~10 %; the page is sent as ASCII text (one " +
-  "character outside Latin-1 made it two-byte text, and transcoding 32 KB of it to UTF-8 " +
-  "was about half the cost of sending it: 27 against 54 µs per response from a bare " +
-  "Deno.serve); and a page is built with its security headers instead of having them set " +
-  "afterwards. Its busy time now (CPU profile under 50 connections, shares; shared " +
-  "machine): rendering ~28 % (the rows ~17 %, their timestamps ~6 % of it, the layout ~4 " +
-  "%), building and sending the response ~15 % (Deno preparing the 32 KB body and eleven " +
-  "headers for the wire, hono copying the headers), the middleware chain ~10 %, SQLite " +
-  "~10 % (the session with its user, the change mark twice), garbage collection ~9 %, the " +
-  "log line ~2 %. The device list's p99 target is still missed in this run (36.5 ms, p50 " +
-  "11.2 ms): 50 connections each waiting for its answer at 3,225 views a second wait about " +
-  "15 ms a round whatever the order, and the load generator's share of the two cores grows " +
-  "with the views it asks for; a p99 of 25 ms needs the server's CPU per view cut by about " +
-  "a third again, which no single share above gives. The sign-in page's busy time: response headers and the " +
+  "running side by side (20 pairs; shared machine, load average 3.5–4.9, so only the " +
+  "ratios count): about two fifths of the previous version's (paired ratios 0.34–0.47, " +
+  "0.11 ms against 0.26 ms per view there; the round before had already halved it). What " +
+  "went: each row's view model and markup are kept while the row and what it shows from " +
+  "outside it (presence, last activity, names) stay the same; the page is kept as sent per " +
+  "session and filter while its page info (viewer, CSRF token), the rest of its model and " +
+  "the very same row items are unchanged; the session with its user and the viewer's " +
+  "departments are kept under the change mark like the list, and the list reads the mark " +
+  "once — a view with nothing changed runs two statements, the mark for the session and " +
+  "for the list. Pauses: with --trace-gc under the same load the previous version ran ~22 " +
+  "young-generation collections a second of ~2.4 ms each (max 7–11 ms) and an old-" +
+  "generation one every ~1.3 s (7–13 ms), this one ~30 a second of ~0.3 ms (max 3–4 ms) and " +
+  "none of the old generation; p99 there 16–18 ms against 36–48 ms (load average ~3.6). " +
+  "Its busy time now (CPU profile under 50 connections, shares; shared machine): building " +
+  "and sending the response ~30 % (Deno preparing the 32 KB body and eleven headers for " +
+  "the wire ~21 %: about 18 µs for a page of that size even from a bare Deno.serve), the " +
+  "two change-mark reads ~10–18 %, the middleware chain and hono ~15 %, the log line ~7 %, " +
+  "the session token's SHA-256 (it was hashed twice, for the CSRF check and the session; now once) ~2–4 %, garbage collection ~4 %. The sign-in page's busy time: response headers and the " +
   "HTTP layer ~19–27 %, hono ~15–18 %, garbage collection ~11–13 %, the CSRF cookie and " +
   "its MAC for each new visitor ~7–10 %, the log line ~7 %. Pauses: before, the request " +
   "log's synchronous write to stdout blocked the whole server whenever the benchmark (the " +

@@ -116,26 +116,46 @@ export interface SessionBarModel {
   receiptHref?: string | null;
 }
 
-/** A row of the device list. */
+/**
+ * A row of the device list. The item made for a row is kept and given again while the row
+ * (the same object: pages of the list are kept until the database changes) and what it
+ * shows from outside the row (online or not, the last activity, the department's and the
+ * group's names) are the same, so the view can keep the row's markup by item (see
+ * DevicesPage.tsx). Items are shared between viewers: read them, never change them.
+ */
 export function deviceListItem(
   row: DeviceListRow,
   live: LiveDevices,
   names: Names,
 ): DeviceListItem {
-  return {
+  const online = live.isOnline(row.id);
+  const lastActivityAt = live.lastActivity(row);
+  const department = names.departments.get(row.department_id) ?? "—";
+  const group = row.group_id ? names.groups.get(row.group_id) ?? null : null;
+  const kept = keptItems.get(row);
+  if (
+    kept && kept.online === online && kept.lastActivityAt === lastActivityAt &&
+    kept.department === department && kept.group === group
+  ) return kept;
+  const item: DeviceListItem = {
     id: row.id,
     name: row.name,
-    online: live.isOnline(row.id),
+    online,
     disabled: row.disabled_at !== null,
     os: row.os,
     deviceType: row.device_type,
     ip: row.ip_addresses[0] ?? null,
     users: row.users.map((u) => u.name),
-    lastActivityAt: live.lastActivity(row),
-    department: names.departments.get(row.department_id) ?? "—",
-    group: row.group_id ? names.groups.get(row.group_id) ?? null : null,
+    lastActivityAt,
+    department,
+    group,
   };
+  keptItems.set(row, item);
+  return item;
 }
+
+// By row object: a row read again (the database changed) is a new object and a new item.
+const keptItems = new WeakMap<DeviceListRow, DeviceListItem>();
 
 /** The device page's model. */
 export function deviceModel(row: Device, live: LiveDevices, names: Names): DeviceModel {

@@ -26,7 +26,7 @@ import { type AppEnv, type Ctx, currentUser, HttpError } from "./env.ts";
 import { parseWith, readForm } from "./forms.ts";
 import { liveStream } from "./live.ts";
 import { requireRole, requireUser } from "./middleware.ts";
-import { render, renderEither, renderPartial } from "./render.tsx";
+import { fromHtmx, KeptDocuments, render, renderKept, renderPartial } from "./render.tsx";
 
 /** The device page; `request` carries Request Authorization's reason and its error. */
 export async function devicePage(
@@ -148,10 +148,9 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
   const parsed = parseWith(ListQuery, c.req.query());
   if (!parsed.ok) throw new HttpError(400, parsed.message);
   const filters = parsed.data;
-  const { db, live, deviceAdmin } = c.get("services");
+  const { live, deviceAdmin } = c.get("services");
   const user = currentUser(c);
-  const names = await loadNames(db);
-  const { rows, total, departments } = await deviceAdmin.searchList(user, {
+  const { rows, total, departments, names } = await deviceAdmin.searchList(user, {
     department: filters.department || undefined,
     q: filters.q || undefined,
     connected: filters.status === "all" ? undefined : filters.status === "online",
@@ -166,6 +165,17 @@ async function listModel(c: Ctx): Promise<DeviceListModel> {
     departments: [...names.departments].filter(([id]) => canSee(departments, id))
       .map(([id, name]) => ({ id, name })),
     canEnroll: user.role !== "technician",
+  };
+}
+
+/** Device list pages kept as sent, per viewer and filter (see renderKept). */
+const keptLists = new KeptDocuments(64);
+
+/** What the list page is made from besides its page info: its items, and the rest as text. */
+function listInputs(model: DeviceListModel): { inputs: string; objects: readonly object[] } {
+  return {
+    inputs: JSON.stringify({ ...model, devices: model.devices.length }),
+    objects: model.devices,
   };
 }
 
@@ -194,10 +204,8 @@ export function deviceRoutes(): Hono<AppEnv> {
 
   app.get("/devices", async (c) => {
     const model = await listModel(c);
-    return renderEither(c, {
-      page: () => <DevicesPage model={model} />,
-      partial: () => <DeviceList model={model} />,
-    });
+    if (fromHtmx(c)) return renderPartial(c, <DeviceList model={model} />);
+    return renderKept(c, keptLists, listInputs(model), () => <DevicesPage model={model} />);
   });
 
   app.get(

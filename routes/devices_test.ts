@@ -9,11 +9,12 @@ import {
   saveDeviceInfo,
   updateDevice,
 } from "../store/devices.ts";
-import { findUserByEmail } from "../store/users.ts";
+import { findUserByEmail, setUserDepartments, updateUser } from "../store/users.ts";
 import { createUser, setUp, signIn } from "../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../tests/support/app.ts";
 import { textOf } from "../tests/support/client.ts";
 import { department } from "../tests/support/devices.ts";
+import { statementsRun } from "../tests/support/statements.ts";
 
 async function device(t: TestApp, departmentId: string, name: string) {
   const id = `dev-${name}`;
@@ -301,6 +302,57 @@ Deno.test("names and totals kept between views show a change on the very next vi
     }
     assert.equal((await view()).department, "Lab North");
   }
+});
+
+Deno.test("a view of the list with nothing changed since reads only the change mark, once for the session and once for the list", async () => {
+  await using t = await testApp();
+  if (engineOf(t.services.db) !== "sqlite") return; // PostgreSQL has no mark: it reads each time.
+  const admin = await setUp(t);
+  const sales = await department(t.services, "Sales");
+  await device(t, sales, "KEPT-PC");
+  await createUser(t, { email: "tech@example.com", role: "technician", departmentIds: [sales] });
+  const tech = await signIn(t, "tech@example.com");
+  for (const viewer of [admin, tech]) {
+    assert.match(await textOf(await viewer.get("/devices")), /KEPT-PC/);
+    const run = await statementsRun(async () => {
+      assert.match(await textOf(await viewer.get("/devices")), /KEPT-PC/);
+    });
+    assert.equal(run.length, 2, run.join("\n"));
+    assert.ok(run.every((sql) => sql.includes("pragma_data_version")), run.join("\n"));
+  }
+  // The technician's departments are kept too, and a change of them shows on the next view.
+  const techId = (await findUserByEmail(t.services.db, "tech@example.com"))!.id;
+  await setUserDepartments(t.services.db, techId, []);
+  assert.doesNotMatch(await textOf(await tech.get("/devices")), /KEPT-PC/);
+  await setUserDepartments(t.services.db, techId, [sales]);
+  assert.match(await textOf(await tech.get("/devices")), /KEPT-PC/);
+});
+
+Deno.test("a kept list page carries each session's own token and shows every change on the very next view", async () => {
+  await using t = await testApp();
+  await setUp(t);
+  const sales = await department(t.services, "Sales");
+  await device(t, sales, "KEPT-PC");
+  await createUser(t, { email: "tech@example.com", role: "technician", departmentIds: [sales] });
+  const techId = (await findUserByEmail(t.services.db, "tech@example.com"))!.id;
+  const first = await signIn(t, "tech@example.com");
+  const second = await signIn(t, "tech@example.com");
+  const page = async (client = first) => await (await client.get("/devices")).text();
+  const token = (html: string) => html.match(/name="_csrf" value="([^"]+)"/)?.[1];
+  const mine = token(await page());
+  assert.ok(mine);
+  assert.equal(token(await page()), mine, "the same page again");
+  const theirs = token(await page(second));
+  assert.ok(theirs && theirs !== mine, "another session of the same user gets its own token");
+  assert.equal(token(await page()), mine);
+  await updateUser(t.services.db, techId, { name: "Tess Tech" }, t.clock.now());
+  assert.match(await page(), /Tess Tech/);
+  assert.doesNotMatch(await page(), /Enroll devices/);
+  await updateUser(t.services.db, techId, { role: "admin" }, t.clock.now());
+  assert.match(await page(), /Enroll devices/);
+  t.services.instance.organization = "Other IT";
+  assert.match(await page(), /Other IT/);
+  assert.match(await page(), /KEPT-PC/);
 });
 
 Deno.test("a revoked session is refused on the very next view of the list", async () => {

@@ -10,6 +10,8 @@ export interface AppEnv {
     services: Services;
     user: CurrentUser | null;
     sessionToken: string | null;
+    /** The session cookie and its hash, as the CSRF check read them, so it is hashed once. */
+    sessionCookieHash?: { cookie: string; hash: string };
     csrf: string;
     ip: string;
     assetVersion: string;

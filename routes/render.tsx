@@ -59,6 +59,60 @@ export function documentWithCsrf(c: Ctx, node: VNode, csrf: string): string {
   );
 }
 
+/**
+ * Documents kept as text, each with what it was rendered from, for a page viewed again and
+ * again with nothing in it changed (the device list). Up to `size` are kept before starting
+ * over: about one page of text each.
+ */
+export class KeptDocuments {
+  #documents = new Map<string, { objects: readonly object[]; html: string }>();
+  constructor(readonly size: number) {}
+
+  /** The text kept under `key` with the very same `objects`, or `render`'s, kept from now on. */
+  get(key: string, objects: readonly object[], render: () => string): string {
+    const kept = this.#documents.get(key);
+    if (kept && sameObjects(kept.objects, objects)) return kept.html;
+    const html = render();
+    if (!kept && this.#documents.size >= this.size) this.#documents.clear();
+    this.#documents.set(key, { objects, html });
+    return html;
+  }
+}
+
+function sameObjects(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Renders `node` as {@link render} does, or sends the document kept in `kept` when nothing it
+ * is made from has changed: the same page info (the viewer as signed in now, the CSRF token,
+ * path, organization, assets; everything but the request id, which only error pages show),
+ * the same `inputs` (every other value of the page's model, as text) and the very same
+ * `objects` (view models that are made anew whenever what they show changes, such as the
+ * device list's items). Only for pages whose every input is among these.
+ */
+export function renderKept(
+  c: Ctx,
+  kept: KeptDocuments,
+  model: { inputs: string; objects: readonly object[] },
+  node: () => VNode,
+): Response {
+  const info = pageInfo(c);
+  const key = `${JSON.stringify({ ...info, requestId: "" })}\n${model.inputs}`;
+  const html = kept.get(key, model.objects, () =>
+    "<!doctype html>" + renderToString(
+      <PageContext.Provider value={info}>{node()}</PageContext.Provider>,
+    ));
+  return htmlPage(c, html);
+}
+
+/** True for a request htmx sent to swap part of the page it came from. */
+export function fromHtmx(c: Ctx): boolean {
+  return c.req.header("HX-Request") === "true" && c.req.header("HX-Boosted") !== "true";
+}
+
 /** Renders a fragment (no document around it), for htmx to swap in. */
 export function renderPartial(c: Ctx, node: VNode, status: PageStatus = 200): Response {
   const html = renderToString(
@@ -73,6 +127,5 @@ export function renderEither(
   parts: { page: () => VNode; partial: () => VNode },
   status: PageStatus = 200,
 ): Response {
-  const fromHtmx = c.req.header("HX-Request") === "true" && c.req.header("HX-Boosted") !== "true";
-  return fromHtmx ? renderPartial(c, parts.partial(), status) : render(c, parts.page(), status);
+  return fromHtmx(c) ? renderPartial(c, parts.partial(), status) : render(c, parts.page(), status);
 }

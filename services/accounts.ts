@@ -26,6 +26,7 @@ import {
 import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
 import { queueRevocation } from "./revocations.ts";
 import type { AuditRecord } from "../store/audit.ts";
+import { KeptUntilChange } from "../store/change_mark.ts";
 import type { Db } from "../store/db.ts";
 import { listDepartments } from "../store/departments.ts";
 import { completeSetup, getInstance } from "../store/instance.ts";
@@ -50,6 +51,7 @@ import {
   findSignedIn,
   findWebSession,
   insertWebSession,
+  type SignedInRow,
   touchWebSession,
   type WebSessionRow,
 } from "../store/web_sessions.ts";
@@ -66,6 +68,13 @@ export const SESSION_LIMITS = {
   /** Activity is written at most this often, not on every request. */
   touchEveryMs: 60 * 1000,
 };
+
+/**
+ * Signed-in sessions with their users, by session id hash, kept until the database changes
+ * (see store/change_mark.ts; on PostgreSQL every request reads them). Shared: read them,
+ * never change them.
+ */
+const keptSignedIn = new KeptUntilChange<SignedInRow | undefined>(1000);
 
 /** Recovery codes issued at a time. */
 export const RECOVERY_CODE_COUNT = 10;
@@ -324,11 +333,22 @@ export class Accounts {
     return await this.#failCode(slot, user, purpose, "wrong_code");
   }
 
-  /** Resolves a session token to its user, enforcing expiry, idle timeout and stage. */
-  async authenticate(token: string): Promise<{ user: CurrentUser; idHash: string } | null> {
+  /**
+   * Resolves a session token to its user, enforcing expiry, idle timeout and stage. `hashed`
+   * is `hashToken(token)` when the caller has computed it already for this very token.
+   */
+  async authenticate(
+    token: string,
+    hashed?: string,
+  ): Promise<{ user: CurrentUser; idHash: string } | null> {
     if (!token || token.length > 100) return null;
-    // Every signed-in request comes here: the session and its user in one statement.
-    const row = await findSignedIn(this.#d.db, hashToken(token));
+    // Every signed-in request comes here: the session and its user in one statement, kept
+    // until the database changes. A sign-out, a revoked or ended session, a disabled user, a
+    // new role and the session's own touch below are all writes, so each is read on the very
+    // next request; expiry and the idle timeout are counted against the clock every time.
+    const idHash = hashed ?? hashToken(token);
+    const db = this.#d.db;
+    const row = await keptSignedIn.get(db, idHash, () => findSignedIn(db, idHash));
     if (!row || row.stage !== "active") return null;
     const now = this.#d.clock.now();
     if (now >= row.expires_at || now - row.last_seen_at >= SESSION_LIMITS.idleMs) {

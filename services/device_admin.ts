@@ -6,6 +6,7 @@
  */
 import { CLOSE } from "../protocol/messages.ts";
 import type { Clock } from "../lib/clock.ts";
+import { changeMark, KeptUntilChange } from "../store/change_mark.ts";
 import type { Db } from "../store/db.ts";
 import { type DeviceQuery, searchDeviceList, searchDevices } from "../store/device_search.ts";
 import {
@@ -20,10 +21,18 @@ import {
 } from "../store/devices.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
 import type { CurrentUser } from "./accounts.ts";
+import { loadNames, type Names } from "./device_facts.ts";
 import { canSee, canSeeDevice, visibleDepartments } from "./devices.ts";
 import type { AgentLink, LiveEvents } from "./ports.ts";
 import { type AccessRevocations, queueRevocation } from "./revocations.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
+
+/**
+ * The departments each technician and admin sees, by user: kept until the database changes
+ * (a department given or taken, disabled or deleted is a write), so the list checks them on
+ * every view without a query while nothing changed. Shared: read them, never change them.
+ */
+const keptDepartments = new KeptUntilChange<string[] | "all">(1000);
 
 /** A refusal with the status to answer and a sentence to show. */
 export class DeviceAdminError extends Error {
@@ -85,16 +94,36 @@ export class DeviceAdmin {
     };
   }
 
-  /** As {@link search}, with only what the device list shows of each device. */
+  /**
+   * As {@link search}, with only what the device list shows of each device, and the names of
+   * departments and groups to label them with. The viewer's departments, the page and the
+   * names are each kept until the database changes (see store/change_mark.ts), under one
+   * reading of its change mark.
+   */
   async searchList(
     viewer: CurrentUser,
     filters: Omit<DeviceQuery, "departmentIds">,
-  ): Promise<{ rows: readonly DeviceListRow[]; total: number; departments: string[] | "all" }> {
-    const departments = await visibleDepartments(this.#d.db, viewer);
-    return {
-      ...await searchDeviceList(this.#d.db, { ...filters, departmentIds: departments }),
-      departments,
-    };
+  ): Promise<
+    {
+      rows: readonly DeviceListRow[];
+      total: number;
+      departments: string[] | "all";
+      names: Names;
+    }
+  > {
+    const db = this.#d.db;
+    const mark = await changeMark(db);
+    const departments = await keptDepartments.get(
+      db,
+      `${viewer.role} ${viewer.id}`,
+      () => visibleDepartments(db, viewer),
+      mark,
+    );
+    const [page, names] = await Promise.all([
+      searchDeviceList(db, { ...filters, departmentIds: departments }, mark),
+      loadNames(db, mark),
+    ]);
+    return { ...page, departments, names };
   }
 
   /** The support code a Service Desk customer's computer belongs to, if any. */

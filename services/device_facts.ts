@@ -22,16 +22,16 @@ export interface Names {
 /**
  * Department and group names, read again only once the database has changed (any write, by
  * anyone: see store/change_mark.ts), so a rename shows on the very next page. Shared between
- * callers: read it, never change it.
+ * callers: read it, never change it. `mark`: the change mark, when the caller read it already.
  */
-export async function loadNames(db: Db): Promise<Names> {
+export async function loadNames(db: Db, mark?: string | null): Promise<Names> {
   return await keptNames.get(db, "names", async () => {
     const [departments, groups] = await Promise.all([listDepartments(db), listGroups(db, "all")]);
     return {
       departments: new Map(departments.map((d) => [d.id, d.name])),
       groups: new Map(groups.map((g) => [g.id, g.name])),
     };
-  });
+  }, mark);
 }
 
 const keptNames = new KeptUntilChange<Names>(1);

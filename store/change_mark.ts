@@ -27,9 +27,13 @@ export class KeptUntilChange<T> {
   #byDb = new WeakMap<Db, Map<string, { mark: string; value: T }>>();
   constructor(readonly size: number) {}
 
-  /** The value of `key`: kept, or loaded now (and kept) when the database changed since. */
-  async get(db: Db, key: string, load: () => Promise<T>): Promise<T> {
-    const mark = await changeMark(db);
+  /**
+   * The value of `key`: kept, or loaded now (and kept) when the database changed since.
+   * `mark`, when given, is one {@link changeMark} of `db` read before this call, so that the
+   * values a request needs together cost one read of the mark.
+   */
+  async get(db: Db, key: string, load: () => Promise<T>, mark?: string | null): Promise<T> {
+    if (mark === undefined) mark = await changeMark(db);
     if (mark === null) return await load();
     let kept = this.#byDb.get(db);
     if (!kept) this.#byDb.set(db, kept = new Map());

@@ -40,16 +40,18 @@ export async function searchDevices(
  * the columns the list shows (a third of them; the others cost reading, copying and parsing
  * on every view). Like the totals, a page is kept until the database changes (see
  * change_mark.ts): the same view again, with nothing written anywhere since, reads no table.
- * The rows are shared between callers: read them, never change them.
+ * The rows are shared between callers: read them, never change them. `mark`: the database's
+ * change mark, when the caller read it already (see change_mark.ts).
  */
 export async function searchDeviceList(
   db: Db,
   query: DeviceQuery,
+  mark?: string | null,
 ): Promise<{ rows: readonly DeviceListRow[]; total: number }> {
   const { departmentIds, department, q, connected, limit, offset } = query;
   // Names every input of the statement: a page is kept per filter and place.
   const key = JSON.stringify([departmentIds, department, q, connected, limit, offset]);
-  return await pages.get(db, key, () => readDeviceList(db, query));
+  return await pages.get(db, key, () => readDeviceList(db, query), mark);
 }
 
 /** Pages kept before starting over: about 50 KB each. */

@@ -35,11 +35,22 @@ function query(f: DeviceFilters, page = f.page): string {
 
 /**
  * The rows of the list as markup text: a page holds 50 and the list is re-read on every change
- * of the fleet, and as components each row costs more than the page around it.
+ * of the fleet, and as components each row costs more than the page around it. A row's markup
+ * is kept by its item: the presenter gives the same item again only while everything the row
+ * shows is unchanged (see deviceListItem), so the next view writes out the same text without
+ * escaping or formatting anything again.
  */
-export function deviceRows(devices: DeviceListItem[]): Markup {
-  return markup`${devices.map(deviceRow)}`;
+export function deviceRows(devices: readonly DeviceListItem[]): Markup {
+  let text = "";
+  for (const d of devices) {
+    let row = keptRows.get(d);
+    if (row === undefined) keptRows.set(d, row = deviceRow(d).text);
+    text += row;
+  }
+  return new Markup(text);
 }
+
+const keptRows = new WeakMap<DeviceListItem, string>();
 
 // An empty cell's dash as a character reference: a page whose text is all ASCII is sent
 // without being re-encoded (one "—" makes V8 hold the whole page as two-byte text, and

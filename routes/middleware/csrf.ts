@@ -34,7 +34,9 @@ export function csrf(): MiddlewareHandler<AppEnv> {
     let cookie = getCookie(c, CSRF_COOKIE);
     const valid = cookie !== undefined && /^[A-Za-z0-9_-]{43}$/.test(cookie);
     const session = getCookie(c, SESSION_COOKIE);
-    const bound = session ? `csrf:session:${hashToken(session)}` : null;
+    const hash = session ? hashToken(session) : null;
+    if (session && hash) c.set("sessionCookieHash", { cookie: session, hash });
+    const bound = hash ? `csrf:session:${hash}` : null;
     if (UNSAFE.has(c.req.method)) {
       if (!bound && !valid) throw new HttpError(403, FORM_EXPIRED);
       if (c.req.header("Sec-Fetch-Site") === "cross-site") throw new HttpError(403, FORM_EXPIRED);

@@ -10,7 +10,10 @@ export const SESSION_COOKIE = "assent_session";
 export function loadUser(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = getCookie(c, SESSION_COOKIE) ?? null;
-    const auth = token ? await c.get("services").accounts.authenticate(token) : null;
+    // The CSRF check hashed this very cookie already: its hash is used, never another's.
+    const known = c.get("sessionCookieHash");
+    const idHash = known && known.cookie === token ? known.hash : undefined;
+    const auth = token ? await c.get("services").accounts.authenticate(token, idHash) : null;
     c.set("user", auth?.user ?? null);
     c.set("sessionToken", auth ? token : null);
     await next();

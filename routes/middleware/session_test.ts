@@ -3,14 +3,19 @@ import { Hono } from "hono";
 import { setUp } from "../../tests/support/accounts.ts";
 import { type TestApp, testApp } from "../../tests/support/app.ts";
 import type { AppEnv } from "../env.ts";
+import { engineOf, openDatabase } from "../../store/db.ts";
 import { findUserByEmail, updateUser } from "../../store/users.ts";
+import { deleteWebSession } from "../../store/web_sessions.ts";
+import { hashToken } from "../../lib/tokens.ts";
+import { statementsRun } from "../../tests/support/statements.ts";
 import { loadUser, SESSION_COOKIE, setSessionCookie } from "./session.ts";
 
 /** A bare app that says who `loadUser` found, with the real services behind it. */
-function app(t: TestApp): Hono<AppEnv> {
+function app(t: TestApp, hashed?: { cookie: string; hash: string }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", async (c, next) => {
     c.set("services", t.services);
+    if (hashed) c.set("sessionCookieHash", hashed);
     await next();
   });
   app.use("*", loadUser());
@@ -89,4 +94,69 @@ Deno.test("the session cookie is HttpOnly, SameSite=Lax, site-wide, and Secure w
   t.services.config.secureCookies = true;
   const secure = (await app(t).request("/cookie")).headers.get("Set-Cookie") ?? "";
   assert.match(secure, /; Secure/);
+});
+
+async function readsOf(table: string, fn: () => Promise<void>): Promise<number> {
+  return (await statementsRun(fn)).filter((sql) => sql.includes(`from "${table}"`)).length;
+}
+
+Deno.test("the session is read again only once the database changed, the console's writes included", async () => {
+  await using t = await testApp();
+  if (engineOf(t.services.db) !== "sqlite") return; // PostgreSQL reads it on every request.
+  const owner = await setUp(t);
+  const token = owner.cookies.get(SESSION_COOKIE)!;
+  const signedIn = { email: "owner@example.com", token };
+  assert.deepEqual(await who(t, token), signedIn);
+  assert.equal(
+    await readsOf("web_sessions", async () => {
+      for (let i = 0; i < 3; i++) assert.deepEqual(await who(t, token), signedIn);
+    }),
+    0,
+    "kept while nothing changed",
+  );
+  // Any write moves the change mark: the session is read again.
+  await updateUser(t.services.db, (await findUserByEmail(t.services.db, "owner@example.com"))!.id, {
+    name: "Olive O.",
+  }, t.clock.now());
+  assert.equal(await readsOf("web_sessions", async () => void await who(t, token)), 1);
+  // The console, another connection, disables the user: refused on the very next request.
+  const console = openDatabase(`${t.dir}/assent.db`);
+  try {
+    const id = (await findUserByEmail(console.db, "owner@example.com"))!.id;
+    await updateUser(console.db, id, { disabled_at: t.clock.now() }, t.clock.now());
+  } finally {
+    await console.close();
+  }
+  assert.deepEqual(await who(t, token), { email: null, token: null });
+  await updateUser(t.services.db, (await findUserByEmail(t.services.db, "owner@example.com"))!.id, {
+    disabled_at: null,
+  }, t.clock.now());
+  assert.deepEqual(await who(t, token), signedIn);
+  // The session revoked from another connection ends at once too.
+  const other = openDatabase(`${t.dir}/assent.db`);
+  try {
+    await deleteWebSession(other.db, hashToken(token));
+  } finally {
+    await other.close();
+  }
+  assert.deepEqual(await who(t, token), { email: null, token: null });
+});
+
+Deno.test("the session cookie's hash from the CSRF check is used for that cookie only", async () => {
+  await using t = await testApp();
+  const owner = await setUp(t);
+  const token = owner.cookies.get(SESSION_COOKIE)!;
+  const ask = async (hashed: { cookie: string; hash: string }) =>
+    await (await app(t, hashed).request("/who", {
+      headers: { Cookie: `${SESSION_COOKIE}=${token}` },
+    })).json();
+  const signedIn = { email: "owner@example.com", token };
+  assert.deepEqual(await ask({ cookie: token, hash: hashToken(token) }), signedIn);
+  // Hashed once: the hash given for this cookie is the one looked up.
+  assert.deepEqual(await ask({ cookie: token, hash: hashToken("another") }), {
+    email: null,
+    token: null,
+  });
+  // A hash of some other cookie is never used for this one.
+  assert.deepEqual(await ask({ cookie: "another", hash: hashToken("another") }), signedIn);
 });
