@@ -14,6 +14,9 @@ interface GraphModule {
 /** Libraries the server loads on first use, never at start. */
 const ON_FIRST_USE = ["otpauth", "qrcode", "nodemailer", "pg"];
 
+/** Node modules likewise: compression, for backups and agent packages only. */
+const NODE_ON_FIRST_USE = ["node:zlib"];
+
 /** The modules main.ts reaches by static imports alone. */
 async function loadedAtStart(): Promise<Set<string>> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -44,7 +47,7 @@ async function loadedAtStart(): Promise<Set<string>> {
   return seen;
 }
 
-Deno.test("the server loads TOTP, QR codes, mail and PostgreSQL libraries on first use", async () => {
+Deno.test("the server loads TOTP, QR codes, mail, PostgreSQL and archives on first use", async () => {
   const atStart = [...await loadedAtStart()];
   assert.ok(atStart.some((s) => s.endsWith("/routes/app.tsx")), "the graph reaches the app");
   for (const name of ON_FIRST_USE) {
@@ -52,5 +55,8 @@ Deno.test("the server loads TOTP, QR codes, mail and PostgreSQL libraries on fir
       s.startsWith(`npm:/${name}@`) || s.startsWith(`npm:${name}@`)
     );
     assert.deepEqual(found, [], `${name} is imported statically`);
+  }
+  for (const name of NODE_ON_FIRST_USE) {
+    assert.ok(!atStart.includes(name), `${name} is imported statically`);
   }
 });
