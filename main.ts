@@ -44,6 +44,7 @@ import { type AuditKey, ephemeralAuditKey, loadAuditKey } from "./lib/audit_key.
 import { type Cidr, parseCidr } from "./lib/cidr.ts";
 import { DataDirInUseError, lockDataDir } from "./lib/data_lock.ts";
 import { EventBus } from "./lib/event_bus.ts";
+import { releaseStartGarbage } from "./lib/gc.ts";
 import { type NodeBus, type NodeIdentity, SoloBus } from "./lib/node_bus.ts";
 import { shareEvents } from "./lib/node_events.ts";
 import { PgLeadership } from "./lib/pg_leader.ts";
@@ -849,6 +850,12 @@ async function serveOn(
   phase("start services");
   gate.open((req, info) => app.fetch(req, info));
   phase("serve");
+  // After the requests that waited for the start have begun: the heap the start left behind
+  // goes back now, not after V8's ~30 s of idleness (lib/gc.ts).
+  const settle = setTimeout(() => {
+    releaseStartGarbage();
+    phase("release start garbage");
+  }, 0);
   const server = gate.server;
   log.info(
     config.smtp
@@ -865,6 +872,7 @@ async function serveOn(
   const stop = () =>
     stopping ??= (async () => {
       log.info("shutting down");
+      clearTimeout(settle);
       await services.stop();
       await cluster.close();
       // Open requests get a grace period to finish; one that hangs must not hold the stop.

@@ -160,30 +160,54 @@ if (import.meta.main) {
 }
 
 /** What the start-up profile shows (`--cpu-prof`, server CPU time; see BENCHMARKS.md). */
-export const STARTUP_BOUND_BY =
-  "Start to first answer is met in this run; the previous full run, on a 2-core machine that " +
-  "spent three to four times the CPU on the same work (the server's CPU to ready 680 ms against " +
-  "210 ms here, the bare Deno.serve's start 94 ms against 24 ms), took about 500 ms. Idle memory is bound by loading modules, which the " +
-  "runtime does before any of the server's code runs; the target is below the floor of the " +
-  "libraries alone. Measured in a throw-away script on that machine (5 rounds, medians): " +
-  "importing only the npm packages and node modules the server uses (kysely, zod, hono, preact, " +
-  "smol-toml, otpauth, node:sqlite, node:crypto) and then answering /healthz from a bare " +
-  "Deno.serve takes 360 ms of CPU (bare Deno.serve: 120 ms) and sits at 61.8 MiB idle (bare: " +
-  "33.7 MiB, as in this run), so ≤ 70 MiB leaves 8 MiB for Assent's ~280 modules, " +
-  "which take ~30 MiB (routes and views ~10, the V8 heap ~22 MiB after start). Importing is " +
-  "mostly the runtime building the module graph: every literal import() is read and analysed at " +
-  "start, so splitting the entry point to load the composition root after listening cost ~120 ms " +
-  "more CPU in all and was dropped. What the start does now: it listens before migrating and " +
-  "building the app; requests that arrive meanwhile wait for the app (a failed start refuses them " +
-  "with a 503 and a sentence), and /healthz on SQLite answers as soon as the database does, which " +
-  "is all it promises, ~150 ms of CPU before /readyz. Pending migrations apply in one transaction " +
-  "(atomic; a fresh database's ~100 ms is kysely's first run, not its commits). `deno task admin` " +
-  "runs the console with the server's V8 flags: a console command without --expose-gc made V8 " +
-  "reject the compiled-code cache and cost the next start ~140 ms of CPU (~15 %). nodemailer " +
-  "(~100 ms of imports) and the QR-code library load on first use, and a checkpoint due at start " +
-  "does not walk the audit chain before listening (seconds at 100,000 rows). " +
-  "--max-semi-space-size=1 would save ~9 MiB but costs the relay's throughput, so the flags stay " +
-  "as they are.";
+export const STARTUP_BOUND_BY = [
+  "Start to first answer is met; the 2-core machine of an earlier full run spent three to four",
+  "times the CPU on the same work and took about 500 ms (a run beside other work spreads the",
+  "start times, as in the last run of this section). Idle memory is bound by what the",
+  "runtime and the libraries take before any of the server's code runs. Where it goes, measured",
+  "on a shared 2-core machine (load average 3–6 while other work ran; medians of 3 rounds, 5 s",
+  "after the first answer, resident pages from /proc/PID/smaps): a bare Deno.serve idles at",
+  "36.5 MiB, of which 27 are the deno executable's own pages. Importing only the libraries the",
+  "server loaded at start (hono, kysely, zod, preact, smol-toml, otpauth, node:sqlite, node:crypto,",
+  "node:zlib, node:util, node:async_hooks) idles at 62.4 MiB; left out one at a time they weigh",
+  "zod 6.7 MiB, otpauth 1.2, node:zlib 1.2, node:crypto 1.1, smol-toml 0.8, node:util 0.7 — the",
+  "rest is the Node compatibility layer they share and hono, kysely and preact, which every",
+  "request uses. Every entry point of zod 4 (zod/mini too) loads its 64 locale modules: alone,",
+  "with the zod utilities they import, they add 7.4 MiB to a bare Deno.serve, zod whole 10.1.",
+  "otpauth (at the first second-factor step) and node:zlib (with the archive code, at a backup)",
+  "now load on first use like pg, nodemailer and the QR-code library: 0.4 and 0.7 MiB less in the",
+  "server (medians of 5 interleaved rounds each, near the noise of about ±1 MiB). The same for the",
+  "console's code (cli/admin.ts) changed nothing measurable and was left as it is. The server",
+  "itself added ~36 MiB over the libraries (one sample): 8.5",
+  "more of the executable's pages (code paths the libraries alone never run), 13.5 of V8 heap,",
+  "~10 of malloc'd memory (the runtime's side of 281 modules, the SQLite connection) and ~3 of",
+  "the I/O threads' malloc arenas; ~26 once the collection below has run. Once ready the server",
+  "runs one collection of the kind V8 runs under memory pressure (lib/gc.ts): the heap the start",
+  "grew goes back at once (V8's pages 28.7 → 18.3 MiB; RSS 102 → 88 MiB, 99.9–102.7 against",
+  "87.7–90.2 in 6 interleaved rounds with the version before; the same CPU to ready, then one",
+  "pause of 60–130 ms at that load; V8's memory reducer did it by itself only after ~30 s idle,",
+  "its --gc-memory-reducer-start-delay-ms). All of this section's changes together, 8 interleaved",
+  "rounds against the version before them: 102.2 → 86.8 MiB (99.2–102.4 against 86.2–87.4), CPU",
+  "to ready 220 against 225 ms, the first page view after 3 s idle 5.4 against 6.0 ms (medians;",
+  "the second view 1.9 against 1.4 ms). What the V8 heap holds",
+  "then (a heap snapshot, 20.8 MiB live): module source text ~5 MiB (Assent's own 2.2 MB: 1.55",
+  "million characters, 72 modules stored two bytes a character because of one non-Latin-1",
+  "character), compiled code and its metadata 5.3, static assets 1.0 (read at start for their",
+  "content hashes), objects, closures and shapes ~6.5. Not the cause: no worker runs at start",
+  "(the snapshot worker runs only during a backup), one SQLite connection (the early health",
+  "probe's is closed once ready) with its default cache over a fresh file, no mmap; glibc",
+  "settings (MALLOC_ARENA_MAX=1 and the like) change it by under 2 MiB; 17–19 runtime threads",
+  "(the I/O pool) hold 2–4 MiB of malloc arenas. On this machine Deno's cache directory is shared",
+  "by many checkouts (an 80 MB code cache with a 57 MB log); with a cache of its own the same",
+  "server idles at 84 MiB. So ≤ 70 MiB would take dropping zod or the Node-compatible libraries;",
+  "--max-semi-space-size=1 saved ~9 MiB before this collection (not measured with it) but costs the relay's",
+  "throughput. Importing is mostly the runtime building the module graph: every literal import()",
+  "is read and analysed at start, so loading the composition root after listening cost ~120 ms",
+  "more CPU and was dropped. The start listens before migrating and building the app; requests",
+  "that arrive meanwhile wait for it (a failed start refuses them with a 503 and a sentence), and",
+  "/healthz on SQLite answers as soon as the database does. `deno task admin` runs with the",
+  "server's V8 flags, so a console command does not make V8 reject the compiled-code cache.",
+].join(" ");
 
 const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
 const range = (s: Stat, unit = "") => `${s.median}${unit} (${s.min}–${s.max})`;

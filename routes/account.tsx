@@ -1,7 +1,6 @@
 /** The signed-in user's own account: password, authenticator app, recovery codes. */
 import { Hono } from "hono";
 import { z } from "zod";
-import { groupSecret } from "../lib/totp.ts";
 import { AccountError } from "../services/accounts.ts";
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";
@@ -281,8 +280,9 @@ export function accountRoutes(): Hono<AppEnv> {
 }
 
 async function enrolModel(enrol: { secret: string; uri: string }, account: string, issuer: string) {
-  // Loaded when someone sets up an authenticator, not at start.
+  // Loaded when someone sets up an authenticator, not at start (lib/totp.ts brings otpauth).
   const { default: QRCode } = await import("qrcode");
+  const { groupSecret } = await import("../lib/totp.ts");
   const qrSvg = await QRCode.toString(enrol.uri, {
     type: "svg",
     margin: 0,

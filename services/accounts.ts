@@ -23,7 +23,6 @@ import {
   randomToken,
   recoveryCode,
 } from "../lib/tokens.ts";
-import { newTotpSecret, totpStep, totpUri } from "../lib/totp.ts";
 import { queueRevocation } from "./revocations.ts";
 import type { AuditRecord } from "../store/audit.ts";
 import { KeptUntilChange } from "../store/change_mark.ts";
@@ -58,6 +57,9 @@ import {
 import { Limiter, type Slot } from "./limiter.ts";
 import { addressKey } from "../lib/net.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
+
+/** TOTP and its library load on the first use of a second factor, not at start. */
+const totp = () => import("../lib/totp.ts");
 
 /** How long sessions live. */
 export const SESSION_LIMITS = {
@@ -312,6 +314,7 @@ export class Accounts {
     const now = this.#d.clock.now();
     const code = input.trim();
     if (user.totp_secret && /^\d{3}\s?\d{3}$/.test(code)) {
+      const { totpStep } = await totp();
       const step = totpStep(this.#d.box.open(user.totp_secret), code, now);
       if (step !== null && await claimTotpStep(this.#d.db, user.id, step)) {
         await slot.succeed();
@@ -387,6 +390,7 @@ export class Accounts {
   /** Starts (or restarts) TOTP enrolment: a new pending secret until confirmed by a code. */
   async beginTotp(userId: string, issuer: string) {
     const user = await this.#user(userId);
+    const { newTotpSecret, totpUri } = await totp();
     const secret = newTotpSecret();
     await updateUser(
       this.#d.db,
@@ -402,6 +406,7 @@ export class Accounts {
     const user = await this.#user(userId);
     if (!user.totp_pending_secret) return null;
     const secret = this.#d.box.open(user.totp_pending_secret);
+    const { totpUri } = await totp();
     return { secret, uri: totpUri(secret, user.email, issuer) };
   }
 
@@ -414,6 +419,7 @@ export class Accounts {
       throw new AccountError("no_pending_enrolment", "Start the authenticator setup again");
     }
     const now = this.#d.clock.now();
+    const { totpStep } = await totp();
     const step = totpStep(this.#d.box.open(user.totp_pending_secret), code, now);
     if (step === null) {
       slot.fail();

@@ -10,9 +10,7 @@ import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
 import { DataDirInUseError, lockDataDir } from "../lib/data_lock.ts";
 import type { Logger } from "../lib/log.ts";
-import { digestFile } from "../lib/archive.ts";
 import { sha256Hex } from "../lib/sha256.ts";
-import { readTarGz, TarError, writeTarGz } from "../lib/tar.ts";
 import { ASSENT_VERSION } from "../lib/version.ts";
 import {
   appliedSchema,
@@ -51,6 +49,15 @@ export class BackupError extends Error {
   override name = "BackupError";
 }
 
+/** The archive code (and node:zlib under it) loads when a backup is written or read, not at start. */
+async function archives() {
+  const [{ digestFile }, { readTarGz, TarError, writeTarGz }] = await Promise.all([
+    import("../lib/archive.ts"),
+    import("../lib/tar.ts"),
+  ]);
+  return { digestFile, readTarGz, TarError, writeTarGz };
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
@@ -81,6 +88,7 @@ export async function createBackup(
   if (!await exists(secretPath)) {
     throw new BackupError(`The data directory has no instance secret at "${secretPath}"`);
   }
+  const { digestFile, writeTarGz } = await archives();
   const folder = join(options.target, "..");
   const work = await Deno.makeTempDir({ dir: folder, prefix: ".assent-backup-" });
   try {
@@ -153,6 +161,7 @@ export interface RestoreResult {
 export async function restoreBackup(
   options: { archive: string; dataDir: string; replace?: boolean; now: number },
 ): Promise<RestoreResult> {
+  const { digestFile, readTarGz, TarError } = await archives();
   await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   let lock;
   try {
