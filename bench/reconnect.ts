@@ -157,7 +157,7 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
       };
       const storms: Record<"crash" | "graceful", Storm[]> = { crash: [], graceful: [] };
       const restListP99: number[] = [];
-      await interleaved(rounds, {
+      const contenders = {
         crash: async () => {
           const s = await restart("SIGKILL");
           storms.crash.push(s);
@@ -175,7 +175,10 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
           restListP99.push(percentile(list, 99));
           return percentile(list, 99);
         },
-      });
+      };
+      // RECONNECT_ONLY=crash (or graceful) runs only that kind of restart, for a quicker look.
+      const only = Deno.env.get("RECONNECT_ONLY") as keyof typeof contenders | undefined;
+      await interleaved(rounds, only ? { [only]: contenders[only] } : contenders);
       return { agents, rounds, ...storms, restListP99 };
     } finally {
       await stopWorkers(workers);
