@@ -204,7 +204,7 @@ const BOUND_BY =
   "second); agents turned away then (close code 4016) were told moments at that pace, up to " +
   "10–23 s, and came back long after the server had caught up and sat idle. No moment now " +
   "lies past the fleet's window (5 s for 5,000 agents); an agent told too early is told again. " +
-  "In an interleaved A/B of crashes only (5,000 agents; 12 pairs of runs of two crashes each, " +
+  "In an interleaved A/B of crashes only (5,000 agents; 24 crashes before, 22 with the cap, " +
   "on a shared 2-core machine with other benchmarks running, load average 1–6): all back after " +
   "a median 11.4 s with the cap against 12.4 s before (ratio 0.91), mean 11.9 against 15.7 s, " +
   "75th percentile 13.9 against 23.8 s, slowest 24.4 against 32.0 s; the longest moment told " +
