@@ -103,8 +103,12 @@ const MAX_INTERVAL_MS = 50;
 const MAX_STALL_MS = 1_000;
 /** The longest an agent is told to wait. */
 const MAX_COME_BACK_MS = 60_000;
-/** The shortest cap on a moment told: a fleet's window is never under a second. */
-const MIN_COME_BACK_CAP_MS = 1_000;
+/**
+ * The shortest cap on a moment told. A server restarted on purpose knows its fleet only as it
+ * comes back (its window starts at a second), and a cap that short would turn the same agents
+ * away again and again while the fleet returns.
+ */
+const MIN_COME_BACK_CAP_MS = 5_000;
 /** The moments told are kept in slots this wide: an agent counts until its slot has begun. */
 const SLOT_MS = 100;
 /** Slots for a minute ahead and the one under way: the memory held whatever the storm. */
@@ -117,10 +121,10 @@ const SLOTS = Math.ceil(MAX_COME_BACK_MS / SLOT_MS) + 2;
  * the other instead of all at once, or later than they could. An agent whose moment has come
  * no longer counts: it is back (under way, or told again), or gone. A stall (places full and
  * none finished) adds its own length once, as the time the server may still need to resume.
- * No moment lies further ahead than the fleet's window (the caller's `withinMs`): a pace
- * measured while a restarted server was slowest (its start, the first flood of arrivals) says
- * little about the seconds after, and an agent told too early is only told again, while one
- * told too late leaves the server idle. The agents told are counted by the slot of their
+ * No moment lies further ahead than the fleet's window (the caller's `withinMs`; 5 s for a
+ * smaller fleet): a pace measured while a restarted server was slowest (its start, the first
+ * flood of arrivals) says little about the seconds after, and an agent told too early is only
+ * told again, while one told too late leaves the server idle. The agents told are counted by the slot of their
  * moment over the next minute, so the memory stays flat. Times come from the caller (the
  * injected clock).
  */
@@ -164,9 +168,10 @@ export class ComeBackTimes {
 
   /**
    * In how many ms from `now` the next agent turned away should come back (at least 100, at
-   * most `withinMs` and a minute): after the `ahead` handshakes under way and the agents told
-   * before it that are still to come, at the pace handshakes have been finishing, plus a
-   * stall's length. `withinMs` is the window the fleet was given to come back in.
+   * most `withinMs` (never under 5 s) and a minute): after the `ahead` handshakes under way and
+   * the agents told before it that are still to come, at the pace handshakes have been
+   * finishing, plus a stall's length. `withinMs` is the window the fleet was given to come back
+   * in.
    */
   next(now: number, ahead: number, withinMs = MAX_COME_BACK_MS): number {
     this.#pass(now);
