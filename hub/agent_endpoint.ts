@@ -166,7 +166,11 @@ export class AgentEndpoint {
     this.#scheduleRefusalSummary();
     if (this.#stopped || this.#places.fullFor(ip) !== "total" || !this.#busy.take(ip)) return null;
     this.#busyAnswers++;
-    const comeBackInMs = this.#comeBack.next(this.#d.clock.now(), this.#places.taken);
+    const comeBackInMs = this.#comeBack.next(
+      this.#d.clock.now(),
+      this.#places.taken,
+      this.#d.hub.reconnectWithinMs,
+    );
     this.#toldUpTo[COME_BACK_BUCKETS.findIndex((ms) => comeBackInMs <= ms)]!++;
     this.#toldMaxMs = Math.max(this.#toldMaxMs, comeBackInMs);
     let held = true;

@@ -267,6 +267,14 @@ export class AgentHub {
     return this.#flushing;
   }
 
+  /**
+   * The window every welcome gives the fleet to come back in after a crash: a second per
+   * thousand of the most agents held at once (or held by the run before, when it crashed).
+   */
+  get reconnectWithinMs(): number {
+    return comeBackWindow(this.#fleet).withinMs;
+  }
+
   /** What a stopping server tells its agents about coming back (see {@link comeBackWindow}). */
   comeBack(): Extract<ServerMessage, { type: "going_away" }> {
     const window = comeBackWindow(this.#connections.size);
@@ -363,7 +371,7 @@ export class AgentHub {
       serverTime: now,
       organization: this.#d.organization(),
       // Should this server crash, its fleet comes back spread as after a graceful stop.
-      reconnectWithinMs: comeBackWindow(this.#fleet).withinMs,
+      reconnectWithinMs: this.reconnectWithinMs,
     });
     for (const message of welcomeMessages(kept, held)) sendTo(conn, message);
     for (const l of this.#listeners) l.online?.(device.id);

@@ -103,6 +103,12 @@ const MAX_INTERVAL_MS = 50;
 const MAX_STALL_MS = 1_000;
 /** The longest an agent is told to wait. */
 const MAX_COME_BACK_MS = 60_000;
+/**
+ * The shortest cap on a moment told. A server restarted on purpose knows its fleet only as it
+ * comes back (its window starts at a second), and a cap that short would turn the same agents
+ * away again and again while the fleet returns.
+ */
+const MIN_COME_BACK_CAP_MS = 5_000;
 /** The moments told are kept in slots this wide: an agent counts until its slot has begun. */
 const SLOT_MS = 100;
 /** Slots for a minute ahead and the one under way: the memory held whatever the storm. */
@@ -115,8 +121,12 @@ const SLOTS = Math.ceil(MAX_COME_BACK_MS / SLOT_MS) + 2;
  * the other instead of all at once, or later than they could. An agent whose moment has come
  * no longer counts: it is back (under way, or told again), or gone. A stall (places full and
  * none finished) adds its own length once, as the time the server may still need to resume.
- * The agents told are counted by the slot of their moment over the next minute, so the memory
- * stays flat. Times come from the caller (the injected clock).
+ * No moment lies further ahead than the fleet's window (the caller's `withinMs`; 5 s for a
+ * smaller fleet): a pace measured while a restarted server was slowest (its start, the first
+ * flood of arrivals) says little about the seconds after, and an agent told too early is only
+ * told again, while one told too late leaves the server idle. The agents told are counted by the slot of their
+ * moment over the next minute, so the memory stays flat. Times come from the caller (the
+ * injected clock).
  */
 export class ComeBackTimes {
   /** Lately, the milliseconds between two finished handshakes (a moving average). */
@@ -158,10 +168,12 @@ export class ComeBackTimes {
 
   /**
    * In how many ms from `now` the next agent turned away should come back (at least 100, at
-   * most a minute): after the `ahead` handshakes under way and the agents told before it that
-   * are still to come, at the pace handshakes have been finishing, plus a stall's length.
+   * most `withinMs` (never under 5 s) and a minute): after the `ahead` handshakes under way and
+   * the agents told before it that are still to come, at the pace handshakes have been
+   * finishing, plus a stall's length. `withinMs` is the window the fleet was given to come back
+   * in.
    */
-  next(now: number, ahead: number): number {
+  next(now: number, ahead: number, withinMs = MAX_COME_BACK_MS): number {
     this.#pass(now);
     // None finished since the later of the last one and the start of this busy spell.
     const since = Math.max(this.#lastDone ?? -Infinity, this.#busySince ?? -Infinity);
@@ -169,6 +181,7 @@ export class ComeBackTimes {
     const interval = Math.max(0.1, this.#intervalMs);
     const wait = Math.min(
       MAX_COME_BACK_MS,
+      Math.max(MIN_COME_BACK_CAP_MS, withinMs),
       Math.ceil(100 + Math.max(0, stall) + (ahead + this.#waiting + 1) * interval),
     );
     this.#told[Math.floor((now + wait) / SLOT_MS) % SLOTS]!++;

@@ -129,3 +129,26 @@ Deno.test("a server idle for an hour that fills up is not counted as stalled", (
   // A thousand under way at the starting pace of 2 ms: about two seconds.
   assert.ok(told < 3_000, `told ${told} ms`);
 });
+
+Deno.test("a pace measured while a restarted server was slowest sends no agent past the fleet's window", () => {
+  const times = new ComeBackTimes();
+  // Just after a crash's restart: a thousand handshakes under way, one finishing every 14 ms
+  // (the start's own work and the first flood of arrivals), and three hundred agents told.
+  for (let t = 0; t <= 1_400; t += 14) times.finished(t, true);
+  const told = Array.from({ length: 300 }, () => times.next(1_401, 1_000, 5_000));
+  // At that pace the last would wait over 18 s, long after the server has caught up: the fleet
+  // was given 5 s to come back in, and none is told to wait longer.
+  assert.ok(told.every((ms) => ms <= 5_000), `told up to ${Math.max(...told)} ms`);
+  assert.ok(told[0]! >= 1_000, `told ${told[0]} ms: not before the thousand under way`);
+  assert.equal(times.waiting, 300, "the agents told still count, whatever the cap");
+  // Without the window the same pace tells the same agents well over it.
+  const uncapped = new ComeBackTimes();
+  for (let t = 0; t <= 1_400; t += 14) uncapped.finished(t, true);
+  const late = Array.from({ length: 300 }, () => uncapped.next(1_401, 1_000));
+  assert.ok(late.at(-1)! > 15_000, `told ${late.at(-1)} ms without a window`);
+  // A small fleet's window (a server restarted on purpose knows its fleet only as it comes
+  // back) still lets five seconds pass, so the same agents are not turned away again and again.
+  const small = new ComeBackTimes();
+  for (let t = 0; t <= 1_400; t += 14) small.finished(t, true);
+  assert.equal(small.next(1_401, 1_000, 1_000), 5_000);
+});
