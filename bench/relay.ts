@@ -323,7 +323,7 @@ its event loop into one frame of up to 256 KiB (64 KiB messages: a quarter of th
 agent's writes to the sink). In interleaved A/B runs against the
 code before it (512 MiB, 6 rounds, shared machine, load average 1.5–2.3): the agent's CPU per MiB
 fell from 0.96 to 0.70 ms (median), the sink's from 0.35 to 0.28 ms, the server's stayed within the
-noise (1.0–1.6 ms), and the median went from 521 to 557 MiB/s.`;
+noise (1.0–1.6 ms), and the median went from 521 to 557 MiB/s; in a second one (1024 MiB, 4 rounds, load 3.0–3.7) server, agent and sink together fell from 2.41 to 2.10 ms per MiB and the median went from 352 (319–512) to 547 (345–607) MiB/s.`;
 
 /** \`deno task bench relay [MiB]\`. */
 export const relay: Benchmark = {
