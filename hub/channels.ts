@@ -59,8 +59,9 @@ const CREDIT_BATCH = 256 * 1024;
 export const MAX_WINDOW = 8 * 1024 * 1024;
 /** How often a browser that is behind is looked at again before the agent gets more credit. */
 const DRAIN_CHECK_MS = 10;
-const SCRATCH = new Uint8Array(4 + MAX_CHUNK);
-const FRAME = new DataView(SCRATCH.buffer);
+/** Channels whose browser bytes are a byte stream (a TCP tunnel, a pty, a file): their message
+ * boundaries mean nothing, so what arrives together may travel as one frame. */
+const STREAM_TYPES: ReadonlySet<ChannelType> = new Set(["desktop", "terminal", "file_upload"]);
 /** The agent has this long to answer channel_open. */
 const OPEN_TIMEOUT_MS = 15_000;
 
@@ -831,6 +832,12 @@ export class ChannelRelay {
     byCore = false,
   ): void {
     if (channel.state === "closed") return;
+    // Stream bytes still held for the agent go before its close, or not at all.
+    if (this.#held?.channel === channel) {
+      // False when the device's connection was found gone, which has ended the channel.
+      if (tellAgent && !this.#flush()) return;
+      this.#held = null;
+    }
     const wasOpen = channel.state === "open";
     channel.ended();
     this.#channels.delete(channel.id);
@@ -875,16 +882,53 @@ export class ChannelRelay {
   }
 
   /** @internal */ toAgent(channel: Channel, chunk: Uint8Array): void {
-    // WebSocket.send copies what it is given before it returns, so one scratch frame serves
-    // every send and no garbage is made per chunk.
-    FRAME.setUint32(0, channel.id);
-    SCRATCH.set(chunk, 4);
-    if (!this.#d.agents.sendBinary(channel.deviceId, SCRATCH.subarray(0, 4 + chunk.byteLength))) {
-      this.finish(channel, "device_offline", "Unable to connect to the device", false);
+    const held = this.#held;
+    if (held && (held.channel !== channel || held.length + chunk.byteLength > MAX_CHUNK)) {
+      this.#flush();
     }
+    // WebSocket.send copies what it is given before it returns, so one frame buffer serves every
+    // send and no garbage is made per chunk.
+    this.#frame ??= new Uint8Array(4 + MAX_CHUNK);
+    if (!STREAM_TYPES.has(channel.type)) {
+      this.#frame.set(chunk, 4);
+      this.#sendFrame(channel, chunk.byteLength);
+      return;
+    }
+    // A byte stream's chunks that arrive in one turn of the event loop go out as one frame, up
+    // to the protocol's largest: fewer frames for the agent to read and write out. Nothing waits
+    // for more to come: the frame leaves at the end of the turn whatever it holds.
+    if (!this.#held) {
+      this.#held = { channel, length: 0 };
+      setImmediate(this.#flushLater);
+    }
+    this.#frame.set(chunk, 4 + this.#held.length);
+    this.#held.length += chunk.byteLength;
+  }
+
+  /** Stream bytes in {@link #frame} not sent yet, and whose they are. */
+  #held: { channel: Channel; length: number } | null = null;
+  #frame: Uint8Array | null = null;
+  readonly #flushLater = () => this.#flush();
+
+  /** Sends the held stream bytes now (before anything else goes to the agent). */
+  #flush(): boolean {
+    const held = this.#held;
+    this.#held = null;
+    return !held || held.channel.state === "closed" || this.#sendFrame(held.channel, held.length);
+  }
+
+  /** Sends the frame buffer's first `length` payload bytes; false when the device is gone. */
+  #sendFrame(channel: Channel, length: number): boolean {
+    const frame = this.#frame!;
+    new DataView(frame.buffer).setUint32(0, channel.id);
+    if (this.#d.agents.sendBinary(channel.deviceId, frame.subarray(0, 4 + length))) return true;
+    this.finish(channel, "device_offline", "Unable to connect to the device", false);
+    return false;
   }
 
   /** @internal */ hubSend(deviceId: string, message: ServerMessage): void {
+    // Bytes held for a frame go first: a close or an event must not overtake them.
+    this.#flush();
     this.#d.agents.send(deviceId, message);
   }
 

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "../lib/clock.ts";
+import { silentLogger } from "../lib/log.ts";
+import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
+import { until } from "../tests/support/wait.ts";
 import {
   Channel,
-  type ChannelRelay,
+  ChannelRelay,
   type ChannelSink,
+  type ChannelType,
   INITIAL_WINDOW,
   MAX_CHUNK,
   MAX_WINDOW,
@@ -219,4 +224,89 @@ Deno.test("the holding node sends the device's bytes on only within the opening 
   assert.equal(sink.backlog(), 0);
   // The opening node closes once it has read the end; here it does.
   socket.close();
+});
+
+/** A relay over a fake agent connection that opens every channel and records, in order, what
+ * went to the agent: binary frames (copied, as the socket would) and control messages. */
+async function relayToFakeAgent(type: ChannelType) {
+  const wire: ({ frame: Uint8Array } | ServerMessage)[] = [];
+  let hear: ((deviceId: string, message: AgentMessage) => void) | undefined;
+  const relay = new ChannelRelay({
+    clock: new FakeClock(),
+    log: silentLogger,
+    agents: {
+      isOnline: () => true,
+      send(deviceId, message) {
+        wire.push(message);
+        if (message.type === "channel_open") {
+          queueMicrotask(() =>
+            hear?.(deviceId, { type: "channel_opened", channelId: message.channelId })
+          );
+        }
+        return true;
+      },
+      sendBinary(_deviceId, frame) {
+        wire.push({ frame: frame.slice() });
+        return true;
+      },
+      listen(listener) {
+        hear = listener.message;
+      },
+    },
+  });
+  relay.start();
+  const channel = await relay.open({
+    channel: relay.reserve(),
+    deviceId: "d1",
+    sessionId: "s1",
+    technicianId: "t1",
+    type,
+    params: {},
+  });
+  wire.splice(0);
+  const frames = () => wire.flatMap((w) => "frame" in w ? [w.frame] : []);
+  return { relay, channel, wire, frames };
+}
+
+function payloadOf(frame: Uint8Array, channelId: number): Uint8Array {
+  assert.equal(new DataView(frame.buffer).getUint32(0), channelId, "the frame names its channel");
+  return frame.subarray(4);
+}
+
+Deno.test("a desktop's browser messages that arrive together reach the agent as one frame, byte for byte and in order", async () => {
+  const { channel, frames } = await relayToFakeAgent("desktop");
+  const messages = [1, 2, 3, 4].map((n) => new Uint8Array(64 * 1024).fill(n));
+  for (const m of messages) await channel.send(m);
+  const [frame] = await until("a frame for the agent", () => frames().length > 0 && frames());
+  assert.equal(frames().length, 1, "four 64 KiB messages travel as one frame");
+  assert.deepEqual(payloadOf(frame!, channel.id), new Uint8Array(messages.flatMap((m) => [...m])));
+  channel.close("completed");
+});
+
+Deno.test("a stream's merged frame never exceeds the protocol's largest, and what is left follows it", async () => {
+  const { channel, frames } = await relayToFakeAgent("terminal");
+  const messages = [1, 2, 3, 4, 5].map((n) => new Uint8Array(64 * 1024).fill(n));
+  for (const m of messages) await channel.send(m);
+  await until("two frames for the agent", () => frames().length === 2);
+  const [first, second] = frames().map((f) => payloadOf(f, channel.id));
+  assert.equal(first!.byteLength, MAX_CHUNK);
+  assert.deepEqual(second, messages[4], "the fifth message goes in the next frame");
+  channel.close("completed");
+});
+
+Deno.test("a channel's close never overtakes the stream bytes sent before it", async () => {
+  const { channel, wire } = await relayToFakeAgent("desktop");
+  await channel.send(new Uint8Array(1000).fill(9));
+  channel.close("completed", "Closed by the technician");
+  assert.equal(wire.length, 2);
+  assert.ok("frame" in wire[0]! && wire[0].frame.byteLength === 1004, "the bytes go first");
+  assert.equal((wire[1] as ServerMessage).type, "channel_close");
+});
+
+Deno.test("bytes for a channel whose messages are units are sent one frame per message, at once", async () => {
+  const { channel, frames } = await relayToFakeAgent("file_list");
+  await channel.send(new Uint8Array(10).fill(1));
+  await channel.send(new Uint8Array(20).fill(2));
+  assert.deepEqual(frames().map((f) => payloadOf(f, channel.id).byteLength), [10, 20]);
+  channel.close("completed");
 });
