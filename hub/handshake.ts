@@ -124,9 +124,9 @@ const SLOTS = Math.ceil(MAX_COME_BACK_MS / SLOT_MS) + 2;
  * No moment lies further ahead than the fleet's window (the caller's `withinMs`; 5 s for a
  * smaller fleet): a pace measured while a restarted server was slowest (its start, the first
  * flood of arrivals) says little about the seconds after, and an agent told too early is only
- * told again, while one told too late leaves the server idle. The agents told are counted by the slot of their
- * moment over the next minute, so the memory stays flat. Times come from the caller (the
- * injected clock).
+ * told again, while one told too late leaves the server idle. The agents told are counted by
+ * the slot of their moment over the next minute, so the memory stays flat. Times come from the
+ * caller (the injected clock).
  */
 export class ComeBackTimes {
   /** Lately, the milliseconds between two finished handshakes (a moving average). */
