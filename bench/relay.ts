@@ -60,6 +60,13 @@ async function push(ws: WebSocket, total: number, credit: boolean): Promise<void
   const chunk = new Uint8Array(MESSAGE).fill(7);
   let allowance = credit ? 0 : Infinity;
   let wake: (() => void) | null = null;
+  // A channel the server refuses or ends is closed with a code and a reason: the run fails with
+  // them rather than waiting for credit that will never come.
+  let closed: CloseEvent | null = null;
+  ws.addEventListener("close", (e) => {
+    closed = e;
+    wake?.();
+  });
   ws.addEventListener("message", (e) => {
     if (typeof e.data !== "string" || !e.data.startsWith("{")) return;
     const m = JSON.parse(e.data);
@@ -70,6 +77,7 @@ async function push(ws: WebSocket, total: number, credit: boolean): Promise<void
   });
   for (let sent = 0; sent < total; sent += MESSAGE) {
     while (allowance < MESSAGE || ws.bufferedAmount > 4 * 1024 * 1024) {
+      if (closed) throw new Error(`the relay closed early: ${describeClose(closed)}`);
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, ws.bufferedAmount > 4 * 1024 * 1024 ? 1 : 50);
@@ -89,8 +97,14 @@ function receive(ws: WebSocket, total: number): Promise<void> {
       got += (e.data as ArrayBuffer).byteLength;
       if (got >= total) resolve();
     });
-    ws.addEventListener("close", () => got < total && reject(new Error("the relay closed early")));
+    ws.addEventListener("close", (e) => {
+      if (got < total) reject(new Error(`the relay closed early: ${describeClose(e)}`));
+    });
   });
+}
+
+function describeClose(e: CloseEvent): string {
+  return `${e.code} ${e.reason || "(no reason)"}`;
 }
 
 /** Runs the benchmark with `size` MiB per direction, contender and round. */
