@@ -244,6 +244,8 @@ export class RemoteChannels {
     const { clock, relay, log } = this.#d;
     const early: MessageEvent[] = [];
     let settled = false;
+    // How far the open got, for the log line of one that did not finish in time.
+    let stage = "upgrade";
     const refuse = (message: string) => {
       if (settled) return;
       settled = true;
@@ -255,6 +257,7 @@ export class RemoteChannels {
       log.warn("a browser channel socket was neither joined nor refused in time", {
         sessionId: request.sessionId,
         type: request.type,
+        stage,
         socketState: socket.readyState,
       });
       refuse(OPEN_TIMED_OUT);
@@ -264,6 +267,7 @@ export class RemoteChannels {
     };
     socket.onopen = async () => {
       if (settled) return;
+      stage = "open";
       let channel: RelayedChannel;
       try {
         channel = await this.open(request);
@@ -271,6 +275,7 @@ export class RemoteChannels {
         return refuse(err instanceof ChannelError ? err.message : "The channel could not open");
       }
       if (settled) return channel.close("timed_out", OPEN_TIMED_OUT);
+      stage = "join";
       try {
         // A desktop the end user let the technician see but not control: input stops here.
         const status = (await loadSession(this.#d.work.db, request.sessionId))?.session.status;
