@@ -48,49 +48,78 @@ function lines(stream: ReadableStream<Uint8Array<ArrayBuffer>>) {
   return stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream()).getReader();
 }
 
-async function opened(ws: WebSocket): Promise<void> {
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error("a benchmark WebSocket failed to open"));
-  });
+/**
+ * A benchmark socket with what it has received so far. Its listeners are added as it is made,
+ * before it opens: the first messages (a channel's first credit, a source's first bytes) may be
+ * handed out in the same turn as the open event, before code awaiting the open could listen.
+ */
+interface Tracked {
+  ws: WebSocket;
+  /** Bytes the far end allowed so far (credit messages). */
+  credit: number;
+  /** Binary bytes received so far. */
+  received: number;
+  closed: CloseEvent | null;
+  wake: (() => void) | null;
 }
 
-/** Sends `total` bytes in 64 KiB messages, honouring credit messages when `credit` is set. */
-async function push(ws: WebSocket, total: number, credit: boolean): Promise<void> {
-  const chunk = new Uint8Array(MESSAGE).fill(7);
-  let allowance = credit ? 0 : Infinity;
-  let wake: (() => void) | null = null;
+function track(ws: WebSocket): Tracked {
+  ws.binaryType = "arraybuffer";
+  const t: Tracked = { ws, credit: 0, received: 0, closed: null, wake: null };
   ws.addEventListener("message", (e) => {
-    if (typeof e.data !== "string" || !e.data.startsWith("{")) return;
-    const m = JSON.parse(e.data);
-    if (m.type === "credit") {
-      allowance += m.bytes;
-      wake?.();
+    if (typeof e.data !== "string") t.received += (e.data as ArrayBuffer).byteLength;
+    else if (e.data.startsWith("{")) {
+      const m = JSON.parse(e.data);
+      if (m.type === "credit") t.credit += m.bytes;
     }
+    t.wake?.();
   });
+  ws.addEventListener("close", (e) => {
+    t.closed = e;
+    t.wake?.();
+  });
+  return t;
+}
+
+async function opened(t: Tracked): Promise<Tracked> {
+  await new Promise((resolve, reject) => {
+    t.ws.onopen = resolve;
+    t.ws.onerror = () => reject(new Error("a benchmark WebSocket failed to open"));
+  });
+  return t;
+}
+
+/** Sends `total` bytes in 64 KiB messages, within the credit granted when `credit` is set. */
+async function push(t: Tracked, total: number, credit: boolean): Promise<void> {
+  const { ws } = t;
+  const chunk = new Uint8Array(MESSAGE).fill(7);
+  let spent = 0;
+  const allowed = () => credit ? t.credit - spent : Infinity;
   for (let sent = 0; sent < total; sent += MESSAGE) {
-    while (allowance < MESSAGE || ws.bufferedAmount > 4 * 1024 * 1024) {
+    while (allowed() < MESSAGE || ws.bufferedAmount > 4 * 1024 * 1024) {
+      // A channel the server refuses or ends is closed with a code and a reason: the run fails
+      // with them rather than waiting for credit that will never come.
+      if (t.closed) throw new Error(`the relay closed early: ${describeClose(t.closed)}`);
       await new Promise<void>((r) => {
-        wake = r;
+        t.wake = r;
         setTimeout(r, ws.bufferedAmount > 4 * 1024 * 1024 ? 1 : 50);
       });
     }
-    allowance -= MESSAGE;
+    spent += MESSAGE;
     ws.send(chunk);
   }
 }
 
-/** Resolves once `total` binary bytes arrived on `ws`. */
-function receive(ws: WebSocket, total: number): Promise<void> {
-  let got = 0;
-  return new Promise((resolve, reject) => {
-    ws.addEventListener("message", (e) => {
-      if (typeof e.data === "string") return;
-      got += (e.data as ArrayBuffer).byteLength;
-      if (got >= total) resolve();
-    });
-    ws.addEventListener("close", () => got < total && reject(new Error("the relay closed early")));
-  });
+/** Resolves once `total` binary bytes arrived on the socket. */
+async function receive(t: Tracked, total: number): Promise<void> {
+  while (t.received < total) {
+    if (t.closed) throw new Error(`the relay closed early: ${describeClose(t.closed)}`);
+    await new Promise<void>((r) => t.wake = r);
+  }
+}
+
+function describeClose(e: CloseEvent): string {
+  return `${e.code} ${e.reason || "(no reason)"}`;
 }
 
 /** Runs the benchmark with `size` MiB per direction, contender and round. */
@@ -148,39 +177,35 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
         `${server.url.replace("http", "ws")}/sessions/${sessionId}/channels/desktop?credit=1`,
         { headers: { Cookie: cookie, Origin: server.url } } as unknown as string[],
       );
-      ws.binaryType = "arraybuffer";
-      await opened(ws);
-      return ws;
+      return await opened(track(ws));
     };
     const wsRelay = async (mode: "sink" | "source") => {
       const ws = new WebSocket(`ws://127.0.0.1:${relayPorts.ws}/?mode=${mode}&bytes=${total}`);
-      ws.binaryType = "arraybuffer";
-      await opened(ws);
-      return ws;
+      return await opened(track(ws));
     };
 
     const toAgent = await interleaved(rounds, {
       relay: async () => {
         await farMode("sink");
-        const ws = await channel();
+        const t = await channel();
         const speed = await timed(async () => {
           const delivered = farOut.read();
-          await push(ws, total, true);
+          await push(t, total, true);
           await delivered;
         });
-        ws.close();
+        t.ws.close();
         return speed;
       },
       ws: async () => {
-        const ws = await wsRelay("sink");
+        const t = await wsRelay("sink");
         const speed = await timed(async () => {
           const done = new Promise((r) =>
-            ws.addEventListener("message", (e) => e.data === "done" && r(null))
+            t.ws.addEventListener("message", (e) => e.data === "done" && r(null))
           );
-          await push(ws, total, false);
+          await push(t, total, false);
           await done;
         });
-        ws.close();
+        t.ws.close();
         return speed;
       },
       tcp: async () => {
@@ -200,15 +225,15 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
     const fromAgent = await interleaved(rounds, {
       relay: async () => {
         await farMode("source");
-        const ws = await channel();
-        const speed = await timed(() => receive(ws, total));
-        ws.close();
+        const t = await channel();
+        const speed = await timed(() => receive(t, total));
+        t.ws.close();
         return speed;
       },
       ws: async () => {
-        const ws = await wsRelay("source");
-        const speed = await timed(() => receive(ws, total));
-        ws.close();
+        const t = await wsRelay("source");
+        const speed = await timed(() => receive(t, total));
+        t.ws.close();
         return speed;
       },
       tcp: async () => {

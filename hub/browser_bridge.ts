@@ -147,15 +147,33 @@ export function sendJson(socket: WebSocket, message: unknown): void {
   if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
-/** Closes the socket with a code and a reason short enough for a close frame. */
+/** Most bytes of UTF-8 a close frame's reason may hold (RFC 6455, 5.5). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * Closes the socket with a code and a reason short enough for a close frame. The limit is in
+ * bytes: a reason of 120 characters with a few accented ones is longer, and WebSocket.close
+ * throws on it instead of closing.
+ */
 export function closeSocket(socket: WebSocket, code: number, reason: string): void {
   try {
     if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-      socket.close(code, reason.slice(0, 120));
+      socket.close(code, clipUtf8(reason, MAX_CLOSE_REASON_BYTES));
     }
   } catch {
     // already closing
   }
+}
+
+/** `text` cut to at most `bytes` bytes of UTF-8, never inside a character. */
+export function clipUtf8(text: string, bytes: number): string {
+  if (text.length * 3 <= bytes) return text;
+  const encoded = new TextEncoder().encode(text);
+  if (encoded.byteLength <= bytes) return text;
+  let end = bytes;
+  // A continuation byte (10xxxxxx) at the cut belongs to the character before it.
+  while (end > 0 && (encoded[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(encoded.subarray(0, end));
 }
 
 /** `n` rounded into [min, max], or `fallback` when it is not a number. */

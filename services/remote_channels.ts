@@ -44,6 +44,15 @@ export class ChannelError extends Error {
   }
 }
 
+/**
+ * How long a browser's channel socket may wait to be joined to its channel or refused. The
+ * device has 15 s to answer (the relay's own limit); the records around it take a moment more.
+ */
+export const BROWSER_OPEN_TIMEOUT_MS = 20_000;
+
+/** What the browser is told when its channel did not open in that time. */
+export const OPEN_TIMED_OUT = "The channel did not open in time";
+
 /** Which action of R2 a channel type belongs to (what core checks). */
 export function actionOf(type: ChannelType): ChannelKind {
   return type === "terminal" || type === "desktop" ? "remote_control" : "file_transfer";
@@ -223,31 +232,66 @@ export class RemoteChannels {
   /**
    * A browser's terminal or desktop socket: what it sends while the device opens its side is
    * kept, then the two are joined; a refusal reaches the browser as a close with its reason.
+   * Whatever becomes of the open (an upgrade that never opens, a step that never answers), the
+   * browser is joined or refused within {@link BROWSER_OPEN_TIMEOUT_MS}; a channel that opens
+   * after its browser was refused is closed at once, and recorded as it ends.
    */
   connectBrowser(
     request: ChannelRequest,
     socket: WebSocket,
     options: { control: boolean; credit: boolean },
   ): void {
+    const { clock, relay, log } = this.#d;
     const early: MessageEvent[] = [];
+    let settled = false;
+    // How far the open got, for the log line of one that did not finish in time.
+    let stage = "upgrade";
+    const refuse = (message: string) => {
+      if (settled) return;
+      settled = true;
+      deadline.cancel();
+      relay.refuseBrowser(socket, message, options);
+    };
+    const deadline = clock.at(clock.now() + BROWSER_OPEN_TIMEOUT_MS, () => {
+      if (settled) return;
+      log.warn("a browser channel socket was neither joined nor refused in time", {
+        sessionId: request.sessionId,
+        type: request.type,
+        stage,
+        socketState: socket.readyState,
+      });
+      refuse(OPEN_TIMED_OUT);
+    });
     socket.onmessage = (event) => {
       if (early.length < 64) early.push(event);
     };
-    socket.onopen = () => {
-      this.open(request)
-        .then(async (channel) => {
-          // A desktop the end user let the technician see but not control: input stops here.
-          const status = (await loadSession(this.#d.work.db, request.sessionId))?.session.status;
-          const granted = status?.kind === "authorized"
-            ? status.capabilities ?? [...CONSENT_CAPABILITIES]
-            : [];
-          const viewOnly = request.type === "desktop" && desktopViewOnly(granted);
-          this.#d.relay.bridge(channel, socket, { ...options, viewOnly }, early);
-        })
-        .catch((err) => {
-          const message = err instanceof ChannelError ? err.message : "The channel could not open";
-          this.#d.relay.refuseBrowser(socket, message, options);
-        });
+    socket.onopen = async () => {
+      if (settled) return;
+      stage = "open";
+      let channel: RelayedChannel;
+      try {
+        channel = await this.open(request);
+      } catch (err) {
+        return refuse(err instanceof ChannelError ? err.message : "The channel could not open");
+      }
+      if (settled) return channel.close("timed_out", OPEN_TIMED_OUT);
+      stage = "join";
+      try {
+        // A desktop the end user let the technician see but not control: input stops here.
+        const status = (await loadSession(this.#d.work.db, request.sessionId))?.session.status;
+        const granted = status?.kind === "authorized"
+          ? status.capabilities ?? [...CONSENT_CAPABILITIES]
+          : [];
+        const viewOnly = request.type === "desktop" && desktopViewOnly(granted);
+        if (settled) return channel.close("timed_out", OPEN_TIMED_OUT);
+        settled = true;
+        deadline.cancel();
+        relay.bridge(channel, socket, { ...options, viewOnly }, early);
+      } catch (err) {
+        log.warn("joining a browser to its channel failed", { err });
+        channel.close("cancelled", "The channel could not open");
+        refuse("The channel could not open");
+      }
     };
   }
 
