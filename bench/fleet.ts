@@ -334,11 +334,11 @@ const BOUND_BY = Deno.env.get("FLEET_BOUND_BY") ??
     "connections held (about 0.37 % of a core per 1,000 agents, not yet profiled). The whole " +
     "fleet's CPU is therefore projected per connected agent, as if all of it grew with the " +
     "fleet, which overstates it where heartbeats get rarer. " +
-    'The two-node run on PostgreSQL logged four "saving agent activity failed: deadlock ' +
-    'detected" errors while agents connected: a flush of check-in times and a group of ' +
-    "connections locked the same device rows in different orders (nothing was lost; the times " +
-    "were written at the next flush). A node's writes that lock several device rows now take " +
-    "turns; this run predates that fix.";
+    'An earlier two-node run on PostgreSQL logged four "saving agent activity failed: ' +
+    'deadlock detected" errors while agents connected: a flush of check-in times and a group ' +
+    "of connections locked the same device rows in different orders (nothing was lost; the " +
+    "times were written at the next flush). A node's writes that lock several device rows now " +
+    "take turns, and this run logged none.";
 
 /** The fleet section of BENCHMARKS.md. */
 export function fleetSection(f: FleetResult): string {

@@ -324,10 +324,13 @@ ${BOUND_BY}
 const BOUND_BY =
   `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
 shared cores; JavaScript is a few per cent of either process. Agent → browser meets both targets
-in this run; browser → agent misses both (72 % of the minimal WebSocket relay, 58 % of raw TCP).
-The minimal WebSocket relay is the least steady figure: browser → agent it moved 136 → 768 MiB/s
-between the previous quiet run and this one, while the real agent path moved 265 → 557 MiB/s; agent →
-browser it stayed at 140–145 MiB/s in both runs. Per MiB agent → browser (CPU profiles with
+in this run; browser → agent meets raw TCP (65 %) and misses the minimal WebSocket relay (82 %; 72 %
+and 58 % in the previous quiet run, before the server put a stream's browser messages into one frame
+per turn). Its remaining gap is the agent's hop, which the minimal relay does not have: a fourth
+process on the two cores, and a TCP write of every byte to the sink. The minimal WebSocket relay is
+the least steady figure: browser → agent it moved 136 → 768 → 770 MiB/s over the last three quiet
+runs, while the real agent path moved 265 → 557 → 630 MiB/s; agent → browser it stayed at 140–145
+MiB/s. Per MiB agent → browser (CPU profiles with
 \`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
 agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
 sends) and 1.4 ms reading the TCP source, the server about 3 ms in \`op_ws_next_event\` (reading
