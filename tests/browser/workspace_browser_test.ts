@@ -107,6 +107,11 @@ Deno.test("browser: uploads show up in the folder on show, each transfer listed 
   const sessionId = await authorizedSession(w.owner, deviceId);
   await using browser = await signedInPage(w);
   const { page, errors } = browser;
+  // The folder views the page asks for, in order: said when a step below waits in vain.
+  const browsed: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/files/browse")) browsed.push(new URL(r.url()).search || "(root)");
+  });
   await page.goto(`${w.server.url}/sessions/${sessionId}/files`);
   const browse = page.locator("#files-browse");
   await browse.getByRole("link", { name: "📁 reports" }).waitFor();
@@ -134,7 +139,13 @@ Deno.test("browser: uploads show up in the folder on show, each transfer listed 
   await page.getByLabel("Go to folder").fill("/etc");
   await page.getByRole("button", { name: "Go", exact: true }).click();
   const refusal = page.locator("#files-browse-error");
-  await refusal.waitFor();
+  await refusal.waitFor().catch(async (err) => {
+    const shown = await browse.getAttribute("data-path").catch(() => "?");
+    throw new Error(
+      `no refusal shown: the folder on show is ${shown}; folder views asked for: ${browsed}`,
+      { cause: err },
+    );
+  });
   assert.match(
     await refusal.innerText(),
     /^\/etc is outside what file transfer may reach on this device/,
