@@ -261,13 +261,28 @@ drop?.addEventListener("drop", (e) => {
   if (files.length > 0) uploadAll(files, folder);
 });
 
+// What the technician types in the path box is theirs until they send it: a folder view that
+// settles meanwhile (an earlier jump, a refresh after an upload) does not write over it.
+const pathBox = document.getElementById("files-path");
+let typed = false;
+pathBox?.addEventListener("input", () => typed = true);
+document.body.addEventListener("htmx:beforeRequest", (e) => {
+  const elt = e.detail?.elt;
+  // Sent from the box, or a folder link chosen instead: the box follows the folder again.
+  if (
+    elt === pathBox?.form ||
+    (elt?.tagName === "A" && elt.getAttribute("hx-target") === "#files-browse")
+  ) {
+    typed = false;
+  }
+});
+
 // The folder on show moved (a folder link, the path box): the path box, the "This folder"
 // choice and the address follow it.
 function followFolder() {
   const here = document.getElementById("files-browse")?.dataset.path;
   if (!here) return;
-  const box = document.getElementById("files-path");
-  if (box && !document.getElementById("files-browse-error")) box.value = here;
+  if (pathBox && !typed && !document.getElementById("files-browse-error")) pathBox.value = here;
   const option = document.getElementById("upload-folder-here");
   if (option) {
     const other = here !== form?.dataset.uploadRoot;
