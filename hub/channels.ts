@@ -65,6 +65,9 @@ const STREAM_TYPES: ReadonlySet<ChannelType> = new Set(["desktop", "terminal", "
 /** The agent has this long to answer channel_open. */
 const OPEN_TIMEOUT_MS = 15_000;
 
+/** Why a terminal that must be recorded did not open when its recording did not start in time. */
+const RECORDING_LATE_TEXT = "The terminal's recording did not start in time";
+
 /** What the agent does on the channel. */
 export type ChannelType =
   | "terminal"
@@ -535,12 +538,14 @@ export class ChannelRelay {
       // Recording starts before the agent opens the shell, so its first output is kept; a
       // terminal that must be recorded and cannot be does not open.
       try {
-        channel.recording = await recorder.begin({
-          channel: channel.coreId,
-          sessionId: request.sessionId,
-          deviceId: request.deviceId,
-          technicianId: request.technicianId,
-        });
+        channel.recording = await this.#recordingWithin(
+          recorder.begin({
+            channel: channel.coreId,
+            sessionId: request.sessionId,
+            deviceId: request.deviceId,
+            technicianId: request.technicianId,
+          }),
+        );
       } catch (err) {
         const text = err instanceof Error ? err.message : String(err);
         this.finish(channel, "declined", text, false);
@@ -568,6 +573,39 @@ export class ChannelRelay {
       clearTimeout(timer);
     }
     return channel;
+  }
+
+  /**
+   * The recording `begin` starts, or an error once the open's time is up: a terminal that must
+   * be recorded does not wait on its recording for ever. A recording that starts after that is
+   * finished at once, so it holds nothing open.
+   */
+  #recordingWithin(
+    begin: Promise<ChannelRecording | null>,
+  ): Promise<ChannelRecording | null> {
+    const { clock } = this.#d;
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = clock.at(clock.now() + OPEN_TIMEOUT_MS, () => {
+        late = true;
+        reject(new Error(RECORDING_LATE_TEXT));
+      });
+      begin.then(
+        (recording) => {
+          if (late) {
+            recording?.finish().catch(() => {});
+            return;
+          }
+          timer.cancel();
+          resolve(recording);
+        },
+        (err) => {
+          if (late) return;
+          timer.cancel();
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Asks the device's agent to open its side; false when the device is not connected here. */

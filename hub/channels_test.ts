@@ -3,8 +3,10 @@ import { FakeClock } from "../lib/clock.ts";
 import { silentLogger } from "../lib/log.ts";
 import type { AgentMessage, ServerMessage } from "../protocol/messages.ts";
 import { until } from "../tests/support/wait.ts";
+import type { ChannelRecording } from "../services/ports.ts";
 import {
   Channel,
+  ChannelError,
   ChannelRelay,
   type ChannelSink,
   type ChannelType,
@@ -309,4 +311,52 @@ Deno.test("bytes for a channel whose messages are units are sent one frame per m
   await channel.send(new Uint8Array(20).fill(2));
   assert.deepEqual(frames().map((f) => payloadOf(f, channel.id).byteLength), [10, 20]);
   channel.close("completed");
+});
+
+Deno.test("a terminal whose recording does not start in time does not open, and a recording that starts later is finished", async () => {
+  const clock = new FakeClock();
+  const wire: ServerMessage[] = [];
+  const ended: string[] = [];
+  let started: (recording: ChannelRecording) => void = () => {};
+  const relay = new ChannelRelay({
+    clock,
+    log: silentLogger,
+    agents: {
+      isOnline: () => true,
+      send: (_deviceId, message) => (wire.push(message), true),
+      sendBinary: () => true,
+      listen() {},
+    },
+    recorder: { begin: () => new Promise((resolve) => started = resolve) },
+  });
+  relay.listen({ ended: (_channel, end) => ended.push(end.reason) });
+  relay.start();
+  const opening = relay.open({
+    channel: relay.reserve(),
+    deviceId: "d1",
+    sessionId: "s1",
+    technicianId: "t1",
+    type: "terminal",
+    params: {},
+  });
+  const refused = assert.rejects(opening, (err: ChannelError) => {
+    assert.equal(err.code, "recording_failed");
+    assert.equal(err.message, "The terminal's recording did not start in time");
+    return true;
+  });
+  clock.advance(14_999);
+  assert.equal(relay.size, 1, "still waiting for the recording");
+  clock.advance(1);
+  await refused;
+  assert.equal(relay.size, 0, "the channel is gone");
+  assert.deepEqual(ended, ["declined"]);
+  assert.deepEqual(wire, [], "the agent was never asked to open a shell");
+  let finished = 0;
+  started({
+    input() {},
+    output() {},
+    resize() {},
+    finish: () => (finished++, Promise.resolve({})),
+  });
+  await until("the late recording finished", () => finished === 1);
 });
