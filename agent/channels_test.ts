@@ -1057,6 +1057,22 @@ Deno.test("a desktop channel credits the server a quarter of its window at a tim
   await vnc.close();
 });
 
+Deno.test("bytes short of a credit batch are credited together once the data pauses", async () => {
+  const vnc = echoServer();
+  const h = harness({ vnc: { hostname: "127.0.0.1", port: vnc.port } });
+  h.host.grant("s1", 60_000);
+  await h.host.open({ channelId: 2, sessionId: "s1", kind: "desktop", params: {} });
+  const data = randomBytes(3 * 64 * 1024);
+  for (let offset = 0; offset < data.byteLength; offset += 64 * 1024) {
+    h.host.data(2, data.subarray(offset, offset + 64 * 1024));
+  }
+  const credits = () => h.of(2).flatMap((m) => m.type === "channel_credit" ? [m.bytes] : []);
+  await until("the idle credit", () => credits().length > 1);
+  assert.deepEqual(credits(), [EXTRA_WINDOW, data.byteLength]);
+  await h.done();
+  await vnc.close();
+});
+
 Deno.test("a desktop channel closes when the VNC server hangs up", async () => {
   const vnc = echoServer();
   const h = harness({ vnc: { hostname: "127.0.0.1", port: vnc.port } });
