@@ -366,8 +366,11 @@ its heap back to the kernel and faults it in again on the next burst of message 
 in the environment of all four processes (same machine, same window, 4 runs each) the faults fell
 to 6–24 (server), 0–4 (client) and 5–27 (agent) per MiB, and the CPU per MiB to 1.00–1.21 ms
 (server, from 1.02–1.27), 0.57–0.68 (client, from 0.82–1.02) and 0.74–0.86 (agent, from
-0.68–0.96); the minimal WebSocket relay's processes did not change with it. The installed server and
-agent do not set it yet.`;
+0.68–0.96); the minimal WebSocket relay's processes did not change with it. Throughput did not
+show it: in five interleaved pairs of whole \`bench/relay.ts 256\` runs with and without it (load
+average 2.5–4.9), browser → agent ran at 320–601 MiB/s with it and 354–554 without, 76–106 % and
+79–114 % of the minimal WebSocket relay of the same run. The installed server and agent do not set
+it.`;
 
 /** \`deno task bench relay [MiB]\`. */
 export const relay: Benchmark = {
