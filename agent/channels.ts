@@ -88,8 +88,13 @@ export interface ChannelHostOptions {
   os?: typeof Deno.build.os;
 }
 
-/** Received bytes are credited back in batches of this size, to stay far below 50 messages/s. */
-export const CREDIT_BATCH = 256 * 1024;
+/**
+ * Received bytes are credited back in batches of this size: a quarter of the window a channel
+ * that takes data grants the server, so a bulk stream hears one credit per MiB written (each
+ * credit is a message the agent masks and sends and the server wakes up to parse) and still has
+ * three quarters of its window to send from. The bytes the agent holds stay within the window.
+ */
+export const CREDIT_BATCH = (INITIAL_WINDOW + EXTRA_WINDOW) / 4;
 /** After this long without data, smaller amounts of at least {@link CREDIT_IDLE_MIN} are credited. */
 const CREDIT_IDLE_MS = 100;
 const CREDIT_IDLE_MIN = 64 * 1024;

@@ -1037,6 +1037,42 @@ Deno.test("a desktop channel tunnels bytes to the local VNC server and back", as
   await vnc.close();
 });
 
+Deno.test("a desktop channel credits the server a quarter of its window at a time", async () => {
+  const vnc = echoServer();
+  const h = harness({ vnc: { hostname: "127.0.0.1", port: vnc.port } });
+  h.host.grant("s1", 60_000);
+  await h.host.open({ channelId: 2, sessionId: "s1", kind: "desktop", params: {} });
+  // The echo comes back within the server's credit.
+  h.host.credit(2, 4 * MiB);
+  // 2 MiB in 64 KiB frames: each is credited once it was written to the VNC server.
+  const data = randomBytes(2 * MiB);
+  for (let offset = 0; offset < data.byteLength; offset += 64 * 1024) {
+    h.host.data(2, data.subarray(offset, offset + 64 * 1024));
+  }
+  await until("the echo", () => h.bytes(2).byteLength === data.byteLength);
+  const credits = h.of(2).flatMap((m) => m.type === "channel_credit" ? [m.bytes] : []);
+  assert.deepEqual(credits, [EXTRA_WINDOW, MiB, MiB]);
+  assert.equal(MiB, (INITIAL_WINDOW + EXTRA_WINDOW) / 4);
+  await h.done();
+  await vnc.close();
+});
+
+Deno.test("bytes short of a credit batch are credited together once the data pauses", async () => {
+  const vnc = echoServer();
+  const h = harness({ vnc: { hostname: "127.0.0.1", port: vnc.port } });
+  h.host.grant("s1", 60_000);
+  await h.host.open({ channelId: 2, sessionId: "s1", kind: "desktop", params: {} });
+  const data = randomBytes(3 * 64 * 1024);
+  for (let offset = 0; offset < data.byteLength; offset += 64 * 1024) {
+    h.host.data(2, data.subarray(offset, offset + 64 * 1024));
+  }
+  const credits = () => h.of(2).flatMap((m) => m.type === "channel_credit" ? [m.bytes] : []);
+  await until("the idle credit", () => credits().length > 1);
+  assert.deepEqual(credits(), [EXTRA_WINDOW, data.byteLength]);
+  await h.done();
+  await vnc.close();
+});
+
 Deno.test("a desktop channel closes when the VNC server hangs up", async () => {
   const vnc = echoServer();
   const h = harness({ vnc: { hostname: "127.0.0.1", port: vnc.port } });

@@ -351,7 +351,26 @@ its event loop into one frame of up to 256 KiB (64 KiB messages: a quarter of th
 agent's writes to the sink). In interleaved A/B runs against the
 code before it (512 MiB, 6 rounds, shared machine, load average 1.5–2.3): the agent's CPU per MiB
 fell from 0.96 to 0.70 ms (median), the sink's from 0.35 to 0.28 ms, the server's stayed within the
-noise (1.0–1.6 ms), and the median went from 521 to 557 MiB/s; in a second one (1024 MiB, 4 rounds, load 3.0–3.7) server, agent and sink together fell from 2.41 to 2.10 ms per MiB and the median went from 352 (319–512) to 547 (345–607) MiB/s.`;
+noise (1.0–1.6 ms), and the median went from 521 to 557 MiB/s; in a second one (1024 MiB, 4 rounds, load 3.0–3.7) server, agent and sink together fell from 2.41 to 2.10 ms per MiB and the median went from 352 (319–512) to 547 (345–607) MiB/s.
+
+Credit for this direction now goes back 1 MiB at a time at both hops (the agent to the server, a
+quarter of its 4 MiB window; the server to a browser that speaks credit, whose window is now 4 MiB):
+per 256 MiB relayed the agent's \`sendto\` calls fell from 2,078 to 1,309 and the server's from 2,070
+to 1,300 (\`strace -c\`). In interleaved A/B runs against the code before it (512 MiB, 22 runs each,
+shared machine, load average 3–6) neither the throughput (median 382 → 465 and 477 → 468 MiB/s in
+two sets, ranges 236–563) nor the CPU per MiB (server 1.2, agent 0.8, sink 0.3 ms) moved beyond the
+noise. What does move it is memory: per MiB relayed the server takes about 90 page faults, the
+bench's browser-side client about 200 and the agent about 40, because glibc gives the freed top of
+its heap back to the kernel and faults it in again on the next burst of message buffers. With
+\`GLIBC_TUNABLES=glibc.malloc.trim_threshold=8388608:glibc.malloc.top_pad=2097152:glibc.malloc.mmap_threshold=1048576\`
+in the environment of all four processes (same machine, same window, 4 runs each) the faults fell
+to 6–24 (server), 0–4 (client) and 5–27 (agent) per MiB, and the CPU per MiB to 1.00–1.21 ms
+(server, from 1.02–1.27), 0.57–0.68 (client, from 0.82–1.02) and 0.74–0.86 (agent, from
+0.68–0.96); the minimal WebSocket relay's processes did not change with it. Throughput did not
+show it: in five interleaved pairs of whole \`bench/relay.ts 256\` runs with and without it (load
+average 2.5–4.9), browser → agent ran at 320–601 MiB/s with it and 354–554 without, 76–106 % and
+79–114 % of the minimal WebSocket relay of the same run. The installed server and agent do not set
+it.`;
 
 /** \`deno task bench relay [MiB]\`. */
 export const relay: Benchmark = {

@@ -17,6 +17,9 @@ export const BROWSER_CLOSE = {
 /** Browser bytes waiting for agent credit beyond this close the channel (the sender ignores credit). */
 export const MAX_PENDING = 8 * 1024 * 1024;
 
+/** The browser's credit goes back in batches of at least this many bytes. */
+const MIN_CREDIT_BATCH = 256 * 1024;
+
 /** The channel as the bridge uses it. */
 export interface BridgedChannel {
   readonly state: "opening" | "open" | "closed";
@@ -66,6 +69,7 @@ export function bridgeBrowser(
   };
   let pending = 0;
   let unacknowledged = 0;
+  const creditBatch = Math.max(MIN_CREDIT_BATCH, options.window / 4);
   let queue = Promise.resolve();
   // `credited`: the browser's bytes this stands for, credited back once the device took them.
   const forward = (bytes: Uint8Array, credited = bytes.byteLength) => {
@@ -77,9 +81,11 @@ export function bridgeBrowser(
     queue = queue.then(async () => {
       await channel.send(bytes).catch(() => {});
       pending -= bytes.byteLength;
-      // Credit back in batches, so control messages stay few next to the data.
+      // Credit back in batches of a quarter of the window, so control messages stay few next
+      // to the data (one per MiB at the usual window) and the browser keeps three quarters of
+      // its window to send from.
       unacknowledged += credited;
-      if (options.credit && (unacknowledged >= 256 * 1024 || pending === 0)) {
+      if (options.credit && (unacknowledged >= creditBatch || pending === 0)) {
         sendJson(socket, { type: "credit", bytes: unacknowledged });
         unacknowledged = 0;
       }

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { until } from "../tests/support/wait.ts";
-import { clipUtf8, closeSocket, MAX_CLOSE_REASON_BYTES } from "./browser_bridge.ts";
+import {
+  bridgeBrowser,
+  type BridgedChannel,
+  clipUtf8,
+  closeSocket,
+  MAX_CLOSE_REASON_BYTES,
+  MAX_PENDING,
+} from "./browser_bridge.ts";
+import { BROWSER_WINDOW, INITIAL_WINDOW } from "./channels.ts";
+
+const MiB = 1024 * 1024;
 
 Deno.test("a close reason is cut to the close frame's bytes, never inside a character", () => {
   assert.equal(clipUtf8("short", MAX_CLOSE_REASON_BYTES), "short");
@@ -33,4 +43,60 @@ Deno.test("a socket closed with a long reason in accented letters is closed, not
     client.close();
     await server.shutdown();
   }
+});
+
+/** A browser socket the bridge writes to, and the messages it was sent. */
+function fakeSocket() {
+  const sent: unknown[] = [];
+  const socket = {
+    readyState: WebSocket.OPEN,
+    bufferedAmount: 0,
+    send: (data: unknown) => sent.push(typeof data === "string" ? JSON.parse(data) : data),
+    close: () => {},
+    onmessage: null as ((event: MessageEvent) => void) | null,
+    onclose: null,
+    onerror: null,
+  };
+  return { socket, sent };
+}
+
+Deno.test("a browser that speaks credit is credited a quarter of its window at a time", async () => {
+  const { socket, sent } = fakeSocket();
+  let forwarded = 0;
+  const channel: BridgedChannel = {
+    state: "open",
+    sink: null,
+    send: (payload) => {
+      forwarded += payload.byteLength;
+      return Promise.resolve();
+    },
+    event: () => {},
+    close: () => {},
+  };
+  const window = 4 * MiB;
+  bridgeBrowser(socket as unknown as WebSocket, channel, {
+    control: false,
+    credit: true,
+    window,
+  }, []);
+  assert.deepEqual(sent, [{ type: "credit", bytes: window }]);
+  // 2 MiB in 64 KiB messages that arrive together, as a fast sender's do.
+  for (let i = 0; i < 32; i++) {
+    socket.onmessage!(new MessageEvent("message", { data: new ArrayBuffer(64 * 1024) }));
+  }
+  const credited = () =>
+    sent.slice(1).reduce((n: number, m) => n + (m as { bytes: number }).bytes, 0);
+  await until(
+    "every message forwarded and credited",
+    () => forwarded === 2 * MiB && credited() === 2 * MiB,
+  );
+  assert.deepEqual(sent.slice(1), [
+    { type: "credit", bytes: MiB },
+    { type: "credit", bytes: MiB },
+  ]);
+});
+
+Deno.test("the window a browser is given is at most half of what may wait before it is cut off", () => {
+  assert.ok(BROWSER_WINDOW <= MAX_PENDING / 2);
+  assert.ok(BROWSER_WINDOW >= INITIAL_WINDOW);
 });

@@ -59,6 +59,13 @@ const CREDIT_BATCH = 256 * 1024;
 export const MAX_WINDOW = 8 * 1024 * 1024;
 /** How often a browser that is behind is looked at again before the agent gets more credit. */
 const DRAIN_CHECK_MS = 10;
+/**
+ * Bytes a browser that speaks credit may send before it hears more: deeper than the agent's
+ * first window, so a short stall of the server or the browser does not leave the pipe idle.
+ * Half of what the bridge lets wait for the agent before it cuts a browser off
+ * (`MAX_PENDING` in `browser_bridge.ts`), so the server's bound per channel is unchanged.
+ */
+export const BROWSER_WINDOW = 4 * INITIAL_WINDOW;
 /** Channels whose browser bytes are a byte stream (a TCP tunnel, a pty, a file): their message
  * boundaries mean nothing, so what arrives together may travel as one frame. */
 const STREAM_TYPES: ReadonlySet<ChannelType> = new Set(["desktop", "terminal", "file_upload"]);
@@ -836,7 +843,7 @@ export class ChannelRelay {
     options: BrowserBridgeOptions,
     early: MessageEvent[],
   ): void {
-    bridgeBrowser(socket, channel, { ...options, window: INITIAL_WINDOW }, early);
+    bridgeBrowser(socket, channel, { ...options, window: BROWSER_WINDOW }, early);
   }
 
   /** Tells a browser WebSocket its channel could not open, and closes it. */
