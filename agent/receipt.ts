@@ -3,7 +3,7 @@
  * sends with it. A receipt without facts (an older server) or with facts this agent cannot read
  * is shown in the server's English words.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { receiptDuration, receiptTime } from "../core/consent_receipt.ts";
 import { type CatalogueKey, type Locale, t } from "../i18n/mod.ts";
 import type { ReceiptData } from "../protocol/messages.ts";

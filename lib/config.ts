@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
-import { z } from "zod";
+import * as z from "zod";
 import { type Cidr, parseCidr } from "./cidr.ts";
 import { isLogLevel, type LogLevel } from "./log.ts";
 

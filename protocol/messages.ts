@@ -3,7 +3,7 @@
  * server's agent hub and the reference agent. docs/agent-protocol.md describes the same
  * thing in prose for third-party agents; keep the two in step.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The protocol version this server and agent speak. Version 2 added the device key: the

@@ -5,7 +5,7 @@
  * the channel's bytes, unframed; text frames are the JSON messages below. Credit flows both
  * ways as on the agent's own connection, so neither node buffers without bound.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** The path of the internal endpoint, and what the calling node's signature is for. */
 export const NODE_CHANNELS_PATH = "/internal/channels";

@@ -1,6 +1,6 @@
 /** The signed-in user's own account: password, authenticator app, recovery codes. */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { AccountError } from "../services/accounts.ts";
 import { ApiTokensPage } from "../views/ApiTokensPage.tsx";
 import { type AccountModel, AccountPage } from "../views/AccountPage.tsx";

@@ -4,7 +4,7 @@
  * Connect rules. Errors are `{ "error": "…", "code": "…" }` with a fitting status.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import {
   allowedActions,
   type ApprovalPolicy,

@@ -3,7 +3,7 @@
  * describe what comes back. routes/api.ts validates with the former; routes/openapi.ts turns
  * both into the OpenAPI document, so the document cannot drift from the validation.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   DEFAULT_SUPPORT_CODE_POLICY,
   REASON_MAX_LENGTH,

@@ -3,7 +3,7 @@
  * mailed link would decide them. Requests are addressed by id; their tokens never appear here.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { type ApprovalPageView, approverComment, REASON_MAX_LENGTH } from "../core/mod.ts";
 import { SessionError } from "../services/sessions.ts";
 import { ApprovalsList, ApprovalsPage } from "../views/ApprovalsPage.tsx";

@@ -4,7 +4,7 @@
  * A browser signed in as the technician who asked gets no buttons and decides nothing.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { approverComment, REASON_MAX_LENGTH } from "../core/mod.ts";
 import type { ApprovalMiss, ApprovalModel } from "../services/email_auth.ts";
 import { ApprovalPage, UnknownApprovalPage } from "../views/ApprovalPage.tsx";

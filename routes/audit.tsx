@@ -3,7 +3,7 @@
  * sees is decided here on the server (see {@link AuditScope}), never by the filters.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { isReasonCode, REASON_CODES } from "../core/outcomes.ts";
 import { receiptEnding } from "../core/consent_receipt.ts";
 import { reasonText } from "../core/texts.ts";

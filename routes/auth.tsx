@@ -1,7 +1,7 @@
 /** Sign-in (password, then the second factor when enrolled) and sign-out. */
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { z } from "zod";
+import * as z from "zod";
 import { PasswordBusyError } from "../lib/password.ts";
 import { AccountError } from "../services/accounts.ts";
 import { LoginPage, MfaLoginPage } from "../views/LoginPage.tsx";

@@ -1,6 +1,6 @@
 /** Device list and device pages; technicians see the devices of their departments only. */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { DeviceAdminError } from "../services/device_admin.ts";
 import { canSee, type Device, visibleDepartments } from "../services/devices.ts";
 import { deviceListItem, deviceModel, sessionPanelModel } from "../presenters/device_views.ts";

@@ -1,7 +1,7 @@
 /** Admin: enrollment tokens (create, list, revoke) and device groups of a department. */
 import { DeviceAdminError } from "../services/device_admin.ts";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { DEFAULT_EMAIL_AUTHORIZATION_POLICY, NO_MAIL_SERVER_WARNING } from "../core/mod.ts";
 import { agentDownloads, archivePackages, installCommands } from "../services/downloads.ts";
 import { EnrollmentError, GroupFields } from "../services/enrollment.ts";

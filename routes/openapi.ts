@@ -4,7 +4,7 @@
  * Public: it describes the API, it holds no data.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { ASSENT_VERSION } from "../lib/version.ts";
 import {
   ActiveAuthorizationsResponse,

@@ -4,7 +4,7 @@
  * relay, which asks core first; nothing here decides whether a channel may exist.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import {
   ACTION_LABELS,
   allowedActions,

@@ -3,7 +3,7 @@
  * Secure Connect step-up), cancel, deauthorize, close, and the live panel.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { sessionPanelModel } from "../presenters/device_views.ts";
 import { panelFacts } from "../services/device_facts.ts";
 import { type RequestResult, SessionError } from "../services/sessions.ts";

@@ -5,7 +5,7 @@
  * the fields it changed, in the transaction that saves it.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import {
   CONFIRMATION_MESSAGE_LABEL,
   CONFIRMATION_TIMEOUT_LABEL,

@@ -1,6 +1,6 @@
 /** First-run setup: the page that creates the first super admin, once. */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { AccountError } from "../services/accounts.ts";
 import { SetupPage } from "../views/SetupPage.tsx";
 import { type AppEnv, HttpError } from "./env.ts";

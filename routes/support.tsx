@@ -5,7 +5,7 @@
  * carry the code; the support app itself comes from /downloads/:file (routes/downloads.tsx).
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { parseSupportCode, supportCodeExpiryChoices } from "../core/mod.ts";
 import { departmentChoices } from "../services/devices.ts";
 import { sessionPanelModel } from "../presenters/device_views.ts";

@@ -1,6 +1,6 @@
 /** Admin → Webhooks (super admins only: events of every department leave through them). */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { WEBHOOK_EVENTS } from "../core/webhook_events.ts";
 import { WebhookError, webhookInputProblems } from "../services/webhooks.ts";
 import { WebhookCreatedPage, WebhookPage, WebhooksPage } from "../views/admin/WebhooksPage.tsx";

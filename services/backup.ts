@@ -6,7 +6,7 @@
  * touches the data directory, and never while a server owns it.
  */
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { Clock } from "../lib/clock.ts";
 import { DataDirInUseError, lockDataDir } from "../lib/data_lock.ts";
 import type { Logger } from "../lib/log.ts";

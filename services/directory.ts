@@ -4,7 +4,7 @@
  * see it but not change it; either way nothing is changed. A change that takes access away
  * queues a revocation in the same transaction and is acted on before the call returns.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { AccessRevocationCause } from "../core/mod.ts";
 import type { Clock } from "../lib/clock.ts";
 import { newId } from "../lib/tokens.ts";

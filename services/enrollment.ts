@@ -3,7 +3,7 @@
  * the admin pages and the console (`assent admin enroll-token …`) call the same use cases with
  * the same checks. A token's secret is shown once, when it is created, and stored hashed.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { Clock } from "../lib/clock.ts";
 import { newId } from "../lib/tokens.ts";
 import type { Db } from "../store/db.ts";

@@ -3,7 +3,7 @@
  * The web forms, the JSON API and the console all reach the same checks through the
  * services, so an input refused on one is refused on the others.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Parsed input, or what is wrong with it: `errors` holds each field's first problem (by the

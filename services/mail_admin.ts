@@ -5,7 +5,7 @@
  * everything. Decision links belong to their recipients alone, so a mail read back here shows
  * where its link was, never the link.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { Clock } from "../lib/clock.ts";
 import type { Db } from "../store/db.ts";
 import {

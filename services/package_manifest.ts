@@ -4,7 +4,7 @@
  * what the manifest lists and the folder holds at that size; the hashes it shows and sends
  * come from here, and install scripts and agents check the bytes they get against them.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { type PlatformId, PLATFORMS } from "../lib/platforms.ts";
 
 /** The manifest's file name in the downloads folder. */

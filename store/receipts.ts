@@ -1,5 +1,5 @@
 /** Consent receipts: written pending with the ending, completed once the channels are on record. */
-import { z } from "zod";
+import * as z from "zod";
 import {
   type ChannelRecord,
   type ConsentReceipt,
