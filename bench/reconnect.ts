@@ -235,12 +235,12 @@ const BOUND_BY =
   "turned away in the server's first second came back in the same half second, found the " +
   "places full and were told 5 s again: the last thousand of a 15.9 s storm had been told 5 " +
   "s twice while the server sat idle for 3 s. Such a turn is now a random moment in the " +
-  "window's later half. In an interleaved A/B of crashes only (5,000 agents, 24 storms each " +
-  "way, on a shared 2-core machine with other benchmarks running, load average 1–7) the " +
-  "median did not move (10.65 s against 10.60 s before, ratio 1.00; 8 and 10 of 24 within " +
-  "10 s) and the tail shrank, within the noise of such a machine: mean 11.2 against 12.1 s, " +
+  "window's later half. In an interleaved A/B of crashes only (5,000 agents, 27 storms each " +
+  "way, on a shared 2-core machine with other benchmarks running, load average 0.3–7) the " +
+  "median barely moved (10.4 s against 10.6 s before, ratio 0.98; 11 of 27 within 10 s each " +
+  "way) and the tail shrank, within the noise of such a machine: mean 10.8 against 11.9 s, " +
   "75th percentile 12.1 against 13.1 s, slowest 19.4 against 30.5 s (from listening to all " +
-  "back: mean 9.7 against 10.5 s, slowest 16.8 against 23.5 s). What keeps the median near " +
+  "back: mean 9.4 against 10.3 s, slowest 16.8 against 23.5 s). What keeps the median near " +
   "10 s on a loaded machine is the restarted server's pace in its first seconds: with a " +
   "thousand handshakes admitted at once it finished a few hundred a second, in some storms " +
   "barely a hundred in the three seconds after it answered. " +
