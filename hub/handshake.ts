@@ -124,8 +124,12 @@ const SLOTS = Math.ceil(MAX_COME_BACK_MS / SLOT_MS) + 2;
  * No moment lies further ahead than the fleet's window (the caller's `withinMs`; 5 s for a
  * smaller fleet): a pace measured while a restarted server was slowest (its start, the first
  * flood of arrivals) says little about the seconds after, and an agent told too early is only
- * told again, while one told too late leaves the server idle. The agents told are counted by
- * the slot of their moment over the next minute, so the memory stays flat. Times come from the
+ * told again, while one told too late leaves the server idle. An agent whose turn lies past the
+ * window is told a random moment in the window's later half, not its end: told the end, every
+ * such agent of a storm's first seconds (thousands) would come back in the same half second,
+ * find the places full again and be told the end again, while the server sat idle in between.
+ * The agents told are counted by the slot of their moment over the next minute, so the memory
+ * stays flat. Times come from the
  * caller (the injected clock).
  */
 export class ComeBackTimes {
@@ -141,8 +145,11 @@ export class ComeBackTimes {
   /** The first slot (in absolute numbers) whose agents may still be waiting. */
   #fromSlot = 0;
 
-  constructor(initialIntervalMs = 2) {
+  readonly #random: () => number;
+
+  constructor(initialIntervalMs = 2, random: () => number = Math.random) {
     this.#intervalMs = initialIntervalMs;
+    this.#random = random;
   }
 
   /**
@@ -170,8 +177,8 @@ export class ComeBackTimes {
    * In how many ms from `now` the next agent turned away should come back (at least 100, at
    * most `withinMs` (never under 5 s) and a minute): after the `ahead` handshakes under way and
    * the agents told before it that are still to come, at the pace handshakes have been
-   * finishing, plus a stall's length. `withinMs` is the window the fleet was given to come back
-   * in.
+   * finishing, plus a stall's length; a turn past that cap is a random moment in the cap's
+   * later half. `withinMs` is the window the fleet was given to come back in.
    */
   next(now: number, ahead: number, withinMs = MAX_COME_BACK_MS): number {
     this.#pass(now);
@@ -179,11 +186,9 @@ export class ComeBackTimes {
     const since = Math.max(this.#lastDone ?? -Infinity, this.#busySince ?? -Infinity);
     const stall = ahead > 0 && since > -Infinity ? Math.min(MAX_STALL_MS, now - since) : 0;
     const interval = Math.max(0.1, this.#intervalMs);
-    const wait = Math.min(
-      MAX_COME_BACK_MS,
-      Math.max(MIN_COME_BACK_CAP_MS, withinMs),
-      Math.ceil(100 + Math.max(0, stall) + (ahead + this.#waiting + 1) * interval),
-    );
+    const cap = Math.min(MAX_COME_BACK_MS, Math.max(MIN_COME_BACK_CAP_MS, withinMs));
+    const turn = Math.ceil(100 + Math.max(0, stall) + (ahead + this.#waiting + 1) * interval);
+    const wait = turn <= cap ? turn : Math.ceil(cap / 2 + this.#random() * (cap / 2));
     this.#told[Math.floor((now + wait) / SLOT_MS) % SLOTS]!++;
     this.#waiting++;
     return wait;

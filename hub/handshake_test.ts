@@ -148,7 +148,33 @@ Deno.test("a pace measured while a restarted server was slowest sends no agent p
   assert.ok(late.at(-1)! > 15_000, `told ${late.at(-1)} ms without a window`);
   // A small fleet's window (a server restarted on purpose knows its fleet only as it comes
   // back) still lets five seconds pass, so the same agents are not turned away again and again.
-  const small = new ComeBackTimes();
+  const small = new ComeBackTimes(2, () => 0.999);
   for (let t = 0; t <= 1_400; t += 14) small.finished(t, true);
-  assert.equal(small.next(1_401, 1_000, 1_000), 5_000);
+  const smallTold = small.next(1_401, 1_000, 1_000);
+  assert.ok(smallTold > 4_990 && smallTold <= 5_000, `told ${smallTold} ms`);
+});
+
+Deno.test("agents whose turn lies past the fleet's window are spread over its later half, not all told its end", () => {
+  // A restarted server's first seconds: a thousand handshakes under way, one finishing every
+  // 14 ms, and 1,500 agents turned away at once, none of whose turns fits in the 5 s window.
+  let seed = 0;
+  const evenly = () => (seed++ % 1_500) / 1_500;
+  const times = new ComeBackTimes(2, evenly);
+  for (let t = 0; t <= 1_400; t += 14) times.finished(t, true);
+  const told = Array.from({ length: 1_500 }, () => times.next(1_401, 1_000, 5_000));
+  assert.ok(
+    told.every((ms) => ms >= 2_500 && ms <= 5_000),
+    `told ${Math.min(...told)}–${Math.max(...told)} ms`,
+  );
+  // Told the window's end, they would all come back within the agents' own half-second of
+  // jitter and find the places full again: spread, at most a tenth of them share any 250 ms.
+  const byQuarterSecond = Map.groupBy(told, (ms) => Math.floor(ms / 250));
+  const most = Math.max(...[...byQuarterSecond.values()].map((group) => group.length));
+  assert.ok(most <= 150, `${most} of 1,500 told moments in the same 250 ms`);
+  assert.equal(times.waiting, 1_500, "the agents told still count, wherever their moment lies");
+  // A turn inside the window is still told as it comes, not at random.
+  const paced = new ComeBackTimes(2, () => 0.999);
+  for (let t = 0; t <= 400; t += 4) paced.finished(t, true);
+  const soon = paced.next(401, 100, 5_000);
+  assert.ok(soon > 450 && soon < 560, `told ${soon} ms behind 100 handshakes`);
 });
