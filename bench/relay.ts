@@ -323,14 +323,15 @@ ${BOUND_BY}
 /** What the relay is bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
   `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
-shared cores; JavaScript is a few per cent of either process. Agent → browser meets both targets
-in this run; browser → agent meets raw TCP (65 %) and misses the minimal WebSocket relay (82 %; 72 %
-and 58 % in the previous quiet run, before the server put a stream's browser messages into one frame
-per turn). Its remaining gap is the agent's hop, which the minimal relay does not have: a fourth
-process on the two cores, and a TCP write of every byte to the sink. The minimal WebSocket relay is
-the least steady figure: browser → agent it moved 136 → 768 → 770 MiB/s over the last three quiet
-runs, while the real agent path moved 265 → 557 → 630 MiB/s; agent → browser it stayed at 140–145
-MiB/s. Per MiB agent → browser (CPU profiles with
+shared cores; JavaScript is a few per cent of either process. Both directions meet both targets
+in this run, browser → agent only just: 90.3 % of the minimal WebSocket relay (622 against 689
+MiB/s) and 67 % of raw TCP. That is the baseline's move, not the relay's: the real agent path was
+630 MiB/s in the previous quiet run (82 % of a minimal relay then at 770), and the credit change
+below showed no throughput gain through the noise. Its remaining gap is the agent's hop, which the
+minimal relay does not have: a fourth process on the two cores, and a TCP write of every byte to the
+sink. The minimal WebSocket relay is the least steady figure: browser → agent it moved 136 → 768 →
+770 → 689 MiB/s over the last four quiet runs (548–768 within this one), while the real agent path
+moved 265 → 557 → 630 → 622 MiB/s; agent → browser it stayed at 140–145 MiB/s. Per MiB agent → browser (CPU profiles with
 \`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
 agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
 sends) and 1.4 ms reading the TCP source, the server about 3 ms in \`op_ws_next_event\` (reading
