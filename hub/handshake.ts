@@ -129,8 +129,7 @@ const SLOTS = Math.ceil(MAX_COME_BACK_MS / SLOT_MS) + 2;
  * such agent of a storm's first seconds (thousands) would come back in the same half second,
  * find the places full again and be told the end again, while the server sat idle in between.
  * The agents told are counted by the slot of their moment over the next minute, so the memory
- * stays flat. Times come from the
- * caller (the injected clock).
+ * stays flat. Times come from the caller (the injected clock).
  */
 export class ComeBackTimes {
   /** Lately, the milliseconds between two finished handshakes (a moving average). */
