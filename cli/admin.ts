@@ -176,10 +176,42 @@ export async function runAdmin(
   }
 }
 
+/**
+ * `--id -x…` as `--id=-x…`. Ids are base64url, so one in 64 begins with a dash, and the parser
+ * would take such a value for an option and refuse it. A value that names one of the console's
+ * own options is left alone, so a forgotten value is still reported as one.
+ */
+function dashedValues(
+  args: string[],
+  spec: Record<string, "string" | "boolean" | "multiple">,
+): string[] {
+  const all: Record<string, string> = {
+    ...spec,
+    "data-dir": "string",
+    database: "string",
+    config: "string",
+  };
+  const known = (arg: string) => arg.startsWith("--") && arg.slice(2).split("=")[0]! in all;
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const takesValue = arg.startsWith("--") && all[arg.slice(2)] !== undefined &&
+      all[arg.slice(2)] !== "boolean";
+    if (takesValue && next?.startsWith("-") && !known(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
 function options(args: string[], spec: Record<string, "string" | "boolean" | "multiple">) {
   try {
     return parseArgs({
-      args,
+      args: dashedValues(args, spec),
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(

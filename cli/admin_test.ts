@@ -221,6 +221,12 @@ Deno.test("admin department create and enroll-token create script a roll-out", a
       "soon",
     ]);
     assert.match(bad.err, /--expires must look like 12h or 7d/);
+    // Ids are base64url: one in 64 begins with a dash, and it is still an id.
+    const dashed = await run(dir, ["enroll-token", "revoke", "--id", "-Xq3"]);
+    assert.match(dashed.err, /No enrollment token with id "-Xq3"/);
+    const forgotten = await run(dir, ["enroll-token", "revoke", "--id", "--data-dir", dir]);
+    assert.equal(forgotten.code, 2, "a value left out is not taken from the next option");
+    assert.doesNotMatch(forgotten.err, /No enrollment token/);
   });
 });
 
