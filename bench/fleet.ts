@@ -349,7 +349,7 @@ const BOUND_BY = Deno.env.get("FLEET_BOUND_BY") ??
     "other work on the machine the same 10,000 agents cost 11.5 % (0.231 ms). A CPU profile of " +
     "that run's last minute (heartbeats only) has the server's JavaScript thread idle 94.9 % of " +
     "the time: garbage collection 1.6 %, SQLite 1.8 % (the activity flush), the heartbeat's own " +
-    "code (reading it, the presence check-in, the ack) about 0.5 %; the rest of the process's CPU " +
+    "code (reading it, the presence check-in, the ack) under 1 %; the rest of the process's CPU " +
     "is the runtime's socket work outside JavaScript, which grows with the connections held.";
 
 /** The fleet section of BENCHMARKS.md. */
