@@ -65,6 +65,12 @@ Deno.test("browser: the audit log reads in local time, with names and sentences,
     await page.goto(`${w.server.url}/audit`, { waitUntil: "commit" });
     const firstTime = page.locator("table.audit time").first();
     await firstTime.waitFor({ state: "attached" });
+    // Nothing is painted before the page's stylesheet is in (it blocks rendering), but the
+    // parsed table can be read sooner: look at it as the first paint would show it.
+    await page.waitForFunction(() =>
+      (document.querySelector('link[rel="stylesheet"][href*="app"]') as HTMLLinkElement | null)
+        ?.sheet != null
+    );
     assert.equal(
       await firstTime.evaluate((el) => getComputedStyle(el).visibility),
       "hidden",
