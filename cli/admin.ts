@@ -176,29 +176,22 @@ export async function runAdmin(
   }
 }
 
+type OptionKinds = Record<string, "string" | "boolean" | "multiple">;
+
 /**
  * `--id -x…` as `--id=-x…`. Ids are base64url, so one in 64 begins with a dash, and the parser
  * would take such a value for an option and refuse it. A value that names one of the console's
  * own options is left alone, so a forgotten value is still reported as one.
  */
-function dashedValues(
-  args: string[],
-  spec: Record<string, "string" | "boolean" | "multiple">,
-): string[] {
-  const all: Record<string, string> = {
-    ...spec,
-    "data-dir": "string",
-    database: "string",
-    config: "string",
-  };
-  const known = (arg: string) => arg.startsWith("--") && arg.slice(2).split("=")[0]! in all;
+function dashedValues(args: string[], kinds: OptionKinds): string[] {
+  const named = (arg: string) =>
+    arg.startsWith("--") ? kinds[arg.slice(2).split("=")[0]!] : undefined;
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const next = args[i + 1];
-    const takesValue = arg.startsWith("--") && all[arg.slice(2)] !== undefined &&
-      all[arg.slice(2)] !== "boolean";
-    if (takesValue && next?.startsWith("-") && !known(next)) {
+    const takesValue = !arg.includes("=") && (named(arg) ?? "boolean") !== "boolean";
+    if (takesValue && next?.startsWith("-") && named(next) === undefined) {
       joined.push(`${arg}=${next}`);
       i++;
     } else {
@@ -208,25 +201,22 @@ function dashedValues(
   return joined;
 }
 
-function options(args: string[], spec: Record<string, "string" | "boolean" | "multiple">) {
+function options(args: string[], spec: OptionKinds) {
+  const kinds: OptionKinds = {
+    ...spec,
+    "data-dir": "string",
+    database: "string",
+    config: "string",
+  };
   try {
     return parseArgs({
-      args: dashedValues(args, spec),
+      args: dashedValues(args, kinds),
       strict: true,
       allowPositionals: false,
       options: Object.fromEntries(
-        Object.entries(
-          { ...spec, "data-dir": "string", database: "string", config: "string" } as Record<
-            string,
-            string
-          >,
-        ).map((
-          [k, t],
-        ) => [
+        Object.entries(kinds).map(([k, t]) => [
           k,
-          t === "multiple"
-            ? { type: "string" as const, multiple: true }
-            : { type: t as "string" | "boolean" },
+          t === "multiple" ? { type: "string" as const, multiple: true } : { type: t },
         ]),
       ),
     }).values as Record<string, string | boolean | string[] | undefined>;

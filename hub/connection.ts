@@ -2,7 +2,7 @@
 import type { TimerHandle } from "../lib/clock.ts";
 import { CLOSE, type DeviceInfo, type ServerMessage } from "../protocol/messages.ts";
 import type { AgentNote } from "../services/ports.ts";
-import { clipUtf8, MAX_CLOSE_REASON_BYTES } from "./browser_bridge.ts";
+import { closeSocket } from "./browser_bridge.ts";
 import type { FrameBudget } from "./frame_budget.ts";
 
 /** A device once its hello is accepted; `info` is what is stored about the machine. */
@@ -92,14 +92,5 @@ export function refuse(
 /** Closes the socket with `code` (its hello timer goes with it). */
 export function closeConnection(conn: Connection, code: number, reason: string): void {
   conn.helloTimer?.cancel();
-  try {
-    if (
-      conn.socket.readyState === WebSocket.OPEN || conn.socket.readyState === WebSocket.CONNECTING
-    ) {
-      // Cut by bytes: a reason over the close frame's 123 makes close() throw, leaving it open.
-      conn.socket.close(code, clipUtf8(reason, MAX_CLOSE_REASON_BYTES));
-    }
-  } catch {
-    // Already closing.
-  }
+  closeSocket(conn.socket, code, reason);
 }

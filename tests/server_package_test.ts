@@ -51,18 +51,20 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
     );
     // What the server loads on first use is in chunks of its own, read only when first imported,
     // and every file's text is Latin-1, which V8 holds one byte a character.
-    const start = await Deno.readTextFile(join(root, "lib/assent.js"));
+    const texts = new Map(
+      await Promise.all(
+        lib.map(async (f) => [f, await Deno.readTextFile(join(root, "lib", f))] as const),
+      ),
+    );
+    const start = texts.get("assent.js")!;
     for (const lazy of ["nodemailer", "pg-protocol", "otpauth", "pngjs"]) {
       assert.ok(!start.includes(`node_modules/${lazy}/`), `${lazy} is in the bundle run at start`);
       assert.ok(
-        (await Promise.all(
-          lib.map((f) => Deno.readTextFile(join(root, "lib", f))),
-        )).some((js) => js.includes(`node_modules/${lazy}/`)),
+        [...texts.values()].some((js) => js.includes(`node_modules/${lazy}/`)),
         `${lazy} is in a chunk`,
       );
     }
-    for (const file of lib) {
-      const js = await Deno.readTextFile(join(root, "lib", file));
+    for (const [file, js] of texts) {
       // zod imported as a namespace (`import * as z`) lets the bundler drop the locales the
       // server never configures; `import { z }` keeps all 64.
       assert.ok(!js.includes("zod/v4/locales/fr.js"), `${file} holds zod's unused locales`);
