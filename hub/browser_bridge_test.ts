@@ -100,3 +100,31 @@ Deno.test("the window a browser is given is at most half of what may wait before
   assert.ok(BROWSER_WINDOW <= MAX_PENDING / 2);
   assert.ok(BROWSER_WINDOW >= INITIAL_WINDOW);
 });
+
+Deno.test("a browser that ignores credit is cut off once more than 8 MiB waits for the device", () => {
+  const { socket } = fakeSocket();
+  const closed: string[] = [];
+  let handed = 0;
+  const channel: BridgedChannel = {
+    state: "open",
+    sink: null,
+    // The device takes nothing: every send waits.
+    send: (payload) => {
+      handed += payload.byteLength;
+      return new Promise(() => {});
+    },
+    event: () => {},
+    close: (reason) => closed.push(reason),
+  };
+  bridgeBrowser(socket as unknown as WebSocket, channel, {
+    control: false,
+    credit: true,
+    window: BROWSER_WINDOW,
+  }, []);
+  const message = () => new MessageEvent("message", { data: new ArrayBuffer(64 * 1024) });
+  for (let i = 0; i < MAX_PENDING / (64 * 1024); i++) socket.onmessage!(message());
+  assert.deepEqual(closed, [], "8 MiB may wait");
+  socket.onmessage!(message());
+  assert.deepEqual(closed, ["cancelled"], "one message more closes the channel");
+  assert.ok(handed <= 64 * 1024, "the device was handed at most the first message");
+});
