@@ -41,6 +41,15 @@ function refusal(req: Request, hub: AgentSockets, ip: string): Response {
 }
 
 /**
+ * How an agent's socket is upgraded: without the runtime's idle pings. Whether a silent agent is
+ * gone is the heartbeat window's to say (the presence sweep closes it with 4010, and channels
+ * keep it beating every 3 s). An idle timeout would ping every agent silent for half of it: with a
+ * large fleet told to beat every 40 to 120 s, one to three pings (a write, a pong read, a timer)
+ * for each heartbeat, more socket work than the heartbeats themselves.
+ */
+export const AGENT_SOCKET: Deno.UpgradeWebSocketOptions = { idleTimeout: 0 };
+
+/**
  * Upgrades with Deno's own upgrade, not hono's `upgradeWebSocket` helper: the helper hands the
  * socket over as event callbacks once it is open, while the hub takes the raw socket at the
  * upgrade itself, with the place `admit` gave, its idle timeout and its handshake deadline, and
@@ -49,7 +58,7 @@ function refusal(req: Request, hub: AgentSockets, ip: string): Response {
 function handOver(req: Request, hub: AgentSockets, ip: string): Response {
   let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
   try {
-    upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+    upgraded = Deno.upgradeWebSocket(req, AGENT_SOCKET);
   } catch (err) {
     hub.release(ip);
     throw err;
@@ -65,7 +74,7 @@ function busyAnswer(
 ): Response {
   let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
   try {
-    upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+    upgraded = Deno.upgradeWebSocket(req, AGENT_SOCKET);
   } catch (err) {
     busy.release();
     throw err;

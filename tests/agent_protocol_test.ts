@@ -319,3 +319,26 @@ Deno.test("a server stopping on purpose tells every agent when to come back, the
     });
   }
 });
+
+Deno.test("an agent's socket is upgraded without idle pings: its silence is the heartbeat window's to judge", async () => {
+  // The runtime pings a socket silent for half its idle timeout. A fleet told to beat every 40
+  // to 120 s would get one to three pings for each heartbeat; the window (4010) is the rule.
+  const upgrade = Deno.upgradeWebSocket;
+  const options: (Deno.UpgradeWebSocketOptions | undefined)[] = [];
+  Deno.upgradeWebSocket = (req, opts) => {
+    options.push(opts);
+    return upgrade(req, opts);
+  };
+  try {
+    await using server = await startTestServer();
+    const dept = await department(server.services);
+    const agent = new RawAgent(server.url);
+    await agent.enroll(await enrollmentToken(server.services, dept, { uses: 1 }));
+    agent.close();
+    await agent.closed;
+  } finally {
+    Deno.upgradeWebSocket = upgrade;
+  }
+  assert.ok(options.length >= 1, "the agent's upgrade was seen");
+  for (const opts of options) assert.equal(opts?.idleTimeout, 0);
+});
