@@ -320,37 +320,33 @@ export async function twoNodeFleetBenchmark(
 
 /** What the fleet's figures are bound by (see bench/README.md for profiling a run). */
 const BOUND_BY = Deno.env.get("FLEET_BOUND_BY") ??
-  "**Bound by** the runtime's work per message and per connection held, as far as profiled. " +
-    "Steady CPU is what the server spends while nothing happens but heartbeats: each one is a " +
-    "socket read, a message event and the ack's write, about four fifths of it in the runtime " +
-    "in an earlier profile; the exact heartbeat frame " +
-    "skips JSON and the schema. A node tells its agents a longer interval once it holds more " +
-    "than 7,500 (`--agent-heartbeats-per-second`, 500 by default), each connection keeping a " +
-    "window of three times what it was told, so 18,500 agents beat every 40 s and 50,000 would " +
-    "beat every 100 s; a half-open connection then shows offline after up to three intervals " +
-    "(a closed one at once). The per-heartbeat row divides all steady CPU by the heartbeats, so " +
-    "it overstates a heartbeat: in interleaved runs on a shared machine (18,500 agents told 15 s " +
-    "against 40 s) a heartbeat cost about 0.02 ms at the margin, and the rest grows with the " +
-    "connections held (about 0.37 % of a core per 1,000 agents, not yet profiled). The whole " +
-    "fleet's CPU is therefore projected per connected agent, as if all of it grew with the " +
-    "fleet, which overstates it where heartbeats get rarer. " +
+  "**Bound by** the runtime's work per message, as far as profiled. Steady CPU is what the " +
+    "server spends while nothing happens but heartbeats: each one is a socket read, a message " +
+    "event and the ack's write, mostly in the runtime outside JavaScript (a profile of an " +
+    "earlier run's last minute had the JavaScript thread idle 94.9 % of the time: garbage " +
+    "collection 1.6 %, SQLite 1.8 % for the activity flush, the heartbeat's own code under 1 %); " +
+    "the exact heartbeat frame skips JSON and the schema. A node tells its agents a longer " +
+    "interval once it holds more than 7,500 (`--agent-heartbeats-per-second`, 500 by default), " +
+    "each connection keeping a window of three times what it was told, so 18,500 agents beat " +
+    "every 40 s and 50,000 would beat every 100 s; a half-open connection then shows offline " +
+    "after up to three intervals (a closed one at once). Until this run the agents' sockets " +
+    "were upgraded with the runtime's idle timeout of 60 s, which pings a socket silent for " +
+    "30 s: an agent told 40 s got a ping, its pong and the timers that go with them for every " +
+    "heartbeat (told 100 s, three). That was the cost earlier runs put down to the connections " +
+    "held (about 0.37 % of a core per 1,000 agents), and the reason the earlier quiet runs " +
+    "projected 23.2 and 28.1 % for 50,000. The server now sends agents no pings (their " +
+    "heartbeat window is the rule, as before): interleaved at 18,500 agents told 40 s on this " +
+    "machine, 2 rounds each, steady CPU fell from 10.2 and 8.5 % of a core to 4.4 and 5.3 % " +
+    "(0.221 and 0.183 against 0.095 and 0.115 ms a heartbeat), and memory per agent from 22.7 " +
+    "and 22.0 to 20.7 and 19.3 KiB (one timer less per socket). The whole fleet's CPU is " +
+    "projected per connected agent, as if all of it grew with the fleet, which overstates it: " +
+    "50,000 agents told 100 s send 500 heartbeats a second, barely more than the 462 of 18,500 " +
+    "told 40 s. " +
     'An earlier two-node run on PostgreSQL logged four "saving agent activity failed: ' +
     'deadlock detected" errors while agents connected: a flush of check-in times and a group ' +
     "of connections locked the same device rows in different orders (nothing was lost; the " +
     "times were written at the next flush). A node's writes that lock several device rows now " +
-    "take turns, and this run logged none. " +
-    "This run's steady CPU at 18,500 agents, 10.4 % (0.225 ms a heartbeat), projects to 28.1 % " +
-    "for 50,000, over the target; the previous quiet run measured 8.6 % (0.185 ms), projected " +
-    "23.2 %. Nothing on that path changed between the two: right after this run, interleaved at " +
-    "10,000 agents on the same machine (2 rounds each), the code before this stop's changes spent " +
-    "0.131 and 0.107 ms a heartbeat (6.5 and 5.3 % of a core, 21.5 and 21.8 KiB per agent) and " +
-    "this code 0.127 and 0.115 ms (6.3 and 5.7 %, 21.3 and 21.7 KiB). The figure's spread between " +
-    "quiet runs is as wide as the target's margin, and it rises with whatever else runs: with " +
-    "other work on the machine the same 10,000 agents cost 11.5 % (0.231 ms). A CPU profile of " +
-    "that run's last minute (heartbeats only) has the server's JavaScript thread idle 94.9 % of " +
-    "the time: garbage collection 1.6 %, SQLite 1.8 % (the activity flush), the heartbeat's own " +
-    "code (reading it, the presence check-in, the ack) under 1 %; the rest of the process's CPU " +
-    "is the runtime's socket work outside JavaScript, which grows with the connections held.";
+    "take turns, and this run logged none.";
 
 /** The fleet section of BENCHMARKS.md. */
 export function fleetSection(f: FleetResult): string {
