@@ -27,6 +27,7 @@ import {
   findReceiptOfAttempt,
   insertPendingReceipt,
   pendingReceiptIds,
+  type ReceiptRow,
   sessionReceipts,
 } from "../store/receipts.ts";
 import { loadSession } from "../store/sessions.ts";
@@ -123,21 +124,24 @@ export class ConsentReceipts implements ReceiptBook {
 
   /** Completes the pending receipt of an attempt; see {@link completeReceipt}. */
   async complete(attemptId: string): Promise<void> {
-    const row = await findReceiptOfAttempt(this.#d.db, attemptId);
-    if (row) await this.#complete(row.id);
+    await this.#complete(await findReceiptOfAttempt(this.#d.db, attemptId));
   }
 
-  /** Completes a pending receipt once its channels are on record; then mails and shows it. */
-  async #complete(id: string): Promise<void> {
+  /**
+   * Completes a pending receipt, as read, once its channels are on record; then mails and shows
+   * it. Only a receipt still pending when the completing transaction runs is completed.
+   */
+  async #complete(row: ReceiptRow | undefined): Promise<void> {
     const { db, work } = this.#d;
-    const row = await findReceipt(db, id);
     if (!row || row.status !== "pending") return;
+    const id = row.id;
     await this.channels?.settled(row.session_id);
     const records: ChannelRecord[] = await channelEndRecords(db, row.attempt_id);
     const body = receiptBody(records);
     const receipt = await work.run(async (tx) => {
-      if (!await completeReceipt(tx.db, id, body, tx.now)) return null;
-      const done = decodeReceipt((await findReceipt(tx.db, id))!)!;
+      const completed = await completeReceipt(tx.db, row, body, tx.now);
+      if (!completed) return null;
+      const done = decodeReceipt(completed)!;
       await tx.audit({
         action: "receipt.issued",
         actor: { kind: "system" },
@@ -196,21 +200,18 @@ export class ConsentReceipts implements ReceiptBook {
     if (!receipt) return;
     if (row.recipient) this.#d.mail.kick();
     this.agents?.send(row.device_id, receipt.message);
-    const stored = await loadSession(db, row.session_id);
-    if (stored) {
-      this.#d.events.publish({
-        kind: "session",
-        sessionId: row.session_id,
-        deviceId: row.device_id,
-        technicianId: stored.session.technicianId,
-      });
-    }
+    this.#d.events.publish({
+      kind: "session",
+      sessionId: row.session_id,
+      deviceId: row.device_id,
+      technicianId: row.technician_id,
+    });
   }
 
   /** Completes, in the background, what a stop left pending. */
   async completePending(): Promise<void> {
     for (const id of await pendingReceiptIds(this.#d.db)) {
-      await this.#complete(id).catch((err) =>
+      await this.#complete(await findReceipt(this.#d.db, id)).catch((err) =>
         this.#d.log.error("a consent receipt could not be completed", { err, receiptId: id })
       );
     }

@@ -57,7 +57,7 @@ async function openSession(w: World, user: CurrentUser, deviceId: string): Promi
 
 Deno.test({
   name:
-    "Request Authorization reads the session and the device once and writes the request and its prompt in one transaction",
+    "Request Authorization reads the session and the device once and writes the request and its prompt in one transaction; the receipt's completion reads its row once",
   async fn() {
     await using w = await world();
     await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
@@ -80,11 +80,29 @@ Deno.test({
       async () => (await sessions.get(sessionId))?.session.status.kind === "authorized",
     );
 
-    const ended = await watched(db, () => sessions.deauthorize(user, sessionId));
+    // The deauthorization, and the completion of its receipt that follows once the channels
+    // are on record: the receipt's row is read once, and the session not again.
+    const { receipts } = w.server.services;
+    const complete = receipts.complete;
+    let completing: Promise<void> | undefined;
+    receipts.complete = function (attemptId) {
+      completing = complete.call(this, attemptId);
+      return completing;
+    };
+    const ended = await watched(db, async () => {
+      const session = await sessions.deauthorize(user, sessionId);
+      await completing;
+      return session;
+    });
     assert.equal(ended.value.status.kind, "unauthorized");
     assert.equal(reads(ended.statements, "support_sessions", sessionId), 1);
     assert.equal(reads(ended.statements, "devices", deviceId), 1);
-    assert.equal(ended.transactions, 1);
+    assert.equal(ended.transactions, 2);
+    const receipt = await db.selectFrom("consent_receipts").select(["id", "attempt_id", "status"])
+      .where("session_id", "=", sessionId).executeTakeFirstOrThrow();
+    assert.equal(receipt.status, "complete");
+    assert.equal(reads(ended.statements, "consent_receipts", receipt.attempt_id), 1);
+    assert.equal(reads(ended.statements, "consent_receipts", receipt.id), 0);
 
     // The record is what it always was, in order.
     const actions = (await db.selectFrom("audit_log").select("action")
