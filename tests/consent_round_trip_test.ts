@@ -121,6 +121,64 @@ Deno.test({
 
 Deno.test({
   name:
+    "through the API, Request Authorization and Deauthorize read the session and its device once each, and the token's user once",
+  async fn() {
+    await using w = await world();
+    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+    const { agent, deviceId } = await w.agent("PC-API-ROUND-TRIP");
+    const { db, sessions, apiTokens } = w.server.services;
+    const user = await owner(w);
+    const sessionId = await openSession(w, user, deviceId);
+    const { token } = await apiTokens.create(
+      { userId: user.id, name: "round trip", expiresAt: null },
+      { kind: "system" },
+    );
+    const post = async (path: string) => {
+      const res = await fetch(`${w.server.url}/api/v1/sessions/${sessionId}/${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      });
+      return { status: res.status, json: await res.json() };
+    };
+
+    const requested = await watched(db, () => post("authorize"));
+    assert.equal(requested.value.status, 202);
+    assert.equal(requested.value.json.session.status, "authorizing");
+    assert.equal(reads(requested.statements, "support_sessions", sessionId), 1);
+    assert.equal(reads(requested.statements, "devices", deviceId), 1);
+    await agent.waitForScreen(/Olive Owner wants to connect to this device/);
+    await agent.type("a");
+    await until(
+      "the session authorized",
+      async () => (await sessions.get(sessionId))?.session.status.kind === "authorized",
+    );
+
+    const ended = await watched(db, () => post("deauthorize"));
+    assert.equal(ended.value.status, 200);
+    assert.equal(ended.value.json.session.status, "unauthorized");
+    assert.equal(reads(ended.statements, "support_sessions", sessionId), 1);
+    assert.equal(reads(ended.statements, "devices", deviceId), 1);
+    // The token's owner is read to sign the request in; their name, who ended it, is not read again.
+    assert.equal(reads(ended.statements, "users", user.id), 1);
+    assert.equal(ended.value.json.session.lastOutcome.byName, user.name);
+
+    // A session the token's user may not see is still not found, whichever way it is asked.
+    for (const path of ["authorize", "deauthorize"]) {
+      const res = await fetch(`${w.server.url}/api/v1/sessions/nope/${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      assert.equal(res.status, 404);
+      assert.deepEqual(await res.json(), {
+        error: "There is no such support session",
+        code: "not_found",
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "fifty Request Authorizations at once: each supersedes the one before, whole and in order, and one attempt is left pending",
   async fn() {
     await using w = await world();
