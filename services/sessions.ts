@@ -395,7 +395,8 @@ export class SupportSessions implements DeadlineSource {
       policy,
       deviceId: device.id,
       technician: { id: user.id, mfaEnrolled: user.mfaEnabled },
-      lastVerifiedAt: await secureConnectVerifiedAt(db, user.id, device.id),
+      // Without Secure Connect, when the technician last passed it changes nothing.
+      lastVerifiedAt: policy.enabled ? await secureConnectVerifiedAt(db, user.id, device.id) : null,
       now,
     });
   }
