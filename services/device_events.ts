@@ -11,14 +11,15 @@ import {
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Db } from "../store/db.ts";
-import {
-  acknowledgeDeviceMessage,
-  acknowledgeRevokes,
-  findPrompt,
-} from "../store/device_messages.ts";
+import { acknowledgeDeviceMessage, acknowledgeRevokes } from "../store/device_messages.ts";
 import { findDevice } from "../store/devices.ts";
 import { loadPolicies } from "../store/policies.ts";
-import { deviceSessionIds, loadSession } from "../store/sessions.ts";
+import {
+  deviceSessionIds,
+  loadPromptedSession,
+  loadScopedSession,
+  loadSession,
+} from "../store/sessions.ts";
 import type { AgentLink, Clock } from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
@@ -84,8 +85,8 @@ export class DeviceEvents {
       const now = tx.now;
       // Every prompt shown is recorded with its attempt, so core judges even an answer to a
       // superseded attempt or a closed session, and the record names both.
-      const shown = await findPrompt(tx.db, deviceId, promptId) ??
-        await this.#pendingPrompt(tx.db, deviceId, promptId);
+      const prompted = await loadPromptedSession(tx.db, deviceId, promptId);
+      const shown = prompted ?? await this.#pendingPrompt(tx.db, deviceId, promptId);
       if (shown) {
         await this.#d.transitions.applyIn(tx, shown.sessionId, (s) =>
           supportSessionTransition(s, {
@@ -96,7 +97,7 @@ export class DeviceEvents {
             at: now,
             ...(choice.granted ? { granted: choice.granted } : {}),
             ...(choice.windowMinutes !== undefined ? { windowMinutes: choice.windowMinutes } : {}),
-          }));
+          }), prompted?.session);
         return;
       }
       await tx.audit({
@@ -236,11 +237,16 @@ export class DeviceEvents {
 
   /** The agent carried out a kept message: it is not sent again, and the record says so. */
   async #onAck(deviceId: string, messageId: string) {
-    const device = await findDevice(this.#db, deviceId);
     const acked = await this.#d.work.run(async (tx) => {
       // Scoped to the device: an agent can only acknowledge what was sent to it.
       const kept = await acknowledgeDeviceMessage(tx.db, deviceId, messageId);
       if (!kept) return undefined;
+      // The session it was about, with its device's department: read once, in this transaction.
+      const scoped = kept.sessionId ? await loadScopedSession(tx.db, kept.sessionId) : undefined;
+      const session = scoped?.stored.session;
+      const departmentId = session?.deviceId === deviceId
+        ? scoped!.departmentId
+        : (await findDevice(tx.db, deviceId))?.department_id ?? null;
       await tx.audit({
         action: kept.kind === "revoke"
           ? "authorization.revoke_acknowledged"
@@ -251,17 +257,15 @@ export class DeviceEvents {
         deviceId,
         sessionId: kept.sessionId,
         attemptId: kept.attemptId,
-        departmentId: device?.department_id ?? null,
+        departmentId,
         detail: kept.message.type === "prompt_withdraw"
           ? { messageId, promptId: kept.message.promptId }
           : kept.message.type === "receipt"
           ? { messageId, receiptId: kept.message.receiptId }
           : { messageId },
       });
-      return kept;
+      return session;
     });
-    if (!acked?.sessionId) return;
-    const stored = await loadSession(this.#db, acked.sessionId);
-    if (stored) this.#d.transitions.publish(stored.session);
+    if (acked) this.#d.transitions.publish(acked);
   }
 }

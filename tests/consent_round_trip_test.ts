@@ -102,15 +102,26 @@ Deno.test({
     );
     await agent.waitForScreen(/Olive Owner wants to connect to this device/);
 
-    // The answer: the prompt, the session and core's judgement in one transaction.
-    await agent.type("a");
-    await until(
-      "the session authorized",
-      async () => (await sessions.get(sessionId))?.session.status.kind === "authorized",
+    // The answer: the prompt, the session and core's judgement in one transaction, the prompt
+    // and its session read in one statement. Waited for on the live bus, which reads nothing.
+    let authorized = false;
+    const unsubscribe = w.server.services.events.subscribe((e) => {
+      if (e.kind === "session" && e.sessionId === sessionId) authorized = true;
+    });
+    const answered = await watched(db, async () => {
+      await agent.type("a");
+      await until("the session authorized", () => authorized);
+    }).finally(unsubscribe);
+    assert.equal((await sessions.get(sessionId))?.session.status.kind, "authorized");
+    assert.equal(answered.transactions, 1);
+    assert.equal(
+      answered.statements.filter((q) => /^select\b.*\bfrom "device_prompts"/.test(q.sql)).length,
+      1,
     );
+    assert.equal(reads(answered.statements, "support_sessions", sessionId), 0);
 
     // The deauthorization, and the completion of its receipt that follows once the channels
-    // are on record: the receipt's row is read once, and the session not again.
+    // are on record: the receipt's row is read once.
     const { receipts } = w.server.services;
     const complete = receipts.complete;
     let completing: Promise<void> | undefined;
@@ -118,15 +129,21 @@ Deno.test({
       completing = complete.call(this, attemptId);
       return completing;
     };
+    const acknowledged = async () =>
+      (await db.selectFrom("audit_log").select("action").where("session_id", "=", sessionId)
+        .where("action", "in", ["authorization.revoke_acknowledged", "receipt.acknowledged"])
+        .execute()).length === 2;
     const ended = await watched(db, async () => {
       const session = await sessions.deauthorize(user, sessionId);
       await completing;
+      // The agent acknowledges the revoke and the receipt: each in its own transaction, with
+      // the session it was about and that device's department read in one statement.
+      await until("the revoke and the receipt acknowledged", acknowledged);
       return session;
     });
     assert.equal(ended.value.status.kind, "unauthorized");
-    assert.equal(reads(ended.statements, "support_sessions", sessionId), 1);
     assert.equal(reads(ended.statements, "devices", deviceId), 1);
-    assert.equal(ended.transactions, 2);
+    assert.equal(ended.transactions, 4);
     const receipt = await db.selectFrom("consent_receipts").select(["id", "attempt_id", "status"])
       .where("session_id", "=", sessionId).executeTakeFirstOrThrow();
     assert.equal(receipt.status, "complete");
