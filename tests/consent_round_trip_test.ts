@@ -187,6 +187,15 @@ Deno.test({
       return { status: res.status, json: await res.json() };
     };
 
+    // The token is checked with its user in one statement.
+    const signedIn = await watched(db, () =>
+      fetch(`${w.server.url}/api/v1/sessions/${sessionId}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      }).then((res) => res.json()));
+    assert.equal(signedIn.value.session.id, sessionId);
+    assert.equal(signedIn.statements.filter((q) => /\bfrom "api_tokens"/.test(q.sql)).length, 1);
+    assert.equal(reads(signedIn.statements, "users", user.id), 0);
+
     const requested = await watchedRequests(db, tokenId, () => post("authorize"));
     assert.equal(requested.value.status, 202);
     assert.equal(requested.value.json.session.status, "authorizing");
