@@ -7,6 +7,7 @@
 import {
   promptMessage,
   SUPPORT_PERMISSION_MESSAGE,
+  type SupportSession,
   supportSessionTransition,
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
@@ -22,7 +23,7 @@ import {
 } from "../store/sessions.ts";
 import type { AgentLink, Clock } from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
-import type { UnitOfWork } from "./unit_of_work.ts";
+import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 
 /** What the device-event handler needs. */
 export interface DeviceEventDeps {
@@ -36,6 +37,9 @@ export interface DeviceEventDeps {
 /** Turns what devices say into session transitions. */
 export class DeviceEvents {
   readonly #d: DeviceEventDeps;
+  /** Acknowledgements waiting for the next group's transaction, in arrival order. */
+  readonly #acks: PendingAck[] = [];
+  #acking = false;
 
   constructor(deps: DeviceEventDeps) {
     this.#d = deps;
@@ -235,37 +239,91 @@ export class DeviceEvents {
     this.#d.transitions.publish(stored.session);
   }
 
-  /** The agent carried out a kept message: it is not sent again, and the record says so. */
-  async #onAck(deviceId: string, messageId: string) {
-    const acked = await this.#d.work.run(async (tx) => {
-      // Scoped to the device: an agent can only acknowledge what was sent to it.
-      const kept = await acknowledgeDeviceMessage(tx.db, deviceId, messageId);
-      if (!kept) return undefined;
-      // The session it was about, with its device's department: read once, in this transaction.
-      const scoped = kept.sessionId ? await loadScopedSession(tx.db, kept.sessionId) : undefined;
-      const session = scoped?.stored.session;
-      const departmentId = session?.deviceId === deviceId
-        ? scoped!.departmentId
-        : (await findDevice(tx.db, deviceId))?.department_id ?? null;
-      await tx.audit({
-        action: kept.kind === "revoke"
-          ? "authorization.revoke_acknowledged"
-          : kept.kind === "receipt"
-          ? "receipt.acknowledged"
-          : "confirmation.withdraw_acknowledged",
-        actor: { kind: "agent", id: deviceId },
-        deviceId,
-        sessionId: kept.sessionId,
-        attemptId: kept.attemptId,
-        departmentId,
-        detail: kept.message.type === "prompt_withdraw"
-          ? { messageId, promptId: kept.message.promptId }
-          : kept.message.type === "receipt"
-          ? { messageId, receiptId: kept.message.receiptId }
-          : { messageId },
-      });
-      return session;
-    });
-    if (acked) this.#d.transitions.publish(acked);
+  /**
+   * The agent carried out a kept message: it is not sent again, and the record says so.
+   * Acknowledgements that arrive while the one before waits for the database are written
+   * together (group commit, up to {@link ACK_GROUP}): one transaction, each acknowledgement its
+   * own deletion and its own link of the audit chain, in the order they arrived.
+   */
+  #onAck(deviceId: string, messageId: string): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.#acks.push({ deviceId, messageId, done });
+    if (!this.#acking) void this.#writeAcks();
+    return done.promise;
   }
+
+  async #writeAcks(): Promise<void> {
+    this.#acking = true;
+    try {
+      while (this.#acks.length > 0) {
+        let group: PendingAck[] = [];
+        try {
+          const touched = await this.#d.work.run(async (tx) => {
+            // Taken once the transaction has begun: whatever arrived while it waited joins it.
+            group = this.#acks.splice(0, ACK_GROUP);
+            const sessions = new Map<string, SupportSession>();
+            for (const ack of group) {
+              const session = await this.#acknowledge(tx, ack.deviceId, ack.messageId);
+              if (session) sessions.set(session.id, session);
+            }
+            return sessions;
+          });
+          for (const session of touched.values()) this.#d.transitions.publish(session);
+          for (const ack of group) ack.done.resolve();
+        } catch (err) {
+          // Failed before its group was taken (the transaction could not begin): the group it
+          // would have taken fails with it, so the loop always moves on.
+          if (group.length === 0) group = this.#acks.splice(0, ACK_GROUP);
+          for (const ack of group) ack.done.reject(err);
+        }
+      }
+    } finally {
+      this.#acking = false;
+    }
+  }
+
+  /** One acknowledgement, in `tx`: the session it was about, when there is one. */
+  async #acknowledge(
+    tx: Tx,
+    deviceId: string,
+    messageId: string,
+  ): Promise<SupportSession | undefined> {
+    // Scoped to the device: an agent can only acknowledge what was sent to it.
+    const kept = await acknowledgeDeviceMessage(tx.db, deviceId, messageId);
+    if (!kept) return undefined;
+    // The session it was about, with its device's department: read once, in this transaction.
+    const scoped = kept.sessionId ? await loadScopedSession(tx.db, kept.sessionId) : undefined;
+    const session = scoped?.stored.session;
+    const departmentId = session?.deviceId === deviceId
+      ? scoped!.departmentId
+      : (await findDevice(tx.db, deviceId))?.department_id ?? null;
+    await tx.audit({
+      action: kept.kind === "revoke"
+        ? "authorization.revoke_acknowledged"
+        : kept.kind === "receipt"
+        ? "receipt.acknowledged"
+        : "confirmation.withdraw_acknowledged",
+      actor: { kind: "agent", id: deviceId },
+      deviceId,
+      sessionId: kept.sessionId,
+      attemptId: kept.attemptId,
+      departmentId,
+      detail: kept.message.type === "prompt_withdraw"
+        ? { messageId, promptId: kept.message.promptId }
+        : kept.message.type === "receipt"
+        ? { messageId, receiptId: kept.message.receiptId }
+        : { messageId },
+    });
+    return session;
+  }
+}
+
+/** The most acknowledgements written in one transaction. */
+const ACK_GROUP = 32;
+
+/** An acknowledgement waiting for its group's transaction. */
+interface PendingAck {
+  deviceId: string;
+  messageId: string;
+  done: PromiseWithResolvers<void>;
 }
