@@ -28,16 +28,16 @@ const Body = z.object({
   })),
 });
 
-/** Records the receipt of an authorization that just ended; a second one for it is a no-op. */
-export async function insertPendingReceipt(
-  db: Db,
-  row: Omit<ReceiptRow, "status" | "body" | "completed_at">,
-): Promise<boolean> {
-  return (await insertPending(db, row)).length > 0;
+/**
+ * Records the receipt of an authorization that just ended (pending, or complete when nothing was
+ * left to wait for); false when the attempt has one already, which stays as it is.
+ */
+export async function insertReceipt(db: Db, row: ReceiptRow): Promise<boolean> {
+  return (await insertReceiptRow(db, row)).length > 0;
 }
 
 // A receipt's statements run once for every authorization that ends: built once.
-const insertPending = compiled(
+const insertReceiptRow = compiled(
   [
     "id",
     "session_id",
@@ -53,10 +53,12 @@ const insertPending = compiled(
     "outcome",
     "recipient",
     "created_at",
+    "status",
+    "body",
+    "completed_at",
   ],
-  (db, row: Omit<ReceiptRow, "status" | "body" | "completed_at">) =>
-    db.insertInto("consent_receipts")
-      .values({ ...row, status: "pending", body: null, completed_at: null })
+  (db, row: Pick<ReceiptRow, keyof ReceiptRow>) =>
+    db.insertInto("consent_receipts").values(row)
       .onConflict((oc) => oc.column("attempt_id").doNothing())
       .returning("id"),
 );
