@@ -23,6 +23,7 @@ import {
 } from "../store/sessions.ts";
 import type { AgentLink, Clock } from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
+import { SessionError } from "./errors.ts";
 import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 
 /** What the device-event handler needs. */
@@ -37,9 +38,9 @@ export interface DeviceEventDeps {
 /** Turns what devices say into session transitions. */
 export class DeviceEvents {
   readonly #d: DeviceEventDeps;
-  /** Acknowledgements waiting for the next group's transaction, in arrival order. */
-  readonly #acks: PendingAck[] = [];
-  #acking = false;
+  /** Answers and acknowledgements waiting for the next group's transaction, in arrival order. */
+  readonly #waiting: GroupedWrite[] = [];
+  #writing = false;
 
   constructor(deps: DeviceEventDeps) {
     this.#d = deps;
@@ -78,14 +79,14 @@ export class DeviceEvents {
     });
   }
 
-  async #onPromptAnswer(
+  #onPromptAnswer(
     deviceId: string,
     promptId: string,
     answer: "accept" | "decline",
     choice: { granted?: string[]; windowMinutes?: number | null } = {},
-  ) {
+  ): Promise<void> {
     // One unit of work: which attempt the prompt belongs to, core's judgement and the record.
-    await this.#d.work.run(async (tx) => {
+    return this.#grouped(async (tx) => {
       const now = tx.now;
       // Every prompt shown is recorded with its attempt, so core judges even an answer to a
       // superseded attempt or a closed session, and the record names both.
@@ -239,46 +240,61 @@ export class DeviceEvents {
     this.#d.transitions.publish(stored.session);
   }
 
-  /**
-   * The agent carried out a kept message: it is not sent again, and the record says so.
-   * Acknowledgements that arrive while the one before waits for the database are written
-   * together (group commit, up to {@link ACK_GROUP}): one transaction, each acknowledgement its
-   * own deletion and its own link of the audit chain, in the order they arrived.
-   */
+  /** The agent carried out a kept message: it is not sent again, and the record says so. */
   #onAck(deviceId: string, messageId: string): Promise<void> {
+    return this.#grouped(async (tx) => {
+      const session = await this.#acknowledge(tx, deviceId, messageId);
+      if (session) tx.afterCommit(() => this.#d.transitions.publish(session));
+    });
+  }
+
+  /**
+   * Runs `write` in a transaction it shares with the answers and acknowledgements that arrive
+   * while the one before waits for the database (group commit, up to {@link GROUP}): each its
+   * own rows and links of the audit chain, in the order they arrived, and what each leaves for
+   * after the commit in that order too. A write that fails with a {@link SessionError} (core's
+   * refusal, a session that is gone: both before it writes anything) fails alone; any other
+   * error fails the whole group, whose transaction is rolled back.
+   */
+  #grouped(write: (tx: Tx) => Promise<void>): Promise<void> {
     const done = Promise.withResolvers<void>();
-    this.#acks.push({ deviceId, messageId, done });
-    if (!this.#acking) void this.#writeAcks();
+    this.#waiting.push({ write, done });
+    if (!this.#writing) void this.#writeGroups();
     return done.promise;
   }
 
-  async #writeAcks(): Promise<void> {
-    this.#acking = true;
+  async #writeGroups(): Promise<void> {
+    this.#writing = true;
     try {
-      while (this.#acks.length > 0) {
-        let group: PendingAck[] = [];
+      while (this.#waiting.length > 0) {
+        let group: GroupedWrite[] = [];
+        const failed = new Map<GroupedWrite, unknown>();
         try {
-          const touched = await this.#d.work.run(async (tx) => {
+          await this.#d.work.run(async (tx) => {
             // Taken once the transaction has begun: whatever arrived while it waited joins it.
-            group = this.#acks.splice(0, ACK_GROUP);
-            const sessions = new Map<string, SupportSession>();
-            for (const ack of group) {
-              const session = await this.#acknowledge(tx, ack.deviceId, ack.messageId);
-              if (session) sessions.set(session.id, session);
+            group = this.#waiting.splice(0, GROUP);
+            for (const item of group) {
+              try {
+                await item.write(tx);
+              } catch (err) {
+                if (!(err instanceof SessionError)) throw err;
+                failed.set(item, err);
+              }
             }
-            return sessions;
           });
-          for (const session of touched.values()) this.#d.transitions.publish(session);
-          for (const ack of group) ack.done.resolve();
+          for (const item of group) {
+            if (failed.has(item)) item.done.reject(failed.get(item));
+            else item.done.resolve();
+          }
         } catch (err) {
           // Failed before its group was taken (the transaction could not begin): the group it
           // would have taken fails with it, so the loop always moves on.
-          if (group.length === 0) group = this.#acks.splice(0, ACK_GROUP);
-          for (const ack of group) ack.done.reject(err);
+          if (group.length === 0) group = this.#waiting.splice(0, GROUP);
+          for (const item of group) item.done.reject(err);
         }
       }
     } finally {
-      this.#acking = false;
+      this.#writing = false;
     }
   }
 
@@ -318,12 +334,11 @@ export class DeviceEvents {
   }
 }
 
-/** The most acknowledgements written in one transaction. */
-const ACK_GROUP = 32;
+/** The most answers and acknowledgements written in one transaction. */
+const GROUP = 32;
 
-/** An acknowledgement waiting for its group's transaction. */
-interface PendingAck {
-  deviceId: string;
-  messageId: string;
+/** A device event's write waiting for its group's transaction. */
+interface GroupedWrite {
+  write: (tx: Tx) => Promise<void>;
   done: PromiseWithResolvers<void>;
 }

@@ -9,6 +9,11 @@ import { findDevice } from "../store/devices.ts";
 import { findUser } from "../store/users.ts";
 import { type CurrentUser, toCurrentUser } from "../services/accounts.ts";
 import { type World, world } from "./support/world.ts";
+import { quietWork } from "./support/work.ts";
+import { silentLogger } from "../lib/log.ts";
+import { DeviceEvents } from "../services/device_events.ts";
+import type { AgentLink, AgentListener } from "../services/ports.ts";
+import { SessionTransitions } from "../services/session_transitions.ts";
 import { until } from "./support/wait.ts";
 
 /** The statements run and the transactions begun on `db` while `fn` runs. */
@@ -276,5 +281,66 @@ Deno.test({
     assert.equal(prompts.length, 50);
     assert.equal(prompts.filter((p) => p.attempt_id === pending).length, 1);
     await agent.waitForScreen(/Olive Owner wants to connect to this device/);
+  },
+});
+
+Deno.test({
+  name:
+    "answers from several devices that arrive together are judged in one transaction, each its own links of the chain, in order",
+  async fn() {
+    await using w = await world();
+    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+    const { db, sessions, clock } = w.server.services;
+    const user = await owner(w);
+    const sessionIds: string[] = [];
+    for (const name of ["PC-GROUP-1", "PC-GROUP-2", "PC-GROUP-3"]) {
+      const { deviceId } = await w.agent(name);
+      const sessionId = await openSession(w, user, deviceId);
+      assert.equal((await sessions.requestAuthorization(user, sessionId)).kind, "requested");
+      sessionIds.push(sessionId);
+    }
+    const prompts = await db.selectFrom("device_prompts").select(["id", "device_id", "session_id"])
+      .where("session_id", "in", sessionIds).execute();
+    assert.equal(prompts.length, 3);
+
+    // The answers reach device events of the test's own, as one burst of frames would.
+    const work = quietWork(db, clock);
+    let runs = 0;
+    const run = work.run.bind(work);
+    work.run = (fn) => (runs++, run(fn));
+    let listener: AgentListener = {};
+    const events = new DeviceEvents({
+      work,
+      transitions: new SessionTransitions({
+        work,
+        events: { publish() {} },
+        audit: { audited() {} },
+      }),
+      agents: { listen: (l: AgentListener) => void (listener = l) } as unknown as AgentLink,
+      clock,
+      log: silentLogger,
+    });
+    events.start();
+    for (const p of prompts) {
+      listener.message?.(p.device_id, { type: "prompt_answer", promptId: p.id, answer: "accept" });
+    }
+    await until("every session authorized", async () => {
+      for (const id of sessionIds) {
+        if ((await sessions.get(id))?.session.status.kind !== "authorized") return false;
+      }
+      return true;
+    });
+    assert.equal(runs, 1);
+    const granted = await db.selectFrom("audit_log").select(["session_id", "action"])
+      .where("session_id", "in", sessionIds)
+      .where("action", "in", ["confirmation.accepted", "authorization.granted"])
+      .orderBy("seq").execute();
+    assert.deepEqual(
+      granted.map((r) => [r.session_id, r.action]),
+      prompts.flatMap((p) => [
+        [p.session_id, "confirmation.accepted"],
+        [p.session_id, "authorization.granted"],
+      ]),
+    );
   },
 });
