@@ -426,27 +426,40 @@ function boundBy(r: ConsentResult): string {
 
 /**
  * The profile's split of the server's busy time over the round trips (100 at once, 1000 agents,
- * load 15–60 on 2 cores): 34 % idle, and of the rest these shares.
+ * on the machine shared with other work): 55 % idle, and of the rest these shares; then what the
+ * cuts of the consent3 change set did, from interleaved runs against the code before them.
  */
 const PROFILE_SPLIT = "Where the server's busy time goes (profile over the round trips, 100 at " +
-  "once with 1000 agents connected; the server idle 34 % of the time): SQLite's COMMITs 25 % " +
-  "(one transaction per step of the round trip; a commit alone is ~12 µs, but the WAL checkpoint " +
-  "that every thousandth page's commit runs, with its fsyncs on a shared disk, makes the tail: " +
-  "commits up to 450 ms in the profile, during which the thread waits), the other SQL statements " +
-  "14 % and the audit rows' statements 8 %, kysely building and running the queries 12 %, HTTP, " +
-  "middleware and JSON 9 %, the services 8.5 %, core's decisions 8 %, the audit rows' canonical " +
-  "text and webhook payloads 4 %, the hub (agent sockets, prompt out, answer in) 2.6 %, log lines " +
-  "2 %, the audit chain's SHA-256 1.1 % (22 % before it was computed in place instead of on " +
-  "WebCrypto's thread: server CPU per round trip 11.7 ms → 8.4 ms in the same setting), garbage " +
-  "collection 0.7 %, the fleet's heartbeats 0.2 %. One request at a time is bound by the same " +
-  "shared CPU: its p50 is what the server needs; its p99 is a round trip that came while the " +
-  "burst before it was still being finished (receipts, revoke acknowledgements). Tried and " +
-  "left out: WAL checkpoints on a worker with its own connection, off the request thread " +
-  "(`wal_autocheckpoint=0` on the request connection): the syncs on the request thread fell " +
-  "from about 720 to about 150 per run of 1,000 agents and 200 at once, but in five " +
+  "once with 1000 agents connected; the server idle 55 % of the time): SQLite's BEGINs and " +
+  "COMMITs 21 % (a commit writes every page the transaction touched to the WAL, about 0.1 ms " +
+  "with the audit log's indexes; the WAL checkpoint that every thousandth page's commit runs, " +
+  "with its fsyncs on a shared disk, makes the tail), the other SQL statements 10 % and the " +
+  "audit rows' statements 7.5 %, the store's own code (rows decoded, the session's JSON read and " +
+  "written, statements' parameters) 13 %, HTTP, routes and JSON 12.5 %, core's decisions 6 %, " +
+  "the audit chain's SHA-256 4.7 %, kysely 4 %, the services 3.5 %, the hub (agent sockets, " +
+  "prompt out, answer in) 3.2 %, garbage collection 1.5 %, log lines 0.8 %. One request at a " +
+  "time is bound by the same shared CPU: its p50 is what the server needs; its p99 is a round " +
+  "trip that came while the burst before it was still being finished (receipts, revoke " +
+  "acknowledgements). What cut the work per round trip from 3.11 ms to 2.46 ms of server CPU " +
+  "(0.79×; medians of four interleaved runs each way of `deno run -A bench/consent.ts 1000` on " +
+  "the shared 2-core machine, load average 4–37 from the bench's own 201 agent processes; " +
+  "ranges 2.36–2.48 ms against 2.97–3.33 ms; server time at 200 at once p50 174 ms against 217 " +
+  "ms, p99 296 ms against 379 ms): from about 69 statements and 6 transactions per round trip " +
+  "to about 43 (counted on one round trip) and two transactions of its own, the answer and the " +
+  "acknowledgements sharing groups — an audit row takes the hash of the row before it " +
+  "in its own insert and a use case's further rows go in sealed, the API checks the session " +
+  "once in the use case's transaction and the token with its user in one statement, the answer " +
+  "reads its prompt with the session, a receipt of an authorization that ended with no channel " +
+  "open is complete in the ending's transaction, and answers and acknowledgements that arrive " +
+  "while the one before waits for the database are written in one transaction (group commit). " +
+  "Tried and left out: WAL checkpoints on a worker with its own connection, off the request " +
+  "thread (`wal_autocheckpoint=0` on the request connection): the syncs on the request thread " +
+  "fell from about 720 to about 150 per run of 1,000 agents and 200 at once, but in five " +
   "interleaved pairs on a shared machine neither the server time's p99 nor the CPU per round " +
-  "trip improved measurably (the header sync of a WAL that starts over stays on the thread " +
-  "at `synchronous = NORMAL`), so the added worker did not earn its place.";
+  "trip improved measurably (the header sync of a WAL that starts over stays on the thread at " +
+  "`synchronous = NORMAL`), so the added worker did not earn its place; a larger " +
+  "`wal_autocheckpoint` (10,000 pages) left a commit's cost where it was (about 0.1 ms in a " +
+  "loop of such transactions, most of it writing the pages to the WAL).";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {

@@ -252,7 +252,12 @@ export function apiRoutes(): Hono<AppEnv> {
       technicianId: currentUser(c).id,
     });
     const by = session.status.kind === "unauthorized" ? session.status.last?.by : undefined;
-    const byName = by ? await accounts.displayName(by) : null;
+    // The viewer's own name is known from the request (a deauthorization answered to its author).
+    const byName = by === currentUser(c).id
+      ? currentUser(c).name
+      : by
+      ? await accounts.displayName(by)
+      : null;
     return c.json({ session: sessionJson(session, row, { now, actions, byName }) }, status);
   };
 
@@ -322,25 +327,25 @@ export function apiRoutes(): Hono<AppEnv> {
     });
   });
 
+  // The use case checks the session is the technician's own (404 otherwise) in its own
+  // transaction, and answers with the device it read: nothing is read before it.
   app.post("/v1/sessions/:id/authorize", async (c) => {
-    const found = await sessionAndDevice(c);
-    if (!found) return fail(c, 404, "not_found", "There is no such support session");
     const input = await body(c, AuthorizeBody);
     if (input instanceof Response) return input;
     const { sessions } = c.get("services");
-    const user = currentUser(c);
+    const [user, id] = [currentUser(c), c.req.param("id") ?? ""];
     try {
       const result = input.code || input.password
-        ? await sessions.verifySecureConnect(user, found.session.id, input)
+        ? await sessions.verifySecureConnect(user, id, input)
         : await sessions.requestAuthorization(
           user,
-          found.session.id,
+          id,
           undefined,
           input.reason,
           input.capabilities,
         );
       if (result.kind !== "requested") return stepUpNeeded(c, result);
-      return render(c, result.session, found.device, 202);
+      return render(c, result.session, result.device, 202);
     } catch (err) {
       return sessionFailure(c, err);
     }
@@ -365,7 +370,21 @@ export function apiRoutes(): Hono<AppEnv> {
     });
   });
 
-  for (const verb of ["cancel", "deauthorize", "close"] as const) {
+  // Checked (404 when the viewer may not see it) and carried out in one transaction.
+  app.post("/v1/sessions/:id/deauthorize", async (c) => {
+    try {
+      const { sessions } = c.get("services");
+      const { session, device } = await sessions.deauthorizeVisible(
+        currentUser(c),
+        c.req.param("id") ?? "",
+      );
+      return render(c, session, device);
+    } catch (err) {
+      return sessionFailure(c, err);
+    }
+  });
+
+  for (const verb of ["cancel", "close"] as const) {
     app.post(`/v1/sessions/:id/${verb}`, async (c) => {
       const found = await sessionAndDevice(c);
       if (!found) return fail(c, 404, "not_found", "There is no such support session");

@@ -3,13 +3,12 @@ import type { Clock } from "../lib/clock.ts";
 import { hashToken, newId, randomToken } from "../lib/tokens.ts";
 import type { AuditRecord } from "../store/audit.ts";
 import {
-  findApiTokenByHash,
+  findApiTokenWithUser,
   insertApiToken,
   listApiTokens,
   revokeApiToken,
   touchApiToken,
 } from "../store/api_tokens.ts";
-import { findUser } from "../store/users.ts";
 import { type CurrentUser, toCurrentUser } from "./accounts.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
@@ -78,13 +77,12 @@ export class ApiTokens {
   ): Promise<{ user: CurrentUser; tokenId: string; tokenName: string } | null> {
     if (!token.startsWith(API_TOKEN_PREFIX) || token.length > 100) return null;
     const db = this.#d.work.db;
-    const row = await findApiTokenByHash(db, hashToken(token));
+    const found = await findApiTokenWithUser(db, hashToken(token));
     const now = this.#d.clock.now();
-    if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) {
-      return null;
-    }
-    const user = await findUser(db, row.user_id);
-    if (!user || user.disabled_at !== null) return null;
+    if (!found) return null;
+    const { token: row, user } = found;
+    if (row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) return null;
+    if (user.disabled_at !== null) return null;
     if (row.last_used_at === null || now - row.last_used_at >= TOUCH_EVERY_MS) {
       await touchApiToken(db, row.id, now);
     }

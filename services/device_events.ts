@@ -7,21 +7,24 @@
 import {
   promptMessage,
   SUPPORT_PERMISSION_MESSAGE,
+  type SupportSession,
   supportSessionTransition,
 } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Db } from "../store/db.ts";
-import {
-  acknowledgeDeviceMessage,
-  acknowledgeRevokes,
-  findPrompt,
-} from "../store/device_messages.ts";
+import { acknowledgeDeviceMessage, acknowledgeRevokes } from "../store/device_messages.ts";
 import { findDevice } from "../store/devices.ts";
 import { loadPolicies } from "../store/policies.ts";
-import { deviceSessionIds, loadSession } from "../store/sessions.ts";
+import {
+  deviceSessionIds,
+  loadPromptedSession,
+  loadScopedSession,
+  loadSession,
+} from "../store/sessions.ts";
 import type { AgentLink, Clock } from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
-import type { UnitOfWork } from "./unit_of_work.ts";
+import { SessionError } from "./errors.ts";
+import type { Tx, UnitOfWork } from "./unit_of_work.ts";
 
 /** What the device-event handler needs. */
 export interface DeviceEventDeps {
@@ -35,6 +38,9 @@ export interface DeviceEventDeps {
 /** Turns what devices say into session transitions. */
 export class DeviceEvents {
   readonly #d: DeviceEventDeps;
+  /** Answers and acknowledgements waiting for the next group's transaction, in arrival order. */
+  readonly #waiting: GroupedWrite[] = [];
+  #writing = false;
 
   constructor(deps: DeviceEventDeps) {
     this.#d = deps;
@@ -73,19 +79,19 @@ export class DeviceEvents {
     });
   }
 
-  async #onPromptAnswer(
+  #onPromptAnswer(
     deviceId: string,
     promptId: string,
     answer: "accept" | "decline",
     choice: { granted?: string[]; windowMinutes?: number | null } = {},
-  ) {
+  ): Promise<void> {
     // One unit of work: which attempt the prompt belongs to, core's judgement and the record.
-    await this.#d.work.run(async (tx) => {
+    return this.#grouped(async (tx) => {
       const now = tx.now;
       // Every prompt shown is recorded with its attempt, so core judges even an answer to a
       // superseded attempt or a closed session, and the record names both.
-      const shown = await findPrompt(tx.db, deviceId, promptId) ??
-        await this.#pendingPrompt(tx.db, deviceId, promptId);
+      const prompted = await loadPromptedSession(tx.db, deviceId, promptId);
+      const shown = prompted ?? await this.#pendingPrompt(tx.db, deviceId, promptId);
       if (shown) {
         await this.#d.transitions.applyIn(tx, shown.sessionId, (s) =>
           supportSessionTransition(s, {
@@ -96,7 +102,7 @@ export class DeviceEvents {
             at: now,
             ...(choice.granted ? { granted: choice.granted } : {}),
             ...(choice.windowMinutes !== undefined ? { windowMinutes: choice.windowMinutes } : {}),
-          }));
+          }), prompted?.session);
         return;
       }
       await tx.audit({
@@ -235,33 +241,104 @@ export class DeviceEvents {
   }
 
   /** The agent carried out a kept message: it is not sent again, and the record says so. */
-  async #onAck(deviceId: string, messageId: string) {
-    const device = await findDevice(this.#db, deviceId);
-    const acked = await this.#d.work.run(async (tx) => {
-      // Scoped to the device: an agent can only acknowledge what was sent to it.
-      const kept = await acknowledgeDeviceMessage(tx.db, deviceId, messageId);
-      if (!kept) return undefined;
-      await tx.audit({
-        action: kept.kind === "revoke"
-          ? "authorization.revoke_acknowledged"
-          : kept.kind === "receipt"
-          ? "receipt.acknowledged"
-          : "confirmation.withdraw_acknowledged",
-        actor: { kind: "agent", id: deviceId },
-        deviceId,
-        sessionId: kept.sessionId,
-        attemptId: kept.attemptId,
-        departmentId: device?.department_id ?? null,
-        detail: kept.message.type === "prompt_withdraw"
-          ? { messageId, promptId: kept.message.promptId }
-          : kept.message.type === "receipt"
-          ? { messageId, receiptId: kept.message.receiptId }
-          : { messageId },
-      });
-      return kept;
+  #onAck(deviceId: string, messageId: string): Promise<void> {
+    return this.#grouped(async (tx) => {
+      const session = await this.#acknowledge(tx, deviceId, messageId);
+      if (session) tx.afterCommit(() => this.#d.transitions.publish(session));
     });
-    if (!acked?.sessionId) return;
-    const stored = await loadSession(this.#db, acked.sessionId);
-    if (stored) this.#d.transitions.publish(stored.session);
   }
+
+  /**
+   * Runs `write` in a transaction it shares with the answers and acknowledgements that arrive
+   * while the one before waits for the database (group commit, up to {@link GROUP}): each its
+   * own rows and links of the audit chain, in the order they arrived, and what each leaves for
+   * after the commit in that order too. A write that fails with a {@link SessionError} (core's
+   * refusal, a session that is gone: both before it writes anything) fails alone; any other
+   * error fails the whole group, whose transaction is rolled back.
+   */
+  #grouped(write: (tx: Tx) => Promise<void>): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.#waiting.push({ write, done });
+    if (!this.#writing) void this.#writeGroups();
+    return done.promise;
+  }
+
+  async #writeGroups(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#waiting.length > 0) {
+        let group: GroupedWrite[] = [];
+        const failed = new Map<GroupedWrite, unknown>();
+        try {
+          await this.#d.work.run(async (tx) => {
+            // Taken once the transaction has begun: whatever arrived while it waited joins it.
+            group = this.#waiting.splice(0, GROUP);
+            for (const item of group) {
+              try {
+                await item.write(tx);
+              } catch (err) {
+                if (!(err instanceof SessionError)) throw err;
+                failed.set(item, err);
+              }
+            }
+          });
+          for (const item of group) {
+            if (failed.has(item)) item.done.reject(failed.get(item));
+            else item.done.resolve();
+          }
+        } catch (err) {
+          // Failed before its group was taken (the transaction could not begin): the group it
+          // would have taken fails with it, so the loop always moves on.
+          if (group.length === 0) group = this.#waiting.splice(0, GROUP);
+          for (const item of group) item.done.reject(err);
+        }
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** One acknowledgement, in `tx`: the session it was about, when there is one. */
+  async #acknowledge(
+    tx: Tx,
+    deviceId: string,
+    messageId: string,
+  ): Promise<SupportSession | undefined> {
+    // Scoped to the device: an agent can only acknowledge what was sent to it.
+    const kept = await acknowledgeDeviceMessage(tx.db, deviceId, messageId);
+    if (!kept) return undefined;
+    // The session it was about, with its device's department: read once, in this transaction.
+    const scoped = kept.sessionId ? await loadScopedSession(tx.db, kept.sessionId) : undefined;
+    const session = scoped?.stored.session;
+    const departmentId = session?.deviceId === deviceId
+      ? scoped!.departmentId
+      : (await findDevice(tx.db, deviceId))?.department_id ?? null;
+    await tx.audit({
+      action: kept.kind === "revoke"
+        ? "authorization.revoke_acknowledged"
+        : kept.kind === "receipt"
+        ? "receipt.acknowledged"
+        : "confirmation.withdraw_acknowledged",
+      actor: { kind: "agent", id: deviceId },
+      deviceId,
+      sessionId: kept.sessionId,
+      attemptId: kept.attemptId,
+      departmentId,
+      detail: kept.message.type === "prompt_withdraw"
+        ? { messageId, promptId: kept.message.promptId }
+        : kept.message.type === "receipt"
+        ? { messageId, receiptId: kept.message.receiptId }
+        : { messageId },
+    });
+    return session;
+  }
+}
+
+/** The most answers and acknowledgements written in one transaction. */
+const GROUP = 32;
+
+/** A device event's write waiting for its group's transaction. */
+interface GroupedWrite {
+  write: (tx: Tx) => Promise<void>;
+  done: PromiseWithResolvers<void>;
 }

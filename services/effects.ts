@@ -15,7 +15,7 @@ import type { Effect, ReasonCode, SupportSession } from "../core/mod.ts";
 import { reasonText } from "../core/mod.ts";
 import type { Logger } from "../lib/log.ts";
 import { newId } from "../lib/tokens.ts";
-import { appendAudit, auditRecord } from "../store/audit.ts";
+import { appendAudit, type AuditRecord, auditRecord } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import type { Device } from "../store/devices.ts";
 import {
@@ -53,15 +53,27 @@ export interface ApprovalMailQueue {
 
 /** Consent receipts: begun in the transaction that ended the authorization, completed after. */
 export interface ReceiptBook {
-  /** Writes the pending receipt of the authorization `effect` ends. */
+  /**
+   * Writes the receipt of the authorization `effect` ends: pending, or complete when nothing of
+   * the session's channels is left to record, audited through `tx` and shown once it commits.
+   */
   begin(
     db: Db,
     effect: Extract<Effect, { type: "issue_receipt" }>,
     now: number,
-    known?: { session?: SupportSession; device?: Device },
+    known: { session?: SupportSession; device?: Device },
+    tx: ReceiptTx,
   ): Promise<void>;
   /** Completes it once every channel's end is on record, then mails and shows it. */
-  complete(attemptId: string): Promise<void>;
+  complete(effect: Extract<Effect, { type: "issue_receipt" }>): Promise<void>;
+}
+
+/** What a receipt begun in a transaction may do in it. */
+export interface ReceiptTx {
+  /** Appends an audit record in the transaction. */
+  audit(record: AuditRecord): Promise<void>;
+  /** Runs `fn` once the transaction has committed. */
+  afterCommit(fn: () => void): void;
 }
 
 /** The in-transaction phase. */
@@ -72,8 +84,17 @@ export class EffectRecorder {
     this.#d = deps;
   }
 
-  /** Writes what `effects` leave on the record, inside the transaction `db`. */
-  async record(db: Db, effects: Effect[], scope: EffectScope, now: number): Promise<KeptMessages> {
+  /**
+   * Writes what `effects` leave on the record, inside the transaction `db`; what must wait for
+   * the commit beyond the effects themselves goes to `afterCommit`.
+   */
+  async record(
+    db: Db,
+    effects: Effect[],
+    scope: EffectScope,
+    now: number,
+    afterCommit: (fn: () => void) => void,
+  ): Promise<KeptMessages> {
     for (const effect of effects) {
       if (effect.type !== "audit") continue;
       await appendAudit(db, auditRecord(effect.event, scope));
@@ -84,7 +105,10 @@ export class EffectRecorder {
       else if (effect.type === "withdraw_email") {
         await this.#d.mail.withdraw(db, effect.attemptId, now);
       } else if (effect.type === "issue_receipt") {
-        await this.#d.receipts?.begin(db, effect, now, scope);
+        await this.#d.receipts?.begin(db, effect, now, scope, {
+          audit: (record) => appendAudit(db, record),
+          afterCommit,
+        });
       }
     }
     return kept;
@@ -255,8 +279,9 @@ export class EffectRunner implements AfterCommit {
           this.#d.wakeup.wake(effect.at);
           break;
         case "issue_receipt":
-          // After close_channels above, so the receipt waits for those channels' records.
-          this.#d.receipts?.complete(effect.attemptId).catch((err) =>
+          // After close_channels above, so the receipt waits for those channels' records (one
+          // completed in its transaction is found complete, and left as it is).
+          this.#d.receipts?.complete(effect).catch((err) =>
             this.#d.log?.error("a consent receipt could not be completed", { err })
           );
           break;

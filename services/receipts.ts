@@ -9,6 +9,7 @@ import {
   type ChannelRecord,
   type ConsentReceipt,
   type Effect,
+  type ReceiptBody,
   receiptBody,
   receiptText,
   type SupportSession,
@@ -25,14 +26,16 @@ import {
   decodeReceipt,
   findReceipt,
   findReceiptOfAttempt,
-  insertPendingReceipt,
+  insertReceipt,
   pendingReceiptIds,
+  type ReceiptRow,
   sessionReceipts,
 } from "../store/receipts.ts";
 import { loadSession } from "../store/sessions.ts";
-import { keepDeviceMessage } from "../store/device_messages.ts";
+import { type DurableMessage, keepDeviceMessage } from "../store/device_messages.ts";
+import type { AuditRecord } from "../store/audit.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
-import type { ReceiptBook } from "./effects.ts";
+import type { ReceiptBook, ReceiptTx } from "./effects.ts";
 import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
@@ -53,6 +56,8 @@ function receiptData(receipt: ConsentReceipt): ReceiptData {
 /** Tells when every ended channel of a session is on record. */
 export interface ChannelRecords {
   settled(sessionId: string): Promise<void>;
+  /** True when no channel of the session is open, closing or being recorded. */
+  quiet(sessionId: string): boolean;
 }
 
 /** What the receipts need. */
@@ -82,12 +87,16 @@ export class ConsentReceipts implements ReceiptBook {
   /**
    * Records the receipt of an authorization that ends in this transaction, with whom it is
    * mailed to: the customer of a Service Desk session, else the device's contact, else nobody.
+   * Pending, to be completed once the session's channels are on record; or, when the session
+   * had no channel open and nothing of its channels is left to record, complete at once, in
+   * this transaction, audited through `tx`, and mailed and shown once `tx` has committed.
    */
   async begin(
     trx: Db,
     effect: Extract<Effect, { type: "issue_receipt" }>,
     now: number,
-    known: { session?: SupportSession; device?: Device } = {},
+    known: { session?: SupportSession; device?: Device },
+    tx: ReceiptTx,
   ): Promise<void> {
     // What the transition already loaded in this transaction is not read again.
     const device = known.device?.id === effect.deviceId
@@ -103,7 +112,7 @@ export class ConsentReceipts implements ReceiptBook {
     const recipient = device.kind === "support"
       ? support?.row.customer_email ?? null
       : device.contact_email;
-    await insertPendingReceipt(trx, {
+    const row: ReceiptRow = {
       id: newId(),
       session_id: effect.sessionId,
       attempt_id: effect.attemptId,
@@ -118,99 +127,149 @@ export class ConsentReceipts implements ReceiptBook {
       outcome: effect.outcome,
       recipient: recipient || null,
       created_at: now,
-    });
+      status: "pending",
+      body: null,
+      completed_at: null,
+    };
+    // The session as it was before it ended (the transition's own load): no channel open then,
+    // and none open, closing or being recorded in the relay now.
+    const quiet = known.session === session && session.status.kind === "authorized" &&
+      session.status.channels.length === 0 && this.channels?.quiet(effect.sessionId) === true;
+    if (!quiet) {
+      await insertReceipt(trx, row);
+      return;
+    }
+    const body = receiptBody(await channelEndRecords(trx, effect.attemptId));
+    const completed: ReceiptRow = {
+      ...row,
+      status: "complete",
+      body: JSON.stringify(body),
+      completed_at: now,
+    };
+    // A second receipt for the attempt is a no-op: the first is completed as it always was.
+    if (!await insertReceipt(trx, completed)) return;
+    const message = await this.#issue(trx, tx.audit, completed, body, now);
+    this.#issuedAtEnd.add(effect);
+    tx.afterCommit(() => this.#show(completed, message));
   }
 
-  /** Completes the pending receipt of an attempt; see {@link completeReceipt}. */
-  async complete(attemptId: string): Promise<void> {
-    const row = await findReceiptOfAttempt(this.#d.db, attemptId);
-    if (row) await this.#complete(row.id);
+  /**
+   * Completes the pending receipt of the authorization `effect` ended; see
+   * {@link completeReceipt}. Nothing to do for one completed in the ending's transaction.
+   */
+  async complete(effect: Extract<Effect, { type: "issue_receipt" }>): Promise<void> {
+    if (this.#issuedAtEnd.has(effect)) return;
+    await this.#complete(await findReceiptOfAttempt(this.#d.db, effect.attemptId));
   }
 
-  /** Completes a pending receipt once its channels are on record; then mails and shows it. */
-  async #complete(id: string): Promise<void> {
+  /** The endings whose receipt was complete in their own transaction. */
+  readonly #issuedAtEnd = new WeakSet<Effect>();
+
+  /**
+   * Completes a pending receipt, as read, once its channels are on record; then mails and shows
+   * it. Only a receipt still pending when the completing transaction runs is completed.
+   */
+  async #complete(row: ReceiptRow | undefined): Promise<void> {
     const { db, work } = this.#d;
-    const row = await findReceipt(db, id);
     if (!row || row.status !== "pending") return;
     await this.channels?.settled(row.session_id);
     const records: ChannelRecord[] = await channelEndRecords(db, row.attempt_id);
     const body = receiptBody(records);
-    const receipt = await work.run(async (tx) => {
-      if (!await completeReceipt(tx.db, id, body, tx.now)) return null;
-      const done = decodeReceipt((await findReceipt(tx.db, id))!)!;
-      await tx.audit({
-        action: "receipt.issued",
-        actor: { kind: "system" },
-        deviceId: row.device_id,
-        sessionId: row.session_id,
-        attemptId: row.attempt_id,
-        departmentId: row.department_id,
-        detail: {
-          receiptId: id,
-          channels: body.channels.length,
-          files: body.files.length,
-          mailedTo: row.recipient,
-        },
-      });
-      // Kept until the agent acknowledges it: a device that was away when the authorization
-      // ended shows the receipt once it is back.
-      const kept = await keepDeviceMessage(tx.db, {
-        id: newId(),
-        deviceId: row.device_id,
-        message: {
-          type: "receipt",
-          receiptId: id,
-          sessionId: row.session_id,
-          text: receiptText(done),
-          receipt: receiptData(done),
-        },
-        sessionId: row.session_id,
-        attemptId: row.attempt_id,
-        now: tx.now,
-      });
-      for (const d of kept.dropped) {
-        await tx.audit({
-          action: "device.messages_dropped",
-          actor: { kind: "system" },
-          deviceId: d.deviceId,
-          sessionId: d.sessionId,
-          attemptId: d.attemptId,
-          departmentId: row.department_id,
-          detail: { messageId: d.id, type: d.kind },
-        });
-      }
-      if (row.recipient) {
-        const mail = this.#d.texts.receipt(done);
-        await enqueueMail(tx.db, {
-          kind: "consent_receipt",
-          recipient: row.recipient,
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html,
-          relatedId: id,
-          now: tx.now,
-        });
-      }
-      return { done, message: kept.message };
+    const issued = await work.run(async (tx) => {
+      const completed = await completeReceipt(tx.db, row, body, tx.now);
+      if (!completed) return null;
+      const message = await this.#issue(tx.db, (r) => tx.audit(r), completed, body, tx.now);
+      return { completed, message };
     });
-    if (!receipt) return;
-    if (row.recipient) this.#d.mail.kick();
-    this.agents?.send(row.device_id, receipt.message);
-    const stored = await loadSession(db, row.session_id);
-    if (stored) {
-      this.#d.events.publish({
-        kind: "session",
+    if (issued) this.#show(issued.completed, issued.message);
+  }
+
+  /**
+   * What a receipt complete in the transaction `db` leaves on the record: `receipt.issued`, the
+   * message the device shows (kept until it acknowledges it) and the mail; the message.
+   */
+  async #issue(
+    db: Db,
+    audit: (record: AuditRecord) => Promise<void>,
+    row: ReceiptRow,
+    body: ReceiptBody,
+    now: number,
+  ): Promise<DurableMessage> {
+    const done = decodeReceipt(row)!;
+    await audit({
+      at: now,
+      action: "receipt.issued",
+      actor: { kind: "system" },
+      deviceId: row.device_id,
+      sessionId: row.session_id,
+      attemptId: row.attempt_id,
+      departmentId: row.department_id,
+      detail: {
+        receiptId: row.id,
+        channels: body.channels.length,
+        files: body.files.length,
+        mailedTo: row.recipient,
+      },
+    });
+    // Kept until the agent acknowledges it: a device that was away when the authorization
+    // ended shows the receipt once it is back.
+    const kept = await keepDeviceMessage(db, {
+      id: newId(),
+      deviceId: row.device_id,
+      message: {
+        type: "receipt",
+        receiptId: row.id,
         sessionId: row.session_id,
-        deviceId: row.device_id,
-        technicianId: stored.session.technicianId,
+        text: receiptText(done),
+        receipt: receiptData(done),
+      },
+      sessionId: row.session_id,
+      attemptId: row.attempt_id,
+      now,
+    });
+    for (const d of kept.dropped) {
+      await audit({
+        at: now,
+        action: "device.messages_dropped",
+        actor: { kind: "system" },
+        deviceId: d.deviceId,
+        sessionId: d.sessionId,
+        attemptId: d.attemptId,
+        departmentId: row.department_id,
+        detail: { messageId: d.id, type: d.kind },
       });
     }
+    if (row.recipient) {
+      const mail = this.#d.texts.receipt(done);
+      await enqueueMail(db, {
+        kind: "consent_receipt",
+        recipient: row.recipient,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        relatedId: row.id,
+        now,
+      });
+    }
+    return kept.message;
+  }
+
+  /** Once its transaction has committed: the receipt is mailed, shown at the device and live. */
+  #show(row: ReceiptRow, message: DurableMessage): void {
+    if (row.recipient) this.#d.mail.kick();
+    this.agents?.send(row.device_id, message);
+    this.#d.events.publish({
+      kind: "session",
+      sessionId: row.session_id,
+      deviceId: row.device_id,
+      technicianId: row.technician_id,
+    });
   }
 
   /** Completes, in the background, what a stop left pending. */
   async completePending(): Promise<void> {
     for (const id of await pendingReceiptIds(this.#d.db)) {
-      await this.#complete(id).catch((err) =>
+      await this.#complete(await findReceipt(this.#d.db, id)).catch((err) =>
         this.#d.log.error("a consent receipt could not be completed", { err, receiptId: id })
       );
     }

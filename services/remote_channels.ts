@@ -413,6 +413,11 @@ export class RemoteChannels {
     });
   }
 
+  /** True when the relay holds no channel of the session and none is being recorded. */
+  quiet(sessionId: string): boolean {
+    return !this.#recording.has(sessionId) && this.#d.relay.ofSession(sessionId).length === 0;
+  }
+
   /** Resolves once every ended channel of the session is on record (the receipt reads them). */
   async settled(sessionId: string): Promise<void> {
     for (let pending = this.#recording.get(sessionId); pending;) {

@@ -73,7 +73,7 @@ export interface SessionDeps {
 
 /** The outcome of Request Authorization. */
 export type RequestResult =
-  | { kind: "requested"; session: SupportSession }
+  | { kind: "requested"; session: SupportSession; device: Device }
   | { kind: "secure_connect"; method: "totp" | "password" }
   | { kind: "enrol_mfa" };
 
@@ -310,9 +310,9 @@ export class SupportSessions implements DeadlineSource {
             supportSessionTransition(s, { type: "revoke_access", cause, by: null, at: tx.now }),
           { stored: { ...stored, session: requested.session }, ...scope },
         );
-        return { kind: "requested" as const, session: revoked.session };
+        return { kind: "requested" as const, session: revoked.session, device };
       }
-      return { kind: "requested" as const, session: requested.session };
+      return { kind: "requested" as const, session: requested.session, device };
     });
   }
 
@@ -395,7 +395,8 @@ export class SupportSessions implements DeadlineSource {
       policy,
       deviceId: device.id,
       technician: { id: user.id, mfaEnrolled: user.mfaEnabled },
-      lastVerifiedAt: await secureConnectVerifiedAt(db, user.id, device.id),
+      // Without Secure Connect, when the technician last passed it changes nothing.
+      lastVerifiedAt: policy.enabled ? await secureConnectVerifiedAt(db, user.id, device.id) : null,
       now,
     });
   }
@@ -498,16 +499,28 @@ export class SupportSessions implements DeadlineSource {
 
   /** Deauthorize Session: ends the authorization and every channel at once. */
   async deauthorize(user: CurrentUser, sessionId: string): Promise<SupportSession> {
+    return (await this.deauthorizeVisible(user, sessionId)).session;
+  }
+
+  /**
+   * {@link deauthorize}, answered with the session's device as the check read it (404 when
+   * `user` may not see the session), so a caller that shows the result reads nothing again.
+   */
+  async deauthorizeVisible(
+    user: CurrentUser,
+    sessionId: string,
+  ): Promise<{ session: SupportSession; device: Device }> {
     // The technician, or an admin of the device's department stepping in: checked and carried
     // out in one unit of work, on the session as loaded for the check.
     return await this.#d.work.run(async (tx) => {
       const { stored, device } = await this.#visibleIn(tx.db, user, sessionId);
-      return (await this.#d.transitions.applyIn(
+      const { session } = await this.#d.transitions.applyIn(
         tx,
         sessionId,
         (s) => supportSessionTransition(s, { type: "deauthorize", by: user.id, at: tx.now }),
         { stored, departmentId: device.department_id, device },
-      )).session;
+      );
+      return { session, device };
     });
   }
 

@@ -50,7 +50,7 @@ export class UnitOfWork {
         now,
         audit: (record) => appendAudit(trx, { ...record, at: record.at ?? now }),
         async effects(effects, scope) {
-          const kept = await recorder.record(trx, effects, scope, now);
+          const kept = await recorder.record(trx, effects, scope, now, (fn) => after.push(fn));
           pending.effects.push(...effects);
           for (const [effect, message] of kept) pending.kept.set(effect, message);
         },

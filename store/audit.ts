@@ -81,10 +81,13 @@ export function auditRecord(event: AuditEvent, where: AuditWhere): AuditRecord {
  * transaction it joins it (so the event commits with the change it records), otherwise it runs
  * in its own.
  *
- * The insert comes first and takes its place as MAX(seq) + 1: as a write it holds SQLite's
- * write lock from there to the commit, across processes (the console appends too), so the
- * head read next is the row right before it and no other row can claim the same predecessor.
- * The unique index on `seq` makes a second claim fail rather than fork the chain.
+ * The first row a transaction appends is inserted as MAX(seq) + 1 with the hash of the row at
+ * MAX(seq) as the one before it, both read by the insert itself: as a write it holds SQLite's
+ * write lock from there to the commit, across processes (the console appends too), so no other
+ * row can claim the same predecessor. From then on the transaction is the only writer (SQLite's
+ * write lock; on PostgreSQL every transaction holds the one advisory lock), so each further row
+ * follows the transaction's own last one and is inserted sealed, in one statement. The unique
+ * index on `seq` makes a second claim fail rather than fork the chain.
  *
  * An event that webhooks report is queued for them in the same transaction (see
  * store/webhooks.ts).
@@ -110,15 +113,21 @@ export async function appendAudit(db: Db, record: AuditRecord): Promise<void> {
       : null,
     ...tokenColumns(record),
   };
-  const [{ id, seq }] = await insertAuditRow(db, content) as [{ id: number; seq: number }];
-  // The row before it is this transaction's own last one when a use case records several
-  // (the unique index on seq makes it so): its hash is known without reading it back.
   const last = sealedIn.get(db);
-  const prev_hash = last?.seq === seq - 1
-    ? last.hash
-    : (seq === 1 ? undefined : (await hashAt(db, { seq: seq - 1 }))[0]?.hash) ?? GENESIS_HASH;
-  const hash = sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash }));
-  await sealAuditRow(db, { id, prevHash: prev_hash, hash });
+  let seq: number;
+  let hash: string;
+  if (last) {
+    seq = last.seq + 1;
+    hash = sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash: last.hash }));
+    await insertSealedRow(db, { ...content, seq, prev_hash: last.hash, hash });
+  } else {
+    const [row] = await insertAuditRow(db, content) as [
+      { id: number; seq: number; prev_hash: string },
+    ];
+    seq = row.seq;
+    hash = sha256Hex(canonicalAuditRow({ ...content, seq, prev_hash: row.prev_hash }));
+    await sealAuditRow(db, { id: row.id, hash });
+  }
   sealedIn.set(db, { seq, hash });
   const event = webhookEventOf(record.action);
   if (event) await enqueueEvent(db, event, webhookPayload(event, record), record.at);
@@ -148,28 +157,30 @@ const AUDIT_CONTENT = [
   "api_token_name",
 ] as const;
 
-// The chain's three statements, built once: every decision appends rows through them.
+// The chain's statements, built once: every decision appends rows through them.
 const insertAuditRow = compiled(
   AUDIT_CONTENT,
   (db, content: AuditContent) =>
     db.insertInto("audit_log").values({
       ...content,
       seq: sql<number>`(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log)`,
-      prev_hash: "",
+      prev_hash: sql<
+        string
+      >`COALESCE((SELECT hash FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)), ${GENESIS_HASH})`,
       hash: "",
-    }).returning(["id", "seq"]),
-);
-
-const hashAt = compiled(
-  ["seq"],
-  (db, p: { seq: number }) => db.selectFrom("audit_log").select("hash").where("seq", "=", p.seq),
+    }).returning(["id", "seq", "prev_hash"]),
 );
 
 const sealAuditRow = compiled(
-  ["id", "prevHash", "hash"],
-  (db, p: { id: number; prevHash: string; hash: string }) =>
-    db.updateTable("audit_log").set({ prev_hash: p.prevHash, hash: p.hash })
-      .where("id", "=", p.id),
+  ["id", "hash"],
+  (db, p: { id: number; hash: string }) =>
+    db.updateTable("audit_log").set({ hash: p.hash }).where("id", "=", p.id),
+);
+
+const insertSealedRow = compiled(
+  [...AUDIT_CONTENT, "seq", "prev_hash", "hash"],
+  (db, row: AuditContent & { seq: number; prev_hash: string; hash: string }) =>
+    db.insertInto("audit_log").values(row),
 );
 
 const TOKEN_ACTORS: ReadonlySet<ActorKind> = new Set(["user", "technician", "approver"]);

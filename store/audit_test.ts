@@ -69,7 +69,7 @@ Deno.test("appended records read back in the order they were written, newest fir
   ]);
 });
 
-Deno.test("rows a transaction appends one after another link up without reading back the one before", async () => {
+Deno.test("rows a transaction appends one after another link up in one statement each after the first, reading back no head", async () => {
   await using database = await openTestDatabase();
   const { db } = database;
   const record = (at: number) => ({
@@ -92,9 +92,19 @@ Deno.test("rows a transaction appends one after another link up without reading 
   } finally {
     proto.executeQuery = execute;
   }
-  // Only the first row of the transaction reads the head it follows.
+  // No row reads back the head it follows: the first takes it in its own insert and is sealed
+  // by one update; each later row follows the transaction's last and is inserted sealed.
   const headReads = statements.filter((q) => /^select "hash" from "audit_log"/i.test(q.sql));
-  assert.equal(headReads.length, 1);
+  assert.equal(headReads.length, 0);
+  assert.deepEqual(
+    statements.map((q) => q.sql.split(" ").slice(0, 3).join(" ")),
+    [
+      'insert into "audit_log"',
+      'update "audit_log" set',
+      'insert into "audit_log"',
+      'insert into "audit_log"',
+    ],
+  );
   // The chain is whole: every row follows the one before and its hash is its content's.
   let cursor = CHAIN_START;
   const rows = await chainRows(db, 0, 10);

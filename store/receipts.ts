@@ -6,6 +6,7 @@ import {
   isReasonCode,
   type ReceiptBody,
 } from "../core/mod.ts";
+import { compiled } from "./compiled.ts";
 import type { Db } from "./db.ts";
 import type { ConsentReceiptsTable } from "./schema.ts";
 
@@ -27,31 +28,64 @@ const Body = z.object({
   })),
 });
 
-/** Records the receipt of an authorization that just ended; a second one for it is a no-op. */
-export async function insertPendingReceipt(
-  db: Db,
-  row: Omit<ReceiptRow, "status" | "body" | "completed_at">,
-): Promise<boolean> {
-  const r = await db.insertInto("consent_receipts")
-    .values({ ...row, status: "pending", body: null, completed_at: null })
-    .onConflict((oc) => oc.column("attempt_id").doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+/**
+ * Records the receipt of an authorization that just ended (pending, or complete when nothing was
+ * left to wait for); false when the attempt has one already, which stays as it is.
+ */
+export async function insertReceipt(db: Db, row: ReceiptRow): Promise<boolean> {
+  return (await insertReceiptRow(db, row)).length > 0;
 }
 
-/** Completes a pending receipt with its channels and files; false when it was not pending. */
+// A receipt's statements run once for every authorization that ends: built once.
+const insertReceiptRow = compiled(
+  [
+    "id",
+    "session_id",
+    "attempt_id",
+    "device_id",
+    "department_id",
+    "technician_id",
+    "technician_name",
+    "organization",
+    "device_name",
+    "authorized_at",
+    "ended_at",
+    "outcome",
+    "recipient",
+    "created_at",
+    "status",
+    "body",
+    "completed_at",
+  ],
+  (db, row: Pick<ReceiptRow, keyof ReceiptRow>) =>
+    db.insertInto("consent_receipts").values(row)
+      .onConflict((oc) => oc.column("attempt_id").doNothing())
+      .returning("id"),
+);
+
+/**
+ * Completes a pending receipt with its channels and files: the row as it is now, or undefined
+ * when it was not pending.
+ */
 export async function completeReceipt(
   db: Db,
-  id: string,
+  row: ReceiptRow,
   body: ReceiptBody,
   now: number,
-): Promise<boolean> {
-  const r = await db.updateTable("consent_receipts")
-    .set({ status: "complete", body: JSON.stringify(body), completed_at: now })
-    .where("id", "=", id).where("status", "=", "pending")
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+): Promise<ReceiptRow | undefined> {
+  const completed = { status: "complete" as const, body: JSON.stringify(body), completed_at: now };
+  const [done] = await completePending(db, { id: row.id, ...completed });
+  return done && { ...row, ...completed };
 }
+
+const completePending = compiled(
+  ["id", "status", "body", "completed_at"],
+  (db, p: { id: string; status: "complete"; body: string; completed_at: number }) =>
+    db.updateTable("consent_receipts")
+      .set({ status: p.status, body: p.body, completed_at: p.completed_at })
+      .where("id", "=", p.id).where("status", "=", "pending")
+      .returning("id"),
+);
 
 /** A receipt row by id. */
 export async function findReceipt(db: Db, id: string): Promise<ReceiptRow | undefined> {
@@ -64,9 +98,14 @@ export async function findReceiptOfAttempt(
   db: Db,
   attemptId: string,
 ): Promise<ReceiptRow | undefined> {
-  return await db.selectFrom("consent_receipts").selectAll().where("attempt_id", "=", attemptId)
-    .executeTakeFirst();
+  return (await receiptOfAttempt(db, { attemptId }))[0];
 }
+
+const receiptOfAttempt = compiled(
+  ["attemptId"],
+  (db, p: { attemptId: string }) =>
+    db.selectFrom("consent_receipts").selectAll().where("attempt_id", "=", p.attemptId),
+);
 
 /** The receipts of a session, newest first. */
 export async function sessionReceipts(db: Db, sessionId: string): Promise<ReceiptRow[]> {
@@ -116,14 +155,7 @@ const ChannelDetail = z.object({
 
 /** How every channel of an authorization ended, from the audit log. */
 export async function channelEndRecords(db: Db, attemptId: string): Promise<ChannelRecord[]> {
-  const rows = await db.selectFrom("audit_log").select(["action", "at", "detail"])
-    .where("attempt_id", "=", attemptId)
-    .where("action", "in", [
-      "remote_control.ended",
-      "file_transfer.completed",
-      "file_transfer.aborted",
-    ])
-    .orderBy("seq").execute();
+  const rows = await channelEnds(db, { attemptId });
   return rows.flatMap((row) => {
     let detail: unknown;
     try {
@@ -140,3 +172,16 @@ export async function channelEndRecords(db: Db, attemptId: string): Promise<Chan
     }];
   });
 }
+
+const channelEnds = compiled(
+  ["attemptId"],
+  (db, p: { attemptId: string }) =>
+    db.selectFrom("audit_log").select(["action", "at", "detail"])
+      .where("attempt_id", "=", p.attemptId)
+      .where("action", "in", [
+        "remote_control.ended",
+        "file_transfer.completed",
+        "file_transfer.aborted",
+      ])
+      .orderBy("seq"),
+);

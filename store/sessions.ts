@@ -107,6 +107,47 @@ const scopedSessionById = compiled(
       .where("s.id", "=", p.id),
 );
 
+/**
+ * The prompt `promptId` shown at device `deviceId` (which session and attempt asked), with that
+ * session as {@link loadScopedSession} reads it, in one statement; undefined when the device was
+ * shown no such prompt. `session` is undefined when the session is gone.
+ */
+export async function loadPromptedSession(
+  db: Db,
+  deviceId: string,
+  promptId: string,
+): Promise<
+  | {
+    sessionId: string;
+    attemptId: string;
+    session?: { stored: StoredSession; departmentId: string | null };
+  }
+  | undefined
+> {
+  const [row] = await promptedSessionOf(db, { deviceId, promptId });
+  if (!row) return undefined;
+  const { session_id: sessionId, attempt_id: attemptId, state } = row;
+  if (state === null) return { sessionId, attemptId };
+  const stored = parse({ state, dismissed_attempt_id: row.dismissed_attempt_id });
+  return { sessionId, attemptId, session: { stored, departmentId: row.department_id ?? null } };
+}
+
+const promptedSessionOf = compiled(
+  ["deviceId", "promptId"],
+  (db, p: { deviceId: string; promptId: string }) =>
+    db.selectFrom("device_prompts as p")
+      .leftJoin("support_sessions as s", "s.id", "p.session_id")
+      .leftJoin("devices as d", "d.id", "s.device_id")
+      .select([
+        "p.session_id",
+        "p.attempt_id",
+        "s.state",
+        "s.dismissed_attempt_id",
+        "d.department_id",
+      ])
+      .where("p.id", "=", p.promptId).where("p.device_id", "=", p.deviceId),
+);
+
 /** The technician's open (not closed) session on a device, if any. */
 export async function findOpenSession(
   db: Db,

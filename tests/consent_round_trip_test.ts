@@ -3,11 +3,17 @@
 // when many ask at once.
 import assert from "node:assert/strict";
 import type { CompiledQuery } from "kysely";
+import { currentApiToken } from "../lib/attribution.ts";
 import type { Db } from "../store/db.ts";
 import { findDevice } from "../store/devices.ts";
 import { findUser } from "../store/users.ts";
 import { type CurrentUser, toCurrentUser } from "../services/accounts.ts";
 import { type World, world } from "./support/world.ts";
+import { quietWork } from "./support/work.ts";
+import { silentLogger } from "../lib/log.ts";
+import { DeviceEvents } from "../services/device_events.ts";
+import type { AgentLink, AgentListener } from "../services/ports.ts";
+import { SessionTransitions } from "../services/session_transitions.ts";
 import { until } from "./support/wait.ts";
 
 /** The statements run and the transactions begun on `db` while `fn` runs. */
@@ -37,6 +43,29 @@ async function watched<T>(
   }
 }
 
+/**
+ * The statements API requests through token `tokenId` run once the token is checked (what the
+ * agent's messages cause meanwhile is not theirs) while `fn` runs.
+ */
+async function watchedRequests<T>(
+  db: Db,
+  tokenId: string,
+  fn: () => Promise<T>,
+): Promise<{ value: T; statements: CompiledQuery[] }> {
+  const statements: CompiledQuery[] = [];
+  const proto = Object.getPrototypeOf(db.getExecutor());
+  const execute = proto.executeQuery;
+  proto.executeQuery = function (this: unknown, query: CompiledQuery, ...rest: unknown[]) {
+    if (currentApiToken()?.tokenId === tokenId) statements.push(query);
+    return execute.call(this, query, ...rest);
+  };
+  try {
+    return { value: await fn(), statements };
+  } finally {
+    proto.executeQuery = execute;
+  }
+}
+
 /** How many statements read `table`'s row `id`. */
 function reads(statements: CompiledQuery[], table: string, id: string): number {
   const from = new RegExp(`^select\\b.*\\bfrom "${table}"( |$)`, "i");
@@ -57,7 +86,7 @@ async function openSession(w: World, user: CurrentUser, deviceId: string): Promi
 
 Deno.test({
   name:
-    "Request Authorization reads the session and the device once and writes the request and its prompt in one transaction",
+    "Request Authorization reads the session and the device once and writes the request and its prompt in one transaction; with no channel open the receipt is complete with the deauthorization",
   async fn() {
     await using w = await world();
     await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
@@ -71,20 +100,58 @@ Deno.test({
     assert.equal(reads(requested.statements, "support_sessions", sessionId), 1);
     assert.equal(reads(requested.statements, "devices", deviceId), 1);
     assert.equal(requested.transactions, 1);
+    // Secure Connect is off for the department: when the technician last passed it is not read.
+    assert.equal(
+      requested.statements.filter((q) => /from "secure_connect_windows"/.test(q.sql)).length,
+      0,
+    );
     await agent.waitForScreen(/Olive Owner wants to connect to this device/);
 
-    // The answer: the prompt, the session and core's judgement in one transaction.
-    await agent.type("a");
-    await until(
-      "the session authorized",
-      async () => (await sessions.get(sessionId))?.session.status.kind === "authorized",
+    // The answer: the prompt, the session and core's judgement in one transaction, the prompt
+    // and its session read in one statement. Waited for on the live bus, which reads nothing.
+    let authorized = false;
+    const unsubscribe = w.server.services.events.subscribe((e) => {
+      if (e.kind === "session" && e.sessionId === sessionId) authorized = true;
+    });
+    const answered = await watched(db, async () => {
+      await agent.type("a");
+      await until("the session authorized", () => authorized);
+    }).finally(unsubscribe);
+    assert.equal((await sessions.get(sessionId))?.session.status.kind, "authorized");
+    assert.equal(answered.transactions, 1);
+    assert.equal(
+      answered.statements.filter((q) => /^select\b.*\bfrom "device_prompts"/.test(q.sql)).length,
+      1,
     );
+    assert.equal(reads(answered.statements, "support_sessions", sessionId), 0);
 
-    const ended = await watched(db, () => sessions.deauthorize(user, sessionId));
+    // The deauthorization: no channel was open, so its receipt is complete in the same
+    // transaction (written complete, never read back or updated from pending). Then the agent
+    // acknowledges the revoke and the receipt, with the session each was about and that
+    // device's department read in one statement.
+    const acknowledged = async () =>
+      (await db.selectFrom("audit_log").select("action").where("session_id", "=", sessionId)
+        .where("action", "in", ["authorization.revoke_acknowledged", "receipt.acknowledged"])
+        .execute()).length === 2;
+    const ended = await watched(db, async () => {
+      const session = await sessions.deauthorize(user, sessionId);
+      await until("the revoke and the receipt acknowledged", acknowledged);
+      return session;
+    });
     assert.equal(ended.value.status.kind, "unauthorized");
-    assert.equal(reads(ended.statements, "support_sessions", sessionId), 1);
     assert.equal(reads(ended.statements, "devices", deviceId), 1);
-    assert.equal(ended.transactions, 1);
+    // One for the deauthorization with its receipt; the acknowledgements one or two, as they
+    // arrive.
+    assert.ok(ended.transactions <= 3, `${ended.transactions} transactions`);
+    const receipt = await db.selectFrom("consent_receipts").select(["id", "attempt_id", "status"])
+      .where("session_id", "=", sessionId).executeTakeFirstOrThrow();
+    assert.equal(receipt.status, "complete");
+    assert.equal(reads(ended.statements, "consent_receipts", receipt.attempt_id), 0);
+    assert.equal(reads(ended.statements, "consent_receipts", receipt.id), 0);
+    assert.equal(
+      ended.statements.filter((q) => /^update "consent_receipts"/.test(q.sql)).length,
+      0,
+    );
 
     // The record is what it always was, in order.
     const actions = (await db.selectFrom("audit_log").select("action")
@@ -96,8 +163,76 @@ Deno.test({
       "confirmation.accepted",
       "authorization.granted",
       "authorization.deauthorized",
+      "receipt.issued",
     ];
     assert.deepEqual(actions.filter((a) => expected.includes(a)), expected);
+  },
+});
+
+Deno.test({
+  name:
+    "through the API, Request Authorization and Deauthorize read the session and its device once each, and the viewer not again",
+  async fn() {
+    await using w = await world();
+    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+    const { agent, deviceId } = await w.agent("PC-API-ROUND-TRIP");
+    const { db, sessions, apiTokens } = w.server.services;
+    const user = await owner(w);
+    const sessionId = await openSession(w, user, deviceId);
+    const { id: tokenId, token } = await apiTokens.create(
+      { userId: user.id, name: "round trip", expiresAt: null },
+      { kind: "system" },
+    );
+    const post = async (path: string) => {
+      const res = await fetch(`${w.server.url}/api/v1/sessions/${sessionId}/${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      });
+      return { status: res.status, json: await res.json() };
+    };
+
+    // The token is checked with its user in one statement.
+    const signedIn = await watched(db, () =>
+      fetch(`${w.server.url}/api/v1/sessions/${sessionId}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      }).then((res) => res.json()));
+    assert.equal(signedIn.value.session.id, sessionId);
+    assert.equal(signedIn.statements.filter((q) => /\bfrom "api_tokens"/.test(q.sql)).length, 1);
+    assert.equal(reads(signedIn.statements, "users", user.id), 0);
+
+    const requested = await watchedRequests(db, tokenId, () => post("authorize"));
+    assert.equal(requested.value.status, 202);
+    assert.equal(requested.value.json.session.status, "authorizing");
+    assert.equal(reads(requested.statements, "support_sessions", sessionId), 1);
+    assert.equal(reads(requested.statements, "devices", deviceId), 1);
+    await agent.waitForScreen(/Olive Owner wants to connect to this device/);
+    await agent.type("a");
+    await until(
+      "the session authorized",
+      async () => (await sessions.get(sessionId))?.session.status.kind === "authorized",
+    );
+
+    const ended = await watchedRequests(db, tokenId, () => post("deauthorize"));
+    assert.equal(ended.value.status, 200);
+    assert.equal(ended.value.json.session.status, "unauthorized");
+    assert.equal(reads(ended.statements, "support_sessions", sessionId), 1);
+    assert.equal(reads(ended.statements, "devices", deviceId), 1);
+    // Who ended it is the token's owner, read when the token was checked: not read again.
+    assert.equal(reads(ended.statements, "users", user.id), 0);
+    assert.equal(ended.value.json.session.lastOutcome.byName, user.name);
+
+    // A session the token's user may not see is still not found, whichever way it is asked.
+    for (const path of ["authorize", "deauthorize"]) {
+      const res = await fetch(`${w.server.url}/api/v1/sessions/nope/${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      assert.equal(res.status, 404);
+      assert.deepEqual(await res.json(), {
+        error: "There is no such support session",
+        code: "not_found",
+      });
+    }
   },
 });
 
@@ -146,5 +281,66 @@ Deno.test({
     assert.equal(prompts.length, 50);
     assert.equal(prompts.filter((p) => p.attempt_id === pending).length, 1);
     await agent.waitForScreen(/Olive Owner wants to connect to this device/);
+  },
+});
+
+Deno.test({
+  name:
+    "answers from several devices that arrive together are judged in one transaction, each its own links of the chain, in order",
+  async fn() {
+    await using w = await world();
+    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+    const { db, sessions, clock } = w.server.services;
+    const user = await owner(w);
+    const sessionIds: string[] = [];
+    for (const name of ["PC-GROUP-1", "PC-GROUP-2", "PC-GROUP-3"]) {
+      const { deviceId } = await w.agent(name);
+      const sessionId = await openSession(w, user, deviceId);
+      assert.equal((await sessions.requestAuthorization(user, sessionId)).kind, "requested");
+      sessionIds.push(sessionId);
+    }
+    const prompts = await db.selectFrom("device_prompts").select(["id", "device_id", "session_id"])
+      .where("session_id", "in", sessionIds).execute();
+    assert.equal(prompts.length, 3);
+
+    // The answers reach device events of the test's own, as one burst of frames would.
+    const work = quietWork(db, clock);
+    let runs = 0;
+    const run = work.run.bind(work);
+    work.run = (fn) => (runs++, run(fn));
+    let listener: AgentListener = {};
+    const events = new DeviceEvents({
+      work,
+      transitions: new SessionTransitions({
+        work,
+        events: { publish() {} },
+        audit: { audited() {} },
+      }),
+      agents: { listen: (l: AgentListener) => void (listener = l) } as unknown as AgentLink,
+      clock,
+      log: silentLogger,
+    });
+    events.start();
+    for (const p of prompts) {
+      listener.message?.(p.device_id, { type: "prompt_answer", promptId: p.id, answer: "accept" });
+    }
+    await until("every session authorized", async () => {
+      for (const id of sessionIds) {
+        if ((await sessions.get(id))?.session.status.kind !== "authorized") return false;
+      }
+      return true;
+    });
+    assert.equal(runs, 1);
+    const granted = await db.selectFrom("audit_log").select(["session_id", "action"])
+      .where("session_id", "in", sessionIds)
+      .where("action", "in", ["confirmation.accepted", "authorization.granted"])
+      .orderBy("seq").execute();
+    assert.deepEqual(
+      granted.map((r) => [r.session_id, r.action]),
+      prompts.flatMap((p) => [
+        [p.session_id, "confirmation.accepted"],
+        [p.session_id, "authorization.granted"],
+      ]),
+    );
   },
 });
