@@ -254,7 +254,8 @@ export class DeviceEvents {
    * own rows and links of the audit chain, in the order they arrived, and what each leaves for
    * after the commit in that order too. A write that fails with a {@link SessionError} (core's
    * refusal, a session that is gone: both before it writes anything) fails alone; any other
-   * error fails the whole group, whose transaction is rolled back.
+   * error rolls the group's transaction back, and each of its writes is then tried again in a
+   * transaction of its own, so that one fails alone too.
    */
   #grouped(write: (tx: Tx) => Promise<void>): Promise<void> {
     const done = Promise.withResolvers<void>();
@@ -287,14 +288,29 @@ export class DeviceEvents {
             else item.done.resolve();
           }
         } catch (err) {
-          // Failed before its group was taken (the transaction could not begin): the group it
-          // would have taken fails with it, so the loop always moves on.
-          if (group.length === 0) group = this.#waiting.splice(0, GROUP);
-          for (const item of group) item.done.reject(err);
+          if (group.length > 1) {
+            // One write's failure must not cost the others theirs: each is tried again alone.
+            for (const item of group) await this.#alone(item);
+          } else {
+            // Failed alone, or before its group was taken (the transaction could not begin):
+            // the group it would have taken fails with it, so the loop always moves on.
+            if (group.length === 0) group = this.#waiting.splice(0, GROUP);
+            for (const item of group) item.done.reject(err);
+          }
         }
       }
     } finally {
       this.#writing = false;
+    }
+  }
+
+  /** A write of a group that failed, in a transaction of its own: it fails or succeeds alone. */
+  async #alone(item: GroupedWrite): Promise<void> {
+    try {
+      await this.#d.work.run((tx) => item.write(tx));
+      item.done.resolve();
+    } catch (err) {
+      item.done.reject(err);
     }
   }
 

@@ -92,3 +92,56 @@ Deno.test("acknowledgements that arrive together are written in one transaction,
     cursor = link.cursor;
   }
 });
+
+Deno.test("a write that fails in a group costs the others nothing: they are written again, each alone", async () => {
+  await using database = await openTestDatabase();
+  const { db } = database;
+  const clock = new FakeClock(1_000);
+  await insertDepartment(db, { id: "dep", name: "Helpdesk", now: 1 });
+  const devices = ["dev-a", "dev-b", "dev-c"];
+  for (const id of devices) {
+    await insertDevice(db, {
+      id,
+      secretHash: `hash-${id}`,
+      departmentId: "dep",
+      groupId: null,
+      name: id,
+      tokenId: "tok",
+      now: 1,
+    });
+    await keepDeviceMessage(db, {
+      id: `msg-${id}`,
+      deviceId: id,
+      message: { type: "revoke", sessionId: `s-${id}`, reason: "deauthorized" },
+      sessionId: null,
+      attemptId: null,
+      now: 1,
+    });
+  }
+  // dev-b's kept message cannot be read back: its acknowledgement fails, and not as a refusal.
+  await db.updateTable("device_messages").set({ message: "{" }).where("device_id", "=", "dev-b")
+    .execute();
+
+  let listener: AgentListener = {};
+  const agents = { listen: (l: AgentListener) => void (listener = l) } as unknown as AgentLink;
+  const failures: unknown[] = [];
+  const log = { ...silentLogger, error: (_msg: string, fields?: unknown) => failures.push(fields) };
+  const events = new DeviceEvents({
+    work: quietWork(db, clock),
+    transitions: { publish() {} } as unknown as SessionTransitions,
+    agents,
+    clock,
+    log,
+  });
+  events.start();
+  for (const id of devices) listener.message?.(id, { type: "ack", messageId: `msg-${id}` });
+  await until("dev-a's and dev-c's acknowledgements written", async () => {
+    const left = await db.selectFrom("device_messages").select("device_id").execute();
+    return left.length === 1;
+  });
+  await until("dev-b's failure reported", () => failures.length === 1);
+  const left = await db.selectFrom("device_messages").select("device_id").execute();
+  assert.deepEqual(left.map((r) => r.device_id), ["dev-b"], "dev-b's message is kept for later");
+  const rows = await chainRows(db, 0, 100);
+  assert.deepEqual(rows.map((r) => r.device_id), ["dev-a", "dev-c"]);
+});
