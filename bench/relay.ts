@@ -323,15 +323,21 @@ ${BOUND_BY}
 /** What the relay is bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
   `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
-shared cores; JavaScript is a few per cent of either process. Both directions meet both targets
-in this run, browser → agent only just: 90.3 % of the minimal WebSocket relay (622 against 689
-MiB/s) and 67 % of raw TCP. That is the baseline's move, not the relay's: the real agent path was
-630 MiB/s in the previous quiet run (82 % of a minimal relay then at 770), and the credit change
-below showed no throughput gain through the noise. Its remaining gap is the agent's hop, which the
-minimal relay does not have: a fourth process on the two cores, and a TCP write of every byte to the
-sink. The minimal WebSocket relay is the least steady figure: browser → agent it moved 136 → 768 →
-770 → 689 MiB/s over the last four quiet runs (548–768 within this one), while the real agent path
-moved 265 → 557 → 630 → 622 MiB/s; agent → browser it stayed at 140–145 MiB/s. Per MiB agent → browser (CPU profiles with
+shared cores; JavaScript is a few per cent of either process. Browser → agent misses the minimal
+WebSocket relay's 90 % in this run: 82 % (590 against 722 MiB/s), 64 % of raw TCP. The ratio straddles
+the target from run to run: 82, 90 and 82 % in the last three quiet runs (this one last), and 91, 83 and 85 % in
+three runs of \`bench/relay.ts 512\` right after this one, on the same quiet machine. The real agent
+path has moved 557 → 630 → 622 → 590 MiB/s over the last four quiet runs and the minimal relay 768 →
+770 → 689 → 722; within one run their rounds spread 504–605 and 558–748. The gap is the agent's hop,
+which the minimal relay does not have: a fourth process on the two cores, the server's copy of the
+browser's messages into the agent's frames, and a TCP write of every byte to the sink and its read
+there, where the minimal relay masks once more towards a WebSocket far end. The two cores are not
+quite full while it runs (15–20 % idle, one-second samples), so part of it is four processes handing
+data on in turn. Windows twice as large at both hops (8 MiB from the browser, 8 MiB to the agent)
+did not close it: 90, 80 and 91 % against 91, 83 and 85 % in interleaved runs of
+\`bench/relay.ts 512\` (medians 623 against 583 MiB/s, within the spread), so the windows stay at 4 MiB and the
+memory a channel may hold stays where it is. Agent → browser the minimal relay is the slow one (140–145 MiB/s
+in every run), so there raw TCP is the comparison that says something (68 %). Per MiB agent → browser (CPU profiles with
 \`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
 agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
 sends) and 1.4 ms reading the TCP source, the server about 3 ms in \`op_ws_next_event\` (reading

@@ -199,8 +199,8 @@ each message over as a new buffer). Each process does at least what the plain se
 read and a socket write per chunk) plus its own WebSocket and hashing work, so the three together
 spend about three times the CPU of the plain pair per MiB, which two cores hide only while nothing
 else runs: on a loaded machine the download stayed well under half of plain HTTP (11 % in an
-earlier run); in this run, on a quiet machine, it is 51 %, with plain HTTP itself the least steady
-figure (697–1001 MiB/s; 683–1081 in the previous quiet run). What was cut: the agent reads its file 1 MiB at a time (one trip
+earlier run); in this run, on a quiet machine, it is 52 %, with plain HTTP itself the least steady
+figure (675–994 MiB/s; 697–1001 in the previous quiet run). What was cut: the agent reads its file 1 MiB at a time (one trip
 to a worker thread, one duplicated and closed descriptor per MiB instead of four: 71 \`read\`,
 73 \`fcntl\`, 75 \`close\` and 324 \`futex\` calls per 64 MiB instead of 256, 258, 260 and 713)
 and sends it as four 256 KiB frames, and the server credits a channel at its largest window 1
