@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { canonicalAuditRow, CHAIN_START, checkLink } from "../core/audit_chain.ts";
 import { FakeClock } from "../lib/clock.ts";
-import { silentLogger } from "../lib/log.ts";
+import { type Logger, silentLogger } from "../lib/log.ts";
 import { sha256Hex } from "../lib/sha256.ts";
 import { chainRows } from "../store/audit.ts";
+import type { Db } from "../store/db.ts";
 import { insertDepartment } from "../store/departments.ts";
 import { keepDeviceMessage, pendingDeviceMessages } from "../store/device_messages.ts";
 import { insertDevice } from "../store/devices.ts";
@@ -14,13 +15,10 @@ import { DeviceEvents } from "./device_events.ts";
 import type { AgentLink, AgentListener } from "./ports.ts";
 import type { SessionTransitions } from "./session_transitions.ts";
 
-Deno.test("acknowledgements that arrive together are written in one transaction, each its own link of the chain, in order", async () => {
-  await using database = await openTestDatabase();
-  const { db } = database;
-  const clock = new FakeClock(1_000);
+/** Three devices of one department, each keeping the revokes named `msg-<n>` given to it. */
+async function devicesKeeping(db: Db, kept: { deviceId: string; messageId: string }[]) {
   await insertDepartment(db, { id: "dep", name: "Helpdesk", now: 1 });
-  const devices = ["dev-a", "dev-b", "dev-c"];
-  for (const id of devices) {
+  for (const id of DEVICES) {
     await insertDevice(db, {
       id,
       secretHash: `hash-${id}`,
@@ -31,30 +29,41 @@ Deno.test("acknowledgements that arrive together are written in one transaction,
       now: 1,
     });
   }
-  const kept: { deviceId: string; messageId: string }[] = [];
-  for (const [i, deviceId] of [...devices, ...devices].entries()) {
-    const messageId = `msg-${i}`;
+  for (const { deviceId, messageId } of kept) {
     await keepDeviceMessage(db, {
       id: messageId,
       deviceId,
-      message: { type: "revoke", sessionId: `s-${i}`, reason: "deauthorized" },
+      message: { type: "revoke", sessionId: `s-${messageId}`, reason: "deauthorized" },
       sessionId: null,
       attemptId: null,
       now: 1,
     });
-    kept.push({ deviceId, messageId });
   }
+}
 
+/** Device events started over `db`: what the devices say goes to the returned `say`. */
+function deviceEvents(db: Db, log: Logger = silentLogger): AgentListener["message"] & {} {
   let listener: AgentListener = {};
   const agents = { listen: (l: AgentListener) => void (listener = l) } as unknown as AgentLink;
-  const events = new DeviceEvents({
+  const clock = new FakeClock(1_000);
+  new DeviceEvents({
     work: quietWork(db, clock),
     transitions: { publish() {} } as unknown as SessionTransitions,
     agents,
     clock,
-    log: silentLogger,
-  });
-  events.start();
+    log,
+  }).start();
+  return (deviceId, message) => listener.message?.(deviceId, message);
+}
+
+const DEVICES = ["dev-a", "dev-b", "dev-c"];
+
+Deno.test("acknowledgements that arrive together are written in one transaction, each its own link of the chain, in order", async () => {
+  await using database = await openTestDatabase();
+  const { db } = database;
+  const kept = [...DEVICES, ...DEVICES].map((deviceId, i) => ({ deviceId, messageId: `msg-${i}` }));
+  await devicesKeeping(db, kept);
+  const say = deviceEvents(db);
   let transactions = 0;
   const begin = db.transaction;
   db.transaction = function (this: typeof db) {
@@ -64,12 +73,12 @@ Deno.test("acknowledgements that arrive together are written in one transaction,
   try {
     // Six acknowledgements from three devices, as one burst of frames; one names a message of
     // another device, which it cannot acknowledge.
-    for (const k of kept) listener.message?.(k.deviceId, { type: "ack", messageId: k.messageId });
-    listener.message?.("dev-a", { type: "ack", messageId: "msg-1" });
+    for (const k of kept) say(k.deviceId, { type: "ack", messageId: k.messageId });
+    say("dev-a", { type: "ack", messageId: "msg-1" });
     await until(
       "every kept message acknowledged",
       async () => {
-        for (const id of devices) {
+        for (const id of DEVICES) {
           if ((await pendingDeviceMessages(db, id)).length > 0) return false;
         }
         return true;
@@ -96,45 +105,16 @@ Deno.test("acknowledgements that arrive together are written in one transaction,
 Deno.test("a write that fails in a group costs the others nothing: they are written again, each alone", async () => {
   await using database = await openTestDatabase();
   const { db } = database;
-  const clock = new FakeClock(1_000);
-  await insertDepartment(db, { id: "dep", name: "Helpdesk", now: 1 });
-  const devices = ["dev-a", "dev-b", "dev-c"];
-  for (const id of devices) {
-    await insertDevice(db, {
-      id,
-      secretHash: `hash-${id}`,
-      departmentId: "dep",
-      groupId: null,
-      name: id,
-      tokenId: "tok",
-      now: 1,
-    });
-    await keepDeviceMessage(db, {
-      id: `msg-${id}`,
-      deviceId: id,
-      message: { type: "revoke", sessionId: `s-${id}`, reason: "deauthorized" },
-      sessionId: null,
-      attemptId: null,
-      now: 1,
-    });
-  }
+  await devicesKeeping(db, DEVICES.map((deviceId) => ({ deviceId, messageId: `msg-${deviceId}` })));
   // dev-b's kept message cannot be read back: its acknowledgement fails, and not as a refusal.
   await db.updateTable("device_messages").set({ message: "{" }).where("device_id", "=", "dev-b")
     .execute();
-
-  let listener: AgentListener = {};
-  const agents = { listen: (l: AgentListener) => void (listener = l) } as unknown as AgentLink;
   const failures: unknown[] = [];
-  const log = { ...silentLogger, error: (_msg: string, fields?: unknown) => failures.push(fields) };
-  const events = new DeviceEvents({
-    work: quietWork(db, clock),
-    transitions: { publish() {} } as unknown as SessionTransitions,
-    agents,
-    clock,
-    log,
+  const say = deviceEvents(db, {
+    ...silentLogger,
+    error: (_msg: string, fields?: unknown) => failures.push(fields),
   });
-  events.start();
-  for (const id of devices) listener.message?.(id, { type: "ack", messageId: `msg-${id}` });
+  for (const id of DEVICES) say(id, { type: "ack", messageId: `msg-${id}` });
   await until("dev-a's and dev-c's acknowledgements written", async () => {
     const left = await db.selectFrom("device_messages").select("device_id").execute();
     return left.length === 1;

@@ -163,20 +163,27 @@ export class EffectRecorder {
         dropped: dropped.length,
       });
     }
-    for (const d of dropped) {
-      await appendAudit(db, {
-        at: now,
-        action: "device.messages_dropped",
-        actor: { kind: "system" },
-        deviceId: d.deviceId,
-        sessionId: d.sessionId,
-        attemptId: d.attemptId,
-        departmentId: scope.departmentId,
-        detail: { messageId: d.id, type: d.kind },
-      });
-    }
+    for (const d of dropped) await appendAudit(db, droppedRecord(d, scope.departmentId, now));
     return kept;
   }
+}
+
+/** The record of a kept message a device's full queue dropped (see keepDeviceMessage). */
+export function droppedRecord(
+  d: StoredDeviceMessage,
+  departmentId: string | null,
+  now: number,
+): AuditRecord {
+  return {
+    at: now,
+    action: "device.messages_dropped",
+    actor: { kind: "system" },
+    deviceId: d.deviceId,
+    sessionId: d.sessionId,
+    attemptId: d.attemptId,
+    departmentId,
+    detail: { messageId: d.id, type: d.kind },
+  };
 }
 
 /** What runs once the transaction has committed. */

@@ -35,7 +35,7 @@ import { loadSession } from "../store/sessions.ts";
 import { type DurableMessage, keepDeviceMessage } from "../store/device_messages.ts";
 import type { AuditRecord } from "../store/audit.ts";
 import { findSupportCodeByDevice } from "../store/support_codes.ts";
-import type { ReceiptBook, ReceiptTx } from "./effects.ts";
+import { droppedRecord, type ReceiptBook, type ReceiptTx } from "./effects.ts";
 import type { AgentLink, Clock, LiveEvents, MailDelivery, MailTexts } from "./ports.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
 
@@ -227,18 +227,7 @@ export class ConsentReceipts implements ReceiptBook {
       attemptId: row.attempt_id,
       now,
     });
-    for (const d of kept.dropped) {
-      await audit({
-        at: now,
-        action: "device.messages_dropped",
-        actor: { kind: "system" },
-        deviceId: d.deviceId,
-        sessionId: d.sessionId,
-        attemptId: d.attemptId,
-        departmentId: row.department_id,
-        detail: { messageId: d.id, type: d.kind },
-      });
-    }
+    for (const d of kept.dropped) await audit(droppedRecord(d, row.department_id, now));
     if (row.recipient) {
       const mail = this.#d.texts.receipt(done);
       await enqueueMail(db, {
