@@ -42,7 +42,7 @@ async function devicesKeeping(db: Db, kept: { deviceId: string; messageId: strin
 }
 
 /** Device events started over `db`: what the devices say goes to the returned `say`. */
-function deviceEvents(db: Db, log: Logger = silentLogger): AgentListener["message"] & {} {
+function deviceEvents(db: Db, log: Logger = silentLogger): NonNullable<AgentListener["message"]> {
   let listener: AgentListener = {};
   const agents = { listen: (l: AgentListener) => void (listener = l) } as unknown as AgentLink;
   const clock = new FakeClock(1_000);
