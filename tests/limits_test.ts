@@ -19,10 +19,13 @@ import { rawAgentUpgrade } from "./support/raw_upgrade.ts";
 import { type ServerProcess, spawnServer } from "./support/server_process.ts";
 import { startTestServer } from "./support/server.ts";
 import { serverDatabaseLocation } from "./support/database.ts";
+import { until } from "./support/wait.ts";
 
 const MAX_RSS = 300 * 1024 * 1024;
 
 /** Mebibytes, for messages. */
+const MiB = 1024 * 1024;
+
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
@@ -232,15 +235,18 @@ Deno.test({
 });
 
 /**
- * Sends a request announcing `total` body bytes over a raw socket and keeps writing until the
- * server answers. Returns the status and how many body bytes had been written by then (the
- * server read at most that many; the rest is socket buffers).
+ * Sends a request announcing `total` body bytes over a raw socket, writes at most `upTo` of them
+ * and then waits for the answer. A server that must read the body first never answers (the wait
+ * fails); one that answers before reading it does. Returns the status and how many body bytes
+ * had been written when the answer was read. (A refused body is read and discarded after the
+ * answer, so writing on to `total` would measure that, not whether the answer waited.)
  */
 async function postUntilAnswered(
   url: string,
   path: string,
   headers: Record<string, string>,
   total: number,
+  upTo: number,
 ): Promise<{ status: number; sentBeforeAnswer: number }> {
   const { hostname, port } = new URL(url);
   const conn = await Deno.connect({ hostname, port: Number(port) });
@@ -263,12 +269,16 @@ async function postUntilAnswered(
   })();
   const chunk = new Uint8Array(1024 * 1024);
   try {
-    while (!answered && sent < total) sent += await conn.write(chunk.subarray(0, total - sent));
+    while (!answered && sent < upTo) sent += await conn.write(chunk.subarray(0, upTo - sent));
   } catch {
     // The server may close its end once it answered.
   }
+  try {
+    await until(`an answer with ${mib(sent)} of the body sent`, () => answered !== undefined);
+  } finally {
+    conn.close();
+  }
   await reading;
-  conn.close();
   return answered!;
 }
 
@@ -299,14 +309,14 @@ Deno.test({
     ];
     const path = "/sessions/nope/files/upload?name=a.bin&size=268435456&sha256=" + "0".repeat(64);
     const results = await Promise.all(
-      cases.map(([, headers]) => postUntilAnswered(server.url, path, headers, total)),
+      cases.map(([, headers]) => postUntilAnswered(server.url, path, headers, total, 32 * MiB)),
     );
     const { peak } = await server.memory();
     cases.forEach(([name, , status], i) => {
       const result = results[i]!;
       assert.equal(result.status, status, name);
       assert.ok(
-        result.sentBeforeAnswer <= 32 * 1024 * 1024,
+        result.sentBeforeAnswer <= 32 * MiB,
         `${name}: answered only after ${mib(result.sentBeforeAnswer)}`,
       );
     });
