@@ -325,8 +325,8 @@ const BOUND_BY =
   `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
 shared cores; JavaScript is a few per cent of either process. Browser → agent misses the minimal
 WebSocket relay's 90 % in this run: 82 % (590 against 722 MiB/s), 64 % of raw TCP. The ratio straddles
-the target from run to run: 82, 90 and 82 % in the last three quiet runs (this one last), and 91, 83 and 85 % in
-three runs of \`bench/relay.ts 512\` right after this one, on the same quiet machine. The real agent
+the target from run to run: 82, 90 and 82 % in the last three quiet runs (this one last), and 81–96 % (median 87 %) in eight runs of
+\`bench/relay.ts 512\` right after this one, on the same quiet machine. The real agent
 path has moved 557 → 630 → 622 → 590 MiB/s over the last four quiet runs and the minimal relay 768 →
 770 → 689 → 722; within one run their rounds spread 504–605 and 558–748. The gap is the agent's hop,
 which the minimal relay does not have: a fourth process on the two cores, the server's copy of the
@@ -334,9 +334,11 @@ browser's messages into the agent's frames, and a TCP write of every byte to the
 there, where the minimal relay masks once more towards a WebSocket far end. The two cores are not
 quite full while it runs (15–20 % idle, one-second samples), so part of it is four processes handing
 data on in turn. Windows twice as large at both hops (8 MiB from the browser, 8 MiB to the agent)
-did not close it: 90, 80 and 91 % against 91, 83 and 85 % in interleaved runs of
-\`bench/relay.ts 512\` (medians 623 against 583 MiB/s, within the spread), so the windows stay at 4 MiB and the
-memory a channel may hold stays where it is. Agent → browser the minimal relay is the slow one (140–145 MiB/s
+look like a gain, not yet taken: in eight interleaved pairs of \`bench/relay.ts 512\` right
+after this run the real agent path ran at 653 against 596 MiB/s (medians; faster in 6 of the 8
+pairs), 91.5 against 87 % of the minimal relay of the same runs. They would double what a channel
+may hold at the agent and put a browser that keeps to its credit right at the server's 8 MiB
+cut-off, so they wait for the bounds and their tests to move with them. Agent → browser the minimal relay is the slow one (140–145 MiB/s
 in every run), so there raw TCP is the comparison that says something (68 %). Per MiB agent → browser (CPU profiles with
 \`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
 agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
