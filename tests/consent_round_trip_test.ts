@@ -16,10 +16,14 @@ import type { AgentLink, AgentListener } from "../services/ports.ts";
 import { SessionTransitions } from "../services/session_transitions.ts";
 import { until } from "./support/wait.ts";
 
-/** The statements run and the transactions begun on `db` while `fn` runs. */
+/**
+ * The statements run (those for which `counts` holds, all by default) and the transactions begun
+ * on `db` while `fn` runs.
+ */
 async function watched<T>(
   db: Db,
   fn: () => Promise<T>,
+  counts: () => boolean = () => true,
 ): Promise<{ value: T; statements: CompiledQuery[]; transactions: number }> {
   const statements: CompiledQuery[] = [];
   let transactions = 0;
@@ -27,7 +31,7 @@ async function watched<T>(
   const proto = Object.getPrototypeOf(db.getExecutor());
   const execute = proto.executeQuery;
   proto.executeQuery = function (this: unknown, query: CompiledQuery, ...rest: unknown[]) {
-    statements.push(query);
+    if (counts()) statements.push(query);
     return execute.call(this, query, ...rest);
   };
   const begin = db.transaction;
@@ -47,23 +51,8 @@ async function watched<T>(
  * The statements API requests through token `tokenId` run once the token is checked (what the
  * agent's messages cause meanwhile is not theirs) while `fn` runs.
  */
-async function watchedRequests<T>(
-  db: Db,
-  tokenId: string,
-  fn: () => Promise<T>,
-): Promise<{ value: T; statements: CompiledQuery[] }> {
-  const statements: CompiledQuery[] = [];
-  const proto = Object.getPrototypeOf(db.getExecutor());
-  const execute = proto.executeQuery;
-  proto.executeQuery = function (this: unknown, query: CompiledQuery, ...rest: unknown[]) {
-    if (currentApiToken()?.tokenId === tokenId) statements.push(query);
-    return execute.call(this, query, ...rest);
-  };
-  try {
-    return { value: await fn(), statements };
-  } finally {
-    proto.executeQuery = execute;
-  }
+function watchedRequests<T>(db: Db, tokenId: string, fn: () => Promise<T>) {
+  return watched(db, fn, () => currentApiToken()?.tokenId === tokenId);
 }
 
 /** How many statements read `table`'s row `id`. */
