@@ -45,8 +45,13 @@ function collectYoungGarbage(bytes: number) {
   gc({ type: "minor" });
 }
 
-/** Extra credit a channel that takes data grants the server at once (see `open`). */
-export const EXTRA_WINDOW = 3 * 1024 * 1024;
+/**
+ * Extra credit a channel that takes data grants the server at once (see `open`): 8 MiB in all
+ * with the protocol's first MiB, which is also the most such a channel holds here. Against 4 MiB,
+ * a browser's 64 KiB messages reached the sink about 5 % faster in interleaved relay benchmarks:
+ * the server keeps sending while this side's credit is on its way.
+ */
+export const EXTRA_WINDOW = 7 * 1024 * 1024;
 export { defaultUploadDir } from "./files.ts";
 
 /** What the connection loop gives the host: its way out, and this device's settings. */
@@ -90,7 +95,7 @@ export interface ChannelHostOptions {
 
 /**
  * Received bytes are credited back in batches of this size: a quarter of the window a channel
- * that takes data grants the server, so a bulk stream hears one credit per MiB written (each
+ * that takes data grants the server, so a bulk stream hears one credit per 2 MiB written (each
  * credit is a message the agent masks and sends and the server wakes up to parse) and still has
  * three quarters of its window to send from. The bytes the agent holds stay within the window.
  */
