@@ -49,7 +49,14 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
       },
       cancel: (reason) => (reader ?? source).cancel(reason),
     }, { highWaterMark: 0 });
-    c.req.raw = new Request(raw, { body: limited, duplex: "half" } as RequestInit);
+    // Built from its parts, not from `raw`: copying a request reads its signal, and reading the
+    // signal of a Deno.serve request makes the runtime print a notice to the server's stderr.
+    c.req.raw = new Request(raw.url, {
+      method: raw.method,
+      headers: raw.headers,
+      body: limited,
+      duplex: "half",
+    } as RequestInit);
     c.set("bodyBudget", budget);
     await next();
   };

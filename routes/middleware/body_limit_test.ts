@@ -35,3 +35,42 @@ Deno.test("a form body is limited before sign-in, also without a Content-Length"
   assert.equal(res.status, 413);
   assert.ok(pulled < 10, `read ${pulled} chunks of 16 KiB`);
 });
+
+Deno.test("a body passed through the bound makes the runtime print nothing on the server's stderr", async () => {
+  // Copying a Deno.serve request reads its signal, and reading that makes the runtime print a
+  // notice on stderr: on a real server, at its first request with a body.
+  const root = new URL("../../", import.meta.url);
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/serve.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { Hono } from "hono";
+import { bodyLimit } from ${JSON.stringify(new URL("routes/middleware/body_limit.ts", root).href)};
+const app = new Hono();
+app.use(bodyLimit());
+app.post("/echo", async (c) => c.text(c.req.method + " " + c.req.header("Content-Type") + " " + await c.req.text()));
+const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+const res = await fetch("http://127.0.0.1:" + server.addr.port + "/echo", {
+  method: "POST",
+  headers: { "Content-Type": "text/plain" },
+  body: "hello",
+});
+console.log(await res.text());
+await server.shutdown();
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--cached-only", "--config", new URL("deno.json", root).pathname, "-A", script],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    assert.ok(out.success, decode(out.stderr));
+    assert.equal(decode(out.stdout), "POST text/plain hello\n");
+    assert.equal(decode(out.stderr), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
