@@ -254,8 +254,9 @@ export class DeviceEvents {
    * own rows and links of the audit chain, in the order they arrived, and what each leaves for
    * after the commit in that order too. A write that fails with a {@link SessionError} (core's
    * refusal, a session that is gone: both before it writes anything) fails alone; any other
-   * error rolls the group's transaction back, and each of its writes is then tried again in a
-   * transaction of its own, so that one fails alone too.
+   * error before the commit rolls the group's transaction back, and each of its writes is then
+   * tried again in a transaction of its own, so that one fails alone too. An error after the
+   * commit (in what runs after it) is each write's error, and none is written again.
    */
   #grouped(write: (tx: Tx) => Promise<void>): Promise<void> {
     const done = Promise.withResolvers<void>();
@@ -270,6 +271,7 @@ export class DeviceEvents {
       while (this.#waiting.length > 0) {
         let group: GroupedWrite[] = [];
         const failed = new Map<GroupedWrite, unknown>();
+        let committed = false;
         try {
           await this.#d.work.run(async (tx) => {
             // Taken once the transaction has begun: whatever arrived while it waited joins it.
@@ -282,13 +284,17 @@ export class DeviceEvents {
                 failed.set(item, err);
               }
             }
-          });
+          }, () => void (committed = true));
           for (const item of group) {
             if (failed.has(item)) item.done.reject(failed.get(item));
             else item.done.resolve();
           }
         } catch (err) {
-          if (group.length > 1) {
+          if (committed) {
+            // Written: what failed ran after the commit, and writing them again would record
+            // each a second time (an answer judged twice).
+            for (const item of group) item.done.reject(failed.get(item) ?? err);
+          } else if (group.length > 1) {
             // One write's failure must not cost the others theirs: each is tried again alone.
             for (const item of group) await this.#alone(item);
           } else {

@@ -38,8 +38,12 @@ export class UnitOfWork {
     return this.#d.db;
   }
 
-  /** Runs `work` in one transaction, then what it left for after the commit. */
-  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one transaction, then what it left for after the commit. `committed` is told
+   * once the transaction has committed, before any of that runs: an error after it leaves what
+   * was written in place.
+   */
+  async run<T>(work: (tx: Tx) => Promise<T>, committed?: () => void): Promise<T> {
     const { recorder, runner, clock } = this.#d;
     const pending: { effects: Effect[]; kept: KeptMessages } = { effects: [], kept: new Map() };
     const after: (() => void | Promise<void>)[] = [];
@@ -58,6 +62,7 @@ export class UnitOfWork {
       };
       return await work(tx);
     });
+    committed?.();
     runner.carryOut(pending.effects, pending.kept);
     for (const fn of after) await fn();
     return value;

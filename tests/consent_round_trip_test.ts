@@ -296,7 +296,7 @@ Deno.test({
     const work = quietWork(db, clock);
     let runs = 0;
     const run = work.run.bind(work);
-    work.run = (fn) => (runs++, run(fn));
+    work.run = (fn, committed) => (runs++, run(fn, committed));
     let listener: AgentListener = {};
     const events = new DeviceEvents({
       work,
@@ -331,5 +331,76 @@ Deno.test({
         [p.session_id, "authorization.granted"],
       ]),
     );
+  },
+});
+
+Deno.test({
+  name:
+    "answers grouped in a transaction that committed are not written again when what runs after the commit fails",
+  async fn() {
+    await using w = await world();
+    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+    const { db, sessions, clock } = w.server.services;
+    const user = await owner(w);
+    const sessionIds: string[] = [];
+    for (const name of ["PC-AFTER-1", "PC-AFTER-2", "PC-AFTER-3"]) {
+      const { deviceId } = await w.agent(name);
+      const sessionId = await openSession(w, user, deviceId);
+      assert.equal((await sessions.requestAuthorization(user, sessionId)).kind, "requested");
+      sessionIds.push(sessionId);
+    }
+    const prompts = await db.selectFrom("device_prompts").select(["id", "device_id", "session_id"])
+      .where("session_id", "in", sessionIds).execute();
+    assert.equal(prompts.length, 3);
+
+    // The first announcement after the commit fails: the answers are on record all the same.
+    const work = quietWork(db, clock);
+    let announced = 0;
+    const failures: unknown[] = [];
+    let listener: AgentListener = {};
+    new DeviceEvents({
+      work,
+      transitions: new SessionTransitions({
+        work,
+        events: {
+          publish() {
+            if (announced++ === 0) throw new Error("a live page could not be told");
+          },
+        },
+        audit: { audited() {} },
+      }),
+      agents: { listen: (l: AgentListener) => void (listener = l) } as unknown as AgentLink,
+      clock,
+      log: {
+        ...silentLogger,
+        error: (_message: string, fields?: unknown) => failures.push(fields),
+      },
+    }).start();
+    for (const p of prompts) {
+      listener.message?.(p.device_id, { type: "prompt_answer", promptId: p.id, answer: "accept" });
+    }
+    const ignored = () =>
+      db.selectFrom("audit_log").select("session_id").where("session_id", "in", sessionIds)
+        .where("action", "=", "answer.ignored").execute();
+    // Either the failure is told, or an answer is judged a second time.
+    await until(
+      "the failure after the commit reported",
+      async () => failures.length > 0 || (await ignored()).length > 0,
+    );
+    assert.deepEqual(await ignored(), [], "no answer is judged again");
+    const granted = await db.selectFrom("audit_log").select(["session_id", "action"])
+      .where("session_id", "in", sessionIds)
+      .where("action", "in", ["confirmation.accepted", "authorization.granted"])
+      .orderBy("seq").execute();
+    assert.deepEqual(
+      granted.map((r) => [r.session_id, r.action]),
+      prompts.flatMap((p) => [
+        [p.session_id, "confirmation.accepted"],
+        [p.session_id, "authorization.granted"],
+      ]),
+    );
+    for (const id of sessionIds) {
+      assert.equal((await sessions.get(id))?.session.status.kind, "authorized");
+    }
   },
 });
