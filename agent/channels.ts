@@ -48,8 +48,8 @@ function collectYoungGarbage(bytes: number) {
 /**
  * Extra credit a channel that takes data grants the server at once (see `open`): 8 MiB in all
  * with the protocol's first MiB, which is also the most such a channel holds here. Against 4 MiB,
- * a browser's 64 KiB messages reached the sink about 5 % faster in interleaved relay benchmarks:
- * the server keeps sending while this side's credit is on its way.
+ * a browser's 64 KiB messages reached the sink a few per cent faster in interleaved relay
+ * benchmarks (BENCHMARKS.md, the channel relay).
  */
 export const EXTRA_WINDOW = 7 * 1024 * 1024;
 export { defaultUploadDir } from "./files.ts";
