@@ -329,7 +329,7 @@ const BOUND_BY = Deno.env.get("FLEET_BOUND_BY") ??
     "interval once it holds more than 7,500 (`--agent-heartbeats-per-second`, 500 by default), " +
     "each connection keeping a window of three times what it was told, so 18,500 agents beat " +
     "every 40 s and 50,000 would beat every 100 s; a half-open connection then shows offline " +
-    "after up to three intervals (a closed one at once). Until this run the agents' sockets " +
+    "after up to three intervals (a closed one at once). Until the previous quiet run the agents' sockets " +
     "were upgraded with the runtime's idle timeout of 60 s, which pings a socket silent for " +
     "30 s: an agent told 40 s got a ping, its pong and the timers that go with them for every " +
     "heartbeat (told 100 s, three). That was the cost earlier runs put down to the connections " +

@@ -270,8 +270,8 @@ export const PAGES_BOUND_BY =
   "running side by side (20 pairs; shared machine, load average 3.5–4.9, so only the " +
   "ratios count): about two fifths of the previous version's (paired ratios 0.34–0.47, " +
   "0.11 ms against 0.26 ms per view there; the round before had already halved it); in this " +
-  "quiet run it serves 10,271 views a second at a p99 of 16.5 ms (9,987 and 17.9 ms in the " +
-  "previous one, 10,791 and 15.1 ms in the one before), and meets its target. What " +
+  "quiet run it serves 10,306 views a second at a p99 of 16.3 ms (10,271 and 16.5 ms in the " +
+  "previous one, 9,987 and 17.9 ms in the one before), and meets its target. What " +
   "went: each row's view model and markup are kept while the row and what it shows from " +
   "outside it (presence, last activity, names) stay the same; the page is kept as sent per " +
   "session and filter while its page info (viewer, CSRF token), the rest of its model and " +

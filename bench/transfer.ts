@@ -199,14 +199,21 @@ each message over as a new buffer). Each process does at least what the plain se
 read and a socket write per chunk) plus its own WebSocket and hashing work, so the three together
 spend about three times the CPU of the plain pair per MiB, which two cores hide only while nothing
 else runs: on a loaded machine the download stayed well under half of plain HTTP (11 % in an
-earlier run); in this run, on a quiet machine, it is 52 %, with plain HTTP itself the least steady
-figure (675–994 MiB/s; 697–1001 in the previous quiet run). What was cut: the agent reads its file 1 MiB at a time (one trip
+earlier run); in this run, on a quiet machine, it is 45 % (373 against 826 MiB/s) and misses the
+target, with plain HTTP itself the least steady figure: 555–1071 MiB/s in this run's rounds,
+against 328–444 for the path through the agent. The two quiet runs before gave 52 and 51 % (plain
+HTTP 675–994 and 697–1001 MiB/s), and a run of this same code earlier the same day 46 % (432
+against 948). The ratio follows the plain server: the real path's three processes keep both cores
+busy, so it moves little from run to run, while the plain pair leaves CPU to spare and its speed
+swings with how the two cores are shared out. What was cut: the agent reads its file 1 MiB at a time (one trip
 to a worker thread, one duplicated and closed descriptor per MiB instead of four: 71 \`read\`,
 73 \`fcntl\`, 75 \`close\` and 324 \`futex\` calls per 64 MiB instead of 256, 258, 260 and 713)
 and sends it as four 256 KiB frames, and the server credits a channel at its largest window 1
 MiB at a time instead of once per frame (a quarter of the credit messages the agent parses).
 Left: larger frames (one \`ws.send\` and one server-side buffer per MiB) need a protocol
-version that announces them. Upload: reading the request body (\`op_read\` under the body
+version that announces them; a scratch build with 1 MiB frames both ways showed no gain beyond the
+noise (interleaved on a quiet machine: 329 and 418 MiB/s against 417, plain HTTP 768–1178 in the
+same runs), so the protocol keeps its 256 KiB. Upload: reading the request body (\`op_read\` under the body
 stream's pull) is most of the server's work, for the plain upload as for the one through the
 agent, so the two move together.`;
 
