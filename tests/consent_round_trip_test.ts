@@ -273,24 +273,46 @@ Deno.test({
   },
 });
 
+/** Three devices, each with a session whose authorization waits on its prompt. */
+async function promptedOnThreeDevices(w: World, prefix: string) {
+  await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
+  const { db, sessions } = w.server.services;
+  const user = await owner(w);
+  const sessionIds: string[] = [];
+  for (const n of [1, 2, 3]) {
+    const { deviceId } = await w.agent(`${prefix}-${n}`);
+    const sessionId = await openSession(w, user, deviceId);
+    assert.equal((await sessions.requestAuthorization(user, sessionId)).kind, "requested");
+    sessionIds.push(sessionId);
+  }
+  const prompts = await db.selectFrom("device_prompts").select(["id", "device_id", "session_id"])
+    .where("session_id", "in", sessionIds).execute();
+  assert.equal(prompts.length, 3);
+  return { sessionIds, prompts };
+}
+
+/** Each prompt's session was accepted and granted, once, in the order of the prompts. */
+async function grantedInOrder(db: Db, prompts: { session_id: string }[]) {
+  const granted = await db.selectFrom("audit_log").select(["session_id", "action"])
+    .where("session_id", "in", prompts.map((p) => p.session_id))
+    .where("action", "in", ["confirmation.accepted", "authorization.granted"])
+    .orderBy("seq").execute();
+  assert.deepEqual(
+    granted.map((r) => [r.session_id, r.action]),
+    prompts.flatMap((p) => [
+      [p.session_id, "confirmation.accepted"],
+      [p.session_id, "authorization.granted"],
+    ]),
+  );
+}
+
 Deno.test({
   name:
     "answers from several devices that arrive together are judged in one transaction, each its own links of the chain, in order",
   async fn() {
     await using w = await world();
-    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
     const { db, sessions, clock } = w.server.services;
-    const user = await owner(w);
-    const sessionIds: string[] = [];
-    for (const name of ["PC-GROUP-1", "PC-GROUP-2", "PC-GROUP-3"]) {
-      const { deviceId } = await w.agent(name);
-      const sessionId = await openSession(w, user, deviceId);
-      assert.equal((await sessions.requestAuthorization(user, sessionId)).kind, "requested");
-      sessionIds.push(sessionId);
-    }
-    const prompts = await db.selectFrom("device_prompts").select(["id", "device_id", "session_id"])
-      .where("session_id", "in", sessionIds).execute();
-    assert.equal(prompts.length, 3);
+    const { sessionIds, prompts } = await promptedOnThreeDevices(w, "PC-GROUP");
 
     // The answers reach device events of the test's own, as one burst of frames would.
     const work = quietWork(db, clock);
@@ -320,17 +342,7 @@ Deno.test({
       return true;
     });
     assert.equal(runs, 1);
-    const granted = await db.selectFrom("audit_log").select(["session_id", "action"])
-      .where("session_id", "in", sessionIds)
-      .where("action", "in", ["confirmation.accepted", "authorization.granted"])
-      .orderBy("seq").execute();
-    assert.deepEqual(
-      granted.map((r) => [r.session_id, r.action]),
-      prompts.flatMap((p) => [
-        [p.session_id, "confirmation.accepted"],
-        [p.session_id, "authorization.granted"],
-      ]),
-    );
+    await grantedInOrder(db, prompts);
   },
 });
 
@@ -339,19 +351,8 @@ Deno.test({
     "answers grouped in a transaction that committed are not written again when what runs after the commit fails",
   async fn() {
     await using w = await world();
-    await w.policies((p) => ({ ...p, confirmation: { ...p.confirmation, enabled: true } }));
     const { db, sessions, clock } = w.server.services;
-    const user = await owner(w);
-    const sessionIds: string[] = [];
-    for (const name of ["PC-AFTER-1", "PC-AFTER-2", "PC-AFTER-3"]) {
-      const { deviceId } = await w.agent(name);
-      const sessionId = await openSession(w, user, deviceId);
-      assert.equal((await sessions.requestAuthorization(user, sessionId)).kind, "requested");
-      sessionIds.push(sessionId);
-    }
-    const prompts = await db.selectFrom("device_prompts").select(["id", "device_id", "session_id"])
-      .where("session_id", "in", sessionIds).execute();
-    assert.equal(prompts.length, 3);
+    const { sessionIds, prompts } = await promptedOnThreeDevices(w, "PC-AFTER");
 
     // The first announcement after the commit fails: the answers are on record all the same.
     const work = quietWork(db, clock);
@@ -388,17 +389,7 @@ Deno.test({
       async () => failures.length > 0 || (await ignored()).length > 0,
     );
     assert.deepEqual(await ignored(), [], "no answer is judged again");
-    const granted = await db.selectFrom("audit_log").select(["session_id", "action"])
-      .where("session_id", "in", sessionIds)
-      .where("action", "in", ["confirmation.accepted", "authorization.granted"])
-      .orderBy("seq").execute();
-    assert.deepEqual(
-      granted.map((r) => [r.session_id, r.action]),
-      prompts.flatMap((p) => [
-        [p.session_id, "confirmation.accepted"],
-        [p.session_id, "authorization.granted"],
-      ]),
-    );
+    await grantedInOrder(db, prompts);
     for (const id of sessionIds) {
       assert.equal((await sessions.get(id))?.session.status.kind, "authorized");
     }
