@@ -325,8 +325,7 @@ const BOUND_BY =
   `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
 shared cores; JavaScript is a few per cent of either process. Browser → agent meets the minimal
 WebSocket relay's 90 % in this run, only just: 90 % (673 against 745 MiB/s), 76 % of raw TCP. The
-ratio straddles the target from run to run: 82, 90, 82 and 86 % in the four quiet full runs before
-this one (the last of them on this same code, earlier the same day), and 82–100 % (median 91.5 %)
+ratio straddles the target from run to run: 82, 90 and 82 % in the three quiet full runs before this one, 86 % in a full run of the larger window earlier the same day, and 82–100 % (median 91.5 %)
 in 22 standalone runs of \`bench/relay.ts\` (512 and 1024 MiB, this code and the code before the
 agent's larger window) on the same quiet machine that day; within this run the minimal relay's rounds spread 583–752 MiB/s and the real path's 622–737. The gap is the agent's hop,
 which the minimal relay does not have: a fourth process on the two cores, the server's copy of the
@@ -342,8 +341,7 @@ server's cut-off for a browser that ignores credit at 16 MiB) gained nothing mor
 against 667 MiB/s), so the browser's window and the server's bounds stay as they were. Agent →
 browser the minimal relay is the slow one (140–145 MiB/s in every run), so there raw TCP is the
 comparison that says something, and in this run it misses its 60 %: 54 % (512 against 945 MiB/s).
-Its rounds fell from 648 to 480 MiB/s as the run went on while raw TCP stayed at 878–959; the quiet
-runs before gave 68, 68 and 65 %, and four standalone runs that same day, two on this code and two
+Its rounds fell from 648 to 480 MiB/s as the run went on while raw TCP stayed at 878–959; the two quiet full runs before gave 68 and 68 %, the run earlier that day 65 %, and four standalone runs that same day, two on this code and two
 on the code before the agent's larger window, 67 and 64 % against 71 and 63 %: the window for
 data into the agent does not touch this direction, and its figure wanders with the run. Per MiB agent → browser (CPU profiles with
 \`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
