@@ -280,6 +280,87 @@ export function comparisonTable(rows: Comparison[]): string {
   );
 }
 
+/**
+ * The CPU each process of a path spent per MiB moved, in ms, run by run: what a throughput is
+ * bound by, measured in the same run as the throughput. Keyed by the part each process plays.
+ */
+export class CpuLedger {
+  /** Per path, per process: ms of CPU per MiB, one sample per timed run. */
+  readonly paths = new Map<string, Record<string, number[]>>();
+
+  /** Runs `run`, which moves `mib` MiB along `path`, and books each process's CPU over it. */
+  async measure<T>(
+    path: string,
+    processes: Record<string, number>,
+    mib: number,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const pids = Object.entries(processes);
+    const before = await Promise.all(pids.map(([, pid]) => cpuSeconds(pid)));
+    const result = await run();
+    const after = await Promise.all(pids.map(([, pid]) => cpuSeconds(pid)));
+    const booked = this.paths.get(path) ?? {};
+    pids.forEach(([name], i) => {
+      (booked[name] ??= []).push(((after[i]! - before[i]!) * 1000) / mib);
+    });
+    this.paths.set(path, booked);
+    return result;
+  }
+}
+
+/** One path's CPU per MiB by process, and the throughput it reached in the same runs. */
+export interface CpuRow {
+  path: string;
+  processes: Record<string, number[]>;
+  /** MiB/s, one sample per run, in the order of the CPU samples. */
+  throughput: number[];
+}
+
+/** "both cores" or "all 4 cores", for sentences about the machine's cores. */
+export function allCores(cores: number): string {
+  return cores === 2 ? "both cores" : `all ${cores} cores`;
+}
+
+/** The median over the runs of all the processes' CPU per MiB together, in ms. */
+export function cpuTogether(processes: Record<string, number[]>): number {
+  const names = Object.keys(processes);
+  const runs = processes[names[0]!]!.length;
+  return summarize(
+    Array.from({ length: runs }, (_, i) => names.reduce((sum, n) => sum + processes[n]![i]!, 0)),
+  ).median;
+}
+
+/**
+ * A Markdown table of what each path's processes spent per MiB (medians), the sum of them, the
+ * throughput that sum allows on `cores` cores kept busy, and how busy the cores were.
+ */
+export function cpuTable(rows: CpuRow[], cores: number): string {
+  return markdownTable(
+    [
+      "path",
+      "CPU per MiB, by process (medians)",
+      "together",
+      "at most, on " + cores + " busy cores",
+      "measured",
+      "cores busy",
+    ],
+    rows.map((r) => {
+      const names = Object.keys(r.processes);
+      const together = cpuTogether(r.processes);
+      const measured = summarize(r.throughput).median;
+      return [
+        r.path,
+        names.map((n) => `${n} ${summarize(r.processes[n]!).median.toFixed(2)}`).join(", ") +
+        " ms",
+        `${together.toFixed(2)} ms`,
+        `${Math.round((cores * 1000) / together)} MiB/s`,
+        `${round2(measured)} MiB/s`,
+        percent((measured * together) / 1000 / cores),
+      ];
+    }),
+  );
+}
+
 /** A Markdown table (run.ts formats BENCHMARKS.md afterwards, so no padding is needed here). */
 export function markdownTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;

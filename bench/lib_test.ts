@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { comparisonTable, interleaved, meetsTarget, summarize } from "./lib.ts";
+import process from "node:process";
+import {
+  comparisonTable,
+  CpuLedger,
+  cpuTable,
+  interleaved,
+  meetsTarget,
+  summarize,
+} from "./lib.ts";
 
 Deno.test("summarize() gives the median of the middle two for an even count, and the range", () => {
   assert.deepEqual(summarize([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4, samples: [4, 1, 3, 2] });
@@ -30,5 +38,37 @@ Deno.test("a comparison meets a throughput target on the ratio of the medians", 
   assert.match(
     comparisonTable([c]),
     /\| relay \| 90\.0 MiB\/s \| 10\.0–95\.0 \| direct \| 100 MiB\/s \| 100–500 \| 90 % \| ≥ 90 % — ✅ met \|/,
+  );
+});
+
+Deno.test("the CPU ledger books each process's CPU per MiB over the run it wraps", async () => {
+  const ledger = new CpuLedger();
+  // Busy until this process has spent 200 ms more CPU, by the kernel's own account of it.
+  const spin = () => {
+    const start = process.cpuUsage();
+    for (;;) {
+      const spent = process.cpuUsage(start);
+      if (spent.user + spent.system >= 200_000) return Promise.resolve("moved");
+    }
+  };
+  assert.deepEqual(await ledger.measure("path", { bench: Deno.pid }, 2, spin), "moved");
+  await ledger.measure("path", { bench: Deno.pid }, 4, spin);
+  const [first, second] = ledger.paths.get("path")!.bench!;
+  // 200 ms of CPU (in 10 ms ticks) over 2 MiB, then over 4 MiB.
+  assert.ok(first! >= 80 && first! <= 130, `${first} ms per MiB`);
+  assert.ok(second! >= 40 && second! <= 65, `${second} ms per MiB`);
+});
+
+Deno.test("the CPU table sums the processes run by run and says what the cores allow", () => {
+  const table = cpuTable([{
+    path: "download",
+    processes: { agent: [2, 1.8, 1.9], server: [2, 1.8, 2.1] },
+    throughput: [300, 400, 350],
+  }], 2);
+  // Together: the median of 4, 3.6 and 4 ms; 2 cores × 1000 ms / 4 ms = 500 MiB/s at most;
+  // 350 MiB/s × 4 ms = 1.4 s of CPU a second, 70 % of two cores.
+  assert.match(
+    table,
+    /\| download \| agent 1\.90, server 2\.00 ms \| 4\.00 ms \| 500 MiB\/s \| 350 MiB\/s \| 70 % \|/,
   );
 });

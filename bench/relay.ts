@@ -10,16 +10,22 @@
  */
 import { TextLineStream } from "../lib/text_lines.ts";
 import {
+  allCores,
   type Benchmark,
   comparisonTable,
+  CpuLedger,
+  cpuTable,
+  cpuTogether,
   interleaved,
   markdownTable,
   mib,
+  percent,
   profileFlags,
   ROOT,
   rssBytes,
   type SessionWorld,
   startSessionWorld,
+  summarize,
   withDeadline,
 } from "./lib.ts";
 
@@ -28,7 +34,11 @@ export interface DirectionSamples {
   relay: number[];
   ws: number[];
   tcp: number[];
+  /** Each path's processes: ms of CPU per MiB, run by run. */
+  cpu: Record<Path, Record<string, number[]>>;
 }
+
+type Path = "relay" | "ws" | "tcp";
 
 /** What the relay benchmark measured. */
 export interface RelayResult {
@@ -166,12 +176,26 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
       peak = Math.max(peak, await rssBytes(server.pid).catch(() => 0));
     }, 100);
 
-    const timed = async (run: () => Promise<void>) => {
-      const t = performance.now();
-      // Even at 2 MiB/s a run would be done: slower is a stall.
-      await withDeadline("A relay run", 30_000 + size * 500, run);
-      return size / ((performance.now() - t) / 1000);
+    // The processes each path runs through: the bench is the browser side, the far process
+    // the TCP (or, for the minimal relay, WebSocket) end behind the relay.
+    const processes: Record<Path, Record<string, number>> = {
+      relay: { client: Deno.pid, server: server.pid, agent: world.agentPid, far: far.pid },
+      ws: { client: Deno.pid, relay: baselines.pid, far: far.pid },
+      tcp: { client: Deno.pid, relay: baselines.pid, far: far.pid },
     };
+    let cpu = new CpuLedger();
+    const timed = (path: Path, run: () => Promise<void>) =>
+      cpu.measure(path, processes[path], size, async () => {
+        const t = performance.now();
+        // Even at 2 MiB/s a run would be done: slower is a stall.
+        await withDeadline("A relay run", 30_000 + size * 500, run);
+        return size / ((performance.now() - t) / 1000);
+      });
+    const booked = () => ({
+      relay: cpu.paths.get("relay")!,
+      ws: cpu.paths.get("ws")!,
+      tcp: cpu.paths.get("tcp")!,
+    });
     const channel = async () => {
       const ws = new WebSocket(
         `${server.url.replace("http", "ws")}/sessions/${sessionId}/channels/desktop?credit=1`,
@@ -188,7 +212,7 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
       relay: async () => {
         await farMode("sink");
         const t = await channel();
-        const speed = await timed(async () => {
+        const speed = await timed("relay", async () => {
           const delivered = farOut.read();
           await push(t, total, true);
           await delivered;
@@ -198,7 +222,7 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
       },
       ws: async () => {
         const t = await wsRelay("sink");
-        const speed = await timed(async () => {
+        const speed = await timed("ws", async () => {
           const done = new Promise((r) =>
             t.ws.addEventListener("message", (e) => e.data === "done" && r(null))
           );
@@ -212,7 +236,7 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
         await farMode("sink");
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: relayPorts.tcp });
         const chunk = new Uint8Array(MESSAGE).fill(7);
-        const speed = await timed(async () => {
+        const speed = await timed("tcp", async () => {
           const delivered = farOut.read();
           for (let sent = 0; sent < total;) sent += await conn.write(chunk);
           await delivered;
@@ -221,18 +245,20 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
         return speed;
       },
     });
+    const toAgentCpu = booked();
+    cpu = new CpuLedger();
 
     const fromAgent = await interleaved(rounds, {
       relay: async () => {
         await farMode("source");
         const t = await channel();
-        const speed = await timed(() => receive(t, total));
+        const speed = await timed("relay", () => receive(t, total));
         t.ws.close();
         return speed;
       },
       ws: async () => {
         const t = await wsRelay("source");
-        const speed = await timed(() => receive(t, total));
+        const speed = await timed("ws", () => receive(t, total));
         t.ws.close();
         return speed;
       },
@@ -240,7 +266,7 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
         await farMode("source");
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: relayPorts.tcp });
         const buf = new Uint8Array(256 * 1024);
-        const speed = await timed(async () => {
+        const speed = await timed("tcp", async () => {
           for (let got = 0; got < total;) {
             const n = await conn.read(buf);
             if (n === null) throw new Error("the TCP relay closed early");
@@ -258,8 +284,8 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
     return {
       mib: size,
       rounds,
-      toAgent,
-      fromAgent,
+      toAgent: { ...toAgent, cpu: toAgentCpu },
+      fromAgent: { ...fromAgent, cpu: booked() },
       baselineRssMiB: Number(mib(baselineRss)),
       peakRssMiB: Number(mib(peak)),
       endRssMiB: Number(mib(endRss)),
@@ -275,7 +301,7 @@ export async function relayBenchmark(size = 1024, rounds = ROUNDS): Promise<Rela
 }
 
 /** The relay section of BENCHMARKS.md. */
-export function relaySection(r: RelayResult): string {
+export function relaySection(r: RelayResult, cores = navigator.hardwareConcurrency): string {
   const rows = (label: string, d: DirectionSamples) => [
     {
       measure: `${label}, real agent path`,
@@ -292,6 +318,19 @@ export function relaySection(r: RelayResult): string {
       target: { ratio: 0.6 },
     },
   ];
+  const cpuRows = (label: string, d: DirectionSamples) => [
+    { path: `${label}, real agent path`, processes: d.cpu.relay, throughput: d.relay },
+    { path: `${label}, minimal WebSocket relay`, processes: d.cpu.ws, throughput: d.ws },
+    { path: `${label}, raw TCP relay`, processes: d.cpu.tcp, throughput: d.tcp },
+  ];
+  const ceiling = (label: string, d: DirectionSamples) => {
+    const together = cpuTogether(d.cpu.relay);
+    const most = (cores * 1000) / together;
+    return `${label} the real path's processes spent ${together.toFixed(2)} ms per MiB together: ` +
+      `with ${allCores(cores)} busy it could move at most ${Math.round(most)} MiB/s, ` +
+      `${percent(most / summarize(d.ws).median)} of the minimal WebSocket relay's median and ` +
+      `${percent(most / summarize(d.tcp).median)} of raw TCP's.`;
+  };
   const growth = r.peakRssMiB - r.baselineRssMiB;
   const relayed = r.mib * r.rounds * 2;
   return `## Channel relay
@@ -316,74 +355,61 @@ ${
       ["one second after the last channel closed", `${r.endRssMiB} MiB`, "—"],
     ])
   }
+What each path's processes spent, in the same runs (user and system CPU from \`/proc\` over each
+timed run): the client is the bench itself, the browser side; far is the TCP sink or source behind
+the agent, or the WebSocket end behind the minimal relay.
+
+${
+    cpuTable(
+      [...cpuRows("browser → agent", r.toAgent), ...cpuRows("agent → browser", r.fromAgent)],
+      cores,
+    )
+  }
+${ceiling("Browser → agent", r.toAgent)} ${ceiling("Agent → browser", r.fromAgent)}
+
 ${BOUND_BY}
 `;
 }
 
 /** What the relay is bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
-  `**Bound by** CPU in Deno's own WebSocket work on the agent's link, with four processes on two
-shared cores; JavaScript is a few per cent of either process. Browser → agent meets the minimal
-WebSocket relay's 90 % in this run, only just: 90 % (673 against 745 MiB/s), 76 % of raw TCP. The
-ratio straddles the target from run to run: 82, 90 and 82 % in the three quiet full runs before this one, 86 % in a full run of the larger window earlier the same day, and 82–100 % (median 91.5 %)
-in 22 standalone runs of \`bench/relay.ts\` (512 and 1024 MiB, this code and the code before the
-agent's larger window) on the same quiet machine that day; within this run the minimal relay's rounds spread 583–752 MiB/s and the real path's 622–737. The gap is the agent's hop,
-which the minimal relay does not have: a fourth process on the two cores, the server's copy of the
-browser's messages into the agent's frames, and a TCP write of every byte to the sink and its read
-there, where the minimal relay masks once more towards a WebSocket far end. The two cores are not
-quite full while it runs (15–20 % idle, one-second samples), so part of it is four processes handing
-data on in turn. The agent now
-grants a channel that takes data an 8 MiB window (it was 4 MiB) and credits it back 2 MiB at a time:
-in six interleaved pairs of \`bench/relay.ts 512\` the real path ran at 677 against 648 MiB/s
-(medians; faster in 5 of the 6), 91.7 against 90.6 % of the minimal relay, and in two pairs at 1024
-MiB at 693 against 683 (94 against 91 %). Doubling the browser's window as well (8 MiB, with the
-server's cut-off for a browser that ignores credit at 16 MiB) gained nothing more (two pairs: 655
-against 667 MiB/s), so the browser's window and the server's bounds stay as they were. Agent →
-browser the minimal relay is the slow one (140–145 MiB/s in every run), so there raw TCP is the
-comparison that says something, and in this run it misses its 60 %: 54 % (512 against 945 MiB/s).
-Its rounds fell from 648 to 480 MiB/s as the run went on while raw TCP stayed at 878–959; the two quiet full runs before gave 68 and 68 %, the run earlier that day 65 %, and four standalone runs that same day, two on this code and two
-on the code before the agent's larger window, 67 and 64 % against 71 and 63 %: the window for
-data into the agent does not touch this direction, and its figure wanders with the run. Per MiB agent → browser (CPU profiles with
-\`BENCH_PROFILE\` and \`/proc\` CPU times, 64 MiB runs, machine shared with other work) the
-agent spends about 3.5 ms in \`op_ws_send_binary\` (a WebSocket client masks every byte it
-sends) and 1.4 ms reading the TCP source, the server about 3 ms in \`op_ws_next_event\` (reading
-and unmasking the agent's frames) and 1.4 ms in \`op_ws_send_binary\` towards the browser; the
-minimal WebSocket relay has no agent process and no masked hop (its far end is a WebSocket
-server), and raw TCP is two kernel copies. Browser → agent, the agent's TCP writes to the sink
-(\`op_write\`, about 3 ms per MiB) and the server's reads of the browser's 64 KiB messages are
-the largest shares. The agent sends frames of up to 256 KiB (the protocol's limit) read straight
-into one buffer per source, so a frame costs no buffer or copy of its own. Flow control: the
-agent's window starts at 1 MiB and doubles per window moved while the browser keeps up, to at
-most 8 MiB (\`MAX_WINDOW\` in \`hub/channels.ts\`); credit goes out while the browser's socket
-holds at most a quarter of the window (the frame just handed to it no longer waits for the 10 ms
-drain check), so the server holds at most 10 MiB per channel whatever the browser does. The server and agent run with \`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled
-binary do) so the relay runs a cheap young-generation collection every 8 MiB in either
-direction; without it V8 lets about 64 MiB of dead message buffers pile up before it collects.
-Browser → agent, the server puts a stream channel's browser messages that arrive in one turn of
-its event loop into one frame of up to 256 KiB (64 KiB messages: a quarter of the frames and of the
-agent's writes to the sink). In interleaved A/B runs against the
-code before it (512 MiB, 6 rounds, shared machine, load average 1.5–2.3): the agent's CPU per MiB
-fell from 0.96 to 0.70 ms (median), the sink's from 0.35 to 0.28 ms, the server's stayed within the
-noise (1.0–1.6 ms), and the median went from 521 to 557 MiB/s; in a second one (1024 MiB, 4 rounds, load 3.0–3.7) server, agent and sink together fell from 2.41 to 2.10 ms per MiB and the median went from 352 (319–512) to 547 (345–607) MiB/s.
+  `**Bound by** CPU on two cores, shared by four processes on the real path and three on either
+baseline. The real path has a hop the baselines lack: the agent, whose WebSocket client masks every
+byte it sends, and whose TCP write to the sink (browser → agent) or read from the source (agent →
+browser) is a further pair of kernel copies, on top of the server reading and unmasking the agent's
+frames and writing the browser's. JavaScript is a few per cent of either process (CPU profiles with
+\`BENCH_PROFILE\`): the time is in Deno's WebSocket ops (\`op_ws_next_event\`, \`op_ws_send_binary\`)
+and in the loopback TCP stack, which does the receiver's work in the sender's system time. The two
+cores are not quite full while it runs (the table's last column), so part of it is four processes
+handing data on in turn. Agent → browser the minimal relay is the slow one (140–145 MiB/s in every
+run), so there raw TCP is the comparison that says something. The ratios near their targets
+straddle them from run to run, because the baselines' own speed swings with how the two cores are
+shared out: browser → agent against the minimal relay gave 82, 90, 82 and 90 % in the four quiet
+full runs before this one (22 standalone runs on one day: 82–100 %, median 91.5 %); agent → browser
+against raw TCP 68, 68, 65 and 54 %.
 
-Credit for this direction now goes back 1 MiB at a time at both hops (the agent to the server, a
-quarter of its 4 MiB window; the server to a browser that speaks credit, whose window is now 4 MiB):
-per 256 MiB relayed the agent's \`sendto\` calls fell from 2,078 to 1,309 and the server's from 2,070
-to 1,300 (\`strace -c\`). In interleaved A/B runs against the code before it (512 MiB, 22 runs each,
-shared machine, load average 3–6) neither the throughput (median 382 → 465 and 477 → 468 MiB/s in
-two sets, ranges 236–563) nor the CPU per MiB (server 1.2, agent 0.8, sink 0.3 ms) moved beyond the
-noise. What does move it is memory: per MiB relayed the server takes about 90 page faults, the
-bench's browser-side client about 200 and the agent about 40, because glibc gives the freed top of
-its heap back to the kernel and faults it in again on the next burst of message buffers. With
-\`GLIBC_TUNABLES=glibc.malloc.trim_threshold=8388608:glibc.malloc.top_pad=2097152:glibc.malloc.mmap_threshold=1048576\`
-in the environment of all four processes (same machine, same window, 4 runs each) the faults fell
-to 6–24 (server), 0–4 (client) and 5–27 (agent) per MiB, and the CPU per MiB to 1.00–1.21 ms
-(server, from 1.02–1.27), 0.57–0.68 (client, from 0.82–1.02) and 0.74–0.86 (agent, from
-0.68–0.96); the minimal WebSocket relay's processes did not change with it. Throughput did not
-show it: in five interleaved pairs of whole \`bench/relay.ts 256\` runs with and without it (load
-average 2.5–4.9), browser → agent ran at 320–601 MiB/s with it and 354–554 without, 76–106 % and
-79–114 % of the minimal WebSocket relay of the same run. The installed server and agent do not set
-it.`;
+What was done for it. Flow control: browser → agent, the agent grants a channel that takes data an
+8 MiB window and credits it back 2 MiB at a time. Agent → browser, the window the server grants the
+agent starts at 1 MiB and doubles per window moved while the browser keeps up, to at most 8 MiB
+(\`MAX_WINDOW\` in \`hub/channels.ts\`); credit goes back 1 MiB at a time at both hops, and out
+while the browser's socket holds at most a quarter of the window, so the server holds at most 10 MiB
+per channel whatever the browser does. The agent
+sends frames of up to 256 KiB (the protocol's limit) read straight into one buffer per source, so a
+frame costs no buffer or copy of its own; the server puts a stream channel's browser messages that
+arrive in one turn of its event loop into one frame (64 KiB messages: a quarter of the frames and
+of the agent's writes to the sink; agent CPU per MiB 0.96 → 0.70 ms in interleaved A/B runs). The
+server and agent run with \`--v8-flags=--expose-gc\` (as \`deno task start\` and the compiled binary
+do), so the relay runs a cheap young-generation collection every 8 MiB in either direction; without
+it V8 lets about 64 MiB of dead message buffers pile up before it collects. The agent's 8 MiB window
+(it was 4 MiB) ran browser → agent at 677 against 648 MiB/s in six interleaved pairs of
+\`bench/relay.ts 512\` (faster in 5 of the 6).
+
+Tried and left out: a browser window of 8 MiB (with the server's cut-off for a browser that ignores
+credit at 16 MiB) gained nothing (655 against 667 MiB/s in two pairs); glibc's malloc kept from
+handing freed heap back (\`GLIBC_TUNABLES\` with a larger trim threshold and top pad) cut the page
+faults per MiB from about 90 to 6–24 at the server and 200 to 0–4 at the client, but not the
+throughput (five interleaved pairs: 320–601 MiB/s with it, 354–554 without), so the installed
+server and agent do not set it.`;
 
 /** \`deno task bench relay [MiB]\`. */
 export const relay: Benchmark = {

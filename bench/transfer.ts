@@ -6,13 +6,20 @@
 import { createHash } from "node:crypto";
 import { TextLineStream } from "../lib/text_lines.ts";
 import {
+  allCores,
   type Benchmark,
   comparisonTable,
+  CpuLedger,
+  type CpuRow,
+  cpuTable,
+  cpuTogether,
   interleaved,
+  percent,
   profileFlags,
   ROOT,
   type SessionWorld,
   startSessionWorld,
+  summarize,
   withDeadline,
 } from "./lib.ts";
 
@@ -22,6 +29,8 @@ export interface TransferResult {
   rounds: number;
   download: { agent: number[]; plain: number[] };
   upload: { agent: number[]; plain: number[] };
+  /** Each download path's processes: ms of CPU per MiB, run by run. */
+  cpu: { agent: Record<string, number[]>; plain: Record<string, number[]> };
 }
 
 const ROUNDS = 5;
@@ -83,6 +92,9 @@ export async function transferBenchmark(size = 256, rounds = ROUNDS): Promise<Tr
       await withDeadline("A transfer", 30_000 + size * 500, run);
       return size / ((performance.now() - t) / 1000);
     };
+    const cpu = new CpuLedger();
+    const throughAgent = { agent: world.agentPid, server: server.pid, client: Deno.pid };
+    const plainPair = { server: plain.pid, client: Deno.pid };
     const whole = (n: number) => {
       if (n !== total) throw new Error(`The transfer moved ${n} bytes instead of ${total}`);
     };
@@ -90,22 +102,29 @@ export async function transferBenchmark(size = 256, rounds = ROUNDS): Promise<Tr
 
     const download = await interleaved(rounds, {
       plain: () =>
-        timed(async () =>
-          whole(await drain(await fetch(`${plainUrl}/file?path=${encodeURIComponent(source)}`)))
+        cpu.measure(
+          "plain",
+          plainPair,
+          size,
+          () =>
+            timed(async () =>
+              whole(await drain(await fetch(`${plainUrl}/file?path=${encodeURIComponent(source)}`)))
+            ),
         ),
       agent: () =>
-        timed(async () =>
-          whole(
-            await drain(
-              await fetch(
-                `${server.url}/sessions/${sessionId}/files/download?path=${
-                  encodeURIComponent(source)
-                }`,
-                { headers: { Cookie: cookie } },
+        cpu.measure("agent", throughAgent, size, () =>
+          timed(async () =>
+            whole(
+              await drain(
+                await fetch(
+                  `${server.url}/sessions/${sessionId}/files/download?path=${
+                    encodeURIComponent(source)
+                  }`,
+                  { headers: { Cookie: cookie } },
+                ),
               ),
-            ),
-          )
-        ),
+            )
+          )),
     });
     const upload = await interleaved(rounds, {
       plain: async () => {
@@ -141,7 +160,13 @@ export async function transferBenchmark(size = 256, rounds = ROUNDS): Promise<Tr
         });
       },
     });
-    return { mib: size, rounds, download, upload };
+    return {
+      mib: size,
+      rounds,
+      download,
+      upload,
+      cpu: { agent: cpu.paths.get("agent")!, plain: cpu.paths.get("plain")! },
+    };
   } finally {
     await world?.stop();
     plain.kill("SIGTERM");
@@ -151,7 +176,14 @@ export async function transferBenchmark(size = 256, rounds = ROUNDS): Promise<Tr
 }
 
 /** The transfer section of BENCHMARKS.md. */
-export function transferSection(r: TransferResult): string {
+export function transferSection(r: TransferResult, cores = navigator.hardwareConcurrency): string {
+  const throughAgent = cpuTogether(r.cpu.agent);
+  const plain = cpuTogether(r.cpu.plain);
+  const ceiling = (cores * 1000) / throughAgent;
+  const cpuRows: CpuRow[] = [
+    { path: "download through the agent", processes: r.cpu.agent, throughput: r.download.agent },
+    { path: "plain HTTP download", processes: r.cpu.plain, throughput: r.download.plain },
+  ];
   return `## File transfer
 
 A ${r.mib} MiB file moved through a real agent process: downloaded (agent reads the file → the
@@ -179,42 +211,44 @@ ${
       },
     ])
   }
+What each download's processes spent, in the same runs (user and system CPU from \`/proc\` over
+each timed transfer; the client is the bench itself, reading the response):
+
+${cpuTable(cpuRows, cores)}
+Together the three processes of the download through the agent spent ${
+    throughAgent.toFixed(2)
+  } ms of CPU per MiB, the plain pair ${plain.toFixed(2)} ms: with ${allCores(cores)} of the machine
+busy all the time, the path through the agent could move at most ${Math.round(ceiling)}
+MiB/s, ${percent(ceiling / summarize(r.download.plain).median)} of the plain download's median.
+
 ${BOUND_BY}
 `;
 }
 
 /** What transfers are bound by, from CPU profiles of the server and agent during a run. */
 const BOUND_BY =
-  `**Bound by**, download: CPU on two shared cores, split over three busy processes where plain
-HTTP has two. Per MiB (CPU profiles with \`BENCH_PROFILE\` and the processes' CPU times from
-\`/proc\`, 64 MiB runs while the machine was shared, load average 30–75) the agent spent 3.5–13
-ms (its quietest run: 1.9 user + 1.6 system), the server 3.2–6 ms and the bench client 1–3 ms;
-on the same machine plain HTTP serves the file from Rust at about 2 ms per MiB. The agent's share
-is the WebSocket send (a client masks every byte, and each 256 KiB frame costs two \`sendto\`
-calls into the loopback TCP stack, which does the receiver's work too) and then SHA-256 (about
-0.7 ms per MiB on this CPU's SHA extensions); the server's is \`op_ws_next_event\` (reading and
-unmasking the agent's frames), SHA-256 again (verified and recorded as always), and the garbage
-collector, 6–10 % of its samples, freeing a fresh 256 KiB ArrayBuffer per frame (Deno hands
-each message over as a new buffer). Each process does at least what the plain server does (a
-read and a socket write per chunk) plus its own WebSocket and hashing work, so the three together
-spend about three times the CPU of the plain pair per MiB, which two cores hide only while nothing
-else runs: on a loaded machine the download stayed well under half of plain HTTP (11 % in an
-earlier run); in this run, on a quiet machine, it is 45 % (373 against 826 MiB/s) and misses the
-target, with plain HTTP itself the least steady figure: 555–1071 MiB/s in this run's rounds,
-against 328–444 for the path through the agent. The two quiet runs before gave 52 and 51 % (plain
-HTTP 675–994 and 697–1001 MiB/s), and a run of this same code earlier the same day 46 % (432
-against 948). The ratio follows the plain server: the real path's three processes keep both cores
+  `**Bound by**, download: CPU on two cores, split over three busy processes where plain HTTP has
+two. The plain server hands the file from the page cache to its socket in Rust; the path through
+the agent does that hand-over three times (the agent reads the file and writes its WebSocket, the
+server reads the frames and writes the response, the client reads it) and adds what plain HTTP does
+without: SHA-256 at the agent and again at the server (0.61 ms per MiB each on this CPU's SHA
+extensions, timed alone: the device's hash and the server's must match, or the download is aborted
+rather than saved damaged, and the server's is recorded), the masking a WebSocket client does on
+every byte it sends and the server's unmasking, and the garbage collector freeing a 256 KiB buffer
+per frame at the server (Deno hands each message over as a new buffer). The two hashes are about a
+quarter of the path's CPU; they are the transfer's integrity check and its record, and stay. The
+ratio follows the plain server more than the path through the agent: the real path keeps both cores
 busy, so it moves little from run to run, while the plain pair leaves CPU to spare and its speed
-swings with how the two cores are shared out. What was cut: the agent reads its file 1 MiB at a time (one trip
-to a worker thread, one duplicated and closed descriptor per MiB instead of four: 71 \`read\`,
-73 \`fcntl\`, 75 \`close\` and 324 \`futex\` calls per 64 MiB instead of 256, 258, 260 and 713)
-and sends it as four 256 KiB frames, and the server credits a channel at its largest window 1
-MiB at a time instead of once per frame (a quarter of the credit messages the agent parses).
-Left: larger frames (one \`ws.send\` and one server-side buffer per MiB) need a protocol
-version that announces them; a scratch build with 1 MiB frames both ways showed no gain beyond the
-noise (interleaved on a quiet machine: 329 and 418 MiB/s against 417, plain HTTP 768–1178 in the
-same runs), so the protocol keeps its 256 KiB. Upload: reading the request body (\`op_read\` under the body
-stream's pull) is most of the server's work, for the plain upload as for the one through the
+swings with how the two cores are shared out (the full quiet runs before this one gave 52, 51 and
+45 %). What was cut: the agent reads its file 1 MiB at a time (one trip to a worker thread, one
+duplicated and closed descriptor per MiB instead of four: 71 \`read\`, 73 \`fcntl\`, 75 \`close\` and
+324 \`futex\` calls per 64 MiB instead of 256, 258, 260 and 713) and sends it as four 256 KiB frames
+read straight into one buffer, and the server credits a channel at its largest window 1 MiB at a
+time instead of once per frame (a quarter of the credit messages the agent parses). Tried and left:
+1 MiB frames both ways (a scratch build; a protocol change) showed no gain beyond the noise
+(interleaved on a quiet machine: 329 and 418 MiB/s against 417, plain HTTP 768–1178 in the same
+runs), so the protocol keeps its 256 KiB. Upload: reading the request body (\`op_read\` under the
+body stream's pull) is most of the server's work, for the plain upload as for the one through the
 agent, so the two move together.`;
 
 /** \`deno task bench transfer [MiB]\`. */
