@@ -148,10 +148,42 @@ function syncPreservedErrors(root) {
   }
 }
 
+// A live redraw replaces the control the keyboard was on. htmx puts the focus back on a control
+// with an id; for the others the focus goes to the same control in the new markup (the same
+// kind, link, name, form and words), so a live page never drops a keyboard user's place.
+function controlKey(el) {
+  return [
+    el.tagName,
+    el.id,
+    el.getAttribute("href"),
+    el.getAttribute("name"),
+    el.dataset.action,
+    el.closest("form")?.getAttribute("action"),
+    el.textContent.trim(),
+  ].join("\u0000");
+}
+let focusedBeforeSwap = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const active = document.activeElement;
+  focusedBeforeSwap = active && active !== document.body && event.detail.target.contains(active)
+    ? controlKey(active)
+    : null;
+});
+
 // Swapped-in content is localized before it is shown, not after.
 document.addEventListener("htmx:afterSwap", (event) => {
   localizeTimes(event.target);
   syncPreservedErrors(event.target);
+  const key = focusedBeforeSwap;
+  focusedBeforeSwap = null;
+  if (key === null || (document.activeElement && document.activeElement !== document.body)) return;
+  const tag = key.slice(0, key.indexOf("\u0000")).toLowerCase();
+  for (const el of event.target.querySelectorAll(tag)) {
+    if (controlKey(el) === key) {
+      el.focus({ preventScroll: true });
+      return;
+    }
+  }
 });
 document.addEventListener("htmx:afterSettle", (event) => {
   openWhenAuthorized();

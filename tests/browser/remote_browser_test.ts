@@ -221,9 +221,21 @@ Deno.test("browser: on a phone, Deauthorize from elsewhere ends the remote page 
   assert.match(await page.locator("#remote-status").innerText(), /deauthorized/);
   await page.screenshot({ path: await artifact("remote-deauthorized-phone.png"), fullPage: true });
 
-  // The way back, by keyboard: Request Authorization on the device page.
+  // The way back, by keyboard: Request Authorization on the device page. A live redraw of the
+  // bar while the link has the focus (another event of the session) leaves the focus on it.
   const back = page.getByRole("link", { name: "Request Authorization on the device page" });
   await back.focus();
+  await page.evaluate(() =>
+    new Promise<void>((redrawn) => {
+      const bar = document.getElementById("session-bar")!;
+      bar.addEventListener("htmx:afterSettle", () => redrawn(), { once: true });
+      bar.dispatchEvent(new CustomEvent("session-ended"));
+    })
+  );
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.textContent?.trim()),
+    "Request Authorization on the device page",
+  );
   await page.keyboard.press("Enter");
   await page.waitForURL(`${w.server.url}/devices/${deviceId}`);
   await page.getByRole("button", { name: "Request Authorization" }).waitFor();
