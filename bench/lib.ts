@@ -330,6 +330,11 @@ export function cpuTogether(processes: Record<string, number[]>): number {
   ).median;
 }
 
+/** The MiB/s that `processes`' CPU per MiB together allows with `cores` cores always busy. */
+export function mostOnCores(processes: Record<string, number[]>, cores: number): number {
+  return (cores * 1000) / cpuTogether(processes);
+}
+
 /**
  * A Markdown table of what each path's processes spent per MiB (medians), the sum of them, the
  * throughput that sum allows on `cores` cores kept busy, and how busy the cores were.
@@ -353,7 +358,7 @@ export function cpuTable(rows: CpuRow[], cores: number): string {
         names.map((n) => `${n} ${summarize(r.processes[n]!).median.toFixed(2)}`).join(", ") +
         " ms",
         `${together.toFixed(2)} ms`,
-        `${Math.round((cores * 1000) / together)} MiB/s`,
+        `${Math.round(mostOnCores(r.processes, cores))} MiB/s`,
         `${round2(measured)} MiB/s`,
         percent((measured * together) / 1000 / cores),
       ];

@@ -19,6 +19,7 @@ import {
   interleaved,
   markdownTable,
   mib,
+  mostOnCores,
   percent,
   profileFlags,
   ROOT,
@@ -325,7 +326,7 @@ export function relaySection(r: RelayResult, cores = navigator.hardwareConcurren
   ];
   const ceiling = (label: string, d: DirectionSamples) => {
     const together = cpuTogether(d.cpu.relay);
-    const most = (cores * 1000) / together;
+    const most = mostOnCores(d.cpu.relay, cores);
     return `${label} the real path's processes spent ${together.toFixed(2)} ms per MiB together: ` +
       `with ${allCores(cores)} busy it could move at most ${Math.round(most)} MiB/s, ` +
       `${percent(most / summarize(d.ws).median)} of the minimal WebSocket relay's median and ` +

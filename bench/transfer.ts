@@ -14,6 +14,7 @@ import {
   cpuTable,
   cpuTogether,
   interleaved,
+  mostOnCores,
   percent,
   profileFlags,
   ROOT,
@@ -179,7 +180,7 @@ export async function transferBenchmark(size = 256, rounds = ROUNDS): Promise<Tr
 export function transferSection(r: TransferResult, cores = navigator.hardwareConcurrency): string {
   const throughAgent = cpuTogether(r.cpu.agent);
   const plain = cpuTogether(r.cpu.plain);
-  const ceiling = (cores * 1000) / throughAgent;
+  const ceiling = mostOnCores(r.cpu.agent, cores);
   const cpuRows: CpuRow[] = [
     { path: "download through the agent", processes: r.cpu.agent, throughput: r.download.agent },
     { path: "plain HTTP download", processes: r.cpu.plain, throughput: r.download.plain },

@@ -166,7 +166,7 @@ let focusedBeforeSwap = null;
 document.addEventListener("htmx:beforeSwap", (event) => {
   const active = document.activeElement;
   focusedBeforeSwap = active && active !== document.body && event.detail.target.contains(active)
-    ? controlKey(active)
+    ? { tag: active.tagName, key: controlKey(active) }
     : null;
 });
 
@@ -174,12 +174,11 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 document.addEventListener("htmx:afterSwap", (event) => {
   localizeTimes(event.target);
   syncPreservedErrors(event.target);
-  const key = focusedBeforeSwap;
+  const focused = focusedBeforeSwap;
   focusedBeforeSwap = null;
-  if (key === null || (document.activeElement && document.activeElement !== document.body)) return;
-  const tag = key.slice(0, key.indexOf("\u0000")).toLowerCase();
-  for (const el of event.target.querySelectorAll(tag)) {
-    if (controlKey(el) === key) {
+  if (!focused || (document.activeElement && document.activeElement !== document.body)) return;
+  for (const el of event.target.querySelectorAll(focused.tag)) {
+    if (controlKey(el) === focused.key) {
       el.focus({ preventScroll: true });
       return;
     }
