@@ -94,6 +94,10 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
  */
 export const HANDSHAKES_AT_ONCE = 16;
 
+/** The pace is measured over the handshakes finished in this long before the latest. */
+const PACE_WINDOW_MS = 1_000;
+/** At most this many of them: the memory held whatever the pace. */
+const PACE_SAMPLES = 2_048;
 /** The slowest pace counted: a server that finishes fewer than 20 handshakes a second is stuck. */
 const MAX_INTERVAL_MS = 50;
 /**
@@ -132,8 +136,16 @@ const SLOTS = Math.ceil(MAX_COME_BACK_MS / SLOT_MS) + 2;
  * stays flat. Times come from the caller (the injected clock).
  */
 export class ComeBackTimes {
-  /** Lately, the milliseconds between two finished handshakes (a moving average). */
+  /**
+   * Lately, the milliseconds between two finished handshakes: their mean over the last
+   * {@link PACE_WINDOW_MS} (kept in a ring of when each finished and its gap).
+   */
   #intervalMs: number;
+  readonly #paceAt = new Float64Array(PACE_SAMPLES);
+  readonly #paceGap = new Float64Array(PACE_SAMPLES);
+  #paceFirst = 0;
+  #paceCount = 0;
+  #paceSum = 0;
   #lastDone: number | null = null;
   /** When the handshake places last went from none taken to some. */
   #busySince: number | null = null;
@@ -154,12 +166,29 @@ export class ComeBackTimes {
   /**
    * A handshake finished at `now`. The gap since the one before says how fast the server gets
    * through them only when others were under way meanwhile (`busy`); otherwise it says how
-   * seldom agents arrived, and is not counted.
+   * seldom agents arrived, and is not counted. The pace is the mean gap over the last second
+   * of such handshakes: hundreds of them in a storm, so one pause of a few tens of ms (a
+   * collection, a checkpoint) moves it by a few per cent, not twice over.
    */
   finished(now: number, busy: boolean): void {
-    if (this.#lastDone !== null && busy) {
+    // None finished for a second or more: a stall, or a server that was idle. That is no pace
+    // (a stall is counted where it is seen, in `next`); the pace before it stands.
+    if (this.#lastDone !== null && busy && now - this.#lastDone < PACE_WINDOW_MS) {
       const gap = Math.min(MAX_INTERVAL_MS, Math.max(0, now - this.#lastDone));
-      this.#intervalMs = 0.95 * this.#intervalMs + 0.05 * gap;
+      while (
+        this.#paceCount === PACE_SAMPLES ||
+        (this.#paceCount > 0 && this.#paceAt[this.#paceFirst]! <= now - PACE_WINDOW_MS)
+      ) {
+        this.#paceSum -= this.#paceGap[this.#paceFirst]!;
+        this.#paceFirst = (this.#paceFirst + 1) % PACE_SAMPLES;
+        this.#paceCount--;
+      }
+      const at = (this.#paceFirst + this.#paceCount) % PACE_SAMPLES;
+      this.#paceAt[at] = now;
+      this.#paceGap[at] = gap;
+      this.#paceSum += gap;
+      this.#paceCount++;
+      this.#intervalMs = this.#paceSum / this.#paceCount;
     }
     this.#lastDone = now;
   }

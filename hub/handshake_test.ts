@@ -80,6 +80,28 @@ Deno.test("a pause of a few ms with a thousand handshakes under way does not sen
   assert.ok(told >= 1_000, `told ${told} ms: not before the thousand ahead`);
 });
 
+Deno.test("one pause amid a storm's pace barely moves the moments told", () => {
+  const times = new ComeBackTimes();
+  // A second of one finishing every millisecond, then one after a 50 ms pause (a checkpoint),
+  // and one more right after: the pace is still about a thousand a second.
+  for (let t = 0; t <= 1_000; t++) times.finished(t, true);
+  times.finished(1_050, true);
+  times.finished(1_051, true);
+  const told = times.next(1_051, 1_000);
+  // A thousand ahead at about 1 ms: about a second, not the three and a half a pace that
+  // followed the last twenty handshakes would tell.
+  assert.ok(told >= 1_000 && told < 1_300, `told ${told} ms`);
+});
+
+Deno.test("the pace is that of the last second, not of a slower start", () => {
+  const times = new ComeBackTimes();
+  // A restarted server's first second: one finishing every 14 ms; then a second at 1 ms.
+  for (let t = 0; t <= 1_400; t += 14) times.finished(t, true);
+  for (let t = 1_401; t <= 2_400; t++) times.finished(t, true);
+  const told = times.next(2_400, 1_000, 60_000);
+  assert.ok(told >= 1_000 && told < 1_300, `told ${told} ms`);
+});
+
 Deno.test("a stall of a second with a thousand handshakes under way adds about a second, not a minute", () => {
   const times = new ComeBackTimes();
   // One finished every 4 ms while others were under way, then none for a second.
