@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { attemptTimes, PromptLog } from "./consent.ts";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import {
+  attemptTimes,
+  type ConsentResult,
+  consentSection,
+  minimalBaseline,
+  PromptLog,
+} from "./consent.ts";
 
 Deno.test("a round trip runs from the request sent to the grant on record", () => {
   const t = attemptTimes({
@@ -104,4 +112,66 @@ Deno.test("a device asked again is timed by its new prompt's lines, not its prev
     promptSent: Date.parse("2026-12-01T02:00:00.010Z"),
     answerReceived: Date.parse("2026-12-01T02:00:00.042Z"),
   });
+});
+
+Deno.test("the minimal server writes each attempt and its grant, and times every round trip", async () => {
+  const baseline = await minimalBaseline(5);
+  try {
+    for (let round = 0; round < 2; round++) {
+      const times = await baseline.roundTrip();
+      assert.equal(times.length, 5);
+      // Server times are real spans: positive, and far under the minute a stuck one would take.
+      assert.ok(times.every((t) => t > 0 && t < 5_000), `${times}`);
+    }
+    const db = new DatabaseSync(join(baseline.dataDir, "minimal.db"), { readOnly: true });
+    try {
+      const rows = db.prepare(
+        "SELECT count(*) AS n, count(granted_at) AS granted, " +
+          "min(granted_at - requested_at) AS span FROM attempts",
+      ).get() as { n: number; granted: number; span: number };
+      // Every attempt of both rounds on record, each granted after it was requested.
+      assert.deepEqual([rows.n, rows.granted], [10, 10]);
+      assert.ok(rows.span > 0);
+    } finally {
+      db.close();
+    }
+  } finally {
+    await baseline.stop();
+  }
+});
+
+const result = (minimalP99: number): ConsentResult => ({
+  fleet: 10_000,
+  agents: 200,
+  rounds: 1,
+  agentsRss: 0,
+  one: [2, 3],
+  oneFull: [40, 50],
+  burst: [100, 600],
+  burstFull: [500, 1_000],
+  burstRequest: [90, 590],
+  burstCpuMs: 3,
+  oneP99: [3],
+  burstP99: [600],
+  minimal: [minimalP99 / 2, minimalP99],
+  minimalP99: [minimalP99],
+  minimalCpuMs: 0.1,
+});
+
+Deno.test("the consent section sets the round trip beside the minimal server's and says what that shows", () => {
+  const within = consentSection(result(15));
+  assert.match(
+    within,
+    /\| server time, 200 concurrent, minimal server \(baseline\) \| 7\.50 ms +\| 15\.0 ms/,
+  );
+  assert.match(within, /\| ratio to the minimal server +\| 13\.3× +\| 40\.0× /);
+  assert.match(
+    within,
+    /within the target, so this machine allows it for that little work, and Assent's round trip does 30\.0× as much/,
+  );
+  const over = consentSection(result(45));
+  assert.match(
+    over,
+    /over the target, so on this machine no server that writes the request and the grant before it acts on them meets it/,
+  );
 });

@@ -383,6 +383,11 @@ export function round2(n: number): string {
   return abs >= 100 ? String(Math.round(n)) : abs >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
+/** The lines of a child process's output, one read at a time. */
+export function lines(stream: ReadableStream<Uint8Array<ArrayBuffer>>) {
+  return stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream()).getReader();
+}
+
 /**
  * Extra `deno run` flags for a process under measurement: with `BENCH_PROFILE=<dir>` set, a
  * V8 CPU profile of it lands in that folder when it exits (read it with `bench/profile.ts`).

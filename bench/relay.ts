@@ -8,7 +8,6 @@
  * piped to another, no flow control) and a raw TCP relay (`Deno.connect` piping). Also the
  * server's memory over everything it relayed.
  */
-import { TextLineStream } from "../lib/text_lines.ts";
 import {
   allCores,
   type Benchmark,
@@ -17,6 +16,7 @@ import {
   cpuTable,
   cpuTogether,
   interleaved,
+  lines,
   markdownTable,
   mib,
   mostOnCores,
@@ -54,10 +54,6 @@ export interface RelayResult {
 
 const MESSAGE = 64 * 1024;
 const ROUNDS = 5;
-
-function lines(stream: ReadableStream<Uint8Array<ArrayBuffer>>) {
-  return stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream()).getReader();
-}
 
 /**
  * A benchmark socket with what it has received so far. Its listeners are added as it is made,
