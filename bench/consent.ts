@@ -191,6 +191,26 @@ function acceptingAgent(server: string, token: string, name: string): AcceptingA
 }
 
 /**
+ * Resolves once the processes `pids` together have used under a tenth of a core for 500 ms, or
+ * after 30 s (a busy machine is then reported as it is).
+ */
+async function quiet(pids: number[]): Promise<void> {
+  const used = async () => {
+    let sum = 0;
+    for (const pid of pids) sum += await cpuSeconds(pid).catch(() => 0);
+    return sum;
+  };
+  const deadline = performance.now() + 30_000;
+  let before = await used();
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await used();
+    if (now - before < 0.05) return;
+    before = now;
+  }
+}
+
+/**
  * The minimal server of the baseline with `agents` answering sockets of its own (one process
  * each, bench/consent_minimal.ts): `roundTrip` fires one request at every socket at once and
  * returns each attempt's server time, measured as the real server's is.
@@ -416,8 +436,13 @@ export async function consentBenchmark(
     let burstCpu = 0;
     const least: number[] = [];
     let leastCpu = 0;
+    // Each contender starts on a quiet machine: a burst's deauthorizations leave the server and
+    // the 200 agent processes busy for a while (revokes, acknowledgements, receipts), and what
+    // came right after would be timed against that.
+    const settle = () => quiet([server.pid, ...real.map((a) => a.child.pid)]);
     const samples = await interleaved(rounds, {
       one: async () => {
+        await settle();
         const server: number[] = [];
         for (let i = 0; i < onePerRound; i++) {
           for (const t of await roundTrip([solo!])) {
@@ -431,6 +456,7 @@ export async function consentBenchmark(
       burst: async () => {
         const times: number[] = [];
         for (let i = 0; i < burstsPerRound; i++) {
+          await settle();
           const cpu = await cpuSeconds(server.pid);
           for (const t of await roundTrip(crowd)) {
             times.push(t.server);
@@ -445,6 +471,7 @@ export async function consentBenchmark(
       minimal: async () => {
         const times: number[] = [];
         for (let i = 0; i < burstsPerRound; i++) {
+          await settle();
           const cpu = await cpuSeconds(baseline.pid);
           times.push(...await baseline.roundTrip());
           leastCpu += await cpuSeconds(baseline.pid) - cpu;
