@@ -224,9 +224,11 @@ export async function minimalBaseline(agents: number) {
       stdout: "piped",
     }).spawn();
   const server = spawn("serve", dataDir);
-  const { url } = JSON.parse((await lines(server.stdout).read()).value!) as { url: string };
+  const serverOut = lines(server.stdout);
+  const { url } = JSON.parse((await serverOut.read()).value!) as { url: string };
   const sockets = spawn("agents", url, String(agents));
-  await lines(sockets.stdout).read();
+  const socketsOut = lines(sockets.stdout);
+  await socketsOut.read();
   // Wall-clock ms with the monotonic clock's precision, as the minimal server stamps them.
   const now = () => performance.timeOrigin + performance.now();
   const collected = new Map<number, MinimalTimes>();
@@ -252,9 +254,9 @@ export async function minimalBaseline(agents: number) {
       });
     },
     async stop() {
-      for (const child of [sockets, server]) {
+      for (const [child, out] of [[sockets, socketsOut], [server, serverOut]] as const) {
         child.kill("SIGTERM");
-        await child.stdout.cancel().catch(() => {});
+        await out.cancel();
         await child.status;
       }
       await Deno.remove(dataDir, { recursive: true });
