@@ -442,6 +442,18 @@ export async function consentBenchmark(
     // the 200 agent processes busy for a while (revokes, acknowledgements, receipts), and what
     // came right after would be timed against that.
     const settle = () => quiet([server.pid, ...real.map((a) => a.child.pid)]);
+    /** A round's bursts, each on a quiet machine: their server times, and the CPU `pid` spent. */
+    const bursts = async (pid: number, burst: () => Promise<number[]>) => {
+      const server: number[] = [];
+      let cpu = 0;
+      for (let i = 0; i < burstsPerRound; i++) {
+        await settle();
+        const before = await cpuSeconds(pid);
+        server.push(...await burst());
+        cpu += await cpuSeconds(pid) - before;
+      }
+      return { server, cpu };
+    };
     const samples = await interleaved(rounds, {
       one: async () => {
         await settle();
@@ -456,30 +468,23 @@ export async function consentBenchmark(
         return percentile(server, 99);
       },
       burst: async () => {
-        const times: number[] = [];
-        for (let i = 0; i < burstsPerRound; i++) {
-          await settle();
-          const cpu = await cpuSeconds(server.pid);
-          for (const t of await roundTrip(crowd)) {
-            times.push(t.server);
+        const times = await bursts(server.pid, async () => {
+          const trips = await roundTrip(crowd);
+          for (const t of trips) {
             burstFull.push(t.full);
             burstRequest.push(t.request);
           }
-          burstCpu += await cpuSeconds(server.pid) - cpu;
-        }
-        burst.push(...times);
-        return percentile(times, 99);
+          return trips.map((t) => t.server);
+        });
+        burstCpu += times.cpu;
+        burst.push(...times.server);
+        return percentile(times.server, 99);
       },
       minimal: async () => {
-        const times: number[] = [];
-        for (let i = 0; i < burstsPerRound; i++) {
-          await settle();
-          const cpu = await cpuSeconds(baseline.pid);
-          times.push(...await baseline.roundTrip());
-          leastCpu += await cpuSeconds(baseline.pid) - cpu;
-        }
-        least.push(...times);
-        return percentile(times, 99);
+        const times = await bursts(baseline.pid, () => baseline.roundTrip());
+        leastCpu += times.cpu;
+        least.push(...times.server);
+        return percentile(times.server, 99);
       },
     });
     return {
@@ -573,9 +578,9 @@ const PROFILE_SPLIT = "Where the server's busy time goes (profile over the round
   "burst's deauthorizations leave them busy for a while with revokes, acknowledgements and " +
   "receipts): in the run before this change, the round trips timed right after a burst had a " +
   "p99 of 87–138 ms one at a time and 71–110 ms through the minimal server, against 2–15 and " +
-  "13 ms in the rounds where they came before it. What cut the work per round trip from 3.11 ms to 2.46 ms of server CPU " +
-  "(0.79×; medians of four interleaved runs each way of `deno run -A bench/consent.ts 1000` on " +
-  "the shared 2-core machine, load average 4–37 from the bench's own 201 agent processes; " +
+  "13 ms in the rounds where they came before it. What cut the work per round trip from " +
+  "3.11 ms to 2.46 ms of server CPU (0.79×; medians of four interleaved runs each way of " +
+  "`deno run -A bench/consent.ts 1000` on the shared 2-core machine, load average 4–37 from the bench's own 201 agent processes; " +
   "ranges 2.36–2.48 ms against 2.97–3.33 ms; server time at 200 at once p50 174 ms against 217 " +
   "ms, p99 296 ms against 379 ms): from about 69 statements and 6 transactions per round trip " +
   "to about 43 (counted on one round trip) and two transactions of its own, the answer and the " +
