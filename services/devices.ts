@@ -81,12 +81,12 @@ export async function createEnrollmentToken(
 }
 
 /** Whether `proof` is the signature of this connection's challenge for `deviceId`. */
-export async function proofHolds(
+export function proofHolds(
   proof: KeyProof,
   nonce: string,
   deviceId: string | null,
-): Promise<boolean> {
-  return await verifyDeviceSignature(
+): boolean {
+  return verifyDeviceSignature(
     proof.publicKey,
     proof.signature,
     helloProofMessage(nonce, deviceId),
@@ -128,7 +128,7 @@ export async function enrollDevice(
   if (row.revoked_at !== null) return await refuse("revoked");
   if (row.expires_at <= now) return await refuse("expired");
   // Checked before a use is counted: a bad signature costs the token nothing.
-  if (!(await proofHolds(input.proof, input.nonce, null))) return await refuse("bad_key");
+  if (!proofHolds(input.proof, input.nonce, null)) return await refuse("bad_key");
   const secret = randomToken();
   const id = newId();
   const created = await work.run(async (tx) => {
@@ -194,7 +194,7 @@ export async function authenticateDevice(
   if (device.public_key !== null && device.public_key !== proof.publicKey) {
     return { ok: false, reason: "bad_key", device, detail: "another key" };
   }
-  if (!(await proofHolds(proof, input.nonce, device.id))) {
+  if (!proofHolds(proof, input.nonce, device.id)) {
     return { ok: false, reason: "bad_key", device, detail: "bad signature" };
   }
   if (device.public_key !== null) return { ok: true, device };

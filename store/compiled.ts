@@ -5,7 +5,7 @@
  * later call runs the same SQL with the real values (SQLite's statement cache then reuses its
  * prepared statement too; PostgreSQL gets the same text every time).
  */
-import { type Compilable, type CompiledQuery, createQueryId } from "kysely";
+import { type Compilable, type CompiledQuery, createQueryId, type QueryResult } from "kysely";
 import { type Db, type Engine, engineOf } from "./db.ts";
 
 // Stands in for a parameter while the statement is built; kysely passes it through as a value.
@@ -26,6 +26,26 @@ export function compiled<P extends Record<string, unknown>, R>(
   names: readonly (keyof P & string)[],
   build: (db: Db, params: P) => Compilable<R>,
 ): CompiledStatement<P, R> {
+  const run = builtOnce(names, build);
+  return async (db, params) => (await run(db, params)).rows;
+}
+
+/**
+ * As {@link compiled}, for a statement that writes: how many rows it changed (an update that
+ * found no row, a conditional one whose condition no longer held: 0).
+ */
+export function compiledWrite<P extends Record<string, unknown>>(
+  names: readonly (keyof P & string)[],
+  build: (db: Db, params: P) => Compilable<unknown>,
+): (db: Db, params: P) => Promise<number> {
+  const run = builtOnce(names, build);
+  return async (db, params) => Number((await run(db, params)).numAffectedRows ?? 0n);
+}
+
+function builtOnce<P extends Record<string, unknown>, R>(
+  names: readonly (keyof P & string)[],
+  build: (db: Db, params: P) => Compilable<R>,
+): (db: Db, params: P) => Promise<QueryResult<R>> {
   const byEngine = new Map<Engine, CompiledQuery<R>>();
   return async (db, params) => {
     const engine = engineOf(db);
@@ -41,7 +61,6 @@ export function compiled<P extends Record<string, unknown>, R>(
       byEngine.set(engine, query);
     }
     const parameters = query.parameters.map((p) => p instanceof Param ? params[p.name] : p);
-    const result = await db.executeQuery<R>({ ...query, parameters, queryId: createQueryId() });
-    return result.rows;
+    return await db.executeQuery<R>({ ...query, parameters, queryId: createQueryId() });
   };
 }

@@ -2,7 +2,7 @@
 // runs on (SQLite by default, PostgreSQL with ASSENT_TEST_DATABASE_URL set).
 import assert from "node:assert/strict";
 import { openTestDatabase } from "../tests/support/database.ts";
-import { compiled } from "./compiled.ts";
+import { compiled, compiledWrite } from "./compiled.ts";
 import { insertDepartment } from "./departments.ts";
 
 // Rows as plain objects (SQLite's have no prototype).
@@ -49,4 +49,21 @@ Deno.test("a statement whose SQL would not carry a parameter is refused when fir
         .where("disabled_at", p.disabled ? "is not" : "is", null),
   );
   await assert.rejects(() => shaped(db, { disabled: true }), /does not use disabled/);
+});
+
+Deno.test("a compiled write tells how many rows it changed, none when its condition fails", async () => {
+  await using database = await openTestDatabase();
+  const db = database.db;
+  const renameFrom = compiledWrite(
+    ["id", "from", "to"],
+    (db, p: { id: string; from: string; to: string }) =>
+      db.updateTable("departments").set({ name: p.to }).where("id", "=", p.id)
+        .where("name", "=", p.from),
+  );
+  await insertDepartment(db, { id: "d1", name: "One", now: 1 });
+  assert.equal(await renameFrom(db, { id: "d1", from: "One", to: "Uno" }), 1);
+  assert.equal(await renameFrom(db, { id: "d1", from: "One", to: "Eins" }), 0, "no longer One");
+  assert.equal(await renameFrom(db, { id: "d9", from: "Uno", to: "Eins" }), 0, "no such row");
+  const [row] = await db.selectFrom("departments").select("name").where("id", "=", "d1").execute();
+  assert.equal(row?.name, "Uno");
 });

@@ -7,7 +7,7 @@ import {
 } from "../protocol/messages.ts";
 import { type Selectable, sql } from "kysely";
 import type { Db } from "./db.ts";
-import { compiled } from "./compiled.ts";
+import { compiled, compiledWrite } from "./compiled.ts";
 import type { DeviceGroupsTable, DevicesTable, EnrollmentTokensTable } from "./schema.ts";
 
 /** A devices row as SQLite holds it (JSON columns as text, flags as 0/1). */
@@ -295,16 +295,30 @@ export async function saveConnectionInfo(
     nodeId: string;
   },
 ): Promise<void> {
-  await db.updateTable("devices").set({
-    agent_version: conn.agentVersion,
-    platform: conn.platform,
-    remote_address: conn.remoteAddress,
-    connected: 1,
-    node_id: conn.nodeId,
-    last_activity_at: conn.now,
-    updated_at: conn.now,
-  }).where("id", "=", id).execute();
+  await writeConnectionInfo(db, { id, ...conn });
 }
+
+// Every handshake writes it, and every disconnection the next: built once (see compiled.ts).
+const writeConnectionInfo = compiledWrite(
+  ["id", "agentVersion", "platform", "remoteAddress", "now", "nodeId"],
+  (db, p: {
+    id: string;
+    agentVersion: string;
+    platform: string;
+    remoteAddress: string;
+    now: number;
+    nodeId: string;
+  }) =>
+    db.updateTable("devices").set({
+      agent_version: p.agentVersion,
+      platform: p.platform,
+      remote_address: p.remoteAddress,
+      connected: 1,
+      node_id: p.nodeId,
+      last_activity_at: p.now,
+      updated_at: p.now,
+    }).where("id", "=", p.id),
+);
 
 /** Which of `ids` are disabled devices (in slices, within every engine's parameter limit). */
 export async function disabledAmong(db: Db, ids: string[]): Promise<Set<string>> {
@@ -327,11 +341,16 @@ export async function markDisconnected(
   lastActivityAt: number,
   nodeId: string,
 ): Promise<boolean> {
-  const result = await db.updateTable("devices")
-    .set({ connected: 0, node_id: null, last_activity_at: lastActivityAt })
-    .where("id", "=", id).where("node_id", "=", nodeId).executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  return await writeDisconnected(db, { id, lastActivityAt, nodeId }) === 1;
 }
+
+const writeDisconnected = compiledWrite(
+  ["id", "lastActivityAt", "nodeId"],
+  (db, p: { id: string; lastActivityAt: number; nodeId: string }) =>
+    db.updateTable("devices")
+      .set({ connected: 0, node_id: null, last_activity_at: p.lastActivityAt })
+      .where("id", "=", p.id).where("node_id", "=", p.nodeId),
+);
 
 /** A device held as connected by a node that is no longer registered (or by none). */
 export type OrphanedDevice = Pick<Device, "id" | "department_id" | "last_activity_at" | "node_id">;

@@ -8,7 +8,7 @@ import {
   type SecureConnectMethod,
   type SupportSession,
 } from "../core/mod.ts";
-import { compiled } from "./compiled.ts";
+import { compiled, type CompiledStatement } from "./compiled.ts";
 import type { Db } from "./db.ts";
 
 /** A stored session with its row-only fields. */
@@ -172,10 +172,41 @@ export async function deviceSessionIds(
   deviceId: string,
   statuses: SupportSession["status"]["kind"][],
 ): Promise<string[]> {
-  const rows = await db.selectFrom("support_sessions").select("id")
-    .where("device_id", "=", deviceId).where("status", "in", statuses).execute();
+  const rows = await sessionIdsIn(statuses)(db, { deviceId, statuses });
   return rows.map((r) => r.id);
 }
+
+type SessionIdsIn = CompiledStatement<
+  { deviceId: string; statuses: SupportSession["status"]["kind"][] },
+  { id: string }
+>;
+
+/**
+ * Every handshake and every answer looks the device's sessions up: one statement built per list
+ * of statuses (the callers name two lists; see compiled.ts).
+ */
+function sessionIdsIn(statuses: readonly string[]): SessionIdsIn {
+  const key = statuses.join();
+  let statement = sessionIdsByStatuses.get(key);
+  if (!statement) {
+    const names = statuses.map((_, i) => `s${i}`);
+    const built = compiled(
+      ["deviceId", ...names],
+      (db, p: Record<string, unknown>) =>
+        db.selectFrom("support_sessions").select("id").where("device_id", "=", p.deviceId as string)
+          .where("status", "in", names.map((name) => p[name] as SupportSession["status"]["kind"])),
+    );
+    statement = (db, p) =>
+      built(db, {
+        deviceId: p.deviceId,
+        ...Object.fromEntries(p.statuses.map((s, i) => [`s${i}`, s])),
+      });
+    sessionIdsByStatuses.set(key, statement);
+  }
+  return statement;
+}
+
+const sessionIdsByStatuses = new Map<string, SessionIdsIn>();
 
 /** Ids of sessions whose next deadline is at or before `now`. */
 export async function dueSessionIds(db: Db, now: number): Promise<string[]> {

@@ -1,6 +1,7 @@
 /** Webhooks and their delivery queue. */
 import { sql } from "kysely";
 import { type Db, engineOf } from "./db.ts";
+import { compiledWrite } from "./compiled.ts";
 import type { WebhookDeliveriesTable, WebhooksTable } from "./schema.ts";
 
 export type WebhookRow = WebhooksTable & { failures_in_a_row: number };
@@ -97,18 +98,26 @@ export async function enqueueEvent(
   payload: string,
   now: number,
 ): Promise<number> {
-  // `events` is a JSON array of names; each engine looks into it its own way.
-  const subscribed = engineOf(db) === "postgres"
-    ? sql`webhooks.events::jsonb @> jsonb_build_array(${event}::text)`
-    : sql`exists (select 1 from json_each(webhooks.events) where json_each.value = ${event})`;
-  const r = await sql`
-    insert into webhook_deliveries (webhook_id, event, payload, status, attempts, next_attempt_at,
-      created_at)
-    select id, ${event}, ${payload}, 'pending', 0, cast(${now} as bigint),
-      cast(${now} as bigint) from webhooks
-    where disabled_at is null and ${subscribed}`.execute(db);
-  return Number(r.numAffectedRows ?? 0n);
+  return await queueForSubscribers(db, { event, payload, now });
 }
+
+// Every audit row runs it: built once per engine (see compiled.ts).
+const queueForSubscribers = compiledWrite(
+  ["event", "payload", "now"],
+  (db, p: { event: string; payload: string; now: number }) => {
+    // `events` is a JSON array of names; each engine looks into it its own way.
+    const subscribed = engineOf(db) === "postgres"
+      ? sql`webhooks.events::jsonb @> jsonb_build_array(${p.event}::text)`
+      : sql`exists (select 1 from json_each(webhooks.events) where json_each.value = ${p.event})`;
+    const statement = sql`
+      insert into webhook_deliveries (webhook_id, event, payload, status, attempts,
+        next_attempt_at, created_at)
+      select id, ${p.event}, ${p.payload}, 'pending', 0, cast(${p.now} as bigint),
+        cast(${p.now} as bigint) from webhooks
+      where disabled_at is null and ${subscribed}`;
+    return { compile: () => statement.compile(db) };
+  },
+);
 
 /** Queues one delivery to one webhook (the test event). */
 export async function enqueueDelivery(
