@@ -258,7 +258,7 @@ if (import.meta.main) {
 export const PAGES_BOUND_BY =
   "The load generator and the server share the machine's 2 cores, so the minimal server's " +
   "figure is also the load generator's ceiling here (its p99 was 21 ms in the previous full " +
-  "run of an older machine, 7 ms in the last quiet run, 8.3 ms in this one); what the server " +
+  "run of an older machine, 7 ms in the last quiet run, 8.4 ms in this one); what the server " +
   "controls " +
   "is its CPU per view and its pauses. " +
   "Server CPU per view, read from /proc of the server over 5 s of 50 connections, " +
@@ -271,10 +271,10 @@ export const PAGES_BOUND_BY =
   "running side by side (20 pairs; shared machine, load average 3.5–4.9, so only the " +
   "ratios count): about two fifths of the previous version's (paired ratios 0.34–0.47, " +
   "0.11 ms against 0.26 ms per view there; the round before had already halved it). In this " +
-  "run it serves 8,216 views a second at a p99 of 21.5 ms and meets its target (7,020 at 20.7 " +
+  "run it serves 7,924 views a second at a p99 of 18.9 ms and meets its target (8,216 at 21.5 " +
   "ms in the run before); the same code served 10,306 at 16.3 ms in the quietest run (10,271 " +
   "and 16.5 ms, 9,987 and 17.9 ms in the two before it): the host ran slower during this one, " +
-  "whose minimal server answered 22,968 requests a second against 25,757 then. What " +
+  "whose minimal server answered 21,683 requests a second against 25,757 then. What " +
   "went: each row's view model and markup are kept while the row and what it shows from " +
   "outside it (presence, last activity, names) stay the same; the page is kept as sent per " +
   "session and filter while its page info (viewer, CSRF token), the rest of its model and " +

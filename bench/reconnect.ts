@@ -194,7 +194,7 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
  * server's log through storms of 5,000 agents (`BENCH_SERVER_LOG=… deno run -A
  * bench/reconnect.ts 5000 1`, the refused upgrades' summary line).
  */
-const BOUND_BY =
+export const RECONNECT_BOUND_BY =
   "Bound by the restarted server's own pace and the agents' own waits: it listens one to two " +
   "seconds after the signal and takes agents back at about 1,000 a second on a quiet machine, " +
   "at the pace of the window they were given (one second per thousand agents), so a graceful " +
@@ -204,14 +204,13 @@ const BOUND_BY =
   "second); agents turned away then (close code 4016) were told moments at that pace, up to " +
   "10–23 s, and came back long after the server had caught up and sat idle. No moment now " +
   "lies past the fleet's window (5 s for 5,000 agents); an agent told too early is told again. " +
-  "In this run the graceful restarts had all 5,000 back after 7.40, 9.47 and 12.6 s and the " +
-  "crashes after 8.46, 11.0 and 11.8 s, at 1.03–1.39 ms of server CPU per agent from listening " +
-  "(1.14–1.63 in the run before, 0.89–1.33 in the quiet runs before that, whose crashes took " +
-  "9.25–9.47 s and graceful restarts 6.86–6.92 s). The slowest storm of each kind is the one " +
-  "whose server started late: it listened 2.07 s (crash) and 2.11 s (graceful) after the " +
-  "signal, against 0.94–1.63 s in the others, and then took agents back slowly (68 back 3 s " +
-  "and 533 back 4 s after the signal in that crash, 1,133 after 4 s in that restart, against " +
-  "1,180–2,781 after 4 s in the others): the host, shared, was slow in those seconds. " +
+  "In this run the graceful restarts had all 5,000 back after 6.93, 7.02 and 7.75 s and the " +
+  "crashes after 8.09, 9.58 and 10.5 s, at 0.89–1.30 ms of server CPU per agent from listening " +
+  "(1.03–1.39 in the run before, on a busier host, whose graceful restarts took 7.40–12.6 s and " +
+  "crashes 8.46–11.8 s). The slowest crash is the one whose server started late: it listened " +
+  "1.61 s after the signal, against 1.20 and 1.35 s in the other two, and then took agents back " +
+  "slowly (82 back 2 s and 628 back 3 s after the signal, against 554–765 and 1,568–2,018 in " +
+  "the others). " +
   "The pace a 4016 is computed from is the mean gap between handshakes over the last second. " +
   "It was a moving average that followed the last twenty or so: traces of graceful restarts " +
   "(5,000 agents, shared machine) showed a thousand handshakes under way and one pause of " +
@@ -259,17 +258,24 @@ const BOUND_BY =
   "thousand handshakes admitted at once it finished a few hundred a second, in some storms " +
   "barely a hundred in the three seconds after it answered. " +
   "On a quiet machine a crash storm is bound by the server's CPU: a profile of one (5,000 " +
-  "agents, all back 7.98 s after the signal, listening after 1.15 s) has the server busy 80–90 % " +
-  "of every half second from listening to the last agent, at 1.26 ms of CPU per agent taken " +
-  "back: SQLite about two fifths of it (the commits of the presence writes grouped per batch, " +
-  "3.6 ms each on average and 36 ms at most, and each agent's `device.online` audit row with its " +
-  "chain link), the key proof's signature check 0.13 ms, garbage collection 7 %, the device list " +
-  "requested throughout the rest; only in its first second after listening was it idle a third " +
-  "of the time, while most agents were still waiting out their moments. 5,000 agents take about " +
-  "6.3 s of CPU after a start of about 1.2 s, so about 8 s is this design's floor on this " +
-  "machine, and the 10 s target leaves about 2 s for a loaded one. " +
-  "The table's figures are from a shared 2-core machine, quiet during the run but for the " +
-  "host's own speed (above).";
+  "agents, all back 8.10 s after the signal, listening after 1.20 s, 1.21 ms of CPU per agent " +
+  "from listening) has SQLite's statements at about a third of the server's busy time (its " +
+  "commits about 0.2 ms each, some 4,100 for 5,000 agents: the presence writes and the hello " +
+  "limit's counters, each grouped per batch; and each agent's `device.online` audit row with " +
+  "its chain link), garbage collection 7 %, kysely's own code 5 %, the key proof's signature " +
+  "check 0.06 ms an agent, the device list requested throughout the rest. What a handshake " +
+  "costs was cut this round: the statements every handshake runs (the hello limit's counter, " +
+  "the connection's write, the webhook queue of its audit row, the device's session lookup) are " +
+  "built once instead of by kysely at every call, an update offer reads one statement instead " +
+  "of three (none when no package ships), and the signature is checked through node:crypto (40 " +
+  "µs against 100 through WebCrypto). In the profile of a crash storm before it kysely's own " +
+  "code was 10 % of the busy time and the signature checks 0.13 ms an agent; interleaved on a " +
+  "quiet 2-core machine the restarted server's CPU per agent from listening fell in every pair: " +
+  "crashes 1.18 against 1.26 ms (medians of 6 pairs; all back after 8.12 against 8.36 s), " +
+  "graceful restarts 0.98 against 1.11 ms (3 pairs; all back after 6.86 against 7.54 s). 5,000 " +
+  "agents take about 6 s of CPU after a start of about 1.2 s, so about 7.5 s is this design's " +
+  "floor on this machine, and the 10 s target leaves about 2.5 s for a loaded one. " +
+  "The table's figures are from a shared 2-core machine, quiet during the run.";
 
 /** The reconnect section of BENCHMARKS.md. */
 export function reconnectSection(r: ReconnectResult): string {
@@ -354,7 +360,7 @@ ${
       ),
     ])
   }
-${BOUND_BY}
+${RECONNECT_BOUND_BY}
 `;
 }
 
