@@ -597,7 +597,12 @@ const PROFILE_SPLIT = "Where the server's busy time goes (profile over the round
   "trip improved measurably (the header sync of a WAL that starts over stays on the thread at " +
   "`synchronous = NORMAL`), so the added worker did not earn its place; a larger " +
   "`wal_autocheckpoint` (10,000 pages) left a commit's cost where it was (about 0.1 ms in a " +
-  "loop of such transactions, most of it writing the pages to the WAL).";
+  "loop of such transactions, most of it writing the pages to the WAL). Group commit of every " +
+  "use case (a scratch build: the use cases that arrive while a transaction is open share the " +
+  "next one, each under its own savepoint, up to 32 a commit) passed the whole test suite but " +
+  "cost more, not less: in two interleaved pairs of `deno run -A bench/consent.ts 1000 200 2` " +
+  "(shared machine, load average 12–17 from the bench's agents) 3.09–3.21 ms of server CPU per " +
+  "round trip against 2.21–2.66, a p99 of 302–305 ms against 220–279 ms, so it was not kept.";
 
 /** The consent section of BENCHMARKS.md. */
 export function consentSection(r: ConsentResult): string {
