@@ -82,20 +82,7 @@ export function verifyDeviceSignature(
 }
 
 /** The DER an Ed25519 public key's 32 bytes follow in a SubjectPublicKeyInfo (RFC 8410). */
-const ED25519_SPKI_PREFIX = Uint8Array.of(
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x03,
-  0x21,
-  0x00,
-);
+const ED25519_SPKI_PREFIX = Uint8Array.fromHex("302a300506032b6570032100");
 
 function toBase64Url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
