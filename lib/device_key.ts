@@ -3,7 +3,6 @@
  * credential file alone cannot stand in for the device. The agent signs each connection's
  * challenge with the private key; the server keeps only the public key and verifies.
  */
-import { Buffer } from "node:buffer";
 import { verify } from "node:crypto";
 
 /** Ed25519 through WebCrypto. */
@@ -73,7 +72,7 @@ export function verifyDeviceSignature(
     return verify(
       null,
       message,
-      { key: Buffer.from(spki.buffer), format: "der", type: "spki" },
+      { key: spki, format: "der", type: "spki" },
       sig,
     );
   } catch {
