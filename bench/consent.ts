@@ -200,14 +200,13 @@ async function quiet(pids: number[]): Promise<void> {
     for (const pid of pids) sum += await cpuSeconds(pid).catch(() => 0);
     return sum;
   };
-  const deadline = performance.now() + 30_000;
-  let before = await used();
-  while (performance.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
+  let before: number | null = null;
+  await until("the server and the agents to be quiet", async () => {
     const now = await used();
-    if (now - before < 0.05) return;
+    const idle = before !== null && now - before < 0.05;
     before = now;
-  }
+    return idle;
+  }, { intervalMs: 500, timeoutMs: 30_000 }).catch(() => {});
 }
 
 /**
@@ -444,15 +443,15 @@ export async function consentBenchmark(
     const settle = () => quiet([server.pid, ...real.map((a) => a.child.pid)]);
     /** A round's bursts, each on a quiet machine: their server times, and the CPU `pid` spent. */
     const bursts = async (pid: number, burst: () => Promise<number[]>) => {
-      const server: number[] = [];
+      const times: number[] = [];
       let cpu = 0;
       for (let i = 0; i < burstsPerRound; i++) {
         await settle();
         const before = await cpuSeconds(pid);
-        server.push(...await burst());
+        times.push(...await burst());
         cpu += await cpuSeconds(pid) - before;
       }
-      return { server, cpu };
+      return { server: times, cpu };
     };
     const samples = await interleaved(rounds, {
       one: async () => {
@@ -580,7 +579,8 @@ const PROFILE_SPLIT = "Where the server's busy time goes (profile over the round
   "p99 of 87–138 ms one at a time and 71–110 ms through the minimal server, against 2–15 and " +
   "13 ms in the rounds where they came before it. What cut the work per round trip from " +
   "3.11 ms to 2.46 ms of server CPU (0.79×; medians of four interleaved runs each way of " +
-  "`deno run -A bench/consent.ts 1000` on the shared 2-core machine, load average 4–37 from the bench's own 201 agent processes; " +
+  "`deno run -A bench/consent.ts 1000` on the shared 2-core machine, load average 4–37 from " +
+  "the bench's own 201 agent processes; " +
   "ranges 2.36–2.48 ms against 2.97–3.33 ms; server time at 200 at once p50 174 ms against 217 " +
   "ms, p99 296 ms against 379 ms): from about 69 statements and 6 transactions per round trip " +
   "to about 43 (counted on one round trip) and two transactions of its own, the answer and the " +
