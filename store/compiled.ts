@@ -20,7 +20,7 @@ export type CompiledStatement<P, R> = (db: Db, params: P) => Promise<R[]>;
  * Compiles `build` once per engine, the first time it runs there. Every parameter must reach
  * the statement as a plain value (compared with or written to a column), never shape it: a
  * statement whose SQL depends on its parameters (an `in` list, an optional filter) does not
- * belong here unless it is built once per shape (as store/sessions.ts does per list of
+ * belong here unless it is built once per shape (as store/sessions.ts does per number of
  * statuses), and one that drops a parameter is refused when it is first built.
  */
 export function compiled<P extends Record<string, unknown>, R>(

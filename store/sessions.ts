@@ -172,41 +172,33 @@ export async function deviceSessionIds(
   deviceId: string,
   statuses: SupportSession["status"]["kind"][],
 ): Promise<string[]> {
-  const rows = await sessionIdsIn(statuses)(db, { deviceId, statuses });
+  const named = Object.fromEntries(statuses.map((status, i) => [`s${i}`, status]));
+  const rows = await sessionIdsAmong(statuses.length)(db, { deviceId, ...named });
   return rows.map((r) => r.id);
 }
 
-type SessionIdsIn = CompiledStatement<
-  { deviceId: string; statuses: SupportSession["status"]["kind"][] },
-  { id: string }
->;
+type SessionIdsAmong = CompiledStatement<Record<string, unknown>, { id: string }>;
 
 /**
- * Every handshake and every answer looks the device's sessions up: one statement built per list
- * of statuses (the callers name two lists; see compiled.ts).
+ * Every handshake and every answer looks the device's sessions up: one statement built per
+ * number of statuses asked for, `s0`, `s1`, … (the callers ask for one or two; see compiled.ts).
  */
-function sessionIdsIn(statuses: readonly string[]): SessionIdsIn {
-  const key = statuses.join();
-  let statement = sessionIdsByStatuses.get(key);
+function sessionIdsAmong(count: number): SessionIdsAmong {
+  let statement = sessionIdsByCount.get(count);
   if (!statement) {
-    const names = statuses.map((_, i) => `s${i}`);
-    const built = compiled(
+    const names = Array.from({ length: count }, (_, i) => `s${i}`);
+    statement = compiled(
       ["deviceId", ...names],
       (db, p: Record<string, unknown>) =>
         db.selectFrom("support_sessions").select("id").where("device_id", "=", p.deviceId as string)
           .where("status", "in", names.map((name) => p[name] as SupportSession["status"]["kind"])),
     );
-    statement = (db, p) =>
-      built(db, {
-        deviceId: p.deviceId,
-        ...Object.fromEntries(p.statuses.map((s, i) => [`s${i}`, s])),
-      });
-    sessionIdsByStatuses.set(key, statement);
+    sessionIdsByCount.set(count, statement);
   }
   return statement;
 }
 
-const sessionIdsByStatuses = new Map<string, SessionIdsIn>();
+const sessionIdsByCount = new Map<number, SessionIdsAmong>();
 
 /** Ids of sessions whose next deadline is at or before `now`. */
 export async function dueSessionIds(db: Db, now: number): Promise<string[]> {
