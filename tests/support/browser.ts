@@ -61,6 +61,11 @@ export function lookName(look: Look): string {
 export async function applyLook(page: Page, look: Look): Promise<void> {
   await page.emulateMedia({ colorScheme: look.scheme });
   await page.setViewportSize({ width: look.width, height: look.height });
+  // What a page does about its new size (a terminal fitting itself to it, from a
+  // ResizeObserver) happens in the frames after the resize: the look is the page after them.
+  await page.evaluate(() =>
+    new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done())))
+  );
 }
 
 /**
