@@ -14,11 +14,12 @@
  *        [--out-dir DIR] [--server PLATFORMS|none] [--version V] [--cache-dir DIR] [--fast]
  */
 import { createHash } from "node:crypto";
-import { basename, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { type ArchiveEntry, readTarGz, sha256File, tarGzBytes, zipBytes } from "../lib/archive.ts";
 import { type Platform, platformById, type PlatformId, PLATFORMS } from "../lib/platforms.ts";
 import { sha256Hex } from "../lib/sha256.ts";
+import { bundle, type BundleFile, bundleServer, SERVER_BUNDLE } from "./bundle.ts";
 import { AGENT_VERSION } from "../agent/version.ts";
 import {
   MANIFEST_FILE,
@@ -166,93 +167,6 @@ async function writeAtomic(path: string, data: Uint8Array, mode = 0o644): Promis
   await Deno.rename(tmp, path);
 }
 
-/**
- * The server's workers. Each is started by its URL beside the module that starts it, which in
- * the package is the bundle in lib/: each goes there, bundled, under the name it is asked for.
- */
-const SERVER_WORKERS = ["store/snapshot_worker.ts"];
-
-/** Runs `deno bundle` on `entry` and returns the JavaScript, every character Latin-1. */
-async function bundle(entry: string, workDir: string): Promise<string> {
-  const output = join(workDir, `${basename(entry, ".ts")}.js`);
-  await denoBundle([entry, "--output", output]);
-  return bundled(entry, await Deno.readTextFile(output));
-}
-
-/** The server's entry point's file in lib/: what the launcher runs. */
-export const SERVER_BUNDLE = "assent.js";
-
-/**
- * Bundles the server with code splitting: `lib/assent.js` and the chunks it imports, each in a
- * file of its own. What main.ts loads on first use through import() (PostgreSQL, mail, TOTP and
- * QR codes, archives, the agent's and service's commands) stays in chunks that are read only
- * when first imported, as when it runs from source, instead of being parsed and held in memory
- * at every start (BENCHMARKS.md, start-up and idle memory).
- */
-async function bundleServer(workDir: string): Promise<{ name: string; js: string }[]> {
-  const dir = join(workDir, "server");
-  await denoBundle(["main.ts", "--code-splitting", "--outdir", dir]);
-  const files: { name: string; js: string }[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile || !entry.name.endsWith(".js")) continue;
-    const js = bundled(entry.name, await Deno.readTextFile(join(dir, entry.name)));
-    if (entry.name !== "main.js" && /["']\.\/main\.js["']/.test(js)) {
-      throw new Error(`The server chunk ${entry.name} imports main.js, which is renamed`);
-    }
-    files.push({ name: entry.name === "main.js" ? SERVER_BUNDLE : entry.name, js });
-  }
-  if (!files.some((f) => f.name === SERVER_BUNDLE)) {
-    throw new Error("deno bundle --code-splitting made no main.js for the server");
-  }
-  return files.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-async function denoBundle(args: string[]): Promise<void> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  if (!result.success) {
-    throw new Error(
-      `deno bundle ${args.join(" ")} failed:\n${new TextDecoder().decode(result.stderr)}`,
-    );
-  }
-}
-
-/** Checks one bundled file and writes it in Latin-1. */
-function bundled(name: string, js: string): string {
-  // A bundle must run with no registry: nothing may be left to fetch at run time.
-  const left = js.match(/\b(?:import|from)\s*\(?\s*["'](?:npm|jsr|https?):[^"']*["']/);
-  if (left) throw new Error(`The bundle ${name} still imports ${left[0]}`);
-  return latin1Source(js, name);
-}
-
-/**
- * `js` with every UTF-16 code unit above U+00FF written as a `\uXXXX` escape. V8 holds a
- * script's source text for as long as it runs, one byte a character when all are Latin-1 and
- * two bytes for all of them when one is not: one "→" in a comment doubles the memory of a
- * whole bundle. The escape means the same character in a string, a template's cooked text, a
- * regular expression and an identifier, and nothing in a comment; a raw template
- * (`String.raw`) would keep the escape itself, so a character there, or one after a backslash,
- * fails the build instead.
- */
-export function latin1Source(js: string, name = "bundle"): string {
-  const raw = [...js.matchAll(/String\.raw`(?:[^`\\]|\\[\s\S])*`/g)]
-    .map((m) => [m.index, m.index + m[0].length] as const);
-  return js.replace(/[\u0100-\uffff]/g, (ch, at: number) => {
-    if (js[at - 1] === "\\" || raw.some(([from, to]) => at >= from && at < to)) {
-      throw new Error(
-        `${name} has "${ch}" in a raw template or after a backslash, where an escape would ` +
-          `change it: ${JSON.stringify(js.slice(Math.max(0, at - 40), at + 10))}`,
-      );
-    }
-    return `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  });
-}
-
 /** The agent bundle with `version` as the version it reports. */
 export function stampVersion(js: string, version: string): string {
   const pattern = /(\bAGENT_VERSION\d* = )"[^"]*"/g;
@@ -374,12 +288,6 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
     if (options.server.length > 0) {
       started = performance.now();
       const server = await bundleServer(work);
-      const workers = await Promise.all(
-        SERVER_WORKERS.map(async (entry) => ({
-          name: basename(entry),
-          js: await bundle(entry, work),
-        })),
-      );
       const main = server.find((f) => f.name === SERVER_BUNDLE)!;
       log(
         `bundled the server (${kib(main.js.length)} at start, ${
@@ -388,7 +296,7 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
       );
       for (const platform of options.server) {
         started = performance.now();
-        const built = await serverPackage(platform, { server, workers }, mtime, options);
+        const built = await serverPackage(platform, server, mtime, options);
         result.servers.push(built);
         log(`${built.file}: ${mib(built.size)}, sha256 ${built.sha256}, built in ${secs(started)}`);
       }
@@ -402,10 +310,7 @@ export async function buildPackages(options: BuildOptions): Promise<BuildResult>
 /** The server package: runtime, bundle, static assets, agent packages, launcher. */
 async function serverPackage(
   platform: Platform,
-  { server, workers }: {
-    server: { name: string; js: string }[];
-    workers: { name: string; js: string }[];
-  },
+  server: BundleFile[],
   mtime: number,
   options: BuildOptions,
 ): Promise<BuildResult["servers"][number]> {
@@ -415,7 +320,7 @@ async function serverPackage(
     { name: `${top}/assent`, data: text(serverLauncherSh()), mode: 0o755 },
     { name: `${top}/bin/deno`, data: await runtimeBinary(platform, options), mode: 0o755 },
     // loadAssets() reads ../static/ from the bundle's own URL, so lib/ and static/ are siblings.
-    ...[...server, ...workers].map(({ name, js }) => ({
+    ...server.map(({ name, js }) => ({
       name: `${top}/lib/${name}`,
       data: text(js),
       mode: 0o644,

@@ -1,6 +1,6 @@
 // The bundles' text: written in Latin-1 so V8 holds their source one byte a character.
 import assert from "node:assert/strict";
-import { latin1Source } from "./package.ts";
+import { latin1Source } from "./bundle.ts";
 
 Deno.test("a bundle's characters above U+00FF become escapes that mean the same", async () => {
   const js = [
