@@ -73,7 +73,8 @@ export async function startServerProcess(
       "run",
       "-A",
       "--cached-only",
-      // As `deno task start` runs it (see deno.json).
+      // With the start task's V8 flags (deno.json), from the sources rather than the start
+      // task's bundle, so that a profile (BENCH_PROFILE) names each module.
       "--v8-flags=--expose-gc",
       ...profileFlags(),
       "main.ts",

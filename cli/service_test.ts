@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { startTaskServerCommand, startTaskServerFlags } from "../tests/support/start_task.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -41,21 +42,24 @@ Deno.test("assent service runs the server as its own user with the start task's 
   }
   assert.deepEqual(settings(stdout, "MemoryDenyWriteExecute"), [], "V8 needs executable memory");
 
-  // deno.json's start task, from its first flag to the entry point, is what the unit runs.
-  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  const task = (config.tasks.start as string).split(" ");
-  const flags = task.slice(2, task.indexOf("main.ts"));
+  // The unit runs the server from the checkout with the permissions and V8 flags deno.json's
+  // start task runs it with.
+  const flags = await startTaskServerFlags();
   const [exec] = settings(stdout, "ExecStart");
   assert.ok(exec, "an ExecStart line");
+  const words = exec.split(" ");
   assert.ok(
-    exec.includes(
-      ` run ${flags.join(" ")} ${join(ROOT, "main.ts")} serve --data-dir /var/lib/assent`,
-    ),
+    exec.endsWith(` ${join(ROOT, "main.ts")} serve --data-dir /var/lib/assent`),
     exec,
   );
+  assert.deepEqual(
+    words.filter((w) => /^--(allow-|no-prompt$|v8-flags)/.test(w)).sort(),
+    [...flags].sort(),
+  );
+  const server = await startTaskServerCommand();
   for (const flag of ["--allow-run", "--allow-sys", "--allow-all", "-A", "--allow-ffi"]) {
-    assert.ok(!exec.split(" ").some((w) => w.startsWith(flag)), `${flag} in ${exec}`);
-    assert.ok(!task.some((w) => w.startsWith(flag)), `${flag} in the start task`);
+    assert.ok(!words.some((w) => w.startsWith(flag)), `${flag} in ${exec}`);
+    assert.ok(!server.some((w) => w.startsWith(flag)), `${flag} in the start task's server`);
   }
   assert.ok(flags.includes("--no-prompt"), "the server never waits at a permission prompt");
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../lib/log.ts";
 import { startSmtp } from "../tests/support/smtp.ts";
+import { startTaskServerFlags } from "../tests/support/start_task.ts";
 import { greetingName, logTransport } from "./transport.ts";
 
 Deno.test("the log transport records that a mail was sent, to whom and its subject, never its body", async () => {
@@ -30,11 +31,8 @@ Deno.test("the mail server is greeted with the public host name, an address lite
 Deno.test("the server sends mail with the start task's permissions, greeting with its own name without asking the OS", async () => {
   await using smtp = await startSmtp();
   const root = new URL("../", import.meta.url);
-  // deno.json's start task, up to the entry point: the permissions the server runs with.
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
-  const [deno, run, ...flags] = (config.tasks.start as string).split(" ");
-  assert.equal(`${deno} ${run}`, "deno run");
-  const permissions = flags.slice(0, flags.indexOf("main.ts"));
+  // The permissions the server runs with under deno.json's start task.
+  const permissions = await startTaskServerFlags();
   const dir = await Deno.makeTempDir();
   try {
     const script = `${dir}/send.ts`;

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-
-/** The permission flags `deno task start` runs the server with, read from deno.json. */
-async function startFlags(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const start: string = config.tasks.start;
-  return start.split(/\s+/).filter((arg) => /^--(allow-|no-prompt|v8-flags)/.test(arg));
-}
+import { startTaskServerFlags } from "../tests/support/start_task.ts";
 
 Deno.test("a snapshot is taken with the server's own permissions, not only with every permission", async () => {
-  const flags = await startFlags();
+  const flags = await startTaskServerFlags();
   assert.ok(!flags.includes("--allow-all") && !flags.includes("-A"), "the server runs with fewer");
   const dir = await Deno.makeTempDir({ prefix: "assent-snapshot-" });
   try {
