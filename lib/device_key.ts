@@ -3,6 +3,7 @@
  * credential file alone cannot stand in for the device. The agent signs each connection's
  * challenge with the private key; the server keeps only the public key and verifies.
  */
+import type { Buffer } from "node:buffer";
 import { verify } from "node:crypto";
 
 /** Ed25519 through WebCrypto. */
@@ -53,7 +54,7 @@ export async function signWithDeviceKey(key: DeviceKey, message: Uint8Array): Pr
 
 /**
  * Whether `signature` is a valid signature of `message` by `publicKey` (both base64url).
- * Anything malformed is simply not valid. Every handshake runs it: through node:crypto, which
+ * Anything malformed is simply not valid, and neither is anything signed by a key of small order. Every handshake runs it: through node:crypto, which
  * verifies in 40 µs against 100 through WebCrypto on the 2-core test machine, and without a
  * promise per call.
  */
@@ -65,6 +66,7 @@ export function verifyDeviceSignature(
   const raw = fromBase64Url(publicKey);
   const sig = fromBase64Url(signature);
   if (!raw || raw.byteLength !== 32 || !sig || sig.byteLength !== 64) return false;
+  if (isSmallOrderKey(raw)) return false;
   const spki = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
   spki.set(ED25519_SPKI_PREFIX);
   spki.set(raw, ED25519_SPKI_PREFIX.length);
@@ -72,12 +74,37 @@ export function verifyDeviceSignature(
     return verify(
       null,
       message,
-      { key: spki, format: "der", type: "spki" },
+      // node:crypto takes any Uint8Array here; its types name only Buffer.
+      { key: spki as Buffer, format: "der", type: "spki" },
       sig,
     );
   } catch {
     return false;
   }
+}
+
+/**
+ * The encodings of Ed25519's eight points of small order, with the sign of x left out: y = 0, 1,
+ * p - 1 and the two y of the points of order 8, then p and p + 1, which encode 0 and 1 again.
+ * node:crypto verifies against such a key as against any other, and with it some signatures hold
+ * for every message (with y = 1, R = y = 1 and S = 0 do), so a device that enrolled with one could
+ * be stood in for with its secret alone. No key the agent generates is one of them.
+ */
+const SMALL_ORDER_KEYS = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+].map((hex) => Uint8Array.fromHex(hex));
+
+/** Whether the 32 bytes of a public key encode a point of small order, whatever x's sign bit. */
+export function isSmallOrderKey(raw: Uint8Array): boolean {
+  return SMALL_ORDER_KEYS.some((key) =>
+    key.every((byte, i) => byte === (i === 31 ? raw[i]! & 0x7f : raw[i]))
+  );
 }
 
 /** The DER an Ed25519 public key's 32 bytes follow in a SubjectPublicKeyInfo (RFC 8410). */

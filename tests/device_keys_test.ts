@@ -70,6 +70,27 @@ Deno.test("enrollment stores the public key the new device proved it holds", asy
   agent.close();
 });
 
+Deno.test("a key of small order, whose signatures hold for any challenge, enrolls nothing", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const token = await enrollmentToken(server.services, dept, { uses: 1 });
+  // The identity point as the key, and as R with S = 0: a signature of every message.
+  const identity = "AQ" + "A".repeat(41);
+  const signature = "AQ" + "A".repeat(84);
+  const forger = new RawAgent(server.url);
+  await forger.open();
+  await forger.next("challenge");
+  forger.send(hello({ kind: "enroll", token, proof: { publicKey: identity, signature } }));
+  assert.equal((await forger.closed).code, CLOSE.badKey);
+  assert.equal((await server.services.db.selectFrom("devices").selectAll().execute()).length, 0);
+  const refusals = await audit(server, "device.enrollment_refused");
+  assert.deepEqual(refusals.map((r) => r.outcome), ["bad_key"]);
+  // The token was not spent: a real key enrolls with it.
+  const agent = new RawAgent(server.url);
+  await agent.enroll(token, await generateDeviceKey());
+  agent.close();
+});
+
 Deno.test("a hello with the right secret but no, a wrong or a replayed key proof is refused, audited, and leaves the live connection alone", async () => {
   await using server = await startTestServer();
   const dept = await department(server.services);
