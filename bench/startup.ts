@@ -4,6 +4,7 @@
  * round; time from spawn to the first 200 on /healthz and on /readyz (migrated, app built,
  * scheduler running), the server's CPU time by then, and resident memory after 5 s idle.
  */
+import { childProcess } from "../tests/support/start_task.ts";
 import { type Benchmark, mib, ROOT, rssBytes } from "./lib.ts";
 
 /** What the start-up benchmark measured (medians and ranges over the rounds). */
@@ -106,20 +107,6 @@ async function installedServer(dir: string): Promise<string> {
   return `${site}/assent`;
 }
 
-/**
- * The process that serves: `child` itself, or for `deno task start` the task's child that runs
- * the server's bundle (the task runs its commands as its own children).
- */
-async function serverPid(child: Deno.ChildProcess): Promise<number> {
-  const children = await Deno.readTextFile(`/proc/${child.pid}/task/${child.pid}/children`)
-    .catch(() => "");
-  for (const pid of children.trim().split(/\s+/).filter(Boolean)) {
-    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
-    if (cmdline.includes(".bundle/assent.js")) return Number(pid);
-  }
-  return child.pid;
-}
-
 async function round(
   args: string[],
   port: number,
@@ -137,7 +124,9 @@ async function round(
   try {
     const ms = await firstOk(`http://127.0.0.1:${port}/healthz`, child, t0);
     const readyMs = ready ? await firstOk(`http://127.0.0.1:${port}/readyz`, child, t0) : ms;
-    const pid = await serverPid(child);
+    // `deno task start` serves from a child of its own; the package's launcher execs.
+    const pid = args[0] === "task" ? await childProcess(child.pid, ".bundle/assent.js") : child.pid;
+    if (pid === null) throw new Error("deno task start runs no server from .bundle/assent.js");
     const cpu = await cpuMs(pid);
     await new Promise((r) => setTimeout(r, idleMs));
     return { ms, readyMs, cpu, rss: await rssBytes(pid) };
@@ -242,84 +231,86 @@ if (import.meta.main) {
 export const STARTUP_BOUND_BY = [
   "The installed package is what a site runs (and the Docker image). Its bundle (`deno bundle`,",
   "esbuild underneath: tree-shaken, not minified) is split at the server's lazy imports",
-  "(`--code-splitting`), so pg, nodemailer, otpauth, the QR-code library, the archive code and the",
-  "agent commands are chunks read on first use, as when the server runs from source; before, one",
-  "3.9 MB file held them all. Every bundle is written in Latin-1: 18 characters above U+00FF, all",
-  "in comments, made V8 keep the whole bundle's source two bytes a character. zod is imported as",
-  "a namespace (`import * as z`), which lets the bundler drop the 63 locales the server never",
-  "uses (`import { z }` kept all 64; the source run loads them either way). Interleaved, 5 rounds",
-  "on a shared 2-core machine (load average 3.5–4): the package as it was 82.7 MiB (81.8–82.7),",
-  "split and Latin-1 68.6 (68.0–69.2), with the zod import 66.7 (66.0–67.6), `deno task start`",
-  "86.9 (86.4–87.3); CPU to ready 240 → 170 ms, the first page view after 5 s idle within the",
-  "noise (5–14 ms for all). The Latin-1 rewrite alone gave 82.5 → 72.1 MiB. Minified (with",
-  "--keep-names, so stack traces keep function names) it idled 3.1 MiB lower still (63.6), but",
-  "its stack traces point into one long line; with a linked source map, which Deno applies to",
-  "stack traces, the runtime reads the map at load: importing the bundle then idled 2 MiB above",
-  "the unminified one with the maps' sources dropped, 7 with them. So the package is not minified.",
-  "--single-threaded-gc in the launcher's V8 flags saved nothing (67.8 against 66.8 MiB, 4 rounds).",
-  "`deno task start` now runs the same kind of bundle: `scripts/start.ts` builds it into",
-  "`.bundle/` (beside static/, as lib/ is in the package) when the sources, deno.json, the lock",
-  "file or the runtime changed, in about a second, and otherwise only checks it (~10 ms of stats",
-  "in a Deno process of its own, ~30 ms in all); the server then runs from it with the package's",
-  "flags. This section times `deno task start` itself, task runner and check included. Against",
-  "the same server from its sources, 4 interleaved rounds on a quiet machine: 66.2 MiB",
-  "(66.0–66.4) against 86.8 (86.3–88.1), start to first answer the same (~220 ms). From the",
-  "sources the changes above had gained nothing (its own 87 modules with a character above",
-  "U+00FF, escaped in a copy of the source, idled only 0.5 MiB lower): every module of the source",
-  "graph is loaded and held one by one. A first start without the runtime's compiled-code cache",
-  "(a fresh DENO_DIR) idled at 126 MiB, the package's as much, and eight full collections at",
-  "ready did not give it back (V8 compiles more when it has to make the cache); so",
-  "`scripts/start.ts` runs a new bundle once (`assent help`) with the server's V8 flags, and the",
-  "first start after a build idled at 66.6 MiB. The start task also sets DENO_NO_UPDATE_CHECK, as",
-  "the package's launcher does: the runtime's update check cost 1.7 MiB (68.3 against 66.4–66.7,",
-  "2 rounds each) and is a call to the internet. Each start before this section's rounds (one",
-  "of each) lets the runtime cache its code, as a site's first start does.",
-  "Start to first answer is met; the 2-core machine of an earlier full run spent three to four",
-  "times the CPU on the same work and took about 500 ms (a run beside other work spreads the",
-  "start times, as in the last run of this section). Idle memory is bound by what the",
-  "runtime and the libraries take before any of the server's code runs. Where it went from the",
-  "sources, before either ran a bundle, measured on a shared 2-core machine (load average 3–6 while other work ran; medians of 3 rounds, 5 s",
-  "after the first answer, resident pages from /proc/PID/smaps): a bare Deno.serve idles at",
-  "36.5 MiB, of which 27 are the deno executable's own pages. Importing only the libraries the",
-  "server loaded at start (hono, kysely, zod, preact, smol-toml, otpauth, node:sqlite, node:crypto,",
-  "node:zlib, node:util, node:async_hooks) idles at 62.4 MiB; left out one at a time they weigh",
-  "zod 6.7 MiB, otpauth 1.2, node:zlib 1.2, node:crypto 1.1, smol-toml 0.8, node:util 0.7 — the",
-  "rest is the Node compatibility layer they share and hono, kysely and preact, which every",
-  "request uses. Every entry point of zod 4 (zod/mini too) loads its 64 locale modules: alone,",
-  "with the zod utilities they import, they add 7.4 MiB to a bare Deno.serve, zod whole 10.1.",
-  "otpauth (at the first second-factor step) and node:zlib (with the archive code, at a backup)",
-  "now load on first use like pg, nodemailer and the QR-code library: 0.4 and 0.7 MiB less in the",
-  "server (medians of 5 interleaved rounds each, near the noise of about ±1 MiB). The same for the",
+  "(`--code-splitting`), so pg, nodemailer, otpauth, the QR-code library, the archive code and",
+  "the agent commands are chunks read on first use, as when the server runs from source; before,",
+  "one 3.9 MB file held them all. Every bundle is written in Latin-1: 18 characters above",
+  "U+00FF, all in comments, made V8 keep the whole bundle's source two bytes a character. zod is",
+  "imported as a namespace (`import * as z`), which lets the bundler drop the 63 locales the",
+  "server never uses (`import { z }` kept all 64; the source run loads them either way).",
+  "Interleaved, 5 rounds on a shared 2-core machine (load average 3.5–4): the package as it was",
+  "82.7 MiB (81.8–82.7), split and Latin-1 68.6 (68.0–69.2), with the zod import 66.7",
+  "(66.0–67.6), `deno task start` 86.9 (86.4–87.3); CPU to ready 240 → 170 ms, the first page",
+  "view after 5 s idle within the noise (5–14 ms for all). The Latin-1 rewrite alone gave 82.5 →",
+  "72.1 MiB. Minified (with --keep-names, so stack traces keep function names) it idled 3.1 MiB",
+  "lower still (63.6), but its stack traces point into one long line; with a linked source map,",
+  "which Deno applies to stack traces, the runtime reads the map at load: importing the bundle",
+  "then idled 2 MiB above the unminified one with the maps' sources dropped, 7 with them. So the",
+  "package is not minified. --single-threaded-gc in the launcher's V8 flags saved nothing (67.8",
+  "against 66.8 MiB, 4 rounds). `deno task start` now runs the same kind of bundle:",
+  "`scripts/start.ts` builds it into `.bundle/` (beside static/, as lib/ is in the package) when",
+  "the sources, deno.json, the lock file or the runtime changed, in about a second, and",
+  "otherwise only checks it (~10 ms of stats in a Deno process of its own, ~30 ms in all); the",
+  "server then runs from it with the package launcher's flags. This section times `deno task",
+  "start` itself, from spawning the task (task runner and check included) to the server's",
+  "answers; CPU and memory are the server process's. Against the same server from its sources, 4",
+  "interleaved rounds on a quiet machine: 66.2 MiB (66.0–66.4) against 86.8 (86.3–88.1), start",
+  "to first answer the same (~220 ms). From the sources the changes above had gained nothing",
+  "(its own 87 modules with a character above U+00FF, escaped in a copy of the source, idled",
+  "only 0.5 MiB lower): every module of the source graph is loaded and held one by one. A first",
+  "start without the runtime's compiled-code cache (a fresh DENO_DIR) idled at 126 MiB, the",
+  "package's as much, and eight full collections at ready did not give it back (V8 compiles more",
+  "when it has to make the cache); so `scripts/start.ts` runs a new bundle once (`assent help`)",
+  "with the server's flags before it counts as built, and the first start after a build idled at",
+  "66.6 MiB. The start task also sets DENO_NO_UPDATE_CHECK, as the package's launcher does: the",
+  "runtime's update check cost 1.7 MiB (68.3 against 66.4–66.7, 2 rounds each) and is a call to",
+  "the internet. One start of each before this section's rounds lets the runtime cache its code,",
+  "as a site's first start does. Start to first answer is met; the 2-core machine of an earlier",
+  "full run spent three to four times the CPU on the same work and took about 500 ms (a run",
+  "beside other work spreads the start times, as in the last run of this section). Idle memory",
+  "is bound by what the runtime and the libraries take before any of the server's code runs.",
+  "Where it went from the sources, before either ran a bundle, measured on a shared 2-core",
+  "machine (load average 3–6 while other work ran; medians of 3 rounds, 5 s after the first",
+  "answer, resident pages from /proc/PID/smaps): a bare Deno.serve idles at 36.5 MiB, of which",
+  "27 are the deno executable's own pages. Importing only the libraries the server loaded at",
+  "start (hono, kysely, zod, preact, smol-toml, otpauth, node:sqlite, node:crypto, node:zlib,",
+  "node:util, node:async_hooks) idles at 62.4 MiB; left out one at a time they weigh zod 6.7",
+  "MiB, otpauth 1.2, node:zlib 1.2, node:crypto 1.1, smol-toml 0.8, node:util 0.7 — the rest is",
+  "the Node compatibility layer they share and hono, kysely and preact, which every request",
+  "uses. Every entry point of zod 4 (zod/mini too) loads its 64 locale modules: alone, with the",
+  "zod utilities they import, they add 7.4 MiB to a bare Deno.serve, zod whole 10.1. otpauth (at",
+  "the first second-factor step) and node:zlib (with the archive code, at a backup) now load on",
+  "first use like pg, nodemailer and the QR-code library: 0.4 and 0.7 MiB less in the server",
+  "(medians of 5 interleaved rounds each, near the noise of about ±1 MiB). The same for the",
   "console's code (cli/admin.ts) changed nothing measurable and was left as it is. The server",
-  "itself added ~36 MiB over the libraries (one sample): 8.5",
-  "more of the executable's pages (code paths the libraries alone never run), 13.5 of V8 heap,",
-  "~10 of malloc'd memory (the runtime's side of 281 modules, the SQLite connection) and ~3 of",
-  "the I/O threads' malloc arenas; ~26 once the collection below has run. Once ready the server",
-  "runs one collection of the kind V8 runs under memory pressure (lib/gc.ts): the heap the start",
-  "grew goes back at once (V8's pages 28.7 → 18.3 MiB; RSS 102 → 88 MiB, 99.9–102.7 against",
-  "87.7–90.2 in 6 interleaved rounds with the version before; the same CPU to ready, then one",
-  "pause of 60–130 ms at that load; V8's memory reducer did it by itself only after ~30 s idle,",
-  "its --gc-memory-reducer-start-delay-ms). All of this section's changes together, 8 interleaved",
+  "itself added ~36 MiB over the libraries (one sample): 8.5 more of the executable's pages",
+  "(code paths the libraries alone never run), 13.5 of V8 heap, ~10 of malloc'd memory (the",
+  "runtime's side of 281 modules, the SQLite connection) and ~3 of the I/O threads' malloc",
+  "arenas; ~26 once the collection below has run. Once ready the server runs one collection of",
+  "the kind V8 runs under memory pressure (lib/gc.ts): the heap the start grew goes back at once",
+  "(V8's pages 28.7 → 18.3 MiB; RSS 102 → 88 MiB, 99.9–102.7 against 87.7–90.2 in 6 interleaved",
+  "rounds with the version before; the same CPU to ready, then one pause of 60–130 ms at that",
+  "load; V8's memory reducer did it by itself only after ~30 s idle, its",
+  "--gc-memory-reducer-start-delay-ms). All of this section's changes together, 8 interleaved",
   "rounds against the version before them: 102.2 → 86.8 MiB (99.2–102.4 against 86.2–87.4), CPU",
   "to ready 220 against 225 ms, the first page view after 3 s idle 5.4 against 6.0 ms (medians;",
-  "the second view 1.9 against 1.4 ms). What the V8 heap holds",
-  "then (a heap snapshot, 20.8 MiB live): module source text ~5 MiB (Assent's own 2.2 MB: 1.55",
-  "million characters, 72 modules stored two bytes a character because of one non-Latin-1",
-  "character), compiled code and its metadata 5.3, static assets 1.0 (read at start for their",
-  "content hashes), objects, closures and shapes ~6.5. Not the cause: no worker runs at start",
-  "(the snapshot worker runs only during a backup), one SQLite connection (the early health",
-  "probe's is closed once ready) with its default cache over a fresh file, no mmap; glibc",
-  "settings (MALLOC_ARENA_MAX=1 and the like) change it by under 2 MiB; 17–19 runtime threads",
-  "(the I/O pool) hold 2–4 MiB of malloc arenas. On this machine Deno's cache directory is shared",
-  "by many checkouts (an 80 MB code cache with a 57 MB log); with a cache of its own the same",
-  "server idles at 84 MiB. So ≤ 70 MiB would take dropping zod or the Node-compatible libraries;",
-  "--max-semi-space-size=1 saved ~9 MiB before this collection (not measured with it) but costs the relay's",
-  "throughput. Importing is mostly the runtime building the module graph: every literal import()",
-  "is read and analysed at start, so loading the composition root after listening cost ~120 ms",
-  "more CPU and was dropped. The start listens before migrating and building the app; requests",
-  "that arrive meanwhile wait for it (a failed start refuses them with a 503 and a sentence), and",
-  "/healthz on SQLite answers as soon as the database does. `deno task admin` runs with the",
-  "server's V8 flags, so a console command does not make V8 reject the compiled-code cache.",
+  "the second view 1.9 against 1.4 ms). What the V8 heap holds then (a heap snapshot, 20.8 MiB",
+  "live): module source text ~5 MiB (Assent's own 2.2 MB: 1.55 million characters, 72 modules",
+  "stored two bytes a character because of one non-Latin-1 character), compiled code and its",
+  "metadata 5.3, static assets 1.0 (read at start for their content hashes), objects, closures",
+  "and shapes ~6.5. Not the cause: no worker runs at start (the snapshot worker runs only during",
+  "a backup), one SQLite connection (the early health probe's is closed once ready) with its",
+  "default cache over a fresh file, no mmap; glibc settings (MALLOC_ARENA_MAX=1 and the like)",
+  "change it by under 2 MiB; 17–19 runtime threads (the I/O pool) hold 2–4 MiB of malloc arenas.",
+  "On this machine Deno's cache directory is shared by many checkouts (an 80 MB code cache with",
+  "a 57 MB log); with a cache of its own the same server idles at 84 MiB. So ≤ 70 MiB would take",
+  "dropping zod or the Node-compatible libraries; --max-semi-space-size=1 saved ~9 MiB before",
+  "this collection (not measured with it) but costs the relay's throughput. Importing is mostly",
+  "the runtime building the module graph: every literal import() is read and analysed at start,",
+  "so loading the composition root after listening cost ~120 ms more CPU and was dropped. The",
+  "start listens before migrating and building the app; requests that arrive meanwhile wait for",
+  "it (a failed start refuses them with a 503 and a sentence), and /healthz on SQLite answers as",
+  "soon as the database does. `deno task admin` runs with the server's V8 flags, so a console",
+  "command does not make V8 reject the compiled-code cache.",
 ].join(" ");
 
 const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";

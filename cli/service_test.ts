@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTaskServerCommand, startTaskServerFlags } from "../tests/support/start_task.ts";
+import {
+  serverFlagsOf,
+  startTaskServerCommand,
+  startTaskServerFlags,
+} from "../tests/support/start_task.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -52,10 +56,7 @@ Deno.test("assent service runs the server as its own user with the start task's 
     exec.endsWith(` ${join(ROOT, "main.ts")} serve --data-dir /var/lib/assent`),
     exec,
   );
-  assert.deepEqual(
-    words.filter((w) => /^--(allow-|no-prompt$|v8-flags)/.test(w)).sort(),
-    [...flags].sort(),
-  );
+  assert.deepEqual(serverFlagsOf(words).sort(), [...flags].sort());
   const server = await startTaskServerCommand();
   for (const flag of ["--allow-run", "--allow-sys", "--allow-all", "-A", "--allow-ffi"]) {
     assert.ok(!words.some((w) => w.startsWith(flag)), `${flag} in ${exec}`);

@@ -54,9 +54,9 @@ export async function signWithDeviceKey(key: DeviceKey, message: Uint8Array): Pr
 
 /**
  * Whether `signature` is a valid signature of `message` by `publicKey` (both base64url).
- * Anything malformed is simply not valid, and neither is anything signed by a key of small order. Every handshake runs it: through node:crypto, which
- * verifies in 40 µs against 100 through WebCrypto on the 2-core test machine, and without a
- * promise per call.
+ * Anything malformed is simply not valid, and neither is anything signed by a key of small
+ * order. Every handshake runs it: through node:crypto, which verifies in 40 µs against 100
+ * through WebCrypto on the 2-core test machine, and without a promise per call.
  */
 export function verifyDeviceSignature(
   publicKey: string,

@@ -85,8 +85,9 @@ function modPow(base: bigint, exp: bigint): bigint {
 
 /**
  * Whether an Ed25519 key is of small order, told another way: its point on the Montgomery curve
- * (u = (1 + y) / (1 - y)) as an X25519 key, with which OpenSSL's key agreement fails because the
- * shared secret comes out zero. Not for y = 1, the identity, which has no u.
+ * (u = (1 + y) / (1 - y)) as an X25519 key, with which node:crypto's key agreement fails, the
+ * shared secret being all zeros (the randomly generated keys below show that it fails for
+ * nothing else). Not for y = 1, the identity, which has no u.
  */
 function x25519Refuses(raw: Uint8Array): boolean {
   const bytes = raw.slice();

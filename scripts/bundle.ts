@@ -4,8 +4,10 @@
  * written in Latin-1.
  */
 import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+/** The checkout's root folder, as a path (a URL's pathname keeps %20 and, on Windows, a /C:). */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** One file of a bundle: its name in the folder it is written to, and its JavaScript. */
 export interface BundleFile {

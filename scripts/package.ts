@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { type ArchiveEntry, readTarGz, sha256File, tarGzBytes, zipBytes } from "../lib/archive.ts";
 import { type Platform, platformById, type PlatformId, PLATFORMS } from "../lib/platforms.ts";
 import { sha256Hex } from "../lib/sha256.ts";
-import { bundle, type BundleFile, bundleServer, SERVER_BUNDLE } from "./bundle.ts";
+import { bundle, type BundleFile, bundleServer, ROOT, SERVER_BUNDLE } from "./bundle.ts";
 import { AGENT_VERSION } from "../agent/version.ts";
 import {
   MANIFEST_FILE,
@@ -74,8 +74,6 @@ export const RUNTIME = {
     },
   } satisfies Record<PlatformId, { npm: string; integrity: string }>,
 };
-
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
 /** What one build makes. */
 export interface BuildOptions {

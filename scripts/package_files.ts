@@ -34,6 +34,12 @@ export const SERVER_PERMISSIONS = [
 /** Flags that keep a packaged run from looking for configuration, lock files or downloads. */
 const SEALED = ["--no-config", "--no-lock", "--no-remote", "--no-npm", "--no-prompt"];
 
+/**
+ * Every flag the package's launcher runs the server with; `deno task start` runs its bundle with
+ * the same (a test holds them together).
+ */
+export const SERVER_RUN_FLAGS = [...SEALED, "--v8-flags=--expose-gc", ...SERVER_PERMISSIONS];
+
 /** `assent-agent` (POSIX sh): runs agent.js with the runtime beside it. */
 export function agentLauncherSh(): string {
   return `#!/bin/sh
@@ -150,8 +156,6 @@ export function serverLauncherSh(): string {
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd -P) || exit 1
 export DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
 export ASSENT_DOWNLOADS_DIR="\${ASSENT_DOWNLOADS_DIR:-$here/downloads}"
-exec "$here/bin/deno" run ${
-    [...SEALED, "--v8-flags=--expose-gc", ...SERVER_PERMISSIONS].join(" ")
-  } "$here/lib/assent.js" "$@"
+exec "$here/bin/deno" run ${SERVER_RUN_FLAGS.join(" ")} "$here/lib/assent.js" "$@"
 `;
 }

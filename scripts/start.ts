@@ -7,12 +7,13 @@
  * files' sizes and times alone. `deno task dev` runs the sources themselves.
  *
  * `.bundle/` sits beside static/, as lib/ does in the package: the server reads ../static/ from
- * its own URL.
+ * its own URL. A build adds its files to the folder rather than replacing it, so a server already
+ * running from an earlier build still finds the chunks it loads on first use: their names carry
+ * a hash of their content. Only the entry point, the worker and the stamp have fixed names; each
+ * is replaced by a rename, the stamp last.
  */
 import { join, relative } from "node:path";
-import { bundleServer, SERVER_BUNDLE } from "./bundle.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+import { bundleServer, ROOT, SERVER_BUNDLE } from "./bundle.ts";
 
 /** Where `deno task start` runs the server from. */
 export const START_BUNDLE_DIR = join(ROOT, ".bundle");
@@ -20,9 +21,12 @@ export const START_BUNDLE_DIR = join(ROOT, ".bundle");
 /** The file in the bundle's folder naming the sources it was built from. */
 const STAMP = "SOURCES";
 
+/** How long a file an earlier build left is kept for a server that may still load it. */
+const KEEP_EARLIER_MS = 7 * 24 * 3600_000;
+
 /**
- * Folders that hold nothing the server's bundle is built from: data, outputs, caches, assets
- * read at run time (static/), and code the server never imports (tests, benchmarks).
+ * Top-level folders that hold nothing the server's bundle is built from: data, outputs, caches,
+ * assets read at run time (static/), and code the server never imports (tests, benchmarks).
  */
 const NOT_SOURCES = new Set([
   "node_modules",
@@ -37,6 +41,9 @@ const NOT_SOURCES = new Set([
   "coverage",
 ]);
 
+/** The files a module of the server may be or import. */
+const SOURCE_FILE = /\.(?:[mc]?[jt]sx?|jsonc?|lock)$/;
+
 /** What the bundle depends on: each source file's path, size and time, and the runtime. */
 export async function sourcesStamp(root = ROOT): Promise<string> {
   const lines: string[] = [];
@@ -45,9 +52,11 @@ export async function sourcesStamp(root = ROOT): Promise<string> {
     for (const entry of Deno.readDirSync(dir)) {
       const path = join(dir, entry.name);
       if (entry.isDirectory) {
-        if (!entry.name.startsWith(".") && !NOT_SOURCES.has(entry.name)) walk(path);
-      } else if (entry.isFile && /\.(?:tsx?|jsx?|json|lock)$/.test(entry.name)) {
+        const skipped = entry.name.startsWith(".") || (dir === root && NOT_SOURCES.has(entry.name));
+        if (!skipped) walk(path);
+      } else if (SOURCE_FILE.test(entry.name)) {
         const info = Deno.statSync(path);
+        if (!info.isFile) continue;
         lines.push(`${relative(root, path)}\t${info.size}\t${info.mtime?.getTime() ?? 0}`);
       }
     }
@@ -60,43 +69,69 @@ export async function sourcesStamp(root = ROOT): Promise<string> {
 }
 
 /**
- * Builds the server's bundle into `dir` unless it was built from the sources as they are.
- * Returns whether it built. The new bundle replaces the old one whole, by renaming folders.
+ * Builds the server's bundle into `dir` unless it was built from the sources as they are, and
+ * runs it once so that the runtime caches its compiled code. Returns whether it built.
  */
-export async function ensureStartBundle(dir = START_BUNDLE_DIR): Promise<boolean> {
+export async function ensureStartBundle(
+  dir = START_BUNDLE_DIR,
+  now = Date.now(),
+): Promise<boolean> {
   const stamp = await sourcesStamp();
   if (await builtFrom(dir) === stamp) return false;
   const work = await Deno.makeTempDir({ prefix: "assent-start-" });
-  const next = `${dir}.${crypto.randomUUID()}`;
   try {
     const files = await bundleServer(work);
-    await Deno.mkdir(next);
-    for (const { name, js } of files) await Deno.writeTextFile(join(next, name), js);
-    await Deno.writeTextFile(join(next, STAMP), `${stamp}\n`);
-    const old = `${dir}.${crypto.randomUUID()}`;
-    await Deno.rename(dir, old).catch(ignoreNotFound);
-    // A start beside this one may have put its bundle of the same sources there first.
-    await Deno.rename(next, dir).catch(async (err) => {
-      if (await builtFrom(dir) !== stamp) throw err;
-    });
-    await Deno.remove(old, { recursive: true }).catch(ignoreNotFound);
+    await Deno.mkdir(dir, { recursive: true });
+    // The chunks first, then the worker (a .ts name), last the entry point, which loads them.
+    const rank = (name: string) => name === SERVER_BUNDLE ? 2 : name.endsWith(".js") ? 0 : 1;
+    for (const { name, js } of files.toSorted((a, b) => rank(a.name) - rank(b.name))) {
+      await writeAtomic(join(dir, name), js);
+    }
     await cacheCompiledCode(dir);
+    // Last: only a bundle that ran counts as built.
+    await writeAtomic(join(dir, STAMP), `${stamp}\n`);
+    await pruneEarlier(dir, new Set([...files.map((f) => f.name), STAMP]), now);
   } finally {
     await Deno.remove(work, { recursive: true });
-    await Deno.remove(next, { recursive: true }).catch(ignoreNotFound);
   }
   return true;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/** Removes what earlier builds left in `dir` once it is older than {@link KEEP_EARLIER_MS}. */
+async function pruneEarlier(dir: string, current: Set<string>, now: number): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || current.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    const info = await Deno.stat(path).catch(() => null);
+    const written = info?.mtime?.getTime() ?? now;
+    if (now - written > KEEP_EARLIER_MS) await Deno.remove(path).catch(() => {});
+  }
+}
+
+/** The words of each command of deno.json's start task; the last runs the server. */
+export async function startTaskCommands(root = ROOT): Promise<string[][]> {
+  const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
+  return (config.tasks.start as string).split("&&").map((command) => command.trim().split(/\s+/));
 }
 
 /**
  * Runs the new bundle once (`assent help`) as the start task runs the server, V8 flags and all,
  * so that the runtime caches its compiled code before the server's first start. A start without
- * that cache compiles more up front and idled at about 126 MiB instead of 70 (BENCHMARKS.md,
- * start-up and idle memory); the cache is only used under the same V8 flags.
+ * that cache compiles more up front and idled at about 126 MiB instead of 66 (BENCHMARKS.md,
+ * start-up and idle memory); the cache is kept per file and used only under the same V8 flags.
  */
 async function cacheCompiledCode(dir: string): Promise<void> {
-  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  const server = (config.tasks.start as string).split("&&").at(-1)!.trim().split(/\s+/);
+  const server = (await startTaskCommands()).at(-1)!;
   const flags = server.filter((word) => word.startsWith("--"));
   const run = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, join(dir, SERVER_BUNDLE), "help"],
@@ -120,10 +155,6 @@ async function builtFrom(dir: string): Promise<string | null> {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;
   }
-}
-
-function ignoreNotFound(err: unknown) {
-  if (!(err instanceof Deno.errors.NotFound)) throw err;
 }
 
 if (import.meta.main) {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TextLineStream } from "../lib/text_lines.ts";
-import { startTaskCommands } from "../tests/support/start_task.ts";
-import { ensureStartBundle, sourcesStamp } from "./start.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { childProcess } from "../tests/support/start_task.ts";
+import { ROOT } from "./bundle.ts";
+import { SERVER_RUN_FLAGS } from "./package_files.ts";
+import { ensureStartBundle, sourcesStamp, startTaskCommands } from "./start.ts";
 
 async function write(root: string, path: string, text: string) {
   await Deno.mkdir(join(root, path, ".."), { recursive: true });
@@ -42,44 +42,62 @@ Deno.test("the start bundle's stamp changes with a source, not with tests, asset
     const added = await sourcesStamp(root);
     assert.notEqual(added, touched, "a source was added");
     await write(root, "deno.lock", "{}");
-    assert.notEqual(await sourcesStamp(root), added, "the lock file counts");
+    const locked = await sourcesStamp(root);
+    assert.notEqual(locked, added, "the lock file counts");
+    // Only the top-level folders of those names are skipped.
+    await write(root, "routes/static/page.mts", "");
+    assert.notEqual(await sourcesStamp(root), locked, "a source in a folder named static counts");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
 });
 
-Deno.test("the start bundle is built once for the sources as they are, and again when it is not whole", async () => {
-  const parent = await Deno.makeTempDir({ prefix: "assent-start-bundle-" });
-  const dir = join(parent, ".bundle");
+Deno.test("the start bundle is built once for the sources as they are, keeping a week what a running server may still load", async () => {
+  const dir = join(await Deno.makeTempDir({ prefix: "assent-start-bundle-" }), ".bundle");
+  const now = Date.now();
   try {
-    assert.equal(await ensureStartBundle(dir), true, "no bundle yet");
-    const names = new Set<string>();
-    for await (const entry of Deno.readDir(dir)) names.add(entry.name);
+    assert.equal(await ensureStartBundle(dir, now), true, "no bundle yet");
+    const names = async () => {
+      const found = new Set<string>();
+      for await (const entry of Deno.readDir(dir)) found.add(entry.name);
+      return found;
+    };
+    const first = await names();
     for (const name of ["assent.js", "snapshot_worker.ts", "SOURCES"]) {
-      assert.ok(names.has(name), `${name} in ${[...names]}`);
+      assert.ok(first.has(name), `${name} in ${[...first]}`);
     }
+    assert.ok([...first].some((name) => /^chunk-\w+\.js$/.test(name)), "chunks read on demand");
+    assert.ok(![...first].some((name) => name.endsWith(".tmp")), "no file left half-written");
     const js = await Deno.readTextFile(join(dir, "assent.js"));
     assert.doesNotMatch(js, /[\u0100-\uffff]/, "the bundle is Latin-1");
-    assert.equal(await ensureStartBundle(dir), false, "up to date");
+    assert.equal(await ensureStartBundle(dir, now), false, "up to date");
 
     await Deno.remove(join(dir, "assent.js"));
-    assert.equal(await ensureStartBundle(dir), true, "the entry point was missing");
+    assert.equal(await ensureStartBundle(dir, now), true, "the entry point was missing");
+
+    // What an earlier build left: a chunk a running server may still import, and one from long ago.
+    await Deno.writeTextFile(join(dir, "chunk-EARLIER.js"), "export {};");
+    await Deno.writeTextFile(join(dir, "chunk-LONGAGO.js"), "export {};");
+    await Deno.utime(join(dir, "chunk-LONGAGO.js"), 0, new Date(now - 8 * 24 * 3600_000));
     await Deno.writeTextFile(join(dir, "SOURCES"), "other sources\n");
-    assert.equal(await ensureStartBundle(dir), true, "built from other sources");
-    const left = [];
-    for await (const entry of Deno.readDir(parent)) left.push(entry.name);
-    assert.deepEqual(left, [".bundle"], "no folder of an earlier build is left beside it");
+    assert.equal(await ensureStartBundle(dir, now), true, "built from other sources");
+    const after = await names();
+    assert.ok(after.has("chunk-EARLIER.js"), "an earlier build's chunk is kept a week");
+    assert.ok(!after.has("chunk-LONGAGO.js"), "and removed after");
+    for (const name of first) assert.ok(after.has(name), `${name} is still there`);
   } finally {
-    await Deno.remove(parent, { recursive: true });
+    await Deno.remove(join(dir, ".."), { recursive: true });
   }
 });
 
 Deno.test("deno task start bundles the server, serves first-run setup from the bundle and stops on SIGTERM", async () => {
   const commands = await startTaskCommands();
-  assert.equal(commands.length, 2);
-  assert.ok(commands[0]!.includes("scripts/start.ts"), "the first command brings the bundle up");
-  assert.ok(commands[1]!.includes(".bundle/assent.js"), "the second runs the server from it");
-  assert.ok(!commands[1]!.includes("--allow-run"), "only the bundling step may run programs");
+  const server = commands.at(-1)!;
+  assert.ok(commands.at(-2)!.includes("scripts/start.ts"), "a command brings the bundle up");
+  assert.ok(server.includes(".bundle/assent.js"), "the last runs the server from it");
+  for (const flag of ["--allow-run", "--allow-all", "-A", "--allow-ffi", "--allow-sys"]) {
+    assert.ok(!server.some((w) => w.startsWith(flag)), `only the bundling step may run programs`);
+  }
 
   const dataDir = await Deno.makeTempDir({ prefix: "assent-task-start-" });
   const task = new Deno.Command(Deno.execPath(), {
@@ -111,13 +129,7 @@ Deno.test("deno task start bundles the server, serves first-run setup from the b
     assert.equal(setup.status, 200);
     assert.match(await setup.text(), /super admin/i);
     // The process that serves is the bundle's, a child of the task.
-    const children = await Deno.readTextFile(`/proc/${task.pid}/task/${task.pid}/children`);
-    const servers = [];
-    for (const pid of children.trim().split(/\s+/).filter(Boolean)) {
-      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
-      if (cmdline.includes(".bundle/assent.js")) servers.push(pid);
-    }
-    assert.equal(servers.length, 1, `one server process from the bundle among ${children}`);
+    assert.ok(await childProcess(task.pid, ".bundle/assent.js"), "the server runs the bundle");
   } finally {
     task.kill("SIGTERM");
     const status = await task.status;
@@ -126,4 +138,12 @@ Deno.test("deno task start bundles the server, serves first-run setup from the b
     assert.equal(status.code, 0, log.join("\n"));
   }
   assert.ok(log.some((line) => line.includes('"msg":"stopped"')), "the server stopped cleanly");
+});
+
+Deno.test("the start task runs the server with the installed package's flags", async () => {
+  const server = (await startTaskCommands()).at(-1)!;
+  assert.deepEqual(
+    server.filter((word) => word.startsWith("--")).sort(),
+    [...SERVER_RUN_FLAGS].sort(),
+  );
 });
