@@ -14,6 +14,9 @@ async function audit(server: TestServer, action: string) {
     .where("action", "=", action).orderBy("id").execute();
 }
 
+/** The identity point as the key, and as R with S = 0: a signature of every message. */
+const IDENTITY_PROOF = { publicKey: "AQ" + "A".repeat(41), signature: "AQ" + "A".repeat(84) };
+
 /** The live connection still answers, and was never told it was replaced. */
 async function stillLive(server: TestServer, agent: RawAgent, deviceId: string) {
   const acks = agent.received.filter((m) => m.type === "heartbeat_ack").length;
@@ -74,13 +77,10 @@ Deno.test("a key of small order, whose signatures hold for any challenge, enroll
   await using server = await startTestServer();
   const dept = await department(server.services);
   const token = await enrollmentToken(server.services, dept, { uses: 1 });
-  // The identity point as the key, and as R with S = 0: a signature of every message.
-  const identity = "AQ" + "A".repeat(41);
-  const signature = "AQ" + "A".repeat(84);
   const forger = new RawAgent(server.url);
   await forger.open();
   await forger.next("challenge");
-  forger.send(hello({ kind: "enroll", token, proof: { publicKey: identity, signature } }));
+  forger.send(hello({ kind: "enroll", token, proof: IDENTITY_PROOF }));
   assert.equal((await forger.closed).code, CLOSE.badKey);
   assert.equal((await server.services.db.selectFrom("devices").selectAll().execute()).length, 0);
   const refusals = await audit(server, "device.enrollment_refused");
@@ -170,6 +170,30 @@ Deno.test("a recorded hello replayed on a new connection is refused", async () =
   assert.equal((await replay.closed).code, CLOSE.badKey);
   await stillLive(server, recorder, deviceId);
   recorder.close();
+});
+
+Deno.test("a device enrolled without a key cannot register one of small order", async () => {
+  await using server = await startTestServer();
+  const dept = await department(server.services);
+  const old = new RawAgent(server.url);
+  const { deviceId, secret } = await old.enroll(await enrollmentToken(server.services, dept));
+  old.close();
+  await old.closed;
+  await server.services.db.updateTable("devices").set({ public_key: null, key_registered_at: null })
+    .where("id", "=", deviceId).execute();
+  const forger = new RawAgent(server.url);
+  await forger.open();
+  await forger.next("challenge");
+  forger.send(hello({ kind: "device", deviceId, secret, proof: IDENTITY_PROOF }));
+  assert.equal((await forger.closed).code, CLOSE.badKey);
+  assert.equal((await findDevice(server.services.db, deviceId))!.public_key, null);
+  assert.equal((await audit(server, "device.key_registered")).length, 0);
+  // The device's own new key still registers.
+  const key = await generateDeviceKey();
+  const agent = new RawAgent(server.url);
+  await agent.login(deviceId, secret, key);
+  assert.equal((await findDevice(server.services.db, deviceId))!.public_key, key.publicKey);
+  agent.close();
 });
 
 Deno.test("a device enrolled without a key registers one on its next hello, once; after that only that key works", async () => {
