@@ -204,13 +204,15 @@ export const RECONNECT_BOUND_BY =
   "second); agents turned away then (close code 4016) were told moments at that pace, up to " +
   "10–23 s, and came back long after the server had caught up and sat idle. No moment now " +
   "lies past the fleet's window (5 s for 5,000 agents); an agent told too early is told again. " +
-  "In this run the graceful restarts had all 5,000 back after 6.93, 7.02 and 7.75 s and the " +
-  "crashes after 8.09, 9.58 and 10.5 s, at 0.89–1.30 ms of server CPU per agent from listening " +
-  "(1.03–1.39 in the run before, on a busier host, whose graceful restarts took 7.40–12.6 s and " +
-  "crashes 8.46–11.8 s). The slowest crash is the one whose server started late: it listened " +
-  "1.61 s after the signal, against 1.20 and 1.35 s in the other two, and then took agents back " +
-  "slowly (82 back 2 s and 628 back 3 s after the signal, against 554–765 and 1,568–2,018 in " +
-  "the others). " +
+  "In this run the graceful restarts had all 5,000 back after 6.91, 6.94 and 7.48 s and the " +
+  "crashes after 6.77, 10.1 and 10.4 s, at 0.80–1.26 ms of server CPU per agent from " +
+  "listening (0.89–1.30 in the run before, whose graceful restarts took 6.93–7.75 s and " +
+  "crashes 8.09–10.5 s). The fastest crash is the one whose server started soonest: it " +
+  "listened 0.89 s after the signal, against 1.33 and 1.34 s in the other two, had 1,654 " +
+  "agents back 2 s after the signal against 348 and 797, and spent 0.97 ms of CPU per agent " +
+  "from listening against 1.23 and 1.26; the other two took their last ~1,500 agents back " +
+  "at 250–700 a second. A " +
+  "crash costs the server more per agent than a graceful restart (0.80–0.94 ms here). " +
   "The pace a 4016 is computed from is the mean gap between handshakes over the last second. " +
   "It was a moving average that followed the last twenty or so: traces of graceful restarts " +
   "(5,000 agents, shared machine) showed a thousand handshakes under way and one pause of " +

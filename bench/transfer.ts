@@ -240,8 +240,7 @@ per frame at the server (Deno hands each message over as a new buffer). The two 
 quarter of the path's CPU; they are the transfer's integrity check and its record, and stay. The
 ratio follows the plain server more than the path through the agent: the real path keeps both cores
 busy, so it moves little from run to run, while the plain pair leaves CPU to spare and its speed
-swings with how the two cores are shared out (the full runs before this one gave 52, 51, 45, 57 and
-43 %). What was cut: the agent reads its file 1 MiB at a time (one trip to a worker thread, one
+swings with how the two cores are shared out (the full runs before this one gave 52, 51, 45, 57, 43 and 62 %; in this one the plain download ranged 638–977 MiB/s, the path through the agent 350–430). What was cut: the agent reads its file 1 MiB at a time (one trip to a worker thread, one
 duplicated and closed descriptor per MiB instead of four: 71 \`read\`, 73 \`fcntl\`, 75 \`close\` and
 324 \`futex\` calls per 64 MiB instead of 256, 258, 260 and 713) and sends it as four 256 KiB frames
 read straight into one buffer, and the server credits a channel at its largest window 1 MiB at a
