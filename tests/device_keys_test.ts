@@ -30,6 +30,18 @@ async function stillLive(server: TestServer, agent: RawAgent, deviceId: string) 
   assert.equal(agent.received.some((m) => m.type === "error"), false);
 }
 
+/** A device in the state one enrolled before device keys is in after the upgrade: no key. */
+async function deviceWithoutKey(server: TestServer) {
+  const dept = await department(server.services);
+  const old = new RawAgent(server.url);
+  const { deviceId, secret } = await old.enroll(await enrollmentToken(server.services, dept));
+  old.close();
+  await old.closed;
+  await server.services.db.updateTable("devices").set({ public_key: null, key_registered_at: null })
+    .where("id", "=", deviceId).execute();
+  return { deviceId, secret };
+}
+
 Deno.test("every connection opens with a fresh challenge of at least 256 bits", async () => {
   await using server = await startTestServer();
   const nonces: string[] = [];
@@ -174,13 +186,7 @@ Deno.test("a recorded hello replayed on a new connection is refused", async () =
 
 Deno.test("a device enrolled without a key cannot register one of small order", async () => {
   await using server = await startTestServer();
-  const dept = await department(server.services);
-  const old = new RawAgent(server.url);
-  const { deviceId, secret } = await old.enroll(await enrollmentToken(server.services, dept));
-  old.close();
-  await old.closed;
-  await server.services.db.updateTable("devices").set({ public_key: null, key_registered_at: null })
-    .where("id", "=", deviceId).execute();
+  const { deviceId, secret } = await deviceWithoutKey(server);
   const forger = new RawAgent(server.url);
   await forger.open();
   await forger.next("challenge");
@@ -199,14 +205,7 @@ Deno.test("a device enrolled without a key cannot register one of small order", 
 Deno.test("a device enrolled without a key registers one on its next hello, once; after that only that key works", async () => {
   // Ten first hellos at once from one address: more handshakes than the default lets start.
   await using server = await startTestServer({ handshakes: { total: 16, perAddress: 16 } });
-  const dept = await department(server.services);
-  const old = new RawAgent(server.url);
-  const { deviceId, secret } = await old.enroll(await enrollmentToken(server.services, dept));
-  old.close();
-  await old.closed;
-  // The state a device enrolled before device keys is in after the upgrade.
-  await server.services.db.updateTable("devices").set({ public_key: null, key_registered_at: null })
-    .where("id", "=", deviceId).execute();
+  const { deviceId, secret } = await deviceWithoutKey(server);
 
   // Ten first hellos at once, each with its own key: exactly one key is registered.
   const keys = await Promise.all(Array.from({ length: 10 }, () => generateDeviceKey()));
