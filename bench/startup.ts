@@ -4,7 +4,7 @@
  * round; time from spawn to the first 200 on /healthz and on /readyz (migrated, app built,
  * scheduler running), the server's CPU time by then, and resident memory after 5 s idle.
  */
-import { childProcess } from "../tests/support/start_task.ts";
+import { childProcesses } from "../tests/support/start_task.ts";
 import { type Benchmark, mib, ROOT, rssBytes } from "./lib.ts";
 
 /** What the start-up benchmark measured (medians and ranges over the rounds). */
@@ -125,8 +125,10 @@ async function round(
     const ms = await firstOk(`http://127.0.0.1:${port}/healthz`, child, t0);
     const readyMs = ready ? await firstOk(`http://127.0.0.1:${port}/readyz`, child, t0) : ms;
     // `deno task start` serves from a child of its own; the package's launcher execs.
-    const pid = args[0] === "task" ? await childProcess(child.pid, ".bundle/assent.js") : child.pid;
-    if (pid === null) throw new Error("deno task start runs no server from .bundle/assent.js");
+    const pid = args[0] === "task"
+      ? (await childProcesses(child.pid, ".bundle/assent.js"))[0]
+      : child.pid;
+    if (pid === undefined) throw new Error("deno task start runs no server from .bundle/assent.js");
     const cpu = await cpuMs(pid);
     await new Promise((r) => setTimeout(r, idleMs));
     return { ms, readyMs, cpu, rss: await rssBytes(pid) };

@@ -9,8 +9,9 @@
  * `.bundle/` sits beside static/, as lib/ does in the package: the server reads ../static/ from
  * its own URL. A build adds its files to the folder rather than replacing it, so a server already
  * running from an earlier build still finds the chunks it loads on first use: their names carry
- * a hash of their content. Only the entry point, the worker and the stamp have fixed names; each
- * is replaced by a rename, the stamp last.
+ * a hash of their content, and a file no later build has is kept a week after the build that
+ * dropped it. Only the entry point, the worker and the stamp have fixed names; each is replaced
+ * by a rename, the stamp last.
  */
 import { join, relative } from "node:path";
 import { bundleServer, ROOT, SERVER_BUNDLE } from "./bundle.ts";
@@ -21,8 +22,17 @@ export const START_BUNDLE_DIR = join(ROOT, ".bundle");
 /** The file in the bundle's folder naming the sources it was built from. */
 const STAMP = "SOURCES";
 
-/** How long a file an earlier build left is kept for a server that may still load it. */
-const KEEP_EARLIER_MS = 7 * 24 * 3600_000;
+/** The file naming the files of the last build. */
+const FILES = "FILES";
+
+/** The file a build holds locked. */
+const LOCK = ".lock";
+
+/**
+ * How long a file of an earlier build is kept after a build without it, for a server still
+ * running from that build that has yet to load it.
+ */
+const KEEP_RETIRED_MS = 7 * 24 * 3600_000;
 
 /**
  * Top-level folders that hold nothing the server's bundle is built from: data, outputs, caches,
@@ -70,27 +80,35 @@ export async function sourcesStamp(root = ROOT): Promise<string> {
 
 /**
  * Builds the server's bundle into `dir` unless it was built from the sources as they are, and
- * runs it once so that the runtime caches its compiled code. Returns whether it built.
+ * runs it once (`warm`) so that the runtime caches its compiled code. Returns whether it built.
+ * One build at a time: a start that waited for another's lock finds the bundle built.
  */
 export async function ensureStartBundle(
   dir = START_BUNDLE_DIR,
-  now = Date.now(),
+  options: { now?: number; warm?: (dir: string) => Promise<void> } = {},
 ): Promise<boolean> {
   const stamp = await sourcesStamp();
+  if (await builtFrom(dir) === stamp) return false;
+  await Deno.mkdir(dir, { recursive: true });
+  using lock = await Deno.open(join(dir, LOCK), { create: true, write: true });
+  await lock.lock(true);
   if (await builtFrom(dir) === stamp) return false;
   const work = await Deno.makeTempDir({ prefix: "assent-start-" });
   try {
     const files = await bundleServer(work);
-    await Deno.mkdir(dir, { recursive: true });
+    const names = new Set(files.map((f) => f.name));
     // The chunks first, then the worker (a .ts name), last the entry point, which loads them.
     const rank = (name: string) => name === SERVER_BUNDLE ? 2 : name.endsWith(".js") ? 0 : 1;
     for (const { name, js } of files.toSorted((a, b) => rank(a.name) - rank(b.name))) {
       await writeAtomic(join(dir, name), js);
     }
-    await cacheCompiledCode(dir);
+    await (options.warm ?? cacheCompiledCode)(dir);
+    const now = options.now ?? Date.now();
+    await retireEarlier(dir, names, now);
+    await writeAtomic(join(dir, FILES), [...names].join("\n") + "\n");
     // Last: only a bundle that ran counts as built.
     await writeAtomic(join(dir, STAMP), `${stamp}\n`);
-    await pruneEarlier(dir, new Set([...files.map((f) => f.name), STAMP]), now);
+    await pruneRetired(dir, new Set([...names, FILES, STAMP, LOCK]), now);
   } finally {
     await Deno.remove(work, { recursive: true });
   }
@@ -107,14 +125,26 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   }
 }
 
-/** Removes what earlier builds left in `dir` once it is older than {@link KEEP_EARLIER_MS}. */
-async function pruneEarlier(dir: string, current: Set<string>, now: number): Promise<void> {
+/**
+ * Dates the files of the build before this one that this one does not have: from now on they
+ * are retired, and kept {@link KEEP_RETIRED_MS} for a server that still runs from that build.
+ */
+async function retireEarlier(dir: string, current: Set<string>, now: number): Promise<void> {
+  const earlier = await Deno.readTextFile(join(dir, FILES)).catch(() => "");
+  const at = new Date(now);
+  for (const name of earlier.split("\n").filter(Boolean)) {
+    if (!current.has(name)) await Deno.utime(join(dir, name), at, at).catch(() => {});
+  }
+}
+
+/** Removes the files of no current build once retired longer than {@link KEEP_RETIRED_MS}. */
+async function pruneRetired(dir: string, current: Set<string>, now: number): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.isFile || current.has(entry.name)) continue;
     const path = join(dir, entry.name);
     const info = await Deno.stat(path).catch(() => null);
-    const written = info?.mtime?.getTime() ?? now;
-    if (now - written > KEEP_EARLIER_MS) await Deno.remove(path).catch(() => {});
+    const retired = info?.mtime?.getTime() ?? now;
+    if (now - retired > KEEP_RETIRED_MS) await Deno.remove(path).catch(() => {});
   }
 }
 
@@ -160,7 +190,8 @@ async function builtFrom(dir: string): Promise<string | null> {
 if (import.meta.main) {
   const started = performance.now();
   try {
-    if (await ensureStartBundle()) {
+    // A folder may be named, for a test of this step as the start task runs it.
+    if (await ensureStartBundle(Deno.args[0] ?? START_BUNDLE_DIR)) {
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       console.error(`Bundled the server from its sources into .bundle/ in ${secs} s.`);
     }

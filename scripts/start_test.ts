@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TextLineStream } from "../lib/text_lines.ts";
-import { childProcess } from "../tests/support/start_task.ts";
+import { childProcesses } from "../tests/support/start_task.ts";
 import { ROOT } from "./bundle.ts";
 import { SERVER_RUN_FLAGS } from "./package_files.ts";
 import { ensureStartBundle, sourcesStamp, startTaskCommands } from "./start.ts";
@@ -52,39 +52,112 @@ Deno.test("the start bundle's stamp changes with a source, not with tests, asset
   }
 });
 
-Deno.test("the start bundle is built once for the sources as they are, keeping a week what a running server may still load", async () => {
+/** The names in `dir`. */
+async function names(dir: string): Promise<Set<string>> {
+  const found = new Set<string>();
+  for await (const entry of Deno.readDir(dir)) found.add(entry.name);
+  return found;
+}
+
+Deno.test("the start bundle is built once for the sources as they are, and counts as built only once it ran", async () => {
   const dir = join(await Deno.makeTempDir({ prefix: "assent-start-bundle-" }), ".bundle");
-  const now = Date.now();
   try {
-    assert.equal(await ensureStartBundle(dir, now), true, "no bundle yet");
-    const names = async () => {
-      const found = new Set<string>();
-      for await (const entry of Deno.readDir(dir)) found.add(entry.name);
-      return found;
-    };
-    const first = await names();
-    for (const name of ["assent.js", "snapshot_worker.ts", "SOURCES"]) {
+    assert.equal(await ensureStartBundle(dir), true, "no bundle yet");
+    const first = await names(dir);
+    for (const name of ["assent.js", "snapshot_worker.ts", "SOURCES", "FILES"]) {
       assert.ok(first.has(name), `${name} in ${[...first]}`);
     }
     assert.ok([...first].some((name) => /^chunk-\w+\.js$/.test(name)), "chunks read on demand");
     assert.ok(![...first].some((name) => name.endsWith(".tmp")), "no file left half-written");
+    const listed = (await Deno.readTextFile(join(dir, "FILES"))).trim().split("\n");
+    assert.ok(listed.includes("assent.js") && listed.every((name) => first.has(name)));
     const js = await Deno.readTextFile(join(dir, "assent.js"));
     assert.doesNotMatch(js, /[\u0100-\uffff]/, "the bundle is Latin-1");
-    assert.equal(await ensureStartBundle(dir, now), false, "up to date");
+    const stamp = `${await sourcesStamp()}\n`;
+    assert.equal(await Deno.readTextFile(join(dir, "SOURCES")), stamp);
+    assert.equal(await ensureStartBundle(dir), false, "up to date");
 
     await Deno.remove(join(dir, "assent.js"));
-    assert.equal(await ensureStartBundle(dir, now), true, "the entry point was missing");
+    assert.equal(await ensureStartBundle(dir), true, "the entry point was missing");
 
-    // What an earlier build left: a chunk a running server may still import, and one from long ago.
-    await Deno.writeTextFile(join(dir, "chunk-EARLIER.js"), "export {};");
-    await Deno.writeTextFile(join(dir, "chunk-LONGAGO.js"), "export {};");
-    await Deno.utime(join(dir, "chunk-LONGAGO.js"), 0, new Date(now - 8 * 24 * 3600_000));
+    // A bundle that does not run is not built: the stamp stays, so the next start builds again.
     await Deno.writeTextFile(join(dir, "SOURCES"), "other sources\n");
-    assert.equal(await ensureStartBundle(dir, now), true, "built from other sources");
-    const after = await names();
-    assert.ok(after.has("chunk-EARLIER.js"), "an earlier build's chunk is kept a week");
-    assert.ok(!after.has("chunk-LONGAGO.js"), "and removed after");
-    for (const name of first) assert.ok(after.has(name), `${name} is still there`);
+    await assert.rejects(
+      ensureStartBundle(dir, { warm: () => Promise.reject(new Error("does not run")) }),
+      /does not run/,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "SOURCES")), "other sources\n");
+    assert.ok(![...await names(dir)].some((name) => name.endsWith(".tmp")));
+    // It runs before the stamp is written.
+    let stampWhenRun = "";
+    const built = await ensureStartBundle(dir, {
+      warm: async (at) => void (stampWhenRun = await Deno.readTextFile(join(at, "SOURCES"))),
+    });
+    assert.equal(built, true);
+    assert.equal(stampWhenRun, "other sources\n");
+    assert.equal(await Deno.readTextFile(join(dir, "SOURCES")), stamp);
+    assert.equal(await ensureStartBundle(dir), false);
+  } finally {
+    await Deno.remove(join(dir, ".."), { recursive: true });
+  }
+});
+
+Deno.test("a rebuild keeps an earlier build's files a week after it dropped them, for a server still running from it", async () => {
+  const dir = join(await Deno.makeTempDir({ prefix: "assent-start-prune-" }), ".bundle");
+  const week = 7 * 24 * 3600_000;
+  const now = Date.now();
+  const longAgo = new Date(now - 8 * 24 * 3600_000);
+  const noWarm = { warm: () => Promise.resolve() };
+  try {
+    await ensureStartBundle(dir, { ...noWarm, now });
+    // The build before was made long ago and had a chunk this one lacks; a stray file was in
+    // no build's list.
+    const files = join(dir, "FILES");
+    await Deno.writeTextFile(files, (await Deno.readTextFile(files)) + "chunk-EARLIER.js\n");
+    for (const name of ["chunk-EARLIER.js", "chunk-STRAY.js"]) {
+      await Deno.writeTextFile(join(dir, name), "export {};");
+      await Deno.utime(join(dir, name), longAgo, longAgo);
+    }
+    await Deno.writeTextFile(join(dir, "SOURCES"), "other sources\n");
+    assert.equal(await ensureStartBundle(dir, { ...noWarm, now }), true);
+    const after = await names(dir);
+    assert.ok(after.has("chunk-EARLIER.js"), "dropped just now: kept");
+    assert.ok(!after.has("chunk-STRAY.js"), "in no build's list for over a week: removed");
+    assert.ok(!(await Deno.readTextFile(files)).includes("chunk-EARLIER.js"));
+
+    await Deno.writeTextFile(join(dir, "SOURCES"), "other sources\n");
+    await ensureStartBundle(dir, { ...noWarm, now: now + week - 1000 });
+    assert.ok((await names(dir)).has("chunk-EARLIER.js"), "still within the week");
+    await Deno.writeTextFile(join(dir, "SOURCES"), "other sources\n");
+    await ensureStartBundle(dir, { ...noWarm, now: now + week + 1000 });
+    assert.ok(!(await names(dir)).has("chunk-EARLIER.js"), "a week after it was dropped");
+    assert.ok((await names(dir)).has("assent.js"));
+  } finally {
+    await Deno.remove(join(dir, ".."), { recursive: true });
+  }
+});
+
+Deno.test("the start task's bundling step builds with the permissions the task gives it, with no update check", async () => {
+  const commands = await startTaskCommands();
+  const at = commands.findIndex((words) => words.includes("scripts/start.ts"));
+  assert.ok(at > 0, "the bundling step is a command of the task");
+  assert.ok(
+    commands.slice(0, at).some((words) => words.join(" ") === "export DENO_NO_UPDATE_CHECK=1"),
+    "the update check is off before the first program runs",
+  );
+  const [deno, ...args] = commands[at]!;
+  assert.equal(deno, "deno");
+  const dir = join(await Deno.makeTempDir({ prefix: "assent-start-step-" }), ".bundle");
+  try {
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [...args, dir],
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    const built = await names(dir);
+    assert.ok(built.has("assent.js") && built.has("SOURCES"), [...built].join(" "));
   } finally {
     await Deno.remove(join(dir, ".."), { recursive: true });
   }
@@ -128,8 +201,9 @@ Deno.test("deno task start bundles the server, serves first-run setup from the b
     const setup = await fetch(`${started}/setup`);
     assert.equal(setup.status, 200);
     assert.match(await setup.text(), /super admin/i);
-    // The process that serves is the bundle's, a child of the task.
-    assert.ok(await childProcess(task.pid, ".bundle/assent.js"), "the server runs the bundle");
+    // The process that serves is the bundle's, a child of the task: one.
+    const servers = await childProcesses(task.pid, ".bundle/assent.js");
+    assert.equal(servers.length, 1, "one server runs the bundle");
   } finally {
     task.kill("SIGTERM");
     const status = await task.status;

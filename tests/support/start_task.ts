@@ -21,15 +21,18 @@ export async function startTaskServerFlags(): Promise<string[]> {
 }
 
 /**
- * The pid of the child of `parent` whose command line holds `needle`, or null (Linux: read from
- * /proc). `deno task` runs its commands as its own children.
+ * The pids of the children of `parent` whose command lines hold `needle` (Linux: read from
+ * /proc, every thread's children). `deno task` runs its commands as its own children.
  */
-export async function childProcess(parent: number, needle: string): Promise<number | null> {
-  const children = await Deno.readTextFile(`/proc/${parent}/task/${parent}/children`)
-    .catch(() => "");
-  for (const pid of children.trim().split(/\s+/).filter(Boolean)) {
-    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
-    if (cmdline.includes(needle)) return Number(pid);
+export async function childProcesses(parent: number, needle: string): Promise<number[]> {
+  const found: number[] = [];
+  for await (const thread of Deno.readDir(`/proc/${parent}/task`)) {
+    const children = await Deno.readTextFile(`/proc/${parent}/task/${thread.name}/children`)
+      .catch(() => "");
+    for (const pid of children.trim().split(/\s+/).filter(Boolean)) {
+      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+      if (cmdline.includes(needle)) found.push(Number(pid));
+    }
   }
-  return null;
+  return found;
 }
