@@ -159,8 +159,8 @@ export async function startupBenchmark(rounds = 5, idleMs = 5000): Promise<Start
       dataDir,
     ];
     // One start of each first, as a site's first start and the first `deno task start` after a
-    // change: the bundle is built if the sources changed, and the runtime caches its compiled
-    // code.
+    // change: the bundle is built if the sources changed, and the runtime fills its caches for
+    // it.
     let port = freePort();
     await round(serve(port, `${dir}/data-first`), port, 0, true, assent);
     port = freePort();
@@ -259,60 +259,63 @@ export const STARTUP_BOUND_BY = [
   "to first answer the same (~220 ms). From the sources the changes above had gained nothing",
   "(its own 87 modules with a character above U+00FF, escaped in a copy of the source, idled",
   "only 0.5 MiB lower): every module of the source graph is loaded and held one by one. A first",
-  "start without the runtime's compiled-code cache (a fresh DENO_DIR) idled at 126 MiB, the",
-  "package's as much, and eight full collections at ready did not give it back (V8 compiles more",
-  "when it has to make the cache); so `scripts/start.ts` runs a new bundle once (`assent help`)",
-  "with the server's flags before it counts as built, and the first start after a build idled at",
-  "66.6 MiB. The start task also sets DENO_NO_UPDATE_CHECK, as the package's launcher does: the",
-  "runtime's update check cost 1.7 MiB (68.3 against 66.4–66.7, 2 rounds each) and is a call to",
-  "the internet. One start of each before this section's rounds lets the runtime cache its code,",
-  "as a site's first start does. Start to first answer is met; the 2-core machine of an earlier",
-  "full run spent three to four times the CPU on the same work and took about 500 ms (a run",
-  "beside other work spreads the start times, as in the last run of this section). Idle memory",
-  "is bound by what the runtime and the libraries take before any of the server's code runs.",
-  "Where it went from the sources, before either ran a bundle, measured on a shared 2-core",
-  "machine (load average 3–6 while other work ran; medians of 3 rounds, 5 s after the first",
-  "answer, resident pages from /proc/PID/smaps): a bare Deno.serve idles at 36.5 MiB, of which",
-  "27 are the deno executable's own pages. Importing only the libraries the server loaded at",
-  "start (hono, kysely, zod, preact, smol-toml, otpauth, node:sqlite, node:crypto, node:zlib,",
-  "node:util, node:async_hooks) idles at 62.4 MiB; left out one at a time they weigh zod 6.7",
-  "MiB, otpauth 1.2, node:zlib 1.2, node:crypto 1.1, smol-toml 0.8, node:util 0.7 — the rest is",
-  "the Node compatibility layer they share and hono, kysely and preact, which every request",
-  "uses. Every entry point of zod 4 (zod/mini too) loads its 64 locale modules: alone, with the",
-  "zod utilities they import, they add 7.4 MiB to a bare Deno.serve, zod whole 10.1. otpauth (at",
-  "the first second-factor step) and node:zlib (with the archive code, at a backup) now load on",
-  "first use like pg, nodemailer and the QR-code library: 0.4 and 0.7 MiB less in the server",
-  "(medians of 5 interleaved rounds each, near the noise of about ±1 MiB). The same for the",
-  "console's code (cli/admin.ts) changed nothing measurable and was left as it is. The server",
-  "itself added ~36 MiB over the libraries (one sample): 8.5 more of the executable's pages",
-  "(code paths the libraries alone never run), 13.5 of V8 heap, ~10 of malloc'd memory (the",
-  "runtime's side of 281 modules, the SQLite connection) and ~3 of the I/O threads' malloc",
-  "arenas; ~26 once the collection below has run. Once ready the server runs one collection of",
-  "the kind V8 runs under memory pressure (lib/gc.ts): the heap the start grew goes back at once",
-  "(V8's pages 28.7 → 18.3 MiB; RSS 102 → 88 MiB, 99.9–102.7 against 87.7–90.2 in 6 interleaved",
-  "rounds with the version before; the same CPU to ready, then one pause of 60–130 ms at that",
-  "load; V8's memory reducer did it by itself only after ~30 s idle, its",
-  "--gc-memory-reducer-start-delay-ms). All of this section's changes together, 8 interleaved",
-  "rounds against the version before them: 102.2 → 86.8 MiB (99.2–102.4 against 86.2–87.4), CPU",
-  "to ready 220 against 225 ms, the first page view after 3 s idle 5.4 against 6.0 ms (medians;",
-  "the second view 1.9 against 1.4 ms). What the V8 heap holds then (a heap snapshot, 20.8 MiB",
-  "live): module source text ~5 MiB (Assent's own 2.2 MB: 1.55 million characters, 72 modules",
-  "stored two bytes a character because of one non-Latin-1 character), compiled code and its",
-  "metadata 5.3, static assets 1.0 (read at start for their content hashes), objects, closures",
-  "and shapes ~6.5. Not the cause: no worker runs at start (the snapshot worker runs only during",
-  "a backup), one SQLite connection (the early health probe's is closed once ready) with its",
-  "default cache over a fresh file, no mmap; glibc settings (MALLOC_ARENA_MAX=1 and the like)",
-  "change it by under 2 MiB; 17–19 runtime threads (the I/O pool) hold 2–4 MiB of malloc arenas.",
-  "On this machine Deno's cache directory is shared by many checkouts (an 80 MB code cache with",
-  "a 57 MB log); with a cache of its own the same server idles at 84 MiB. So ≤ 70 MiB would take",
-  "dropping zod or the Node-compatible libraries; --max-semi-space-size=1 saved ~9 MiB before",
-  "this collection (not measured with it) but costs the relay's throughput. Importing is mostly",
-  "the runtime building the module graph: every literal import() is read and analysed at start,",
-  "so loading the composition root after listening cost ~120 ms more CPU and was dropped. The",
-  "start listens before migrating and building the app; requests that arrive meanwhile wait for",
-  "it (a failed start refuses them with a 503 and a sentence), and /healthz on SQLite answers as",
-  "soon as the database does. `deno task admin` runs with the server's V8 flags, so a console",
-  "command does not make V8 reject the compiled-code cache.",
+  "start in a fresh DENO_DIR idled at 126 MiB, the package's as much, and eight full collections",
+  "at ready did not give it back. It did so with `--no-code-cache` too: the cost is not V8's",
+  "compiled code but the runtime parsing the bundle to find its imports, which it does once and",
+  "then keeps in its dependency-analysis cache (emptying that cache alone brought back 121 MiB,",
+  "and 370 against 210 ms of CPU to ready). So `scripts/start.ts` runs a new bundle once",
+  "(`assent help`) with the server's flags before it counts as built, which fills both caches,",
+  "and the first start after a build idled at 66.6 MiB. The start task also sets",
+  "DENO_NO_UPDATE_CHECK, as the package's launcher does: the runtime's update check cost 1.7 MiB",
+  "(68.3 against 66.4–66.7, 2 rounds each) and is a call to the internet. One start of each",
+  "before this section's rounds lets the runtime fill its caches, as a site's first start does.",
+  "Start to first answer is met; the 2-core machine of an earlier full run spent three to four",
+  "times the CPU on the same work and took about 500 ms (a run beside other work spreads the",
+  "start times, as in the last run of this section). Idle memory is bound by what the runtime",
+  "and the libraries take before any of the server's code runs. Where it went from the sources,",
+  "before either ran a bundle, measured on a shared 2-core machine (load average 3–6 while other",
+  "work ran; medians of 3 rounds, 5 s after the first answer, resident pages from",
+  "/proc/PID/smaps): a bare Deno.serve idles at 36.5 MiB, of which 27 are the deno executable's",
+  "own pages. Importing only the libraries the server loaded at start (hono, kysely, zod,",
+  "preact, smol-toml, otpauth, node:sqlite, node:crypto, node:zlib, node:util, node:async_hooks)",
+  "idles at 62.4 MiB; left out one at a time they weigh zod 6.7 MiB, otpauth 1.2, node:zlib 1.2,",
+  "node:crypto 1.1, smol-toml 0.8, node:util 0.7 — the rest is the Node compatibility layer they",
+  "share and hono, kysely and preact, which every request uses. Every entry point of zod 4",
+  "(zod/mini too) loads its 64 locale modules: alone, with the zod utilities they import, they",
+  "add 7.4 MiB to a bare Deno.serve, zod whole 10.1. otpauth (at the first second-factor step)",
+  "and node:zlib (with the archive code, at a backup) now load on first use like pg, nodemailer",
+  "and the QR-code library: 0.4 and 0.7 MiB less in the server (medians of 5 interleaved rounds",
+  "each, near the noise of about ±1 MiB). The same for the console's code (cli/admin.ts) changed",
+  "nothing measurable and was left as it is. The server itself added ~36 MiB over the libraries",
+  "(one sample): 8.5 more of the executable's pages (code paths the libraries alone never run),",
+  "13.5 of V8 heap, ~10 of malloc'd memory (the runtime's side of 281 modules, the SQLite",
+  "connection) and ~3 of the I/O threads' malloc arenas; ~26 once the collection below has run.",
+  "Once ready the server runs one collection of the kind V8 runs under memory pressure",
+  "(lib/gc.ts): the heap the start grew goes back at once (V8's pages 28.7 → 18.3 MiB; RSS 102 →",
+  "88 MiB, 99.9–102.7 against 87.7–90.2 in 6 interleaved rounds with the version before; the",
+  "same CPU to ready, then one pause of 60–130 ms at that load; V8's memory reducer did it by",
+  "itself only after ~30 s idle, its --gc-memory-reducer-start-delay-ms). All of this section's",
+  "changes together, 8 interleaved rounds against the version before them: 102.2 → 86.8 MiB",
+  "(99.2–102.4 against 86.2–87.4), CPU to ready 220 against 225 ms, the first page view after 3",
+  "s idle 5.4 against 6.0 ms (medians; the second view 1.9 against 1.4 ms). What the V8 heap",
+  "holds then (a heap snapshot, 20.8 MiB live): module source text ~5 MiB (Assent's own 2.2 MB:",
+  "1.55 million characters, 72 modules stored two bytes a character because of one non-Latin-1",
+  "character), compiled code and its metadata 5.3, static assets 1.0 (read at start for their",
+  "content hashes), objects, closures and shapes ~6.5. Not the cause: no worker runs at start",
+  "(the snapshot worker runs only during a backup), one SQLite connection (the early health",
+  "probe's is closed once ready) with its default cache over a fresh file, no mmap; glibc",
+  "settings (MALLOC_ARENA_MAX=1 and the like) change it by under 2 MiB; 17–19 runtime threads",
+  "(the I/O pool) hold 2–4 MiB of malloc arenas. On this machine Deno's cache directory is",
+  "shared by many checkouts (an 80 MB code cache with a 57 MB log); with a cache of its own the",
+  "same server idles at 84 MiB. So ≤ 70 MiB would take dropping zod or the Node-compatible",
+  "libraries; --max-semi-space-size=1 saved ~9 MiB before this collection (not measured with it)",
+  "but costs the relay's throughput. Importing is mostly the runtime building the module graph:",
+  "every literal import() is read and analysed at start, so loading the composition root after",
+  "listening cost ~120 ms more CPU and was dropped. The start listens before migrating and",
+  "building the app; requests that arrive meanwhile wait for it (a failed start refuses them",
+  "with a 503 and a sentence), and /healthz on SQLite answers as soon as the database does.",
+  "`deno task admin` runs with the server's V8 flags, so a console command does not make V8",
+  "reject the compiled-code cache.",
 ].join(" ");
 
 const ok = (pass: boolean) => pass ? "✅ met" : "❌ missed";
@@ -326,12 +329,12 @@ export function startupSection(r: StartupResult, boundBy = STARTUP_BOUND_BY): st
 \`deno task start\` as it runs (its check of the bundle, then the server from \`.bundle/\`), and the
 installed server: the Linux server package \`deno task package\` builds (the server bundled with
 \`deno bundle\`, the runtime it ships), unpacked and run by its \`assent serve\` launcher as a site
-runs it; each after one first start that lets the runtime cache its bundle's compiled code. Each
-over a fresh data directory, timed from spawn to the first 200 on \`/healthz\` (the process is up
-and the database answers) and on \`/readyz\` (migrated, app built, scheduler running: every page can
-be served), with the server's CPU time by then; resident memory after 5 s idle. Next to them in the
-same run: a bare \`Deno.serve\` answering \`/healthz\`, the floor of starting a Deno process on this
-machine.
+runs it; each after one first start that lets the runtime fill its caches for the bundle (its
+imports, parsed once, and its compiled code). Each over a fresh data directory, timed from spawn to
+the first 200 on \`/healthz\` (the process is up and the database answers) and on \`/readyz\`
+(migrated, app built, scheduler running: every page can be served), with the server's CPU time by
+then; resident memory after 5 s idle. Next to them in the same run: a bare \`Deno.serve\` answering
+\`/healthz\`, the floor of starting a Deno process on this machine.
 ${r.rounds} interleaved rounds, medians with their range. Command: \`deno task bench startup\`.
 
 | measure | \`deno task start\` | installed package | bare Deno.serve | target |
