@@ -50,6 +50,9 @@ VOLUME ["/data"]
 EXPOSE 8080
 USER assent
 WORKDIR /home/assent
+# The runtime parses the bundle for its imports once and keeps what it found in its cache (here in
+# /home/assent/.cache): done at build, so a new container's first start idles at ~70 MiB, not ~124.
+RUN /opt/assent/assent help > /dev/null
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s \
   CMD ["/opt/assent/assent", "healthcheck"]
 ENTRYPOINT ["/opt/assent/assent"]

@@ -79,6 +79,14 @@ Deno.test("the server package runs from an empty folder without Deno, npm or a c
       (await sh("command -v deno || command -v npm || echo none")).stdout.trim(),
       "none",
     );
+    // What the Docker image runs at build: usage, and the runtime's caches for the bundle (the
+    // imports it found by parsing it) left in its cache directory for the first start.
+    const help = await sh(`${root}/assent help`);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /assent serve \[options\]/);
+    const cached: string[] = [];
+    for await (const e of Deno.readDir(empty)) cached.push(e.name);
+    assert.ok(cached.some((name) => name.startsWith("dep_analysis_cache")), cached.join(" "));
 
     const data = join(work, "data");
     const dept = await sh(
