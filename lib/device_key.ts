@@ -67,17 +67,8 @@ export function verifyDeviceSignature(
   const sig = fromBase64Url(signature);
   if (!raw || raw.byteLength !== 32 || !sig || sig.byteLength !== 64) return false;
   if (isSmallOrderKey(raw)) return false;
-  const spki = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
-  spki.set(ED25519_SPKI_PREFIX);
-  spki.set(raw, ED25519_SPKI_PREFIX.length);
   try {
-    return verify(
-      null,
-      message,
-      // node:crypto takes any Uint8Array here; its types name only Buffer.
-      { key: spki as Buffer, format: "der", type: "spki" },
-      sig,
-    );
+    return verify(null, message, ed25519PublicKey(raw), sig);
   } catch {
     return false;
   }
@@ -109,6 +100,15 @@ export function isSmallOrderKey(raw: Uint8Array): boolean {
 
 /** The DER an Ed25519 public key's 32 bytes follow in a SubjectPublicKeyInfo (RFC 8410). */
 const ED25519_SPKI_PREFIX = Uint8Array.fromHex("302a300506032b6570032100");
+
+/** The 32 bytes of an Ed25519 public key as node:crypto takes it: a DER SubjectPublicKeyInfo. */
+export function ed25519PublicKey(raw: Uint8Array) {
+  const spki = new Uint8Array(ED25519_SPKI_PREFIX.length + 32);
+  spki.set(ED25519_SPKI_PREFIX);
+  spki.set(raw, ED25519_SPKI_PREFIX.length);
+  // node:crypto takes any Uint8Array here; its types name only Buffer.
+  return { key: spki as Buffer, format: "der" as const, type: "spki" as const };
+}
 
 function toBase64Url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")

@@ -154,6 +154,11 @@ export async function startTaskCommands(root = ROOT): Promise<string[][]> {
   return (config.tasks.start as string).split("&&").map((command) => command.trim().split(/\s+/));
 }
 
+/** The command that runs the server: the start task's last. */
+export async function startTaskServerCommand(): Promise<string[]> {
+  return (await startTaskCommands()).at(-1)!;
+}
+
 /**
  * Runs the new bundle once (`assent help`) as the start task runs the server, flags and all, so
  * that the runtime fills its caches for it before the server's first start: above all the
@@ -162,8 +167,7 @@ export async function startTaskCommands(root = ROOT): Promise<string[][]> {
  * (BENCHMARKS.md, start-up and idle memory); the compiled code is cached on the way.
  */
 async function fillRuntimeCaches(dir: string): Promise<void> {
-  const server = (await startTaskCommands()).at(-1)!;
-  const flags = server.filter((word) => word.startsWith("--"));
+  const flags = (await startTaskServerCommand()).filter((word) => word.startsWith("--"));
   const run = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, join(dir, SERVER_BUNDLE), "help"],
     cwd: ROOT,

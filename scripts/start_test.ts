@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { TextLineStream } from "../lib/text_lines.ts";
+import { watchServerLog } from "../tests/support/server_process.ts";
 import { childProcesses } from "../tests/support/start_task.ts";
 import { ROOT } from "./bundle.ts";
 import { SERVER_RUN_FLAGS } from "./package_files.ts";
-import { ensureStartBundle, sourcesStamp, startTaskCommands } from "./start.ts";
+import {
+  ensureStartBundle,
+  sourcesStamp,
+  startTaskCommands,
+  startTaskServerCommand,
+} from "./start.ts";
 
 async function write(root: string, path: string, text: string) {
   await Deno.mkdir(join(root, path, ".."), { recursive: true });
@@ -165,7 +170,7 @@ Deno.test("the start task's bundling step builds with the permissions the task g
 
 Deno.test("deno task start bundles the server, serves first-run setup from the bundle and stops on SIGTERM", async () => {
   const commands = await startTaskCommands();
-  const server = commands.at(-1)!;
+  const server = await startTaskServerCommand();
   assert.ok(commands.at(-2)!.includes("scripts/start.ts"), "a command brings the bundle up");
   assert.ok(server.includes(".bundle/assent.js"), "the last runs the server from it");
   for (const flag of ["--allow-run", "--allow-all", "-A", "--allow-ffi", "--allow-sys"]) {
@@ -181,19 +186,9 @@ Deno.test("deno task start bundles the server, serves first-run setup from the b
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  const log: string[] = [];
-  let listening: (url: string) => void;
-  const url = new Promise<string>((resolve) => listening = resolve);
-  const read = async (stream: typeof task.stdout) => {
-    const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-    for await (const line of lines) {
-      log.push(line);
-      if (line.includes('"msg":"listening"')) listening(JSON.parse(line).url);
-    }
-  };
-  const drained = Promise.all([read(task.stdout), read(task.stderr)]);
+  const { log, listening, status: exited } = watchServerLog(task);
   try {
-    const started = await Promise.race([url, task.status.then(() => null)]);
+    const started = (await listening)?.url;
     assert.ok(started, `the server exited before listening:\n${log.join("\n")}`);
     const health = await fetch(`${started}/healthz`);
     assert.equal(health.status, 200);
@@ -206,8 +201,7 @@ Deno.test("deno task start bundles the server, serves first-run setup from the b
     assert.equal(servers.length, 1, "one server runs the bundle");
   } finally {
     task.kill("SIGTERM");
-    const status = await task.status;
-    await drained;
+    const status = await exited;
     await Deno.remove(dataDir, { recursive: true });
     assert.equal(status.code, 0, log.join("\n"));
   }
@@ -215,7 +209,7 @@ Deno.test("deno task start bundles the server, serves first-run setup from the b
 });
 
 Deno.test("the start task runs the server with the installed package's flags", async () => {
-  const server = (await startTaskCommands()).at(-1)!;
+  const server = await startTaskServerCommand();
   assert.deepEqual(
     server.filter((word) => word.startsWith("--")).sort(),
     [...SERVER_RUN_FLAGS].sort(),

@@ -69,9 +69,7 @@ Deno.test("enrollment stores the public key the new device proved it holds", asy
   const stale = await before.prove(key, null);
   before.close();
   const forger = new RawAgent(server.url);
-  await forger.open();
-  await forger.next("challenge");
-  forger.send(hello({ kind: "enroll", token, proof: stale }));
+  await forger.sendAfterChallenge(hello({ kind: "enroll", token, proof: stale }));
   assert.equal((await forger.closed).code, CLOSE.badKey);
   assert.equal((await server.services.db.selectFrom("devices").selectAll().execute()).length, 0);
 
@@ -90,9 +88,7 @@ Deno.test("a key of small order, whose signatures hold for any challenge, enroll
   const dept = await department(server.services);
   const token = await enrollmentToken(server.services, dept, { uses: 1 });
   const forger = new RawAgent(server.url);
-  await forger.open();
-  await forger.next("challenge");
-  forger.send(hello({ kind: "enroll", token, proof: IDENTITY_PROOF }));
+  await forger.sendAfterChallenge(hello({ kind: "enroll", token, proof: IDENTITY_PROOF }));
   assert.equal((await forger.closed).code, CLOSE.badKey);
   assert.equal((await server.services.db.selectFrom("devices").selectAll().execute()).length, 0);
   const refusals = await audit(server, "device.enrollment_refused");
@@ -112,18 +108,14 @@ Deno.test("a hello with the right secret but no, a wrong or a replayed key proof
 
   const attempts: [string, (a: RawAgent) => Promise<void>][] = [
     ["no proof", async (a) => {
-      await a.open();
-      await a.next("challenge");
-      a.send(hello({ kind: "device", deviceId, secret }));
+      await a.sendAfterChallenge(hello({ kind: "device", deviceId, secret }));
     }],
     ["the thief's own key", (a) => a.sendLogin(deviceId, secret, thief)],
     ["the device key's signature of an earlier challenge", async (a) => {
       const before = new RawAgent(server.url);
       const earlier = await before.prove(key, deviceId);
       before.close();
-      await a.open();
-      await a.next("challenge");
-      a.send(hello({ kind: "device", deviceId, secret, proof: earlier }));
+      await a.sendAfterChallenge(hello({ kind: "device", deviceId, secret, proof: earlier }));
     }],
     ["a signature made for enrollment, not this device", async (a) => {
       await a.open();
@@ -176,9 +168,7 @@ Deno.test("a recorded hello replayed on a new connection is refused", async () =
   await recorder.next("welcome");
 
   const replay = new RawAgent(server.url);
-  await replay.open();
-  await replay.next("challenge");
-  replay.send(recorded);
+  await replay.sendAfterChallenge(recorded);
   assert.equal((await replay.closed).code, CLOSE.badKey);
   await stillLive(server, recorder, deviceId);
   recorder.close();
@@ -188,9 +178,9 @@ Deno.test("a device enrolled without a key cannot register one of small order", 
   await using server = await startTestServer();
   const { deviceId, secret } = await deviceWithoutKey(server);
   const forger = new RawAgent(server.url);
-  await forger.open();
-  await forger.next("challenge");
-  forger.send(hello({ kind: "device", deviceId, secret, proof: IDENTITY_PROOF }));
+  await forger.sendAfterChallenge(
+    hello({ kind: "device", deviceId, secret, proof: IDENTITY_PROOF }),
+  );
   assert.equal((await forger.closed).code, CLOSE.badKey);
   assert.equal((await findDevice(server.services.db, deviceId))!.public_key, null);
   assert.equal((await audit(server, "device.key_registered")).length, 0);

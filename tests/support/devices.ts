@@ -96,6 +96,16 @@ export class RawAgent {
     return found as Extract<ServerMessage, { type: T }>;
   }
 
+  /**
+   * Opens, waits for this connection's challenge and sends `message` as it is: a hello with a
+   * proof made elsewhere, or none, as a forger or a replay would.
+   */
+  async sendAfterChallenge(message: AgentMessage): Promise<void> {
+    await this.open();
+    await this.next("challenge");
+    this.send(message);
+  }
+
   /** Waits for this connection's challenge and signs it with `key` for `deviceId`. */
   async prove(key: DeviceKey, deviceId: string | null): Promise<KeyProof> {
     await this.open();

@@ -33,6 +33,33 @@ export interface ServerProcess extends AsyncDisposable {
   resetPeak(): Promise<void>;
 }
 
+/** A server process's output as it is read: every line, and its "listening" line. */
+export interface ServerLog {
+  /** Every line it wrote so far, stdout and stderr. */
+  log: string[];
+  /** The fields of its "listening" line (`url`, `address`), or null when it exited first. */
+  listening: Promise<{ url: string; address: string } | null>;
+  /** Its exit status, once its output is read to the end. */
+  status: Promise<Deno.CommandStatus>;
+}
+
+/** Reads a server process's stdout and stderr (both piped) line by line. */
+export function watchServerLog(child: Deno.ChildProcess): ServerLog {
+  const log: string[] = [];
+  let listened: (fields: { url: string; address: string }) => void;
+  const heard = new Promise<{ url: string; address: string }>((resolve) => listened = resolve);
+  const read = async (stream: ReadableStream<Uint8Array<ArrayBuffer>>) => {
+    const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+    for await (const line of lines) {
+      log.push(line);
+      if (line.includes('"msg":"listening"')) listened(JSON.parse(line));
+    }
+  };
+  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
+  const status = Promise.all([child.status, drained]).then(([s]) => s);
+  return { log, listening: Promise.race([heard, status.then(() => null)]), status };
+}
+
 /**
  * Starts the server over `dataDir` on a free loopback port and waits until it listens. It hashes
  * passwords at the test cost unless `productionCost` is set.
@@ -84,24 +111,11 @@ export async function spawnServer(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const log: string[] = [];
-  let listening: (url: string) => void;
-  const url = new Promise<string>((resolve) => listening = resolve);
-  const read = async (stream: typeof child.stdout) => {
-    const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-    for await (const line of lines) {
-      log.push(line);
-      if (line.includes('"msg":"listening"')) {
-        const fields = JSON.parse(line);
-        // Behind a balancer the public URL is the balancer's: the node is at its own address.
-        listening(options.publicUrl ? `http://${fields.address}` : fields.url);
-      }
-    }
-  };
-  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
-  const status = Promise.all([child.status, drained]).then(([s]) => s);
-  const started = await Promise.race([url, status.then(() => null)]);
-  if (started === null) throw new Error(`the server exited before listening:\n${log.join("\n")}`);
+  const { log, listening, status } = watchServerLog(child);
+  const fields = await listening;
+  if (fields === null) throw new Error(`the server exited before listening:\n${log.join("\n")}`);
+  // Behind a balancer the public URL is the balancer's: the node is at its own address.
+  const started = options.publicUrl ? `http://${fields.address}` : fields.url;
   let exited = false;
   status.then(() => exited = true);
   const kib = (text: string, field: string) =>

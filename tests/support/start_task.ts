@@ -3,12 +3,9 @@
  * that bring the server's bundle up to date, then the one that runs the server from it. Tests
  * that check the server's permissions read them here, from the command that runs the server.
  */
-import { startTaskCommands } from "../../scripts/start.ts";
+import { startTaskServerCommand } from "../../scripts/start.ts";
 
-/** The command that runs the server: the start task's last. */
-export async function startTaskServerCommand(): Promise<string[]> {
-  return (await startTaskCommands()).at(-1)!;
-}
+export { startTaskServerCommand };
 
 /** Of a command's words, the permissions, --no-prompt and the V8 flags. */
 export function serverFlagsOf(words: string[]): string[] {
