@@ -164,6 +164,53 @@ export async function timeGets(
   return times;
 }
 
+/** Requests a page as people with it open do, until stopped (see {@link requestAsViewers}). */
+export interface Viewers {
+  /** Stops asking; resolves with the time of each request, in ms, once the last has answered. */
+  stop(): Promise<number[]>;
+}
+
+/**
+ * GETs `path` as `viewers` people with the page open would, each once every `everyMs`, their
+ * turns spread evenly over that time, until stopped. Each request is timed from the moment it
+ * was due, not from when it was sent: a viewer still waiting for an answer asks again as soon
+ * as it comes, so a stall of the server counts against every request it held back, and the
+ * load stays the same however fast the server answers (a request sent one after the other
+ * would instead ask more of a server the faster it is, and time none of what it held back).
+ */
+export function requestAsViewers(
+  url: string,
+  path: string,
+  cookie: string,
+  options: { viewers: number; everyMs: number },
+): Viewers {
+  const { viewers, everyMs } = options;
+  const times: number[] = [];
+  let stopped = false;
+  const start = performance.now();
+  const viewer = async (i: number) => {
+    for (let due = start + (everyMs * i) / viewers; !stopped; due += everyMs) {
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (stopped) break;
+      const res = await fetch(`${url}${path}`, { headers: { Cookie: cookie } });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+      times.push(performance.now() - due);
+    }
+  };
+  const running = Promise.all(Array.from({ length: viewers }, (_, i) => viewer(i)));
+  // A failed request fails the run, from stop(), not as an unhandled rejection before it.
+  running.catch(() => {});
+  return {
+    async stop() {
+      stopped = true;
+      await running;
+      return times;
+    },
+  };
+}
+
 /** Formats bytes as MiB with one decimal. */
 export function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);

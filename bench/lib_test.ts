@@ -6,8 +6,10 @@ import {
   cpuTable,
   interleaved,
   meetsTarget,
+  requestAsViewers,
   summarize,
 } from "./lib.ts";
+import { until } from "../tests/support/wait.ts";
 
 Deno.test("summarize() gives the median of the middle two for an even count, and the range", () => {
   assert.deepEqual(summarize([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4, samples: [4, 1, 3, 2] });
@@ -71,4 +73,31 @@ Deno.test("the CPU table sums the processes run by run and says what the cores a
     table,
     /\| download \| agent 1\.90, server 2\.00 ms \| 4\.00 ms \| 500 MiB\/s \| 350 MiB\/s \| 70 % \|/,
   );
+});
+
+Deno.test("viewers time each request from when it was due, so a stall counts against those it held back", async () => {
+  // The second request is held until 200 ms after it arrived; the others are answered at once.
+  let seen = 0;
+  let heldAt = 0;
+  const release = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
+    if (++seen === 2) {
+      heldAt = performance.now();
+      await release.promise;
+    }
+    return new Response("list");
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const viewers = requestAsViewers(url, "/devices", "", { viewers: 1, everyMs: 20 });
+  await until("the second request held", () => heldAt > 0);
+  await until("200 ms of holding", () => performance.now() - heldAt >= 200, { intervalMs: 10 });
+  release.resolve();
+  await until("the requests held back sent", () => seen >= 5);
+  const times = await viewers.stop();
+  await server.shutdown();
+  // The held one waited its 200 ms; the next was due 20 ms after it and answered at once when
+  // sent, yet had waited about 180 ms since it was due; sent on time again, they are quick.
+  assert.ok(times[1]! >= 200, `held: ${times[1]} ms`);
+  assert.ok(times[2]! >= 150, `the one held back: ${times[2]} ms`);
+  assert.ok(times.length >= 5, `${times.length} requests`);
 });
