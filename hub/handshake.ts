@@ -88,9 +88,10 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
  * How many handshakes check their credential at once. The database takes one statement at a
  * time, in the order asked: with every returning agent of a storm asking at once, a page's
  * queries would queue behind all of them. Past this many, handshakes wait their turn here, where
- * they hold no database time, and the pages go first. Not fewer: a handshake mostly waits (for
- * the key proof off the thread, for the rate limit's and the presence's group commits), and the
- * more of them wait together, the more each of those transactions carries.
+ * they hold no database time, and the pages go first (turns are handed on in slices, see
+ * {@link HANDSHAKE_SLICE_MS}). Not fewer: a handshake waits for the rate limit's and the
+ * presence's group commits, and the more of them wait together, the more each of those
+ * transactions carries.
  */
 export const HANDSHAKES_AT_ONCE = 16;
 
@@ -244,14 +245,38 @@ export class ComeBackTimes {
   }
 }
 
-/** Turns for the costly part of handshakes: at most `limit` at once, the others in order. */
+/**
+ * Longest the handshakes waiting for a turn are handed on one straight after another. Their
+ * checks run on this thread without waiting for anything (the key proof and the database are
+ * synchronous): a queue of them handed on at once would be one long task, and a technician's
+ * request, which waits for the thread, would wait for the whole queue. Past this, the next turn
+ * begins in a task of its own, behind what arrived meanwhile.
+ */
+export const HANDSHAKE_SLICE_MS = 5;
+
+/**
+ * Turns for the costly part of handshakes: at most `limit` at once, the others in order, handed
+ * on in slices of at most {@link HANDSHAKE_SLICE_MS} of the thread's time.
+ */
 export class HandshakeTurns {
   readonly #limit: number;
+  readonly #sliceMs: number;
+  readonly #now: () => number;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
+  /** When the turns handed on straight away since the last pause began. */
+  #sliceStart: number | null = null;
+  /** Turns to hand on once the pause is over, in order. */
+  readonly #deferred: (() => void)[] = [];
+  #resume: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(limit = HANDSHAKES_AT_ONCE) {
+  constructor(
+    limit = HANDSHAKES_AT_ONCE,
+    options: { sliceMs?: number; now?: () => number } = {},
+  ) {
     this.#limit = Math.max(1, limit);
+    this.#sliceMs = options.sliceMs ?? HANDSHAKE_SLICE_MS;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Runs `work` once a turn is free, and frees the turn when it settles. */
@@ -266,7 +291,7 @@ export class HandshakeTurns {
     } finally {
       // The turn passes straight to the next in line, so none can jump the queue.
       const next = this.#waiting.shift();
-      if (next) next();
+      if (next) this.#handOn(next);
       else this.#running--;
     }
   }
@@ -274,5 +299,23 @@ export class HandshakeTurns {
   /** Handshakes running now, and waiting for a turn. */
   get load(): { running: number; waiting: number } {
     return { running: this.#running, waiting: this.#waiting.length };
+  }
+
+  #handOn(next: () => void): void {
+    // Paused: the turns handed on meanwhile wait for the next task, behind what came before it.
+    if (this.#resume) {
+      this.#deferred.push(next);
+      return;
+    }
+    const now = this.#now();
+    this.#sliceStart ??= now;
+    if (now - this.#sliceStart < this.#sliceMs) return next();
+    // The slice is over: what is waiting for the thread (requests, frames) goes first.
+    this.#deferred.push(next);
+    this.#resume = setTimeout(() => {
+      this.#resume = null;
+      this.#sliceStart = null;
+      for (const deferred of this.#deferred.splice(0)) this.#handOn(deferred);
+    }, 0);
   }
 }

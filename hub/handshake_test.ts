@@ -200,3 +200,34 @@ Deno.test("agents whose turn lies past the fleet's window are spread over its la
   const soon = paced.next(401, 100, 5_000);
   assert.ok(soon > 450 && soon < 560, `told ${soon} ms behind 100 handshakes`);
 });
+
+Deno.test("handshake turns handed on straight away pause once a slice of the thread is used, so a waiting task runs", async () => {
+  let now = 0;
+  const turns = new HandshakeTurns(4, { sliceMs: 5, now: () => now });
+  const done: number[] = [];
+  // Each handshake takes 1 ms of the thread and waits for nothing, as a key proof and the
+  // database do; four run at once, so four chains hand turns on; the task queued meanwhile
+  // stands for a technician's request.
+  const all = Array.from({ length: 40 }, (_, i) =>
+    turns.run(() => {
+      now += 1;
+      done.push(i);
+      return Promise.resolve();
+    }));
+  let servedAfter = -1;
+  const request = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      servedAfter = done.length;
+      resolve();
+    }, 0)
+  );
+  await Promise.all([...all, request]);
+  assert.deepEqual(done, Array.from({ length: 40 }, (_, i) => i));
+  // The first four, the turns handed on within the 5 ms slice and the three already begun when
+  // it ended; no turn handed on after it, from any of the four chains, before the request.
+  assert.ok(
+    servedAfter >= 4 && servedAfter <= 12,
+    `the request waited for ${servedAfter} handshakes`,
+  );
+  assert.deepEqual(turns.load, { running: 0, waiting: 0 });
+});
