@@ -164,10 +164,16 @@ export async function timeGets(
   return times;
 }
 
+/** One request of {@link requestAsViewers}: when it was due, from the first, and its time. */
+export interface ViewedRequest {
+  dueMs: number;
+  ms: number;
+}
+
 /** Requests a page as people with it open do, until stopped (see {@link requestAsViewers}). */
 export interface Viewers {
-  /** Stops asking; resolves with the time of each request, in ms, once the last has answered. */
-  stop(): Promise<number[]>;
+  /** Stops asking; resolves with every request, once the last has answered. */
+  stop(): Promise<ViewedRequest[]>;
 }
 
 /**
@@ -185,7 +191,7 @@ export function requestAsViewers(
   options: { viewers: number; everyMs: number },
 ): Viewers {
   const { viewers, everyMs } = options;
-  const times: number[] = [];
+  const requests: ViewedRequest[] = [];
   let stopped = false;
   const start = performance.now();
   const viewer = async (i: number) => {
@@ -196,7 +202,7 @@ export function requestAsViewers(
       const res = await fetch(`${url}${path}`, { headers: { Cookie: cookie } });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
-      times.push(performance.now() - due);
+      requests.push({ dueMs: due - start, ms: performance.now() - due });
     }
   };
   const running = Promise.all(Array.from({ length: viewers }, (_, i) => viewer(i)));
@@ -206,7 +212,7 @@ export function requestAsViewers(
     async stop() {
       stopped = true;
       await running;
-      return times;
+      return requests;
     },
   };
 }

@@ -93,11 +93,14 @@ Deno.test("viewers time each request from when it was due, so a stall counts aga
   await until("200 ms of holding", () => performance.now() - heldAt >= 200, { intervalMs: 10 });
   release.resolve();
   await until("the requests held back sent", () => seen >= 5);
-  const times = await viewers.stop();
+  const requests = await viewers.stop();
   await server.shutdown();
+  const times = requests.map((r) => r.ms);
   // The held one waited its 200 ms; the next was due 20 ms after it and answered at once when
   // sent, yet had waited about 180 ms since it was due; sent on time again, they are quick.
   assert.ok(times[1]! >= 200, `held: ${times[1]} ms`);
   assert.ok(times[2]! >= 150, `the one held back: ${times[2]} ms`);
   assert.ok(times.length >= 5, `${times.length} requests`);
+  // Due one after the other, every 20 ms from the first.
+  assert.deepEqual(requests.slice(0, 3).map((r) => Math.round(r.dueMs)), [0, 20, 40]);
 });
