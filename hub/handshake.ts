@@ -291,8 +291,13 @@ export class HandshakeTurns {
     } finally {
       // The turn passes straight to the next in line, so none can jump the queue.
       const next = this.#waiting.shift();
-      if (next) this.#handOn(next);
-      else this.#running--;
+      if (next) {
+        this.#handOn(next);
+      } else {
+        this.#running--;
+        // No queue: the next turn handed on begins a slice of its own.
+        if (this.#deferred.length === 0) this.#sliceStart = null;
+      }
     }
   }
 

@@ -36,6 +36,21 @@ Deno.test("a handshake that fails gives its turn back", async () => {
   assert.deepEqual(turns.load, { running: 0, waiting: 0 });
 });
 
+Deno.test("a turn handed on after the queue ran dry begins a slice of its own", async () => {
+  let now = 0;
+  const turns = new HandshakeTurns(1, { sliceMs: 5, now: () => now });
+  await Promise.all([turns.run(() => Promise.resolve()), turns.run(() => Promise.resolve())]);
+  // Long after that slice began, a turn is handed on again: straight away, not after a pause.
+  now += 100;
+  const order: string[] = [];
+  const step = (name: string) => () => Promise.resolve(void order.push(name));
+  const both = Promise.all([turns.run(step("first")), turns.run(step("second"))]);
+  setTimeout(() => order.push("task"), 0);
+  await both;
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(order, ["first", "second", "task"]);
+});
+
 Deno.test("agents turned away are told moments one after the other, behind the handshakes under way, at the pace they finish", () => {
   const times = new ComeBackTimes();
   // While others were under way, one finished every 4 ms.
