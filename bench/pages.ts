@@ -270,11 +270,10 @@ export const PAGES_BOUND_BY =
   "alternating 1.5 s segments of 50 connections, this version and the previous one " +
   "running side by side (20 pairs; shared machine, load average 3.5–4.9, so only the " +
   "ratios count): about two fifths of the previous version's (paired ratios 0.34–0.47, " +
-  "0.11 ms against 0.26 ms per view there; the round before had already halved it). In this run it serves 9,613 views a second at a p99 of 17.4 ms and meets its target " +
-  "(7,924 at 18.9 ms in the run before, on a slower host whose minimal server answered " +
-  "21,683 requests a second against 25,231 in this one); the same code served 10,306 at " +
-  "16.3 ms in the quietest run (10,271 and 16.5 ms, 9,987 and 17.9 ms in the two before " +
-  "it). What " +
+  "0.11 ms against 0.26 ms per view there; the round before had already halved it). In this run it serves 10,856 views a second at a p99 of 15.2 ms and meets its target " +
+  "(9,613 at 17.4 ms in the run before, whose minimal server answered 25,231 requests a " +
+  "second against 27,866 in this one; 7,924 at 18.9 ms in the one before that, on a slower " +
+  "host). What " +
   "went: each row's view model and markup are kept while the row and what it shows from " +
   "outside it (presence, last activity, names) stay the same; the page is kept as sent per " +
   "session and filter while its page info (viewer, CSRF token), the rest of its model and " +

@@ -381,7 +381,7 @@ cores are not quite full while it runs (the table's last column), so part of it 
 handing data on in turn. Agent → browser the minimal relay is the slow one (140–145 MiB/s in every
 run), so there raw TCP is the comparison that says something. The ratios near their targets
 straddle them from run to run, because the baselines' own speed swings with how the two cores are
-shared out: browser → agent against the minimal relay gave 82, 90, 82, 90, 86, 85 and 85 % in the seven full runs before this one (22 standalone runs on one day: 82–100 %, median 91.5 %); agent → browser against raw TCP 68, 68, 65, 54, 75, 62 and 66 %, and this run's 58 % has two slow rounds of five (335 and 382 MiB/s against 531–555).
+shared out: browser → agent against the minimal relay gave 82, 90, 82, 90, 86, 85, 85, 84 and 87 % in the nine full runs before this one, 91 % in this one (22 standalone runs on one day: 82–100 %, median 91.5 %); agent → browser against raw TCP 68, 68, 65, 54, 75, 62, 66, 58 and 67 % before this run's 67 %.
 
 What was done for it. Flow control: browser → agent, the agent grants a channel that takes data an
 8 MiB window and credits it back 2 MiB at a time. Agent → browser, the window the server grants the

@@ -237,10 +237,7 @@ extensions, timed alone: the device's hash and the server's must match, or the d
 rather than saved damaged, and the server's is recorded), the masking a WebSocket client does on
 every byte it sends and the server's unmasking, and the garbage collector freeing a 256 KiB buffer
 per frame at the server (Deno hands each message over as a new buffer). The two hashes are about a
-quarter of the path's CPU; they are the transfer's integrity check and its record, and stay. The
-ratio follows the plain server more than the path through the agent: the real path keeps both cores
-busy, so it moves little from run to run, while the plain pair leaves CPU to spare and its speed
-swings with how the two cores are shared out (the full runs before this one gave 52, 51, 45, 57, 43 and 62 %; in this one the plain download ranged 638–977 MiB/s, the path through the agent 350–430). What was cut: the agent reads its file 1 MiB at a time (one trip to a worker thread, one
+quarter of the path's CPU; they are the transfer's integrity check and its record, and stay. The ratio follows the plain server more than the path through the agent: the real path keeps both cores busy, so it moves little from run to run, while the plain pair's speed swings with how the two cores are shared out (the full runs before this one gave 52, 51, 45, 57, 43, 62, 50 and 50 %). In this one the plain pair kept both cores busy too and moved the most of any run (671–1297 MiB/s, median 1,174), while the path through the agent moved what it always does (361–463): even with both cores busy all the time, that path could have moved at most 44 % of this run's plain median. What was cut: the agent reads its file 1 MiB at a time (one trip to a worker thread, one
 duplicated and closed descriptor per MiB instead of four: 71 \`read\`, 73 \`fcntl\`, 75 \`close\` and
 324 \`futex\` calls per 64 MiB instead of 256, 258, 260 and 713) and sends it as four 256 KiB frames
 read straight into one buffer, and the server credits a channel at its largest window 1 MiB at a
