@@ -38,7 +38,7 @@ interface Storm {
   upSeconds: number;
   /** The device list's p99 while the agents came back, in ms. */
   listP99: number;
-  /** The same over the requests due from the first second after the server listened on. */
+  /** The same over the requests due 1 s or more after the server listened. */
   listP99AfterFirstSecond: number;
   /**
    * The new server's CPU time from its start until every agent was back, per agent, in ms: its
@@ -219,7 +219,8 @@ export async function reconnectBenchmark(agents = 5_000, rounds = 3): Promise<Re
  * bench/reconnect.ts 5000 1`, the refused upgrades' summary line).
  */
 export const RECONNECT_BOUND_BY =
-  "Bound by the restarted server's own pace and the agents' own waits: it listens about a second after the signal and takes agents back at about 1,000 a second on a quiet machine, " +
+  "Bound by the restarted server's own pace and the agents' own waits: it listens about a " +
+  "second after the signal and takes agents back at about 1,000 a second on a quiet machine, " +
   "at the pace of the window they were given (one second per thousand agents), so a graceful " +
   "restart has the whole fleet back in about 7 s, and so does a crash whose server starts " +
   "quickly. After a crash the fleet knocks while the server starts, and the first seconds " +
@@ -236,8 +237,8 @@ export const RECONNECT_BOUND_BY =
   "connections in the order they came: in this run the requests due in that second waited " +
   "up to about 0.6 s, and the storms' p99 was 142–646 ms. The list of the runs before this " +
   "one, requested one after the other on one connection, made one such first request a " +
-  "storm and timed the others from when they were sent, so it reported 39–58 ms for the " +
-  "same storms. Taking a technician's connection ahead of an agent's would need the agents " +
+  "storm and timed the others from when they were sent, so it reported 39–58 ms for such " +
+  "storms. Taking a technician's connection ahead of an agent's would need the agents " +
   "on a port of their own (one queue per port); Assent serves both on one. A graceful " +
   "restart has no such second: its agents wait a second before they come back. What was " +
   "cut: since the key proof moved to node:crypto nothing in a handshake waits off the " +
