@@ -88,10 +88,9 @@ export function isOtherVersionHello(json: unknown): json is { protocol: unknown 
  * How many handshakes check their credential at once. The database takes one statement at a
  * time, in the order asked: with every returning agent of a storm asking at once, a page's
  * queries would queue behind all of them. Past this many, handshakes wait their turn here, where
- * they hold no database time, and the pages go first (turns are handed on in slices, see
- * {@link HANDSHAKE_SLICE_MS}). Not fewer: a handshake waits for the rate limit's and the
- * presence's group commits, and the more of them wait together, the more each of those
- * transactions carries.
+ * they hold no database time, and the pages go first (turns begin in slices, see
+ * {@link HANDSHAKE_SLICE_MS}). Not fewer: a handshake waits for the rate limit's group commit,
+ * and the more of them wait together, the more each of those transactions carries.
  */
 export const HANDSHAKES_AT_ONCE = 16;
 
@@ -246,17 +245,17 @@ export class ComeBackTimes {
 }
 
 /**
- * Longest the handshakes waiting for a turn are handed on one straight after another. Their
- * checks run on this thread without waiting for anything (the key proof and the database are
- * synchronous): a queue of them handed on at once would be one long task, and a technician's
- * request, which waits for the thread, would wait for the whole queue. Past this, the next turn
- * begins in a task of its own, behind what arrived meanwhile.
+ * How long turns begin one straight after another. A handshake's checks wait for nothing off this
+ * thread (the key proof and the database are synchronous), so a queue of them handed on at once
+ * would be one long task, and a technician's request, which waits for the thread, would wait for
+ * the whole queue. Once this long has passed since the slice began, no further turn begins in the
+ * same task: the turns pause for one, behind what arrived meanwhile, and go on in their order.
  */
 export const HANDSHAKE_SLICE_MS = 5;
 
 /**
- * Turns for the costly part of handshakes: at most `limit` at once, the others in order, handed
- * on in slices of at most {@link HANDSHAKE_SLICE_MS} of the thread's time.
+ * Turns for the costly part of handshakes: at most `limit` at once, the others in the order they
+ * came, begun in slices of {@link HANDSHAKE_SLICE_MS} of the thread's time.
  */
 export class HandshakeTurns {
   readonly #limit: number;
@@ -264,11 +263,10 @@ export class HandshakeTurns {
   readonly #now: () => number;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
-  /** When the turns handed on straight away since the last pause began. */
+  /** When the current slice began; null when none has since the queue ran dry. */
   #sliceStart: number | null = null;
-  /** Turns to hand on once the pause is over, in order. */
-  readonly #deferred: (() => void)[] = [];
-  #resume: ReturnType<typeof setTimeout> | null = null;
+  /** The pause under way: turns that would begin meanwhile begin after it, in their order. */
+  #pause: Promise<void> | null = null;
 
   constructor(
     limit = HANDSHAKES_AT_ONCE,
@@ -281,46 +279,49 @@ export class HandshakeTurns {
 
   /** Runs `work` once a turn is free, and frees the turn when it settles. */
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.#limit) {
+    // Behind those already waiting, even when a turn is free: none can jump the queue.
+    if (this.#running >= this.#limit || this.#waiting.length > 0) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {
       this.#running++;
     }
     try {
+      const pause = this.#slice();
+      if (pause) await pause;
       return await work();
     } finally {
-      // The turn passes straight to the next in line, so none can jump the queue.
+      // The turn passes straight to the next in line.
       const next = this.#waiting.shift();
       if (next) {
-        this.#handOn(next);
+        next();
       } else {
         this.#running--;
-        // No queue: the next turn handed on begins a slice of its own.
-        if (this.#deferred.length === 0) this.#sliceStart = null;
+        // No queue: the next turn begins a slice of its own.
+        if (!this.#pause) this.#sliceStart = null;
       }
     }
   }
 
-  /** Handshakes running now, and waiting for a turn. */
+  /** Handshakes holding a turn now (pausing or running), and waiting for one. */
   get load(): { running: number; waiting: number } {
     return { running: this.#running, waiting: this.#waiting.length };
   }
 
-  #handOn(next: () => void): void {
-    // Paused: the turns handed on meanwhile wait for the next task, behind what came before it.
-    if (this.#resume) {
-      this.#deferred.push(next);
-      return;
-    }
+  /** Null when a turn may begin now; else the pause to begin after. */
+  #slice(): Promise<void> | null {
+    if (this.#pause) return this.#pause;
     const now = this.#now();
     this.#sliceStart ??= now;
-    if (now - this.#sliceStart < this.#sliceMs) return next();
+    if (now - this.#sliceStart < this.#sliceMs) return null;
     // The slice is over: what is waiting for the thread (requests, frames) goes first.
-    this.#deferred.push(next);
-    this.#resume = setTimeout(() => {
-      this.#resume = null;
-      this.#sliceStart = null;
-      for (const deferred of this.#deferred.splice(0)) this.#handOn(deferred);
-    }, 0);
+    this.#pause = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        this.#pause = null;
+        // The turns that paused begin now, in this slice.
+        this.#sliceStart = this.#now();
+        resolve();
+      }, 0)
+    );
+    return this.#pause;
   }
 }

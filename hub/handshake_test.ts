@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ComeBackTimes, HandshakeTurns } from "./handshake.ts";
+import { until } from "../tests/support/wait.ts";
 
 Deno.test("handshake turns run at most their limit at once, the rest in the order they came", async () => {
   const turns = new HandshakeTurns(2);
@@ -216,13 +217,12 @@ Deno.test("agents whose turn lies past the fleet's window are spread over its la
   assert.ok(soon > 450 && soon < 560, `told ${soon} ms behind 100 handshakes`);
 });
 
-Deno.test("handshake turns handed on straight away pause once a slice of the thread is used, so a waiting task runs", async () => {
+Deno.test("handshake turns pause once a slice of the thread is used, so a waiting task runs", async () => {
   let now = 0;
   const turns = new HandshakeTurns(4, { sliceMs: 5, now: () => now });
   const done: number[] = [];
   // Each handshake takes 1 ms of the thread and waits for nothing, as a key proof and the
-  // database do; four run at once, so four chains hand turns on; the task queued meanwhile
-  // stands for a technician's request.
+  // database do; four run at once; the task queued meanwhile stands for a technician's request.
   const all = Array.from({ length: 40 }, (_, i) =>
     turns.run(() => {
       now += 1;
@@ -238,11 +238,50 @@ Deno.test("handshake turns handed on straight away pause once a slice of the thr
   );
   await Promise.all([...all, request]);
   assert.deepEqual(done, Array.from({ length: 40 }, (_, i) => i));
-  // The first four, the turns handed on within the 5 ms slice and the three already begun when
-  // it ended; no turn handed on after it, from any of the four chains, before the request.
+  // The turns begun within the 5 ms slice (one each millisecond), none after it, before the
+  // request.
   assert.ok(
-    servedAfter >= 4 && servedAfter <= 12,
+    servedAfter >= 4 && servedAfter <= 6,
     `the request waited for ${servedAfter} handshakes`,
   );
   assert.deepEqual(turns.load, { running: 0, waiting: 0 });
+});
+
+Deno.test("handshakes begin in the order they came, also those that come while turns pause", async () => {
+  let now = 0;
+  const turns = new HandshakeTurns(3, { sliceMs: 5, now: () => now });
+  const began: number[] = [];
+  let running = 0;
+  let most = 0;
+  let next = 0;
+  let later = 0;
+  const all: Promise<void>[] = [];
+  // Handshakes of 0 to 3 ms; every second one brings a new one in while it runs, and one more
+  // comes in a task of its own now and then (while the turns may be pausing).
+  const arrive = () => {
+    const i = next++;
+    all.push(turns.run(async () => {
+      began.push(i);
+      most = Math.max(most, ++running);
+      now += i % 4;
+      if (i % 2 === 0 && next < 60) arrive();
+      if (i % 3 === 0 && next < 60) {
+        later++;
+        setTimeout(() => {
+          later--;
+          arrive();
+        }, 0);
+      }
+      await Promise.resolve();
+      running--;
+    }));
+  };
+  for (let i = 0; i < 10; i++) arrive();
+  await until("every handshake done", async () => {
+    await Promise.all(all);
+    return later === 0 && began.length === next && turns.load.running === 0;
+  });
+  assert.deepEqual(began, Array.from({ length: next }, (_, i) => i));
+  assert.ok(next > 30, `${next} handshakes`);
+  assert.ok(most <= 3, `${most} at once`);
 });
