@@ -188,18 +188,33 @@ export function requestAsViewers(
   url: string,
   path: string,
   cookie: string,
-  options: { viewers: number; everyMs: number },
+  options: { viewers: number; everyMs: number; timeoutMs?: number },
 ): Viewers {
   const { viewers, everyMs } = options;
   const requests: ViewedRequest[] = [];
   let stopped = false;
+  // Viewers waiting for their next turn: stop() wakes them rather than wait for the turn.
+  const sleeping = new Set<() => void>();
   const start = performance.now();
   const viewer = async (i: number) => {
     for (let due = start + (everyMs * i) / viewers; !stopped; due += everyMs) {
       const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) {
+        await new Promise<void>((wake) => {
+          const timer = setTimeout(done, wait);
+          function done() {
+            clearTimeout(timer);
+            sleeping.delete(done);
+            wake();
+          }
+          sleeping.add(done);
+        });
+      }
       if (stopped) break;
-      const res = await fetch(`${url}${path}`, { headers: { Cookie: cookie } });
+      const res = await fetch(`${url}${path}`, {
+        headers: { Cookie: cookie },
+        signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+      });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
       requests.push({ dueMs: due - start, ms: performance.now() - due });
@@ -211,6 +226,7 @@ export function requestAsViewers(
   return {
     async stop() {
       stopped = true;
+      for (const wake of [...sleeping]) wake();
       await running;
       return requests;
     },

@@ -104,3 +104,19 @@ Deno.test("viewers time each request from when it was due, so a stall counts aga
   // Due one after the other, every 20 ms from the first.
   assert.deepEqual(requests.slice(0, 3).map((r) => Math.round(r.dueMs)), [0, 20, 40]);
 });
+
+Deno.test("viewers stop at once, not at their next turn", async () => {
+  let seen = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    seen++;
+    return new Response("list");
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const viewers = requestAsViewers(url, "/devices", "", { viewers: 1, everyMs: 60_000 });
+  await until("the first request answered", () => seen === 1);
+  const asked = performance.now();
+  const requests = await viewers.stop();
+  await server.shutdown();
+  assert.ok(performance.now() - asked < 1_000, `stopped after ${performance.now() - asked} ms`);
+  assert.equal(requests.length, 1);
+});
