@@ -247,10 +247,13 @@ export const RECONNECT_BOUND_BY =
   "on a port of their own (one queue per port); Assent serves both on one. A graceful " +
   "restart has no such second: its agents wait a second before they come back. What was " +
   "cut: since the key proof moved to node:crypto nothing in a handshake waits off the " +
-  "thread, so the handshakes waiting for a turn were handed on as one long task and a page " +
-  "waited for all of them; they are now handed on in slices of at most 5 ms " +
-  "(`HANDSHAKE_SLICE_MS` in hub/handshake.ts), with the requests that came meanwhile served " +
-  "in between. In two interleaved pairs of crash storms (5,000 agents, the 50 viewers), the " +
+  "thread, so the handshakes waiting for a turn were handed on as one long task and a page waited " +
+  "for all of them; turns now begin in slices of 5 ms (`HANDSHAKE_SLICE_MS` in " +
+  "hub/handshake.ts), and once a slice is over the requests that came meanwhile are served " +
+  "before the next turn begins. In two interleaved pairs of crash storms (5,000 agents, the " +
+  "50 viewers; this run and these pairs had the slices' first version, which checked the " +
+  "slice as a turn was handed on rather than as it began, so a task ran up to one round of " +
+  "16 handshakes past its slice), the " +
   "list's p99 over the requests due from the restarted server's first second on fell from " +
   "62 and 64 ms to 38 and 39 ms, and the storms took as long (7.26 and 7.37 s against 7.09 " +
   "and 7.18 s). In this run the graceful restarts had all 5,000 back after 6.71, 6.80 and " +
