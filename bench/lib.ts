@@ -156,12 +156,17 @@ export async function timeGets(
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    const res = await fetch(`${url}${path}`, { headers: { Cookie: cookie } });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+    await getPage(url, path, cookie);
     times.push(performance.now() - t);
   }
   return times;
+}
+
+/** GETs `path` as the signed-in `cookie` and reads it whole; anything but a 200 fails. */
+async function getPage(url: string, path: string, cookie: string, signal?: AbortSignal) {
+  const res = await fetch(`${url}${path}`, { headers: { Cookie: cookie }, signal });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
 }
 
 /** One request of {@link requestAsViewers}: when it was due, from the first, and its time. */
@@ -211,12 +216,7 @@ export function requestAsViewers(
         });
       }
       if (stopped) break;
-      const res = await fetch(`${url}${path}`, {
-        headers: { Cookie: cookie },
-        signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
-      });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`);
+      await getPage(url, path, cookie, AbortSignal.timeout(options.timeoutMs ?? 60_000));
       requests.push({ dueMs: due - start, ms: performance.now() - due });
     }
   };

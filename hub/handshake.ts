@@ -279,8 +279,7 @@ export class HandshakeTurns {
 
   /** Runs `work` once a turn is free, and frees the turn when it settles. */
   async run<T>(work: () => Promise<T>): Promise<T> {
-    // Behind those already waiting, even when a turn is free: none can jump the queue.
-    if (this.#running >= this.#limit || this.#waiting.length > 0) {
+    if (this.#running >= this.#limit) {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {
       this.#running++;
@@ -290,7 +289,7 @@ export class HandshakeTurns {
       if (pause) await pause;
       return await work();
     } finally {
-      // The turn passes straight to the next in line.
+      // The turn passes straight to the next in line, so none can jump the queue.
       const next = this.#waiting.shift();
       if (next) {
         next();
