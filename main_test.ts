@@ -145,16 +145,73 @@ Deno.test("`assent config check` prints the effective settings with their source
   }
 });
 
-/** A logger that counts the requests waiting for the start, as the server reports them. */
+/**
+ * A logger that counts the requests waiting for the start, as the server reports them, and
+ * keeps the phases of the start it reports.
+ */
 function waitingRequests() {
-  const seen = { waiting: 0 };
+  const seen = { waiting: 0, phases: [] as string[], routes: [] as string[] };
   const log = createLogger("debug", {
     sink: (line) => {
       if (line.includes('"msg":"a request waits for the start"')) seen.waiting++;
+      if (line.includes('"msg":"start phase"')) seen.phases.push(JSON.parse(line).phase);
+      if (line.includes('"msg":"request"')) seen.routes.push(JSON.parse(line).route);
     },
   });
   return { log, seen };
 }
+
+Deno.test("a start that ends quiet gives its garbage back at once", async () => {
+  const { log, seen } = waitingRequests();
+  await using _server = await startTestServer({ log });
+  await until("the start's last phase", () => seen.phases.includes("release start garbage"), {
+    detail: () => seen.phases.join(", "),
+  });
+  assert.ok(!seen.phases.some((p) => p.startsWith("start garbage left")));
+});
+
+Deno.test("requests that waited for the start go on in slices, and one that comes as it ends goes in between", async () => {
+  const { log, seen } = waitingRequests();
+  // As a reconnecting fleet's upgrades are, each is answered without waiting for anything.
+  const EARLY = 200;
+  const ask = (url: string, path: string) =>
+    fetch(`${url}${path}`, { redirect: "manual" }).then(async (res) => ({
+      status: res.status,
+      body: await res.text(),
+    }));
+  const early: ReturnType<typeof ask>[] = [];
+  // A millisecond each time the slices ask: five requests a slice.
+  let now = 0;
+  await using server = await startTestServer({
+    log,
+    sliceNow: () => now++,
+    async listening(url) {
+      for (let i = 0; i < EARLY; i++) early.push(ask(url, "/agent/ws"));
+      await until("the requests to reach the server", () => seen.waiting === EARLY);
+    },
+  });
+  // The start is over: the app answers, and the waiting requests have begun to go on.
+  const late = await ask(server.url, "/login");
+  assert.equal(late.status, 303, "the sign-in page sends to setup");
+  for (const answer of await Promise.all(early)) {
+    assert.equal(answer.status, 426);
+    assert.match(answer.body, /speaks the Assent agent protocol/);
+  }
+  // In the order the server answered them: handed on all at once, every request that waited
+  // would be answered before the late one.
+  const lateAt = seen.routes.indexOf("/login");
+  assert.equal(seen.routes.length, EARLY + 1);
+  assert.ok(
+    lateAt > 0 && lateAt < EARLY,
+    `the late request was answered after ${lateAt} of the ${EARLY} that waited`,
+  );
+  // The start ended with requests still to go on: no collection held them.
+  assert.ok(
+    seen.phases.includes("start garbage left to V8: the start ended under load"),
+    seen.phases.join(", "),
+  );
+  assert.ok(!seen.phases.includes("release start garbage"));
+});
 
 Deno.test("requests that arrive while the server starts wait for the app and get its answers", async () => {
   const early: Promise<{ path: string; status: number; location: string | null; body: string }>[] =

@@ -5,6 +5,7 @@
  * address (IPv6: per /64), and the rest are refused before the upgrade.
  */
 import { addressKey } from "../lib/net.ts";
+import { ThreadSlices } from "../lib/slices.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 
 /** How many connections may be between upgrade and authentication at once. */
@@ -259,22 +260,16 @@ export const HANDSHAKE_SLICE_MS = 5;
  */
 export class HandshakeTurns {
   readonly #limit: number;
-  readonly #sliceMs: number;
-  readonly #now: () => number;
+  readonly #slices: ThreadSlices;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
-  /** When the current slice began; null when none has since the queue ran dry. */
-  #sliceStart: number | null = null;
-  /** The pause under way: turns that would begin meanwhile begin after it, in their order. */
-  #pause: Promise<void> | null = null;
 
   constructor(
     limit = HANDSHAKES_AT_ONCE,
     options: { sliceMs?: number; now?: () => number } = {},
   ) {
     this.#limit = Math.max(1, limit);
-    this.#sliceMs = options.sliceMs ?? HANDSHAKE_SLICE_MS;
-    this.#now = options.now ?? (() => performance.now());
+    this.#slices = new ThreadSlices(options.sliceMs ?? HANDSHAKE_SLICE_MS, options.now);
   }
 
   /** Runs `work` once a turn is free, and frees the turn when it settles. */
@@ -285,8 +280,7 @@ export class HandshakeTurns {
       this.#running++;
     }
     try {
-      const pause = this.#slice();
-      if (pause) await pause;
+      for (let pause = this.#slices.pause(); pause; pause = this.#slices.pause()) await pause;
       return await work();
     } finally {
       // The turn passes straight to the next in line, so none can jump the queue.
@@ -296,7 +290,7 @@ export class HandshakeTurns {
       } else {
         this.#running--;
         // No queue: the next turn begins a slice of its own.
-        if (!this.#pause) this.#sliceStart = null;
+        this.#slices.idle();
       }
     }
   }
@@ -304,23 +298,5 @@ export class HandshakeTurns {
   /** Handshakes holding a turn now (pausing or running), and waiting for one. */
   get load(): { running: number; waiting: number } {
     return { running: this.#running, waiting: this.#waiting.length };
-  }
-
-  /** Null when a turn may begin now; else the pause to begin after. */
-  #slice(): Promise<void> | null {
-    if (this.#pause) return this.#pause;
-    const now = this.#now();
-    this.#sliceStart ??= now;
-    if (now - this.#sliceStart < this.#sliceMs) return null;
-    // The slice is over: what is waiting for the thread (requests, frames) goes first.
-    this.#pause = new Promise<void>((resolve) =>
-      setTimeout(() => {
-        this.#pause = null;
-        // The turns that paused begin now, in this slice.
-        this.#sliceStart = this.#now();
-        resolve();
-      }, 0)
-    );
-    return this.#pause;
   }
 }

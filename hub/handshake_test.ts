@@ -247,6 +247,31 @@ Deno.test("handshake turns pause once a slice of the thread is used, so a waitin
   assert.deepEqual(turns.load, { running: 0, waiting: 0 });
 });
 
+Deno.test("many turns free at once still begin a slice at a time, not all after one pause", async () => {
+  let now = 0;
+  // As a fleet's operator sets it: a thousand handshakes may be under way at once.
+  const turns = new HandshakeTurns(1_000, { sliceMs: 5, now: () => now });
+  const done: number[] = [];
+  const all = Array.from({ length: 40 }, (_, i) =>
+    turns.run(() => {
+      now += 1;
+      done.push(i);
+      return Promise.resolve();
+    }));
+  // Tasks beside them, one after another, as technicians' requests reaching the thread.
+  const seen: number[] = [];
+  while (done.length < 40) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    seen.push(done.length);
+  }
+  await Promise.all(all);
+  assert.deepEqual(done, Array.from({ length: 40 }, (_, i) => i));
+  // At most two slices of five between two tasks (timers due together run together), never
+  // the 35 that paused together at once.
+  const gaps = seen.map((n, i) => n - (seen[i - 1] ?? 0));
+  assert.ok(gaps.every((gap) => gap <= 10), `handshakes between tasks: ${gaps.join(" ")}`);
+});
+
 Deno.test("handshakes begin in the order they came, also those that come while turns pause", async () => {
   let now = 0;
   const turns = new HandshakeTurns(3, { sliceMs: 5, now: () => now });
