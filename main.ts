@@ -559,8 +559,8 @@ export interface StartOptions {
   /** Called once the server listens, before the app is built; awaited (tests of the start). */
   listening?: (url: string) => void | Promise<void>;
   /**
-   * What slices of the thread's time are measured with (tests: a clock that moves each time it
-   * is read); `performance.now` otherwise.
+   * What the slices of the requests that waited for the start are measured with (tests: a clock
+   * that moves each time it is read); `performance.now` otherwise.
    */
   sliceNow?: () => number;
 }
@@ -636,6 +636,8 @@ interface StartGate {
   open(app: AppHandler): void;
   /** Requests that waited for the start and have not gone on yet. */
   readonly waiting: number;
+  /** The server stops: the requests that waited for the start and have not gone on are refused. */
+  stop(): void;
   /** The start failed: waiting requests are refused and the server stops listening. */
   fail(): Promise<void>;
 }
@@ -691,6 +693,7 @@ async function listenEarly(
     );
   };
   let waiting = 0;
+  let stopped = false;
   const resume = new ThreadSlices(RESUME_SLICE_MS, sliceNow);
   const handler = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
     if (node) return await node(req, info);
@@ -709,6 +712,12 @@ async function listenEarly(
     }
     if (!started) {
       return new Response("The server could not start.", {
+        status: 503,
+        headers: { "Content-Type": "text/plain; charset=utf-8", "Retry-After": "5" },
+      });
+    }
+    if (stopped) {
+      return new Response("The server is stopping. Try again in a few seconds.", {
         status: 503,
         headers: { "Content-Type": "text/plain; charset=utf-8", "Retry-After": "5" },
       });
@@ -732,6 +741,9 @@ async function listenEarly(
     port,
     get waiting() {
       return waiting;
+    },
+    stop() {
+      stopped = true;
     },
     open(app) {
       node = app;
@@ -891,13 +903,14 @@ async function serveOn(
   const settle = setTimeout(() => {
     // Only a start that ends quiet: after a restart or a crash a fleet is already reconnecting,
     // and this collection would hold its handshakes and every page behind one pause (70-200 ms
-    // with the heap of such a start, in a crash storm of 5,000 agents); a server under that
-    // load is not idle, and V8's own collections give the memory back as it goes.
+    // with the heap of such a start, in crash storms of 5,000 agents). Once such a server has
+    // been idle a while, V8's memory reducer gives the memory back (lib/gc.ts).
     if (gate.waiting > 0 || services.agentSockets.handshakesInProgress > 0) {
-      return phase("start garbage left to V8: the start ended under load");
+      phase("start garbage left to V8: the start ended under load");
+    } else {
+      releaseStartGarbage();
+      phase("release start garbage");
     }
-    releaseStartGarbage();
-    phase("release start garbage");
   }, 0);
   const server = gate.server;
   log.info(
@@ -916,6 +929,7 @@ async function serveOn(
     stopping ??= (async () => {
       log.info("shutting down");
       clearTimeout(settle);
+      gate.stop();
       await services.stop();
       await cluster.close();
       // Open requests get a grace period to finish; one that hangs must not hold the stop.

@@ -161,13 +161,60 @@ function waitingRequests() {
   return { log, seen };
 }
 
-Deno.test("a start that ends quiet gives its garbage back at once", async () => {
+Deno.test("a start that ends quiet gives its garbage back at once, also with one request that waited", async () => {
   const { log, seen } = waitingRequests();
-  await using _server = await startTestServer({ log });
+  // As the start benchmark asks while the server starts: one request at a time.
+  let early: Promise<Response> | undefined;
+  await using _server = await startTestServer({
+    log,
+    async listening(url) {
+      early = fetch(`${url}/readyz`);
+      await until("the request to reach the server", () => seen.waiting === 1);
+    },
+  });
+  const ready = await early!;
+  assert.equal(ready.status, 200);
+  await ready.body?.cancel();
   await until("the start's last phase", () => seen.phases.includes("release start garbage"), {
     detail: () => seen.phases.join(", "),
   });
   assert.ok(!seen.phases.some((p) => p.startsWith("start garbage left")));
+});
+
+Deno.test("requests still waiting to go on when the server stops are refused in a sentence", async () => {
+  const { log, seen } = waitingRequests();
+  const EARLY = 100;
+  const early: Promise<{ status: number; body: string }>[] = [];
+  // A millisecond each time the slices ask: five requests a slice, twenty slices.
+  let now = 0;
+  const server = await startTestServer({
+    log,
+    sliceNow: () => now++,
+    async listening(url) {
+      for (let i = 0; i < EARLY; i++) {
+        early.push(
+          fetch(`${url}/agent/ws`).then(async (res) => ({
+            status: res.status,
+            body: await res.text(),
+          })),
+        );
+      }
+      await until("the requests to reach the server", () => seen.waiting === EARLY);
+    },
+  });
+  try {
+    await server.stop();
+  } finally {
+    await server[Symbol.asyncDispose]();
+  }
+  const answers = await Promise.all(early);
+  const served = answers.filter((a) => a.status === 426);
+  const refused = answers.filter((a) => a.status === 503);
+  assert.equal(served.length + refused.length, EARLY, "every one answered, by the app or refused");
+  assert.ok(served.length > 0 && refused.length > 0, `${served.length} served before the stop`);
+  for (const answer of refused) {
+    assert.equal(answer.body, "The server is stopping. Try again in a few seconds.");
+  }
 });
 
 Deno.test("requests that waited for the start go on in slices, and one that comes as it ends goes in between", async () => {

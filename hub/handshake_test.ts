@@ -247,9 +247,9 @@ Deno.test("handshake turns pause once a slice of the thread is used, so a waitin
   assert.deepEqual(turns.load, { running: 0, waiting: 0 });
 });
 
-Deno.test("many turns free at once still begin a slice at a time, not all after one pause", async () => {
+Deno.test("turns that paused together ask again after the pause, and begin a slice at a time", async () => {
   let now = 0;
-  // As a fleet's operator sets it: a thousand handshakes may be under way at once.
+  // Far more turns free than a server's sixteen, so that all 40 pause together.
   const turns = new HandshakeTurns(1_000, { sliceMs: 5, now: () => now });
   const done: number[] = [];
   const all = Array.from({ length: 40 }, (_, i) =>
