@@ -401,6 +401,9 @@ export class AgentEndpoint {
       }
       return this.#refuse(conn, CLOSE.tooManyHellos, slot.message);
     }
+    // The hellos whose places were written together go on in slices too: the credential, the
+    // key proof and the connection's writes are the costly part of a handshake.
+    for (let pause = this.#turns.pause(); pause; pause = this.#turns.pause()) await pause;
     let device: AcceptedDevice;
     if (hello.auth.kind === "enroll") {
       const result = await this.#d.devices.enroll({

@@ -295,6 +295,15 @@ export class HandshakeTurns {
     }
   }
 
+  /**
+   * For a turn that waited for something (the rate limit's batch) before its costly part: null
+   * when it may go on now, else a pause to wait for before asking again, as when it began.
+   * Without it the turns that waited together would go on together, in one task.
+   */
+  pause(): Promise<void> | null {
+    return this.#slices.pause();
+  }
+
   /** Handshakes holding a turn now (pausing or running), and waiting for one. */
   get load(): { running: number; waiting: number } {
     return { running: this.#running, waiting: this.#waiting.length };

@@ -3,7 +3,8 @@ import { ComeBackTimes, HandshakeTurns } from "./handshake.ts";
 import { until } from "../tests/support/wait.ts";
 
 Deno.test("handshake turns run at most their limit at once, the rest in the order they came", async () => {
-  const turns = new HandshakeTurns(2);
+  // A clock that stands still: no slice ends, whatever the machine's load.
+  const turns = new HandshakeTurns(2, { now: () => 0 });
   const gates = Array.from({ length: 5 }, () => Promise.withResolvers<void>());
   const started: number[] = [];
   let most = 0;
@@ -268,6 +269,34 @@ Deno.test("turns that paused together ask again after the pause, and begin a sli
   assert.deepEqual(done, Array.from({ length: 40 }, (_, i) => i));
   // At most two slices of five between two tasks (timers due together run together), never
   // the 35 that paused together at once.
+  const gaps = seen.map((n, i) => n - (seen[i - 1] ?? 0));
+  assert.ok(gaps.every((gap) => gap <= 10), `handshakes between tasks: ${gaps.join(" ")}`);
+});
+
+Deno.test("turns that waited together for the rate limit's batch go on a slice at a time", async () => {
+  let now = 0;
+  const turns = new HandshakeTurns(16, { sliceMs: 5, now: () => now });
+  const done: number[] = [];
+  // Each turn first waits for its place in the rate limit, written for all of them together in
+  // one batch, then checks its credential: 1 ms of the thread, after it asks again.
+  const batch = Promise.withResolvers<void>();
+  const all = Array.from({ length: 16 }, (_, i) =>
+    turns.run(async () => {
+      await batch.promise;
+      for (let pause = turns.pause(); pause; pause = turns.pause()) await pause;
+      now += 1;
+      done.push(i);
+    }));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  batch.resolve();
+  const seen: number[] = [];
+  while (done.length < 16) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    seen.push(done.length);
+  }
+  await Promise.all(all);
+  assert.deepEqual(done, Array.from({ length: 16 }, (_, i) => i));
+  // Without asking again, all sixteen would check their credentials in one task.
   const gaps = seen.map((n, i) => n - (seen[i - 1] ?? 0));
   assert.ok(gaps.every((gap) => gap <= 10), `handshakes between tasks: ${gaps.join(" ")}`);
 });
