@@ -706,7 +706,8 @@ async function listenEarly(
     let started: AppHandler | null;
     try {
       started = await ready.promise;
-      for (let pause = started && resume.pause(); pause; pause = resume.pause()) await pause;
+      const turn = started && resume.pause();
+      if (turn) await turn;
     } finally {
       waiting--;
     }

@@ -90,7 +90,7 @@ export interface EndpointPorts {
   /** Failed hellos per address: a place is reserved before the credential is checked. */
   hellos: {
     reserve(key: string): Promise<
-      | { ok: true; fail(): void; succeed(): Promise<void> }
+      | { ok: true; fail(): void; succeed(): Promise<void>; release(): Promise<void> }
       | { ok: false; retryAfterMs: number; message: string; burstStarted: boolean }
     >;
   };
@@ -375,6 +375,11 @@ export class AgentEndpoint {
     if (device) await this.#welcome(conn, device, hello.agent);
   }
 
+  /** The connection closed, or the endpoint stopped: a handshake under way goes no further. */
+  #cut(conn: Connection): boolean {
+    return conn.phase === "closed" || this.#stopped;
+  }
+
   /** A device's hello (enrollment or credential), in its turn: the device it proved to be. */
   async #deviceHello(
     conn: Connection,
@@ -383,7 +388,7 @@ export class AgentEndpoint {
     },
   ): Promise<AcceptedDevice | undefined> {
     // Cut or stopped while it waited: nothing to check, nothing to write.
-    if (conn.phase === "closed" || this.#stopped) return;
+    if (this.#cut(conn)) return;
     // Decided before the credential is looked at: past the limit, an address's hellos are
     // refused from memory, without a database read, and recorded once per burst.
     const slot = await this.#d.hellos.reserve(addressKey(conn.ip));
@@ -402,8 +407,14 @@ export class AgentEndpoint {
       return this.#refuse(conn, CLOSE.tooManyHellos, slot.message);
     }
     // The hellos whose places were written together go on in slices too: the credential, the
-    // key proof and the connection's writes are the costly part of a handshake.
-    for (let pause = this.#turns.pause(); pause; pause = this.#turns.pause()) await pause;
+    // key proof and an enrollment's writes are the costly part of a handshake.
+    const turn = this.#turns.pause();
+    if (turn) await turn;
+    // Cut or stopped during the pause: never checked, so its place goes back.
+    if (this.#cut(conn)) {
+      await slot.release();
+      return;
+    }
     let device: AcceptedDevice;
     if (hello.auth.kind === "enroll") {
       const result = await this.#d.devices.enroll({
@@ -463,7 +474,7 @@ export class AgentEndpoint {
     hello: { code: string; key: string; agent: { version: string; platform: string } },
   ) {
     const result = await this.#d.support.offer(appHello(hello, conn.ip));
-    if (conn.phase === "closed" || this.#stopped) return;
+    if (this.#cut(conn)) return;
     if (!result.ok) return this.#refuse(conn, result.code, result.reason, { code: result.key });
     conn.phase = "offered";
     // A valid code was shown: waiting for the end user is not an unfinished handshake.
@@ -491,7 +502,7 @@ export class AgentEndpoint {
     device: AcceptedDevice,
     agent: { version: string; platform: string },
   ) {
-    if (conn.phase === "closed" || this.#stopped) return;
+    if (this.#cut(conn)) return;
     this.#handshakeDone(conn, true);
     await this.#d.hub.welcome(conn, device, agent);
   }

@@ -280,7 +280,8 @@ export class HandshakeTurns {
       this.#running++;
     }
     try {
-      for (let pause = this.#slices.pause(); pause; pause = this.#slices.pause()) await pause;
+      const turn = this.#slices.pause();
+      if (turn) await turn;
       return await work();
     } finally {
       // The turn passes straight to the next in line, so none can jump the queue.
@@ -289,16 +290,17 @@ export class HandshakeTurns {
         next();
       } else {
         this.#running--;
-        // No queue: the next turn begins a slice of its own.
-        this.#slices.idle();
+        // None under way: the next turn begins a slice of its own (a turn still under way may
+        // ask again, and must not find a fresh slice in a task already used up).
+        if (this.#running === 0) this.#slices.idle();
       }
     }
   }
 
   /**
    * For a turn that waited for something (the rate limit's batch) before its costly part: null
-   * when it may go on now, else a pause to wait for before asking again, as when it began.
-   * Without it the turns that waited together would go on together, in one task.
+   * when it may go on now, else its place in line for the thread, to await directly, as when it
+   * began. Without it the turns that waited together would go on together, in one task.
    */
   pause(): Promise<void> | null {
     return this.#slices.pause();

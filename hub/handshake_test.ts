@@ -272,7 +272,8 @@ Deno.test("turns that waited together for the rate limit's batch go on a slice a
   const all = Array.from({ length: 16 }, (_, i) =>
     turns.run(async () => {
       await batch.promise;
-      for (let pause = turns.pause(); pause; pause = turns.pause()) await pause;
+      const turn = turns.pause();
+      if (turn) await turn;
       now += 1;
       done.push(i);
     }));
@@ -281,6 +282,26 @@ Deno.test("turns that waited together for the rate limit's batch go on a slice a
   const gaps = await handshakesBetweenTasks(all, done, 16);
   // Without asking again, all sixteen would check their credentials in one task.
   assert.ok(gaps.every((gap) => gap <= 10), `handshakes between tasks: ${gaps}`);
+});
+
+Deno.test("a turn that asks again after another finished finds the slice used up, not a fresh one", async () => {
+  let now = 0;
+  const turns = new HandshakeTurns(16, { sliceMs: 5, now: () => now });
+  const batch = Promise.withResolvers<void>();
+  let askedAgain: Promise<void> | null | undefined;
+  // B begins the slice and waits for its rate-limit place; A takes 10 ms and finishes.
+  const b = turns.run(async () => {
+    await batch.promise;
+    askedAgain = turns.pause();
+    if (askedAgain) await askedAgain;
+  });
+  await turns.run(() => {
+    now += 10;
+    return Promise.resolve();
+  });
+  batch.resolve();
+  await b;
+  assert.ok(askedAgain, "B asked again in a slice A used up: it waits for a pause");
 });
 
 Deno.test("handshakes begin in the order they came, also those that come while turns pause", async () => {

@@ -2,14 +2,16 @@
  * Slices of the thread's time for a queue of synchronous work. Work that waits for nothing off
  * the thread (SQLite, the key proof, a handler that only answers) runs one piece after another
  * in a single task when it is handed on at once, and a request that arrived meanwhile waits for
- * the whole queue. Each piece asks {@link ThreadSlices.pause} just before it begins: within
- * the slice it begins at once; once the slice is over, it and every piece that asks meanwhile
- * wait for a new task (`setTimeout(0)`, behind whatever reached the thread in between), and go
- * on in the order they asked, as many as the new slice has time for.
+ * the whole queue. Each piece asks for its turn ({@link ThreadSlices.pause}) just before it
+ * begins: within the slice it begins at once; once the slice is over, it and every piece that
+ * asks after it wait in line for a new task (`setTimeout(0)`, behind whatever reached the thread
+ * in between), and are let go one at a time in the order they asked, as many as the new slice
+ * has time for (one at least), the rest waiting for the next.
  *
  * What a slice counts is the time that passed since it began, so a piece's work is counted when
- * the next piece asks. A piece that awaits before it is done goes on after the pieces begun with
- * it have asked: the slice then bounds how many begin together, not the rest of their work.
+ * the next piece is let go or asks. A piece that awaits before it is done goes on after the
+ * others have been let go: the slice then bounds how many begin together, not the rest of their
+ * work (a handshake asks again after such a wait; see HandshakeTurns#pause).
  *
  * A pause costs a turn of the timers: about 2 ms when nothing else waits for the thread, so a
  * queue alone on the thread goes at about 5/7 of its speed with 5 ms slices. `setImmediate`
@@ -23,8 +25,10 @@ export class ThreadSlices {
   #sliceStart: number | null = null;
   /** No piece has begun in the current slice yet: the first always does. */
   #fresh = true;
-  /** The pause under way: pieces that ask meanwhile ask again after it, in their order. */
-  #pause: Promise<void> | null = null;
+  /** The pieces waiting for their turn, in the order they asked. */
+  readonly #line: (() => void)[] = [];
+  /** A pause is under way, or the pieces in line are being let go: a piece that asks waits. */
+  #busy = false;
 
   constructor(sliceMs: number, now: () => number = () => performance.now()) {
     this.#sliceMs = sliceMs;
@@ -32,39 +36,53 @@ export class ThreadSlices {
   }
 
   /**
-   * Null when a piece may begin now; else a pause to wait for before asking again. The piece
-   * asks and begins in one go, with nothing awaited in between, so that the time it takes counts
-   * before the next piece asks: `for (let p = slices.pause(); p; p = slices.pause()) await p;`
-   * The pieces that paused together ask again in their order once the pause is over, as many
-   * begin as the new slice has time for (one at least), and the others pause again.
+   * Null when a piece may begin now; else its turn, to await directly (nothing in between) and
+   * begin when it settles: `const turn = slices.pause(); if (turn) await turn;` The next piece
+   * in line is let go once that one's work up to its first wait has run.
    */
   pause(): Promise<void> | null {
-    if (this.#pause) return this.#pause;
-    const now = this.#now();
-    this.#sliceStart ??= now;
-    if (this.#fresh || now - this.#sliceStart < this.#sliceMs) {
-      this.#fresh = false;
-      return null;
-    }
-    this.#pause = new Promise<void>((resolve) =>
-      setTimeout(() => {
-        this.#pause = null;
-        // The pieces that paused ask again now, in a new slice.
-        this.#sliceStart = this.#now();
-        this.#fresh = true;
-        resolve();
-      }, 0)
-    );
-    return this.#pause;
+    if (!this.#busy && this.#mayBegin()) return null;
+    const turn = new Promise<void>((resolve) => this.#line.push(resolve));
+    if (!this.#busy) this.#pauseThenLetGo();
+    return turn;
   }
 
   /**
-   * Nothing is left to begin: the next piece begins a slice of its own (unless a pause is under
-   * way, which the pieces that paused are waiting for).
+   * Nothing is under way: the next piece begins a slice of its own (unless pieces are in line,
+   * which the next slice is for).
    */
   idle(): void {
-    if (this.#pause) return;
+    if (this.#busy) return;
     this.#sliceStart = null;
     this.#fresh = true;
   }
+
+  #mayBegin(): boolean {
+    const now = this.#now();
+    this.#sliceStart ??= now;
+    if (!this.#fresh && now - this.#sliceStart >= this.#sliceMs) return false;
+    this.#fresh = false;
+    return true;
+  }
+
+  #pauseThenLetGo(): void {
+    this.#busy = true;
+    setTimeout(() => {
+      this.#sliceStart = this.#now();
+      this.#fresh = true;
+      this.#letGo();
+    }, 0);
+  }
+
+  /** Lets the first in line go if the slice has time for it, then the next after its work. */
+  #letGo = (): void => {
+    if (this.#line.length === 0) {
+      this.#busy = false;
+      return;
+    }
+    if (!this.#mayBegin()) return this.#pauseThenLetGo();
+    this.#line.shift()!();
+    // Queued after the piece's own continuation: it runs once that piece has begun.
+    queueMicrotask(this.#letGo);
+  };
 }

@@ -13,7 +13,8 @@ async function sliced(slices: ThreadSlices, clock: { now: number }, pieces: numb
   const handedOn = Promise.withResolvers<void>();
   const all = Array.from({ length: pieces }, async (_, i) => {
     await handedOn.promise;
-    for (let pause = slices.pause(); pause; pause = slices.pause()) await pause;
+    const turn = slices.pause();
+    if (turn) await turn;
     began.push(i);
     clock.now += 1;
   });
@@ -22,6 +23,8 @@ async function sliced(slices: ThreadSlices, clock: { now: number }, pieces: numb
     while (began.length < pieces) {
       await new Promise((resolve) => setTimeout(resolve, 0));
       seen.push(began.length);
+      // Pieces that never begin fail the test rather than hold it.
+      if (seen.length > pieces * 10) throw new Error(`${began.length} of ${pieces} began`);
     }
   })();
   await Promise.all([...all, tasks]);
@@ -73,4 +76,45 @@ Deno.test("after the queue ran dry the next piece begins a slice of its own", ()
   assert.equal(slices.pause(), null, "long after the last slice began");
   clock.now = 1_004;
   assert.equal(slices.pause(), null);
+});
+
+Deno.test("a piece that asks while others wait in line goes after them, also from a timer due with the pause", async () => {
+  const clock = { now: 0 };
+  const slices = new ThreadSlices(5, () => clock.now);
+  const began: string[] = [];
+  const piece = async (name: string) => {
+    const turn = slices.pause();
+    if (turn) await turn;
+    began.push(name);
+    clock.now += 1;
+  };
+  // Five fill the slice (one each millisecond); the sixth finds it over and waits in line.
+  const first = Array.from({ length: 6 }, (_, i) => piece(`p${i}`));
+  // A timer due together with the pause: its piece asks before the one in line has gone on.
+  const late = new Promise<void>((resolve) => setTimeout(() => resolve(piece("late")), 0));
+  await Promise.all([...first, late]);
+  assert.deepEqual(began, ["p0", "p1", "p2", "p3", "p4", "p5", "late"]);
+});
+
+Deno.test("a piece brought in by one let go from the line goes after the rest of the line", async () => {
+  const clock = { now: 0 };
+  const slices = new ThreadSlices(5, () => clock.now);
+  const began: string[] = [];
+  const all: Promise<void>[] = [];
+  const piece = (name: string, brings?: string) =>
+    all.push((async () => {
+      const turn = slices.pause();
+      if (turn) await turn;
+      began.push(name);
+      clock.now += 1;
+      // As a handshake that lets another connection's hello in while it runs.
+      if (brings) piece(brings);
+    })());
+  for (let i = 0; i < 5; i++) piece(`p${i}`);
+  // These find the slice over and wait in line; the first let go brings a new one in.
+  piece("a", "new");
+  piece("b");
+  piece("c");
+  for (let round = 0; began.length < 9 && round < 10; round++) await Promise.all(all);
+  assert.deepEqual(began, ["p0", "p1", "p2", "p3", "p4", "a", "b", "c", "new"]);
 });
