@@ -662,6 +662,14 @@ export const LISTEN_BACKLOG = 4096;
  */
 export const RESUME_SLICE_MS = 5;
 
+/** A 503 in a sentence, for a request that waited for a start that did not lead to the app. */
+function unavailable(sentence: string): Response {
+  return new Response(sentence, {
+    status: 503,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Retry-After": "5" },
+  });
+}
+
 /**
  * Listens at once. Until the app is built, requests wait for it; `/healthz` on a SQLite file is
  * answered by a connection of its own, since the database answering is all it promises.
@@ -711,18 +719,8 @@ async function listenEarly(
     } finally {
       waiting--;
     }
-    if (!started) {
-      return new Response("The server could not start.", {
-        status: 503,
-        headers: { "Content-Type": "text/plain; charset=utf-8", "Retry-After": "5" },
-      });
-    }
-    if (stopped) {
-      return new Response("The server is stopping. Try again in a few seconds.", {
-        status: 503,
-        headers: { "Content-Type": "text/plain; charset=utf-8", "Retry-After": "5" },
-      });
-    }
+    if (!started) return unavailable("The server could not start.");
+    if (stopped) return unavailable("The server is stopping. Try again in a few seconds.");
     return await started(req, info);
   };
   const listening = Promise.withResolvers<number>();

@@ -78,24 +78,6 @@ Deno.test("after the queue ran dry the next piece begins a slice of its own", ()
   assert.equal(slices.pause(), null);
 });
 
-Deno.test("a piece that asks while others wait in line goes after them, also from a timer due with the pause", async () => {
-  const clock = { now: 0 };
-  const slices = new ThreadSlices(5, () => clock.now);
-  const began: string[] = [];
-  const piece = async (name: string) => {
-    const turn = slices.pause();
-    if (turn) await turn;
-    began.push(name);
-    clock.now += 1;
-  };
-  // Five fill the slice (one each millisecond); the sixth finds it over and waits in line.
-  const first = Array.from({ length: 6 }, (_, i) => piece(`p${i}`));
-  // A timer due together with the pause: its piece asks before the one in line has gone on.
-  const late = new Promise<void>((resolve) => setTimeout(() => resolve(piece("late")), 0));
-  await Promise.all([...first, late]);
-  assert.deepEqual(began, ["p0", "p1", "p2", "p3", "p4", "p5", "late"]);
-});
-
 Deno.test("a piece brought in by one let go from the line goes after the rest of the line", async () => {
   const clock = { now: 0 };
   const slices = new ThreadSlices(5, () => clock.now);
